@@ -1,0 +1,94 @@
+import { Command, CommanderError, Option } from 'commander';
+import { ExitCode, JinbaoError } from '../lib/errors.js';
+import { packageVersion } from '../lib/package-info.js';
+import { COMMANDS } from './commands/index.js';
+import { Context, type GlobalOptions, type Io } from './context.js';
+
+export type CommandAction<O> = (ctx: Context, opts: O, args: string[]) => Promise<number | void>;
+
+/** Wraps a command's action: builds its Context, runs it, closes what it opened. */
+export type Runner = <O>(action: CommandAction<O>) => (...args: unknown[]) => Promise<void>;
+
+
+/** Build the `jinbao` program; `exitCode` receives the command's result. */
+export function buildProgram(io: Io, result: { exitCode: number }): Command {
+  const program = new Command('jinbao');
+  program
+    .description(
+      'Operations suite for the Golden Security (金保) national data-center fabric:\n' +
+        'one typed inventory of ministry → provinces → prefectures, rendered into stacks, WAN overlay,\n' +
+        'certificates, DR drills, metrics and compliance evidence.',
+    )
+    .version(packageVersion(), '-V, --version')
+    .addOption(new Option('--inventory <file>', 'inventory file (YAML or JSON); default: the built-in national inventory'))
+    .addOption(new Option('--state <dir>', 'state directory (embedded SQLite store)').default(undefined, '$JINBAO_STATE or .jinbao/'))
+    .option('--debug', 'show stack traces for errors')
+    .showHelpAfterError('(run with --help for usage)')
+    .configureOutput({
+      writeOut: (s) => io.stdout.write(s),
+      writeErr: (s) => io.stderr.write(s),
+    })
+    .exitOverride()
+    .addHelpText(
+      'after',
+      `
+Start here:
+  $ jinbao up                              validate, allocate, synthesize and report on the built-in inventory
+  $ jinbao inventory show                  what the fabric holds (sample figures are labelled)
+  $ jinbao inventory export > national.yaml && jinbao --inventory national.yaml inventory validate
+  $ jinbao kpi                             the plan's 2015 targets against the inventory
+
+Exit codes: 0 ok, 1 internal error, 2 invalid input, 3 compliance failed, 4 a needed tool is missing.
+Docs: docs/architecture.md, docs/inventory.md, docs/cli.md`,
+    );
+
+  const run: Runner =
+    <O>(action: CommandAction<O>) =>
+    async (...args: unknown[]) => {
+      const command = args[args.length - 1] as Command;
+      const opts = command.opts() as O;
+      const global = command.optsWithGlobals() as GlobalOptions;
+      const positional = args.slice(0, -2).filter((a): a is string => typeof a === 'string');
+      const ctx = new Context(io, global);
+      try {
+        const code = await action(ctx, opts, positional);
+        result.exitCode = code ?? ExitCode.ok;
+      } finally {
+        await ctx.close();
+      }
+    };
+
+  for (const register of COMMANDS) register(program, run);
+  for (const c of program.commands) c.exitOverride().configureOutput(program.configureOutput());
+  return program;
+}
+
+/** Run the CLI with `argv` (without node and script); returns the exit code. Holds the single top-level catch. */
+export async function main(argv: readonly string[], io: Io): Promise<number> {
+  const result = { exitCode: ExitCode.ok as number };
+  const program = buildProgram(io, result);
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return result.exitCode;
+  } catch (err) {
+    return reportError(err, io, argv.includes('--debug'));
+  }
+}
+
+function reportError(err: unknown, io: Io, debug: boolean): number {
+  if (err instanceof CommanderError) {
+    if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return ExitCode.ok;
+    if (err.exitCode === 0) return ExitCode.ok;
+    return ExitCode.invalidInput;
+  }
+  if (err instanceof JinbaoError) {
+    io.stderr.write(`jinbao: ${err.message}\n`);
+    for (const d of err.details) io.stderr.write(`  - ${d}\n`);
+    if (debug && err.stack) io.stderr.write(`${err.stack}\n`);
+    return err.exitCode;
+  }
+  const e = err instanceof Error ? err : new Error(String(err));
+  io.stderr.write(`jinbao: internal error: ${e.message}\n`);
+  io.stderr.write(debug ? `${e.stack ?? ''}\n` : 'run again with --debug for the stack trace, and report it if it persists\n');
+  return ExitCode.internal;
+}

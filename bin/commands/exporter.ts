@@ -1,0 +1,34 @@
+import type { Command } from 'commander';
+import { InputError } from '../../lib/errors.js';
+import { createRegistry, registerFabricMetrics, startExporter } from '../../monitoring/index.js';
+import type { Runner } from '../cli.js';
+import type { Context } from '../context.js';
+import { gatherLiveFacts } from '../live.js';
+import { registerFeatureMetrics } from '../metrics.js';
+
+export function register(program: Command, run: Runner): void {
+  program
+    .command('exporter')
+    .description('serve Prometheus metrics (inventory, KPIs and every feature\'s state) at /metrics')
+    .requiredOption('--port <port>', 'TCP port (0 picks a free one)')
+    .option('--host <host>', 'address to bind; keep it on loopback unless a firewall protects it', '127.0.0.1')
+    .addHelpText('after', '\nExample:\n  $ jinbao exporter --port 9464\n  $ curl -s 127.0.0.1:9464/metrics | grep jinbao_kpi')
+    .action(run<{ port: string; host: string }>(exporter));
+}
+
+async function exporter(ctx: Context, opts: { port: string; host: string }): Promise<void> {
+  const port = Number(opts.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new InputError(`--port must be a whole number from 0 to 65535, got "${opts.port}"`);
+  ctx.fabric(); // refuse to serve an invalid inventory
+  const registry = createRegistry();
+  registerFabricMetrics(registry, { fabric: () => ctx.fabric(), live: () => gatherLiveFacts(ctx) });
+  registerFeatureMetrics(registry, ctx);
+  const server = await startExporter(registry, { port, host: opts.host });
+  ctx.err(`serving metrics at ${server.url} (Ctrl-C to stop)\n`);
+  await new Promise<void>((resolve) => {
+    const stop = () => resolve();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  await server.close();
+}

@@ -1,0 +1,192 @@
+import type { Command } from 'commander';
+import { stringify } from 'yaml';
+import {
+  builtInInventory,
+  formatProblem,
+  OUTLET_KINDS,
+  readInventoryFile,
+  validateInventory,
+  inventoryError,
+  type Fabric,
+  type Site,
+  type InventoryInput,
+} from '../../fabric/index.js';
+import { InputError } from '../../lib/errors.js';
+import { json, table } from '../../lib/output.js';
+import { loadLedger } from '../../fabric/index.js';
+import type { Runner } from '../cli.js';
+import type { Context } from '../context.js';
+
+export function register(program: Command, run: Runner): void {
+  const inv = program
+    .command('inventory')
+    .description('validate, show and export the fabric inventory')
+    .addHelpText('after', '\nThe inventory format is documented in docs/inventory.md.');
+
+  inv
+    .command('validate [file]')
+    .description('check an inventory and report every problem with its location (exit 2 when invalid)')
+    .option('--json', 'machine-readable result')
+    .addHelpText('after', '\nExamples:\n  $ jinbao inventory validate national.yaml\n  $ jinbao --inventory national.yaml inventory validate --json')
+    .action(run<{ json?: boolean }>(validate));
+
+  inv
+    .command('show')
+    .description('summarize the inventory: counts, sites, DR pairings; sample figures are labelled')
+    .option('--site <id>', 'show one site in detail')
+    .option('--json', 'machine-readable output')
+    .action(run<{ json?: boolean; site?: string }>(show));
+
+  inv
+    .command('export')
+    .description('write the inventory (default: the built-in national one) to stdout for editing')
+    .option('--format <format>', 'yaml or json', 'yaml')
+    .option('--pin', 'also write the current address allocations as pins, so a new state keeps them')
+    .addHelpText('after', '\nExample:\n  $ jinbao inventory export > national.yaml')
+    .action(run<{ format: string; pin?: boolean }>(exportInventory));
+}
+
+async function validate(ctx: Context, opts: { json?: boolean }, args: string[]): Promise<number> {
+  const file = args[0] ?? ctx.global.inventory;
+  const result = file === undefined ? validateInventory(builtInInventory(), 'built-in national inventory') : readInventoryFile(file);
+  if (opts.json) {
+    ctx.out(
+      json({
+        source: result.source,
+        valid: result.fabric !== undefined,
+        problems: result.problems.map((p) => ({ path: p.path, location: p.location, message: p.message, text: formatProblem(p) })),
+        ...(result.fabric ? { sites: result.fabric.sites.length } : {}),
+      }),
+    );
+    return result.fabric ? 0 : 2;
+  }
+  if (!result.fabric) throw inventoryError(result);
+  const f = result.fabric;
+  ctx.out(
+    `${result.source}: valid — ${f.sites.length} sites (${f.byTier('province').length} provincial, ${f.byTier('prefecture').length} prefecture), ` +
+      `${f.sites.reduce((n, s) => n + s.accessPlatforms.length, 0)} access platforms\n`,
+  );
+  return 0;
+}
+
+function summary(f: Fabric) {
+  const platforms = f.sites.flatMap((s) => s.accessPlatforms);
+  const outlets = Object.fromEntries(
+    OUTLET_KINDS.map((k) => [k, platforms.reduce((acc, a) => ({ total: acc.total + a.outlets[k].total, connected: acc.connected + a.outlets[k].connected }), { total: 0, connected: 0 })]),
+  );
+  return {
+    name: f.inventory.metadata.name,
+    sampleData: f.sampleData,
+    notes: f.inventory.metadata.notes,
+    counts: {
+      ministry: f.byTier('ministry').length,
+      province: f.byTier('province').length,
+      prefecture: f.byTier('prefecture').length,
+      accessPlatforms: platforms.length,
+      accessPlatformsConnected: platforms.filter((a) => a.connected).length,
+      drPairings: f.sites.filter((s) => s.dr).length,
+      staff: f.sites.reduce((n, s) => n + s.staff.total, 0),
+    },
+    outlets,
+  };
+}
+
+function siteView(f: Fabric, s: Site) {
+  return {
+    id: s.id,
+    tier: s.tier,
+    name: s.name,
+    slug: s.slug,
+    parent: s.parent ?? null,
+    dataCenter: s.dataCenter,
+    mlpsLevel: s.mlpsLevel,
+    centralized: f.centralized(s),
+    domains: f.domains(s),
+    dr: s.dr ? { ...s.dr, ...f.objectives(s) } : null,
+    drCenterFor: f.drProtectedBy(s).map((x) => x.id),
+    staff: s.staff,
+    backbone: s.backbone,
+    serviceAgencies: s.serviceAgencies,
+    accessPlatforms: s.accessPlatforms.length,
+    accessPlatformsConnected: s.accessPlatforms.filter((a) => a.connected).length,
+  };
+}
+
+async function show(ctx: Context, opts: { json?: boolean; site?: string }): Promise<void> {
+  const f = ctx.fabric();
+  if (opts.site !== undefined) {
+    const s = f.findSite(opts.site);
+    if (!s) throw new InputError(`no site "${opts.site}" in ${ctx.inventorySource}; list the sites with: jinbao inventory show`);
+    const view = { ...siteView(f, s), accessPlatformList: s.accessPlatforms, programmes: s.programmes ?? null, ingestion: s.ingestion ?? null, sampleData: f.sampleData };
+    if (opts.json) return void ctx.out(json(view));
+    if (f.sampleData) ctx.out('SAMPLE DATA: figures below are generated, only names and codes are real.\n');
+    ctx.out(`${s.id} ${s.name} (${s.slug}) — ${s.tier}${s.parent ? `, parent ${s.parent}` : ''}\n`);
+    ctx.out(`  data center: class ${s.dataCenter.class}, ${s.dataCenter.meetsStandard ? 'meets' : 'does NOT meet'} the national standard; MLPS level ${s.mlpsLevel}\n`);
+    ctx.out(`  domains: ${view.domains.join(', ')}${view.centralized ? ' (centralized at province level)' : ''}\n`);
+    ctx.out(`  DR: ${view.dr ? `center at ${view.dr.site}, RTO ${view.dr.rtoSeconds}s, RPO ${view.dr.rpoSeconds}s, ${view.dr.replication}` : 'none'}${view.drCenterFor.length ? `; hosts the DR center of ${view.drCenterFor.join(', ')}` : ''}\n`);
+    ctx.out(`  staff: ${s.staff.total} (${s.staff.requiringCertificates} need certificates)\n`);
+    ctx.out(`  service agencies on the metro network: ${s.serviceAgencies.connected}/${s.serviceAgencies.total}\n`);
+    if (s.accessPlatforms.length > 0) {
+      ctx.out(`  access platforms (${view.accessPlatformsConnected}/${s.accessPlatforms.length} connected):\n`);
+      ctx.out(
+        table(s.accessPlatforms, [
+          { header: '  code', value: (a) => `  ${a.code}` },
+          { header: 'name', value: (a) => a.name },
+          { header: 'connected', value: (a) => (a.connected ? 'yes' : 'no') },
+          ...OUTLET_KINDS.map((k) => ({ header: k, value: (a: (typeof s.accessPlatforms)[number]) => `${a.outlets[k].connected}/${a.outlets[k].total}`, align: 'right' as const })),
+        ]),
+      );
+    }
+    return;
+  }
+  const sum = summary(f);
+  if (opts.json) {
+    ctx.out(json({ ...sum, sites: f.sites.map((s) => siteView(f, s)) }));
+    return;
+  }
+  if (sum.sampleData) ctx.out(`${sum.notes.join('\n')}\n\n`);
+  ctx.out(
+    `inventory "${sum.name}" (${ctx.inventorySource}): 1 ministry, ${sum.counts.province} provincial sites, ${sum.counts.prefecture} prefectures, ` +
+      `${sum.counts.accessPlatforms} county access platforms, ${sum.counts.drPairings} DR pairings\n\n`,
+  );
+  ctx.out(
+    table(f.sites, [
+      { header: 'id', value: (s) => s.id },
+      { header: 'tier', value: (s) => s.tier },
+      { header: 'name', value: (s) => s.name },
+      { header: 'slug', value: (s) => s.slug },
+      { header: 'parent', value: (s) => s.parent ?? '' },
+      { header: 'dc', value: (s) => `${s.dataCenter.class}${s.dataCenter.meetsStandard ? '' : '!'}` },
+      { header: 'domains', value: (s) => f.domains(s).length, align: 'right' },
+      { header: 'dr', value: (s) => s.dr?.site ?? '' },
+      { header: 'staff', value: (s) => s.staff.total, align: 'right' },
+      { header: 'platforms', value: (s) => `${s.accessPlatforms.filter((a) => a.connected).length}/${s.accessPlatforms.length}`, align: 'right' },
+    ]),
+  );
+  ctx.out('\n"!" after the data-center class: does not meet the national standard. Details: jinbao inventory show --site ID\n');
+}
+
+async function exportInventory(ctx: Context, opts: { format: string; pin?: boolean }): Promise<void> {
+  if (opts.format !== 'yaml' && opts.format !== 'json') {
+    throw new InputError(`--format must be "yaml" or "json", got "${opts.format}"`);
+  }
+  const f = ctx.fabric();
+  const doc: InventoryInput = structuredClone(f.inventory) as InventoryInput;
+  if (opts.pin) {
+    const { ledger } = f.allocate(loadLedger(ctx.store()));
+    for (const site of doc.sites) {
+      site.addressing = {
+        block: ledger.get(`block:${site.id}`),
+        dc: ledger.get(`dc:${site.id}`),
+        ...(site.dr ? { dr: ledger.get(`dr:${site.id}`) } : {}),
+        underlay: ledger.get(`underlay:${site.id}`),
+      };
+      for (const a of site.accessPlatforms ?? []) a.prefix = ledger.get(`agency:${a.code}`);
+    }
+  }
+  if (opts.format === 'json') ctx.out(json(doc));
+  else {
+    const header = f.sampleData ? '# SAMPLE DATA: see metadata.notes. Only site names and GB/T 2260 codes are real.\n' : '';
+    ctx.out(header + stringify(doc, { lineWidth: 0 }));
+  }
+}

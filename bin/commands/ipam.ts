@@ -1,0 +1,71 @@
+import type { Command } from 'commander';
+import { loadLedger, saveLedger, type Fabric, type IpamResult } from '../../fabric/index.js';
+import { InputError, JinbaoError, ExitCode } from '../../lib/errors.js';
+import { json, table } from '../../lib/output.js';
+import type { Runner } from '../cli.js';
+import type { Context } from '../context.js';
+
+export function register(program: Command, run: Runner): void {
+  program
+    .command('ipam')
+    .description('allocate and show the address plan: site blocks, data-center, DR and agency networks, underlay links')
+    .option('--site <id>', 'one site with its access platforms')
+    .option('--json', 'machine-readable output')
+    .addHelpText(
+      'after',
+      '\nAllocations are kept in the state store: re-running never renumbers a site, and new sites take free space.\n' +
+        'Pin prefixes in the inventory (sites[].addressing, accessPlatforms[].prefix) to fix them by hand.\n\n' +
+        'Examples:\n  $ jinbao ipam\n  $ jinbao ipam --site 440100 --json',
+    )
+    .action(run<{ site?: string; json?: boolean }>(ipam));
+}
+
+/** Allocate with the stored ledger and record new allocations. Shared by `ipam` and `up`. */
+export function allocateAndRecord(ctx: Context, fabric: Fabric): IpamResult & { recorded: number } {
+  const store = ctx.store();
+  const result = fabric.allocate(loadLedger(store));
+  if (result.problems.length > 0) {
+    throw new JinbaoError(`address allocation failed: ${result.problems.length} problem(s)`, {
+      exitCode: ExitCode.invalidInput,
+      details: result.problems.map((p) => p.message),
+    });
+  }
+  const recorded = saveLedger(store, result.ledger);
+  return { ...result, recorded };
+}
+
+async function ipam(ctx: Context, opts: { site?: string; json?: boolean }): Promise<void> {
+  const fabric = ctx.fabric();
+  if (opts.site !== undefined && !fabric.has(opts.site)) {
+    throw new InputError(`no site "${opts.site}" in ${ctx.inventorySource}; list the sites with: jinbao inventory show`);
+  }
+  const result = allocateAndRecord(ctx, fabric);
+  const rows = [...result.allocations.values()].filter((a) => opts.site === undefined || a.site === opts.site);
+  if (opts.json) {
+    ctx.out(json({ overlay: fabric.inventory.addressing.overlay, underlay: fabric.inventory.addressing.underlay, newlyAllocated: result.added.length, sites: rows }));
+    return;
+  }
+  ctx.out(`overlay ${fabric.inventory.addressing.overlay}, underlay ${fabric.inventory.addressing.underlay}; ${result.added.length} new allocation(s) recorded in ${ctx.stateDir}\n\n`);
+  ctx.out(
+    table(rows, [
+      { header: 'site', value: (a) => a.site },
+      { header: 'name', value: (a) => fabric.site(a.site).name },
+      { header: 'block', value: (a) => a.block },
+      { header: 'dc', value: (a) => a.dc },
+      { header: 'dr', value: (a) => a.dr ?? '' },
+      { header: 'underlay', value: (a) => a.underlay },
+      { header: 'agencies', value: (a) => Object.keys(a.agencies).length, align: 'right' },
+    ]),
+  );
+  if (opts.site !== undefined && rows[0]) {
+    const site = fabric.site(opts.site);
+    ctx.out('\n');
+    ctx.out(
+      table(site.accessPlatforms, [
+        { header: 'access platform', value: (a) => a.code },
+        { header: 'name', value: (a) => a.name },
+        { header: 'prefix', value: (a) => rows[0]!.agencies[a.code] },
+      ]),
+    );
+  }
+}

@@ -1,0 +1,11 @@
+/** The fabric: the typed national inventory, its policy (placement, objectives), addressing and targets. */
+export * from './model.js';
+export { Fabric } from './fabric.js';
+export { loadFabric, readInventoryFile, parseInventoryText, validateInventory, inventoryError, builtInInventory, type LoadResult } from './load.js';
+export { formatProblem, formatPath, type Problem } from './problems.js';
+export { allocate, type IpamResult, type Ledger, type SiteAllocation } from './ipam.js';
+export { loadLedger, saveLedger } from './ipam-ledger.js';
+export { computeKpis, formatTarget, type Indicator, type LiveFacts, type IndicatorStatus } from './kpi.js';
+export { objectivesFor, DEFAULT_OBJECTIVES, type RecoveryObjectives } from './objectives.js';
+export { domainsFor, isCentralized, MUNICIPALITIES } from './placement.js';
+export { SAMPLE_DATA_NOTE, XPCC_ID } from './national.js';

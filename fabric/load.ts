@@ -1,0 +1,105 @@
+import { readFileSync } from 'node:fs';
+import { isNode, LineCounter, parseDocument, type Document } from 'yaml';
+import { InputError } from '../lib/errors.js';
+import { Fabric } from './fabric.js';
+import { inventorySchema, type Inventory, type InventoryInput } from './model.js';
+import { nationalInventory } from './national.js';
+import { formatProblem, type Problem } from './problems.js';
+
+export interface LoadResult {
+  readonly fabric?: Fabric;
+  readonly problems: readonly Problem[];
+  readonly source: string;
+}
+
+/** Parse and validate an inventory document (YAML or JSON text), collecting every problem. */
+export function parseInventoryText(text: string, source: string): LoadResult {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const syntax: Problem[] = doc.errors.map((e) => {
+    const pos = lineCounter.linePos(e.pos[0]);
+    return { path: [], location: `${source}:${pos.line}:${pos.col}`, message: `YAML syntax error: ${e.message.split('\n')[0]}` };
+  });
+  if (syntax.length > 0) return { problems: syntax, source };
+  return validateInventory(doc.toJS() as unknown, source, (path) => locate(doc, lineCounter, source, path));
+}
+
+/** Validate an inventory object; `locate` maps a problem path to "file:line:col" when known. */
+export function validateInventory(
+  input: unknown,
+  source: string,
+  locate: (path: readonly (string | number)[]) => string | undefined = () => undefined,
+): LoadResult {
+  const parsed = inventorySchema.safeParse(input);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => {
+      const path = issue.path.filter((p): p is string | number => typeof p !== 'symbol');
+      const location = locate(path);
+      return { path, message: describeIssue(issue), ...(location ? { location } : {}) };
+    });
+    return { problems, source };
+  }
+  const { fabric, problems } = Fabric.build(parsed.data);
+  const located = problems.map((p) => {
+    const location = locate(p.path);
+    return location ? { ...p, location } : p;
+  });
+  return located.length > 0 ? { problems: located, source } : { fabric, problems: [], source };
+}
+
+function describeIssue(issue: { code: string; message: string; keys?: string[]; path: PropertyKey[] }): string {
+  if (issue.code === 'unrecognized_keys' && issue.keys) {
+    return `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}; see docs/inventory.md for the fields`;
+  }
+  if (issue.code === 'invalid_type' && /received undefined/.test(issue.message)) return 'is required';
+  return issue.message;
+}
+
+function locate(doc: Document, lc: LineCounter, source: string, path: readonly (string | number)[]): string | undefined {
+  for (let n = path.length; n >= 0; n--) {
+    const node = doc.getIn(path.slice(0, n), true);
+    if (isNode(node) && node.range) {
+      const pos = lc.linePos(node.range[0]);
+      return `${source}:${pos.line}:${pos.col}`;
+    }
+  }
+  return undefined;
+}
+
+/** The error thrown when an inventory is invalid: every problem listed, exit code 2. */
+export function inventoryError(result: LoadResult): InputError {
+  const n = result.problems.length;
+  return new InputError(`inventory ${result.source} is invalid: ${n} problem${n === 1 ? '' : 's'}`, {
+    details: result.problems.map(formatProblem),
+  });
+}
+
+/** Load the inventory at `file`, or the built-in national inventory. Throws an InputError listing every problem. */
+export function loadFabric(file?: string): Fabric {
+  const result = file === undefined ? builtInResult() : readInventoryFile(file);
+  if (!result.fabric) throw inventoryError(result);
+  return result.fabric;
+}
+
+export function readInventoryFile(file: string): LoadResult {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new InputError(`cannot read inventory ${file}: ${code === 'ENOENT' ? 'no such file' : String((err as Error).message)}`, { cause: err });
+  }
+  return parseInventoryText(text, file);
+}
+
+let builtIn: LoadResult | undefined;
+function builtInResult(): LoadResult {
+  builtIn ??= validateInventory(nationalInventory(), 'built-in national inventory');
+  return builtIn;
+}
+
+export function builtInInventory(): InventoryInput {
+  return nationalInventory();
+}
+
+export type { Inventory };

@@ -1,0 +1,18 @@
+/** A validation problem with its location in the inventory (`sites[12].parent`). */
+export interface Problem {
+  readonly path: readonly (string | number)[];
+  readonly message: string;
+  /** "file:line:column" when the problem came from a file. */
+  readonly location?: string;
+}
+
+export function formatPath(path: readonly (string | number)[]): string {
+  let out = '';
+  for (const p of path) out += typeof p === 'number' ? `[${p}]` : out === '' ? p : `.${p}`;
+  return out || '(root)';
+}
+
+export function formatProblem(p: Problem): string {
+  const where = formatPath(p.path);
+  return p.location ? `${p.location}: ${where}: ${p.message}` : `${where}: ${p.message}`;
+}

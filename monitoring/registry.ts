@@ -1,0 +1,104 @@
+import { Gauge, Registry } from 'prom-client';
+import { computeKpis, OUTLET_KINDS, type Fabric, type LiveFacts } from '../fabric/index.js';
+
+/**
+ * The one metrics registry jinbao serves. Features register their metrics on it (never on
+ * prom-client's global registry); values are computed at scrape time from the current state.
+ */
+export function createRegistry(): Registry {
+  return new Registry();
+}
+
+export interface FabricMetricsSource {
+  readonly fabric: () => Fabric;
+  /** Live facts for the KPIs; called on each scrape. */
+  readonly live?: () => LiveFacts;
+}
+
+/** Inventory and KPI gauges. */
+export function registerFabricMetrics(registry: Registry, source: FabricMetricsSource): void {
+  const registers = [registry];
+  new Gauge({
+    name: 'jinbao_inventory_sites',
+    help: 'Sites in the inventory, by tier.',
+    labelNames: ['tier'],
+    registers,
+    collect() {
+      this.reset();
+      for (const s of source.fabric().sites) this.inc({ tier: s.tier });
+    },
+  });
+  new Gauge({
+    name: 'jinbao_inventory_sample_data',
+    help: '1 when the inventory holds generated sample figures rather than reported ones.',
+    registers,
+    collect() {
+      this.set(source.fabric().sampleData ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'jinbao_access_platforms',
+    help: 'County access platforms, by connection state.',
+    labelNames: ['state'],
+    registers,
+    collect() {
+      let connected = 0;
+      let total = 0;
+      for (const s of source.fabric().sites)
+        for (const a of s.accessPlatforms) {
+          total += 1;
+          if (a.connected) connected += 1;
+        }
+      this.set({ state: 'connected' }, connected);
+      this.set({ state: 'disconnected' }, total - connected);
+    },
+  });
+  new Gauge({
+    name: 'jinbao_grassroots_outlets',
+    help: 'Grassroots outlets, by kind and connection state.',
+    labelNames: ['kind', 'state'],
+    registers,
+    collect() {
+      this.reset();
+      for (const s of source.fabric().sites)
+        for (const a of s.accessPlatforms)
+          for (const kind of OUTLET_KINDS) {
+            const c = a.outlets[kind];
+            this.inc({ kind, state: 'connected' }, c.connected);
+            this.inc({ kind, state: 'disconnected' }, c.total - c.connected);
+          }
+    },
+  });
+
+  const kpis = () => computeKpis(source.fabric(), source.live?.() ?? {});
+  new Gauge({
+    name: 'jinbao_kpi_actual_percent',
+    help: "The plan's indicator as measured, percent (absent while it needs live state).",
+    labelNames: ['indicator', 'kind'],
+    registers,
+    collect() {
+      this.reset();
+      for (const k of kpis()) if (k.actual !== undefined) this.set({ indicator: k.id, kind: k.kind }, k.actual);
+    },
+  });
+  new Gauge({
+    name: 'jinbao_kpi_target_percent',
+    help: "The plan's target for the indicator, percent.",
+    labelNames: ['indicator', 'kind'],
+    registers,
+    collect() {
+      this.reset();
+      for (const k of kpis()) this.set({ indicator: k.id, kind: k.kind }, k.target.percent);
+    },
+  });
+  new Gauge({
+    name: 'jinbao_kpi_met',
+    help: '1 when the indicator meets its target, 0 when not; absent while it needs live state.',
+    labelNames: ['indicator', 'kind'],
+    registers,
+    collect() {
+      this.reset();
+      for (const k of kpis()) if (k.status !== 'needs') this.set({ indicator: k.id, kind: k.kind }, k.status === 'met' ? 1 : 0);
+    },
+  });
+}
