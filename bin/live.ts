@@ -1,11 +1,15 @@
 import type { LiveFacts } from '../fabric/index.js';
 import type { Context } from './context.js';
 
+/** A feature's contribution to the KPIs' live facts, read from the state store. */
+export type LiveFactsProvider = (ctx: Context) => Partial<LiveFacts>;
+
 /**
- * Live facts for the KPIs, gathered from what the features keep in the state store.
- * Each feature adds its part here; a feature with nothing recorded yet contributes nothing and
- * its indicators stay "needs: ...".
+ * Every feature that holds live state lists its provider here. A feature with nothing recorded
+ * returns {} and its indicators stay "needs: ...".
  */
-export function gatherLiveFacts(_ctx: Context): LiveFacts {
-  return {};
+const PROVIDERS: readonly LiveFactsProvider[] = [];
+
+export function gatherLiveFacts(ctx: Context): LiveFacts {
+  return Object.assign({}, ...PROVIDERS.map((p) => p(ctx))) as LiveFacts;
 }

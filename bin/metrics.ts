@@ -1,5 +1,12 @@
 import type { Registry } from 'prom-client';
 import type { Context } from './context.js';
 
-/** Each feature registers its own metrics on the shared registry here. */
-export function registerFeatureMetrics(_registry: Registry, _ctx: Context): void {}
+/** A feature's metrics, registered on the shared registry that `jinbao exporter` serves. */
+export type MetricsRegistration = (registry: Registry, ctx: Context) => void;
+
+/** Every feature with metrics lists its registration here. */
+const REGISTRATIONS: readonly MetricsRegistration[] = [];
+
+export function registerFeatureMetrics(registry: Registry, ctx: Context): void {
+  for (const register of REGISTRATIONS) register(registry, ctx);
+}

@@ -1,7 +1,7 @@
 import type { Fabric } from '../fabric/index.js';
 import type { Context } from './context.js';
 
-/** One part of `jinbao up`. Features add theirs to UP_STAGES in the order they should run. */
+/** One part of `jinbao up`, after the foundation's own (validate, allocate) and before the KPIs. */
 export interface UpStage {
   readonly name: string;
   run(ctx: Context, env: UpEnv): Promise<UpStageResult>;
@@ -21,3 +21,6 @@ export interface UpStageResult {
   /** Machine form for `up --json`. */
   readonly data: unknown;
 }
+
+/** Every feature's stage, in the order `up` runs them. */
+export const UP_STAGES: readonly UpStage[] = [];

@@ -5,7 +5,7 @@ import { json } from '../../lib/output.js';
 import type { Runner } from '../cli.js';
 import type { Context } from '../context.js';
 import { gatherLiveFacts } from '../live.js';
-import type { UpStage } from '../up-stages.js';
+import { UP_STAGES } from '../up-stages.js';
 import { allocateAndRecord } from './ipam.js';
 import { renderKpiTable } from './kpi.js';
 
@@ -23,9 +23,6 @@ export function register(program: Command, run: Runner): void {
     )
     .action(run<{ out: string; json?: boolean }>(up));
 }
-
-/** Stages after the foundation's own (validate, allocate, KPIs); features append theirs. */
-export const UP_STAGES: UpStage[] = [];
 
 async function up(ctx: Context, opts: { out: string; json?: boolean }): Promise<void> {
   const started = performance.now();
