@@ -1,0 +1,12 @@
+import type { Command } from 'commander';
+import type { Runner } from '../cli.js';
+
+/** Subcommand groups of `jinbao pki`: each adds its subcommands to the `pki` command. */
+const PKI_SUBCOMMANDS: readonly ((pki: Command, run: Runner) => void)[] = [];
+
+export function register(program: Command, run: Runner): void {
+  const pki = program
+    .command('pki')
+    .description('certificate authorities for staff certificates and DR replica mTLS: init, issue, revoke, CRL, OCSP');
+  for (const add of PKI_SUBCOMMANDS) add(pki, run);
+}
