@@ -1,4 +1,4 @@
-import { contains, formatPrefix, overlaps, parsePrefix, prefixEnd, prefixSize, type Prefix } from '../lib/cidr.js';
+import { contains, formatPrefix, mustParsePrefix, overlaps, parsePrefix, prefixEnd, prefixSize, type Prefix } from '../lib/cidr.js';
 import type { Inventory, Site } from './model.js';
 import type { Problem } from './problems.js';
 
@@ -47,7 +47,11 @@ interface Claim {
 /** Free-space bookkeeping for one allocation scope (a supernet or a site block). */
 class Scope {
   private readonly taken: Prefix[] = [];
-  constructor(readonly range: Prefix) {}
+  constructor(
+    readonly range: Prefix,
+    /** A supernet: pins anywhere inside it are fine. */
+    readonly isRoot = false,
+  ) {}
 
   isFree(p: Prefix): boolean {
     return !this.taken.some((t) => overlaps(t, p));
@@ -116,50 +120,11 @@ export function allocate(inventory: Inventory, ledger: Ledger = new Map()): Ipam
       });
     }
   }
-  const overlayPins = pins.filter((c) => !c.key.startsWith('underlay:')).map((c) => c.prefix);
-  const underlayPins = pins.filter((c) => c.key.startsWith('underlay:')).map((c) => c.prefix);
 
   const result = new Map<string, string>();
   const added: string[] = [];
   const { lengths } = addressing;
 
-  /** Place `key` of `length` inside `scope`: pin, then ledger, then first fit. */
-  const place = (key: string, length: number, scope: Scope, scopePins: readonly Prefix[], path: readonly (string | number)[]): Prefix | undefined => {
-    const pinned = pinByKey.get(key);
-    if (pinned) {
-      result.set(key, formatPrefix(pinned.prefix));
-      return pinned.prefix;
-    }
-    const previous = ledger.get(key);
-    if (previous !== undefined) {
-      const parsed = parsePrefix(previous);
-      if (!('error' in parsed) && parsed.prefix.length === length && contains(scope.range, parsed.prefix)) {
-        const p = parsed.prefix;
-        if (!scopePins.some((q) => overlaps(q, p)) && scope.isFree(p)) {
-          scope.occupy(p);
-          result.set(key, formatPrefix(p));
-          return p;
-        }
-      }
-    }
-    const p = scope.firstFit(length, scopePins);
-    if (!p) {
-      problems.push({
-        path,
-        message: `no free /${length} left in ${formatPrefix(scope.range)} for ${key}; use a larger supernet (addressing.overlay / addressing.underlay) or pin smaller blocks`,
-      });
-      return undefined;
-    }
-    scope.occupy(p);
-    result.set(key, formatPrefix(p));
-    added.push(key);
-    return p;
-  };
-
-  // 2. Site blocks, top-down (ministry and provinces in the supernet, prefectures in their province).
-  const rootScope = new Scope(overlayRoot.prefix);
-  const blockScopes = new Map<string, Scope>();
-  const lengthFor = (s: Site): number => lengths[s.tier];
   const children = new Map<string, Site[]>();
   for (const s of sites) {
     if (s.tier !== 'prefecture' || !s.parent) continue;
@@ -167,48 +132,136 @@ export function allocate(inventory: Inventory, ledger: Ledger = new Map()): Ipam
     if (list) list.push(s);
     else children.set(s.parent, [s]);
   }
-  // Keys kept from the ledger are placed before new keys in every scope, so a new site never
-  // takes a slot an existing one held.
-  const byLedgerFirst = (list: Site[]): Site[] => [
-    ...list.filter((s) => ledger.has(`block:${s.id}`) || pinByKey.has(`block:${s.id}`)),
-    ...list.filter((s) => !ledger.has(`block:${s.id}`) && !pinByKey.has(`block:${s.id}`)),
-  ];
-  for (const s of byLedgerFirst(sites.filter((x) => x.tier !== 'prefecture'))) {
-    const p = place(`block:${s.id}`, lengthFor(s), rootScope, overlayPins, ['sites', indexOf.get(s.id)!, 'addressing', 'block']);
-    if (p) blockScopes.set(s.id, new Scope(p));
-  }
-  for (const [parentId, list] of children) {
-    const parentScope = blockScopes.get(parentId);
-    if (!parentScope) continue;
-    for (const s of byLedgerFirst(list)) {
-      const p = place(`block:${s.id}`, lengthFor(s), parentScope, overlayPins, ['sites', indexOf.get(s.id)!, 'addressing', 'block']);
-      if (p) blockScopes.set(s.id, new Scope(p));
-    }
+  const subtreeOf = (id: string) => new Set([id, ...(children.get(id) ?? []).map((c) => c.id)]);
+  const siteIndex = (id: string) => indexOf.get(id)!;
+
+  interface Item {
+    readonly key: string;
+    readonly length: number;
+    readonly path: readonly (string | number)[];
+    /** For a site block: the site, whose own pins must end up inside it. */
+    readonly blockOf?: string;
   }
 
-  // 3. Networks inside each site's own block; 4. underlay links.
-  const underlayScope = new Scope(underlayRoot.prefix);
-  const ledgerFirstKeys = (keys: { key: string; path: (string | number)[] }[]) => [
-    ...keys.filter((k) => ledger.has(k.key) || pinByKey.has(k.key)),
-    ...keys.filter((k) => !ledger.has(k.key) && !pinByKey.has(k.key)),
-  ];
-  const allocations = new Map<string, SiteAllocation>();
-  for (const s of sites) {
-    const scope = blockScopes.get(s.id);
-    if (!scope) continue;
-    const i = indexOf.get(s.id)!;
-    const wanted = [
-      { key: `dc:${s.id}`, path: ['sites', i, 'addressing', 'dc'] },
-      ...(s.dr ? [{ key: `dr:${s.id}`, path: ['sites', i, 'addressing', 'dr'] }] : []),
+  /**
+   * Place the items of one scope: pins as written, then ledger entries that still fit, then new
+   * items first-fit (largest first). Kept items are placed before any new one, so a new item can
+   * never take the slot of an existing one.
+   */
+  const allocScope = (scope: Scope, items: readonly Item[], pinsIn: readonly Claim[]) => {
+    const foreignPins = (item: Item) => {
+      if (!item.blockOf) return pinsIn.map((c) => c.prefix);
+      const own = subtreeOf(item.blockOf);
+      return pinsIn.filter((c) => !own.has(c.owner)).map((c) => c.prefix);
+    };
+    const fresh: Item[] = [];
+    for (const item of items) {
+      const pinned = pinByKey.get(item.key);
+      if (pinned) {
+        if (!contains(scope.range, pinned.prefix) && !scope.isRoot) {
+          problems.push({
+            path: item.path,
+            message: `pinned prefix ${formatPrefix(pinned.prefix)} (${item.key}) lies outside the block ${formatPrefix(scope.range)} it belongs to; pin it inside that block, or pin the block too`,
+          });
+        }
+        scope.occupy(pinned.prefix);
+        result.set(item.key, formatPrefix(pinned.prefix));
+      }
+    }
+    for (const item of items) {
+      if (pinByKey.has(item.key)) continue;
+      const previous = ledger.get(item.key);
+      const parsed = previous === undefined ? undefined : parsePrefix(previous);
+      if (parsed && !('error' in parsed)) {
+        const p = parsed.prefix;
+        if (p.length === item.length && contains(scope.range, p) && scope.isFree(p) && !foreignPins(item).some((q) => overlaps(q, p))) {
+          scope.occupy(p);
+          result.set(item.key, formatPrefix(p));
+          continue;
+        }
+      }
+      fresh.push(item);
+    }
+    fresh.sort((a, b) => a.length - b.length);
+    for (const item of fresh) {
+      const p = item.blockOf ? placeBlock(scope, item, foreignPins(item)) : scope.firstFit(item.length, foreignPins(item));
+      if (!p) {
+        problems.push({
+          path: item.path,
+          message: `no free /${item.length} left in ${formatPrefix(scope.range)} for ${item.key}; use a larger supernet (addressing.overlay / addressing.underlay) or pin smaller blocks`,
+        });
+        continue;
+      }
+      scope.occupy(p);
+      result.set(item.key, formatPrefix(p));
+      added.push(item.key);
+    }
+  };
+
+  /** A block whose site (or its children) has pinned networks goes where it contains them. */
+  const placeBlock = (scope: Scope, item: Item, foreign: readonly Prefix[]): Prefix | undefined => {
+    const own = subtreeOf(item.blockOf!);
+    const anchors = pins.filter((c) => own.has(c.owner) && !c.key.startsWith('underlay:') && c.key !== item.key);
+    if (anchors.length === 0) return scope.firstFit(item.length, foreign);
+    const size = prefixSize(item.length);
+    const first = anchors[0]!.prefix;
+    const candidate: Prefix = { base: first.base - (first.base % size), length: item.length };
+    const fits =
+      contains(scope.range, candidate) &&
+      scope.isFree(candidate) &&
+      !foreign.some((q) => overlaps(q, candidate)) &&
+      anchors.every((a) => contains(candidate, a.prefix));
+    if (fits) return candidate;
+    problems.push({
+      path: item.path,
+      message: `the pinned networks of site ${item.blockOf} (${anchors.map((a) => formatPrefix(a.prefix)).join(', ')}) do not fit in one free /${item.length}; pin the site's block too`,
+    });
+    return undefined;
+  };
+
+  const blockItem = (s: Site): Item => ({ key: `block:${s.id}`, length: lengths[s.tier], path: ['sites', siteIndex(s.id), 'addressing', 'block'], blockOf: s.id });
+  const networkItems = (s: Site): Item[] => {
+    const i = siteIndex(s.id);
+    return [
+      { key: `dc:${s.id}`, length: lengths.network, path: ['sites', i, 'addressing', 'dc'] },
+      ...(s.dr ? [{ key: `dr:${s.id}`, length: lengths.network, path: ['sites', i, 'addressing', 'dr'] }] : []),
       ...s.accessPlatforms
-        .map((a, j) => ({ key: `agency:${a.code}`, path: ['sites', i, 'accessPlatforms', j, 'prefix'] }))
+        .map((a, j) => ({ key: `agency:${a.code}`, length: lengths.network, path: ['sites', i, 'accessPlatforms', j, 'prefix'] }))
         .sort((a, b) => (a.key < b.key ? -1 : 1)),
     ];
-    for (const w of ledgerFirstKeys(wanted)) place(w.key, lengths.network, scope, overlayPins, w.path);
-  }
-  const underlayWanted = sites.map((s) => ({ key: `underlay:${s.id}`, path: ['sites', indexOf.get(s.id)!, 'addressing', 'underlay'] }));
-  for (const w of ledgerFirstKeys(underlayWanted)) place(w.key, lengths.underlay, underlayScope, underlayPins, w.path);
+  };
+  const overlayPinClaims = pins.filter((c) => !c.key.startsWith('underlay:'));
+  // A pin that covers the whole scope (the block itself) is not an obstacle inside it.
+  const pinsWithin = (range: Prefix) => overlayPinClaims.filter((c) => overlaps(c.prefix, range) && !contains(c.prefix, range));
 
+  // The supernet holds the ministry's and the provinces' blocks; a province's block holds its
+  // prefectures' blocks and its own networks; a prefecture's block holds its own networks.
+  const rootScope = new Scope(overlayRoot.prefix, true);
+  allocScope(rootScope, sites.filter((s) => s.tier !== 'prefecture').map(blockItem), overlayPinClaims);
+  const blockScopes = new Map<string, Scope>();
+  for (const s of sites) {
+    if (s.tier === 'prefecture') continue;
+    const block = result.get(`block:${s.id}`);
+    if (!block) continue;
+    const scope = new Scope(mustParsePrefix(block));
+    blockScopes.set(s.id, scope);
+    allocScope(scope, [...(children.get(s.id) ?? []).map(blockItem), ...networkItems(s)], pinsWithin(scope.range));
+  }
+  for (const s of sites) {
+    if (s.tier !== 'prefecture') continue;
+    const block = result.get(`block:${s.id}`);
+    if (!block) continue;
+    const scope = new Scope(mustParsePrefix(block));
+    allocScope(scope, networkItems(s), pinsWithin(scope.range));
+  }
+  const underlayScope = new Scope(underlayRoot.prefix, true);
+  allocScope(
+    underlayScope,
+    sites.map((s) => ({ key: `underlay:${s.id}`, length: lengths.underlay, path: ['sites', siteIndex(s.id), 'addressing', 'underlay'] })),
+    pins.filter((c) => c.key.startsWith('underlay:')),
+  );
+
+  const allocations = new Map<string, SiteAllocation>();
   for (const s of sites) {
     const block = result.get(`block:${s.id}`);
     const dc = result.get(`dc:${s.id}`);

@@ -2,9 +2,10 @@ import { readFileSync } from 'node:fs';
 import { isNode, LineCounter, parseDocument, type Document } from 'yaml';
 import { InputError } from '../lib/errors.js';
 import { Fabric } from './fabric.js';
-import { inventorySchema, type Inventory, type InventoryInput } from './model.js';
+import { inventorySchema, siteSchema, type Inventory, type InventoryInput, type Site } from './model.js';
 import { nationalInventory } from './national.js';
 import { formatProblem, type Problem } from './problems.js';
+import { checkInventory } from './validate.js';
 
 export interface LoadResult {
   readonly fabric?: Fabric;
@@ -32,11 +33,17 @@ export function validateInventory(
 ): LoadResult {
   const parsed = inventorySchema.safeParse(input);
   if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => {
+    const problems: Problem[] = parsed.error.issues.map((issue) => {
       const path = issue.path.filter((p): p is string | number => typeof p !== 'symbol');
       const location = locate(path);
       return { path, message: describeIssue(issue), ...(location ? { location } : {}) };
     });
+    // Also check the references between the sites that are themselves well-formed, so one
+    // pass reports every problem.
+    for (const p of semanticProblemsOfValidSites(input)) {
+      const location = locate(p.path);
+      problems.push(location ? { ...p, location } : p);
+    }
     return { problems, source };
   }
   const { fabric, problems } = Fabric.build(parsed.data);
@@ -45,6 +52,22 @@ export function validateInventory(
     return location ? { ...p, location } : p;
   });
   return located.length > 0 ? { problems: located, source } : { fabric, problems: [], source };
+}
+
+function semanticProblemsOfValidSites(input: unknown): Problem[] {
+  const sites = (input as { sites?: unknown } | null)?.sites;
+  if (!Array.isArray(sites)) return [];
+  const valid: Site[] = [];
+  const indexes: number[] = [];
+  sites.forEach((raw, i) => {
+    const r = siteSchema.safeParse(raw);
+    if (r.success) {
+      valid.push(r.data);
+      indexes.push(i);
+    }
+  });
+  const knownIds = new Set(sites.map((s) => (s as { id?: unknown } | null)?.id).filter((id): id is string => typeof id === 'string'));
+  return checkInventory({ sites: valid }, { indexes, knownIds });
 }
 
 function describeIssue(issue: { code: string; message: string; keys?: string[]; path: PropertyKey[] }): string {

@@ -12,10 +12,24 @@ const PARENT_TIER: Readonly<Record<Tier, Tier | undefined>> = {
  * Checks that the schema cannot express: references between sites, the tier structure, counts
  * that contradict each other. Every problem is collected; nothing stops at the first.
  */
-export function checkInventory(inv: Inventory): Problem[] {
+export interface PartialCheck {
+  /** Position of each given site in the original document. */
+  readonly indexes: readonly number[];
+  /** Ids of every site in the document, also those that failed the schema. */
+  readonly knownIds: ReadonlySet<string>;
+}
+
+/**
+ * `partial` is given when only the schema-valid sites of a broken document are checked: references
+ * to sites that exist but failed the schema are not reported again, and document-wide counts are skipped.
+ */
+export function checkInventory(inv: Pick<Inventory, 'sites'>, partial?: PartialCheck): Problem[] {
   const problems: Problem[] = [];
   const firstIndex = new Map<string, number>();
+  const original = (i: number) => partial?.indexes[i] ?? i;
+  const exists = (id: string) => byId.has(id) || (partial?.knownIds.has(id) ?? false);
   inv.sites.forEach((s, i) => {
+    i = original(i);
     const prev = firstIndex.get(s.id);
     if (prev !== undefined) problems.push({ path: ['sites', i, 'id'], message: `duplicate site id "${s.id}" (first used by sites[${prev}])` });
     else firstIndex.set(s.id, i);
@@ -25,7 +39,7 @@ export function checkInventory(inv: Inventory): Problem[] {
   const ids = [...byId.keys()];
 
   const ministries = inv.sites.filter((s) => s.tier === 'ministry');
-  if (ministries.length !== 1) {
+  if (!partial && ministries.length !== 1) {
     problems.push({ path: ['sites'], message: `an inventory has exactly one ministry site, got ${ministries.length}` });
   }
 
@@ -33,6 +47,7 @@ export function checkInventory(inv: Inventory): Problem[] {
   const agencyCodes = new Map<string, string>();
 
   inv.sites.forEach((s, i) => {
+    i = original(i);
     const at = (...rest: (string | number)[]) => ['sites', i, ...rest];
     if (s.tier === 'ministry' && s.id !== MINISTRY_ID) {
       problems.push({ path: at('id'), message: `the ministry's id is "${MINISTRY_ID}", got "${s.id}"` });
@@ -51,7 +66,9 @@ export function checkInventory(inv: Inventory): Problem[] {
       problems.push({ path: at('parent'), message: `a ${s.tier} needs a parent ${wantParentTier}` });
     } else {
       const parent = byId.get(s.parent);
-      if (!parent) {
+      if (!parent && exists(s.parent)) {
+        // failed the schema itself; reported there
+      } else if (!parent) {
         problems.push({ path: at('parent'), message: `unknown site "${s.parent}"${didYouMean(s.parent, ids)}` });
       } else if (parent.tier !== wantParentTier) {
         problems.push({ path: at('parent'), message: `a ${s.tier}'s parent must be a ${wantParentTier}, got ${parent.tier} "${parent.id}"` });
@@ -65,7 +82,7 @@ export function checkInventory(inv: Inventory): Problem[] {
     }
     if (s.dr) {
       if (s.dr.site === s.id) problems.push({ path: at('dr', 'site'), message: `a site cannot be its own disaster-recovery center ("${s.id}")` });
-      else if (!byId.has(s.dr.site)) problems.push({ path: at('dr', 'site'), message: `unknown DR site "${s.dr.site}"${didYouMean(s.dr.site, ids)}` });
+      else if (!exists(s.dr.site)) problems.push({ path: at('dr', 'site'), message: `unknown DR site "${s.dr.site}"${didYouMean(s.dr.site, ids)}` });
     }
 
     const prevSlug = slugs.get(s.slug);
