@@ -1,0 +1,76 @@
+import { describe, expect, it } from 'vitest';
+import { computeKpis, type Indicator } from '../kpi.js';
+import { validateInventory } from '../load.js';
+import { smallInventory } from './builders.js';
+
+function fabricOf(inv = smallInventory()) {
+  const r = validateInventory(inv, 'test');
+  if (!r.fabric) throw new Error(r.problems.map((p) => p.message).join('; '));
+  return r.fabric;
+}
+
+const byId = (list: Indicator[], id: string) => list.find((k) => k.id === id)!;
+
+describe('the plan\'s indicators', () => {
+  it('GIVEN the small inventory THEN coverage figures are computed from it', () => {
+    const kpis = computeKpis(fabricOf());
+    // 5 of 5 access platforms... one of the two under 110000 is disconnected
+    expect(byId(kpis, 'county-platforms')).toMatchObject({ numerator: 4, denominator: 5, actual: 80, status: 'not-met', kind: 'expected' });
+    // each platform: 24 outlets, 22 connected
+    expect(byId(kpis, 'grassroots-outlets')).toMatchObject({ numerator: 110, denominator: 120, actual: 91.7, status: 'met' });
+    expect(byId(kpis, 'dc-standard-prefecture')).toMatchObject({ actual: 100, status: 'met', kind: 'binding' });
+    expect(byId(kpis, 'cross-region-medical')).toMatchObject({ numerator: 1, denominator: 2, actual: 50, status: 'not-met' });
+    expect(byId(kpis, 'ingestion-fund-financial')).toMatchObject({ actual: 79, status: 'not-met' });
+    expect(byId(kpis, 'ingestion-business-exchange')).toMatchObject({ actual: 95, status: 'met' });
+  });
+
+  it('GIVEN exactly 90% of outlets connected THEN the strict "> 90%" target is not met', () => {
+    const inv = smallInventory();
+    for (const s of inv.sites)
+      for (const a of s.accessPlatforms ?? [])
+        a.outlets = { street: { total: 10, connected: 9 }, community: { total: 10, connected: 9 }, township: { total: 10, connected: 9 }, hospital: { total: 10, connected: 9 }, pharmacy: { total: 10, connected: 9 } };
+    expect(byId(computeKpis(fabricOf(inv)), 'grassroots-outlets')).toMatchObject({ actual: 90, status: 'not-met' });
+  });
+
+  it('GIVEN no live state THEN certificate and DR indicators say what they need', () => {
+    const kpis = computeKpis(fabricOf());
+    for (const id of ['dr-centers', 'staff-certificates', 'mlps3-certificates']) {
+      expect(byId(kpis, id).status).toBe('needs');
+      expect(byId(kpis, id).needs).toMatch(/jinbao (pki|drill)/);
+      expect(byId(kpis, id).actual).toBeUndefined();
+    }
+  });
+
+  it('GIVEN live facts THEN the live indicators are computed', () => {
+    const kpis = computeKpis(fabricOf(), {
+      staffCertificates: new Map([['000000', 100], ['440000', 90], ['440100', 500]]),
+      recentPassedDrills: new Set(['000000', '440000', '110000']),
+      mlps3Applications: { total: 10, withCertificates: 10 },
+    });
+    // staff 5×100; holders capped at each site's staff: 100 + 90 + 100
+    expect(byId(kpis, 'staff-certificates')).toMatchObject({ numerator: 290, denominator: 500, actual: 58, status: 'not-met' });
+    // ministry + 2 provinces; 110000 has no DR pairing so its drill does not count
+    expect(byId(kpis, 'dr-centers')).toMatchObject({ numerator: 2, denominator: 3, actual: 66.7, status: 'met' });
+    expect(byId(kpis, 'mlps3-certificates')).toMatchObject({ actual: 100, status: 'met' });
+  });
+
+  it('lists every indicator of the plan\'s table', () => {
+    expect(computeKpis(fabricOf()).map((k) => k.id)).toEqual([
+      'dc-standard-province',
+      'dc-standard-prefecture',
+      'backbone-coverage',
+      'metro-coverage',
+      'county-platforms',
+      'grassroots-outlets',
+      'dr-centers',
+      'staff-certificates',
+      'mlps3-certificates',
+      'social-security-card',
+      'cross-region-transfer',
+      'cross-region-retiree',
+      'cross-region-medical',
+      'ingestion-business-exchange',
+      'ingestion-fund-financial',
+    ]);
+  });
+});
