@@ -1,0 +1,226 @@
+import { join } from 'node:path';
+import * as pkijs from 'pkijs';
+import type { Fabric, Site } from '../fabric/index.js';
+import { appendAudit } from '../lib/audit.js';
+import { InputError, JinbaoError } from '../lib/errors.js';
+import type { CaAlgorithm } from './algorithms.js';
+import { SoftwareKeyBackend, type KeyBackend, type Signer } from './keys.js';
+import type { CaPurpose, CaRecord, PkiStore } from './store.js';
+import { assembleSigned, buildExtensions, certificateKeyId, encodeTbs, formatName, nameToPkijs, newSerial, spkiKeyId, type DistinguishedName } from './x509.js';
+
+/**
+ * The CA hierarchy: one national root that signs only issuing CAs (and its own CRL); issuing CAs
+ * for the ministry's staff, for each province's staff (created when first needed) and for
+ * infrastructure (servers, DR replicas, OCSP responders).
+ */
+
+/** A CA's signing capability: what CRL and OCSP code needs, nothing more. */
+export interface CaSigner {
+  readonly id: string;
+  readonly algorithm: CaAlgorithm;
+  /** The CA's own certificate (DER). */
+  readonly certificateDer: Uint8Array;
+  /** Sign a TBS structure; returns the DER signature exactly as it goes in the BIT STRING. */
+  sign(tbs: Uint8Array): Promise<Uint8Array>;
+  readonly signatureAlgorithmOid: string;
+}
+
+export const ROOT_CA_ID = 'root';
+export const MINISTRY_STAFF_CA_ID = 'ministry-staff';
+export const INFRASTRUCTURE_CA_ID = 'infrastructure';
+export const provinceStaffCaId = (provinceId: string) => `province-${provinceId}-staff`;
+
+const ORG = 'Ministry of Human Resources and Social Security';
+const DAY = 86_400_000;
+/** Backdating absorbs clock skew between the CA and relying parties. */
+export const BACKDATE_MS = 5 * 60_000;
+export const ROOT_VALIDITY_DAYS = 20 * 365;
+export const ISSUING_VALIDITY_DAYS = 10 * 365;
+
+/** Where the software backend keeps CA keys for a state directory. */
+export function defaultKeyBackend(stateDir: string): KeyBackend {
+  return new SoftwareKeyBackend(join(stateDir, 'pki', 'keys'));
+}
+
+/** The backends a CA record may name; PKCS#11 registers here when configured. */
+export type KeyBackends = Readonly<Record<string, KeyBackend>>;
+
+function backendsFor(pki: PkiStore, extra: KeyBackends = {}): KeyBackends {
+  return { software: defaultKeyBackend(pki.state.dir), ...extra };
+}
+
+export interface HierarchyOptions {
+  readonly algorithm: CaAlgorithm;
+  readonly passphrase: string;
+  /** @default the software backend in the state directory */
+  readonly backend?: KeyBackend;
+  /** @default now */
+  readonly now?: Date;
+  readonly actor?: string;
+}
+
+function caSubject(cn: string, extra: DistinguishedName = []): DistinguishedName {
+  return [{ type: 'C', value: 'CN' }, { type: 'O', value: ORG }, ...extra, { type: 'CN', value: cn }];
+}
+
+async function createCa(
+  pki: PkiStore,
+  backend: KeyBackend,
+  passphrase: string,
+  spec: { id: string; purpose: CaPurpose; site: string | null; subject: DistinguishedName; algorithm: CaAlgorithm; validityDays: number; now: Date },
+  parent?: { record: CaRecord; signer: CaSigner },
+): Promise<CaRecord> {
+  const { ref, signer } = await backend.generate(spec.algorithm, spec.id, passphrase);
+  const notBefore = new Date(spec.now.getTime() - BACKDATE_MS);
+  let notAfter = new Date(spec.now.getTime() + spec.validityDays * DAY);
+  if (parent && notAfter > parent.record.notAfter) notAfter = parent.record.notAfter;
+  const subject = nameToPkijs(spec.subject);
+  const skid = spkiKeyId(signer.spkiDer);
+  const serial = newSerial();
+  const tbs = encodeTbs({
+    serial,
+    issuer: parent ? pkijs.Certificate.fromBER(parent.record.der).subject : subject,
+    subject,
+    notBefore,
+    notAfter,
+    spkiDer: signer.spkiDer,
+    algorithm: spec.algorithm,
+    extensions: buildExtensions({
+      ca: { pathLength: parent ? 0 : 1 },
+      keyUsage: ['keyCertSign', 'cRLSign', ...(parent ? (['digitalSignature'] as const) : [])],
+      subjectKeyId: skid,
+      authorityKeyId: parent ? certificateKeyId(parent.record.der) : skid,
+    }),
+  });
+  const der = assembleSigned(tbs, spec.algorithm, await (parent ? parent.signer : signer).sign(tbs));
+  const record: CaRecord = {
+    id: spec.id,
+    parentId: parent?.record.id ?? null,
+    role: parent ? 'issuing' : 'root',
+    purpose: spec.purpose,
+    site: spec.site,
+    algorithm: spec.algorithm,
+    subject: formatName(spec.subject),
+    serial,
+    notBefore,
+    notAfter,
+    der,
+    keyBackend: backend.name,
+    keyRef: ref,
+    status: 'active',
+    revokedAt: null,
+    revocationReason: null,
+    createdAt: spec.now,
+  };
+  return record;
+}
+
+function asCaSigner(record: CaRecord, signer: Signer): CaSigner {
+  return { id: record.id, algorithm: record.algorithm, certificateDer: record.der, signatureAlgorithmOid: signer.signatureAlgorithmOid, sign: (tbs) => signer.sign(tbs) };
+}
+
+/**
+ * Create the root, the ministry staff CA and the infrastructure CA. Refuses when a root exists
+ * (the store is unchanged). Keys are written before the records; a crash in between leaves only
+ * orphan key files, which a re-run refuses to overwrite and names.
+ */
+export async function initHierarchy(pki: PkiStore, opts: HierarchyOptions): Promise<CaRecord[]> {
+  const backend = opts.backend ?? defaultKeyBackend(pki.state.dir);
+  const now = opts.now ?? new Date();
+  const existing = pki.getCa(ROOT_CA_ID);
+  if (existing) {
+    const err = new InputError(`the CA hierarchy exists already (root ${existing.serial}, ${existing.algorithm}, created ${existing.createdAt.toISOString()}); nothing changed. Use another --state directory for a new hierarchy`);
+    appendAudit(pki.state, { action: 'pki.init', outcome: 'refused', subject: ROOT_CA_ID, actor: opts.actor, details: { reason: err.message } });
+    throw err;
+  }
+  const root = await createCa(pki, backend, opts.passphrase, {
+    id: ROOT_CA_ID,
+    purpose: 'root',
+    site: null,
+    subject: caSubject('Jinbao National Root CA'),
+    algorithm: opts.algorithm,
+    validityDays: ROOT_VALIDITY_DAYS,
+    now,
+  });
+  const rootSigner = asCaSigner(root, await backend.open(root.keyRef, root.algorithm, opts.passphrase));
+  const ministry = await createCa(
+    pki,
+    backend,
+    opts.passphrase,
+    { id: MINISTRY_STAFF_CA_ID, purpose: 'staff', site: '000000', subject: caSubject('Jinbao Ministry Staff CA'), algorithm: opts.algorithm, validityDays: ISSUING_VALIDITY_DAYS, now },
+    { record: root, signer: rootSigner },
+  );
+  const infra = await createCa(
+    pki,
+    backend,
+    opts.passphrase,
+    { id: INFRASTRUCTURE_CA_ID, purpose: 'infrastructure', site: null, subject: caSubject('Jinbao Infrastructure CA'), algorithm: opts.algorithm, validityDays: ISSUING_VALIDITY_DAYS, now },
+    { record: root, signer: rootSigner },
+  );
+  pki.state.write(() => {
+    for (const ca of [root, ministry, infra]) {
+      pki.insertCa(ca);
+      appendAudit(pki.state, { action: 'pki.ca.create', outcome: 'ok', subject: ca.id, actor: opts.actor, details: { serial: ca.serial, algorithm: ca.algorithm, subject: ca.subject, notAfter: ca.notAfter.toISOString(), keyBackend: ca.keyBackend } });
+    }
+  });
+  return [root, ministry, infra];
+}
+
+/** The staff CA that certifies a site's staff: the ministry's, or the province's (a prefecture's province). */
+export function staffCaIdFor(fabric: Fabric, site: Site): { id: string; province: Site | null } {
+  if (site.tier === 'ministry') return { id: MINISTRY_STAFF_CA_ID, province: null };
+  const province = site.tier === 'province' ? site : fabric.parentOf(site);
+  if (!province) throw new InputError(`site ${site.id} has no province in the inventory; staff certificates need one`);
+  return { id: provinceStaffCaId(province.id), province };
+}
+
+/** The province's staff CA, created (signed by the root) when first needed. */
+export async function ensureProvinceStaffCa(pki: PkiStore, province: Site, passphrase: string, opts: { now?: Date; actor?: string; backends?: KeyBackends } = {}): Promise<CaRecord> {
+  const id = provinceStaffCaId(province.id);
+  const found = pki.getCa(id);
+  if (found) return found;
+  const root = requireRoot(pki);
+  const rootSigner = await openCaSigner(pki, ROOT_CA_ID, passphrase, opts.backends);
+  const backend = backendsFor(pki, opts.backends)[root.keyBackend]!;
+  const now = opts.now ?? new Date();
+  const ca = await createCa(
+    pki,
+    backend,
+    passphrase,
+    { id, purpose: 'staff', site: province.id, subject: caSubject(`Jinbao Staff CA ${province.slug}`, [{ type: 'OU', value: province.name }]), algorithm: root.algorithm, validityDays: ISSUING_VALIDITY_DAYS, now },
+    { record: root, signer: rootSigner },
+  );
+  pki.state.write(() => {
+    pki.insertCa(ca);
+    appendAudit(pki.state, { action: 'pki.ca.create', outcome: 'ok', subject: ca.id, actor: opts.actor, details: { serial: ca.serial, algorithm: ca.algorithm, subject: ca.subject, site: province.id, notAfter: ca.notAfter.toISOString() } });
+  });
+  return ca;
+}
+
+export function requireRoot(pki: PkiStore): CaRecord {
+  const root = pki.getCa(ROOT_CA_ID);
+  if (!root) throw new InputError(`no CA hierarchy in ${pki.state.dir}: got an empty PKI store, want one initialized with: jinbao pki init --algorithm ecdsa-p256`);
+  return root;
+}
+
+/**
+ * Open a CA's signer from the store with the passphrase (or PIN) of its key. Unknown CA ids and
+ * wrong passphrases throw InputError (exit 2).
+ */
+export async function openCaSigner(pki: PkiStore, caId: string, passphrase: string, backends?: KeyBackends): Promise<CaSigner> {
+  const record = pki.getCa(caId);
+  if (!record) {
+    requireRoot(pki);
+    throw new InputError(`unknown CA: got "${caId}", want one of ${pki.listCas().map((c) => c.id).join(', ')}`);
+  }
+  const backend = backendsFor(pki, backends)[record.keyBackend];
+  if (!backend) throw new JinbaoError(`CA ${caId} keeps its key in the "${record.keyBackend}" backend, which is not configured here; pass --pkcs11-module and --token-label`);
+  return asCaSigner(record, await backend.open(record.keyRef, record.algorithm, passphrase));
+}
+
+/** The chain above a CA, issuing CA first, root last (DER). */
+export function chainOf(pki: PkiStore, caId: string): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  for (let ca = pki.getCa(caId); ca; ca = ca.parentId ? pki.getCa(ca.parentId) : undefined) out.push(ca.der);
+  return out;
+}

@@ -1,0 +1,47 @@
+/**
+ * The PKI: CA hierarchy, profiles, the issuance pipeline, the certificate store and SM2.
+ *
+ * Ports for revocation (pki/revocation/) and other features:
+ * - `PkiStore.open(state)` opens the PKI tables; `findCertificate(serial)` gives the issuer CA id
+ *   (`caId`), `status`, `revokedAt`, `revocationReason`; `markRevoked(serial, reason)` revokes in one
+ *   transaction with its audit entry (unknown serial and "already revoked" are InputError, exit 2,
+ *   refusal audited); `revokedEntries(caId, {afterSeq})` streams a CA's revoked serials in ascending
+ *   order from an index (afterSeq: only those revoked after that point, for delta CRLs);
+ *   `revocationSeq()` grows with every revocation in any process (cheap cache check for OCSP).
+ * - `openCaSigner(pki, caId, passphrase)` gives a `CaSigner` for a CA; `resolvePassphrase(...)`
+ *   finds the passphrase (--passphrase-env variable, demo file, TTY prompt).
+ * - `chainOf(pki, caId)` the CA's chain (issuing first, root last).
+ */
+export { CA_ALGORITHMS, CA_ALGORITHM_SPECS, OID, SM2_DEFAULT_ID, describeKey, parseCaAlgorithm, type CaAlgorithm, type SubscriberKey } from './algorithms.js';
+export { generateSoftwareKey, SoftwareKeyBackend, type KeyBackend, type Signer, type SoftwareKey } from './keys.js';
+export {
+  PkiStore,
+  REVOCATION_REASONS,
+  normalizeSerial,
+  parseRevocationReason,
+  type CaPurpose,
+  type CaRecord,
+  type CaRole,
+  type CertificateQuery,
+  type CertificateRecord,
+  type RevocationReason,
+  type RevokedEntry,
+} from './store.js';
+export {
+  INFRASTRUCTURE_CA_ID,
+  MINISTRY_STAFF_CA_ID,
+  ROOT_CA_ID,
+  chainOf,
+  defaultKeyBackend,
+  ensureProvinceStaffCa,
+  initHierarchy,
+  openCaSigner,
+  provinceStaffCaId,
+  requireRoot,
+  staffCaIdFor,
+  type CaSigner,
+  type HierarchyOptions,
+  type KeyBackends,
+} from './ca.js';
+export { DEFAULT_PASSPHRASE_ENV, DEMO_PASSPHRASE_WARNING, demoPassphraseFile, ensureDemoPassphrase, resolvePassphrase, type PassphraseRequest, type PassphraseSource } from './passphrase.js';
+export { EXT, EXTENDED_KEY_USAGES, certificateKeyId, formatName, fromPem, nameFromPkijs, toPem, type DistinguishedName } from './x509.js';
