@@ -1,0 +1,149 @@
+import { bitString, derLength, explicit, extension, integer, seq, signatureAlgorithm, time, tlv } from './der.js';
+import type { CaInfo } from './ca-info.js';
+import type { CaSigner } from './ports.js';
+
+const OID = {
+  authorityKeyIdentifier: '2.5.29.35',
+  crlNumber: '2.5.29.20',
+  deltaCrlIndicator: '2.5.29.27',
+  freshestCrl: '2.5.29.46',
+  reasonCode: '2.5.29.21',
+} as const;
+
+export interface CrlInput {
+  readonly signer: CaSigner;
+  readonly ca: CaInfo;
+  readonly number: number;
+  readonly thisUpdate: Date;
+  readonly nextUpdate: Date;
+  /** Makes this a delta CRL over the full CRL with this number (critical DeltaCRLIndicator). */
+  readonly baseNumber?: number;
+  /** Where the delta CRLs are published; a full CRL names it in FreshestCRL so relying parties look for deltas. */
+  readonly deltaUrl?: string;
+}
+
+export interface BuiltCrl {
+  readonly der: Buffer;
+  readonly entries: number;
+}
+
+/**
+ * Grows one buffer for the revokedCertificates contents. Entries are written in place, so a million
+ * of them cost one allocation pattern, not a million small Buffers.
+ */
+class EntryWriter {
+  buf = Buffer.allocUnsafe(1 << 16);
+  length = 0;
+
+  ensure(n: number): void {
+    if (this.length + n <= this.buf.length) return;
+    let size = this.buf.length * 2;
+    while (size < this.length + n) size *= 2;
+    const next = Buffer.allocUnsafe(size);
+    this.buf.copy(next, 0, 0, this.length);
+    this.buf = next;
+  }
+}
+
+/** crlEntryExtensions with only a reasonCode, per code (absent for unspecified, RFC 5280 5.3.1). */
+const reasonExtensions = new Map<number, Buffer>();
+function reasonExtension(code: number): Buffer {
+  let b = reasonExtensions.get(code);
+  if (b === undefined) {
+    b = code === 0 ? Buffer.alloc(0) : seq(extension(OID.reasonCode, tlv(0x0a, Buffer.from([code]))));
+    reasonExtensions.set(code, b);
+  }
+  return b;
+}
+
+/**
+ * Encode the revokedCertificates contents in one pass over `rows` ([serial hex, unix seconds, reason]).
+ * Serial hex must be lowercase without leading zeros (as the revocation store keeps it).
+ */
+export function encodeRevoked(rows: Iterable<readonly [string, number, number]>): { contents: Buffer; entries: number } {
+  const w = new EntryWriter();
+  const times = new Map<number, Buffer>();
+  let entries = 0;
+  for (const [serial, seconds, reason] of rows) {
+    let t = times.get(seconds);
+    if (t === undefined) {
+      if (times.size > 4096) times.clear();
+      t = time(new Date(seconds * 1000));
+      times.set(seconds, t);
+    }
+    const ext = reasonExtension(reason);
+    const hexLen = serial.length;
+    const serialBytes = (hexLen + 1) >> 1;
+    // A positive INTEGER needs a leading 0x00 when its top bit is set.
+    const first = hexLen % 2 === 1 ? parseInt(serial[0]!, 16) : parseInt(serial.slice(0, 2), 16);
+    const pad = first >= 0x80 ? 1 : 0;
+    const intLen = serialBytes + pad;
+    const bodyLen = 2 + intLen + t.length + ext.length;
+    const header = derLength(bodyLen);
+    w.ensure(1 + header.length + bodyLen);
+    const b = w.buf;
+    let p = w.length;
+    b[p++] = 0x30;
+    header.copy(b, p);
+    p += header.length;
+    b[p++] = 0x02;
+    b[p++] = intLen;
+    if (pad) b[p++] = 0;
+    if (hexLen % 2 === 1) {
+      b[p++] = parseInt(serial[0]!, 16);
+      p += b.write(serial.slice(1), p, 'hex');
+    } else {
+      p += b.write(serial, p, 'hex');
+    }
+    t.copy(b, p);
+    p += t.length;
+    ext.copy(b, p);
+    p += ext.length;
+    w.length = p;
+    entries++;
+  }
+  return { contents: w.buf.subarray(0, w.length), entries };
+}
+
+function freshestCrl(url: string): Buffer {
+  // CRLDistributionPoints syntax: SEQUENCE { DistributionPoint { [0] { fullName [0] { uniformResourceIdentifier [6] } } } }
+  return seq(seq(tlv(0xa0, tlv(0xa0, tlv(0x86, Buffer.from(url, 'ascii'))))));
+}
+
+/** The TBSCertList around already-encoded revokedCertificates contents. */
+export function tbsCertList(input: CrlInput, revoked: { contents: Buffer; entries: number }): Buffer {
+  const exts: Buffer[] = [
+    extension(OID.authorityKeyIdentifier, seq(tlv(0x80, input.ca.keyId))),
+    extension(OID.crlNumber, integer(input.number)),
+  ];
+  if (input.baseNumber !== undefined) exts.push(extension(OID.deltaCrlIndicator, integer(input.baseNumber), true));
+  else if (input.deltaUrl !== undefined) exts.push(extension(OID.freshestCrl, freshestCrl(input.deltaUrl)));
+  const head = [
+    integer(1),
+    signatureAlgorithm(input.signer.signatureAlgorithmOid),
+    input.ca.subject,
+    time(input.thisUpdate),
+    time(input.nextUpdate),
+  ];
+  // An empty list is omitted, not encoded as an empty SEQUENCE (RFC 5280 5.1.2.6).
+  const revokedParts = revoked.entries === 0 ? [] : [Buffer.from([0x30]), derLength(revoked.contents.length), revoked.contents];
+  const tail = explicit(0, seq(...exts));
+  let len = tail.length;
+  for (const p of [...head, ...revokedParts]) len += p.length;
+  return Buffer.concat([Buffer.from([0x30]), derLength(len), ...head, ...revokedParts, tail]);
+}
+
+/** Sign a TBSCertList into a CertificateList. */
+export async function signCrl(signer: CaSigner, tbs: Buffer): Promise<Buffer> {
+  const signature = Buffer.from(await signer.sign(tbs));
+  const alg = signatureAlgorithm(signer.signatureAlgorithmOid);
+  const sig = bitString(signature);
+  return Buffer.concat([Buffer.from([0x30]), derLength(tbs.length + alg.length + sig.length), tbs, alg, sig]);
+}
+
+/** Build and sign a full or delta CRL from revocation rows. */
+export async function buildCrl(input: CrlInput, rows: Iterable<readonly [string, number, number]>): Promise<BuiltCrl> {
+  const revoked = encodeRevoked(rows);
+  const der = await signCrl(input.signer, tbsCertList(input, revoked));
+  return { der, entries: revoked.entries };
+}

@@ -1,0 +1,57 @@
+/**
+ * What revocation needs from the rest of the PKI, as ports. The certificate store (pki/store.ts,
+ * `PkiStore`) is the one source of truth for who is revoked; this folder turns that into CRLs and
+ * OCSP answers. Tests implement the ports with throwaway CAs and an in-memory registry.
+ */
+
+/** A CA that can sign: its certificate and a signing function (software key, PKCS#11, SM2...). */
+export interface CaSigner {
+  readonly id: string;
+  readonly algorithm: string;
+  readonly certificateDer: Uint8Array;
+  /** The signatureAlgorithm OID its signatures carry (e.g. 1.2.840.10045.4.3.2 ecdsa-with-SHA256). */
+  readonly signatureAlgorithmOid: string;
+  /** DER signature over `data` (ECDSA / SM2 as DER SEQUENCE { r, s }, RSA as the raw block). */
+  sign(data: Uint8Array): Promise<Uint8Array>;
+}
+
+/** RFC 5280 CRLReason names and codes (removeFromCRL, 8, is a CRL mechanism, not a reason). */
+export const REASON_CODES = {
+  unspecified: 0,
+  keyCompromise: 1,
+  cACompromise: 2,
+  affiliationChanged: 3,
+  superseded: 4,
+  cessationOfOperation: 5,
+  certificateHold: 6,
+  privilegeWithdrawn: 9,
+  aACompromise: 10,
+} as const;
+export type ReasonName = keyof typeof REASON_CODES;
+
+/** A certificate as revocation sees it. Serials are lowercase hex (the store's canonical form). */
+export interface CertificateStatusRecord {
+  readonly serial: string;
+  readonly caId: string;
+  readonly status: 'active' | 'revoked';
+  readonly revokedAt: Date | null;
+  readonly revocationReason: ReasonName | null;
+}
+
+export interface RevokedEntry {
+  readonly serial: string;
+  readonly revokedAt: Date;
+  readonly reason: ReasonName;
+  readonly revocationSeq: number;
+}
+
+/** The certificate store, as far as revocation uses it (a structural subset of `PkiStore`). */
+export interface RevocationRegistry {
+  findCertificate(serial: string): CertificateStatusRecord | undefined;
+  /** Revoke, audited; refuses unknown serials and repeated revocations with InputError (also audited). */
+  markRevoked(serial: string, reason: ReasonName, opts?: { at?: Date; actor?: string }): CertificateStatusRecord;
+  /** Revoked certificates of a CA, sorted, streamed; with afterSeq only those revoked later. */
+  revokedEntries(caId: string, opts?: { afterSeq?: number }): Iterable<RevokedEntry>;
+  /** Grows by one with every revocation, in any process. */
+  revocationSeq(): number;
+}
