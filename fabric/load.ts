@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import jsyaml from 'js-yaml';
 import { isNode, LineCounter, parseDocument, type Document } from 'yaml';
 import { InputError } from '../lib/errors.js';
 import { Fabric } from './fabric.js';
@@ -13,16 +14,31 @@ export interface LoadResult {
   readonly source: string;
 }
 
-/** Parse and validate an inventory document (YAML or JSON text), collecting every problem. */
+/**
+ * Parse and validate an inventory document (YAML or JSON text), collecting every problem.
+ *
+ * js-yaml parses (it is ~20x faster than `yaml` on the 1.5 MB national inventory); only when there
+ * are problems to report is the text parsed again with `yaml`, whose nodes know their positions.
+ */
 export function parseInventoryText(text: string, source: string): LoadResult {
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
-  const syntax: Problem[] = doc.errors.map((e) => {
-    const pos = lineCounter.linePos(e.pos[0]);
-    return { path: [], location: `${source}:${pos.line}:${pos.col}`, message: `YAML syntax error: ${e.message.split('\n')[0]}` };
+  let data: unknown;
+  try {
+    data = jsyaml.load(text, { filename: source });
+  } catch (err) {
+    if (err instanceof jsyaml.YAMLException) {
+      const reason = err.reason || err.message.split('\n')[0]!;
+      return { problems: [{ path: [], location: `${source}:${err.mark.line + 1}:${err.mark.column + 1}`, message: `YAML syntax error: ${reason}` }], source };
+    }
+    throw err;
+  }
+  let located: { doc: Document; lineCounter: LineCounter } | undefined;
+  return validateInventory(data, source, (path) => {
+    if (!located) {
+      const lineCounter = new LineCounter();
+      located = { doc: parseDocument(text, { lineCounter }), lineCounter };
+    }
+    return locate(located.doc, located.lineCounter, source, path);
   });
-  if (syntax.length > 0) return { problems: syntax, source };
-  return validateInventory(doc.toJS() as unknown, source, (path) => locate(doc, lineCounter, source, path));
 }
 
 /** Validate an inventory object; `locate` maps a problem path to "file:line:col" when known. */

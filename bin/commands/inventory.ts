@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { stringify } from 'yaml';
+import jsyaml from 'js-yaml';
 import {
   builtInInventory,
   formatProblem,
@@ -187,6 +187,6 @@ async function exportInventory(ctx: Context, opts: { format: string; pin?: boole
   if (opts.format === 'json') ctx.out(json(doc));
   else {
     const header = f.sampleData ? '# SAMPLE DATA: see metadata.notes. Only site names and GB/T 2260 codes are real.\n' : '';
-    ctx.out(header + stringify(doc, { lineWidth: 0 }));
+    ctx.out(header + jsyaml.dump(doc, { lineWidth: -1, noRefs: true }));
   }
 }
