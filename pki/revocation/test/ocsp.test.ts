@@ -1,0 +1,144 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { tempDir } from '../../../bin/testkit.js';
+import { StateStore } from '../../../lib/state.js';
+import { PkiStore } from '../../index.js';
+import { readTlv } from '../der.js';
+import { OcspResponder, ocspAuthority, serveOcsp, statusOnlyResponse, type RunningResponder } from '../index.js';
+import { hasOpenssl, openssl, opensslAsync } from './openssl.js';
+import { issue, makeCa, openPki, responderSigner, type TestCa, type TestCert } from './test-pki.js';
+
+describe('the OCSP responder, with openssl ocsp as the client', () => {
+  let dir: string;
+  let cleanup: () => void;
+  let state: StateStore;
+  let pki: PkiStore;
+  let ca: TestCa;
+  let responderCert: TestCert;
+  let responder: OcspResponder;
+  let running: RunningResponder;
+
+  beforeEach(async () => {
+    ({ dir, cleanup } = tempDir('jinbao-ocsp-'));
+    ({ state, pki } = openPki(dir));
+    ca = await makeCa(dir, 'staff', pki);
+    responderCert = await issue(dir, ca, { cn: 'ocsp', ocspSigning: true, store: pki });
+    responder = new OcspResponder({ authorities: [ocspAuthority(ca.id, ca.signer.certificateDer, responderSigner(ca, responderCert))], registry: pki });
+    running = await serveOcsp(responder, { port: 0 });
+  });
+  afterEach(async () => {
+    await running.close();
+    state.close();
+    cleanup();
+  });
+
+  const ask = (cert: string, ...extra: string[]) =>
+    opensslAsync(['ocsp', '-issuer', ca.pemFile, '-cert', cert, '-url', running.url, '-CAfile', ca.pemFile, '-resp_text', ...extra]);
+
+  it.skipIf(!hasOpenssl)('GIVEN an active certificate THEN the answer is good, the nonce is echoed and the delegated signature verifies', async () => {
+    const leaf = await issue(dir, ca, { cn: 'alice', store: pki });
+    const r = await ask(leaf.pemFile);
+    expect(r.out).toContain('Response verify OK');
+    expect(r.out).toContain(`${leaf.pemFile}: good`);
+    expect(r.out).toMatch(/OCSP Nonce:\s*\n\s*0410/);
+    expect(r.out).not.toContain('WARNING: no nonce');
+    expect(r.out).toContain('Responder Id: ');
+    expect(r.out).toContain('OCSP Signing');
+  });
+
+  it.skipIf(!hasOpenssl)('GIVEN a revoked certificate THEN the answer is revoked with its time and reason', async () => {
+    const leaf = await issue(dir, ca, { cn: 'bob', store: pki });
+    pki.markRevoked(leaf.serial, 'keyCompromise', { at: new Date('2026-11-20T08:00:00Z') });
+    const r = await ask(leaf.pemFile);
+    expect(r.out).toContain('Response verify OK');
+    expect(r.out).toContain(`${leaf.pemFile}: revoked`);
+    expect(r.out).toContain('Reason: keyCompromise');
+    expect(r.out).toContain('Revocation Time: Nov 20 08:00:00 2026 GMT');
+  });
+
+  it.skipIf(!hasOpenssl)('GIVEN a certificate of the served CA that the store does not know THEN the answer is unknown', async () => {
+    const stray = await issue(dir, ca, { cn: 'stray' });
+    const r = await ask(stray.pemFile);
+    expect(r.out).toContain('Response verify OK');
+    expect(r.out).toContain(`${stray.pemFile}: unknown`);
+  });
+
+  it.skipIf(!hasOpenssl)('GIVEN a certificate of a CA the responder does not serve THEN the answer is unauthorized', async () => {
+    const other = await makeCa(dir, 'other', pki);
+    const leaf = await issue(dir, other, { cn: 'carol', store: pki });
+    const r = await opensslAsync(['ocsp', '-issuer', other.pemFile, '-cert', leaf.pemFile, '-url', running.url, '-CAfile', other.pemFile]);
+    expect(r.out).toContain('Responder Error: unauthorized (6)');
+  });
+
+  it.skipIf(!hasOpenssl)('GIVEN a cached good answer WHEN another connection to the store revokes the certificate THEN the next answer is revoked', async () => {
+    const leaf = await issue(dir, ca, { cn: 'dave', store: pki });
+    expect((await ask(leaf.pemFile, '-no_nonce')).out).toContain(': good');
+    expect((await ask(leaf.pemFile, '-no_nonce')).out).toContain(': good');
+    expect(responder.stats.cacheHits).toBe(1);
+
+    const otherState = StateStore.open(dir);
+    try {
+      PkiStore.open(otherState).markRevoked(leaf.serial, 'cessationOfOperation');
+    } finally {
+      otherState.close();
+    }
+    const after = await ask(leaf.pemFile, '-no_nonce');
+    expect(after.out).toContain(': revoked');
+    expect(after.out).toContain('Reason: cessationOfOperation');
+    expect(responder.stats.cacheResets).toBe(1);
+  });
+
+  it.skipIf(!hasOpenssl)('GIVEN a GET request with the base64 request in the path THEN it is answered like a POST', async () => {
+    const leaf = await issue(dir, ca, { cn: 'erin', store: pki });
+    const reqFile = join(dir, 'req.der');
+    expect(openssl(['ocsp', '-issuer', ca.pemFile, '-cert', leaf.pemFile, '-no_nonce', '-reqout', reqFile]).status).toBe(0);
+    const b64 = readFileSync(reqFile).toString('base64');
+    const res = await fetch(`${running.url}/${encodeURIComponent(b64)}`);
+    expect(res.headers.get('content-type')).toBe('application/ocsp-response');
+    const respFile = join(dir, 'resp.der');
+    writeFileSync(respFile, Buffer.from(await res.arrayBuffer()));
+    const r = openssl(['ocsp', '-respin', respFile, '-issuer', ca.pemFile, '-cert', leaf.pemFile, '-CAfile', ca.pemFile, '-no_nonce']);
+    expect(r.out).toContain('Response verify OK');
+    expect(r.out).toContain(`${leaf.pemFile}: good`);
+  });
+
+  it('GIVEN garbage, a wrong content type or an oversized body THEN the answer is malformedRequest and the responder keeps serving', async () => {
+    const malformed = statusOnlyResponse('malformedRequest');
+    const post = async (body: Uint8Array, type = 'application/ocsp-request') =>
+      Buffer.from(await (await fetch(running.url, { method: 'POST', headers: { 'content-type': type }, body })).arrayBuffer());
+    expect(await post(Buffer.from('not der at all'))).toEqual(malformed);
+    expect(await post(Buffer.from([0x30, 0x82, 0xff, 0xff, 0x30]))).toEqual(malformed);
+    expect(await post(Buffer.from([0x30, 0x03, 0x30, 0x01, 0x30]), 'text/plain')).toEqual(malformed);
+    expect(await post(Buffer.alloc(64 * 1024, 0x30))).toEqual(malformed);
+    expect(Buffer.from(await (await fetch(`${running.url}/%%%`)).arrayBuffer())).toEqual(malformed);
+    expect((await fetch(running.url, { method: 'PUT', body: 'x' })).status).toBe(405);
+    expect(responder.stats.malformed).toBe(5);
+    expect(malformed.toString('hex')).toBe('30030a0101');
+  });
+
+  it('GIVEN arbitrary bytes and mutations of a valid request THEN respond() always answers with a well-formed status and never throws', async () => {
+    const leaf = await issue(dir, ca, { cn: 'fuzz', store: pki });
+    const reqFile = join(dir, 'fuzz.der');
+    openssl(['ocsp', '-issuer', ca.pemFile, '-cert', leaf.pemFile, '-reqout', reqFile]);
+    const valid = readFileSync(reqFile);
+    const mutated = fc.tuple(fc.nat(valid.length - 1), fc.integer({ min: 0, max: 255 }), fc.nat(valid.length)).map(([i, v, cut]) => {
+      const b = Buffer.from(valid);
+      b[i] = v;
+      return b.subarray(0, Math.max(cut, i + 1));
+    });
+    await fc.assert(
+      fc.asyncProperty(fc.oneof(fc.uint8Array({ maxLength: 300 }), mutated), async (bytes) => {
+        const out = await responder.respond(bytes);
+        const outer = readTlv(out, 0);
+        expect([outer.tag, outer.end]).toEqual([0x30, out.length]);
+        const status = readTlv(out, outer.contentStart);
+        expect(status.tag).toBe(0x0a);
+        expect([0, 1, 6]).toContain(out[status.contentStart]);
+      }),
+      { numRuns: 300 },
+    );
+    expect(responder.stats.internalErrors).toBe(0);
+  });
+});
