@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import type { Runner } from '../cli.js';
+import { register as comply } from './comply.js';
 import { register as exporter } from './exporter.js';
 import { register as inventory } from './inventory.js';
 import { register as ipam } from './ipam.js';
@@ -8,4 +9,4 @@ import { register as pki } from './pki.js';
 import { register as up } from './up.js';
 
 /** Every command group, in the order `jinbao --help` lists them. */
-export const COMMANDS: readonly ((program: Command, run: Runner) => void)[] = [up, inventory, ipam, kpi, pki, exporter];
+export const COMMANDS: readonly ((program: Command, run: Runner) => void)[] = [up, inventory, ipam, kpi, pki, comply, exporter];

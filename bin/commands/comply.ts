@@ -1,0 +1,73 @@
+import type { Command } from 'commander';
+import { FORMATS, renderReport, runCatalogue, type ComplianceReport, type Format } from '../../compliance/index.js';
+import { InputError } from '../../lib/errors.js';
+import type { Runner } from '../cli.js';
+import type { Context } from '../context.js';
+import { gatherCompliance } from './comply-sources.js';
+import { checkWritable, writeOutput } from './comply-io.js';
+
+export function register(program: Command, run: Runner): void {
+  program
+    .command('comply')
+    .description('run the MLPS 2.0 level-3 and plan-target control catalogue; exit 3 when a binding control does not pass')
+    .option('--site <id>', 'only the controls that apply to one site')
+    .option('--format <format>', `output format: ${FORMATS.join(', ')}`, 'table')
+    .option('--json', 'same as --format json')
+    .option('--out <file>', 'write the output to a file instead of stdout')
+    .option('--list', 'list the catalogue (id, clause, binding, what it inspects and how) without running it')
+    .addHelpText(
+      'after',
+      '\nEvery control cites its clause of GB/T 22239-2019 (or GB/T 39786-2021, or the plan indicator) and proves each\n' +
+        'finding with evidence. Statuses: pass, fail, manual (an auditor attests it), not-run (its state or tool is missing;\n' +
+        'never counted as a pass).\n\n' +
+        'Exit codes: 0 every binding control passes; 3 a binding control fails or could not run; 2 bad input.\n\n' +
+        'Examples:\n' +
+        '  $ jinbao comply\n' +
+        '  $ jinbao comply --site 440100\n' +
+        '  $ jinbao comply --format sarif --out comply.sarif     # upload to code scanning\n' +
+        '  $ jinbao comply --format junit --out comply.xml       # CI test report\n' +
+        '  $ jinbao comply --list',
+    )
+    .action(run<ComplyOptions>(comply));
+}
+
+interface ComplyOptions {
+  site?: string;
+  format: string;
+  json?: boolean;
+  out?: string;
+  list?: boolean;
+}
+
+function parseFormat(value: string): Format {
+  if ((FORMATS as readonly string[]).includes(value)) return value as Format;
+  throw new InputError(`--format must be one of ${FORMATS.join(', ')}, got "${value}"`);
+}
+
+/** Run the catalogue for the command line and for `up`. */
+export async function runCompliance(ctx: Context, site?: string): Promise<ComplianceReport> {
+  const fabric = ctx.fabric();
+  if (site !== undefined && !fabric.has(site)) throw new InputError(`no site "${site}" in ${ctx.inventorySource}; list the sites with: jinbao inventory show`);
+  const { inputs, cleanup } = await gatherCompliance(ctx);
+  try {
+    return await runCatalogue(inputs, site === undefined ? {} : { site });
+  } finally {
+    cleanup();
+  }
+}
+
+async function comply(ctx: Context, opts: ComplyOptions): Promise<number> {
+  const format = opts.json ? 'json' : parseFormat(opts.format);
+  if (opts.out !== undefined) checkWritable(opts.out, '--out');
+  if (opts.list) {
+    const { describeCatalogue } = await import('../../compliance/index.js');
+    const text = format === 'json' ? JSON.stringify(describeCatalogue(), null, 2) + '\n' : describeCatalogue().map((c) => `${c.id}\t${c.binding ? 'binding' : 'advisory'}\t${c.source.kind === 'mlps' ? `${c.source.standard} ${c.source.clause}` : `plan ${c.source.indicator}`}\t${c.title}`).join('\n') + '\n';
+    writeOutput(ctx, text, opts.out);
+    return 0;
+  }
+  const report = await runCompliance(ctx, opts.site);
+  const inventoryUri = ctx.global.inventory ?? undefined;
+  writeOutput(ctx, renderReport(report, format, inventoryUri ? { inventoryUri } : {}), opts.out);
+  if (opts.out !== undefined) ctx.err(`${report.summary.compliant ? 'compliant' : `not compliant (${report.summary.bindingNotPassed.length} binding control(s) not passing)`}; ${format} written to ${opts.out}\n`);
+  return report.summary.compliant ? 0 : 3;
+}

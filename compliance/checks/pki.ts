@@ -1,0 +1,101 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { CertificateEvidence, Check } from '../inputs.js';
+import { DAY_MS, days, fail, isoDate, pass } from './verdict.js';
+
+const EXPIRY_WINDOW_DAYS = 30;
+
+function describe(c: CertificateEvidence): string {
+  return `${c.serial} ${c.profile} "${c.subject}"${c.site ? ` (site ${c.site})` : ''}`;
+}
+
+/** Certificates are issued, and every active one is inside its validity and chains to an active, valid CA. */
+export const certificatesValid: Check = (inputs) => {
+  const pki = inputs.pki!;
+  const now = inputs.now.getTime();
+  const cas = new Map(pki.authorities.map((a) => [a.id, a]));
+  const active = pki.certificates.filter((c) => c.status === 'active');
+  const problems: string[] = [];
+  for (const c of active) {
+    if (c.notBefore.getTime() > now) problems.push(`${describe(c)} is not valid before ${c.notBefore.toISOString()}`);
+    if (c.notAfter.getTime() <= now) problems.push(`${describe(c)} expired on ${c.notAfter.toISOString()} but is still marked active`);
+    const ca = cas.get(c.caId);
+    if (!ca) problems.push(`${describe(c)} names issuer ${c.caId}, which is not in the PKI`);
+    else if (ca.status !== 'active' || ca.notAfter.getTime() <= now) problems.push(`${describe(c)} was issued by ${ca.id}, which is ${ca.status === 'active' ? 'expired' : ca.status}`);
+  }
+  const evidence = [
+    { source: 'pki', detail: `${pki.authorities.length} CA(s), ${pki.certificates.length} certificate(s), ${active.length} active`, value: { authorities: pki.authorities.length, certificates: pki.certificates.length, active: active.length } },
+    ...problems.slice(0, 20).map((p) => ({ source: 'pki', detail: p })),
+  ];
+  if (active.length === 0) return [fail('no active certificate has been issued; issue them with jinbao pki issue', evidence)];
+  return problems.length === 0
+    ? [pass(`all ${active.length} active certificates are valid and chain to active CAs`, evidence)]
+    : [fail(`${problems.length} problem(s) with active certificates`, evidence)];
+};
+
+/** No active certificate or CA expires within 30 days. */
+export const notExpiringSoon: Check = (inputs) => {
+  const pki = inputs.pki!;
+  const now = inputs.now.getTime();
+  const horizon = now + EXPIRY_WINDOW_DAYS * DAY_MS;
+  const soon = [
+    ...pki.authorities.filter((a) => a.status === 'active' && a.notAfter.getTime() <= horizon).map((a) => ({ what: `CA ${a.id}`, notAfter: a.notAfter })),
+    ...pki.certificates.filter((c) => c.status === 'active' && c.notAfter.getTime() <= horizon).map((c) => ({ what: describe(c), notAfter: c.notAfter })),
+  ].sort((a, b) => a.notAfter.getTime() - b.notAfter.getTime());
+  const evidence = soon.slice(0, 20).map((x) => ({ source: 'pki', detail: `${x.what} expires ${isoDate(x.notAfter)} (in ${days(x.notAfter.getTime() - now)} days)` }));
+  const checked = pki.authorities.filter((a) => a.status === 'active').length + pki.certificates.filter((c) => c.status === 'active').length;
+  return soon.length === 0
+    ? [pass(`none of ${checked} active certificates and CAs expires within ${EXPIRY_WINDOW_DAYS} days`, [{ source: 'pki', detail: `horizon ${isoDate(new Date(horizon))}` }])]
+    : [fail(`${soon.length} active certificate(s) or CA(s) expire within ${EXPIRY_WINDOW_DAYS} days; renew them`, evidence)];
+};
+
+/** An SM2 root with at least one active SM2 issuing CA under it (GB/T 39786-2021). */
+export const sm2Hierarchy: Check = (inputs) => {
+  const pki = inputs.pki!;
+  const now = inputs.now.getTime();
+  const usable = pki.authorities.filter((a) => a.algorithm === 'sm2' && a.status === 'active' && a.notAfter.getTime() > now);
+  const roots = usable.filter((a) => a.parent === undefined);
+  const issuing = usable.filter((a) => a.parent !== undefined && roots.some((r) => r.id === a.parent));
+  const evidence = [{ source: 'pki', detail: `authorities: ${pki.authorities.map((a) => `${a.id} (${a.algorithm}${a.parent ? ` under ${a.parent}` : ', root'}, ${a.status})`).join(', ') || 'none'}` }];
+  if (roots.length === 0) return [fail('no active SM2 root CA; create one with jinbao pki init --algorithm sm2', evidence)];
+  if (issuing.length === 0) return [fail(`SM2 root ${roots[0]!.id} has no active SM2 issuing CA under it`, evidence)];
+  return [pass(`SM2 hierarchy: root ${roots.map((r) => r.id).join(', ')}, issuing ${issuing.map((i) => i.id).join(', ')}`, evidence)];
+};
+
+/** GB/T 32918 / GM/T 0009 default distinguishing ID; passed explicitly because tools disagree on defaults. */
+export const SM2_DISTID = '1234567812345678';
+
+/** OpenSSL, as an independent verifier, accepts an SM2 leaf through the SM2 hierarchy. */
+export const sm2ChainVerifies: Check = async (inputs, env) => {
+  const chain = inputs.pki!.sm2Chain;
+  if (!chain) return [fail('the PKI holds no SM2 leaf certificate to verify; issue one under the SM2 issuing CA', [{ source: 'pki', detail: 'no SM2 chain material' }])];
+  const dir = mkdtempSync(join(tmpdir(), 'jinbao-sm2-'));
+  try {
+    writeFileSync(join(dir, 'root.pem'), chain.rootPem);
+    writeFileSync(join(dir, 'inter.pem'), chain.intermediatesPem);
+    writeFileSync(join(dir, 'leaf.pem'), chain.leafPem);
+    const args = ['verify', '-vfyopt', `distid:${SM2_DISTID}`, '-CAfile', join(dir, 'root.pem'), '-untrusted', join(dir, 'inter.pem'), join(dir, 'leaf.pem')];
+    const r = await env.tools.run('openssl', args);
+    const evidence = [{ source: 'openssl', detail: `openssl ${args.map((a) => (a.startsWith(dir) ? a.slice(dir.length + 1) : a)).join(' ')} → exit ${r.code}: ${(r.stdout + r.stderr).trim().split('\n').slice(-2).join(' / ')}` }];
+    return r.code === 0 ? [pass('OpenSSL verifies the SM2 chain', evidence)] : [fail('OpenSSL rejects the SM2 chain', evidence)];
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+};
+
+/** Every DR pairing's replication runs over mutual TLS: an active, valid replica-mtls certificate per paired site. */
+export const replicaMutualTls: Check = (inputs, env) => {
+  const pki = inputs.pki!;
+  const now = inputs.now.getTime();
+  return env.sites
+    .filter((s) => s.dr !== undefined)
+    .map((s) => {
+      const certs = pki.certificates.filter((c) => c.profile === 'replica-mtls' && c.site === s.id);
+      const good = certs.filter((c) => c.status === 'active' && c.notBefore.getTime() <= now && c.notAfter.getTime() > now);
+      const evidence = [{ source: 'pki', detail: `${certs.length} replica-mtls certificate(s) for site ${s.id}, ${good.length} active and valid${good[0] ? `, e.g. ${good[0].serial} until ${isoDate(good[0].notAfter)}` : ''}` }];
+      return good.length > 0
+        ? pass(`${s.name}: replication to ${s.dr!.site} uses mutual TLS (${good.length} valid certificate(s))`, evidence, s.id)
+        : fail(`${s.name}: no active replica-mtls certificate for its replication to ${s.dr!.site}; run jinbao up or issue one with the replica-mtls profile`, evidence, s.id);
+    });
+};

@@ -1,0 +1,22 @@
+import { formatTarget } from '../../fabric/index.js';
+import type { Check } from '../inputs.js';
+import { fail, notRun, pass } from './verdict.js';
+
+/** The check for one of the plan's indicators, as fabric/kpi.ts computes it. */
+export function indicatorCheck(indicatorId: string): Check {
+  return (inputs) => {
+    const i = inputs.indicators.find((x) => x.id === indicatorId);
+    if (!i) return [notRun(`indicator ${indicatorId} was not computed`)];
+    const figure =
+      i.numerator !== undefined && i.denominator !== undefined ? ` (${i.numerator} of ${i.denominator})` : i.denominator !== undefined ? ` (mean over ${i.denominator})` : '';
+    const evidence = [{ source: i.source, detail: `${i.title}: actual ${i.actual ?? '—'}%${figure}, target ${formatTarget(i)}`, value: { actual: i.actual, target: i.target, numerator: i.numerator, denominator: i.denominator } }];
+    switch (i.status) {
+      case 'met':
+        return [pass(`${i.actual}% meets ${formatTarget(i)}`, evidence)];
+      case 'not-met':
+        return [fail(`${i.actual}% does not meet ${formatTarget(i)}`, evidence)];
+      case 'needs':
+        return [notRun(`needs ${i.needs ?? i.source}`, [{ source: i.source, detail: i.needs ?? 'live state' }])];
+    }
+  };
+}

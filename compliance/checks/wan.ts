@@ -1,0 +1,35 @@
+import type { Check } from '../inputs.js';
+import { fail, pass } from './verdict.js';
+
+/** Each province hub has an uplink to the ministry core and one to the ministry's DR-center node. */
+export const wanRedundantUplinks: Check = (inputs, env) => {
+  const wan = inputs.wan!;
+  const ministry = inputs.fabric.ministry;
+  const drNode = ministry.dr ? `dr:${ministry.dr.site}` : undefined;
+  return env.sites
+    .filter((s) => s.tier === 'province')
+    .map((s) => {
+      const ups = wan.links.filter((l) => l.role === 'uplink' && (l.from === s.id || l.to === s.id)).map((l) => (l.from === s.id ? l.to : l.from));
+      const toCore = ups.includes(ministry.id);
+      const toDr = drNode !== undefined && ups.includes(drNode);
+      const evidence = [{ source: wan.origin, detail: `uplinks of ${s.id}: ${ups.join(', ') || 'none'}` }];
+      const missing = [!toCore && `ministry core ${ministry.id}`, !toDr && (drNode ? `ministry DR center ${drNode}` : 'a ministry DR center (none in the inventory)')].filter(Boolean);
+      return missing.length === 0
+        ? pass(`${s.name}: uplinks to ${ministry.id} and ${drNode}`, evidence, s.id)
+        : fail(`${s.name}: no uplink to ${missing.join(' or ')}`, evidence, s.id);
+    });
+};
+
+/** The hubs forward by default-deny ACLs, and no rule lets a prefecture reach another prefecture directly. */
+export const wanAclDefaultDeny: Check = (inputs) => {
+  const wan = inputs.wan!;
+  const tierOf = (id: string) => inputs.fabric.findSite(id.replace(/^dr:/, ''))?.tier;
+  const lateral = wan.acl.rules.filter((r) => r.action === 'accept' && !r.from.startsWith('dr:') && !r.to.startsWith('dr:') && r.from !== r.to && tierOf(r.from) === 'prefecture' && tierOf(r.to) === 'prefecture');
+  const evidence = [
+    { source: wan.origin, detail: `default action: ${wan.acl.defaultAction}; ${wan.acl.rules.length} rule(s), ${wan.acl.rules.filter((r) => r.action === 'accept').length} accept` },
+    ...lateral.slice(0, 10).map((r) => ({ source: wan.origin, detail: `accept ${r.from} → ${r.to}${r.purpose ? ` (${r.purpose})` : ''}` })),
+  ];
+  if (wan.acl.defaultAction !== 'drop') return [fail(`the WAN forwards by default (default action "${wan.acl.defaultAction}"), want "drop"`, evidence)];
+  if (lateral.length > 0) return [fail(`${lateral.length} rule(s) let a prefecture reach another prefecture directly`, evidence)];
+  return [pass('default drop at the hubs; no prefecture ↔ prefecture rule', evidence)];
+};

@@ -1,0 +1,75 @@
+/**
+ * The vocabulary of the compliance catalogue: controls (data), the inputs checks read, findings
+ * with evidence, and the report a run produces.
+ */
+
+/** What a control's result can be. A check that could not run is never reported as passed. */
+export const STATUSES = ['pass', 'fail', 'manual', 'not-run'] as const;
+export type Status = (typeof STATUSES)[number];
+
+export const SEVERITIES = ['critical', 'high', 'medium', 'low'] as const;
+export type Severity = (typeof SEVERITIES)[number];
+
+/** Where a control's requirement comes from. */
+export type Source =
+  | { readonly kind: 'mlps'; readonly standard: string; readonly clause: string; readonly text: string }
+  | { readonly kind: 'plan'; readonly indicator: string; readonly text: string };
+
+/** What a control looks at; names the feature whose state it needs. */
+export type Inspects = 'fabric' | 'kpi' | 'stacks' | 'pki' | 'audit' | 'drills' | 'wan' | 'monitoring' | 'attestation';
+
+/** One piece of evidence: where it comes from and what it says, with the raw value when useful. */
+export interface Evidence {
+  readonly source: string;
+  readonly detail: string;
+  readonly value?: unknown;
+}
+
+/** A check's verdict on one subject: a site, or the whole fabric when `site` is absent. */
+export interface Finding {
+  readonly status: Status;
+  readonly site?: string;
+  readonly message: string;
+  readonly evidence: readonly Evidence[];
+}
+
+/** A control's result: its own status (aggregated from its findings) and the findings themselves. */
+export interface ControlResult {
+  readonly control: ControlInfo;
+  readonly status: Status;
+  readonly findings: readonly Finding[];
+}
+
+/** The catalogue entry without its check function: what outputs print. */
+export interface ControlInfo {
+  readonly id: string;
+  readonly title: string;
+  readonly source: Source;
+  readonly severity: Severity;
+  /** A failing binding control fails the run (exit 3). */
+  readonly binding: boolean;
+  /** 'site' controls produce one finding per site and can be filtered with --site. */
+  readonly scope: 'site' | 'national';
+  readonly inspects: Inspects;
+  /** How the check decides, in one sentence an auditor can follow. */
+  readonly how: string;
+  /** A real tool the check runs; missing → not-run naming the Debian package. */
+  readonly requires?: { readonly tool: string; readonly debianPackage: string };
+}
+
+export interface ComplianceReport {
+  readonly generatedAt: string;
+  readonly inventory: { readonly name: string; readonly sampleData: boolean };
+  /** The site the run was limited to, if any. */
+  readonly site?: string;
+  readonly results: readonly ControlResult[];
+  readonly summary: ReportSummary;
+}
+
+export interface ReportSummary {
+  readonly controls: number;
+  readonly byStatus: Readonly<Record<Status, number>>;
+  /** Binding controls that are not `pass` (fail or not-run): any makes the run non-compliant. */
+  readonly bindingNotPassed: readonly string[];
+  readonly compliant: boolean;
+}

@@ -1,0 +1,85 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { InputError } from '../lib/errors.js';
+import { CATALOGUE, type Control } from './catalogue.js';
+import type { CheckEnv, ComplianceInputs, ToolRunner } from './inputs.js';
+import { STATUSES, type ComplianceReport, type ControlResult, type Finding, type Status } from './model.js';
+import { notRun } from './checks/verdict.js';
+
+export interface RunOptions {
+  /** Limit the run to one site's controls (site-scoped controls only). */
+  readonly site?: string;
+  readonly catalogue?: readonly Control[];
+  readonly tools?: ToolRunner;
+}
+
+/** Real tools from PATH. */
+export const systemTools: ToolRunner = {
+  available(tool) {
+    return spawnSync('sh', ['-c', 'command -v "$1"', 'sh', tool], { stdio: 'ignore' }).status === 0;
+  },
+  run(tool, args, opts = {}) {
+    return new Promise((resolve, reject) => {
+      const child = spawn(tool, [...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
+      child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+      child.on('error', reject);
+      child.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
+      child.stdin.end(opts.input ?? '');
+    });
+  },
+};
+
+/** The status of a control from its findings: any fail fails; else any not-run; else manual; else pass. */
+export function aggregate(findings: readonly Finding[]): Status {
+  if (findings.length === 0) return 'not-run';
+  for (const s of ['fail', 'not-run', 'manual'] as const) if (findings.some((f) => f.status === s)) return s;
+  return 'pass';
+}
+
+/** Run every control of the catalogue over the inputs; never throws for a failing or unrunnable check. */
+export async function runCatalogue(inputs: ComplianceInputs, opts: RunOptions = {}): Promise<ComplianceReport> {
+  const fabric = inputs.fabric;
+  if (opts.site !== undefined && !fabric.has(opts.site)) {
+    throw new InputError(`no site "${opts.site}" in the inventory; list the sites with: jinbao inventory show`);
+  }
+  const catalogue = (opts.catalogue ?? CATALOGUE).filter((c) => opts.site === undefined || c.scope === 'site');
+  const env: CheckEnv = { sites: opts.site === undefined ? fabric.sites : [fabric.site(opts.site)], tools: opts.tools ?? systemTools };
+  const results: ControlResult[] = [];
+  for (const control of catalogue) {
+    const findings = await runOne(control, inputs, env);
+    if (opts.site !== undefined && findings.length === 0) continue; // the control does not apply to this site
+    const { check: _check, ...info } = control;
+    results.push({
+      control: info,
+      status: aggregate(findings),
+      findings: findings.length === 0 ? [notRun('nothing to inspect: no site in scope is subject to this control')] : findings,
+    });
+  }
+  const byStatus = Object.fromEntries(STATUSES.map((s) => [s, results.filter((r) => r.status === s).length])) as Record<Status, number>;
+  const bindingNotPassed = results.filter((r) => r.control.binding && r.status !== 'pass').map((r) => r.control.id);
+  return {
+    generatedAt: inputs.now.toISOString(),
+    inventory: { name: fabric.inventory.metadata.name, sampleData: fabric.sampleData },
+    ...(opts.site === undefined ? {} : { site: opts.site }),
+    results,
+    summary: { controls: results.length, byStatus, bindingNotPassed, compliant: bindingNotPassed.length === 0 },
+  };
+}
+
+async function runOne(control: Control, inputs: ComplianceInputs, env: CheckEnv): Promise<readonly Finding[]> {
+  const feature = control.inspects;
+  if (feature !== 'fabric' && feature !== 'kpi' && feature !== 'attestation' && inputs[feature] === undefined) {
+    return [notRun(inputs.missing?.[feature] ?? `needs ${feature}: its state is not available`)];
+  }
+  if (control.requires && !env.tools.available(control.requires.tool)) {
+    const r = control.requires;
+    return [notRun(`needs ${r.tool}, which is not installed: install the Debian package "${r.debianPackage}" (apt-get install --no-install-recommends ${r.debianPackage})`)];
+  }
+  try {
+    return await control.check(inputs, env);
+  } catch (err) {
+    return [notRun(`the check could not run: ${(err as Error).message}`)];
+  }
+}

@@ -1,0 +1,96 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { afterAll, describe, expect, it } from 'vitest';
+import { jinbao, tempDir } from './cli.js';
+import { compliantInventory } from './fixtures.js';
+
+const tmp = tempDir();
+afterAll(() => tmp.cleanup());
+const state = join(tmp.dir, 'state');
+
+describe('jinbao comply', () => {
+  it('GIVEN the built-in inventory WHEN comply runs THEN binding controls fail truthfully and the exit code is 3', async () => {
+    const r = await jinbao(['--state', state, 'comply']);
+    expect(r.code).toBe(3);
+    expect(r.stdout).toMatch(/^PLAN-dc-standard-prefecture +FAIL +yes/m);
+    expect(r.stdout).toMatch(/^MLPS-IAM-01 +MANUAL +no/m);
+    expect(r.stdout).toContain('not compliant: binding control(s) not passing:');
+  });
+
+  it('--format json gives the report with a summary; --json is the same', async () => {
+    const a = await jinbao(['--state', state, 'comply', '--format', 'json']);
+    const b = await jinbao(['--state', state, 'comply', '--json']);
+    const report = JSON.parse(a.stdout) as { summary: { compliant: boolean; controls: number }; results: { control: { id: string } }[] };
+    expect(report.summary.compliant).toBe(false);
+    expect(report.results.map((r) => r.control.id)).toContain('PLAN-social-security-card');
+    expect(JSON.parse(b.stdout).summary).toEqual(report.summary);
+  });
+
+  it('--site limits the run to that site\'s site-scoped controls', async () => {
+    const r = await jinbao(['--state', state, 'comply', '--site', '610000', '--json']);
+    const report = JSON.parse(r.stdout) as { site: string; results: { control: { id: string; scope: string }; findings: { site?: string }[] }[] };
+    expect(report.site).toBe('610000');
+    expect(report.results.every((x) => x.control.scope === 'site')).toBe(true);
+    expect(report.results.map((x) => x.control.id)).toContain('MLPS-NET-01');
+    const net = report.results.find((x) => x.control.id === 'MLPS-GRADE-01')!;
+    expect(net.findings.map((f) => f.site)).toEqual(['610000']);
+  });
+
+  it('an unknown site is refused with exit 2', async () => {
+    const r = await jinbao(['--state', state, 'comply', '--site', '999999']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe('jinbao: no site "999999" in built-in national inventory; list the sites with: jinbao inventory show\n');
+  });
+
+  it('an unknown format is refused with exit 2', async () => {
+    const r = await jinbao(['--state', state, 'comply', '--format', 'html']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe('jinbao: --format must be one of table, json, junit, sarif, got "html"\n');
+  });
+
+  it('an --out path that cannot be written is refused before running', async () => {
+    const r = await jinbao(['--state', state, 'comply', '--format', 'sarif', '--out', join(tmp.dir, 'no', 'such', 'x.sarif')]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe(`jinbao: --out ${join(tmp.dir, 'no', 'such', 'x.sarif')} cannot be written: the folder ${join(tmp.dir, 'no', 'such')} does not exist or is not writable; create it or choose another path\n`);
+    const d = await jinbao(['--state', state, 'comply', '--out', tmp.dir]);
+    expect(d.stderr).toBe(`jinbao: --out ${tmp.dir} is a directory, want a file path\n`);
+  });
+
+  it('--out writes SARIF and JUnit files and says where', async () => {
+    const sarif = join(tmp.dir, 'c.sarif');
+    const r = await jinbao(['--state', state, 'comply', '--format', 'sarif', '--out', sarif]);
+    expect(r.code).toBe(3);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(/^not compliant \(\d+ binding control\(s\) not passing\); sarif written to /);
+    expect(JSON.parse(readFileSync(sarif, 'utf8')).version).toBe('2.1.0');
+    const xml = join(tmp.dir, 'c.xml');
+    await jinbao(['--state', state, 'comply', '--format', 'junit', '--out', xml]);
+    expect(readFileSync(xml, 'utf8')).toMatch(/^<\?xml version="1.0"/);
+  });
+
+  it('a corrupt state store is refused with exit 2 and a way out', async () => {
+    const bad = tempDir();
+    writeFileSync(join(bad.dir, 'jinbao.db'), 'this is not sqlite');
+    const r = await jinbao(['--state', bad.dir, 'comply']);
+    bad.cleanup();
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/is not a usable SQLite database: .*; move it aside or use another --state directory/);
+  });
+
+  it('an invalid inventory is refused before anything runs', async () => {
+    const inv = compliantInventory();
+    inv.sites[1] = { ...inv.sites[1]!, parent: '990000' };
+    const file = join(tmp.dir, 'bad.yaml');
+    writeFileSync(file, stringify(inv));
+    const r = await jinbao(['--inventory', file, '--state', state, 'comply']);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+  });
+
+  it('--list prints the catalogue with clauses', async () => {
+    const r = await jinbao(['comply', '--list', '--json']);
+    const list = JSON.parse(r.stdout) as { id: string; source: { clause?: string } }[];
+    expect(list.find((c) => c.id === 'MLPS-AUD-01')?.source.clause).toBe('8.1.4.3 c)');
+  });
+});
