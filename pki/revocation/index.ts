@@ -21,5 +21,6 @@ export {
   type ParsedOcspRequest,
 } from './ocsp.js';
 export { REASON_CODES, type CaSigner, type CertificateStatusRecord, type ReasonName, type RevocationRegistry, type RevokedEntry } from './ports.js';
+export { responderFromPem } from './responder-identity.js';
 export { publishCrl, type PublishCrlOptions, type PublishedCrlFile } from './publish.js';
 export { MAX_REQUEST_BYTES, OcspResponder, serveOcsp, type OcspResponderProps, type OcspResponderStats, type RunningResponder } from './responder.js';

@@ -1,0 +1,207 @@
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { Command } from 'commander';
+import { InputError } from '../../lib/errors.js';
+import { json } from '../../lib/output.js';
+import { openCaSigner, parseRevocationReason, PkiStore, requireRoot, resolvePassphrase } from '../../pki/index.js';
+import { CrlLedger, OcspResponder, ocspAuthority, publishCrl, responderFromPem, serveOcsp, type RevocationRegistry } from '../../pki/revocation/index.js';
+import type { Runner } from '../cli.js';
+import type { Context } from '../context.js';
+
+/** Where certificates tell relying parties to fetch CRLs (the profiles' default distribution base). */
+const DEFAULT_DISTRIBUTION_BASE = 'http://pki.jinbao.internal';
+
+/** "90s", "30m", "12h", "7d" → seconds. */
+export function parseDuration(flag: string, text: string): number {
+  const m = /^(\d+)(s|m|h|d)$/.exec(text.trim());
+  const seconds = m ? Number(m[1]) * { s: 1, m: 60, h: 3600, d: 86_400 }[m[2] as 's' | 'm' | 'h' | 'd'] : 0;
+  if (seconds <= 0) throw new InputError(`${flag}: got "${text}", want a positive duration such as 90s, 30m, 12h or 7d`);
+  return seconds;
+}
+
+function openPki(ctx: Context): PkiStore {
+  const pki = PkiStore.open(ctx.store());
+  requireRoot(pki);
+  return pki;
+}
+
+export function register(pki: Command, run: Runner): void {
+  pki
+    .command('revoke')
+    .description('revoke a certificate: recorded with its audit entry; CRLs and OCSP answers follow')
+    .requiredOption('--serial <hex>', 'serial number (as jinbao pki list or openssl x509 -serial print it)')
+    .requiredOption('--reason <reason>', 'RFC 5280 reason: unspecified, keyCompromise, cACompromise, affiliationChanged, superseded, cessationOfOperation, certificateHold, privilegeWithdrawn, aACompromise')
+    .option('--json', 'machine-readable output')
+    .addHelpText(
+      'after',
+      '\nA revocation is final; revoking twice or an unknown serial is refused (exit 2) and the refusal is audited.\n' +
+        'OCSP responders on this state answer "revoked" from the next request on; CRLs carry it from the next one cut.\n\n' +
+        'Examples:\n  $ jinbao pki revoke --serial 5F3A09C1D2E4 --reason keyCompromise\n  $ jinbao pki revoke --serial 5F3A09C1D2E4 --reason superseded --json\n  $ jinbao pki crl --ca ministry-staff --delta',
+    )
+    .action(run<{ serial: string; reason: string; json?: boolean }>(revoke));
+
+  pki
+    .command('crl')
+    .description('cut the next full or delta CRL of a CA, as DER and PEM')
+    .requiredOption('--ca <id>', 'CA id (root, ministry-staff, infrastructure, province-<id>-staff)')
+    .option('--delta', 'a delta CRL: only what was revoked since the latest full CRL')
+    .option('--out <dir>', 'where to write <ca>.crl / <ca>-delta.crl and their .pem', 'jinbao.out/crl')
+    .option('--next-update <duration>', 'validity of the CRL (default 7d for a full CRL, 1d for a delta)')
+    .option('--distribution-base <url>', 'base URL CRLs are published under (full CRLs announce the delta at <base>/crl/<ca>-delta.crl)', DEFAULT_DISTRIBUTION_BASE)
+    .option('--passphrase-env <name>', 'environment variable holding the CA key passphrase', 'JINBAO_PKI_PASSPHRASE')
+    .option('--json', 'machine-readable output')
+    .addHelpText(
+      'after',
+      '\nFull and delta CRLs share one CRL number sequence per CA; a delta names the full CRL it updates.\n' +
+        'Check the result with: openssl crl -inform DER -in jinbao.out/crl/ministry-staff.crl -noout -text\n\n' +
+        'Examples:\n  $ jinbao pki crl --ca ministry-staff\n  $ jinbao pki crl --ca ministry-staff --delta --out /srv/pki/crl\n  $ jinbao pki crl --ca root --next-update 30d --json',
+    )
+    .action(run<CrlOpts>(crl));
+
+  const ocsp = pki.command('ocsp').description('the OCSP responder (RFC 6960)');
+  ocsp
+    .command('serve')
+    .description('answer OCSP requests for one CA over HTTP GET and POST until interrupted')
+    .requiredOption('--port <port>', 'TCP port (0 picks a free one)')
+    .option('--host <address>', 'address to listen on', '127.0.0.1')
+    .requiredOption('--ca <id>', 'the CA whose certificates it answers for')
+    .requiredOption('--responder-cert <file>', 'delegated OCSP-signing certificate (PEM) issued by that CA')
+    .requiredOption('--responder-key <file>', 'its private key (PEM)')
+    .option('--key-passphrase-env <name>', 'environment variable holding the responder key passphrase, if encrypted')
+    .option('--validity <duration>', 'nextUpdate of answers', '1h')
+    .option('--cache-ttl <duration>', 'how long a signed answer is reused (a revocation drops it at once)', '60s')
+    .addHelpText(
+      'after',
+      '\nMake the responder certificate once with the ocsp-signing profile, then serve:\n' +
+        '  $ jinbao pki issue --profile ocsp-signing --generate --subject "CN=OCSP ministry-staff" --site 000000 --out ocsp/\n' +
+        '  $ jinbao pki ocsp serve --port 8080 --ca ministry-staff --responder-cert ocsp/cert.pem --responder-key ocsp/key.pem\n' +
+        'Ask it:\n' +
+        '  $ openssl ocsp -issuer ca.pem -cert staff.pem -url http://127.0.0.1:8080 -CAfile root.pem',
+    )
+    .action(run<ServeOpts>(serve));
+}
+
+async function revoke(ctx: Context, opts: { serial: string; reason: string; json?: boolean }): Promise<void> {
+  const pki = openPki(ctx);
+  const reason = parseRevocationReason(opts.reason);
+  const cert = pki.markRevoked(opts.serial, reason);
+  const result = { serial: cert.serial, caId: cert.caId, reason, revokedAt: cert.revokedAt?.toISOString() };
+  if (opts.json) {
+    ctx.out(json(result));
+    return;
+  }
+  ctx.out(`revoked ${result.serial} (CA ${result.caId}, ${reason}, ${result.revokedAt})\n`);
+  ctx.out(`OCSP answers "revoked" now; publish it in a CRL with: jinbao pki crl --ca ${result.caId} --delta\n`);
+}
+
+interface CrlOpts {
+  ca: string;
+  delta?: boolean;
+  out: string;
+  nextUpdate?: string;
+  distributionBase: string;
+  passphraseEnv: string;
+  json?: boolean;
+}
+
+async function crl(ctx: Context, opts: CrlOpts): Promise<void> {
+  const validitySeconds = opts.nextUpdate === undefined ? undefined : parseDuration('--next-update', opts.nextUpdate);
+  const pki = openPki(ctx);
+  const registry: RevocationRegistry = pki;
+  const { passphrase } = await resolvePassphrase({ env: ctx.io.env, envName: opts.passphraseEnv, stateDir: ctx.stateDir });
+  const signer = await openCaSigner(pki, opts.ca, passphrase);
+  const base = opts.distributionBase.replace(/\/+$/, '');
+  const published = await publishCrl({
+    ledger: new CrlLedger(ctx.store()),
+    registry,
+    signer,
+    delta: opts.delta ?? false,
+    ...(validitySeconds !== undefined ? { validitySeconds } : {}),
+    deltaUrl: `${base}/crl/${opts.ca}-delta.crl`,
+  });
+  const out = resolve(opts.out);
+  mkdirSync(out, { recursive: true });
+  const stem = join(out, opts.delta ? `${opts.ca}-delta` : opts.ca);
+  writeFileSync(`${stem}.crl`, published.der);
+  writeFileSync(`${stem}.crl.pem`, published.pem);
+  const result = {
+    ca: opts.ca,
+    kind: opts.delta ? 'delta' : 'full',
+    number: published.slot.number,
+    ...(published.slot.baseNumber !== undefined ? { baseNumber: published.slot.baseNumber } : {}),
+    entries: published.entries,
+    bytes: published.der.length,
+    thisUpdate: published.slot.thisUpdate.toISOString(),
+    nextUpdate: published.slot.nextUpdate.toISOString(),
+    files: [`${stem}.crl`, `${stem}.crl.pem`],
+  };
+  if (opts.json) {
+    ctx.out(json(result));
+    return;
+  }
+  const over = result.baseNumber !== undefined ? ` over full CRL ${result.baseNumber}` : '';
+  ctx.out(`${result.kind} CRL ${result.number}${over} of ${opts.ca}: ${result.entries} revoked, ${result.bytes} bytes, next update ${result.nextUpdate}\n`);
+  for (const f of result.files) ctx.out(`  ${f}\n`);
+}
+
+interface ServeOpts {
+  port: string;
+  host: string;
+  ca: string;
+  responderCert: string;
+  responderKey: string;
+  keyPassphraseEnv?: string;
+  validity: string;
+  cacheTtl: string;
+}
+
+async function serve(ctx: Context, opts: ServeOpts): Promise<void> {
+  const port = Number(opts.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new InputError(`--port: got "${opts.port}", want a TCP port from 0 to 65535`);
+  const validitySeconds = parseDuration('--validity', opts.validity);
+  const cacheTtlSeconds = parseDuration('--cache-ttl', opts.cacheTtl);
+  const pki = openPki(ctx);
+  const ca = pki.getCa(opts.ca);
+  if (!ca) throw new InputError(`--ca: got "${opts.ca}", want one of ${pki.listCas().map((c) => c.id).join(', ')}`);
+  const read = (flag: string, file: string) => {
+    try {
+      return readFileSync(file, 'utf8');
+    } catch (err) {
+      throw new InputError(`${flag}: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); want the PEM file written by jinbao pki issue --profile ocsp-signing`, { cause: err });
+    }
+  };
+  let keyPassphrase: string | undefined;
+  if (opts.keyPassphraseEnv !== undefined) {
+    keyPassphrase = ctx.io.env[opts.keyPassphraseEnv];
+    if (!keyPassphrase) throw new InputError(`--key-passphrase-env: got no ${opts.keyPassphraseEnv} in the environment, want it set to the responder key's passphrase`);
+  }
+  const signer = responderFromPem({
+    caId: ca.id,
+    caCertificateDer: ca.der,
+    certPem: read('--responder-cert', opts.responderCert),
+    keyPem: read('--responder-key', opts.responderKey),
+    certFile: opts.responderCert,
+    keyFile: opts.responderKey,
+    ...(keyPassphrase !== undefined ? { keyPassphrase } : {}),
+  });
+  const responder = new OcspResponder({ authorities: [ocspAuthority(ca.id, ca.der, signer)], registry: pki, validitySeconds, cacheTtlSeconds });
+  let running;
+  try {
+    running = await serveOcsp(responder, { port, host: opts.host });
+  } catch (err) {
+    throw new InputError(`cannot listen on ${opts.host}:${port}: ${(err as Error).message}; pick another --port or --host`, { cause: err });
+  }
+  ctx.onClose(() => running.close());
+  ctx.out(`OCSP responder for ${ca.id} listening on ${running.url} (pid ${process.pid}); Ctrl-C to stop\n`);
+  await new Promise<void>((done) => {
+    const stop = () => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      done();
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+  const s = responder.stats;
+  ctx.out(`stopped after ${s.requests} request(s): ${s.cacheHits} from cache, ${s.malformed} malformed, ${s.internalErrors} internal error(s)\n`);
+}
