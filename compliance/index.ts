@@ -10,3 +10,4 @@ export { REQUIRED_ALERTS } from './checks/monitoring.js';
 export { AUDIT_RETENTION_DAYS } from './checks/audit.js';
 export { DRILL_MAX_AGE_DAYS } from './checks/drills.js';
 export { SM2_DISTID } from './checks/pki.js';
+export { registerComplianceMetrics } from './metrics.js';

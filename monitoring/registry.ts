@@ -1,5 +1,6 @@
 import { Gauge, Registry } from 'prom-client';
 import { computeKpis, OUTLET_KINDS, type Fabric, type LiveFacts } from '../fabric/index.js';
+import { METRICS } from './metric-names.js';
 
 /**
  * The one metrics registry jinbao serves. Features register their metrics on it (never on
@@ -99,6 +100,29 @@ export function registerFabricMetrics(registry: Registry, source: FabricMetricsS
     collect() {
       this.reset();
       for (const k of kpis()) if (k.status !== 'needs') this.set({ indicator: k.id, kind: k.kind }, k.status === 'met' ? 1 : 0);
+    },
+  });
+
+  new Gauge({
+    name: METRICS.rpoObjective,
+    help: 'Recovery-point objective of the site\'s DR pairing, seconds (from the inventory).',
+    labelNames: ['site', 'tier'],
+    registers,
+    collect() {
+      this.reset();
+      const f = source.fabric();
+      for (const s of f.sites) if (s.dr) this.set({ site: s.id, tier: s.tier }, f.objectives(s).rpoSeconds);
+    },
+  });
+  new Gauge({
+    name: METRICS.rtoObjective,
+    help: 'Recovery-time objective of the site\'s DR pairing, seconds (from the inventory).',
+    labelNames: ['site', 'tier'],
+    registers,
+    collect() {
+      this.reset();
+      const f = source.fabric();
+      for (const s of f.sites) if (s.dr) this.set({ site: s.id, tier: s.tier }, f.objectives(s).rtoSeconds);
     },
   });
 }

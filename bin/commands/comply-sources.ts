@@ -1,8 +1,10 @@
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gatherInputs, type ComplianceInputs, type Inspects } from '../../compliance/index.js';
 import type { Context } from '../context.js';
 import { gatherLiveFacts } from '../live.js';
+import { writeMonitoring } from './monitoring.js';
 
 /**
  * The thin adapter between the features' public APIs and the compliance checks: reads each
@@ -19,9 +21,12 @@ export async function gatherCompliance(ctx: Context): Promise<{ inputs: Complian
     audit: hasState ? 'needs the audit log: this build has no audit chain (lib/audit.ts) to verify' : noState,
     drills: hasState ? 'needs dr-runbooks: this build has no drill history to read' : noState,
     wan: 'needs network: this build has no WAN overlay plan (network/) to read',
-    monitoring: 'needs monitoring rules: not rendered',
   };
   const cleanups: (() => void)[] = [];
-  const inputs = gatherInputs({ fabric, live: hasState ? gatherLiveFacts(ctx) : {}, missing });
+  const rulesDir = mkdtempSync(join(tmpdir(), 'jinbao-rules-'));
+  cleanups.push(() => rmSync(rulesDir, { recursive: true, force: true }));
+  const ruleFiles = writeMonitoring(rulesDir).filter((f) => f.endsWith('.rules.yml'));
+  const parts = { monitoring: { ruleFiles } };
+  const inputs = gatherInputs({ fabric, live: hasState ? gatherLiveFacts(ctx) : {}, parts, missing });
   return { inputs, cleanup: () => cleanups.forEach((c) => c()) };
 }

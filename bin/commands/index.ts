@@ -5,8 +5,9 @@ import { register as exporter } from './exporter.js';
 import { register as inventory } from './inventory.js';
 import { register as ipam } from './ipam.js';
 import { register as kpi } from './kpi.js';
+import { register as monitoring } from './monitoring.js';
 import { register as pki } from './pki.js';
 import { register as up } from './up.js';
 
 /** Every command group, in the order `jinbao --help` lists them. */
-export const COMMANDS: readonly ((program: Command, run: Runner) => void)[] = [up, inventory, ipam, kpi, pki, comply, exporter];
+export const COMMANDS: readonly ((program: Command, run: Runner) => void)[] = [up, inventory, ipam, kpi, pki, comply, monitoring, exporter];

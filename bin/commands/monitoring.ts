@@ -1,0 +1,59 @@
+import type { Command } from 'commander';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { InputError } from '../../lib/errors.js';
+import { json } from '../../lib/output.js';
+import { renderMonitoring } from '../../monitoring/index.js';
+import type { Runner } from '../cli.js';
+import type { Context } from '../context.js';
+
+export function register(program: Command, run: Runner): void {
+  const mon = program.command('monitoring').description('Prometheus recording and alerting rules and the Grafana dashboard for the fabric');
+  mon
+    .command('render')
+    .description('write rules/jinbao-{recording,alerting}.rules.yml and grafana/jinbao-posture.json')
+    .requiredOption('--out <dir>', 'output folder (created when absent)')
+    .option('--slo <ratio>', 'availability objective of the inter-tier exchange, e.g. 0.999', '0.999')
+    .option('--json', 'list what was written as JSON')
+    .addHelpText(
+      'after',
+      '\nThe alerts: certificate and CA expiry, DR drill older than 90 days, replication lag above the RPO objective,\n' +
+        'plan indicators below target, WAN link down, failing binding compliance controls, and multi-window\n' +
+        'multi-burn-rate alerts on the exchange SLO (1h & 5m at 14.4x, 6h & 30m at 6x, 3d & 6h at 1x).\n\n' +
+        'Examples:\n' +
+        '  $ jinbao monitoring render --out /etc/prometheus/jinbao\n' +
+        '  $ promtool check rules /etc/prometheus/jinbao/rules/*.yml\n' +
+        '  $ jinbao monitoring render --out out/ --slo 0.9995',
+    )
+    .action(run<{ out: string; slo: string; json?: boolean }>(render));
+}
+
+export function parseSlo(text: string): number {
+  const slo = Number(text);
+  if (!Number.isFinite(slo) || slo <= 0 || slo >= 1) throw new InputError(`--slo must be a ratio between 0 and 1 such as 0.999, got "${text}"`);
+  return slo;
+}
+
+/** Write the monitoring files into `dir`; returns the paths written. Shared with `comply` and `up`. */
+export function writeMonitoring(dir: string, opts: { exchangeSlo?: number } = {}): string[] {
+  const written: string[] = [];
+  for (const [rel, text] of Object.entries(renderMonitoring(opts))) {
+    const path = join(dir, rel);
+    try {
+      mkdirSync(dirname(path), { recursive: true });
+      writeFileSync(path, text);
+    } catch (err) {
+      throw new InputError(`cannot write ${path}: ${(err as Error).message}; choose another --out folder`, { cause: err });
+    }
+    written.push(path);
+  }
+  return written;
+}
+
+async function render(ctx: Context, opts: { out: string; slo: string; json?: boolean }): Promise<void> {
+  ctx.fabric();
+  const slo = parseSlo(opts.slo);
+  const written = writeMonitoring(resolve(opts.out), { exchangeSlo: slo });
+  if (opts.json) ctx.out(json({ slo, files: written }));
+  else ctx.out(`${written.map((w) => `wrote ${w}`).join('\n')}\ncheck them with: promtool check rules ${join(resolve(opts.out), 'rules')}/*.yml\n`);
+}

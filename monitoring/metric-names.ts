@@ -1,0 +1,33 @@
+/**
+ * The metric names the rules and the dashboard read. Features register these on the shared
+ * registry (bin/metrics.ts); the ones jinbao derives from the inventory are registered in
+ * monitoring/registry.ts. docs/monitoring.md lists who provides each.
+ */
+export const METRICS = {
+  /** gauge {indicator, kind}: 1 met, 0 not met (monitoring/registry.ts). */
+  kpiMet: 'jinbao_kpi_met',
+  kpiActual: 'jinbao_kpi_actual_percent',
+  kpiTarget: 'jinbao_kpi_target_percent',
+  /** gauge {site}: the recovery-point objective, seconds (monitoring/registry.ts, from the fabric). */
+  rpoObjective: 'jinbao_dr_rpo_objective_seconds',
+  rtoObjective: 'jinbao_dr_rto_objective_seconds',
+  /** gauge {site}: replication lag of the site's DR standby, seconds (dr-runbooks). */
+  replicationLag: 'jinbao_dr_replication_lag_seconds',
+  /** gauge {site}: unix time of the last passed drill (dr-runbooks). */
+  drillLastPassed: 'jinbao_drill_last_passed_timestamp_seconds',
+  /** gauge {site}: RTO / RPO measured by the last drill, seconds (dr-runbooks). */
+  drillRto: 'jinbao_drill_last_rto_seconds',
+  drillRpo: 'jinbao_drill_last_rpo_seconds',
+  /** gauge {ca}: seconds until the CA certificate expires (pki). */
+  caSecondsToExpiry: 'jinbao_pki_ca_seconds_to_expiry',
+  /** gauge {ca}: active certificates expiring within 30 days (pki). */
+  certificatesExpiring: 'jinbao_pki_certificates_expiring_30d',
+  /** gauge {from, to}: 1 when the WAN link's last handshake is fresh, 0 when down (network). */
+  wanLinkUp: 'jinbao_wan_link_up',
+  /** counter {site, peer, outcome="success"|"error"}: inter-tier exchange requests (exchange services). */
+  exchangeRequests: 'jinbao_exchange_requests_total',
+  /** gauge {control, binding, severity, status}: 1 for the control's current status (compliance). */
+  complianceControl: 'jinbao_compliance_control',
+  /** gauge: 1 when every binding control passes (compliance). */
+  compliant: 'jinbao_compliance_compliant',
+} as const;

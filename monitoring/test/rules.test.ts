@@ -1,0 +1,229 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { afterAll, describe, expect, it } from 'vitest';
+import { buildRules, renderMonitoring } from '../index.js';
+
+const hasPromtool = spawnSync('sh', ['-c', 'command -v promtool'], { stdio: 'ignore' }).status === 0;
+const dir = mkdtempSync(join(tmpdir(), 'jinbao-rules-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+for (const [rel, text] of Object.entries(renderMonitoring())) {
+  const path = join(dir, rel.replace('/', '-'));
+  writeFileSync(path, text);
+}
+const ruleFiles = ['rules-jinbao-recording.rules.yml', 'rules-jinbao-alerting.rules.yml'];
+
+const alertRules = buildRules().alerting.groups.flatMap((g) => g.rules);
+
+/** The alert as Prometheus fires it: the series' labels plus the rule's, annotations templated. */
+function expected(alertname: string, labels: Record<string, string>, value?: string) {
+  const rule = alertRules.find((r) => r.alert === alertname)!;
+  const fill = (t: string) => t.replace(/\{\{ \$labels\.(\w+) \}\}/g, (_m, k: string) => labels[k] ?? '').replace(/\{\{ \$value \}\}/g, value ?? '');
+  return {
+    exp_labels: { ...labels, ...rule.labels },
+    exp_annotations: Object.fromEntries(Object.entries(rule.annotations ?? {}).map(([k, v]) => [k, fill(v)])),
+  };
+}
+
+interface Series {
+  series: string;
+  values: string;
+}
+interface AlertTest {
+  eval_time: string;
+  alertname: string;
+  exp_alerts: ReturnType<typeof expected>[];
+}
+
+function promtoolTest(name: string, tests: { input_series: Series[]; alert_rule_test: AlertTest[] }[]) {
+  const file = join(dir, `${name}.test.yml`);
+  writeFileSync(file, stringify({ rule_files: ruleFiles, evaluation_interval: '1m', tests: tests.map((t) => ({ interval: '1m', ...t })) }, { lineWidth: 0 }));
+  const r = spawnSync('promtool', ['test', 'rules', file], { cwd: dir, encoding: 'utf8' });
+  return { code: r.status, output: `${r.stdout}${r.stderr}` };
+}
+
+/** Exchange traffic at one site: `ok` and `err` requests per minute for each of `minutes`, given as runs. */
+function exchange(site: string, runs: { minutes: number; ok: number; err: number }[]): Series[] {
+  const series = (outcome: 'success' | 'error', per: (r: { ok: number; err: number }) => number) => {
+    let total = 0;
+    const parts: string[] = [`${total}`];
+    for (const r of runs) {
+      parts.push(`${total + per(r)}+${per(r)}x${r.minutes - 1}`);
+      total += per(r) * r.minutes;
+    }
+    return { series: `jinbao_exchange_requests_total{site="${site}",peer="000000",outcome="${outcome}"}`, values: parts.join(' ') };
+  };
+  return [series('success', (r) => r.ok), series('error', (r) => r.err)];
+}
+
+const site = { site: '440000', slo: 'exchange-availability' };
+const fires = (alertname: string, eval_time: string, labels: Record<string, string>, value?: string): AlertTest => ({ eval_time, alertname, exp_alerts: [expected(alertname, labels, value)] });
+const silent = (alertname: string, eval_time: string): AlertTest => ({ eval_time, alertname, exp_alerts: [] });
+
+describe.skipIf(!hasPromtool)('Prometheus rules (promtool; Debian package prometheus)', () => {
+  it('GIVEN the rendered rule files WHEN promtool checks them THEN they are valid', () => {
+    const r = spawnSync('promtool', ['check', 'rules', ...ruleFiles], { cwd: dir, encoding: 'utf8' });
+    expect(r.stdout).toContain('SUCCESS: 8 rules found');
+    expect(r.stdout).toContain('SUCCESS: 11 rules found');
+    expect(r.status).toBe(0);
+  });
+
+  it('the unit tests can fail: a wrong expectation makes promtool test rules fail', () => {
+    const r = promtoolTest('negative', [{ input_series: exchange('440000', [{ minutes: 80, ok: 1000, err: 0 }]), alert_rule_test: [fires('JinbaoExchangeErrorBudgetBurnFast', '70m', { site: '440000' })] }]);
+    expect(r.code).toBe(1);
+    expect(r.output).toContain('FAILED');
+  });
+
+  it('burn rate 20x (2% errors) pages through the fast 1h & 5m pair', () => {
+    const r = promtoolTest('burn-fast', [
+      {
+        input_series: exchange('440000', [{ minutes: 80, ok: 980, err: 20 }]),
+        alert_rule_test: [fires('JinbaoExchangeErrorBudgetBurnFast', '70m', site), fires('JinbaoExchangeErrorBudgetBurnMedium', '70m', site)],
+      },
+    ]);
+    expect(r.output).toContain('SUCCESS');
+    expect(r.code).toBe(0);
+  });
+
+  it('burn rate 10x (1% errors) pages through the 6h & 30m pair but not the fast pair', () => {
+    const r = promtoolTest('burn-medium', [
+      {
+        input_series: exchange('440000', [{ minutes: 80, ok: 990, err: 10 }]),
+        alert_rule_test: [silent('JinbaoExchangeErrorBudgetBurnFast', '70m'), fires('JinbaoExchangeErrorBudgetBurnMedium', '70m', site)],
+      },
+    ]);
+    expect(r.code, r.output).toBe(0);
+  });
+
+  it('burn rate 3x (0.3% errors) opens a ticket through the 3d & 6h pair and pages no one', () => {
+    const r = promtoolTest('burn-slow', [
+      {
+        input_series: exchange('440000', [{ minutes: 400, ok: 997, err: 3 }]),
+        alert_rule_test: [
+          fires('JinbaoExchangeErrorBudgetBurnSlow', '390m', { site: '440000', slo: 'exchange-availability' }),
+          silent('JinbaoExchangeErrorBudgetBurnMedium', '390m'),
+          silent('JinbaoExchangeErrorBudgetBurnFast', '390m'),
+        ],
+      },
+    ]);
+    expect(r.code, r.output).toBe(0);
+  });
+
+  it('a burst that has stopped does not page: the 5m window must confirm the 1h one', () => {
+    const r = promtoolTest('burn-reset', [
+      {
+        input_series: exchange('440000', [
+          { minutes: 60, ok: 950, err: 50 },
+          { minutes: 15, ok: 1000, err: 0 },
+        ]),
+        alert_rule_test: [silent('JinbaoExchangeErrorBudgetBurnFast', '72m')],
+      },
+    ]);
+    expect(r.code, r.output).toBe(0);
+  });
+
+  it('certificates expiring within 30 days and a CA expiring within 30 days alert; others do not', () => {
+    const r = promtoolTest('certs', [
+      {
+        input_series: [
+          { series: 'jinbao_pki_certificates_expiring_30d{ca="staff-sm2"}', values: '3x10' },
+          { series: 'jinbao_pki_certificates_expiring_30d{ca="replica"}', values: '0x10' },
+          { series: 'jinbao_pki_ca_seconds_to_expiry{ca="staff-sm2"}', values: `${29 * 86400}x10` },
+          { series: 'jinbao_pki_ca_seconds_to_expiry{ca="root-sm2"}', values: `${31 * 86400}x10` },
+        ],
+        alert_rule_test: [fires('JinbaoCertificateExpiringSoon', '5m', { ca: 'staff-sm2' }, '3'), fires('JinbaoCaExpiringSoon', '5m', { ca: 'staff-sm2' })],
+      },
+    ]);
+    expect(r.code, r.output).toBe(0);
+  });
+
+  it('a site whose last passed drill is 91 days old alerts; one drilled today does not', () => {
+    const r = promtoolTest('drills', [
+      {
+        input_series: [
+          { series: 'jinbao_drill_last_passed_timestamp_seconds{site="440000"}', values: `${-91 * 86400}x10` },
+          { series: 'jinbao_drill_last_passed_timestamp_seconds{site="110000"}', values: '0x10' },
+        ],
+        alert_rule_test: [fires('JinbaoDrillTooOld', '5m', { site: '440000' })],
+      },
+    ]);
+    expect(r.code, r.output).toBe(0);
+  });
+
+  it('replication lag above the RPO objective alerts after 2 minutes; a 0 s objective gets 1 s of slack', () => {
+    const r = promtoolTest('lag', [
+      {
+        input_series: [
+          { series: 'jinbao_dr_replication_lag_seconds{site="440000"}', values: '3x10' },
+          { series: 'jinbao_dr_rpo_objective_seconds{site="440000",tier="province"}', values: '0x10' },
+          { series: 'jinbao_dr_replication_lag_seconds{site="440100"}', values: '3x10' },
+          { series: 'jinbao_dr_rpo_objective_seconds{site="440100",tier="prefecture"}', values: '5x10' },
+          { series: 'jinbao_dr_replication_lag_seconds{site="110000"}', values: '0.5x10' },
+          { series: 'jinbao_dr_rpo_objective_seconds{site="110000",tier="province"}', values: '0x10' },
+        ],
+        alert_rule_test: [silent('JinbaoReplicationLagAboveRpo', '1m'), fires('JinbaoReplicationLagAboveRpo', '5m', { site: '440000' }, '3')],
+      },
+    ]);
+    expect(r.code, r.output).toBe(0);
+  });
+
+  it('a binding indicator below target alerts as a ticket, an expected one as info, after 15 minutes', () => {
+    const r = promtoolTest('kpi', [
+      {
+        input_series: [
+          { series: 'jinbao_kpi_met{indicator="dc-standard-prefecture",kind="binding"}', values: '0x30' },
+          { series: 'jinbao_kpi_met{indicator="social-security-card",kind="binding"}', values: '1x30' },
+          { series: 'jinbao_kpi_met{indicator="metro-coverage",kind="expected"}', values: '0x30' },
+        ],
+        alert_rule_test: [
+          silent('JinbaoKpiBelowTarget', '10m'),
+          fires('JinbaoKpiBelowTarget', '20m', { indicator: 'dc-standard-prefecture', kind: 'binding' }),
+          fires('JinbaoKpiBelowExpected', '20m', { indicator: 'metro-coverage', kind: 'expected' }),
+        ],
+      },
+    ]);
+    expect(r.code, r.output).toBe(0);
+  });
+
+  it('a WAN link down for 2 minutes alerts; a flap of one minute does not', () => {
+    const r = promtoolTest('wan', [
+      {
+        input_series: [
+          { series: 'jinbao_wan_link_up{from="440000",to="000000"}', values: '1 0 0 0 0 0' },
+          { series: 'jinbao_wan_link_up{from="440000",to="dr:610000"}', values: '1 0 1 1 1 1' },
+        ],
+        alert_rule_test: [fires('JinbaoWanLinkDown', '4m', { from: '440000', to: '000000' })],
+      },
+    ]);
+    expect(r.code, r.output).toBe(0);
+  });
+
+  it('a failing binding compliance control alerts; an advisory one does not', () => {
+    const r = promtoolTest('compliance', [
+      {
+        input_series: [
+          { series: 'jinbao_compliance_control{control="MLPS-AUD-01",binding="true",severity="critical",status="fail"}', values: '1x5' },
+          { series: 'jinbao_compliance_control{control="GM-CRY-02",binding="false",severity="medium",status="fail"}', values: '1x5' },
+        ],
+        alert_rule_test: [fires('JinbaoBindingControlFailing', '2m', { control: 'MLPS-AUD-01', binding: 'true', severity: 'ticket', status: 'fail' })],
+      },
+    ]);
+    expect(r.code, r.output).toBe(0);
+  });
+});
+
+describe('rules and dashboard rendering', () => {
+  it('refuses an SLO outside (0, 1)', () => {
+    expect(() => buildRules({ exchangeSlo: 1 })).toThrow('exchangeSlo must be between 0 and 1 (exclusive), got 1');
+  });
+
+  it('the Grafana dashboard references only recorded series or metrics the rules know', () => {
+    const dash = JSON.parse(readFileSync(join(dir, 'grafana-jinbao-posture.json'), 'utf8')) as { panels: { targets: { expr: string }[] }[]; uid: string };
+    expect(dash.uid).toBe('jinbao-posture');
+    const exprs = dash.panels.flatMap((p) => p.targets.map((t) => t.expr));
+    const recorded = buildRules().recording.groups.flatMap((g) => g.rules.map((r) => r.record!));
+    for (const name of exprs.flatMap((e) => e.match(/jinbao:[a-z_:0-9]+/g) ?? [])) expect(recorded).toContain(name);
+  });
+});
