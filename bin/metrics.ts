@@ -1,11 +1,15 @@
 import type { Registry } from 'prom-client';
 import type { Context } from './context.js';
+import { registerComplianceMetrics } from '../compliance/index.js';
+import { runCompliance } from './commands/comply.js';
 
 /** A feature's metrics, registered on the shared registry that `jinbao exporter` serves. */
 export type MetricsRegistration = (registry: Registry, ctx: Context) => void;
 
 /** Every feature with metrics lists its registration here. */
-const REGISTRATIONS: readonly MetricsRegistration[] = [];
+const REGISTRATIONS: readonly MetricsRegistration[] = [
+  (registry, ctx) => registerComplianceMetrics(registry, () => runCompliance(ctx)),
+];
 
 export function registerFeatureMetrics(registry: Registry, ctx: Context): void {
   for (const register of REGISTRATIONS) register(registry, ctx);
