@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import type { Runner } from '../cli.js';
+import { register as audit } from './audit.js';
 import { register as comply } from './comply.js';
 import { register as exporter } from './exporter.js';
 import { register as inventory } from './inventory.js';
@@ -10,4 +11,4 @@ import { register as pki } from './pki.js';
 import { register as up } from './up.js';
 
 /** Every command group, in the order `jinbao --help` lists them. */
-export const COMMANDS: readonly ((program: Command, run: Runner) => void)[] = [up, inventory, ipam, kpi, pki, comply, monitoring, exporter];
+export const COMMANDS: readonly ((program: Command, run: Runner) => void)[] = [up, inventory, ipam, kpi, pki, audit, comply, monitoring, exporter];

@@ -1,9 +1,10 @@
 import type { Command } from 'commander';
 import type { Runner } from '../cli.js';
+import { register as core } from './pki-core.js';
 import { register as revocation } from './pki-revocation.js';
 
 /** Subcommand groups of `jinbao pki`: each adds its subcommands to the `pki` command. */
-const PKI_SUBCOMMANDS: readonly ((pki: Command, run: Runner) => void)[] = [revocation];
+const PKI_SUBCOMMANDS: readonly ((pki: Command, run: Runner) => void)[] = [core, revocation];
 
 export function register(program: Command, run: Runner): void {
   const pki = program

@@ -1,0 +1,59 @@
+import type { Command } from 'commander';
+import { writeFileSync } from 'node:fs';
+import { readAudit, verifyAudit } from '../../lib/audit.js';
+import { ExitCode, InputError, JinbaoError } from '../../lib/errors.js';
+import { json } from '../../lib/output.js';
+import type { Runner } from '../cli.js';
+import type { Context } from '../context.js';
+
+export function register(program: Command, run: Runner): void {
+  const audit = program.command('audit').description('the hash-chained audit log of every state change and refused request: verify it, export it');
+  audit
+    .command('verify')
+    .description('walk the hash chain; names the first entry that was altered, removed or reordered (exit 3 when broken)')
+    .option('--json', 'machine-readable output')
+    .addHelpText('after', '\nPublish the printed head hash (e.g. daily) so that truncating the newest entries is detectable too.\n\nExample:\n  $ jinbao audit verify')
+    .action(run<{ json?: boolean }>(verify));
+  audit
+    .command('export')
+    .description('write the log for auditors: JSON lines (default) or one JSON document, with the chain head')
+    .option('--out <file>', 'file to write (default: stdout)')
+    .option('--format <f>', 'jsonl | json', 'jsonl')
+    .option('--action <prefix>', 'only actions starting with this, e.g. pki.revoke')
+    .option('--since <date>', 'only entries at or after this ISO date')
+    .addHelpText('after', '\nExamples:\n  $ jinbao audit export --out audit-2026Q4.jsonl\n  $ jinbao audit export --format json --action pki. --since 2026-10-01')
+    .action(run<{ out?: string; format: string; action?: string; since?: string }>(exportAudit));
+}
+
+async function verify(ctx: Context, o: { json?: boolean }): Promise<number> {
+  const r = verifyAudit(ctx.store());
+  if (o.json) ctx.out(json(r));
+  else if (r.ok) ctx.out(`audit log intact: ${r.entries} entries, head ${r.head}\n`);
+  else ctx.out(`audit log BROKEN at entry ${r.firstBroken!.seq}: ${r.firstBroken!.reason}\n`);
+  if (!r.ok) {
+    if (o.json) return ExitCode.complianceFailed;
+    throw new JinbaoError(`the audit log's hash chain is broken at entry ${r.firstBroken!.seq}: ${r.firstBroken!.reason}; restore the store from backup and investigate who changed it`, { exitCode: ExitCode.complianceFailed });
+  }
+  return ExitCode.ok;
+}
+
+async function exportAudit(ctx: Context, o: { out?: string; format: string; action?: string; since?: string }): Promise<void> {
+  if (o.format !== 'jsonl' && o.format !== 'json') throw new InputError(`--format: got "${o.format}", want jsonl or json`);
+  let since: Date | undefined;
+  if (o.since !== undefined) {
+    since = new Date(o.since);
+    if (Number.isNaN(since.getTime())) throw new InputError(`--since: got "${o.since}", want an ISO date such as 2026-10-01`);
+  }
+  const store = ctx.store();
+  const entries = [...readAudit(store, { ...(o.action !== undefined ? { action: o.action } : {}), ...(since ? { since } : {}) })];
+  const check = verifyAudit(store);
+  const text =
+    o.format === 'json'
+      ? json({ exportedAt: new Date().toISOString(), chain: { intact: check.ok, entries: check.entries, head: check.head, ...(check.firstBroken ? { firstBroken: check.firstBroken } : {}) }, entries })
+      : entries.map((e) => JSON.stringify(e)).join('\n') + (entries.length ? '\n' : '');
+  if (o.out === undefined) ctx.out(text);
+  else {
+    writeFileSync(o.out, text);
+    ctx.err(`wrote ${entries.length} audit entries to ${o.out} (chain ${check.ok ? 'intact' : `BROKEN at ${check.firstBroken!.seq}`}, head ${check.head})\n`);
+  }
+}

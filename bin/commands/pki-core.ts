@@ -1,0 +1,316 @@
+import type { Command } from 'commander';
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { InputError } from '../../lib/errors.js';
+import { json, table } from '../../lib/output.js';
+import {
+  CA_ALGORITHMS,
+  DEFAULT_PASSPHRASE_ENV,
+  DEMO_PASSPHRASE_WARNING,
+  PROFILE_NAMES,
+  PkiStore,
+  buildPkcs12,
+  initHierarchy,
+  Issuer,
+  parseCaAlgorithm,
+  resolvePassphrase,
+  toPem,
+  type CaRecord,
+  type CertificateRecord,
+} from '../../pki/index.js';
+import type { Runner } from '../cli.js';
+import type { Context } from '../context.js';
+
+const DAY = 86_400_000;
+
+function list(value: string, previous: string[] = []): string[] {
+  return [...previous, ...value.split(',').map((s) => s.trim()).filter(Boolean)];
+}
+
+/** The passphrase for CA keys, warning loudly when it is the demo one. */
+export async function pkiPassphrase(ctx: Context, envName: string | undefined, creating = false): Promise<string> {
+  const r = await resolvePassphrase({
+    env: ctx.io.env,
+    envName: envName ?? DEFAULT_PASSPHRASE_ENV,
+    stateDir: ctx.stateDir,
+    tty: { input: process.stdin, output: ctx.io.stderr },
+    creating,
+  });
+  if (r.source === 'demo-file') ctx.err(`${DEMO_PASSPHRASE_WARNING}\n`);
+  return r.passphrase;
+}
+
+export function register(pki: Command, run: Runner): void {
+  pki
+    .command('init')
+    .description('create the CA hierarchy: national root, ministry staff CA, infrastructure CA (province staff CAs follow on first use)')
+    .option('--algorithm <alg>', `key and signature algorithm of every CA: ${CA_ALGORITHMS.join(' | ')}`, 'ecdsa-p256')
+    .option('--passphrase-env <name>', 'environment variable holding the passphrase that encrypts the CA keys (PKCS#8)', DEFAULT_PASSPHRASE_ENV)
+    .option('--json', 'machine-readable output')
+    .addHelpText(
+      'after',
+      '\nThe passphrase comes from the variable named by --passphrase-env, else a prompt on a terminal; at least 12 characters.\n' +
+        'Keys are written encrypted to <state>/pki/keys/. With sm2 every CA signs SM3-with-SM2 (distinguishing ID 1234567812345678).\n\n' +
+        'Examples:\n  $ export JINBAO_PKI_PASSPHRASE=...; jinbao --state /var/lib/jinbao pki init --algorithm sm2\n  $ jinbao pki init --passphrase-env CA_PASS --json',
+    )
+    .action(run<{ algorithm: string; passphraseEnv: string; json?: boolean }>(init));
+
+  pki
+    .command('issue')
+    .description('issue a certificate through the profile pipeline; writes the certificate, its chain and (with --generate) the key')
+    .requiredOption('--profile <name>', `certificate profile: ${PROFILE_NAMES.join(' | ')}`)
+    .requiredOption('--site <id>', 'inventory site the holder belongs to (six-digit code)')
+    .option('--csr <file>', 'PKCS#10 request (PEM or DER) signed by the holder\'s key')
+    .option('--generate', 'generate the key here (server-tls, replica-mtls, ocsp-signing only)')
+    .option('--subject <dn>', 'with --generate: the subject, e.g. "CN=pg.440100.jinbao.internal"')
+    .option('--key-algorithm <alg>', `with --generate: ${CA_ALGORITHMS.join(' | ')} (default: the hierarchy's)`)
+    .option('--days <n>', 'validity in days (default and maximum set by the profile)')
+    .option('--dns <names>', 'DNS subjectAltNames, comma-separated', list)
+    .option('--ip <addresses>', 'IPv4 subjectAltNames, comma-separated', list)
+    .option('--email <addresses>', 'email subjectAltNames, comma-separated', list)
+    .option('--identity-code <id>', 'GM/T 0015 resident identity number (staff profiles)')
+    .option('--insurance-number <n>', 'GM/T 0015 social-insurance number (staff profiles)')
+    .option('--application <domain>', 'server-tls: the business domain this server runs (e.g. employee-insurance)')
+    .option('--ca <id>', 'ocsp-signing: the CA the responder answers for (default infrastructure)')
+    .option('--out <dir>', 'where to write the files', '.')
+    .option('--p12', 'also write a PKCS#12 bundle (needs the private key: --generate or --key)')
+    .option('--key <file>', 'with --csr and --p12: the holder\'s private key (PKCS#8 PEM)')
+    .option('--p12-passphrase-env <name>', 'variable holding the PKCS#12 password', 'JINBAO_P12_PASSPHRASE')
+    .option('--passphrase-env <name>', 'variable holding the CA key passphrase', DEFAULT_PASSPHRASE_ENV)
+    .option('--json', 'machine-readable output')
+    .addHelpText(
+      'after',
+      '\nPipeline: CSR proof of possession → profile checks → modifiers (C=CN, the site\'s O) → validators → enforcers → sign → store + audit.\n' +
+        'Every refusal says what and why, exits 2, changes nothing, and is recorded in the audit log.\n\n' +
+        'Examples:\n' +
+        '  $ openssl req -new -key staff.key -subj "/CN=张三/serialNumber=S0001" -utf8 -out staff.csr\n' +
+        '  $ jinbao pki issue --profile staff-auth --site 440100 --csr staff.csr --out certs/\n' +
+        '  $ jinbao pki issue --profile server-tls --site 440100 --generate --subject "CN=yl.440100.jinbao.internal" --application employee-insurance --p12\n' +
+        '  $ jinbao pki issue --profile ocsp-signing --site 000000 --ca ministry-staff --generate --subject "CN=OCSP ministry-staff"',
+    )
+    .action(run<IssueOptions>(issue));
+
+  pki
+    .command('list')
+    .description('issued certificates, newest last')
+    .option('--site <id>', 'only this site')
+    .option('--profile <name>', 'only this profile')
+    .option('--status <s>', 'active | revoked')
+    .option('--expiring <period>', 'only those expiring within the period, e.g. 30d')
+    .option('--json', 'machine-readable output')
+    .addHelpText('after', '\nExamples:\n  $ jinbao pki list --site 440100\n  $ jinbao pki list --expiring 30d --json')
+    .action(run<{ site?: string; profile?: string; status?: string; expiring?: string; json?: boolean }>(listCerts));
+
+  pki
+    .command('show')
+    .description('one certificate by serial (hex, as pki list or openssl print it)')
+    .argument('<serial>')
+    .option('--pem', 'print the certificate in PEM')
+    .option('--json', 'machine-readable output')
+    .action(run<{ pem?: boolean; json?: boolean }>(show));
+
+  pki
+    .command('cas')
+    .description('the CA hierarchy: root, issuing CAs, their validity and status')
+    .option('--json', 'machine-readable output')
+    .action(run<{ json?: boolean }>(cas));
+}
+
+function open(ctx: Context): PkiStore {
+  return PkiStore.open(ctx.store());
+}
+
+async function init(ctx: Context, opts: { algorithm: string; passphraseEnv: string; json?: boolean }): Promise<void> {
+  const algorithm = parseCaAlgorithm(opts.algorithm);
+  const store = open(ctx);
+  const passphrase = await pkiPassphrase(ctx, opts.passphraseEnv, true);
+  const created = await initHierarchy(store, { algorithm, passphrase });
+  if (opts.json) {
+    ctx.out(json({ algorithm, cas: created.map(caView) }));
+    return;
+  }
+  ctx.out(`CA hierarchy created in ${ctx.stateDir} (${algorithm}); keys encrypted in ${join(ctx.stateDir, 'pki', 'keys')}\n\n`);
+  ctx.out(caTable(created));
+}
+
+interface IssueOptions {
+  profile: string;
+  site: string;
+  csr?: string;
+  generate?: boolean;
+  subject?: string;
+  keyAlgorithm?: string;
+  days?: string;
+  dns?: string[];
+  ip?: string[];
+  email?: string[];
+  identityCode?: string;
+  insuranceNumber?: string;
+  application?: string;
+  ca?: string;
+  out: string;
+  p12?: boolean;
+  key?: string;
+  p12PassphraseEnv: string;
+  passphraseEnv: string;
+  json?: boolean;
+}
+
+function readInput(file: string, what: string): Buffer {
+  try {
+    return readFileSync(file);
+  } catch (err) {
+    throw new InputError(`${what}: cannot read ${file}: ${(err as Error).message}`);
+  }
+}
+
+async function issue(ctx: Context, o: IssueOptions): Promise<void> {
+  const fabric = ctx.fabric();
+  if (o.generate && o.subject === undefined) throw new InputError('--generate: got no --subject, want one such as --subject "CN=pg.440100.jinbao.internal"');
+  if (!o.generate && o.subject !== undefined) throw new InputError('--subject: got it with --csr, want it only with --generate (a CSR carries its own subject)');
+  let days: number | undefined;
+  if (o.days !== undefined) {
+    days = Number(o.days);
+    if (!/^\d+$/.test(o.days)) throw new InputError(`--days: got "${o.days}", want a whole number of days`);
+  }
+  const p12Password = o.p12 ? ctx.io.env[o.p12PassphraseEnv] : undefined;
+  if (o.p12) {
+    if (!o.generate && o.key === undefined) throw new InputError('--p12: got a CSR without its private key, want --generate or --key FILE (the holder\'s PKCS#8 key) so the bundle can carry the key');
+    if (!p12Password) throw new InputError(`--p12: got no ${o.p12PassphraseEnv} in the environment, want the bundle's password there (or --p12-passphrase-env NAME)`);
+  }
+  const keyPem = o.key !== undefined ? readInput(o.key, '--key').toString('utf8') : undefined;
+  const csr = o.csr !== undefined ? readInput(o.csr, '--csr') : undefined;
+  const store = open(ctx);
+  const passphrase = await pkiPassphrase(ctx, o.passphraseEnv);
+  const issuer = new Issuer(store, fabric, passphrase);
+  const issued = await issuer.issue({
+    profile: o.profile,
+    site: o.site,
+    ...(csr ? { csr } : {}),
+    ...(o.generate ? { generate: { subject: o.subject!, ...(o.keyAlgorithm ? { algorithm: parseCaAlgorithm(o.keyAlgorithm) } : {}) } } : {}),
+    ...(days !== undefined ? { validityDays: days } : {}),
+    ...(o.dns ? { dns: o.dns } : {}),
+    ...(o.ip ? { ip: o.ip } : {}),
+    ...(o.email ? { email: o.email } : {}),
+    ...(o.identityCode !== undefined ? { identityCode: o.identityCode } : {}),
+    ...(o.insuranceNumber !== undefined ? { insuranceNumber: o.insuranceNumber } : {}),
+    ...(o.application !== undefined ? { application: o.application } : {}),
+    ...(o.ca !== undefined ? { caId: o.ca } : {}),
+  });
+  const serial = issued.record.serial;
+  const dir = resolve(o.out);
+  mkdirSync(dir, { recursive: true });
+  const files: Record<string, string> = {
+    certificate: join(dir, `${serial}.crt.pem`),
+    chain: join(dir, `${serial}.chain.pem`),
+  };
+  writeFileSync(files.certificate!, toPem(issued.certificateDer));
+  writeFileSync(files.chain!, issued.chainDer.map((d) => toPem(d)).join(''));
+  const privateKeyPem = issued.key?.exportPkcs8() ?? keyPem;
+  if (issued.key) {
+    files.key = join(dir, `${serial}.key.pem`);
+    writeFileSync(files.key, privateKeyPem!, { mode: 0o600 });
+    chmodSync(files.key, 0o600);
+  }
+  if (o.p12) {
+    files.p12 = join(dir, `${serial}.p12`);
+    writeFileSync(files.p12, buildPkcs12({ privateKeyPem: privateKeyPem!, certificates: [issued.certificateDer, ...issued.chainDer], password: p12Password!, friendlyName: issued.record.commonName }), { mode: 0o600 });
+  }
+  if (o.json) {
+    ctx.out(json({ certificate: certView(issued.record), files }));
+    return;
+  }
+  ctx.out(`issued ${issued.record.profile} certificate ${serial} for "${issued.record.subject}" by ${issued.record.caId}, valid until ${issued.record.notAfter.toISOString()}\n`);
+  for (const [k, v] of Object.entries(files)) ctx.out(`  ${k.padEnd(11)} ${v}\n`);
+}
+
+/** "30d" or "30" → days. */
+export function parsePeriodDays(text: string): number {
+  const m = /^(\d+)\s*d?$/.exec(text.trim());
+  if (!m) throw new InputError(`--expiring: got "${text}", want a number of days such as 30d`);
+  return Number(m[1]);
+}
+
+async function listCerts(ctx: Context, o: { site?: string; profile?: string; status?: string; expiring?: string; json?: boolean }): Promise<void> {
+  if (o.site !== undefined && !ctx.fabric().has(o.site)) throw new InputError(`--site: got "${o.site}", want a site of the inventory (list them with: jinbao inventory show)`);
+  if (o.status !== undefined && o.status !== 'active' && o.status !== 'revoked') throw new InputError(`--status: got "${o.status}", want active or revoked`);
+  if (o.profile !== undefined && !(PROFILE_NAMES as readonly string[]).includes(o.profile)) throw new InputError(`--profile: got "${o.profile}", want one of ${PROFILE_NAMES.join(', ')}`);
+  const now = new Date();
+  const certs = open(ctx).listCertificates({
+    ...(o.site !== undefined ? { site: o.site } : {}),
+    ...(o.profile !== undefined ? { profile: o.profile } : {}),
+    ...(o.status !== undefined ? { status: o.status as 'active' | 'revoked' } : {}),
+    ...(o.expiring !== undefined ? { expiringBefore: new Date(now.getTime() + parsePeriodDays(o.expiring) * DAY), validAt: now } : {}),
+  });
+  if (o.json) {
+    ctx.out(json({ certificates: certs.map(certView) }));
+    return;
+  }
+  if (certs.length === 0) {
+    ctx.out('no certificates match\n');
+    return;
+  }
+  ctx.out(
+    table(certs, [
+      { header: 'serial', value: (c) => c.serial },
+      { header: 'profile', value: (c) => c.profile },
+      { header: 'site', value: (c) => c.site },
+      { header: 'subject', value: (c) => c.commonName },
+      { header: 'not after', value: (c) => c.notAfter.toISOString().slice(0, 10) },
+      { header: 'status', value: (c) => (c.status === 'revoked' ? `revoked (${c.revocationReason})` : c.notAfter <= now ? 'expired' : 'active') },
+    ]),
+  );
+}
+
+async function show(ctx: Context, o: { pem?: boolean; json?: boolean }, args: string[]): Promise<void> {
+  const serial = args[0]!;
+  const cert = open(ctx).findCertificate(serial);
+  if (!cert) throw new InputError(`unknown serial: got "${serial}", want the serial of a certificate in this store (list them with: jinbao pki list)`);
+  if (o.pem) return void ctx.out(toPem(cert.der));
+  if (o.json) return void ctx.out(json(certView(cert)));
+  const v = certView(cert);
+  for (const [k, val] of Object.entries(v)) if (k !== 'pem') ctx.out(`${k.padEnd(16)} ${Array.isArray(val) ? val.join(', ') : String(val ?? '—')}\n`);
+}
+
+async function cas(ctx: Context, o: { json?: boolean }): Promise<void> {
+  const all = open(ctx).listCas();
+  if (o.json) return void ctx.out(json({ cas: all.map(caView) }));
+  if (all.length === 0) return void ctx.out('no CA hierarchy yet: create one with jinbao pki init\n');
+  ctx.out(caTable(all));
+}
+
+function caTable(cas: readonly CaRecord[]): string {
+  return table(cas, [
+    { header: 'id', value: (c) => c.id },
+    { header: 'role', value: (c) => c.role },
+    { header: 'algorithm', value: (c) => c.algorithm },
+    { header: 'subject', value: (c) => c.subject },
+    { header: 'not after', value: (c) => c.notAfter.toISOString().slice(0, 10) },
+    { header: 'status', value: (c) => c.status },
+  ]);
+}
+
+function caView(c: CaRecord) {
+  return { id: c.id, parent: c.parentId, role: c.role, purpose: c.purpose, site: c.site, algorithm: c.algorithm, subject: c.subject, serial: c.serial, notBefore: c.notBefore, notAfter: c.notAfter, status: c.status, keyBackend: c.keyBackend };
+}
+
+function certView(c: CertificateRecord) {
+  return {
+    serial: c.serial,
+    profile: c.profile,
+    profileVersion: c.profileVersion,
+    site: c.site,
+    ca: c.caId,
+    subject: c.subject,
+    staffNumber: c.staffNumber,
+    application: c.application,
+    sans: c.sans,
+    keyType: c.keyType,
+    notBefore: c.notBefore,
+    notAfter: c.notAfter,
+    status: c.status,
+    revokedAt: c.revokedAt,
+    revocationReason: c.revocationReason,
+    issuedAt: c.issuedAt,
+  };
+}

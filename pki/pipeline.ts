@@ -1,0 +1,375 @@
+import * as pkijs from 'pkijs';
+import type { Fabric, Site } from '../fabric/index.js';
+import { appendAudit } from '../lib/audit.js';
+import { InputError } from '../lib/errors.js';
+import { describeKey, type CaAlgorithm, type SubscriberKey } from './algorithms.js';
+import { chainOf, ensureProvinceStaffCa, INFRASTRUCTURE_CA_ID, openCaSigner, requireRoot, staffCaIdFor, type CaSigner, type KeyBackends } from './ca.js';
+import { parseCsr, verifyCsrSignature, type ParsedCsr } from './csr.js';
+import { generateSoftwareKey, type SoftwareKey } from './keys.js';
+import { DEFAULT_DISTRIBUTION, organizationOf, profileByName, urlsFor, type Profile, type SanRule } from './profiles.js';
+import { UniqueSerialError, type CaRecord, type CertificateRecord, type PkiStore } from './store.js';
+import { assembleSigned, buildExtensions, certificateKeyId, encodeTbs, formatName, nameToPkijs, NAME_ATTRIBUTES, newSerial, parseSubject, spkiKeyId, type DistinguishedName, type NameAttribute } from './x509.js';
+
+/**
+ * The issuance pipeline, one small named stage per job:
+ *   request → proof of possession → profile checks → modifiers → validators → enforcers → sign → persist (+ audit).
+ * Every refusal is an InputError ("got X, want Y", exit 2) recorded in the audit log; nothing is
+ * written to the store unless the certificate is recorded together with its audit entry.
+ */
+
+export interface IssueRequest {
+  readonly profile: string;
+  /** Inventory site the certificate belongs to (staff: their site; servers: where they run). */
+  readonly site: string;
+  /** A PKCS#10 request (PEM or DER); or `generate` to have the CA create the key. */
+  readonly csr?: Uint8Array | string;
+  readonly generate?: { readonly subject: string; readonly algorithm?: CaAlgorithm; readonly rsaBits?: number };
+  readonly validityDays?: number;
+  readonly dns?: readonly string[];
+  readonly ip?: readonly string[];
+  readonly email?: readonly string[];
+  /** GM/T 0015 extensions (staff profiles only). */
+  readonly identityCode?: string;
+  readonly insuranceNumber?: string;
+  /** server-tls: the business domain the application serves (counts towards the MLPS-3 KPI). */
+  readonly application?: string;
+  /** For profiles signed by a named CA (ocsp-signing). @default infrastructure */
+  readonly caId?: string;
+  /** @default now */
+  readonly now?: Date;
+  readonly actor?: string;
+}
+
+export interface Issued {
+  readonly record: CertificateRecord;
+  readonly certificateDer: Uint8Array;
+  /** Issuing CA first, root last. */
+  readonly chainDer: readonly Uint8Array[];
+  /** Only when the CA generated the key. */
+  readonly key?: SoftwareKey;
+}
+
+/** One request on its way through the stages. */
+interface Draft {
+  readonly req: IssueRequest;
+  readonly profile: Profile;
+  readonly site: Site;
+  readonly now: Date;
+  csr?: ParsedCsr;
+  generated?: SoftwareKey;
+  key?: SubscriberKey | { type: 'unsupported'; description: string };
+  spkiDer?: Uint8Array;
+  subject: { type: string; value: string }[];
+  san: { dns: string[]; ip: string[]; email: string[] };
+  gm: { identityCode?: string; insuranceNumber?: string };
+  requestedKeyUsage?: readonly string[];
+  requestedExtendedKeyUsage?: readonly string[];
+  otherExtensions: readonly string[];
+  validityDays: number;
+  ca?: CaRecord;
+  notBefore?: Date;
+  notAfter?: Date;
+}
+
+const DAY = 86_400_000;
+const BACKDATE_MS = 5 * 60_000;
+const SUBJECT_ORDER: readonly NameAttribute[] = ['C', 'ST', 'L', 'O', 'OU', 'serialNumber', 'CN'];
+const ATTRIBUTE_ALIASES: Readonly<Record<string, NameAttribute>> = Object.fromEntries(
+  [...Object.keys(NAME_ATTRIBUTES).map((k) => [k.toLowerCase(), k]), ['sn', 'serialNumber'], ['2.5.4.5', 'serialNumber'], ['2.5.4.3', 'CN'], ['2.5.4.10', 'O'], ['2.5.4.11', 'OU'], ['2.5.4.6', 'C']],
+) as Record<string, NameAttribute>;
+
+function tag(d: Pick<Draft, 'profile'>): string {
+  return `profile ${d.profile.name} v${d.profile.version}`;
+}
+
+// ---- stages
+
+/** request: the profile and site exist; exactly one of a CSR or key generation. */
+function requestStage(fabric: Fabric, req: IssueRequest): Draft {
+  const profile = profileByName(req.profile);
+  const site = fabric.findSite(req.site);
+  if (!site) throw new InputError(`site: got "${req.site}", want a site of the inventory (list them with: jinbao inventory show)`);
+  if ((req.csr === undefined) === (req.generate === undefined)) throw new InputError('key source: got ' + (req.csr === undefined ? 'neither --csr nor --generate' : 'both --csr and --generate') + ', want exactly one');
+  if (req.generate && !profile.keyGeneration) {
+    throw new InputError(`--generate: got profile ${profile.name}, want one of server-tls, replica-mtls, ocsp-signing; staff create their key on their own device and send a CSR (--csr FILE)`);
+  }
+  return {
+    req,
+    profile,
+    site,
+    now: req.now ?? new Date(),
+    subject: [],
+    san: { dns: [...(req.dns ?? [])], ip: [...(req.ip ?? [])], email: [...(req.email ?? [])] },
+    gm: { ...(req.identityCode !== undefined ? { identityCode: req.identityCode } : {}), ...(req.insuranceNumber !== undefined ? { insuranceNumber: req.insuranceNumber } : {}) },
+    otherExtensions: [],
+    validityDays: req.validityDays ?? profile.defaultValidityDays,
+  };
+}
+
+/** proof of possession: the CSR parses and is signed by its own key (or the CA generates the key). */
+async function proofOfPossessionStage(d: Draft, rootAlgorithm: CaAlgorithm): Promise<void> {
+  if (d.req.csr !== undefined) {
+    const csr = parseCsr(d.req.csr);
+    verifyCsrSignature(csr);
+    d.csr = csr;
+    d.key = csr.key;
+    d.spkiDer = csr.spkiDer;
+    d.subject = [...csr.subject];
+    d.san.dns.push(...csr.requested.dns);
+    d.san.ip.push(...csr.requested.ip);
+    d.san.email.push(...csr.requested.email);
+    if (csr.requested.identityCode !== undefined) d.gm.identityCode ??= csr.requested.identityCode;
+    if (csr.requested.insuranceNumber !== undefined) d.gm.insuranceNumber ??= csr.requested.insuranceNumber;
+    d.requestedKeyUsage = csr.requested.keyUsage;
+    d.requestedExtendedKeyUsage = csr.requested.extendedKeyUsage;
+    d.otherExtensions = csr.requested.other;
+    return;
+  }
+  const g = d.req.generate!;
+  d.subject = parseSubject(g.subject);
+  const algorithm = g.algorithm ?? rootAlgorithm;
+  const rsaBits = g.rsaBits ?? (algorithm === 'rsa-3072' ? 3072 : undefined);
+  d.generated = await generateSoftwareKey(algorithm, rsaBits === undefined ? {} : { rsaBits });
+  d.spkiDer = d.generated.signer.spkiDer;
+  d.key = algorithm === 'rsa-3072' ? { type: 'rsa', bits: rsaBits ?? 3072 } : algorithm === 'sm2' ? { type: 'sm2' } : { type: 'ec', curve: algorithm === 'ecdsa-p384' ? 'P-384' : 'P-256' };
+}
+
+/** profile checks: key type and size, requested usages and extensions within the profile. */
+function profileChecksStage(d: Draft): void {
+  const k = d.key!;
+  const p = d.profile;
+  const allowed = `RSA ${p.keys.rsaMinBits}-${p.keys.rsaMaxBits}, EC ${p.keys.curves.join('/')}${p.keys.sm2 ? ' or SM2' : ''} (${tag(d)})`;
+  if (k.type === 'unsupported') throw new InputError(`unsupported key: got ${k.description}, want ${allowed}`);
+  if (k.type === 'rsa' && k.bits < p.keys.rsaMinBits) throw new InputError(`weak key: got RSA-${k.bits}, want ${allowed}`);
+  if (k.type === 'rsa' && k.bits > p.keys.rsaMaxBits) throw new InputError(`key too large: got RSA-${k.bits}, want ${allowed}`);
+  if (k.type === 'ec' && !p.keys.curves.includes(k.curve)) throw new InputError(`unsupported curve: got ${k.curve}, want ${allowed}`);
+  if (k.type === 'sm2' && !p.keys.sm2) throw new InputError(`unsupported key: got SM2, want ${allowed}`);
+  const extraKu = (d.requestedKeyUsage ?? []).filter((u) => !(p.keyUsage as readonly string[]).includes(u));
+  if (extraKu.length) throw new InputError(`forbidden key usage: got ${extraKu.join(', ')}, want only ${p.keyUsage.join(', ')} (${tag(d)})`);
+  const extraEku = (d.requestedExtendedKeyUsage ?? []).filter((u) => !(p.extendedKeyUsage as readonly string[]).includes(u));
+  if (extraEku.length) throw new InputError(`forbidden extended key usage: got ${extraEku.join(', ')}, want ${p.extendedKeyUsage.length ? `only ${p.extendedKeyUsage.join(', ')}` : 'none'} (${tag(d)})`);
+  if (d.otherExtensions.length) throw new InputError(`unsupported requested extension: got ${d.otherExtensions.join(', ')}, want only keyUsage, extendedKeyUsage, subjectAltName and the GM/T 0015 identity extensions`);
+  if (d.gm.identityCode !== undefined && !p.gm.identityCode) throw new InputError(`GM/T 0015 identity code: got one, want none (${tag(d)} does not carry it)`);
+  if (d.gm.insuranceNumber !== undefined && !p.gm.insuranceNumber) throw new InputError(`GM/T 0015 social-insurance number: got one, want none (${tag(d)} does not carry it)`);
+}
+
+/** modifiers: defaults the profile fills in (C=CN, the site's O, CN as a DNS name), canonical order. */
+function modifierStage(d: Draft): void {
+  const p = d.profile.subject;
+  const norm = d.subject.map((a) => ({ type: ATTRIBUTE_ALIASES[a.type.toLowerCase()] ?? a.type, value: a.value }));
+  if (p.countryCN && !norm.some((a) => a.type === 'C')) norm.push({ type: 'C', value: 'CN' });
+  if (p.organizationOfSite && !norm.some((a) => a.type === 'O')) norm.push({ type: 'O', value: organizationOf(d.site) });
+  const rank = (t: string) => {
+    const i = SUBJECT_ORDER.indexOf(t as NameAttribute);
+    return i === -1 ? SUBJECT_ORDER.length : i;
+  };
+  d.subject = norm.sort((a, b) => rank(a.type) - rank(b.type));
+  const cn = d.subject.find((a) => a.type === 'CN')?.value;
+  if (d.profile.san.commonNameInDns && cn !== undefined && !d.san.dns.includes(cn)) d.san.dns.unshift(cn);
+  d.san = { dns: [...new Set(d.san.dns)], ip: [...new Set(d.san.ip)], email: [...new Set(d.san.email)] };
+}
+
+const DNS_NAME = /^(?=.{1,253}$)(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/i;
+const IPV4 = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/;
+const EMAIL = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
+
+/** GB 11643 resident identity number: 17 digits and an ISO 7064 MOD 11-2 check character. */
+export function validIdentityCode(code: string): boolean {
+  if (!/^\d{17}[\dX]$/.test(code)) return false;
+  const weights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+  const sum = weights.reduce((s, w, i) => s + w * Number(code[i]), 0);
+  return '10X98765432'[sum % 11] === code[17];
+}
+
+/** validators: every rule of the profile, all problems reported together. */
+function validatorStage(d: Draft, fabric: Fabric): void {
+  const p = d.profile;
+  const problems: string[] = [];
+  const seen = new Set<string>();
+  for (const a of d.subject) {
+    if (!(p.subject.allowed as readonly string[]).includes(a.type)) problems.push(`subject attribute ${a.type}: got "${a.value}", want only ${p.subject.allowed.join(', ')} (${tag(d)})`);
+    if (seen.has(a.type)) problems.push(`subject attribute ${a.type}: got it twice, want it once`);
+    seen.add(a.type);
+    if (a.value.length === 0 || a.value.length > 64) problems.push(`subject ${a.type}: got ${a.value.length} characters, want 1-64`);
+  }
+  for (const r of p.subject.required) if (!seen.has(r)) problems.push(`subject ${r === 'serialNumber' ? 'serialNumber (staff number)' : r}: got none, want one (${tag(d)})`);
+  const value = (t: string) => d.subject.find((a) => a.type === t)?.value;
+  if (p.subject.countryCN && value('C') !== undefined && value('C') !== 'CN') problems.push(`subject C: got "${value('C')}", want "CN"`);
+  if (p.subject.organizationOfSite && value('O') !== undefined && value('O') !== organizationOf(d.site)) {
+    problems.push(`subject O: got "${value('O')}", want "${organizationOf(d.site)}" (the organization of site ${d.site.id})`);
+  }
+  const staffNo = value('serialNumber');
+  if (p.subject.staffNumber && staffNo !== undefined && !p.subject.staffNumber.test(staffNo)) problems.push(`subject serialNumber (staff number): got "${staffNo}", want 4-32 letters, digits or "-"`);
+  const sanRule = (kind: 'dns' | 'ip' | 'email', label: string, valid: RegExp) => {
+    const rule: SanRule = p.san[kind];
+    const list = d.san[kind];
+    if (rule === 'required' && list.length === 0) problems.push(`subjectAltName ${label}: got none, want at least one (${tag(d)})`);
+    if (rule === 'forbidden' && list.length > 0) problems.push(`subjectAltName ${label}: got ${list.join(', ')}, want none (${tag(d)})`);
+    for (const v of list) if (!valid.test(v)) problems.push(`subjectAltName ${label}: got "${v}", want a valid ${label}`);
+  };
+  sanRule('dns', 'DNS name', DNS_NAME);
+  sanRule('ip', 'IPv4 address', IPV4);
+  sanRule('email', 'email address', EMAIL);
+  if (d.gm.identityCode !== undefined && !validIdentityCode(d.gm.identityCode)) problems.push(`GM/T 0015 identity code: got "${d.gm.identityCode}", want 18 characters (17 digits and a GB 11643 check character)`);
+  if (d.gm.insuranceNumber !== undefined && !/^[0-9A-Z]{1,18}$/.test(d.gm.insuranceNumber)) problems.push(`GM/T 0015 social-insurance number: got "${d.gm.insuranceNumber}", want 1-18 digits or capital letters`);
+  if (!Number.isInteger(d.validityDays) || d.validityDays < 1) problems.push(`validity: got ${d.validityDays} days, want a whole number of days ≥ 1`);
+  else if (d.validityDays > p.maxValidityDays) problems.push(`validity: got ${d.validityDays} days, want at most ${p.maxValidityDays} (${tag(d)})`);
+  if (d.req.application !== undefined) {
+    const domains = fabric.domains(d.site) as string[];
+    if (p.name !== 'server-tls') problems.push(`application: got "${d.req.application}", want none (only server-tls certificates name an application)`);
+    else if (!domains.includes(d.req.application)) problems.push(`application: got "${d.req.application}", want one of ${domains.join(', ') || '(none)'} (the business domains site ${d.site.id} hosts)`);
+  }
+  if (problems.length === 1) throw new InputError(`request refused: ${problems[0]}`);
+  if (problems.length > 1) throw new InputError(`request refused: ${problems.length} problems, first: ${problems[0]}`, { details: problems });
+}
+
+/** enforcers: the issuing CA is the profile's, active and valid now; validity ends within the CA's. */
+async function enforcerStage(d: Draft, issuer: Issuer): Promise<void> {
+  const p = d.profile;
+  let ca: CaRecord | undefined;
+  if (p.issuer === 'staff') {
+    const { id, province } = staffCaIdFor(issuer.fabric, d.site);
+    ca = issuer.pki.getCa(id) ?? (province ? await ensureProvinceStaffCa(issuer.pki, province, issuer.passphrase, { now: d.now, ...(d.req.actor ? { actor: d.req.actor } : {}), ...(issuer.backends ? { backends: issuer.backends } : {}) }) : undefined);
+    if (!ca) throw new InputError(`no staff CA "${id}" in the store: got a hierarchy without it, want one initialized with jinbao pki init`);
+  } else {
+    const id = p.issuer === 'named' ? (d.req.caId ?? INFRASTRUCTURE_CA_ID) : INFRASTRUCTURE_CA_ID;
+    ca = issuer.pki.getCa(id);
+    if (!ca) throw new InputError(`unknown CA: got "${id}", want one of ${issuer.pki.listCas().map((c) => c.id).join(', ')}`);
+  }
+  if (ca.role !== 'issuing') throw new InputError(`issuing CA: got the root CA, want an issuing CA (the root signs only issuing CAs and its CRL)`);
+  if (ca.status === 'revoked') throw new InputError(`issuing CA ${ca.id}: got a revoked CA (since ${ca.revokedAt?.toISOString()}, ${ca.revocationReason}), want an active one; it issues nothing more`);
+  if (ca.notAfter <= d.now) throw new InputError(`issuing CA ${ca.id}: got a CA that expired on ${ca.notAfter.toISOString()}, want one valid now; create a new hierarchy or CA`);
+  if (ca.notBefore > d.now) throw new InputError(`issuing CA ${ca.id}: got a CA valid only from ${ca.notBefore.toISOString()}, want one valid now; check the clock`);
+  const parent = ca.parentId ? issuer.pki.getCa(ca.parentId) : undefined;
+  if (parent && parent.status === 'revoked') throw new InputError(`issuing CA ${ca.id}: got a CA whose parent ${parent.id} is revoked, want an unrevoked chain`);
+  d.ca = ca;
+  d.notBefore = new Date(d.now.getTime() - BACKDATE_MS);
+  const wanted = new Date(d.now.getTime() + d.validityDays * DAY);
+  d.notAfter = wanted > ca.notAfter ? ca.notAfter : wanted;
+}
+
+// ---- the issuer
+
+/** Issues certificates for one store and inventory, caching opened CA signers. */
+export class Issuer {
+  private readonly signers = new Map<string, Promise<CaSigner>>();
+  private readonly issuerNames = new Map<string, { name: pkijs.RelativeDistinguishedNames; keyId: Uint8Array }>();
+
+  constructor(
+    readonly pki: PkiStore,
+    readonly fabric: Fabric,
+    readonly passphrase: string,
+    readonly backends?: KeyBackends,
+    readonly distributionBase: string = DEFAULT_DISTRIBUTION.base,
+  ) {}
+
+  private signer(caId: string): Promise<CaSigner> {
+    let s = this.signers.get(caId);
+    if (!s) {
+      s = openCaSigner(this.pki, caId, this.passphrase, this.backends);
+      s.catch(() => this.signers.delete(caId));
+      this.signers.set(caId, s);
+    }
+    return s;
+  }
+
+  private issuerOf(ca: CaRecord): { name: pkijs.RelativeDistinguishedNames; keyId: Uint8Array } {
+    let v = this.issuerNames.get(ca.id);
+    if (!v) {
+      v = { name: pkijs.Certificate.fromBER(ca.der).subject, keyId: certificateKeyId(ca.der) };
+      this.issuerNames.set(ca.id, v);
+    }
+    return v;
+  }
+
+  /** Run the pipeline. Refusals are audited and rethrown; nothing else changes. */
+  async issue(req: IssueRequest): Promise<Issued> {
+    let draft: Draft | undefined;
+    try {
+      const root = requireRoot(this.pki);
+      const d = (draft = requestStage(this.fabric, req));
+      await proofOfPossessionStage(d, root.algorithm);
+      profileChecksStage(d);
+      modifierStage(d);
+      validatorStage(d, this.fabric);
+      await enforcerStage(d, this);
+      return await this.signAndPersist(d);
+    } catch (err) {
+      if (err instanceof InputError) {
+        appendAudit(this.pki.state, {
+          action: 'pki.issue',
+          outcome: 'refused',
+          subject: draft ? formatName(draft.subject) : '',
+          ...(req.actor ? { actor: req.actor } : {}),
+          details: { profile: req.profile, site: req.site, reason: err.message, ...(err.details.length ? { problems: err.details } : {}) },
+        });
+      }
+      throw err;
+    }
+  }
+
+  /** sign → persist (+ audit), with a fresh serial and signature when a serial is taken. */
+  private async signAndPersist(d: Draft): Promise<Issued> {
+    const ca = d.ca!;
+    const signer = await this.signer(ca.id);
+    const iss = this.issuerOf(ca);
+    const urls = urlsFor(this.distributionBase, ca.id);
+    const dn = d.subject as unknown as DistinguishedName;
+    const extensions = buildExtensions({
+      keyUsage: d.profile.keyUsage,
+      extendedKeyUsage: d.profile.extendedKeyUsage,
+      subjectKeyId: spkiKeyId(d.spkiDer!),
+      authorityKeyId: iss.keyId,
+      san: d.san,
+      ...(d.profile.urls.crl ? { crlUrl: urls.crl } : {}),
+      ...(d.profile.urls.ocsp ? { ocspUrl: urls.ocsp } : {}),
+      ...(d.profile.urls.caIssuers ? { caIssuersUrl: urls.caIssuers } : {}),
+      ocspNoCheck: d.profile.ocspNoCheck,
+      gm: d.gm,
+    });
+    const subjectName = nameToPkijs(dn);
+    const value = (t: string) => d.subject.find((a) => a.type === t)?.value ?? null;
+    for (let attempt = 1; ; attempt++) {
+      const serial = newSerial();
+      const tbs = encodeTbs({ serial, issuer: iss.name, subject: subjectName, notBefore: d.notBefore!, notAfter: d.notAfter!, spkiDer: d.spkiDer!, extensions, algorithm: ca.algorithm });
+      const der = assembleSigned(tbs, ca.algorithm, await signer.sign(tbs));
+      const record: CertificateRecord = {
+        serial,
+        caId: ca.id,
+        profile: d.profile.name,
+        profileVersion: d.profile.version,
+        site: d.site.id,
+        subject: formatName(d.subject),
+        commonName: value('CN') ?? '',
+        staffNumber: d.profile.staff ? value('serialNumber') : null,
+        application: d.req.application ?? null,
+        sans: [...d.san.dns.map((x) => `DNS:${x}`), ...d.san.ip.map((x) => `IP:${x}`), ...d.san.email.map((x) => `email:${x}`)],
+        keyType: describeKey(d.key as SubscriberKey),
+        notBefore: d.notBefore!,
+        notAfter: d.notAfter!,
+        der,
+        status: 'active',
+        revokedAt: null,
+        revocationReason: null,
+        revocationSeq: null,
+        issuedAt: d.now,
+      };
+      try {
+        this.pki.state.write(() => {
+          this.pki.insertCertificate(record);
+          appendAudit(this.pki.state, {
+            action: 'pki.issue',
+            outcome: 'ok',
+            subject: serial,
+            ...(d.req.actor ? { actor: d.req.actor } : {}),
+            details: { profile: d.profile.name, profileVersion: d.profile.version, site: d.site.id, caId: ca.id, subject: record.subject, notAfter: record.notAfter.toISOString(), keyType: record.keyType },
+          });
+        });
+      } catch (err) {
+        if (err instanceof UniqueSerialError && attempt < 5) continue;
+        throw err;
+      }
+      return { record, certificateDer: der, chainDer: chainOf(this.pki, ca.id), ...(d.generated ? { key: d.generated } : {}) };
+    }
+  }
+}

@@ -1,0 +1,174 @@
+import { InputError } from '../lib/errors.js';
+import type { Site } from '../fabric/index.js';
+import type { ExtendedKeyUsage, KeyUsage, NameAttribute } from './x509.js';
+
+/**
+ * Certificate profiles as versioned data. A profile says what a certificate may contain; the
+ * issuance pipeline reads it and has no profile-specific code paths. Changing a profile's rules
+ * means a new version: the version is recorded with every certificate issued under it.
+ */
+
+export const PROFILE_NAMES = ['staff-auth', 'staff-sign', 'server-tls', 'replica-mtls', 'ocsp-signing'] as const;
+export type ProfileName = (typeof PROFILE_NAMES)[number];
+
+export type SanRule = 'required' | 'allowed' | 'forbidden';
+
+export interface Profile {
+  readonly name: ProfileName;
+  readonly version: number;
+  readonly description: string;
+  /** Which CA signs: the site's staff CA, the infrastructure CA, or the CA named with --ca. */
+  readonly issuer: 'staff' | 'infrastructure' | 'named';
+  /** Staff certificates count towards the staff KPI. */
+  readonly staff: boolean;
+  readonly keyUsage: readonly KeyUsage[];
+  readonly extendedKeyUsage: readonly ExtendedKeyUsage[];
+  readonly maxValidityDays: number;
+  readonly defaultValidityDays: number;
+  readonly keys: { readonly rsaMinBits: number; readonly rsaMaxBits: number; readonly curves: readonly ('P-256' | 'P-384')[]; readonly sm2: boolean };
+  readonly subject: {
+    readonly required: readonly NameAttribute[];
+    readonly allowed: readonly NameAttribute[];
+    /** C must be CN when present (a modifier adds it). */
+    readonly countryCN: boolean;
+    /** O must be the site's organization (a modifier adds it). */
+    readonly organizationOfSite: boolean;
+    /** serialNumber (staff number) pattern. */
+    readonly staffNumber?: RegExp;
+  };
+  readonly san: { readonly dns: SanRule; readonly ip: SanRule; readonly email: SanRule; readonly commonNameInDns: boolean };
+  /** GM/T 0015 extensions this profile may carry; anything else is refused, never stored. */
+  readonly gm: { readonly identityCode: boolean; readonly insuranceNumber: boolean };
+  /** `--generate` allowed: the CA generates the key (servers and replicas; staff keep theirs on USB keys). */
+  readonly keyGeneration: boolean;
+  /** Which distribution URLs go into certificates. */
+  readonly urls: { readonly crl: boolean; readonly ocsp: boolean; readonly caIssuers: boolean };
+  readonly ocspNoCheck: boolean;
+}
+
+const KEYS = { rsaMinBits: 2048, rsaMaxBits: 4096, curves: ['P-256', 'P-384'], sm2: true } as const;
+const STAFF_NUMBER = /^[0-9A-Za-z-]{4,32}$/;
+
+const STAFF_SUBJECT = {
+  required: ['C', 'O', 'serialNumber', 'CN'],
+  allowed: ['C', 'O', 'OU', 'serialNumber', 'CN'],
+  countryCN: true,
+  organizationOfSite: true,
+  staffNumber: STAFF_NUMBER,
+} as const;
+const SERVER_SUBJECT = { required: ['CN'], allowed: ['C', 'ST', 'L', 'O', 'OU', 'CN'], countryCN: true, organizationOfSite: true } as const;
+
+export const PROFILES: Readonly<Record<ProfileName, Profile>> = {
+  'staff-auth': {
+    name: 'staff-auth',
+    version: 1,
+    description: 'staff client authentication (USB key login to business systems)',
+    issuer: 'staff',
+    staff: true,
+    keyUsage: ['digitalSignature'],
+    extendedKeyUsage: ['clientAuth'],
+    maxValidityDays: 730,
+    defaultValidityDays: 365,
+    keys: KEYS,
+    subject: STAFF_SUBJECT,
+    san: { dns: 'forbidden', ip: 'forbidden', email: 'allowed', commonNameInDns: false },
+    gm: { identityCode: true, insuranceNumber: true },
+    keyGeneration: false,
+    urls: { crl: true, ocsp: true, caIssuers: true },
+    ocspNoCheck: false,
+  },
+  'staff-sign': {
+    name: 'staff-sign',
+    version: 1,
+    description: 'staff signatures with non-repudiation (approvals, fund transfers)',
+    issuer: 'staff',
+    staff: true,
+    keyUsage: ['nonRepudiation'],
+    extendedKeyUsage: [],
+    maxValidityDays: 730,
+    defaultValidityDays: 365,
+    keys: KEYS,
+    subject: STAFF_SUBJECT,
+    san: { dns: 'forbidden', ip: 'forbidden', email: 'allowed', commonNameInDns: false },
+    gm: { identityCode: true, insuranceNumber: true },
+    keyGeneration: false,
+    urls: { crl: true, ocsp: true, caIssuers: true },
+    ocspNoCheck: false,
+  },
+  'server-tls': {
+    name: 'server-tls',
+    version: 1,
+    description: 'TLS server certificates for business applications',
+    issuer: 'infrastructure',
+    staff: false,
+    keyUsage: ['digitalSignature', 'keyEncipherment'],
+    extendedKeyUsage: ['serverAuth'],
+    maxValidityDays: 397,
+    defaultValidityDays: 365,
+    keys: KEYS,
+    subject: SERVER_SUBJECT,
+    san: { dns: 'required', ip: 'allowed', email: 'forbidden', commonNameInDns: true },
+    gm: { identityCode: false, insuranceNumber: false },
+    keyGeneration: true,
+    urls: { crl: true, ocsp: true, caIssuers: true },
+    ocspNoCheck: false,
+  },
+  'replica-mtls': {
+    name: 'replica-mtls',
+    version: 1,
+    description: 'DR replication: database servers authenticating each other (server and client)',
+    issuer: 'infrastructure',
+    staff: false,
+    keyUsage: ['digitalSignature', 'keyEncipherment'],
+    extendedKeyUsage: ['serverAuth', 'clientAuth'],
+    maxValidityDays: 397,
+    defaultValidityDays: 365,
+    keys: KEYS,
+    subject: SERVER_SUBJECT,
+    san: { dns: 'required', ip: 'allowed', email: 'forbidden', commonNameInDns: true },
+    gm: { identityCode: false, insuranceNumber: false },
+    keyGeneration: true,
+    urls: { crl: true, ocsp: true, caIssuers: true },
+    ocspNoCheck: false,
+  },
+  'ocsp-signing': {
+    name: 'ocsp-signing',
+    version: 1,
+    description: 'delegated OCSP responder, issued by the CA whose certificates it answers for',
+    issuer: 'named',
+    staff: false,
+    keyUsage: ['digitalSignature'],
+    extendedKeyUsage: ['OCSPSigning'],
+    maxValidityDays: 90,
+    defaultValidityDays: 30,
+    keys: KEYS,
+    subject: { required: ['CN'], allowed: ['C', 'O', 'OU', 'CN'], countryCN: true, organizationOfSite: false },
+    san: { dns: 'forbidden', ip: 'forbidden', email: 'forbidden', commonNameInDns: false },
+    gm: { identityCode: false, insuranceNumber: false },
+    keyGeneration: true,
+    urls: { crl: false, ocsp: false, caIssuers: true },
+    ocspNoCheck: true,
+  },
+};
+
+export function profileByName(name: string): Profile {
+  if (Object.hasOwn(PROFILES, name)) return PROFILES[name as ProfileName];
+  throw new InputError(`unknown profile: got "${name}", want one of ${PROFILE_NAMES.join(', ')}`);
+}
+
+/** The organization (O) of a site's staff and servers: the HR/SS authority at that tier. */
+export function organizationOf(site: Site): string {
+  if (site.tier === 'ministry') return '人力资源和社会保障部';
+  return `${site.name}人力资源和社会保障${site.tier === 'province' ? '厅' : '局'}`;
+}
+
+/** Where certificates point relying parties for CRLs, OCSP and issuer certificates. */
+export interface DistributionUrls {
+  /** @default http://pki.jinbao.internal */
+  readonly base: string;
+}
+export const DEFAULT_DISTRIBUTION: DistributionUrls = { base: 'http://pki.jinbao.internal' };
+
+export function urlsFor(base: string, caId: string): { crl: string; ocsp: string; caIssuers: string } {
+  return { crl: `${base}/crl/${caId}.crl`, ocsp: `${base}/ocsp`, caIssuers: `${base}/ca/${caId}.crt` };
+}
