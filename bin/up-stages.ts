@@ -1,5 +1,6 @@
 import type { Fabric } from '../fabric/index.js';
 import type { Context } from './context.js';
+import { stacksUpStage } from './commands/stacks.js';
 
 /** One part of `jinbao up`, after the foundation's own (validate, allocate) and before the KPIs. */
 export interface UpStage {
@@ -23,4 +24,4 @@ export interface UpStageResult {
 }
 
 /** Every feature's stage, in the order `up` runs them. */
-export const UP_STAGES: readonly UpStage[] = [];
+export const UP_STAGES: readonly UpStage[] = [stacksUpStage];

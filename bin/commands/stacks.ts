@@ -1,0 +1,150 @@
+import type { Command } from 'commander';
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { stringify } from 'yaml';
+import { loadLedger } from '../../fabric/index.js';
+import { InputError } from '../../lib/errors.js';
+import { json } from '../../lib/output.js';
+import { progress } from '../../lib/progress.js';
+import { loadCdktfEngine, loadPulumiEngine, parseBackend, renderSite, splitPemBundle, type RenderOptions } from '../../stacks/index.js';
+import type { Runner } from '../cli.js';
+import type { Context } from '../context.js';
+import type { UpStage } from '../up-stages.js';
+import { allocateAndRecord } from './ipam.js';
+
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+export function register(program: Command, run: Runner): void {
+  program
+    .command('manifests')
+    .description("print a site's data-center objects (namespaces, quotas, network policies, RBAC, trust bundle) as kubectl takes them")
+    .requiredOption('--site <id>', 'the site, by its six-digit code')
+    .option('--format <format>', 'yaml or json', 'yaml')
+    .option('--trust-bundle <file>', 'PEM file of public CA certificates for the trust-bundle ConfigMap')
+    .addHelpText(
+      'after',
+      '\nThe same objects the cdktf and Pulumi stacks declare, from the inventory only.\n\n' +
+        'Examples:\n  $ jinbao manifests --site 440100 | kubectl apply --dry-run=server -f -\n  $ jinbao manifests --site 610000 --format json | jq \'.[].metadata.name\'',
+    )
+    .action(run<ManifestsOptions>(manifests));
+
+  program
+    .command('synth')
+    .description('synthesize the sites\' data-center stacks: cdktf (Terraform JSON) or a prepared Pulumi stack')
+    .option('--site <id>', 'only this site (repeatable); default: every site', collect)
+    .option('--engine <engine>', 'cdktf or pulumi', 'cdktf')
+    .option('--out <dir>', 'output folder; default: cdktf.out for cdktf, the Pulumi project (stacks/pulumi) for pulumi')
+    .option('--backend <kind>', 'Terraform state backend: local or pg', 'local')
+    .option('--backend-conn <conn>', 'PostgreSQL connection string for --backend pg (each site gets its own schema)')
+    .option('--trust-bundle <file>', 'PEM file of public CA certificates for the trust-bundle ConfigMaps')
+    .option('--json', 'machine-readable summary')
+    .addHelpText(
+      'after',
+      '\nIncremental: a site whose objects did not change is not rewritten. Nothing is written when any\n' +
+        'selected site would render an invalid object.\n\n' +
+        'Examples:\n' +
+        '  $ jinbao synth                                      every site into cdktf.out/stacks/<site>/cdk.tf.json\n' +
+        '  $ jinbao synth --site 440100 --site 440300\n' +
+        '  $ jinbao synth --backend pg --backend-conn postgres://tf@db.example/jinbao\n' +
+        '  $ jinbao synth --engine pulumi --site 440100 && cd stacks/pulumi && pulumi up -s site-440100',
+    )
+    .action(run<SynthCommandOptions>(synth));
+}
+
+interface ManifestsOptions {
+  readonly site: string;
+  readonly format: string;
+  readonly trustBundle?: string;
+}
+
+interface SynthCommandOptions {
+  readonly site?: string[];
+  readonly engine: string;
+  readonly out?: string;
+  readonly backend: string;
+  readonly backendConn?: string;
+  readonly trustBundle?: string;
+  readonly json?: boolean;
+}
+
+function renderOptions(trustBundleFile: string | undefined): RenderOptions {
+  if (trustBundleFile === undefined) return {};
+  let text: string;
+  try {
+    text = readFileSync(trustBundleFile, 'utf8');
+  } catch (err) {
+    throw new InputError(`cannot read --trust-bundle ${trustBundleFile}: ${(err as Error).message}`, { cause: err });
+  }
+  return { trustBundle: splitPemBundle(text, trustBundleFile) };
+}
+
+function requireSite(ctx: Context, id: string): void {
+  if (!ctx.fabric().has(id)) throw new InputError(`no site "${id}" in ${ctx.inventorySource}; list the sites with: jinbao inventory show`);
+}
+
+async function manifests(ctx: Context, opts: ManifestsOptions): Promise<void> {
+  const fabric = ctx.fabric();
+  if (opts.format !== 'yaml' && opts.format !== 'json') throw new InputError(`--format must be "yaml" or "json", got "${opts.format}"`);
+  requireSite(ctx, opts.site);
+  const { allocations } = allocateAndRecord(ctx, fabric);
+  const objects = renderSite(fabric, fabric.site(opts.site), allocations, renderOptions(opts.trustBundle));
+  if (opts.format === 'json') ctx.out(json(objects));
+  else ctx.out(objects.map((o) => `---\n${stringify(o, { lineWidth: 0 })}`).join(''));
+}
+
+async function synth(ctx: Context, opts: SynthCommandOptions): Promise<void> {
+  const fabric = ctx.fabric();
+  if (opts.engine !== 'cdktf' && opts.engine !== 'pulumi') throw new InputError(`--engine must be "cdktf" or "pulumi", got "${opts.engine}"`);
+  for (const id of opts.site ?? []) requireSite(ctx, id);
+  const render = renderOptions(opts.trustBundle);
+  if (opts.engine === 'pulumi') {
+    if (opts.backend !== 'local' || opts.backendConn !== undefined) throw new InputError('--backend and --backend-conn are for the cdktf engine; Pulumi keeps its state where `pulumi login` says');
+    if (!opts.site) throw new InputError('the Pulumi engine prepares one stack per site: name them with --site ID (repeatable)');
+    const { allocations } = allocateAndRecord(ctx, fabric);
+    const { preparePulumi } = await loadPulumiEngine();
+    const prepared = preparePulumi(fabric, allocations, { sites: opts.site, render, ...(opts.out ? { dir: resolve(opts.out) } : {}) });
+    if (opts.json) return void ctx.out(json({ engine: 'pulumi', stacks: prepared }));
+    for (const p of prepared) ctx.out(`pulumi: stack ${p.stack} prepared (${p.resources} resources): ${p.configFile}\n`);
+    ctx.out(`next: cd ${resolve(prepared[0]!.configFile, '..')} && pulumi up --stack ${prepared[0]!.stack}\n`);
+    return;
+  }
+  const backend = parseBackend(opts.backend, opts.backendConn);
+  const { allocations } = allocateAndRecord(ctx, fabric);
+  const { synthesizeCdktf } = await loadCdktfEngine();
+  const outDir = resolve(opts.out ?? 'cdktf.out');
+  const bar = progress(ctx.io.stderr, opts.site?.length ?? fabric.sites.length, 'synthesizing');
+  const result = synthesizeCdktf(fabric, allocations, {
+    outDir,
+    backend,
+    render,
+    ...(opts.site ? { sites: opts.site } : {}),
+    onProgress: (done) => bar.update(done),
+  });
+  bar.done();
+  if (opts.json) return void ctx.out(json({ engine: 'cdktf', ...result }));
+  ctx.out(
+    `cdktf: ${result.stacks} stack(s) in ${outDir} — ${result.rewritten.length + result.unchanged.length} synthesized (${result.resources} resources): ` +
+      `${result.rewritten.length} rewritten, ${result.unchanged.length} unchanged${result.removed.length ? `, ${result.removed.length} removed` : ''}\n`,
+  );
+  ctx.out(`state backend: ${backend.kind}; deploy a site with: cd ${join(outDir, 'stacks', result.rewritten[0] ?? result.unchanged[0] ?? '<site>')} && terraform init && terraform apply\n`);
+}
+
+/** `jinbao up`: the whole nation, cdktf, into <out>/cdktf.out. */
+export const stacksUpStage: UpStage = {
+  name: 'stacks',
+  async run(ctx, env) {
+    const { allocations } = env.fabric.allocate(loadLedger(ctx.store()));
+    const { synthesizeCdktf } = await loadCdktfEngine();
+    const outDir = join(env.outDir, 'cdktf.out');
+    env.note(`synthesizing ${env.fabric.sites.length} site stacks`);
+    const started = performance.now();
+    const r = synthesizeCdktf(env.fabric, allocations, { outDir });
+    const seconds = (performance.now() - started) / 1000;
+    return {
+      lines: [
+        `stacks: ${r.stacks} cdktf site stacks, ${r.resources} resources in ${outDir} (${r.rewritten.length} rewritten, ${r.unchanged.length} unchanged${r.removed.length ? `, ${r.removed.length} removed` : ''}) in ${seconds.toFixed(1)} s`,
+      ],
+      data: { outDir, stacks: r.stacks, resources: r.resources, rewritten: r.rewritten.length, unchanged: r.unchanged.length, removed: r.removed.length },
+    };
+  },
+};

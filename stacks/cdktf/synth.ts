@@ -1,0 +1,160 @@
+import { App } from 'cdktf';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Fabric, SiteAllocation } from '../../fabric/index.js';
+import { InputError, JinbaoError } from '../../lib/errors.js';
+import { renderSite, type KubeObject, type RenderOptions } from '../render/index.js';
+import type { Backend } from './backend.js';
+import { SiteStack } from './site-stack.js';
+
+/** The cdktf release the stacks are written with (see PLATFORM.md: 0.21.0 is the last). */
+export const CDKTF_VERSION = '0.21.0';
+/** Bumped when the way objects become Terraform changes, so every site is rewritten once. */
+const FORMAT = 1;
+const INDEX_FILE = 'jinbao-synth.json';
+
+export interface SynthOptions {
+  /** The cdktf output folder (`cdktf.out`). */
+  readonly outDir: string;
+  /** Only these sites; the others keep whatever the folder holds. @default every site */
+  readonly sites?: readonly string[];
+  /** @default { kind: 'local' } */
+  readonly backend?: Backend;
+  readonly render?: RenderOptions;
+  /** Sites per cdktf App; a fresh App per batch keeps memory flat. @default 40 */
+  readonly batchSize?: number;
+  /** Called after each batch. @default nothing */
+  readonly onProgress?: (done: number, total: number) => void;
+}
+
+export interface SynthResult {
+  readonly outDir: string;
+  /** Site stacks the folder now holds. */
+  readonly stacks: number;
+  /** Terraform resources in the selected sites. */
+  readonly resources: number;
+  readonly rewritten: readonly string[];
+  readonly unchanged: readonly string[];
+  /** Stacks of sites no longer in the inventory, removed (whole-nation runs only). */
+  readonly removed: readonly string[];
+}
+
+interface SynthIndex {
+  readonly format: number;
+  readonly sites: Record<string, { readonly hash: string; readonly resources: number }>;
+}
+
+/** Content hash of everything that decides a site's stack. */
+export function siteHash(objects: readonly KubeObject[], backend: Backend): string {
+  return createHash('sha256').update(JSON.stringify({ format: FORMAT, cdktf: CDKTF_VERSION, backend, objects })).digest('hex');
+}
+
+function readIndex(outDir: string): SynthIndex {
+  const file = join(outDir, INDEX_FILE);
+  if (!existsSync(file)) return { format: FORMAT, sites: {} };
+  try {
+    const parsed = JSON.parse(readFileSync(file, 'utf8')) as SynthIndex;
+    return parsed.format === FORMAT && typeof parsed.sites === 'object' ? parsed : { format: FORMAT, sites: {} };
+  } catch {
+    return { format: FORMAT, sites: {} };
+  }
+}
+
+/** The `manifest.json` cdktf's CLI reads, listing every stack in the folder. */
+function manifest(siteIds: readonly string[]): unknown {
+  const stacks: Record<string, unknown> = {};
+  for (const id of siteIds) {
+    stacks[id] = {
+      name: id,
+      constructPath: id,
+      workingDirectory: join('stacks', id),
+      synthesizedStackPath: join('stacks', id, 'cdk.tf.json'),
+      stackMetadataPath: join('stacks', id, 'metadata.json'),
+      annotations: [],
+      dependencies: [],
+    };
+  }
+  return { version: CDKTF_VERSION, stacks };
+}
+
+/**
+ * cdktf records the creation stack trace of every token and of every nested-block reference of
+ * every resource (a debugging aid for hand-written cdktf programs), formatting each one, with source
+ * maps when they are on. For generated stacks the traces are never read and they cost about a third
+ * of the synthesis time, so while `fn` runs (synchronously) they are formatted as nothing. An error
+ * thrown meanwhile is rethrown with its message intact.
+ */
+function withoutCreationTraces<T>(fn: () => T): T {
+  const sourceMaps = process.sourceMapsEnabled;
+  const prepare = Error.prepareStackTrace;
+  process.setSourceMapsEnabled(false);
+  Error.prepareStackTrace = () => '';
+  try {
+    return fn();
+  } finally {
+    Error.prepareStackTrace = prepare;
+    process.setSourceMapsEnabled(sourceMaps);
+  }
+}
+
+/**
+ * Write one Terraform stack per site into `outDir/stacks/<site>/cdk.tf.json`, the layout cdktf users
+ * know. Incremental: a site whose content hash matches the last run is not rewritten. Every selected
+ * site is rendered and validated before the first file is written.
+ */
+export function synthesizeCdktf(fabric: Fabric, allocations: ReadonlyMap<string, SiteAllocation>, options: SynthOptions): SynthResult {
+  const backend = options.backend ?? { kind: 'local' };
+  for (const id of options.sites ?? []) {
+    if (!fabric.has(id)) throw new InputError(`no site "${id}" in the inventory; list the sites with: jinbao inventory show`);
+  }
+  const selected = options.sites ? [...new Set(options.sites)].map((id) => fabric.site(id)) : [...fabric.sites];
+  const rendered = selected.map((site) => {
+    const objects = renderSite(fabric, site, allocations, options.render);
+    return { site, objects, hash: siteHash(objects, backend) };
+  });
+
+  const { outDir } = options;
+  try {
+    mkdirSync(join(outDir, 'stacks'), { recursive: true });
+  } catch (err) {
+    throw new JinbaoError(`cannot create the output folder ${outDir}: ${(err as Error).message}; choose another --out`, { cause: err });
+  }
+  const index = readIndex(outDir);
+  const changed = rendered.filter((r) => index.sites[r.site.id]?.hash !== r.hash || !existsSync(join(outDir, 'stacks', r.site.id, 'cdk.tf.json')));
+  const batchSize = options.batchSize ?? 40;
+
+  withoutCreationTraces(() => {
+    for (let i = 0; i < changed.length; i += batchSize) {
+      const app = new App({ outdir: outDir, skipValidation: true, stackTraces: false });
+      for (const r of changed.slice(i, i + batchSize)) new SiteStack(app, r.site.id, { siteId: r.site.id, objects: r.objects, backend });
+      app.synth();
+      options.onProgress?.(Math.min(i + batchSize, changed.length), changed.length);
+    }
+  });
+
+  for (const r of rendered) index.sites[r.site.id] = { hash: r.hash, resources: r.objects.length };
+  const removed: string[] = [];
+  if (!options.sites) {
+    for (const id of readdirSync(join(outDir, 'stacks'))) {
+      if (fabric.has(id)) continue;
+      rmSync(join(outDir, 'stacks', id), { recursive: true, force: true });
+      delete index.sites[id];
+      removed.push(id);
+    }
+  }
+  const present = Object.keys(index.sites)
+    .filter((id) => existsSync(join(outDir, 'stacks', id, 'cdk.tf.json')))
+    .sort();
+  writeFileSync(join(outDir, 'manifest.json'), JSON.stringify(manifest(present), null, 2) + '\n');
+  writeFileSync(join(outDir, INDEX_FILE), JSON.stringify(index, null, 2) + '\n');
+  const changedIds = new Set(changed.map((r) => r.site.id));
+  return {
+    outDir,
+    stacks: present.length,
+    resources: rendered.reduce((n, r) => n + r.objects.length, 0),
+    rewritten: rendered.filter((r) => changedIds.has(r.site.id)).map((r) => r.site.id),
+    unchanged: rendered.filter((r) => !changedIds.has(r.site.id)).map((r) => r.site.id),
+    removed,
+  };
+}

@@ -1,0 +1,46 @@
+import { InputError } from '../../lib/errors.js';
+import type { ConfigMap, Labels } from './kube-object.js';
+
+export const TRUST_BUNDLE_NAME = 'jinbao-trust-bundle';
+export const TRUST_BUNDLE_KEY = 'ca-bundle.pem';
+
+const CERT_BLOCK = /^-----BEGIN CERTIFICATE-----\r?\n[A-Za-z0-9+/=\r\n]+-----END CERTIFICATE-----\s*$/;
+
+/**
+ * Check the CA certificates the PKI hands over. Terraform and Pulumi state are not secret stores,
+ * so anything that is not exactly one public certificate per entry is refused.
+ */
+export function checkTrustBundle(pems: readonly string[]): void {
+  pems.forEach((pem, i) => {
+    if (/PRIVATE KEY/.test(pem)) {
+      throw new InputError(`trustBundle[${i}] contains a private key; a trust bundle holds public CA certificates only, never key material`);
+    }
+    if (!CERT_BLOCK.test(pem.trim() + '\n')) {
+      throw new InputError(`trustBundle[${i}] is not one PEM certificate; want a single "-----BEGIN CERTIFICATE-----" block`);
+    }
+  });
+}
+
+/** The CA certificates workloads trust; an annotated empty placeholder until the PKI fills it. */
+export function trustBundle(namespace: string, labels: Labels, pems: readonly string[]): ConfigMap {
+  const placeholder = pems.length === 0;
+  return {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: {
+      name: TRUST_BUNDLE_NAME,
+      namespace,
+      labels,
+      annotations: { 'jinbao.io/trust-bundle': placeholder ? 'placeholder: filled by the PKI with public CA certificates' : `${pems.length} CA certificate(s)` },
+    },
+    data: { [TRUST_BUNDLE_KEY]: pems.map((p) => p.trim() + '\n').join('') },
+  };
+}
+
+/** Split a PEM file into its certificate blocks, refusing private keys (for `--trust-bundle FILE`). */
+export function splitPemBundle(text: string, source: string): string[] {
+  if (/PRIVATE KEY/.test(text)) throw new InputError(`${source} contains a private key; a trust bundle holds public CA certificates only, never key material`);
+  const blocks = text.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g) ?? [];
+  if (blocks.length === 0) throw new InputError(`${source} holds no PEM certificate; want one or more "-----BEGIN CERTIFICATE-----" blocks`);
+  return blocks;
+}
