@@ -49,3 +49,16 @@ export { PROFILES, PROFILE_NAMES, organizationOf, profileByName, type Profile, t
 export { Issuer, validIdentityCode, type IssueRequest, type Issued } from './pipeline.js';
 export { parseCsr, verifyCsrSignature, type ParsedCsr } from './csr.js';
 export { buildPkcs12, type P12Input } from './p12.js';
+export { staffCertificateHolders, mlps3Applications, type Mlps3Applications } from './facts.js';
+export { registerPkiMetrics } from './metrics.js';
+export {
+  replicaTlsMaterial,
+  caBundlePem,
+  evidenceSigner,
+  verifyEvidence,
+  type ReplicaTlsRequest,
+  type ReplicaTlsMaterial,
+  type EvidenceSignature,
+  type EvidenceSigner,
+  type EvidenceVerification,
+} from './replica.js';

@@ -91,7 +91,7 @@ function requestStage(fabric: Fabric, req: IssueRequest): Draft {
   if (!site) throw new InputError(`site: got "${req.site}", want a site of the inventory (list them with: jinbao inventory show)`);
   if ((req.csr === undefined) === (req.generate === undefined)) throw new InputError('key source: got ' + (req.csr === undefined ? 'neither --csr nor --generate' : 'both --csr and --generate') + ', want exactly one');
   if (req.generate && !profile.keyGeneration) {
-    throw new InputError(`--generate: got profile ${profile.name}, want one of server-tls, replica-mtls, ocsp-signing; staff create their key on their own device and send a CSR (--csr FILE)`);
+    throw new InputError(`--generate: got profile ${profile.name}, want one of server-tls, replica-mtls, ocsp-signing, evidence-signing; staff create their key on their own device and send a CSR (--csr FILE)`);
   }
   return {
     req,

@@ -8,7 +8,7 @@ import type { ExtendedKeyUsage, KeyUsage, NameAttribute } from './x509.js';
  * means a new version: the version is recorded with every certificate issued under it.
  */
 
-export const PROFILE_NAMES = ['staff-auth', 'staff-sign', 'server-tls', 'replica-mtls', 'ocsp-signing'] as const;
+export const PROFILE_NAMES = ['staff-auth', 'staff-sign', 'server-tls', 'replica-mtls', 'ocsp-signing', 'evidence-signing'] as const;
 export type ProfileName = (typeof PROFILE_NAMES)[number];
 
 export type SanRule = 'required' | 'allowed' | 'forbidden';
@@ -148,6 +148,24 @@ export const PROFILES: Readonly<Record<ProfileName, Profile>> = {
     keyGeneration: true,
     urls: { crl: false, ocsp: false, caIssuers: true },
     ocspNoCheck: true,
+  },
+  'evidence-signing': {
+    name: 'evidence-signing',
+    version: 1,
+    description: 'signing machine-made evidence (DR drill reports) so auditors can check who produced it',
+    issuer: 'infrastructure',
+    staff: false,
+    keyUsage: ['digitalSignature', 'nonRepudiation'],
+    extendedKeyUsage: [],
+    maxValidityDays: 397,
+    defaultValidityDays: 365,
+    keys: KEYS,
+    subject: { required: ['CN'], allowed: ['C', 'O', 'OU', 'CN'], countryCN: true, organizationOfSite: true },
+    san: { dns: 'forbidden', ip: 'forbidden', email: 'forbidden', commonNameInDns: false },
+    gm: { identityCode: false, insuranceNumber: false },
+    keyGeneration: true,
+    urls: { crl: true, ocsp: true, caIssuers: true },
+    ocspNoCheck: false,
   },
 };
 

@@ -276,7 +276,7 @@ export class PkiStore {
   }
 
   listCas(): CaRecord[] {
-    return (this.state.db.prepare('SELECT * FROM pki_cas ORDER BY created_at, CASE role WHEN 'root' THEN 0 ELSE 1 END, id').all() as CaRow[]).map(caFromRow);
+    return (this.state.db.prepare("SELECT * FROM pki_cas ORDER BY created_at, CASE role WHEN 'root' THEN 0 ELSE 1 END, id").all() as CaRow[]).map(caFromRow);
   }
 
   /** Insert a CA record (inside the caller's transaction when there is one). */

@@ -1,0 +1,65 @@
+import type { Fabric } from '../fabric/index.js';
+import { PROFILES } from './profiles.js';
+import type { PkiStore } from './store.js';
+
+/**
+ * What the PKI contributes to the plan's indicators, computed from the certificate store.
+ *
+ * Staff: a staff member holds a certificate when at least one staff profile certificate with their
+ * staff number (subject serialNumber) is active (not revoked) and within its validity now; a
+ * person with both an authentication and a signing certificate counts once. The KPI caps each
+ * site at its staff total.
+ *
+ * MLPS level-3 applications: the inventory implies one application per business domain a site
+ * hosts (fabric placement policy) at every site whose MLPS level is 3 or more. An application
+ * counts as using certificates when an active, currently valid server-tls certificate names that
+ * site and that domain (`jinbao pki issue --profile server-tls --application DOMAIN`).
+ */
+
+const STAFF_PROFILES = Object.values(PROFILES)
+  .filter((p) => p.staff)
+  .map((p) => p.name);
+
+export function staffCertificateHolders(pki: PkiStore, now = new Date()): Map<string, number> {
+  const rows = pki.state.db
+    .prepare(
+      `SELECT site, COUNT(DISTINCT staff_number) AS n FROM pki_certificates
+       WHERE status = 'active' AND profile IN (${STAFF_PROFILES.map(() => '?').join(',')}) AND not_before <= ? AND not_after > ? AND staff_number IS NOT NULL
+       GROUP BY site`,
+    )
+    .all(...STAFF_PROFILES, now.toISOString(), now.toISOString()) as { site: string; n: number }[];
+  return new Map(rows.map((r) => [r.site, r.n]));
+}
+
+export interface Mlps3Applications {
+  readonly total: number;
+  readonly withCertificates: number;
+  /** "site/domain" of applications without a valid server-tls certificate. */
+  readonly missing: readonly string[];
+}
+
+export function mlps3Applications(pki: PkiStore, fabric: Fabric, now = new Date()): Mlps3Applications {
+  const covered = new Set(
+    (
+      pki.state.db
+        .prepare(
+          `SELECT DISTINCT site, application FROM pki_certificates
+           WHERE status = 'active' AND profile = 'server-tls' AND application IS NOT NULL AND not_before <= ? AND not_after > ?`,
+        )
+        .all(now.toISOString(), now.toISOString()) as { site: string; application: string }[]
+    ).map((r) => `${r.site}/${r.application}`),
+  );
+  let total = 0;
+  let withCertificates = 0;
+  const missing: string[] = [];
+  for (const site of fabric.sites) {
+    if (site.mlpsLevel < 3) continue;
+    for (const domain of fabric.domains(site)) {
+      total += 1;
+      const key = `${site.id}/${domain}`;
+      if (covered.has(key)) withCertificates += 1;
+      else missing.push(key);
+    }
+  }
+  return { total, withCertificates, missing };
+}
