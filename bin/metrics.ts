@@ -2,6 +2,7 @@ import type { Registry } from 'prom-client';
 import type { Context } from './context.js';
 import { registerComplianceMetrics } from '../compliance/index.js';
 import { runCompliance } from './commands/comply.js';
+import { registerPkiFeatureMetrics } from './commands/pki-up.js';
 
 /** A feature's metrics, registered on the shared registry that `jinbao exporter` serves. */
 export type MetricsRegistration = (registry: Registry, ctx: Context) => void;
@@ -9,6 +10,7 @@ export type MetricsRegistration = (registry: Registry, ctx: Context) => void;
 /** Every feature with metrics lists its registration here. */
 const REGISTRATIONS: readonly MetricsRegistration[] = [
   (registry, ctx) => registerComplianceMetrics(registry, () => runCompliance(ctx)),
+  registerPkiFeatureMetrics,
 ];
 
 export function registerFeatureMetrics(registry: Registry, ctx: Context): void {

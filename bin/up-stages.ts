@@ -1,5 +1,6 @@
 import type { Fabric } from '../fabric/index.js';
 import type { Context } from './context.js';
+import { pkiUpStage } from './commands/pki-up.js';
 import { stacksUpStage } from './commands/stacks.js';
 
 /** One part of `jinbao up`, after the foundation's own (validate, allocate) and before the KPIs. */
@@ -24,4 +25,4 @@ export interface UpStageResult {
 }
 
 /** Every feature's stage, in the order `up` runs them. */
-export const UP_STAGES: readonly UpStage[] = [stacksUpStage];
+export const UP_STAGES: readonly UpStage[] = [pkiUpStage, stacksUpStage];

@@ -8,8 +8,9 @@ import { register as ipam } from './ipam.js';
 import { register as kpi } from './kpi.js';
 import { register as monitoring } from './monitoring.js';
 import { register as pki } from './pki.js';
+import { register as report } from './report.js';
 import { register as stacks } from './stacks.js';
 import { register as up } from './up.js';
 
 /** Every command group, in the order `jinbao --help` lists them. */
-export const COMMANDS: readonly ((program: Command, run: Runner) => void)[] = [up, inventory, ipam, kpi, stacks, pki, audit, comply, monitoring, exporter];
+export const COMMANDS: readonly ((program: Command, run: Runner) => void)[] = [up, inventory, ipam, kpi, stacks, pki, audit, comply, report, monitoring, exporter];
