@@ -56,49 +56,77 @@ function reasonExtension(code: number): Buffer {
   return b;
 }
 
+/** Tag and date digits ("YYMMDD" or "YYYYMMDD") of one day, for writing Time values in place. */
+interface DayPrefix {
+  readonly tag: number;
+  readonly digits: Buffer;
+}
+
+function dayPrefix(day: number): DayPrefix {
+  const d = new Date(day * 86_400_000);
+  const y = d.getUTCFullYear();
+  const mmdd = `${String(d.getUTCMonth() + 1).padStart(2, '0')}${String(d.getUTCDate()).padStart(2, '0')}`;
+  // RFC 5280 Time: UTCTime through 2049, GeneralizedTime from 2050.
+  return y < 2050 ? { tag: 0x17, digits: Buffer.from(`${String(y % 100).padStart(2, '0')}${mmdd}`, 'latin1') } : { tag: 0x18, digits: Buffer.from(`${y}${mmdd}`, 'latin1') };
+}
+
+const hexValue = (c: number): number => (c <= 0x39 ? c - 0x30 : (c | 0x20) - 0x57);
+
 /**
  * Encode the revokedCertificates contents in one pass over `rows` ([serial hex, unix seconds, reason]).
- * Serial hex must be lowercase without leading zeros (as the revocation store keeps it).
+ * Everything is written in place into one growing buffer: no per-entry allocation. Serial hex is
+ * lowercase or uppercase digits without a sign (the store's canonical form).
  */
 export function encodeRevoked(rows: Iterable<readonly [string, number, number]>): { contents: Buffer; entries: number } {
   const w = new EntryWriter();
-  const times = new Map<number, Buffer>();
+  let lastDay = Number.NaN;
+  let prefix: DayPrefix = dayPrefix(0);
   let entries = 0;
   for (const [serial, seconds, reason] of rows) {
-    let t = times.get(seconds);
-    if (t === undefined) {
-      if (times.size > 4096) times.clear();
-      t = time(new Date(seconds * 1000));
-      times.set(seconds, t);
+    const day = Math.floor(seconds / 86_400);
+    if (day !== lastDay) {
+      prefix = dayPrefix(day);
+      lastDay = day;
     }
     const ext = reasonExtension(reason);
     const hexLen = serial.length;
-    const serialBytes = (hexLen + 1) >> 1;
+    const odd = hexLen & 1;
     // A positive INTEGER needs a leading 0x00 when its top bit is set.
-    const first = hexLen % 2 === 1 ? parseInt(serial[0]!, 16) : parseInt(serial.slice(0, 2), 16);
-    const pad = first >= 0x80 ? 1 : 0;
-    const intLen = serialBytes + pad;
-    const bodyLen = 2 + intLen + t.length + ext.length;
+    const pad = !odd && hexValue(serial.charCodeAt(0)) >= 8 ? 1 : 0;
+    const intLen = ((hexLen + 1) >> 1) + pad;
+    const timeLen = prefix.digits.length + 7;
+    const bodyLen = 2 + intLen + 2 + timeLen + ext.length;
     const header = derLength(bodyLen);
     w.ensure(1 + header.length + bodyLen);
     const b = w.buf;
     let p = w.length;
     b[p++] = 0x30;
-    header.copy(b, p);
-    p += header.length;
+    for (let i = 0; i < header.length; i++) b[p++] = header[i]!;
     b[p++] = 0x02;
     b[p++] = intLen;
     if (pad) b[p++] = 0;
-    if (hexLen % 2 === 1) {
-      b[p++] = parseInt(serial[0]!, 16);
+    if (odd) {
+      b[p++] = hexValue(serial.charCodeAt(0));
       p += b.write(serial.slice(1), p, 'hex');
     } else {
       p += b.write(serial, p, 'hex');
     }
-    t.copy(b, p);
-    p += t.length;
-    ext.copy(b, p);
-    p += ext.length;
+    b[p++] = prefix.tag;
+    b[p++] = timeLen;
+    p += prefix.digits.copy(b, p);
+    let rem = seconds - day * 86_400;
+    const hh = Math.floor(rem / 3600);
+    rem -= hh * 3600;
+    const mm = Math.floor(rem / 60);
+    const ss = rem - mm * 60;
+    b[p++] = 0x30 + Math.floor(hh / 10);
+    b[p++] = 0x30 + (hh % 10);
+    b[p++] = 0x30 + Math.floor(mm / 10);
+    b[p++] = 0x30 + (mm % 10);
+    b[p++] = 0x30 + Math.floor(ss / 10);
+    b[p++] = 0x30 + (ss % 10);
+    b[p++] = 0x5a;
+    p += ext.copy(b, p);
     w.length = p;
     entries++;
   }

@@ -1,0 +1,184 @@
+import { spawn } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli, tempDir } from '../../../bin/testkit.js';
+import { loadFabric } from '../../../fabric/index.js';
+import { StateStore } from '../../../lib/state.js';
+import { initHierarchy, Issuer, PkiStore, toPem, type Issued } from '../../index.js';
+import { hasOpenssl, openssl, opensslAsync } from './openssl.js';
+
+const PASS = 'correct horse battery staple';
+const ENV = { JINBAO_PKI_PASSPHRASE: PASS };
+
+/** One real hierarchy for the whole file: init, a few server certificates and a delegated responder. */
+describe('jinbao pki revoke / crl / ocsp serve', () => {
+  let dir: string;
+  let cleanup: () => void;
+  let out: string;
+  const files: Record<string, string> = {};
+  const certs: Record<string, Issued> = {};
+  const cli = (...args: string[]) => runCli(['--state', dir, 'pki', ...args], ENV);
+
+  beforeAll(async () => {
+    ({ dir, cleanup } = tempDir('jinbao-revocation-cli-'));
+    out = join(dir, 'out');
+    const state = StateStore.open(dir);
+    try {
+      const pki = PkiStore.open(state);
+      await initHierarchy(pki, { algorithm: 'ecdsa-p256', passphrase: PASS });
+      const issuer = new Issuer(pki, loadFabric(), PASS);
+      for (const name of ['alpha', 'bravo', 'charlie']) {
+        const host = `${name}.440100.jinbao.internal`;
+        certs[name] = await issuer.issue({ profile: 'server-tls', site: '440100', generate: { subject: `CN=${host}` }, dns: [host] });
+      }
+      certs.ocsp = await issuer.issue({ profile: 'ocsp-signing', site: '000000', caId: 'infrastructure', generate: { subject: 'CN=OCSP infrastructure' } });
+      certs.stranger = await issuer.issue({ profile: 'ocsp-signing', site: '000000', caId: 'ministry-staff', generate: { subject: 'CN=OCSP ministry-staff' } });
+      for (const [name, c] of Object.entries(certs)) {
+        files[name] = join(dir, `${name}.pem`);
+        writeFileSync(files[name], toPem(c.certificateDer));
+        files[`${name}.key`] = join(dir, `${name}.key.pem`);
+        writeFileSync(files[`${name}.key`], c.key!.exportPkcs8());
+      }
+      const chain = certs.alpha!.chainDer;
+      files.infra = join(dir, 'infrastructure.pem');
+      writeFileSync(files.infra, toPem(chain[0]!));
+      files.root = join(dir, 'root.pem');
+      writeFileSync(files.root, toPem(chain[chain.length - 1]!));
+    } finally {
+      state.close();
+    }
+  });
+  afterAll(() => cleanup());
+
+  it('GIVEN an active certificate WHEN it is revoked THEN the command says what happened and what to publish next', async () => {
+    const r = await cli('revoke', '--serial', certs.alpha!.record.serial, '--reason', 'keyCompromise');
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(`revoked ${certs.alpha!.record.serial} (CA infrastructure, keyCompromise, `);
+    expect(r.stdout).toContain('publish it in a CRL with: jinbao pki crl --ca infrastructure --delta');
+  });
+
+  it('GIVEN a revoked certificate WHEN it is revoked again THEN it is refused with exit 2 and "already revoked"', async () => {
+    const r = await cli('revoke', '--serial', certs.alpha!.record.serial.toUpperCase(), '--reason', 'superseded');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`certificate ${certs.alpha!.record.serial} is already revoked`);
+  });
+
+  it('GIVEN a serial no certificate has WHEN it is revoked THEN it is refused with exit 2', async () => {
+    const r = await cli('revoke', '--serial', '0badc0ffee', '--reason', 'superseded');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('unknown serial: got "0badc0ffee"');
+  });
+
+  it('GIVEN a reason RFC 5280 does not define THEN it is refused with the list of reasons', async () => {
+    const r = await cli('revoke', '--serial', certs.bravo!.record.serial, '--reason', 'lostIt');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('revocation reason: got "lostIt", want one of unspecified, keyCompromise');
+  });
+
+  it.skipIf(!hasOpenssl)('GIVEN a revocation WHEN a full CRL is cut THEN openssl verify -crl_check refuses the revoked certificate and accepts the others', async () => {
+    const r = await cli('crl', '--ca', 'infrastructure', '--out', out, '--json');
+    expect(r.stderr).toBe('');
+    const result = JSON.parse(r.stdout) as { number: number; kind: string; entries: number; files: string[] };
+    expect(result).toMatchObject({ number: 1, kind: 'full', entries: 1 });
+    expect(result.files).toEqual([join(out, 'infrastructure.crl'), join(out, 'infrastructure.crl.pem')]);
+    const verify = (cert: string) => openssl(['verify', '-crl_check', '-CAfile', files.root!, '-untrusted', files.infra!, '-CRLfile', join(out, 'infrastructure.crl.pem'), cert]);
+    const revoked = verify(files.alpha!);
+    expect(revoked.status).not.toBe(0);
+    expect(revoked.out).toContain('certificate revoked');
+    expect(verify(files.bravo!)).toMatchObject({ status: 0 });
+    expect(openssl(['crl', '-inform', 'DER', '-in', join(out, 'infrastructure.crl'), '-noout', '-CAfile', files.infra!]).out).toContain('verify OK');
+  });
+
+  it.skipIf(!hasOpenssl)('GIVEN a later revocation WHEN a delta CRL is cut THEN it names its base and openssl -use_deltas applies it', async () => {
+    expect((await cli('revoke', '--serial', certs.bravo!.record.serial, '--reason', 'superseded')).code).toBe(0);
+    const r = await cli('crl', '--ca', 'infrastructure', '--delta', '--out', out);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toContain('delta CRL 2 over full CRL 1 of infrastructure: 1 revoked');
+    const both = join(dir, 'both.pem');
+    writeFileSync(both, readFileSync(join(out, 'infrastructure.crl.pem'), 'utf8') + readFileSync(join(out, 'infrastructure-delta.crl.pem'), 'utf8'));
+    const v = openssl(['verify', '-crl_check', '-use_deltas', '-CAfile', files.root!, '-untrusted', files.infra!, '-CRLfile', both, files.bravo!]);
+    expect(v.status).not.toBe(0);
+    expect(v.out).toContain('certificate revoked');
+    const noDelta = openssl(['verify', '-crl_check', '-CAfile', files.root!, '-untrusted', files.infra!, '-CRLfile', join(out, 'infrastructure.crl.pem'), files.bravo!]);
+    expect(noDelta.status).toBe(0);
+  });
+
+  it('GIVEN a malformed --next-update THEN crl refuses it before touching the store', async () => {
+    const r = await cli('crl', '--ca', 'infrastructure', '--next-update', 'soon', '--out', out);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('--next-update: got "soon", want a positive duration such as 90s, 30m, 12h or 7d');
+  });
+
+  it('GIVEN an unknown CA THEN crl names the CAs there are', async () => {
+    const r = await cli('crl', '--ca', 'nowhere', '--out', out);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('unknown CA: got "nowhere", want one of root, ');
+  });
+
+  describe('ocsp serve refuses a responder identity that cannot work', () => {
+    const serve = (...args: string[]) => cli('ocsp', 'serve', '--port', '0', '--ca', 'infrastructure', ...args);
+
+    it('GIVEN a responder certificate of another CA THEN it names both issuers', async () => {
+      const r = await serve('--responder-cert', files.stranger!, '--responder-key', files['stranger.key']!);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(/got a certificate issued by ".*Ministry Staff.*", want one issued by CA "infrastructure"/i);
+    });
+
+    it('GIVEN a certificate without id-kp-OCSPSigning THEN it asks for the ocsp-signing profile', async () => {
+      const r = await serve('--responder-cert', files.charlie!, '--responder-key', files['charlie.key']!);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain('got a certificate without the OCSP-signing extended key usage (id-kp-OCSPSigning), want one from the ocsp-signing profile');
+    });
+
+    it('GIVEN the key of another certificate THEN it says the key does not belong', async () => {
+      const r = await serve('--responder-cert', files.ocsp!, '--responder-key', files['charlie.key']!);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain(`got a key that does not belong to ${files.ocsp}`);
+    });
+
+    it('GIVEN a missing file or a bad port THEN it says which flag and what it wants', async () => {
+      const missing = await serve('--responder-cert', join(dir, 'nope.pem'), '--responder-key', files['ocsp.key']!);
+      expect(missing.stderr).toContain(`--responder-cert: cannot read ${join(dir, 'nope.pem')} (ENOENT)`);
+      const port = await cli('ocsp', 'serve', '--port', '70000', '--ca', 'infrastructure', '--responder-cert', files.ocsp!, '--responder-key', files['ocsp.key']!);
+      expect(port.code).toBe(2);
+      expect(port.stderr).toContain('--port: got "70000", want a TCP port from 0 to 65535');
+    });
+  });
+
+  it.skipIf(!hasOpenssl)('GIVEN the responder running as its own process THEN openssl ocsp gets revoked and good answers and SIGTERM stops it', async () => {
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', join(import.meta.dirname, '../../../bin/jinbao.ts'), '--state', dir, 'pki', 'ocsp', 'serve', '--port', '0', '--ca', 'infrastructure', '--responder-cert', files.ocsp!, '--responder-key', files['ocsp.key']!],
+      { env: { ...process.env, ...ENV }, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
+    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no listening line within 60 s: ${stdout} ${stderr}`)), 60_000);
+        child.stdout.on('data', () => {
+          const m = /listening on (http:\/\/\S+)/.exec(stdout);
+          if (m) {
+            clearTimeout(timer);
+            resolve(m[1]!);
+          }
+        });
+      });
+      const ask = (cert: string) => opensslAsync(['ocsp', '-issuer', files.infra!, '-cert', cert, '-url', url, '-CAfile', files.root!, '-verify_other', files.infra!]);
+      const revoked = await ask(files.alpha!);
+      expect(revoked.out).toContain('Response verify OK');
+      expect(revoked.out).toContain(`${files.alpha}: revoked`);
+      const good = await ask(files.charlie!);
+      expect(good.out).toContain(`${files.charlie}: good`);
+    } finally {
+      child.kill('SIGTERM');
+    }
+    expect(await exited).toBe(0);
+    expect(stdout).toMatch(/stopped after 2 request\(s\)/);
+  });
+});
