@@ -2,6 +2,7 @@ import type { Fabric } from '../fabric/index.js';
 import type { Context } from './context.js';
 import { pkiUpStage } from './commands/pki-up.js';
 import { stacksUpStage } from './commands/stacks.js';
+import { postureUpStage } from './commands/report.js';
 
 /** One part of `jinbao up`, after the foundation's own (validate, allocate) and before the KPIs. */
 export interface UpStage {
@@ -25,4 +26,4 @@ export interface UpStageResult {
 }
 
 /** Every feature's stage, in the order `up` runs them. */
-export const UP_STAGES: readonly UpStage[] = [pkiUpStage, stacksUpStage];
+export const UP_STAGES: readonly UpStage[] = [pkiUpStage, stacksUpStage, postureUpStage];

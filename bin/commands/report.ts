@@ -6,6 +6,7 @@ import { InputError } from '../../lib/errors.js';
 import { json } from '../../lib/output.js';
 import type { Runner } from '../cli.js';
 import type { Context } from '../context.js';
+import type { UpStage } from '../up-stages.js';
 import { gatherCompliance } from './comply-sources.js';
 
 export function register(program: Command, run: Runner): void {
@@ -48,3 +49,20 @@ async function report(ctx: Context, opts: { out: string; json?: boolean }): Prom
   if (opts.json) ctx.out(json({ file, compliant: r.summary.compliant, byStatus: r.summary.byStatus }));
   else ctx.out(`wrote ${file}\n${r.summary.compliant ? 'compliant' : `not compliant: ${r.summary.bindingNotPassed.length} binding control(s) not passing`}\n`);
 }
+
+/** The last stage of `jinbao up`: run the catalogue and write the posture report. */
+export const postureUpStage: UpStage = {
+  name: 'posture',
+  async run(ctx, env) {
+    env.note('running the compliance catalogue and writing the posture report');
+    const { file, report: r } = await writePostureReport(ctx, join(env.outDir, 'report'));
+    const s = r.summary;
+    return {
+      lines: [
+        `compliance: ${s.controls} controls — ${s.byStatus.pass} pass, ${s.byStatus.fail} fail, ${s.byStatus.manual} manual, ${s.byStatus['not-run']} not run; ${s.compliant ? 'compliant' : `not compliant (${s.bindingNotPassed.length} binding control(s) not passing: jinbao comply)`}`,
+        `report: ${file}`,
+      ],
+      data: { file, compliant: s.compliant, byStatus: s.byStatus, bindingNotPassed: s.bindingNotPassed },
+    };
+  },
+};
