@@ -1,3 +1,3 @@
 export { SiteStack, type SiteStackProps } from './site-stack.js';
-export { synthesizeCdktf, siteHash, CDKTF_VERSION, type SynthOptions, type SynthResult } from './synth.js';
+export { synthesizeCdktf, stackJson, siteHash, CDKTF_VERSION, type SynthOptions, type SynthResult } from './synth.js';
 export { logicalId } from './logical-id.js';

@@ -9,7 +9,7 @@ import { NetworkPolicyV1 } from '@cdktf/provider-kubernetes/lib/network-policy-v
 import { KubernetesProvider } from '@cdktf/provider-kubernetes/lib/provider/index.js';
 import { ResourceQuotaV1 } from '@cdktf/provider-kubernetes/lib/resource-quota-v1/index.js';
 import { RoleBindingV1 } from '@cdktf/provider-kubernetes/lib/role-binding-v1/index.js';
-import type { KubeObject, NetworkPolicyPeer, NetworkPolicyPort } from '../render/index.js';
+import type { KubeObject, LabelSelector, NetworkPolicyPeer, NetworkPolicyPort } from '../render/index.js';
 import type { Backend } from './backend.js';
 import { logicalId } from './logical-id.js';
 
@@ -48,11 +48,13 @@ export class SiteStack extends TerraformStack {
   override prepareStack(): void {}
 }
 
+/** `{}` selects everything; written as an empty block, not as an empty `match_labels`. */
+const selector = (s: LabelSelector) => (s.matchLabels ? { matchLabels: { ...s.matchLabels } } : {});
 const peers = (list: readonly NetworkPolicyPeer[] | undefined) =>
   list?.map((p) => ({
     ...(p.ipBlock ? { ipBlock: { cidr: p.ipBlock.cidr } } : {}),
-    ...(p.namespaceSelector ? { namespaceSelector: { matchLabels: { ...p.namespaceSelector.matchLabels } } } : {}),
-    ...(p.podSelector ? { podSelector: { matchLabels: { ...p.podSelector.matchLabels } } } : {}),
+    ...(p.namespaceSelector ? { namespaceSelector: selector(p.namespaceSelector) } : {}),
+    ...(p.podSelector ? { podSelector: selector(p.podSelector) } : {}),
   }));
 const ports = (list: readonly NetworkPolicyPort[] | undefined) => list?.map((p) => ({ port: String(p.port), protocol: p.protocol }));
 
@@ -79,7 +81,7 @@ function declare(stack: Construct, o: KubeObject): void {
       new NetworkPolicyV1(stack, id, {
         metadata,
         spec: {
-          podSelector: { matchLabels: { ...o.spec.podSelector.matchLabels } },
+          podSelector: selector(o.spec.podSelector),
           policyTypes: [...o.spec.policyTypes],
           ...(o.spec.ingress ? { ingress: o.spec.ingress.map((r) => ({ from: peers(r.from), ports: ports(r.ports) })) } : {}),
           ...(o.spec.egress ? { egress: o.spec.egress.map((r) => ({ to: peers(r.to), ports: ports(r.ports) })) } : {}),

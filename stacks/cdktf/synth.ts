@@ -1,6 +1,7 @@
-import { App } from 'cdktf';
+import { App, Testing } from 'cdktf';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Fabric, SiteAllocation } from '../../fabric/index.js';
 import { InputError, JinbaoError } from '../../lib/errors.js';
@@ -96,6 +97,14 @@ function withoutCreationTraces<T>(fn: () => T): T {
     Error.prepareStackTrace = prepare;
     process.setSourceMapsEnabled(sourceMaps);
   }
+}
+
+/** One site's stack as Terraform JSON, in memory (what `cdk.tf.json` holds). */
+export function stackJson(siteId: string, objects: readonly KubeObject[], backend: Backend = { kind: 'local' }): Record<string, unknown> {
+  return withoutCreationTraces(() => {
+    const app = new App({ outdir: tmpdir(), skipValidation: true, stackTraces: false });
+    return JSON.parse(Testing.synth(new SiteStack(app, siteId, { siteId, objects, backend }))) as Record<string, unknown>;
+  });
 }
 
 /**
