@@ -46,7 +46,7 @@ export {
 export { DEFAULT_PASSPHRASE_ENV, DEMO_PASSPHRASE_WARNING, demoPassphraseFile, ensureDemoPassphrase, resolvePassphrase, type PassphraseRequest, type PassphraseSource } from './passphrase.js';
 export { EXT, EXTENDED_KEY_USAGES, certificateKeyId, formatName, fromPem, nameFromPkijs, toPem, type DistinguishedName } from './x509.js';
 export { PROFILES, PROFILE_NAMES, organizationOf, profileByName, type Profile, type ProfileName } from './profiles.js';
-export { Issuer, validIdentityCode, type IssueRequest, type Issued } from './pipeline.js';
+export { Issuer, validIdentityCode, type IssueRequest, type Issued, type IssuerOptions } from './pipeline.js';
 export { parseCsr, verifyCsrSignature, type ParsedCsr } from './csr.js';
 export { buildPkcs12, type P12Input } from './p12.js';
 export { staffCertificateHolders, mlps3Applications, type Mlps3Applications } from './facts.js';

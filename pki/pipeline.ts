@@ -250,18 +250,34 @@ async function enforcerStage(d: Draft, issuer: Issuer): Promise<void> {
 
 // ---- the issuer
 
+export interface IssuerOptions {
+  /** Key backends besides the software one (PKCS#11). */
+  readonly backends?: KeyBackends;
+  /** @default http://pki.jinbao.internal */
+  readonly distributionBase?: string;
+  /** Serial source. @default 126 random bits */
+  readonly newSerial?: () => string;
+}
+
 /** Issues certificates for one store and inventory, caching opened CA signers. */
 export class Issuer {
   private readonly signers = new Map<string, Promise<CaSigner>>();
   private readonly issuerNames = new Map<string, { name: pkijs.RelativeDistinguishedNames; keyId: Uint8Array }>();
 
+  readonly backends: KeyBackends | undefined;
+  readonly distributionBase: string;
+  private readonly nextSerial: () => string;
+
   constructor(
     readonly pki: PkiStore,
     readonly fabric: Fabric,
     readonly passphrase: string,
-    readonly backends?: KeyBackends,
-    readonly distributionBase: string = DEFAULT_DISTRIBUTION.base,
-  ) {}
+    opts: IssuerOptions = {},
+  ) {
+    this.backends = opts.backends;
+    this.distributionBase = opts.distributionBase ?? DEFAULT_DISTRIBUTION.base;
+    this.nextSerial = opts.newSerial ?? newSerial;
+  }
 
   private signer(caId: string): Promise<CaSigner> {
     let s = this.signers.get(caId);
@@ -330,7 +346,7 @@ export class Issuer {
     const subjectName = nameToPkijs(dn);
     const value = (t: string) => d.subject.find((a) => a.type === t)?.value ?? null;
     for (let attempt = 1; ; attempt++) {
-      const serial = newSerial();
+      const serial = this.nextSerial();
       const tbs = encodeTbs({ serial, issuer: iss.name, subject: subjectName, notBefore: d.notBefore!, notAfter: d.notAfter!, spkiDer: d.spkiDer!, extensions, algorithm: ca.algorithm });
       const der = assembleSigned(tbs, ca.algorithm, await signer.sign(tbs));
       const record: CertificateRecord = {
