@@ -11,6 +11,7 @@ import { register as pki } from './pki.js';
 import { register as report } from './report.js';
 import { register as stacks } from './stacks.js';
 import { register as up } from './up.js';
+import { register as wan } from './wan.js';
 
 /** Every command group, in the order `jinbao --help` lists them. */
-export const COMMANDS: readonly ((program: Command, run: Runner) => void)[] = [up, inventory, ipam, kpi, stacks, pki, audit, comply, report, monitoring, exporter];
+export const COMMANDS: readonly ((program: Command, run: Runner) => void)[] = [up, inventory, ipam, kpi, stacks, pki, wan, audit, comply, report, monitoring, exporter];

@@ -1,0 +1,274 @@
+import type { Command } from 'commander';
+import { Option } from 'commander';
+import { resolve } from 'node:path';
+import type { Fabric } from '../../fabric/index.js';
+import { InputError, JinbaoError, ExitCode } from '../../lib/errors.js';
+import { json, table } from '../../lib/output.js';
+import {
+  buildPlan,
+  findNode,
+  KeyStore,
+  labCheck,
+  labCut,
+  labDown,
+  labNodes,
+  labRotate,
+  labUp,
+  lastCheck,
+  readJournal,
+  renderPlan,
+  requireLab,
+  requireRoot,
+  requireTools,
+  saveCheck,
+  writeRendered,
+  type CheckResult,
+  type WanPlan,
+} from '../../network/index.js';
+import type { Runner } from '../cli.js';
+import type { Context } from '../context.js';
+import { allocateAndRecord } from './ipam.js';
+
+export function register(program: Command, run: Runner): void {
+  const wan = program
+    .command('wan')
+    .description('the private WAN overlay: WireGuard hub-and-spoke from the inventory, its ACLs, and a real lab in network namespaces')
+    .addHelpText(
+      'after',
+      '\nExamples:\n' +
+        '  $ jinbao wan render --out /tmp/wan                configs for every node (no private keys)\n' +
+        '  $ jinbao wan render --site 440000 --out /tmp/wan  one node\n' +
+        '  $ sudo jinbao wan up --lab --provinces 2 --prefectures 2\n' +
+        '  $ sudo jinbao wan check                           allowed/denied matrix, latency, handshakes\n' +
+        '  $ sudo jinbao wan cut --site 130000               cut a province\'s primary uplink (failover)\n' +
+        '  $ sudo jinbao wan rotate --site 130000            new keys for one node, peers updated\n' +
+        '  $ sudo jinbao wan down\n' +
+        'Docs: docs/network.md',
+    );
+
+  wan
+    .command('render')
+    .description('write wg-quick configs, nftables rules and failover watches per node')
+    .option('--site <id>', 'only this node (site code, dr-<site>, or county code)')
+    .option('--out <dir>', 'output folder', 'jinbao.out/wan')
+    .option('--with-private-keys', 'put private keys into the configs (files mode 0600); default: a PostUp loads /etc/jinbao/wan/private.key')
+    .option('--json', 'machine-readable summary')
+    .addHelpText('after', '\nThe output is accepted by the real tools: wg-quick strip <file> | wg setconf <iface> /dev/stdin\n\nExample:\n  $ jinbao wan render --site 000000 --out /tmp/wan && cat /tmp/wan/000000/wg-down.conf')
+    .action(run<RenderOpts>(render));
+
+  wan
+    .command('keys')
+    .description('list node public keys and their generation')
+    .option('--site <id>', 'one node')
+    .option('--json', 'machine-readable output')
+    .action(run<{ site?: string; json?: boolean }>(keys));
+
+  wan
+    .command('import-key')
+    .description('record the public key of a node whose private key is kept elsewhere')
+    .requiredOption('--site <id>', 'the node')
+    .requiredOption('--public-key <key>', 'its WireGuard public key (base64, as printed by "wg pubkey")')
+    .addHelpText('after', '\nExample:\n  $ jinbao wan import-key --site 440100 --public-key "$(wg pubkey < key)"')
+    .action(run<{ site: string; publicKey: string }>(importKey));
+
+  wan
+    .command('up')
+    .description('bring a slice of the overlay up for real in network namespaces (root)')
+    .requiredOption('--lab', 'a lab on this machine (the only mode)')
+    .addOption(new Option('--provinces <n>', 'provinces in the lab').default('2'))
+    .addOption(new Option('--prefectures <n>', 'prefectures per province').default('2'))
+    .option('--json', 'machine-readable summary')
+    .addHelpText('after', '\nThe ministry core and its DR center are always in the lab. Every name it creates starts with its tag (jb....).\n\nExample:\n  $ sudo jinbao wan up --lab --provinces 4 --prefectures 3')
+    .action(run<{ lab: boolean; provinces: string; prefectures: string; json?: boolean }>(up));
+
+  wan
+    .command('check')
+    .description('connectivity matrix of the lab: every allowed pair connects, every denied pair is blocked; latency and handshake age per link')
+    .option('--last', 'show the last recorded check instead of probing')
+    .option('--json', 'machine-readable output')
+    .action(run<{ json?: boolean; last?: boolean }>(check));
+
+  wan
+    .command('cut')
+    .description("cut (or --restore) the underlay line of a node's uplink in the lab, to watch the failover")
+    .requiredOption('--site <id>', 'the node whose uplink is cut')
+    .addOption(new Option('--uplink <which>', 'which uplink').choices(['primary', 'secondary']).default('primary'))
+    .option('--restore', 'put the line back')
+    .action(run<{ site: string; uplink: 'primary' | 'secondary'; restore?: boolean }>(cut));
+
+  wan
+    .command('rotate')
+    .description("rotate one node's keys and update its peers (in the lab too when it is up)")
+    .requiredOption('--site <id>', 'the node')
+    .option('--json', 'machine-readable output')
+    .action(run<{ site: string; json?: boolean }>(rotate));
+
+  wan
+    .command('down')
+    .description('remove everything the lab created (namespaces, interfaces, processes), also after a crash')
+    .action(run<Record<string, never>>(down));
+}
+
+interface RenderOpts {
+  site?: string;
+  out: string;
+  withPrivateKeys?: boolean;
+  json?: boolean;
+}
+
+/** The national plan from the inventory and the recorded allocations. */
+export function nationalPlan(ctx: Context, fabric: Fabric = ctx.fabric(), opts: { counties?: boolean } = {}): WanPlan {
+  const ipam = allocateAndRecord(ctx, fabric);
+  return buildPlan(fabric, ipam.allocations, opts);
+}
+
+async function render(ctx: Context, opts: RenderOpts): Promise<void> {
+  const plan = nationalPlan(ctx);
+  if (opts.site !== undefined) findNode(plan, opts.site, ctx.inventorySource);
+  const keys = new KeyStore(ctx.store()).ensure([...plan.nodes.keys()]);
+  const started = performance.now();
+  const out = renderPlan(plan, { keys, withPrivateKeys: opts.withPrivateKeys === true, ...(opts.site !== undefined ? { only: [opts.site] } : {}) });
+  const dir = resolve(opts.out);
+  const files = writeRendered(dir, out.nodes, out.summary);
+  const seconds = (performance.now() - started) / 1000;
+  if (opts.json) {
+    ctx.out(json({ out: dir, files, seconds, privateKeys: opts.withPrivateKeys === true, ...out.summary }));
+    return;
+  }
+  const s = out.summary;
+  ctx.out(`wrote ${files} files to ${dir} in ${seconds.toFixed(2)} s: ${s.nodes} nodes (${s.hubs} hubs), ${s.interfaces} interfaces, ${s.peers} peers, ${s.firewallRules} firewall rules, ${s.watches} failover watches\n`);
+  ctx.out(opts.withPrivateKeys ? 'private keys are in the configs (files mode 0600): keep the folder safe\n' : 'no private keys written: each config loads /etc/jinbao/wan/private.key (render --with-private-keys to include them)\n');
+}
+
+async function keys(ctx: Context, opts: { site?: string; json?: boolean }): Promise<void> {
+  const plan = nationalPlan(ctx);
+  if (opts.site !== undefined) findNode(plan, opts.site, ctx.inventorySource);
+  const all = new KeyStore(ctx.store()).ensure([...plan.nodes.keys()]);
+  const rows = [...all.values()].filter((k) => plan.nodes.has(k.node) && (opts.site === undefined || k.node === opts.site)).sort((a, b) => (a.node < b.node ? -1 : 1));
+  const view = rows.map((k) => ({ node: k.node, publicKey: k.publicKey, generation: k.generation, privateKeyHeld: k.privateKey !== undefined }));
+  if (opts.json) {
+    ctx.out(json({ keys: view }));
+    return;
+  }
+  ctx.out(table(view, [
+    { header: 'node', value: (k) => k.node },
+    { header: 'public key', value: (k) => k.publicKey },
+    { header: 'gen', value: (k) => k.generation, align: 'right' },
+    { header: 'private key', value: (k) => (k.privateKeyHeld ? 'in state store' : 'held elsewhere') },
+  ]));
+}
+
+async function importKey(ctx: Context, opts: { site: string; publicKey: string }): Promise<void> {
+  const plan = nationalPlan(ctx);
+  findNode(plan, opts.site, ctx.inventorySource);
+  const k = new KeyStore(ctx.store()).importPublic(opts.site, opts.publicKey);
+  ctx.out(`node ${k.node}: public key recorded (generation ${k.generation}); its configs are rendered without a private key\n`);
+}
+
+function count(text: string, name: string): number {
+  if (!/^\d+$/.test(text)) throw new InputError(`--${name} must be a whole number, got "${text}"`);
+  return Number(text);
+}
+
+async function up(ctx: Context, opts: { provinces: string; prefectures: string; json?: boolean }): Promise<void> {
+  const size = { provinces: count(opts.provinces, 'provinces'), prefectures: count(opts.prefectures, 'prefectures') };
+  const plan = nationalPlan(ctx, ctx.fabric(), { counties: false });
+  const ids = labNodes(plan, size);
+  requireRoot();
+  await requireTools();
+  const keyStore = new KeyStore(ctx.store());
+  const keys = keyStore.ensure(ids);
+  const result = await labUp({ stateDir: ctx.stateDir, log: (l) => ctx.err(`${l}\n`) }, plan, ids, keys);
+  if (opts.json) {
+    ctx.out(json({ tag: result.journal.tag, nodes: ids, namespaces: result.journal.namespaces, processes: result.journal.processes.length, seconds: result.seconds }));
+    return;
+  }
+  ctx.out(`lab ${result.journal.tag} up in ${result.seconds.toFixed(1)} s: ${ids.length} nodes (${ids.join(', ')}), ${result.journal.processes.length} processes\n`);
+  ctx.out('next: jinbao wan check; when done: jinbao wan down\n');
+}
+
+async function check(ctx: Context, opts: { json?: boolean; last?: boolean }): Promise<number> {
+  let result: CheckResult | undefined;
+  if (opts.last) {
+    result = lastCheck(ctx.store());
+    if (!result) throw new InputError(`no WAN check is recorded in ${ctx.stateDir}; run one with: jinbao wan check`);
+  } else {
+    requireRoot();
+    requireLab(ctx.stateDir);
+    const plan = nationalPlan(ctx, ctx.fabric(), { counties: false });
+    result = await labCheck({ stateDir: ctx.stateDir }, plan);
+    saveCheck(ctx.store(), result);
+  }
+  const failed = result.summary.failures > 0 || result.summary.linksUp < result.summary.links;
+  if (opts.json) {
+    ctx.out(json(result));
+    return failed ? ExitCode.internal : ExitCode.ok;
+  }
+  ctx.out(`lab ${result.tag}, checked ${result.checkedAt}\n\nlinks\n`);
+  ctx.out(table(result.links, [
+    { header: 'hub', value: (l) => l.hub },
+    { header: 'spoke', value: (l) => l.spoke },
+    { header: 'kind', value: (l) => l.kind },
+    { header: 'up', value: (l) => (l.up ? 'up' : 'DOWN') },
+    { header: 'latency ms', value: (l) => l.latencyMs?.toFixed(2), align: 'right' },
+    { header: 'handshake age s', value: (l) => l.handshakeAgeSeconds, align: 'right' },
+  ]));
+  const bad = result.pairs.filter((p) => !p.ok);
+  ctx.out(`\nmatrix: ${result.summary.allowed} allowed and ${result.summary.denied} denied pair-services probed, ${result.summary.failures} differ from the policy\n`);
+  if (bad.length > 0) {
+    ctx.out(table(bad, [
+      { header: 'from', value: (p) => p.from },
+      { header: 'to', value: (p) => p.to },
+      { header: 'service', value: (p) => p.service },
+      { header: 'policy', value: (p) => p.expected },
+      { header: 'observed', value: (p) => p.observed },
+    ]));
+  }
+  return failed ? ExitCode.internal : ExitCode.ok;
+}
+
+async function cut(ctx: Context, opts: { site: string; uplink: 'primary' | 'secondary'; restore?: boolean }): Promise<void> {
+  requireRoot();
+  const plan = nationalPlan(ctx, ctx.fabric(), { counties: false });
+  const r = await labCut({ stateDir: ctx.stateDir }, plan, opts.site, opts.uplink, opts.restore === true);
+  ctx.out(`${opts.restore ? 'restored' : 'cut'} the ${opts.uplink} line between ${r.spoke} and ${r.hub}\n`);
+}
+
+async function rotate(ctx: Context, opts: { site: string; json?: boolean }): Promise<void> {
+  const plan = nationalPlan(ctx);
+  findNode(plan, opts.site, ctx.inventorySource);
+  const keyStore = new KeyStore(ctx.store());
+  const before = keyStore.ensure([...plan.nodes.keys()]).get(opts.site)!;
+  const lab = readJournal(ctx.stateDir);
+  const inLab = lab?.status === 'up' && lab.nodes.some((n) => n.id === opts.site);
+  if (inLab) requireRoot();
+  const after = keyStore.rotate(opts.site);
+  if (inLab) {
+    try {
+      await labRotate({ stateDir: ctx.stateDir }, buildLabPlan(ctx), opts.site, before.publicKey, keyStore.all());
+    } catch (err) {
+      throw new JinbaoError(`node ${opts.site} has a new key (generation ${after.generation}) but updating lab ${lab.tag} failed: ${(err as Error).message}; run "jinbao wan rotate --site ${opts.site}" again`, { exitCode: ExitCode.internal, cause: err });
+    }
+  }
+  if (opts.json) {
+    ctx.out(json({ node: opts.site, generation: after.generation, publicKey: after.publicKey, lab: inLab ? lab.tag : null }));
+    return;
+  }
+  ctx.out(`node ${opts.site}: new key pair (generation ${after.generation}), public key ${after.publicKey}\n`);
+  ctx.out(inLab ? `lab ${lab.tag}: its interfaces and every peer updated; verify with: jinbao wan check\n` : 're-render its peers\' configs with: jinbao wan render\n');
+}
+
+function buildLabPlan(ctx: Context): WanPlan {
+  return nationalPlan(ctx, ctx.fabric(), { counties: false });
+}
+
+async function down(ctx: Context): Promise<void> {
+  const journal = readJournal(ctx.stateDir);
+  if (!journal) {
+    ctx.out(`no WAN lab recorded in ${ctx.stateDir}; nothing to remove\n`);
+    return;
+  }
+  requireRoot();
+  const r = await labDown({ stateDir: ctx.stateDir });
+  ctx.out(`lab ${r.tag} removed: ${r.processes} processes stopped, ${r.namespaces} namespaces deleted\n`);
+}

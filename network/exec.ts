@@ -1,0 +1,38 @@
+import { execFile, spawn } from 'node:child_process';
+import { JinbaoError } from '../lib/errors.js';
+
+/** The thin effects adapter of the lab: run a program, start a long-lived one. Arguments are arrays, never shell strings. */
+export interface Runner {
+  run(cmd: string, args: readonly string[], opts?: { input?: string; timeoutMs?: number }): Promise<{ stdout: string; stderr: string; code: number }>;
+  start(cmd: string, args: readonly string[]): number;
+}
+
+export const systemRunner: Runner = {
+  run(cmd, args, opts = {}) {
+    return new Promise((resolve) => {
+      const child = execFile(cmd, [...args], { timeout: opts.timeoutMs ?? 30_000, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
+        const e = err as (Error & { code?: unknown; killed?: boolean; signal?: string }) | null;
+        const code = !e ? 0 : typeof e.code === 'number' ? e.code : 1;
+        const why = e && e.killed ? `killed after ${opts.timeoutMs ?? 30_000} ms (${e.signal ?? 'timeout'})` : e && typeof e.code !== 'number' ? e.message : '';
+        resolve({ stdout: String(stdout), stderr: [String(stderr), why].filter(Boolean).join('; '), code });
+      });
+      if (opts.input !== undefined) child.stdin?.end(opts.input);
+      else child.stdin?.end();
+    });
+  },
+  start(cmd, args) {
+    const child = spawn(cmd, [...args], { detached: true, stdio: 'ignore' });
+    child.unref();
+    if (child.pid === undefined) throw new JinbaoError(`could not start ${cmd}`);
+    return child.pid;
+  },
+};
+
+/** Run and fail with the command and its stderr when it exits non-zero. */
+export async function must(r: Runner, cmd: string, args: readonly string[], opts?: { input?: string; timeoutMs?: number }): Promise<string> {
+  const res = await r.run(cmd, args, opts);
+  if (res.code !== 0) {
+    throw new JinbaoError(`"${[cmd, ...args].join(' ')}" failed (exit ${res.code}): ${res.stderr.trim() || res.stdout.trim()}`, { exitCode: 1 });
+  }
+  return res.stdout;
+}

@@ -1,0 +1,570 @@
+import { randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { freemem } from 'node:os';
+import { join } from 'node:path';
+import { InputError, JinbaoError, UnavailableError } from '../lib/errors.js';
+import { SERVICES, SERVICE_NAMES, aclFlows, allowedServices, type Service } from './acl.js';
+import { must, systemRunner, type Runner } from './exec.js';
+import type { NodeKeys } from './keys.js';
+import { renderPlan, type IfaceRole, type NodeConfig, type RenderedNode } from './render.js';
+import { drNodeId, findNode, slicePlan, type WanNode, type WanPlan } from './topology.js';
+import { MINISTRY_ID } from '../fabric/index.js';
+
+/**
+ * The WAN lab: a slice of the overlay brought up for real on this machine. One network namespace
+ * per node plus a carrier namespace that routes the underlay; veth pairs; one wireguard-go process
+ * per WireGuard interface; the rendered routes and nftables rules; a failover watch per backed-up
+ * link. Everything created is journalled in `<state>/wan-lab/lab.json` before it is created, so
+ * `down` removes it even after a crash, by exact name and recorded pid.
+ */
+
+export const LAB_DIR = 'wan-lab';
+/** Measured: a wireguard-go process holds about 6-9 MB resident; a node runs up to three. */
+const MB_PER_NODE = 32;
+/** Two cores bring up and probe at most this many nodes in reasonable time. */
+export const LAB_HARD_LIMIT = 64;
+
+export interface LabSize {
+  readonly provinces: number;
+  readonly prefectures: number;
+}
+
+export interface LabJournal {
+  tag: string;
+  status: 'building' | 'up';
+  createdAt: string;
+  nodes: { id: string; ns: string; idx: number }[];
+  carrier: string;
+  namespaces: string[];
+  processes: { pid: number; what: string; name: string }[];
+  cuts: string[];
+}
+
+export const TOOLS: readonly { bin: string; pkg: string }[] = [
+  { bin: 'ip', pkg: 'iproute2' },
+  { bin: 'wireguard-go', pkg: 'wireguard-go' },
+  { bin: 'wg', pkg: 'wireguard-tools' },
+  { bin: 'wg-quick', pkg: 'wireguard-tools' },
+  { bin: 'nft', pkg: 'nftables' },
+  { bin: 'ping', pkg: 'iputils-ping' },
+  { bin: 'timeout', pkg: 'coreutils' },
+];
+
+/** The nodes of a lab: the ministry's two hubs, the first `provinces` provinces having `prefectures` prefectures, that many of each. */
+export function labNodes(plan: WanPlan, size: LabSize, memoryBytes: number = freemem()): string[] {
+  for (const [k, v] of Object.entries(size)) {
+    if (!Number.isInteger(v) || v < 1) throw new InputError(`--${k} must be a whole number of at least 1, got ${v}`);
+  }
+  const children = new Map<string, string[]>();
+  for (const l of plan.links) {
+    if (l.kind !== 'primary') continue;
+    const n = plan.nodes.get(l.spoke)!;
+    if (n.role !== 'prefecture') continue;
+    const list = children.get(l.hub);
+    if (list) list.push(l.spoke);
+    else children.set(l.hub, [l.spoke]);
+  }
+  const eligible = [...plan.nodes.values()].filter((n) => n.role === 'province' && (children.get(n.id)?.length ?? 0) >= size.prefectures);
+  const wanted = 1 + (plan.nodes.has(drNodeId(MINISTRY_ID)) ? 1 : 0) + size.provinces * (1 + size.prefectures);
+  const memoryLimit = Math.floor((memoryBytes / 2 / (1024 * 1024)) / MB_PER_NODE);
+  const limit = Math.min(LAB_HARD_LIMIT, memoryLimit);
+  if (wanted > limit) {
+    throw new InputError(
+      `a lab of ${wanted} nodes is larger than this machine can hold: the limit is ${limit} nodes ` +
+        `(${LAB_HARD_LIMIT} for bring-up and probing on a small machine; ${memoryLimit} by memory at ~${MB_PER_NODE} MB per node for its wireguard-go processes within half of the free memory); ` +
+        'ask for fewer --provinces or --prefectures',
+    );
+  }
+  if (eligible.length < size.provinces) {
+    throw new InputError(`the inventory has ${eligible.length} province(s) with at least ${size.prefectures} prefectures, got --provinces ${size.provinces}; lower --provinces or --prefectures`);
+  }
+  const ids = [MINISTRY_ID, ...(plan.nodes.has(drNodeId(MINISTRY_ID)) ? [drNodeId(MINISTRY_ID)] : [])];
+  for (const p of eligible.slice(0, size.provinces)) ids.push(p.id, ...children.get(p.id)!.slice(0, size.prefectures));
+  return ids;
+}
+
+const ROLE_SUFFIX: Readonly<Record<IfaceRole, string>> = { down: 'd', up1: 'u1', up2: 'u2', dr: 'r' };
+
+export interface LabEnv {
+  readonly stateDir: string;
+  readonly runner?: Runner;
+  readonly log?: (line: string) => void;
+}
+
+function labDir(stateDir: string): string {
+  return join(stateDir, LAB_DIR);
+}
+
+export function readJournal(stateDir: string): LabJournal | undefined {
+  const file = join(labDir(stateDir), 'lab.json');
+  if (!existsSync(file)) return undefined;
+  return JSON.parse(readFileSync(file, 'utf8')) as LabJournal;
+}
+
+function saveJournal(stateDir: string, j: LabJournal): void {
+  mkdirSync(labDir(stateDir), { recursive: true, mode: 0o700 });
+  writeFileSync(join(labDir(stateDir), 'lab.json'), JSON.stringify(j, null, 2), { mode: 0o600 });
+}
+
+export function requireRoot(): void {
+  if (typeof process.getuid === 'function' && process.getuid() !== 0) {
+    throw new UnavailableError('the WAN lab needs root: it creates network namespaces, veth pairs and TUN devices; run it as root (e.g. sudo jinbao wan up --lab)');
+  }
+}
+
+export async function requireTools(r: Runner = systemRunner): Promise<void> {
+  const missing: string[] = [];
+  for (const t of TOOLS) {
+    const res = await r.run('sh', ['-c', 'command -v "$0"', t.bin]);
+    if (res.code !== 0) missing.push(`${t.bin} (Debian package ${t.pkg})`);
+  }
+  if (missing.length > 0) {
+    throw new UnavailableError(`the WAN lab needs ${missing.join(', ')}; install with: apt-get install --no-install-recommends ${[...new Set(TOOLS.filter((t) => missing.some((m) => m.startsWith(`${t.bin} `))).map((t) => t.pkg))].join(' ')}`);
+  }
+}
+
+/** Interface names unique on the machine (wireguard-go's control sockets are global): lab tag + node index + role. */
+function labNamer(tag: string, index: ReadonlyMap<string, number>) {
+  return (node: WanNode, role: IfaceRole) => `${tag}${index.get(node.id)}${ROLE_SUFFIX[role]}`;
+}
+
+export interface LabUp {
+  readonly journal: LabJournal;
+  readonly plan: WanPlan;
+  readonly nodes: readonly RenderedNode[];
+  readonly seconds: number;
+}
+
+/** Bring a lab up. On any failure, everything made so far is removed before the error is rethrown. */
+export async function labUp(env: LabEnv, plan: WanPlan, ids: readonly string[], keys: ReadonlyMap<string, NodeKeys>): Promise<LabUp> {
+  const started = performance.now();
+  const r = env.runner ?? systemRunner;
+  const log = env.log ?? (() => {});
+  const existing = readJournal(env.stateDir);
+  if (existing) throw new InputError(`a WAN lab (${existing.tag}, ${existing.status}) is already recorded in ${labDir(env.stateDir)}; remove it first with: jinbao wan down`);
+  const slice = slicePlan(plan, new Set(ids));
+  const tag = `jb${randomBytes(3).toString('hex').slice(0, 4)}`;
+  const index = new Map(ids.map((id, i) => [id, i]));
+  const rendered = renderPlan(slice, { keys, withPrivateKeys: true, namer: labNamer(tag, index) });
+  const journal: LabJournal = {
+    tag,
+    status: 'building',
+    createdAt: new Date().toISOString(),
+    nodes: ids.map((id, i) => ({ id, ns: `${tag}-${id}`, idx: i })),
+    carrier: `${tag}-carrier`,
+    namespaces: [],
+    processes: [],
+    cuts: [],
+  };
+  saveJournal(env.stateDir, journal);
+  writeRender(env.stateDir, rendered.nodes);
+  try {
+    await addNamespace(r, env.stateDir, journal, journal.carrier);
+    await sysctls(r, journal.carrier);
+    // Nodes are independent once the carrier exists: bring them up a few at a time.
+    await pool(rendered.nodes, 4, (rn) => bringNode(r, env.stateDir, journal, rn));
+    journal.status = 'up';
+    saveJournal(env.stateDir, journal);
+    log(`lab ${tag}: ${ids.length} nodes up`);
+  } catch (err) {
+    log(`lab ${tag}: bring-up failed, tearing down what was made`);
+    await labDown(env).catch(() => undefined);
+    throw err;
+  }
+  return { journal, plan: slice, nodes: rendered.nodes, seconds: (performance.now() - started) / 1000 };
+}
+
+function writeRender(stateDir: string, nodes: readonly RenderedNode[]): void {
+  const root = join(labDir(stateDir), 'render');
+  for (const n of nodes) {
+    const dir = join(root, n.node.id);
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    for (const f of n.files) {
+      writeFileSync(join(dir, f.name), f.content, { mode: f.secret ? 0o600 : 0o644 });
+      if (f.secret) chmodSync(join(dir, f.name), 0o600);
+    }
+  }
+}
+
+async function addNamespace(r: Runner, stateDir: string, j: LabJournal, ns: string): Promise<void> {
+  j.namespaces.push(ns);
+  saveJournal(stateDir, j);
+  await must(r, 'ip', ['netns', 'add', ns]);
+  await must(r, 'ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
+}
+
+async function sysctls(r: Runner, ns: string): Promise<void> {
+  const set = ['net.ipv4.ip_forward=1', 'net.ipv4.conf.all.rp_filter=0', 'net.ipv4.conf.default.rp_filter=0', 'net.ipv4.conf.all.send_redirects=0', 'net.ipv4.conf.default.send_redirects=0'];
+  await must(r, 'ip', ['netns', 'exec', ns, 'sysctl', '-q', '-w', ...set]);
+}
+
+function nsOf(j: LabJournal, id: string): string {
+  const n = j.nodes.find((x) => x.id === id);
+  if (!n) throw new InputError(`node ${id} is not in lab ${j.tag}; its nodes are: ${j.nodes.map((x) => x.id).join(', ')}`);
+  return n.ns;
+}
+
+async function waitFor(check: () => boolean, ms: number, what: string): Promise<void> {
+  const until = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > until) throw new JinbaoError(`timed out after ${ms} ms waiting for ${what}`, { exitCode: 1 });
+    await new Promise((res) => setTimeout(res, 20));
+  }
+}
+
+async function bringNode(r: Runner, stateDir: string, j: LabJournal, rn: RenderedNode): Promise<void> {
+  const n = rn.node;
+  const entry = j.nodes.find((x) => x.id === n.id)!;
+  const ns = entry.ns;
+  await addNamespace(r, stateDir, j, ns);
+  await sysctls(r, ns);
+  if (!n.endpoint || !n.underlay) throw new JinbaoError(`lab node ${n.id} has no underlay endpoint`, { exitCode: 1 });
+  // Underlay: a veth to the carrier, which routes every endpoint as a /32.
+  const inner = `${j.tag}${entry.idx}v`;
+  const outer = `${j.tag}${entry.idx}c`;
+  await must(r, 'ip', ['link', 'add', inner, 'netns', ns, 'type', 'veth', 'peer', 'name', outer, 'netns', j.carrier]);
+  const len = n.underlay.prefix.split('/')[1]!;
+  await must(r, 'ip', ['-n', ns, 'addr', 'add', `${n.endpoint}/${len}`, 'dev', inner]);
+  await must(r, 'ip', ['-n', ns, 'link', 'set', inner, 'up']);
+  await must(r, 'ip', ['-n', ns, 'route', 'add', 'default', 'via', n.underlay.gateway, 'dev', inner]);
+  await must(r, 'ip', ['-n', j.carrier, 'addr', 'add', `${n.underlay.gateway}/32`, 'dev', outer]);
+  await must(r, 'ip', ['-n', j.carrier, 'link', 'set', outer, 'up']);
+  await must(r, 'ip', ['-n', j.carrier, 'route', 'add', `${n.endpoint}/32`, 'dev', outer]);
+  const dir = join(labDir(stateDir), 'render', n.id);
+  for (const iface of rn.config.ifaces) {
+    const pid = r.start('ip', ['netns', 'exec', ns, 'wireguard-go', '-f', iface.name]);
+    j.processes.push({ pid, what: 'wireguard-go', name: iface.name });
+    saveJournal(stateDir, j);
+    await waitFor(() => existsSync(`/var/run/wireguard/${iface.name}.sock`), 5000, `wireguard-go to create ${iface.name}`);
+    // The rendered wg-quick file is what the real tools accept: strip it, then setconf.
+    const stripped = await must(r, 'wg-quick', ['strip', join(dir, `${iface.name}.conf`)]);
+    const setconf = join(dir, `${iface.name}.setconf`);
+    writeFileSync(setconf, stripped, { mode: 0o600 });
+    await must(r, 'ip', ['netns', 'exec', ns, 'wg', 'setconf', iface.name, setconf]);
+    await must(r, 'ip', ['-n', ns, 'addr', 'add', `${n.address}/32`, 'dev', iface.name]);
+    await must(r, 'ip', ['-n', ns, 'link', 'set', iface.name, 'up']);
+    for (const route of iface.routes) await must(r, 'ip', ['-n', ns, 'route', 'replace', route.prefix, 'dev', iface.name, 'metric', String(route.metric)]);
+  }
+  await must(r, 'ip', ['netns', 'exec', ns, 'nft', '-f', join(dir, 'nftables.nft')]);
+  for (const w of rn.config.watches) {
+    const pid = r.start('ip', ['netns', 'exec', ns, 'bash', watchScript(stateDir), w.iface, w.probe, ...w.routes.map((x) => `${x.prefix}@${x.metric}`)]);
+    j.processes.push({ pid, what: 'bash', name: w.iface });
+    saveJournal(stateDir, j);
+  }
+}
+
+/**
+ * The failover watch: probe the peer over the one interface every 0.5 s; after two misses withdraw
+ * the interface's routes (backups take over), and put them back once the probe answers again.
+ */
+const WATCH_SH = `#!/bin/bash
+# usage: watch.sh IFACE PROBE PREFIX@METRIC...
+iface=$1; probe=$2; shift 2
+misses=0; withdrawn=0
+while :; do
+  if ping -c1 -W1 -q -I "$iface" "$probe" >/dev/null 2>&1; then
+    misses=0
+    if [ $withdrawn -eq 1 ]; then
+      for r in "$@"; do ip route replace "\${r%@*}" dev "$iface" metric "\${r#*@}"; done
+      withdrawn=0
+    fi
+  else
+    misses=$((misses+1))
+    if [ $misses -ge 2 ] && [ $withdrawn -eq 0 ]; then
+      for r in "$@"; do ip route del "\${r%@*}" dev "$iface" metric "\${r#*@}" 2>/dev/null; done
+      withdrawn=1
+    fi
+  fi
+  sleep 0.5
+done
+`;
+
+function watchScript(stateDir: string): string {
+  const file = join(labDir(stateDir), 'watch.sh');
+  if (!existsSync(file)) writeFileSync(file, WATCH_SH, { mode: 0o755 });
+  return file;
+}
+
+function processMatches(pid: number, name: string): boolean {
+  try {
+    const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    return cmdline.includes(name);
+  } catch {
+    return false;
+  }
+}
+
+/** Remove everything the recorded lab made: its processes (by pid, checked against the recorded name), then its namespaces by exact name. */
+export async function labDown(env: LabEnv): Promise<{ tag?: string; processes: number; namespaces: number }> {
+  const r = env.runner ?? systemRunner;
+  const j = readJournal(env.stateDir);
+  if (!j) return { processes: 0, namespaces: 0 };
+  let processes = 0;
+  for (const p of [...j.processes].reverse()) {
+    if (!processMatches(p.pid, p.name)) continue;
+    try {
+      process.kill(p.pid, 'SIGTERM');
+      processes += 1;
+    } catch {
+      /* already gone */
+    }
+  }
+  for (const p of j.processes) {
+    await waitFor(() => !processMatches(p.pid, p.name), 3000, `process ${p.pid} (${p.what} ${p.name}) to exit`).catch(() => {
+      try {
+        process.kill(p.pid, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+    });
+    if (p.what === 'wireguard-go') rmSync(`/var/run/wireguard/${p.name}.sock`, { force: true });
+  }
+  const listed = new Set((await r.run('ip', ['netns', 'list'])).stdout.split('\n').map((l) => l.split(' ')[0]));
+  let namespaces = 0;
+  for (const ns of [...j.namespaces].reverse()) {
+    if (!listed.has(ns)) continue;
+    await must(r, 'ip', ['netns', 'del', ns]);
+    namespaces += 1;
+  }
+  rmSync(labDir(env.stateDir), { recursive: true, force: true });
+  return { tag: j.tag, processes, namespaces };
+}
+
+export function requireLab(stateDir: string): LabJournal {
+  const j = readJournal(stateDir);
+  if (!j) throw new InputError(`no WAN lab is recorded in ${labDir(stateDir)}; start one with: jinbao wan up --lab`);
+  if (j.status !== 'up') throw new InputError(`the WAN lab ${j.tag} in ${labDir(stateDir)} did not finish coming up; remove it with: jinbao wan down`);
+  return j;
+}
+
+/* ---------- the connectivity matrix ---------- */
+
+export interface PairResult {
+  readonly from: string;
+  readonly to: string;
+  readonly service: Service;
+  readonly expected: 'allow' | 'deny';
+  readonly observed: 'open' | 'blocked';
+  readonly ok: boolean;
+  readonly ms: number;
+}
+
+export interface LinkResult {
+  readonly hub: string;
+  readonly spoke: string;
+  readonly kind: string;
+  readonly iface: string;
+  readonly up: boolean;
+  readonly latencyMs?: number;
+  readonly handshakeAgeSeconds?: number;
+}
+
+export interface CheckResult {
+  readonly tag: string;
+  readonly checkedAt: string;
+  readonly pairs: readonly PairResult[];
+  readonly links: readonly LinkResult[];
+  readonly summary: { readonly allowed: number; readonly denied: number; readonly failures: number; readonly linksUp: number; readonly links: number };
+}
+
+/**
+ * The probe agent, run by node inside a source namespace: every TCP connect at once in one event
+ * loop (an answer, even "refused" by a closed port, proves the path and the firewalls let it
+ * through; a timeout or no route means blocked), ICMP echo through ping. One process per source
+ * keeps timeouts honest on a loaded machine, where a process per probe would spend them starting.
+ */
+const PROBE_AGENT = `import { connect } from 'node:net';
+import { execFile } from 'node:child_process';
+const [timeoutMs] = process.argv.slice(2).map(Number);
+let input = '';
+for await (const chunk of process.stdin) input += chunk;
+const probes = JSON.parse(input);
+const started = (p) => ({ ...p, t0: performance.now() });
+const done = (p, open) => process.stdout.write(JSON.stringify({ to: p.to, service: p.service, observed: open ? 'open' : 'blocked', ms: performance.now() - p.t0 }) + '\\n');
+const tcp = (p) => new Promise((resolve) => {
+  const s = connect({ host: p.address, port: p.port });
+  const finish = (open) => { s.destroy(); clearTimeout(timer); done(p, open); resolve(); };
+  const timer = setTimeout(() => finish(false), timeoutMs);
+  s.once('connect', () => finish(true));
+  s.once('error', (e) => finish(e.code === 'ECONNREFUSED'));
+});
+const icmp = (p) => new Promise((resolve) => {
+  execFile('ping', ['-c1', '-q', '-W', String(Math.ceil(timeoutMs / 1000)), p.address], (err) => { done(p, !err); resolve(); });
+});
+await Promise.all(probes.map(started).map((p) => (p.port === 0 ? icmp(p) : tcp(p))));
+`;
+
+function probeAgent(stateDir: string): string {
+  const file = join(labDir(stateDir), 'probe-agent.mjs');
+  if (!existsSync(file)) writeFileSync(file, PROBE_AGENT, { mode: 0o644 });
+  return file;
+}
+
+async function pool<T, R>(items: readonly T[], width: number, fn: (t: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(width, items.length) }, async () => {
+      while (next < items.length) {
+        const i = next++;
+        out[i] = await fn(items[i]!);
+      }
+    }),
+  );
+  return out;
+}
+
+/**
+ * Probe every ordered pair of lab nodes for every service. An allowed pair seen blocked is probed
+ * once more with a longer timeout before it counts: on a loaded machine a first packet can be late.
+ */
+export async function probeMatrix(env: LabEnv, plan: WanPlan, j: LabJournal, services: readonly Service[] = SERVICE_NAMES): Promise<PairResult[]> {
+  const r = env.runner ?? systemRunner;
+  const flows = aclFlows(plan);
+  const ids = j.nodes.map((n) => n.id);
+  const agent = probeAgent(env.stateDir);
+  const run = async (from: string, targets: readonly { to: string; service: Service }[], timeoutMs: number): Promise<PairResult[]> => {
+    if (targets.length === 0) return [];
+    const probes = targets.map((t) => ({ to: t.to, service: t.service, address: plan.nodes.get(t.to)!.address, port: SERVICES[t.service].port }));
+    const out = await must(r, 'ip', ['netns', 'exec', nsOf(j, from), process.execPath, agent, String(timeoutMs)], { input: JSON.stringify(probes), timeoutMs: 60_000 });
+    return out
+      .trim()
+      .split('\n')
+      .filter(Boolean)
+      .map((line): PairResult => {
+        const { to, service, observed, ms } = JSON.parse(line) as { to: string; service: Service; observed: 'open' | 'blocked'; ms: number };
+        const expected = allowedServices(flows, from, to).has(service) ? 'allow' : 'deny';
+        return { from, to, service, expected, observed, ok: (expected === 'allow') === (observed === 'open'), ms: Math.round(ms * 10) / 10 };
+      });
+  };
+  const perSource = await pool(ids, 4, async (from) => {
+    const first = await run(from, ids.filter((to) => to !== from).flatMap((to) => services.map((service) => ({ to, service }))), 1500);
+    const late = first.filter((p) => !p.ok && p.expected === 'allow');
+    const again = new Map((await run(from, late, 4000)).map((p) => [`${p.to} ${p.service}`, p]));
+    return first.map((p) => again.get(`${p.to} ${p.service}`) ?? p);
+  });
+  return perSource.flat().sort((a, b) => (a.from + a.to + a.service < b.from + b.to + b.service ? -1 : 1));
+}
+
+/** Latency (3 pings over the spoke's interface) and handshake age of every link of the lab. */
+export async function probeLinks(env: LabEnv, plan: WanPlan, j: LabJournal): Promise<LinkResult[]> {
+  const r = env.runner ?? systemRunner;
+  const index = new Map(j.nodes.map((n) => [n.id, n.idx]));
+  const namer = labNamer(j.tag, index);
+  return pool(plan.links, 4, async (l): Promise<LinkResult> => {
+    const spoke = plan.nodes.get(l.spoke)!;
+    const hub = plan.nodes.get(l.hub)!;
+    const iface = namer(spoke, l.kind === 'secondary' ? 'up2' : 'up1');
+    const ns = nsOf(j, l.spoke);
+    const ping = await r.run('ip', ['netns', 'exec', ns, 'ping', '-c', '3', '-i', '0.2', '-W', '1', '-q', '-I', iface, hub.address], { timeoutMs: 10_000 });
+    const rtt = /= [\d.]+\/([\d.]+)\//.exec(ping.stdout);
+    const hs = await r.run('ip', ['netns', 'exec', ns, 'wg', 'show', iface, 'latest-handshakes']);
+    const epoch = Number(hs.stdout.trim().split(/\s+/)[1] ?? 0);
+    const age = epoch > 0 ? Math.max(0, Math.round(Date.now() / 1000 - epoch)) : undefined;
+    return {
+      hub: l.hub,
+      spoke: l.spoke,
+      kind: l.kind,
+      iface,
+      up: ping.code === 0 && age !== undefined && age < 180,
+      ...(rtt ? { latencyMs: Number(rtt[1]) } : {}),
+      ...(age !== undefined ? { handshakeAgeSeconds: age } : {}),
+    };
+  });
+}
+
+export async function labCheck(env: LabEnv, plan: WanPlan): Promise<CheckResult> {
+  const j = requireLab(env.stateDir);
+  const slice = slicePlan(plan, new Set(j.nodes.map((n) => n.id)));
+  // The matrix first: its traffic refreshes every link's handshake before the links are read.
+  const pairs = await probeMatrix(env, slice, j);
+  const links = await probeLinks(env, slice, j);
+  return {
+    tag: j.tag,
+    checkedAt: new Date().toISOString(),
+    pairs,
+    links,
+    summary: {
+      allowed: pairs.filter((p) => p.expected === 'allow').length,
+      denied: pairs.filter((p) => p.expected === 'deny').length,
+      failures: pairs.filter((p) => !p.ok).length,
+      linksUp: links.filter((l) => l.up).length,
+      links: links.length,
+    },
+  };
+}
+
+/* ---------- failover: cutting a line in the carrier ---------- */
+
+const CUT_TABLE = 'jinbao_cuts';
+
+/** Cut (or restore) the underlay line between a node and its primary or secondary hub: the carrier drops their packets. */
+export async function labCut(env: LabEnv, plan: WanPlan, site: string, uplink: 'primary' | 'secondary', restore = false): Promise<{ hub: string; spoke: string }> {
+  const r = env.runner ?? systemRunner;
+  const j = requireLab(env.stateDir);
+  const slice = slicePlan(plan, new Set(j.nodes.map((n) => n.id)));
+  const spoke = findNode(slice, site, `lab ${j.tag}`);
+  const link = slice.links.find((l) => l.spoke === spoke.id && l.kind === uplink);
+  if (!link) throw new InputError(`node ${site} has no ${uplink} uplink in lab ${j.tag}; cut a province's or prefecture's uplink, e.g. --site ${slice.links.find((l) => l.kind === 'secondary')?.spoke ?? '<province>'}`);
+  const hub = slice.nodes.get(link.hub)!;
+  const label = `${spoke.id}:${uplink}`;
+  if (!restore) {
+    await must(r, 'ip', ['netns', 'exec', j.carrier, 'nft', '-f', '-'], { input: `table ip ${CUT_TABLE} {\n\tchain forward {\n\t\ttype filter hook forward priority filter; policy accept;\n\t\tip saddr ${spoke.endpoint} ip daddr ${hub.endpoint} drop comment "${label}"\n\t\tip saddr ${hub.endpoint} ip daddr ${spoke.endpoint} drop comment "${label}"\n\t}\n}\n` });
+    if (!j.cuts.includes(label)) j.cuts.push(label);
+  } else {
+    const listing = await r.run('ip', ['netns', 'exec', j.carrier, 'nft', '-a', 'list', 'chain', 'ip', CUT_TABLE, 'forward']);
+    for (const line of listing.stdout.split('\n')) {
+      const m = new RegExp(`comment "${label}" # handle (\\d+)`).exec(line);
+      if (m) await must(r, 'ip', ['netns', 'exec', j.carrier, 'nft', 'delete', 'rule', 'ip', CUT_TABLE, 'forward', 'handle', m[1]!]);
+    }
+    j.cuts = j.cuts.filter((c) => c !== label);
+  }
+  saveJournal(env.stateDir, j);
+  return { hub: hub.id, spoke: spoke.id };
+}
+
+/** Poll until `from` reaches `to` by ping (bounded); returns the seconds it took, or undefined when it did not within `limitMs`. */
+export async function timeToReach(env: LabEnv, plan: WanPlan, from: string, to: string, limitMs = 20_000): Promise<number | undefined> {
+  const r = env.runner ?? systemRunner;
+  const j = requireLab(env.stateDir);
+  const started = performance.now();
+  while (performance.now() - started < limitMs) {
+    const res = await r.run('ip', ['netns', 'exec', nsOf(j, from), 'ping', '-c', '1', '-W', '1', '-q', plan.nodes.get(to)!.address]);
+    if (res.code === 0) return (performance.now() - started) / 1000;
+    await new Promise((res2) => setTimeout(res2, 100));
+  }
+  return undefined;
+}
+
+/* ---------- key rotation ---------- */
+
+/** Put `node`'s new key on its interfaces and swap its public key at every peer: the old peer entry goes only after the new one is in place. */
+export async function labRotate(env: LabEnv, plan: WanPlan, node: string, oldPublicKey: string, keys: ReadonlyMap<string, NodeKeys>): Promise<void> {
+  const r = env.runner ?? systemRunner;
+  const j = requireLab(env.stateDir);
+  const slice = slicePlan(plan, new Set(j.nodes.map((n) => n.id)));
+  findNode(slice, node, `lab ${j.tag}`);
+  const index = new Map(j.nodes.map((n) => [n.id, n.idx]));
+  const rendered = renderPlan(slice, { keys, withPrivateKeys: true, namer: labNamer(j.tag, index) });
+  writeRender(env.stateDir, rendered.nodes);
+  const own = rendered.nodes.find((n) => n.node.id === node)!;
+  const keyFile = join(labDir(env.stateDir), 'render', node, 'private.key');
+  writeFileSync(keyFile, keys.get(node)!.privateKey! + '\n', { mode: 0o600 });
+  const newPublic = keys.get(node)!.publicKey;
+  for (const other of rendered.nodes) {
+    for (const iface of other.config.ifaces) {
+      const peer = iface.peers.find((p) => p.node === node);
+      if (!peer) continue;
+      const ns = nsOf(j, other.node.id);
+      const args = ['netns', 'exec', ns, 'wg', 'set', iface.name, 'peer', newPublic, 'allowed-ips', peer.allowedIps.join(',')];
+      if (peer.endpoint) args.push('endpoint', peer.endpoint);
+      if (peer.keepalive) args.push('persistent-keepalive', String(peer.keepalive));
+      // Allowed IPs move to the new peer entry atomically; then the old entry (now empty) goes.
+      await must(r, 'ip', args);
+      await must(r, 'ip', ['netns', 'exec', ns, 'wg', 'set', iface.name, 'peer', oldPublicKey, 'remove']);
+    }
+  }
+  for (const iface of own.config.ifaces) await must(r, 'ip', ['netns', 'exec', nsOf(j, node), 'wg', 'set', iface.name, 'private-key', keyFile]);
+}
+
+export type { NodeConfig };

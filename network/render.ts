@@ -1,0 +1,365 @@
+import { MINISTRY_ID } from '../fabric/index.js';
+import { ALL, SERVICES, aclFlows, type Flow } from './acl.js';
+import type { NodeKeys } from './keys.js';
+import { drNodeId, type WanLink, type WanNode, type WanPlan } from './topology.js';
+
+/**
+ * Rendering: the plan becomes, per node, one wg-quick configuration per WireGuard interface, the
+ * node's nftables ruleset and its failover watch list. Pure: keys and interface names come in.
+ */
+
+export type IfaceRole = 'down' | 'up1' | 'up2' | 'dr';
+
+export const LISTEN_PORTS: Readonly<Record<IfaceRole, number>> = { down: 51820, up1: 51821, up2: 51822, dr: 51823 };
+/** Route metrics: the peer's own network, the primary path, the backup path. */
+export const METRIC = { own: 50, primary: 100, backup: 200 } as const;
+export const KEEPALIVE_SECONDS = 25;
+
+export interface Route {
+  readonly prefix: string;
+  readonly metric: number;
+}
+
+export interface PeerPlan {
+  readonly node: string;
+  readonly endpoint?: string;
+  readonly allowedIps: readonly string[];
+  readonly keepalive?: number;
+}
+
+export interface IfacePlan {
+  readonly role: IfaceRole;
+  readonly name: string;
+  readonly listenPort: number;
+  readonly peers: readonly PeerPlan[];
+  readonly routes: readonly Route[];
+}
+
+/** A primary link a node probes; when the probe fails its `routes` are withdrawn so the backup routes carry the traffic. */
+export interface Watch {
+  readonly iface: string;
+  readonly peer: string;
+  readonly probe: string;
+  readonly routes: readonly Route[];
+}
+
+export interface NodeConfig {
+  readonly node: WanNode;
+  readonly ifaces: readonly IfacePlan[];
+  readonly watches: readonly Watch[];
+}
+
+export type IfaceNamer = (node: WanNode, role: IfaceRole) => string;
+/** Production interface names: one set per node, so plain role names do. */
+export const defaultIfaceName: IfaceNamer = (_node, role) => `wg-${role}`;
+
+interface Index {
+  readonly down: Map<string, WanLink[]>;
+  readonly up: Map<string, WanLink[]>;
+  readonly related: Map<string, Set<string>>;
+  readonly ministry: readonly string[];
+}
+
+function push<V>(map: Map<string, V[]>, key: string, v: V): void {
+  const l = map.get(key);
+  if (l) l.push(v);
+  else map.set(key, [v]);
+}
+
+function indexPlan(plan: WanPlan, flows: readonly Flow[]): Index {
+  const down = new Map<string, WanLink[]>();
+  const up = new Map<string, WanLink[]>();
+  for (const l of plan.links) {
+    push(down, l.hub, l);
+    push(up, l.spoke, l);
+  }
+  // Who each node exchanges anything with; flows with ALL relate every node to the ministry.
+  const related = new Map<string, Set<string>>();
+  const relate = (a: string, b: string) => {
+    if (a === b) return;
+    let s = related.get(a);
+    if (!s) related.set(a, (s = new Set()));
+    s.add(b);
+  };
+  const ministry = [MINISTRY_ID, drNodeId(MINISTRY_ID)].filter((id) => plan.nodes.has(id));
+  for (const f of flows) {
+    if (f.from === ALL || f.to === ALL) continue;
+    for (const a of f.from) for (const b of f.to) {
+      relate(a, b);
+      relate(b, a);
+    }
+  }
+  for (const id of plan.nodes.keys()) for (const m of ministry) relate(id, m);
+  return { down, up, related, ministry };
+}
+
+/** Nodes below `id` through primary or secondary links (its spokes, their spokes, ...). */
+function subtree(index: Index, id: string): Set<string> {
+  const out = new Set<string>();
+  const stack = [id];
+  while (stack.length > 0) {
+    const n = stack.pop()!;
+    for (const l of index.down.get(n) ?? []) {
+      if (l.kind === 'ministry' || out.has(l.spoke)) continue;
+      out.add(l.spoke);
+      stack.push(l.spoke);
+    }
+  }
+  return out;
+}
+
+function endpointOf(node: WanNode, role: IfaceRole): string | undefined {
+  return node.endpoint ? `${node.endpoint}:${LISTEN_PORTS[role]}` : undefined;
+}
+
+/** The WireGuard interfaces, routes and failover watches of every node in `plan`. */
+export function planConfigs(plan: WanPlan, namer: IfaceNamer = defaultIfaceName, flows: readonly Flow[] = aclFlows(plan)): Map<string, NodeConfig> {
+  const index = indexPlan(plan, flows);
+  const node = (id: string) => plan.nodes.get(id)!;
+  const out = new Map<string, NodeConfig>();
+  for (const n of plan.nodes.values()) {
+    const ifaces: IfacePlan[] = [];
+    const watches: Watch[] = [];
+    const downLinks = (index.down.get(n.id) ?? []).filter((l) => l.kind !== 'ministry');
+    const ministryDown = (index.down.get(n.id) ?? []).find((l) => l.kind === 'ministry');
+    const ministryUp = (index.up.get(n.id) ?? []).find((l) => l.kind === 'ministry');
+    const spokeAggregates = downLinks.map((l) => node(l.spoke).aggregate);
+
+    if (downLinks.length > 0) {
+      const name = namer(n, 'down');
+      ifaces.push({
+        role: 'down',
+        name,
+        listenPort: LISTEN_PORTS.down,
+        peers: downLinks.map((l) => {
+          const s = node(l.spoke);
+          const ep = endpointOf(s, l.kind === 'secondary' ? 'up2' : 'up1');
+          return { node: s.id, ...(ep ? { endpoint: ep } : {}), allowedIps: [s.aggregate] };
+        }),
+        routes: spokeAggregates.map((prefix) => ({ prefix, metric: METRIC.primary })),
+      });
+      // A hub with a ministry link has a second way to its spokes: watch each spoke's direct link.
+      if (ministryDown || ministryUp) {
+        for (const l of downLinks) {
+          const s = node(l.spoke);
+          watches.push({ iface: name, peer: s.id, probe: s.address, routes: [{ prefix: s.aggregate, metric: METRIC.primary }] });
+        }
+      }
+    }
+    // The dedicated link between the two ministry hubs: each side's own network, plus the other's spokes as backup.
+    const ministryLink = ministryDown ? { role: 'dr' as const, peer: node(ministryDown.spoke), peerRole: 'up1' as const } : ministryUp ? { role: 'up1' as const, peer: node(ministryUp.hub), peerRole: 'dr' as const } : undefined;
+    if (ministryLink) {
+      const ep = endpointOf(ministryLink.peer, ministryLink.peerRole);
+      const backup = spokeAggregates.filter((p) => p !== ministryLink.peer.network);
+      ifaces.push({
+        role: ministryLink.role,
+        name: namer(n, ministryLink.role),
+        listenPort: LISTEN_PORTS[ministryLink.role],
+        peers: [{ node: ministryLink.peer.id, ...(ep ? { endpoint: ep } : {}), allowedIps: [ministryLink.peer.network, ...backup], keepalive: KEEPALIVE_SECONDS }],
+        routes: [{ prefix: ministryLink.peer.network, metric: METRIC.own }, ...backup.map((prefix) => ({ prefix, metric: METRIC.backup }))],
+      });
+    }
+    // Uplinks: everything the node talks to outside its own branch.
+    const uplinks = (index.up.get(n.id) ?? []).filter((l) => l.kind !== 'ministry').sort((a, b) => (a.kind < b.kind ? -1 : 1));
+    if (uplinks.length > 0) {
+      const below = subtree(index, n.id);
+      const remote = [...(index.related.get(n.id) ?? [])].filter((id) => !below.has(id)).sort().map(node);
+      const allowed = remote.map((r) => r.network);
+      for (const l of uplinks) {
+        const role: IfaceRole = l.kind === 'primary' ? 'up1' : 'up2';
+        const hub = node(l.hub);
+        const name = namer(n, role);
+        const ep = endpointOf(hub, 'down');
+        const routes = remote.map((r) => ({ prefix: r.network, metric: r.id === hub.id ? METRIC.own : l.kind === 'primary' ? METRIC.primary : METRIC.backup }));
+        ifaces.push({
+          role,
+          name,
+          listenPort: LISTEN_PORTS[role],
+          peers: [{ node: hub.id, ...(ep ? { endpoint: ep } : {}), allowedIps: allowed.includes(hub.network) ? allowed : [hub.network, ...allowed], keepalive: KEEPALIVE_SECONDS }],
+          routes,
+        });
+        if (uplinks.length > 1) watches.push({ iface: name, peer: hub.id, probe: hub.address, routes });
+      }
+    }
+    out.set(n.id, { node: n, ifaces, watches });
+  }
+  return out;
+}
+
+/** What a rendered file holds; `secret` files carry private keys and are written mode 0600. */
+export interface RenderedFile {
+  readonly name: string;
+  readonly content: string;
+  readonly secret?: boolean;
+}
+
+export interface RenderOptions {
+  readonly keys: ReadonlyMap<string, NodeKeys>;
+  /** Put private keys into the configurations. @default false: a PostUp loads it from `privateKeyPath` */
+  readonly withPrivateKeys?: boolean;
+  /** @default '/etc/jinbao/wan/private.key' */
+  readonly privateKeyPath?: string;
+}
+
+const ROLE_TITLE: Readonly<Record<WanNode['role'], string>> = {
+  core: 'ministry core hub',
+  'ministry-dr': 'ministry DR center hub',
+  province: 'province hub',
+  'province-dr': 'province DR center hub',
+  prefecture: 'prefecture',
+  county: 'county access platform',
+};
+
+function keyOf(keys: ReadonlyMap<string, NodeKeys>, id: string): NodeKeys {
+  const k = keys.get(id);
+  if (!k) throw new Error(`no key for WAN node ${id}`);
+  return k;
+}
+
+/** One wg-quick configuration. Routes are explicit (Table = off) because several interfaces carry the same prefixes with different metrics. */
+export function renderWgQuick(plan: WanPlan, cfg: NodeConfig, iface: IfacePlan, opts: RenderOptions): RenderedFile {
+  const n = cfg.node;
+  const lines = [
+    `# jinbao WAN overlay: node ${n.id} (${n.name}), ${ROLE_TITLE[n.role]}, interface ${iface.name} (${iface.role})`,
+    '# Rendered from the inventory by "jinbao wan render"; edit the inventory, not this file.',
+    '[Interface]',
+    `Address = ${n.address}/32`,
+    `ListenPort = ${iface.listenPort}`,
+    'Table = off',
+  ];
+  const secret = opts.withPrivateKeys === true;
+  if (secret) {
+    const k = keyOf(opts.keys, n.id);
+    if (!k.privateKey) throw new Error(`node ${n.id} has no private key in the state store (its public key was imported)`);
+    lines.push(`PrivateKey = ${k.privateKey}`);
+  } else {
+    lines.push(`PostUp = wg set %i private-key ${opts.privateKeyPath ?? '/etc/jinbao/wan/private.key'}`);
+  }
+  for (const r of iface.routes) lines.push(`PostUp = ip -4 route replace ${r.prefix} dev %i metric ${r.metric}`);
+  for (const p of iface.peers) {
+    const peer = plan.nodes.get(p.node)!;
+    lines.push('', '[Peer]', `# ${peer.id} ${peer.name} (${ROLE_TITLE[peer.role]})`, `PublicKey = ${keyOf(opts.keys, p.node).publicKey}`);
+    if (p.endpoint) lines.push(`Endpoint = ${p.endpoint}`);
+    lines.push(`AllowedIPs = ${p.allowedIps.join(', ')}`);
+    if (p.keepalive) lines.push(`PersistentKeepalive = ${p.keepalive}`);
+  }
+  return { name: `${iface.name}.conf`, content: lines.join('\n') + '\n', ...(secret ? { secret } : {}) };
+}
+
+/** The flows one node's firewall needs: towards it, and those it forwards as a hub. */
+export function flowsFor(cfg: NodeConfig, flows: readonly Flow[]): { input: Flow[]; forward: Flow[] } {
+  const n = cfg.node;
+  const hub = cfg.ifaces.some((i) => i.role === 'down');
+  const ministry = n.role === 'core' || n.role === 'ministry-dr';
+  const toMe = (f: Flow) => f.to === ALL || f.to.includes(n.id);
+  return {
+    input: flows.filter(toMe),
+    forward: flows.filter((f) => toMe(f) || f.from === ALL || ministry || (hub && f.province !== undefined && f.province === n.province)),
+  };
+}
+
+function prefixSet(plan: WanPlan, ids: readonly string[] | typeof ALL): string {
+  if (ids === ALL) return plan.overlay;
+  const nets = [...new Set(ids.map((id) => plan.nodes.get(id)!.network))];
+  return nets.length === 1 ? nets[0]! : `{ ${nets.join(', ')} }`;
+}
+
+function ruleLines(plan: WanPlan, f: Flow, withDst: boolean): string[] {
+  const match = `ip saddr ${prefixSet(plan, f.from)}${withDst ? ` ip daddr ${prefixSet(plan, f.to)}` : ''}`;
+  const ports = f.services.filter((s) => SERVICES[s].proto === 'tcp').map((s) => SERVICES[s].port);
+  const out: string[] = [];
+  const comment = ` comment "${f.rule}"`;
+  if (ports.length > 0) out.push(`${match} tcp dport ${ports.length === 1 ? ports[0] : `{ ${ports.join(', ')} }`} accept${comment}`);
+  if (f.services.includes('ping')) out.push(`${match} icmp type echo-request accept${comment}`);
+  return out;
+}
+
+export const NFT_TABLE = 'jinbao_wan';
+
+/**
+ * The node's nftables ruleset. Only overlay traffic is judged (underlay and local traffic pass):
+ * replies to allowed connections, then the policy's flows, then drop.
+ */
+export function renderNftables(plan: WanPlan, cfg: NodeConfig, flows: readonly Flow[]): RenderedFile {
+  const { input, forward } = flowsFor(cfg, flows);
+  const ind = (l: string) => `\t\t${l}`;
+  const lines = [
+    `# jinbao WAN overlay firewall: node ${cfg.node.id} (${cfg.node.name}), ${ROLE_TITLE[cfg.node.role]}`,
+    '# Policy rules are named in each comment; see docs/network.md. Load with: nft -f nftables.nft',
+    `table ip ${NFT_TABLE}`,
+    `delete table ip ${NFT_TABLE}`,
+    `table ip ${NFT_TABLE} {`,
+    '\tchain input {',
+    '\t\ttype filter hook input priority filter; policy accept;',
+    '\t\tiif "lo" accept',
+    `\t\tip saddr ${plan.overlay} jump wan_in`,
+    '\t}',
+    '\tchain wan_in {',
+    '\t\tct state established,related accept',
+    ...input.flatMap((f) => ruleLines(plan, f, false)).map(ind),
+    '\t\tcounter drop comment "not allowed by the WAN policy"',
+    '\t}',
+    '\tchain forward {',
+    '\t\ttype filter hook forward priority filter; policy accept;',
+    `\t\tip saddr ${plan.overlay} jump wan_fwd`,
+    `\t\tip daddr ${plan.overlay} jump wan_fwd`,
+    '\t}',
+    '\tchain wan_fwd {',
+    '\t\tct state established,related accept',
+    ...forward.flatMap((f) => ruleLines(plan, f, true)).map(ind),
+    '\t\tcounter drop comment "not allowed by the WAN policy"',
+    '\t}',
+    '}',
+  ];
+  return { name: 'nftables.nft', content: lines.join('\n') + '\n' };
+}
+
+/** The failover watch list: one line per watched link: interface, probe address, routes withdrawn on failure. */
+export function renderWatches(cfg: NodeConfig): RenderedFile {
+  const lines = [
+    `# jinbao WAN failover watches for node ${cfg.node.id}: when a probe over the interface fails twice, its routes are withdrawn`,
+    '# and the backup routes (higher metric, other interface) carry the traffic; they come back when the probe answers.',
+    '# interface probe routes(prefix@metric,...)',
+    ...cfg.watches.map((w) => `${w.iface} ${w.probe} ${w.routes.map((r) => `${r.prefix}@${r.metric}`).join(',')}`),
+  ];
+  return { name: 'failover.conf', content: lines.join('\n') + '\n' };
+}
+
+export interface RenderedNode {
+  readonly node: WanNode;
+  readonly config: NodeConfig;
+  readonly files: readonly RenderedFile[];
+}
+
+export interface RenderSummary {
+  readonly nodes: number;
+  readonly hubs: number;
+  readonly peers: number;
+  readonly interfaces: number;
+  readonly firewallRules: number;
+  readonly watches: number;
+}
+
+/** Render every node of `plan` (or only `only`). */
+export function renderPlan(plan: WanPlan, opts: RenderOptions & { namer?: IfaceNamer; only?: readonly string[] }): { nodes: RenderedNode[]; summary: RenderSummary } {
+  const flows = aclFlows(plan);
+  const configs = planConfigs(plan, opts.namer, flows);
+  const wanted = opts.only ? opts.only.map((id) => configs.get(id)!) : [...configs.values()];
+  let peers = 0;
+  let interfaces = 0;
+  let hubs = 0;
+  let rules = 0;
+  let watches = 0;
+  const nodes = wanted.map((cfg) => {
+    const nft = renderNftables(plan, cfg, flows);
+    const files = [...cfg.ifaces.map((i) => renderWgQuick(plan, cfg, i, opts)), nft];
+    if (cfg.watches.length > 0) files.push(renderWatches(cfg));
+    interfaces += cfg.ifaces.length;
+    peers += cfg.ifaces.reduce((s, i) => s + i.peers.length, 0);
+    if (cfg.ifaces.some((i) => i.role === 'down')) hubs += 1;
+    rules += nft.content.split('\n').filter((l) => l.includes(' accept comment ')).length;
+    watches += cfg.watches.length;
+    return { node: cfg.node, config: cfg, files };
+  });
+  return { nodes, summary: { nodes: nodes.length, hubs, peers, interfaces, firewallRules: rules, watches } };
+}
