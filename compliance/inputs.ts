@@ -101,7 +101,7 @@ export interface DrillEvidence {
 }
 
 export interface WanLink {
-  /** Site ids at both ends; `dr:<site>` names a DR-center node hosted at <site>. */
+  /** Node ids at both ends: site ids for site nodes, anything else for DR centers and counties. */
   readonly from: string;
   readonly to: string;
   readonly role: 'uplink' | 'access' | string;
@@ -116,6 +116,8 @@ export interface WanAclRule {
 
 export interface WanEvidence {
   readonly links: readonly WanLink[];
+  /** The node id of the ministry's DR center; absent when the plan has none. */
+  readonly ministryDrNode?: string;
   /** The forwarding policy at the hubs: the default action and the explicit rules. */
   readonly acl: { readonly defaultAction: 'accept' | 'drop'; readonly rules: readonly WanAclRule[] };
   readonly origin: string;

@@ -18,9 +18,9 @@ export const METRICS = {
   /** gauge {site}: RTO / RPO measured by the last drill, seconds (dr-runbooks). */
   drillRto: 'jinbao_drill_last_rto_seconds',
   drillRpo: 'jinbao_drill_last_rpo_seconds',
-  /** gauge {ca}: seconds until the CA certificate expires (pki). */
-  caSecondsToExpiry: 'jinbao_pki_ca_seconds_to_expiry',
-  /** gauge {ca}: active certificates expiring within 30 days (pki). */
+  /** gauge {ca, status}: seconds until the CA certificate expires, negative once expired (pki). */
+  caSecondsToExpiry: 'jinbao_pki_ca_expiry_seconds',
+  /** gauge {profile}: active certificates expiring within 30 days (pki). */
   certificatesExpiring: 'jinbao_pki_certificates_expiring_30d',
   /** gauge {from, to}: 1 when the WAN link's last handshake is fresh, 0 when down (network). */
   wanLinkUp: 'jinbao_wan_link_up',

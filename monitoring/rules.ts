@@ -76,11 +76,11 @@ export function buildRules(opts: RulesOptions = {}): RenderedRules {
       alert: 'JinbaoCertificateExpiringSoon',
       expr: `${M.certificatesExpiring} > 0`,
       labels: { severity: 'ticket' },
-      annotations: { summary: `{{ $value }} certificate(s) issued by {{ $labels.ca }} expire within ${certDays} days`, description: 'Renew them: jinbao pki list --expiring 30d' },
+      annotations: { summary: `{{ $value }} {{ $labels.profile }} certificate(s) expire within ${certDays} days`, description: 'Renew them: jinbao pki list --expiring 30d' },
     },
     {
       alert: 'JinbaoCaExpiringSoon',
-      expr: `${M.caSecondsToExpiry} < ${certDays} * 86400`,
+      expr: `${M.caSecondsToExpiry}{status="active"} < ${certDays} * 86400`,
       labels: { severity: 'page' },
       annotations: { summary: `CA {{ $labels.ca }} expires within ${certDays} days`, description: 'Every certificate it issued stops validating when it expires.' },
     },

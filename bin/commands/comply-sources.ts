@@ -1,7 +1,12 @@
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { gatherInputs, type ComplianceInputs, type Inspects } from '../../compliance/index.js';
+import { gatherInputs, type AuditEvidence, type ComplianceInputs, type Inspects, type KubeObject, type PkiEvidence, type StacksEvidence } from '../../compliance/index.js';
+import { loadLedger, type Fabric } from '../../fabric/index.js';
+import { readAudit, verifyAudit } from '../../lib/audit.js';
+import type { StateStore } from '../../lib/state.js';
+import { PkiStore, toPem } from '../../pki/index.js';
+import { renderSite } from '../../stacks/index.js';
 import type { Context } from '../context.js';
 import { gatherLiveFacts } from '../live.js';
 import { writeMonitoring } from './monitoring.js';
@@ -13,12 +18,9 @@ import { writeMonitoring } from './monitoring.js';
 export async function gatherCompliance(ctx: Context): Promise<{ inputs: ComplianceInputs; cleanup: () => void }> {
   const fabric = ctx.fabric();
   const hasState = existsSync(join(ctx.stateDir, 'jinbao.db'));
-  if (hasState) ctx.store(); // a corrupt or newer store is refused here, before any check runs
+  const store = hasState ? ctx.store() : undefined; // a corrupt or newer store is refused here, before any check runs
   const noState = `no state store in ${ctx.stateDir}: run jinbao up first (or pass --state)`;
   const missing: Partial<Record<Inspects, string>> = {
-    stacks: 'needs stacks: this build has no stack synthesizer (stacks/) to read',
-    pki: hasState ? 'needs pki: this build has no PKI (pki/) to read' : noState,
-    audit: hasState ? 'needs the audit log: this build has no audit chain (lib/audit.ts) to verify' : noState,
     drills: hasState ? 'needs dr-runbooks: this build has no drill history to read' : noState,
     wan: 'needs network: this build has no WAN overlay plan (network/) to read',
   };
@@ -26,7 +28,60 @@ export async function gatherCompliance(ctx: Context): Promise<{ inputs: Complian
   const rulesDir = mkdtempSync(join(tmpdir(), 'jinbao-rules-'));
   cleanups.push(() => rmSync(rulesDir, { recursive: true, force: true }));
   const ruleFiles = writeMonitoring(rulesDir).filter((f) => f.endsWith('.rules.yml'));
-  const parts = { monitoring: { ruleFiles } };
+
+  const parts: Partial<ComplianceInputs> = { monitoring: { ruleFiles }, stacks: stacksEvidence(fabric, store) };
+  if (store) {
+    const pki = pkiEvidence(store);
+    if (pki) Object.assign(parts, { pki });
+    else missing.pki = `no PKI in ${ctx.stateDir}: run jinbao up or jinbao pki init`;
+    Object.assign(parts, { audit: auditEvidence(store) });
+  } else {
+    missing.pki = noState;
+    missing.audit = noState;
+  }
   const inputs = gatherInputs({ fabric, live: hasState ? gatherLiveFacts(ctx) : {}, parts, missing });
   return { inputs, cleanup: () => cleanups.forEach((c) => c()) };
+}
+
+/** Every site's objects, rendered by the same pure renderer `jinbao synth` uses, on the recorded addresses. */
+function stacksEvidence(fabric: Fabric, store: StateStore | undefined): StacksEvidence {
+  const { allocations } = fabric.allocate(store ? loadLedger(store) : undefined);
+  const objectsBySite = new Map<string, readonly KubeObject[]>();
+  for (const site of fabric.sites) objectsBySite.set(site.id, renderSite(fabric, site, allocations) as unknown as KubeObject[]);
+  return { objectsBySite, origin: 'stacks (renderSite, the objects jinbao synth writes)' };
+}
+
+function pkiEvidence(store: StateStore): PkiEvidence | undefined {
+  const pki = PkiStore.open(store);
+  const cas = pki.listCas();
+  if (cas.length === 0) return undefined;
+  const certificates = pki.listCertificates();
+  const evidence: PkiEvidence = {
+    authorities: cas.map((a) => ({ id: a.id, algorithm: a.algorithm, ...(a.parentId ? { parent: a.parentId } : {}), notAfter: a.notAfter, status: a.status })),
+    certificates: certificates.map((c) => ({ serial: c.serial, profile: c.profile, subject: c.subject, site: c.site, caId: c.caId, notBefore: c.notBefore, notAfter: c.notAfter, status: c.status })),
+  };
+  // an SM2 leaf with its issuing CA and root, for the independent OpenSSL check
+  const now = Date.now();
+  for (const issuing of cas.filter((a) => a.algorithm === 'sm2' && a.parentId && a.status === 'active')) {
+    const root = cas.find((a) => a.id === issuing.parentId);
+    const leaf = certificates.find((c) => c.caId === issuing.id && c.status === 'active' && c.notAfter.getTime() > now);
+    if (root && leaf) return { ...evidence, sm2Chain: { rootPem: toPem(root.der), intermediatesPem: toPem(issuing.der), leafPem: toPem(leaf.der) } };
+  }
+  return evidence;
+}
+
+function auditEvidence(store: StateStore): AuditEvidence {
+  const v = verifyAudit(store);
+  let first: { seq: number; at: string } | undefined;
+  for (const e of readAudit(store)) {
+    first = e;
+    break;
+  }
+  return {
+    verified: v.ok,
+    ...(v.firstBroken ? { firstBroken: `entry ${v.firstBroken.seq} (${v.firstBroken.reason})` } : {}),
+    entries: v.entries,
+    ...(first ? { oldestAt: new Date(first.at) } : {}),
+    genesisRetained: first === undefined || first.seq === 1,
+  };
 }

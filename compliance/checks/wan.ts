@@ -5,7 +5,7 @@ import { fail, pass } from './verdict.js';
 export const wanRedundantUplinks: Check = (inputs, env) => {
   const wan = inputs.wan!;
   const ministry = inputs.fabric.ministry;
-  const drNode = ministry.dr ? `dr:${ministry.dr.site}` : undefined;
+  const drNode = wan.ministryDrNode;
   return env.sites
     .filter((s) => s.tier === 'province')
     .map((s) => {
@@ -13,7 +13,7 @@ export const wanRedundantUplinks: Check = (inputs, env) => {
       const toCore = ups.includes(ministry.id);
       const toDr = drNode !== undefined && ups.includes(drNode);
       const evidence = [{ source: wan.origin, detail: `uplinks of ${s.id}: ${ups.join(', ') || 'none'}` }];
-      const missing = [!toCore && `ministry core ${ministry.id}`, !toDr && (drNode ? `ministry DR center ${drNode}` : 'a ministry DR center (none in the inventory)')].filter(Boolean);
+      const missing = [!toCore && `ministry core ${ministry.id}`, !toDr && (drNode ? `ministry DR center ${drNode}` : 'a ministry DR center (none in the WAN plan)')].filter(Boolean);
       return missing.length === 0
         ? pass(`${s.name}: uplinks to ${ministry.id} and ${drNode}`, evidence, s.id)
         : fail(`${s.name}: no uplink to ${missing.join(' or ')}`, evidence, s.id);
@@ -23,8 +23,8 @@ export const wanRedundantUplinks: Check = (inputs, env) => {
 /** The hubs forward by default-deny ACLs, and no rule lets a prefecture reach another prefecture directly. */
 export const wanAclDefaultDeny: Check = (inputs) => {
   const wan = inputs.wan!;
-  const tierOf = (id: string) => inputs.fabric.findSite(id.replace(/^dr:/, ''))?.tier;
-  const lateral = wan.acl.rules.filter((r) => r.action === 'accept' && !r.from.startsWith('dr:') && !r.to.startsWith('dr:') && r.from !== r.to && tierOf(r.from) === 'prefecture' && tierOf(r.to) === 'prefecture');
+  const tierOf = (id: string) => inputs.fabric.findSite(id)?.tier;
+  const lateral = wan.acl.rules.filter((r) => r.action === 'accept' && r.from !== r.to && tierOf(r.from) === 'prefecture' && tierOf(r.to) === 'prefecture');
   const evidence = [
     { source: wan.origin, detail: `default action: ${wan.acl.defaultAction}; ${wan.acl.rules.length} rule(s), ${wan.acl.rules.filter((r) => r.action === 'accept').length} accept` },
     ...lateral.slice(0, 10).map((r) => ({ source: wan.origin, detail: `accept ${r.from} → ${r.to}${r.purpose ? ` (${r.purpose})` : ''}` })),

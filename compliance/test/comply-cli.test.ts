@@ -94,3 +94,32 @@ describe('jinbao comply', () => {
     expect(list.find((c) => c.id === 'MLPS-AUD-01')?.source.clause).toBe('8.1.4.3 c)');
   });
 });
+
+describe('jinbao comply over real feature state', () => {
+  it('GIVEN jinbao up on a small inventory WHEN comply runs THEN stacks, certificates, replica mTLS and the audit chain are judged from real state', async () => {
+    const dir = tempDir();
+    try {
+      const file = join(dir.dir, 'small.yaml');
+      writeFileSync(file, stringify(compliantInventory()));
+      const up = await jinbao(['--inventory', file, '--state', join(dir.dir, 'state'), 'up', '--out', join(dir.dir, 'out')]);
+      expect(up.stderr).toBe('');
+      expect(up.stdout).toContain(`report: ${join(dir.dir, 'out', 'report', 'index.html')}`);
+      const r = await jinbao(['--inventory', file, '--state', join(dir.dir, 'state'), 'comply', '--json']);
+      const report = JSON.parse(r.stdout) as { results: { control: { id: string }; status: string; findings: { message: string }[] }[] };
+      const status = Object.fromEntries(report.results.map((x) => [x.control.id, x.status]));
+      expect(status).toMatchObject({
+        'MLPS-BND-02': 'pass',
+        'MLPS-IAM-02': 'pass',
+        'MLPS-IAM-03': 'pass',
+        'MLPS-IAM-04': 'pass',
+        'MLPS-AUD-01': 'pass',
+        'MLPS-CRY-01': 'pass',
+        'GM-CRY-01': 'fail',
+        'MLPS-MON-01': 'pass',
+      });
+      expect(report.results.find((x) => x.control.id === 'GM-CRY-01')!.findings[0]!.message).toBe('no active SM2 root CA; create one with jinbao pki init --algorithm sm2');
+    } finally {
+      dir.cleanup();
+    }
+  }, 120_000);
+});

@@ -118,7 +118,7 @@ export function drillsFor(fabric: Fabric): DrillEvidence {
 export function wanFor(fabric: Fabric): WanEvidence {
   const drNode = fabric.ministry.dr ? `dr:${fabric.ministry.dr.site}` : undefined;
   const links = fabric.byTier('province').flatMap((p) => [{ from: p.id, to: '000000', role: 'uplink' }, ...(drNode ? [{ from: p.id, to: drNode, role: 'uplink' }] : [])]);
-  return { links, acl: { defaultAction: 'drop', rules: [{ from: '440100', to: '440000', action: 'accept', purpose: 'exchange' }] }, origin: 'test wan' };
+  return { links, ...(drNode ? { ministryDrNode: drNode } : {}), acl: { defaultAction: 'drop', rules: [{ from: '440100', to: '440000', action: 'accept', purpose: 'exchange' }] }, origin: 'test wan' };
 }
 
 /** A tool runner that claims `present` tools exist and answers with `answer`. */

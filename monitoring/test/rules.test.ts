@@ -124,16 +124,20 @@ describe.skipIf(!hasPromtool)('Prometheus rules (promtool; Debian package promet
     expect(r.code, r.output).toBe(0);
   });
 
-  it('certificates expiring within 30 days and a CA expiring within 30 days alert; others do not', () => {
+  it('certificates expiring within 30 days and an active CA expiring within 30 days alert; others and revoked CAs do not', () => {
     const r = promtoolTest('certs', [
       {
         input_series: [
-          { series: 'jinbao_pki_certificates_expiring_30d{ca="staff-sm2"}', values: '3x10' },
-          { series: 'jinbao_pki_certificates_expiring_30d{ca="replica"}', values: '0x10' },
-          { series: 'jinbao_pki_ca_seconds_to_expiry{ca="staff-sm2"}', values: `${29 * 86400}x10` },
-          { series: 'jinbao_pki_ca_seconds_to_expiry{ca="root-sm2"}', values: `${31 * 86400}x10` },
+          { series: 'jinbao_pki_certificates_expiring_30d{profile="staff-auth"}', values: '3x10' },
+          { series: 'jinbao_pki_certificates_expiring_30d{profile="replica-mtls"}', values: '0x10' },
+          { series: 'jinbao_pki_ca_expiry_seconds{ca="ministry-staff",status="active"}', values: `${29 * 86400}x10` },
+          { series: 'jinbao_pki_ca_expiry_seconds{ca="old-staff",status="revoked"}', values: `${2 * 86400}x10` },
+          { series: 'jinbao_pki_ca_expiry_seconds{ca="root",status="active"}', values: `${31 * 86400}x10` },
         ],
-        alert_rule_test: [fires('JinbaoCertificateExpiringSoon', '5m', { ca: 'staff-sm2' }, '3'), fires('JinbaoCaExpiringSoon', '5m', { ca: 'staff-sm2' })],
+        alert_rule_test: [
+          fires('JinbaoCertificateExpiringSoon', '5m', { profile: 'staff-auth' }, '3'),
+          fires('JinbaoCaExpiringSoon', '5m', { ca: 'ministry-staff', status: 'active' }),
+        ],
       },
     ]);
     expect(r.code, r.output).toBe(0);
