@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
-import * as pkijs from 'pkijs';
-import { bitString, enumerated, explicit, extension, generalizedTime, octets, oid, seq, signatureAlgorithm, tlv } from './der.js';
+import { bitString, children, enumerated, explicit, extension, generalizedTime, octets, oid, readTlv, seq, signatureAlgorithm, tlv, type Tlv } from './der.js';
 import { caInfo, type CaInfo } from './ca-info.js';
 import { REASON_CODES, type CaSigner, type ReasonName } from './ports.js';
 
@@ -52,33 +51,92 @@ export function serialFromBytes(bytes: Uint8Array): string {
   return h;
 }
 
-/** Parse a DER OCSPRequest with pkijs; anything it cannot read is a MalformedOcspRequest. */
-export function parseOcspRequest(der: Uint8Array): ParsedOcspRequest {
-  let req: pkijs.OCSPRequest;
+/**
+ * Parse a DER OCSPRequest (RFC 6960 4.1.1) with a strict TLV walk: every length is checked against
+ * its parent, unexpected tags are refused, nothing is allocated beyond the result. It runs per
+ * uncached request, where a pkijs object tree costs ~10x more; the tests hold it to pkijs's reading
+ * of the same bytes (differential fuzzing). Anything it cannot read is a MalformedOcspRequest.
+ */
+export function parseOcspRequest(input: Uint8Array): ParsedOcspRequest {
+  const der = Buffer.isBuffer(input) ? input : Buffer.from(input.buffer, input.byteOffset, input.byteLength);
   try {
-    req = pkijs.OCSPRequest.fromBER(der);
+    return walkRequest(der);
   } catch (err) {
+    if (err instanceof MalformedOcspRequest) throw err;
     throw new MalformedOcspRequest(`not an OCSPRequest: ${(err as Error).message}`);
   }
-  const list = req.tbsRequest.requestList;
-  if (list.length === 0) throw new MalformedOcspRequest('the request lists no certificate');
-  if (list.length > MAX_CERT_IDS) throw new MalformedOcspRequest(`the request lists ${list.length} certificates; at most ${MAX_CERT_IDS} are answered at once`);
-  const certIds = list.map((r) => {
-    const c = r.reqCert;
+}
+
+function expectTag(t: Tlv, tag: number, what: string): Tlv {
+  if (t.tag !== tag) throw new MalformedOcspRequest(`${what}: got tag 0x${t.tag.toString(16)}, want 0x${tag.toString(16)}`);
+  return t;
+}
+
+/** An OBJECT IDENTIFIER's content: non-empty, each sub-identifier minimal and terminated. */
+function expectOid(der: Buffer, t: Tlv, what: string): Buffer {
+  const c = der.subarray(expectTag(t, 0x06, what).contentStart, t.end);
+  let start = true;
+  for (const byte of c) {
+    if (start && byte === 0x80) throw new MalformedOcspRequest(`${what}: non-minimal object identifier`);
+    start = (byte & 0x80) === 0;
+  }
+  if (!start || c.length === 0) throw new MalformedOcspRequest(`${what}: truncated object identifier`);
+  return c;
+}
+
+function walkRequest(der: Buffer): ParsedOcspRequest {
+  const outer = expectTag(readTlv(der, 0), 0x30, 'OCSPRequest');
+  if (outer.end !== der.length) throw new MalformedOcspRequest('trailing bytes after the OCSPRequest');
+  const top = children(der, outer);
+  if (top.length < 1 || top.length > 2 || (top[1] !== undefined && top[1].tag !== 0xa0)) throw new MalformedOcspRequest('OCSPRequest: want tbsRequest and an optional signature');
+  const tbs = children(der, expectTag(top[0]!, 0x30, 'tbsRequest'));
+  let i = 0;
+  if (tbs[i]?.tag === 0xa0) i++; // version, v1 only in practice
+  if (tbs[i]?.tag === 0xa1) i++; // requestorName
+  const list = expectTag(tbs[i++] ?? fail('tbsRequest has no requestList'), 0x30, 'requestList');
+  const exts = tbs[i]?.tag === 0xa2 ? tbs[i++] : undefined;
+  if (i !== tbs.length) throw new MalformedOcspRequest('tbsRequest: unexpected fields');
+  const requests = children(der, list);
+  if (requests.length === 0) throw new MalformedOcspRequest('the request lists no certificate');
+  if (requests.length > MAX_CERT_IDS) throw new MalformedOcspRequest(`the request lists ${requests.length} certificates; at most ${MAX_CERT_IDS} are answered at once`);
+  const certIds = requests.map((r) => {
+    const parts = children(der, expectTag(r, 0x30, 'Request'));
+    if (parts.length < 1 || parts.length > 2 || (parts[1] !== undefined && parts[1].tag !== 0xa0)) throw new MalformedOcspRequest('Request: want reqCert and optional extensions');
+    const certId = expectTag(parts[0]!, 0x30, 'CertID');
+    const f = children(der, certId);
+    if (f.length !== 4) throw new MalformedOcspRequest(`CertID: got ${f.length} fields, want 4`);
+    const alg = children(der, expectTag(f[0]!, 0x30, 'hashAlgorithm'));
+    const algOid = expectOid(der, alg[0] ?? fail('hashAlgorithm is empty'), 'hashAlgorithm');
+    const serial = expectTag(f[3]!, 0x02, 'serialNumber');
+    if (serial.end === serial.contentStart) throw new MalformedOcspRequest('serialNumber is empty');
     return {
-      der: Buffer.from(c.toSchema().toBER(false)),
-      hash: HASHES[c.hashAlgorithm.algorithmId],
-      nameHash: Buffer.from(c.issuerNameHash.valueBlock.valueHexView),
-      keyHash: Buffer.from(c.issuerKeyHash.valueBlock.valueHexView),
-      serial: serialFromBytes(c.serialNumber.valueBlock.valueHexView),
+      der: der.subarray(certId.start, certId.end),
+      hash: HASH_BY_DER.get(algOid.toString('hex')),
+      nameHash: der.subarray(expectTag(f[1]!, 0x04, 'issuerNameHash').contentStart, f[1]!.end),
+      keyHash: der.subarray(expectTag(f[2]!, 0x04, 'issuerKeyHash').contentStart, f[2]!.end),
+      serial: serialFromBytes(der.subarray(serial.contentStart, serial.end)),
     };
   });
-  const nonceExt = req.tbsRequest.requestExtensions?.find((e) => e.extnID === OID_NONCE);
-  if (nonceExt === undefined) return { certIds };
-  const nonce = Buffer.from(nonceExt.extnValue.valueBlock.valueHexView);
+  if (exts === undefined) return { certIds };
+  let nonce: Buffer | undefined;
+  for (const ext of children(der, expectTag(children(der, exts)[0] ?? fail('empty requestExtensions'), 0x30, 'Extensions'))) {
+    const e = children(der, expectTag(ext, 0x30, 'Extension'));
+    if (e.length < 2 || e.length > 3) throw new MalformedOcspRequest('Extension: want extnID, critical, extnValue');
+    const id = expectOid(der, e[0]!, 'extnID');
+    const value = expectTag(e[e.length - 1]!, 0x04, 'extnValue');
+    if (id.equals(NONCE_OID_CONTENT)) nonce = der.subarray(value.contentStart, value.end);
+  }
+  if (nonce === undefined) return { certIds };
   if (nonce.length === 0 || nonce.length > MAX_NONCE_VALUE) throw new MalformedOcspRequest(`nonce of ${nonce.length} octets; want 1 to 32`);
   return { certIds, nonce };
 }
+
+function fail(message: string): never {
+  throw new MalformedOcspRequest(message);
+}
+
+const HASH_BY_DER = new Map(Object.entries(HASHES).map(([dotted, name]) => [oid(dotted).subarray(2).toString('hex'), name]));
+const NONCE_OID_CONTENT = oid(OID_NONCE).subarray(2);
 
 export type CertStatus = { readonly kind: 'good' } | { readonly kind: 'unknown' } | { readonly kind: 'revoked'; readonly at: Date; readonly reason: ReasonName };
 

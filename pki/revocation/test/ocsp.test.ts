@@ -1,12 +1,13 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
+import * as pkijs from 'pkijs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { tempDir } from '../../../bin/testkit.js';
 import { StateStore } from '../../../lib/state.js';
 import { PkiStore } from '../../index.js';
 import { readTlv } from '../der.js';
-import { OcspResponder, ocspAuthority, serveOcsp, statusOnlyResponse, type RunningResponder } from '../index.js';
+import { OcspResponder, ocspAuthority, parseOcspRequest, serveOcsp, statusOnlyResponse, type RunningResponder } from '../index.js';
 import { hasOpenssl, openssl, opensslAsync } from './openssl.js';
 import { issue, makeCa, openPki, responderSigner, type TestCa, type TestCert } from './test-pki.js';
 
@@ -141,4 +142,53 @@ describe('the OCSP responder, with openssl ocsp as the client', () => {
     );
     expect(responder.stats.internalErrors).toBe(0);
   });
+
+  it('GIVEN requests from openssl and mutations of them THEN the parser reads exactly what pkijs reads, and refuses what pkijs cannot read', async () => {
+    const a = await issue(dir, ca, { cn: 'diff-a', store: pki });
+    const b = await issue(dir, ca, { cn: 'diff-b', store: pki });
+    const corpus = [
+      ['-cert', a.pemFile],
+      ['-cert', a.pemFile, '-no_nonce'],
+      ['-cert', a.pemFile, '-cert', b.pemFile],
+      ['-sha256', '-cert', a.pemFile, '-cert', b.pemFile, '-nonce'],
+    ].map((extra, i) => {
+      const f = join(dir, `diff-${i}.der`);
+      openssl(['ocsp', '-issuer', ca.pemFile, ...extra, '-reqout', f]);
+      return readFileSync(f);
+    });
+    const viaPkijs = (bytes: Uint8Array) => {
+      const req = pkijs.OCSPRequest.fromBER(bytes);
+      const nonce = req.tbsRequest.requestExtensions?.find((e) => e.extnID === '1.3.6.1.5.5.7.48.1.2');
+      return {
+        serials: req.tbsRequest.requestList.map((r) => Buffer.from(r.reqCert.serialNumber.valueBlock.valueHexView).toString('hex').replace(/^(00)+/, '')),
+        keyHashes: req.tbsRequest.requestList.map((r) => Buffer.from(r.reqCert.issuerKeyHash.valueBlock.valueHexView).toString('hex')),
+        nonce: nonce && Buffer.from(nonce.extnValue.valueBlock.valueHexView).toString('hex'),
+      };
+    };
+    const viaOurs = (bytes: Uint8Array) => {
+      const p = parseOcspRequest(bytes);
+      return { serials: p.certIds.map((c) => c.serial), keyHashes: p.certIds.map((c) => c.keyHash.toString('hex')), nonce: p.nonce?.toString('hex') };
+    };
+    for (const req of corpus) expect(viaOurs(req)).toEqual(viaPkijs(req));
+    expect(viaOurs(corpus[2]!).serials).toEqual([a.serial, b.serial]);
+
+    const mutated = fc.tuple(fc.nat(corpus.length - 1), fc.nat(1000), fc.integer({ min: 0, max: 255 })).map(([k, i, v]) => {
+      const m = Buffer.from(corpus[k]!);
+      m[i % m.length] = v;
+      return m;
+    });
+    fc.assert(
+      fc.property(mutated, (bytes) => {
+        let ours: ReturnType<typeof viaOurs> | undefined;
+        try {
+          ours = viaOurs(bytes);
+        } catch {
+          return; // refusing is always allowed
+        }
+        expect(ours).toEqual(viaPkijs(bytes));
+      }),
+      { numRuns: 1000 },
+    );
+  });
 });
+
