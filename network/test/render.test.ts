@@ -1,0 +1,117 @@
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { buildPlan, generateKeyPair, renderPlan, writeRendered, type NodeKeys } from '../index.js';
+import { smallFabric } from './fixture.js';
+
+const isRoot = process.getuid?.() === 0;
+const has = (bin: string) => {
+  try {
+    execFileSync('sh', ['-c', 'command -v "$0"', bin]);
+    return true;
+  } catch {
+    return false;
+  }
+};
+const realTools = isRoot && ['wireguard-go', 'wg', 'wg-quick', 'nft', 'ip'].every(has);
+const dir = mkdtempSync(join(tmpdir(), 'jinbao-wan-render-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const fabric = smallFabric();
+const plan = buildPlan(fabric, fabric.allocate().allocations);
+const keys = new Map<string, NodeKeys>([...plan.nodes.keys()].map((id) => [id, { node: id, ...generateKeyPair(), generation: 1 }]));
+const rendered = renderPlan(plan, { keys });
+const filesOf = (id: string) => new Map(rendered.nodes.find((n) => n.node.id === id)!.files.map((f) => [f.name, f.content]));
+
+describe('rendering the overlay', () => {
+  it('GIVEN the plan WHEN rendered THEN each node has one wg-quick file per interface, its nftables rules, and hubs with backups a failover list', () => {
+    expect([...filesOf('000000').keys()].sort()).toEqual(['failover.conf', 'nftables.nft', 'wg-down.conf', 'wg-dr.conf']);
+    expect([...filesOf('440000').keys()].sort()).toEqual(['failover.conf', 'nftables.nft', 'wg-down.conf', 'wg-up1.conf', 'wg-up2.conf']);
+    expect([...filesOf('440103').keys()].sort()).toEqual(['nftables.nft', 'wg-up1.conf']);
+    expect(rendered.summary).toMatchObject({ nodes: 11, hubs: 7 });
+  });
+
+  it('THEN no private key is in the output unless asked, and the peer keys are the stored public keys', () => {
+    const up1 = filesOf('440100').get('wg-up1.conf')!;
+    expect(up1).not.toContain('PrivateKey');
+    expect(up1).toContain('PostUp = wg set %i private-key /etc/jinbao/wan/private.key');
+    expect(up1).toContain(`PublicKey = ${keys.get('440000')!.publicKey}`);
+    for (const k of keys.values()) for (const n of rendered.nodes) for (const f of n.files) expect(f.content).not.toContain(k.privateKey);
+  });
+
+  it('THEN a prefecture\'s AllowedIPs reach the ministry and its province but no other prefecture', () => {
+    const up1 = filesOf('440100').get('wg-up1.conf')!;
+    const allowed = /AllowedIPs = (.*)/.exec(up1)![1]!.split(', ').sort();
+    const net = (id: string) => plan.nodes.get(id)!.network;
+    expect(allowed).toEqual([net('000000'), net('dr-000000'), net('440000'), net('dr-440000')].sort());
+    expect(up1).toContain(`PostUp = ip -4 route replace ${net('440000')} dev %i metric 50`);
+    expect(filesOf('440100').get('wg-up2.conf')).toContain(`PostUp = ip -4 route replace ${net('000000')} dev %i metric 200`);
+  });
+
+  it('THEN the province hub forwards prefecture to prefecture traffic nowhere: its forward chain has no rule from one prefecture to another', () => {
+    const nft = filesOf('440000').get('nftables.nft')!;
+    const net = (id: string) => plan.nodes.get(id)!.network;
+    const forward = nft.slice(nft.indexOf('chain wan_fwd'));
+    for (const line of forward.split('\n').filter((l) => l.includes('accept comment'))) {
+      expect(line.includes(net('440100')) && line.includes(net('440300')) && !line.includes(net('440000'))).toBe(false);
+    }
+    expect(forward).toContain('counter drop comment "not allowed by the WAN policy"');
+  });
+
+  it('GIVEN --with-private-keys WHEN written THEN the configs hold the private key and are mode 0600 in a 0700 folder', () => {
+    const withKeys = renderPlan(plan, { keys, withPrivateKeys: true, only: ['440100'] });
+    writeRendered(join(dir, 'secret'), withKeys.nodes, withKeys.summary);
+    const file = join(dir, 'secret', '440100', 'wg-up1.conf');
+    expect(readFileSync(file, 'utf8')).toContain(`PrivateKey = ${keys.get('440100')!.privateKey}`);
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    expect(statSync(join(dir, 'secret', '440100')).mode & 0o777).toBe(0o700);
+    expect(statSync(join(dir, 'secret', '440100', 'nftables.nft')).mode & 0o777).toBe(0o644);
+  });
+});
+
+describe.skipIf(!realTools)('the real tools accept the output (root with wireguard-go, wireguard-tools, nftables; skipped otherwise)', () => {
+  const ns = `jbt${process.pid % 100000}`;
+  const iface = `jbt${process.pid % 100000}w`;
+  let pid: number | undefined;
+  afterAll(() => {
+    if (pid) {
+      try {
+        process.kill(pid, 'SIGTERM');
+      } catch {
+        /* gone */
+      }
+    }
+    try {
+      execFileSync('ip', ['netns', 'del', ns]);
+    } catch {
+      /* not created */
+    }
+  });
+
+  it('GIVEN a wireguard-go interface in a test namespace WHEN wg-quick strip then wg setconf load a hub config THEN wg shows every peer with its AllowedIPs', async () => {
+    const withKeys = renderPlan(plan, { keys, withPrivateKeys: true, only: ['000000'] });
+    writeRendered(join(dir, 'real'), withKeys.nodes, withKeys.summary);
+    execFileSync('ip', ['netns', 'add', ns]);
+    const child = spawn('ip', ['netns', 'exec', ns, 'wireguard-go', '-f', iface], { stdio: 'ignore' });
+    pid = child.pid;
+    for (let i = 0; i < 250 && !existsSync(`/var/run/wireguard/${iface}.sock`); i++) await new Promise((r) => setTimeout(r, 20));
+    const conf = join(dir, 'real', '000000', 'wg-down.conf');
+    const stripped = execFileSync('wg-quick', ['strip', conf]).toString();
+    const setconf = join(dir, 'real', 'setconf');
+    writeFileSync(setconf, stripped, { mode: 0o600 });
+    execFileSync('ip', ['netns', 'exec', ns, 'wg', 'setconf', iface, setconf]);
+    const dump = execFileSync('ip', ['netns', 'exec', ns, 'wg', 'show', iface, 'allowed-ips']).toString();
+    expect(dump).toContain(`${keys.get('440000')!.publicKey}\t${plan.nodes.get('440000')!.aggregate}`);
+    expect(dump).toContain(`${keys.get('dr-440000')!.publicKey}\t${plan.nodes.get('dr-440000')!.network}`);
+    expect(execFileSync('ip', ['netns', 'exec', ns, 'wg', 'show', iface, 'listen-port']).toString().trim()).toBe('51820');
+  });
+
+  it('WHEN nft checks every rendered ruleset in the namespace THEN each is valid', () => {
+    writeRendered(join(dir, 'all'), rendered.nodes, rendered.summary);
+    for (const n of rendered.nodes) execFileSync('ip', ['netns', 'exec', ns, 'nft', '-c', '-f', join(dir, 'all', n.node.id, 'nftables.nft')]);
+    execFileSync('ip', ['netns', 'exec', ns, 'nft', '-f', join(dir, 'all', '440000', 'nftables.nft')]);
+    expect(execFileSync('ip', ['netns', 'exec', ns, 'nft', 'list', 'chain', 'ip', 'jinbao_wan', 'wan_fwd']).toString()).toContain('province-operates-own');
+  });
+});
