@@ -1,0 +1,77 @@
+import type pg from 'pg';
+import type { ReplicationMode } from './model.js';
+import type { TrafficSwitch } from './proxy.js';
+import type { CertificateCheck } from './tls.js';
+
+/** What the primary sees of its standby. */
+export interface ReplicationStatus {
+  /** The standby's walreceiver is connected and streaming. */
+  readonly streaming: boolean;
+  /** 'sync', 'async', 'potential' or 'quorum' from pg_stat_replication. */
+  readonly syncState?: string;
+  /** Primary's current WAL position minus what the standby replayed. */
+  readonly replayLagBytes?: number;
+  /** How old the newest replayed transaction is while WAL is waiting to be replayed (0 when caught up). */
+  readonly replayDelaySeconds?: number;
+  readonly detail: string;
+}
+
+export interface WalPositions {
+  readonly receive: string | null;
+  readonly replay: string | null;
+}
+
+/**
+ * A primary/standby pair as a drill drives it. `pg-local` implements it on the embedded lab;
+ * other targets implement it over connection strings and operator-supplied commands. Nodes are
+ * named by the pair ("dc"/"dr" in the lab).
+ */
+export interface DrPair {
+  readonly target: 'pg-local' | 'pg';
+  readonly primary: string;
+  readonly standby: string;
+  /** The endpoint applications and the probe connect to. */
+  readonly endpoint: pg.ClientConfig;
+  readonly traffic: TrafficSwitch;
+  /** Which node is behind a server port (the probe learns the port from inet_server_port()). */
+  nodeByPort(port: number): string | undefined;
+  portOf(node: string): number;
+  replication(): Promise<ReplicationStatus>;
+  certificates(now: number): Promise<readonly CertificateCheck[]>;
+  replicationMode(): Promise<ReplicationMode>;
+  setReplicationMode(mode: ReplicationMode): Promise<void>;
+  /** Run one statement on a node (administration path, not the endpoint). */
+  query<R extends pg.QueryResultRow = pg.QueryResultRow>(node: string, sql: string, params?: unknown[]): Promise<R[]>;
+  /** Whether the node answers a query. */
+  reachable(node: string, timeoutMs: number): Promise<boolean>;
+  /** The unplanned failure; returns the time it happened. */
+  crash(node: string): Promise<number>;
+  /** Clean shutdown (a planned switchover): a primary sends all its WAL to its standbys first. */
+  stopClean(node: string): Promise<void>;
+  /** Make the node unable to start as a primary again (fence), or lift that. */
+  fence(node: string, on: boolean): Promise<void>;
+  /** Restart a node in the role it had (rollback before promotion). */
+  start(node: string): Promise<void>;
+  walPositions(standby: string): Promise<WalPositions>;
+  /** The end of a stopped node's WAL, reading forward from `from`; undefined when it cannot be read. */
+  endOfWal(node: string, from: string): Promise<string | undefined>;
+  promote(node: string): Promise<void>;
+  /** Try a write straight on the node, bypassing the endpoint. */
+  tryWrite(node: string): Promise<{ accepted: boolean; detail: string }>;
+  /** Turn the stopped old primary into a streaming standby of the new one (pg_rewind). */
+  rejoinAsStandby(node: string, newPrimary: string, mode: ReplicationMode): Promise<string>;
+  /** Record that `node` is now the primary. */
+  setPrimary(node: string): void;
+}
+
+/** LSN "X/Y" as a byte position. */
+export function lsnToBigInt(lsn: string): bigint {
+  const m = /^([0-9A-Fa-f]+)\/([0-9A-Fa-f]+)$/.exec(lsn.trim());
+  if (!m) throw new Error(`not an LSN: "${lsn}", want the form "0/3000148"`);
+  return (BigInt(`0x${m[1]}`) << 32n) + BigInt(`0x${m[2]}`);
+}
+
+/** Bytes from `b` up to `a` (negative when `a` is behind `b`). */
+export function lsnDiff(a: string, b: string): number {
+  return Number(lsnToBigInt(a) - lsnToBigInt(b));
+}

@@ -1,0 +1,391 @@
+import { JinbaoError } from '../lib/errors.js';
+import { pause, waitFor, type EventLog, type Step } from './engine.js';
+import type { DrillRequest, Measurements, ReplicationMode } from './model.js';
+import { lsnDiff, type DrPair } from './pair.js';
+import { probeTableSql, PROBE_TABLE, WriteProbe } from './probe.js';
+
+/** A drill refused before anything changed. */
+export class DrillRefusedError extends JinbaoError {
+  constructor(message: string) {
+    super(message, { exitCode: 2 });
+    this.name = 'DrillRefusedError';
+  }
+}
+
+/** What the steps share while a drill runs. */
+export interface DrillContext {
+  readonly runId: string;
+  readonly request: DrillRequest;
+  readonly pair: DrPair;
+  readonly log: EventLog;
+  readonly signal: AbortSignal;
+  /** Fixed at the start: the roles the drill swaps. */
+  readonly oldPrimary: string;
+  readonly newPrimary: string;
+  readonly state: DrillState;
+}
+
+export interface DrillState {
+  previousMode?: ReplicationMode;
+  probe?: WriteProbe;
+  startLsn?: string;
+  failureAt?: number;
+  fenced: boolean;
+  promoted: boolean;
+  rejoined?: boolean;
+  endOfWal?: string;
+  replayedAtPromotion?: string;
+  measurements: { -readonly [K in keyof Measurements]: Measurements[K] } & { rpoDataSeconds?: number; splitBrainChecks?: string[] };
+}
+
+const PROBE_MAX_MS = 10 * 60_000;
+/** Preflight looks at lag for this long before refusing, so a momentary blip does not refuse a drill. */
+const LAG_SETTLE_MS = 1_500;
+
+export function newDrillState(): DrillState {
+  return { fenced: false, promoted: false, measurements: {} };
+}
+
+/**
+ * The drill as data: a planned switchover or an unplanned failover, each step with its
+ * precondition, action, verification and rollback. `jinbao drill plan` prints these without
+ * running them.
+ */
+export function drillSteps(request: DrillRequest): Step<DrillContext>[] {
+  const failover = request.scenario === 'failover';
+  const steps: Step<DrillContext>[] = [
+    preflight(),
+    replicationMode(),
+    startProbe(),
+    ...(failover ? [injectFailure(), detectFailure()] : []),
+    fenceOldPrimary(failover),
+    catchUp(failover),
+    promote(),
+    switchTraffic(),
+    splitBrainCheck(),
+    measureRpo(),
+  ];
+  if (request.failback) steps.push(failback());
+  return steps;
+}
+
+function preflight(): Step<DrillContext> {
+  return {
+    name: 'preflight',
+    description: 'standby streaming, replay lag within the RPO budget, replication certificates valid (the drill lock is taken before)',
+    async action({ pair, request, log, signal }) {
+      const status = await pair.replication();
+      if (!status.streaming) throw new DrillRefusedError(`refusing to start the drill: the standby is not streaming (${status.detail}); start it or repair replication, then check with: jinbao drill lab status`);
+      const budget = request.objectives.rpoSeconds;
+      let delay = status.replayDelaySeconds ?? 0;
+      const settleUntil = performance.now() + LAG_SETTLE_MS;
+      while (delay > budget && performance.now() < settleUntil) {
+        await pause(100, signal);
+        delay = (await pair.replication()).replayDelaySeconds ?? 0;
+      }
+      if (delay > budget) {
+        throw new DrillRefusedError(
+          `refusing to start the drill: the standby's replay lag is ${delay.toFixed(1)} s, over the site's RPO budget of ${budget} s; wait for the standby to catch up (is replay paused? SELECT pg_wal_replay_resume() on the standby) and retry`,
+        );
+      }
+      const certs = await pair.certificates(Date.now());
+      const bad = certs.filter((c) => c.problem);
+      if (bad.length > 0) {
+        throw new DrillRefusedError(`refusing to start the drill: replication certificates are not valid: ${bad.map((c) => `${c.file}: ${c.problem}`).join('; ')}; renew them and retry`);
+      }
+      log.measure('preflight.replayDelaySeconds', delay);
+      log.measure('preflight.replayLagBytes', status.replayLagBytes ?? 0);
+      log.measure('preflight.certificatesChecked', certs.length);
+      return `${status.detail}; replay lag ${delay.toFixed(3)} s (budget ${budget} s); ${certs.length} certificates valid until ${certs.map((c) => c.notAfter).sort()[0]}`;
+    },
+  };
+}
+
+function replicationMode(): Step<DrillContext> {
+  return {
+    name: 'replication-mode',
+    description: 'run the pair with the requested replication (synchronous_standby_names on the primary)',
+    rollbackDescription: 'restore the previous replication mode if the old primary still leads',
+    async action({ pair, request, state }) {
+      state.previousMode = await pair.replicationMode();
+      if (state.previousMode === request.replication) return `already ${request.replication}`;
+      await pair.setReplicationMode(request.replication);
+      return `${state.previousMode} → ${request.replication}`;
+    },
+    async verification({ pair, request, signal }) {
+      const want = request.replication === 'sync' ? 'sync' : 'async';
+      let seen: string | undefined;
+      await waitFor(
+        `the standby to report sync_state "${want}"`,
+        async () => {
+          seen = (await pair.replication()).syncState;
+          return seen === want ? true : undefined;
+        },
+        { timeoutMs: 5_000, intervalMs: 50, signal },
+      ).catch(() => {
+        throw new Error(`the standby reports sync_state "${seen}", want "${want}"`);
+      });
+      return `standby sync_state ${want}`;
+    },
+    async rollback({ pair, state }) {
+      if (state.promoted || state.fenced || state.previousMode === undefined) return 'left as is: roles changed';
+      await pair.setReplicationMode(state.previousMode);
+      return `restored ${state.previousMode}`;
+    },
+  };
+}
+
+function startProbe(): Step<DrillContext> {
+  return {
+    name: 'start-probe',
+    description: 'start the write probe through the endpoint: committed inserts with sequence numbers at the set rate',
+    rollbackDescription: 'stop the probe',
+    async action({ pair, request, runId, state, oldPrimary }) {
+      await pair.query(oldPrimary, probeTableSql());
+      const [lsn] = await pair.query<{ lsn: string }>(oldPrimary, 'SELECT pg_current_wal_lsn()::text AS lsn');
+      state.startLsn = lsn!.lsn;
+      const probe = new WriteProbe({ endpoint: pair.endpoint, runId, rate: request.probeRate, maxWrites: request.probeRate * (PROBE_MAX_MS / 1000), maxMs: PROBE_MAX_MS });
+      state.probe = probe;
+      probe.start();
+      return `${request.probeRate} writes/s into ${PROBE_TABLE}`;
+    },
+    async verification({ request, state, pair, oldPrimary, signal }) {
+      await pause(request.warmupMs, signal);
+      const oldPort = pair.portOf(oldPrimary);
+      const acked = state.probe!.acks.filter((a) => a.serverPort === oldPort).length;
+      if (acked === 0) throw new Error(`the probe got no acknowledged write from ${oldPrimary} in ${request.warmupMs} ms (last error: ${state.probe!.error ?? 'none'})`);
+      return `${acked} writes acknowledged by ${oldPrimary}`;
+    },
+    async rollback({ state }) {
+      await state.probe?.stop();
+      return 'probe stopped';
+    },
+  };
+}
+
+function injectFailure(): Step<DrillContext> {
+  return {
+    name: 'inject-failure',
+    description: 'kill the primary with SIGKILL (all its processes at once, as when the machine dies)',
+    async action({ pair, oldPrimary, state, log }) {
+      const at = await pair.crash(oldPrimary);
+      state.failureAt = at;
+      log.mark('failure', `${oldPrimary} killed`, at);
+      return `${oldPrimary} killed`;
+    },
+  };
+}
+
+function detectFailure(): Step<DrillContext> {
+  return {
+    name: 'detect-failure',
+    description: 'declare the primary failed once it has not answered for the detection window',
+    async action({ pair, oldPrimary, request, log, signal }) {
+      let downSince: number | undefined;
+      await waitFor(
+        `${oldPrimary} to stay unreachable for ${request.detectionMs} ms`,
+        async () => {
+          const up = await pair.reachable(oldPrimary, 200);
+          const now = performance.now();
+          if (up) downSince = undefined;
+          else downSince ??= now;
+          return downSince !== undefined && now - downSince >= request.detectionMs ? true : undefined;
+        },
+        { timeoutMs: request.detectionMs + 30_000, intervalMs: 100, signal },
+      );
+      log.mark('detected', `${oldPrimary} unreachable for ${request.detectionMs} ms`);
+      return `${oldPrimary} declared failed`;
+    },
+  };
+}
+
+function fenceOldPrimary(failover: boolean): Step<DrillContext> {
+  return {
+    name: 'fence-old-primary',
+    description: failover
+      ? 'drain the endpoint and mark the dead primary so it can only ever restart read-only'
+      : 'drain the endpoint, mark the primary so it can only ever restart read-only, and shut it down cleanly (it sends all its WAL first)',
+    rollbackDescription: 'before promotion only: lift the mark, restart the old primary and route traffic back to it',
+    async action({ pair, oldPrimary, state, log }) {
+      if (!failover) {
+        // A checkpoint while still serving keeps the shutdown checkpoint, and so the outage, short.
+        await pair.query(oldPrimary, 'CHECKPOINT');
+        state.failureAt = log.now();
+        log.mark('fence', `${oldPrimary} fenced for switchover`, state.failureAt);
+      }
+      await pair.traffic.drain();
+      await pair.fence(oldPrimary, true);
+      state.fenced = true;
+      if (!failover) await pair.stopClean(oldPrimary);
+      if (failover) log.mark('fence', `${oldPrimary} fenced`);
+      state.endOfWal = await pair.endOfWal(oldPrimary, state.startLsn!);
+      if (state.endOfWal) log.measure('oldPrimary.endOfWal', state.endOfWal);
+      return `endpoint drained; ${oldPrimary} fenced${failover ? '' : ' and stopped'}; its WAL ends at ${state.endOfWal ?? 'unknown'}`;
+    },
+    async verification({ pair, oldPrimary }) {
+      if (await pair.reachable(oldPrimary, 500)) throw new Error(`${oldPrimary} still answers after fencing`);
+      const routed = await pair.traffic.current();
+      if (routed !== undefined) throw new Error(`the endpoint still routes to ${routed}`);
+      return `${oldPrimary} does not answer; the endpoint routes nowhere`;
+    },
+    async rollback({ pair, oldPrimary, state }) {
+      if (state.promoted) return 'left fenced: the standby was promoted';
+      await pair.fence(oldPrimary, false);
+      await pair.start(oldPrimary);
+      await pair.traffic.route(oldPrimary);
+      state.fenced = false;
+      return `${oldPrimary} restarted as primary and routed again`;
+    },
+  };
+}
+
+function catchUp(failover: boolean): Step<DrillContext> {
+  return {
+    name: 'catch-up',
+    description: failover
+      ? 'let the standby replay everything it received (bounded)'
+      : "let the standby receive the old primary's last WAL and replay it (bounded)",
+    async action({ pair, newPrimary, request, state, signal, log }) {
+      const pos = await waitFor(
+        `${newPrimary} to replay what it received`,
+        async () => {
+          const p = await pair.walPositions(newPrimary);
+          if (p.receive === null || p.replay === null) return undefined;
+          if (lsnDiff(p.receive, p.replay) > 0) return undefined;
+          if (!failover && state.endOfWal && lsnDiff(state.endOfWal, p.receive) > 0) return undefined;
+          return p;
+        },
+        { timeoutMs: request.catchUpTimeoutMs, intervalMs: 20, signal },
+      );
+      state.replayedAtPromotion = pos.replay!;
+      if (state.endOfWal) {
+        const behind = Math.max(0, lsnDiff(state.endOfWal, pos.replay!));
+        state.measurements.rpoWalBytes = behind;
+        log.measure('rpo.walBytes', behind);
+      }
+      return `received ${pos.receive}, replayed ${pos.replay}`;
+    },
+  };
+}
+
+function promote(): Step<DrillContext> {
+  return {
+    name: 'promote',
+    description: 'promote the standby (pg_promote, waiting for it to finish)',
+    rollbackDescription: 'a promoted standby stays primary: rewind the old primary into its standby so the pair is whole again',
+    async precondition({ pair, oldPrimary }) {
+      const w = await pair.tryWrite(oldPrimary);
+      if (w.accepted) throw new Error(`${oldPrimary} still accepts writes: refusing to promote into a split brain`);
+      return `${oldPrimary} accepts no write`;
+    },
+    async action({ pair, newPrimary, state, log }) {
+      await pair.promote(newPrimary);
+      state.promoted = true;
+      pair.setPrimary(newPrimary);
+      log.mark('promoted', `${newPrimary} promoted`);
+      return `${newPrimary} promoted`;
+    },
+    async verification({ pair, newPrimary }) {
+      const [row] = await pair.query<{ r: boolean }>(newPrimary, 'SELECT pg_is_in_recovery() AS r');
+      if (row?.r !== false) throw new Error(`${newPrimary} is still in recovery after promotion`);
+      return `${newPrimary} is out of recovery`;
+    },
+    async rollback({ pair, oldPrimary, newPrimary, request, state }) {
+      if (!state.promoted || state.rejoined) return 'nothing to settle';
+      const detail = await pair.rejoinAsStandby(oldPrimary, newPrimary, request.replication);
+      state.rejoined = true;
+      return detail;
+    },
+  };
+}
+
+function switchTraffic(): Step<DrillContext> {
+  return {
+    name: 'switch-traffic',
+    description: 'route the endpoint to the new primary and wait for the first acknowledged probe write there',
+    rollbackDescription: 'route the endpoint to whichever node is primary',
+    async action({ pair, newPrimary, log }) {
+      await pair.traffic.route(newPrimary);
+      log.mark('traffic-switched', `endpoint → ${newPrimary}`);
+      return `endpoint → ${newPrimary}`;
+    },
+    async verification({ pair, newPrimary, state, log, request }) {
+      const routed = await pair.traffic.current();
+      if (routed !== newPrimary) throw new Error(`the endpoint routes to ${routed ?? 'nothing'}, want ${newPrimary}`);
+      const ack = await state.probe!.waitForAck(pair.portOf(newPrimary), state.failureAt!, 15_000);
+      if (!ack) throw new Error(`no probe write was acknowledged by ${newPrimary} within 15 s (last probe error: ${state.probe!.error ?? 'none'})`);
+      log.mark('first-ack-new-primary', `probe write #${ack.seq}`, ack.at);
+      state.measurements.rtoMs = ack.at - state.failureAt!;
+      log.measure('rto.ms', state.measurements.rtoMs);
+      const objective = request.objectives.rtoSeconds * 1000;
+      return `first write on ${newPrimary}: #${ack.seq}, RTO ${state.measurements.rtoMs.toFixed(0)} ms (objective ${objective} ms)`;
+    },
+    async rollback({ pair }) {
+      await pair.traffic.route(pair.primary);
+      return `endpoint → ${pair.primary}`;
+    },
+  };
+}
+
+function splitBrainCheck(): Step<DrillContext> {
+  return {
+    name: 'split-brain-check',
+    description: 'try a write straight on the old primary: it must be refused',
+    async action({ pair, oldPrimary, state, log }) {
+      const w = await pair.tryWrite(oldPrimary);
+      (state.measurements.splitBrainChecks ??= []).push(`after promotion: ${w.detail}`);
+      state.measurements.splitBrainFree = !w.accepted;
+      log.measure('splitBrain.afterPromotion', w.accepted ? 'write accepted' : w.detail);
+      if (w.accepted) throw new Error(`SPLIT BRAIN: ${oldPrimary} accepted a write after ${pair.primary} was promoted`);
+      return w.detail;
+    },
+  };
+}
+
+function measureRpo(): Step<DrillContext> {
+  return {
+    name: 'measure-rpo',
+    description: 'stop the probe and count acknowledged rows missing on the new primary',
+    async action({ pair, newPrimary, oldPrimary, runId, state, log }) {
+      const probe = state.probe!;
+      await probe.stop();
+      const rows = await pair.query<{ seq: number }>(newPrimary, `SELECT seq FROM ${PROBE_TABLE} WHERE run = $1`, [runId]);
+      const present = new Set(rows.map((r) => r.seq));
+      const missing = probe.acks.filter((a) => !present.has(a.seq));
+      const m = state.measurements;
+      m.rpoRows = missing.length;
+      m.probe = probe.counts(pair.portOf(oldPrimary), pair.portOf(newPrimary));
+      m.rpoDataSeconds = missing.length === 0 ? 0 : (state.failureAt! - missing[0]!.at) / 1000;
+      log.measure('rpo.rows', missing.length);
+      log.measure('rpo.dataSeconds', m.rpoDataSeconds);
+      log.measure('probe.acknowledged', m.probe.acknowledged);
+      log.measure('probe.attempted', m.probe.attempted);
+      if (missing.length > 0) log.measure('rpo.missingSeqs', missing.slice(0, 50).map((a) => a.seq).join(','));
+      return `${m.probe.acknowledged} acknowledged, ${missing.length} missing on ${newPrimary}`;
+    },
+  };
+}
+
+function failback(): Step<DrillContext> {
+  return {
+    name: 'failback',
+    description: 'pg_rewind the old primary into a streaming standby of the new one; verify it refuses writes',
+    async action({ pair, oldPrimary, newPrimary, request, state }) {
+      const detail = await pair.rejoinAsStandby(oldPrimary, newPrimary, request.replication);
+      state.rejoined = true;
+      return detail;
+    },
+    async verification({ pair, oldPrimary, state, log }) {
+      const status = await pair.replication();
+      if (!status.streaming) throw new Error(`after failback: ${status.detail}`);
+      const w = await pair.tryWrite(oldPrimary);
+      (state.measurements.splitBrainChecks ??= []).push(`after failback: ${w.detail}`);
+      log.measure('splitBrain.afterFailback', w.accepted ? 'write accepted' : w.detail);
+      if (w.accepted) {
+        state.measurements.splitBrainFree = false;
+        throw new Error(`SPLIT BRAIN: rejoined ${oldPrimary} accepted a write`);
+      }
+      return `${status.detail}; ${oldPrimary}: ${w.detail}`;
+    },
+  };
+}
