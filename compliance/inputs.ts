@@ -101,7 +101,7 @@ export interface DrillEvidence {
 }
 
 export interface WanLink {
-  /** Node ids at both ends: site ids for site nodes, anything else for DR centers and counties. */
+  /** Node ids: `from` is the spoke, `to` the hub it dials; site ids for site nodes, other ids for DR centers and counties. */
   readonly from: string;
   readonly to: string;
   readonly role: 'uplink' | 'access' | string;

@@ -1,12 +1,13 @@
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { gatherInputs, type AuditEvidence, type ComplianceInputs, type Inspects, type KubeObject, type PkiEvidence, type StacksEvidence } from '../../compliance/index.js';
-import { loadLedger, type Fabric } from '../../fabric/index.js';
+import { gatherInputs, type AuditEvidence, type WanAclRule, type WanEvidence, type ComplianceInputs, type Inspects, type KubeObject, type PkiEvidence, type StacksEvidence } from '../../compliance/index.js';
+import { loadLedger, MINISTRY_ID, type Fabric, type SiteAllocation } from '../../fabric/index.js';
 import { readAudit, verifyAudit } from '../../lib/audit.js';
 import type { StateStore } from '../../lib/state.js';
 import { PkiStore, toPem } from '../../pki/index.js';
 import { renderSite } from '../../stacks/index.js';
+import { aclFlows, ALL, buildPlan, drNodeId, planConfigs, renderNftables } from '../../network/index.js';
 import type { Context } from '../context.js';
 import { gatherLiveFacts } from '../live.js';
 import { writeMonitoring } from './monitoring.js';
@@ -22,14 +23,14 @@ export async function gatherCompliance(ctx: Context): Promise<{ inputs: Complian
   const noState = `no state store in ${ctx.stateDir}: run jinbao up first (or pass --state)`;
   const missing: Partial<Record<Inspects, string>> = {
     drills: hasState ? 'needs dr-runbooks: this build has no drill history to read' : noState,
-    wan: 'needs network: this build has no WAN overlay plan (network/) to read',
   };
   const cleanups: (() => void)[] = [];
   const rulesDir = mkdtempSync(join(tmpdir(), 'jinbao-rules-'));
   cleanups.push(() => rmSync(rulesDir, { recursive: true, force: true }));
   const ruleFiles = writeMonitoring(rulesDir).filter((f) => f.endsWith('.rules.yml'));
 
-  const parts: Partial<ComplianceInputs> = { monitoring: { ruleFiles }, stacks: stacksEvidence(fabric, store) };
+  const { allocations } = fabric.allocate(store ? loadLedger(store) : undefined);
+  const parts: Partial<ComplianceInputs> = { monitoring: { ruleFiles }, stacks: stacksEvidence(fabric, allocations), wan: wanEvidence(fabric, allocations) };
   if (store) {
     const pki = pkiEvidence(store);
     if (pki) Object.assign(parts, { pki });
@@ -44,8 +45,7 @@ export async function gatherCompliance(ctx: Context): Promise<{ inputs: Complian
 }
 
 /** Every site's objects, rendered by the same pure renderer `jinbao synth` uses, on the recorded addresses. */
-function stacksEvidence(fabric: Fabric, store: StateStore | undefined): StacksEvidence {
-  const { allocations } = fabric.allocate(store ? loadLedger(store) : undefined);
+function stacksEvidence(fabric: Fabric, allocations: ReadonlyMap<string, SiteAllocation>): StacksEvidence {
   const objectsBySite = new Map<string, readonly KubeObject[]>();
   for (const site of fabric.sites) objectsBySite.set(site.id, renderSite(fabric, site, allocations) as unknown as KubeObject[]);
   return { objectsBySite, origin: 'stacks (renderSite, the objects jinbao synth writes)' };
@@ -83,5 +83,30 @@ function auditEvidence(store: StateStore): AuditEvidence {
     entries: v.entries,
     ...(first ? { oldestAt: new Date(first.at) } : {}),
     genesisRetained: first === undefined || first.seq === 1,
+  };
+}
+
+/**
+ * The WAN overlay plan `jinbao wan render` writes: spoke → hub links, and the policy's flows as
+ * accept rules; the default action is read from the core hub's rendered nftables rule set.
+ */
+function wanEvidence(fabric: Fabric, allocations: ReadonlyMap<string, SiteAllocation>): WanEvidence {
+  const plan = buildPlan(fabric, allocations);
+  const flows = aclFlows(plan);
+  const siteNodes = [...plan.nodes.keys()].filter((id) => fabric.has(id));
+  const expand = (side: readonly string[] | typeof ALL, other: readonly string[] | typeof ALL): readonly string[] =>
+    side !== ALL ? side : other !== ALL && other.some((id) => fabric.findSite(id)?.tier === 'prefecture') ? siteNodes : ['all'];
+  const rules: WanAclRule[] = [];
+  for (const f of flows)
+    for (const from of expand(f.from, f.to)) for (const to of expand(f.to, f.from)) rules.push({ from, to, action: 'accept', purpose: f.rule });
+  const core = planConfigs(plan, undefined, flows).get(MINISTRY_ID);
+  const nft = core ? renderNftables(plan, core, flows).content : '';
+  const drops = nft.split('\n').filter((l) => /^\s*counter drop\b/.test(l)).length;
+  const ministryDr = drNodeId(MINISTRY_ID);
+  return {
+    links: plan.links.map((l) => ({ from: l.spoke, to: l.hub, role: l.kind === 'ministry' ? 'ministry' : 'uplink' })),
+    ...(plan.nodes.has(ministryDr) ? { ministryDrNode: ministryDr } : {}),
+    acl: { defaultAction: drops >= 2 ? 'drop' : 'accept', rules },
+    origin: `network (overlay plan: ${plan.nodes.size} nodes, ${plan.links.length} links; core nftables ${drops >= 2 ? 'ends input and forward in drop' : 'does not end in drop'})`,
   };
 }

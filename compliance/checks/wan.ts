@@ -9,7 +9,7 @@ export const wanRedundantUplinks: Check = (inputs, env) => {
   return env.sites
     .filter((s) => s.tier === 'province')
     .map((s) => {
-      const ups = wan.links.filter((l) => l.role === 'uplink' && (l.from === s.id || l.to === s.id)).map((l) => (l.from === s.id ? l.to : l.from));
+      const ups = wan.links.filter((l) => l.role === 'uplink' && l.from === s.id).map((l) => l.to);
       const toCore = ups.includes(ministry.id);
       const toDr = drNode !== undefined && ups.includes(drNode);
       const evidence = [{ source: wan.origin, detail: `uplinks of ${s.id}: ${ups.join(', ') || 'none'}` }];

@@ -96,7 +96,7 @@ describe('jinbao comply', () => {
 });
 
 describe('jinbao comply over real feature state', () => {
-  it('GIVEN jinbao up on a small inventory WHEN comply runs THEN stacks, certificates, replica mTLS and the audit chain are judged from real state', async () => {
+  it('GIVEN jinbao up on a small inventory WHEN comply runs THEN stacks, WAN plan, certificates, replica mTLS and the audit chain are judged from real state', async () => {
     const dir = tempDir();
     try {
       const file = join(dir.dir, 'small.yaml');
@@ -116,6 +116,8 @@ describe('jinbao comply over real feature state', () => {
         'MLPS-CRY-01': 'pass',
         'GM-CRY-01': 'fail',
         'MLPS-MON-01': 'pass',
+        'MLPS-NET-02': 'pass',
+        'MLPS-BND-01': 'pass',
       });
       expect(report.results.find((x) => x.control.id === 'GM-CRY-01')!.findings[0]!.message).toBe('no active SM2 root CA; create one with jinbao pki init --algorithm sm2');
     } finally {
