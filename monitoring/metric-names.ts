@@ -22,7 +22,7 @@ export const METRICS = {
   caSecondsToExpiry: 'jinbao_pki_ca_expiry_seconds',
   /** gauge {profile}: active certificates expiring within 30 days (pki). */
   certificatesExpiring: 'jinbao_pki_certificates_expiring_30d',
-  /** gauge {from, to}: 1 when the WAN link's last handshake is fresh, 0 when down (network). */
+  /** gauge {hub, spoke, kind}: 1 when the WAN link answered at the last check with a fresh handshake (network). */
   wanLinkUp: 'jinbao_wan_link_up',
   /** counter {site, peer, outcome="success"|"error"}: inter-tier exchange requests (exchange services). */
   exchangeRequests: 'jinbao_exchange_requests_total',

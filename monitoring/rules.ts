@@ -116,7 +116,7 @@ export function buildRules(opts: RulesOptions = {}): RenderedRules {
       expr: `${M.wanLinkUp} == 0`,
       for: '2m',
       labels: { severity: 'page' },
-      annotations: { summary: 'WAN link {{ $labels.from }} → {{ $labels.to }} is down', description: 'No fresh WireGuard handshake: see jinbao wan check.' },
+      annotations: { summary: 'WAN link {{ $labels.spoke }} → {{ $labels.hub }} ({{ $labels.kind }}) is down', description: 'No answer or no WireGuard handshake younger than 180 s at the last check: see jinbao wan check.' },
     },
     {
       alert: 'JinbaoBindingControlFailing',

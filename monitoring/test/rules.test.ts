@@ -195,10 +195,10 @@ describe.skipIf(!hasPromtool)('Prometheus rules (promtool; Debian package promet
     const r = promtoolTest('wan', [
       {
         input_series: [
-          { series: 'jinbao_wan_link_up{from="440000",to="000000"}', values: '1 0 0 0 0 0' },
-          { series: 'jinbao_wan_link_up{from="440000",to="dr:610000"}', values: '1 0 1 1 1 1' },
+          { series: 'jinbao_wan_link_up{hub="000000",spoke="440000",kind="primary"}', values: '1 0 0 0 0 0' },
+          { series: 'jinbao_wan_link_up{hub="dr-000000",spoke="440000",kind="secondary"}', values: '1 0 1 1 1 1' },
         ],
-        alert_rule_test: [fires('JinbaoWanLinkDown', '4m', { from: '440000', to: '000000' })],
+        alert_rule_test: [fires('JinbaoWanLinkDown', '4m', { hub: '000000', spoke: '440000', kind: 'primary' })],
       },
     ]);
     expect(r.code, r.output).toBe(0);
