@@ -3,6 +3,7 @@ import type { Context } from './context.js';
 import { registerComplianceMetrics } from '../compliance/index.js';
 import { runCompliance } from './commands/comply.js';
 import { registerPkiFeatureMetrics } from './commands/pki-up.js';
+import { registerDrillMetrics } from './commands/drill.js';
 
 /** A feature's metrics, registered on the shared registry that `jinbao exporter` serves. */
 export type MetricsRegistration = (registry: Registry, ctx: Context) => void;
@@ -11,6 +12,7 @@ export type MetricsRegistration = (registry: Registry, ctx: Context) => void;
 const REGISTRATIONS: readonly MetricsRegistration[] = [
   (registry, ctx) => registerComplianceMetrics(registry, () => runCompliance(ctx)),
   registerPkiFeatureMetrics,
+  registerDrillMetrics,
 ];
 
 export function registerFeatureMetrics(registry: Registry, ctx: Context): void {

@@ -1,6 +1,7 @@
 import type { Fabric } from '../fabric/index.js';
 import type { Context } from './context.js';
 import { pkiUpStage } from './commands/pki-up.js';
+import { drillUpStage } from './commands/drill.js';
 import { stacksUpStage } from './commands/stacks.js';
 import { postureUpStage } from './commands/report.js';
 
@@ -26,4 +27,4 @@ export interface UpStageResult {
 }
 
 /** Every feature's stage, in the order `up` runs them. */
-export const UP_STAGES: readonly UpStage[] = [pkiUpStage, stacksUpStage, postureUpStage];
+export const UP_STAGES: readonly UpStage[] = [pkiUpStage, stacksUpStage, drillUpStage, postureUpStage];

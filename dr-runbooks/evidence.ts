@@ -7,12 +7,11 @@ export interface EvidenceSigner {
   sign(data: Uint8Array): Promise<EvidenceSignature>;
 }
 
+/** A signature as the signer's scheme defines it, kept verbatim in the report for its verifier. */
 export interface EvidenceSignature {
-  readonly algorithm: string;
-  /** Base64. */
-  readonly value: string;
-  /** The signer's certificate chain, PEM, leaf first. */
-  readonly certificates?: readonly string[];
+  /** Which verifier understands `value` (e.g. "jinbao-pki"). */
+  readonly scheme: string;
+  readonly value: unknown;
 }
 
 /** Checks an evidence signature (and the signer's certificate) against the PKI's trust anchors. */

@@ -375,9 +375,20 @@ function failback(): Step<DrillContext> {
       state.rejoined = true;
       return detail;
     },
-    async verification({ pair, oldPrimary, state, log }) {
-      const status = await pair.replication();
-      if (!status.streaming) throw new Error(`after failback: ${status.detail}`);
+    async verification({ pair, oldPrimary, state, log, signal }) {
+      // The rejoined standby reconnects once when it crosses to the new timeline: wait for it to settle.
+      let last = await pair.replication();
+      await waitFor(
+        `${oldPrimary} to stream from ${pair.primary}`,
+        async () => {
+          last = await pair.replication();
+          return last.streaming ? true : undefined;
+        },
+        { timeoutMs: 20_000, intervalMs: 100, signal },
+      ).catch(() => {
+        throw new Error(`after failback: ${last.detail}`);
+      });
+      const status = last;
       const w = await pair.tryWrite(oldPrimary);
       (state.measurements.splitBrainChecks ??= []).push(`after failback: ${w.detail}`);
       log.measure('splitBrain.afterFailback', w.accepted ? 'write accepted' : w.detail);

@@ -95,7 +95,9 @@ export function checkCertificate(file: string, pem: string, caPem: string, now: 
   const base = { file, subject: cert.subject.replace(/\n/g, ', '), notAfter: new Date(notAfter).toISOString() };
   if (now < notBefore) return { ...base, problem: `not valid before ${new Date(notBefore).toISOString()}` };
   if (now + marginMs > notAfter) return { ...base, problem: `expired or expiring: valid until ${base.notAfter}` };
-  const ca = new X509Certificate(caPem);
-  if (!cert.verify(ca.publicKey)) return { ...base, problem: `not signed by the replication CA ${ca.subject.replace(/\n/g, ', ')}` };
+  const anchors = [...caPem.matchAll(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g)].map((m) => new X509Certificate(m[0]));
+  if (!anchors.some((ca) => cert.verify(ca.publicKey))) {
+    return { ...base, problem: `not signed by the replication CA (${anchors.map((a) => a.subject.replace(/\n/g, ', ')).join('; ')})` };
+  }
   return base;
 }

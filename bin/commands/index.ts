@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import type { Runner } from '../cli.js';
 import { register as audit } from './audit.js';
 import { register as comply } from './comply.js';
+import { register as drill } from './drill.js';
 import { register as exporter } from './exporter.js';
 import { register as inventory } from './inventory.js';
 import { register as ipam } from './ipam.js';
@@ -14,4 +15,4 @@ import { register as up } from './up.js';
 import { register as wan } from './wan.js';
 
 /** Every command group, in the order `jinbao --help` lists them. */
-export const COMMANDS: readonly ((program: Command, run: Runner) => void)[] = [up, inventory, ipam, kpi, stacks, pki, wan, audit, comply, report, monitoring, exporter];
+export const COMMANDS: readonly ((program: Command, run: Runner) => void)[] = [up, inventory, ipam, kpi, stacks, pki, wan, drill, audit, comply, report, monitoring, exporter];

@@ -1,0 +1,21 @@
+/**
+ * Disaster-recovery drills on real PostgreSQL replication: the drill engine (steps as data with
+ * rollbacks, timestamped events), the embedded lab (`pg-local`), the write probe, the HAProxy
+ * endpoint, measured RTO/RPO, sealed reports and drill history.
+ */
+export type { Scenario, ReplicationMode, TargetKind, NodeName, DrillRequest, DrillEvent, DrillResult, Measurements, ProbeCounts, MarkName } from './model.js';
+export { SCENARIOS, REPLICATION_MODES, TARGETS } from './model.js';
+export { EventLog, runSteps, DrillAbortedError, pause, waitFor, type Step, type StepsOutcome } from './engine.js';
+export { drillSteps, newDrillState, DrillRefusedError, type DrillContext, type DrillState } from './runbook.js';
+export { executeDrill, type ExecuteDrillOptions } from './drill.js';
+export { DrillHistory, DR_MIGRATIONS, newRunId, type DrillRun, type RunStatus } from './history.js';
+export { buildReportBody, sealReport, verifyReport, renderMarkdown, evaluate, REPORT_FORMAT, UNSIGNED_NOTE, type DrillReport, type DrillReportBody, type ReportVerification, type Verdict } from './report.js';
+export { canonicalJson, sha256Hex, type EvidenceSigner, type EvidenceSignature, type EvidenceVerifier } from './evidence.js';
+export { labTlsSource, checkCertificate, LAB_TLS_LABEL, type ReplicaTlsSource, type ReplicaTlsMaterial, type ReplicaTlsRequest, type KeyPairPem, type CertificateCheck } from './tls.js';
+export { WriteProbe, PROBE_TABLE, type ProbeAck, type ProbeOptions } from './probe.js';
+export { HaproxyEndpoint, renderHaproxyConfig, runtimeApi, type TrafficSwitch } from './proxy.js';
+export { lsnToBigInt, lsnDiff, type DrPair, type ReplicationStatus, type WalPositions } from './pair.js';
+export { PgLab, labDir, NODES, type LabState } from './pg/lab.js';
+export { LabPair, parseEndOfWal } from './pg/lab-pair.js';
+export { PgTools, DEFAULT_PG_BIN, type PgToolsOptions } from './pg/tools.js';
+export { renderPostgresConf, renderHba, REPLICATION_USER } from './pg/config.js';
