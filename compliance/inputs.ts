@@ -92,6 +92,8 @@ export interface DrillRun {
   readonly scenario?: string;
   readonly rtoSeconds?: number;
   readonly rpoSeconds?: number;
+  /** Acknowledged writes missing on the new primary (the drill's measured data loss). */
+  readonly rpoRows?: number;
   /** The replication link ran with mutual TLS during the drill. */
   readonly mutualTls?: boolean;
 }

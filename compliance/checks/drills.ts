@@ -14,7 +14,7 @@ export const recentPassedDrill: Check = (inputs, env) => {
       const lastPassed = mine.find((r) => r.passed);
       const evidence = [
         { source: 'drills', detail: `${mine.length} drill(s) for ${s.id}; last: ${mine[0] ? `${mine[0].id} ${mine[0].passed ? 'passed' : 'failed'} ${isoDate(mine[0].finishedAt)}` : 'none'}` },
-        ...(lastPassed ? [{ source: 'drills', detail: `last passed: ${lastPassed.id} on ${isoDate(lastPassed.finishedAt)}${lastPassed.rtoSeconds !== undefined ? `, RTO ${lastPassed.rtoSeconds} s` : ''}${lastPassed.rpoSeconds !== undefined ? `, RPO ${lastPassed.rpoSeconds} s` : ''}`, value: lastPassed }] : []),
+        ...(lastPassed ? [{ source: 'drills', detail: `last passed: ${lastPassed.id} on ${isoDate(lastPassed.finishedAt)}${lastPassed.rtoSeconds !== undefined ? `, RTO ${lastPassed.rtoSeconds} s` : ''}${lastPassed.rpoSeconds !== undefined ? `, RPO ${lastPassed.rpoSeconds} s` : ''}${lastPassed.rpoRows !== undefined ? `, ${lastPassed.rpoRows} row(s) lost` : ''}`, value: lastPassed }] : []),
       ];
       if (!lastPassed) return fail(`${s.name}: no passed drill; run jinbao drill run --site ${s.id}`, evidence, s.id);
       const age = days(inputs.now.getTime() - lastPassed.finishedAt.getTime());

@@ -138,12 +138,12 @@ ${provinceRows}
 </section>
 
 <section id="drills">
-  <h2>DR drills: measured RTO / RPO against objectives</h2>
+  <h2>DR drills: measured RTO against objectives, data lost (RPO)</h2>
   ${
     drills.available && drills.runs.length > 0
       ? `<div class="chart"><canvas id="chart-drills" aria-label="drill RTO over time"></canvas></div>
-  <table><thead><tr><th>run</th><th>site</th><th>finished</th><th>result</th><th>RTO / objective</th><th>RPO / objective</th></tr></thead><tbody>
-  ${drills.runs.slice(-12).map((r) => `<tr><td class="mono">${esc(r.id)}</td><td class="mono">${esc(r.site)}</td><td>${esc(r.finishedAt.slice(0, 16).replace('T', ' '))}</td><td>${badge(r.passed ? 'pass' : 'fail')}</td><td class="num">${r.rtoSeconds ?? '—'} s / ${r.rtoObjective} s</td><td class="num">${r.rpoSeconds ?? '—'} s / ${r.rpoObjective} s</td></tr>`).join('\n')}
+  <table><thead><tr><th>run</th><th>site</th><th>finished</th><th>result</th><th>RTO / objective</th><th>RPO / objective</th><th>rows lost</th></tr></thead><tbody>
+  ${drills.runs.slice(-12).map((r) => `<tr><td class="mono">${esc(r.id)}</td><td class="mono">${esc(r.site)}</td><td>${esc(r.finishedAt.slice(0, 16).replace('T', ' '))}</td><td>${badge(r.passed ? 'pass' : 'fail')}</td><td class="num">${r.rtoSeconds ?? '—'} s / ${r.rtoObjective} s</td><td class="num">${r.rpoSeconds ?? '—'} s / ${r.rpoObjective} s</td><td class="num">${r.rpoRows ?? '—'}</td></tr>`).join('\n')}
   </tbody></table>`
       : unavailable(drills.available ? 'no drill has run yet (jinbao drill run)' : drills.reason)
   }
@@ -198,9 +198,8 @@ ${provinceRows}
     new Chart(el, { type: 'line', data: { labels: runs.map(function (r) { return r.finishedAt.slice(0, 10) + ' ' + r.site; }), datasets: [
       { label: 'RTO s', data: runs.map(function (r) { return r.rtoSeconds; }), borderColor: C.target, backgroundColor: C.target },
       { label: 'RTO objective s', data: runs.map(function (r) { return r.rtoObjective; }), borderColor: C.fail, borderDash: [6, 4], pointRadius: 0 },
-      { label: 'RPO s', data: runs.map(function (r) { return r.rpoSeconds; }), borderColor: C.manual, backgroundColor: C.manual },
-      { label: 'RPO objective s', data: runs.map(function (r) { return r.rpoObjective; }), borderColor: C.manual, borderDash: [2, 3], pointRadius: 0 }
-    ] } });
+      { label: 'rows lost (RPO)', data: runs.map(function (r) { return r.rpoRows !== null ? r.rpoRows : r.rpoSeconds; }), borderColor: C.manual, backgroundColor: C.manual, yAxisID: 'rows' }
+    ] }, options: { scales: { y: { title: { display: true, text: 'seconds' }, min: 0 }, rows: { position: 'right', min: 0, title: { display: true, text: 'rows lost' }, grid: { drawOnChartArea: false } } } } });
   }
   var wan = ind.filter(function (i) { return d.wan.indicators.indexOf(i.id) >= 0; });
   bars('chart-wan', wan.map(function (i) { return i.title; }), [

@@ -22,7 +22,7 @@ export interface PostureData {
   /** Site-scoped findings per province (a province with its prefectures), by status. */
   readonly byProvince: readonly { readonly province: string; readonly name: string; readonly counts: Readonly<Record<Status, number>>; readonly failing: readonly string[] }[];
   readonly certificates: { readonly available: boolean; readonly reason?: string; readonly byProfile: readonly { readonly profile: string; readonly active: number; readonly revoked: number; readonly other: number }[]; readonly expiryDays: readonly number[]; readonly authorities: readonly { readonly id: string; readonly algorithm: string; readonly parent: string | null; readonly notAfter: string; readonly status: string }[] };
-  readonly drills: { readonly available: boolean; readonly reason?: string; readonly runs: readonly { readonly id: string; readonly site: string; readonly finishedAt: string; readonly passed: boolean; readonly rtoSeconds: number | null; readonly rpoSeconds: number | null; readonly rtoObjective: number; readonly rpoObjective: number }[] };
+  readonly drills: { readonly available: boolean; readonly reason?: string; readonly runs: readonly { readonly id: string; readonly site: string; readonly finishedAt: string; readonly passed: boolean; readonly rtoSeconds: number | null; readonly rpoSeconds: number | null; readonly rpoRows: number | null; readonly rtoObjective: number; readonly rpoObjective: number }[] };
   readonly wan: { readonly indicators: readonly string[]; readonly available: boolean; readonly reason?: string; readonly links: number; readonly uplinks: number; readonly provincesWithTwoUplinks: number; readonly provinces: number };
 }
 
@@ -111,7 +111,7 @@ export function buildPosture(inputs: ComplianceInputs, report: ComplianceReport)
             .map((r) => {
               const s = f.findSite(r.site);
               const o = s ? f.objectives(s) : { rtoSeconds: 0, rpoSeconds: 0 };
-              return { id: r.id, site: r.site, finishedAt: r.finishedAt.toISOString(), passed: r.passed, rtoSeconds: r.rtoSeconds ?? null, rpoSeconds: r.rpoSeconds ?? null, rtoObjective: o.rtoSeconds, rpoObjective: o.rpoSeconds };
+              return { id: r.id, site: r.site, finishedAt: r.finishedAt.toISOString(), passed: r.passed, rtoSeconds: r.rtoSeconds ?? null, rpoSeconds: r.rpoSeconds ?? null, rpoRows: r.rpoRows ?? null, rtoObjective: o.rtoSeconds, rpoObjective: o.rpoSeconds };
             }),
         }
       : { available: false, reason: inputs.missing?.drills ?? 'no drill history', runs: [] },

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -87,4 +87,23 @@ describe.skipIf(!hasChromium)('posture report in headless Chromium (Debian packa
     if (process.env.JINBAO_KEEP_SCREENSHOT) spawnSync('cp', [join(tmp.dir, 'posture.png'), process.env.JINBAO_KEEP_SCREENSHOT]);
     await page.close();
   }, 90_000);
+
+  it('GIVEN a fabric with certificates, drills and a WAN plan WHEN the page opens THEN all five charts draw without errors', async () => {
+    const inputs = compliantInputs();
+    const { html } = renderPosture(inputs, await runCatalogue(inputs, { tools: fakeTools([]) }));
+    const file = join(tmp.dir, 'full.html');
+    writeFileSync(file, html);
+    const page = await browser!.newPage();
+    const problems: string[] = [];
+    page.on('console', (m) => {
+      if (m.type() === 'error' || m.type() === 'warning') problems.push(`${m.type()}: ${m.text()}`);
+    });
+    page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
+    await page.goto(`file://${file}`);
+    await page.waitForSelector('body[data-rendered="true"]', { timeout: 15_000 });
+    expect(problems).toEqual([]);
+    const drawn = await page.evaluate(() => Array.from(document.querySelectorAll('canvas')).filter((c) => (window as unknown as { Chart: { getChart(c: HTMLCanvasElement): unknown } }).Chart.getChart(c) !== undefined).map((c) => c.id));
+    expect(drawn.sort()).toEqual(['chart-certificates', 'chart-drills', 'chart-indicators', 'chart-provinces', 'chart-wan']);
+    await page.close();
+  }, 60_000);
 });
