@@ -1,0 +1,167 @@
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { $ } from 'zx';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { StateStore } from '../../lib/state.js';
+import { checkCertificate, DrillHistory, HaproxyEndpoint, LabPair, lsnDiff, lsnToBigInt, parseEndOfWal, PgLab, PgTools, renderHaproxyConfig, renderHba, renderPostgresConf, labTlsSource } from '../index.js';
+import { request } from './helpers.js';
+
+/** A spawn that runs a canned shell script instead of the real command: the error paths that are hard to cause. */
+function cannedSpawn(script: string): typeof spawn {
+  return ((_cmd: string, _args: readonly string[], opts: object) => spawn('sh', ['-c', script], { ...opts, shell: false })) as unknown as typeof spawn;
+}
+
+describe('runbook commands with a mocked spawn', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'jinbao-dr-unit-'));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  function fakeLab(script: string): PgLab {
+    const labDir = join(dir, 'lab');
+    for (const n of ['dc', 'dr']) mkdirSync(join(labDir, n, 'data'), { recursive: true });
+    writeFileSync(join(labDir, 'lab.json'), JSON.stringify({ version: 1, site: '440000', replication: 'sync', primary: 'dr', ports: { dc: 1, dr: 2 }, proxyPort: 3, tlsSource: 'lab', createdAt: '' }));
+    return PgLab.open(labDir, new PgTools({ shell: $({ quiet: true, spawn: cannedSpawn(script) }), runAsPostgres: false, binDir: dir }));
+  }
+
+  it('GIVEN pg_rewind fails THEN failback reports its exit code and last lines, and the node keeps its fence', async () => {
+    const lab = fakeLab('echo "pg_rewind: error: could not find common ancestor of the source and target cluster\'s timelines" >&2; exit 1');
+    await expect(new LabPair(lab).rejoinAsStandby('dc', 'dr', 'sync')).rejects.toThrow(
+      "pg_rewind of dc from dr failed (exit 1): pg_rewind: error: could not find common ancestor of the source and target cluster's timelines",
+    );
+    expect(lab.hasStandbySignal('dc')).toBe(true);
+  });
+
+  it('GIVEN pg_waldump cannot read the WAL THEN the end of WAL is unknown rather than guessed', async () => {
+    const lab = fakeLab('echo "pg_waldump: error: could not find a valid record after 0/3000000" >&2; exit 1');
+    mkdirSync(join(lab.node('dc').dataDir, 'pg_wal'));
+    writeFileSync(join(lab.node('dc').dataDir, 'pg_wal', '000000020000000000000003'), '');
+    expect(await new LabPair(lab).endOfWal('dc', '0/3000000')).toBeUndefined();
+  });
+
+  it('GIVEN pg_waldump reaches the end of valid WAL THEN the end is the position it names', async () => {
+    const lab = fakeLab('echo "pg_waldump: error: error in WAL record at 0/3000028: invalid record length at 0/30000A0: wanted 24, got 0" >&2; exit 1');
+    mkdirSync(join(lab.node('dc').dataDir, 'pg_wal'));
+    writeFileSync(join(lab.node('dc').dataDir, 'pg_wal', '000000010000000000000003'), '');
+    expect(await new LabPair(lab).endOfWal('dc', '0/3000000')).toBe('0/30000A0');
+  });
+
+  it('GIVEN no haproxy on the machine THEN starting the endpoint names the Debian package', async () => {
+    const proxy = new HaproxyEndpoint({ dir, port: 1, servers: [{ name: 'dc', port: 2 }], shell: $({ quiet: true, spawn: cannedSpawn('exit 1') }) });
+    await expect(proxy.start('dc')).rejects.toThrow('haproxy not found: the DR lab endpoint needs it; install it with: apt-get install --no-install-recommends haproxy');
+  });
+
+  it('GIVEN no PostgreSQL server tools THEN the message names the package and the override', () => {
+    expect(() => new PgTools({ binDir: join(dir, 'none') }).ensureInstalled()).toThrow(
+      `PostgreSQL 15 server tools not found: ${join(dir, 'none', 'initdb')} is missing; install them with: apt-get install --no-install-recommends postgresql (or set JINBAO_PG_BIN to the folder holding pg_ctl)`,
+    );
+  });
+
+  it('GIVEN a lab folder without lab.json THEN opening it says how to create one', () => {
+    expect(() => PgLab.open(join(dir, 'nothing'))).toThrow(`no DR lab in ${join(dir, 'nothing')}; create one with: jinbao drill lab up --site ID`);
+  });
+});
+
+describe('drill history and the lock', () => {
+  let dir: string;
+  let store: StateStore;
+  let history: DrillHistory;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'jinbao-dr-hist-'));
+    store = StateStore.open(dir);
+    history = new DrillHistory(store);
+  });
+  afterEach(() => {
+    store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('GIVEN a lock left by a process that is gone THEN the next drill takes it over and marks the old run aborted', () => {
+    history.begin('pg-local:440000', 'dr-old', request(), 2 ** 22 + 7);
+    expect(history.begin('pg-local:440000', 'dr-new', request())).toEqual({ tookOverFrom: 'dr-old' });
+    expect(history.get('dr-old')).toMatchObject({ result: 'aborted', reason: 'its process ended without finishing' });
+  });
+
+  it('GIVEN finished runs THEN recent passes count only within 90 days and the latest run per site is listed', () => {
+    history.begin('l', 'dr-1', request(), process.pid);
+    history.finish('l', 'dr-1', { result: 'passed', rtoMs: 800, rpoRows: 0, report: {} });
+    history.begin('l', 'dr-2', request({ site: '440100' }), process.pid);
+    history.finish('l', 'dr-2', { result: 'failed', report: {} });
+    expect([...history.recentPassed()]).toEqual(['440000']);
+    expect([...history.recentPassed(new Date(Date.now() + 91 * 86_400_000))]).toEqual([]);
+    expect(history.latestPerSite().map((r) => [r.site, r.result])).toEqual([
+      ['440000', 'passed'],
+      ['440100', 'failed'],
+    ]);
+  });
+
+  it('GIVEN abort requests THEN a live run is flagged, and unknown or finished runs are refused with the reason', () => {
+    history.begin('l', 'dr-live', request(), process.pid);
+    expect(history.requestAbort('dr-live')).toBe('requested');
+    expect(history.abortRequested('dr-live')).toBe(true);
+    history.finish('l', 'dr-live', { result: 'aborted', report: {} });
+    expect(() => history.requestAbort('dr-live')).toThrow('drill run "dr-live" already finished (aborted); nothing to abort');
+    expect(() => history.requestAbort('dr-nope')).toThrow('no drill run "dr-nope" in the state store; list runs with: jinbao drill list');
+    expect(() => history.report('dr-nope')).toThrow('no drill run "dr-nope" in the state store; list runs with: jinbao drill list');
+  });
+
+  it('GIVEN a running drill whose process is gone THEN abort marks it aborted at once', () => {
+    history.begin('l', 'dr-ghost', request(), 2 ** 22 + 9);
+    expect(history.requestAbort('dr-ghost')).toBe('marked-aborted');
+    expect(history.get('dr-ghost')!.result).toBe('aborted');
+  });
+});
+
+describe('rendered configuration and small parsers', () => {
+  const node = { name: 'dr' as const, port: 5433, dataDir: '/x/dr/data', socketDir: '/x/dr/sock', applicationName: 'jinbao_dr' };
+  const tls = { caFile: '/x/tls/ca.crt', serverCert: '/x/tls/dr.crt', serverKey: '/x/tls/dr.key', clientCert: '/x/tls/client.crt', clientKey: '/x/tls/client.key' };
+
+  it('GIVEN a standby role THEN it replicates over verify-full TLS with its application name and no sync standby of its own', () => {
+    const conf = renderPostgresConf(node, { kind: 'standby', upstream: { ...node, name: 'dc', port: 5432 } }, tls);
+    expect(conf).toContain("primary_conninfo = 'host=127.0.0.1 port=5432 user=replicator application_name=jinbao_dr sslmode=verify-full sslrootcert=/x/tls/ca.crt sslcert=/x/tls/client.crt sslkey=/x/tls/client.key connect_timeout=2'");
+    expect(conf).toContain("synchronous_standby_names = ''");
+    expect(conf).toContain('port = 5433');
+  });
+
+  it('GIVEN a primary with a sync standby THEN synchronous_standby_names quotes its name', () => {
+    expect(renderPostgresConf(node, { kind: 'primary', syncStandby: 'jinbao_dc' }, tls)).toContain(`synchronous_standby_names = '"jinbao_dc"'`);
+  });
+
+  it('GIVEN the lab hba THEN replication is allowed only over TLS with a client certificate', () => {
+    const lines = renderHba().split('\n').filter((l) => !l.startsWith('#') && l.includes('replication'));
+    expect(lines.map((l) => l.split(/\s+/))).toEqual([
+      ['hostssl', 'replication', 'replicator', '127.0.0.1/32', 'cert'],
+      ['host', 'replication', 'all', '127.0.0.1/32', 'reject'],
+    ]);
+  });
+
+  it('GIVEN servers THEN the HAProxy config binds loopback only and exposes the admin socket', () => {
+    const cfg = renderHaproxyConfig({ port: 6000, adminSocket: '/x/admin.sock', servers: [{ name: 'dc', port: 5432 }, { name: 'dr', port: 5433 }] });
+    expect(cfg).toContain('  bind 127.0.0.1:6000\n');
+    expect(cfg).toContain('  stats socket /x/admin.sock mode 600 level admin\n');
+    expect(cfg).toContain('  server dr 127.0.0.1:5433\n');
+  });
+
+  it('GIVEN LSNs THEN differences are in bytes, and a malformed one is named', () => {
+    expect(lsnDiff('1/0', '0/FFFFFFFF')).toBe(1);
+    expect(lsnToBigInt('0/3000148')).toBe(0x3000148n);
+    expect(() => lsnToBigInt('3000148')).toThrow('not an LSN: "3000148", want the form "0/3000148"');
+    expect(parseEndOfWal('pg_waldump: error: could not find a valid record after 0/3000000')).toBeUndefined();
+  });
+});
+
+describe('replication certificates', () => {
+  it('GIVEN lab certificates THEN they are valid now, expiring later, and not trusted under another CA', async () => {
+    const a = await labTlsSource().issue({ site: '440000', nodes: ['dc', 'dr'], clientUser: 'replicator', days: 2 });
+    const b = await labTlsSource().issue({ site: '440100', nodes: ['dc'], clientUser: 'replicator', days: 2 });
+    const now = Date.now();
+    expect(checkCertificate('dc.crt', a.servers.dc.certPem, a.caPem, now).problem).toBeUndefined();
+    expect(checkCertificate('client.crt', a.client.certPem, a.caPem, now).subject).toContain('CN=replicator');
+    expect(checkCertificate('dc.crt', a.servers.dc.certPem, a.caPem, now + 3 * 86_400_000).problem).toMatch(/^expired or expiring: valid until \d{4}-/);
+    expect(checkCertificate('dc.crt', b.servers.dc.certPem, a.caPem, now).problem).toMatch(/^not signed by the replication CA \(O=jinbao DR lab \(lab-only\), CN=jinbao DR lab CA 440000\)$/);
+    expect(checkCertificate('x.crt', 'garbage', a.caPem, now).problem).toMatch(/^not a PEM certificate: /);
+  });
+});

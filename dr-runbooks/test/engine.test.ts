@@ -1,0 +1,148 @@
+import { describe, expect, it } from 'vitest';
+import { buildReportBody, DrillAbortedError, evaluate, EventLog, runSteps, sealReport, verifyReport, renderMarkdown, type Step, type EvidenceSigner, type EvidenceVerifier } from '../index.js';
+import { request } from './helpers.js';
+
+type Trace = string[];
+const step = (name: string, trace: Trace, over: Partial<Step<Trace>> = {}): Step<Trace> => ({
+  name,
+  description: name,
+  action: async (t) => void t.push(`${name}:action`),
+  rollback: async (t) => void t.push(`${name}:rollback`),
+  ...over,
+});
+
+describe('the step engine', () => {
+  it('GIVEN steps that all pass THEN each runs precondition, action, verification in order and nothing rolls back', async () => {
+    const t: Trace = [];
+    const log = new EventLog();
+    const out = await runSteps([step('a', t, { precondition: async (x) => void x.push('a:pre'), verification: async (x) => void x.push('a:verify') }), step('b', t)], t, log, new AbortController().signal);
+    expect(out.result).toBe('passed');
+    expect(t).toEqual(['a:pre', 'a:action', 'a:verify', 'b:action']);
+    expect(log.events.filter((e) => e.type === 'step-finished').every((e) => e.type === 'step-finished' && e.ok)).toBe(true);
+  });
+
+  it('GIVEN a failed verification WHEN the drill stops THEN the failed step and every earlier step roll back in reverse order', async () => {
+    const t: Trace = [];
+    const out = await runSteps(
+      [step('a', t), step('b', t, { verification: async () => Promise.reject(new Error('replica not streaming')) }), step('c', t)],
+      t,
+      new EventLog(),
+      new AbortController().signal,
+    );
+    expect(out).toMatchObject({ result: 'failed', failedStep: 'b', reason: 'replica not streaming' });
+    expect(t).toEqual(['a:action', 'b:action', 'b:rollback', 'a:rollback']);
+  });
+
+  it('GIVEN a failed precondition THEN that step never acted and is not rolled back', async () => {
+    const t: Trace = [];
+    const out = await runSteps([step('a', t), step('b', t, { precondition: async () => Promise.reject(new Error('no')) })], t, new EventLog(), new AbortController().signal);
+    expect(out.failedStep).toBe('b');
+    expect(t).toEqual(['a:action', 'a:rollback']);
+  });
+
+  it('GIVEN an abort during a step THEN the result is aborted and rollbacks run', async () => {
+    const t: Trace = [];
+    const ac = new AbortController();
+    const out = await runSteps(
+      [
+        step('a', t, {
+          action: async (x) => {
+            x.push('a:action');
+            ac.abort(new DrillAbortedError('interrupted (Ctrl-C)'));
+          },
+        }),
+        step('b', t),
+      ],
+      t,
+      new EventLog(),
+      ac.signal,
+    );
+    expect(out).toMatchObject({ result: 'aborted', reason: 'interrupted (Ctrl-C)' });
+    expect(t).toEqual(['a:action', 'a:rollback']);
+  });
+
+  it('GIVEN a rollback that fails THEN it is recorded and the other rollbacks still run', async () => {
+    const t: Trace = [];
+    const log = new EventLog();
+    await runSteps([step('a', t), step('b', t, { rollback: async () => Promise.reject(new Error('pg_ctl start failed')) }), step('c', t, { action: async () => Promise.reject(new Error('boom')) })], t, log, new AbortController().signal);
+    expect(t).toEqual(['a:action', 'b:action', 'c:rollback', 'a:rollback']);
+    expect(log.events.filter((e) => e.type === 'rollback').map((e) => e.type === 'rollback' && [e.step, e.ok, e.detail])).toEqual([
+      ['c', true, undefined],
+      ['b', false, 'pg_ctl start failed'],
+      ['a', true, undefined],
+    ]);
+  });
+});
+
+describe('verdicts against the objectives', () => {
+  const passed = { result: 'passed' as const };
+  it('GIVEN an RPO-0 site that lost acknowledged rows THEN the drill fails and says how many', () => {
+    const v = evaluate(request(), passed, { rtoMs: 900, rpoRows: 3, rpoDataSeconds: 0.02, splitBrainFree: true });
+    expect(v.result).toBe('failed');
+    expect(v.reasons).toEqual(['3 acknowledged row(s) lost; the objective is no loss (RPO 0)']);
+    expect(v.verdicts).toEqual({ rto: 'met', rpo: 'not-met', splitBrain: 'met' });
+  });
+
+  it('GIVEN a site with an RPO of 5 s that lost 0.2 s of writes THEN the RPO is met', () => {
+    const v = evaluate(request({ objectives: { rtoSeconds: 300, rpoSeconds: 5 } }), passed, { rtoMs: 900, rpoRows: 40, rpoDataSeconds: 0.2, splitBrainFree: true });
+    expect(v).toMatchObject({ result: 'passed', verdicts: { rpo: 'met' } });
+  });
+
+  it('GIVEN an RTO over the objective THEN the reason gives both numbers', () => {
+    const v = evaluate(request({ objectives: { rtoSeconds: 1, rpoSeconds: 0 } }), passed, { rtoMs: 2500, rpoRows: 0, splitBrainFree: true });
+    expect(v.reasons).toEqual(['RTO 2.50 s exceeds the objective of 1 s']);
+  });
+
+  it('GIVEN the old primary accepted a write THEN the drill fails for split brain', () => {
+    const v = evaluate(request(), passed, { rtoMs: 100, rpoRows: 0, splitBrainFree: false });
+    expect(v.reasons).toContain('the old primary accepted a write after promotion (split brain)');
+  });
+});
+
+describe('sealed reports', () => {
+  const body = () => {
+    const log = new EventLog(() => 1_790_000_000_000);
+    log.emit({ type: 'step-started', step: 'promote' });
+    log.mark('fence', 'dc fenced');
+    log.emit({ type: 'step-finished', step: 'promote', ok: true });
+    return buildReportBody({ runId: 'dr-x', request: request(), events: log.events, outcome: { result: 'passed' }, measured: { rtoMs: 812.4567, rpoRows: 0, rpoWalBytes: 0, splitBrainFree: true }, replicationTls: 'lab' });
+  };
+
+  it('GIVEN no signer THEN the report says it is unsigned and verification reports exactly that', async () => {
+    const r = await sealReport(body());
+    expect(r.evidence.signed).toBe(false);
+    const v = await verifyReport(JSON.stringify(r));
+    expect(v).toMatchObject({ ok: false, digestOk: true, signed: false });
+    expect(v.problems).toEqual(['the report is unsigned (no PKI evidence signer was available when it was written)']);
+    expect(renderMarkdown(r)).toContain('unsigned: no evidence signer from the jinbao PKI was available');
+  });
+
+  it('GIVEN a report changed after sealing THEN the digest no longer matches', async () => {
+    const r = await sealReport(body());
+    const forged = { ...r, measured: { ...r.measured, rtoMs: 10 } };
+    const v = await verifyReport(JSON.stringify(forged));
+    expect(v.problems).toContain('digest mismatch: the report was changed after it was sealed');
+  });
+
+  it('GIVEN a signer and its verifier THEN a signed report verifies and a wrong signature does not', async () => {
+    const signer: EvidenceSigner = { signer: 'CN=DR coordinator 440000', sign: async (d) => ({ scheme: 'test', value: Buffer.from(d).length }) };
+    const verifier: EvidenceVerifier = { verify: async (d, s) => (s.value === Buffer.from(d).length ? { ok: true, signer: 'CN=DR coordinator 440000' } : { ok: false, problem: 'bad signature' }) };
+    const r = await sealReport(body(), signer);
+    expect(await verifyReport(JSON.stringify(r), verifier)).toMatchObject({ ok: true, signed: true, signer: 'CN=DR coordinator 440000' });
+    const bad = { ...r, evidence: { ...r.evidence, signature: { scheme: 'test', value: 1 } } };
+    expect((await verifyReport(JSON.stringify(bad), verifier)).problems).toEqual(['signature: bad signature']);
+    expect((await verifyReport(JSON.stringify(r))).problems).toEqual(['the report is signed but no verifier is available: the jinbao PKI is needed to check the signature']);
+  });
+
+  it('GIVEN a file that is not a report THEN verification says what it wants', async () => {
+    await expect(verifyReport('not json')).rejects.toThrow(/^not a drill report: the file is not JSON \(.*\); pass the \.json report written by jinbao drill run or jinbao drill report --format json$/);
+    await expect(verifyReport('{"format":"x"}')).rejects.toThrow('not a drill report: format is "x", want "jinbao-drill-report/v1" with an evidence section');
+  });
+
+  it('GIVEN events THEN steps and the timeline come from them, times relative to the fence', () => {
+    const b = body();
+    expect(b.steps).toEqual([{ name: 'promote', startedAt: '2026-09-21T14:13:20.000Z', finishedAt: '2026-09-21T14:13:20.000Z', durationMs: 0, ok: true, phases: [] }]);
+    expect(b.timeline).toEqual([{ name: 'fence', at: '2026-09-21T14:13:20.000Z', sinceFailureMs: 0, detail: 'dc fenced' }]);
+    expect(b.measured.rtoMs).toBe(812.457);
+  });
+});

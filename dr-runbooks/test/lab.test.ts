@@ -1,0 +1,141 @@
+import { chmodSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { StateStore } from '../../lib/state.js';
+import { DEFAULT_PG_BIN, DrillHistory, DrillRefusedError, executeDrill, labTlsSource, LabPair, PgLab, type DrillReport, type DrillRequest } from '../index.js';
+import { request } from './helpers.js';
+
+const isRoot = process.getuid?.() === 0;
+const haveTools = existsSync(`${DEFAULT_PG_BIN}/pg_ctl`) && existsSync('/usr/sbin/haproxy');
+// Real PostgreSQL and HAProxy: the servers run as the postgres user, which needs root to switch to.
+const skip = !isRoot || !haveTools;
+
+describe.skipIf(skip)('drills on the embedded lab (real PostgreSQL 15 over mTLS behind HAProxy)', () => {
+  let base: string;
+  let lab: PgLab;
+  let store: StateStore;
+  let history: DrillHistory;
+  const LOCK = 'pg-local:440000';
+
+  beforeAll(async () => {
+    base = mkdtempSync('/tmp/jinbao-dr-test-');
+    chmodSync(base, 0o711);
+    lab = await PgLab.create({ dir: `${base}/dr-lab/440000`, site: '440000', replication: 'sync', tls: labTlsSource(), stateDir: base });
+    store = StateStore.open(base);
+    history = new DrillHistory(store);
+  });
+
+  afterAll(async () => {
+    const pids = [lab?.pid('dc'), lab?.pid('dr'), lab?.proxy.pid()];
+    await lab?.stop();
+    store?.close();
+    for (const p of pids) if (p !== undefined) expect(() => process.kill(p, 0)).toThrow();
+    rmSync(base, { recursive: true, force: true });
+  });
+
+  const drill = (req: DrillRequest, extra: Partial<Parameters<typeof executeDrill>[0]> = {}) =>
+    executeDrill({ request: req, pair: new LabPair(lab), history, lockName: LOCK, replicationTls: lab.state.tlsSource, ...extra });
+
+  async function expectHealthyPair(): Promise<void> {
+    const pair = new LabPair(lab);
+    const status = await pair.replication();
+    expect(status.streaming).toBe(true);
+    expect((await pair.tryWrite(lab.standby)).accepted).toBe(false);
+    expect(await lab.proxy.current()).toBe(lab.primary);
+  }
+
+  it('GIVEN a running probe WHEN a planned switchover runs with sync replication THEN no acknowledged row is lost and the pair fails back healthy', async () => {
+    const before = lab.primary;
+    const r = await drill(request({ scenario: 'switchover', replication: 'sync' }));
+    expect(r.reasons).toEqual([]);
+    expect(r.result).toBe('passed');
+    expect(r.measured.rpoRows).toBe(0);
+    expect(r.measured.rpoWalBytes).toBe(0);
+    expect(r.measured.probe!.acknowledgedByOldPrimary).toBeGreaterThan(0);
+    expect(r.measured.probe!.acknowledgedByNewPrimary).toBeGreaterThan(0);
+    expect(r.measured.rtoMs).toBeGreaterThan(0);
+    expect(r.timeline.map((t) => t.name)).toEqual(['fence', 'promoted', 'traffic-switched', 'first-ack-new-primary']);
+    expect(lab.primary).not.toBe(before);
+    expect(r.measured.splitBrainChecks).toHaveLength(2);
+    await expectHealthyPair();
+    expect(history.get(r.runId)).toMatchObject({ result: 'passed', rpoRows: 0 });
+  });
+
+  it('GIVEN synchronous replication WHEN the primary is killed with SIGKILL THEN failover loses no acknowledged row and the old primary refuses writes', async () => {
+    const r = await drill(request({ scenario: 'failover', replication: 'sync' }));
+    expect(r.reasons).toEqual([]);
+    expect(r.result).toBe('passed');
+    expect(r.measured.rpoRows).toBe(0);
+    expect(r.measured.splitBrainFree).toBe(true);
+    expect(r.measured.splitBrainChecks![0]).toMatch(/^after promotion: connection refused/);
+    expect(r.measured.splitBrainChecks![1]).toMatch(/^after failback: write refused: cannot execute .* in a read-only transaction$/);
+    expect(r.timeline.map((t) => t.name)).toEqual(['failure', 'detected', 'fence', 'promoted', 'traffic-switched', 'first-ack-new-primary']);
+    const detected = r.timeline.find((t) => t.name === 'detected')!;
+    expect(detected.sinceFailureMs).toBeGreaterThanOrEqual(1000);
+    await expectHealthyPair();
+  });
+
+  it('GIVEN asynchronous replication WHEN the primary is killed THEN the report counts exactly the acknowledged rows the new primary lacks', async () => {
+    const r: DrillReport = await drill(request({ scenario: 'failover', replication: 'async', probeRate: 400 }));
+    const missing = r.events.filter((e) => e.type === 'measure' && e.name === 'rpo.missingSeqs').map((e) => (e as { value: string }).value.split(',').map(Number))[0] ?? [];
+    const present = await lab.query<{ n: string }>(lab.primary, 'SELECT count(*) AS n FROM jinbao_dr_probe WHERE run = $1 AND seq = ANY($2::int[])', [r.runId, missing]);
+    expect(Number(present[0]!.n)).toBe(0);
+    expect(r.measured.rpoRows).toBe(Math.min(missing.length, 50) === missing.length ? missing.length : r.measured.rpoRows);
+    expect(r.measured.rpoWalBytes).toBeGreaterThanOrEqual(0);
+    expect(r.result).toBe(r.measured.rpoRows === 0 ? 'passed' : 'failed');
+    if (r.measured.rpoRows! > 0) expect(r.reasons).toContain(`${r.measured.rpoRows} acknowledged row(s) lost; the objective is no loss (RPO 0)`);
+    await expectHealthyPair();
+  });
+
+  it('GIVEN a stopped standby THEN the drill refuses, records nothing and changes nothing', async () => {
+    const primary = lab.primary;
+    const runs = history.list().length;
+    await lab.stopNode(lab.standby);
+    try {
+      await expect(drill(request())).rejects.toThrow(DrillRefusedError);
+      await expect(drill(request())).rejects.toThrow(/^refusing to start the drill: the standby is not streaming \(no walreceiver named jinbao_d[cr] is connected to primary d[cr]\); start it or repair replication, then check with: jinbao drill lab status$/);
+    } finally {
+      await lab.startNode(lab.standby);
+      await lab.waitStreaming(lab.primary, lab.standby, 20_000);
+    }
+    expect(lab.primary).toBe(primary);
+    expect(history.list()).toHaveLength(runs);
+  });
+
+  it('GIVEN the standby paused replay while the primary writes THEN the drill refuses for lag over the RPO budget', async () => {
+    await lab.query(lab.standby, 'SELECT pg_wal_replay_pause()');
+    try {
+      await lab.query(lab.primary, 'CREATE TABLE IF NOT EXISTS lag_check (x int)');
+      await lab.query(lab.primary, 'INSERT INTO lag_check VALUES (1)');
+      await new Promise((r) => setTimeout(r, 300));
+      await lab.query(lab.primary, 'INSERT INTO lag_check VALUES (2)');
+      await expect(drill(request())).rejects.toThrow(/^refusing to start the drill: the standby's replay lag is \d+\.\d s, over the site's RPO budget of 0 s; wait for the standby to catch up \(is replay paused\? SELECT pg_wal_replay_resume\(\) on the standby\) and retry$/);
+    } finally {
+      await lab.query(lab.standby, 'SELECT pg_wal_replay_resume()');
+    }
+  });
+
+  it('GIVEN another live drill holds the lock THEN the drill refuses and names it', async () => {
+    history.begin(LOCK, 'dr-other', request(), process.pid);
+    try {
+      await expect(drill(request())).rejects.toThrow(/^refusing to start the drill: drill dr-other \(pid \d+, since .*\) holds the lock on pg-local:440000; wait for it or stop it with: jinbao drill abort dr-other$/);
+    } finally {
+      history.finish(LOCK, 'dr-other', { result: 'aborted', report: null });
+    }
+  });
+
+  it('GIVEN a drill aborted after fencing, before promotion THEN rollbacks restore the old primary and the endpoint', async () => {
+    const primary = lab.primary;
+    const ac = new AbortController();
+    const r = await drill(request({ scenario: 'switchover' }), {
+      signal: ac.signal,
+      onEvent: (e) => {
+        if (e.type === 'step-finished' && e.step === 'fence-old-primary') ac.abort();
+      },
+    });
+    expect(r.result).toBe('aborted');
+    expect(r.steps.find((s) => s.name === 'fence-old-primary')!.rollback).toMatchObject({ ok: true, detail: `${primary} restarted as primary and routed again` });
+    expect(lab.primary).toBe(primary);
+    await expectHealthyPair();
+    expect((await new LabPair(lab).tryWrite(primary)).accepted).toBe(true);
+  });
+});
