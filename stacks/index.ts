@@ -9,3 +9,5 @@ export { parseBackend, type Backend } from './cdktf/backend.js';
 export const loadCdktfEngine = () => import('./cdktf/index.js');
 /** The Pulumi engine (imports @pulumi/pulumi and @pulumi/kubernetes). */
 export const loadPulumiEngine = () => import('./pulumi/index.js');
+/** The deployer (imports @kubernetes/client-node). */
+export const loadDeployer = () => import('./deploy/index.js');

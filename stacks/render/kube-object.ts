@@ -138,6 +138,18 @@ export const KIND_ORDER: readonly KubeKind[] = [
   'NetworkPolicy',
 ];
 
+/** The API group-version of every kind the baseline uses. */
+export const API_VERSIONS: Readonly<Record<KubeKind, KubeObject['apiVersion']>> = {
+  Namespace: 'v1',
+  ResourceQuota: 'v1',
+  LimitRange: 'v1',
+  ConfigMap: 'v1',
+  NetworkPolicy: 'networking.k8s.io/v1',
+  ClusterRole: 'rbac.authorization.k8s.io/v1',
+  ClusterRoleBinding: 'rbac.authorization.k8s.io/v1',
+  RoleBinding: 'rbac.authorization.k8s.io/v1',
+};
+
 /** "Kind namespace/name" or "Kind name": how messages and diffs name an object. */
 export function objectRef(o: { kind: string; metadata: { name: string; namespace?: string } }): string {
   return `${o.kind} ${o.metadata.namespace ? `${o.metadata.namespace}/` : ''}${o.metadata.name}`;
