@@ -6,7 +6,7 @@ import { loadLedger } from '../../fabric/index.js';
 import { InputError } from '../../lib/errors.js';
 import { json } from '../../lib/output.js';
 import { progress } from '../../lib/progress.js';
-import { loadCdktfEngine, loadPulumiEngine, parseBackend, renderSite, splitPemBundle, type RenderOptions } from '../../stacks/index.js';
+import { loadCdktfEngine, loadDeployer, loadPulumiEngine, objectRef as objectRefOf, parseBackend, renderSite, splitPemBundle, type RenderOptions } from '../../stacks/index.js';
 import type { Runner } from '../cli.js';
 import type { Context } from '../context.js';
 import type { UpStage } from '../up-stages.js';
@@ -49,6 +49,71 @@ export function register(program: Command, run: Runner): void {
         '  $ jinbao synth --engine pulumi --site 440100 && cd stacks/pulumi && pulumi up -s site-440100',
     )
     .action(run<SynthCommandOptions>(synth));
+
+  const deployOptions = (c: Command) =>
+    c
+      .requiredOption('--site <id>', 'the site whose cluster this is')
+      .requiredOption('--kubeconfig <file>', "kubeconfig of the site's cluster")
+      .option('--context <name>', 'kubeconfig context; default: its current context')
+      .option('--prune', 'delete objects that carry the site\'s labels but are no longer desired')
+      .option('--trust-bundle <file>', 'PEM file of public CA certificates for the trust-bundle ConfigMaps');
+
+  deployOptions(program.command('plan'))
+    .description("compare a site's desired objects with its cluster: what apply would create, change and delete")
+    .option('--json', 'machine-readable plan')
+    .addHelpText('after', '\nReads only. Example:\n  $ jinbao plan --site 440100 --kubeconfig ~/.kube/guangzhou.yaml')
+    .action(run<DeployCommandOptions>(plan));
+
+  deployOptions(program.command('apply'))
+    .description("bring a site's cluster to its desired objects with server-side apply (field manager \"jinbao\")")
+    .option('--dry-run', 'let the API server check every change without storing it')
+    .option('--force-conflicts', "take over fields another field manager owns (otherwise such a conflict stops the apply)")
+    .option('--json', 'machine-readable report')
+    .addHelpText(
+      'after',
+      '\nPrints the plan, then applies it: namespaces and roles first. Stops at the first refusal and lists\n' +
+        'what was applied and what was not; running it again resumes from the cluster\'s state.\n\n' +
+        'Examples:\n  $ jinbao apply --site 440100 --kubeconfig ~/.kube/guangzhou.yaml --dry-run\n  $ jinbao apply --site 440100 --kubeconfig ~/.kube/guangzhou.yaml --prune',
+    )
+    .action(run<DeployCommandOptions>(apply));
+}
+
+interface DeployCommandOptions {
+  readonly site: string;
+  readonly kubeconfig: string;
+  readonly context?: string;
+  readonly prune?: boolean;
+  readonly dryRun?: boolean;
+  readonly forceConflicts?: boolean;
+  readonly trustBundle?: string;
+  readonly json?: boolean;
+}
+
+async function planFor(ctx: Context, opts: DeployCommandOptions) {
+  const fabric = ctx.fabric();
+  requireSite(ctx, opts.site);
+  const render = renderOptions(opts.trustBundle);
+  const { allocations } = allocateAndRecord(ctx, fabric);
+  const objects = renderSite(fabric, fabric.site(opts.site), allocations, render);
+  const deployer = await loadDeployer();
+  const cluster = deployer.connectCluster(opts.kubeconfig, opts.context);
+  return { deployer, cluster, plan: await deployer.planSite(cluster, opts.site, objects) };
+}
+
+async function plan(ctx: Context, opts: DeployCommandOptions): Promise<void> {
+  const { deployer, plan: p } = await planFor(ctx, opts);
+  if (opts.json) return void ctx.out(json({ ...p, changes: p.changes.map((c) => ({ action: c.action, ref: objectRefOf(c.object), ...(c.action === 'update' ? { fields: c.fields } : {}) })) }));
+  ctx.out(deployer.formatPlan(p, { prune: opts.prune ?? false }));
+}
+
+async function apply(ctx: Context, opts: DeployCommandOptions): Promise<void> {
+  const { deployer, cluster, plan: p } = await planFor(ctx, opts);
+  if (!opts.json) ctx.out(deployer.formatPlan(p, { prune: opts.prune ?? false }));
+  const report = await deployer.applyPlan(cluster, p, { dryRun: opts.dryRun ?? false, prune: opts.prune ?? false, forceConflicts: opts.forceConflicts ?? false });
+  if (opts.json) return void ctx.out(json({ site: p.site, server: p.server, ...report }));
+  const verb = report.dryRun ? 'dry run: the server accepted' : 'applied';
+  ctx.out(`${verb} ${report.applied.length} object(s)${report.pruned.length ? `, ${report.dryRun ? 'would delete' : 'deleted'} ${report.pruned.length}` : ''}`);
+  ctx.out(report.unchecked.length ? `; ${report.unchecked.length} in namespaces this apply creates could not be checked before they exist\n` : '\n');
 }
 
 interface ManifestsOptions {
