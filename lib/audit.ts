@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { Statement } from 'better-sqlite3';
 import type { StateStore } from './state.js';
 
 /**
@@ -68,6 +69,7 @@ const MIGRATIONS = [
 ];
 
 const migrated = new WeakSet<StateStore>();
+const statements = new WeakMap<object, { last: Statement; insert: Statement }>();
 
 export function migrateAudit(store: StateStore): void {
   if (migrated.has(store)) return;
@@ -105,8 +107,17 @@ function entryHash(e: Omit<AuditEntry, 'hash'>): string {
 export function appendAudit(store: StateStore, input: AuditInput): AuditEntry {
   migrateAudit(store);
   const db = store.db;
+  let st = statements.get(db);
+  if (!st) {
+    st = {
+      last: db.prepare('SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1'),
+      insert: db.prepare('INSERT INTO audit_log (seq, at, actor, action, outcome, subject, details, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)'),
+    };
+    statements.set(db, st);
+  }
+  const { last: lastStmt, insert } = st;
   const append = (): AuditEntry => {
-    const last = db.prepare('SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1').get() as { seq: number; hash: string } | undefined;
+    const last = lastStmt.get() as { seq: number; hash: string } | undefined;
     const partial = {
       seq: (last?.seq ?? 0) + 1,
       at: (input.at ?? new Date()).toISOString(),
@@ -118,7 +129,7 @@ export function appendAudit(store: StateStore, input: AuditInput): AuditEntry {
       prevHash: last?.hash ?? GENESIS,
     };
     const entry: AuditEntry = { ...partial, hash: entryHash(partial) };
-    db.prepare('INSERT INTO audit_log (seq, at, actor, action, outcome, subject, details, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)').run(
+    insert.run(
       entry.seq,
       entry.at,
       entry.actor,

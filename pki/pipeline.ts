@@ -300,6 +300,49 @@ export class Issuer {
 
   /** Run the pipeline. Refusals are audited and rethrown; nothing else changes. */
   async issue(req: IssueRequest): Promise<Issued> {
+    const d = await this.check(req);
+    for (let attempt = 1; ; attempt++) {
+      const issued = await this.sign(d);
+      try {
+        this.persist([{ d, issued }]);
+        return issued;
+      } catch (err) {
+        if (err instanceof UniqueSerialError && attempt < 5) continue;
+        throw err;
+      }
+    }
+  }
+
+  /**
+   * Issue many requests with one durable commit for all that pass (group commit): each is checked
+   * and signed on its own, refusals are audited and returned in place, and the accepted ones are
+   * recorded with their audit entries in a single transaction, so a crash keeps all or none.
+   */
+  async issueMany(reqs: readonly IssueRequest[]): Promise<(Issued | InputError)[]> {
+    const out: (Issued | InputError)[] = [];
+    const batch: { d: Draft; issued: Issued; index: number }[] = [];
+    for (const req of reqs) {
+      try {
+        const d = await this.check(req);
+        batch.push({ d, issued: await this.sign(d), index: out.length });
+        out.push(undefined as unknown as Issued);
+      } catch (err) {
+        if (!(err instanceof InputError)) throw err;
+        out.push(err);
+      }
+    }
+    try {
+      this.persist(batch);
+      for (const b of batch) out[b.index] = b.issued;
+    } catch (err) {
+      if (!(err instanceof UniqueSerialError)) throw err;
+      for (const b of batch) out[b.index] = await this.issue(b.d.req);
+    }
+    return out;
+  }
+
+  /** Every stage before signing; refusals are audited and rethrown. */
+  private async check(req: IssueRequest): Promise<Draft> {
     let draft: Draft | undefined;
     try {
       const root = requireRoot(this.pki);
@@ -309,7 +352,8 @@ export class Issuer {
       modifierStage(d);
       validatorStage(d, this.fabric);
       await enforcerStage(d, this);
-      return await this.signAndPersist(d);
+      await this.signer(d.ca!.id);
+      return d;
     } catch (err) {
       if (err instanceof InputError) {
         appendAudit(this.pki.state, {
@@ -324,13 +368,12 @@ export class Issuer {
     }
   }
 
-  /** sign → persist (+ audit), with a fresh serial and signature when a serial is taken. */
-  private async signAndPersist(d: Draft): Promise<Issued> {
+  /** sign: the certificate with a fresh serial, not yet recorded. */
+  private async sign(d: Draft): Promise<Issued> {
     const ca = d.ca!;
     const signer = await this.signer(ca.id);
     const iss = this.issuerOf(ca);
     const urls = urlsFor(this.distributionBase, ca.id);
-    const dn = d.subject as unknown as DistinguishedName;
     const extensions = buildExtensions({
       keyUsage: d.profile.keyUsage,
       extendedKeyUsage: d.profile.extendedKeyUsage,
@@ -343,49 +386,56 @@ export class Issuer {
       ocspNoCheck: d.profile.ocspNoCheck,
       gm: d.gm,
     });
-    const subjectName = nameToPkijs(dn);
     const value = (t: string) => d.subject.find((a) => a.type === t)?.value ?? null;
-    for (let attempt = 1; ; attempt++) {
-      const serial = this.nextSerial();
-      const tbs = encodeTbs({ serial, issuer: iss.name, subject: subjectName, notBefore: d.notBefore!, notAfter: d.notAfter!, spkiDer: d.spkiDer!, extensions, algorithm: ca.algorithm });
-      const der = assembleSigned(tbs, ca.algorithm, await signer.sign(tbs));
-      const record: CertificateRecord = {
-        serial,
-        caId: ca.id,
-        profile: d.profile.name,
-        profileVersion: d.profile.version,
-        site: d.site.id,
-        subject: formatName(d.subject),
-        commonName: value('CN') ?? '',
-        staffNumber: d.profile.staff ? value('serialNumber') : null,
-        application: d.req.application ?? null,
-        sans: [...d.san.dns.map((x) => `DNS:${x}`), ...d.san.ip.map((x) => `IP:${x}`), ...d.san.email.map((x) => `email:${x}`)],
-        keyType: describeKey(d.key as SubscriberKey),
-        notBefore: d.notBefore!,
-        notAfter: d.notAfter!,
-        der,
-        status: 'active',
-        revokedAt: null,
-        revocationReason: null,
-        revocationSeq: null,
-        issuedAt: d.now,
-      };
-      try {
-        this.pki.state.write(() => {
-          this.pki.insertCertificate(record);
-          appendAudit(this.pki.state, {
-            action: 'pki.issue',
-            outcome: 'ok',
-            subject: serial,
-            ...(d.req.actor ? { actor: d.req.actor } : {}),
-            details: { profile: d.profile.name, profileVersion: d.profile.version, site: d.site.id, caId: ca.id, subject: record.subject, notAfter: record.notAfter.toISOString(), keyType: record.keyType },
-          });
+    const serial = this.nextSerial();
+    const tbs = encodeTbs({ serial, issuer: iss.name, subject: nameToPkijs(d.subject as unknown as DistinguishedName), notBefore: d.notBefore!, notAfter: d.notAfter!, spkiDer: d.spkiDer!, extensions, algorithm: ca.algorithm });
+    const der = assembleSigned(tbs, ca.algorithm, await signer.sign(tbs));
+    const record: CertificateRecord = {
+      serial,
+      caId: ca.id,
+      profile: d.profile.name,
+      profileVersion: d.profile.version,
+      site: d.site.id,
+      subject: formatName(d.subject),
+      commonName: value('CN') ?? '',
+      staffNumber: d.profile.staff ? value('serialNumber') : null,
+      application: d.req.application ?? null,
+      sans: [...d.san.dns.map((x) => `DNS:${x}`), ...d.san.ip.map((x) => `IP:${x}`), ...d.san.email.map((x) => `email:${x}`)],
+      keyType: describeKey(d.key as SubscriberKey),
+      notBefore: d.notBefore!,
+      notAfter: d.notAfter!,
+      der,
+      status: 'active',
+      revokedAt: null,
+      revocationReason: null,
+      revocationSeq: null,
+      issuedAt: d.now,
+    };
+    return { record, certificateDer: der, chainDer: this.chain(ca.id), ...(d.generated ? { key: d.generated } : {}) };
+  }
+
+  /** persist + audit: all records and their audit entries in one transaction. */
+  private persist(items: readonly { d: Draft; issued: Issued }[]): void {
+    if (items.length === 0) return;
+    this.pki.state.write(() => {
+      for (const { d, issued } of items) {
+        const r = issued.record;
+        this.pki.insertCertificate(r);
+        appendAudit(this.pki.state, {
+          action: 'pki.issue',
+          outcome: 'ok',
+          subject: r.serial,
+          ...(d.req.actor ? { actor: d.req.actor } : {}),
+          details: { profile: r.profile, profileVersion: r.profileVersion, site: r.site, caId: r.caId, subject: r.subject, notAfter: r.notAfter.toISOString(), keyType: r.keyType },
         });
-      } catch (err) {
-        if (err instanceof UniqueSerialError && attempt < 5) continue;
-        throw err;
       }
-      return { record, certificateDer: der, chainDer: chainOf(this.pki, ca.id), ...(d.generated ? { key: d.generated } : {}) };
-    }
+    });
+  }
+
+  private readonly chains = new Map<string, Uint8Array[]>();
+  private chain(caId: string): Uint8Array[] {
+    let c = this.chains.get(caId);
+    if (!c) this.chains.set(caId, (c = chainOf(this.pki, caId)));
+    return c;
   }
 }

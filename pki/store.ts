@@ -1,5 +1,6 @@
 import { appendAudit, migrateAudit } from '../lib/audit.js';
 import { InputError } from '../lib/errors.js';
+import type { Statement } from 'better-sqlite3';
 import type { Migration, StateStore } from '../lib/state.js';
 import type { CaAlgorithm } from './algorithms.js';
 
@@ -259,7 +260,15 @@ export class UniqueSerialError extends Error {}
 
 /** Access to the PKI tables of one state store. */
 export class PkiStore {
+  private readonly statements = new Map<string, Statement>();
   private constructor(readonly state: StateStore) {}
+
+  /** Prepared once per store: issuance runs the same few statements thousands of times. */
+  private stmt(sql: string): Statement {
+    let s = this.statements.get(sql);
+    if (!s) this.statements.set(sql, (s = this.state.db.prepare(sql)));
+    return s;
+  }
 
   /** Open the PKI tables, creating or upgrading them. */
   static open(state: StateStore): PkiStore {
@@ -271,18 +280,18 @@ export class PkiStore {
   // ---- CAs
 
   getCa(id: string): CaRecord | undefined {
-    const r = this.state.db.prepare('SELECT * FROM pki_cas WHERE id = ?').get(id) as CaRow | undefined;
+    const r = this.stmt('SELECT * FROM pki_cas WHERE id = ?').get(id) as CaRow | undefined;
     return r && caFromRow(r);
   }
 
   listCas(): CaRecord[] {
-    return (this.state.db.prepare("SELECT * FROM pki_cas ORDER BY created_at, CASE role WHEN 'root' THEN 0 ELSE 1 END, id").all() as CaRow[]).map(caFromRow);
+    return (this.stmt("SELECT * FROM pki_cas ORDER BY created_at, CASE role WHEN 'root' THEN 0 ELSE 1 END, id").all() as CaRow[]).map(caFromRow);
   }
 
   /** Insert a CA record (inside the caller's transaction when there is one). */
   insertCa(ca: NewCa): void {
-    this.state.db
-      .prepare(
+    this
+      .stmt(
         `INSERT INTO pki_cas (id, parent_id, role, purpose, site, algorithm, subject, serial, not_before, not_after, der, key_backend, key_ref, created_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
@@ -296,7 +305,7 @@ export class PkiStore {
       const ca = this.getCa(id);
       if (!ca) throw new InputError(`unknown CA: got "${id}", want one of ${this.listCas().map((c) => c.id).join(', ') || '(none: run jinbao pki init)'}`);
       if (ca.status === 'revoked') throw new InputError(`CA ${id} is already revoked (since ${ca.revokedAt?.toISOString()}, reason ${ca.revocationReason})`);
-      this.state.db.prepare("UPDATE pki_cas SET status = 'revoked', revoked_at = ?, revocation_reason = ? WHERE id = ?").run(at.toISOString(), reason, id);
+      this.stmt("UPDATE pki_cas SET status = 'revoked', revoked_at = ?, revocation_reason = ? WHERE id = ?").run(at.toISOString(), reason, id);
       appendAudit(this.state, { action: 'pki.ca.revoke', outcome: 'ok', subject: id, actor: opts.actor, details: { reason, revokedAt: at.toISOString() } });
       return this.getCa(id)!;
     });
@@ -307,8 +316,8 @@ export class PkiStore {
   /** Record an issued certificate; throws UniqueSerialError when the serial exists (retry with a new one). */
   insertCertificate(c: NewCertificate): void {
     try {
-      this.state.db
-        .prepare(
+      this
+        .stmt(
           `INSERT INTO pki_certificates (serial, ca_id, profile, profile_version, site, subject, common_name, staff_number, application, sans, key_type, not_before, not_after, der, issued_at)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         )
@@ -321,7 +330,7 @@ export class PkiStore {
 
   /** The certificate with this serial (any textual form `normalizeSerial` accepts). */
   findCertificate(serial: string): CertificateRecord | undefined {
-    const r = this.state.db.prepare('SELECT * FROM pki_certificates WHERE serial = ?').get(normalizeSerial(serial)) as CertRow | undefined;
+    const r = this.stmt('SELECT * FROM pki_certificates WHERE serial = ?').get(normalizeSerial(serial)) as CertRow | undefined;
     return r && certFromRow(r);
   }
 
@@ -335,7 +344,7 @@ export class PkiStore {
     if (q.expiringBefore !== undefined) (where.push('not_after < ?'), args.push(q.expiringBefore.toISOString()));
     if (q.validAt !== undefined) (where.push('not_before <= ? AND not_after > ?'), args.push(q.validAt.toISOString(), q.validAt.toISOString()));
     const sql = `SELECT * FROM pki_certificates ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY issued_at, id`;
-    return (this.state.db.prepare(sql).all(...args) as CertRow[]).map(certFromRow);
+    return (this.stmt(sql).all(...args) as CertRow[]).map(certFromRow);
   }
 
   /**
@@ -351,7 +360,7 @@ export class PkiStore {
       if (!cert) throw new InputError(`unknown serial: got "${serial}", want the serial of a certificate in this store (list them with: jinbao pki list)`);
       if (cert.status === 'revoked') throw new InputError(`certificate ${s} is already revoked (since ${cert.revokedAt?.toISOString()}, reason ${cert.revocationReason}); nothing changed`);
       const seq = this.nextRevocationSeq();
-      this.state.db.prepare("UPDATE pki_certificates SET status = 'revoked', revoked_at = ?, revocation_reason = ?, revocation_seq = ? WHERE serial = ?").run(at.toISOString(), reason, seq, s);
+      this.stmt("UPDATE pki_certificates SET status = 'revoked', revoked_at = ?, revocation_reason = ?, revocation_seq = ? WHERE serial = ?").run(at.toISOString(), reason, seq, s);
       appendAudit(this.state, { action: 'pki.revoke', outcome: 'ok', subject: s, actor: opts.actor, details: { reason, revokedAt: at.toISOString(), caId: cert.caId, revocationSeq: seq } });
       return this.findCertificate(s)!;
     });
@@ -377,11 +386,11 @@ export class PkiStore {
    * cache (OCSP) can compare it per request to know whether anything was revoked since.
    */
   revocationSeq(): number {
-    return (this.state.db.prepare("SELECT value FROM pki_sequence WHERE name = 'revocation'").get() as { value: number }).value;
+    return (this.stmt("SELECT value FROM pki_sequence WHERE name = 'revocation'").get() as { value: number }).value;
   }
 
   private nextRevocationSeq(): number {
-    this.state.db.prepare("UPDATE pki_sequence SET value = value + 1 WHERE name = 'revocation'").run();
+    this.stmt("UPDATE pki_sequence SET value = value + 1 WHERE name = 'revocation'").run();
     return this.revocationSeq();
   }
 

@@ -82,18 +82,18 @@ describe('issuing from several processes', () => {
   afterAll(() => t.cleanup());
 
   it('GIVEN two processes issuing at once THEN every certificate is recorded once with a unique serial', async () => {
-    const a = startWorker(join(t.dir, 'state'), csr, 120);
-    const b = startWorker(join(t.dir, 'state'), csr, 120);
+    const a = startWorker(join(t.dir, "state"), csr, 60);
+    const b = startWorker(join(t.dir, "state"), csr, 60);
     workers.push(a, b);
     const [ea, eb] = await Promise.all([a.exited, b.exited]);
     expect(ea).toMatchObject({ code: 0 });
     expect(eb).toMatchObject({ code: 0 });
     const serials = expectConsistent(join(t.dir, 'state'));
-    expect(serials).toHaveLength(240);
+    expect(serials).toHaveLength(120);
     expect([...a.issued, ...b.issued].sort()).toEqual(serials);
   });
 
-  it.each([0, 3, 11])('GIVEN a process SIGKILLed while issuing (%i ms after its 5th certificate) THEN the store stays consistent and every returned certificate is recorded', async (delay) => {
+  it.each([0, 7])('GIVEN a process SIGKILLed while issuing (%i ms after its 5th certificate) THEN the store stays consistent and every returned certificate is recorded', async (delay) => {
     const before = expectConsistent(join(t.dir, 'state')).length;
     const w = startWorker(join(t.dir, 'state'), csr, 100_000);
     workers.push(w);
