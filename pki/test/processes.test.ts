@@ -82,8 +82,8 @@ describe('issuing from several processes', () => {
   afterAll(() => t.cleanup());
 
   it('GIVEN two processes issuing at once THEN every certificate is recorded once with a unique serial', async () => {
-    const a = startWorker(join(t.dir, "state"), csr, 60);
-    const b = startWorker(join(t.dir, "state"), csr, 60);
+    const a = startWorker(join(t.dir, 'state'), csr, 60);
+    const b = startWorker(join(t.dir, 'state'), csr, 60);
     workers.push(a, b);
     const [ea, eb] = await Promise.all([a.exited, b.exited]);
     expect(ea).toMatchObject({ code: 0 });

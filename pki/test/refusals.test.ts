@@ -140,6 +140,17 @@ describe('refused requests', () => {
     expect(() => t.pki.insertCertificate({ ...issued.record })).toThrow(/serial 4abcdef0123456789abcdef012345678 exists/);
   });
 
+  it('GIVEN a batch with one bad request WHEN issued together THEN the good ones are recorded in one commit and the bad one is refused in place', async () => {
+    const before = countRows(t.state);
+    const results = await t.issuer.issueMany([
+      { profile: 'server-tls', site: '440100', generate: { subject: 'CN=b1.example' } },
+      { profile: 'server-tls', site: '440100', generate: { subject: 'CN=b2.example' }, validityDays: 400 },
+      { profile: 'server-tls', site: '440100', generate: { subject: 'CN=b3.example' } },
+    ]);
+    expect(results.map((r) => (r instanceof InputError ? r.message : r.record.commonName))).toEqual(['b1.example', 'request refused: validity: got 400 days, want at most 397 (profile server-tls v1)', 'b3.example']);
+    expect(countRows(t.state)).toEqual({ ...before, certificates: before.certificates + 2, audit: before.audit + 3 });
+  });
+
   it('GIVEN an existing hierarchy WHEN init runs again THEN it is refused, changes nothing and is audited', async () => {
     const before = countRows(t.state);
     await expect(initHierarchy(t.pki, { algorithm: 'sm2', passphrase: PASS })).rejects.toThrow(/^the CA hierarchy exists already \(root [0-9a-f]+, ecdsa-p256, created .*\); nothing changed/);
