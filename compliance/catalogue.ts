@@ -192,7 +192,7 @@ const SECURITY: readonly Control[] = [
     binding: false,
     scope: 'national',
     inspects: 'pki',
-    how: 'runs openssl verify -vfyopt distid:1234567812345678 on an SM2 leaf, its issuing CA and root',
+    how: 'runs openssl verify -vfyopt distid:1234567812345678 on each link: the issuing CA under the root, an SM2 leaf under the issuing CA',
     requires: { tool: 'openssl', debianPackage: 'openssl' },
     check: sm2ChainVerifies,
   },

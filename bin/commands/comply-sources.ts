@@ -1,12 +1,13 @@
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { gatherInputs, type AuditEvidence, type WanAclRule, type WanEvidence, type ComplianceInputs, type Inspects, type KubeObject, type PkiEvidence, type StacksEvidence } from '../../compliance/index.js';
+import { gatherInputs, type AuditEvidence, type DrillEvidence, type WanAclRule, type WanEvidence, type ComplianceInputs, type Inspects, type KubeObject, type PkiEvidence, type StacksEvidence } from '../../compliance/index.js';
 import { loadLedger, MINISTRY_ID, type Fabric, type SiteAllocation } from '../../fabric/index.js';
 import { readAudit, verifyAudit } from '../../lib/audit.js';
 import type { StateStore } from '../../lib/state.js';
 import { PkiStore, toPem } from '../../pki/index.js';
 import { renderSite } from '../../stacks/index.js';
+import { DrillHistory } from '../../dr-runbooks/index.js';
 import { aclFlows, ALL, buildPlan, drNodeId, planConfigs, renderNftables } from '../../network/index.js';
 import type { Context } from '../context.js';
 import { gatherLiveFacts } from '../live.js';
@@ -21,9 +22,7 @@ export async function gatherCompliance(ctx: Context): Promise<{ inputs: Complian
   const hasState = existsSync(join(ctx.stateDir, 'jinbao.db'));
   const store = hasState ? ctx.store() : undefined; // a corrupt or newer store is refused here, before any check runs
   const noState = `no state store in ${ctx.stateDir}: run jinbao up first (or pass --state)`;
-  const missing: Partial<Record<Inspects, string>> = {
-    drills: hasState ? 'needs dr-runbooks: this build has no drill history to read' : noState,
-  };
+  const missing: Partial<Record<Inspects, string>> = {};
   const cleanups: (() => void)[] = [];
   const rulesDir = mkdtempSync(join(tmpdir(), 'jinbao-rules-'));
   cleanups.push(() => rmSync(rulesDir, { recursive: true, force: true }));
@@ -35,10 +34,11 @@ export async function gatherCompliance(ctx: Context): Promise<{ inputs: Complian
     const pki = pkiEvidence(store);
     if (pki) Object.assign(parts, { pki });
     else missing.pki = `no PKI in ${ctx.stateDir}: run jinbao up or jinbao pki init`;
-    Object.assign(parts, { audit: auditEvidence(store) });
+    Object.assign(parts, { audit: auditEvidence(store), drills: drillEvidence(store) });
   } else {
     missing.pki = noState;
     missing.audit = noState;
+    missing.drills = noState;
   }
   const inputs = gatherInputs({ fabric, live: hasState ? gatherLiveFacts(ctx) : {}, parts, missing });
   return { inputs, cleanup: () => cleanups.forEach((c) => c()) };
@@ -108,5 +108,27 @@ function wanEvidence(fabric: Fabric, allocations: ReadonlyMap<string, SiteAlloca
     ...(plan.nodes.has(ministryDr) ? { ministryDrNode: ministryDr } : {}),
     acl: { defaultAction: drops >= 2 ? 'drop' : 'accept', rules },
     origin: `network (overlay plan: ${plan.nodes.size} nodes, ${plan.links.length} links; core nftables ${drops >= 2 ? 'ends input and forward in drop' : 'does not end in drop'})`,
+  };
+}
+
+/** Finished drills from the drill history (dr-runbooks/); running ones are not evidence yet. */
+function drillEvidence(store: StateStore): DrillEvidence {
+  const runs = new DrillHistory(store).list({ limit: 1_000_000 });
+  return {
+    runs: runs.flatMap((r) =>
+      r.finishedAt === undefined || r.result === 'running'
+        ? []
+        : [
+            {
+              id: r.id,
+              site: r.site,
+              finishedAt: new Date(r.finishedAt),
+              passed: r.result === 'passed',
+              scenario: r.scenario,
+              ...(r.rtoMs === undefined ? {} : { rtoSeconds: r.rtoMs / 1000 }),
+              ...(r.rpoRows === undefined ? {} : { rpoRows: r.rpoRows }),
+            },
+          ],
+    ),
   };
 }

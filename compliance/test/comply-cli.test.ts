@@ -1,7 +1,10 @@
+import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { afterAll, describe, expect, it } from 'vitest';
+import { DrillHistory, newRunId, type DrillRequest } from '../../dr-runbooks/index.js';
+import { StateStore } from '../../lib/state.js';
 import { jinbao, tempDir } from './cli.js';
 import { compliantInventory } from './fixtures.js';
 
@@ -96,7 +99,7 @@ describe('jinbao comply', () => {
 });
 
 describe('jinbao comply over real feature state', () => {
-  it('GIVEN jinbao up on a small inventory WHEN comply runs THEN stacks, WAN plan, certificates, replica mTLS and the audit chain are judged from real state', async () => {
+  it('GIVEN jinbao up on a small inventory WHEN comply runs THEN stacks, WAN plan, certificates, replica mTLS, the audit chain and the drill history are judged from real state', async () => {
     const dir = tempDir();
     try {
       const file = join(dir.dir, 'small.yaml');
@@ -120,6 +123,59 @@ describe('jinbao comply over real feature state', () => {
         'MLPS-BND-01': 'pass',
       });
       expect(report.results.find((x) => x.control.id === 'GM-CRY-01')!.findings[0]!.message).toBe('no active SM2 root CA; create one with jinbao pki init --algorithm sm2');
+
+      // drills: passed runs recorded in the drill history for two of the three DR pairings
+      const recordPassedDrill = (site: string) => {
+        const store = StateStore.open(join(dir.dir, 'state'));
+        try {
+          const history = new DrillHistory(store);
+          const id = newRunId(site);
+          const request = { site, target: 'pg-local', scenario: 'switchover', replication: 'sync', objectives: { rtoSeconds: 120, rpoSeconds: 0 } } as unknown as DrillRequest;
+          history.begin(`test-${site}`, id, request);
+          history.finish(`test-${site}`, id, { result: 'passed', rtoMs: 850, rpoRows: 0, report: {} });
+        } finally {
+          store.close();
+        }
+      };
+      recordPassedDrill('000000');
+      recordPassedDrill('110000');
+      const partial = JSON.parse((await jinbao(['--inventory', file, '--state', join(dir.dir, 'state'), 'comply', '--json'])).stdout) as typeof report;
+      const bak = partial.results.find((x) => x.control.id === 'MLPS-BAK-02')!;
+      expect(bak.status).toBe('fail');
+      expect(bak.findings.filter((f) => f.message.includes('no passed drill')).map((f) => f.message)).toEqual(['site 440000: no passed drill; run jinbao drill run --site 440000']);
+      recordPassedDrill('440000');
+      const full = JSON.parse((await jinbao(['--inventory', file, '--state', join(dir.dir, 'state'), 'comply', '--json'])).stdout) as typeof report;
+      expect(full.results.find((x) => x.control.id === 'MLPS-BAK-02')!.status).toBe('pass');
+    } finally {
+      dir.cleanup();
+    }
+  }, 120_000);
+});
+
+const hasOpenssl = spawnSync('sh', ['-c', 'command -v openssl'], { stdio: 'ignore' }).status === 0;
+
+describe.skipIf(!hasOpenssl)('the SM2 controls over a real SM2 hierarchy (Debian package openssl)', () => {
+  it('GIVEN jinbao pki init --algorithm sm2 and an issued server certificate WHEN comply runs THEN the SM2 hierarchy passes and OpenSSL verifies its chain', async () => {
+    const dir = tempDir();
+    try {
+      const env = { JINBAO_PKI_PASSPHRASE: 'correct-horse-battery-staple' };
+      const st = join(dir.dir, 'state');
+      const init = await jinbao(['--state', st, 'pki', 'init', '--algorithm', 'sm2'], env);
+      expect(init.stderr).toBe('');
+      const issue = await jinbao(
+        ['--state', st, 'pki', 'issue', '--profile', 'server-tls', '--site', '440100', '--generate', '--subject', 'CN=app.440100.jinbao.internal', '--dns', 'app.440100.jinbao.internal', '--application', 'employee-insurance', '--out', join(dir.dir, 'issued')],
+        env,
+      );
+      expect(issue.code).toBe(0);
+      const r = await jinbao(['--state', st, 'comply', '--json']);
+      const report = JSON.parse(r.stdout) as { results: { control: { id: string }; status: string; findings: { message: string; evidence: { detail: string }[] }[] }[] };
+      const byId = (id: string) => report.results.find((x) => x.control.id === id)!;
+      expect(byId('GM-CRY-01').status).toBe('pass');
+      expect(byId('GM-CRY-02').status).toBe('pass');
+      expect(byId('GM-CRY-02').findings[0]!.evidence.map((e) => e.detail)).toEqual([
+        'openssl verify -vfyopt distid:1234567812345678 -CAfile root.pem inter.pem → exit 0: inter.pem: OK',
+        'openssl verify -vfyopt distid:1234567812345678 -partial_chain -CAfile inter.pem leaf.pem → exit 0: leaf.pem: OK',
+      ]);
     } finally {
       dir.cleanup();
     }

@@ -219,10 +219,13 @@ describe('every control passes on compliant inputs and fails on a broken one', (
     const inputs = pkiWith((p) => ({ ...p, sm2Chain: { rootPem: 'root', intermediatesPem: 'inter', leafPem: 'leaf' } }));
     const ok = fakeTools(['openssl'], { code: 0, stdout: 'leaf.pem: OK' });
     expect((await run('GM-CRY-02', inputs, ok)).status).toBe('pass');
-    expect(ok.calls[0]!.slice(0, 4)).toEqual(['openssl', 'verify', '-vfyopt', 'distid:1234567812345678']);
+    expect(ok.calls.map((c) => c.slice(0, 4))).toEqual([
+      ['openssl', 'verify', '-vfyopt', 'distid:1234567812345678'],
+      ['openssl', 'verify', '-vfyopt', 'distid:1234567812345678'],
+    ]);
     const bad = await run('GM-CRY-02', inputs, fakeTools(['openssl'], { code: 2, stderr: 'error 7 at 0 depth lookup: certificate signature failure' }));
     expect(bad.status).toBe('fail');
-    expect(bad.findings[0]!.evidence[0]!.detail).toMatch(/exit 2: error 7 at 0 depth lookup: certificate signature failure$/);
+    expect(bad.findings[0]!.evidence[0]!.detail).toBe('openssl verify -vfyopt distid:1234567812345678 -CAfile root.pem inter.pem → exit 2: error 7 at 0 depth lookup: certificate signature failure');
     const absent = await run('GM-CRY-02', inputs, fakeTools([]));
     expect(absent.status).toBe('not-run');
     expect(absent.findings[0]!.message).toBe('needs openssl, which is not installed: install the Debian package "openssl" (apt-get install --no-install-recommends openssl)');
