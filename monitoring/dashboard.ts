@@ -39,10 +39,10 @@ export function buildDashboard(): object {
     { refId: 'A', expr: M.replicationLag, legendFormat: '{{site}} lag' },
     { refId: 'B', expr: M.rpoObjective, legendFormat: '{{site}} RPO' },
   ], { fieldConfig: { defaults: { unit: 's' }, overrides: [] } });
-  add('table', 'DR drills: age of last pass, measured RTO / RPO', { x: 0, y: 22, w: 12, h: 8 }, [
+  add('table', 'DR drills: age of the latest drill, measured RTO, rows lost', { x: 0, y: 22, w: 12, h: 8 }, [
     { refId: 'A', expr: 'jinbao:drill_age_days', legendFormat: '{{site}}', instant: true },
     { refId: 'B', expr: M.drillRto, legendFormat: '{{site}}', instant: true },
-    { refId: 'C', expr: M.drillRpo, legendFormat: '{{site}}', instant: true },
+    { refId: 'C', expr: M.drillRpoRows, legendFormat: '{{site}}', instant: true },
   ]);
   add('table', 'Certificates: CA time to expiry and certificates expiring in 30 days', { x: 12, y: 22, w: 12, h: 8 }, [
     { refId: 'A', expr: M.caSecondsToExpiry, legendFormat: '{{ca}}', instant: true },

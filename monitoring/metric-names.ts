@@ -13,11 +13,13 @@ export const METRICS = {
   rtoObjective: 'jinbao_dr_rto_objective_seconds',
   /** gauge {site}: replication lag of the site's DR standby, seconds (dr-runbooks). */
   replicationLag: 'jinbao_dr_replication_lag_seconds',
-  /** gauge {site}: unix time of the last passed drill (dr-runbooks). */
-  drillLastPassed: 'jinbao_drill_last_passed_timestamp_seconds',
-  /** gauge {site}: RTO / RPO measured by the last drill, seconds (dr-runbooks). */
-  drillRto: 'jinbao_drill_last_rto_seconds',
-  drillRpo: 'jinbao_drill_last_rpo_seconds',
+  /** gauge {site}: seconds since the site's latest drill finished (dr-runbooks, bin/commands/drill.ts). */
+  drillAge: 'jinbao_dr_last_drill_age_seconds',
+  /** gauge {site, result}: 1 when the site's latest drill passed, else 0 (dr-runbooks). */
+  drillPassed: 'jinbao_dr_last_passed',
+  /** gauge {site, scenario}: RTO measured by the latest drill, seconds; rows lost (dr-runbooks). */
+  drillRto: 'jinbao_dr_last_rto_seconds',
+  drillRpoRows: 'jinbao_dr_last_rpo_rows',
   /** gauge {ca, status}: seconds until the CA certificate expires, negative once expired (pki). */
   caSecondsToExpiry: 'jinbao_pki_ca_expiry_seconds',
   /** gauge {profile}: active certificates expiring within 30 days (pki). */

@@ -57,7 +57,7 @@ export function buildRules(opts: RulesOptions = {}): RenderedRules {
   }));
   recording.push(
     { record: 'jinbao:kpi_gap_percent', expr: `${M.kpiTarget} - on (indicator, kind) ${M.kpiActual}` },
-    { record: 'jinbao:drill_age_days', expr: `(time() - ${M.drillLastPassed}) / 86400` },
+    { record: 'jinbao:drill_age_days', expr: `${M.drillAge} / 86400` },
     { record: 'jinbao:compliance_binding_failing:count', expr: `count(${M.complianceControl}{binding="true", status="fail"} == 1) or vector(0)` },
   );
 
@@ -86,9 +86,22 @@ export function buildRules(opts: RulesOptions = {}): RenderedRules {
     },
     {
       alert: 'JinbaoDrillTooOld',
-      expr: `time() - ${M.drillLastPassed} > ${drillDays} * 86400`,
+      expr: `${M.drillAge} > ${drillDays} * 86400`,
       labels: { severity: 'ticket' },
-      annotations: { summary: `Site {{ $labels.site }} has not passed a DR drill in ${drillDays} days`, description: 'Run one: jinbao drill run --site {{ $labels.site }} (GB/T 22239-2019 8.1.4.9).' },
+      annotations: { summary: `Site {{ $labels.site }} has not drilled in ${drillDays} days`, description: 'Run one: jinbao drill run --site {{ $labels.site }} (GB/T 22239-2019 8.1.4.9).' },
+    },
+    {
+      alert: 'JinbaoDrillFailed',
+      expr: `${M.drillPassed} == 0`,
+      labels: { severity: 'ticket' },
+      annotations: { summary: 'The latest DR drill of site {{ $labels.site }} ended {{ $labels.result }}', description: 'See jinbao drill list --json and the drill report; fix and drill again.' },
+    },
+    {
+      alert: 'JinbaoDrillNeverRun',
+      expr: `${M.rpoObjective} unless on (site) ${M.drillAge}`,
+      for: '1h',
+      labels: { severity: 'ticket' },
+      annotations: { summary: 'Site {{ $labels.site }} has a DR pairing but no drill on record', description: 'Run one: jinbao drill run --site {{ $labels.site }}.' },
     },
     {
       alert: 'JinbaoReplicationLagAboveRpo',

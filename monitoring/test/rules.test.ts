@@ -66,7 +66,7 @@ describe.skipIf(!hasPromtool)('Prometheus rules (promtool; Debian package promet
   it('GIVEN the rendered rule files WHEN promtool checks them THEN they are valid', () => {
     const r = spawnSync('promtool', ['check', 'rules', ...ruleFiles], { cwd: dir, encoding: 'utf8' });
     expect(r.stdout).toContain('SUCCESS: 8 rules found');
-    expect(r.stdout).toContain('SUCCESS: 11 rules found');
+    expect(r.stdout).toContain('SUCCESS: 13 rules found');
     expect(r.status).toBe(0);
   });
 
@@ -143,14 +143,27 @@ describe.skipIf(!hasPromtool)('Prometheus rules (promtool; Debian package promet
     expect(r.code, r.output).toBe(0);
   });
 
-  it('a site whose last passed drill is 91 days old alerts; one drilled today does not', () => {
+  it('a drill older than 90 days, a failed latest drill, and a DR pairing never drilled each alert; a recent pass does not', () => {
     const r = promtoolTest('drills', [
       {
         input_series: [
-          { series: 'jinbao_drill_last_passed_timestamp_seconds{site="440000"}', values: `${-91 * 86400}x10` },
-          { series: 'jinbao_drill_last_passed_timestamp_seconds{site="110000"}', values: '0x10' },
+          { series: 'jinbao_dr_last_drill_age_seconds{site="440000"}', values: `${91 * 86400}x90` },
+          { series: 'jinbao_dr_last_passed{site="440000",result="passed"}', values: '1x90' },
+          { series: 'jinbao_dr_last_drill_age_seconds{site="110000"}', values: '3600x90' },
+          { series: 'jinbao_dr_last_passed{site="110000",result="failed"}', values: '0x90' },
+          { series: 'jinbao_dr_last_drill_age_seconds{site="000000"}', values: '60x90' },
+          { series: 'jinbao_dr_last_passed{site="000000",result="passed"}', values: '1x90' },
+          { series: 'jinbao_dr_rpo_objective_seconds{site="000000",tier="ministry"}', values: '0x90' },
+          { series: 'jinbao_dr_rpo_objective_seconds{site="440000",tier="province"}', values: '0x90' },
+          { series: 'jinbao_dr_rpo_objective_seconds{site="110000",tier="province"}', values: '0x90' },
+          { series: 'jinbao_dr_rpo_objective_seconds{site="120000",tier="province"}', values: '0x90' },
         ],
-        alert_rule_test: [fires('JinbaoDrillTooOld', '5m', { site: '440000' })],
+        alert_rule_test: [
+          fires('JinbaoDrillTooOld', '5m', { site: '440000' }),
+          fires('JinbaoDrillFailed', '5m', { site: '110000', result: 'failed' }),
+          silent('JinbaoDrillNeverRun', '30m'),
+          fires('JinbaoDrillNeverRun', '70m', { site: '120000', tier: 'province' }),
+        ],
       },
     ]);
     expect(r.code, r.output).toBe(0);
