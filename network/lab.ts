@@ -241,9 +241,11 @@ async function bringNode(r: Runner, stateDir: string, j: LabJournal, rn: Rendere
     const setconf = join(dir, `${iface.name}.setconf`);
     writeFileSync(setconf, stripped, { mode: 0o600 });
     await must(r, 'ip', ['netns', 'exec', ns, 'wg', 'setconf', iface.name, setconf]);
-    await must(r, 'ip', ['-n', ns, 'addr', 'add', `${n.address}/32`, 'dev', iface.name]);
+    for (const a of [n.address, ...iface.linkAddresses]) await must(r, 'ip', ['-n', ns, 'addr', 'add', `${a}/32`, 'dev', iface.name]);
     await must(r, 'ip', ['-n', ns, 'link', 'set', iface.name, 'up']);
-    for (const route of iface.routes) await must(r, 'ip', ['-n', ns, 'route', 'replace', route.prefix, 'dev', iface.name, 'metric', String(route.metric)]);
+    for (const route of iface.routes) {
+      await must(r, 'ip', ['-n', ns, 'route', 'replace', route.prefix, 'dev', iface.name, 'metric', String(route.metric), ...(route.src ? ['src', route.src] : [])]);
+    }
   }
   await must(r, 'ip', ['netns', 'exec', ns, 'nft', '-f', join(dir, 'nftables.nft')]);
   for (const w of rn.config.watches) {
@@ -254,8 +256,9 @@ async function bringNode(r: Runner, stateDir: string, j: LabJournal, rn: Rendere
 }
 
 /**
- * The failover watch: probe the peer over the one interface every 0.5 s; after two misses withdraw
- * the interface's routes (backups take over), and put them back once the probe answers again.
+ * The failover watch: probe the far end's link address over the one interface every 0.5 s (a
+ * pinned host route keeps the probe and its answer on the line); after two misses withdraw the
+ * interface's routes so the backups take over, and put them back once the probe answers again.
  */
 const WATCH_SH = `#!/bin/bash
 # usage: watch.sh IFACE PROBE PREFIX@METRIC...
@@ -551,6 +554,8 @@ export async function labRotate(env: LabEnv, plan: WanPlan, node: string, oldPub
   const keyFile = join(labDir(env.stateDir), 'render', node, 'private.key');
   writeFileSync(keyFile, keys.get(node)!.privateKey! + '\n', { mode: 0o600 });
   const newPublic = keys.get(node)!.publicKey;
+  // Every peer at once, then the node itself: the window in which its links are down stays short.
+  const updates: Promise<unknown>[] = [];
   for (const other of rendered.nodes) {
     for (const iface of other.config.ifaces) {
       const peer = iface.peers.find((p) => p.node === node);
@@ -559,12 +564,12 @@ export async function labRotate(env: LabEnv, plan: WanPlan, node: string, oldPub
       const args = ['netns', 'exec', ns, 'wg', 'set', iface.name, 'peer', newPublic, 'allowed-ips', peer.allowedIps.join(',')];
       if (peer.endpoint) args.push('endpoint', peer.endpoint);
       if (peer.keepalive) args.push('persistent-keepalive', String(peer.keepalive));
-      // Allowed IPs move to the new peer entry atomically; then the old entry (now empty) goes.
-      await must(r, 'ip', args);
-      await must(r, 'ip', ['netns', 'exec', ns, 'wg', 'set', iface.name, 'peer', oldPublicKey, 'remove']);
+      // Allowed IPs move to the new peer entry; then the old entry (now empty) goes.
+      updates.push(must(r, 'ip', args).then(() => must(r, 'ip', ['netns', 'exec', ns, 'wg', 'set', iface.name, 'peer', oldPublicKey, 'remove'])));
     }
   }
-  for (const iface of own.config.ifaces) await must(r, 'ip', ['netns', 'exec', nsOf(j, node), 'wg', 'set', iface.name, 'private-key', keyFile]);
+  await Promise.all(updates);
+  await Promise.all(own.config.ifaces.map((iface) => must(r, 'ip', ['netns', 'exec', nsOf(j, node), 'wg', 'set', iface.name, 'private-key', keyFile])));
 }
 
 export type { NodeConfig };

@@ -18,7 +18,14 @@ export const KEEPALIVE_SECONDS = 25;
 export interface Route {
   readonly prefix: string;
   readonly metric: number;
+  /** Source address for traffic on this route (the link addresses of watched links). */
+  readonly src?: string;
 }
+
+/** Metric of the pinned host route to a watched link's far end: never withdrawn, so probes always use the line itself. */
+export const LINK_PROBE_METRIC = 10;
+/** Link addresses of watched links come from IPv4 link-local space: they never leave the tunnel they probe. */
+const LINK_SPACE_BASE = (169 << 24) + (254 << 16) + 256;
 
 export interface PeerPlan {
   readonly node: string;
@@ -30,6 +37,8 @@ export interface PeerPlan {
 export interface IfacePlan {
   readonly role: IfaceRole;
   readonly name: string;
+  /** Link addresses on this interface, besides the node's overlay address. */
+  readonly linkAddresses: readonly string[];
   readonly listenPort: number;
   readonly peers: readonly PeerPlan[];
   readonly routes: readonly Route[];
@@ -39,6 +48,7 @@ export interface IfacePlan {
 export interface Watch {
   readonly iface: string;
   readonly peer: string;
+  /** The far end's link address, reached over a pinned host route on this interface. */
   readonly probe: string;
   readonly routes: readonly Route[];
 }
@@ -112,9 +122,31 @@ function endpointOf(node: WanNode, role: IfaceRole): string | undefined {
   return node.endpoint ? `${node.endpoint}:${LISTEN_PORTS[role]}` : undefined;
 }
 
+function ipv4(n: number): string {
+  return [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.');
+}
+
+/**
+ * Watched links (a spoke with two uplinks) get a pair of link addresses, in plan order: the probes
+ * of the failover watch run between them over pinned host routes, so a probe proves the line in
+ * both directions whatever the overlay routes do meanwhile.
+ */
+function linkAddresses(plan: WanPlan, index: Index): Map<string, { hub: string; spoke: string }> {
+  const out = new Map<string, { hub: string; spoke: string }>();
+  let i = 0;
+  for (const l of plan.links) {
+    if (l.kind === 'ministry') continue;
+    if ((index.up.get(l.spoke) ?? []).filter((u) => u.kind !== 'ministry').length < 2) continue;
+    const n = LINK_SPACE_BASE + 2 * i++;
+    out.set(`${l.hub}>${l.spoke}`, { hub: ipv4(n), spoke: ipv4(n + 1) });
+  }
+  return out;
+}
+
 /** The WireGuard interfaces, routes and failover watches of every node in `plan`. */
 export function planConfigs(plan: WanPlan, namer: IfaceNamer = defaultIfaceName, flows: readonly Flow[] = aclFlows(plan)): Map<string, NodeConfig> {
   const index = indexPlan(plan, flows);
+  const links = linkAddresses(plan, index);
   const node = (id: string) => plan.nodes.get(id)!;
   const out = new Map<string, NodeConfig>();
   for (const n of plan.nodes.values()) {
@@ -127,22 +159,25 @@ export function planConfigs(plan: WanPlan, namer: IfaceNamer = defaultIfaceName,
 
     if (downLinks.length > 0) {
       const name = namer(n, 'down');
+      const linked = downLinks.map((l) => ({ l, s: node(l.spoke), pair: links.get(`${l.hub}>${l.spoke}`) }));
       ifaces.push({
         role: 'down',
         name,
+        linkAddresses: linked.flatMap((x) => (x.pair ? [x.pair.hub] : [])),
         listenPort: LISTEN_PORTS.down,
-        peers: downLinks.map((l) => {
-          const s = node(l.spoke);
+        peers: linked.map(({ l, s, pair }) => {
           const ep = endpointOf(s, l.kind === 'secondary' ? 'up2' : 'up1');
-          return { node: s.id, ...(ep ? { endpoint: ep } : {}), allowedIps: [s.aggregate] };
+          return { node: s.id, ...(ep ? { endpoint: ep } : {}), allowedIps: [s.aggregate, ...(pair ? [`${pair.spoke}/32`] : [])] };
         }),
-        routes: spokeAggregates.map((prefix) => ({ prefix, metric: METRIC.primary })),
+        routes: [
+          ...spokeAggregates.map((prefix) => ({ prefix, metric: METRIC.primary })),
+          ...linked.flatMap(({ pair }) => (pair ? [{ prefix: `${pair.spoke}/32`, metric: LINK_PROBE_METRIC, src: pair.hub }] : [])),
+        ],
       });
       // A hub with a ministry link has a second way to its spokes: watch each spoke's direct link.
       if (ministryDown || ministryUp) {
-        for (const l of downLinks) {
-          const s = node(l.spoke);
-          watches.push({ iface: name, peer: s.id, probe: s.address, routes: [{ prefix: s.aggregate, metric: METRIC.primary }] });
+        for (const { s, pair } of linked) {
+          if (pair) watches.push({ iface: name, peer: s.id, probe: pair.spoke, routes: [{ prefix: s.aggregate, metric: METRIC.primary }] });
         }
       }
     }
@@ -154,6 +189,7 @@ export function planConfigs(plan: WanPlan, namer: IfaceNamer = defaultIfaceName,
       ifaces.push({
         role: ministryLink.role,
         name: namer(n, ministryLink.role),
+        linkAddresses: [],
         listenPort: LISTEN_PORTS[ministryLink.role],
         peers: [{ node: ministryLink.peer.id, ...(ep ? { endpoint: ep } : {}), allowedIps: [ministryLink.peer.network, ...backup], keepalive: KEEPALIVE_SECONDS }],
         routes: [{ prefix: ministryLink.peer.network, metric: METRIC.own }, ...backup.map((prefix) => ({ prefix, metric: METRIC.backup }))],
@@ -171,14 +207,17 @@ export function planConfigs(plan: WanPlan, namer: IfaceNamer = defaultIfaceName,
         const name = namer(n, role);
         const ep = endpointOf(hub, 'down');
         const routes = remote.map((r) => ({ prefix: r.network, metric: r.id === hub.id ? METRIC.own : l.kind === 'primary' ? METRIC.primary : METRIC.backup }));
+        const pair = links.get(`${l.hub}>${l.spoke}`);
+        const base = allowed.includes(hub.network) ? allowed : [hub.network, ...allowed];
         ifaces.push({
           role,
           name,
+          linkAddresses: pair ? [pair.spoke] : [],
           listenPort: LISTEN_PORTS[role],
-          peers: [{ node: hub.id, ...(ep ? { endpoint: ep } : {}), allowedIps: allowed.includes(hub.network) ? allowed : [hub.network, ...allowed], keepalive: KEEPALIVE_SECONDS }],
-          routes,
+          peers: [{ node: hub.id, ...(ep ? { endpoint: ep } : {}), allowedIps: pair ? [...base, `${pair.hub}/32`] : base, keepalive: KEEPALIVE_SECONDS }],
+          routes: [...routes, ...(pair ? [{ prefix: `${pair.hub}/32`, metric: LINK_PROBE_METRIC, src: pair.spoke }] : [])],
         });
-        if (uplinks.length > 1) watches.push({ iface: name, peer: hub.id, probe: hub.address, routes });
+        if (pair) watches.push({ iface: name, peer: hub.id, probe: pair.hub, routes });
       }
     }
     out.set(n.id, { node: n, ifaces, watches });
@@ -223,7 +262,7 @@ export function renderWgQuick(plan: WanPlan, cfg: NodeConfig, iface: IfacePlan, 
     `# jinbao WAN overlay: node ${n.id} (${n.name}), ${ROLE_TITLE[n.role]}, interface ${iface.name} (${iface.role})`,
     '# Rendered from the inventory by "jinbao wan render"; edit the inventory, not this file.',
     '[Interface]',
-    `Address = ${n.address}/32`,
+    `Address = ${[n.address, ...iface.linkAddresses].map((a) => `${a}/32`).join(', ')}`,
     `ListenPort = ${iface.listenPort}`,
     'Table = off',
   ];
@@ -235,7 +274,7 @@ export function renderWgQuick(plan: WanPlan, cfg: NodeConfig, iface: IfacePlan, 
   } else {
     lines.push(`PostUp = wg set %i private-key ${opts.privateKeyPath ?? '/etc/jinbao/wan/private.key'}`);
   }
-  for (const r of iface.routes) lines.push(`PostUp = ip -4 route replace ${r.prefix} dev %i metric ${r.metric}`);
+  for (const r of iface.routes) lines.push(`PostUp = ip -4 route replace ${r.prefix} dev %i metric ${r.metric}${r.src ? ` src ${r.src}` : ''}`);
   for (const p of iface.peers) {
     const peer = plan.nodes.get(p.node)!;
     lines.push('', '[Peer]', `# ${peer.id} ${peer.name} (${ROLE_TITLE[peer.role]})`, `PublicKey = ${keyOf(opts.keys, p.node).publicKey}`);
@@ -319,6 +358,7 @@ export function renderWatches(cfg: NodeConfig): RenderedFile {
   const lines = [
     `# jinbao WAN failover watches for node ${cfg.node.id}: when a probe over the interface fails twice, its routes are withdrawn`,
     '# and the backup routes (higher metric, other interface) carry the traffic; they come back when the probe answers.',
+    '# The probe goes to the far end\'s link address over a pinned host route, so it always tests the line itself.',
     '# interface probe routes(prefix@metric,...)',
     ...cfg.watches.map((w) => `${w.iface} ${w.probe} ${w.routes.map((r) => `${r.prefix}@${r.metric}`).join(',')}`),
   ];
