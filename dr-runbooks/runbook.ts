@@ -59,7 +59,7 @@ export function drillSteps(request: DrillRequest): Step<DrillContext>[] {
     startProbe(),
     ...(failover ? [injectFailure(), detectFailure()] : []),
     fenceOldPrimary(failover),
-    catchUp(failover),
+    catchUp(),
     promote(),
     switchTraffic(),
     splitBrainCheck(),
@@ -218,9 +218,7 @@ function fenceOldPrimary(failover: boolean): Step<DrillContext> {
       state.fenced = true;
       if (!failover) await pair.stopClean(oldPrimary);
       if (failover) log.mark('fence', `${oldPrimary} fenced`);
-      state.endOfWal = await pair.endOfWal(oldPrimary, state.startLsn!);
-      if (state.endOfWal) log.measure('oldPrimary.endOfWal', state.endOfWal);
-      return `endpoint drained; ${oldPrimary} fenced${failover ? '' : ' and stopped'}; its WAL ends at ${state.endOfWal ?? 'unknown'}`;
+      return `endpoint drained; ${oldPrimary} fenced${failover ? '' : ' and stopped'}`;
     },
     async verification({ pair, oldPrimary }) {
       if (await pair.reachable(oldPrimary, 500)) throw new Error(`${oldPrimary} still answers after fencing`);
@@ -239,30 +237,24 @@ function fenceOldPrimary(failover: boolean): Step<DrillContext> {
   };
 }
 
-function catchUp(failover: boolean): Step<DrillContext> {
+function catchUp(): Step<DrillContext> {
   return {
     name: 'catch-up',
-    description: failover
-      ? 'let the standby replay everything it received (bounded)'
-      : "let the standby receive the old primary's last WAL and replay it (bounded)",
+    description: 'let the standby replay everything it received (bounded)',
     async action({ pair, newPrimary, request, state, signal, log }) {
+      // A clean shutdown returns only after the standby confirmed all WAL, so replaying what was received is enough;
+      // the old primary's end of WAL is read after promotion, outside the outage (measure-rpo).
       const pos = await waitFor(
         `${newPrimary} to replay what it received`,
         async () => {
           const p = await pair.walPositions(newPrimary);
           if (p.receive === null || p.replay === null) return undefined;
-          if (lsnDiff(p.receive, p.replay) > 0) return undefined;
-          if (!failover && state.endOfWal && lsnDiff(state.endOfWal, p.receive) > 0) return undefined;
-          return p;
+          return lsnDiff(p.receive, p.replay) > 0 ? undefined : p;
         },
         { timeoutMs: request.catchUpTimeoutMs, intervalMs: 20, signal },
       );
       state.replayedAtPromotion = pos.replay!;
-      if (state.endOfWal) {
-        const behind = Math.max(0, lsnDiff(state.endOfWal, pos.replay!));
-        state.measurements.rpoWalBytes = behind;
-        log.measure('rpo.walBytes', behind);
-      }
+      log.measure('newPrimary.replayedAtPromotion', pos.replay!);
       return `received ${pos.receive}, replayed ${pos.replay}`;
     },
   };
@@ -345,10 +337,18 @@ function splitBrainCheck(): Step<DrillContext> {
 function measureRpo(): Step<DrillContext> {
   return {
     name: 'measure-rpo',
-    description: 'stop the probe and count acknowledged rows missing on the new primary',
+    description: "stop the probe, count acknowledged rows missing on the new primary and the old primary's WAL it never received",
     async action({ pair, newPrimary, oldPrimary, runId, state, log }) {
       const probe = state.probe!;
       await probe.stop();
+      state.endOfWal = await pair.endOfWal(oldPrimary, state.startLsn!);
+      if (state.endOfWal && state.replayedAtPromotion) {
+        log.measure('oldPrimary.endOfWal', state.endOfWal);
+        state.measurements.rpoWalBytes = Math.max(0, lsnDiff(state.endOfWal, state.replayedAtPromotion));
+        log.measure('rpo.walBytes', state.measurements.rpoWalBytes);
+      } else {
+        log.note(`the old primary's end of WAL could not be read from its data folder; WAL bytes behind are not reported`);
+      }
       const rows = await pair.query<{ seq: number }>(newPrimary, `SELECT seq FROM ${PROBE_TABLE} WHERE run = $1`, [runId]);
       const present = new Set(rows.map((r) => r.seq));
       const missing = probe.acks.filter((a) => !present.has(a.seq));
@@ -361,7 +361,7 @@ function measureRpo(): Step<DrillContext> {
       log.measure('probe.acknowledged', m.probe.acknowledged);
       log.measure('probe.attempted', m.probe.attempted);
       if (missing.length > 0) log.measure('rpo.missingSeqs', missing.slice(0, 50).map((a) => a.seq).join(','));
-      return `${m.probe.acknowledged} acknowledged, ${missing.length} missing on ${newPrimary}`;
+      return `${m.probe.acknowledged} acknowledged, ${missing.length} missing on ${newPrimary}; ${m.rpoWalBytes ?? 'unknown'} WAL bytes not received`;
     },
   };
 }

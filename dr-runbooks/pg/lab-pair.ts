@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type pg from 'pg';
 import type { NodeName, ReplicationMode } from '../model.js';
 import { type DrPair, type ReplicationStatus, type WalPositions } from '../pair.js';
+import { waitFor } from '../engine.js';
 import { checkCertificate, type CertificateCheck } from '../tls.js';
 import { NODES, type PgLab } from './lab.js';
 
@@ -135,8 +136,18 @@ export class LabPair implements DrPair {
   }
 
   async promote(node: string): Promise<void> {
-    const [row] = await this.lab.query<{ ok: boolean }>(asNode(node), 'SELECT pg_promote(true, 30) AS ok', [], 35_000);
-    if (!row?.ok) throw new Error(`pg_promote() on ${node} did not finish within 30 s; see ${this.lab.logFile(asNode(node))}`);
+    // pg_promote(wait => true) checks only every 100 ms; polling pg_is_in_recovery() notices the end of recovery sooner.
+    await this.lab.query(asNode(node), 'SELECT pg_promote(false)');
+    await waitFor(
+      `${node} to leave recovery after pg_promote()`,
+      async () => {
+        const [row] = await this.lab.query<{ r: boolean }>(asNode(node), 'SELECT pg_is_in_recovery() AS r');
+        return row?.r === false ? true : undefined;
+      },
+      { timeoutMs: 30_000, intervalMs: 10 },
+    ).catch((err: Error) => {
+      throw new Error(`${err.message}; see ${this.lab.logFile(asNode(node))}`, { cause: err });
+    });
   }
 
   tryWrite(node: string): Promise<{ accepted: boolean; detail: string }> {

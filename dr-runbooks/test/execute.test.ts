@@ -1,0 +1,65 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { StateStore } from '../../lib/state.js';
+import { DrillHistory, DrillRefusedError, executeDrill, pause, type DrillContext, type DrPair, type Step } from '../index.js';
+import { request } from './helpers.js';
+
+/** Only what executeDrill itself touches; the steps below never call the pair. */
+const pair = { primary: 'dc', standby: 'dr' } as unknown as DrPair;
+
+describe('executeDrill around the steps', () => {
+  let dir: string;
+  let store: StateStore;
+  let history: DrillHistory;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'jinbao-dr-exec-'));
+    store = StateStore.open(dir);
+    history = new DrillHistory(store);
+  });
+  afterEach(() => {
+    store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('GIVEN `drill abort` from another process WHEN a step is waiting THEN the drill stops, rolls back and records aborted', async () => {
+    const rolled: string[] = [];
+    const steps: Step<DrillContext>[] = [
+      { name: 'start-probe', description: '', action: async () => undefined, rollback: async () => void rolled.push('start-probe') },
+      { name: 'catch-up', description: '', action: async ({ signal }) => pause(30_000, signal) },
+    ];
+    const report = await executeDrill({
+      request: request(),
+      pair,
+      history,
+      lockName: 'l',
+      replicationTls: 'lab',
+      steps,
+      abortPollMs: 20,
+      onStart: (id) => setTimeout(() => new DrillHistory(StateStore.open(dir)).requestAbort(id), 50),
+    });
+    expect(report.result).toBe('aborted');
+    expect(report.reasons).toEqual([`step catch-up: aborted with: jinbao drill abort ${report.runId}`]);
+    expect(rolled).toEqual(['start-probe']);
+    expect(history.get(report.runId)).toMatchObject({ result: 'aborted' });
+    expect(history.begin('l', 'dr-next', request())).toEqual({});
+  });
+
+  it('GIVEN a refusal in preflight THEN nothing is recorded and the lock is free', async () => {
+    const steps: Step<DrillContext>[] = [{ name: 'preflight', description: '', action: async () => Promise.reject(new DrillRefusedError('refusing to start the drill: test')) }];
+    await expect(executeDrill({ request: request(), pair, history, lockName: 'l', replicationTls: 'lab', steps })).rejects.toThrow('refusing to start the drill: test');
+    expect(history.list()).toEqual([]);
+    expect(history.begin('l', 'dr-next', request())).toEqual({});
+  });
+
+  it('GIVEN a step failing after the preflight THEN the run is recorded as failed with the reason', async () => {
+    const steps: Step<DrillContext>[] = [
+      { name: 'preflight', description: '', action: async () => undefined },
+      { name: 'promote', description: '', action: async () => Promise.reject(new Error('pg_promote() timed out')) },
+    ];
+    const report = await executeDrill({ request: request(), pair, history, lockName: 'l', replicationTls: 'lab', steps });
+    expect(report.result).toBe('failed');
+    expect(history.get(report.runId)).toMatchObject({ result: 'failed', reason: 'step promote: pg_promote() timed out' });
+  });
+});
