@@ -5,6 +5,7 @@ import { appendAudit } from '../lib/audit.js';
 import { InputError, JinbaoError } from '../lib/errors.js';
 import type { CaAlgorithm } from './algorithms.js';
 import { SoftwareKeyBackend, type KeyBackend, type Signer } from './keys.js';
+import { Pkcs11KeyBackend } from './pkcs11.js';
 import type { CaPurpose, CaRecord, PkiStore } from './store.js';
 import { assembleSigned, buildExtensions, certificateKeyId, encodeTbs, formatName, nameToPkijs, newSerial, spkiKeyId, type DistinguishedName } from './x509.js';
 
@@ -47,6 +48,11 @@ export type KeyBackends = Readonly<Record<string, KeyBackend>>;
 
 function backendsFor(pki: PkiStore, extra: KeyBackends = {}): KeyBackends {
   return { software: defaultKeyBackend(pki.state.dir), ...extra };
+}
+
+/** The backend that holds `record`'s key; a PKCS#11 reference names its own module and token. */
+function backendOf(pki: PkiStore, record: CaRecord, extra?: KeyBackends): KeyBackend | undefined {
+  return extra?.[record.keyBackend] ?? (record.keyBackend === 'pkcs11' ? Pkcs11KeyBackend.fromRef(record.keyRef) : backendsFor(pki, extra)[record.keyBackend]);
 }
 
 export interface HierarchyOptions {
@@ -181,7 +187,7 @@ export async function ensureProvinceStaffCa(pki: PkiStore, province: Site, passp
   if (found) return found;
   const root = requireRoot(pki);
   const rootSigner = await openCaSigner(pki, ROOT_CA_ID, passphrase, opts.backends);
-  const backend = backendsFor(pki, opts.backends)[root.keyBackend]!;
+  const backend = backendOf(pki, root, opts.backends)!;
   const now = opts.now ?? new Date();
   const ca = await createCa(
     pki,
@@ -213,8 +219,8 @@ export async function openCaSigner(pki: PkiStore, caId: string, passphrase: stri
     requireRoot(pki);
     throw new InputError(`unknown CA: got "${caId}", want one of ${pki.listCas().map((c) => c.id).join(', ')}`);
   }
-  const backend = backendsFor(pki, backends)[record.keyBackend];
-  if (!backend) throw new JinbaoError(`CA ${caId} keeps its key in the "${record.keyBackend}" backend, which is not configured here; pass --pkcs11-module and --token-label`);
+  const backend = backendOf(pki, record, backends);
+  if (!backend) throw new JinbaoError(`CA ${caId} keeps its key in the "${record.keyBackend}" backend, which this jinbao does not know; want "software" or "pkcs11"`);
   return asCaSigner(record, await backend.open(record.keyRef, record.algorithm, passphrase));
 }
 

@@ -62,3 +62,4 @@ export {
   type EvidenceSigner,
   type EvidenceVerification,
 } from './replica.js';
+export { Pkcs11KeyBackend } from './pkcs11.js';

@@ -9,6 +9,7 @@ import {
   DEMO_PASSPHRASE_WARNING,
   PROFILE_NAMES,
   PkiStore,
+  Pkcs11KeyBackend,
   buildPkcs12,
   initHierarchy,
   Issuer,
@@ -45,15 +46,19 @@ export function register(pki: Command, run: Runner): void {
     .command('init')
     .description('create the CA hierarchy: national root, ministry staff CA, infrastructure CA (province staff CAs follow on first use)')
     .option('--algorithm <alg>', `key and signature algorithm of every CA: ${CA_ALGORITHMS.join(' | ')}`, 'ecdsa-p256')
-    .option('--passphrase-env <name>', 'environment variable holding the passphrase that encrypts the CA keys (PKCS#8)', DEFAULT_PASSPHRASE_ENV)
+    .option('--passphrase-env <name>', 'environment variable holding the passphrase that encrypts the CA keys (PKCS#8), or the token PIN', DEFAULT_PASSPHRASE_ENV)
+    .option('--pkcs11-module <path>', 'keep the CA keys in a PKCS#11 token instead, e.g. /usr/lib/softhsm/libsofthsm2.so')
+    .option('--token-label <label>', 'with --pkcs11-module: the token to use')
     .option('--json', 'machine-readable output')
     .addHelpText(
       'after',
       '\nThe passphrase comes from the variable named by --passphrase-env, else a prompt on a terminal; at least 12 characters.\n' +
         'Keys are written encrypted to <state>/pki/keys/. With sm2 every CA signs SM3-with-SM2 (distinguishing ID 1234567812345678).\n\n' +
-        'Examples:\n  $ export JINBAO_PKI_PASSPHRASE=...; jinbao --state /var/lib/jinbao pki init --algorithm sm2\n  $ jinbao pki init --passphrase-env CA_PASS --json',
+        'With --pkcs11-module the keys are generated inside the token (non-extractable) and the variable holds its user PIN.\n\n' +
+        'Examples:\n  $ export JINBAO_PKI_PASSPHRASE=...; jinbao --state /var/lib/jinbao pki init --algorithm sm2\n  $ jinbao pki init --passphrase-env CA_PASS --json\n' +
+        '  $ HSM_PIN=... jinbao pki init --pkcs11-module /usr/lib/softhsm/libsofthsm2.so --token-label jinbao-ca --passphrase-env HSM_PIN',
     )
-    .action(run<{ algorithm: string; passphraseEnv: string; json?: boolean }>(init));
+    .action(run<InitOptions>(init));
 
   pki
     .command('issue')
@@ -120,11 +125,22 @@ function open(ctx: Context): PkiStore {
   return PkiStore.open(ctx.store());
 }
 
-async function init(ctx: Context, opts: { algorithm: string; passphraseEnv: string; json?: boolean }): Promise<void> {
+interface InitOptions {
+  algorithm: string;
+  passphraseEnv: string;
+  pkcs11Module?: string;
+  tokenLabel?: string;
+  json?: boolean;
+}
+
+async function init(ctx: Context, opts: InitOptions): Promise<void> {
   const algorithm = parseCaAlgorithm(opts.algorithm);
+  if ((opts.pkcs11Module === undefined) !== (opts.tokenLabel === undefined)) throw new InputError('PKCS#11: got only one of --pkcs11-module and --token-label, want both');
   const store = open(ctx);
-  const passphrase = await pkiPassphrase(ctx, opts.passphraseEnv, true);
-  const created = await initHierarchy(store, { algorithm, passphrase });
+  const token = opts.pkcs11Module !== undefined ? new Pkcs11KeyBackend({ module: opts.pkcs11Module, token: opts.tokenLabel! }) : undefined;
+  if (token) ctx.onClose(() => token.close());
+  const passphrase = await pkiPassphrase(ctx, opts.passphraseEnv, token === undefined);
+  const created = await initHierarchy(store, { algorithm, passphrase, ...(token ? { backend: token } : {}) });
   if (opts.json) {
     ctx.out(json({ algorithm, cas: created.map(caView) }));
     return;

@@ -1,0 +1,181 @@
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import * as asn1js from 'asn1js';
+import graphene from 'graphene-pk11';
+import { InputError, UnavailableError } from '../lib/errors.js';
+import { CA_ALGORITHM_SPECS, OID, type CaAlgorithm } from './algorithms.js';
+import type { KeyBackend, Signer } from './keys.js';
+
+/**
+ * CA keys inside a PKCS#11 token (tested with SoftHSM2): generated on the token, never extractable;
+ * the passphrase is the token's user PIN. The key reference stored with the CA record names the
+ * module, the token and the key label, so the CA can be reopened with the PIN alone.
+ * ECDSA signs a digest computed here with CKM_ECDSA (SoftHSM2 has no ECDSA-with-SHA mechanisms)
+ * and re-encodes r||s as DER; RSA uses CKM_SHA256_RSA_PKCS. SM2 is not offered by SoftHSM2.
+ */
+
+interface Pkcs11Ref {
+  readonly module: string;
+  readonly token: string;
+  readonly label: string;
+}
+
+interface OpenModule {
+  readonly module: graphene.Module;
+  sessions: number;
+}
+const modules = new Map<string, OpenModule>();
+
+function loadModule(path: string): graphene.Module {
+  let m = modules.get(path);
+  if (!m) {
+    if (!existsSync(path)) throw new UnavailableError(`PKCS#11 module ${path} not found: got a path with no library, want e.g. /usr/lib/softhsm/libsofthsm2.so (Debian package softhsm2)`);
+    const module = graphene.Module.load(path, 'jinbao');
+    module.initialize();
+    m = { module, sessions: 0 };
+    modules.set(path, m);
+  }
+  return m.module;
+}
+
+/** One logged-in session per token and process: PKCS#11 login state is per token, not per session. */
+const sessions = new Map<string, { session: graphene.Session; pin: string }>();
+
+function wrongPin(token: string, cause?: unknown): InputError {
+  return new InputError(`wrong PIN for PKCS#11 token "${token}": got a PIN the token refuses, want the user PIN (from the variable named by --passphrase-env)`, cause === undefined ? {} : { cause });
+}
+
+function openSession(ref: Pick<Pkcs11Ref, 'module' | 'token'>, pin: string): graphene.Session {
+  const key = `${ref.module}\0${ref.token}`;
+  const cached = sessions.get(key);
+  if (cached) {
+    if (cached.pin !== pin) throw wrongPin(ref.token);
+    return cached.session;
+  }
+  const session = loginSession(ref, pin);
+  sessions.set(key, { session, pin });
+  return session;
+}
+
+/** Log out and close every token session of this process. */
+export function closePkcs11Sessions(): void {
+  for (const { session } of sessions.values()) {
+    try {
+      session.logout();
+    } catch {
+      /* the token may have dropped the login already */
+    }
+    session.close();
+  }
+  sessions.clear();
+}
+
+function loginSession(ref: Pick<Pkcs11Ref, 'module' | 'token'>, pin: string): graphene.Session {
+  const module = loadModule(ref.module);
+  const slots = module.getSlots(true);
+  const labels: string[] = [];
+  let slot: graphene.Slot | undefined;
+  for (let i = 0; i < slots.length; i++) {
+    const s = slots.items(i);
+    const label = s.getToken().label.trim();
+    labels.push(label);
+    if (label === ref.token) slot = s;
+  }
+  if (!slot) throw new InputError(`PKCS#11 token: got "${ref.token}", want one of ${labels.map((l) => `"${l}"`).join(', ') || '(none initialized)'} in ${ref.module}`);
+  const session = slot.open(graphene.SessionFlag.SERIAL_SESSION | graphene.SessionFlag.RW_SESSION);
+  try {
+    session.login(pin, graphene.UserType.USER);
+  } catch (err) {
+    session.close();
+    if (/PIN_INCORRECT|PIN_LEN_RANGE/.test(String((err as Error).message))) throw wrongPin(ref.token, err);
+    throw err;
+  }
+  return session;
+}
+
+/** DER ECDSA-Sig-Value (minimal INTEGERs) from the token's raw r||s. */
+function derSignature(raw: Buffer): Uint8Array {
+  const half = raw.length / 2;
+  const int = (b: Buffer) => {
+    let k = 0;
+    while (k < b.length - 1 && b[k] === 0) k++;
+    const v = b.subarray(k);
+    return new asn1js.Integer({ valueHex: v[0]! & 0x80 ? Buffer.concat([Buffer.from([0]), v]) : v });
+  };
+  return new Uint8Array(new asn1js.Sequence({ value: [int(raw.subarray(0, half)), int(raw.subarray(half))] }).toBER(false));
+}
+
+function spkiOf(algorithm: CaAlgorithm, pub: graphene.PublicKey): Uint8Array {
+  if (algorithm === 'rsa-3072') {
+    const a = pub.getAttribute({ modulus: null, publicExponent: null }) as { modulus: Buffer; publicExponent: Buffer };
+    const pos = (b: Buffer) => new asn1js.Integer({ valueHex: b[0]! & 0x80 ? Buffer.concat([Buffer.from([0]), b]) : b });
+    const rsaKey = new asn1js.Sequence({ value: [pos(a.modulus), pos(a.publicExponent)] }).toBER(false);
+    return new Uint8Array(
+      new asn1js.Sequence({ value: [new asn1js.Sequence({ value: [new asn1js.ObjectIdentifier({ value: OID.rsaEncryption }), new asn1js.Null()] }), new asn1js.BitString({ valueHex: rsaKey })] }).toBER(false),
+    );
+  }
+  const a = pub.getAttribute({ pointEC: null }) as { pointEC: Buffer };
+  const point = (asn1js.fromBER(a.pointEC).result as asn1js.OctetString).valueBlock.valueHexView;
+  const curve = algorithm === 'ecdsa-p384' ? OID.p384 : OID.p256;
+  return new Uint8Array(
+    new asn1js.Sequence({ value: [new asn1js.Sequence({ value: [new asn1js.ObjectIdentifier({ value: OID.ecPublicKey }), new asn1js.ObjectIdentifier({ value: curve })] }), new asn1js.BitString({ valueHex: point })] }).toBER(false),
+  );
+}
+
+function signerFor(session: graphene.Session, algorithm: CaAlgorithm, priv: graphene.PrivateKey, spkiDer: Uint8Array): Signer {
+  const spec = CA_ALGORITHM_SPECS[algorithm];
+  return {
+    algorithm,
+    spkiDer,
+    signatureAlgorithmOid: spec.signatureAlgorithmOid,
+    sign: async (data) => {
+      if (algorithm === 'rsa-3072') return new Uint8Array(session.createSign('SHA256_RSA_PKCS', priv).once(Buffer.from(data)));
+      const digest = createHash(spec.hash).update(data).digest();
+      return derSignature(session.createSign('ECDSA', priv).once(digest));
+    },
+  };
+}
+
+export class Pkcs11KeyBackend implements KeyBackend {
+  readonly name = 'pkcs11';
+  /** `module` and `token` are needed to generate keys; opening reads them from the reference. */
+  constructor(private readonly where?: { readonly module: string; readonly token: string }) {}
+
+  static fromRef(ref: string): Pkcs11KeyBackend {
+    const r = JSON.parse(ref) as Pkcs11Ref;
+    return new Pkcs11KeyBackend({ module: r.module, token: r.token });
+  }
+
+  async generate(algorithm: CaAlgorithm, label: string, pin: string): Promise<{ ref: string; signer: Signer }> {
+    if (!this.where) throw new InputError('PKCS#11: got no module and token, want --pkcs11-module PATH --token-label LABEL');
+    if (algorithm === 'sm2') throw new InputError('PKCS#11 algorithm: got sm2, want ecdsa-p256, ecdsa-p384 or rsa-3072 (the token offers no SM2 mechanism)');
+    const session = openSession(this.where, pin);
+    if (session.find({ class: graphene.ObjectClass.PRIVATE_KEY, label }).length > 0) throw new InputError(`PKCS#11 token "${this.where.token}" already holds a key labelled "${label}"; use another token or delete it`);
+    const common = { token: true, label, id: Buffer.from(label) };
+    const keys =
+      algorithm === 'rsa-3072'
+        ? session.generateKeyPair(graphene.KeyGenMechanism.RSA, { ...common, keyType: graphene.KeyType.RSA, modulusBits: 3072, publicExponent: Buffer.from([1, 0, 1]), verify: true }, { ...common, keyType: graphene.KeyType.RSA, sign: true, private: true, sensitive: true, extractable: false })
+        : session.generateKeyPair(
+            graphene.KeyGenMechanism.EC,
+            { ...common, keyType: graphene.KeyType.EC, verify: true, paramsEC: graphene.NamedCurve.getByName(algorithm === 'ecdsa-p384' ? 'secp384r1' : 'secp256r1').value },
+            { ...common, keyType: graphene.KeyType.EC, sign: true, private: true, sensitive: true, extractable: false },
+          );
+    const spki = spkiOf(algorithm, keys.publicKey);
+    return { ref: JSON.stringify({ module: this.where.module, token: this.where.token, label }), signer: signerFor(session, algorithm, keys.privateKey, spki) };
+  }
+
+  async open(ref: string, algorithm: CaAlgorithm, pin: string): Promise<Signer> {
+    const r = JSON.parse(ref) as Pkcs11Ref;
+    const session = openSession(r, pin);
+    const priv = session.find({ class: graphene.ObjectClass.PRIVATE_KEY, label: r.label });
+    const pub = session.find({ class: graphene.ObjectClass.PUBLIC_KEY, label: r.label });
+    if (priv.length === 0 || pub.length === 0) throw new InputError(`PKCS#11 key: got no key labelled "${r.label}" on token "${r.token}", want the token the hierarchy was created on`);
+    const spki = spkiOf(algorithm, pub.items(0).toType<graphene.PublicKey>());
+    return signerFor(session, algorithm, priv.items(0).toType<graphene.PrivateKey>(), spki);
+  }
+
+  /** Log out and close the token sessions (shared by every PKCS#11 backend of the process). */
+  close(): void {
+    closePkcs11Sessions();
+  }
+}

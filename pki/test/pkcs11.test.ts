@@ -1,0 +1,82 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../../bin/testkit.js';
+import { InputError } from '../../lib/errors.js';
+import { StateStore } from '../../lib/state.js';
+import { Issuer, Pkcs11KeyBackend, PkiStore, initHierarchy, openCaSigner } from '../index.js';
+import { countRows, inventoryFile, lastAudit, opensslCsr, opensslKey, smallFabric, verifyWithOpenssl } from './helpers.js';
+
+const MODULE = '/usr/lib/softhsm/libsofthsm2.so';
+const PIN = '246810';
+
+describe.skipIf(!existsSync(MODULE))('CA keys in a SoftHSM2 token (skipped without the softhsm2 package)', () => {
+  let dir: string;
+  let state: StateStore;
+  let pki: PkiStore;
+  let backend: Pkcs11KeyBackend;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'jinbao-hsm-'));
+    mkdirSync(join(dir, 'tokens'));
+    writeFileSync(join(dir, 'softhsm2.conf'), `directories.tokendir = ${join(dir, 'tokens')}\nobjectstore.backend = file\nlog.level = ERROR\n`);
+    process.env.SOFTHSM2_CONF = join(dir, 'softhsm2.conf');
+    for (const label of ['jinbao-ca', 'jinbao-cli']) {
+      const r = spawnSync('softhsm2-util', ['--init-token', '--free', '--label', label, '--pin', PIN, '--so-pin', '13579135'], { encoding: 'utf8' });
+      if (r.status !== 0) throw new Error(r.stderr);
+    }
+    state = StateStore.open(join(dir, 'state'));
+    pki = PkiStore.open(state);
+    backend = new Pkcs11KeyBackend({ module: MODULE, token: 'jinbao-ca' });
+  });
+  afterAll(() => {
+    backend.close();
+    state.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('GIVEN a token WHEN the hierarchy is created in it THEN no key file exists and issued chains verify with openssl', async () => {
+    await initHierarchy(pki, { algorithm: 'ecdsa-p256', passphrase: PIN, backend });
+    expect(pki.getCa('root')).toMatchObject({ keyBackend: 'pkcs11' });
+    expect(existsSync(join(dir, 'state', 'pki', 'keys')) ? readdirSync(join(dir, 'state', 'pki', 'keys')) : []).toEqual([]);
+    const issuer = new Issuer(pki, smallFabric(), PIN);
+    const csr = opensslCsr(dir, opensslKey(dir, 'staff', 'p256'), '/CN=张三/serialNumber=S0001');
+    const staff = await issuer.issue({ profile: 'staff-auth', site: '440100', csr });
+    expect(pki.getCa('province-440000-staff')).toMatchObject({ keyBackend: 'pkcs11' });
+    const v = verifyWithOpenssl(dir, 'ecdsa-p256', staff.certificateDer, staff.chainDer, 'sslclient');
+    expect(v.output).toContain('OK');
+    expect(v.code).toBe(0);
+  });
+
+  it('GIVEN a wrong PIN THEN opening the CA and issuing are refused, nothing stored, refusal audited', async () => {
+    await expect(openCaSigner(pki, 'infrastructure', '000000')).rejects.toThrow('wrong PIN for PKCS#11 token "jinbao-ca": got a PIN the token refuses, want the user PIN');
+    const before = countRows(state);
+    const err = await new Issuer(pki, smallFabric(), '000000').issue({ profile: 'server-tls', site: '440100', generate: { subject: 'CN=x.example' } }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(InputError);
+    expect(countRows(state)).toEqual({ ...before, audit: before.audit + 1 });
+    expect(lastAudit(state)).toMatchObject({ action: 'pki.issue', outcome: 'refused' });
+  });
+
+  it('GIVEN an SM2 hierarchy or an unknown token THEN they are refused with what the token offers', async () => {
+    const other = StateStore.open(join(dir, 'state-sm2'));
+    try {
+      await expect(initHierarchy(PkiStore.open(other), { algorithm: 'sm2', passphrase: PIN, backend })).rejects.toThrow('PKCS#11 algorithm: got sm2, want ecdsa-p256, ecdsa-p384 or rsa-3072 (the token offers no SM2 mechanism)');
+      const missing = new Pkcs11KeyBackend({ module: MODULE, token: 'nope' });
+      await expect(initHierarchy(PkiStore.open(other), { algorithm: 'ecdsa-p256', passphrase: PIN, backend: missing })).rejects.toThrow(/^PKCS#11 token: got "nope", want one of .*"jinbao-ca"/);
+    } finally {
+      other.close();
+    }
+  });
+
+  it('WHEN pki init runs with --pkcs11-module and --token-label THEN the CAs live in the token', async () => {
+    const cliDir = join(dir, 'cli');
+    mkdirSync(cliDir);
+    const r = await runCli(['--inventory', inventoryFile(cliDir), '--state', join(cliDir, 'state'), 'pki', 'init', '--pkcs11-module', MODULE, '--token-label', 'jinbao-cli', '--passphrase-env', 'HSM_PIN', '--json'], { HSM_PIN: PIN, SOFTHSM2_CONF: process.env.SOFTHSM2_CONF! });
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout).cas.every((c: { keyBackend: string }) => c.keyBackend === 'pkcs11')).toBe(true);
+    const half = await runCli(['--inventory', inventoryFile(cliDir), '--state', join(cliDir, 'state2'), 'pki', 'init', '--pkcs11-module', MODULE], { HSM_PIN: PIN });
+    expect(half.stderr).toContain('PKCS#11: got only one of --pkcs11-module and --token-label, want both');
+  });
+});
