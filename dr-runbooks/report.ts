@@ -195,7 +195,7 @@ export async function verifyReport(text: string, verifier?: EvidenceVerifier): P
     return { ok: false, digestOk, signed: true, ...(evidence.signer ? { signer: evidence.signer } : {}), problems };
   }
   const v = await verifier.verify(new TextEncoder().encode(canonical), evidence.signature!);
-  if (!v.ok) problems.push(`signature: ${v.problem ?? 'invalid'}`);
+  if (!v.ok) problems.push(v.problem ?? 'the signature does not verify');
   return { ok: digestOk && v.ok, digestOk, signed: true, ...(v.signer ?? evidence.signer ? { signer: v.signer ?? evidence.signer } : {}), problems };
 }
 

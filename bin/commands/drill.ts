@@ -204,14 +204,14 @@ function existingPki(ctx: Context): PkiStore | undefined {
   return pki.getCa(ROOT_CA_ID) ? pki : undefined;
 }
 
-interface Evidence {
+export interface Evidence {
   readonly tls: ReplicaTlsSource;
   readonly signer?: EvidenceSigner;
   readonly notes: readonly string[];
 }
 
 /** Replica certificates and the report signer from the PKI when it is initialized and unlocked; lab-only otherwise. */
-async function evidenceSources(ctx: Context, site: string, forceLab: boolean): Promise<Evidence> {
+export async function evidenceSources(ctx: Context, site: string, forceLab: boolean): Promise<Evidence> {
   const pki = forceLab ? undefined : existingPki(ctx);
   if (!pki) return { tls: labTlsSource(), notes: [`replication TLS: ${LAB_TLS_LABEL}`, `report: ${UNSIGNED_NOTE}`] };
   let passphrase: string;
@@ -366,7 +366,7 @@ function pkiVerifier(ctx: Context, rootFile: string | undefined): EvidenceVerifi
     async verify(data, signature) {
       if (signature.scheme !== 'jinbao-pki') return { ok: false, problem: `got signature scheme "${signature.scheme}", want "jinbao-pki"` };
       const v = verifyEvidence(data, signature.value as Parameters<typeof verifyEvidence>[1], trust);
-      return { ok: v.ok, ...(v.signer ? { signer: `CN=${v.signer.subject} (serial ${v.signer.serial})` } : {}), ...(v.reason ? { problem: v.reason } : {}) };
+      return { ok: v.ok, ...(v.signer ? { signer: `${v.signer.subject} (serial ${v.signer.serial})` } : {}), ...(v.reason ? { problem: v.reason } : {}) };
     },
   };
 }
