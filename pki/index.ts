@@ -62,4 +62,4 @@ export {
   type EvidenceSigner,
   type EvidenceVerification,
 } from './replica.js';
-export { Pkcs11KeyBackend } from './pkcs11.js';
+export { Pkcs11KeyBackend, closePkcs11Sessions } from './pkcs11.js';

@@ -11,6 +11,7 @@ import {
   PkiStore,
   Pkcs11KeyBackend,
   buildPkcs12,
+  closePkcs11Sessions,
   initHierarchy,
   Issuer,
   parseCaAlgorithm,
@@ -198,6 +199,7 @@ async function issue(ctx: Context, o: IssueOptions): Promise<void> {
   const csr = o.csr !== undefined ? readInput(o.csr, '--csr') : undefined;
   const store = open(ctx);
   const passphrase = await pkiPassphrase(ctx, o.passphraseEnv);
+  ctx.onClose(closePkcs11Sessions);
   const issuer = new Issuer(store, fabric, passphrase);
   const issued = await issuer.issue({
     profile: o.profile,
