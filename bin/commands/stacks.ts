@@ -178,7 +178,7 @@ async function synth(ctx: Context, opts: SynthCommandOptions): Promise<void> {
   const { synthesizeCdktf } = await loadCdktfEngine();
   const outDir = resolve(opts.out ?? 'cdktf.out');
   const bar = progress(ctx.io.stderr, opts.site?.length ?? fabric.sites.length, 'synthesizing');
-  const result = synthesizeCdktf(fabric, allocations, {
+  const result = await synthesizeCdktf(fabric, allocations, {
     outDir,
     backend,
     render,
@@ -203,7 +203,7 @@ export const stacksUpStage: UpStage = {
     const outDir = join(env.outDir, 'cdktf.out');
     env.note(`synthesizing ${env.fabric.sites.length} site stacks`);
     const started = performance.now();
-    const r = synthesizeCdktf(env.fabric, allocations, { outDir });
+    const r = await synthesizeCdktf(env.fabric, allocations, { outDir });
     const seconds = (performance.now() - started) / 1000;
     return {
       lines: [

@@ -11,7 +11,7 @@ import { synthesizeCdktf } from './synth.js';
 const fabric = loadFabric(process.env.JINBAO_INVENTORY);
 const store = StateStore.open(resolveStateDir(undefined));
 try {
-  const result = synthesizeCdktf(fabric, fabric.allocate(loadLedger(store)).allocations, { outDir: process.env.CDKTF_OUTDIR ?? 'cdktf.out' });
+  const result = await synthesizeCdktf(fabric, fabric.allocate(loadLedger(store)).allocations, { outDir: process.env.CDKTF_OUTDIR ?? 'cdktf.out' });
   process.stderr.write(`${result.stacks} site stacks (${result.rewritten.length} rewritten, ${result.unchanged.length} unchanged)\n`);
 } finally {
   store.close();

@@ -1,7 +1,8 @@
 import { App, Testing } from 'cdktf';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
+import { Worker } from 'node:worker_threads';
 import { join } from 'node:path';
 import type { Fabric, SiteAllocation } from '../../fabric/index.js';
 import { InputError, JinbaoError } from '../../lib/errors.js';
@@ -27,6 +28,48 @@ export interface SynthOptions {
   readonly batchSize?: number;
   /** Called after each batch. @default nothing */
   readonly onProgress?: (done: number, total: number) => void;
+  /**
+   * Threads writing stacks: a second one (a worker thread) halves the wall time of a whole-nation
+   * run on a machine with two cores, at the price of its start-up (about half a second).
+   * @default 2 when at least 80 stacks change and the machine has two cores, else 1
+   */
+  readonly threads?: 1 | 2;
+}
+
+const PARALLEL_THRESHOLD = 80;
+
+export interface StackWork {
+  readonly siteId: string;
+  readonly objects: readonly KubeObject[];
+}
+
+/** Synthesize stacks in batches, a fresh App per batch (memory stays flat). */
+export function writeStacks(outDir: string, work: readonly StackWork[], backend: Backend, batchSize: number, onBatch?: (done: number) => void): void {
+  withoutCreationTraces(() => {
+    for (let i = 0; i < work.length; i += batchSize) {
+      const app = new App({ outdir: outDir, skipValidation: true, stackTraces: false });
+      for (const w of work.slice(i, i + batchSize)) new SiteStack(app, w.siteId, { siteId: w.siteId, objects: w.objects, backend });
+      app.synth();
+      onBatch?.(Math.min(i + batchSize, work.length));
+    }
+  });
+}
+
+/** Run `writeStacks` in a worker thread (through tsx when running from TypeScript sources). */
+function synthesizeInWorker(data: { outDir: string; backend: Backend; batchSize: number; stacks: readonly StackWork[] }): Promise<void> {
+  const fromSources = import.meta.url.endsWith('.ts');
+  const entry = new URL(fromSources ? './synth-worker.ts' : './synth-worker.js', import.meta.url).href;
+  const code = fromSources
+    ? `import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(entry)}); })`
+    : `import(${JSON.stringify(entry)})`;
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(code, { eval: true, workerData: data });
+    let failed: Error | undefined;
+    worker.on('error', (err) => (failed = err));
+    worker.on('exit', (exitCode) =>
+      failed || exitCode !== 0 ? reject(new JinbaoError(`synthesis thread failed: ${failed?.message ?? `exit code ${exitCode}`}`, { exitCode: 1, cause: failed })) : resolve(),
+    );
+  });
 }
 
 export interface SynthResult {
@@ -112,7 +155,7 @@ export function stackJson(siteId: string, objects: readonly KubeObject[], backen
  * know. Incremental: a site whose content hash matches the last run is not rewritten. Every selected
  * site is rendered and validated before the first file is written.
  */
-export function synthesizeCdktf(fabric: Fabric, allocations: ReadonlyMap<string, SiteAllocation>, options: SynthOptions): SynthResult {
+export async function synthesizeCdktf(fabric: Fabric, allocations: ReadonlyMap<string, SiteAllocation>, options: SynthOptions): Promise<SynthResult> {
   const backend = options.backend ?? { kind: 'local' };
   for (const id of options.sites ?? []) {
     if (!fabric.has(id)) throw new InputError(`no site "${id}" in the inventory; list the sites with: jinbao inventory show`);
@@ -133,14 +176,19 @@ export function synthesizeCdktf(fabric: Fabric, allocations: ReadonlyMap<string,
   const changed = rendered.filter((r) => index.sites[r.site.id]?.hash !== r.hash || !existsSync(join(outDir, 'stacks', r.site.id, 'cdk.tf.json')));
   const batchSize = options.batchSize ?? 40;
 
-  withoutCreationTraces(() => {
-    for (let i = 0; i < changed.length; i += batchSize) {
-      const app = new App({ outdir: outDir, skipValidation: true, stackTraces: false });
-      for (const r of changed.slice(i, i + batchSize)) new SiteStack(app, r.site.id, { siteId: r.site.id, objects: r.objects, backend });
-      app.synth();
-      options.onProgress?.(Math.min(i + batchSize, changed.length), changed.length);
-    }
-  });
+  const threads = options.threads ?? (changed.length >= PARALLEL_THRESHOLD ? Math.min(2, availableParallelism()) : 1);
+  const work = changed.map((r) => ({ siteId: r.site.id, objects: r.objects }));
+  if (threads > 1) {
+    // The other thread takes every second batch; this one writes the rest meanwhile.
+    const theirs = work.filter((_, i) => Math.floor(i / batchSize) % 2 === 1);
+    const mine = work.filter((_, i) => Math.floor(i / batchSize) % 2 === 0);
+    const other = synthesizeInWorker({ outDir, backend, batchSize, stacks: theirs });
+    other.catch(() => undefined);
+    writeStacks(outDir, mine, backend, batchSize, (done) => options.onProgress?.(done, changed.length));
+    await other;
+  } else {
+    writeStacks(outDir, work, backend, batchSize, (done) => options.onProgress?.(done, changed.length));
+  }
 
   for (const r of rendered) index.sites[r.site.id] = { hash: r.hash, resources: r.objects.length };
   const removed: string[] = [];

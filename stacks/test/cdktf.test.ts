@@ -20,9 +20,9 @@ describe('synthesizeCdktf', () => {
   const fabric = buildFabric();
   const { allocations } = fabric.allocate();
 
-  it('GIVEN every site WHEN synthesized THEN each has stacks/<id>/cdk.tf.json and manifest.json lists them the way cdktf does', () => {
+  it('GIVEN every site WHEN synthesized THEN each has stacks/<id>/cdk.tf.json and manifest.json lists them the way cdktf does', async () => {
     const dir = out();
-    const r = synthesizeCdktf(fabric, allocations, { outDir: dir });
+    const r = await synthesizeCdktf(fabric, allocations, { outDir: dir });
     expect(r.stacks).toBe(7);
     expect(r.rewritten).toEqual(SITES);
     expect(r.resources).toBe(SITES.reduce((n, id) => n + renderSite(fabric, fabric.site(id), allocations).length, 0));
@@ -45,78 +45,88 @@ describe('synthesizeCdktf', () => {
     expect(stack.resource.kubernetes_manifest).toBeUndefined();
   });
 
-  it('GIVEN nothing changed WHEN synthesized again THEN no stack is rewritten', () => {
+  it('GIVEN nothing changed WHEN synthesized again THEN no stack is rewritten', async () => {
     const dir = out();
-    synthesizeCdktf(fabric, allocations, { outDir: dir });
+    await synthesizeCdktf(fabric, allocations, { outDir: dir });
     const before = statSync(join(dir, 'stacks', '440300', 'cdk.tf.json')).mtimeMs;
-    const r = synthesizeCdktf(fabric, allocations, { outDir: dir });
+    const r = await synthesizeCdktf(fabric, allocations, { outDir: dir });
     expect(r.rewritten).toEqual([]);
     expect(r.unchanged).toEqual(SITES);
     expect(statSync(join(dir, 'stacks', '440300', 'cdk.tf.json')).mtimeMs).toBe(before);
   });
 
-  it('GIVEN one site changed WHEN synthesized again THEN only that site is rewritten', () => {
+  it('GIVEN one site changed WHEN synthesized again THEN only that site is rewritten', async () => {
     const dir = out();
-    synthesizeCdktf(fabric, allocations, { outDir: dir });
+    await synthesizeCdktf(fabric, allocations, { outDir: dir });
     const inv = smallInventory();
     inv.sites[3]!.dataCenter = { class: 'A', meetsStandard: true };
     const changed = buildFabric(inv);
-    const r = synthesizeCdktf(changed, changed.allocate().allocations, { outDir: dir });
+    const r = await synthesizeCdktf(changed, changed.allocate().allocations, { outDir: dir });
     expect(r.rewritten).toEqual(['440100']);
     expect(readJson(join(dir, 'stacks', '440100', 'cdk.tf.json')).resource.kubernetes_resource_quota_v1['resourcequota_exchange_jinbao-quota'].spec.hard['limits.cpu']).toBe('128');
   });
 
-  it('GIVEN a stack file deleted by hand WHEN synthesized again THEN it is written again', () => {
+  it('GIVEN a stack file deleted by hand WHEN synthesized again THEN it is written again', async () => {
     const dir = out();
-    synthesizeCdktf(fabric, allocations, { outDir: dir });
+    await synthesizeCdktf(fabric, allocations, { outDir: dir });
     const file = join(dir, 'stacks', '610100', 'cdk.tf.json');
     rmSync(file);
-    expect(synthesizeCdktf(fabric, allocations, { outDir: dir }).rewritten).toEqual(['610100']);
+    expect((await synthesizeCdktf(fabric, allocations, { outDir: dir })).rewritten).toEqual(['610100']);
   });
 
-  it('GIVEN --site WHEN synthesized THEN only the named sites are written, and the manifest still lists what the folder holds', () => {
+  it('GIVEN --site WHEN synthesized THEN only the named sites are written, and the manifest still lists what the folder holds', async () => {
     const dir = out();
-    const r = synthesizeCdktf(fabric, allocations, { outDir: dir, sites: ['440100'] });
+    const r = await synthesizeCdktf(fabric, allocations, { outDir: dir, sites: ['440100'] });
     expect(r.rewritten).toEqual(['440100']);
     expect(existsSync(join(dir, 'stacks', '440300'))).toBe(false);
-    synthesizeCdktf(fabric, allocations, { outDir: dir, sites: ['440300'] });
+    await synthesizeCdktf(fabric, allocations, { outDir: dir, sites: ['440300'] });
     expect(Object.keys(readJson(join(dir, 'manifest.json')).stacks)).toEqual(['440100', '440300']);
   });
 
-  it('GIVEN an unknown site THEN it says how to list the sites', () => {
-    expect(() => synthesizeCdktf(fabric, allocations, { outDir: out(), sites: ['999999'] })).toThrow('no site "999999" in the inventory; list the sites with: jinbao inventory show');
+  it('GIVEN an unknown site THEN it says how to list the sites', async () => {
+    await expect(synthesizeCdktf(fabric, allocations, { outDir: out(), sites: ['999999'] })).rejects.toThrow('no site "999999" in the inventory; list the sites with: jinbao inventory show');
   });
 
-  it('GIVEN a site removed from the inventory WHEN the whole nation is synthesized THEN its stack is removed', () => {
+  it('GIVEN a site removed from the inventory WHEN the whole nation is synthesized THEN its stack is removed', async () => {
     const dir = out();
-    synthesizeCdktf(fabric, allocations, { outDir: dir });
+    await synthesizeCdktf(fabric, allocations, { outDir: dir });
     const inv = smallInventory();
     inv.sites = inv.sites.filter((s) => s.id !== '610100');
     const smaller = buildFabric(inv);
-    const r = synthesizeCdktf(smaller, smaller.allocate().allocations, { outDir: dir });
+    const r = await synthesizeCdktf(smaller, smaller.allocate().allocations, { outDir: dir });
     expect(r.removed).toEqual(['610100']);
     expect(existsSync(join(dir, 'stacks', '610100'))).toBe(false);
     expect(Object.keys(readJson(join(dir, 'manifest.json')).stacks)).not.toContain('610100');
   });
 
-  it('GIVEN a site that would render an invalid object THEN nothing is written', () => {
+  it('GIVEN a site that would render an invalid object THEN nothing is written', async () => {
     const dir = out();
-    expect(() => synthesizeCdktf(fabric, allocations, { outDir: dir, render: { namespacePrefix: 'x'.repeat(60) } })).toThrow(/^site 000000 would render \d+ invalid field\(s\); nothing was written$/);
+    await expect(synthesizeCdktf(fabric, allocations, { outDir: dir, render: { namespacePrefix: 'x'.repeat(60) } })).rejects.toThrow(/^site 000000 would render \d+ invalid field\(s\); nothing was written$/);
     expect(existsSync(dir)).toBe(false);
   });
 
-  it('GIVEN the pg backend THEN every stack keeps its state in its own schema', () => {
+  it('GIVEN the pg backend THEN every stack keeps its state in its own schema', async () => {
     const dir = out();
-    synthesizeCdktf(fabric, allocations, { outDir: dir, sites: ['440100', '440300'], backend: parseBackend('pg', 'postgres://tf@db.example/jinbao') });
+    await synthesizeCdktf(fabric, allocations, { outDir: dir, sites: ['440100', '440300'], backend: parseBackend('pg', 'postgres://tf@db.example/jinbao') });
     for (const id of ['440100', '440300']) {
       expect(readJson(join(dir, 'stacks', id, 'cdk.tf.json')).terraform.backend).toEqual({ pg: { conn_str: 'postgres://tf@db.example/jinbao', schema_name: `jinbao_site_${id}` } });
     }
   });
 
-  it('GIVEN the backend changes THEN the stacks are rewritten', () => {
+  it('GIVEN two threads THEN the stacks are exactly those one thread writes', async () => {
+    const one = out();
+    const two = out();
+    await synthesizeCdktf(fabric, allocations, { outDir: one, threads: 1 });
+    const r = await synthesizeCdktf(fabric, allocations, { outDir: two, threads: 2, batchSize: 2 });
+    expect(r.rewritten).toEqual(SITES);
+    for (const id of SITES) expect(readFileSync(join(two, 'stacks', id, 'cdk.tf.json'), 'utf8')).toBe(readFileSync(join(one, 'stacks', id, 'cdk.tf.json'), 'utf8'));
+    expect(readFileSync(join(two, 'manifest.json'), 'utf8')).toBe(readFileSync(join(one, 'manifest.json'), 'utf8'));
+  });
+
+  it('GIVEN the backend changes THEN the stacks are rewritten', async () => {
     const dir = out();
-    synthesizeCdktf(fabric, allocations, { outDir: dir, sites: ['440100'] });
-    const r = synthesizeCdktf(fabric, allocations, { outDir: dir, sites: ['440100'], backend: parseBackend('pg', 'postgres://db/x') });
+    await synthesizeCdktf(fabric, allocations, { outDir: dir, sites: ['440100'] });
+    const r = await synthesizeCdktf(fabric, allocations, { outDir: dir, sites: ['440100'], backend: parseBackend('pg', 'postgres://db/x') });
     expect(r.rewritten).toEqual(['440100']);
   });
 });
