@@ -91,7 +91,7 @@ function preflight(): Step<DrillContext> {
       const certs = await pair.certificates(Date.now());
       const bad = certs.filter((c) => c.problem);
       if (bad.length > 0) {
-        throw new DrillRefusedError(`refusing to start the drill: replication certificates are not valid: ${bad.map((c) => `${c.file}: ${c.problem}`).join('; ')}; renew them and retry`);
+        throw new DrillRefusedError(`refusing to start the drill: replication certificates are not valid: ${bad.map((c) => `${c.file}: ${c.problem}`).join('; ')}; renew them and retry (the embedded lab's: jinbao drill lab down --site ${request.site} --destroy, then run the drill again)`);
       }
       log.measure('preflight.replayDelaySeconds', delay);
       log.measure('preflight.replayLagBytes', status.replayLagBytes ?? 0);

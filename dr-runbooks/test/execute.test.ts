@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { StateStore } from '../../lib/state.js';
-import { DrillHistory, DrillRefusedError, executeDrill, pause, type DrillContext, type DrPair, type Step } from '../index.js';
+import { DrillHistory, DrillRefusedError, drillSteps, executeDrill, pause, type DrillContext, type DrPair, type Step } from '../index.js';
 import { request } from './helpers.js';
 
 /** Only what executeDrill itself touches; the steps below never call the pair. */
@@ -61,5 +61,18 @@ describe('executeDrill around the steps', () => {
     const report = await executeDrill({ request: request(), pair, history, lockName: 'l', replicationTls: 'lab', steps });
     expect(report.result).toBe('failed');
     expect(history.get(report.runId)).toMatchObject({ result: 'failed', reason: 'step promote: pg_promote() timed out' });
+  });
+
+  it('GIVEN an expiring replication certificate THEN preflight refuses and says how to renew it', async () => {
+    const fake = {
+      primary: 'dc',
+      standby: 'dr',
+      replication: async () => ({ streaming: true, syncState: 'sync', replayDelaySeconds: 0, replayLagBytes: 0, detail: 'standby dr streaming (sync)' }),
+      certificates: async () => [{ file: '/lab/tls/dr.crt', subject: 'CN=dr', notAfter: '2026-11-27T10:00:00.000Z', problem: 'expired or expiring: valid until 2026-11-27T10:00:00.000Z' }],
+    } as unknown as DrPair;
+    await expect(executeDrill({ request: request(), pair: fake, history, lockName: 'l', replicationTls: 'lab', steps: drillSteps(request()).slice(0, 1) })).rejects.toThrow(
+      'refusing to start the drill: replication certificates are not valid: /lab/tls/dr.crt: expired or expiring: valid until 2026-11-27T10:00:00.000Z; renew them and retry (the embedded lab\'s: jinbao drill lab down --site 440000 --destroy, then run the drill again)',
+    );
+    expect(history.list()).toEqual([]);
   });
 });
