@@ -107,3 +107,13 @@ describe.skipIf(!hasChromium)('posture report in headless Chromium (Debian packa
     await page.close();
   }, 60_000);
 });
+
+describe('jinbao report', () => {
+  it('says which folder could not be written and how to fix it', async () => {
+    const blocker = join(tmp.dir, 'b-file');
+    writeFileSync(blocker, '');
+    const r = await jinbao(['--state', state, 'report', '--out', join(blocker, 'posture')]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(new RegExp(`^jinbao: cannot write the report into ${blocker}/posture: .*; choose another --out folder\\n$`));
+  });
+});
