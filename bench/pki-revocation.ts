@@ -100,14 +100,15 @@ async function pkijsWorker(dir: string, n: number): Promise<void> {
 
 /** Serve OCSP for the bench CA until killed. */
 async function ocspWorker(dir: string, cache: boolean): Promise<void> {
-  const { pki, signer } = await openCa(dir);
+  const { state, pki, signer } = await openCa(dir);
+  const dataVersion = state.db.prepare('PRAGMA data_version').pluck();
   const responder = responderFromPem({
     caId: signer.id,
     caCertificateDer: signer.certificateDer,
     certPem: readFileSync(join(dir, 'ocsp.pem'), 'utf8'),
     keyPem: readFileSync(join(dir, 'ocsp.key'), 'utf8'),
   });
-  const running = await serveOcsp(new OcspResponder({ authorities: [ocspAuthority(signer.id, signer.certificateDer, responder)], registry: pki, cache }), { port: 0 });
+  const running = await serveOcsp(new OcspResponder({ authorities: [ocspAuthority(signer.id, signer.certificateDer, responder)], registry: pki, cache, changeCounter: () => dataVersion.get() as number }), { port: 0 });
   process.stdout.write(`${running.url}\n`);
 }
 
@@ -173,18 +174,20 @@ async function main(): Promise<void> {
 
     log(`loading ${N.toLocaleString()} revoked certificates into the store...`);
     const t0 = performance.now();
-    const insert = state.db.prepare(
-      `INSERT INTO pki_certificates (serial, ca_id, profile, profile_version, site, subject, common_name, sans, key_type, not_before, not_after, der, status, revoked_at, revocation_reason, revocation_seq, issued_at)
-       VALUES (?, 'bench', 'staff-auth', 1, '000000', 'CN=bench', 'bench', '[]', 'EC P-256', '2026-01-01T00:00:00.000Z', '2027-01-01T00:00:00.000Z', x'00', 'revoked', ?, ?, ?, '2026-01-01T00:00:00.000Z')`,
-    );
-    const reasons = ['keyCompromise', 'superseded', 'affiliationChanged', 'cessationOfOperation', 'unspecified'];
+    // One INSERT ... SELECT: random positive 128-bit serials, one revocation per second, mixed reasons.
     state.write(() => {
-      const base = Date.parse('2026-06-01T00:00:00Z');
-      for (let i = 1; i <= N; i++) {
-        const b = randomBytes(16);
-        b[0] = (b[0]! & 0x7f) | 0x01;
-        insert.run(b.toString('hex'), new Date(base + i * 1000).toISOString(), reasons[i % reasons.length]!, i);
-      }
+      state.db
+        .prepare(
+          `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?)
+           INSERT INTO pki_certificates (serial, ca_id, profile, profile_version, site, subject, common_name, sans, key_type, not_before, not_after, der, status, revoked_at, revocation_reason, revocation_seq, issued_at)
+           SELECT printf('%02x', 16 + abs(random()) % 112) || lower(hex(randomblob(15))), 'bench', 'staff-auth', 1, '000000', 'CN=bench', 'bench', '[]', 'EC P-256',
+                  '2026-01-01T00:00:00.000Z', '2027-01-01T00:00:00.000Z', x'00', 'revoked',
+                  strftime('%Y-%m-%dT%H:%M:%fZ', 1780272000 + i, 'unixepoch'),
+                  CASE i % 5 WHEN 0 THEN 'keyCompromise' WHEN 1 THEN 'superseded' WHEN 2 THEN 'affiliationChanged' WHEN 3 THEN 'cessationOfOperation' ELSE 'unspecified' END,
+                  i, '2026-01-01T00:00:00.000Z'
+           FROM n`,
+        )
+        .run(N);
       state.db.prepare("UPDATE pki_sequence SET value = ? WHERE name = 'revocation'").run(N);
     });
     log(`  loaded in ${((performance.now() - t0) / 1000).toFixed(1)} s (fixture, not measured)`);
@@ -198,9 +201,7 @@ async function main(): Promise<void> {
     summary.revoke = { count: DELTA_N, perSecond: Math.round(DELTA_N / (revokeMs / 1000)), storeSize: N };
     log(`revoke (audited, one transaction each) with ${N.toLocaleString()} already revoked: ${(DELTA_N / (revokeMs / 1000)).toFixed(0)}/s`);
 
-    // Full CRL, then a delta over it after DELTA_N more revocations.
-    // The full CRL must come before those DELTA_N revocations to be their base: undo their order by cutting
-    // the full CRL over everything, then revoking DELTA_N more for the delta.
+    // Full CRL over everything, then DELTA_N more revocations and a delta CRL over that full CRL.
     const full = runWorker(['--crl-worker', dir, 'full']);
     log(`full CRL, ${full.entries!.toLocaleString()} entries: ${(full.ms! / 1000).toFixed(2)} s, ${(full.bytes! / 1e6).toFixed(1)} MB, peak RSS ${mb(full.maxRssKb!)}`);
     const more: string[] = [];

@@ -184,7 +184,15 @@ async function serve(ctx: Context, opts: ServeOpts): Promise<void> {
     keyFile: opts.responderKey,
     ...(keyPassphrase !== undefined ? { keyPassphrase } : {}),
   });
-  const responder = new OcspResponder({ authorities: [ocspAuthority(ca.id, ca.der, signer)], registry: pki, validitySeconds, cacheTtlSeconds });
+  // This process never revokes, so SQLite's data_version (moves on other connections' commits) can gate the revocation check.
+  const dataVersion = ctx.store().db.prepare('PRAGMA data_version').pluck();
+  const responder = new OcspResponder({
+    authorities: [ocspAuthority(ca.id, ca.der, signer)],
+    registry: pki,
+    validitySeconds,
+    cacheTtlSeconds,
+    changeCounter: () => dataVersion.get() as number,
+  });
   let running;
   try {
     running = await serveOcsp(responder, { port, host: opts.host });

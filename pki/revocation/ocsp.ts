@@ -107,6 +107,8 @@ function walkRequest(der: Buffer): ParsedOcspRequest {
     if (f.length !== 4) throw new MalformedOcspRequest(`CertID: got ${f.length} fields, want 4`);
     const alg = children(der, expectTag(f[0]!, 0x30, 'hashAlgorithm'));
     const algOid = expectOid(der, alg[0] ?? fail('hashAlgorithm is empty'), 'hashAlgorithm');
+    // Hash AlgorithmIdentifiers carry NULL parameters or none.
+    if (alg.length > 2 || (alg[1] !== undefined && (alg[1].tag !== 0x05 || alg[1].end !== alg[1].contentStart))) throw new MalformedOcspRequest('hashAlgorithm: want an OID with NULL or absent parameters');
     const serial = expectTag(f[3]!, 0x02, 'serialNumber');
     if (serial.end === serial.contentStart) throw new MalformedOcspRequest('serialNumber is empty');
     return {
@@ -121,7 +123,9 @@ function walkRequest(der: Buffer): ParsedOcspRequest {
   let nonce: Buffer | undefined;
   for (const ext of children(der, expectTag(children(der, exts)[0] ?? fail('empty requestExtensions'), 0x30, 'Extensions'))) {
     const e = children(der, expectTag(ext, 0x30, 'Extension'));
-    if (e.length < 2 || e.length > 3) throw new MalformedOcspRequest('Extension: want extnID, critical, extnValue');
+    if (e.length < 2 || e.length > 3 || (e.length === 3 && (e[1]!.tag !== 0x01 || e[1]!.end - e[1]!.contentStart !== 1))) {
+      throw new MalformedOcspRequest('Extension: want extnID, an optional critical BOOLEAN, extnValue');
+    }
     const id = expectOid(der, e[0]!, 'extnID');
     const value = expectTag(e[e.length - 1]!, 0x04, 'extnValue');
     if (id.equals(NONCE_OID_CONTENT)) nonce = der.subarray(value.contentStart, value.end);

@@ -147,7 +147,7 @@ describe('jinbao pki revoke / crl / ocsp serve', () => {
     });
   });
 
-  it.skipIf(!hasOpenssl)('GIVEN the responder running as its own process THEN openssl ocsp gets revoked and good answers and SIGTERM stops it', async () => {
+  it.skipIf(!hasOpenssl)('GIVEN the responder running as its own process THEN openssl ocsp gets revoked and good answers, a revocation made meanwhile by another process shows at once, and SIGTERM stops it', async () => {
     const child = spawn(
       process.execPath,
       ['--import', 'tsx', join(import.meta.dirname, '../../../bin/jinbao.ts'), '--state', dir, 'pki', 'ocsp', 'serve', '--port', '0', '--ca', 'infrastructure', '--responder-cert', files.ocsp!, '--responder-key', files['ocsp.key']!],
@@ -169,16 +169,21 @@ describe('jinbao pki revoke / crl / ocsp serve', () => {
           }
         });
       });
-      const ask = (cert: string) => opensslAsync(['ocsp', '-issuer', files.infra!, '-cert', cert, '-url', url, '-CAfile', files.root!, '-verify_other', files.infra!]);
+      const ask = (cert: string, ...extra: string[]) => opensslAsync(['ocsp', '-issuer', files.infra!, '-cert', cert, '-url', url, '-CAfile', files.root!, '-verify_other', files.infra!, ...extra]);
       const revoked = await ask(files.alpha!);
       expect(revoked.out).toContain('Response verify OK');
       expect(revoked.out).toContain(`${files.alpha}: revoked`);
-      const good = await ask(files.charlie!);
-      expect(good.out).toContain(`${files.charlie}: good`);
+      expect((await ask(files.charlie!, '-no_nonce')).out).toContain(`${files.charlie}: good`);
+      expect((await ask(files.charlie!, '-no_nonce')).out).toContain(`${files.charlie}: good`);
+      // This process revokes; the responder process must not answer from its cache afterwards.
+      expect((await cli('revoke', '--serial', certs.charlie!.record.serial, '--reason', 'cessationOfOperation')).code).toBe(0);
+      const after = await ask(files.charlie!, '-no_nonce');
+      expect(after.out).toContain(`${files.charlie}: revoked`);
+      expect(after.out).toContain('Reason: cessationOfOperation');
     } finally {
       child.kill('SIGTERM');
     }
     expect(await exited).toBe(0);
-    expect(stdout).toMatch(/stopped after 2 request\(s\)/);
+    expect(stdout).toContain('stopped after 4 request(s): 1 from cache, 0 malformed, 0 internal error(s)');
   });
 });
