@@ -251,12 +251,25 @@ export function encodeTbs(t: TbsSpec): Uint8Array {
   return new Uint8Array(cert.encodeTBS().toBER(false));
 }
 
-/** Wrap a TBSCertificate and its signature into the Certificate DER. */
+function derLength(n: number): Buffer {
+  if (n < 0x80) return Buffer.from([n]);
+  const bytes: number[] = [];
+  for (let v = n; v > 0; v = Math.floor(v / 256)) bytes.unshift(v & 0xff);
+  return Buffer.from([0x80 | bytes.length, ...bytes]);
+}
+
+function derTlv(tag: number, content: Buffer): Buffer {
+  return Buffer.concat([Buffer.from([tag]), derLength(content.length), content]);
+}
+
+const SIG_ALG_DER = new Map<CaAlgorithm, Buffer>();
+
+/** Wrap a TBSCertificate and its signature into the Certificate DER (concatenation; the TBS is already DER). */
 export function assembleSigned(tbs: Uint8Array, algorithm: CaAlgorithm, signature: Uint8Array): Uint8Array {
-  const seq = new asn1js.Sequence({
-    value: [asn1js.fromBER(tbs).result, signatureAlgorithm(algorithm).toSchema(), new asn1js.BitString({ valueHex: signature })],
-  });
-  return new Uint8Array(seq.toBER(false));
+  let alg = SIG_ALG_DER.get(algorithm);
+  if (!alg) SIG_ALG_DER.set(algorithm, (alg = Buffer.from(signatureAlgorithm(algorithm).toSchema().toBER(false))));
+  const bits = derTlv(0x03, Buffer.concat([Buffer.from([0]), signature]));
+  return new Uint8Array(derTlv(0x30, Buffer.concat([tbs, alg, bits])));
 }
 
 export function toPem(der: Uint8Array, label = 'CERTIFICATE'): string {
