@@ -4,6 +4,7 @@ import { registerComplianceMetrics } from '../compliance/index.js';
 import { runCompliance } from './commands/comply.js';
 import { registerPkiFeatureMetrics } from './commands/pki-up.js';
 import { registerDrillMetrics } from './commands/drill.js';
+import { registerWanFeatureMetrics } from './commands/wan.js';
 
 /** A feature's metrics, registered on the shared registry that `jinbao exporter` serves. */
 export type MetricsRegistration = (registry: Registry, ctx: Context) => void;
@@ -13,6 +14,7 @@ const REGISTRATIONS: readonly MetricsRegistration[] = [
   (registry, ctx) => registerComplianceMetrics(registry, () => runCompliance(ctx)),
   registerPkiFeatureMetrics,
   registerDrillMetrics,
+  registerWanFeatureMetrics,
 ];
 
 export function registerFeatureMetrics(registry: Registry, ctx: Context): void {

@@ -4,6 +4,7 @@ import { pkiUpStage } from './commands/pki-up.js';
 import { drillUpStage } from './commands/drill.js';
 import { stacksUpStage } from './commands/stacks.js';
 import { postureUpStage } from './commands/report.js';
+import { wanUpStage } from './commands/wan.js';
 
 /** One part of `jinbao up`, after the foundation's own (validate, allocate) and before the KPIs. */
 export interface UpStage {
@@ -27,4 +28,4 @@ export interface UpStageResult {
 }
 
 /** Every feature's stage, in the order `up` runs them. */
-export const UP_STAGES: readonly UpStage[] = [pkiUpStage, stacksUpStage, drillUpStage, postureUpStage];
+export const UP_STAGES: readonly UpStage[] = [pkiUpStage, stacksUpStage, wanUpStage, drillUpStage, postureUpStage];

@@ -1,4 +1,5 @@
 import { MINISTRY_ID } from '../fabric/index.js';
+import { formatPrefix, mustParsePrefix, type Prefix } from '../lib/cidr.js';
 import { ALL, SERVICES, aclFlows, type Flow } from './acl.js';
 import type { NodeKeys } from './keys.js';
 import { drNodeId, type WanLink, type WanNode, type WanPlan } from './topology.js';
@@ -285,21 +286,79 @@ export function renderWgQuick(plan: WanPlan, cfg: NodeConfig, iface: IfacePlan, 
   return { name: `${iface.name}.conf`, content: lines.join('\n') + '\n', ...(secret ? { secret } : {}) };
 }
 
-/** The flows one node's firewall needs: towards it, and those it forwards as a hub. */
-export function flowsFor(cfg: NodeConfig, flows: readonly Flow[]): { input: Flow[]; forward: Flow[] } {
+/** Flows indexed by destination node and by province, so each node's share is found without scanning them all. */
+export interface FlowIndex {
+  readonly flows: readonly Flow[];
+  readonly toNode: ReadonlyMap<string, readonly number[]>;
+  readonly fromNode: ReadonlyMap<string, readonly number[]>;
+  readonly byProvince: ReadonlyMap<string, readonly number[]>;
+  /** Flows towards or from every node. */
+  readonly everywhere: readonly number[];
+  readonly toEveryone: readonly number[];
+}
+
+export function indexFlows(flows: readonly Flow[]): FlowIndex {
+  const toNode = new Map<string, number[]>();
+  const fromNode = new Map<string, number[]>();
+  const byProvince = new Map<string, number[]>();
+  const everywhere: number[] = [];
+  const toEveryone: number[] = [];
+  flows.forEach((f, i) => {
+    if (f.to === ALL) toEveryone.push(i);
+    else for (const id of f.to) push(toNode, id, i);
+    if (f.from !== ALL) for (const id of f.from) push(fromNode, id, i);
+    if (f.from === ALL || f.to === ALL) everywhere.push(i);
+    if (f.province !== undefined) push(byProvince, f.province, i);
+  });
+  return { flows, toNode, fromNode, byProvince, everywhere, toEveryone };
+}
+
+/**
+ * The flows one node's firewall needs: towards it, and those it forwards. The ministry's hubs
+ * carry every flow (they are each other's backup); another hub carries the flows from or to the
+ * nodes below it (`below`, its branch).
+ */
+export function flowsFor(cfg: NodeConfig, index: FlowIndex, below: readonly string[] = []): { input: Flow[]; forward: Flow[] } {
   const n = cfg.node;
-  const hub = cfg.ifaces.some((i) => i.role === 'down');
   const ministry = n.role === 'core' || n.role === 'ministry-dr';
-  const toMe = (f: Flow) => f.to === ALL || f.to.includes(n.id);
+  const pick = (lists: (readonly number[] | undefined)[]) => [...new Set(lists.flatMap((l) => l ?? []))].sort((a, b) => a - b).map((i) => index.flows[i]!);
+  const toMe = index.toNode.get(n.id);
   return {
-    input: flows.filter(toMe),
-    forward: flows.filter((f) => toMe(f) || f.from === ALL || ministry || (hub && f.province !== undefined && f.province === n.province)),
+    input: pick([index.toEveryone, toMe]),
+    forward: ministry ? [...index.flows] : pick([index.everywhere, toMe, ...below.flatMap((id) => [index.toNode.get(id), index.fromNode.get(id)])]),
   };
+}
+
+/** The smallest list of prefixes covering exactly `texts`: adjacent siblings merge into their parent. */
+export function collapsePrefixes(texts: readonly string[]): string[] {
+  let list = [...new Set(texts)].map(mustParsePrefix).sort((a, b) => a.base - b.base || a.length - b.length);
+  // Drop prefixes inside an earlier one, then merge sibling pairs until nothing changes.
+  const covered = (outer: Prefix, inner: Prefix) => outer.length <= inner.length && inner.base >= outer.base && inner.base < outer.base + 2 ** (32 - outer.length);
+  for (let changed = true; changed; ) {
+    changed = false;
+    const out: Prefix[] = [];
+    for (const p of list) {
+      const last = out[out.length - 1];
+      if (last && covered(last, p)) {
+        changed = true;
+        continue;
+      }
+      const size = 2 ** (32 - p.length);
+      if (last && last.length === p.length && p.length > 0 && last.base % (size * 2) === 0 && last.base + size === p.base) {
+        out[out.length - 1] = { base: last.base, length: p.length - 1 };
+        changed = true;
+        continue;
+      }
+      out.push(p);
+    }
+    list = out;
+  }
+  return list.map(formatPrefix);
 }
 
 function prefixSet(plan: WanPlan, ids: readonly string[] | typeof ALL): string {
   if (ids === ALL) return plan.overlay;
-  const nets = [...new Set(ids.map((id) => plan.nodes.get(id)!.network))];
+  const nets = collapsePrefixes(ids.map((id) => plan.nodes.get(id)!.network));
   return nets.length === 1 ? nets[0]! : `{ ${nets.join(', ')} }`;
 }
 
@@ -315,12 +374,18 @@ function ruleLines(plan: WanPlan, f: Flow, withDst: boolean): string[] {
 
 export const NFT_TABLE = 'jinbao_wan';
 
-/**
- * The node's nftables ruleset. Only overlay traffic is judged (underlay and local traffic pass):
- * replies to allowed connections, then the policy's flows, then drop.
- */
-export function renderNftables(plan: WanPlan, cfg: NodeConfig, flows: readonly Flow[]): RenderedFile {
-  const { input, forward } = flowsFor(cfg, flows);
+const ruleCache = new WeakMap<Flow, { input?: string[]; forward?: string[] }>();
+
+/** A flow's nft lines, rendered once however many nodes carry it. */
+function cachedRuleLines(plan: WanPlan, f: Flow, withDst: boolean): string[] {
+  let entry = ruleCache.get(f);
+  if (!entry) ruleCache.set(f, (entry = {}));
+  const key = withDst ? 'forward' : 'input';
+  return (entry[key] ??= ruleLines(plan, f, withDst));
+}
+
+export function renderNftables(plan: WanPlan, cfg: NodeConfig, flows: FlowIndex, below: readonly string[] = []): RenderedFile {
+  const { input, forward } = flowsFor(cfg, flows, below);
   const ind = (l: string) => `\t\t${l}`;
   const lines = [
     `# jinbao WAN overlay firewall: node ${cfg.node.id} (${cfg.node.name}), ${ROLE_TITLE[cfg.node.role]}`,
@@ -335,7 +400,7 @@ export function renderNftables(plan: WanPlan, cfg: NodeConfig, flows: readonly F
     '\t}',
     '\tchain wan_in {',
     '\t\tct state established,related accept',
-    ...input.flatMap((f) => ruleLines(plan, f, false)).map(ind),
+    ...input.flatMap((f) => cachedRuleLines(plan, f, false)).map(ind),
     '\t\tcounter drop comment "not allowed by the WAN policy"',
     '\t}',
     '\tchain forward {',
@@ -345,7 +410,7 @@ export function renderNftables(plan: WanPlan, cfg: NodeConfig, flows: readonly F
     '\t}',
     '\tchain wan_fwd {',
     '\t\tct state established,related accept',
-    ...forward.flatMap((f) => ruleLines(plan, f, true)).map(ind),
+    ...forward.flatMap((f) => cachedRuleLines(plan, f, true)).map(ind),
     '\t\tcounter drop comment "not allowed by the WAN policy"',
     '\t}',
     '}',
@@ -384,6 +449,8 @@ export interface RenderSummary {
 export function renderPlan(plan: WanPlan, opts: RenderOptions & { namer?: IfaceNamer; only?: readonly string[] }): { nodes: RenderedNode[]; summary: RenderSummary } {
   const flows = aclFlows(plan);
   const configs = planConfigs(plan, opts.namer, flows);
+  const index = indexFlows(flows);
+  const planIndex = indexPlan(plan, flows);
   const wanted = opts.only ? opts.only.map((id) => configs.get(id)!) : [...configs.values()];
   let peers = 0;
   let interfaces = 0;
@@ -391,13 +458,13 @@ export function renderPlan(plan: WanPlan, opts: RenderOptions & { namer?: IfaceN
   let rules = 0;
   let watches = 0;
   const nodes = wanted.map((cfg) => {
-    const nft = renderNftables(plan, cfg, flows);
+    const nft = renderNftables(plan, cfg, index, [...subtree(planIndex, cfg.node.id)]);
     const files = [...cfg.ifaces.map((i) => renderWgQuick(plan, cfg, i, opts)), nft];
     if (cfg.watches.length > 0) files.push(renderWatches(cfg));
     interfaces += cfg.ifaces.length;
     peers += cfg.ifaces.reduce((s, i) => s + i.peers.length, 0);
     if (cfg.ifaces.some((i) => i.role === 'down')) hubs += 1;
-    rules += nft.content.split('\n').filter((l) => l.includes(' accept comment ')).length;
+    rules += nft.content.split(' accept comment ').length - 1;
     watches += cfg.watches.length;
     return { node: cfg.node, config: cfg, files };
   });

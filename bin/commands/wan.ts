@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { Option } from 'commander';
+import type { Registry } from 'prom-client';
 import { resolve } from 'node:path';
 import type { Fabric } from '../../fabric/index.js';
 import { InputError, JinbaoError, ExitCode } from '../../lib/errors.js';
@@ -16,6 +17,7 @@ import {
   labUp,
   lastCheck,
   readJournal,
+  registerWanMetrics,
   renderPlan,
   requireLab,
   requireRoot,
@@ -271,4 +273,29 @@ async function down(ctx: Context): Promise<void> {
   requireRoot();
   const r = await labDown({ stateDir: ctx.stateDir });
   ctx.out(`lab ${r.tag} removed: ${r.processes} processes stopped, ${r.namespaces} namespaces deleted\n`);
+}
+
+/** `jinbao up`: render the national overlay plan (no private keys, no namespaces, no root) and report its counts. */
+export const wanUpStage = {
+  name: 'wan',
+  async run(ctx: Context, env: { fabric: Fabric; outDir: string; note: (line: string) => void }) {
+    env.note('wan: rendering the national overlay');
+    const started = performance.now();
+    const plan = nationalPlan(ctx, env.fabric);
+    const keys = new KeyStore(ctx.store()).ensure([...plan.nodes.keys()]);
+    const out = renderPlan(plan, { keys });
+    const dir = resolve(env.outDir, 'wan');
+    const files = writeRendered(dir, out.nodes, out.summary);
+    const s = out.summary;
+    const seconds = (performance.now() - started) / 1000;
+    return {
+      lines: [`wan: ${s.nodes} nodes (${s.hubs} hubs), ${s.peers} peers, ${s.interfaces} interfaces, ${s.firewallRules} firewall rules, ${s.watches} failover watches; ${files} files in ${dir} (${seconds.toFixed(1)} s)`],
+      data: { out: dir, files, seconds, ...s },
+    };
+  },
+};
+
+/** Exporter: WAN gauges from the last recorded lab check. */
+export function registerWanFeatureMetrics(registry: Registry, ctx: Context): void {
+  registerWanMetrics(registry, () => lastCheck(ctx.store()));
 }
