@@ -17,5 +17,5 @@ export { HaproxyEndpoint, renderHaproxyConfig, runtimeApi, type TrafficSwitch } 
 export { lsnToBigInt, lsnDiff, type DrPair, type ReplicationStatus, type WalPositions } from './pair.js';
 export { PgLab, labDir, NODES, type LabState } from './pg/lab.js';
 export { LabPair, parseEndOfWal } from './pg/lab-pair.js';
-export { PgTools, DEFAULT_PG_BIN, type PgToolsOptions } from './pg/tools.js';
+export { PgTools, DEFAULT_PG_BIN, alive, stopPid, type PgToolsOptions } from './pg/tools.js';
 export { renderPostgresConf, renderHba, REPLICATION_USER } from './pg/config.js';
