@@ -109,6 +109,14 @@ describe('CRLs judged by openssl', () => {
     expect((await publishCrl({ ledger, registry: pki, signer: ca.signer })).slot.number).toBe(1);
   });
 
+  it('GIVEN a full CRL whose number was taken but never published (the process died) THEN a delta does not use it as its base and the number is not reused', async () => {
+    await publishCrl({ ledger, registry: pki, signer: ca.signer });
+    ledger.reserve('staff', { delta: false, revocationSeq: pki.revocationSeq(), thisUpdate: new Date(), validitySeconds: 60 });
+    const delta = await publishCrl({ ledger, registry: pki, signer: ca.signer, delta: true });
+    expect(delta.slot).toMatchObject({ number: 3, baseNumber: 1 });
+    expect(ledger.list('staff').map((c) => c.number)).toEqual([3, 1]);
+  });
+
   it.skipIf(!hasOpenssl)('GIVEN no revocations THEN the CRL omits revokedCertificates and still verifies', async () => {
     const crl = await publishCrl({ ledger, registry: pki, signer: ca.signer });
     const file = write('empty.crl', crl.der);
