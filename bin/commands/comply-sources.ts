@@ -8,7 +8,7 @@ import type { StateStore } from '../../lib/state.js';
 import { PkiStore, toPem } from '../../pki/index.js';
 import { renderSite } from '../../stacks/index.js';
 import { DrillHistory } from '../../dr-runbooks/index.js';
-import { aclFlows, ALL, buildPlan, drNodeId, planConfigs, renderNftables } from '../../network/index.js';
+import { aclFlows, ALL, buildPlan, drNodeId, indexFlows, planConfigs, renderNftables } from '../../network/index.js';
 import type { Context } from '../context.js';
 import { gatherLiveFacts } from '../live.js';
 import { writeMonitoring } from './monitoring.js';
@@ -100,7 +100,7 @@ function wanEvidence(fabric: Fabric, allocations: ReadonlyMap<string, SiteAlloca
   for (const f of flows)
     for (const from of expand(f.from, f.to)) for (const to of expand(f.to, f.from)) rules.push({ from, to, action: 'accept', purpose: f.rule });
   const core = planConfigs(plan, undefined, flows).get(MINISTRY_ID);
-  const nft = core ? renderNftables(plan, core, flows).content : '';
+  const nft = core ? renderNftables(plan, core, indexFlows(flows)).content : '';
   const drops = nft.split('\n').filter((l) => /^\s*counter drop\b/.test(l)).length;
   const ministryDr = drNodeId(MINISTRY_ID);
   return {
