@@ -190,7 +190,7 @@ async function addNamespace(r: Runner, stateDir: string, j: LabJournal, ns: stri
   j.namespaces.push(ns);
   saveJournal(stateDir, j);
   await must(r, 'ip', ['netns', 'add', ns]);
-  await must(r, 'ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
+  await batch(r, ns, ['link set lo up']);
 }
 
 async function sysctls(r: Runner, ns: string): Promise<void> {
@@ -202,6 +202,11 @@ function nsOf(j: LabJournal, id: string): string {
   const n = j.nodes.find((x) => x.id === id);
   if (!n) throw new InputError(`node ${id} is not in lab ${j.tag}; its nodes are: ${j.nodes.map((x) => x.id).join(', ')}`);
   return n.ns;
+}
+
+/** Run `ip` commands in a namespace as one batch (they are built from the plan: addresses, names, metrics). */
+async function batch(r: Runner, ns: string, commands: readonly string[]): Promise<void> {
+  if (commands.length > 0) await must(r, 'ip', ['-n', ns, '-batch', '-'], { input: commands.join('\n') + '\n' });
 }
 
 async function waitFor(check: () => boolean, ms: number, what: string): Promise<void> {
@@ -224,13 +229,11 @@ async function bringNode(r: Runner, stateDir: string, j: LabJournal, rn: Rendere
   const outer = `${j.tag}${entry.idx}c`;
   await must(r, 'ip', ['link', 'add', inner, 'netns', ns, 'type', 'veth', 'peer', 'name', outer, 'netns', j.carrier]);
   const len = n.underlay.prefix.split('/')[1]!;
-  await must(r, 'ip', ['-n', ns, 'addr', 'add', `${n.endpoint}/${len}`, 'dev', inner]);
-  await must(r, 'ip', ['-n', ns, 'link', 'set', inner, 'up']);
-  await must(r, 'ip', ['-n', ns, 'route', 'add', 'default', 'via', n.underlay.gateway, 'dev', inner]);
-  await must(r, 'ip', ['-n', j.carrier, 'addr', 'add', `${n.underlay.gateway}/32`, 'dev', outer]);
-  await must(r, 'ip', ['-n', j.carrier, 'link', 'set', outer, 'up']);
-  await must(r, 'ip', ['-n', j.carrier, 'route', 'add', `${n.endpoint}/32`, 'dev', outer]);
+  // One `ip -batch` per namespace and step: a process per command costs seconds on a busy machine.
+  await batch(r, ns, [`addr add ${n.endpoint}/${len} dev ${inner}`, `link set ${inner} up`, `route add default via ${n.underlay.gateway} dev ${inner}`]);
+  await batch(r, j.carrier, [`addr add ${n.underlay.gateway}/32 dev ${outer}`, `link set ${outer} up`, `route add ${n.endpoint}/32 dev ${outer}`]);
   const dir = join(labDir(stateDir), 'render', n.id);
+  const commands: string[] = [];
   for (const iface of rn.config.ifaces) {
     const pid = r.start('ip', ['netns', 'exec', ns, 'wireguard-go', '-f', iface.name]);
     j.processes.push({ pid, what: 'wireguard-go', name: iface.name });
@@ -241,12 +244,13 @@ async function bringNode(r: Runner, stateDir: string, j: LabJournal, rn: Rendere
     const setconf = join(dir, `${iface.name}.setconf`);
     writeFileSync(setconf, stripped, { mode: 0o600 });
     await must(r, 'ip', ['netns', 'exec', ns, 'wg', 'setconf', iface.name, setconf]);
-    for (const a of [n.address, ...iface.linkAddresses]) await must(r, 'ip', ['-n', ns, 'addr', 'add', `${a}/32`, 'dev', iface.name]);
-    await must(r, 'ip', ['-n', ns, 'link', 'set', iface.name, 'up']);
-    for (const route of iface.routes) {
-      await must(r, 'ip', ['-n', ns, 'route', 'replace', route.prefix, 'dev', iface.name, 'metric', String(route.metric), ...(route.src ? ['src', route.src] : [])]);
-    }
+    for (const a of [n.address, ...iface.linkAddresses]) commands.push(`addr add ${a}/32 dev ${iface.name}`);
+    commands.push(`link set ${iface.name} up`);
   }
+  for (const iface of rn.config.ifaces) {
+    for (const route of iface.routes) commands.push(`route replace ${route.prefix} dev ${iface.name} metric ${route.metric}${route.src ? ` src ${route.src}` : ''}`);
+  }
+  await batch(r, ns, commands);
   await must(r, 'ip', ['netns', 'exec', ns, 'nft', '-f', join(dir, 'nftables.nft')]);
   for (const w of rn.config.watches) {
     const pid = r.start('ip', ['netns', 'exec', ns, 'bash', watchScript(stateDir), w.iface, w.probe, ...w.routes.map((x) => `${x.prefix}@${x.metric}`)]);
