@@ -1,5 +1,4 @@
 import { join } from 'node:path';
-import * as pkijs from 'pkijs';
 import type { Fabric, Site } from '../fabric/index.js';
 import { appendAudit } from '../lib/audit.js';
 import { InputError, JinbaoError } from '../lib/errors.js';
@@ -7,7 +6,7 @@ import type { CaAlgorithm } from './algorithms.js';
 import { SoftwareKeyBackend, type KeyBackend, type Signer } from './keys.js';
 import { Pkcs11KeyBackend } from './pkcs11.js';
 import type { CaPurpose, CaRecord, PkiStore } from './store.js';
-import { assembleSigned, buildExtensions, certificateKeyId, encodeTbs, formatName, nameToPkijs, newSerial, spkiKeyId, type DistinguishedName } from './x509.js';
+import { assembleSigned, buildExtensions, certificateKeyId, certificateParts, encodeName, encodeTbs, formatName, newSerial, spkiKeyId, type DistinguishedName } from './x509.js';
 
 /**
  * The CA hierarchy: one national root that signs only issuing CAs (and its own CRL); issuing CAs
@@ -80,13 +79,13 @@ async function createCa(
   const notBefore = new Date(spec.now.getTime() - BACKDATE_MS);
   let notAfter = new Date(spec.now.getTime() + spec.validityDays * DAY);
   if (parent && notAfter > parent.record.notAfter) notAfter = parent.record.notAfter;
-  const subject = nameToPkijs(spec.subject);
+  const subject = encodeName(spec.subject);
   const skid = spkiKeyId(signer.spkiDer);
   const serial = newSerial();
   const tbs = encodeTbs({
     serial,
-    issuer: parent ? pkijs.Certificate.fromBER(parent.record.der).subject : subject,
-    subject,
+    issuerDer: parent ? certificateParts(parent.record.der).subjectDer : subject,
+    subjectDer: subject,
     notBefore,
     notAfter,
     spkiDer: signer.spkiDer,

@@ -1,15 +1,15 @@
 import { createPublicKey, verify as nodeVerify } from 'node:crypto';
-import * as asn1js from 'asn1js';
-import * as pkijs from 'pkijs';
 import { sm2 } from 'sm-crypto-v2';
 import { InputError } from '../lib/errors.js';
 import { OID, SM2_DEFAULT_ID, type SubscriberKey } from './algorithms.js';
-import { EXT, EXTENDED_KEY_USAGES, fromPem, keyUsagesFromBits, nameFromPkijs, type ExtendedKeyUsage, type KeyUsage } from './x509.js';
+import { children, content, oidString, readTlv, stringValue, type Tlv } from './der.js';
+import { EXT, EXTENDED_KEY_USAGES, fromPem, keyUsagesFromBits, NAME_ATTRIBUTES, spkiPublicKey, type ExtendedKeyUsage, type KeyUsage } from './x509.js';
 
 /**
  * PKCS#10 requests: parse, and check proof of possession (the request is signed by the key it
  * certifies). Parsing is separate from building; anything malformed is an InputError, never a
- * crash, whatever the bytes.
+ * crash, whatever the bytes. The request is read with a small DER walk (every tag checked), not
+ * an object tree: parsing was most of an issuance's cost.
  */
 
 export interface ParsedCsr {
@@ -56,77 +56,125 @@ function malformed(why: string, cause?: unknown): InputError {
   return new InputError(`malformed CSR: ${why}; want a PKCS#10 request in PEM ("-----BEGIN CERTIFICATE REQUEST-----") or DER, e.g. from: openssl req -new -key KEY -subj "/CN=..."`, { cause });
 }
 
-function describeSpki(spki: pkijs.PublicKeyInfo): ParsedCsr['key'] {
-  const alg = spki.algorithm.algorithmId;
-  if (alg === OID.ecPublicKey) {
-    const param = spki.algorithm.algorithmParams;
-    const curve = param instanceof asn1js.ObjectIdentifier ? param.valueBlock.toString() : '(none)';
-    return CURVES[curve] ?? { type: 'unsupported', description: `EC curve ${CURVE_NAMES[curve] ?? curve}` };
-  }
-  if (alg === OID.rsaEncryption) {
-    const key = asn1js.fromBER(spki.subjectPublicKey.valueBlock.valueHexView).result;
-    const modulus = (key as asn1js.Sequence).valueBlock?.value?.[0];
-    if (!(modulus instanceof asn1js.Integer)) throw malformed('the RSA public key has no modulus');
-    const bytes = modulus.valueBlock.valueHexView;
-    let i = 0;
-    while (i < bytes.length && bytes[i] === 0) i++;
-    const bits = i === bytes.length ? 0 : (bytes.length - i - 1) * 8 + (32 - Math.clz32(bytes[i]!));
-    return { type: 'rsa', bits };
-  }
-  return { type: 'unsupported', description: `public key algorithm ${alg}` };
+const ATTRIBUTE_BY_OID: ReadonlyMap<string, string> = new Map(Object.entries(NAME_ATTRIBUTES).map(([k, v]) => [v, k]));
+const EKU_BY_OID: ReadonlyMap<string, ExtendedKeyUsage> = new Map(Object.entries(EXTENDED_KEY_USAGES).map(([k, o]) => [o, k as ExtendedKeyUsage]));
+
+/** A structural problem inside the request (turned into a "malformed CSR" InputError by parseCsr). */
+class Structure extends Error {}
+
+function expect(t: Tlv | undefined, tag: number, what: string): Tlv {
+  if (!t) throw new Structure(`${what} is missing`);
+  if (t.tag !== tag) throw new Structure(`${what}: want tag 0x${tag.toString(16)}, got 0x${t.tag.toString(16)}`);
+  return t;
 }
 
-function generalNames(value: asn1js.AsnType): { dns: string[]; ip: string[]; email: string[] } {
-  const out = { dns: [] as string[], ip: [] as string[], email: [] as string[] };
-  const names = new pkijs.GeneralNames({ schema: value });
-  for (const n of names.names) {
-    if (n.type === 2) out.dns.push(String(n.value));
-    else if (n.type === 1) out.email.push(String(n.value));
-    else if (n.type === 7) out.ip.push([...(n.value as asn1js.OctetString).valueBlock.valueHexView].join('.'));
-    else throw malformed(`a subjectAltName of type ${n.type} that the CA does not certify`);
+/** The content of a BIT STRING after its unused-bits octet. */
+function bits(buf: Uint8Array, t: Tlv, what: string): Uint8Array {
+  expect(t, 0x03, what);
+  if (t.end === t.contentStart) throw new Structure(`${what} is empty`);
+  return buf.subarray(t.contentStart + 1, t.end);
+}
+
+/** Name ::= SEQUENCE OF SET OF AttributeTypeAndValue; every attribute, unknown types as their OID. */
+function readName(buf: Uint8Array, name: Tlv): { type: string; value: string }[] {
+  const out: { type: string; value: string }[] = [];
+  for (const rdn of children(buf, expect(name, 0x30, 'subject'))) {
+    for (const atv of children(buf, expect(rdn, 0x31, 'subject RDN'))) {
+      const [type, value] = children(buf, expect(atv, 0x30, 'subject attribute'));
+      const o = oidString(buf, expect(type, 0x06, 'subject attribute type'));
+      if (!value) throw new Structure('subject attribute value is missing');
+      out.push({ type: ATTRIBUTE_BY_OID.get(o) ?? o, value: stringValue(buf, value) ?? '' });
+    }
   }
   return out;
 }
 
-function requestedExtensions(csr: pkijs.CertificationRequest): ParsedCsr['requested'] {
+function describeSpki(buf: Uint8Array, spki: Tlv): ParsedCsr['key'] {
+  const [algorithm] = children(buf, spki);
+  const [algOid, param] = children(buf, expect(algorithm, 0x30, 'public key algorithm'));
+  const alg = oidString(buf, expect(algOid, 0x06, 'public key algorithm'));
+  const spkiDer = buf.subarray(spki.start, spki.end);
+  const keyBits = spkiPublicKey(spkiDer);
+  if (alg === OID.ecPublicKey) {
+    const curve = param?.tag === 0x06 ? oidString(buf, param) : '(none)';
+    return CURVES[curve] ?? { type: 'unsupported', description: `EC curve ${CURVE_NAMES[curve] ?? curve}` };
+  }
+  if (alg === OID.rsaEncryption) {
+    const rsa = readTlv(keyBits, 0);
+    const modulus = children(keyBits, expect(rsa, 0x30, 'the RSA public key'))[0];
+    if (!modulus || modulus.tag !== 0x02) throw malformed('the RSA public key has no modulus');
+    const bytes = content(keyBits, modulus);
+    let i = 0;
+    while (i < bytes.length && bytes[i] === 0) i++;
+    const n = i === bytes.length ? 0 : (bytes.length - i - 1) * 8 + (32 - Math.clz32(bytes[i]!));
+    return { type: 'rsa', bits: n };
+  }
+  return { type: 'unsupported', description: `public key algorithm ${alg}` };
+}
+
+function generalNames(buf: Uint8Array, value: Tlv): { dns: string[]; ip: string[]; email: string[] } {
+  const out = { dns: [] as string[], ip: [] as string[], email: [] as string[] };
+  for (const n of children(buf, expect(value, 0x30, 'subjectAltName'))) {
+    const text = () => Buffer.from(content(buf, n)).toString('latin1');
+    if (n.tag === 0x82) out.dns.push(text());
+    else if (n.tag === 0x81) out.email.push(text());
+    else if (n.tag === 0x87) out.ip.push([...content(buf, n)].join('.'));
+    else throw malformed(`a subjectAltName of type ${n.tag & 0x1f} that the CA does not certify`);
+  }
+  return out;
+}
+
+function requestedExtensions(buf: Uint8Array, attributes: Tlv | undefined): ParsedCsr['requested'] {
   const req: { -readonly [K in keyof ParsedCsr['requested']]: ParsedCsr['requested'][K] } = { dns: [], ip: [], email: [], other: [] };
-  for (const attr of csr.attributes ?? []) {
-    if (attr.type !== EXT.extensionRequest) continue;
-    const exts = new pkijs.Extensions({ schema: attr.values[0] });
-    for (const e of exts.extensions) {
-      const inner = asn1js.fromBER(e.extnValue.valueBlock.valueHexView);
-      if (inner.offset === -1) throw malformed(`extension ${e.extnID} does not decode`);
-      const v = inner.result;
-      switch (e.extnID) {
+  if (!attributes) return req;
+  for (const attr of children(buf, expect(attributes, 0xa0, 'attributes'))) {
+    const [type, values] = children(buf, expect(attr, 0x30, 'attribute'));
+    if (oidString(buf, expect(type, 0x06, 'attribute type')) !== EXT.extensionRequest) continue;
+    const exts = children(buf, expect(values, 0x31, 'extensionRequest values'))[0];
+    for (const e of children(buf, expect(exts, 0x30, 'extensionRequest'))) {
+      const parts = children(buf, expect(e, 0x30, 'extension'));
+      const id = oidString(buf, expect(parts[0], 0x06, 'extension id'));
+      const valueOctets = expect(parts[parts.length - 1], 0x04, `extension ${id} value`);
+      if (parts.length === 3) expect(parts[1], 0x01, `extension ${id} critical flag`);
+      else if (parts.length !== 2) throw new Structure(`extension ${id}: want 2 or 3 fields, got ${parts.length}`);
+      const inner = content(buf, valueOctets);
+      let v: Tlv;
+      try {
+        v = readTlv(inner, 0);
+      } catch (err) {
+        throw malformed(`extension ${id} does not decode`, err);
+      }
+      switch (id) {
         case EXT.keyUsage:
-          req.keyUsage = keyUsagesFromBits(v as asn1js.BitString);
+          req.keyUsage = keyUsagesFromBits(bits(inner, v, 'keyUsage'));
           break;
-        case EXT.extKeyUsage: {
-          const byOid = new Map<string, ExtendedKeyUsage>(Object.entries(EXTENDED_KEY_USAGES).map(([k, o]) => [o, k as ExtendedKeyUsage]));
-          req.extendedKeyUsage = new pkijs.ExtKeyUsage({ schema: v }).keyPurposes.map((o) => byOid.get(o) ?? o);
+        case EXT.extKeyUsage:
+          req.extendedKeyUsage = children(inner, expect(v, 0x30, 'extKeyUsage')).map((o) => {
+            const dotted = oidString(inner, o);
+            return EKU_BY_OID.get(dotted) ?? dotted;
+          });
           break;
-        }
         case EXT.subjectAltName: {
-          const g = generalNames(v);
+          const g = generalNames(inner, v);
           req.dns = g.dns;
           req.ip = g.ip;
           req.email = g.email;
           break;
         }
         case EXT.gmIdentityCode: {
-          const choice = (v as asn1js.Sequence).valueBlock.value[0];
-          if (!(choice instanceof asn1js.Primitive)) throw malformed('the GM/T 0015 identity code extension is not an IdentityCode');
-          req.identityCode = Buffer.from(choice.valueBlock.valueHexView).toString('latin1');
+          const choice = v.tag === 0x30 ? children(inner, v)[0] : undefined;
+          if (!choice || (choice.tag & 0xe0) !== 0x80) throw malformed('the GM/T 0015 identity code extension is not an IdentityCode');
+          req.identityCode = Buffer.from(content(inner, choice)).toString('latin1');
           break;
         }
         case EXT.gmInsuranceNumber:
-          req.insuranceNumber = String((v as asn1js.PrintableString).valueBlock.value);
+          req.insuranceNumber = stringValue(inner, v) ?? '';
           break;
         case EXT.basicConstraints:
         case EXT.subjectKeyIdentifier:
           break;
         default:
-          req.other = [...req.other, e.extnID];
+          req.other = [...req.other, id];
       }
     }
   }
@@ -142,21 +190,29 @@ export function parseCsr(input: Uint8Array | string): ParsedCsr {
     throw malformed('the PEM block does not decode', err);
   }
   if (der.length < 16) throw malformed(`got ${der.length} bytes, too short to be a request`);
+  let top: Tlv;
   try {
-    const asn = asn1js.fromBER(der);
-    if (asn.offset === -1) throw malformed(`the DER does not decode (${asn.result.error || 'truncated or corrupt'})`);
-    if (asn.offset !== der.length) throw malformed(`got ${der.length - asn.offset} trailing bytes after the request`);
-    const csr = new pkijs.CertificationRequest({ schema: asn.result });
-    const spkiDer = new Uint8Array(csr.subjectPublicKeyInfo.toSchema().toBER(false));
+    top = readTlv(der, 0);
+  } catch (err) {
+    throw malformed(`the DER does not decode (${(err as Error).message})`, err);
+  }
+  if (top.end !== der.length) throw malformed(`got ${der.length - top.end} trailing bytes after the request`);
+  try {
+    const [info, sigAlg, sigValue] = children(der, expect(top, 0x30, 'CertificationRequest'));
+    const [version, subject, spki, attributes, ...rest] = children(der, expect(info, 0x30, 'CertificationRequestInfo'));
+    expect(version, 0x02, 'version');
+    if (rest.length) throw new Structure('CertificationRequestInfo has fields after the attributes');
+    expect(spki, 0x30, 'subjectPublicKeyInfo');
+    const sigOid = children(der, expect(sigAlg, 0x30, 'signatureAlgorithm'))[0];
     return {
       der,
-      subject: nameFromPkijs(csr.subject),
-      spkiDer,
-      key: describeSpki(csr.subjectPublicKeyInfo),
-      signatureAlgorithmOid: csr.signatureAlgorithm.algorithmId,
-      requested: requestedExtensions(csr),
-      tbs: new Uint8Array(csr.tbsView),
-      signature: new Uint8Array(csr.signatureValue.valueBlock.valueHexView),
+      subject: readName(der, subject!),
+      spkiDer: der.slice(spki!.start, spki!.end),
+      key: describeSpki(der, spki!),
+      signatureAlgorithmOid: oidString(der, expect(sigOid, 0x06, 'signatureAlgorithm')),
+      requested: requestedExtensions(der, attributes),
+      tbs: der.slice(info!.start, info!.end),
+      signature: bits(der, sigValue!, 'signature').slice(),
     };
   } catch (err) {
     if (err instanceof InputError) throw err;
@@ -172,8 +228,7 @@ export function verifyCsrSignature(csr: ParsedCsr): void {
   try {
     if (hash === 'sm3') {
       if (csr.key.type !== 'sm2') throw new InputError(`CSR signature algorithm: got SM2-with-SM3 on a ${csr.key.type} key, want SM2-with-SM3 only with an SM2 key`);
-      const spki = pkijs.PublicKeyInfo.fromBER(csr.spkiDer);
-      const pub = Buffer.from(spki.subjectPublicKey.valueBlock.valueHexView).toString('hex');
+      const pub = Buffer.from(spkiPublicKey(csr.spkiDer)).toString('hex');
       ok = sm2.doVerifySignature(csr.tbs, Buffer.from(csr.signature).toString('hex'), pub, { der: true, hash: true, userId: SM2_DEFAULT_ID });
     } else {
       ok = csr.key.type !== 'sm2' && nodeVerify(hash, csr.tbs, createPublicKey({ key: Buffer.from(csr.spkiDer), format: 'der', type: 'spki' }), csr.signature);

@@ -1,4 +1,3 @@
-import * as pkijs from 'pkijs';
 import type { Fabric, Site } from '../fabric/index.js';
 import { appendAudit } from '../lib/audit.js';
 import { InputError } from '../lib/errors.js';
@@ -8,7 +7,7 @@ import { parseCsr, verifyCsrSignature, type ParsedCsr } from './csr.js';
 import { generateSoftwareKey, type SoftwareKey } from './keys.js';
 import { DEFAULT_DISTRIBUTION, organizationOf, profileByName, urlsFor, type Profile, type SanRule } from './profiles.js';
 import { UniqueSerialError, type CaRecord, type CertificateRecord, type PkiStore } from './store.js';
-import { assembleSigned, buildExtensions, certificateKeyId, encodeTbs, formatName, nameToPkijs, NAME_ATTRIBUTES, newSerial, parseSubject, spkiKeyId, type DistinguishedName, type NameAttribute } from './x509.js';
+import { assembleSigned, authorityInfoAccessExtension, authorityKeyIdExtension, buildExtensions, certificateKeyId, certificateParts, crlDistributionExtension, encodeName, encodeTbs, formatName, NAME_ATTRIBUTES, newSerial, parseSubject, spkiKeyId, type DistinguishedName, type NameAttribute } from './x509.js';
 
 /**
  * The issuance pipeline, one small named stage per job:
@@ -259,10 +258,20 @@ export interface IssuerOptions {
   readonly newSerial?: () => string;
 }
 
+/** The per-CA parts of every certificate it signs, DER. */
+interface IssuerParts {
+  readonly caSerial: string;
+  readonly nameDer: Uint8Array;
+  readonly authorityKeyIdDer: Uint8Array;
+  readonly crlDistributionDer: Uint8Array;
+  /** Keyed by which AIA URLs a profile carries. */
+  readonly authorityInfoAccess: Map<string, Uint8Array | undefined>;
+}
+
 /** Issues certificates for one store and inventory, caching opened CA signers. */
 export class Issuer {
   private readonly signers = new Map<string, Promise<CaSigner>>();
-  private readonly issuerNames = new Map<string, { name: pkijs.RelativeDistinguishedNames; keyId: Uint8Array }>();
+  private readonly issuers = new Map<string, IssuerParts>();
 
   readonly backends: KeyBackends | undefined;
   readonly distributionBase: string;
@@ -289,13 +298,31 @@ export class Issuer {
     return s;
   }
 
-  private issuerOf(ca: CaRecord): { name: pkijs.RelativeDistinguishedNames; keyId: Uint8Array } {
-    let v = this.issuerNames.get(ca.id);
-    if (!v) {
-      v = { name: pkijs.Certificate.fromBER(ca.der).subject, keyId: certificateKeyId(ca.der) };
-      this.issuerNames.set(ca.id, v);
+  /** What every certificate of a CA shares, encoded once per CA (keyed by its certificate's serial, so a re-created CA is re-read). */
+  private issuerOf(ca: CaRecord): IssuerParts {
+    let v = this.issuers.get(ca.id);
+    if (!v || v.caSerial !== ca.serial) {
+      const urls = urlsFor(this.distributionBase, ca.id);
+      v = {
+        caSerial: ca.serial,
+        nameDer: certificateParts(ca.der).subjectDer,
+        authorityKeyIdDer: authorityKeyIdExtension(certificateKeyId(ca.der)),
+        crlDistributionDer: crlDistributionExtension(urls.crl),
+        authorityInfoAccess: new Map(),
+      };
+      this.issuers.set(ca.id, v);
     }
     return v;
+  }
+
+  /** The AIA extension for a profile's choice of URLs (per CA, per choice). */
+  private authorityInfoAccess(iss: IssuerParts, caId: string, p: Profile): Uint8Array | undefined {
+    const key = `${p.urls.ocsp ? 'o' : ''}${p.urls.caIssuers ? 'i' : ''}`;
+    if (!iss.authorityInfoAccess.has(key)) {
+      const urls = urlsFor(this.distributionBase, caId);
+      iss.authorityInfoAccess.set(key, authorityInfoAccessExtension(p.urls.ocsp ? urls.ocsp : undefined, p.urls.caIssuers ? urls.caIssuers : undefined));
+    }
+    return iss.authorityInfoAccess.get(key);
   }
 
   /** Run the pipeline. Refusals are audited and rethrown; nothing else changes. */
@@ -373,22 +400,21 @@ export class Issuer {
     const ca = d.ca!;
     const signer = await this.signer(ca.id);
     const iss = this.issuerOf(ca);
-    const urls = urlsFor(this.distributionBase, ca.id);
+    const aia = this.authorityInfoAccess(iss, ca.id, d.profile);
     const extensions = buildExtensions({
       keyUsage: d.profile.keyUsage,
       extendedKeyUsage: d.profile.extendedKeyUsage,
       subjectKeyId: spkiKeyId(d.spkiDer!),
-      authorityKeyId: iss.keyId,
+      authorityKeyIdDer: iss.authorityKeyIdDer,
       san: d.san,
-      ...(d.profile.urls.crl ? { crlUrl: urls.crl } : {}),
-      ...(d.profile.urls.ocsp ? { ocspUrl: urls.ocsp } : {}),
-      ...(d.profile.urls.caIssuers ? { caIssuersUrl: urls.caIssuers } : {}),
+      ...(d.profile.urls.crl ? { crlDistributionDer: iss.crlDistributionDer } : {}),
+      ...(aia ? { authorityInfoAccessDer: aia } : {}),
       ocspNoCheck: d.profile.ocspNoCheck,
       gm: d.gm,
     });
     const value = (t: string) => d.subject.find((a) => a.type === t)?.value ?? null;
     const serial = this.nextSerial();
-    const tbs = encodeTbs({ serial, issuer: iss.name, subject: nameToPkijs(d.subject as unknown as DistinguishedName), notBefore: d.notBefore!, notAfter: d.notAfter!, spkiDer: d.spkiDer!, extensions, algorithm: ca.algorithm });
+    const tbs = encodeTbs({ serial, issuerDer: iss.nameDer, subjectDer: encodeName(d.subject as unknown as DistinguishedName), notBefore: d.notBefore!, notAfter: d.notAfter!, spkiDer: d.spkiDer!, extensions, algorithm: ca.algorithm });
     const der = assembleSigned(tbs, ca.algorithm, await signer.sign(tbs));
     const record: CertificateRecord = {
       serial,

@@ -1,12 +1,14 @@
 import { createHash, randomBytes } from 'node:crypto';
-import * as asn1js from 'asn1js';
-import * as pkijs from 'pkijs';
+import type * as pkijs from 'pkijs';
 import { InputError } from '../lib/errors.js';
 import { CA_ALGORITHM_SPECS, type CaAlgorithm } from './algorithms.js';
+import { bitString, children, extension, integer, NULL, octets, oid, readTlv, seq, set, time, tlv, TRUE, type Tlv } from './der.js';
 
 /**
- * Certificate encoding: names, extensions and the TBSCertificate, built with pkijs and signed by
- * any `Signer`-like function. Pure functions of their inputs (apart from fresh serials).
+ * Certificate encoding: names, extensions and the TBSCertificate, written as DER by hand (the
+ * shared writer in der.ts) and signed by any `Signer`-like function. Pure functions of their
+ * inputs (apart from fresh serials). Everything that is the same for every certificate of a CA
+ * (issuer name, authority key identifier, distribution points) is encoded once by the caller.
  */
 
 export const NAME_ATTRIBUTES = {
@@ -26,22 +28,14 @@ export type DistinguishedName = readonly { readonly type: NameAttribute; readonl
 
 const PRINTABLE = /^[A-Za-z0-9 '()+,\-./:=?]*$/;
 
-/** One attribute per RDN (pkijs alone would put them all in one multi-valued RDN). */
-export function nameToPkijs(name: DistinguishedName): pkijs.RelativeDistinguishedNames {
-  const seq = new asn1js.Sequence({
-    value: name.map(
-      (a) =>
-        new asn1js.Set({
-          value: [
-            new pkijs.AttributeTypeAndValue({
-              type: NAME_ATTRIBUTES[a.type],
-              value: (a.type === 'C' || a.type === 'serialNumber') && PRINTABLE.test(a.value) ? new asn1js.PrintableString({ value: a.value }) : new asn1js.Utf8String({ value: a.value }),
-            }).toSchema(),
-          ],
-        }),
-    ),
-  });
-  return pkijs.RelativeDistinguishedNames.fromBER(seq.toBER(false));
+/** A Name (DER), one attribute per RDN: PrintableString for C and serialNumber when they fit, UTF8String otherwise. */
+export function encodeName(name: DistinguishedName): Buffer {
+  return seq(
+    ...name.map((a) => {
+      const printable = (a.type === 'C' || a.type === 'serialNumber') && PRINTABLE.test(a.value);
+      return set(seq(oid(NAME_ATTRIBUTES[a.type]), tlv(printable ? 0x13 : 0x0c, Buffer.from(a.value, printable ? 'latin1' : 'utf8'))));
+    }),
+  );
 }
 
 /** Read a pkijs name; unknown attribute types come back as their OID. */
@@ -118,36 +112,54 @@ export const EXT = {
   gmInsuranceNumber: '1.2.156.10260.4.1.2',
 } as const;
 
-function keyUsageBits(usages: readonly KeyUsage[]): asn1js.BitString {
+/** KeyUsage BIT STRING (DER: trailing zero bits dropped, unused-bit count set). */
+function keyUsageBits(usages: readonly KeyUsage[]): Buffer {
   let bits = 0;
   for (const u of usages) bits |= 1 << (15 - KEY_USAGES.indexOf(u));
   const bytes = bits & 0xff ? [bits >> 8, bits & 0xff] : [bits >> 8];
   const last = bytes[bytes.length - 1]!;
   let unused = 0;
   while (unused < 7 && (last & (1 << unused)) === 0) unused++;
-  return new asn1js.BitString({ valueHex: new Uint8Array(bytes).buffer, unusedBits: last === 0 ? 0 : unused });
+  return tlv(0x03, Buffer.from([last === 0 ? 0 : unused, ...bytes]));
 }
 
-/** Decode a KeyUsage BIT STRING. */
-export function keyUsagesFromBits(bits: asn1js.BitString): KeyUsage[] {
-  const v = bits.valueBlock.valueHexView;
+/** Decode a KeyUsage BIT STRING's bits (the content after the unused-bits octet). */
+export function keyUsagesFromBits(v: Uint8Array): KeyUsage[] {
   const n = ((v[0] ?? 0) << 8) | (v[1] ?? 0);
   return KEY_USAGES.filter((_, i) => (n & (1 << (15 - i))) !== 0);
 }
 
-function ext(extnID: string, critical: boolean, value: asn1js.BaseBlock): pkijs.Extension {
-  return new pkijs.Extension({ extnID, critical, extnValue: value.toBER(false) });
+/** The public key bits of a SubjectPublicKeyInfo (the BIT STRING's content after its unused-bits octet). */
+export function spkiPublicKey(spkiDer: Uint8Array): Uint8Array {
+  const top = readTlv(spkiDer, 0);
+  if (top.tag !== 0x30) throw new Error('SubjectPublicKeyInfo: want a SEQUENCE');
+  const parts = children(spkiDer, top);
+  const bits = parts[1];
+  if (parts.length !== 2 || parts[0]!.tag !== 0x30 || !bits || bits.tag !== 0x03 || bits.end === bits.contentStart) throw new Error('SubjectPublicKeyInfo: want SEQUENCE { AlgorithmIdentifier, BIT STRING }');
+  return spkiDer.subarray(bits.contentStart + 1, bits.end);
 }
 
 export function spkiKeyId(spkiDer: Uint8Array): Uint8Array {
-  const spki = pkijs.PublicKeyInfo.fromBER(spkiDer);
-  return createHash('sha1').update(spki.subjectPublicKey.valueBlock.valueHexView).digest();
+  return createHash('sha1').update(spkiPublicKey(spkiDer)).digest();
+}
+
+/** The parts of a Certificate the CA reuses: its subject Name and SubjectPublicKeyInfo (DER slices). */
+export function certificateParts(certDer: Uint8Array): { subjectDer: Uint8Array; spkiDer: Uint8Array } {
+  const cert = readTlv(certDer, 0);
+  const tbs = children(certDer, cert)[0];
+  if (cert.tag !== 0x30 || !tbs || tbs.tag !== 0x30) throw new Error('Certificate: want SEQUENCE { TBSCertificate, ... }');
+  const f = children(certDer, tbs);
+  const at = f[0]?.tag === 0xa0 ? 1 : 0;
+  const subject = f[at + 4];
+  const spki = f[at + 5];
+  if (!subject || !spki || subject.tag !== 0x30 || spki.tag !== 0x30) throw new Error('TBSCertificate: want subject and subjectPublicKeyInfo');
+  const slice = (t: Tlv) => certDer.subarray(t.start, t.end);
+  return { subjectDer: slice(subject), spkiDer: slice(spki) };
 }
 
 /** The key identifier (SHA-1 of the public key bits) of a certificate's subject key. */
 export function certificateKeyId(certDer: Uint8Array): Uint8Array {
-  const cert = pkijs.Certificate.fromBER(certDer);
-  return createHash('sha1').update(cert.subjectPublicKeyInfo.subjectPublicKey.valueBlock.valueHexView).digest();
+  return spkiKeyId(certificateParts(certDer).spkiDer);
 }
 
 export interface SubjectAltNames {
@@ -173,42 +185,60 @@ export interface ExtensionSpec {
   readonly ocspUrl?: string;
   readonly caIssuersUrl?: string;
   readonly ocspNoCheck?: boolean;
+  /** Pre-encoded per-CA extensions (from authorityKeyIdExtension, crlDistributionExtension, authorityInfoAccessExtension); they win over the fields above. */
+  readonly authorityKeyIdDer?: Uint8Array;
+  readonly crlDistributionDer?: Uint8Array;
+  readonly authorityInfoAccessDer?: Uint8Array;
   readonly gm?: { readonly identityCode?: string; readonly insuranceNumber?: string };
 }
 
-export function buildExtensions(s: ExtensionSpec): pkijs.Extension[] {
-  const out: pkijs.Extension[] = [];
-  out.push(ext(EXT.basicConstraints, true, new pkijs.BasicConstraints(s.ca ? { cA: true, ...(s.ca.pathLength !== undefined ? { pathLenConstraint: s.ca.pathLength } : {}) } : {}).toSchema()));
-  out.push(ext(EXT.keyUsage, true, keyUsageBits(s.keyUsage)));
-  if (s.extendedKeyUsage?.length) out.push(ext(EXT.extKeyUsage, false, new pkijs.ExtKeyUsage({ keyPurposes: s.extendedKeyUsage.map((e) => EXTENDED_KEY_USAGES[e]) }).toSchema()));
-  out.push(ext(EXT.subjectKeyIdentifier, false, new asn1js.OctetString({ valueHex: s.subjectKeyId })));
-  if (s.authorityKeyId) out.push(ext(EXT.authorityKeyIdentifier, false, new pkijs.AuthorityKeyIdentifier({ keyIdentifier: new asn1js.OctetString({ valueHex: s.authorityKeyId }) }).toSchema()));
-  const names: pkijs.GeneralName[] = [
-    ...(s.san?.dns ?? []).map((d) => new pkijs.GeneralName({ type: 2, value: d })),
-    ...(s.san?.ip ?? []).map((ip) => new pkijs.GeneralName({ type: 7, value: new asn1js.OctetString({ valueHex: ipBytes(ip) }) })),
-    ...(s.san?.email ?? []).map((e) => new pkijs.GeneralName({ type: 1, value: e })),
+const ia5 = (tag: number, text: string) => tlv(tag, Buffer.from(text, 'latin1'));
+const OCSP_ACCESS = '1.3.6.1.5.5.7.48.1';
+const CA_ISSUERS_ACCESS = '1.3.6.1.5.5.7.48.2';
+const NON_CA_BASIC_CONSTRAINTS = extension(EXT.basicConstraints, seq(), true);
+
+/** authorityKeyIdentifier: SEQUENCE { keyIdentifier [0] IMPLICIT OCTET STRING }. */
+export function authorityKeyIdExtension(keyId: Uint8Array): Buffer {
+  return extension(EXT.authorityKeyIdentifier, seq(tlv(0x80, keyId)));
+}
+
+/** cRLDistributionPoints with one distribution point, its full name one URI. */
+export function crlDistributionExtension(url: string): Buffer {
+  return extension(EXT.crlDistributionPoints, seq(seq(tlv(0xa0, tlv(0xa0, ia5(0x86, url))))));
+}
+
+/** authorityInfoAccess: OCSP and/or caIssuers URIs. */
+export function authorityInfoAccessExtension(ocspUrl?: string, caIssuersUrl?: string): Buffer | undefined {
+  const access: Buffer[] = [];
+  if (ocspUrl) access.push(seq(oid(OCSP_ACCESS), ia5(0x86, ocspUrl)));
+  if (caIssuersUrl) access.push(seq(oid(CA_ISSUERS_ACCESS), ia5(0x86, caIssuersUrl)));
+  return access.length ? extension(EXT.authorityInfoAccess, seq(...access)) : undefined;
+}
+
+/** The DER Extension of every extension the spec asks for, in the order certificates carry them. */
+export function buildExtensions(s: ExtensionSpec): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  if (s.ca) out.push(extension(EXT.basicConstraints, seq(TRUE, ...(s.ca.pathLength !== undefined ? [integer(s.ca.pathLength)] : [])), true));
+  else out.push(NON_CA_BASIC_CONSTRAINTS);
+  out.push(extension(EXT.keyUsage, keyUsageBits(s.keyUsage), true));
+  if (s.extendedKeyUsage?.length) out.push(extension(EXT.extKeyUsage, seq(...s.extendedKeyUsage.map((e) => oid(EXTENDED_KEY_USAGES[e])))));
+  out.push(extension(EXT.subjectKeyIdentifier, octets(s.subjectKeyId)));
+  if (s.authorityKeyIdDer) out.push(s.authorityKeyIdDer);
+  else if (s.authorityKeyId) out.push(authorityKeyIdExtension(s.authorityKeyId));
+  const names: Buffer[] = [
+    ...(s.san?.dns ?? []).map((d) => ia5(0x82, d)),
+    ...(s.san?.ip ?? []).map((ip) => tlv(0x87, ipBytes(ip))),
+    ...(s.san?.email ?? []).map((e) => ia5(0x81, e)),
   ];
-  if (names.length) out.push(ext(EXT.subjectAltName, false, new pkijs.GeneralNames({ names }).toSchema()));
-  if (s.crlUrl) {
-    out.push(
-      ext(
-        EXT.crlDistributionPoints,
-        false,
-        new pkijs.CRLDistributionPoints({ distributionPoints: [new pkijs.DistributionPoint({ distributionPoint: [new pkijs.GeneralName({ type: 6, value: s.crlUrl })] })] }).toSchema(),
-      ),
-    );
-  }
-  const access: pkijs.AccessDescription[] = [];
-  if (s.ocspUrl) access.push(new pkijs.AccessDescription({ accessMethod: '1.3.6.1.5.5.7.48.1', accessLocation: new pkijs.GeneralName({ type: 6, value: s.ocspUrl }) }));
-  if (s.caIssuersUrl) access.push(new pkijs.AccessDescription({ accessMethod: '1.3.6.1.5.5.7.48.2', accessLocation: new pkijs.GeneralName({ type: 6, value: s.caIssuersUrl }) }));
-  if (access.length) out.push(ext(EXT.authorityInfoAccess, false, new pkijs.InfoAccess({ accessDescriptions: access }).toSchema()));
-  if (s.ocspNoCheck) out.push(ext(EXT.ocspNoCheck, false, new asn1js.Null()));
-  if (s.gm?.identityCode !== undefined) {
-    // IdentityCode ::= CHOICE { residenterCardNumber [0] PrintableString, ... }
-    const inner = new asn1js.PrintableString({ value: s.gm.identityCode });
-    out.push(ext(EXT.gmIdentityCode, false, new asn1js.Sequence({ value: [new asn1js.Primitive({ idBlock: { tagClass: 3, tagNumber: 0 }, valueHex: inner.valueBlock.valueHexView.slice().buffer })] })));
-  }
-  if (s.gm?.insuranceNumber !== undefined) out.push(ext(EXT.gmInsuranceNumber, false, new asn1js.PrintableString({ value: s.gm.insuranceNumber })));
+  if (names.length) out.push(extension(EXT.subjectAltName, seq(...names)));
+  if (s.crlDistributionDer) out.push(s.crlDistributionDer);
+  else if (s.crlUrl) out.push(crlDistributionExtension(s.crlUrl));
+  const aia = s.authorityInfoAccessDer ?? authorityInfoAccessExtension(s.ocspUrl, s.caIssuersUrl);
+  if (aia) out.push(aia);
+  if (s.ocspNoCheck) out.push(extension(EXT.ocspNoCheck, NULL));
+  // IdentityCode ::= CHOICE { residenterCardNumber [0] PrintableString, ... }
+  if (s.gm?.identityCode !== undefined) out.push(extension(EXT.gmIdentityCode, seq(ia5(0x80, s.gm.identityCode))));
+  if (s.gm?.insuranceNumber !== undefined) out.push(extension(EXT.gmInsuranceNumber, ia5(0x13, s.gm.insuranceNumber)));
   return out;
 }
 
@@ -216,60 +246,48 @@ export function buildExtensions(s: ExtensionSpec): pkijs.Extension[] {
 
 export interface TbsSpec {
   readonly serial: string;
-  readonly issuer: pkijs.RelativeDistinguishedNames;
-  readonly subject: pkijs.RelativeDistinguishedNames;
+  /** The issuer's Name, DER (its certificate's subject; the subject itself for a root). */
+  readonly issuerDer: Uint8Array;
+  readonly subjectDer: Uint8Array;
   readonly notBefore: Date;
   readonly notAfter: Date;
   readonly spkiDer: Uint8Array;
-  readonly extensions: pkijs.Extension[];
+  /** DER Extension values (from buildExtensions). */
+  readonly extensions: readonly Uint8Array[];
   readonly algorithm: CaAlgorithm;
-}
-
-function signatureAlgorithm(algorithm: CaAlgorithm): pkijs.AlgorithmIdentifier {
-  const spec = CA_ALGORITHM_SPECS[algorithm];
-  return new pkijs.AlgorithmIdentifier({ algorithmId: spec.signatureAlgorithmOid, ...(spec.nullParams ? { algorithmParams: new asn1js.Null() } : {}) });
-}
-
-function time(d: Date): pkijs.Time {
-  // RFC 5280: UTCTime through 2049, GeneralizedTime from 2050.
-  return new pkijs.Time({ type: d.getUTCFullYear() >= 2050 ? 1 : 0, value: d });
-}
-
-/** Encode the TBSCertificate (DER). */
-export function encodeTbs(t: TbsSpec): Uint8Array {
-  const cert = new pkijs.Certificate({
-    version: 2,
-    serialNumber: new asn1js.Integer({ valueHex: Buffer.from(t.serial, 'hex') }),
-    signature: signatureAlgorithm(t.algorithm),
-    issuer: t.issuer,
-    subject: t.subject,
-    notBefore: time(t.notBefore),
-    notAfter: time(t.notAfter),
-    subjectPublicKeyInfo: pkijs.PublicKeyInfo.fromBER(t.spkiDer),
-    extensions: t.extensions,
-  });
-  return new Uint8Array(cert.encodeTBS().toBER(false));
-}
-
-function derLength(n: number): Buffer {
-  if (n < 0x80) return Buffer.from([n]);
-  const bytes: number[] = [];
-  for (let v = n; v > 0; v = Math.floor(v / 256)) bytes.unshift(v & 0xff);
-  return Buffer.from([0x80 | bytes.length, ...bytes]);
-}
-
-function derTlv(tag: number, content: Buffer): Buffer {
-  return Buffer.concat([Buffer.from([tag]), derLength(content.length), content]);
 }
 
 const SIG_ALG_DER = new Map<CaAlgorithm, Buffer>();
 
+/** The signature AlgorithmIdentifier of a CA algorithm (DER; encoded once). */
+export function signatureAlgorithmDer(algorithm: CaAlgorithm): Buffer {
+  let alg = SIG_ALG_DER.get(algorithm);
+  if (!alg) {
+    const spec = CA_ALGORITHM_SPECS[algorithm];
+    SIG_ALG_DER.set(algorithm, (alg = spec.nullParams ? seq(oid(spec.signatureAlgorithmOid), NULL) : seq(oid(spec.signatureAlgorithmOid))));
+  }
+  return alg;
+}
+
+const VERSION_3 = tlv(0xa0, integer(2));
+
+/** Encode the TBSCertificate (DER). */
+export function encodeTbs(t: TbsSpec): Uint8Array {
+  return seq(
+    VERSION_3,
+    integer(t.serial),
+    signatureAlgorithmDer(t.algorithm),
+    t.issuerDer,
+    seq(time(t.notBefore), time(t.notAfter)),
+    t.subjectDer,
+    t.spkiDer,
+    tlv(0xa3, seq(...t.extensions)),
+  );
+}
+
 /** Wrap a TBSCertificate and its signature into the Certificate DER (concatenation; the TBS is already DER). */
 export function assembleSigned(tbs: Uint8Array, algorithm: CaAlgorithm, signature: Uint8Array): Uint8Array {
-  let alg = SIG_ALG_DER.get(algorithm);
-  if (!alg) SIG_ALG_DER.set(algorithm, (alg = Buffer.from(signatureAlgorithm(algorithm).toSchema().toBER(false))));
-  const bits = derTlv(0x03, Buffer.concat([Buffer.from([0]), signature]));
-  return new Uint8Array(derTlv(0x30, Buffer.concat([tbs, alg, bits])));
+  return seq(tbs, signatureAlgorithmDer(algorithm), bitString(signature));
 }
 
 export function toPem(der: Uint8Array, label = 'CERTIFICATE'): string {
