@@ -62,12 +62,15 @@ async function query(promUrl: string, expr: string): Promise<{ metric: Record<st
   return body.data.result;
 }
 
-/** Poll until the query answers (the first scrape is queryable only seconds after start). */
-async function poll(promUrl: string, expr: string, deadlineMs = 45_000) {
+/**
+ * Poll until the query answers (the first scrape is queryable only seconds after start); `ready`
+ * waits past answers computed before the first scrape (a recording rule evaluated on no data).
+ */
+async function poll(promUrl: string, expr: string, ready: (value: string) => boolean = () => true, deadlineMs = 45_000) {
   const until = Date.now() + deadlineMs;
   while (Date.now() < until) {
     const r = await query(promUrl, expr).catch(() => []);
-    if (r.length > 0) return r;
+    if (r.length > 0 && ready(r[0]!.value[1])) return r;
     await new Promise((res) => setTimeout(res, 500));
   }
   throw new Error(`no result for ${expr} within ${deadlineMs / 1000} s`);
@@ -97,7 +100,7 @@ describe.skipIf(!hasPrometheus)('a real Prometheus scraping jinbao exporter (Deb
     expect(compliant[0]!.value[1]).toBe('0');
     const failing = await poll(promUrl, 'jinbao_compliance_control{control="PLAN-dc-standard-prefecture", status="fail"}');
     expect(failing[0]!.value[1]).toBe('1');
-    const recorded = await poll(promUrl, 'jinbao:compliance_binding_failing:count');
+    const recorded = await poll(promUrl, 'jinbao:compliance_binding_failing:count', (v) => v !== '0');
     expect(Number(recorded[0]!.value[1])).toBeGreaterThan(0);
     const rpo = await poll(promUrl, 'jinbao_dr_rpo_objective_seconds{site="000000"}');
     expect(rpo[0]!.value[1]).toBe('0');
