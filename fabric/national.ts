@@ -111,6 +111,8 @@ export function nationalInventory(): InventoryInput {
   const { provinces, cities, areas } = loadDivisions();
   const areasByCity = new Map<string, Division[]>();
   for (const a of areas) {
+    // "市辖区" ("districts under the city") is a dataset placeholder, not a county-level division.
+    if (a.name === '市辖区') continue;
     const key = a.code.slice(0, 4);
     let list = areasByCity.get(key);
     if (!list) areasByCity.set(key, (list = []));
@@ -143,7 +145,7 @@ export function nationalInventory(): InventoryInput {
     // Counties directly under the province: the municipalities' districts, and the
     // "province-administered county-level divisions". The XPCC administers the Xinjiang 6590xx cities.
     let direct: Division[] = [];
-    if (MUNICIPALITIES.has(p.code)) direct = areas.filter((a) => a.province === p.province);
+    if (MUNICIPALITIES.has(p.code)) direct = areas.filter((a) => a.province === p.province && a.name !== '市辖区');
     else if (p.code === XPCC_ID) direct = areasByCity.get('6590') ?? [];
     else {
       for (const c of ownCities.filter(isPseudoPrefecture)) {

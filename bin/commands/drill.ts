@@ -425,12 +425,11 @@ async function labStatus(ctx: Context, o: { site: string; json?: boolean }): Pro
 }
 
 /** KPI fact: sites with a passed drill within 90 days (absent until a drill was ever recorded). */
+/** No drill history means no DR center has a recent passed drill: the indicator is 0%, not unknown. */
 export function drillLiveFacts(ctx: Context): Partial<LiveFacts> {
   const store = ctx.store();
-  if (!store.versions()['dr']) return {};
-  const history = new DrillHistory(store);
-  if (history.list({ limit: 1 }).length === 0) return {};
-  return { recentPassedDrills: history.recentPassed() };
+  if (!store.versions()['dr']) return { recentPassedDrills: new Set() };
+  return { recentPassedDrills: new DrillHistory(store).recentPassed() };
 }
 
 /** Last RTO, RPO, result and age of each site's latest drill, computed at scrape time. */

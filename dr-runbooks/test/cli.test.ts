@@ -93,9 +93,9 @@ describe('jinbao drill', () => {
     expect(bad.stderr).toBe('jinbao: --format: got "pdf", want one of md, json\n');
   });
 
-  it('GIVEN no drill ever ran THEN the DR-center indicator says what it needs', async () => {
+  it('GIVEN no drill ever ran THEN no DR center counts: the indicator is 0%, not met', async () => {
     const kpi = JSON.parse((await runCli(['--state', freshState(), 'kpi', '--json'])).stdout);
-    expect(kpi.indicators.find((i: { id: string }) => i.id === 'dr-centers')).toMatchObject({ status: 'needs' });
+    expect(kpi.indicators.find((i: { id: string }) => i.id === 'dr-centers')).toMatchObject({ status: 'not-met', actual: 0, numerator: 0, denominator: 33 });
   });
 
   it('GIVEN report files THEN verify-report exits 3 for unsigned or altered reports and says why', async () => {

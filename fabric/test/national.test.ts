@@ -23,6 +23,7 @@ describe('the built-in national inventory', () => {
   it('attaches county-level divisions as access platforms, including municipal districts and province-administered cities', () => {
     const platforms = fabric.sites.flatMap((s) => s.accessPlatforms);
     expect(platforms.length).toBeGreaterThan(2800);
+    expect(platforms.some((a) => a.name === '市辖区')).toBe(false);
     expect(fabric.site('500000').accessPlatforms.map((a) => a.name)).toContain('渝中区');
     expect(fabric.site('420000').accessPlatforms.map((a) => a.name)).toContain('仙桃市');
     expect(fabric.site('660000').accessPlatforms.map((a) => a.name)).toContain('石河子市');
