@@ -1,8 +1,8 @@
 import { createPublicKey, verify as nodeVerify } from 'node:crypto';
-import { sm2 } from 'sm-crypto-v2';
 import { InputError } from '../lib/errors.js';
 import { OID, SM2_DEFAULT_ID, type SubscriberKey } from './algorithms.js';
 import { children, content, oidString, readTlv, stringValue, type Tlv } from './der.js';
+import { sm2Verify } from './sm2.js';
 import { EXT, EXTENDED_KEY_USAGES, fromPem, keyUsagesFromBits, NAME_ATTRIBUTES, spkiPublicKey, type ExtendedKeyUsage, type KeyUsage } from './x509.js';
 
 /**
@@ -229,7 +229,7 @@ export function verifyCsrSignature(csr: ParsedCsr): void {
     if (hash === 'sm3') {
       if (csr.key.type !== 'sm2') throw new InputError(`CSR signature algorithm: got SM2-with-SM3 on a ${csr.key.type} key, want SM2-with-SM3 only with an SM2 key`);
       const pub = Buffer.from(spkiPublicKey(csr.spkiDer)).toString('hex');
-      ok = sm2.doVerifySignature(csr.tbs, Buffer.from(csr.signature).toString('hex'), pub, { der: true, hash: true, userId: SM2_DEFAULT_ID });
+      ok = sm2Verify(csr.tbs, csr.signature, pub, SM2_DEFAULT_ID);
     } else {
       ok = csr.key.type !== 'sm2' && nodeVerify(hash, csr.tbs, createPublicKey({ key: Buffer.from(csr.spkiDer), format: 'der', type: 'spki' }), csr.signature);
     }
