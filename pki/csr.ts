@@ -1,4 +1,4 @@
-import { createPublicKey, verify as nodeVerify } from 'node:crypto';
+import { createPublicKey, verify as nodeVerify, type KeyObject } from 'node:crypto';
 import { InputError } from '../lib/errors.js';
 import { OID, SM2_DEFAULT_ID, type SubscriberKey } from './algorithms.js';
 import { children, content, oidString, readTlv, stringValue, type Tlv } from './der.js';
@@ -220,6 +220,38 @@ export function parseCsr(input: Uint8Array | string): ParsedCsr {
   }
 }
 
+const EC_SIZE = { 'P-256': 32, 'P-384': 48 } as const;
+
+/**
+ * The request's key as a Node KeyObject. Uncompressed EC points and RSA keys go in as JWK (their
+ * coordinates / modulus and exponent read from the SPKI; OpenSSL still checks the point is on the
+ * curve), which imports several times faster than OpenSSL's SPKI decoder; anything else (compressed
+ * points, negative integers) as SPKI.
+ */
+function nodePublicKey(csr: ParsedCsr): KeyObject {
+  const b64 = (b: Uint8Array) => Buffer.from(b).toString('base64url');
+  const k = csr.key;
+  const bits = spkiPublicKey(csr.spkiDer);
+  if (k.type === 'ec' && bits[0] === 0x04 && bits.length === 1 + 2 * EC_SIZE[k.curve]) {
+    const n = EC_SIZE[k.curve];
+    return createPublicKey({ key: { kty: 'EC', crv: k.curve, x: b64(bits.subarray(1, 1 + n)), y: b64(bits.subarray(1 + n)) }, format: 'jwk' });
+  }
+  if (k.type === 'rsa') {
+    const top = readTlv(bits, 0);
+    const [n, e, ...rest] = children(bits, top);
+    if (top.tag === 0x30 && top.end === bits.length && n?.tag === 0x02 && e?.tag === 0x02 && rest.length === 0 && n.end > n.contentStart && e.end > e.contentStart && (bits[n.contentStart]! & 0x80) === 0 && (bits[e.contentStart]! & 0x80) === 0) {
+      const unsigned = (t: Tlv) => {
+        const c = content(bits, t);
+        let i = 0;
+        while (i < c.length - 1 && c[i] === 0) i++;
+        return c.subarray(i);
+      };
+      return createPublicKey({ key: { kty: 'RSA', n: b64(unsigned(n)), e: b64(unsigned(e)) }, format: 'jwk' });
+    }
+  }
+  return createPublicKey({ key: Buffer.from(csr.spkiDer), format: 'der', type: 'spki' });
+}
+
 /** Proof of possession: the request's signature verifies with the key it carries. */
 export function verifyCsrSignature(csr: ParsedCsr): void {
   const hash = SIG_HASH[csr.signatureAlgorithmOid];
@@ -231,7 +263,7 @@ export function verifyCsrSignature(csr: ParsedCsr): void {
       const pub = Buffer.from(spkiPublicKey(csr.spkiDer)).toString('hex');
       ok = sm2Verify(csr.tbs, csr.signature, pub, SM2_DEFAULT_ID);
     } else {
-      ok = csr.key.type !== 'sm2' && nodeVerify(hash, csr.tbs, createPublicKey({ key: Buffer.from(csr.spkiDer), format: 'der', type: 'spki' }), csr.signature);
+      ok = csr.key.type !== 'sm2' && nodeVerify(hash, csr.tbs, nodePublicKey(csr), csr.signature);
     }
   } catch (err) {
     if (err instanceof InputError) throw err;
