@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Fabric } from '../fabric/index.js';
 import { loadFabric } from '../fabric/index.js';
 import { resolveStateDir, StateStore } from '../lib/state.js';
@@ -39,6 +41,11 @@ export class Context {
 
   get stateDir(): string {
     return resolveStateDir(this.global.state, this.io.env);
+  }
+
+  /** Whether a state store exists, without creating one (read commands on a fresh machine). */
+  hasStore(): boolean {
+    return this.cachedStore !== undefined || existsSync(join(this.stateDir, 'jinbao.db'));
   }
 
   store(): StateStore {

@@ -40,7 +40,7 @@ export async function gatherCompliance(ctx: Context): Promise<{ inputs: Complian
     missing.audit = noState;
     missing.drills = noState;
   }
-  const inputs = gatherInputs({ fabric, live: hasState ? gatherLiveFacts(ctx) : {}, parts, missing });
+  const inputs = gatherInputs({ fabric, live: gatherLiveFacts(ctx), parts, missing });
   return { inputs, cleanup: () => cleanups.forEach((c) => c()) };
 }
 

@@ -427,6 +427,7 @@ async function labStatus(ctx: Context, o: { site: string; json?: boolean }): Pro
 /** KPI fact: sites with a passed drill within 90 days (absent until a drill was ever recorded). */
 /** No drill history means no DR center has a recent passed drill: the indicator is 0%, not unknown. */
 export function drillLiveFacts(ctx: Context): Partial<LiveFacts> {
+  if (!ctx.hasStore()) return { recentPassedDrills: new Set() };
   const store = ctx.store();
   if (!store.versions()['dr']) return { recentPassedDrills: new Set() };
   return { recentPassedDrills: new DrillHistory(store).recentPassed() };

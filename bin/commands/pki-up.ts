@@ -21,6 +21,7 @@ import type { UpEnv, UpStage, UpStageResult } from '../up-stages.js';
 
 /** The PKI store when a hierarchy exists; undefined otherwise (without creating tables). */
 function existingPki(ctx: Context): PkiStore | undefined {
+  if (!ctx.hasStore()) return undefined;
   const state = ctx.store();
   if (!state.versions()['pki']) return undefined;
   const pki = PkiStore.open(state);
