@@ -7,8 +7,8 @@
  *  - built-in: generate the national inventory from the division data, validate, allocate;
  *  - file: the same inventory read from its exported YAML;
  *  - baseline: parsing that YAML with the `yaml` package's document API, the obvious first choice.
- * Each child reports its own wall time (after imports are resolved it includes them: the
- * cold-start cost a user sees) and peak RSS.
+ * Each child runs the compiled code in dist/ (what `npx jinbao` runs) and reports its wall time
+ * including module imports (the cold-start cost a user sees) and its peak RSS.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -21,14 +21,14 @@ const file = join(dir, 'national.yaml');
 
 const child = (mode: string) => `
 const t0 = performance.now();
-const { loadFabric, readInventoryFile, builtInInventory } = await import('./fabric/index.ts');
+const { loadFabric } = await import('./dist/fabric/index.js');
 let fabric;
 if (${JSON.stringify(mode)} === 'built-in') fabric = loadFabric();
 else if (${JSON.stringify(mode)} === 'file') fabric = loadFabric(${JSON.stringify(file)});
 else {
   const { parseDocument } = await import('yaml');
   const { readFileSync } = await import('node:fs');
-  const { validateInventory } = await import('./fabric/index.ts');
+  const { validateInventory } = await import('./dist/fabric/index.js');
   fabric = validateInventory(parseDocument(readFileSync(${JSON.stringify(file)}, 'utf8')).toJS(), 'baseline').fabric;
 }
 const r = fabric.allocate();
@@ -42,7 +42,7 @@ function measure(mode: string): { ms: number[]; rssMb: number[]; sites: number; 
   const rssMb: number[] = [];
   let last = { sites: 0, prefixes: 0 };
   for (let i = 0; i < runs; i++) {
-    const out = execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', child(mode)], { encoding: 'utf8' });
+    const out = execFileSync(process.execPath, ['--input-type=module', '-e', child(mode)], { encoding: 'utf8' });
     const r = JSON.parse(out.trim().split('\n').pop()!);
     ms.push(r.ms);
     rssMb.push(r.rssMb);
@@ -54,6 +54,8 @@ function measure(mode: string): { ms: number[]; rssMb: number[]; sites: number; 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 try {
+  // Measure what users run: the compiled code in dist/.
+  execFileSync('npx', ['tsc', '-p', 'tsconfig.json'], { stdio: 'inherit' });
   writeFileSync(file, execFileSync(process.execPath, ['--import', 'tsx', 'bin/jinbao.ts', 'inventory', 'export'], { encoding: 'utf8', maxBuffer: 64 << 20 }));
   const builtIn = measure('built-in');
   const fromFile = measure('file');

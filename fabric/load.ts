@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import jsyaml from 'js-yaml';
-import { isNode, LineCounter, parseDocument, type Document } from 'yaml';
+import { createRequire } from 'node:module';
+import type { Document, LineCounter } from 'yaml';
 import { InputError } from '../lib/errors.js';
 import { Fabric } from './fabric.js';
 import { inventorySchema, siteSchema, type Inventory, type InventoryInput, type Site } from './model.js';
@@ -34,6 +35,7 @@ export function parseInventoryText(text: string, source: string): LoadResult {
   let located: { doc: Document; lineCounter: LineCounter } | undefined;
   return validateInventory(data, source, (path) => {
     if (!located) {
+      const { LineCounter, parseDocument } = yamlModule();
       const lineCounter = new LineCounter();
       located = { doc: parseDocument(text, { lineCounter }), lineCounter };
     }
@@ -94,10 +96,15 @@ function describeIssue(issue: { code: string; message: string; keys?: string[]; 
   return issue.message;
 }
 
+/** Loaded only to locate problems: most runs have none and skip its start-up cost. */
+function yamlModule(): typeof import('yaml') {
+  return createRequire(import.meta.url)('yaml') as typeof import('yaml');
+}
+
 function locate(doc: Document, lc: LineCounter, source: string, path: readonly (string | number)[]): string | undefined {
   for (let n = path.length; n >= 0; n--) {
     const node = doc.getIn(path.slice(0, n), true);
-    if (isNode(node) && node.range) {
+    if (yamlModule().isNode(node) && node.range) {
       const pos = lc.linePos(node.range[0]);
       return `${source}:${pos.line}:${pos.col}`;
     }
