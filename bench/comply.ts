@@ -23,7 +23,8 @@ import { gatherLiveFacts } from '../bin/live.js';
 import { CATALOGUE, runCatalogue } from '../compliance/index.js';
 import { computeKpis } from '../fabric/index.js';
 
-const runs = Number(process.argv[process.argv.indexOf('--runs') + 1] || 5);
+const runsFlag = process.argv.indexOf('--runs');
+const runs = runsFlag >= 0 ? Number(process.argv[runsFlag + 1]) : 5;
 const dir = mkdtempSync(join(tmpdir(), 'jinbao-bench-comply-'));
 const sink = () => Object.assign(new PassThrough(), { isTTY: false });
 const io = { stdout: sink(), stderr: sink(), env: {} as NodeJS.ProcessEnv };

@@ -15,7 +15,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-const runs = Number(process.argv[process.argv.indexOf('--runs') + 1] || 5);
+const runsFlag = process.argv.indexOf('--runs');
+const runs = runsFlag >= 0 ? Number(process.argv[runsFlag + 1]) : 5;
 const dir = mkdtempSync(join(tmpdir(), 'jinbao-bench-'));
 const file = join(dir, 'national.yaml');
 
