@@ -11,8 +11,11 @@ let n = 0;
 const freshState = () => join(tmp.dir, `state-${++n}`);
 
 describe('jinbao (foundation commands)', () => {
+  const upState = join(tmp.dir, 'up-state');
+  const upOut = join(tmp.dir, 'up-out');
+
   it('GIVEN a fresh machine WHEN `jinbao up` runs on the built-in inventory THEN it validates, allocates and reports the targets', async () => {
-    const r = await runCli(['--state', freshState(), 'up', '--out', join(tmp.dir, 'out')]);
+    const r = await runCli(['--state', upState, 'up', '--out', upOut]);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('inventory: built-in national inventory — valid');
@@ -21,11 +24,12 @@ describe('jinbao (foundation commands)', () => {
     expect(r.stdout).toMatch(/targets: \d+ met, \d+ not met, \d+ need live state/);
   });
 
-  it('`up --json` gives the machine form', async () => {
-    const r = await runCli(['--state', freshState(), 'up', '--json', '--out', join(tmp.dir, 'out-json')]);
+  it('WHEN `up --json` runs again on the same state THEN it gives the machine form and allocates nothing new', async () => {
+    const r = await runCli(['--state', upState, 'up', '--json', '--out', upOut]);
     expect(r.code).toBe(0);
     const out = JSON.parse(r.stdout);
     expect(out.inventory.counts).toMatchObject({ ministry: 1, province: 32, prefecture: 333 });
+    expect(out.addressing.newlyAllocated).toBe(0);
     expect(out.kpis.length).toBe(15);
   });
 
@@ -165,6 +169,19 @@ describe('jinbao (foundation commands)', () => {
     expect(r.code).toBe(0);
     for (const c of ['up', 'inventory', 'ipam', 'kpi', 'exporter']) expect(r.stdout).toMatch(new RegExp(`\\n  ${c}\\b`));
     expect(r.stdout).toContain('Exit codes: 0 ok, 1 internal error, 2 invalid input');
+  });
+});
+
+describe('jinbao as a process', () => {
+  it('GIVEN a reader that stops early (`jinbao inventory show | head -1`) THEN it ends quietly with exit 0', async () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'bin/jinbao.ts', 'inventory', 'show'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+    await new Promise<void>((resolve) => child.stdout.once('data', () => resolve()));
+    child.stdout.destroy();
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
   });
 });
 
