@@ -6,7 +6,7 @@
 export type { Scenario, ReplicationMode, TargetKind, NodeName, DrillRequest, DrillEvent, DrillResult, Measurements, ProbeCounts, MarkName } from './model.js';
 export { SCENARIOS, REPLICATION_MODES, TARGETS } from './model.js';
 export { EventLog, runSteps, DrillAbortedError, pause, waitFor, type Step, type StepsOutcome } from './engine.js';
-export { drillSteps, newDrillState, DrillRefusedError, type DrillContext, type DrillState } from './runbook.js';
+export { drillSteps, failback, FAILBACK_STREAM_TIMEOUT_MS, newDrillState, DrillRefusedError, type DrillContext, type DrillState } from './runbook.js';
 export { executeDrill, type ExecuteDrillOptions } from './drill.js';
 export { DrillHistory, DR_MIGRATIONS, newRunId, type DrillRun, type RunStatus } from './history.js';
 export { buildReportBody, sealReport, verifyReport, renderMarkdown, evaluate, REPORT_FORMAT, UNSIGNED_NOTE, type DrillReport, type DrillReportBody, type ReportVerification, type Verdict } from './report.js';
@@ -15,7 +15,7 @@ export { labTlsSource, checkCertificate, LAB_TLS_LABEL, type ReplicaTlsSource, t
 export { WriteProbe, PROBE_TABLE, type ProbeAck, type ProbeOptions } from './probe.js';
 export { HaproxyEndpoint, renderHaproxyConfig, runtimeApi, type TrafficSwitch } from './proxy.js';
 export { lsnToBigInt, lsnDiff, type DrPair, type ReplicationStatus, type WalPositions } from './pair.js';
-export { PgLab, labDir, NODES, type LabState } from './pg/lab.js';
+export { PgLab, labDir, lastFatal, NODES, type LabState } from './pg/lab.js';
 export { LabPair, parseEndOfWal } from './pg/lab-pair.js';
 export { PgTools, DEFAULT_PG_BIN, alive, stopPid, type PgToolsOptions } from './pg/tools.js';
 export { renderPostgresConf, renderHba, REPLICATION_USER } from './pg/config.js';

@@ -1,7 +1,7 @@
 import { JinbaoError } from '../lib/errors.js';
 import { pause, waitFor, type EventLog, type Step } from './engine.js';
 import type { DrillRequest, Measurements, ReplicationMode } from './model.js';
-import { lsnDiff, type DrPair } from './pair.js';
+import { lsnDiff, type DrPair, type ReplicationStatus } from './pair.js';
 import { probeTableSql, PROBE_TABLE, WriteProbe } from './probe.js';
 
 /** A drill refused before anything changed. */
@@ -366,7 +366,11 @@ function measureRpo(): Step<DrillContext> {
   };
 }
 
-function failback(): Step<DrillContext> {
+/** How long failback waits for the rewound old primary to stream on the new primary's timeline. */
+export const FAILBACK_STREAM_TIMEOUT_MS = 20_000;
+
+/** The failback step; `streamTimeoutMs` bounds the wait for a streaming standby. */
+export function failback(streamTimeoutMs = FAILBACK_STREAM_TIMEOUT_MS): Step<DrillContext> {
   return {
     name: 'failback',
     description: 'pg_rewind the old primary into a streaming standby of the new one; verify it refuses writes',
@@ -376,17 +380,19 @@ function failback(): Step<DrillContext> {
       return detail;
     },
     async verification({ pair, oldPrimary, state, log, signal }) {
-      // The rejoined standby reconnects once when it crosses to the new timeline: wait for it to settle.
-      let last = await pair.replication();
+      // The rejoined standby reconnects once when it crosses to the new timeline; the pair counts as
+      // healthy only when it streams on the new primary's timeline (pair.replication() checks both).
+      let last: ReplicationStatus = { streaming: false, detail: 'not checked yet' };
       await waitFor(
         `${oldPrimary} to stream from ${pair.primary}`,
         async () => {
           last = await pair.replication();
           return last.streaming ? true : undefined;
         },
-        { timeoutMs: 20_000, intervalMs: 100, signal },
-      ).catch(() => {
-        throw new Error(`after failback: ${last.detail}`);
+        { timeoutMs: streamTimeoutMs, intervalMs: 100, signal },
+      ).catch((err: unknown) => {
+        if (signal.aborted) throw err;
+        throw new Error(`after failback ${oldPrimary} is not a streaming standby of ${pair.primary} within ${streamTimeoutMs} ms: ${last.detail}; the pair needs repair before the next drill (check with: jinbao drill lab status)`);
       });
       const status = last;
       const w = await pair.tryWrite(oldPrimary);

@@ -58,10 +58,25 @@ export class LabPair implements DrPair {
     const row = rows[0];
     if (!row) return { streaming: false, detail: `no walreceiver named ${app} is connected to primary ${this.primary}` };
     if (row.state !== 'streaming') return { streaming: false, syncState: row.sync_state, detail: `standby ${this.standby} is in state "${row.state}", not streaming` };
+    let tl: { primary: number; standby: number | undefined };
+    try {
+      tl = await this.lab.timelines(this.primary, this.standby);
+    } catch (err) {
+      return { streaming: false, syncState: row.sync_state, detail: `standby ${this.standby} does not answer: ${(err as Error).message}` };
+    }
+    if (tl.standby !== tl.primary) {
+      return {
+        streaming: false,
+        syncState: row.sync_state,
+        detail: `standby ${this.standby} streams timeline ${tl.standby ?? 'none'} while primary ${this.primary} writes timeline ${tl.primary} (it reconnects at the timeline switch)`,
+      };
+    }
     const [delay] = await this.lab.query<{ s: number | null }>(
       this.standby,
+      // With WAL waiting but no transaction replayed since the standby started, the newest replayed
+      // one is at least as old as the server: lag is not 0 (a restarted standby with replay paused).
       `SELECT CASE WHEN pg_wal_lsn_diff(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn()) <= 0 THEN 0
-                   ELSE extract(epoch FROM now() - pg_last_xact_replay_timestamp())::float8 END AS s`,
+                   ELSE extract(epoch FROM now() - coalesce(pg_last_xact_replay_timestamp(), pg_postmaster_start_time()))::float8 END AS s`,
     );
     return {
       streaming: true,
@@ -160,6 +175,13 @@ export class LabPair implements DrPair {
     const target = this.lab.node(n);
     const source = this.lab.node(p);
     await this.lab.waitKilled(n);
+    // Right after promotion the source's control file still names the old timeline until its first
+    // checkpoint; pg_rewind reads it, and would then record the old timeline as the minimum recovery
+    // point's (the rewound node refuses to start: "requested timeline N does not contain minimum
+    // recovery point") or wrongly find that no rewind is required.
+    await this.lab.query(p, 'CHECKPOINT', [], 60_000).catch((err: Error) => {
+      throw new Error(`CHECKPOINT on ${newPrimary} before rewinding ${node} failed: ${err.message}; is ${newPrimary} running? see ${this.lab.logFile(p)}`, { cause: err });
+    });
     // pg_rewind's crash recovery runs in single-user mode, which refuses a standby.signal.
     this.lab.setStandbySignal(n, false);
     const rewind = await this.lab.tools

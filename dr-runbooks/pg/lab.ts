@@ -228,7 +228,11 @@ export class PgLab {
     if (running !== undefined) return running;
     await this.waitKilled(name);
     const node = this.node(name);
-    await this.tools.run('pg_ctl', ['start', '-D', node.dataDir, '-l', this.logFile(name), '-w', '-t', '60']).timeout('70s');
+    const started = await this.tools.run('pg_ctl', ['start', '-D', node.dataDir, '-l', this.logFile(name), '-w', '-t', '60']).nothrow().timeout('70s');
+    if (started.exitCode !== 0) {
+      const fatal = lastFatal(this.logFile(name));
+      throw new Error(`PostgreSQL node ${name} did not start (pg_ctl exit ${started.exitCode})${fatal ? `: ${fatal}` : ''}; see ${this.logFile(name)}`);
+    }
     const pid = this.pid(name);
     if (pid === undefined) throw new Error(`PostgreSQL node ${name} reported started but has no live postmaster.pid; see ${this.logFile(name)}`);
     return pid;
@@ -350,17 +354,49 @@ export class PgLab {
     this.setReplication(mode);
   }
 
+  /**
+   * The timeline the primary writes and the one the standby's walreceiver last received. A standby
+   * rewound from a freshly promoted primary first streams the old timeline up to the switch, then
+   * reconnects for the new one: it only streams for good once both are equal.
+   */
+  async timelines(primary: NodeName, standby: NodeName): Promise<{ primary: number; standby: number | undefined }> {
+    const [p] = await this.query<{ tli: string }>(primary, 'SELECT substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8) AS tli');
+    const [s] = await this.query<{ tli: number | null }>(standby, "SELECT received_tli AS tli FROM pg_stat_wal_receiver WHERE status = 'streaming'");
+    return { primary: Number.parseInt(p!.tli, 16), standby: s?.tli ?? undefined };
+  }
+
+  /** Wait until `standby` streams from `primary` on the primary's current timeline. */
   async waitStreaming(primary: NodeName, standby: NodeName, timeoutMs: number): Promise<void> {
     const app = this.node(standby).applicationName;
+    let seen = 'no walreceiver connected';
     await waitFor(
-      `node ${standby} to stream from ${primary}`,
+      `node ${standby} to stream from ${primary} on its timeline`,
       async () => {
-        const rows = await this.query(primary, "SELECT 1 FROM pg_stat_replication WHERE application_name = $1 AND state = 'streaming'", [app]);
-        return rows.length > 0 ? true : undefined;
+        const rows = await this.query<{ state: string }>(primary, 'SELECT state FROM pg_stat_replication WHERE application_name = $1', [app]);
+        if (rows[0]?.state !== 'streaming') {
+          seen = rows[0] ? `walsender in state "${rows[0].state}"` : 'no walreceiver connected';
+          return undefined;
+        }
+        const t = await this.timelines(primary, standby);
+        seen = `standby on timeline ${t.standby ?? 'none'}, primary on ${t.primary}`;
+        return t.standby === t.primary ? true : undefined;
       },
       { timeoutMs, intervalMs: 100 },
-    );
+    ).catch((err: Error) => {
+      throw new Error(`${err.message}; last seen: ${seen}; see ${this.logFile(standby)}`, { cause: err });
+    });
   }
+}
+
+/** The last FATAL or PANIC line of a server log, without its timestamp prefix. */
+export function lastFatal(logFile: string): string | undefined {
+  if (!existsSync(logFile)) return undefined;
+  const lines = readFileSync(logFile, 'utf8').split('\n');
+  for (let i = lines.length - 1; i >= 0; i--) {
+    const m = /\b((?:FATAL|PANIC):.*)$/.exec(lines[i]!);
+    if (m) return m[1]!.replace(/\s+/g, ' ').trim();
+  }
+  return undefined;
 }
 
 function optionalSync(name: string | undefined): { syncStandby?: string } {

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { $ } from 'zx';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { StateStore } from '../../lib/state.js';
-import { checkCertificate, DrillHistory, HaproxyEndpoint, LabPair, lsnDiff, lsnToBigInt, parseEndOfWal, PgLab, PgTools, renderHaproxyConfig, renderHba, renderPostgresConf, labTlsSource } from '../index.js';
+import { checkCertificate, DrillHistory, failback, HaproxyEndpoint, LabPair, lastFatal, lsnDiff, lsnToBigInt, newDrillState, EventLog, parseEndOfWal, PgLab, PgTools, renderHaproxyConfig, renderHba, renderPostgresConf, labTlsSource, type DrillContext, type DrPair } from '../index.js';
 import { request } from './helpers.js';
 
 /** A spawn that runs a canned shell script instead of the real command: the error paths that are hard to cause. */
@@ -29,10 +29,42 @@ describe('runbook commands with a mocked spawn', () => {
 
   it('GIVEN pg_rewind fails THEN failback reports its exit code and last lines, and the node keeps its fence', async () => {
     const lab = fakeLab('echo "pg_rewind: error: could not find common ancestor of the source and target cluster\'s timelines" >&2; exit 1');
+    // The source answers the checkpoint that precedes the rewind.
+    const queries: string[] = [];
+    lab.query = (async (node: string, sql: string) => {
+      queries.push(`${node}: ${sql}`);
+      return [];
+    }) as PgLab['query'];
     await expect(new LabPair(lab).rejoinAsStandby('dc', 'dr', 'sync')).rejects.toThrow(
       "pg_rewind of dc from dr failed (exit 1): pg_rewind: error: could not find common ancestor of the source and target cluster's timelines",
     );
     expect(lab.hasStandbySignal('dc')).toBe(true);
+    expect(queries).toEqual(['dr: CHECKPOINT']);
+  });
+
+  it('GIVEN the new primary does not answer THEN failback stops before pg_rewind and says which node to look at', async () => {
+    const lab = fakeLab('echo "pg_rewind must not run" >&2; exit 1');
+    await expect(new LabPair(lab).rejoinAsStandby('dc', 'dr', 'sync')).rejects.toThrow(
+      new RegExp(`^CHECKPOINT on dr before rewinding dc failed: .+; is dr running\\? see ${lab.logFile('dr').replace(/[.]/g, '\\.')}$`),
+    );
+  });
+
+  it('GIVEN a node that does not start THEN the error quotes the last FATAL line of its log', async () => {
+    const lab = fakeLab('exit 1');
+    writeFileSync(
+      lab.logFile('dc'),
+      [
+        '2026-11-27 01:21:42.491 GMT [921] LOG:  starting backup recovery with redo LSN 0/303EA30, checkpoint LSN 0/303EA30, on timeline ID 1',
+        '2026-11-27 01:21:42.491 GMT [921] FATAL:  requested timeline 5 does not contain minimum recovery point 0/3087B18 on timeline 1',
+        '2026-11-27 01:21:42.532 GMT [908] LOG:  database system is shut down',
+        '',
+      ].join('\n'),
+    );
+    expect(lastFatal(lab.logFile('dc'))).toBe('FATAL: requested timeline 5 does not contain minimum recovery point 0/3087B18 on timeline 1');
+    await expect(lab.startNode('dc')).rejects.toThrow(
+      `PostgreSQL node dc did not start (pg_ctl exit 1): FATAL: requested timeline 5 does not contain minimum recovery point 0/3087B18 on timeline 1; see ${lab.logFile('dc')}`,
+    );
+    expect(lastFatal(join(dir, 'no-such.log'))).toBeUndefined();
   });
 
   it('GIVEN pg_waldump cannot read the WAL THEN the end of WAL is unknown rather than guessed', async () => {
@@ -62,6 +94,26 @@ describe('runbook commands with a mocked spawn', () => {
 
   it('GIVEN a lab folder without lab.json THEN opening it says how to create one', () => {
     expect(() => PgLab.open(join(dir, 'nothing'))).toThrow(`no DR lab in ${join(dir, 'nothing')}; create one with: jinbao drill lab up --site ID`);
+  });
+});
+
+describe('the failback verification', () => {
+  it('GIVEN a rewound standby that never streams on the new timeline THEN failback fails after its bound and says what it saw', async () => {
+    const detail = 'standby dc streams timeline 5 while primary dr writes timeline 6 (it reconnects at the timeline switch)';
+    let asked = 0;
+    const pair = {
+      primary: 'dr',
+      replication: async () => {
+        asked++;
+        return { streaming: false, syncState: 'sync', detail };
+      },
+      tryWrite: async () => Promise.reject(new Error('must not try a write before the standby streams')),
+    } as unknown as DrPair;
+    const ctx = { pair, oldPrimary: 'dc', newPrimary: 'dr', state: newDrillState(), log: new EventLog(), signal: new AbortController().signal } as unknown as DrillContext;
+    await expect(failback(300).verification!(ctx)).rejects.toThrow(
+      `after failback dc is not a streaming standby of dr within 300 ms: ${detail}; the pair needs repair before the next drill (check with: jinbao drill lab status)`,
+    );
+    expect(asked).toBeGreaterThan(1);
   });
 });
 
