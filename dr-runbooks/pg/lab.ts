@@ -270,6 +270,23 @@ export class PgLab {
   async waitKilled(name: NodeName): Promise<void> {
     for (const p of this.killed.get(name) ?? []) await waitGone(p, 15_000);
     this.killed.delete(name);
+    await this.clearZombieLock(name);
+  }
+
+  /**
+   * A killed postmaster stays a zombie until init reaps it, which can take seconds, and PostgreSQL
+   * (pg_rewind's single-user recovery, pg_ctl start) takes a postmaster.pid naming a zombie for a
+   * running server ("Is another postmaster running?"). Wait a little for the reap; if the process
+   * has exited but is still not reaped, the lock file is stale and is removed.
+   */
+  private async clearZombieLock(name: NodeName): Promise<void> {
+    const file = join(this.node(name).dataDir, 'postmaster.pid');
+    if (!existsSync(file)) return;
+    const pid = Number.parseInt(readFileSync(file, 'utf8').split('\n')[0] ?? '', 10);
+    if (!Number.isFinite(pid) || alive(pid)) return;
+    const deadline = performance.now() + 1_000;
+    while (exists(pid) && performance.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    if (exists(pid)) rmSync(file, { force: true });
   }
 
   async start(): Promise<void> {
@@ -397,6 +414,16 @@ export function lastFatal(logFile: string): string | undefined {
     if (m) return m[1]!.replace(/\s+/g, ' ').trim();
   }
   return undefined;
+}
+
+/** Whether any process, a zombie included, holds this pid (what PostgreSQL checks in its lock file). */
+function exists(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 function optionalSync(name: string | undefined): { syncStandby?: string } {

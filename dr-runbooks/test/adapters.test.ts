@@ -1,11 +1,11 @@
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { $ } from 'zx';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { StateStore } from '../../lib/state.js';
-import { checkCertificate, DrillHistory, failback, HaproxyEndpoint, LabPair, lastFatal, lsnDiff, lsnToBigInt, newDrillState, EventLog, parseEndOfWal, PgLab, PgTools, renderHaproxyConfig, renderHba, renderPostgresConf, labTlsSource, type DrillContext, type DrPair } from '../index.js';
+import { alive, checkCertificate, DrillHistory, failback, HaproxyEndpoint, LabPair, lastFatal, lsnDiff, lsnToBigInt, newDrillState, EventLog, parseEndOfWal, PgLab, PgTools, renderHaproxyConfig, renderHba, renderPostgresConf, labTlsSource, type DrillContext, type DrPair } from '../index.js';
 import { request } from './helpers.js';
 
 /** A spawn that runs a canned shell script instead of the real command: the error paths that are hard to cause. */
@@ -47,6 +47,27 @@ describe('runbook commands with a mocked spawn', () => {
     await expect(new LabPair(lab).rejoinAsStandby('dc', 'dr', 'sync')).rejects.toThrow(
       new RegExp(`^CHECKPOINT on dr before rewinding dc failed: .+; is dr running\\? see ${lab.logFile('dr').replace(/[.]/g, '\\.')}$`),
     );
+  });
+
+  it('GIVEN a killed postmaster not yet reaped THEN its stale lock file is removed so pg_rewind and pg_ctl can use the data folder', async () => {
+    const lab = fakeLab('exit 0');
+    // A child that exits at once under a parent that never reaps it: a zombie, as a killed postmaster is until init reaps it.
+    const parent = spawn('perl', ['-e', 'my $c = fork(); if ($c == 0) { exit 0 } print "$c\\n"; sleep 20'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    try {
+      const zombie = Number(await new Promise<string>((res) => parent.stdout.once('data', (d: Buffer) => res(d.toString()))));
+      await new Promise((r) => setTimeout(r, 200));
+      expect(alive(zombie)).toBe(false);
+      const lock = join(lab.node('dc').dataDir, 'postmaster.pid');
+      writeFileSync(lock, `${zombie}\n${lab.node('dc').dataDir}\n`);
+      await lab.waitKilled('dc');
+      expect(existsSync(lock)).toBe(false);
+      // A live postmaster's lock file is never touched.
+      writeFileSync(lock, `${process.pid}\n`);
+      await lab.waitKilled('dc');
+      expect(existsSync(lock)).toBe(true);
+    } finally {
+      parent.kill('SIGKILL');
+    }
   });
 
   it('GIVEN a node that does not start THEN the error quotes the last FATAL line of its log', async () => {
