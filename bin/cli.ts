@@ -38,7 +38,8 @@ Start here:
   $ jinbao inventory export > national.yaml && jinbao --inventory national.yaml inventory validate
   $ jinbao kpi                             the plan's 2015 targets against the inventory
 
-Exit codes: 0 ok, 1 internal error, 2 invalid input, 3 compliance failed, 4 a needed tool is missing.
+Exit codes: 0 ok, 1 internal error, 2 invalid input, 3 a check failed (comply, audit verify, drill),
+4 a needed tool is missing.
 Docs: docs/architecture.md, docs/inventory.md, docs/cli.md`,
     );
 
