@@ -276,8 +276,8 @@ export class PgLab {
   /**
    * A killed postmaster stays a zombie until init reaps it, which can take seconds, and PostgreSQL
    * (pg_rewind's single-user recovery, pg_ctl start) takes a postmaster.pid naming a zombie for a
-   * running server ("Is another postmaster running?"). Wait a little for the reap; if the process
-   * has exited but is still not reaped, the lock file is stale and is removed.
+   * running server ("Is another postmaster running?"). Wait a little for the reap, then remove the
+   * lock file: its process has exited, whether or not it was reaped yet.
    */
   private async clearZombieLock(name: NodeName): Promise<void> {
     const file = join(this.node(name).dataDir, 'postmaster.pid');
@@ -286,7 +286,8 @@ export class PgLab {
     if (!Number.isFinite(pid) || alive(pid)) return;
     const deadline = performance.now() + 1_000;
     while (exists(pid) && performance.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    if (exists(pid)) rmSync(file, { force: true });
+    // Reaped or still a zombie, the process that wrote the lock is gone: the lock is stale either way.
+    rmSync(file, { force: true });
   }
 
   async start(): Promise<void> {
