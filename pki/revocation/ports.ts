@@ -1,3 +1,5 @@
+import { REVOCATION_REASONS, type RevocationReason } from '../store.js';
+
 /**
  * What revocation needs from the rest of the PKI, as ports. The certificate store (pki/store.ts,
  * `PkiStore`) is the one source of truth for who is revoked; this folder turns that into CRLs and
@@ -15,19 +17,9 @@ export interface CaSigner {
   sign(data: Uint8Array): Promise<Uint8Array>;
 }
 
-/** RFC 5280 CRLReason names and codes (removeFromCRL, 8, is a CRL mechanism, not a reason). */
-export const REASON_CODES = {
-  unspecified: 0,
-  keyCompromise: 1,
-  cACompromise: 2,
-  affiliationChanged: 3,
-  superseded: 4,
-  cessationOfOperation: 5,
-  certificateHold: 6,
-  privilegeWithdrawn: 9,
-  aACompromise: 10,
-} as const;
-export type ReasonName = keyof typeof REASON_CODES;
+/** RFC 5280 CRLReason names and codes: the certificate store's own list (removeFromCRL, 8, is a CRL mechanism, not a reason). */
+export const REASON_CODES = REVOCATION_REASONS;
+export type ReasonName = RevocationReason;
 
 /** A certificate as revocation sees it. Serials are lowercase hex (the store's canonical form). */
 export interface CertificateStatusRecord {
