@@ -49,6 +49,7 @@ export async function executeDrill(opts: ExecuteDrillOptions): Promise<DrillRepo
 
   const ctx: DrillContext = { runId, request, pair, log, signal: controller.signal, oldPrimary: pair.primary, newPrimary: pair.standby, state: newDrillState() };
   log.emit({ type: 'run-started', runId, request });
+  pair.observe?.((text) => log.note(text));
   let outcome;
   try {
     outcome = await runSteps(opts.steps ?? drillSteps(request), ctx, log, controller.signal);

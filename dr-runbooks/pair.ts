@@ -33,9 +33,15 @@ export interface DrPair {
   /** The endpoint applications and the probe connect to. */
   readonly endpoint: pg.ClientConfig;
   readonly traffic: TrafficSwitch;
-  /** Which node is behind a server port (the probe learns the port from inet_server_port()). */
-  nodeByPort(port: number): string | undefined;
-  portOf(node: string): number;
+  /**
+   * SQL expression naming the server that evaluates it. The probe returns it with every
+   * acknowledged write, so an acknowledgement says which node took it, whatever sits between.
+   */
+  readonly serverKeySql: string;
+  /** What `serverKeySql` yields on `node`; learned while the node answers and remembered after. */
+  serverKey(node: string): Promise<string>;
+  /** Whether the drill may change synchronous_standby_names (the lab may; an existing pair only when its file allows it). */
+  readonly managesReplicationMode: boolean;
   replication(): Promise<ReplicationStatus>;
   certificates(now: number): Promise<readonly CertificateCheck[]>;
   replicationMode(): Promise<ReplicationMode>;
@@ -62,6 +68,8 @@ export interface DrPair {
   rejoinAsStandby(node: string, newPrimary: string, mode: ReplicationMode): Promise<string>;
   /** Record that `node` is now the primary. */
   setPrimary(node: string): void;
+  /** Receive notes for the drill's event log (e.g. each operator command run and how it ended). */
+  observe?(note: (text: string) => void): void;
 }
 
 /** LSN "X/Y" as a byte position. */

@@ -8,12 +8,14 @@ export interface ProbeAck {
   readonly seq: number;
   /** Time the commit was acknowledged to the probe. */
   readonly at: number;
-  /** Port of the server that acknowledged (inet_server_port()), naming the node behind the endpoint. */
-  readonly serverPort: number;
+  /** The acknowledging server's key (the pair's `serverKeySql`), naming the node behind the endpoint. */
+  readonly server: string;
 }
 
 export interface ProbeOptions {
   readonly endpoint: pg.ClientConfig;
+  /** SQL naming the server that took the write. @default inet_server_port()::text */
+  readonly serverKeySql?: string;
   readonly runId: string;
   /** Writes per second. */
   readonly rate: number;
@@ -45,8 +47,11 @@ export class WriteProbe {
   private readonly now: () => number;
   private lastError?: string;
 
+  private readonly serverKeySql: string;
+
   constructor(opts: ProbeOptions) {
     this.opts = opts;
+    this.serverKeySql = opts.serverKeySql ?? 'inet_server_port()::text';
     this.now = opts.now ?? preciseNow;
   }
 
@@ -71,26 +76,26 @@ export class WriteProbe {
     return this.lastError;
   }
 
-  counts(portsOld: number, portsNew: number): ProbeCounts {
+  counts(oldServer: string, newServer: string): ProbeCounts {
     return {
       attempted: this.attempted,
       acknowledged: this.acks.length,
       failed: this.failed,
-      acknowledgedByOldPrimary: this.acks.filter((a) => a.serverPort === portsOld).length,
-      acknowledgedByNewPrimary: this.acks.filter((a) => a.serverPort === portsNew).length,
+      acknowledgedByOldPrimary: this.acks.filter((a) => a.server === oldServer).length,
+      acknowledgedByNewPrimary: this.acks.filter((a) => a.server === newServer).length,
     };
   }
 
-  /** First acknowledgement by the server on `port` at or after `since`. */
-  firstAckOn(port: number, since: number): ProbeAck | undefined {
-    return this.acks.find((a) => a.serverPort === port && a.at >= since);
+  /** First acknowledgement by `server` at or after `since`. */
+  firstAckOn(server: string, since: number): ProbeAck | undefined {
+    return this.acks.find((a) => a.server === server && a.at >= since);
   }
 
-  /** Resolves once an acknowledgement by `port` at or after `since` exists, or after `timeoutMs`. */
-  async waitForAck(port: number, since: number, timeoutMs: number): Promise<ProbeAck | undefined> {
+  /** Resolves once an acknowledgement by `server` at or after `since` exists, or after `timeoutMs`. */
+  async waitForAck(server: string, since: number, timeoutMs: number): Promise<ProbeAck | undefined> {
     const deadline = performance.now() + timeoutMs;
     for (;;) {
-      const a = this.firstAckOn(port, since);
+      const a = this.firstAckOn(server, since);
       if (a || performance.now() > deadline || !this.running) return a;
       await new Promise((r) => setTimeout(r, 5));
     }
@@ -121,8 +126,8 @@ export class WriteProbe {
       this.attempted += 1;
       try {
         const client = await this.connect();
-        const r = await client.query<{ port: number }>(`INSERT INTO ${PROBE_TABLE} (run, seq) VALUES ($1, $2) RETURNING inet_server_port() AS port`, [this.opts.runId, seq]);
-        this.acks.push({ seq, at: this.now(), serverPort: Number(r.rows[0]!.port) });
+        const r = await client.query<{ server: string | null }>(`INSERT INTO ${PROBE_TABLE} (run, seq) VALUES ($1, $2) RETURNING (${this.serverKeySql})::text AS server`, [this.opts.runId, seq]);
+        this.acks.push({ seq, at: this.now(), server: String(r.rows[0]!.server) });
       } catch (err) {
         this.failed += 1;
         this.lastError = (err as Error).message;

@@ -42,6 +42,11 @@ const PROBE_MAX_MS = 10 * 60_000;
 /** Preflight looks at lag for this long before refusing, so a momentary blip does not refuse a drill. */
 const LAG_SETTLE_MS = 1_500;
 
+/** How the coordinator looks at the pair's replication. */
+function statusCommand(request: DrillRequest): string {
+  return request.target === 'pg-local' ? `jinbao drill lab status --site ${request.site}` : `jinbao drill pair status --site ${request.site} --pair FILE`;
+}
+
 export function newDrillState(): DrillState {
   return { fenced: false, promoted: false, measurements: {} };
 }
@@ -75,7 +80,7 @@ function preflight(): Step<DrillContext> {
     description: 'standby streaming, replay lag within the RPO budget, replication certificates valid (the drill lock is taken before)',
     async action({ pair, request, log, signal }) {
       const status = await pair.replication();
-      if (!status.streaming) throw new DrillRefusedError(`refusing to start the drill: the standby is not streaming (${status.detail}); start it or repair replication, then check with: jinbao drill lab status`);
+      if (!status.streaming) throw new DrillRefusedError(`refusing to start the drill: the standby is not streaming (${status.detail}); start it or repair replication, then check with: ${statusCommand(request)}`);
       const budget = request.objectives.rpoSeconds;
       let delay = status.replayDelaySeconds ?? 0;
       const settleUntil = performance.now() + LAG_SETTLE_MS;
@@ -88,15 +93,27 @@ function preflight(): Step<DrillContext> {
           `refusing to start the drill: the standby's replay lag is ${delay.toFixed(1)} s, over the site's RPO budget of ${budget} s; wait for the standby to catch up (is replay paused? SELECT pg_wal_replay_resume() on the standby) and retry`,
         );
       }
+      // The probe's acknowledgements name their server: the two nodes must be told apart.
+      const [primaryKey, standbyKey] = [await pair.serverKey(pair.primary), await pair.serverKey(pair.standby)];
+      if (primaryKey === standbyKey) {
+        throw new DrillRefusedError(`refusing to start the drill: ${pair.primary} and ${pair.standby} are the same server (both report "${primaryKey}"); the two connections must reach the primary and the standby`);
+      }
+      const mode = await pair.replicationMode();
+      if (mode !== request.replication && !pair.managesReplicationMode) {
+        throw new DrillRefusedError(
+          `refusing to start the drill: the pair runs ${mode} replication and the drill asks for ${request.replication}; pass --replication ${mode}, or let the drill set synchronous_standby_names with "replication: { manage: true }" in the pair file`,
+        );
+      }
       const certs = await pair.certificates(Date.now());
       const bad = certs.filter((c) => c.problem);
       if (bad.length > 0) {
-        throw new DrillRefusedError(`refusing to start the drill: replication certificates are not valid: ${bad.map((c) => `${c.file}: ${c.problem}`).join('; ')}; renew them and retry (the embedded lab's: jinbao drill lab down --site ${request.site} --destroy, then run the drill again)`);
+        throw new DrillRefusedError(`refusing to start the drill: replication certificates are not valid: ${bad.map((c) => `${c.file}: ${c.problem}`).join('; ')}; renew them and retry${request.target === 'pg-local' ? ` (the embedded lab's: jinbao drill lab down --site ${request.site} --destroy, then run the drill again)` : ''}`);
       }
       log.measure('preflight.replayDelaySeconds', delay);
       log.measure('preflight.replayLagBytes', status.replayLagBytes ?? 0);
       log.measure('preflight.certificatesChecked', certs.length);
-      return `${status.detail}; replay lag ${delay.toFixed(3)} s (budget ${budget} s); ${certs.length} certificates valid until ${certs.map((c) => c.notAfter).sort()[0]}`;
+      const certSummary = certs.length === 0 ? 'no replication certificates to check' : `${certs.length} certificates valid until ${certs.map((c) => c.notAfter).sort()[0]}`;
+      return `${status.detail}; replay lag ${delay.toFixed(3)} s (budget ${budget} s); ${certSummary}`;
     },
   };
 }
@@ -144,15 +161,15 @@ function startProbe(): Step<DrillContext> {
       await pair.query(oldPrimary, probeTableSql());
       const [lsn] = await pair.query<{ lsn: string }>(oldPrimary, 'SELECT pg_current_wal_lsn()::text AS lsn');
       state.startLsn = lsn!.lsn;
-      const probe = new WriteProbe({ endpoint: pair.endpoint, runId, rate: request.probeRate, maxWrites: request.probeRate * (PROBE_MAX_MS / 1000), maxMs: PROBE_MAX_MS });
+      const probe = new WriteProbe({ endpoint: pair.endpoint, serverKeySql: pair.serverKeySql, runId, rate: request.probeRate, maxWrites: request.probeRate * (PROBE_MAX_MS / 1000), maxMs: PROBE_MAX_MS });
       state.probe = probe;
       probe.start();
       return `${request.probeRate} writes/s into ${PROBE_TABLE}`;
     },
     async verification({ request, state, pair, oldPrimary, signal }) {
       await pause(request.warmupMs, signal);
-      const oldPort = pair.portOf(oldPrimary);
-      const acked = state.probe!.acks.filter((a) => a.serverPort === oldPort).length;
+      const oldServer = await pair.serverKey(oldPrimary);
+      const acked = state.probe!.acks.filter((a) => a.server === oldServer).length;
       if (acked === 0) throw new Error(`the probe got no acknowledged write from ${oldPrimary} in ${request.warmupMs} ms (last error: ${state.probe!.error ?? 'none'})`);
       return `${acked} writes acknowledged by ${oldPrimary}`;
     },
@@ -304,7 +321,7 @@ function switchTraffic(): Step<DrillContext> {
     async verification({ pair, newPrimary, state, log, request }) {
       const routed = await pair.traffic.current();
       if (routed !== newPrimary) throw new Error(`the endpoint routes to ${routed ?? 'nothing'}, want ${newPrimary}`);
-      const ack = await state.probe!.waitForAck(pair.portOf(newPrimary), state.failureAt!, 15_000);
+      const ack = await state.probe!.waitForAck(await pair.serverKey(newPrimary), state.failureAt!, 15_000);
       if (!ack) throw new Error(`no probe write was acknowledged by ${newPrimary} within 15 s (last probe error: ${state.probe!.error ?? 'none'})`);
       log.mark('first-ack-new-primary', `probe write #${ack.seq}`, ack.at);
       state.measurements.rtoMs = ack.at - state.failureAt!;
@@ -354,7 +371,7 @@ function measureRpo(): Step<DrillContext> {
       const missing = probe.acks.filter((a) => !present.has(a.seq));
       const m = state.measurements;
       m.rpoRows = missing.length;
-      m.probe = probe.counts(pair.portOf(oldPrimary), pair.portOf(newPrimary));
+      m.probe = probe.counts(await pair.serverKey(oldPrimary), await pair.serverKey(newPrimary));
       m.rpoDataSeconds = missing.length === 0 ? 0 : (state.failureAt! - missing[0]!.at) / 1000;
       log.measure('rpo.rows', missing.length);
       log.measure('rpo.dataSeconds', m.rpoDataSeconds);
@@ -379,7 +396,7 @@ export function failback(streamTimeoutMs = FAILBACK_STREAM_TIMEOUT_MS): Step<Dri
       state.rejoined = true;
       return detail;
     },
-    async verification({ pair, oldPrimary, state, log, signal }) {
+    async verification({ pair, oldPrimary, request, state, log, signal }) {
       // The rejoined standby reconnects once when it crosses to the new timeline; the pair counts as
       // healthy only when it streams on the new primary's timeline (pair.replication() checks both).
       let last: ReplicationStatus = { streaming: false, detail: 'not checked yet' };
@@ -392,7 +409,7 @@ export function failback(streamTimeoutMs = FAILBACK_STREAM_TIMEOUT_MS): Step<Dri
         { timeoutMs: streamTimeoutMs, intervalMs: 100, signal },
       ).catch((err: unknown) => {
         if (signal.aborted) throw err;
-        throw new Error(`after failback ${oldPrimary} is not a streaming standby of ${pair.primary} within ${streamTimeoutMs} ms: ${last.detail}; the pair needs repair before the next drill (check with: jinbao drill lab status)`);
+        throw new Error(`after failback ${oldPrimary} is not a streaming standby of ${pair.primary} within ${streamTimeoutMs} ms: ${last.detail}; the pair needs repair before the next drill (check with: ${statusCommand(request)})`);
       });
       const status = last;
       const w = await pair.tryWrite(oldPrimary);

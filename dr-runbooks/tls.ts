@@ -82,8 +82,8 @@ export interface CertificateCheck {
   readonly problem?: string;
 }
 
-/** Check a certificate is within its validity period (with `marginMs` to spare) and signed by the CA. */
-export function checkCertificate(file: string, pem: string, caPem: string, now: number, marginMs = 0): CertificateCheck {
+/** Check a certificate is within its validity period (with `marginMs` to spare) and, when a CA is given, signed by it. */
+export function checkCertificate(file: string, pem: string, caPem: string | undefined, now: number, marginMs = 0): CertificateCheck {
   let cert: X509Certificate;
   try {
     cert = new X509Certificate(pem);
@@ -95,6 +95,7 @@ export function checkCertificate(file: string, pem: string, caPem: string, now: 
   const base = { file, subject: cert.subject.replace(/\n/g, ', '), notAfter: new Date(notAfter).toISOString() };
   if (now < notBefore) return { ...base, problem: `not valid before ${new Date(notBefore).toISOString()}` };
   if (now + marginMs > notAfter) return { ...base, problem: `expired or expiring: valid until ${base.notAfter}` };
+  if (caPem === undefined) return base;
   const anchors = [...caPem.matchAll(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g)].map((m) => new X509Certificate(m[0]));
   if (!anchors.some((ca) => cert.verify(ca.publicKey))) {
     return { ...base, problem: `not signed by the replication CA (${anchors.map((a) => a.subject.replace(/\n/g, ', ')).join('; ')})` };

@@ -12,8 +12,13 @@ import {
   labDir,
   labTlsSource,
   NODES,
+  pairProblemsFor,
   PgLab,
   PgTools,
+  readPairFile,
+  RemotePair,
+  COMMANDS,
+  PLACEHOLDERS,
   REPLICATION_MODES,
   renderMarkdown,
   SCENARIOS,
@@ -22,8 +27,10 @@ import {
   verifyReport,
   type DrillReport,
   type DrillRequest,
+  type DrPair,
   type EvidenceSigner,
   type EvidenceVerifier,
+  type PairConfig,
   type ReplicaTlsSource,
   type ReplicationMode,
   type Scenario,
@@ -40,6 +47,7 @@ import type { UpStage } from '../up-stages.js';
 interface RequestOptions {
   site?: string;
   target?: string;
+  pair?: string;
   scenario?: string;
   replication?: string;
   probeRate?: string;
@@ -73,7 +81,8 @@ export function register(program: Command, run: Runner): void {
   const requestOptions = (c: Command) =>
     c
       .requiredOption('--site <id>', 'the site whose data center fails over to its DR center')
-      .option('--target <target>', `where: ${TARGETS.join(' | ')}`, 'pg-local')
+      .option('--target <target>', `where: ${TARGETS.join(' | ')} (pg-local: the embedded lab; pg: an existing pair described by --pair)`, 'pg-local')
+      .option('--pair <file>', 'with --target pg: the pair file (connection strings and operator commands; see docs/dr.md)')
       .option('--scenario <scenario>', `${SCENARIOS.join(' | ')} (failover kills the primary with SIGKILL)`, 'switchover')
       .option('--replication <mode>', `${REPLICATION_MODES.join(' | ')}; default: the site's objectives (sync when its RPO is 0)`)
       .option('--probe-rate <n>', 'probe writes per second', '200')
@@ -85,10 +94,11 @@ export function register(program: Command, run: Runner): void {
     .action(run<RequestOptions & { json?: boolean }>(plan));
   requestOptions(drill.command('run').description('run a drill and write its report (JSON and Markdown)'))
     .option('--out <dir>', 'where reports go; default: dr-reports/ in the state directory')
-    .option('--lab-tls', 'use lab-only openssl certificates even when the PKI is initialized')
+    .option('--lab-tls', 'pg-local: use lab-only openssl certificates even when the PKI is initialized (the report is then unsigned)')
+    .option('--unsigned', 'pg: write an unsigned report even when the PKI is initialized')
     .option('--json', 'print the report as JSON')
     .addHelpText('after', TEACH_RUN)
-    .action(run<RequestOptions & { out?: string; labTls?: boolean; json?: boolean }>(runDrill));
+    .action(run<RunOptions>(runDrill));
   drill
     .command('abort <run>')
     .description('stop a running drill; it runs its rollbacks')
@@ -112,6 +122,16 @@ export function register(program: Command, run: Runner): void {
     .option('--json', 'machine-readable output')
     .addHelpText('after', '\nExit code 0 when the digest and the signature check out, 3 otherwise (including unsigned reports).')
     .action(run<{ root?: string; json?: boolean }>(verify));
+
+  const pair = drill.command('pair').description('an existing primary/standby pair (target pg): check its pair file and its state');
+  pair
+    .command('status')
+    .description('roles, replication, lag, where the endpoint sends traffic, certificates; changes nothing')
+    .requiredOption('--site <id>', 'the site')
+    .requiredOption('--pair <file>', 'the pair file')
+    .option('--json', 'machine-readable output')
+    .addHelpText('after', '\nExit code 0 when the standby streams on the primary\'s timeline and the endpoint reaches the primary, 3 otherwise.\n\nExample:\n  $ jinbao drill pair status --site 440000 --pair pairs/440000.yaml')
+    .action(run<{ site: string; pair: string; json?: boolean }>(pairStatus));
 
   const lab = drill.command('lab').description('the embedded DR lab of a site: up, down, status');
   lab
@@ -177,23 +197,40 @@ export function buildRequest(ctx: Context, o: RequestOptions): DrillRequest {
 
 async function plan(ctx: Context, o: RequestOptions & { json?: boolean }): Promise<void> {
   const request = buildRequest(ctx, o);
+  const config = request.target === 'pg' ? pairConfigFor(request, o.pair) : undefined;
   const steps = drillSteps(request).map((s) => ({ name: s.name, description: s.description, ...(s.rollbackDescription ? { rollback: s.rollbackDescription } : {}) }));
   if (o.json) {
-    ctx.out(json({ request, steps }));
+    ctx.out(json({ request, steps, ...(config ? { pair: { file: config.source, nodes: config.nodes.map((n) => ({ name: n.name, host: n.host, port: n.port })), commands: commandsInPlan(config) } } : {}) }));
     return;
   }
   ctx.out(`drill plan: ${request.scenario} of site ${request.site} ${request.siteName} to its DR center at ${request.drSite}, target ${request.target}, ${request.replication} replication\n`);
   ctx.out(`objectives: RTO ${request.objectives.rtoSeconds} s, RPO ${request.objectives.rpoSeconds === 0 ? '0 (no acknowledged write lost)' : `${request.objectives.rpoSeconds} s of data`}; probe ${request.probeRate} writes/s\n\n`);
   steps.forEach((s, i) => ctx.out(`${String(i + 1).padStart(2)}. ${s.name}: ${s.description}\n${s.rollback ? `    rollback: ${s.rollback}\n` : ''}`));
-  ctx.out('\nnothing was changed; run it with: jinbao drill run ' + ['--site', request.site, '--target', request.target, '--scenario', request.scenario].join(' ') + '\n');
+  if (config) {
+    ctx.out(`\noperator commands from ${config.source} (roles are found when the drill starts: the node out of recovery is the primary):\n`);
+    for (const c of commandsInPlan(config)) ctx.out(`  ${c.command.padEnd(9)} ${c.argv ? c.argv.join(' ') : '(not set)'}\n            ${c.usedBy}\n`);
+  }
+  ctx.out('\nnothing was changed; run it with: jinbao drill run ' + ['--site', request.site, '--target', request.target, ...(config ? ['--pair', config.source] : []), '--scenario', request.scenario].join(' ') + '\n');
 }
 
-function requirePgLocal(request: DrillRequest): void {
-  if (request.target === 'pg') {
-    throw new InputError(
-      'target "pg" (an existing pair given by connection strings, with operator-supplied fencing and traffic commands) can be planned but not run by this version; run the drill on the embedded lab with --target pg-local',
-    );
+/** The pair file of a `pg` drill, checked for this drill (site, the commands its scenario needs). */
+function pairConfigFor(request: DrillRequest, file: string | undefined): PairConfig {
+  if (file === undefined) {
+    throw new InputError('--target pg needs --pair FILE: the pair file with the two connection strings, the endpoint and the operator commands (example in docs/dr.md); or drill the embedded lab with --target pg-local');
   }
+  const config = readPairFile(file);
+  const problems = pairProblemsFor(config, request);
+  if (problems.length > 0) throw new InputError(`pair file ${file} cannot run this drill: ${problems.length} problem${problems.length === 1 ? '' : 's'}`, { details: problems });
+  return config;
+}
+
+/** Each operator command with the step that runs it (templates: {node} is filled in when the drill runs). */
+function commandsInPlan(config: PairConfig): { command: string; argv?: readonly string[]; usedBy: string }[] {
+  return (Object.keys(COMMANDS) as (keyof typeof COMMANDS)[]).map((name) => ({
+    command: name,
+    ...(config.commands[name] ? { argv: config.commands[name]!.argv } : {}),
+    usedBy: COMMANDS[name].usedBy,
+  }));
 }
 
 /** The PKI store with an initialized hierarchy, or undefined. */
@@ -211,14 +248,14 @@ export interface Evidence {
 }
 
 /** Replica certificates and the report signer from the PKI when it is initialized and unlocked; lab-only otherwise. */
-export async function evidenceSources(ctx: Context, site: string, forceLab: boolean): Promise<Evidence> {
+export async function evidenceSources(ctx: Context, site: string, forceLab: boolean, target: TargetKind = 'pg-local'): Promise<Evidence> {
   const pki = forceLab ? undefined : existingPki(ctx);
   if (!pki) return { tls: labTlsSource(), notes: [`replication TLS: ${LAB_TLS_LABEL}`, `report: ${UNSIGNED_NOTE}`] };
   let passphrase: string;
   try {
     passphrase = (await resolvePassphrase({ env: ctx.io.env, stateDir: ctx.stateDir })).passphrase;
   } catch (err) {
-    throw new JinbaoError(`the PKI in ${ctx.stateDir} is initialized but locked: ${(err as Error).message}; or pass --lab-tls to drill with lab-only certificates and an unsigned report`, { cause: err });
+    throw new JinbaoError(`the PKI in ${ctx.stateDir} is initialized but locked: ${(err as Error).message}; or pass ${target === 'pg' ? '--unsigned for an unsigned report' : '--lab-tls to drill with lab-only certificates and an unsigned report'}`, { cause: err });
   }
   const fabric = ctx.fabric();
   const tls: ReplicaTlsSource = {
@@ -261,12 +298,44 @@ async function prepareLab(ctx: Context, site: string, replication: ReplicationMo
   return { lab, startedHere: !wasRunning };
 }
 
-async function runDrill(ctx: Context, o: RequestOptions & { out?: string; labTls?: boolean; json?: boolean }): Promise<number> {
+type RunOptions = RequestOptions & { out?: string; labTls?: boolean; unsigned?: boolean; json?: boolean };
+
+async function runDrill(ctx: Context, o: RunOptions): Promise<number> {
   const request = buildRequest(ctx, o);
-  requirePgLocal(request);
+  if (o.labTls && request.target !== 'pg-local') throw new InputError('--lab-tls is for --target pg-local; an existing pair keeps its own certificates (use --unsigned for an unsigned report)');
+  if (o.unsigned && request.target !== 'pg') throw new InputError('--unsigned is for --target pg; on the embedded lab, --lab-tls drills with lab-only certificates and an unsigned report');
   const history = new DrillHistory(ctx.store());
+  if (request.target === 'pg') {
+    const config = pairConfigFor(request, o.pair);
+    const evidence: Evidence = o.unsigned ? { tls: labTlsSource(), notes: [`report: ${UNSIGNED_NOTE}`] } : await evidenceSources(ctx, request.site, false, 'pg');
+    const pair = await RemotePair.open(config, { site: request.site });
+    const tlsLabel = `operator-managed; the certificates the servers present are checked at preflight${config.tls.caFile ? ` against ${config.tls.caFile}` : ' (validity only: the pair file names no tls.ca)'}`;
+    try {
+      return await drive(ctx, o, request, history, { pair, lockName: `pg:${request.site}`, replicationTls: tlsLabel, evidence, notes: evidence.notes.filter((n) => n.startsWith('report:')) });
+    } finally {
+      await pair.close();
+    }
+  }
   const evidence = await evidenceSources(ctx, request.site, o.labTls === true);
   const { lab, startedHere } = await prepareLab(ctx, request.site, request.replication, evidence.tls);
+  let exit: number;
+  try {
+    exit = await drive(ctx, o, request, history, { pair: new LabPair(lab), lockName: `pg-local:${request.site}`, replicationTls: lab.state.tlsSource, evidence, notes: evidence.notes });
+  } finally {
+    if (startedHere) await lab.stop();
+  }
+  if (startedHere && !o.json) ctx.out('lab servers this drill started were stopped; keep them running with: jinbao drill lab up --site ' + request.site + '\n');
+  return exit;
+}
+
+/** Run the drill on a pair, write its report files, print the outcome; the exit code says passed or not. */
+async function drive(
+  ctx: Context,
+  o: RunOptions,
+  request: DrillRequest,
+  history: DrillHistory,
+  on: { pair: DrPair; lockName: string; replicationTls: string; evidence: Evidence; notes: readonly string[] },
+): Promise<number> {
   const controller = new AbortController();
   const onSigint = () => controller.abort(new DrillAbortedError('interrupted (Ctrl-C)'));
   process.once('SIGINT', onSigint);
@@ -274,24 +343,24 @@ async function runDrill(ctx: Context, o: RequestOptions & { out?: string; labTls
   try {
     report = await executeDrill({
       request,
-      pair: new LabPair(lab),
+      pair: on.pair,
       history,
-      lockName: `pg-local:${request.site}`,
-      replicationTls: lab.state.tlsSource,
-      ...(evidence.signer ? { signer: evidence.signer } : {}),
+      lockName: on.lockName,
+      replicationTls: on.replicationTls,
+      ...(on.evidence.signer ? { signer: on.evidence.signer } : {}),
       signal: controller.signal,
       onStart: (id) => {
-        if (!o.json) ctx.out(`drill ${id}: ${request.scenario} of ${request.site} → ${request.drSite} (${request.replication}); abort with: jinbao drill abort ${id}\n`);
+        if (!o.json) ctx.out(`drill ${id}: ${request.scenario} of ${request.site} → ${request.drSite} (${request.replication}, ${on.pair.primary} → ${on.pair.standby}); abort with: jinbao drill abort ${id}\n`);
       },
       onEvent: (e) => {
         if (o.json) return;
         if (e.type === 'step-finished') ctx.out(`  ${e.ok ? 'ok    ' : 'FAILED'} ${e.step}${e.detail ? `: ${e.detail}` : ''}\n`);
         if (e.type === 'rollback') ctx.out(`  ${e.ok ? 'rolled back' : 'ROLLBACK FAILED'} ${e.step}${e.detail ? `: ${e.detail}` : ''}\n`);
+        if (e.type === 'note' && e.text.startsWith('operator command')) ctx.err(`    ${e.text}\n`);
       },
     });
   } finally {
     process.off('SIGINT', onSigint);
-    if (startedHere) await lab.stop();
   }
   const outDir = resolve(o.out ?? join(ctx.stateDir, 'dr-reports'));
   mkdirSync(outDir, { recursive: true });
@@ -303,11 +372,36 @@ async function runDrill(ctx: Context, o: RequestOptions & { out?: string; labTls
     const m = report.measured;
     ctx.out(`\n${report.result.toUpperCase()}: RTO ${m.rtoMs === undefined ? '—' : `${(m.rtoMs / 1000).toFixed(2)} s`} (objective ${request.objectives.rtoSeconds} s), RPO ${m.rpoRows ?? '—'} rows / ${m.rpoWalBytes ?? '?'} WAL bytes (objective ${request.objectives.rpoSeconds} s)\n`);
     for (const r of report.reasons) ctx.out(`  - ${r}\n`);
-    for (const n of evidence.notes) ctx.out(`${n}\n`);
+    for (const n of on.notes) ctx.out(`${n}\n`);
     ctx.out(`report: ${jsonFile} (and .md)\n`);
-    if (startedHere) ctx.out('lab servers this drill started were stopped; keep them running with: jinbao drill lab up --site ' + request.site + '\n');
   }
   return report.result === 'passed' ? ExitCode.ok : ExitCode.complianceFailed;
+}
+
+async function pairStatus(ctx: Context, o: { site: string; pair: string; json?: boolean }): Promise<number> {
+  const request = buildRequest(ctx, { site: o.site, target: 'pg' });
+  const config = readPairFile(o.pair);
+  if (config.site !== undefined && config.site !== request.site) throw new InputError(`${config.source}: site: the file is for site ${config.site}, not ${request.site}`);
+  const pair = await RemotePair.open(config, { site: request.site });
+  try {
+    const replication = await pair.replication();
+    const mode = await pair.replicationMode().catch(() => undefined);
+    const routed = await pair.traffic.current();
+    const certificates = await pair.certificates(Date.now());
+    const healthy = replication.streaming && routed === pair.primary;
+    const status = { file: config.source, site: request.site, primary: pair.primary, standby: pair.standby, replicationMode: mode ?? null, replication, endpoint: { routesTo: routed ?? null }, certificates, healthy };
+    if (o.json) ctx.out(json(status));
+    else {
+      ctx.out(`pair ${config.source} for site ${request.site}: primary ${pair.primary} (${pair.node(pair.primary).host}:${pair.node(pair.primary).port}), standby ${pair.standby} (${pair.node(pair.standby).host}:${pair.node(pair.standby).port})\n`);
+      ctx.out(`replication: ${replication.detail}${mode ? `; ${mode}` : ''}${replication.replayDelaySeconds !== undefined ? `; replay lag ${replication.replayDelaySeconds.toFixed(3)} s, ${replication.replayLagBytes ?? 0} bytes` : ''}\n`);
+      ctx.out(`endpoint: ${routed === undefined ? 'reaches no server' : `reaches ${routed}`}${routed !== undefined && routed !== pair.primary ? ' (NOT the primary)' : ''}\n`);
+      for (const c of certificates) ctx.out(`certificate ${c.file}: ${c.problem ? `PROBLEM: ${c.problem}` : `valid until ${c.notAfter} (${c.subject})`}\n`);
+      ctx.out(healthy ? 'ready for a drill: jinbao drill plan --site ' + request.site + ' --target pg --pair ' + config.source + '\n' : 'not ready for a drill: repair what is said above first\n');
+    }
+    return healthy ? ExitCode.ok : ExitCode.complianceFailed;
+  } finally {
+    await pair.close();
+  }
 }
 
 async function abort(ctx: Context, _o: unknown, args: string[]): Promise<void> {

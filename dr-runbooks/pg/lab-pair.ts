@@ -35,12 +35,12 @@ export class LabPair implements DrPair {
     return this.lab.proxy;
   }
 
-  nodeByPort(port: number): string | undefined {
-    return this.lab.nodeByPort(port);
-  }
+  /** Lab nodes differ by port, and HAProxy connects to each on its own. */
+  readonly serverKeySql = 'inet_server_port()::text';
+  readonly managesReplicationMode = true;
 
-  portOf(node: string): number {
-    return this.lab.node(asNode(node)).port;
+  async serverKey(node: string): Promise<string> {
+    return String(this.lab.node(asNode(node)).port);
   }
 
   query<R extends pg.QueryResultRow = pg.QueryResultRow>(node: string, sql: string, params: unknown[] = []): Promise<R[]> {

@@ -159,10 +159,6 @@ export class PgLab {
     };
   }
 
-  nodeByPort(port: number): NodeName | undefined {
-    return NODES.find((n) => this.stateValue.ports[n] === port);
-  }
-
   tlsFiles(name: NodeName): TlsFiles {
     const d = join(this.dir, 'tls');
     return {

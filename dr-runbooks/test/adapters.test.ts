@@ -130,9 +130,9 @@ describe('the failback verification', () => {
       },
       tryWrite: async () => Promise.reject(new Error('must not try a write before the standby streams')),
     } as unknown as DrPair;
-    const ctx = { pair, oldPrimary: 'dc', newPrimary: 'dr', state: newDrillState(), log: new EventLog(), signal: new AbortController().signal } as unknown as DrillContext;
+    const ctx = { pair, request: request(), oldPrimary: 'dc', newPrimary: 'dr', state: newDrillState(), log: new EventLog(), signal: new AbortController().signal } as unknown as DrillContext;
     await expect(failback(300).verification!(ctx)).rejects.toThrow(
-      `after failback dc is not a streaming standby of dr within 300 ms: ${detail}; the pair needs repair before the next drill (check with: jinbao drill lab status)`,
+      `after failback dc is not a streaming standby of dr within 300 ms: ${detail}; the pair needs repair before the next drill (check with: jinbao drill lab status --site 440000)`,
     );
     expect(asked).toBeGreaterThan(1);
   });

@@ -107,7 +107,7 @@ describe.skipIf(skip)('drills on the embedded lab (real PostgreSQL 15 over mTLS 
     await lab.stopNode(lab.standby);
     try {
       await expect(drill(request())).rejects.toThrow(DrillRefusedError);
-      await expect(drill(request())).rejects.toThrow(/^refusing to start the drill: the standby is not streaming \(no walreceiver named jinbao_d[cr] is connected to primary d[cr]\); start it or repair replication, then check with: jinbao drill lab status$/);
+      await expect(drill(request())).rejects.toThrow(/^refusing to start the drill: the standby is not streaming \(no walreceiver named jinbao_d[cr] is connected to primary d[cr]\); start it or repair replication, then check with: jinbao drill lab status --site 440000$/);
     } finally {
       await lab.startNode(lab.standby);
       await lab.waitStreaming(lab.primary, lab.standby, 20_000);

@@ -1,0 +1,188 @@
+import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { StateStore } from '../../lib/state.js';
+import { alive, DEFAULT_PG_BIN, DrillHistory, DrillRefusedError, executeDrill, labTlsSource, parsePairText, PgLab, RemotePair, type DrillReport, type DrillRequest, type PairConfig } from '../index.js';
+import { request } from './helpers.js';
+
+const isRoot = process.getuid?.() === 0;
+const haveTools = existsSync(`${DEFAULT_PG_BIN}/pg_ctl`) && existsSync('/usr/sbin/haproxy');
+const skip = !isRoot || !haveTools;
+const operator = fileURLToPath(new URL('./fixtures/lab-operator.ts', import.meta.url));
+
+/**
+ * Target `pg` on real PostgreSQL: an embedded lab stands in for an existing pair. The drill knows
+ * it only through the pair file: TCP connection strings, the HAProxy endpoint, and operator
+ * commands (fixtures/lab-operator.ts, run as separate processes as a site's tooling would be).
+ */
+describe.skipIf(skip)('drills on an existing pair given by a pair file (target pg, real PostgreSQL 15)', () => {
+  let base: string;
+  let lab: PgLab;
+  let store: StateStore;
+  let history: DrillHistory;
+
+  beforeAll(async () => {
+    base = mkdtempSync('/tmp/jinbao-dr-pair-test-');
+    chmodSync(base, 0o711);
+    lab = await PgLab.create({ dir: `${base}/dr-lab/440000`, site: '440000', replication: 'sync', tls: labTlsSource(), stateDir: base });
+    store = StateStore.open(base);
+    history = new DrillHistory(store);
+  });
+
+  afterAll(async () => {
+    const pids = [lab?.pid('dc'), lab?.pid('dr'), lab?.proxy.pid()];
+    await lab?.stop();
+    store?.close();
+    for (const p of pids) if (p !== undefined) expect(alive(p)).toBe(false);
+    rmSync(base, { recursive: true, force: true });
+  });
+
+  function pairFile(over: { commands?: Record<string, unknown>; manage?: boolean } = {}): PairConfig {
+    const cmd = (action: string, ...rest: string[]) => [process.execPath, '--import', 'tsx', operator, lab.dir, action, '{node}', ...rest];
+    const commands = {
+      crash: cmd('crash'),
+      stop: cmd('stop'),
+      start: cmd('start'),
+      fence: cmd('fence'),
+      unfence: cmd('unfence'),
+      route: cmd('route'),
+      drain: cmd('drain'),
+      rejoin: { run: cmd('rejoin', '{peer}'), timeoutSeconds: 120 },
+      endOfWal: cmd('end-of-wal', '{from}'),
+      ...over.commands,
+    };
+    const url = (port: number) => `postgresql://postgres@127.0.0.1:${port}/postgres`;
+    const text = JSON.stringify({
+      site: '440000',
+      endpoint: url(lab.state.proxyPort),
+      nodes: {
+        dc: { connection: url(lab.state.ports.dc), applicationName: lab.node('dc').applicationName },
+        dr: { connection: url(lab.state.ports.dr), applicationName: lab.node('dr').applicationName },
+      },
+      replication: { manage: over.manage ?? true },
+      tls: { ca: lab.tlsFiles('dc').caFile },
+      commands,
+    });
+    const file = `${base}/pair.json`;
+    writeFileSync(file, text);
+    return parsePairText(text, file);
+  }
+
+  async function drill(req: DrillRequest, config = pairFile()): Promise<{ report: DrillReport; pair: RemotePair }> {
+    const pair = await RemotePair.open(config, { site: '440000' });
+    try {
+      const report = await executeDrill({ request: req, pair, history, lockName: 'pg:440000', replicationTls: 'operator-managed' });
+      return { report, pair };
+    } finally {
+      await pair.close();
+    }
+  }
+
+  async function expectHealthy(primary: string): Promise<void> {
+    const pair = await RemotePair.open(pairFile(), { site: '440000' });
+    try {
+      expect(pair.primary).toBe(primary);
+      expect((await pair.replication()).streaming).toBe(true);
+      expect(await pair.traffic.current()).toBe(primary);
+      expect((await pair.tryWrite(pair.standby)).accepted).toBe(false);
+    } finally {
+      await pair.close();
+    }
+  }
+
+  /** The primary as the servers say (the lab's own record is rewritten by the operator commands in other processes). */
+  async function currentPrimary(): Promise<string> {
+    const pair = await RemotePair.open(pairFile(), { site: '440000' });
+    await pair.close();
+    return pair.primary;
+  }
+  const peer = (n: string) => (n === 'dc' ? 'dr' : 'dc');
+
+  const pgRequest = (over: Partial<DrillRequest> = {}) => request({ target: 'pg', ...over });
+
+  it('GIVEN the pair file THEN roles are found from the servers, the presented certificates are checked against the CA, and the endpoint is seen reaching the primary', async () => {
+    const pair = await RemotePair.open(pairFile(), { site: '440000' });
+    try {
+      expect(pair.primary).toBe('dc');
+      const certs = await pair.certificates(Date.now());
+      expect(certs.map((c) => c.file)).toEqual([`dc (127.0.0.1:${lab.state.ports.dc})`, `dr (127.0.0.1:${lab.state.ports.dr})`]);
+      expect(certs.every((c) => c.problem === undefined)).toBe(true);
+      expect(await pair.traffic.current()).toBe('dc');
+      expect(await pair.serverKey('dc')).not.toBe(await pair.serverKey('dr'));
+    } finally {
+      await pair.close();
+    }
+  });
+
+  it('GIVEN a running probe WHEN a planned switchover runs through the operator commands THEN no acknowledged row is lost and the pair fails back healthy', async () => {
+    const before = await currentPrimary();
+    const { report } = await drill(pgRequest({ scenario: 'switchover', replication: 'sync' }));
+    expect(report.reasons).toEqual([]);
+    expect(report.result).toBe('passed');
+    expect(report.measured.rpoRows).toBe(0);
+    expect(report.measured.probe!.acknowledgedByOldPrimary).toBeGreaterThan(0);
+    expect(report.measured.probe!.acknowledgedByNewPrimary).toBeGreaterThan(0);
+    // Every operator command is in the evidence, with how it ended.
+    const ran = report.events.filter((e) => e.type === 'note' && e.text.startsWith('operator command')).map((e) => (e as { text: string }).text.split(':')[0]);
+    expect(ran).toEqual(['operator command drain', 'operator command fence', 'operator command stop', 'operator command route', 'operator command endOfWal', 'operator command rejoin']);
+    await expectHealthy(peer(before));
+  });
+
+  it('GIVEN synchronous replication WHEN the crash command kills the primary THEN failover loses no acknowledged row, reads the WAL end, and the pair fails back healthy', async () => {
+    const before = await currentPrimary();
+    const { report } = await drill(pgRequest({ scenario: 'failover', replication: 'sync' }));
+    expect(report.reasons).toEqual([]);
+    expect(report.result).toBe('passed');
+    expect(report.measured.rpoRows).toBe(0);
+    expect(report.measured.rpoWalBytes).toBe(0);
+    expect(report.measured.splitBrainFree).toBe(true);
+    await expectHealthy(peer(before));
+  });
+
+  it('GIVEN a fence command that fails WHEN the drill reaches the fence THEN the rollbacks route traffic back and the pair is unchanged', async () => {
+    const before = await currentPrimary();
+    const { report } = await drill(pgRequest({ scenario: 'switchover' }), pairFile({ commands: { fence: { run: ['sh', '-c', 'echo "fence agent unreachable" >&2; exit 7'], retries: 1 } } }));
+    expect(report.result).toBe('failed');
+    expect(report.reasons.join('\n')).toMatch(/operator command fence for d[cr] failed \(exit 7, 2 attempts\): sh -c .*: fence agent unreachable; fix commands\.fence in/);
+    const rollbacks = report.events.filter((e) => e.type === 'rollback').map((e) => `${(e as { step: string }).step}:${(e as { ok: boolean }).ok}`);
+    expect(rollbacks).toContain('fence-old-primary:true');
+    await expectHealthy(before);
+  });
+
+  it('GIVEN the standby is down THEN the drill refuses before starting, naming the node and the file, and records nothing', async () => {
+    const standby = peer(await currentPrimary()) as 'dc' | 'dr';
+    const runs = history.list().length;
+    await lab.stopNode(standby);
+    try {
+      await expect(drill(pgRequest())).rejects.toThrow(new RegExp(`^refusing to start the drill: node ${standby} \\(127\\.0\\.0\\.1:\\d+\\) does not answer: .*ECONNREFUSED.*; check nodes\\.${standby}\\.connection in .*pair\\.json and that the server runs$`));
+      expect(history.list().length).toBe(runs);
+    } finally {
+      await lab.startNode(standby);
+    }
+  });
+
+  it('GIVEN a standby that answers but does not stream THEN the drill refuses, names the status command, and records nothing', async () => {
+    const primary = (await currentPrimary()) as 'dc' | 'dr';
+    const standby = peer(primary) as 'dc' | 'dr';
+    const runs = history.list().length;
+    // The walreceiver stops when primary_conninfo is emptied: the server keeps answering queries.
+    await lab.query(standby, "ALTER SYSTEM SET primary_conninfo = ''");
+    await lab.query(standby, 'SELECT pg_reload_conf()');
+    try {
+      await expect(drill(pgRequest())).rejects.toThrow(DrillRefusedError);
+      await expect(drill(pgRequest())).rejects.toThrow(/^refusing to start the drill: the standby is not streaming \(.+\); start it or repair replication, then check with: jinbao drill pair status --site 440000 --pair FILE$/);
+      expect(history.list().length).toBe(runs);
+    } finally {
+      await lab.query(standby, 'ALTER SYSTEM RESET primary_conninfo');
+      await lab.query(standby, 'SELECT pg_reload_conf()');
+      await lab.waitStreaming(primary, standby, 20_000);
+    }
+  });
+
+  it('GIVEN a pair file that does not let the drill manage replication WHEN the drill asks for another mode THEN it refuses before changing anything', async () => {
+    await expect(drill(pgRequest({ replication: 'async' }), pairFile({ manage: false }))).rejects.toThrow(
+      'refusing to start the drill: the pair runs sync replication and the drill asks for async; pass --replication sync, or let the drill set synchronous_standby_names with "replication: { manage: true }" in the pair file',
+    );
+    await expectHealthy(await currentPrimary());
+  });
+});
