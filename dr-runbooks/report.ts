@@ -233,6 +233,8 @@ export function renderMarkdown(r: DrillReport): string {
     const detail = [s.detail ?? s.phases.map((p) => p.detail).filter(Boolean).join('; '), s.rollback ? `rollback ${s.rollback.ok ? 'ok' : 'FAILED'}: ${s.rollback.detail ?? ''}` : ''].filter(Boolean).join(' / ');
     lines.push(`| ${s.name} | ${s.startedAt} | ${s.durationMs === undefined ? '' : `${s.durationMs.toFixed(0)} ms`} | ${s.ok ? 'ok' : 'FAILED'} | ${detail.replace(/\|/g, '\\|')} |`);
   }
+  const notes = r.events.flatMap((e) => (e.type === 'note' && 'text' in e ? [`- ${e.at}: ${String(e.text)}`] : []));
+  if (notes.length > 0) lines.push('', '## Notes', '', ...notes);
   lines.push('', '## Evidence', '', `- sha256 of the canonical report: \`${r.evidence.digest}\``, `- ${r.evidence.note}`, '');
   return lines.join('\n');
 }

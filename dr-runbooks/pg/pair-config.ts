@@ -130,14 +130,16 @@ export function parsePairText(text: string, source: string): PairConfig {
   }
   const parsed = pairFileSchema.safeParse(doc.toJS());
   const problems: Problem[] = [];
-  const add = (path: (string | number)[], message: string) => {
-    const location = where(path);
+  const add = (path: (string | number)[], message: string, at: (string | number)[] = path) => {
+    const location = where(at);
     problems.push({ path, message, ...(location ? { location } : {}) });
   };
   if (!parsed.success) {
     for (const issue of parsed.error.issues) {
       const path = issue.path.filter((p): p is string | number => typeof p !== 'symbol');
-      add(path, describe(issue));
+      // An unknown field is located at itself, not at the object holding it.
+      const keys = issue.code === 'unrecognized_keys' ? (issue as { keys?: string[] }).keys : undefined;
+      add(path, describe(issue), keys?.length ? [...path, keys[0]!] : path);
     }
     throw pairError(source, problems);
   }
@@ -187,9 +189,9 @@ export function parsePairText(text: string, source: string): PairConfig {
 /** Problems with using this pair file for this drill (a missing command, another site's file). */
 export function pairProblemsFor(config: PairConfig, request: Pick<DrillRequest, 'site' | 'scenario' | 'failback'>): string[] {
   const problems: string[] = [];
-  if (config.site !== undefined && config.site !== request.site) problems.push(`${config.source}: site: the file is for site ${config.site}, the drill is for ${request.site}`);
+  if (config.site !== undefined && config.site !== request.site) problems.push(`site: the file is for site ${config.site}, the drill is for ${request.site}`);
   const need = (name: CommandName, why: string) => {
-    if (!config.commands[name]) problems.push(`${config.source}: commands.${name} is required ${why} (${COMMANDS[name].usedBy})`);
+    if (!config.commands[name]) problems.push(`commands.${name} is required ${why} (${COMMANDS[name].usedBy})`);
   };
   if (request.scenario === 'failover') need('crash', 'for --scenario failover');
   if (request.scenario === 'switchover') need('stop', 'for --scenario switchover');

@@ -68,11 +68,74 @@ describe('jinbao drill', () => {
     expect(r.code).toBe(2);
   });
 
-  it('GIVEN the pg target THEN run refuses plainly instead of guessing the operator commands', async () => {
-    const r = await runCli(['--state', freshState(), 'drill', 'run', '--site', '440000', '--target', 'pg']);
+  const PAIR = `site: "440000"
+endpoint: postgresql://probe@127.0.0.1:1/jinbao_drill
+nodes:
+  dc: { connection: "postgresql://postgres@127.0.0.1:1/jinbao_drill" }
+  dr: { connection: "postgresql://postgres@127.0.0.1:2/jinbao_drill" }
+commands:
+  stop: [ssh, "{host}", sudo, systemctl, stop, postgresql@15-main]
+  start: [ssh, "{host}", sudo, systemctl, start, postgresql@15-main]
+  fence: [ssh, "{host}", sudo, /usr/local/sbin/pg-fence, on]
+  unfence: [ssh, "{host}", sudo, /usr/local/sbin/pg-fence, off]
+  route: [/usr/local/sbin/pg-endpoint, route, "{node}"]
+  drain: [/usr/local/sbin/pg-endpoint, drain]
+`;
+
+  it('GIVEN the pg target without a pair file THEN run and plan say what the file holds and where the example is', async () => {
+    for (const cmd of ['run', 'plan']) {
+      const r = await runCli(['--state', freshState(), 'drill', cmd, '--site', '440000', '--target', 'pg']);
+      expect(r.stderr).toBe(
+        'jinbao: --target pg needs --pair FILE: the pair file with the two connection strings, the endpoint and the operator commands (example in docs/dr.md); or drill the embedded lab with --target pg-local\n',
+      );
+      expect(r.code).toBe(2);
+    }
+  });
+
+  it('GIVEN a pair file THEN plan lists every operator command with the step that runs it, and touches nothing', async () => {
+    const file = join(tmp.dir, 'pair-plan.yaml');
+    writeFileSync(file, PAIR);
+    const r = await runCli(['--state', freshState(), 'drill', 'plan', '--site', '440000', '--target', 'pg', '--pair', file, '--no-failback']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(`operator commands from ${file}`);
+    expect(r.stdout).toContain('  route     /usr/local/sbin/pg-endpoint route {node}\n            switch-traffic: send the endpoint to {node} only\n');
+    expect(r.stdout).toContain('  crash     (not set)\n');
+    expect(r.stdout).toContain(`run it with: jinbao drill run --site 440000 --target pg --pair ${file} --scenario switchover`);
+    const js = JSON.parse((await runCli(['--state', freshState(), 'drill', 'plan', '--site', '440000', '--target', 'pg', '--pair', file, '--no-failback', '--json'])).stdout);
+    expect(js.pair.nodes).toEqual([{ name: 'dc', host: '127.0.0.1', port: 1 }, { name: 'dr', host: '127.0.0.1', port: 2 }]);
+  });
+
+  it('GIVEN a pair file that lacks what the drill needs THEN run lists every gap before connecting to anything', async () => {
+    const file = join(tmp.dir, 'pair-gaps.yaml');
+    writeFileSync(file, PAIR);
+    const r = await runCli(['--state', freshState(), 'drill', 'run', '--site', '440000', '--target', 'pg', '--pair', file, '--scenario', 'failover']);
     expect(r.stderr).toBe(
-      'jinbao: target "pg" (an existing pair given by connection strings, with operator-supplied fencing and traffic commands) can be planned but not run by this version; run the drill on the embedded lab with --target pg-local\n',
+      [
+        `jinbao: pair file ${file} cannot run this drill: 2 problems`,
+        `  - commands.crash is required for --scenario failover (failover: inject-failure (kill the primary as a dead machine would))`,
+        `  - commands.rejoin is required for failback (or pass --no-failback to leave the old primary fenced) (failback: rewind {node} into a streaming standby of {peer} and start it)`,
+        '',
+      ].join('\n'),
     );
+    expect(r.code).toBe(2);
+  });
+
+  it('GIVEN a pair file whose servers do not answer THEN run refuses with exit 2 and records no drill', async () => {
+    const file = join(tmp.dir, 'pair-down.yaml');
+    writeFileSync(file, PAIR);
+    const state = freshState();
+    const r = await runCli(['--state', state, 'drill', 'run', '--site', '440000', '--target', 'pg', '--pair', file, '--no-failback', '--unsigned']);
+    expect(r.stderr).toMatch(/^jinbao: refusing to start the drill: node dc \(127\.0\.0\.1:1\) does not answer: .*; check nodes\.dc\.connection in .*pair-down\.yaml and that the server runs\n$/);
+    expect(r.code).toBe(2);
+    expect(JSON.parse((await runCli(['--state', state, 'drill', 'list', '--json'])).stdout).runs).toEqual([]);
+    const status = await runCli(['--state', state, 'drill', 'pair', 'status', '--site', '440000', '--pair', file]);
+    expect(status.code).toBe(2);
+  });
+
+  it('GIVEN a flag for the other target THEN it is refused, saying which target it belongs to', async () => {
+    const r = await runCli(['--state', freshState(), 'drill', 'run', '--site', '440000', '--unsigned']);
+    expect(r.stderr).toBe('jinbao: --unsigned is for --target pg; on the embedded lab, --lab-tls drills with lab-only certificates and an unsigned report\n');
     expect(r.code).toBe(2);
   });
 

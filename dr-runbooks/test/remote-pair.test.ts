@@ -1,6 +1,7 @@
-import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../../bin/testkit.js';
 import { StateStore } from '../../lib/state.js';
 import { alive, DEFAULT_PG_BIN, DrillHistory, DrillRefusedError, executeDrill, labTlsSource, parsePairText, PgLab, RemotePair, type DrillReport, type DrillRequest, type PairConfig } from '../index.js';
 import { request } from './helpers.js';
@@ -128,9 +129,20 @@ describe.skipIf(skip)('drills on an existing pair given by a pair file (target p
     await expectHealthy(peer(before));
   });
 
-  it('GIVEN synchronous replication WHEN the crash command kills the primary THEN failover loses no acknowledged row, reads the WAL end, and the pair fails back healthy', async () => {
+  it('GIVEN synchronous replication WHEN `jinbao drill run --target pg` kills the primary with the crash command THEN failover loses no acknowledged row, reads the WAL end, and the pair fails back healthy', async () => {
     const before = await currentPrimary();
-    const { report } = await drill(pgRequest({ scenario: 'failover', replication: 'sync' }));
+    const file = `${base}/pair-cli.json`;
+    writeFileSync(file, readFileSync(pairFile().source));
+    const state = `${base}/cli-state`;
+    const status = await runCli(['--state', state, 'drill', 'pair', 'status', '--site', '440000', '--pair', file]);
+    expect(status.stdout).toContain(`ready for a drill: jinbao drill plan --site 440000 --target pg --pair ${file}`);
+    expect(status.code).toBe(0);
+    const run = await runCli(['--state', state, 'drill', 'run', '--site', '440000', '--target', 'pg', '--pair', file, '--scenario', 'failover', '--replication', 'sync', '--unsigned', '--json']);
+    expect(run.code).toBe(0);
+    const report = JSON.parse(run.stdout) as DrillReport;
+    expect(existsSync(`${state}/dr-reports/${report.runId}.md`)).toBe(true);
+    expect(readFileSync(`${state}/dr-reports/${report.runId}.md`, 'utf8')).toMatch(/## Notes\n\n- .*: operator command crash: /);
+    expect(report.request.target).toBe('pg');
     expect(report.reasons).toEqual([]);
     expect(report.result).toBe('passed');
     expect(report.measured.rpoRows).toBe(0);
