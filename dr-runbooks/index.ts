@@ -23,3 +23,4 @@ export { readPairFile, parsePairText, pairProblemsFor, fillPlaceholders, hostAnd
 export { OperatorCommands, OperatorCommandError, type CommandRecord } from './pg/operator.js';
 export { RemotePair, SERVER_KEY_SQL, type RemotePairOptions } from './pg/remote-pair.js';
 export { fetchServerCertificate, type PresentedCertificate } from './pg/server-cert.js';
+export { sampleReplication, type ReplicationSample } from './replication-watch.js';

@@ -11,8 +11,10 @@ export const METRICS = {
   /** gauge {site}: the recovery-point objective, seconds (monitoring/registry.ts, from the fabric). */
   rpoObjective: 'jinbao_dr_rpo_objective_seconds',
   rtoObjective: 'jinbao_dr_rto_objective_seconds',
-  /** gauge {site}: replication lag of the site's DR standby, seconds (dr-runbooks). */
+  /** gauge {site}: replay lag of the site's streaming DR standby, seconds (bin/commands/drill.ts, sampled by the exporter). */
   replicationLag: 'jinbao_dr_replication_lag_seconds',
+  /** gauge {site}: 1 when the site's DR standby streams on its primary's timeline, else 0 (as above). */
+  standbyStreaming: 'jinbao_dr_standby_streaming',
   /** gauge {site}: seconds since the site's latest drill finished (dr-runbooks, bin/commands/drill.ts). */
   drillAge: 'jinbao_dr_last_drill_age_seconds',
   /** gauge {site, result}: 1 when the site's latest drill passed, else 0 (dr-runbooks). */

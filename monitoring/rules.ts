@@ -111,6 +111,13 @@ export function buildRules(opts: RulesOptions = {}): RenderedRules {
       annotations: { summary: `Replication lag at {{ $labels.site }} is {{ $value }}s, above its RPO budget`, description: 'A failover now would lose more data than the recovery-point objective allows (a 0 s objective is given 1 s of slack).' },
     },
     {
+      alert: 'JinbaoStandbyNotStreaming',
+      expr: `${M.standbyStreaming} == 0`,
+      for: '2m',
+      labels: { severity: 'page' },
+      annotations: { summary: 'The DR standby of {{ $labels.site }} is not streaming', description: 'Every write since it stopped would be lost in a failover, and a drill would refuse to start. See jinbao drill pair status (or drill lab status) for the site.' },
+    },
+    {
       alert: 'JinbaoKpiBelowTarget',
       expr: `${M.kpiMet}{kind="binding"} == 0`,
       for: '15m',

@@ -17,6 +17,7 @@ import {
   PgTools,
   readPairFile,
   RemotePair,
+  sampleReplication,
   COMMANDS,
   PLACEHOLDERS,
   REPLICATION_MODES,
@@ -31,6 +32,7 @@ import {
   type EvidenceSigner,
   type EvidenceVerifier,
   type PairConfig,
+  type ReplicationSample,
   type ReplicaTlsSource,
   type ReplicationMode,
   type Scenario,
@@ -575,6 +577,66 @@ export function registerDrillMetrics(registry: Registry, ctx: Context): void {
       for (const r of latest()) if (r.finishedAt) this.set({ site: r.site }, Math.max(0, (now - Date.parse(r.finishedAt)) / 1000));
     },
   });
+}
+
+/**
+ * Replication of the pairs given to the exporter (pair files) and of the running embedded labs,
+ * sampled once per scrape: standby streaming (1/0), replay lag in seconds and bytes per site.
+ */
+export function registerReplicationMetrics(registry: Registry, ctx: Context, pairs: readonly PairConfig[]): void {
+  const registers = [registry];
+  let cached: { at: number; samples: Promise<ReplicationSample[]> } | undefined;
+  // The three gauges are collected one after the other in a scrape: they share one sample.
+  const samples = () => {
+    const now = performance.now();
+    if (!cached || now - cached.at > 2_000) cached = { at: now, samples: sampleReplication({ stateDir: ctx.stateDir, pairs }) };
+    return cached.samples;
+  };
+  new Gauge({
+    name: 'jinbao_dr_standby_streaming',
+    help: "1 when the site's DR standby streams from its primary on the primary's timeline, 0 when not (or a node does not answer).",
+    labelNames: ['site'],
+    registers,
+    async collect() {
+      this.reset();
+      for (const s of await samples()) this.set({ site: s.site }, s.streaming ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'jinbao_dr_replication_lag_seconds',
+    help: "Replay lag of the site's streaming DR standby: age of the newest replayed transaction while WAL waits to be replayed, 0 when caught up.",
+    labelNames: ['site'],
+    registers,
+    async collect() {
+      this.reset();
+      for (const s of await samples()) if (s.lagSeconds !== undefined) this.set({ site: s.site }, s.lagSeconds);
+    },
+  });
+  new Gauge({
+    name: 'jinbao_dr_replication_lag_bytes',
+    help: "WAL the site's streaming DR standby has not replayed yet (primary's current position minus the standby's replay position), bytes.",
+    labelNames: ['site'],
+    registers,
+    async collect() {
+      this.reset();
+      for (const s of await samples()) if (s.lagBytes !== undefined) this.set({ site: s.site }, s.lagBytes);
+    },
+  });
+}
+
+/** Pair files for the exporter: each must name its site. */
+export function readExporterPairs(files: readonly string[]): PairConfig[] {
+  const configs = files.map((f) => readPairFile(f));
+  const problems = configs.filter((c) => c.site === undefined).map((c) => `${c.source}: site: is required for the exporter (it labels the metrics); add site: "ID"`);
+  const seen = new Map<string, string>();
+  for (const c of configs) {
+    if (c.site === undefined) continue;
+    const other = seen.get(c.site);
+    if (other) problems.push(`${c.source}: site: ${c.site} is also the site of ${other}; give each site one pair file`);
+    seen.set(c.site, c.source);
+  }
+  if (problems.length > 0) throw new InputError(`--dr-pair: ${problems.length} problem${problems.length === 1 ? '' : 's'}`, { details: problems });
+  return configs;
 }
 
 /** `jinbao up`: DR pairings and drill status per site, from the inventory and the history (starts nothing). */

@@ -5,6 +5,7 @@ import type { Runner } from '../cli.js';
 import type { Context } from '../context.js';
 import { gatherLiveFacts } from '../live.js';
 import { registerFeatureMetrics } from '../metrics.js';
+import { readExporterPairs, registerReplicationMetrics } from './drill.js';
 
 export function register(program: Command, run: Runner): void {
   program
@@ -12,17 +13,27 @@ export function register(program: Command, run: Runner): void {
     .description('serve Prometheus metrics (inventory, KPIs and every feature\'s state) at /metrics')
     .requiredOption('--port <port>', 'TCP port (0 picks a free one)')
     .option('--host <host>', 'address to bind; keep it on loopback unless a firewall protects it', '127.0.0.1')
-    .addHelpText('after', '\nExample:\n  $ jinbao exporter --port 9464\n  $ curl -s 127.0.0.1:9464/metrics | grep jinbao_kpi')
-    .action(run<{ port: string; host: string }>(exporter));
+    .option('--dr-pair <file>', 'a DR pair file (repeatable): its standby\'s streaming and replay lag are sampled at each scrape; running embedded labs are sampled too', collect, [] as string[])
+    .addHelpText(
+      'after',
+      '\nExamples:\n  $ jinbao exporter --port 9464\n  $ curl -s 127.0.0.1:9464/metrics | grep jinbao_kpi\n  $ jinbao exporter --port 9464 --dr-pair pairs/440000.yaml --dr-pair pairs/110000.yaml',
+    )
+    .action(run<{ port: string; host: string; drPair: string[] }>(exporter));
 }
 
-async function exporter(ctx: Context, opts: { port: string; host: string }): Promise<void> {
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+async function exporter(ctx: Context, opts: { port: string; host: string; drPair: string[] }): Promise<void> {
   const port = Number(opts.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new InputError(`--port must be a whole number from 0 to 65535, got "${opts.port}"`);
   ctx.fabric(); // refuse to serve an invalid inventory
+  const pairs = readExporterPairs(opts.drPair);
   const registry = createRegistry();
   registerFabricMetrics(registry, { fabric: () => ctx.fabric(), live: () => gatherLiveFacts(ctx) });
   registerFeatureMetrics(registry, ctx);
+  registerReplicationMetrics(registry, ctx, pairs);
   const server = await startExporter(registry, { port, host: opts.host });
   ctx.err(`serving metrics at ${server.url} (Ctrl-C to stop)\n`);
   await new Promise<void>((resolve) => {

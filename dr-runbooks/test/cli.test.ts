@@ -133,6 +133,25 @@ commands:
     expect(status.code).toBe(2);
   });
 
+  it('GIVEN pair files for the exporter THEN each must name its site, once', async () => {
+    const a = join(tmp.dir, 'pair-nosite.yaml');
+    writeFileSync(a, PAIR.replace('site: "440000"\n', ''));
+    const b = join(tmp.dir, 'pair-b.yaml');
+    const c = join(tmp.dir, 'pair-c.yaml');
+    writeFileSync(b, PAIR);
+    writeFileSync(c, PAIR);
+    const r = await runCli(['--state', freshState(), 'exporter', '--port', '0', '--dr-pair', a, '--dr-pair', b, '--dr-pair', c]);
+    expect(r.stderr).toBe(
+      [
+        'jinbao: --dr-pair: 2 problems',
+        `  - ${a}: site: is required for the exporter (it labels the metrics); add site: "ID"`,
+        `  - ${c}: site: 440000 is also the site of ${b}; give each site one pair file`,
+        '',
+      ].join('\n'),
+    );
+    expect(r.code).toBe(2);
+  });
+
   it('GIVEN a flag for the other target THEN it is refused, saying which target it belongs to', async () => {
     const r = await runCli(['--state', freshState(), 'drill', 'run', '--site', '440000', '--unsigned']);
     expect(r.stderr).toBe('jinbao: --unsigned is for --target pg; on the embedded lab, --lab-tls drills with lab-only certificates and an unsigned report\n');

@@ -66,7 +66,7 @@ describe.skipIf(!hasPromtool)('Prometheus rules (promtool; Debian package promet
   it('GIVEN the rendered rule files WHEN promtool checks them THEN they are valid', () => {
     const r = spawnSync('promtool', ['check', 'rules', ...ruleFiles], { cwd: dir, encoding: 'utf8' });
     expect(r.stdout).toContain('SUCCESS: 8 rules found');
-    expect(r.stdout).toContain('SUCCESS: 13 rules found');
+    expect(r.stdout).toContain('SUCCESS: 14 rules found');
     expect(r.status).toBe(0);
   });
 
@@ -179,8 +179,15 @@ describe.skipIf(!hasPromtool)('Prometheus rules (promtool; Debian package promet
           { series: 'jinbao_dr_rpo_objective_seconds{site="440100",tier="prefecture"}', values: '5x10' },
           { series: 'jinbao_dr_replication_lag_seconds{site="110000"}', values: '0.5x10' },
           { series: 'jinbao_dr_rpo_objective_seconds{site="110000",tier="province"}', values: '0x10' },
+          { series: 'jinbao_dr_standby_streaming{site="440000"}', values: '1x10' },
+          { series: 'jinbao_dr_standby_streaming{site="110000"}', values: '0x10' },
         ],
-        alert_rule_test: [silent('JinbaoReplicationLagAboveRpo', '1m'), fires('JinbaoReplicationLagAboveRpo', '5m', { site: '440000' }, '3')],
+        alert_rule_test: [
+          silent('JinbaoReplicationLagAboveRpo', '1m'),
+          fires('JinbaoReplicationLagAboveRpo', '5m', { site: '440000' }, '3'),
+          silent('JinbaoStandbyNotStreaming', '1m'),
+          fires('JinbaoStandbyNotStreaming', '5m', { site: '110000' }),
+        ],
       },
     ]);
     expect(r.code, r.output).toBe(0);
