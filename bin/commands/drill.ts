@@ -58,6 +58,10 @@ interface RequestOptions {
 }
 
 const TEACH_RUN = `
+Target pg drills an existing primary/standby pair described by a pair file (--pair): connection
+strings, the endpoint, and the operator's commands for crash, stop, start, fence, route, drain and
+rejoin (docs/dr.md has an example). Roles are found from the servers.
+
 A drill on the embedded lab (pg-local) creates, in the state directory, a PostgreSQL 15 primary (the
 site's data center) and a streaming standby (its DR center) replicating over mutual TLS behind an
 HAProxy endpoint, unless "drill lab up" already did. Servers the drill started are stopped by pid
@@ -71,6 +75,8 @@ Examples:
   $ jinbao drill run --site 440000 --target pg-local                              planned switchover
   $ jinbao drill run --site 440000 --target pg-local --scenario failover          SIGKILL the primary
   $ jinbao drill run --site 440100 --target pg-local --scenario failover --replication async --probe-rate 500
+  $ jinbao drill pair status --site 440000 --pair pairs/440000.yaml             an existing pair: ready?
+  $ jinbao drill run --site 440000 --target pg --pair pairs/440000.yaml --scenario failover
   $ jinbao drill list
   $ jinbao drill report dr-20261127T001500Z-440000-1a2b --format md
   $ jinbao drill verify-report .jinbao/dr-reports/dr-20261127T001500Z-440000-1a2b.json
@@ -409,7 +415,7 @@ async function pairStatus(ctx: Context, o: { site: string; pair: string; json?: 
 async function abort(ctx: Context, _o: unknown, args: string[]): Promise<void> {
   const id = args[0]!;
   const r = new DrillHistory(ctx.store()).requestAbort(id);
-  ctx.out(r === 'requested' ? `abort requested for ${id}; the drill runs its rollbacks and records the outcome (follow with: jinbao drill list)\n` : `${id} had no live process; marked aborted. Check the pair with: jinbao drill lab status --site ID\n`);
+  ctx.out(r === 'requested' ? `abort requested for ${id}; the drill runs its rollbacks and records the outcome (follow with: jinbao drill list)\n` : `${id} had no live process; marked aborted. Check the pair with: jinbao drill lab status --site ID (or jinbao drill pair status --site ID --pair FILE)\n`);
 }
 
 async function list(ctx: Context, o: { site?: string; json?: boolean }): Promise<void> {

@@ -1,4 +1,6 @@
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { createServer, type Server } from 'node:net';
 import { $ } from 'zx';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -103,6 +105,15 @@ commands:
       'site: the file is for site 440000, the drill is for 110000',
       'commands.stop is required for --scenario switchover (switchover: fence-old-primary (clean shutdown; the primary sends all its WAL first))',
     ]);
+  });
+
+  it('GIVEN the example in docs/dr.md THEN it is a valid pair file for every drill', () => {
+    const doc = readFileSync(fileURLToPath(new URL('../../docs/dr.md', import.meta.url)), 'utf8');
+    const example = /### The pair file\n\n```yaml\n([\s\S]*?)```/.exec(doc)![1]!;
+    const c = parsePairText(example, 'docs/dr.md');
+    expect(c.nodes.map((n) => n.name)).toEqual(['dc', 'dr']);
+    expect(c.manageReplication).toBe(true);
+    for (const scenario of ['switchover', 'failover'] as const) expect(pairProblemsFor(c, { site: '440000', scenario, failback: true })).toEqual([]);
   });
 
   it('GIVEN connection strings in either form THEN host and port follow libpq defaults', () => {
