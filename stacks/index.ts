@@ -3,7 +3,7 @@
  * and, loaded on demand because they are heavy, the cdktf engine, the Pulumi engine and the deployer.
  */
 export * from './render/index.js';
-export { parseBackend, type Backend } from './cdktf/backend.js';
+export { parseBackend, passwordIn, pgSchemaName, type Backend } from './cdktf/backend.js';
 
 /** The cdktf engine (imports cdktf and the Kubernetes provider: load it only when synthesizing). */
 export const loadCdktfEngine = () => import('./cdktf/index.js');

@@ -6,7 +6,7 @@ import { loadLedger } from '../../fabric/index.js';
 import { InputError } from '../../lib/errors.js';
 import { json } from '../../lib/output.js';
 import { progress } from '../../lib/progress.js';
-import { loadCdktfEngine, loadDeployer, loadPulumiEngine, objectRef as objectRefOf, parseBackend, renderSite, splitPemBundle, type RenderOptions } from '../../stacks/index.js';
+import { loadCdktfEngine, loadDeployer, loadPulumiEngine, objectRef as objectRefOf, parseBackend, pgSchemaName, renderSite, splitPemBundle, type RenderOptions } from '../../stacks/index.js';
 import type { Runner } from '../cli.js';
 import type { Context } from '../context.js';
 import type { UpStage } from '../up-stages.js';
@@ -35,16 +35,20 @@ export function register(program: Command, run: Runner): void {
     .option('--engine <engine>', 'cdktf or pulumi', 'cdktf')
     .option('--out <dir>', 'output folder; default: cdktf.out for cdktf, the Pulumi project (stacks/pulumi) for pulumi')
     .option('--backend <kind>', 'Terraform state backend: local or pg', 'local')
-    .option('--backend-conn <conn>', 'PostgreSQL connection string for --backend pg (each site gets its own schema)')
+    .option('--backend-conn <conn>', 'PostgreSQL connection string for --backend pg, written into the stacks; refused if it holds a password (default: none, terraform reads PG_CONN_STR)')
     .option('--trust-bundle <file>', 'PEM file of public CA certificates for the trust-bundle ConfigMaps')
     .option('--json', 'machine-readable summary')
     .addHelpText(
       'after',
       '\nIncremental: a site whose objects did not change is not rewritten. Nothing is written when any\n' +
         'selected site would render an invalid object.\n\n' +
+        'State in PostgreSQL (--backend pg): each site gets its own schema, jinbao_site_<site>. No password is\n' +
+        'ever written into a stack. Without --backend-conn the stacks hold no connection string at all: export\n' +
+        'PG_CONN_STR (Terraform 1.5 or later) before terraform init, and the password in PGPASSWORD or ~/.pgpass.\n\n' +
         'Examples:\n' +
         '  $ jinbao synth                                      every site into cdktf.out/stacks/<site>/cdk.tf.json\n' +
         '  $ jinbao synth --site 440100 --site 440300\n' +
+        '  $ jinbao synth --backend pg                         then: export PG_CONN_STR=postgres://tf@db.example/jinbao\n' +
         '  $ jinbao synth --backend pg --backend-conn postgres://tf@db.example/jinbao\n' +
         '  $ jinbao synth --engine pulumi --site 440100 && cd stacks/pulumi && pulumi up -s site-440100',
     )
@@ -191,7 +195,14 @@ async function synth(ctx: Context, opts: SynthCommandOptions): Promise<void> {
     `cdktf: ${result.stacks} stack(s) in ${outDir} — ${result.rewritten.length + result.unchanged.length} synthesized (${result.resources} resources): ` +
       `${result.rewritten.length} rewritten, ${result.unchanged.length} unchanged${result.removed.length ? `, ${result.removed.length} removed` : ''}\n`,
   );
-  ctx.out(`state backend: ${backend.kind}; deploy a site with: cd ${join(outDir, 'stacks', result.rewritten[0] ?? result.unchanged[0] ?? '<site>')} && terraform init && terraform apply\n`);
+  const deploy = `deploy a site with: cd ${join(outDir, 'stacks', result.rewritten[0] ?? result.unchanged[0] ?? '<site>')} && terraform init && terraform apply`;
+  if (backend.kind === 'local') return void ctx.out(`state backend: local; ${deploy}\n`);
+  ctx.out(`state backend: pg, schema ${pgSchemaName('<site>')} per site; ${deploy}\n`);
+  ctx.out(
+    backend.connStr === undefined
+      ? '  the stacks hold no connection string: before terraform init, export PG_CONN_STR=postgres://USER@HOST/DB (Terraform 1.5 or later) and the password in PGPASSWORD or ~/.pgpass\n'
+      : '  the stacks hold the connection string without a password: before terraform init, export PGPASSWORD or keep the password in ~/.pgpass\n',
+  );
 }
 
 /** `jinbao up`: the whole nation, cdktf, into <out>/cdktf.out. */

@@ -1,4 +1,4 @@
-import { LocalBackend, PgBackend, TerraformStack, TerraformVariable } from 'cdktf';
+import { LocalBackend, PgBackend, TerraformStack, TerraformVariable, type PgBackendConfig } from 'cdktf';
 import type { Construct } from 'constructs';
 import { ClusterRoleBindingV1 } from '@cdktf/provider-kubernetes/lib/cluster-role-binding-v1/index.js';
 import { ClusterRoleV1 } from '@cdktf/provider-kubernetes/lib/cluster-role-v1/index.js';
@@ -10,7 +10,7 @@ import { KubernetesProvider } from '@cdktf/provider-kubernetes/lib/provider/inde
 import { ResourceQuotaV1 } from '@cdktf/provider-kubernetes/lib/resource-quota-v1/index.js';
 import { RoleBindingV1 } from '@cdktf/provider-kubernetes/lib/role-binding-v1/index.js';
 import type { KubeObject, LabelSelector, NetworkPolicyPeer, NetworkPolicyPort } from '../render/index.js';
-import type { Backend } from './backend.js';
+import { pgSchemaName, type Backend } from './backend.js';
 import { logicalId } from './logical-id.js';
 
 export interface SiteStackProps {
@@ -35,8 +35,12 @@ export class SiteStack extends TerraformStack {
     });
     new KubernetesProvider(this, 'kubernetes', { configPath: kubeconfig.stringValue, configContext: `jinbao-${props.siteId}` });
     const backend = props.backend ?? { kind: 'local' };
-    if (backend.kind === 'pg') new PgBackend(this, { connStr: backend.connStr, schemaName: `jinbao_site_${props.siteId}` });
-    else new LocalBackend(this, { path: `terraform.${props.siteId}.tfstate` });
+    if (backend.kind === 'pg') {
+      // cdktf 0.21 types `connStr` as required, but Terraform's pg backend (1.5 or later) reads
+      // PG_CONN_STR when `conn_str` is absent, which keeps the connection string out of the file.
+      const config = { ...(backend.connStr === undefined ? {} : { connStr: backend.connStr }), schemaName: pgSchemaName(props.siteId) };
+      new PgBackend(this, config as PgBackendConfig);
+    } else new LocalBackend(this, { path: `terraform.${props.siteId}.tfstate` });
     for (const o of props.objects) declare(this, o);
   }
 

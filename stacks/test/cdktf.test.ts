@@ -1,9 +1,9 @@
-import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { tempDir } from '../../bin/testkit.js';
 import { synthesizeCdktf } from '../cdktf/index.js';
-import { parseBackend, renderSite } from '../index.js';
+import { parseBackend, passwordIn, renderSite } from '../index.js';
 import { buildFabric, smallInventory } from './inventory.js';
 
 const cleanups: (() => void)[] = [];
@@ -113,6 +113,22 @@ describe('synthesizeCdktf', () => {
     }
   });
 
+  it('GIVEN the pg backend without a connection string THEN the stacks name only their schema, and nothing from the environment reaches the folder', async () => {
+    const dir = out();
+    const saved = { PG_CONN_STR: process.env.PG_CONN_STR, PGPASSWORD: process.env.PGPASSWORD };
+    process.env.PG_CONN_STR = 'postgres://tf:Env-S3cret@db.example/jinbao';
+    process.env.PGPASSWORD = 'Env-S3cret';
+    try {
+      await synthesizeCdktf(fabric, allocations, { outDir: dir, backend: parseBackend('pg', undefined) });
+    } finally {
+      for (const [k, v] of Object.entries(saved)) v === undefined ? delete process.env[k] : (process.env[k] = v);
+    }
+    for (const id of SITES) expect(readJson(join(dir, 'stacks', id, 'cdk.tf.json')).terraform.backend).toEqual({ pg: { schema_name: `jinbao_site_${id}` } });
+    const files = readdirSync(dir, { recursive: true, withFileTypes: true }).filter((e) => e.isFile());
+    expect(files.length).toBeGreaterThan(SITES.length);
+    for (const f of files) expect(readFileSync(join(f.parentPath, f.name), 'utf8')).not.toMatch(/conn_str|Env-S3cret|postgres:|password/i);
+  });
+
   it('GIVEN two threads THEN the stacks are exactly those one thread writes', async () => {
     const one = out();
     const two = out();
@@ -136,13 +152,74 @@ describe('parseBackend', () => {
     expect(parseBackend(undefined, undefined)).toEqual({ kind: 'local' });
     expect(parseBackend('local', undefined)).toEqual({ kind: 'local' });
   });
-  it('GIVEN pg without a connection string THEN it shows one', () => {
-    expect(() => parseBackend('pg', undefined)).toThrow('--backend pg needs --backend-conn, e.g. --backend-conn postgres://terraform@db.example/jinbao (keep the password in PGPASSWORD)');
+  it('GIVEN pg without a connection string THEN terraform is left to read PG_CONN_STR', () => {
+    expect(parseBackend('pg', undefined)).toEqual({ kind: 'pg' });
+  });
+  it('GIVEN pg with a connection string without a password THEN it is kept as given', () => {
+    for (const conn of ['postgres://terraform@db.example:5432/jinbao?sslmode=verify-full', 'host=db.example user=terraform dbname=jinbao sslmode=require']) {
+      expect(parseBackend('pg', conn)).toEqual({ kind: 'pg', connStr: conn });
+    }
+  });
+  const refusal = (where: string) =>
+    `--backend-conn carries a password (${where}), and it would be written into every site's cdk.tf.json; ` +
+    'remove it and give terraform the password in PGPASSWORD or ~/.pgpass (e.g. --backend-conn postgres://terraform@db.example/jinbao), ' +
+    'or leave out --backend-conn and export PG_CONN_STR before terraform init';
+  it('GIVEN a password in the URI user part THEN it is refused, saying where and how to fix it', () => {
+    expect(() => parseBackend('pg', 'postgres://tf:hunter2@db.example/jinbao')).toThrow(refusal('the user:password@ part of the URI'));
+    expect(() => parseBackend('pg', 'postgresql://tf:@db.example/jinbao')).toThrow(refusal('the user:password@ part of the URI'));
+  });
+  it('GIVEN a password as a URI parameter THEN it is refused, also when its name is percent-encoded', () => {
+    expect(() => parseBackend('pg', 'postgres://tf@db.example/jinbao?sslmode=require&password=hunter2')).toThrow(refusal('the "password" parameter of the URI'));
+    expect(() => parseBackend('pg', 'postgres://db.example/jinbao?pass%77ord=hunter2')).toThrow(refusal('the "password" parameter of the URI'));
+    expect(() => parseBackend('pg', 'postgres://db.example/jinbao?sslpassword=keypass')).toThrow(refusal('the "sslpassword" parameter of the URI'));
+  });
+  it('GIVEN a password key in key=value form THEN it is refused, quoted or not', () => {
+    expect(() => parseBackend('pg', 'host=db.example password=hunter2 dbname=jinbao')).toThrow(refusal('the "password" key'));
+    expect(() => parseBackend('pg', "host=db.example dbname = jinbao PASSWORD = 'with space \\' quote'")).toThrow(refusal('the "password" key'));
+  });
+  it('GIVEN a refused connection string THEN the message does not repeat the password', () => {
+    let message = '';
+    try {
+      parseBackend('pg', 'postgres://tf:hunter2@db.example/jinbao?password=hunter3');
+    } catch (err) {
+      message = (err as Error).message;
+    }
+    expect(message).toMatch(/^--backend-conn carries a password/);
+    expect(message).not.toMatch(/hunter/);
+  });
+  it('GIVEN an empty or unreadable connection string THEN it is refused with an example', () => {
+    expect(() => parseBackend('pg', ' ')).toThrow('--backend-conn is empty; leave it out and export PG_CONN_STR before terraform init, or give one like postgres://terraform@db.example/jinbao');
+    expect(() => parseBackend('pg', "host=db.example password='unterminated")).toThrow(
+      '--backend-conn is neither a postgres:// URI nor key=value pairs (unreadable from character 16); give one like postgres://terraform@db.example/jinbao or "host=db.example user=terraform dbname=jinbao"',
+    );
+    expect(() => parseBackend('pg', 'mysql://tf:hunter2@db.example/jinbao?x=1')).toThrow(/^--backend-conn is neither a postgres:\/\/ URI nor key=value pairs \(unreadable from character 1\)/);
   });
   it('GIVEN a connection string for the local backend THEN it is refused', () => {
     expect(() => parseBackend('local', 'postgres://x')).toThrow('--backend-conn is only used with --backend pg; drop it or add --backend pg');
   });
   it('GIVEN an unknown backend THEN the choices are named', () => {
     expect(() => parseBackend('s3', undefined)).toThrow('--backend must be "local" or "pg", got "s3"');
+  });
+});
+
+describe('passwordIn', () => {
+  it('GIVEN strings without a password THEN none is found', () => {
+    for (const conn of [
+      'postgres://db.example/jinbao',
+      'postgres://tf@db.example:5432/jinbao',
+      'postgresql:///jinbao?host=/var/run/postgresql&user=tf',
+      'postgres://tf@[::1]:5432/jinbao',
+      'postgres://tf@h1:5432,h2:5433/jinbao?target_session_attrs=read-write',
+      'postgres://tf@db.example/jinbao?application_name=password',
+      "host=db.example user=tf application_name='password=x'",
+      'dbname=jinbao',
+    ]) {
+      expect(passwordIn(conn), conn).toBeUndefined();
+    }
+  });
+  it('GIVEN a password where a lenient parser would miss it THEN it is found', () => {
+    expect(passwordIn('postgres://tf:pa/ss@db.example/jinbao')).toBe('the user:password@ part of the URI');
+    expect(passwordIn('POSTGRES://tf:x@db.example/jinbao')).toBe('the user:password@ part of the URI');
+    expect(passwordIn('host=db.example user=tf sslpassword=keypass')).toBe('the "sslpassword" key');
   });
 });

@@ -91,8 +91,51 @@ describe('jinbao synth', () => {
     expect((await cli('synth', '--engine', 'pulumi', '--site', '440100', '--backend', 'pg')).stderr).toBe(
       'jinbao: --backend and --backend-conn are for the cdktf engine; Pulumi keeps its state where `pulumi login` says\n',
     );
-    const pg = await cli('synth', '--backend', 'pg', '--out', join(dir, 'x'));
-    expect([pg.code, pg.stderr]).toEqual([2, 'jinbao: --backend pg needs --backend-conn, e.g. --backend-conn postgres://terraform@db.example/jinbao (keep the password in PGPASSWORD)\n']);
+  });
+
+  it('GIVEN --backend pg without --backend-conn THEN the stacks hold no connection string and the output says which variables terraform needs', async () => {
+    const out = join(dir, 'pg-env.out');
+    const r = await runCli(['--inventory', inventory, '--state', join(dir, 'state'), 'synth', '--backend', 'pg', '--site', '440100', '--out', out], {
+      PG_CONN_STR: 'postgres://tf:Env-S3cret@db.example/jinbao',
+      PGPASSWORD: 'Env-S3cret',
+    });
+    expect(r.code).toBe(0);
+    expect(r.stdout.split('\n').slice(1)).toEqual([
+      `state backend: pg, schema jinbao_site_<site> per site; deploy a site with: cd ${join(out, 'stacks', '440100')} && terraform init && terraform apply`,
+      '  the stacks hold no connection string: before terraform init, export PG_CONN_STR=postgres://USER@HOST/DB (Terraform 1.5 or later) and the password in PGPASSWORD or ~/.pgpass',
+      '',
+    ]);
+    const stack = readFileSync(join(out, 'stacks', '440100', 'cdk.tf.json'), 'utf8');
+    expect(JSON.parse(stack).terraform.backend).toEqual({ pg: { schema_name: 'jinbao_site_440100' } });
+    expect(stack).not.toMatch(/conn_str|Env-S3cret/);
+  });
+
+  it('GIVEN --backend-conn without a password THEN it is written and the output points at PGPASSWORD', async () => {
+    const out = join(dir, 'pg-conn.out');
+    const r = await cli('synth', '--backend', 'pg', '--backend-conn', 'postgres://tf@db.example/jinbao', '--site', '440100', '--out', out);
+    expect(r.stdout.split('\n').slice(2)).toEqual(['  the stacks hold the connection string without a password: before terraform init, export PGPASSWORD or keep the password in ~/.pgpass', '']);
+    expect(JSON.parse(readFileSync(join(out, 'stacks', '440100', 'cdk.tf.json'), 'utf8')).terraform.backend).toEqual({
+      pg: { conn_str: 'postgres://tf@db.example/jinbao', schema_name: 'jinbao_site_440100' },
+    });
+  });
+
+  it('GIVEN --backend-conn with a password THEN exit 2, nothing is written and the password is not echoed', async () => {
+    const out = join(dir, 'pg-secret.out');
+    const r = await cli('synth', '--backend', 'pg', '--backend-conn', 'host=db.example user=tf password=hunter2', '--out', out);
+    expect([r.code, r.stdout, r.stderr]).toEqual([
+      2,
+      '',
+      'jinbao: --backend-conn carries a password (the "password" key), and it would be written into every site\'s cdk.tf.json; ' +
+        'remove it and give terraform the password in PGPASSWORD or ~/.pgpass (e.g. --backend-conn postgres://terraform@db.example/jinbao), ' +
+        'or leave out --backend-conn and export PG_CONN_STR before terraform init\n',
+    ]);
+    expect(existsSync(out)).toBe(false);
+  });
+
+  it('GIVEN --help THEN it teaches the environment variables of the pg backend', async () => {
+    const r = await cli('synth', '--help');
+    expect(r.stdout).toContain('PG_CONN_STR (Terraform 1.5 or later) before terraform init, and the password in PGPASSWORD or ~/.pgpass.');
+    expect(r.stdout).toContain('\n  $ jinbao synth --backend pg                         then: export PG_CONN_STR=postgres://tf@db.example/jinbao\n');
   });
 });
 
