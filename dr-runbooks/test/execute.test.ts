@@ -63,16 +63,44 @@ describe('executeDrill around the steps', () => {
     expect(history.get(report.runId)).toMatchObject({ result: 'failed', reason: 'step promote: pg_promote() timed out' });
   });
 
-  it('GIVEN an expiring replication certificate THEN preflight refuses and says how to renew it', async () => {
-    const fake = {
+  /** A pair that passes every preflight check unless told otherwise. */
+  const healthy = (over: Record<string, unknown> = {}) =>
+    ({
       primary: 'dc',
       standby: 'dr',
+      managesReplicationMode: true,
       replication: async () => ({ streaming: true, syncState: 'sync', replayDelaySeconds: 0, replayLagBytes: 0, detail: 'standby dr streaming (sync)' }),
+      serverKey: async (node: string) => `key-${node}`,
+      replicationMode: async () => 'sync',
+      certificates: async () => [],
+      ...over,
+    }) as unknown as DrPair;
+
+  it('GIVEN both connections reaching one server THEN preflight refuses, since acknowledgements could not be told apart', async () => {
+    const fake = healthy({ serverKey: async () => '1732670000.123456' });
+    await expect(executeDrill({ request: request(), pair: fake, history, lockName: 'l', replicationTls: 'lab', steps: drillSteps(request()).slice(0, 1) })).rejects.toThrow(
+      'refusing to start the drill: dc and dr are the same server (both report "1732670000.123456"); the two connections must reach the primary and the standby',
+    );
+    expect(history.list()).toEqual([]);
+  });
+
+  it('GIVEN no replication certificate to check THEN preflight says so instead of a date', async () => {
+    const fake = healthy();
+    const report = await executeDrill({ request: request(), pair: fake, history, lockName: 'l', replicationTls: 'lab', steps: drillSteps(request()).slice(0, 1) });
+    expect(report.steps[0]!.phases[0]!.detail).toBe('standby dr streaming (sync); replay lag 0.000 s (budget 0 s); no replication certificates to check');
+  });
+
+  it('GIVEN an expiring replication certificate THEN preflight refuses and says how to renew it', async () => {
+    const fake = healthy({
       certificates: async () => [{ file: '/lab/tls/dr.crt', subject: 'CN=dr', notAfter: '2026-11-27T10:00:00.000Z', problem: 'expired or expiring: valid until 2026-11-27T10:00:00.000Z' }],
-    } as unknown as DrPair;
+    });
     await expect(executeDrill({ request: request(), pair: fake, history, lockName: 'l', replicationTls: 'lab', steps: drillSteps(request()).slice(0, 1) })).rejects.toThrow(
       'refusing to start the drill: replication certificates are not valid: /lab/tls/dr.crt: expired or expiring: valid until 2026-11-27T10:00:00.000Z; renew them and retry (the embedded lab\'s: jinbao drill lab down --site 440000 --destroy, then run the drill again)',
     );
     expect(history.list()).toEqual([]);
+    const remote = request({ target: 'pg' });
+    await expect(executeDrill({ request: remote, pair: fake, history, lockName: 'l', replicationTls: 'pg', steps: drillSteps(remote).slice(0, 1) })).rejects.toThrow(
+      /; renew them and retry$/,
+    );
   });
 });
