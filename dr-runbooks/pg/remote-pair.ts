@@ -207,8 +207,15 @@ export class RemotePair implements DrPair {
    */
   async certificates(now: number): Promise<readonly CertificateCheck[]> {
     const tls = this.config.tls;
-    const caPem = tls.caFile === undefined ? undefined : readFileSync(tls.caFile, 'utf8');
     const checks: CertificateCheck[] = [];
+    let caPem: string | undefined;
+    if (tls.caFile !== undefined) {
+      try {
+        caPem = readFileSync(tls.caFile, 'utf8');
+      } catch (err) {
+        return [{ file: tls.caFile, subject: '?', notAfter: '?', problem: `tls.ca of ${this.config.source} cannot be read: ${(err as Error).message}` }];
+      }
+    }
     for (const n of this.config.nodes) {
       const label = `${n.name} (${n.host}:${n.port})`;
       if (n.host.startsWith('/')) {

@@ -116,6 +116,15 @@ describe.skipIf(skip)('drills on an existing pair given by a pair file (target p
     } finally {
       await pair.close();
     }
+    const config = pairFile();
+    const noCa = await RemotePair.open({ ...config, tls: { ...config.tls, caFile: `${base}/missing-ca.pem` } }, { site: '440000' });
+    try {
+      expect(await noCa.certificates(Date.now())).toEqual([
+        { file: `${base}/missing-ca.pem`, subject: '?', notAfter: '?', problem: expect.stringMatching(new RegExp(`^tls\\.ca of ${base}/pair\\.json cannot be read: ENOENT`)) },
+      ]);
+    } finally {
+      await noCa.close();
+    }
   });
 
   it('GIVEN the exporter WHEN it is scraped THEN the standby streaming and its replay lag are sampled from the pair file, or from the running lab', async () => {
