@@ -95,6 +95,27 @@ describe.skipIf(!ready)(`the pg backend with terraform and a real PostgreSQL${wh
     const onDisk = run('grep', ['-rl', '-e', PASSWORD, '-e', `127.0.0.1:${port}`, out, work]);
     expect([onDisk.status, onDisk.stdout]).toEqual([1, '']);
   }, 120_000);
+
+  it('GIVEN a stack synthesized with a passwordless --backend-conn WHEN terraform runs with the password in ~/.pgpass THEN it connects with the written string, which wins over PG_CONN_STR', async () => {
+    const fabric = buildFabric();
+    const { allocations } = fabric.allocate();
+    const out = join(dir, 'conn.out');
+    const conn = `postgres://tf@127.0.0.1:${port}/jinbao?sslmode=disable`;
+    await synthesizeCdktf(fabric, allocations, { outDir: out, sites: ['440300'], backend: parseBackend('pg', conn) });
+    const backend = (JSON.parse(readFileSync(join(out, 'stacks', '440300', 'cdk.tf.json'), 'utf8')) as { terraform: { backend: unknown } }).terraform.backend;
+    const work = join(dir, 'conn-work');
+    mkdirSync(work);
+    writeFileSync(join(work, 'main.tf.json'), JSON.stringify({ terraform: { backend } }));
+    const home = join(dir, 'home');
+    mkdirSync(home);
+    writeFileSync(join(home, '.pgpass'), `127.0.0.1:${port}:jinbao:tf:${PASSWORD}\n`, { mode: 0o600 });
+    const env = { PG_CONN_STR: `postgres://tf@127.0.0.1:${port}/no_such_db?sslmode=disable`, HOME: home, TF_IN_AUTOMATION: '1', CHECKPOINT_DISABLE: '1' };
+    const init = run('terraform', ['init', '-input=false', '-no-color'], env, work);
+    expect([init.status, init.stderr]).toEqual([0, '']);
+    expect(run('terraform', ['apply', '-input=false', '-no-color', '-auto-approve'], env, work).status).toBe(0);
+    expect(sql('SELECT name FROM jinbao_site_440300.states')).toBe('default');
+    expect(run('grep', ['-rl', '-e', PASSWORD, out, work]).status).toBe(1);
+  }, 120_000);
 });
 
 function idOf(flag: '-u' | '-g', user: string): number {
