@@ -45,6 +45,8 @@ export {
   type LabEnv,
   type LabUp,
   type LabJournal,
+  type LabDown,
+  type StoppedProcess,
   type CheckResult,
   type PairResult,
   type LinkResult,
@@ -52,4 +54,5 @@ export {
 export { saveCheck, lastCheck } from './checks.js';
 export { registerWanMetrics } from './metrics.js';
 export { systemRunner, type Runner } from './exec.js';
+export { labProcesses, systemProcs, isLabIface, isLabNamespace, type ProcTable, type ProcInfo, type LabIdentity, type Found } from './procs.js';
 export { writeRendered } from './write.js';

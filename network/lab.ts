@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { freemem } from 'node:os';
 import { join } from 'node:path';
 import { InputError, JinbaoError, UnavailableError } from '../lib/errors.js';
 import { SERVICES, SERVICE_NAMES, aclFlows, allowedServices, type Service } from './acl.js';
 import { must, systemRunner, type Runner } from './exec.js';
+import { isLabIface, isLabNamespace, labProcesses, systemProcs, type Found, type LabIdentity, type ProcTable } from './procs.js';
 import type { NodeKeys } from './keys.js';
 import { renderPlan, type IfaceRole, type NodeConfig, type RenderedNode } from './render.js';
 import { drNodeId, findNode, slicePlan, type WanNode, type WanPlan } from './topology.js';
@@ -15,7 +16,9 @@ import { MINISTRY_ID } from '../fabric/index.js';
  * per node plus a carrier namespace that routes the underlay; veth pairs; one wireguard-go process
  * per WireGuard interface; the rendered routes and nftables rules; a failover watch per backed-up
  * link. Everything created is journalled in `<state>/wan-lab/lab.json` before it is created, so
- * `down` removes it even after a crash, by exact name and recorded pid.
+ * `down` removes it even after a crash. `down` does not trust recorded pids alone: it finds every
+ * process of the lab by the lab's own names and namespaces (see procs.ts), stops it (SIGTERM,
+ * bounded wait, SIGKILL), and keeps the journal when anything survives.
  */
 
 export const LAB_DIR = 'wan-lab';
@@ -33,10 +36,15 @@ export interface LabJournal {
   tag: string;
   status: 'building' | 'up';
   createdAt: string;
+  /** The process bringing the lab up (pid and start time in clock ticks): a 'building' lab whose owner is gone was interrupted. */
+  owner?: { pid: number; start: number };
   nodes: { id: string; ns: string; idx: number }[];
   carrier: string;
   namespaces: string[];
-  processes: { pid: number; what: string; name: string }[];
+  /** Inode of each namespace, recorded right after it was made: finds its processes after the namespace lost its name. */
+  inodes?: Record<string, number>;
+  /** Long-lived processes; an entry is written before its process starts, its pid right after (absent if the writer died in between). */
+  processes: { pid?: number; what: string; name: string; ns?: string }[];
   cuts: string[];
 }
 
@@ -89,6 +97,12 @@ export interface LabEnv {
   readonly stateDir: string;
   readonly runner?: Runner;
   readonly log?: (line: string) => void;
+  /** The process table `down` reads and signals (default: /proc and kill(2)). */
+  readonly procs?: ProcTable;
+  /** How long `down` waits after each round of signals before it escalates (default 3000 ms). */
+  readonly graceMs?: number;
+  /** Where wireguard-go keeps its control sockets (default /var/run/wireguard). */
+  readonly socketDir?: string;
 }
 
 function labDir(stateDir: string): string {
@@ -101,9 +115,39 @@ export function readJournal(stateDir: string): LabJournal | undefined {
   return JSON.parse(readFileSync(file, 'utf8')) as LabJournal;
 }
 
+/** Write the journal whole or not at all (a new file renamed over the old): a crash mid-write must not leave a journal `down` cannot read. */
 function saveJournal(stateDir: string, j: LabJournal): void {
   mkdirSync(labDir(stateDir), { recursive: true, mode: 0o700 });
-  writeFileSync(join(labDir(stateDir), 'lab.json'), JSON.stringify(j, null, 2), { mode: 0o600 });
+  const file = join(labDir(stateDir), 'lab.json');
+  writeFileSync(`${file}.new`, JSON.stringify(j, null, 2), { mode: 0o600 });
+  renameSync(`${file}.new`, file);
+}
+
+const SOCKET_DIR = '/var/run/wireguard';
+
+/** A tag no namespace, control socket or process on this machine uses yet, starting from a random one. */
+export function pickTag(inUse: (tag: string) => boolean, start: number = randomBytes(2).readUInt16BE(0)): string {
+  for (let i = 0; i < 0x10000; i++) {
+    const tag = `jb${((start + i) & 0xffff).toString(16).padStart(4, '0')}`;
+    if (!inUse(tag)) return tag;
+  }
+  throw new JinbaoError('every lab tag (jb0000 to jbffff) is in use by a namespace, WireGuard socket or process on this machine; remove old labs with: jinbao wan down', { exitCode: 1 });
+}
+
+function tagsInUse(procs: ProcTable, socketDir: string): Set<string> {
+  const used = new Set<string>();
+  const add = (name: string) => {
+    const m = /^(jb[0-9a-f]{4})/.exec(name);
+    if (m && (isLabIface(m[1]!, name) || isLabNamespace(m[1]!, name))) used.add(m[1]!);
+  };
+  for (const d of ['/run/netns', socketDir]) if (existsSync(d)) for (const e of readdirSync(d)) add(e.replace(/\.sock$/, ''));
+  for (const p of procs.list()) for (const a of p.argv) add(a);
+  return used;
+}
+
+function ownerAlive(owner: { pid: number; start: number }, procs: ProcTable): boolean {
+  const p = procs.get(owner.pid);
+  return p !== undefined && !p.zombie && p.start === owner.start;
 }
 
 export function requireRoot(): void {
@@ -140,35 +184,58 @@ export async function labUp(env: LabEnv, plan: WanPlan, ids: readonly string[], 
   const started = performance.now();
   const r = env.runner ?? systemRunner;
   const log = env.log ?? (() => {});
+  const procs = env.procs ?? systemProcs;
   const existing = readJournal(env.stateDir);
-  if (existing) throw new InputError(`a WAN lab (${existing.tag}, ${existing.status}) is already recorded in ${labDir(env.stateDir)}; remove it first with: jinbao wan down`);
+  if (existing) {
+    const dir = labDir(env.stateDir);
+    if (existing.status === 'up' || !existing.owner) {
+      throw new InputError(`a WAN lab (${existing.tag}, ${existing.status}) is already recorded in ${dir}; remove it first with: jinbao wan down`);
+    }
+    if (ownerAlive(existing.owner, procs)) {
+      throw new InputError(`a WAN lab (${existing.tag}) is being brought up in ${dir} by process ${existing.owner.pid}; wait for it, or stop that process and run: jinbao wan down`);
+    }
+    // Its owner is gone: the leftovers of an interrupted bring-up, and provably this state's. Clear them first.
+    log(`lab ${existing.tag}: an earlier bring-up in ${dir} did not finish (its process ${existing.owner.pid} is gone); removing what it left`);
+    const d = await labDown(env);
+    log(`lab ${d.tag} removed: ${d.processes} processes stopped, ${d.namespaces} namespaces deleted`);
+  }
   const slice = slicePlan(plan, new Set(ids));
-  const tag = `jb${randomBytes(3).toString('hex').slice(0, 4)}`;
+  const used = tagsInUse(procs, env.socketDir ?? SOCKET_DIR);
+  const tag = pickTag((t) => used.has(t));
+  const self = procs.get(process.pid);
   const index = new Map(ids.map((id, i) => [id, i]));
   const rendered = renderPlan(slice, { keys, withPrivateKeys: true, namer: labNamer(tag, index) });
   const journal: LabJournal = {
     tag,
     status: 'building',
     createdAt: new Date().toISOString(),
+    ...(self ? { owner: { pid: self.pid, start: self.start } } : {}),
     nodes: ids.map((id, i) => ({ id, ns: `${tag}-${id}`, idx: i })),
     carrier: `${tag}-carrier`,
     namespaces: [],
+    inodes: {},
     processes: [],
     cuts: [],
   };
   saveJournal(env.stateDir, journal);
   writeRender(env.stateDir, rendered.nodes);
   try {
-    await addNamespace(r, env.stateDir, journal, journal.carrier);
+    await addNamespace(r, procs, env.stateDir, journal, journal.carrier);
     await sysctls(r, journal.carrier);
     // Nodes are independent once the carrier exists: bring them up a few at a time.
-    await pool(rendered.nodes, 4, (rn) => bringNode(r, env.stateDir, journal, rn));
+    await pool(rendered.nodes, 4, (rn) => bringNode(r, procs, env.stateDir, journal, rn));
     journal.status = 'up';
     saveJournal(env.stateDir, journal);
     log(`lab ${tag}: ${ids.length} nodes up`);
   } catch (err) {
+    // `pool` has let every node in flight settle: nothing starts behind the teardown's back.
     log(`lab ${tag}: bring-up failed, tearing down what was made`);
-    await labDown(env).catch(() => undefined);
+    try {
+      const d = await labDown(env);
+      log(`lab ${tag} removed: ${d.processes} processes stopped, ${d.namespaces} namespaces deleted`);
+    } catch (downErr) {
+      log(`lab ${tag}: the teardown failed too: ${(downErr as Error).message}`);
+    }
     throw err;
   }
   return { journal, plan: slice, nodes: rendered.nodes, seconds: (performance.now() - started) / 1000 };
@@ -186,10 +253,15 @@ function writeRender(stateDir: string, nodes: readonly RenderedNode[]): void {
   }
 }
 
-async function addNamespace(r: Runner, stateDir: string, j: LabJournal, ns: string): Promise<void> {
+async function addNamespace(r: Runner, procs: ProcTable, stateDir: string, j: LabJournal, ns: string): Promise<void> {
   j.namespaces.push(ns);
   saveJournal(stateDir, j);
   await must(r, 'ip', ['netns', 'add', ns]);
+  const inode = procs.netnsInode(ns);
+  if (inode !== undefined) {
+    (j.inodes ??= {})[ns] = inode;
+    saveJournal(stateDir, j);
+  }
   await batch(r, ns, ['link set lo up']);
 }
 
@@ -217,11 +289,21 @@ async function waitFor(check: () => boolean, ms: number, what: string): Promise<
   }
 }
 
-async function bringNode(r: Runner, stateDir: string, j: LabJournal, rn: RenderedNode): Promise<void> {
+/** Start a long-lived process in a namespace: its journal entry is on disk before it starts, its pid right after. */
+function startRecorded(r: Runner, stateDir: string, j: LabJournal, what: string, name: string, ns: string, args: readonly string[]): number {
+  const entry: LabJournal['processes'][number] = { what, name, ns };
+  j.processes.push(entry);
+  saveJournal(stateDir, j);
+  entry.pid = r.start('ip', ['netns', 'exec', ns, ...args]);
+  saveJournal(stateDir, j);
+  return entry.pid;
+}
+
+async function bringNode(r: Runner, procs: ProcTable, stateDir: string, j: LabJournal, rn: RenderedNode): Promise<void> {
   const n = rn.node;
   const entry = j.nodes.find((x) => x.id === n.id)!;
   const ns = entry.ns;
-  await addNamespace(r, stateDir, j, ns);
+  await addNamespace(r, procs, stateDir, j, ns);
   await sysctls(r, ns);
   if (!n.endpoint || !n.underlay) throw new JinbaoError(`lab node ${n.id} has no underlay endpoint`, { exitCode: 1 });
   // Underlay: a veth to the carrier, which routes every endpoint as a /32.
@@ -235,9 +317,7 @@ async function bringNode(r: Runner, stateDir: string, j: LabJournal, rn: Rendere
   const dir = join(labDir(stateDir), 'render', n.id);
   const commands: string[] = [];
   for (const iface of rn.config.ifaces) {
-    const pid = r.start('ip', ['netns', 'exec', ns, 'wireguard-go', '-f', iface.name]);
-    j.processes.push({ pid, what: 'wireguard-go', name: iface.name });
-    saveJournal(stateDir, j);
+    startRecorded(r, stateDir, j, 'wireguard-go', iface.name, ns, ['wireguard-go', '-f', iface.name]);
     await waitFor(() => existsSync(`/var/run/wireguard/${iface.name}.sock`), 5000, `wireguard-go to create ${iface.name}`);
     // The rendered wg-quick file is what the real tools accept: strip it, then setconf.
     const stripped = await must(r, 'wg-quick', ['strip', join(dir, `${iface.name}.conf`)]);
@@ -253,9 +333,7 @@ async function bringNode(r: Runner, stateDir: string, j: LabJournal, rn: Rendere
   await batch(r, ns, commands);
   await must(r, 'ip', ['netns', 'exec', ns, 'nft', '-f', join(dir, 'nftables.nft')]);
   for (const w of rn.config.watches) {
-    const pid = r.start('ip', ['netns', 'exec', ns, 'bash', watchScript(stateDir), w.iface, w.probe, ...w.routes.map((x) => `${x.prefix}@${x.metric}`)]);
-    j.processes.push({ pid, what: 'bash', name: w.iface });
-    saveJournal(stateDir, j);
+    startRecorded(r, stateDir, j, 'bash', w.iface, ns, ['bash', watchScript(stateDir), w.iface, w.probe, ...w.routes.map((x) => `${x.prefix}@${x.metric}`)]);
   }
 }
 
@@ -292,49 +370,123 @@ function watchScript(stateDir: string): string {
   return file;
 }
 
-function processMatches(pid: number, name: string): boolean {
-  try {
-    const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-    return cmdline.includes(name);
-  } catch {
-    return false;
-  }
+export interface StoppedProcess {
+  readonly pid: number;
+  readonly command: string;
+  /** Why it belonged to the lab (see `labProcesses`). */
+  readonly why: Found['why'];
+  /** The last signal it needed. */
+  readonly signal: 'SIGTERM' | 'SIGKILL';
 }
 
-/** Remove everything the recorded lab made: its processes (by pid, checked against the recorded name), then its namespaces by exact name. */
-export async function labDown(env: LabEnv): Promise<{ tag?: string; processes: number; namespaces: number }> {
+export interface LabDown {
+  readonly tag?: string;
+  /** Processes stopped: recorded ones and every other found to belong to the lab. */
+  readonly processes: number;
+  readonly namespaces: number;
+  /** Stale wireguard-go control sockets removed, and lab interfaces left in the host namespace deleted. */
+  readonly sockets: number;
+  readonly links: number;
+  readonly stopped: readonly StoppedProcess[];
+}
+
+async function netnsNames(r: Runner): Promise<string[]> {
+  return (await must(r, 'ip', ['netns', 'list'])).split('\n').map((l) => l.split(' ')[0]!).filter(Boolean);
+}
+
+/** Stop every process of the lab: SIGTERM, wait, SIGKILL what survives (and SIGTERM what turned up since), wait; whatever is left is an error. */
+async function stopLab(procs: ProcTable, identity: () => LabIdentity, graceMs: number, log: (line: string) => void, tag: string, dir: string): Promise<StoppedProcess[]> {
+  const stopped = new Map<number, StoppedProcess & { start: number }>();
+  const gone = (f: Found) => {
+    const now = procs.get(f.proc.pid);
+    return now === undefined || now.zombie || now.start !== f.proc.start;
+  };
+  for (let round = 0; round < 3; round++) {
+    const found = labProcesses(procs.list(), identity());
+    if (found.length === 0) break;
+    for (const f of found) {
+      const before = stopped.get(f.proc.pid);
+      const signal = before?.start === f.proc.start ? 'SIGKILL' : 'SIGTERM';
+      // The same pid with the same start time as when it was judged, or it is not signalled.
+      if (gone(f)) continue;
+      try {
+        procs.signal(f.proc.pid, signal);
+      } catch {
+        continue;
+      }
+      const command = f.proc.argv.join(' ');
+      if (signal === 'SIGTERM') log(`lab ${tag}: stopping pid ${f.proc.pid} (${command}; ${f.why})`);
+      else log(`lab ${tag}: pid ${f.proc.pid} (${command}) outlived SIGTERM; sent SIGKILL`);
+      stopped.set(f.proc.pid, { pid: f.proc.pid, command, why: before?.why ?? f.why, signal, start: f.proc.start });
+    }
+    const until = Date.now() + graceMs;
+    while (!found.every(gone) && Date.now() < until) await new Promise((res) => setTimeout(res, 50));
+  }
+  const left = labProcesses(procs.list(), identity());
+  if (left.length > 0) {
+    throw new JinbaoError(
+      `lab ${tag}: ${left.length} process(es) still run after SIGTERM and SIGKILL: ${left.map((f) => `pid ${f.proc.pid} (${f.proc.argv.join(' ')})`).join(', ')}; ` +
+        `the journal in ${dir} is kept; once they have exited (a process in uninterruptible sleep exits when its I/O does), run again: jinbao wan down`,
+      { exitCode: 1 },
+    );
+  }
+  return [...stopped.values()].map(({ start: _start, ...p }) => p);
+}
+
+/**
+ * Remove everything of the recorded lab, also after a crash: every process that provably belongs to
+ * it (named after it, living in one of its namespaces, or a child of such), the wireguard-go control
+ * sockets of its interfaces, its namespaces, and any of its interfaces left in the host namespace.
+ * The journal goes last, and only when nothing of the lab is left, so `down` can always be run again.
+ */
+export async function labDown(env: LabEnv): Promise<LabDown> {
   const r = env.runner ?? systemRunner;
+  const procs = env.procs ?? systemProcs;
+  const log = env.log ?? (() => {});
+  const socketDir = env.socketDir ?? SOCKET_DIR;
   const j = readJournal(env.stateDir);
-  if (!j) return { processes: 0, namespaces: 0 };
-  let processes = 0;
-  for (const p of [...j.processes].reverse()) {
-    if (!processMatches(p.pid, p.name)) continue;
-    try {
-      process.kill(p.pid, 'SIGTERM');
-      processes += 1;
-    } catch {
-      /* already gone */
+  if (!j) return { processes: 0, namespaces: 0, sockets: 0, links: 0, stopped: [] };
+  const dir = labDir(env.stateDir);
+  // Tearing down under a bring-up that still runs would race it: it keeps starting things. Its own failure path may.
+  if (j.status === 'building' && j.owner && j.owner.pid !== process.pid && ownerAlive(j.owner, procs)) {
+    throw new InputError(`the WAN lab ${j.tag} in ${dir} is still being brought up by process ${j.owner.pid}; stop it first (kill ${j.owner.pid}), then run: jinbao wan down`);
+  }
+  const names = new Set([...j.namespaces, ...j.nodes.map((n) => n.ns), j.carrier]);
+  for (const ns of await netnsNames(r)) if (isLabNamespace(j.tag, ns)) names.add(ns);
+  const recorded = new Set(Object.values(j.inodes ?? {}));
+  const identity = (): LabIdentity => ({
+    tag: j.tag,
+    namespaces: names,
+    named: new Set([...names].map((n) => procs.netnsInode(n)).filter((i): i is number => i !== undefined)),
+    recorded,
+  });
+  const stopped = await stopLab(procs, identity, env.graceMs ?? 3000, log, j.tag, dir);
+  // With every process of the lab gone, a control socket of one of its interfaces is stale (SIGKILL leaves it behind).
+  let sockets = 0;
+  if (existsSync(socketDir)) {
+    for (const f of readdirSync(socketDir)) {
+      if (!f.endsWith('.sock') || !isLabIface(j.tag, f.slice(0, -'.sock'.length))) continue;
+      rmSync(join(socketDir, f), { force: true });
+      sockets += 1;
     }
   }
-  for (const p of j.processes) {
-    await waitFor(() => !processMatches(p.pid, p.name), 3000, `process ${p.pid} (${p.what} ${p.name}) to exit`).catch(() => {
-      try {
-        process.kill(p.pid, 'SIGKILL');
-      } catch {
-        /* gone */
-      }
-    });
-    if (p.what === 'wireguard-go') rmSync(`/var/run/wireguard/${p.name}.sock`, { force: true });
-  }
-  const listed = new Set((await r.run('ip', ['netns', 'list'])).stdout.split('\n').map((l) => l.split(' ')[0]));
   let namespaces = 0;
-  for (const ns of [...j.namespaces].reverse()) {
+  const listed = new Set(await netnsNames(r));
+  for (const ns of [...names].reverse()) {
     if (!listed.has(ns)) continue;
     await must(r, 'ip', ['netns', 'del', ns]);
     namespaces += 1;
   }
-  rmSync(labDir(env.stateDir), { recursive: true, force: true });
-  return { tag: j.tag, processes, namespaces };
+  // veth ends are made inside the lab's namespaces; one found in the host namespace is still the lab's by its name.
+  let links = 0;
+  for (const line of (await must(r, 'ip', ['-o', 'link', 'show'])).split('\n')) {
+    const name = /^\d+:\s+([^:@\s]+)/.exec(line)?.[1];
+    if (!name || !isLabIface(j.tag, name)) continue;
+    await must(r, 'ip', ['link', 'del', name]);
+    links += 1;
+  }
+  rmSync(dir, { recursive: true, force: true });
+  return { tag: j.tag, processes: stopped.length, namespaces, sockets, links, stopped };
 }
 
 export function requireLab(stateDir: string): LabJournal {
@@ -407,17 +559,30 @@ function probeAgent(stateDir: string): string {
   return file;
 }
 
+/**
+ * Run `fn` over `items`, `width` at a time. After a failure no new item starts, and the promise
+ * settles only once every item in flight has: a caller that cleans up after the failure does not
+ * race work still creating things.
+ */
 async function pool<T, R>(items: readonly T[], width: number, fn: (t: T) => Promise<R>): Promise<R[]> {
   const out: R[] = new Array(items.length);
   let next = 0;
-  await Promise.all(
+  let failed = false;
+  const results = await Promise.allSettled(
     Array.from({ length: Math.min(width, items.length) }, async () => {
-      while (next < items.length) {
+      while (!failed && next < items.length) {
         const i = next++;
-        out[i] = await fn(items[i]!);
+        try {
+          out[i] = await fn(items[i]!);
+        } catch (err) {
+          failed = true;
+          throw err;
+        }
       }
     }),
   );
+  const rejected = results.find((x): x is PromiseRejectedResult => x.status === 'rejected');
+  if (rejected) throw rejected.reason;
   return out;
 }
 

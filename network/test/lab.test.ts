@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
@@ -106,7 +106,7 @@ describe.skipIf(!canLab)('the lab for real: ministry core + DR center, 2 provinc
     expect(journal.nodes.map((n) => n.id).slice(0, 2)).toEqual(['000000', 'dr-000000']);
     expect(journal.nodes).toHaveLength(8);
     for (const ns of journal.namespaces) expect(namespaces()).toContain(ns);
-    for (const p of journal.processes) expect(alive(p.pid)).toBe(true);
+    for (const p of journal.processes) expect(alive(p.pid!)).toBe(true);
   });
 
   it('WHEN `wan check` runs THEN every allowed pair connects, every denied pair is blocked, and every link has a handshake', async () => {
@@ -154,10 +154,13 @@ describe.skipIf(!canLab)('the lab for real: ministry core + DR center, 2 provinc
   it('WHEN `wan down` runs THEN no namespace, interface socket or process of the lab is left', async () => {
     const r = await runCli(['--state', state, 'wan', 'down']);
     expect(r.code).toBe(0);
-    expect(r.stdout).toBe(`lab ${journal.tag} removed: ${journal.processes.length} processes stopped, ${journal.namespaces.length} namespaces deleted\n`);
+    // Every recorded process, plus whatever a watch was running at that moment (its ping or sleep).
+    const stopped = /^lab (\w+) removed: (\d+) processes stopped, (\d+) namespaces deleted\n$/.exec(r.stdout);
+    expect(stopped?.slice(1)).toEqual([journal.tag, expect.any(String), String(journal.namespaces.length)]);
+    expect(Number(stopped![2])).toBeGreaterThanOrEqual(journal.processes.length);
     expect(namespaces()).not.toContain(journal.tag);
     for (const p of journal.processes) {
-      expect(alive(p.pid)).toBe(false);
+      expect(alive(p.pid!)).toBe(false);
       expect(existsSync(`/var/run/wireguard/${p.name}.sock`)).toBe(false);
     }
     expect(readJournal(state)).toBeUndefined();
@@ -178,6 +181,15 @@ describe.skipIf(!canLab)('the lab for real: ministry core + DR center, 2 provinc
     ).rejects.toThrow(/nft -f .*nftables.nft" failed \(exit 1\): injected failure/);
     expect(tag).not.toBe('');
     expect(namespaces()).not.toContain(tag);
+    expect(readdirSync('/var/run/wireguard').filter((f) => f.startsWith(tag))).toEqual([]);
+    const named = readdirSync('/proc').filter((e) => /^\d+$/.test(e)).filter((pid) => {
+      try {
+        return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').some((a) => a.startsWith(tag));
+      } catch {
+        return false;
+      }
+    });
+    expect(named).toEqual([]);
     expect(readJournal(failing)).toBeUndefined();
   });
 });
