@@ -25,6 +25,9 @@ fi
 npx tsc -p tsconfig.json
 report=${JINBAO_TEST_REPORT:-.vitest-report.json}
 status=0
+# Tests and benchmarks are not part of the build; they are type-checked here (a failure fails the
+# run, and the tests still run so the summary line is printed).
+npx tsc -p tsconfig.check.json || { status=1; echo "type errors in tests or benchmarks (npx tsc -p tsconfig.check.json)" >&2; }
 npx vitest run --reporter=default --reporter=json --outputFile.json="$report" "$@" || status=$?
 if [[ -f $report ]]; then
   node -e '

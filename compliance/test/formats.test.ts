@@ -1,13 +1,14 @@
-import Ajv from 'ajv';
-import addFormats from 'ajv-formats';
+import AjvModule from 'ajv';
+import addFormatsModule from 'ajv-formats';
 import { describe, expect, it } from 'vitest';
 import { renderJunit, renderSarif, renderTable } from '../formats/index.js';
 import { runCatalogue } from '../runner.js';
 import { compliantInputs, fakeTools } from './fixtures.js';
 import { SARIF_210_SUBSET } from './sarif-schema.js';
 
-const ajv = new Ajv({ allErrors: true, strict: false });
-addFormats(ajv);
+// Both are CommonJS with a default export: under NodeNext the class is on .default.
+const ajv = new AjvModule.default({ allErrors: true, strict: false });
+addFormatsModule.default(ajv);
 const validateSarif = ajv.compile(SARIF_210_SUBSET);
 
 async function mixedReport() {

@@ -8,6 +8,15 @@ import { runCatalogue } from '../runner.js';
 import { jinbao, tempDir } from './cli.js';
 import { compliantInputs, fakeTools } from './fixtures.js';
 
+/** The page's globals as the callbacks given to page.evaluate use them (they run in Chromium, not in Node). */
+interface PageCanvas {
+  readonly width: number;
+  readonly height: number;
+  readonly id: string;
+}
+declare const document: { querySelectorAll(selector: 'canvas'): ArrayLike<PageCanvas> };
+declare const window: { Chart: { getChart(canvas: PageCanvas): unknown } };
+
 const CHROMIUM = '/usr/bin/chromium';
 const hasChromium = existsSync(CHROMIUM);
 const tmp = tempDir('jinbao-report-');
@@ -102,7 +111,7 @@ describe.skipIf(!hasChromium)('posture report in headless Chromium (Debian packa
     await page.goto(`file://${file}`);
     await page.waitForSelector('body[data-rendered="true"]', { timeout: 15_000 });
     expect(problems).toEqual([]);
-    const drawn = await page.evaluate(() => Array.from(document.querySelectorAll('canvas')).filter((c) => (window as unknown as { Chart: { getChart(c: HTMLCanvasElement): unknown } }).Chart.getChart(c) !== undefined).map((c) => c.id));
+    const drawn = await page.evaluate(() => Array.from(document.querySelectorAll('canvas')).filter((c) => window.Chart.getChart(c) !== undefined).map((c) => c.id));
     expect(drawn.sort()).toEqual(['chart-certificates', 'chart-drills', 'chart-indicators', 'chart-provinces', 'chart-wan']);
     await page.close();
   }, 60_000);

@@ -44,7 +44,8 @@ describe('lab refusals (no namespaces needed)', () => {
   });
 
   it('GIVEN a user who is not root WHEN `wan up --lab` runs THEN exit 4 saying it needs root and why', async () => {
-    const spy = vi.spyOn(process, 'getuid').mockReturnValue(1000);
+    // getuid is optional in Node's typings (absent on Windows); it exists here.
+    const spy = vi.spyOn(process as { getuid: () => number }, 'getuid').mockReturnValue(1000);
     try {
       const r = await runCli(['--state', join(dir, 'not-root'), 'wan', 'up', '--lab', '--provinces', '1', '--prefectures', '1']);
       expect(r.code).toBe(4);

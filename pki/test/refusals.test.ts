@@ -43,7 +43,7 @@ describe('refused requests', () => {
 
   it('GIVEN a CSR whose signature was altered THEN proof of possession fails', async () => {
     const bad = Buffer.from(goodCsr);
-    bad[bad.length - 5] ^= 0x01;
+    bad[bad.length - 5] = bad[bad.length - 5]! ^ 0x01;
     await expectRefused(staff({ csr: bad }), 'CSR signature does not verify: got a request not signed by the key it carries');
   });
 

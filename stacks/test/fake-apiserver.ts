@@ -144,7 +144,7 @@ export interface FakeApiServer {
 
 /** A self-signed certificate for 127.0.0.1, made fresh for each server. */
 async function selfSigned(): Promise<{ cert: string; key: string }> {
-  x509.cryptoProvider.set(webcrypto as unknown as Crypto);
+  x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
   const alg = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' };
   const keys = await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify']);
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
@@ -152,7 +152,7 @@ async function selfSigned(): Promise<{ cert: string; key: string }> {
     name: 'CN=fake-apiserver',
     notBefore: new Date(Date.now() - 60_000),
     notAfter: new Date(Date.now() + 3_600_000),
-    keys: keys as CryptoKeyPair,
+    keys: keys as webcrypto.CryptoKeyPair,
     signingAlgorithm: alg,
     extensions: [new x509.BasicConstraintsExtension(true, undefined, true), new x509.SubjectAlternativeNameExtension([{ type: 'ip', value: '127.0.0.1' }])],
   });

@@ -35,10 +35,12 @@ describe('jinbao pki revoke / crl / ocsp serve', () => {
       certs.ocsp = await issuer.issue({ profile: 'ocsp-signing', site: '000000', caId: 'infrastructure', generate: { subject: 'CN=OCSP infrastructure' } });
       certs.stranger = await issuer.issue({ profile: 'ocsp-signing', site: '000000', caId: 'ministry-staff', generate: { subject: 'CN=OCSP ministry-staff' } });
       for (const [name, c] of Object.entries(certs)) {
-        files[name] = join(dir, `${name}.pem`);
-        writeFileSync(files[name], toPem(c.certificateDer));
-        files[`${name}.key`] = join(dir, `${name}.key.pem`);
-        writeFileSync(files[`${name}.key`], c.key!.exportPkcs8());
+        const certFile = join(dir, `${name}.pem`);
+        const keyFile = join(dir, `${name}.key.pem`);
+        writeFileSync(certFile, toPem(c.certificateDer));
+        writeFileSync(keyFile, c.key!.exportPkcs8());
+        files[name] = certFile;
+        files[`${name}.key`] = keyFile;
       }
       const chain = certs.alpha!.chainDer;
       files.infra = join(dir, 'infrastructure.pem');

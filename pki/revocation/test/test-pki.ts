@@ -10,7 +10,7 @@ import type { CaSigner } from '../ports.js';
  * Throwaway PKIs for tests: an ECDSA P-256 CA made with @peculiar/x509 (independent of the
  * hierarchy code), leaf and delegated OCSP-signing certificates, all recorded in a real PkiStore.
  */
-x509.cryptoProvider.set(webcrypto as unknown as Crypto);
+x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
 
 const ALG = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
 const DAY = 86_400_000;
@@ -18,7 +18,7 @@ const DAY = 86_400_000;
 export interface TestCa {
   readonly id: string;
   readonly cert: x509.X509Certificate;
-  readonly keys: CryptoKeyPair;
+  readonly keys: webcrypto.CryptoKeyPair;
   readonly signer: CaSigner;
   readonly pemFile: string;
 }
@@ -26,7 +26,7 @@ export interface TestCa {
 export interface TestCert {
   readonly serial: string;
   readonly cert: x509.X509Certificate;
-  readonly keys: CryptoKeyPair;
+  readonly keys: webcrypto.CryptoKeyPair;
   readonly pemFile: string;
   readonly der: Uint8Array;
 }
@@ -38,7 +38,7 @@ export function randomSerial(): string {
   return b.toString('hex');
 }
 
-function signerFor(id: string, cert: x509.X509Certificate, keys: CryptoKeyPair): CaSigner {
+function signerFor(id: string, cert: x509.X509Certificate, keys: webcrypto.CryptoKeyPair): CaSigner {
   const key = KeyObject.from(keys.privateKey);
   return {
     id,
@@ -50,7 +50,7 @@ function signerFor(id: string, cert: x509.X509Certificate, keys: CryptoKeyPair):
 }
 
 export async function makeCa(dir: string, id: string, store?: PkiStore): Promise<TestCa> {
-  const keys = (await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify'])) as CryptoKeyPair;
+  const keys = (await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
   const now = Date.now();
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
     serialNumber: randomSerial(),
@@ -87,7 +87,7 @@ export async function makeCa(dir: string, id: string, store?: PkiStore): Promise
 }
 
 export async function issue(dir: string, ca: TestCa, opts: { cn: string; ocspSigning?: boolean; store?: PkiStore }): Promise<TestCert> {
-  const keys = (await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify'])) as CryptoKeyPair;
+  const keys = (await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
   const serial = randomSerial();
   const now = Date.now();
   const extensions: x509.Extension[] = [
