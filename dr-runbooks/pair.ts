@@ -1,4 +1,4 @@
-import type pg from 'pg';
+import pg from 'pg';
 import type { ReplicationMode } from './model.js';
 import type { TrafficSwitch } from './proxy.js';
 import type { CertificateCheck } from './tls.js';
@@ -82,4 +82,27 @@ export function lsnToBigInt(lsn: string): bigint {
 /** Bytes from `b` up to `a` (negative when `a` is behind `b`). */
 export function lsnDiff(a: string, b: string): number {
   return Number(lsnToBigInt(a) - lsnToBigInt(b));
+}
+
+/**
+ * The split-brain test: connect straight to a server (not the endpoint) and try to commit a
+ * write. Refused connections and refused writes both count as "not accepted", with the reason.
+ */
+export async function attemptWrite(config: pg.ClientConfig): Promise<{ accepted: boolean; detail: string }> {
+  const client = new pg.Client({ connectionTimeoutMillis: 2_000, query_timeout: 3_000, application_name: 'jinbao_drill', ...config });
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+  } catch (err) {
+    return { accepted: false, detail: `connection refused: ${(err as Error).message}` };
+  }
+  try {
+    await client.query('CREATE TABLE IF NOT EXISTS jinbao_split_brain_check (at timestamptz)');
+    await client.query('INSERT INTO jinbao_split_brain_check VALUES (now())');
+    return { accepted: true, detail: 'INSERT committed' };
+  } catch (err) {
+    return { accepted: false, detail: `write refused: ${(err as Error).message}` };
+  } finally {
+    await client.end().catch(() => undefined);
+  }
 }

@@ -40,7 +40,7 @@ export interface DrillReportBody {
   readonly timeline: readonly { readonly name: MarkName; readonly at: string; readonly sinceFailureMs?: number; readonly detail?: string }[];
   readonly steps: readonly StepRecord[];
   readonly replicationTls: string;
-  readonly events: readonly (Omit<DrillEvent, 'at'> & { readonly at: string; readonly atMs: number })[];
+  readonly events: readonly ReportEvent[];
 }
 
 export interface DrillReport extends DrillReportBody {
@@ -86,6 +86,9 @@ export function evaluate(request: DrillRequest, outcome: StepsOutcome, m: Measur
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
+
+/** A drill event with its time as ISO text (and milliseconds), kept per kind so `type` narrows it. */
+export type ReportEvent = DrillEvent extends infer E ? (E extends DrillEvent ? Omit<E, 'at'> & { readonly at: string; readonly atMs: number } : never) : never;
 
 /** Build the report body from the run's events: steps, timeline and measurements come from them. */
 export function buildReportBody(input: {
@@ -233,7 +236,7 @@ export function renderMarkdown(r: DrillReport): string {
     const detail = [s.detail ?? s.phases.map((p) => p.detail).filter(Boolean).join('; '), s.rollback ? `rollback ${s.rollback.ok ? 'ok' : 'FAILED'}: ${s.rollback.detail ?? ''}` : ''].filter(Boolean).join(' / ');
     lines.push(`| ${s.name} | ${s.startedAt} | ${s.durationMs === undefined ? '' : `${s.durationMs.toFixed(0)} ms`} | ${s.ok ? 'ok' : 'FAILED'} | ${detail.replace(/\|/g, '\\|')} |`);
   }
-  const notes = r.events.flatMap((e) => (e.type === 'note' && 'text' in e ? [`- ${e.at}: ${String(e.text)}`] : []));
+  const notes = r.events.flatMap((e) => (e.type === 'note' ? [`- ${e.at}: ${e.text}`] : []));
   if (notes.length > 0) lines.push('', '## Notes', '', ...notes);
   lines.push('', '## Evidence', '', `- sha256 of the canonical report: \`${r.evidence.digest}\``, `- ${r.evidence.note}`, '');
   return lines.join('\n');

@@ -19,7 +19,6 @@ import {
   RemotePair,
   sampleReplication,
   COMMANDS,
-  PLACEHOLDERS,
   REPLICATION_MODES,
   renderMarkdown,
   SCENARIOS,

@@ -9,6 +9,7 @@ import { HaproxyEndpoint } from '../proxy.js';
 import type { ReplicaTlsSource } from '../tls.js';
 import { REPLICATION_USER, renderHba, renderPostgresConf, replicationConninfo, syncStandbyFor, type NodeLayout, type NodeRole, type TlsFiles } from './config.js';
 import { alive, PgTools, stopPid, waitGone } from './tools.js';
+import { attemptWrite } from '../pair.js';
 
 /** What a lab remembers between commands (lab.json). */
 export interface LabState {
@@ -324,23 +325,8 @@ export class PgLab {
   }
 
   /** Try a write straight on a node's TCP port, bypassing the endpoint. */
-  async tryWrite(name: NodeName): Promise<{ accepted: boolean; detail: string }> {
-    const client = new pg.Client({ host: '127.0.0.1', port: this.node(name).port, user: this.tools.superuser, database: 'postgres', connectionTimeoutMillis: 2_000, query_timeout: 3_000 });
-    client.on('error', () => undefined);
-    try {
-      await client.connect();
-    } catch (err) {
-      return { accepted: false, detail: `connection refused: ${(err as Error).message}` };
-    }
-    try {
-      await client.query('CREATE TABLE IF NOT EXISTS jinbao_split_brain_check (at timestamptz)');
-      await client.query('INSERT INTO jinbao_split_brain_check VALUES (now())');
-      return { accepted: true, detail: 'INSERT committed' };
-    } catch (err) {
-      return { accepted: false, detail: `write refused: ${(err as Error).message}` };
-    } finally {
-      await client.end().catch(() => undefined);
-    }
+  tryWrite(name: NodeName): Promise<{ accepted: boolean; detail: string }> {
+    return attemptWrite({ host: '127.0.0.1', port: this.node(name).port, user: this.tools.superuser, database: 'postgres' });
   }
 
   /** Copy `from` into a fresh standby `name` over the mTLS replication connection. */

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import pg from 'pg';
 import { waitFor } from '../engine.js';
 import type { ReplicationMode } from '../model.js';
-import type { DrPair, ReplicationStatus, WalPositions } from '../pair.js';
+import { attemptWrite, type DrPair, type ReplicationStatus, type WalPositions } from '../pair.js';
 import type { TrafficSwitch } from '../proxy.js';
 import { DrillRefusedError } from '../runbook.js';
 import { checkCertificate, type CertificateCheck } from '../tls.js';
@@ -336,23 +336,8 @@ export class RemotePair implements DrPair {
     );
   }
 
-  async tryWrite(node: string): Promise<{ accepted: boolean; detail: string }> {
-    const client = this.newClient({ connectionString: this.node(node).connection, connectionTimeoutMillis: 2_000, query_timeout: 3_000, application_name: 'jinbao_drill' });
-    client.on('error', () => undefined);
-    try {
-      await client.connect();
-    } catch (err) {
-      return { accepted: false, detail: `connection refused: ${(err as Error).message}` };
-    }
-    try {
-      await client.query('CREATE TABLE IF NOT EXISTS jinbao_split_brain_check (at timestamptz)');
-      await client.query('INSERT INTO jinbao_split_brain_check VALUES (now())');
-      return { accepted: true, detail: 'INSERT committed' };
-    } catch (err) {
-      return { accepted: false, detail: `write refused: ${(err as Error).message}` };
-    } finally {
-      await client.end().catch(() => undefined);
-    }
+  tryWrite(node: string): Promise<{ accepted: boolean; detail: string }> {
+    return attemptWrite({ connectionString: this.node(node).connection });
   }
 
   /**

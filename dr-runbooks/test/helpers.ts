@@ -1,4 +1,7 @@
-import type { DrillRequest } from '../index.js';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { expect } from 'vitest';
+import { StateStore } from '../../lib/state.js';
+import { alive, DrillHistory, labTlsSource, PgLab, type DrillRequest } from '../index.js';
 
 export function request(over: Partial<DrillRequest> = {}): DrillRequest {
   return {
@@ -15,5 +18,37 @@ export function request(over: Partial<DrillRequest> = {}): DrillRequest {
     failback: true,
     objectives: { rtoSeconds: 120, rpoSeconds: 0 },
     ...over,
+  };
+}
+
+/** A running embedded lab for site 440000 with its state store, in a fresh folder under /tmp. */
+export interface TestLab {
+  readonly base: string;
+  readonly lab: PgLab;
+  readonly store: StateStore;
+  readonly history: DrillHistory;
+  /** Stop every process by pid, check each is gone, remove the folder. */
+  stop(): Promise<void>;
+}
+
+export async function startTestLab(prefix: string): Promise<TestLab> {
+  const base = mkdtempSync(`/tmp/${prefix}`);
+  // The servers run as the postgres user, which must reach the lab folder.
+  chmodSync(base, 0o711);
+  const lab = await PgLab.create({ dir: `${base}/dr-lab/440000`, site: '440000', replication: 'sync', tls: labTlsSource(), stateDir: base });
+  const store = StateStore.open(base);
+  return {
+    base,
+    lab,
+    store,
+    history: new DrillHistory(store),
+    async stop() {
+      const pids = [lab.pid('dc'), lab.pid('dr'), lab.proxy.pid()];
+      await lab.stop();
+      store.close();
+      // Terminated (a zombie not yet reaped by init counts as gone).
+      for (const p of pids) if (p !== undefined) expect(alive(p)).toBe(false);
+      rmSync(base, { recursive: true, force: true });
+    },
   };
 }

@@ -1,8 +1,7 @@
-import { chmodSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { StateStore } from '../../lib/state.js';
-import { alive, DEFAULT_PG_BIN, DrillHistory, DrillRefusedError, executeDrill, labTlsSource, LabPair, PgLab, type DrillReport, type DrillRequest } from '../index.js';
-import { request } from './helpers.js';
+import { DEFAULT_PG_BIN, DrillHistory, DrillRefusedError, executeDrill, LabPair, PgLab, type DrillReport, type DrillRequest } from '../index.js';
+import { request, startTestLab, type TestLab } from './helpers.js';
 
 const isRoot = process.getuid?.() === 0;
 const haveTools = existsSync(`${DEFAULT_PG_BIN}/pg_ctl`) && existsSync('/usr/sbin/haproxy');
@@ -10,27 +9,18 @@ const haveTools = existsSync(`${DEFAULT_PG_BIN}/pg_ctl`) && existsSync('/usr/sbi
 const skip = !isRoot || !haveTools;
 
 describe.skipIf(skip)('drills on the embedded lab (real PostgreSQL 15 over mTLS behind HAProxy)', () => {
-  let base: string;
+  let t: TestLab;
   let lab: PgLab;
-  let store: StateStore;
   let history: DrillHistory;
   const LOCK = 'pg-local:440000';
 
   beforeAll(async () => {
-    base = mkdtempSync('/tmp/jinbao-dr-test-');
-    chmodSync(base, 0o711);
-    lab = await PgLab.create({ dir: `${base}/dr-lab/440000`, site: '440000', replication: 'sync', tls: labTlsSource(), stateDir: base });
-    store = StateStore.open(base);
-    history = new DrillHistory(store);
+    t = await startTestLab('jinbao-dr-test-');
+    ({ lab, history } = t);
   });
 
   afterAll(async () => {
-    const pids = [lab?.pid('dc'), lab?.pid('dr'), lab?.proxy.pid()];
-    await lab?.stop();
-    store?.close();
-    // Terminated (a zombie not yet reaped by init counts as gone).
-    for (const p of pids) if (p !== undefined) expect(alive(p)).toBe(false);
-    rmSync(base, { recursive: true, force: true });
+    await t?.stop();
   });
 
   const drill = (req: DrillRequest, extra: Partial<Parameters<typeof executeDrill>[0]> = {}) =>
@@ -90,7 +80,7 @@ describe.skipIf(skip)('drills on the embedded lab (real PostgreSQL 15 over mTLS 
 
   it('GIVEN asynchronous replication WHEN the primary is killed THEN the report counts exactly the acknowledged rows the new primary lacks', async () => {
     const r: DrillReport = await drill(request({ scenario: 'failover', replication: 'async', probeRate: 400 }));
-    const missing = r.events.filter((e) => e.type === 'measure' && e.name === 'rpo.missingSeqs').map((e) => (e as { value: string }).value.split(',').map(Number))[0] ?? [];
+    const missing = r.events.flatMap((e) => (e.type === 'measure' && e.name === 'rpo.missingSeqs' ? [String(e.value).split(',').map(Number)] : []))[0] ?? [];
     const present = await lab.query<{ n: string }>(lab.primary, 'SELECT count(*) AS n FROM jinbao_dr_probe WHERE run = $1 AND seq = ANY($2::int[])', [r.runId, missing]);
     expect(Number(present[0]!.n)).toBe(0);
     // The report lists up to 50 missing sequence numbers; the count covers them all.

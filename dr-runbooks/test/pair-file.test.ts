@@ -29,7 +29,7 @@ function problemsOf(text: string): string[] {
     parsePairText(text, 'pair.yaml');
   } catch (err) {
     expect(err).toBeInstanceOf(InputError);
-    return (err as InputError).details ?? [(err as Error).message];
+    return [...((err as InputError).details ?? [(err as Error).message])];
   }
   throw new Error('expected the pair file to be refused');
 }

@@ -1,13 +1,12 @@
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Registry } from 'prom-client';
 import { registerReplicationMetrics } from '../../bin/commands/drill.js';
 import { Context } from '../../bin/context.js';
 import { runCli } from '../../bin/testkit.js';
-import { StateStore } from '../../lib/state.js';
-import { alive, DEFAULT_PG_BIN, DrillHistory, DrillRefusedError, executeDrill, labTlsSource, parsePairText, PgLab, RemotePair, type DrillReport, type DrillRequest, type PairConfig } from '../index.js';
-import { request } from './helpers.js';
+import { DEFAULT_PG_BIN, DrillHistory, DrillRefusedError, executeDrill, parsePairText, PgLab, RemotePair, type DrillReport, type DrillRequest, type PairConfig } from '../index.js';
+import { request, startTestLab, type TestLab } from './helpers.js';
 
 const isRoot = process.getuid?.() === 0;
 const haveTools = existsSync(`${DEFAULT_PG_BIN}/pg_ctl`) && existsSync('/usr/sbin/haproxy');
@@ -20,25 +19,18 @@ const operator = fileURLToPath(new URL('./fixtures/lab-operator.ts', import.meta
  * commands (fixtures/lab-operator.ts, run as separate processes as a site's tooling would be).
  */
 describe.skipIf(skip)('drills on an existing pair given by a pair file (target pg, real PostgreSQL 15)', () => {
+  let t: TestLab;
   let base: string;
   let lab: PgLab;
-  let store: StateStore;
   let history: DrillHistory;
 
   beforeAll(async () => {
-    base = mkdtempSync('/tmp/jinbao-dr-pair-test-');
-    chmodSync(base, 0o711);
-    lab = await PgLab.create({ dir: `${base}/dr-lab/440000`, site: '440000', replication: 'sync', tls: labTlsSource(), stateDir: base });
-    store = StateStore.open(base);
-    history = new DrillHistory(store);
+    t = await startTestLab('jinbao-dr-pair-test-');
+    ({ base, lab, history } = t);
   });
 
   afterAll(async () => {
-    const pids = [lab?.pid('dc'), lab?.pid('dr'), lab?.proxy.pid()];
-    await lab?.stop();
-    store?.close();
-    for (const p of pids) if (p !== undefined) expect(alive(p)).toBe(false);
-    rmSync(base, { recursive: true, force: true });
+    await t?.stop();
   });
 
   function pairFile(over: { commands?: Record<string, unknown>; manage?: boolean } = {}): PairConfig {
@@ -157,7 +149,7 @@ describe.skipIf(skip)('drills on an existing pair given by a pair file (target p
     expect(report.measured.probe!.acknowledgedByOldPrimary).toBeGreaterThan(0);
     expect(report.measured.probe!.acknowledgedByNewPrimary).toBeGreaterThan(0);
     // Every operator command is in the evidence, with how it ended.
-    const ran = report.events.filter((e) => e.type === 'note' && e.text.startsWith('operator command')).map((e) => (e as { text: string }).text.split(':')[0]);
+    const ran = report.events.flatMap((e) => (e.type === 'note' && e.text.startsWith('operator command') ? [e.text.split(':')[0]] : []));
     expect(ran).toEqual(['operator command drain', 'operator command fence', 'operator command stop', 'operator command route', 'operator command endOfWal', 'operator command rejoin']);
     await expectHealthy(peer(before));
   });
@@ -179,7 +171,10 @@ describe.skipIf(skip)('drills on an existing pair given by a pair file (target p
     expect(report.reasons).toEqual([]);
     expect(report.result).toBe('passed');
     expect(report.measured.rpoRows).toBe(0);
-    expect(report.measured.rpoWalBytes).toBe(0);
+    // Read through the endOfWal command. With synchronous replication only the one commit in flight
+    // when the primary died (never acknowledged) can be missing: a few hundred bytes at most.
+    expect(report.measured.rpoWalBytes).toBeTypeOf('number');
+    expect(report.measured.rpoWalBytes).toBeLessThan(8192);
     expect(report.measured.splitBrainFree).toBe(true);
     await expectHealthy(peer(before));
   });
@@ -189,7 +184,7 @@ describe.skipIf(skip)('drills on an existing pair given by a pair file (target p
     const { report } = await drill(pgRequest({ scenario: 'switchover' }), pairFile({ commands: { fence: { run: ['sh', '-c', 'echo "fence agent unreachable" >&2; exit 7'], retries: 1 } } }));
     expect(report.result).toBe('failed');
     expect(report.reasons.join('\n')).toMatch(/operator command fence for d[cr] failed \(exit 7, 2 attempts\): sh -c .*: fence agent unreachable; fix commands\.fence in/);
-    const rollbacks = report.events.filter((e) => e.type === 'rollback').map((e) => `${(e as { step: string }).step}:${(e as { ok: boolean }).ok}`);
+    const rollbacks = report.events.flatMap((e) => (e.type === 'rollback' ? [`${e.step}:${e.ok}`] : []));
     expect(rollbacks).toContain('fence-old-primary:true');
     await expectHealthy(before);
   });
