@@ -19,7 +19,7 @@ export { PgLab, labDir, lastFatal, NODES, type LabState } from './pg/lab.js';
 export { LabPair, parseEndOfWal } from './pg/lab-pair.js';
 export { PgTools, DEFAULT_PG_BIN, alive, stopPid, type PgToolsOptions } from './pg/tools.js';
 export { renderPostgresConf, renderHba, REPLICATION_USER } from './pg/config.js';
-export { readPairFile, parsePairText, pairProblemsFor, fillPlaceholders, hostAndPort, COMMANDS, PLACEHOLDERS, type PairConfig, type PairNodeConfig, type OperatorCommand, type CommandName } from './pg/pair-config.js';
+export { readPairFile, parsePairText, pairProblemsFor, fillPlaceholders, COMMANDS, PLACEHOLDERS, type PairConfig, type PairNodeConfig, type OperatorCommand, type CommandName } from './pg/pair-config.js';
 export { OperatorCommands, OperatorCommandError, type CommandRecord } from './pg/operator.js';
 export { RemotePair, SERVER_KEY_SQL, type RemotePairOptions } from './pg/remote-pair.js';
 export { fetchServerCertificate, type PresentedCertificate } from './pg/server-cert.js';

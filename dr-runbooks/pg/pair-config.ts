@@ -4,6 +4,7 @@ import { isNode, LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
 import { InputError } from '../../lib/errors.js';
 import { formatProblem, type Problem } from '../../fabric/problems.js';
+import { hostAndPort, passwordIn, UnreadableConnectionString } from '../../lib/pg-conn.js';
 import type { DrillRequest } from '../model.js';
 
 /**
@@ -156,7 +157,13 @@ export function parsePairText(text: string, source: string): PairConfig {
   const endpoint = hostAndPort(input.endpoint);
   if ('error' in endpoint) add(['endpoint'], endpoint.error);
   for (const [key, value] of [['endpoint', input.endpoint], ...Object.entries(input.nodes).map(([k, n]) => [`nodes.${k}.connection`, n.connection])] as const) {
-    if (hasPassword(value)) add(key.split('.'), 'holds a password: keep passwords out of the file (PGPASSWORD or a ~/.pgpass file, which the connection reads)');
+    let where: string | undefined;
+    try {
+      where = passwordIn(value);
+    } catch (err) {
+      if (!(err instanceof UnreadableConnectionString)) throw err;
+    }
+    if (where) add(key.split('.'), `carries a password (${where}): keep passwords out of the file (PGPASSWORD or a ~/.pgpass file, which the connection reads)`);
   }
   const commands: Partial<Record<CommandName, OperatorCommand>> = {};
   for (const [name, c] of Object.entries(input.commands) as [CommandName, z.infer<typeof commandSchema> | undefined][]) {
@@ -208,41 +215,6 @@ export function fillPlaceholders(args: readonly string[], values: Readonly<Parti
       return v;
     }),
   );
-}
-
-/** Host and port of a libpq URI or key=value connection string (defaults as libpq's). */
-export function hostAndPort(conn: string): { host: string; port: number } | { error: string } {
-  const trimmed = conn.trim();
-  if (/^postgres(ql)?:\/\//.test(trimmed)) {
-    let url: URL;
-    try {
-      url = new URL(trimmed);
-    } catch {
-      return { error: `not a valid connection URI: "${conn}"; want postgresql://user@host:5432/database` };
-    }
-    const host = decodeURIComponent(url.hostname) || url.searchParams.get('host') || 'localhost';
-    const port = Number(url.port || url.searchParams.get('port') || 5432);
-    if (!Number.isInteger(port) || port < 1 || port > 65535) return { error: `port "${url.port}" is not a TCP port` };
-    return { host: host.replace(/^\[|\]$/g, ''), port };
-  }
-  const kv = new Map<string, string>();
-  for (const m of trimmed.matchAll(/(\w+)\s*=\s*('(?:[^'\\]|\\.)*'|\S+)/g)) kv.set(m[1]!, m[2]!.replace(/^'|'$/g, ''));
-  if (kv.size === 0) return { error: `not a connection string: "${conn}"; want postgresql://user@host:5432/database or "host=... port=... dbname=..."` };
-  const port = Number(kv.get('port') ?? 5432);
-  if (!Number.isInteger(port) || port < 1 || port > 65535) return { error: `port "${kv.get('port')}" is not a TCP port` };
-  return { host: kv.get('host') ?? 'localhost', port };
-}
-
-function hasPassword(conn: string): boolean {
-  if (/^postgres(ql)?:\/\//.test(conn.trim())) {
-    try {
-      const url = new URL(conn.trim());
-      return url.password !== '' || url.searchParams.has('password');
-    } catch {
-      return false;
-    }
-  }
-  return /(^|\s)password\s*=/.test(conn);
 }
 
 function describe(issue: { code: string; message: string; keys?: string[] }): string {
