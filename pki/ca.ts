@@ -115,6 +115,7 @@ async function createCa(
     status: 'active',
     revokedAt: null,
     revocationReason: null,
+    revocationSeq: null,
     createdAt: spec.now,
   };
   return record;

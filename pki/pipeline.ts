@@ -235,12 +235,15 @@ async function enforcerStage(d: Draft, issuer: Issuer): Promise<void> {
     ca = issuer.pki.getCa(id);
     if (!ca) throw new InputError(`unknown CA: got "${id}", want one of ${issuer.pki.listCas().map((c) => c.id).join(', ')}`);
   }
-  if (ca.role !== 'issuing') throw new InputError(`issuing CA: got the root CA, want an issuing CA (the root signs only issuing CAs and its CRL)`);
+  // The root's own delegated OCSP responder is the one leaf it signs: it answers for the issuing CAs' certificates.
+  if (ca.role !== 'issuing' && p.name !== 'ocsp-signing') {
+    throw new InputError(`issuing CA: got the root CA, want an issuing CA (the root signs only issuing CAs, its OCSP responder and its CRL)`);
+  }
   if (ca.status === 'revoked') throw new InputError(`issuing CA ${ca.id}: got a revoked CA (since ${ca.revokedAt?.toISOString()}, ${ca.revocationReason}), want an active one; it issues nothing more`);
   if (ca.notAfter <= d.now) throw new InputError(`issuing CA ${ca.id}: got a CA that expired on ${ca.notAfter.toISOString()}, want one valid now; create a new hierarchy or CA`);
   if (ca.notBefore > d.now) throw new InputError(`issuing CA ${ca.id}: got a CA valid only from ${ca.notBefore.toISOString()}, want one valid now; check the clock`);
-  const parent = ca.parentId ? issuer.pki.getCa(ca.parentId) : undefined;
-  if (parent && parent.status === 'revoked') throw new InputError(`issuing CA ${ca.id}: got a CA whose parent ${parent.id} is revoked, want an unrevoked chain`);
+  const revoked = issuer.pki.revokedCaInChain(ca.id);
+  if (revoked) throw new InputError(`issuing CA ${ca.id}: got a CA whose parent ${revoked.id} is revoked, want an unrevoked chain`);
   d.ca = ca;
   d.notBefore = new Date(d.now.getTime() - BACKDATE_MS);
   const wanted = new Date(d.now.getTime() + d.validityDays * DAY);

@@ -2,6 +2,7 @@ import { createPublicKey, verify as nodeVerify } from 'node:crypto';
 import * as pkijs from 'pkijs';
 import { sm2 } from 'sm-crypto-v2';
 import type { Fabric } from '../fabric/index.js';
+import { InputError } from '../lib/errors.js';
 import { OID, SM2_DEFAULT_ID, type CaAlgorithm } from './algorithms.js';
 import { chainOf, INFRASTRUCTURE_CA_ID } from './ca.js';
 import { Issuer } from './pipeline.js';
@@ -63,8 +64,14 @@ export async function replicaTlsMaterial(pki: PkiStore, fabric: Fabric, req: Rep
   };
 }
 
-/** Root and infrastructure CA certificates, PEM. */
+/** Root and infrastructure CA certificates, PEM. Refused when either is revoked: peers would trust a compromised CA. */
 export function caBundlePem(pki: PkiStore): string {
+  const revoked = pki.revokedCaInChain(INFRASTRUCTURE_CA_ID);
+  if (revoked) {
+    throw new InputError(
+      `CA bundle for replica TLS: got a chain through CA ${revoked.id}, revoked since ${revoked.revokedAt?.toISOString()} (${revoked.revocationReason}), want an unrevoked chain; ${INFRASTRUCTURE_CA_ID} issues nothing more, so replicas need a new hierarchy (jinbao --state <new dir> pki init)`,
+    );
+  }
   return chainOf(pki, INFRASTRUCTURE_CA_ID)
     .reverse()
     .map((d) => toPem(d))
@@ -151,7 +158,7 @@ function certSignedBy(child: pkijs.Certificate, issuer: pkijs.Certificate): bool
 /**
  * Verify evidence: the signature over `payload`, the signer certificate's chain up to `rootPem`
  * (the trusted national root), validity at the signing time, and, when a store is given, that
- * the signer certificate is not revoked.
+ * neither the signer certificate nor any CA on its chain is revoked.
  */
 export function verifyEvidence(payload: Uint8Array | string, sig: EvidenceSignature, trust: { rootPem: string; pki?: PkiStore }): EvidenceVerification {
   const bytes = typeof payload === 'string' ? Buffer.from(payload, 'utf8') : payload;
@@ -185,6 +192,11 @@ export function verifyEvidence(payload: Uint8Array | string, sig: EvidenceSignat
   if (trust.pki) {
     const rec = trust.pki.findCertificate(serial);
     if (rec?.status === 'revoked') return { ok: false, reason: `revocation: got a signer certificate revoked at ${rec.revokedAt?.toISOString()} (${rec.revocationReason}), want an unrevoked one`, signer };
+    // The chain checks above tie every CA on the way to the root into the bundle, so its serials name them all.
+    const revokedCa = chain.map((c) => trust.pki!.findCaBySerial(Buffer.from(c.serialNumber.valueBlock.valueHexView).toString('hex'))).find((ca) => ca?.status === 'revoked');
+    if (revokedCa) {
+      return { ok: false, reason: `revocation: got a chain through CA ${revokedCa.id}, revoked at ${revokedCa.revokedAt?.toISOString()} (${revokedCa.revocationReason}), want an unrevoked chain`, signer };
+    }
   }
   return { ok: true, signer };
 }

@@ -51,6 +51,8 @@ export interface CaRecord {
   readonly status: 'active' | 'revoked';
   readonly revokedAt: Date | null;
   readonly revocationReason: RevocationReason | null;
+  /** Position in the store's revocation sequence (the parent's delta CRLs); null while not revoked. */
+  readonly revocationSeq: number | null;
   readonly createdAt: Date;
 }
 
@@ -89,7 +91,8 @@ export interface RevokedEntry {
   readonly revocationSeq: number;
 }
 
-const MIGRATIONS: readonly Migration[] = [
+/** The pki component's schema versions, oldest first (exported so tests can build a store at an earlier version). */
+export const PKI_MIGRATIONS: readonly Migration[] = [
   {
     description: 'CA records, issued certificates, revocation sequence',
     up: `
@@ -141,6 +144,21 @@ const MIGRATIONS: readonly Migration[] = [
       INSERT INTO pki_sequence (name, value) VALUES ('revocation', 0);
     `,
   },
+  {
+    description: "CA revocations join the revocation sequence, so the parent's full and delta CRLs list them",
+    up: (db) => {
+      db.exec(`
+        ALTER TABLE pki_cas ADD COLUMN revocation_seq INTEGER;
+        CREATE UNIQUE INDEX pki_cas_revoked ON pki_cas (revocation_seq) WHERE revocation_seq IS NOT NULL;
+      `);
+      // CAs revoked before this version had no place in the sequence: give them one now, oldest
+      // first, so the parent's next full and delta CRLs carry them.
+      const bump = db.prepare("UPDATE pki_sequence SET value = value + 1 WHERE name = 'revocation' RETURNING value").pluck();
+      const set = db.prepare('UPDATE pki_cas SET revocation_seq = ? WHERE id = ?');
+      const revoked = db.prepare("SELECT id FROM pki_cas WHERE status = 'revoked' ORDER BY revoked_at, id").pluck().all() as string[];
+      for (const id of revoked) set.run(bump.get(), id);
+    },
+  },
 ];
 
 /** Canonical serial form: lowercase hex, no separators or "0x", no leading zero bytes. */
@@ -169,6 +187,7 @@ interface CaRow {
   status: 'active' | 'revoked';
   revoked_at: string | null;
   revocation_reason: RevocationReason | null;
+  revocation_seq: number | null;
   created_at: string;
 }
 
@@ -194,6 +213,9 @@ interface CertRow {
   issued_at: string;
 }
 
+/** Canonical serials in numeric order: shorter first, then by digits. */
+const serialBefore = (a: string, b: string) => a.length < b.length || (a.length === b.length && a < b);
+
 const date = (s: string | null) => (s === null ? null : new Date(s));
 
 function caFromRow(r: CaRow): CaRecord {
@@ -214,6 +236,7 @@ function caFromRow(r: CaRow): CaRecord {
     status: r.status,
     revokedAt: date(r.revoked_at),
     revocationReason: r.revocation_reason,
+    revocationSeq: r.revocation_seq,
     createdAt: new Date(r.created_at),
   };
 }
@@ -254,7 +277,7 @@ export interface CertificateQuery {
 }
 
 export type NewCertificate = Omit<CertificateRecord, 'status' | 'revokedAt' | 'revocationReason' | 'revocationSeq'>;
-export type NewCa = Omit<CaRecord, 'status' | 'revokedAt' | 'revocationReason'>;
+export type NewCa = Omit<CaRecord, 'status' | 'revokedAt' | 'revocationReason' | 'revocationSeq'>;
 
 export class UniqueSerialError extends Error {}
 
@@ -272,7 +295,7 @@ export class PkiStore {
 
   /** Open the PKI tables, creating or upgrading them. */
   static open(state: StateStore): PkiStore {
-    state.migrate('pki', MIGRATIONS);
+    state.migrate('pki', PKI_MIGRATIONS);
     migrateAudit(state);
     return new PkiStore(state);
   }
@@ -298,17 +321,44 @@ export class PkiStore {
       .run(ca.id, ca.parentId, ca.role, ca.purpose, ca.site, ca.algorithm, ca.subject, ca.serial, ca.notBefore.toISOString(), ca.notAfter.toISOString(), Buffer.from(ca.der), ca.keyBackend, ca.keyRef, ca.createdAt.toISOString());
   }
 
-  /** Revoke an issuing CA: it issues nothing more. Audited; refusals too. */
+  /** The CA whose certificate has this serial (any textual form `normalizeSerial` accepts). */
+  findCaBySerial(serial: string): CaRecord | undefined {
+    const r = this.stmt('SELECT * FROM pki_cas WHERE serial = ?').get(normalizeSerial(serial)) as CaRow | undefined;
+    return r && caFromRow(r);
+  }
+
+  /**
+   * Revoke an issuing CA: it issues nothing more, and its certificate takes the next place in the
+   * revocation sequence, so its parent's next full and delta CRLs list it and the parent's OCSP
+   * responder answers "revoked" for it. Only this CA's record changes: what it issued stays as
+   * recorded, and every chain through it fails (relying parties through the parent's CRL, jinbao
+   * through `revokedCaInChain`). The root cannot be revoked (nothing above it publishes a CRL);
+   * unknown ids and repeated revocations are refused. Audited; refusals too.
+   */
   markCaRevoked(id: string, reason: RevocationReason, opts: { at?: Date; actor?: string } = {}): CaRecord {
     const at = opts.at ?? new Date();
     return this.refusalsAudited('pki.ca.revoke', id, opts.actor, () => {
       const ca = this.getCa(id);
       if (!ca) throw new InputError(`unknown CA: got "${id}", want one of ${this.listCas().map((c) => c.id).join(', ') || '(none: run jinbao pki init)'}`);
-      if (ca.status === 'revoked') throw new InputError(`CA ${id} is already revoked (since ${ca.revokedAt?.toISOString()}, reason ${ca.revocationReason})`);
-      this.stmt("UPDATE pki_cas SET status = 'revoked', revoked_at = ?, revocation_reason = ? WHERE id = ?").run(at.toISOString(), reason, id);
-      appendAudit(this.state, { action: 'pki.ca.revoke', outcome: 'ok', subject: id, actor: opts.actor, details: { reason, revokedAt: at.toISOString() } });
+      if (ca.parentId === null) {
+        throw new InputError(
+          `CA ${id}: got the root CA, want an issuing CA; nothing above the root can publish its revocation. If the root key is compromised, create a new hierarchy in a new state directory (jinbao --state <new dir> pki init), re-issue every certificate under it and remove this root (serial ${ca.serial}) from every trust store`,
+        );
+      }
+      if (ca.status === 'revoked') throw new InputError(`CA ${id} is already revoked (since ${ca.revokedAt?.toISOString()}, reason ${ca.revocationReason}); nothing changed`);
+      const seq = this.nextRevocationSeq();
+      this.stmt("UPDATE pki_cas SET status = 'revoked', revoked_at = ?, revocation_reason = ?, revocation_seq = ? WHERE id = ?").run(at.toISOString(), reason, seq, id);
+      appendAudit(this.state, { action: 'pki.ca.revoke', outcome: 'ok', subject: id, actor: opts.actor, details: { reason, revokedAt: at.toISOString(), serial: ca.serial, parentId: ca.parentId, revocationSeq: seq } });
       return this.getCa(id)!;
     });
+  }
+
+  /** The first revoked CA on the way from `caId` up to the root (itself included), if any. */
+  revokedCaInChain(caId: string): CaRecord | undefined {
+    for (let ca = this.getCa(caId); ca; ca = ca.parentId ? this.getCa(ca.parentId) : undefined) {
+      if (ca.status === 'revoked') return ca;
+    }
+    return undefined;
   }
 
   // ---- certificates
@@ -367,18 +417,32 @@ export class PkiStore {
   }
 
   /**
-   * Revoked certificates of one CA in ascending serial order (hex strings of equal length sort
-   * like numbers; shorter serials first), streamed from an index. With `afterSeq`, only those
-   * revoked after that point of the revocation sequence (what a delta CRL lists).
+   * Revoked certificates of one CA, its own certificates and those of the CAs it signed, in
+   * ascending serial order (hex strings of equal length sort like numbers; shorter serials first),
+   * streamed from an index. With `afterSeq`, only those revoked after that point of the revocation
+   * sequence (what a delta CRL lists).
    */
   *revokedEntries(caId: string, opts: { afterSeq?: number } = {}): Generator<RevokedEntry> {
+    const afterSeq = opts.afterSeq ?? 0;
+    type Row = { serial: string; revoked_at: string; revocation_reason: RevocationReason; revocation_seq: number };
+    const entry = (r: Row): RevokedEntry => ({ serial: r.serial, revokedAt: new Date(r.revoked_at), reason: r.revocation_reason, revocationSeq: r.revocation_seq });
+    // Revoked child CAs are a handful at most: read them whole and merge them into the certificate stream.
+    const cas = (
+      this.stmt(
+        `SELECT serial, revoked_at, revocation_reason, revocation_seq FROM pki_cas
+         WHERE parent_id = ? AND revocation_seq IS NOT NULL AND revocation_seq > ? ORDER BY length(serial), serial`,
+      ).all(caId, afterSeq) as Row[]
+    ).map(entry);
     const stmt = this.state.db.prepare(
       `SELECT serial, revoked_at, revocation_reason, revocation_seq FROM pki_certificates
        WHERE ca_id = ? AND revocation_seq IS NOT NULL AND revocation_seq > ? ORDER BY length(serial), serial`,
     );
-    for (const r of stmt.iterate(caId, opts.afterSeq ?? 0) as IterableIterator<{ serial: string; revoked_at: string; revocation_reason: RevocationReason; revocation_seq: number }>) {
-      yield { serial: r.serial, revokedAt: new Date(r.revoked_at), reason: r.revocation_reason, revocationSeq: r.revocation_seq };
+    let next = 0;
+    for (const r of stmt.iterate(caId, afterSeq) as IterableIterator<Row>) {
+      while (next < cas.length && serialBefore(cas[next]!.serial, r.serial)) yield cas[next++]!;
+      yield entry(r);
     }
+    while (next < cas.length) yield cas[next++]!;
   }
 
   /**

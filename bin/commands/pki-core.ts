@@ -309,7 +309,7 @@ function caTable(cas: readonly CaRecord[]): string {
 }
 
 function caView(c: CaRecord) {
-  return { id: c.id, parent: c.parentId, role: c.role, purpose: c.purpose, site: c.site, algorithm: c.algorithm, subject: c.subject, serial: c.serial, notBefore: c.notBefore, notAfter: c.notAfter, status: c.status, keyBackend: c.keyBackend };
+  return { id: c.id, parent: c.parentId, role: c.role, purpose: c.purpose, site: c.site, algorithm: c.algorithm, subject: c.subject, serial: c.serial, notBefore: c.notBefore, notAfter: c.notAfter, status: c.status, revokedAt: c.revokedAt, revocationReason: c.revocationReason, keyBackend: c.keyBackend };
 }
 
 function certView(c: CertificateRecord) {

@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { InputError } from '../../lib/errors.js';
 import { json } from '../../lib/output.js';
-import { openCaSigner, parseRevocationReason, PkiStore, requireRoot, resolvePassphrase } from '../../pki/index.js';
+import { openCaSigner, parseRevocationReason, PkiStore, requireRoot, resolvePassphrase, type RevocationReason } from '../../pki/index.js';
 import { CrlLedger, OcspResponder, ocspAuthority, publishCrl, responderFromPem, serveOcsp, type RevocationRegistry } from '../../pki/revocation/index.js';
 import type { Runner } from '../cli.js';
 import type { Context } from '../context.js';
@@ -28,17 +28,25 @@ function openPki(ctx: Context): PkiStore {
 export function register(pki: Command, run: Runner): void {
   pki
     .command('revoke')
-    .description('revoke a certificate: recorded with its audit entry; CRLs and OCSP answers follow')
-    .requiredOption('--serial <hex>', 'serial number (as jinbao pki list or openssl x509 -serial print it)')
+    .description('revoke a certificate (--serial) or an issuing CA (--ca): recorded with its audit entry; CRLs and OCSP answers follow')
+    .option('--serial <hex>', 'serial number of a certificate (as jinbao pki list or openssl x509 -serial print it)')
+    .option('--ca <id>', 'an issuing CA to revoke instead (as jinbao pki cas lists them), e.g. after its key was compromised')
     .requiredOption('--reason <reason>', 'RFC 5280 reason: unspecified, keyCompromise, cACompromise, affiliationChanged, superseded, cessationOfOperation, certificateHold, privilegeWithdrawn, aACompromise')
     .option('--json', 'machine-readable output')
     .addHelpText(
       'after',
-      '\nA revocation is final; revoking twice or an unknown serial is refused (exit 2) and the refusal is audited.\n' +
+      '\nGive exactly one of --serial and --ca. A revocation is final; revoking twice, an unknown serial or CA,\n' +
+        'or the root CA is refused (exit 2) and the refusal is audited.\n' +
         'OCSP responders on this state answer "revoked" from the next request on; CRLs carry it from the next one cut.\n\n' +
-        'Examples:\n  $ jinbao pki revoke --serial 5F3A09C1D2E4 --reason keyCompromise\n  $ jinbao pki revoke --serial 5F3A09C1D2E4 --reason superseded --json\n  $ jinbao pki crl --ca ministry-staff --delta',
+        'Revoking an issuing CA (--ca): it issues nothing more; its certificate goes on its parent\'s (the root\'s)\n' +
+        'CRLs and the root\'s OCSP responder answers "revoked" for it, so relying parties reject every certificate\n' +
+        'under it; jinbao refuses its chain in evidence verification and replica TLS. Publish at once with\n' +
+        '`jinbao pki crl --ca root` (and --delta). The root itself cannot be revoked: if its key is compromised,\n' +
+        'create a new hierarchy in a new state directory (jinbao --state <new dir> pki init) and re-issue.\n\n' +
+        'Examples:\n  $ jinbao pki revoke --serial 5F3A09C1D2E4 --reason keyCompromise\n  $ jinbao pki revoke --serial 5F3A09C1D2E4 --reason superseded --json\n' +
+        '  $ jinbao pki revoke --ca province-440000-staff --reason cACompromise\n  $ jinbao pki crl --ca root\n  $ jinbao pki crl --ca ministry-staff --delta',
     )
-    .action(run<{ serial: string; reason: string; json?: boolean }>(revoke));
+    .action(run<RevokeOpts>(revoke));
 
   pki
     .command('crl')
@@ -81,10 +89,27 @@ export function register(pki: Command, run: Runner): void {
     .action(run<ServeOpts>(serve));
 }
 
-async function revoke(ctx: Context, opts: { serial: string; reason: string; json?: boolean }): Promise<void> {
-  const pki = openPki(ctx);
+interface RevokeOpts {
+  serial?: string;
+  ca?: string;
+  reason: string;
+  json?: boolean;
+}
+
+async function revoke(ctx: Context, opts: RevokeOpts): Promise<void> {
+  if (opts.serial !== undefined && opts.ca !== undefined) {
+    throw new InputError('pki revoke: got both --serial and --ca, want exactly one (--serial for a certificate, --ca for an issuing CA)');
+  }
+  if (opts.serial === undefined && opts.ca === undefined) {
+    throw new InputError('pki revoke: got neither --serial nor --ca, want exactly one (--serial for a certificate, --ca for an issuing CA)');
+  }
   const reason = parseRevocationReason(opts.reason);
-  const cert = pki.markRevoked(opts.serial, reason);
+  const pki = openPki(ctx);
+  if (opts.ca !== undefined) {
+    revokeCa(ctx, pki, opts.ca, reason, opts.json ?? false);
+    return;
+  }
+  const cert = pki.markRevoked(opts.serial!, reason);
   const result = { serial: cert.serial, caId: cert.caId, reason, revokedAt: cert.revokedAt?.toISOString() };
   if (opts.json) {
     ctx.out(json(result));
@@ -92,6 +117,20 @@ async function revoke(ctx: Context, opts: { serial: string; reason: string; json
   }
   ctx.out(`revoked ${result.serial} (CA ${result.caId}, ${reason}, ${result.revokedAt})\n`);
   ctx.out(`OCSP answers "revoked" now; publish it in a CRL with: jinbao pki crl --ca ${result.caId} --delta\n`);
+}
+
+function revokeCa(ctx: Context, pki: PkiStore, id: string, reason: RevocationReason, asJson: boolean): void {
+  const ca = pki.markCaRevoked(id, reason);
+  const parent = ca.parentId!;
+  const stranded = pki.listCertificates({ caId: ca.id, status: 'active' }).length;
+  const result = { ca: ca.id, serial: ca.serial, parent, reason, revokedAt: ca.revokedAt?.toISOString(), revocationSeq: ca.revocationSeq, unrevokedCertificatesUnder: stranded };
+  if (asJson) {
+    ctx.out(json(result));
+    return;
+  }
+  ctx.out(`revoked CA ${ca.id} (serial ${ca.serial}, signed by ${parent}, ${reason}, ${result.revokedAt}); it issues nothing more\n`);
+  ctx.out(`the ${stranded} unrevoked certificate(s) it issued fail every chain check that consults ${parent}'s CRL or OCSP\n`);
+  ctx.out(`${parent}'s OCSP responder answers "revoked" for it now; publish it in a CRL with: jinbao pki crl --ca ${parent}\n`);
 }
 
 interface CrlOpts {

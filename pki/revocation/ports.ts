@@ -30,6 +30,16 @@ export interface CertificateStatusRecord {
   readonly revocationReason: ReasonName | null;
 }
 
+/** A CA certificate as revocation sees it: `parentId` is the CA that signed it (null for the root). */
+export interface CaCertificateStatusRecord {
+  readonly id: string;
+  readonly serial: string;
+  readonly parentId: string | null;
+  readonly status: 'active' | 'revoked';
+  readonly revokedAt: Date | null;
+  readonly revocationReason: ReasonName | null;
+}
+
 export interface RevokedEntry {
   readonly serial: string;
   readonly revokedAt: Date;
@@ -42,7 +52,12 @@ export interface RevocationRegistry {
   findCertificate(serial: string): CertificateStatusRecord | undefined;
   /** Revoke, audited; refuses unknown serials and repeated revocations with InputError (also audited). */
   markRevoked(serial: string, reason: ReasonName, opts?: { at?: Date; actor?: string }): CertificateStatusRecord;
-  /** Revoked certificates of a CA, sorted, streamed; with afterSeq only those revoked later. */
+  /**
+   * A CA certificate by serial, with the CA that signed it (`parentId`): a revoked CA's status comes
+   * from its parent's responder. Registries that hold no CA certificates leave it out.
+   */
+  findCaBySerial?(serial: string): CaCertificateStatusRecord | undefined;
+  /** Revoked certificates of a CA (end-entity and CA certificates it signed), sorted, streamed; with afterSeq only those revoked later. */
   revokedEntries(caId: string, opts?: { afterSeq?: number }): Iterable<RevokedEntry>;
   /** Grows by one with every revocation, in any process. */
   revocationSeq(): number;

@@ -14,7 +14,7 @@ import type { RevocationRegistry } from './ports.js';
 export interface OcspResponderProps {
   readonly authorities: readonly OcspAuthority[];
   /** Where statuses come from: the certificate store (any process may revoke in it). */
-  readonly registry: Pick<RevocationRegistry, 'findCertificate' | 'revocationSeq'>;
+  readonly registry: Pick<RevocationRegistry, 'findCertificate' | 'findCaBySerial' | 'revocationSeq'>;
   /** nextUpdate of answers, in seconds. @default 3600 */
   readonly validitySeconds?: number;
   /** How long a signed answer is served again before re-signing, in seconds. @default 60 */
@@ -48,7 +48,9 @@ interface Cached {
 }
 
 /**
- * An RFC 6960 responder over the certificate store.
+ * An RFC 6960 responder over the certificate store. It answers for the certificates its CAs
+ * signed: end-entity certificates and, for a parent CA such as the root, the certificates of the
+ * CAs below it (a revoked issuing CA is reported by its parent's responder).
  *
  * Signed answers to nonce-less requests are cached by the request bytes (clients such as browsers
  * and RFC 5019 profiles send identical requests). Before each answer the responder reads the
@@ -127,8 +129,12 @@ export class OcspResponder {
 
   private status(authority: OcspAuthority, serial: string): CertStatus {
     const cert = this.props.registry.findCertificate(serial);
-    if (cert === undefined || cert.caId !== authority.caId) return { kind: 'unknown' };
-    if (cert.status === 'revoked') return { kind: 'revoked', at: cert.revokedAt ?? new Date(0), reason: cert.revocationReason ?? 'unspecified' };
+    // Not an end-entity certificate: perhaps the certificate of a CA this authority signed.
+    const ca = cert === undefined ? this.props.registry.findCaBySerial?.(serial) : undefined;
+    const record = cert ?? ca;
+    const issuedBy = cert !== undefined ? cert.caId : ca?.parentId;
+    if (record === undefined || issuedBy !== authority.caId) return { kind: 'unknown' };
+    if (record.status === 'revoked') return { kind: 'revoked', at: record.revokedAt ?? new Date(0), reason: record.revocationReason ?? 'unspecified' };
     return { kind: 'good' };
   }
 }
