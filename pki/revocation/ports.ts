@@ -57,6 +57,8 @@ export interface RevocationRegistry {
    * from its parent's responder. Registries that hold no CA certificates leave it out.
    */
   findCaBySerial?(serial: string): CaCertificateStatusRecord | undefined;
+  /** A CA by id: once it is revoked, everything it issued is answered "revoked" too. Registries that hold no CAs leave it out. */
+  getCa?(id: string): CaCertificateStatusRecord | undefined;
   /** Revoked certificates of a CA (end-entity and CA certificates it signed), sorted, streamed; with afterSeq only those revoked later. */
   revokedEntries(caId: string, opts?: { afterSeq?: number }): Iterable<RevokedEntry>;
   /** Grows by one with every revocation, in any process. */

@@ -14,7 +14,7 @@ import type { RevocationRegistry } from './ports.js';
 export interface OcspResponderProps {
   readonly authorities: readonly OcspAuthority[];
   /** Where statuses come from: the certificate store (any process may revoke in it). */
-  readonly registry: Pick<RevocationRegistry, 'findCertificate' | 'findCaBySerial' | 'revocationSeq'>;
+  readonly registry: Pick<RevocationRegistry, 'findCertificate' | 'findCaBySerial' | 'getCa' | 'revocationSeq'>;
   /** nextUpdate of answers, in seconds. @default 3600 */
   readonly validitySeconds?: number;
   /** How long a signed answer is served again before re-signing, in seconds. @default 60 */
@@ -50,7 +50,8 @@ interface Cached {
 /**
  * An RFC 6960 responder over the certificate store. It answers for the certificates its CAs
  * signed: end-entity certificates and, for a parent CA such as the root, the certificates of the
- * CAs below it (a revoked issuing CA is reported by its parent's responder).
+ * CAs below it (a revoked issuing CA is reported by its parent's responder). Once its own CA is
+ * revoked, it answers "revoked" (with the CA's time and reason) for everything that CA issued.
  *
  * Signed answers to nonce-less requests are cached by the request bytes (clients such as browsers
  * and RFC 5019 profiles send identical requests). Before each answer the responder reads the
@@ -135,6 +136,9 @@ export class OcspResponder {
     const issuedBy = cert !== undefined ? cert.caId : ca?.parentId;
     if (record === undefined || issuedBy !== authority.caId) return { kind: 'unknown' };
     if (record.status === 'revoked') return { kind: 'revoked', at: record.revokedAt ?? new Date(0), reason: record.revocationReason ?? 'unspecified' };
+    // A revoked CA vouches for nothing: clients that check only the leaf must not hear "good".
+    const signer = this.props.registry.getCa?.(authority.caId);
+    if (signer?.status === 'revoked') return { kind: 'revoked', at: signer.revokedAt ?? new Date(0), reason: signer.revocationReason ?? 'unspecified' };
     return { kind: 'good' };
   }
 }

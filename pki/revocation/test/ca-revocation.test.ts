@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli, tempDir } from '../../../bin/testkit.js';
 import { loadFabric } from '../../../fabric/index.js';
 import { StateStore } from '../../../lib/state.js';
+import { OcspResponder, ocspAuthority, responderFromPem, serveOcsp } from '../index.js';
 import { caBundlePem, evidenceSigner, initHierarchy, Issuer, PkiStore, replicaTlsMaterial, toPem, verifyEvidence, type Issued } from '../../index.js';
 import { opensslCsr, opensslKey, testPki, type TestPki } from '../../test/helpers.js';
 import { hasOpenssl, openssl, opensslAsync } from './openssl.js';
@@ -40,9 +41,11 @@ describe('jinbao pki revoke --ca: an issuing CA revoked, as OpenSSL sees it', ()
       certs.guangzhou = await issuer.issue({ profile: 'staff-auth', site: '440100', csr });
       certs.beijing = await issuer.issue({ profile: 'staff-auth', site: '110000', csr });
       certs.ocsp = await issuer.issue({ profile: 'ocsp-signing', site: '000000', caId: 'root', generate: { subject: 'CN=OCSP root' } });
+      certs.guangdongOcsp = await issuer.issue({ profile: 'ocsp-signing', site: '000000', caId: 'province-440000-staff', generate: { subject: 'CN=OCSP province-440000-staff' } });
       const write = (name: string, der: Uint8Array) => writeFileSync((files[name] = join(dir, `${name}.pem`)), toPem(der));
       for (const [name, c] of Object.entries(certs)) write(name, c.certificateDer);
       writeFileSync((files['ocsp.key'] = join(dir, 'ocsp.key.pem')), certs.ocsp!.key!.exportPkcs8());
+      writeFileSync((files['guangdongOcsp.key'] = join(dir, 'guangdong-ocsp.key.pem')), certs.guangdongOcsp!.key!.exportPkcs8());
       write('root', pki.getCa('root')!.der);
       write('guangdong', pki.getCa('province-440000-staff')!.der);
       write('beijing-ca', pki.getCa('province-110000-staff')!.der);
@@ -89,7 +92,7 @@ describe('jinbao pki revoke --ca: an issuing CA revoked, as OpenSSL sees it', ()
     expect(r.stdout).toMatch(
       new RegExp(
         `^revoked CA province-440000-staff \\(serial ${serials['province-440000-staff']}, signed by root, cACompromise, \\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z\\); it issues nothing more\n` +
-          "the 1 unrevoked certificate\\(s\\) it issued fail every chain check that consults root's CRL or OCSP\n" +
+          "the 2 unrevoked certificate\\(s\\) it issued fail every chain check that consults root's CRL or OCSP\n" +
           "root's OCSP responder answers \"revoked\" for it now; publish it in a CRL with: jinbao pki crl --ca root\n$",
       ),
     );
@@ -176,6 +179,31 @@ describe('jinbao pki revoke --ca: an issuing CA revoked, as OpenSSL sees it', ()
       child.kill('SIGTERM');
     }
     expect(await exited).toBe(0);
+  });
+  it.skipIf(!hasOpenssl)("GIVEN the revoked CA's own responder THEN openssl ocsp hears \"revoked\" with the CA's reason for a certificate it issued", async () => {
+    const state = StateStore.open(dir);
+    const pki = PkiStore.open(state);
+    const ca = pki.getCa('province-440000-staff')!;
+    const signer = responderFromPem({
+      caId: ca.id,
+      caCertificateDer: ca.der,
+      certPem: readFileSync(files.guangdongOcsp!, 'utf8'),
+      keyPem: readFileSync(files['guangdongOcsp.key']!, 'utf8'),
+      certFile: files.guangdongOcsp!,
+      keyFile: files['guangdongOcsp.key']!,
+    });
+    const running = await serveOcsp(new OcspResponder({ authorities: [ocspAuthority(ca.id, ca.der, signer)], registry: pki }), { port: 0 });
+    try {
+      const r = await opensslAsync(['ocsp', '-issuer', files.guangdong!, '-cert', files.guangzhou!, '-url', running.url, '-CAfile', files.root!, '-verify_other', files.guangdong!]);
+      expect(r.out).toContain('Response verify OK');
+      expect(r.out).toContain(`${files.guangzhou}: revoked`);
+      expect(r.out).toContain('Reason: cACompromise');
+      const at = ca.revokedAt!.toISOString(); // openssl prints "Nov 27 02:57:12 2026 GMT"
+      expect(r.out).toContain(`Revocation Time: ${new Date(at).toUTCString().slice(8, 11)} ${String(new Date(at).getUTCDate()).padStart(2)} ${at.slice(11, 19)} ${at.slice(0, 4)} GMT`);
+    } finally {
+      await running.close();
+      state.close();
+    }
   });
 });
 
