@@ -7,7 +7,8 @@ import type { PkiStore } from './store.js';
  *
  * Staff: a staff member holds a certificate when at least one staff profile certificate with their
  * staff number (subject serialNumber) is active (not revoked) and within its validity now; a
- * person with both an authentication and a signing certificate counts once. The KPI caps each
+ * person with both an authentication and a signing certificate counts once; certificates of a
+ * revoked CA do not count. The KPI caps each
  * site at its staff total.
  *
  * MLPS level-3 applications: the inventory implies one application per business domain a site
@@ -15,6 +16,12 @@ import type { PkiStore } from './store.js';
  * counts as using certificates when an active, currently valid server-tls certificate names that
  * site and that domain (`jinbao pki issue --profile server-tls --application DOMAIN`).
  */
+
+/**
+ * A certificate covers nothing once its issuing CA is revoked, whatever its own status says. The
+ * root cannot be revoked and issuing CAs sign no CAs, so the issuing CA is the whole chain to check.
+ */
+const ISSUER_ACTIVE = "ca_id IN (SELECT id FROM pki_cas WHERE status = 'active')";
 
 const STAFF_PROFILES = Object.values(PROFILES)
   .filter((p) => p.staff)
@@ -25,6 +32,7 @@ export function staffCertificateHolders(pki: PkiStore, now = new Date()): Map<st
     .prepare(
       `SELECT site, COUNT(DISTINCT staff_number) AS n FROM pki_certificates
        WHERE status = 'active' AND profile IN (${STAFF_PROFILES.map(() => '?').join(',')}) AND not_before <= ? AND not_after > ? AND staff_number IS NOT NULL
+         AND ${ISSUER_ACTIVE}
        GROUP BY site`,
     )
     .all(...STAFF_PROFILES, now.toISOString(), now.toISOString()) as { site: string; n: number }[];
@@ -44,7 +52,7 @@ export function mlps3Applications(pki: PkiStore, fabric: Fabric, now = new Date(
       pki.state.db
         .prepare(
           `SELECT DISTINCT site, application FROM pki_certificates
-           WHERE status = 'active' AND profile = 'server-tls' AND application IS NOT NULL AND not_before <= ? AND not_after > ?`,
+           WHERE status = 'active' AND profile = 'server-tls' AND application IS NOT NULL AND not_before <= ? AND not_after > ? AND ${ISSUER_ACTIVE}`,
         )
         .all(now.toISOString(), now.toISOString()) as { site: string; application: string }[]
     ).map((r) => `${r.site}/${r.application}`),

@@ -5,7 +5,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { migrateAudit } from '../../lib/audit.js';
 import { StateStore } from '../../lib/state.js';
 import { PKI_MIGRATIONS, PkiStore } from '../store.js';
-import { lastAudit } from './helpers.js';
+import { mlps3Applications, staffCertificateHolders } from '../facts.js';
+import { lastAudit, smallFabric } from './helpers.js';
 
 /**
  * CA revocation in the certificate store, without crypto: CA and certificate rows are written by
@@ -37,13 +38,13 @@ function insertCa(state: StateStore, id: string, parent: string | null, serial: 
     .run(id, parent, parent ? 'issuing' : 'root', parent ? 'staff' : 'root', `CN=${id}`, serial, T0, id, T0);
 }
 
-function insertCertificate(state: StateStore, caId: string, serial: string): void {
+function insertCertificate(state: StateStore, caId: string, serial: string, o: { profile?: string; site?: string; staffNumber?: string; application?: string } = {}): void {
   state.db
     .prepare(
-      `INSERT INTO pki_certificates (serial, ca_id, profile, profile_version, site, subject, common_name, sans, key_type, not_before, not_after, der, issued_at)
-       VALUES (?, ?, 'ocsp-signing', 1, '000000', 'CN=x', 'x', '[]', 'ecdsa-p256', ?, '2027-01-01T00:00:00.000Z', x'00', ?)`,
+      `INSERT INTO pki_certificates (serial, ca_id, profile, profile_version, site, subject, common_name, staff_number, application, sans, key_type, not_before, not_after, der, issued_at)
+       VALUES (?, ?, ?, 1, ?, 'CN=x', 'x', ?, ?, '[]', 'ecdsa-p256', ?, '2036-01-01T00:00:00.000Z', x'00', ?)`,
     )
-    .run(serial, caId, T0, T0);
+    .run(serial, caId, o.profile ?? 'ocsp-signing', o.site ?? '000000', o.staffNumber ?? null, o.application ?? null, T0, T0);
 }
 
 /** root ← province-440000-staff, province-110000-staff; one certificate under root. */
@@ -149,6 +150,30 @@ describe('PkiStore.markCaRevoked', () => {
     expect(() => pki.markCaRevoked('province-440000-staff', 'superseded')).toThrow('CA province-440000-staff is already revoked (since 2026-03-01T00:00:00.000Z, reason cACompromise); nothing changed');
     expect(pki.revocationSeq()).toBe(1);
     expect(lastAudit(state)).toMatchObject({ action: 'pki.ca.revoke', outcome: 'refused' });
+    state.close();
+  });
+});
+
+describe('the PKI indicators once an issuing CA is revoked', () => {
+  it("GIVEN staff and server certificates under two CAs WHEN one CA is revoked THEN its certificates stop counting and the other CA's still count", () => {
+    const state = storeAt(PKI_MIGRATIONS.length);
+    hierarchy(state);
+    insertCa(state, 'infrastructure', 'root', '4900000000000000000000000000000f');
+    insertCertificate(state, 'province-440000-staff', '5100', { profile: 'staff-auth', site: '440100', staffNumber: 'S0001' });
+    insertCertificate(state, 'province-110000-staff', '5200', { profile: 'staff-auth', site: '110000', staffNumber: 'S0002' });
+    const fabric = smallFabric();
+    const domain = fabric.domains(fabric.site('440100'))[0]!;
+    insertCertificate(state, 'infrastructure', '5300', { profile: 'server-tls', site: '440100', application: domain });
+    const pki = PkiStore.open(state);
+    const at = new Date('2027-01-01T00:00:00Z');
+    const covered = mlps3Applications(pki, fabric, at).withCertificates;
+    expect(staffCertificateHolders(pki, at)).toEqual(new Map([['440100', 1], ['110000', 1]]));
+
+    pki.markCaRevoked('province-440000-staff', 'cACompromise');
+    pki.markCaRevoked('infrastructure', 'cACompromise');
+
+    expect(staffCertificateHolders(pki, at)).toEqual(new Map([['110000', 1]]));
+    expect(mlps3Applications(pki, fabric, at).withCertificates).toBe(covered - 1);
     state.close();
   });
 });
