@@ -8,6 +8,9 @@
  *   refusal audited); `revokedEntries(caId, {afterSeq})` streams a CA's revoked serials in ascending
  *   order from an index (afterSeq: only those revoked after that point, for delta CRLs);
  *   `revocationSeq()` grows with every revocation in any process (cheap cache check for OCSP).
+ *   `markCaRevoked(id, reason)` revokes an issuing CA into the same sequence (its parent's
+ *   `revokedEntries` then list its certificate); `findCaBySerial` and `revokedCaInChain(caId)` let
+ *   verifiers refuse chains through a revoked CA.
  * - `openCaSigner(pki, caId, passphrase)` gives a `CaSigner` for a CA; `resolvePassphrase(...)`
  *   finds the passphrase (--passphrase-env variable, demo file, TTY prompt).
  * - `chainOf(pki, caId)` the CA's chain (issuing first, root last).
