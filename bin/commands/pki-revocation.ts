@@ -81,10 +81,15 @@ export function register(pki: Command, run: Runner): void {
     .addHelpText(
       'after',
       '\nMake the responder certificate once with the ocsp-signing profile, then serve:\n' +
-        '  $ jinbao pki issue --profile ocsp-signing --generate --subject "CN=OCSP ministry-staff" --site 000000 --out ocsp/\n' +
-        '  $ jinbao pki ocsp serve --port 8080 --ca ministry-staff --responder-cert ocsp/cert.pem --responder-key ocsp/key.pem\n' +
+        '  $ jinbao pki issue --profile ocsp-signing --generate --subject "CN=OCSP ministry-staff" --site 000000 --ca ministry-staff --out ocsp/\n' +
+        '  $ jinbao pki ocsp serve --port 8080 --ca ministry-staff --responder-cert ocsp/<serial>.crt.pem --responder-key ocsp/<serial>.key.pem\n' +
         'Ask it:\n' +
-        '  $ openssl ocsp -issuer ca.pem -cert staff.pem -url http://127.0.0.1:8080 -CAfile root.pem',
+        '  $ openssl ocsp -issuer ca.pem -cert staff.pem -url http://127.0.0.1:8080 -CAfile root.pem\n' +
+        'The root\'s responder answers for the issuing CAs\' own certificates (is a CA revoked?):\n' +
+        '  $ jinbao pki issue --profile ocsp-signing --generate --subject "CN=OCSP root" --site 000000 --ca root --out ocsp-root/\n' +
+        '  $ jinbao pki ocsp serve --port 8081 --ca root --responder-cert ocsp-root/<serial>.crt.pem --responder-key ocsp-root/<serial>.key.pem\n' +
+        '  $ openssl ocsp -issuer root.pem -cert province-440000-staff.pem -url http://127.0.0.1:8081 -CAfile root.pem\n' +
+        'A revoked CA\'s own responder answers "revoked" for everything that CA issued.',
     )
     .action(run<ServeOpts>(serve));
 }
