@@ -108,7 +108,14 @@ export function register(program: Command, run: Runner): void {
   wan
     .command('down')
     .description('remove everything the lab created (namespaces, interfaces, processes), also after a crash')
-    .action(run<Record<string, never>>(down));
+    .option('--json', 'machine-readable output: every process stopped, with why it belonged to the lab and the signal it needed')
+    .addHelpText(
+      'after',
+      '\nProcesses belong to the lab when they name one of its interfaces or namespaces, live in one of its\n' +
+        'namespaces (also one deleted by hand while they run), or descend from such a process; nothing else is signalled.\n\n' +
+        'Examples:\n  $ sudo jinbao wan down\n  $ sudo jinbao wan down --json | jq \'.stopped[] | select(.why != "named")\'',
+    )
+    .action(run<{ json?: boolean }>(down));
 }
 
 interface RenderOpts {
@@ -264,15 +271,23 @@ function buildLabPlan(ctx: Context): WanPlan {
   return nationalPlan(ctx, ctx.fabric(), { counties: false });
 }
 
-async function down(ctx: Context): Promise<void> {
+async function down(ctx: Context, o: { json?: boolean }): Promise<void> {
   const journal = readJournal(ctx.stateDir);
   if (!journal) {
-    ctx.out(`no WAN lab recorded in ${ctx.stateDir}; nothing to remove\n`);
+    if (o.json) ctx.out(json({ removed: false, reason: `no WAN lab recorded in ${ctx.stateDir}` }));
+    else ctx.out(`no WAN lab recorded in ${ctx.stateDir}; nothing to remove\n`);
     return;
   }
   requireRoot();
   const r = await labDown({ stateDir: ctx.stateDir });
+  if (o.json) {
+    ctx.out(json({ removed: true, ...r }));
+    return;
+  }
   ctx.out(`lab ${r.tag} removed: ${r.processes} processes stopped, ${r.namespaces} namespaces deleted\n`);
+  // Children of the lab's own processes are expected; a process found only by the namespace it lives in is worth a word.
+  const strays = r.stopped.filter((p) => p.why === 'namespace');
+  if (strays.length > 0) ctx.err(`  also stopped, found in the lab's namespaces: ${strays.map((p) => `${p.pid} ${p.command}`).join('; ')}\n`);
 }
 
 /** `jinbao up`: render the national overlay plan (no private keys, no namespaces, no root) and report its counts. */

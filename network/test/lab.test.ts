@@ -65,6 +65,8 @@ describe('lab refusals (no namespaces needed)', () => {
     const d = await runCli(['--state', state, 'wan', 'down']);
     expect(d.code).toBe(0);
     expect(d.stdout).toContain('no WAN lab recorded');
+    const dj = await runCli(['--state', state, 'wan', 'down', '--json']);
+    expect(JSON.parse(dj.stdout)).toEqual({ removed: false, reason: `no WAN lab recorded in ${state}` });
   });
 });
 
