@@ -74,6 +74,7 @@ Examples:
   $ jinbao drill run --site 440000 --target pg-local                              planned switchover
   $ jinbao drill run --site 440000 --target pg-local --scenario failover          SIGKILL the primary
   $ jinbao drill run --site 440100 --target pg-local --scenario failover --replication async --probe-rate 500
+  $ jinbao drill run --site 440000 --scenario failover --switch-back                then back to the original primary
   $ jinbao drill pair status --site 440000 --pair pairs/440000.yaml             an existing pair: ready?
   $ jinbao drill run --site 440000 --target pg --pair pairs/440000.yaml --scenario failover
   $ jinbao drill list
@@ -103,6 +104,7 @@ export function register(program: Command, run: Runner): void {
     .option('--out <dir>', 'where reports go; default: dr-reports/ in the state directory')
     .option('--lab-tls', 'pg-local: use lab-only openssl certificates even when the PKI is initialized (the report is then unsigned)')
     .option('--unsigned', 'pg: write an unsigned report even when the PKI is initialized')
+    .option('--switch-back', 'after a passed drill, a planned switchover back so the original primary leads again (recorded as its own run)')
     .option('--json', 'print the report as JSON')
     .addHelpText('after', TEACH_RUN)
     .action(run<RunOptions>(runDrill));
@@ -305,11 +307,12 @@ async function prepareLab(ctx: Context, site: string, replication: ReplicationMo
   return { lab, startedHere: !wasRunning };
 }
 
-type RunOptions = RequestOptions & { out?: string; labTls?: boolean; unsigned?: boolean; json?: boolean };
+type RunOptions = RequestOptions & { out?: string; labTls?: boolean; unsigned?: boolean; switchBack?: boolean; json?: boolean };
 
 async function runDrill(ctx: Context, o: RunOptions): Promise<number> {
   const request = buildRequest(ctx, o);
   if (o.labTls && request.target !== 'pg-local') throw new InputError('--lab-tls is for --target pg-local; an existing pair keeps its own certificates (use --unsigned for an unsigned report)');
+  if (o.switchBack && !request.failback) throw new InputError('--switch-back needs the failback: drop --no-failback (the old primary must be a standby again before it can lead)');
   if (o.unsigned && request.target !== 'pg') throw new InputError('--unsigned is for --target pg; on the embedded lab, --lab-tls drills with lab-only certificates and an unsigned report');
   const history = new DrillHistory(ctx.store());
   if (request.target === 'pg') {
@@ -335,7 +338,11 @@ async function runDrill(ctx: Context, o: RunOptions): Promise<number> {
   return exit;
 }
 
-/** Run the drill on a pair, write its report files, print the outcome; the exit code says passed or not. */
+/**
+ * Run the drill on a pair (and, with --switch-back, a planned switchover back to the original
+ * primary once it passed), write each report's files, print the outcome; the exit code says
+ * whether every run passed.
+ */
 async function drive(
   ctx: Context,
   o: RunOptions,
@@ -343,6 +350,29 @@ async function drive(
   history: DrillHistory,
   on: { pair: DrPair; lockName: string; replicationTls: string; evidence: Evidence; notes: readonly string[] },
 ): Promise<number> {
+  const first = await runOnce(ctx, o, request, history, on);
+  if (!o.switchBack) {
+    if (o.json) ctx.out(json(first));
+    return first.result === 'passed' ? ExitCode.ok : ExitCode.complianceFailed;
+  }
+  if (first.result !== 'passed') {
+    if (o.json) ctx.out(json({ drill: first, switchBack: null }));
+    else ctx.out(`no switch-back: the drill did not pass; the pair stays as the report says (check it before switching by hand)\n`);
+    return ExitCode.complianceFailed;
+  }
+  if (!o.json) ctx.out(`\nswitch-back: a planned switchover ${on.pair.primary} → ${on.pair.standby}, so ${on.pair.standby} leads again\n`);
+  const back = await runOnce(ctx, o, { ...request, scenario: 'switchover', failback: true }, history, on);
+  if (o.json) ctx.out(json({ drill: first, switchBack: back }));
+  return back.result === 'passed' ? ExitCode.ok : ExitCode.complianceFailed;
+}
+
+async function runOnce(
+  ctx: Context,
+  o: RunOptions,
+  request: DrillRequest,
+  history: DrillHistory,
+  on: { pair: DrPair; lockName: string; replicationTls: string; evidence: Evidence; notes: readonly string[] },
+): Promise<DrillReport> {
   const controller = new AbortController();
   const onSigint = () => controller.abort(new DrillAbortedError('interrupted (Ctrl-C)'));
   process.once('SIGINT', onSigint);
@@ -374,15 +404,14 @@ async function drive(
   const jsonFile = join(outDir, `${report.runId}.json`);
   writeFileSync(jsonFile, JSON.stringify(report, null, 2) + '\n');
   writeFileSync(join(outDir, `${report.runId}.md`), renderMarkdown(report));
-  if (o.json) ctx.out(json(report));
-  else {
+  if (!o.json) {
     const m = report.measured;
     ctx.out(`\n${report.result.toUpperCase()}: RTO ${m.rtoMs === undefined ? '—' : `${(m.rtoMs / 1000).toFixed(2)} s`} (objective ${request.objectives.rtoSeconds} s), RPO ${m.rpoRows ?? '—'} rows / ${m.rpoWalBytes ?? '?'} WAL bytes (objective ${request.objectives.rpoSeconds} s)\n`);
     for (const r of report.reasons) ctx.out(`  - ${r}\n`);
     for (const n of on.notes) ctx.out(`${n}\n`);
     ctx.out(`report: ${jsonFile} (and .md)\n`);
   }
-  return report.result === 'passed' ? ExitCode.ok : ExitCode.complianceFailed;
+  return report;
 }
 
 async function pairStatus(ctx: Context, o: { site: string; pair: string; json?: boolean }): Promise<number> {

@@ -152,6 +152,12 @@ commands:
     expect(r.code).toBe(2);
   });
 
+  it('GIVEN --switch-back without failback THEN run refuses, saying why', async () => {
+    const r = await runCli(['--state', freshState(), 'drill', 'run', '--site', '440000', '--switch-back', '--no-failback']);
+    expect(r.stderr).toBe('jinbao: --switch-back needs the failback: drop --no-failback (the old primary must be a standby again before it can lead)\n');
+    expect(r.code).toBe(2);
+  });
+
   it('GIVEN a flag for the other target THEN it is refused, saying which target it belongs to', async () => {
     const r = await runCli(['--state', freshState(), 'drill', 'run', '--site', '440000', '--unsigned']);
     expect(r.stderr).toBe('jinbao: --unsigned is for --target pg; on the embedded lab, --lab-tls drills with lab-only certificates and an unsigned report\n');

@@ -154,7 +154,7 @@ describe.skipIf(skip)('drills on an existing pair given by a pair file (target p
     await expectHealthy(peer(before));
   });
 
-  it('GIVEN synchronous replication WHEN `jinbao drill run --target pg` kills the primary with the crash command THEN failover loses no acknowledged row, reads the WAL end, and the pair fails back healthy', async () => {
+  it('GIVEN synchronous replication WHEN `jinbao drill run --target pg` kills the primary with the crash command THEN failover loses no acknowledged row, reads the WAL end, fails back, and switches back to the original primary', async () => {
     const before = await currentPrimary();
     const file = `${base}/pair-cli.json`;
     writeFileSync(file, readFileSync(pairFile().source));
@@ -162,9 +162,12 @@ describe.skipIf(skip)('drills on an existing pair given by a pair file (target p
     const status = await runCli(['--state', state, 'drill', 'pair', 'status', '--site', '440000', '--pair', file]);
     expect(status.stdout).toContain(`ready for a drill: jinbao drill plan --site 440000 --target pg --pair ${file}`);
     expect(status.code).toBe(0);
-    const run = await runCli(['--state', state, 'drill', 'run', '--site', '440000', '--target', 'pg', '--pair', file, '--scenario', 'failover', '--replication', 'sync', '--unsigned', '--json']);
+    const run = await runCli(['--state', state, 'drill', 'run', '--site', '440000', '--target', 'pg', '--pair', file, '--scenario', 'failover', '--replication', 'sync', '--unsigned', '--switch-back', '--json']);
     expect(run.code).toBe(0);
-    const report = JSON.parse(run.stdout) as DrillReport;
+    const { drill: report, switchBack } = JSON.parse(run.stdout) as { drill: DrillReport; switchBack: DrillReport };
+    // The switch-back is a planned switchover of its own, recorded and reported.
+    expect(switchBack).toMatchObject({ result: 'passed', request: { scenario: 'switchover' }, measured: { rpoRows: 0 } });
+    expect(existsSync(`${state}/dr-reports/${switchBack.runId}.json`)).toBe(true);
     expect(existsSync(`${state}/dr-reports/${report.runId}.md`)).toBe(true);
     expect(readFileSync(`${state}/dr-reports/${report.runId}.md`, 'utf8')).toMatch(/## Notes\n\n- .*: operator command crash: /);
     expect(report.request.target).toBe('pg');
@@ -176,7 +179,7 @@ describe.skipIf(skip)('drills on an existing pair given by a pair file (target p
     expect(report.measured.rpoWalBytes).toBeTypeOf('number');
     expect(report.measured.rpoWalBytes).toBeLessThan(8192);
     expect(report.measured.splitBrainFree).toBe(true);
-    await expectHealthy(peer(before));
+    await expectHealthy(before);
   });
 
   it('GIVEN a fence command that fails WHEN the drill reaches the fence THEN the rollbacks route traffic back and the pair is unchanged', async () => {
