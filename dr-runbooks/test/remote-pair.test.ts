@@ -215,6 +215,9 @@ describe.skipIf(skip)('drills on an existing pair given by a pair file (target p
       await expect(drill(pgRequest())).rejects.toThrow(DrillRefusedError);
       await expect(drill(pgRequest())).rejects.toThrow(/^refusing to start the drill: the standby is not streaming \(.+\); start it or repair replication, then check with: jinbao drill pair status --site 440000 --pair FILE$/);
       expect(history.list().length).toBe(runs);
+      const status = await runCli(['--state', `${base}/status-state`, 'drill', 'pair', 'status', '--site', '440000', '--pair', pairFile().source, '--json']);
+      expect(status.code).toBe(3);
+      expect(JSON.parse(status.stdout)).toMatchObject({ healthy: false, primary, standby, replication: { streaming: false }, endpoint: { routesTo: primary } });
     } finally {
       await lab.query(standby, 'ALTER SYSTEM RESET primary_conninfo');
       await lab.query(standby, 'SELECT pg_reload_conf()');
