@@ -74,8 +74,8 @@ Examples:
   $ jinbao drill run --site 440000 --target pg-local                              planned switchover
   $ jinbao drill run --site 440000 --target pg-local --scenario failover          SIGKILL the primary
   $ jinbao drill run --site 440100 --target pg-local --scenario failover --replication async --probe-rate 500
-  $ jinbao drill run --site 440000 --scenario failover --switch-back                then back to the original primary
-  $ jinbao drill pair status --site 440000 --pair pairs/440000.yaml             an existing pair: ready?
+  $ jinbao drill run --site 440000 --scenario failover --switch-back              then back to the original primary
+  $ jinbao drill pair status --site 440000 --pair pairs/440000.yaml               an existing pair: ready?
   $ jinbao drill run --site 440000 --target pg --pair pairs/440000.yaml --scenario failover
   $ jinbao drill list
   $ jinbao drill report dr-20261127T001500Z-440000-1a2b --format md
