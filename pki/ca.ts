@@ -6,7 +6,7 @@ import type { CaAlgorithm } from './algorithms.js';
 import { SoftwareKeyBackend, type KeyBackend, type Signer } from './keys.js';
 import { Pkcs11KeyBackend } from './pkcs11.js';
 import type { CaPurpose, CaRecord, PkiStore } from './store.js';
-import { assembleSigned, buildExtensions, certificateKeyId, certificateParts, encodeName, encodeTbs, formatName, newSerial, spkiKeyId, type DistinguishedName } from './x509.js';
+import { assembleSigned, buildExtensions, certificateKeyId, certificateParts, encodeName, encodeTbs, formatName, newSerial, parseSubject, spkiKeyId, type DistinguishedName } from './x509.js';
 
 /**
  * The CA hierarchy: one national root that signs only issuing CAs (and its own CRL); issuing CAs
@@ -116,6 +116,7 @@ async function createCa(
     revokedAt: null,
     revocationReason: null,
     revocationSeq: null,
+    replaces: null,
     createdAt: spec.now,
   };
   return record;
@@ -180,10 +181,10 @@ export function staffCaIdFor(fabric: Fabric, site: Site): { id: string; province
   return { id: provinceStaffCaId(province.id), province };
 }
 
-/** The province's staff CA, created (signed by the root) when first needed. */
+/** The province's staff CA (its successor once replaced), created (signed by the root) when first needed. */
 export async function ensureProvinceStaffCa(pki: PkiStore, province: Site, passphrase: string, opts: { now?: Date; actor?: string; backends?: KeyBackends } = {}): Promise<CaRecord> {
   const id = provinceStaffCaId(province.id);
-  const found = pki.getCa(id);
+  const found = pki.currentCa(id);
   if (found) return found;
   const root = requireRoot(pki);
   const rootSigner = await openCaSigner(pki, ROOT_CA_ID, passphrase, opts.backends);
@@ -229,4 +230,109 @@ export function chainOf(pki: PkiStore, caId: string): Uint8Array[] {
   const out: Uint8Array[] = [];
   for (let ca = pki.getCa(caId); ca; ca = ca.parentId ? pki.getCa(ca.parentId) : undefined) out.push(ca.der);
   return out;
+}
+
+/**
+ * The id and subject of the next CA in `ca`'s line: the line's first id with the generation
+ * appended (province-440000-staff → province-440000-staff-2 → province-440000-staff-3), and the
+ * first CA's subject with " G<generation>" after its CN, so relying parties and OpenSSL never
+ * confuse the successor's certificates and CRLs with those of the CA it replaces.
+ */
+export function successorIdentity(pki: PkiStore, ca: CaRecord): { id: string; generation: number; subject: DistinguishedName } {
+  let first = ca;
+  let generation = 1;
+  for (let prev = ca.replaces ? pki.getCa(ca.replaces) : undefined; prev; prev = prev.replaces ? pki.getCa(prev.replaces) : undefined) {
+    first = prev;
+    generation += 1;
+  }
+  let next = generation + 1;
+  while (pki.getCa(`${first.id}-${next}`)) next += 1;
+  const subject = parseSubject(first.subject).map((a) => (a.type === 'CN' ? { type: 'CN', value: `${a.value} G${next}` } : a)) as unknown as DistinguishedName;
+  return { id: `${first.id}-${next}`, generation: next, subject };
+}
+
+/**
+ * Why `id` cannot be replaced, or its record. Only a revoked issuing CA without a successor can:
+ * a planned rollover of an active CA is refused because the store knows no "retiring" state in
+ * which the old CA keeps its certificates valid but issues nothing, and two active CAs for one
+ * purpose would leave `--ca` users and OCSP deployments guessing which one signs.
+ */
+function replaceable(pki: PkiStore, id: string): CaRecord {
+  const ca = pki.getCa(id);
+  if (!ca) {
+    requireRoot(pki);
+    throw new InputError(`unknown CA: got "${id}", want one of ${pki.listCas().map((c) => c.id).join(', ')}`);
+  }
+  if (ca.parentId === null) {
+    throw new InputError(
+      `CA ${id}: got the root CA, want a revoked issuing CA; nothing above the root can sign its successor. If the root key is compromised, create a new hierarchy in a new state directory (jinbao --state <new dir> pki init) and re-issue every certificate under it`,
+    );
+  }
+  const successor = pki.successorOf(id);
+  if (successor) {
+    throw new InputError(`CA ${id} is already replaced by ${successor.id} (created ${successor.createdAt.toISOString()}, status ${successor.status}); nothing changed. ${successor.id} issues in its place${successor.status === 'revoked' ? `; replace it instead: jinbao pki replace-ca --ca ${successor.id}` : ''}`);
+  }
+  if (ca.status !== 'revoked') {
+    throw new InputError(
+      `CA ${id}: got an active CA, want a revoked one; replace-ca recovers from a compromised issuing CA. Revoke it first (jinbao pki revoke --ca ${id} --reason cACompromise), or keep using it: a planned rollover that leaves its certificates valid is not supported`,
+    );
+  }
+  return ca;
+}
+
+export interface ReplacedCa {
+  /** The revoked CA, unchanged. */
+  readonly replaced: CaRecord;
+  readonly successor: CaRecord;
+}
+
+/**
+ * Create the successor of a revoked issuing CA: signed by the same parent (the root), with the
+ * same purpose, site and algorithm, a new key in the same backend (the same PKCS#11 token when the
+ * old key was on one), a fresh serial and the next id of its line (`successorIdentity`). From then
+ * on every lookup by the old id's line (`PkiStore.currentCa`) finds the successor; what the old CA
+ * issued stays as it is. Refused (InputError, audited): unknown ids, the root, an active CA, a CA
+ * already replaced. The key is written before the record; a crash in between leaves an orphan key
+ * that the next attempt refuses to overwrite and names.
+ */
+export async function replaceCa(pki: PkiStore, id: string, passphrase: string, opts: { now?: Date; actor?: string; backends?: KeyBackends } = {}): Promise<ReplacedCa> {
+  const old = pki.refusalsAudited('pki.ca.replace', id, opts.actor, () => replaceable(pki, id));
+  const parent = pki.getCa(old.parentId!)!;
+  const backend = backendOf(pki, old, opts.backends);
+  if (!backend) throw new JinbaoError(`CA ${id} kept its key in the "${old.keyBackend}" backend, which this jinbao does not know; want "software" or "pkcs11"`);
+  const parentSigner = await openCaSigner(pki, parent.id, passphrase, opts.backends);
+  const next = successorIdentity(pki, old);
+  const created = await createCa(
+    pki,
+    backend,
+    passphrase,
+    { id: next.id, purpose: old.purpose, site: old.site, subject: next.subject, algorithm: old.algorithm, validityDays: ISSUING_VALIDITY_DAYS, now: opts.now ?? new Date() },
+    { record: parent, signer: parentSigner },
+  );
+  const successor: CaRecord = { ...created, replaces: old.id };
+  pki.refusalsAudited('pki.ca.replace', id, opts.actor, () => {
+    // Checked again inside the write: a concurrent replace-ca may have won meanwhile.
+    replaceable(pki, id);
+    pki.insertCa(successor);
+    appendAudit(pki.state, {
+      action: 'pki.ca.replace',
+      outcome: 'ok',
+      subject: id,
+      actor: opts.actor,
+      details: {
+        replaced: id,
+        replacedSerial: old.serial,
+        successor: successor.id,
+        serial: successor.serial,
+        parentId: parent.id,
+        purpose: successor.purpose,
+        site: successor.site,
+        algorithm: successor.algorithm,
+        subject: successor.subject,
+        keyBackend: successor.keyBackend,
+        notAfter: successor.notAfter.toISOString(),
+      },
+    });
+  });
+  return { replaced: old, successor: pki.getCa(successor.id)! };
 }

@@ -10,7 +10,9 @@
  *   `revocationSeq()` grows with every revocation in any process (cheap cache check for OCSP).
  *   `markCaRevoked(id, reason)` revokes an issuing CA into the same sequence (its parent's
  *   `revokedEntries` then list its certificate); `findCaBySerial` and `revokedCaInChain(caId)` let
- *   verifiers refuse chains through a revoked CA.
+ *   verifiers refuse chains through a revoked CA. `replaceCa(pki, id, passphrase)` creates the
+ *   successor of a revoked issuing CA (`successorOf(id)`); `currentCa(id)` follows a fixed id
+ *   (ministry-staff, infrastructure, province-<id>-staff) to the CA that issues for it now.
  * - `openCaSigner(pki, caId, passphrase)` gives a `CaSigner` for a CA; `resolvePassphrase(...)`
  *   finds the passphrase (--passphrase-env variable, demo file, TTY prompt).
  * - `chainOf(pki, caId)` the CA's chain (issuing first, root last).
@@ -40,9 +42,12 @@ export {
   initHierarchy,
   openCaSigner,
   provinceStaffCaId,
+  replaceCa,
   requireRoot,
   staffCaIdFor,
+  successorIdentity,
   type CaSigner,
+  type ReplacedCa,
   type HierarchyOptions,
   type KeyBackends,
 } from './ca.js';

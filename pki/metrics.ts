@@ -47,7 +47,7 @@ export function registerPkiMetrics(registry: Registry, store: () => PkiStore | u
   });
   new Gauge({
     name: 'jinbao_pki_certificates_expiring_30d',
-    help: 'Active certificates that expire within 30 days, by profile.',
+    help: 'Active certificates that expire within 30 days, by profile (not counting those under a revoked CA).',
     labelNames: ['profile'],
     registers,
     collect() {
@@ -57,7 +57,10 @@ export function registerPkiMetrics(registry: Registry, store: () => PkiStore | u
       const now = clock();
       const horizon = new Date(now.getTime() + 30 * 86_400_000);
       const rows = pki.state.db
-        .prepare("SELECT profile, COUNT(*) AS n FROM pki_certificates WHERE status = 'active' AND not_after > ? AND not_after <= ? GROUP BY profile")
+        // Certificates under a revoked CA are dead already (every chain through it fails): renewing them is not the job.
+        .prepare(
+          "SELECT profile, COUNT(*) AS n FROM pki_certificates WHERE status = 'active' AND not_after > ? AND not_after <= ? AND ca_id IN (SELECT id FROM pki_cas WHERE status = 'active') GROUP BY profile",
+        )
         .all(now.toISOString(), horizon.toISOString()) as { profile: string; n: number }[];
       for (const r of rows) this.set({ profile: r.profile }, r.n);
     },

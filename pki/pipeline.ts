@@ -227,19 +227,27 @@ async function enforcerStage(d: Draft, issuer: Issuer): Promise<void> {
   const p = d.profile;
   let ca: CaRecord | undefined;
   if (p.issuer === 'staff') {
+    // The site's staff CA line: the CA of the fixed id, or its successor once replaced (pki replace-ca).
     const { id, province } = staffCaIdFor(issuer.fabric, d.site);
-    ca = issuer.pki.getCa(id) ?? (province ? await ensureProvinceStaffCa(issuer.pki, province, issuer.passphrase, { now: d.now, ...(d.req.actor ? { actor: d.req.actor } : {}), ...(issuer.backends ? { backends: issuer.backends } : {}) }) : undefined);
+    ca = issuer.pki.currentCa(id) ?? (province ? await ensureProvinceStaffCa(issuer.pki, province, issuer.passphrase, { now: d.now, ...(d.req.actor ? { actor: d.req.actor } : {}), ...(issuer.backends ? { backends: issuer.backends } : {}) }) : undefined);
     if (!ca) throw new InputError(`no staff CA "${id}" in the store: got a hierarchy without it, want one initialized with jinbao pki init`);
+  } else if (p.issuer === 'named' && d.req.caId !== undefined) {
+    // A CA the user names is that CA, also when it has a successor: the refusal below names it.
+    ca = issuer.pki.getCa(d.req.caId);
+    if (!ca) throw new InputError(`unknown CA: got "${d.req.caId}", want one of ${issuer.pki.listCas().map((c) => c.id).join(', ')}`);
   } else {
-    const id = p.issuer === 'named' ? (d.req.caId ?? INFRASTRUCTURE_CA_ID) : INFRASTRUCTURE_CA_ID;
-    ca = issuer.pki.getCa(id);
-    if (!ca) throw new InputError(`unknown CA: got "${id}", want one of ${issuer.pki.listCas().map((c) => c.id).join(', ')}`);
+    ca = issuer.pki.currentCa(INFRASTRUCTURE_CA_ID);
+    if (!ca) throw new InputError(`unknown CA: got "${INFRASTRUCTURE_CA_ID}", want one of ${issuer.pki.listCas().map((c) => c.id).join(', ')}`);
   }
   // The root's own delegated OCSP responder is the one leaf it signs: it answers for the issuing CAs' certificates.
   if (ca.role !== 'issuing' && p.name !== 'ocsp-signing') {
     throw new InputError(`issuing CA: got the root CA, want an issuing CA (the root signs only issuing CAs, its OCSP responder and its CRL)`);
   }
-  if (ca.status === 'revoked') throw new InputError(`issuing CA ${ca.id}: got a revoked CA (since ${ca.revokedAt?.toISOString()}, ${ca.revocationReason}), want an active one; it issues nothing more`);
+  if (ca.status === 'revoked') {
+    const successor = issuer.pki.currentCa(ca.id);
+    const next = successor && successor.id !== ca.id ? `; ${successor.id} replaced it (--ca ${successor.id})` : `; create its successor with: jinbao pki replace-ca --ca ${ca.id}`;
+    throw new InputError(`issuing CA ${ca.id}: got a revoked CA (since ${ca.revokedAt?.toISOString()}, ${ca.revocationReason}), want an active one; it issues nothing more${next}`);
+  }
   if (ca.notAfter <= d.now) throw new InputError(`issuing CA ${ca.id}: got a CA that expired on ${ca.notAfter.toISOString()}, want one valid now; create a new hierarchy or CA`);
   if (ca.notBefore > d.now) throw new InputError(`issuing CA ${ca.id}: got a CA valid only from ${ca.notBefore.toISOString()}, want one valid now; check the clock`);
   const revoked = issuer.pki.revokedCaInChain(ca.id);

@@ -64,15 +64,17 @@ export async function replicaTlsMaterial(pki: PkiStore, fabric: Fabric, req: Rep
   };
 }
 
-/** Root and infrastructure CA certificates, PEM. Refused when either is revoked: peers would trust a compromised CA. */
+/** Root and the current infrastructure CA's certificates, PEM (a replaced CA's successor, never the revoked CA). Refused when the current one is revoked: peers would trust a compromised CA. */
 export function caBundlePem(pki: PkiStore): string {
-  const revoked = pki.revokedCaInChain(INFRASTRUCTURE_CA_ID);
+  // The infrastructure CA of today: the original, or its successor once replaced (pki replace-ca).
+  const infra = pki.currentCa(INFRASTRUCTURE_CA_ID)?.id ?? INFRASTRUCTURE_CA_ID;
+  const revoked = pki.revokedCaInChain(infra);
   if (revoked) {
     throw new InputError(
-      `CA bundle for replica TLS: got a chain through CA ${revoked.id}, revoked since ${revoked.revokedAt?.toISOString()} (${revoked.revocationReason}), want an unrevoked chain; ${INFRASTRUCTURE_CA_ID} issues nothing more, so replicas need a new hierarchy (jinbao --state <new dir> pki init)`,
+      `CA bundle for replica TLS: got a chain through CA ${revoked.id}, revoked since ${revoked.revokedAt?.toISOString()} (${revoked.revocationReason}), want an unrevoked chain; ${infra} issues nothing more, so replicas need its successor: jinbao pki replace-ca --ca ${infra}, then new replica certificates (jinbao up)`,
     );
   }
-  return chainOf(pki, INFRASTRUCTURE_CA_ID)
+  return chainOf(pki, infra)
     .reverse()
     .map((d) => toPem(d))
     .join('');

@@ -53,6 +53,8 @@ export interface CaRecord {
   readonly revocationReason: RevocationReason | null;
   /** Position in the store's revocation sequence (the parent's delta CRLs); null while not revoked. */
   readonly revocationSeq: number | null;
+  /** The revoked CA this one succeeds (`jinbao pki replace-ca`); null for a CA of the original hierarchy. */
+  readonly replaces: string | null;
   readonly createdAt: Date;
 }
 
@@ -159,6 +161,13 @@ export const PKI_MIGRATIONS: readonly Migration[] = [
       for (const id of revoked) set.run(bump.get(), id);
     },
   },
+  {
+    description: 'A successor CA names the revoked CA it replaces; each CA has at most one successor',
+    up: `
+      ALTER TABLE pki_cas ADD COLUMN replaces TEXT REFERENCES pki_cas(id);
+      CREATE UNIQUE INDEX pki_cas_replaces ON pki_cas (replaces) WHERE replaces IS NOT NULL;
+    `,
+  },
 ];
 
 /** Canonical serial form: lowercase hex, no separators or "0x", no leading zero bytes. */
@@ -188,6 +197,7 @@ interface CaRow {
   revoked_at: string | null;
   revocation_reason: RevocationReason | null;
   revocation_seq: number | null;
+  replaces: string | null;
   created_at: string;
 }
 
@@ -237,6 +247,7 @@ function caFromRow(r: CaRow): CaRecord {
     revokedAt: date(r.revoked_at),
     revocationReason: r.revocation_reason,
     revocationSeq: r.revocation_seq,
+    replaces: r.replaces,
     createdAt: new Date(r.created_at),
   };
 }
@@ -277,7 +288,7 @@ export interface CertificateQuery {
 }
 
 export type NewCertificate = Omit<CertificateRecord, 'status' | 'revokedAt' | 'revocationReason' | 'revocationSeq'>;
-export type NewCa = Omit<CaRecord, 'status' | 'revokedAt' | 'revocationReason' | 'revocationSeq'>;
+export type NewCa = Omit<CaRecord, 'status' | 'revokedAt' | 'revocationReason' | 'revocationSeq' | 'replaces'> & { readonly replaces?: string | null };
 
 export class UniqueSerialError extends Error {}
 
@@ -315,10 +326,28 @@ export class PkiStore {
   insertCa(ca: NewCa): void {
     this
       .stmt(
-        `INSERT INTO pki_cas (id, parent_id, role, purpose, site, algorithm, subject, serial, not_before, not_after, der, key_backend, key_ref, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO pki_cas (id, parent_id, role, purpose, site, algorithm, subject, serial, not_before, not_after, der, key_backend, key_ref, replaces, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
-      .run(ca.id, ca.parentId, ca.role, ca.purpose, ca.site, ca.algorithm, ca.subject, ca.serial, ca.notBefore.toISOString(), ca.notAfter.toISOString(), Buffer.from(ca.der), ca.keyBackend, ca.keyRef, ca.createdAt.toISOString());
+      .run(ca.id, ca.parentId, ca.role, ca.purpose, ca.site, ca.algorithm, ca.subject, ca.serial, ca.notBefore.toISOString(), ca.notAfter.toISOString(), Buffer.from(ca.der), ca.keyBackend, ca.keyRef, ca.replaces ?? null, ca.createdAt.toISOString());
+  }
+
+  /** The CA that replaced `id` (`jinbao pki replace-ca`), if any. */
+  successorOf(id: string): CaRecord | undefined {
+    const r = this.stmt('SELECT * FROM pki_cas WHERE replaces = ?').get(id) as CaRow | undefined;
+    return r && caFromRow(r);
+  }
+
+  /**
+   * The CA that stands for `id` now: `id` itself until it is replaced, then its successor, the
+   * successor's successor, and so on (whatever its status: the caller refuses a revoked one).
+   * Lookups by the hierarchy's fixed ids (ministry-staff, infrastructure, province-<id>-staff) go
+   * through here, so a replaced CA's successor takes over its work. Undefined for an unknown id.
+   */
+  currentCa(id: string): CaRecord | undefined {
+    let ca = this.getCa(id);
+    for (let next = ca && this.successorOf(ca.id); next; next = this.successorOf(next.id)) ca = next;
+    return ca;
   }
 
   /** The CA whose certificate has this serial (any textual form `normalizeSerial` accepts). */

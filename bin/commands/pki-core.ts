@@ -102,10 +102,11 @@ export function register(pki: Command, run: Runner): void {
     .option('--site <id>', 'only this site')
     .option('--profile <name>', 'only this profile')
     .option('--status <s>', 'active | revoked')
+    .option('--ca <id>', 'only those issued by this CA (as jinbao pki cas lists it), e.g. a revoked CA whose certificates need re-issuing')
     .option('--expiring <period>', 'only those expiring within the period, e.g. 30d')
     .option('--json', 'machine-readable output')
-    .addHelpText('after', '\nExamples:\n  $ jinbao pki list --site 440100\n  $ jinbao pki list --expiring 30d --json')
-    .action(run<{ site?: string; profile?: string; status?: string; expiring?: string; json?: boolean }>(listCerts));
+    .addHelpText('after', '\nExamples:\n  $ jinbao pki list --site 440100\n  $ jinbao pki list --expiring 30d --json\n  $ jinbao pki list --ca province-440000-staff --status active')
+    .action(run<{ site?: string; profile?: string; status?: string; ca?: string; expiring?: string; json?: boolean }>(listCerts));
 
   pki
     .command('show')
@@ -249,12 +250,15 @@ export function parsePeriodDays(text: string): number {
   return Number(m[1]);
 }
 
-async function listCerts(ctx: Context, o: { site?: string; profile?: string; status?: string; expiring?: string; json?: boolean }): Promise<void> {
+async function listCerts(ctx: Context, o: { site?: string; profile?: string; status?: string; ca?: string; expiring?: string; json?: boolean }): Promise<void> {
   if (o.site !== undefined && !ctx.fabric().has(o.site)) throw new InputError(`--site: got "${o.site}", want a site of the inventory (list them with: jinbao inventory show)`);
   if (o.status !== undefined && o.status !== 'active' && o.status !== 'revoked') throw new InputError(`--status: got "${o.status}", want active or revoked`);
   if (o.profile !== undefined && !(PROFILE_NAMES as readonly string[]).includes(o.profile)) throw new InputError(`--profile: got "${o.profile}", want one of ${PROFILE_NAMES.join(', ')}`);
+  const store = open(ctx);
+  if (o.ca !== undefined && !store.getCa(o.ca)) throw new InputError(`--ca: got "${o.ca}", want one of ${store.listCas().map((c) => c.id).join(', ') || '(none: run jinbao pki init)'}`);
   const now = new Date();
-  const certs = open(ctx).listCertificates({
+  const certs = store.listCertificates({
+    ...(o.ca !== undefined ? { caId: o.ca } : {}),
     ...(o.site !== undefined ? { site: o.site } : {}),
     ...(o.profile !== undefined ? { profile: o.profile } : {}),
     ...(o.status !== undefined ? { status: o.status as 'active' | 'revoked' } : {}),
@@ -298,18 +302,19 @@ async function cas(ctx: Context, o: { json?: boolean }): Promise<void> {
 }
 
 function caTable(cas: readonly CaRecord[]): string {
+  const successors = new Map(cas.filter((c) => c.replaces !== null).map((c) => [c.replaces!, c.id]));
   return table(cas, [
     { header: 'id', value: (c) => c.id },
     { header: 'role', value: (c) => c.role },
     { header: 'algorithm', value: (c) => c.algorithm },
     { header: 'subject', value: (c) => c.subject },
     { header: 'not after', value: (c) => c.notAfter.toISOString().slice(0, 10) },
-    { header: 'status', value: (c) => c.status },
+    { header: 'status', value: (c) => (successors.has(c.id) ? `${c.status}, replaced by ${successors.get(c.id)}` : c.status) },
   ]);
 }
 
 function caView(c: CaRecord) {
-  return { id: c.id, parent: c.parentId, role: c.role, purpose: c.purpose, site: c.site, algorithm: c.algorithm, subject: c.subject, serial: c.serial, notBefore: c.notBefore, notAfter: c.notAfter, status: c.status, revokedAt: c.revokedAt, revocationReason: c.revocationReason, keyBackend: c.keyBackend };
+  return { id: c.id, parent: c.parentId, role: c.role, purpose: c.purpose, site: c.site, algorithm: c.algorithm, subject: c.subject, serial: c.serial, notBefore: c.notBefore, notAfter: c.notAfter, status: c.status, revokedAt: c.revokedAt, revocationReason: c.revocationReason, keyBackend: c.keyBackend, replaces: c.replaces };
 }
 
 function certView(c: CertificateRecord) {

@@ -3,10 +3,11 @@ import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { InputError } from '../../lib/errors.js';
 import { json } from '../../lib/output.js';
-import { openCaSigner, parseRevocationReason, PkiStore, requireRoot, resolvePassphrase, type RevocationReason } from '../../pki/index.js';
+import { closePkcs11Sessions, DEFAULT_PASSPHRASE_ENV, openCaSigner, parseRevocationReason, PkiStore, replaceCa, requireRoot, resolvePassphrase, type RevocationReason } from '../../pki/index.js';
 import { CrlLedger, OcspResponder, ocspAuthority, publishCrl, responderFromPem, serveOcsp, type RevocationRegistry } from '../../pki/revocation/index.js';
 import type { Runner } from '../cli.js';
 import type { Context } from '../context.js';
+import { pkiPassphrase } from './pki-core.js';
 
 /** Where certificates tell relying parties to fetch CRLs (the profiles' default distribution base). */
 const DEFAULT_DISTRIBUTION_BASE = 'http://pki.jinbao.internal';
@@ -41,12 +42,40 @@ export function register(pki: Command, run: Runner): void {
         'Revoking an issuing CA (--ca): it issues nothing more; its certificate goes on its parent\'s (the root\'s)\n' +
         'CRLs and the root\'s OCSP responder answers "revoked" for it, so relying parties reject every certificate\n' +
         'under it; jinbao refuses its chain in evidence verification and replica TLS. Publish at once with\n' +
-        '`jinbao pki crl --ca root` (and --delta). The root itself cannot be revoked: if its key is compromised,\n' +
-        'create a new hierarchy in a new state directory (jinbao --state <new dir> pki init) and re-issue.\n\n' +
+        '`jinbao pki crl --ca root` (and --delta), then give it a successor: `jinbao pki replace-ca --ca ID`\n' +
+        '(see pki replace-ca --help for the whole recovery). The root itself cannot be revoked: if its key is\n' +
+        'compromised, create a new hierarchy in a new state directory (jinbao --state <new dir> pki init) and re-issue.\n\n' +
         'Examples:\n  $ jinbao pki revoke --serial 5F3A09C1D2E4 --reason keyCompromise\n  $ jinbao pki revoke --serial 5F3A09C1D2E4 --reason superseded --json\n' +
         '  $ jinbao pki revoke --ca province-440000-staff --reason cACompromise\n  $ jinbao pki crl --ca root\n  $ jinbao pki crl --ca ministry-staff --delta',
     )
     .action(run<RevokeOpts>(revoke));
+
+  pki
+    .command('replace-ca')
+    .description('give a revoked issuing CA a successor: same role, purpose, site, algorithm and key backend, new key, serial and id')
+    .requiredOption('--ca <id>', 'the revoked issuing CA (as jinbao pki cas lists it), e.g. province-440000-staff')
+    .option('--passphrase-env <name>', 'environment variable holding the CA key passphrase (or the token PIN)', DEFAULT_PASSPHRASE_ENV)
+    .option('--json', 'machine-readable output')
+    .addHelpText(
+      'after',
+      '\nThe successor is signed by the root and takes the next id of the line: province-440000-staff →\n' +
+        'province-440000-staff-2 → province-440000-staff-3 (its CN gets " G2", " G3"). Its key is new, in the same\n' +
+        'backend (the same PKCS#11 token when the old key was on one). From then on everything that picks a CA by\n' +
+        'purpose (pki issue, pki up, replica TLS, evidence signing) uses the successor; --ca with the old id still\n' +
+        'names the old CA (its CRL, its OCSP responder). Certificates of the revoked CA stay as they are: their\n' +
+        'chains fail, so re-issue them. Refused (exit 2, audited): unknown ids, the root, an active CA (revoke it\n' +
+        'first: a planned rollover that keeps its certificates valid is not supported) and a CA already replaced.\n\n' +
+        'Recovering from a compromised issuing CA, step by step:\n' +
+        '  $ jinbao pki revoke --ca province-440000-staff --reason cACompromise   # 1. revoke: it issues nothing more\n' +
+        '  $ jinbao pki crl --ca root --out /srv/pki/crl                         # 2. cut the root CRL: relying parties learn it\n' +
+        '  $ jinbao pki replace-ca --ca province-440000-staff                     # 3. replace: province-440000-staff-2\n' +
+        '  $ jinbao pki list --ca province-440000-staff --status active           # 4. re-issue each, from a new CSR:\n' +
+        '  $ jinbao pki issue --profile staff-auth --site 440100 --csr staff.csr  #    signed by the successor now\n' +
+        '  $ jinbao pki crl --ca province-440000-staff-2 --out /srv/pki/crl       # 5. publish the successor\'s CRL,\n' +
+        '  $ jinbao pki cas --json                                                #    its certificate and an OCSP responder for it\n' +
+        '  $ jinbao up                                                            # (infrastructure: new replica certificates)',
+    )
+    .action(run<ReplaceOpts>(replace));
 
   pki
     .command('crl')
@@ -136,6 +165,50 @@ function revokeCa(ctx: Context, pki: PkiStore, id: string, reason: RevocationRea
   ctx.out(`revoked CA ${ca.id} (serial ${ca.serial}, signed by ${parent}, ${reason}, ${result.revokedAt}); it issues nothing more\n`);
   ctx.out(`the ${stranded} unrevoked certificate(s) it issued fail every chain check that consults ${parent}'s CRL or OCSP\n`);
   ctx.out(`${parent}'s OCSP responder answers "revoked" for it now; publish it in a CRL with: jinbao pki crl --ca ${parent}\n`);
+  ctx.out(`then create its successor, which issues in its place: jinbao pki replace-ca --ca ${ca.id}\n`);
+}
+
+interface ReplaceOpts {
+  ca: string;
+  passphraseEnv: string;
+  json?: boolean;
+}
+
+async function replace(ctx: Context, opts: ReplaceOpts): Promise<void> {
+  const pki = openPki(ctx);
+  const passphrase = await pkiPassphrase(ctx, opts.passphraseEnv);
+  ctx.onClose(closePkcs11Sessions);
+  const { replaced, successor } = await replaceCa(pki, opts.ca, passphrase);
+  const reissue = pki.listCertificates({ caId: replaced.id, status: 'active' }).length;
+  const scope = successor.purpose === 'staff' ? `staff certificates of site ${successor.site} and its prefectures` : 'server, replica, OCSP and evidence-signing certificates';
+  if (opts.json) {
+    ctx.out(
+      json({
+        replaced: { id: replaced.id, serial: replaced.serial, status: replaced.status, revokedAt: replaced.revokedAt?.toISOString(), revocationReason: replaced.revocationReason },
+        successor: {
+          id: successor.id,
+          serial: successor.serial,
+          parent: successor.parentId,
+          purpose: successor.purpose,
+          site: successor.site,
+          algorithm: successor.algorithm,
+          subject: successor.subject,
+          keyBackend: successor.keyBackend,
+          notBefore: successor.notBefore.toISOString(),
+          notAfter: successor.notAfter.toISOString(),
+          replaces: successor.replaces,
+        },
+        certificatesToReissue: reissue,
+      }),
+    );
+    return;
+  }
+  ctx.out(
+    `replaced revoked CA ${replaced.id} by ${successor.id} (serial ${successor.serial}, signed by ${successor.parentId}, ${successor.algorithm}, key in ${successor.keyBackend}, valid until ${successor.notAfter.toISOString()})\n`,
+  );
+  ctx.out(`${successor.id} issues from now on what ${replaced.id} did: ${scope}\n`);
+  ctx.out(`re-issue the ${reissue} unrevoked certificate(s) of ${replaced.id} (jinbao pki list --ca ${replaced.id} --status active); their chains fail\n`);
+  ctx.out(`publish: jinbao pki crl --ca ${successor.parentId} (if not done since the revocation) and jinbao pki crl --ca ${successor.id}\n`);
 }
 
 interface CrlOpts {

@@ -93,7 +93,8 @@ describe('jinbao pki revoke --ca: an issuing CA revoked, as OpenSSL sees it', ()
       new RegExp(
         `^revoked CA province-440000-staff \\(serial ${serials['province-440000-staff']}, signed by root, cACompromise, \\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z\\); it issues nothing more\n` +
           "the 2 unrevoked certificate\\(s\\) it issued fail every chain check that consults root's CRL or OCSP\n" +
-          "root's OCSP responder answers \"revoked\" for it now; publish it in a CRL with: jinbao pki crl --ca root\n$",
+          "root's OCSP responder answers \"revoked\" for it now; publish it in a CRL with: jinbao pki crl --ca root\n" +
+          'then create its successor, which issues in its place: jinbao pki replace-ca --ca province-440000-staff\n$',
       ),
     );
   });
@@ -109,7 +110,7 @@ describe('jinbao pki revoke --ca: an issuing CA revoked, as OpenSSL sees it', ()
     try {
       const csr = opensslCsr(dir, opensslKey(dir, 'late', 'p256'), '/CN=李四/serialNumber=S0002', { name: 'late' });
       await expect(new Issuer(PkiStore.open(state), loadFabric(), PASS).issue({ profile: 'staff-auth', site: '440300', csr })).rejects.toThrow(
-        /^issuing CA province-440000-staff: got a revoked CA \(since .*, cACompromise\), want an active one; it issues nothing more$/,
+        /^issuing CA province-440000-staff: got a revoked CA \(since .*, cACompromise\), want an active one; it issues nothing more; create its successor with: jinbao pki replace-ca --ca province-440000-staff$/,
       );
     } finally {
       state.close();
@@ -239,7 +240,7 @@ describe('what jinbao itself verifies refuses a chain through a revoked infrastr
       signer: { subject: 'CN, 人力资源和社会保障部, drill 440100', serial: signer.serial },
     });
     expect(() => caBundlePem(t.pki)).toThrow(
-      `CA bundle for replica TLS: got a chain through CA infrastructure, revoked since ${revoked.revokedAt} (cACompromise), want an unrevoked chain; infrastructure issues nothing more, so replicas need a new hierarchy (jinbao --state <new dir> pki init)`,
+      `CA bundle for replica TLS: got a chain through CA infrastructure, revoked since ${revoked.revokedAt} (cACompromise), want an unrevoked chain; infrastructure issues nothing more, so replicas need its successor: jinbao pki replace-ca --ca infrastructure, then new replica certificates (jinbao up)`,
     );
     await expect(replicaTlsMaterial(t.pki, t.fabric, { site: '440100', commonName: 'pg.440100.jinbao.internal', passphrase: PASS })).rejects.toThrow(
       `issuing CA infrastructure: got a revoked CA (since ${revoked.revokedAt}, cACompromise), want an active one; it issues nothing more`,
