@@ -302,13 +302,20 @@ export async function replaceCa(pki: PkiStore, id: string, passphrase: string, o
   if (!backend) throw new JinbaoError(`CA ${id} kept its key in the "${old.keyBackend}" backend, which this jinbao does not know; want "software" or "pkcs11"`);
   const parentSigner = await openCaSigner(pki, parent.id, passphrase, opts.backends);
   const next = successorIdentity(pki, old);
-  const created = await createCa(
-    pki,
-    backend,
-    passphrase,
-    { id: next.id, purpose: old.purpose, site: old.site, subject: next.subject, algorithm: old.algorithm, validityDays: ISSUING_VALIDITY_DAYS, now: opts.now ?? new Date() },
-    { record: parent, signer: parentSigner },
-  );
+  let created: CaRecord;
+  try {
+    created = await createCa(
+      pki,
+      backend,
+      passphrase,
+      { id: next.id, purpose: old.purpose, site: old.site, subject: next.subject, algorithm: old.algorithm, validityDays: ISSUING_VALIDITY_DAYS, now: opts.now ?? new Date() },
+      { record: parent, signer: parentSigner },
+    );
+  } catch (err) {
+    // A concurrent replace-ca that won holds the successor's key label: report that, not the key clash.
+    if (pki.successorOf(id)) pki.refusalsAudited('pki.ca.replace', id, opts.actor, () => replaceable(pki, id));
+    throw err;
+  }
   const successor: CaRecord = { ...created, replaces: old.id };
   pki.refusalsAudited('pki.ca.replace', id, opts.actor, () => {
     // Checked again inside the write: a concurrent replace-ca may have won meanwhile.

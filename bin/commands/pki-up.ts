@@ -93,7 +93,8 @@ export const pkiUpStage: UpStage = {
       ] as const) {
         const current = pki
           .listCertificates({ site: host.id, profile: 'replica-mtls', status: 'active' })
-          .filter((c) => c.commonName === cn && c.notAfter.getTime() - now > RENEW_BEFORE_MS)
+          // Certificates of a revoked (since replaced) infrastructure CA are dead: issue new ones under its successor.
+          .filter((c) => c.commonName === cn && c.notAfter.getTime() - now > RENEW_BEFORE_MS && !pki.revokedCaInChain(c.caId))
           .pop();
         if (current && existsSync(join(dir, `${role}.key.pem`)) && existsSync(join(dir, `${role}.crt.pem`))) {
           kept += 1;

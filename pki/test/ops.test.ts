@@ -7,7 +7,8 @@ import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pkiUpStage } from '../../bin/commands/pki-up.js';
 import { Context } from '../../bin/context.js';
-import { caBundlePem, evidenceSigner, mlps3Applications, registerPkiMetrics, replicaTlsMaterial, staffCertificateHolders, toPem, verifyEvidence, type CaAlgorithm } from '../index.js';
+import { StateStore } from '../../lib/state.js';
+import { caBundlePem, evidenceSigner, mlps3Applications, PkiStore, registerPkiMetrics, replaceCa, replicaTlsMaterial, staffCertificateHolders, toPem, verifyEvidence, type CaAlgorithm } from '../index.js';
 import { inventoryFile, mustOpenssl, opensslCsr, opensslKey, PASS, smallFabric, testPki, type TestPki } from './helpers.js';
 
 describe('replica TLS material', () => {
@@ -156,5 +157,21 @@ describe('the up stage', () => {
     expect(readFileSync(demo, 'utf8')).toMatch(/^[A-Za-z0-9_-]{32}\n$/);
     expect(existsSync(join(dir, 'out', 'pki', 'replica', '000000', 'primary.crt.pem'))).toBe(true);
     expect(caBundlePem).toBeTypeOf('function');
+  });
+
+  it('GIVEN the infrastructure CA revoked and replaced WHEN up runs again THEN every replica certificate is issued anew under the successor', async () => {
+    const state = StateStore.open(join(dir, 'state'));
+    try {
+      const pki = PkiStore.open(state);
+      pki.markCaRevoked('infrastructure', 'cACompromise');
+      await replaceCa(pki, 'infrastructure', readFileSync(join(dir, 'state', 'pki', 'DEMO-PASSPHRASE'), 'utf8').trim());
+    } finally {
+      state.close();
+    }
+    const third = await run();
+    expect(third.lines.at(-1)).toBe(`pki: 2 DR pairings, replica-mtls certificates 4 issued, 0 kept; files in ${join(dir, 'out', 'pki', 'replica')}`);
+    const replica = join(dir, 'out', 'pki', 'replica', '440000');
+    expect(mustOpenssl(['verify', '-purpose', 'sslserver', '-CAfile', join(replica, 'ca-bundle.pem'), join(replica, 'standby.crt.pem')])).toContain('OK');
+    expect(mustOpenssl(['x509', '-in', join(replica, 'standby.crt.pem'), '-noout', '-issuer'])).toContain('CN = Jinbao Infrastructure CA G2');
   });
 });

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../bin/testkit.js';
 import { InputError } from '../../lib/errors.js';
 import { StateStore } from '../../lib/state.js';
-import { Issuer, Pkcs11KeyBackend, PkiStore, initHierarchy, openCaSigner } from '../index.js';
+import { Issuer, Pkcs11KeyBackend, PkiStore, initHierarchy, openCaSigner, replaceCa } from '../index.js';
 import { countRows, inventoryFile, lastAudit, opensslCsr, opensslKey, smallFabric, verifyWithOpenssl } from './helpers.js';
 
 const MODULE = '/usr/lib/softhsm/libsofthsm2.so';
@@ -78,5 +78,31 @@ describe.skipIf(!existsSync(MODULE))('CA keys in a SoftHSM2 token (skipped witho
     expect(JSON.parse(r.stdout).cas.every((c: { keyBackend: string }) => c.keyBackend === 'pkcs11')).toBe(true);
     const half = await runCli(['--inventory', inventoryFile(cliDir), '--state', join(cliDir, 'state2'), 'pki', 'init', '--pkcs11-module', MODULE], { HSM_PIN: PIN });
     expect(half.stderr).toContain('PKCS#11: got only one of --pkcs11-module and --token-label, want both');
+  });
+
+  it('GIVEN a revoked CA whose key is on a token WHEN it is replaced THEN the successor key is generated on the same token and issues chains openssl accepts', async () => {
+    pki.markCaRevoked('province-440000-staff', 'cACompromise');
+    const { successor } = await replaceCa(pki, 'province-440000-staff', PIN);
+    expect(successor).toMatchObject({ id: 'province-440000-staff-2', keyBackend: 'pkcs11' });
+    expect(JSON.parse(successor.keyRef)).toEqual({ module: MODULE, token: 'jinbao-ca', label: 'province-440000-staff-2' });
+    expect(existsSync(join(dir, 'state', 'pki', 'keys')) ? readdirSync(join(dir, 'state', 'pki', 'keys')) : []).toEqual([]);
+    const csr = opensslCsr(dir, opensslKey(dir, 'staff2', 'p256'), '/CN=李四/serialNumber=S0002', { name: 'staff2' });
+    const staff = await new Issuer(pki, smallFabric(), PIN).issue({ profile: 'staff-auth', site: '440300', csr });
+    expect(staff.record.caId).toBe('province-440000-staff-2');
+    const v = verifyWithOpenssl(dir, 'ecdsa-p256', staff.certificateDer, staff.chainDer, 'sslclient');
+    expect(v.output).toContain('OK');
+    expect(v.code).toBe(0);
+
+    // The same through the CLI, on the hierarchy pki init put in the other token.
+    const cliDir = join(dir, 'cli');
+    const env = { HSM_PIN: PIN, SOFTHSM2_CONF: process.env.SOFTHSM2_CONF! };
+    const cli = (...args: string[]) => runCli(['--inventory', inventoryFile(cliDir), '--state', join(cliDir, 'state'), 'pki', ...args], env);
+    expect((await cli('revoke', '--ca', 'infrastructure', '--reason', 'keyCompromise')).code).toBe(0);
+    const r = await cli('replace-ca', '--ca', 'infrastructure', '--passphrase-env', 'HSM_PIN', '--json');
+    expect(r.stderr).toBe('');
+    expect(JSON.parse(r.stdout)).toMatchObject({ replaced: { id: 'infrastructure', status: 'revoked' }, successor: { id: 'infrastructure-2', keyBackend: 'pkcs11', replaces: 'infrastructure' }, certificatesToReissue: 0 });
+    const issued = await cli('issue', '--profile', 'server-tls', '--site', '440100', '--generate', '--subject', 'CN=yl.440100.jinbao.internal', '--passphrase-env', 'HSM_PIN', '--out', join(cliDir, 'certs'), '--json');
+    expect(issued.stderr).toBe('');
+    expect(JSON.parse(issued.stdout).certificate.ca).toBe('infrastructure-2');
   });
 });
