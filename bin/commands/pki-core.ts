@@ -77,7 +77,7 @@ export function register(pki: Command, run: Runner): void {
     .option('--identity-code <id>', 'GM/T 0015 resident identity number (staff profiles)')
     .option('--insurance-number <n>', 'GM/T 0015 social-insurance number (staff profiles)')
     .option('--application <domain>', 'server-tls: the business domain this server runs (e.g. employee-insurance)')
-    .option('--ca <id>', 'ocsp-signing: the CA the responder answers for (default infrastructure; root for the responder that answers for the issuing CAs)')
+    .option('--ca <id>', 'ocsp-signing: the CA the responder answers for (default: the current infrastructure CA, infrastructure or its successor; root for the responder that answers for the issuing CAs)')
     .option('--out <dir>', 'where to write the files', '.')
     .option('--p12', 'also write a PKCS#12 bundle (needs the private key: --generate or --key)')
     .option('--key <file>', 'with --csr and --p12: the holder\'s private key (PKCS#8 PEM)')
