@@ -1,5 +1,5 @@
 import { MINISTRY_ID } from '../fabric/index.js';
-import { drNodeId, type WanNode, type WanPlan } from './topology.js';
+import { drNodeId, isPairLink, type WanNode, type WanPlan } from './topology.js';
 
 /**
  * The overlay's access policy, derived from the tier model. Everything not allowed here is dropped
@@ -62,7 +62,7 @@ export function aclFlows(plan: WanPlan): Flow[] {
   }
   const spokesOf = new Map<string, string[]>();
   for (const l of plan.links) {
-    if (l.kind === 'ministry') continue;
+    if (isPairLink(l)) continue;
     const list = spokesOf.get(l.hub);
     if (list) list.push(l.spoke);
     else spokesOf.set(l.hub, [l.spoke]);

@@ -2,13 +2,14 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { freemem } from 'node:os';
 import { join } from 'node:path';
+import { mustParsePrefix, type Prefix } from '../lib/cidr.js';
 import { InputError, JinbaoError, UnavailableError } from '../lib/errors.js';
 import { SERVICES, SERVICE_NAMES, aclFlows, allowedServices, type Service } from './acl.js';
 import { must, systemRunner, type Runner } from './exec.js';
 import { isLabIface, isLabNamespace, labProcesses, systemProcs, type Found, type LabIdentity, type ProcTable } from './procs.js';
 import type { NodeKeys } from './keys.js';
 import { renderPlan, type IfaceRole, type NodeConfig, type RenderedNode } from './render.js';
-import { drNodeId, findNode, slicePlan, type WanNode, type WanPlan } from './topology.js';
+import { drNodeId, findNode, isPairLink, slicePlan, type WanNode, type WanPlan } from './topology.js';
 import { MINISTRY_ID } from '../fabric/index.js';
 
 /**
@@ -30,6 +31,8 @@ export const LAB_HARD_LIMIT = 64;
 export interface LabSize {
   readonly provinces: number;
   readonly prefectures: number;
+  /** County spokes per chosen prefecture. @default 0 */
+  readonly counties?: number;
 }
 
 export interface LabJournal {
@@ -58,40 +61,59 @@ export const TOOLS: readonly { bin: string; pkg: string }[] = [
   { bin: 'timeout', pkg: 'coreutils' },
 ];
 
-/** The nodes of a lab: the ministry's two hubs, the first `provinces` provinces having `prefectures` prefectures, that many of each. */
+/**
+ * The nodes of a lab, in bring-up order: the ministry's two hubs; then the first `provinces`
+ * provinces having `prefectures` prefectures with `counties` county spokes each, every one with its
+ * DR node when the plan has one, its first `prefectures` such prefectures and their first `counties`
+ * counties. Refused when larger than the machine holds (see `LAB_HARD_LIMIT` and the memory limit).
+ */
 export function labNodes(plan: WanPlan, size: LabSize, memoryBytes: number = freemem()): string[] {
-  for (const [k, v] of Object.entries(size)) {
+  const counties = size.counties ?? 0;
+  for (const [k, v] of Object.entries({ provinces: size.provinces, prefectures: size.prefectures })) {
     if (!Number.isInteger(v) || v < 1) throw new InputError(`--${k} must be a whole number of at least 1, got ${v}`);
   }
+  if (!Number.isInteger(counties) || counties < 0) throw new InputError(`--counties must be a whole number of at least 0, got ${counties}`);
   const children = new Map<string, string[]>();
   for (const l of plan.links) {
     if (l.kind !== 'primary') continue;
-    const n = plan.nodes.get(l.spoke)!;
-    if (n.role !== 'prefecture') continue;
+    const role = plan.nodes.get(l.spoke)!.role;
+    if (role !== 'prefecture' && role !== 'county') continue;
     const list = children.get(l.hub);
     if (list) list.push(l.spoke);
     else children.set(l.hub, [l.spoke]);
   }
-  const eligible = [...plan.nodes.values()].filter((n) => n.role === 'province' && (children.get(n.id)?.length ?? 0) >= size.prefectures);
-  const wanted = 1 + (plan.nodes.has(drNodeId(MINISTRY_ID)) ? 1 : 0) + size.provinces * (1 + size.prefectures);
+  const ofRole = (hub: string, role: WanNode['role']) => (children.get(hub) ?? []).filter((id) => plan.nodes.get(id)!.role === role);
+  const prefecturesOf = (province: string) => ofRole(province, 'prefecture').filter((f) => ofRole(f, 'county').length >= counties).slice(0, size.prefectures);
+  const eligible = [...plan.nodes.values()].filter((n) => n.role === 'province' && prefecturesOf(n.id).length >= size.prefectures);
+  const chosen = eligible.slice(0, size.provinces);
+  const ministry = [MINISTRY_ID, ...(plan.nodes.has(drNodeId(MINISTRY_ID)) ? [drNodeId(MINISTRY_ID)] : [])];
+  // Provinces the inventory cannot supply are counted without a DR node: the size refusal comes first either way.
+  const drs = chosen.filter((p) => plan.nodes.has(drNodeId(p.id))).length;
+  const wanted = ministry.length + size.provinces * (1 + size.prefectures * (1 + counties)) + drs;
   const memoryLimit = Math.floor((memoryBytes / 2 / (1024 * 1024)) / MB_PER_NODE);
   const limit = Math.min(LAB_HARD_LIMIT, memoryLimit);
   if (wanted > limit) {
     throw new InputError(
       `a lab of ${wanted} nodes is larger than this machine can hold: the limit is ${limit} nodes ` +
         `(${LAB_HARD_LIMIT} for bring-up and probing on a small machine; ${memoryLimit} by memory at ~${MB_PER_NODE} MB per node for its wireguard-go processes within half of the free memory); ` +
-        'ask for fewer --provinces or --prefectures',
+        'ask for fewer --provinces, --prefectures or --counties',
     );
   }
   if (eligible.length < size.provinces) {
-    throw new InputError(`the inventory has ${eligible.length} province(s) with at least ${size.prefectures} prefectures, got --provinces ${size.provinces}; lower --provinces or --prefectures`);
+    const what = counties > 0 ? `at least ${size.prefectures} prefectures with at least ${counties} counties each` : `at least ${size.prefectures} prefectures`;
+    throw new InputError(`the inventory has ${eligible.length} province(s) with ${what}, got --provinces ${size.provinces}; lower --provinces, --prefectures or --counties`);
   }
-  const ids = [MINISTRY_ID, ...(plan.nodes.has(drNodeId(MINISTRY_ID)) ? [drNodeId(MINISTRY_ID)] : [])];
-  for (const p of eligible.slice(0, size.provinces)) ids.push(p.id, ...children.get(p.id)!.slice(0, size.prefectures));
+  const ids = [...ministry];
+  // Hubs before their spokes: a spoke's first handshake then finds its hub listening.
+  for (const p of chosen) {
+    const prefectures = prefecturesOf(p.id);
+    ids.push(p.id, ...(plan.nodes.has(drNodeId(p.id)) ? [drNodeId(p.id)] : []), ...prefectures);
+    for (const f of prefectures) ids.push(...ofRole(f, 'county').slice(0, counties));
+  }
   return ids;
 }
 
-const ROLE_SUFFIX: Readonly<Record<IfaceRole, string>> = { down: 'd', up1: 'u1', up2: 'u2', dr: 'r' };
+const ROLE_SUFFIX: Readonly<Record<IfaceRole, string>> = { down: 'd', up1: 'u1', up2: 'u2', dr: 'r', site: 's' };
 
 export interface LabEnv {
   readonly stateDir: string;
@@ -200,6 +222,7 @@ export async function labUp(env: LabEnv, plan: WanPlan, ids: readonly string[], 
     log(`lab ${d.tag} removed: ${d.processes} processes stopped, ${d.namespaces} namespaces deleted`);
   }
   const slice = slicePlan(plan, new Set(ids));
+  roamingFits(slice);
   const used = tagsInUse(procs, env.socketDir ?? SOCKET_DIR);
   const tag = pickTag((t) => used.has(t));
   const self = procs.get(process.pid);
@@ -224,6 +247,7 @@ export async function labUp(env: LabEnv, plan: WanPlan, ids: readonly string[], 
     await sysctls(r, journal.carrier);
     // Nodes are independent once the carrier exists: bring them up a few at a time.
     await pool(rendered.nodes, 4, (rn) => bringNode(r, procs, env.stateDir, journal, rn));
+    await dialIn(r, slice, journal, rendered.nodes);
     journal.status = 'up';
     saveJournal(env.stateDir, journal);
     log(`lab ${tag}: ${ids.length} nodes up`);
@@ -299,21 +323,64 @@ function startRecorded(r: Runner, stateDir: string, j: LabJournal, what: string,
   return entry.pid;
 }
 
+/**
+ * Where roaming spokes dial in from in a lab: county platforms have no fixed underlay address (their
+ * hubs learn it from their first handshake), so the lab gives each one a /30 of its own here.
+ */
+export const LAB_ROAMING_UNDERLAY = '100.64.0.0/16';
+
+/** A lab node's underlay: its planned endpoint, or (a county platform) a /30 in `LAB_ROAMING_UNDERLAY` by its lab index. */
+export function labUnderlay(n: WanNode, idx: number): { endpoint: string; gateway: string } {
+  if (n.endpoint && n.underlay) return { endpoint: n.endpoint, gateway: n.underlay.gateway };
+  const base = (100 << 24) + (64 << 16) + 4 * idx;
+  const ip = (v: number) => [v >>> 24, (v >>> 16) & 255, (v >>> 8) & 255, v & 255].join('.');
+  return { endpoint: ip(base + 1), gateway: ip(base + 2) };
+}
+
+/** Roaming spokes' lab addresses must not be taken for a planned endpoint: the carrier routes both. */
+function roamingFits(plan: WanPlan): void {
+  const roaming = mustParsePrefix(LAB_ROAMING_UNDERLAY);
+  const inside = (p: Prefix, q: Prefix) => p.length >= q.length && p.base >= q.base && p.base < q.base + 2 ** (32 - q.length);
+  const nodes = [...plan.nodes.values()];
+  if (!nodes.some((n) => !n.endpoint)) return;
+  for (const n of nodes) {
+    if (!n.underlay) continue;
+    const u = mustParsePrefix(n.underlay.prefix);
+    if (inside(u, roaming) || inside(roaming, u)) {
+      throw new InputError(`the lab gives county platforms underlay addresses in ${LAB_ROAMING_UNDERLAY}, but node ${n.id}'s underlay ${n.underlay.prefix} overlaps it; bring the lab up without --counties, or move addressing.underlay elsewhere`);
+    }
+  }
+}
+
+/**
+ * Roaming spokes have no endpoint at their hub: it learns theirs from their first handshake. One
+ * ping over each one's uplink (bounded) makes that handshake now, once every hub listens.
+ */
+async function dialIn(r: Runner, plan: WanPlan, j: LabJournal, nodes: readonly RenderedNode[]): Promise<void> {
+  await pool(nodes.filter((rn) => !rn.node.endpoint), 4, async (rn) => {
+    for (const iface of rn.config.ifaces) {
+      const hub = plan.nodes.get(iface.peers[0]!.node)!;
+      await r.run('ip', ['netns', 'exec', nsOf(j, rn.node.id), 'ping', '-c', '1', '-W', '2', '-q', '-I', iface.name, hub.address], { timeoutMs: 10_000 });
+    }
+  });
+}
+
 async function bringNode(r: Runner, procs: ProcTable, stateDir: string, j: LabJournal, rn: RenderedNode): Promise<void> {
   const n = rn.node;
   const entry = j.nodes.find((x) => x.id === n.id)!;
   const ns = entry.ns;
   await addNamespace(r, procs, stateDir, j, ns);
   await sysctls(r, ns);
-  if (!n.endpoint || !n.underlay) throw new JinbaoError(`lab node ${n.id} has no underlay endpoint`, { exitCode: 1 });
+  const u = labUnderlay(n, entry.idx);
   // Underlay: a veth to the carrier, which routes every endpoint as a /32.
   const inner = `${j.tag}${entry.idx}v`;
   const outer = `${j.tag}${entry.idx}c`;
   await must(r, 'ip', ['link', 'add', inner, 'netns', ns, 'type', 'veth', 'peer', 'name', outer, 'netns', j.carrier]);
-  const len = n.underlay.prefix.split('/')[1]!;
   // One `ip -batch` per namespace and step: a process per command costs seconds on a busy machine.
-  await batch(r, ns, [`addr add ${n.endpoint}/${len} dev ${inner}`, `link set ${inner} up`, `route add default via ${n.underlay.gateway} dev ${inner}`]);
-  await batch(r, j.carrier, [`addr add ${n.underlay.gateway}/32 dev ${outer}`, `link set ${outer} up`, `route add ${n.endpoint}/32 dev ${outer}`]);
+  // The endpoint as a /32 behind an on-link gateway: a DR node shares its host site's underlay prefix, and the
+  // two must reach each other through the carrier, not by ARP on a veth where the other is not.
+  await batch(r, ns, [`addr add ${u.endpoint}/32 dev ${inner}`, `link set ${inner} up`, `route add default via ${u.gateway} dev ${inner} onlink`]);
+  await batch(r, j.carrier, [`addr add ${u.gateway}/32 dev ${outer}`, `link set ${outer} up`, `route add ${u.endpoint}/32 dev ${outer}`]);
   const dir = join(labDir(stateDir), 'render', n.id);
   const commands: string[] = [];
   for (const iface of rn.config.ifaces) {
@@ -329,6 +396,11 @@ async function bringNode(r: Runner, procs: ProcTable, stateDir: string, j: LabJo
   }
   for (const iface of rn.config.ifaces) {
     for (const route of iface.routes) commands.push(`route replace ${route.prefix} dev ${iface.name} metric ${route.metric}${route.src ? ` src ${route.src}` : ''}`);
+    // The same policy routing the rendered PostUp lines set up.
+    if (iface.policy) {
+      for (const prefix of iface.policy.prefixes) commands.push(`route replace ${prefix} dev ${iface.name} table ${iface.policy.table}`);
+      commands.push(`rule add iif ${iface.policy.iif} lookup ${iface.policy.table} priority ${iface.policy.priority}`);
+    }
   }
   await batch(r, ns, commands);
   await must(r, 'ip', ['netns', 'exec', ns, 'nft', '-f', join(dir, 'nftables.nft')]);
@@ -618,17 +690,21 @@ export async function probeMatrix(env: LabEnv, plan: WanPlan, j: LabJournal, ser
   return perSource.flat().sort((a, b) => (a.from + a.to + a.service < b.from + b.to + b.service ? -1 : 1));
 }
 
-/** Latency (3 pings over the spoke's interface) and handshake age of every link of the lab. */
+/** Latency (3 pings over the link: the spoke pings its hub, or the hub its spoke where the policy lets only the hub ping) and handshake age of every link of the lab. */
 export async function probeLinks(env: LabEnv, plan: WanPlan, j: LabJournal): Promise<LinkResult[]> {
   const r = env.runner ?? systemRunner;
   const index = new Map(j.nodes.map((n) => [n.id, n.idx]));
   const namer = labNamer(j.tag, index);
+  const flows = aclFlows(plan);
   return pool(plan.links, 4, async (l): Promise<LinkResult> => {
     const spoke = plan.nodes.get(l.spoke)!;
     const hub = plan.nodes.get(l.hub)!;
-    const iface = namer(spoke, l.kind === 'secondary' ? 'up2' : 'up1');
+    const iface = namer(spoke, l.kind === 'secondary' ? 'up2' : l.kind === 'dr' ? 'site' : 'up1');
     const ns = nsOf(j, l.spoke);
-    const ping = await r.run('ip', ['netns', 'exec', ns, 'ping', '-c', '3', '-i', '0.2', '-W', '1', '-q', '-I', iface, hub.address], { timeoutMs: 10_000 });
+    // The spoke pings its hub where the policy lets it; a county may not, so its hub pings it (over the hub's interface of that link).
+    const upward = allowedServices(flows, spoke.id, hub.id).has('ping');
+    const [pingNs, pingIface, target] = upward ? [ns, iface, hub.address] : [nsOf(j, hub.id), namer(hub, isPairLink(l) ? 'dr' : 'down'), spoke.address];
+    const ping = await r.run('ip', ['netns', 'exec', pingNs, 'ping', '-c', '3', '-i', '0.2', '-W', '1', '-q', '-I', pingIface, target], { timeoutMs: 10_000 });
     const rtt = /= [\d.]+\/([\d.]+)\//.exec(ping.stdout);
     const hs = await r.run('ip', ['netns', 'exec', ns, 'wg', 'show', iface, 'latest-handshakes']);
     const epoch = Number(hs.stdout.trim().split(/\s+/)[1] ?? 0);

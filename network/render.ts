@@ -2,16 +2,24 @@ import { MINISTRY_ID } from '../fabric/index.js';
 import { formatPrefix, mustParsePrefix, type Prefix } from '../lib/cidr.js';
 import { ALL, SERVICES, aclFlows, type Flow } from './acl.js';
 import type { NodeKeys } from './keys.js';
-import { drNodeId, type WanLink, type WanNode, type WanPlan } from './topology.js';
+import { drNodeId, isPairLink, type WanLink, type WanNode, type WanPlan } from './topology.js';
 
 /**
  * Rendering: the plan becomes, per node, one wg-quick configuration per WireGuard interface, the
  * node's nftables ruleset and its failover watch list. Pure: keys and interface names come in.
  */
 
-export type IfaceRole = 'down' | 'up1' | 'up2' | 'dr';
+/** `dr`: a hub's link to its DR center; `site`: a province DR node's link to the province hub it protects. */
+export type IfaceRole = 'down' | 'up1' | 'up2' | 'dr' | 'site';
 
-export const LISTEN_PORTS: Readonly<Record<IfaceRole, number>> = { down: 51820, up1: 51821, up2: 51822, dr: 51823 };
+export const LISTEN_PORTS: Readonly<Record<IfaceRole, number>> = { down: 51820, up1: 51821, up2: 51822, dr: 51823, site: 51824 };
+/**
+ * Policy routing on a province DR node: what its spokes send it for elsewhere (they do only when
+ * their line to the province hub is down) goes to the province hub over the `site` link, not up
+ * to the ministry, which accepts a prefecture's addresses only from the province hub.
+ */
+export const SPOKE_TABLE = 200;
+export const SPOKE_RULE_PRIORITY = 1000;
 /** Route metrics: the peer's own network, the primary path, the backup path. */
 export const METRIC = { own: 50, primary: 100, backup: 200 } as const;
 export const KEEPALIVE_SECONDS = 25;
@@ -35,6 +43,14 @@ export interface PeerPlan {
   readonly keepalive?: number;
 }
 
+/** Traffic that enters by interface `iif` and goes to one of `prefixes` is routed by table `table`, which sends it out this interface. */
+export interface SpokePolicy {
+  readonly iif: string;
+  readonly table: number;
+  readonly priority: number;
+  readonly prefixes: readonly string[];
+}
+
 export interface IfacePlan {
   readonly role: IfaceRole;
   readonly name: string;
@@ -43,6 +59,7 @@ export interface IfacePlan {
   readonly listenPort: number;
   readonly peers: readonly PeerPlan[];
   readonly routes: readonly Route[];
+  readonly policy?: SpokePolicy;
 }
 
 /** A primary link a node probes; when the probe fails its `routes` are withdrawn so the backup routes carry the traffic. */
@@ -111,7 +128,7 @@ function subtree(index: Index, id: string): Set<string> {
   while (stack.length > 0) {
     const n = stack.pop()!;
     for (const l of index.down.get(n) ?? []) {
-      if (l.kind === 'ministry' || out.has(l.spoke)) continue;
+      if (isPairLink(l) || out.has(l.spoke)) continue;
       out.add(l.spoke);
       stack.push(l.spoke);
     }
@@ -136,8 +153,8 @@ function linkAddresses(plan: WanPlan, index: Index): Map<string, { hub: string; 
   const out = new Map<string, { hub: string; spoke: string }>();
   let i = 0;
   for (const l of plan.links) {
-    if (l.kind === 'ministry') continue;
-    if ((index.up.get(l.spoke) ?? []).filter((u) => u.kind !== 'ministry').length < 2) continue;
+    if (isPairLink(l)) continue;
+    if ((index.up.get(l.spoke) ?? []).filter((u) => !isPairLink(u)).length < 2) continue;
     const n = LINK_SPACE_BASE + 2 * i++;
     out.set(`${l.hub}>${l.spoke}`, { hub: ipv4(n), spoke: ipv4(n + 1) });
   }
@@ -153,9 +170,11 @@ export function planConfigs(plan: WanPlan, namer: IfaceNamer = defaultIfaceName,
   for (const n of plan.nodes.values()) {
     const ifaces: IfacePlan[] = [];
     const watches: Watch[] = [];
-    const downLinks = (index.down.get(n.id) ?? []).filter((l) => l.kind !== 'ministry');
+    const downLinks = (index.down.get(n.id) ?? []).filter((l) => !isPairLink(l));
     const ministryDown = (index.down.get(n.id) ?? []).find((l) => l.kind === 'ministry');
     const ministryUp = (index.up.get(n.id) ?? []).find((l) => l.kind === 'ministry');
+    const drDown = (index.down.get(n.id) ?? []).find((l) => l.kind === 'dr');
+    const drUp = (index.up.get(n.id) ?? []).find((l) => l.kind === 'dr');
     const spokeAggregates = downLinks.map((l) => node(l.spoke).aggregate);
 
     if (downLinks.length > 0) {
@@ -175,8 +194,8 @@ export function planConfigs(plan: WanPlan, namer: IfaceNamer = defaultIfaceName,
           ...linked.flatMap(({ pair }) => (pair ? [{ prefix: `${pair.spoke}/32`, metric: LINK_PROBE_METRIC, src: pair.hub }] : [])),
         ],
       });
-      // A hub with a ministry link has a second way to its spokes: watch each spoke's direct link.
-      if (ministryDown || ministryUp) {
+      // A hub paired with its DR center (or DR node with its hub) has a second way to its spokes: watch each spoke's direct link.
+      if (ministryDown || ministryUp || drDown || drUp) {
         for (const { s, pair } of linked) {
           if (pair) watches.push({ iface: name, peer: s.id, probe: pair.spoke, routes: [{ prefix: s.aggregate, metric: METRIC.primary }] });
         }
@@ -196,8 +215,41 @@ export function planConfigs(plan: WanPlan, namer: IfaceNamer = defaultIfaceName,
         routes: [{ prefix: ministryLink.peer.network, metric: METRIC.own }, ...backup.map((prefix) => ({ prefix, metric: METRIC.backup }))],
       });
     }
+    // A province hub and its DR node: each side's own network, the other's spokes as backup. The DR
+    // node also sends what its spokes send it for outside their branch to the hub (policy routing on
+    // its down interface), and accepts the answers: the hub is where those addresses are routed.
+    if (drDown) {
+      const peer = node(drDown.spoke);
+      const ep = endpointOf(peer, 'site');
+      const backup = spokeAggregates.filter((p) => p !== peer.network);
+      ifaces.push({
+        role: 'dr',
+        name: namer(n, 'dr'),
+        linkAddresses: [],
+        listenPort: LISTEN_PORTS.dr,
+        peers: [{ node: peer.id, ...(ep ? { endpoint: ep } : {}), allowedIps: [peer.network, ...backup], keepalive: KEEPALIVE_SECONDS }],
+        routes: [{ prefix: peer.network, metric: METRIC.own }, ...backup.map((prefix) => ({ prefix, metric: METRIC.backup }))],
+      });
+    }
+    if (drUp) {
+      const peer = node(drUp.hub);
+      const ep = endpointOf(peer, 'dr');
+      const below = subtree(index, n.id);
+      const beyond = [...new Set([...below].flatMap((id) => [...(index.related.get(id) ?? [])]))].filter((id) => id !== n.id && !below.has(id)).sort().map((id) => node(id).network);
+      const backup = spokeAggregates.filter((p) => p !== peer.network);
+      const name = namer(n, 'site');
+      ifaces.push({
+        role: 'site',
+        name,
+        linkAddresses: [],
+        listenPort: LISTEN_PORTS.site,
+        peers: [{ node: peer.id, ...(ep ? { endpoint: ep } : {}), allowedIps: [...new Set([peer.network, ...backup, ...beyond])], keepalive: KEEPALIVE_SECONDS }],
+        routes: [{ prefix: peer.network, metric: METRIC.own }, ...backup.map((prefix) => ({ prefix, metric: METRIC.backup }))],
+        ...(downLinks.length > 0 && beyond.length > 0 ? { policy: { iif: namer(n, 'down'), table: SPOKE_TABLE, priority: SPOKE_RULE_PRIORITY, prefixes: beyond } } : {}),
+      });
+    }
     // Uplinks: everything the node talks to outside its own branch.
-    const uplinks = (index.up.get(n.id) ?? []).filter((l) => l.kind !== 'ministry').sort((a, b) => (a.kind < b.kind ? -1 : 1));
+    const uplinks = (index.up.get(n.id) ?? []).filter((l) => !isPairLink(l)).sort((a, b) => (a.kind < b.kind ? -1 : 1));
     if (uplinks.length > 0) {
       const below = subtree(index, n.id);
       const remote = [...(index.related.get(n.id) ?? [])].filter((id) => !below.has(id)).sort().map(node);
@@ -276,6 +328,12 @@ export function renderWgQuick(plan: WanPlan, cfg: NodeConfig, iface: IfacePlan, 
     lines.push(`PostUp = wg set %i private-key ${opts.privateKeyPath ?? '/etc/jinbao/wan/private.key'}`);
   }
   for (const r of iface.routes) lines.push(`PostUp = ip -4 route replace ${r.prefix} dev %i metric ${r.metric}${r.src ? ` src ${r.src}` : ''}`);
+  if (iface.policy) {
+    const p = iface.policy;
+    const rule = `iif ${p.iif} lookup ${p.table} priority ${p.priority}`;
+    for (const prefix of p.prefixes) lines.push(`PostUp = ip -4 route replace ${prefix} dev %i table ${p.table}`);
+    lines.push(`PostUp = ip -4 rule del ${rule} 2>/dev/null; ip -4 rule add ${rule}`, `PostDown = ip -4 rule del ${rule}`);
+  }
   for (const p of iface.peers) {
     const peer = plan.nodes.get(p.node)!;
     lines.push('', '[Peer]', `# ${peer.id} ${peer.name} (${ROLE_TITLE[peer.role]})`, `PublicKey = ${keyOf(opts.keys, p.node).publicKey}`);

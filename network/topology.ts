@@ -15,7 +15,9 @@ import { InputError } from '../lib/errors.js';
  * ministry DR center (secondary); prefectures uplink to their province hub (primary) and the
  * province's DR node (secondary); county platforms to their prefecture (or to the province for
  * counties under the province directly). The ministry DR center uplinks to the core on a
- * dedicated link, which also carries the backup path between the two ministry hubs.
+ * dedicated link, which also carries the backup path between the two ministry hubs; a province DR
+ * node has the same kind of link to its province hub (kind `dr`): when a prefecture loses its line
+ * to the province hub, its traffic goes over the DR node and this link.
  */
 
 export type NodeRole = 'core' | 'ministry-dr' | 'province' | 'province-dr' | 'prefecture' | 'county';
@@ -41,7 +43,17 @@ export interface WanNode {
   readonly underlay?: { readonly prefix: string; readonly gateway: string };
 }
 
-export type LinkKind = 'primary' | 'secondary' | 'ministry';
+/**
+ * `ministry`: the dedicated link between the ministry core and its DR center; `dr`: the dedicated
+ * link between a province hub and its DR node. Both carry each side's own traffic and are the
+ * backup path to the other side's spokes; neither makes a spoke of the DR node.
+ */
+export type LinkKind = 'primary' | 'secondary' | 'ministry' | 'dr';
+
+/** The links that pair a hub with its DR center rather than a hub with a spoke. */
+export function isPairLink(l: { readonly kind: LinkKind }): boolean {
+  return l.kind === 'ministry' || l.kind === 'dr';
+}
 
 export interface WanLink {
   readonly hub: string;
@@ -165,6 +177,7 @@ export function buildPlan(fabric: Fabric, allocations: ReadonlyMap<string, SiteA
   for (const p of provinces) {
     addSite(p.id, 'province', p.id);
     const pDr = addDr(p.id, 'province-dr', p.id);
+    if (pDr) links.push({ hub: p.id, spoke: pDr, kind: 'dr' });
     for (const n of [p.id, ...(pDr ? [pDr] : [])]) {
       links.push({ hub: MINISTRY_ID, spoke: n, kind: 'primary' });
       if (ministryDr) links.push({ hub: ministryDr, spoke: n, kind: 'secondary' });

@@ -79,9 +79,16 @@ export function register(program: Command, run: Runner): void {
     .requiredOption('--lab', 'a lab on this machine (the only mode)')
     .addOption(new Option('--provinces <n>', 'provinces in the lab').default('2'))
     .addOption(new Option('--prefectures <n>', 'prefectures per province').default('2'))
+    .addOption(new Option('--counties <n>', 'county spokes per prefecture').default('0'))
     .option('--json', 'machine-readable summary')
-    .addHelpText('after', '\nThe ministry core and its DR center are always in the lab. Every name it creates starts with its tag (jb....).\n\nExample:\n  $ sudo jinbao wan up --lab --provinces 4 --prefectures 3')
-    .action(run<{ lab: boolean; provinces: string; prefectures: string; json?: boolean }>(up));
+    .addHelpText(
+      'after',
+      '\nThe ministry core and its DR center are always in the lab, and so is each chosen province\'s DR node when it has one.\n' +
+        'Every name it creates starts with its tag (jb....).\n\n' +
+        'Examples:\n  $ sudo jinbao wan up --lab --provinces 4 --prefectures 3\n' +
+        '  $ sudo jinbao wan up --lab --provinces 1 --prefectures 2 --counties 1   then: wan cut --site <prefecture> fails it over to the province DR node',
+    )
+    .action(run<{ lab: boolean; provinces: string; prefectures: string; counties: string; json?: boolean }>(up));
 
   wan
     .command('check')
@@ -93,7 +100,7 @@ export function register(program: Command, run: Runner): void {
   wan
     .command('cut')
     .description("cut (or --restore) the underlay line of a node's uplink in the lab, to watch the failover")
-    .requiredOption('--site <id>', 'the node whose uplink is cut')
+    .requiredOption('--site <id>', 'the node whose uplink is cut: a province (its core line) or a prefecture (its province-hub line)')
     .addOption(new Option('--uplink <which>', 'which uplink').choices(['primary', 'secondary']).default('primary'))
     .option('--restore', 'put the line back')
     .action(run<{ site: string; uplink: 'primary' | 'secondary'; restore?: boolean }>(cut));
@@ -179,9 +186,9 @@ function count(text: string, name: string): number {
   return Number(text);
 }
 
-async function up(ctx: Context, opts: { provinces: string; prefectures: string; json?: boolean }): Promise<void> {
-  const size = { provinces: count(opts.provinces, 'provinces'), prefectures: count(opts.prefectures, 'prefectures') };
-  const plan = nationalPlan(ctx, ctx.fabric(), { counties: false });
+async function up(ctx: Context, opts: { provinces: string; prefectures: string; counties: string; json?: boolean }): Promise<void> {
+  const size = { provinces: count(opts.provinces, 'provinces'), prefectures: count(opts.prefectures, 'prefectures'), counties: count(opts.counties, 'counties') };
+  const plan = buildLabPlan(ctx);
   const ids = labNodes(plan, size);
   requireRoot();
   await requireTools();
@@ -204,7 +211,7 @@ async function check(ctx: Context, opts: { json?: boolean; last?: boolean }): Pr
   } else {
     requireRoot();
     requireLab(ctx.stateDir);
-    const plan = nationalPlan(ctx, ctx.fabric(), { counties: false });
+    const plan = buildLabPlan(ctx);
     result = await labCheck({ stateDir: ctx.stateDir }, plan);
     saveCheck(ctx.store(), result);
   }
@@ -238,7 +245,7 @@ async function check(ctx: Context, opts: { json?: boolean; last?: boolean }): Pr
 
 async function cut(ctx: Context, opts: { site: string; uplink: 'primary' | 'secondary'; restore?: boolean }): Promise<void> {
   requireRoot();
-  const plan = nationalPlan(ctx, ctx.fabric(), { counties: false });
+  const plan = buildLabPlan(ctx);
   const r = await labCut({ stateDir: ctx.stateDir }, plan, opts.site, opts.uplink, opts.restore === true);
   ctx.out(`${opts.restore ? 'restored' : 'cut'} the ${opts.uplink} line between ${r.spoke} and ${r.hub}\n`);
 }
@@ -267,8 +274,9 @@ async function rotate(ctx: Context, opts: { site: string; json?: boolean }): Pro
   ctx.out(inLab ? `lab ${lab.tag}: its interfaces and every peer updated; verify with: jinbao wan check\n` : 're-render its peers\' configs with: jinbao wan render\n');
 }
 
+/** The national plan the lab slices: the same one `wan render` renders, counties included. */
 function buildLabPlan(ctx: Context): WanPlan {
-  return nationalPlan(ctx, ctx.fabric(), { counties: false });
+  return nationalPlan(ctx);
 }
 
 async function down(ctx: Context, o: { json?: boolean }): Promise<void> {

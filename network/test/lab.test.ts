@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { runCli } from '../../bin/testkit.js';
 import { loadFabric } from '../../fabric/index.js';
+import { smallFabric, smallInput } from './fixture.js';
 import { buildPlan, generateKeyPair, labDown, labNodes, labUp, readJournal, systemRunner, timeToReach, type CheckResult, type LabJournal, type Runner } from '../index.js';
 
 const isRoot = process.getuid?.() === 0;
@@ -33,7 +34,25 @@ describe('lab refusals (no namespaces needed)', () => {
     const state = join(dir, 'too-large');
     const r = await runCli(['--state', state, 'wan', 'up', '--lab', '--provinces', '30', '--prefectures', '5']);
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain('jinbao: a lab of 182 nodes is larger than this machine can hold: the limit is');
+    // 2 ministry hubs + 30 provinces x (1 + 5 prefectures) + the DR nodes of the 23 chosen provinces that have one.
+    expect(r.stderr).toContain('jinbao: a lab of 205 nodes is larger than this machine can hold: the limit is');
+    expect(readJournal(state)).toBeUndefined();
+    const counties = await runCli(['--state', state, 'wan', 'up', '--lab', '--provinces', '1', '--prefectures', '2', '--counties', '40']);
+    expect(counties.code).toBe(2);
+    expect(counties.stderr).toMatch(/^jinbao: a lab of 85 nodes is larger than this machine can hold: the limit is \d+ nodes .*; ask for fewer --provinces, --prefectures or --counties\n$/);
+    expect(readJournal(state)).toBeUndefined();
+  });
+
+  it('GIVEN county platforms and an inventory whose underlay takes the lab\'s roaming range WHEN a lab is brought up THEN it refuses before making anything', async () => {
+    const input = smallInput();
+    const fabric = smallFabric({ ...input, addressing: { underlay: '100.64.0.0/12' } } as typeof input);
+    const plan = buildPlan(fabric, fabric.allocate().allocations);
+    const ids = labNodes(plan, { provinces: 1, prefectures: 1, counties: 1 }, 64 * 1024 ** 3);
+    const keys = new Map(ids.map((id) => [id, { node: id, ...generateKeyPair(), generation: 1 }]));
+    const state = join(dir, 'roaming');
+    await expect(labUp({ stateDir: state }, plan, ids, keys)).rejects.toThrow(
+      `the lab gives county platforms underlay addresses in 100.64.0.0/16, but node 000000's underlay ${plan.nodes.get('000000')!.underlay!.prefix} overlaps it; bring the lab up without --counties, or move addressing.underlay elsewhere`,
+    );
     expect(readJournal(state)).toBeUndefined();
   });
 
@@ -41,6 +60,9 @@ describe('lab refusals (no namespaces needed)', () => {
     const r = await runCli(['--state', join(dir, 'nan'), 'wan', 'up', '--lab', '--provinces', 'two']);
     expect(r.code).toBe(2);
     expect(r.stderr).toBe('jinbao: --provinces must be a whole number, got "two"\n');
+    const c = await runCli(['--state', join(dir, 'nan'), 'wan', 'up', '--lab', '--counties', '-1']);
+    expect(c.code).toBe(2);
+    expect(c.stderr).toBe('jinbao: --counties must be a whole number, got "-1"\n');
   });
 
   it('GIVEN a user who is not root WHEN `wan up --lab` runs THEN exit 4 saying it needs root and why', async () => {
@@ -70,12 +92,13 @@ describe('lab refusals (no namespaces needed)', () => {
   });
 });
 
-describe.skipIf(!canLab)('the lab for real: ministry core + DR center, 2 provinces x 2 prefectures (root with wireguard-go, wireguard-tools, nftables, iproute2; skipped otherwise)', () => {
+describe.skipIf(!canLab)('the lab for real: ministry core + DR center, 1 province with its DR node x 2 prefectures x 1 county (root with wireguard-go, wireguard-tools, nftables, iproute2; skipped otherwise)', () => {
   const state = join(dir, 'lab');
   journals.push(state);
   let journal: LabJournal;
   const fabric = loadFabric();
-  const plan = buildPlan(fabric, fabric.allocate().allocations, { counties: false });
+  const plan = buildPlan(fabric, fabric.allocate().allocations);
+  const ids = () => journal.nodes.map((n) => n.id);
 
   /** The matrix must match the policy; the exit code also says whether every link is up. */
   const check = async (linksDown = 0): Promise<CheckResult> => {
@@ -87,10 +110,10 @@ describe.skipIf(!canLab)('the lab for real: ministry core + DR center, 2 provinc
     expect(r.code).toBe(linksDown === 0 ? 0 : 1);
     return result;
   };
-  /** Poll (bounded) until the province's primary line carries its routes again, on both ends. */
-  const primaryRoutesBack = async (node: string): Promise<boolean> => {
+  /** Poll (bounded) until a node's primary line carries its routes again, on both ends. */
+  const primaryRoutesBack = async (node: string, hubId = '000000'): Promise<boolean> => {
     const entry = journal.nodes.find((n) => n.id === node)!;
-    const core = journal.nodes.find((n) => n.id === '000000')!;
+    const core = journal.nodes.find((n) => n.id === hubId)!;
     for (let i = 0; i < 120; i++) {
       const own = execFileSync('ip', ['-n', entry.ns, 'route', 'show', 'dev', `${journal.tag}${entry.idx}u1`]).toString();
       const hub = execFileSync('ip', ['-n', core.ns, 'route', 'show', 'dev', `${journal.tag}${core.idx}d`]).toString();
@@ -101,13 +124,22 @@ describe.skipIf(!canLab)('the lab for real: ministry core + DR center, 2 provinc
   };
 
   it('GIVEN root WHEN `wan up --lab` runs THEN every node has its namespace and its wireguard-go processes run', async () => {
-    const r = await runCli(['--state', state, 'wan', 'up', '--lab', '--provinces', '2', '--prefectures', '2']);
+    const r = await runCli(['--state', state, 'wan', 'up', '--lab', '--provinces', '1', '--prefectures', '2', '--counties', '1']);
     expect(r.stderr).not.toContain('failed');
     expect(r.code).toBe(0);
     journal = readJournal(state)!;
     expect(journal.status).toBe('up');
-    expect(journal.nodes.map((n) => n.id).slice(0, 2)).toEqual(['000000', 'dr-000000']);
+    const [p1, d1, f1, f2, c1, c2] = ids().slice(2);
+    expect(ids().slice(0, 2)).toEqual(['000000', 'dr-000000']);
+    expect(d1).toBe(`dr-${p1}`);
+    expect([f1, f2].map((id) => plan.nodes.get(id!)!.role)).toEqual(['prefecture', 'prefecture']);
+    expect([c1, c2].map((id) => plan.nodes.get(id!)!.role)).toEqual(['county', 'county']);
+    expect(plan.links).toEqual(expect.arrayContaining([{ hub: f1, spoke: c1, kind: 'primary' }, { hub: f2, spoke: c2, kind: 'primary' }, { hub: p1, spoke: d1, kind: 'dr' }]));
     expect(journal.nodes).toHaveLength(8);
+    // The DR node runs the interfaces the render gives it: its two uplinks, its prefectures, and its province hub.
+    const dr = journal.nodes[3]!;
+    expect(journal.processes.filter((p) => p.what === 'wireguard-go' && p.ns === dr.ns).map((p) => p.name.slice(journal.tag.length)).sort()).toEqual([`${dr.idx}d`, `${dr.idx}s`, `${dr.idx}u1`, `${dr.idx}u2`]);
+    expect(execFileSync('ip', ['-n', dr.ns, 'rule', 'show']).toString()).toContain(`iif ${journal.tag}${dr.idx}d lookup 200`);
     for (const ns of journal.namespaces) expect(namespaces()).toContain(ns);
     for (const p of journal.processes) expect(alive(p.pid!)).toBe(true);
   });
@@ -116,10 +148,21 @@ describe.skipIf(!canLab)('the lab for real: ministry core + DR center, 2 provinc
     const result = await check();
     expect(result.summary.allowed).toBeGreaterThan(50);
     expect(result.summary.denied).toBeGreaterThan(100);
-    const [, , p1, f1, f2] = journal.nodes.map((n) => n.id);
-    expect(result.pairs.find((p) => p.from === f1 && p.to === f2 && p.service === 'ping')).toMatchObject({ expected: 'deny', observed: 'blocked' });
-    expect(result.pairs.find((p) => p.from === '000000' && p.to === f1 && p.service === 'ssh')).toMatchObject({ expected: 'allow', observed: 'open' });
-    expect(result.pairs.find((p) => p.from === p1 && p.to === '000000' && p.service === 'ssh')).toMatchObject({ expected: 'deny', observed: 'blocked' });
+    const [p1, d1, f1, f2, c1, c2] = ids().slice(2);
+    const pair = (from: string, to: string, service: string) => result.pairs.find((p) => p.from === from && p.to === to && p.service === service);
+    expect(pair(f1!, f2!, 'ping')).toMatchObject({ expected: 'deny', observed: 'blocked' });
+    expect(pair('000000', f1!, 'ssh')).toMatchObject({ expected: 'allow', observed: 'open' });
+    expect(pair(p1!, '000000', 'ssh')).toMatchObject({ expected: 'deny', observed: 'blocked' });
+    // The new nodes by tier: DR node and hub replicate, a DR node manages the prefectures, a county talks to its own prefecture only.
+    expect(pair(p1!, d1!, 'replication')).toMatchObject({ expected: 'allow', observed: 'open' });
+    expect(pair(d1!, f2!, 'ssh')).toMatchObject({ expected: 'allow', observed: 'open' });
+    expect(pair(f1!, d1!, 'ssh')).toMatchObject({ expected: 'deny', observed: 'blocked' });
+    expect(pair(f1!, c1!, 'ssh')).toMatchObject({ expected: 'allow', observed: 'open' });
+    expect(pair(c1!, f1!, 'exchange')).toMatchObject({ expected: 'allow', observed: 'open' });
+    expect(pair(f1!, c2!, 'ssh')).toMatchObject({ expected: 'deny', observed: 'blocked' });
+    expect(pair(c1!, c2!, 'ping')).toMatchObject({ expected: 'deny', observed: 'blocked' });
+    expect(pair('000000', c2!, 'scrape')).toMatchObject({ expected: 'allow', observed: 'open' });
+    expect(result.links.map((l) => `${l.kind}:${l.hub}>${l.spoke}`)).toEqual(expect.arrayContaining([`dr:${p1}>${d1}`, `secondary:${d1}>${f1}`, `primary:${f1}>${c1}`]));
     expect(result.summary.linksUp).toBe(result.summary.links);
     for (const l of result.links) expect(l.handshakeAgeSeconds).toBeLessThan(180);
     const last = await runCli(['--state', state, 'wan', 'check', '--last', '--json']);
@@ -127,7 +170,7 @@ describe.skipIf(!canLab)('the lab for real: ministry core + DR center, 2 provinc
   });
 
   it('GIVEN a province whose primary uplink is cut WHEN its prefectures ping the ministry THEN they get through on the second uplink, and the matrix still holds', async () => {
-    const [, , p1, f1] = journal.nodes.map((n) => n.id);
+    const [p1, , f1] = ids().slice(2);
     const cut = await runCli(['--state', state, 'wan', 'cut', '--site', p1!]);
     expect(cut.stdout).toBe(`cut the primary line between ${p1} and 000000\n`);
     const seconds = await timeToReach({ stateDir: state }, plan, f1!, '000000', 30_000);
@@ -139,8 +182,30 @@ describe.skipIf(!canLab)('the lab for real: ministry core + DR center, 2 provinc
     expect(await primaryRoutesBack(p1!)).toBe(true);
   });
 
+  it('GIVEN a prefecture whose province-hub line is cut THEN its traffic, and its county\'s, goes over the province DR node, the matrix still holds, and the line comes back', async () => {
+    const [p1, d1, f1, , c1] = ids().slice(2);
+    const entry = (id: string) => journal.nodes.find((n) => n.id === id)!;
+    const siteBytes = () => Number(execFileSync('ip', ['netns', 'exec', entry(d1!).ns, 'wg', 'show', `${journal.tag}${entry(d1!).idx}s`, 'transfer']).toString().trim().split(/\s+/)[1]);
+    const cut = await runCli(['--state', state, 'wan', 'cut', '--site', f1!]);
+    expect(cut.stdout).toBe(`cut the primary line between ${f1} and ${p1}\n`);
+    expect(await timeToReach({ stateDir: state }, plan, f1!, '000000', 30_000)).toBeDefined();
+    const route = execFileSync('ip', ['-n', entry(f1!).ns, 'route', 'get', plan.nodes.get('000000')!.address]).toString();
+    expect(route).toContain(`dev ${journal.tag}${entry(f1!).idx}u2`);
+    const before = siteBytes();
+    const result = await check(1);
+    expect(result.links.find((l) => l.spoke === f1 && l.kind === 'primary')!.up).toBe(false);
+    expect(result.links.find((l) => l.spoke === f1 && l.kind === 'secondary')!.up).toBe(true);
+    expect(result.pairs.find((p) => p.from === c1 && p.to === p1 && p.service === 'exchange')).toMatchObject({ expected: 'deny' });
+    expect(result.pairs.find((p) => p.from === '000000' && p.to === c1 && p.service === 'ssh')).toMatchObject({ expected: 'allow', observed: 'open' });
+    // The DR node's link to the province hub carried the prefecture's share of the matrix.
+    expect(siteBytes()).toBeGreaterThan(before);
+    const restore = await runCli(['--state', state, 'wan', 'cut', '--site', f1!, '--restore']);
+    expect(restore.stdout).toBe(`restored the primary line between ${f1} and ${p1}\n`);
+    expect(await primaryRoutesBack(f1!, p1!)).toBe(true);
+  });
+
   it('WHEN a province hub\'s keys are rotated THEN its peers hold the new key, the old one is gone, and every pair still behaves', async () => {
-    const [, , p1] = journal.nodes.map((n) => n.id);
+    const [p1] = ids().slice(2);
     const before = JSON.parse((await runCli(['--state', state, 'wan', 'keys', '--site', p1!, '--json'])).stdout).keys[0].publicKey as string;
     const r = await runCli(['--state', state, 'wan', 'rotate', '--site', p1!, '--json']);
     expect(r.code).toBe(0);

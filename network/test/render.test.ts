@@ -29,9 +29,11 @@ const filesOf = (id: string) => new Map(rendered.nodes.find((n) => n.node.id ===
 describe('rendering the overlay', () => {
   it('GIVEN the plan WHEN rendered THEN each node has one wg-quick file per interface, its nftables rules, and hubs with backups a failover list', () => {
     expect([...filesOf('000000').keys()].sort()).toEqual(['failover.conf', 'nftables.nft', 'wg-down.conf', 'wg-dr.conf']);
-    expect([...filesOf('440000').keys()].sort()).toEqual(['failover.conf', 'nftables.nft', 'wg-down.conf', 'wg-up1.conf', 'wg-up2.conf']);
+    expect([...filesOf('440000').keys()].sort()).toEqual(['failover.conf', 'nftables.nft', 'wg-down.conf', 'wg-dr.conf', 'wg-up1.conf', 'wg-up2.conf']);
+    expect([...filesOf('dr-440000').keys()].sort()).toEqual(['failover.conf', 'nftables.nft', 'wg-down.conf', 'wg-site.conf', 'wg-up1.conf', 'wg-up2.conf']);
     expect([...filesOf('440103').keys()].sort()).toEqual(['nftables.nft', 'wg-up1.conf']);
     expect(rendered.summary).toMatchObject({ nodes: 11, hubs: 7 });
+    expect(rendered.summary.interfaces).toBe(rendered.nodes.reduce((s, n) => s + n.files.filter((f) => f.name.startsWith('wg-')).length, 0));
   });
 
   it('THEN no private key is in the output unless asked, and the peer keys are the stored public keys', () => {
@@ -53,6 +55,33 @@ describe('rendering the overlay', () => {
     expect(up1).toMatch(new RegExp(`PostUp = ip -4 route replace ${far[0]!.replace(/\./g, '\\.')} dev %i metric 10 src 169\\.254\\.\\d+\\.\\d+`));
     expect(up1).toContain(`PostUp = ip -4 route replace ${net('440000')} dev %i metric 50`);
     expect(filesOf('440100').get('wg-up2.conf')).toContain(`PostUp = ip -4 route replace ${net('000000')} dev %i metric 200`);
+  });
+
+  it('THEN a province hub and its DR node are paired: each other\'s network first, the prefectures as backup, and each watches the prefectures\' direct lines', () => {
+    const net = (id: string) => plan.nodes.get(id)!.network;
+    const agg = (id: string) => plan.nodes.get(id)!.aggregate;
+    const hub = filesOf('440000').get('wg-dr.conf')!;
+    expect(hub).toContain('ListenPort = 51823');
+    expect(hub).toContain(`Endpoint = ${plan.nodes.get('dr-440000')!.endpoint}:51824`);
+    expect(hub).toContain(`PostUp = ip -4 route replace ${net('dr-440000')} dev %i metric 50`);
+    expect(hub).toContain(`PostUp = ip -4 route replace ${agg('440100')} dev %i metric 200`);
+    const site = filesOf('dr-440000').get('wg-site.conf')!;
+    expect(site).toContain('ListenPort = 51824');
+    expect(site).toContain(`Endpoint = ${plan.nodes.get('440000')!.endpoint}:51823`);
+    expect(site).toContain(`PostUp = ip -4 route replace ${net('440000')} dev %i metric 50`);
+    expect(site).toContain(`PostUp = ip -4 route replace ${agg('440300')} dev %i metric 200`);
+    // What the prefectures send the DR node for the ministry or their province goes to the hub: the ministry accepts their addresses only from there.
+    const allowed = /AllowedIPs = (.*)/.exec(site)![1]!.split(', ');
+    expect(allowed).toEqual(expect.arrayContaining([net('440000'), agg('440100'), agg('440300'), net('000000'), net('dr-000000')]));
+    expect(allowed).not.toContain(net('dr-440000'));
+    expect(site).toContain(`PostUp = ip -4 route replace ${net('000000')} dev %i table 200`);
+    expect(site).toContain('PostUp = ip -4 rule del iif wg-down lookup 200 priority 1000 2>/dev/null; ip -4 rule add iif wg-down lookup 200 priority 1000');
+    expect(site).toContain('PostDown = ip -4 rule del iif wg-down lookup 200 priority 1000');
+    expect(site).not.toContain(`route replace ${agg('440100')} dev %i table`);
+    for (const id of ['440000', 'dr-440000']) {
+      const watched = filesOf(id).get('failover.conf')!.split('\n').filter((l) => l.startsWith('wg-down '));
+      expect(watched.map((l) => l.split(' ')[2])).toEqual([`${agg('440100')}@100`, `${agg('440300')}@100`]);
+    }
   });
 
   it('THEN the province hub forwards prefecture to prefecture traffic nowhere: no forward rule covers one prefecture as source and another as destination', () => {

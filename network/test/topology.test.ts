@@ -18,7 +18,13 @@ describe('WAN topology from the fabric', () => {
   });
 
   it('THEN every province hub and province DR node has two uplinks: the core (primary) and the ministry DR center (secondary)', () => {
-    for (const id of ['110000', '440000', 'dr-440000']) expect(links(id)).toEqual(['primary:000000', 'secondary:dr-000000']);
+    for (const id of ['110000', '440000']) expect(links(id)).toEqual(['primary:000000', 'secondary:dr-000000']);
+    expect(links('dr-440000')).toEqual(['dr:440000', 'primary:000000', 'secondary:dr-000000']);
+  });
+
+  it('THEN a province DR node has a dedicated link to the province hub it protects, which makes it no spoke of the hub', () => {
+    expect(plan.links.filter((l) => l.kind === 'dr')).toEqual([{ hub: '440000', spoke: 'dr-440000', kind: 'dr' }]);
+    expect(plan.links.filter((l) => l.hub === '440000' && l.kind !== 'dr').map((l) => plan.nodes.get(l.spoke)!.role)).not.toContain('province-dr');
   });
 
   it('THEN a prefecture uplinks to its province hub and, where the province has one, its DR node', () => {
@@ -80,19 +86,41 @@ describe('lab sizing', () => {
   const national = smallFabric();
   const p = buildPlan(national, national.allocate().allocations, { counties: false });
 
-  it('GIVEN a lab larger than the machine WHEN it is sized THEN it refuses with the limit and why', () => {
+  it('GIVEN a lab larger than the machine WHEN it is sized THEN it refuses with the limit and why, counting the chosen province DR nodes', () => {
     expect(() => labNodes(p, { provinces: 1, prefectures: 1 }, 128 * 1024 * 1024)).toThrow(
-      'a lab of 4 nodes is larger than this machine can hold: the limit is 2 nodes (64 for bring-up and probing on a small machine; 2 by memory at ~32 MB per node for its wireguard-go processes within half of the free memory); ask for fewer --provinces or --prefectures',
+      'a lab of 5 nodes is larger than this machine can hold: the limit is 2 nodes (64 for bring-up and probing on a small machine; 2 by memory at ~32 MB per node for its wireguard-go processes within half of the free memory); ask for fewer --provinces, --prefectures or --counties',
     );
     expect(() => labNodes(p, { provinces: 20, prefectures: 3 }, 64 * 1024 ** 3)).toThrow('a lab of 82 nodes is larger than this machine can hold: the limit is 64 nodes');
   });
 
   it('GIVEN more provinces than the inventory has with enough prefectures THEN it says how many there are', () => {
-    expect(() => labNodes(p, { provinces: 2, prefectures: 2 }, 64 * 1024 ** 3)).toThrow('the inventory has 1 province(s) with at least 2 prefectures, got --provinces 2; lower --provinces or --prefectures');
+    expect(() => labNodes(p, { provinces: 2, prefectures: 2 }, 64 * 1024 ** 3)).toThrow('the inventory has 1 province(s) with at least 2 prefectures, got --provinces 2; lower --provinces, --prefectures or --counties');
     expect(() => labNodes(p, { provinces: 0, prefectures: 2 })).toThrow('--provinces must be a whole number of at least 1, got 0');
   });
 
-  it('GIVEN a lab that fits THEN it holds the ministry core, its DR center, and the first provinces with their first prefectures', () => {
-    expect(labNodes(p, { provinces: 1, prefectures: 2 }, 64 * 1024 ** 3)).toEqual(['000000', 'dr-000000', '440000', '440100', '440300']);
+  it('GIVEN a lab that fits THEN it holds the ministry core, its DR center, and the first provinces with their DR node and first prefectures', () => {
+    expect(labNodes(p, { provinces: 1, prefectures: 2 }, 64 * 1024 ** 3)).toEqual(['000000', 'dr-000000', '440000', 'dr-440000', '440100', '440300']);
+  });
+
+  const withCounties = buildPlan(national, national.allocate().allocations);
+
+  it('GIVEN --counties K THEN each chosen prefecture brings its first K county spokes, after the hubs', () => {
+    expect(labNodes(withCounties, { provinces: 1, prefectures: 2, counties: 1 }, 64 * 1024 ** 3)).toEqual(['000000', 'dr-000000', '440000', 'dr-440000', '440100', '440300', '440103', '440303']);
+    expect(labNodes(withCounties, { provinces: 1, prefectures: 1, counties: 2 }, 64 * 1024 ** 3)).toEqual(['000000', 'dr-000000', '440000', 'dr-440000', '440100', '440103', '440104']);
+    expect(labNodes(withCounties, { provinces: 1, prefectures: 2 }, 64 * 1024 ** 3)).toEqual(labNodes(p, { provinces: 1, prefectures: 2 }, 64 * 1024 ** 3));
+  });
+
+  it('GIVEN prefectures with fewer counties than asked THEN only prefectures that have them count, and the refusal says so', () => {
+    // 440300 has one county: with --counties 2 only 440100 qualifies.
+    expect(() => labNodes(withCounties, { provinces: 1, prefectures: 2, counties: 2 }, 64 * 1024 ** 3)).toThrow(
+      'the inventory has 0 province(s) with at least 2 prefectures with at least 2 counties each, got --provinces 1; lower --provinces, --prefectures or --counties',
+    );
+    expect(() => labNodes(withCounties, { provinces: 1, prefectures: 1, counties: -1 })).toThrow('--counties must be a whole number of at least 0, got -1');
+  });
+
+  it('GIVEN counties that make the lab too large THEN the same refusal counts them', () => {
+    expect(() => labNodes(withCounties, { provinces: 1, prefectures: 2, counties: 1 }, 7 * 64 * 1024 * 1024)).toThrow(
+      'a lab of 8 nodes is larger than this machine can hold: the limit is 7 nodes',
+    );
   });
 });
