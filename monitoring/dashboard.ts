@@ -46,7 +46,7 @@ export function buildDashboard(): object {
   ]);
   add('table', 'Certificates: CA time to expiry and certificates expiring in 30 days', { x: 12, y: 22, w: 12, h: 8 }, [
     { refId: 'A', expr: M.caSecondsToExpiry, legendFormat: '{{ca}}', instant: true },
-    { refId: 'B', expr: M.certificatesExpiring, legendFormat: '{{ca}}', instant: true },
+    { refId: 'B', expr: M.certificatesExpiring, legendFormat: '{{profile}}', instant: true },
   ]);
   add('stat', 'WAN links down', { x: 0, y: 30, w: 6, h: 4 }, [{ refId: 'A', expr: `count(${M.wanLinkUp} == 0) or vector(0)`, instant: true }]);
   add('table', 'Compliance controls', { x: 6, y: 30, w: 18, h: 8 }, [{ refId: 'A', expr: `${M.complianceControl} == 1`, legendFormat: '{{control}} {{status}}', instant: true }]);
