@@ -1,6 +1,8 @@
 /**
- * WAN overlay benchmark: whole-nation render, lab bring-up for 1 + 1 + 4 + 12 nodes, uplink
- * failover, and overlay throughput against the raw veth underlay (iperf3, 3 s each), all in one run.
+ * WAN overlay benchmark: whole-nation render, lab bring-up for the ministry's two hubs and 4
+ * provinces (with their DR nodes) x 3 prefectures x 1 county, a province's uplink failover, a
+ * prefecture's failover to the province DR node, and overlay throughput against the raw veth
+ * underlay (iperf3, 3 s each), all in one run.
  * Run as root: npx tsx bench/wan.ts
  */
 import { spawn } from 'node:child_process';
@@ -55,25 +57,37 @@ async function main(): Promise<void> {
     return;
   }
 
-  // 2. Lab bring-up: the ministry core and DR center, 4 provinces x 3 prefectures.
-  const labPlan = buildPlan(fabric, allocations, { counties: false });
-  const ids = labNodes(labPlan, { provinces: 4, prefectures: 3 });
+  // 2. Lab bring-up: the ministry core and DR center, 4 provinces (and their DR nodes) x 3 prefectures x 1 county.
+  const labPlan = national;
+  const ids = labNodes(labPlan, { provinces: 4, prefectures: 3, counties: 1 });
+  const roles = (role: string) => ids.filter((id) => labPlan.nodes.get(id)!.role === role).length;
   const env = { stateDir: join(dir, 'state') };
   try {
     const up = await labUp(env, labPlan, ids, keys);
     const processes = up.journal.processes.length;
-    say(`lab: ${ids.length} nodes (1 + 1 + 4 + 12), ${processes} processes up in ${up.seconds.toFixed(1)} s (${((up.seconds / ids.length) * 1000).toFixed(0)} ms per node)`);
-    Object.assign(summary, { labNodes: ids.length, labProcesses: processes, bringUpSeconds: up.seconds, bringUpPerNodeMs: (up.seconds / ids.length) * 1000 });
+    say(`lab: ${ids.length} nodes (1 + 1 + ${roles('province')} provinces + ${roles('province-dr')} province DR nodes + ${roles('prefecture')} prefectures + ${roles('county')} counties), ${processes} processes up in ${up.seconds.toFixed(1)} s (${((up.seconds / ids.length) * 1000).toFixed(0)} ms per node)`);
+    Object.assign(summary, { labNodes: ids.length, labProvinceDrNodes: roles('province-dr'), labCounties: roles('county'), labProcesses: processes, bringUpSeconds: up.seconds, bringUpPerNodeMs: (up.seconds / ids.length) * 1000 });
 
     // 3. Failover: cut the first province's primary line; its first prefecture pings the core until it answers.
     const province = ids[2]!;
-    const prefecture = ids[3]!;
+    const prefecture = ids.find((id) => labPlan.links.some((l) => l.hub === province && l.spoke === id && l.kind === 'primary' && labPlan.nodes.get(id)!.role === 'prefecture'))!;
     const before = await timeToReach(env, labPlan, prefecture, '000000', 30_000);
     await labCut(env, labPlan, province, 'primary');
     const failover = await timeToReach(env, labPlan, prefecture, '000000', 60_000);
     await labCut(env, labPlan, province, 'primary', true);
     say(`failover: ${prefecture} → ministry core after cutting ${province}'s primary line: ${failover === undefined ? 'NOT within 60 s' : `${failover.toFixed(2)} s`} (watch detection budget ${DETECTION_BUDGET_SECONDS} s, ratio ${failover === undefined ? '—' : (failover / DETECTION_BUDGET_SECONDS).toFixed(2)}); before the cut ${before?.toFixed(2)} s`);
     Object.assign(summary, { failoverSeconds: failover ?? null, failoverVsDetectionBudget: failover === undefined ? null : failover / DETECTION_BUDGET_SECONDS });
+
+    // 3b. The prefecture's own failover: cut its province-hub line; it (and its county) reach the core over the province DR node.
+    if (labPlan.nodes.has(`dr-${province}`)) {
+      const county = ids.find((id) => labPlan.links.some((l) => l.hub === prefecture && l.spoke === id));
+      await labCut(env, labPlan, prefecture, 'primary');
+      const drFailover = await timeToReach(env, labPlan, prefecture, '000000', 60_000);
+      const countyReach = county ? await timeToReach(env, labPlan, county, '000000', 60_000) : undefined;
+      await labCut(env, labPlan, prefecture, 'primary', true);
+      say(`failover to the province DR node: ${prefecture} → ministry core after cutting its line to ${province}: ${drFailover === undefined ? 'NOT within 60 s' : `${drFailover.toFixed(2)} s`} (ratio to the budget ${drFailover === undefined ? '—' : (drFailover / DETECTION_BUDGET_SECONDS).toFixed(2)}, to the province failover ${drFailover === undefined || failover === undefined ? '—' : (drFailover / failover).toFixed(2)}); its county ${county ?? '—'} then ${countyReach === undefined ? 'NOT reached' : `${countyReach.toFixed(2)} s`}`);
+      Object.assign(summary, { drFailoverSeconds: drFailover ?? null, drFailoverVsDetectionBudget: drFailover === undefined ? null : drFailover / DETECTION_BUDGET_SECONDS, countyAfterDrFailoverSeconds: countyReach ?? null });
+    }
 
     // 4. Throughput between the core and the first province hub: underlay (veth via the carrier) then overlay (wireguard-go).
     const j = readJournal(env.stateDir)!;
