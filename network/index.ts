@@ -1,5 +1,5 @@
 /** The private WAN overlay: topology from the fabric, policy, WireGuard/nftables rendering, keys and the namespace lab. */
-export { buildPlan, slicePlan, findNode, linksOf, drNodeId, type WanPlan, type WanNode, type WanLink, type NodeRole, type LinkKind } from './topology.js';
+export { buildPlan, slicePlan, findNode, linksOf, drNodeId, isPairLink, type WanPlan, type WanNode, type WanLink, type NodeRole, type LinkKind } from './topology.js';
 export { aclFlows, allowedServices, SERVICES, SERVICE_NAMES, RULES, ALL, type Flow, type Service } from './acl.js';
 export { KeyStore, generateKeyPair, parseKey, publicKeyOf, migrateWan, type KeyPair, type NodeKeys } from './keys.js';
 export {
@@ -15,6 +15,9 @@ export {
   defaultIfaceName,
   LISTEN_PORTS,
   METRIC,
+  SPOKE_TABLE,
+  SPOKE_RULE_PRIORITY,
+  type SpokePolicy,
   NFT_TABLE,
   type NodeConfig,
   type IfacePlan,
@@ -35,6 +38,8 @@ export {
   labCut,
   labRotate,
   labNodes,
+  labUnderlay,
+  LAB_ROAMING_UNDERLAY,
   timeToReach,
   readJournal,
   requireLab,
