@@ -2,7 +2,7 @@
  * A lab bring-up that is meant to die: run by crash.test.ts as its own process.
  *   crash-child.ts STATE_DIR self-kill N   SIGKILL itself right after starting its Nth long-lived process, before `start` returns
  *   crash-child.ts STATE_DIR hang N        after its Nth start, stall every further program run (the test SIGKILLs it from outside)
- * Node set: ministry core, DR center, one province, one prefecture.
+ * Node set: ministry core, DR center, one province with its DR node, one prefecture, one county.
  */
 import { loadFabric } from '../../fabric/index.js';
 import { buildPlan, generateKeyPair, labNodes, labUp, systemRunner, type Runner } from '../index.js';
@@ -15,8 +15,8 @@ if (!stateDir || (mode !== 'self-kill' && mode !== 'hang') || !Number.isInteger(
 }
 
 const fabric = loadFabric();
-const plan = buildPlan(fabric, fabric.allocate().allocations, { counties: false });
-const ids = labNodes(plan, { provinces: 1, prefectures: 1 });
+const plan = buildPlan(fabric, fabric.allocate().allocations);
+const ids = labNodes(plan, { provinces: 1, prefectures: 1, counties: 1 });
 const keys = new Map(ids.map((id) => [id, { node: id, ...generateKeyPair(), generation: 1 }]));
 let starts = 0;
 const runner: Runner = {

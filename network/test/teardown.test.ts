@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { pickTag } from '../lab.js';
-import { buildPlan, labDown, labProcesses, labUp, readJournal, systemProcs, type LabIdentity, type LabJournal, type ProcInfo, type ProcTable, type Runner } from '../index.js';
+import { buildPlan, isLabIface, labDown, labProcesses, labUp, readJournal, systemProcs, type LabIdentity, type LabJournal, type ProcInfo, type ProcTable, type Runner } from '../index.js';
 import { smallFabric } from './fixture.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'jinbao-wan-teardown-'));
@@ -38,6 +38,11 @@ const table: ProcInfo[] = [
 ];
 
 describe('which processes belong to a lab', () => {
+  it('GIVEN the interface names of every role WHEN judged THEN the lab\'s are its own, a DR node\'s link to its province hub (s) included, and look-alikes are not', () => {
+    for (const name of ['jb00a13d', 'jb00a13u1', 'jb00a13u2', 'jb00a10r', 'jb00a12r', 'jb00a13s', 'jb00a17v', 'jb00a17c']) expect(isLabIface('jb00a1', name)).toBe(true);
+    for (const name of ['jb00a1s', 'jb00a13x', 'jb00a23s', 'jb00a13s1', 'wg-site']) expect(isLabIface('jb00a1', name)).toBe(false);
+  });
+
   it('GIVEN a process table WHEN the lab\'s processes are found THEN each is there for a reason, and nothing else is', () => {
     const found = labProcesses(table, identity, 20).map((f) => `${f.proc.pid} ${f.why}`);
     expect(found).toEqual(['10 named', '11 namespace', '13 named', '14 namespace', '15 child', '18 named']);
