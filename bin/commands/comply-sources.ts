@@ -8,7 +8,7 @@ import type { StateStore } from '../../lib/state.js';
 import { PkiStore, toPem } from '../../pki/index.js';
 import { renderSite } from '../../stacks/index.js';
 import { DrillHistory } from '../../dr-runbooks/index.js';
-import { aclFlows, ALL, buildPlan, drNodeId, indexFlows, planConfigs, renderNftables } from '../../network/index.js';
+import { aclFlows, ALL, buildPlan, drNodeId, indexFlows, isPairLink, planConfigs, renderNftables } from '../../network/index.js';
 import type { Context } from '../context.js';
 import { gatherLiveFacts } from '../live.js';
 import { writeMonitoring } from './monitoring.js';
@@ -104,7 +104,7 @@ function wanEvidence(fabric: Fabric, allocations: ReadonlyMap<string, SiteAlloca
   const drops = nft.split('\n').filter((l) => /^\s*counter drop\b/.test(l)).length;
   const ministryDr = drNodeId(MINISTRY_ID);
   return {
-    links: plan.links.map((l) => ({ from: l.spoke, to: l.hub, role: l.kind === 'ministry' ? 'ministry' : 'uplink' })),
+    links: plan.links.map((l) => ({ from: l.spoke, to: l.hub, role: isPairLink(l) ? l.kind : 'uplink' })),
     ...(plan.nodes.has(ministryDr) ? { ministryDrNode: ministryDr } : {}),
     acl: { defaultAction: drops >= 2 ? 'drop' : 'accept', rules },
     origin: `network (overlay plan: ${plan.nodes.size} nodes, ${plan.links.length} links; core nftables ${drops >= 2 ? 'ends input and forward in drop' : 'does not end in drop'})`,
