@@ -42,6 +42,9 @@ const PROBE_MAX_MS = 10 * 60_000;
 /** Preflight looks at lag for this long before refusing, so a momentary blip does not refuse a drill. */
 const LAG_SETTLE_MS = 1_500;
 
+/** How long a rollback before promotion waits for the standby to stream from the restarted primary. */
+const ROLLBACK_STREAM_TIMEOUT_MS = 20_000;
+
 /** How the coordinator looks at the pair's replication. */
 function statusCommand(request: DrillRequest): string {
   return request.target === 'pg-local' ? `jinbao drill lab status --site ${request.site}` : `jinbao drill pair status --site ${request.site} --pair FILE`;
@@ -243,13 +246,25 @@ function fenceOldPrimary(failover: boolean): Step<DrillContext> {
       if (routed !== undefined) throw new Error(`the endpoint still routes to ${routed}`);
       return `${oldPrimary} does not answer; the endpoint routes nowhere`;
     },
-    async rollback({ pair, oldPrimary, state }) {
+    async rollback({ pair, oldPrimary, request, state }) {
       if (state.promoted) return 'left fenced: the standby was promoted';
       await pair.fence(oldPrimary, false);
       await pair.start(oldPrimary);
       await pair.traffic.route(oldPrimary);
       state.fenced = false;
-      return `${oldPrimary} restarted as primary and routed again`;
+      // The pair is whole again only once the standby streams from the restarted primary (it reconnects on its own).
+      let last: ReplicationStatus = { streaming: false, detail: 'not checked yet' };
+      await waitFor(
+        `the standby to stream from ${oldPrimary} again`,
+        async () => {
+          last = await pair.replication();
+          return last.streaming ? true : undefined;
+        },
+        { timeoutMs: ROLLBACK_STREAM_TIMEOUT_MS, intervalMs: 100 },
+      ).catch(() => {
+        throw new Error(`${oldPrimary} restarted as primary and routed again, but the standby does not stream from it within ${ROLLBACK_STREAM_TIMEOUT_MS} ms: ${last.detail}; check with: ${statusCommand(request)}`);
+      });
+      return `${oldPrimary} restarted as primary and routed again; ${last.detail}`;
     },
   };
 }
