@@ -201,6 +201,7 @@ describe.skipIf(skip)('drills on an existing pair given by a pair file (target p
       expect(history.list().length).toBe(runs);
     } finally {
       await lab.startNode(standby);
+      await lab.waitStreaming(peer(standby) as 'dc' | 'dr', standby, 20_000);
     }
   });
 
