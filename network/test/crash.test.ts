@@ -6,16 +6,8 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../bin/testkit.js';
 import { labDown, readJournal, type LabJournal } from '../index.js';
+import { has, isRoot } from './fixture.js';
 
-const isRoot = process.getuid?.() === 0;
-const has = (bin: string) => {
-  try {
-    execFileSync('sh', ['-c', 'command -v "$0"', bin]);
-    return true;
-  } catch {
-    return false;
-  }
-};
 const canLab = isRoot && ['wireguard-go', 'wg', 'wg-quick', 'nft', 'ip', 'ping', 'sleep'].every(has);
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..');

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { validateInventory, type Fabric, type InventoryInput } from '../../fabric/index.js';
 import { agency as fabricAgency, site } from '../../fabric/test/builders.js';
 
@@ -23,4 +24,17 @@ export function smallFabric(input: InventoryInput = smallInput()): Fabric {
   const loaded = validateInventory(input, 'test');
   if (!loaded.fabric) throw new Error(JSON.stringify(loaded.problems));
   return loaded.fabric;
+}
+
+/** Real-component tests run as root (namespaces, TUN devices) with the tools installed. */
+export const isRoot = process.getuid?.() === 0;
+
+/** Whether a program is on the PATH. */
+export function has(bin: string): boolean {
+  try {
+    execFileSync('sh', ['-c', 'command -v "$0"', bin]);
+    return true;
+  } catch {
+    return false;
+  }
 }

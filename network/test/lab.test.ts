@@ -5,18 +5,9 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { runCli } from '../../bin/testkit.js';
 import { loadFabric } from '../../fabric/index.js';
-import { smallFabric, smallInput } from './fixture.js';
+import { has, isRoot, smallFabric, smallInput } from './fixture.js';
 import { buildPlan, generateKeyPair, labDown, labNodes, labUp, readJournal, systemRunner, timeToReach, type CheckResult, type LabJournal, type Runner } from '../index.js';
 
-const isRoot = process.getuid?.() === 0;
-const has = (bin: string) => {
-  try {
-    execFileSync('sh', ['-c', 'command -v "$0"', bin]);
-    return true;
-  } catch {
-    return false;
-  }
-};
 const canLab = isRoot && ['wireguard-go', 'wg', 'wg-quick', 'nft', 'ip', 'ping'].every(has);
 const dir = mkdtempSync(join(tmpdir(), 'jinbao-wan-lab-'));
 const namespaces = () => execFileSync('ip', ['netns', 'list']).toString();

@@ -5,17 +5,8 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { contains, mustParsePrefix, type Prefix } from '../../lib/cidr.js';
 import { buildPlan, generateKeyPair, renderPlan, writeRendered, type NodeKeys } from '../index.js';
-import { smallFabric } from './fixture.js';
+import { has, isRoot, smallFabric } from './fixture.js';
 
-const isRoot = process.getuid?.() === 0;
-const has = (bin: string) => {
-  try {
-    execFileSync('sh', ['-c', 'command -v "$0"', bin]);
-    return true;
-  } catch {
-    return false;
-  }
-};
 const realTools = isRoot && ['wireguard-go', 'wg', 'wg-quick', 'nft', 'ip'].every(has);
 const dir = mkdtempSync(join(tmpdir(), 'jinbao-wan-render-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -8,7 +7,7 @@ import { StateStore } from '../../../lib/state.js';
 import { OcspResponder, ocspAuthority, responderFromPem, serveOcsp } from '../index.js';
 import { caBundlePem, evidenceSigner, initHierarchy, Issuer, PkiStore, replicaTlsMaterial, toPem, verifyEvidence, type Issued } from '../../index.js';
 import { opensslCsr, opensslKey, testPki, type TestPki } from '../../test/helpers.js';
-import { hasOpenssl, openssl, opensslAsync } from './openssl.js';
+import { hasOpenssl, openssl, opensslAsync, startResponderProcess } from './openssl.js';
 
 const PASS = 'correct horse battery staple';
 const ENV = { JINBAO_PKI_PASSPHRASE: PASS };
@@ -147,27 +146,9 @@ describe('jinbao pki revoke --ca: an issuing CA revoked, as OpenSSL sees it', ()
   });
 
   it.skipIf(!hasOpenssl)("GIVEN the root's responder (pki ocsp serve --ca root) THEN openssl ocsp reports the revoked CA's certificate revoked and the other good", async () => {
-    const child = spawn(
-      process.execPath,
-      ['--import', 'tsx', join(import.meta.dirname, '../../../bin/jinbao.ts'), '--state', dir, 'pki', 'ocsp', 'serve', '--port', '0', '--ca', 'root', '--responder-cert', files.ocsp!, '--responder-key', files['ocsp.key']!],
-      { env: { ...process.env, ...ENV }, stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
-    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    const responder = await startResponderProcess(dir, ['--ca', 'root', '--responder-cert', files.ocsp!, '--responder-key', files['ocsp.key']!], ENV);
+    const url = responder.url;
     try {
-      const url = await new Promise<string>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no listening line within 60 s: ${stdout} ${stderr}`)), 60_000);
-        child.stdout.on('data', () => {
-          const m = /listening on (http:\/\/\S+)/.exec(stdout);
-          if (m) {
-            clearTimeout(timer);
-            resolve(m[1]!);
-          }
-        });
-      });
       const ask = (cert: string) => opensslAsync(['ocsp', '-issuer', files.root!, '-cert', cert, '-url', url, '-CAfile', files.root!]);
       const revoked = await ask(files.guangdong!);
       expect(revoked.out).toContain('Response verify OK');
@@ -177,9 +158,8 @@ describe('jinbao pki revoke --ca: an issuing CA revoked, as OpenSSL sees it', ()
       expect(good.out).toContain('Response verify OK');
       expect(good.out).toContain(`${files['beijing-ca']}: good`);
     } finally {
-      child.kill('SIGTERM');
+      expect(await responder.stop()).toBe(0);
     }
-    expect(await exited).toBe(0);
   });
   it.skipIf(!hasOpenssl)("GIVEN the revoked CA's own responder THEN openssl ocsp hears \"revoked\" with the CA's reason for a certificate it issued", async () => {
     const state = StateStore.open(dir);

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -6,7 +5,7 @@ import { runCli, tempDir } from '../../../bin/testkit.js';
 import { loadFabric } from '../../../fabric/index.js';
 import { StateStore } from '../../../lib/state.js';
 import { initHierarchy, Issuer, PkiStore, toPem, type Issued } from '../../index.js';
-import { hasOpenssl, openssl, opensslAsync } from './openssl.js';
+import { hasOpenssl, openssl, opensslAsync, startResponderProcess } from './openssl.js';
 
 const PASS = 'correct horse battery staple';
 const ENV = { JINBAO_PKI_PASSPHRASE: PASS };
@@ -150,27 +149,10 @@ describe('jinbao pki revoke / crl / ocsp serve', () => {
   });
 
   it.skipIf(!hasOpenssl)('GIVEN the responder running as its own process THEN openssl ocsp gets revoked and good answers, a revocation made meanwhile by another process shows at once, and SIGTERM stops it', async () => {
-    const child = spawn(
-      process.execPath,
-      ['--import', 'tsx', join(import.meta.dirname, '../../../bin/jinbao.ts'), '--state', dir, 'pki', 'ocsp', 'serve', '--port', '0', '--ca', 'infrastructure', '--responder-cert', files.ocsp!, '--responder-key', files['ocsp.key']!],
-      { env: { ...process.env, ...ENV }, stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
-    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    const responder = await startResponderProcess(dir, ['--ca', 'infrastructure', '--responder-cert', files.ocsp!, '--responder-key', files['ocsp.key']!], ENV);
+    const url = responder.url;
+    let code: number | null;
     try {
-      const url = await new Promise<string>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no listening line within 60 s: ${stdout} ${stderr}`)), 60_000);
-        child.stdout.on('data', () => {
-          const m = /listening on (http:\/\/\S+)/.exec(stdout);
-          if (m) {
-            clearTimeout(timer);
-            resolve(m[1]!);
-          }
-        });
-      });
       const ask = (cert: string, ...extra: string[]) => opensslAsync(['ocsp', '-issuer', files.infra!, '-cert', cert, '-url', url, '-CAfile', files.root!, '-verify_other', files.infra!, ...extra]);
       const revoked = await ask(files.alpha!);
       expect(revoked.out).toContain('Response verify OK');
@@ -183,9 +165,9 @@ describe('jinbao pki revoke / crl / ocsp serve', () => {
       expect(after.out).toContain(`${files.charlie}: revoked`);
       expect(after.out).toContain('Reason: cessationOfOperation');
     } finally {
-      child.kill('SIGTERM');
+      code = await responder.stop();
     }
-    expect(await exited).toBe(0);
-    expect(stdout).toContain('stopped after 4 request(s): 1 from cache, 0 malformed, 0 internal error(s)');
+    expect(code).toBe(0);
+    expect(responder.output().stdout).toContain('stopped after 4 request(s): 1 from cache, 0 malformed, 0 internal error(s)');
   });
 });
