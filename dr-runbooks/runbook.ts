@@ -45,6 +45,27 @@ const LAG_SETTLE_MS = 1_500;
 /** How long a rollback before promotion waits for the standby to stream from the restarted primary. */
 const ROLLBACK_STREAM_TIMEOUT_MS = 20_000;
 
+/**
+ * Poll the pair until its standby streams on the primary's timeline, for at most `timeoutMs`; the
+ * last status seen either way (an abort rejects).
+ */
+async function untilStreaming(pair: DrPair, timeoutMs: number, signal?: AbortSignal): Promise<ReplicationStatus> {
+  let last: ReplicationStatus = { streaming: false, detail: 'not checked yet' };
+  try {
+    await waitFor(
+      'the standby to stream',
+      async () => {
+        last = await pair.replication();
+        return last.streaming ? true : undefined;
+      },
+      { timeoutMs, intervalMs: 100, ...(signal ? { signal } : {}) },
+    );
+  } catch (err) {
+    if (signal?.aborted) throw err;
+  }
+  return last;
+}
+
 /** How the coordinator looks at the pair's replication. */
 function statusCommand(request: DrillRequest): string {
   return request.target === 'pg-local' ? `jinbao drill lab status --site ${request.site}` : `jinbao drill pair status --site ${request.site} --pair FILE`;
@@ -253,18 +274,11 @@ function fenceOldPrimary(failover: boolean): Step<DrillContext> {
       await pair.traffic.route(oldPrimary);
       state.fenced = false;
       // The pair is whole again only once the standby streams from the restarted primary (it reconnects on its own).
-      let last: ReplicationStatus = { streaming: false, detail: 'not checked yet' };
-      await waitFor(
-        `the standby to stream from ${oldPrimary} again`,
-        async () => {
-          last = await pair.replication();
-          return last.streaming ? true : undefined;
-        },
-        { timeoutMs: ROLLBACK_STREAM_TIMEOUT_MS, intervalMs: 100 },
-      ).catch(() => {
-        throw new Error(`${oldPrimary} restarted as primary and routed again, but the standby does not stream from it within ${ROLLBACK_STREAM_TIMEOUT_MS} ms: ${last.detail}; check with: ${statusCommand(request)}`);
-      });
-      return `${oldPrimary} restarted as primary and routed again; ${last.detail}`;
+      const streaming = await untilStreaming(pair, ROLLBACK_STREAM_TIMEOUT_MS);
+      if (!streaming.streaming) {
+        throw new Error(`${oldPrimary} restarted as primary and routed again, but the standby does not stream from it within ${ROLLBACK_STREAM_TIMEOUT_MS} ms: ${streaming.detail}; check with: ${statusCommand(request)}`);
+      }
+      return `${oldPrimary} restarted as primary and routed again; ${streaming.detail}`;
     },
   };
 }
@@ -414,19 +428,10 @@ export function failback(streamTimeoutMs = FAILBACK_STREAM_TIMEOUT_MS): Step<Dri
     async verification({ pair, oldPrimary, request, state, log, signal }) {
       // The rejoined standby reconnects once when it crosses to the new timeline; the pair counts as
       // healthy only when it streams on the new primary's timeline (pair.replication() checks both).
-      let last: ReplicationStatus = { streaming: false, detail: 'not checked yet' };
-      await waitFor(
-        `${oldPrimary} to stream from ${pair.primary}`,
-        async () => {
-          last = await pair.replication();
-          return last.streaming ? true : undefined;
-        },
-        { timeoutMs: streamTimeoutMs, intervalMs: 100, signal },
-      ).catch((err: unknown) => {
-        if (signal.aborted) throw err;
-        throw new Error(`after failback ${oldPrimary} is not a streaming standby of ${pair.primary} within ${streamTimeoutMs} ms: ${last.detail}; the pair needs repair before the next drill (check with: ${statusCommand(request)})`);
-      });
-      const status = last;
+      const status = await untilStreaming(pair, streamTimeoutMs, signal);
+      if (!status.streaming) {
+        throw new Error(`after failback ${oldPrimary} is not a streaming standby of ${pair.primary} within ${streamTimeoutMs} ms: ${status.detail}; the pair needs repair before the next drill (check with: ${statusCommand(request)})`);
+      }
       const w = await pair.tryWrite(oldPrimary);
       (state.measurements.splitBrainChecks ??= []).push(`after failback: ${w.detail}`);
       log.measure('splitBrain.afterFailback', w.accepted ? 'write accepted' : w.detail);
