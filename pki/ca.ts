@@ -69,7 +69,6 @@ function caSubject(cn: string, extra: DistinguishedName = []): DistinguishedName
 }
 
 async function createCa(
-  pki: PkiStore,
   backend: KeyBackend,
   passphrase: string,
   spec: { id: string; purpose: CaPurpose; site: string | null; subject: DistinguishedName; algorithm: CaAlgorithm; validityDays: number; now: Date },
@@ -140,7 +139,7 @@ export async function initHierarchy(pki: PkiStore, opts: HierarchyOptions): Prom
     appendAudit(pki.state, { action: 'pki.init', outcome: 'refused', subject: ROOT_CA_ID, actor: opts.actor, details: { reason: err.message } });
     throw err;
   }
-  const root = await createCa(pki, backend, opts.passphrase, {
+  const root = await createCa(backend, opts.passphrase, {
     id: ROOT_CA_ID,
     purpose: 'root',
     site: null,
@@ -151,14 +150,12 @@ export async function initHierarchy(pki: PkiStore, opts: HierarchyOptions): Prom
   });
   const rootSigner = asCaSigner(root, await backend.open(root.keyRef, root.algorithm, opts.passphrase));
   const ministry = await createCa(
-    pki,
     backend,
     opts.passphrase,
     { id: MINISTRY_STAFF_CA_ID, purpose: 'staff', site: '000000', subject: caSubject('Jinbao Ministry Staff CA'), algorithm: opts.algorithm, validityDays: ISSUING_VALIDITY_DAYS, now },
     { record: root, signer: rootSigner },
   );
   const infra = await createCa(
-    pki,
     backend,
     opts.passphrase,
     { id: INFRASTRUCTURE_CA_ID, purpose: 'infrastructure', site: null, subject: caSubject('Jinbao Infrastructure CA'), algorithm: opts.algorithm, validityDays: ISSUING_VALIDITY_DAYS, now },
@@ -191,7 +188,6 @@ export async function ensureProvinceStaffCa(pki: PkiStore, province: Site, passp
   const backend = backendOf(pki, root, opts.backends)!;
   const now = opts.now ?? new Date();
   const ca = await createCa(
-    pki,
     backend,
     passphrase,
     { id, purpose: 'staff', site: province.id, subject: caSubject(`Jinbao Staff CA ${province.slug}`, [{ type: 'OU', value: province.name }]), algorithm: root.algorithm, validityDays: ISSUING_VALIDITY_DAYS, now },
@@ -305,7 +301,6 @@ export async function replaceCa(pki: PkiStore, id: string, passphrase: string, o
   let created: CaRecord;
   try {
     created = await createCa(
-      pki,
       backend,
       passphrase,
       { id: next.id, purpose: old.purpose, site: old.site, subject: next.subject, algorithm: old.algorithm, validityDays: ISSUING_VALIDITY_DAYS, now: opts.now ?? new Date() },
