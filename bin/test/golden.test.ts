@@ -1,0 +1,108 @@
+/**
+ * The machine-readable outputs that scripts and dashboards read are promises: `up --json`, `kpi --json`,
+ * `comply --format json` and `inventory show --json`, on a fresh state, must stay byte-identical to the
+ * committed files in bin/test/golden/ (after normalising only what cannot repeat, see `normalise`).
+ *
+ * When an output changes ON PURPOSE, regenerate the files and review the diff like code:
+ *
+ *   JINBAO_UPDATE_GOLDEN=1 npx vitest run bin/test/golden.test.ts
+ *   git diff bin/test/golden/
+ */
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { runCli, tempDir } from '../testkit.js';
+
+const GOLDEN_DIR = join(import.meta.dirname, 'golden');
+const UPDATE = process.env.JINBAO_UPDATE_GOLDEN === '1';
+const DAY_MS = 86_400_000;
+
+/**
+ * Replace what differs between two runs on the same code, and nothing else:
+ * - the temporary directory (state and output paths are printed as given);
+ * - certificate serials: 128-bit random hex, numbered by first appearance so that equal serials stay equal
+ *   and different ones stay different (a primary and its standby never share a certificate);
+ * - ISO timestamps (generatedAt) and calendar dates near the run's day (certificate validity, oldest audit
+ *   record): they follow the clock. Dates far from today (e.g. the plan's 2015 targets) are kept;
+ * - durations in seconds measured by a stage (`"seconds": 1.27`).
+ */
+function normalise(text: string, tmp: string, now: number): string {
+  const serials = new Map<string, string>();
+  return text
+    .split(tmp)
+    .join('<tmp>')
+    .replace(/\b[0-9a-f]{32}\b/g, (hex) => {
+      if (!serials.has(hex)) serials.set(hex, `<serial-${serials.size + 1}>`);
+      return serials.get(hex)!;
+    })
+    .replace(/\b\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?Z\b/g, '<timestamp>')
+    .replace(/\b(\d{4})-(\d{2})-(\d{2})\b/g, (date) => {
+      const at = Date.parse(`${date}T00:00:00Z`);
+      return Number.isFinite(at) && at > now - 2 * DAY_MS && at < now + 800 * DAY_MS ? '<date>' : date;
+    })
+    .replace(/"seconds": \d+(?:\.\d+)?(?:e-?\d+)?/g, '"seconds": "<seconds>"');
+}
+
+const tmp = tempDir('jinbao-golden-');
+afterAll(() => tmp.cleanup());
+
+interface Case {
+  readonly name: string;
+  readonly title: string;
+  readonly args: readonly string[];
+}
+
+const state = join(tmp.dir, 'state');
+const out = join(tmp.dir, 'out');
+/** In this order, on one fresh state: `up` first, then the read commands on what it left. */
+const CASES: readonly Case[] = [
+  { name: 'up', title: 'up --json', args: ['--state', state, 'up', '--json', '--out', out] },
+  { name: 'kpi', title: 'kpi --json', args: ['--state', state, 'kpi', '--json'] },
+  { name: 'comply', title: 'comply --format json', args: ['--state', state, 'comply', '--format', 'json'] },
+  { name: 'inventory-show', title: 'inventory show --json', args: ['--state', state, 'inventory', 'show', '--json'] },
+];
+
+describe('machine-readable outputs stay as committed (bin/test/golden/)', () => {
+  const codes: Record<string, { code: number; stderr: string }> = {};
+  const goldenCodesFile = join(GOLDEN_DIR, 'exit-codes.json');
+
+  for (const c of CASES) {
+    it(`GIVEN a fresh state WHEN jinbao ${c.title} runs THEN its stdout matches golden/${c.name}.json`, { timeout: 180_000 }, async () => {
+      const r = await runCli(c.args);
+      const actual = normalise(r.stdout, tmp.dir, Date.now());
+      codes[c.name] = { code: r.code, stderr: normalise(r.stderr, tmp.dir, Date.now()) };
+      const file = join(GOLDEN_DIR, `${c.name}.json`);
+      if (UPDATE) {
+        mkdirSync(GOLDEN_DIR, { recursive: true });
+        writeFileSync(file, actual);
+        return;
+      }
+      expect(JSON.parse(actual)).toBeTypeOf('object');
+      expect(actual, `jinbao ${c.name}: the output differs from ${file}; if the change is intended, regenerate (see the top of this file)`).toBe(readFileSync(file, 'utf8'));
+    });
+  }
+
+  it('THEN each exits with the committed code and writes the committed stderr', () => {
+    const text = JSON.stringify(codes, null, 2) + '\n';
+    if (UPDATE) {
+      writeFileSync(goldenCodesFile, text);
+      return;
+    }
+    expect(text).toBe(readFileSync(goldenCodesFile, 'utf8'));
+  });
+});
+
+describe('normalise', () => {
+  const now = Date.parse('2026-12-04T05:00:00Z');
+  it('numbers serials by first appearance, so equal ones stay equal and different ones differ', () => {
+    const a = 'ab'.repeat(16);
+    const b = 'cd'.repeat(16);
+    expect(normalise(`${a} ${b} ${a}`, '/nowhere', now)).toBe('<serial-1> <serial-2> <serial-1>');
+  });
+  it("replaces dates near the run's day and timestamps, and keeps fixed dates", () => {
+    expect(normalise('until 2027-12-04, at 2026-12-04T05:31:08.464Z, target 2015-12-31', '/nowhere', now)).toBe('until <date>, at <timestamp>, target 2015-12-31');
+  });
+  it('replaces the temporary directory and measured seconds only', () => {
+    expect(normalise('{"dir": "/tmp/x1/out", "seconds": 1.2669, "count": 12}', '/tmp/x1', now)).toBe('{"dir": "<tmp>/out", "seconds": "<seconds>", "count": 12}');
+  });
+});
