@@ -15,21 +15,17 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
-import { main } from '../bin/cli.js';
-import { gatherCompliance } from '../bin/commands/comply-sources.js';
-import { Context } from '../bin/context.js';
-import { gatherLiveFacts } from '../bin/live.js';
 import { CATALOGUE, runCatalogue } from '../compliance/index.js';
 import { computeKpis } from '../fabric/index.js';
+import { silent } from '../lib/context.js';
+import { gatherCompliance } from '../orchestration/compliance-inputs.js';
+import { LocalOpsContext } from '../orchestration/context.js';
+import { gatherLiveFacts } from '../orchestration/live-facts.js';
+import { runUp } from '../orchestration/up.js';
 
 const runsFlag = process.argv.indexOf('--runs');
 const runs = runsFlag >= 0 ? Number(process.argv[runsFlag + 1]) : 5;
 const dir = mkdtempSync(join(tmpdir(), 'jinbao-bench-comply-'));
-const sink = () => Object.assign(new PassThrough(), { isTTY: false });
-const io = { stdout: sink(), stderr: sink(), env: {} as NodeJS.ProcessEnv };
-io.stdout.resume();
-io.stderr.resume();
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const time = async <T>(fn: () => Promise<T> | T): Promise<[number, T]> => {
@@ -40,10 +36,8 @@ const time = async <T>(fn: () => Promise<T> | T): Promise<[number, T]> => {
 
 try {
   console.log(`setup: jinbao up into ${dir} (not timed)`);
-  const code = await main(['--state', join(dir, 'state'), 'up', '--out', join(dir, 'out')], io);
-  if (code !== 0) throw new Error(`jinbao up exited ${code}`);
-
-  const ctx = new Context(io, { state: join(dir, 'state') });
+  const ctx = new LocalOpsContext({ stateDir: join(dir, 'state') });
+  await runUp(ctx, { outDir: join(dir, 'out'), say: silent, note: silent });
   const fabric = ctx.fabric();
   const gatherMs: number[] = [];
   const catalogueMs: number[] = [];

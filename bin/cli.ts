@@ -3,12 +3,7 @@ import { ExitCode, JinbaoError } from '../lib/errors.js';
 import { packageVersion } from '../lib/package-info.js';
 import { COMMANDS } from './commands/index.js';
 import { Context, type GlobalOptions, type Io } from './context.js';
-
-export type CommandAction<O> = (ctx: Context, opts: O, args: string[]) => Promise<number | void>;
-
-/** Wraps a command's action: builds its Context, runs it, closes what it opened. */
-export type Runner = <O>(action: CommandAction<O>) => (...args: unknown[]) => Promise<void>;
-
+import type { CommandAction, Runner } from './runner.js';
 
 /** Build the `jinbao` program; `exitCode` receives the command's result. */
 export function buildProgram(io: Io, result: { exitCode: number }): Command {

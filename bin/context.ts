@@ -1,8 +1,5 @@
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
-import type { Fabric } from '../fabric/index.js';
-import { loadFabric } from '../fabric/index.js';
-import { resolveStateDir, StateStore } from '../lib/state.js';
+import { resolveStateDir } from '../lib/state.js';
+import { LocalOpsContext } from '../orchestration/context.js';
 
 export interface Io {
   readonly stdout: NodeJS.WritableStream & { isTTY?: boolean };
@@ -16,41 +13,19 @@ export interface GlobalOptions {
   readonly debug?: boolean;
 }
 
-/** What every command gets: output streams, the inventory and the state store, opened on first use. */
-export class Context {
+/**
+ * What every command gets: output streams, the inventory and the state store, opened on first use.
+ * It is the operations' context too (OpsContext), so a command passes itself to them.
+ */
+export class Context extends LocalOpsContext {
   readonly io: Io;
   readonly global: GlobalOptions;
-  private cachedFabric?: Fabric;
-  private cachedStore?: StateStore;
   private readonly cleanups: (() => void | Promise<void>)[] = [];
 
   constructor(io: Io, global: GlobalOptions) {
+    super({ stateDir: resolveStateDir(global.state, io.env), inventory: global.inventory, env: io.env });
     this.io = io;
     this.global = global;
-  }
-
-  /** The validated inventory (built-in unless --inventory); an invalid one throws before any work starts. */
-  fabric(): Fabric {
-    this.cachedFabric ??= loadFabric(this.global.inventory);
-    return this.cachedFabric;
-  }
-
-  get inventorySource(): string {
-    return this.global.inventory ?? 'built-in national inventory';
-  }
-
-  get stateDir(): string {
-    return resolveStateDir(this.global.state, this.io.env);
-  }
-
-  /** Whether a state store exists, without creating one (read commands on a fresh machine). */
-  hasStore(): boolean {
-    return this.cachedStore !== undefined || existsSync(join(this.stateDir, 'jinbao.db'));
-  }
-
-  store(): StateStore {
-    this.cachedStore ??= StateStore.open(this.stateDir);
-    return this.cachedStore;
   }
 
   out(text: string): void {
@@ -66,8 +41,8 @@ export class Context {
     this.cleanups.push(fn);
   }
 
-  async close(): Promise<void> {
+  override async close(): Promise<void> {
     for (const fn of this.cleanups.reverse()) await fn();
-    this.cachedStore?.close();
+    await super.close();
   }
 }

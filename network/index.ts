@@ -43,7 +43,7 @@ export {
   timeToReach,
   readJournal,
   requireLab,
-  requireRoot,
+  requireRootUser,
   requireTools,
   LAB_HARD_LIMIT,
   type LabSize,

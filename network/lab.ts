@@ -172,7 +172,7 @@ function ownerAlive(owner: { pid: number; start: number }, procs: ProcTable): bo
   return p !== undefined && !p.zombie && p.start === owner.start;
 }
 
-export function requireRoot(): void {
+export function requireRootUser(): void {
   if (typeof process.getuid === 'function' && process.getuid() !== 0) {
     throw new UnavailableError('the WAN lab needs root: it creates network namespaces, veth pairs and TUN devices; run it as root (e.g. sudo jinbao wan up --lab)');
   }

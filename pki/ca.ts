@@ -183,7 +183,7 @@ export async function ensureProvinceStaffCa(pki: PkiStore, province: Site, passp
   const id = provinceStaffCaId(province.id);
   const found = pki.currentCa(id);
   if (found) return found;
-  const root = requireRoot(pki);
+  const root = requireRootCa(pki);
   const rootSigner = await openCaSigner(pki, ROOT_CA_ID, passphrase, opts.backends);
   const backend = backendOf(pki, root, opts.backends)!;
   const now = opts.now ?? new Date();
@@ -200,7 +200,7 @@ export async function ensureProvinceStaffCa(pki: PkiStore, province: Site, passp
   return ca;
 }
 
-export function requireRoot(pki: PkiStore): CaRecord {
+export function requireRootCa(pki: PkiStore): CaRecord {
   const root = pki.getCa(ROOT_CA_ID);
   if (!root) throw new InputError(`no CA hierarchy in ${pki.state.dir}: got an empty PKI store, want one initialized with: jinbao pki init --algorithm ecdsa-p256`);
   return root;
@@ -213,7 +213,7 @@ export function requireRoot(pki: PkiStore): CaRecord {
 export async function openCaSigner(pki: PkiStore, caId: string, passphrase: string, backends?: KeyBackends): Promise<CaSigner> {
   const record = pki.getCa(caId);
   if (!record) {
-    requireRoot(pki);
+    requireRootCa(pki);
     throw new InputError(`unknown CA: got "${caId}", want one of ${pki.listCas().map((c) => c.id).join(', ')}`);
   }
   const backend = backendOf(pki, record, backends);
@@ -256,7 +256,7 @@ export function successorIdentity(pki: PkiStore, ca: CaRecord): { id: string; ge
 function replaceable(pki: PkiStore, id: string): CaRecord {
   const ca = pki.getCa(id);
   if (!ca) {
-    requireRoot(pki);
+    requireRootCa(pki);
     throw new InputError(`unknown CA: got "${id}", want one of ${pki.listCas().map((c) => c.id).join(', ')}`);
   }
   if (ca.parentId === null) {

@@ -43,7 +43,7 @@ export {
   openCaSigner,
   provinceStaffCaId,
   replaceCa,
-  requireRoot,
+  requireRootCa,
   staffCaIdFor,
   successorIdentity,
   type CaSigner,

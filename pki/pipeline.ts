@@ -2,7 +2,7 @@ import type { Fabric, Site } from '../fabric/index.js';
 import { appendAudit } from '../lib/audit.js';
 import { InputError } from '../lib/errors.js';
 import { describeKey, type CaAlgorithm, type SubscriberKey } from './algorithms.js';
-import { chainOf, ensureProvinceStaffCa, INFRASTRUCTURE_CA_ID, openCaSigner, requireRoot, staffCaIdFor, type CaSigner, type KeyBackends } from './ca.js';
+import { chainOf, ensureProvinceStaffCa, INFRASTRUCTURE_CA_ID, openCaSigner, requireRootCa, staffCaIdFor, type CaSigner, type KeyBackends } from './ca.js';
 import { parseCsr, verifyCsrSignature, type ParsedCsr } from './csr.js';
 import { generateSoftwareKey, type SoftwareKey } from './keys.js';
 import { DEFAULT_DISTRIBUTION, organizationOf, profileByName, urlsFor, type Profile, type SanRule } from './profiles.js';
@@ -383,7 +383,7 @@ export class Issuer {
   private async check(req: IssueRequest): Promise<Draft> {
     let draft: Draft | undefined;
     try {
-      const root = requireRoot(this.pki);
+      const root = requireRootCa(this.pki);
       const d = (draft = requestStage(this.fabric, req));
       await proofOfPossessionStage(d, root.algorithm);
       profileChecksStage(d);

@@ -3,8 +3,8 @@ import { writeFileSync } from 'node:fs';
 import { readAudit, verifyAudit } from '../../lib/audit.js';
 import { ExitCode, InputError, JinbaoError } from '../../lib/errors.js';
 import { json } from '../../lib/output.js';
-import type { Runner } from '../cli.js';
 import type { Context } from '../context.js';
+import type { Runner } from '../runner.js';
 
 export function register(program: Command, run: Runner): void {
   const audit = program.command('audit').description('the hash-chained audit log of every state change and refused request: verify it, export it');

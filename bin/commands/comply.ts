@@ -1,10 +1,10 @@
 import type { Command } from 'commander';
-import { FORMATS, renderReport, runCatalogue, type ComplianceReport, type Format } from '../../compliance/index.js';
-import { InputError } from '../../lib/errors.js';
-import type { Runner } from '../cli.js';
+import { describeCatalogue, FORMATS, renderReport, type Format } from '../../compliance/index.js';
+import { parseChoice } from '../../lib/options.js';
+import { runCompliance } from '../../orchestration/compliance.js';
 import type { Context } from '../context.js';
-import { gatherCompliance } from './comply-sources.js';
-import { checkWritable, writeOutput } from './comply-io.js';
+import type { Runner } from '../runner.js';
+import { checkWritable, writeOutput } from '../print/output-file.js';
 
 export function register(program: Command, run: Runner): void {
   program
@@ -39,28 +39,10 @@ interface ComplyOptions {
   list?: boolean;
 }
 
-function parseFormat(value: string): Format {
-  if ((FORMATS as readonly string[]).includes(value)) return value as Format;
-  throw new InputError(`--format must be one of ${FORMATS.join(', ')}, got "${value}"`);
-}
-
-/** Run the catalogue for the command line and for `up`. */
-export async function runCompliance(ctx: Context, site?: string): Promise<ComplianceReport> {
-  const fabric = ctx.fabric();
-  if (site !== undefined && !fabric.has(site)) throw new InputError(`no site "${site}" in ${ctx.inventorySource}; list the sites with: jinbao inventory show`);
-  const { inputs, cleanup } = await gatherCompliance(ctx);
-  try {
-    return await runCatalogue(inputs, site === undefined ? {} : { site });
-  } finally {
-    cleanup();
-  }
-}
-
 async function comply(ctx: Context, opts: ComplyOptions): Promise<number> {
-  const format = opts.json ? 'json' : parseFormat(opts.format);
+  const format = opts.json ? 'json' : parseChoice<Format>('--format', opts.format, FORMATS);
   if (opts.out !== undefined) checkWritable(opts.out, '--out');
   if (opts.list) {
-    const { describeCatalogue } = await import('../../compliance/index.js');
     const text = format === 'json' ? JSON.stringify(describeCatalogue(), null, 2) + '\n' : describeCatalogue().map((c) => `${c.id}\t${c.binding ? 'binding' : 'advisory'}\t${c.source.kind === 'mlps' ? `${c.source.standard} ${c.source.clause}` : `plan ${c.source.indicator}`}\t${c.title}`).join('\n') + '\n';
     writeOutput(ctx, text, opts.out);
     return 0;

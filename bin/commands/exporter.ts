@@ -1,11 +1,10 @@
 import type { Command } from 'commander';
-import { InputError } from '../../lib/errors.js';
-import { createRegistry, registerFabricMetrics, startExporter } from '../../monitoring/index.js';
-import type { Runner } from '../cli.js';
+import { readExporterPairs } from '../../dr-runbooks/operations/index.js';
+import { parseInteger, TCP_PORT } from '../../lib/options.js';
+import { startExporter } from '../../monitoring/index.js';
+import { exporterRegistry } from '../../orchestration/metrics.js';
 import type { Context } from '../context.js';
-import { gatherLiveFacts } from '../live.js';
-import { registerFeatureMetrics } from '../metrics.js';
-import { readExporterPairs, registerReplicationMetrics } from './drill.js';
+import type { Runner } from '../runner.js';
 
 export function register(program: Command, run: Runner): void {
   program
@@ -26,14 +25,10 @@ function collect(value: string, previous: string[]): string[] {
 }
 
 async function exporter(ctx: Context, opts: { port: string; host: string; drPair: string[] }): Promise<void> {
-  const port = Number(opts.port);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new InputError(`--port must be a whole number from 0 to 65535, got "${opts.port}"`);
+  const port = parseInteger('--port', opts.port, TCP_PORT);
   ctx.fabric(); // refuse to serve an invalid inventory
   const pairs = readExporterPairs(opts.drPair);
-  const registry = createRegistry();
-  registerFabricMetrics(registry, { fabric: () => ctx.fabric(), live: () => gatherLiveFacts(ctx) });
-  registerFeatureMetrics(registry, ctx);
-  registerReplicationMetrics(registry, ctx, pairs);
+  const registry = exporterRegistry(ctx, pairs);
   const server = await startExporter(registry, { port, host: opts.host });
   ctx.err(`serving metrics at ${server.url} (Ctrl-C to stop)\n`);
   await new Promise<void>((resolve) => {

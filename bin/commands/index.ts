@@ -1,14 +1,14 @@
 import type { Command } from 'commander';
-import type { Runner } from '../cli.js';
+import type { Runner } from '../runner.js';
 import { register as audit } from './audit.js';
 import { register as comply } from './comply.js';
-import { register as drill } from './drill.js';
+import { register as drill } from './drill/index.js';
 import { register as exporter } from './exporter.js';
 import { register as inventory } from './inventory.js';
 import { register as ipam } from './ipam.js';
 import { register as kpi } from './kpi.js';
 import { register as monitoring } from './monitoring.js';
-import { register as pki } from './pki.js';
+import { register as pki } from './pki/index.js';
 import { register as report } from './report.js';
 import { register as stacks } from './stacks.js';
 import { register as up } from './up.js';

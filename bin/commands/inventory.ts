@@ -14,8 +14,8 @@ import {
 import { InputError } from '../../lib/errors.js';
 import { json, table } from '../../lib/output.js';
 import { loadLedger } from '../../fabric/index.js';
-import type { Runner } from '../cli.js';
 import type { Context } from '../context.js';
+import type { Runner } from '../runner.js';
 
 export function register(program: Command, run: Runner): void {
   const inv = program

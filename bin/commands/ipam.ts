@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
-import { loadLedger, saveLedger, type Fabric, type IpamResult } from '../../fabric/index.js';
-import { InputError, JinbaoError, ExitCode } from '../../lib/errors.js';
+import { allocateAndRecord } from '../../fabric/operations.js';
+import { InputError } from '../../lib/errors.js';
 import { json, table } from '../../lib/output.js';
-import type { Runner } from '../cli.js';
 import type { Context } from '../context.js';
+import type { Runner } from '../runner.js';
 
 export function register(program: Command, run: Runner): void {
   program
@@ -20,26 +20,12 @@ export function register(program: Command, run: Runner): void {
     .action(run<{ site?: string; json?: boolean }>(ipam));
 }
 
-/** Allocate with the stored ledger and record new allocations. Shared by `ipam` and `up`. */
-export function allocateAndRecord(ctx: Context, fabric: Fabric): IpamResult & { recorded: number } {
-  const store = ctx.store();
-  const result = fabric.allocate(loadLedger(store));
-  if (result.problems.length > 0) {
-    throw new JinbaoError(`address allocation failed: ${result.problems.length} problem(s)`, {
-      exitCode: ExitCode.invalidInput,
-      details: result.problems.map((p) => p.message),
-    });
-  }
-  const recorded = saveLedger(store, result.ledger);
-  return { ...result, recorded };
-}
-
 async function ipam(ctx: Context, opts: { site?: string; json?: boolean }): Promise<void> {
   const fabric = ctx.fabric();
   if (opts.site !== undefined && !fabric.has(opts.site)) {
     throw new InputError(`no site "${opts.site}" in ${ctx.inventorySource}; list the sites with: jinbao inventory show`);
   }
-  const result = allocateAndRecord(ctx, fabric);
+  const result = allocateAndRecord(ctx.store(), fabric);
   const rows = [...result.allocations.values()].filter((a) => opts.site === undefined || a.site === opts.site);
   if (opts.json) {
     ctx.out(json({ overlay: fabric.inventory.addressing.overlay, underlay: fabric.inventory.addressing.underlay, newlyAllocated: result.added.length, sites: rows }));

@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
-import { computeKpis, formatTarget, type Indicator } from '../../fabric/index.js';
-import { json, percent, table } from '../../lib/output.js';
-import type { Runner } from '../cli.js';
+import { json } from '../../lib/output.js';
+import { computeLiveKpis } from '../../orchestration/live-facts.js';
 import type { Context } from '../context.js';
-import { gatherLiveFacts } from '../live.js';
+import { renderKpiTable } from '../print/kpi-table.js';
+import type { Runner } from '../runner.js';
 
 export function register(program: Command, run: Runner): void {
   program
@@ -18,27 +18,13 @@ export function register(program: Command, run: Runner): void {
     .action(run<{ json?: boolean }>(kpi));
 }
 
-export function kpisFor(ctx: Context): Indicator[] {
-  return computeKpis(ctx.fabric(), gatherLiveFacts(ctx));
-}
-
 async function kpi(ctx: Context, opts: { json?: boolean }): Promise<void> {
   const fabric = ctx.fabric();
-  const indicators = kpisFor(ctx);
+  const indicators = computeLiveKpis(ctx);
   if (opts.json) {
     ctx.out(json({ inventory: fabric.inventory.metadata.name, sampleData: fabric.sampleData, indicators }));
     return;
   }
   if (fabric.sampleData) ctx.out('SAMPLE DATA: the built-in inventory\'s figures are generated; results describe the sample.\n\n');
   ctx.out(renderKpiTable(indicators));
-}
-
-export function renderKpiTable(indicators: readonly Indicator[]): string {
-  return table(indicators, [
-    { header: 'indicator', value: (i) => i.id },
-    { header: 'kind', value: (i) => i.kind },
-    { header: 'target', value: (i) => formatTarget(i), align: 'right' },
-    { header: 'actual', value: (i) => percent(i.actual), align: 'right' },
-    { header: 'status', value: (i) => (i.status === 'needs' ? `needs: ${i.needs}` : i.status) },
-  ]);
 }

@@ -1,11 +1,10 @@
 import type { Command } from 'commander';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { InputError } from '../../lib/errors.js';
+import { join, resolve } from 'node:path';
+import { parseRatio } from '../../lib/options.js';
 import { json } from '../../lib/output.js';
-import { renderMonitoring } from '../../monitoring/index.js';
-import type { Runner } from '../cli.js';
+import { writeMonitoring } from '../../monitoring/operations.js';
 import type { Context } from '../context.js';
+import type { Runner } from '../runner.js';
 
 export function register(program: Command, run: Runner): void {
   const mon = program.command('monitoring').description('Prometheus recording and alerting rules and the Grafana dashboard for the fabric');
@@ -28,31 +27,9 @@ export function register(program: Command, run: Runner): void {
     .action(run<{ out: string; slo: string; json?: boolean }>(render));
 }
 
-export function parseSlo(text: string): number {
-  const slo = Number(text);
-  if (!Number.isFinite(slo) || slo <= 0 || slo >= 1) throw new InputError(`--slo must be a ratio between 0 and 1 such as 0.999, got "${text}"`);
-  return slo;
-}
-
-/** Write the monitoring files into `dir`; returns the paths written. Shared with `comply` and `up`. */
-export function writeMonitoring(dir: string, opts: { exchangeSlo?: number } = {}): string[] {
-  const written: string[] = [];
-  for (const [rel, text] of Object.entries(renderMonitoring(opts))) {
-    const path = join(dir, rel);
-    try {
-      mkdirSync(dirname(path), { recursive: true });
-      writeFileSync(path, text);
-    } catch (err) {
-      throw new InputError(`cannot write ${path}: ${(err as Error).message}; choose another --out folder`, { cause: err });
-    }
-    written.push(path);
-  }
-  return written;
-}
-
 async function render(ctx: Context, opts: { out: string; slo: string; json?: boolean }): Promise<void> {
   ctx.fabric();
-  const slo = parseSlo(opts.slo);
+  const slo = parseRatio('--slo', opts.slo, '0.999');
   const written = writeMonitoring(resolve(opts.out), { exchangeSlo: slo });
   if (opts.json) ctx.out(json({ slo, files: written }));
   else ctx.out(`${written.map((w) => `wrote ${w}`).join('\n')}\ncheck them with: promtool check rules ${join(resolve(opts.out), 'rules')}/*.yml\n`);

@@ -2,15 +2,14 @@ import type { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
-import { loadLedger } from '../../fabric/index.js';
 import { InputError } from '../../lib/errors.js';
 import { json } from '../../lib/output.js';
 import { progress } from '../../lib/progress.js';
-import { loadCdktfEngine, loadDeployer, loadPulumiEngine, objectRef as objectRefOf, parseBackend, pgSchemaName, renderSite, splitPemBundle, type RenderOptions } from '../../stacks/index.js';
-import type { Runner } from '../cli.js';
+import { allocateAndRecord } from '../../fabric/operations.js';
+import { loadCdktfEngine, loadDeployer, loadPulumiEngine, objectRef as objectRefOf, parseBackend, pgSchemaName, splitPemBundle, type RenderOptions } from '../../stacks/index.js';
+import { siteObjects } from '../../stacks/operations.js';
 import type { Context } from '../context.js';
-import type { UpStage } from '../up-stages.js';
-import { allocateAndRecord } from './ipam.js';
+import type { Runner } from '../runner.js';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
@@ -97,8 +96,7 @@ async function planFor(ctx: Context, opts: DeployCommandOptions) {
   const fabric = ctx.fabric();
   requireSite(ctx, opts.site);
   const render = renderOptions(opts.trustBundle);
-  const { allocations } = allocateAndRecord(ctx, fabric);
-  const objects = renderSite(fabric, fabric.site(opts.site), allocations, render);
+  const objects = siteObjects(ctx.store(), fabric, opts.site, render);
   const deployer = await loadDeployer();
   const cluster = deployer.connectCluster(opts.kubeconfig, opts.context);
   return { deployer, cluster, plan: await deployer.planSite(cluster, opts.site, objects) };
@@ -155,8 +153,7 @@ async function manifests(ctx: Context, opts: ManifestsOptions): Promise<void> {
   const fabric = ctx.fabric();
   if (opts.format !== 'yaml' && opts.format !== 'json') throw new InputError(`--format must be "yaml" or "json", got "${opts.format}"`);
   requireSite(ctx, opts.site);
-  const { allocations } = allocateAndRecord(ctx, fabric);
-  const objects = renderSite(fabric, fabric.site(opts.site), allocations, renderOptions(opts.trustBundle));
+  const objects = siteObjects(ctx.store(), fabric, opts.site, renderOptions(opts.trustBundle));
   if (opts.format === 'json') ctx.out(json(objects));
   else ctx.out(objects.map((o) => `---\n${stringify(o, { lineWidth: 0 })}`).join(''));
 }
@@ -169,7 +166,7 @@ async function synth(ctx: Context, opts: SynthCommandOptions): Promise<void> {
   if (opts.engine === 'pulumi') {
     if (opts.backend !== 'local' || opts.backendConn !== undefined) throw new InputError('--backend and --backend-conn are for the cdktf engine; Pulumi keeps its state where `pulumi login` says');
     if (!opts.site) throw new InputError('the Pulumi engine prepares one stack per site: name them with --site ID (repeatable)');
-    const { allocations } = allocateAndRecord(ctx, fabric);
+    const { allocations } = allocateAndRecord(ctx.store(), fabric);
     const { preparePulumi } = await loadPulumiEngine();
     const prepared = preparePulumi(fabric, allocations, { sites: opts.site, render, ...(opts.out ? { dir: resolve(opts.out) } : {}) });
     if (opts.json) return void ctx.out(json({ engine: 'pulumi', stacks: prepared }));
@@ -178,7 +175,7 @@ async function synth(ctx: Context, opts: SynthCommandOptions): Promise<void> {
     return;
   }
   const backend = parseBackend(opts.backend, opts.backendConn);
-  const { allocations } = allocateAndRecord(ctx, fabric);
+  const { allocations } = allocateAndRecord(ctx.store(), fabric);
   const { synthesizeCdktf } = await loadCdktfEngine();
   const outDir = resolve(opts.out ?? 'cdktf.out');
   const bar = progress(ctx.io.stderr, opts.site?.length ?? fabric.sites.length, 'synthesizing');
@@ -204,23 +201,3 @@ async function synth(ctx: Context, opts: SynthCommandOptions): Promise<void> {
       : '  the stacks hold the connection string without a password: before terraform init, export PGPASSWORD or keep the password in ~/.pgpass\n',
   );
 }
-
-/** `jinbao up`: the whole nation, cdktf, into <out>/cdktf.out. */
-export const stacksUpStage: UpStage = {
-  name: 'stacks',
-  async run(ctx, env) {
-    const { allocations } = env.fabric.allocate(loadLedger(ctx.store()));
-    const { synthesizeCdktf } = await loadCdktfEngine();
-    const outDir = join(env.outDir, 'cdktf.out');
-    env.note(`synthesizing ${env.fabric.sites.length} site stacks`);
-    const started = performance.now();
-    const r = await synthesizeCdktf(env.fabric, allocations, { outDir });
-    const seconds = (performance.now() - started) / 1000;
-    return {
-      lines: [
-        `stacks: ${r.stacks} cdktf site stacks, ${r.resources} resources in ${outDir} (${r.rewritten.length} rewritten, ${r.unchanged.length} unchanged${r.removed.length ? `, ${r.removed.length} removed` : ''}) in ${seconds.toFixed(1)} s`,
-      ],
-      data: { outDir, stacks: r.stacks, resources: r.resources, rewritten: r.rewritten.length, unchanged: r.unchanged.length, removed: r.removed.length },
-    };
-  },
-};

@@ -1,35 +1,11 @@
 import type { Command } from 'commander';
 import { Option } from 'commander';
-import type { Registry } from 'prom-client';
-import { resolve } from 'node:path';
-import type { Fabric } from '../../fabric/index.js';
-import { InputError, JinbaoError, ExitCode } from '../../lib/errors.js';
+import { ExitCode } from '../../lib/errors.js';
+import { parseInteger } from '../../lib/options.js';
 import { json, table } from '../../lib/output.js';
-import {
-  buildPlan,
-  findNode,
-  KeyStore,
-  labCheck,
-  labCut,
-  labDown,
-  labNodes,
-  labRotate,
-  labUp,
-  lastCheck,
-  readJournal,
-  registerWanMetrics,
-  renderPlan,
-  requireLab,
-  requireRoot,
-  requireTools,
-  saveCheck,
-  writeRendered,
-  type CheckResult,
-  type WanPlan,
-} from '../../network/index.js';
-import type { Runner } from '../cli.js';
+import { importWanKey, renderWan, wanCheck, wanCut, wanKeys, wanLabDown, wanLabUp, wanRotate } from '../../network/operations.js';
 import type { Context } from '../context.js';
-import { allocateAndRecord } from './ipam.js';
+import type { Runner } from '../runner.js';
 
 export function register(program: Command, run: Runner): void {
   const wan = program
@@ -132,36 +108,19 @@ interface RenderOpts {
   json?: boolean;
 }
 
-/** The national plan from the inventory and the recorded allocations. */
-export function nationalPlan(ctx: Context, fabric: Fabric = ctx.fabric(), opts: { counties?: boolean } = {}): WanPlan {
-  const ipam = allocateAndRecord(ctx, fabric);
-  return buildPlan(fabric, ipam.allocations, opts);
-}
-
 async function render(ctx: Context, opts: RenderOpts): Promise<void> {
-  const plan = nationalPlan(ctx);
-  if (opts.site !== undefined) findNode(plan, opts.site, ctx.inventorySource);
-  const keys = new KeyStore(ctx.store()).ensure([...plan.nodes.keys()]);
-  const started = performance.now();
-  const out = renderPlan(plan, { keys, withPrivateKeys: opts.withPrivateKeys === true, ...(opts.site !== undefined ? { only: [opts.site] } : {}) });
-  const dir = resolve(opts.out);
-  const files = writeRendered(dir, out.nodes, out.summary);
-  const seconds = (performance.now() - started) / 1000;
+  const r = renderWan(ctx, ctx.fabric(), { outDir: opts.out, withPrivateKeys: opts.withPrivateKeys === true, inventorySource: ctx.inventorySource, ...(opts.site !== undefined ? { site: opts.site } : {}) });
   if (opts.json) {
-    ctx.out(json({ out: dir, files, seconds, privateKeys: opts.withPrivateKeys === true, ...out.summary }));
+    ctx.out(json({ out: r.out, files: r.files, seconds: r.seconds, privateKeys: opts.withPrivateKeys === true, ...r.summary }));
     return;
   }
-  const s = out.summary;
-  ctx.out(`wrote ${files} files to ${dir} in ${seconds.toFixed(2)} s: ${s.nodes} nodes (${s.hubs} hubs), ${s.interfaces} interfaces, ${s.peers} peers, ${s.firewallRules} firewall rules, ${s.watches} failover watches\n`);
+  const s = r.summary;
+  ctx.out(`wrote ${r.files} files to ${r.out} in ${r.seconds.toFixed(2)} s: ${s.nodes} nodes (${s.hubs} hubs), ${s.interfaces} interfaces, ${s.peers} peers, ${s.firewallRules} firewall rules, ${s.watches} failover watches\n`);
   ctx.out(opts.withPrivateKeys ? 'private keys are in the configs (files mode 0600): keep the folder safe\n' : 'no private keys written: each config loads /etc/jinbao/wan/private.key (render --with-private-keys to include them)\n');
 }
 
 async function keys(ctx: Context, opts: { site?: string; json?: boolean }): Promise<void> {
-  const plan = nationalPlan(ctx);
-  if (opts.site !== undefined) findNode(plan, opts.site, ctx.inventorySource);
-  const all = new KeyStore(ctx.store()).ensure([...plan.nodes.keys()]);
-  const rows = [...all.values()].filter((k) => plan.nodes.has(k.node) && (opts.site === undefined || k.node === opts.site)).sort((a, b) => (a.node < b.node ? -1 : 1));
-  const view = rows.map((k) => ({ node: k.node, publicKey: k.publicKey, generation: k.generation, privateKeyHeld: k.privateKey !== undefined }));
+  const view = wanKeys(ctx, ctx.fabric(), { inventorySource: ctx.inventorySource, ...(opts.site !== undefined ? { site: opts.site } : {}) });
   if (opts.json) {
     ctx.out(json({ keys: view }));
     return;
@@ -175,26 +134,17 @@ async function keys(ctx: Context, opts: { site?: string; json?: boolean }): Prom
 }
 
 async function importKey(ctx: Context, opts: { site: string; publicKey: string }): Promise<void> {
-  const plan = nationalPlan(ctx);
-  findNode(plan, opts.site, ctx.inventorySource);
-  const k = new KeyStore(ctx.store()).importPublic(opts.site, opts.publicKey);
+  const k = importWanKey(ctx, ctx.fabric(), { site: opts.site, publicKey: opts.publicKey, inventorySource: ctx.inventorySource });
   ctx.out(`node ${k.node}: public key recorded (generation ${k.generation}); its configs are rendered without a private key\n`);
 }
 
-function count(text: string, name: string): number {
-  if (!/^\d+$/.test(text)) throw new InputError(`--${name} must be a whole number, got "${text}"`);
-  return Number(text);
-}
-
 async function up(ctx: Context, opts: { provinces: string; prefectures: string; counties: string; json?: boolean }): Promise<void> {
-  const size = { provinces: count(opts.provinces, 'provinces'), prefectures: count(opts.prefectures, 'prefectures'), counties: count(opts.counties, 'counties') };
-  const plan = buildLabPlan(ctx);
-  const ids = labNodes(plan, size);
-  requireRoot();
-  await requireTools();
-  const keyStore = new KeyStore(ctx.store());
-  const keys = keyStore.ensure(ids);
-  const result = await labUp({ stateDir: ctx.stateDir, log: (l) => ctx.err(`${l}\n`) }, plan, ids, keys);
+  const size = {
+    provinces: parseInteger('--provinces', opts.provinces, { min: 1 }),
+    prefectures: parseInteger('--prefectures', opts.prefectures, { min: 1 }),
+    counties: parseInteger('--counties', opts.counties, { min: 0 }),
+  };
+  const { ids, result } = await wanLabUp(ctx, ctx.fabric(), size, (l) => ctx.err(`${l}\n`));
   if (opts.json) {
     ctx.out(json({ tag: result.journal.tag, nodes: ids, namespaces: result.journal.namespaces, processes: result.journal.processes.length, seconds: result.seconds }));
     return;
@@ -203,22 +153,13 @@ async function up(ctx: Context, opts: { provinces: string; prefectures: string; 
   ctx.out('next: jinbao wan check; when done: jinbao wan down\n');
 }
 
+/** A connectivity matrix that differs from the policy, or a link down, is a failed check (exit 3). */
 async function check(ctx: Context, opts: { json?: boolean; last?: boolean }): Promise<number> {
-  let result: CheckResult | undefined;
-  if (opts.last) {
-    result = lastCheck(ctx.store());
-    if (!result) throw new InputError(`no WAN check is recorded in ${ctx.stateDir}; run one with: jinbao wan check`);
-  } else {
-    requireRoot();
-    requireLab(ctx.stateDir);
-    const plan = buildLabPlan(ctx);
-    result = await labCheck({ stateDir: ctx.stateDir }, plan);
-    saveCheck(ctx.store(), result);
-  }
-  const failed = result.summary.failures > 0 || result.summary.linksUp < result.summary.links;
+  const { result, failed } = await wanCheck(ctx, ctx.fabric(), { last: opts.last === true });
+  const exit = failed ? ExitCode.internal : ExitCode.ok;
   if (opts.json) {
     ctx.out(json(result));
-    return failed ? ExitCode.internal : ExitCode.ok;
+    return exit;
   }
   ctx.out(`lab ${result.tag}, checked ${result.checkedAt}\n\nlinks\n`);
   ctx.out(table(result.links, [
@@ -240,54 +181,31 @@ async function check(ctx: Context, opts: { json?: boolean; last?: boolean }): Pr
       { header: 'observed', value: (p) => p.observed },
     ]));
   }
-  return failed ? ExitCode.internal : ExitCode.ok;
+  return exit;
 }
 
 async function cut(ctx: Context, opts: { site: string; uplink: 'primary' | 'secondary'; restore?: boolean }): Promise<void> {
-  requireRoot();
-  const plan = buildLabPlan(ctx);
-  const r = await labCut({ stateDir: ctx.stateDir }, plan, opts.site, opts.uplink, opts.restore === true);
+  const r = await wanCut(ctx, ctx.fabric(), { site: opts.site, uplink: opts.uplink, restore: opts.restore === true });
   ctx.out(`${opts.restore ? 'restored' : 'cut'} the ${opts.uplink} line between ${r.spoke} and ${r.hub}\n`);
 }
 
 async function rotate(ctx: Context, opts: { site: string; json?: boolean }): Promise<void> {
-  const plan = nationalPlan(ctx);
-  findNode(plan, opts.site, ctx.inventorySource);
-  const keyStore = new KeyStore(ctx.store());
-  const before = keyStore.ensure([...plan.nodes.keys()]).get(opts.site)!;
-  const lab = readJournal(ctx.stateDir);
-  const inLab = lab?.status === 'up' && lab.nodes.some((n) => n.id === opts.site);
-  if (inLab) requireRoot();
-  const after = keyStore.rotate(opts.site);
-  if (inLab) {
-    try {
-      await labRotate({ stateDir: ctx.stateDir }, buildLabPlan(ctx), opts.site, before.publicKey, keyStore.all());
-    } catch (err) {
-      throw new JinbaoError(`node ${opts.site} has a new key (generation ${after.generation}) but updating lab ${lab.tag} failed: ${(err as Error).message}; run "jinbao wan rotate --site ${opts.site}" again`, { exitCode: ExitCode.internal, cause: err });
-    }
-  }
+  const { after, lab } = await wanRotate(ctx, ctx.fabric(), { site: opts.site, inventorySource: ctx.inventorySource });
   if (opts.json) {
-    ctx.out(json({ node: opts.site, generation: after.generation, publicKey: after.publicKey, lab: inLab ? lab.tag : null }));
+    ctx.out(json({ node: opts.site, generation: after.generation, publicKey: after.publicKey, lab }));
     return;
   }
   ctx.out(`node ${opts.site}: new key pair (generation ${after.generation}), public key ${after.publicKey}\n`);
-  ctx.out(inLab ? `lab ${lab.tag}: its interfaces and every peer updated; verify with: jinbao wan check\n` : 're-render its peers\' configs with: jinbao wan render\n');
-}
-
-/** The national plan the lab slices: the same one `wan render` renders, counties included. */
-function buildLabPlan(ctx: Context): WanPlan {
-  return nationalPlan(ctx);
+  ctx.out(lab ? `lab ${lab}: its interfaces and every peer updated; verify with: jinbao wan check\n` : 're-render its peers\' configs with: jinbao wan render\n');
 }
 
 async function down(ctx: Context, o: { json?: boolean }): Promise<void> {
-  const journal = readJournal(ctx.stateDir);
-  if (!journal) {
+  const r = await wanLabDown(ctx);
+  if (!r) {
     if (o.json) ctx.out(json({ removed: false, reason: `no WAN lab recorded in ${ctx.stateDir}` }));
     else ctx.out(`no WAN lab recorded in ${ctx.stateDir}; nothing to remove\n`);
     return;
   }
-  requireRoot();
-  const r = await labDown({ stateDir: ctx.stateDir });
   if (o.json) {
     ctx.out(json({ removed: true, ...r }));
     return;
@@ -296,29 +214,4 @@ async function down(ctx: Context, o: { json?: boolean }): Promise<void> {
   // Children of the lab's own processes are expected; a process found only by the namespace it lives in is worth a word.
   const strays = r.stopped.filter((p) => p.why === 'namespace');
   if (strays.length > 0) ctx.err(`  also stopped, found in the lab's namespaces: ${strays.map((p) => `${p.pid} ${p.command}`).join('; ')}\n`);
-}
-
-/** `jinbao up`: render the national overlay plan (no private keys, no namespaces, no root) and report its counts. */
-export const wanUpStage = {
-  name: 'wan',
-  async run(ctx: Context, env: { fabric: Fabric; outDir: string; note: (line: string) => void }) {
-    env.note('wan: rendering the national overlay');
-    const started = performance.now();
-    const plan = nationalPlan(ctx, env.fabric);
-    const keys = new KeyStore(ctx.store()).ensure([...plan.nodes.keys()]);
-    const out = renderPlan(plan, { keys });
-    const dir = resolve(env.outDir, 'wan');
-    const files = writeRendered(dir, out.nodes, out.summary);
-    const s = out.summary;
-    const seconds = (performance.now() - started) / 1000;
-    return {
-      lines: [`wan: ${s.nodes} nodes (${s.hubs} hubs), ${s.peers} peers, ${s.interfaces} interfaces, ${s.firewallRules} firewall rules, ${s.watches} failover watches; ${files} files in ${dir} (${seconds.toFixed(1)} s)`],
-      data: { out: dir, files, seconds, ...s },
-    };
-  },
-};
-
-/** Exporter: WAN gauges from the last recorded lab check. */
-export function registerWanFeatureMetrics(registry: Registry, ctx: Context): void {
-  registerWanMetrics(registry, () => lastCheck(ctx.store()));
 }

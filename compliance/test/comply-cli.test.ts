@@ -49,7 +49,7 @@ describe('jinbao comply', () => {
   it('an unknown format is refused with exit 2', async () => {
     const r = await jinbao(['--state', state, 'comply', '--format', 'html']);
     expect(r.code).toBe(2);
-    expect(r.stderr).toBe('jinbao: --format must be one of table, json, junit, sarif, got "html"\n');
+    expect(r.stderr).toBe('jinbao: --format: got "html", want one of table, json, junit, sarif\n');
   });
 
   it('an --out path that cannot be written is refused before running', async () => {

@@ -2,9 +2,10 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runCli, tempDir } from '../../bin/testkit.js';
-import { Context } from '../../bin/context.js';
 import { Registry } from 'prom-client';
-import { drillUpStage, registerDrillMetrics } from '../../bin/commands/drill.js';
+import { registerDrillMetrics } from '../operations/index.js';
+import { LocalOpsContext } from '../../orchestration/context.js';
+import { drillUpStage } from '../../orchestration/up.js';
 import { StateStore } from '../../lib/state.js';
 import { buildReportBody, DrillHistory, EventLog, sealReport } from '../index.js';
 import { request } from './helpers.js';
@@ -211,7 +212,7 @@ commands:
 
   it('GIVEN a recorded drill THEN the `up` stage lists the DR pairings and the drill status without starting anything', async () => {
     const { state, runId } = await seeded('passed');
-    const ctx = new Context({ stdout: process.stdout, stderr: process.stderr, env: {} }, { state });
+    const ctx = new LocalOpsContext({ stateDir: state, env: {} });
     try {
       const r = await drillUpStage.run(ctx, { fabric: ctx.fabric(), outDir: join(tmp.dir, 'up-out'), note: () => undefined });
       expect(r.lines[0]).toMatch(/^dr: \d+ DR pairings \(1 ministry, \d+ provinces, \d+ prefectures\); drills: 1 passed within 90 days, 0 failing, \d+ never drilled$/);
@@ -224,7 +225,7 @@ commands:
 
   it('GIVEN a recorded drill THEN the metrics give the last RTO, RPO, result and age per site', async () => {
     const { state } = await seeded('passed');
-    const ctx = new Context({ stdout: process.stdout, stderr: process.stderr, env: {} }, { state });
+    const ctx = new LocalOpsContext({ stateDir: state, env: {} });
     try {
       const registry = new Registry();
       registerDrillMetrics(registry, ctx);

@@ -1,8 +1,8 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { evidenceSources } from '../../bin/commands/drill.js';
-import { Context } from '../../bin/context.js';
+import { LocalOpsContext } from '../../orchestration/context.js';
+import { drillEvidence as evidenceSources } from '../../orchestration/drill-evidence.js';
 import { runCli, tempDir } from '../../bin/testkit.js';
 import { buildReportBody, checkCertificate, EventLog, sealReport } from '../index.js';
 import { request } from './helpers.js';
@@ -15,7 +15,7 @@ describe('drill evidence with the PKI', () => {
   it('GIVEN an initialized PKI THEN replica certificates come from it and signed reports verify, and fail once altered', async () => {
     const state = join(tmp.dir, 'state');
     expect((await runCli(['--state', state, 'pki', 'init', '--algorithm', 'ecdsa-p256'], env)).code).toBe(0);
-    const ctx = new Context({ stdout: process.stdout, stderr: process.stderr, env }, { state });
+    const ctx = new LocalOpsContext({ stateDir: state, env });
     let file: string;
     try {
       const ev = await evidenceSources(ctx, '440000', false);
@@ -48,7 +48,7 @@ describe('drill evidence with the PKI', () => {
 
   it('GIVEN an initialized PKI without its passphrase THEN the drill says how to unlock it or use lab certificates', async () => {
     const state = join(tmp.dir, 'state');
-    const ctx = new Context({ stdout: process.stdout, stderr: process.stderr, env: {} }, { state });
+    const ctx = new LocalOpsContext({ stateDir: state, env: {} });
     try {
       await expect(evidenceSources(ctx, '440000', false)).rejects.toThrow(/^the PKI in .* is initialized but locked: no passphrase for the CA keys: .*; or pass --lab-tls to drill with lab-only certificates and an unsigned report$/);
       expect((await evidenceSources(ctx, '440000', true)).notes[0]).toBe('replication TLS: lab-only certificates generated with openssl (not the jinbao PKI)');

@@ -2,8 +2,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Registry } from 'prom-client';
-import { registerReplicationMetrics } from '../../bin/commands/drill.js';
-import { Context } from '../../bin/context.js';
+import { registerReplicationMetrics } from '../operations/index.js';
 import { runCli } from '../../bin/testkit.js';
 import { DEFAULT_PG_BIN, DrillHistory, DrillRefusedError, executeDrill, parsePairText, PgLab, RemotePair, type DrillReport, type DrillRequest, type PairConfig } from '../index.js';
 import { request, startTestLab, type TestLab } from './helpers.js';
@@ -120,9 +119,8 @@ describe.skipIf(skip)('drills on an existing pair given by a pair file (target p
   });
 
   it('GIVEN the exporter WHEN it is scraped THEN the standby streaming and its replay lag are sampled from the pair file, or from the running lab', async () => {
-    const ctx = new Context({ stdout: process.stdout, stderr: process.stderr, env: {} }, { state: base });
     const withPair = new Registry();
-    registerReplicationMetrics(withPair, ctx, [pairFile()]);
+    registerReplicationMetrics(withPair, base, [pairFile()]);
     const text = await withPair.metrics();
     expect(text).toContain('jinbao_dr_standby_streaming{site="440000"} 1');
     expect(text).toMatch(/jinbao_dr_replication_lag_seconds\{site="440000"\} \d/);
@@ -130,11 +128,11 @@ describe.skipIf(skip)('drills on an existing pair given by a pair file (target p
     // The lab of the same site is not counted twice.
     expect(text.match(/jinbao_dr_standby_streaming\{/g)).toHaveLength(1);
     const labOnly = new Registry();
-    registerReplicationMetrics(labOnly, ctx, []);
+    registerReplicationMetrics(labOnly, base, []);
     expect(await labOnly.metrics()).toContain('jinbao_dr_standby_streaming{site="440000"} 1');
     // A pair whose nodes do not answer is reported as not streaming, without a lag.
     const down = new Registry();
-    registerReplicationMetrics(down, ctx, [{ ...pairFile(), site: '110000', nodes: [{ ...pairFile().nodes[0], connection: 'postgresql://postgres@127.0.0.1:1/postgres' }, pairFile().nodes[1]] }]);
+    registerReplicationMetrics(down, base, [{ ...pairFile(), site: '110000', nodes: [{ ...pairFile().nodes[0], connection: 'postgresql://postgres@127.0.0.1:1/postgres' }, pairFile().nodes[1]] }]);
     const downText = await down.metrics();
     expect(downText).toContain('jinbao_dr_standby_streaming{site="110000"} 0');
     expect(downText).not.toContain('jinbao_dr_replication_lag_seconds{site="110000"}');

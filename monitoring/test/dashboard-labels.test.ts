@@ -1,10 +1,8 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { registerReplicationMetrics } from '../../bin/commands/drill.js';
-import { Context } from '../../bin/context.js';
-import { gatherLiveFacts } from '../../bin/live.js';
-import { registerFeatureMetrics } from '../../bin/metrics.js';
 import { tempDir } from '../../bin/testkit.js';
-import { buildDashboard, createRegistry, registerFabricMetrics } from '../index.js';
+import { LocalOpsContext } from '../../orchestration/context.js';
+import { exporterRegistry } from '../../orchestration/metrics.js';
+import { buildDashboard } from '../index.js';
 
 const tmp = tempDir('jinbao-dashboard-');
 afterAll(() => tmp.cleanup());
@@ -12,11 +10,7 @@ afterAll(() => tmp.cleanup());
 describe('the Grafana dashboard against the exporter', () => {
   it('GIVEN every metric the exporter registers THEN each panel legend names only labels its metric has', () => {
     // The registry exactly as `jinbao exporter` builds it (nothing is collected: only names and labels are read).
-    const ctx = new Context({ stdout: process.stdout, stderr: process.stderr, env: {} }, { state: tmp.dir });
-    const registry = createRegistry();
-    registerFabricMetrics(registry, { fabric: () => ctx.fabric(), live: () => gatherLiveFacts(ctx) });
-    registerFeatureMetrics(registry, ctx);
-    registerReplicationMetrics(registry, ctx, []);
+    const registry = exporterRegistry(new LocalOpsContext({ stateDir: tmp.dir }), []);
     const dash = buildDashboard() as { panels: { title: string; targets: { expr: string; legendFormat?: string }[] }[] };
     const checked: string[] = [];
     for (const panel of dash.panels) {

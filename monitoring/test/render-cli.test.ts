@@ -20,7 +20,7 @@ describe('jinbao monitoring render', () => {
   it('refuses an SLO that is not a ratio between 0 and 1', async () => {
     const r = await jinbao(['monitoring', 'render', '--out', join(tmp.dir, 'x'), '--slo', '99.9']);
     expect(r.code).toBe(2);
-    expect(r.stderr).toBe('jinbao: --slo must be a ratio between 0 and 1 such as 0.999, got "99.9"\n');
+    expect(r.stderr).toBe('jinbao: --slo: got "99.9", want a ratio between 0 and 1 such as 0.999\n');
   });
 
   it('says which file could not be written and how to fix it', async () => {

@@ -1,11 +1,11 @@
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { Registry } from 'prom-client';
 import { afterAll, describe, expect, it } from 'vitest';
-import { wanUpStage, registerWanFeatureMetrics } from '../../bin/commands/wan.js';
-import { Context } from '../../bin/context.js';
+import { LocalOpsContext } from '../../orchestration/context.js';
+import { wanUpStage } from '../../orchestration/up.js';
+import { registerWanStateMetrics } from '../operations.js';
 import { runCli } from '../../bin/testkit.js';
 import { StateStore } from '../../lib/state.js';
 import { collapsePrefixes, generateKeyPair, saveCheck, smallInputFile } from './cli-helpers.js';
@@ -87,10 +87,8 @@ describe('jinbao wan keys', () => {
 });
 
 describe('jinbao up stage and metrics', () => {
-  const io = () => ({ stdout: new PassThrough(), stderr: new PassThrough(), env: {} });
-
   it('GIVEN `jinbao up` WHEN the wan stage runs THEN it renders the overlay plan without root and reports the counts', async () => {
-    const ctx = new Context(io(), { inventory, state: join(dir, 's-up') });
+    const ctx = new LocalOpsContext({ inventory, stateDir: join(dir, 's-up') });
     const res = await wanUpStage.run(ctx, { fabric: ctx.fabric(), outDir: join(dir, 'up-out'), note: () => {} });
     await ctx.close();
     expect(res.lines[0]).toMatch(/^wan: 11 nodes \(7 hubs\), \d+ peers, \d+ interfaces, \d+ firewall rules, \d+ failover watches; \d+ files in /);
@@ -111,9 +109,9 @@ describe('jinbao up stage and metrics', () => {
       summary: { allowed: 10, denied: 20, failures: 1, linksUp: 1, links: 2 },
     });
     store.close();
-    const ctx = new Context(io(), { inventory, state });
+    const ctx = new LocalOpsContext({ inventory, stateDir: state });
     const registry = new Registry();
-    registerWanFeatureMetrics(registry, ctx);
+    registerWanStateMetrics(registry, ctx);
     const text = await registry.metrics();
     await ctx.close();
     expect(text).toContain('jinbao_wan_link_up{hub="000000",spoke="440000",kind="primary"} 1');

@@ -50,10 +50,10 @@ describe('lab refusals (no namespaces needed)', () => {
   it('GIVEN a count that is not a number THEN exit 2 naming the option', async () => {
     const r = await runCli(['--state', join(dir, 'nan'), 'wan', 'up', '--lab', '--provinces', 'two']);
     expect(r.code).toBe(2);
-    expect(r.stderr).toBe('jinbao: --provinces must be a whole number, got "two"\n');
+    expect(r.stderr).toBe('jinbao: --provinces: got "two", want a whole number of at least 1\n');
     const c = await runCli(['--state', join(dir, 'nan'), 'wan', 'up', '--lab', '--counties', '-1']);
     expect(c.code).toBe(2);
-    expect(c.stderr).toBe('jinbao: --counties must be a whole number, got "-1"\n');
+    expect(c.stderr).toBe('jinbao: --counties: got "-1", want a whole number of at least 0\n');
   });
 
   it('GIVEN a user who is not root WHEN `wan up --lab` runs THEN exit 4 saying it needs root and why', async () => {

@@ -1,12 +1,11 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { connect, createServer, type TLSSocket } from 'node:tls';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { pkiUpStage } from '../../bin/commands/pki-up.js';
-import { Context } from '../../bin/context.js';
+import { LocalOpsContext } from '../../orchestration/context.js';
+import { pkiUpStage } from '../../orchestration/up.js';
 import { StateStore } from '../../lib/state.js';
 import { caBundlePem, evidenceSigner, mlps3Applications, PkiStore, registerPkiMetrics, replaceCa, replicaTlsMaterial, staffCertificateHolders, toPem, verifyEvidence, type CaAlgorithm } from '../index.js';
 import { inventoryFile, mustOpenssl, opensslCsr, opensslKey, PASS, smallFabric, testPki, type TestPki } from './helpers.js';
@@ -133,8 +132,7 @@ describe('the up stage', () => {
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   const run = async () => {
-    const io = { stdout: new PassThrough(), stderr: new PassThrough(), env: {} };
-    const ctx = new Context(io, { inventory: inventoryFile(dir), state: join(dir, 'state') });
+    const ctx = new LocalOpsContext({ inventory: inventoryFile(dir), stateDir: join(dir, 'state') });
     try {
       return await pkiUpStage.run(ctx, { fabric: ctx.fabric(), outDir: join(dir, 'out'), note: () => {} });
     } finally {

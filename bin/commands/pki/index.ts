@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
-import type { Runner } from '../cli.js';
-import { register as core } from './pki-core.js';
-import { register as revocation } from './pki-revocation.js';
+import type { Runner } from '../../runner.js';
+import { register as core } from './core.js';
+import { register as revocation } from './revocation.js';
 
 /** Subcommand groups of `jinbao pki`: each adds its subcommands to the `pki` command. */
 const PKI_SUBCOMMANDS: readonly ((pki: Command, run: Runner) => void)[] = [core, revocation];

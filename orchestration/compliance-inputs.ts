@@ -1,23 +1,23 @@
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { gatherInputs, type AuditEvidence, type DrillEvidence, type WanAclRule, type WanEvidence, type ComplianceInputs, type Inspects, type KubeObject, type PkiEvidence, type StacksEvidence } from '../../compliance/index.js';
-import { loadLedger, MINISTRY_ID, type Fabric, type SiteAllocation } from '../../fabric/index.js';
-import { readAudit, verifyAudit } from '../../lib/audit.js';
-import type { StateStore } from '../../lib/state.js';
-import { PkiStore, toPem } from '../../pki/index.js';
-import { renderSite } from '../../stacks/index.js';
-import { DrillHistory } from '../../dr-runbooks/index.js';
-import { aclFlows, ALL, buildPlan, drNodeId, indexFlows, isPairLink, planConfigs, renderNftables } from '../../network/index.js';
-import type { Context } from '../context.js';
-import { gatherLiveFacts } from '../live.js';
-import { writeMonitoring } from './monitoring.js';
+import { gatherInputs, type AuditEvidence, type DrillEvidence, type WanAclRule, type WanEvidence, type ComplianceInputs, type Inspects, type KubeObject, type PkiEvidence, type StacksEvidence } from '../compliance/index.js';
+import { loadLedger, MINISTRY_ID, type Fabric, type SiteAllocation } from '../fabric/index.js';
+import { readAudit, verifyAudit } from '../lib/audit.js';
+import type { StateStore } from '../lib/state.js';
+import { PkiStore, toPem } from '../pki/index.js';
+import { renderSite } from '../stacks/index.js';
+import { DrillHistory } from '../dr-runbooks/index.js';
+import { aclFlows, ALL, buildPlan, drNodeId, indexFlows, isPairLink, planConfigs, renderNftables } from '../network/index.js';
+import { writeMonitoring } from '../monitoring/operations.js';
+import type { OpsContext } from './context.js';
+import { gatherLiveFacts } from './live-facts.js';
 
 /**
  * The thin adapter between the features' public APIs and the compliance checks: reads each
  * feature's state, maps it to the checks' typed inputs, and says why a part is missing.
  */
-export async function gatherCompliance(ctx: Context): Promise<{ inputs: ComplianceInputs; cleanup: () => void }> {
+export async function gatherCompliance(ctx: OpsContext): Promise<{ inputs: ComplianceInputs; cleanup: () => void }> {
   const fabric = ctx.fabric();
   const hasState = existsSync(join(ctx.stateDir, 'jinbao.db'));
   const store = hasState ? ctx.store() : undefined; // a corrupt or newer store is refused here, before any check runs

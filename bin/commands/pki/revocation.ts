@@ -1,28 +1,21 @@
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { InputError } from '../../lib/errors.js';
-import { json } from '../../lib/output.js';
-import { closePkcs11Sessions, DEFAULT_PASSPHRASE_ENV, openCaSigner, parseRevocationReason, PkiStore, replaceCa, requireRoot, resolvePassphrase, type RevocationReason } from '../../pki/index.js';
-import { CrlLedger, OcspResponder, ocspAuthority, publishCrl, responderFromPem, serveOcsp, type RevocationRegistry } from '../../pki/revocation/index.js';
-import type { Runner } from '../cli.js';
-import type { Context } from '../context.js';
-import { pkiPassphrase } from './pki-core.js';
+import { InputError } from '../../../lib/errors.js';
+import { parseDuration, parseInteger, TCP_PORT } from '../../../lib/options.js';
+import { json } from '../../../lib/output.js';
+import { closePkcs11Sessions, DEFAULT_PASSPHRASE_ENV, parseRevocationReason, PkiStore, requireRootCa, resolvePassphrase, type RevocationReason } from '../../../pki/index.js';
+import { cutCrl, replaceIssuingCa, revokeCertificate, revokeIssuingCa } from '../../../pki/operations.js';
+import { OcspResponder, ocspAuthority, responderFromPem, serveOcsp } from '../../../pki/revocation/index.js';
+import type { Context } from '../../context.js';
+import type { Runner } from '../../runner.js';
+import { pkiPassphrase } from './passphrase.js';
 
 /** Where certificates tell relying parties to fetch CRLs (the profiles' default distribution base). */
 const DEFAULT_DISTRIBUTION_BASE = 'http://pki.jinbao.internal';
 
-/** "90s", "30m", "12h", "7d" → seconds. */
-export function parseDuration(flag: string, text: string): number {
-  const m = /^(\d+)(s|m|h|d)$/.exec(text.trim());
-  const seconds = m ? Number(m[1]) * { s: 1, m: 60, h: 3600, d: 86_400 }[m[2] as 's' | 'm' | 'h' | 'd'] : 0;
-  if (seconds <= 0) throw new InputError(`${flag}: got "${text}", want a positive duration such as 90s, 30m, 12h or 7d`);
-  return seconds;
-}
-
 function openPki(ctx: Context): PkiStore {
   const pki = PkiStore.open(ctx.store());
-  requireRoot(pki);
+  requireRootCa(pki);
   return pki;
 }
 
@@ -143,8 +136,7 @@ async function revoke(ctx: Context, opts: RevokeOpts): Promise<void> {
     revokeCa(ctx, pki, opts.ca, reason, opts.json ?? false);
     return;
   }
-  const cert = pki.markRevoked(opts.serial!, reason);
-  const result = { serial: cert.serial, caId: cert.caId, reason, revokedAt: cert.revokedAt?.toISOString() };
+  const result = revokeCertificate(pki, opts.serial!, reason);
   if (opts.json) {
     ctx.out(json(result));
     return;
@@ -154,18 +146,16 @@ async function revoke(ctx: Context, opts: RevokeOpts): Promise<void> {
 }
 
 function revokeCa(ctx: Context, pki: PkiStore, id: string, reason: RevocationReason, asJson: boolean): void {
-  const ca = pki.markCaRevoked(id, reason);
-  const parent = ca.parentId!;
-  const stranded = pki.listCertificates({ caId: ca.id, status: 'active' }).length;
-  const result = { ca: ca.id, serial: ca.serial, parent, reason, revokedAt: ca.revokedAt?.toISOString(), revocationSeq: ca.revocationSeq, unrevokedCertificatesUnder: stranded };
+  const result = revokeIssuingCa(pki, id, reason);
+  const { parent, unrevokedCertificatesUnder: stranded } = result;
   if (asJson) {
     ctx.out(json(result));
     return;
   }
-  ctx.out(`revoked CA ${ca.id} (serial ${ca.serial}, signed by ${parent}, ${reason}, ${result.revokedAt}); it issues nothing more\n`);
+  ctx.out(`revoked CA ${result.ca} (serial ${result.serial}, signed by ${parent}, ${reason}, ${result.revokedAt}); it issues nothing more\n`);
   ctx.out(`the ${stranded} unrevoked certificate(s) it issued fail every chain check that consults ${parent}'s CRL or OCSP\n`);
   ctx.out(`${parent}'s OCSP responder answers "revoked" for it now; publish it in a CRL with: jinbao pki crl --ca ${parent}\n`);
-  ctx.out(`then create its successor, which issues in its place: jinbao pki replace-ca --ca ${ca.id}\n`);
+  ctx.out(`then create its successor, which issues in its place: jinbao pki replace-ca --ca ${result.ca}\n`);
 }
 
 interface ReplaceOpts {
@@ -178,8 +168,7 @@ async function replace(ctx: Context, opts: ReplaceOpts): Promise<void> {
   const pki = openPki(ctx);
   const passphrase = await pkiPassphrase(ctx, opts.passphraseEnv);
   ctx.onClose(closePkcs11Sessions);
-  const { replaced, successor } = await replaceCa(pki, opts.ca, passphrase);
-  const reissue = pki.listCertificates({ caId: replaced.id, status: 'active' }).length;
+  const { replaced, successor, certificatesToReissue: reissue } = await replaceIssuingCa(pki, opts.ca, passphrase);
   const scope = successor.purpose === 'staff' ? `staff certificates of site ${successor.site} and its prefectures` : 'server, replica, OCSP and evidence-signing certificates';
   if (opts.json) {
     ctx.out(
@@ -224,34 +213,15 @@ interface CrlOpts {
 async function crl(ctx: Context, opts: CrlOpts): Promise<void> {
   const validitySeconds = opts.nextUpdate === undefined ? undefined : parseDuration('--next-update', opts.nextUpdate);
   const pki = openPki(ctx);
-  const registry: RevocationRegistry = pki;
   const { passphrase } = await resolvePassphrase({ env: ctx.io.env, envName: opts.passphraseEnv, stateDir: ctx.stateDir });
-  const signer = await openCaSigner(pki, opts.ca, passphrase);
-  const base = opts.distributionBase.replace(/\/+$/, '');
-  const published = await publishCrl({
-    ledger: new CrlLedger(ctx.store()),
-    registry,
-    signer,
+  const result = await cutCrl(ctx.store(), pki, {
+    caId: opts.ca,
     delta: opts.delta ?? false,
+    passphrase,
     ...(validitySeconds !== undefined ? { validitySeconds } : {}),
-    deltaUrl: `${base}/crl/${opts.ca}-delta.crl`,
+    distributionBase: opts.distributionBase,
+    outDir: opts.out,
   });
-  const out = resolve(opts.out);
-  mkdirSync(out, { recursive: true });
-  const stem = join(out, opts.delta ? `${opts.ca}-delta` : opts.ca);
-  writeFileSync(`${stem}.crl`, published.der);
-  writeFileSync(`${stem}.crl.pem`, published.pem);
-  const result = {
-    ca: opts.ca,
-    kind: opts.delta ? 'delta' : 'full',
-    number: published.slot.number,
-    ...(published.slot.baseNumber !== undefined ? { baseNumber: published.slot.baseNumber } : {}),
-    entries: published.entries,
-    bytes: published.der.length,
-    thisUpdate: published.slot.thisUpdate.toISOString(),
-    nextUpdate: published.slot.nextUpdate.toISOString(),
-    files: [`${stem}.crl`, `${stem}.crl.pem`],
-  };
   if (opts.json) {
     ctx.out(json(result));
     return;
@@ -273,8 +243,7 @@ interface ServeOpts {
 }
 
 async function serve(ctx: Context, opts: ServeOpts): Promise<void> {
-  const port = Number(opts.port);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new InputError(`--port: got "${opts.port}", want a TCP port from 0 to 65535`);
+  const port = parseInteger('--port', opts.port, TCP_PORT);
   const validitySeconds = parseDuration('--validity', opts.validity);
   const cacheTtlSeconds = parseDuration('--cache-ttl', opts.cacheTtl);
   const pki = openPki(ctx);

@@ -1,45 +1,31 @@
 import type { Command } from 'commander';
-import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { InputError } from '../../lib/errors.js';
-import { json, table } from '../../lib/output.js';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { InputError } from '../../../lib/errors.js';
+import { parseChoice, parseDays, parseInteger } from '../../../lib/options.js';
+import { json, table } from '../../../lib/output.js';
 import {
   CA_ALGORITHMS,
   DEFAULT_PASSPHRASE_ENV,
-  DEMO_PASSPHRASE_WARNING,
   PROFILE_NAMES,
   PkiStore,
   Pkcs11KeyBackend,
-  buildPkcs12,
   closePkcs11Sessions,
   initHierarchy,
-  Issuer,
   parseCaAlgorithm,
-  resolvePassphrase,
   toPem,
   type CaRecord,
   type CertificateRecord,
-} from '../../pki/index.js';
-import type { Runner } from '../cli.js';
-import type { Context } from '../context.js';
+} from '../../../pki/index.js';
+import { issueCertificate } from '../../../pki/operations.js';
+import type { Context } from '../../context.js';
+import type { Runner } from '../../runner.js';
+import { pkiPassphrase } from './passphrase.js';
 
 const DAY = 86_400_000;
 
 function list(value: string, previous: string[] = []): string[] {
   return [...previous, ...value.split(',').map((s) => s.trim()).filter(Boolean)];
-}
-
-/** The passphrase for CA keys, warning loudly when it is the demo one. */
-export async function pkiPassphrase(ctx: Context, envName: string | undefined, creating = false): Promise<string> {
-  const r = await resolvePassphrase({
-    env: ctx.io.env,
-    envName: envName ?? DEFAULT_PASSPHRASE_ENV,
-    stateDir: ctx.stateDir,
-    tty: { input: process.stdin, output: ctx.io.stderr },
-    creating,
-  });
-  if (r.source === 'demo-file') ctx.err(`${DEMO_PASSPHRASE_WARNING}\n`);
-  return r.passphrase;
 }
 
 export function register(pki: Command, run: Runner): void {
@@ -186,11 +172,7 @@ async function issue(ctx: Context, o: IssueOptions): Promise<void> {
   const fabric = ctx.fabric();
   if (o.generate && o.subject === undefined) throw new InputError('--generate: got no --subject, want one such as --subject "CN=pg.440100.jinbao.internal"');
   if (!o.generate && o.subject !== undefined) throw new InputError('--subject: got it with --csr, want it only with --generate (a CSR carries its own subject)');
-  let days: number | undefined;
-  if (o.days !== undefined) {
-    days = Number(o.days);
-    if (!/^\d+$/.test(o.days)) throw new InputError(`--days: got "${o.days}", want a whole number of days`);
-  }
+  const days = o.days === undefined ? undefined : parseInteger('--days', o.days, { min: 1, what: 'a whole number of days' });
   const p12Password = o.p12 ? ctx.io.env[o.p12PassphraseEnv] : undefined;
   if (o.p12) {
     if (!o.generate && o.key === undefined) throw new InputError('--p12: got a CSR without its private key, want --generate or --key FILE (the holder\'s PKCS#8 key) so the bundle can carry the key');
@@ -201,8 +183,7 @@ async function issue(ctx: Context, o: IssueOptions): Promise<void> {
   const store = open(ctx);
   const passphrase = await pkiPassphrase(ctx, o.passphraseEnv);
   ctx.onClose(closePkcs11Sessions);
-  const issuer = new Issuer(store, fabric, passphrase);
-  const issued = await issuer.issue({
+  const { issued, files } = await issueCertificate(store, fabric, passphrase, {
     profile: o.profile,
     site: o.site,
     ...(csr ? { csr } : {}),
@@ -215,45 +196,23 @@ async function issue(ctx: Context, o: IssueOptions): Promise<void> {
     ...(o.insuranceNumber !== undefined ? { insuranceNumber: o.insuranceNumber } : {}),
     ...(o.application !== undefined ? { application: o.application } : {}),
     ...(o.ca !== undefined ? { caId: o.ca } : {}),
+  }, {
+    outDir: o.out,
+    ...(keyPem !== undefined ? { keyPem } : {}),
+    ...(o.p12 ? { p12Password: p12Password! } : {}),
   });
-  const serial = issued.record.serial;
-  const dir = resolve(o.out);
-  mkdirSync(dir, { recursive: true });
-  const files: Record<string, string> = {
-    certificate: join(dir, `${serial}.crt.pem`),
-    chain: join(dir, `${serial}.chain.pem`),
-  };
-  writeFileSync(files.certificate!, toPem(issued.certificateDer));
-  writeFileSync(files.chain!, issued.chainDer.map((d) => toPem(d)).join(''));
-  const privateKeyPem = issued.key?.exportPkcs8() ?? keyPem;
-  if (issued.key) {
-    files.key = join(dir, `${serial}.key.pem`);
-    writeFileSync(files.key, privateKeyPem!, { mode: 0o600 });
-    chmodSync(files.key, 0o600);
-  }
-  if (o.p12) {
-    files.p12 = join(dir, `${serial}.p12`);
-    writeFileSync(files.p12, buildPkcs12({ privateKeyPem: privateKeyPem!, certificates: [issued.certificateDer, ...issued.chainDer], password: p12Password!, friendlyName: issued.record.commonName }), { mode: 0o600 });
-  }
   if (o.json) {
     ctx.out(json({ certificate: certView(issued.record), files }));
     return;
   }
-  ctx.out(`issued ${issued.record.profile} certificate ${serial} for "${issued.record.subject}" by ${issued.record.caId}, valid until ${issued.record.notAfter.toISOString()}\n`);
+  ctx.out(`issued ${issued.record.profile} certificate ${issued.record.serial} for "${issued.record.subject}" by ${issued.record.caId}, valid until ${issued.record.notAfter.toISOString()}\n`);
   for (const [k, v] of Object.entries(files)) ctx.out(`  ${k.padEnd(11)} ${v}\n`);
-}
-
-/** "30d" or "30" → days. */
-export function parsePeriodDays(text: string): number {
-  const m = /^(\d+)\s*d?$/.exec(text.trim());
-  if (!m) throw new InputError(`--expiring: got "${text}", want a number of days such as 30d`);
-  return Number(m[1]);
 }
 
 async function listCerts(ctx: Context, o: { site?: string; profile?: string; status?: string; ca?: string; expiring?: string; json?: boolean }): Promise<void> {
   if (o.site !== undefined && !ctx.fabric().has(o.site)) throw new InputError(`--site: got "${o.site}", want a site of the inventory (list them with: jinbao inventory show)`);
-  if (o.status !== undefined && o.status !== 'active' && o.status !== 'revoked') throw new InputError(`--status: got "${o.status}", want active or revoked`);
-  if (o.profile !== undefined && !(PROFILE_NAMES as readonly string[]).includes(o.profile)) throw new InputError(`--profile: got "${o.profile}", want one of ${PROFILE_NAMES.join(', ')}`);
+  const status = o.status === undefined ? undefined : parseChoice('--status', o.status, ['active', 'revoked'] as const);
+  if (o.profile !== undefined) parseChoice('--profile', o.profile, PROFILE_NAMES);
   const store = open(ctx);
   if (o.ca !== undefined && !store.getCa(o.ca)) throw new InputError(`--ca: got "${o.ca}", want one of ${store.listCas().map((c) => c.id).join(', ') || '(none: run jinbao pki init)'}`);
   const now = new Date();
@@ -261,8 +220,8 @@ async function listCerts(ctx: Context, o: { site?: string; profile?: string; sta
     ...(o.ca !== undefined ? { caId: o.ca } : {}),
     ...(o.site !== undefined ? { site: o.site } : {}),
     ...(o.profile !== undefined ? { profile: o.profile } : {}),
-    ...(o.status !== undefined ? { status: o.status as 'active' | 'revoked' } : {}),
-    ...(o.expiring !== undefined ? { expiringBefore: new Date(now.getTime() + parsePeriodDays(o.expiring) * DAY), validAt: now } : {}),
+    ...(status !== undefined ? { status } : {}),
+    ...(o.expiring !== undefined ? { expiringBefore: new Date(now.getTime() + parseDays('--expiring', o.expiring) * DAY), validAt: now } : {}),
   });
   if (o.json) {
     ctx.out(json({ certificates: certs.map(certView) }));

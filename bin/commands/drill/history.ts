@@ -1,0 +1,58 @@
+import { renderMarkdown } from '../../../dr-runbooks/index.js';
+import { abortDrill, drillReport, listDrills, verifyReportFile } from '../../../dr-runbooks/operations/index.js';
+import { ExitCode } from '../../../lib/errors.js';
+import { parseChoice } from '../../../lib/options.js';
+import { json, table } from '../../../lib/output.js';
+import { reportVerifier } from '../../../orchestration/drill-evidence.js';
+import type { Context } from '../../context.js';
+
+/** `drill abort <run>` */
+export async function abort(ctx: Context, _o: unknown, args: string[]): Promise<void> {
+  const id = args[0]!;
+  const r = abortDrill(ctx.store(), id);
+  ctx.out(r === 'requested' ? `abort requested for ${id}; the drill runs its rollbacks and records the outcome (follow with: jinbao drill list)\n` : `${id} had no live process; marked aborted. Check the pair with: jinbao drill lab status --site ID (or jinbao drill pair status --site ID --pair FILE)\n`);
+}
+
+/** `drill list` */
+export async function list(ctx: Context, o: { site?: string; json?: boolean }): Promise<void> {
+  const runs = listDrills(ctx.store(), o.site);
+  if (o.json) {
+    ctx.out(json({ runs }));
+    return;
+  }
+  if (runs.length === 0) {
+    ctx.out('no drills recorded yet; plan one with: jinbao drill plan --site ID --target pg-local\n');
+    return;
+  }
+  ctx.out(
+    table(runs, [
+      { header: 'run', value: (r) => r.id },
+      { header: 'site', value: (r) => r.site },
+      { header: 'scenario', value: (r) => r.scenario },
+      { header: 'replication', value: (r) => r.replication },
+      { header: 'result', value: (r) => r.result },
+      { header: 'RTO', value: (r) => (r.rtoMs === undefined ? '—' : `${(r.rtoMs / 1000).toFixed(2)} s`), align: 'right' },
+      { header: 'RPO rows', value: (r) => r.rpoRows ?? '—', align: 'right' },
+      { header: 'finished', value: (r) => r.finishedAt ?? '' },
+    ]),
+  );
+}
+
+/** `drill report <run>` */
+export async function report(ctx: Context, o: { format: string }, args: string[]): Promise<void> {
+  const format = parseChoice('--format', o.format, ['md', 'json'] as const);
+  const r = drillReport(ctx.store(), args[0]!);
+  ctx.out(format === 'json' ? JSON.stringify(r, null, 2) + '\n' : renderMarkdown(r));
+}
+
+/** `drill verify-report <file>`: exit 3 unless the digest and the signature check out. */
+export async function verify(ctx: Context, o: { root?: string; json?: boolean }, args: string[]): Promise<number> {
+  const file = args[0]!;
+  const v = await verifyReportFile(file, () => reportVerifier(ctx, o.root));
+  if (o.json) ctx.out(json({ file, ...v }));
+  else {
+    ctx.out(`${file}: ${v.ok ? 'VALID' : 'NOT VERIFIED'}; digest ${v.digestOk ? 'matches' : 'DOES NOT MATCH'}; ${v.signed ? `signed${v.signer ? ` by ${v.signer}` : ''}` : 'unsigned'}\n`);
+    for (const p of v.problems) ctx.out(`  - ${p}\n`);
+  }
+  return v.ok ? ExitCode.ok : ExitCode.complianceFailed;
+}

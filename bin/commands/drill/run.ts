@@ -1,0 +1,65 @@
+import { join } from 'node:path';
+import { DrillHistory, labTlsSource, UNSIGNED_NOTE, type DrillReport } from '../../../dr-runbooks/index.js';
+import { checkRunChoices, runDrill as run, type DrillObserver } from '../../../dr-runbooks/operations/index.js';
+import { ExitCode } from '../../../lib/errors.js';
+import { json } from '../../../lib/output.js';
+import { drillEvidence } from '../../../orchestration/drill-evidence.js';
+import type { Context } from '../../context.js';
+import { parseDrillRequest, type RequestOptions } from './request.js';
+
+export type RunOptions = RequestOptions & { out?: string; labTls?: boolean; unsigned?: boolean; switchBack?: boolean; json?: boolean };
+
+/** `drill run`: run a drill (and its switch-back), print its progress and outcome; exit 3 unless every run passed. */
+export async function runDrill(ctx: Context, o: RunOptions): Promise<number> {
+  const request = parseDrillRequest(ctx, o);
+  checkRunChoices(request, { labTls: o.labTls === true, unsigned: o.unsigned === true, switchBack: o.switchBack === true });
+  const history = new DrillHistory(ctx.store());
+  const evidence =
+    request.target === 'pg'
+      ? async () => (o.unsigned ? { tls: labTlsSource(), notes: [`report: ${UNSIGNED_NOTE}`] } : await drillEvidence(ctx, request.site, false, 'pg'))
+      : () => drillEvidence(ctx, request.site, o.labTls === true);
+  const r = await run({
+    request,
+    stateDir: ctx.stateDir,
+    history,
+    ...(o.pair !== undefined ? { pairFile: o.pair } : {}),
+    evidence,
+    outDir: o.out ?? join(ctx.stateDir, 'dr-reports'),
+    switchBack: o.switchBack === true,
+    observer: o.json ? { progress: (l) => ctx.err(`${l}\n`) } : printer(ctx),
+  });
+  const passed = (x: DrillReport | null | undefined) => x?.result === 'passed';
+  if (!o.switchBack) {
+    if (o.json) ctx.out(json(r.drill));
+  } else if (o.json) ctx.out(json({ drill: r.drill, switchBack: r.switchBack ?? null }));
+  else if (r.switchBack === null) ctx.out(`no switch-back: the drill did not pass; the pair stays as the report says (check it before switching by hand)\n`);
+  if (r.labStoppedAfter && !o.json) ctx.out('lab servers this drill started were stopped; keep them running with: jinbao drill lab up --site ' + request.site + '\n');
+  const ok = o.switchBack ? passed(r.switchBack) : passed(r.drill);
+  return ok ? ExitCode.ok : ExitCode.complianceFailed;
+}
+
+/** What a person at the terminal sees of a drill. */
+function printer(ctx: Context): DrillObserver {
+  return {
+    progress: (l) => ctx.err(`${l}\n`),
+    started(id, request, pair) {
+      ctx.out(`drill ${id}: ${request.scenario} of ${request.site} → ${request.drSite} (${request.replication}, ${pair.primary} → ${pair.standby}); abort with: jinbao drill abort ${id}\n`);
+    },
+    event(e) {
+      if (e.type === 'step-finished') ctx.out(`  ${e.ok ? 'ok    ' : 'FAILED'} ${e.step}${e.detail ? `: ${e.detail}` : ''}\n`);
+      if (e.type === 'rollback') ctx.out(`  ${e.ok ? 'rolled back' : 'ROLLBACK FAILED'} ${e.step}${e.detail ? `: ${e.detail}` : ''}\n`);
+      if (e.type === 'note' && e.text.startsWith('operator command')) ctx.err(`    ${e.text}\n`);
+    },
+    finished(report, jsonFile, notes) {
+      const m = report.measured;
+      const objectives = report.request.objectives;
+      ctx.out(`\n${report.result.toUpperCase()}: RTO ${m.rtoMs === undefined ? '—' : `${(m.rtoMs / 1000).toFixed(2)} s`} (objective ${objectives.rtoSeconds} s), RPO ${m.rpoRows ?? '—'} rows / ${m.rpoWalBytes ?? '?'} WAL bytes (objective ${objectives.rpoSeconds} s)\n`);
+      for (const r of report.reasons) ctx.out(`  - ${r}\n`);
+      for (const n of notes) ctx.out(`${n}\n`);
+      ctx.out(`report: ${jsonFile} (and .md)\n`);
+    },
+    switchingBack(pair) {
+      ctx.out(`\nswitch-back: a planned switchover ${pair.primary} → ${pair.standby}, so ${pair.standby} leads again\n`);
+    },
+  };
+}

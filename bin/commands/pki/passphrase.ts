@@ -1,0 +1,15 @@
+import { DEFAULT_PASSPHRASE_ENV, DEMO_PASSPHRASE_WARNING, resolvePassphrase } from '../../../pki/index.js';
+import type { Context } from '../../context.js';
+
+/** The passphrase for CA keys (variable, demo file or a prompt on the terminal), warning loudly when it is the demo one. */
+export async function pkiPassphrase(ctx: Context, envName: string | undefined, creating = false): Promise<string> {
+  const r = await resolvePassphrase({
+    env: ctx.io.env,
+    envName: envName ?? DEFAULT_PASSPHRASE_ENV,
+    stateDir: ctx.stateDir,
+    tty: { input: process.stdin, output: ctx.io.stderr },
+    creating,
+  });
+  if (r.source === 'demo-file') ctx.err(`${DEMO_PASSPHRASE_WARNING}\n`);
+  return r.passphrase;
+}

@@ -1,0 +1,157 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { InputError } from '../../lib/errors.js';
+import type { Progress } from '../../lib/context.js';
+import { executeDrill } from '../drill.js';
+import { DrillAbortedError } from '../engine.js';
+import type { EvidenceSigner } from '../evidence.js';
+import type { DrillHistory } from '../history.js';
+import type { DrillEvent, DrillRequest, ReplicationMode } from '../model.js';
+import type { DrPair } from '../pair.js';
+import { LabPair } from '../pg/lab-pair.js';
+import { PgLab, labDir } from '../pg/lab.js';
+import { RemotePair } from '../pg/remote-pair.js';
+import { PgTools } from '../pg/tools.js';
+import { renderMarkdown, type DrillReport } from '../report.js';
+import type { ReplicaTlsSource } from '../tls.js';
+import { pairConfigFor } from './request.js';
+
+/** Where a drill's replication certificates and its report signature come from, and what to say about them. */
+export interface DrillEvidence {
+  readonly tls: ReplicaTlsSource;
+  readonly signer?: EvidenceSigner;
+  readonly notes: readonly string[];
+}
+
+/** Open the site's lab, creating or starting it; says whether this call started it (and so should stop it). */
+export async function prepareLab(stateDir: string, site: string, replication: ReplicationMode, tls: ReplicaTlsSource, progress: Progress): Promise<{ lab: PgLab; startedHere: boolean }> {
+  const tools = new PgTools();
+  tools.ensureInstalled();
+  const dir = labDir(stateDir, site);
+  if (!PgLab.exists(dir)) {
+    progress(`creating the DR lab for ${site} in ${dir} …`);
+    const lab = await PgLab.create({ dir, site, replication, tls, tools, stateDir });
+    return { lab, startedHere: true };
+  }
+  const lab = PgLab.open(dir, tools);
+  const wasRunning = lab.pid(lab.primary) !== undefined && lab.pid(lab.standby) !== undefined && lab.proxy.pid() !== undefined;
+  if (!wasRunning) await lab.start();
+  return { lab, startedHere: !wasRunning };
+}
+
+/** What a caller sees of a running drill (the CLI prints it; a service would stream it). */
+export interface DrillObserver {
+  /** A run began (and can be aborted by its id). */
+  started?(runId: string, request: DrillRequest, pair: DrPair): void;
+  event?(e: DrillEvent): void;
+  /** A run ended and its report files are written. */
+  finished?(report: DrillReport, jsonFile: string, notes: readonly string[]): void;
+  /** The drill passed and the switch-back starts. */
+  switchingBack?(pair: DrPair): void;
+  /** Lab creation and similar slow preparation. */
+  progress?: Progress;
+}
+
+export interface RunDrillOptions {
+  readonly request: DrillRequest;
+  readonly stateDir: string;
+  readonly history: DrillHistory;
+  /** Target pg: the pair file. */
+  readonly pairFile?: string;
+  /** Certificates and report signer; asked for after the pair file is checked. */
+  readonly evidence: () => Promise<DrillEvidence>;
+  /** Where the report files go. */
+  readonly outDir: string;
+  /** After a passed drill, a planned switchover back to the original primary (its own run). */
+  readonly switchBack: boolean;
+  /** Aborts the running drill; default: Ctrl-C (SIGINT) while a drill runs. */
+  readonly signal?: AbortSignal;
+  readonly observer?: DrillObserver;
+}
+
+export interface DrillRunResult {
+  readonly drill: DrillReport;
+  /** With switch-back: its run, or null when the drill did not pass (nothing was switched). */
+  readonly switchBack?: DrillReport | null;
+  /** The lab servers this drill started were stopped again. */
+  readonly labStoppedAfter: boolean;
+}
+
+/** Run a drill on an existing pair (target pg) or on the embedded lab (pg-local), writing each run's report. */
+export async function runDrill(o: RunDrillOptions): Promise<DrillRunResult> {
+  const { request } = o;
+  if (request.target === 'pg') {
+    const config = pairConfigFor(request, o.pairFile);
+    const evidence = await o.evidence();
+    const pair = await RemotePair.open(config, { site: request.site });
+    const tlsLabel = `operator-managed; the certificates the servers present are checked at preflight${config.tls.caFile ? ` against ${config.tls.caFile}` : ' (validity only: the pair file names no tls.ca)'}`;
+    try {
+      const r = await drive(o, { pair, lockName: `pg:${request.site}`, replicationTls: tlsLabel, evidence, notes: evidence.notes.filter((n) => n.startsWith('report:')) });
+      return { ...r, labStoppedAfter: false };
+    } finally {
+      await pair.close();
+    }
+  }
+  const evidence = await o.evidence();
+  const { lab, startedHere } = await prepareLab(o.stateDir, request.site, request.replication, evidence.tls, o.observer?.progress ?? (() => undefined));
+  try {
+    const r = await drive(o, { pair: new LabPair(lab), lockName: `pg-local:${request.site}`, replicationTls: lab.state.tlsSource, evidence, notes: evidence.notes });
+    return { ...r, labStoppedAfter: startedHere };
+  } finally {
+    if (startedHere) await lab.stop();
+  }
+}
+
+interface On {
+  readonly pair: DrPair;
+  readonly lockName: string;
+  readonly replicationTls: string;
+  readonly evidence: DrillEvidence;
+  readonly notes: readonly string[];
+}
+
+async function drive(o: RunDrillOptions, on: On): Promise<{ drill: DrillReport; switchBack?: DrillReport | null }> {
+  const first = await runOnce(o, o.request, on);
+  if (!o.switchBack) return { drill: first };
+  if (first.result !== 'passed') return { drill: first, switchBack: null };
+  o.observer?.switchingBack?.(on.pair);
+  const back = await runOnce(o, { ...o.request, scenario: 'switchover', failback: true }, on);
+  return { drill: first, switchBack: back };
+}
+
+async function runOnce(o: RunDrillOptions, request: DrillRequest, on: On): Promise<DrillReport> {
+  const controller = new AbortController();
+  const onSigint = () => controller.abort(new DrillAbortedError('interrupted (Ctrl-C)'));
+  if (!o.signal) process.once('SIGINT', onSigint);
+  let report: DrillReport;
+  try {
+    report = await executeDrill({
+      request,
+      pair: on.pair,
+      history: o.history,
+      lockName: on.lockName,
+      replicationTls: on.replicationTls,
+      ...(on.evidence.signer ? { signer: on.evidence.signer } : {}),
+      signal: o.signal ?? controller.signal,
+      onStart: (id) => o.observer?.started?.(id, request, on.pair),
+      onEvent: (e) => o.observer?.event?.(e),
+    });
+  } finally {
+    if (!o.signal) process.off('SIGINT', onSigint);
+  }
+  const outDir = resolve(o.outDir);
+  mkdirSync(outDir, { recursive: true });
+  const jsonFile = join(outDir, `${report.runId}.json`);
+  writeFileSync(jsonFile, JSON.stringify(report, null, 2) + '\n');
+  writeFileSync(join(outDir, `${report.runId}.md`), renderMarkdown(report));
+  o.observer?.finished?.(report, jsonFile, on.notes);
+  return report;
+}
+
+/** Refuse option combinations a drill cannot honour, before anything starts. */
+export function checkRunChoices(request: DrillRequest, c: { labTls: boolean; unsigned: boolean; switchBack: boolean }): void {
+  if (c.labTls && request.target !== 'pg-local') throw new InputError('--lab-tls is for --target pg-local; an existing pair keeps its own certificates (use --unsigned for an unsigned report)');
+  if (c.switchBack && !request.failback) throw new InputError('--switch-back needs the failback: drop --no-failback (the old primary must be a standby again before it can lead)');
+  if (c.unsigned && request.target !== 'pg') throw new InputError('--unsigned is for --target pg; on the embedded lab, --lab-tls drills with lab-only certificates and an unsigned report');
+}
+

@@ -1,0 +1,72 @@
+import { readFileSync } from 'node:fs';
+import { InputError } from '../../lib/errors.js';
+import type { StateStore } from '../../lib/state.js';
+import type { EvidenceVerifier } from '../evidence.js';
+import { DrillHistory } from '../history.js';
+import { LabPair } from '../pg/lab-pair.js';
+import { NODES, PgLab, labDir } from '../pg/lab.js';
+import { readPairFile } from '../pg/pair-config.js';
+import { RemotePair } from '../pg/remote-pair.js';
+import { verifyReport, type DrillReport } from '../report.js';
+
+/** An existing pair's roles, replication, lag, where its endpoint sends traffic and its certificates; changes nothing. */
+export async function pairStatus(site: string, pairFile: string) {
+  const config = readPairFile(pairFile);
+  if (config.site !== undefined && config.site !== site) throw new InputError(`${config.source}: site: the file is for site ${config.site}, not ${site}`);
+  const pair = await RemotePair.open(config, { site });
+  try {
+    const replication = await pair.replication();
+    const mode = await pair.replicationMode().catch(() => undefined);
+    const routed = await pair.traffic.current();
+    const certificates = await pair.certificates(Date.now());
+    const healthy = replication.streaming && routed === pair.primary;
+    const node = (n: typeof pair.primary) => ({ host: pair.node(n).host, port: pair.node(n).port });
+    return {
+      status: { file: config.source, site, primary: pair.primary, standby: pair.standby, replicationMode: mode ?? null, replication, endpoint: { routesTo: routed ?? null }, certificates, healthy },
+      nodes: { primary: node(pair.primary), standby: node(pair.standby) },
+    };
+  } finally {
+    await pair.close();
+  }
+}
+
+/** The embedded lab's processes, roles and replication. */
+export async function labStatus(stateDir: string, site: string) {
+  const lab = PgLab.open(labDir(stateDir, site));
+  const nodes = NODES.map((n) => ({ node: n, role: n === lab.primary ? 'primary' : 'standby', port: lab.state.ports[n], pid: lab.pid(n) ?? null, fenced: lab.hasStandbySignal(n) && n === lab.primary }));
+  const replication = lab.pid(lab.primary) !== undefined ? await new LabPair(lab).replication().catch((e: Error) => ({ streaming: false, detail: e.message })) : { streaming: false, detail: 'primary not running' };
+  return { dir: lab.dir, site: lab.state.site, replicationMode: lab.state.replication, endpoint: { port: lab.state.proxyPort, pid: lab.proxy.pid() ?? null }, nodes, replication, tls: lab.state.tlsSource };
+}
+
+/** Stop the embedded lab (each process by its pid) and, with `destroy`, delete its folder. */
+export async function stopLab(stateDir: string, site: string, destroy: boolean): Promise<{ dir: string; stopped: readonly string[] }> {
+  const dir = labDir(stateDir, site);
+  const lab = PgLab.open(dir);
+  const { stopped } = await lab.stop();
+  if (destroy) await lab.destroy();
+  return { dir, stopped };
+}
+
+/** Ask a running drill to stop (it runs its rollbacks); a drill with no live process is marked aborted. */
+export function abortDrill(store: StateStore, runId: string) {
+  return new DrillHistory(store).requestAbort(runId);
+}
+
+export function listDrills(store: StateStore, site?: string) {
+  return new DrillHistory(store).list(site === undefined ? {} : { site });
+}
+
+export function drillReport(store: StateStore, runId: string): DrillReport {
+  return new DrillHistory(store).report(runId) as DrillReport;
+}
+
+/** Check a report file's digest and, with a verifier (asked for once the file is read), its signature. */
+export async function verifyReportFile(file: string, verifier: () => EvidenceVerifier | undefined) {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new InputError(`cannot read the report ${file}: ${(err as Error).message}`, { cause: err });
+  }
+  return verifyReport(text, verifier());
+}

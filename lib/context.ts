@@ -1,0 +1,19 @@
+import type { StateStore } from './state.js';
+
+/**
+ * What an operation needs of the state: the state directory and its store, opened on first use.
+ * The CLI's context implements it; so can a long-running service or a test.
+ */
+export interface StateAccess {
+  readonly stateDir: string;
+  /** Whether a state store exists, without creating one (read operations on a fresh machine). */
+  hasStore(): boolean;
+  /** The store, created on first use. */
+  store(): StateStore;
+}
+
+/** Progress lines of a long operation; the caller decides where they go (a terminal, a log, nowhere). */
+export type Progress = (line: string) => void;
+
+/** A progress sink that drops every line. */
+export const silent: Progress = () => undefined;

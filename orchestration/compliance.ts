@@ -1,0 +1,39 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { renderPosture, runCatalogue, type ComplianceReport } from '../compliance/index.js';
+import { InputError } from '../lib/errors.js';
+import { json } from '../lib/output.js';
+import type { OpsContext } from './context.js';
+import { gatherCompliance } from './compliance-inputs.js';
+
+/** Run the compliance catalogue over every feature's state (one site's controls with `site`). */
+export async function runCompliance(ctx: OpsContext, site?: string): Promise<ComplianceReport> {
+  const fabric = ctx.fabric();
+  if (site !== undefined && !fabric.has(site)) throw new InputError(`no site "${site}" in ${ctx.inventorySource}; list the sites with: jinbao inventory show`);
+  const { inputs, cleanup } = await gatherCompliance(ctx);
+  try {
+    return await runCatalogue(inputs, site === undefined ? {} : { site });
+  } finally {
+    cleanup();
+  }
+}
+
+/** Run the catalogue and write the posture report (index.html and posture.json) into `dir`. */
+export async function writePostureReport(ctx: OpsContext, dir: string): Promise<{ file: string; report: ComplianceReport }> {
+  const { inputs, cleanup } = await gatherCompliance(ctx);
+  try {
+    const report = await runCatalogue(inputs);
+    const { html, data } = renderPosture(inputs, report);
+    const file = join(dir, 'index.html');
+    try {
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(file, html);
+      writeFileSync(join(dir, 'posture.json'), json(data));
+    } catch (err) {
+      throw new InputError(`cannot write the report into ${dir}: ${(err as Error).message}; choose another --out folder`, { cause: err });
+    }
+    return { file, report };
+  } finally {
+    cleanup();
+  }
+}

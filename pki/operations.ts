@@ -1,0 +1,231 @@
+/**
+ * The PKI's operations: what the CLI, the exporter and (next) the service call. Each takes the PKI
+ * store (or the state it lives in), its inputs and a progress sink, and returns data; none prints.
+ */
+import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { Registry } from 'prom-client';
+import type { Fabric, LiveFacts } from '../fabric/index.js';
+import type { Progress, StateAccess } from '../lib/context.js';
+import type { StateStore } from '../lib/state.js';
+import { initHierarchy, openCaSigner, replaceCa, ROOT_CA_ID } from './ca.js';
+import { mlps3Applications, staffCertificateHolders } from './facts.js';
+import { registerPkiMetrics } from './metrics.js';
+import { buildPkcs12 } from './p12.js';
+import { DEFAULT_PASSPHRASE_ENV, demoPassphraseFile, ensureDemoPassphrase } from './passphrase.js';
+import { Issuer, type IssueRequest, type Issued } from './pipeline.js';
+import { caBundlePem, replicaTlsMaterial } from './replica.js';
+import { CrlLedger, publishCrl, type RevocationRegistry } from './revocation/index.js';
+import { PkiStore, type CaRecord, type RevocationReason } from './store.js';
+import { toPem } from './x509.js';
+
+/** The PKI store when a hierarchy exists; undefined otherwise (creating neither the store nor its tables). */
+export function existingPki(state: StateAccess): PkiStore | undefined {
+  if (!state.hasStore()) return undefined;
+  const store = state.store();
+  if (!store.versions()['pki']) return undefined;
+  const pki = PkiStore.open(store);
+  return pki.getCa(ROOT_CA_ID) ? pki : undefined;
+}
+
+/** KPI facts: staff certificate holders per site, MLPS level-3 applications with server certificates. */
+export function pkiLiveFacts(state: StateAccess, fabric: Fabric): Partial<LiveFacts> {
+  const pki = existingPki(state);
+  if (!pki) return {};
+  const apps = mlps3Applications(pki, fabric);
+  return { staffCertificates: staffCertificateHolders(pki), mlps3Applications: { total: apps.total, withCertificates: apps.withCertificates } };
+}
+
+/** Exporter: certificate and CA gauges, read from the state at each scrape. */
+export function registerPkiStateMetrics(registry: Registry, state: StateAccess): void {
+  registerPkiMetrics(registry, () => existingPki(state));
+}
+
+const RENEW_BEFORE_MS = 30 * 86_400_000;
+
+export interface ReplicaCertificatesResult {
+  readonly hierarchyCreated: boolean;
+  readonly demoKeyStore: boolean;
+  /** Absent when the hierarchy exists but no passphrase was given: nothing was checked. */
+  readonly replica: {
+    readonly pairings: number;
+    readonly issued: number;
+    readonly kept: number;
+    readonly dir: string;
+    readonly pairs: readonly { site: string; drSite: string; primary: string; standby: string }[];
+  } | null;
+  readonly stateDir: string;
+  readonly passphraseEnv: string;
+}
+
+/**
+ * `jinbao up`'s PKI part: create the hierarchy when absent (demo passphrase when none is given, stored
+ * beside the keys), then make sure every DR pairing has replica-mtls certificates for its primary and
+ * standby database servers in `outDir/<site>/`. Keeps certificates valid for 30 more days whose files exist.
+ */
+export async function ensureReplicaCertificates(
+  state: StateAccess,
+  fabric: Fabric,
+  opts: { readonly env: NodeJS.ProcessEnv; readonly outDir: string; readonly progress: Progress },
+): Promise<ReplicaCertificatesResult> {
+  const store = state.store();
+  const pki = PkiStore.open(store);
+  const envName = DEFAULT_PASSPHRASE_ENV;
+  let passphrase = opts.env[envName] || undefined;
+  let created = false;
+  let demo = false;
+  if (!pki.getCa(ROOT_CA_ID)) {
+    if (!passphrase) {
+      passphrase = ensureDemoPassphrase(store.dir);
+      demo = true;
+    }
+    await initHierarchy(pki, { algorithm: 'ecdsa-p256', passphrase });
+    created = true;
+  } else if (!passphrase && existsSync(demoPassphraseFile(store.dir))) {
+    passphrase = ensureDemoPassphrase(store.dir);
+    demo = true;
+  }
+  const base = { hierarchyCreated: created, demoKeyStore: demo, stateDir: store.dir, passphraseEnv: envName };
+  if (!passphrase) return { ...base, hierarchyCreated: false, demoKeyStore: false, replica: null };
+  const now = Date.now();
+  let issued = 0;
+  let kept = 0;
+  const pairs: { site: string; drSite: string; primary: string; standby: string }[] = [];
+  for (const site of fabric.sites) {
+    const drSite = fabric.drCenterOf(site);
+    if (!drSite) continue;
+    const dir = join(opts.outDir, site.id);
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'ca-bundle.pem'), caBundlePem(pki));
+    const serials: Record<'primary' | 'standby', string> = { primary: '', standby: '' };
+    for (const [role, host, cn] of [
+      ['primary', site, `pg.${site.slug}.jinbao.internal`],
+      ['standby', drSite, `pg-dr-${site.slug}.${drSite.slug}.jinbao.internal`],
+    ] as const) {
+      const current = pki
+        .listCertificates({ site: host.id, profile: 'replica-mtls', status: 'active' })
+        // Certificates of a revoked (since replaced) infrastructure CA are dead: issue new ones under its successor.
+        .filter((c) => c.commonName === cn && c.notAfter.getTime() - now > RENEW_BEFORE_MS && !pki.revokedCaInChain(c.caId))
+        .pop();
+      if (current && existsSync(join(dir, `${role}.key.pem`)) && existsSync(join(dir, `${role}.crt.pem`))) {
+        kept += 1;
+        serials[role] = current.serial;
+        continue;
+      }
+      opts.progress(`replica certificate for ${cn}`);
+      const m = await replicaTlsMaterial(pki, fabric, { site: host.id, commonName: cn, passphrase });
+      writeFileSync(join(dir, `${role}.crt.pem`), m.fullChainPem);
+      writeFileSync(join(dir, `${role}.key.pem`), m.privateKeyPem, { mode: 0o600 });
+      issued += 1;
+      serials[role] = m.serial;
+    }
+    pairs.push({ site: site.id, drSite: drSite.id, primary: serials.primary, standby: serials.standby });
+  }
+  return { ...base, replica: { pairings: pairs.length, issued, kept, dir: opts.outDir, pairs } };
+}
+
+export interface IssueFilesOptions {
+  /** Folder the certificate, its chain and a generated key go to (created when absent). */
+  readonly outDir: string;
+  /** The holder's private key (PKCS#8 PEM) when the request carries a CSR and a PKCS#12 bundle is wanted. */
+  readonly keyPem?: string;
+  /** Also write a PKCS#12 bundle with this password. */
+  readonly p12Password?: string;
+}
+
+/** Issue through the profile pipeline and write the certificate, its chain, a generated key and a PKCS#12 bundle. */
+export async function issueCertificate(
+  pki: PkiStore,
+  fabric: Fabric,
+  passphrase: string,
+  request: IssueRequest,
+  files: IssueFilesOptions,
+): Promise<{ issued: Issued; files: Record<string, string> }> {
+  const issued = await new Issuer(pki, fabric, passphrase).issue(request);
+  const serial = issued.record.serial;
+  const dir = resolve(files.outDir);
+  mkdirSync(dir, { recursive: true });
+  const written: Record<string, string> = {
+    certificate: join(dir, `${serial}.crt.pem`),
+    chain: join(dir, `${serial}.chain.pem`),
+  };
+  writeFileSync(written.certificate!, toPem(issued.certificateDer));
+  writeFileSync(written.chain!, issued.chainDer.map((d) => toPem(d)).join(''));
+  const privateKeyPem = issued.key?.exportPkcs8() ?? files.keyPem;
+  if (issued.key) {
+    written.key = join(dir, `${serial}.key.pem`);
+    writeFileSync(written.key, privateKeyPem!, { mode: 0o600 });
+    chmodSync(written.key, 0o600);
+  }
+  if (files.p12Password !== undefined) {
+    written.p12 = join(dir, `${serial}.p12`);
+    writeFileSync(
+      written.p12,
+      buildPkcs12({ privateKeyPem: privateKeyPem!, certificates: [issued.certificateDer, ...issued.chainDer], password: files.p12Password, friendlyName: issued.record.commonName }),
+      { mode: 0o600 },
+    );
+  }
+  return { issued, files: written };
+}
+
+/** Revoke one certificate (audited; refusals are InputError and audited too). */
+export function revokeCertificate(pki: PkiStore, serial: string, reason: RevocationReason): { serial: string; caId: string; reason: RevocationReason; revokedAt: string | undefined } {
+  const cert = pki.markRevoked(serial, reason);
+  return { serial: cert.serial, caId: cert.caId, reason, revokedAt: cert.revokedAt?.toISOString() };
+}
+
+/** Revoke an issuing CA; says how many unrevoked certificates it leaves stranded. */
+export function revokeIssuingCa(pki: PkiStore, id: string, reason: RevocationReason) {
+  const ca = pki.markCaRevoked(id, reason);
+  const stranded = pki.listCertificates({ caId: ca.id, status: 'active' }).length;
+  return { ca: ca.id, serial: ca.serial, parent: ca.parentId!, reason, revokedAt: ca.revokedAt?.toISOString(), revocationSeq: ca.revocationSeq, unrevokedCertificatesUnder: stranded };
+}
+
+/** Give a revoked issuing CA its successor; says how many of its certificates need re-issuing. */
+export async function replaceIssuingCa(pki: PkiStore, id: string, passphrase: string): Promise<{ replaced: CaRecord; successor: CaRecord; certificatesToReissue: number }> {
+  const { replaced, successor } = await replaceCa(pki, id, passphrase);
+  return { replaced, successor, certificatesToReissue: pki.listCertificates({ caId: replaced.id, status: 'active' }).length };
+}
+
+export interface CutCrlRequest {
+  readonly caId: string;
+  readonly delta: boolean;
+  readonly passphrase: string;
+  /** Seconds until nextUpdate; default: the CRL kind's. */
+  readonly validitySeconds?: number;
+  /** Base URL CRLs are published under (full CRLs announce the delta there). */
+  readonly distributionBase: string;
+  /** Folder the DER and PEM files go to (created when absent). */
+  readonly outDir: string;
+}
+
+/** Cut the next full or delta CRL of a CA and write it as DER and PEM. */
+export async function cutCrl(store: StateStore, pki: PkiStore, r: CutCrlRequest) {
+  const registry: RevocationRegistry = pki;
+  const signer = await openCaSigner(pki, r.caId, r.passphrase);
+  const base = r.distributionBase.replace(/\/+$/, '');
+  const published = await publishCrl({
+    ledger: new CrlLedger(store),
+    registry,
+    signer,
+    delta: r.delta,
+    ...(r.validitySeconds !== undefined ? { validitySeconds: r.validitySeconds } : {}),
+    deltaUrl: `${base}/crl/${r.caId}-delta.crl`,
+  });
+  const out = resolve(r.outDir);
+  mkdirSync(out, { recursive: true });
+  const stem = join(out, r.delta ? `${r.caId}-delta` : r.caId);
+  writeFileSync(`${stem}.crl`, published.der);
+  writeFileSync(`${stem}.crl.pem`, published.pem);
+  return {
+    ca: r.caId,
+    kind: r.delta ? ('delta' as const) : ('full' as const),
+    number: published.slot.number,
+    ...(published.slot.baseNumber !== undefined ? { baseNumber: published.slot.baseNumber } : {}),
+    entries: published.entries,
+    bytes: published.der.length,
+    thisUpdate: published.slot.thisUpdate.toISOString(),
+    nextUpdate: published.slot.nextUpdate.toISOString(),
+    files: [`${stem}.crl`, `${stem}.crl.pem`],
+  };
+}
