@@ -60,3 +60,11 @@ export function parseRatio(flag: string, text: string, example: string): number 
   if (!(n > 0 && n < 1)) throw new InputError(`${flag}: got "${text}", want a ratio between 0 and 1 such as ${example}`);
   return n;
 }
+
+/** A calendar date, optionally with a time, in ISO 8601 form: "2026-10-01" or "2026-10-01T08:00:00Z". */
+export function parseIsoDate(flag: string, text: string, example: string): Date {
+  const ok = /^[0-9]{4}-[0-9]{2}-[0-9]{2}(?:T[0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]+)?)?(?:Z|[+-][0-9]{2}:[0-9]{2})?)?$/.test(text);
+  const date = new Date(text);
+  if (!ok || Number.isNaN(date.getTime())) throw new InputError(`${flag}: got "${text}", want an ISO date such as ${example}`);
+  return date;
+}

@@ -1,21 +1,13 @@
-import { readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
+import { listProcs, readProc, type ProcInfo } from '../lib/procs.js';
+
+export type { ProcInfo };
 
 /**
  * The process table as the lab needs it, read from /proc: who runs what, in which network
  * namespace, as whose child. The lab's teardown decides from this alone which processes are its
  * own (see `labProcesses`), so that `down` can be tested against a made-up table without root.
  */
-
-export interface ProcInfo {
-  readonly pid: number;
-  readonly ppid: number;
-  /** Start time in clock ticks since boot (field 22 of /proc/PID/stat): with the pid, the identity of a process. */
-  readonly start: number;
-  readonly argv: readonly string[];
-  /** Inode of /proc/PID/ns/net; undefined when unreadable (a zombie has none). */
-  readonly netns?: number;
-  readonly zombie: boolean;
-}
 
 export interface ProcTable {
   list(): ProcInfo[];
@@ -25,39 +17,8 @@ export interface ProcTable {
   netnsInode(name: string): number | undefined;
 }
 
-function readProc(pid: number): ProcInfo | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // The command name (field 2) may hold spaces and parentheses: the fields after it start after the last ')'.
-    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const state = rest[0]!;
-    const ppid = Number(rest[1]);
-    const start = Number(rest[19]);
-    const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-    if (argv.at(-1) === '') argv.pop();
-    let netns: number | undefined;
-    try {
-      const m = /^net:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/ns/net`));
-      if (m) netns = Number(m[1]);
-    } catch {
-      /* a zombie or a process exiting right now */
-    }
-    return { pid, ppid, start, argv, ...(netns !== undefined ? { netns } : {}), zombie: state === 'Z' || state === 'X' };
-  } catch {
-    return undefined;
-  }
-}
-
 export const systemProcs: ProcTable = {
-  list() {
-    const out: ProcInfo[] = [];
-    for (const e of readdirSync('/proc')) {
-      if (!/^\d+$/.test(e)) continue;
-      const p = readProc(Number(e));
-      if (p) out.push(p);
-    }
-    return out;
-  },
+  list: listProcs,
   get: readProc,
   signal(pid, sig) {
     process.kill(pid, sig);

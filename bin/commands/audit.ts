@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import { writeFileSync } from 'node:fs';
 import { readAudit, verifyAudit } from '../../lib/audit.js';
-import { ExitCode, InputError, JinbaoError } from '../../lib/errors.js';
+import { ExitCode, JinbaoError } from '../../lib/errors.js';
+import { parseChoice, parseIsoDate } from '../../lib/options.js';
 import { json } from '../../lib/output.js';
 import type { Context } from '../context.js';
 import type { Runner } from '../runner.js';
@@ -38,17 +39,13 @@ async function verify(ctx: Context, o: { json?: boolean }): Promise<number> {
 }
 
 async function exportAudit(ctx: Context, o: { out?: string; format: string; action?: string; since?: string }): Promise<void> {
-  if (o.format !== 'jsonl' && o.format !== 'json') throw new InputError(`--format: got "${o.format}", want jsonl or json`);
-  let since: Date | undefined;
-  if (o.since !== undefined) {
-    since = new Date(o.since);
-    if (Number.isNaN(since.getTime())) throw new InputError(`--since: got "${o.since}", want an ISO date such as 2026-10-01`);
-  }
+  const format = parseChoice('--format', o.format, ['jsonl', 'json'] as const);
+  const since = o.since === undefined ? undefined : parseIsoDate('--since', o.since, '2026-10-01');
   const store = ctx.store();
   const entries = [...readAudit(store, { ...(o.action !== undefined ? { action: o.action } : {}), ...(since ? { since } : {}) })];
   const check = verifyAudit(store);
   const text =
-    o.format === 'json'
+    format === 'json'
       ? json({ exportedAt: new Date().toISOString(), chain: { intact: check.ok, entries: check.entries, head: check.head, ...(check.firstBroken ? { firstBroken: check.firstBroken } : {}) }, entries })
       : entries.map((e) => JSON.stringify(e)).join('\n') + (entries.length ? '\n' : '');
   if (o.out === undefined) ctx.out(text);

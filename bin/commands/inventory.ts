@@ -12,6 +12,7 @@ import {
   type InventoryInput,
 } from '../../fabric/index.js';
 import { InputError } from '../../lib/errors.js';
+import { parseChoice } from '../../lib/options.js';
 import { json, table } from '../../lib/output.js';
 import { loadLedger } from '../../fabric/index.js';
 import type { Context } from '../context.js';
@@ -167,9 +168,7 @@ async function show(ctx: Context, opts: { json?: boolean; site?: string }): Prom
 }
 
 async function exportInventory(ctx: Context, opts: { format: string; pin?: boolean }): Promise<void> {
-  if (opts.format !== 'yaml' && opts.format !== 'json') {
-    throw new InputError(`--format must be "yaml" or "json", got "${opts.format}"`);
-  }
+  const format = parseChoice('--format', opts.format, ['yaml', 'json'] as const);
   const f = ctx.fabric();
   const doc: InventoryInput = structuredClone(f.inventory) as InventoryInput;
   if (opts.pin) {
@@ -184,7 +183,7 @@ async function exportInventory(ctx: Context, opts: { format: string; pin?: boole
       for (const a of site.accessPlatforms ?? []) a.prefix = ledger.get(`agency:${a.code}`);
     }
   }
-  if (opts.format === 'json') ctx.out(json(doc));
+  if (format === 'json') ctx.out(json(doc));
   else {
     const header = f.sampleData ? '# SAMPLE DATA: see metadata.notes. Only site names and GB/T 2260 codes are real.\n' : '';
     ctx.out(header + jsyaml.dump(doc, { lineWidth: -1, noRefs: true }));

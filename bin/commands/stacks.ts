@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
 import { InputError } from '../../lib/errors.js';
+import { parseChoice } from '../../lib/options.js';
 import { json } from '../../lib/output.js';
 import { progress } from '../../lib/progress.js';
 import { allocateAndRecord } from '../../fabric/operations.js';
@@ -151,19 +152,19 @@ function requireSite(ctx: Context, id: string): void {
 
 async function manifests(ctx: Context, opts: ManifestsOptions): Promise<void> {
   const fabric = ctx.fabric();
-  if (opts.format !== 'yaml' && opts.format !== 'json') throw new InputError(`--format must be "yaml" or "json", got "${opts.format}"`);
+  const format = parseChoice('--format', opts.format, ['yaml', 'json'] as const);
   requireSite(ctx, opts.site);
   const objects = siteObjects(ctx.store(), fabric, opts.site, renderOptions(opts.trustBundle));
-  if (opts.format === 'json') ctx.out(json(objects));
+  if (format === 'json') ctx.out(json(objects));
   else ctx.out(objects.map((o) => `---\n${stringify(o, { lineWidth: 0 })}`).join(''));
 }
 
 async function synth(ctx: Context, opts: SynthCommandOptions): Promise<void> {
   const fabric = ctx.fabric();
-  if (opts.engine !== 'cdktf' && opts.engine !== 'pulumi') throw new InputError(`--engine must be "cdktf" or "pulumi", got "${opts.engine}"`);
+  const engine = parseChoice('--engine', opts.engine, ['cdktf', 'pulumi'] as const);
   for (const id of opts.site ?? []) requireSite(ctx, id);
   const render = renderOptions(opts.trustBundle);
-  if (opts.engine === 'pulumi') {
+  if (engine === 'pulumi') {
     if (opts.backend !== 'local' || opts.backendConn !== undefined) throw new InputError('--backend and --backend-conn are for the cdktf engine; Pulumi keeps its state where `pulumi login` says');
     if (!opts.site) throw new InputError('the Pulumi engine prepares one stack per site: name them with --site ID (repeatable)');
     const { allocations } = allocateAndRecord(ctx.store(), fabric);

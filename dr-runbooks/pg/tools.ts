@@ -1,8 +1,9 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { $, type ProcessPromise, type Shell } from 'zx';
 import { UnavailableError } from '../../lib/errors.js';
+import { procState } from '../../lib/procs.js';
 
 export const DEFAULT_PG_BIN = '/usr/lib/postgresql/15/bin';
 
@@ -58,12 +59,8 @@ export function alive(pid: number): boolean {
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return true;
-  }
+  // A process that exits between the two reads counts as alive here: callers poll until it is gone.
+  return procState(pid) !== 'Z';
 }
 
 /** Signal `pid` and wait until it is gone; escalates to SIGKILL after `timeoutMs`. Returns false when it was not running. */

@@ -34,7 +34,7 @@ describe('jinbao manifests', () => {
 
   it('GIVEN a bad format or an unknown site THEN exit 2 with the reason', async () => {
     const bad = await cli('manifests', '--site', '440100', '--format', 'xml');
-    expect([bad.code, bad.stderr]).toEqual([2, 'jinbao: --format must be "yaml" or "json", got "xml"\n']);
+    expect([bad.code, bad.stderr]).toEqual([2, 'jinbao: --format: got "xml", want one of yaml, json\n']);
     const unknown = await cli('manifests', '--site', '123456');
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain('no site "123456" in');
@@ -86,7 +86,7 @@ describe('jinbao synth', () => {
   });
 
   it('GIVEN bad engine options THEN each says what it wants', async () => {
-    expect((await cli('synth', '--engine', 'helm')).stderr).toBe('jinbao: --engine must be "cdktf" or "pulumi", got "helm"\n');
+    expect((await cli('synth', '--engine', 'helm')).stderr).toBe('jinbao: --engine: got "helm", want one of cdktf, pulumi\n');
     expect((await cli('synth', '--engine', 'pulumi')).stderr).toBe('jinbao: the Pulumi engine prepares one stack per site: name them with --site ID (repeatable)\n');
     expect((await cli('synth', '--engine', 'pulumi', '--site', '440100', '--backend', 'pg')).stderr).toBe(
       'jinbao: --backend and --backend-conn are for the cdktf engine; Pulumi keeps its state where `pulumi login` says\n',
