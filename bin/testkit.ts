@@ -1,10 +1,7 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { main } from './cli.js';
 
-/** Run the CLI in-process with captured output (for tests). */
+/** Run the CLI in-process with captured output (for tests; the shared test helpers are in testkit/). */
 export async function runCli(args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   const stdout = new PassThrough();
   const stderr = new PassThrough();
@@ -14,10 +11,4 @@ export async function runCli(args: readonly string[], env: NodeJS.ProcessEnv = {
   stderr.on('data', (b: Buffer) => err.push(b));
   const code = await main(args, { stdout, stderr, env: { ...env } });
   return { code, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') };
-}
-
-/** A fresh temporary directory, removed by the returned cleanup. */
-export function tempDir(prefix = 'jinbao-test-'): { dir: string; cleanup: () => void } {
-  const dir = mkdtempSync(join(tmpdir(), prefix));
-  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }

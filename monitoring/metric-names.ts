@@ -1,6 +1,6 @@
 /**
  * The metric names the rules and the dashboard read. Features register these on the shared
- * registry (bin/metrics.ts); the ones jinbao derives from the inventory are registered in
+ * registry (orchestration/metrics.ts); the ones jinbao derives from the inventory are registered in
  * monitoring/registry.ts. docs/monitoring.md lists who provides each.
  */
 export const METRICS = {
@@ -11,11 +11,11 @@ export const METRICS = {
   /** gauge {site}: the recovery-point objective, seconds (monitoring/registry.ts, from the fabric). */
   rpoObjective: 'jinbao_dr_rpo_objective_seconds',
   rtoObjective: 'jinbao_dr_rto_objective_seconds',
-  /** gauge {site}: replay lag of the site's streaming DR standby, seconds (bin/commands/drill.ts, sampled by the exporter). */
+  /** gauge {site}: replay lag of the site's streaming DR standby, seconds (dr-runbooks/operations/metrics.ts, sampled by the exporter). */
   replicationLag: 'jinbao_dr_replication_lag_seconds',
   /** gauge {site}: 1 when the site's DR standby streams on its primary's timeline, else 0 (as above). */
   standbyStreaming: 'jinbao_dr_standby_streaming',
-  /** gauge {site}: seconds since the site's latest drill finished (dr-runbooks, bin/commands/drill.ts). */
+  /** gauge {site}: seconds since the site's latest drill finished (dr-runbooks/operations/metrics.ts). */
   drillAge: 'jinbao_dr_last_drill_age_seconds',
   /** gauge {site, result}: 1 when the site's latest drill passed, else 0 (dr-runbooks). */
   drillPassed: 'jinbao_dr_last_passed',

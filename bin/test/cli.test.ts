@@ -3,7 +3,8 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { afterAll, describe, expect, it } from 'vitest';
-import { runCli, tempDir } from '../testkit.js';
+import { tempDir } from '../../testkit/index.js';
+import { runCli } from '../testkit.js';
 
 const tmp = tempDir();
 afterAll(() => tmp.cleanup());

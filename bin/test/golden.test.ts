@@ -11,7 +11,8 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { runCli, tempDir } from '../testkit.js';
+import { tempDir } from '../../testkit/index.js';
+import { runCli } from '../testkit.js';
 
 const GOLDEN_DIR = join(import.meta.dirname, 'golden');
 const UPDATE = process.env.JINBAO_UPDATE_GOLDEN === '1';

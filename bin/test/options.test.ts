@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { runCli, tempDir } from '../testkit.js';
+import { tempDir } from '../../testkit/index.js';
+import { runCli } from '../testkit.js';
 
 const tmp = tempDir('jinbao-options-');
 afterAll(() => tmp.cleanup());

@@ -1,4 +1,5 @@
-import { runCli, tempDir as makeTempDir } from '../../bin/testkit.js';
+import { runCli } from '../../bin/testkit.js';
+import { tempDir as makeTempDir } from '../../testkit/index.js';
 
 /** Run the jinbao CLI in-process with captured output. */
 export const jinbao = runCli;

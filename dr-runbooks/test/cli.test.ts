@@ -1,7 +1,8 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { runCli, tempDir } from '../../bin/testkit.js';
+import { runCli } from '../../bin/testkit.js';
+import { tempDir } from '../../testkit/index.js';
 import { Registry } from 'prom-client';
 import { registerDrillMetrics } from '../operations/index.js';
 import { LocalOpsContext } from '../../orchestration/context.js';

@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { LocalOpsContext } from '../../orchestration/context.js';
 import { drillEvidence as evidenceSources } from '../../orchestration/drill-evidence.js';
-import { runCli, tempDir } from '../../bin/testkit.js';
+import { runCli } from '../../bin/testkit.js';
+import { tempDir } from '../../testkit/index.js';
 import { buildReportBody, checkCertificate, EventLog, sealReport } from '../index.js';
 import { request } from './helpers.js';
 

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
+import { waitUntil } from '../../testkit/index.js';
 import { isRunning, listProcs, procState, readProc } from '../procs.js';
 
 describe('processes by pid and start time', () => {
@@ -24,9 +25,7 @@ describe('processes by pid and start time', () => {
     const start = readProc(pid)?.start;
     await new Promise((r) => child.once('exit', r));
     // Node reaps its children itself; wait for that.
-    const deadline = Date.now() + 5_000;
-    while (procState(pid) !== undefined && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
-    expect(procState(pid)).toBeUndefined();
+    await waitUntil(() => procState(pid) === undefined, `process ${pid} to be reaped`, { timeoutMs: 5_000, intervalMs: 10 });
     expect(readProc(pid)).toBeUndefined();
     if (start !== undefined) expect(isRunning({ pid, start })).toBe(false);
   });

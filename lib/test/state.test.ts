@@ -2,7 +2,7 @@ import Database from 'better-sqlite3';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { tempDir } from '../../bin/testkit.js';
+import { tempDir } from '../../testkit/index.js';
 import { StateStore, STORE_FORMAT } from '../state.js';
 
 const cleanups: (() => void)[] = [];

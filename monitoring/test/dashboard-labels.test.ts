@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { tempDir } from '../../bin/testkit.js';
+import { tempDir } from '../../testkit/index.js';
 import { LocalOpsContext } from '../../orchestration/context.js';
 import { exporterRegistry } from '../../orchestration/metrics.js';
 import { buildDashboard } from '../index.js';

@@ -1,9 +1,9 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { freePort, waitUntil } from '../../testkit/index.js';
 import { renderMonitoring } from '../index.js';
 
 const hasPrometheus = spawnSync('sh', ['-c', 'command -v prometheus'], { stdio: 'ignore' }).status === 0;
@@ -23,17 +23,6 @@ async function stop(child: ChildProcess): Promise<void> {
   const timer = setTimeout(() => child.pid !== undefined && child.exitCode === null && process.kill(child.pid, 'SIGKILL'), 5_000);
   await exited;
   clearTimeout(timer);
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 /** Start `jinbao exporter --port 0` and read the URL it announces. */
@@ -66,14 +55,15 @@ async function query(promUrl: string, expr: string): Promise<{ metric: Record<st
  * Poll until the query answers (the first scrape is queryable only seconds after start); `ready`
  * waits past answers computed before the first scrape (a recording rule evaluated on no data).
  */
-async function poll(promUrl: string, expr: string, ready: (value: string) => boolean = () => true, deadlineMs = 45_000) {
-  const until = Date.now() + deadlineMs;
-  while (Date.now() < until) {
-    const r = await query(promUrl, expr).catch(() => []);
-    if (r.length > 0 && ready(r[0]!.value[1])) return r;
-    await new Promise((res) => setTimeout(res, 500));
-  }
-  throw new Error(`no result for ${expr} within ${deadlineMs / 1000} s`);
+function poll(promUrl: string, expr: string, ready: (value: string) => boolean = () => true, deadlineMs = 45_000) {
+  return waitUntil(
+    async () => {
+      const r = await query(promUrl, expr).catch(() => []);
+      return r.length > 0 && ready(r[0]!.value[1]) ? r : undefined;
+    },
+    `a result for ${expr}`,
+    { timeoutMs: deadlineMs, intervalMs: 500 },
+  );
 }
 
 describe.skipIf(!hasPrometheus)('a real Prometheus scraping jinbao exporter (Debian package prometheus)', () => {

@@ -1,7 +1,8 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { jinbao, tempDir } from '../../compliance/test/cli.js';
+import { runCli as jinbao } from '../../bin/testkit.js';
+import { tempDir } from '../../testkit/index.js';
 
 const tmp = tempDir('jinbao-monitoring-');
 afterAll(() => tmp.cleanup());

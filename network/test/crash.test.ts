@@ -5,6 +5,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../bin/testkit.js';
+import { waitUntil } from '../../testkit/index.js';
 import { labDown, readJournal, type LabJournal } from '../index.js';
 import { has, isRoot } from './fixture.js';
 
@@ -85,13 +86,7 @@ function child(state: string, mode: 'self-kill' | 'hang', n: number, onStarted?:
   });
 }
 
-async function until(check: () => boolean, what: string, ms = 20_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const until = (check: () => boolean, what: string) => waitUntil(check, what);
 
 describe.skipIf(!canLab)('a lab whose bring-up was SIGKILLed leaves nothing behind (root with wireguard-go, wireguard-tools, nftables, iproute2; skipped otherwise)', () => {
   it('GIVEN a bring-up killed between starting a wireguard-go and recording its pid WHEN `wan up --lab` runs again THEN it says it removes the leftovers, and they are gone', async () => {

@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { validateInventory, type Fabric, type InventoryInput } from '../../fabric/index.js';
-import { agency as fabricAgency, site } from '../../fabric/test/builders.js';
+import { agency as fabricAgency, site } from '../../testkit/index.js';
 
 const agency = (code: string) => fabricAgency(code);
 

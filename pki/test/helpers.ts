@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { validateInventory, type Fabric } from '../../fabric/index.js';
-import { smallInventory } from '../../fabric/test/builders.js';
+import { smallInventory } from '../../testkit/index.js';
 import { StateStore } from '../../lib/state.js';
 import { initHierarchy, Issuer, PkiStore, toPem, type CaAlgorithm } from '../index.js';
 

@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { tempDir } from '../../bin/testkit.js';
+import { tempDir } from '../../testkit/index.js';
 import { synthesizeCdktf } from '../cdktf/index.js';
 import { parseBackend, passwordIn, renderSite } from '../index.js';
 import { buildFabric, smallInventory } from './inventory.js';

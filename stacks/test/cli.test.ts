@@ -2,7 +2,8 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse as parseYaml, parseAllDocuments } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli, tempDir } from '../../bin/testkit.js';
+import { runCli } from '../../bin/testkit.js';
+import { tempDir } from '../../testkit/index.js';
 import { startFakeApiServer, type FakeApiServer } from './fake-apiserver.js';
 import { smallInventory } from './inventory.js';
 

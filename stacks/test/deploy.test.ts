@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { tempDir } from '../../bin/testkit.js';
+import { tempDir } from '../../testkit/index.js';
 import { applyPlan, connectCluster, formatPlan, planSite, type Cluster } from '../deploy/index.js';
 import { renderSite, type KubeObject } from '../index.js';
 import { startFakeApiServer, type FakeApiServer } from './fake-apiserver.js';

@@ -1,9 +1,8 @@
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { tempDir } from '../../bin/testkit.js';
+import { freePort, tempDir } from '../../testkit/index.js';
 import { synthesizeCdktf } from '../cdktf/index.js';
 import { parseBackend } from '../index.js';
 import { buildFabric } from './inventory.js';
@@ -26,17 +25,6 @@ function asPostgres(tool: string, args: readonly string[]): SpawnSyncReturns<str
   if (r.status !== 0) throw new Error(`${tool} ${args.join(' ')} failed: ${r.stderr}${r.stdout}`);
   return r;
 }
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
-
 describe.skipIf(!ready)(`the pg backend with terraform and a real PostgreSQL${why}`, () => {
   let dir: string;
   let cleanup: () => void;

@@ -1,7 +1,8 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli, tempDir } from '../../../bin/testkit.js';
+import { runCli } from '../../../bin/testkit.js';
+import { tempDir } from '../../../testkit/index.js';
 import { loadFabric } from '../../../fabric/index.js';
 import { StateStore } from '../../../lib/state.js';
 import { initHierarchy, Issuer, PkiStore, toPem, type Issued } from '../../index.js';

@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { tempDir } from '../../../bin/testkit.js';
+import { tempDir } from '../../../testkit/index.js';
 import type { StateStore } from '../../../lib/state.js';
 import type { PkiStore } from '../../index.js';
 import { CrlLedger, encodeRevoked, publishCrl } from '../index.js';

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import * as pkijs from 'pkijs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { tempDir } from '../../../bin/testkit.js';
+import { tempDir } from '../../../testkit/index.js';
 import { StateStore } from '../../../lib/state.js';
 import { PkiStore } from '../../index.js';
 import { readTlv } from '../der.js';

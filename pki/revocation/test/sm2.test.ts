@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { sm2 } from 'sm-crypto-v2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { tempDir } from '../../../bin/testkit.js';
+import { tempDir } from '../../../testkit/index.js';
 import { loadFabric } from '../../../fabric/index.js';
 import { StateStore } from '../../../lib/state.js';
 import { initHierarchy, Issuer, openCaSigner, PkiStore, SM2_DEFAULT_ID, type Issued } from '../../index.js';
