@@ -71,6 +71,7 @@ export function register(program: Command, run: Runner): void {
     .description('connectivity matrix of the lab: every allowed pair connects, every denied pair is blocked; latency and handshake age per link')
     .option('--last', 'show the last recorded check instead of probing')
     .option('--json', 'machine-readable output')
+    .addHelpText('after', '\nExit code 0 when every pair behaves as the policy says and every link is up, 3 otherwise (also with --last).\n\nExamples:\n  $ sudo jinbao wan check\n  $ jinbao wan check --last --json')
     .action(run<{ json?: boolean; last?: boolean }>(check));
 
   wan
@@ -156,7 +157,7 @@ async function up(ctx: Context, opts: { provinces: string; prefectures: string; 
 /** A connectivity matrix that differs from the policy, or a link down, is a failed check (exit 3). */
 async function check(ctx: Context, opts: { json?: boolean; last?: boolean }): Promise<number> {
   const { result, failed } = await wanCheck(ctx, ctx.fabric(), { last: opts.last === true });
-  const exit = failed ? ExitCode.internal : ExitCode.ok;
+  const exit = failed ? ExitCode.complianceFailed : ExitCode.ok;
   if (opts.json) {
     ctx.out(json(result));
     return exit;

@@ -98,7 +98,7 @@ describe.skipIf(!canLab)('the lab for real: ministry core + DR center, 1 provinc
     const bad = result.pairs.filter((p) => !p.ok).map((p) => `${p.from}->${p.to} ${p.service}: policy ${p.expected}, observed ${p.observed}`);
     expect(bad).toEqual([]);
     expect(result.links.filter((l) => !l.up).map((l) => `${l.spoke}->${l.hub}`)).toHaveLength(linksDown);
-    expect(r.code).toBe(linksDown === 0 ? 0 : 1);
+    expect(r.code).toBe(linksDown === 0 ? 0 : 3);
     return result;
   };
   /** Poll (bounded) until a node's primary line carries its routes again, on both ends. */
