@@ -1,5 +1,5 @@
 import { resolveStateDir } from '../lib/state.js';
-import { LocalOpsContext } from '../orchestration/context.js';
+import { LocalOpsContext } from '../orchestration/index.js';
 
 export interface Io {
   readonly stdout: NodeJS.WritableStream & { isTTY?: boolean };

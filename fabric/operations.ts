@@ -3,6 +3,7 @@ import type { StateStore } from '../lib/state.js';
 import type { Fabric } from './fabric.js';
 import type { IpamResult } from './ipam.js';
 import { loadLedger, saveLedger } from './ipam-ledger.js';
+import { OUTLET_KINDS, type InventoryInput, type Site } from './model.js';
 
 /**
  * Allocate every prefix with the stored ledger and record the new allocations, so re-running never
@@ -18,4 +19,67 @@ export function allocateAndRecord(store: StateStore, fabric: Fabric): IpamResult
   }
   const recorded = saveLedger(store, result.ledger);
   return { ...result, recorded };
+}
+
+/** Counts, outlets and notes of an inventory (`inventory show`). */
+export function inventorySummary(f: Fabric) {
+  const platforms = f.sites.flatMap((s) => s.accessPlatforms);
+  const outlets = Object.fromEntries(
+    OUTLET_KINDS.map((k) => [k, platforms.reduce((acc, a) => ({ total: acc.total + a.outlets[k].total, connected: acc.connected + a.outlets[k].connected }), { total: 0, connected: 0 })]),
+  );
+  return {
+    name: f.inventory.metadata.name,
+    sampleData: f.sampleData,
+    notes: f.inventory.metadata.notes,
+    counts: {
+      ministry: f.byTier('ministry').length,
+      province: f.byTier('province').length,
+      prefecture: f.byTier('prefecture').length,
+      accessPlatforms: platforms.length,
+      accessPlatformsConnected: platforms.filter((a) => a.connected).length,
+      drPairings: f.sites.filter((s) => s.dr).length,
+      staff: f.sites.reduce((n, s) => n + s.staff.total, 0),
+    },
+    outlets,
+  };
+}
+
+/** One site as `inventory show` lists it: placement, DR, staff, access platforms. */
+export function siteSummary(f: Fabric, s: Site) {
+  return {
+    id: s.id,
+    tier: s.tier,
+    name: s.name,
+    slug: s.slug,
+    parent: s.parent ?? null,
+    dataCenter: s.dataCenter,
+    mlpsLevel: s.mlpsLevel,
+    centralized: f.centralized(s),
+    domains: f.domains(s),
+    dr: s.dr ? { ...s.dr, ...f.objectives(s) } : null,
+    drCenterFor: f.drProtectedBy(s).map((x) => x.id),
+    staff: s.staff,
+    backbone: s.backbone,
+    serviceAgencies: s.serviceAgencies,
+    accessPlatforms: s.accessPlatforms.length,
+    accessPlatformsConnected: s.accessPlatforms.filter((a) => a.connected).length,
+  };
+}
+
+/** The inventory as a document to edit; with a store, every current allocation is written in as a pin. */
+export function exportableInventory(f: Fabric, pinFrom?: StateStore): InventoryInput {
+  const doc: InventoryInput = structuredClone(f.inventory) as InventoryInput;
+  if (pinFrom) {
+    const { ledger } = f.allocate(loadLedger(pinFrom));
+    for (const site of doc.sites) {
+      site.addressing = {
+        block: ledger.get(`block:${site.id}`),
+        dc: ledger.get(`dc:${site.id}`),
+        ...(site.dr ? { dr: ledger.get(`dr:${site.id}`) } : {}),
+        underlay: ledger.get(`underlay:${site.id}`),
+      };
+      for (const a of site.accessPlatforms ?? []) a.prefix = ledger.get(`agency:${a.code}`);
+    }
+  }
+  return doc;
 }

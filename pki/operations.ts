@@ -15,7 +15,8 @@ import { buildPkcs12 } from './p12.js';
 import { DEFAULT_PASSPHRASE_ENV, demoPassphraseFile, ensureDemoPassphrase } from './passphrase.js';
 import { Issuer, type IssueRequest, type Issued } from './pipeline.js';
 import { caBundlePem, replicaTlsMaterial } from './replica.js';
-import { CrlLedger, publishCrl, type RevocationRegistry } from './revocation/index.js';
+import { CrlLedger, OcspResponder, ocspAuthority, publishCrl, responderFromPem, serveOcsp, type RevocationRegistry } from './revocation/index.js';
+import { InputError } from '../lib/errors.js';
 import { PkiStore, type CaRecord, type RevocationReason } from './store.js';
 import { toPem } from './x509.js';
 
@@ -228,4 +229,48 @@ export async function cutCrl(store: StateStore, pki: PkiStore, r: CutCrlRequest)
     nextUpdate: published.slot.nextUpdate.toISOString(),
     files: [`${stem}.crl`, `${stem}.crl.pem`],
   };
+}
+
+export interface OcspServiceRequest {
+  readonly caId: string;
+  /** The delegated OCSP-signing certificate and its key (PEM), and where they came from (for messages). */
+  readonly responderCertPem: string;
+  readonly responderKeyPem: string;
+  readonly responderCertFile: string;
+  readonly responderKeyFile: string;
+  readonly keyPassphrase?: string;
+  readonly validitySeconds: number;
+  readonly cacheTtlSeconds: number;
+  readonly port: number;
+  readonly host: string;
+}
+
+/** Start an RFC 6960 responder for one CA over HTTP; revocations recorded by any process show in its next answer. */
+export async function startOcspService(store: StateStore, pki: PkiStore, r: OcspServiceRequest) {
+  const ca = pki.getCa(r.caId);
+  if (!ca) throw new InputError(`--ca: got "${r.caId}", want one of ${pki.listCas().map((c) => c.id).join(', ')}`);
+  const signer = responderFromPem({
+    caId: ca.id,
+    caCertificateDer: ca.der,
+    certPem: r.responderCertPem,
+    keyPem: r.responderKeyPem,
+    certFile: r.responderCertFile,
+    keyFile: r.responderKeyFile,
+    ...(r.keyPassphrase !== undefined ? { keyPassphrase: r.keyPassphrase } : {}),
+  });
+  // The responder never revokes, so SQLite's data_version (moves on other connections' commits) can gate the revocation check.
+  const dataVersion = store.db.prepare('PRAGMA data_version').pluck();
+  const responder = new OcspResponder({
+    authorities: [ocspAuthority(ca.id, ca.der, signer)],
+    registry: pki,
+    validitySeconds: r.validitySeconds,
+    cacheTtlSeconds: r.cacheTtlSeconds,
+    changeCounter: () => dataVersion.get() as number,
+  });
+  try {
+    const running = await serveOcsp(responder, { port: r.port, host: r.host });
+    return { ca, responder, running };
+  } catch (err) {
+    throw new InputError(`cannot listen on ${r.host}:${r.port}: ${(err as Error).message}; pick another --port or --host`, { cause: err });
+  }
 }

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { describeCatalogue, FORMATS, renderReport, type Format } from '../../compliance/index.js';
 import { parseChoice } from '../../lib/options.js';
-import { runCompliance } from '../../orchestration/compliance.js';
+import { runCompliance } from '../../orchestration/index.js';
 import type { Context } from '../context.js';
 import type { Runner } from '../runner.js';
 import { checkWritable, writeOutput } from '../print/output-file.js';

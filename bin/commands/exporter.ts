@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { readExporterPairs } from '../../dr-runbooks/operations/index.js';
 import { parseInteger, TCP_PORT } from '../../lib/options.js';
 import { startExporter } from '../../monitoring/index.js';
-import { exporterRegistry } from '../../orchestration/metrics.js';
+import { exporterRegistry } from '../../orchestration/index.js';
 import type { Context } from '../context.js';
 import type { Runner } from '../runner.js';
 

@@ -1,20 +1,10 @@
 import type { Command } from 'commander';
 import jsyaml from 'js-yaml';
-import {
-  builtInInventory,
-  formatProblem,
-  OUTLET_KINDS,
-  readInventoryFile,
-  validateInventory,
-  inventoryError,
-  type Fabric,
-  type Site,
-  type InventoryInput,
-} from '../../fabric/index.js';
+import { builtInInventory, formatProblem, OUTLET_KINDS, readInventoryFile, validateInventory, inventoryError } from '../../fabric/index.js';
+import { exportableInventory, inventorySummary, siteSummary } from '../../fabric/operations.js';
 import { InputError } from '../../lib/errors.js';
 import { parseChoice } from '../../lib/options.js';
 import { json, table } from '../../lib/output.js';
-import { loadLedger } from '../../fabric/index.js';
 import type { Context } from '../context.js';
 import type { Runner } from '../runner.js';
 
@@ -70,55 +60,12 @@ async function validate(ctx: Context, opts: { json?: boolean }, args: string[]):
   return 0;
 }
 
-function summary(f: Fabric) {
-  const platforms = f.sites.flatMap((s) => s.accessPlatforms);
-  const outlets = Object.fromEntries(
-    OUTLET_KINDS.map((k) => [k, platforms.reduce((acc, a) => ({ total: acc.total + a.outlets[k].total, connected: acc.connected + a.outlets[k].connected }), { total: 0, connected: 0 })]),
-  );
-  return {
-    name: f.inventory.metadata.name,
-    sampleData: f.sampleData,
-    notes: f.inventory.metadata.notes,
-    counts: {
-      ministry: f.byTier('ministry').length,
-      province: f.byTier('province').length,
-      prefecture: f.byTier('prefecture').length,
-      accessPlatforms: platforms.length,
-      accessPlatformsConnected: platforms.filter((a) => a.connected).length,
-      drPairings: f.sites.filter((s) => s.dr).length,
-      staff: f.sites.reduce((n, s) => n + s.staff.total, 0),
-    },
-    outlets,
-  };
-}
-
-function siteView(f: Fabric, s: Site) {
-  return {
-    id: s.id,
-    tier: s.tier,
-    name: s.name,
-    slug: s.slug,
-    parent: s.parent ?? null,
-    dataCenter: s.dataCenter,
-    mlpsLevel: s.mlpsLevel,
-    centralized: f.centralized(s),
-    domains: f.domains(s),
-    dr: s.dr ? { ...s.dr, ...f.objectives(s) } : null,
-    drCenterFor: f.drProtectedBy(s).map((x) => x.id),
-    staff: s.staff,
-    backbone: s.backbone,
-    serviceAgencies: s.serviceAgencies,
-    accessPlatforms: s.accessPlatforms.length,
-    accessPlatformsConnected: s.accessPlatforms.filter((a) => a.connected).length,
-  };
-}
-
 async function show(ctx: Context, opts: { json?: boolean; site?: string }): Promise<void> {
   const f = ctx.fabric();
   if (opts.site !== undefined) {
     const s = f.findSite(opts.site);
     if (!s) throw new InputError(`no site "${opts.site}" in ${ctx.inventorySource}; list the sites with: jinbao inventory show`);
-    const view = { ...siteView(f, s), accessPlatformList: s.accessPlatforms, programmes: s.programmes ?? null, ingestion: s.ingestion ?? null, sampleData: f.sampleData };
+    const view = { ...siteSummary(f, s), accessPlatformList: s.accessPlatforms, programmes: s.programmes ?? null, ingestion: s.ingestion ?? null, sampleData: f.sampleData };
     if (opts.json) return void ctx.out(json(view));
     if (f.sampleData) ctx.out('SAMPLE DATA: figures below are generated, only names and codes are real.\n');
     ctx.out(`${s.id} ${s.name} (${s.slug}) — ${s.tier}${s.parent ? `, parent ${s.parent}` : ''}\n`);
@@ -140,9 +87,9 @@ async function show(ctx: Context, opts: { json?: boolean; site?: string }): Prom
     }
     return;
   }
-  const sum = summary(f);
+  const sum = inventorySummary(f);
   if (opts.json) {
-    ctx.out(json({ ...sum, sites: f.sites.map((s) => siteView(f, s)) }));
+    ctx.out(json({ ...sum, sites: f.sites.map((s) => siteSummary(f, s)) }));
     return;
   }
   if (sum.sampleData) ctx.out(`${sum.notes.join('\n')}\n\n`);
@@ -170,19 +117,7 @@ async function show(ctx: Context, opts: { json?: boolean; site?: string }): Prom
 async function exportInventory(ctx: Context, opts: { format: string; pin?: boolean }): Promise<void> {
   const format = parseChoice('--format', opts.format, ['yaml', 'json'] as const);
   const f = ctx.fabric();
-  const doc: InventoryInput = structuredClone(f.inventory) as InventoryInput;
-  if (opts.pin) {
-    const { ledger } = f.allocate(loadLedger(ctx.store()));
-    for (const site of doc.sites) {
-      site.addressing = {
-        block: ledger.get(`block:${site.id}`),
-        dc: ledger.get(`dc:${site.id}`),
-        ...(site.dr ? { dr: ledger.get(`dr:${site.id}`) } : {}),
-        underlay: ledger.get(`underlay:${site.id}`),
-      };
-      for (const a of site.accessPlatforms ?? []) a.prefix = ledger.get(`agency:${a.code}`);
-    }
-  }
+  const doc = exportableInventory(f, opts.pin ? ctx.store() : undefined);
   if (format === 'json') ctx.out(json(doc));
   else {
     const header = f.sampleData ? '# SAMPLE DATA: see metadata.notes. Only site names and GB/T 2260 codes are real.\n' : '';

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { json } from '../../lib/output.js';
-import { computeLiveKpis } from '../../orchestration/live-facts.js';
+import { computeLiveKpis } from '../../orchestration/index.js';
 import type { Context } from '../context.js';
 import { renderKpiTable } from '../print/kpi-table.js';
 import type { Runner } from '../runner.js';

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { resolve } from 'node:path';
 import { json } from '../../lib/output.js';
-import { writePostureReport } from '../../orchestration/compliance.js';
+import { writePostureReport } from '../../orchestration/index.js';
 import type { Context } from '../context.js';
 import type { Runner } from '../runner.js';
 

@@ -3,7 +3,7 @@ import { abortDrill, drillReport, listDrills, verifyReportFile } from '../../../
 import { ExitCode } from '../../../lib/errors.js';
 import { parseChoice } from '../../../lib/options.js';
 import { json, table } from '../../../lib/output.js';
-import { reportVerifier } from '../../../orchestration/drill-evidence.js';
+import { reportVerifier } from '../../../orchestration/index.js';
 import type { Context } from '../../context.js';
 
 /** `drill abort <run>` */

@@ -1,6 +1,6 @@
 import { prepareLab, labStatus as statusOf, stopLab } from '../../../dr-runbooks/operations/index.js';
 import { json, table } from '../../../lib/output.js';
-import { drillEvidence } from '../../../orchestration/drill-evidence.js';
+import { drillEvidence } from '../../../orchestration/index.js';
 import type { Context } from '../../context.js';
 import { parseDrillRequest } from './request.js';
 

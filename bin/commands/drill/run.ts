@@ -3,7 +3,7 @@ import { DrillHistory, labTlsSource, UNSIGNED_NOTE, type DrillReport } from '../
 import { checkRunChoices, runDrill as run, type DrillObserver } from '../../../dr-runbooks/operations/index.js';
 import { ExitCode } from '../../../lib/errors.js';
 import { json } from '../../../lib/output.js';
-import { drillEvidence } from '../../../orchestration/drill-evidence.js';
+import { drillEvidence } from '../../../orchestration/index.js';
 import type { Context } from '../../context.js';
 import { parseDrillRequest, type RequestOptions } from './request.js';
 

@@ -4,8 +4,7 @@ import { InputError } from '../../../lib/errors.js';
 import { parseDuration, parseInteger, TCP_PORT } from '../../../lib/options.js';
 import { json } from '../../../lib/output.js';
 import { closePkcs11Sessions, DEFAULT_PASSPHRASE_ENV, parseRevocationReason, PkiStore, requireRootCa, resolvePassphrase, type RevocationReason } from '../../../pki/index.js';
-import { cutCrl, replaceIssuingCa, revokeCertificate, revokeIssuingCa } from '../../../pki/operations.js';
-import { OcspResponder, ocspAuthority, responderFromPem, serveOcsp } from '../../../pki/revocation/index.js';
+import { cutCrl, replaceIssuingCa, revokeCertificate, revokeIssuingCa, startOcspService } from '../../../pki/operations.js';
 import type { Context } from '../../context.js';
 import type { Runner } from '../../runner.js';
 import { pkiPassphrase } from './passphrase.js';
@@ -247,8 +246,7 @@ async function serve(ctx: Context, opts: ServeOpts): Promise<void> {
   const validitySeconds = parseDuration('--validity', opts.validity);
   const cacheTtlSeconds = parseDuration('--cache-ttl', opts.cacheTtl);
   const pki = openPki(ctx);
-  const ca = pki.getCa(opts.ca);
-  if (!ca) throw new InputError(`--ca: got "${opts.ca}", want one of ${pki.listCas().map((c) => c.id).join(', ')}`);
+  if (!pki.getCa(opts.ca)) throw new InputError(`--ca: got "${opts.ca}", want one of ${pki.listCas().map((c) => c.id).join(', ')}`);
   const read = (flag: string, file: string) => {
     try {
       return readFileSync(file, 'utf8');
@@ -261,30 +259,18 @@ async function serve(ctx: Context, opts: ServeOpts): Promise<void> {
     keyPassphrase = ctx.io.env[opts.keyPassphraseEnv];
     if (!keyPassphrase) throw new InputError(`--key-passphrase-env: got no ${opts.keyPassphraseEnv} in the environment, want it set to the responder key's passphrase`);
   }
-  const signer = responderFromPem({
-    caId: ca.id,
-    caCertificateDer: ca.der,
-    certPem: read('--responder-cert', opts.responderCert),
-    keyPem: read('--responder-key', opts.responderKey),
-    certFile: opts.responderCert,
-    keyFile: opts.responderKey,
+  const { ca, responder, running } = await startOcspService(ctx.store(), pki, {
+    caId: opts.ca,
+    responderCertPem: read('--responder-cert', opts.responderCert),
+    responderKeyPem: read('--responder-key', opts.responderKey),
+    responderCertFile: opts.responderCert,
+    responderKeyFile: opts.responderKey,
     ...(keyPassphrase !== undefined ? { keyPassphrase } : {}),
-  });
-  // This process never revokes, so SQLite's data_version (moves on other connections' commits) can gate the revocation check.
-  const dataVersion = ctx.store().db.prepare('PRAGMA data_version').pluck();
-  const responder = new OcspResponder({
-    authorities: [ocspAuthority(ca.id, ca.der, signer)],
-    registry: pki,
     validitySeconds,
     cacheTtlSeconds,
-    changeCounter: () => dataVersion.get() as number,
+    port,
+    host: opts.host,
   });
-  let running;
-  try {
-    running = await serveOcsp(responder, { port, host: opts.host });
-  } catch (err) {
-    throw new InputError(`cannot listen on ${opts.host}:${port}: ${(err as Error).message}; pick another --port or --host`, { cause: err });
-  }
   ctx.onClose(() => running.close());
   ctx.out(`OCSP responder for ${ca.id} listening on ${running.url} (pid ${process.pid}); Ctrl-C to stop\n`);
   await new Promise<void>((done) => {
