@@ -425,10 +425,11 @@ async function pairStatus(ctx: Context, o: { site: string; pair: string; json?: 
     const routed = await pair.traffic.current();
     const certificates = await pair.certificates(Date.now());
     const healthy = replication.streaming && routed === pair.primary;
-    const status = { file: config.source, site: request.site, primary: pair.primary, standby: pair.standby, replicationMode: mode ?? null, replication, endpoint: { routesTo: routed ?? null }, certificates, healthy };
+    const status = { file: config.source, site: request.site, primary: pair.primary, standby: pair.standby, replicationMode: mode ?? null, replication, endpoint: { routesTo: routed ?? null }, connections: pair.connectionSecurity, certificates, healthy };
     if (o.json) ctx.out(json(status));
     else {
       ctx.out(`pair ${config.source} for site ${request.site}: primary ${pair.primary} (${pair.node(pair.primary).host}:${pair.node(pair.primary).port}), standby ${pair.standby} (${pair.node(pair.standby).host}:${pair.node(pair.standby).port})\n`);
+      for (const c of pair.connectionSecurity) ctx.out(`connection to ${c.connection}: ${c.tls}\n`);
       ctx.out(`replication: ${replication.detail}${mode ? `; ${mode}` : ''}${replication.replayDelaySeconds !== undefined ? `; replay lag ${replication.replayDelaySeconds.toFixed(3)} s, ${replication.replayLagBytes ?? 0} bytes` : ''}\n`);
       ctx.out(`endpoint: ${routed === undefined ? 'reaches no server' : `reaches ${routed}`}${routed !== undefined && routed !== pair.primary ? ' (NOT the primary)' : ''}\n`);
       for (const c of certificates) ctx.out(`certificate ${c.file}: ${c.problem ? `PROBLEM: ${c.problem}` : `valid until ${c.notAfter} (${c.subject})`}\n`);
