@@ -153,8 +153,11 @@ export async function startPostgres(opts: PostgresOptions = {}): Promise<Postgre
           if (Date.now() > deadline) throw new Error(`PostgreSQL processes still alive 15 s after SIGKILL: ${[pid, ...children].filter(alive).join(', ')}`);
           await new Promise((r) => setTimeout(r, 20));
         }
-        // The lock file names a dead process; PostgreSQL would take a zombie for a live server.
+        // The lock files name a dead process that may stay a zombie until init reaps it, which
+        // PostgreSQL would take for a live server ("Is another postmaster running?").
         rmSync(join(dataDir, 'postmaster.pid'), { force: true });
+        rmSync(join(socketDir, `.s.PGSQL.${port}.lock`), { force: true });
+        rmSync(join(socketDir, `.s.PGSQL.${port}`), { force: true });
       },
       async start() {
         if (server.pid() !== undefined) return;
