@@ -1,5 +1,5 @@
 import { execFile, spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -36,6 +36,10 @@ export interface PostgresOptions {
   readonly hba?: readonly string[];
   /** Roles to create (LOGIN), each with a client certificate when `tls` is on. @default [] */
   readonly clientUsers?: readonly string[];
+  /** With `tls`: the CA bundle client certificates must chain to (ssl_ca_file). @default the private CA */
+  readonly clientCaFile?: string;
+  /** pg_ident.conf lines (for `cert ... map=NAME` in hba). */
+  readonly ident?: readonly string[];
   /** Extra postgresql.conf lines. */
   readonly conf?: readonly string[];
   /** Folder name prefix under /tmp. @default 'jinbao-pg-' */
@@ -90,6 +94,9 @@ export async function startPostgres(opts: PostgresOptions = {}): Promise<Postgre
     own(dir);
     const clientUsers = opts.clientUsers ?? [];
     if (opts.tls) tls = makeTls(join(dir, 'tls'), clientUsers, own);
+    // A copy the server's user can read, wherever the caller keeps the bundle.
+    const clientCa = opts.tls && opts.clientCaFile ? join(dir, 'tls', 'client-ca.pem') : undefined;
+    if (clientCa) copyFileSync(opts.clientCaFile!, clientCa);
     await tool('initdb', ['-D', dataDir, '-U', 'postgres', '-A', 'trust', '--no-sync', '-E', 'UTF8', '--locale=C']);
     const conf = [
       `listen_addresses = '127.0.0.1'`,
@@ -98,7 +105,7 @@ export async function startPostgres(opts: PostgresOptions = {}): Promise<Postgre
       `max_connections = 60`,
       `shared_buffers = '32MB'`,
       `fsync = on`,
-      ...(tls ? [`ssl = on`, `ssl_cert_file = '${tls.serverCert}'`, `ssl_key_file = '${join(dir, 'tls', 'server.key')}'`, `ssl_ca_file = '${tls.caFile}'`] : []),
+      ...(tls ? [`ssl = on`, `ssl_cert_file = '${tls.serverCert}'`, `ssl_key_file = '${join(dir, 'tls', 'server.key')}'`, `ssl_ca_file = '${clientCa ?? tls.caFile}'`] : []),
       ...(opts.conf ?? []),
     ];
     writeFileSync(join(dataDir, 'postgresql.conf'), conf.join('\n') + '\n');
@@ -108,8 +115,8 @@ export async function startPostgres(opts: PostgresOptions = {}): Promise<Postgre
       'host all all 127.0.0.1/32 trust',
     ];
     writeFileSync(join(dataDir, 'pg_hba.conf'), hba.join('\n') + '\n');
-    own(join(dataDir, 'postgresql.conf'));
-    own(join(dataDir, 'pg_hba.conf'));
+    writeFileSync(join(dataDir, 'pg_ident.conf'), (opts.ident ?? []).join('\n') + '\n');
+    for (const f of ['postgresql.conf', 'pg_hba.conf', 'pg_ident.conf']) own(join(dataDir, f));
     const server: PostgresServer = {
       dir,
       port,
