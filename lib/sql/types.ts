@@ -45,7 +45,8 @@ export interface Database extends Queryable {
    * it throws. A transaction the backend aborted before COMMIT was sent (a lost connection, a
    * serialization failure, a deadlock) is retried with a fresh connection, a bounded number of
    * times: `fn` must therefore only touch the database. A failure while COMMIT was in flight is
-   * thrown as CommitOutcomeUnknown: the caller finds out with its own idempotency key.
+   * thrown as CommitOutcomeUnknown: the caller finds out with its own idempotency key. Inside
+   * `fn`, use `tx`, never the database itself (on SQLite that would wait for this transaction).
    */
   write<T>(fn: (tx: Transaction) => Promise<T>, opts?: WriteOptions): Promise<T>;
   /**

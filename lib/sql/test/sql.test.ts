@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JinbaoError } from '../../errors.js';
+import { StateStore } from '../../state.js';
 import { postgresMissing, startPostgres, type PostgresServer } from '../../test/postgres-server.js';
 import { openDatabase, PostgresDatabase, toSqlite, type Database as StateDb, type SqlMigration } from '../index.js';
 import { verifyChain } from './chain.js';
@@ -180,6 +181,26 @@ describe('SQLite specifics', () => {
   it('GIVEN $n placeholders THEN SQLite gets ? in the order they appear, and quoted text is left alone', () => {
     expect(toSqlite("SELECT $2, '$1', \"$3\", $1, $2", ['a', 'b'])).toEqual({ sql: "SELECT ?, '$1', \"$3\", ?, ?", params: ['b', 'a', 'b'] });
     expect(() => toSqlite('SELECT $3', ['a'])).toThrow('placeholder $3 has no parameter (1 given)');
+  });
+
+  it('GIVEN a store lib/state.ts wrote THEN the same file opens here with its component versions, so components can move one at a time', async () => {
+    const d = mkdtempSync(join(tmpdir(), 'jinbao-sql-'));
+    dirs.push(d);
+    const old = StateStore.open(d);
+    old.migrate('things', [{ description: 'things', up: 'CREATE TABLE things (id INTEGER PRIMARY KEY, name TEXT NOT NULL)' }]);
+    old.write(() => old.db.prepare('INSERT INTO things (id, name) VALUES (1, ?)').run('from the old API'));
+    old.close();
+    const db = await openDatabase(d);
+    try {
+      expect(await db.versions()).toEqual({ things: 1 });
+      expect(await db.migrate('things', THINGS)).toEqual([2]);
+      expect(await db.query('SELECT name, colour FROM things')).toEqual([{ name: 'from the old API', colour: null }]);
+    } finally {
+      await db.close();
+    }
+    const again = StateStore.open(d);
+    expect(again.versions()).toEqual({ things: 2 });
+    again.close();
   });
 
   it('GIVEN a store a newer jinbao wrote, or a URL that is not PostgreSQL THEN it is refused', async () => {
