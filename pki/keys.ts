@@ -1,4 +1,4 @@
-import { createCipheriv, createPrivateKey, createPublicKey, generateKeyPair, pbkdf2Sync, randomBytes, sign as nodeSign, type KeyObject } from 'node:crypto';
+import { createCipheriv, createHmac, createPrivateKey, createPublicKey, generateKeyPair, pbkdf2Sync, randomBytes, sign as nodeSign, type KeyObject } from 'node:crypto';
 import { chmodSync, existsSync, fsyncSync, mkdirSync, openSync, closeSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as asn1js from 'asn1js';
@@ -210,10 +210,27 @@ export class SoftwareKeyBackend implements KeyBackend {
     } catch (err) {
       throw new JinbaoError(`the CA key ${file} is missing or unreadable: ${(err as Error).message}; restore the state directory's pki/keys from backup`, { cause: err });
     }
-    const privateKey = decryptPkcs8(pem, passphrase, `the CA key ${file}`);
-    if (!keyProtection(pem).current) upgradeKeyFile(file, privateKey, passphrase);
+    const cacheKey = unlockedKey(file, pem, passphrase);
+    let privateKey = unlocked.get(cacheKey);
+    if (privateKey === undefined) {
+      privateKey = decryptPkcs8(pem, passphrase, `the CA key ${file}`);
+      if (!keyProtection(pem).current) upgradeKeyFile(file, privateKey, passphrase);
+      else unlocked.set(cacheKey, privateKey);
+    }
     return softwareKey(algorithm, privateKey).signer;
   }
+}
+
+/**
+ * Keys this process already unlocked. With 600,000 PBKDF2 iterations an unlock costs about half a
+ * second, and one command (`jinbao up`) opens the same few CA keys dozens of times. An entry is
+ * found only with the same file content and the same passphrase (compared through an HMAC under a
+ * key that never leaves the process), so a wrong passphrase is still refused.
+ */
+const unlocked = new Map<string, KeyObject>();
+const processSecret = randomBytes(32);
+function unlockedKey(file: string, pem: string, passphrase: string): string {
+  return createHmac('sha256', processSecret).update(file).update('\0').update(pem).update('\0').update(passphrase).digest('hex');
 }
 
 /**

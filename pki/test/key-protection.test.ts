@@ -65,6 +65,19 @@ describe('CA keys at rest', () => {
     expect(readFileSync(file, 'utf8')).toBe(after);
   });
 
+  it('GIVEN a key this process already unlocked THEN it opens again, a wrong passphrase is still refused, and a replaced file is read again', async () => {
+    const d = dir();
+    const backend = new SoftwareKeyBackend(d);
+    const { ref, signer } = await backend.generate('ecdsa-p256', 'cached-ca', PASS);
+    await backend.open(ref, 'ecdsa-p256', PASS);
+    expect(Buffer.from((await backend.open(ref, 'ecdsa-p256', PASS)).spkiDer)).toEqual(Buffer.from(signer.spkiDer));
+    await expect(backend.open(ref, 'ecdsa-p256', `${PASS}!`)).rejects.toThrow(/^wrong passphrase for the CA key/);
+    const elsewhere = dir();
+    const other = await new SoftwareKeyBackend(elsewhere).generate('ecdsa-p256', 'cached-ca', PASS);
+    writeFileSync(join(d, ref), readFileSync(join(elsewhere, other.ref), 'utf8'));
+    expect(Buffer.from((await backend.open(ref, 'ecdsa-p256', PASS)).spkiDer)).toEqual(Buffer.from(other.signer.spkiDer));
+  });
+
   it('GIVEN an SM2 CA key THEN it gets the same protection and OpenSSL reads it', async () => {
     const d = dir();
     const { ref } = await new SoftwareKeyBackend(d).generate('sm2', 'sm2-ca', PASS);
