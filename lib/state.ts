@@ -125,7 +125,25 @@ export class StateStore {
   }
 }
 
-/** The state directory: `--state`, else `JINBAO_STATE`, else `.jinbao/` in the working directory. */
+/**
+ * The state directory: `--state`, else `JINBAO_STATE`, else `.jinbao/` in the working directory.
+ * A URL is refused: taken as a path, `postgresql://db/jinbao` would silently become a new SQLite
+ * store in a folder named `postgresql:`.
+ */
 export function resolveStateDir(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
-  return resolve(flag ?? env.JINBAO_STATE ?? '.jinbao');
+  const value = flag ?? env.JINBAO_STATE ?? '.jinbao';
+  const from = flag !== undefined ? '--state' : 'JINBAO_STATE';
+  // Only the scheme is repeated: the rest may hold a password.
+  const scheme = /^([A-Za-z][A-Za-z0-9+.-]*):\/\//.exec(value)?.[1];
+  if (scheme !== undefined && /^postgres(ql)?$/i.test(scheme)) {
+    throw new JinbaoError(
+      `${from} is a ${scheme}:// URL, but the PostgreSQL state backend is not available in this version of jinbao; ` +
+        'give a directory for the embedded SQLite store (e.g. --state /var/lib/jinbao), and see docs/state.md for the shared backend',
+      { exitCode: ExitCode.invalidInput },
+    );
+  }
+  if (scheme !== undefined) {
+    throw new JinbaoError(`${from} is a ${scheme}:// URL; it must be a directory for the state store (e.g. --state /var/lib/jinbao)`, { exitCode: ExitCode.invalidInput });
+  }
+  return resolve(value);
 }

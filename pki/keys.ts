@@ -1,5 +1,5 @@
-import { createPrivateKey, createPublicKey, generateKeyPair, sign as nodeSign, type KeyObject } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createCipheriv, createHmac, createPrivateKey, createPublicKey, generateKeyPair, pbkdf2Sync, randomBytes, sign as nodeSign, type KeyObject } from 'node:crypto';
+import { chmodSync, existsSync, fsyncSync, mkdirSync, openSync, closeSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as asn1js from 'asn1js';
 import { sm2 } from 'sm-crypto-v2';
@@ -72,9 +72,73 @@ export function softwareKey(algorithm: CaAlgorithm, privateKey: KeyObject): Soft
   }
   return {
     signer,
-    exportPkcs8: (passphrase) =>
-      privateKey.export(passphrase === undefined ? { type: 'pkcs8', format: 'pem' } : { type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase }) as string,
+    exportPkcs8: (passphrase) => (passphrase === undefined ? (privateKey.export({ type: 'pkcs8', format: 'pem' }) as string) : encryptPkcs8(privateKey, passphrase)),
   };
+}
+
+/**
+ * How software keys are encrypted at rest: PKCS#8 PBES2 with PBKDF2-HMAC-SHA256 at 600,000
+ * iterations (OWASP's 2023 setting for PBKDF2-SHA256), a 16-byte salt and AES-256-CBC. Node's own
+ * export uses OpenSSL's default of 2,048 iterations, 300 times cheaper to guess. scrypt would be
+ * stronger per second spent, but OpenSSL reads scrypt-protected PKCS#8 only up to its 32 MB scrypt
+ * memory limit (N = 2^14, r = 8: below today's recommendation of N = 2^17), and the files must stay
+ * readable by `openssl pkey` for recovery without jinbao.
+ */
+export const KEY_PROTECTION = { kdf: 'PBKDF2-HMAC-SHA256', iterations: 600_000, cipher: 'AES-256-CBC' } as const;
+
+const OID = {
+  pbes2: '1.2.840.113549.1.5.13',
+  pbkdf2: '1.2.840.113549.1.5.12',
+  hmacWithSha1: '1.2.840.113549.2.7',
+  hmacWithSha256: '1.2.840.113549.2.9',
+  aes256Cbc: '2.16.840.1.101.3.4.1.42',
+} as const;
+
+/** Encrypt a private key as PKCS#8 PEM with KEY_PROTECTION (decrypted by Node, or `openssl pkey -passin`). */
+export function encryptPkcs8(privateKey: KeyObject, passphrase: string, iterations: number = KEY_PROTECTION.iterations): string {
+  const salt = randomBytes(16);
+  const iv = randomBytes(16);
+  const key = pbkdf2Sync(passphrase, salt, iterations, 32, 'sha256');
+  const cipher = createCipheriv('aes-256-cbc', key, iv);
+  const plain = privateKey.export({ type: 'pkcs8', format: 'der' });
+  const encrypted = Buffer.concat([cipher.update(plain), cipher.final()]);
+  const algorithm = (oid: string, params?: asn1js.AsnType) => new asn1js.Sequence({ value: [new asn1js.ObjectIdentifier({ value: oid }), ...(params ? [params] : [])] });
+  const pbkdf2Params = new asn1js.Sequence({
+    value: [new asn1js.OctetString({ valueHex: salt }), new asn1js.Integer({ value: iterations }), algorithm(OID.hmacWithSha256, new asn1js.Null())],
+  });
+  const info = new asn1js.Sequence({
+    value: [
+      algorithm(OID.pbes2, new asn1js.Sequence({ value: [algorithm(OID.pbkdf2, pbkdf2Params), algorithm(OID.aes256Cbc, new asn1js.OctetString({ valueHex: iv }))] })),
+      new asn1js.OctetString({ valueHex: encrypted }),
+    ],
+  });
+  const b64 = Buffer.from(info.toBER()).toString('base64');
+  return `-----BEGIN ENCRYPTED PRIVATE KEY-----\n${b64.replace(/.{1,64}/g, '$&\n')}-----END ENCRYPTED PRIVATE KEY-----\n`;
+}
+
+/** How an encrypted PKCS#8 PEM is protected: the KDF, its cost, and whether that meets KEY_PROTECTION. */
+export interface KeyProtection {
+  readonly kdf: string;
+  readonly iterations?: number;
+  readonly current: boolean;
+}
+
+export function keyProtection(pem: string): KeyProtection {
+  const body = /-----BEGIN ENCRYPTED PRIVATE KEY-----([\s\S]*?)-----END ENCRYPTED PRIVATE KEY-----/.exec(pem)?.[1];
+  if (body === undefined) return { kdf: /BEGIN PRIVATE KEY/.test(pem) ? 'none (unencrypted)' : 'unknown', current: false };
+  const seq = asn1js.fromBER(Buffer.from(body.replace(/\s+/g, ''), 'base64')).result as asn1js.Sequence;
+  const alg = seq.valueBlock.value[0] as asn1js.Sequence;
+  const oid = (alg.valueBlock.value[0] as asn1js.ObjectIdentifier).valueBlock.toString();
+  if (oid !== OID.pbes2) return { kdf: `PBES1 or other (${oid})`, current: false };
+  const kdf = (alg.valueBlock.value[1] as asn1js.Sequence).valueBlock.value[0] as asn1js.Sequence;
+  const kdfOid = (kdf.valueBlock.value[0] as asn1js.ObjectIdentifier).valueBlock.toString();
+  if (kdfOid !== OID.pbkdf2) return { kdf: kdfOid === '1.3.6.1.4.1.11591.4.11' ? 'scrypt' : kdfOid, current: false };
+  const params = (kdf.valueBlock.value[1] as asn1js.Sequence).valueBlock.value;
+  const iterations = (params[1] as asn1js.Integer).valueBlock.valueDec;
+  const prf = params.find((p, i) => i >= 2 && p instanceof asn1js.Sequence) as asn1js.Sequence | undefined;
+  const prfOid = prf ? (prf.valueBlock.value[0] as asn1js.ObjectIdentifier).valueBlock.toString() : OID.hmacWithSha1;
+  const name = prfOid === OID.hmacWithSha256 ? 'PBKDF2-HMAC-SHA256' : prfOid === OID.hmacWithSha1 ? 'PBKDF2-HMAC-SHA1' : `PBKDF2 (${prfOid})`;
+  return { kdf: name, iterations, current: name === KEY_PROTECTION.kdf && iterations >= KEY_PROTECTION.iterations };
 }
 
 /**
@@ -113,7 +177,15 @@ export function decryptPkcs8(pem: string, passphrase: string, where: string): Ke
   }
 }
 
-/** Keys as encrypted PKCS#8 PEM files (AES-256-CBC, scrypt-free PBES2 from OpenSSL) in one directory, mode 0600. */
+/**
+ * Keys as encrypted PKCS#8 PEM files (KEY_PROTECTION) in one directory, mode 0600.
+ *
+ * A key written by an older jinbao (PBKDF2 at 2,048 iterations) is re-encrypted with the current
+ * protection the next time it is unlocked: the passphrase is only ever in hand at that moment, so no
+ * separate command could do it without asking for it again. The new file replaces the old one
+ * atomically (written beside it, synced, renamed), so a crash leaves one or the other, both
+ * readable. Copies made before (backups) keep the old protection until they are replaced.
+ */
 export class SoftwareKeyBackend implements KeyBackend {
   readonly name = 'software';
   constructor(readonly dir: string) {}
@@ -138,6 +210,45 @@ export class SoftwareKeyBackend implements KeyBackend {
     } catch (err) {
       throw new JinbaoError(`the CA key ${file} is missing or unreadable: ${(err as Error).message}; restore the state directory's pki/keys from backup`, { cause: err });
     }
-    return softwareKey(algorithm, decryptPkcs8(pem, passphrase, `the CA key ${file}`)).signer;
+    const cacheKey = unlockedKey(file, pem, passphrase);
+    let privateKey = unlocked.get(cacheKey);
+    if (privateKey === undefined) {
+      privateKey = decryptPkcs8(pem, passphrase, `the CA key ${file}`);
+      if (!keyProtection(pem).current) upgradeKeyFile(file, privateKey, passphrase);
+      else unlocked.set(cacheKey, privateKey);
+    }
+    return softwareKey(algorithm, privateKey).signer;
+  }
+}
+
+/**
+ * Keys this process already unlocked. With 600,000 PBKDF2 iterations an unlock costs about half a
+ * second, and one command (`jinbao up`) opens the same few CA keys dozens of times. An entry is
+ * found only with the same file content and the same passphrase (compared through an HMAC under a
+ * key that never leaves the process), so a wrong passphrase is still refused.
+ */
+const unlocked = new Map<string, KeyObject>();
+const processSecret = randomBytes(32);
+function unlockedKey(file: string, pem: string, passphrase: string): string {
+  return createHmac('sha256', processSecret).update(file).update('\0').update(pem).update('\0').update(passphrase).digest('hex');
+}
+
+/**
+ * Rewrite `file` with the current protection. A key directory that cannot be written (read-only
+ * media) keeps the old file: signing still works and the next unlock tries again.
+ */
+function upgradeKeyFile(file: string, privateKey: KeyObject, passphrase: string): void {
+  const tmp = `${file}.upgrade-${process.pid}`;
+  try {
+    writeFileSync(tmp, encryptPkcs8(privateKey, passphrase), { mode: 0o600, flag: 'wx' });
+    const fd = openSync(tmp, 'r');
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, file);
+  } catch {
+    rmSync(tmp, { force: true });
   }
 }

@@ -22,7 +22,7 @@ export async function pairStatus(site: string, pairFile: string) {
     const healthy = replication.streaming && routed === pair.primary;
     const node = (n: typeof pair.primary) => ({ host: pair.node(n).host, port: pair.node(n).port });
     return {
-      status: { file: config.source, site, primary: pair.primary, standby: pair.standby, replicationMode: mode ?? null, replication, endpoint: { routesTo: routed ?? null }, certificates, healthy },
+      status: { file: config.source, site, primary: pair.primary, standby: pair.standby, replicationMode: mode ?? null, replication, endpoint: { routesTo: routed ?? null }, connections: pair.connectionSecurity, certificates, healthy },
       nodes: { primary: node(pair.primary), standby: node(pair.standby) },
     };
   } finally {

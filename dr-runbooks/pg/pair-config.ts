@@ -4,7 +4,7 @@ import { isNode, LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
 import { InputError } from '../../lib/errors.js';
 import { formatProblem, type Problem } from '../../fabric/problems.js';
-import { hostAndPort, passwordIn, UnreadableConnectionString } from '../../lib/pg-conn.js';
+import { ConnectionStringError, hostAndPort, pgConnection, type PgConnection } from '../../lib/pg-conn.js';
 import type { DrillRequest } from '../model.js';
 
 /**
@@ -85,12 +85,15 @@ export interface PairNodeConfig {
   readonly host: string;
   readonly port: number;
   readonly applicationName?: string;
+  /** The connection string read as libpq reads it (TLS verified against tls.ca when the string names no root certificate). */
+  readonly conn: PgConnection;
 }
 
 export interface PairConfig {
   readonly source: string;
   readonly site?: string;
   readonly endpoint: string;
+  readonly endpointConn: PgConnection;
   readonly nodes: readonly [PairNodeConfig, PairNodeConfig];
   readonly manageReplication: boolean;
   readonly tls: { readonly caFile?: string; readonly required: boolean; readonly files: readonly string[] };
@@ -146,25 +149,29 @@ export function parsePairText(text: string, source: string): PairConfig {
   }
   const input = parsed.data;
   const base = dirname(resolve(source));
+  const file = (f: string) => (isAbsolute(f) ? f : resolve(base, f));
+  const trustAnchor = input.tls?.ca ? { file: file(input.tls.ca), from: `tls.ca of ${source}` } : undefined;
+  /** The string read as libpq reads it; its problems join the file's, located at the field. */
+  const connection = (path: string[], text: string): PgConnection | undefined => {
+    try {
+      return pgConnection(text, { source: `${path.join('.')} of ${source}`, ...(trustAnchor ? { trustAnchor } : {}) });
+    } catch (err) {
+      if (!(err instanceof ConnectionStringError)) throw err;
+      add(path, err.problem);
+      return undefined;
+    }
+  };
   const nodes = Object.entries(input.nodes).map(([name, n]) => {
     const target = hostAndPort(n.connection);
     if ('error' in target) {
       add(['nodes', name, 'connection'], target.error);
-      return { name, connection: n.connection, host: '', port: 0 };
+      return undefined;
     }
-    return { name, connection: n.connection, ...target, ...(n.applicationName ? { applicationName: n.applicationName } : {}) };
+    const conn = connection(['nodes', name, 'connection'], n.connection);
+    return conn && { name, connection: n.connection, ...target, ...(n.applicationName ? { applicationName: n.applicationName } : {}), conn };
   });
   const endpoint = hostAndPort(input.endpoint);
-  if ('error' in endpoint) add(['endpoint'], endpoint.error);
-  for (const [key, value] of [['endpoint', input.endpoint], ...Object.entries(input.nodes).map(([k, n]) => [`nodes.${k}.connection`, n.connection])] as const) {
-    let where: string | undefined;
-    try {
-      where = passwordIn(value);
-    } catch (err) {
-      if (!(err instanceof UnreadableConnectionString)) throw err;
-    }
-    if (where) add(key.split('.'), `carries a password (${where}): keep passwords out of the file (PGPASSWORD or a ~/.pgpass file, which the connection reads)`);
-  }
+  const endpointConn = 'error' in endpoint ? add(['endpoint'], endpoint.error) : connection(['endpoint'], input.endpoint);
   const commands: Partial<Record<CommandName, OperatorCommand>> = {};
   for (const [name, c] of Object.entries(input.commands) as [CommandName, z.infer<typeof commandSchema> | undefined][]) {
     if (c === undefined) continue;
@@ -180,13 +187,13 @@ export function parsePairText(text: string, source: string): PairConfig {
   for (const name of Object.keys(COMMANDS) as CommandName[]) {
     if (COMMANDS[name].requiredFor === 'always' && !commands[name]) add(['commands'], `"${name}" is required (${COMMANDS[name].usedBy})`);
   }
-  if (problems.length > 0) throw pairError(source, problems);
-  const file = (f: string) => (isAbsolute(f) ? f : resolve(base, f));
+  if (problems.length > 0 || !endpointConn) throw pairError(source, problems);
   return {
     source,
     ...(input.site === undefined ? {} : { site: input.site }),
     endpoint: input.endpoint,
-    nodes: nodes as unknown as [PairNodeConfig, PairNodeConfig],
+    endpointConn,
+    nodes: nodes as [PairNodeConfig, PairNodeConfig],
     manageReplication: input.replication?.manage ?? false,
     tls: { ...(input.tls?.ca ? { caFile: file(input.tls.ca) } : {}), required: input.tls?.required ?? true, files: (input.tls?.files ?? []).map(file) },
     commands,

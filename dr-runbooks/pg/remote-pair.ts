@@ -1,5 +1,7 @@
 import { readFileSync } from 'node:fs';
 import pg from 'pg';
+import { explainConnectError, settleTls } from '../../lib/pg-client.js';
+import type { PgClientOptions } from '../../lib/pg-conn.js';
 import { waitFor } from '../engine.js';
 import type { ReplicationMode } from '../model.js';
 import { attemptWrite, type DrPair, type ReplicationStatus, type WalPositions } from '../pair.js';
@@ -48,10 +50,15 @@ export class RemotePair implements DrPair {
   private readonly clients = new Map<string, pg.Client>();
   private readonly newClient: (config: pg.ClientConfig) => pg.Client;
   private note?: (text: string) => void;
+  /** Per node, and for the endpoint: the options to connect with (TLS settled) and what that TLS does. */
+  private readonly settled: ReadonlyMap<string, Settled>;
+  private readonly settledEndpoint: Settled;
 
-  private constructor(config: PairConfig, roles: { primary: string; standby: string }, opts: RemotePairOptions) {
+  private constructor(config: PairConfig, roles: { primary: string; standby: string }, opts: RemotePairOptions, settled: { nodes: ReadonlyMap<string, Settled>; endpoint: Settled }) {
     this.config = config;
     this.roles = roles;
+    this.settled = settled.nodes;
+    this.settledEndpoint = settled.endpoint;
     this.commands = opts.commands ?? new OperatorCommands(config, opts.site);
     this.newClient = opts.client ?? ((c) => new pg.Client(c));
     this.commands.onRun = (r) => this.note?.(describeRun(r));
@@ -63,7 +70,15 @@ export class RemotePair implements DrPair {
    * answer, or when both or neither are out of recovery.
    */
   static async open(config: PairConfig, opts: RemotePairOptions): Promise<RemotePair> {
-    const probe = new RemotePair(config, { primary: config.nodes[0].name, standby: config.nodes[1].name }, opts);
+    const nodes = new Map<string, Settled>();
+    const refuse = (what: string, field: string, err: unknown) => new DrillRefusedError(`refusing to start the drill: ${what} does not answer: ${(err as Error).message}; check ${field} in ${config.source} and that the server runs`);
+    for (const n of config.nodes) {
+      nodes.set(n.name, await settleTls(n.conn, CONNECT_TIMEOUT_MS).catch((err: unknown) => Promise.reject(refuse(`node ${n.name} (${n.host}:${n.port})`, `nodes.${n.name}.connection`, err))));
+    }
+    const ep = config.endpointConn;
+    const endpoint = await settleTls(ep, CONNECT_TIMEOUT_MS).catch((err: unknown) => Promise.reject(refuse(`the endpoint (${ep.host}:${ep.port})`, 'endpoint', err)));
+    const settled = { nodes, endpoint };
+    const probe = new RemotePair(config, { primary: config.nodes[0].name, standby: config.nodes[1].name }, opts, settled);
     const inRecovery = new Map<string, boolean>();
     try {
       for (const n of config.nodes) {
@@ -71,7 +86,7 @@ export class RemotePair implements DrPair {
         try {
           rows = await probe.query<{ r: boolean }>(n.name, 'SELECT pg_is_in_recovery() AS r');
         } catch (err) {
-          throw new DrillRefusedError(`refusing to start the drill: node ${n.name} (${n.host}:${n.port}) does not answer: ${(err as Error).message}; check nodes.${n.name}.connection in ${config.source} and that the server runs`);
+          throw new DrillRefusedError(`refusing to start the drill: node ${n.name} (${n.host}:${n.port}) does not answer: ${explainConnectError(err, n.conn)}; check nodes.${n.name}.connection in ${config.source} and that the server runs`);
         }
         inRecovery.set(n.name, rows[0]!.r);
       }
@@ -82,7 +97,17 @@ export class RemotePair implements DrPair {
     if (primaries.length === 2) throw new DrillRefusedError(`refusing to start the drill: both ${primaries.join(' and ')} are out of recovery and accept writes (a split brain, or two unrelated servers); repair the pair first`);
     if (primaries.length === 0) throw new DrillRefusedError(`refusing to start the drill: neither ${config.nodes.map((n) => n.name).join(' nor ')} is a primary (both in recovery); promote one or repair the pair first`);
     const primary = primaries[0]!;
-    return new RemotePair(config, { primary, standby: config.nodes.find((n) => n.name !== primary)!.name }, opts);
+    return new RemotePair(config, { primary, standby: config.nodes.find((n) => n.name !== primary)!.name }, opts, settled);
+  }
+
+  /** What TLS each connection uses, as settled with the servers: "TLS, server verified against …". */
+  get connectionSecurity(): readonly { readonly connection: string; readonly tls: string }[] {
+    return [...this.config.nodes.map((n) => ({ connection: `${n.name} (${n.host}:${n.port})`, tls: this.settled.get(n.name)!.tls })), { connection: `endpoint (${this.config.endpointConn.host}:${this.config.endpointConn.port})`, tls: this.settledEndpoint.tls }];
+  }
+
+  private options(node: string): PgClientOptions {
+    this.node(node);
+    return this.settled.get(node)!.config;
   }
 
   get primary(): string {
@@ -92,7 +117,7 @@ export class RemotePair implements DrPair {
     return this.roles.standby;
   }
   get endpoint(): pg.ClientConfig {
-    return { connectionString: this.config.endpoint };
+    return this.settledEndpoint.config;
   }
   get managesReplicationMode(): boolean {
     return this.config.manageReplication;
@@ -101,6 +126,7 @@ export class RemotePair implements DrPair {
   /** Operator commands and their outcomes go to the drill's event log. */
   observe(note: (text: string) => void): void {
     this.note = note;
+    for (const c of this.connectionSecurity) note(`connection to ${c.connection}: ${c.tls}`);
   }
 
   node(name: string): PairNodeConfig {
@@ -130,7 +156,7 @@ export class RemotePair implements DrPair {
   async query<R extends pg.QueryResultRow = pg.QueryResultRow>(node: string, sql: string, params: unknown[] = []): Promise<R[]> {
     let client = this.clients.get(node);
     if (!client) {
-      client = this.newClient({ connectionString: this.node(node).connection, connectionTimeoutMillis: CONNECT_TIMEOUT_MS, query_timeout: QUERY_TIMEOUT_MS, application_name: 'jinbao_drill' });
+      client = this.newClient({ ...this.options(node), connectionTimeoutMillis: CONNECT_TIMEOUT_MS, query_timeout: QUERY_TIMEOUT_MS, application_name: 'jinbao_drill' });
       const c = client;
       c.on('error', () => {
         if (this.clients.get(node) === c) this.clients.delete(node);
@@ -272,7 +298,7 @@ export class RemotePair implements DrPair {
 
   /** A fresh connection: a cached one could outlive the server it talks to. */
   async reachable(node: string, timeoutMs: number): Promise<boolean> {
-    const client = this.newClient({ connectionString: this.node(node).connection, connectionTimeoutMillis: timeoutMs, query_timeout: timeoutMs, application_name: 'jinbao_drill' });
+    const client = this.newClient({ ...this.options(node), connectionTimeoutMillis: timeoutMs, query_timeout: timeoutMs, application_name: 'jinbao_drill' });
     client.on('error', () => undefined);
     try {
       await client.connect();
@@ -337,7 +363,7 @@ export class RemotePair implements DrPair {
   }
 
   tryWrite(node: string): Promise<{ accepted: boolean; detail: string }> {
-    return attemptWrite({ connectionString: this.node(node).connection });
+    return attemptWrite(this.options(node));
   }
 
   /**
@@ -371,7 +397,7 @@ export class RemotePair implements DrPair {
 
   /** Connect through the endpoint and ask which server answers. */
   async endpointServer(timeoutMs = 2_000): Promise<string | undefined> {
-    const client = this.newClient({ connectionString: this.config.endpoint, connectionTimeoutMillis: timeoutMs, query_timeout: timeoutMs, application_name: 'jinbao_drill' });
+    const client = this.newClient({ ...this.settledEndpoint.config, connectionTimeoutMillis: timeoutMs, query_timeout: timeoutMs, application_name: 'jinbao_drill' });
     client.on('error', () => undefined);
     try {
       await client.connect();
@@ -409,6 +435,11 @@ class CommandTraffic implements TrafficSwitch {
     }
     return `an unknown server (postmaster started at epoch ${key})`;
   }
+}
+
+interface Settled {
+  readonly config: PgClientOptions;
+  readonly tls: string;
 }
 
 function describeRun(r: CommandRecord): string {

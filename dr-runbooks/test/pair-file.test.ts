@@ -82,11 +82,25 @@ commands:
 `;
     expect(problemsOf(text)).toEqual([
       'pair.yaml:6:17: nodes.dr.connection: not a valid connection URI; want postgresql://user@host:5432/database',
-      'pair.yaml:1:11: endpoint: carries a password (the user:password@ part of the URI): keep passwords out of the file (PGPASSWORD or a ~/.pgpass file, which the connection reads)',
+      "pair.yaml:1:11: endpoint: carries a password (the user:password@ part of the URI); jinbao never takes passwords from connection strings: remove it and give the password in PGPASSWORD or a ~/.pgpass file (mode 0600), or log in with a client certificate (sslcert=FILE sslkey=FILE; jinbao's infrastructure CA issues them)",
       'pair.yaml:9:16: commands.fence[1]: unknown placeholder {hots}; want one of {site} {node} {host} {port} {peer} {peerHost} {peerPort}',
       'pair.yaml:10:28: commands.route[2]: unknown placeholder {from}; want one of {site} {node} {host} {port} {peer} {peerHost} {peerPort}',
       'pair.yaml:8:3: commands: "unfence" is required (rollback before promotion: lift the fence)',
       'pair.yaml:8:3: commands: "drain" is required (fence-old-primary: send the endpoint nowhere)',
+    ]);
+  });
+
+  it('GIVEN tls.ca THEN connections that name no root certificate are verified against it, and each says what its TLS does', () => {
+    const c = parsePairText(MINIMAL.replace('postgres@10.44.0.5:5432/jinbao_drill', 'postgres@10.44.0.5:5432/jinbao_drill?sslmode=require') + 'tls:\n  ca: certs/ca.crt\n', '/etc/jinbao/pair.yaml');
+    expect(c.nodes.map((n) => n.conn.tls)).toEqual([
+      'TLS, server verified against /etc/jinbao/certs/ca.crt (tls.ca of /etc/jinbao/pair.yaml), host name not checked (sslmode=require)',
+      'TLS if the server offers it, server verified against /etc/jinbao/certs/ca.crt (tls.ca of /etc/jinbao/pair.yaml), host name not checked (sslmode=prefer)',
+    ]);
+  });
+
+  it('GIVEN a connection string libpq would read differently THEN the file is refused at that field', () => {
+    expect(problemsOf(MINIMAL.replace('postgres@10.44.0.5:5432/jinbao_drill', 'postgres@10.44.0.5:5432/jinbao_drill?sslmode=verify-full'))).toEqual([
+      "pair.yaml:6:17: nodes.dc.connection: has sslmode=verify-full but names no root certificate to verify the server against; add sslrootcert=FILE (the CA that issued the server's certificate), set PGSSLROOTCERT, or use sslrootcert=system for a public CA",
     ]);
   });
 

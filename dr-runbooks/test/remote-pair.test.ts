@@ -5,6 +5,7 @@ import { Registry } from 'prom-client';
 import { registerReplicationMetrics } from '../operations/index.js';
 import { runCli } from '../../bin/testkit.js';
 import { DEFAULT_PG_BIN, DrillHistory, DrillRefusedError, executeDrill, parsePairText, PgLab, RemotePair, type DrillReport, type DrillRequest, type PairConfig } from '../index.js';
+import { pgConnection } from '../../lib/pg-conn.js';
 import { request, startTestLab, type TestLab } from './helpers.js';
 
 const isRoot = process.getuid?.() === 0;
@@ -32,7 +33,7 @@ describe.skipIf(skip)('drills on an existing pair given by a pair file (target p
     await t?.stop();
   });
 
-  function pairFile(over: { commands?: Record<string, unknown>; manage?: boolean } = {}): PairConfig {
+  function pairFile(over: { commands?: Record<string, unknown>; manage?: boolean; query?: string } = {}): PairConfig {
     const cmd = (action: string, ...rest: string[]) => [process.execPath, '--import', 'tsx', operator, lab.dir, action, '{node}', ...rest];
     const commands = {
       crash: cmd('crash'),
@@ -46,7 +47,7 @@ describe.skipIf(skip)('drills on an existing pair given by a pair file (target p
       endOfWal: cmd('end-of-wal', '{from}'),
       ...over.commands,
     };
-    const url = (port: number) => `postgresql://postgres@127.0.0.1:${port}/postgres`;
+    const url = (port: number) => `postgresql://postgres@127.0.0.1:${port}/postgres${over.query ?? ''}`;
     const text = JSON.stringify({
       site: '440000',
       endpoint: url(lab.state.proxyPort),
@@ -107,6 +108,26 @@ describe.skipIf(skip)('drills on an existing pair given by a pair file (target p
     } finally {
       await pair.close();
     }
+    // sslmode=require to servers with a private CA: libpq encrypts (node-postgres alone would refuse
+    // "unable to verify"), and the pair file's tls.ca is the trust anchor the servers are verified against.
+    const ca = lab.tlsFiles('dc').caFile;
+    const required = await RemotePair.open(pairFile({ query: '?sslmode=require' }), { site: '440000' });
+    try {
+      expect((await required.replication()).streaming).toBe(true);
+      expect(required.connectionSecurity).toEqual([
+        { connection: `dc (127.0.0.1:${lab.state.ports.dc})`, tls: `TLS, server verified against ${ca} (tls.ca of ${base}/pair.json), host name not checked (sslmode=require)` },
+        { connection: `dr (127.0.0.1:${lab.state.ports.dr})`, tls: `TLS, server verified against ${ca} (tls.ca of ${base}/pair.json), host name not checked (sslmode=require)` },
+        { connection: `endpoint (127.0.0.1:${lab.state.proxyPort})`, tls: `TLS, server verified against ${ca} (tls.ca of ${base}/pair.json), host name not checked (sslmode=require)` },
+      ]);
+      const notes: string[] = [];
+      required.observe((n) => notes.push(n));
+      expect(notes[0]).toBe(`connection to dc (127.0.0.1:${lab.state.ports.dc}): TLS, server verified against ${ca} (tls.ca of ${base}/pair.json), host name not checked (sslmode=require)`);
+    } finally {
+      await required.close();
+    }
+    const full = await RemotePair.open(pairFile({ query: '?sslmode=verify-full' }), { site: '440000' });
+    await full.close();
+    expect(full.connectionSecurity[0]!.tls).toMatch(/host name checked \(sslmode=verify-full\)$/);
     const config = pairFile();
     const noCa = await RemotePair.open({ ...config, tls: { ...config.tls, caFile: `${base}/missing-ca.pem` } }, { site: '440000' });
     try {
@@ -132,7 +153,8 @@ describe.skipIf(skip)('drills on an existing pair given by a pair file (target p
     expect(await labOnly.metrics()).toContain('jinbao_dr_standby_streaming{site="440000"} 1');
     // A pair whose nodes do not answer is reported as not streaming, without a lag.
     const down = new Registry();
-    registerReplicationMetrics(down, base, [{ ...pairFile(), site: '110000', nodes: [{ ...pairFile().nodes[0], connection: 'postgresql://postgres@127.0.0.1:1/postgres' }, pairFile().nodes[1]] }]);
+    const unreachable = pgConnection('postgresql://postgres@127.0.0.1:1/postgres', { source: 'nodes.dc.connection' });
+    registerReplicationMetrics(down, base, [{ ...pairFile(), site: '110000', nodes: [{ ...pairFile().nodes[0], connection: 'postgresql://postgres@127.0.0.1:1/postgres', conn: unreachable }, pairFile().nodes[1]] }]);
     const downText = await down.metrics();
     expect(downText).toContain('jinbao_dr_standby_streaming{site="110000"} 0');
     expect(downText).not.toContain('jinbao_dr_replication_lag_seconds{site="110000"}');
@@ -159,6 +181,7 @@ describe.skipIf(skip)('drills on an existing pair given by a pair file (target p
     const state = `${base}/cli-state`;
     const status = await runCli(['--state', state, 'drill', 'pair', 'status', '--site', '440000', '--pair', file]);
     expect(status.stdout).toContain(`ready for a drill: jinbao drill plan --site 440000 --target pg --pair ${file}`);
+    expect(status.stdout).toContain(`connection to endpoint (127.0.0.1:${lab.state.proxyPort}): TLS, server verified against ${lab.tlsFiles('dc').caFile} (tls.ca of ${file}), host name not checked (sslmode=prefer)`);
     expect(status.code).toBe(0);
     const run = await runCli(['--state', state, 'drill', 'run', '--site', '440000', '--target', 'pg', '--pair', file, '--scenario', 'failover', '--replication', 'sync', '--unsigned', '--switch-back', '--json']);
     expect(run.code).toBe(0);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { hostAndPort, passwordIn, UnreadableConnectionString } from '../pg-conn.js';
+import { ConnectionStringError, hostAndPort, passwordIn, pgConnection, UnreadableConnectionString, type ConnectionOptions } from '../pg-conn.js';
 
 describe('connection strings', () => {
   it('GIVEN either form THEN host and port follow libpq defaults', () => {
@@ -19,5 +19,52 @@ describe('connection strings', () => {
   it('GIVEN a quoted value holding "password=" THEN only real keys count', () => {
     expect(passwordIn("host=db application_name='password=x'")).toBeUndefined();
     expect(passwordIn("host=db password='it\\'s'")).toBe('the "password" key');
+  });
+});
+
+describe('connection strings read as libpq reads them', () => {
+  const read = (conn: string, opts: Partial<ConnectionOptions> = {}) => pgConnection(conn, { source: '--state', env: {}, home: '/nonexistent', ...opts });
+
+  it('GIVEN a password anywhere in the string THEN it is refused, naming PGPASSWORD, ~/.pgpass and client certificates', () => {
+    const want = (where: string) =>
+      `--state carries a password (${where}); jinbao never takes passwords from connection strings: remove it and give the password in PGPASSWORD or a ~/.pgpass file (mode 0600), or log in with a client certificate (sslcert=FILE sslkey=FILE; jinbao's infrastructure CA issues them)`;
+    expect(() => read('postgresql://jinbao:s3cret@db.example/jinbao')).toThrow(want('the user:password@ part of the URI'));
+    expect(() => read('postgresql://jinbao@db.example/jinbao?password=s3cret')).toThrow(want('the "password" parameter of the URI'));
+    expect(() => read('host=db.example user=jinbao password=s3cret')).toThrow(want('the "password" key'));
+    expect(() => read('host=db.example sslpassword=s3cret')).toThrow(want('the "sslpassword" key'));
+    expect(() => read('postgresql://jinbao:s3cret@db.example/jinbao')).toThrow(ConnectionStringError);
+  });
+
+  it('GIVEN either form THEN the same parameters come out', () => {
+    const uri = read('postgresql://jinbao@db.example:6432/state?sslmode=disable&application_name=x');
+    const kv = read("host=db.example port=6432 user=jinbao dbname='state' sslmode=disable application_name=x");
+    expect(uri.clientOptions()).toEqual(kv.clientOptions());
+    expect(uri.clientOptions()).toEqual({ host: 'db.example', port: 6432, user: 'jinbao', database: 'state', application_name: 'x', ssl: false });
+    expect(read('postgresql://%2Fvar%2Frun%2Fpostgresql/state?sslmode=require')).toMatchObject({ socket: true, tls: 'no TLS (a Unix socket: libpq ignores sslmode there)' });
+  });
+
+  it('GIVEN each sslmode THEN the TLS options are what libpq does', () => {
+    expect(read('host=db').sslmode).toBe('prefer');
+    expect(read('host=db').negotiate).toBe(true);
+    expect(read('host=db sslmode=require').clientOptions().ssl).toEqual({ rejectUnauthorized: false, checkServerIdentity: expect.any(Function) });
+    expect(read('host=db sslmode=require', { env: { PGSSLMODE: 'disable' } }).clientOptions().ssl).toEqual({ rejectUnauthorized: false, checkServerIdentity: expect.any(Function) });
+    expect(read('host=db', { env: { PGSSLMODE: 'disable' } }).clientOptions().ssl).toBe(false);
+    expect(read('host=db sslmode=verify-full sslrootcert=system').clientOptions().ssl).toEqual({ rejectUnauthorized: true });
+  });
+
+  it('GIVEN a mode or parameter jinbao cannot honour THEN it is refused with the fix', () => {
+    expect(() => read('host=db sslmode=verify-full')).toThrow(
+      '--state has sslmode=verify-full but names no root certificate to verify the server against; add sslrootcert=FILE (the CA that issued the server\'s certificate), set PGSSLROOTCERT, or use sslrootcert=system for a public CA',
+    );
+    expect(() => read('host=db sslmode=allow')).toThrow('--state has sslmode=allow, which first tries without encryption; use prefer, require, verify-ca or verify-full');
+    expect(() => read('host=db sslmode=no-verify')).toThrow('--state has sslmode "no-verify"; want one of disable, prefer, require, verify-ca, verify-full (libpq\'s names)');
+    expect(() => read('postgresql://db/x?sslmode=require&uselibpqcompat=true')).toThrow('--state sets uselibpqcompat, a node-postgres switch: jinbao always reads connection strings as libpq does; remove it');
+    expect(() => read('host=db target_session_attrs=read-write')).toThrow(/^--state has the parameter "target_session_attrs", which jinbao does not use; want only host, port, dbname/);
+    expect(() => read('postgresql://a:5432,b:5432/x')).toThrow('--state names several hosts; give one host per connection string; want postgresql://user@host:5432/database or "host=... port=... dbname=..."');
+    expect(() => read('host=a,b')).toThrow('--state names several hosts (a,b); give one host per connection string');
+    expect(() => read('host=db sslmode=require sslrootcert=system')).toThrow(/sslrootcert=system with sslmode=require/);
+    expect(() => read('host=db sslcert=/c.crt sslmode=require')).toThrow('--state names a client certificate without its key (sslkey); give both');
+    expect(() => read('host=db sslmode=require sslrootcert=/no/such/ca.crt').clientOptions()).toThrow('--state names the root certificate (sslrootcert of --state) /no/such/ca.crt, which cannot be read (ENOENT)');
+    expect(() => read('host=db port=0')).toThrow('--state has port "0", which is not a TCP port (1-65535)');
   });
 });

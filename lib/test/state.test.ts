@@ -1,9 +1,11 @@
 import Database from 'better-sqlite3';
-import { writeFileSync } from 'node:fs';
+import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { runCli } from '../../bin/testkit.js';
 import { tempDir } from '../../testkit/index.js';
-import { StateStore, STORE_FORMAT } from '../state.js';
+import type { JinbaoError } from '../errors.js';
+import { resolveStateDir, StateStore, STORE_FORMAT } from '../state.js';
 
 const cleanups: (() => void)[] = [];
 afterEach(() => cleanups.splice(0).forEach((f) => f()));
@@ -65,5 +67,41 @@ describe('the embedded state store', () => {
     expect(store.versions()).toEqual({});
     expect(store.db.prepare("SELECT name FROM sqlite_master WHERE name = 'x'").get()).toBeUndefined();
     store.close();
+  });
+});
+
+describe('resolveStateDir', () => {
+  it('GIVEN a path THEN it is the state directory, --state before JINBAO_STATE before .jinbao', () => {
+    expect(resolveStateDir('/var/lib/jinbao', { JINBAO_STATE: '/x' })).toBe('/var/lib/jinbao');
+    expect(resolveStateDir(undefined, { JINBAO_STATE: '/x' })).toBe('/x');
+    expect(resolveStateDir(undefined, {})).toBe(join(process.cwd(), '.jinbao'));
+  });
+
+  it('GIVEN a PostgreSQL URL THEN it is refused with exit 2, naming where it came from and without repeating it', () => {
+    const want = (from: string, scheme: string) =>
+      `${from} is a ${scheme}:// URL, but the PostgreSQL state backend is not available in this version of jinbao; give a directory for the embedded SQLite store (e.g. --state /var/lib/jinbao), and see docs/state.md for the shared backend`;
+    expect(() => resolveStateDir('postgresql://jinbao@db.example/jinbao?sslmode=verify-full', {})).toThrow(want('--state', 'postgresql'));
+    expect(() => resolveStateDir(undefined, { JINBAO_STATE: 'postgres://u:s3cret@db/jinbao' })).toThrow(want('JINBAO_STATE', 'postgres'));
+    try {
+      resolveStateDir(undefined, { JINBAO_STATE: 'postgres://u:s3cret@db/jinbao' });
+    } catch (err) {
+      expect((err as JinbaoError).exitCode).toBe(2);
+      expect((err as Error).message).not.toContain('s3cret');
+    }
+    expect(() => resolveStateDir('https://example.org/state', {})).toThrow('--state is a https:// URL; it must be a directory for the state store (e.g. --state /var/lib/jinbao)');
+  });
+
+  it('GIVEN the CLI with --state postgresql://… THEN it exits 2 and no folder named postgresql: is created', async () => {
+    const cwd = dir();
+    const before = process.cwd();
+    process.chdir(cwd);
+    try {
+      const r = await runCli(['--state', 'postgresql://jinbao@127.0.0.1/jinbao', 'ipam', '--site', '440100']);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain('the PostgreSQL state backend is not available in this version of jinbao');
+      expect(readdirSync(cwd)).toEqual([]);
+    } finally {
+      process.chdir(before);
+    }
   });
 });

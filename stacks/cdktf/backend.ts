@@ -26,7 +26,7 @@ export function parseBackend(kind: string | undefined, connStr: string | undefin
     if (where !== undefined) {
       throw new InputError(
         `--backend-conn carries a password (${where}), and it would be written into every site's cdk.tf.json; ` +
-          `remove it and give terraform the password in PGPASSWORD or ~/.pgpass (e.g. --backend-conn ${EXAMPLE_URI}), ` +
+          `remove it and give terraform the password in PGPASSWORD or ~/.pgpass (e.g. --backend-conn ${EXAMPLE_URI}) or log in with a client certificate (sslcert=FILE sslkey=FILE), ` +
           'or leave out --backend-conn and export PG_CONN_STR before terraform init',
       );
     }

@@ -162,7 +162,7 @@ describe('parseBackend', () => {
   });
   const refusal = (where: string) =>
     `--backend-conn carries a password (${where}), and it would be written into every site's cdk.tf.json; ` +
-    'remove it and give terraform the password in PGPASSWORD or ~/.pgpass (e.g. --backend-conn postgres://terraform@db.example/jinbao), ' +
+    'remove it and give terraform the password in PGPASSWORD or ~/.pgpass (e.g. --backend-conn postgres://terraform@db.example/jinbao) or log in with a client certificate (sslcert=FILE sslkey=FILE), ' +
     'or leave out --backend-conn and export PG_CONN_STR before terraform init';
   it('GIVEN a password in the URI user part THEN it is refused, saying where and how to fix it', () => {
     expect(() => parseBackend('pg', 'postgres://tf:hunter2@db.example/jinbao')).toThrow(refusal('the user:password@ part of the URI'));

@@ -127,7 +127,7 @@ describe('jinbao synth', () => {
       2,
       '',
       'jinbao: --backend-conn carries a password (the "password" key), and it would be written into every site\'s cdk.tf.json; ' +
-        'remove it and give terraform the password in PGPASSWORD or ~/.pgpass (e.g. --backend-conn postgres://terraform@db.example/jinbao), ' +
+        'remove it and give terraform the password in PGPASSWORD or ~/.pgpass (e.g. --backend-conn postgres://terraform@db.example/jinbao) or log in with a client certificate (sslcert=FILE sslkey=FILE), ' +
         'or leave out --backend-conn and export PG_CONN_STR before terraform init\n',
     ]);
     expect(existsSync(out)).toBe(false);

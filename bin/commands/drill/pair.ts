@@ -14,6 +14,7 @@ export async function pairStatus(ctx: Context, o: { site: string; pair: string; 
   if (o.json) ctx.out(json(status));
   else {
     ctx.out(`pair ${status.file} for site ${request.site}: primary ${status.primary} (${nodes.primary.host}:${nodes.primary.port}), standby ${status.standby} (${nodes.standby.host}:${nodes.standby.port})\n`);
+    for (const c of status.connections) ctx.out(`connection to ${c.connection}: ${c.tls}\n`);
     ctx.out(`replication: ${replication.detail}${mode ? `; ${mode}` : ''}${replication.replayDelaySeconds !== undefined ? `; replay lag ${replication.replayDelaySeconds.toFixed(3)} s, ${replication.replayLagBytes ?? 0} bytes` : ''}\n`);
     ctx.out(`endpoint: ${routed === undefined ? 'reaches no server' : `reaches ${routed}`}${routed !== undefined && routed !== status.primary ? ' (NOT the primary)' : ''}\n`);
     for (const c of certificates) ctx.out(`certificate ${c.file}: ${c.problem ? `PROBLEM: ${c.problem}` : `valid until ${c.notAfter} (${c.subject})`}\n`);

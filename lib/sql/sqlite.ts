@@ -1,0 +1,161 @@
+import BetterSqlite3 from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { ExitCode, JinbaoError } from '../errors.js';
+import { migrationBody, newerComponentMessage, SQL_STORE_FORMAT, type Database, type Params, type SqlMigration, type Transaction, type WriteOptions } from './types.js';
+
+/**
+ * `$1`-style placeholders as SQLite's anonymous `?`, with the parameters in the order they appear
+ * (a number used twice is bound twice). Quoted literals and identifiers are left alone.
+ */
+export function toSqlite(sql: string, params: Params = []): { sql: string; params: unknown[] } {
+  const out: unknown[] = [];
+  const text = sql.replace(/'(?:[^']|'')*'|"(?:[^"]|"")*"|\$(\d+)/g, (m, n: string | undefined) => {
+    if (n === undefined) return m;
+    const i = Number(n) - 1;
+    if (i < 0 || i >= params.length) throw new Error(`placeholder $${n} has no parameter (${params.length} given)`);
+    out.push(bindable(params[i]));
+    return '?';
+  });
+  return { sql: text, params: out };
+}
+
+/** SQLite stores booleans as 0/1 and dates as ISO text, as the PostgreSQL columns jinbao uses read back. */
+function bindable(v: unknown): unknown {
+  if (typeof v === 'boolean') return v ? 1 : 0;
+  if (v instanceof Date) return v.toISOString();
+  return v;
+}
+
+/**
+ * The embedded backend: one SQLite file (`jinbao.db`, WAL, synchronous FULL), the same file and
+ * layout lib/state.ts opens. better-sqlite3 is synchronous; this wraps it so features see the same
+ * async interface as on PostgreSQL. One connection per process: transactions of this process run
+ * one after the other (a queue), and BEGIN IMMEDIATE takes the database's write lock up front, so
+ * writers in other processes wait (busy_timeout) instead of failing on a lock upgrade.
+ */
+export class SqliteDatabase implements Database {
+  readonly dialect = 'sqlite' as const;
+  readonly where: string;
+  private readonly db: BetterSqlite3.Database;
+  private queue: Promise<unknown> = Promise.resolve();
+
+  private constructor(file: string, db: BetterSqlite3.Database) {
+    this.where = `SQLite ${file}`;
+    this.db = db;
+  }
+
+  /** Open (creating when needed) `jinbao.db` in `dir`. */
+  static open(dir: string): SqliteDatabase {
+    const abs = resolve(dir);
+    const file = join(abs, 'jinbao.db');
+    let db: BetterSqlite3.Database;
+    try {
+      mkdirSync(abs, { recursive: true, mode: 0o700 });
+      db = new BetterSqlite3(file);
+    } catch (err) {
+      throw new JinbaoError(`cannot open the state store in ${abs}: ${(err as Error).message}; check --state / JINBAO_STATE and its permissions`, { exitCode: ExitCode.invalidInput, cause: err });
+    }
+    try {
+      db.pragma('busy_timeout = 10000');
+      db.pragma('journal_mode = WAL');
+      db.pragma('synchronous = FULL');
+      db.pragma('foreign_keys = ON');
+      const format = db.pragma('user_version', { simple: true }) as number;
+      if (format > SQL_STORE_FORMAT) {
+        throw new JinbaoError(`the state store ${file} has format ${format}, newer than this jinbao understands (${SQL_STORE_FORMAT}); upgrade jinbao or use another state store`, { exitCode: ExitCode.invalidInput });
+      }
+      db.exec('CREATE TABLE IF NOT EXISTS schema_versions (component TEXT PRIMARY KEY, version INTEGER NOT NULL, applied_at TEXT NOT NULL)');
+      if (format < SQL_STORE_FORMAT) db.pragma(`user_version = ${SQL_STORE_FORMAT}`);
+    } catch (err) {
+      db.close();
+      if (err instanceof JinbaoError) throw err;
+      throw new JinbaoError(`the state store ${file} is not a usable SQLite database: ${(err as Error).message}; move it aside or use another state store`, { exitCode: ExitCode.invalidInput, cause: err });
+    }
+    return new SqliteDatabase(file, db);
+  }
+
+  /** Run `fn` after everything queued before it (one connection, one statement stream). */
+  private serial<T>(fn: () => Promise<T> | T): Promise<T> {
+    const next = this.queue.then(fn, fn);
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  private readonly direct: Transaction = {
+    dialect: 'sqlite',
+    query: async <R extends object>(sql: string, params?: Params) => {
+      const q = toSqlite(sql, params);
+      return this.db.prepare(q.sql).all(...q.params) as R[];
+    },
+    run: async (sql: string, params?: Params) => {
+      const q = toSqlite(sql, params);
+      return this.db.prepare(q.sql).run(...q.params).changes;
+    },
+    exec: async (sql: string) => {
+      this.db.exec(sql);
+    },
+  };
+
+  query<R extends object = Record<string, unknown>>(sql: string, params?: Params): Promise<R[]> {
+    return this.serial(() => this.direct.query<R>(sql, params));
+  }
+
+  run(sql: string, params?: Params): Promise<number> {
+    return this.serial(() => this.direct.run(sql, params));
+  }
+
+  exec(sql: string): Promise<void> {
+    return this.serial(() => this.direct.exec(sql));
+  }
+
+  /** SQLite has one write lock for the whole file: `locks` need no more than BEGIN IMMEDIATE. */
+  write<T>(fn: (tx: Transaction) => Promise<T>, _opts?: WriteOptions): Promise<T> {
+    return this.serial(async () => {
+      this.db.exec('BEGIN IMMEDIATE');
+      try {
+        const result = await fn(this.direct);
+        this.db.exec('COMMIT');
+        return result;
+      } catch (err) {
+        if (this.db.inTransaction) this.db.exec('ROLLBACK');
+        throw err;
+      }
+    });
+  }
+
+  async migrate(component: string, migrations: readonly SqlMigration[]): Promise<number[]> {
+    const applied: number[] = [];
+    for (;;) {
+      // Each step re-reads the version under the write lock: another process may have applied it.
+      const step = await this.write(async (tx) => {
+        const [row] = await tx.query<{ version: number }>('SELECT version FROM schema_versions WHERE component = $1', [component]);
+        const current = row?.version ?? 0;
+        if (current > migrations.length) throw new JinbaoError(newerComponentMessage(this.where, component, current, migrations.length), { exitCode: ExitCode.invalidInput });
+        if (current === migrations.length) return undefined;
+        const body = migrationBody(migrations[current]!, 'sqlite');
+        if (typeof body === 'string') await tx.exec(body);
+        else await body(tx);
+        await tx.run(
+          `INSERT INTO schema_versions (component, version, applied_at) VALUES ($1, $2, $3)
+           ON CONFLICT(component) DO UPDATE SET version = excluded.version, applied_at = excluded.applied_at`,
+          [component, current + 1, new Date().toISOString()],
+        );
+        return current + 1;
+      });
+      if (step === undefined) return applied;
+      applied.push(step);
+    }
+  }
+
+  async versions(): Promise<Record<string, number>> {
+    const rows = await this.query<{ component: string; version: number }>('SELECT component, version FROM schema_versions ORDER BY component');
+    return Object.fromEntries(rows.map((r) => [r.component, r.version]));
+  }
+
+  async close(): Promise<void> {
+    await this.serial(() => {
+      if (this.db.open) this.db.close();
+    });
+  }
+}

@@ -1,0 +1,267 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { JinbaoError } from '../../errors.js';
+import { StateStore } from '../../state.js';
+import { postgresMissing, startPostgres, type PostgresServer } from '../../test/postgres-server.js';
+import { openDatabase, PostgresDatabase, toSqlite, type Database as StateDb, type SqlMigration } from '../index.js';
+import { verifyChain } from './chain.js';
+
+const worker = fileURLToPath(new URL('./worker.ts', import.meta.url));
+const missing = postgresMissing();
+
+let server: PostgresServer | undefined;
+let databases = 0;
+const dirs: string[] = [];
+
+beforeAll(async () => {
+  if (missing === undefined) server = await startPostgres({ prefix: 'jinbao-sql-pg-' });
+});
+afterAll(async () => {
+  await server?.close();
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+/** A fresh, empty store of each kind: a new SQLite directory, or a new database on the test server. */
+const backends: { name: string; skip: boolean; fresh: () => Promise<string> }[] = [
+  {
+    name: 'SQLite',
+    skip: false,
+    fresh: async () => {
+      const d = mkdtempSync(join(tmpdir(), 'jinbao-sql-'));
+      dirs.push(d);
+      return d;
+    },
+  },
+  {
+    name: 'PostgreSQL',
+    skip: missing !== undefined,
+    fresh: async () => {
+      const name = `state_${++databases}`;
+      await server!.sql(`CREATE DATABASE ${name}`);
+      return server!.url({ dbname: name, sslmode: 'disable' });
+    },
+  },
+];
+
+const THINGS: SqlMigration[] = [
+  { description: 'things', up: 'CREATE TABLE things (id integer PRIMARY KEY, name text NOT NULL)' },
+  { description: 'colour', up: { sqlite: 'ALTER TABLE things ADD COLUMN colour TEXT', postgresql: 'ALTER TABLE things ADD COLUMN colour text' } },
+];
+
+describe.each(backends)('the state store on $name', ({ name, skip, fresh }) => {
+  const open = async (target?: string): Promise<StateDb> => openDatabase(target ?? (await fresh()));
+
+  it.skipIf(skip)('GIVEN component migrations THEN each version is applied once, in order, and recorded', async () => {
+    const target = await fresh();
+    const db = await open(target);
+    try {
+      expect(await db.migrate('things', THINGS)).toEqual([1, 2]);
+      expect(await db.migrate('things', THINGS)).toEqual([]);
+      expect(await db.versions()).toEqual({ things: 2 });
+      expect(await db.run('INSERT INTO things (id, name, colour) VALUES ($1, $2, $3)', [1, 'one', 'red'])).toBe(1);
+      expect(await db.query('SELECT id, name, colour FROM things')).toEqual([{ id: 1, name: 'one', colour: 'red' }]);
+    } finally {
+      await db.close();
+    }
+    // A later build with one migration fewer meets a newer store.
+    const older = await open(target);
+    try {
+      await expect(older.migrate('things', THINGS.slice(0, 1))).rejects.toThrow(
+        new RegExp(`^the state store ${name === 'SQLite' ? 'SQLite' : 'PostgreSQL'} .* has the "things" schema at version 2, newer than this jinbao knows \\(1\\); upgrade jinbao or use another state store$`),
+      );
+    } finally {
+      await older.close();
+    }
+  });
+
+  it.skipIf(skip)('GIVEN a migration that fails half-way THEN none of it stays and the version is unchanged (DDL is transactional on both)', async () => {
+    const db = await open();
+    try {
+      await db.migrate('things', THINGS.slice(0, 1));
+      const broken: SqlMigration[] = [...THINGS.slice(0, 1), { description: 'broken', up: 'CREATE TABLE extra (x integer); ALTER TABLE nowhere ADD COLUMN y integer' }];
+      await expect(db.migrate('things', broken)).rejects.toThrow(/nowhere/);
+      expect(await db.versions()).toEqual({ things: 1 });
+      await expect(db.query('SELECT * FROM extra')).rejects.toThrow(/extra/);
+    } finally {
+      await db.close();
+    }
+  });
+
+  it.skipIf(skip)('GIVEN a write that throws THEN nothing of it is committed and it is not retried', async () => {
+    const db = await open();
+    try {
+      await db.migrate('things', THINGS);
+      let calls = 0;
+      await expect(
+        db.write(async (tx) => {
+          calls++;
+          await tx.run('INSERT INTO things (id, name) VALUES ($1, $2)', [7, 'seven']);
+          throw new Error('refused by the caller');
+        }),
+      ).rejects.toThrow('refused by the caller');
+      expect(calls).toBe(1);
+      expect(await db.query('SELECT * FROM things')).toEqual([]);
+      // $n placeholders may repeat and come in any order, on SQLite too.
+      await db.write((tx) => tx.run('INSERT INTO things (id, name, colour) VALUES ($2, $1, $1)', ['x', 3]));
+      expect(await db.query('SELECT id, name, colour FROM things WHERE name = $1 AND colour = $1', ['x'])).toEqual([{ id: 3, name: 'x', colour: 'x' }]);
+    } finally {
+      await db.close();
+    }
+  });
+
+  it.skipIf(skip)('GIVEN 4 processes started together THEN the migrations are applied once and 4 × 40 appends get unique, gap-free numbers in one verified chain', async () => {
+    const target = await fresh();
+    const runs = await runWorkers(target, 4, 40);
+    expect(runs.flatMap((r) => r.fails)).toEqual([]);
+    // Each version was applied by exactly one process; the others found it applied.
+    expect(runs.flatMap((r) => (r.migrated === '-' ? [] : r.migrated.split(',').map(Number))).sort()).toEqual([1, 2]);
+    const db = await open(target);
+    try {
+      expect(await db.query('SELECT version FROM migration_log')).toEqual([{ version: 2 }]);
+      expect(await verifyChain(db)).toEqual({ entries: 160 });
+      const acked = runs.flatMap((r) => r.acks);
+      expect(new Set(acked.map((a) => a.seq)).size).toBe(160);
+    } finally {
+      await db.close();
+    }
+  }, 240_000);
+});
+
+describe.skipIf(missing !== undefined)('PostgreSQL faults', () => {
+  it('GIVEN the server is killed and restarted while 4 processes append THEN every acknowledged append is there exactly once and the chain verifies', async () => {
+    const name = `state_${++databases}`;
+    await server!.sql(`CREATE DATABASE ${name}`);
+    const target = server!.url({ dbname: name, sslmode: 'disable' });
+    let acks = 0;
+    let restarted = false;
+    const runs = await runWorkers(target, 4, 120, async (line) => {
+      if (!line.startsWith('ack ') || restarted) return;
+      if (++acks === 80) {
+        restarted = true;
+        await server!.kill();
+        await server!.start();
+      }
+    });
+    expect(restarted).toBe(true);
+    expect(runs.flatMap((r) => r.fails)).toEqual([]);
+    const db = await openDatabase(target);
+    try {
+      const rows = await db.query<{ op: string; seq: number }>('SELECT op, seq FROM chain ORDER BY seq');
+      expect(await verifyChain(db)).toEqual({ entries: 480 });
+      const bySeq = new Map(rows.map((r) => [r.op, Number(r.seq)]));
+      for (const a of runs.flatMap((r) => r.acks)) expect(bySeq.get(a.op)).toBe(a.seq);
+      expect(new Set(rows.map((r) => r.op)).size).toBe(480);
+    } finally {
+      await db.close();
+    }
+  }, 300_000);
+
+  it('GIVEN a database that is not jinbao\'s, a password in the URL, or no server THEN each is refused in one line with the fix', async () => {
+    await server!.sql('CREATE DATABASE someone_else');
+    await server!.sql('CREATE TABLE payroll (id integer)', 'someone_else');
+    await expect(PostgresDatabase.open(server!.url({ dbname: 'someone_else', sslmode: 'disable' }))).rejects.toThrow(
+      /^PostgreSQL 127\.0\.0\.1:\d+\/someone_else \(no TLS \(sslmode=disable\)\) holds 1 tables but is not a jinbao state store \(it has no jinbao_store table\); give jinbao an empty database of its own \(CREATE DATABASE jinbao OWNER jinbao_state\)$/,
+    );
+    await expect(PostgresDatabase.open(`postgresql://postgres:pw@127.0.0.1:${server!.port}/x`)).rejects.toThrow(/^--state carries a password \(the user:password@ part of the URI\); .*PGPASSWORD/);
+    const gone = PostgresDatabase.open('postgresql://postgres@127.0.0.1:1/jinbao?sslmode=disable');
+    await expect(gone).rejects.toThrow(/^cannot reach the state database: --state: connect ECONNREFUSED 127\.0\.0\.1:1$/);
+    await expect(gone).rejects.toBeInstanceOf(JinbaoError);
+    await expect(PostgresDatabase.open(server!.url({ dbname: 'no_such_db', sslmode: 'disable' }))).rejects.toThrow(
+      /^--state: database "no_such_db" does not exist on 127\.0\.0\.1:\d+; create it \(CREATE DATABASE jinbao OWNER jinbao_state\) or fix dbname$/,
+    );
+  });
+});
+
+describe('SQLite specifics', () => {
+  it('GIVEN $n placeholders THEN SQLite gets ? in the order they appear, and quoted text is left alone', () => {
+    expect(toSqlite("SELECT $2, '$1', \"$3\", $1, $2", ['a', 'b'])).toEqual({ sql: "SELECT ?, '$1', \"$3\", ?, ?", params: ['b', 'a', 'b'] });
+    expect(() => toSqlite('SELECT $3', ['a'])).toThrow('placeholder $3 has no parameter (1 given)');
+  });
+
+  it('GIVEN a store lib/state.ts wrote THEN the same file opens here with its component versions, so components can move one at a time', async () => {
+    const d = mkdtempSync(join(tmpdir(), 'jinbao-sql-'));
+    dirs.push(d);
+    const old = StateStore.open(d);
+    old.migrate('things', [{ description: 'things', up: 'CREATE TABLE things (id INTEGER PRIMARY KEY, name TEXT NOT NULL)' }]);
+    old.write(() => old.db.prepare('INSERT INTO things (id, name) VALUES (1, ?)').run('from the old API'));
+    old.close();
+    const db = await openDatabase(d);
+    try {
+      expect(await db.versions()).toEqual({ things: 1 });
+      expect(await db.migrate('things', THINGS)).toEqual([2]);
+      expect(await db.query('SELECT name, colour FROM things')).toEqual([{ name: 'from the old API', colour: null }]);
+    } finally {
+      await db.close();
+    }
+    const again = StateStore.open(d);
+    expect(again.versions()).toEqual({ things: 2 });
+    again.close();
+  });
+
+  it('GIVEN a store a newer jinbao wrote, or a URL that is not PostgreSQL THEN it is refused', async () => {
+    const d = mkdtempSync(join(tmpdir(), 'jinbao-sql-'));
+    dirs.push(d);
+    const raw = new Database(join(d, 'jinbao.db'));
+    raw.pragma('user_version = 9');
+    raw.close();
+    await expect(openDatabase(d)).rejects.toThrow(`the state store ${join(d, 'jinbao.db')} has format 9, newer than this jinbao understands (1); upgrade jinbao or use another state store`);
+    await expect(openDatabase('mysql://db/x')).rejects.toThrow('--state must be a directory or a postgresql:// URL, got a mysql:// URL');
+  });
+});
+
+interface WorkerRun {
+  readonly migrated: string;
+  readonly acks: { op: string; seq: number }[];
+  readonly fails: string[];
+}
+
+/** Start `n` worker processes, open the barrier once all are ready, and collect what each acknowledged. */
+async function runWorkers(target: string, n: number, count: number, onLine?: (line: string) => Promise<void>): Promise<WorkerRun[]> {
+  const dir = mkdtempSync(join(tmpdir(), 'jinbao-sql-barrier-'));
+  dirs.push(dir);
+  const barrier = join(dir, 'go');
+  let ready = 0;
+  let openBarrier!: () => void;
+  const allReady = new Promise<void>((r) => (openBarrier = r));
+  const pending: Promise<unknown>[] = [];
+  const runs = Array.from({ length: n }, (_, i) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', worker, target, barrier, `w${i}`, String(count)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const run = { migrated: '', acks: [] as { op: string; seq: number }[], fails: [] as string[] };
+    let buffer = '';
+    let stderr = '';
+    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+    child.stdout.on('data', (b: Buffer) => {
+      buffer += b.toString();
+      const lines = buffer.split('\n');
+      buffer = lines.pop()!;
+      for (const line of lines) {
+        if (line === 'ready' && ++ready === n) openBarrier();
+        else if (line.startsWith('migrated ')) run.migrated = line.slice('migrated '.length);
+        else if (line.startsWith('ack ')) {
+          const [, op, seq] = line.split(' ');
+          run.acks.push({ op: op!, seq: Number(seq) });
+        } else if (line.startsWith('fail ')) run.fails.push(line);
+        if (onLine) pending.push(onLine(line));
+      }
+    });
+    const done = new Promise<WorkerRun>((resolve, reject) => {
+      const timer = setTimeout(() => child.kill('SIGKILL'), 200_000);
+      child.on('exit', (code) => {
+        clearTimeout(timer);
+        if (code === 0) resolve(run);
+        else reject(new Error(`worker w${i} exited ${code}: ${stderr.slice(-2000)}`));
+      });
+    });
+    return done;
+  });
+  await Promise.race([allReady, Promise.all(runs)]);
+  writeFileSync(barrier, '');
+  const results = await Promise.all(runs);
+  await Promise.all(pending);
+  return results;
+}

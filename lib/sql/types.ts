@@ -1,0 +1,82 @@
+/**
+ * The state store's one interface over two backends (SQLite embedded, PostgreSQL shared). Features
+ * write SQL once, with PostgreSQL's numbered placeholders (`$1`, `$2`, …, also for SQLite), and
+ * see neither the driver nor which backend runs.
+ */
+
+export type Dialect = 'sqlite' | 'postgresql';
+export type Params = readonly unknown[];
+
+/** What both backends can do inside and outside a transaction. */
+export interface Queryable {
+  readonly dialect: Dialect;
+  /** Rows of a statement (SELECT, or anything with RETURNING). */
+  query<R extends object = Record<string, unknown>>(sql: string, params?: Params): Promise<R[]>;
+  /** A statement's affected row count. */
+  run(sql: string, params?: Params): Promise<number>;
+  /** Several statements without parameters (DDL in migrations). */
+  exec(sql: string): Promise<void>;
+}
+
+export type Transaction = Queryable;
+
+export interface WriteOptions {
+  /**
+   * What the transaction serializes on. Writers of one name run one at a time across every process
+   * (SQLite: the database's write lock, taken at BEGIN IMMEDIATE, is one lock for all names;
+   * PostgreSQL: a transaction-scoped advisory lock per name, taken first). Reads inside see
+   * every transaction that held the name before: "read the last sequence number, write the next"
+   * is then gap-free and never repeats. @default ['state'] (one lock for the whole store)
+   */
+  readonly locks?: readonly string[];
+}
+
+/** A migration: SQL for both dialects, one per dialect, or code over the transaction. */
+export interface SqlMigration {
+  readonly description: string;
+  readonly up: string | { readonly sqlite: string; readonly postgresql: string } | ((tx: Transaction) => Promise<void>);
+}
+
+export interface Database extends Queryable {
+  /** "SQLite /var/lib/jinbao/jinbao.db" or "PostgreSQL db.example:5432/jinbao (TLS, server verified against …)". */
+  readonly where: string;
+  /**
+   * Run `fn` in a write transaction holding `locks`; committed when `fn` resolves, rolled back when
+   * it throws. A transaction the backend aborted before COMMIT was sent (a lost connection, a
+   * serialization failure, a deadlock) is retried with a fresh connection, a bounded number of
+   * times: `fn` must therefore only touch the database. A failure while COMMIT was in flight is
+   * thrown as CommitOutcomeUnknown: the caller finds out with its own idempotency key. Inside
+   * `fn`, use `tx`, never the database itself (on SQLite that would wait for this transaction).
+   */
+  write<T>(fn: (tx: Transaction) => Promise<T>, opts?: WriteOptions): Promise<T>;
+  /**
+   * Apply `component`'s migrations that have not run yet, each in its own transaction with the
+   * version record, once however many processes start at the same time. Refuses a database a
+   * newer jinbao wrote (a component version beyond `migrations`). Returns the versions applied here.
+   */
+  migrate(component: string, migrations: readonly SqlMigration[]): Promise<number[]>;
+  /** The schema version each component reached. */
+  versions(): Promise<Record<string, number>>;
+  close(): Promise<void>;
+}
+
+/** The transaction may or may not have committed: the connection was lost while COMMIT was in flight. */
+export class CommitOutcomeUnknown extends Error {
+  constructor(where: string, cause: unknown) {
+    super(`the connection to ${where} was lost while committing: the transaction may or may not have committed (${(cause as Error).message}); check for its effect before repeating it`, { cause });
+    this.name = 'CommitOutcomeUnknown';
+  }
+}
+
+/** Bumped only when the store's own layout (not a component's tables) changes; the same as lib/state.ts. */
+export const SQL_STORE_FORMAT = 1;
+
+/** SQL of a migration for a dialect, or the function to run. */
+export function migrationBody(m: SqlMigration, dialect: Dialect): string | ((tx: Transaction) => Promise<void>) {
+  return typeof m.up === 'string' || typeof m.up === 'function' ? m.up : m.up[dialect];
+}
+
+/** The refusal of a store whose component is ahead of this build. */
+export function newerComponentMessage(where: string, component: string, version: number, known: number): string {
+  return `the state store ${where} has the "${component}" schema at version ${version}, newer than this jinbao knows (${known}); upgrade jinbao or use another state store`;
+}
