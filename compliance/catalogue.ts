@@ -1,3 +1,4 @@
+import { PLAN_INDICATORS } from '../fabric/index.js';
 import type { Check } from './inputs.js';
 import type { ControlInfo } from './model.js';
 import { auditChain, auditRetention } from './checks/audit.js';
@@ -211,28 +212,10 @@ const SECURITY: readonly Control[] = [
 ];
 
 /** The plan's indicators (专栏2), one control each; binding follows the indicator's kind (fabric/kpi.ts). */
-const PLAN_INDICATORS: readonly { id: string; binding: boolean; title: string }[] = [
-  { id: 'dc-standard-province', binding: true, title: 'Province data centers meeting the national standard' },
-  { id: 'dc-standard-prefecture', binding: true, title: 'Prefecture data centers meeting the national standard' },
-  { id: 'backbone-coverage', binding: true, title: 'Province and prefecture backbone network coverage' },
-  { id: 'metro-coverage', binding: false, title: 'Metro network coverage of HR/SS agencies' },
-  { id: 'county-platforms', binding: false, title: 'County access platforms connected' },
-  { id: 'grassroots-outlets', binding: false, title: 'Grassroots outlets connected' },
-  { id: 'dr-centers', binding: false, title: 'Provincial disaster-recovery centers' },
-  { id: 'staff-certificates', binding: false, title: 'Business staff using digital certificates' },
-  { id: 'mlps3-certificates', binding: false, title: 'Applications at MLPS level 3+ using digital certificates' },
-  { id: 'social-security-card', binding: true, title: 'Prefectures issuing the national social security card' },
-  { id: 'cross-region-transfer', binding: false, title: 'Prefectures on-line: cross-region transfer' },
-  { id: 'cross-region-retiree', binding: false, title: 'Prefectures on-line: cross-region retiree management' },
-  { id: 'cross-region-medical', binding: false, title: 'Prefectures on-line: remote medical settlement' },
-  { id: 'ingestion-business-exchange', binding: false, title: 'Monitoring data ingestion: business exchange database' },
-  { id: 'ingestion-fund-financial', binding: false, title: 'Monitoring data ingestion: fund financial exchange database' },
-];
-
-const PLAN: readonly Control[] = PLAN_INDICATORS.map((i) => ({
+const PLAN: readonly Control[] = PLAN_INDICATORS.map((indicator) => ({ ...indicator, binding: indicator.kind === 'binding' })).map((i) => ({
   id: `PLAN-${i.id}`,
   title: i.title,
-  source: { kind: 'plan', indicator: i.id, text: '人力资源和社会保障信息化建设“十二五”规划 专栏2' },
+  source: { kind: 'plan', indicator: i.id, text: `人力资源和社会保障信息化建设“十二五”规划 ${i.plan ? `专栏2 第${i.plan.row}项` : '二、指导思想、基本原则和发展目标'}` },
   severity: i.binding ? 'high' : 'medium',
   binding: i.binding,
   scope: 'national',

@@ -4,15 +4,26 @@ import type { Fabric } from './fabric.js';
 /** The plan's targets (专栏2, 2015), computed from the inventory and, where needed, live state. */
 export type IndicatorKind = 'binding' | 'expected';
 export type IndicatorStatus = 'met' | 'not-met' | 'needs';
+/** What an indicator counts in: a percentage, or 亿人 (hundreds of millions of people) as the plan writes card holders. */
+export type IndicatorUnit = '%' | '亿人';
+
+/** Where an indicator stands in the plan: its row of 专栏2 and, for a row with several figures, the item. */
+export interface PlanRow {
+  readonly row: number;
+  readonly item?: string;
+}
 
 export interface Indicator {
   readonly id: string;
   readonly title: string;
   readonly titleZh: string;
   readonly kind: IndicatorKind;
-  readonly target: { readonly op: '>=' | '>'; readonly percent: number };
+  /** The row of 专栏2; absent for a target the plan states in its text only (§二, the 2015 goals). */
+  readonly plan?: PlanRow;
+  readonly unit: IndicatorUnit;
+  readonly target: { readonly op: '>=' | '>'; readonly value: number };
   readonly status: IndicatorStatus;
-  /** Percent, one decimal; absent while the indicator needs live state. */
+  /** In `unit`: percent with one decimal, 亿人 with two; absent while the indicator needs live state. */
   readonly actual?: number;
   readonly numerator?: number;
   readonly denominator?: number;
@@ -40,34 +51,55 @@ interface Spec {
   title: string;
   titleZh: string;
   kind: IndicatorKind;
+  plan?: PlanRow;
+  unit?: IndicatorUnit;
   op: '>=' | '>';
-  percent: number;
+  value: number;
 }
 
 const SPECS = {
-  dcProvince: { id: 'dc-standard-province', title: 'Province data centers meeting the national standard', titleZh: '省级统一数据中心建成率', kind: 'binding', op: '>=', percent: 100 },
-  dcPrefecture: { id: 'dc-standard-prefecture', title: 'Prefecture data centers meeting the national standard', titleZh: '地市统一数据中心建成率', kind: 'binding', op: '>=', percent: 100 },
-  backbone: { id: 'backbone-coverage', title: 'Province and prefecture backbone network coverage', titleZh: '省市主干网络覆盖率', kind: 'binding', op: '>=', percent: 100 },
-  metro: { id: 'metro-coverage', title: 'Metro network coverage of HR/SS agencies', titleZh: '城域网覆盖管理服务机构', kind: 'expected', op: '>=', percent: 100 },
-  county: { id: 'county-platforms', title: 'County access platforms connected', titleZh: '县级网络接入平台联网率', kind: 'expected', op: '>=', percent: 95 },
-  grassroots: { id: 'grassroots-outlets', title: 'Streets, communities, townships, designated hospitals and retail pharmacies connected', titleZh: '街道社区乡镇定点医疗机构零售药店联网率', kind: 'expected', op: '>', percent: 90 },
-  dr: { id: 'dr-centers', title: 'Provincial disaster-recovery centers (with the ministry\'s own)', titleZh: '省级容灾中心建设比例', kind: 'expected', op: '>=', percent: 60 },
-  staffCerts: { id: 'staff-certificates', title: 'Business staff using digital certificates', titleZh: '业务人员数字证书使用率', kind: 'expected', op: '>', percent: 70 },
-  mlps3: { id: 'mlps3-certificates', title: 'Applications at MLPS level 3+ using digital certificates', titleZh: '三级以上应用系统使用数字证书', kind: 'expected', op: '>=', percent: 100 },
-  card: { id: 'social-security-card', title: 'Prefectures issuing the national social security card', titleZh: '发放全国统一社会保障卡的地市比例', kind: 'binding', op: '>', percent: 90 },
-  transfer: { id: 'cross-region-transfer', title: 'Prefectures on-line: cross-region transfer', titleZh: '异地转移系统地市入网率', kind: 'expected', op: '>=', percent: 100 },
-  retiree: { id: 'cross-region-retiree', title: 'Prefectures on-line: cross-region retiree management', titleZh: '异地退管系统地市入网率', kind: 'expected', op: '>=', percent: 100 },
-  medical: { id: 'cross-region-medical', title: 'Prefectures on-line: remote medical settlement', titleZh: '异地就医系统地市入网率', kind: 'expected', op: '>=', percent: 80 },
-  ingestBusiness: { id: 'ingestion-business-exchange', title: 'Monitoring data ingestion: business exchange database', titleZh: '联网监测业务交换库数据入库率', kind: 'expected', op: '>', percent: 90 },
-  ingestFund: { id: 'ingestion-fund-financial', title: 'Monitoring data ingestion: fund financial exchange database', titleZh: '社会保险基金财务交换库数据入库率', kind: 'expected', op: '>=', percent: 80 },
+  dcProvince: { id: 'dc-standard-province', title: 'Province data centers meeting the national standard', titleZh: '省级统一数据中心建成率', plan: { row: 1, item: '省级' }, kind: 'binding', op: '>=', value: 100 },
+  dcPrefecture: { id: 'dc-standard-prefecture', title: 'Prefecture data centers meeting the national standard', titleZh: '地市统一数据中心建成率', plan: { row: 1, item: '地市级' }, kind: 'binding', op: '>=', value: 100 },
+  backbone: { id: 'backbone-coverage', title: 'Province and prefecture backbone network coverage', titleZh: '省市主干网络覆盖率', plan: { row: 2 }, kind: 'binding', op: '>=', value: 100 },
+  metro: { id: 'metro-coverage', title: 'Metro network coverage of HR/SS agencies', titleZh: '城域网覆盖管理服务机构', plan: { row: 3, item: '社会保障管理服务机构' }, kind: 'expected', op: '>=', value: 100 },
+  county: { id: 'county-platforms', title: 'County access platforms connected', titleZh: '县级网络接入平台联网率', plan: { row: 3, item: '县级网络接入平台' }, kind: 'expected', op: '>=', value: 95 },
+  grassroots: { id: 'grassroots-outlets', title: 'Streets, communities, townships, designated hospitals and retail pharmacies connected', titleZh: '街道社区乡镇定点医疗机构零售药店联网率', plan: { row: 3, item: '街道、社区、乡镇、定点医疗机构和零售药店' }, kind: 'expected', op: '>', value: 90 },
+  dr: { id: 'dr-centers', title: 'Provincial disaster-recovery centers (with the ministry\'s own)', titleZh: '省级容灾中心建设比例', plan: { row: 4 }, kind: 'expected', op: '>=', value: 60 },
+  staffCerts: { id: 'staff-certificates', title: 'Business staff using digital certificates', titleZh: '业务人员数字证书使用率', plan: { row: 5 }, kind: 'expected', op: '>', value: 70 },
+  mlps3: { id: 'mlps3-certificates', title: 'Applications at MLPS level 3+ using digital certificates', titleZh: '三级以上应用系统使用数字证书', kind: 'expected', op: '>=', value: 100 },
+  card: { id: 'social-security-card', title: 'Prefectures issuing the national social security card', titleZh: '发放全国统一社会保障卡的地市比例', plan: { row: 6 }, kind: 'binding', op: '>', value: 90 },
+  cardHolders: { id: 'social-security-card-holders', title: 'People holding the social security card', titleZh: '社会保障卡持卡人数', plan: { row: 7 }, unit: '亿人', kind: 'binding', op: '>=', value: 8 },
+  transfer: { id: 'cross-region-transfer', title: 'Prefectures on-line: cross-region transfer', titleZh: '异地转移系统地市入网率', plan: { row: 10, item: '异地转移系统' }, kind: 'expected', op: '>=', value: 100 },
+  retiree: { id: 'cross-region-retiree', title: 'Prefectures on-line: cross-region retiree management', titleZh: '异地退管系统地市入网率', plan: { row: 10, item: '异地退管系统' }, kind: 'expected', op: '>=', value: 100 },
+  medical: { id: 'cross-region-medical', title: 'Prefectures on-line: remote medical settlement', titleZh: '异地就医系统地市入网率', plan: { row: 10, item: '异地就医系统' }, kind: 'expected', op: '>=', value: 80 },
+  ingestBusiness: { id: 'ingestion-business-exchange', title: 'Monitoring data ingestion: business exchange database', titleZh: '联网监测业务交换库数据入库率', plan: { row: 11, item: '业务交换库' }, kind: 'expected', op: '>', value: 90 },
+  ingestFund: { id: 'ingestion-fund-financial', title: 'Monitoring data ingestion: fund financial exchange database', titleZh: '社会保险基金财务交换库数据入库率', plan: { row: 11, item: '基金财务交换库' }, kind: 'expected', op: '>=', value: 80 },
+  personnelFiling: {
+    id: 'ingestion-personnel-filing',
+    title: 'Public personnel management and labour-employment filing data ingested',
+    titleZh: '公共人事管理、劳动用工备案数据入库率',
+    plan: { row: 12 },
+    kind: 'expected',
+    op: '>=',
+    value: 70,
+  },
 } as const satisfies Record<string, Spec>;
+
+/** Every indicator jinbao computes, in report order: the plan's table (专栏2) and the goal of its part 二 on level-3 applications. */
+export const PLAN_INDICATORS: readonly Pick<Indicator, 'id' | 'title' | 'titleZh' | 'kind' | 'plan'>[] = Object.values(SPECS as Record<string, Spec>).map((s) => ({
+  id: s.id,
+  title: s.title,
+  titleZh: s.titleZh,
+  kind: s.kind,
+  ...(s.plan ? { plan: s.plan } : {}),
+}));
 
 function round1(x: number): number {
   return Math.round(x * 10) / 10;
 }
 
 function meets(spec: Spec, actual: number): boolean {
-  return spec.op === '>' ? actual > spec.percent : actual >= spec.percent;
+  return spec.op === '>' ? actual > spec.value : actual >= spec.value;
 }
 
 function ratio(spec: Spec, numerator: number, denominator: number, source = 'inventory'): Indicator {
@@ -80,8 +112,17 @@ function needs(spec: Spec, what: string, source: string): Indicator {
   return base(spec, { status: 'needs', needs: what, source });
 }
 
-function base(spec: Spec, rest: Omit<Indicator, 'id' | 'title' | 'titleZh' | 'kind' | 'target'>): Indicator {
-  return { id: spec.id, title: spec.title, titleZh: spec.titleZh, kind: spec.kind, target: { op: spec.op, percent: spec.percent }, ...rest };
+function base(spec: Spec, rest: Omit<Indicator, 'id' | 'title' | 'titleZh' | 'kind' | 'plan' | 'unit' | 'target'>): Indicator {
+  return {
+    id: spec.id,
+    title: spec.title,
+    titleZh: spec.titleZh,
+    kind: spec.kind,
+    ...(spec.plan ? { plan: spec.plan } : {}),
+    unit: spec.unit ?? '%',
+    target: { op: spec.op, value: spec.value },
+    ...rest,
+  };
 }
 
 /** Every indicator of the plan that jinbao knows, computed from the fabric and the given live facts. */
@@ -148,8 +189,16 @@ export function computeKpis(fabric: Fabric, live: LiveFacts = {}): Indicator[] {
     out.push(needs(SPECS.mlps3, 'server certificates for level-3 applications from the PKI (jinbao pki issue)', 'pki'));
   }
 
+  out.push(ratio(SPECS.card, count(withProgrammes, (s) => s.programmes!.socialSecurityCard), prefectures.length));
+  const cardSites = fabric.sites.filter((s) => s.socialSecurityCardHolders !== undefined);
+  if (cardSites.length > 0) {
+    const holders = cardSites.reduce((n, s) => n + s.socialSecurityCardHolders!, 0);
+    const yi = holders / 1e8;
+    out.push(base(SPECS.cardHolders, { status: meets(SPECS.cardHolders, yi) ? 'met' : 'not-met', actual: Math.round(yi * 100) / 100, numerator: holders, source: 'inventory (sum over sites)' }));
+  } else {
+    out.push(needs(SPECS.cardHolders, 'card holders per issuing site in the inventory (sites[].socialSecurityCardHolders)', 'inventory'));
+  }
   out.push(
-    ratio(SPECS.card, count(withProgrammes, (s) => s.programmes!.socialSecurityCard), prefectures.length),
     ratio(SPECS.transfer, count(withProgrammes, (s) => s.programmes!.crossRegionTransfer), prefectures.length),
     ratio(SPECS.retiree, count(withProgrammes, (s) => s.programmes!.crossRegionRetiree), prefectures.length),
     ratio(SPECS.medical, count(withProgrammes, (s) => s.programmes!.crossRegionMedical), prefectures.length),
@@ -165,6 +214,9 @@ export function computeKpis(fabric: Fabric, live: LiveFacts = {}): Indicator[] {
       needs(SPECS.ingestFund, 'per-province ingestion rates in the inventory (sites[].ingestion)', 'inventory'),
     );
   }
+  const filing = withIngestion.filter((p) => p.ingestion!.personnelFilingPct !== undefined);
+  if (filing.length > 0) out.push(meanIndicator(SPECS.personnelFiling, mean(filing.map((p) => p.ingestion!.personnelFilingPct!)), filing.length));
+  else out.push(needs(SPECS.personnelFiling, 'per-province filing ingestion rates in the inventory (sites[].ingestion.personnelFilingPct)', 'inventory'));
   return out;
 }
 
@@ -172,6 +224,16 @@ function meanIndicator(spec: Spec, value: number, provinces: number): Indicator 
   return base(spec, { status: meets(spec, value) ? 'met' : 'not-met', actual: round1(value), denominator: provinces, source: 'inventory (mean over provinces)' });
 }
 
-export function formatTarget(i: Pick<Indicator, 'target'>): string {
-  return `${i.target.op === '>' ? '>' : '≥'} ${i.target.percent}%`;
+export function formatTarget(i: Pick<Indicator, 'target' | 'unit'>): string {
+  return `${i.target.op === '>' ? '>' : '≥'} ${formatFigure(i.target.value, i.unit)}`;
+}
+
+/** The measured figure with its unit ("91.7%", "7.62 亿人"), or "—" while it needs live state. */
+export function formatActual(i: Pick<Indicator, 'actual' | 'unit'>): string {
+  return i.actual === undefined ? '—' : formatFigure(i.actual, i.unit, true);
+}
+
+function formatFigure(value: number, unit: IndicatorUnit, measured = false): string {
+  if (unit === '%') return `${measured ? value.toFixed(1) : value}%`;
+  return `${measured ? value.toFixed(2) : value} ${unit}`;
 }

@@ -100,11 +100,18 @@ export const siteSchema = z.strictObject({
       crossRegionMedical: z.boolean(),
     })
     .optional(),
+  /**
+   * People holding the national social security card issued here: at a prefecture, or at a province
+   * that issues cards itself (a municipality). Summed for the plan's card-holder target (8 亿).
+   */
+  socialSecurityCardHolders: count.optional(),
   /** Province monitoring-data ingestion rates, percent. */
   ingestion: z
     .strictObject({
       businessExchangePct: z.number().min(0).max(100),
       fundFinancialPct: z.number().min(0).max(100),
+      /** Public personnel management and labour-employment filing data ingested. */
+      personnelFilingPct: z.number().min(0).max(100).optional(),
     })
     .optional(),
   /** Pinned prefixes; IPAM allocates whatever is not pinned. */

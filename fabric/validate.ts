@@ -102,6 +102,12 @@ export function checkInventory(sites: readonly (ReadableSite | undefined)[], opt
       if (s.programmes && s.tier !== 'prefecture') {
         problems.push({ path: at('programmes'), message: `got programmes on a ${s.tier}, but they are tracked per prefecture; move them to the prefectures` });
       }
+      if (s.socialSecurityCardHolders !== undefined && s.tier === 'ministry') {
+        problems.push({
+          path: at('socialSecurityCardHolders'),
+          message: `got ${s.socialSecurityCardHolders} on the ministry, but cards are issued by prefectures and provinces; move the figure to them`,
+        });
+      }
       if (s.ingestion && s.tier !== 'province') {
         problems.push({ path: at('ingestion'), message: `got ingestion rates on a ${s.tier}, but they are tracked per province; move them to the province` });
       }

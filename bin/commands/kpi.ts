@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import { computeKpis, formatTarget, type Indicator } from '../../fabric/index.js';
-import { json, percent, table } from '../../lib/output.js';
+import { computeKpis, formatActual, formatTarget, type Indicator } from '../../fabric/index.js';
+import { json, table } from '../../lib/output.js';
 import type { Runner } from '../cli.js';
 import type { Context } from '../context.js';
 import { gatherLiveFacts } from '../live.js';
@@ -12,8 +12,12 @@ export function register(program: Command, run: Runner): void {
     .option('--json', 'machine-readable output')
     .addHelpText(
       'after',
-      '\nIndicators that need live state (certificates, drills) show what they need until that state exists.\n' +
-        'The built-in inventory holds SAMPLE figures: its results describe the sample, not the real fabric.',
+      '\nOne indicator per figure of the plan\'s table (专栏2), plus level-3 applications using certificates.\n' +
+        'Percentages, except card holders in 亿人 (100 million people; the plan\'s target is 8).\n' +
+        'Indicators that need live state (certificates, drills) or an inventory field\n' +
+        'show what they need until it exists.\n' +
+        'The built-in inventory holds SAMPLE figures: its results describe the sample, not the real fabric.\n' +
+        '\nExamples:\n  $ jinbao kpi\n  $ jinbao --inventory national.yaml kpi --json',
     )
     .action(run<{ json?: boolean }>(kpi));
 }
@@ -38,7 +42,7 @@ export function renderKpiTable(indicators: readonly Indicator[]): string {
     { header: 'indicator', value: (i) => i.id },
     { header: 'kind', value: (i) => i.kind },
     { header: 'target', value: (i) => formatTarget(i), align: 'right' },
-    { header: 'actual', value: (i) => percent(i.actual), align: 'right' },
+    { header: 'actual', value: (i) => formatActual(i), align: 'right' },
     { header: 'status', value: (i) => (i.status === 'needs' ? `needs: ${i.needs}` : i.status) },
   ]);
 }

@@ -30,7 +30,7 @@ describe('jinbao (foundation commands)', () => {
     const out = JSON.parse(r.stdout);
     expect(out.inventory.counts).toMatchObject({ ministry: 1, province: 32, prefecture: 333 });
     expect(out.addressing.newlyAllocated).toBe(0);
-    expect(out.kpis.length).toBe(15);
+    expect(out.kpis.length).toBe(17);
   });
 
   it('`inventory show --json` lists the ministry, 32 provincial sites and every prefecture with real codes', async () => {
@@ -160,7 +160,7 @@ describe('jinbao (foundation commands)', () => {
     expect(r.code).toBe(0);
     const out = JSON.parse(r.stdout);
     const county = out.indicators.find((i: { id: string }) => i.id === 'county-platforms');
-    expect(county).toMatchObject({ kind: 'expected', target: { op: '>=', percent: 95 } });
+    expect(county).toMatchObject({ kind: 'expected', unit: '%', target: { op: '>=', value: 95 } });
     expect(['met', 'not-met']).toContain(county.status);
   });
 

@@ -20,7 +20,7 @@ export function renderPostureHtml(data: PostureData, chartJs: string): string {
   const d = data;
   const indicatorRows = d.indicators
     .map(
-      (i) => `<tr data-indicator="${esc(i.id)}"><td>${esc(i.title)}<div class="zh">${esc(i.titleZh)}</div></td><td>${esc(i.kind)}</td><td class="num target">${esc(i.target)}</td><td class="num actual">${pct(i.actual)}</td><td>${badge(i.status)}</td><td class="note">${esc(i.note)}</td></tr>`,
+      (i) => `<tr data-indicator="${esc(i.id)}"><td>${esc(i.title)}<div class="zh">${esc(i.titleZh)}</div></td><td>${esc(i.kind)}</td><td class="num target">${esc(i.target)}</td><td class="num actual">${esc(i.actualText)}</td><td>${badge(i.status)}</td><td class="note">${esc(i.note)}</td></tr>`,
     )
     .join('\n');
   const controlRows = d.controls

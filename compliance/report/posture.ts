@@ -1,4 +1,4 @@
-import { formatTarget, type Indicator } from '../../fabric/index.js';
+import { formatActual, formatTarget, type Indicator } from '../../fabric/index.js';
 import type { ComplianceInputs } from '../inputs.js';
 import type { ComplianceReport, Status } from '../model.js';
 
@@ -13,8 +13,11 @@ export interface PostureData {
     readonly titleZh: string;
     readonly kind: string;
     readonly target: string;
-    readonly targetPercent: number;
+    /** Percent indicators only (the chart's axis is percent); null for one counted in people. */
+    readonly targetPercent: number | null;
     readonly actual: number | null;
+    /** The measured figure with its unit, as the table shows it ("91.7%", "7.62 亿人", "—"). */
+    readonly actualText: string;
     readonly status: Indicator['status'];
     readonly note: string;
   }[];
@@ -74,8 +77,9 @@ export function buildPosture(inputs: ComplianceInputs, report: ComplianceReport)
       titleZh: i.titleZh,
       kind: i.kind,
       target: formatTarget(i),
-      targetPercent: i.target.percent,
-      actual: i.actual ?? null,
+      targetPercent: i.unit === '%' ? i.target.value : null,
+      actual: i.unit === '%' ? (i.actual ?? null) : null,
+      actualText: formatActual(i),
       status: i.status,
       note: i.status === 'needs' ? `needs ${i.needs ?? i.source}` : i.numerator !== undefined && i.denominator !== undefined ? `${i.numerator} of ${i.denominator}` : i.denominator !== undefined ? `mean over ${i.denominator}` : '',
     })),

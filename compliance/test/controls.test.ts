@@ -249,8 +249,18 @@ describe('every control passes on compliant inputs and fails on a broken one', (
     inv.sites[4] = { ...inv.sites[4]!, dataCenter: { class: 'C', meetsStandard: false } };
     const r = await run('PLAN-dc-standard-prefecture', compliantInputs({}, inv));
     expect(r.status).toBe('fail');
-    expect(r.findings[0]!.message).toBe('50% does not meet ≥ 100%');
-    expect(r.findings[0]!.evidence[0]!.detail).toBe('Prefecture data centers meeting the national standard: actual 50% (1 of 2), target ≥ 100%');
+    expect(r.findings[0]!.message).toBe('50.0% does not meet ≥ 100%');
+    expect(r.findings[0]!.evidence[0]!.detail).toBe('Prefecture data centers meeting the national standard: actual 50.0% (1 of 2), target ≥ 100%');
+  });
+
+  it('the card-holder control compares people in 亿人 with the plan\'s 8 亿', async () => {
+    expect((await run('PLAN-social-security-card-holders', compliantInputs())).findings[0]!.message).toBe('8.00 亿人 meets ≥ 8 亿人');
+    const inv = compliantInventory();
+    inv.sites[4] = { ...inv.sites[4]!, socialSecurityCardHolders: 399_000_000 };
+    const r = await run('PLAN-social-security-card-holders', compliantInputs({}, inv));
+    expect(r.status).toBe('fail');
+    expect(r.control.binding).toBe(true);
+    expect(r.findings[0]!.message).toBe('7.99 亿人 does not meet ≥ 8 亿人');
   });
 
   it('a PLAN control whose indicator needs live state is not run, naming what it needs', async () => {

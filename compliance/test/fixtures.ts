@@ -29,8 +29,10 @@ function site(id: string, tier: SiteInput['tier'], over: Partial<SiteInput> = {}
     backbone: true,
     serviceAgencies: { total: 10, connected: 10 },
     accessPlatforms: [{ code: `${id.slice(0, 4)}99`, name: 'county', connected: true, outlets: outlets() }],
-    ...(tier === 'prefecture' ? { programmes: { socialSecurityCard: true, crossRegionTransfer: true, crossRegionRetiree: true, crossRegionMedical: true } } : {}),
-    ...(tier === 'province' ? { ingestion: { businessExchangePct: 95, fundFinancialPct: 85 } } : {}),
+    ...(tier === 'prefecture'
+      ? { programmes: { socialSecurityCard: true, crossRegionTransfer: true, crossRegionRetiree: true, crossRegionMedical: true }, socialSecurityCardHolders: 400_000_000 }
+      : {}),
+    ...(tier === 'province' ? { ingestion: { businessExchangePct: 95, fundFinancialPct: 85, personnelFilingPct: 75 } } : {}),
     ...over,
   };
 }
