@@ -2,13 +2,25 @@ import { PLAN_INDICATORS } from '../fabric/index.js';
 import type { Check } from './inputs.js';
 import type { ControlInfo } from './model.js';
 import { auditChain, auditRetention } from './checks/audit.js';
-import { recentPassedDrill } from './checks/drills.js';
+import { recentPassedDrill, replicaMutualTls } from './checks/drills.js';
 import { grading, offsitePairing, redundantLines, twoFactorAdministration } from './checks/fabric.js';
 import { centralMonitoring } from './checks/monitoring.js';
-import { certificatesValid, notExpiringSoon, replicaMutualTls, sm2ChainVerifies, sm2Hierarchy } from './checks/pki.js';
+import { certificatesValid, notExpiringSoon, sm2ChainVerifies, sm2Hierarchy } from './checks/pki.js';
 import { indicatorCheck } from './checks/plan.js';
 import { adminSeparation, defaultDenySegmentation } from './checks/stacks.js';
 import { wanAclDefaultDeny, wanRedundantUplinks } from './checks/wan.js';
+
+/** PKI controls pass on a production hierarchy only: demo keys prove nothing about production. */
+const PRODUCTION_PKI = {
+  accepts: ['observed'],
+  prove: 'a production hierarchy: jinbao --state DIR pki init with the passphrase in --passphrase-env (stored nowhere on disk), in a state directory without the demo passphrase, then jinbao pki issue',
+} as const;
+
+/** DR controls pass on drills against real pairs only: a lab drill proves the runbook, not a DR center. */
+const REAL_PAIR_DRILL = {
+  accepts: ['observed'],
+  prove: 'a drill against the real pair: jinbao drill run --site SITE --target pg --pair FILE',
+} as const;
 
 /** A catalogue entry: what the control is (data) and the pure check that decides it. */
 export interface Control extends ControlInfo {
@@ -106,6 +118,7 @@ const SECURITY: readonly Control[] = [
     scope: 'national',
     inspects: 'pki',
     how: 'reads the certificate store: there are active certificates, each inside its validity window and issued by an active, unexpired CA',
+    proof: PRODUCTION_PKI,
     check: certificatesValid,
   },
   {
@@ -117,6 +130,7 @@ const SECURITY: readonly Control[] = [
     scope: 'national',
     inspects: 'pki',
     how: 'reads notAfter of every active certificate and CA against now + 30 days',
+    proof: PRODUCTION_PKI,
     check: notExpiringSoon,
   },
   {
@@ -161,17 +175,19 @@ const SECURITY: readonly Control[] = [
     scope: 'site',
     inspects: 'drills',
     how: 'reads the drill history (dr-runbooks/): the newest passed drill of each DR-paired site must be at most 90 days old',
+    proof: REAL_PAIR_DRILL,
     check: recentPassedDrill,
   },
   {
     id: 'MLPS-CRY-01',
-    title: 'Cryptography in transit: replication runs over mutual TLS',
+    title: 'Cryptography in transit: mutual TLS observed on the replication connection',
     source: mlps('8.1.2.2 a), b)', '应采用校验技术或密码技术保证通信过程中数据的完整性；应采用密码技术保证通信过程中数据的保密性'),
     severity: 'high',
     binding: true,
     scope: 'site',
-    inspects: 'pki',
-    how: 'reads the certificate store: every DR-paired site holds an active, valid certificate of the replica-mtls profile',
+    inspects: 'drills',
+    how: 'reads the drill history: the newest drill of each DR-paired site against its real pair (--target pg) within 90 days must have seen, on the primary (pg_stat_ssl of the standby\'s walsender), an encrypted replication connection on which the standby presented a client certificate; certificates on file alone prove nothing',
+    proof: REAL_PAIR_DRILL,
     check: replicaMutualTls,
   },
   {
@@ -183,6 +199,7 @@ const SECURITY: readonly Control[] = [
     scope: 'national',
     inspects: 'pki',
     how: 'reads the CA records: an active SM2 root with an active SM2 issuing CA under it',
+    proof: PRODUCTION_PKI,
     check: sm2Hierarchy,
   },
   {
@@ -195,6 +212,7 @@ const SECURITY: readonly Control[] = [
     inspects: 'pki',
     how: 'runs openssl verify -vfyopt distid:1234567812345678 on each link: the issuing CA under the root, an SM2 leaf under the issuing CA',
     requires: { tool: 'openssl', debianPackage: 'openssl' },
+    proof: PRODUCTION_PKI,
     check: sm2ChainVerifies,
   },
   {

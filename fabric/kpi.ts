@@ -29,6 +29,8 @@ export interface Indicator {
   readonly denominator?: number;
   /** Where the figure comes from ("inventory", "pki", "drills", ...). */
   readonly source: string;
+  /** `declared` when it rests on inventory figures people wrote; `observed` when on production PKI records or real-pair drills. */
+  readonly provenance: 'declared' | 'observed';
   /** What is missing before the indicator can be computed. */
   readonly needs?: string;
 }
@@ -42,8 +44,13 @@ export interface LiveFacts {
   readonly staffCertificates?: ReadonlyMap<string, number>;
   /** Level-3 applications with a valid certificate, out of all level-3 applications (pki). */
   readonly mlps3Applications?: { readonly total: number; readonly withCertificates: number };
-  /** Sites with a passed DR drill within the last 90 days (dr-runbooks). */
+  /**
+   * Sites with a passed DR drill against their real pair (`--target pg`) within the last 90 days
+   * (dr-runbooks). Absent until a drill against a real pair has finished: lab drills do not count.
+   */
   readonly recentPassedDrills?: ReadonlySet<string>;
+  /** The hierarchy the certificate facts come from; a demo one (`jinbao up`) proves nothing and is not counted. */
+  readonly pkiProvenance?: 'demo' | 'production';
 }
 
 interface Spec {
@@ -112,7 +119,7 @@ function needs(spec: Spec, what: string, source: string): Indicator {
   return base(spec, { status: 'needs', needs: what, source });
 }
 
-function base(spec: Spec, rest: Omit<Indicator, 'id' | 'title' | 'titleZh' | 'kind' | 'plan' | 'unit' | 'target'>): Indicator {
+function base(spec: Spec, rest: Omit<Indicator, 'id' | 'title' | 'titleZh' | 'kind' | 'plan' | 'unit' | 'target' | 'provenance'>): Indicator {
   return {
     id: spec.id,
     title: spec.title,
@@ -121,6 +128,7 @@ function base(spec: Spec, rest: Omit<Indicator, 'id' | 'title' | 'titleZh' | 'ki
     ...(spec.plan ? { plan: spec.plan } : {}),
     unit: spec.unit ?? '%',
     target: { op: spec.op, value: spec.value },
+    provenance: rest.source === 'pki' || rest.source.includes('drills') ? 'observed' : 'declared',
     ...rest,
   };
 }
@@ -168,25 +176,25 @@ export function computeKpis(fabric: Fabric, live: LiveFacts = {}): Indicator[] {
     const candidates = [fabric.ministry, ...provinces];
     out.push(ratio(SPECS.dr, count(candidates, (s) => s.dr !== undefined && drilled.has(s.id)), candidates.length, 'inventory + drills'));
   } else {
-    out.push(needs(SPECS.dr, 'DR drill history: a DR pairing counts once a drill passed within 90 days (jinbao drill run)', 'drills'));
+    out.push(
+      needs(
+        SPECS.dr,
+        'DR drills against real pairs: a DR pairing counts once a drill with --target pg passed within 90 days; lab drills (pg-local) do not count (jinbao drill run --site SITE --target pg --pair FILE)',
+        'drills',
+      ),
+    );
   }
 
-  if (live.staffCertificates) {
-    const certs = live.staffCertificates;
-    let staff = 0;
-    let holders = 0;
-    for (const s of fabric.sites) {
-      staff += s.staff.total;
-      holders += Math.min(s.staff.total, certs.get(s.id) ?? 0);
-    }
-    out.push(ratio(SPECS.staffCerts, holders, staff, 'pki'));
+  const demoPki = 'certificates from a production PKI (jinbao pki init with --passphrase-env, then jinbao pki issue); the demo hierarchy jinbao up creates does not count';
+  if (live.pkiProvenance === 'demo') {
+    out.push(needs(SPECS.staffCerts, demoPki, 'pki'), needs(SPECS.mlps3, demoPki, 'pki'));
   } else {
-    out.push(needs(SPECS.staffCerts, 'staff certificates from the PKI (jinbao pki issue)', 'pki'));
-  }
-  if (live.mlps3Applications) {
-    out.push(ratio(SPECS.mlps3, live.mlps3Applications.withCertificates, live.mlps3Applications.total, 'pki'));
-  } else {
-    out.push(needs(SPECS.mlps3, 'server certificates for level-3 applications from the PKI (jinbao pki issue)', 'pki'));
+    out.push(live.staffCertificates ? staffIndicator(fabric, live.staffCertificates) : needs(SPECS.staffCerts, 'staff certificates from the PKI (jinbao pki issue)', 'pki'));
+    out.push(
+      live.mlps3Applications
+        ? ratio(SPECS.mlps3, live.mlps3Applications.withCertificates, live.mlps3Applications.total, 'pki')
+        : needs(SPECS.mlps3, 'server certificates for level-3 applications from the PKI (jinbao pki issue)', 'pki'),
+    );
   }
 
   out.push(ratio(SPECS.card, count(withProgrammes, (s) => s.programmes!.socialSecurityCard), prefectures.length));
@@ -218,6 +226,17 @@ export function computeKpis(fabric: Fabric, live: LiveFacts = {}): Indicator[] {
   if (filing.length > 0) out.push(meanIndicator(SPECS.personnelFiling, mean(filing.map((p) => p.ingestion!.personnelFilingPct!)), filing.length));
   else out.push(needs(SPECS.personnelFiling, 'per-province filing ingestion rates in the inventory (sites[].ingestion.personnelFilingPct)', 'inventory'));
   return out;
+}
+
+/** Staff holding a certificate, each site capped at its staff total. */
+function staffIndicator(fabric: Fabric, certs: ReadonlyMap<string, number>): Indicator {
+  let staff = 0;
+  let holders = 0;
+  for (const s of fabric.sites) {
+    staff += s.staff.total;
+    holders += Math.min(s.staff.total, certs.get(s.id) ?? 0);
+  }
+  return ratio(SPECS.staffCerts, holders, staff, 'pki');
 }
 
 function meanIndicator(spec: Spec, value: number, provinces: number): Indicator {

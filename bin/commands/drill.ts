@@ -554,13 +554,13 @@ async function labStatus(ctx: Context, o: { site: string; json?: boolean }): Pro
   ctx.out(`replication: ${replication.detail}\n`);
 }
 
-/** KPI fact: sites with a passed drill within 90 days (absent until a drill was ever recorded). */
-/** No drill history means no DR center has a recent passed drill: the indicator is 0%, not unknown. */
+/** KPI fact: sites with a passed drill against their real pair within 90 days; absent (needs live state) until one such drill finished. */
 export function drillLiveFacts(ctx: Context): Partial<LiveFacts> {
-  if (!ctx.hasStore()) return { recentPassedDrills: new Set() };
+  if (!ctx.hasStore()) return {};
   const store = ctx.store();
-  if (!store.versions()['dr']) return { recentPassedDrills: new Set() };
-  return { recentPassedDrills: new DrillHistory(store).recentPassed() };
+  if (!store.versions()['dr']) return {};
+  const real = new DrillHistory(store).realPairDrills();
+  return real.finished > 0 ? { recentPassedDrills: real.recentPassed } : {};
 }
 
 /** Last RTO, RPO, result and age of each site's latest drill, computed at scrape time. */

@@ -12,6 +12,7 @@ import {
   ensureDemoPassphrase,
   initHierarchy,
   mlps3Applications,
+  pkiProvenance,
   registerPkiMetrics,
   replicaTlsMaterial,
   staffCertificateHolders,
@@ -33,7 +34,7 @@ export function pkiLiveFacts(ctx: Context): Partial<LiveFacts> {
   const pki = existingPki(ctx);
   if (!pki) return {};
   const apps = mlps3Applications(pki, ctx.fabric());
-  return { staffCertificates: staffCertificateHolders(pki), mlps3Applications: { total: apps.total, withCertificates: apps.withCertificates } };
+  return { staffCertificates: staffCertificateHolders(pki), mlps3Applications: { total: apps.total, withCertificates: apps.withCertificates }, pkiProvenance: pkiProvenance(ctx.stateDir).kind };
 }
 
 export function registerPkiFeatureMetrics(registry: Registry, ctx: Context): void {

@@ -25,7 +25,7 @@ export function renderPostureHtml(data: PostureData, chartJs: string): string {
     .join('\n');
   const controlRows = d.controls
     .map(
-      (c) => `<tr data-control="${esc(c.id)}"><td class="mono">${esc(c.id)}</td><td>${esc(c.title)}</td><td class="clause">${esc(c.clause)}</td><td>${c.binding ? 'binding' : 'advisory'}</td><td>${esc(c.severity)}</td><td>${badge(c.status)}</td><td class="note">${esc(c.summary)}</td></tr>`,
+      (c) => `<tr data-control="${esc(c.id)}"><td class="mono">${esc(c.id)}</td><td>${esc(c.title)}</td><td class="clause">${esc(c.clause)}</td><td>${c.binding ? 'binding' : 'advisory'}</td><td>${esc(c.severity)}</td><td>${badge(c.status)}</td><td class="note">${esc(c.summary)}<div class="provenance">evidence: ${esc(c.provenance.join(', '))}</div></td></tr>`,
     )
     .join('\n');
   const provinceRows = d.byProvince

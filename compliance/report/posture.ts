@@ -1,6 +1,6 @@
 import { formatActual, formatTarget, type Indicator } from '../../fabric/index.js';
 import type { ComplianceInputs } from '../inputs.js';
-import type { ComplianceReport, Status } from '../model.js';
+import type { ComplianceReport, Provenance, Status } from '../model.js';
 
 /** Everything the posture page shows, as plain data (also written next to the page as JSON). */
 export interface PostureData {
@@ -21,7 +21,18 @@ export interface PostureData {
     readonly status: Indicator['status'];
     readonly note: string;
   }[];
-  readonly controls: readonly { readonly id: string; readonly title: string; readonly clause: string; readonly binding: boolean; readonly severity: string; readonly status: Status; readonly summary: string; readonly counts: Readonly<Record<Status, number>> }[];
+  readonly controls: readonly {
+    readonly id: string;
+    readonly title: string;
+    readonly clause: string;
+    readonly binding: boolean;
+    readonly severity: string;
+    readonly status: Status;
+    readonly summary: string;
+    /** The kinds of evidence the findings rest on (declared, derived, observed, demo, lab). */
+    readonly provenance: readonly Provenance[];
+    readonly counts: Readonly<Record<Status, number>>;
+  }[];
   /** Site-scoped findings per province (a province with its prefectures), by status. */
   readonly byProvince: readonly { readonly province: string; readonly name: string; readonly counts: Readonly<Record<Status, number>>; readonly failing: readonly string[] }[];
   readonly certificates: { readonly available: boolean; readonly reason?: string; readonly byProfile: readonly { readonly profile: string; readonly active: number; readonly revoked: number; readonly other: number }[]; readonly expiryDays: readonly number[]; readonly authorities: readonly { readonly id: string; readonly algorithm: string; readonly parent: string | null; readonly notAfter: string; readonly status: string }[] };
@@ -95,6 +106,7 @@ export function buildPosture(inputs: ComplianceInputs, report: ComplianceReport)
         severity: r.control.severity,
         status: r.status,
         summary: first ? `${first.site ? `${first.site}: ` : ''}${first.message}` : '',
+        provenance: [...new Set(r.findings.flatMap((x) => x.evidence.map((e) => e.provenance ?? 'declared')))],
         counts,
       };
     }),

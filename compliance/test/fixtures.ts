@@ -103,6 +103,8 @@ export function pkiFor(fabric: Fabric): PkiEvidence {
     status: 'active',
   });
   return {
+    provenance: 'observed',
+    provenanceDetail: 'production hierarchy: no passphrase is stored in the state directory',
     authorities: [
       { id: 'sm2-root', algorithm: 'sm2', notAfter: daysAhead(3650), status: 'active' },
       { id: 'sm2-issuing', algorithm: 'sm2', parent: 'sm2-root', notAfter: daysAhead(1800), status: 'active' },
@@ -114,7 +116,11 @@ export function pkiFor(fabric: Fabric): PkiEvidence {
 export const goodAudit = (): AuditEvidence => ({ verified: true, entries: 42, oldestAt: daysAgo(3), genesisRetained: true });
 
 export function drillsFor(fabric: Fabric): DrillEvidence {
-  return { runs: fabric.sites.filter((s) => s.dr).map((s, i) => ({ id: `run-${i}`, site: s.id, finishedAt: daysAgo(5), passed: true, rtoSeconds: 30, rpoSeconds: 0 })) };
+  return {
+    runs: fabric.sites
+      .filter((s) => s.dr)
+      .map((s, i) => ({ id: `run-${i}`, site: s.id, target: 'pg', replicationTls: 'mutual-tls' as const, finishedAt: daysAgo(5), passed: true, rtoSeconds: 30, rpoSeconds: 0 })),
+  };
 }
 
 export function wanFor(fabric: Fabric): WanEvidence {
