@@ -1,13 +1,26 @@
+import { PLAN_INDICATORS } from '../fabric/index.js';
 import type { Check } from './inputs.js';
 import type { ControlInfo } from './model.js';
 import { auditChain, auditRetention } from './checks/audit.js';
-import { recentPassedDrill } from './checks/drills.js';
+import { recentPassedDrill, replicaMutualTls } from './checks/drills.js';
 import { grading, offsitePairing, redundantLines, twoFactorAdministration } from './checks/fabric.js';
 import { centralMonitoring } from './checks/monitoring.js';
-import { certificatesValid, notExpiringSoon, replicaMutualTls, sm2ChainVerifies, sm2Hierarchy } from './checks/pki.js';
+import { certificatesValid, notExpiringSoon, sm2ChainVerifies, sm2Hierarchy } from './checks/pki.js';
 import { indicatorCheck } from './checks/plan.js';
 import { adminSeparation, defaultDenySegmentation } from './checks/stacks.js';
 import { wanAclDefaultDeny, wanRedundantUplinks } from './checks/wan.js';
+
+/** PKI controls pass on a production hierarchy only: demo keys prove nothing about production. */
+const PRODUCTION_PKI = {
+  accepts: ['observed'],
+  prove: 'a production hierarchy: jinbao --state DIR pki init with the passphrase in --passphrase-env (stored nowhere on disk), in a state directory without the demo passphrase, then jinbao pki issue',
+} as const;
+
+/** DR controls pass on drills against real pairs only: a lab drill proves the runbook, not a DR center. */
+const REAL_PAIR_DRILL = {
+  accepts: ['observed'],
+  prove: 'a drill against the real pair: jinbao drill run --site SITE --target pg --pair FILE',
+} as const;
 
 /** A catalogue entry: what the control is (data) and the pure check that decides it. */
 export interface Control extends ControlInfo {
@@ -105,6 +118,7 @@ const SECURITY: readonly Control[] = [
     scope: 'national',
     inspects: 'pki',
     how: 'reads the certificate store: there are active certificates, each inside its validity window and issued by an active, unexpired CA',
+    proof: PRODUCTION_PKI,
     check: certificatesValid,
   },
   {
@@ -116,6 +130,7 @@ const SECURITY: readonly Control[] = [
     scope: 'national',
     inspects: 'pki',
     how: 'reads notAfter of every active certificate and CA against now + 30 days',
+    proof: PRODUCTION_PKI,
     check: notExpiringSoon,
   },
   {
@@ -160,17 +175,19 @@ const SECURITY: readonly Control[] = [
     scope: 'site',
     inspects: 'drills',
     how: 'reads the drill history (dr-runbooks/): the newest passed drill of each DR-paired site must be at most 90 days old',
+    proof: REAL_PAIR_DRILL,
     check: recentPassedDrill,
   },
   {
     id: 'MLPS-CRY-01',
-    title: 'Cryptography in transit: replication runs over mutual TLS',
+    title: 'Cryptography in transit: mutual TLS observed on the replication connection',
     source: mlps('8.1.2.2 a), b)', '应采用校验技术或密码技术保证通信过程中数据的完整性；应采用密码技术保证通信过程中数据的保密性'),
     severity: 'high',
     binding: true,
     scope: 'site',
-    inspects: 'pki',
-    how: 'reads the certificate store: every DR-paired site holds an active, valid certificate of the replica-mtls profile',
+    inspects: 'drills',
+    how: 'reads the drill history: the newest drill of each DR-paired site against its real pair (--target pg) within 90 days must have seen, on the primary (pg_stat_ssl of the standby\'s walsender), an encrypted replication connection on which the standby presented a client certificate; certificates on file alone prove nothing',
+    proof: REAL_PAIR_DRILL,
     check: replicaMutualTls,
   },
   {
@@ -182,6 +199,7 @@ const SECURITY: readonly Control[] = [
     scope: 'national',
     inspects: 'pki',
     how: 'reads the CA records: an active SM2 root with an active SM2 issuing CA under it',
+    proof: PRODUCTION_PKI,
     check: sm2Hierarchy,
   },
   {
@@ -194,6 +212,7 @@ const SECURITY: readonly Control[] = [
     inspects: 'pki',
     how: 'runs openssl verify -vfyopt distid:1234567812345678 on each link: the issuing CA under the root, an SM2 leaf under the issuing CA',
     requires: { tool: 'openssl', debianPackage: 'openssl' },
+    proof: PRODUCTION_PKI,
     check: sm2ChainVerifies,
   },
   {
@@ -211,28 +230,10 @@ const SECURITY: readonly Control[] = [
 ];
 
 /** The plan's indicators (专栏2), one control each; binding follows the indicator's kind (fabric/kpi.ts). */
-const PLAN_INDICATORS: readonly { id: string; binding: boolean; title: string }[] = [
-  { id: 'dc-standard-province', binding: true, title: 'Province data centers meeting the national standard' },
-  { id: 'dc-standard-prefecture', binding: true, title: 'Prefecture data centers meeting the national standard' },
-  { id: 'backbone-coverage', binding: true, title: 'Province and prefecture backbone network coverage' },
-  { id: 'metro-coverage', binding: false, title: 'Metro network coverage of HR/SS agencies' },
-  { id: 'county-platforms', binding: false, title: 'County access platforms connected' },
-  { id: 'grassroots-outlets', binding: false, title: 'Grassroots outlets connected' },
-  { id: 'dr-centers', binding: false, title: 'Provincial disaster-recovery centers' },
-  { id: 'staff-certificates', binding: false, title: 'Business staff using digital certificates' },
-  { id: 'mlps3-certificates', binding: false, title: 'Applications at MLPS level 3+ using digital certificates' },
-  { id: 'social-security-card', binding: true, title: 'Prefectures issuing the national social security card' },
-  { id: 'cross-region-transfer', binding: false, title: 'Prefectures on-line: cross-region transfer' },
-  { id: 'cross-region-retiree', binding: false, title: 'Prefectures on-line: cross-region retiree management' },
-  { id: 'cross-region-medical', binding: false, title: 'Prefectures on-line: remote medical settlement' },
-  { id: 'ingestion-business-exchange', binding: false, title: 'Monitoring data ingestion: business exchange database' },
-  { id: 'ingestion-fund-financial', binding: false, title: 'Monitoring data ingestion: fund financial exchange database' },
-];
-
-const PLAN: readonly Control[] = PLAN_INDICATORS.map((i) => ({
+const PLAN: readonly Control[] = PLAN_INDICATORS.map((indicator) => ({ ...indicator, binding: indicator.kind === 'binding' })).map((i) => ({
   id: `PLAN-${i.id}`,
   title: i.title,
-  source: { kind: 'plan', indicator: i.id, text: '人力资源和社会保障信息化建设“十二五”规划 专栏2' },
+  source: { kind: 'plan', indicator: i.id, text: `人力资源和社会保障信息化建设“十二五”规划 ${i.plan ? `专栏2 第${i.plan.row}项` : '二、指导思想、基本原则和发展目标'}` },
   severity: i.binding ? 'high' : 'medium',
   binding: i.binding,
   scope: 'national',

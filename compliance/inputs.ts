@@ -1,5 +1,5 @@
 import type { Fabric, Indicator, Site } from '../fabric/index.js';
-import type { Finding, Inspects } from './model.js';
+import type { Finding, Inspects, Provenance } from './model.js';
 
 /**
  * Everything the checks read, gathered once by a thin adapter (see compliance/gather.ts).
@@ -64,6 +64,10 @@ export interface CertificateEvidence {
 }
 
 export interface PkiEvidence {
+  /** `demo` for the hierarchy `jinbao up` creates with its passphrase stored beside the keys; `observed` for a production one. */
+  readonly provenance: Extract<Provenance, 'demo' | 'observed'>;
+  /** Why, in words (the passphrase file, or its absence). */
+  readonly provenanceDetail: string;
   readonly authorities: readonly AuthorityEvidence[];
   readonly certificates: readonly CertificateEvidence[];
   /** Optional PEM material for checks that run `openssl verify` (an SM2 chain with its leaf). */
@@ -94,8 +98,10 @@ export interface DrillRun {
   readonly rpoSeconds?: number;
   /** Acknowledged writes missing on the new primary (the drill's measured data loss). */
   readonly rpoRows?: number;
-  /** The replication link ran with mutual TLS during the drill. */
-  readonly mutualTls?: boolean;
+  /** Where it ran: `pg` a real pair, `pg-local` the embedded lab. */
+  readonly target: string;
+  /** What the drill saw on the replication connection (pg_stat_ssl on the primary); absent when not recorded. */
+  readonly replicationTls?: 'mutual-tls' | 'tls' | 'none' | 'unknown';
 }
 
 export interface DrillEvidence {

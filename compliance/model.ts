@@ -18,9 +18,23 @@ export type Source =
 /** What a control looks at; names the feature whose state it needs. */
 export type Inspects = 'fabric' | 'kpi' | 'stacks' | 'pki' | 'audit' | 'drills' | 'wan' | 'monitoring' | 'attestation';
 
-/** One piece of evidence: where it comes from and what it says, with the raw value when useful. */
+/**
+ * What kind of proof a piece of evidence is:
+ * - `declared`: written by people in the inventory (or attested), not seen by jinbao;
+ * - `derived`: computed by jinbao from the inventory (rendered stacks, the WAN plan, alert rules);
+ * - `observed`: seen in production state or by a real tool (audit chain, a production PKI's
+ *   records, OpenSSL's verdict, a drill against a real pair);
+ * - `demo`: from the demo PKI `jinbao up` creates (its passphrase is stored beside the keys);
+ * - `lab`: from a drill on the embedded lab (`--target pg-local`, both servers on the operator's machine).
+ */
+export const PROVENANCES = ['declared', 'derived', 'observed', 'demo', 'lab'] as const;
+export type Provenance = (typeof PROVENANCES)[number];
+
+/** One piece of evidence: where it comes from, what kind of proof it is, what it says, with the raw value when useful. */
 export interface Evidence {
   readonly source: string;
+  /** Set by the check when it knows better than its control's default (compliance/runner.ts fills the rest). */
+  readonly provenance?: Provenance;
   readonly detail: string;
   readonly value?: unknown;
 }
@@ -55,6 +69,12 @@ export interface ControlInfo {
   readonly how: string;
   /** A real tool the check runs; missing → not-run naming the Debian package. */
   readonly requires?: { readonly tool: string; readonly debianPackage: string };
+  /**
+   * The kinds of evidence a pass may rest on. A finding that would pass on any other kind (demo
+   * keys, a lab drill) is reported not-run as "not proven", with the reason and `prove`.
+   * @default every kind
+   */
+  readonly proof?: { readonly accepts: readonly Provenance[]; readonly prove: string };
 }
 
 export interface ComplianceReport {

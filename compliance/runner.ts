@@ -2,7 +2,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { InputError } from '../lib/errors.js';
 import { CATALOGUE, type Control } from './catalogue.js';
 import type { CheckEnv, ComplianceInputs, ToolRunner } from './inputs.js';
-import { STATUSES, type ComplianceReport, type ControlResult, type Finding, type Status } from './model.js';
+import { STATUSES, type ComplianceReport, type ControlInfo, type ControlResult, type Finding, type Provenance, type Status } from './model.js';
 import { notRun } from './checks/verdict.js';
 
 export interface RunOptions {
@@ -77,9 +77,53 @@ async function runOne(control: Control, inputs: ComplianceInputs, env: CheckEnv)
     const r = control.requires;
     return [notRun(`needs ${r.tool}, which is not installed: install the Debian package "${r.debianPackage}" (apt-get install --no-install-recommends ${r.debianPackage})`)];
   }
+  let findings: readonly Finding[];
   try {
-    return await control.check(inputs, env);
+    findings = await control.check(inputs, env);
   } catch (err) {
     return [notRun(`the check could not run: ${(err as Error).message}`)];
   }
+  const kind = defaultProvenance(control, inputs);
+  return findings.map((f) => judgeProof(control, { ...f, evidence: f.evidence.map((e) => (e.provenance ? e : { ...e, provenance: kind })) }));
+}
+
+/** What the evidence of a control is, unless its check says otherwise per piece. */
+function defaultProvenance(control: ControlInfo, inputs: ComplianceInputs): Provenance {
+  switch (control.inspects) {
+    case 'fabric':
+    case 'kpi':
+    case 'attestation':
+      return 'declared';
+    case 'stacks':
+    case 'wan':
+    case 'monitoring':
+      return 'derived';
+    case 'pki':
+      return inputs.pki?.provenance ?? 'observed';
+    case 'audit':
+    case 'drills':
+      return 'observed';
+  }
+}
+
+const WHY_NOT_PROOF: Readonly<Record<Provenance, string>> = {
+  declared: 'declared in the inventory, not observed',
+  derived: 'derived from the inventory, not observed',
+  observed: 'observed',
+  demo: 'from the demo PKI that jinbao up creates (its passphrase is stored beside the keys)',
+  lab: 'from drills on the embedded lab (--target pg-local, both servers on this machine), not a real pair',
+};
+
+/** A pass resting on evidence of a kind the control does not accept is not proven: not-run, with what would prove it. */
+export function judgeProof(control: Pick<ControlInfo, 'proof'>, f: Finding): Finding {
+  if (f.status !== 'pass' || !control.proof) return f;
+  const accepts = control.proof.accepts;
+  const weak = [...new Set(f.evidence.map((e) => e.provenance ?? 'declared').filter((p) => !accepts.includes(p)))];
+  if (weak.length === 0) return f;
+  const site = f.site === undefined ? '' : f.site;
+  return {
+    ...f,
+    status: 'not-run',
+    message: `not proven: ${f.message}, but the evidence is ${weak.map((p) => WHY_NOT_PROOF[p]).join('; ')}; prove it with: ${control.proof.prove.replaceAll('SITE', site)}`,
+  };
 }

@@ -3,7 +3,7 @@ import { InputError } from '../lib/errors.js';
 import type { Migration, StateStore } from '../lib/state.js';
 import type { DrillRequest, DrillResult } from './model.js';
 import { alive } from './pg/tools.js';
-import { DrillRefusedError } from './runbook.js';
+import { DrillRefusedError, REPLICATION_TLS_MEASURE, type ReplicationTlsObservation } from './runbook.js';
 
 export const DR_MIGRATIONS: readonly Migration[] = [
   {
@@ -209,6 +209,30 @@ export class DrillHistory {
     const since = new Date(now.getTime() - days * 86_400_000).toISOString();
     const rows = this.store.db.prepare("SELECT DISTINCT site FROM dr_runs WHERE result = 'passed' AND finished_at >= ?").all(since) as { site: string }[];
     return new Set(rows.map((r) => r.site));
+  }
+
+  /**
+   * What the run's preflight saw on the replication connection (pg_stat_ssl on the primary);
+   * undefined when the run has no report or recorded no observation.
+   */
+  replicationTls(id: string): ReplicationTlsObservation | undefined {
+    const r = this.store.db.prepare('SELECT report FROM dr_runs WHERE id = ?').get(id) as { report: string | null } | undefined;
+    if (!r?.report) return undefined;
+    const report = JSON.parse(r.report) as { events?: { type: string; name?: string; value?: unknown }[] } | null;
+    const m = report?.events?.find((e) => e.type === 'measure' && e.name === REPLICATION_TLS_MEASURE);
+    return m === undefined ? undefined : (m.value as ReplicationTlsObservation);
+  }
+
+  /**
+   * Drills against real pairs (`--target pg`) only: lab drills (`pg-local`, both servers on the
+   * operator's machine) prove the runbook, not a DR center. `finished` counts every finished one;
+   * `recentPassed` holds the sites with one passed within `days` before `now`.
+   */
+  realPairDrills(now: Date = new Date(), days = 90): { finished: number; recentPassed: Set<string> } {
+    const since = new Date(now.getTime() - days * 86_400_000).toISOString();
+    const finished = (this.store.db.prepare("SELECT COUNT(*) AS n FROM dr_runs WHERE target = 'pg' AND finished_at IS NOT NULL AND result != 'running'").get() as { n: number }).n;
+    const rows = this.store.db.prepare("SELECT DISTINCT site FROM dr_runs WHERE target = 'pg' AND result = 'passed' AND finished_at >= ?").all(since) as { site: string }[];
+    return { finished, recentPassed: new Set(rows.map((r) => r.site)) };
   }
 
   /** The latest finished run of each site. */

@@ -136,11 +136,47 @@ function preflight(): Step<DrillContext> {
       log.measure('preflight.replayDelaySeconds', delay);
       log.measure('preflight.replayLagBytes', status.replayLagBytes ?? 0);
       log.measure('preflight.certificatesChecked', certs.length);
+      const tls = await observeReplicationTls(pair);
+      log.measure(REPLICATION_TLS_MEASURE, tls.observed);
       const certSummary = certs.length === 0 ? 'no replication certificates to check' : `${certs.length} certificates valid until ${certs.map((c) => c.notAfter).sort()[0]}`;
-      return `${status.detail}; replay lag ${delay.toFixed(3)} s (budget ${budget} s); ${certSummary}`;
+      return `${status.detail}; replay lag ${delay.toFixed(3)} s (budget ${budget} s); ${certSummary}; replication connection: ${tls.detail}`;
     },
   };
 }
+
+/** The drill measure that records what the primary saw on the standby's replication connection. */
+export const REPLICATION_TLS_MEASURE = 'preflight.replicationTls';
+
+/**
+ * What the replication connection runs over, as the primary sees it: pg_stat_ssl of the standby's
+ * walsender. "mutual-tls" when it is encrypted and the standby presented a client certificate,
+ * "tls" when encrypted without one, "none" when in clear; "unknown" when the drill's role may not
+ * read those views (then nothing is claimed).
+ */
+export async function observeReplicationTls(pair: DrPair): Promise<{ observed: ReplicationTlsObservation; detail: string }> {
+  let rows: { ssl: boolean | null; version: string | null; client_dn: string | null }[];
+  try {
+    rows = await pair.query(pair.primary, 'SELECT s.ssl, s.version, s.client_dn FROM pg_stat_replication r LEFT JOIN pg_stat_ssl s ON s.pid = r.pid');
+  } catch (err) {
+    return { observed: 'unknown', detail: `not observable (${(err as Error).message.split('\n')[0]})` };
+  }
+  if (rows.length === 0) return { observed: 'unknown', detail: 'no walsender on the primary' };
+  const kinds = rows.map((r): ReplicationTlsObservation => (r.ssl === null ? 'unknown' : !r.ssl ? 'none' : r.client_dn ? 'mutual-tls' : 'tls'));
+  // the weakest connection is what the pair can be trusted with
+  const observed = (['none', 'unknown', 'tls', 'mutual-tls'] as const).find((k) => kinds.includes(k))!;
+  const first = rows[0]!;
+  const detail =
+    observed === 'mutual-tls'
+      ? `mutual TLS (${first.version}, client certificate "${first.client_dn}")`
+      : observed === 'tls'
+        ? `TLS without a client certificate (${first.version})`
+        : observed === 'none'
+          ? 'not encrypted (pg_stat_ssl.ssl = false)'
+          : 'TLS state not visible to the drill role (pg_stat_ssl)';
+  return { observed, detail };
+}
+
+export type ReplicationTlsObservation = 'mutual-tls' | 'tls' | 'none' | 'unknown';
 
 function replicationMode(): Step<DrillContext> {
   return {

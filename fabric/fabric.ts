@@ -3,7 +3,7 @@ import { MINISTRY_ID, type Domain, type Inventory, type Site, type Tier } from '
 import { objectivesFor, type RecoveryObjectives } from './objectives.js';
 import { domainsFor, isCentralized } from './placement.js';
 import type { Problem } from './problems.js';
-import { checkInventory } from './validate.js';
+import { checkInventory, type CheckOptions } from './validate.js';
 
 /**
  * A validated inventory with its indexes and the derived national policy (domains, objectives,
@@ -31,8 +31,8 @@ export class Fabric {
   }
 
   /** Validate the structure of a schema-valid inventory; a Fabric only exists when there are no problems. */
-  static build(inventory: Inventory): { fabric?: Fabric; problems: Problem[] } {
-    const problems = checkInventory(inventory);
+  static build(inventory: Inventory, opts: CheckOptions = {}): { fabric?: Fabric; problems: Problem[] } {
+    const problems = checkInventory(inventory.sites, opts);
     if (problems.length > 0) return { problems };
     const pinCheck = allocate(inventory);
     if (pinCheck.problems.length > 0) return { problems: [...pinCheck.problems] };

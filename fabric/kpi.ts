@@ -4,20 +4,33 @@ import type { Fabric } from './fabric.js';
 /** The plan's targets (专栏2, 2015), computed from the inventory and, where needed, live state. */
 export type IndicatorKind = 'binding' | 'expected';
 export type IndicatorStatus = 'met' | 'not-met' | 'needs';
+/** What an indicator counts in: a percentage, or 亿人 (hundreds of millions of people) as the plan writes card holders. */
+export type IndicatorUnit = '%' | '亿人';
+
+/** Where an indicator stands in the plan: its row of 专栏2 and, for a row with several figures, the item. */
+export interface PlanRow {
+  readonly row: number;
+  readonly item?: string;
+}
 
 export interface Indicator {
   readonly id: string;
   readonly title: string;
   readonly titleZh: string;
   readonly kind: IndicatorKind;
-  readonly target: { readonly op: '>=' | '>'; readonly percent: number };
+  /** The row of 专栏2; absent for a target the plan states in its text only (§二, the 2015 goals). */
+  readonly plan?: PlanRow;
+  readonly unit: IndicatorUnit;
+  readonly target: { readonly op: '>=' | '>'; readonly value: number };
   readonly status: IndicatorStatus;
-  /** Percent, one decimal; absent while the indicator needs live state. */
+  /** In `unit`: percent with one decimal, 亿人 with two; absent while the indicator needs live state. */
   readonly actual?: number;
   readonly numerator?: number;
   readonly denominator?: number;
   /** Where the figure comes from ("inventory", "pki", "drills", ...). */
   readonly source: string;
+  /** `declared` when it rests on inventory figures people wrote; `observed` when on production PKI records or real-pair drills. */
+  readonly provenance: 'declared' | 'observed';
   /** What is missing before the indicator can be computed. */
   readonly needs?: string;
 }
@@ -31,8 +44,13 @@ export interface LiveFacts {
   readonly staffCertificates?: ReadonlyMap<string, number>;
   /** Level-3 applications with a valid certificate, out of all level-3 applications (pki). */
   readonly mlps3Applications?: { readonly total: number; readonly withCertificates: number };
-  /** Sites with a passed DR drill within the last 90 days (dr-runbooks). */
+  /**
+   * Sites with a passed DR drill against their real pair (`--target pg`) within the last 90 days
+   * (dr-runbooks). Absent until a drill against a real pair has finished: lab drills do not count.
+   */
   readonly recentPassedDrills?: ReadonlySet<string>;
+  /** The hierarchy the certificate facts come from; a demo one (`jinbao up`) proves nothing and is not counted. */
+  readonly pkiProvenance?: 'demo' | 'production';
 }
 
 interface Spec {
@@ -40,34 +58,55 @@ interface Spec {
   title: string;
   titleZh: string;
   kind: IndicatorKind;
+  plan?: PlanRow;
+  unit?: IndicatorUnit;
   op: '>=' | '>';
-  percent: number;
+  value: number;
 }
 
 const SPECS = {
-  dcProvince: { id: 'dc-standard-province', title: 'Province data centers meeting the national standard', titleZh: '省级统一数据中心建成率', kind: 'binding', op: '>=', percent: 100 },
-  dcPrefecture: { id: 'dc-standard-prefecture', title: 'Prefecture data centers meeting the national standard', titleZh: '地市统一数据中心建成率', kind: 'binding', op: '>=', percent: 100 },
-  backbone: { id: 'backbone-coverage', title: 'Province and prefecture backbone network coverage', titleZh: '省市主干网络覆盖率', kind: 'binding', op: '>=', percent: 100 },
-  metro: { id: 'metro-coverage', title: 'Metro network coverage of HR/SS agencies', titleZh: '城域网覆盖管理服务机构', kind: 'expected', op: '>=', percent: 100 },
-  county: { id: 'county-platforms', title: 'County access platforms connected', titleZh: '县级网络接入平台联网率', kind: 'expected', op: '>=', percent: 95 },
-  grassroots: { id: 'grassroots-outlets', title: 'Streets, communities, townships, designated hospitals and retail pharmacies connected', titleZh: '街道社区乡镇定点医疗机构零售药店联网率', kind: 'expected', op: '>', percent: 90 },
-  dr: { id: 'dr-centers', title: 'Provincial disaster-recovery centers (with the ministry\'s own)', titleZh: '省级容灾中心建设比例', kind: 'expected', op: '>=', percent: 60 },
-  staffCerts: { id: 'staff-certificates', title: 'Business staff using digital certificates', titleZh: '业务人员数字证书使用率', kind: 'expected', op: '>', percent: 70 },
-  mlps3: { id: 'mlps3-certificates', title: 'Applications at MLPS level 3+ using digital certificates', titleZh: '三级以上应用系统使用数字证书', kind: 'expected', op: '>=', percent: 100 },
-  card: { id: 'social-security-card', title: 'Prefectures issuing the national social security card', titleZh: '发放全国统一社会保障卡的地市比例', kind: 'binding', op: '>', percent: 90 },
-  transfer: { id: 'cross-region-transfer', title: 'Prefectures on-line: cross-region transfer', titleZh: '异地转移系统地市入网率', kind: 'expected', op: '>=', percent: 100 },
-  retiree: { id: 'cross-region-retiree', title: 'Prefectures on-line: cross-region retiree management', titleZh: '异地退管系统地市入网率', kind: 'expected', op: '>=', percent: 100 },
-  medical: { id: 'cross-region-medical', title: 'Prefectures on-line: remote medical settlement', titleZh: '异地就医系统地市入网率', kind: 'expected', op: '>=', percent: 80 },
-  ingestBusiness: { id: 'ingestion-business-exchange', title: 'Monitoring data ingestion: business exchange database', titleZh: '联网监测业务交换库数据入库率', kind: 'expected', op: '>', percent: 90 },
-  ingestFund: { id: 'ingestion-fund-financial', title: 'Monitoring data ingestion: fund financial exchange database', titleZh: '社会保险基金财务交换库数据入库率', kind: 'expected', op: '>=', percent: 80 },
+  dcProvince: { id: 'dc-standard-province', title: 'Province data centers meeting the national standard', titleZh: '省级统一数据中心建成率', plan: { row: 1, item: '省级' }, kind: 'binding', op: '>=', value: 100 },
+  dcPrefecture: { id: 'dc-standard-prefecture', title: 'Prefecture data centers meeting the national standard', titleZh: '地市统一数据中心建成率', plan: { row: 1, item: '地市级' }, kind: 'binding', op: '>=', value: 100 },
+  backbone: { id: 'backbone-coverage', title: 'Province and prefecture backbone network coverage', titleZh: '省市主干网络覆盖率', plan: { row: 2 }, kind: 'binding', op: '>=', value: 100 },
+  metro: { id: 'metro-coverage', title: 'Metro network coverage of HR/SS agencies', titleZh: '城域网覆盖管理服务机构', plan: { row: 3, item: '社会保障管理服务机构' }, kind: 'expected', op: '>=', value: 100 },
+  county: { id: 'county-platforms', title: 'County access platforms connected', titleZh: '县级网络接入平台联网率', plan: { row: 3, item: '县级网络接入平台' }, kind: 'expected', op: '>=', value: 95 },
+  grassroots: { id: 'grassroots-outlets', title: 'Streets, communities, townships, designated hospitals and retail pharmacies connected', titleZh: '街道社区乡镇定点医疗机构零售药店联网率', plan: { row: 3, item: '街道、社区、乡镇、定点医疗机构和零售药店' }, kind: 'expected', op: '>', value: 90 },
+  dr: { id: 'dr-centers', title: 'Provincial disaster-recovery centers (with the ministry\'s own)', titleZh: '省级容灾中心建设比例', plan: { row: 4 }, kind: 'expected', op: '>=', value: 60 },
+  staffCerts: { id: 'staff-certificates', title: 'Business staff using digital certificates', titleZh: '业务人员数字证书使用率', plan: { row: 5 }, kind: 'expected', op: '>', value: 70 },
+  mlps3: { id: 'mlps3-certificates', title: 'Applications at MLPS level 3+ using digital certificates', titleZh: '三级以上应用系统使用数字证书', kind: 'expected', op: '>=', value: 100 },
+  card: { id: 'social-security-card', title: 'Prefectures issuing the national social security card', titleZh: '发放全国统一社会保障卡的地市比例', plan: { row: 6 }, kind: 'binding', op: '>', value: 90 },
+  cardHolders: { id: 'social-security-card-holders', title: 'People holding the social security card', titleZh: '社会保障卡持卡人数', plan: { row: 7 }, unit: '亿人', kind: 'binding', op: '>=', value: 8 },
+  transfer: { id: 'cross-region-transfer', title: 'Prefectures on-line: cross-region transfer', titleZh: '异地转移系统地市入网率', plan: { row: 10, item: '异地转移系统' }, kind: 'expected', op: '>=', value: 100 },
+  retiree: { id: 'cross-region-retiree', title: 'Prefectures on-line: cross-region retiree management', titleZh: '异地退管系统地市入网率', plan: { row: 10, item: '异地退管系统' }, kind: 'expected', op: '>=', value: 100 },
+  medical: { id: 'cross-region-medical', title: 'Prefectures on-line: remote medical settlement', titleZh: '异地就医系统地市入网率', plan: { row: 10, item: '异地就医系统' }, kind: 'expected', op: '>=', value: 80 },
+  ingestBusiness: { id: 'ingestion-business-exchange', title: 'Monitoring data ingestion: business exchange database', titleZh: '联网监测业务交换库数据入库率', plan: { row: 11, item: '业务交换库' }, kind: 'expected', op: '>', value: 90 },
+  ingestFund: { id: 'ingestion-fund-financial', title: 'Monitoring data ingestion: fund financial exchange database', titleZh: '社会保险基金财务交换库数据入库率', plan: { row: 11, item: '基金财务交换库' }, kind: 'expected', op: '>=', value: 80 },
+  personnelFiling: {
+    id: 'ingestion-personnel-filing',
+    title: 'Public personnel management and labour-employment filing data ingested',
+    titleZh: '公共人事管理、劳动用工备案数据入库率',
+    plan: { row: 12 },
+    kind: 'expected',
+    op: '>=',
+    value: 70,
+  },
 } as const satisfies Record<string, Spec>;
+
+/** Every indicator jinbao computes, in report order: the plan's table (专栏2) and the goal of its part 二 on level-3 applications. */
+export const PLAN_INDICATORS: readonly Pick<Indicator, 'id' | 'title' | 'titleZh' | 'kind' | 'plan'>[] = Object.values(SPECS as Record<string, Spec>).map((s) => ({
+  id: s.id,
+  title: s.title,
+  titleZh: s.titleZh,
+  kind: s.kind,
+  ...(s.plan ? { plan: s.plan } : {}),
+}));
 
 function round1(x: number): number {
   return Math.round(x * 10) / 10;
 }
 
 function meets(spec: Spec, actual: number): boolean {
-  return spec.op === '>' ? actual > spec.percent : actual >= spec.percent;
+  return spec.op === '>' ? actual > spec.value : actual >= spec.value;
 }
 
 function ratio(spec: Spec, numerator: number, denominator: number, source = 'inventory'): Indicator {
@@ -80,8 +119,18 @@ function needs(spec: Spec, what: string, source: string): Indicator {
   return base(spec, { status: 'needs', needs: what, source });
 }
 
-function base(spec: Spec, rest: Omit<Indicator, 'id' | 'title' | 'titleZh' | 'kind' | 'target'>): Indicator {
-  return { id: spec.id, title: spec.title, titleZh: spec.titleZh, kind: spec.kind, target: { op: spec.op, percent: spec.percent }, ...rest };
+function base(spec: Spec, rest: Omit<Indicator, 'id' | 'title' | 'titleZh' | 'kind' | 'plan' | 'unit' | 'target' | 'provenance'>): Indicator {
+  return {
+    id: spec.id,
+    title: spec.title,
+    titleZh: spec.titleZh,
+    kind: spec.kind,
+    ...(spec.plan ? { plan: spec.plan } : {}),
+    unit: spec.unit ?? '%',
+    target: { op: spec.op, value: spec.value },
+    provenance: rest.source === 'pki' || rest.source.includes('drills') ? 'observed' : 'declared',
+    ...rest,
+  };
 }
 
 /** Every indicator of the plan that jinbao knows, computed from the fabric and the given live facts. */
@@ -127,29 +176,37 @@ export function computeKpis(fabric: Fabric, live: LiveFacts = {}): Indicator[] {
     const candidates = [fabric.ministry, ...provinces];
     out.push(ratio(SPECS.dr, count(candidates, (s) => s.dr !== undefined && drilled.has(s.id)), candidates.length, 'inventory + drills'));
   } else {
-    out.push(needs(SPECS.dr, 'DR drill history: a DR pairing counts once a drill passed within 90 days (jinbao drill run)', 'drills'));
+    out.push(
+      needs(
+        SPECS.dr,
+        'DR drills against real pairs: a DR pairing counts once a drill with --target pg passed within 90 days; lab drills (pg-local) do not count (jinbao drill run --site SITE --target pg --pair FILE)',
+        'drills',
+      ),
+    );
   }
 
-  if (live.staffCertificates) {
-    const certs = live.staffCertificates;
-    let staff = 0;
-    let holders = 0;
-    for (const s of fabric.sites) {
-      staff += s.staff.total;
-      holders += Math.min(s.staff.total, certs.get(s.id) ?? 0);
-    }
-    out.push(ratio(SPECS.staffCerts, holders, staff, 'pki'));
+  const demoPki = 'certificates from a production PKI (jinbao pki init with --passphrase-env, then jinbao pki issue); the demo hierarchy jinbao up creates does not count';
+  if (live.pkiProvenance === 'demo') {
+    out.push(needs(SPECS.staffCerts, demoPki, 'pki'), needs(SPECS.mlps3, demoPki, 'pki'));
   } else {
-    out.push(needs(SPECS.staffCerts, 'staff certificates from the PKI (jinbao pki issue)', 'pki'));
-  }
-  if (live.mlps3Applications) {
-    out.push(ratio(SPECS.mlps3, live.mlps3Applications.withCertificates, live.mlps3Applications.total, 'pki'));
-  } else {
-    out.push(needs(SPECS.mlps3, 'server certificates for level-3 applications from the PKI (jinbao pki issue)', 'pki'));
+    out.push(live.staffCertificates ? staffIndicator(fabric, live.staffCertificates) : needs(SPECS.staffCerts, 'staff certificates from the PKI (jinbao pki issue)', 'pki'));
+    out.push(
+      live.mlps3Applications
+        ? ratio(SPECS.mlps3, live.mlps3Applications.withCertificates, live.mlps3Applications.total, 'pki')
+        : needs(SPECS.mlps3, 'server certificates for level-3 applications from the PKI (jinbao pki issue)', 'pki'),
+    );
   }
 
+  out.push(ratio(SPECS.card, count(withProgrammes, (s) => s.programmes!.socialSecurityCard), prefectures.length));
+  const cardSites = fabric.sites.filter((s) => s.socialSecurityCardHolders !== undefined);
+  if (cardSites.length > 0) {
+    const holders = cardSites.reduce((n, s) => n + s.socialSecurityCardHolders!, 0);
+    const yi = holders / 1e8;
+    out.push(base(SPECS.cardHolders, { status: meets(SPECS.cardHolders, yi) ? 'met' : 'not-met', actual: Math.round(yi * 100) / 100, numerator: holders, source: 'inventory (sum over sites)' }));
+  } else {
+    out.push(needs(SPECS.cardHolders, 'card holders per issuing site in the inventory (sites[].socialSecurityCardHolders)', 'inventory'));
+  }
   out.push(
-    ratio(SPECS.card, count(withProgrammes, (s) => s.programmes!.socialSecurityCard), prefectures.length),
     ratio(SPECS.transfer, count(withProgrammes, (s) => s.programmes!.crossRegionTransfer), prefectures.length),
     ratio(SPECS.retiree, count(withProgrammes, (s) => s.programmes!.crossRegionRetiree), prefectures.length),
     ratio(SPECS.medical, count(withProgrammes, (s) => s.programmes!.crossRegionMedical), prefectures.length),
@@ -165,13 +222,37 @@ export function computeKpis(fabric: Fabric, live: LiveFacts = {}): Indicator[] {
       needs(SPECS.ingestFund, 'per-province ingestion rates in the inventory (sites[].ingestion)', 'inventory'),
     );
   }
+  const filing = withIngestion.filter((p) => p.ingestion!.personnelFilingPct !== undefined);
+  if (filing.length > 0) out.push(meanIndicator(SPECS.personnelFiling, mean(filing.map((p) => p.ingestion!.personnelFilingPct!)), filing.length));
+  else out.push(needs(SPECS.personnelFiling, 'per-province filing ingestion rates in the inventory (sites[].ingestion.personnelFilingPct)', 'inventory'));
   return out;
+}
+
+/** Staff holding a certificate, each site capped at its staff total. */
+function staffIndicator(fabric: Fabric, certs: ReadonlyMap<string, number>): Indicator {
+  let staff = 0;
+  let holders = 0;
+  for (const s of fabric.sites) {
+    staff += s.staff.total;
+    holders += Math.min(s.staff.total, certs.get(s.id) ?? 0);
+  }
+  return ratio(SPECS.staffCerts, holders, staff, 'pki');
 }
 
 function meanIndicator(spec: Spec, value: number, provinces: number): Indicator {
   return base(spec, { status: meets(spec, value) ? 'met' : 'not-met', actual: round1(value), denominator: provinces, source: 'inventory (mean over provinces)' });
 }
 
-export function formatTarget(i: Pick<Indicator, 'target'>): string {
-  return `${i.target.op === '>' ? '>' : '≥'} ${i.target.percent}%`;
+export function formatTarget(i: Pick<Indicator, 'target' | 'unit'>): string {
+  return `${i.target.op === '>' ? '>' : '≥'} ${formatFigure(i.target.value, i.unit)}`;
+}
+
+/** The measured figure with its unit ("91.7%", "7.62 亿人"), or "—" while it needs live state. */
+export function formatActual(i: Pick<Indicator, 'actual' | 'unit'>): string {
+  return i.actual === undefined ? '—' : formatFigure(i.actual, i.unit, true);
+}
+
+function formatFigure(value: number, unit: IndicatorUnit, measured = false): string {
+  if (unit === '%') return `${measured ? value.toFixed(1) : value}%`;
+  return `${measured ? value.toFixed(2) : value} ${unit}`;
 }

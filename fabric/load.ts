@@ -4,10 +4,12 @@ import { createRequire } from 'node:module';
 import type { Document, LineCounter } from 'yaml';
 import { InputError } from '../lib/errors.js';
 import { Fabric } from './fabric.js';
-import { inventorySchema, siteSchema, type Inventory, type InventoryInput, type Site } from './model.js';
+import type { z } from 'zod';
+import { didYouMean } from '../lib/suggest.js';
+import { accessPlatformSchema, inventorySchema, siteSchema, type Inventory, type InventoryInput } from './model.js';
 import { nationalInventory } from './national.js';
-import { formatProblem, type Problem } from './problems.js';
-import { checkInventory } from './validate.js';
+import { formatPath, formatProblem, type Problem } from './problems.js';
+import { checkInventory, type ReadableSite } from './validate.js';
 
 export interface LoadResult {
   readonly fabric?: Fabric;
@@ -43,57 +45,190 @@ export function parseInventoryText(text: string, source: string): LoadResult {
   });
 }
 
+/** What a user should start from when the file is empty: the smallest valid inventory. */
+export const MINIMAL_INVENTORY = `apiVersion: jinbao/v1
+kind: Inventory
+metadata: { name: pilot }
+sites:
+  - id: "000000"
+    tier: ministry
+    name: 人力资源和社会保障部
+    slug: ministry
+    dataCenter: { class: A, meetsStandard: true }
+    staff: { total: 0, requiringCertificates: 0 }
+    backbone: true
+    serviceAgencies: { total: 0, connected: 0 }
+`;
+
 /** Validate an inventory object; `locate` maps a problem path to "file:line:col" when known. */
 export function validateInventory(
   input: unknown,
   source: string,
   locate: (path: readonly (string | number)[]) => string | undefined = () => undefined,
 ): LoadResult {
-  const parsed = inventorySchema.safeParse(input);
-  if (!parsed.success) {
-    const problems: Problem[] = parsed.error.issues.map((issue) => {
-      const path = issue.path.filter((p): p is string | number => typeof p !== 'symbol');
-      const location = locate(path);
-      return { path, message: describeIssue(issue), ...(location ? { location } : {}) };
-    });
-    // Also check the references between the sites that are themselves well-formed, so one
-    // pass reports every problem.
-    for (const p of semanticProblemsOfValidSites(input)) {
-      const location = locate(p.path);
-      problems.push(location ? { ...p, location } : p);
-    }
-    return { problems, source };
-  }
-  const { fabric, problems } = Fabric.build(parsed.data);
-  const located = problems.map((p) => {
+  const withLocation = (p: Problem): Problem => {
     const location = locate(p.path);
     return location ? { ...p, location } : p;
-  });
-  return located.length > 0 ? { problems: located, source } : { fabric, problems: [], source };
-}
-
-function semanticProblemsOfValidSites(input: unknown): Problem[] {
-  const sites = (input as { sites?: unknown } | null)?.sites;
-  if (!Array.isArray(sites)) return [];
-  const valid: Site[] = [];
-  const indexes: number[] = [];
-  sites.forEach((raw, i) => {
-    const r = siteSchema.safeParse(raw);
-    if (r.success) {
-      valid.push(r.data);
-      indexes.push(i);
-    }
-  });
-  const knownIds = new Set(sites.map((s) => (s as { id?: unknown } | null)?.id).filter((id): id is string => typeof id === 'string'));
-  return checkInventory({ sites: valid }, { indexes, knownIds });
-}
-
-function describeIssue(issue: { code: string; message: string; keys?: string[]; path: PropertyKey[] }): string {
-  if (issue.code === 'unrecognized_keys' && issue.keys) {
-    return `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}; see docs/inventory.md for the fields`;
+  };
+  const where = (path: readonly (string | number)[]) => {
+    const location = locate(path);
+    return `${formatPath(path.slice(0, 2))}${location ? ` (${location})` : ''}`;
+  };
+  if (input === undefined || input === null) {
+    const example = MINIMAL_INVENTORY.trimEnd().split('\n').map((l) => `      ${l}`).join('\n');
+    return {
+      problems: [{ path: [], message: `the inventory is empty; a minimal inventory (the ministry alone) is:\n${example}\n    start from \`jinbao inventory export\` for the national one, see docs/inventory.md` }],
+      source,
+    };
   }
-  if (issue.code === 'invalid_type' && /received undefined/.test(issue.message)) return 'is required';
-  return issue.message;
+  if (typeof input !== 'object' || Array.isArray(input)) {
+    return {
+      problems: [{ path: [], message: `got ${describeValue(input)}, want a mapping with apiVersion, kind, metadata and sites (see docs/inventory.md, "Format")` }],
+      source,
+    };
+  }
+  const parsed = inventorySchema.safeParse(input, { reportInput: true });
+  if (!parsed.success) {
+    const problems: Problem[] = parsed.error.issues.flatMap((issue) => describeIssue(issue));
+    // Also cross-check every site that can be read at all, so one pass reports every problem.
+    const sites = (input as { sites?: unknown }).sites;
+    if (Array.isArray(sites)) {
+      const readable = sites.map(readSite);
+      const unreadableIds = new Set<string>();
+      sites.forEach((raw, i) => {
+        const id = (raw as { id?: unknown } | null)?.id;
+        if (readable[i]?.id === undefined && (typeof id === 'string' || typeof id === 'number')) unreadableIds.add(String(id));
+      });
+      problems.push(...checkInventory(readable, { unreadableIds, where }));
+    }
+    return { problems: inReadingOrder(sortByPath(problems).map(withLocation)), source };
+  }
+  const { fabric, problems } = Fabric.build(parsed.data, { where });
+  return problems.length > 0 ? { problems: inReadingOrder(problems.map(withLocation)), source } : { fabric, problems: [], source };
+}
+
+/** Every field of a site that is valid on its own; undefined when the site is not a mapping. */
+function readSite(raw: unknown): ReadableSite | undefined {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return undefined;
+  const fields = raw as Record<string, unknown>;
+  const out: Record<string, unknown> = {};
+  const malformed: string[] = [];
+  for (const [key, schema] of Object.entries(siteSchema.shape)) {
+    const value = fields[key];
+    if (key === 'accessPlatforms' && Array.isArray(value)) {
+      out[key] = value.map((a) => accessPlatformSchema.safeParse(a).data);
+      continue;
+    }
+    const r = (schema as z.ZodType).safeParse(value);
+    if (r.success) {
+      if (r.data !== undefined) out[key] = r.data;
+    } else if (value !== undefined) malformed.push(key);
+  }
+  return { ...out, malformed } as ReadableSite;
+}
+
+/** Problems located in a file are listed top to bottom, as the user reads the file. */
+function inReadingOrder(problems: Problem[]): Problem[] {
+  const at = (p: Problem) => /:(\d+):(\d+)$/.exec(p.location ?? '');
+  if (!problems.every(at)) return problems;
+  const key = (p: Problem) => at(p)!.slice(1).map(Number) as [number, number];
+  return problems.map((p, i) => ({ p, i, k: key(p) })).sort((a, b) => a.k[0] - b.k[0] || a.k[1] - b.k[1] || a.i - b.i).map(({ p }) => p);
+}
+
+function sortByPath(problems: Problem[]): Problem[] {
+  const cmp = (a: readonly (string | number)[], b: readonly (string | number)[]): number => {
+    for (let i = 0; i < Math.min(a.length, b.length); i++) {
+      const x = a[i]!;
+      const y = b[i]!;
+      if (x === y) continue;
+      if (typeof x === 'number' && typeof y === 'number') return x - y;
+      return 0; // keep the schema's order of fields within one place
+    }
+    return a.length - b.length;
+  };
+  return problems.map((p, i) => ({ p, i })).sort((a, b) => cmp(a.p.path, b.p.path) || a.i - b.i).map(({ p }) => p);
+}
+
+type Issue = z.core.$ZodIssue & { input?: unknown };
+
+/** One issue of the schema as problems that say the rule, the value received and the fix. */
+function describeIssue(issue: Issue): Problem[] {
+  const path = issue.path.filter((p): p is string | number => typeof p !== 'symbol');
+  const input = issue.input;
+  switch (issue.code) {
+    case 'unrecognized_keys': {
+      const allowed = fieldsAt(path);
+      return issue.keys.map((key) => {
+        const hint = didYouMean(key, allowed);
+        return { path: [...path, key], message: `unknown field "${key}"${hint || `; remove it (the fields are listed in docs/inventory.md, "Format")`}` };
+      });
+    }
+    case 'invalid_type':
+      if (input === undefined) return [{ path, message: `is required: want ${expected(issue.expected)}` }];
+      if (issue.expected === 'string' && typeof input === 'number') {
+        return [{ path, message: `got the number ${input}, want a string; quote it: "${String(input).padStart(6, '0')}"` }];
+      }
+      return [{ path, message: `got ${describeValue(input)}, want ${expected(issue.expected)}` }];
+    case 'invalid_value': {
+      const want = issue.values.length === 1 ? JSON.stringify(issue.values[0]) : `one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
+      if (input === undefined) return [{ path, message: `is required: want ${want}` }];
+      const hint = typeof input === 'string' && issue.values.length > 1 ? didYouMean(input, issue.values.map(String)) : '';
+      return [{ path, message: `got ${describeValue(input)}, want ${want}${hint}` }];
+    }
+    case 'too_small':
+    case 'too_big': {
+      const bound = issue.code === 'too_small' ? issue.minimum : issue.maximum;
+      const word = issue.code === 'too_small' ? (issue.inclusive ? 'at least' : 'more than') : issue.inclusive ? 'at most' : 'less than';
+      if (issue.origin === 'string' && issue.code === 'too_small' && Number(bound) === 1) return [{ path, message: `got ${describeValue(input)}, want a non-empty string` }];
+      const unit = issue.origin === 'string' ? ' characters' : issue.origin === 'array' ? ' entries' : '';
+      return [{ path, message: `got ${describeValue(input)}, want ${word} ${String(bound)}${unit}` }];
+    }
+    case 'invalid_format':
+      return [{ path, message: `${describeValue(input)} ${issue.message}` }];
+    default:
+      return [{ path, message: `${issue.message} (got ${describeValue(input)})` }];
+  }
+}
+
+const EXPECTED: Readonly<Record<string, string>> = {
+  string: 'a string',
+  number: 'a number',
+  int: 'a whole number',
+  boolean: 'true or false',
+  object: 'a mapping of fields',
+  array: 'a list',
+};
+
+function expected(kind: string): string {
+  return EXPECTED[kind] ?? kind;
+}
+
+/** A value as a message shows it: strings quoted, containers named. */
+export function describeValue(v: unknown): string {
+  if (v === undefined) return 'nothing';
+  if (v === null) return 'null (an empty value)';
+  if (typeof v === 'string') return JSON.stringify(v.length > 60 ? `${v.slice(0, 57)}...` : v);
+  if (Array.isArray(v)) return `a list of ${v.length}`;
+  if (typeof v === 'object') return 'a mapping';
+  return String(v);
+}
+
+/** The field names the schema allows at `path` (for "did you mean" on unknown fields). */
+function fieldsAt(path: readonly (string | number)[]): string[] {
+  let node: z.core.$ZodType | undefined = unwrap(inventorySchema);
+  for (const step of path) {
+    if (!node) return [];
+    const def = node._zod.def as { type: string; shape?: Record<string, z.core.$ZodType>; element?: z.core.$ZodType };
+    node = unwrap(typeof step === 'number' ? def.element : def.shape?.[step]);
+  }
+  const shape = (node?._zod.def as { shape?: Record<string, unknown> } | undefined)?.shape;
+  return shape ? Object.keys(shape) : [];
+}
+
+function unwrap(node: z.core.$ZodType | undefined): z.core.$ZodType | undefined {
+  let n = node;
+  while (n && ['optional', 'default', 'nullable', 'prefault'].includes(n._zod.def.type)) n = (n._zod.def as unknown as { innerType: z.core.$ZodType }).innerType;
+  return n;
 }
 
 /** Loaded only to locate problems: most runs have none and skip its start-up cost. */

@@ -28,14 +28,15 @@ export type OutletKind = (typeof OUTLET_KINDS)[number];
 
 export const MINISTRY_ID = '000000';
 
-const siteId = z.string().regex(/^\d{6}$/, { message: 'must be a six-digit GB/T 2260 code such as "440100"' });
+// Format messages complete the value received: `"44AB00" is not a six-digit GB/T 2260 code (e.g. "440100")`.
+const siteId = z.string().regex(/^\d{6}$/, { message: 'is not a six-digit GB/T 2260 code (e.g. "440100")' });
 const slug = z
   .string()
-  .regex(/^[a-z][a-z0-9-]{0,30}[a-z0-9]$/, { message: 'must be 2-32 lowercase letters, digits or "-", starting with a letter' });
-const count = z.number().int({ message: 'must be a whole number' }).nonnegative({ message: 'must not be negative' });
+  .regex(/^[a-z][a-z0-9-]{0,30}[a-z0-9]$/, { message: 'is not a slug: 2-32 lowercase letters, digits or "-", starting with a letter (e.g. "guangzhou")' });
+const count = z.number().int().nonnegative();
 const cidr = z
   .string()
-  .regex(/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/, { message: 'must be an IPv4 prefix such as "10.4.0.0/14"' });
+  .regex(/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/, { message: 'is not an IPv4 prefix (e.g. "10.4.0.0/14")' });
 
 export const coverageSchema = z.strictObject({ total: count, connected: count });
 export type Coverage = z.infer<typeof coverageSchema>;
@@ -99,11 +100,18 @@ export const siteSchema = z.strictObject({
       crossRegionMedical: z.boolean(),
     })
     .optional(),
+  /**
+   * People holding the national social security card issued here: at a prefecture, or at a province
+   * that issues cards itself (a municipality). Summed for the plan's card-holder target (8 亿).
+   */
+  socialSecurityCardHolders: count.optional(),
   /** Province monitoring-data ingestion rates, percent. */
   ingestion: z
     .strictObject({
       businessExchangePct: z.number().min(0).max(100),
       fundFinancialPct: z.number().min(0).max(100),
+      /** Public personnel management and labour-employment filing data ingested. */
+      personnelFilingPct: z.number().min(0).max(100).optional(),
     })
     .optional(),
   /** Pinned prefixes; IPAM allocates whatever is not pinned. */

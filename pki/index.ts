@@ -57,7 +57,7 @@ export { PROFILES, PROFILE_NAMES, organizationOf, profileByName, type Profile, t
 export { Issuer, validIdentityCode, type IssueRequest, type Issued, type IssuerOptions } from './pipeline.js';
 export { parseCsr, verifyCsrSignature, type ParsedCsr } from './csr.js';
 export { buildPkcs12, type P12Input } from './p12.js';
-export { staffCertificateHolders, mlps3Applications, type Mlps3Applications } from './facts.js';
+export { staffCertificateHolders, mlps3Applications, pkiProvenance, type Mlps3Applications } from './facts.js';
 export { registerPkiMetrics } from './metrics.js';
 export {
   replicaTlsMaterial,

@@ -9,7 +9,7 @@ import type { Fabric, LiveFacts } from '../fabric/index.js';
 import type { Progress, StateAccess } from '../lib/context.js';
 import type { StateStore } from '../lib/state.js';
 import { initHierarchy, openCaSigner, replaceCa, ROOT_CA_ID } from './ca.js';
-import { mlps3Applications, staffCertificateHolders } from './facts.js';
+import { mlps3Applications, pkiProvenance, staffCertificateHolders } from './facts.js';
 import { registerPkiMetrics } from './metrics.js';
 import { buildPkcs12 } from './p12.js';
 import { DEFAULT_PASSPHRASE_ENV, demoPassphraseFile, ensureDemoPassphrase } from './passphrase.js';
@@ -34,7 +34,7 @@ export function pkiLiveFacts(state: StateAccess, fabric: Fabric): Partial<LiveFa
   const pki = existingPki(state);
   if (!pki) return {};
   const apps = mlps3Applications(pki, fabric);
-  return { staffCertificates: staffCertificateHolders(pki), mlps3Applications: { total: apps.total, withCertificates: apps.withCertificates } };
+  return { staffCertificates: staffCertificateHolders(pki), mlps3Applications: { total: apps.total, withCertificates: apps.withCertificates }, pkiProvenance: pkiProvenance(state.stateDir).kind };
 }
 
 /** Exporter: certificate and CA gauges, read from the state at each scrape. */

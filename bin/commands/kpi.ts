@@ -12,8 +12,12 @@ export function register(program: Command, run: Runner): void {
     .option('--json', 'machine-readable output')
     .addHelpText(
       'after',
-      '\nIndicators that need live state (certificates, drills) show what they need until that state exists.\n' +
-        'The built-in inventory holds SAMPLE figures: its results describe the sample, not the real fabric.',
+      '\nOne indicator per figure of the plan\'s table (专栏2), plus level-3 applications using certificates.\n' +
+        'Percentages, except card holders in 亿人 (100 million people; the plan\'s target is 8).\n' +
+        'Indicators that need live state (production certificates, drills against real pairs) or an inventory\n' +
+        'field show what they need until it exists: the demo PKI of jinbao up and lab drills do not count.\n' +
+        'The built-in inventory holds SAMPLE figures: its results describe the sample, not the real fabric.\n' +
+        '\nExamples:\n  $ jinbao kpi\n  $ jinbao --inventory national.yaml kpi --json',
     )
     .action(run<{ json?: boolean }>(kpi));
 }

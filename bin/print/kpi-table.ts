@@ -1,5 +1,5 @@
-import { formatTarget, type Indicator } from '../../fabric/index.js';
-import { percent, table } from '../../lib/output.js';
+import { formatActual, formatTarget, type Indicator } from '../../fabric/index.js';
+import { table } from '../../lib/output.js';
 
 /** The plan's indicators as a table (`kpi` and `up`). */
 export function renderKpiTable(indicators: readonly Indicator[]): string {
@@ -7,7 +7,7 @@ export function renderKpiTable(indicators: readonly Indicator[]): string {
     { header: 'indicator', value: (i) => i.id },
     { header: 'kind', value: (i) => i.kind },
     { header: 'target', value: (i) => formatTarget(i), align: 'right' },
-    { header: 'actual', value: (i) => percent(i.actual), align: 'right' },
+    { header: 'actual', value: (i) => formatActual(i), align: 'right' },
     { header: 'status', value: (i) => (i.status === 'needs' ? `needs: ${i.needs}` : i.status) },
   ]);
 }

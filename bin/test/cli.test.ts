@@ -31,7 +31,7 @@ describe('jinbao (foundation commands)', () => {
     const out = JSON.parse(r.stdout);
     expect(out.inventory.counts).toMatchObject({ ministry: 1, province: 32, prefecture: 333 });
     expect(out.addressing.newlyAllocated).toBe(0);
-    expect(out.kpis.length).toBe(15);
+    expect(out.kpis.length).toBe(17);
   });
 
   it('`inventory show --json` lists the ministry, 32 provincial sites and every prefecture with real codes', async () => {
@@ -87,9 +87,9 @@ describe('jinbao (foundation commands)', () => {
     expect(r.stderr).toBe(
       [
         `jinbao: inventory ${file} is invalid: 3 problems`,
-        `  - ${file}:5:151: sites[0].staff.requiringCertificates: 9 staff requiring certificates is more than the 5 staff in total`,
+        `  - ${file}:5:151: sites[0].staff.requiringCertificates: 9 staff requiring certificates is more than the 5 staff in total; lower it or raise staff.total`,
         `  - ${file}:6:72: sites[1].parent: unknown site "000001", did you mean "000000"?`,
-        `  - ${file}:6:249: sites[1].dr.site: a site cannot be its own disaster-recovery center ("440000")`,
+        `  - ${file}:6:249: sites[1].dr.site: got "440000", the site itself, but a site cannot be its own disaster-recovery center; name another site`,
         '',
       ].join('\n'),
     );
@@ -105,7 +105,7 @@ describe('jinbao (foundation commands)', () => {
       const state = freshState();
       const r = await runCli(['--inventory', file, '--state', state, ...args]);
       expect(r.code, args.join(' ')).toBe(2);
-      expect(r.stderr).toContain('an inventory has exactly one ministry site, got 0');
+      expect(r.stderr).toContain('an inventory has exactly one ministry site (id "000000"), got 0; add it');
     }
   });
 
@@ -161,7 +161,7 @@ describe('jinbao (foundation commands)', () => {
     expect(r.code).toBe(0);
     const out = JSON.parse(r.stdout);
     const county = out.indicators.find((i: { id: string }) => i.id === 'county-platforms');
-    expect(county).toMatchObject({ kind: 'expected', target: { op: '>=', percent: 95 } });
+    expect(county).toMatchObject({ kind: 'expected', unit: '%', target: { op: '>=', value: 95 } });
     expect(['met', 'not-met']).toContain(county.status);
   });
 

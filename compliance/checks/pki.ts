@@ -97,19 +97,3 @@ export const sm2ChainVerifies: Check = async (inputs, env) => {
     rmSync(dir, { recursive: true, force: true });
   }
 };
-
-/** Every DR pairing's replication runs over mutual TLS: an active, valid replica-mtls certificate per paired site. */
-export const replicaMutualTls: Check = (inputs, env) => {
-  const pki = inputs.pki!;
-  const now = inputs.now.getTime();
-  return env.sites
-    .filter((s) => s.dr !== undefined)
-    .map((s) => {
-      const certs = pki.certificates.filter((c) => c.profile === 'replica-mtls' && c.site === s.id);
-      const good = certs.filter((c) => c.status === 'active' && c.notBefore.getTime() <= now && c.notAfter.getTime() > now);
-      const evidence = [{ source: 'pki', detail: `${certs.length} replica-mtls certificate(s) for site ${s.id}, ${good.length} active and valid${good[0] ? `, e.g. ${good[0].serial} until ${isoDate(good[0].notAfter)}` : ''}` }];
-      return good.length > 0
-        ? pass(`${s.name}: replication to ${s.dr!.site} uses mutual TLS (${good.length} valid certificate(s))`, evidence, s.id)
-        : fail(`${s.name}: no active replica-mtls certificate for its replication to ${s.dr!.site}; run jinbao up or issue one with the replica-mtls profile`, evidence, s.id);
-    });
-};

@@ -1,4 +1,4 @@
-import { formatTarget } from '../../fabric/index.js';
+import { formatActual, formatTarget } from '../../fabric/index.js';
 import type { Check } from '../inputs.js';
 import { fail, notRun, pass } from './verdict.js';
 
@@ -9,12 +9,12 @@ export function indicatorCheck(indicatorId: string): Check {
     if (!i) return [notRun(`indicator ${indicatorId} was not computed`)];
     const figure =
       i.numerator !== undefined && i.denominator !== undefined ? ` (${i.numerator} of ${i.denominator})` : i.denominator !== undefined ? ` (mean over ${i.denominator})` : '';
-    const evidence = [{ source: i.source, detail: `${i.title}: actual ${i.actual ?? '—'}%${figure}, target ${formatTarget(i)}`, value: { actual: i.actual, target: i.target, numerator: i.numerator, denominator: i.denominator } }];
+    const evidence = [{ source: i.source, detail: `${i.title}: actual ${formatActual(i)}${figure}, target ${formatTarget(i)}`, value: { actual: i.actual, target: i.target, numerator: i.numerator, denominator: i.denominator } }];
     switch (i.status) {
       case 'met':
-        return [pass(`${i.actual}% meets ${formatTarget(i)}`, evidence)];
+        return [pass(`${formatActual(i)} meets ${formatTarget(i)}`, evidence)];
       case 'not-met':
-        return [fail(`${i.actual}% does not meet ${formatTarget(i)}`, evidence)];
+        return [fail(`${formatActual(i)} does not meet ${formatTarget(i)}`, evidence)];
       case 'needs':
         return [notRun(`needs ${i.needs ?? i.source}`, [{ source: i.source, detail: i.needs ?? 'live state' }])];
     }

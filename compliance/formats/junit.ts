@@ -22,7 +22,7 @@ export function renderJunit(report: ComplianceReport): string {
     const c = x.control;
     const clause = c.source.kind === 'mlps' ? `${c.source.standard} ${c.source.clause}` : `plan indicator ${c.source.indicator}`;
     out.push(`    <testcase classname="${esc(`jinbao.${c.inspects}`)}" name="${esc(`${c.id} ${c.title}`)}">`);
-    const details = x.findings.map((f) => `${f.status.toUpperCase()} ${f.site ? `${f.site}: ` : ''}${f.message}\n${f.evidence.map((e) => `  [${e.source}] ${e.detail}`).join('\n')}`).join('\n');
+    const details = x.findings.map((f) => `${f.status.toUpperCase()} ${f.site ? `${f.site}: ` : ''}${f.message}\n${f.evidence.map((e) => `  [${e.source}, ${e.provenance ?? 'declared'}] ${e.detail}`).join('\n')}`).join('\n');
     if (x.status === 'fail') {
       const first = x.findings.find((f) => f.status === 'fail');
       out.push(`      <failure message="${esc(first?.message ?? 'failed')}" type="${esc(`${c.severity}${c.binding ? ' binding' : ''}`)}">${esc(`${clause}\n${details}`)}</failure>`);

@@ -37,7 +37,7 @@ export function renderSarif(report: ComplianceReport, opts: { inventoryUri?: str
           logicalLocations: [f.site ? { name: f.site, fullyQualifiedName: `sites/${f.site}`, kind: 'site' } : { name: 'fabric', fullyQualifiedName: 'fabric', kind: 'fabric' }],
         },
       ],
-      properties: { status: f.status, evidence: f.evidence.map((e) => ({ source: e.source, detail: e.detail })) },
+      properties: { status: f.status, provenance: [...new Set(f.evidence.map((e) => e.provenance ?? 'declared'))], evidence: f.evidence.map((e) => ({ source: e.source, provenance: e.provenance ?? 'declared', detail: e.detail })) },
     })),
   );
   return {

@@ -20,12 +20,12 @@ export function renderPostureHtml(data: PostureData, chartJs: string): string {
   const d = data;
   const indicatorRows = d.indicators
     .map(
-      (i) => `<tr data-indicator="${esc(i.id)}"><td>${esc(i.title)}<div class="zh">${esc(i.titleZh)}</div></td><td>${esc(i.kind)}</td><td class="num target">${esc(i.target)}</td><td class="num actual">${pct(i.actual)}</td><td>${badge(i.status)}</td><td class="note">${esc(i.note)}</td></tr>`,
+      (i) => `<tr data-indicator="${esc(i.id)}"><td>${esc(i.title)}<div class="zh">${esc(i.titleZh)}</div></td><td>${esc(i.kind)}</td><td class="num target">${esc(i.target)}</td><td class="num actual">${esc(i.actualText)}</td><td>${badge(i.status)}</td><td class="note">${esc(i.note)}</td></tr>`,
     )
     .join('\n');
   const controlRows = d.controls
     .map(
-      (c) => `<tr data-control="${esc(c.id)}"><td class="mono">${esc(c.id)}</td><td>${esc(c.title)}</td><td class="clause">${esc(c.clause)}</td><td>${c.binding ? 'binding' : 'advisory'}</td><td>${esc(c.severity)}</td><td>${badge(c.status)}</td><td class="note">${esc(c.summary)}</td></tr>`,
+      (c) => `<tr data-control="${esc(c.id)}"><td class="mono">${esc(c.id)}</td><td>${esc(c.title)}</td><td class="clause">${esc(c.clause)}</td><td>${c.binding ? 'binding' : 'advisory'}</td><td>${esc(c.severity)}</td><td>${badge(c.status)}</td><td class="note">${esc(c.summary)}<div class="provenance">evidence: ${esc(c.provenance.join(', '))}</div></td></tr>`,
     )
     .join('\n');
   const provinceRows = d.byProvince

@@ -1,6 +1,6 @@
-import { formatTarget, type Indicator } from '../../fabric/index.js';
+import { formatActual, formatTarget, type Indicator } from '../../fabric/index.js';
 import type { ComplianceInputs } from '../inputs.js';
-import type { ComplianceReport, Status } from '../model.js';
+import type { ComplianceReport, Provenance, Status } from '../model.js';
 
 /** Everything the posture page shows, as plain data (also written next to the page as JSON). */
 export interface PostureData {
@@ -13,12 +13,26 @@ export interface PostureData {
     readonly titleZh: string;
     readonly kind: string;
     readonly target: string;
-    readonly targetPercent: number;
+    /** Percent indicators only (the chart's axis is percent); null for one counted in people. */
+    readonly targetPercent: number | null;
     readonly actual: number | null;
+    /** The measured figure with its unit, as the table shows it ("91.7%", "7.62 亿人", "—"). */
+    readonly actualText: string;
     readonly status: Indicator['status'];
     readonly note: string;
   }[];
-  readonly controls: readonly { readonly id: string; readonly title: string; readonly clause: string; readonly binding: boolean; readonly severity: string; readonly status: Status; readonly summary: string; readonly counts: Readonly<Record<Status, number>> }[];
+  readonly controls: readonly {
+    readonly id: string;
+    readonly title: string;
+    readonly clause: string;
+    readonly binding: boolean;
+    readonly severity: string;
+    readonly status: Status;
+    readonly summary: string;
+    /** The kinds of evidence the findings rest on (declared, derived, observed, demo, lab). */
+    readonly provenance: readonly Provenance[];
+    readonly counts: Readonly<Record<Status, number>>;
+  }[];
   /** Site-scoped findings per province (a province with its prefectures), by status. */
   readonly byProvince: readonly { readonly province: string; readonly name: string; readonly counts: Readonly<Record<Status, number>>; readonly failing: readonly string[] }[];
   readonly certificates: { readonly available: boolean; readonly reason?: string; readonly byProfile: readonly { readonly profile: string; readonly active: number; readonly revoked: number; readonly other: number }[]; readonly expiryDays: readonly number[]; readonly authorities: readonly { readonly id: string; readonly algorithm: string; readonly parent: string | null; readonly notAfter: string; readonly status: string }[] };
@@ -74,8 +88,9 @@ export function buildPosture(inputs: ComplianceInputs, report: ComplianceReport)
       titleZh: i.titleZh,
       kind: i.kind,
       target: formatTarget(i),
-      targetPercent: i.target.percent,
-      actual: i.actual ?? null,
+      targetPercent: i.unit === '%' ? i.target.value : null,
+      actual: i.unit === '%' ? (i.actual ?? null) : null,
+      actualText: formatActual(i),
       status: i.status,
       note: i.status === 'needs' ? `needs ${i.needs ?? i.source}` : i.numerator !== undefined && i.denominator !== undefined ? `${i.numerator} of ${i.denominator}` : i.denominator !== undefined ? `mean over ${i.denominator}` : '',
     })),
@@ -91,6 +106,7 @@ export function buildPosture(inputs: ComplianceInputs, report: ComplianceReport)
         severity: r.control.severity,
         status: r.status,
         summary: first ? `${first.site ? `${first.site}: ` : ''}${first.message}` : '',
+        provenance: [...new Set(r.findings.flatMap((x) => x.evidence.map((e) => e.provenance ?? 'declared')))],
         counts,
       };
     }),

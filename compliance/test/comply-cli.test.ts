@@ -99,53 +99,82 @@ describe('jinbao comply', () => {
 });
 
 describe('jinbao comply over real feature state', () => {
-  it('GIVEN jinbao up on a small inventory WHEN comply runs THEN stacks, WAN plan, certificates, replica mTLS, the audit chain and the drill history are judged from real state', async () => {
+  it('GIVEN a fresh jinbao up (demo PKI, no drills) WHEN comply runs THEN nothing passes on demo keys or lab drills, each saying what would prove it; drills against real pairs then prove backup and mutual TLS', async () => {
     const dir = tempDir();
     try {
       const file = join(dir.dir, 'small.yaml');
+      const st = join(dir.dir, 'state');
       writeFileSync(file, stringify(compliantInventory()));
-      const up = await jinbao(['--inventory', file, '--state', join(dir.dir, 'state'), 'up', '--out', join(dir.dir, 'out')]);
+      const up = await jinbao(['--inventory', file, '--state', st, 'up', '--out', join(dir.dir, 'out')]);
       expect(up.stderr).toBe('');
       expect(up.stdout).toContain(`report: ${join(dir.dir, 'out', 'report', 'index.html')}`);
-      const r = await jinbao(['--inventory', file, '--state', join(dir.dir, 'state'), 'comply', '--json']);
-      const report = JSON.parse(r.stdout) as { results: { control: { id: string }; status: string; findings: { message: string }[] }[] };
+      type Report = { results: { control: { id: string }; status: string; findings: { site?: string; status: string; message: string; evidence: { provenance: string }[] }[] }[] };
+      const comply = async () => JSON.parse((await jinbao(['--inventory', file, '--state', st, 'comply', '--json'])).stdout) as Report;
+      const report = await comply();
       const status = Object.fromEntries(report.results.map((x) => [x.control.id, x.status]));
       expect(status).toMatchObject({
         'MLPS-BND-02': 'pass',
         'MLPS-IAM-02': 'pass',
-        'MLPS-IAM-03': 'pass',
-        'MLPS-IAM-04': 'pass',
+        'MLPS-IAM-03': 'not-run',
+        'MLPS-IAM-04': 'not-run',
         'MLPS-AUD-01': 'pass',
-        'MLPS-CRY-01': 'pass',
+        'MLPS-BAK-02': 'fail',
+        'MLPS-CRY-01': 'not-run',
         'GM-CRY-01': 'fail',
         'MLPS-MON-01': 'pass',
         'MLPS-NET-02': 'pass',
         'MLPS-BND-01': 'pass',
+        'PLAN-dr-centers': 'not-run',
+        'PLAN-staff-certificates': 'not-run',
       });
-      expect(report.results.find((x) => x.control.id === 'GM-CRY-01')!.findings[0]!.message).toBe('no active SM2 root CA; create one with jinbao pki init --algorithm sm2');
+      // no passing finding rests on demo keys or lab drills
+      const passing = report.results.flatMap((x) => x.findings.filter((f) => f.status === 'pass'));
+      expect(passing.flatMap((f) => f.evidence.map((e) => e.provenance)).filter((p) => p === 'demo' || p === 'lab')).toEqual([]);
+      const byId = (r: Report, id: string) => r.results.find((x) => x.control.id === id)!;
+      expect(byId(report, 'MLPS-IAM-03').findings[0]!.message).toMatch(/^not proven: all \d+ active certificates are valid and chain to active CAs, but the evidence is from the demo PKI that jinbao up creates .*; prove it with: a production hierarchy: /);
+      expect(byId(report, 'MLPS-CRY-01').findings.map((f) => f.message)).toContain(
+        'not proven: no drill within 90 days observed the replication connection to 440000 (2 active replica-mtls certificate(s) on file, which alone prove nothing); observe it with: jinbao drill run --site 110000 --target pg --pair FILE',
+      );
+      expect(byId(report, 'PLAN-dr-centers').findings[0]!.message).toMatch(/^needs DR drills against real pairs: .* lab drills \(pg-local\) do not count/);
+      expect(byId(report, 'GM-CRY-01').findings[0]!.message).toBe('no active SM2 root CA; create one with jinbao pki init --algorithm sm2');
 
-      // drills: passed runs recorded in the drill history for two of the three DR pairings
-      const recordPassedDrill = (site: string) => {
-        const store = StateStore.open(join(dir.dir, 'state'));
+      const recordDrill = (site: string, target: 'pg' | 'pg-local', replicationTls: string) => {
+        const store = StateStore.open(st);
         try {
           const history = new DrillHistory(store);
           const id = newRunId(site);
-          const request = { site, target: 'pg-local', scenario: 'switchover', replication: 'sync', objectives: { rtoSeconds: 120, rpoSeconds: 0 } } as unknown as DrillRequest;
+          const request = { site, target, scenario: 'switchover', replication: 'sync', objectives: { rtoSeconds: 120, rpoSeconds: 0 } } as unknown as DrillRequest;
           history.begin(`test-${site}`, id, request);
-          history.finish(`test-${site}`, id, { result: 'passed', rtoMs: 850, rpoRows: 0, report: {} });
+          history.finish(`test-${site}`, id, { result: 'passed', rtoMs: 850, rpoRows: 0, report: { events: [{ type: 'measure', name: 'preflight.replicationTls', value: replicationTls }] } });
         } finally {
           store.close();
         }
       };
-      recordPassedDrill('000000');
-      recordPassedDrill('110000');
-      const partial = JSON.parse((await jinbao(['--inventory', file, '--state', join(dir.dir, 'state'), 'comply', '--json'])).stdout) as typeof report;
-      const bak = partial.results.find((x) => x.control.id === 'MLPS-BAK-02')!;
-      expect(bak.status).toBe('fail');
-      expect(bak.findings.filter((f) => f.message.includes('no passed drill')).map((f) => f.message)).toEqual(['site 440000: no passed drill; run jinbao drill run --site 440000']);
-      recordPassedDrill('440000');
-      const full = JSON.parse((await jinbao(['--inventory', file, '--state', join(dir.dir, 'state'), 'comply', '--json'])).stdout) as typeof report;
-      expect(full.results.find((x) => x.control.id === 'MLPS-BAK-02')!.status).toBe('pass');
+      // lab drills everywhere: still not proven
+      for (const site of ['000000', '110000', '440000']) recordDrill(site, 'pg-local', 'mutual-tls');
+      const lab = await comply();
+      expect(byId(lab, 'MLPS-BAK-02').status).toBe('not-run');
+      expect(byId(lab, 'MLPS-CRY-01').status).toBe('not-run');
+      expect(byId(lab, 'MLPS-BAK-02').findings[0]!.message).toMatch(/^not proven: site 000000: drill passed 0 day\(s\) ago, but the evidence is from drills on the embedded lab/);
+      expect(byId(lab, 'PLAN-dr-centers').status).toBe('not-run');
+
+      // real pairs: two of three, then all
+      recordDrill('000000', 'pg', 'mutual-tls');
+      recordDrill('110000', 'pg', 'mutual-tls');
+      const partial = await comply();
+      expect(byId(partial, 'MLPS-BAK-02').findings.map((f) => [f.site, f.status])).toEqual([
+        ['000000', 'pass'],
+        ['110000', 'pass'],
+        ['440000', 'not-run'],
+      ]);
+      // the ministry and one of two provinces (110000; 440000 is paired but drilled only on the lab)
+      const kpi = JSON.parse((await jinbao(['--inventory', file, '--state', st, 'kpi', '--json'])).stdout) as { indicators: { id: string; numerator?: number; denominator?: number; provenance: string }[] };
+      expect(kpi.indicators.find((i) => i.id === 'dr-centers')).toMatchObject({ numerator: 2, denominator: 3, provenance: 'observed' });
+      recordDrill('440000', 'pg', 'mutual-tls');
+      const full = await comply();
+      expect(byId(full, 'MLPS-BAK-02').status).toBe('pass');
+      expect(byId(full, 'MLPS-CRY-01').status).toBe('pass');
+      expect(byId(full, 'MLPS-CRY-01').findings[0]!.evidence.map((e) => e.provenance)).toEqual(['observed']);
     } finally {
       dir.cleanup();
     }

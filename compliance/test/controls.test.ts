@@ -193,18 +193,64 @@ describe('every control passes on compliant inputs and fails on a broken one', (
     const runs = base.drills!.runs.map((r) => (r.site === '110000' ? { ...r, finishedAt: daysAgo(91) } : r.site === '440000' ? { ...r, passed: false } : r));
     const r = await run('MLPS-BAK-02', { ...base, drills: { runs: runs.filter((x) => x.site !== '000000') } });
     expect(r.findings.filter((f) => f.status === 'fail').map((f) => f.message)).toEqual([
-      'site 000000: no passed drill; run jinbao drill run --site 000000',
+      'site 000000: no passed drill; run jinbao drill run --site 000000 --target pg --pair FILE',
       'site 110000: last passed drill is 91 days old, want at most 90',
-      'site 440000: no passed drill; run jinbao drill run --site 440000',
+      'site 440000: no passed drill; run jinbao drill run --site 440000 --target pg --pair FILE',
     ]);
   });
 
-  it('MLPS-CRY-01 fails for a DR-paired site whose replica-mtls certificate is revoked', async () => {
-    expect((await run('MLPS-CRY-01', compliantInputs())).status).toBe('pass');
-    const r = await run('MLPS-CRY-01', pkiWith((p) => ({ ...p, certificates: p.certificates.map((c) => (c.site === '110000' ? { ...c, status: 'revoked' } : c)) })));
+  it('MLPS-BAK-02 does not pass on a lab drill: not proven, with what would prove it', async () => {
+    const base = compliantInputs();
+    const runs = base.drills!.runs.map((r) => (r.site === '110000' ? { ...r, target: 'pg-local' } : r));
+    const r = await run('MLPS-BAK-02', { ...base, drills: { runs } });
+    expect(r.status).toBe('not-run');
+    const lab = r.findings.find((f) => f.site === '110000')!;
+    expect(lab.status).toBe('not-run');
+    expect(lab.message).toBe(
+      'not proven: site 110000: drill passed 5 day(s) ago, but the evidence is from drills on the embedded lab (--target pg-local, both servers on this machine), not a real pair; prove it with: a drill against the real pair: jinbao drill run --site 110000 --target pg --pair FILE',
+    );
+    expect(lab.evidence.map((e) => e.provenance)).toEqual(['observed', 'lab']);
+    expect(r.findings.filter((f) => f.status === 'pass').map((f) => f.site)).toEqual(['000000', '440000']);
+  });
+
+  it('MLPS-CRY-01 passes on mutual TLS a real-pair drill observed, and fails on a connection seen in clear or without a client certificate', async () => {
+    const ok = await run('MLPS-CRY-01', compliantInputs());
+    expect(ok.status).toBe('pass');
+    expect(ok.findings[0]!.message).toBe('site 000000: replication to 440300 observed over mutual TLS');
+    expect(ok.findings[0]!.evidence[0]).toMatchObject({ provenance: 'observed', detail: expect.stringMatching(/^run-0 on the real pair \(--target pg\), \d{4}-\d\d-\d\d: replication connection mutual-tls$/) });
+    const base = compliantInputs();
+    const runs = base.drills!.runs.map((r) => (r.site === '110000' ? { ...r, replicationTls: 'none' as const } : r.site === '440000' ? { ...r, replicationTls: 'tls' as const } : r));
+    const r = await run('MLPS-CRY-01', { ...base, drills: { runs } });
     expect(r.findings.filter((f) => f.status === 'fail').map((f) => f.message)).toEqual([
-      'site 110000: no active replica-mtls certificate for its replication to 440000; run jinbao up or issue one with the replica-mtls profile',
+      'site 110000: replication to 440000 runs in clear; turn on ssl and require "hostssl replication ... cert" in pg_hba.conf',
+      'site 440000: replication to 110000 is encrypted but the standby presents no client certificate; require "hostssl replication ... cert" in pg_hba.conf',
     ]);
+  });
+
+  it('MLPS-CRY-01 does not pass on certificates alone, nor on mutual TLS seen only on the lab', async () => {
+    const base = compliantInputs();
+    const noObservation = await run('MLPS-CRY-01', { ...base, drills: { runs: [] } });
+    expect(noObservation.status).toBe('not-run');
+    expect(noObservation.findings[0]!.message).toBe(
+      'not proven: no drill within 90 days observed the replication connection to 440300 (1 active replica-mtls certificate(s) on file, which alone prove nothing); observe it with: jinbao drill run --site 000000 --target pg --pair FILE',
+    );
+    const lab = await run('MLPS-CRY-01', { ...base, drills: { runs: base.drills!.runs.map((r) => ({ ...r, target: 'pg-local' })) } });
+    expect(lab.status).toBe('not-run');
+    expect(lab.findings[0]!.message).toBe(
+      'not proven: site 000000: replication to 440300 observed over mutual TLS, but the evidence is from drills on the embedded lab (--target pg-local, both servers on this machine), not a real pair; prove it with: a drill against the real pair: jinbao drill run --site 000000 --target pg --pair FILE',
+    );
+  });
+
+  it('PKI controls do not pass on the demo hierarchy: not proven, naming the production hierarchy that would prove it', async () => {
+    const demo = pkiWith((p) => ({ ...p, provenance: 'demo', provenanceDetail: 'demo hierarchy' }));
+    for (const id of ['MLPS-IAM-03', 'MLPS-IAM-04', 'GM-CRY-01']) {
+      const r = await run(id, demo);
+      expect(r.status, id).toBe('not-run');
+      expect(r.findings[0]!.message, id).toMatch(
+        /^not proven: .*, but the evidence is from the demo PKI that jinbao up creates \(its passphrase is stored beside the keys\); prove it with: a production hierarchy: jinbao --state DIR pki init with the passphrase in --passphrase-env/,
+      );
+      expect(r.findings[0]!.evidence.every((e) => e.provenance === 'demo'), id).toBe(true);
+    }
   });
 
   it('GM-CRY-01 fails without an SM2 root, or with a root but no issuing CA', async () => {
@@ -249,8 +295,18 @@ describe('every control passes on compliant inputs and fails on a broken one', (
     inv.sites[4] = { ...inv.sites[4]!, dataCenter: { class: 'C', meetsStandard: false } };
     const r = await run('PLAN-dc-standard-prefecture', compliantInputs({}, inv));
     expect(r.status).toBe('fail');
-    expect(r.findings[0]!.message).toBe('50% does not meet ≥ 100%');
-    expect(r.findings[0]!.evidence[0]!.detail).toBe('Prefecture data centers meeting the national standard: actual 50% (1 of 2), target ≥ 100%');
+    expect(r.findings[0]!.message).toBe('50.0% does not meet ≥ 100%');
+    expect(r.findings[0]!.evidence[0]!.detail).toBe('Prefecture data centers meeting the national standard: actual 50.0% (1 of 2), target ≥ 100%');
+  });
+
+  it('the card-holder control compares people in 亿人 with the plan\'s 8 亿', async () => {
+    expect((await run('PLAN-social-security-card-holders', compliantInputs())).findings[0]!.message).toBe('8.00 亿人 meets ≥ 8 亿人');
+    const inv = compliantInventory();
+    inv.sites[4] = { ...inv.sites[4]!, socialSecurityCardHolders: 399_000_000 };
+    const r = await run('PLAN-social-security-card-holders', compliantInputs({}, inv));
+    expect(r.status).toBe('fail');
+    expect(r.control.binding).toBe(true);
+    expect(r.findings[0]!.message).toBe('7.99 亿人 does not meet ≥ 8 亿人');
   });
 
   it('a PLAN control whose indicator needs live state is not run, naming what it needs', async () => {

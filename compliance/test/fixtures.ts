@@ -29,8 +29,10 @@ function site(id: string, tier: SiteInput['tier'], over: Partial<SiteInput> = {}
     backbone: true,
     serviceAgencies: { total: 10, connected: 10 },
     accessPlatforms: [{ code: `${id.slice(0, 4)}99`, name: 'county', connected: true, outlets: outlets() }],
-    ...(tier === 'prefecture' ? { programmes: { socialSecurityCard: true, crossRegionTransfer: true, crossRegionRetiree: true, crossRegionMedical: true } } : {}),
-    ...(tier === 'province' ? { ingestion: { businessExchangePct: 95, fundFinancialPct: 85 } } : {}),
+    ...(tier === 'prefecture'
+      ? { programmes: { socialSecurityCard: true, crossRegionTransfer: true, crossRegionRetiree: true, crossRegionMedical: true }, socialSecurityCardHolders: 400_000_000 }
+      : {}),
+    ...(tier === 'province' ? { ingestion: { businessExchangePct: 95, fundFinancialPct: 85, personnelFilingPct: 75 } } : {}),
     ...over,
   };
 }
@@ -101,6 +103,8 @@ export function pkiFor(fabric: Fabric): PkiEvidence {
     status: 'active',
   });
   return {
+    provenance: 'observed',
+    provenanceDetail: 'production hierarchy: no passphrase is stored in the state directory',
     authorities: [
       { id: 'sm2-root', algorithm: 'sm2', notAfter: daysAhead(3650), status: 'active' },
       { id: 'sm2-issuing', algorithm: 'sm2', parent: 'sm2-root', notAfter: daysAhead(1800), status: 'active' },
@@ -112,7 +116,11 @@ export function pkiFor(fabric: Fabric): PkiEvidence {
 export const goodAudit = (): AuditEvidence => ({ verified: true, entries: 42, oldestAt: daysAgo(3), genesisRetained: true });
 
 export function drillsFor(fabric: Fabric): DrillEvidence {
-  return { runs: fabric.sites.filter((s) => s.dr).map((s, i) => ({ id: `run-${i}`, site: s.id, finishedAt: daysAgo(5), passed: true, rtoSeconds: 30, rpoSeconds: 0 })) };
+  return {
+    runs: fabric.sites
+      .filter((s) => s.dr)
+      .map((s, i) => ({ id: `run-${i}`, site: s.id, target: 'pg', replicationTls: 'mutual-tls' as const, finishedAt: daysAgo(5), passed: true, rtoSeconds: 30, rpoSeconds: 0 })),
+  };
 }
 
 export function wanFor(fabric: Fabric): WanEvidence {

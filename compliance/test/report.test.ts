@@ -69,7 +69,7 @@ describe.skipIf(!hasChromium)('posture report in headless Chromium (Debian packa
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout).toContain(`wrote ${join(out, 'index.html')}`);
-    const kpi = JSON.parse((await jinbao(['--state', state, 'kpi', '--json'])).stdout) as { indicators: { id: string; actual?: number; status: string }[] };
+    const kpi = JSON.parse((await jinbao(['--state', state, 'kpi', '--json'])).stdout) as { indicators: { id: string; unit: string; actual?: number; status: string }[] };
 
     const page = await browser!.newPage();
     const problems: string[] = [];
@@ -89,7 +89,8 @@ describe.skipIf(!hasChromium)('posture report in headless Chromium (Debian packa
     const charts = await page.evaluate(() => Array.from(document.querySelectorAll('canvas')).filter((c) => c.width > 0 && c.height > 0).length);
     expect(charts).toBeGreaterThanOrEqual(3);
     const shown = await page.$$eval('tr[data-indicator]', (rows) => rows.map((row) => ({ id: row.getAttribute('data-indicator')!, actual: row.querySelector('.actual')!.textContent!.trim() })));
-    expect(shown).toEqual(kpi.indicators.map((i) => ({ id: i.id, actual: i.actual === undefined ? '—' : `${i.actual.toFixed(1)}%` })));
+    // percent with one decimal; the card holders in 亿人 with two
+    expect(shown).toEqual(kpi.indicators.map((i) => ({ id: i.id, actual: i.actual === undefined ? '—' : i.unit === '%' ? `${i.actual.toFixed(1)}%` : `${i.actual.toFixed(2)} ${i.unit}` })));
     expect(await page.textContent('#verdict')).toBe('Not compliant: at least one binding control fails or could not run.');
     await page.screenshot({ path: join(tmp.dir, 'posture.png'), fullPage: true });
     expect(readFileSync(join(tmp.dir, 'posture.png')).length).toBeGreaterThan(10_000);

@@ -6,13 +6,13 @@ import { DrillHistory } from '../history.js';
 import { readPairFile, type PairConfig } from '../pg/pair-config.js';
 import { sampleReplication, type ReplicationSample } from '../replication-watch.js';
 
-/** KPI fact: sites with a passed drill within 90 days. */
-/** No drill history means no DR center has a recent passed drill: the indicator is 0%, not unknown. */
+/** KPI fact: sites with a passed drill against their real pair within 90 days; absent (needs live state) until one such drill finished. */
 export function drillLiveFacts(state: StateAccess): Partial<LiveFacts> {
-  if (!state.hasStore()) return { recentPassedDrills: new Set() };
+  if (!state.hasStore()) return {};
   const store = state.store();
-  if (!store.versions()['dr']) return { recentPassedDrills: new Set() };
-  return { recentPassedDrills: new DrillHistory(store).recentPassed() };
+  if (!store.versions()['dr']) return {};
+  const real = new DrillHistory(store).realPairDrills();
+  return real.finished > 0 ? { recentPassedDrills: real.recentPassed } : {};
 }
 
 /** Last RTO, RPO, result and age of each site's latest drill, computed at scrape time. */

@@ -171,6 +171,27 @@ describe('drill history and the lock', () => {
     ]);
   });
 
+  it('GIVEN drills on the lab and on a real pair THEN only the real pair counts as DR evidence', () => {
+    history.begin('l', 'dr-lab', request({ target: 'pg-local' }), process.pid);
+    history.finish('l', 'dr-lab', { result: 'passed', report: {} });
+    expect(history.realPairDrills()).toEqual({ finished: 0, recentPassed: new Set() });
+    history.begin('p', 'dr-real-fail', request({ target: 'pg', site: '440100' }), process.pid);
+    history.finish('p', 'dr-real-fail', { result: 'failed', report: {} });
+    history.begin('p', 'dr-real', request({ target: 'pg', site: '110000' }), process.pid);
+    history.finish('p', 'dr-real', { result: 'passed', report: {} });
+    expect(history.realPairDrills()).toEqual({ finished: 2, recentPassed: new Set(['110000']) });
+    expect(history.realPairDrills(new Date(Date.now() + 91 * 86_400_000)).recentPassed).toEqual(new Set());
+  });
+
+  it('GIVEN a report that recorded the replication connection THEN the observation is read back; none is claimed without one', () => {
+    history.begin('l', 'dr-tls', request(), process.pid);
+    history.finish('l', 'dr-tls', { result: 'passed', report: { events: [{ type: 'measure', name: 'preflight.replicationTls', value: 'mutual-tls' }] } });
+    history.begin('l', 'dr-old-format', request(), process.pid);
+    history.finish('l', 'dr-old-format', { result: 'passed', report: { events: [] } });
+    expect(history.replicationTls('dr-tls')).toBe('mutual-tls');
+    expect(history.replicationTls('dr-old-format')).toBeUndefined();
+  });
+
   it('GIVEN abort requests THEN a live run is flagged, and unknown or finished runs are refused with the reason', () => {
     history.begin('l', 'dr-live', request(), process.pid);
     expect(history.requestAbort('dr-live')).toBe('requested');

@@ -51,6 +51,10 @@ describe.skipIf(skip)('drills on the embedded lab (real PostgreSQL 15 over mTLS 
     expect(r.measured.splitBrainChecks).toHaveLength(2);
     await expectHealthyPair();
     expect(history.get(r.runId)).toMatchObject({ result: 'passed', rpoRows: 0 });
+    // the lab requires a client certificate for replication (hostssl ... cert): the primary sees it
+    const preflight = r.steps.find((s) => s.name === 'preflight')!;
+    expect(preflight.phases.map((p) => p.detail ?? '').join('\n')).toMatch(/replication connection: mutual TLS \(TLSv1\.[23], client certificate "[^"]+"\)/);
+    expect(history.replicationTls(r.runId)).toBe('mutual-tls');
   });
 
   it('GIVEN switchovers back to back WHEN each starts right after the previous failback THEN every one passes and leaves the standby streaming on the new timeline', async () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { computeKpis, type Indicator } from '../kpi.js';
-import { validateInventory } from '../load.js';
+import { computeKpis, formatActual, formatTarget, type Indicator } from '../kpi.js';
+import { builtInInventory, validateInventory } from '../load.js';
 import { smallInventory } from './builders.js';
 
 function fabricOf(inv = smallInventory()) {
@@ -66,11 +66,61 @@ describe('the plan\'s indicators', () => {
       'staff-certificates',
       'mlps3-certificates',
       'social-security-card',
+      'social-security-card-holders',
       'cross-region-transfer',
       'cross-region-retiree',
       'cross-region-medical',
       'ingestion-business-exchange',
       'ingestion-fund-financial',
+      'ingestion-personnel-filing',
     ]);
+  });
+
+  it('GIVEN card holders per issuing site THEN their sum is compared with the plan\'s 8 亿 people', () => {
+    const inv = smallInventory();
+    inv.sites[1]!.socialSecurityCardHolders = 500_000_000;
+    inv.sites[3]!.socialSecurityCardHolders = 250_000_000;
+    inv.sites[4]!.socialSecurityCardHolders = 40_000_000;
+    const holders = byId(computeKpis(fabricOf(inv)), 'social-security-card-holders');
+    expect(holders).toMatchObject({ unit: '亿人', target: { op: '>=', value: 8 }, actual: 7.9, numerator: 790_000_000, status: 'not-met', kind: 'binding', plan: { row: 7 } });
+    expect(formatActual(holders)).toBe('7.90 亿人');
+    expect(formatTarget(holders)).toBe('≥ 8 亿人');
+    inv.sites[4]!.socialSecurityCardHolders = 50_000_000;
+    expect(byId(computeKpis(fabricOf(inv)), 'social-security-card-holders')).toMatchObject({ actual: 8, status: 'met' });
+  });
+
+  it('GIVEN no card holders or filing rates in the inventory THEN those indicators say which field they need', () => {
+    const kpis = computeKpis(fabricOf());
+    expect(byId(kpis, 'social-security-card-holders')).toMatchObject({
+      status: 'needs',
+      needs: 'card holders per issuing site in the inventory (sites[].socialSecurityCardHolders)',
+    });
+    expect(byId(kpis, 'ingestion-personnel-filing')).toMatchObject({
+      status: 'needs',
+      needs: 'per-province filing ingestion rates in the inventory (sites[].ingestion.personnelFilingPct)',
+    });
+  });
+
+  it('GIVEN filing ingestion rates of the provinces THEN their mean is compared with 70%', () => {
+    const inv = smallInventory();
+    inv.sites[2]!.ingestion = { businessExchangePct: 95, fundFinancialPct: 79, personnelFilingPct: 69.9 };
+    expect(byId(computeKpis(fabricOf(inv)), 'ingestion-personnel-filing')).toMatchObject({ actual: 69.9, denominator: 1, status: 'not-met', kind: 'expected', plan: { row: 12 } });
+  });
+
+  it('GIVEN card holders on the ministry THEN the inventory is refused with the value and where they belong', () => {
+    const inv = smallInventory();
+    inv.sites[0]!.socialSecurityCardHolders = 10;
+    expect(validateInventory(inv, 'test').problems.map((p) => p.message)).toEqual([
+      'got 10 on the ministry, but cards are issued by prefectures and provinces; move the figure to them',
+    ]);
+  });
+
+  it('GIVEN the built-in inventory THEN both new indicators are computed from its sample figures, which it labels as sample', () => {
+    const fabric = validateInventory(builtInInventory(), 'built-in').fabric!;
+    expect(fabric.sampleData).toBe(true);
+    expect(fabric.inventory.metadata.notes.join(' ')).toMatch(/SAMPLE DATA: .*social security card holders and ingestion rates/);
+    const kpis = computeKpis(fabric);
+    expect(byId(kpis, 'social-security-card-holders').status).not.toBe('needs');
+    expect(byId(kpis, 'ingestion-personnel-filing').denominator).toBe(fabric.byTier('province').length);
   });
 });
