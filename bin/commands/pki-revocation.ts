@@ -3,8 +3,8 @@ import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { InputError } from '../../lib/errors.js';
 import { json } from '../../lib/output.js';
-import { closePkcs11Sessions, DEFAULT_PASSPHRASE_ENV, openCaSigner, parseRevocationReason, PkiStore, replaceCa, requireRoot, resolvePassphrase, type RevocationReason } from '../../pki/index.js';
-import { CrlLedger, OcspResponder, ocspAuthority, publishCrl, responderFromPem, serveOcsp, type RevocationRegistry } from '../../pki/revocation/index.js';
+import { closePkcs11Sessions, DEFAULT_PASSPHRASE_ENV, parseRevocationReason, PkiStore, replaceCa, requireRoot, resolvePassphrase, type RevocationReason } from '../../pki/index.js';
+import { cutCrl, OcspResponder, ocspAuthority, responderFromPem, serveOcsp } from '../../pki/revocation/index.js';
 import type { Runner } from '../cli.js';
 import type { Context } from '../context.js';
 import { pkiPassphrase } from './pki-core.js';
@@ -224,14 +224,12 @@ interface CrlOpts {
 async function crl(ctx: Context, opts: CrlOpts): Promise<void> {
   const validitySeconds = opts.nextUpdate === undefined ? undefined : parseDuration('--next-update', opts.nextUpdate);
   const pki = openPki(ctx);
-  const registry: RevocationRegistry = pki;
   const { passphrase } = await resolvePassphrase({ env: ctx.io.env, envName: opts.passphraseEnv, stateDir: ctx.stateDir });
-  const signer = await openCaSigner(pki, opts.ca, passphrase);
   const base = opts.distributionBase.replace(/\/+$/, '');
-  const published = await publishCrl({
-    ledger: new CrlLedger(ctx.store()),
-    registry,
-    signer,
+  const published = await cutCrl({
+    pki,
+    caId: opts.ca,
+    passphrase,
     delta: opts.delta ?? false,
     ...(validitySeconds !== undefined ? { validitySeconds } : {}),
     deltaUrl: `${base}/crl/${opts.ca}-delta.crl`,
