@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { InputError } from '../../lib/errors.js';
 import { json, table } from '../../lib/output.js';
 import {
@@ -10,8 +10,8 @@ import {
   PROFILE_NAMES,
   PkiStore,
   Pkcs11KeyBackend,
-  buildPkcs12,
   closePkcs11Sessions,
+  fileDelivery,
   initHierarchy,
   Issuer,
   parseCaAlgorithm,
@@ -81,7 +81,7 @@ export function register(pki: Command, run: Runner): void {
     .option('--out <dir>', 'where to write the files', '.')
     .option('--p12', 'also write a PKCS#12 bundle (needs the private key: --generate or --key)')
     .option('--key <file>', 'with --csr and --p12: the holder\'s private key (PKCS#8 PEM)')
-    .option('--p12-passphrase-env <name>', 'variable holding the PKCS#12 password', 'JINBAO_P12_PASSPHRASE')
+    .option('--p12-passphrase-env <name>', 'variable holding the PKCS#12 password (at least 12 characters)', 'JINBAO_P12_PASSPHRASE')
     .option('--passphrase-env <name>', 'variable holding the CA key passphrase', DEFAULT_PASSPHRASE_ENV)
     .option('--json', 'machine-readable output')
     .addHelpText(
@@ -215,26 +215,9 @@ async function issue(ctx: Context, o: IssueOptions): Promise<void> {
     ...(o.insuranceNumber !== undefined ? { insuranceNumber: o.insuranceNumber } : {}),
     ...(o.application !== undefined ? { application: o.application } : {}),
     ...(o.ca !== undefined ? { caId: o.ca } : {}),
-  });
+  }, fileDelivery({ dir: o.out, ...(o.p12 ? { p12Password: p12Password! } : {}), ...(keyPem !== undefined ? { holderKeyPem: keyPem } : {}) }));
   const serial = issued.record.serial;
-  const dir = resolve(o.out);
-  mkdirSync(dir, { recursive: true });
-  const files: Record<string, string> = {
-    certificate: join(dir, `${serial}.crt.pem`),
-    chain: join(dir, `${serial}.chain.pem`),
-  };
-  writeFileSync(files.certificate!, toPem(issued.certificateDer));
-  writeFileSync(files.chain!, issued.chainDer.map((d) => toPem(d)).join(''));
-  const privateKeyPem = issued.key?.exportPkcs8() ?? keyPem;
-  if (issued.key) {
-    files.key = join(dir, `${serial}.key.pem`);
-    writeFileSync(files.key, privateKeyPem!, { mode: 0o600 });
-    chmodSync(files.key, 0o600);
-  }
-  if (o.p12) {
-    files.p12 = join(dir, `${serial}.p12`);
-    writeFileSync(files.p12, buildPkcs12({ privateKeyPem: privateKeyPem!, certificates: [issued.certificateDer, ...issued.chainDer], password: p12Password!, friendlyName: issued.record.commonName }), { mode: 0o600 });
-  }
+  const files = issued.files!;
   if (o.json) {
     ctx.out(json({ certificate: certView(issued.record), files }));
     return;
