@@ -1,11 +1,11 @@
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../bin/testkit.js';
 import { InputError } from '../../lib/errors.js';
 import { buildPkcs12, fileDelivery, Issuer, MIN_PKCS12_PASSWORD_LENGTH } from '../index.js';
-import { countRows, inventoryFile, lastAudit, openssl, PASS, testPki, type TestPki } from './helpers.js';
+import { countRows, inventoryFile, lastAudit, openssl, opensslCsr, opensslKey, PASS, testPki, type TestPki } from './helpers.js';
 
 /**
  * What `pki issue` writes: nothing is recorded unless its files (the generated key above all) can
@@ -94,6 +94,29 @@ describe('an issuance whose commit fails leaves no files', () => {
     await expect(clash.issue({ profile: 'server-tls', site: '440100', generate: { subject: 'CN=b.s440100.jinbao.internal' } }, fileDelivery({ dir: out }))).rejects.toThrow();
     expect(countRows(t.state).certificates).toBe(before.certificates);
     expect(readdirSync(out)).toEqual([]);
+  });
+
+  it('GIVEN a file in the way of a staged output THEN nothing is recorded, the refusal names the file, and what was staged is removed', async () => {
+    const serial = '4f00000000000000000000000000beef';
+    const fixed = new Issuer(t.pki, t.fabric, PASS, { newSerial: () => serial });
+    const out = join(t.dir, 'blocked');
+    mkdirSync(out);
+    const blocker = join(out, `${serial}.chain.pem.partial-${process.pid}`);
+    writeFileSync(blocker, 'in the way');
+    const before = countRows(t.state);
+    const err = await fixed.issue({ profile: 'server-tls', site: '440100', generate: { subject: 'CN=d.s440100.jinbao.internal' } }, fileDelivery({ dir: out })).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(InputError);
+    expect((err as Error).message).toBe(`output directory ${out}: cannot write ${blocker} (EEXIST); want a directory you can write to with free space (--out DIR); nothing was issued`);
+    expect(countRows(t.state)).toEqual({ ...before, audit: before.audit + 1 });
+    expect(readdirSync(out)).toEqual([`${serial}.chain.pem.partial-${process.pid}`]);
+  });
+
+  it('GIVEN a bundle password but no private key THEN the delivery refuses before the commit', async () => {
+    const csr = opensslCsr(t.dir, opensslKey(t.dir, 'holder', 'p256'), '/CN=e.s440100.jinbao.internal', { name: 'holder' });
+    const before = countRows(t.state);
+    const err = await t.issuer.issue({ profile: 'server-tls', site: '440100', csr }, fileDelivery({ dir: join(t.dir, 'nokey'), p12Password: 'a bundle passphrase' })).catch((e: unknown) => e);
+    expect((err as Error).message).toBe("PKCS#12 bundle: got no private key, want a generated key or the holder's key (--key FILE) so the bundle can carry it; nothing was issued");
+    expect(countRows(t.state).certificates).toBe(before.certificates);
   });
 
   it('GIVEN a writable directory THEN the delivery names the files it wrote', async () => {
