@@ -5,14 +5,16 @@
  * failover (promotion plus the endpoint switch), so the ratio shows what fencing, catch-up and
  * detection cost on top.
  *
- *   npx tsx bench/drill.ts [--runs N]
+ *   npx tsx bench/drill.ts [--runs N] [--smoke]
+ *
+ * --smoke: one run of each scenario (the lab is what it is: a smoke run is a real drill, only fewer).
  */
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { StateStore } from '../lib/state.js';
 import { DrillHistory, executeDrill, labTlsSource, LabPair, PgLab, type DrillReport, type Scenario } from '../dr-runbooks/index.js';
+import { compare, report, stats, summarize, benchArgs } from './lib.js';
 
-const runsArg = process.argv.indexOf('--runs');
-const RUNS = runsArg > 0 ? Number(process.argv[runsArg + 1]) : 10;
+const { runs: RUNS, smoke } = benchArgs({ runs: 10, smokeRuns: 1 });
 const RATE = 200;
 
 const base = mkdtempSync('/tmp/jinbao-bench-drill-');
@@ -55,34 +57,36 @@ try {
   rmSync(base, { recursive: true, force: true });
 }
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
 const summary = Object.fromEntries(
   (['switchover', 'failover'] as const).map((sc) => {
     const xs = results[sc];
-    const rto = xs.map((x) => x.rtoMs);
-    const floor = median(xs.map((x) => x.floorMs));
-    return [
-      sc,
-      {
-        runs: xs.length,
-        passed: xs.filter((x) => x.result === 'passed').length,
-        rtoMedianMs: Math.round(median(rto)),
-        rtoWorstMs: Math.round(Math.max(...rto)),
-        rpoRowsMedian: median(xs.map((x) => x.rpoRows)),
-        rpoRowsWorst: Math.max(...xs.map((x) => x.rpoRows)),
-        rpoWalBytesWorst: Math.max(...xs.map((x) => x.rpoWalBytes)),
-        baselineFloorMedianMs: Math.round(floor),
-        rtoOverFloor: Math.round((median(rto) / floor) * 100) / 100,
-        targetRtoMs: sc === 'switchover' ? 2000 : 5000,
-      },
-    ];
+    const rto = compare({
+      subject: `${sc} RTO`,
+      baseline: 'the mechanical floor of the same runs (promotion plus the endpoint switch)',
+      unit: 'ms',
+      work: `${xs.length} ${sc}s at ${RATE} writes/s, synchronous replication`,
+      subjectSamples: xs.map((x) => x.rtoMs),
+      baselineSamples: xs.map((x) => x.floorMs),
+    });
+    const rpo = stats(xs.map((x) => x.rpoRows));
+    return [sc, { rto, runs: xs.length, passed: xs.filter((x) => x.result === 'passed').length, rpoRowsMedian: rpo.median, rpoRowsWorst: rpo.max, rpoWalBytesWorst: Math.max(...xs.map((x) => x.rpoWalBytes)), targetRtoMs: sc === 'switchover' ? 2000 : 5000 }];
   }),
 );
 for (const [sc, s] of Object.entries(summary)) {
-  console.log(`${sc}: RTO median ${s.rtoMedianMs} ms, worst ${s.rtoWorstMs} ms (target ≤ ${s.targetRtoMs} ms); RPO median ${s.rpoRowsMedian} rows, worst ${s.rpoRowsWorst} rows; ${s.rtoOverFloor}× the promote+switch floor (${s.baselineFloorMedianMs} ms); ${s.passed}/${s.runs} passed`);
+  console.log(report(s.rto, 0));
+  console.log(`  ${sc}: worst RTO ${s.rto.subjectStats.max.toFixed(0)} ms (target ≤ ${s.targetRtoMs} ms); RPO median ${s.rpoRowsMedian} rows, worst ${s.rpoRowsWorst} rows; ${s.passed}/${s.runs} passed`);
 }
-console.log(JSON.stringify({ bench: 'drill', probeRate: RATE, replication: 'sync', detectionMs: 1000, cores: (await import('node:os')).cpus().length, loadavg: (await import('node:os')).loadavg().map((x) => Math.round(x * 10) / 10), summary }));
+const os = await import('node:os');
+console.log(
+  JSON.stringify({
+    bench: 'drill',
+    runs: RUNS,
+    smoke,
+    probeRate: RATE,
+    replication: 'sync',
+    detectionMs: 1000,
+    cores: os.cpus().length,
+    loadavg: os.loadavg().map((x) => Math.round(x * 10) / 10),
+    summary: Object.fromEntries(Object.entries(summary).map(([sc, s]) => [sc, { ...s, rto: summarize(s.rto) }])),
+  }),
+);

@@ -1,22 +1,23 @@
 /**
  * Load + validate + allocate the national inventory, in fresh processes so module loading counts.
  *
- *   npx tsx bench/inventory.ts [--runs N]
+ *   npx tsx bench/inventory.ts [--runs N] [--smoke]
  *
  * Measured paths:
  *  - built-in: generate the national inventory from the division data, validate, allocate;
  *  - file: the same inventory read from its exported YAML;
  *  - baseline: parsing that YAML with the `yaml` package's document API, the obvious first choice.
  * Each child runs the compiled code in dist/ (what `npx jinbao` runs) and reports its wall time
- * including module imports (the cold-start cost a user sees) and its peak RSS.
+ * including module imports (the cold-start cost a user sees) and its peak RSS; `runs` children per
+ * path (default 5), interleaved. --smoke uses dist/ as it is (no rebuild) and one run per path.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { benchArgs, compare, describe, report, stats, summarize } from './lib.js';
 
-const runsFlag = process.argv.indexOf('--runs');
-const runs = runsFlag >= 0 ? Number(process.argv[runsFlag + 1]) : 5;
+const { runs, smoke } = benchArgs({ runs: 5, smokeRuns: 1 });
 const dir = mkdtempSync(join(tmpdir(), 'jinbao-bench-'));
 const file = join(dir, 'national.yaml');
 
@@ -38,44 +39,53 @@ const ms = performance.now() - t0;
 console.log(JSON.stringify({ ms, rssMb: process.resourceUsage().maxRSS / 1024, sites: fabric.sites.length, prefixes: r.ledger.size }));
 `;
 
-function measure(mode: string): { ms: number[]; rssMb: number[]; sites: number; prefixes: number } {
-  const ms: number[] = [];
-  const rssMb: number[] = [];
-  let last = { sites: 0, prefixes: 0 };
-  for (let i = 0; i < runs; i++) {
-    const out = execFileSync(process.execPath, ['--input-type=module', '-e', child(mode)], { encoding: 'utf8' });
-    const r = JSON.parse(out.trim().split('\n').pop()!);
-    ms.push(r.ms);
-    rssMb.push(r.rssMb);
-    last = { sites: r.sites, prefixes: r.prefixes };
-  }
-  return { ms, rssMb, ...last };
+interface Sample {
+  readonly ms: number;
+  readonly rssMb: number;
+  readonly sites: number;
+  readonly prefixes: number;
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+function measureOnce(mode: string): Sample {
+  const out = execFileSync(process.execPath, ['--input-type=module', '-e', child(mode)], { encoding: 'utf8' });
+  return JSON.parse(out.trim().split('\n').pop()!) as Sample;
+}
 
 try {
   // Measure what users run: the compiled code in dist/.
-  execFileSync('npx', ['tsc', '-p', 'tsconfig.json'], { stdio: 'inherit' });
+  if (!smoke) execFileSync('npx', ['tsc', '-p', 'tsconfig.json'], { stdio: 'inherit' });
+  else if (!existsSync('dist/fabric/index.js')) throw new Error('dist/ is not built: run npm run build first');
   writeFileSync(file, execFileSync(process.execPath, ['--import', 'tsx', 'bin/jinbao.ts', 'inventory', 'export'], { encoding: 'utf8', maxBuffer: 64 << 20 }));
-  const builtIn = measure('built-in');
-  const fromFile = measure('file');
-  const baseline = measure('baseline');
-  const summary = {
-    runs,
-    sites: builtIn.sites,
-    prefixes: builtIn.prefixes,
-    builtIn: { medianMs: Math.round(median(builtIn.ms)), peakRssMb: Math.round(Math.max(...builtIn.rssMb)) },
-    file: { medianMs: Math.round(median(fromFile.ms)), peakRssMb: Math.round(Math.max(...fromFile.rssMb)) },
-    baselineYamlDocument: { medianMs: Math.round(median(baseline.ms)), peakRssMb: Math.round(Math.max(...baseline.rssMb)) },
-    fileVsBaseline: Number((median(baseline.ms) / median(fromFile.ms)).toFixed(1)),
-    targetMs: 1000,
-  };
-  console.log(`national inventory: ${summary.sites} sites, ${summary.prefixes} prefixes allocated`);
-  console.log(`built-in: load + validate + allocate ${summary.builtIn.medianMs} ms (median of ${runs}), peak RSS ${summary.builtIn.peakRssMb} MB`);
-  console.log(`from YAML file: ${summary.file.medianMs} ms, peak RSS ${summary.file.peakRssMb} MB`);
-  console.log(`baseline (yaml document parser): ${summary.baselineYamlDocument.medianMs} ms → file path is ${summary.fileVsBaseline}x faster`);
-  console.log(JSON.stringify(summary));
+  const samples: Record<'built-in' | 'file' | 'baseline', Sample[]> = { 'built-in': [], file: [], baseline: [] };
+  for (let i = 0; i < runs; i++) for (const mode of ['built-in', 'file', 'baseline'] as const) samples[mode].push(measureOnce(mode));
+  const ms = (xs: Sample[]) => xs.map((x) => x.ms);
+  const rss = (xs: Sample[]) => xs.map((x) => x.rssMb);
+  const { sites, prefixes } = samples['built-in'][0]!;
+  const fileVsBaseline = compare({
+    subject: 'load + validate + allocate from the YAML file',
+    baseline: "the same YAML parsed with the yaml package's document API, then validated and allocated",
+    unit: 'ms',
+    work: `${sites} sites, ${prefixes} prefixes, a fresh process each`,
+    subjectSamples: ms(samples.file),
+    baselineSamples: ms(samples.baseline),
+  });
+  console.log(`national inventory: ${sites} sites, ${prefixes} prefixes allocated`);
+  console.log(`built-in: load + validate + allocate ${describe(stats(ms(samples['built-in'])), 'ms', 0)}, peak RSS ${describe(stats(rss(samples['built-in'])), 'MB', 0)} (target ≤ 1000 ms)`);
+  console.log(report(fileVsBaseline, 0));
+  console.log(`peak RSS from the file ${describe(stats(rss(samples.file)), 'MB', 0)}; baseline ${describe(stats(rss(samples.baseline)), 'MB', 0)}`);
+  const builtIn = stats(ms(samples['built-in']));
+  console.log(
+    JSON.stringify({
+      bench: 'inventory',
+      runs,
+      smoke,
+      sites,
+      prefixes,
+      builtIn: { medianMs: Math.round(builtIn.median), minMs: Math.round(builtIn.min), maxMs: Math.round(builtIn.max), spreadPct: Math.round(builtIn.spreadPct), peakRssMb: Math.round(stats(rss(samples['built-in'])).max) },
+      fileVsBaseline: summarize(fileVsBaseline),
+      targetMs: 1000,
+    }),
+  );
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }

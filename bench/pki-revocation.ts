@@ -1,16 +1,26 @@
 /**
- * Revocation benchmark: CRLs for 1,000,000 revoked serials (time, peak RSS, full vs delta size) and
- * the OCSP responder under a bounded loopback load, each against a baseline measured in this run.
+ * Revocation benchmark: CRLs for 1,000,000 revoked serials (time, peak RSS, full vs delta size), the
+ * revocation rate at that size, and the OCSP responder under a bounded loopback load, each against a
+ * baseline measured in this run on the same amount of work, `runs` samples each (default 3):
+ *  - hand-encoded CRL vs a pkijs object-tree CRL, both over the same BASELINE_N revoked entries of
+ *    one CA (pkijs cannot hold a million entries in reasonable memory, so the comparison is at the
+ *    size both can do; the million-entry cut is reported against its 15 s target);
+ *  - a delta CRL vs the full CRL it updates (size);
+ *  - DELTA_N revocations in a store holding N revoked certificates vs the same DELTA_N revocations
+ *    in a store holding none (the same code: does revocation slow down as the store grows?);
+ *  - OCSP with the answer cache vs the same responder with its cache off (same load, same duration).
  *
- *   npx tsx bench/pki-revocation.ts            # full run (≈ 2 min)
+ *   npx tsx bench/pki-revocation.ts            # full run (≈ 5 min)
  *   npx tsx bench/pki-revocation.ts --quick    # 100,000 serials, shorter loads
+ *   npx tsx bench/pki-revocation.ts --runs 5   # samples per measurement
+ *   npx tsx bench/pki-revocation.ts --smoke    # token sizes, for the test that keeps it running
  *
- * Workers (the CRL cut and the responder) run as child processes so that peak RSS and CPU are theirs
- * alone; every child is stopped by its pid, also on failure.
+ * Workers (the CRL cuts and the responders) run as child processes so that peak RSS and CPU are
+ * theirs alone; every child is stopped by its pid, also on failure.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, spawnSync } from 'node:child_process';
 import { createPrivateKey, randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as asn1js from 'asn1js';
@@ -19,17 +29,18 @@ import * as pkijs from 'pkijs';
 import { StateStore } from '../lib/state.js';
 import { PkiStore } from '../pki/index.js';
 import { CrlLedger, OcspResponder, ocspAuthority, publishCrl, responderFromPem, serveOcsp } from '../pki/revocation/index.js';
-import { issue, makeCa, type TestCa } from '../pki/revocation/test/test-pki.js';
+import { issue, makeCa, type TestCa, type TestCert } from '../pki/revocation/test/test-pki.js';
+import { benchArgs, compare, describe, report, stats, summarize, type BenchArgs } from './lib.js';
 
-const quick = process.argv.includes('--quick');
-const N = quick ? 100_000 : 1_000_000;
-const BASELINE_N = quick ? 20_000 : 100_000;
-const DELTA_N = 1_000;
-const LOAD_SECONDS = quick ? 3 : 6;
-const CONNECTIONS = 10;
 const self = new URL(import.meta.url).pathname;
 
-const mb = (kb: number) => `${(kb / 1024).toFixed(0)} MB`;
+/** Sizes of a full run, a --quick run and a --smoke run. */
+function sizes(o: { quick: boolean; smoke: boolean }) {
+  if (o.smoke) return { N: 2_000, BASELINE_N: 500, DELTA_N: 20, LOAD_SECONDS: 1, CONNECTIONS: 2 };
+  if (o.quick) return { N: 100_000, BASELINE_N: 20_000, DELTA_N: 1_000, LOAD_SECONDS: 3, CONNECTIONS: 10 };
+  return { N: 1_000_000, BASELINE_N: 100_000, DELTA_N: 1_000, LOAD_SECONDS: 6, CONNECTIONS: 10 };
+}
+
 const log = (line: string) => process.stdout.write(`${line}\n`);
 
 // ---------------------------------------------------------------- workers
@@ -49,18 +60,18 @@ async function openCa(dir: string): Promise<{ state: StateStore; pki: PkiStore; 
 }
 
 /** Cut one CRL with publishCrl and report time, size and this process's peak RSS. */
-async function crlWorker(dir: string, delta: boolean): Promise<void> {
+async function crlWorker(dir: string, delta: boolean): Promise<Record<string, number>> {
   const { state, pki, signer } = await openCa(dir);
   const t0 = performance.now();
   const crl = await publishCrl({ ledger: new CrlLedger(state), registry: pki, signer, delta, deltaUrl: 'http://pki.jinbao.internal/crl/bench-delta.crl' });
   const ms = performance.now() - t0;
   writeFileSync(join(dir, delta ? 'delta.crl' : 'full.crl'), crl.der);
-  process.stdout.write(JSON.stringify({ ms, bytes: crl.der.length, entries: crl.entries, number: crl.slot.number, maxRssKb: process.resourceUsage().maxRSS }) + '\n');
   state.close();
+  return { ms, bytes: crl.der.length, entries: crl.entries, number: crl.slot.number, maxRssKb: process.resourceUsage().maxRSS };
 }
 
-/** The same CRL contents built as a pkijs object tree (the baseline), for the first `n` entries. */
-async function pkijsWorker(dir: string, n: number): Promise<void> {
+/** The same CRL contents built as a pkijs object tree (the baseline), for every revoked entry of the CA. */
+async function pkijsWorker(dir: string): Promise<Record<string, number>> {
   const { state, pki, signer } = await openCa(dir);
   const t0 = performance.now();
   const caCert = pkijs.Certificate.fromBER(signer.certificateDer);
@@ -72,7 +83,7 @@ async function pkijsWorker(dir: string, n: number): Promise<void> {
   crl.revokedCertificates = [];
   let i = 0;
   for (const e of pki.revokedEntries(signer.id)) {
-    if (i++ >= n) break;
+    i++;
     const hex = e.serial;
     const bytes = Buffer.from(hex.length % 2 ? `0${hex}` : hex, 'hex');
     crl.revokedCertificates.push(
@@ -95,12 +106,12 @@ async function pkijsWorker(dir: string, n: number): Promise<void> {
   crl.tbsView = new Uint8Array(tbs);
   const der = crl.toSchema(true).toBER(false);
   const ms = performance.now() - t0;
-  process.stdout.write(JSON.stringify({ ms, bytes: der.byteLength, entries: Math.min(i, n), maxRssKb: process.resourceUsage().maxRSS }) + '\n');
   state.close();
+  return { ms, bytes: der.byteLength, entries: i, maxRssKb: process.resourceUsage().maxRSS };
 }
 
-/** Serve OCSP for the bench CA until killed. */
-async function ocspWorker(dir: string, cache: boolean): Promise<void> {
+/** Serve OCSP for the bench CA (until the process is killed, when run as a worker process). */
+async function ocspWorker(dir: string, cache: boolean): Promise<{ url: string; close(): Promise<void> }> {
   const { state, pki, signer } = await openCa(dir);
   const dataVersion = state.db.prepare('PRAGMA data_version').pluck();
   const responder = responderFromPem({
@@ -110,18 +121,33 @@ async function ocspWorker(dir: string, cache: boolean): Promise<void> {
     keyPem: readFileSync(join(dir, 'ocsp.key'), 'utf8'),
   });
   const running = await serveOcsp(new OcspResponder({ authorities: [ocspAuthority(signer.id, signer.certificateDer, responder)], registry: pki, cache, changeCounter: () => dataVersion.get() as number }), { port: 0 });
-  process.stdout.write(`${running.url}\n`);
+  return {
+    url: running.url,
+    close: async () => {
+      await running.close();
+      state.close();
+    },
+  };
 }
 
 // ---------------------------------------------------------------- driver
 
-function runWorker(args: string[]): Record<string, number> {
+/**
+ * A worker in its own process (so its peak RSS and CPU are its own), or with --smoke in this one:
+ * the smoke run only proves the code paths work, and process start-ups would be most of its time.
+ */
+async function runWorker(args: string[], inProcess: boolean): Promise<Record<string, number>> {
+  if (inProcess) return args[0] === '--crl-worker' ? crlWorker(args[1]!, args[2] === 'delta') : pkijsWorker(args[1]!);
   const r = spawnSync(process.execPath, ['--import', 'tsx', self, ...args], { encoding: 'utf8', timeout: 300_000, maxBuffer: 1 << 20 });
   if (r.status !== 0) throw new Error(`worker ${args.join(' ')} failed: ${r.stderr}`);
   return JSON.parse(r.stdout.trim().split('\n').pop()!) as Record<string, number>;
 }
 
-function startResponder(dir: string, cache: boolean): Promise<{ child: ChildProcess; url: string }> {
+async function startResponder(dir: string, cache: boolean, inProcess: boolean): Promise<{ stop(): Promise<void>; url: string }> {
+  if (inProcess) {
+    const r = await ocspWorker(dir, cache);
+    return { url: r.url, stop: r.close };
+  }
   const child = spawn(process.execPath, ['--import', 'tsx', self, '--ocsp-worker', dir, cache ? 'cache' : 'nocache'], { stdio: ['ignore', 'pipe', 'inherit'] });
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
@@ -130,7 +156,12 @@ function startResponder(dir: string, cache: boolean): Promise<{ child: ChildProc
     }, 30_000);
     child.stdout!.once('data', (b: Buffer) => {
       clearTimeout(timer);
-      resolve({ child, url: b.toString('utf8').trim() });
+      resolve({
+        url: b.toString('utf8').trim(),
+        stop: async () => {
+          if (child.exitCode === null) child.kill('SIGTERM');
+        },
+      });
     });
     child.once('exit', (code) => reject(new Error(`responder exited with ${code}`)));
   });
@@ -145,11 +176,11 @@ interface Load {
   total: number;
 }
 
-async function load(url: string, bodies: () => Buffer): Promise<Load> {
+async function load(url: string, bodies: () => Buffer, seconds: number, connections: number): Promise<Load> {
   const r = await autocannon({
     url,
-    connections: CONNECTIONS,
-    duration: LOAD_SECONDS,
+    connections,
+    duration: seconds,
     method: 'POST',
     headers: { 'content-type': 'application/ocsp-request' },
     requests: [{ setupRequest: (req) => ({ ...req, body: bodies() }) }],
@@ -157,85 +188,130 @@ async function load(url: string, bodies: () => Buffer): Promise<Load> {
   return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, errors: r.errors, non2xx: r.non2xx, total: r.requests.total };
 }
 
-async function main(): Promise<void> {
-  const dir = mkdtempSync(join(tmpdir(), 'jinbao-bench-revocation-'));
-  const children: ChildProcess[] = [];
-  const summary: Record<string, unknown> = { machine: { cores: (await import('node:os')).cpus().length, node: process.version }, revoked: N };
-  try {
-    // Fixture: one CA, N revoked certificates (bulk-loaded rows; the revocation path itself is timed below).
-    const state = StateStore.open(dir);
-    const pki = PkiStore.open(state);
-    const ca = await makeCa(dir, 'bench', pki);
-    const keyPem = createPrivateKey({ key: Buffer.from(await crypto.subtle.exportKey('pkcs8', ca.keys.privateKey)), format: 'der', type: 'pkcs8' }).export({ type: 'pkcs8', format: 'pem' });
-    writeFileSync(join(dir, 'bench-ca.json'), JSON.stringify({ id: ca.id, certPem: ca.cert.toString('pem'), keyPem }));
-    const responder = await issue(dir, ca, { cn: 'ocsp', ocspSigning: true, store: pki });
-    writeFileSync(join(dir, 'ocsp.pem'), responder.cert.toString('pem'));
-    writeFileSync(join(dir, 'ocsp.key'), createPrivateKey({ key: Buffer.from(await crypto.subtle.exportKey('pkcs8', responder.keys.privateKey)), format: 'der', type: 'pkcs8' }).export({ type: 'pkcs8', format: 'pem' }));
-    const good = await issue(dir, ca, { cn: 'good', store: pki });
+/** A throwaway CA in its own state directory, with what the workers need to open it. */
+async function benchCa(dir: string, id: string): Promise<{ state: StateStore; pki: PkiStore; ca: TestCa }> {
+  mkdirSync(dir, { recursive: true });
+  const state = StateStore.open(dir);
+  const pki = PkiStore.open(state);
+  const ca = await makeCa(dir, id, pki);
+  const keyPem = createPrivateKey({ key: Buffer.from(await crypto.subtle.exportKey('pkcs8', ca.keys.privateKey)), format: 'der', type: 'pkcs8' }).export({ type: 'pkcs8', format: 'pem' });
+  writeFileSync(join(dir, 'bench-ca.json'), JSON.stringify({ id: ca.id, certPem: ca.cert.toString('pem'), keyPem }));
+  return { state, pki, ca };
+}
 
-    log(`loading ${N.toLocaleString()} revoked certificates into the store...`);
+/** `n` revoked certificates of CA `caId` in one INSERT ... SELECT (a fixture: the revocation path itself is measured apart). */
+function loadRevoked(state: StateStore, caId: string, n: number): void {
+  state.write(() => {
+    state.db
+      .prepare(
+        `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?)
+         INSERT INTO pki_certificates (serial, ca_id, profile, profile_version, site, subject, common_name, sans, key_type, not_before, not_after, der, status, revoked_at, revocation_reason, revocation_seq, issued_at)
+         SELECT printf('%02x', 16 + abs(random()) % 112) || lower(hex(randomblob(15))), ?, 'staff-auth', 1, '000000', 'CN=bench', 'bench', '[]', 'EC P-256',
+                '2026-01-01T00:00:00.000Z', '2027-01-01T00:00:00.000Z', x'00', 'revoked',
+                strftime('%Y-%m-%dT%H:%M:%fZ', 1780272000 + i, 'unixepoch'),
+                CASE i % 5 WHEN 0 THEN 'keyCompromise' WHEN 1 THEN 'superseded' WHEN 2 THEN 'affiliationChanged' WHEN 3 THEN 'cessationOfOperation' ELSE 'unspecified' END,
+                i, '2026-01-01T00:00:00.000Z'
+         FROM n`,
+      )
+      .run(n, caId);
+    state.db.prepare("UPDATE pki_sequence SET value = ? WHERE name = 'revocation'").run(n);
+  });
+}
+
+/** Milliseconds to revoke `n` fresh certificates of `caId` one by one (lookup, update, sequence, audit entry, fsync each). */
+async function revokeMs(pki: PkiStore, caId: string, n: number): Promise<number> {
+  const fresh: string[] = [];
+  for (let i = 0; i < n; i++) fresh.push((await issueRecord(pki, caId)).serial);
+  const t0 = performance.now();
+  for (const serial of fresh) pki.markRevoked(serial, 'superseded');
+  return performance.now() - t0;
+}
+
+async function main(args: BenchArgs & { quick: boolean }): Promise<void> {
+  const { runs } = args;
+  const { N, BASELINE_N, DELTA_N, LOAD_SECONDS, CONNECTIONS } = sizes(args);
+  const dir = mkdtempSync(join(tmpdir(), 'jinbao-bench-revocation-'));
+  const responders: (() => Promise<void>)[] = [];
+  const summary: Record<string, unknown> = { bench: 'pki-revocation', runs, smoke: args.smoke, machine: { cores: (await import('node:os')).cpus().length, node: process.version }, revoked: N };
+  const opened: StateStore[] = [];
+  try {
+    // Fixtures: the big CA (N revoked), the comparison CA (BASELINE_N revoked), an empty store.
+    const big = await benchCa(join(dir, 'big'), 'bench');
+    const cmp = await benchCa(join(dir, 'cmp'), 'bench-cmp');
+    const empty = await benchCa(join(dir, 'empty'), 'bench-empty');
+    opened.push(big.state, cmp.state, empty.state);
+    const responder: TestCert = await issue(join(dir, 'big'), big.ca, { cn: 'ocsp', ocspSigning: true, store: big.pki });
+    writeFileSync(join(dir, 'big', 'ocsp.pem'), responder.cert.toString('pem'));
+    writeFileSync(join(dir, 'big', 'ocsp.key'), createPrivateKey({ key: Buffer.from(await crypto.subtle.exportKey('pkcs8', responder.keys.privateKey)), format: 'der', type: 'pkcs8' }).export({ type: 'pkcs8', format: 'pem' }));
+    const good = await issue(join(dir, 'big'), big.ca, { cn: 'good', store: big.pki });
+    log(`loading ${N.toLocaleString()} + ${BASELINE_N.toLocaleString()} revoked certificates into the stores...`);
     const t0 = performance.now();
-    // One INSERT ... SELECT: random positive 128-bit serials, one revocation per second, mixed reasons.
-    state.write(() => {
-      state.db
-        .prepare(
-          `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?)
-           INSERT INTO pki_certificates (serial, ca_id, profile, profile_version, site, subject, common_name, sans, key_type, not_before, not_after, der, status, revoked_at, revocation_reason, revocation_seq, issued_at)
-           SELECT printf('%02x', 16 + abs(random()) % 112) || lower(hex(randomblob(15))), 'bench', 'staff-auth', 1, '000000', 'CN=bench', 'bench', '[]', 'EC P-256',
-                  '2026-01-01T00:00:00.000Z', '2027-01-01T00:00:00.000Z', x'00', 'revoked',
-                  strftime('%Y-%m-%dT%H:%M:%fZ', 1780272000 + i, 'unixepoch'),
-                  CASE i % 5 WHEN 0 THEN 'keyCompromise' WHEN 1 THEN 'superseded' WHEN 2 THEN 'affiliationChanged' WHEN 3 THEN 'cessationOfOperation' ELSE 'unspecified' END,
-                  i, '2026-01-01T00:00:00.000Z'
-           FROM n`,
-        )
-        .run(N);
-      state.db.prepare("UPDATE pki_sequence SET value = ? WHERE name = 'revocation'").run(N);
-    });
+    loadRevoked(big.state, big.ca.id, N);
+    loadRevoked(cmp.state, cmp.ca.id, BASELINE_N);
     log(`  loaded in ${((performance.now() - t0) / 1000).toFixed(1)} s (fixture, not measured)`);
 
-    // Revocation rate at this size: the real path (lookup, update, revocation sequence, audit entry, fsync).
-    const fresh: string[] = [];
-    for (let i = 0; i < DELTA_N; i++) fresh.push((await issueRecord(pki, ca.id)).serial);
-    const r0 = performance.now();
-    for (const s of fresh) pki.markRevoked(s, 'superseded');
-    const revokeMs = performance.now() - r0;
-    summary.revoke = { count: DELTA_N, perSecond: Math.round(DELTA_N / (revokeMs / 1000)), storeSize: N };
-    log(`revoke (audited, one transaction each) with ${N.toLocaleString()} already revoked: ${(DELTA_N / (revokeMs / 1000)).toFixed(0)}/s`);
+    // Revocation rate at this size against the same revocations in an empty store, interleaved.
+    const revokeBig: number[] = [];
+    const revokeEmpty: number[] = [];
+    for (let i = 0; i < runs; i++) {
+      revokeBig.push(DELTA_N / ((await revokeMs(big.pki, big.ca.id, DELTA_N)) / 1000));
+      revokeEmpty.push(DELTA_N / ((await revokeMs(empty.pki, empty.ca.id, DELTA_N)) / 1000));
+    }
+    const revoke = compare({ subject: `revoke with ${N.toLocaleString()} already revoked`, baseline: 'the same revocations in a store with none revoked', unit: 'revocations/s', work: `${DELTA_N} revocations per sample, each audited and committed on its own`, subjectSamples: revokeBig, baselineSamples: revokeEmpty });
+    log(report(revoke, 0));
+    summary.revoke = summarize(revoke);
 
-    // Full CRL over everything, then DELTA_N more revocations and a delta CRL over that full CRL.
-    const full = runWorker(['--crl-worker', dir, 'full']);
-    log(`full CRL, ${full.entries!.toLocaleString()} entries: ${(full.ms! / 1000).toFixed(2)} s, ${(full.bytes! / 1e6).toFixed(1)} MB, peak RSS ${mb(full.maxRssKb!)}`);
-    const more: string[] = [];
-    for (let i = 0; i < DELTA_N; i++) more.push((await issueRecord(pki, ca.id)).serial);
-    for (const s of more) pki.markRevoked(s, 'keyCompromise');
-    const delta = runWorker(['--crl-worker', dir, 'delta']);
-    log(`delta CRL, ${delta.entries} entries: ${delta.ms!.toFixed(0)} ms, ${delta.bytes!.toLocaleString()} bytes (${((delta.bytes! / full.bytes!) * 100).toFixed(3)}% of the full CRL)`);
+    // Full CRL over everything, then DELTA_N more revocations and a delta CRL over that full CRL, `runs` times.
+    const fullMs: number[] = [];
+    const fullRss: number[] = [];
+    const deltaMs: number[] = [];
+    let full: Record<string, number> = {};
+    let delta: Record<string, number> = {};
+    for (let i = 0; i < runs; i++) {
+      full = await runWorker(['--crl-worker', join(dir, 'big'), 'full'], args.smoke);
+      fullMs.push(full.ms!);
+      fullRss.push(full.maxRssKb! / 1024);
+      await revokeMs(big.pki, big.ca.id, DELTA_N);
+      delta = await runWorker(['--crl-worker', join(dir, 'big'), 'delta'], args.smoke);
+      deltaMs.push(delta.ms!);
+    }
+    const fullStats = stats(fullMs);
+    log(`full CRL, ${full.entries!.toLocaleString()} entries: ${describe(stats(fullMs.map((m) => m / 1000)), 's', 2)}, ${(full.bytes! / 1e6).toFixed(1)} MB, peak RSS ${describe(stats(fullRss), 'MB', 0)} (target ≤ 15 s)`);
+    log(`delta CRL, ${delta.entries} entries: ${describe(stats(deltaMs), 'ms', 0)}, ${delta.bytes!.toLocaleString()} bytes (${((delta.bytes! / full.bytes!) * 100).toFixed(3)}% of the full CRL's size)`);
 
     const o0 = performance.now();
-    const check = spawnSync('openssl', ['crl', '-inform', 'DER', '-in', join(dir, 'full.crl'), '-noout', '-CAfile', ca.pemFile], { encoding: 'utf8' });
+    const check = spawnSync('openssl', ['crl', '-inform', 'DER', '-in', join(dir, 'big', 'full.crl'), '-noout', '-CAfile', big.ca.pemFile], { encoding: 'utf8' });
     const opensslMs = performance.now() - o0;
     const opensslOk = `${check.stdout}${check.stderr}`.includes('verify OK');
     log(`openssl crl -CAfile on the full CRL: ${opensslOk ? 'verify OK' : 'FAILED'} in ${(opensslMs / 1000).toFixed(2)} s`);
 
-    const baseline = runWorker(['--pkijs-worker', dir, String(BASELINE_N)]);
-    const ours = runWorker(['--crl-worker', dir, 'full']);
-    const perEntryOurs = ours.ms! / ours.entries!;
-    const perEntryPkijs = baseline.ms! / baseline.entries!;
-    log(`baseline: pkijs object tree, ${baseline.entries!.toLocaleString()} entries: ${(baseline.ms! / 1000).toFixed(2)} s, peak RSS ${mb(baseline.maxRssKb!)}`);
-    log(`  per entry: hand-encoded ${(perEntryOurs * 1000).toFixed(2)} µs vs pkijs ${(perEntryPkijs * 1000).toFixed(2)} µs (${(perEntryPkijs / perEntryOurs).toFixed(1)}x)`);
+    // Hand-encoded vs pkijs over the same BASELINE_N entries of the comparison CA, interleaved.
+    const oursMs: number[] = [];
+    const pkijsMs: number[] = [];
+    const pkijsRss: number[] = [];
+    let entries = 0;
+    for (let i = 0; i < runs; i++) {
+      const ours = await runWorker(['--crl-worker', join(dir, 'cmp'), 'full'], args.smoke);
+      const baseline = await runWorker(['--pkijs-worker', join(dir, 'cmp')], args.smoke);
+      if (ours.entries !== baseline.entries) throw new Error(`the two CRLs differ in size: ${ours.entries} vs ${baseline.entries} entries`);
+      entries = ours.entries!;
+      oursMs.push(ours.ms!);
+      pkijsMs.push(baseline.ms!);
+      pkijsRss.push(baseline.maxRssKb! / 1024);
+    }
+    const crlVsPkijs = compare({ subject: 'hand-encoded full CRL (publishCrl)', baseline: 'the same CRL as a pkijs object tree, signed by the same key', unit: 'ms', work: `${entries.toLocaleString()} revoked entries, the same rows`, subjectSamples: oursMs, baselineSamples: pkijsMs });
+    log(report(crlVsPkijs, 0));
     summary.crl = {
-      full: { entries: full.entries, seconds: full.ms! / 1000, bytes: full.bytes, peakRssMb: full.maxRssKb! / 1024, targetSeconds: 15, opensslVerified: opensslOk },
-      delta: { entries: delta.entries, ms: delta.ms, bytes: delta.bytes, ratioToFull: delta.bytes! / full.bytes! },
-      baselinePkijs: { entries: baseline.entries, seconds: baseline.ms! / 1000, peakRssMb: baseline.maxRssKb! / 1024 },
-      speedupPerEntryVsPkijs: perEntryPkijs / perEntryOurs,
+      full: { entries: full.entries, seconds: { median: fullStats.median / 1000, min: fullStats.min / 1000, max: fullStats.max / 1000, spreadPct: Math.round(fullStats.spreadPct) }, bytes: full.bytes, peakRssMb: stats(fullRss).median, targetSeconds: 15, opensslVerified: opensslOk },
+      delta: { entries: delta.entries, ms: stats(deltaMs).median, bytes: delta.bytes, sizeRatioToFull: delta.bytes! / full.bytes! },
+      vsPkijs: { ...summarize(crlVsPkijs), pkijsPeakRssMb: stats(pkijsRss).median },
     };
-    state.close();
 
-    // OCSP: the responder in a child process, autocannon here; bounded by duration and connections.
+    // OCSP: three responders in child processes, autocannon here; loads interleaved, bounded by duration and connections.
     const reqFile = join(dir, 'req.der');
     const nonceReq = join(dir, 'nonce.der');
-    spawnSync('openssl', ['ocsp', '-issuer', ca.pemFile, '-cert', good.pemFile, '-no_nonce', '-reqout', reqFile]);
-    spawnSync('openssl', ['ocsp', '-issuer', ca.pemFile, '-cert', good.pemFile, '-reqout', nonceReq]);
+    spawnSync('openssl', ['ocsp', '-issuer', big.ca.pemFile, '-cert', good.pemFile, '-no_nonce', '-reqout', reqFile]);
+    spawnSync('openssl', ['ocsp', '-issuer', big.ca.pemFile, '-cert', good.pemFile, '-reqout', nonceReq]);
     const plain = readFileSync(reqFile);
     const template = readFileSync(nonceReq);
     const nonceAt = template.length - 16; // openssl puts the 16-byte nonce value last
@@ -244,30 +320,38 @@ async function main(): Promise<void> {
       randomBytes(16).copy(b, nonceAt);
       return b;
     };
-    const ocsp: Record<string, Load> = {};
-    for (const [name, cache, bodies] of [
-      ['cached (no nonce)', true, () => plain],
-      ['nonce (signed per request)', true, withNonce],
-      ['baseline: cache off (no nonce)', false, () => plain],
-    ] as const) {
-      const { child, url } = await startResponder(dir, cache);
-      children.push(child);
-      try {
-        const probe = spawnSync('openssl', ['ocsp', '-issuer', ca.pemFile, '-cert', good.pemFile, '-url', url, '-CAfile', ca.pemFile], { encoding: 'utf8' });
-        if (!probe.stdout.includes(': good')) throw new Error(`responder answered wrongly: ${probe.stdout}${probe.stderr}`);
-        const l = await load(url, bodies);
-        ocsp[name] = l;
-        log(`OCSP ${name}: ${l.rps.toFixed(0)} req/s, p50 ${l.p50} ms, p99 ${l.p99} ms, ${l.total} requests, ${l.errors} errors, ${l.non2xx} non-2xx`);
-      } finally {
-        child.kill('SIGTERM');
-      }
+    const configs = [
+      { name: 'cached (no nonce)', cache: true, bodies: () => plain },
+      { name: 'nonce (signed per request)', cache: true, bodies: withNonce },
+      { name: 'baseline: cache off (no nonce)', cache: false, bodies: () => plain },
+    ] as const;
+    const urls: string[] = [];
+    for (const c of configs) {
+      const { stop, url } = await startResponder(join(dir, 'big'), c.cache, args.smoke);
+      responders.push(stop);
+      // Asynchronously: with --smoke the responder runs in this process and must keep answering.
+      const probe = await new Promise<string>((resolve) => execFile('openssl', ['ocsp', '-issuer', big.ca.pemFile, '-cert', good.pemFile, '-url', url, '-CAfile', big.ca.pemFile], { timeout: 30_000 }, (_err, out, err) => resolve(`${out}${err}`)));
+      if (!probe.includes(': good')) throw new Error(`responder answered wrongly: ${probe}`);
+      urls.push(url);
     }
-    const cached = ocsp['cached (no nonce)']!;
-    const base = ocsp['baseline: cache off (no nonce)']!;
-    log(`cache speed-up: ${(cached.rps / base.rps).toFixed(1)}x throughput, p99 ${base.p99} → ${cached.p99} ms (targets ≥ 5,000 req/s, p99 ≤ 10 ms)`);
-    summary.ocsp = { connections: CONNECTIONS, seconds: LOAD_SECONDS, ...ocsp, cacheSpeedup: cached.rps / base.rps };
+    const loads: Load[][] = configs.map(() => []);
+    for (let i = 0; i < runs; i++) {
+      for (const [k, c] of configs.entries()) loads[k]!.push(await load(urls[k]!, c.bodies, LOAD_SECONDS, CONNECTIONS));
+    }
+    const ocsp: Record<string, unknown> = {};
+    for (const [k, c] of configs.entries()) {
+      const l = loads[k]!;
+      const errors = l.reduce((a, x) => a + x.errors + x.non2xx, 0);
+      log(`OCSP ${c.name}: ${describe(stats(l.map((x) => x.rps)), 'req/s', 0)}, p99 ${describe(stats(l.map((x) => x.p99)), 'ms', 0)}, ${errors} errors or non-2xx`);
+      ocsp[c.name] = { rps: stats(l.map((x) => x.rps)), p99Ms: stats(l.map((x) => x.p99)), errors };
+    }
+    const cacheVsOff = compare({ subject: 'OCSP with the answer cache', baseline: 'the same responder with its cache off', unit: 'req/s', work: `${LOAD_SECONDS} s of the same request, ${CONNECTIONS} connections`, subjectSamples: loads[0]!.map((x) => x.rps), baselineSamples: loads[2]!.map((x) => x.rps) });
+    log(report(cacheVsOff, 0));
+    log('(targets ≥ 5,000 req/s and p99 ≤ 10 ms for cached answers)');
+    summary.ocsp = { connections: CONNECTIONS, seconds: LOAD_SECONDS, ...ocsp, cache: summarize(cacheVsOff) };
   } finally {
-    for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+    for (const stop of responders) await stop();
+    for (const st of opened) st.close();
     rmSync(dir, { recursive: true, force: true });
   }
   process.stdout.write(`${JSON.stringify(summary)}\n`);
@@ -300,7 +384,10 @@ async function issueRecord(pki: PkiStore, caId: string): Promise<{ serial: strin
 }
 
 const [mode, dirArg, extra] = process.argv.slice(2);
-if (mode === '--crl-worker') await crlWorker(dirArg!, extra === 'delta');
-else if (mode === '--pkijs-worker') await pkijsWorker(dirArg!, Number(extra));
-else if (mode === '--ocsp-worker') await ocspWorker(dirArg!, extra === 'cache');
-else await main();
+if (mode === '--crl-worker') process.stdout.write(`${JSON.stringify(await crlWorker(dirArg!, extra === 'delta'))}\n`);
+else if (mode === '--pkijs-worker') process.stdout.write(`${JSON.stringify(await pkijsWorker(dirArg!))}\n`);
+else if (mode === '--ocsp-worker') process.stdout.write(`${(await ocspWorker(dirArg!, extra === 'cache')).url}\n`);
+else {
+  const args = benchArgs({ runs: 3, smokeRuns: 1 }, ['--quick']);
+  await main({ ...args, quick: args.flags.has('--quick') });
+}

@@ -1,10 +1,14 @@
 /**
- * Issuance throughput of the PKI core, measured in one run with its baselines:
+ * Issuance throughput of the PKI core, measured in one run with its baselines, `runs` samples each
+ * (interleaved, so load on the machine falls on subject and baseline alike):
  *   - issuance through the whole pipeline (CSR proof of possession, profile checks, sign, SQLite
- *     insert + audit entry in one durable transaction) per CA algorithm;
- *   - raw signing with the same CA key (the ceiling: what the pipeline adds is the rest);
- *   - issuing with node-forge alone (RSA only: node-forge has no EC or SM2), unpersisted.
- * Run: npx tsx bench/pki.ts  (prints human lines, then one JSON summary)
+ *     insert + audit entry in one durable transaction) per CA algorithm, one commit each and in
+ *     group commits of 100;
+ *   - baseline: raw signing with the same CA key, the same number of signatures per sample (the
+ *     ceiling: what the pipeline adds is the rest);
+ *   - baseline: node-forge issuing the same number of RSA certificates per sample (node-forge has
+ *     no EC or SM2), unpersisted.
+ * Run: npx tsx bench/pki.ts [--runs N] [--smoke]  (prints human lines, then one JSON summary)
  */
 import { execFileSync } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
@@ -16,7 +20,9 @@ import { validateInventory } from '../fabric/index.js';
 import { smallInventory } from '../fabric/test/builders.js';
 import { StateStore } from '../lib/state.js';
 import { initHierarchy, Issuer, openCaSigner, PkiStore, type CaAlgorithm } from '../pki/index.js';
+import { benchArgs, compare, report, summarize } from './lib.js';
 
+const { runs, smoke } = benchArgs({ runs: 5 });
 const PASS = 'bench passphrase, not secret';
 const fabric = validateInventory(smallInventory(), 'bench').fabric!;
 const dir = mkdtempSync(join(tmpdir(), 'jinbao-bench-pki-'));
@@ -35,51 +41,43 @@ function csrFor(algorithm: CaAlgorithm): Buffer {
   return readFileSync(out);
 }
 
-/** Run `fn` (which does `per` operations) until `n` operations or `maxMs` have passed; returns operations per second. */
-async function rate(n: number, maxMs: number, fn: () => Promise<unknown> | unknown, per = 1): Promise<{ ops: number; perSecond: number }> {
+/** `fn` (which does `per` operations) repeated until `n` operations are done; returns operations per second. */
+async function rate(n: number, fn: () => Promise<unknown> | unknown, per = 1): Promise<number> {
   const start = performance.now();
-  let ops = 0;
-  while (ops < n && performance.now() - start < maxMs) {
-    await fn();
-    ops += per;
-  }
-  const s = (performance.now() - start) / 1000;
-  return { ops, perSecond: Math.round(ops / s) };
+  for (let ops = 0; ops < n; ops += per) await fn();
+  return n / ((performance.now() - start) / 1000);
 }
 
 const results: Record<string, unknown> = {};
 try {
-  for (const [algorithm, n] of [
-    ['ecdsa-p256', 2000],
-    ['rsa-3072', 400],
-    ['sm2', 1000],
-  ] as const) {
+  const sizes: readonly (readonly [CaAlgorithm, number])[] = smoke
+    ? [['ecdsa-p256', 4], ['rsa-3072', 4], ['sm2', 4]]
+    : [['ecdsa-p256', 400], ['rsa-3072', 100], ['sm2', 200]];
+  for (const [algorithm, n] of sizes) {
     const state = StateStore.open(join(dir, algorithm));
     const pki = PkiStore.open(state);
     await initHierarchy(pki, { algorithm, passphrase: PASS });
     const issuer = new Issuer(pki, fabric, PASS);
     const csr = csrFor(algorithm);
     await issuer.issue({ profile: 'server-tls', site: '440100', csr });
-    const issuance = await rate(n, 15_000, () => issuer.issue({ profile: 'server-tls', site: '440100', csr }));
-    const batch = Array.from({ length: 100 }, () => ({ profile: 'server-tls', site: '440100', csr }));
-    const batched = await rate(n, 15_000, () => issuer.issueMany(batch), 100);
+    const batchSize = Math.min(100, n);
+    const batch = Array.from({ length: batchSize }, () => ({ profile: 'server-tls', site: '440100', csr }));
     const signer = await openCaSigner(pki, 'infrastructure', PASS);
     const tbs = new Uint8Array(700).fill(7);
-    const raw = await rate(n, 10_000, () => signer.sign(tbs));
-    const batchedPerSecond = batched.perSecond;
-    const entry = {
-      issuancePerSecond: issuance.perSecond,
-      issued: issuance.ops,
-      groupCommitPerSecond: batchedPerSecond,
-      rawSignPerSecond: raw.perSecond,
-      issuanceToRawSign: +(issuance.perSecond / raw.perSecond).toFixed(3),
-      groupCommitToRawSign: +(batchedPerSecond / raw.perSecond).toFixed(3),
-    };
-    results[algorithm] = entry;
-    console.log(
-      `${algorithm.padEnd(10)} issuance ${String(issuance.perSecond).padStart(5)}/s one commit each (${issuance.ops} persisted + audited), ${String(batchedPerSecond).padStart(5)}/s in commits of 100;` +
-        `  raw sign ${String(raw.perSecond).padStart(5)}/s;  ratios ${entry.issuanceToRawSign} / ${entry.groupCommitToRawSign}`,
-    );
+    const single: number[] = [];
+    const grouped: number[] = [];
+    const raw: number[] = [];
+    for (let i = 0; i < runs; i++) {
+      single.push(await rate(n, () => issuer.issue({ profile: 'server-tls', site: '440100', csr })));
+      grouped.push(await rate(n, () => issuer.issueMany(batch), batchSize));
+      raw.push(await rate(n, () => signer.sign(tbs)));
+    }
+    const work = `${n} per sample`;
+    const one = compare({ subject: `${algorithm} issuance, one commit each`, baseline: 'raw signing with the same CA key', unit: 'certificates/s', work, subjectSamples: single, baselineSamples: raw });
+    const group = compare({ subject: `${algorithm} issuance, group commits of ${batchSize}`, baseline: 'raw signing with the same CA key', unit: 'certificates/s', work, subjectSamples: grouped, baselineSamples: raw });
+    results[algorithm] = { oneCommitEach: summarize(one), groupCommit: summarize(group) };
+    console.log(report(one, 0));
+    console.log(report(group, 0));
     state.close();
   }
 
@@ -90,7 +88,7 @@ try {
   };
   const caKeys = toForge(3072);
   const subject = toForge(2048);
-  const forgeRate = await rate(200, 20_000, () => {
+  const forgeOne = () => {
     const cert = forge.pki.createCertificate();
     cert.publicKey = subject.publicKey;
     cert.serialNumber = forge.util.bytesToHex(forge.random.getBytesSync(16)).replace(/^[89a-f]/, '4');
@@ -101,14 +99,29 @@ try {
     cert.setExtensions([{ name: 'basicConstraints', cA: false }, { name: 'keyUsage', digitalSignature: true, keyEncipherment: true }, { name: 'extKeyUsage', serverAuth: true }, { name: 'subjectAltName', altNames: [{ type: 2, value: 'app.s440100.jinbao.internal' }] }]);
     cert.sign(caKeys.privateKey, forge.md.sha256.create());
     return forge.pki.certificateToPem(cert);
-  });
-  const rsa = results['rsa-3072'] as { issuancePerSecond: number };
-  results.nodeForgeRsa3072 = { issuancePerSecond: forgeRate.perSecond, issued: forgeRate.ops, jinbaoToForge: +(rsa.issuancePerSecond / forgeRate.perSecond).toFixed(2) };
-  console.log(`node-forge alone (RSA-3072 CA, unpersisted) ${forgeRate.perSecond}/s; jinbao rsa-3072 issuance is ${(rsa.issuancePerSecond / forgeRate.perSecond).toFixed(2)}x that`);
-  const targets = { p256AtLeast1000: (results['ecdsa-p256'] as { issuancePerSecond: number }).issuancePerSecond >= 1000, sm2AtLeast300: (results.sm2 as { issuancePerSecond: number }).issuancePerSecond >= 300 };
+  };
+  const nForge = smoke ? 2 : 50;
+  const state = StateStore.open(join(dir, 'rsa-3072'));
+  const pki = PkiStore.open(state);
+  const issuer = new Issuer(pki, fabric, PASS);
+  const csr = csrFor('rsa-3072');
+  const jinbaoRsa: number[] = [];
+  const forgeRsa: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    jinbaoRsa.push(await rate(nForge, () => issuer.issue({ profile: 'server-tls', site: '440100', csr })));
+    forgeRsa.push(await rate(nForge, forgeOne));
+  }
+  state.close();
+  const vsForge = compare({ subject: 'jinbao rsa-3072 issuance (persisted, audited)', baseline: 'node-forge alone, RSA-3072 CA, unpersisted', unit: 'certificates/s', work: `${nForge} certificates per sample`, subjectSamples: jinbaoRsa, baselineSamples: forgeRsa });
+  results.vsNodeForge = summarize(vsForge);
+  console.log(report(vsForge, 0));
   const os = await import('node:os');
   console.log(`load average during the run: ${os.loadavg().map((l) => l.toFixed(1)).join(' ')} on ${os.cpus().length} cores`);
-  console.log(JSON.stringify({ bench: 'pki', cpus: os.cpus().length, loadavg: os.loadavg(), results, targets: { ...targets, groupCommitP256AtLeast1000: (results['ecdsa-p256'] as { groupCommitPerSecond: number }).groupCommitPerSecond >= 1000, groupCommitSm2AtLeast300: (results.sm2 as { groupCommitPerSecond: number }).groupCommitPerSecond >= 300 } }));
+  const median = (alg: string, kind: 'oneCommitEach' | 'groupCommit') => ((results[alg] as Record<string, { subjectStats: { median: number } }>)[kind]!).subjectStats.median;
+  const targets = smoke
+    ? {}
+    : { p256AtLeast1000: median('ecdsa-p256', 'oneCommitEach') >= 1000, sm2AtLeast300: median('sm2', 'oneCommitEach') >= 300, groupCommitP256AtLeast1000: median('ecdsa-p256', 'groupCommit') >= 1000, groupCommitSm2AtLeast300: median('sm2', 'groupCommit') >= 300 };
+  console.log(JSON.stringify({ bench: 'pki', runs, smoke, cpus: os.cpus().length, loadavg: os.loadavg(), results, targets }));
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }

@@ -28,6 +28,8 @@ export interface ParsedCsr {
     readonly email: readonly string[];
     readonly identityCode?: string;
     readonly insuranceNumber?: string;
+    /** basicConstraints asked for CA:TRUE (refused by the profile checks: jinbao issues no CA from a CSR). */
+    readonly ca?: boolean;
     /** Extensions the CA does not know; refused unless empty. */
     readonly other: readonly string[];
   };
@@ -170,7 +172,12 @@ function requestedExtensions(buf: Uint8Array, attributes: Tlv | undefined): Pars
         case EXT.gmInsuranceNumber:
           req.insuranceNumber = stringValue(inner, v) ?? '';
           break;
-        case EXT.basicConstraints:
+        case EXT.basicConstraints: {
+          // BasicConstraints ::= SEQUENCE { cA BOOLEAN DEFAULT FALSE, pathLenConstraint INTEGER OPTIONAL }
+          const first = children(inner, expect(v, 0x30, 'basicConstraints'))[0];
+          req.ca = first?.tag === 0x01 && content(inner, first).some((b) => b !== 0);
+          break;
+        }
         case EXT.subjectKeyIdentifier:
           break;
         default:
@@ -189,6 +196,10 @@ export function parseCsr(input: Uint8Array | string): ParsedCsr {
   } catch (err) {
     throw malformed('the PEM block does not decode', err);
   }
+  const notARequest = (why: string, cause?: unknown) => malformed(`got ${der.length} bytes that are not a PKCS#10 request (${why})`, cause);
+  const pemLabel = /-----BEGIN ([A-Z0-9 ]+)-----/.exec(Buffer.from(der.subarray(0, 4096)).toString('latin1'))?.[1];
+  if (pemLabel !== undefined) throw notARequest(`a PEM block labelled "${pemLabel}", not "CERTIFICATE REQUEST"`);
+  if (der[0] !== 0x30) throw notARequest(`neither a PEM "CERTIFICATE REQUEST" block nor DER: the first byte is 0x${(der[0] ?? 0).toString(16).padStart(2, '0')}, a DER request starts with 0x30`);
   if (der.length < 16) throw malformed(`got ${der.length} bytes, too short to be a request`);
   let top: Tlv;
   try {
@@ -196,15 +207,16 @@ export function parseCsr(input: Uint8Array | string): ParsedCsr {
   } catch (err) {
     throw malformed(`the DER does not decode (${(err as Error).message})`, err);
   }
-  if (top.end !== der.length) throw malformed(`got ${der.length - top.end} trailing bytes after the request`);
+  let parsed: ParsedCsr;
   try {
-    const [info, sigAlg, sigValue] = children(der, expect(top, 0x30, 'CertificationRequest'));
+    const [info, sigAlg, sigValue, ...extra] = children(der, expect(top, 0x30, 'CertificationRequest'));
+    if (extra.length) throw new Structure('CertificationRequest has fields after the signature');
     const [version, subject, spki, attributes, ...rest] = children(der, expect(info, 0x30, 'CertificationRequestInfo'));
     expect(version, 0x02, 'version');
     if (rest.length) throw new Structure('CertificationRequestInfo has fields after the attributes');
     expect(spki, 0x30, 'subjectPublicKeyInfo');
     const sigOid = children(der, expect(sigAlg, 0x30, 'signatureAlgorithm'))[0];
-    return {
+    parsed = {
       der,
       subject: readName(der, subject!),
       spkiDer: der.slice(spki!.start, spki!.end),
@@ -216,8 +228,11 @@ export function parseCsr(input: Uint8Array | string): ParsedCsr {
     };
   } catch (err) {
     if (err instanceof InputError) throw err;
-    throw malformed(`its structure is not a PKCS#10 CertificationRequest (${(err as Error).message})`, err);
+    throw notARequest(`its structure is not a PKCS#10 CertificationRequest: ${(err as Error).message}`, err);
   }
+  // Only a well-formed request can have bytes "after" it; for anything else that talk would mislead.
+  if (top.end !== der.length) throw malformed(`got ${der.length - top.end} trailing bytes after the request`);
+  return parsed;
 }
 
 const EC_SIZE = { 'P-256': 32, 'P-384': 48 } as const;

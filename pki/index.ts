@@ -53,10 +53,11 @@ export {
 } from './ca.js';
 export { DEFAULT_PASSPHRASE_ENV, DEMO_PASSPHRASE_WARNING, demoPassphraseFile, ensureDemoPassphrase, resolvePassphrase, type PassphraseRequest, type PassphraseSource } from './passphrase.js';
 export { EXT, EXTENDED_KEY_USAGES, certificateKeyId, formatName, fromPem, nameFromPkijs, toPem, type DistinguishedName } from './x509.js';
-export { PROFILES, PROFILE_NAMES, organizationOf, profileByName, type Profile, type ProfileName } from './profiles.js';
+export { PROFILES, PROFILE_NAMES, keyUsageFor, organizationOf, profileByName, type KeyUsageByKey, type Profile, type ProfileName } from './profiles.js';
 export { Issuer, validIdentityCode, type IssueRequest, type Issued, type IssuerOptions } from './pipeline.js';
 export { parseCsr, verifyCsrSignature, type ParsedCsr } from './csr.js';
-export { buildPkcs12, type P12Input } from './p12.js';
+export { buildPkcs12, checkPkcs12Password, MIN_PKCS12_PASSWORD_LENGTH, type P12Input } from './p12.js';
+export { fileDelivery, type Delivery, type FileDeliveryOptions, type StagedDelivery } from './deliver.js';
 export { staffCertificateHolders, mlps3Applications, pkiProvenance, type Mlps3Applications } from './facts.js';
 export { registerPkiMetrics } from './metrics.js';
 export {

@@ -11,11 +11,11 @@ import type { StateStore } from '../lib/state.js';
 import { initHierarchy, openCaSigner, replaceCa, ROOT_CA_ID } from './ca.js';
 import { mlps3Applications, pkiProvenance, staffCertificateHolders } from './facts.js';
 import { registerPkiMetrics } from './metrics.js';
-import { buildPkcs12 } from './p12.js';
+import { fileDelivery } from './deliver.js';
 import { DEFAULT_PASSPHRASE_ENV, demoPassphraseFile, ensureDemoPassphrase } from './passphrase.js';
 import { Issuer, type IssueRequest, type Issued } from './pipeline.js';
 import { caBundlePem, replicaTlsMaterial } from './replica.js';
-import { CrlLedger, OcspResponder, ocspAuthority, publishCrl, responderFromPem, serveOcsp, type RevocationRegistry } from './revocation/index.js';
+import { cutCrl as cutAuditedCrl, OcspResponder, ocspAuthority, publishCrl, responderFromPem, serveOcsp, type RevocationRegistry } from './revocation/index.js';
 import { InputError } from '../lib/errors.js';
 import { PkiStore, type CaRecord, type RevocationReason } from './store.js';
 import { toPem } from './x509.js';
@@ -142,31 +142,14 @@ export async function issueCertificate(
   request: IssueRequest,
   files: IssueFilesOptions,
 ): Promise<{ issued: Issued; files: Record<string, string> }> {
-  const issued = await new Issuer(pki, fabric, passphrase).issue(request);
-  const serial = issued.record.serial;
-  const dir = resolve(files.outDir);
-  mkdirSync(dir, { recursive: true });
-  const written: Record<string, string> = {
-    certificate: join(dir, `${serial}.crt.pem`),
-    chain: join(dir, `${serial}.chain.pem`),
-  };
-  writeFileSync(written.certificate!, toPem(issued.certificateDer));
-  writeFileSync(written.chain!, issued.chainDer.map((d) => toPem(d)).join(''));
-  const privateKeyPem = issued.key?.exportPkcs8() ?? files.keyPem;
-  if (issued.key) {
-    written.key = join(dir, `${serial}.key.pem`);
-    writeFileSync(written.key, privateKeyPem!, { mode: 0o600 });
-    chmodSync(written.key, 0o600);
-  }
-  if (files.p12Password !== undefined) {
-    written.p12 = join(dir, `${serial}.p12`);
-    writeFileSync(
-      written.p12,
-      buildPkcs12({ privateKeyPem: privateKeyPem!, certificates: [issued.certificateDer, ...issued.chainDer], password: files.p12Password, friendlyName: issued.record.commonName }),
-      { mode: 0o600 },
-    );
-  }
-  return { issued, files: written };
+  // Outputs are staged before the certificate is recorded: an --out that cannot be written issues nothing.
+  const delivery = fileDelivery({
+    dir: files.outDir,
+    ...(files.p12Password !== undefined ? { p12Password: files.p12Password } : {}),
+    ...(files.keyPem !== undefined ? { holderKeyPem: files.keyPem } : {}),
+  });
+  const issued = await new Issuer(pki, fabric, passphrase).issue(request, delivery);
+  return { issued, files: { ...issued.files! } };
 }
 
 /** Revoke one certificate (audited; refusals are InputError and audited too). */
@@ -202,13 +185,12 @@ export interface CutCrlRequest {
 
 /** Cut the next full or delta CRL of a CA and write it as DER and PEM. */
 export async function cutCrl(store: StateStore, pki: PkiStore, r: CutCrlRequest) {
-  const registry: RevocationRegistry = pki;
-  const signer = await openCaSigner(pki, r.caId, r.passphrase);
   const base = r.distributionBase.replace(/\/+$/, '');
-  const published = await publishCrl({
-    ledger: new CrlLedger(store),
-    registry,
-    signer,
+  // Opening the CA key and signing are audited (a refusal too) by the revocation feature's cut.
+  const published = await cutAuditedCrl({
+    pki,
+    caId: r.caId,
+    passphrase: r.passphrase,
     delta: r.delta,
     ...(r.validitySeconds !== undefined ? { validitySeconds: r.validitySeconds } : {}),
     deltaUrl: `${base}/crl/${r.caId}-delta.crl`,

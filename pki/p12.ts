@@ -1,5 +1,7 @@
 import forge from 'node-forge';
 import { createPrivateKey } from 'node:crypto';
+import { InputError } from '../lib/errors.js';
+import { MIN_PASSPHRASE_LENGTH } from './passphrase.js';
 
 /**
  * PKCS#12 bundles (what browsers and USB-key tools import), built with node-forge's ASN.1 and
@@ -35,7 +37,23 @@ export interface P12Input {
   readonly iterations?: number;
 }
 
+/**
+ * The shortest PKCS#12 password accepted: the same as for CA passphrases. A bundle travels (mail,
+ * USB sticks) and its key can be attacked offline, so it gets no weaker protection than the CA keys.
+ */
+export const MIN_PKCS12_PASSWORD_LENGTH = MIN_PASSPHRASE_LENGTH;
+
+/** Refuse a PKCS#12 password shorter than MIN_PKCS12_PASSWORD_LENGTH characters. */
+export function checkPkcs12Password(password: string): void {
+  const n = [...password].length;
+  if (n < MIN_PKCS12_PASSWORD_LENGTH) {
+    throw new InputError(`PKCS#12 password too short: got ${n} characters, want at least ${MIN_PKCS12_PASSWORD_LENGTH}; choose a longer one (it protects the private key in the bundle)`);
+  }
+}
+
+/** Build a PKCS#12 bundle; the password must have at least MIN_PKCS12_PASSWORD_LENGTH characters. */
 export function buildPkcs12(input: P12Input): Uint8Array {
+  checkPkcs12Password(input.password);
   const iterations = input.iterations ?? 10_000;
   const keyDer = createPrivateKey(input.keyPassphrase === undefined ? { key: input.privateKeyPem } : { key: input.privateKeyPem, passphrase: input.keyPassphrase }).export({ type: 'pkcs8', format: 'der' });
   const localKeyId = forge.md.sha1.create().update(bin(input.certificates[0]!)).digest().getBytes();

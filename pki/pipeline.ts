@@ -2,10 +2,11 @@ import type { Fabric, Site } from '../fabric/index.js';
 import { appendAudit } from '../lib/audit.js';
 import { InputError } from '../lib/errors.js';
 import { describeKey, type CaAlgorithm, type SubscriberKey } from './algorithms.js';
+import type { Delivery, StagedDelivery } from './deliver.js';
 import { chainOf, ensureProvinceStaffCa, INFRASTRUCTURE_CA_ID, openCaSigner, requireRootCa, staffCaIdFor, type CaSigner, type KeyBackends } from './ca.js';
 import { parseCsr, verifyCsrSignature, type ParsedCsr } from './csr.js';
 import { generateSoftwareKey, type SoftwareKey } from './keys.js';
-import { DEFAULT_DISTRIBUTION, organizationOf, profileByName, urlsFor, type Profile, type SanRule } from './profiles.js';
+import { DEFAULT_DISTRIBUTION, KEY_FAMILY_NAMES, keyUsageFor, organizationOf, profileByName, urlsFor, type Profile, type SanRule } from './profiles.js';
 import { UniqueSerialError, type CaRecord, type CertificateRecord, type PkiStore } from './store.js';
 import { assembleSigned, authorityInfoAccessExtension, authorityKeyIdExtension, buildExtensions, certificateKeyId, certificateParts, crlDistributionExtension, encodeName, encodeTbs, formatName, NAME_ATTRIBUTES, newSerial, parseSubject, spkiKeyId, type DistinguishedName, type NameAttribute } from './x509.js';
 
@@ -46,6 +47,8 @@ export interface Issued {
   readonly chainDer: readonly Uint8Array[];
   /** Only when the CA generated the key. */
   readonly key?: SoftwareKey;
+  /** What a delivery wrote, by kind (certificate, chain, key, p12), when the issuance had one. */
+  readonly files?: Readonly<Record<string, string>>;
 }
 
 /** One request on its way through the stages. */
@@ -63,6 +66,8 @@ interface Draft {
   gm: { identityCode?: string; insuranceNumber?: string };
   requestedKeyUsage?: readonly string[];
   requestedExtendedKeyUsage?: readonly string[];
+  /** The CSR asked for basicConstraints CA:TRUE. */
+  requestedCa?: boolean;
   otherExtensions: readonly string[];
   validityDays: number;
   ca?: CaRecord;
@@ -121,6 +126,7 @@ async function proofOfPossessionStage(d: Draft, rootAlgorithm: CaAlgorithm): Pro
     if (csr.requested.insuranceNumber !== undefined) d.gm.insuranceNumber ??= csr.requested.insuranceNumber;
     d.requestedKeyUsage = csr.requested.keyUsage;
     d.requestedExtendedKeyUsage = csr.requested.extendedKeyUsage;
+    d.requestedCa = csr.requested.ca;
     d.otherExtensions = csr.requested.other;
     return;
   }
@@ -143,8 +149,11 @@ function profileChecksStage(d: Draft): void {
   if (k.type === 'rsa' && k.bits > p.keys.rsaMaxBits) throw new InputError(`key too large: got RSA-${k.bits}, want ${allowed}`);
   if (k.type === 'ec' && !p.keys.curves.includes(k.curve)) throw new InputError(`unsupported curve: got ${k.curve}, want ${allowed}`);
   if (k.type === 'sm2' && !p.keys.sm2) throw new InputError(`unsupported key: got SM2, want ${allowed}`);
-  const extraKu = (d.requestedKeyUsage ?? []).filter((u) => !(p.keyUsage as readonly string[]).includes(u));
-  if (extraKu.length) throw new InputError(`forbidden key usage: got ${extraKu.join(', ')}, want only ${p.keyUsage.join(', ')} (${tag(d)})`);
+  if (d.requestedCa) throw new InputError(`forbidden basicConstraints: got CA:TRUE, want CA:FALSE or none (${tag(d)} issues end-entity certificates; CAs are made only by jinbao pki init and pki replace-ca)`);
+  const usages = keyUsageFor(p, k);
+  const perKey = new Set(Object.values(p.keyUsage).map((u) => u.join())).size > 1;
+  const extraKu = (d.requestedKeyUsage ?? []).filter((u) => !(usages as readonly string[]).includes(u));
+  if (extraKu.length) throw new InputError(`forbidden key usage: got ${extraKu.join(', ')}, want only ${usages.join(', ')}${perKey ? ` for ${KEY_FAMILY_NAMES[k.type]}` : ''} (${tag(d)})`);
   const extraEku = (d.requestedExtendedKeyUsage ?? []).filter((u) => !(p.extendedKeyUsage as readonly string[]).includes(u));
   if (extraEku.length) throw new InputError(`forbidden extended key usage: got ${extraEku.join(', ')}, want ${p.extendedKeyUsage.length ? `only ${p.extendedKeyUsage.join(', ')}` : 'none'} (${tag(d)})`);
   if (d.otherExtensions.length) throw new InputError(`unsupported requested extension: got ${d.otherExtensions.join(', ')}, want only keyUsage, extendedKeyUsage, subjectAltName and the GM/T 0015 identity extensions`);
@@ -336,18 +345,24 @@ export class Issuer {
     return iss.authorityInfoAccess.get(key);
   }
 
-  /** Run the pipeline. Refusals are audited and rethrown; nothing else changes. */
-  async issue(req: IssueRequest): Promise<Issued> {
-    const d = await this.check(req);
+  /**
+   * Run the pipeline. Refusals are audited and rethrown; nothing else changes. With a `delivery`,
+   * its outputs are checked before signing and staged before the commit (a refusal there is
+   * audited and nothing is recorded); a failed commit discards them.
+   */
+  async issue(req: IssueRequest, delivery?: Delivery): Promise<Issued> {
+    const d = await this.check(req, delivery);
     for (let attempt = 1; ; attempt++) {
       const issued = await this.sign(d);
+      const staged = delivery ? this.refusalAudited(req, d, () => delivery.stage(issued)) : undefined;
       try {
         this.persist([{ d, issued }]);
-        return issued;
       } catch (err) {
+        staged?.discard();
         if (err instanceof UniqueSerialError && attempt < 5) continue;
         throw err;
       }
+      return staged ? { ...issued, files: staged.commit() } : issued;
     }
   }
 
@@ -379,8 +394,8 @@ export class Issuer {
     return out;
   }
 
-  /** Every stage before signing; refusals are audited and rethrown. */
-  private async check(req: IssueRequest): Promise<Draft> {
+  /** Every stage before signing (and the delivery's own check); refusals are audited and rethrown. */
+  private async check(req: IssueRequest, delivery?: Delivery): Promise<Draft> {
     let draft: Draft | undefined;
     try {
       const root = requireRootCa(this.pki);
@@ -391,19 +406,32 @@ export class Issuer {
       validatorStage(d, this.fabric);
       await enforcerStage(d, this);
       await this.signer(d.ca!.id);
+      delivery?.check();
       return d;
     } catch (err) {
-      if (err instanceof InputError) {
-        appendAudit(this.pki.state, {
-          action: 'pki.issue',
-          outcome: 'refused',
-          subject: draft ? formatName(draft.subject) : '',
-          ...(req.actor ? { actor: req.actor } : {}),
-          details: { profile: req.profile, site: req.site, reason: err.message, ...(err.details.length ? { problems: err.details } : {}) },
-        });
-      }
+      if (err instanceof InputError) this.auditRefusal(req, draft, err);
       throw err;
     }
+  }
+
+  /** Run `fn` (a stage after signing); an InputError from it is audited as a refusal of `req`. */
+  private refusalAudited(req: IssueRequest, d: Draft, fn: () => StagedDelivery): StagedDelivery {
+    try {
+      return fn();
+    } catch (err) {
+      if (err instanceof InputError) this.auditRefusal(req, d, err);
+      throw err;
+    }
+  }
+
+  private auditRefusal(req: IssueRequest, draft: Draft | undefined, err: InputError): void {
+    appendAudit(this.pki.state, {
+      action: 'pki.issue',
+      outcome: 'refused',
+      subject: draft ? formatName(draft.subject) : '',
+      ...(req.actor ? { actor: req.actor } : {}),
+      details: { profile: req.profile, site: req.site, reason: err.message, ...(err.details.length ? { problems: err.details } : {}) },
+    });
   }
 
   /** sign: the certificate with a fresh serial, not yet recorded. */
@@ -413,7 +441,7 @@ export class Issuer {
     const iss = this.issuerOf(ca);
     const aia = this.authorityInfoAccess(iss, ca.id, d.profile);
     const extensions = buildExtensions({
-      keyUsage: d.profile.keyUsage,
+      keyUsage: keyUsageFor(d.profile, d.key as SubscriberKey),
       extendedKeyUsage: d.profile.extendedKeyUsage,
       subjectKeyId: spkiKeyId(d.spkiDer!),
       authorityKeyIdDer: iss.authorityKeyIdDer,

@@ -1,5 +1,6 @@
 import { InputError } from '../lib/errors.js';
 import type { Site } from '../fabric/index.js';
+import type { SubscriberKey } from './algorithms.js';
 import type { ExtendedKeyUsage, KeyUsage, NameAttribute } from './x509.js';
 
 /**
@@ -21,7 +22,8 @@ export interface Profile {
   readonly issuer: 'staff' | 'infrastructure' | 'named';
   /** Staff certificates count towards the staff KPI. */
   readonly staff: boolean;
-  readonly keyUsage: readonly KeyUsage[];
+  /** Key usages by the subscriber key's algorithm (what the certificate carries, and the most a CSR may ask for). */
+  readonly keyUsage: KeyUsageByKey;
   readonly extendedKeyUsage: readonly ExtendedKeyUsage[];
   readonly maxValidityDays: number;
   readonly defaultValidityDays: number;
@@ -46,6 +48,34 @@ export interface Profile {
   readonly ocspNoCheck: boolean;
 }
 
+/**
+ * Key usages per key algorithm. RFC 5480 section 3 (restated by RFC 8813) lists what an
+ * id-ecPublicKey certificate may assert: never keyEncipherment or dataEncipherment, which exist for
+ * RSA key transport. SM2 certificates follow GM/T 0015: jinbao issues SM2 signature certificates
+ * (signature usages only), not the separate encryption certificates of a TLCP (GM/T 0024) pair.
+ */
+export interface KeyUsageByKey {
+  readonly rsa: readonly KeyUsage[];
+  readonly ec: readonly KeyUsage[];
+  readonly sm2: readonly KeyUsage[];
+}
+
+/** The same usages whatever the key (signature-only usages, valid for RSA, EC and SM2 alike). */
+function anyKey(usages: readonly KeyUsage[]): KeyUsageByKey {
+  return { rsa: usages, ec: usages, sm2: usages };
+}
+
+/** TLS: RSA keys may also transport the premaster secret (keyEncipherment); EC and SM2 keys only sign (ECDHE). */
+const TLS_KEY_USAGE: KeyUsageByKey = { rsa: ['digitalSignature', 'keyEncipherment'], ec: ['digitalSignature'], sm2: ['digitalSignature'] };
+
+/** The key usages a certificate for `key` carries under profile `p`. */
+export function keyUsageFor(p: Profile, key: SubscriberKey): readonly KeyUsage[] {
+  return p.keyUsage[key.type];
+}
+
+/** How a key's family is named in messages. */
+export const KEY_FAMILY_NAMES: Readonly<Record<SubscriberKey['type'], string>> = { rsa: 'an RSA key', ec: 'an EC key', sm2: 'an SM2 key' };
+
 const KEYS = { rsaMinBits: 2048, rsaMaxBits: 4096, curves: ['P-256', 'P-384'], sm2: true } as const;
 const STAFF_NUMBER = /^[0-9A-Za-z-]{4,32}$/;
 
@@ -65,7 +95,7 @@ export const PROFILES: Readonly<Record<ProfileName, Profile>> = {
     description: 'staff client authentication (USB key login to business systems)',
     issuer: 'staff',
     staff: true,
-    keyUsage: ['digitalSignature'],
+    keyUsage: anyKey(['digitalSignature']),
     extendedKeyUsage: ['clientAuth'],
     maxValidityDays: 730,
     defaultValidityDays: 365,
@@ -83,7 +113,7 @@ export const PROFILES: Readonly<Record<ProfileName, Profile>> = {
     description: 'staff signatures with non-repudiation (approvals, fund transfers)',
     issuer: 'staff',
     staff: true,
-    keyUsage: ['nonRepudiation'],
+    keyUsage: anyKey(['nonRepudiation']),
     extendedKeyUsage: [],
     maxValidityDays: 730,
     defaultValidityDays: 365,
@@ -97,11 +127,12 @@ export const PROFILES: Readonly<Record<ProfileName, Profile>> = {
   },
   'server-tls': {
     name: 'server-tls',
-    version: 1,
+    // v2: key usages by key algorithm (v1 put keyEncipherment on EC and SM2 keys too).
+    version: 2,
     description: 'TLS server certificates for business applications',
     issuer: 'infrastructure',
     staff: false,
-    keyUsage: ['digitalSignature', 'keyEncipherment'],
+    keyUsage: TLS_KEY_USAGE,
     extendedKeyUsage: ['serverAuth'],
     maxValidityDays: 397,
     defaultValidityDays: 365,
@@ -115,11 +146,12 @@ export const PROFILES: Readonly<Record<ProfileName, Profile>> = {
   },
   'replica-mtls': {
     name: 'replica-mtls',
-    version: 1,
+    // v2: key usages by key algorithm (v1 put keyEncipherment on EC and SM2 keys too).
+    version: 2,
     description: 'DR replication: database servers authenticating each other (server and client)',
     issuer: 'infrastructure',
     staff: false,
-    keyUsage: ['digitalSignature', 'keyEncipherment'],
+    keyUsage: TLS_KEY_USAGE,
     extendedKeyUsage: ['serverAuth', 'clientAuth'],
     maxValidityDays: 397,
     defaultValidityDays: 365,
@@ -137,7 +169,7 @@ export const PROFILES: Readonly<Record<ProfileName, Profile>> = {
     description: 'delegated OCSP responder, issued by the CA whose certificates it answers for',
     issuer: 'named',
     staff: false,
-    keyUsage: ['digitalSignature'],
+    keyUsage: anyKey(['digitalSignature']),
     extendedKeyUsage: ['OCSPSigning'],
     maxValidityDays: 90,
     defaultValidityDays: 30,
@@ -155,7 +187,7 @@ export const PROFILES: Readonly<Record<ProfileName, Profile>> = {
     description: 'signing machine-made evidence (DR drill reports) so auditors can check who produced it',
     issuer: 'infrastructure',
     staff: false,
-    keyUsage: ['digitalSignature', 'nonRepudiation'],
+    keyUsage: anyKey(['digitalSignature', 'nonRepudiation']),
     extendedKeyUsage: [],
     maxValidityDays: 397,
     defaultValidityDays: 365,

@@ -22,5 +22,5 @@ export {
 } from './ocsp.js';
 export { REASON_CODES, type CaCertificateStatusRecord, type CaSigner, type CertificateStatusRecord, type ReasonName, type RevocationRegistry, type RevokedEntry } from './ports.js';
 export { responderFromPem } from './responder-identity.js';
-export { publishCrl, type PublishCrlOptions, type PublishedCrlFile } from './publish.js';
+export { cutCrl, publishCrl, type CutCrlOptions, type PublishCrlOptions, type PublishedCrlFile } from './publish.js';
 export { MAX_REQUEST_BYTES, OcspResponder, serveOcsp, type OcspResponderProps, type OcspResponderStats, type RunningResponder } from './responder.js';

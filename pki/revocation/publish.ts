@@ -1,6 +1,10 @@
+import { appendAudit } from '../../lib/audit.js';
+import type { StateStore } from '../../lib/state.js';
+import { InputError } from '../../lib/errors.js';
+import { openCaSigner, type KeyBackends, type PkiStore } from '../index.js';
 import { caInfo } from './ca-info.js';
 import { buildCrl } from './crl.js';
-import type { CrlLedger, CrlSlot } from './crl-ledger.js';
+import { CrlLedger, type CrlSlot } from './crl-ledger.js';
 import { pem } from './der.js';
 import { REASON_CODES, type CaSigner, type RevocationRegistry, type RevokedEntry } from './ports.js';
 
@@ -16,6 +20,8 @@ export interface PublishCrlOptions {
   readonly validitySeconds?: number;
   /** URL of this CA's delta CRL, carried in full CRLs as FreshestCRL. @default none (no deltas announced) */
   readonly deltaUrl?: string;
+  /** Who cut it, for the audit log. @default the OS user */
+  readonly actor?: string;
 }
 
 export interface PublishedCrlFile {
@@ -29,18 +35,30 @@ function* rows(entries: Iterable<RevokedEntry>): Generator<[string, number, numb
   for (const e of entries) yield [e.serial, Math.floor(e.revokedAt.getTime() / 1000), REASON_CODES[e.reason]];
 }
 
+function auditRefusal(store: StateStore, caId: string, delta: boolean, err: InputError, actor: string | undefined): void {
+  appendAudit(store, { action: 'pki.crl', outcome: 'refused', subject: caId, actor, details: { kind: delta ? 'delta' : 'full', reason: err.message } });
+}
+
 /**
  * Cut the next full or delta CRL of `signer`'s CA: take a CRL number, stream the revoked serials
- * from the store's index straight into DER, sign, and record it as published.
+ * from the store's index straight into DER, sign, and record it as published. The cut is a use of
+ * the CA key: it is recorded in the audit log together with the CRL (action `pki.crl`), and a
+ * refused cut (a delta without a full CRL to update) is audited too.
  */
 export async function publishCrl(o: PublishCrlOptions): Promise<PublishedCrlFile> {
   const delta = o.delta ?? false;
-  const slot = o.ledger.reserve(o.signer.id, {
-    delta,
-    revocationSeq: o.registry.revocationSeq(),
-    thisUpdate: o.now ?? new Date(),
-    validitySeconds: o.validitySeconds ?? (delta ? 86_400 : 7 * 86_400),
-  });
+  let slot: CrlSlot;
+  try {
+    slot = o.ledger.reserve(o.signer.id, {
+      delta,
+      revocationSeq: o.registry.revocationSeq(),
+      thisUpdate: o.now ?? new Date(),
+      validitySeconds: o.validitySeconds ?? (delta ? 86_400 : 7 * 86_400),
+    });
+  } catch (err) {
+    if (err instanceof InputError) auditRefusal(o.ledger.store, o.signer.id, delta, err, o.actor);
+    throw err;
+  }
   // Entries revoked while we stream may appear here and again in the next delta: harmless. None can be
   // missed, because the next delta starts from the sequence read before streaming.
   const source = o.registry.revokedEntries(o.signer.id, delta ? { afterSeq: slot.afterSeq } : {});
@@ -56,6 +74,56 @@ export async function publishCrl(o: PublishCrlOptions): Promise<PublishedCrlFile
     },
     rows(source),
   );
-  o.ledger.published(slot, crl.entries, crl.der.length);
+  o.ledger.store.write(() => {
+    o.ledger.published(slot, crl.entries, crl.der.length);
+    appendAudit(o.ledger.store, {
+      action: 'pki.crl',
+      outcome: 'ok',
+      subject: o.signer.id,
+      actor: o.actor,
+      details: {
+        kind: delta ? 'delta' : 'full',
+        number: slot.number,
+        ...(slot.baseNumber !== undefined ? { baseNumber: slot.baseNumber } : {}),
+        entries: crl.entries,
+        bytes: crl.der.length,
+        thisUpdate: slot.thisUpdate.toISOString(),
+        nextUpdate: slot.nextUpdate.toISOString(),
+      },
+    });
+  });
   return { slot, der: crl.der, pem: pem('X509 CRL', crl.der), entries: crl.entries };
+}
+
+export interface CutCrlOptions extends Omit<PublishCrlOptions, 'ledger' | 'registry' | 'signer'> {
+  readonly pki: PkiStore;
+  /** The CA whose CRL to cut (root, ministry-staff, infrastructure, province-<id>-staff, or a successor). */
+  readonly caId: string;
+  /** Of the CA key (or the token PIN). */
+  readonly passphrase: string;
+  readonly backends?: KeyBackends;
+}
+
+/**
+ * Open the CA's key from the store and cut its CRL (`publishCrl`). A refusal to open it (an
+ * unknown CA, a wrong passphrase) is audited as a refused cut before it is rethrown.
+ */
+export async function cutCrl(o: CutCrlOptions): Promise<PublishedCrlFile> {
+  let signer;
+  try {
+    signer = await openCaSigner(o.pki, o.caId, o.passphrase, o.backends);
+  } catch (err) {
+    if (err instanceof InputError) auditRefusal(o.pki.state, o.caId, o.delta ?? false, err, o.actor);
+    throw err;
+  }
+  return publishCrl({
+    ledger: new CrlLedger(o.pki.state),
+    registry: o.pki,
+    signer,
+    ...(o.delta !== undefined ? { delta: o.delta } : {}),
+    ...(o.now !== undefined ? { now: o.now } : {}),
+    ...(o.validitySeconds !== undefined ? { validitySeconds: o.validitySeconds } : {}),
+    ...(o.deltaUrl !== undefined ? { deltaUrl: o.deltaUrl } : {}),
+    ...(o.actor !== undefined ? { actor: o.actor } : {}),
+  });
 }

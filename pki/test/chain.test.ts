@@ -52,9 +52,9 @@ describe.each(CA_ALGORITHMS)('a %s hierarchy judged by OpenSSL', (algorithm) => 
 
   it('GIVEN a generated server key WHEN a PKCS#12 bundle is written THEN openssl pkcs12 -info reads the key and the three certificates with the password, and refuses a wrong one', async () => {
     const issued = await t.issuer.issue({ profile: 'server-tls', site: '440300', generate: { subject: 'CN=app.s440300.jinbao.internal' } });
-    const p12 = buildPkcs12({ privateKeyPem: issued.key!.exportPkcs8(), certificates: [issued.certificateDer, ...issued.chainDer], password: 'bundle-pass', friendlyName: 'app' });
+    const p12 = buildPkcs12({ privateKeyPem: issued.key!.exportPkcs8(), certificates: [issued.certificateDer, ...issued.chainDer], password: 'bundle-passphrase', friendlyName: 'app' });
     const file = writeDer(t.dir, 'bundle.p12', p12);
-    const ok = openssl(['pkcs12', '-info', '-in', file, '-passin', 'pass:bundle-pass', '-nodes']);
+    const ok = openssl(['pkcs12', '-info', '-in', file, '-passin', 'pass:bundle-passphrase', '-nodes']);
     expect(ok.code).toBe(0);
     expect(ok.stdout.match(/BEGIN CERTIFICATE/g)).toHaveLength(3);
     expect(ok.stdout).toContain('BEGIN PRIVATE KEY');

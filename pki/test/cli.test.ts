@@ -9,7 +9,7 @@ import { StateStore } from '../../lib/state.js';
 describe('jinbao pki and audit commands', () => {
   let dir: string;
   let inv: string;
-  const env = { JINBAO_PKI_PASSPHRASE: PASS, JINBAO_P12_PASSPHRASE: 'bundle-pass' };
+  const env = { JINBAO_PKI_PASSPHRASE: PASS, JINBAO_P12_PASSPHRASE: 'bundle-passphrase' };
   const cli = (args: string[], e: Record<string, string> = env) => runCli(['--inventory', inv, '--state', join(dir, 'state'), ...args], e);
 
   beforeAll(async () => {
@@ -54,7 +54,7 @@ describe('jinbao pki and audit commands', () => {
     expect(certificate).toMatchObject({ profile: 'server-tls', site: '440100', ca: 'infrastructure', application: 'employee-insurance', sans: ['DNS:yl.s440100.jinbao.internal'] });
     for (const f of Object.values(files) as string[]) expect(existsSync(f)).toBe(true);
     expect(openssl(['verify', '-CAfile', files.chain, files.certificate]).code).toBe(0);
-    const p12 = openssl(['pkcs12', '-info', '-in', files.p12, '-passin', 'pass:bundle-pass', '-nodes']);
+    const p12 = openssl(['pkcs12', '-info', '-in', files.p12, '-passin', 'pass:bundle-passphrase', '-nodes']);
     expect(p12.code).toBe(0);
     expect(p12.stdout.match(/BEGIN CERTIFICATE/g)).toHaveLength(3);
   });

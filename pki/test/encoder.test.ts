@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import * as pkijs from 'pkijs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { children, readTlv } from '../der.js';
-import { CA_ALGORITHMS, nameFromPkijs, PROFILES, type CaAlgorithm, type DistinguishedName, type ProfileName } from '../index.js';
+import { CA_ALGORITHMS, keyUsageFor, nameFromPkijs, PROFILES, type CaAlgorithm, type DistinguishedName, type ProfileName, type SubscriberKey } from '../index.js';
 import { urlsFor } from '../profiles.js';
 import { buildExtensionsPkijs, encodeTbsPkijs, nameToPkijs, spkiKeyIdPkijs } from './pkijs-reference.js';
 import { mustOpenssl, openssl, opensslCsr, opensslKey, testPki, verifyWithOpenssl, type KeyKind, type TestPki } from './helpers.js';
@@ -15,6 +15,7 @@ import { mustOpenssl, openssl, opensslCsr, opensslKey, testPki, verifyWithOpenss
  */
 
 const SUBSCRIBER_KEY: Record<CaAlgorithm, KeyKind> = { 'ecdsa-p256': 'p256', 'ecdsa-p384': 'p384', 'rsa-3072': 'rsa2048', sm2: 'sm2' };
+const SUBSCRIBER_KEY_TYPE: Record<CaAlgorithm, SubscriberKey> = { 'ecdsa-p256': { type: 'ec', curve: 'P-256' }, 'ecdsa-p384': { type: 'ec', curve: 'P-384' }, 'rsa-3072': { type: 'rsa', bits: 2048 }, sm2: { type: 'sm2' } };
 const KEY_USAGE_TEXT = { digitalSignature: 'Digital Signature', nonRepudiation: 'Non Repudiation', keyEncipherment: 'Key Encipherment' } as Record<string, string>;
 const EKU_TEXT = { serverAuth: 'TLS Web Server Authentication', clientAuth: 'TLS Web Client Authentication', OCSPSigning: 'OCSP Signing' } as Record<string, string>;
 const PURPOSES: Record<ProfileName, string | undefined> = {
@@ -76,7 +77,7 @@ describe.each(CA_ALGORITHMS)('certificates written by the DER encoder under a %s
     const urls = urlsFor('http://pki.jinbao.internal', issued.record.caId);
     expect(text).toContain('Version: 3 (0x2)');
     expect(extensionText(text, 'X509v3 Basic Constraints: critical')).toBe('CA:FALSE');
-    expect(extensionText(text, 'X509v3 Key Usage: critical')).toBe(p.keyUsage.map((u) => KEY_USAGE_TEXT[u]).join(', '));
+    expect(extensionText(text, 'X509v3 Key Usage: critical')).toBe(keyUsageFor(p, SUBSCRIBER_KEY_TYPE[algorithm]).map((u) => KEY_USAGE_TEXT[u]).join(', '));
     expect(extensionText(text, 'X509v3 Extended Key Usage:')).toBe(p.extendedKeyUsage.length ? p.extendedKeyUsage.map((u) => EKU_TEXT[u]).join(', ') : undefined);
     const san = p.staff ? 'email:zhang.san@hrss.example.cn' : p.san.dns === 'forbidden' ? undefined : `DNS:${profile}.s440100.jinbao.internal, DNS:alt.${profile}.s440100.jinbao.internal, IP Address:10.4.1.10`;
     expect(extensionText(text, 'X509v3 Subject Alternative Name:')).toBe(san);
@@ -117,7 +118,7 @@ describe.each(CA_ALGORITHMS)('certificates written by the DER encoder under a %s
       spkiDer,
       algorithm,
       extensions: buildExtensionsPkijs({
-        keyUsage: p.keyUsage,
+        keyUsage: keyUsageFor(p, SUBSCRIBER_KEY_TYPE[algorithm]),
         extendedKeyUsage: p.extendedKeyUsage,
         subjectKeyId: spkiKeyIdPkijs(spkiDer),
         authorityKeyId: spkiKeyIdPkijs(new Uint8Array(caCert.subjectPublicKeyInfo.toSchema().toBER(false))),

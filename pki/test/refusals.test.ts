@@ -66,6 +66,31 @@ describe('refused requests', () => {
     await expectRefused(staff({ csr: csrWith('ku', 'p256', '/CN=王五/serialNumber=S0003', ['keyUsage=keyCertSign']) }), 'forbidden key usage: got keyCertSign, want only digitalSignature (profile staff-auth v1)');
   });
 
+  it('GIVEN a CSR asking for CA:TRUE THEN basicConstraints is refused, not silently turned into CA:FALSE', async () => {
+    await expectRefused(staff({ csr: csrWith('ca', 'p256', '/CN=王五/serialNumber=S0003', ['basicConstraints=critical,CA:TRUE']) }), 'forbidden basicConstraints: got CA:TRUE, want CA:FALSE or none (profile staff-auth v1 issues end-entity certificates; CAs are made only by jinbao pki init and pki replace-ca)');
+  });
+
+  it('GIVEN a CSR asking for CA:FALSE THEN it is issued', async () => {
+    const issued = await t.issuer.issue(staff({ csr: csrWith('notca', 'p256', '/CN=王五/serialNumber=S0003', ['basicConstraints=critical,CA:FALSE']) }));
+    expect(issued.record.profile).toBe('staff-auth');
+  });
+
+  it.each([
+    ['random bytes', Buffer.from('0402aabb' + '5a'.repeat(60), 'hex')],
+    ['a short DER SEQUENCE followed by junk', Buffer.from('3003020100' + '5a'.repeat(60), 'hex')],
+    ['a text file', Buffer.from('hello, this is not a certificate request at all\n')],
+  ])('GIVEN %s as a CSR THEN it is refused as not a PKCS#10 request, without talk of trailing bytes', async (_name, bytes) => {
+    const err = (await t.issuer.issue(staff({ csr: bytes })).catch((e: unknown) => e)) as InputError;
+    expect(err).toBeInstanceOf(InputError);
+    expect(err.message).toContain(`malformed CSR: got ${bytes.length} bytes that are not a PKCS#10 request`);
+    expect(err.message).toContain('want a PKCS#10 request in PEM ("-----BEGIN CERTIFICATE REQUEST-----") or DER');
+    expect(err.message).not.toContain('trailing');
+  });
+
+  it('GIVEN a valid request followed by extra bytes THEN the trailing bytes are named', async () => {
+    await expectRefused(staff({ csr: Buffer.concat([goodCsr, Buffer.from([0, 0, 0])]) }), 'malformed CSR: got 3 trailing bytes after the request');
+  });
+
   it('GIVEN a subject with another organization THEN O is refused', async () => {
     await expectRefused(staff({ csr: csrWith('org', 'p256', '/O=Other Org/CN=王五/serialNumber=S0003') }), 'subject O: got "Other Org", want "site 440100人力资源和社会保障局" (the organization of site 440100)');
   });
@@ -91,7 +116,7 @@ describe('refused requests', () => {
   });
 
   it('GIVEN a GM/T 0015 identity code on a server profile THEN it is refused, not stored', async () => {
-    await expectRefused({ profile: 'server-tls', site: '440100', generate: { subject: 'CN=a.s440100.jinbao.internal' }, identityCode: '11010519491231002X' }, 'GM/T 0015 identity code: got one, want none (profile server-tls v1 does not carry it)');
+    await expectRefused({ profile: 'server-tls', site: '440100', generate: { subject: 'CN=a.s440100.jinbao.internal' }, identityCode: '11010519491231002X' }, 'GM/T 0015 identity code: got one, want none (profile server-tls v2 does not carry it)');
   });
 
   it('GIVEN an identity code with a wrong check character THEN it is refused', async () => {
@@ -147,7 +172,7 @@ describe('refused requests', () => {
       { profile: 'server-tls', site: '440100', generate: { subject: 'CN=b2.example' }, validityDays: 400 },
       { profile: 'server-tls', site: '440100', generate: { subject: 'CN=b3.example' } },
     ]);
-    expect(results.map((r) => (r instanceof InputError ? r.message : r.record.commonName))).toEqual(['b1.example', 'request refused: validity: got 400 days, want at most 397 (profile server-tls v1)', 'b3.example']);
+    expect(results.map((r) => (r instanceof InputError ? r.message : r.record.commonName))).toEqual(['b1.example', 'request refused: validity: got 400 days, want at most 397 (profile server-tls v2)', 'b3.example']);
     expect(countRows(t.state)).toEqual({ ...before, certificates: before.certificates + 2, audit: before.audit + 3 });
   });
 

@@ -11,6 +11,7 @@ import {
   PkiStore,
   Pkcs11KeyBackend,
   closePkcs11Sessions,
+  fileDelivery,
   initHierarchy,
   parseCaAlgorithm,
   toPem,
@@ -67,7 +68,7 @@ export function register(pki: Command, run: Runner): void {
     .option('--out <dir>', 'where to write the files', '.')
     .option('--p12', 'also write a PKCS#12 bundle (needs the private key: --generate or --key)')
     .option('--key <file>', 'with --csr and --p12: the holder\'s private key (PKCS#8 PEM)')
-    .option('--p12-passphrase-env <name>', 'variable holding the PKCS#12 password', 'JINBAO_P12_PASSPHRASE')
+    .option('--p12-passphrase-env <name>', 'variable holding the PKCS#12 password (at least 12 characters)', 'JINBAO_P12_PASSPHRASE')
     .option('--passphrase-env <name>', 'variable holding the CA key passphrase', DEFAULT_PASSPHRASE_ENV)
     .option('--json', 'machine-readable output')
     .addHelpText(
