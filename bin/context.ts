@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Fabric } from '../fabric/index.js';
 import { loadFabric } from '../fabric/index.js';
+import { resolveLang, type Lang } from '../lib/i18n/index.js';
 import { resolveStateDir, StateStore } from '../lib/state.js';
 
 export interface Io {
@@ -13,6 +14,7 @@ export interface Io {
 export interface GlobalOptions {
   readonly inventory?: string;
   readonly state?: string;
+  readonly lang?: string;
   readonly debug?: boolean;
 }
 
@@ -20,6 +22,8 @@ export interface GlobalOptions {
 export class Context {
   readonly io: Io;
   readonly global: GlobalOptions;
+  /** The language of human-readable output (`--lang`, else the locale); machine-readable output ignores it. */
+  readonly lang: Lang;
   private cachedFabric?: Fabric;
   private cachedStore?: StateStore;
   private readonly cleanups: (() => void | Promise<void>)[] = [];
@@ -27,6 +31,7 @@ export class Context {
   constructor(io: Io, global: GlobalOptions) {
     this.io = io;
     this.global = global;
+    this.lang = resolveLang(global.lang, io.env);
   }
 
   /** The validated inventory (built-in unless --inventory); an invalid one throws before any work starts. */

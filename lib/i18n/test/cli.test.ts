@@ -1,0 +1,57 @@
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { runCli, tempDir } from '../../../bin/testkit.js';
+
+const tmp = tempDir('jinbao-i18n-');
+afterAll(() => tmp.cleanup());
+const state = join(tmp.dir, 'state');
+
+/** Timestamps and durations differ between two runs; everything else must not. */
+const stable = (s: string) => s.replace(/\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z?/g, '<time>').replace(/(time|duration)(Ms|Seconds)?"?[:=]\s*"?[\d.]+/gi, '$1<n>');
+
+describe('jinbao --lang', () => {
+  it('refuses an unknown language with the supported ones, exit 2, before doing anything', async () => {
+    const r = await runCli(['--state', state, '--lang', 'fr', 'kpi']);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toBe('jinbao: --lang must be one of en, zh-CN, got "fr"; leave it out to follow the locale (LC_ALL, LC_MESSAGES, LANG)\n');
+  });
+
+  it('says so in Chinese when the locale is Chinese', async () => {
+    const r = await runCli(['--state', state, '--lang', 'klingon', 'kpi'], { LANG: 'zh_CN.UTF-8' });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe('jinbao: --lang 只能是 en, zh-CN 之一，收到的是“klingon”；不指定时按区域设置（LC_ALL、LC_MESSAGES、LANG）选择语言\n');
+  });
+
+  it('runs in English, silently, under a locale it does not speak', async () => {
+    const fr = await runCli(['--state', state, 'inventory', 'show'], { LANG: 'fr_FR.UTF-8' });
+    const en = await runCli(['--state', state, 'inventory', 'show'], {});
+    expect(fr.code).toBe(0);
+    expect(fr.stderr).toBe('');
+    expect(fr.stdout).toBe(en.stdout);
+  });
+});
+
+describe('machine-readable output does not change with the language', () => {
+  const commands: readonly (readonly string[])[] = [
+    ['kpi', '--json'],
+    ['inventory', 'show', '--json'],
+    ['inventory', 'show', '--site', '440100', '--json'],
+    ['inventory', 'validate', '--json'],
+    ['comply', '--format', 'json'],
+    ['comply', '--format', 'junit'],
+    ['comply', '--format', 'sarif'],
+  ];
+  for (const args of commands) {
+    it(`jinbao ${args.join(' ')}: the same bytes and exit code under zh_CN.UTF-8, --lang zh-CN and English`, async () => {
+      const en = await runCli(['--state', state, ...args], { LANG: 'en_US.UTF-8' });
+      const zhEnv = await runCli(['--state', state, ...args], { LANG: 'zh_CN.UTF-8' });
+      const zhFlag = await runCli(['--state', state, '--lang', 'zh-CN', ...args], {});
+      expect(en.stdout.length).toBeGreaterThan(50);
+      for (const zh of [zhEnv, zhFlag]) {
+        expect(zh.code).toBe(en.code);
+        expect(stable(zh.stdout)).toBe(stable(en.stdout));
+      }
+    }, 120_000);
+  }
+});
