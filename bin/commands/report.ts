@@ -28,7 +28,7 @@ export async function writePostureReport(ctx: Context, dir: string): Promise<{ f
   const { inputs, cleanup } = await gatherCompliance(ctx);
   try {
     const report = await runCatalogue(inputs);
-    const { html, data } = renderPosture(inputs, report);
+    const { html, data } = await renderPosture(inputs, report, { lang: ctx.lang });
     const file = join(dir, 'index.html');
     try {
       mkdirSync(dir, { recursive: true });

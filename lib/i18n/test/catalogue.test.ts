@@ -37,9 +37,10 @@ const dirs = catalogueDirs();
 const glossary = readGlossary();
 
 describe('message catalogues', () => {
-  it('are found: the common one at least', () => {
+  it('are found: the common one and the posture report', () => {
     const rel = dirs.map((d) => relative(root, d));
     expect(rel).toContain('lib/i18n/locales');
+    expect(rel).toContain('compliance/report/locales');
   });
 
   for (const dir of dirs) {
