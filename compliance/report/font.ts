@@ -63,8 +63,13 @@ export interface EmbeddedFont {
   readonly chars: string;
 }
 
-/** `@font-face` rules carrying exactly the glyphs `text` needs from Noto Sans SC. */
-export async function embeddedFont(text: string): Promise<EmbeddedFont> {
+/**
+ * `@font-face` rules carrying exactly the glyphs `text` needs from Noto Sans SC. `display` is the
+ * rules' font-display: `block` (default) for the page, which waits for its fonts before drawing;
+ * `swap` for Chromium's PDF header and footer, which are printed at once and would stay blank while
+ * a `block` face is still in its block period (measured: blank with block, real glyphs with swap).
+ */
+export async function embeddedFont(text: string, display: 'block' | 'swap' = 'block'): Promise<EmbeddedFont> {
   const wanted = [...new Set([...text].filter((c) => needsEmbedding(c.codePointAt(0)!)))].sort();
   const bySlice = new Map<Slice, string[]>();
   for (const ch of wanted) {
@@ -80,7 +85,7 @@ export async function embeddedFont(text: string): Promise<EmbeddedFont> {
     const woff2 = await subsetFont(readFileSync(join(dir, slice.file)), chars.join(''), { targetFormat: 'woff2' });
     bytes += woff2.length;
     faces.push(
-      `@font-face { font-family: "${EMBEDDED_FAMILY}"; font-style: normal; font-weight: 400; font-display: block; ` +
+      `@font-face { font-family: "${EMBEDDED_FAMILY}"; font-style: normal; font-weight: 400; font-display: ${display}; ` +
         `src: url(data:font/woff2;base64,${woff2.toString('base64')}) format("woff2"); unicode-range: ${chars.map((c) => hex(c.codePointAt(0)!)).join(',')}; }`,
     );
   }

@@ -7,6 +7,12 @@ export const REPORT_MESSAGES: CatalogueRef = { ns: 'report', dir: 'compliance/re
 
 const esc = (s: string | number) => String(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 const pct = (x: number | null) => (x === null ? '—' : `${x.toFixed(1)}%`);
+/** The words of the printed page header (inventory, title, date) and footer (page N of M). */
+export function pdfHeaderText(lang: Lang, inventory: string, generatedAt: string): { header: string; footer: string } {
+  const t = translator(lang, REPORT_MESSAGES);
+  return { header: esc(t('pdf.header', { name: inventory, date: formatDate(generatedAt, lang) })), footer: t('pdf.page') };
+}
+
 type BadgeStatus = 'pass' | 'fail' | 'manual' | 'not-run' | 'met' | 'not-met' | 'needs';
 
 export interface PostureHtmlOptions {

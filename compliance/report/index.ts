@@ -5,7 +5,7 @@ import type { Lang } from '../../lib/i18n/index.js';
 import type { ComplianceInputs } from '../inputs.js';
 import type { ComplianceReport } from '../model.js';
 import { EMBEDDED_FAMILY, embeddedFont, FONT_STACK } from './font.js';
-import { renderPostureHtml, REPORT_MESSAGES } from './html.js';
+import { pdfHeaderText, renderPostureHtml, REPORT_MESSAGES } from './html.js';
 import { buildPosture, type PostureData } from './posture.js';
 
 /** Chart.js's UMD build from node_modules, inlined into the page so it works offline. */
@@ -40,8 +40,11 @@ export async function renderPosture(inputs: ComplianceInputs, report: Compliance
   const chartJs = opts.chartJs ?? chartJsSource();
   const lang = opts.lang ?? 'en';
   if (opts.embedFont === false) return { html: renderPostureHtml(data, chartJs, { lang }), data, font: { bytes: 0, chars: 0 } };
-  const font = await embeddedFont(renderPostureHtml(data, '', { lang }));
+  // the printed page's header and footer reuse the page's faces: their characters are embedded too
+  const print = pdfHeaderText(lang, data.inventory.name, data.generatedAt);
+  const font = await embeddedFont(renderPostureHtml(data, '', { lang }) + print.header + print.footer);
   return { html: renderPostureHtml(data, chartJs, { lang, fontCss: font.css }), data, font: { bytes: font.bytes, chars: [...font.chars].length } };
 }
 
+export { printPosturePdf, DEFAULT_CHROMIUM, type PrintPostureOptions } from './pdf.js';
 export { buildPosture, renderPostureHtml, embeddedFont, EMBEDDED_FAMILY, FONT_STACK, REPORT_MESSAGES, type PostureData };
