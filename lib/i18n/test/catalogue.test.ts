@@ -37,10 +37,11 @@ const dirs = catalogueDirs();
 const glossary = readGlossary();
 
 describe('message catalogues', () => {
-  it('are found: the common one and the posture report', () => {
+  it('are found: the common one, the posture report catalogue and the inventory table catalogue', () => {
     const rel = dirs.map((d) => relative(root, d));
     expect(rel).toContain('lib/i18n/locales');
     expect(rel).toContain('compliance/report/locales');
+    expect(rel).toContain('bin/commands/locales');
   });
 
   for (const dir of dirs) {

@@ -32,6 +32,20 @@ describe('jinbao --lang', () => {
   });
 });
 
+describe('jinbao inventory show in each language', () => {
+  it('words the table in Chinese with the glossary\'s tiers, the site names as the inventory gives them and the pinyin beside', async () => {
+    const zh = await runCli(['--state', state, 'inventory', 'show'], { LC_MESSAGES: 'zh_CN.UTF-8' });
+    expect(zh.code).toBe(0);
+    expect(zh.stdout).toContain('资源清单“national”（内置全国资源清单）：部 1 个，省级站点 32 个，地市 333 个，县级网络接入平台 3004 个，灾备配对 25 个\n');
+    expect(zh.stdout).toMatch(/\n代码 +层级 +名称 +拼音标识 +上级 +机房 +业务域 +灾备中心 +人员 +接入平台\n/);
+    expect(zh.stdout).toMatch(/\n440000 +省 +广东省 +guangdong +000000 /);
+    expect(zh.stdout).toMatch(/\n440100 +地市 +广州市 +guangzhou +440000 /);
+    const en = await runCli(['--state', state, 'inventory', 'show'], {});
+    expect(en.stdout).toMatch(/\nid +tier +name +slug +parent +dc +domains +dr +staff +platforms\n/);
+    expect(en.stdout).toMatch(/\n440100 +prefecture +广州市 +guangzhou +440000 /);
+  });
+});
+
 describe('machine-readable output does not change with the language', () => {
   const commands: readonly (readonly string[])[] = [
     ['kpi', '--json'],
