@@ -11,10 +11,11 @@
  * glossary is `lib/i18n/glossary.yaml`. Both are read from the project root so the same files
  * serve the sources and `dist/`.
  */
-import { createInstance, type i18n, type TFunction } from 'i18next';
+import type { i18n, TFunction } from 'i18next';
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { parse as parseYaml } from 'yaml';
+import jsyaml from 'js-yaml';
 import { InputError } from '../errors.js';
 import { projectRoot } from '../package-info.js';
 
@@ -42,7 +43,7 @@ export interface GlossaryEntry {
 
 /** The glossary, keyed by term id. */
 export function readGlossary(root = projectRoot()): Readonly<Record<string, GlossaryEntry>> {
-  return parseYaml(readFileSync(join(root, GLOSSARY_FILE), 'utf8')) as Record<string, GlossaryEntry>;
+  return jsyaml.load(readFileSync(join(root, GLOSSARY_FILE), 'utf8')) as Record<string, GlossaryEntry>;
 }
 
 /**
@@ -84,6 +85,8 @@ function instance(): i18n {
   if (shared) return shared;
   const glossary = readGlossary();
   const terms = (lang: Lang) => Object.fromEntries(Object.entries(glossary).map(([k, e]) => [k, lang === 'en' ? e.en : e.zh]));
+  // loaded on first use: most commands print nothing translated and skip its start-up cost
+  const { createInstance } = createRequire(import.meta.url)('i18next') as typeof import('i18next');
   const i = createInstance();
   void i.init({
     initAsync: false,
