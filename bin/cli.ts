@@ -17,6 +17,7 @@ export function buildProgram(io: Io, result: { exitCode: number }): Command {
     .version(packageVersion(), '-V, --version')
     .addOption(new Option('--inventory <file>', 'inventory file (YAML or JSON); default: the built-in national inventory'))
     .addOption(new Option('--state <dir>', 'state directory (embedded SQLite store)').default(undefined, '$JINBAO_STATE or .jinbao/'))
+    .addOption(new Option('--lang <lang>', 'language of messages and reports: en or zh-CN').default(undefined, 'the locale: LC_ALL > LC_MESSAGES > LANG, zh_CN.* is Chinese'))
     .option('--debug', 'show stack traces for errors')
     .showHelpAfterError('(run with --help for usage)')
     .configureOutput({

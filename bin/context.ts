@@ -1,3 +1,4 @@
+import { resolveLang, type Lang } from '../lib/i18n/index.js';
 import { resolveStateDir } from '../lib/state.js';
 import { LocalOpsContext } from '../orchestration/index.js';
 
@@ -10,6 +11,7 @@ export interface Io {
 export interface GlobalOptions {
   readonly inventory?: string;
   readonly state?: string;
+  readonly lang?: string;
   readonly debug?: boolean;
 }
 
@@ -20,12 +22,15 @@ export interface GlobalOptions {
 export class Context extends LocalOpsContext {
   readonly io: Io;
   readonly global: GlobalOptions;
+  /** The language of human-readable output (`--lang`, else the locale); machine-readable output ignores it. */
+  readonly lang: Lang;
   private readonly cleanups: (() => void | Promise<void>)[] = [];
 
   constructor(io: Io, global: GlobalOptions) {
     super({ stateDir: resolveStateDir(global.state, io.env), inventory: global.inventory, env: io.env });
     this.io = io;
     this.global = global;
+    this.lang = resolveLang(global.lang, io.env);
   }
 
   out(text: string): void {

@@ -11,4 +11,5 @@ export { AUDIT_RETENTION_DAYS } from './checks/audit.js';
 export { DRILL_MAX_AGE_DAYS } from './checks/drills.js';
 export { SM2_DISTID } from './checks/pki.js';
 export { registerComplianceMetrics } from './metrics.js';
-export { renderPosture, buildPosture, renderPostureHtml, chartJsSource, type PostureData } from './report/index.js';
+export { printPosturePdf, DEFAULT_CHROMIUM, type PrintPostureOptions } from './report/index.js';
+export { renderPosture, buildPosture, renderPostureHtml, chartJsSource, embeddedFont, EMBEDDED_FAMILY, FONT_STACK, REPORT_MESSAGES, type PostureData, type RenderPostureOptions, type RenderedPosture } from './report/index.js';

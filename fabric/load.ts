@@ -263,14 +263,82 @@ export function loadFabric(file?: string): Fabric {
 }
 
 export function readInventoryFile(file: string): LoadResult {
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = readFileSync(file, 'utf8');
+    bytes = readFileSync(file);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     throw new InputError(`cannot read inventory ${file}: ${code === 'ENOENT' ? 'no such file' : String((err as Error).message)}`, { cause: err });
   }
-  return parseInventoryText(text, file);
+  const bad = firstInvalidUtf8(bytes);
+  if (bad !== undefined) return { problems: [invalidUtf8Problem(bytes, bad, file)], source: file };
+  return parseInventoryText(bytes.toString('utf8'), file);
+}
+
+/**
+ * The offset of the first byte that does not belong to a well-formed UTF-8 sequence (RFC 3629: no
+ * overlong forms, no surrogates, nothing above U+10FFFF), or undefined when all of it is UTF-8.
+ * Decoding such bytes as UTF-8 would turn them into U+FFFD silently: a site name would be mangled.
+ */
+export function firstInvalidUtf8(b: Uint8Array): number | undefined {
+  let i = 0;
+  while (i < b.length) {
+    const c = b[i]!;
+    if (c < 0x80) {
+      i += 1;
+      continue;
+    }
+    const [n, lo, hi] = c >= 0xc2 && c <= 0xdf ? [1, 0x80, 0xbf] : c === 0xe0 ? [2, 0xa0, 0xbf] : c === 0xed ? [2, 0x80, 0x9f] : c >= 0xe1 && c <= 0xef ? [2, 0x80, 0xbf] : c === 0xf0 ? [3, 0x90, 0xbf] : c >= 0xf1 && c <= 0xf3 ? [3, 0x80, 0xbf] : c === 0xf4 ? [3, 0x80, 0x8f] : [0, 0, 0];
+    if (n === 0) return i;
+    const second = b[i + 1];
+    if (second === undefined || second < lo || second > hi) return i;
+    for (let k = 2; k <= n; k++) {
+      const x = b[i + k];
+      if (x === undefined || x < 0x80 || x > 0xbf) return i;
+    }
+    i += n + 1;
+  }
+  return undefined;
+}
+
+/** Where the bad bytes are: line and column, and the inventory field whose text holds them. */
+function invalidUtf8Problem(bytes: Buffer, offset: number, source: string): Problem {
+  const before = bytes.subarray(0, offset).toString('utf8');
+  const line = before.split('\n').length;
+  const column = [...before.slice(before.lastIndexOf('\n') + 1)].length + 1;
+  const shown = [...bytes.subarray(offset, Math.min(offset + 4, bytes.length))].map((x) => `0x${x.toString(16).padStart(2, '0')}`).join(' ');
+  const path = fieldAt(bytes.toString('utf8'), before.length);
+  return {
+    path,
+    location: `${source}:${line}:${column}`,
+    message: `not valid UTF-8 (bytes ${shown} at byte offset ${offset}); save the inventory as UTF-8, e.g. iconv -f GB18030 -t UTF-8 ${source}`,
+  };
+}
+
+/** The path of the innermost YAML node whose text covers `index` (of the text decoded lossily). */
+function fieldAt(text: string, index: number): (string | number)[] {
+  const { parseDocument, isMap, isSeq, isScalar } = yamlModule();
+  const doc = parseDocument(text);
+  const path: (string | number)[] = [];
+  let node: unknown = doc.contents;
+  for (;;) {
+    const covers = (n: unknown) => {
+      const r = (n as { range?: [number, number, number] } | null)?.range;
+      return r !== undefined && index >= r[0] && index < r[2];
+    };
+    if (isMap(node)) {
+      const item = node.items.find((it) => covers(it.value) || covers(it.key));
+      if (!item) break;
+      path.push(isScalar(item.key) ? String(item.key.value) : '?');
+      node = item.value;
+    } else if (isSeq(node)) {
+      const i = node.items.findIndex(covers);
+      if (i < 0) break;
+      path.push(i);
+      node = node.items[i];
+    } else break;
+  }
+  return path;
 }
 
 let builtIn: LoadResult | undefined;

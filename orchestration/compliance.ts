@@ -1,6 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { renderPosture, runCatalogue, type ComplianceReport } from '../compliance/index.js';
+import { renderPosture, runCatalogue, type ComplianceReport, type PostureData } from '../compliance/index.js';
 import { InputError } from '../lib/errors.js';
 import { json } from '../lib/output.js';
 import type { OpsContext } from './context.js';
@@ -18,22 +18,32 @@ export async function runCompliance(ctx: OpsContext, site?: string): Promise<Com
   }
 }
 
-/** Run the catalogue and write the posture report (index.html and posture.json) into `dir`. */
-export async function writePostureReport(ctx: OpsContext, dir: string): Promise<{ file: string; report: ComplianceReport }> {
+/** Run the catalogue and render the posture page in the context's language. */
+export async function renderPostureReport(ctx: OpsContext): Promise<{ html: string; data: PostureData; report: ComplianceReport }> {
   const { inputs, cleanup } = await gatherCompliance(ctx);
   try {
     const report = await runCatalogue(inputs);
-    const { html, data } = renderPosture(inputs, report);
-    const file = join(dir, 'index.html');
-    try {
-      mkdirSync(dir, { recursive: true });
-      writeFileSync(file, html);
-      writeFileSync(join(dir, 'posture.json'), json(data));
-    } catch (err) {
-      throw new InputError(`cannot write the report into ${dir}: ${(err as Error).message}; choose another --out folder`, { cause: err });
-    }
-    return { file, report };
+    return { ...(await renderPosture(inputs, report, ctx.lang ? { lang: ctx.lang } : {})), report };
   } finally {
     cleanup();
   }
+}
+
+/** Write a rendered posture page (index.html and posture.json) into `dir`; returns the page's path. */
+export function writePosturePage(dir: string, html: string, data: PostureData): string {
+  const file = join(dir, 'index.html');
+  try {
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(file, html);
+    writeFileSync(join(dir, 'posture.json'), json(data));
+  } catch (err) {
+    throw new InputError(`cannot write the report into ${dir}: ${(err as Error).message}; choose another --out folder`, { cause: err });
+  }
+  return file;
+}
+
+/** Run the catalogue and write the posture report (index.html and posture.json) into `dir`. */
+export async function writePostureReport(ctx: OpsContext, dir: string): Promise<{ file: string; report: ComplianceReport }> {
+  const { html, data, report } = await renderPostureReport(ctx);
+  return { file: writePosturePage(dir, html, data), report };
 }

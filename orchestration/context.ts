@@ -1,3 +1,4 @@
+import type { Lang } from '../lib/i18n/index.js';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadFabric, type Fabric } from '../fabric/index.js';
@@ -14,6 +15,8 @@ export interface OpsContext extends StateAccess {
   /** Where the inventory came from, for messages ("built-in national inventory" or the file). */
   readonly inventorySource: string;
   readonly env: NodeJS.ProcessEnv;
+  /** The language of human-readable output (reports); machine-readable output ignores it. @default English */
+  readonly lang?: Lang;
 }
 
 /**

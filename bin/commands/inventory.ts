@@ -4,9 +4,12 @@ import { builtInInventory, formatProblem, OUTLET_KINDS, readInventoryFile, valid
 import { exportableInventory, inventorySummary, siteSummary } from '../../fabric/operations.js';
 import { InputError } from '../../lib/errors.js';
 import { parseChoice } from '../../lib/options.js';
+import { translator, type CatalogueRef } from '../../lib/i18n/index.js';
 import { json, table } from '../../lib/output.js';
 import type { Context } from '../context.js';
 import type { Runner } from '../runner.js';
+
+const SHOW_MESSAGES: CatalogueRef = { ns: 'cli', dir: 'bin/commands/locales' };
 
 export function register(program: Command, run: Runner): void {
   const inv = program
@@ -93,25 +96,27 @@ async function show(ctx: Context, opts: { json?: boolean; site?: string }): Prom
     return;
   }
   if (sum.sampleData) ctx.out(`${sum.notes.join('\n')}\n\n`);
+  // the words follow --lang or the locale; the site names are the inventory's own (Chinese), pinyin beside them
+  const t = translator(ctx.lang, SHOW_MESSAGES);
+  const source = ctx.global.inventory ?? t('inventory.builtIn');
   ctx.out(
-    `inventory "${sum.name}" (${ctx.inventorySource}): 1 ministry, ${sum.counts.province} provincial sites, ${sum.counts.prefecture} prefectures, ` +
-      `${sum.counts.accessPlatforms} county access platforms, ${sum.counts.drPairings} DR pairings\n\n`,
+    `${t('inventory.summary', { name: sum.name, source, provinces: sum.counts.province, prefectures: sum.counts.prefecture, platforms: sum.counts.accessPlatforms, pairings: sum.counts.drPairings })}\n\n`,
   );
   ctx.out(
     table(f.sites, [
-      { header: 'id', value: (s) => s.id },
-      { header: 'tier', value: (s) => s.tier },
-      { header: 'name', value: (s) => s.name },
-      { header: 'slug', value: (s) => s.slug },
-      { header: 'parent', value: (s) => s.parent ?? '' },
-      { header: 'dc', value: (s) => `${s.dataCenter.class}${s.dataCenter.meetsStandard ? '' : '!'}` },
-      { header: 'domains', value: (s) => f.domains(s).length, align: 'right' },
-      { header: 'dr', value: (s) => s.dr?.site ?? '' },
-      { header: 'staff', value: (s) => s.staff.total, align: 'right' },
-      { header: 'platforms', value: (s) => `${s.accessPlatforms.filter((a) => a.connected).length}/${s.accessPlatforms.length}`, align: 'right' },
+      { header: t('inventory.col.id'), value: (s) => s.id },
+      { header: t('inventory.col.tier'), value: (s) => t(`inventory.tier.${s.tier}`) },
+      { header: t('inventory.col.name'), value: (s) => s.name },
+      { header: t('inventory.col.slug'), value: (s) => s.slug },
+      { header: t('inventory.col.parent'), value: (s) => s.parent ?? '' },
+      { header: t('inventory.col.dc'), value: (s) => `${s.dataCenter.class}${s.dataCenter.meetsStandard ? '' : '!'}` },
+      { header: t('inventory.col.domains'), value: (s) => f.domains(s).length, align: 'right' },
+      { header: t('inventory.col.dr'), value: (s) => s.dr?.site ?? '' },
+      { header: t('inventory.col.staff'), value: (s) => s.staff.total, align: 'right' },
+      { header: t('inventory.col.platforms'), value: (s) => `${s.accessPlatforms.filter((a) => a.connected).length}/${s.accessPlatforms.length}`, align: 'right' },
     ]),
   );
-  ctx.out('\n"!" after the data-center class: does not meet the national standard. Details: jinbao inventory show --site ID\n');
+  ctx.out(`\n${t('inventory.legend')}\n`);
 }
 
 async function exportInventory(ctx: Context, opts: { format: string; pin?: boolean }): Promise<void> {

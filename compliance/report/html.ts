@@ -1,52 +1,102 @@
+import { formatDate, formatDateTime, formatNumber, translator, type CatalogueRef, type Lang, type Translate } from '../../lib/i18n/index.js';
+import { EMBEDDED_FAMILY, FONT_STACK } from './font.js';
 import type { PostureData } from './posture.js';
+
+/** The report's message catalogue (compliance/report/locales). */
+export const REPORT_MESSAGES: CatalogueRef = { ns: 'report', dir: 'compliance/report/locales' };
 
 const esc = (s: string | number) => String(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 const pct = (x: number | null) => (x === null ? '—' : `${x.toFixed(1)}%`);
-const STATUS_LABEL = { pass: 'pass', fail: 'fail', manual: 'manual', 'not-run': 'not run', met: 'met', 'not-met': 'not met', needs: 'needs state' } as const;
-
-function badge(status: keyof typeof STATUS_LABEL): string {
-  return `<span class="badge ${status}">${STATUS_LABEL[status]}</span>`;
+/** The words of the printed page header (inventory, title, date) and footer (page N of M). */
+export function pdfHeaderText(lang: Lang, inventory: string, generatedAt: string): { header: string; footer: string } {
+  const t = translator(lang, REPORT_MESSAGES);
+  return { header: esc(t('pdf.header', { name: inventory, date: formatDate(generatedAt, lang) })), footer: t('pdf.page') };
 }
 
-function unavailable(reason: string | undefined): string {
-  return `<p class="unavailable">Not available: ${esc(reason ?? 'no state')}</p>`;
+type BadgeStatus = 'pass' | 'fail' | 'manual' | 'not-run' | 'met' | 'not-met' | 'needs';
+
+export interface PostureHtmlOptions {
+  /** Language of every heading, label, axis and legend. @default 'en' */
+  readonly lang?: Lang;
+  /** `@font-face` rules of the embedded Chinese font (see font.ts). @default '' */
+  readonly fontCss?: string;
+}
+
+/** What a chart shows in its axes and legends, in the page's language (read by the page's script). */
+function chartLabels(t: Translate): Record<string, string> {
+  const keys = ['actual', 'target', 'percent', 'findings', 'active', 'revoked', 'other', 'rto', 'rtoObjective', 'rowsLost', 'seconds', 'rows'] as const;
+  const labels: Record<string, string> = Object.fromEntries(keys.map((k) => [k, t(`chart.${k}`)]));
+  for (const s of ['pass', 'fail', 'not-run'] as const) labels[s] = t(`status.${s}`);
+  return labels;
 }
 
 /**
  * The posture page: one self-contained HTML file. Tables are rendered here so the numbers read
  * without JavaScript; charts are drawn by Chart.js, inlined from `chartJs` so the page works offline.
+ * Data (the JSON block) is the same in every language; only the words around it change.
  */
-export function renderPostureHtml(data: PostureData, chartJs: string): string {
+export function renderPostureHtml(data: PostureData, chartJs: string, opts: PostureHtmlOptions = {}): string {
   const d = data;
+  const lang = opts.lang ?? 'en';
+  const zh = lang === 'zh-CN';
+  const t = translator(lang, REPORT_MESSAGES);
+  const num = (n: number) => formatNumber(n, lang);
+  const badge = (status: BadgeStatus) => `<span class="badge ${status}">${esc(t(`status.${status}`))}</span>`;
+  const unavailable = (reason: string | undefined) => `<p class="unavailable">${esc(t('unavailable', { reason: reason ?? t('noState') }))}</p>`;
+  const indicatorTitle = new Map(d.indicators.map((i) => [i.id, zh ? i.titleZh : i.title]));
+  const note = (i: PostureData['indicators'][number]) =>
+    i.needs !== null ? t('note.needs', { what: i.needs }) : i.numerator !== null && i.denominator !== null ? t('note.ratio', { numerator: num(i.numerator), denominator: num(i.denominator) }) : i.denominator !== null ? t('note.mean', { denominator: num(i.denominator) }) : '';
+  const controlTitle = (c: PostureData['controls'][number]) => {
+    if (!zh) return esc(c.title);
+    const plan = /^PLAN-(.+)$/.exec(c.id);
+    return esc(plan ? (indicatorTitle.get(plan[1]!) ?? c.title) : t(`control.${c.id}`, { defaultValue: c.title }));
+  };
+  const clause = (c: PostureData['controls'][number]) => {
+    const plan = /^PLAN-(.+)$/.exec(c.id);
+    if (plan) return esc(zh ? t('compliance.plan', { indicator: indicatorTitle.get(plan[1]!) ?? plan[1] }) : c.clause);
+    return zh ? `${esc(c.clause)}<div class="zh">${esc(c.clauseText)}</div>` : esc(c.clause);
+  };
+
   const indicatorRows = d.indicators
     .map(
-      (i) => `<tr data-indicator="${esc(i.id)}"><td>${esc(i.title)}<div class="zh">${esc(i.titleZh)}</div></td><td>${esc(i.kind)}</td><td class="num target">${esc(i.target)}</td><td class="num actual">${esc(i.actualText)}</td><td>${badge(i.status)}</td><td class="note">${esc(i.note)}</td></tr>`,
+      (i) =>
+        `<tr data-indicator="${esc(i.id)}"><td>${zh ? esc(i.titleZh) : `${esc(i.title)}<div class="zh">${esc(i.titleZh)}</div>`}</td><td>${esc(t(`kind.${i.kind}`))}</td><td class="num target">${esc(i.target)}</td><td class="num actual">${esc(i.actualText)}</td><td>${badge(i.status)}</td><td class="note">${esc(note(i))}</td></tr>`,
     )
     .join('\n');
   const controlRows = d.controls
     .map(
-      (c) => `<tr data-control="${esc(c.id)}"><td class="mono">${esc(c.id)}</td><td>${esc(c.title)}</td><td class="clause">${esc(c.clause)}</td><td>${c.binding ? 'binding' : 'advisory'}</td><td>${esc(c.severity)}</td><td>${badge(c.status)}</td><td class="note">${esc(c.summary)}<div class="provenance">evidence: ${esc(c.provenance.join(', '))}</div></td></tr>`,
+      (c) =>
+        `<tr data-control="${esc(c.id)}"><td class="mono">${esc(c.id)}</td><td>${controlTitle(c)}</td><td class="clause">${clause(c)}</td><td>${esc(t(c.binding ? 'kind.binding' : 'kind.advisory'))}</td><td>${esc(t(`severity.${c.severity}`))}</td><td>${badge(c.status)}</td><td class="note">${esc(c.summary)}<div class="provenance">${esc(t('compliance.provenance', { kinds: c.provenance.join(', ') }))}</div></td></tr>`,
     )
     .join('\n');
   const provinceRows = d.byProvince
-    .map((p) => `<tr data-province="${esc(p.province)}"><td class="mono">${esc(p.province)}</td><td>${esc(p.name)}</td><td class="num">${p.counts.pass}</td><td class="num">${p.counts.fail}</td><td class="num">${p.counts['not-run']}</td><td class="note">${esc(p.failing.slice(0, 4).join(', '))}${p.failing.length > 4 ? ` … +${p.failing.length - 4}` : ''}</td></tr>`)
+    .map((p) => `<tr data-province="${esc(p.province)}"><td class="mono">${esc(p.province)}</td><td>${esc(p.name)}</td><td class="num">${num(p.counts.pass)}</td><td class="num">${num(p.counts.fail)}</td><td class="num">${num(p.counts['not-run'])}</td><td class="note">${esc(p.failing.slice(0, 4).join(', '))}${p.failing.length > 4 ? ` … +${p.failing.length - 4}` : ''}</td></tr>`)
     .join('\n');
   const certs = d.certificates;
   const drills = d.drills;
   const wanIndicators = d.indicators.filter((i) => d.wan.indicators.includes(i.id));
   const summary = d.controls.reduce((acc, c) => ((acc[c.status] += 1), acc), { pass: 0, fail: 0, manual: 0, 'not-run': 0 });
-  const json = JSON.stringify(d).replace(/</g, '\\u003c');
+  const script = (value: unknown) => JSON.stringify(value).replace(/</g, '\\u003c');
+  const page = {
+    lang,
+    labels: chartLabels(t),
+    indicatorLabels: d.indicators.map((i) => (zh ? i.titleZh : i.id)),
+    wanLabels: wanIndicators.map((i) => indicatorTitle.get(i.id)!),
+    drillLabels: drills.runs.map((r) => `${formatDate(r.finishedAt, lang)} ${r.siteName}`),
+    fontStack: FONT_STACK,
+  };
 
   return `<!doctype html>
-<html lang="en">
+<html lang="${lang}">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>jinbao posture report — ${esc(d.inventory.name)}</title>
+<title>${esc(t('docTitle', { name: d.inventory.name }))}</title>
 <style>
+${opts.fontCss ?? ''}
 :root { --pass: #1a7f37; --fail: #cf222e; --manual: #9a6700; --notrun: #6e7781; --ink: #1f2328; --muted: #59636e; --line: #d1d9e0; }
 * { box-sizing: border-box; }
-body { font: 14px/1.45 system-ui, "Noto Sans CJK SC", "PingFang SC", sans-serif; color: var(--ink); margin: 0; background: #f6f8fa; }
+body { font: 14px/1.5 ${FONT_STACK}; color: var(--ink); margin: 0; background: #f6f8fa; }
 header { background: #0b3d91; color: #fff; padding: 20px 32px; }
 header h1 { margin: 0 0 4px; font-size: 22px; }
 header .meta { opacity: .85; }
@@ -76,48 +126,57 @@ td.clause { font-size: 12.5px; min-width: 150px; }
 .chart { position: relative; height: 340px; }
 .unavailable { color: var(--muted); font-style: italic; }
 footer { color: var(--muted); font-size: 12px; padding: 0 32px 24px; }
+@media print {
+  body { background: #fff; }
+  header { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
+  section { break-inside: avoid; }
+  #compliance, #by-site { break-inside: auto; }
+  tr { break-inside: avoid; }
+  .charts { grid-template-columns: 1fr; }
+  main { max-width: none; }
+}
 </style>
 </head>
 <body>
 <header>
-  <h1>Golden Security (金保) fabric — posture report</h1>
-  <div class="meta">inventory <b>${esc(d.inventory.name)}</b> · ${d.inventory.sites} sites · generated ${esc(d.generatedAt)}</div>
+  <h1 id="title">${esc(t('title'))}</h1>
+  <div class="meta">${t('meta', { name: esc(d.inventory.name), sites: num(d.inventory.sites), at: esc(formatDateTime(d.generatedAt, lang)) })}</div>
 </header>
 <main>
-${d.inventory.sampleData ? '<p class="sample"><b>SAMPLE DATA.</b> The inventory holds generated figures; only site names and GB/T 2260 codes are real. The results describe the sample, not the real fabric.</p>' : ''}
+${d.inventory.sampleData ? `<p class="sample">${t('sample')}</p>` : ''}
 <section id="summary">
-  <h2>Verdict</h2>
-  <div class="verdict ${d.compliant ? 'ok' : 'bad'}" id="verdict">${d.compliant ? 'Compliant: every binding control passes.' : 'Not compliant: at least one binding control fails or could not run.'}</div>
+  <h2>${esc(t('verdict.heading'))}</h2>
+  <div class="verdict ${d.compliant ? 'ok' : 'bad'}" id="verdict">${esc(t(d.compliant ? 'verdict.ok' : 'verdict.bad'))}</div>
   <div class="tiles">
-    <div class="tile">controls<b id="count-controls">${d.controls.length}</b></div>
-    <div class="tile">pass<b id="count-pass" style="color:var(--pass)">${summary.pass}</b></div>
-    <div class="tile">fail<b id="count-fail" style="color:var(--fail)">${summary.fail}</b></div>
-    <div class="tile">manual<b id="count-manual" style="color:var(--manual)">${summary.manual}</b></div>
-    <div class="tile">not run<b id="count-not-run" style="color:var(--notrun)">${summary['not-run']}</b></div>
+    <div class="tile">${esc(t('tile.controls'))}<b id="count-controls">${num(d.controls.length)}</b></div>
+    <div class="tile">${esc(t('status.pass'))}<b id="count-pass" style="color:var(--pass)">${num(summary.pass)}</b></div>
+    <div class="tile">${esc(t('status.fail'))}<b id="count-fail" style="color:var(--fail)">${num(summary.fail)}</b></div>
+    <div class="tile">${esc(t('status.manual'))}<b id="count-manual" style="color:var(--manual)">${num(summary.manual)}</b></div>
+    <div class="tile">${esc(t('status.not-run'))}<b id="count-not-run" style="color:var(--notrun)">${num(summary['not-run'])}</b></div>
   </div>
 </section>
 
 <section id="indicators">
-  <h2>The plan's indicators (专栏2): target vs actual</h2>
-  <div class="chart"><canvas id="chart-indicators" aria-label="indicators, actual against target"></canvas></div>
-  <table><thead><tr><th>indicator</th><th>kind</th><th>target</th><th>actual</th><th>status</th><th></th></tr></thead>
+  <h2>${esc(t('indicators.heading'))}</h2>
+  <div class="chart"><canvas id="chart-indicators" aria-label="${esc(t('indicators.chart'))}"></canvas></div>
+  <table><thead><tr><th>${esc(t('indicators.indicator'))}</th><th>${esc(t('indicators.kind'))}</th><th>${esc(t('indicators.target'))}</th><th>${esc(t('indicators.actual'))}</th><th>${esc(t('indicators.status'))}</th><th></th></tr></thead>
   <tbody>
 ${indicatorRows}
   </tbody></table>
 </section>
 
 <section id="compliance">
-  <h2>Compliance by control (MLPS 2.0 level 3, GB/T 22239-2019; GB/T 39786-2021; the plan)</h2>
-  <table><thead><tr><th>control</th><th>title</th><th>clause</th><th>kind</th><th>severity</th><th>status</th><th>first finding</th></tr></thead>
+  <h2>${esc(t('compliance.heading'))}</h2>
+  <table><thead><tr><th>${esc(t('compliance.control'))}</th><th>${esc(t('compliance.title'))}</th><th>${esc(t('compliance.clause'))}</th><th>${esc(t('compliance.kind'))}</th><th>${esc(t('compliance.severity'))}</th><th>${esc(t('compliance.status'))}</th><th>${esc(t('compliance.finding'))}</th></tr></thead>
   <tbody>
 ${controlRows}
   </tbody></table>
 </section>
 
 <section id="by-site">
-  <h2>Compliance by site (site-scoped findings, grouped by province)</h2>
-  <div class="chart"><canvas id="chart-provinces" aria-label="findings per province"></canvas></div>
-  <table><thead><tr><th>province</th><th>name</th><th>pass</th><th>fail</th><th>not run</th><th>failing (control site)</th></tr></thead>
+  <h2>${esc(t('bySite.heading'))}</h2>
+  <div class="chart"><canvas id="chart-provinces" aria-label="${esc(t('bySite.chart'))}"></canvas></div>
+  <table><thead><tr><th>${esc(t('bySite.province'))}</th><th>${esc(t('bySite.name'))}</th><th>${esc(t('status.pass'))}</th><th>${esc(t('status.fail'))}</th><th>${esc(t('status.not-run'))}</th><th>${esc(t('bySite.failing'))}</th></tr></thead>
   <tbody>
 ${provinceRows}
   </tbody></table>
@@ -125,88 +184,105 @@ ${provinceRows}
 
 <div class="charts">
 <section id="certificates">
-  <h2>Certificates</h2>
+  <h2>${esc(t('certs.heading'))}</h2>
   ${
     certs.available
-      ? `<div class="chart"><canvas id="chart-certificates" aria-label="certificates by profile"></canvas></div>
-  <table><thead><tr><th>CA</th><th>algorithm</th><th>parent</th><th>not after</th><th>status</th></tr></thead><tbody>
-  ${certs.authorities.map((a) => `<tr><td class="mono">${esc(a.id)}</td><td>${esc(a.algorithm)}</td><td class="mono">${esc(a.parent ?? 'root')}</td><td>${esc(a.notAfter.slice(0, 10))}</td><td>${esc(a.status)}</td></tr>`).join('\n')}
+      ? `<div class="chart"><canvas id="chart-certificates" aria-label="${esc(t('certs.chart'))}"></canvas></div>
+  <table><thead><tr><th>${esc(t('certs.ca'))}</th><th>${esc(t('certs.algorithm'))}</th><th>${esc(t('certs.parent'))}</th><th>${esc(t('certs.notAfter'))}</th><th>${esc(t('certs.status'))}</th></tr></thead><tbody>
+  ${certs.authorities.map((a) => `<tr><td class="mono">${esc(a.id)}</td><td>${esc(a.algorithm)}</td><td class="mono">${esc(a.parent ?? t('certs.root'))}</td><td>${esc(formatDate(a.notAfter, lang))}</td><td>${esc(t(`certs.state.${a.status}`, { defaultValue: a.status }))}</td></tr>`).join('\n')}
   </tbody></table>
-  <p>Active certificates expiring within 30 days: <b id="certs-expiring">${certs.expiryDays.filter((x) => x <= 30).length}</b></p>`
+  <p>${esc(t('certs.expiring'))} <b id="certs-expiring">${num(certs.expiryDays.filter((x) => x <= 30).length)}</b></p>`
       : unavailable(certs.reason)
   }
 </section>
 
 <section id="drills">
-  <h2>DR drills: measured RTO against objectives, data lost (RPO)</h2>
+  <h2>${esc(t('drills.heading'))}</h2>
   ${
     drills.available && drills.runs.length > 0
-      ? `<div class="chart"><canvas id="chart-drills" aria-label="drill RTO over time"></canvas></div>
-  <table><thead><tr><th>run</th><th>site</th><th>finished</th><th>result</th><th>RTO / objective</th><th>RPO / objective</th><th>rows lost</th></tr></thead><tbody>
-  ${drills.runs.slice(-12).map((r) => `<tr><td class="mono">${esc(r.id)}</td><td class="mono">${esc(r.site)}</td><td>${esc(r.finishedAt.slice(0, 16).replace('T', ' '))}</td><td>${badge(r.passed ? 'pass' : 'fail')}</td><td class="num">${r.rtoSeconds ?? '—'} s / ${r.rtoObjective} s</td><td class="num">${r.rpoSeconds ?? '—'} s / ${r.rpoObjective} s</td><td class="num">${r.rpoRows ?? '—'}</td></tr>`).join('\n')}
+      ? `<div class="chart"><canvas id="chart-drills" aria-label="${esc(t('drills.chart'))}"></canvas></div>
+  <table><thead><tr><th>${esc(t('drills.run'))}</th><th>${esc(t('drills.site'))}</th><th>${esc(t('drills.finished'))}</th><th>${esc(t('drills.result'))}</th><th>${esc(t('drills.rto'))}</th><th>${esc(t('drills.rpo'))}</th><th>${esc(t('drills.rowsLost'))}</th></tr></thead><tbody>
+  ${drills.runs
+    .slice(-12)
+    .map(
+      (r) =>
+        `<tr><td class="mono">${esc(r.id)}</td><td>${esc(r.siteName)} <span class="mono">${esc(r.site)}</span></td><td>${esc(formatDateTime(r.finishedAt, lang))}</td><td>${badge(r.passed ? 'pass' : 'fail')}</td><td class="num">${r.rtoSeconds ?? '—'} s / ${r.rtoObjective} s</td><td class="num">${r.rpoSeconds ?? '—'} s / ${r.rpoObjective} s</td><td class="num">${r.rpoRows === null ? '—' : num(r.rpoRows)}</td></tr>`,
+    )
+    .join('\n')}
   </tbody></table>`
-      : unavailable(drills.available ? 'no drill has run yet (jinbao drill run)' : drills.reason)
+      : unavailable(drills.available ? t('drills.none') : drills.reason)
   }
 </section>
 </div>
 
 <section id="wan">
-  <h2>WAN coverage</h2>
-  <div class="chart" style="height:220px"><canvas id="chart-wan" aria-label="network coverage indicators"></canvas></div>
-  ${d.wan.available ? `<p>Overlay plan: <b>${d.wan.links}</b> links, <b>${d.wan.uplinks}</b> uplinks; provinces with two uplinks: <b id="wan-two-uplinks">${d.wan.provincesWithTwoUplinks}</b> of ${d.wan.provinces}.</p>` : unavailable(d.wan.reason)}
-  <table><thead><tr><th>indicator</th><th>target</th><th>actual</th><th>status</th></tr></thead><tbody>
-  ${wanIndicators.map((i) => `<tr><td>${esc(i.title)}</td><td class="num">${esc(i.target)}</td><td class="num">${pct(i.actual)}</td><td>${badge(i.status)}</td></tr>`).join('\n')}
+  <h2>${esc(t('wan.heading'))}</h2>
+  <div class="chart" style="height:220px"><canvas id="chart-wan" aria-label="${esc(t('wan.chart'))}"></canvas></div>
+  ${d.wan.available ? `<p>${t('wan.plan', { links: num(d.wan.links), uplinks: num(d.wan.uplinks), two: `<b id="wan-two-uplinks">${num(d.wan.provincesWithTwoUplinks)}</b>`, provinces: num(d.wan.provinces) })}</p>` : unavailable(d.wan.reason)}
+  <table><thead><tr><th>${esc(t('indicators.indicator'))}</th><th>${esc(t('indicators.target'))}</th><th>${esc(t('indicators.actual'))}</th><th>${esc(t('indicators.status'))}</th></tr></thead><tbody>
+  ${wanIndicators.map((i) => `<tr><td>${esc(indicatorTitle.get(i.id)!)}</td><td class="num">${esc(i.target)}</td><td class="num">${pct(i.actual)}</td><td>${badge(i.status)}</td></tr>`).join('\n')}
   </tbody></table>
 </section>
 </main>
-<footer>Generated by jinbao. Evidence for every finding: <code>jinbao comply --format json</code>. Charts: Chart.js (MIT), bundled.</footer>
-<script id="posture-data" type="application/json">${json}</script>
+<footer>${t('footer')} ${opts.fontCss ? esc(t('fontCredit')) : ''}</footer>
+<script id="posture-data" type="application/json">${script(d)}</script>
+<script id="posture-page" type="application/json">${script(page)}</script>
 <script>${chartJs}</script>
 <script>
 (function () {
   var d = JSON.parse(document.getElementById('posture-data').textContent);
+  var P = JSON.parse(document.getElementById('posture-page').textContent);
+  var L = P.labels;
   var C = { pass: '#1a7f37', fail: '#cf222e', manual: '#9a6700', notrun: '#8c959f', target: '#0b3d91' };
-  Chart.defaults.animation = false;
-  Chart.defaults.maintainAspectRatio = false;
-  function bars(id, labels, datasets, opts) {
-    var el = document.getElementById(id);
-    if (!el) return;
-    new Chart(el, { type: 'bar', data: { labels: labels, datasets: datasets }, options: opts || {} });
+  function draw() {
+    Chart.defaults.animation = false;
+    Chart.defaults.maintainAspectRatio = false;
+    Chart.defaults.font.family = P.fontStack;
+    function bars(id, labels, datasets, opts) {
+      var el = document.getElementById(id);
+      if (!el) return;
+      new Chart(el, { type: 'bar', data: { labels: labels, datasets: datasets }, options: opts || {} });
+    }
+    var ind = d.indicators;
+    bars('chart-indicators', P.indicatorLabels, [
+      { label: L.actual, data: ind.map(function (i) { return i.actual; }), backgroundColor: ind.map(function (i) { return i.status === 'met' ? C.pass : i.status === 'not-met' ? C.fail : C.notrun; }) },
+      { label: L.target, data: ind.map(function (i) { return i.targetPercent; }), type: 'line', showLine: false, pointStyle: 'line', pointRadius: 14, pointBorderWidth: 3, borderColor: C.target, backgroundColor: C.target }
+    ], { scales: { y: { min: 0, max: 100, title: { display: true, text: L.percent } } } });
+    var pv = d.byProvince;
+    bars('chart-provinces', pv.map(function (p) { return p.name; }), [
+      { label: L.pass, data: pv.map(function (p) { return p.counts.pass; }), backgroundColor: C.pass },
+      { label: L.fail, data: pv.map(function (p) { return p.counts.fail; }), backgroundColor: C.fail },
+      { label: L['not-run'], data: pv.map(function (p) { return p.counts['not-run']; }), backgroundColor: C.notrun }
+    ], { scales: { x: { stacked: true }, y: { stacked: true, title: { display: true, text: L.findings } } } });
+    if (d.certificates.available) {
+      var pr = d.certificates.byProfile;
+      bars('chart-certificates', pr.map(function (p) { return p.profile; }), [
+        { label: L.active, data: pr.map(function (p) { return p.active; }), backgroundColor: C.pass },
+        { label: L.revoked, data: pr.map(function (p) { return p.revoked; }), backgroundColor: C.fail },
+        { label: L.other, data: pr.map(function (p) { return p.other; }), backgroundColor: C.notrun }
+      ], { scales: { x: { stacked: true }, y: { stacked: true } } });
+    }
+    if (d.drills.available && d.drills.runs.length > 0) {
+      var runs = d.drills.runs;
+      new Chart(document.getElementById('chart-drills'), { type: 'line', data: { labels: P.drillLabels, datasets: [
+        { label: L.rto, data: runs.map(function (r) { return r.rtoSeconds; }), borderColor: C.target, backgroundColor: C.target },
+        { label: L.rtoObjective, data: runs.map(function (r) { return r.rtoObjective; }), borderColor: C.fail, borderDash: [6, 4], pointRadius: 0 },
+        { label: L.rowsLost, data: runs.map(function (r) { return r.rpoRows !== null ? r.rpoRows : r.rpoSeconds; }), borderColor: C.manual, backgroundColor: C.manual, yAxisID: 'rows' }
+      ] }, options: { scales: { y: { title: { display: true, text: L.seconds }, min: 0 }, rows: { position: 'right', min: 0, title: { display: true, text: L.rows }, grid: { drawOnChartArea: false } } } } });
+    }
+    var wan = ind.filter(function (i) { return d.wan.indicators.indexOf(i.id) >= 0; });
+    bars('chart-wan', P.wanLabels, [
+      { label: L.actual, data: wan.map(function (i) { return i.actual; }), backgroundColor: wan.map(function (i) { return i.status === 'met' ? C.pass : C.fail; }) },
+      { label: L.target, data: wan.map(function (i) { return i.targetPercent; }), backgroundColor: 'rgba(11,61,145,.25)' }
+    ], { indexAxis: 'y', scales: { x: { min: 80, max: 100 } } });
+    document.body.setAttribute('data-rendered', 'true');
   }
-  var ind = d.indicators;
-  bars('chart-indicators', ind.map(function (i) { return i.id; }), [
-    { label: 'actual %', data: ind.map(function (i) { return i.actual; }), backgroundColor: ind.map(function (i) { return i.status === 'met' ? C.pass : i.status === 'not-met' ? C.fail : C.notrun; }) },
-    { label: 'target %', data: ind.map(function (i) { return i.targetPercent; }), type: 'line', showLine: false, pointStyle: 'line', pointRadius: 14, pointBorderWidth: 3, borderColor: C.target, backgroundColor: C.target }
-  ], { scales: { y: { min: 0, max: 100, title: { display: true, text: 'percent' } } } });
-  var pv = d.byProvince;
-  bars('chart-provinces', pv.map(function (p) { return p.name; }), [
-    { label: 'pass', data: pv.map(function (p) { return p.counts.pass; }), backgroundColor: C.pass },
-    { label: 'fail', data: pv.map(function (p) { return p.counts.fail; }), backgroundColor: C.fail },
-    { label: 'not run', data: pv.map(function (p) { return p.counts['not-run']; }), backgroundColor: C.notrun }
-  ], { scales: { x: { stacked: true }, y: { stacked: true, title: { display: true, text: 'findings' } } } });
-  if (d.certificates.available) {
-    var pr = d.certificates.byProfile;
-    bars('chart-certificates', pr.map(function (p) { return p.profile; }), [
-      { label: 'active', data: pr.map(function (p) { return p.active; }), backgroundColor: C.pass },
-      { label: 'revoked', data: pr.map(function (p) { return p.revoked; }), backgroundColor: C.fail },
-      { label: 'other', data: pr.map(function (p) { return p.other; }), backgroundColor: C.notrun }
-    ], { scales: { x: { stacked: true }, y: { stacked: true } } });
-  }
-  if (d.drills.available && d.drills.runs.length > 0) {
-    var runs = d.drills.runs;
-    var el = document.getElementById('chart-drills');
-    new Chart(el, { type: 'line', data: { labels: runs.map(function (r) { return r.finishedAt.slice(0, 10) + ' ' + r.site; }), datasets: [
-      { label: 'RTO s', data: runs.map(function (r) { return r.rtoSeconds; }), borderColor: C.target, backgroundColor: C.target },
-      { label: 'RTO objective s', data: runs.map(function (r) { return r.rtoObjective; }), borderColor: C.fail, borderDash: [6, 4], pointRadius: 0 },
-      { label: 'rows lost (RPO)', data: runs.map(function (r) { return r.rpoRows !== null ? r.rpoRows : r.rpoSeconds; }), borderColor: C.manual, backgroundColor: C.manual, yAxisID: 'rows' }
-    ] }, options: { scales: { y: { title: { display: true, text: 'seconds' }, min: 0 }, rows: { position: 'right', min: 0, title: { display: true, text: 'rows lost' }, grid: { drawOnChartArea: false } } } } });
-  }
-  var wan = ind.filter(function (i) { return d.wan.indicators.indexOf(i.id) >= 0; });
-  bars('chart-wan', wan.map(function (i) { return i.title; }), [
-    { label: 'actual %', data: wan.map(function (i) { return i.actual; }), backgroundColor: wan.map(function (i) { return i.status === 'met' ? C.pass : C.fail; }) },
-    { label: 'target %', data: wan.map(function (i) { return i.targetPercent; }), backgroundColor: 'rgba(11,61,145,.25)' }
-  ], { indexAxis: 'y', scales: { x: { min: 80, max: 100 } } });
-  document.body.setAttribute('data-rendered', 'true');
+  // Canvas text does not make the browser load a web font: load the embedded faces for every
+  // character the page and its charts show before drawing, so the charts' Chinese is not boxes.
+  var text = document.body.textContent + JSON.stringify(P);
+  var fonts = document.fonts;
+  if (fonts && fonts.load) fonts.load('12px "${EMBEDDED_FAMILY}"', text).then(function () { return fonts.ready; }).then(draw, draw);
+  else draw();
 })();
 </script>
 </body>

@@ -20,11 +20,16 @@ export interface PostureData {
     readonly actualText: string;
     readonly status: Indicator['status'];
     readonly note: string;
+    /** The parts of `note`, for renderers that word it in another language. */
+    readonly numerator: number | null;
+    readonly denominator: number | null;
+    readonly needs: string | null;
   }[];
   readonly controls: readonly {
     readonly id: string;
     readonly title: string;
     readonly clause: string;
+    readonly clauseText: string;
     readonly binding: boolean;
     readonly severity: string;
     readonly status: Status;
@@ -36,7 +41,7 @@ export interface PostureData {
   /** Site-scoped findings per province (a province with its prefectures), by status. */
   readonly byProvince: readonly { readonly province: string; readonly name: string; readonly counts: Readonly<Record<Status, number>>; readonly failing: readonly string[] }[];
   readonly certificates: { readonly available: boolean; readonly reason?: string; readonly byProfile: readonly { readonly profile: string; readonly active: number; readonly revoked: number; readonly other: number }[]; readonly expiryDays: readonly number[]; readonly authorities: readonly { readonly id: string; readonly algorithm: string; readonly parent: string | null; readonly notAfter: string; readonly status: string }[] };
-  readonly drills: { readonly available: boolean; readonly reason?: string; readonly runs: readonly { readonly id: string; readonly site: string; readonly finishedAt: string; readonly passed: boolean; readonly rtoSeconds: number | null; readonly rpoSeconds: number | null; readonly rpoRows: number | null; readonly rtoObjective: number; readonly rpoObjective: number }[] };
+  readonly drills: { readonly available: boolean; readonly reason?: string; readonly runs: readonly { readonly id: string; readonly site: string; readonly siteName: string; readonly finishedAt: string; readonly passed: boolean; readonly rtoSeconds: number | null; readonly rpoSeconds: number | null; readonly rpoRows: number | null; readonly rtoObjective: number; readonly rpoObjective: number }[] };
   readonly wan: { readonly indicators: readonly string[]; readonly available: boolean; readonly reason?: string; readonly links: number; readonly uplinks: number; readonly provincesWithTwoUplinks: number; readonly provinces: number };
 }
 
@@ -93,6 +98,9 @@ export function buildPosture(inputs: ComplianceInputs, report: ComplianceReport)
       actualText: formatActual(i),
       status: i.status,
       note: i.status === 'needs' ? `needs ${i.needs ?? i.source}` : i.numerator !== undefined && i.denominator !== undefined ? `${i.numerator} of ${i.denominator}` : i.denominator !== undefined ? `mean over ${i.denominator}` : '',
+      numerator: i.numerator ?? null,
+      denominator: i.denominator ?? null,
+      needs: i.status === 'needs' ? (i.needs ?? i.source) : null,
     })),
     controls: report.results.map((r) => {
       const counts = zero();
@@ -102,6 +110,7 @@ export function buildPosture(inputs: ComplianceInputs, report: ComplianceReport)
         id: r.control.id,
         title: r.control.title,
         clause: r.control.source.kind === 'mlps' ? `${r.control.source.standard} ${r.control.source.clause}` : `plan: ${r.control.source.indicator}`,
+        clauseText: r.control.source.text,
         binding: r.control.binding,
         severity: r.control.severity,
         status: r.status,
@@ -127,7 +136,7 @@ export function buildPosture(inputs: ComplianceInputs, report: ComplianceReport)
             .map((r) => {
               const s = f.findSite(r.site);
               const o = s ? f.objectives(s) : { rtoSeconds: 0, rpoSeconds: 0 };
-              return { id: r.id, site: r.site, finishedAt: r.finishedAt.toISOString(), passed: r.passed, rtoSeconds: r.rtoSeconds ?? null, rpoSeconds: r.rpoSeconds ?? null, rpoRows: r.rpoRows ?? null, rtoObjective: o.rtoSeconds, rpoObjective: o.rpoSeconds };
+              return { id: r.id, site: r.site, siteName: s?.name ?? r.site, finishedAt: r.finishedAt.toISOString(), passed: r.passed, rtoSeconds: r.rtoSeconds ?? null, rpoSeconds: r.rpoSeconds ?? null, rpoRows: r.rpoRows ?? null, rtoObjective: o.rtoSeconds, rpoObjective: o.rpoSeconds };
             }),
         }
       : { available: false, reason: inputs.missing?.drills ?? 'no drill history', runs: [] },

@@ -42,7 +42,7 @@ describe('posture report data', () => {
   it('GIVEN inputs with drills, certificates and a WAN plan WHEN the page is rendered THEN every section has its data and no raw "<" escapes the data block', async () => {
     const inputs = compliantInputs();
     const report = await runCatalogue(inputs, { tools: fakeTools([]) });
-    const { html, data } = renderPosture(inputs, report, '/* chart stub */');
+    const { html, data } = await renderPosture(inputs, report, { chartJs: '/* chart stub */' });
     expect(data.certificates.available).toBe(true);
     expect(data.drills.runs.map((r) => r.site)).toEqual(['000000', '110000', '440000']);
     expect(data.drills.runs[1]).toMatchObject({ rtoSeconds: 30, rtoObjective: 120, rpoObjective: 0 });
@@ -55,7 +55,7 @@ describe('posture report data', () => {
 
   it('sections whose state is missing say why instead of drawing empty charts', async () => {
     const inputs = { ...compliantInputs(), pki: undefined, drills: undefined, missing: { pki: 'needs pki: run jinbao pki init', drills: 'needs dr-runbooks' } };
-    const { html } = renderPosture(inputs, await runCatalogue(inputs, { tools: fakeTools([]) }), '');
+    const { html } = await renderPosture(inputs, await runCatalogue(inputs, { tools: fakeTools([]) }), { chartJs: '' });
     expect(html).toContain('<p class="unavailable">Not available: needs pki: run jinbao pki init</p>');
     expect(html).toContain('<p class="unavailable">Not available: needs dr-runbooks</p>');
     expect(html).not.toContain('id="chart-certificates"');
@@ -100,7 +100,7 @@ describe.skipIf(!hasChromium)('posture report in headless Chromium (Debian packa
 
   it('GIVEN a fabric with certificates, drills and a WAN plan WHEN the page opens THEN all five charts draw without errors', async () => {
     const inputs = compliantInputs();
-    const { html } = renderPosture(inputs, await runCatalogue(inputs, { tools: fakeTools([]) }));
+    const { html } = await renderPosture(inputs, await runCatalogue(inputs, { tools: fakeTools([]) }));
     const file = join(tmp.dir, 'full.html');
     writeFileSync(file, html);
     const page = await browser!.newPage();

@@ -9,6 +9,8 @@ export const MLPS_LABEL = 'jinbao.io/mlps-level';
 export const DC_CLASS_LABEL = 'jinbao.io/dc-class';
 export const REPLICA_OF_LABEL = 'jinbao.io/replica-of';
 export const NAMESPACE_NAME_LABEL = 'kubernetes.io/metadata.name';
+/** The site's name as the inventory gives it (Chinese): an annotation, since label values are ASCII only. */
+export const SITE_NAME_ANNOTATION = 'jinbao.io/site-name';
 
 /** The labels every object of a site carries: what `apply --prune` selects on. */
 export function siteLabels(site: Site): Labels {

@@ -1,7 +1,8 @@
 import type { DcClass, Domain, Fabric, Site, SiteAllocation } from '../../fabric/index.js';
 import { InputError } from '../../lib/errors.js';
 import type { KubeObject, LimitRange, Namespace, ResourceQuota } from './kube-object.js';
-import { DC_CLASS_LABEL, DOMAIN_LABEL, MLPS_LABEL, REPLICA_OF_LABEL, siteLabels } from './labels.js';
+import { translator } from '../../lib/i18n/index.js';
+import { DC_CLASS_LABEL, DOMAIN_LABEL, MLPS_LABEL, REPLICA_OF_LABEL, SITE_NAME_ANNOTATION, siteLabels } from './labels.js';
 import {
   allowDns,
   allowInterTierExchange,
@@ -70,7 +71,7 @@ export function renderSite(fabric: Fabric, site: Site, allocations: ReadonlyMap<
 
   const objects: KubeObject[] = [...clusterRoles(base), auditBinding(site.id, base)];
   for (const { name, role } of namespaces) {
-    objects.push(namespace(site, name, role, base));
+    objects.push(namespace(site, fabric.parentOf(site), name, role, base));
     objects.push(...quotaAndLimits(name, sizing, base));
     objects.push(trustBundle(name, base, pems));
     const ctx = { namespace: name, labels: base, monitoringNamespace };
@@ -90,7 +91,22 @@ export function renderSite(fabric: Fabric, site: Site, allocations: ReadonlyMap<
   return objects;
 }
 
-function namespace(site: Site, name: string, role: NamespaceRole, base: Readonly<Record<string, string>>): Namespace {
+/**
+ * What a person reads about the site on its namespaces: label values are restricted to ASCII
+ * ([a-z0-9A-Z-_.], 63 characters), annotation values are not, so the Chinese names go here, exactly as
+ * the inventory gives them; the pinyin slug stays for names and hostnames.
+ */
+function siteAnnotations(site: Site, parent: Site | undefined, role: NamespaceRole): Record<string, string> {
+  return {
+    [SITE_NAME_ANNOTATION]: site.name,
+    'jinbao.io/site-slug': site.slug,
+    'jinbao.io/tier-name': translator('zh-CN')(`tier.${site.tier}`),
+    ...(parent ? { 'jinbao.io/parent-name': parent.name } : {}),
+    ...(role.kind === 'replica' ? { 'jinbao.io/replica-of-name': role.of.name } : {}),
+  };
+}
+
+function namespace(site: Site, parent: Site | undefined, name: string, role: NamespaceRole, base: Readonly<Record<string, string>>): Namespace {
   const labels: Record<string, string> = {
     ...base,
     [MLPS_LABEL]: String(site.mlpsLevel),
@@ -103,7 +119,7 @@ function namespace(site: Site, name: string, role: NamespaceRole, base: Readonly
   if (role.kind !== 'platform') labels[DOMAIN_LABEL] = role.domain;
   else labels[DOMAIN_LABEL] = `platform-${role.name}`;
   if (role.kind === 'replica') labels[REPLICA_OF_LABEL] = role.of.id;
-  return { apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels, annotations: { 'jinbao.io/site-name': site.name } } };
+  return { apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels, annotations: siteAnnotations(site, parent, role) } };
 }
 
 function quotaAndLimits(namespace: string, sizing: NamespaceSizing, labels: Readonly<Record<string, string>>): [ResourceQuota, LimitRange] {

@@ -39,13 +39,14 @@ describe('renderSite: namespaces', () => {
       'jinbao.io/dc-class': 'C',
       'pod-security.kubernetes.io/enforce': 'restricted',
     });
-    expect(ns.metadata.annotations).toEqual({ 'jinbao.io/site-name': '测试 440100' });
+    expect(ns.metadata.annotations).toEqual({ 'jinbao.io/site-name': '测试 440100', 'jinbao.io/site-slug': 's440100', 'jinbao.io/tier-name': '地市', 'jinbao.io/parent-name': '测试 440000' });
   });
 
   it('GIVEN a site hosting other sites\' DR centers WHEN rendered THEN it has a replica namespace per domain of each protected site', () => {
     const objects = render('610000');
     const replicas = objects.filter((o): o is Namespace => o.kind === 'Namespace' && o.metadata.labels?.['jinbao.io/replica-of'] !== undefined);
     expect(replicas.map((n) => n.metadata.name)).toEqual(['dr-000000-cross-region', 'dr-000000-national-query', 'dr-000000-basic-pension', 'dr-000000-exchange']);
+    expect(replicas.map((n) => n.metadata.annotations?.['jinbao.io/replica-of-name'])).toEqual(Array(4).fill('测试 000000'));
     const replication = find(objects, 'NetworkPolicy', 'allow-replication', 'dr-000000-exchange')!;
     expect(replication.spec.ingress![0]!.from!.map((p) => p.ipBlock!.cidr)).toEqual(cidrsOf('000000'));
   });

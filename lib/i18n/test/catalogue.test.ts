@@ -1,0 +1,138 @@
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { projectRoot } from '../../package-info.js';
+import { formatDate, formatDateTime, langFromEnv, LANGUAGES, parseLang, readGlossary, resolveLang, translator } from '../index.js';
+
+const root = projectRoot();
+
+/** Every `<folder>/locales/` of the project: the catalogues. */
+function catalogueDirs(dir = root, found: string[] = []): string[] {
+  for (const name of readdirSync(dir)) {
+    if (name === 'node_modules' || name === 'dist' || name.startsWith('.')) continue;
+    const path = join(dir, name);
+    if (!statSync(path).isDirectory()) continue;
+    if (name === 'locales') found.push(path);
+    else catalogueDirs(path, found);
+  }
+  return found;
+}
+
+type Tree = { [k: string]: string | Tree };
+function flatten(tree: Tree, prefix = ''): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const [k, v] of Object.entries(tree)) {
+    if (typeof v === 'string') out.set(prefix + k, v);
+    else for (const [kk, vv] of flatten(v, `${prefix}${k}.`)) out.set(kk, vv);
+  }
+  return out;
+}
+const read = (dir: string, lang: string) => flatten(JSON.parse(readFileSync(join(dir, `${lang}.json`), 'utf8')) as Tree);
+/** Plural forms differ by language (English one/other, Chinese other only): compare the base key. */
+const base = (key: string) => key.replace(/_(zero|one|two|few|many|other)$/, '');
+const placeholders = (s: string) => [...s.matchAll(/\{\{\s*(\w+)/g)].map((m) => m[1]).sort();
+const termRefs = (s: string) => [...s.matchAll(/\$t\(term:(\w+)\)/g)].map((m) => m[1]!);
+
+const dirs = catalogueDirs();
+const glossary = readGlossary();
+
+describe('message catalogues', () => {
+  it('are found: the common one, the posture report catalogue and the inventory table catalogue', () => {
+    const rel = dirs.map((d) => relative(root, d));
+    expect(rel).toContain('lib/i18n/locales');
+    expect(rel).toContain('compliance/report/locales');
+    expect(rel).toContain('bin/commands/locales');
+  });
+
+  for (const dir of dirs) {
+    const name = relative(root, dir);
+    it(`${name}: every key exists in every language, with the same placeholders and known glossary terms`, () => {
+      const byLang = Object.fromEntries(LANGUAGES.map((l) => [l, read(dir, l)]));
+      const keys = (l: string) => new Set([...byLang[l]!.keys()].map(base));
+      const problems: string[] = [];
+      for (const l of LANGUAGES) {
+        for (const other of LANGUAGES) {
+          for (const k of keys(l)) if (!keys(other).has(k)) problems.push(`${name}/${other}.json lacks "${k}" (present in ${l}.json)`);
+        }
+      }
+      for (const [k, en] of byLang.en!) {
+        const zh = byLang['zh-CN']!.get(k) ?? byLang['zh-CN']!.get(`${base(k)}_other`) ?? byLang['zh-CN']!.get(base(k));
+        if (zh !== undefined && placeholders(en).join() !== placeholders(zh).join()) problems.push(`${name} "${k}": placeholders differ: en ${placeholders(en).join(',')} zh-CN ${placeholders(zh).join(',')}`);
+      }
+      for (const l of LANGUAGES) for (const [k, v] of byLang[l]!) for (const term of termRefs(v)) if (!glossary[term]) problems.push(`${name}/${l}.json "${k}" names an unknown glossary term "${term}"`);
+      for (const [k, v] of byLang['zh-CN']!) if (v.trim() === '') problems.push(`${name}/zh-CN.json "${k}" is empty`);
+      expect(problems).toEqual([]);
+    });
+
+    it(`${name}: every key the code next to it asks for exists`, () => {
+      const en = new Set([...read(dir, 'en').keys()].map(base));
+      const code = dirname(dir);
+      const sources = readdirSync(code).filter((f) => f.endsWith('.ts')).map((f) => readFileSync(join(code, f), 'utf8'));
+      const asked = sources.flatMap((s) => [...s.matchAll(/\bt\(\s*'([\w.-]+)'/g)].map((m) => m[1]!));
+      expect(asked.length).toBeGreaterThan(0);
+      expect(asked.filter((k) => !en.has(k))).toEqual([]);
+    });
+  }
+
+  it('a key missing in one language is caught (the check above can fail)', () => {
+    const en = flatten({ a: 'x', b: { c: 'y' } });
+    const zh = flatten({ a: '甲' });
+    expect([...en.keys()].filter((k) => !zh.has(k))).toEqual(['b.c']);
+  });
+});
+
+describe('the glossary', () => {
+  it('gives every term an English and a Chinese form and a source', () => {
+    const bad = Object.entries(glossary).filter(([, e]) => !e.en || !e.zh || !e.source).map(([k]) => k);
+    expect(bad).toEqual([]);
+    expect(glossary.drCenter!.zh).toBe('灾备中心');
+    expect(glossary.mlpsLevel3!.zh).toBe('等级保护三级');
+  });
+
+  it('is what messages that name a term say, in each language', () => {
+    expect(translator('zh-CN')('tier.prefecture')).toBe(glossary.prefecture!.zh);
+    expect(translator('en')('tier.prefecture')).toBe(glossary.prefecture!.en);
+  });
+});
+
+describe('choosing the language', () => {
+  it('follows the POSIX precedence: LC_ALL, then LC_MESSAGES, then LANG; the first one set decides', () => {
+    expect(langFromEnv({ LANG: 'zh_CN.UTF-8' })).toBe('zh-CN');
+    expect(langFromEnv({ LANG: 'zh_CN.GB18030' })).toBe('zh-CN');
+    expect(langFromEnv({ LANG: 'zh_CN' })).toBe('zh-CN');
+    expect(langFromEnv({ LC_MESSAGES: 'zh_CN.UTF-8', LANG: 'en_US.UTF-8' })).toBe('zh-CN');
+    expect(langFromEnv({ LC_ALL: 'en_US.UTF-8', LC_MESSAGES: 'zh_CN.UTF-8' })).toBe('en');
+    expect(langFromEnv({ LC_ALL: 'zh_CN.UTF-8', LANG: 'C' })).toBe('zh-CN');
+    expect(langFromEnv({ LC_ALL: '', LANG: 'zh_CN.UTF-8' })).toBe('zh-CN');
+    expect(langFromEnv({})).toBe('en');
+    expect(langFromEnv({ LANG: 'C.UTF-8' })).toBe('en');
+  });
+
+  it('falls back to English, silently, for a locale jinbao does not speak', () => {
+    expect(langFromEnv({ LANG: 'fr_FR.UTF-8' })).toBe('en');
+    expect(langFromEnv({ LANG: 'zh_TW.UTF-8' })).toBe('en');
+    expect(langFromEnv({ LC_ALL: 'fr_FR.UTF-8', LANG: 'zh_CN.UTF-8' })).toBe('en');
+  });
+
+  it('takes --lang over the locale', () => {
+    expect(resolveLang('en', { LANG: 'zh_CN.UTF-8' })).toBe('en');
+    expect(resolveLang('zh-CN', { LANG: 'en_US.UTF-8' })).toBe('zh-CN');
+    expect(parseLang('zh_CN')).toBe('zh-CN');
+    expect(parseLang('ZH-cn')).toBe('zh-CN');
+  });
+
+  it('refuses an unknown --lang, listing the supported values, in the locale\'s language', () => {
+    expect(() => parseLang('fr')).toThrow('--lang must be one of en, zh-CN, got "fr"; leave it out to follow the locale (LC_ALL, LC_MESSAGES, LANG)');
+    expect(() => resolveLang('de', { LANG: 'zh_CN.UTF-8' })).toThrow('--lang 只能是 en, zh-CN 之一，收到的是“de”；不指定时按区域设置（LC_ALL、LC_MESSAGES、LANG）选择语言');
+  });
+});
+
+describe('dates in each language', () => {
+  it('writes 年月日 in Beijing time for Chinese and ISO in UTC for English', () => {
+    const at = new Date('2026-12-31T17:05:00Z');
+    expect(formatDate(at, 'zh-CN')).toBe('2027年1月1日');
+    expect(formatDateTime(at, 'zh-CN')).toBe('2027年1月1日 01:05（北京时间）');
+    expect(formatDate(at, 'en')).toBe('2026-12-31');
+    expect(formatDateTime(at, 'en')).toBe('2026-12-31 17:05 UTC');
+  });
+});
