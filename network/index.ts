@@ -55,7 +55,7 @@ export {
   type CheckResult,
   type PairResult,
   type LinkResult,
-} from './lab.js';
+} from './lab/index.js';
 export { saveCheck, lastCheck } from './checks.js';
 export { registerWanMetrics } from './metrics.js';
 export { systemRunner, type Runner } from './exec.js';

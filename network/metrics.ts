@@ -1,5 +1,5 @@
 import { Gauge, type Registry } from 'prom-client';
-import type { CheckResult } from './lab.js';
+import type { CheckResult } from './lab/index.js';
 
 /**
  * WAN gauges from the last recorded lab check (never from running the lab at scrape time):

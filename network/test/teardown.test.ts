@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { pickTag } from '../lab.js';
+import { pickTag } from '../lab/index.js';
 import { buildPlan, isLabIface, labDown, labProcesses, labUp, readJournal, systemProcs, type LabIdentity, type LabJournal, type ProcInfo, type ProcTable, type Runner } from '../index.js';
 import { smallFabric } from './fixture.js';
 
