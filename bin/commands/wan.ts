@@ -10,7 +10,9 @@ import {
   findNode,
   KeyStore,
   labCheck,
+  routingTable,
   labCut,
+  labKill,
   labDown,
   labNodes,
   labRotate,
@@ -43,6 +45,7 @@ export function register(program: Command, run: Runner): void {
         '  $ sudo jinbao wan up --lab --provinces 2 --prefectures 2\n' +
         '  $ sudo jinbao wan check                           allowed/denied matrix, latency, handshakes\n' +
         '  $ sudo jinbao wan cut --site 130000               cut a province\'s primary uplink (failover)\n' +
+        '  $ sudo jinbao wan kill --site 130000              lose a province hub (its DR node carries the province)\n' +
         '  $ sudo jinbao wan rotate --site 130000            new keys for one node, peers updated\n' +
         '  $ sudo jinbao wan down\n' +
         'Docs: docs/network.md',
@@ -50,7 +53,7 @@ export function register(program: Command, run: Runner): void {
 
   wan
     .command('render')
-    .description('write wg-quick configs, nftables rules and failover watches per node')
+    .description('write wg-quick configs, nftables rules and routing daemon (BIRD) configs per node')
     .option('--site <id>', 'only this node (site code, dr-<site>, or county code)')
     .option('--out <dir>', 'output folder', 'jinbao.out/wan')
     .option('--with-private-keys', 'put private keys into the configs (files mode 0600); default: a PostUp loads /etc/jinbao/wan/private.key')
@@ -92,7 +95,7 @@ export function register(program: Command, run: Runner): void {
 
   wan
     .command('check')
-    .description('connectivity matrix of the lab: every allowed pair connects, every denied pair is blocked; latency and handshake age per link')
+    .description('connectivity matrix of the lab: every allowed pair connects, every denied pair is blocked; latency and handshake age per link; each router\'s neighbours, BFD sessions and routes')
     .option('--last', 'show the last recorded check instead of probing')
     .option('--json', 'machine-readable output')
     .action(run<{ json?: boolean; last?: boolean }>(check));
@@ -104,6 +107,14 @@ export function register(program: Command, run: Runner): void {
     .addOption(new Option('--uplink <which>', 'which uplink').choices(['primary', 'secondary']).default('primary'))
     .option('--restore', 'put the line back')
     .action(run<{ site: string; uplink: 'primary' | 'secondary'; restore?: boolean }>(cut));
+
+  wan
+    .command('kill')
+    .description('stop a whole lab node (every process in its namespace: its WireGuard interfaces and routing daemon), or --restore it')
+    .requiredOption('--site <id>', 'the node: a province hub (its prefectures fail over to the province DR node), or any other node')
+    .option('--restore', 'start the node again from its rendered files')
+    .addHelpText('after', '\nExamples:\n  $ sudo jinbao wan kill --site 130000             the province hub is lost; its prefectures go through dr-130000\n  $ sudo jinbao wan kill --site 130000 --restore')
+    .action(run<{ site: string; restore?: boolean }>(kill));
 
   wan
     .command('rotate')
@@ -152,7 +163,7 @@ async function render(ctx: Context, opts: RenderOpts): Promise<void> {
     return;
   }
   const s = out.summary;
-  ctx.out(`wrote ${files} files to ${dir} in ${seconds.toFixed(2)} s: ${s.nodes} nodes (${s.hubs} hubs), ${s.interfaces} interfaces, ${s.peers} peers, ${s.firewallRules} firewall rules, ${s.watches} failover watches\n`);
+  ctx.out(`wrote ${files} files to ${dir} in ${seconds.toFixed(2)} s: ${s.nodes} nodes (${s.hubs} hubs), ${s.interfaces} interfaces, ${s.peers} peers, ${s.firewallRules} firewall rules, ${s.routers} routing daemons\n`);
   ctx.out(opts.withPrivateKeys ? 'private keys are in the configs (files mode 0600): keep the folder safe\n' : 'no private keys written: each config loads /etc/jinbao/wan/private.key (render --with-private-keys to include them)\n');
 }
 
@@ -229,6 +240,7 @@ async function check(ctx: Context, opts: { json?: boolean; last?: boolean }): Pr
     { header: 'latency ms', value: (l) => l.latencyMs?.toFixed(2), align: 'right' },
     { header: 'handshake age s', value: (l) => l.handshakeAgeSeconds, align: 'right' },
   ]));
+  if (result.routing) ctx.out(`\nrouting (OSPF + BFD)\n${routingTable(result.routing)}`);
   const bad = result.pairs.filter((p) => !p.ok);
   ctx.out(`\nmatrix: ${result.summary.allowed} allowed and ${result.summary.denied} denied pair-services probed, ${result.summary.failures} differ from the policy\n`);
   if (bad.length > 0) {
@@ -248,6 +260,12 @@ async function cut(ctx: Context, opts: { site: string; uplink: 'primary' | 'seco
   const plan = buildLabPlan(ctx);
   const r = await labCut({ stateDir: ctx.stateDir }, plan, opts.site, opts.uplink, opts.restore === true);
   ctx.out(`${opts.restore ? 'restored' : 'cut'} the ${opts.uplink} line between ${r.spoke} and ${r.hub}\n`);
+}
+
+async function kill(ctx: Context, opts: { site: string; restore?: boolean }): Promise<void> {
+  requireRoot();
+  const r = await labKill({ stateDir: ctx.stateDir }, buildLabPlan(ctx), opts.site, opts.restore === true);
+  ctx.out(opts.restore ? `restored node ${r.node}\n` : `killed node ${r.node}: ${r.stopped} processes\n`);
 }
 
 async function rotate(ctx: Context, opts: { site: string; json?: boolean }): Promise<void> {
@@ -294,7 +312,7 @@ async function down(ctx: Context, o: { json?: boolean }): Promise<void> {
   }
   ctx.out(`lab ${r.tag} removed: ${r.processes} processes stopped, ${r.namespaces} namespaces deleted\n`);
   // Children of the lab's own processes are expected; a process found only by the namespace it lives in is worth a word.
-  const strays = r.stopped.filter((p) => p.why === 'namespace');
+  const strays = r.stopped.filter((p) => p.why === 'namespace' && !p.recorded);
   if (strays.length > 0) ctx.err(`  also stopped, found in the lab's namespaces: ${strays.map((p) => `${p.pid} ${p.command}`).join('; ')}\n`);
 }
 
@@ -312,7 +330,7 @@ export const wanUpStage = {
     const s = out.summary;
     const seconds = (performance.now() - started) / 1000;
     return {
-      lines: [`wan: ${s.nodes} nodes (${s.hubs} hubs), ${s.peers} peers, ${s.interfaces} interfaces, ${s.firewallRules} firewall rules, ${s.watches} failover watches; ${files} files in ${dir} (${seconds.toFixed(1)} s)`],
+      lines: [`wan: ${s.nodes} nodes (${s.hubs} hubs), ${s.peers} peers, ${s.interfaces} interfaces, ${s.firewallRules} firewall rules, ${s.routers} routing daemons; ${files} files in ${dir} (${seconds.toFixed(1)} s)`],
       data: { out: dir, files, seconds, ...s },
     };
   },

@@ -5,11 +5,12 @@ import { InputError } from '../../lib/errors.js';
 import { must, systemRunner, type Runner } from '../exec.js';
 import { systemProcs, type ProcTable } from '../procs.js';
 import type { NodeKeys } from '../keys.js';
-import { renderPlan, type RenderedNode } from '../render.js';
+import { renderPlan, type NodeConfig, type RenderedNode } from '../render.js';
 import { slicePlan, type WanNode, type WanPlan } from '../topology.js';
 import { labDir, readJournal, saveJournal, SOCKET_DIR, pickTag, tagsInUse, ownerAlive, labNamer, startRecorded, type LabJournal, type LabEnv } from './journal.js';
 import { addNamespace, sysctls, nsOf, batch, waitFor, pool } from './namespaces.js';
 import { labDown } from './teardown.js';
+import { daemonDir, startDaemon } from './daemon.js';
 
 
 /**
@@ -54,7 +55,7 @@ export async function labUp(env: LabEnv, plan: WanPlan, ids: readonly string[], 
   const tag = pickTag((t) => used.has(t));
   const self = procs.get(process.pid);
   const index = new Map(ids.map((id, i) => [id, i]));
-  const rendered = renderPlan(slice, { keys, withPrivateKeys: true, namer: labNamer(tag, index) });
+  const rendered = renderPlan(slice, { keys, withPrivateKeys: true, namer: labNamer(tag, index), daemonLogDir: daemonDir(env.stateDir) });
   const journal: LabJournal = {
     tag,
     status: 'building',
@@ -162,6 +163,17 @@ async function bringNode(r: Runner, procs: ProcTable, stateDir: string, j: LabJo
   // two must reach each other through the carrier, not by ARP on a veth where the other is not.
   await batch(r, ns, [`addr add ${u.endpoint}/32 dev ${inner}`, `link set ${inner} up`, `route add default via ${u.gateway} dev ${inner} onlink`]);
   await batch(r, j.carrier, [`addr add ${u.gateway}/32 dev ${outer}`, `link set ${outer} up`, `route add ${u.endpoint}/32 dev ${outer}`]);
+  await startNode(r, stateDir, j, rn);
+}
+
+/**
+ * Start what runs in a node's namespace: one wireguard-go per interface with the rendered
+ * configuration, addresses, static routes (county links), the firewall, and on routers the routing
+ * daemon. Also what brings a killed node back.
+ */
+export async function startNode(r: Runner, stateDir: string, j: LabJournal, rn: { readonly node: WanNode; readonly config: NodeConfig }): Promise<void> {
+  const n = rn.node;
+  const ns = nsOf(j, n.id);
   const dir = join(labDir(stateDir), 'render', n.id);
   const commands: string[] = [];
   for (const iface of rn.config.ifaces) {
@@ -172,55 +184,15 @@ async function bringNode(r: Runner, procs: ProcTable, stateDir: string, j: LabJo
     const setconf = join(dir, `${iface.name}.setconf`);
     writeFileSync(setconf, stripped, { mode: 0o600 });
     await must(r, 'ip', ['netns', 'exec', ns, 'wg', 'setconf', iface.name, setconf]);
-    for (const a of [n.address, ...iface.linkAddresses]) commands.push(`addr add ${a}/32 dev ${iface.name}`);
+    commands.push(`addr add ${n.address}/32 dev ${iface.name}`);
+    // The same point-to-point address the rendered PostUp line sets: the daemon's neighbour is on-link.
+    if (iface.link) commands.push(`addr add ${iface.link.local}/32 peer ${iface.link.remote}/32 dev ${iface.name}`);
     commands.push(`link set ${iface.name} up`);
   }
   for (const iface of rn.config.ifaces) {
-    for (const route of iface.routes) commands.push(`route replace ${route.prefix} dev ${iface.name} metric ${route.metric}${route.src ? ` src ${route.src}` : ''}`);
-    // The same policy routing the rendered PostUp lines set up.
-    if (iface.policy) {
-      for (const prefix of iface.policy.prefixes) commands.push(`route replace ${prefix} dev ${iface.name} table ${iface.policy.table}`);
-      commands.push(`rule add iif ${iface.policy.iif} lookup ${iface.policy.table} priority ${iface.policy.priority}`);
-    }
+    for (const route of iface.routes) commands.push(`route replace ${route.prefix} dev ${iface.name} metric ${route.metric}`);
   }
   await batch(r, ns, commands);
   await must(r, 'ip', ['netns', 'exec', ns, 'nft', '-f', join(dir, 'nftables.nft')]);
-  for (const w of rn.config.watches) {
-    startRecorded(r, stateDir, j, 'bash', w.iface, ns, ['bash', watchScript(stateDir), w.iface, w.probe, ...w.routes.map((x) => `${x.prefix}@${x.metric}`)]);
-  }
-}
-
-/**
- * The failover watch: probe the far end's link address over the one interface every 0.5 s (a
- * pinned host route keeps the probe and its answer on the line); after two misses withdraw the
- * interface's routes so the backups take over, and put them back once the probe answers again.
- */
-const WATCH_SH = `#!/bin/bash
-# usage: watch.sh IFACE PROBE PREFIX@METRIC...
-iface=$1; probe=$2; shift 2
-misses=0; withdrawn=0
-# The pause between probes is a read that times out on a pipe nobody writes: no sleep process per round.
-exec {tick}<> <(:)
-while :; do
-  if ping -c1 -W1 -q -I "$iface" "$probe" >/dev/null 2>&1; then
-    misses=0
-    if [ $withdrawn -eq 1 ]; then
-      for r in "$@"; do ip route replace "\${r%@*}" dev "$iface" metric "\${r#*@}"; done
-      withdrawn=0
-    fi
-  else
-    misses=$((misses+1))
-    if [ $misses -ge 2 ] && [ $withdrawn -eq 0 ]; then
-      for r in "$@"; do ip route del "\${r%@*}" dev "$iface" metric "\${r#*@}" 2>/dev/null; done
-      withdrawn=1
-    fi
-  fi
-  read -rt 0.5 -u "$tick" || :
-done
-`;
-
-function watchScript(stateDir: string): string {
-  const file = join(labDir(stateDir), 'watch.sh');
-  if (!existsSync(file)) writeFileSync(file, WATCH_SH, { mode: 0o755 });
-  return file;
+  if (rn.config.router) await startDaemon(r, stateDir, j, n.id);
 }

@@ -2,7 +2,10 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SERVICES, SERVICE_NAMES, aclFlows, allowedServices, type Service } from '../acl.js';
 import { must, systemRunner } from '../exec.js';
-import { isPairLink, slicePlan, type WanPlan } from '../topology.js';
+import { table } from '../../lib/output.js';
+import { isRouter, planConfigs } from '../render.js';
+import { routingState, type RouterState } from './daemon.js';
+import { slicePlan, type WanPlan } from '../topology.js';
 import { labDir, labNamer, requireLab, type LabJournal, type LabEnv } from './journal.js';
 import { nsOf, pool } from './namespaces.js';
 
@@ -32,6 +35,8 @@ export interface CheckResult {
   readonly checkedAt: string;
   readonly pairs: readonly PairResult[];
   readonly links: readonly LinkResult[];
+  /** Each router's daemon: neighbours, BFD sessions, routes, wrong announcements rejected, failovers. */
+  readonly routing: readonly RouterState[];
   readonly summary: { readonly allowed: number; readonly denied: number; readonly failures: number; readonly linksUp: number; readonly links: number };
 }
 
@@ -101,20 +106,25 @@ export async function probeMatrix(env: LabEnv, plan: WanPlan, j: LabJournal, ser
   return perSource.flat().sort((a, b) => (a.from + a.to + a.service < b.from + b.to + b.service ? -1 : 1));
 }
 
-/** Latency (3 pings over the link: the spoke pings its hub, or the hub its spoke where the policy lets only the hub ping) and handshake age of every link of the lab. */
+/**
+ * Latency (3 pings over the link) and handshake age of every link of the lab. A router link is
+ * pinged at the far end's link address, which only that line reaches; a county link by overlay
+ * address (the county pings its hub, or the hub the county where the policy lets only the hub ping).
+ */
 export async function probeLinks(env: LabEnv, plan: WanPlan, j: LabJournal): Promise<LinkResult[]> {
   const r = env.runner ?? systemRunner;
   const index = new Map(j.nodes.map((n) => [n.id, n.idx]));
   const namer = labNamer(j.tag, index);
+  const configs = planConfigs(plan, namer);
   const flows = aclFlows(plan);
   return pool(plan.links, 4, async (l): Promise<LinkResult> => {
     const spoke = plan.nodes.get(l.spoke)!;
     const hub = plan.nodes.get(l.hub)!;
-    const iface = namer(spoke, l.kind === 'secondary' ? 'up2' : l.kind === 'dr' ? 'site' : 'up1');
+    const own = configs.get(spoke.id)!.ifaces.find((i) => i.peers.some((p) => p.node === hub.id))!;
+    const iface = own.name;
     const ns = nsOf(j, l.spoke);
-    // The spoke pings its hub where the policy lets it; a county may not, so its hub pings it (over the hub's interface of that link).
-    const upward = allowedServices(flows, spoke.id, hub.id).has('ping');
-    const [pingNs, pingIface, target] = upward ? [ns, iface, hub.address] : [nsOf(j, hub.id), namer(hub, isPairLink(l) ? 'dr' : 'down'), spoke.address];
+    const upward = own.link !== undefined || allowedServices(flows, spoke.id, hub.id).has('ping');
+    const [pingNs, pingIface, target] = upward ? [ns, iface, own.link?.remote ?? hub.address] : [nsOf(j, hub.id), namer(hub, 'down'), spoke.address];
     const ping = await r.run('ip', ['netns', 'exec', pingNs, 'ping', '-c', '3', '-i', '0.2', '-W', '1', '-q', '-I', pingIface, target], { timeoutMs: 10_000 });
     const rtt = /= [\d.]+\/([\d.]+)\//.exec(ping.stdout);
     const hs = await r.run('ip', ['netns', 'exec', ns, 'wg', 'show', iface, 'latest-handshakes']);
@@ -138,11 +148,14 @@ export async function labCheck(env: LabEnv, plan: WanPlan): Promise<CheckResult>
   // The matrix first: its traffic refreshes every link's handshake before the links are read.
   const pairs = await probeMatrix(env, slice, j);
   const links = await probeLinks(env, slice, j);
+  const routers = [...slice.nodes.values()].filter(isRouter).map((n) => ({ id: n.id, address: n.address }));
+  const routing = await routingState(env.runner ?? systemRunner, env.stateDir, j, routers);
   return {
     tag: j.tag,
     checkedAt: new Date().toISOString(),
     pairs,
     links,
+    routing,
     summary: {
       allowed: pairs.filter((p) => p.expected === 'allow').length,
       denied: pairs.filter((p) => p.expected === 'deny').length,
@@ -151,4 +164,18 @@ export async function labCheck(env: LabEnv, plan: WanPlan): Promise<CheckResult>
       links: links.length,
     },
   };
+}
+
+/** The routing part of `wan check` for people: per router its neighbours, BFD sessions, routes, rejected announcements and failovers. */
+export function routingTable(routing: readonly RouterState[]): string {
+  return table(routing, [
+    { header: 'router', value: (s) => s.node },
+    { header: 'daemon', value: (s) => (s.running ? 'running' : 'DOWN') },
+    { header: 'neighbours full', value: (s) => `${s.neighbours.filter((n) => n.state.startsWith('Full')).length}/${s.neighbours.length}`, align: 'right' },
+    { header: 'via', value: (s) => s.neighbours.map((n) => n.node ?? n.router).join(' ') },
+    { header: 'bfd up', value: (s) => `${s.bfd.filter((b) => b.state === 'Up').length}/${s.bfd.length}`, align: 'right' },
+    { header: 'routes', value: (s) => s.routes, align: 'right' },
+    { header: 'rejected', value: (s) => s.filtered, align: 'right' },
+    { header: 'failovers', value: (s) => s.failovers, align: 'right' },
+  ]);
 }

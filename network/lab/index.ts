@@ -9,6 +9,7 @@ export { LAB_DIR, readJournal, requireLab, pickTag, type LabJournal, type LabEnv
 export { requireRoot, requireTools, TOOLS } from './prerequisites.js';
 export { labUp, labUnderlay, LAB_ROAMING_UNDERLAY, type LabUp } from './bring-up.js';
 export { labDown, type LabDown, type StoppedProcess } from './teardown.js';
-export { labCheck, probeMatrix, probeLinks, type CheckResult, type PairResult, type LinkResult } from './check.js';
-export { labCut, timeToReach } from './faults.js';
+export { labCheck, probeMatrix, probeLinks, routingTable, type CheckResult, type PairResult, type LinkResult } from './check.js';
+export { labCut, labKill, timeToReach } from './faults.js';
 export { labRotate } from './rotate.js';
+export { routingState, parseNeighbours, parseBfd, parseRouteCounts, countFailovers, type RouterState, type Neighbour, type BfdSession } from './daemon.js';

@@ -27,9 +27,11 @@ export interface LabJournal {
   /** Long-lived processes; an entry is written before its process starts, its pid right after (absent if the writer died in between). */
   processes: { pid?: number; what: string; name: string; ns?: string }[];
   cuts: string[];
+  /** Nodes stopped whole by `wan kill` (every process of the node gone, its interfaces with them). */
+  killed?: string[];
 }
 
-export const ROLE_SUFFIX: Readonly<Record<IfaceRole, string>> = { down: 'd', up1: 'u1', up2: 'u2', dr: 'r', site: 's' };
+export const ROLE_SUFFIX: Readonly<Record<IfaceRole, string>> = { down: 'd', link: 'd', up1: 'u1', up2: 'u2', dr: 'r', site: 's' };
 
 export interface LabEnv {
   readonly stateDir: string;
@@ -90,7 +92,8 @@ export function ownerAlive(owner: { pid: number; start: number }, procs: ProcTab
 
 /** Interface names unique on the machine (wireguard-go's control sockets are global): lab tag + node index + role. */
 export function labNamer(tag: string, index: ReadonlyMap<string, number>) {
-  return (node: WanNode, role: IfaceRole) => `${tag}${index.get(node.id)}${ROLE_SUFFIX[role]}`;
+  // A hub's point-to-point link to a router spoke: `d` and the spoke's index.
+  return (node: WanNode, role: IfaceRole, peer?: WanNode) => `${tag}${index.get(node.id)}${ROLE_SUFFIX[role]}${role === 'link' ? index.get(peer!.id) : ''}`;
 }
 
 /** Start a long-lived process in a namespace: its journal entry is on disk before it starts, its pid right after. */

@@ -11,6 +11,8 @@ export const TOOLS: readonly { bin: string; pkg: string }[] = [
   { bin: 'nft', pkg: 'nftables' },
   { bin: 'ping', pkg: 'iputils-ping' },
   { bin: 'timeout', pkg: 'coreutils' },
+  { bin: 'bird', pkg: 'bird2' },
+  { bin: 'birdc', pkg: 'bird2' },
 ];
 
 

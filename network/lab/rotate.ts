@@ -7,6 +7,7 @@ import { findNode, slicePlan, type WanPlan } from '../topology.js';
 import { labDir, labNamer, requireLab, type LabEnv } from './journal.js';
 import { nsOf } from './namespaces.js';
 import { writeRender } from './bring-up.js';
+import { daemonDir } from './daemon.js';
 
 /** Key rotation in a running lab. */
 /** Put `node`'s new key on its interfaces and swap its public key at every peer: the old peer entry goes only after the new one is in place. */
@@ -16,7 +17,7 @@ export async function labRotate(env: LabEnv, plan: WanPlan, node: string, oldPub
   const slice = slicePlan(plan, new Set(j.nodes.map((n) => n.id)));
   findNode(slice, node, `lab ${j.tag}`);
   const index = new Map(j.nodes.map((n) => [n.id, n.idx]));
-  const rendered = renderPlan(slice, { keys, withPrivateKeys: true, namer: labNamer(j.tag, index) });
+  const rendered = renderPlan(slice, { keys, withPrivateKeys: true, namer: labNamer(j.tag, index), daemonLogDir: daemonDir(env.stateDir) });
   writeRender(env.stateDir, rendered.nodes);
   const own = rendered.nodes.find((n) => n.node.id === node)!;
   const keyFile = join(labDir(env.stateDir), 'render', node, 'private.key');

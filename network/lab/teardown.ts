@@ -14,6 +14,8 @@ export interface StoppedProcess {
   readonly why: Found['why'];
   /** The last signal it needed. */
   readonly signal: 'SIGTERM' | 'SIGKILL';
+  /** The journal recorded it (a wireguard-go, a routing daemon): expected, whatever rule found it. */
+  readonly recorded: boolean;
 }
 
 export interface LabDown {
@@ -28,7 +30,7 @@ export interface LabDown {
 }
 
 /** Stop every process of the lab: SIGTERM, wait, SIGKILL what survives (and SIGTERM what turned up since), wait; whatever is left is an error. */
-async function stopLab(procs: ProcTable, identity: () => LabIdentity, graceMs: number, log: (line: string) => void, tag: string, dir: string): Promise<StoppedProcess[]> {
+async function stopLab(procs: ProcTable, identity: () => LabIdentity, graceMs: number, log: (line: string) => void, tag: string, dir: string, recordedPids: ReadonlySet<number> = new Set()): Promise<StoppedProcess[]> {
   const stopped = new Map<number, StoppedProcess & { start: number }>();
   const gone = (f: Found) => {
     const now = procs.get(f.proc.pid);
@@ -50,7 +52,7 @@ async function stopLab(procs: ProcTable, identity: () => LabIdentity, graceMs: n
       const command = f.proc.argv.join(' ');
       if (signal === 'SIGTERM') log(`lab ${tag}: stopping pid ${f.proc.pid} (${command}; ${f.why})`);
       else log(`lab ${tag}: pid ${f.proc.pid} (${command}) outlived SIGTERM; sent SIGKILL`);
-      stopped.set(f.proc.pid, { pid: f.proc.pid, command, why: before?.why ?? f.why, signal, start: f.proc.start });
+      stopped.set(f.proc.pid, { pid: f.proc.pid, command, why: before?.why ?? f.why, signal, recorded: recordedPids.has(f.proc.pid), start: f.proc.start });
     }
     const until = Date.now() + graceMs;
     while (!found.every(gone) && Date.now() < until) await new Promise((res) => setTimeout(res, 50));
@@ -93,7 +95,7 @@ export async function labDown(env: LabEnv): Promise<LabDown> {
     named: new Set([...names].map((n) => procs.netnsInode(n)).filter((i): i is number => i !== undefined)),
     recorded,
   });
-  const stopped = await stopLab(procs, identity, env.graceMs ?? 3000, log, j.tag, dir);
+  const stopped = await stopLab(procs, identity, env.graceMs ?? 3000, log, j.tag, dir, new Set(j.processes.flatMap((p) => (p.pid !== undefined ? [p.pid] : []))));
   // With every process of the lab gone, a control socket of one of its interfaces is stale (SIGKILL leaves it behind).
   let sockets = 0;
   if (existsSync(socketDir)) {
