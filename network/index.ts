@@ -42,6 +42,7 @@ export {
   labRotate,
   labNodes,
   labUnderlay,
+  stripWgQuick,
   LAB_ROAMING_UNDERLAY,
   timeToReach,
   readJournal,

@@ -42,10 +42,15 @@ function prefixSet(prefixes: readonly string[]): string {
   return `[ ${prefixes.map((p) => `${p}+`).join(', ')} ]`;
 }
 
-/** The import filter: a route is accepted only from the router whose block it lies in; anything else is rejected, logged and counted. */
-export function renderOriginFilter(plan: WanPlan, name = 'wan_origin'): string[] {
+const filterCache = new WeakMap<WanPlan, string[]>();
+
+/** The import filter: a route is accepted only from the router whose block it lies in; anything else is rejected, logged and counted. The same for every router of a plan: rendered once. */
+export function renderOriginFilter(plan: WanPlan): string[] {
+  const cached = filterCache.get(plan);
+  if (cached) return cached;
+  const name = 'wan_origin';
   const routers = [...plan.nodes.values()].filter((n) => n.role !== 'county').sort((a, b) => (a.id < b.id ? -1 : 1));
-  return [
+  const lines = [
     `# Each router originates only its own block; a route from any other router is a wrong announcement:`,
     `# rejected here, kept as filtered (counted by "show protocols all"), and logged.`,
     `filter ${name} {`,
@@ -55,6 +60,8 @@ export function renderOriginFilter(plan: WanPlan, name = 'wan_origin'): string[]
     '\treject;',
     '}',
   ];
+  filterCache.set(plan, lines);
+  return lines;
 }
 
 /** The node's `bird.conf`; undefined for nodes that run no daemon (county platforms). */

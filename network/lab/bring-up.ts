@@ -1,4 +1,4 @@
-import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { mustParsePrefix, type Prefix } from '../../lib/cidr.js';
 import { InputError } from '../../lib/errors.js';
@@ -74,7 +74,7 @@ export async function labUp(env: LabEnv, plan: WanPlan, ids: readonly string[], 
     await addNamespace(r, procs, env.stateDir, journal, journal.carrier);
     await sysctls(r, journal.carrier);
     // Nodes are independent once the carrier exists: bring them up a few at a time.
-    await pool(rendered.nodes, 4, (rn) => bringNode(r, procs, env.stateDir, journal, rn));
+    await pool(rendered.nodes, 6, (rn) => bringNode(r, procs, env.stateDir, journal, rn));
     await dialIn(r, slice, journal, rendered.nodes);
     journal.status = 'up';
     saveJournal(env.stateDir, journal);
@@ -166,6 +166,18 @@ async function bringNode(r: Runner, procs: ProcTable, stateDir: string, j: LabJo
   await startNode(r, stateDir, j, rn);
 }
 
+/** What `wg-quick strip` leaves of a wg-quick file: the keys `wg setconf` reads, without comments and wg-quick's own settings. */
+export function stripWgQuick(text: string): string {
+  const WG_QUICK_ONLY = /^(Address|DNS|MTU|Table|PreUp|PostUp|PreDown|PostDown|SaveConfig)\s*=/i;
+  return (
+    text
+      .split('\n')
+      .map((l) => l.replace(/#.*$/, '').trim())
+      .filter((l) => l !== '' && !WG_QUICK_ONLY.test(l))
+      .join('\n') + '\n'
+  );
+}
+
 /**
  * Start what runs in a node's namespace: one wireguard-go per interface with the rendered
  * configuration, addresses, static routes (county links), the firewall, and on routers the routing
@@ -176,14 +188,18 @@ export async function startNode(r: Runner, stateDir: string, j: LabJournal, rn: 
   const ns = nsOf(j, n.id);
   const dir = join(labDir(stateDir), 'render', n.id);
   const commands: string[] = [];
+  // Every interface's wireguard-go at once, then each one configured as soon as its socket is there: a node waits for its slowest, not their sum.
+  for (const iface of rn.config.ifaces) startRecorded(r, stateDir, j, 'wireguard-go', iface.name, ns, ['wireguard-go', '-f', iface.name]);
+  await Promise.all(
+    rn.config.ifaces.map(async (iface) => {
+      await waitFor(() => existsSync(`/var/run/wireguard/${iface.name}.sock`), 15_000, `wireguard-go to create ${iface.name}`);
+      // The rendered wg-quick file, stripped of what only wg-quick reads (as `wg-quick strip` does, without a shell per interface), then setconf.
+      const setconf = join(dir, `${iface.name}.setconf`);
+      writeFileSync(setconf, stripWgQuick(readFileSync(join(dir, `${iface.name}.conf`), 'utf8')), { mode: 0o600 });
+      await must(r, 'ip', ['netns', 'exec', ns, 'wg', 'setconf', iface.name, setconf]);
+    }),
+  );
   for (const iface of rn.config.ifaces) {
-    startRecorded(r, stateDir, j, 'wireguard-go', iface.name, ns, ['wireguard-go', '-f', iface.name]);
-    await waitFor(() => existsSync(`/var/run/wireguard/${iface.name}.sock`), 5000, `wireguard-go to create ${iface.name}`);
-    // The rendered wg-quick file is what the real tools accept: strip it, then setconf.
-    const stripped = await must(r, 'wg-quick', ['strip', join(dir, `${iface.name}.conf`)]);
-    const setconf = join(dir, `${iface.name}.setconf`);
-    writeFileSync(setconf, stripped, { mode: 0o600 });
-    await must(r, 'ip', ['netns', 'exec', ns, 'wg', 'setconf', iface.name, setconf]);
     commands.push(`addr add ${n.address}/32 dev ${iface.name}`);
     // The same point-to-point address the rendered PostUp line sets: the daemon's neighbour is on-link.
     if (iface.link) commands.push(`addr add ${iface.link.local}/32 peer ${iface.link.remote}/32 dev ${iface.name}`);

@@ -7,7 +7,7 @@
 export { labNodes, LAB_HARD_LIMIT, type LabSize } from './size.js';
 export { LAB_DIR, readJournal, requireLab, pickTag, type LabJournal, type LabEnv } from './journal.js';
 export { requireRoot, requireTools, TOOLS } from './prerequisites.js';
-export { labUp, labUnderlay, LAB_ROAMING_UNDERLAY, type LabUp } from './bring-up.js';
+export { labUp, labUnderlay, stripWgQuick, LAB_ROAMING_UNDERLAY, type LabUp } from './bring-up.js';
 export { labDown, type LabDown, type StoppedProcess } from './teardown.js';
 export { labCheck, probeMatrix, probeLinks, routingTable, type CheckResult, type PairResult, type LinkResult } from './check.js';
 export { labCut, labKill, timeToReach } from './faults.js';

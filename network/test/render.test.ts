@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { contains, mustParsePrefix, type Prefix } from '../../lib/cidr.js';
-import { buildPlan, generateKeyPair, renderPlan, writeRendered, type NodeKeys } from '../index.js';
+import { buildPlan, generateKeyPair, renderPlan, stripWgQuick, writeRendered, type NodeKeys } from '../index.js';
 import { has, isRoot, smallFabric } from './fixture.js';
 
 const realTools = isRoot && ['wireguard-go', 'wg', 'wg-quick', 'nft', 'ip', 'bird'].every(has);
@@ -170,6 +170,18 @@ describe.skipIf(!realTools)('the real tools accept the output (root with wiregua
     const dump = execFileSync('ip', ['netns', 'exec', ns, 'wg', 'show', iface, 'allowed-ips']).toString();
     expect(dump).toMatch(new RegExp(`^${keys.get('dr-440000')!.publicKey.replace(/[+/]/g, (c) => `\\${c}`)}\t${plan.overlay} 169\\.254\\.\\d+\\.\\d+/32 224\\.0\\.0\\.5/32 224\\.0\\.0\\.6/32\n$`));
     expect(execFileSync('ip', ['netns', 'exec', ns, 'wg', 'show', iface, 'listen-port']).toString().trim()).toBe('51832');
+  });
+
+  it('GIVEN every rendered wg-quick file WHEN the lab strips it THEN it gets what `wg-quick strip` gives', () => {
+    const withKeys = renderPlan(plan, { keys, withPrivateKeys: true });
+    writeRendered(join(dir, 'strip'), withKeys.nodes, withKeys.summary);
+    for (const n of withKeys.nodes) {
+      for (const f of n.files.filter((x) => x.name.startsWith('wg-'))) {
+        // wg-quick keeps comments and blank lines, which `wg setconf` ignores.
+        const oracle = execFileSync('wg-quick', ['strip', join(dir, 'strip', n.node.id, f.name)]).toString().split('\n').filter((l) => l.trim() !== '' && !l.startsWith('#'));
+        expect(stripWgQuick(f.content)).toBe(oracle.join('\n') + '\n');
+      }
+    }
   });
 
   it('WHEN BIRD\'s own parser reads every rendered routing configuration THEN each is accepted; a broken one is refused with its line', () => {
