@@ -1,6 +1,6 @@
 import type { StateStore } from '../lib/state.js';
 import { migrateWan } from './keys.js';
-import type { CheckResult } from './lab.js';
+import type { CheckResult } from './lab/index.js';
 
 /** Keep a lab check's result; the exporter and `wan check --last` read the latest. */
 export function saveCheck(store: StateStore, result: CheckResult): void {

@@ -1,9 +1,10 @@
 import { Gauge, type Registry } from 'prom-client';
-import type { CheckResult } from './lab.js';
+import type { CheckResult } from './lab/index.js';
 
 /**
  * WAN gauges from the last recorded lab check (never from running the lab at scrape time):
- * per link up / handshake age / latency, per node links up, and the matrix failures.
+ * per link up / handshake age / latency, per node links up, the matrix failures, and per router its
+ * daemon, OSPF neighbours, BFD sessions, routes, rejected announcements and failovers.
  */
 export function registerWanMetrics(registry: Registry, last: () => CheckResult | undefined): void {
   const registers = [registry];
@@ -66,6 +67,75 @@ export function registerWanMetrics(registry: Registry, last: () => CheckResult |
       const c = last();
       if (c) this.set(Date.parse(c.checkedAt) / 1000);
       else this.reset();
+    },
+  });
+
+  // The routing daemons, as the last check found them.
+  const routers = () => last()?.routing ?? [];
+  new Gauge({
+    name: 'jinbao_wan_router_running',
+    help: 'WAN lab routers whose routing daemon answered at the last check (1) or not (0).',
+    labelNames: ['node'],
+    registers,
+    collect() {
+      this.reset();
+      for (const s of routers()) this.set({ node: s.node }, s.running ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'jinbao_wan_ospf_neighbours',
+    help: 'OSPF neighbours of each WAN lab router at the last check, by state (full: adjacency up).',
+    labelNames: ['node', 'state'],
+    registers,
+    collect() {
+      this.reset();
+      for (const s of routers()) {
+        this.set({ node: s.node, state: 'full' }, s.neighbours.filter((n) => n.state.startsWith('Full')).length);
+        this.set({ node: s.node, state: 'other' }, s.neighbours.filter((n) => !n.state.startsWith('Full')).length);
+      }
+    },
+  });
+  new Gauge({
+    name: 'jinbao_wan_bfd_sessions',
+    help: 'BFD sessions of each WAN lab router at the last check, by state (up: the line answers within 0.3 s).',
+    labelNames: ['node', 'state'],
+    registers,
+    collect() {
+      this.reset();
+      for (const s of routers()) {
+        this.set({ node: s.node, state: 'up' }, s.bfd.filter((b) => b.state === 'Up').length);
+        this.set({ node: s.node, state: 'down' }, s.bfd.filter((b) => b.state !== 'Up').length);
+      }
+    },
+  });
+  new Gauge({
+    name: 'jinbao_wan_routes',
+    help: 'Routes each WAN lab router accepted from its routing daemon\'s neighbours at the last check.',
+    labelNames: ['node'],
+    registers,
+    collect() {
+      this.reset();
+      for (const s of routers()) this.set({ node: s.node }, s.routes);
+    },
+  });
+  new Gauge({
+    name: 'jinbao_wan_routes_rejected',
+    help: 'Wrong announcements each WAN lab router rejected (a prefix from a router whose block does not hold it) at the last check.',
+    labelNames: ['node'],
+    registers,
+    collect() {
+      this.reset();
+      for (const s of routers()) this.set({ node: s.node }, s.filtered);
+    },
+  });
+  new Gauge({
+    name: 'jinbao_wan_failover_events',
+    help: 'BFD sessions that went down on each WAN lab router since its daemon started (each one a failover), at the last check.',
+    labelNames: ['node'],
+    registers,
+    collect() {
+      this.reset();
+      for (const s of routers()) this.set({ node: s.node }, s.failovers);
     },
   });
 }

@@ -14,6 +14,7 @@ import {
   KeyStore,
   labCheck,
   labCut,
+  labKill,
   labDown,
   labNodes,
   labRotate,
@@ -37,7 +38,7 @@ export function nationalPlan(state: StateAccess, fabric: Fabric, opts: { countie
   return buildPlan(fabric, ipam.allocations, opts);
 }
 
-/** Render configs, firewall rules and failover watches for every node (or `only` one) into `outDir`. */
+/** Render configs, firewall rules and routing daemon configs for every node (or `only` one) into `outDir`. */
 export function renderWan(state: StateAccess, fabric: Fabric, opts: { outDir: string; site?: string; withPrivateKeys?: boolean; inventorySource: string }) {
   const plan = nationalPlan(state, fabric);
   if (opts.site !== undefined) findNode(plan, opts.site, opts.inventorySource);
@@ -104,6 +105,12 @@ export async function wanCheck(state: StateAccess, fabric: Fabric, opts: { last:
 export async function wanCut(state: StateAccess, fabric: Fabric, opts: { site: string; uplink: 'primary' | 'secondary'; restore: boolean }) {
   requireRootUser();
   return labCut({ stateDir: state.stateDir }, nationalPlan(state, fabric), opts.site, opts.uplink, opts.restore);
+}
+
+/** Stop a whole lab node (every process in its namespace), or start it again with `restore`. */
+export async function wanKill(state: StateAccess, fabric: Fabric, opts: { site: string; restore: boolean }) {
+  requireRootUser();
+  return labKill({ stateDir: state.stateDir }, nationalPlan(state, fabric), opts.site, opts.restore);
 }
 
 /** New keys for one node; its peers in a running lab are updated too. */

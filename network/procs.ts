@@ -46,7 +46,7 @@ export interface LabIdentity {
 
 /** An interface name of the lab: tag, node index, role (d, u1, u2, r, s) or veth end (v, c). */
 export function isLabIface(tag: string, name: string): boolean {
-  return name.startsWith(tag) && /^\d+(d|u1|u2|r|s|v|c)$/.test(name.slice(tag.length));
+  return name.startsWith(tag) && /^\d+(d\d*|u1|u2|r|s|v|c)$/.test(name.slice(tag.length));
 }
 
 export function isLabNamespace(tag: string, name: string): boolean {

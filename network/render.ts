@@ -2,38 +2,42 @@ import { MINISTRY_ID } from '../fabric/index.js';
 import { formatPrefix, mustParsePrefix, type Prefix } from '../lib/cidr.js';
 import { ALL, SERVICES, aclFlows, type Flow } from './acl.js';
 import type { NodeKeys } from './keys.js';
+import { renderBird } from './routing.js';
 import { drNodeId, isPairLink, type WanLink, type WanNode, type WanPlan } from './topology.js';
 
 /**
  * Rendering: the plan becomes, per node, one wg-quick configuration per WireGuard interface, the
- * node's nftables ruleset and its failover watch list. Pure: keys and interface names come in.
+ * node's nftables ruleset and, on routers, its routing daemon's configuration (routing.ts). Pure:
+ * keys and interface names come in.
+ *
+ * Routers (every node but a county platform) meet on point-to-point interfaces, one per link, with
+ * a pair of link addresses: the routing daemon chooses among them, so one interface never has to
+ * give a prefix to several peers. County platforms run no daemon: their hub's `down` interface
+ * carries all of them, with static routes.
  */
 
-/** `dr`: a hub's link to its DR center; `site`: a province DR node's link to the province hub it protects. */
-export type IfaceRole = 'down' | 'up1' | 'up2' | 'dr' | 'site';
-
-export const LISTEN_PORTS: Readonly<Record<IfaceRole, number>> = { down: 51820, up1: 51821, up2: 51822, dr: 51823, site: 51824 };
 /**
- * Policy routing on a province DR node: what its spokes send it for elsewhere (they do only when
- * their line to the province hub is down) goes to the province hub over the `site` link, not up
- * to the ministry, which accepts a prefecture's addresses only from the province hub.
+ * `down`: a hub's interface to its county platforms; `link`: a hub's point-to-point interface to
+ * one router spoke; `up1`/`up2`: a spoke's uplinks; `dr`: a hub's link to its DR center; `site`: a
+ * province DR node's link to the province hub it protects.
  */
-export const SPOKE_TABLE = 200;
-export const SPOKE_RULE_PRIORITY = 1000;
-/** Route metrics: the peer's own network, the primary path, the backup path. */
-export const METRIC = { own: 50, primary: 100, backup: 200 } as const;
+export type IfaceRole = 'down' | 'link' | 'up1' | 'up2' | 'dr' | 'site';
+
+/** Listen ports of the fixed roles; a hub's `link` interfaces take `LINK_PORT_BASE` + the spoke's position among its router spokes. */
+export const LISTEN_PORTS: Readonly<Record<Exclude<IfaceRole, 'link'>, number>> = { down: 51820, up1: 51821, up2: 51822, dr: 51823, site: 51824 };
+export const LINK_PORT_BASE = 51830;
+/** Static route metrics (county links only): the peer's own network, the path through the hub. */
+export const METRIC = { own: 50, primary: 100 } as const;
 export const KEEPALIVE_SECONDS = 25;
+/** OSPF's multicast groups: WireGuard drops a packet whose destination is in no peer's AllowedIPs, hellos included. */
+export const OSPF_GROUPS = ['224.0.0.5/32', '224.0.0.6/32'] as const;
 
 export interface Route {
   readonly prefix: string;
   readonly metric: number;
-  /** Source address for traffic on this route (the link addresses of watched links). */
-  readonly src?: string;
 }
 
-/** Metric of the pinned host route to a watched link's far end: never withdrawn, so probes always use the line itself. */
-export const LINK_PROBE_METRIC = 10;
-/** Link addresses of watched links come from IPv4 link-local space: they never leave the tunnel they probe. */
+/** Link addresses of router links come from IPv4 link-local space: they never leave the tunnel they name. */
 const LINK_SPACE_BASE = (169 << 24) + (254 << 16) + 256;
 
 export interface PeerPlan {
@@ -43,43 +47,44 @@ export interface PeerPlan {
   readonly keepalive?: number;
 }
 
-/** Traffic that enters by interface `iif` and goes to one of `prefixes` is routed by table `table`, which sends it out this interface. */
-export interface SpokePolicy {
-  readonly iif: string;
-  readonly table: number;
-  readonly priority: number;
-  readonly prefixes: readonly string[];
+/** The kind of line a router link is, which sets its routing cost. */
+export type LineKind = 'primary' | 'secondary' | 'pair';
+
+/** A router link on a point-to-point interface: `ip addr add local/32 peer remote/32`, the routing daemon's neighbour at `remote`. */
+export interface RouterLink {
+  readonly local: string;
+  readonly remote: string;
+  readonly line: LineKind;
+  /** The router at the other end. */
+  readonly peer: string;
 }
 
 export interface IfacePlan {
   readonly role: IfaceRole;
   readonly name: string;
-  /** Link addresses on this interface, besides the node's overlay address. */
-  readonly linkAddresses: readonly string[];
   readonly listenPort: number;
   readonly peers: readonly PeerPlan[];
+  /** Static routes (county links); routers' links get theirs from the routing daemon. */
   readonly routes: readonly Route[];
-  readonly policy?: SpokePolicy;
-}
-
-/** A primary link a node probes; when the probe fails its `routes` are withdrawn so the backup routes carry the traffic. */
-export interface Watch {
-  readonly iface: string;
-  readonly peer: string;
-  /** The far end's link address, reached over a pinned host route on this interface. */
-  readonly probe: string;
-  readonly routes: readonly Route[];
+  readonly link?: RouterLink;
 }
 
 export interface NodeConfig {
   readonly node: WanNode;
   readonly ifaces: readonly IfacePlan[];
-  readonly watches: readonly Watch[];
+  /** The node runs the routing daemon (every node but a county platform). */
+  readonly router: boolean;
 }
 
-export type IfaceNamer = (node: WanNode, role: IfaceRole) => string;
-/** Production interface names: one set per node, so plain role names do. */
-export const defaultIfaceName: IfaceNamer = (_node, role) => `wg-${role}`;
+/** Interface names; `peer` is the spoke of a hub's `link` interface. */
+export type IfaceNamer = (node: WanNode, role: IfaceRole, peer?: WanNode) => string;
+/** Production interface names: one set per node, so role names do, and the spoke's id for a hub's links (at most 15 characters). */
+export const defaultIfaceName: IfaceNamer = (_node, role, peer) => (role === 'link' ? `wg-d-${peer!.id}` : `wg-${role}`);
+
+/** Every node but a county platform runs the routing daemon. */
+export function isRouter(n: WanNode): boolean {
+  return n.role !== 'county';
+}
 
 interface Index {
   readonly down: Map<string, WanLink[]>;
@@ -136,144 +141,130 @@ function subtree(index: Index, id: string): Set<string> {
   return out;
 }
 
-function endpointOf(node: WanNode, role: IfaceRole): string | undefined {
-  return node.endpoint ? `${node.endpoint}:${LISTEN_PORTS[role]}` : undefined;
+function withPort(node: WanNode, port: number): string | undefined {
+  return node.endpoint ? `${node.endpoint}:${port}` : undefined;
 }
 
 function ipv4(n: number): string {
   return [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.');
 }
 
-/**
- * Watched links (a spoke with two uplinks) get a pair of link addresses, in plan order: the probes
- * of the failover watch run between them over pinned host routes, so a probe proves the line in
- * both directions whatever the overlay routes do meanwhile.
- */
-function linkAddresses(plan: WanPlan, index: Index): Map<string, { hub: string; spoke: string }> {
+/** Every link between two routers gets a pair of link addresses, in plan order. */
+function linkAddresses(plan: WanPlan): Map<string, { hub: string; spoke: string }> {
   const out = new Map<string, { hub: string; spoke: string }>();
   let i = 0;
   for (const l of plan.links) {
-    if (isPairLink(l)) continue;
-    if ((index.up.get(l.spoke) ?? []).filter((u) => !isPairLink(u)).length < 2) continue;
+    if (!isRouter(plan.nodes.get(l.hub)!) || !isRouter(plan.nodes.get(l.spoke)!)) continue;
     const n = LINK_SPACE_BASE + 2 * i++;
     out.set(`${l.hub}>${l.spoke}`, { hub: ipv4(n), spoke: ipv4(n + 1) });
   }
   return out;
 }
 
-/** The WireGuard interfaces, routes and failover watches of every node in `plan`. */
+function lineOf(l: WanLink): LineKind {
+  return isPairLink(l) ? 'pair' : l.kind === 'secondary' ? 'secondary' : 'primary';
+}
+
+/** The WireGuard interfaces of every node in `plan`: point-to-point links between routers, a shared `down` interface for county platforms. */
 export function planConfigs(plan: WanPlan, namer: IfaceNamer = defaultIfaceName, flows: readonly Flow[] = aclFlows(plan)): Map<string, NodeConfig> {
   const index = indexPlan(plan, flows);
-  const links = linkAddresses(plan, index);
+  const addresses = linkAddresses(plan);
   const node = (id: string) => plan.nodes.get(id)!;
+  const routerSpokes = (hub: string) => (index.down.get(hub) ?? []).filter((l) => isRouter(node(l.spoke)));
+  /** The port a hub listens on for one link, and the name of its interface. */
+  const hubSide = (l: WanLink): { port: number; role: IfaceRole } => {
+    if (isPairLink(l)) return { port: LISTEN_PORTS.dr, role: 'dr' };
+    if (!isRouter(node(l.spoke))) return { port: LISTEN_PORTS.down, role: 'down' };
+    return { port: LINK_PORT_BASE + routerSpokes(l.hub).filter((x) => !isPairLink(x)).indexOf(l), role: 'link' };
+  };
+  const spokeSide = (l: WanLink): { port: number; role: IfaceRole } => {
+    if (l.kind === 'ministry') return { port: LISTEN_PORTS.up1, role: 'up1' };
+    if (l.kind === 'dr') return { port: LISTEN_PORTS.site, role: 'site' };
+    return l.kind === 'secondary' ? { port: LISTEN_PORTS.up2, role: 'up2' } : { port: LISTEN_PORTS.up1, role: 'up1' };
+  };
+  /**
+   * What may cross a router link. A prefecture carries no transit (its firewall forwards only its
+   * branch): its hub accepts only its block from it, and its uplinks carry only what it talks to.
+   * Between hubs and DR centers the routing daemon picks the path, so their links carry the overlay.
+   */
+  const leaf = (n: WanNode) => n.role === 'prefecture';
+  const routerLink = (l: WanLink, side: 'hub' | 'spoke'): RouterLink | undefined => {
+    const a = addresses.get(`${l.hub}>${l.spoke}`);
+    if (!a) return undefined;
+    return side === 'hub' ? { local: a.hub, remote: a.spoke, line: lineOf(l), peer: l.spoke } : { local: a.spoke, remote: a.hub, line: lineOf(l), peer: l.hub };
+  };
+  const extras = (link: RouterLink | undefined) => (link ? [`${link.remote}/32`, ...OSPF_GROUPS] : []);
   const out = new Map<string, NodeConfig>();
   for (const n of plan.nodes.values()) {
     const ifaces: IfacePlan[] = [];
-    const watches: Watch[] = [];
     const downLinks = (index.down.get(n.id) ?? []).filter((l) => !isPairLink(l));
-    const ministryDown = (index.down.get(n.id) ?? []).find((l) => l.kind === 'ministry');
-    const ministryUp = (index.up.get(n.id) ?? []).find((l) => l.kind === 'ministry');
-    const drDown = (index.down.get(n.id) ?? []).find((l) => l.kind === 'dr');
-    const drUp = (index.up.get(n.id) ?? []).find((l) => l.kind === 'dr');
-    const spokeAggregates = downLinks.map((l) => node(l.spoke).aggregate);
-
-    if (downLinks.length > 0) {
-      const name = namer(n, 'down');
-      const linked = downLinks.map((l) => ({ l, s: node(l.spoke), pair: links.get(`${l.hub}>${l.spoke}`) }));
+    const counties = downLinks.filter((l) => !isRouter(node(l.spoke)));
+    // County platforms share one interface; their routes are static.
+    if (counties.length > 0) {
       ifaces.push({
         role: 'down',
-        name,
-        linkAddresses: linked.flatMap((x) => (x.pair ? [x.pair.hub] : [])),
+        name: namer(n, 'down'),
         listenPort: LISTEN_PORTS.down,
-        peers: linked.map(({ l, s, pair }) => {
-          const ep = endpointOf(s, l.kind === 'secondary' ? 'up2' : 'up1');
-          return { node: s.id, ...(ep ? { endpoint: ep } : {}), allowedIps: [s.aggregate, ...(pair ? [`${pair.spoke}/32`] : [])] };
+        peers: counties.map((l) => {
+          const s = node(l.spoke);
+          const ep = withPort(s, spokeSide(l).port);
+          return { node: s.id, ...(ep ? { endpoint: ep } : {}), allowedIps: [s.aggregate] };
         }),
-        routes: [
-          ...spokeAggregates.map((prefix) => ({ prefix, metric: METRIC.primary })),
-          ...linked.flatMap(({ pair }) => (pair ? [{ prefix: `${pair.spoke}/32`, metric: LINK_PROBE_METRIC, src: pair.hub }] : [])),
-        ],
+        routes: counties.map((l) => ({ prefix: node(l.spoke).aggregate, metric: METRIC.primary })),
       });
-      // A hub paired with its DR center (or DR node with its hub) has a second way to its spokes: watch each spoke's direct link.
-      if (ministryDown || ministryUp || drDown || drUp) {
-        for (const { s, pair } of linked) {
-          if (pair) watches.push({ iface: name, peer: s.id, probe: pair.spoke, routes: [{ prefix: s.aggregate, metric: METRIC.primary }] });
-        }
-      }
     }
-    // The dedicated link between the two ministry hubs: each side's own network, plus the other's spokes as backup.
-    const ministryLink = ministryDown ? { role: 'dr' as const, peer: node(ministryDown.spoke), peerRole: 'up1' as const } : ministryUp ? { role: 'up1' as const, peer: node(ministryUp.hub), peerRole: 'dr' as const } : undefined;
-    if (ministryLink) {
-      const ep = endpointOf(ministryLink.peer, ministryLink.peerRole);
-      const backup = spokeAggregates.filter((p) => p !== ministryLink.peer.network);
+    // One point-to-point interface per router spoke: what lies behind that spoke, and nothing else.
+    for (const l of downLinks.filter((x) => isRouter(node(x.spoke)))) {
+      const s = node(l.spoke);
+      const link = routerLink(l, 'hub')!;
+      const ep = withPort(s, spokeSide(l).port);
       ifaces.push({
-        role: ministryLink.role,
-        name: namer(n, ministryLink.role),
-        linkAddresses: [],
-        listenPort: LISTEN_PORTS[ministryLink.role],
-        peers: [{ node: ministryLink.peer.id, ...(ep ? { endpoint: ep } : {}), allowedIps: [ministryLink.peer.network, ...backup], keepalive: KEEPALIVE_SECONDS }],
-        routes: [{ prefix: ministryLink.peer.network, metric: METRIC.own }, ...backup.map((prefix) => ({ prefix, metric: METRIC.backup }))],
+        role: 'link',
+        name: namer(n, 'link', s),
+        listenPort: hubSide(l).port,
+        peers: [{ node: s.id, ...(ep ? { endpoint: ep } : {}), allowedIps: [...(leaf(s) ? [s.aggregate] : [plan.overlay]), ...extras(link)] }],
+        routes: [],
+        link,
       });
     }
-    // A province hub and its DR node: each side's own network, the other's spokes as backup. The DR
-    // node also sends what its spokes send it for outside their branch to the hub (policy routing on
-    // its down interface), and accepts the answers: the hub is where those addresses are routed.
-    if (drDown) {
-      const peer = node(drDown.spoke);
-      const ep = endpointOf(peer, 'site');
-      const backup = spokeAggregates.filter((p) => p !== peer.network);
-      ifaces.push({
-        role: 'dr',
-        name: namer(n, 'dr'),
-        linkAddresses: [],
-        listenPort: LISTEN_PORTS.dr,
-        peers: [{ node: peer.id, ...(ep ? { endpoint: ep } : {}), allowedIps: [peer.network, ...backup], keepalive: KEEPALIVE_SECONDS }],
-        routes: [{ prefix: peer.network, metric: METRIC.own }, ...backup.map((prefix) => ({ prefix, metric: METRIC.backup }))],
-      });
+    // A hub and its DR center back each other up for everything: their dedicated link carries the whole overlay.
+    for (const l of (index.down.get(n.id) ?? []).filter(isPairLink)) {
+      const peer = node(l.spoke);
+      const link = routerLink(l, 'hub')!;
+      const ep = withPort(peer, spokeSide(l).port);
+      ifaces.push({ role: 'dr', name: namer(n, 'dr'), listenPort: LISTEN_PORTS.dr, peers: [{ node: peer.id, ...(ep ? { endpoint: ep } : {}), allowedIps: [plan.overlay, ...extras(link)], keepalive: KEEPALIVE_SECONDS }], routes: [], link });
     }
-    if (drUp) {
-      const peer = node(drUp.hub);
-      const ep = endpointOf(peer, 'dr');
-      const below = subtree(index, n.id);
-      const beyond = [...new Set([...below].flatMap((id) => [...(index.related.get(id) ?? [])]))].filter((id) => id !== n.id && !below.has(id)).sort().map((id) => node(id).network);
-      const backup = spokeAggregates.filter((p) => p !== peer.network);
-      const name = namer(n, 'site');
-      ifaces.push({
-        role: 'site',
-        name,
-        linkAddresses: [],
-        listenPort: LISTEN_PORTS.site,
-        peers: [{ node: peer.id, ...(ep ? { endpoint: ep } : {}), allowedIps: [...new Set([peer.network, ...backup, ...beyond])], keepalive: KEEPALIVE_SECONDS }],
-        routes: [{ prefix: peer.network, metric: METRIC.own }, ...backup.map((prefix) => ({ prefix, metric: METRIC.backup }))],
-        ...(downLinks.length > 0 && beyond.length > 0 ? { policy: { iif: namer(n, 'down'), table: SPOKE_TABLE, priority: SPOKE_RULE_PRIORITY, prefixes: beyond } } : {}),
-      });
+    for (const l of (index.up.get(n.id) ?? []).filter(isPairLink)) {
+      const peer = node(l.hub);
+      const link = routerLink(l, 'spoke')!;
+      const side = spokeSide(l);
+      const ep = withPort(peer, hubSide(l).port);
+      ifaces.push({ role: side.role, name: namer(n, side.role), listenPort: side.port, peers: [{ node: peer.id, ...(ep ? { endpoint: ep } : {}), allowedIps: [plan.overlay, ...extras(link)], keepalive: KEEPALIVE_SECONDS }], routes: [], link });
     }
-    // Uplinks: everything the node talks to outside its own branch.
+    // Uplinks: everything the node and its branch talk to outside the branch.
     const uplinks = (index.up.get(n.id) ?? []).filter((l) => !isPairLink(l)).sort((a, b) => (a.kind < b.kind ? -1 : 1));
     if (uplinks.length > 0) {
       const below = subtree(index, n.id);
       const remote = [...(index.related.get(n.id) ?? [])].filter((id) => !below.has(id)).sort().map(node);
       const allowed = remote.map((r) => r.network);
       for (const l of uplinks) {
-        const role: IfaceRole = l.kind === 'primary' ? 'up1' : 'up2';
+        const side = spokeSide(l);
         const hub = node(l.hub);
-        const name = namer(n, role);
-        const ep = endpointOf(hub, 'down');
-        const routes = remote.map((r) => ({ prefix: r.network, metric: r.id === hub.id ? METRIC.own : l.kind === 'primary' ? METRIC.primary : METRIC.backup }));
-        const pair = links.get(`${l.hub}>${l.spoke}`);
+        const link = routerLink(l, 'spoke');
+        const ep = withPort(hub, hubSide(l).port);
         const base = allowed.includes(hub.network) ? allowed : [hub.network, ...allowed];
         ifaces.push({
-          role,
-          name,
-          linkAddresses: pair ? [pair.spoke] : [],
-          listenPort: LISTEN_PORTS[role],
-          peers: [{ node: hub.id, ...(ep ? { endpoint: ep } : {}), allowedIps: pair ? [...base, `${pair.hub}/32`] : base, keepalive: KEEPALIVE_SECONDS }],
-          routes: [...routes, ...(pair ? [{ prefix: `${pair.hub}/32`, metric: LINK_PROBE_METRIC, src: pair.spoke }] : [])],
+          role: side.role,
+          name: namer(n, side.role),
+          listenPort: side.port,
+          peers: [{ node: hub.id, ...(ep ? { endpoint: ep } : {}), allowedIps: [...(link && !leaf(n) ? [plan.overlay] : base), ...extras(link)], keepalive: KEEPALIVE_SECONDS }],
+          // A county platform has one uplink and no daemon: static routes.
+          routes: link ? [] : remote.map((r) => ({ prefix: r.network, metric: r.id === hub.id ? METRIC.own : METRIC.primary })),
+          ...(link ? { link } : {}),
         });
-        if (pair) watches.push({ iface: name, peer: hub.id, probe: pair.hub, routes });
       }
     }
-    out.set(n.id, { node: n, ifaces, watches });
+    out.set(n.id, { node: n, ifaces, router: isRouter(n) });
   }
   return out;
 }
@@ -291,6 +282,8 @@ export interface RenderOptions {
   readonly withPrivateKeys?: boolean;
   /** @default '/etc/jinbao/wan/private.key' */
   readonly privateKeyPath?: string;
+  /** Routing daemons log to `<dir>/<node>.log`. @default syslog */
+  readonly daemonLogDir?: string;
 }
 
 const ROLE_TITLE: Readonly<Record<WanNode['role'], string>> = {
@@ -315,7 +308,7 @@ export function renderWgQuick(plan: WanPlan, cfg: NodeConfig, iface: IfacePlan, 
     `# jinbao WAN overlay: node ${n.id} (${n.name}), ${ROLE_TITLE[n.role]}, interface ${iface.name} (${iface.role})`,
     '# Rendered from the inventory by "jinbao wan render"; edit the inventory, not this file.',
     '[Interface]',
-    `Address = ${[n.address, ...iface.linkAddresses].map((a) => `${a}/32`).join(', ')}`,
+    `Address = ${n.address}/32`,
     `ListenPort = ${iface.listenPort}`,
     'Table = off',
   ];
@@ -327,13 +320,9 @@ export function renderWgQuick(plan: WanPlan, cfg: NodeConfig, iface: IfacePlan, 
   } else {
     lines.push(`PostUp = wg set %i private-key ${opts.privateKeyPath ?? '/etc/jinbao/wan/private.key'}`);
   }
-  for (const r of iface.routes) lines.push(`PostUp = ip -4 route replace ${r.prefix} dev %i metric ${r.metric}${r.src ? ` src ${r.src}` : ''}`);
-  if (iface.policy) {
-    const p = iface.policy;
-    const rule = `iif ${p.iif} lookup ${p.table} priority ${p.priority}`;
-    for (const prefix of p.prefixes) lines.push(`PostUp = ip -4 route replace ${prefix} dev %i table ${p.table}`);
-    lines.push(`PostUp = ip -4 rule del ${rule} 2>/dev/null; ip -4 rule add ${rule}`, `PostDown = ip -4 rule del ${rule}`);
-  }
+  // The routing daemon's neighbour is the far end's link address, on-link through the peer address.
+  if (iface.link) lines.push(`PostUp = ip -4 address add ${iface.link.local}/32 peer ${iface.link.remote}/32 dev %i`);
+  for (const r of iface.routes) lines.push(`PostUp = ip -4 route replace ${r.prefix} dev %i metric ${r.metric}`);
   for (const p of iface.peers) {
     const peer = plan.nodes.get(p.node)!;
     lines.push('', '[Peer]', `# ${peer.id} ${peer.name} (${ROLE_TITLE[peer.role]})`, `PublicKey = ${keyOf(opts.keys, p.node).publicKey}`);
@@ -476,18 +465,6 @@ export function renderNftables(plan: WanPlan, cfg: NodeConfig, flows: FlowIndex,
   return { name: 'nftables.nft', content: lines.join('\n') + '\n' };
 }
 
-/** The failover watch list: one line per watched link: interface, probe address, routes withdrawn on failure. */
-export function renderWatches(cfg: NodeConfig): RenderedFile {
-  const lines = [
-    `# jinbao WAN failover watches for node ${cfg.node.id}: when a probe over the interface fails twice, its routes are withdrawn`,
-    '# and the backup routes (higher metric, other interface) carry the traffic; they come back when the probe answers.',
-    '# The probe goes to the far end\'s link address over a pinned host route, so it always tests the line itself.',
-    '# interface probe routes(prefix@metric,...)',
-    ...cfg.watches.map((w) => `${w.iface} ${w.probe} ${w.routes.map((r) => `${r.prefix}@${r.metric}`).join(',')}`),
-  ];
-  return { name: 'failover.conf', content: lines.join('\n') + '\n' };
-}
-
 export interface RenderedNode {
   readonly node: WanNode;
   readonly config: NodeConfig;
@@ -500,7 +477,8 @@ export interface RenderSummary {
   readonly peers: number;
   readonly interfaces: number;
   readonly firewallRules: number;
-  readonly watches: number;
+  /** Nodes that run the routing daemon. */
+  readonly routers: number;
 }
 
 /** Render every node of `plan` (or only `only`). */
@@ -514,17 +492,20 @@ export function renderPlan(plan: WanPlan, opts: RenderOptions & { namer?: IfaceN
   let interfaces = 0;
   let hubs = 0;
   let rules = 0;
-  let watches = 0;
+  let routers = 0;
   const nodes = wanted.map((cfg) => {
-    const nft = renderNftables(plan, cfg, index, [...subtree(planIndex, cfg.node.id)]);
+    // A hub and its DR center carry each other's flows: the routing daemon may send one's traffic through the other.
+    const partner = [...(planIndex.down.get(cfg.node.id) ?? []).filter((l) => l.kind === 'dr').map((l) => l.spoke), ...(planIndex.up.get(cfg.node.id) ?? []).filter((l) => l.kind === 'dr').map((l) => l.hub)];
+    const carried = new Set([...subtree(planIndex, cfg.node.id), ...partner.flatMap((p) => [p, ...subtree(planIndex, p)])]);
+    const nft = renderNftables(plan, cfg, index, [...carried]);
     const files = [...cfg.ifaces.map((i) => renderWgQuick(plan, cfg, i, opts)), nft];
-    if (cfg.watches.length > 0) files.push(renderWatches(cfg));
+    if (cfg.router) files.push(renderBird(plan, cfg, opts.daemonLogDir ? { logFile: `${opts.daemonLogDir}/${cfg.node.id}.log` } : {}));
     interfaces += cfg.ifaces.length;
     peers += cfg.ifaces.reduce((s, i) => s + i.peers.length, 0);
-    if (cfg.ifaces.some((i) => i.role === 'down')) hubs += 1;
+    if (cfg.ifaces.some((i) => i.role === 'down' || i.role === 'link')) hubs += 1;
     rules += nft.content.split(' accept comment ').length - 1;
-    watches += cfg.watches.length;
+    if (cfg.router) routers += 1;
     return { node: cfg.node, config: cfg, files };
   });
-  return { nodes, summary: { nodes: nodes.length, hubs, peers, interfaces, firewallRules: rules, watches } };
+  return { nodes, summary: { nodes: nodes.length, hubs, peers, interfaces, firewallRules: rules, routers } };
 }

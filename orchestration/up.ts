@@ -70,7 +70,7 @@ export const wanUpStage: UpStage = {
     env.note('wan: rendering the national overlay');
     const { out, files, seconds, summary: s } = renderNationalWan(ctx, env.fabric, env.outDir);
     return {
-      lines: [`wan: ${s.nodes} nodes (${s.hubs} hubs), ${s.peers} peers, ${s.interfaces} interfaces, ${s.firewallRules} firewall rules, ${s.watches} failover watches; ${files} files in ${out} (${seconds.toFixed(1)} s)`],
+      lines: [`wan: ${s.nodes} nodes (${s.hubs} hubs), ${s.peers} peers, ${s.interfaces} interfaces, ${s.firewallRules} firewall rules, ${s.routers} routing daemons; ${files} files in ${out} (${seconds.toFixed(1)} s)`],
       data: { out, files, seconds, ...s },
     };
   },

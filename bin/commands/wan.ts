@@ -3,7 +3,8 @@ import { Option } from 'commander';
 import { ExitCode } from '../../lib/errors.js';
 import { parseInteger } from '../../lib/options.js';
 import { json, table } from '../../lib/output.js';
-import { importWanKey, renderWan, wanCheck, wanCut, wanKeys, wanLabDown, wanLabUp, wanRotate } from '../../network/operations.js';
+import { routingTable } from '../../network/index.js';
+import { importWanKey, renderWan, wanCheck, wanCut, wanKeys, wanKill, wanLabDown, wanLabUp, wanRotate } from '../../network/operations.js';
 import type { Context } from '../context.js';
 import type { Runner } from '../runner.js';
 
@@ -19,6 +20,7 @@ export function register(program: Command, run: Runner): void {
         '  $ sudo jinbao wan up --lab --provinces 2 --prefectures 2\n' +
         '  $ sudo jinbao wan check                           allowed/denied matrix, latency, handshakes\n' +
         '  $ sudo jinbao wan cut --site 130000               cut a province\'s primary uplink (failover)\n' +
+        '  $ sudo jinbao wan kill --site 130000              lose a province hub (its DR node carries the province)\n' +
         '  $ sudo jinbao wan rotate --site 130000            new keys for one node, peers updated\n' +
         '  $ sudo jinbao wan down\n' +
         'Docs: docs/network.md',
@@ -26,7 +28,7 @@ export function register(program: Command, run: Runner): void {
 
   wan
     .command('render')
-    .description('write wg-quick configs, nftables rules and failover watches per node')
+    .description('write wg-quick configs, nftables rules and routing daemon (BIRD) configs per node')
     .option('--site <id>', 'only this node (site code, dr-<site>, or county code)')
     .option('--out <dir>', 'output folder', 'jinbao.out/wan')
     .option('--with-private-keys', 'put private keys into the configs (files mode 0600); default: a PostUp loads /etc/jinbao/wan/private.key')
@@ -68,7 +70,7 @@ export function register(program: Command, run: Runner): void {
 
   wan
     .command('check')
-    .description('connectivity matrix of the lab: every allowed pair connects, every denied pair is blocked; latency and handshake age per link')
+    .description('connectivity matrix of the lab: every allowed pair connects, every denied pair is blocked; latency and handshake age per link; each router\'s neighbours, BFD sessions and routes')
     .option('--last', 'show the last recorded check instead of probing')
     .option('--json', 'machine-readable output')
     .addHelpText('after', '\nExit code 0 when every pair behaves as the policy says and every link is up, 3 otherwise (also with --last).\n\nExamples:\n  $ sudo jinbao wan check\n  $ jinbao wan check --last --json')
@@ -81,6 +83,14 @@ export function register(program: Command, run: Runner): void {
     .addOption(new Option('--uplink <which>', 'which uplink').choices(['primary', 'secondary']).default('primary'))
     .option('--restore', 'put the line back')
     .action(run<{ site: string; uplink: 'primary' | 'secondary'; restore?: boolean }>(cut));
+
+  wan
+    .command('kill')
+    .description('stop a whole lab node (every process in its namespace: its WireGuard interfaces and routing daemon), or --restore it')
+    .requiredOption('--site <id>', 'the node: a province hub (its prefectures fail over to the province DR node), or any other node')
+    .option('--restore', 'start the node again from its rendered files')
+    .addHelpText('after', '\nExamples:\n  $ sudo jinbao wan kill --site 130000             the province hub is lost; its prefectures go through dr-130000\n  $ sudo jinbao wan kill --site 130000 --restore')
+    .action(run<{ site: string; restore?: boolean }>(kill));
 
   wan
     .command('rotate')
@@ -116,7 +126,7 @@ async function render(ctx: Context, opts: RenderOpts): Promise<void> {
     return;
   }
   const s = r.summary;
-  ctx.out(`wrote ${r.files} files to ${r.out} in ${r.seconds.toFixed(2)} s: ${s.nodes} nodes (${s.hubs} hubs), ${s.interfaces} interfaces, ${s.peers} peers, ${s.firewallRules} firewall rules, ${s.watches} failover watches\n`);
+  ctx.out(`wrote ${r.files} files to ${r.out} in ${r.seconds.toFixed(2)} s: ${s.nodes} nodes (${s.hubs} hubs), ${s.interfaces} interfaces, ${s.peers} peers, ${s.firewallRules} firewall rules, ${s.routers} routing daemons\n`);
   ctx.out(opts.withPrivateKeys ? 'private keys are in the configs (files mode 0600): keep the folder safe\n' : 'no private keys written: each config loads /etc/jinbao/wan/private.key (render --with-private-keys to include them)\n');
 }
 
@@ -171,6 +181,7 @@ async function check(ctx: Context, opts: { json?: boolean; last?: boolean }): Pr
     { header: 'latency ms', value: (l) => l.latencyMs?.toFixed(2), align: 'right' },
     { header: 'handshake age s', value: (l) => l.handshakeAgeSeconds, align: 'right' },
   ]));
+  if (result.routing) ctx.out(`\nrouting (OSPF + BFD)\n${routingTable(result.routing)}`);
   const bad = result.pairs.filter((p) => !p.ok);
   ctx.out(`\nmatrix: ${result.summary.allowed} allowed and ${result.summary.denied} denied pair-services probed, ${result.summary.failures} differ from the policy\n`);
   if (bad.length > 0) {
@@ -188,6 +199,11 @@ async function check(ctx: Context, opts: { json?: boolean; last?: boolean }): Pr
 async function cut(ctx: Context, opts: { site: string; uplink: 'primary' | 'secondary'; restore?: boolean }): Promise<void> {
   const r = await wanCut(ctx, ctx.fabric(), { site: opts.site, uplink: opts.uplink, restore: opts.restore === true });
   ctx.out(`${opts.restore ? 'restored' : 'cut'} the ${opts.uplink} line between ${r.spoke} and ${r.hub}\n`);
+}
+
+async function kill(ctx: Context, opts: { site: string; restore?: boolean }): Promise<void> {
+  const r = await wanKill(ctx, ctx.fabric(), { site: opts.site, restore: opts.restore === true });
+  ctx.out(opts.restore ? `restored node ${r.node}\n` : `killed node ${r.node}: ${r.stopped} processes\n`);
 }
 
 async function rotate(ctx: Context, opts: { site: string; json?: boolean }): Promise<void> {
@@ -213,6 +229,6 @@ async function down(ctx: Context, o: { json?: boolean }): Promise<void> {
   }
   ctx.out(`lab ${r.tag} removed: ${r.processes} processes stopped, ${r.namespaces} namespaces deleted\n`);
   // Children of the lab's own processes are expected; a process found only by the namespace it lives in is worth a word.
-  const strays = r.stopped.filter((p) => p.why === 'namespace');
+  const strays = r.stopped.filter((p) => p.why === 'namespace' && !p.recorded);
   if (strays.length > 0) ctx.err(`  also stopped, found in the lab's namespaces: ${strays.map((p) => `${p.pid} ${p.command}`).join('; ')}\n`);
 }

@@ -26,6 +26,7 @@ function failedWanCheck(): CheckResult {
     pairs: [{ from: '440000', to: '110000', service: 'ssh', expected: 'deny', observed: 'open', ok: false, ms: 3 }],
     links: [{ hub: '000000', spoke: '440000', kind: 'primary', iface: 'x', up: false }],
     summary: { allowed: 1, denied: 1, failures: 1, linksUp: 0, links: 1 },
+    routing: [],
   };
 }
 

@@ -91,11 +91,11 @@ describe('jinbao up stage and metrics', () => {
     const ctx = new LocalOpsContext({ inventory, stateDir: join(dir, 's-up') });
     const res = await wanUpStage.run(ctx, { fabric: ctx.fabric(), outDir: join(dir, 'up-out'), note: () => {} });
     await ctx.close();
-    expect(res.lines[0]).toMatch(/^wan: 11 nodes \(7 hubs\), \d+ peers, \d+ interfaces, \d+ firewall rules, \d+ failover watches; \d+ files in /);
+    expect(res.lines[0]).toMatch(/^wan: 11 nodes \(7 hubs\), \d+ peers, \d+ interfaces, \d+ firewall rules, \d+ routing daemons; \d+ files in /);
     expect(existsSync(join(dir, 'up-out', 'wan', 'plan.json'))).toBe(true);
   });
 
-  it('GIVEN a recorded lab check WHEN metrics are collected THEN link state, handshake age and matrix failures come from it', async () => {
+  it('GIVEN a recorded lab check WHEN metrics are collected THEN link state, handshake age, matrix failures and each router\'s daemon state come from it', async () => {
     const state = join(dir, 's-metrics');
     const store = StateStore.open(state);
     saveCheck(store, {
@@ -105,6 +105,10 @@ describe('jinbao up stage and metrics', () => {
       links: [
         { hub: '000000', spoke: '440000', kind: 'primary', iface: 'x', up: true, latencyMs: 2, handshakeAgeSeconds: 7 },
         { hub: 'dr-000000', spoke: '440000', kind: 'secondary', iface: 'y', up: false },
+      ],
+      routing: [
+        { node: '000000', running: true, neighbours: [{ router: '10.12.0.1', node: '440000', state: 'Full/PtP', iface: 'a' }, { router: '10.0.1.1', node: 'dr-000000', state: 'Init/PtP', iface: 'b' }], bfd: [{ peer: '169.254.1.1', iface: 'a', state: 'Up' }, { peer: '169.254.1.3', iface: 'b', state: 'Down' }], routes: 9, filtered: 2, failovers: 3 },
+        { node: '440000', running: false, neighbours: [], bfd: [], routes: 0, filtered: 0, failovers: 1 },
       ],
       summary: { allowed: 10, denied: 20, failures: 1, linksUp: 1, links: 2 },
     });
@@ -119,6 +123,16 @@ describe('jinbao up stage and metrics', () => {
     expect(text).toContain('jinbao_wan_handshake_age_seconds{hub="000000",spoke="440000",kind="primary"} 7');
     expect(text).toContain('jinbao_wan_node_links_up{node="440000",state="down"} 1');
     expect(text).toContain('jinbao_wan_matrix_failures 1');
+    expect(text).toContain('jinbao_wan_router_running{node="000000"} 1');
+    expect(text).toContain('jinbao_wan_router_running{node="440000"} 0');
+    expect(text).toContain('jinbao_wan_ospf_neighbours{node="000000",state="full"} 1');
+    expect(text).toContain('jinbao_wan_ospf_neighbours{node="000000",state="other"} 1');
+    expect(text).toContain('jinbao_wan_bfd_sessions{node="000000",state="up"} 1');
+    expect(text).toContain('jinbao_wan_bfd_sessions{node="000000",state="down"} 1');
+    expect(text).toContain('jinbao_wan_routes{node="000000"} 9');
+    expect(text).toContain('jinbao_wan_routes_rejected{node="000000"} 2');
+    expect(text).toContain('jinbao_wan_failover_events{node="000000"} 3');
+    expect(text).toContain('jinbao_wan_failover_events{node="440000"} 1');
   });
 });
 

@@ -9,7 +9,7 @@ import { waitUntil } from '../../testkit/index.js';
 import { labDown, readJournal, type LabJournal } from '../index.js';
 import { has, isRoot } from './fixture.js';
 
-const canLab = isRoot && ['wireguard-go', 'wg', 'wg-quick', 'nft', 'ip', 'ping', 'sleep'].every(has);
+const canLab = isRoot && ['wireguard-go', 'wg', 'wg-quick', 'nft', 'ip', 'ping', 'sleep', 'bird', 'birdc'].every(has);
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..');
 const dir = mkdtempSync(join(tmpdir(), 'jinbao-wan-crash-'));
@@ -129,7 +129,7 @@ describe.skipIf(!canLab)('a lab whose bring-up was SIGKILLed leaves nothing behi
     const wg = journal.processes.find((p) => p.what === 'wireguard-go' && p.pid !== undefined && existsSync(`/proc/${p.pid}`))!;
     const ns = journal.nodes.find((n) => wg.name.startsWith(`${journal!.tag}${n.idx}`))!.ns;
     for (const n of journal.namespaces) if (existsSync(`/run/netns/${n}`)) inodes.add(statSync(`/run/netns/${n}`).ino);
-    // A stand-in for a watch's ping or sleep: a process in the node's namespace whose command line names nothing of the lab.
+    // A process in the node's namespace whose command line names nothing of the lab and that the journal never recorded.
     const standIn = spawn('ip', ['netns', 'exec', ns, 'sleep', '60'], { detached: true, stdio: 'ignore' });
     started.push(standIn.pid!);
     await until(() => existsSync(`/proc/${standIn.pid}`) && readFileSync(`/proc/${standIn.pid}/cmdline`, 'utf8').startsWith('sleep'), 'the stand-in to enter the namespace');

@@ -1,14 +1,14 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { runCli } from '../../bin/testkit.js';
 import { loadFabric } from '../../fabric/index.js';
 import { has, isRoot, smallFabric, smallInput } from './fixture.js';
-import { buildPlan, generateKeyPair, labDown, labNodes, labUp, readJournal, systemRunner, timeToReach, type CheckResult, type LabJournal, type Runner } from '../index.js';
+import { buildPlan, generateKeyPair, labDown, labKill, labNodes, labUp, readJournal, systemRunner, timeToReach, type CheckResult, type LabJournal, type Runner } from '../index.js';
 
-const canLab = isRoot && ['wireguard-go', 'wg', 'wg-quick', 'nft', 'ip', 'ping'].every(has);
+const canLab = isRoot && ['wireguard-go', 'wg', 'wg-quick', 'nft', 'ip', 'ping', 'bird', 'birdc'].every(has);
 const dir = mkdtempSync(join(tmpdir(), 'jinbao-wan-lab-'));
 const namespaces = () => execFileSync('ip', ['netns', 'list']).toString();
 const alive = (pid: number) => existsSync(`/proc/${pid}`);
@@ -83,7 +83,7 @@ describe('lab refusals (no namespaces needed)', () => {
   });
 });
 
-describe.skipIf(!canLab)('the lab for real: ministry core + DR center, 1 province with its DR node x 2 prefectures x 1 county (root with wireguard-go, wireguard-tools, nftables, iproute2; skipped otherwise)', () => {
+describe.skipIf(!canLab)('the lab for real: ministry core + DR center, 1 province with its DR node x 2 prefectures x 1 county (root with wireguard-go, wireguard-tools, nftables, iproute2, bird2; skipped otherwise)', () => {
   const state = join(dir, 'lab');
   journals.push(state);
   let journal: LabJournal;
@@ -101,14 +101,17 @@ describe.skipIf(!canLab)('the lab for real: ministry core + DR center, 1 provinc
     expect(r.code).toBe(linksDown === 0 ? 0 : 3);
     return result;
   };
-  /** Poll (bounded) until a node's primary line carries its routes again, on both ends. */
+  const entry = (id: string) => journal.nodes.find((n) => n.id === id)!;
+  /** The routes the daemon gave a node's kernel: prefix -> interface. */
+  const birdRoutes = (id: string): Map<string, string> =>
+    new Map(execFileSync('ip', ['-n', entry(id).ns, 'route', 'show', 'proto', 'bird']).toString().trim().split('\n').filter(Boolean).map((l) => [l.split(' ')[0]!, /dev (\S+)/.exec(l)![1]!]));
+  /** A hub's point-to-point interface to one spoke, and a node's uplink. */
+  const linkIface = (hub: string, spoke: string) => `${journal.tag}${entry(hub).idx}d${entry(spoke).idx}`;
+  const uplink = (id: string, which: 'u1' | 'u2') => `${journal.tag}${entry(id).idx}${which}`;
+  /** Poll (bounded) until a node's primary line carries the routes again, on both ends: the node reaches its hub's network over it, the hub the node's block. */
   const primaryRoutesBack = async (node: string, hubId = '000000'): Promise<boolean> => {
-    const entry = journal.nodes.find((n) => n.id === node)!;
-    const core = journal.nodes.find((n) => n.id === hubId)!;
-    for (let i = 0; i < 120; i++) {
-      const own = execFileSync('ip', ['-n', entry.ns, 'route', 'show', 'dev', `${journal.tag}${entry.idx}u1`]).toString();
-      const hub = execFileSync('ip', ['-n', core.ns, 'route', 'show', 'dev', `${journal.tag}${core.idx}d`]).toString();
-      if (own.includes('metric 50') && hub.includes(`${plan.nodes.get(node)!.aggregate} scope link metric 100`)) return true;
+    for (let i = 0; i < 60; i++) {
+      if (birdRoutes(node).get(plan.nodes.get(hubId)!.network) === uplink(node, 'u1') && birdRoutes(hubId).get(plan.nodes.get(node)!.aggregate) === linkIface(hubId, node)) return true;
       await new Promise((r) => setTimeout(r, 500));
     }
     return false;
@@ -127,10 +130,18 @@ describe.skipIf(!canLab)('the lab for real: ministry core + DR center, 1 provinc
     expect([c1, c2].map((id) => plan.nodes.get(id!)!.role)).toEqual(['county', 'county']);
     expect(plan.links).toEqual(expect.arrayContaining([{ hub: f1, spoke: c1, kind: 'primary' }, { hub: f2, spoke: c2, kind: 'primary' }, { hub: p1, spoke: d1, kind: 'dr' }]));
     expect(journal.nodes).toHaveLength(8);
-    // The DR node runs the interfaces the render gives it: its two uplinks, its prefectures, and its province hub.
+    // The DR node runs the interfaces the render gives it: its two uplinks, one point-to-point link per prefecture, and its province hub.
     const dr = journal.nodes[3]!;
-    expect(journal.processes.filter((p) => p.what === 'wireguard-go' && p.ns === dr.ns).map((p) => p.name.slice(journal.tag.length)).sort()).toEqual([`${dr.idx}d`, `${dr.idx}s`, `${dr.idx}u1`, `${dr.idx}u2`]);
-    expect(execFileSync('ip', ['-n', dr.ns, 'rule', 'show']).toString()).toContain(`iif ${journal.tag}${dr.idx}d lookup 200`);
+    expect(journal.processes.filter((p) => p.what === 'wireguard-go' && p.ns === dr.ns).map((p) => p.name.slice(journal.tag.length)).sort()).toEqual([`${dr.idx}d4`, `${dr.idx}d5`, `${dr.idx}s`, `${dr.idx}u1`, `${dr.idx}u2`]);
+    // Every router runs its routing daemon; county platforms run none.
+    expect(journal.processes.filter((p) => p.what === 'bird').map((p) => p.name).sort()).toEqual(ids().slice(0, 6).sort());
+    // Within seconds each router has its neighbours and the others' blocks: the ministry routes each prefecture through its province hub.
+    let routed = false;
+    for (let i = 0; i < 60 && !routed; i++) {
+      routed = birdRoutes('000000').get(plan.nodes.get(f1!)!.aggregate) === linkIface('000000', p1!) && birdRoutes(f2!).get(plan.nodes.get('000000')!.network) === uplink(f2!, 'u1');
+      if (!routed) await new Promise((r) => setTimeout(r, 500));
+    }
+    expect(routed).toBe(true);
     for (const ns of journal.namespaces) expect(namespaces()).toContain(ns);
     for (const p of journal.processes) expect(alive(p.pid!)).toBe(true);
   });
@@ -161,11 +172,13 @@ describe.skipIf(!canLab)('the lab for real: ministry core + DR center, 1 provinc
   });
 
   it('GIVEN a province whose primary uplink is cut WHEN its prefectures ping the ministry THEN they get through on the second uplink, and the matrix still holds', async () => {
-    const [p1, , f1] = ids().slice(2);
+    const [p1, d1, f1] = ids().slice(2);
     const cut = await runCli(['--state', state, 'wan', 'cut', '--site', p1!]);
     expect(cut.stdout).toBe(`cut the primary line between ${p1} and 000000\n`);
     const seconds = await timeToReach({ stateDir: state }, plan, f1!, '000000', 30_000);
     expect(seconds).toBeDefined();
+    // The ministry reaches the province over its DR node and their dedicated link, the cheapest way left.
+    expect(birdRoutes('000000').get(plan.nodes.get(p1!)!.aggregate)).toBe(linkIface('000000', d1!));
     const result = await check(1);
     expect(result.links.find((l) => l.spoke === p1 && l.kind === 'primary')!.up).toBe(false);
     const restore = await runCli(['--state', state, 'wan', 'cut', '--site', p1!, '--restore']);
@@ -175,7 +188,6 @@ describe.skipIf(!canLab)('the lab for real: ministry core + DR center, 1 provinc
 
   it('GIVEN a prefecture whose province-hub line is cut THEN its traffic, and its county\'s, goes over the province DR node, the matrix still holds, and the line comes back', async () => {
     const [p1, d1, f1, , c1] = ids().slice(2);
-    const entry = (id: string) => journal.nodes.find((n) => n.id === id)!;
     const siteBytes = () => Number(execFileSync('ip', ['netns', 'exec', entry(d1!).ns, 'wg', 'show', `${journal.tag}${entry(d1!).idx}s`, 'transfer']).toString().trim().split(/\s+/)[1]);
     const cut = await runCli(['--state', state, 'wan', 'cut', '--site', f1!]);
     expect(cut.stdout).toBe(`cut the primary line between ${f1} and ${p1}\n`);
@@ -188,11 +200,88 @@ describe.skipIf(!canLab)('the lab for real: ministry core + DR center, 1 provinc
     expect(result.links.find((l) => l.spoke === f1 && l.kind === 'secondary')!.up).toBe(true);
     expect(result.pairs.find((p) => p.from === c1 && p.to === p1 && p.service === 'exchange')).toMatchObject({ expected: 'deny' });
     expect(result.pairs.find((p) => p.from === '000000' && p.to === c1 && p.service === 'ssh')).toMatchObject({ expected: 'allow', observed: 'open' });
-    // The DR node's link to the province hub carried the prefecture's share of the matrix.
+    // The DR node's link to the province hub carried what the prefecture exchanges with its province; the ministry reaches the prefecture through the DR node.
     expect(siteBytes()).toBeGreaterThan(before);
+    expect(birdRoutes('000000').get(plan.nodes.get(f1!)!.aggregate)).toBe(linkIface('000000', d1!));
     const restore = await runCli(['--state', state, 'wan', 'cut', '--site', f1!, '--restore']);
     expect(restore.stdout).toBe(`restored the primary line between ${f1} and ${p1}\n`);
     expect(await primaryRoutesBack(f1!, p1!)).toBe(true);
+  });
+
+  it('GIVEN the province hub killed whole (`wan kill`) THEN its prefectures reach the ministry through the province DR node, the ministry routes them there, denied paths stay denied, and all comes back when the hub returns', async () => {
+    const [p1, d1, f1, f2] = ids().slice(2);
+    const agg = (id: string) => plan.nodes.get(id)!.aggregate;
+    const kill = await runCli(['--state', state, 'wan', 'kill', '--site', p1!]);
+    expect(kill.stderr).toBe('');
+    expect(kill.stdout).toMatch(new RegExp(`^killed node ${p1}: \\d+ processes\\n$`));
+    expect(await timeToReach({ stateDir: state }, plan, f1!, '000000', 30_000)).toBeDefined();
+    // The ministry learns the prefectures' blocks from the DR node; the hub's own block is gone with it.
+    for (const f of [f1!, f2!]) expect(birdRoutes('000000').get(agg(f))).toBe(linkIface('000000', d1!));
+    // The hub's own block goes once its neighbours have said it is gone (each re-originates its link state).
+    let withdrawn = false;
+    for (let i = 0; i < 60 && !withdrawn; i++) {
+      withdrawn = !birdRoutes('000000').has(agg(p1!));
+      if (!withdrawn) await new Promise((res) => setTimeout(res, 500));
+    }
+    expect(withdrawn).toBe(true);
+    const r = await runCli(['--state', state, 'wan', 'check', '--json']);
+    expect(r.code).toBe(1);
+    const result = JSON.parse(r.stdout) as CheckResult;
+    const involvesHub = (p: { from: string; to: string }) => p.from === p1 || p.to === p1;
+    expect(result.pairs.filter((p) => !involvesHub(p) && !p.ok).map((p) => `${p.from}->${p.to} ${p.service}: policy ${p.expected}, observed ${p.observed}`)).toEqual([]);
+    expect(result.pairs.filter((p) => !involvesHub(p) && p.expected === 'deny').length).toBeGreaterThan(50);
+    expect(result.pairs.filter((p) => involvesHub(p) && p.observed === 'open')).toEqual([]);
+    expect(result.links.filter((l) => !l.up).map((l) => `${l.kind}:${l.hub}>${l.spoke}`).sort()).toEqual(
+      [`dr:${p1}>${d1}`, `primary:000000>${p1}`, `primary:${p1}>${f1}`, `primary:${p1}>${f2}`, `secondary:dr-000000>${p1}`].sort(),
+    );
+    const again = await runCli(['--state', state, 'wan', 'kill', '--site', p1!]);
+    expect(again.code).toBe(2);
+    expect(again.stderr).toBe(`jinbao: node ${p1} of lab ${journal.tag} is already killed; bring it back with: jinbao wan kill --site ${p1} --restore\n`);
+    const restore = await runCli(['--state', state, 'wan', 'kill', '--site', p1!, '--restore']);
+    expect(restore.stdout).toBe(`restored node ${p1}\n`);
+    journal = readJournal(state)!;
+    expect(await primaryRoutesBack(f1!, p1!)).toBe(true);
+    expect(await primaryRoutesBack(p1!)).toBe(true);
+    let back = false;
+    for (let i = 0; i < 60 && !back; i++) {
+      back = birdRoutes('000000').get(agg(f1!)) === linkIface('000000', p1!);
+      if (!back) await new Promise((res) => setTimeout(res, 500));
+    }
+    expect(back).toBe(true);
+    await check();
+  }, 180_000);
+
+  it('GIVEN a prefecture whose daemon announces part of another branch\'s prefix and of the ministry\'s THEN every other router rejects and counts them, and traffic keeps its paths', async () => {
+    const [p1, , f1, f2] = ids().slice(2);
+    const net = (id: string) => plan.nodes.get(id)!.network;
+    // More specific than the real prefix, so nothing but the filter stands between it and the routing tables.
+    const half = (id: string) => `${net(id).split('/')[0]}/${Number(net(id).split('/')[1]) + 1}`;
+    const socket = (id: string) => join(state, 'wan-lab', 'bird', `${entry(id).idx}.ctl`);
+    const filtered = (id: string) => Number(/Routes:\s+\d+ imported, (\d+) filtered/.exec(execFileSync('birdc', ['-s', socket(id), 'show', 'protocols', 'all', 'wan']).toString())?.[1]);
+    const conf = join(state, 'wan-lab', 'render', f1!, 'bird.conf');
+    const wrong = join(state, 'wan-lab', 'render', f1!, 'bird-wrong.conf');
+    writeFileSync(wrong, readFileSync(conf, 'utf8').replace('\tarea 0 {\n', `\tarea 0 {\n\t\tstubnet ${half(f2!)} { cost 1; };\n\t\tstubnet ${half('000000')} { cost 1; };\n`));
+    expect(filtered('000000')).toBe(0);
+    execFileSync('birdc', ['-s', socket(f1!), 'configure', `"${wrong}"`]);
+    let counted = false;
+    for (let i = 0; i < 60 && !counted; i++) {
+      counted = filtered('000000') === 2 && filtered(p1!) === 2 && filtered(f2!) === 2;
+      if (!counted) await new Promise((res) => setTimeout(res, 500));
+    }
+    expect(counted).toBe(true);
+    expect(readFileSync(join(state, 'wan-lab', 'bird', '000000.log'), 'utf8')).toContain(`wrong announcement: ${half(f2!)} from ${f1}`);
+    // The prefix stays where its own router is: the ministry still reaches the other prefecture through the province hub.
+    expect(birdRoutes('000000').get(net(f2!))).toBe(linkIface('000000', p1!));
+    expect(birdRoutes('000000').has(half(f2!))).toBe(false);
+    expect(birdRoutes(p1!).get(net('000000'))).toBe(uplink(p1!, 'u1'));
+    expect(birdRoutes(p1!).has(half('000000'))).toBe(false);
+    execFileSync('birdc', ['-s', socket(f1!), 'configure', `"${conf}"`]);
+    let cleared = false;
+    for (let i = 0; i < 60 && !cleared; i++) {
+      cleared = filtered('000000') === 0;
+      if (!cleared) await new Promise((res) => setTimeout(res, 500));
+    }
+    expect(cleared).toBe(true);
   });
 
   it('WHEN a province hub\'s keys are rotated THEN its peers hold the new key, the old one is gone, and every pair still behaves', async () => {
@@ -210,19 +299,24 @@ describe.skipIf(!canLab)('the lab for real: ministry core + DR center, 1 provinc
     await check();
   });
 
-  it('WHEN `wan down` runs THEN no namespace, interface socket or process of the lab is left', async () => {
+  it('GIVEN a failover in progress (a line just cut, a province hub just killed) WHEN `wan down` runs THEN no namespace, interface socket or process of the lab is left', async () => {
+    const [p1, , f1] = ids().slice(2);
+    await runCli(['--state', state, 'wan', 'cut', '--site', f1!]);
+    await runCli(['--state', state, 'wan', 'kill', '--site', p1!]);
+    const running = readJournal(state)!.processes.length;
     const r = await runCli(['--state', state, 'wan', 'down']);
     expect(r.code).toBe(0);
-    // Every recorded process, plus whatever a watch was running at that moment (its ping or sleep).
+    // Every recorded process: wireguard-go per interface and a routing daemon per router.
     const stopped = /^lab (\w+) removed: (\d+) processes stopped, (\d+) namespaces deleted\n$/.exec(r.stdout);
     expect(stopped?.slice(1)).toEqual([journal.tag, expect.any(String), String(journal.namespaces.length)]);
-    expect(Number(stopped![2])).toBeGreaterThanOrEqual(journal.processes.length);
+    expect(Number(stopped![2])).toBeGreaterThanOrEqual(running);
     expect(namespaces()).not.toContain(journal.tag);
     for (const p of journal.processes) {
       expect(alive(p.pid!)).toBe(false);
       expect(existsSync(`/var/run/wireguard/${p.name}.sock`)).toBe(false);
     }
     expect(readJournal(state)).toBeUndefined();
+    expect(execFileSync('ps', ['-eo', 'args']).toString()).not.toContain(join(state, 'wan-lab'));
   });
 
   it('GIVEN a bring-up that fails half-way (nft refuses) THEN what was made is torn down and the error says what failed', async () => {
@@ -250,5 +344,42 @@ describe.skipIf(!canLab)('the lab for real: ministry core + DR center, 1 provinc
     });
     expect(named).toEqual([]);
     expect(readJournal(failing)).toBeUndefined();
+  });
+
+  it('GIVEN a province without a DR node WHEN its hub is killed THEN its prefecture is cut off until the hub returns, and the ministry is untouched', async () => {
+    const alone = join(dir, 'alone');
+    journals.push(alone);
+    // The same province, brought up without its DR node: what every province without one is.
+    const ids = labNodes(plan, { provinces: 1, prefectures: 1 }).filter((id) => !id.startsWith('dr-') || id === 'dr-000000');
+    const [, , p1, f1] = ids;
+    expect(plan.nodes.get(p1!)!.role).toBe('province');
+    const keys = new Map(ids.map((id) => [id, { node: id, ...generateKeyPair(), generation: 1 }]));
+    await labUp({ stateDir: alone }, plan, ids, keys);
+    const env = { stateDir: alone };
+    expect(await timeToReach(env, plan, f1!, '000000', 30_000)).toBeDefined();
+    await labKill(env, plan, p1!);
+    expect(await timeToReach(env, plan, f1!, '000000', 8_000)).toBeUndefined();
+    expect(await timeToReach(env, plan, 'dr-000000', '000000', 8_000)).toBeDefined();
+    await labKill(env, plan, p1!, true);
+    expect(await timeToReach(env, plan, f1!, '000000', 30_000)).toBeDefined();
+    await labDown(env);
+  }, 120_000);
+
+  it('GIVEN a routing daemon that refuses its configuration THEN the bring-up stops with the parser\'s words and nothing of the lab is left', async () => {
+    const refusing = join(dir, 'refusing');
+    journals.push(refusing);
+    const runner: Runner = {
+      start: systemRunner.start,
+      run: (cmd, args, opts) => (cmd === 'bird' && args[0] === '-p' ? Promise.resolve({ stdout: '', stderr: 'bird: /x/bird.conf:12:3 syntax error, unexpected CF_SYM_UNDEFINED', code: 1 }) : systemRunner.run(cmd, args, opts)),
+    };
+    const ids = labNodes(plan, { provinces: 1, prefectures: 1 });
+    const keys = new Map(ids.map((id) => [id, { node: id, ...generateKeyPair(), generation: 1 }]));
+    let tag = '';
+    await expect(labUp({ stateDir: refusing, runner, log: (l) => (tag ||= /lab (jb\w+)/.exec(l)?.[1] ?? '') }, plan, ids, keys)).rejects.toThrow(
+      new RegExp(`^node (000000|dr-000000): the routing daemon refuses its configuration ${refusing.replace(/[/.-]/g, '\\$&')}/wan-lab/render/\\S+/bird\\.conf: bird: /x/bird\\.conf:12:3 syntax error, unexpected CF_SYM_UNDEFINED$`),
+    );
+    expect(namespaces()).not.toContain(tag);
+    expect(execFileSync('ps', ['-eo', 'args']).toString()).not.toContain(refusing);
+    expect(readJournal(refusing)).toBeUndefined();
   });
 });

@@ -4,10 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { contains, mustParsePrefix, type Prefix } from '../../lib/cidr.js';
-import { buildPlan, generateKeyPair, renderPlan, writeRendered, type NodeKeys } from '../index.js';
+import { buildPlan, generateKeyPair, renderPlan, stripWgQuick, writeRendered, type NodeKeys } from '../index.js';
 import { has, isRoot, smallFabric } from './fixture.js';
 
-const realTools = isRoot && ['wireguard-go', 'wg', 'wg-quick', 'nft', 'ip'].every(has);
+const realTools = isRoot && ['wireguard-go', 'wg', 'wg-quick', 'nft', 'ip', 'bird'].every(has);
 const dir = mkdtempSync(join(tmpdir(), 'jinbao-wan-render-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -18,12 +18,14 @@ const rendered = renderPlan(plan, { keys });
 const filesOf = (id: string) => new Map(rendered.nodes.find((n) => n.node.id === id)!.files.map((f) => [f.name, f.content]));
 
 describe('rendering the overlay', () => {
-  it('GIVEN the plan WHEN rendered THEN each node has one wg-quick file per interface, its nftables rules, and hubs with backups a failover list', () => {
-    expect([...filesOf('000000').keys()].sort()).toEqual(['failover.conf', 'nftables.nft', 'wg-down.conf', 'wg-dr.conf']);
-    expect([...filesOf('440000').keys()].sort()).toEqual(['failover.conf', 'nftables.nft', 'wg-down.conf', 'wg-dr.conf', 'wg-up1.conf', 'wg-up2.conf']);
-    expect([...filesOf('dr-440000').keys()].sort()).toEqual(['failover.conf', 'nftables.nft', 'wg-down.conf', 'wg-site.conf', 'wg-up1.conf', 'wg-up2.conf']);
+  it('GIVEN the plan WHEN rendered THEN each node has one wg-quick file per interface (one per router link), its nftables rules, and routers a BIRD configuration', () => {
+    expect([...filesOf('000000').keys()].sort()).toEqual(['bird.conf', 'nftables.nft', 'wg-d-110000.conf', 'wg-d-440000.conf', 'wg-d-dr-440000.conf', 'wg-dr.conf']);
+    expect([...filesOf('440000').keys()].sort()).toEqual(['bird.conf', 'nftables.nft', 'wg-d-440100.conf', 'wg-d-440300.conf', 'wg-dr.conf', 'wg-up1.conf', 'wg-up2.conf']);
+    expect([...filesOf('dr-440000').keys()].sort()).toEqual(['bird.conf', 'nftables.nft', 'wg-d-440100.conf', 'wg-d-440300.conf', 'wg-site.conf', 'wg-up1.conf', 'wg-up2.conf']);
+    // A prefecture's county platforms share one interface and run no daemon.
+    expect([...filesOf('440100').keys()].sort()).toEqual(['bird.conf', 'nftables.nft', 'wg-down.conf', 'wg-up1.conf', 'wg-up2.conf']);
     expect([...filesOf('440103').keys()].sort()).toEqual(['nftables.nft', 'wg-up1.conf']);
-    expect(rendered.summary).toMatchObject({ nodes: 11, hubs: 7 });
+    expect(rendered.summary).toMatchObject({ nodes: 11, hubs: 7, routers: 7 });
     expect(rendered.summary.interfaces).toBe(rendered.nodes.reduce((s, n) => s + n.files.filter((f) => f.name.startsWith('wg-')).length, 0));
   });
 
@@ -35,44 +37,77 @@ describe('rendering the overlay', () => {
     for (const k of keys.values()) for (const n of rendered.nodes) for (const f of n.files) expect(f.content).not.toContain(k.privateKey);
   });
 
-  it('THEN a prefecture\'s AllowedIPs reach the ministry and its province but no other prefecture', () => {
+  it('THEN a prefecture\'s uplinks carry the ministry and its province but no other prefecture, its hub takes only its block from it, and both ends share a point-to-point link', () => {
     const up1 = filesOf('440100').get('wg-up1.conf')!;
     const allowed = /AllowedIPs = (.*)/.exec(up1)![1]!.split(', ').sort();
     const net = (id: string) => plan.nodes.get(id)!.network;
-    expect(allowed.filter((a) => !a.startsWith('169.254.'))).toEqual([net('000000'), net('dr-000000'), net('440000'), net('dr-440000')].sort());
-    // The watched line's far end, probed over a pinned route from this end's link address.
+    expect(allowed.filter((a) => !a.startsWith('169.254.') && !a.startsWith('224.'))).toEqual([net('000000'), net('dr-000000'), net('440000'), net('dr-440000')].sort());
+    // OSPF's hellos are multicast: without the groups WireGuard drops them.
+    expect(allowed).toEqual(expect.arrayContaining(['224.0.0.5/32', '224.0.0.6/32']));
     const far = allowed.filter((a) => a.startsWith('169.254.'));
     expect(far).toHaveLength(1);
-    expect(up1).toMatch(new RegExp(`PostUp = ip -4 route replace ${far[0]!.replace(/\./g, '\\.')} dev %i metric 10 src 169\\.254\\.\\d+\\.\\d+`));
-    expect(up1).toContain(`PostUp = ip -4 route replace ${net('440000')} dev %i metric 50`);
-    expect(filesOf('440100').get('wg-up2.conf')).toContain(`PostUp = ip -4 route replace ${net('000000')} dev %i metric 200`);
+    const local = new RegExp(`PostUp = ip -4 address add (169\\.254\\.\\d+\\.\\d+)/32 peer ${far[0]!.replace(/\./g, '\\.')} dev %i`).exec(up1)?.[1];
+    expect(local).toBeDefined();
+    // No static route on a router link: the daemon owns them.
+    expect(up1).not.toContain('route replace');
+    const hubSide = filesOf('440000').get('wg-d-440100.conf')!;
+    expect(hubSide).toContain(`PostUp = ip -4 address add ${far[0]!.replace('/32', '')}/32 peer ${local}/32 dev %i`);
+    expect(/AllowedIPs = (.*)/.exec(hubSide)![1]!.split(', ')).toEqual([plan.nodes.get('440100')!.aggregate, `${local}/32`, '224.0.0.5/32', '224.0.0.6/32']);
+    expect(hubSide).toContain('ListenPort = 51830');
+    expect(filesOf('440000').get('wg-d-440300.conf')).toContain('ListenPort = 51831');
+    expect(up1).toContain(`Endpoint = ${plan.nodes.get('440000')!.endpoint}:51830`);
   });
 
-  it('THEN a province hub and its DR node are paired: each other\'s network first, the prefectures as backup, and each watches the prefectures\' direct lines', () => {
-    const net = (id: string) => plan.nodes.get(id)!.network;
-    const agg = (id: string) => plan.nodes.get(id)!.aggregate;
+  it('THEN county platforms stay on the prefecture\'s shared interface with static routes, both ways', () => {
+    const down = filesOf('440100').get('wg-down.conf')!;
+    expect(down).toContain(`PostUp = ip -4 route replace ${plan.nodes.get('440103')!.network} dev %i metric 100`);
+    const county = filesOf('440103').get('wg-up1.conf')!;
+    expect(county).toContain(`PostUp = ip -4 route replace ${plan.nodes.get('440100')!.network} dev %i metric 50`);
+    expect(county).toContain(`PostUp = ip -4 route replace ${plan.nodes.get('000000')!.network} dev %i metric 100`);
+  });
+
+  it('THEN a hub and its DR center share a dedicated link that carries the overlay: the daemon picks the path, the firewalls judge it', () => {
     const hub = filesOf('440000').get('wg-dr.conf')!;
     expect(hub).toContain('ListenPort = 51823');
     expect(hub).toContain(`Endpoint = ${plan.nodes.get('dr-440000')!.endpoint}:51824`);
-    expect(hub).toContain(`PostUp = ip -4 route replace ${net('dr-440000')} dev %i metric 50`);
-    expect(hub).toContain(`PostUp = ip -4 route replace ${agg('440100')} dev %i metric 200`);
+    expect(hub).toContain(`AllowedIPs = ${plan.overlay}, 169.254.`);
     const site = filesOf('dr-440000').get('wg-site.conf')!;
     expect(site).toContain('ListenPort = 51824');
     expect(site).toContain(`Endpoint = ${plan.nodes.get('440000')!.endpoint}:51823`);
-    expect(site).toContain(`PostUp = ip -4 route replace ${net('440000')} dev %i metric 50`);
-    expect(site).toContain(`PostUp = ip -4 route replace ${agg('440300')} dev %i metric 200`);
-    // What the prefectures send the DR node for the ministry or their province goes to the hub: the ministry accepts their addresses only from there.
-    const allowed = /AllowedIPs = (.*)/.exec(site)![1]!.split(', ');
-    expect(allowed).toEqual(expect.arrayContaining([net('440000'), agg('440100'), agg('440300'), net('000000'), net('dr-000000')]));
-    expect(allowed).not.toContain(net('dr-440000'));
-    expect(site).toContain(`PostUp = ip -4 route replace ${net('000000')} dev %i table 200`);
-    expect(site).toContain('PostUp = ip -4 rule del iif wg-down lookup 200 priority 1000 2>/dev/null; ip -4 rule add iif wg-down lookup 200 priority 1000');
-    expect(site).toContain('PostDown = ip -4 rule del iif wg-down lookup 200 priority 1000');
-    expect(site).not.toContain(`route replace ${agg('440100')} dev %i table`);
-    for (const id of ['440000', 'dr-440000']) {
-      const watched = filesOf(id).get('failover.conf')!.split('\n').filter((l) => l.startsWith('wg-down '));
-      expect(watched.map((l) => l.split(' ')[2])).toEqual([`${agg('440100')}@100`, `${agg('440300')}@100`]);
-    }
+    // The ministry's link to a province DR node carries the whole overlay too: when the province hub is lost, its prefectures come this way.
+    expect(filesOf('000000').get('wg-d-dr-440000.conf')).toContain(`AllowedIPs = ${plan.overlay}, 169.254.`);
+  });
+
+  it('THEN every router\'s BIRD configuration runs OSPF with BFD on each of its links, costs by line, and originates its own block only', () => {
+    const bird = filesOf('dr-440000').get('bird.conf')!;
+    const addr = (id: string) => plan.nodes.get(id)!.address;
+    expect(bird).toContain(`router id ${addr('dr-440000')};`);
+    expect(bird).toContain('interface "wg-d-440100", "wg-d-440300", "wg-site", "wg-up1", "wg-up2" { min rx interval 100 ms; min tx interval 100 ms; multiplier 3; };');
+    expect(bird).toContain('interface "wg-up1" 169.254.0.0/16 { type ptp; cost 10; hello 1; dead count 4; bfd yes; };  # primary line to 000000');
+    expect(bird).toContain('interface "wg-up2" 169.254.0.0/16 { type ptp; cost 100; hello 1; dead count 4; bfd yes; };  # secondary line to dr-000000');
+    expect(bird).toContain('interface "wg-site" 169.254.0.0/16 { type ptp; cost 15; hello 1; dead count 4; bfd yes; };  # pair line to 440000');
+    expect(bird).toContain(`stubnet ${plan.nodes.get('dr-440000')!.network} { cost 1; };`);
+    expect(bird).not.toContain('interface "wg-down"');
+    const pref = filesOf('440100').get('bird.conf')!;
+    expect(pref).toContain(`stubnet ${plan.nodes.get('440100')!.aggregate} { cost 1; };`);
+    expect(pref).toContain(`stubnet ${plan.nodes.get('440100')!.network} { cost 1; };`);
+  });
+
+  it('THEN the route filter accepts a route only from the router whose block holds it: a prefecture cannot announce another branch\'s prefixes', () => {
+    const bird = filesOf('000000').get('bird.conf')!;
+    const node = (id: string) => plan.nodes.get(id)!;
+    const line = (id: string) => bird.split('\n').find((l) => l.includes(`ospf_router_id = ${node(id).address} then`))!;
+    expect(line('440100')).toContain(`if net ~ [ ${node('440100').aggregate}+, ${node('440100').network}+ ] then accept;`);
+    expect(line('440100')).not.toContain(node('440300').aggregate);
+    expect(line('440100')).not.toContain(node('000000').network);
+    expect(line('440100')).toContain('print "wrong announcement: ", net, " from 440100');
+    expect(line('dr-440000')).toContain(`if net ~ [ ${node('dr-440000').network}+ ] then accept;`);
+    // Counties run no daemon, so no router id of theirs is accepted; an unknown router is rejected.
+    expect(bird).not.toContain(`ospf_router_id = ${node('440103').address} `);
+    expect(bird).toMatch(/print "wrong announcement: ", net, " from unknown router ", ospf_router_id;\n\treject;\n}/);
+    expect(bird).toContain('ipv4 { import keep filtered on; import filter wan_origin; export none; };');
+    // Link addresses and the router's own block never reach the kernel; overlay routes leave with the router's address as source.
+    expect(bird).toContain(`export filter { if net ~ [ 169.254.0.0/16+ ] then reject; if net ~ [ ${node('000000').aggregate}, ${node('000000').network} ] then reject; krt_prefsrc = ${node('000000').address}; accept; };`);
   });
 
   it('THEN the province hub forwards prefecture to prefecture traffic nowhere: no forward rule covers one prefecture as source and another as destination', () => {
@@ -101,7 +136,7 @@ describe('rendering the overlay', () => {
   });
 });
 
-describe.skipIf(!realTools)('the real tools accept the output (root with wireguard-go, wireguard-tools, nftables; skipped otherwise)', () => {
+describe.skipIf(!realTools)('the real tools accept the output (root with wireguard-go, wireguard-tools, nftables, bird2; skipped otherwise)', () => {
   const ns = `jbt${process.pid % 100000}`;
   const iface = `jbt${process.pid % 100000}w`;
   let pid: number | undefined;
@@ -127,15 +162,36 @@ describe.skipIf(!realTools)('the real tools accept the output (root with wiregua
     const child = spawn('ip', ['netns', 'exec', ns, 'wireguard-go', '-f', iface], { stdio: 'ignore' });
     pid = child.pid;
     for (let i = 0; i < 250 && !existsSync(`/var/run/wireguard/${iface}.sock`); i++) await new Promise((r) => setTimeout(r, 20));
-    const conf = join(dir, 'real', '000000', 'wg-down.conf');
+    const conf = join(dir, 'real', '000000', 'wg-d-dr-440000.conf');
     const stripped = execFileSync('wg-quick', ['strip', conf]).toString();
     const setconf = join(dir, 'real', 'setconf');
     writeFileSync(setconf, stripped, { mode: 0o600 });
     execFileSync('ip', ['netns', 'exec', ns, 'wg', 'setconf', iface, setconf]);
     const dump = execFileSync('ip', ['netns', 'exec', ns, 'wg', 'show', iface, 'allowed-ips']).toString();
-    expect(dump).toContain(`${keys.get('440000')!.publicKey}\t${plan.nodes.get('440000')!.aggregate}`);
-    expect(dump).toContain(`${keys.get('dr-440000')!.publicKey}\t${plan.nodes.get('dr-440000')!.network}`);
-    expect(execFileSync('ip', ['netns', 'exec', ns, 'wg', 'show', iface, 'listen-port']).toString().trim()).toBe('51820');
+    expect(dump).toMatch(new RegExp(`^${keys.get('dr-440000')!.publicKey.replace(/[+/]/g, (c) => `\\${c}`)}\t${plan.overlay} 169\\.254\\.\\d+\\.\\d+/32 224\\.0\\.0\\.5/32 224\\.0\\.0\\.6/32\n$`));
+    expect(execFileSync('ip', ['netns', 'exec', ns, 'wg', 'show', iface, 'listen-port']).toString().trim()).toBe('51832');
+  });
+
+  it('GIVEN every rendered wg-quick file WHEN the lab strips it THEN it gets what `wg-quick strip` gives', () => {
+    const withKeys = renderPlan(plan, { keys, withPrivateKeys: true });
+    writeRendered(join(dir, 'strip'), withKeys.nodes, withKeys.summary);
+    for (const n of withKeys.nodes) {
+      for (const f of n.files.filter((x) => x.name.startsWith('wg-'))) {
+        // wg-quick keeps comments and blank lines, which `wg setconf` ignores.
+        const oracle = execFileSync('wg-quick', ['strip', join(dir, 'strip', n.node.id, f.name)]).toString().split('\n').filter((l) => l.trim() !== '' && !l.startsWith('#'));
+        expect(stripWgQuick(f.content)).toBe(oracle.join('\n') + '\n');
+      }
+    }
+  });
+
+  it('WHEN BIRD\'s own parser reads every rendered routing configuration THEN each is accepted; a broken one is refused with its line', () => {
+    writeRendered(join(dir, 'bird'), rendered.nodes, rendered.summary);
+    const routers = rendered.nodes.filter((n) => n.config.router);
+    expect(routers).toHaveLength(7);
+    for (const n of routers) execFileSync('bird', ['-p', '-c', join(dir, 'bird', n.node.id, 'bird.conf')]);
+    const broken = join(dir, 'bird', 'broken.conf');
+    writeFileSync(broken, filesOf('440100').get('bird.conf')!.replace('type ptp;', 'type ptp-ish;'));
+    expect(() => execFileSync('bird', ['-p', '-c', broken], { stdio: 'pipe' })).toThrow(/broken\.conf:\d+:\d+ syntax error/);
   });
 
   it('WHEN nft checks every rendered ruleset in the namespace THEN each is valid', () => {

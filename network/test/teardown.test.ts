@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { pickTag } from '../lab.js';
+import { pickTag } from '../lab/index.js';
 import { buildPlan, isLabIface, labDown, labProcesses, labUp, readJournal, systemProcs, type LabIdentity, type LabJournal, type ProcInfo, type ProcTable, type Runner } from '../index.js';
 import { smallFabric } from './fixture.js';
 
@@ -28,7 +28,7 @@ const table: ProcInfo[] = [
   p(14, 'sleep 0.5', 902, 13),
   p(15, 'ip route replace 10.0.0.0/8 dev x metric 50', 777, 13),
   p(16, 'wireguard-go -f jbff000d', 903),
-  p(17, 'grep jbab120d0', HOST),
+  p(17, 'grep jbab120dd', HOST),
   p(18, 'ip netns exec jbab12-carrier nft -f -', HOST),
   p(19, 'sshd', HOST),
   p(20, 'node cli.js wan down jbab12-000000', HOST, 21),
@@ -38,8 +38,8 @@ const table: ProcInfo[] = [
 ];
 
 describe('which processes belong to a lab', () => {
-  it('GIVEN the interface names of every role WHEN judged THEN the lab\'s are its own, a DR node\'s link to its province hub (s) included, and look-alikes are not', () => {
-    for (const name of ['jb00a13d', 'jb00a13u1', 'jb00a13u2', 'jb00a10r', 'jb00a12r', 'jb00a13s', 'jb00a17v', 'jb00a17c']) expect(isLabIface('jb00a1', name)).toBe(true);
+  it('GIVEN the interface names of every role WHEN judged THEN the lab\'s are its own, a DR node\'s link to its province hub (s) and a hub\'s point-to-point link to a spoke (d<spoke>) included, and look-alikes are not', () => {
+    for (const name of ['jb00a13d', 'jb00a12d4', 'jb00a10d13', 'jb00a13u1', 'jb00a13u2', 'jb00a10r', 'jb00a12r', 'jb00a13s', 'jb00a17v', 'jb00a17c']) expect(isLabIface('jb00a1', name)).toBe(true);
     for (const name of ['jb00a1s', 'jb00a13x', 'jb00a23s', 'jb00a13s1', 'wg-site']) expect(isLabIface('jb00a1', name)).toBe(false);
   });
 
@@ -133,9 +133,9 @@ describe('down on a made-up machine (no root needed)', () => {
     const lines: string[] = [];
     const d = await labDown({ stateDir: state, runner: m.runner, procs: m.table, graceMs: 20, socketDir: sockets, log: (l) => lines.push(l) });
     expect(d.stopped).toEqual([
-      { pid: 10, command: 'wireguard-go -f jbab120d', why: 'named', signal: 'SIGTERM' },
-      { pid: 11, command: 'wireguard-go -f jbab121d', why: 'named', signal: 'SIGTERM' },
-      { pid: 12, command: 'sleep 60', why: 'namespace', signal: 'SIGKILL' },
+      { pid: 10, command: 'wireguard-go -f jbab120d', why: 'named', signal: 'SIGTERM', recorded: true },
+      { pid: 11, command: 'wireguard-go -f jbab121d', why: 'named', signal: 'SIGTERM', recorded: false },
+      { pid: 12, command: 'sleep 60', why: 'namespace', signal: 'SIGKILL', recorded: false },
     ]);
     expect(m.signals).toEqual(['10 SIGTERM', '11 SIGTERM', '12 SIGTERM', '12 SIGKILL']);
     expect(lines).toContain('lab jbab12: pid 12 (sleep 60) outlived SIGTERM; sent SIGKILL');

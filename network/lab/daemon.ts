@@ -1,0 +1,121 @@
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { JinbaoError } from '../../lib/errors.js';
+import { must, type Runner } from '../exec.js';
+import { labDir, startRecorded, type LabJournal } from './journal.js';
+import { nsOf, waitFor } from './namespaces.js';
+
+/**
+ * The routing daemon (BIRD 2) of each lab router: its own control socket and pid file per node
+ * (one daemon per namespace), its configuration checked by the daemon's own parser before it starts.
+ */
+
+export function daemonDir(stateDir: string): string {
+  return join(labDir(stateDir), 'bird');
+}
+
+/** The node's control socket (a Unix socket: `birdc -s` reaches it from anywhere on the machine). */
+export function controlSocket(stateDir: string, j: LabJournal, id: string): string {
+  return join(daemonDir(stateDir), `${j.nodes.find((n) => n.id === id)!.idx}.ctl`);
+}
+
+export function daemonConfig(stateDir: string, id: string): string {
+  return join(labDir(stateDir), 'render', id, 'bird.conf');
+}
+
+/** Start the node's daemon; a configuration its parser refuses stops the bring-up with the parser's words. */
+export async function startDaemon(r: Runner, stateDir: string, j: LabJournal, id: string): Promise<void> {
+  const conf = daemonConfig(stateDir, id);
+  const parsed = await r.run('bird', ['-p', '-c', conf]);
+  if (parsed.code !== 0) {
+    throw new JinbaoError(`node ${id}: the routing daemon refuses its configuration ${conf}: ${(parsed.stderr || parsed.stdout).trim()}`, { exitCode: 1 });
+  }
+  mkdirSync(daemonDir(stateDir), { recursive: true, mode: 0o700 });
+  const socket = controlSocket(stateDir, j, id);
+  startRecorded(r, stateDir, j, 'bird', id, nsOf(j, id), ['bird', '-f', '-c', conf, '-s', socket, '-P', socket.replace(/\.ctl$/, '.pid')]);
+  await waitFor(() => existsSync(socket), 10_000, `the routing daemon of node ${id} to open ${socket}`);
+}
+
+/** Ask a node's daemon (`birdc -s SOCKET ...`); its answer without the banner line. */
+export async function birdc(r: Runner, stateDir: string, j: LabJournal, id: string, ...words: string[]): Promise<string> {
+  const out = await must(r, 'birdc', ['-s', controlSocket(stateDir, j, id), ...words], { timeoutMs: 10_000 });
+  return out.replace(/^BIRD [^\n]* ready\.\n/, '');
+}
+
+export interface Neighbour {
+  /** The neighbour's router id, and the lab node it belongs to. */
+  readonly router: string;
+  readonly node?: string;
+  readonly state: string;
+  readonly iface: string;
+}
+
+export interface BfdSession {
+  readonly peer: string;
+  readonly iface: string;
+  readonly state: string;
+}
+
+/** One router's routing state, as its daemon reports it. */
+export interface RouterState {
+  readonly node: string;
+  /** The daemon answered on its control socket. */
+  readonly running: boolean;
+  readonly neighbours: readonly Neighbour[];
+  readonly bfd: readonly BfdSession[];
+  /** Routes the daemon accepted (others' blocks and link addresses), and wrong announcements it rejected. */
+  readonly routes: number;
+  readonly filtered: number;
+  /** BFD sessions that went down since the daemon started: each one a failover. */
+  readonly failovers: number;
+}
+
+const ROW = /\S+/g;
+
+/** `show ospf neighbors`: router id, priority, state, dead time, interface, address. */
+export function parseNeighbours(text: string, nodeOf: (router: string) => string | undefined): Neighbour[] {
+  return text
+    .split('\n')
+    .map((l) => l.match(ROW) ?? [])
+    .filter((w) => w.length >= 6 && /^\d+\.\d+\.\d+\.\d+$/.test(w[0]!))
+    .map(([router, , state, , iface]) => {
+      const node = nodeOf(router!);
+      return { router: router!, ...(node ? { node } : {}), state: state!, iface: iface! };
+    });
+}
+
+/** `show bfd sessions`: address, interface, state, since, interval, timeout. */
+export function parseBfd(text: string): BfdSession[] {
+  return text
+    .split('\n')
+    .map((l) => l.match(ROW) ?? [])
+    .filter((w) => w.length >= 4 && /^\d+\.\d+\.\d+\.\d+$/.test(w[0]!))
+    .map(([peer, iface, state]) => ({ peer: peer!, iface: iface!, state: state! }));
+}
+
+/** `show protocols all wan`: "Routes: N imported, M filtered, ...". */
+export function parseRouteCounts(text: string): { routes: number; filtered: number } {
+  const m = /Routes:\s+(\d+) imported, (?:(\d+) filtered, )?/.exec(text);
+  return { routes: Number(m?.[1] ?? 0), filtered: Number(m?.[2] ?? 0) };
+}
+
+/** BFD's own log lines (debug events) of a session going down. */
+export function countFailovers(log: string): number {
+  return (log.match(/Session to \S+ changed state from Up to Down/g) ?? []).length;
+}
+
+/** Ask every router of the lab for its state; a daemon that does not answer (a killed node) is reported as not running. */
+export async function routingState(r: Runner, stateDir: string, j: LabJournal, routers: readonly { id: string; address: string }[]): Promise<RouterState[]> {
+  const byAddress = new Map(routers.map((n) => [n.address, n.id]));
+  return Promise.all(
+    routers.map(async ({ id }): Promise<RouterState> => {
+      const socket = controlSocket(stateDir, j, id);
+      const logFile = join(daemonDir(stateDir), `${id}.log`);
+      const failovers = existsSync(logFile) ? countFailovers(readFileSync(logFile, 'utf8')) : 0;
+      const ask = (...words: string[]) => r.run('birdc', ['-s', socket, ...words], { timeoutMs: 10_000 });
+      const [nb, bfd, proto] = await Promise.all([ask('show', 'ospf', 'neighbors'), ask('show', 'bfd', 'sessions'), ask('show', 'protocols', 'all', 'wan')]);
+      if (nb.code !== 0 || proto.code !== 0) return { node: id, running: false, neighbours: [], bfd: [], routes: 0, filtered: 0, failovers };
+      return { node: id, running: true, neighbours: parseNeighbours(nb.stdout, (a) => byAddress.get(a)), bfd: parseBfd(bfd.stdout), ...parseRouteCounts(proto.stdout), failovers };
+    }),
+  );
+}
