@@ -178,14 +178,17 @@ commands:
     expect(js.evidence.signed).toBe(false);
     const kpi = JSON.parse((await runCli(['--state', state, 'kpi', '--json'])).stdout);
     const dr = kpi.indicators.find((i: { id: string }) => i.id === 'dr-centers');
-    expect(dr).toMatchObject({ status: 'not-met', numerator: 1, source: 'inventory + drills' });
+    // a drill on the embedded lab proves the runbook, not a DR center
+    expect(dr).toMatchObject({ status: 'needs', source: 'drills' });
     const bad = await runCli(['--state', state, 'drill', 'report', runId, '--format', 'pdf']);
     expect(bad.stderr).toBe('jinbao: --format: got "pdf", want one of md, json\n');
   });
 
-  it('GIVEN no drill ever ran THEN no DR center counts: the indicator is 0%, not met', async () => {
+  it('GIVEN no drill against a real pair ever ran THEN the indicator says it needs one, not 0%', async () => {
     const kpi = JSON.parse((await runCli(['--state', freshState(), 'kpi', '--json'])).stdout);
-    expect(kpi.indicators.find((i: { id: string }) => i.id === 'dr-centers')).toMatchObject({ status: 'not-met', actual: 0, numerator: 0, denominator: 33 });
+    const dr = kpi.indicators.find((i: { id: string }) => i.id === 'dr-centers');
+    expect(dr).toMatchObject({ status: 'needs', needs: expect.stringMatching(/^DR drills against real pairs: .*--target pg/) });
+    expect(dr.actual).toBeUndefined();
   });
 
   it('GIVEN report files THEN verify-report exits 3 for unsigned or altered reports and says why', async () => {

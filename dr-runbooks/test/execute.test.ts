@@ -87,7 +87,7 @@ describe('executeDrill around the steps', () => {
   it('GIVEN no replication certificate to check THEN preflight says so instead of a date', async () => {
     const fake = healthy();
     const report = await executeDrill({ request: request(), pair: fake, history, lockName: 'l', replicationTls: 'lab', steps: drillSteps(request()).slice(0, 1) });
-    expect(report.steps[0]!.phases[0]!.detail).toBe('standby dr streaming (sync); replay lag 0.000 s (budget 0 s); no replication certificates to check');
+    expect(report.steps[0]!.phases[0]!.detail).toBe('standby dr streaming (sync); replay lag 0.000 s (budget 0 s); no replication certificates to check; replication connection: not observable (pair.query is not a function)');
   });
 
   it('GIVEN an expiring replication certificate THEN preflight refuses and says how to renew it', async () => {

@@ -106,7 +106,7 @@ commands:
 
   it('GIVEN one node, or a YAML syntax error THEN the file is refused with where', () => {
     expect(problemsOf(MINIMAL.replace(/  dr:\n.*\n/, ''))).toEqual(['pair.yaml:5:3: nodes: want exactly two nodes: the primary and its standby']);
-    expect(problemsOf('endpoint: [unclosed\n')[0]).toMatch(/^pair\.yaml:\d+:\d+: \(root\): YAML syntax error: /);
+    expect(problemsOf('endpoint: [unclosed\n')[0]).toMatch(/^pair\.yaml:\d+:\d+: YAML syntax error: /);
   });
 
   it('GIVEN a drill THEN the commands its scenario needs and the site are checked', () => {
