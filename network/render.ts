@@ -3,6 +3,9 @@ import { formatPrefix, mustParsePrefix, type Prefix } from '../lib/cidr.js';
 import { ALL, SERVICES, aclFlows, type Flow } from './acl.js';
 import type { NodeKeys } from './keys.js';
 import { renderBird } from './routing.js';
+import type { IfacePlan, IfaceRole, LineKind, NodeConfig, PeerPlan, RenderedFile, Route, RouterLink } from './render-model.js';
+
+export type { IfacePlan, IfaceRole, LineKind, NodeConfig, PeerPlan, RenderedFile, Route, RouterLink } from './render-model.js';
 import { drNodeId, isPairLink, type WanLink, type WanNode, type WanPlan } from './topology.js';
 
 /**
@@ -16,12 +19,6 @@ import { drNodeId, isPairLink, type WanLink, type WanNode, type WanPlan } from '
  * carries all of them, with static routes.
  */
 
-/**
- * `down`: a hub's interface to its county platforms; `link`: a hub's point-to-point interface to
- * one router spoke; `up1`/`up2`: a spoke's uplinks; `dr`: a hub's link to its DR center; `site`: a
- * province DR node's link to the province hub it protects.
- */
-export type IfaceRole = 'down' | 'link' | 'up1' | 'up2' | 'dr' | 'site';
 
 /** Listen ports of the fixed roles; a hub's `link` interfaces take `LINK_PORT_BASE` + the spoke's position among its router spokes. */
 export const LISTEN_PORTS: Readonly<Record<Exclude<IfaceRole, 'link'>, number>> = { down: 51820, up1: 51821, up2: 51822, dr: 51823, site: 51824 };
@@ -32,49 +29,14 @@ export const KEEPALIVE_SECONDS = 25;
 /** OSPF's multicast groups: WireGuard drops a packet whose destination is in no peer's AllowedIPs, hellos included. */
 export const OSPF_GROUPS = ['224.0.0.5/32', '224.0.0.6/32'] as const;
 
-export interface Route {
-  readonly prefix: string;
-  readonly metric: number;
-}
 
 /** Link addresses of router links come from IPv4 link-local space: they never leave the tunnel they name. */
 const LINK_SPACE_BASE = (169 << 24) + (254 << 16) + 256;
 
-export interface PeerPlan {
-  readonly node: string;
-  readonly endpoint?: string;
-  readonly allowedIps: readonly string[];
-  readonly keepalive?: number;
-}
 
-/** The kind of line a router link is, which sets its routing cost. */
-export type LineKind = 'primary' | 'secondary' | 'pair';
 
-/** A router link on a point-to-point interface: `ip addr add local/32 peer remote/32`, the routing daemon's neighbour at `remote`. */
-export interface RouterLink {
-  readonly local: string;
-  readonly remote: string;
-  readonly line: LineKind;
-  /** The router at the other end. */
-  readonly peer: string;
-}
 
-export interface IfacePlan {
-  readonly role: IfaceRole;
-  readonly name: string;
-  readonly listenPort: number;
-  readonly peers: readonly PeerPlan[];
-  /** Static routes (county links); routers' links get theirs from the routing daemon. */
-  readonly routes: readonly Route[];
-  readonly link?: RouterLink;
-}
 
-export interface NodeConfig {
-  readonly node: WanNode;
-  readonly ifaces: readonly IfacePlan[];
-  /** The node runs the routing daemon (every node but a county platform). */
-  readonly router: boolean;
-}
 
 /** Interface names; `peer` is the spoke of a hub's `link` interface. */
 export type IfaceNamer = (node: WanNode, role: IfaceRole, peer?: WanNode) => string;
@@ -269,12 +231,6 @@ export function planConfigs(plan: WanPlan, namer: IfaceNamer = defaultIfaceName,
   return out;
 }
 
-/** What a rendered file holds; `secret` files carry private keys and are written mode 0600. */
-export interface RenderedFile {
-  readonly name: string;
-  readonly content: string;
-  readonly secret?: boolean;
-}
 
 export interface RenderOptions {
   readonly keys: ReadonlyMap<string, NodeKeys>;

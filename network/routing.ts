@@ -1,5 +1,5 @@
 import type { WanNode, WanPlan } from './topology.js';
-import type { LineKind, NodeConfig, RenderedFile } from './render.js';
+import type { LineKind, NodeConfig, RenderedFile } from './render-model.js';
 
 /**
  * The routing daemon's configuration (BIRD 2) for one router of the overlay: OSPFv2 over the

@@ -2,8 +2,10 @@ import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { InputError, JinbaoError } from '../lib/errors.js';
 import { buildPkcs12, checkPkcs12Password } from './p12.js';
-import type { Issued } from './pipeline.js';
+import type { Delivery, Issued, StagedDelivery } from './pipeline.js';
 import { toPem } from './x509.js';
+
+export type { Delivery, StagedDelivery } from './pipeline.js';
 
 /**
  * Getting an issued certificate (and a generated key) to its holder, in two phases around the
@@ -14,20 +16,6 @@ import { toPem } from './x509.js';
  * that fails removes what was staged. So a recorded certificate always has its files, and a
  * generated private key is never lost behind an active certificate.
  */
-export interface Delivery {
-  /** Before signing: refuse what would fail later. Throws InputError. */
-  check(): void;
-  /** After signing, before the commit: write everything, under names that are not yet final. */
-  stage(issued: Issued): StagedDelivery;
-}
-
-export interface StagedDelivery {
-  /** After the commit: give the staged outputs their final names; returns them by kind. */
-  commit(): Readonly<Record<string, string>>;
-  /** The commit failed: remove what was staged. */
-  discard(): void;
-}
-
 export interface FileDeliveryOptions {
   /** Created when missing. */
   readonly dir: string;

@@ -2,7 +2,6 @@ import type { Fabric, Site } from '../fabric/index.js';
 import { appendAudit } from '../lib/audit.js';
 import { InputError } from '../lib/errors.js';
 import { describeKey, type CaAlgorithm, type SubscriberKey } from './algorithms.js';
-import type { Delivery, StagedDelivery } from './deliver.js';
 import { chainOf, ensureProvinceStaffCa, INFRASTRUCTURE_CA_ID, openCaSigner, requireRootCa, staffCaIdFor, type CaSigner, type KeyBackends } from './ca.js';
 import { parseCsr, verifyCsrSignature, type ParsedCsr } from './csr.js';
 import { generateSoftwareKey, type SoftwareKey } from './keys.js';
@@ -50,6 +49,22 @@ export interface Issued {
   /** What a delivery wrote, by kind (certificate, chain, key, p12), when the issuance had one. */
   readonly files?: Readonly<Record<string, string>>;
 }
+
+/** How an issued certificate reaches its holder, in two phases around the commit (pki/deliver.ts has the file delivery). */
+export interface Delivery {
+  /** Before signing: refuse what would fail later. Throws InputError. */
+  check(): void;
+  /** After signing, before the commit: write everything, under names that are not yet final. */
+  stage(issued: Issued): StagedDelivery;
+}
+
+export interface StagedDelivery {
+  /** After the commit: give the staged outputs their final names; returns them by kind. */
+  commit(): Readonly<Record<string, string>>;
+  /** The commit failed: remove what was staged. */
+  discard(): void;
+}
+
 
 /** One request on its way through the stages. */
 interface Draft {

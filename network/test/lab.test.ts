@@ -225,7 +225,7 @@ describe.skipIf(!canLab)('the lab for real: ministry core + DR center, 1 provinc
     }
     expect(withdrawn).toBe(true);
     const r = await runCli(['--state', state, 'wan', 'check', '--json']);
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(3);
     const result = JSON.parse(r.stdout) as CheckResult;
     const involvesHub = (p: { from: string; to: string }) => p.from === p1 || p.to === p1;
     expect(result.pairs.filter((p) => !involvesHub(p) && !p.ok).map((p) => `${p.from}->${p.to} ${p.service}: policy ${p.expected}, observed ${p.observed}`)).toEqual([]);
