@@ -32,10 +32,6 @@ export function table<T>(rows: readonly T[], columns: readonly Column<T>[]): str
   return [line(columns.map((c) => c.header)), ...cells.map(line)].join('\n') + '\n';
 }
 
-export function percent(x: number | undefined): string {
-  return x === undefined ? '—' : `${x.toFixed(1)}%`;
-}
-
 export function json(value: unknown): string {
   return JSON.stringify(value, (_k, v) => (v instanceof Map ? Object.fromEntries(v) : v instanceof Set ? [...v] : v), 2) + '\n';
 }

@@ -184,7 +184,7 @@ export interface CutCrlRequest {
 }
 
 /** Cut the next full or delta CRL of a CA and write it as DER and PEM. */
-export async function cutCrl(store: StateStore, pki: PkiStore, r: CutCrlRequest) {
+export async function cutCrl(pki: PkiStore, r: CutCrlRequest) {
   const base = r.distributionBase.replace(/\/+$/, '');
   // Opening the CA key and signing are audited (a refusal too) by the revocation feature's cut.
   const published = await cutAuditedCrl({

@@ -213,7 +213,7 @@ async function crl(ctx: Context, opts: CrlOpts): Promise<void> {
   const validitySeconds = opts.nextUpdate === undefined ? undefined : parseDuration('--next-update', opts.nextUpdate);
   const pki = openPki(ctx);
   const { passphrase } = await resolvePassphrase({ env: ctx.io.env, envName: opts.passphraseEnv, stateDir: ctx.stateDir });
-  const result = await cutCrl(ctx.store(), pki, {
+  const result = await cutCrl(pki, {
     caId: opts.ca,
     delta: opts.delta ?? false,
     passphrase,
