@@ -296,6 +296,13 @@ describe.skipIf(!canLab)('the lab for real: ministry core + DR center, 1 provinc
     expect(peers).toContain(after.publicKey);
     expect(peers).not.toContain(before);
     expect(await primaryRoutesBack(p1!)).toBe(true);
+    // Every link of the rotated hub re-handshakes and its OSPF adjacencies re-form one by one: give the
+    // prefectures' routes the same bounded time to settle before the matrix is judged.
+    for (let i = 0; i < 15; i++) {
+      const settled = JSON.parse((await runCli(['--state', state, 'wan', 'check', '--json'])).stdout) as CheckResult;
+      if (settled.pairs.every((p) => p.ok)) break;
+      await new Promise((res) => setTimeout(res, 2000));
+    }
     await check();
   });
 
