@@ -1,3 +1,4 @@
+import type { Database } from './sql/index.js';
 import type { StateStore } from './state.js';
 
 /**
@@ -8,8 +9,17 @@ export interface StateAccess {
   readonly stateDir: string;
   /** Whether a state store exists, without creating one (read operations on a fresh machine). */
   hasStore(): boolean;
-  /** The store, created on first use. */
+  /**
+   * The synchronous SQLite store, created on first use.
+   * @deprecated features are moving to `database()`; this goes once none uses it.
+   */
   store(): StateStore;
+  /**
+   * The state store (lib/sql: the SQLite file in `stateDir`, or the shared PostgreSQL database),
+   * opened on first use and migrated by each component as it opens its tables. On SQLite it shares
+   * `store()`'s connection.
+   */
+  database(): Promise<Database>;
 }
 
 /** Progress lines of a long operation; the caller decides where they go (a terminal, a log, nowhere). */

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { loadFabric, type Fabric } from '../fabric/index.js';
 import type { StateAccess } from '../lib/context.js';
 import { StateStore } from '../lib/state.js';
+import { SqliteDatabase, type Database } from '../lib/sql/index.js';
 
 /**
  * What an operation spanning features needs: the state, the validated inventory and where it came
@@ -29,6 +30,7 @@ export class LocalOpsContext implements OpsContext {
   private readonly inventory: string | undefined;
   private cachedFabric?: Fabric;
   private cachedStore?: StateStore;
+  private cachedDatabase?: Promise<Database>;
 
   constructor(opts: { readonly stateDir: string; readonly inventory?: string | undefined; readonly env?: NodeJS.ProcessEnv }) {
     this.stateDir = opts.stateDir;
@@ -52,6 +54,11 @@ export class LocalOpsContext implements OpsContext {
   store(): StateStore {
     this.cachedStore ??= StateStore.open(this.stateDir);
     return this.cachedStore;
+  }
+
+  database(): Promise<Database> {
+    this.cachedDatabase ??= Promise.resolve().then(() => SqliteDatabase.wrap(this.store().db));
+    return this.cachedDatabase;
   }
 
   async close(): Promise<void> {

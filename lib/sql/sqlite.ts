@@ -75,6 +75,14 @@ export class SqliteDatabase implements Database {
     return new SqliteDatabase(file, db);
   }
 
+  /**
+   * Share a connection that lib/state.ts's StateStore already opened (and configured): one
+   * connection per process, so a synchronous caller never waits on this process's own transaction.
+   */
+  static wrap(db: BetterSqlite3.Database): SqliteDatabase {
+    return new SqliteDatabase(db.name, db);
+  }
+
   /** Run `fn` after everything queued before it (one connection, one statement stream). */
   private serial<T>(fn: () => Promise<T> | T): Promise<T> {
     const next = this.queue.then(fn, fn);
