@@ -20,6 +20,20 @@ export function advisoryKey(name: string): string {
   return createHash('sha256').update(`jinbao:${name}`).digest().readBigInt64BE(0).toString();
 }
 
+/**
+ * bigint columns (and count(*)) read back as numbers, as SQLite's integers do, so features see the
+ * same values on both backends; a value beyond 2^53 is an error rather than a silently rounded number.
+ */
+const INT8_OID = 20;
+function parseInt8(text: string): number {
+  const n = Number(text);
+  if (!Number.isSafeInteger(n)) throw new Error(`bigint value ${text} does not fit a JavaScript number`);
+  return n;
+}
+const types = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') => (oid === INT8_OID && format !== 'binary' ? parseInt8 : pg.types.getTypeParser(oid, format as 'text'))) as typeof pg.types.getTypeParser,
+};
+
 /** SQLSTATEs after which the transaction is known to be rolled back and may run again. */
 const RETRY_CODES = new Set(['40001', '40P01', '57P01', '57P02', '57P03']);
 
@@ -72,7 +86,7 @@ export class PostgresDatabase implements Database {
     const { config, tls } = await settleTls(conn).catch((err: unknown) => {
       throw unreachable(conn, err);
     });
-    const pool = new pg.Pool({ ...config, connectionTimeoutMillis: config.connectionTimeoutMillis ?? 5_000, max: opts.poolSize ?? 4, application_name: config.application_name ?? 'jinbao' });
+    const pool = new pg.Pool({ ...config, connectionTimeoutMillis: config.connectionTimeoutMillis ?? 5_000, max: opts.poolSize ?? 4, types, application_name: config.application_name ?? 'jinbao' });
     // An idle connection the server closed (a restart) must not end the process; the next use reconnects.
     pool.on('error', () => undefined);
     const where = `PostgreSQL ${conn.host}:${conn.port}/${config.database ?? config.user ?? ''} (${tls})`;
