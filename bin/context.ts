@@ -1,5 +1,5 @@
 import { resolveLang, type Lang } from '../lib/i18n/index.js';
-import { resolveStateDir } from '../lib/state.js';
+import { resolveState } from '../lib/state.js';
 import { LocalOpsContext } from '../orchestration/index.js';
 
 export interface Io {
@@ -27,7 +27,7 @@ export class Context extends LocalOpsContext {
   private readonly cleanups: (() => void | Promise<void>)[] = [];
 
   constructor(io: Io, global: GlobalOptions) {
-    super({ stateDir: resolveStateDir(global.state, io.env), inventory: global.inventory, env: io.env });
+    super({ state: resolveState(global.state, io.env), inventory: global.inventory, env: io.env });
     this.io = io;
     this.global = global;
     this.lang = resolveLang(global.lang, io.env);

@@ -2,6 +2,7 @@ import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { JinbaoError, ExitCode } from './errors.js';
+import { pgConnection } from './pg-conn.js';
 
 /**
  * The embedded state store: one SQLite database (`jinbao.db`) in the state directory.
@@ -125,25 +126,45 @@ export class StateStore {
   }
 }
 
+/** Where the state lives: the SQLite directory, or a PostgreSQL database plus a local working folder. */
+export type StateTarget =
+  | { readonly kind: 'sqlite'; readonly dir: string }
+  | {
+      readonly kind: 'postgresql';
+      /** The connection string as given (it never holds a password: lib/pg-conn.ts refuses one). */
+      readonly url: string;
+      /** `--state` or `JINBAO_STATE`, for messages. */
+      readonly source: string;
+      /** Local working files (labs, drill reports): `JINBAO_WORK_DIR`, else `.jinbao/` here. Nothing shared. */
+      readonly dir: string;
+    };
+
 /**
- * The state directory: `--state`, else `JINBAO_STATE`, else `.jinbao/` in the working directory.
- * A URL is refused: taken as a path, `postgresql://db/jinbao` would silently become a new SQLite
- * store in a folder named `postgresql:`.
+ * The state: `--state`, else `JINBAO_STATE`, else `.jinbao/` in the working directory. A
+ * postgresql:// (or postgres://) URL names the shared backend; any other URL is refused, so that a
+ * typo never becomes a new SQLite store in a folder named after a scheme.
  */
-export function resolveStateDir(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
+export function resolveState(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): StateTarget {
   const value = flag ?? env.JINBAO_STATE ?? '.jinbao';
-  const from = flag !== undefined ? '--state' : 'JINBAO_STATE';
+  const source = flag !== undefined ? '--state' : 'JINBAO_STATE';
   // Only the scheme is repeated: the rest may hold a password.
-  const scheme = /^([A-Za-z][A-Za-z0-9+.-]*):\/\//.exec(value)?.[1];
+  const scheme = /^([A-Za-z][A-Za-z0-9+.-]*):\/\//.exec(value.trim())?.[1];
   if (scheme !== undefined && /^postgres(ql)?$/i.test(scheme)) {
-    throw new JinbaoError(
-      `${from} is a ${scheme}:// URL, but the PostgreSQL state backend is not available in this version of jinbao; ` +
-        'give a directory for the embedded SQLite store (e.g. --state /var/lib/jinbao), and see docs/state.md for the shared backend',
-      { exitCode: ExitCode.invalidInput },
-    );
+    // Checked before any command runs: a password in it, or a malformed string, is refused here.
+    pgConnection(value.trim(), { source, env });
+    return { kind: 'postgresql', url: value.trim(), source, dir: resolve(env.JINBAO_WORK_DIR ?? '.jinbao') };
   }
   if (scheme !== undefined) {
-    throw new JinbaoError(`${from} is a ${scheme}:// URL; it must be a directory for the state store (e.g. --state /var/lib/jinbao)`, { exitCode: ExitCode.invalidInput });
+    throw new JinbaoError(`${source} is a ${scheme}:// URL; it must be a directory for the embedded store (e.g. --state /var/lib/jinbao) or a postgresql:// URL for the shared one`, { exitCode: ExitCode.invalidInput });
   }
-  return resolve(value);
+  return { kind: 'sqlite', dir: resolve(value) };
+}
+
+/** The SQLite state directory, for what only works on the embedded store; a URL is refused. */
+export function resolveStateDir(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
+  const target = resolveState(flag, env);
+  if (target.kind === 'postgresql') {
+    throw new JinbaoError(`${target.source} is a PostgreSQL URL, but this needs the embedded store's directory (e.g. --state /var/lib/jinbao)`, { exitCode: ExitCode.invalidInput });
+  }
+  return target.dir;
 }

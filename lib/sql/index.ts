@@ -39,5 +39,5 @@ export function isPostgresUrl(target: string): boolean {
 export async function openDatabase(target: string, opts: PostgresOptions = {}): Promise<Database> {
   if (isPostgresUrl(target)) return PostgresDatabase.open(target, opts);
   if (/^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(target)) throw new JinbaoError(`${opts.source ?? '--state'} must be a directory or a postgresql:// URL, got a ${target.split(':')[0]}:// URL`, { exitCode: ExitCode.invalidInput });
-  return SqliteDatabase.open(target);
+  return SqliteDatabase.open(target, { allowUnfinishedMigration: opts.allowUnfinishedMigration ?? false });
 }

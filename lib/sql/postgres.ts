@@ -3,7 +3,7 @@ import pg from 'pg';
 import { ExitCode, JinbaoError } from '../errors.js';
 import { explainConnectError, settleTls } from '../pg-client.js';
 import { pgConnection, type PgConnection } from '../pg-conn.js';
-import { CommitOutcomeUnknown, migrationBody, newerComponentMessage, SQL_STORE_FORMAT, type Database, type Params, type SqlMigration, type Transaction, type WriteOptions } from './types.js';
+import { CommitOutcomeUnknown, MIGRATION_MARK, migrationBody, unfinishedMigrationMessage, newerComponentMessage, SQL_STORE_FORMAT, type Database, type Params, type SqlMigration, type Transaction, type WriteOptions } from './types.js';
 
 export interface PostgresOptions {
   /** Where the URL came from, for messages. @default '--state' */
@@ -13,6 +13,8 @@ export interface PostgresOptions {
   /** How long a write keeps retrying a transaction the server aborted (a restart, a failover). @default 30000 */
   readonly retryMs?: number;
   readonly env?: NodeJS.ProcessEnv;
+  /** Open the target of an interrupted `state migrate` (only that command does). @default false */
+  readonly allowUnfinishedMigration?: boolean;
 }
 
 /** A transaction-scoped advisory lock key: 64 bits of SHA-256 over the lock's name. */
@@ -92,7 +94,7 @@ export class PostgresDatabase implements Database {
     const where = `PostgreSQL ${conn.host}:${conn.port}/${config.database ?? config.user ?? ''} (${tls})`;
     const db = new PostgresDatabase(where, pool, opts.retryMs ?? 30_000);
     try {
-      await db.claim(conn);
+      await db.claim(conn, opts.allowUnfinishedMigration ?? false);
     } catch (err) {
       await pool.end().catch(() => undefined);
       throw err;
@@ -101,7 +103,7 @@ export class PostgresDatabase implements Database {
   }
 
   /** Make an empty database jinbao's, or check that it is jinbao's and not from a newer jinbao. */
-  private async claim(conn: PgConnection): Promise<void> {
+  private async claim(conn: PgConnection, allowUnfinishedMigration: boolean): Promise<void> {
     let client: pg.PoolClient;
     try {
       client = await this.pool.connect();
@@ -124,6 +126,13 @@ export class PostgresDatabase implements Database {
           await tx.run('INSERT INTO jinbao_store (format, created_at) VALUES ($1, $2)', [SQL_STORE_FORMAT, new Date().toISOString()]);
           await tx.exec('CREATE TABLE schema_versions (component text PRIMARY KEY, version integer NOT NULL, applied_at text NOT NULL)');
           return;
+        }
+        if (!allowUnfinishedMigration) {
+          const [m] = await tx.query<{ marked: boolean }>(`SELECT to_regclass('${MIGRATION_MARK}') IS NOT NULL AS marked`);
+          if (m!.marked) {
+            const [r] = await tx.query<{ source: string; started_at: string }>(`SELECT source, started_at FROM ${MIGRATION_MARK}`);
+            throw new JinbaoError(unfinishedMigrationMessage(this.where, r?.source ?? 'another store', r?.started_at ?? '?'), { exitCode: ExitCode.invalidInput });
+          }
         }
         const [row] = await tx.query<{ format: number }>('SELECT format FROM jinbao_store');
         if ((row?.format ?? 0) > SQL_STORE_FORMAT) {

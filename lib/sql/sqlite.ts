@@ -2,7 +2,7 @@ import BetterSqlite3 from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ExitCode, JinbaoError } from '../errors.js';
-import { migrationBody, newerComponentMessage, SQL_STORE_FORMAT, type Database, type Params, type SqlMigration, type Transaction, type WriteOptions } from './types.js';
+import { MIGRATION_MARK, migrationBody, newerComponentMessage, unfinishedMigrationMessage, SQL_STORE_FORMAT, type Database, type Params, type SqlMigration, type Transaction, type WriteOptions } from './types.js';
 
 /**
  * `$1`-style placeholders as SQLite's anonymous `?`, with the parameters in the order they appear
@@ -46,7 +46,7 @@ export class SqliteDatabase implements Database {
   }
 
   /** Open (creating when needed) `jinbao.db` in `dir`. */
-  static open(dir: string): SqliteDatabase {
+  static open(dir: string, opts: { readonly allowUnfinishedMigration?: boolean } = {}): SqliteDatabase {
     const abs = resolve(dir);
     const file = join(abs, 'jinbao.db');
     let db: BetterSqlite3.Database;
@@ -67,6 +67,13 @@ export class SqliteDatabase implements Database {
       }
       db.exec('CREATE TABLE IF NOT EXISTS schema_versions (component TEXT PRIMARY KEY, version INTEGER NOT NULL, applied_at TEXT NOT NULL)');
       if (format < SQL_STORE_FORMAT) db.pragma(`user_version = ${SQL_STORE_FORMAT}`);
+      if (!opts.allowUnfinishedMigration) {
+        const mark = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name = ?").get(MIGRATION_MARK) as { name: string } | undefined;
+        if (mark) {
+          const row = db.prepare(`SELECT source, started_at FROM ${MIGRATION_MARK}`).get() as { source: string; started_at: string } | undefined;
+          throw new JinbaoError(unfinishedMigrationMessage(`SQLite ${file}`, row?.source ?? 'another store', row?.started_at ?? '?'), { exitCode: ExitCode.invalidInput });
+        }
+      }
     } catch (err) {
       db.close();
       if (err instanceof JinbaoError) throw err;

@@ -80,3 +80,13 @@ export function migrationBody(m: SqlMigration, dialect: Dialect): string | ((tx:
 export function newerComponentMessage(where: string, component: string, version: number, known: number): string {
   return `the state store ${where} has the "${component}" schema at version ${version}, newer than this jinbao knows (${known}); upgrade jinbao or use another state store`;
 }
+
+/**
+ * The table `jinbao state migrate` creates in its target before copying and drops in the copy's
+ * COMMIT: a store holding it is the target of an interrupted migration and is refused.
+ */
+export const MIGRATION_MARK = 'jinbao_unfinished_migration';
+
+export function unfinishedMigrationMessage(where: string, from: string, startedAt: string): string {
+  return `the state store ${where} is the target of a jinbao state migrate from ${from} (started ${startedAt}) that did not finish; it holds no usable state: run the migration again (it accepts this target), or drop the database`;
+}

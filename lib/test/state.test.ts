@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { runCli } from '../../bin/testkit.js';
 import { tempDir } from '../../testkit/index.js';
 import type { JinbaoError } from '../errors.js';
-import { resolveStateDir, StateStore, STORE_FORMAT } from '../state.js';
+import { resolveState, resolveStateDir, StateStore, STORE_FORMAT } from '../state.js';
 
 const cleanups: (() => void)[] = [];
 afterEach(() => cleanups.splice(0).forEach((f) => f()));
@@ -77,28 +77,35 @@ describe('resolveStateDir', () => {
     expect(resolveStateDir(undefined, {})).toBe(join(process.cwd(), '.jinbao'));
   });
 
-  it('GIVEN a PostgreSQL URL THEN it is refused with exit 2, naming where it came from and without repeating it', () => {
-    const want = (from: string, scheme: string) =>
-      `${from} is a ${scheme}:// URL, but the PostgreSQL state backend is not available in this version of jinbao; give a directory for the embedded SQLite store (e.g. --state /var/lib/jinbao), and see docs/state.md for the shared backend`;
-    expect(() => resolveStateDir('postgresql://jinbao@db.example/jinbao?sslmode=verify-full', {})).toThrow(want('--state', 'postgresql'));
-    expect(() => resolveStateDir(undefined, { JINBAO_STATE: 'postgres://u:s3cret@db/jinbao' })).toThrow(want('JINBAO_STATE', 'postgres'));
+  it('GIVEN a PostgreSQL URL THEN it names the shared backend, with local working files in JINBAO_WORK_DIR or .jinbao', () => {
+    expect(resolveState('postgresql://jinbao@db.example/jinbao?sslmode=verify-full&sslrootcert=/etc/jinbao/db-ca.pem', { JINBAO_STATE: '/x' })).toEqual({
+      kind: 'postgresql',
+      url: 'postgresql://jinbao@db.example/jinbao?sslmode=verify-full&sslrootcert=/etc/jinbao/db-ca.pem',
+      source: '--state',
+      dir: join(process.cwd(), '.jinbao'),
+    });
+    expect(resolveState(undefined, { JINBAO_STATE: 'postgres://db/jinbao', JINBAO_WORK_DIR: '/w' })).toEqual({ kind: 'postgresql', url: 'postgres://db/jinbao', source: 'JINBAO_STATE', dir: '/w' });
+    expect(resolveState('/var/lib/jinbao', {})).toEqual({ kind: 'sqlite', dir: '/var/lib/jinbao' });
+    // What only works on a directory says so, without repeating the URL (it may hold a password).
     try {
       resolveStateDir(undefined, { JINBAO_STATE: 'postgres://u:s3cret@db/jinbao' });
+      expect.unreachable();
     } catch (err) {
       expect((err as JinbaoError).exitCode).toBe(2);
-      expect((err as Error).message).not.toContain('s3cret');
+      expect((err as Error).message).toBe('JINBAO_STATE is a PostgreSQL URL, but this needs the embedded store\'s directory (e.g. --state /var/lib/jinbao)');
     }
-    expect(() => resolveStateDir('https://example.org/state', {})).toThrow('--state is a https:// URL; it must be a directory for the state store (e.g. --state /var/lib/jinbao)');
+    expect(() => resolveState('https://example.org/state', {})).toThrow('--state is a https:// URL; it must be a directory for the embedded store (e.g. --state /var/lib/jinbao) or a postgresql:// URL for the shared one');
   });
 
-  it('GIVEN the CLI with --state postgresql://… THEN it exits 2 and no folder named postgresql: is created', async () => {
+  it('GIVEN the CLI with --state postgresql://… and a password in it THEN it exits 2 saying what to use instead, and no folder named postgresql: is created', async () => {
     const cwd = dir();
     const before = process.cwd();
     process.chdir(cwd);
     try {
-      const r = await runCli(['--state', 'postgresql://jinbao@127.0.0.1/jinbao', 'ipam', '--site', '440100']);
+      const r = await runCli(['--state', 'postgresql://jinbao:s3cret@127.0.0.1/jinbao', 'ipam', '--site', '440100']);
       expect(r.code).toBe(2);
-      expect(r.stderr).toContain('the PostgreSQL state backend is not available in this version of jinbao');
+      expect(r.stderr).toMatch(/PGPASSWORD/);
+      expect(r.stderr).not.toContain('s3cret');
       expect(readdirSync(cwd)).toEqual([]);
     } finally {
       process.chdir(before);
