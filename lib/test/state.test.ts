@@ -88,12 +88,13 @@ describe('resolveStateDir', () => {
     expect(resolveState('/var/lib/jinbao', {})).toEqual({ kind: 'sqlite', dir: '/var/lib/jinbao' });
     // What only works on a directory says so, without repeating the URL (it may hold a password).
     try {
-      resolveStateDir(undefined, { JINBAO_STATE: 'postgres://u:s3cret@db/jinbao' });
+      resolveStateDir(undefined, { JINBAO_STATE: 'postgres://u@db/jinbao' });
       expect.unreachable();
     } catch (err) {
       expect((err as JinbaoError).exitCode).toBe(2);
       expect((err as Error).message).toBe('JINBAO_STATE is a PostgreSQL URL, but this needs the embedded store\'s directory (e.g. --state /var/lib/jinbao)');
     }
+    expect(() => resolveState('postgres://u:s3cret@db/jinbao', {})).toThrow(/^--state carries a password .* PGPASSWORD/);
     expect(() => resolveState('https://example.org/state', {})).toThrow('--state is a https:// URL; it must be a directory for the embedded store (e.g. --state /var/lib/jinbao) or a postgresql:// URL for the shared one');
   });
 
