@@ -76,7 +76,7 @@ try {
         const params: unknown[] = [];
         const values: string[] = [];
         for (let i = 0; i < batch; i++, done++) {
-          const row = { ...template!, serial: `7e${done.toString(16).padStart(38, '0')}` };
+          const row: Record<string, unknown> = { ...template!, serial: `7e${done.toString(16).padStart(38, '0')}` };
           values.push(`(${cols.map((c) => (params.push(row[c]), `$${params.length}`)).join(', ')})`);
         }
         await tx.run(`INSERT INTO pki_certificates (${cols.map((c) => `"${c}"`).join(', ')}) VALUES ${values.join(', ')}`, params);
