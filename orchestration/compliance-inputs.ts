@@ -32,11 +32,11 @@ export async function gatherCompliance(ctx: OpsContext): Promise<{ inputs: Compl
   const db = store ? await ctx.database() : undefined;
   const { allocations } = fabric.allocate(db ? await loadLedger(db) : undefined);
   const parts: Partial<ComplianceInputs> = { monitoring: { ruleFiles }, stacks: stacksEvidence(fabric, allocations), wan: wanEvidence(fabric, allocations) };
-  if (store) {
+  if (store && db) {
     const pki = pkiEvidence(store, ctx.stateDir);
     if (pki) Object.assign(parts, { pki });
     else missing.pki = `no PKI in ${ctx.stateDir}: run jinbao up or jinbao pki init`;
-    Object.assign(parts, { audit: auditEvidence(store), drills: await drillEvidence(db!) });
+    Object.assign(parts, { audit: auditEvidence(store), drills: await drillEvidence(db) });
   } else {
     missing.pki = noState;
     missing.audit = noState;
