@@ -8,6 +8,7 @@ import type { Fabric } from '../fabric/index.js';
 import { allocateAndRecord } from '../fabric/operations.js';
 import { ExitCode, InputError, JinbaoError } from '../lib/errors.js';
 import type { Progress, StateAccess } from '../lib/context.js';
+import { sharedReading } from '../lib/scrape.js';
 import {
   buildPlan,
   findNode,
@@ -153,7 +154,7 @@ export async function renderNationalWan(state: StateAccess, fabric: Fabric, outD
 
 /** Exporter: WAN gauges from the last recorded lab check. */
 export function registerWanStateMetrics(registry: Registry, state: StateAccess): void {
-  registerWanMetrics(registry, async () => lastCheck(await state.database()));
+  registerWanMetrics(registry, sharedReading(async () => lastCheck(await state.database())));
 }
 
 async function keyStore(state: StateAccess): Promise<KeyStore> {

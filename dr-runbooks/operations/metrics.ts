@@ -2,6 +2,7 @@ import { Gauge, type Registry } from 'prom-client';
 import type { Fabric, LiveFacts } from '../../fabric/index.js';
 import type { StateAccess } from '../../lib/context.js';
 import { InputError } from '../../lib/errors.js';
+import { sharedReading } from '../../lib/scrape.js';
 import { DrillHistory } from '../history.js';
 import { readPairFile, type PairConfig } from '../pg/pair-config.js';
 import { sampleReplication, type ReplicationSample } from '../replication-watch.js';
@@ -24,7 +25,7 @@ async function recordedHistory(state: StateAccess): Promise<DrillHistory | undef
 /** Last RTO, RPO, result and age of each site's latest drill, computed at scrape time. */
 export function registerDrillMetrics(registry: Registry, state: StateAccess): void {
   const registers = [registry];
-  const latest = async () => (await (await recordedHistory(state))?.latestPerSite()) ?? [];
+  const latest = sharedReading(async () => (await (await recordedHistory(state))?.latestPerSite()) ?? []);
   new Gauge({
     name: 'jinbao_dr_last_rto_seconds',
     help: "Measured RTO of the site's latest drill: failure (or fence) to the first acknowledged write on the new primary.",
