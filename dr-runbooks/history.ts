@@ -129,7 +129,9 @@ export class DrillHistory {
 
   /**
    * Take the lock for a pair and record the run as running, in one transaction. Refuses when a live
-   * drill holds it; a lock left by a process that no longer exists is taken over.
+   * drill holds it; a lock left by a process that no longer exists is taken over. Whether the holder
+   * lives is asked of this machine's process table (the store records no host): on a store shared
+   * by several machines, the drills of one pair must be started from one machine.
    */
   begin(lockName: string, runId: string, request: DrillRequest, pid: number = process.pid): Promise<{ tookOverFrom?: string }> {
     return this.write(async (tx) => {
