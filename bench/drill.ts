@@ -10,7 +10,7 @@
  * --smoke: one run of each scenario (the lab is what it is: a smoke run is a real drill, only fewer).
  */
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
-import { StateStore } from '../lib/state.js';
+import { SqliteDatabase } from '../lib/sql/index.js';
 import { DrillHistory, executeDrill, labTlsSource, LabPair, PgLab, type DrillReport, type Scenario } from '../dr-runbooks/index.js';
 import { compare, report, stats, summarize, benchArgs } from './lib.js';
 
@@ -20,8 +20,8 @@ const RATE = 200;
 const base = mkdtempSync('/tmp/jinbao-bench-drill-');
 chmodSync(base, 0o711);
 const lab = await PgLab.create({ dir: `${base}/dr-lab/440000`, site: '440000', replication: 'sync', tls: labTlsSource(), stateDir: base });
-const store = StateStore.open(base);
-const history = new DrillHistory(store);
+const db = SqliteDatabase.open(base);
+const history = await DrillHistory.open(db);
 
 interface Sample {
   readonly rtoMs: number;
@@ -53,7 +53,7 @@ try {
   }
 } finally {
   await lab.stop();
-  store.close();
+  await db.close();
   rmSync(base, { recursive: true, force: true });
 }
 

@@ -34,7 +34,7 @@ export interface ExecuteDrillOptions {
 export async function executeDrill(opts: ExecuteDrillOptions): Promise<DrillReport> {
   const { request, pair, history } = opts;
   const runId = newRunId(request.site);
-  history.begin(opts.lockName, runId, request);
+  await history.begin(opts.lockName, runId, request);
   opts.onStart?.(runId);
   const log = new EventLog();
   if (opts.onEvent) log.onEvent(opts.onEvent);
@@ -42,8 +42,18 @@ export async function executeDrill(opts: ExecuteDrillOptions): Promise<DrillRepo
   const onExternalAbort = () => controller.abort(opts.signal!.reason instanceof DrillAbortedError ? opts.signal!.reason : new DrillAbortedError('interrupted'));
   opts.signal?.addEventListener('abort', onExternalAbort, { once: true });
   if (opts.signal?.aborted) onExternalAbort();
+  // One look at a time; a store that does not answer for a moment is asked again at the next tick.
+  let polling = false;
   const poll = setInterval(() => {
-    if (history.abortRequested(runId)) controller.abort(new DrillAbortedError(`aborted with: jinbao drill abort ${runId}`));
+    if (polling) return;
+    polling = true;
+    history
+      .abortRequested(runId)
+      .then((requested) => {
+        if (requested) controller.abort(new DrillAbortedError(`aborted with: jinbao drill abort ${runId}`));
+      })
+      .catch(() => undefined)
+      .finally(() => (polling = false));
   }, opts.abortPollMs ?? 200);
   poll.unref();
 
@@ -54,7 +64,7 @@ export async function executeDrill(opts: ExecuteDrillOptions): Promise<DrillRepo
   try {
     outcome = await runSteps(opts.steps ?? drillSteps(request), ctx, log, controller.signal);
   } catch (err) {
-    history.finish(opts.lockName, runId, { result: 'failed', reason: `internal error: ${(err as Error).message}`, report: null });
+    await history.finish(opts.lockName, runId, { result: 'failed', reason: `internal error: ${(err as Error).message}`, report: null });
     throw err;
   } finally {
     clearInterval(poll);
@@ -62,14 +72,14 @@ export async function executeDrill(opts: ExecuteDrillOptions): Promise<DrillRepo
     await ctx.state.probe?.stop();
   }
   if (outcome.failedStep === 'preflight' && outcome.error instanceof DrillRefusedError) {
-    history.discard(opts.lockName, runId);
+    await history.discard(opts.lockName, runId);
     throw outcome.error;
   }
   const m = ctx.state.measurements;
   const body = buildReportBody({ runId, request, events: log.events, outcome, measured: m, replicationTls: opts.replicationTls });
   log.emit({ type: 'run-finished', result: body.result, ...(body.reasons.length ? { reason: body.reasons.join('; ') } : {}) });
   const report = await sealReport(body, opts.signer);
-  history.finish(opts.lockName, runId, {
+  await history.finish(opts.lockName, runId, {
     result: report.result,
     ...(report.reasons.length ? { reason: report.reasons.join('; ') } : {}),
     ...(m.rtoMs === undefined ? {} : { rtoMs: m.rtoMs }),

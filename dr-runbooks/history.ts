@@ -1,14 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { InputError } from '../lib/errors.js';
-import type { Migration, StateStore } from '../lib/state.js';
+import type { Database, Queryable, SqlMigration, Transaction } from '../lib/sql/index.js';
 import type { DrillRequest, DrillResult } from './model.js';
 import { alive } from './pg/tools.js';
 import { DrillRefusedError, REPLICATION_TLS_MEASURE, type ReplicationTlsObservation } from './runbook.js';
 
-export const DR_MIGRATIONS: readonly Migration[] = [
-  {
-    description: 'drill runs and the drill lock',
-    up: `CREATE TABLE dr_runs (
+const DR_TABLES = (real: string, bigint: string) => `CREATE TABLE dr_runs (
            id TEXT PRIMARY KEY,
            site TEXT NOT NULL,
            target TEXT NOT NULL,
@@ -18,11 +15,11 @@ export const DR_MIGRATIONS: readonly Migration[] = [
            finished_at TEXT,
            result TEXT NOT NULL CHECK (result IN ('running', 'passed', 'failed', 'aborted')),
            reason TEXT,
-           rto_ms REAL,
-           rpo_rows INTEGER,
-           rpo_wal_bytes INTEGER,
-           objective_rto_s REAL NOT NULL,
-           objective_rpo_s REAL NOT NULL,
+           rto_ms ${real},
+           rpo_rows ${bigint},
+           rpo_wal_bytes ${bigint},
+           objective_rto_s ${real} NOT NULL,
+           objective_rpo_s ${real} NOT NULL,
            pid INTEGER NOT NULL,
            abort_requested INTEGER NOT NULL DEFAULT 0,
            report TEXT
@@ -33,9 +30,22 @@ export const DR_MIGRATIONS: readonly Migration[] = [
            run_id TEXT NOT NULL,
            pid INTEGER NOT NULL,
            acquired_at TEXT NOT NULL
-         );`,
+         );`;
+
+export const DR_MIGRATIONS: readonly SqlMigration[] = [
+  {
+    description: 'drill runs and the drill lock',
+    // SQLite's INTEGER holds 64 bits; PostgreSQL's is 32, too small for WAL bytes.
+    up: { sqlite: DR_TABLES('REAL', 'INTEGER'), postgresql: DR_TABLES('double precision', 'bigint') },
   },
 ];
+
+/**
+ * Every write to the drill history and its lock holds this lock (the database's write lock on
+ * SQLite, an advisory lock on PostgreSQL): checking who holds a pair and taking it is one step
+ * for every process on the store.
+ */
+export const DR_LOCK = 'dr';
 
 export type RunStatus = DrillResult | 'running';
 
@@ -105,20 +115,27 @@ export function newRunId(site: string, at: Date = new Date()): string {
 
 /** Drill history and the drill lock in the state store. */
 export class DrillHistory {
-  readonly store: StateStore;
+  private constructor(private readonly db: Database) {}
 
-  constructor(store: StateStore) {
-    this.store = store;
-    store.migrate('dr', DR_MIGRATIONS);
+  /** The drill history of `db`, its tables created or migrated first. */
+  static async open(db: Database): Promise<DrillHistory> {
+    await db.migrate('dr', DR_MIGRATIONS);
+    return new DrillHistory(db);
+  }
+
+  private write<T>(fn: (tx: Transaction) => Promise<T>): Promise<T> {
+    return this.db.write(fn, { locks: [DR_LOCK] });
   }
 
   /**
    * Take the lock for a pair and record the run as running, in one transaction. Refuses when a live
-   * drill holds it; a lock left by a process that no longer exists is taken over.
+   * drill holds it; a lock left by a process that no longer exists is taken over. Whether the holder
+   * lives is asked of this machine's process table (the store records no host): on a store shared
+   * by several machines, the drills of one pair must be started from one machine.
    */
-  begin(lockName: string, runId: string, request: DrillRequest, pid: number = process.pid): { tookOverFrom?: string } {
-    return this.store.write(() => {
-      const held = this.store.db.prepare('SELECT run_id, pid, acquired_at FROM dr_lock WHERE name = ?').get(lockName) as { run_id: string; pid: number; acquired_at: string } | undefined;
+  begin(lockName: string, runId: string, request: DrillRequest, pid: number = process.pid): Promise<{ tookOverFrom?: string }> {
+    return this.write(async (tx) => {
+      const [held] = await tx.query<{ run_id: string; pid: number; acquired_at: string }>('SELECT run_id, pid, acquired_at FROM dr_lock WHERE name = $1', [lockName]);
       let tookOverFrom: string | undefined;
       if (held) {
         if (alive(held.pid)) {
@@ -127,56 +144,60 @@ export class DrillHistory {
           );
         }
         tookOverFrom = held.run_id;
-        this.store.db.prepare("UPDATE dr_runs SET result = 'aborted', finished_at = ?, reason = 'its process ended without finishing' WHERE id = ? AND result = 'running'").run(new Date().toISOString(), held.run_id);
-        this.store.db.prepare('DELETE FROM dr_lock WHERE name = ?').run(lockName);
+        await tx.run("UPDATE dr_runs SET result = 'aborted', finished_at = $1, reason = 'its process ended without finishing' WHERE id = $2 AND result = 'running'", [new Date().toISOString(), held.run_id]);
+        await tx.run('DELETE FROM dr_lock WHERE name = $1', [lockName]);
       }
-      this.store.db.prepare('INSERT INTO dr_lock (name, run_id, pid, acquired_at) VALUES (?, ?, ?, ?)').run(lockName, runId, pid, new Date().toISOString());
-      this.store.db
-        .prepare(
-          `INSERT INTO dr_runs (id, site, target, scenario, replication, started_at, result, objective_rto_s, objective_rpo_s, pid)
-           VALUES (?, ?, ?, ?, ?, ?, 'running', ?, ?, ?)`,
-        )
-        .run(runId, request.site, request.target, request.scenario, request.replication, new Date().toISOString(), request.objectives.rtoSeconds, request.objectives.rpoSeconds, pid);
+      await tx.run('INSERT INTO dr_lock (name, run_id, pid, acquired_at) VALUES ($1, $2, $3, $4)', [lockName, runId, pid, new Date().toISOString()]);
+      await tx.run(
+        `INSERT INTO dr_runs (id, site, target, scenario, replication, started_at, result, objective_rto_s, objective_rpo_s, pid)
+         VALUES ($1, $2, $3, $4, $5, $6, 'running', $7, $8, $9)`,
+        [runId, request.site, request.target, request.scenario, request.replication, new Date().toISOString(), request.objectives.rtoSeconds, request.objectives.rpoSeconds, pid],
+      );
       return tookOverFrom === undefined ? {} : { tookOverFrom };
     });
   }
 
   /** Forget a run that was refused before it changed anything, and release its lock. */
-  discard(lockName: string, runId: string): void {
-    this.store.write(() => {
-      this.store.db.prepare('DELETE FROM dr_runs WHERE id = ?').run(runId);
-      this.store.db.prepare('DELETE FROM dr_lock WHERE name = ? AND run_id = ?').run(lockName, runId);
+  async discard(lockName: string, runId: string): Promise<void> {
+    await this.write(async (tx) => {
+      await tx.run('DELETE FROM dr_runs WHERE id = $1', [runId]);
+      await tx.run('DELETE FROM dr_lock WHERE name = $1 AND run_id = $2', [lockName, runId]);
     });
   }
 
-  finish(lockName: string, runId: string, outcome: { result: DrillResult; reason?: string; rtoMs?: number; rpoRows?: number; rpoWalBytes?: number; report: unknown }): void {
-    this.store.write(() => {
-      this.store.db
-        .prepare('UPDATE dr_runs SET result = ?, reason = ?, finished_at = ?, rto_ms = ?, rpo_rows = ?, rpo_wal_bytes = ?, report = ? WHERE id = ?')
-        .run(outcome.result, outcome.reason ?? null, new Date().toISOString(), outcome.rtoMs ?? null, outcome.rpoRows ?? null, outcome.rpoWalBytes ?? null, JSON.stringify(outcome.report), runId);
-      this.store.db.prepare('DELETE FROM dr_lock WHERE name = ? AND run_id = ?').run(lockName, runId);
+  async finish(lockName: string, runId: string, outcome: { result: DrillResult; reason?: string; rtoMs?: number; rpoRows?: number; rpoWalBytes?: number; report: unknown }): Promise<void> {
+    await this.write(async (tx) => {
+      await tx.run('UPDATE dr_runs SET result = $1, reason = $2, finished_at = $3, rto_ms = $4, rpo_rows = $5, rpo_wal_bytes = $6, report = $7 WHERE id = $8', [
+        outcome.result,
+        outcome.reason ?? null,
+        new Date().toISOString(),
+        outcome.rtoMs ?? null,
+        outcome.rpoRows ?? null,
+        outcome.rpoWalBytes ?? null,
+        JSON.stringify(outcome.report),
+        runId,
+      ]);
+      await tx.run('DELETE FROM dr_lock WHERE name = $1 AND run_id = $2', [lockName, runId]);
     });
   }
 
-  get(id: string): DrillRun | undefined {
-    const r = this.store.db.prepare('SELECT * FROM dr_runs WHERE id = ?').get(id) as Row | undefined;
-    return r ? toRun(r) : undefined;
+  get(id: string): Promise<DrillRun | undefined> {
+    return getRun(this.db, id);
   }
 
   /** The run's stored report; throws naming the known runs when absent. */
-  report(id: string): unknown {
-    const r = this.store.db.prepare('SELECT report, result FROM dr_runs WHERE id = ?').get(id) as { report: string | null; result: string } | undefined;
+  async report(id: string): Promise<unknown> {
+    const [r] = await this.db.query<{ report: string | null; result: string }>('SELECT report, result FROM dr_runs WHERE id = $1', [id]);
     if (!r) throw new InputError(`no drill run "${id}" in the state store; list runs with: jinbao drill list`);
     if (r.report === null) throw new InputError(`drill run "${id}" is ${r.result} and has no report yet; wait for it to finish`);
     return JSON.parse(r.report) as unknown;
   }
 
-  list(opts: { site?: string; limit?: number } = {}): DrillRun[] {
-    const rows = (
+  async list(opts: { site?: string; limit?: number } = {}): Promise<DrillRun[]> {
+    const rows =
       opts.site === undefined
-        ? this.store.db.prepare('SELECT * FROM dr_runs ORDER BY started_at DESC, id DESC LIMIT ?').all(opts.limit ?? 1000)
-        : this.store.db.prepare('SELECT * FROM dr_runs WHERE site = ? ORDER BY started_at DESC, id DESC LIMIT ?').all(opts.site, opts.limit ?? 1000)
-    ) as Row[];
+        ? await this.db.query<Row>('SELECT * FROM dr_runs ORDER BY started_at DESC, id DESC LIMIT $1', [opts.limit ?? 1000])
+        : await this.db.query<Row>('SELECT * FROM dr_runs WHERE site = $1 ORDER BY started_at DESC, id DESC LIMIT $2', [opts.site, opts.limit ?? 1000]);
     return rows.map(toRun);
   }
 
@@ -184,30 +205,30 @@ export class DrillHistory {
    * Ask a running drill to stop; it runs its rollbacks. A "running" drill whose process is gone
    * is marked aborted at once.
    */
-  requestAbort(id: string): 'requested' | 'marked-aborted' {
-    return this.store.write(() => {
-      const run = this.get(id);
+  requestAbort(id: string): Promise<'requested' | 'marked-aborted'> {
+    return this.write(async (tx) => {
+      const run = await getRun(tx, id);
       if (!run) throw new InputError(`no drill run "${id}" in the state store; list runs with: jinbao drill list`);
       if (run.result !== 'running') throw new InputError(`drill run "${id}" already finished (${run.result}); nothing to abort`);
       if (!alive(run.pid)) {
-        this.store.db.prepare("UPDATE dr_runs SET result = 'aborted', finished_at = ?, reason = 'its process ended without finishing' WHERE id = ?").run(new Date().toISOString(), id);
-        this.store.db.prepare('DELETE FROM dr_lock WHERE run_id = ?').run(id);
+        await tx.run("UPDATE dr_runs SET result = 'aborted', finished_at = $1, reason = 'its process ended without finishing' WHERE id = $2", [new Date().toISOString(), id]);
+        await tx.run('DELETE FROM dr_lock WHERE run_id = $1', [id]);
         return 'marked-aborted';
       }
-      this.store.db.prepare('UPDATE dr_runs SET abort_requested = 1 WHERE id = ?').run(id);
+      await tx.run('UPDATE dr_runs SET abort_requested = 1 WHERE id = $1', [id]);
       return 'requested';
     });
   }
 
-  abortRequested(id: string): boolean {
-    const r = this.store.db.prepare('SELECT abort_requested FROM dr_runs WHERE id = ?').get(id) as { abort_requested: number } | undefined;
+  async abortRequested(id: string): Promise<boolean> {
+    const [r] = await this.db.query<{ abort_requested: number }>('SELECT abort_requested FROM dr_runs WHERE id = $1', [id]);
     return r?.abort_requested === 1;
   }
 
   /** Sites with a passed drill that finished within `days` before `now`. */
-  recentPassed(now: Date = new Date(), days = 90): Set<string> {
+  async recentPassed(now: Date = new Date(), days = 90): Promise<Set<string>> {
     const since = new Date(now.getTime() - days * 86_400_000).toISOString();
-    const rows = this.store.db.prepare("SELECT DISTINCT site FROM dr_runs WHERE result = 'passed' AND finished_at >= ?").all(since) as { site: string }[];
+    const rows = await this.db.query<{ site: string }>("SELECT DISTINCT site FROM dr_runs WHERE result = 'passed' AND finished_at >= $1", [since]);
     return new Set(rows.map((r) => r.site));
   }
 
@@ -215,8 +236,8 @@ export class DrillHistory {
    * What the run's preflight saw on the replication connection (pg_stat_ssl on the primary);
    * undefined when the run has no report or recorded no observation.
    */
-  replicationTls(id: string): ReplicationTlsObservation | undefined {
-    const r = this.store.db.prepare('SELECT report FROM dr_runs WHERE id = ?').get(id) as { report: string | null } | undefined;
+  async replicationTls(id: string): Promise<ReplicationTlsObservation | undefined> {
+    const [r] = await this.db.query<{ report: string | null }>('SELECT report FROM dr_runs WHERE id = $1', [id]);
     if (!r?.report) return undefined;
     const report = JSON.parse(r.report) as { events?: { type: string; name?: string; value?: unknown }[] } | null;
     const m = report?.events?.find((e) => e.type === 'measure' && e.name === REPLICATION_TLS_MEASURE);
@@ -228,23 +249,26 @@ export class DrillHistory {
    * operator's machine) prove the runbook, not a DR center. `finished` counts every finished one;
    * `recentPassed` holds the sites with one passed within `days` before `now`.
    */
-  realPairDrills(now: Date = new Date(), days = 90): { finished: number; recentPassed: Set<string> } {
+  async realPairDrills(now: Date = new Date(), days = 90): Promise<{ finished: number; recentPassed: Set<string> }> {
     const since = new Date(now.getTime() - days * 86_400_000).toISOString();
-    const finished = (this.store.db.prepare("SELECT COUNT(*) AS n FROM dr_runs WHERE target = 'pg' AND finished_at IS NOT NULL AND result != 'running'").get() as { n: number }).n;
-    const rows = this.store.db.prepare("SELECT DISTINCT site FROM dr_runs WHERE target = 'pg' AND result = 'passed' AND finished_at >= ?").all(since) as { site: string }[];
-    return { finished, recentPassed: new Set(rows.map((r) => r.site)) };
+    const [count] = await this.db.query<{ n: number }>("SELECT COUNT(*) AS n FROM dr_runs WHERE target = 'pg' AND finished_at IS NOT NULL AND result != 'running'");
+    const rows = await this.db.query<{ site: string }>("SELECT DISTINCT site FROM dr_runs WHERE target = 'pg' AND result = 'passed' AND finished_at >= $1", [since]);
+    return { finished: count!.n, recentPassed: new Set(rows.map((r) => r.site)) };
   }
 
   /** The latest finished run of each site. */
-  latestPerSite(): DrillRun[] {
-    const rows = this.store.db
-      .prepare(
-        `SELECT r.* FROM dr_runs r
-         JOIN (SELECT site, MAX(finished_at) AS f FROM dr_runs WHERE finished_at IS NOT NULL AND result != 'running' GROUP BY site) l
-           ON l.site = r.site AND l.f = r.finished_at
-         ORDER BY r.site`,
-      )
-      .all() as Row[];
+  async latestPerSite(): Promise<DrillRun[]> {
+    const rows = await this.db.query<Row>(
+      `SELECT r.* FROM dr_runs r
+       JOIN (SELECT site, MAX(finished_at) AS f FROM dr_runs WHERE finished_at IS NOT NULL AND result != 'running' GROUP BY site) l
+         ON l.site = r.site AND l.f = r.finished_at
+       ORDER BY r.site`,
+    );
     return rows.map(toRun);
   }
+}
+
+async function getRun(q: Queryable, id: string): Promise<DrillRun | undefined> {
+  const [r] = await q.query<Row>('SELECT * FROM dr_runs WHERE id = $1', [id]);
+  return r ? toRun(r) : undefined;
 }

@@ -1,8 +1,8 @@
-import type { StateStore } from '../lib/state.js';
+import type { Database, Queryable, SqlMigration } from '../lib/sql/index.js';
 import type { Ledger } from './ipam.js';
 
 /** Where IPAM keeps its ledger of allocations in the state store (see fabric/ipam.ts). */
-const MIGRATIONS = [
+export const IPAM_MIGRATIONS: readonly SqlMigration[] = [
   {
     description: 'IPAM ledger',
     up: `CREATE TABLE ipam_ledger (
@@ -13,24 +13,43 @@ const MIGRATIONS = [
   },
 ];
 
-export function loadLedger(store: StateStore): Map<string, string> {
-  store.migrate('ipam', MIGRATIONS);
-  const rows = store.db.prepare('SELECT key, prefix FROM ipam_ledger').all() as { key: string; prefix: string }[];
+/**
+ * The lock every ledger writer holds from reading the ledger to writing its new allocations: a
+ * second allocator (another process, another host on the shared store) reads the first one's
+ * allocations and places around them, so no two allocations ever overlap.
+ */
+export const IPAM_LOCK = 'ipam';
+
+/** Rows per INSERT: well under both backends' limits on bound parameters. */
+const BATCH = 300;
+
+export async function loadLedger(db: Database): Promise<Map<string, string>> {
+  await db.migrate('ipam', IPAM_MIGRATIONS);
+  return readLedger(db);
+}
+
+/** The ledger as `q` sees it (inside a transaction: as of the lock). */
+export async function readLedger(q: Queryable): Promise<Map<string, string>> {
+  const rows = await q.query<{ key: string; prefix: string }>('SELECT key, prefix FROM ipam_ledger');
   return new Map(rows.map((r) => [r.key, r.prefix]));
 }
 
-/** Record every allocation; entries that changed (a pin moved them) are updated. Returns how many rows changed. */
-export function saveLedger(store: StateStore, ledger: Ledger): number {
-  store.migrate('ipam', MIGRATIONS);
-  const upsert = store.db.prepare(
-    `INSERT INTO ipam_ledger (key, prefix, allocated_at) VALUES (?, ?, ?)
-     ON CONFLICT(key) DO UPDATE SET prefix = excluded.prefix, allocated_at = excluded.allocated_at
-     WHERE ipam_ledger.prefix <> excluded.prefix`,
-  );
+/**
+ * Record the entries of `ledger` that `stored` lacks or holds with another prefix (a pin moved
+ * them). Returns how many rows changed.
+ */
+export async function writeLedger(tx: Queryable, ledger: Ledger, stored: Ledger): Promise<number> {
+  const changed = [...ledger].filter(([key, prefix]) => stored.get(key) !== prefix);
   const now = new Date().toISOString();
-  return store.write(() => {
-    let changed = 0;
-    for (const [key, prefix] of ledger) changed += upsert.run(key, prefix, now).changes;
-    return changed;
-  });
+  let rows = 0;
+  for (let i = 0; i < changed.length; i += BATCH) {
+    const batch = changed.slice(i, i + BATCH);
+    rows += await tx.run(
+      `INSERT INTO ipam_ledger (key, prefix, allocated_at) VALUES ${batch.map((_, j) => `($${3 * j + 1}, $${3 * j + 2}, $${3 * j + 3})`).join(', ')}
+       ON CONFLICT (key) DO UPDATE SET prefix = excluded.prefix, allocated_at = excluded.allocated_at
+       WHERE ipam_ledger.prefix <> excluded.prefix`,
+      batch.flatMap(([key, prefix]) => [key, prefix, now]),
+    );
+  }
+  return rows;
 }

@@ -12,8 +12,10 @@ import type { Problem } from './problems.js';
  *
  * Stability: allocation is a pure function of the inventory and a *ledger* of earlier allocations.
  * Entries already in the ledger (or pinned in the inventory) are kept as they are; only new keys
- * are placed, first-fit, in free space. So adding a site never renumbers an existing one. The
- * embedded state keeps the ledger; `jinbao inventory export --pin` writes it into the inventory.
+ * are placed, first-fit, in free space. So adding a site never renumbers an existing one. Ledger
+ * entries of sites and platforms this inventory does not have (an older or newer inventory wrote
+ * them into the same store) stay reserved: a new allocation never lands on them. The state store
+ * keeps the ledger; `jinbao inventory export --pin` writes it into the inventory.
  */
 
 export type LedgerKey = `${'block' | 'dc' | 'dr' | 'underlay'}:${string}` | `agency:${string}`;
@@ -78,6 +80,24 @@ class Scope {
   }
 }
 
+/** Ledger entries whose key no item of this inventory has: their prefixes are not free. */
+function reservedByOthers(sites: readonly Site[], ledger: Ledger): { overlay: Prefix[]; underlay: Prefix[] } {
+  const own = new Set<string>();
+  for (const s of sites) {
+    for (const kind of ['block', 'dc', 'underlay'] as const) own.add(`${kind}:${s.id}`);
+    if (s.dr) own.add(`dr:${s.id}`);
+    for (const a of s.accessPlatforms) own.add(`agency:${a.code}`);
+  }
+  const reserved = { overlay: [] as Prefix[], underlay: [] as Prefix[] };
+  for (const [key, text] of ledger) {
+    if (own.has(key)) continue;
+    const parsed = parsePrefix(text);
+    if ('error' in parsed) continue;
+    (key.startsWith('underlay:') ? reserved.underlay : reserved.overlay).push(parsed.prefix);
+  }
+  return reserved;
+}
+
 function siteOrder(a: Site, b: Site): number {
   return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
 }
@@ -121,6 +141,7 @@ export function allocate(inventory: Inventory, ledger: Ledger = new Map()): Ipam
     }
   }
 
+  const reserved = reservedByOthers(sites, ledger);
   const result = new Map<string, string>();
   const added: string[] = [];
   const { lengths } = addressing;
@@ -148,12 +169,13 @@ export function allocate(inventory: Inventory, ledger: Ledger = new Map()): Ipam
    * items first-fit (largest first). Kept items are placed before any new one, so a new item can
    * never take the slot of an existing one.
    */
-  const allocScope = (scope: Scope, items: readonly Item[], pinsIn: readonly Claim[]) => {
+  const allocScope = (scope: Scope, items: readonly Item[], pinsIn: readonly Claim[], reservedIn: readonly Prefix[]) => {
     const foreignPins = (item: Item) => {
       if (!item.blockOf) return pinsIn.map((c) => c.prefix);
       const own = subtreeOf(item.blockOf);
       return pinsIn.filter((c) => !own.has(c.owner)).map((c) => c.prefix);
     };
+    const obstacles = (item: Item) => [...foreignPins(item), ...reservedIn];
     const fresh: Item[] = [];
     for (const item of items) {
       const pinned = pinByKey.get(item.key);
@@ -184,7 +206,7 @@ export function allocate(inventory: Inventory, ledger: Ledger = new Map()): Ipam
     }
     fresh.sort((a, b) => a.length - b.length);
     for (const item of fresh) {
-      const p = item.blockOf ? placeBlock(scope, item, foreignPins(item)) : scope.firstFit(item.length, foreignPins(item));
+      const p = item.blockOf ? placeBlock(scope, item, obstacles(item)) : scope.firstFit(item.length, obstacles(item));
       if (!p) {
         problems.push({
           path: item.path,
@@ -233,11 +255,12 @@ export function allocate(inventory: Inventory, ledger: Ledger = new Map()): Ipam
   const overlayPinClaims = pins.filter((c) => !c.key.startsWith('underlay:'));
   // A pin that covers the whole scope (the block itself) is not an obstacle inside it.
   const pinsWithin = (range: Prefix) => overlayPinClaims.filter((c) => overlaps(c.prefix, range) && !contains(c.prefix, range));
+  const reservedWithin = (range: Prefix) => reserved.overlay.filter((p) => overlaps(p, range) && !contains(p, range));
 
   // The supernet holds the ministry's and the provinces' blocks; a province's block holds its
   // prefectures' blocks and its own networks; a prefecture's block holds its own networks.
   const rootScope = new Scope(overlayRoot.prefix, true);
-  allocScope(rootScope, sites.filter((s) => s.tier !== 'prefecture').map(blockItem), overlayPinClaims);
+  allocScope(rootScope, sites.filter((s) => s.tier !== 'prefecture').map(blockItem), overlayPinClaims, reserved.overlay);
   const blockScopes = new Map<string, Scope>();
   for (const s of sites) {
     if (s.tier === 'prefecture') continue;
@@ -245,20 +268,21 @@ export function allocate(inventory: Inventory, ledger: Ledger = new Map()): Ipam
     if (!block) continue;
     const scope = new Scope(mustParsePrefix(block));
     blockScopes.set(s.id, scope);
-    allocScope(scope, [...(children.get(s.id) ?? []).map(blockItem), ...networkItems(s)], pinsWithin(scope.range));
+    allocScope(scope, [...(children.get(s.id) ?? []).map(blockItem), ...networkItems(s)], pinsWithin(scope.range), reservedWithin(scope.range));
   }
   for (const s of sites) {
     if (s.tier !== 'prefecture') continue;
     const block = result.get(`block:${s.id}`);
     if (!block) continue;
     const scope = new Scope(mustParsePrefix(block));
-    allocScope(scope, networkItems(s), pinsWithin(scope.range));
+    allocScope(scope, networkItems(s), pinsWithin(scope.range), reservedWithin(scope.range));
   }
   const underlayScope = new Scope(underlayRoot.prefix, true);
   allocScope(
     underlayScope,
     sites.map((s) => ({ key: `underlay:${s.id}`, length: lengths.underlay, path: ['sites', siteIndex(s.id), 'addressing', 'underlay'] })),
     pins.filter((c) => c.key.startsWith('underlay:')),
+    reserved.underlay,
   );
 
   const allocations = new Map<string, SiteAllocation>();

@@ -1,24 +1,34 @@
 import { ExitCode, JinbaoError } from '../lib/errors.js';
-import type { StateStore } from '../lib/state.js';
+import type { Database } from '../lib/sql/index.js';
 import type { Fabric } from './fabric.js';
 import type { IpamResult } from './ipam.js';
-import { loadLedger, saveLedger } from './ipam-ledger.js';
+import { IPAM_LOCK, IPAM_MIGRATIONS, loadLedger, readLedger, writeLedger } from './ipam-ledger.js';
 import { OUTLET_KINDS, type InventoryInput, type Site } from './model.js';
 
 /**
  * Allocate every prefix with the stored ledger and record the new allocations, so re-running never
- * renumbers. Used by `ipam`, `up`, the WAN renderer and the stacks.
+ * renumbers. Used by `ipam`, `up`, the WAN renderer and the stacks. Reading, allocating and
+ * recording happen in one transaction holding the ledger's lock: allocators running at once (other
+ * processes, other hosts on a shared store) take turns, each placing around what the ones before
+ * it recorded. A failed allocation records nothing.
  */
-export function allocateAndRecord(store: StateStore, fabric: Fabric): IpamResult & { recorded: number } {
-  const result = fabric.allocate(loadLedger(store));
-  if (result.problems.length > 0) {
-    throw new JinbaoError(`address allocation failed: ${result.problems.length} problem(s)`, {
-      exitCode: ExitCode.invalidInput,
-      details: result.problems.map((p) => p.message),
-    });
-  }
-  const recorded = saveLedger(store, result.ledger);
-  return { ...result, recorded };
+export async function allocateAndRecord(db: Database, fabric: Fabric): Promise<IpamResult & { recorded: number }> {
+  await db.migrate('ipam', IPAM_MIGRATIONS);
+  return db.write(
+    async (tx) => {
+      const stored = await readLedger(tx);
+      const result = fabric.allocate(stored);
+      if (result.problems.length > 0) {
+        throw new JinbaoError(`address allocation failed: ${result.problems.length} problem(s)`, {
+          exitCode: ExitCode.invalidInput,
+          details: result.problems.map((p) => p.message),
+        });
+      }
+      const recorded = await writeLedger(tx, result.ledger, stored);
+      return { ...result, recorded };
+    },
+    { locks: [IPAM_LOCK] },
+  );
 }
 
 /** Counts, outlets and notes of an inventory (`inventory show`). */
@@ -67,10 +77,10 @@ export function siteSummary(f: Fabric, s: Site) {
 }
 
 /** The inventory as a document to edit; with a store, every current allocation is written in as a pin. */
-export function exportableInventory(f: Fabric, pinFrom?: StateStore): InventoryInput {
+export async function exportableInventory(f: Fabric, pinFrom?: Database): Promise<InventoryInput> {
   const doc: InventoryInput = structuredClone(f.inventory) as InventoryInput;
   if (pinFrom) {
-    const { ledger } = f.allocate(loadLedger(pinFrom));
+    const { ledger } = f.allocate(await loadLedger(pinFrom));
     for (const site of doc.sites) {
       site.addressing = {
         block: ledger.get(`block:${site.id}`),

@@ -1,7 +1,7 @@
 /** The private WAN overlay: topology from the fabric, policy, WireGuard/nftables rendering, keys and the namespace lab. */
 export { buildPlan, slicePlan, findNode, linksOf, drNodeId, isPairLink, type WanPlan, type WanNode, type WanLink, type NodeRole, type LinkKind } from './topology.js';
 export { aclFlows, allowedServices, SERVICES, SERVICE_NAMES, RULES, ALL, type Flow, type Service } from './acl.js';
-export { KeyStore, generateKeyPair, parseKey, publicKeyOf, migrateWan, type KeyPair, type NodeKeys } from './keys.js';
+export { KeyStore, generateKeyPair, parseKey, publicKeyOf, migrateWan, WAN_MIGRATIONS, WAN_KEYS_LOCK, type KeyPair, type NodeKeys } from './keys.js';
 export {
   planConfigs,
   renderPlan,

@@ -6,7 +6,7 @@ import type { CheckResult } from './lab/index.js';
  * per link up / handshake age / latency, per node links up, the matrix failures, and per router its
  * daemon, OSPF neighbours, BFD sessions, routes, rejected announcements and failovers.
  */
-export function registerWanMetrics(registry: Registry, last: () => CheckResult | undefined): void {
+export function registerWanMetrics(registry: Registry, last: () => Promise<CheckResult | undefined>): void {
   const registers = [registry];
   const linkLabels = ['hub', 'spoke', 'kind'];
   new Gauge({
@@ -14,9 +14,9 @@ export function registerWanMetrics(registry: Registry, last: () => CheckResult |
     help: 'WAN lab link state at the last check: 1 when its probe answered and its handshake is younger than 180 s.',
     labelNames: linkLabels,
     registers,
-    collect() {
+    async collect() {
       this.reset();
-      for (const l of last()?.links ?? []) this.set({ hub: l.hub, spoke: l.spoke, kind: l.kind }, l.up ? 1 : 0);
+      for (const l of (await last())?.links ?? []) this.set({ hub: l.hub, spoke: l.spoke, kind: l.kind }, l.up ? 1 : 0);
     },
   });
   new Gauge({
@@ -24,9 +24,9 @@ export function registerWanMetrics(registry: Registry, last: () => CheckResult |
     help: 'Age of the latest WireGuard handshake of each WAN lab link at the last check.',
     labelNames: linkLabels,
     registers,
-    collect() {
+    async collect() {
       this.reset();
-      for (const l of last()?.links ?? []) if (l.handshakeAgeSeconds !== undefined) this.set({ hub: l.hub, spoke: l.spoke, kind: l.kind }, l.handshakeAgeSeconds);
+      for (const l of (await last())?.links ?? []) if (l.handshakeAgeSeconds !== undefined) this.set({ hub: l.hub, spoke: l.spoke, kind: l.kind }, l.handshakeAgeSeconds);
     },
   });
   new Gauge({
@@ -34,9 +34,9 @@ export function registerWanMetrics(registry: Registry, last: () => CheckResult |
     help: 'Mean round-trip time over each WAN lab link at the last check.',
     labelNames: linkLabels,
     registers,
-    collect() {
+    async collect() {
       this.reset();
-      for (const l of last()?.links ?? []) if (l.latencyMs !== undefined) this.set({ hub: l.hub, spoke: l.spoke, kind: l.kind }, l.latencyMs / 1000);
+      for (const l of (await last())?.links ?? []) if (l.latencyMs !== undefined) this.set({ hub: l.hub, spoke: l.spoke, kind: l.kind }, l.latencyMs / 1000);
     },
   });
   new Gauge({
@@ -44,17 +44,17 @@ export function registerWanMetrics(registry: Registry, last: () => CheckResult |
     help: 'Links up per WAN lab node (as hub or spoke) at the last check.',
     labelNames: ['node', 'state'],
     registers,
-    collect() {
+    async collect() {
       this.reset();
-      for (const l of last()?.links ?? []) for (const node of [l.hub, l.spoke]) this.inc({ node, state: l.up ? 'up' : 'down' });
+      for (const l of (await last())?.links ?? []) for (const node of [l.hub, l.spoke]) this.inc({ node, state: l.up ? 'up' : 'down' });
     },
   });
   new Gauge({
     name: 'jinbao_wan_matrix_failures',
     help: 'Pairs of the last WAN lab check whose observed reachability differed from the policy.',
     registers,
-    collect() {
-      const c = last();
+    async collect() {
+      const c = await last();
       if (c) this.set(c.summary.failures);
       else this.reset();
     },
@@ -63,23 +63,23 @@ export function registerWanMetrics(registry: Registry, last: () => CheckResult |
     name: 'jinbao_wan_check_timestamp_seconds',
     help: 'When the last WAN lab check ran (unix time).',
     registers,
-    collect() {
-      const c = last();
+    async collect() {
+      const c = await last();
       if (c) this.set(Date.parse(c.checkedAt) / 1000);
       else this.reset();
     },
   });
 
   // The routing daemons, as the last check found them.
-  const routers = () => last()?.routing ?? [];
+  const routers = async () => (await last())?.routing ?? [];
   new Gauge({
     name: 'jinbao_wan_router_running',
     help: 'WAN lab routers whose routing daemon answered at the last check (1) or not (0).',
     labelNames: ['node'],
     registers,
-    collect() {
+    async collect() {
       this.reset();
-      for (const s of routers()) this.set({ node: s.node }, s.running ? 1 : 0);
+      for (const s of await routers()) this.set({ node: s.node }, s.running ? 1 : 0);
     },
   });
   new Gauge({
@@ -87,9 +87,9 @@ export function registerWanMetrics(registry: Registry, last: () => CheckResult |
     help: 'OSPF neighbours of each WAN lab router at the last check, by state (full: adjacency up).',
     labelNames: ['node', 'state'],
     registers,
-    collect() {
+    async collect() {
       this.reset();
-      for (const s of routers()) {
+      for (const s of await routers()) {
         this.set({ node: s.node, state: 'full' }, s.neighbours.filter((n) => n.state.startsWith('Full')).length);
         this.set({ node: s.node, state: 'other' }, s.neighbours.filter((n) => !n.state.startsWith('Full')).length);
       }
@@ -100,9 +100,9 @@ export function registerWanMetrics(registry: Registry, last: () => CheckResult |
     help: 'BFD sessions of each WAN lab router at the last check, by state (up: the line answers within 0.3 s).',
     labelNames: ['node', 'state'],
     registers,
-    collect() {
+    async collect() {
       this.reset();
-      for (const s of routers()) {
+      for (const s of await routers()) {
         this.set({ node: s.node, state: 'up' }, s.bfd.filter((b) => b.state === 'Up').length);
         this.set({ node: s.node, state: 'down' }, s.bfd.filter((b) => b.state !== 'Up').length);
       }
@@ -113,9 +113,9 @@ export function registerWanMetrics(registry: Registry, last: () => CheckResult |
     help: 'Routes each WAN lab router accepted from its routing daemon\'s neighbours at the last check.',
     labelNames: ['node'],
     registers,
-    collect() {
+    async collect() {
       this.reset();
-      for (const s of routers()) this.set({ node: s.node }, s.routes);
+      for (const s of await routers()) this.set({ node: s.node }, s.routes);
     },
   });
   new Gauge({
@@ -123,9 +123,9 @@ export function registerWanMetrics(registry: Registry, last: () => CheckResult |
     help: 'Wrong announcements each WAN lab router rejected (a prefix from a router whose block does not hold it) at the last check.',
     labelNames: ['node'],
     registers,
-    collect() {
+    async collect() {
       this.reset();
-      for (const s of routers()) this.set({ node: s.node }, s.filtered);
+      for (const s of await routers()) this.set({ node: s.node }, s.filtered);
     },
   });
   new Gauge({
@@ -133,9 +133,9 @@ export function registerWanMetrics(registry: Registry, last: () => CheckResult |
     help: 'BFD sessions that went down on each WAN lab router since its daemon started (each one a failover), at the last check.',
     labelNames: ['node'],
     registers,
-    collect() {
+    async collect() {
       this.reset();
-      for (const s of routers()) this.set({ node: s.node }, s.failovers);
+      for (const s of await routers()) this.set({ node: s.node }, s.failovers);
     },
   });
 }

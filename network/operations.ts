@@ -8,6 +8,7 @@ import type { Fabric } from '../fabric/index.js';
 import { allocateAndRecord } from '../fabric/operations.js';
 import { ExitCode, InputError, JinbaoError } from '../lib/errors.js';
 import type { Progress, StateAccess } from '../lib/context.js';
+import { sharedReading } from '../lib/scrape.js';
 import {
   buildPlan,
   findNode,
@@ -33,16 +34,16 @@ import {
 } from './index.js';
 
 /** The national plan from the inventory and the recorded allocations (recording new ones). */
-export function nationalPlan(state: StateAccess, fabric: Fabric, opts: { counties?: boolean } = {}): WanPlan {
-  const ipam = allocateAndRecord(state.store(), fabric);
+export async function nationalPlan(state: StateAccess, fabric: Fabric, opts: { counties?: boolean } = {}): Promise<WanPlan> {
+  const ipam = await allocateAndRecord(await state.database(), fabric);
   return buildPlan(fabric, ipam.allocations, opts);
 }
 
 /** Render configs, firewall rules and routing daemon configs for every node (or `only` one) into `outDir`. */
-export function renderWan(state: StateAccess, fabric: Fabric, opts: { outDir: string; site?: string; withPrivateKeys?: boolean; inventorySource: string }) {
-  const plan = nationalPlan(state, fabric);
+export async function renderWan(state: StateAccess, fabric: Fabric, opts: { outDir: string; site?: string; withPrivateKeys?: boolean; inventorySource: string }) {
+  const plan = await nationalPlan(state, fabric);
   if (opts.site !== undefined) findNode(plan, opts.site, opts.inventorySource);
-  const keys = new KeyStore(state.store()).ensure([...plan.nodes.keys()]);
+  const keys = await (await keyStore(state)).ensure([...plan.nodes.keys()]);
   const started = performance.now();
   const out = renderPlan(plan, { keys, withPrivateKeys: opts.withPrivateKeys === true, ...(opts.site !== undefined ? { only: [opts.site] } : {}) });
   const dir = resolve(opts.outDir);
@@ -59,28 +60,28 @@ export interface WanKeyView {
 }
 
 /** Every node's public key and generation (keys are created for nodes that have none). */
-export function wanKeys(state: StateAccess, fabric: Fabric, opts: { site?: string; inventorySource: string }): WanKeyView[] {
-  const plan = nationalPlan(state, fabric);
+export async function wanKeys(state: StateAccess, fabric: Fabric, opts: { site?: string; inventorySource: string }): Promise<WanKeyView[]> {
+  const plan = await nationalPlan(state, fabric);
   if (opts.site !== undefined) findNode(plan, opts.site, opts.inventorySource);
-  const all = new KeyStore(state.store()).ensure([...plan.nodes.keys()]);
+  const all = await (await keyStore(state)).ensure([...plan.nodes.keys()]);
   const rows = [...all.values()].filter((k) => plan.nodes.has(k.node) && (opts.site === undefined || k.node === opts.site)).sort((a, b) => (a.node < b.node ? -1 : 1));
   return rows.map((k) => ({ node: k.node, publicKey: k.publicKey, generation: k.generation, privateKeyHeld: k.privateKey !== undefined }));
 }
 
 /** Record the public key of a node whose private key is kept elsewhere. */
-export function importWanKey(state: StateAccess, fabric: Fabric, opts: { site: string; publicKey: string; inventorySource: string }) {
-  const plan = nationalPlan(state, fabric);
+export async function importWanKey(state: StateAccess, fabric: Fabric, opts: { site: string; publicKey: string; inventorySource: string }) {
+  const plan = await nationalPlan(state, fabric);
   findNode(plan, opts.site, opts.inventorySource);
-  return new KeyStore(state.store()).importPublic(opts.site, opts.publicKey);
+  return (await keyStore(state)).importPublic(opts.site, opts.publicKey);
 }
 
 /** Bring a slice of the national plan up in network namespaces (root, tools). */
 export async function wanLabUp(state: StateAccess, fabric: Fabric, size: { provinces: number; prefectures: number; counties: number }, log: Progress) {
-  const plan = nationalPlan(state, fabric);
+  const plan = await nationalPlan(state, fabric);
   const ids = labNodes(plan, size);
   requireRootUser();
   await requireTools();
-  const keys = new KeyStore(state.store()).ensure(ids);
+  const keys = await (await keyStore(state)).ensure(ids);
   const result = await labUp({ stateDir: state.stateDir, log }, plan, ids, keys);
   return { ids, result };
 }
@@ -89,13 +90,13 @@ export async function wanLabUp(state: StateAccess, fabric: Fabric, size: { provi
 export async function wanCheck(state: StateAccess, fabric: Fabric, opts: { last: boolean }): Promise<{ result: CheckResult; failed: boolean }> {
   let result: CheckResult | undefined;
   if (opts.last) {
-    result = lastCheck(state.store());
+    result = await lastCheck(await state.database());
     if (!result) throw new InputError(`no WAN check is recorded in ${state.stateDir}; run one with: jinbao wan check`);
   } else {
     requireRootUser();
     requireLab(state.stateDir);
-    result = await labCheck({ stateDir: state.stateDir }, nationalPlan(state, fabric));
-    saveCheck(state.store(), result);
+    result = await labCheck({ stateDir: state.stateDir }, await nationalPlan(state, fabric));
+    await saveCheck(await state.database(), result);
   }
   const failed = result.summary.failures > 0 || result.summary.linksUp < result.summary.links;
   return { result, failed };
@@ -104,28 +105,28 @@ export async function wanCheck(state: StateAccess, fabric: Fabric, opts: { last:
 /** Cut (or restore) the underlay line of a node's uplink in the lab. */
 export async function wanCut(state: StateAccess, fabric: Fabric, opts: { site: string; uplink: 'primary' | 'secondary'; restore: boolean }) {
   requireRootUser();
-  return labCut({ stateDir: state.stateDir }, nationalPlan(state, fabric), opts.site, opts.uplink, opts.restore);
+  return labCut({ stateDir: state.stateDir }, await nationalPlan(state, fabric), opts.site, opts.uplink, opts.restore);
 }
 
 /** Stop a whole lab node (every process in its namespace), or start it again with `restore`. */
 export async function wanKill(state: StateAccess, fabric: Fabric, opts: { site: string; restore: boolean }) {
   requireRootUser();
-  return labKill({ stateDir: state.stateDir }, nationalPlan(state, fabric), opts.site, opts.restore);
+  return labKill({ stateDir: state.stateDir }, await nationalPlan(state, fabric), opts.site, opts.restore);
 }
 
 /** New keys for one node; its peers in a running lab are updated too. */
 export async function wanRotate(state: StateAccess, fabric: Fabric, opts: { site: string; inventorySource: string }) {
-  const plan = nationalPlan(state, fabric);
+  const plan = await nationalPlan(state, fabric);
   findNode(plan, opts.site, opts.inventorySource);
-  const keyStore = new KeyStore(state.store());
-  const before = keyStore.ensure([...plan.nodes.keys()]).get(opts.site)!;
+  const keys = await keyStore(state);
+  const before = (await keys.ensure([...plan.nodes.keys()])).get(opts.site)!;
   const lab = readJournal(state.stateDir);
   const inLab = lab?.status === 'up' && lab.nodes.some((n) => n.id === opts.site);
   if (inLab) requireRootUser();
-  const after = keyStore.rotate(opts.site);
+  const after = await keys.rotate(opts.site);
   if (inLab) {
     try {
-      await labRotate({ stateDir: state.stateDir }, nationalPlan(state, fabric), opts.site, before.publicKey, keyStore.all());
+      await labRotate({ stateDir: state.stateDir }, plan, opts.site, before.publicKey, await keys.all());
     } catch (err) {
       throw new JinbaoError(`node ${opts.site} has a new key (generation ${after.generation}) but updating lab ${lab.tag} failed: ${(err as Error).message}; run "jinbao wan rotate --site ${opts.site}" again`, { exitCode: ExitCode.internal, cause: err });
     }
@@ -141,10 +142,10 @@ export async function wanLabDown(state: StateAccess) {
 }
 
 /** `jinbao up`'s WAN part: the national overlay rendered without private keys, namespaces or root. */
-export function renderNationalWan(state: StateAccess, fabric: Fabric, outDir: string) {
+export async function renderNationalWan(state: StateAccess, fabric: Fabric, outDir: string) {
   const started = performance.now();
-  const plan = nationalPlan(state, fabric);
-  const keys = new KeyStore(state.store()).ensure([...plan.nodes.keys()]);
+  const plan = await nationalPlan(state, fabric);
+  const keys = await (await keyStore(state)).ensure([...plan.nodes.keys()]);
   const out = renderPlan(plan, { keys });
   const dir = resolve(outDir, 'wan');
   const files = writeRendered(dir, out.nodes, out.summary);
@@ -153,5 +154,9 @@ export function renderNationalWan(state: StateAccess, fabric: Fabric, outDir: st
 
 /** Exporter: WAN gauges from the last recorded lab check. */
 export function registerWanStateMetrics(registry: Registry, state: StateAccess): void {
-  registerWanMetrics(registry, () => lastCheck(state.store()));
+  registerWanMetrics(registry, sharedReading(async () => lastCheck(await state.database())));
+}
+
+async function keyStore(state: StateAccess): Promise<KeyStore> {
+  return KeyStore.open(await state.database());
 }

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { gatherInputs, type AuditEvidence, type DrillEvidence, type WanAclRule, type WanEvidence, type ComplianceInputs, type Inspects, type KubeObject, type PkiEvidence, type StacksEvidence } from '../compliance/index.js';
 import { loadLedger, MINISTRY_ID, type Fabric, type SiteAllocation } from '../fabric/index.js';
 import { readAudit, verifyAudit } from '../lib/audit.js';
+import type { Database } from '../lib/sql/index.js';
 import type { StateStore } from '../lib/state.js';
 import { PkiStore, pkiProvenance, toPem } from '../pki/index.js';
 import { renderSite } from '../stacks/index.js';
@@ -28,19 +29,20 @@ export async function gatherCompliance(ctx: OpsContext): Promise<{ inputs: Compl
   cleanups.push(() => rmSync(rulesDir, { recursive: true, force: true }));
   const ruleFiles = writeMonitoring(rulesDir).filter((f) => f.endsWith('.rules.yml'));
 
-  const { allocations } = fabric.allocate(store ? loadLedger(store) : undefined);
+  const db = store ? await ctx.database() : undefined;
+  const { allocations } = fabric.allocate(db ? await loadLedger(db) : undefined);
   const parts: Partial<ComplianceInputs> = { monitoring: { ruleFiles }, stacks: stacksEvidence(fabric, allocations), wan: wanEvidence(fabric, allocations) };
-  if (store) {
+  if (store && db) {
     const pki = pkiEvidence(store, ctx.stateDir);
     if (pki) Object.assign(parts, { pki });
     else missing.pki = `no PKI in ${ctx.stateDir}: run jinbao up or jinbao pki init`;
-    Object.assign(parts, { audit: auditEvidence(store), drills: drillEvidence(store) });
+    Object.assign(parts, { audit: auditEvidence(store), drills: await drillEvidence(db) });
   } else {
     missing.pki = noState;
     missing.audit = noState;
     missing.drills = noState;
   }
-  const inputs = gatherInputs({ fabric, live: gatherLiveFacts(ctx), parts, missing });
+  const inputs = gatherInputs({ fabric, live: await gatherLiveFacts(ctx), parts, missing });
   return { inputs, cleanup: () => cleanups.forEach((c) => c()) };
 }
 
@@ -115,26 +117,23 @@ function wanEvidence(fabric: Fabric, allocations: ReadonlyMap<string, SiteAlloca
 }
 
 /** Finished drills from the drill history (dr-runbooks/); running ones are not evidence yet. */
-function drillEvidence(store: StateStore): DrillEvidence {
-  const history = new DrillHistory(store);
-  const runs = history.list({ limit: 1_000_000 });
-  return {
-    runs: runs.flatMap((r) =>
-      r.finishedAt === undefined || r.result === 'running'
-        ? []
-        : [
-            {
-              id: r.id,
-              site: r.site,
-              finishedAt: new Date(r.finishedAt),
-              passed: r.result === 'passed',
-              scenario: r.scenario,
-              target: r.target,
-              ...(history.replicationTls(r.id) === undefined ? {} : { replicationTls: history.replicationTls(r.id)! }),
-              ...(r.rtoMs === undefined ? {} : { rtoSeconds: r.rtoMs / 1000 }),
-              ...(r.rpoRows === undefined ? {} : { rpoRows: r.rpoRows }),
-            },
-          ],
-    ),
-  };
+async function drillEvidence(db: Database): Promise<DrillEvidence> {
+  const history = await DrillHistory.open(db);
+  const runs: DrillEvidence['runs'][number][] = [];
+  for (const r of await history.list({ limit: 1_000_000 })) {
+    if (r.finishedAt === undefined || r.result === 'running') continue;
+    const replicationTls = await history.replicationTls(r.id);
+    runs.push({
+      id: r.id,
+      site: r.site,
+      finishedAt: new Date(r.finishedAt),
+      passed: r.result === 'passed',
+      scenario: r.scenario,
+      target: r.target,
+      ...(replicationTls === undefined ? {} : { replicationTls }),
+      ...(r.rtoMs === undefined ? {} : { rtoSeconds: r.rtoMs / 1000 }),
+      ...(r.rpoRows === undefined ? {} : { rpoRows: r.rpoRows }),
+    });
+  }
+  return { runs };
 }

@@ -5,6 +5,7 @@ import type { PairConfig } from '../dr-runbooks/index.js';
 import { createRegistry, registerFabricMetrics } from '../monitoring/index.js';
 import { registerWanStateMetrics } from '../network/operations.js';
 import { registerPkiStateMetrics } from '../pki/operations.js';
+import { sharedReading } from '../lib/scrape.js';
 import { runCompliance } from './compliance.js';
 import type { OpsContext } from './context.js';
 import { gatherLiveFacts } from './live-facts.js';
@@ -30,7 +31,7 @@ export function registerFeatureMetrics(registry: Registry, ctx: OpsContext): voi
  */
 export function exporterRegistry(ctx: OpsContext, pairs: readonly PairConfig[]): Registry {
   const registry = createRegistry();
-  registerFabricMetrics(registry, { fabric: () => ctx.fabric(), live: () => gatherLiveFacts(ctx) });
+  registerFabricMetrics(registry, { fabric: () => ctx.fabric(), live: sharedReading(() => gatherLiveFacts(ctx)) });
   registerFeatureMetrics(registry, ctx);
   registerReplicationMetrics(registry, ctx.stateDir, pairs);
   return registry;

@@ -54,7 +54,7 @@ export const stacksUpStage: UpStage = {
   name: 'stacks',
   async run(ctx, env) {
     env.note(`synthesizing ${env.fabric.sites.length} site stacks`);
-    const { outDir, result: r, seconds } = await synthesizeNation(ctx.store(), env.fabric, env.outDir);
+    const { outDir, result: r, seconds } = await synthesizeNation(await ctx.database(), env.fabric, env.outDir);
     return {
       lines: [
         `stacks: ${r.stacks} cdktf site stacks, ${r.resources} resources in ${outDir} (${r.rewritten.length} rewritten, ${r.unchanged.length} unchanged${r.removed.length ? `, ${r.removed.length} removed` : ''}) in ${seconds.toFixed(1)} s`,
@@ -68,7 +68,7 @@ export const wanUpStage: UpStage = {
   name: 'wan',
   async run(ctx, env) {
     env.note('wan: rendering the national overlay');
-    const { out, files, seconds, summary: s } = renderNationalWan(ctx, env.fabric, env.outDir);
+    const { out, files, seconds, summary: s } = await renderNationalWan(ctx, env.fabric, env.outDir);
     return {
       lines: [`wan: ${s.nodes} nodes (${s.hubs} hubs), ${s.peers} peers, ${s.interfaces} interfaces, ${s.firewallRules} firewall rules, ${s.routers} routing daemons; ${files} files in ${out} (${seconds.toFixed(1)} s)`],
       data: { out, files, seconds, ...s },
@@ -79,7 +79,7 @@ export const wanUpStage: UpStage = {
 export const drillUpStage: UpStage = {
   name: 'dr',
   async run(ctx, env) {
-    const data = drillStatus(ctx, env.fabric);
+    const data = await drillStatus(ctx, env.fabric);
     const { sites, byTier } = data;
     const count = (p: (x: (typeof sites)[number]) => boolean) => sites.filter(p).length;
     const lines = [
@@ -138,7 +138,7 @@ export async function runUp(ctx: OpsContext, opts: { outDir: string; say: Progre
   if (fabric.sampleData) say('  SAMPLE DATA: generated figures; only names and GB/T 2260 codes are real');
   say(`  ${counts.ministry} ministry, ${counts.province} provincial sites, ${counts.prefecture} prefectures, ${counts.accessPlatforms} county access platforms`);
 
-  const ipam = allocateAndRecord(ctx.store(), fabric);
+  const ipam = await allocateAndRecord(await ctx.database(), fabric);
   say(`addressing: ${ipam.ledger.size} prefixes (${ipam.added.length} new) from overlay ${fabric.inventory.addressing.overlay} and underlay ${fabric.inventory.addressing.underlay}; no overlaps`);
   say(`state: ${ctx.stateDir}`);
 
@@ -154,6 +154,6 @@ export async function runUp(ctx: OpsContext, opts: { outDir: string; say: Progre
     addressing: { prefixes: ipam.ledger.size, newlyAllocated: ipam.added.length },
     state: ctx.stateDir,
     stages,
-    kpis: computeLiveKpis(ctx),
+    kpis: await computeLiveKpis(ctx),
   };
 }

@@ -122,7 +122,7 @@ async function show(ctx: Context, opts: { json?: boolean; site?: string }): Prom
 async function exportInventory(ctx: Context, opts: { format: string; pin?: boolean }): Promise<void> {
   const format = parseChoice('--format', opts.format, ['yaml', 'json'] as const);
   const f = ctx.fabric();
-  const doc = exportableInventory(f, opts.pin ? ctx.store() : undefined);
+  const doc = await exportableInventory(f, opts.pin ? await ctx.database() : undefined);
   if (format === 'json') ctx.out(json(doc));
   else {
     const header = f.sampleData ? '# SAMPLE DATA: see metadata.notes. Only site names and GB/T 2260 codes are real.\n' : '';

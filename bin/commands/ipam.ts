@@ -25,7 +25,7 @@ async function ipam(ctx: Context, opts: { site?: string; json?: boolean }): Prom
   if (opts.site !== undefined && !fabric.has(opts.site)) {
     throw new InputError(`no site "${opts.site}" in ${ctx.inventorySource}; list the sites with: jinbao inventory show`);
   }
-  const result = allocateAndRecord(ctx.store(), fabric);
+  const result = await allocateAndRecord(await ctx.database(), fabric);
   const rows = [...result.allocations.values()].filter((a) => opts.site === undefined || a.site === opts.site);
   if (opts.json) {
     ctx.out(json({ overlay: fabric.inventory.addressing.overlay, underlay: fabric.inventory.addressing.underlay, newlyAllocated: result.added.length, sites: rows }));

@@ -97,7 +97,7 @@ async function planFor(ctx: Context, opts: DeployCommandOptions) {
   const fabric = ctx.fabric();
   requireSite(ctx, opts.site);
   const render = renderOptions(opts.trustBundle);
-  const objects = siteObjects(ctx.store(), fabric, opts.site, render);
+  const objects = await siteObjects(await ctx.database(), fabric, opts.site, render);
   const deployer = await loadDeployer();
   const cluster = deployer.connectCluster(opts.kubeconfig, opts.context);
   return { deployer, cluster, plan: await deployer.planSite(cluster, opts.site, objects) };
@@ -154,7 +154,7 @@ async function manifests(ctx: Context, opts: ManifestsOptions): Promise<void> {
   const fabric = ctx.fabric();
   const format = parseChoice('--format', opts.format, ['yaml', 'json'] as const);
   requireSite(ctx, opts.site);
-  const objects = siteObjects(ctx.store(), fabric, opts.site, renderOptions(opts.trustBundle));
+  const objects = await siteObjects(await ctx.database(), fabric, opts.site, renderOptions(opts.trustBundle));
   if (format === 'json') ctx.out(json(objects));
   else ctx.out(objects.map((o) => `---\n${stringify(o, { lineWidth: 0 })}`).join(''));
 }
@@ -167,7 +167,7 @@ async function synth(ctx: Context, opts: SynthCommandOptions): Promise<void> {
   if (engine === 'pulumi') {
     if (opts.backend !== 'local' || opts.backendConn !== undefined) throw new InputError('--backend and --backend-conn are for the cdktf engine; Pulumi keeps its state where `pulumi login` says');
     if (!opts.site) throw new InputError('the Pulumi engine prepares one stack per site: name them with --site ID (repeatable)');
-    const { allocations } = allocateAndRecord(ctx.store(), fabric);
+    const { allocations } = await allocateAndRecord(await ctx.database(), fabric);
     const { preparePulumi } = await loadPulumiEngine();
     const prepared = preparePulumi(fabric, allocations, { sites: opts.site, render, ...(opts.out ? { dir: resolve(opts.out) } : {}) });
     if (opts.json) return void ctx.out(json({ engine: 'pulumi', stacks: prepared }));
@@ -176,7 +176,7 @@ async function synth(ctx: Context, opts: SynthCommandOptions): Promise<void> {
     return;
   }
   const backend = parseBackend(opts.backend, opts.backendConn);
-  const { allocations } = allocateAndRecord(ctx.store(), fabric);
+  const { allocations } = await allocateAndRecord(await ctx.database(), fabric);
   const { synthesizeCdktf } = await loadCdktfEngine();
   const outDir = resolve(opts.out ?? 'cdktf.out');
   const bar = progress(ctx.io.stderr, opts.site?.length ?? fabric.sites.length, 'synthesizing');

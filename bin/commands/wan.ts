@@ -120,7 +120,7 @@ interface RenderOpts {
 }
 
 async function render(ctx: Context, opts: RenderOpts): Promise<void> {
-  const r = renderWan(ctx, ctx.fabric(), { outDir: opts.out, withPrivateKeys: opts.withPrivateKeys === true, inventorySource: ctx.inventorySource, ...(opts.site !== undefined ? { site: opts.site } : {}) });
+  const r = await renderWan(ctx, ctx.fabric(), { outDir: opts.out, withPrivateKeys: opts.withPrivateKeys === true, inventorySource: ctx.inventorySource, ...(opts.site !== undefined ? { site: opts.site } : {}) });
   if (opts.json) {
     ctx.out(json({ out: r.out, files: r.files, seconds: r.seconds, privateKeys: opts.withPrivateKeys === true, ...r.summary }));
     return;
@@ -131,7 +131,7 @@ async function render(ctx: Context, opts: RenderOpts): Promise<void> {
 }
 
 async function keys(ctx: Context, opts: { site?: string; json?: boolean }): Promise<void> {
-  const view = wanKeys(ctx, ctx.fabric(), { inventorySource: ctx.inventorySource, ...(opts.site !== undefined ? { site: opts.site } : {}) });
+  const view = await wanKeys(ctx, ctx.fabric(), { inventorySource: ctx.inventorySource, ...(opts.site !== undefined ? { site: opts.site } : {}) });
   if (opts.json) {
     ctx.out(json({ keys: view }));
     return;
@@ -145,7 +145,7 @@ async function keys(ctx: Context, opts: { site?: string; json?: boolean }): Prom
 }
 
 async function importKey(ctx: Context, opts: { site: string; publicKey: string }): Promise<void> {
-  const k = importWanKey(ctx, ctx.fabric(), { site: opts.site, publicKey: opts.publicKey, inventorySource: ctx.inventorySource });
+  const k = await importWanKey(ctx, ctx.fabric(), { site: opts.site, publicKey: opts.publicKey, inventorySource: ctx.inventorySource });
   ctx.out(`node ${k.node}: public key recorded (generation ${k.generation}); its configs are rendered without a private key\n`);
 }
 

@@ -10,6 +10,7 @@ import { buildReportBody, EventLog, sealReport } from '../../dr-runbooks/index.j
 import { buildDrillRequest } from '../../dr-runbooks/operations/index.js';
 import { loadFabric } from '../../fabric/index.js';
 import { ExitCode } from '../../lib/errors.js';
+import { SqliteDatabase } from '../../lib/sql/index.js';
 import { StateStore } from '../../lib/state.js';
 import { saveCheck, type CheckResult } from '../../network/index.js';
 import { tempDir } from '../../testkit/index.js';
@@ -33,9 +34,9 @@ function failedWanCheck(): CheckResult {
 describe('every command that can fail a check exits 3 when it does', () => {
   it('GIVEN a recorded WAN check that differs from the policy WHEN `wan check --last` runs THEN exit 3, in text and JSON', async () => {
     const state = join(tmp.dir, 'wan');
-    const store = StateStore.open(state);
-    saveCheck(store, failedWanCheck());
-    store.close();
+    const db = SqliteDatabase.open(state);
+    await saveCheck(db, failedWanCheck());
+    await db.close();
     const text = await runCli(['--state', state, 'wan', 'check', '--last']);
     expect(text.stderr).toBe('');
     expect(text.stdout).toContain('1 differ from the policy');

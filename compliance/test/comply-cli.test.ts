@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DrillHistory, newRunId, type DrillRequest } from '../../dr-runbooks/index.js';
-import { StateStore } from '../../lib/state.js';
+import { SqliteDatabase } from '../../lib/sql/index.js';
 import { jinbao, tempDir } from './cli.js';
 import { compliantInventory } from './fixtures.js';
 
@@ -138,20 +138,20 @@ describe('jinbao comply over real feature state', () => {
       expect(byId(report, 'PLAN-dr-centers').findings[0]!.message).toMatch(/^needs DR drills against real pairs: .* lab drills \(pg-local\) do not count/);
       expect(byId(report, 'GM-CRY-01').findings[0]!.message).toBe('no active SM2 root CA; create one with jinbao pki init --algorithm sm2');
 
-      const recordDrill = (site: string, target: 'pg' | 'pg-local', replicationTls: string) => {
-        const store = StateStore.open(st);
+      const recordDrill = async (site: string, target: 'pg' | 'pg-local', replicationTls: string) => {
+        const db = SqliteDatabase.open(st);
         try {
-          const history = new DrillHistory(store);
+          const history = await DrillHistory.open(db);
           const id = newRunId(site);
           const request = { site, target, scenario: 'switchover', replication: 'sync', objectives: { rtoSeconds: 120, rpoSeconds: 0 } } as unknown as DrillRequest;
-          history.begin(`test-${site}`, id, request);
-          history.finish(`test-${site}`, id, { result: 'passed', rtoMs: 850, rpoRows: 0, report: { events: [{ type: 'measure', name: 'preflight.replicationTls', value: replicationTls }] } });
+          await history.begin(`test-${site}`, id, request);
+          await history.finish(`test-${site}`, id, { result: 'passed', rtoMs: 850, rpoRows: 0, report: { events: [{ type: 'measure', name: 'preflight.replicationTls', value: replicationTls }] } });
         } finally {
-          store.close();
+          await db.close();
         }
       };
       // lab drills everywhere: still not proven
-      for (const site of ['000000', '110000', '440000']) recordDrill(site, 'pg-local', 'mutual-tls');
+      for (const site of ['000000', '110000', '440000']) await recordDrill(site, 'pg-local', 'mutual-tls');
       const lab = await comply();
       expect(byId(lab, 'MLPS-BAK-02').status).toBe('not-run');
       expect(byId(lab, 'MLPS-CRY-01').status).toBe('not-run');
@@ -159,8 +159,8 @@ describe('jinbao comply over real feature state', () => {
       expect(byId(lab, 'PLAN-dr-centers').status).toBe('not-run');
 
       // real pairs: two of three, then all
-      recordDrill('000000', 'pg', 'mutual-tls');
-      recordDrill('110000', 'pg', 'mutual-tls');
+      await recordDrill('000000', 'pg', 'mutual-tls');
+      await recordDrill('110000', 'pg', 'mutual-tls');
       const partial = await comply();
       expect(byId(partial, 'MLPS-BAK-02').findings.map((f) => [f.site, f.status])).toEqual([
         ['000000', 'pass'],
@@ -170,7 +170,7 @@ describe('jinbao comply over real feature state', () => {
       // the ministry and one of two provinces (110000; 440000 is paired but drilled only on the lab)
       const kpi = JSON.parse((await jinbao(['--inventory', file, '--state', st, 'kpi', '--json'])).stdout) as { indicators: { id: string; numerator?: number; denominator?: number; provenance: string }[] };
       expect(kpi.indicators.find((i) => i.id === 'dr-centers')).toMatchObject({ numerator: 2, denominator: 3, provenance: 'observed' });
-      recordDrill('440000', 'pg', 'mutual-tls');
+      await recordDrill('440000', 'pg', 'mutual-tls');
       const full = await comply();
       expect(byId(full, 'MLPS-BAK-02').status).toBe('pass');
       expect(byId(full, 'MLPS-CRY-01').status).toBe('pass');

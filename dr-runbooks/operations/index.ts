@@ -4,5 +4,5 @@
  */
 export { drSite, buildDrillRequest, pairConfigFor, commandsInPlan, planDrill, type DrillChoices, type DrillPlan, type PlannedCommand } from './request.js';
 export { prepareLab, runDrill, checkRunChoices, type DrillEvidence, type DrillObserver, type RunDrillOptions, type DrillRunResult } from './run.js';
-export { pairStatus, labStatus, stopLab, abortDrill, listDrills, drillReport, verifyReportFile } from './status.js';
+export { pairStatus, labStatus, stopLab, drillHistory, abortDrill, listDrills, drillReport, verifyReportFile } from './status.js';
 export { drillLiveFacts, registerDrillMetrics, registerReplicationMetrics, readExporterPairs, drillStatus } from './metrics.js';

@@ -2,34 +2,38 @@ import { Gauge, type Registry } from 'prom-client';
 import type { Fabric, LiveFacts } from '../../fabric/index.js';
 import type { StateAccess } from '../../lib/context.js';
 import { InputError } from '../../lib/errors.js';
+import { sharedReading } from '../../lib/scrape.js';
 import { DrillHistory } from '../history.js';
 import { readPairFile, type PairConfig } from '../pg/pair-config.js';
 import { sampleReplication, type ReplicationSample } from '../replication-watch.js';
 
 /** KPI fact: sites with a passed drill against their real pair within 90 days; absent (needs live state) until one such drill finished. */
-export function drillLiveFacts(state: StateAccess): Partial<LiveFacts> {
-  if (!state.hasStore()) return {};
-  const store = state.store();
-  if (!store.versions()['dr']) return {};
-  const real = new DrillHistory(store).realPairDrills();
+export async function drillLiveFacts(state: StateAccess): Promise<Partial<LiveFacts>> {
+  const history = await recordedHistory(state);
+  if (!history) return {};
+  const real = await history.realPairDrills();
   return real.finished > 0 ? { recentPassedDrills: real.recentPassed } : {};
+}
+
+/** The drill history when one was ever recorded; undefined otherwise (creating neither the store nor its tables). */
+async function recordedHistory(state: StateAccess): Promise<DrillHistory | undefined> {
+  if (!state.hasStore()) return undefined;
+  const db = await state.database();
+  return (await db.versions())['dr'] ? DrillHistory.open(db) : undefined;
 }
 
 /** Last RTO, RPO, result and age of each site's latest drill, computed at scrape time. */
 export function registerDrillMetrics(registry: Registry, state: StateAccess): void {
   const registers = [registry];
-  const latest = () => {
-    const store = state.store();
-    return store.versions()['dr'] ? new DrillHistory(store).latestPerSite() : [];
-  };
+  const latest = sharedReading(async () => (await (await recordedHistory(state))?.latestPerSite()) ?? []);
   new Gauge({
     name: 'jinbao_dr_last_rto_seconds',
     help: "Measured RTO of the site's latest drill: failure (or fence) to the first acknowledged write on the new primary.",
     labelNames: ['site', 'scenario'],
     registers,
-    collect() {
+    async collect() {
       this.reset();
-      for (const r of latest()) if (r.rtoMs !== undefined) this.set({ site: r.site, scenario: r.scenario }, r.rtoMs / 1000);
+      for (const r of await latest()) if (r.rtoMs !== undefined) this.set({ site: r.site, scenario: r.scenario }, r.rtoMs / 1000);
     },
   });
   new Gauge({
@@ -37,9 +41,9 @@ export function registerDrillMetrics(registry: Registry, state: StateAccess): vo
     help: "Acknowledged probe rows missing on the new primary in the site's latest drill.",
     labelNames: ['site', 'scenario'],
     registers,
-    collect() {
+    async collect() {
       this.reset();
-      for (const r of latest()) if (r.rpoRows !== undefined) this.set({ site: r.site, scenario: r.scenario }, r.rpoRows);
+      for (const r of await latest()) if (r.rpoRows !== undefined) this.set({ site: r.site, scenario: r.scenario }, r.rpoRows);
     },
   });
   new Gauge({
@@ -47,9 +51,9 @@ export function registerDrillMetrics(registry: Registry, state: StateAccess): vo
     help: "1 when the site's latest drill passed, 0 when it failed or was aborted.",
     labelNames: ['site', 'result'],
     registers,
-    collect() {
+    async collect() {
       this.reset();
-      for (const r of latest()) this.set({ site: r.site, result: r.result }, r.result === 'passed' ? 1 : 0);
+      for (const r of await latest()) this.set({ site: r.site, result: r.result }, r.result === 'passed' ? 1 : 0);
     },
   });
   new Gauge({
@@ -57,10 +61,10 @@ export function registerDrillMetrics(registry: Registry, state: StateAccess): vo
     help: "Seconds since the site's latest drill finished.",
     labelNames: ['site'],
     registers,
-    collect() {
+    async collect() {
       this.reset();
       const now = Date.now();
-      for (const r of latest()) if (r.finishedAt) this.set({ site: r.site }, Math.max(0, (now - Date.parse(r.finishedAt)) / 1000));
+      for (const r of await latest()) if (r.finishedAt) this.set({ site: r.site }, Math.max(0, (now - Date.parse(r.finishedAt)) / 1000));
     },
   });
 }
@@ -126,12 +130,11 @@ export function readExporterPairs(files: readonly string[]): PairConfig[] {
 }
 
 /** `jinbao up`'s DR part: each pairing and its drill status, from the inventory and the history (starts nothing). */
-export function drillStatus(state: StateAccess, fabric: Fabric) {
+export async function drillStatus(state: StateAccess, fabric: Fabric) {
   const paired = fabric.sites.filter((s) => s.dr !== undefined);
-  const store = state.store();
-  const history = store.versions()['dr'] ? new DrillHistory(store) : undefined;
-  const latest = new Map((history?.latestPerSite() ?? []).map((r) => [r.site, r]));
-  const recent = history?.recentPassed() ?? new Set<string>();
+  const history = await recordedHistory(state);
+  const latest = new Map(((await history?.latestPerSite()) ?? []).map((r) => [r.site, r]));
+  const recent = (await history?.recentPassed()) ?? new Set<string>();
   const byTier = { ministry: 0, province: 0, prefecture: 0 };
   for (const s of paired) byTier[s.tier] += 1;
   const sites = paired.map((s) => {

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { InputError } from '../../lib/errors.js';
-import type { StateStore } from '../../lib/state.js';
+import type { StateAccess } from '../../lib/context.js';
 import type { EvidenceVerifier } from '../evidence.js';
 import { DrillHistory } from '../history.js';
 import { LabPair } from '../pg/lab-pair.js';
@@ -47,17 +47,22 @@ export async function stopLab(stateDir: string, site: string, destroy: boolean):
   return { dir, stopped };
 }
 
+/** The state's drill history (its tables created on first use). */
+export async function drillHistory(state: StateAccess): Promise<DrillHistory> {
+  return DrillHistory.open(await state.database());
+}
+
 /** Ask a running drill to stop (it runs its rollbacks); a drill with no live process is marked aborted. */
-export function abortDrill(store: StateStore, runId: string) {
-  return new DrillHistory(store).requestAbort(runId);
+export async function abortDrill(state: StateAccess, runId: string) {
+  return (await drillHistory(state)).requestAbort(runId);
 }
 
-export function listDrills(store: StateStore, site?: string) {
-  return new DrillHistory(store).list(site === undefined ? {} : { site });
+export async function listDrills(state: StateAccess, site?: string) {
+  return (await drillHistory(state)).list(site === undefined ? {} : { site });
 }
 
-export function drillReport(store: StateStore, runId: string): DrillReport {
-  return new DrillHistory(store).report(runId) as DrillReport;
+export async function drillReport(state: StateAccess, runId: string): Promise<DrillReport> {
+  return (await (await drillHistory(state)).report(runId)) as DrillReport;
 }
 
 /** Check a report file's digest and, with a verifier (asked for once the file is read), its signature. */

@@ -4,8 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { $ } from 'zx';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { StateStore } from '../../lib/state.js';
-import { alive, checkCertificate, DrillHistory, failback, HaproxyEndpoint, LabPair, lastFatal, lsnDiff, lsnToBigInt, newDrillState, EventLog, parseEndOfWal, PgLab, PgTools, renderHaproxyConfig, renderHba, renderPostgresConf, labTlsSource, type DrillContext, type DrPair } from '../index.js';
+import { alive, checkCertificate, failback, HaproxyEndpoint, LabPair, lastFatal, lsnDiff, lsnToBigInt, newDrillState, EventLog, parseEndOfWal, PgLab, PgTools, renderHaproxyConfig, renderHba, renderPostgresConf, labTlsSource, type DrillContext, type DrPair } from '../index.js';
 import { request } from './helpers.js';
 
 /** A spawn that runs a canned shell script instead of the real command: the error paths that are hard to cause. */
@@ -135,77 +134,6 @@ describe('the failback verification', () => {
       `after failback dc is not a streaming standby of dr within 300 ms: ${detail}; the pair needs repair before the next drill (check with: jinbao drill lab status --site 440000)`,
     );
     expect(asked).toBeGreaterThan(1);
-  });
-});
-
-describe('drill history and the lock', () => {
-  let dir: string;
-  let store: StateStore;
-  let history: DrillHistory;
-  beforeEach(() => {
-    dir = mkdtempSync(join(tmpdir(), 'jinbao-dr-hist-'));
-    store = StateStore.open(dir);
-    history = new DrillHistory(store);
-  });
-  afterEach(() => {
-    store.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
-
-  it('GIVEN a lock left by a process that is gone THEN the next drill takes it over and marks the old run aborted', () => {
-    history.begin('pg-local:440000', 'dr-old', request(), 2 ** 22 + 7);
-    expect(history.begin('pg-local:440000', 'dr-new', request())).toEqual({ tookOverFrom: 'dr-old' });
-    expect(history.get('dr-old')).toMatchObject({ result: 'aborted', reason: 'its process ended without finishing' });
-  });
-
-  it('GIVEN finished runs THEN recent passes count only within 90 days and the latest run per site is listed', () => {
-    history.begin('l', 'dr-1', request(), process.pid);
-    history.finish('l', 'dr-1', { result: 'passed', rtoMs: 800, rpoRows: 0, report: {} });
-    history.begin('l', 'dr-2', request({ site: '440100' }), process.pid);
-    history.finish('l', 'dr-2', { result: 'failed', report: {} });
-    expect([...history.recentPassed()]).toEqual(['440000']);
-    expect([...history.recentPassed(new Date(Date.now() + 91 * 86_400_000))]).toEqual([]);
-    expect(history.latestPerSite().map((r) => [r.site, r.result])).toEqual([
-      ['440000', 'passed'],
-      ['440100', 'failed'],
-    ]);
-  });
-
-  it('GIVEN drills on the lab and on a real pair THEN only the real pair counts as DR evidence', () => {
-    history.begin('l', 'dr-lab', request({ target: 'pg-local' }), process.pid);
-    history.finish('l', 'dr-lab', { result: 'passed', report: {} });
-    expect(history.realPairDrills()).toEqual({ finished: 0, recentPassed: new Set() });
-    history.begin('p', 'dr-real-fail', request({ target: 'pg', site: '440100' }), process.pid);
-    history.finish('p', 'dr-real-fail', { result: 'failed', report: {} });
-    history.begin('p', 'dr-real', request({ target: 'pg', site: '110000' }), process.pid);
-    history.finish('p', 'dr-real', { result: 'passed', report: {} });
-    expect(history.realPairDrills()).toEqual({ finished: 2, recentPassed: new Set(['110000']) });
-    expect(history.realPairDrills(new Date(Date.now() + 91 * 86_400_000)).recentPassed).toEqual(new Set());
-  });
-
-  it('GIVEN a report that recorded the replication connection THEN the observation is read back; none is claimed without one', () => {
-    history.begin('l', 'dr-tls', request(), process.pid);
-    history.finish('l', 'dr-tls', { result: 'passed', report: { events: [{ type: 'measure', name: 'preflight.replicationTls', value: 'mutual-tls' }] } });
-    history.begin('l', 'dr-old-format', request(), process.pid);
-    history.finish('l', 'dr-old-format', { result: 'passed', report: { events: [] } });
-    expect(history.replicationTls('dr-tls')).toBe('mutual-tls');
-    expect(history.replicationTls('dr-old-format')).toBeUndefined();
-  });
-
-  it('GIVEN abort requests THEN a live run is flagged, and unknown or finished runs are refused with the reason', () => {
-    history.begin('l', 'dr-live', request(), process.pid);
-    expect(history.requestAbort('dr-live')).toBe('requested');
-    expect(history.abortRequested('dr-live')).toBe(true);
-    history.finish('l', 'dr-live', { result: 'aborted', report: {} });
-    expect(() => history.requestAbort('dr-live')).toThrow('drill run "dr-live" already finished (aborted); nothing to abort');
-    expect(() => history.requestAbort('dr-nope')).toThrow('no drill run "dr-nope" in the state store; list runs with: jinbao drill list');
-    expect(() => history.report('dr-nope')).toThrow('no drill run "dr-nope" in the state store; list runs with: jinbao drill list');
-  });
-
-  it('GIVEN a running drill whose process is gone THEN abort marks it aborted at once', () => {
-    history.begin('l', 'dr-ghost', request(), 2 ** 22 + 9);
-    expect(history.requestAbort('dr-ghost')).toBe('marked-aborted');
-    expect(history.get('dr-ghost')!.result).toBe('aborted');
   });
 });
 

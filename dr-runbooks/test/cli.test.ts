@@ -7,7 +7,7 @@ import { Registry } from 'prom-client';
 import { registerDrillMetrics } from '../operations/index.js';
 import { LocalOpsContext } from '../../orchestration/context.js';
 import { drillUpStage } from '../../orchestration/up.js';
-import { StateStore } from '../../lib/state.js';
+import { SqliteDatabase } from '../../lib/sql/index.js';
 import { buildReportBody, DrillHistory, EventLog, sealReport } from '../index.js';
 import { request } from './helpers.js';
 
@@ -19,17 +19,17 @@ const freshState = () => join(tmp.dir, `state-${++n}`);
 /** A state directory with one finished drill, as `drill run` leaves it. */
 async function seeded(result: 'passed' | 'failed'): Promise<{ state: string; runId: string }> {
   const state = freshState();
-  const store = StateStore.open(state);
-  const history = new DrillHistory(store);
+  const db = SqliteDatabase.open(state);
+  const history = await DrillHistory.open(db);
   const runId = `dr-test-${n}`;
   const log = new EventLog();
   log.mark('fence', 'dc fenced');
   const report = await sealReport(
     buildReportBody({ runId, request: request(), events: log.events, outcome: result === 'passed' ? { result } : { result, failedStep: 'promote', reason: 'pg_promote() timed out' }, measured: { rtoMs: 850, rpoRows: 0, rpoWalBytes: 0, splitBrainFree: true }, replicationTls: 'lab' }),
   );
-  history.begin('pg-local:440000', runId, request(), process.pid);
-  history.finish('pg-local:440000', runId, { result: report.result, rtoMs: 850, rpoRows: 0, report });
-  store.close();
+  await history.begin('pg-local:440000', runId, request(), process.pid);
+  await history.finish('pg-local:440000', runId, { result: report.result, rtoMs: 850, rpoRows: 0, report });
+  await db.close();
   return { state, runId };
 }
 

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { StateStore } from '../../lib/state.js';
+import { SqliteDatabase } from '../../lib/sql/index.js';
 import { DrillHistory, DrillRefusedError, drillSteps, executeDrill, pause, type DrillContext, type DrPair, type Step } from '../index.js';
 import { request } from './helpers.js';
 
@@ -11,15 +11,15 @@ const pair = { primary: 'dc', standby: 'dr' } as unknown as DrPair;
 
 describe('executeDrill around the steps', () => {
   let dir: string;
-  let store: StateStore;
+  let db: SqliteDatabase;
   let history: DrillHistory;
-  beforeEach(() => {
+  beforeEach(async () => {
     dir = mkdtempSync(join(tmpdir(), 'jinbao-dr-exec-'));
-    store = StateStore.open(dir);
-    history = new DrillHistory(store);
+    db = SqliteDatabase.open(dir);
+    history = await DrillHistory.open(db);
   });
-  afterEach(() => {
-    store.close();
+  afterEach(async () => {
+    await db.close();
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -37,20 +37,26 @@ describe('executeDrill around the steps', () => {
       replicationTls: 'lab',
       steps,
       abortPollMs: 20,
-      onStart: (id) => setTimeout(() => new DrillHistory(StateStore.open(dir)).requestAbort(id), 50),
+      // Another connection to the store, as `jinbao drill abort` in another process has.
+      onStart: (id) =>
+        setTimeout(async () => {
+          const other = SqliteDatabase.open(dir);
+          await (await DrillHistory.open(other)).requestAbort(id);
+          await other.close();
+        }, 50),
     });
     expect(report.result).toBe('aborted');
     expect(report.reasons).toEqual([`step catch-up: aborted with: jinbao drill abort ${report.runId}`]);
     expect(rolled).toEqual(['start-probe']);
-    expect(history.get(report.runId)).toMatchObject({ result: 'aborted' });
-    expect(history.begin('l', 'dr-next', request())).toEqual({});
+    expect(await history.get(report.runId)).toMatchObject({ result: 'aborted' });
+    expect(await history.begin('l', 'dr-next', request())).toEqual({});
   });
 
   it('GIVEN a refusal in preflight THEN nothing is recorded and the lock is free', async () => {
     const steps: Step<DrillContext>[] = [{ name: 'preflight', description: '', action: async () => Promise.reject(new DrillRefusedError('refusing to start the drill: test')) }];
     await expect(executeDrill({ request: request(), pair, history, lockName: 'l', replicationTls: 'lab', steps })).rejects.toThrow('refusing to start the drill: test');
-    expect(history.list()).toEqual([]);
-    expect(history.begin('l', 'dr-next', request())).toEqual({});
+    expect(await history.list()).toEqual([]);
+    expect(await history.begin('l', 'dr-next', request())).toEqual({});
   });
 
   it('GIVEN a step failing after the preflight THEN the run is recorded as failed with the reason', async () => {
@@ -60,7 +66,7 @@ describe('executeDrill around the steps', () => {
     ];
     const report = await executeDrill({ request: request(), pair, history, lockName: 'l', replicationTls: 'lab', steps });
     expect(report.result).toBe('failed');
-    expect(history.get(report.runId)).toMatchObject({ result: 'failed', reason: 'step promote: pg_promote() timed out' });
+    expect(await history.get(report.runId)).toMatchObject({ result: 'failed', reason: 'step promote: pg_promote() timed out' });
   });
 
   /** A pair that passes every preflight check unless told otherwise. */
@@ -81,7 +87,7 @@ describe('executeDrill around the steps', () => {
     await expect(executeDrill({ request: request(), pair: fake, history, lockName: 'l', replicationTls: 'lab', steps: drillSteps(request()).slice(0, 1) })).rejects.toThrow(
       'refusing to start the drill: dc and dr are the same server (both report "1732670000.123456"); the two connections must reach the primary and the standby',
     );
-    expect(history.list()).toEqual([]);
+    expect(await history.list()).toEqual([]);
   });
 
   it('GIVEN no replication certificate to check THEN preflight says so instead of a date', async () => {
@@ -97,7 +103,7 @@ describe('executeDrill around the steps', () => {
     await expect(executeDrill({ request: request(), pair: fake, history, lockName: 'l', replicationTls: 'lab', steps: drillSteps(request()).slice(0, 1) })).rejects.toThrow(
       'refusing to start the drill: replication certificates are not valid: /lab/tls/dr.crt: expired or expiring: valid until 2026-11-27T10:00:00.000Z; renew them and retry (the embedded lab\'s: jinbao drill lab down --site 440000 --destroy, then run the drill again)',
     );
-    expect(history.list()).toEqual([]);
+    expect(await history.list()).toEqual([]);
     const remote = request({ target: 'pg' });
     await expect(executeDrill({ request: remote, pair: fake, history, lockName: 'l', replicationTls: 'pg', steps: drillSteps(remote).slice(0, 1) })).rejects.toThrow(
       /; renew them and retry$/,

@@ -1,6 +1,6 @@
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { expect } from 'vitest';
-import { StateStore } from '../../lib/state.js';
+import { SqliteDatabase, type Database } from '../../lib/sql/index.js';
 import { alive, DrillHistory, labTlsSource, PgLab, type DrillRequest } from '../index.js';
 
 export function request(over: Partial<DrillRequest> = {}): DrillRequest {
@@ -25,7 +25,7 @@ export function request(over: Partial<DrillRequest> = {}): DrillRequest {
 export interface TestLab {
   readonly base: string;
   readonly lab: PgLab;
-  readonly store: StateStore;
+  readonly db: Database;
   readonly history: DrillHistory;
   /** Stop every process by pid, check each is gone, remove the folder. */
   stop(): Promise<void>;
@@ -36,16 +36,16 @@ export async function startTestLab(prefix: string): Promise<TestLab> {
   // The servers run as the postgres user, which must reach the lab folder.
   chmodSync(base, 0o711);
   const lab = await PgLab.create({ dir: `${base}/dr-lab/440000`, site: '440000', replication: 'sync', tls: labTlsSource(), stateDir: base });
-  const store = StateStore.open(base);
+  const db = SqliteDatabase.open(base);
   return {
     base,
     lab,
-    store,
-    history: new DrillHistory(store),
+    db,
+    history: await DrillHistory.open(db),
     async stop() {
       const pids = [lab.pid('dc'), lab.pid('dr'), lab.proxy.pid()];
       await lab.stop();
-      store.close();
+      await db.close();
       // Terminated (a zombie not yet reaped by init counts as gone).
       for (const p of pids) if (p !== undefined) expect(alive(p)).toBe(false);
       rmSync(base, { recursive: true, force: true });

@@ -50,11 +50,11 @@ describe.skipIf(skip)('drills on the embedded lab (real PostgreSQL 15 over mTLS 
     expect(lab.primary).not.toBe(before);
     expect(r.measured.splitBrainChecks).toHaveLength(2);
     await expectHealthyPair();
-    expect(history.get(r.runId)).toMatchObject({ result: 'passed', rpoRows: 0 });
+    expect(await history.get(r.runId)).toMatchObject({ result: 'passed', rpoRows: 0 });
     // the lab requires a client certificate for replication (hostssl ... cert): the primary sees it
     const preflight = r.steps.find((s) => s.name === 'preflight')!;
     expect(preflight.phases.map((p) => p.detail ?? '').join('\n')).toMatch(/replication connection: mutual TLS \(TLSv1\.[23], client certificate "[^"]+"\)/);
-    expect(history.replicationTls(r.runId)).toBe('mutual-tls');
+    expect(await history.replicationTls(r.runId)).toBe('mutual-tls');
   });
 
   it('GIVEN switchovers back to back WHEN each starts right after the previous failback THEN every one passes and leaves the standby streaming on the new timeline', async () => {
@@ -97,7 +97,7 @@ describe.skipIf(skip)('drills on the embedded lab (real PostgreSQL 15 over mTLS 
 
   it('GIVEN a stopped standby THEN the drill refuses, records nothing and changes nothing', async () => {
     const primary = lab.primary;
-    const runs = history.list().length;
+    const runs = (await history.list()).length;
     await lab.stopNode(lab.standby);
     try {
       await expect(drill(request())).rejects.toThrow(DrillRefusedError);
@@ -107,7 +107,7 @@ describe.skipIf(skip)('drills on the embedded lab (real PostgreSQL 15 over mTLS 
       await lab.waitStreaming(lab.primary, lab.standby, 20_000);
     }
     expect(lab.primary).toBe(primary);
-    expect(history.list()).toHaveLength(runs);
+    expect(await history.list()).toHaveLength(runs);
   });
 
   it('GIVEN the standby paused replay while the primary writes THEN the drill refuses for lag over the RPO budget', async () => {
@@ -124,11 +124,11 @@ describe.skipIf(skip)('drills on the embedded lab (real PostgreSQL 15 over mTLS 
   });
 
   it('GIVEN another live drill holds the lock THEN the drill refuses and names it', async () => {
-    history.begin(LOCK, 'dr-other', request(), process.pid);
+    await history.begin(LOCK, 'dr-other', request(), process.pid);
     try {
       await expect(drill(request())).rejects.toThrow(/^refusing to start the drill: drill dr-other \(pid \d+, since .*\) holds the lock on pg-local:440000; wait for it or stop it with: jinbao drill abort dr-other$/);
     } finally {
-      history.finish(LOCK, 'dr-other', { result: 'aborted', report: null });
+      await history.finish(LOCK, 'dr-other', { result: 'aborted', report: null });
     }
   });
 

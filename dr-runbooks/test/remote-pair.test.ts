@@ -215,11 +215,11 @@ describe.skipIf(skip)('drills on an existing pair given by a pair file (target p
 
   it('GIVEN the standby is down THEN the drill refuses before starting, naming the node and the file, and records nothing', async () => {
     const standby = peer(await currentPrimary()) as 'dc' | 'dr';
-    const runs = history.list().length;
+    const runs = (await history.list()).length;
     await lab.stopNode(standby);
     try {
       await expect(drill(pgRequest())).rejects.toThrow(new RegExp(`^refusing to start the drill: node ${standby} \\(127\\.0\\.0\\.1:\\d+\\) does not answer: .*ECONNREFUSED.*; check nodes\\.${standby}\\.connection in .*pair\\.json and that the server runs$`));
-      expect(history.list().length).toBe(runs);
+      expect((await history.list()).length).toBe(runs);
     } finally {
       await lab.startNode(standby);
       await lab.waitStreaming(peer(standby) as 'dc' | 'dr', standby, 20_000);
@@ -229,14 +229,14 @@ describe.skipIf(skip)('drills on an existing pair given by a pair file (target p
   it('GIVEN a standby that answers but does not stream THEN the drill refuses, names the status command, and records nothing', async () => {
     const primary = (await currentPrimary()) as 'dc' | 'dr';
     const standby = peer(primary) as 'dc' | 'dr';
-    const runs = history.list().length;
+    const runs = (await history.list()).length;
     // The walreceiver stops when primary_conninfo is emptied: the server keeps answering queries.
     await lab.query(standby, "ALTER SYSTEM SET primary_conninfo = ''");
     await lab.query(standby, 'SELECT pg_reload_conf()');
     try {
       await expect(drill(pgRequest())).rejects.toThrow(DrillRefusedError);
       await expect(drill(pgRequest())).rejects.toThrow(/^refusing to start the drill: the standby is not streaming \(.+\); start it or repair replication, then check with: jinbao drill pair status --site 440000 --pair FILE$/);
-      expect(history.list().length).toBe(runs);
+      expect((await history.list()).length).toBe(runs);
       const status = await runCli(['--state', `${base}/status-state`, 'drill', 'pair', 'status', '--site', '440000', '--pair', pairFile().source, '--json']);
       expect(status.code).toBe(3);
       expect(JSON.parse(status.stdout)).toMatchObject({ healthy: false, primary, standby, replication: { streaming: false }, endpoint: { routesTo: primary } });

@@ -155,4 +155,21 @@ describe('IPAM', () => {
     const inv = inventoryOf([], { overlay: '10.0.0.0/8', underlay: '10.16.0.0/12' } as InventoryInput['addressing']);
     expect(allocate(inv).problems[0]!.message).toBe('underlay supernet 10.16.0.0/12 overlaps the overlay supernet 10.0.0.0/8; choose disjoint supernets');
   });
+
+  it('GIVEN a ledger with sites another inventory has THEN new allocations avoid their prefixes and the others are not kept as this inventory\'s', () => {
+    const theirs = inventoryOf([{ province: 12, prefectures: [{ city: 1, counties: [1, 2] }], direct: [61] }]);
+    const ours = inventoryOf([{ province: 13, prefectures: [{ city: 1, counties: [1] }], direct: [] }]);
+    const ledger = allocate(theirs).ledger;
+    const r = allocate(ours, ledger);
+    expect(r.problems).toEqual([]);
+    const foreign = [...ledger].filter(([key]) => !r.ledger.has(key));
+    expect(foreign.map(([key]) => key).sort()).toEqual(['agency:120101', 'agency:120102', 'agency:129061', 'block:120000', 'block:120100', 'dc:120000', 'dc:120100', 'dr:120000', 'underlay:120000', 'underlay:120100'].sort());
+    for (const key of r.added) {
+      const p = mustParsePrefix(r.ledger.get(key)!);
+      for (const [other, text] of foreign) {
+        if (key.startsWith('underlay:') !== other.startsWith('underlay:')) continue;
+        expect(overlaps(p, mustParsePrefix(text)), `${key} overlaps ${other}`).toBe(false);
+      }
+    }
+  });
 });

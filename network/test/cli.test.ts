@@ -7,7 +7,7 @@ import { LocalOpsContext } from '../../orchestration/context.js';
 import { wanUpStage } from '../../orchestration/up.js';
 import { registerWanStateMetrics } from '../operations.js';
 import { runCli } from '../../bin/testkit.js';
-import { StateStore } from '../../lib/state.js';
+import { SqliteDatabase } from '../../lib/sql/index.js';
 import { collapsePrefixes, generateKeyPair, saveCheck, smallInputFile } from './cli-helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'jinbao-wan-cli-'));
@@ -97,8 +97,8 @@ describe('jinbao up stage and metrics', () => {
 
   it('GIVEN a recorded lab check WHEN metrics are collected THEN link state, handshake age, matrix failures and each router\'s daemon state come from it', async () => {
     const state = join(dir, 's-metrics');
-    const store = StateStore.open(state);
-    saveCheck(store, {
+    const db = SqliteDatabase.open(state);
+    await saveCheck(db, {
       tag: 'jbtest',
       checkedAt: '2026-11-27T00:00:00.000Z',
       pairs: [],
@@ -112,7 +112,7 @@ describe('jinbao up stage and metrics', () => {
       ],
       summary: { allowed: 10, denied: 20, failures: 1, linksUp: 1, links: 2 },
     });
-    store.close();
+    await db.close();
     const ctx = new LocalOpsContext({ inventory, stateDir: state });
     const registry = new Registry();
     registerWanStateMetrics(registry, ctx);

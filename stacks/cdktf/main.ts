@@ -5,14 +5,15 @@
  * command, into the folder the CLI asks for (CDKTF_OUTDIR), incrementally, like `jinbao synth`.
  */
 import { loadFabric, loadLedger } from '../../fabric/index.js';
-import { resolveStateDir, StateStore } from '../../lib/state.js';
+import { openDatabase } from '../../lib/sql/index.js';
+import { resolveStateDir } from '../../lib/state.js';
 import { synthesizeCdktf } from './synth.js';
 
 const fabric = loadFabric(process.env.JINBAO_INVENTORY);
-const store = StateStore.open(resolveStateDir(undefined));
+const db = await openDatabase(resolveStateDir(undefined));
 try {
-  const result = await synthesizeCdktf(fabric, fabric.allocate(loadLedger(store)).allocations, { outDir: process.env.CDKTF_OUTDIR ?? 'cdktf.out' });
+  const result = await synthesizeCdktf(fabric, fabric.allocate(await loadLedger(db)).allocations, { outDir: process.env.CDKTF_OUTDIR ?? 'cdktf.out' });
   process.stderr.write(`${result.stacks} site stacks (${result.rewritten.length} rewritten, ${result.unchanged.length} unchanged)\n`);
 } finally {
-  store.close();
+  await db.close();
 }

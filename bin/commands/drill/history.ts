@@ -9,13 +9,13 @@ import type { Context } from '../../context.js';
 /** `drill abort <run>` */
 export async function abort(ctx: Context, _o: unknown, args: string[]): Promise<void> {
   const id = args[0]!;
-  const r = abortDrill(ctx.store(), id);
+  const r = await abortDrill(ctx, id);
   ctx.out(r === 'requested' ? `abort requested for ${id}; the drill runs its rollbacks and records the outcome (follow with: jinbao drill list)\n` : `${id} had no live process; marked aborted. Check the pair with: jinbao drill lab status --site ID (or jinbao drill pair status --site ID --pair FILE)\n`);
 }
 
 /** `drill list` */
 export async function list(ctx: Context, o: { site?: string; json?: boolean }): Promise<void> {
-  const runs = listDrills(ctx.store(), o.site);
+  const runs = await listDrills(ctx, o.site);
   if (o.json) {
     ctx.out(json({ runs }));
     return;
@@ -41,7 +41,7 @@ export async function list(ctx: Context, o: { site?: string; json?: boolean }): 
 /** `drill report <run>` */
 export async function report(ctx: Context, o: { format: string }, args: string[]): Promise<void> {
   const format = parseChoice('--format', o.format, ['md', 'json'] as const);
-  const r = drillReport(ctx.store(), args[0]!);
+  const r = await drillReport(ctx, args[0]!);
   ctx.out(format === 'json' ? JSON.stringify(r, null, 2) + '\n' : renderMarkdown(r));
 }
 

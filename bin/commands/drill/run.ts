@@ -1,6 +1,6 @@
 import { join } from 'node:path';
-import { DrillHistory, labTlsSource, UNSIGNED_NOTE, type DrillReport } from '../../../dr-runbooks/index.js';
-import { checkRunChoices, runDrill as run, type DrillObserver } from '../../../dr-runbooks/operations/index.js';
+import { labTlsSource, UNSIGNED_NOTE, type DrillReport } from '../../../dr-runbooks/index.js';
+import { checkRunChoices, drillHistory, runDrill as run, type DrillObserver } from '../../../dr-runbooks/operations/index.js';
 import { ExitCode } from '../../../lib/errors.js';
 import { json } from '../../../lib/output.js';
 import { drillEvidence } from '../../../orchestration/index.js';
@@ -13,7 +13,7 @@ export type RunOptions = RequestOptions & { out?: string; labTls?: boolean; unsi
 export async function runDrill(ctx: Context, o: RunOptions): Promise<number> {
   const request = parseDrillRequest(ctx, o);
   checkRunChoices(request, { labTls: o.labTls === true, unsigned: o.unsigned === true, switchBack: o.switchBack === true });
-  const history = new DrillHistory(ctx.store());
+  const history = await drillHistory(ctx);
   const evidence =
     request.target === 'pg'
       ? async () => (o.unsigned ? { tls: labTlsSource(), notes: [`report: ${UNSIGNED_NOTE}`] } : await drillEvidence(ctx, request.site, false, 'pg'))
