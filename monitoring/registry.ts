@@ -13,7 +13,7 @@ export function createRegistry(): Registry {
 export interface FabricMetricsSource {
   readonly fabric: () => Fabric;
   /** Live facts for the KPIs; called on each scrape. */
-  readonly live?: () => LiveFacts;
+  readonly live?: () => LiveFacts | Promise<LiveFacts>;
 }
 
 /** Inventory and KPI gauges. */
@@ -71,15 +71,15 @@ export function registerFabricMetrics(registry: Registry, source: FabricMetricsS
     },
   });
 
-  const kpis = () => computeKpis(source.fabric(), source.live?.() ?? {});
+  const kpis = async () => computeKpis(source.fabric(), (await source.live?.()) ?? {});
   new Gauge({
     name: METRICS.kpiActual,
     help: "The plan's indicator as measured, percent (absent while it needs live state).",
     labelNames: ['indicator', 'kind'],
     registers,
-    collect() {
+    async collect() {
       this.reset();
-      for (const k of kpis()) if (k.unit === '%' && k.actual !== undefined) this.set({ indicator: k.id, kind: k.kind }, k.actual);
+      for (const k of await kpis()) if (k.unit === '%' && k.actual !== undefined) this.set({ indicator: k.id, kind: k.kind }, k.actual);
     },
   });
   new Gauge({
@@ -87,9 +87,9 @@ export function registerFabricMetrics(registry: Registry, source: FabricMetricsS
     help: "The plan's target for the indicator, percent.",
     labelNames: ['indicator', 'kind'],
     registers,
-    collect() {
+    async collect() {
       this.reset();
-      for (const k of kpis()) if (k.unit === '%') this.set({ indicator: k.id, kind: k.kind }, k.target.value);
+      for (const k of await kpis()) if (k.unit === '%') this.set({ indicator: k.id, kind: k.kind }, k.target.value);
     },
   });
   // Indicators counted in people (the plan's card holders, in 亿人) are exported in people.
@@ -99,9 +99,9 @@ export function registerFabricMetrics(registry: Registry, source: FabricMetricsS
     help: "The plan's indicator counted in people, as measured (absent while it needs live state).",
     labelNames: ['indicator', 'kind'],
     registers,
-    collect() {
+    async collect() {
       this.reset();
-      for (const k of kpis()) if (k.unit !== '%' && k.numerator !== undefined) this.set({ indicator: k.id, kind: k.kind }, k.numerator);
+      for (const k of await kpis()) if (k.unit !== '%' && k.numerator !== undefined) this.set({ indicator: k.id, kind: k.kind }, k.numerator);
     },
   });
   new Gauge({
@@ -109,9 +109,9 @@ export function registerFabricMetrics(registry: Registry, source: FabricMetricsS
     help: "The plan's target for an indicator counted in people.",
     labelNames: ['indicator', 'kind'],
     registers,
-    collect() {
+    async collect() {
       this.reset();
-      for (const k of kpis()) if (k.unit !== '%') this.set({ indicator: k.id, kind: k.kind }, k.target.value * PEOPLE_PER_UNIT[k.unit]);
+      for (const k of await kpis()) if (k.unit !== '%') this.set({ indicator: k.id, kind: k.kind }, k.target.value * PEOPLE_PER_UNIT[k.unit]);
     },
   });
   new Gauge({
@@ -119,9 +119,9 @@ export function registerFabricMetrics(registry: Registry, source: FabricMetricsS
     help: '1 when the indicator meets its target, 0 when not; absent while it needs live state.',
     labelNames: ['indicator', 'kind'],
     registers,
-    collect() {
+    async collect() {
       this.reset();
-      for (const k of kpis()) if (k.status !== 'needs') this.set({ indicator: k.id, kind: k.kind }, k.status === 'met' ? 1 : 0);
+      for (const k of await kpis()) if (k.status !== 'needs') this.set({ indicator: k.id, kind: k.kind }, k.status === 'met' ? 1 : 0);
     },
   });
 

@@ -5,7 +5,9 @@ import { gatherInputs, type AuditEvidence, type DrillEvidence, type WanAclRule, 
 import { loadLedger, MINISTRY_ID, type Fabric, type SiteAllocation } from '../fabric/index.js';
 import { readAudit, verifyAudit } from '../lib/audit.js';
 import type { StateStore } from '../lib/state.js';
-import { PkiStore, pkiProvenance, toPem } from '../pki/index.js';
+import type { Database } from '../lib/sql/index.js';
+import { pkiProvenance, toPem } from '../pki/index.js';
+import { openPki } from '../pki/operations.js';
 import { renderSite } from '../stacks/index.js';
 import { DrillHistory } from '../dr-runbooks/index.js';
 import { aclFlows, ALL, buildPlan, drNodeId, indexFlows, isPairLink, planConfigs, renderNftables } from '../network/index.js';
@@ -31,16 +33,16 @@ export async function gatherCompliance(ctx: OpsContext): Promise<{ inputs: Compl
   const { allocations } = fabric.allocate(store ? loadLedger(store) : undefined);
   const parts: Partial<ComplianceInputs> = { monitoring: { ruleFiles }, stacks: stacksEvidence(fabric, allocations), wan: wanEvidence(fabric, allocations) };
   if (store) {
-    const pki = pkiEvidence(store, ctx.stateDir);
+    const pki = await pkiEvidence(ctx);
     if (pki) Object.assign(parts, { pki });
     else missing.pki = `no PKI in ${ctx.stateDir}: run jinbao up or jinbao pki init`;
-    Object.assign(parts, { audit: auditEvidence(store), drills: drillEvidence(store) });
+    Object.assign(parts, { audit: await auditEvidence(await ctx.database()), drills: drillEvidence(store) });
   } else {
     missing.pki = noState;
     missing.audit = noState;
     missing.drills = noState;
   }
-  const inputs = gatherInputs({ fabric, live: gatherLiveFacts(ctx), parts, missing });
+  const inputs = gatherInputs({ fabric, live: await gatherLiveFacts(ctx), parts, missing });
   return { inputs, cleanup: () => cleanups.forEach((c) => c()) };
 }
 
@@ -51,12 +53,12 @@ function stacksEvidence(fabric: Fabric, allocations: ReadonlyMap<string, SiteAll
   return { objectsBySite, origin: 'stacks (renderSite, the objects jinbao synth writes)' };
 }
 
-function pkiEvidence(store: StateStore, stateDir: string): PkiEvidence | undefined {
-  const pki = PkiStore.open(store);
-  const cas = pki.listCas();
+async function pkiEvidence(ctx: OpsContext): Promise<PkiEvidence | undefined> {
+  const pki = await openPki(ctx);
+  const cas = await pki.listCas();
   if (cas.length === 0) return undefined;
-  const certificates = pki.listCertificates();
-  const origin = pkiProvenance(stateDir);
+  const certificates = await pki.listCertificates();
+  const origin = await pkiProvenance(pki);
   const evidence: PkiEvidence = {
     provenance: origin.kind === 'demo' ? 'demo' : 'observed',
     provenanceDetail: origin.detail,
@@ -73,13 +75,9 @@ function pkiEvidence(store: StateStore, stateDir: string): PkiEvidence | undefin
   return evidence;
 }
 
-function auditEvidence(store: StateStore): AuditEvidence {
-  const v = verifyAudit(store);
-  let first: { seq: number; at: string } | undefined;
-  for (const e of readAudit(store)) {
-    first = e;
-    break;
-  }
+async function auditEvidence(db: Database): Promise<AuditEvidence> {
+  const v = await verifyAudit(db);
+  const [first] = await readAudit(db, { limit: 1 });
   return {
     verified: v.ok,
     ...(v.firstBroken ? { firstBroken: `entry ${v.firstBroken.seq} (${v.firstBroken.reason})` } : {}),

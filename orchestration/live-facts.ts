@@ -4,7 +4,7 @@ import { pkiLiveFacts } from '../pki/operations.js';
 import type { OpsContext } from './context.js';
 
 /** A feature's contribution to the KPIs' live facts, read from the state store. */
-export type LiveFactsProvider = (ctx: OpsContext) => Partial<LiveFacts>;
+export type LiveFactsProvider = (ctx: OpsContext) => Partial<LiveFacts> | Promise<Partial<LiveFacts>>;
 
 /**
  * Every feature that holds live state lists its provider here. A feature with nothing recorded
@@ -12,11 +12,13 @@ export type LiveFactsProvider = (ctx: OpsContext) => Partial<LiveFacts>;
  */
 const PROVIDERS: readonly LiveFactsProvider[] = [(ctx) => pkiLiveFacts(ctx, ctx.fabric()), (ctx) => drillLiveFacts(ctx)];
 
-export function gatherLiveFacts(ctx: OpsContext): LiveFacts {
-  return Object.assign({}, ...PROVIDERS.map((p) => p(ctx))) as LiveFacts;
+export async function gatherLiveFacts(ctx: OpsContext): Promise<LiveFacts> {
+  const parts: Partial<LiveFacts>[] = [];
+  for (const p of PROVIDERS) parts.push(await p(ctx));
+  return Object.assign({}, ...parts) as LiveFacts;
 }
 
 /** The plan's indicators from the inventory and every feature's live facts. */
-export function computeLiveKpis(ctx: OpsContext): Indicator[] {
-  return computeKpis(ctx.fabric(), gatherLiveFacts(ctx));
+export async function computeLiveKpis(ctx: OpsContext): Promise<Indicator[]> {
+  return computeKpis(ctx.fabric(), await gatherLiveFacts(ctx));
 }

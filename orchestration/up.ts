@@ -154,6 +154,6 @@ export async function runUp(ctx: OpsContext, opts: { outDir: string; say: Progre
     addressing: { prefixes: ipam.ledger.size, newlyAllocated: ipam.added.length },
     state: ctx.stateDir,
     stages,
-    kpis: computeLiveKpis(ctx),
+    kpis: await computeLiveKpis(ctx),
   };
 }

@@ -24,7 +24,7 @@ export function register(program: Command, run: Runner): void {
 
 async function kpi(ctx: Context, opts: { json?: boolean }): Promise<void> {
   const fabric = ctx.fabric();
-  const indicators = computeLiveKpis(ctx);
+  const indicators = await computeLiveKpis(ctx);
   if (opts.json) {
     ctx.out(json({ inventory: fabric.inventory.metadata.name, sampleData: fabric.sampleData, indicators }));
     return;
