@@ -103,16 +103,16 @@ describe.each(stateBackends(() => server))('the hash-chained audit log on $name'
     expect(await verifyAudit(db)).toMatchObject({ ok: true, entries: 455, head: appended[449]!.hash });
   });
 
-  // SQLite takes one connection per process (a second one in the same process would block it on
-  // the file's write lock); several processes are tested in processes.test.ts.
-  it.skipIf(skip || name === 'SQLite')('GIVEN concurrent appenders on separate connections THEN the chain stays linear', async () => {
-    const other = await openDatabase(await sameDatabase(db));
+  // PostgreSQL: a second connection pool; SQLite keeps one connection per process (a second one in
+  // the same process would block it on the file's write lock): several processes are in processes.test.ts.
+  it.skipIf(skip)('GIVEN concurrent appenders THEN the chain stays linear', async () => {
+    const other = name === 'SQLite' ? db : await openDatabase(await sameDatabase(db));
     try {
       await migrateAudit(other);
       await Promise.all(Array.from({ length: 40 }, (_, i) => recordAudit(i % 2 ? db : other, { action: 'race', outcome: 'ok', subject: String(i) })));
       expect(await verifyAudit(db)).toMatchObject({ ok: true, entries: 45 });
     } finally {
-      await other.close();
+      if (other !== db) await other.close();
     }
   });
 
