@@ -228,7 +228,10 @@ async function concurrentIssuance(): Promise<Record<string, unknown>> {
         target = server.url({ dbname: name.replace(/-/g, '_'), sslmode: 'disable' });
       }
       const db = await openDatabase(target);
-      await initHierarchy(await PkiStore.open(db, stateDir), { algorithm: 'ecdsa-p256', passphrase: PASS });
+      const pki = await PkiStore.open(db, stateDir);
+      await initHierarchy(pki, { algorithm: 'ecdsa-p256', passphrase: PASS });
+      // The province's staff CA is created by the first staff issuance: not part of what is measured.
+      await new Issuer(pki, fabric, PASS).issue({ profile: 'staff-auth', site: '440100', csr: readFileSync(csrFile) });
       await db.close();
       stores[name] = { target, stateDir };
     };

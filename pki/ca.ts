@@ -178,11 +178,35 @@ export function staffCaIdFor(fabric: Fabric, site: Site): { id: string; province
   return { id: provinceStaffCaId(province.id), province };
 }
 
-/** The province's staff CA (its successor once replaced), created (signed by the root) when first needed. */
+/** Province CAs being created by this process, so concurrent issuances wait for one creation. */
+const creating = new WeakMap<PkiStore, Map<string, Promise<CaRecord>>>();
+
+/** How long a process waits for another process's creation of a province CA to land. */
+const PEER_CREATION_WAIT_MS = 30_000;
+
+/**
+ * The province's staff CA (its successor once replaced), created (signed by the root) when first
+ * needed. Concurrent issuances in this process share one creation; another process creating it at
+ * the same moment holds its key label, and this one waits for that CA's record instead.
+ */
 export async function ensureProvinceStaffCa(pki: PkiStore, province: Site, passphrase: string, opts: { now?: Date; actor?: string; backends?: KeyBackends } = {}): Promise<CaRecord> {
   const id = provinceStaffCaId(province.id);
   const found = await pki.currentCa(id);
   if (found) return found;
+  let inProcess = creating.get(pki);
+  if (!inProcess) creating.set(pki, (inProcess = new Map()));
+  let pending = inProcess.get(id);
+  if (!pending) {
+    pending = createProvinceStaffCa(pki, province, passphrase, opts);
+    inProcess.set(id, pending);
+    const forget = () => inProcess.delete(id);
+    pending.then(forget, forget);
+  }
+  return pending;
+}
+
+async function createProvinceStaffCa(pki: PkiStore, province: Site, passphrase: string, opts: { now?: Date; actor?: string; backends?: KeyBackends }): Promise<CaRecord> {
+  const id = provinceStaffCaId(province.id);
   const root = await requireRootCa(pki);
   const rootSigner = await openCaSigner(pki, ROOT_CA_ID, passphrase, opts.backends);
   const backend = backendOf(pki, root, opts.backends)!;
@@ -196,9 +220,11 @@ export async function ensureProvinceStaffCa(pki: PkiStore, province: Site, passp
       { record: root, signer: rootSigner },
     );
   } catch (err) {
-    // Another process created it meanwhile (it holds the key label): use its CA.
-    const winner = await pki.currentCa(id);
-    if (winner) return winner;
+    // Another process holds the key label: it is creating this CA right now. Use its CA once recorded.
+    for (const until = Date.now() + PEER_CREATION_WAIT_MS; Date.now() < until; await new Promise((r) => setTimeout(r, 100))) {
+      const winner = await pki.currentCa(id);
+      if (winner) return winner;
+    }
     throw err;
   }
   await pki.db.write(async (tx) => {
