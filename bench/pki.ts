@@ -12,7 +12,7 @@
  *     ceiling: what the pipeline adds is the rest);
  *   - baseline: node-forge issuing the same number of RSA certificates per sample (node-forge has
  *     no EC or SM2), unpersisted.
- * Run: npx tsx bench/pki.ts [--runs N] [--smoke] [--quick]  (prints human lines, then one JSON summary)
+ * Run: npx tsx bench/pki.ts [--runs N] [--smoke] [--quick] [--concurrent-only]  (prints human lines, then one JSON summary)
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
@@ -33,8 +33,9 @@ if (process.argv[2] === '--issue-worker') {
   process.exit(0);
 }
 
-const { runs, smoke, flags } = benchArgs({ runs: 5 }, ['--quick']);
+const { runs, smoke, flags } = benchArgs({ runs: 5 }, ['--quick', '--concurrent-only']);
 const quick = flags.has('--quick');
+const concurrentOnly = flags.has('--concurrent-only');
 const fabric = validateInventory(smallInventory(), 'bench').fabric!;
 const dir = mkdtempSync(join(tmpdir(), 'jinbao-bench-pki-'));
 
@@ -61,9 +62,10 @@ async function rate(n: number, fn: () => Promise<unknown> | unknown, per = 1): P
 
 const results: Record<string, unknown> = {};
 try {
-  const sizes: readonly (readonly [CaAlgorithm, number])[] = smoke
+  const sizes: (readonly [CaAlgorithm, number])[] = smoke
     ? [['ecdsa-p256', 4], ['rsa-3072', 4], ['sm2', 4]]
     : [['ecdsa-p256', 400], ['rsa-3072', 100], ['sm2', 200]];
+  if (concurrentOnly) sizes.length = 0;
   for (const [algorithm, n] of sizes) {
     const state = await openDatabase(join(dir, algorithm));
     const pki = await PkiStore.open(state, join(dir, algorithm));
@@ -92,45 +94,47 @@ try {
     await state.close();
   }
 
-  // node-forge alone: RSA-3072 CA key signing an RSA-2048 subscriber certificate, in memory only.
-  const toForge = (bits: number) => {
-    const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: bits, privateKeyEncoding: { type: 'pkcs1', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
-    return { privateKey: forge.pki.privateKeyFromPem(privateKey), publicKey: forge.pki.publicKeyFromPem(publicKey) };
-  };
-  const caKeys = toForge(3072);
-  const subject = toForge(2048);
-  const forgeOne = () => {
-    const cert = forge.pki.createCertificate();
-    cert.publicKey = subject.publicKey;
-    cert.serialNumber = forge.util.bytesToHex(forge.random.getBytesSync(16)).replace(/^[89a-f]/, '4');
-    cert.validity.notBefore = new Date();
-    cert.validity.notAfter = new Date(Date.now() + 365 * 86_400_000);
-    cert.setSubject([{ name: 'commonName', value: 'app.s440100.jinbao.internal' }]);
-    cert.setIssuer([{ name: 'commonName', value: 'Jinbao Infrastructure CA' }]);
-    cert.setExtensions([{ name: 'basicConstraints', cA: false }, { name: 'keyUsage', digitalSignature: true, keyEncipherment: true }, { name: 'extKeyUsage', serverAuth: true }, { name: 'subjectAltName', altNames: [{ type: 2, value: 'app.s440100.jinbao.internal' }] }]);
-    cert.sign(caKeys.privateKey, forge.md.sha256.create());
-    return forge.pki.certificateToPem(cert);
-  };
-  const nForge = smoke ? 2 : 50;
-  const state = await openDatabase(join(dir, 'rsa-3072'));
-  const pki = await PkiStore.open(state, join(dir, 'rsa-3072'));
-  const issuer = new Issuer(pki, fabric, PASS);
-  const csr = csrFor('rsa-3072');
-  const jinbaoRsa: number[] = [];
-  const forgeRsa: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    jinbaoRsa.push(await rate(nForge, () => issuer.issue({ profile: 'server-tls', site: '440100', csr })));
-    forgeRsa.push(await rate(nForge, forgeOne));
+  if (!concurrentOnly) {
+    // node-forge alone: RSA-3072 CA key signing an RSA-2048 subscriber certificate, in memory only.
+    const toForge = (bits: number) => {
+      const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: bits, privateKeyEncoding: { type: 'pkcs1', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
+      return { privateKey: forge.pki.privateKeyFromPem(privateKey), publicKey: forge.pki.publicKeyFromPem(publicKey) };
+    };
+    const caKeys = toForge(3072);
+    const subject = toForge(2048);
+    const forgeOne = () => {
+      const cert = forge.pki.createCertificate();
+      cert.publicKey = subject.publicKey;
+      cert.serialNumber = forge.util.bytesToHex(forge.random.getBytesSync(16)).replace(/^[89a-f]/, '4');
+      cert.validity.notBefore = new Date();
+      cert.validity.notAfter = new Date(Date.now() + 365 * 86_400_000);
+      cert.setSubject([{ name: 'commonName', value: 'app.s440100.jinbao.internal' }]);
+      cert.setIssuer([{ name: 'commonName', value: 'Jinbao Infrastructure CA' }]);
+      cert.setExtensions([{ name: 'basicConstraints', cA: false }, { name: 'keyUsage', digitalSignature: true, keyEncipherment: true }, { name: 'extKeyUsage', serverAuth: true }, { name: 'subjectAltName', altNames: [{ type: 2, value: 'app.s440100.jinbao.internal' }] }]);
+      cert.sign(caKeys.privateKey, forge.md.sha256.create());
+      return forge.pki.certificateToPem(cert);
+    };
+    const nForge = smoke ? 2 : 50;
+    const state = await openDatabase(join(dir, 'rsa-3072'));
+    const pki = await PkiStore.open(state, join(dir, 'rsa-3072'));
+    const issuer = new Issuer(pki, fabric, PASS);
+    const csr = csrFor('rsa-3072');
+    const jinbaoRsa: number[] = [];
+    const forgeRsa: number[] = [];
+    for (let i = 0; i < runs; i++) {
+      jinbaoRsa.push(await rate(nForge, () => issuer.issue({ profile: 'server-tls', site: '440100', csr })));
+      forgeRsa.push(await rate(nForge, forgeOne));
+    }
+    await state.close();
+    const vsForge = compare({ subject: 'jinbao rsa-3072 issuance (persisted, audited)', baseline: 'node-forge alone, RSA-3072 CA, unpersisted', unit: 'certificates/s', work: `${nForge} certificates per sample`, subjectSamples: jinbaoRsa, baselineSamples: forgeRsa });
+    results.vsNodeForge = summarize(vsForge);
+    console.log(report(vsForge, 0));
   }
-  await state.close();
-  const vsForge = compare({ subject: 'jinbao rsa-3072 issuance (persisted, audited)', baseline: 'node-forge alone, RSA-3072 CA, unpersisted', unit: 'certificates/s', work: `${nForge} certificates per sample`, subjectSamples: jinbaoRsa, baselineSamples: forgeRsa });
-  results.vsNodeForge = summarize(vsForge);
-  console.log(report(vsForge, 0));
   results.concurrent = await concurrentIssuance();
   const os = await import('node:os');
   console.log(`load average during the run: ${os.loadavg().map((l) => l.toFixed(1)).join(' ')} on ${os.cpus().length} cores`);
   const median = (alg: string, kind: 'oneCommitEach' | 'groupCommit') => ((results[alg] as Record<string, { subjectStats: { median: number } }>)[kind]!).subjectStats.median;
-  const targets = smoke
+  const targets = smoke || concurrentOnly
     ? {}
     : { pgStaffP256With4ProcessesAtLeast1000: ((results.concurrent as Record<string, { subjectStats: { median: number } }> | undefined)?.['postgresql-4']?.subjectStats.median ?? 0) >= 1000, p256AtLeast1000: median('ecdsa-p256', 'oneCommitEach') >= 1000, sm2AtLeast300: median('sm2', 'oneCommitEach') >= 300, groupCommitP256AtLeast1000: median('ecdsa-p256', 'groupCommit') >= 1000, groupCommitSm2AtLeast300: median('sm2', 'groupCommit') >= 300 };
   console.log(JSON.stringify({ bench: 'pki', runs, smoke, cpus: os.cpus().length, loadavg: os.loadavg(), results, targets }));

@@ -33,6 +33,7 @@ export {
   type CertificateQuery,
   type CertificateRecord,
   type IssuedEntry,
+  type IssueRejection,
   type RevocationReason,
   type RevokedEntry,
 } from './store.js';

@@ -376,9 +376,12 @@ const MAX_GROUP = 1_000;
 /** Attempts to settle a group commit whose COMMIT outcome was lost. */
 const UNKNOWN_OUTCOME_ATTEMPTS = 5;
 
+/** Why a certificate handed to `recordIssued` was not recorded. */
+export type IssueRejection = 'serial-taken' | 'ca-revoked';
+
 interface PendingGroup {
   readonly entries: readonly IssuedEntry[];
-  resolve(duplicates: Set<string>): void;
+  resolve(rejected: Map<string, IssueRejection>): void;
   reject(err: unknown): void;
 }
 
@@ -506,12 +509,14 @@ export class PkiStore {
    * Record issued certificates with their audit entries (each its own chained entry), durably,
    * and resolve once they are committed. Calls that arrive while a transaction is in flight are
    * committed together in the next one (group commit): many certificates cost one transaction,
-   * and nothing is acknowledged before the transaction holding it committed. Resolves with the
-   * serials that already existed (recorded nothing: sign again with a new serial); everything
-   * else is recorded. A COMMIT whose outcome was lost is settled by looking for the serials.
+   * and nothing is acknowledged before the transaction holding it committed. Resolves with what
+   * was not recorded, by serial: a serial that already existed (sign again with a new one), or an
+   * issuing CA revoked by the time of the commit (checked under the audit lock, which every
+   * revocation holds, so nothing is recorded under a CA whose revocation committed first);
+   * everything else is recorded. A COMMIT whose outcome was lost is settled by looking for the serials.
    */
-  recordIssued(entries: readonly IssuedEntry[]): Promise<Set<string>> {
-    if (entries.length === 0) return Promise.resolve(new Set());
+  recordIssued(entries: readonly IssuedEntry[]): Promise<Map<string, IssueRejection>> {
+    if (entries.length === 0) return Promise.resolve(new Map());
     return new Promise((resolve, reject) => {
       this.pending.push({ entries, resolve, reject });
       if (!this.flushing) void this.flush();
@@ -530,8 +535,8 @@ export class PkiStore {
           size += next.entries.length;
         }
         try {
-          const inserted = await this.commitGroup(group.flatMap((g) => g.entries));
-          for (const g of group) g.resolve(new Set(g.entries.map((e) => e.certificate.serial).filter((s) => !inserted.has(s))));
+          const rejected = await this.commitGroup(group.flatMap((g) => g.entries));
+          for (const g of group) g.resolve(new Map(g.entries.flatMap((e) => (rejected.has(e.certificate.serial) ? [[e.certificate.serial, rejected.get(e.certificate.serial)!] as const] : []))));
         } catch (err) {
           for (const g of group) g.reject(err);
         }
@@ -541,8 +546,8 @@ export class PkiStore {
     }
   }
 
-  /** One transaction for many certificates; returns the serials it inserted. */
-  private async commitGroup(entries: readonly IssuedEntry[]): Promise<Set<string>> {
+  /** One transaction for many certificates; returns those it did not record, and why. */
+  private async commitGroup(entries: readonly IssuedEntry[]): Promise<Map<string, IssueRejection>> {
     for (let attempt = 1; ; attempt++) {
       try {
         return await this.db.write((tx) => this.insertIssued(tx, entries), { locks: [AUDIT_LOCK] });
@@ -557,12 +562,23 @@ export class PkiStore {
             found.add(r.serial);
           }
         }
-        if (found.size > 0) return found;
+        if (found.size > 0) return new Map(serials.filter((s) => !found.has(s)).map((s) => [s, 'serial-taken' as const]));
       }
     }
   }
 
-  private async insertIssued(tx: Transaction, entries: readonly IssuedEntry[]): Promise<Set<string>> {
+  private async insertIssued(tx: Transaction, all: readonly IssuedEntry[]): Promise<Map<string, IssueRejection>> {
+    const rejected = new Map<string, IssueRejection>();
+    // Issuing CAs sign no CAs and the root cannot be revoked: the issuing CA is the chain to check.
+    const caIds = [...new Set(all.map((e) => e.certificate.caId))];
+    const revokedCas = new Set(
+      (await tx.query<{ id: string }>(`SELECT id FROM pki_cas WHERE status = 'revoked' AND id IN (${caIds.map((_, i) => `$${i + 1}`).join(', ')})`, caIds)).map((r) => r.id),
+    );
+    const entries = all.filter((e) => {
+      if (!revokedCas.has(e.certificate.caId)) return true;
+      rejected.set(e.certificate.serial, 'ca-revoked');
+      return false;
+    });
     const inserted = new Set<string>();
     for (let i = 0; i < entries.length; i += CERTS_PER_INSERT) {
       const chunk = entries.slice(i, i + CERTS_PER_INSERT);
@@ -572,8 +588,9 @@ export class PkiStore {
       );
       for (const r of rows) inserted.add(r.serial);
     }
+    for (const e of entries) if (!inserted.has(e.certificate.serial)) rejected.set(e.certificate.serial, 'serial-taken');
     await appendAudit(tx, ...entries.filter((e) => inserted.has(e.certificate.serial)).map((e) => e.audit));
-    return inserted;
+    return rejected;
   }
 
   /** Record one issued certificate inside the caller's transaction; throws UniqueSerialError when the serial exists. */

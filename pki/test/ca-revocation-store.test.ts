@@ -193,12 +193,24 @@ describe.each(stateBackends(() => server))('the certificate store on $name', ({ 
       const serials = Array.from({ length: 300 }, (_, i) => (0x1000 + i).toString(16));
       const results = await Promise.all(serials.map((s) => pki.recordIssued([entry(s)])));
       expect(results.every((r) => r.size === 0)).toBe(true);
-      expect(await pki.recordIssued([entry('1000'), entry('abcd')])).toEqual(new Set(['1000']));
+      expect(await pki.recordIssued([entry('1000'), entry('abcd')])).toEqual(new Map([['1000', 'serial-taken']]));
       expect((await db.query<{ n: number }>('SELECT COUNT(*) AS n FROM pki_certificates'))[0]!.n).toBe(301);
       const audited = await db.query<{ subject: string }>("SELECT subject FROM audit_log WHERE action = 'pki.issue' ORDER BY seq");
       expect(audited.map((r) => r.subject).sort()).toEqual([...serials, 'abcd'].sort());
       expect(await pki.findCertificate('abcd')).toMatchObject({ serial: 'abcd', sans: ['DNS:x'], der: new Uint8Array([1, 2, 3]), status: 'active', revocationSeq: null });
       expect(await pki.countByProfile()).toEqual([{ profile: 'server-tls', n: 301 }]);
+    });
+
+    it.skipIf(skip)('GIVEN an issuing CA revoked before the commit THEN its certificates are not recorded and say why, and the others are', async () => {
+      const { db, dir } = await storeAt(PKI_MIGRATIONS.length);
+      await hierarchy(db);
+      const pki = await PkiStore.open(db, dir);
+      await pki.markCaRevoked('province-440000-staff', 'cACompromise');
+      const under = (serial: string, caId: string) => ({ ...entry(serial), certificate: { ...cert(serial), caId } });
+      expect(await pki.recordIssued([under('aa01', 'province-440000-staff'), under('aa02', 'province-110000-staff')])).toEqual(new Map([['aa01', 'ca-revoked']]));
+      expect(await pki.findCertificate('aa01')).toBeUndefined();
+      expect((await pki.findCertificate('aa02'))?.caId).toBe('province-110000-staff');
+      expect(await lastAudit(db)).toMatchObject({ action: 'pki.issue', outcome: 'ok' });
     });
 
     it.skipIf(skip)('GIVEN a key stored once THEN a second key under the same reference is refused and the first stays', async () => {
