@@ -8,10 +8,7 @@
  *   npx tsx bench/pki-keys.ts --quick    # 3 of each
  */
 import { createPrivateKey, generateKeyPairSync, pbkdf2Sync } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { encryptPkcs8, KEY_PROTECTION, keyProtection, SoftwareKeyBackend } from '../pki/keys.js';
+import { encryptPkcs8, KEY_PROTECTION, keyProtection, SoftwareKeyBackend, type KeyBlobs } from '../pki/keys.js';
 
 const runs = process.argv.includes('--quick') ? 3 : 10;
 const passphrase = 'correct horse battery staple';
@@ -34,8 +31,14 @@ const unlockCurrent = median(() => createPrivateKey({ key: current, format: 'pem
 const encryptCurrent = median(() => encryptPkcs8(privateKey, passphrase));
 const legacyInfo = keyProtection(legacy);
 // A command that signs many times (jinbao up opens the same CA keys dozens of times) unlocks each key once.
-const dir = mkdtempSync(join(tmpdir(), 'jinbao-bench-keys-'));
-const backend = new SoftwareKeyBackend(dir);
+const pems = new Map<string, string>();
+const blobs: KeyBlobs = {
+  where: 'memory',
+  keyPem: async (ref) => pems.get(ref),
+  insertKey: async (ref, pem) => !pems.has(ref) && (pems.set(ref, pem), true),
+  replaceKey: async (ref, previous, pem) => void (pems.get(ref) === previous && pems.set(ref, pem)),
+};
+const backend = new SoftwareKeyBackend(blobs);
 const { ref } = await backend.generate('ecdsa-p256', 'bench-ca', passphrase);
 const firstOpen = performance.now();
 await backend.open(ref, 'ecdsa-p256', passphrase);
@@ -43,7 +46,6 @@ const firstOpenMs = performance.now() - firstOpen;
 const again = performance.now();
 for (let i = 0; i < 50; i++) await backend.open(ref, 'ecdsa-p256', passphrase);
 const againMs = (performance.now() - again) / 50;
-rmSync(dir, { recursive: true, force: true });
 // The key derivation alone, without OpenSSL's fixed cost of parsing and decrypting the file.
 const kdfLegacy = median(() => pbkdf2Sync(passphrase, 'saltsalt', legacyInfo.iterations!, 32, 'sha256'));
 const kdfCurrent = median(() => pbkdf2Sync(passphrase, 'saltsalt', KEY_PROTECTION.iterations, 32, 'sha256'));

@@ -26,7 +26,7 @@ import { join } from 'node:path';
 import * as asn1js from 'asn1js';
 import autocannon from 'autocannon';
 import * as pkijs from 'pkijs';
-import { StateStore } from '../lib/state.js';
+import { openDatabase, type Database } from '../lib/sql/index.js';
 import { PkiStore } from '../pki/index.js';
 import { CrlLedger, OcspResponder, ocspAuthority, publishCrl, responderFromPem, serveOcsp } from '../pki/revocation/index.js';
 import { issue, makeCa, type TestCa, type TestCert } from '../pki/revocation/test/test-pki.js';
@@ -45,9 +45,9 @@ const log = (line: string) => process.stdout.write(`${line}\n`);
 
 // ---------------------------------------------------------------- workers
 
-async function openCa(dir: string): Promise<{ state: StateStore; pki: PkiStore; signer: TestCa['signer'] }> {
-  const state = StateStore.open(dir);
-  const pki = PkiStore.open(state);
+async function openCa(dir: string): Promise<{ state: Database; pki: PkiStore; signer: TestCa['signer'] }> {
+  const state = await openDatabase(dir);
+  const pki = await PkiStore.open(state, dir);
   const meta = JSON.parse(readFileSync(join(dir, 'bench-ca.json'), 'utf8')) as { id: string; certPem: string; keyPem: string };
   const { sign } = await import('node:crypto');
   const key = createPrivateKey(meta.keyPem);
@@ -63,10 +63,10 @@ async function openCa(dir: string): Promise<{ state: StateStore; pki: PkiStore; 
 async function crlWorker(dir: string, delta: boolean): Promise<Record<string, number>> {
   const { state, pki, signer } = await openCa(dir);
   const t0 = performance.now();
-  const crl = await publishCrl({ ledger: new CrlLedger(state), registry: pki, signer, delta, deltaUrl: 'http://pki.jinbao.internal/crl/bench-delta.crl' });
+  const crl = await publishCrl({ ledger: await CrlLedger.open(state), registry: pki, signer, delta, deltaUrl: 'http://pki.jinbao.internal/crl/bench-delta.crl' });
   const ms = performance.now() - t0;
   writeFileSync(join(dir, delta ? 'delta.crl' : 'full.crl'), crl.der);
-  state.close();
+  await state.close();
   return { ms, bytes: crl.der.length, entries: crl.entries, number: crl.slot.number, maxRssKb: process.resourceUsage().maxRSS };
 }
 
@@ -82,7 +82,7 @@ async function pkijsWorker(dir: string): Promise<Record<string, number>> {
   crl.nextUpdate = new pkijs.Time({ type: 0, value: new Date(Date.now() + 7 * 86_400_000) });
   crl.revokedCertificates = [];
   let i = 0;
-  for (const e of pki.revokedEntries(signer.id)) {
+  for await (const e of pki.revokedEntries(signer.id)) {
     i++;
     const hex = e.serial;
     const bytes = Buffer.from(hex.length % 2 ? `0${hex}` : hex, 'hex');
@@ -106,26 +106,26 @@ async function pkijsWorker(dir: string): Promise<Record<string, number>> {
   crl.tbsView = new Uint8Array(tbs);
   const der = crl.toSchema(true).toBER(false);
   const ms = performance.now() - t0;
-  state.close();
+  await state.close();
   return { ms, bytes: der.byteLength, entries: i, maxRssKb: process.resourceUsage().maxRSS };
 }
 
 /** Serve OCSP for the bench CA (until the process is killed, when run as a worker process). */
 async function ocspWorker(dir: string, cache: boolean): Promise<{ url: string; close(): Promise<void> }> {
   const { state, pki, signer } = await openCa(dir);
-  const dataVersion = state.db.prepare('PRAGMA data_version').pluck();
+  const dataVersion = async () => (await state.query<{ data_version: number }>('PRAGMA data_version'))[0]!.data_version;
   const responder = responderFromPem({
     caId: signer.id,
     caCertificateDer: signer.certificateDer,
     certPem: readFileSync(join(dir, 'ocsp.pem'), 'utf8'),
     keyPem: readFileSync(join(dir, 'ocsp.key'), 'utf8'),
   });
-  const running = await serveOcsp(new OcspResponder({ authorities: [ocspAuthority(signer.id, signer.certificateDer, responder)], registry: pki, cache, changeCounter: () => dataVersion.get() as number }), { port: 0 });
+  const running = await serveOcsp(new OcspResponder({ authorities: [ocspAuthority(signer.id, signer.certificateDer, responder)], registry: pki, cache, changeCounter: dataVersion }), { port: 0 });
   return {
     url: running.url,
     close: async () => {
       await running.close();
-      state.close();
+      await state.close();
     },
   };
 }
@@ -189,10 +189,10 @@ async function load(url: string, bodies: () => Buffer, seconds: number, connecti
 }
 
 /** A throwaway CA in its own state directory, with what the workers need to open it. */
-async function benchCa(dir: string, id: string): Promise<{ state: StateStore; pki: PkiStore; ca: TestCa }> {
+async function benchCa(dir: string, id: string): Promise<{ state: Database; pki: PkiStore; ca: TestCa }> {
   mkdirSync(dir, { recursive: true });
-  const state = StateStore.open(dir);
-  const pki = PkiStore.open(state);
+  const state = await openDatabase(dir);
+  const pki = await PkiStore.open(state, dir);
   const ca = await makeCa(dir, id, pki);
   const keyPem = createPrivateKey({ key: Buffer.from(await crypto.subtle.exportKey('pkcs8', ca.keys.privateKey)), format: 'der', type: 'pkcs8' }).export({ type: 'pkcs8', format: 'pem' });
   writeFileSync(join(dir, 'bench-ca.json'), JSON.stringify({ id: ca.id, certPem: ca.cert.toString('pem'), keyPem }));
@@ -200,21 +200,20 @@ async function benchCa(dir: string, id: string): Promise<{ state: StateStore; pk
 }
 
 /** `n` revoked certificates of CA `caId` in one INSERT ... SELECT (a fixture: the revocation path itself is measured apart). */
-function loadRevoked(state: StateStore, caId: string, n: number): void {
-  state.write(() => {
-    state.db
-      .prepare(
-        `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?)
+async function loadRevoked(state: Database, caId: string, n: number): Promise<void> {
+  await state.write(async (tx) => {
+    await tx.run(
+        `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $1)
          INSERT INTO pki_certificates (serial, ca_id, profile, profile_version, site, subject, common_name, sans, key_type, not_before, not_after, der, status, revoked_at, revocation_reason, revocation_seq, issued_at)
-         SELECT printf('%02x', 16 + abs(random()) % 112) || lower(hex(randomblob(15))), ?, 'staff-auth', 1, '000000', 'CN=bench', 'bench', '[]', 'EC P-256',
+         SELECT printf('%02x', 16 + abs(random()) % 112) || lower(hex(randomblob(15))), $2, 'staff-auth', 1, '000000', 'CN=bench', 'bench', '[]', 'EC P-256',
                 '2026-01-01T00:00:00.000Z', '2027-01-01T00:00:00.000Z', x'00', 'revoked',
                 strftime('%Y-%m-%dT%H:%M:%fZ', 1780272000 + i, 'unixepoch'),
                 CASE i % 5 WHEN 0 THEN 'keyCompromise' WHEN 1 THEN 'superseded' WHEN 2 THEN 'affiliationChanged' WHEN 3 THEN 'cessationOfOperation' ELSE 'unspecified' END,
                 i, '2026-01-01T00:00:00.000Z'
          FROM n`,
-      )
-      .run(n, caId);
-    state.db.prepare("UPDATE pki_sequence SET value = ? WHERE name = 'revocation'").run(n);
+        [n, caId],
+      );
+    await tx.run("UPDATE pki_sequence SET value = $1 WHERE name = 'revocation'", [n]);
   });
 }
 
@@ -223,7 +222,7 @@ async function revokeMs(pki: PkiStore, caId: string, n: number): Promise<number>
   const fresh: string[] = [];
   for (let i = 0; i < n; i++) fresh.push((await issueRecord(pki, caId)).serial);
   const t0 = performance.now();
-  for (const serial of fresh) pki.markRevoked(serial, 'superseded');
+  for (const serial of fresh) await pki.markRevoked(serial, 'superseded');
   return performance.now() - t0;
 }
 
@@ -233,7 +232,7 @@ async function main(args: BenchArgs & { quick: boolean }): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'jinbao-bench-revocation-'));
   const responders: (() => Promise<void>)[] = [];
   const summary: Record<string, unknown> = { bench: 'pki-revocation', runs, smoke: args.smoke, machine: { cores: (await import('node:os')).cpus().length, node: process.version }, revoked: N };
-  const opened: StateStore[] = [];
+  const opened: Database[] = [];
   try {
     // Fixtures: the big CA (N revoked), the comparison CA (BASELINE_N revoked), an empty store.
     const big = await benchCa(join(dir, 'big'), 'bench');
@@ -246,8 +245,8 @@ async function main(args: BenchArgs & { quick: boolean }): Promise<void> {
     const good = await issue(join(dir, 'big'), big.ca, { cn: 'good', store: big.pki });
     log(`loading ${N.toLocaleString()} + ${BASELINE_N.toLocaleString()} revoked certificates into the stores...`);
     const t0 = performance.now();
-    loadRevoked(big.state, big.ca.id, N);
-    loadRevoked(cmp.state, cmp.ca.id, BASELINE_N);
+    await loadRevoked(big.state, big.ca.id, N);
+    await loadRevoked(cmp.state, cmp.ca.id, BASELINE_N);
     log(`  loaded in ${((performance.now() - t0) / 1000).toFixed(1)} s (fixture, not measured)`);
 
     // Revocation rate at this size against the same revocations in an empty store, interleaved.
@@ -351,7 +350,7 @@ async function main(args: BenchArgs & { quick: boolean }): Promise<void> {
     summary.ocsp = { connections: CONNECTIONS, seconds: LOAD_SECONDS, ...ocsp, cache: summarize(cacheVsOff) };
   } finally {
     for (const stop of responders) await stop();
-    for (const st of opened) st.close();
+    for (const st of opened) await st.close();
     rmSync(dir, { recursive: true, force: true });
   }
   process.stdout.write(`${JSON.stringify(summary)}\n`);
@@ -363,7 +362,7 @@ async function issueRecord(pki: PkiStore, caId: string): Promise<{ serial: strin
   b[0] = (b[0]! & 0x7f) | 0x01;
   const serial = b.toString('hex');
   const now = new Date();
-  pki.insertCertificate({
+  await pki.db.write((tx) => pki.insertCertificate(tx, {
     serial,
     caId,
     profile: 'staff-auth',
@@ -379,7 +378,7 @@ async function issueRecord(pki: PkiStore, caId: string): Promise<{ serial: strin
     notAfter: new Date(now.getTime() + 86_400_000),
     der: new Uint8Array([0]),
     issuedAt: now,
-  });
+  }));
   return { serial };
 }
 

@@ -1,15 +1,20 @@
 import { createHash } from 'node:crypto';
-import type { Statement } from 'better-sqlite3';
-import type { StateStore } from './state.js';
+import type { Database, Queryable, SqlMigration, Transaction } from './sql/index.js';
 
 /**
- * The hash-chained audit log, kept in the state store.
+ * The hash-chained audit log, kept in the state store (lib/sql: SQLite or PostgreSQL).
  *
  * Every entry carries the hash of the one before it; the entry's own hash covers its sequence
  * number, time, actor, action, outcome, subject, details and that previous hash. Altering a field,
  * removing an entry or swapping two entries breaks the chain at the first entry touched, and
  * `verifyAudit` names it. Callers append inside the same transaction as the state change they
  * record, so a change and its audit entry are committed together or not at all.
+ *
+ * One linear chain across processes: a transaction that appends holds the lock AUDIT_LOCK
+ * (`db.write(fn, { locks: [AUDIT_LOCK, ...] })`). On PostgreSQL that is a transaction-scoped
+ * advisory lock taken before anything is read, so the "last entry" an appender reads is the last
+ * committed one, and no other appender can commit in between; on SQLite the file's write lock
+ * does the same. Without the lock two processes would chain onto the same predecessor.
  */
 
 export type AuditOutcome = 'ok' | 'refused';
@@ -21,7 +26,7 @@ export interface AuditInput {
   /** What it happened to: a serial, a CA id. */
   readonly subject?: string;
   /** Who asked (the OS user unless the caller knows better). */
-  readonly actor?: string;
+  readonly actor?: string | undefined;
   /** Facts an auditor needs; for a refusal, the reason. */
   readonly details?: Readonly<Record<string, unknown>>;
   /** @default now */
@@ -49,32 +54,53 @@ export interface AuditVerification {
   readonly head: string;
 }
 
+/** The lock every appending transaction holds (see the module comment). */
+export const AUDIT_LOCK = 'audit';
+
 const GENESIS = '0'.repeat(64);
 
-const MIGRATIONS = [
+/** The audit component's schema versions (one, as jinbao has always had). */
+export const AUDIT_MIGRATIONS: readonly SqlMigration[] = [
   {
     description: 'audit log',
-    up: `CREATE TABLE audit_log (
-      seq INTEGER PRIMARY KEY,
-      at TEXT NOT NULL,
-      actor TEXT NOT NULL,
-      action TEXT NOT NULL,
-      outcome TEXT NOT NULL CHECK (outcome IN ('ok', 'refused')),
-      subject TEXT NOT NULL,
-      details TEXT NOT NULL,
-      prev_hash TEXT NOT NULL,
-      hash TEXT NOT NULL
-    )`,
+    up: {
+      sqlite: `CREATE TABLE audit_log (
+        seq INTEGER PRIMARY KEY,
+        at TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        action TEXT NOT NULL,
+        outcome TEXT NOT NULL CHECK (outcome IN ('ok', 'refused')),
+        subject TEXT NOT NULL,
+        details TEXT NOT NULL,
+        prev_hash TEXT NOT NULL,
+        hash TEXT NOT NULL
+      )`,
+      postgresql: `CREATE TABLE audit_log (
+        seq bigint PRIMARY KEY,
+        at text NOT NULL,
+        actor text NOT NULL,
+        action text NOT NULL,
+        outcome text NOT NULL CHECK (outcome IN ('ok', 'refused')),
+        subject text NOT NULL,
+        details text NOT NULL,
+        prev_hash text NOT NULL,
+        hash text NOT NULL
+      )`,
+    },
   },
 ];
 
-const migrated = new WeakSet<StateStore>();
-const statements = new WeakMap<object, { last: Statement; insert: Statement }>();
+const migrated = new WeakMap<Database, Promise<unknown>>();
 
-export function migrateAudit(store: StateStore): void {
-  if (migrated.has(store)) return;
-  store.migrate('audit', MIGRATIONS);
-  migrated.add(store);
+/** Create or upgrade the audit table (once per database object). */
+export async function migrateAudit(db: Database): Promise<void> {
+  let done = migrated.get(db);
+  if (!done) {
+    done = db.migrate('audit', AUDIT_MIGRATIONS);
+    done.catch(() => migrated.delete(db));
+    migrated.set(db, done);
+  }
+  await done;
 }
 
 function defaultActor(): string {
@@ -100,49 +126,53 @@ function entryHash(e: Omit<AuditEntry, 'hash'>): string {
   return createHash('sha256').update(body).digest('hex');
 }
 
+/** Rows per INSERT statement: 9 parameters each, well under both backends' limits. */
+const ROWS_PER_INSERT = 200;
+
 /**
- * Append one entry. Call it inside the transaction that makes the change (`store.write`); on its
- * own it takes its own write transaction.
+ * Append entries, in order, each chained onto the one before. Call it inside the transaction that
+ * makes the change, which must hold AUDIT_LOCK (and the audit table must exist: `migrateAudit`).
+ * Many entries cost one read and one INSERT per 200: what group commit relies on.
  */
-export function appendAudit(store: StateStore, input: AuditInput): AuditEntry {
-  migrateAudit(store);
-  const db = store.db;
-  let st = statements.get(db);
-  if (!st) {
-    st = {
-      last: db.prepare('SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1'),
-      insert: db.prepare('INSERT INTO audit_log (seq, at, actor, action, outcome, subject, details, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)'),
-    };
-    statements.set(db, st);
-  }
-  const { last: lastStmt, insert } = st;
-  const append = (): AuditEntry => {
-    const last = lastStmt.get() as { seq: number; hash: string } | undefined;
+export async function appendAudit(tx: Transaction, ...inputs: readonly AuditInput[]): Promise<AuditEntry[]> {
+  if (inputs.length === 0) return [];
+  const [last] = await tx.query<{ seq: number; hash: string }>('SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1');
+  let seq = last?.seq ?? 0;
+  let prevHash = last?.hash ?? GENESIS;
+  const entries: AuditEntry[] = [];
+  for (const input of inputs) {
     const partial = {
-      seq: (last?.seq ?? 0) + 1,
+      seq: ++seq,
       at: (input.at ?? new Date()).toISOString(),
       actor: input.actor ?? defaultActor(),
       action: input.action,
       outcome: input.outcome,
       subject: input.subject ?? '',
       details: JSON.parse(JSON.stringify(input.details ?? {})) as Record<string, unknown>,
-      prevHash: last?.hash ?? GENESIS,
+      prevHash,
     };
     const entry: AuditEntry = { ...partial, hash: entryHash(partial) };
-    insert.run(
-      entry.seq,
-      entry.at,
-      entry.actor,
-      entry.action,
-      entry.outcome,
-      entry.subject,
-      canonical(entry.details),
-      entry.prevHash,
-      entry.hash,
-    );
-    return entry;
-  };
-  return db.inTransaction ? append() : store.write(append);
+    entries.push(entry);
+    prevHash = entry.hash;
+  }
+  for (let i = 0; i < entries.length; i += ROWS_PER_INSERT) {
+    const chunk = entries.slice(i, i + ROWS_PER_INSERT);
+    const params: unknown[] = [];
+    const rows = chunk.map((e) => {
+      const n = params.length;
+      params.push(e.seq, e.at, e.actor, e.action, e.outcome, e.subject, canonical(e.details), e.prevHash, e.hash);
+      return `($${n + 1}, $${n + 2}, $${n + 3}, $${n + 4}, $${n + 5}, $${n + 6}, $${n + 7}, $${n + 8}, $${n + 9})`;
+    });
+    await tx.run(`INSERT INTO audit_log (seq, at, actor, action, outcome, subject, details, prev_hash, hash) VALUES ${rows.join(', ')}`, params);
+  }
+  return entries;
+}
+
+/** Append one entry in a transaction of its own (a refusal, which changes nothing else). */
+export async function recordAudit(db: Database, input: AuditInput): Promise<AuditEntry> {
+  await migrateAudit(db);
+  const [entry] = await db.write((tx) => appendAudit(tx, input), { locks: [AUDIT_LOCK] });
+  return entry!;
 }
 
 interface Row {
@@ -167,15 +197,31 @@ function fromRow(r: Row): AuditEntry {
   return { seq: r.seq, at: r.at, actor: r.actor, action: r.action, outcome: r.outcome, subject: r.subject, details, prevHash: r.prev_hash, hash: r.hash };
 }
 
+/** Rows read per query while walking the chain: memory stays flat whatever the log's length. */
+const PAGE = 5_000;
+
+/** Every row in chain order, a page at a time (keyset pagination on seq). */
+async function* rowsInOrder(q: Queryable): AsyncGenerator<Row> {
+  let after = -1;
+  for (;;) {
+    const page = await q.query<Row>('SELECT * FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2', [after, PAGE]);
+    yield* page;
+    if (page.length < PAGE) return;
+    after = page[page.length - 1]!.seq;
+  }
+}
+
 /** Entries in chain order (by sequence number), optionally filtered. */
-export function* readAudit(store: StateStore, filter: { action?: string; since?: Date } = {}): Generator<AuditEntry> {
-  migrateAudit(store);
-  const rows = store.db.prepare('SELECT * FROM audit_log ORDER BY seq').iterate() as IterableIterator<Row>;
-  for (const r of rows) {
+export async function readAudit(db: Database, filter: { action?: string; since?: Date; limit?: number } = {}): Promise<AuditEntry[]> {
+  await migrateAudit(db);
+  const out: AuditEntry[] = [];
+  for await (const r of rowsInOrder(db)) {
     if (filter.action !== undefined && !r.action.startsWith(filter.action)) continue;
     if (filter.since !== undefined && r.at < filter.since.toISOString()) continue;
-    yield fromRow(r);
+    out.push(fromRow(r));
+    if (filter.limit !== undefined && out.length >= filter.limit) break;
   }
+  return out;
 }
 
 /**
@@ -183,12 +229,12 @@ export function* readAudit(store: StateStore, filter: { action?: string; since?:
  * (a removal), its previous hash is not the hash of the entry before it (a removal or reordering),
  * or its own hash does not match its content (an alteration).
  */
-export function verifyAudit(store: StateStore): AuditVerification {
-  migrateAudit(store);
+export async function verifyAudit(db: Database): Promise<AuditVerification> {
+  await migrateAudit(db);
   let prev = GENESIS;
   let expectedSeq = 1;
   let n = 0;
-  for (const r of store.db.prepare('SELECT * FROM audit_log ORDER BY seq').iterate() as IterableIterator<Row>) {
+  for await (const r of rowsInOrder(db)) {
     n += 1;
     const e = fromRow(r);
     const broken = (reason: string): AuditVerification => ({ ok: false, entries: n, firstBroken: { seq: e.seq, reason }, head: prev });

@@ -5,8 +5,8 @@ import { gatherInputs, type AuditEvidence, type DrillEvidence, type WanAclRule, 
 import { loadLedger, MINISTRY_ID, type Fabric, type SiteAllocation } from '../fabric/index.js';
 import { readAudit, verifyAudit } from '../lib/audit.js';
 import type { Database } from '../lib/sql/index.js';
-import type { StateStore } from '../lib/state.js';
-import { PkiStore, pkiProvenance, toPem } from '../pki/index.js';
+import { pkiProvenance, toPem } from '../pki/index.js';
+import { openPki } from '../pki/operations.js';
 import { renderSite } from '../stacks/index.js';
 import { DrillHistory } from '../dr-runbooks/index.js';
 import { aclFlows, ALL, buildPlan, drNodeId, indexFlows, isPairLink, planConfigs, renderNftables } from '../network/index.js';
@@ -20,8 +20,8 @@ import { gatherLiveFacts } from './live-facts.js';
  */
 export async function gatherCompliance(ctx: OpsContext): Promise<{ inputs: ComplianceInputs; cleanup: () => void }> {
   const fabric = ctx.fabric();
-  const hasState = existsSync(join(ctx.stateDir, 'jinbao.db'));
-  const store = hasState ? ctx.store() : undefined; // a corrupt or newer store is refused here, before any check runs
+  // A corrupt or newer store is refused here, before any check runs.
+  const db = ctx.hasStore() ? await ctx.database() : undefined;
   const noState = `no state store in ${ctx.stateDir}: run jinbao up first (or pass --state)`;
   const missing: Partial<Record<Inspects, string>> = {};
   const cleanups: (() => void)[] = [];
@@ -29,14 +29,13 @@ export async function gatherCompliance(ctx: OpsContext): Promise<{ inputs: Compl
   cleanups.push(() => rmSync(rulesDir, { recursive: true, force: true }));
   const ruleFiles = writeMonitoring(rulesDir).filter((f) => f.endsWith('.rules.yml'));
 
-  const db = store ? await ctx.database() : undefined;
   const { allocations } = fabric.allocate(db ? await loadLedger(db) : undefined);
   const parts: Partial<ComplianceInputs> = { monitoring: { ruleFiles }, stacks: stacksEvidence(fabric, allocations), wan: wanEvidence(fabric, allocations) };
-  if (store && db) {
-    const pki = pkiEvidence(store, ctx.stateDir);
+  if (db) {
+    const pki = await pkiEvidence(ctx);
     if (pki) Object.assign(parts, { pki });
     else missing.pki = `no PKI in ${ctx.stateDir}: run jinbao up or jinbao pki init`;
-    Object.assign(parts, { audit: auditEvidence(store), drills: await drillEvidence(db) });
+    Object.assign(parts, { audit: await auditEvidence(db), drills: await drillEvidence(db) });
   } else {
     missing.pki = noState;
     missing.audit = noState;
@@ -53,12 +52,12 @@ function stacksEvidence(fabric: Fabric, allocations: ReadonlyMap<string, SiteAll
   return { objectsBySite, origin: 'stacks (renderSite, the objects jinbao synth writes)' };
 }
 
-function pkiEvidence(store: StateStore, stateDir: string): PkiEvidence | undefined {
-  const pki = PkiStore.open(store);
-  const cas = pki.listCas();
+async function pkiEvidence(ctx: OpsContext): Promise<PkiEvidence | undefined> {
+  const pki = await openPki(ctx);
+  const cas = await pki.listCas();
   if (cas.length === 0) return undefined;
-  const certificates = pki.listCertificates();
-  const origin = pkiProvenance(stateDir);
+  const certificates = await pki.listCertificates();
+  const origin = await pkiProvenance(pki);
   const evidence: PkiEvidence = {
     provenance: origin.kind === 'demo' ? 'demo' : 'observed',
     provenanceDetail: origin.detail,
@@ -75,13 +74,9 @@ function pkiEvidence(store: StateStore, stateDir: string): PkiEvidence | undefin
   return evidence;
 }
 
-function auditEvidence(store: StateStore): AuditEvidence {
-  const v = verifyAudit(store);
-  let first: { seq: number; at: string } | undefined;
-  for (const e of readAudit(store)) {
-    first = e;
-    break;
-  }
+async function auditEvidence(db: Database): Promise<AuditEvidence> {
+  const v = await verifyAudit(db);
+  const [first] = await readAudit(db, { limit: 1 });
   return {
     verified: v.ok,
     ...(v.firstBroken ? { firstBroken: `entry ${v.firstBroken.seq} (${v.firstBroken.reason})` } : {}),

@@ -2,17 +2,17 @@ import { readFileSync } from 'node:fs';
 import { LAB_TLS_LABEL, labTlsSource, NODES, UNSIGNED_NOTE, type EvidenceSigner, type EvidenceVerifier, type ReplicaTlsSource, type TargetKind } from '../dr-runbooks/index.js';
 import type { DrillEvidence } from '../dr-runbooks/operations/index.js';
 import { InputError, JinbaoError } from '../lib/errors.js';
-import { caBundlePem, evidenceSigner, replicaTlsMaterial, resolvePassphrase, ROOT_CA_ID, toPem, verifyEvidence, type PkiStore } from '../pki/index.js';
+import { caBundlePem, demoPassphrase, evidenceSigner, replicaTlsMaterial, resolvePassphrase, ROOT_CA_ID, toPem, verifyEvidence, type PkiStore } from '../pki/index.js';
 import { existingPki } from '../pki/operations.js';
 import type { OpsContext } from './context.js';
 
 /** Replica certificates and the report signer from the PKI when it is initialized and unlocked; lab-only otherwise. */
 export async function drillEvidence(ctx: OpsContext, site: string, forceLab: boolean, target: TargetKind = 'pg-local'): Promise<DrillEvidence> {
-  const pki = forceLab ? undefined : existingPki(ctx);
+  const pki = forceLab ? undefined : await existingPki(ctx);
   if (!pki) return { tls: labTlsSource(), notes: [`replication TLS: ${LAB_TLS_LABEL}`, `report: ${UNSIGNED_NOTE}`] };
   let passphrase: string;
   try {
-    passphrase = (await resolvePassphrase({ env: ctx.env, stateDir: ctx.stateDir })).passphrase;
+    passphrase = (await resolvePassphrase({ env: ctx.env, stateDir: ctx.stateDir, demo: () => demoPassphrase(pki) })).passphrase;
   } catch (err) {
     throw new JinbaoError(`the PKI in ${ctx.stateDir} is initialized but locked: ${(err as Error).message}; or pass ${target === 'pg' ? '--unsigned for an unsigned report' : '--lab-tls to drill with lab-only certificates and an unsigned report'}`, { cause: err });
   }
@@ -26,7 +26,7 @@ export async function drillEvidence(ctx: OpsContext, site: string, forceLab: boo
         servers[node] = { certPem: m.fullChainPem, keyPem: m.privateKeyPem };
       }
       const client = await replicaTlsMaterial(pki, fabric, { site, commonName: req.clientUser, passphrase, validityDays: req.days, actor: 'jinbao drill' });
-      return { source: this.label, caPem: caBundlePem(pki), servers, client: { certPem: client.fullChainPem, keyPem: client.privateKeyPem } };
+      return { source: this.label, caPem: await caBundlePem(pki), servers, client: { certPem: client.fullChainPem, keyPem: client.privateKeyPem } };
     },
   };
   const signerCommonName = `DR coordinator ${site}`;
@@ -42,7 +42,7 @@ export async function drillEvidence(ctx: OpsContext, site: string, forceLab: boo
 }
 
 /** A drill report verifier that trusts `rootFile`, or the root of the PKI in the state; undefined when there is neither. */
-export function reportVerifier(ctx: OpsContext, rootFile: string | undefined): EvidenceVerifier | undefined {
+export async function reportVerifier(ctx: OpsContext, rootFile: string | undefined): Promise<EvidenceVerifier | undefined> {
   let rootPem: string | undefined;
   let pki: PkiStore | undefined;
   if (rootFile !== undefined) {
@@ -52,8 +52,8 @@ export function reportVerifier(ctx: OpsContext, rootFile: string | undefined): E
       throw new InputError(`--root: cannot read ${rootFile}: ${(err as Error).message}`, { cause: err });
     }
   } else {
-    pki = existingPki(ctx);
-    const root = pki?.getCa(ROOT_CA_ID);
+    pki = await existingPki(ctx);
+    const root = await pki?.getCa(ROOT_CA_ID);
     if (root) rootPem = toPem(root.der);
   }
   if (rootPem === undefined) return undefined;
@@ -61,7 +61,7 @@ export function reportVerifier(ctx: OpsContext, rootFile: string | undefined): E
   return {
     async verify(data, signature) {
       if (signature.scheme !== 'jinbao-pki') return { ok: false, problem: `got signature scheme "${signature.scheme}", want "jinbao-pki"` };
-      const v = verifyEvidence(data, signature.value as Parameters<typeof verifyEvidence>[1], trust);
+      const v = await verifyEvidence(data, signature.value as Parameters<typeof verifyEvidence>[1], trust);
       return { ok: v.ok, ...(v.signer ? { signer: `${v.signer.subject} (serial ${v.signer.serial})` } : {}), ...(v.reason ? { problem: v.reason } : {}) };
     },
   };

@@ -1,10 +1,10 @@
-import { join } from 'node:path';
 import type { Fabric, Site } from '../fabric/index.js';
-import { appendAudit } from '../lib/audit.js';
+import { AUDIT_LOCK, appendAudit } from '../lib/audit.js';
 import { InputError, JinbaoError } from '../lib/errors.js';
 import type { CaAlgorithm } from './algorithms.js';
 import { SoftwareKeyBackend, type KeyBackend, type Signer } from './keys.js';
 import { Pkcs11KeyBackend } from './pkcs11.js';
+import type { Queryable } from '../lib/sql/index.js';
 import type { CaPurpose, CaRecord, PkiStore } from './store.js';
 import { assembleSigned, buildExtensions, certificateKeyId, certificateParts, encodeName, encodeTbs, formatName, newSerial, parseSubject, spkiKeyId, type DistinguishedName } from './x509.js';
 
@@ -37,16 +37,16 @@ export const BACKDATE_MS = 5 * 60_000;
 export const ROOT_VALIDITY_DAYS = 20 * 365;
 export const ISSUING_VALIDITY_DAYS = 10 * 365;
 
-/** Where the software backend keeps CA keys for a state directory. */
-export function defaultKeyBackend(stateDir: string): KeyBackend {
-  return new SoftwareKeyBackend(join(stateDir, 'pki', 'keys'));
+/** The software backend: CA keys encrypted in the store's own pki_keys table. */
+export function defaultKeyBackend(pki: PkiStore): KeyBackend {
+  return new SoftwareKeyBackend(pki);
 }
 
 /** The backends a CA record may name; PKCS#11 registers here when configured. */
 export type KeyBackends = Readonly<Record<string, KeyBackend>>;
 
 function backendsFor(pki: PkiStore, extra: KeyBackends = {}): KeyBackends {
-  return { software: defaultKeyBackend(pki.state.dir), ...extra };
+  return { software: defaultKeyBackend(pki), ...extra };
 }
 
 /** The backend that holds `record`'s key; a PKCS#11 reference names its own module and token. */
@@ -57,7 +57,7 @@ function backendOf(pki: PkiStore, record: CaRecord, extra?: KeyBackends): KeyBac
 export interface HierarchyOptions {
   readonly algorithm: CaAlgorithm;
   readonly passphrase: string;
-  /** @default the software backend in the state directory */
+  /** @default the software backend (keys encrypted in the state store) */
   readonly backend?: KeyBackend;
   /** @default now */
   readonly now?: Date;
@@ -128,15 +128,15 @@ function asCaSigner(record: CaRecord, signer: Signer): CaSigner {
 /**
  * Create the root, the ministry staff CA and the infrastructure CA. Refuses when a root exists
  * (the store is unchanged). Keys are written before the records; a crash in between leaves only
- * orphan key files, which a re-run refuses to overwrite and names.
+ * orphan keys, which a re-run refuses to overwrite and names.
  */
 export async function initHierarchy(pki: PkiStore, opts: HierarchyOptions): Promise<CaRecord[]> {
-  const backend = opts.backend ?? defaultKeyBackend(pki.state.dir);
+  const backend = opts.backend ?? defaultKeyBackend(pki);
   const now = opts.now ?? new Date();
-  const existing = pki.getCa(ROOT_CA_ID);
+  const existing = await pki.getCa(ROOT_CA_ID);
   if (existing) {
     const err = new InputError(`the CA hierarchy exists already (root ${existing.serial}, ${existing.algorithm}, created ${existing.createdAt.toISOString()}); nothing changed. Use another --state directory for a new hierarchy`);
-    appendAudit(pki.state, { action: 'pki.init', outcome: 'refused', subject: ROOT_CA_ID, actor: opts.actor, details: { reason: err.message } });
+    await pki.auditRefusal({ action: 'pki.init', subject: ROOT_CA_ID, actor: opts.actor, details: { reason: err.message } });
     throw err;
   }
   const root = await createCa(backend, opts.passphrase, {
@@ -161,12 +161,12 @@ export async function initHierarchy(pki: PkiStore, opts: HierarchyOptions): Prom
     { id: INFRASTRUCTURE_CA_ID, purpose: 'infrastructure', site: null, subject: caSubject('Jinbao Infrastructure CA'), algorithm: opts.algorithm, validityDays: ISSUING_VALIDITY_DAYS, now },
     { record: root, signer: rootSigner },
   );
-  pki.state.write(() => {
+  await pki.db.write(async (tx) => {
     for (const ca of [root, ministry, infra]) {
-      pki.insertCa(ca);
-      appendAudit(pki.state, { action: 'pki.ca.create', outcome: 'ok', subject: ca.id, actor: opts.actor, details: { serial: ca.serial, algorithm: ca.algorithm, subject: ca.subject, notAfter: ca.notAfter.toISOString(), keyBackend: ca.keyBackend } });
+      await pki.insertCa(tx, ca);
+      await appendAudit(tx, { action: 'pki.ca.create', outcome: 'ok', subject: ca.id, actor: opts.actor, details: { serial: ca.serial, algorithm: ca.algorithm, subject: ca.subject, notAfter: ca.notAfter.toISOString(), keyBackend: ca.keyBackend } });
     }
-  });
+  }, { locks: [AUDIT_LOCK] });
   return [root, ministry, infra];
 }
 
@@ -178,31 +178,65 @@ export function staffCaIdFor(fabric: Fabric, site: Site): { id: string; province
   return { id: provinceStaffCaId(province.id), province };
 }
 
-/** The province's staff CA (its successor once replaced), created (signed by the root) when first needed. */
+/** Province CAs being created by this process, so concurrent issuances wait for one creation. */
+const creating = new WeakMap<PkiStore, Map<string, Promise<CaRecord>>>();
+
+/** How long a process waits for another process's creation of a province CA to land. */
+const PEER_CREATION_WAIT_MS = 30_000;
+
+/**
+ * The province's staff CA (its successor once replaced), created (signed by the root) when first
+ * needed. Concurrent issuances in this process share one creation; another process creating it at
+ * the same moment holds its key label, and this one waits for that CA's record instead.
+ */
 export async function ensureProvinceStaffCa(pki: PkiStore, province: Site, passphrase: string, opts: { now?: Date; actor?: string; backends?: KeyBackends } = {}): Promise<CaRecord> {
   const id = provinceStaffCaId(province.id);
-  const found = pki.currentCa(id);
+  const found = await pki.currentCa(id);
   if (found) return found;
-  const root = requireRootCa(pki);
+  let inProcess = creating.get(pki);
+  if (!inProcess) creating.set(pki, (inProcess = new Map()));
+  let pending = inProcess.get(id);
+  if (!pending) {
+    pending = createProvinceStaffCa(pki, province, passphrase, opts);
+    inProcess.set(id, pending);
+    const forget = () => inProcess.delete(id);
+    pending.then(forget, forget);
+  }
+  return pending;
+}
+
+async function createProvinceStaffCa(pki: PkiStore, province: Site, passphrase: string, opts: { now?: Date; actor?: string; backends?: KeyBackends }): Promise<CaRecord> {
+  const id = provinceStaffCaId(province.id);
+  const root = await requireRootCa(pki);
   const rootSigner = await openCaSigner(pki, ROOT_CA_ID, passphrase, opts.backends);
   const backend = backendOf(pki, root, opts.backends)!;
   const now = opts.now ?? new Date();
-  const ca = await createCa(
-    backend,
-    passphrase,
-    { id, purpose: 'staff', site: province.id, subject: caSubject(`Jinbao Staff CA ${province.slug}`, [{ type: 'OU', value: province.name }]), algorithm: root.algorithm, validityDays: ISSUING_VALIDITY_DAYS, now },
-    { record: root, signer: rootSigner },
-  );
-  pki.state.write(() => {
-    pki.insertCa(ca);
-    appendAudit(pki.state, { action: 'pki.ca.create', outcome: 'ok', subject: ca.id, actor: opts.actor, details: { serial: ca.serial, algorithm: ca.algorithm, subject: ca.subject, site: province.id, notAfter: ca.notAfter.toISOString() } });
-  });
+  let ca: CaRecord;
+  try {
+    ca = await createCa(
+      backend,
+      passphrase,
+      { id, purpose: 'staff', site: province.id, subject: caSubject(`Jinbao Staff CA ${province.slug}`, [{ type: 'OU', value: province.name }]), algorithm: root.algorithm, validityDays: ISSUING_VALIDITY_DAYS, now },
+      { record: root, signer: rootSigner },
+    );
+  } catch (err) {
+    // Another process holds the key label: it is creating this CA right now. Use its CA once recorded.
+    for (const until = Date.now() + PEER_CREATION_WAIT_MS; Date.now() < until; await new Promise((r) => setTimeout(r, 100))) {
+      const winner = await pki.currentCa(id);
+      if (winner) return winner;
+    }
+    throw err;
+  }
+  await pki.db.write(async (tx) => {
+    await pki.insertCa(tx, ca);
+    await appendAudit(tx, { action: 'pki.ca.create', outcome: 'ok', subject: ca.id, actor: opts.actor, details: { serial: ca.serial, algorithm: ca.algorithm, subject: ca.subject, site: province.id, notAfter: ca.notAfter.toISOString() } });
+  }, { locks: [AUDIT_LOCK] });
   return ca;
 }
 
-export function requireRootCa(pki: PkiStore): CaRecord {
-  const root = pki.getCa(ROOT_CA_ID);
-  if (!root) throw new InputError(`no CA hierarchy in ${pki.state.dir}: got an empty PKI store, want one initialized with: jinbao pki init --algorithm ecdsa-p256`);
+export async function requireRootCa(pki: PkiStore): Promise<CaRecord> {
+  const root = await pki.getCa(ROOT_CA_ID);
+  if (!root) throw new InputError(`no CA hierarchy in ${pki.stateDir}: got an empty PKI store, want one initialized with: jinbao pki init --algorithm ecdsa-p256`);
   return root;
 }
 
@@ -211,10 +245,10 @@ export function requireRootCa(pki: PkiStore): CaRecord {
  * wrong passphrases throw InputError (exit 2).
  */
 export async function openCaSigner(pki: PkiStore, caId: string, passphrase: string, backends?: KeyBackends): Promise<CaSigner> {
-  const record = pki.getCa(caId);
+  const record = await pki.getCa(caId);
   if (!record) {
-    requireRootCa(pki);
-    throw new InputError(`unknown CA: got "${caId}", want one of ${pki.listCas().map((c) => c.id).join(', ')}`);
+    await requireRootCa(pki);
+    throw new InputError(`unknown CA: got "${caId}", want one of ${(await pki.listCas()).map((c) => c.id).join(', ')}`);
   }
   const backend = backendOf(pki, record, backends);
   if (!backend) throw new JinbaoError(`CA ${caId} keeps its key in the "${record.keyBackend}" backend, which this jinbao does not know; want "software" or "pkcs11"`);
@@ -222,9 +256,9 @@ export async function openCaSigner(pki: PkiStore, caId: string, passphrase: stri
 }
 
 /** The chain above a CA, issuing CA first, root last (DER). */
-export function chainOf(pki: PkiStore, caId: string): Uint8Array[] {
+export async function chainOf(pki: PkiStore, caId: string): Promise<Uint8Array[]> {
   const out: Uint8Array[] = [];
-  for (let ca = pki.getCa(caId); ca; ca = ca.parentId ? pki.getCa(ca.parentId) : undefined) out.push(ca.der);
+  for (let ca = await pki.getCa(caId); ca; ca = ca.parentId ? await pki.getCa(ca.parentId) : undefined) out.push(ca.der);
   return out;
 }
 
@@ -234,15 +268,15 @@ export function chainOf(pki: PkiStore, caId: string): Uint8Array[] {
  * first CA's subject with " G<generation>" after its CN, so relying parties and OpenSSL never
  * confuse the successor's certificates and CRLs with those of the CA it replaces.
  */
-export function successorIdentity(pki: PkiStore, ca: CaRecord): { id: string; generation: number; subject: DistinguishedName } {
+export async function successorIdentity(pki: PkiStore, ca: CaRecord): Promise<{ id: string; generation: number; subject: DistinguishedName }> {
   let first = ca;
   let generation = 1;
-  for (let prev = ca.replaces ? pki.getCa(ca.replaces) : undefined; prev; prev = prev.replaces ? pki.getCa(prev.replaces) : undefined) {
+  for (let prev = ca.replaces ? await pki.getCa(ca.replaces) : undefined; prev; prev = prev.replaces ? await pki.getCa(prev.replaces) : undefined) {
     first = prev;
     generation += 1;
   }
   let next = generation + 1;
-  while (pki.getCa(`${first.id}-${next}`)) next += 1;
+  while (await pki.getCa(`${first.id}-${next}`)) next += 1;
   const subject = parseSubject(first.subject).map((a) => (a.type === 'CN' ? { type: 'CN', value: `${a.value} G${next}` } : a)) as unknown as DistinguishedName;
   return { id: `${first.id}-${next}`, generation: next, subject };
 }
@@ -253,18 +287,18 @@ export function successorIdentity(pki: PkiStore, ca: CaRecord): { id: string; ge
  * which the old CA keeps its certificates valid but issues nothing, and two active CAs for one
  * purpose would leave `--ca` users and OCSP deployments guessing which one signs.
  */
-function replaceable(pki: PkiStore, id: string): CaRecord {
-  const ca = pki.getCa(id);
+async function replaceable(pki: PkiStore, id: string, q: Queryable = pki.db): Promise<CaRecord> {
+  const ca = await pki.getCa(id, q);
   if (!ca) {
-    requireRootCa(pki);
-    throw new InputError(`unknown CA: got "${id}", want one of ${pki.listCas().map((c) => c.id).join(', ')}`);
+    if (!(await pki.getCa(ROOT_CA_ID, q))) await requireRootCa(pki);
+    throw new InputError(`unknown CA: got "${id}", want one of ${(await pki.listCas(q)).map((c) => c.id).join(', ')}`);
   }
   if (ca.parentId === null) {
     throw new InputError(
       `CA ${id}: got the root CA, want a revoked issuing CA; nothing above the root can sign its successor. If the root key is compromised, create a new hierarchy in a new state directory (jinbao --state <new dir> pki init) and re-issue every certificate under it`,
     );
   }
-  const successor = pki.successorOf(id);
+  const successor = await pki.successorOf(id, q);
   if (successor) {
     throw new InputError(`CA ${id} is already replaced by ${successor.id} (created ${successor.createdAt.toISOString()}, status ${successor.status}); nothing changed. ${successor.id} issues in its place${successor.status === 'revoked' ? `; replace it instead: jinbao pki replace-ca --ca ${successor.id}` : ''}`);
   }
@@ -292,12 +326,12 @@ export interface ReplacedCa {
  * that the next attempt refuses to overwrite and names.
  */
 export async function replaceCa(pki: PkiStore, id: string, passphrase: string, opts: { now?: Date; actor?: string; backends?: KeyBackends } = {}): Promise<ReplacedCa> {
-  const old = pki.refusalsAudited('pki.ca.replace', id, opts.actor, () => replaceable(pki, id));
-  const parent = pki.getCa(old.parentId!)!;
+  const old = await refusalAudited(pki, 'pki.ca.replace', id, opts.actor, () => replaceable(pki, id));
+  const parent = (await pki.getCa(old.parentId!))!;
   const backend = backendOf(pki, old, opts.backends);
   if (!backend) throw new JinbaoError(`CA ${id} kept its key in the "${old.keyBackend}" backend, which this jinbao does not know; want "software" or "pkcs11"`);
   const parentSigner = await openCaSigner(pki, parent.id, passphrase, opts.backends);
-  const next = successorIdentity(pki, old);
+  const next = await successorIdentity(pki, old);
   let created: CaRecord;
   try {
     created = await createCa(
@@ -308,15 +342,15 @@ export async function replaceCa(pki: PkiStore, id: string, passphrase: string, o
     );
   } catch (err) {
     // A concurrent replace-ca that won holds the successor's key label: report that, not the key clash.
-    if (pki.successorOf(id)) pki.refusalsAudited('pki.ca.replace', id, opts.actor, () => replaceable(pki, id));
+    if (await pki.successorOf(id)) await refusalAudited(pki, 'pki.ca.replace', id, opts.actor, () => replaceable(pki, id));
     throw err;
   }
   const successor: CaRecord = { ...created, replaces: old.id };
-  pki.refusalsAudited('pki.ca.replace', id, opts.actor, () => {
+  await pki.refusalsAudited('pki.ca.replace', id, opts.actor, async (tx) => {
     // Checked again inside the write: a concurrent replace-ca may have won meanwhile.
-    replaceable(pki, id);
-    pki.insertCa(successor);
-    appendAudit(pki.state, {
+    await replaceable(pki, id, tx);
+    await pki.insertCa(tx, successor);
+    await appendAudit(tx, {
       action: 'pki.ca.replace',
       outcome: 'ok',
       subject: id,
@@ -336,5 +370,15 @@ export async function replaceCa(pki: PkiStore, id: string, passphrase: string, o
       },
     });
   });
-  return { replaced: old, successor: pki.getCa(successor.id)! };
+  return { replaced: old, successor: (await pki.getCa(successor.id))! };
+}
+
+/** A check outside any write: a refusal (InputError) is audited before it is rethrown. */
+async function refusalAudited<T>(pki: PkiStore, action: string, subject: string, actor: string | undefined, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (err instanceof InputError) await pki.auditRefusal({ action, subject, actor, details: { reason: err.message } });
+    throw err;
+  }
 }

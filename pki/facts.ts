@@ -1,6 +1,5 @@
-import { existsSync } from 'node:fs';
 import type { Fabric } from '../fabric/index.js';
-import { demoPassphraseFile } from './passphrase.js';
+import { demoPassphrase } from './passphrase.js';
 import { PROFILES } from './profiles.js';
 import type { PkiStore } from './store.js';
 
@@ -29,15 +28,15 @@ const STAFF_PROFILES = Object.values(PROFILES)
   .filter((p) => p.staff)
   .map((p) => p.name);
 
-export function staffCertificateHolders(pki: PkiStore, now = new Date()): Map<string, number> {
-  const rows = pki.state.db
-    .prepare(
-      `SELECT site, COUNT(DISTINCT staff_number) AS n FROM pki_certificates
-       WHERE status = 'active' AND profile IN (${STAFF_PROFILES.map(() => '?').join(',')}) AND not_before <= ? AND not_after > ? AND staff_number IS NOT NULL
-         AND ${ISSUER_ACTIVE}
-       GROUP BY site`,
-    )
-    .all(...STAFF_PROFILES, now.toISOString(), now.toISOString()) as { site: string; n: number }[];
+export async function staffCertificateHolders(pki: PkiStore, now = new Date()): Promise<Map<string, number>> {
+  const n = STAFF_PROFILES.length;
+  const rows = await pki.db.query<{ site: string; n: number }>(
+    `SELECT site, COUNT(DISTINCT staff_number) AS n FROM pki_certificates
+     WHERE status = 'active' AND profile IN (${STAFF_PROFILES.map((_, i) => `$${i + 1}`).join(',')}) AND not_before <= $${n + 1} AND not_after > $${n + 1} AND staff_number IS NOT NULL
+       AND ${ISSUER_ACTIVE}
+     GROUP BY site`,
+    [...STAFF_PROFILES, now.toISOString()],
+  );
   return new Map(rows.map((r) => [r.site, r.n]));
 }
 
@@ -48,15 +47,14 @@ export interface Mlps3Applications {
   readonly missing: readonly string[];
 }
 
-export function mlps3Applications(pki: PkiStore, fabric: Fabric, now = new Date()): Mlps3Applications {
+export async function mlps3Applications(pki: PkiStore, fabric: Fabric, now = new Date()): Promise<Mlps3Applications> {
   const covered = new Set(
     (
-      pki.state.db
-        .prepare(
-          `SELECT DISTINCT site, application FROM pki_certificates
-           WHERE status = 'active' AND profile = 'server-tls' AND application IS NOT NULL AND not_before <= ? AND not_after > ? AND ${ISSUER_ACTIVE}`,
-        )
-        .all(now.toISOString(), now.toISOString()) as { site: string; application: string }[]
+      await pki.db.query<{ site: string; application: string }>(
+        `SELECT DISTINCT site, application FROM pki_certificates
+         WHERE status = 'active' AND profile = 'server-tls' AND application IS NOT NULL AND not_before <= $1 AND not_after > $1 AND ${ISSUER_ACTIVE}`,
+        [now.toISOString()],
+      )
     ).map((r) => `${r.site}/${r.application}`),
   );
   let total = 0;
@@ -75,13 +73,12 @@ export function mlps3Applications(pki: PkiStore, fabric: Fabric, now = new Date(
 }
 
 /**
- * Whether the hierarchy in `stateDir` is the demo one `jinbao up` creates: its CA keys are
- * protected by a passphrase stored beside them (pki/DEMO-PASSPHRASE), so anyone who reads the
- * directory can sign. Its certificates are real X.509 but prove nothing about production.
+ * Whether the hierarchy is the demo one `jinbao up` creates: its CA keys are protected by a
+ * passphrase stored beside them in the state store, so anyone who reads the store can sign. Its
+ * certificates are real X.509 but prove nothing about production. The same on both backends.
  */
-export function pkiProvenance(stateDir: string): { kind: 'demo' | 'production'; detail: string } {
-  const file = demoPassphraseFile(stateDir);
-  return existsSync(file)
-    ? { kind: 'demo', detail: `demo hierarchy: the CA passphrase is stored beside the keys (${file})` }
-    : { kind: 'production', detail: 'production hierarchy: no passphrase is stored in the state directory' };
+export async function pkiProvenance(pki: PkiStore): Promise<{ kind: 'demo' | 'production'; detail: string }> {
+  return (await demoPassphrase(pki)) !== undefined
+    ? { kind: 'demo', detail: `demo hierarchy: the CA passphrase is stored beside the keys (in ${pki.where})` }
+    : { kind: 'production', detail: 'production hierarchy: no passphrase is stored in the state store' };
 }

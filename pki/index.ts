@@ -2,7 +2,8 @@
  * The PKI: CA hierarchy, profiles, the issuance pipeline, the certificate store and SM2.
  *
  * Ports for revocation (pki/revocation/) and other features:
- * - `PkiStore.open(state)` opens the PKI tables; `findCertificate(serial)` gives the issuer CA id
+ * Every store access is async (lib/sql: SQLite or PostgreSQL).
+ * - `PkiStore.open(db, stateDir)` opens the PKI tables; `findCertificate(serial)` gives the issuer CA id
  *   (`caId`), `status`, `revokedAt`, `revocationReason`; `markRevoked(serial, reason)` revokes in one
  *   transaction with its audit entry (unknown serial and "already revoked" are InputError, exit 2,
  *   refusal audited); `revokedEntries(caId, {afterSeq})` streams a CA's revoked serials in ascending
@@ -18,10 +19,12 @@
  * - `chainOf(pki, caId)` the CA's chain (issuing first, root last).
  */
 export { CA_ALGORITHMS, CA_ALGORITHM_SPECS, OID, SM2_DEFAULT_ID, describeKey, parseCaAlgorithm, type CaAlgorithm, type SubscriberKey } from './algorithms.js';
-export { generateSoftwareKey, SoftwareKeyBackend, type KeyBackend, type Signer, type SoftwareKey } from './keys.js';
+export { generateSoftwareKey, SoftwareKeyBackend, type KeyBackend, type KeyBlobs, type Signer, type SoftwareKey } from './keys.js';
 export {
+  PKI_MIGRATIONS,
   PkiStore,
   REVOCATION_REASONS,
+  UniqueSerialError,
   normalizeSerial,
   parseRevocationReason,
   type CaPurpose,
@@ -29,6 +32,8 @@ export {
   type CaRole,
   type CertificateQuery,
   type CertificateRecord,
+  type IssuedEntry,
+  type IssueRejection,
   type RevocationReason,
   type RevokedEntry,
 } from './store.js';
@@ -51,7 +56,7 @@ export {
   type HierarchyOptions,
   type KeyBackends,
 } from './ca.js';
-export { DEFAULT_PASSPHRASE_ENV, DEMO_PASSPHRASE_WARNING, demoPassphraseFile, ensureDemoPassphrase, resolvePassphrase, type PassphraseRequest, type PassphraseSource } from './passphrase.js';
+export { DEFAULT_PASSPHRASE_ENV, DEMO_PASSPHRASE_WARNING, demoPassphrase, ensureDemoPassphrase, resolvePassphrase, type PassphraseRequest, type PassphraseSource } from './passphrase.js';
 export { EXT, EXTENDED_KEY_USAGES, certificateKeyId, formatName, fromPem, nameFromPkijs, toPem, type DistinguishedName } from './x509.js';
 export { PROFILES, PROFILE_NAMES, keyUsageFor, organizationOf, profileByName, type KeyUsageByKey, type Profile, type ProfileName } from './profiles.js';
 export { Issuer, validIdentityCode, type IssueRequest, type Issued, type IssuerOptions } from './pipeline.js';

@@ -1,6 +1,4 @@
 import { createCipheriv, createHmac, createPrivateKey, createPublicKey, generateKeyPair, pbkdf2Sync, randomBytes, sign as nodeSign, type KeyObject } from 'node:crypto';
-import { chmodSync, existsSync, fsyncSync, mkdirSync, openSync, closeSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import * as asn1js from 'asn1js';
 import { sm2 } from 'sm-crypto-v2';
 import { InputError, JinbaoError } from '../lib/errors.js';
@@ -8,7 +6,7 @@ import { CA_ALGORITHM_SPECS, SM2_DEFAULT_ID, type CaAlgorithm } from './algorith
 
 /**
  * The crypto seam. A `Signer` signs bytes with one private key; a `KeyBackend` creates and opens
- * keys. The software backend keeps keys as encrypted PKCS#8 files; a PKCS#11 token is another
+ * keys. The software backend keeps keys as encrypted PKCS#8 in the state store; a PKCS#11 token is another
  * backend behind the same two interfaces.
  */
 export interface Signer {
@@ -177,44 +175,47 @@ export function decryptPkcs8(pem: string, passphrase: string, where: string): Ke
   }
 }
 
+/** Where the software backend keeps its encrypted PEMs: the state store's pki_keys table (`PkiStore`). */
+export interface KeyBlobs {
+  /** Where the blobs are, for messages ("SQLite /var/lib/jinbao/jinbao.db"). */
+  readonly where: string;
+  keyPem(ref: string): Promise<string | undefined>;
+  /** false when `ref` exists already (nothing changed). */
+  insertKey(ref: string, pem: string): Promise<boolean>;
+  /** Replace the PEM only while it still is `previous`. */
+  replaceKey(ref: string, previous: string, pem: string): Promise<void>;
+}
+
 /**
- * Keys as encrypted PKCS#8 PEM files (KEY_PROTECTION) in one directory, mode 0600.
+ * Software keys as encrypted PKCS#8 PEM (KEY_PROTECTION) in the state store, so every machine that
+ * uses a shared store can sign with the passphrase, and a copy of the database alone cannot.
  *
  * A key written by an older jinbao (PBKDF2 at 2,048 iterations) is re-encrypted with the current
  * protection the next time it is unlocked: the passphrase is only ever in hand at that moment, so no
- * separate command could do it without asking for it again. The new file replaces the old one
- * atomically (written beside it, synced, renamed), so a crash leaves one or the other, both
- * readable. Copies made before (backups) keep the old protection until they are replaced.
+ * separate command could do it without asking for it again. The row is replaced only if it still
+ * holds the old PEM, so two processes upgrading at once leave one of their (equivalent) results.
  */
 export class SoftwareKeyBackend implements KeyBackend {
   readonly name = 'software';
-  constructor(readonly dir: string) {}
+  constructor(readonly blobs: KeyBlobs) {}
 
   async generate(algorithm: CaAlgorithm, label: string, passphrase: string): Promise<{ ref: string; signer: Signer }> {
     if (!/^[a-z0-9][a-z0-9-]{0,62}$/.test(label)) throw new InputError(`key label: got "${label}", want lowercase letters, digits and "-"`);
-    mkdirSync(this.dir, { recursive: true, mode: 0o700 });
     const ref = `${label}.key.pem`;
-    const file = join(this.dir, ref);
-    if (existsSync(file)) throw new JinbaoError(`a key already exists at ${file}; refusing to overwrite it (move it aside if it is stale)`);
+    if ((await this.blobs.keyPem(ref)) !== undefined) throw new JinbaoError(`a key "${ref}" already exists in ${this.blobs.where}; refusing to overwrite it (a CA created halfway before; remove the pki_keys row if it is stale)`);
     const key = await generateSoftwareKey(algorithm);
-    writeFileSync(file, key.exportPkcs8(passphrase), { mode: 0o600, flag: 'wx' });
-    chmodSync(file, 0o600);
+    if (!(await this.blobs.insertKey(ref, key.exportPkcs8(passphrase)))) throw new JinbaoError(`a key "${ref}" already exists in ${this.blobs.where}; refusing to overwrite it (another process created it a moment ago)`);
     return { ref, signer: key.signer };
   }
 
   async open(ref: string, algorithm: CaAlgorithm, passphrase: string): Promise<Signer> {
-    const file = join(this.dir, ref);
-    let pem: string;
-    try {
-      pem = readFileSync(file, 'utf8');
-    } catch (err) {
-      throw new JinbaoError(`the CA key ${file} is missing or unreadable: ${(err as Error).message}; restore the state directory's pki/keys from backup`, { cause: err });
-    }
-    const cacheKey = unlockedKey(file, pem, passphrase);
+    const pem = await this.blobs.keyPem(ref);
+    if (pem === undefined) throw new JinbaoError(`the CA key "${ref}" is missing from ${this.blobs.where}; restore the state store from backup`);
+    const cacheKey = unlockedKey(ref, pem, passphrase);
     let privateKey = unlocked.get(cacheKey);
     if (privateKey === undefined) {
-      privateKey = decryptPkcs8(pem, passphrase, `the CA key ${file}`);
-      if (!keyProtection(pem).current) upgradeKeyFile(file, privateKey, passphrase);
+      privateKey = decryptPkcs8(pem, passphrase, `the CA key "${ref}" in ${this.blobs.where}`);
+      if (!keyProtection(pem).current) await this.blobs.replaceKey(ref, pem, encryptPkcs8(privateKey, passphrase));
       else unlocked.set(cacheKey, privateKey);
     }
     return softwareKey(algorithm, privateKey).signer;
@@ -224,31 +225,11 @@ export class SoftwareKeyBackend implements KeyBackend {
 /**
  * Keys this process already unlocked. With 600,000 PBKDF2 iterations an unlock costs about half a
  * second, and one command (`jinbao up`) opens the same few CA keys dozens of times. An entry is
- * found only with the same file content and the same passphrase (compared through an HMAC under a
+ * found only with the same stored PEM and the same passphrase (compared through an HMAC under a
  * key that never leaves the process), so a wrong passphrase is still refused.
  */
 const unlocked = new Map<string, KeyObject>();
 const processSecret = randomBytes(32);
-function unlockedKey(file: string, pem: string, passphrase: string): string {
-  return createHmac('sha256', processSecret).update(file).update('\0').update(pem).update('\0').update(passphrase).digest('hex');
-}
-
-/**
- * Rewrite `file` with the current protection. A key directory that cannot be written (read-only
- * media) keeps the old file: signing still works and the next unlock tries again.
- */
-function upgradeKeyFile(file: string, privateKey: KeyObject, passphrase: string): void {
-  const tmp = `${file}.upgrade-${process.pid}`;
-  try {
-    writeFileSync(tmp, encryptPkcs8(privateKey, passphrase), { mode: 0o600, flag: 'wx' });
-    const fd = openSync(tmp, 'r');
-    try {
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(tmp, file);
-  } catch {
-    rmSync(tmp, { force: true });
-  }
+function unlockedKey(ref: string, pem: string, passphrase: string): string {
+  return createHmac('sha256', processSecret).update(ref).update('\0').update(pem).update('\0').update(passphrase).digest('hex');
 }

@@ -6,18 +6,18 @@ import type { PkiStore } from './store.js';
  * issued and revoked counters, seconds to expiry of each CA, certificates expiring within 30 days.
  * `store` returns undefined while no hierarchy exists; the metrics are then empty.
  */
-export function registerPkiMetrics(registry: Registry, store: () => PkiStore | undefined, clock: () => Date = () => new Date()): void {
+export function registerPkiMetrics(registry: Registry, store: () => Promise<PkiStore | undefined>, clock: () => Date = () => new Date()): void {
   const registers = [registry];
   new Counter({
     name: 'jinbao_pki_certificates_issued_total',
     help: 'Certificates issued, by profile.',
     labelNames: ['profile'],
     registers,
-    collect() {
+    async collect() {
       this.reset();
-      const pki = store();
+      const pki = await store();
       if (!pki) return;
-      for (const r of pki.state.db.prepare('SELECT profile, COUNT(*) AS n FROM pki_certificates GROUP BY profile').all() as { profile: string; n: number }[]) this.inc({ profile: r.profile }, r.n);
+      for (const r of await pki.countByProfile()) this.inc({ profile: r.profile }, r.n);
     },
   });
   new Counter({
@@ -25,11 +25,11 @@ export function registerPkiMetrics(registry: Registry, store: () => PkiStore | u
     help: 'Certificates revoked, by profile.',
     labelNames: ['profile'],
     registers,
-    collect() {
+    async collect() {
       this.reset();
-      const pki = store();
+      const pki = await store();
       if (!pki) return;
-      for (const r of pki.state.db.prepare("SELECT profile, COUNT(*) AS n FROM pki_certificates WHERE status = 'revoked' GROUP BY profile").all() as { profile: string; n: number }[]) this.inc({ profile: r.profile }, r.n);
+      for (const r of await pki.countByProfile({ revoked: true })) this.inc({ profile: r.profile }, r.n);
     },
   });
   new Gauge({
@@ -37,12 +37,12 @@ export function registerPkiMetrics(registry: Registry, store: () => PkiStore | u
     help: 'Seconds until each CA certificate expires (negative once expired).',
     labelNames: ['ca', 'status'],
     registers,
-    collect() {
+    async collect() {
       this.reset();
-      const pki = store();
+      const pki = await store();
       if (!pki) return;
       const now = clock().getTime();
-      for (const ca of pki.listCas()) this.set({ ca: ca.id, status: ca.status }, Math.round((ca.notAfter.getTime() - now) / 1000));
+      for (const ca of await pki.listCas()) this.set({ ca: ca.id, status: ca.status }, Math.round((ca.notAfter.getTime() - now) / 1000));
     },
   });
   new Gauge({
@@ -50,18 +50,14 @@ export function registerPkiMetrics(registry: Registry, store: () => PkiStore | u
     help: 'Active certificates that expire within 30 days, by profile (not counting those under a revoked CA).',
     labelNames: ['profile'],
     registers,
-    collect() {
+    async collect() {
       this.reset();
-      const pki = store();
+      const pki = await store();
       if (!pki) return;
       const now = clock();
       const horizon = new Date(now.getTime() + 30 * 86_400_000);
-      const rows = pki.state.db
-        // Certificates under a revoked CA are dead already (every chain through it fails): renewing them is not the job.
-        .prepare(
-          "SELECT profile, COUNT(*) AS n FROM pki_certificates WHERE status = 'active' AND not_after > ? AND not_after <= ? AND ca_id IN (SELECT id FROM pki_cas WHERE status = 'active') GROUP BY profile",
-        )
-        .all(now.toISOString(), horizon.toISOString()) as { profile: string; n: number }[];
+      // Certificates under a revoked CA are dead already (every chain through it fails): renewing them is not the job.
+      const rows = await pki.expiringByProfile(now, horizon);
       for (const r of rows) this.set({ profile: r.profile }, r.n);
     },
   });

@@ -2,17 +2,16 @@
  * The PKI's operations: what the CLI, the exporter and (next) the service call. Each takes the PKI
  * store (or the state it lives in), its inputs and a progress sink, and returns data; none prints.
  */
-import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Registry } from 'prom-client';
 import type { Fabric, LiveFacts } from '../fabric/index.js';
 import type { Progress, StateAccess } from '../lib/context.js';
-import type { StateStore } from '../lib/state.js';
 import { initHierarchy, openCaSigner, replaceCa, ROOT_CA_ID } from './ca.js';
 import { mlps3Applications, pkiProvenance, staffCertificateHolders } from './facts.js';
 import { registerPkiMetrics } from './metrics.js';
 import { fileDelivery } from './deliver.js';
-import { DEFAULT_PASSPHRASE_ENV, demoPassphraseFile, ensureDemoPassphrase } from './passphrase.js';
+import { DEFAULT_PASSPHRASE_ENV, demoPassphrase, ensureDemoPassphrase } from './passphrase.js';
 import { Issuer, type IssueRequest, type Issued } from './pipeline.js';
 import { caBundlePem, replicaTlsMaterial } from './replica.js';
 import { cutCrl as cutAuditedCrl, OcspResponder, ocspAuthority, publishCrl, responderFromPem, serveOcsp, type RevocationRegistry } from './revocation/index.js';
@@ -21,20 +20,25 @@ import { PkiStore, type CaRecord, type RevocationReason } from './store.js';
 import { toPem } from './x509.js';
 
 /** The PKI store when a hierarchy exists; undefined otherwise (creating neither the store nor its tables). */
-export function existingPki(state: StateAccess): PkiStore | undefined {
+export async function existingPki(state: StateAccess): Promise<PkiStore | undefined> {
   if (!state.hasStore()) return undefined;
-  const store = state.store();
-  if (!store.versions()['pki']) return undefined;
-  const pki = PkiStore.open(store);
-  return pki.getCa(ROOT_CA_ID) ? pki : undefined;
+  const db = await state.database();
+  if (!(await db.versions())['pki']) return undefined;
+  const pki = await openPki(state);
+  return (await pki.getCa(ROOT_CA_ID)) ? pki : undefined;
+}
+
+/** The PKI tables of the state, created or upgraded on first use. */
+export async function openPki(state: StateAccess): Promise<PkiStore> {
+  return PkiStore.open(await state.database(), state.stateDir);
 }
 
 /** KPI facts: staff certificate holders per site, MLPS level-3 applications with server certificates. */
-export function pkiLiveFacts(state: StateAccess, fabric: Fabric): Partial<LiveFacts> {
-  const pki = existingPki(state);
+export async function pkiLiveFacts(state: StateAccess, fabric: Fabric): Promise<Partial<LiveFacts>> {
+  const pki = await existingPki(state);
   if (!pki) return {};
-  const apps = mlps3Applications(pki, fabric);
-  return { staffCertificates: staffCertificateHolders(pki), mlps3Applications: { total: apps.total, withCertificates: apps.withCertificates }, pkiProvenance: pkiProvenance(state.stateDir).kind };
+  const apps = await mlps3Applications(pki, fabric);
+  return { staffCertificates: await staffCertificateHolders(pki), mlps3Applications: { total: apps.total, withCertificates: apps.withCertificates }, pkiProvenance: (await pkiProvenance(pki)).kind };
 }
 
 /** Exporter: certificate and CA gauges, read from the state at each scrape. */
@@ -69,24 +73,23 @@ export async function ensureReplicaCertificates(
   fabric: Fabric,
   opts: { readonly env: NodeJS.ProcessEnv; readonly outDir: string; readonly progress: Progress },
 ): Promise<ReplicaCertificatesResult> {
-  const store = state.store();
-  const pki = PkiStore.open(store);
+  const pki = await openPki(state);
   const envName = DEFAULT_PASSPHRASE_ENV;
   let passphrase = opts.env[envName] || undefined;
   let created = false;
   let demo = false;
-  if (!pki.getCa(ROOT_CA_ID)) {
+  if (!(await pki.getCa(ROOT_CA_ID))) {
     if (!passphrase) {
-      passphrase = ensureDemoPassphrase(store.dir);
+      passphrase = await ensureDemoPassphrase(pki);
       demo = true;
     }
     await initHierarchy(pki, { algorithm: 'ecdsa-p256', passphrase });
     created = true;
-  } else if (!passphrase && existsSync(demoPassphraseFile(store.dir))) {
-    passphrase = ensureDemoPassphrase(store.dir);
-    demo = true;
+  } else if (!passphrase) {
+    passphrase = await demoPassphrase(pki);
+    demo = passphrase !== undefined;
   }
-  const base = { hierarchyCreated: created, demoKeyStore: demo, stateDir: store.dir, passphraseEnv: envName };
+  const base = { hierarchyCreated: created, demoKeyStore: demo, stateDir: state.stateDir, passphraseEnv: envName };
   if (!passphrase) return { ...base, hierarchyCreated: false, demoKeyStore: false, replica: null };
   const now = Date.now();
   let issued = 0;
@@ -97,17 +100,16 @@ export async function ensureReplicaCertificates(
     if (!drSite) continue;
     const dir = join(opts.outDir, site.id);
     mkdirSync(dir, { recursive: true });
-    writeFileSync(join(dir, 'ca-bundle.pem'), caBundlePem(pki));
+    writeFileSync(join(dir, 'ca-bundle.pem'), await caBundlePem(pki));
     const serials: Record<'primary' | 'standby', string> = { primary: '', standby: '' };
     for (const [role, host, cn] of [
       ['primary', site, `pg.${site.slug}.jinbao.internal`],
       ['standby', drSite, `pg-dr-${site.slug}.${drSite.slug}.jinbao.internal`],
     ] as const) {
-      const current = pki
-        .listCertificates({ site: host.id, profile: 'replica-mtls', status: 'active' })
-        // Certificates of a revoked (since replaced) infrastructure CA are dead: issue new ones under its successor.
-        .filter((c) => c.commonName === cn && c.notAfter.getTime() - now > RENEW_BEFORE_MS && !pki.revokedCaInChain(c.caId))
-        .pop();
+      const candidates = (await pki.listCertificates({ site: host.id, profile: 'replica-mtls', status: 'active' })).filter((c) => c.commonName === cn && c.notAfter.getTime() - now > RENEW_BEFORE_MS);
+      // Certificates of a revoked (since replaced) infrastructure CA are dead: issue new ones under its successor.
+      let current: (typeof candidates)[number] | undefined;
+      for (const c of candidates) if (!(await pki.revokedCaInChain(c.caId))) current = c;
       if (current && existsSync(join(dir, `${role}.key.pem`)) && existsSync(join(dir, `${role}.crt.pem`))) {
         kept += 1;
         serials[role] = current.serial;
@@ -153,22 +155,22 @@ export async function issueCertificate(
 }
 
 /** Revoke one certificate (audited; refusals are InputError and audited too). */
-export function revokeCertificate(pki: PkiStore, serial: string, reason: RevocationReason): { serial: string; caId: string; reason: RevocationReason; revokedAt: string | undefined } {
-  const cert = pki.markRevoked(serial, reason);
+export async function revokeCertificate(pki: PkiStore, serial: string, reason: RevocationReason): Promise<{ serial: string; caId: string; reason: RevocationReason; revokedAt: string | undefined }> {
+  const cert = await pki.markRevoked(serial, reason);
   return { serial: cert.serial, caId: cert.caId, reason, revokedAt: cert.revokedAt?.toISOString() };
 }
 
 /** Revoke an issuing CA; says how many unrevoked certificates it leaves stranded. */
-export function revokeIssuingCa(pki: PkiStore, id: string, reason: RevocationReason) {
-  const ca = pki.markCaRevoked(id, reason);
-  const stranded = pki.listCertificates({ caId: ca.id, status: 'active' }).length;
+export async function revokeIssuingCa(pki: PkiStore, id: string, reason: RevocationReason) {
+  const ca = await pki.markCaRevoked(id, reason);
+  const stranded = (await pki.listCertificates({ caId: ca.id, status: 'active' })).length;
   return { ca: ca.id, serial: ca.serial, parent: ca.parentId!, reason, revokedAt: ca.revokedAt?.toISOString(), revocationSeq: ca.revocationSeq, unrevokedCertificatesUnder: stranded };
 }
 
 /** Give a revoked issuing CA its successor; says how many of its certificates need re-issuing. */
 export async function replaceIssuingCa(pki: PkiStore, id: string, passphrase: string): Promise<{ replaced: CaRecord; successor: CaRecord; certificatesToReissue: number }> {
   const { replaced, successor } = await replaceCa(pki, id, passphrase);
-  return { replaced, successor, certificatesToReissue: pki.listCertificates({ caId: replaced.id, status: 'active' }).length };
+  return { replaced, successor, certificatesToReissue: (await pki.listCertificates({ caId: replaced.id, status: 'active' })).length };
 }
 
 export interface CutCrlRequest {
@@ -228,9 +230,9 @@ export interface OcspServiceRequest {
 }
 
 /** Start an RFC 6960 responder for one CA over HTTP; revocations recorded by any process show in its next answer. */
-export async function startOcspService(store: StateStore, pki: PkiStore, r: OcspServiceRequest) {
-  const ca = pki.getCa(r.caId);
-  if (!ca) throw new InputError(`--ca: got "${r.caId}", want one of ${pki.listCas().map((c) => c.id).join(', ')}`);
+export async function startOcspService(pki: PkiStore, r: OcspServiceRequest) {
+  const ca = await pki.getCa(r.caId);
+  if (!ca) throw new InputError(`--ca: got "${r.caId}", want one of ${(await pki.listCas()).map((c) => c.id).join(', ')}`);
   const signer = responderFromPem({
     caId: ca.id,
     caCertificateDer: ca.der,
@@ -240,14 +242,16 @@ export async function startOcspService(store: StateStore, pki: PkiStore, r: Ocsp
     keyFile: r.responderKeyFile,
     ...(r.keyPassphrase !== undefined ? { keyPassphrase: r.keyPassphrase } : {}),
   });
-  // The responder never revokes, so SQLite's data_version (moves on other connections' commits) can gate the revocation check.
-  const dataVersion = store.db.prepare('PRAGMA data_version').pluck();
+  // The responder never revokes, so SQLite's data_version (moves on other connections' commits) can gate
+  // the revocation check; on PostgreSQL the revocation sequence is read per request (one indexed row).
+  const db = pki.db;
+  const changeCounter = db.dialect === 'sqlite' ? async () => (await db.query<{ data_version: number }>('PRAGMA data_version'))[0]!.data_version : undefined;
   const responder = new OcspResponder({
     authorities: [ocspAuthority(ca.id, ca.der, signer)],
     registry: pki,
     validitySeconds: r.validitySeconds,
     cacheTtlSeconds: r.cacheTtlSeconds,
-    changeCounter: () => dataVersion.get() as number,
+    ...(changeCounter ? { changeCounter } : {}),
   });
   try {
     const running = await serveOcsp(responder, { port: r.port, host: r.host });

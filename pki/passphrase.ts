@@ -1,45 +1,43 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Writable } from 'node:stream';
 import { InputError } from '../lib/errors.js';
+import { DEMO_PASSPHRASE_SETTING, type PkiStore } from './store.js';
 
 /**
  * Where the passphrase protecting CA keys comes from, in order: the environment variable named by
- * `--passphrase-env` (default JINBAO_PKI_PASSPHRASE); the demo passphrase file that `jinbao up`
- * writes into an embedded state directory; a prompt when stdin is a terminal.
+ * `--passphrase-env` (default JINBAO_PKI_PASSPHRASE); the demo passphrase that `jinbao up` stores
+ * in the state store beside the keys; a prompt when stdin is a terminal.
  */
 
 export const DEFAULT_PASSPHRASE_ENV = 'JINBAO_PKI_PASSPHRASE';
 export const MIN_PASSPHRASE_LENGTH = 12;
 
 export const DEMO_PASSPHRASE_WARNING =
-  'WARNING: DEMO KEY STORE. The CA keys in this state directory are protected by a generated passphrase stored next to them ' +
-  '(pki/DEMO-PASSPHRASE). Anyone who can read the directory can sign certificates. Never use it for real staff or servers: ' +
+  'WARNING: DEMO KEY STORE. The CA keys in this state store are protected by a generated passphrase stored next to them ' +
+  '(pki_settings "demo-passphrase"). Anyone who can read the store can sign certificates. Never use it for real staff or servers: ' +
   'create a production hierarchy with "jinbao pki init" and a passphrase from --passphrase-env in another state directory.';
 
-export function demoPassphraseFile(stateDir: string): string {
-  return join(stateDir, 'pki', 'DEMO-PASSPHRASE');
+/** The demo passphrase of the store, if `jinbao up` made a demo hierarchy in it. */
+export function demoPassphrase(pki: PkiStore): Promise<string | undefined> {
+  return pki.setting(DEMO_PASSPHRASE_SETTING);
 }
 
-/** Create (or read) the demo passphrase of an embedded state directory. */
-export function ensureDemoPassphrase(stateDir: string): string {
-  const file = demoPassphraseFile(stateDir);
-  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
-  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
-  const pass = randomBytes(24).toString('base64url');
-  writeFileSync(file, `${pass}\n`, { mode: 0o600 });
-  return pass;
+/** Create (or read) the demo passphrase of a state store; the first process to store one wins. */
+export async function ensureDemoPassphrase(pki: PkiStore): Promise<string> {
+  return (await demoPassphrase(pki)) ?? pki.initSetting(DEMO_PASSPHRASE_SETTING, randomBytes(24).toString('base64url'));
 }
 
-export type PassphraseSource = 'env' | 'demo-file' | 'prompt';
+export type PassphraseSource = 'env' | 'demo' | 'prompt';
 
 export interface PassphraseRequest {
   readonly env: NodeJS.ProcessEnv;
   /** @default JINBAO_PKI_PASSPHRASE */
   readonly envName?: string;
+  /** Where the keys are, for the prompt. */
   readonly stateDir: string;
+  /** The store's demo passphrase, if it has one (`demoPassphrase(pki)`); not consulted when creating keys. */
+  readonly demo?: () => Promise<string | undefined>;
   /** Prompt here when no other source has one (only when it is a terminal). */
   readonly tty?: { readonly input: NodeJS.ReadableStream & { isTTY?: boolean }; readonly output: NodeJS.WritableStream };
   /** Creating keys: enforce the minimum length. */
@@ -51,8 +49,9 @@ export async function resolvePassphrase(req: PassphraseRequest): Promise<{ passp
   if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new InputError(`--passphrase-env: got "${name}", want the name of an environment variable such as ${DEFAULT_PASSPHRASE_ENV}`);
   let found: { passphrase: string; source: PassphraseSource } | undefined;
   const fromEnv = req.env[name];
+  const demo = fromEnv === undefined || fromEnv === '' ? (!req.creating ? await req.demo?.() : undefined) : undefined;
   if (fromEnv !== undefined && fromEnv !== '') found = { passphrase: fromEnv, source: 'env' };
-  else if (!req.creating && existsSync(demoPassphraseFile(req.stateDir))) found = { passphrase: readFileSync(demoPassphraseFile(req.stateDir), 'utf8').trim(), source: 'demo-file' };
+  else if (demo !== undefined) found = { passphrase: demo, source: 'demo' };
   else if (req.tty?.input.isTTY) found = { passphrase: await prompt(req.tty.input, req.tty.output, `passphrase for the CA keys in ${req.stateDir}: `), source: 'prompt' };
   if (!found) {
     throw new InputError(`no passphrase for the CA keys: got no ${name} in the environment and no terminal to prompt on, want ${name} set (or --passphrase-env NAME naming the variable that holds it)`);

@@ -1,12 +1,11 @@
 import type { Fabric, Site } from '../fabric/index.js';
-import { appendAudit } from '../lib/audit.js';
 import { InputError } from '../lib/errors.js';
 import { describeKey, type CaAlgorithm, type SubscriberKey } from './algorithms.js';
-import { chainOf, ensureProvinceStaffCa, INFRASTRUCTURE_CA_ID, openCaSigner, requireRootCa, staffCaIdFor, type CaSigner, type KeyBackends } from './ca.js';
+import { chainOf, ensureProvinceStaffCa, INFRASTRUCTURE_CA_ID, openCaSigner, requireRootCa, ROOT_CA_ID, staffCaIdFor, type CaSigner, type KeyBackends } from './ca.js';
 import { parseCsr, verifyCsrSignature, type ParsedCsr } from './csr.js';
 import { generateSoftwareKey, type SoftwareKey } from './keys.js';
 import { DEFAULT_DISTRIBUTION, KEY_FAMILY_NAMES, keyUsageFor, organizationOf, profileByName, urlsFor, type Profile, type SanRule } from './profiles.js';
-import { UniqueSerialError, type CaRecord, type CertificateRecord, type PkiStore } from './store.js';
+import type { CaRecord, CertificateRecord, IssuedEntry, IssueRejection, PkiStore } from './store.js';
 import { assembleSigned, authorityInfoAccessExtension, authorityKeyIdExtension, buildExtensions, certificateKeyId, certificateParts, crlDistributionExtension, encodeName, encodeTbs, formatName, NAME_ATTRIBUTES, newSerial, parseSubject, spkiKeyId, type DistinguishedName, type NameAttribute } from './x509.js';
 
 /**
@@ -253,28 +252,32 @@ async function enforcerStage(d: Draft, issuer: Issuer): Promise<void> {
   if (p.issuer === 'staff') {
     // The site's staff CA line: the CA of the fixed id, or its successor once replaced (pki replace-ca).
     const { id, province } = staffCaIdFor(issuer.fabric, d.site);
-    ca = issuer.pki.currentCa(id) ?? (province ? await ensureProvinceStaffCa(issuer.pki, province, issuer.passphrase, { now: d.now, ...(d.req.actor ? { actor: d.req.actor } : {}), ...(issuer.backends ? { backends: issuer.backends } : {}) }) : undefined);
+    ca = await issuer.cas.currentCa(id);
+    if (!ca && province) {
+      ca = await ensureProvinceStaffCa(issuer.pki, province, issuer.passphrase, { now: d.now, ...(d.req.actor ? { actor: d.req.actor } : {}), ...(issuer.backends ? { backends: issuer.backends } : {}) });
+      issuer.cas.invalidate();
+    }
     if (!ca) throw new InputError(`no staff CA "${id}" in the store: got a hierarchy without it, want one initialized with jinbao pki init`);
   } else if (p.issuer === 'named' && d.req.caId !== undefined) {
     // A CA the user names is that CA, also when it has a successor: the refusal below names it.
-    ca = issuer.pki.getCa(d.req.caId);
-    if (!ca) throw new InputError(`unknown CA: got "${d.req.caId}", want one of ${issuer.pki.listCas().map((c) => c.id).join(', ')}`);
+    ca = await issuer.cas.getCa(d.req.caId);
+    if (!ca) throw new InputError(`unknown CA: got "${d.req.caId}", want one of ${(await issuer.cas.listCas()).map((c) => c.id).join(', ')}`);
   } else {
-    ca = issuer.pki.currentCa(INFRASTRUCTURE_CA_ID);
-    if (!ca) throw new InputError(`unknown CA: got "${INFRASTRUCTURE_CA_ID}", want one of ${issuer.pki.listCas().map((c) => c.id).join(', ')}`);
+    ca = await issuer.cas.currentCa(INFRASTRUCTURE_CA_ID);
+    if (!ca) throw new InputError(`unknown CA: got "${INFRASTRUCTURE_CA_ID}", want one of ${(await issuer.cas.listCas()).map((c) => c.id).join(', ')}`);
   }
   // The root's own delegated OCSP responder is the one leaf it signs: it answers for the issuing CAs' certificates.
   if (ca.role !== 'issuing' && p.name !== 'ocsp-signing') {
     throw new InputError(`issuing CA: got the root CA, want an issuing CA (the root signs only issuing CAs, its OCSP responder and its CRL)`);
   }
   if (ca.status === 'revoked') {
-    const successor = issuer.pki.currentCa(ca.id);
+    const successor = await issuer.cas.currentCa(ca.id);
     const next = successor && successor.id !== ca.id ? `; ${successor.id} replaced it (--ca ${successor.id})` : `; create its successor with: jinbao pki replace-ca --ca ${ca.id}`;
     throw new InputError(`issuing CA ${ca.id}: got a revoked CA (since ${ca.revokedAt?.toISOString()}, ${ca.revocationReason}), want an active one; it issues nothing more${next}`);
   }
   if (ca.notAfter <= d.now) throw new InputError(`issuing CA ${ca.id}: got a CA that expired on ${ca.notAfter.toISOString()}, want one valid now; create a new hierarchy or CA`);
   if (ca.notBefore > d.now) throw new InputError(`issuing CA ${ca.id}: got a CA valid only from ${ca.notBefore.toISOString()}, want one valid now; check the clock`);
-  const revoked = issuer.pki.revokedCaInChain(ca.id);
+  const revoked = await issuer.cas.revokedCaInChain(ca.id);
   if (revoked) throw new InputError(`issuing CA ${ca.id}: got a CA whose parent ${revoked.id} is revoked, want an unrevoked chain`);
   d.ca = ca;
   d.notBefore = new Date(d.now.getTime() - BACKDATE_MS);
@@ -303,8 +306,71 @@ interface IssuerParts {
   readonly authorityInfoAccess: Map<string, Uint8Array | undefined>;
 }
 
+/** How long an issuer trusts the CA records it read; the commit checks the issuing CA's status again. */
+const CA_VIEW_MS = 1_000;
+
+/**
+ * The CA records (a handful) as an issuer last read them, one query per CA_VIEW_MS instead of
+ * several per certificate, and re-read on a miss. A CA revoked meanwhile by another process is
+ * caught at the commit (`PkiStore.recordIssued` checks the issuing CA's status under the audit
+ * lock, which every revocation holds), and the issuer then re-runs the checks on fresh records.
+ */
+class CaView {
+  private loaded?: { at: number; byId: Map<string, CaRecord>; successors: Map<string, CaRecord>; list: CaRecord[] };
+  private loading?: Promise<NonNullable<CaView['loaded']>>;
+  constructor(private readonly pki: PkiStore) {}
+
+  invalidate(): void {
+    this.loaded = undefined;
+  }
+
+  private async view(): Promise<NonNullable<CaView['loaded']>> {
+    if (this.loaded && performance.now() - this.loaded.at < CA_VIEW_MS) return this.loaded;
+    this.loading ??= this.pki.listCas().then(
+      (list) => {
+        this.loading = undefined;
+        this.loaded = { at: performance.now(), byId: new Map(list.map((c) => [c.id, c])), successors: new Map(list.filter((c) => c.replaces !== null).map((c) => [c.replaces!, c])), list };
+        return this.loaded;
+      },
+      (err: unknown) => {
+        this.loading = undefined;
+        throw err;
+      },
+    );
+    return this.loading;
+  }
+
+  async listCas(): Promise<CaRecord[]> {
+    return (await this.view()).list;
+  }
+
+  async getCa(id: string): Promise<CaRecord | undefined> {
+    const found = (await this.view()).byId.get(id);
+    if (found) return found;
+    this.invalidate();
+    return (await this.view()).byId.get(id);
+  }
+
+  /** As `PkiStore.currentCa`: `id`, or its successor's successor… */
+  async currentCa(id: string): Promise<CaRecord | undefined> {
+    let ca = await this.getCa(id);
+    const { successors } = await this.view();
+    for (let next = ca && successors.get(ca.id); next; next = successors.get(next.id)) ca = next;
+    return ca;
+  }
+
+  /** As `PkiStore.revokedCaInChain`. */
+  async revokedCaInChain(caId: string): Promise<CaRecord | undefined> {
+    const { byId } = await this.view();
+    for (let ca = byId.get(caId); ca; ca = ca.parentId ? byId.get(ca.parentId) : undefined) if (ca.status === 'revoked') return ca;
+    return undefined;
+  }
+}
+
 /** Issues certificates for one store and inventory, caching opened CA signers. */
 export class Issuer {
+  /** The CA records, read at most once a second (checked again at the commit). */
+  readonly cas: CaView;
   private readonly signers = new Map<string, Promise<CaSigner>>();
   private readonly issuers = new Map<string, IssuerParts>();
 
@@ -321,6 +387,7 @@ export class Issuer {
     this.backends = opts.backends;
     this.distributionBase = opts.distributionBase ?? DEFAULT_DISTRIBUTION.base;
     this.nextSerial = opts.newSerial ?? newSerial;
+    this.cas = new CaView(pki);
   }
 
   private signer(caId: string): Promise<CaSigner> {
@@ -363,28 +430,38 @@ export class Issuer {
   /**
    * Run the pipeline. Refusals are audited and rethrown; nothing else changes. With a `delivery`,
    * its outputs are checked before signing and staged before the commit (a refusal there is
-   * audited and nothing is recorded); a failed commit discards them.
+   * audited and nothing is recorded); a failed commit discards them. The certificate is recorded
+   * with its audit entry by the store's group commit: concurrent issuances of this process share
+   * one transaction, and this resolves only after the one holding this certificate committed.
    */
   async issue(req: IssueRequest, delivery?: Delivery): Promise<Issued> {
-    const d = await this.check(req, delivery);
+    let d = await this.check(req, delivery);
     for (let attempt = 1; ; attempt++) {
       const issued = await this.sign(d);
-      const staged = delivery ? this.refusalAudited(req, d, () => delivery.stage(issued)) : undefined;
+      const staged = delivery ? await this.refusalAudited(req, d, () => delivery.stage(issued)) : undefined;
+      let rejected: IssueRejection | undefined;
       try {
-        this.persist([{ d, issued }]);
+        rejected = (await this.pki.recordIssued([issuedEntry(d, issued)])).get(issued.record.serial);
       } catch (err) {
         staged?.discard();
-        if (err instanceof UniqueSerialError && attempt < 5) continue;
         throw err;
       }
-      return staged ? { ...issued, files: staged.commit() } : issued;
+      if (rejected === undefined) return staged ? { ...issued, files: staged.commit() } : issued;
+      staged?.discard();
+      if (attempt >= 5) throw new Error(`certificate ${issued.record.serial} was not recorded ${attempt} times in a row (${rejected}); check the serial source and the CA records`);
+      if (rejected === 'ca-revoked') {
+        // Revoked since this issuer read it: the checks run again on fresh records and refuse (audited).
+        this.cas.invalidate();
+        d = await this.check(req, delivery);
+      }
     }
   }
 
   /**
    * Issue many requests with one durable commit for all that pass (group commit): each is checked
    * and signed on its own, refusals are audited and returned in place, and the accepted ones are
-   * recorded with their audit entries in a single transaction, so a crash keeps all or none.
+   * recorded with their audit entries in a single transaction, so a crash keeps all or none (a
+   * serial that turns out to be taken is signed again and recorded on its own).
    */
   async issueMany(reqs: readonly IssueRequest[]): Promise<(Issued | InputError)[]> {
     const out: (Issued | InputError)[] = [];
@@ -399,12 +476,11 @@ export class Issuer {
         out.push(err);
       }
     }
-    try {
-      this.persist(batch);
-      for (const b of batch) out[b.index] = b.issued;
-    } catch (err) {
-      if (!(err instanceof UniqueSerialError)) throw err;
-      for (const b of batch) out[b.index] = await this.issue(b.d.req);
+    const rejected = await this.pki.recordIssued(batch.map((b) => issuedEntry(b.d, b.issued)));
+    if (rejected.size > 0) this.cas.invalidate();
+    for (const b of batch) {
+      if (!rejected.has(b.issued.record.serial)) out[b.index] = b.issued;
+      else out[b.index] = await this.issue(b.d.req).catch((err: unknown) => (err instanceof InputError ? err : Promise.reject(err)));
     }
     return out;
   }
@@ -413,7 +489,7 @@ export class Issuer {
   private async check(req: IssueRequest, delivery?: Delivery): Promise<Draft> {
     let draft: Draft | undefined;
     try {
-      const root = requireRootCa(this.pki);
+      const root = (await this.cas.getCa(ROOT_CA_ID)) ?? (await requireRootCa(this.pki));
       const d = (draft = requestStage(this.fabric, req));
       await proofOfPossessionStage(d, root.algorithm);
       profileChecksStage(d);
@@ -424,25 +500,24 @@ export class Issuer {
       delivery?.check();
       return d;
     } catch (err) {
-      if (err instanceof InputError) this.auditRefusal(req, draft, err);
+      if (err instanceof InputError) await this.auditRefusal(req, draft, err);
       throw err;
     }
   }
 
   /** Run `fn` (a stage after signing); an InputError from it is audited as a refusal of `req`. */
-  private refusalAudited(req: IssueRequest, d: Draft, fn: () => StagedDelivery): StagedDelivery {
+  private async refusalAudited(req: IssueRequest, d: Draft, fn: () => StagedDelivery): Promise<StagedDelivery> {
     try {
       return fn();
     } catch (err) {
-      if (err instanceof InputError) this.auditRefusal(req, d, err);
+      if (err instanceof InputError) await this.auditRefusal(req, d, err);
       throw err;
     }
   }
 
-  private auditRefusal(req: IssueRequest, draft: Draft | undefined, err: InputError): void {
-    appendAudit(this.pki.state, {
+  private async auditRefusal(req: IssueRequest, draft: Draft | undefined, err: InputError): Promise<void> {
+    await this.pki.auditRefusal({
       action: 'pki.issue',
-      outcome: 'refused',
       subject: draft ? formatName(draft.subject) : '',
       ...(req.actor ? { actor: req.actor } : {}),
       details: { profile: req.profile, site: req.site, reason: err.message, ...(err.details.length ? { problems: err.details } : {}) },
@@ -491,31 +566,31 @@ export class Issuer {
       revocationSeq: null,
       issuedAt: d.now,
     };
-    return { record, certificateDer: der, chainDer: this.chain(ca.id), ...(d.generated ? { key: d.generated } : {}) };
+    return { record, certificateDer: der, chainDer: await this.chain(ca.id), ...(d.generated ? { key: d.generated } : {}) };
   }
 
-  /** persist + audit: all records and their audit entries in one transaction. */
-  private persist(items: readonly { d: Draft; issued: Issued }[]): void {
-    if (items.length === 0) return;
-    this.pki.state.write(() => {
-      for (const { d, issued } of items) {
-        const r = issued.record;
-        this.pki.insertCertificate(r);
-        appendAudit(this.pki.state, {
-          action: 'pki.issue',
-          outcome: 'ok',
-          subject: r.serial,
-          ...(d.req.actor ? { actor: d.req.actor } : {}),
-          details: { profile: r.profile, profileVersion: r.profileVersion, site: r.site, caId: r.caId, subject: r.subject, notAfter: r.notAfter.toISOString(), keyType: r.keyType },
-        });
-      }
-    });
-  }
-
-  private readonly chains = new Map<string, Uint8Array[]>();
-  private chain(caId: string): Uint8Array[] {
+  private readonly chains = new Map<string, Promise<Uint8Array[]>>();
+  private chain(caId: string): Promise<Uint8Array[]> {
     let c = this.chains.get(caId);
-    if (!c) this.chains.set(caId, (c = chainOf(this.pki, caId)));
+    if (!c) {
+      this.chains.set(caId, (c = chainOf(this.pki, caId)));
+      c.catch(() => this.chains.delete(caId));
+    }
     return c;
   }
+}
+
+/** persist + audit: what the store records for one issued certificate. */
+function issuedEntry(d: Draft, issued: Issued): IssuedEntry {
+  const r = issued.record;
+  return {
+    certificate: r,
+    audit: {
+      action: 'pki.issue',
+      outcome: 'ok',
+      subject: r.serial,
+      ...(d.req.actor ? { actor: d.req.actor } : {}),
+      details: { profile: r.profile, profileVersion: r.profileVersion, site: r.site, caId: r.caId, subject: r.subject, notAfter: r.notAfter.toISOString(), keyType: r.keyType },
+    },
+  };
 }

@@ -60,21 +60,21 @@ export async function replicaTlsMaterial(pki: PkiStore, fabric: Fabric, req: Rep
     certificatePem,
     privateKeyPem: issued.key!.exportPkcs8(),
     fullChainPem: certificatePem + toPem(issued.chainDer[0]!),
-    caBundlePem: caBundlePem(pki),
+    caBundlePem: await caBundlePem(pki),
   };
 }
 
 /** Root and the current infrastructure CA's certificates, PEM (a replaced CA's successor, never the revoked CA). Refused when the current one is revoked: peers would trust a compromised CA. */
-export function caBundlePem(pki: PkiStore): string {
+export async function caBundlePem(pki: PkiStore): Promise<string> {
   // The infrastructure CA of today: the original, or its successor once replaced (pki replace-ca).
-  const infra = pki.currentCa(INFRASTRUCTURE_CA_ID)?.id ?? INFRASTRUCTURE_CA_ID;
-  const revoked = pki.revokedCaInChain(infra);
+  const infra = (await pki.currentCa(INFRASTRUCTURE_CA_ID))?.id ?? INFRASTRUCTURE_CA_ID;
+  const revoked = await pki.revokedCaInChain(infra);
   if (revoked) {
     throw new InputError(
       `CA bundle for replica TLS: got a chain through CA ${revoked.id}, revoked since ${revoked.revokedAt?.toISOString()} (${revoked.revocationReason}), want an unrevoked chain; ${infra} issues nothing more, so replicas need its successor: jinbao pki replace-ca --ca ${infra}, then new replica certificates (jinbao up)`,
     );
   }
-  return chainOf(pki, infra)
+  return (await chainOf(pki, infra))
     .reverse()
     .map((d) => toPem(d))
     .join('');
@@ -162,7 +162,7 @@ function certSignedBy(child: pkijs.Certificate, issuer: pkijs.Certificate): bool
  * (the trusted national root), validity at the signing time, and, when a store is given, that
  * neither the signer certificate nor any CA on its chain is revoked.
  */
-export function verifyEvidence(payload: Uint8Array | string, sig: EvidenceSignature, trust: { rootPem: string; pki?: PkiStore }): EvidenceVerification {
+export async function verifyEvidence(payload: Uint8Array | string, sig: EvidenceSignature, trust: { rootPem: string; pki?: PkiStore }): Promise<EvidenceVerification> {
   const bytes = typeof payload === 'string' ? Buffer.from(payload, 'utf8') : payload;
   let leaf: pkijs.Certificate;
   let chain: pkijs.Certificate[];
@@ -192,10 +192,11 @@ export function verifyEvidence(payload: Uint8Array | string, sig: EvidenceSignat
   const at = new Date(sig.signedAt);
   if (at < leaf.notBefore.value || at > leaf.notAfter.value) return { ok: false, reason: `validity: got a signature made ${sig.signedAt}, want one within the certificate's validity (${leaf.notBefore.value.toISOString()} to ${leaf.notAfter.value.toISOString()})`, signer };
   if (trust.pki) {
-    const rec = trust.pki.findCertificate(serial);
+    const rec = await trust.pki.findCertificate(serial);
     if (rec?.status === 'revoked') return { ok: false, reason: `revocation: got a signer certificate revoked at ${rec.revokedAt?.toISOString()} (${rec.revocationReason}), want an unrevoked one`, signer };
     // The chain checks above tie every CA on the way to the root into the bundle, so its serials name them all.
-    const revokedCa = chain.map((c) => trust.pki!.findCaBySerial(Buffer.from(c.serialNumber.valueBlock.valueHexView).toString('hex'))).find((ca) => ca?.status === 'revoked');
+    const chainCas = await Promise.all(chain.map((c) => trust.pki!.findCaBySerial(Buffer.from(c.serialNumber.valueBlock.valueHexView).toString('hex'))));
+    const revokedCa = chainCas.find((ca) => ca?.status === 'revoked');
     if (revokedCa) {
       return { ok: false, reason: `revocation: got a chain through CA ${revokedCa.id}, revoked at ${revokedCa.revokedAt?.toISOString()} (${revokedCa.revocationReason}), want an unrevoked chain`, signer };
     }

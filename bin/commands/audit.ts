@@ -27,7 +27,7 @@ export function register(program: Command, run: Runner): void {
 }
 
 async function verify(ctx: Context, o: { json?: boolean }): Promise<number> {
-  const r = verifyAudit(ctx.store());
+  const r = await verifyAudit(await ctx.database());
   if (o.json) ctx.out(json(r));
   else if (r.ok) ctx.out(`audit log intact: ${r.entries} entries, head ${r.head}\n`);
   else ctx.out(`audit log BROKEN at entry ${r.firstBroken!.seq}: ${r.firstBroken!.reason}\n`);
@@ -41,9 +41,9 @@ async function verify(ctx: Context, o: { json?: boolean }): Promise<number> {
 async function exportAudit(ctx: Context, o: { out?: string; format: string; action?: string; since?: string }): Promise<void> {
   const format = parseChoice('--format', o.format, ['jsonl', 'json'] as const);
   const since = o.since === undefined ? undefined : parseIsoDate('--since', o.since, '2026-10-01');
-  const store = ctx.store();
-  const entries = [...readAudit(store, { ...(o.action !== undefined ? { action: o.action } : {}), ...(since ? { since } : {}) })];
-  const check = verifyAudit(store);
+  const db = await ctx.database();
+  const entries = await readAudit(db, { ...(o.action !== undefined ? { action: o.action } : {}), ...(since ? { since } : {}) });
+  const check = await verifyAudit(db);
   const text =
     format === 'json'
       ? json({ exportedAt: new Date().toISOString(), chain: { intact: check.ok, entries: check.entries, head: check.head, ...(check.firstBroken ? { firstBroken: check.firstBroken } : {}) }, entries })

@@ -66,12 +66,12 @@ export async function drillReport(state: StateAccess, runId: string): Promise<Dr
 }
 
 /** Check a report file's digest and, with a verifier (asked for once the file is read), its signature. */
-export async function verifyReportFile(file: string, verifier: () => EvidenceVerifier | undefined) {
+export async function verifyReportFile(file: string, verifier: () => EvidenceVerifier | undefined | Promise<EvidenceVerifier | undefined>) {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
     throw new InputError(`cannot read the report ${file}: ${(err as Error).message}`, { cause: err });
   }
-  return verifyReport(text, verifier());
+  return verifyReport(text, await verifier());
 }

@@ -18,8 +18,8 @@
  * - `migrate(component, migrations)` applies each missing version once, in a transaction with its
  *   version record, whatever number of processes start together; a newer store is refused.
  *
- * lib/state.ts's synchronous StateStore is unchanged and still what features use; this is the
- * foundation they move onto, component by component.
+ * The audit log and the PKI run on it; the IPAM ledger, WAN keys and drill history still use
+ * lib/state.ts's synchronous StateStore, which shares the SQLite connection until they move.
  */
 import { ExitCode, JinbaoError } from '../errors.js';
 import { PostgresDatabase, type PostgresOptions } from './postgres.js';

@@ -39,6 +39,8 @@ export class SqliteDatabase implements Database {
   readonly where: string;
   private readonly db: BetterSqlite3.Database;
   private queue: Promise<unknown> = Promise.resolve();
+  /** Prepared once per text: features run the same few statements thousands of times. */
+  private readonly statements = new Map<string, BetterSqlite3.Statement>();
 
   private constructor(file: string, db: BetterSqlite3.Database) {
     this.where = `SQLite ${file}`;
@@ -97,17 +99,29 @@ export class SqliteDatabase implements Database {
     return next;
   }
 
+  private prepare(sql: string): BetterSqlite3.Statement {
+    let st = this.statements.get(sql);
+    if (!st) {
+      st = this.db.prepare(sql);
+      if (this.statements.size >= 500) this.statements.clear();
+      this.statements.set(sql, st);
+    }
+    return st;
+  }
+
   private readonly direct: Transaction = {
     dialect: 'sqlite',
     query: async <R extends object>(sql: string, params?: Params) => {
       const q = toSqlite(sql, params);
-      return this.db.prepare(q.sql).all(...q.params) as R[];
+      return this.prepare(q.sql).all(...q.params) as R[];
     },
     run: async (sql: string, params?: Params) => {
       const q = toSqlite(sql, params);
-      return this.db.prepare(q.sql).run(...q.params).changes;
+      return this.prepare(q.sql).run(...q.params).changes;
     },
     exec: async (sql: string) => {
+      // DDL can invalidate prepared statements: prepare afresh after it.
+      this.statements.clear();
       this.db.exec(sql);
     },
   };

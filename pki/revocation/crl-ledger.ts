@@ -1,14 +1,15 @@
 import { InputError } from '../../lib/errors.js';
-import type { Migration, StateStore } from '../../lib/state.js';
+import type { Database, SqlMigration, Transaction } from '../../lib/sql/index.js';
 
 /**
  * CRL numbers and published CRLs, per CA. A CRL records the revocation sequence it covers
  * (`maxSeq`), so a delta CRL lists exactly what was revoked after its base was cut.
  */
-export const CRL_MIGRATIONS: readonly Migration[] = [
+export const CRL_MIGRATIONS: readonly SqlMigration[] = [
   {
     description: 'CRL numbers and published CRLs',
-    up: `
+    up: {
+      sqlite: `
       CREATE TABLE pki_crl_numbers (
         ca_id TEXT PRIMARY KEY,
         last_number INTEGER NOT NULL
@@ -25,8 +26,33 @@ export const CRL_MIGRATIONS: readonly Migration[] = [
         PRIMARY KEY (ca_id, number)
       );
     `,
+      postgresql: `
+      CREATE TABLE pki_crl_numbers (
+        ca_id text PRIMARY KEY,
+        last_number bigint NOT NULL
+      );
+      CREATE TABLE pki_crls (
+        ca_id text NOT NULL,
+        number bigint NOT NULL,
+        base_number bigint,
+        this_update bigint NOT NULL,
+        next_update bigint NOT NULL,
+        max_seq bigint NOT NULL,
+        entries bigint,
+        bytes bigint,
+        PRIMARY KEY (ca_id, number)
+      );
+    `,
+    },
   },
 ];
+
+/**
+ * The lock a CRL number is taken under. CRL numbers come from one row per CA bumped by an upsert,
+ * which the row lock already makes unique; the named lock also orders "find the delta's base,
+ * take the number" against concurrent cuts of every CA, in every process.
+ */
+export const CRL_LOCK = 'pki-crl';
 
 /** A CRL number taken for one CRL, with the part of the revocation sequence it covers. */
 export interface CrlSlot {
@@ -63,8 +89,11 @@ interface CrlRow {
 }
 
 export class CrlLedger {
-  constructor(readonly store: StateStore) {
-    store.migrate('pki-revocation', CRL_MIGRATIONS);
+  private constructor(readonly db: Database) {}
+
+  static async open(db: Database): Promise<CrlLedger> {
+    await db.migrate('pki-revocation', CRL_MIGRATIONS);
+    return new CrlLedger(db);
   }
 
   /**
@@ -72,49 +101,48 @@ export class CrlLedger {
    * and fix what the CRL covers. A delta needs a published full CRL as its base. Numbers taken by
    * a process that dies before publishing are skipped, never reused.
    */
-  reserve(caId: string, opts: { delta: boolean; revocationSeq: number; thisUpdate: Date; validitySeconds: number }): CrlSlot {
-    const db = this.store.db;
-    return this.store.write(() => {
-      let base: { number: number; max_seq: number } | undefined;
-      if (opts.delta) {
-        base = db
-          .prepare('SELECT number, max_seq FROM pki_crls WHERE ca_id = ? AND base_number IS NULL AND bytes IS NOT NULL ORDER BY number DESC LIMIT 1')
-          .get(caId) as { number: number; max_seq: number } | undefined;
-        if (base === undefined) {
-          throw new InputError(`CA "${caId}" has no full CRL yet, so a delta CRL has no base; publish one first with: jinbao pki crl --ca ${caId}`);
+  reserve(caId: string, opts: { delta: boolean; revocationSeq: number; thisUpdate: Date; validitySeconds: number }): Promise<CrlSlot> {
+    return this.db.write(
+      async (tx) => {
+        let base: { number: number; max_seq: number } | undefined;
+        if (opts.delta) {
+          [base] = await tx.query<{ number: number; max_seq: number }>(
+            'SELECT number, max_seq FROM pki_crls WHERE ca_id = $1 AND base_number IS NULL AND bytes IS NOT NULL ORDER BY number DESC LIMIT 1',
+            [caId],
+          );
+          if (base === undefined) {
+            throw new InputError(`CA "${caId}" has no full CRL yet, so a delta CRL has no base; publish one first with: jinbao pki crl --ca ${caId}`);
+          }
         }
-      }
-      const number = db
-        .prepare(
-          `INSERT INTO pki_crl_numbers (ca_id, last_number) VALUES (?, 1)
-           ON CONFLICT (ca_id) DO UPDATE SET last_number = last_number + 1 RETURNING last_number`,
-        )
-        .pluck()
-        .get(caId) as number;
-      const thisUpdate = new Date(Math.floor(opts.thisUpdate.getTime() / 1000) * 1000);
-      const nextUpdate = new Date(thisUpdate.getTime() + opts.validitySeconds * 1000);
-      db.prepare('INSERT INTO pki_crls (ca_id, number, base_number, this_update, next_update, max_seq) VALUES (?, ?, ?, ?, ?, ?)').run(
-        caId,
-        number,
-        base?.number ?? null,
-        thisUpdate.getTime() / 1000,
-        nextUpdate.getTime() / 1000,
-        opts.revocationSeq,
-      );
-      return { caId, number, ...(base ? { baseNumber: base.number } : {}), afterSeq: base?.max_seq ?? 0, maxSeq: opts.revocationSeq, thisUpdate, nextUpdate };
-    });
+        const [{ last_number: number }] = (await tx.query<{ last_number: number }>(
+          `INSERT INTO pki_crl_numbers (ca_id, last_number) VALUES ($1, 1)
+           ON CONFLICT (ca_id) DO UPDATE SET last_number = pki_crl_numbers.last_number + 1 RETURNING last_number`,
+          [caId],
+        )) as [{ last_number: number }];
+        const thisUpdate = new Date(Math.floor(opts.thisUpdate.getTime() / 1000) * 1000);
+        const nextUpdate = new Date(thisUpdate.getTime() + opts.validitySeconds * 1000);
+        await tx.run('INSERT INTO pki_crls (ca_id, number, base_number, this_update, next_update, max_seq) VALUES ($1, $2, $3, $4, $5, $6)', [
+          caId,
+          number,
+          base?.number ?? null,
+          thisUpdate.getTime() / 1000,
+          nextUpdate.getTime() / 1000,
+          opts.revocationSeq,
+        ]);
+        return { caId, number, ...(base ? { baseNumber: base.number } : {}), afterSeq: base?.max_seq ?? 0, maxSeq: opts.revocationSeq, thisUpdate, nextUpdate };
+      },
+      { locks: [CRL_LOCK] },
+    );
   }
 
-  /** Mark a reserved CRL as written; only published full CRLs can be delta bases. */
-  published(slot: CrlSlot, entries: number, bytes: number): void {
-    this.store.write(() => this.store.db.prepare('UPDATE pki_crls SET entries = ?, bytes = ? WHERE ca_id = ? AND number = ?').run(entries, bytes, slot.caId, slot.number));
+  /** Mark a reserved CRL as written (inside the caller's transaction); only published full CRLs can be delta bases. */
+  async published(tx: Transaction, slot: CrlSlot, entries: number, bytes: number): Promise<void> {
+    await tx.run('UPDATE pki_crls SET entries = $1, bytes = $2 WHERE ca_id = $3 AND number = $4', [entries, bytes, slot.caId, slot.number]);
   }
 
   /** Published CRLs of `caId`, newest first. */
-  list(caId: string, limit = 20): PublishedCrl[] {
-    const rows = this.store.db
-      .prepare('SELECT * FROM pki_crls WHERE ca_id = ? AND bytes IS NOT NULL ORDER BY number DESC LIMIT ?')
-      .all(caId, limit) as CrlRow[];
+  async list(caId: string, limit = 20): Promise<PublishedCrl[]> {
+    const rows = await this.db.query<CrlRow>('SELECT * FROM pki_crls WHERE ca_id = $1 AND bytes IS NOT NULL ORDER BY number DESC LIMIT $2', [caId, limit]);
     return rows.map((r) => ({
       caId,
       number: r.number,

@@ -72,21 +72,19 @@ function dayPrefix(day: number): DayPrefix {
 
 const hexValue = (c: number): number => (c <= 0x39 ? c - 0x30 : (c | 0x20) - 0x57);
 
-/**
- * Encode the revokedCertificates contents in one pass over `rows` ([serial hex, unix seconds, reason]).
- * Everything is written in place into one growing buffer: no per-entry allocation. Serial hex is
- * lowercase or uppercase digits without a sign (the store's canonical form).
- */
-export function encodeRevoked(rows: Iterable<readonly [string, number, number]>): { contents: Buffer; entries: number } {
-  const w = new EntryWriter();
-  let lastDay = Number.NaN;
-  let prefix: DayPrefix = dayPrefix(0);
-  let entries = 0;
-  for (const [serial, seconds, reason] of rows) {
+/** Writes revokedCertificates entries one at a time into one growing buffer (see encodeRevoked). */
+class RevokedEncoder {
+  private readonly w = new EntryWriter();
+  private lastDay = Number.NaN;
+  private prefix: DayPrefix = dayPrefix(0);
+  entries = 0;
+
+  add(serial: string, seconds: number, reason: number): void {
+    const w = this.w;
     const day = Math.floor(seconds / 86_400);
-    if (day !== lastDay) {
-      prefix = dayPrefix(day);
-      lastDay = day;
+    if (day !== this.lastDay) {
+      this.prefix = dayPrefix(day);
+      this.lastDay = day;
     }
     const ext = reasonExtension(reason);
     const hexLen = serial.length;
@@ -94,7 +92,7 @@ export function encodeRevoked(rows: Iterable<readonly [string, number, number]>)
     // A positive INTEGER needs a leading 0x00 when its top bit is set.
     const pad = !odd && hexValue(serial.charCodeAt(0)) >= 8 ? 1 : 0;
     const intLen = ((hexLen + 1) >> 1) + pad;
-    const timeLen = prefix.digits.length + 7;
+    const timeLen = this.prefix.digits.length + 7;
     const bodyLen = 2 + intLen + 2 + timeLen + ext.length;
     const header = derLength(bodyLen);
     w.ensure(1 + header.length + bodyLen);
@@ -111,9 +109,9 @@ export function encodeRevoked(rows: Iterable<readonly [string, number, number]>)
     } else {
       p += b.write(serial, p, 'hex');
     }
-    b[p++] = prefix.tag;
+    b[p++] = this.prefix.tag;
     b[p++] = timeLen;
-    p += prefix.digits.copy(b, p);
+    p += this.prefix.digits.copy(b, p);
     let rem = seconds - day * 86_400;
     const hh = Math.floor(rem / 3600);
     rem -= hh * 3600;
@@ -128,9 +126,23 @@ export function encodeRevoked(rows: Iterable<readonly [string, number, number]>)
     b[p++] = 0x5a;
     p += ext.copy(b, p);
     w.length = p;
-    entries++;
+    this.entries++;
   }
-  return { contents: w.buf.subarray(0, w.length), entries };
+
+  result(): { contents: Buffer; entries: number } {
+    return { contents: this.w.buf.subarray(0, this.w.length), entries: this.entries };
+  }
+}
+
+/**
+ * Encode the revokedCertificates contents in one pass over `rows` ([serial hex, unix seconds, reason]).
+ * Everything is written in place into one growing buffer: no per-entry allocation. Serial hex is
+ * lowercase or uppercase digits without a sign (the store's canonical form).
+ */
+export function encodeRevoked(rows: Iterable<readonly [string, number, number]>): { contents: Buffer; entries: number } {
+  const enc = new RevokedEncoder();
+  for (const [serial, seconds, reason] of rows) enc.add(serial, seconds, reason);
+  return enc.result();
 }
 
 function freshestCrl(url: string): Buffer {
@@ -170,8 +182,10 @@ export async function signCrl(signer: CaSigner, tbs: Buffer): Promise<Buffer> {
 }
 
 /** Build and sign a full or delta CRL from revocation rows. */
-export async function buildCrl(input: CrlInput, rows: Iterable<readonly [string, number, number]>): Promise<BuiltCrl> {
-  const revoked = encodeRevoked(rows);
+export async function buildCrl(input: CrlInput, rows: Iterable<readonly [string, number, number]> | AsyncIterable<readonly [string, number, number]>): Promise<BuiltCrl> {
+  const enc = new RevokedEncoder();
+  for await (const [serial, seconds, reason] of rows) enc.add(serial, seconds, reason);
+  const revoked = enc.result();
   const der = await signCrl(input.signer, tbsCertList(input, revoked));
   return { der, entries: revoked.entries };
 }

@@ -49,18 +49,18 @@ export interface RevokedEntry {
 
 /** The certificate store, as far as revocation uses it (a structural subset of `PkiStore`). */
 export interface RevocationRegistry {
-  findCertificate(serial: string): CertificateStatusRecord | undefined;
+  findCertificate(serial: string): Promise<CertificateStatusRecord | undefined>;
   /** Revoke, audited; refuses unknown serials and repeated revocations with InputError (also audited). */
-  markRevoked(serial: string, reason: ReasonName, opts?: { at?: Date; actor?: string }): CertificateStatusRecord;
+  markRevoked(serial: string, reason: ReasonName, opts?: { at?: Date; actor?: string }): Promise<CertificateStatusRecord>;
   /**
    * A CA certificate by serial, with the CA that signed it (`parentId`): a revoked CA's status comes
    * from its parent's responder. Registries that hold no CA certificates leave it out.
    */
-  findCaBySerial?(serial: string): CaCertificateStatusRecord | undefined;
+  findCaBySerial?(serial: string): Promise<CaCertificateStatusRecord | undefined>;
   /** A CA by id: once it is revoked, everything it issued is answered "revoked" too. Registries that hold no CAs leave it out. */
-  getCa?(id: string): CaCertificateStatusRecord | undefined;
+  getCa?(id: string): Promise<CaCertificateStatusRecord | undefined>;
   /** Revoked certificates of a CA (end-entity and CA certificates it signed), sorted, streamed; with afterSeq only those revoked later. */
-  revokedEntries(caId: string, opts?: { afterSeq?: number }): Iterable<RevokedEntry>;
+  revokedEntries(caId: string, opts?: { afterSeq?: number }): Iterable<RevokedEntry> | AsyncIterable<RevokedEntry>;
   /** Grows by one with every revocation, in any process. */
-  revocationSeq(): number;
+  revocationSeq(): Promise<number>;
 }

@@ -1,5 +1,5 @@
-import { appendAudit } from '../../lib/audit.js';
-import type { StateStore } from '../../lib/state.js';
+import { AUDIT_LOCK, appendAudit, recordAudit } from '../../lib/audit.js';
+import type { Database } from '../../lib/sql/index.js';
 import { InputError } from '../../lib/errors.js';
 import { openCaSigner, type KeyBackends, type PkiStore } from '../index.js';
 import { caInfo } from './ca-info.js';
@@ -31,12 +31,12 @@ export interface PublishedCrlFile {
   readonly entries: number;
 }
 
-function* rows(entries: Iterable<RevokedEntry>): Generator<[string, number, number]> {
-  for (const e of entries) yield [e.serial, Math.floor(e.revokedAt.getTime() / 1000), REASON_CODES[e.reason]];
+async function* rows(entries: Iterable<RevokedEntry> | AsyncIterable<RevokedEntry>): AsyncGenerator<[string, number, number]> {
+  for await (const e of entries) yield [e.serial, Math.floor(e.revokedAt.getTime() / 1000), REASON_CODES[e.reason]];
 }
 
-function auditRefusal(store: StateStore, caId: string, delta: boolean, err: InputError, actor: string | undefined): void {
-  appendAudit(store, { action: 'pki.crl', outcome: 'refused', subject: caId, actor, details: { kind: delta ? 'delta' : 'full', reason: err.message } });
+async function auditRefusal(db: Database, caId: string, delta: boolean, err: InputError, actor: string | undefined): Promise<void> {
+  await recordAudit(db, { action: 'pki.crl', outcome: 'refused', subject: caId, actor, details: { kind: delta ? 'delta' : 'full', reason: err.message } });
 }
 
 /**
@@ -49,14 +49,14 @@ export async function publishCrl(o: PublishCrlOptions): Promise<PublishedCrlFile
   const delta = o.delta ?? false;
   let slot: CrlSlot;
   try {
-    slot = o.ledger.reserve(o.signer.id, {
+    slot = await o.ledger.reserve(o.signer.id, {
       delta,
-      revocationSeq: o.registry.revocationSeq(),
+      revocationSeq: await o.registry.revocationSeq(),
       thisUpdate: o.now ?? new Date(),
       validitySeconds: o.validitySeconds ?? (delta ? 86_400 : 7 * 86_400),
     });
   } catch (err) {
-    if (err instanceof InputError) auditRefusal(o.ledger.store, o.signer.id, delta, err, o.actor);
+    if (err instanceof InputError) await auditRefusal(o.ledger.db, o.signer.id, delta, err, o.actor);
     throw err;
   }
   // Entries revoked while we stream may appear here and again in the next delta: harmless. None can be
@@ -74,9 +74,9 @@ export async function publishCrl(o: PublishCrlOptions): Promise<PublishedCrlFile
     },
     rows(source),
   );
-  o.ledger.store.write(() => {
-    o.ledger.published(slot, crl.entries, crl.der.length);
-    appendAudit(o.ledger.store, {
+  await o.ledger.db.write(async (tx) => {
+    await o.ledger.published(tx, slot, crl.entries, crl.der.length);
+    await appendAudit(tx, {
       action: 'pki.crl',
       outcome: 'ok',
       subject: o.signer.id,
@@ -91,7 +91,7 @@ export async function publishCrl(o: PublishCrlOptions): Promise<PublishedCrlFile
         nextUpdate: slot.nextUpdate.toISOString(),
       },
     });
-  });
+  }, { locks: [AUDIT_LOCK] });
   return { slot, der: crl.der, pem: pem('X509 CRL', crl.der), entries: crl.entries };
 }
 
@@ -113,11 +113,11 @@ export async function cutCrl(o: CutCrlOptions): Promise<PublishedCrlFile> {
   try {
     signer = await openCaSigner(o.pki, o.caId, o.passphrase, o.backends);
   } catch (err) {
-    if (err instanceof InputError) auditRefusal(o.pki.state, o.caId, o.delta ?? false, err, o.actor);
+    if (err instanceof InputError) await auditRefusal(o.pki.db, o.caId, o.delta ?? false, err, o.actor);
     throw err;
   }
   return publishCrl({
-    ledger: new CrlLedger(o.pki.state),
+    ledger: await CrlLedger.open(o.pki.db),
     registry: o.pki,
     signer,
     ...(o.delta !== undefined ? { delta: o.delta } : {}),

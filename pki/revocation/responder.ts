@@ -31,7 +31,7 @@ export interface OcspResponderProps {
    * revokes through the responder's own connection, as in `jinbao pki ocsp serve`.
    * @default none: the revocation sequence is read on every request
    */
-  readonly changeCounter?: () => number;
+  readonly changeCounter?: () => number | Promise<number>;
 }
 
 export interface OcspResponderStats {
@@ -55,8 +55,8 @@ interface Cached {
  *
  * Signed answers to nonce-less requests are cached by the request bytes (clients such as browsers
  * and RFC 5019 profiles send identical requests). Before each answer the responder reads the
- * store's revocation sequence: one indexed single-row SELECT (microseconds), which sees commits of
- * any process; with `changeCounter` it does so only when SQLite reports another connection
+ * store's revocation sequence: one indexed single-row SELECT (microseconds on SQLite, a round trip
+ * on PostgreSQL), which sees commits of any process; with `changeCounter` it does so only when SQLite reports another connection
  * committed. When the sequence moved, the whole cache is dropped, so a revocation is visible to
  * the very next request. A TTL alone would leave a window in which a revoked certificate is reported good;
  * this check closes it at a cost far below one signature. Answers with a nonce are signed fresh
@@ -82,10 +82,10 @@ export class OcspResponder {
     let useCache = this.props.cache ?? true;
     try {
       if (useCache) {
-        const change = this.props.changeCounter?.();
+        const change = await this.props.changeCounter?.();
         if (change === undefined || change !== this.seenChange) {
           this.seenChange = change;
-          const seqNow = this.props.registry.revocationSeq();
+          const seqNow = await this.props.registry.revocationSeq();
           if (seqNow !== this.seenSeq) {
             if (this.cache.size > 0) this.stats.cacheResets++;
             this.cache.clear();
@@ -107,7 +107,7 @@ export class OcspResponder {
         // One response has one signer: every CertID must name the same CA we serve.
         if (a === undefined || (authority !== undefined && a !== authority)) return statusOnlyResponse('unauthorized');
         authority = a;
-        answers.push({ certId: id.der, status: this.status(a, id.serial) });
+        answers.push({ certId: id.der, status: await this.status(a, id.serial) });
       }
       const producedAt = new Date(Math.floor(now.getTime() / 1000) * 1000);
       const nextUpdate = new Date(producedAt.getTime() + (this.props.validitySeconds ?? 3600) * 1000);
@@ -128,16 +128,16 @@ export class OcspResponder {
     }
   }
 
-  private status(authority: OcspAuthority, serial: string): CertStatus {
-    const cert = this.props.registry.findCertificate(serial);
+  private async status(authority: OcspAuthority, serial: string): Promise<CertStatus> {
+    const cert = await this.props.registry.findCertificate(serial);
     // Not an end-entity certificate: perhaps the certificate of a CA this authority signed.
-    const ca = cert === undefined ? this.props.registry.findCaBySerial?.(serial) : undefined;
+    const ca = cert === undefined ? await this.props.registry.findCaBySerial?.(serial) : undefined;
     const record = cert ?? ca;
     const issuedBy = cert !== undefined ? cert.caId : ca?.parentId;
     if (record === undefined || issuedBy !== authority.caId) return { kind: 'unknown' };
     if (record.status === 'revoked') return { kind: 'revoked', at: record.revokedAt ?? new Date(0), reason: record.revocationReason ?? 'unspecified' };
     // A revoked CA vouches for nothing: clients that check only the leaf must not hear "good".
-    const signer = this.props.registry.getCa?.(authority.caId);
+    const signer = await this.props.registry.getCa?.(authority.caId);
     if (signer?.status === 'revoked') return { kind: 'revoked', at: signer.revokedAt ?? new Date(0), reason: signer.revocationReason ?? 'unspecified' };
     return { kind: 'good' };
   }

@@ -64,13 +64,13 @@ describe.each(CA_ALGORITHMS)('a %s hierarchy judged by OpenSSL', (algorithm) => 
     expect(bad.stderr).toContain('Mac verify error');
   });
 
-  it('GIVEN the hierarchy THEN the root is self-signed, signs only issuing CAs (pathlen 0 below it) and each issuing CA verifies against it', () => {
-    const root = t.pki.getCa('root')!;
+  it('GIVEN the hierarchy THEN the root is self-signed, signs only issuing CAs (pathlen 0 below it) and each issuing CA verifies against it', async () => {
+    const root = (await t.pki.getCa('root'))!;
     const rootText = mustOpenssl(['x509', '-inform', 'DER', '-in', writeDer(t.dir, 'root.der', root.der), '-noout', '-text']);
     expect(rootText).toContain('CA:TRUE, pathlen:1');
     expect(rootText).toContain('Certificate Sign, CRL Sign');
     for (const id of ['ministry-staff', 'infrastructure']) {
-      const ca = t.pki.getCa(id)!;
+      const ca = (await t.pki.getCa(id))!;
       const caFile = join(t.dir, `${id}.pem`);
       writeFileSync(caFile, toPem(ca.der));
       writeFileSync(join(t.dir, 'root.pem'), toPem(root.der));

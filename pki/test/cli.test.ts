@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../bin/testkit.js';
 import { inventoryFile, openssl, opensslCsr, opensslKey, PASS } from './helpers.js';
-import { StateStore } from '../../lib/state.js';
+import Database from 'better-sqlite3';
 
 describe('jinbao pki and audit commands', () => {
   let dir: string;
@@ -37,9 +37,14 @@ describe('jinbao pki and audit commands', () => {
     const r = await cli(['pki', 'init', '--algorithm', 'ecdsa-p256', '--json']);
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout).cas.map((c: { id: string }) => c.id)).toEqual(['root', 'ministry-staff', 'infrastructure']);
-    const key = readFileSync(join(dir, 'state', 'pki', 'keys', 'root.key.pem'), 'utf8');
+    expect(r.stderr).toBe('');
+    // The key is in the store, encrypted; OpenSSL reads it with the passphrase (recovery without jinbao).
+    const store = new Database(join(dir, 'state', 'jinbao.db'), { readonly: true });
+    const key = (store.prepare("SELECT pem FROM pki_keys WHERE ref = 'root.key.pem'").get() as { pem: string }).pem;
+    store.close();
     expect(key).toContain('BEGIN ENCRYPTED PRIVATE KEY');
-    expect(openssl(['pkey', '-in', join(dir, 'state', 'pki', 'keys', 'root.key.pem'), '-passin', `pass:${PASS}`, '-noout']).code).toBe(0);
+    expect(openssl(['pkey', '-passin', `pass:${PASS}`, '-noout'], key).code).toBe(0);
+    expect(openssl(['pkey', '-passin', 'pass:not the passphrase', '-noout'], key).code).not.toBe(0);
     const again = await cli(['pki', 'init']);
     expect(again.code).toBe(2);
     expect(again.stderr).toContain('the CA hierarchy exists already');
@@ -115,8 +120,8 @@ describe('jinbao pki and audit commands', () => {
     expect((await cli(['audit', 'export', '--out', exported])).code).toBe(0);
     const lines = readFileSync(exported, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
     expect(lines.some((e) => e.action === 'pki.issue' && e.outcome === 'refused')).toBe(true);
-    const store = StateStore.open(join(dir, 'state'));
-    store.db.prepare("UPDATE audit_log SET actor = 'mallory' WHERE seq = 2").run();
+    const store = new Database(join(dir, 'state', 'jinbao.db'));
+    store.prepare("UPDATE audit_log SET actor = 'mallory' WHERE seq = 2").run();
     store.close();
     const broken = await cli(['audit', 'verify']);
     expect(broken.code).toBe(3);

@@ -100,7 +100,7 @@ describe.each(CA_ALGORITHMS)('certificates written by the DER encoder under a %s
     const p = PROFILES[profile];
     const issued = await issue(profile);
     const cert = pkijs.Certificate.fromBER(issued.certificateDer);
-    const ca = t.pki.getCa(issued.record.caId)!;
+    const ca = (await t.pki.getCa(issued.record.caId))!;
     const caCert = pkijs.Certificate.fromBER(ca.der);
     const spkiDer = new Uint8Array(cert.subjectPublicKeyInfo.toSchema().toBER(false));
     const urls = urlsFor('http://pki.jinbao.internal', ca.id);
@@ -134,9 +134,9 @@ describe.each(CA_ALGORITHMS)('certificates written by the DER encoder under a %s
   });
 
   it('GIVEN the hierarchy THEN each CA certificate is byte for byte what the pkijs encoder writes, and openssl asn1parse reads it to the end', async () => {
-    for (const ca of t.pki.listCas()) {
+    for (const ca of await t.pki.listCas()) {
       const cert = pkijs.Certificate.fromBER(ca.der);
-      const parent = pkijs.Certificate.fromBER(t.pki.getCa(ca.parentId ?? ca.id)!.der);
+      const parent = pkijs.Certificate.fromBER((await t.pki.getCa(ca.parentId ?? ca.id))!.der);
       const spkiDer = new Uint8Array(cert.subjectPublicKeyInfo.toSchema().toBER(false));
       const reference = encodeTbsPkijs({
         serial: ca.serial,

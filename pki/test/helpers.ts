@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { validateInventory, type Fabric } from '../../fabric/index.js';
 import { smallInventory } from '../../testkit/index.js';
-import { StateStore } from '../../lib/state.js';
+import { openDatabase, type Database } from '../../lib/sql/index.js';
+import { postgresMissing, type PostgresServer } from '../../lib/test/postgres-server.js';
 import { initHierarchy, Issuer, PkiStore, toPem, type CaAlgorithm } from '../index.js';
 
 export const PASS = 'correct horse battery staple';
@@ -64,26 +65,31 @@ export function opensslCsr(dir: string, key: string, subj: string, opts: { sm2?:
 
 export interface TestPki {
   readonly dir: string;
-  readonly state: StateStore;
+  /** The SQLite state directory (`dir`/state), also when the store is on PostgreSQL. */
+  readonly stateDir: string;
+  readonly db: Database;
   readonly pki: PkiStore;
   readonly fabric: Fabric;
   readonly issuer: Issuer;
-  cleanup(): void;
+  cleanup(): Promise<void>;
 }
 
-export async function testPki(algorithm: CaAlgorithm = 'ecdsa-p256', fabric: Fabric = smallFabric()): Promise<TestPki> {
+/** A hierarchy in a fresh store: SQLite in `dir`/state, or the PostgreSQL database `target` names. */
+export async function testPki(algorithm: CaAlgorithm = 'ecdsa-p256', fabric: Fabric = smallFabric(), opts: { target?: string } = {}): Promise<TestPki> {
   const dir = mkdtempSync(join(tmpdir(), 'jinbao-pki-'));
-  const state = StateStore.open(join(dir, 'state'));
-  const pki = PkiStore.open(state);
+  const stateDir = join(dir, 'state');
+  const db = await openDatabase(opts.target ?? stateDir);
+  const pki = await PkiStore.open(db, stateDir);
   await initHierarchy(pki, { algorithm, passphrase: PASS });
   return {
     dir,
-    state,
+    stateDir,
+    db,
     pki,
     fabric,
     issuer: new Issuer(pki, fabric, PASS),
-    cleanup: () => {
-      state.close();
+    cleanup: async () => {
+      await db.close();
       rmSync(dir, { recursive: true, force: true });
     },
   };
@@ -113,11 +119,31 @@ export function verifyWithOpenssl(dir: string, algorithm: CaAlgorithm, leafDer: 
   return { code: a.code || b.code, output: a.stdout + a.stderr + b.stdout + b.stderr };
 }
 
-export function countRows(state: StateStore): { certificates: number; cas: number; audit: number } {
-  const one = (sql: string) => (state.db.prepare(sql).get() as { n: number }).n;
-  return { certificates: one('SELECT COUNT(*) AS n FROM pki_certificates'), cas: one('SELECT COUNT(*) AS n FROM pki_cas'), audit: one('SELECT COUNT(*) AS n FROM audit_log') };
+export async function countRows(db: Database): Promise<{ certificates: number; cas: number; audit: number }> {
+  const one = async (sql: string) => (await db.query<{ n: number }>(sql))[0]!.n;
+  return { certificates: await one('SELECT COUNT(*) AS n FROM pki_certificates'), cas: await one('SELECT COUNT(*) AS n FROM pki_cas'), audit: await one('SELECT COUNT(*) AS n FROM audit_log') };
 }
 
-export function lastAudit(state: StateStore): { action: string; outcome: string; details: string } {
-  return state.db.prepare('SELECT action, outcome, details FROM audit_log ORDER BY seq DESC LIMIT 1').get() as { action: string; outcome: string; details: string };
+export async function lastAudit(db: Database): Promise<{ action: string; outcome: string; details: string }> {
+  return (await db.query<{ action: string; outcome: string; details: string }>('SELECT action, outcome, details FROM audit_log ORDER BY seq DESC LIMIT 1'))[0]!;
+}
+
+/**
+ * The backends a store test runs on: SQLite always, PostgreSQL when the server tools are here.
+ * `fresh()` gives a new empty store's target (a directory, or a database on the file's server).
+ */
+export function stateBackends(server: () => PostgresServer | undefined): { name: string; skip: boolean; fresh: () => Promise<string | undefined> }[] {
+  let n = 0;
+  return [
+    { name: 'SQLite', skip: false, fresh: async () => undefined },
+    {
+      name: 'PostgreSQL',
+      skip: postgresMissing() !== undefined,
+      fresh: async () => {
+        const name = `pki_${process.pid}_${++n}`;
+        await server()!.sql(`CREATE DATABASE ${name}`);
+        return server()!.url({ dbname: name, sslmode: 'disable' });
+      },
+    },
+  ];
 }

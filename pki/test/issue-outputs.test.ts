@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../bin/testkit.js';
 import { InputError } from '../../lib/errors.js';
 import { buildPkcs12, fileDelivery, Issuer, MIN_PKCS12_PASSWORD_LENGTH } from '../index.js';
+import { openDatabase } from '../../lib/sql/index.js';
 import { countRows, inventoryFile, lastAudit, openssl, opensslCsr, opensslKey, PASS, testPki, type TestPki } from './helpers.js';
 
 /**
@@ -34,13 +35,13 @@ describe('pki issue writes its outputs before the certificate is recorded', () =
     expect(r.stderr).toContain('output directory /dev/null/certs: cannot create it (ENOTDIR)');
     expect(r.stderr).toContain('nothing was issued');
     expect(await certificates()).toBe(before);
-    const state = (await import('../../lib/state.js')).StateStore.open(join(dir, 'state'));
+    const db = await openDatabase(join(dir, 'state'));
     try {
-      const audit = lastAudit(state);
+      const audit = await lastAudit(db);
       expect(audit).toMatchObject({ action: 'pki.issue', outcome: 'refused' });
       expect(JSON.parse(audit.details).reason).toContain('output directory /dev/null/certs');
     } finally {
-      state.close();
+      await db.close();
     }
   });
 
@@ -90,9 +91,9 @@ describe('an issuance whose commit fails leaves no files', () => {
     const first = await t.issuer.issue({ profile: 'server-tls', site: '440100', generate: { subject: 'CN=a.s440100.jinbao.internal' } });
     const clash = new Issuer(t.pki, t.fabric, PASS, { newSerial: () => first.record.serial });
     const out = join(t.dir, 'clash');
-    const before = countRows(t.state);
+    const before = (await countRows(t.db));
     await expect(clash.issue({ profile: 'server-tls', site: '440100', generate: { subject: 'CN=b.s440100.jinbao.internal' } }, fileDelivery({ dir: out }))).rejects.toThrow();
-    expect(countRows(t.state).certificates).toBe(before.certificates);
+    expect((await countRows(t.db)).certificates).toBe(before.certificates);
     expect(readdirSync(out)).toEqual([]);
   });
 
@@ -103,20 +104,20 @@ describe('an issuance whose commit fails leaves no files', () => {
     mkdirSync(out);
     const blocker = join(out, `${serial}.chain.pem.partial-${process.pid}`);
     writeFileSync(blocker, 'in the way');
-    const before = countRows(t.state);
+    const before = (await countRows(t.db));
     const err = await fixed.issue({ profile: 'server-tls', site: '440100', generate: { subject: 'CN=d.s440100.jinbao.internal' } }, fileDelivery({ dir: out })).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(InputError);
     expect((err as Error).message).toBe(`output directory ${out}: cannot write ${blocker} (EEXIST); want a directory you can write to with free space (--out DIR); nothing was issued`);
-    expect(countRows(t.state)).toEqual({ ...before, audit: before.audit + 1 });
+    expect((await countRows(t.db))).toEqual({ ...before, audit: before.audit + 1 });
     expect(readdirSync(out)).toEqual([`${serial}.chain.pem.partial-${process.pid}`]);
   });
 
   it('GIVEN a bundle password but no private key THEN the delivery refuses before the commit', async () => {
     const csr = opensslCsr(t.dir, opensslKey(t.dir, 'holder', 'p256'), '/CN=e.s440100.jinbao.internal', { name: 'holder' });
-    const before = countRows(t.state);
+    const before = (await countRows(t.db));
     const err = await t.issuer.issue({ profile: 'server-tls', site: '440100', csr }, fileDelivery({ dir: join(t.dir, 'nokey'), p12Password: 'a bundle passphrase' })).catch((e: unknown) => e);
     expect((err as Error).message).toBe("PKCS#12 bundle: got no private key, want a generated key or the holder's key (--key FILE) so the bundle can carry it; nothing was issued");
-    expect(countRows(t.state).certificates).toBe(before.certificates);
+    expect((await countRows(t.db)).certificates).toBe(before.certificates);
   });
 
   it('GIVEN a writable directory THEN the delivery names the files it wrote', async () => {

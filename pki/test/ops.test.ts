@@ -6,8 +6,8 @@ import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalOpsContext } from '../../orchestration/context.js';
 import { pkiUpStage } from '../../orchestration/up.js';
-import { StateStore } from '../../lib/state.js';
-import { caBundlePem, evidenceSigner, mlps3Applications, PkiStore, registerPkiMetrics, replaceCa, replicaTlsMaterial, staffCertificateHolders, toPem, verifyEvidence, type CaAlgorithm } from '../index.js';
+import { openDatabase } from '../../lib/sql/index.js';
+import { caBundlePem, demoPassphrase, evidenceSigner, mlps3Applications, PkiStore, registerPkiMetrics, replaceCa, replicaTlsMaterial, staffCertificateHolders, toPem, verifyEvidence, type CaAlgorithm } from '../index.js';
 import { inventoryFile, mustOpenssl, opensslCsr, opensslKey, PASS, smallFabric, testPki, type TestPki } from './helpers.js';
 
 describe('replica TLS material', () => {
@@ -61,20 +61,23 @@ describe.each(['ecdsa-p256', 'sm2'] as CaAlgorithm[])('evidence signing (%s)', (
     t = await testPki(algorithm);
     other = await testPki(algorithm);
   });
-  afterAll(() => (t.cleanup(), other.cleanup()));
+  afterAll(async () => {
+    await t.cleanup();
+    await other.cleanup();
+  });
 
   it('GIVEN a signed report THEN it verifies; altered, foreign-rooted or revoked signers are named', async () => {
     const signer = await evidenceSigner(t.pki, t.fabric, { site: '440000', commonName: 'drill 440000', passphrase: PASS });
     const report = JSON.stringify({ site: '440000', rtoSeconds: 42, rpoRows: 0 });
     const sig = await signer.sign(report);
-    const root = toPem(t.pki.getCa('root')!.der);
-    expect(verifyEvidence(report, sig, { rootPem: root, pki: t.pki })).toMatchObject({ ok: true, signer: { serial: signer.serial } });
-    expect(verifyEvidence(report.replace('42', '41'), sig, { rootPem: root }).reason).toBe(
+    const root = toPem((await t.pki.getCa('root'))!.der);
+    expect(await verifyEvidence(report, sig, { rootPem: root, pki: t.pki })).toMatchObject({ ok: true, signer: { serial: signer.serial } });
+    expect((await verifyEvidence(report.replace('42', '41'), sig, { rootPem: root })).reason).toBe(
       "signature: got one that does not match the payload, want a signature by the certificate's key over these exact bytes (the evidence was altered)",
     );
-    expect(verifyEvidence(report, sig, { rootPem: toPem(other.pki.getCa('root')!.der) }).reason).toBe('chain: got a chain that does not end at the trusted root, want one issued under it');
-    t.pki.markRevoked(signer.serial, 'keyCompromise');
-    expect(verifyEvidence(report, sig, { rootPem: root, pki: t.pki }).reason).toMatch(/^revocation: got a signer certificate revoked at .* \(keyCompromise\), want an unrevoked one$/);
+    expect((await verifyEvidence(report, sig, { rootPem: toPem((await other.pki.getCa('root'))!.der) })).reason).toBe('chain: got a chain that does not end at the trusted root, want one issued under it');
+    await t.pki.markRevoked(signer.serial, 'keyCompromise');
+    expect((await verifyEvidence(report, sig, { rootPem: root, pki: t.pki })).reason).toMatch(/^revocation: got a signer certificate revoked at .* \(keyCompromise\), want an unrevoked one$/);
   });
 });
 
@@ -90,19 +93,19 @@ describe('KPI facts and metrics from the store', () => {
     await t.issuer.issue({ profile: 'staff-auth', site: '440100', csr: csr('a1', 'S0001') });
     await t.issuer.issue({ profile: 'staff-sign', site: '440100', csr: csr('a2', 'S0001') });
     const revoked = await t.issuer.issue({ profile: 'staff-auth', site: '440100', csr: csr('b', 'S0002') });
-    t.pki.markRevoked(revoked.record.serial, 'affiliationChanged');
+    await t.pki.markRevoked(revoked.record.serial, 'affiliationChanged');
     await t.issuer.issue({ profile: 'staff-auth', site: '440300', csr: csr('c', 'S0003'), validityDays: 1 });
     await t.issuer.issue({ profile: 'staff-auth', site: '000000', csr: csr('d', 'S0004') });
-    expect(staffCertificateHolders(t.pki)).toEqual(new Map([['000000', 1], ['440100', 1], ['440300', 1]]));
-    expect(staffCertificateHolders(t.pki, new Date(Date.now() + 2 * 86_400_000))).toEqual(new Map([['000000', 1], ['440100', 1]]));
+    expect(await staffCertificateHolders(t.pki)).toEqual(new Map([['000000', 1], ['440100', 1], ['440300', 1]]));
+    expect(await staffCertificateHolders(t.pki, new Date(Date.now() + 2 * 86_400_000))).toEqual(new Map([['000000', 1], ['440100', 1]]));
   });
 
   it('GIVEN one server-tls certificate for one hosted domain THEN one MLPS-3 application is covered', async () => {
     const fabric = smallFabric();
-    const before = mlps3Applications(t.pki, fabric);
+    const before = await mlps3Applications(t.pki, fabric);
     const domain = fabric.domains(fabric.site('440100'))[0]!;
     await t.issuer.issue({ profile: 'server-tls', site: '440100', generate: { subject: 'CN=app.s440100.jinbao.internal' }, application: domain });
-    const after = mlps3Applications(t.pki, fabric);
+    const after = await mlps3Applications(t.pki, fabric);
     expect(before.total).toBe(fabric.sites.reduce((n, s) => n + (s.mlpsLevel >= 3 ? fabric.domains(s).length : 0), 0));
     expect(after).toMatchObject({ total: before.total, withCertificates: before.withCertificates + 1 });
     expect(after.missing).not.toContain(`440100/${domain}`);
@@ -110,7 +113,7 @@ describe('KPI facts and metrics from the store', () => {
 
   it('GIVEN certificates THEN the metrics show issued and revoked counts, CA expiry and the 30-day horizon', async () => {
     const registry = new Registry();
-    registerPkiMetrics(registry, () => t.pki);
+    registerPkiMetrics(registry, async () => t.pki);
     const text = await registry.metrics();
     expect(text).toContain('jinbao_pki_certificates_issued_total{profile="staff-auth"} 4');
     expect(text).toContain('jinbao_pki_certificates_issued_total{profile="staff-sign"} 1');
@@ -119,7 +122,7 @@ describe('KPI facts and metrics from the store', () => {
     expect(text).toContain('jinbao_pki_certificates_expiring_30d{profile="staff-auth"} 1');
     expect(text).not.toContain('jinbao_pki_certificates_expiring_30d{profile="server-tls"}');
     const empty = new Registry();
-    registerPkiMetrics(empty, () => undefined);
+    registerPkiMetrics(empty, async () => undefined);
     expect(await empty.metrics()).not.toMatch(/^jinbao_pki_certificates_issued_total\{/m);
   });
 });
@@ -145,26 +148,35 @@ describe('the up stage', () => {
     expect(first.lines[0]).toMatch(/^pki: WARNING: DEMO KEY STORE\./);
     expect(first.lines).toContain(`pki: CA hierarchy created (ecdsa-p256) in ${join(dir, 'state')}`);
     expect(first.lines.at(-1)).toBe(`pki: 2 DR pairings, replica-mtls certificates 4 issued, 0 kept; files in ${join(dir, 'out', 'pki', 'replica')}`);
-    const demo = join(dir, 'state', 'pki', 'DEMO-PASSPHRASE');
-    expect(statSync(demo).mode & 0o777).toBe(0o600);
+    const demo = async () => {
+      const db = await openDatabase(join(dir, 'state'));
+      try {
+        return await demoPassphrase(await PkiStore.open(db, join(dir, 'state')));
+      } finally {
+        await db.close();
+      }
+    };
+    const passphrase = await demo();
+    expect(passphrase).toMatch(/^[A-Za-z0-9_-]{32}$/);
+    expect(existsSync(join(dir, 'state', 'pki'))).toBe(false);
     expect(statSync(join(dir, 'out', 'pki', 'replica', '440000', 'standby.key.pem')).mode & 0o777).toBe(0o600);
     const bundle = join(dir, 'out', 'pki', 'replica', '440000', 'ca-bundle.pem');
     expect(mustOpenssl(['verify', '-purpose', 'sslserver', '-CAfile', bundle, join(dir, 'out', 'pki', 'replica', '440000', 'standby.crt.pem')])).toContain('OK');
     const second = await run();
     expect(second.lines.at(-1)).toBe(`pki: 2 DR pairings, replica-mtls certificates 0 issued, 4 kept; files in ${join(dir, 'out', 'pki', 'replica')}`);
-    expect(readFileSync(demo, 'utf8')).toMatch(/^[A-Za-z0-9_-]{32}\n$/);
+    expect(await demo()).toBe(passphrase);
     expect(existsSync(join(dir, 'out', 'pki', 'replica', '000000', 'primary.crt.pem'))).toBe(true);
     expect(caBundlePem).toBeTypeOf('function');
   });
 
   it('GIVEN the infrastructure CA revoked and replaced WHEN up runs again THEN every replica certificate is issued anew under the successor', async () => {
-    const state = StateStore.open(join(dir, 'state'));
+    const db = await openDatabase(join(dir, 'state'));
     try {
-      const pki = PkiStore.open(state);
-      pki.markCaRevoked('infrastructure', 'cACompromise');
-      await replaceCa(pki, 'infrastructure', readFileSync(join(dir, 'state', 'pki', 'DEMO-PASSPHRASE'), 'utf8').trim());
+      const pki = await PkiStore.open(db, join(dir, 'state'));
+      await pki.markCaRevoked('infrastructure', 'cACompromise');
+      await replaceCa(pki, 'infrastructure', (await demoPassphrase(pki))!);
     } finally {
-      state.close();
+      await db.close();
     }
     const third = await run();
     expect(third.lines.at(-1)).toBe(`pki: 2 DR pairings, replica-mtls certificates 4 issued, 0 kept; files in ${join(dir, 'out', 'pki', 'replica')}`);

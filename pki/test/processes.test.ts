@@ -3,7 +3,8 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { verifyAudit } from '../../lib/audit.js';
-import { StateStore } from '../../lib/state.js';
+import { openDatabase } from '../../lib/sql/index.js';
+import { postgresMissing, startPostgres, type PostgresServer } from '../../lib/test/postgres-server.js';
 import { opensslCsr, opensslKey, testPki, type TestPki } from './helpers.js';
 
 const WORKER = join(import.meta.dirname, 'issue-worker.ts');
@@ -11,14 +12,19 @@ const WORKER = join(import.meta.dirname, 'issue-worker.ts');
 interface Worker {
   readonly child: ChildProcess;
   readonly issued: string[];
+  /** Acknowledged revocations: serial and its place in the revocation sequence. */
+  readonly revoked: { serial: string; seq: number }[];
+  readonly fails: string[];
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>;
   /** Resolves once `n` certificates were reported issued. */
   readonly after: (n: number) => Promise<void>;
 }
 
-function startWorker(stateDir: string, csr: string, count: number): Worker {
-  const child = spawn(process.execPath, ['--import', 'tsx', WORKER, stateDir, csr, String(count)], { stdio: ['ignore', 'pipe', 'pipe'] });
+function startWorker(target: string, stateDir: string, csr: string, count: number, opts: { inFlight?: number; revokeEvery?: number } = {}): Worker {
+  const child = spawn(process.execPath, ['--import', 'tsx', WORKER, target, stateDir, csr, String(count), String(opts.inFlight ?? 1), String(opts.revokeEvery ?? 0)], { stdio: ['ignore', 'pipe', 'pipe'] });
   const issued: string[] = [];
+  const revoked: { serial: string; seq: number }[] = [];
+  const fails: string[] = [];
   let stderr = '';
   const waiters: { n: number; resolve: () => void }[] = [];
   let buf = '';
@@ -29,6 +35,10 @@ function startWorker(stateDir: string, csr: string, count: number): Worker {
       const line = buf.slice(0, nl);
       buf = buf.slice(nl + 1);
       if (line.startsWith('issued ')) issued.push(line.slice(7));
+      else if (line.startsWith('revoked ')) {
+        const [, serial, seq] = line.split(' ');
+        revoked.push({ serial: serial!, seq: Number(seq) });
+      } else if (line.startsWith('fail ')) fails.push(line);
       for (const w of waiters.filter((w) => issued.length >= w.n)) w.resolve();
     }
   });
@@ -37,6 +47,8 @@ function startWorker(stateDir: string, csr: string, count: number): Worker {
   return {
     child,
     issued,
+    revoked,
+    fails,
     exited,
     after: (n) =>
       new Promise<void>((resolve, reject) => {
@@ -47,23 +59,43 @@ function startWorker(stateDir: string, csr: string, count: number): Worker {
   };
 }
 
-/** The store is consistent: SQLite intact, audit chain intact, every certificate has exactly one issuance entry and vice versa. */
-function expectConsistent(stateDir: string): string[] {
-  const state = StateStore.open(stateDir);
+/**
+ * The store is consistent: (SQLite intact,) audit chain intact, every certificate has exactly one
+ * issuance entry and vice versa, every revocation one entry, and the revocation sequence numbers
+ * 1…N without a repeat or a gap, rising along the audit chain.
+ */
+async function expectConsistent(target: string): Promise<{ serials: string[]; revoked: Map<string, number> }> {
+  const db = await openDatabase(target);
   try {
-    expect(state.db.pragma('integrity_check', { simple: true })).toBe('ok');
-    expect(verifyAudit(state)).toMatchObject({ ok: true });
-    const serials = (state.db.prepare('SELECT serial FROM pki_certificates ORDER BY serial').all() as { serial: string }[]).map((r) => r.serial);
-    const audited = (state.db.prepare("SELECT subject FROM audit_log WHERE action = 'pki.issue' AND outcome = 'ok' ORDER BY subject").all() as { subject: string }[]).map((r) => r.subject);
+    if (db.dialect === 'sqlite') expect(await db.query('PRAGMA integrity_check')).toEqual([{ integrity_check: 'ok' }]);
+    expect(await verifyAudit(db)).toMatchObject({ ok: true });
+    const serials = (await db.query<{ serial: string }>('SELECT serial FROM pki_certificates ORDER BY serial')).map((r) => r.serial);
+    const audited = (await db.query<{ subject: string }>("SELECT subject FROM audit_log WHERE action = 'pki.issue' AND outcome = 'ok' ORDER BY subject")).map((r) => r.subject);
     expect(audited).toEqual(serials);
     expect(new Set(serials).size).toBe(serials.length);
-    return serials;
+    const revoked = await db.query<{ serial: string; revocation_seq: number }>("SELECT serial, revocation_seq FROM pki_certificates WHERE status = 'revoked' ORDER BY revocation_seq");
+    expect(revoked.map((r) => r.revocation_seq)).toEqual(revoked.map((_, i) => i + 1));
+    const [{ value }] = (await db.query<{ value: number }>("SELECT value FROM pki_sequence WHERE name = 'revocation'")) as [{ value: number }];
+    expect(value).toBe(revoked.length);
+    const revocationEntries = await db.query<{ subject: string; details: string }>("SELECT subject, details FROM audit_log WHERE action = 'pki.revoke' AND outcome = 'ok' ORDER BY seq");
+    expect(revocationEntries.map((e) => (JSON.parse(e.details) as { revocationSeq: number }).revocationSeq)).toEqual(revoked.map((r) => r.revocation_seq));
+    expect(revocationEntries.map((e) => e.subject)).toEqual(revoked.map((r) => r.serial));
+    return { serials, revoked: new Map(revoked.map((r) => [r.serial, r.revocation_seq])) };
   } finally {
-    state.close();
+    await db.close();
   }
 }
 
-describe('issuing from several processes', () => {
+/** Every acknowledged operation is in the store, as acknowledged. */
+function expectAcknowledged(store: { serials: string[]; revoked: Map<string, number> }, workers: readonly Worker[]): void {
+  const serials = new Set(store.serials);
+  for (const w of workers) {
+    for (const s of w.issued) expect(serials.has(s)).toBe(true);
+    for (const r of w.revoked) expect(store.revoked.get(r.serial)).toBe(r.seq);
+  }
+}
+
+describe('issuing from several processes into one SQLite store', () => {
   let t: TestPki;
   let csr: string;
   const workers: Worker[] = [];
@@ -71,7 +103,7 @@ describe('issuing from several processes', () => {
     t = await testPki('ecdsa-p256');
     csr = join(t.dir, 'server.csr');
     writeFileSync(csr, opensslCsr(t.dir, opensslKey(t.dir, 'server', 'p256'), '/CN=app.s440100.jinbao.internal'));
-    t.state.close();
+    await t.db.close();
   });
   afterEach(async () => {
     for (const w of workers.splice(0)) {
@@ -79,32 +111,98 @@ describe('issuing from several processes', () => {
       await w.exited;
     }
   });
-  afterAll(() => t.cleanup());
+  afterAll(async () => {
+    await t.cleanup().catch(() => undefined);
+  });
 
-  it('GIVEN two processes issuing at once THEN every certificate is recorded once with a unique serial', async () => {
-    const a = startWorker(join(t.dir, 'state'), csr, 60);
-    const b = startWorker(join(t.dir, 'state'), csr, 60);
+  it('GIVEN two processes issuing and revoking at once THEN every certificate is recorded once with a unique serial and the revocation sequence has no repeat', async () => {
+    const a = startWorker(t.stateDir, t.stateDir, csr, 60, { inFlight: 4, revokeEvery: 5 });
+    const b = startWorker(t.stateDir, t.stateDir, csr, 60, { inFlight: 4, revokeEvery: 5 });
     workers.push(a, b);
     const [ea, eb] = await Promise.all([a.exited, b.exited]);
     expect(ea).toMatchObject({ code: 0 });
     expect(eb).toMatchObject({ code: 0 });
-    const serials = expectConsistent(join(t.dir, 'state'));
-    expect(serials).toHaveLength(120);
-    expect([...a.issued, ...b.issued].sort()).toEqual(serials);
+    expect([...a.fails, ...b.fails]).toEqual([]);
+    const store = await expectConsistent(t.stateDir);
+    expect(store.serials).toHaveLength(120);
+    expect([...a.issued, ...b.issued].sort()).toEqual(store.serials);
+    expect(store.revoked.size).toBe(24);
+    expectAcknowledged(store, [a, b]);
   });
 
   it.each([0, 7])('GIVEN a process SIGKILLed while issuing (%i ms after its 5th certificate) THEN the store stays consistent and every returned certificate is recorded', async (delay) => {
-    const before = expectConsistent(join(t.dir, 'state')).length;
-    const w = startWorker(join(t.dir, 'state'), csr, 100_000);
+    const before = (await expectConsistent(t.stateDir)).serials.length;
+    const w = startWorker(t.stateDir, t.stateDir, csr, 100_000);
     workers.push(w);
     await w.after(5);
     await new Promise((r) => setTimeout(r, delay));
     w.child.kill('SIGKILL');
     const exit = await w.exited;
     expect(exit.signal).toBe('SIGKILL');
-    const serials = expectConsistent(join(t.dir, 'state'));
+    const { serials } = await expectConsistent(t.stateDir);
     for (const s of w.issued) expect(serials).toContain(s);
     expect(serials.length).toBeGreaterThanOrEqual(before + w.issued.length);
     expect(serials.length).toBeLessThanOrEqual(before + w.issued.length + 1);
   });
+});
+
+describe.skipIf(postgresMissing() !== undefined)('issuing from several processes into one PostgreSQL store', () => {
+  let server: PostgresServer;
+  let t: TestPki;
+  let csr: string;
+  let url: string;
+  const workers: Worker[] = [];
+  beforeAll(async () => {
+    server = await startPostgres({ prefix: 'jinbao-pki-processes-pg-' });
+    await server.sql('CREATE DATABASE pki');
+    url = server.url({ dbname: 'pki', sslmode: 'disable' });
+    t = await testPki('ecdsa-p256', undefined, { target: url });
+    csr = join(t.dir, 'server.csr');
+    writeFileSync(csr, opensslCsr(t.dir, opensslKey(t.dir, 'server', 'p256'), '/CN=app.s440100.jinbao.internal'));
+    await t.db.close();
+  }, 60_000);
+  afterEach(async () => {
+    for (const w of workers.splice(0)) {
+      if (w.child.exitCode === null && w.child.signalCode === null) w.child.kill('SIGKILL');
+      await w.exited;
+    }
+  });
+  afterAll(async () => {
+    await t?.cleanup().catch(() => undefined);
+    await server?.close();
+  });
+
+  it('GIVEN 4 processes issuing and revoking at once THEN serials are unique, the revocation sequence rises without a repeat, the audit chain verifies and every acknowledged certificate is there once', async () => {
+    const ws = Array.from({ length: 4 }, () => startWorker(url, t.stateDir, csr, 80, { inFlight: 8, revokeEvery: 4 }));
+    workers.push(...ws);
+    const exits = await Promise.all(ws.map((w) => w.exited));
+    for (const e of exits) expect(e).toMatchObject({ code: 0 });
+    expect(ws.flatMap((w) => w.fails)).toEqual([]);
+    const store = await expectConsistent(url);
+    expect(store.serials).toHaveLength(320);
+    expect(ws.flatMap((w) => w.issued).sort()).toEqual(store.serials);
+    expect(store.revoked.size).toBe(80);
+    expectAcknowledged(store, ws);
+  }, 180_000);
+
+  it('GIVEN the server SIGKILLed and restarted while 4 processes issue and revoke THEN each operation completes or fails clearly, nothing acknowledged is lost, nothing is recorded twice, and the chain verifies', async () => {
+    const before = (await expectConsistent(url)).serials.length;
+    const ws = Array.from({ length: 4 }, () => startWorker(url, t.stateDir, csr, 150, { inFlight: 8, revokeEvery: 4 }));
+    workers.push(...ws);
+    await Promise.all(ws.map((w) => w.after(10)));
+    await server.kill();
+    await new Promise((r) => setTimeout(r, 300));
+    await server.start();
+    const exits = await Promise.all(ws.map((w) => w.exited));
+    for (const e of exits) expect(e).toMatchObject({ code: 0 });
+    const store = await expectConsistent(url);
+    expectAcknowledged(store, ws);
+    const acknowledged = ws.flatMap((w) => w.issued);
+    const failed = ws.flatMap((w) => w.fails).filter((f) => f.startsWith('fail issue-'));
+    // Every issuance was acknowledged or failed with a message; a failed one may or may not be recorded, never twice.
+    expect(acknowledged.length + failed.length).toBe(4 * 150);
+    expect(store.serials.length).toBeGreaterThanOrEqual(before + acknowledged.length);
+    expect(store.serials.length).toBeLessThanOrEqual(before + acknowledged.length + failed.length);
+    for (const f of ws.flatMap((w) => w.fails)) expect(f).toMatch(/^fail \S+ \S/);
+  }, 240_000);
 });

@@ -16,7 +16,7 @@ describe('refused requests', () => {
 
   /** WHEN the request is issued THEN it is refused with `message`, the store is unchanged and the refusal is audited. */
   async function expectRefused(req: IssueRequest, message: string, issuer: Issuer = t.issuer): Promise<void> {
-    const before = countRows(t.state);
+    const before = (await countRows(t.db));
     const err = await issuer.issue(req).then(
       () => undefined,
       (e: unknown) => e,
@@ -24,11 +24,11 @@ describe('refused requests', () => {
     expect(err).toBeInstanceOf(InputError);
     expect((err as InputError).exitCode).toBe(2);
     expect((err as Error).message).toContain(message);
-    const after = countRows(t.state);
+    const after = (await countRows(t.db));
     expect(after.certificates).toBe(before.certificates);
     expect(after.cas).toBe(before.cas);
     expect(after.audit).toBe(before.audit + 1);
-    const audit = lastAudit(t.state);
+    const audit = (await lastAudit(t.db));
     expect(audit).toMatchObject({ action: 'pki.issue', outcome: 'refused' });
     expect(JSON.parse(audit.details).reason).toBe((err as Error).message);
   }
@@ -104,11 +104,11 @@ describe('refused requests', () => {
   });
 
   it('GIVEN several broken rules THEN all are reported together', async () => {
-    const before = countRows(t.state).audit;
+    const before = (await countRows(t.db)).audit;
     const err = (await t.issuer.issue(staff({ csr: csrWith('multi', 'p256', '/C=US/CN=王五'), validityDays: 9999 })).catch((e: unknown) => e)) as InputError;
     expect(err.message).toMatch(/^request refused: 3 problems, first: /);
     expect(err.details).toEqual(['subject serialNumber (staff number): got none, want one (profile staff-auth v1)', 'subject C: got "US", want "CN"', 'validity: got 9999 days, want at most 730 (profile staff-auth v1)']);
-    expect(countRows(t.state).audit).toBe(before + 1);
+    expect((await countRows(t.db)).audit).toBe(before + 1);
   });
 
   it('GIVEN a validity beyond the profile maximum THEN it is refused', async () => {
@@ -146,58 +146,60 @@ describe('refused requests', () => {
   });
 
   it('GIVEN an issuing CA past its validity THEN it issues nothing', async () => {
-    const infra = t.pki.getCa('infrastructure')!;
+    const infra = (await t.pki.getCa('infrastructure'))!;
     await expectRefused({ profile: 'server-tls', site: '440100', generate: { subject: 'CN=late.example' }, now: new Date(infra.notAfter.getTime() + 86_400_000) }, `issuing CA infrastructure: got a CA that expired on ${infra.notAfter.toISOString()}, want one valid now`);
   });
 
   it('GIVEN a certificate WHEN validity would outlast its CA THEN notAfter is cut to the CA notAfter', async () => {
-    const infra = t.pki.getCa('infrastructure')!;
+    const infra = (await t.pki.getCa('infrastructure'))!;
     const issued = await t.issuer.issue({ profile: 'server-tls', site: '440100', generate: { subject: 'CN=edge.example' }, now: new Date(infra.notAfter.getTime() - 10 * 86_400_000) });
     expect(issued.record.notAfter.toISOString()).toBe(infra.notAfter.toISOString());
   });
 
   it('GIVEN a serial that is already taken WHEN issuing THEN the store refuses the duplicate and the issuer retries with a fresh serial', async () => {
-    const existing = t.pki.listCertificates()[0]!.serial;
+    const existing = (await t.pki.listCertificates())[0]!.serial;
     const serials = [existing, '4abcdef0123456789abcdef012345678'];
     const issuer = new Issuer(t.pki, t.fabric, PASS, { newSerial: () => serials.shift()! });
     const issued = await issuer.issue({ profile: 'server-tls', site: '440100', generate: { subject: 'CN=retry.example' } });
     expect(issued.record.serial).toBe('4abcdef0123456789abcdef012345678');
-    expect(() => t.pki.insertCertificate({ ...issued.record })).toThrow(/serial 4abcdef0123456789abcdef012345678 exists/);
+    await expect(t.db.write((tx) => t.pki.insertCertificate(tx, { ...issued.record }))).rejects.toThrow(/serial 4abcdef0123456789abcdef012345678 exists/);
   });
 
   it('GIVEN a batch with one bad request WHEN issued together THEN the good ones are recorded in one commit and the bad one is refused in place', async () => {
-    const before = countRows(t.state);
+    const before = (await countRows(t.db));
     const results = await t.issuer.issueMany([
       { profile: 'server-tls', site: '440100', generate: { subject: 'CN=b1.example' } },
       { profile: 'server-tls', site: '440100', generate: { subject: 'CN=b2.example' }, validityDays: 400 },
       { profile: 'server-tls', site: '440100', generate: { subject: 'CN=b3.example' } },
     ]);
     expect(results.map((r) => (r instanceof InputError ? r.message : r.record.commonName))).toEqual(['b1.example', 'request refused: validity: got 400 days, want at most 397 (profile server-tls v2)', 'b3.example']);
-    expect(countRows(t.state)).toEqual({ ...before, certificates: before.certificates + 2, audit: before.audit + 3 });
+    expect((await countRows(t.db))).toEqual({ ...before, certificates: before.certificates + 2, audit: before.audit + 3 });
   });
 
   it('GIVEN an existing hierarchy WHEN init runs again THEN it is refused, changes nothing and is audited', async () => {
-    const before = countRows(t.state);
+    const before = (await countRows(t.db));
     await expect(initHierarchy(t.pki, { algorithm: 'sm2', passphrase: PASS })).rejects.toThrow(/^the CA hierarchy exists already \(root [0-9a-f]+, ecdsa-p256, created .*\); nothing changed/);
-    expect(countRows(t.state)).toEqual({ ...before, audit: before.audit + 1 });
-    expect(lastAudit(t.state)).toMatchObject({ action: 'pki.init', outcome: 'refused' });
+    expect((await countRows(t.db))).toEqual({ ...before, audit: before.audit + 1 });
+    expect((await lastAudit(t.db))).toMatchObject({ action: 'pki.init', outcome: 'refused' });
   });
 
-  it('GIVEN an unknown serial or a second revocation THEN markRevoked refuses and audits', () => {
-    const serial = t.pki.listCertificates({ status: 'active' })[0]!.serial;
-    expect(() => t.pki.markRevoked('ffff', 'keyCompromise')).toThrow('unknown serial: got "ffff", want the serial of a certificate in this store (list them with: jinbao pki list)');
-    expect(lastAudit(t.state)).toMatchObject({ action: 'pki.revoke', outcome: 'refused' });
-    const seq = t.pki.revocationSeq();
-    const rec = t.pki.markRevoked(serial.toUpperCase().replace(/(..)(?!$)/g, '$1:'), 'superseded');
+  it('GIVEN an unknown serial or a second revocation THEN markRevoked refuses and audits', async () => {
+    const serial = (await t.pki.listCertificates({ status: 'active' }))[0]!.serial;
+    await expect(t.pki.markRevoked('ffff', 'keyCompromise')).rejects.toThrow('unknown serial: got "ffff", want the serial of a certificate in this store (list them with: jinbao pki list)');
+    expect((await lastAudit(t.db))).toMatchObject({ action: 'pki.revoke', outcome: 'refused' });
+    const seq = await t.pki.revocationSeq();
+    const rec = await t.pki.markRevoked(serial.toUpperCase().replace(/(..)(?!$)/g, '$1:'), 'superseded');
     expect(rec).toMatchObject({ status: 'revoked', revocationReason: 'superseded', revocationSeq: seq + 1 });
-    expect(lastAudit(t.state)).toMatchObject({ action: 'pki.revoke', outcome: 'ok' });
-    expect(() => t.pki.markRevoked(serial, 'keyCompromise')).toThrow(`certificate ${serial} is already revoked (since ${rec.revokedAt!.toISOString()}, reason superseded); nothing changed`);
-    expect(t.pki.revocationSeq()).toBe(seq + 1);
-    expect([...t.pki.revokedEntries(rec.caId)].map((e) => e.serial)).toContain(serial);
+    expect((await lastAudit(t.db))).toMatchObject({ action: 'pki.revoke', outcome: 'ok' });
+    await expect(t.pki.markRevoked(serial, 'keyCompromise')).rejects.toThrow(`certificate ${serial} is already revoked (since ${rec.revokedAt!.toISOString()}, reason superseded); nothing changed`);
+    expect(await t.pki.revocationSeq()).toBe(seq + 1);
+    const revoked: string[] = [];
+    for await (const e of t.pki.revokedEntries(rec.caId)) revoked.push(e.serial);
+    expect(revoked).toContain(serial);
   });
 
   it('GIVEN a revoked issuing CA THEN it issues nothing more (last: it changes the hierarchy)', async () => {
-    t.pki.markCaRevoked('infrastructure', 'cACompromise');
+    await t.pki.markCaRevoked('infrastructure', 'cACompromise');
     await expectRefused({ profile: 'server-tls', site: '440100', generate: { subject: 'CN=after.example' } }, 'issuing CA infrastructure: got a revoked CA (since ');
   });
 });

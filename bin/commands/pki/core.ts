@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { InputError } from '../../../lib/errors.js';
 import { parseChoice, parseDays, parseInteger } from '../../../lib/options.js';
 import { json, table } from '../../../lib/output.js';
@@ -8,7 +7,6 @@ import {
   CA_ALGORITHMS,
   DEFAULT_PASSPHRASE_ENV,
   PROFILE_NAMES,
-  PkiStore,
   Pkcs11KeyBackend,
   closePkcs11Sessions,
   fileDelivery,
@@ -17,8 +15,9 @@ import {
   toPem,
   type CaRecord,
   type CertificateRecord,
+  type PkiStore,
 } from '../../../pki/index.js';
-import { issueCertificate } from '../../../pki/operations.js';
+import { issueCertificate, openPki } from '../../../pki/operations.js';
 import type { Context } from '../../context.js';
 import type { Runner } from '../../runner.js';
 import { pkiPassphrase } from './passphrase.js';
@@ -41,7 +40,7 @@ export function register(pki: Command, run: Runner): void {
     .addHelpText(
       'after',
       '\nThe passphrase comes from the variable named by --passphrase-env, else a prompt on a terminal; at least 12 characters.\n' +
-        'Keys are written encrypted to <state>/pki/keys/. With sm2 every CA signs SM3-with-SM2 (distinguishing ID 1234567812345678).\n\n' +
+        'Keys are stored encrypted (PKCS#8, PBKDF2-SHA256) in the state store. With sm2 every CA signs SM3-with-SM2 (distinguishing ID 1234567812345678).\n\n' +
         'With --pkcs11-module the keys are generated inside the token (non-extractable) and the variable holds its user PIN.\n\n' +
         'Examples:\n  $ export JINBAO_PKI_PASSPHRASE=...; jinbao --state /var/lib/jinbao pki init --algorithm sm2\n  $ jinbao pki init --passphrase-env CA_PASS --json\n' +
         '  $ HSM_PIN=... jinbao pki init --pkcs11-module /usr/lib/softhsm/libsofthsm2.so --token-label jinbao-ca --passphrase-env HSM_PIN',
@@ -110,8 +109,8 @@ export function register(pki: Command, run: Runner): void {
     .action(run<{ json?: boolean }>(cas));
 }
 
-function open(ctx: Context): PkiStore {
-  return PkiStore.open(ctx.store());
+function open(ctx: Context): Promise<PkiStore> {
+  return openPki(ctx);
 }
 
 interface InitOptions {
@@ -125,16 +124,16 @@ interface InitOptions {
 async function init(ctx: Context, opts: InitOptions): Promise<void> {
   const algorithm = parseCaAlgorithm(opts.algorithm);
   if ((opts.pkcs11Module === undefined) !== (opts.tokenLabel === undefined)) throw new InputError('PKCS#11: got only one of --pkcs11-module and --token-label, want both');
-  const store = open(ctx);
+  const store = await open(ctx);
   const token = opts.pkcs11Module !== undefined ? new Pkcs11KeyBackend({ module: opts.pkcs11Module, token: opts.tokenLabel! }) : undefined;
   if (token) ctx.onClose(() => token.close());
-  const passphrase = await pkiPassphrase(ctx, opts.passphraseEnv, token === undefined);
+  const passphrase = await pkiPassphrase(ctx, store, opts.passphraseEnv, token === undefined);
   const created = await initHierarchy(store, { algorithm, passphrase, ...(token ? { backend: token } : {}) });
   if (opts.json) {
     ctx.out(json({ algorithm, cas: created.map(caView) }));
     return;
   }
-  ctx.out(`CA hierarchy created in ${ctx.stateDir} (${algorithm}); keys encrypted in ${join(ctx.stateDir, 'pki', 'keys')}\n\n`);
+  ctx.out(`CA hierarchy created in ${ctx.stateDir} (${algorithm}); ${token ? `keys in the PKCS#11 token ${opts.tokenLabel}` : `keys encrypted in the state store (${store.where})`}\n\n`);
   ctx.out(caTable(created));
 }
 
@@ -181,8 +180,8 @@ async function issue(ctx: Context, o: IssueOptions): Promise<void> {
   }
   const keyPem = o.key !== undefined ? readInput(o.key, '--key').toString('utf8') : undefined;
   const csr = o.csr !== undefined ? readInput(o.csr, '--csr') : undefined;
-  const store = open(ctx);
-  const passphrase = await pkiPassphrase(ctx, o.passphraseEnv);
+  const store = await open(ctx);
+  const passphrase = await pkiPassphrase(ctx, store, o.passphraseEnv);
   ctx.onClose(closePkcs11Sessions);
   const { issued, files } = await issueCertificate(store, fabric, passphrase, {
     profile: o.profile,
@@ -214,10 +213,10 @@ async function listCerts(ctx: Context, o: { site?: string; profile?: string; sta
   if (o.site !== undefined && !ctx.fabric().has(o.site)) throw new InputError(`--site: got "${o.site}", want a site of the inventory (list them with: jinbao inventory show)`);
   const status = o.status === undefined ? undefined : parseChoice('--status', o.status, ['active', 'revoked'] as const);
   if (o.profile !== undefined) parseChoice('--profile', o.profile, PROFILE_NAMES);
-  const store = open(ctx);
-  if (o.ca !== undefined && !store.getCa(o.ca)) throw new InputError(`--ca: got "${o.ca}", want one of ${store.listCas().map((c) => c.id).join(', ') || '(none: run jinbao pki init)'}`);
+  const store = await open(ctx);
+  if (o.ca !== undefined && !(await store.getCa(o.ca))) throw new InputError(`--ca: got "${o.ca}", want one of ${(await store.listCas()).map((c) => c.id).join(', ') || '(none: run jinbao pki init)'}`);
   const now = new Date();
-  const certs = store.listCertificates({
+  const certs = await store.listCertificates({
     ...(o.ca !== undefined ? { caId: o.ca } : {}),
     ...(o.site !== undefined ? { site: o.site } : {}),
     ...(o.profile !== undefined ? { profile: o.profile } : {}),
@@ -246,7 +245,7 @@ async function listCerts(ctx: Context, o: { site?: string; profile?: string; sta
 
 async function show(ctx: Context, o: { pem?: boolean; json?: boolean }, args: string[]): Promise<void> {
   const serial = args[0]!;
-  const cert = open(ctx).findCertificate(serial);
+  const cert = await (await open(ctx)).findCertificate(serial);
   if (!cert) throw new InputError(`unknown serial: got "${serial}", want the serial of a certificate in this store (list them with: jinbao pki list)`);
   if (o.pem) return void ctx.out(toPem(cert.der));
   if (o.json) return void ctx.out(json(certView(cert)));
@@ -255,7 +254,7 @@ async function show(ctx: Context, o: { pem?: boolean; json?: boolean }, args: st
 }
 
 async function cas(ctx: Context, o: { json?: boolean }): Promise<void> {
-  const all = open(ctx).listCas();
+  const all = await (await open(ctx)).listCas();
   if (o.json) return void ctx.out(json({ cas: all.map(caView) }));
   if (all.length === 0) return void ctx.out('no CA hierarchy yet: create one with jinbao pki init\n');
   ctx.out(caTable(all));

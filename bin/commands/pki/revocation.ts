@@ -3,8 +3,8 @@ import type { Command } from 'commander';
 import { InputError } from '../../../lib/errors.js';
 import { parseDuration, parseInteger, TCP_PORT } from '../../../lib/options.js';
 import { json } from '../../../lib/output.js';
-import { closePkcs11Sessions, DEFAULT_PASSPHRASE_ENV, parseRevocationReason, PkiStore, requireRootCa, resolvePassphrase, type RevocationReason } from '../../../pki/index.js';
-import { cutCrl, replaceIssuingCa, revokeCertificate, revokeIssuingCa, startOcspService } from '../../../pki/operations.js';
+import { closePkcs11Sessions, DEFAULT_PASSPHRASE_ENV, demoPassphrase, parseRevocationReason, requireRootCa, resolvePassphrase, type PkiStore, type RevocationReason } from '../../../pki/index.js';
+import { cutCrl, openPki as openPkiStore, replaceIssuingCa, revokeCertificate, revokeIssuingCa, startOcspService } from '../../../pki/operations.js';
 import type { Context } from '../../context.js';
 import type { Runner } from '../../runner.js';
 import { pkiPassphrase } from './passphrase.js';
@@ -12,9 +12,9 @@ import { pkiPassphrase } from './passphrase.js';
 /** Where certificates tell relying parties to fetch CRLs (the profiles' default distribution base). */
 const DEFAULT_DISTRIBUTION_BASE = 'http://pki.jinbao.internal';
 
-function openPki(ctx: Context): PkiStore {
-  const pki = PkiStore.open(ctx.store());
-  requireRootCa(pki);
+async function openPki(ctx: Context): Promise<PkiStore> {
+  const pki = await openPkiStore(ctx);
+  await requireRootCa(pki);
   return pki;
 }
 
@@ -130,12 +130,12 @@ async function revoke(ctx: Context, opts: RevokeOpts): Promise<void> {
     throw new InputError('pki revoke: got neither --serial nor --ca, want exactly one (--serial for a certificate, --ca for an issuing CA)');
   }
   const reason = parseRevocationReason(opts.reason);
-  const pki = openPki(ctx);
+  const pki = await openPki(ctx);
   if (opts.ca !== undefined) {
-    revokeCa(ctx, pki, opts.ca, reason, opts.json ?? false);
+    await revokeCa(ctx, pki, opts.ca, reason, opts.json ?? false);
     return;
   }
-  const result = revokeCertificate(pki, opts.serial!, reason);
+  const result = await revokeCertificate(pki, opts.serial!, reason);
   if (opts.json) {
     ctx.out(json(result));
     return;
@@ -144,8 +144,8 @@ async function revoke(ctx: Context, opts: RevokeOpts): Promise<void> {
   ctx.out(`OCSP answers "revoked" now; publish it in a CRL with: jinbao pki crl --ca ${result.caId} --delta\n`);
 }
 
-function revokeCa(ctx: Context, pki: PkiStore, id: string, reason: RevocationReason, asJson: boolean): void {
-  const result = revokeIssuingCa(pki, id, reason);
+async function revokeCa(ctx: Context, pki: PkiStore, id: string, reason: RevocationReason, asJson: boolean): Promise<void> {
+  const result = await revokeIssuingCa(pki, id, reason);
   const { parent, unrevokedCertificatesUnder: stranded } = result;
   if (asJson) {
     ctx.out(json(result));
@@ -164,8 +164,8 @@ interface ReplaceOpts {
 }
 
 async function replace(ctx: Context, opts: ReplaceOpts): Promise<void> {
-  const pki = openPki(ctx);
-  const passphrase = await pkiPassphrase(ctx, opts.passphraseEnv);
+  const pki = await openPki(ctx);
+  const passphrase = await pkiPassphrase(ctx, pki, opts.passphraseEnv);
   ctx.onClose(closePkcs11Sessions);
   const { replaced, successor, certificatesToReissue: reissue } = await replaceIssuingCa(pki, opts.ca, passphrase);
   const scope = successor.purpose === 'staff' ? `staff certificates of site ${successor.site} and its prefectures` : 'server, replica, OCSP and evidence-signing certificates';
@@ -211,8 +211,8 @@ interface CrlOpts {
 
 async function crl(ctx: Context, opts: CrlOpts): Promise<void> {
   const validitySeconds = opts.nextUpdate === undefined ? undefined : parseDuration('--next-update', opts.nextUpdate);
-  const pki = openPki(ctx);
-  const { passphrase } = await resolvePassphrase({ env: ctx.io.env, envName: opts.passphraseEnv, stateDir: ctx.stateDir });
+  const pki = await openPki(ctx);
+  const { passphrase } = await resolvePassphrase({ env: ctx.io.env, envName: opts.passphraseEnv, stateDir: ctx.stateDir, demo: () => demoPassphrase(pki) });
   const result = await cutCrl(pki, {
     caId: opts.ca,
     delta: opts.delta ?? false,
@@ -245,8 +245,8 @@ async function serve(ctx: Context, opts: ServeOpts): Promise<void> {
   const port = parseInteger('--port', opts.port, TCP_PORT);
   const validitySeconds = parseDuration('--validity', opts.validity);
   const cacheTtlSeconds = parseDuration('--cache-ttl', opts.cacheTtl);
-  const pki = openPki(ctx);
-  if (!pki.getCa(opts.ca)) throw new InputError(`--ca: got "${opts.ca}", want one of ${pki.listCas().map((c) => c.id).join(', ')}`);
+  const pki = await openPki(ctx);
+  if (!(await pki.getCa(opts.ca))) throw new InputError(`--ca: got "${opts.ca}", want one of ${(await pki.listCas()).map((c) => c.id).join(', ')}`);
   const read = (flag: string, file: string) => {
     try {
       return readFileSync(file, 'utf8');
@@ -259,7 +259,7 @@ async function serve(ctx: Context, opts: ServeOpts): Promise<void> {
     keyPassphrase = ctx.io.env[opts.keyPassphraseEnv];
     if (!keyPassphrase) throw new InputError(`--key-passphrase-env: got no ${opts.keyPassphraseEnv} in the environment, want it set to the responder key's passphrase`);
   }
-  const { ca, responder, running } = await startOcspService(ctx.store(), pki, {
+  const { ca, responder, running } = await startOcspService(pki, {
     caId: opts.ca,
     responderCertPem: read('--responder-cert', opts.responderCert),
     responderKeyPem: read('--responder-key', opts.responderKey),

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../../bin/testkit.js';
 import { tempDir } from '../../../testkit/index.js';
 import { loadFabric } from '../../../fabric/index.js';
-import { StateStore } from '../../../lib/state.js';
+import { openDatabase } from '../../../lib/sql/index.js';
 import { OcspResponder, ocspAuthority, responderFromPem, serveOcsp } from '../index.js';
 import { caBundlePem, evidenceSigner, initHierarchy, Issuer, PkiStore, replicaTlsMaterial, toPem, verifyEvidence, type Issued } from '../../index.js';
 import { opensslCsr, opensslKey, testPki, type TestPki } from '../../test/helpers.js';
@@ -32,9 +32,9 @@ describe('jinbao pki revoke --ca: an issuing CA revoked, as OpenSSL sees it', ()
   beforeAll(async () => {
     ({ dir, cleanup } = tempDir('jinbao-ca-revocation-'));
     out = join(dir, 'crl');
-    const state = StateStore.open(dir);
+    const state = await openDatabase(dir);
     try {
-      const pki = PkiStore.open(state);
+      const pki = await PkiStore.open(state, dir);
       await initHierarchy(pki, { algorithm: 'ecdsa-p256', passphrase: PASS });
       const issuer = new Issuer(pki, loadFabric(), PASS);
       const csr = opensslCsr(dir, opensslKey(dir, 'staff', 'p256'), '/CN=张三/serialNumber=S0001');
@@ -46,12 +46,12 @@ describe('jinbao pki revoke --ca: an issuing CA revoked, as OpenSSL sees it', ()
       for (const [name, c] of Object.entries(certs)) write(name, c.certificateDer);
       writeFileSync((files['ocsp.key'] = join(dir, 'ocsp.key.pem')), certs.ocsp!.key!.exportPkcs8());
       writeFileSync((files['guangdongOcsp.key'] = join(dir, 'guangdong-ocsp.key.pem')), certs.guangdongOcsp!.key!.exportPkcs8());
-      write('root', pki.getCa('root')!.der);
-      write('guangdong', pki.getCa('province-440000-staff')!.der);
-      write('beijing-ca', pki.getCa('province-110000-staff')!.der);
-      for (const ca of pki.listCas()) serials[ca.id] = ca.serial;
+      write('root', (await pki.getCa('root'))!.der);
+      write('guangdong', (await pki.getCa('province-440000-staff'))!.der);
+      write('beijing-ca', (await pki.getCa('province-110000-staff'))!.der);
+      for (const ca of await pki.listCas()) serials[ca.id] = ca.serial;
     } finally {
-      state.close();
+      await state.close();
     }
   });
   afterAll(() => cleanup());
@@ -106,14 +106,14 @@ describe('jinbao pki revoke --ca: an issuing CA revoked, as OpenSSL sees it', ()
   });
 
   it('GIVEN the CA revoked THEN it issues nothing more, for any site of its province', async () => {
-    const state = StateStore.open(dir);
+    const state = await openDatabase(dir);
     try {
       const csr = opensslCsr(dir, opensslKey(dir, 'late', 'p256'), '/CN=李四/serialNumber=S0002', { name: 'late' });
-      await expect(new Issuer(PkiStore.open(state), loadFabric(), PASS).issue({ profile: 'staff-auth', site: '440300', csr })).rejects.toThrow(
+      await expect(new Issuer(await PkiStore.open(state, dir), loadFabric(), PASS).issue({ profile: 'staff-auth', site: '440300', csr })).rejects.toThrow(
         /^issuing CA province-440000-staff: got a revoked CA \(since .*, cACompromise\), want an active one; it issues nothing more; create its successor with: jinbao pki replace-ca --ca province-440000-staff$/,
       );
     } finally {
-      state.close();
+      await state.close();
     }
   });
 
@@ -163,9 +163,9 @@ describe('jinbao pki revoke --ca: an issuing CA revoked, as OpenSSL sees it', ()
     }
   });
   it.skipIf(!hasOpenssl)("GIVEN the revoked CA's own responder THEN openssl ocsp hears \"revoked\" with the CA's reason for a certificate it issued", async () => {
-    const state = StateStore.open(dir);
-    const pki = PkiStore.open(state);
-    const ca = pki.getCa('province-440000-staff')!;
+    const state = await openDatabase(dir);
+    const pki = await PkiStore.open(state, dir);
+    const ca = (await pki.getCa('province-440000-staff'))!;
     const signer = responderFromPem({
       caId: ca.id,
       caCertificateDer: ca.der,
@@ -184,7 +184,7 @@ describe('jinbao pki revoke --ca: an issuing CA revoked, as OpenSSL sees it', ()
       expect(r.out).toContain(`Revocation Time: ${new Date(at).toUTCString().slice(8, 11)} ${String(new Date(at).getUTCDate()).padStart(2)} ${at.slice(11, 19)} ${at.slice(0, 4)} GMT`);
     } finally {
       await running.close();
-      state.close();
+      await state.close();
     }
   });
 });
@@ -199,15 +199,15 @@ describe('what jinbao itself verifies refuses a chain through a revoked infrastr
   it('GIVEN evidence signed before the revocation WHEN infrastructure is revoked (pki revoke --ca --json) THEN verification names the CA, the CA bundle and new replica TLS are refused', async () => {
     const signer = await evidenceSigner(t.pki, t.fabric, { site: '000000', commonName: 'drill 440100', passphrase: PASS });
     const signature = await signer.sign('drill report');
-    const trust = { rootPem: toPem(t.pki.getCa('root')!.der), pki: t.pki };
-    expect(verifyEvidence('drill report', signature, trust)).toMatchObject({ ok: true });
+    const trust = { rootPem: toPem((await t.pki.getCa('root'))!.der), pki: t.pki };
+    expect(await verifyEvidence('drill report', signature, trust)).toMatchObject({ ok: true });
 
     const r = await runCli(['--state', join(t.dir, 'state'), 'pki', 'revoke', '--ca', 'infrastructure', '--reason', 'cACompromise', '--json'], ENV);
     expect(r.stderr).toBe('');
     const revoked = JSON.parse(r.stdout) as { revokedAt: string };
     expect(revoked).toEqual({
       ca: 'infrastructure',
-      serial: t.pki.getCa('infrastructure')!.serial,
+      serial: (await t.pki.getCa('infrastructure'))!.serial,
       parent: 'root',
       reason: 'cACompromise',
       revokedAt: revoked.revokedAt,
@@ -215,12 +215,12 @@ describe('what jinbao itself verifies refuses a chain through a revoked infrastr
       unrevokedCertificatesUnder: 1,
     });
 
-    expect(verifyEvidence('drill report', signature, trust)).toEqual({
+    expect(await verifyEvidence('drill report', signature, trust)).toEqual({
       ok: false,
       reason: `revocation: got a chain through CA infrastructure, revoked at ${revoked.revokedAt} (cACompromise), want an unrevoked chain`,
       signer: { subject: 'CN, 人力资源和社会保障部, drill 440100', serial: signer.serial },
     });
-    expect(() => caBundlePem(t.pki)).toThrow(
+    await expect(caBundlePem(t.pki)).rejects.toThrow(
       `CA bundle for replica TLS: got a chain through CA infrastructure, revoked since ${revoked.revokedAt} (cACompromise), want an unrevoked chain; infrastructure issues nothing more, so replicas need its successor: jinbao pki replace-ca --ca infrastructure, then new replica certificates (jinbao up)`,
     );
     await expect(replicaTlsMaterial(t.pki, t.fabric, { site: '440100', commonName: 'pg.440100.jinbao.internal', passphrase: PASS })).rejects.toThrow(

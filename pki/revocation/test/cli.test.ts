@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../../bin/testkit.js';
 import { tempDir } from '../../../testkit/index.js';
 import { loadFabric } from '../../../fabric/index.js';
-import { StateStore } from '../../../lib/state.js';
+import { openDatabase } from '../../../lib/sql/index.js';
 import { initHierarchy, Issuer, PkiStore, toPem, type Issued } from '../../index.js';
 import { hasOpenssl, openssl, opensslAsync, startResponderProcess } from './openssl.js';
 
@@ -23,9 +23,9 @@ describe('jinbao pki revoke / crl / ocsp serve', () => {
   beforeAll(async () => {
     ({ dir, cleanup } = tempDir('jinbao-revocation-cli-'));
     out = join(dir, 'out');
-    const state = StateStore.open(dir);
+    const state = await openDatabase(dir);
     try {
-      const pki = PkiStore.open(state);
+      const pki = await PkiStore.open(state, dir);
       await initHierarchy(pki, { algorithm: 'ecdsa-p256', passphrase: PASS });
       const issuer = new Issuer(pki, loadFabric(), PASS);
       for (const name of ['alpha', 'bravo', 'charlie']) {
@@ -48,7 +48,7 @@ describe('jinbao pki revoke / crl / ocsp serve', () => {
       files.root = join(dir, 'root.pem');
       writeFileSync(files.root, toPem(chain[chain.length - 1]!));
     } finally {
-      state.close();
+      await state.close();
     }
   });
   afterAll(() => cleanup());

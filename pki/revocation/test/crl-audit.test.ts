@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../../bin/testkit.js';
 import { tempDir } from '../../../testkit/index.js';
 import { readAudit, verifyAudit, type AuditEntry } from '../../../lib/audit.js';
-import { StateStore } from '../../../lib/state.js';
+import { openDatabase } from '../../../lib/sql/index.js';
 
 const PASS = 'correct horse battery staple';
 const ENV = { JINBAO_PKI_PASSPHRASE: PASS };
@@ -16,17 +16,17 @@ describe('CRL cuts are audited', () => {
   const cli = (args: string[], env: Record<string, string> = ENV) => runCli(['--state', dir, 'pki', ...args], env);
   /** The audit entries appended while `fn` ran. */
   const appended = async (fn: () => Promise<unknown>): Promise<AuditEntry[]> => {
-    const count = () => {
-      const s = StateStore.open(dir);
+    const count = async () => {
+      const s = await openDatabase(dir);
       try {
-        return [...readAudit(s)];
+        return await readAudit(s);
       } finally {
-        s.close();
+        await s.close();
       }
     };
-    const before = count().length;
+    const before = (await count()).length;
     await fn();
-    return count().slice(before);
+    return (await count()).slice(before);
   };
 
   beforeAll(async () => {
@@ -71,11 +71,11 @@ describe('CRL cuts are audited', () => {
   it('WHEN an OCSP responder certificate is issued THEN that use of the CA key is audited too, and the chain holds', async () => {
     const entries = await appended(() => cli(['issue', '--profile', 'ocsp-signing', '--site', '000000', '--ca', 'root', '--generate', '--subject', 'CN=OCSP root', '--out', join(dir, 'ocsp')]));
     expect(entries.map((e) => [e.action, e.outcome, e.details.profile, e.details.caId])).toEqual([['pki.issue', 'ok', 'ocsp-signing', 'root']]);
-    const s = StateStore.open(dir);
+    const s = await openDatabase(dir);
     try {
-      expect(verifyAudit(s).ok).toBe(true);
+      expect((await verifyAudit(s)).ok).toBe(true);
     } finally {
-      s.close();
+      await s.close();
     }
   });
 });

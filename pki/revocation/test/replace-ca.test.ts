@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../../bin/testkit.js';
 import { tempDir } from '../../../testkit/index.js';
 import { loadFabric } from '../../../fabric/index.js';
-import { StateStore } from '../../../lib/state.js';
+import { openDatabase } from '../../../lib/sql/index.js';
 import {
   caBundlePem,
   evidenceSigner,
@@ -51,18 +51,18 @@ describe('jinbao pki replace-ca: a successor for a revoked province staff CA, as
   beforeAll(async () => {
     ({ dir, cleanup } = tempDir('jinbao-replace-ca-'));
     out = join(dir, 'crl');
-    const state = StateStore.open(dir);
+    const state = await openDatabase(dir);
     try {
-      const pki = PkiStore.open(state);
+      const pki = await PkiStore.open(state, dir);
       await initHierarchy(pki, { algorithm: 'ecdsa-p256', passphrase: PASS });
       const csr = opensslCsr(dir, opensslKey(dir, 'staff', 'p256'), '/CN=张三/serialNumber=S0001');
       before = await new Issuer(pki, loadFabric(), PASS).issue({ profile: 'staff-auth', site: '440100', csr });
       writeFileSync((files.before = join(dir, 'before.pem')), toPem(before.certificateDer));
-      writeFileSync((files.root = join(dir, 'root.pem')), toPem(pki.getCa('root')!.der));
-      writeFileSync((files.old = join(dir, 'old-ca.pem')), toPem(pki.getCa('province-440000-staff')!.der));
-      for (const ca of pki.listCas()) serials[ca.id] = ca.serial;
+      writeFileSync((files.root = join(dir, 'root.pem')), toPem((await pki.getCa('root'))!.der));
+      writeFileSync((files.old = join(dir, 'old-ca.pem')), toPem((await pki.getCa('province-440000-staff'))!.der));
+      for (const ca of await pki.listCas()) serials[ca.id] = ca.serial;
     } finally {
-      state.close();
+      await state.close();
     }
   });
   afterAll(() => cleanup());
@@ -110,13 +110,13 @@ describe('jinbao pki replace-ca: a successor for a revoked province staff CA, as
     expect(successor.serial).not.toBe(old.serial);
     expect(successor.subject).toBe(`${old.subject} G2`);
     expect((await cli('cas')).stdout).toMatch(/province-440000-staff .*revoked, replaced by province-440000-staff-2\n/);
-    const state = StateStore.open(dir);
+    const state = await openDatabase(dir);
     try {
-      const audit = lastAudit(state);
+      const audit = (await lastAudit(state));
       expect(audit).toMatchObject({ action: 'pki.ca.replace', outcome: 'ok' });
       expect(JSON.parse(audit.details)).toMatchObject({ replaced: 'province-440000-staff', replacedSerial: old.serial, successor: 'province-440000-staff-2', serial: successor.serial, parentId: 'root' });
     } finally {
-      state.close();
+      await state.close();
     }
   });
 
@@ -128,11 +128,11 @@ describe('jinbao pki replace-ca: a successor for a revoked province staff CA, as
     );
     const active = await cli('replace-ca', '--ca', 'province-440000-staff-2');
     expect(active.stderr).toContain('jinbao: CA province-440000-staff-2: got an active CA, want a revoked one;');
-    const state = StateStore.open(dir);
+    const state = await openDatabase(dir);
     try {
-      expect(lastAudit(state)).toMatchObject({ action: 'pki.ca.replace', outcome: 'refused' });
+      expect((await lastAudit(state))).toMatchObject({ action: 'pki.ca.replace', outcome: 'refused' });
     } finally {
-      state.close();
+      await state.close();
     }
   });
 
@@ -176,13 +176,14 @@ describe('jinbao pki replace-ca: a successor for a revoked province staff CA, as
     expect(refused.out).toContain('error 23 at 1 depth lookup: certificate revoked');
   });
 
-  it('GIVEN the staff indicator THEN the re-issued certificate counts and the one under the revoked CA does not', () => {
-    const state = StateStore.open(dir);
+  it('GIVEN the staff indicator THEN the re-issued certificate counts and the one under the revoked CA does not', async () => {
+    const state = await openDatabase(dir);
     try {
-      expect(staffCertificateHolders(PkiStore.open(state)).get('440300')).toBe(1);
-      expect(staffCertificateHolders(PkiStore.open(state)).get('440100')).toBeUndefined();
+      const pki = await PkiStore.open(state, dir);
+      expect((await staffCertificateHolders(pki)).get('440300')).toBe(1);
+      expect((await staffCertificateHolders(pki)).get('440100')).toBeUndefined();
     } finally {
-      state.close();
+      await state.close();
     }
   });
 });
@@ -206,16 +207,16 @@ describe('replaceCa on the infrastructure CA: replicas, evidence signing and met
 
   it('GIVEN infrastructure revoked WHEN it is replaced THEN infrastructure-2 has its purpose, algorithm and backend, and a third generation follows the same scheme', async () => {
     const registry = new Registry();
-    registerPkiMetrics(registry, () => t.pki);
+    registerPkiMetrics(registry, async () => t.pki);
     expect(await expiring30d(registry)).toContain('jinbao_pki_certificates_expiring_30d{profile="server-tls"} 1');
-    t.pki.markCaRevoked('infrastructure', 'cACompromise');
+    await t.pki.markCaRevoked('infrastructure', 'cACompromise');
     // Dead already: the 30-day horizon does not count certificates under a revoked CA.
     expect(await expiring30d(registry)).not.toContain('profile="server-tls"');
     const { replaced, successor } = await replaceCa(t.pki, 'infrastructure', PASS, { actor: 'ops' });
     expect(replaced).toMatchObject({ id: 'infrastructure', status: 'revoked' });
     expect(successor).toMatchObject({ id: 'infrastructure-2', role: 'issuing', purpose: 'infrastructure', site: null, algorithm: 'ecdsa-p256', keyBackend: 'software', keyRef: 'infrastructure-2.key.pem', parentId: 'root', replaces: 'infrastructure', status: 'active' });
     expect(successor.subject).toMatch(/CN=Jinbao Infrastructure CA G2$/);
-    expect(t.pki.currentCa('infrastructure')?.id).toBe('infrastructure-2');
+    expect((await t.pki.currentCa('infrastructure'))?.id).toBe('infrastructure-2');
     await t.issuer.issue({ profile: 'server-tls', site: '440100', generate: { subject: 'CN=yl2.440100.jinbao.internal' }, validityDays: 10 });
     expect(await expiring30d(registry)).toContain('jinbao_pki_certificates_expiring_30d{profile="server-tls"} 1');
   });
@@ -224,18 +225,18 @@ describe('replaceCa on the infrastructure CA: replicas, evidence signing and met
 
   it('GIVEN infrastructure-2 THEN replica TLS material and its CA bundle come from it', async () => {
     replica = await replicaTlsMaterial(t.pki, t.fabric, { site: '440100', commonName: 'pg.440100.jinbao.internal', passphrase: PASS });
-    expect(t.pki.findCertificate(replica.serial)?.caId).toBe('infrastructure-2');
-    const successorPem = toPem(t.pki.getCa('infrastructure-2')!.der);
-    const rootPem = toPem(t.pki.getCa('root')!.der);
+    expect((await t.pki.findCertificate(replica.serial))?.caId).toBe('infrastructure-2');
+    const successorPem = toPem((await t.pki.getCa('infrastructure-2'))!.der);
+    const rootPem = toPem((await t.pki.getCa('root'))!.der);
     expect(replica.caBundlePem).toBe(rootPem + successorPem);
-    expect(caBundlePem(t.pki)).toBe(rootPem + successorPem);
+    expect(await caBundlePem(t.pki)).toBe(rootPem + successorPem);
     expect(replica.fullChainPem).toBe(replica.certificatePem + successorPem);
   });
 
   it.skipIf(!hasOpenssl)('GIVEN that replica certificate THEN OpenSSL accepts it against the root CRL and refuses the old server certificate', async () => {
     const m = replica;
-    const successorPem = toPem(t.pki.getCa('infrastructure-2')!.der);
-    const rootPem = toPem(t.pki.getCa('root')!.der);
+    const successorPem = toPem((await t.pki.getCa('infrastructure-2'))!.der);
+    const rootPem = toPem((await t.pki.getCa('root'))!.der);
     for (const ca of ['root', 'infrastructure', 'infrastructure-2']) expect((await cli('crl', '--ca', ca, '--out', out)).code).toBe(0);
     const write = (name: string, pem: string) => {
       const f = join(t.dir, name);
@@ -243,7 +244,7 @@ describe('replaceCa on the infrastructure CA: replicas, evidence signing and met
       return f;
     };
     const root = write('root.pem', rootPem);
-    const cas = write('cas.pem', toPem(t.pki.getCa('infrastructure')!.der) + successorPem);
+    const cas = write('cas.pem', toPem((await t.pki.getCa('infrastructure'))!.der) + successorPem);
     const crls = ['root', 'infrastructure', 'infrastructure-2'].map((c) => join(out, `${c}.crl.pem`));
     const ok = verify(root, cas, crls, write('replica.pem', m.certificatePem));
     expect(ok.out).toContain(': OK');
@@ -255,31 +256,31 @@ describe('replaceCa on the infrastructure CA: replicas, evidence signing and met
 
   it('GIVEN infrastructure-2 THEN DR evidence is signed under it and verifies against the store', async () => {
     const signer = await evidenceSigner(t.pki, t.fabric, { site: '440100', commonName: 'drill 440100', passphrase: PASS });
-    expect(t.pki.findCertificate(signer.serial)?.caId).toBe('infrastructure-2');
+    expect((await t.pki.findCertificate(signer.serial))?.caId).toBe('infrastructure-2');
     const signature = await signer.sign('drill report');
-    expect(verifyEvidence('drill report', signature, { rootPem: toPem(t.pki.getCa('root')!.der), pki: t.pki })).toMatchObject({ ok: true });
+    expect(await verifyEvidence('drill report', signature, { rootPem: toPem((await t.pki.getCa('root'))!.der), pki: t.pki })).toMatchObject({ ok: true });
   });
 
   it('GIVEN infrastructure-2 revoked too WHEN it is replaced THEN the line continues as infrastructure-3 with " G3", and the default OCSP signer follows', async () => {
-    t.pki.markCaRevoked('infrastructure-2', 'keyCompromise');
+    await t.pki.markCaRevoked('infrastructure-2', 'keyCompromise');
     await expect(t.issuer.issue({ profile: 'ocsp-signing', site: '000000', generate: { subject: 'CN=OCSP infra' } })).rejects.toThrow(
       /^issuing CA infrastructure-2: got a revoked CA \(since .*, keyCompromise\), want an active one; it issues nothing more; create its successor with: jinbao pki replace-ca --ca infrastructure-2$/,
     );
-    expect(() => caBundlePem(t.pki)).toThrow(/want an unrevoked chain; infrastructure-2 issues nothing more, so replicas need its successor: jinbao pki replace-ca --ca infrastructure-2, then new replica certificates \(jinbao up\)$/);
+    await expect(caBundlePem(t.pki)).rejects.toThrow(/want an unrevoked chain; infrastructure-2 issues nothing more, so replicas need its successor: jinbao pki replace-ca --ca infrastructure-2, then new replica certificates \(jinbao up\)$/);
     const { successor } = await replaceCa(t.pki, 'infrastructure-2', PASS);
     expect(successor).toMatchObject({ id: 'infrastructure-3', replaces: 'infrastructure-2' });
     expect(successor.subject).toMatch(/CN=Jinbao Infrastructure CA G3$/);
-    expect(t.pki.currentCa('infrastructure')?.id).toBe('infrastructure-3');
+    expect((await t.pki.currentCa('infrastructure'))?.id).toBe('infrastructure-3');
     const ocsp = await t.issuer.issue({ profile: 'ocsp-signing', site: '000000', generate: { subject: 'CN=OCSP infra' } });
     expect(ocsp.record.caId).toBe('infrastructure-3');
     await expect(replaceCa(t.pki, 'infrastructure', PASS)).rejects.toThrow(/^CA infrastructure is already replaced by infrastructure-2 \(created .*, status revoked\); nothing changed\. infrastructure-2 issues in its place; replace it instead: jinbao pki replace-ca --ca infrastructure-2$/);
   });
 
   it('GIVEN a wrong passphrase THEN replacement is refused before any key or record is written', async () => {
-    t.pki.markCaRevoked('ministry-staff', 'cACompromise');
-    const cas = t.pki.listCas().length;
+    await t.pki.markCaRevoked('ministry-staff', 'cACompromise');
+    const cas = (await t.pki.listCas()).length;
     await expect(replaceCa(t.pki, 'ministry-staff', 'not the passphrase at all')).rejects.toThrow(/^wrong passphrase for /);
-    expect(t.pki.listCas().length).toBe(cas);
+    expect((await t.pki.listCas()).length).toBe(cas);
     const { successor } = await replaceCa(t.pki, 'ministry-staff', PASS);
     expect(successor).toMatchObject({ id: 'ministry-staff-2', purpose: 'staff', site: '000000' });
     const csr = opensslCsr(t.dir, opensslKey(t.dir, 'ministry', 'p256'), '/CN=王五/serialNumber=M0001');
@@ -288,19 +289,19 @@ describe('replaceCa on the infrastructure CA: replicas, evidence signing and met
 });
 
 describe('the pki schema upgrade that links a successor CA to the CA it replaces', () => {
-  it('GIVEN a store at the previous version WHEN it is opened THEN CAs gain replaces = null and one CA can have only one successor', () => {
+  it('GIVEN a store at the previous version WHEN it is opened THEN CAs gain replaces = null and one CA can have only one successor', async () => {
     const { dir, cleanup } = tempDir('jinbao-replace-schema-');
     try {
-      const state = StateStore.open(dir);
-      state.migrate('pki', PKI_MIGRATIONS.slice(0, 2));
-      expect(state.versions().pki).toBe(2);
-      const pki = PkiStore.open(state);
-      expect(state.versions().pki).toBe(3);
-      expect(state.db.prepare("SELECT COUNT(*) FROM pragma_table_info('pki_cas') WHERE name = 'replaces'").pluck().get()).toBe(1);
-      expect(state.db.prepare("SELECT COUNT(*) FROM pragma_index_list('pki_cas') WHERE name = 'pki_cas_replaces' AND \"unique\" = 1").pluck().get()).toBe(1);
-      expect(pki.successorOf('root')).toBeUndefined();
-      expect(pki.currentCa('root')).toBeUndefined();
-      state.close();
+      const state = await openDatabase(dir);
+      await state.migrate('pki', PKI_MIGRATIONS.slice(0, 2));
+      expect((await state.versions()).pki).toBe(2);
+      const pki = await PkiStore.open(state, dir);
+      expect((await state.versions()).pki).toBe(PKI_MIGRATIONS.length);
+      expect(await state.query("SELECT COUNT(*) AS n FROM pragma_table_info('pki_cas') WHERE name = 'replaces'")).toEqual([{ n: 1 }]);
+      expect(await state.query(`SELECT COUNT(*) AS n FROM pragma_index_list('pki_cas') WHERE name = 'pki_cas_replaces' AND "unique" = 1`)).toEqual([{ n: 1 }]);
+      expect(await pki.successorOf('root')).toBeUndefined();
+      expect(await pki.currentCa('root')).toBeUndefined();
+      await state.close();
     } finally {
       cleanup();
     }

@@ -4,7 +4,7 @@ import { sm2 } from 'sm-crypto-v2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../../../testkit/index.js';
 import { loadFabric } from '../../../fabric/index.js';
-import { StateStore } from '../../../lib/state.js';
+import { openDatabase, type Database } from '../../../lib/sql/index.js';
 import { initHierarchy, Issuer, openCaSigner, PkiStore, SM2_DEFAULT_ID, type Issued } from '../../index.js';
 import { caInfo } from '../ca-info.js';
 import { children, readTlv } from '../der.js';
@@ -21,24 +21,24 @@ const PASS = 'correct horse battery staple';
 describe('an SM2 CA', () => {
   let dir: string;
   let cleanup: () => void;
-  let state: StateStore;
+  let state: Database;
   let crl: PublishedCrlFile;
   let revoked: Issued;
   let caDer: Uint8Array;
 
   beforeAll(async () => {
     ({ dir, cleanup } = tempDir('jinbao-sm2-crl-'));
-    state = StateStore.open(dir);
-    const pki = PkiStore.open(state);
+    state = await openDatabase(dir);
+    const pki = await PkiStore.open(state, dir);
     await initHierarchy(pki, { algorithm: 'sm2', passphrase: PASS });
     revoked = await new Issuer(pki, loadFabric(), PASS).issue({ profile: 'server-tls', site: '440100', generate: { subject: 'CN=a.440100.jinbao.internal' }, dns: ['a.440100.jinbao.internal'] });
-    pki.markRevoked(revoked.record.serial, 'keyCompromise');
+    await pki.markRevoked(revoked.record.serial, 'keyCompromise');
     const signer = await openCaSigner(pki, 'infrastructure', PASS);
     caDer = signer.certificateDer;
-    crl = await publishCrl({ ledger: new CrlLedger(state), registry: pki, signer });
+    crl = await publishCrl({ ledger: await CrlLedger.open(state), registry: pki, signer });
   });
-  afterAll(() => {
-    state.close();
+  afterAll(async () => {
+    await state.close();
     cleanup();
   });
 

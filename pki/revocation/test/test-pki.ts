@@ -3,7 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as x509 from '@peculiar/x509';
 import { PkiStore } from '../../index.js';
-import { StateStore } from '../../../lib/state.js';
+import { openDatabase, type Database } from '../../../lib/sql/index.js';
 import type { CaSigner } from '../ports.js';
 
 /**
@@ -67,7 +67,7 @@ export async function makeCa(dir: string, id: string, store?: PkiStore): Promise
   });
   const pemFile = join(dir, `${id}.ca.pem`);
   writeFileSync(pemFile, cert.toString('pem') + '\n');
-  store?.insertCa({
+  if (store) await store.db.write((tx) => store.insertCa(tx, {
     id,
     parentId: null,
     role: 'root',
@@ -82,7 +82,7 @@ export async function makeCa(dir: string, id: string, store?: PkiStore): Promise
     keyBackend: 'test',
     keyRef: id,
     createdAt: new Date(now),
-  });
+  }));
   return { id, cert, keys, signer: signerFor(id, cert, keys), pemFile };
 }
 
@@ -117,7 +117,8 @@ export async function issue(dir: string, ca: TestCa, opts: { cn: string; ocspSig
   const pemFile = join(dir, `${opts.cn}.pem`);
   writeFileSync(pemFile, cert.toString('pem') + '\n');
   const der = new Uint8Array(cert.rawData);
-  opts.store?.insertCertificate({
+  const store = opts.store;
+  if (store) await store.db.write((tx) => store.insertCertificate(tx, {
     serial,
     caId: ca.id,
     profile: opts.ocspSigning ? 'ocsp-signing' : 'staff-auth',
@@ -133,7 +134,7 @@ export async function issue(dir: string, ca: TestCa, opts: { cn: string; ocspSig
     notAfter: cert.notAfter,
     der,
     issuedAt: new Date(now),
-  });
+  }));
   return { serial, cert, keys, pemFile, der };
 }
 
@@ -142,7 +143,8 @@ export function responderSigner(ca: TestCa, responder: TestCert): CaSigner {
   return signerFor(`${ca.id}-ocsp`, responder.cert, responder.keys);
 }
 
-export function openPki(dir: string): { state: StateStore; pki: PkiStore } {
-  const state = StateStore.open(dir);
-  return { state, pki: PkiStore.open(state) };
+/** The PKI store in a state directory, or in the PostgreSQL database `target` names. */
+export async function openPki(dir: string, target?: string): Promise<{ state: Database; pki: PkiStore }> {
+  const state = await openDatabase(target ?? dir);
+  return { state, pki: await PkiStore.open(state, dir) };
 }
