@@ -231,6 +231,11 @@ export async function readAudit(db: Database, filter: { action?: string; since?:
  */
 export async function verifyAudit(db: Database): Promise<AuditVerification> {
   await migrateAudit(db);
+  return verifyAuditChain(db);
+}
+
+/** `verifyAudit` inside a transaction or on a store whose audit schema is known to exist. */
+export async function verifyAuditChain(db: Queryable): Promise<AuditVerification> {
   let prev = GENESIS;
   let expectedSeq = 1;
   let n = 0;

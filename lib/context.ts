@@ -1,5 +1,4 @@
 import type { Database } from './sql/index.js';
-import type { StateStore } from './state.js';
 
 /**
  * What an operation needs of the state: the state directory and its store, opened on first use.
@@ -10,14 +9,8 @@ export interface StateAccess {
   /** Whether a state store exists, without creating one (read operations on a fresh machine). */
   hasStore(): boolean;
   /**
-   * The synchronous SQLite store, created on first use.
-   * @deprecated features are moving to `database()`; this goes once none uses it.
-   */
-  store(): StateStore;
-  /**
    * The state store (lib/sql: the SQLite file in `stateDir`, or the shared PostgreSQL database),
-   * opened on first use and migrated by each component as it opens its tables. On SQLite it shares
-   * `store()`'s connection.
+   * opened on first use and migrated by each component as it opens its tables.
    */
   database(): Promise<Database>;
 }

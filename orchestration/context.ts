@@ -3,9 +3,8 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadFabric, type Fabric } from '../fabric/index.js';
 import type { StateAccess } from '../lib/context.js';
-import { StateStore, type StateTarget } from '../lib/state.js';
-import { ExitCode, JinbaoError } from '../lib/errors.js';
-import { openDatabase, SqliteDatabase, type Database } from '../lib/sql/index.js';
+import type { StateTarget } from '../lib/state.js';
+import { openDatabase, type Database } from '../lib/sql/index.js';
 
 /**
  * What an operation spanning features needs: the state, the validated inventory and where it came
@@ -31,7 +30,6 @@ export class LocalOpsContext implements OpsContext {
   readonly env: NodeJS.ProcessEnv;
   private readonly inventory: string | undefined;
   private cachedFabric?: Fabric;
-  private cachedStore?: StateStore;
   private cachedDatabase?: Promise<Database>;
 
   constructor(opts: ({ readonly stateDir: string } | { readonly state: StateTarget }) & { readonly inventory?: string | undefined; readonly env?: NodeJS.ProcessEnv }) {
@@ -53,32 +51,25 @@ export class LocalOpsContext implements OpsContext {
   /** A shared database always counts as existing: it is created by its administrator, not by jinbao. */
   hasStore(): boolean {
     if (this.state.kind === 'postgresql') return true;
-    return this.cachedStore !== undefined || existsSync(join(this.stateDir, 'jinbao.db'));
-  }
-
-  store(): StateStore {
-    if (this.state.kind === 'postgresql') {
-      throw new JinbaoError(`this operation needs the embedded state store, but ${this.state.source} names a PostgreSQL database; run it with --state DIR`, { exitCode: ExitCode.invalidInput });
-    }
-    this.cachedStore ??= StateStore.open(this.stateDir);
-    return this.cachedStore;
+    return this.cachedDatabase !== undefined || existsSync(join(this.stateDir, 'jinbao.db'));
   }
 
   database(): Promise<Database> {
-    const state = this.state;
-    this.cachedDatabase ??=
-      state.kind === 'postgresql' ? openDatabase(state.url, { source: state.source, env: this.env }) : Promise.resolve().then(() => SqliteDatabase.wrap(this.store().db));
-    // A failed open is not cached: the next call tries again (and says why again).
-    this.cachedDatabase.catch(() => {
-      this.cachedDatabase = undefined;
-    });
+    if (this.cachedDatabase === undefined) {
+      const state = this.state;
+      const opening = openDatabase(state.kind === 'postgresql' ? state.url : state.dir, { source: state.kind === 'postgresql' ? state.source : '--state', env: this.env });
+      this.cachedDatabase = opening;
+      // A failed open is not kept: the next call tries again (and says why again).
+      opening.catch(() => {
+        if (this.cachedDatabase === opening) this.cachedDatabase = undefined;
+      });
+    }
     return this.cachedDatabase;
   }
 
   async close(): Promise<void> {
     const db = this.cachedDatabase;
     this.cachedDatabase = undefined;
-    if (db && this.state.kind === 'postgresql') await (await db.catch(() => undefined))?.close();
-    this.cachedStore?.close();
+    await (await db?.catch(() => undefined))?.close();
   }
 }

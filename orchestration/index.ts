@@ -6,3 +6,4 @@ export { renderPostureReport, runCompliance, writePosturePage, writePostureRepor
 export { registerFeatureMetrics, exporterRegistry, type MetricsRegistration } from './metrics.js';
 export { drillEvidence, reportVerifier } from './drill-evidence.js';
 export { runUp, UP_STAGES, pkiUpStage, stacksUpStage, wanUpStage, drillUpStage, postureUpStage, type UpStage, type UpEnv, type UpStageResult, type UpResult } from './up.js';
+export { migrateStore, storeStatus, STATE_COMPONENTS, type StateStatus, type MigrateResult } from './state.js';

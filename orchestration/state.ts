@@ -10,7 +10,13 @@ import { openDatabase, type Database, type Queryable, type SqlMigration, type Tr
 import { MIGRATION_MARK, migrationBody } from '../lib/sql/types.js';
 import { resolveState, type StateTarget } from '../lib/state.js';
 import type { Progress } from '../lib/context.js';
-import type { AuditVerification } from '../lib/audit.js';
+import { verifyAudit, verifyAuditChain, AUDIT_MIGRATIONS, type AuditVerification } from '../lib/audit.js';
+import { IPAM_MIGRATIONS } from '../fabric/index.js';
+import { DR_MIGRATIONS } from '../dr-runbooks/index.js';
+import { WAN_MIGRATIONS } from '../network/index.js';
+import { PKI_MIGRATIONS } from '../pki/index.js';
+import { CRL_MIGRATIONS } from '../pki/revocation/index.js';
+import type { OpsContext } from './context.js';
 
 /** A feature's tables: its component name and ordered migrations (the same list its own code applies). */
 export interface StateComponent {
@@ -106,6 +112,8 @@ export async function migrateState(
           if (missing.length) {
             throw new JinbaoError(`the source has table(s) ${missing.join(', ')} that no component of this jinbao creates; migrate with the jinbao that wrote the store`, { exitCode: ExitCode.invalidInput });
           }
+          // Rows a migration seeds (a sequence's first value, default settings) give way to the source's.
+          for (const t of [...tables].reverse()) await tx.run(`DELETE FROM ${ident(t)}`);
           for (const t of tables) await copyTable(src, tx, t, counts.get(t)!, opts.batchRows ?? 500, opts.progress);
           const out: { name: string; rows: number }[] = [];
           for (const t of tables) {
@@ -266,4 +274,32 @@ async function copyTable(src: Queryable, tx: Transaction, table: string, total: 
       await tx.query(`SELECT setval($1, COALESCE((SELECT max(${ident(s.col)}) FROM ${ident(table)}), 0) + 1, false)`, [s.seq]);
     }
   }
+}
+
+/**
+ * Every component's tables, in the order their schemas can be created (a component's foreign keys
+ * point only to components before it). A feature that adds a component adds it here.
+ */
+export const STATE_COMPONENTS: readonly StateComponent[] = [
+  { name: 'audit', migrations: AUDIT_MIGRATIONS },
+  { name: 'pki', migrations: PKI_MIGRATIONS },
+  { name: 'pki-revocation', migrations: CRL_MIGRATIONS },
+  { name: 'ipam', migrations: IPAM_MIGRATIONS },
+  { name: 'wan', migrations: WAN_MIGRATIONS },
+  { name: 'dr', migrations: DR_MIGRATIONS },
+];
+
+/** `jinbao state status` on the context's store. */
+export async function storeStatus(ctx: OpsContext): Promise<StateStatus> {
+  const db = await ctx.database();
+  return stateStatus(db, STATE_COMPONENTS, async (q) => (q === db ? verifyAudit(db) : verifyAuditChain(q)));
+}
+
+/** `jinbao state migrate --to TARGET` from the context's store. */
+export async function migrateStore(ctx: OpsContext, to: string, progress: Progress): Promise<MigrateResult> {
+  const db = await ctx.database();
+  // The source's schemas are brought to this jinbao's versions first, as any command of it would;
+  // its rows are not touched.
+  for (const c of STATE_COMPONENTS) await db.migrate(c.name, c.migrations);
+  return migrateState(db, to, { components: STATE_COMPONENTS, verifyAudit: verifyAuditChain, env: ctx.env, progress });
 }

@@ -138,9 +138,12 @@ export async function runUp(ctx: OpsContext, opts: { outDir: string; say: Progre
   if (fabric.sampleData) say('  SAMPLE DATA: generated figures; only names and GB/T 2260 codes are real');
   say(`  ${counts.ministry} ministry, ${counts.province} provincial sites, ${counts.prefecture} prefectures, ${counts.accessPlatforms} county access platforms`);
 
-  const ipam = await allocateAndRecord(await ctx.database(), fabric);
+  const db = await ctx.database();
+  const ipam = await allocateAndRecord(db, fabric);
   say(`addressing: ${ipam.ledger.size} prefixes (${ipam.added.length} new) from overlay ${fabric.inventory.addressing.overlay} and underlay ${fabric.inventory.addressing.underlay}; no overlaps`);
-  say(`state: ${ctx.stateDir}`);
+  // The embedded store is named by its directory (as given), the shared one by its server and database.
+  const state = db.dialect === 'sqlite' ? ctx.stateDir : db.where;
+  say(`state: ${state}`);
 
   const env: UpEnv = { fabric, outDir: resolve(opts.outDir), note: opts.note };
   const stages: Record<string, unknown> = {};
@@ -152,7 +155,7 @@ export async function runUp(ctx: OpsContext, opts: { outDir: string; say: Progre
   return {
     inventory: { source: ctx.inventorySource, sampleData: fabric.sampleData, counts },
     addressing: { prefixes: ipam.ledger.size, newlyAllocated: ipam.added.length },
-    state: ctx.stateDir,
+    state,
     stages,
     kpis: await computeLiveKpis(ctx),
   };

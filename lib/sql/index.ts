@@ -18,8 +18,8 @@
  * - `migrate(component, migrations)` applies each missing version once, in a transaction with its
  *   version record, whatever number of processes start together; a newer store is refused.
  *
- * The audit log and the PKI run on it; the IPAM ledger, WAN keys and drill history still use
- * lib/state.ts's synchronous StateStore, which shares the SQLite connection until they move.
+ * Every component (audit log, PKI, CRL ledger, IPAM ledger, WAN keys, drill history, ACME) runs on it;
+ * `--state` chooses the backend (lib/state.ts resolveState).
  */
 import { ExitCode, JinbaoError } from '../errors.js';
 import { PostgresDatabase, type PostgresOptions } from './postgres.js';

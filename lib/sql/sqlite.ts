@@ -28,8 +28,8 @@ function bindable(v: unknown): unknown {
 }
 
 /**
- * The embedded backend: one SQLite file (`jinbao.db`, WAL, synchronous FULL), the same file and
- * layout lib/state.ts opens. better-sqlite3 is synchronous; this wraps it so features see the same
+ * The embedded backend: one SQLite file (`jinbao.db`, WAL, synchronous FULL) in the state
+ * directory, the same file and layout earlier versions of jinbao wrote. better-sqlite3 is synchronous; this wraps it so features see the same
  * async interface as on PostgreSQL. One connection per process: transactions of this process run
  * one after the other (a queue), and BEGIN IMMEDIATE takes the database's write lock up front, so
  * writers in other processes wait (busy_timeout) instead of failing on a lock upgrade.
@@ -82,14 +82,6 @@ export class SqliteDatabase implements Database {
       throw new JinbaoError(`the state store ${file} is not a usable SQLite database: ${(err as Error).message}; move it aside or use another state store`, { exitCode: ExitCode.invalidInput, cause: err });
     }
     return new SqliteDatabase(file, db);
-  }
-
-  /**
-   * Share a connection that lib/state.ts's StateStore already opened (and configured): one
-   * connection per process, so a synchronous caller never waits on this process's own transaction.
-   */
-  static wrap(db: BetterSqlite3.Database): SqliteDatabase {
-    return new SqliteDatabase(db.name, db);
   }
 
   /** Run `fn` after everything queued before it (one connection, one statement stream). */

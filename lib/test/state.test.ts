@@ -1,11 +1,11 @@
-import Database from 'better-sqlite3';
 import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runCli } from '../../bin/testkit.js';
 import { tempDir } from '../../testkit/index.js';
 import type { JinbaoError } from '../errors.js';
-import { resolveState, resolveStateDir, StateStore, STORE_FORMAT } from '../state.js';
+import { openDatabase } from '../sql/index.js';
+import { resolveState, resolveStateDir } from '../state.js';
 
 const cleanups: (() => void)[] = [];
 afterEach(() => cleanups.splice(0).forEach((f) => f()));
@@ -21,52 +21,32 @@ const MIGRATIONS = [
 ];
 
 describe('the embedded state store', () => {
-  it('GIVEN a new directory THEN it creates the store and applies migrations once', () => {
+  it('GIVEN a new directory THEN it creates the store and applies migrations once', async () => {
     const d = dir();
-    const store = StateStore.open(d);
-    store.migrate('things', MIGRATIONS);
-    store.migrate('things', MIGRATIONS);
-    store.db.prepare("INSERT INTO things (name, colour) VALUES ('a', 'red')").run();
-    expect(store.versions()).toEqual({ things: 2 });
-    store.close();
-    const again = StateStore.open(d);
-    expect(again.db.prepare('SELECT colour FROM things').get()).toEqual({ colour: 'red' });
-    again.close();
+    const store = await openDatabase(d);
+    expect(await store.migrate('things', MIGRATIONS)).toEqual([1, 2]);
+    expect(await store.migrate('things', MIGRATIONS)).toEqual([]);
+    await store.run("INSERT INTO things (name, colour) VALUES ('a', 'red')");
+    expect(await store.versions()).toEqual({ things: 2 });
+    await store.close();
+    const again = await openDatabase(d);
+    expect(await again.query('SELECT colour FROM things')).toEqual([{ colour: 'red' }]);
+    await again.close();
   });
 
-  it('GIVEN a store whose component schema is newer than the code THEN it refuses clearly', () => {
-    const d = dir();
-    const store = StateStore.open(d);
-    store.migrate('things', MIGRATIONS);
-    store.close();
-    const older = StateStore.open(d);
-    expect(() => older.migrate('things', MIGRATIONS.slice(0, 1))).toThrow(
-      'the state store\'s "things" schema is at version 2, newer than this jinbao knows (1); upgrade jinbao or use another --state directory',
-    );
-    older.close();
-  });
-
-  it('GIVEN a store of a newer format THEN opening it fails clearly', () => {
-    const d = dir();
-    const db = new Database(join(d, 'jinbao.db'));
-    db.pragma(`user_version = ${STORE_FORMAT + 1}`);
-    db.close();
-    expect(() => StateStore.open(d)).toThrow(`has format ${STORE_FORMAT + 1}, newer than this jinbao understands (${STORE_FORMAT}); upgrade jinbao or use another --state directory`);
-  });
-
-  it('GIVEN a corrupt store file THEN it says so and how to recover', () => {
+  it('GIVEN a corrupt store file THEN it says so and how to recover', async () => {
     const d = dir();
     writeFileSync(join(d, 'jinbao.db'), 'this is not a database, just some text that is long enough to have a header'.repeat(20));
-    expect(() => StateStore.open(d)).toThrow(/is not a usable SQLite database: .*; move it aside or use another --state directory/);
+    await expect(openDatabase(d)).rejects.toThrow(/is not a usable SQLite database: .*; move it aside or use another state store/);
   });
 
-  it('GIVEN a failing migration THEN nothing of it is applied and the version does not move', () => {
+  it('GIVEN a failing migration THEN nothing of it is applied and the version does not move', async () => {
     const d = dir();
-    const store = StateStore.open(d);
-    expect(() => store.migrate('bad', [{ description: 'broken', up: 'CREATE TABLE x (a INT); CREATE TABLE x (a INT);' }])).toThrow(/already exists/);
-    expect(store.versions()).toEqual({});
-    expect(store.db.prepare("SELECT name FROM sqlite_master WHERE name = 'x'").get()).toBeUndefined();
-    store.close();
+    const store = await openDatabase(d);
+    await expect(store.migrate('bad', [{ description: 'broken', up: 'CREATE TABLE x (a INT); CREATE TABLE x (a INT);' }])).rejects.toThrow(/already exists/);
+    expect(await store.versions()).toEqual({});
+    expect(await store.query("SELECT name FROM sqlite_master WHERE name = 'x'")).toEqual([]);
+    await store.close();
   });
 });
 

@@ -6,7 +6,6 @@ import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JinbaoError } from '../../errors.js';
-import { StateStore } from '../../state.js';
 import { postgresMissing, startPostgres, type PostgresServer } from '../../test/postgres-server.js';
 import { openDatabase, PostgresDatabase, toSqlite, type Database as StateDb, type SqlMigration } from '../index.js';
 import { verifyChain } from './chain.js';
@@ -183,12 +182,17 @@ describe('SQLite specifics', () => {
     expect(() => toSqlite('SELECT $3', ['a'])).toThrow('placeholder $3 has no parameter (1 given)');
   });
 
-  it('GIVEN a store lib/state.ts wrote THEN the same file opens here with its component versions, so components can move one at a time', async () => {
+  it('GIVEN a store an earlier jinbao wrote (synchronous store, same file layout) THEN it opens here with its component versions and continues', async () => {
     const d = mkdtempSync(join(tmpdir(), 'jinbao-sql-'));
     dirs.push(d);
-    const old = StateStore.open(d);
-    old.migrate('things', [{ description: 'things', up: 'CREATE TABLE things (id INTEGER PRIMARY KEY, name TEXT NOT NULL)' }]);
-    old.write(() => old.db.prepare('INSERT INTO things (id, name) VALUES (1, ?)').run('from the old API'));
+    // What the earlier synchronous store left: format 1, schema_versions, a component's table.
+    const old = new Database(join(d, 'jinbao.db'));
+    old.pragma('journal_mode = WAL');
+    old.pragma('user_version = 1');
+    old.exec('CREATE TABLE schema_versions (component TEXT PRIMARY KEY, version INTEGER NOT NULL, applied_at TEXT NOT NULL)');
+    old.exec('CREATE TABLE things (id INTEGER PRIMARY KEY, name TEXT NOT NULL)');
+    old.prepare("INSERT INTO schema_versions VALUES ('things', 1, '2026-01-01T00:00:00.000Z')").run();
+    old.prepare('INSERT INTO things (id, name) VALUES (1, ?)').run('from the old API');
     old.close();
     const db = await openDatabase(d);
     try {
@@ -198,9 +202,6 @@ describe('SQLite specifics', () => {
     } finally {
       await db.close();
     }
-    const again = StateStore.open(d);
-    expect(again.versions()).toEqual({ things: 2 });
-    again.close();
   });
 
   it('GIVEN a store a newer jinbao wrote, or a URL that is not PostgreSQL THEN it is refused', async () => {
