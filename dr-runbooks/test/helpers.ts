@@ -1,7 +1,8 @@
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { expect } from 'vitest';
 import { SqliteDatabase, type Database } from '../../lib/sql/index.js';
-import { alive, DrillHistory, labTlsSource, PgLab, type DrillRequest } from '../index.js';
+import { alive, DrillHistory, labTlsSource, parsePairText, PgLab, type DrillRequest, type PairConfig } from '../index.js';
 
 export function request(over: Partial<DrillRequest> = {}): DrillRequest {
   return {
@@ -51,4 +52,42 @@ export async function startTestLab(prefix: string): Promise<TestLab> {
       rmSync(base, { recursive: true, force: true });
     },
   };
+}
+
+const operator = fileURLToPath(new URL('./fixtures/lab-operator.ts', import.meta.url));
+
+/**
+ * A pair file for a running lab posing as an existing pair (target `pg`): TCP connection strings,
+ * the HAProxy endpoint, and operator commands run as separate processes (fixtures/lab-operator.ts),
+ * written to `${base}/pair.json`.
+ */
+export function labPairFile(lab: PgLab, base: string, over: { commands?: Record<string, unknown>; manage?: boolean; query?: string } = {}): PairConfig {
+  const cmd = (action: string, ...rest: string[]) => [process.execPath, '--import', 'tsx', operator, lab.dir, action, '{node}', ...rest];
+  const commands = {
+    crash: cmd('crash'),
+    stop: cmd('stop'),
+    start: cmd('start'),
+    fence: cmd('fence'),
+    unfence: cmd('unfence'),
+    route: cmd('route'),
+    drain: cmd('drain'),
+    rejoin: { run: cmd('rejoin', '{peer}'), timeoutSeconds: 120 },
+    endOfWal: cmd('end-of-wal', '{from}'),
+    ...over.commands,
+  };
+  const url = (port: number) => `postgresql://postgres@127.0.0.1:${port}/postgres${over.query ?? ''}`;
+  const text = JSON.stringify({
+    site: '440000',
+    endpoint: url(lab.state.proxyPort),
+    nodes: {
+      dc: { connection: url(lab.state.ports.dc), applicationName: lab.node('dc').applicationName },
+      dr: { connection: url(lab.state.ports.dr), applicationName: lab.node('dr').applicationName },
+    },
+    replication: { manage: over.manage ?? true },
+    tls: { ca: lab.tlsFiles('dc').caFile },
+    commands,
+  });
+  const file = `${base}/pair.json`;
+  writeFileSync(file, text);
+  return parsePairText(text, file);
 }

@@ -1,17 +1,15 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Registry } from 'prom-client';
 import { registerReplicationMetrics } from '../operations/index.js';
 import { runCli } from '../../bin/testkit.js';
-import { DEFAULT_PG_BIN, DrillHistory, DrillRefusedError, executeDrill, parsePairText, PgLab, RemotePair, type DrillReport, type DrillRequest, type PairConfig } from '../index.js';
+import { DEFAULT_PG_BIN, DrillHistory, DrillRefusedError, executeDrill, PgLab, RemotePair, type DrillReport, type DrillRequest, type PairConfig } from '../index.js';
 import { pgConnection } from '../../lib/pg-conn.js';
-import { request, startTestLab, type TestLab } from './helpers.js';
+import { labPairFile, request, startTestLab, type TestLab } from './helpers.js';
 
 const isRoot = process.getuid?.() === 0;
 const haveTools = existsSync(`${DEFAULT_PG_BIN}/pg_ctl`) && existsSync('/usr/sbin/haproxy');
 const skip = !isRoot || !haveTools;
-const operator = fileURLToPath(new URL('./fixtures/lab-operator.ts', import.meta.url));
 
 /**
  * Target `pg` on real PostgreSQL: an embedded lab stands in for an existing pair. The drill knows
@@ -33,36 +31,7 @@ describe.skipIf(skip)('drills on an existing pair given by a pair file (target p
     await t?.stop();
   });
 
-  function pairFile(over: { commands?: Record<string, unknown>; manage?: boolean; query?: string } = {}): PairConfig {
-    const cmd = (action: string, ...rest: string[]) => [process.execPath, '--import', 'tsx', operator, lab.dir, action, '{node}', ...rest];
-    const commands = {
-      crash: cmd('crash'),
-      stop: cmd('stop'),
-      start: cmd('start'),
-      fence: cmd('fence'),
-      unfence: cmd('unfence'),
-      route: cmd('route'),
-      drain: cmd('drain'),
-      rejoin: { run: cmd('rejoin', '{peer}'), timeoutSeconds: 120 },
-      endOfWal: cmd('end-of-wal', '{from}'),
-      ...over.commands,
-    };
-    const url = (port: number) => `postgresql://postgres@127.0.0.1:${port}/postgres${over.query ?? ''}`;
-    const text = JSON.stringify({
-      site: '440000',
-      endpoint: url(lab.state.proxyPort),
-      nodes: {
-        dc: { connection: url(lab.state.ports.dc), applicationName: lab.node('dc').applicationName },
-        dr: { connection: url(lab.state.ports.dr), applicationName: lab.node('dr').applicationName },
-      },
-      replication: { manage: over.manage ?? true },
-      tls: { ca: lab.tlsFiles('dc').caFile },
-      commands,
-    });
-    const file = `${base}/pair.json`;
-    writeFileSync(file, text);
-    return parsePairText(text, file);
-  }
+  const pairFile = (over: Parameters<typeof labPairFile>[2] = {}): PairConfig => labPairFile(lab, base, over);
 
   async function drill(req: DrillRequest, config = pairFile()): Promise<{ report: DrillReport; pair: RemotePair }> {
     const pair = await RemotePair.open(config, { site: '440000' });
