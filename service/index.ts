@@ -6,11 +6,11 @@
 import { isIP } from 'node:net';
 import type { OpsContext } from '../orchestration/index.js';
 import { InputError } from '../lib/errors.js';
-import { AcmeServer, AcmeStore, NetworkValidator, type AcmeLimits, type ChallengeValidator } from '../pki/acme/index.js';
+import { AcmeServer, AcmeStore, createEab, NetworkValidator, type AcmeLimits, type ChallengeValidator, type EabKey } from '../pki/acme/index.js';
 import { startService, type RunningService } from './http.js';
-import { PkiPort } from './pki-port.js';
+import { appendAuditEntry, PkiPort } from './pki-port.js';
 
-export { PkiPort, type CaCertificate, type PkiPortOptions } from './pki-port.js';
+export { PkiPort, appendAuditEntry, type CaCertificate, type PkiPortOptions } from './pki-port.js';
 export { startService, type RunningService, type ServiceOptions } from './http.js';
 
 export interface ServeRequest {
@@ -94,4 +94,11 @@ export async function startServe(ctx: OpsContext, r: ServeRequest): Promise<Runn
     throw new InputError(`cannot listen on ${r.host}:${r.port}: ${(err as Error).message}; pick another --listen`, { cause: err });
   }
   return { service, publicUrl, directoryUrl: `${publicUrl}/acme/directory`, tlsSerial, acme, pki, close: (graceMs) => service.close(graceMs) };
+}
+
+/** `jinbao acme eab create`: a new EAB key for a site, recorded in the audit log (never the HMAC key). */
+export async function createEabAudited(ctx: OpsContext, passphrase: string, opts: { site: string; application?: string; validityDays?: number; actor?: string }): Promise<EabKey> {
+  const key = await createEab(ctx, ctx.fabric(), passphrase, opts);
+  await appendAuditEntry(ctx, { action: 'acme.eab.create', outcome: 'ok', subject: key.kid, ...(opts.actor ? { actor: opts.actor } : {}), details: { site: key.site, application: key.application, expiresAt: key.expiresAt } });
+  return key;
 }

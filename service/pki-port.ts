@@ -17,6 +17,11 @@ import type { AcmeCertificateAuthority } from '../pki/acme/ports.js';
 import { Issuer, normalizeSerial, openCaSigner, PkiStore, ROOT_CA_ID, type RevocationReason } from '../pki/index.js';
 import { cutCrl, OcspResponder, ocspAuthority, type OcspAuthority } from '../pki/revocation/index.js';
 
+/** Append to the audit log (the port's audit, for operations that need no issuer). */
+export async function appendAuditEntry(state: StateAccess, entry: Parameters<AcmeCertificateAuthority['audit']>[0]): Promise<void> {
+  appendAudit(state.store(), entry);
+}
+
 export interface CaCertificate {
   readonly id: string;
   readonly parentId: string | null;

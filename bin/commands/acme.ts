@@ -2,8 +2,9 @@ import type { Command } from 'commander';
 import { InputError } from '../../lib/errors.js';
 import { parseInteger } from '../../lib/options.js';
 import { json, table } from '../../lib/output.js';
-import { createEab, EAB_DEFAULT_VALIDITY_DAYS, listEab } from '../../pki/acme/index.js';
+import { EAB_DEFAULT_VALIDITY_DAYS, listEab } from '../../pki/acme/index.js';
 import { DEFAULT_PASSPHRASE_ENV, DEMO_PASSPHRASE_WARNING, resolvePassphrase } from '../../pki/index.js';
+import { createEabAudited } from '../../service/index.js';
 import type { Context } from '../context.js';
 import type { Runner } from '../runner.js';
 
@@ -37,7 +38,7 @@ async function create(ctx: Context, o: { site: string; application?: string; day
   if (!fabric.findSite(o.site)) throw new InputError(`--site: got "${o.site}", want a site of the inventory (list them with: jinbao inventory show)`);
   const { passphrase, source } = await resolvePassphrase({ env: ctx.io.env, envName: o.passphraseEnv, stateDir: ctx.stateDir });
   if (source === 'demo-file') ctx.err(`${DEMO_PASSPHRASE_WARNING}\n`);
-  const key = await createEab(ctx, fabric, passphrase, { site: o.site, validityDays, ...(o.application !== undefined ? { application: o.application } : {}) });
+  const key = await createEabAudited(ctx, passphrase, { site: o.site, validityDays, ...(o.application !== undefined ? { application: o.application } : {}) });
   if (o.json) return void ctx.out(json(key));
   ctx.out(`key id     ${key.kid}\nHMAC key   ${key.hmacKey}\nsite       ${key.site}${key.application ? `\napplication ${key.application}` : ''}\nallowed    ${key.allowedIdentifiers.join(', ')}\nexpires    ${key.expiresAt}\n`);
   ctx.out(`give both to the site's ACME client once, e.g. certbot --eab-kid ${key.kid} --eab-hmac-key <HMAC key>; the HMAC key is not shown again\n`);
