@@ -66,6 +66,11 @@ const ACME_REVOCATION_REASONS: ReadonlyMap<number, RevocationReason> = new Map(
   (Object.entries(REVOCATION_REASONS) as [RevocationReason, number][]).filter(([n]) => !['cACompromise', 'aACompromise', 'certificateHold'].includes(n)).map(([n, c]) => [c, n]),
 );
 
+/** The nonce handed out with a request's answer, taken when its own nonce was used. */
+interface NonceSlot {
+  next?: string | undefined;
+}
+
 interface Authenticated {
   readonly jws: ParsedJws;
   /** The verified signer: an account (kid), or a bare key (jwk). */
@@ -122,6 +127,7 @@ export class AcmeServer {
 
   async handle(req: AcmeRequest): Promise<AcmeResponse> {
     const route = req.path.replace(/^\/acme\/?/, '');
+    const nonces: NonceSlot = {};
     try {
       if (route === 'directory') return this.json(200, this.directory(), {}, req.method === 'GET' || req.method === 'HEAD' ? undefined : 405);
       if (route === 'new-nonce') {
@@ -133,9 +139,9 @@ export class AcmeServer {
         return await this.renewalInfo(route.slice('renewal-info'.length).replace(/^\//, ''));
       }
       if (req.method !== 'POST') throw new AcmeProblem('malformed', `${req.method} /acme/${route.slice(0, 60)}: want POST (RFC 8555 POST-as-GET)`, { status: 405 });
-      return await this.post(route, req);
+      return await this.post(route, req, nonces);
     } catch (err) {
-      return this.refusal(err, req, route);
+      return this.refusal(err, req, route, nonces);
     }
   }
 
@@ -148,7 +154,7 @@ export class AcmeServer {
     return { status, headers: { 'content-type': 'application/json', link: this.indexLink(), ...headers }, body: JSON.stringify(body) };
   }
 
-  private async refusal(err: unknown, req: AcmeRequest, route: string): Promise<AcmeResponse> {
+  private async refusal(err: unknown, req: AcmeRequest, route: string, nonces: NonceSlot): Promise<AcmeResponse> {
     let problem: AcmeProblem;
     if (err instanceof AcmeProblem) problem = err;
     else if (err instanceof InputError) problem = new AcmeProblem('malformed', err.message);
@@ -159,7 +165,7 @@ export class AcmeServer {
     const headers: Record<string, string> = { 'content-type': 'application/problem+json', link: this.indexLink() };
     if (problem.retryAfter !== undefined) headers['retry-after'] = String(problem.retryAfter);
     try {
-      if (req.method === 'POST' || problem.type === 'badNonce') headers['replay-nonce'] = await this.o.store.newNonce();
+      if (req.method === 'POST' || problem.type === 'badNonce') headers['replay-nonce'] = nonces.next ?? (await this.o.store.newNonce());
       // Every refusal of a request that reached the protocol is audited, except rate limiting (a flood must not become one).
       if (req.method === 'POST' && problem.type !== 'rateLimited') {
         await this.o.ca.audit({
@@ -178,14 +184,16 @@ export class AcmeServer {
 
   // ---- the JWS-authenticated requests
 
-  private async post(route: string, req: AcmeRequest): Promise<AcmeResponse> {
+  private async post(route: string, req: AcmeRequest, nonces: NonceSlot): Promise<AcmeResponse> {
     const wait = this.byAddress.take(req.remoteAddress);
     if (wait) throw new AcmeProblem('rateLimited', `too many requests from ${req.remoteAddress}: the limit is ${this.byAddress.perMinute} a minute; retry after ${wait} s`, { retryAfter: wait });
     const type = (req.contentType ?? '').split(';')[0]!.trim().toLowerCase();
     if (type !== 'application/jose+json') throw new AcmeProblem('malformed', `Content-Type: got ${JSON.stringify(req.contentType ?? '')}, want application/jose+json`, { status: 415 });
     const jws = parseJws(req.body);
     const nonce = jws.header.nonce;
-    if (nonce === undefined || !(await this.o.store.consumeNonce(nonce, this.now()))) {
+    const used = nonce === undefined ? undefined : await this.o.store.useNonce(nonce, this.now());
+    nonces.next = used?.next;
+    if (!used?.ok) {
       throw new AcmeProblem('badNonce', nonce === undefined ? 'JWS "nonce": got none, want a fresh nonce from newNonce' : 'JWS "nonce": got one that is unknown, used or expired; want a fresh nonce from newNonce (each nonce is good for one request)');
     }
     const expectedUrl = `${this.base}${req.path}`;
@@ -222,7 +230,7 @@ export class AcmeServer {
           throw new AcmeProblem('malformed', `no ACME resource at /acme/${route.slice(0, 80)}`, { status: 404 });
       }
     })();
-    response.headers['replay-nonce'] = await this.o.store.newNonce();
+    response.headers['replay-nonce'] = nonces.next!;
     return response;
   }
 

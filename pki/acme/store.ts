@@ -187,6 +187,19 @@ export class AcmeStore {
     return value;
   }
 
+  /**
+   * Use a nonce and hand out the next one in the same transaction (one durable commit per request
+   * instead of two). `ok` is true exactly once per nonce handed out and not expired, in any process.
+   */
+  async useNonce(value: string, now = new Date()): Promise<{ ok: boolean; next: string }> {
+    const next = randomBytes(16).toString('base64url');
+    return this.db.write(async (tx) => {
+      const ok = value.length > 0 && value.length <= 64 && (await tx.run('DELETE FROM acme_nonces WHERE value = $1 AND expires_at > $2', [value, now.toISOString()])) === 1;
+      await tx.run('INSERT INTO acme_nonces (value, expires_at) VALUES ($1, $2)', [next, new Date(now.getTime() + NONCE_TTL_MS).toISOString()]);
+      return { ok, next };
+    }, { locks: ['acme.nonces'] });
+  }
+
   /** Use a nonce: true exactly once per nonce handed out and not expired, across every process. */
   async consumeNonce(value: string, now = new Date()): Promise<boolean> {
     if (value.length === 0 || value.length > 64) return false;
