@@ -209,6 +209,26 @@ describe('jinbao serve: ACME', () => {
     });
   });
 
+  it.each([
+    ['RSA-2048', ['-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:2048'], [] as string[], 'rsaEncryption'],
+    ['SM2', ['-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:SM2'], ['-sm3', '-sigopt', 'distid:1234567812345678'], 'SM2'],
+  ])('finalize takes a %s CSR made by openssl', async (name, gen, sign, keyText) => {
+    const c = await f.account('440100');
+    const names = ['api.s440100.jinbao.internal'];
+    const order = await c.newOrder(names);
+    const ready = await c.authorize(order, (t, k) => f.challenges.tokens.set(t, k));
+    const key = join(f.dir, `${name}.key`);
+    const csrFile = join(f.dir, `${name}.csr`);
+    expect(openssl(['genpkey', ...gen, '-out', key]).code).toBe(0);
+    expect(openssl(['req', '-new', '-key', key, '-subj', `/CN=${names[0]}`, '-addext', `subjectAltName=DNS:${names[0]}`, ...sign, '-outform', 'DER', '-out', csrFile]).code).toBe(0);
+    const fin = await c.finalize(ready, (await import('node:fs')).readFileSync(csrFile));
+    expect(fin.status, fin.body.toString()).toBe(200);
+    const done = await c.pollOrder(order.url, (s) => s === 'valid');
+    const leaf = join(f.dir, `${name}.pem`);
+    writeFileSync(leaf, await c.certificate(done.certificate!));
+    expect(openssl(['x509', '-in', leaf, '-noout', '-text']).out).toContain(keyText);
+  });
+
   it('revocation by the ordering account: OCSP and the CRL say revoked; again → alreadyRevoked; a bad reason → badRevocationReason; another account → unauthorized', async () => {
     const c = await f.account('440100');
     const { chainPem } = await obtain(c, ['app.s440100.jinbao.internal']);
