@@ -12,6 +12,7 @@
 import type { Fabric } from '../fabric/index.js';
 import { appendAudit } from '../lib/audit.js';
 import type { StateAccess } from '../lib/context.js';
+import type { Database } from '../lib/sql/index.js';
 import { InputError } from '../lib/errors.js';
 import type { AcmeCertificateAuthority } from '../pki/acme/ports.js';
 import { Issuer, normalizeSerial, openCaSigner, PkiStore, ROOT_CA_ID, type RevocationReason } from '../pki/index.js';
@@ -19,7 +20,8 @@ import { cutCrl, OcspResponder, ocspAuthority, type OcspAuthority } from '../pki
 
 /** Append to the audit log (the port's audit, for operations that need no issuer). */
 export async function appendAuditEntry(state: StateAccess, entry: Parameters<AcmeCertificateAuthority['audit']>[0]): Promise<void> {
-  appendAudit(state.store(), entry);
+  const db = await state.database();
+  await db.write(async () => void appendAudit(state.store(), entry));
 }
 
 export interface CaCertificate {
@@ -50,6 +52,7 @@ export class PkiPort implements AcmeCertificateAuthority {
   private readonly issuer: Issuer;
   private readonly crls = new Map<string, Promise<CachedCrl>>();
   private responders?: Promise<{ all: OcspResponder; byCa: Map<string, OcspResponder> }>;
+  private readonly database: Promise<Database>;
 
   constructor(
     state: StateAccess,
@@ -60,6 +63,23 @@ export class PkiPort implements AcmeCertificateAuthority {
     this.pki = PkiStore.open(state.store());
     if (!this.pki.getCa(ROOT_CA_ID)) throw new InputError(`no CA hierarchy in ${state.stateDir}: create one with jinbao pki init (or jinbao up) before jinbao serve`);
     this.issuer = new Issuer(this.pki, fabric, passphrase, { distributionBase: opts.publicUrl.replace(/\/+$/, '') });
+    this.database = state.database();
+  }
+
+  /**
+   * Run a PKI write in lib/sql's write queue. On SQLite the synchronous store and lib/sql share one
+   * connection: a synchronous transaction that ran while a lib/sql transaction of another request
+   * was open (between its awaits) would become a savepoint of that transaction and share its fate.
+   * Inside the queue no other lib/sql transaction is open; the PKI's own transaction nests in this
+   * one and commits with it. Goes once the PKI writes through lib/sql itself.
+   */
+  private async serialized<T>(fn: () => Promise<T>): Promise<T> {
+    const db = await this.database;
+    if (db.dialect !== 'sqlite') return fn();
+    // A refusal is not a rollback: the PKI audited it, and that entry must commit too.
+    const outcome = await db.write(async () => fn().then((value) => ({ ok: true as const, value }), (error: unknown) => ({ ok: false as const, error })));
+    if (!outcome.ok) throw outcome.error;
+    return outcome.value;
   }
 
   /** Open every active CA's key now, so a wrong passphrase stops the service before it listens. */
@@ -68,7 +88,7 @@ export class PkiPort implements AcmeCertificateAuthority {
   }
 
   async issueFromCsr(r: Parameters<AcmeCertificateAuthority['issueFromCsr']>[0]) {
-    const issued = await this.issuer.issue({
+    const issued = await this.serialized(() => this.issuer.issue({
       profile: 'server-tls',
       site: r.site,
       csr: r.csrDer,
@@ -76,13 +96,13 @@ export class PkiPort implements AcmeCertificateAuthority {
       validityDays: r.validityDays,
       actor: r.actor,
       ...(r.application !== null ? { application: r.application } : {}),
-    });
+    }));
     return { serial: issued.record.serial, certificateDer: issued.certificateDer, chainDer: issued.chainDer, notBefore: issued.record.notBefore, notAfter: issued.record.notAfter };
   }
 
   /** The service's own TLS certificate, key generated here: server-tls from the infrastructure CA. */
   async issueServiceTls(r: { site: string; dns: readonly string[]; ip: readonly string[]; actor: string }): Promise<{ certPem: string; keyPem: string; serial: string }> {
-    const issued = await this.issuer.issue({
+    const issued = await this.serialized(() => this.issuer.issue({
       profile: 'server-tls',
       site: r.site,
       generate: { subject: `CN=${r.dns[0] ?? 'localhost'}`, algorithm: 'ecdsa-p256' },
@@ -90,7 +110,7 @@ export class PkiPort implements AcmeCertificateAuthority {
       ip: r.ip,
       validityDays: 90,
       actor: r.actor,
-    });
+    }));
     const pem = (d: Uint8Array) => `-----BEGIN CERTIFICATE-----\n${Buffer.from(d).toString('base64').replace(/.{64}/g, '$&\n').replace(/\n?$/, '\n')}-----END CERTIFICATE-----\n`;
     return { certPem: [issued.certificateDer, ...issued.chainDer.slice(0, -1)].map(pem).join(''), keyPem: issued.key!.exportPkcs8(), serial: issued.record.serial };
   }
@@ -101,11 +121,11 @@ export class PkiPort implements AcmeCertificateAuthority {
   }
 
   async revoke(serial: string, reason: RevocationReason, actor: string): Promise<void> {
-    this.pki.markRevoked(serial, reason, { actor });
+    await this.serialized(async () => void this.pki.markRevoked(serial, reason, { actor }));
   }
 
   async audit(entry: Parameters<AcmeCertificateAuthority['audit']>[0]): Promise<void> {
-    appendAudit(this.pki.state, entry);
+    await this.serialized(async () => void appendAudit(this.pki.state, entry));
   }
 
   async caCertificates(): Promise<CaCertificate[]> {
@@ -131,7 +151,7 @@ export class PkiPort implements AcmeCertificateAuthority {
       if (c && c.seq === seq && now - c.cutAt < (this.opts.crlMaxAgeSeconds ?? 3600) * 1000 && c.nextUpdate.getTime() - now > 3_600_000) return c.der;
       if (this.crls.get(caId) !== cached) return (await this.crls.get(caId)!).der;
     }
-    const next = cutCrl({ pki: this.pki, caId, passphrase: this.passphrase, actor: 'jinbao-serve' }).then((p) => ({ der: p.der, seq, cutAt: now, nextUpdate: p.slot.nextUpdate }));
+    const next = this.serialized(() => cutCrl({ pki: this.pki, caId, passphrase: this.passphrase, actor: 'jinbao-serve' })).then((p) => ({ der: p.der, seq, cutAt: now, nextUpdate: p.slot.nextUpdate }));
     this.crls.set(caId, next);
     next.catch(() => this.crls.delete(caId));
     return (await next).der;

@@ -192,6 +192,7 @@ describe('jinbao serve: ACME', () => {
       const a = await c.finalize(ready, (await import('node:fs')).readFileSync(csrFile));
       expectProblem(a, 'badCSR', 400);
       expect(problemOf(a)!.detail).toContain('weak key: got RSA-1024');
+      expect(f.audit('pki.issue').some((e) => e.outcome === 'refused' && String(e.details.reason).includes('weak key: got RSA-1024'))).toBe(true);
       expect((await c.getJson<{ status: string }>(order.url)).status).toBe('invalid');
     });
 
