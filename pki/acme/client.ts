@@ -1,4 +1,4 @@
-import { createHmac, createPrivateKey, createPublicKey, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
+import { createHmac, createPublicKey, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
 import { Agent, request } from 'node:https';
 import { bitString, explicit, extension, integer, oid, seq, set, tlv } from '../der.js';
 import { b64url, jwkThumbprint, type JwsAlgorithm } from './jws.js';
@@ -209,9 +209,4 @@ export function problemOf(a: HttpAnswer): { type?: string; detail?: string; stat
   } catch {
     return undefined;
   }
-}
-
-/** Parse a PEM private key (tests). */
-export function privateKey(pem: string): KeyObject {
-  return createPrivateKey(pem);
 }

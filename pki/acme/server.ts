@@ -337,10 +337,7 @@ export class AcmeServer {
     }
     const thumbprint = jwkThumbprint(newKey);
     const outcome = await this.o.store.changeAccountKey(auth.account.id, auth.account.thumbprint, thumbprint, JSON.stringify(publicJwk(newKey)));
-    if (outcome === 'key-in-use') {
-      const other = await this.o.store.accountByThumbprint(thumbprint);
-      throw new AcmeProblem('malformed', 'keyChange: got a new key that another account already uses, want a key of no account', { status: 409, ...(other ? {} : {}) });
-    }
+    if (outcome === 'key-in-use') throw new AcmeProblem('malformed', 'keyChange: got a new key that another account already uses, want a key of no account', { status: 409 });
     if (outcome === 'stale') throw new AcmeProblem('malformed', 'keyChange: the account key changed meanwhile; sign with the current key', { status: 409 });
     await this.o.ca.audit({ action: 'acme.account.key-change', outcome: 'ok', subject: auth.account.id, actor: `acme:${auth.account.id}`, details: { from: auth.account.thumbprint, to: thumbprint } });
     const now = (await this.o.store.account(auth.account.id))!;

@@ -200,12 +200,6 @@ export class AcmeStore {
     }, { locks: ['acme.nonces'] });
   }
 
-  /** Use a nonce: true exactly once per nonce handed out and not expired, across every process. */
-  async consumeNonce(value: string, now = new Date()): Promise<boolean> {
-    if (value.length === 0 || value.length > 64) return false;
-    return (await this.db.run('DELETE FROM acme_nonces WHERE value = $1 AND expires_at > $2', [value, now.toISOString()])) === 1;
-  }
-
   // ---- EAB keys
 
   async insertEabKey(row: EabKeyRow): Promise<void> {
@@ -362,10 +356,5 @@ export class AcmeStore {
 
   async certificateBySerial(serial: string): Promise<CertificateRow | undefined> {
     return (await this.db.query<CertificateRow>('SELECT * FROM acme_certificates WHERE serial = $1', [serial]))[0];
-  }
-
-  async countCertificates(): Promise<number> {
-    const [row] = await this.db.query<{ n: number }>('SELECT COUNT(*) AS n FROM acme_certificates');
-    return Number(row?.n ?? 0);
   }
 }
