@@ -31,6 +31,8 @@ export interface IssueRequest {
   readonly insuranceNumber?: string;
   /** server-tls: the business domain the application serves (counts towards the MLPS-3 KPI). */
   readonly application?: string;
+  /** With a CSR whose subject has no CN (ACME clients send names only as subjectAltNames): the CN to use. */
+  readonly defaultCommonName?: string;
   /** For profiles signed by a named CA (ocsp-signing). @default infrastructure */
   readonly caId?: string;
   /** @default now */
@@ -133,6 +135,7 @@ async function proofOfPossessionStage(d: Draft, rootAlgorithm: CaAlgorithm): Pro
     d.key = csr.key;
     d.spkiDer = csr.spkiDer;
     d.subject = [...csr.subject];
+    if (d.req.defaultCommonName !== undefined && !d.subject.some((a) => a.type.toUpperCase() === 'CN' || a.type === '2.5.4.3')) d.subject.push({ type: 'CN', value: d.req.defaultCommonName });
     d.san.dns.push(...csr.requested.dns);
     d.san.ip.push(...csr.requested.ip);
     d.san.email.push(...csr.requested.email);

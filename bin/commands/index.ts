@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import type { Runner } from '../runner.js';
+import { register as acme } from './acme.js';
 import { register as audit } from './audit.js';
 import { register as comply } from './comply.js';
 import { register as drill } from './drill/index.js';
@@ -10,10 +11,11 @@ import { register as kpi } from './kpi.js';
 import { register as monitoring } from './monitoring.js';
 import { register as pki } from './pki/index.js';
 import { register as report } from './report.js';
+import { register as serve } from './serve.js';
 import { register as stacks } from './stacks.js';
 import { register as state } from './state.js';
 import { register as up } from './up.js';
 import { register as wan } from './wan.js';
 
 /** Every command group, in the order `jinbao --help` lists them. */
-export const COMMANDS: readonly ((program: Command, run: Runner) => void)[] = [up, inventory, ipam, kpi, stacks, pki, wan, drill, audit, state, comply, report, monitoring, exporter];
+export const COMMANDS: readonly ((program: Command, run: Runner) => void)[] = [up, inventory, ipam, kpi, stacks, pki, acme, serve, wan, drill, audit, state, comply, report, monitoring, exporter];

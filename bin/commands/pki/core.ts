@@ -105,8 +105,9 @@ export function register(pki: Command, run: Runner): void {
   pki
     .command('cas')
     .description('the CA hierarchy: root, issuing CAs, their validity and status')
+    .option('--pem <id>', 'print only this CA\'s certificate in PEM (e.g. root, for a trust store)')
     .option('--json', 'machine-readable output')
-    .action(run<{ json?: boolean }>(cas));
+    .action(run<{ pem?: string; json?: boolean }>(cas));
 }
 
 function open(ctx: Context): Promise<PkiStore> {
@@ -253,8 +254,13 @@ async function show(ctx: Context, o: { pem?: boolean; json?: boolean }, args: st
   for (const [k, val] of Object.entries(v)) if (k !== 'pem') ctx.out(`${k.padEnd(16)} ${Array.isArray(val) ? val.join(', ') : String(val ?? '—')}\n`);
 }
 
-async function cas(ctx: Context, o: { json?: boolean }): Promise<void> {
+async function cas(ctx: Context, o: { pem?: string; json?: boolean }): Promise<void> {
   const all = await (await open(ctx)).listCas();
+  if (o.pem !== undefined) {
+    const ca = all.find((c) => c.id === o.pem);
+    if (!ca) throw new InputError(`--pem: got "${o.pem}", want one of ${all.map((c) => c.id).join(', ') || '(none: run jinbao pki init)'}`);
+    return void ctx.out(toPem(ca.der));
+  }
   if (o.json) return void ctx.out(json({ cas: all.map(caView) }));
   if (all.length === 0) return void ctx.out('no CA hierarchy yet: create one with jinbao pki init\n');
   ctx.out(caTable(all));

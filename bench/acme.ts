@@ -1,0 +1,81 @@
+/**
+ * ACME enrollment throughput of `jinbao serve`, in one run with its baseline, `runs` samples each
+ * (interleaved, so load on the machine falls on subject and baseline alike):
+ *   - complete orders per second: newOrder, the http-01 challenge validated over loopback HTTP,
+ *     finalize (the pipeline signs, stores and audits), certificate download, all over HTTPS with
+ *     JWS and database nonces; with 1 client and with 16 concurrent in-process clients;
+ *   - baseline: `pki issue`'s in-process rate: the same pipeline (server-tls, a P-256 CSR, one
+ *     durable commit each) called directly, the same number of certificates per sample.
+ * Client and service share this process and the machine's two cores: the figures are the whole
+ * loop's cost, not the service's alone.
+ * Run: npx tsx bench/acme.ts [--runs N] [--smoke]  (prints human lines, then one JSON summary)
+ */
+import { Agent } from 'node:https';
+import os from 'node:os';
+import { p256Csr, type AcmeClient } from '../pki/acme/client.js';
+import { Issuer } from '../pki/index.js';
+import { PASS, startFixture } from '../service/test/fixture.js';
+import { benchArgs, compare, report, summarize } from './lib.js';
+
+const { runs, smoke } = benchArgs({ runs: 3 });
+const NAMES = ['app.s440100.jinbao.internal', 'api.s440100.jinbao.internal', 'www.s440100.jinbao.internal'];
+const perSample = smoke ? 2 : 32;
+
+const f = await startFixture();
+try {
+  const agent = new Agent({ keepAlive: true, maxSockets: 64 });
+  const clients: AcmeClient[] = [];
+  for (let i = 0; i < 16; i++) clients.push(await f.account('440100', { agent }));
+
+  /** One complete order by `c`: order, http-01, finalize, download. */
+  async function completeOrder(c: AcmeClient, i: number): Promise<void> {
+    const names = [NAMES[i % NAMES.length]!];
+    const order = await c.newOrder(names);
+    const ready = await c.authorize(order, (t, k) => f.challenges.tokens.set(t, k), { intervalMs: 5 });
+    if (ready.status !== 'ready') throw new Error(`order ${order.url} is ${ready.status}: ${JSON.stringify(ready.error)}`);
+    const fin = await c.finalize(ready, p256Csr(names, { noCommonName: true }).der);
+    if (fin.status !== 200) throw new Error(`finalize: ${fin.status} ${fin.body.toString()}`);
+    const done = JSON.parse(fin.body.toString()) as { certificate: string };
+    await c.certificate(done.certificate);
+  }
+
+  /** `total` complete orders shared by `n` concurrent clients; orders per second. */
+  async function ordersPerSecond(n: number, total: number): Promise<number> {
+    let next = 0;
+    const t0 = performance.now();
+    await Promise.all(clients.slice(0, n).map(async (c) => {
+      for (let i = next++; i < total; i = next++) await completeOrder(c, i);
+    }));
+    return total / ((performance.now() - t0) / 1000);
+  }
+
+  const issuer = new Issuer(f.pki, f.ctx.fabric(), PASS);
+  const csr = p256Csr([NAMES[0]!]).der;
+  async function pipelinePerSecond(total: number): Promise<number> {
+    const t0 = performance.now();
+    for (let i = 0; i < total; i++) await issuer.issue({ profile: 'server-tls', site: '440100', csr, validityDays: 90 });
+    return total / ((performance.now() - t0) / 1000);
+  }
+
+  await ordersPerSecond(2, 2);
+  await pipelinePerSecond(2);
+  const one: number[] = [];
+  const sixteen: number[] = [];
+  const direct: number[] = [];
+  for (let r = 0; r < runs; r++) {
+    one.push(await ordersPerSecond(1, perSample));
+    sixteen.push(await ordersPerSecond(16, perSample));
+    direct.push(await pipelinePerSecond(perSample));
+  }
+  const baseline = 'pki issue in-process: the same pipeline (server-tls, P-256 CSR, one durable commit each), no protocol';
+  const work = `${perSample} certificates per sample`;
+  const c1 = compare({ subject: 'ACME complete orders, 1 client', baseline, unit: 'orders/s', work, subjectSamples: one, baselineSamples: direct });
+  const c16 = compare({ subject: 'ACME complete orders, 16 concurrent clients', baseline, unit: 'orders/s', work, subjectSamples: sixteen, baselineSamples: direct });
+  console.log(report(c1, 1));
+  console.log(report(c16, 1));
+  console.log(`load average during the run: ${os.loadavg().map((l) => l.toFixed(1)).join(' ')} on ${os.cpus().length} cores`);
+  agent.destroy();
+  console.log(JSON.stringify({ bench: 'acme', runs, smoke, cpus: os.cpus().length, loadavg: os.loadavg(), results: { oneClient: summarize(c1), sixteenClients: summarize(c16) } }));
+} finally {
+  await f.close();
+}

@@ -1,0 +1,120 @@
+import { createHash } from 'node:crypto';
+import { lookup } from 'node:dns/promises';
+import { Resolver } from 'node:dns/promises';
+import { request } from 'node:http';
+import { isIP } from 'node:net';
+import { readFileSync } from 'node:fs';
+import { InputError } from '../../lib/errors.js';
+import { AcmeProblem } from './problems.js';
+
+/** One challenge to check: its type, the DNS name it proves and the key authorization expected. */
+export interface ChallengeCheck {
+  readonly type: 'http-01' | 'dns-01';
+  /** The name without any "*." */
+  readonly name: string;
+  readonly token: string;
+  readonly keyAuthorization: string;
+}
+
+/** Checks challenges; throws an AcmeProblem (connection, dns, incorrectResponse) when one fails. */
+export interface ChallengeValidator {
+  validate(c: ChallengeCheck): Promise<void>;
+}
+
+export interface NetworkValidatorOptions {
+  /** Port http-01 fetches from. RFC 8555 fixes 80; labs and tests use another. @default 80 */
+  readonly httpPort?: number;
+  /** Names resolved from this map first (a hosts file's entries), then from the system resolver. */
+  readonly hosts?: ReadonlyMap<string, string>;
+  /** DNS servers for dns-01 TXT lookups ("127.0.0.1:5353"). @default the system's */
+  readonly dnsServers?: readonly string[];
+  /** @default 10000 */
+  readonly timeoutMs?: number;
+}
+
+const MAX_BODY = 8 * 1024;
+
+/** Read a hosts file ("ADDRESS name [name…]", "#" comments) into a name → address map. */
+export function readHostsFile(file: string): Map<string, string> {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new InputError(`--acme-hosts: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); want a hosts file such as "127.0.0.1 app.s440100.jinbao.internal"`);
+  }
+  const hosts = new Map<string, string>();
+  text.split('\n').forEach((raw, i) => {
+    const line = raw.replace(/#.*/, '').trim();
+    if (!line) return;
+    const [address, ...names] = line.split(/\s+/);
+    if (!isIP(address!) || names.length === 0) throw new InputError(`--acme-hosts ${file}:${i + 1}: got "${line.slice(0, 80)}", want an IP address followed by names`);
+    for (const n of names) if (!hosts.has(n.toLowerCase())) hosts.set(n.toLowerCase(), address!);
+  });
+  return hosts;
+}
+
+/** http-01 over plain HTTP to the name's address, dns-01 as a TXT record under `_acme-challenge.` (RFC 8555 §8.3, §8.4). */
+export class NetworkValidator implements ChallengeValidator {
+  private readonly resolver: Resolver;
+
+  constructor(private readonly opts: NetworkValidatorOptions = {}) {
+    this.resolver = new Resolver({ timeout: opts.timeoutMs ?? 10_000, tries: 2 });
+    if (opts.dnsServers?.length) this.resolver.setServers([...opts.dnsServers]);
+  }
+
+  async validate(c: ChallengeCheck): Promise<void> {
+    if (c.type === 'http-01') return this.http01(c);
+    return this.dns01(c);
+  }
+
+  private async address(name: string): Promise<string> {
+    const mapped = this.opts.hosts?.get(name);
+    if (mapped) return mapped;
+    try {
+      return (await lookup(name)).address;
+    } catch (err) {
+      throw new AcmeProblem('dns', `http-01 for ${name}: no address (${(err as NodeJS.ErrnoException).code ?? 'lookup failed'}); want an A or AAAA record pointing at the server`);
+    }
+  }
+
+  private async http01(c: ChallengeCheck): Promise<void> {
+    const address = await this.address(c.name);
+    const port = this.opts.httpPort ?? 80;
+    const path = `/.well-known/acme-challenge/${c.token}`;
+    const where = `http://${c.name}${port === 80 ? '' : `:${port}`}${path}`;
+    const { status, body } = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = request({ host: address, port, path, method: 'GET', headers: { host: port === 80 ? c.name : `${c.name}:${port}`, 'user-agent': 'jinbao-acme-validator' }, timeout: this.opts.timeoutMs ?? 10_000 }, (res) => {
+        const chunks: Buffer[] = [];
+        let size = 0;
+        res.on('data', (b: Buffer) => {
+          size += b.length;
+          if (size > MAX_BODY) {
+            req.destroy();
+            reject(new AcmeProblem('incorrectResponse', `http-01 at ${where}: got more than ${MAX_BODY} bytes, want the key authorization`));
+            return;
+          }
+          chunks.push(b);
+        });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+        res.on('error', reject);
+      });
+      req.on('timeout', () => req.destroy(new Error('timed out')));
+      req.on('error', (err) => reject(err instanceof AcmeProblem ? err : new AcmeProblem('connection', `http-01 at ${where} (${address}): ${(err as NodeJS.ErrnoException).code ?? err.message}; want an HTTP server answering on port ${port}`)));
+      req.end();
+    });
+    if (status !== 200) throw new AcmeProblem('incorrectResponse', `http-01 at ${where}: got HTTP ${status}, want 200 with the key authorization`);
+    if (body.trim() !== c.keyAuthorization) throw new AcmeProblem('incorrectResponse', `http-01 at ${where}: got ${JSON.stringify(body.trim().slice(0, 100))}, want the key authorization for token ${c.token}`);
+  }
+
+  private async dns01(c: ChallengeCheck): Promise<void> {
+    const name = `_acme-challenge.${c.name}`;
+    const want = createHash('sha256').update(c.keyAuthorization).digest('base64url');
+    let records: string[][];
+    try {
+      records = await this.resolver.resolveTxt(name);
+    } catch (err) {
+      throw new AcmeProblem('dns', `dns-01: no TXT record at ${name} (${(err as NodeJS.ErrnoException).code ?? 'lookup failed'}); want one holding ${want}`);
+    }
+    if (!records.some((r) => r.join('') === want)) throw new AcmeProblem('incorrectResponse', `dns-01: TXT at ${name} got ${records.map((r) => JSON.stringify(r.join(''))).join(', ').slice(0, 200)}, want ${want}`);
+  }
+}

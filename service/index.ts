@@ -1,0 +1,104 @@
+/**
+ * `jinbao serve`: the certificate service servers and clusters enroll against. It composes the
+ * HTTPS listener, the ACME protocol adapter (pki/acme/), revocation at stable URLs and the PKI port
+ * (service/pki-port.ts, the only door to issuance, revocation and the audit log).
+ */
+import { isIP } from 'node:net';
+import type { OpsContext } from '../orchestration/index.js';
+import { InputError } from '../lib/errors.js';
+import { AcmeServer, AcmeStore, createEab, NetworkValidator, type AcmeLimits, type ChallengeValidator, type EabKey } from '../pki/acme/index.js';
+import { startService, type RunningService } from './http.js';
+import { appendAuditEntry, PkiPort } from './pki-port.js';
+
+export { PkiPort, appendAuditEntry, type CaCertificate, type PkiPortOptions } from './pki-port.js';
+export { startService, type RunningService, type ServiceOptions } from './http.js';
+
+export interface ServeRequest {
+  readonly host: string;
+  readonly port: number;
+  /** https://name:port the clients use; default https://<host>:<port>. */
+  readonly publicUrl?: string;
+  /** PEM; both or neither. Without them the service issues its own from the infrastructure CA. */
+  readonly tls?: { readonly certPem: string; readonly keyPem: string };
+  /** The site the service's own certificate belongs to. @default the ministry site */
+  readonly tlsSite?: string;
+  readonly passphrase: string;
+  /** Labs and tests only: names resolved from this map during validation. */
+  readonly acmeHosts?: ReadonlyMap<string, string>;
+  /** Labs and tests only: the port http-01 fetches from. @default 80 */
+  readonly acmeHttpPort?: number;
+  readonly acmeDnsServers?: readonly string[];
+  readonly validityDays?: number;
+  readonly limits?: AcmeLimits;
+  /** Replace the network validator (tests, benchmark). */
+  readonly validator?: ChallengeValidator;
+  readonly log: (line: Record<string, unknown>) => void;
+}
+
+export interface RunningServe {
+  readonly service: RunningService;
+  readonly publicUrl: string;
+  readonly directoryUrl: string;
+  readonly tlsSerial: string | null;
+  readonly acme: AcmeServer;
+  readonly pki: PkiPort;
+  close(graceMs?: number): Promise<void>;
+}
+
+function defaultPublicUrl(host: string, port: number): string {
+  const h = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
+  return `https://${isIP(h) === 6 ? `[${h}]` : h}:${port}`;
+}
+
+/** Start the service: unlock the CA keys, get a TLS certificate, migrate the ACME tables, listen. */
+export async function startServe(ctx: OpsContext, r: ServeRequest): Promise<RunningServe> {
+  const fabric = ctx.fabric();
+  if (r.port === 0 && r.publicUrl === undefined) throw new InputError('--listen with port 0 needs --public-url: the ACME URLs must name the port clients reach');
+  const publicUrl = (r.publicUrl ?? defaultPublicUrl(r.host, r.port)).replace(/\/+$/, '');
+  let parsed: URL;
+  try {
+    parsed = new URL(publicUrl);
+  } catch {
+    throw new InputError(`--public-url: got "${publicUrl}", want an https:// URL such as https://pki.440000.jinbao.internal:8443`);
+  }
+  if (parsed.protocol !== 'https:' || parsed.pathname !== '/' || parsed.search || parsed.hash) throw new InputError(`--public-url: got "${publicUrl}", want an https:// URL with no path, e.g. https://pki.jinbao.internal:8443`);
+  const pki = await PkiPort.open(ctx, fabric, r.passphrase, { publicUrl });
+  await pki.unlock();
+  const db = await ctx.database();
+  const store = await AcmeStore.open(db);
+  let tls = r.tls;
+  let tlsSerial: string | null = null;
+  if (!tls) {
+    const site = r.tlsSite ?? fabric.sites.find((s) => s.tier === 'ministry')?.id ?? fabric.sites[0]!.id;
+    const hostname = parsed.hostname.replace(/^\[|\]$/g, '');
+    const ipv4 = isIP(hostname) === 4;
+    const own = await pki.issueServiceTls({ site, dns: ipv4 || isIP(hostname) === 6 ? ['localhost'] : [hostname], ip: ipv4 ? [hostname] : [], actor: 'jinbao-serve' });
+    tls = { certPem: own.certPem, keyPem: own.keyPem };
+    tlsSerial = own.serial;
+  }
+  const acme = new AcmeServer({
+    store,
+    ca: pki,
+    fabric,
+    validator: r.validator ?? new NetworkValidator({ ...(r.acmeHttpPort !== undefined ? { httpPort: r.acmeHttpPort } : {}), ...(r.acmeHosts ? { hosts: r.acmeHosts } : {}), ...(r.acmeDnsServers ? { dnsServers: r.acmeDnsServers } : {}) }),
+    publicUrl,
+    passphrase: r.passphrase,
+    ...(r.validityDays !== undefined ? { validityDays: r.validityDays } : {}),
+    ...(r.limits ? { limits: r.limits } : {}),
+    onInternalError: (err, req) => r.log({ at: new Date().toISOString(), level: 'error', msg: 'ACME request failed', path: req.path.slice(0, 200), error: (err as Error)?.message, stack: (err as Error)?.stack }),
+  });
+  let service: RunningService;
+  try {
+    service = await startService({ acme, pki, tls, host: r.host, port: r.port, log: r.log, checkDatabase: async () => void (await db.query('SELECT 1 AS one')) });
+  } catch (err) {
+    throw new InputError(`cannot listen on ${r.host}:${r.port}: ${(err as Error).message}; pick another --listen`, { cause: err });
+  }
+  return { service, publicUrl, directoryUrl: `${publicUrl}/acme/directory`, tlsSerial, acme, pki, close: (graceMs) => service.close(graceMs) };
+}
+
+/** `jinbao acme eab create`: a new EAB key for a site, recorded in the audit log (never the HMAC key). */
+export async function createEabAudited(ctx: OpsContext, passphrase: string, opts: { site: string; application?: string; validityDays?: number; actor?: string }): Promise<EabKey> {
+  const key = await createEab(ctx, ctx.fabric(), passphrase, opts);
+  await appendAuditEntry(ctx, { action: 'acme.eab.create', outcome: 'ok', subject: key.kid, ...(opts.actor ? { actor: opts.actor } : {}), details: { site: key.site, application: key.application, expiresAt: key.expiresAt } });
+  return key;
+}

@@ -1,0 +1,172 @@
+/**
+ * The one place where the service reaches the PKI: issuance, revocation, CA lookup, CRLs, OCSP
+ * and the audit log, over the PKI's store on lib/sql (SQLite or the shared PostgreSQL), so that
+ * the service and pki/acme/ depend on this interface only.
+ *
+ * Used from the PKI: `PkiStore.open`, `getCa`/`listCas`/`findCertificate`/`markRevoked`/
+ * `revocationSeq`, `Issuer.issue` (profile server-tls), `openCaSigner`, `chainOf`,
+ * `cutCrl` (pki/revocation: CRL numbering in the ledger, audited), `OcspResponder` +
+ * `ocspAuthority`, and `appendAudit` from lib/audit.ts.
+ */
+import type { Fabric } from '../fabric/index.js';
+import { recordAudit } from '../lib/audit.js';
+import type { StateAccess } from '../lib/context.js';
+import type { Database } from '../lib/sql/index.js';
+import { InputError } from '../lib/errors.js';
+import type { AcmeCertificateAuthority } from '../pki/acme/ports.js';
+import { Issuer, normalizeSerial, openCaSigner, PkiStore, ROOT_CA_ID, type RevocationReason } from '../pki/index.js';
+import { cutCrl, OcspResponder, ocspAuthority, type OcspAuthority } from '../pki/revocation/index.js';
+
+/** Append to the audit log (the port's audit, for operations that need no issuer). */
+export async function appendAuditEntry(state: StateAccess, entry: Parameters<AcmeCertificateAuthority['audit']>[0]): Promise<void> {
+  await recordAudit(await state.database(), entry);
+}
+
+export interface CaCertificate {
+  readonly id: string;
+  readonly parentId: string | null;
+  readonly status: 'active' | 'revoked';
+  readonly der: Uint8Array;
+}
+
+export interface PkiPortOptions {
+  /** The service's public URL: issued certificates carry CRL and OCSP URLs under it. */
+  readonly publicUrl: string;
+  /** CRLs are cut again after this long even when nothing was revoked. @default 3600 */
+  readonly crlMaxAgeSeconds?: number;
+  /** nextUpdate of OCSP answers. @default 3600 */
+  readonly ocspValiditySeconds?: number;
+}
+
+interface CachedCrl {
+  readonly der: Buffer;
+  readonly seq: number;
+  readonly cutAt: number;
+  readonly nextUpdate: Date;
+}
+
+export class PkiPort implements AcmeCertificateAuthority {
+  private readonly pki: PkiStore;
+  private readonly issuer: Issuer;
+  private readonly crls = new Map<string, Promise<CachedCrl>>();
+  private responders?: Promise<{ all: OcspResponder; byCa: Map<string, OcspResponder> }>;
+
+  private constructor(
+    pki: PkiStore,
+    private readonly fabric: Fabric,
+    private readonly passphrase: string,
+    private readonly opts: PkiPortOptions,
+  ) {
+    this.pki = pki;
+    this.issuer = new Issuer(pki, fabric, passphrase, { distributionBase: opts.publicUrl.replace(/\/+$/, '') });
+  }
+
+  /** The port over the state's PKI; refuses a state without a CA hierarchy. */
+  static async open(state: StateAccess, fabric: Fabric, passphrase: string, opts: PkiPortOptions): Promise<PkiPort> {
+    const db: Database = await state.database();
+    const pki = await PkiStore.open(db, state.stateDir);
+    if (!(await pki.getCa(ROOT_CA_ID))) throw new InputError(`no CA hierarchy in ${db.where}: create one with jinbao pki init (or jinbao up) before jinbao serve`);
+    return new PkiPort(pki, fabric, passphrase, opts);
+  }
+
+  /** Open every active CA's key now, so a wrong passphrase stops the service before it listens. */
+  async unlock(): Promise<void> {
+    for (const ca of await this.pki.listCas()) if (ca.status === 'active') await openCaSigner(this.pki, ca.id, this.passphrase);
+  }
+
+  async issueFromCsr(r: Parameters<AcmeCertificateAuthority['issueFromCsr']>[0]) {
+    const issued = await this.issuer.issue({
+      profile: 'server-tls',
+      site: r.site,
+      csr: r.csrDer,
+      defaultCommonName: r.commonName,
+      validityDays: r.validityDays,
+      actor: r.actor,
+      ...(r.application !== null ? { application: r.application } : {}),
+    });
+    return { serial: issued.record.serial, certificateDer: issued.certificateDer, chainDer: issued.chainDer, notBefore: issued.record.notBefore, notAfter: issued.record.notAfter };
+  }
+
+  /** The service's own TLS certificate, key generated here: server-tls from the infrastructure CA. */
+  async issueServiceTls(r: { site: string; dns: readonly string[]; ip: readonly string[]; actor: string }): Promise<{ certPem: string; keyPem: string; serial: string }> {
+    const issued = await this.issuer.issue({
+      profile: 'server-tls',
+      site: r.site,
+      generate: { subject: `CN=${r.dns[0] ?? 'localhost'}`, algorithm: 'ecdsa-p256' },
+      dns: r.dns,
+      ip: r.ip,
+      validityDays: 90,
+      actor: r.actor,
+    });
+    const pem = (d: Uint8Array) => `-----BEGIN CERTIFICATE-----\n${Buffer.from(d).toString('base64').replace(/.{64}/g, '$&\n').replace(/\n?$/, '\n')}-----END CERTIFICATE-----\n`;
+    return { certPem: [issued.certificateDer, ...issued.chainDer.slice(0, -1)].map(pem).join(''), keyPem: issued.key!.exportPkcs8(), serial: issued.record.serial };
+  }
+
+  async certificate(serial: string) {
+    const c = await this.pki.findCertificate(normalizeSerial(serial));
+    return c ? { serial: c.serial, status: c.status, der: c.der, notBefore: c.notBefore, notAfter: c.notAfter } : undefined;
+  }
+
+  async revoke(serial: string, reason: RevocationReason, actor: string): Promise<void> {
+    await this.pki.markRevoked(serial, reason, { actor });
+  }
+
+  async audit(entry: Parameters<AcmeCertificateAuthority['audit']>[0]): Promise<void> {
+    await recordAudit(this.pki.db, entry);
+  }
+
+  async caCertificates(): Promise<CaCertificate[]> {
+    return (await this.pki.listCas()).map((c) => ({ id: c.id, parentId: c.parentId, status: c.status, der: c.der }));
+  }
+
+  async caCertificate(id: string): Promise<CaCertificate | undefined> {
+    const c = await this.pki.getCa(id);
+    return c ? { id: c.id, parentId: c.parentId, status: c.status, der: c.der } : undefined;
+  }
+
+  /**
+   * The CA's current full CRL (DER). Cut on first request, and again when a revocation moved the
+   * store's sequence (in any process), when it is older than crlMaxAgeSeconds, or near nextUpdate.
+   */
+  async crl(caId: string): Promise<Buffer | undefined> {
+    if (!(await this.pki.getCa(caId))) return undefined;
+    const seq = await this.pki.revocationSeq();
+    const now = Date.now();
+    const cached = this.crls.get(caId);
+    if (cached) {
+      const c = await cached.catch(() => undefined);
+      if (c && c.seq === seq && now - c.cutAt < (this.opts.crlMaxAgeSeconds ?? 3600) * 1000 && c.nextUpdate.getTime() - now > 3_600_000) return c.der;
+      if (this.crls.get(caId) !== cached) return (await this.crls.get(caId)!).der;
+    }
+    const next = cutCrl({ pki: this.pki, caId, passphrase: this.passphrase, actor: 'jinbao-serve' }).then((p) => ({ der: p.der, seq, cutAt: now, nextUpdate: p.slot.nextUpdate }));
+    this.crls.set(caId, next);
+    next.catch(() => this.crls.delete(caId));
+    return (await next).der;
+  }
+
+  /** Answer an OCSP request (never throws): for the named CA only, or for whichever CA the request names. */
+  async ocsp(request: Uint8Array, caId?: string): Promise<Buffer | undefined> {
+    this.responders ??= this.openResponders();
+    this.responders.catch(() => (this.responders = undefined));
+    const r = await this.responders;
+    const responder = caId === undefined ? r.all : r.byCa.get(caId);
+    return responder?.respond(request);
+  }
+
+  private async openResponders(): Promise<{ all: OcspResponder; byCa: Map<string, OcspResponder> }> {
+    const authorities: OcspAuthority[] = [];
+    // Each CA signs its own answers (RFC 6960 §2.6: the CA itself is an authorized responder).
+    for (const ca of await this.pki.listCas()) authorities.push(ocspAuthority(ca.id, ca.der, await openCaSigner(this.pki, ca.id, this.passphrase)));
+    const make = (a: OcspAuthority[]) => new OcspResponder({ authorities: a, registry: this.pki, validitySeconds: this.opts.ocspValiditySeconds ?? 3600 });
+    return { all: make(authorities), byCa: new Map(authorities.map((a) => [a.caId, make([a])])) };
+  }
+
+  /** Whether the store answers (readiness). */
+  async ready(): Promise<boolean> {
+    return (await this.pki.getCa(ROOT_CA_ID)) !== undefined;
+  }
+
+  get inventory(): Fabric {
+    return this.fabric;
+  }
+}

@@ -1,0 +1,94 @@
+import { writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { join } from 'node:path';
+import { readAudit } from '../../lib/audit.js';
+import { LocalOpsContext } from '../../orchestration/index.js';
+import { AcmeClient } from '../../pki/acme/client.js';
+import { createEab, type AcmeLimits } from '../../pki/acme/index.js';
+import { initHierarchy, PkiStore, toPem } from '../../pki/index.js';
+import { freePort, smallInventory, tempDir } from '../../testkit/index.js';
+import { startServe, type RunningServe } from '../index.js';
+
+export const PASS = 'correct horse battery staple';
+
+/** A challenge responder for http-01: token → key authorization. */
+export async function challengeServer(): Promise<{ port: number; tokens: Map<string, string>; server: Server; close: () => Promise<void> }> {
+  const tokens = new Map<string, string>();
+  const server = createServer((req, res) => {
+    const token = (req.url ?? '').split('/').pop() ?? '';
+    const v = tokens.get(token);
+    res.writeHead(v ? 200 : 404, { 'content-type': 'text/plain' });
+    res.end(v ?? 'no such token');
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as { port: number }).port;
+  return { port, tokens, server, close: () => new Promise((r) => { server.closeAllConnections(); server.close(() => r()); }) };
+}
+
+export interface Fixture {
+  readonly dir: string;
+  readonly ctx: LocalOpsContext;
+  readonly pki: PkiStore;
+  readonly running: RunningServe;
+  readonly rootPem: string;
+  readonly challenges: Awaited<ReturnType<typeof challengeServer>>;
+  readonly log: Record<string, unknown>[];
+  eab(site: string, application?: string): Promise<{ kid: string; hmacKey: string }>;
+  client(opts?: Partial<ConstructorParameters<typeof AcmeClient>[0]>): AcmeClient;
+  /** A registered client of `site`. */
+  account(site: string, opts?: Partial<ConstructorParameters<typeof AcmeClient>[0]>): Promise<AcmeClient>;
+  certificates(): Promise<number>;
+  audit(action: string): Promise<{ outcome: string; details: Record<string, unknown>; actor: string }[]>;
+  close(): Promise<void>;
+}
+
+export const NAMES = ['app.s440100.jinbao.internal', 'api.s440100.jinbao.internal', 'www.s440100.jinbao.internal', 'app.s440300.jinbao.internal', 'db.440100.jinbao.internal'];
+
+export async function startFixture(opts: { limits?: AcmeLimits } = {}): Promise<Fixture> {
+  const { dir, cleanup } = tempDir('jinbao-serve-');
+  const inventory = join(dir, 'inventory.json');
+  writeFileSync(inventory, JSON.stringify(smallInventory()));
+  const ctx = new LocalOpsContext({ stateDir: join(dir, 'state'), inventory });
+  const db = await ctx.database();
+  const pki = await PkiStore.open(db, ctx.stateDir);
+  await initHierarchy(pki, { algorithm: 'ecdsa-p256', passphrase: PASS });
+  const rootPem = toPem((await pki.getCa('root'))!.der);
+  const challenges = await challengeServer();
+  const log: Record<string, unknown>[] = [];
+  const port = await freePort();
+  const running = await startServe(ctx, {
+    host: '127.0.0.1',
+    port,
+    passphrase: PASS,
+    acmeHosts: new Map(NAMES.map((n) => [n, '127.0.0.1'])),
+    acmeHttpPort: challenges.port,
+    log: (l) => log.push(l),
+    limits: opts.limits ?? { perAddressPerMinute: 100_000, perAccountPerMinute: 100_000, newOrdersPerAccountPerMinute: 100_000 },
+  });
+  const fixture: Fixture = {
+    dir,
+    ctx,
+    pki,
+    running,
+    rootPem,
+    challenges,
+    log,
+    eab: (site, application) => createEab(ctx, ctx.fabric(), PASS, { site, ...(application ? { application } : {}) }),
+    client: (o = {}) => new AcmeClient({ directoryUrl: running.directoryUrl, caPem: rootPem, ...o }),
+    account: async (site, o = {}) => {
+      const c = fixture.client(o);
+      const a = await c.register(await fixture.eab(site));
+      if (a.status !== 201) throw new Error(`register: ${a.status} ${a.body.toString()}`);
+      return c;
+    },
+    certificates: async () => (await db.query<{ n: number }>('SELECT COUNT(*) AS n FROM pki_certificates'))[0]!.n,
+    audit: async (action) => (await readAudit(db, { action })).map((e) => ({ outcome: e.outcome, details: e.details, actor: e.actor })),
+    close: async () => {
+      await running.close(2000);
+      await challenges.close();
+      await ctx.close();
+      cleanup();
+    },
+  };
+  return fixture;
+}
