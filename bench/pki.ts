@@ -214,7 +214,7 @@ async function concurrentIssuance(): Promise<Record<string, unknown>> {
     return { skipped: missing };
   }
   const total = smoke ? 40 : quick ? 3_000 : 12_000;
-  const inFlight = smoke ? 4 : 64;
+  const inFlight = smoke ? 4 : 256;
   const samples = smoke ? 1 : Math.min(runs, 3);
   const keyFile = join(dir, 'staff.key');
   execFileSync('openssl', ['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', keyFile], { stdio: 'ignore' });

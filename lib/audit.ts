@@ -126,19 +126,26 @@ function entryHash(e: Omit<AuditEntry, 'hash'>): string {
   return createHash('sha256').update(body).digest('hex');
 }
 
-/** Rows per INSERT statement: 9 parameters each, well under both backends' limits. */
-const ROWS_PER_INSERT = 200;
+/** Rows per INSERT statement: 9 parameters each, within both backends' limits. */
+const ROWS_PER_INSERT = 1_000;
 
-/**
- * Append entries, in order, each chained onto the one before. Call it inside the transaction that
- * makes the change, which must hold AUDIT_LOCK (and the audit table must exist: `migrateAudit`).
- * Many entries cost one read and one INSERT per 200: what group commit relies on.
- */
-export async function appendAudit(tx: Transaction, ...inputs: readonly AuditInput[]): Promise<AuditEntry[]> {
-  if (inputs.length === 0) return [];
-  const [last] = await tx.query<{ seq: number; hash: string }>('SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1');
-  let seq = last?.seq ?? 0;
-  let prevHash = last?.hash ?? GENESIS;
+/** The last entry of the chain (seq 0 and the genesis hash when the log is empty). */
+export interface AuditHead {
+  readonly seq: number;
+  readonly hash: string;
+}
+
+/** The query that reads the head (its columns are `seq` and `hash`; no row when the log is empty). */
+export const AUDIT_HEAD_SQL = 'SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1';
+
+export function auditHead(row: { seq: number; hash: string } | undefined): AuditHead {
+  return row ? { seq: row.seq, hash: row.hash } : { seq: 0, hash: GENESIS };
+}
+
+/** Entries for `inputs`, each chained onto the one before, the first onto `head` (pure: nothing is written). */
+export function chainAudit(head: AuditHead, inputs: readonly AuditInput[]): AuditEntry[] {
+  let seq = head.seq;
+  let prevHash = head.hash;
   const entries: AuditEntry[] = [];
   for (const input of inputs) {
     const partial = {
@@ -155,16 +162,40 @@ export async function appendAudit(tx: Transaction, ...inputs: readonly AuditInpu
     entries.push(entry);
     prevHash = entry.hash;
   }
+  return entries;
+}
+
+/**
+ * INSERT statements (at most ROWS_PER_INSERT rows each) for chained entries, with their parameters
+ * numbered from `$${offset + 1}`: a caller may put the first one in the same statement as its own
+ * change (one round trip while the audit lock is held).
+ */
+export function auditInserts(entries: readonly AuditEntry[], offset = 0): { sql: string; params: unknown[] }[] {
+  const out: { sql: string; params: unknown[] }[] = [];
   for (let i = 0; i < entries.length; i += ROWS_PER_INSERT) {
     const chunk = entries.slice(i, i + ROWS_PER_INSERT);
     const params: unknown[] = [];
+    const base = i === 0 ? offset : 0;
     const rows = chunk.map((e) => {
-      const n = params.length;
+      const n = base + params.length;
       params.push(e.seq, e.at, e.actor, e.action, e.outcome, e.subject, canonical(e.details), e.prevHash, e.hash);
       return `($${n + 1}, $${n + 2}, $${n + 3}, $${n + 4}, $${n + 5}, $${n + 6}, $${n + 7}, $${n + 8}, $${n + 9})`;
     });
-    await tx.run(`INSERT INTO audit_log (seq, at, actor, action, outcome, subject, details, prev_hash, hash) VALUES ${rows.join(', ')}`, params);
+    out.push({ sql: `INSERT INTO audit_log (seq, at, actor, action, outcome, subject, details, prev_hash, hash) VALUES ${rows.join(', ')}`, params });
   }
+  return out;
+}
+
+/**
+ * Append entries, in order, each chained onto the one before. Call it inside the transaction that
+ * makes the change, which must hold AUDIT_LOCK (and the audit table must exist: `migrateAudit`).
+ * Many entries cost one read and one INSERT per 1,000: what group commit relies on.
+ */
+export async function appendAudit(tx: Transaction, ...inputs: readonly AuditInput[]): Promise<AuditEntry[]> {
+  if (inputs.length === 0) return [];
+  const [last] = await tx.query<{ seq: number; hash: string }>(AUDIT_HEAD_SQL);
+  const entries = chainAudit(auditHead(last), inputs);
+  for (const q of auditInserts(entries)) await tx.run(q.sql, q.params);
   return entries;
 }
 

@@ -490,6 +490,7 @@ export class Issuer {
 
   /** Every stage before signing (and the delivery's own check); refusals are audited and rethrown. */
   private async check(req: IssueRequest, delivery?: Delivery): Promise<Draft> {
+    await yieldToIo();
     let draft: Draft | undefined;
     try {
       const root = (await this.cas.getCa(ROOT_CA_ID)) ?? (await requireRootCa(this.pki));
@@ -529,6 +530,7 @@ export class Issuer {
 
   /** sign: the certificate with a fresh serial, not yet recorded. */
   private async sign(d: Draft): Promise<Issued> {
+    await yieldToIo();
     const ca = d.ca!;
     const signer = await this.signer(ca.id);
     const iss = this.issuerOf(ca);
@@ -581,6 +583,16 @@ export class Issuer {
     }
     return c;
   }
+}
+
+/**
+ * Let pending I/O run before the next CPU-bound stage. Without it, issuances running at once chain
+ * their checks and signatures in one long run of microtasks, and the group commit's replies from
+ * the database (answered while it holds the audit lock that other processes wait for) sit behind
+ * all of them.
+ */
+function yieldToIo(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
 
 /** persist + audit: what the store records for one issued certificate. */

@@ -1,4 +1,4 @@
-import { AUDIT_LOCK, appendAudit, migrateAudit, recordAudit, type AuditInput } from '../lib/audit.js';
+import { AUDIT_HEAD_SQL, AUDIT_LOCK, appendAudit, auditHead, auditInserts, chainAudit, migrateAudit, recordAudit, type AuditInput } from '../lib/audit.js';
 import { InputError } from '../lib/errors.js';
 import { CommitOutcomeUnknown, type Database, type Queryable, type SqlMigration, type Transaction } from '../lib/sql/index.js';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
@@ -369,8 +369,8 @@ export interface IssuedEntry {
   readonly audit: AuditInput;
 }
 
-/** Certificates per INSERT statement in a group commit (15 parameters each). */
-const CERTS_PER_INSERT = 100;
+/** Certificates per INSERT statement in a group commit (15 parameters each: within both backends' limits). */
+const CERTS_PER_INSERT = 1_000;
 /** Certificates per group-commit transaction: bounds the time the audit lock is held. */
 const MAX_GROUP = 1_000;
 /** Attempts to settle a group commit whose COMMIT outcome was lost. */
@@ -567,29 +567,54 @@ export class PkiStore {
     }
   }
 
+  /**
+   * Inside the group's transaction, which holds the audit lock (as every certificate insert and
+   * every revocation does): one read of what the group depends on, then the certificates and
+   * their audit entries, in one statement on PostgreSQL. Few round trips matter here: other
+   * processes wait for the lock while this one holds it.
+   */
   private async insertIssued(tx: Transaction, all: readonly IssuedEntry[]): Promise<Map<string, IssueRejection>> {
     const rejected = new Map<string, IssueRejection>();
     // Issuing CAs sign no CAs and the root cannot be revoked: the issuing CA is the chain to check.
     const caIds = [...new Set(all.map((e) => e.certificate.caId))];
-    const revokedCas = new Set(
-      (await tx.query<{ id: string }>(`SELECT id FROM pki_cas WHERE status = 'revoked' AND id IN (${caIds.map((_, i) => `$${i + 1}`).join(', ')})`, caIds)).map((r) => r.id),
+    const serials = all.map((e) => e.certificate.serial);
+    const list = (values: readonly string[], offset: number) => values.map((_, i) => `$${offset + i + 1}`).join(', ');
+    const state = await tx.query<{ kind: string; v: string; seq: number | null }>(
+      `SELECT 'ca' AS kind, id AS v, CAST(NULL AS bigint) AS seq FROM pki_cas WHERE status = 'revoked' AND id IN (${list(caIds, 0)})
+       UNION ALL SELECT 'serial', serial, CAST(NULL AS bigint) FROM pki_certificates WHERE serial IN (${list(serials, caIds.length)})
+       UNION ALL SELECT * FROM (SELECT 'head', hash, seq FROM (${AUDIT_HEAD_SQL}) AS h) AS head`,
+      [...caIds, ...serials],
     );
+    const revokedCas = new Set(state.filter((r) => r.kind === 'ca').map((r) => r.v));
+    const taken = new Set(state.filter((r) => r.kind === 'serial').map((r) => r.v));
+    const headRow = state.find((r) => r.kind === 'head');
     const entries = all.filter((e) => {
-      if (!revokedCas.has(e.certificate.caId)) return true;
-      rejected.set(e.certificate.serial, 'ca-revoked');
+      const why = revokedCas.has(e.certificate.caId) ? 'ca-revoked' : taken.has(e.certificate.serial) ? 'serial-taken' : undefined;
+      if (why) rejected.set(e.certificate.serial, why);
+      return why === undefined;
+    });
+    // Two certificates of one group with the same serial: the second is taken.
+    const seen = new Set<string>();
+    const fresh = entries.filter((e) => {
+      if (!seen.has(e.certificate.serial)) return seen.add(e.certificate.serial), true;
+      rejected.set(e.certificate.serial, 'serial-taken');
       return false;
     });
-    const inserted = new Set<string>();
-    for (let i = 0; i < entries.length; i += CERTS_PER_INSERT) {
-      const chunk = entries.slice(i, i + CERTS_PER_INSERT);
-      const rows = await tx.query<{ serial: string }>(
-        `INSERT INTO pki_certificates (${CERT_COLUMNS}) VALUES ${valuesList(chunk.length, 15)} ON CONFLICT (serial) DO NOTHING RETURNING serial`,
-        chunk.flatMap((e) => certParams(e.certificate)),
-      );
-      for (const r of rows) inserted.add(r.serial);
+    if (fresh.length === 0) return rejected;
+    const chained = chainAudit(auditHead(headRow ? { seq: Number(headRow.seq), hash: headRow.v } : undefined), fresh.map((e) => e.audit));
+    const audit = auditInserts(chained);
+    const certs: { sql: string; params: unknown[] }[] = [];
+    for (let i = 0; i < fresh.length; i += CERTS_PER_INSERT) {
+      const chunk = fresh.slice(i, i + CERTS_PER_INSERT);
+      certs.push({ sql: `INSERT INTO pki_certificates (${CERT_COLUMNS}) VALUES ${valuesList(chunk.length, 15)}`, params: chunk.flatMap((e) => certParams(e.certificate)) });
     }
-    for (const e of entries) if (!inserted.has(e.certificate.serial)) rejected.set(e.certificate.serial, 'serial-taken');
-    await appendAudit(tx, ...entries.filter((e) => inserted.has(e.certificate.serial)).map((e) => e.audit));
+    if (tx.dialect === 'postgresql' && certs.length === 1 && audit.length === 1) {
+      // Both inserts in one statement: a data-modifying WITH runs whatever the outer statement reads.
+      const [withAudit] = auditInserts(chained, certs[0]!.params.length);
+      await tx.run(`WITH certificates AS (${certs[0]!.sql}) ${withAudit!.sql}`, [...certs[0]!.params, ...withAudit!.params]);
+    } else {
+      for (const q of [...certs, ...audit]) await tx.run(q.sql, q.params);
+    }
     return rejected;
   }
 
