@@ -66,7 +66,7 @@ describe('the benchmarks, each in its smoke size', () => {
       expect(existsSync(`bench/${b.name}.ts`)).toBe(true);
       expect(r.stdout).toContain(`\n  baseline: ${b.baseline}\n`);
     }
-    expect(BENCHES.map((b) => b.name)).toEqual(['inventory', 'synth', 'pki', 'pki-revocation', 'comply', 'drill', 'wan']);
+    expect(BENCHES.map((b) => b.name)).toEqual(['inventory', 'synth', 'pki', 'pki-revocation', 'acme', 'comply', 'drill', 'state', 'wan']);
     expect(r.stdout).toContain('not in --smoke: needs the WAN lab');
   });
 });
