@@ -20,12 +20,14 @@ import { benchArgs, compare, describe, report, stats, summarize } from './lib.js
 const args = benchArgs({ runs: 3, smokeRuns: 1 });
 const certificates = args.smoke ? 2_000 : 100_000;
 const cli = fileURLToPath(new URL('../bin/jinbao.ts', import.meta.url));
+const repo = fileURLToPath(new URL('..', import.meta.url));
 const log = (line: string) => process.stdout.write(`${line}\n`);
 
-function jinbao(argv: readonly string[], cwd: string): Promise<number> {
+/** One CLI run from the repository (for tsx); local working files of a PostgreSQL state go to `work`. */
+function jinbao(argv: readonly string[], work: string): Promise<number> {
   const started = performance.now();
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', cli, ...argv], { cwd, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, LANG: 'C.UTF-8' } });
+    const child = spawn(process.execPath, ['--import', 'tsx', cli, ...argv], { cwd: repo, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, LANG: 'C.UTF-8', JINBAO_WORK_DIR: join(work, '.jinbao') } });
     let stderr = '';
     child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
     const timer = setTimeout(() => child.kill('SIGKILL'), 900_000);
