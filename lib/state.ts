@@ -2,6 +2,7 @@ import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { JinbaoError, ExitCode } from './errors.js';
+import { jinbaoError, LIB } from './i18n/index.js';
 
 /**
  * The embedded state store: one SQLite database (`jinbao.db`) in the state directory.
@@ -41,7 +42,7 @@ export class StateStore {
       if (!opts.readonly) mkdirSync(abs, { recursive: true, mode: 0o700 });
       db = new Database(join(abs, 'jinbao.db'), { readonly: opts.readonly ?? false, fileMustExist: opts.readonly ?? false });
     } catch (err) {
-      throw new JinbaoError(`cannot open the state store in ${abs}: ${(err as Error).message}; check --state / JINBAO_STATE and its permissions`, {
+      throw jinbaoError(LIB, 'state.cannotOpen', { dir: abs, reason: (err as Error).message }, {
         exitCode: ExitCode.invalidInput,
         cause: err,
       });
@@ -55,8 +56,8 @@ export class StateStore {
       db.pragma('foreign_keys = ON');
       const format = db.pragma('user_version', { simple: true }) as number;
       if (format > STORE_FORMAT) {
-        throw new JinbaoError(
-          `the state store in ${abs} has format ${format}, newer than this jinbao understands (${STORE_FORMAT}); upgrade jinbao or use another --state directory`,
+        throw jinbaoError(
+          LIB, 'state.newerFormat', { dir: abs, format, known: STORE_FORMAT },
           { exitCode: ExitCode.invalidInput },
         );
       }
@@ -71,7 +72,7 @@ export class StateStore {
     } catch (err) {
       db.close();
       if (err instanceof JinbaoError) throw err;
-      throw new JinbaoError(`the state store ${join(abs, 'jinbao.db')} is not a usable SQLite database: ${(err as Error).message}; move it aside or use another --state directory`, {
+      throw jinbaoError(LIB, 'state.notSqlite', { file: join(abs, 'jinbao.db'), reason: (err as Error).message }, {
         exitCode: ExitCode.invalidInput,
         cause: err,
       });
@@ -87,8 +88,8 @@ export class StateStore {
     const row = this.db.prepare('SELECT version FROM schema_versions WHERE component = ?').get(component) as { version: number } | undefined;
     const current = row?.version ?? 0;
     if (current > migrations.length) {
-      throw new JinbaoError(
-        `the state store's "${component}" schema is at version ${current}, newer than this jinbao knows (${migrations.length}); upgrade jinbao or use another --state directory`,
+      throw jinbaoError(
+        LIB, 'state.newerSchema', { component, version: current, known: migrations.length },
         { exitCode: ExitCode.invalidInput },
       );
     }
@@ -136,14 +137,13 @@ export function resolveStateDir(flag: string | undefined, env: NodeJS.ProcessEnv
   // Only the scheme is repeated: the rest may hold a password.
   const scheme = /^([A-Za-z][A-Za-z0-9+.-]*):\/\//.exec(value)?.[1];
   if (scheme !== undefined && /^postgres(ql)?$/i.test(scheme)) {
-    throw new JinbaoError(
-      `${from} is a ${scheme}:// URL, but the PostgreSQL state backend is not available in this version of jinbao; ` +
-        'give a directory for the embedded SQLite store (e.g. --state /var/lib/jinbao), and see docs/state.md for the shared backend',
+    throw jinbaoError(
+      LIB, 'state.postgresUrl', { from, scheme },
       { exitCode: ExitCode.invalidInput },
     );
   }
   if (scheme !== undefined) {
-    throw new JinbaoError(`${from} is a ${scheme}:// URL; it must be a directory for the state store (e.g. --state /var/lib/jinbao)`, { exitCode: ExitCode.invalidInput });
+    throw jinbaoError(LIB, 'state.url', { from, scheme }, { exitCode: ExitCode.invalidInput });
   }
   return resolve(value);
 }

@@ -173,7 +173,7 @@ async function issue(ctx: Context, o: IssueOptions): Promise<void> {
   const fabric = ctx.fabric();
   if (o.generate && o.subject === undefined) throw new InputError('--generate: got no --subject, want one such as --subject "CN=pg.440100.jinbao.internal"');
   if (!o.generate && o.subject !== undefined) throw new InputError('--subject: got it with --csr, want it only with --generate (a CSR carries its own subject)');
-  const days = o.days === undefined ? undefined : parseInteger('--days', o.days, { min: 1, what: 'a whole number of days' });
+  const days = o.days === undefined ? undefined : parseInteger('--days', o.days, { min: 1, what: 'days' });
   const p12Password = o.p12 ? ctx.io.env[o.p12PassphraseEnv] : undefined;
   if (o.p12) {
     if (!o.generate && o.key === undefined) throw new InputError('--p12: got a CSR without its private key, want --generate or --key FILE (the holder\'s PKCS#8 key) so the bundle can carry the key');
