@@ -1,6 +1,7 @@
-import { resolveLang, type Lang } from '../lib/i18n/index.js';
+import { resolveLang, translator, type Lang, type Translate } from '../lib/i18n/index.js';
 import { resolveStateDir } from '../lib/state.js';
 import { LocalOpsContext } from '../orchestration/index.js';
+import { CLI } from './help.js';
 
 export interface Io {
   readonly stdout: NodeJS.WritableStream & { isTTY?: boolean };
@@ -31,6 +32,11 @@ export class Context extends LocalOpsContext {
     this.io = io;
     this.global = global;
     this.lang = resolveLang(global.lang, io.env);
+  }
+
+  /** The CLI's messages (bin/locales/) in the user's language. */
+  get t(): Translate {
+    return translator(this.lang, CLI);
   }
 
   out(text: string): void {

@@ -9,10 +9,11 @@
  */
 import { Help, type Argument, type Command, type Option } from 'commander';
 import type { EventEmitter } from 'node:events';
+import { displayWidth } from '../lib/output.js';
 import { translator, type CatalogueRef, type Lang, type Translate } from '../lib/i18n/index.js';
 
 /** The CLI's own catalogue: help texts, commander's words and errors, the top-level error printer. */
-export const CLI: CatalogueRef = { ns: 'cli', dir: 'bin/locales' };
+export const CLI: CatalogueRef = { ns: 'bin', dir: 'bin/locales' };
 
 /** `jinbao` for the program, else the command names below it: `pki issue`. */
 export function commandPath(cmd: Command): string {
@@ -73,14 +74,6 @@ const TITLES: Readonly<Record<string, string>> = {
 /** East Asian wide characters (CJK ideographs, full-width punctuation): two columns on a terminal. */
 const WIDE = /[\u1100-\u115F\u2E80-\u303E\u3041-\u33FF\u3400-\u4DBF\u4E00-\u9FFF\uA000-\uA4CF\uAC00-\uD7A3\uF900-\uFAFF\uFE30-\uFE4F\uFF00-\uFF60\uFFE0-\uFFE6]/u;
 
-/** The columns `text` takes on a terminal (commander counts characters, which misaligns Chinese). */
-export function displayWidth(text: string): number {
-  let n = 0;
-  // eslint-disable-next-line no-control-regex
-  for (const ch of text.replace(/\x1b\[\d*(;\d*)*m/g, '')) n += WIDE.test(ch) ? 2 : 1;
-  return n;
-}
-
 /** Wrap `text` to `width` columns, breaking at spaces and between Chinese characters (which have no spaces). */
 export function wrapWide(text: string, width: number): string {
   const out: string[] = [];
@@ -125,7 +118,8 @@ export function localizeHelp(program: Command, lang: Lang): void {
   const describeCommand = (cmd: Command) => (known.has(cmd) ? t(`cmd.${commandPath(cmd)}`, { defaultValue: cmd.description() }) : t('help.helpCommand'));
   const extras = (parts: string[]) => (parts.length === 0 ? '' : t('help.extra', { parts: parts.join(t('help.separator')) }));
   const settings: Partial<Help> = {
-    displayWidth: (text: string) => displayWidth(text),
+    // commander counts characters; a Chinese character takes two columns
+    displayWidth: (text: string) => displayWidth(text.replace(/\x1b\[\d*(;\d*)*m/g, '')),
     boxWrap(this: Help, text: string, width: number) {
       return width < this.minWidthToWrap ? text : wrapWide(text, width);
     },
