@@ -1,7 +1,7 @@
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { gatherInputs, type AuditEvidence, type DrillEvidence, type WanAclRule, type WanEvidence, type ComplianceInputs, type Inspects, type KubeObject, type PkiEvidence, type StacksEvidence } from '../compliance/index.js';
+import { gatherInputs, said, type AuditEvidence, type DrillEvidence, type WanAclRule, type WanEvidence, type ComplianceInputs, type Inspects, type KubeObject, type PkiEvidence, type Said, type StacksEvidence } from '../compliance/index.js';
 import { loadLedger, MINISTRY_ID, type Fabric, type SiteAllocation } from '../fabric/index.js';
 import { readAudit, verifyAudit } from '../lib/audit.js';
 import type { StateStore } from '../lib/state.js';
@@ -21,8 +21,8 @@ export async function gatherCompliance(ctx: OpsContext): Promise<{ inputs: Compl
   const fabric = ctx.fabric();
   const hasState = existsSync(join(ctx.stateDir, 'jinbao.db'));
   const store = hasState ? ctx.store() : undefined; // a corrupt or newer store is refused here, before any check runs
-  const noState = `no state store in ${ctx.stateDir}: run jinbao up first (or pass --state)`;
-  const missing: Partial<Record<Inspects, string>> = {};
+  const noState = said('inputs.noState', { dir: ctx.stateDir });
+  const missing: Partial<Record<Inspects, string | Said>> = {};
   const cleanups: (() => void)[] = [];
   const rulesDir = mkdtempSync(join(tmpdir(), 'jinbao-rules-'));
   cleanups.push(() => rmSync(rulesDir, { recursive: true, force: true }));
@@ -33,7 +33,7 @@ export async function gatherCompliance(ctx: OpsContext): Promise<{ inputs: Compl
   if (store) {
     const pki = pkiEvidence(store, ctx.stateDir);
     if (pki) Object.assign(parts, { pki });
-    else missing.pki = `no PKI in ${ctx.stateDir}: run jinbao up or jinbao pki init`;
+    else missing.pki = said('inputs.noPki', { dir: ctx.stateDir });
     Object.assign(parts, { audit: auditEvidence(store), drills: drillEvidence(store) });
   } else {
     missing.pki = noState;
