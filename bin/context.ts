@@ -1,7 +1,9 @@
-import { resolveLang, translator, type Lang, type Translate } from '../lib/i18n/index.js';
+import { resolveLang, translator, type CatalogueRef, type Lang, type Translate } from '../lib/i18n/index.js';
 import { resolveStateDir } from '../lib/state.js';
 import { LocalOpsContext } from '../orchestration/index.js';
-import { CLI } from './help.js';
+
+/** What the commands print for people, in each language. */
+export const COMMAND_MESSAGES: CatalogueRef = { ns: 'cli', dir: 'bin/commands/locales' };
 
 export interface Io {
   readonly stdout: NodeJS.WritableStream & { isTTY?: boolean };
@@ -34,9 +36,9 @@ export class Context extends LocalOpsContext {
     this.lang = resolveLang(global.lang, io.env);
   }
 
-  /** The CLI's messages (bin/locales/) in the user's language. */
+  /** The commands' messages (bin/commands/locales/) in the user's language. */
   get t(): Translate {
-    return translator(this.lang, CLI);
+    return translator(this.lang, COMMAND_MESSAGES);
   }
 
   out(text: string): void {

@@ -1,6 +1,6 @@
 /** Compliance: the MLPS 2.0 level-3 and plan-target control catalogue, its runner and its outputs. */
 export * from './model.js';
-export { COMPLIANCE_MESSAGES, needsIn, said, sayIn, sayWith, type Said, type SaidParam } from './message.js';
+export { COMPLIANCE_MESSAGES, needsIn, noPki, noStateStore, said, sayIn, sayWith, type Said, type SaidParam } from './message.js';
 export type * from './inputs.js';
 export { CATALOGUE, describeCatalogue, type Control } from './catalogue.js';
 export { runCatalogue, aggregate, systemTools, type RunOptions } from './runner.js';

@@ -30,6 +30,16 @@ export function sayWith(t: Translate, s: Said): string {
   return t(s.key, values);
 }
 
+/** Why a feature's controls cannot run: no state store in `dir`. */
+export function noStateStore(dir: string): Said {
+  return said('inputs.noState', { dir });
+}
+
+/** Why the PKI controls cannot run: a state store without a PKI. */
+export function noPki(dir: string): Said {
+  return said('inputs.noPki', { dir });
+}
+
 /** The message in `lang`. */
 export function sayIn(lang: Lang, s: Said): string {
   return sayWith(translator(lang, COMPLIANCE_MESSAGES), s);

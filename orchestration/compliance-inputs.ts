@@ -1,7 +1,7 @@
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { gatherInputs, said, type AuditEvidence, type DrillEvidence, type WanAclRule, type WanEvidence, type ComplianceInputs, type Inspects, type KubeObject, type PkiEvidence, type Said, type StacksEvidence } from '../compliance/index.js';
+import { gatherInputs, noPki, noStateStore, type AuditEvidence, type DrillEvidence, type WanAclRule, type WanEvidence, type ComplianceInputs, type Inspects, type KubeObject, type PkiEvidence, type Said, type StacksEvidence } from '../compliance/index.js';
 import { loadLedger, MINISTRY_ID, type Fabric, type SiteAllocation } from '../fabric/index.js';
 import { readAudit, verifyAudit } from '../lib/audit.js';
 import type { StateStore } from '../lib/state.js';
@@ -21,7 +21,7 @@ export async function gatherCompliance(ctx: OpsContext): Promise<{ inputs: Compl
   const fabric = ctx.fabric();
   const hasState = existsSync(join(ctx.stateDir, 'jinbao.db'));
   const store = hasState ? ctx.store() : undefined; // a corrupt or newer store is refused here, before any check runs
-  const noState = said('inputs.noState', { dir: ctx.stateDir });
+  const noState = noStateStore(ctx.stateDir);
   const missing: Partial<Record<Inspects, string | Said>> = {};
   const cleanups: (() => void)[] = [];
   const rulesDir = mkdtempSync(join(tmpdir(), 'jinbao-rules-'));
@@ -33,7 +33,7 @@ export async function gatherCompliance(ctx: OpsContext): Promise<{ inputs: Compl
   if (store) {
     const pki = pkiEvidence(store, ctx.stateDir);
     if (pki) Object.assign(parts, { pki });
-    else missing.pki = said('inputs.noPki', { dir: ctx.stateDir });
+    else missing.pki = noPki(ctx.stateDir);
     Object.assign(parts, { audit: auditEvidence(store), drills: drillEvidence(store) });
   } else {
     missing.pki = noState;

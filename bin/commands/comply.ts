@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { describeCatalogue, FORMATS, renderReport, said, sayIn, type Format } from '../../compliance/index.js';
+import { describeCatalogue, FORMATS, renderReport, type Format } from '../../compliance/index.js';
 import { parseChoice } from '../../lib/options.js';
 import { runCompliance } from '../../orchestration/index.js';
 import type { Context } from '../context.js';
@@ -50,6 +50,6 @@ async function comply(ctx: Context, opts: ComplyOptions): Promise<number> {
   const report = await runCompliance(ctx, opts.site);
   const inventoryUri = ctx.global.inventory ?? undefined;
   writeOutput(ctx, renderReport(report, format, inventoryUri ? { inventoryUri, lang: ctx.lang } : { lang: ctx.lang }), opts.out);
-  if (opts.out !== undefined) ctx.err(`${sayIn(ctx.lang, said('written', { verdict: report.summary.compliant ? said('verdict.compliant') : said('verdict.notCompliant', { count: report.summary.bindingNotPassed.length }), format, file: opts.out }))}\n`);
+  if (opts.out !== undefined) ctx.err(`${ctx.t('comply.written', { verdict: report.summary.compliant ? ctx.t('comply.compliant') : ctx.t('comply.notCompliant', { count: report.summary.bindingNotPassed.length }), format, file: opts.out })}\n`);
   return report.summary.compliant ? 0 : 3;
 }

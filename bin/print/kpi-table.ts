@@ -1,5 +1,6 @@
 import { formatActual, formatTarget, type Indicator } from '../../fabric/index.js';
-import { translator, type Lang, type Translate } from '../../lib/i18n/index.js';
+import { needsIn } from '../../compliance/index.js';
+import { translator, type Lang } from '../../lib/i18n/index.js';
 import { table } from '../../lib/output.js';
 import { CLI } from '../help.js';
 
@@ -11,16 +12,7 @@ export function renderKpiTable(indicators: readonly Indicator[], lang: Lang = 'e
     { header: t('kpi.col.kind'), value: (i) => t(`kpi.kind.${i.kind}`) },
     { header: t('kpi.col.target'), value: (i) => formatTarget(i), align: 'right' },
     { header: t('kpi.col.actual'), value: (i) => formatActual(i), align: 'right' },
-    { header: t('kpi.col.status'), value: (i) => (i.status === 'needs' ? t('kpi.status.needs', { what: needsText(t, i.needs ?? '') }) : t(`kpi.status.${i.status}`)) },
+    { header: t('kpi.col.status'), value: (i) => (i.status === 'needs' ? t('kpi.status.needs', { what: needsIn(lang, i.needs ?? '') }) : t(`kpi.status.${i.status}`)) },
   ]);
 }
 
-/**
- * What an indicator still needs, in the catalogue's words: fabric/kpi.ts writes it in English and the
- * catalogue keys it by its first four words (`kpi.needsText.dr-drills-against-real`); a text it
- * does not know yet stays as written.
- */
-export function needsText(t: Translate, english: string): string {
-  const key = english.toLowerCase().split(/[^a-z0-9]+/).filter(Boolean).slice(0, 4).join('-');
-  return t(`kpi.needsText.${key}`, { defaultValue: english });
-}
