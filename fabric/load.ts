@@ -10,6 +10,8 @@ import { accessPlatformSchema, inventorySchema, siteSchema, type Inventory, type
 import { nationalInventory } from './national.js';
 import { formatPath, formatProblem, type Problem } from './problems.js';
 import { checkInventory, type ReadableSite } from './validate.js';
+import { inputError, translator } from '../lib/i18n/index.js';
+import { FABRIC_MESSAGES } from './messages.js';
 
 export interface LoadResult {
   readonly fabric?: Fabric;
@@ -250,7 +252,7 @@ function locate(doc: Document, lc: LineCounter, source: string, path: readonly (
 /** The error thrown when an inventory is invalid: every problem listed, exit code 2. */
 export function inventoryError(result: LoadResult): InputError {
   const n = result.problems.length;
-  return new InputError(`inventory ${result.source} is invalid: ${n} problem${n === 1 ? '' : 's'}`, {
+  return inputError(FABRIC_MESSAGES, 'inventory.invalid', { source: result.source, count: n }, {
     details: result.problems.map(formatProblem),
   });
 }
@@ -268,7 +270,7 @@ export function readInventoryFile(file: string): LoadResult {
     bytes = readFileSync(file);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw new InputError(`cannot read inventory ${file}: ${code === 'ENOENT' ? 'no such file' : String((err as Error).message)}`, { cause: err });
+    throw inputError(FABRIC_MESSAGES, 'inventory.cannotRead', { file, reason: code === 'ENOENT' ? translator('en', FABRIC_MESSAGES)('inventory.noSuchFile') : String((err as Error).message) }, { cause: err });
   }
   const bad = firstInvalidUtf8(bytes);
   if (bad !== undefined) return { problems: [invalidUtf8Problem(bytes, bad, file)], source: file };

@@ -7,16 +7,14 @@ import { drillStatus } from '../dr-runbooks/operations/index.js';
 import type { Fabric, Indicator } from '../fabric/index.js';
 import { allocateAndRecord } from '../fabric/operations.js';
 import type { Progress } from '../lib/context.js';
-import { translator, type CatalogueRef, type Lang, type Translate } from '../lib/i18n/index.js';
+import { translator, type Lang, type Translate } from '../lib/i18n/index.js';
 import { renderNationalWan } from '../network/operations.js';
 import { ensureReplicaCertificates } from '../pki/operations.js';
 import { synthesizeNation } from '../stacks/operations.js';
 import { writePostureReport } from './compliance.js';
 import type { OpsContext } from './context.js';
 import { computeLiveKpis } from './live-facts.js';
-
-/** What `up` says, in each language. */
-export const ORCHESTRATION: CatalogueRef = { ns: 'orchestration', dir: 'orchestration/locales' };
+import { ORCHESTRATION } from './messages.js';
 
 /** One part of `jinbao up`, after the foundation's own (validate, allocate) and before the KPIs. */
 export interface UpStage {

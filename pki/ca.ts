@@ -7,6 +7,8 @@ import { SoftwareKeyBackend, type KeyBackend, type Signer } from './keys.js';
 import { Pkcs11KeyBackend } from './pkcs11.js';
 import type { CaPurpose, CaRecord, PkiStore } from './store.js';
 import { assembleSigned, buildExtensions, certificateKeyId, certificateParts, encodeName, encodeTbs, formatName, newSerial, parseSubject, spkiKeyId, type DistinguishedName } from './x509.js';
+import { inputError } from '../lib/i18n/index.js';
+import { PKI_MESSAGES } from './messages.js';
 
 /**
  * The CA hierarchy: one national root that signs only issuing CAs (and its own CRL); issuing CAs
@@ -202,7 +204,7 @@ export async function ensureProvinceStaffCa(pki: PkiStore, province: Site, passp
 
 export function requireRootCa(pki: PkiStore): CaRecord {
   const root = pki.getCa(ROOT_CA_ID);
-  if (!root) throw new InputError(`no CA hierarchy in ${pki.state.dir}: got an empty PKI store, want one initialized with: jinbao pki init --algorithm ecdsa-p256`);
+  if (!root) throw inputError(PKI_MESSAGES, 'ca.noHierarchy', { dir: pki.state.dir });
   return root;
 }
 

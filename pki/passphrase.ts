@@ -3,7 +3,8 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Writable } from 'node:stream';
-import { InputError } from '../lib/errors.js';
+import { inputError } from '../lib/i18n/index.js';
+import { PKI_MESSAGES } from './messages.js';
 
 /**
  * Where the passphrase protecting CA keys comes from, in order: the environment variable named by
@@ -48,17 +49,17 @@ export interface PassphraseRequest {
 
 export async function resolvePassphrase(req: PassphraseRequest): Promise<{ passphrase: string; source: PassphraseSource }> {
   const name = req.envName ?? DEFAULT_PASSPHRASE_ENV;
-  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new InputError(`--passphrase-env: got "${name}", want the name of an environment variable such as ${DEFAULT_PASSPHRASE_ENV}`);
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw inputError(PKI_MESSAGES, 'passphrase.badEnv', { name, example: DEFAULT_PASSPHRASE_ENV });
   let found: { passphrase: string; source: PassphraseSource } | undefined;
   const fromEnv = req.env[name];
   if (fromEnv !== undefined && fromEnv !== '') found = { passphrase: fromEnv, source: 'env' };
   else if (!req.creating && existsSync(demoPassphraseFile(req.stateDir))) found = { passphrase: readFileSync(demoPassphraseFile(req.stateDir), 'utf8').trim(), source: 'demo-file' };
   else if (req.tty?.input.isTTY) found = { passphrase: await prompt(req.tty.input, req.tty.output, `passphrase for the CA keys in ${req.stateDir}: `), source: 'prompt' };
   if (!found) {
-    throw new InputError(`no passphrase for the CA keys: got no ${name} in the environment and no terminal to prompt on, want ${name} set (or --passphrase-env NAME naming the variable that holds it)`);
+    throw inputError(PKI_MESSAGES, 'passphrase.missing', { name });
   }
   if (req.creating && found.passphrase.length < MIN_PASSPHRASE_LENGTH) {
-    throw new InputError(`passphrase too short: got ${found.passphrase.length} characters, want at least ${MIN_PASSPHRASE_LENGTH}`);
+    throw inputError(PKI_MESSAGES, 'passphrase.short', { length: found.passphrase.length, min: MIN_PASSPHRASE_LENGTH });
   }
   return found;
 }
