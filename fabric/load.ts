@@ -10,7 +10,7 @@ import { accessPlatformSchema, inventorySchema, siteSchema, type Inventory, type
 import { nationalInventory } from './national.js';
 import { formatPath, formatProblem, type Problem } from './problems.js';
 import { checkInventory, type ReadableSite } from './validate.js';
-import { inputError, translator } from '../lib/i18n/index.js';
+import { inputError } from '../lib/i18n/index.js';
 import { FABRIC_MESSAGES } from './messages.js';
 
 export interface LoadResult {
@@ -270,7 +270,7 @@ export function readInventoryFile(file: string): LoadResult {
     bytes = readFileSync(file);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw inputError(FABRIC_MESSAGES, 'inventory.cannotRead', { file, reason: code === 'ENOENT' ? translator('en', FABRIC_MESSAGES)('inventory.noSuchFile') : String((err as Error).message) }, { cause: err });
+    throw code === 'ENOENT' ? inputError(FABRIC_MESSAGES, 'inventory.noSuchFile', { file }, { cause: err }) : inputError(FABRIC_MESSAGES, 'inventory.cannotRead', { file, reason: String((err as Error).message) }, { cause: err });
   }
   const bad = firstInvalidUtf8(bytes);
   if (bad !== undefined) return { problems: [invalidUtf8Problem(bytes, bad, file)], source: file };
