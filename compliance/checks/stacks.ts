@@ -100,7 +100,7 @@ export const defaultDenySegmentation: Check = (inputs, env) => {
       const policies = objects.filter((o) => o.kind === 'NetworkPolicy' && o.metadata.namespace === ns).map(defaultDenies);
       const ingress = policies.some((p) => p.ingress);
       const egress = policies.some((p) => p.egress);
-      if (!ingress || !egress) missing.push(said('stacks.notDenied', { ns, directions: said(`stacks.direction.${!ingress && !egress ? 'both' : !ingress ? 'ingress' : 'egress'}`) }));
+      if (!ingress || !egress) missing.push(said('stacks.notDenied', { namespace: ns, directions: said(`stacks.direction.${!ingress && !egress ? 'both' : !ingress ? 'ingress' : 'egress'}`) }));
     }
     const evidence = [{ source: stacks.origin, detail: `${namespaces.length} namespace(s): ${namespaces.join(', ') || 'none'}` }];
     if (namespaces.length === 0) return fail(said('stacks.noNamespace', { name: s.name }), evidence, s.id);
