@@ -5,7 +5,7 @@ export type * from './inputs.js';
 export { CATALOGUE, describeCatalogue, type Control } from './catalogue.js';
 export { runCatalogue, aggregate, systemTools, type RunOptions } from './runner.js';
 export { gatherInputs, type GatherSources } from './gather.js';
-export { renderReport, renderJunit, renderSarif, renderTable, FORMATS, type Format } from './formats/index.js';
+export { renderReport, renderCatalogueList, renderJunit, renderSarif, renderTable, FORMATS, type Format } from './formats/index.js';
 export { ADMIN_ROLES, adminRoleOf, defaultDenies } from './checks/stacks.js';
 export { REQUIRED_ALERTS } from './checks/monitoring.js';
 export { AUDIT_RETENTION_DAYS } from './checks/audit.js';

@@ -203,9 +203,25 @@ describe('jinbao comply in each language', () => {
     expect(zh.stdout).toMatch(/\nMLPS-NET-01 +不通过 +是 +高 +GB\/T 22239-2019 8\.1\.2\.1 e\) +610000: 陕西省：部灾备中心就在本省，第二条线路并不独立\n/);
     expect(zh.stdout).toMatch(/\nMLPS-IAM-03 +未运行 +是 +高 .*中没有状态库：请先运行 jinbao up（或指定 --state）\n/);
     expect(zh.stdout).toMatch(/\n控制项共 34 个：通过 \d+ 个，不通过 \d+ 个，人工 1 个，未运行 \d+ 个\n不合规：未通过的约束性控制项：MLPS-NET-01, /);
-    expect(englishLines(zh.stdout.replace(/GB\/T [^\n]*?(?= {2})/g, ''))).toEqual([]);
+    expect(zh.stdout).toMatch(/\nMLPS-AUD-02 +未运行 +是 +高 +GB\/T 22239-2019 8\.1\.4\.3 c\)；《网络安全法》第二十一条第（三）项 /);
+    expect(englishLines(zh.stdout)).toEqual([]);
     expect(en.stdout).toMatch(/\ncontrol +status +binding +severity +clause +result\n/);
     expect(en.stdout).toMatch(/\nMLPS-NET-01 +FAIL +yes +high +GB\/T 22239-2019 8\.1\.2\.1 e\) +610000: 陕西省: the ministry DR center is at this province itself, so its second line is not…\n/);
     expect(en.stdout).toMatch(/\n34 controls: \d+ pass, \d+ fail, 1 manual, \d+ not run\nnot compliant: binding control\(s\) not passing: MLPS-NET-01, /);
   }, 120_000);
+});
+
+describe('jinbao comply --list in each language', () => {
+  it('lists the catalogue with Chinese titles and words under zh_CN, unchanged in English', async () => {
+    const zh = await runCli(['comply', '--list'], ZH);
+    expect(zh.code).toBe(0);
+    expect(zh.stdout).toContain('MLPS-BAK-02\t约束性\tGB/T 22239-2019 8.1.4.9 a), b)\t备份与恢复经过验证：每个灾备配对在 90 天内有一次通过的灾备演练\n');
+    expect(zh.stdout).toContain('PLAN-dc-standard-province\t约束性\t规划 dc-standard-province\t省级统一数据中心建成率\n');
+    expect(englishLines(zh.stdout)).toEqual([]);
+    const en = await runCli(['comply', '--list'], {});
+    expect(en.stdout).toContain('MLPS-IAM-01\tadvisory\tGB/T 22239-2019 8.1.4.1 d)\t');
+    expect(en.stdout).toContain('PLAN-dc-standard-province\tbinding\tplan dc-standard-province\tProvince data centers meeting the national standard\n');
+    const json = await runCli(['comply', '--list', '--json'], ZH);
+    expect(json.stdout).toBe((await runCli(['comply', '--list', '--json'], {})).stdout);
+  });
 });

@@ -3,7 +3,7 @@ import { json } from '../../lib/output.js';
 import type { ComplianceReport } from '../model.js';
 import { renderJunit } from './junit.js';
 import { renderSarif } from './sarif.js';
-import { renderTable } from './table.js';
+import { renderCatalogueList, renderTable } from './table.js';
 
 export const FORMATS = ['table', 'json', 'junit', 'sarif'] as const;
 export type Format = (typeof FORMATS)[number];
@@ -25,4 +25,4 @@ export function renderReport(report: ComplianceReport, format: Format, opts: { i
   }
 }
 
-export { renderJunit, renderSarif, renderTable };
+export { renderCatalogueList, renderJunit, renderSarif, renderTable };
