@@ -9,7 +9,6 @@ import type { CommandAction, Runner } from './runner.js';
 
 /** Build the `jinbao` program; `exitCode` receives the command's result; help and parse errors speak `lang`. */
 export function buildProgram(io: Io, result: { exitCode: number }, lang: Lang = 'en'): Command {
-  const t = translator(lang, CLI);
   const program = new Command('jinbao');
   program
     .description(
@@ -22,7 +21,8 @@ export function buildProgram(io: Io, result: { exitCode: number }, lang: Lang = 
     .addOption(new Option('--state <dir>', 'state directory (embedded SQLite store)').default(undefined, '$JINBAO_STATE or .jinbao/'))
     .addOption(new Option('--lang <lang>', 'language of messages and reports: en or zh-CN').default(undefined, 'the locale: LC_ALL > LC_MESSAGES > LANG, zh_CN.* is Chinese'))
     .option('--debug', 'show stack traces for errors')
-    .showHelpAfterError(t('help.afterError'))
+    // English needs no catalogue: loading one costs every command 30-50 ms
+    .showHelpAfterError(lang === 'en' ? '(run with --help for usage)' : translator(lang, CLI)('help.afterError'))
     .configureOutput({
       writeOut: (s) => io.stdout.write(s),
       writeErr: (s) => io.stderr.write(s),
