@@ -1,6 +1,6 @@
 import { Command, CommanderError, Option } from 'commander';
 import { ExitCode, JinbaoError } from '../lib/errors.js';
-import { errorText, langFromArgs, translator, type Lang } from '../lib/i18n/index.js';
+import { detailTexts, errorText, langFromArgs, translator, type Lang } from '../lib/i18n/index.js';
 import { packageVersion } from '../lib/package-info.js';
 import { COMMANDS } from './commands/index.js';
 import { Context, type GlobalOptions, type Io } from './context.js';
@@ -86,7 +86,7 @@ function reportError(err: unknown, io: Io, debug: boolean, lang: Lang): number {
   }
   if (err instanceof JinbaoError) {
     io.stderr.write(`jinbao: ${errorText(err, lang)}\n`);
-    for (const d of err.details) io.stderr.write(`  - ${d}\n`);
+    for (const d of detailTexts(err, lang)) io.stderr.write(`  - ${d}\n`);
     if (debug && err.stack) io.stderr.write(`${err.stack}\n`);
     return err.exitCode;
   }

@@ -13,6 +13,8 @@ export interface JinbaoErrorOptions {
   readonly details?: readonly string[];
   readonly cause?: unknown;
   readonly localized?: CatalogueMessage;
+  /** `details`, each as a catalogue message when it has one (same order; undefined: only the English text). */
+  readonly localizedDetails?: readonly (CatalogueMessage | undefined)[];
 }
 
 /**
@@ -22,7 +24,8 @@ export interface JinbaoErrorOptions {
 export interface CatalogueMessage {
   readonly catalogue: { readonly ns: string; readonly dir: string };
   readonly key: string;
-  readonly params?: Readonly<Record<string, string | number>>;
+  /** Values; a value that is itself a catalogue message is said in the same language. */
+  readonly params?: Readonly<Record<string, string | number | CatalogueMessage>>;
 }
 
 /**
@@ -34,6 +37,7 @@ export class JinbaoError extends Error {
   readonly details: readonly string[];
   /** The message as a catalogue entry, when it has one: the top-level handler prints it in the user's language. */
   readonly localized?: CatalogueMessage;
+  readonly localizedDetails?: readonly (CatalogueMessage | undefined)[];
 
   constructor(message: string, opts: JinbaoErrorOptions = {}) {
     super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
@@ -41,6 +45,7 @@ export class JinbaoError extends Error {
     this.exitCode = opts.exitCode ?? ExitCode.invalidInput;
     this.details = opts.details ?? [];
     if (opts.localized) this.localized = opts.localized;
+    if (opts.localizedDetails) this.localizedDetails = opts.localizedDetails;
   }
 }
 

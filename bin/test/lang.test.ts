@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { projectRoot } from '../../lib/package-info.js';
@@ -143,6 +143,33 @@ describe('errors in each language', () => {
     const site = await runCli(['--state', freshState(), 'comply', '--site', '999999'], ZH);
     expect(site.code).toBe(2);
     expect(site.stderr).toBe('jinbao: 内置全国资源清单中没有站点“999999”；列出站点：jinbao inventory show\n');
+  });
+});
+
+describe('an invalid inventory in each language', () => {
+  it('GIVEN an inventory with an unknown field, a misspelt parent and a site as its own DR center THEN the header and each problem are Chinese, their places as written', async () => {
+    const file = join(tmp.dir, 'bad.yaml');
+    writeFileSync(
+      file,
+      'apiVersion: jinbao/v1\nkind: Inventory\nmetadata:\n  name: bad\nsites:\n' +
+        '  - { id: "000000", tier: ministry, name: 部本级, slug: ministry, colour: red }\n' +
+        '  - { id: "440000", tier: province, name: 广东省, slug: guangdong, parent: "000001" }\n' +
+        '  - { id: "440100", tier: prefecture, name: 广州市, slug: guangzhou, parent: "440000", dr: { site: "440100" } }\n',
+    );
+    const zh = await runCli(['--inventory', file, 'kpi'], ZH);
+    const en = await runCli(['--inventory', file, 'kpi'], {});
+    expect(zh.code).toBe(2);
+    expect(en.code).toBe(2);
+    expect(zh.stderr).toMatch(new RegExp(`^jinbao: 资源清单 ${file} 无效：共 \\d+ 个问题\n`));
+    expect(zh.stderr).toContain(`  - ${file}:6:72: sites[0].colour: 未知字段“colour”；请删除（字段列表见 docs/inventory.md 的“Format”一节）\n`);
+    expect(zh.stderr).toContain('sites[1].parent: 未知站点“000001”，是否应为“000000”？\n');
+    expect(zh.stderr).toContain('sites[2].dr.site: 收到的是“440100”，即站点自身，但站点不能作为自己的灾备中心；请指定另一个站点\n');
+    expect(zh.stderr).toContain('sites[0].staff: 必填：应为字段映射\n');
+    expect(englishLines(zh.stderr)).toEqual([]);
+    expect(en.stderr).toContain('sites[1].parent: unknown site "000001", did you mean "000000"?\n');
+    expect(zh.stderr.split('\n').length).toBe(en.stderr.split('\n').length);
+    const json = await runCli(['--inventory', file, 'inventory', 'validate', '--json'], ZH);
+    expect(json.stdout).toBe((await runCli(['--inventory', file, 'inventory', 'validate', '--json'], {})).stdout);
   });
 });
 

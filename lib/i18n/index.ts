@@ -155,16 +155,24 @@ export function formatNumber(n: number, lang: Lang): string {
   return new Intl.NumberFormat(lang === 'en' ? 'en-US' : 'zh-CN').format(n);
 }
 
-/** The values a catalogue message takes. */
-export type MessageParams = Readonly<Record<string, string | number>>;
+/** The values a catalogue message takes (a value may be another catalogue message). */
+export type MessageParams = Readonly<Record<string, string | number | CatalogueMessage>>;
 
 /** A catalogue message: its English text (an error's `message`) and the message itself, to say it in another language. */
 export function catalogueMessage(ref: CatalogueRef, key: string, params: MessageParams = {}): { message: string; localized: CatalogueMessage } {
-  return { message: translator('en', ref)(key, params), localized: { catalogue: { ns: ref.ns, dir: ref.dir }, key, params } };
+  const localized: CatalogueMessage = { catalogue: { ns: ref.ns, dir: ref.dir }, key, params };
+  return { message: say(localized, 'en'), localized };
+}
+
+/** A catalogue message in `lang`, its nested messages too. */
+export function say(m: CatalogueMessage, lang: Lang): string {
+  const values: Record<string, string | number> = {};
+  for (const [k, v] of Object.entries(m.params ?? {})) values[k] = typeof v === 'object' ? say(v, lang) : v;
+  return translator(lang, m.catalogue)(m.key, values);
 }
 
 /** Bad input whose message is a catalogue entry (English in `message`, the user's language when printed). */
-export function inputError(ref: CatalogueRef, key: string, params: MessageParams = {}, opts: { details?: readonly string[]; cause?: unknown } = {}): InputError {
+export function inputError(ref: CatalogueRef, key: string, params: MessageParams = {}, opts: { details?: readonly string[]; localizedDetails?: readonly (CatalogueMessage | undefined)[]; cause?: unknown } = {}): InputError {
   const m = catalogueMessage(ref, key, params);
   return new InputError(m.message, { ...opts, localized: m.localized });
 }
@@ -176,7 +184,7 @@ export function unavailableError(ref: CatalogueRef, key: string, params: Message
 }
 
 /** An error with its exit code whose message is a catalogue entry. */
-export function jinbaoError(ref: CatalogueRef, key: string, params: MessageParams, opts: { exitCode: number; details?: readonly string[]; cause?: unknown }): JinbaoError {
+export function jinbaoError(ref: CatalogueRef, key: string, params: MessageParams, opts: { exitCode: number; details?: readonly string[]; localizedDetails?: readonly (CatalogueMessage | undefined)[]; cause?: unknown }): JinbaoError {
   const m = catalogueMessage(ref, key, params);
   return new JinbaoError(m.message, { ...opts, localized: m.localized });
 }
@@ -184,5 +192,14 @@ export function jinbaoError(ref: CatalogueRef, key: string, params: MessageParam
 /** What to print for an error in `lang`: its catalogue message when it has one, else its (English) message. */
 export function errorText(err: JinbaoError, lang: Lang): string {
   if (lang === 'en' || !err.localized) return err.message;
-  return translator(lang, err.localized.catalogue)(err.localized.key, err.localized.params);
+  return say(err.localized, lang);
+}
+
+/** An error's detail lines in `lang`: each from its catalogue message when it has one, else as written. */
+export function detailTexts(err: JinbaoError, lang: Lang): readonly string[] {
+  if (lang === 'en' || !err.localizedDetails) return err.details;
+  return err.details.map((d, i) => {
+    const m = err.localizedDetails![i];
+    return m ? say(m, lang) : d;
+  });
 }
