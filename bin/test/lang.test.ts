@@ -252,3 +252,23 @@ describe('jinbao comply --list in each language', () => {
     expect(json.stdout).toBe((await runCli(['comply', '--list', '--json'], {})).stdout);
   });
 });
+
+describe('jinbao pki in each language', () => {
+  it('GIVEN zh_CN WHEN the CA hierarchy is created, a certificate issued and both listed THEN lines, headings and statuses are Chinese; English as before', async () => {
+    const state = freshState();
+    const env = { ...ZH, JINBAO_PKI_PASSPHRASE: 'correct-horse-battery' };
+    expect((await runCli(['--state', state, 'pki', 'cas'], ZH)).stdout).toBe('尚无 CA 体系：请用 jinbao pki init 创建\n');
+    const init = await runCli(['--state', state, 'pki', 'init'], env);
+    expect(init.code).toBe(0);
+    expect(init.stdout).toMatch(/^已在 \S+ 中创建 CA 体系（ecdsa-p256）；私钥已加密保存在 \S+\n\n标识 +角色 +算法 +主体 +到期日 +状态\nroot +根 CA +ecdsa-p256 .* 有效\n/);
+    const issued = await runCli(['--state', state, 'pki', 'issue', '--profile', 'server-tls', '--site', '440100', '--generate', '--subject', 'CN=a.440100.jinbao.internal', '--application', 'employee-insurance', '--out', join(tmp.dir, 'certs')], env);
+    expect(issued.code).toBe(0);
+    expect(issued.stdout).toMatch(/^已由 infrastructure 为“C=CN, O=广州市人力资源和社会保障局, CN=a\.440100\.jinbao\.internal”签发 server-tls 数字证书 [0-9a-f]+，有效期至 /);
+    const list = await runCli(['--state', state, 'pki', 'list'], ZH);
+    expect(list.stdout).toMatch(/^序列号 +证书模板 +站点 +主体 +到期日 +状态\n[0-9a-f]+ +server-tls +440100 +a\.440100\.jinbao\.internal +\S+ +有效\n$/);
+    const en = await runCli(['--state', state, 'pki', 'list'], {});
+    expect(en.stdout).toMatch(/^serial +profile +site +subject +not after +status\n[0-9a-f]+ +server-tls +440100 +a\.440100\.jinbao\.internal +\S+ +active\n$/);
+    expect((await runCli(['--state', state, 'pki', 'list', '--json'], ZH)).stdout).toBe((await runCli(['--state', state, 'pki', 'list', '--json'], {})).stdout);
+  }, 120_000);
+});
+
