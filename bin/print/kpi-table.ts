@@ -1,5 +1,5 @@
-import { formatActual, formatTarget, type Indicator } from '../../fabric/index.js';
 import { needsIn } from '../../compliance/index.js';
+import { formatActual, formatTarget, type Indicator } from '../../fabric/index.js';
 import { translator, type Lang } from '../../lib/i18n/index.js';
 import { table } from '../../lib/output.js';
 import { CLI } from '../help.js';
