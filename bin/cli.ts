@@ -1,12 +1,14 @@
 import { Command, CommanderError, Option } from 'commander';
 import { ExitCode, JinbaoError } from '../lib/errors.js';
+import { detailTexts, errorText, langFromArgs, translator, type Lang } from '../lib/i18n/index.js';
 import { packageVersion } from '../lib/package-info.js';
 import { COMMANDS } from './commands/index.js';
 import { Context, type GlobalOptions, type Io } from './context.js';
+import { CLI, localizeHelp, translateCommanderError } from './help.js';
 import type { CommandAction, Runner } from './runner.js';
 
-/** Build the `jinbao` program; `exitCode` receives the command's result. */
-export function buildProgram(io: Io, result: { exitCode: number }): Command {
+/** Build the `jinbao` program; `exitCode` receives the command's result; help and parse errors speak `lang`. */
+export function buildProgram(io: Io, result: { exitCode: number }, lang: Lang = 'en'): Command {
   const program = new Command('jinbao');
   program
     .description(
@@ -19,10 +21,12 @@ export function buildProgram(io: Io, result: { exitCode: number }): Command {
     .addOption(new Option('--state <dir>', 'state directory (embedded SQLite store)').default(undefined, '$JINBAO_STATE or .jinbao/'))
     .addOption(new Option('--lang <lang>', 'language of messages and reports: en or zh-CN').default(undefined, 'the locale: LC_ALL > LC_MESSAGES > LANG, zh_CN.* is Chinese'))
     .option('--debug', 'show stack traces for errors')
-    .showHelpAfterError('(run with --help for usage)')
+    // English needs no catalogue: loading one costs every command 30-50 ms
+    .showHelpAfterError(lang === 'en' ? '(run with --help for usage)' : translator(lang, CLI)('help.afterError'))
     .configureOutput({
       writeOut: (s) => io.stdout.write(s),
       writeErr: (s) => io.stderr.write(s),
+      outputError: (s, write) => write(translateCommanderError(s, lang)),
     })
     .exitOverride()
     .addHelpText(
@@ -57,35 +61,38 @@ Docs: docs/architecture.md, docs/inventory.md, docs/cli.md`,
 
   for (const register of COMMANDS) register(program, run);
   for (const c of program.commands) c.exitOverride().configureOutput(program.configureOutput());
+  localizeHelp(program, lang);
   return program;
 }
 
 /** Run the CLI with `argv` (without node and script); returns the exit code. Holds the single top-level catch. */
 export async function main(argv: readonly string[], io: Io): Promise<number> {
   const result = { exitCode: ExitCode.ok as number };
-  const program = buildProgram(io, result);
+  const lang = langFromArgs(argv, io.env);
+  const program = buildProgram(io, result, lang);
   try {
     await program.parseAsync([...argv], { from: 'user' });
     return result.exitCode;
   } catch (err) {
-    return reportError(err, io, argv.includes('--debug'));
+    return reportError(err, io, argv.includes('--debug'), lang);
   }
 }
 
-function reportError(err: unknown, io: Io, debug: boolean): number {
+function reportError(err: unknown, io: Io, debug: boolean, lang: Lang): number {
   if (err instanceof CommanderError) {
     if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return ExitCode.ok;
     if (err.exitCode === 0) return ExitCode.ok;
     return ExitCode.invalidInput;
   }
   if (err instanceof JinbaoError) {
-    io.stderr.write(`jinbao: ${err.message}\n`);
-    for (const d of err.details) io.stderr.write(`  - ${d}\n`);
+    io.stderr.write(`jinbao: ${errorText(err, lang)}\n`);
+    for (const d of detailTexts(err, lang)) io.stderr.write(`  - ${d}\n`);
     if (debug && err.stack) io.stderr.write(`${err.stack}\n`);
     return err.exitCode;
   }
   const e = err instanceof Error ? err : new Error(String(err));
-  io.stderr.write(`jinbao: internal error: ${e.message}\n`);
-  io.stderr.write(debug ? `${e.stack ?? ''}\n` : 'run again with --debug for the stack trace, and report it if it persists\n');
+  const t = translator(lang, CLI);
+  io.stderr.write(`jinbao: ${t('errors.internal', { message: e.message })}\n`);
+  io.stderr.write(debug ? `${e.stack ?? ''}\n` : `${t('errors.debugHint')}\n`);
   return ExitCode.internal;
 }

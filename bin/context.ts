@@ -1,6 +1,9 @@
-import { resolveLang, type Lang } from '../lib/i18n/index.js';
+import { resolveLang, translator, type CatalogueRef, type Lang, type Translate } from '../lib/i18n/index.js';
 import { resolveState } from '../lib/state.js';
 import { LocalOpsContext } from '../orchestration/index.js';
+
+/** What the commands print for people, in each language. */
+export const COMMAND_MESSAGES: CatalogueRef = { ns: 'cli', dir: 'bin/commands/locales' };
 
 export interface Io {
   readonly stdout: NodeJS.WritableStream & { isTTY?: boolean };
@@ -31,6 +34,11 @@ export class Context extends LocalOpsContext {
     this.io = io;
     this.global = global;
     this.lang = resolveLang(global.lang, io.env);
+  }
+
+  /** The commands' messages (bin/commands/locales/) in the user's language. */
+  get t(): Translate {
+    return translator(this.lang, COMMAND_MESSAGES);
   }
 
   out(text: string): void {

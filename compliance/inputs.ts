@@ -1,3 +1,4 @@
+import type { Said } from './message.js';
 import type { Fabric, Indicator, Site } from '../fabric/index.js';
 import type { Finding, Inspects, Provenance } from './model.js';
 
@@ -19,7 +20,7 @@ export interface ComplianceInputs {
   readonly wan?: WanEvidence;
   readonly monitoring?: MonitoringEvidence;
   /** Why a feature's evidence is absent ("needs pki: run jinbao pki init"). */
-  readonly missing?: Readonly<Partial<Record<Inspects, string>>>;
+  readonly missing?: Readonly<Partial<Record<Inspects, string | Said>>>;
 }
 
 /** A Kubernetes object as the stacks render it; checks read only these fields. */

@@ -3,6 +3,8 @@
  * with evidence, and the report a run produces.
  */
 
+import type { Said } from './message.js';
+
 /** What a control's result can be. A check that could not run is never reported as passed. */
 export const STATUSES = ['pass', 'fail', 'manual', 'not-run'] as const;
 export type Status = (typeof STATUSES)[number];
@@ -45,6 +47,11 @@ export interface Finding {
   readonly site?: string;
   readonly message: string;
   readonly evidence: readonly Evidence[];
+  /**
+   * The message as an entry of the compliance catalogue, for human output in the user's language.
+   * Machine formats leave it out: `message` is their text.
+   */
+  readonly said?: Said;
 }
 
 /** A control's result: its own status (aggregated from its findings) and the findings themselves. */

@@ -4,6 +4,7 @@ import { CATALOGUE, type Control } from './catalogue.js';
 import type { CheckEnv, ComplianceInputs, ToolRunner } from './inputs.js';
 import { STATUSES, type ComplianceReport, type ControlInfo, type ControlResult, type Finding, type Provenance, type Status } from './model.js';
 import { notRun } from './checks/verdict.js';
+import { said, sayIn, type Said } from './message.js';
 
 export interface RunOptions {
   /** Limit the run to one site's controls (site-scoped controls only). */
@@ -71,17 +72,17 @@ export async function runCatalogue(inputs: ComplianceInputs, opts: RunOptions = 
 async function runOne(control: Control, inputs: ComplianceInputs, env: CheckEnv): Promise<readonly Finding[]> {
   const feature = control.inspects;
   if (feature !== 'fabric' && feature !== 'kpi' && feature !== 'attestation' && inputs[feature] === undefined) {
-    return [notRun(inputs.missing?.[feature] ?? `needs ${feature}: its state is not available`)];
+    return [notRun(inputs.missing?.[feature] ?? said('runner.needsState', { feature }))];
   }
   if (control.requires && !env.tools.available(control.requires.tool)) {
     const r = control.requires;
-    return [notRun(`needs ${r.tool}, which is not installed: install the Debian package "${r.debianPackage}" (apt-get install --no-install-recommends ${r.debianPackage})`)];
+    return [notRun(said('runner.needsTool', { tool: r.tool, pkg: r.debianPackage }))];
   }
   let findings: readonly Finding[];
   try {
     findings = await control.check(inputs, env);
   } catch (err) {
-    return [notRun(`the check could not run: ${(err as Error).message}`)];
+    return [notRun(said('runner.crashed', { message: (err as Error).message }))];
   }
   const kind = defaultProvenance(control, inputs);
   return findings.map((f) => judgeProof(control, { ...f, evidence: f.evidence.map((e) => (e.provenance ? e : { ...e, provenance: kind })) }));
@@ -106,13 +107,14 @@ function defaultProvenance(control: ControlInfo, inputs: ComplianceInputs): Prov
   }
 }
 
-const WHY_NOT_PROOF: Readonly<Record<Provenance, string>> = {
-  declared: 'declared in the inventory, not observed',
-  derived: 'derived from the inventory, not observed',
-  observed: 'observed',
-  demo: 'from the demo PKI that jinbao up creates (its passphrase is stored beside the keys)',
-  lab: 'from drills on the embedded lab (--target pg-local, both servers on this machine), not a real pair',
-};
+/** What would prove a control, said in the catalogue's words when it is one of its texts (catalogue.ts's `prove`). */
+function proveSaid(prove: string, site: string): Said | string {
+  for (const key of ['prove.productionPki', 'prove.realPairDrill']) {
+    const s = said(key, { site });
+    if (sayIn('en', s) === prove.replaceAll('SITE', site)) return s;
+  }
+  return prove.replaceAll('SITE', site);
+}
 
 /** A pass resting on evidence of a kind the control does not accept is not proven: not-run, with what would prove it. */
 export function judgeProof(control: Pick<ControlInfo, 'proof'>, f: Finding): Finding {
@@ -121,9 +123,7 @@ export function judgeProof(control: Pick<ControlInfo, 'proof'>, f: Finding): Fin
   const weak = [...new Set(f.evidence.map((e) => e.provenance ?? 'declared').filter((p) => !accepts.includes(p)))];
   if (weak.length === 0) return f;
   const site = f.site === undefined ? '' : f.site;
-  return {
-    ...f,
-    status: 'not-run',
-    message: `not proven: ${f.message}, but the evidence is ${weak.map((p) => WHY_NOT_PROOF[p]).join('; ')}; prove it with: ${control.proof.prove.replaceAll('SITE', site)}`,
-  };
+  const why = weak.map((p) => said(`runner.why.${p}`));
+  const message = said('runner.notProven', { message: f.said ?? f.message, why, prove: proveSaid(control.proof.prove, site) });
+  return { ...f, status: 'not-run', message: sayIn('en', message), said: message };
 }

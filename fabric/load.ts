@@ -2,14 +2,16 @@ import { readFileSync } from 'node:fs';
 import jsyaml from 'js-yaml';
 import { createRequire } from 'node:module';
 import type { Document, LineCounter } from 'yaml';
-import { InputError } from '../lib/errors.js';
+import type { CatalogueMessage, InputError } from '../lib/errors.js';
 import { Fabric } from './fabric.js';
 import type { z } from 'zod';
-import { didYouMean } from '../lib/suggest.js';
+import { closest, didYouMean } from '../lib/suggest.js';
 import { accessPlatformSchema, inventorySchema, siteSchema, type Inventory, type InventoryInput } from './model.js';
 import { nationalInventory } from './national.js';
 import { formatPath, formatProblem, type Problem } from './problems.js';
 import { checkInventory, type ReadableSite } from './validate.js';
+import { inputError } from '../lib/i18n/index.js';
+import { FABRIC_MESSAGES, problem, said, suggestion } from './messages.js';
 
 export interface LoadResult {
   readonly fabric?: Fabric;
@@ -30,7 +32,7 @@ export function parseInventoryText(text: string, source: string): LoadResult {
   } catch (err) {
     if (err instanceof jsyaml.YAMLException) {
       const reason = err.reason || err.message.split('\n')[0]!;
-      return { problems: [{ path: [], location: `${source}:${err.mark.line + 1}:${err.mark.column + 1}`, message: `YAML syntax error: ${reason}` }], source };
+      return { problems: [{ ...problem([], 'problem.yaml', { reason }), location: `${source}:${err.mark.line + 1}:${err.mark.column + 1}` }], source };
     }
     throw err;
   }
@@ -159,16 +161,16 @@ function describeIssue(issue: Issue): Problem[] {
     case 'unrecognized_keys': {
       const allowed = fieldsAt(path);
       return issue.keys.map((key) => {
-        const hint = didYouMean(key, allowed);
-        return { path: [...path, key], message: `unknown field "${key}"${hint || `; remove it (the fields are listed in docs/inventory.md, "Format")`}` };
+        const hint = closest(key, allowed);
+        return problem([...path, key], 'problem.unknownField', { field: key, hint: hint !== undefined ? suggestion(hint) : said('problem.removeField') });
       });
     }
     case 'invalid_type':
-      if (input === undefined) return [{ path, message: `is required: want ${expected(issue.expected)}` }];
+      if (input === undefined) return [EXPECTED[issue.expected] ? problem(path, 'problem.required', { want: said(`problem.expected.${issue.expected}`) }) : { path, message: `is required: want ${expected(issue.expected)}` }];
       if (issue.expected === 'string' && typeof input === 'number') {
         return [{ path, message: `got the number ${input}, want a string; quote it: "${String(input).padStart(6, '0')}"` }];
       }
-      return [{ path, message: `got ${describeValue(input)}, want ${expected(issue.expected)}` }];
+      return [EXPECTED[issue.expected] ? problem(path, 'problem.gotWant', { got: describeValue(input), want: said(`problem.expected.${issue.expected}`) }) : { path, message: `got ${describeValue(input)}, want ${expected(issue.expected)}` }];
     case 'invalid_value': {
       const want = issue.values.length === 1 ? JSON.stringify(issue.values[0]) : `one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
       if (input === undefined) return [{ path, message: `is required: want ${want}` }];
@@ -250,9 +252,17 @@ function locate(doc: Document, lc: LineCounter, source: string, path: readonly (
 /** The error thrown when an inventory is invalid: every problem listed, exit code 2. */
 export function inventoryError(result: LoadResult): InputError {
   const n = result.problems.length;
-  return new InputError(`inventory ${result.source} is invalid: ${n} problem${n === 1 ? '' : 's'}`, {
+  return inputError(FABRIC_MESSAGES, 'inventory.invalid', { source: result.source, count: n }, {
     details: result.problems.map(formatProblem),
+    localizedDetails: result.problems.map(localizedProblem),
   });
+}
+
+/** A problem line as a catalogue message (its location and path, then its message), when its message is one. */
+function localizedProblem(p: Problem): CatalogueMessage | undefined {
+  if (!p.said) return undefined;
+  const line = formatProblem(p);
+  return { catalogue: FABRIC_MESSAGES, key: 'inventory.problem', params: { where: line.slice(0, line.length - p.message.length), message: p.said } };
 }
 
 /** Load the inventory at `file`, or the built-in national inventory. Throws an InputError listing every problem. */
@@ -268,7 +278,7 @@ export function readInventoryFile(file: string): LoadResult {
     bytes = readFileSync(file);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw new InputError(`cannot read inventory ${file}: ${code === 'ENOENT' ? 'no such file' : String((err as Error).message)}`, { cause: err });
+    throw code === 'ENOENT' ? inputError(FABRIC_MESSAGES, 'inventory.noSuchFile', { file }, { cause: err }) : inputError(FABRIC_MESSAGES, 'inventory.cannotRead', { file, reason: String((err as Error).message) }, { cause: err });
   }
   const bad = firstInvalidUtf8(bytes);
   if (bad !== undefined) return { problems: [invalidUtf8Problem(bytes, bad, file)], source: file };

@@ -1,7 +1,11 @@
+import type { CatalogueMessage } from '../lib/errors.js';
+
 /** A validation problem with its location in the inventory (`sites[12].parent`). */
 export interface Problem {
   readonly path: readonly (string | number)[];
   readonly message: string;
+  /** The message as a catalogue entry (fabric/locales/), to print it in the user's language; `message` is its English text. */
+  readonly said?: CatalogueMessage;
   /** "file:line:column" when the problem came from a file. */
   readonly location?: string;
 }

@@ -1,4 +1,5 @@
-import { didYouMean } from '../lib/suggest.js';
+import { closest, didYouMean } from '../lib/suggest.js';
+import { problem, said, suggestion } from './messages.js';
 import { MINISTRY_ID, OUTLET_KINDS, type AccessPlatform, type Site, type Tier } from './model.js';
 import type { Problem } from './problems.js';
 
@@ -47,10 +48,10 @@ export function checkInventory(sites: readonly (ReadableSite | undefined)[], opt
     if (first === undefined) byId.set(s.id, { site: s, index: i });
     else {
       twinOf.set(i, first.index);
-      problems.push({
-        path: ['sites', i, 'id'],
-        message: `duplicate site id "${s.id}", first used by ${where(['sites', first.index, 'id'])}; give this site its own code or remove it`,
-      });
+      problems.push(
+        problem(['sites', i, 'id'],
+        'problem.duplicateId', { id: s.id, first: where(['sites', first.index, 'id']) }),
+      );
     }
   });
   const ids = [...byId.keys()];
@@ -59,10 +60,10 @@ export function checkInventory(sites: readonly (ReadableSite | undefined)[], opt
   if (sites.every((s) => s?.tier !== undefined)) {
     const ministries = sites.filter((s) => s?.tier === 'ministry').length;
     if (ministries !== 1) {
-      problems.push({
-        path: ['sites'],
-        message: `an inventory has exactly one ministry site (id "${MINISTRY_ID}"), got ${ministries}; ${ministries === 0 ? 'add it' : 'keep one'}`,
-      });
+      problems.push(
+        problem(['sites'],
+        'problem.ministryCount', { id: MINISTRY_ID, count: ministries, fix: ministries === 0 ? said('problem.addIt') : said('problem.keepOne') }),
+      );
     }
   }
 
@@ -78,22 +79,22 @@ export function checkInventory(sites: readonly (ReadableSite | undefined)[], opt
     if (s.tier !== undefined) {
       const wantParentTier = PARENT_TIER[s.tier];
       if (!wantParentTier) {
-        if (s.parent !== undefined) problems.push({ path: at('parent'), message: `got "${s.parent}", but the ministry has no parent; remove the field` });
+        if (s.parent !== undefined) problems.push(problem(at('parent'), 'problem.ministryParent', { parent: s.parent }));
       } else if (s.parent === undefined) {
-        if (!s.malformed?.includes('parent')) problems.push({ path: at('parent'), message: `is required: a ${s.tier} needs a parent ${wantParentTier}` });
+        if (!s.malformed?.includes('parent')) problems.push(problem(at('parent'), 'problem.parentRequired', { tier: s.tier, parentTier: wantParentTier }));
       } else {
         const parent = byId.get(s.parent)?.site;
         if (!parent && exists(s.parent)) {
           // the parent's own id is malformed; the schema reported it there
         } else if (!parent) {
-          problems.push({ path: at('parent'), message: `unknown site "${s.parent}"${didYouMean(s.parent, ids)}` });
+          problems.push(problem(at('parent'), 'problem.unknownParent', { parent: s.parent, suggestion: suggestion(closest(s.parent, ids)) }));
         } else if (parent.tier !== undefined && parent.tier !== wantParentTier) {
-          problems.push({ path: at('parent'), message: `a ${s.tier}'s parent must be a ${wantParentTier}, got ${parent.tier} "${parent.id}"` });
+          problems.push(problem(at('parent'), 'problem.parentTier', { tier: s.tier, parentTier: wantParentTier, actualTier: parent.tier, parent: parent.id ?? '' }));
         } else if (twin === undefined && s.tier === 'prefecture' && s.id !== undefined && s.id.slice(0, 2) !== s.parent.slice(0, 2)) {
-          problems.push({
-            path: at('parent'),
-            message: `prefecture "${s.id}" lies in province "${s.id.slice(0, 2)}0000" by its code, got parent "${s.parent}"`,
-          });
+          problems.push(
+            problem(at('parent'),
+            'problem.prefectureProvince', { id: s.id, province: `${s.id.slice(0, 2)}0000`, parent: s.parent }),
+          );
         }
       }
       if (s.centralized !== undefined && s.tier !== 'province') {
@@ -115,9 +116,9 @@ export function checkInventory(sites: readonly (ReadableSite | undefined)[], opt
 
     if (s.dr) {
       if (s.dr.site === s.id) {
-        problems.push({ path: at('dr', 'site'), message: `got "${s.id}", the site itself, but a site cannot be its own disaster-recovery center; name another site` });
+        problems.push(problem(at('dr', 'site'), 'problem.selfDr', { id: s.id ?? '' }));
       } else if (!exists(s.dr.site)) {
-        problems.push({ path: at('dr', 'site'), message: `unknown DR site "${s.dr.site}"${didYouMean(s.dr.site, ids)}` });
+        problems.push(problem(at('dr', 'site'), 'problem.unknownDr', { site: s.dr.site, suggestion: suggestion(closest(s.dr.site, ids)) }));
       }
     }
 
@@ -130,13 +131,13 @@ export function checkInventory(sites: readonly (ReadableSite | undefined)[], opt
     }
 
     if (s.staff && s.staff.requiringCertificates > s.staff.total) {
-      problems.push({
-        path: at('staff', 'requiringCertificates'),
-        message: `${s.staff.requiringCertificates} staff requiring certificates is more than the ${s.staff.total} staff in total; lower it or raise staff.total`,
-      });
+      problems.push(
+        problem(at('staff', 'requiringCertificates'),
+        'problem.staffCerts', { certs: s.staff.requiringCertificates, total: s.staff.total }),
+      );
     }
     if (s.serviceAgencies && s.serviceAgencies.connected > s.serviceAgencies.total) {
-      problems.push({ path: at('serviceAgencies', 'connected'), message: connectedMessage(s.serviceAgencies) });
+      problems.push(connectedProblem(at('serviceAgencies', 'connected'), s.serviceAgencies));
     }
     s.accessPlatforms?.forEach((a, j) => {
       if (!a) return;
@@ -150,7 +151,7 @@ export function checkInventory(sites: readonly (ReadableSite | undefined)[], opt
       }
       for (const kind of OUTLET_KINDS) {
         const c = a.outlets[kind];
-        if (c.connected > c.total) problems.push({ path: at('accessPlatforms', j, 'outlets', kind, 'connected'), message: connectedMessage(c) });
+        if (c.connected > c.total) problems.push(connectedProblem(at('accessPlatforms', j, 'outlets', kind, 'connected'), c));
       }
     });
   });
@@ -158,18 +159,18 @@ export function checkInventory(sites: readonly (ReadableSite | undefined)[], opt
 }
 
 function codeProblems(s: ReadableSite, id: string, at: (...rest: (string | number)[]) => (string | number)[]): Problem[] {
-  if (s.tier === 'ministry' && id !== MINISTRY_ID) return [{ path: at('id'), message: `got "${id}", but the ministry's id is "${MINISTRY_ID}"` }];
+  if (s.tier === 'ministry' && id !== MINISTRY_ID) return [problem(at('id'), 'problem.ministryId', { id, want: MINISTRY_ID })];
   if (s.tier === 'province' && !id.endsWith('0000')) {
-    return [{ path: at('id'), message: `got "${id}", but a province's code ends in "0000" (e.g. "440000")` }];
+    return [problem(at('id'), 'problem.provinceId', { id })];
   }
   if (s.tier === 'prefecture' && (id.endsWith('0000') || !id.endsWith('00'))) {
-    return [{ path: at('id'), message: `got "${id}", but a prefecture's code has the form "PPCC00" (e.g. "440100")` }];
+    return [problem(at('id'), 'problem.prefectureId', { id })];
   }
   return [];
 }
 
-function connectedMessage(c: { total: number; connected: number }): string {
-  return `connected ${c.connected} is more than the total ${c.total}; lower connected or raise total`;
+function connectedProblem(path: readonly (string | number)[], c: { total: number; connected: number }): Problem {
+  return problem(path, 'problem.connected', { connected: c.connected, total: c.total });
 }
 
 function formatSitePath(path: readonly (string | number)[]): string {

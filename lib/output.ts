@@ -32,6 +32,7 @@ export function table<T>(rows: readonly T[], columns: readonly Column<T>[]): str
   return [line(columns.map((c) => c.header)), ...cells.map(line)].join('\n') + '\n';
 }
 
-export function json(value: unknown): string {
-  return JSON.stringify(value, (_k, v) => (v instanceof Map ? Object.fromEntries(v) : v instanceof Set ? [...v] : v), 2) + '\n';
+/** Pretty JSON with a final newline; Maps as objects, Sets as arrays; properties named in `omit` left out. */
+export function json(value: unknown, omit: readonly string[] = []): string {
+  return JSON.stringify(value, (k, v) => (omit.includes(k) ? undefined : v instanceof Map ? Object.fromEntries(v) : v instanceof Set ? [...v] : v), 2) + '\n';
 }

@@ -1,7 +1,7 @@
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { gatherInputs, type AuditEvidence, type DrillEvidence, type WanAclRule, type WanEvidence, type ComplianceInputs, type Inspects, type KubeObject, type PkiEvidence, type StacksEvidence } from '../compliance/index.js';
+import { gatherInputs, noPki, noStateStore, type AuditEvidence, type DrillEvidence, type WanAclRule, type WanEvidence, type ComplianceInputs, type Inspects, type KubeObject, type PkiEvidence, type Said, type StacksEvidence } from '../compliance/index.js';
 import { loadLedger, MINISTRY_ID, type Fabric, type SiteAllocation } from '../fabric/index.js';
 import { readAudit, verifyAudit } from '../lib/audit.js';
 import type { Database } from '../lib/sql/index.js';
@@ -22,8 +22,8 @@ export async function gatherCompliance(ctx: OpsContext): Promise<{ inputs: Compl
   const fabric = ctx.fabric();
   // A corrupt or newer store is refused here, before any check runs.
   const db = ctx.hasStore() ? await ctx.database() : undefined;
-  const noState = `no state store in ${ctx.stateDir}: run jinbao up first (or pass --state)`;
-  const missing: Partial<Record<Inspects, string>> = {};
+  const noState = noStateStore(ctx.stateDir);
+  const missing: Partial<Record<Inspects, string | Said>> = {};
   const cleanups: (() => void)[] = [];
   const rulesDir = mkdtempSync(join(tmpdir(), 'jinbao-rules-'));
   cleanups.push(() => rmSync(rulesDir, { recursive: true, force: true }));
@@ -34,7 +34,7 @@ export async function gatherCompliance(ctx: OpsContext): Promise<{ inputs: Compl
   if (db) {
     const pki = await pkiEvidence(ctx);
     if (pki) Object.assign(parts, { pki });
-    else missing.pki = `no PKI in ${ctx.stateDir}: run jinbao up or jinbao pki init`;
+    else missing.pki = noPki(ctx.stateDir);
     Object.assign(parts, { audit: await auditEvidence(db), drills: await drillEvidence(db) });
   } else {
     missing.pki = noState;

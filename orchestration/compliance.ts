@@ -1,15 +1,16 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { renderPosture, runCatalogue, type ComplianceReport, type PostureData } from '../compliance/index.js';
-import { InputError } from '../lib/errors.js';
 import { json } from '../lib/output.js';
 import type { OpsContext } from './context.js';
 import { gatherCompliance } from './compliance-inputs.js';
+import { inputError } from '../lib/i18n/index.js';
+import { ORCHESTRATION } from './messages.js';
 
 /** Run the compliance catalogue over every feature's state (one site's controls with `site`). */
 export async function runCompliance(ctx: OpsContext, site?: string): Promise<ComplianceReport> {
   const fabric = ctx.fabric();
-  if (site !== undefined && !fabric.has(site)) throw new InputError(`no site "${site}" in ${ctx.inventorySource}; list the sites with: jinbao inventory show`);
+  if (site !== undefined && !fabric.has(site)) throw ctx.inventorySource === 'built-in national inventory' ? inputError(ORCHESTRATION, 'compliance.noSiteBuiltIn', { site }) : inputError(ORCHESTRATION, 'compliance.noSite', { site, source: ctx.inventorySource });
   const { inputs, cleanup } = await gatherCompliance(ctx);
   try {
     return await runCatalogue(inputs, site === undefined ? {} : { site });
@@ -37,7 +38,7 @@ export function writePosturePage(dir: string, html: string, data: PostureData): 
     writeFileSync(file, html);
     writeFileSync(join(dir, 'posture.json'), json(data));
   } catch (err) {
-    throw new InputError(`cannot write the report into ${dir}: ${(err as Error).message}; choose another --out folder`, { cause: err });
+    throw inputError(ORCHESTRATION, 'compliance.cannotWrite', { dir, reason: (err as Error).message }, { cause: err });
   }
   return file;
 }

@@ -7,13 +7,14 @@ import { drillStatus } from '../dr-runbooks/operations/index.js';
 import type { Fabric, Indicator } from '../fabric/index.js';
 import { allocateAndRecord } from '../fabric/operations.js';
 import type { Progress } from '../lib/context.js';
+import { translator, type Lang, type Translate } from '../lib/i18n/index.js';
 import { renderNationalWan } from '../network/operations.js';
-import { DEMO_PASSPHRASE_WARNING } from '../pki/index.js';
 import { ensureReplicaCertificates } from '../pki/operations.js';
 import { synthesizeNation } from '../stacks/operations.js';
 import { writePostureReport } from './compliance.js';
 import type { OpsContext } from './context.js';
 import { computeLiveKpis } from './live-facts.js';
+import { ORCHESTRATION } from './messages.js';
 
 /** One part of `jinbao up`, after the foundation's own (validate, allocate) and before the KPIs. */
 export interface UpStage {
@@ -27,6 +28,13 @@ export interface UpEnv {
   readonly outDir: string;
   /** Progress lines for long stages. */
   readonly note: Progress;
+  /** The language of the human lines and progress notes. @default 'en' */
+  readonly lang?: Lang;
+}
+
+/** The stage's words in the language `env` asks for. */
+function words(env: UpEnv): Translate {
+  return translator(env.lang ?? 'en', ORCHESTRATION);
 }
 
 export interface UpStageResult {
@@ -39,13 +47,14 @@ export interface UpStageResult {
 export const pkiUpStage: UpStage = {
   name: 'pki',
   async run(ctx, env) {
+    const t = words(env);
     const outDir = join(env.outDir, 'pki', 'replica');
     const r = await ensureReplicaCertificates(ctx, env.fabric, { env: ctx.env, outDir, progress: env.note });
     const lines: string[] = [];
-    if (r.demoKeyStore) lines.push(`pki: ${DEMO_PASSPHRASE_WARNING}`);
-    if (r.hierarchyCreated) lines.push(`pki: CA hierarchy created (ecdsa-p256) in ${r.stateDir}`);
-    if (r.replica === null) lines.push(`pki: hierarchy exists but ${r.passphraseEnv} is not set; DR replica certificates not checked`);
-    else lines.push(`pki: ${r.replica.pairings} DR pairings, replica-mtls certificates ${r.replica.issued} issued, ${r.replica.kept} kept; files in ${r.replica.dir}`);
+    if (r.demoKeyStore) lines.push(t('up.pki.demo'));
+    if (r.hierarchyCreated) lines.push(t('up.pki.created', { dir: r.stateDir }));
+    if (r.replica === null) lines.push(t('up.pki.noPassphrase', { env: r.passphraseEnv }));
+    else lines.push(t('up.pki.replica', { pairings: r.replica.pairings, issued: r.replica.issued, kept: r.replica.kept, dir: r.replica.dir }));
     return { lines, data: { hierarchyCreated: r.hierarchyCreated, demoKeyStore: r.demoKeyStore, replica: r.replica } };
   },
 };
@@ -53,11 +62,12 @@ export const pkiUpStage: UpStage = {
 export const stacksUpStage: UpStage = {
   name: 'stacks',
   async run(ctx, env) {
-    env.note(`synthesizing ${env.fabric.sites.length} site stacks`);
+    const t = words(env);
+    env.note(t('up.stacks.progress', { sites: env.fabric.sites.length }));
     const { outDir, result: r, seconds } = await synthesizeNation(await ctx.database(), env.fabric, env.outDir);
     return {
       lines: [
-        `stacks: ${r.stacks} cdktf site stacks, ${r.resources} resources in ${outDir} (${r.rewritten.length} rewritten, ${r.unchanged.length} unchanged${r.removed.length ? `, ${r.removed.length} removed` : ''}) in ${seconds.toFixed(1)} s`,
+        t('up.stacks.done', { stacks: r.stacks, resources: r.resources, dir: outDir, rewritten: r.rewritten.length, unchanged: r.unchanged.length, removed: r.removed.length ? t('up.stacks.removed', { count: r.removed.length }) : '', seconds: seconds.toFixed(1) }),
       ],
       data: { outDir, stacks: r.stacks, resources: r.resources, rewritten: r.rewritten.length, unchanged: r.unchanged.length, removed: r.removed.length },
     };
@@ -67,10 +77,11 @@ export const stacksUpStage: UpStage = {
 export const wanUpStage: UpStage = {
   name: 'wan',
   async run(ctx, env) {
-    env.note('wan: rendering the national overlay');
+    const t = words(env);
+    env.note(t('up.wan.progress'));
     const { out, files, seconds, summary: s } = await renderNationalWan(ctx, env.fabric, env.outDir);
     return {
-      lines: [`wan: ${s.nodes} nodes (${s.hubs} hubs), ${s.peers} peers, ${s.interfaces} interfaces, ${s.firewallRules} firewall rules, ${s.routers} routing daemons; ${files} files in ${out} (${seconds.toFixed(1)} s)`],
+      lines: [t('up.wan.done', { nodes: s.nodes, hubs: s.hubs, peers: s.peers, interfaces: s.interfaces, rules: s.firewallRules, routers: s.routers, files, dir: out, seconds: seconds.toFixed(1) })],
       data: { out, files, seconds, ...s },
     };
   },
@@ -79,17 +90,18 @@ export const wanUpStage: UpStage = {
 export const drillUpStage: UpStage = {
   name: 'dr',
   async run(ctx, env) {
+    const t = words(env);
     const data = await drillStatus(ctx, env.fabric);
     const { sites, byTier } = data;
     const count = (p: (x: (typeof sites)[number]) => boolean) => sites.filter(p).length;
     const lines = [
-      `dr: ${data.pairings} DR pairings (${byTier.ministry} ministry, ${byTier.province} provinces, ${byTier.prefecture} prefectures); drills: ${count((s) => s.status === 'passed within 90 days')} passed within 90 days, ${count((s) => s.status.startsWith('last drill'))} failing, ${count((s) => s.status === 'never drilled')} never drilled`,
+      t('up.dr.summary', { pairings: data.pairings, ministry: byTier.ministry, provinces: byTier.province, prefectures: byTier.prefecture, passed: count((s) => s.status === 'passed within 90 days'), failing: count((s) => s.status.startsWith('last drill')), never: count((s) => s.status === 'never drilled') }),
       ...sites
         .filter((s) => s.lastRun)
         .slice(0, 3)
-        .map((s) => `  ${s.site} ${s.name} → ${s.drSite}: ${s.status} (${s.lastRun})`),
+        .map((s) => t('up.dr.site', { site: s.site, name: s.name, drSite: s.drSite, status: s.status, lastRun: s.lastRun ?? '' })),
     ];
-    if (sites.every((s) => !s.lastRun) && sites[0]) lines.push(`  first drill: jinbao drill plan --site ${sites[0].site} --target pg-local`);
+    if (sites.every((s) => !s.lastRun) && sites[0]) lines.push(t('up.dr.first', { site: sites[0].site }));
     return { lines, data };
   },
 };
@@ -97,13 +109,14 @@ export const drillUpStage: UpStage = {
 export const postureUpStage: UpStage = {
   name: 'posture',
   async run(ctx, env) {
-    env.note('running the compliance catalogue and writing the posture report');
+    const t = words(env);
+    env.note(t('up.posture.progress'));
     const { file, report: r } = await writePostureReport(ctx, join(env.outDir, 'report'));
     const s = r.summary;
     return {
       lines: [
-        `compliance: ${s.controls} controls — ${s.byStatus.pass} pass, ${s.byStatus.fail} fail, ${s.byStatus.manual} manual, ${s.byStatus['not-run']} not run; ${s.compliant ? 'compliant' : `not compliant (${s.bindingNotPassed.length} binding control(s) not passing: jinbao comply)`}`,
-        `report: ${file}`,
+        t('up.posture.summary', { controls: s.controls, pass: s.byStatus.pass, fail: s.byStatus.fail, manual: s.byStatus.manual, notRun: s.byStatus['not-run'], verdict: s.compliant ? t('up.posture.compliant') : t('up.posture.notCompliant', { count: s.bindingNotPassed.length }) }),
+        t('up.posture.report', { file }),
       ],
       data: { file, compliant: s.compliant, byStatus: s.byStatus, bindingNotPassed: s.bindingNotPassed },
     };
@@ -125,8 +138,9 @@ export interface UpResult {
  * Run `up`: `say` receives the summary lines as each part finishes, `note` the progress of long
  * stages. Returns the machine form.
  */
-export async function runUp(ctx: OpsContext, opts: { outDir: string; say: Progress; note: Progress }): Promise<UpResult> {
+export async function runUp(ctx: OpsContext, opts: { outDir: string; say: Progress; note: Progress; lang?: Lang }): Promise<UpResult> {
   const { say } = opts;
+  const t = translator(opts.lang ?? 'en', ORCHESTRATION);
   const fabric = ctx.fabric();
   const counts = {
     ministry: fabric.byTier('ministry').length,
@@ -134,18 +148,18 @@ export async function runUp(ctx: OpsContext, opts: { outDir: string; say: Progre
     prefecture: fabric.byTier('prefecture').length,
     accessPlatforms: fabric.sites.reduce((n, s) => n + s.accessPlatforms.length, 0),
   };
-  say(`inventory: ${ctx.inventorySource} — valid`);
-  if (fabric.sampleData) say('  SAMPLE DATA: generated figures; only names and GB/T 2260 codes are real');
-  say(`  ${counts.ministry} ministry, ${counts.province} provincial sites, ${counts.prefecture} prefectures, ${counts.accessPlatforms} county access platforms`);
+  say(t('up.inventory', { source: ctx.inventorySource.replace('built-in national inventory', t('up.builtIn')) }));
+  if (fabric.sampleData) say(t('up.sample'));
+  say(t('up.counts', { ministry: counts.ministry, provinces: counts.province, prefectures: counts.prefecture, platforms: counts.accessPlatforms }));
 
   const db = await ctx.database();
   const ipam = await allocateAndRecord(db, fabric);
-  say(`addressing: ${ipam.ledger.size} prefixes (${ipam.added.length} new) from overlay ${fabric.inventory.addressing.overlay} and underlay ${fabric.inventory.addressing.underlay}; no overlaps`);
+  say(t('up.addressing', { prefixes: ipam.ledger.size, added: ipam.added.length, overlay: fabric.inventory.addressing.overlay, underlay: fabric.inventory.addressing.underlay }));
   // The embedded store is named by its directory (as given), the shared one by its server and database.
   const state = db.dialect === 'sqlite' ? ctx.stateDir : db.where;
-  say(`state: ${state}`);
+  say(t('up.state', { dir: state }));
 
-  const env: UpEnv = { fabric, outDir: resolve(opts.outDir), note: opts.note };
+  const env: UpEnv = { fabric, outDir: resolve(opts.outDir), note: opts.note, lang: opts.lang ?? 'en' };
   const stages: Record<string, unknown> = {};
   for (const stage of UP_STAGES) {
     const r = await stage.run(ctx, env);

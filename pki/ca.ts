@@ -7,6 +7,8 @@ import { Pkcs11KeyBackend } from './pkcs11.js';
 import type { Queryable } from '../lib/sql/index.js';
 import type { CaPurpose, CaRecord, PkiStore } from './store.js';
 import { assembleSigned, buildExtensions, certificateKeyId, certificateParts, encodeName, encodeTbs, formatName, newSerial, parseSubject, spkiKeyId, type DistinguishedName } from './x509.js';
+import { inputError } from '../lib/i18n/index.js';
+import { PKI_MESSAGES } from './messages.js';
 
 /**
  * The CA hierarchy: one national root that signs only issuing CAs (and its own CRL); issuing CAs
@@ -236,7 +238,7 @@ async function createProvinceStaffCa(pki: PkiStore, province: Site, passphrase: 
 
 export async function requireRootCa(pki: PkiStore): Promise<CaRecord> {
   const root = await pki.getCa(ROOT_CA_ID);
-  if (!root) throw new InputError(`no CA hierarchy in ${pki.stateDir}: got an empty PKI store, want one initialized with: jinbao pki init --algorithm ecdsa-p256`);
+  if (!root) throw inputError(PKI_MESSAGES, 'ca.noHierarchy', { dir: pki.stateDir });
   return root;
 }
 

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import { Writable } from 'node:stream';
-import { InputError } from '../lib/errors.js';
+import { inputError } from '../lib/i18n/index.js';
+import { PKI_MESSAGES } from './messages.js';
 import { DEMO_PASSPHRASE_SETTING, type PkiStore } from './store.js';
 
 /**
@@ -46,7 +47,7 @@ export interface PassphraseRequest {
 
 export async function resolvePassphrase(req: PassphraseRequest): Promise<{ passphrase: string; source: PassphraseSource }> {
   const name = req.envName ?? DEFAULT_PASSPHRASE_ENV;
-  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new InputError(`--passphrase-env: got "${name}", want the name of an environment variable such as ${DEFAULT_PASSPHRASE_ENV}`);
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw inputError(PKI_MESSAGES, 'passphrase.badEnv', { name, example: DEFAULT_PASSPHRASE_ENV });
   let found: { passphrase: string; source: PassphraseSource } | undefined;
   const fromEnv = req.env[name];
   const demo = fromEnv === undefined || fromEnv === '' ? (!req.creating ? await req.demo?.() : undefined) : undefined;
@@ -54,10 +55,10 @@ export async function resolvePassphrase(req: PassphraseRequest): Promise<{ passp
   else if (demo !== undefined) found = { passphrase: demo, source: 'demo' };
   else if (req.tty?.input.isTTY) found = { passphrase: await prompt(req.tty.input, req.tty.output, `passphrase for the CA keys in ${req.stateDir}: `), source: 'prompt' };
   if (!found) {
-    throw new InputError(`no passphrase for the CA keys: got no ${name} in the environment and no terminal to prompt on, want ${name} set (or --passphrase-env NAME naming the variable that holds it)`);
+    throw inputError(PKI_MESSAGES, 'passphrase.missing', { name });
   }
   if (req.creating && found.passphrase.length < MIN_PASSPHRASE_LENGTH) {
-    throw new InputError(`passphrase too short: got ${found.passphrase.length} characters, want at least ${MIN_PASSPHRASE_LENGTH}`);
+    throw inputError(PKI_MESSAGES, 'passphrase.short', { length: found.passphrase.length, min: MIN_PASSPHRASE_LENGTH });
   }
   return found;
 }

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 export { agency, site, smallInventory } from '../fabric/test/builders.js';
+export { englishLines } from './english.js';
 
 /** A fresh temporary directory, removed by the returned cleanup. */
 export function tempDir(prefix = 'jinbao-test-'): { dir: string; cleanup: () => void } {

@@ -34,7 +34,7 @@ export function register(program: Command, run: Runner): void {
 }
 
 async function create(ctx: Context, o: { site: string; application?: string; days: string; passphraseEnv: string; json?: boolean }): Promise<void> {
-  const validityDays = parseInteger('--days', o.days, { min: 1, max: 365, what: 'a number of days' });
+  const validityDays = parseInteger('--days', o.days, { min: 1, max: 365, what: 'days' });
   const fabric = ctx.fabric();
   if (!fabric.findSite(o.site)) throw new InputError(`--site: got "${o.site}", want a site of the inventory (list them with: jinbao inventory show)`);
   const { passphrase, source } = await resolvePassphrase({ env: ctx.io.env, envName: o.passphraseEnv, stateDir: ctx.stateDir, demo: async () => demoPassphrase(await openPki(ctx)) });

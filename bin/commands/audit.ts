@@ -1,10 +1,11 @@
 import type { Command } from 'commander';
 import { writeFileSync } from 'node:fs';
 import { readAudit, verifyAudit } from '../../lib/audit.js';
-import { ExitCode, JinbaoError } from '../../lib/errors.js';
+import { ExitCode } from '../../lib/errors.js';
+import { jinbaoError } from '../../lib/i18n/index.js';
 import { parseChoice, parseIsoDate } from '../../lib/options.js';
 import { json } from '../../lib/output.js';
-import type { Context } from '../context.js';
+import { COMMAND_MESSAGES, type Context } from '../context.js';
 import type { Runner } from '../runner.js';
 
 export function register(program: Command, run: Runner): void {
@@ -29,11 +30,11 @@ export function register(program: Command, run: Runner): void {
 async function verify(ctx: Context, o: { json?: boolean }): Promise<number> {
   const r = await verifyAudit(await ctx.database());
   if (o.json) ctx.out(json(r));
-  else if (r.ok) ctx.out(`audit log intact: ${r.entries} entries, head ${r.head}\n`);
-  else ctx.out(`audit log BROKEN at entry ${r.firstBroken!.seq}: ${r.firstBroken!.reason}\n`);
+  else if (r.ok) ctx.out(`${ctx.t('audit.intact', { entries: r.entries, head: r.head })}\n`);
+  else ctx.out(`${ctx.t('audit.broken', { seq: r.firstBroken!.seq, reason: r.firstBroken!.reason })}\n`);
   if (!r.ok) {
     if (o.json) return ExitCode.complianceFailed;
-    throw new JinbaoError(`the audit log's hash chain is broken at entry ${r.firstBroken!.seq}: ${r.firstBroken!.reason}; restore the store from backup and investigate who changed it`, { exitCode: ExitCode.complianceFailed });
+    throw jinbaoError(COMMAND_MESSAGES, 'audit.brokenError', { seq: r.firstBroken!.seq, reason: r.firstBroken!.reason }, { exitCode: ExitCode.complianceFailed });
   }
   return ExitCode.ok;
 }
@@ -51,6 +52,6 @@ async function exportAudit(ctx: Context, o: { out?: string; format: string; acti
   if (o.out === undefined) ctx.out(text);
   else {
     writeFileSync(o.out, text);
-    ctx.err(`wrote ${entries.length} audit entries to ${o.out} (chain ${check.ok ? 'intact' : `BROKEN at ${check.firstBroken!.seq}`}, head ${check.head})\n`);
+    ctx.err(`${ctx.t('audit.exported', { count: entries.length, file: o.out, chain: check.ok ? ctx.t('audit.chainIntact') : ctx.t('audit.chainBroken', { seq: check.firstBroken!.seq }), head: check.head })}\n`);
   }
 }

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { describeCatalogue, FORMATS, renderReport, type Format } from '../../compliance/index.js';
+import { describeCatalogue, FORMATS, renderCatalogueList, renderReport, type Format } from '../../compliance/index.js';
 import { parseChoice } from '../../lib/options.js';
 import { runCompliance } from '../../orchestration/index.js';
 import type { Context } from '../context.js';
@@ -43,13 +43,13 @@ async function comply(ctx: Context, opts: ComplyOptions): Promise<number> {
   const format = opts.json ? 'json' : parseChoice<Format>('--format', opts.format, FORMATS);
   if (opts.out !== undefined) checkWritable(opts.out, '--out');
   if (opts.list) {
-    const text = format === 'json' ? JSON.stringify(describeCatalogue(), null, 2) + '\n' : describeCatalogue().map((c) => `${c.id}\t${c.binding ? 'binding' : 'advisory'}\t${c.source.kind === 'mlps' ? `${c.source.standard} ${c.source.clause}` : `plan ${c.source.indicator}`}\t${c.title}`).join('\n') + '\n';
+    const text = format === 'json' ? JSON.stringify(describeCatalogue(), null, 2) + '\n' : renderCatalogueList(describeCatalogue(), ctx.lang);
     writeOutput(ctx, text, opts.out);
     return 0;
   }
   const report = await runCompliance(ctx, opts.site);
   const inventoryUri = ctx.global.inventory ?? undefined;
-  writeOutput(ctx, renderReport(report, format, inventoryUri ? { inventoryUri } : {}), opts.out);
-  if (opts.out !== undefined) ctx.err(`${report.summary.compliant ? 'compliant' : `not compliant (${report.summary.bindingNotPassed.length} binding control(s) not passing)`}; ${format} written to ${opts.out}\n`);
+  writeOutput(ctx, renderReport(report, format, inventoryUri ? { inventoryUri, lang: ctx.lang } : { lang: ctx.lang }), opts.out);
+  if (opts.out !== undefined) ctx.err(`${ctx.t('comply.written', { verdict: report.summary.compliant ? ctx.t('comply.compliant') : ctx.t('comply.notCompliant', { count: report.summary.bindingNotPassed.length }), format, file: opts.out })}\n`);
   return report.summary.compliant ? 0 : 3;
 }

@@ -2,11 +2,10 @@ import type { Command } from 'commander';
 import jsyaml from 'js-yaml';
 import { builtInInventory, formatProblem, OUTLET_KINDS, readInventoryFile, validateInventory, inventoryError } from '../../fabric/index.js';
 import { exportableInventory, inventorySummary, siteSummary } from '../../fabric/operations.js';
-import { InputError } from '../../lib/errors.js';
 import { parseChoice } from '../../lib/options.js';
-import { translator, type CatalogueRef } from '../../lib/i18n/index.js';
+import { inputError, translator, type CatalogueRef } from '../../lib/i18n/index.js';
 import { json, table } from '../../lib/output.js';
-import type { Context } from '../context.js';
+import { COMMAND_MESSAGES, type Context } from '../context.js';
 import type { Runner } from '../runner.js';
 
 const SHOW_MESSAGES: CatalogueRef = { ns: 'cli', dir: 'bin/commands/locales' };
@@ -57,8 +56,8 @@ async function validate(ctx: Context, opts: { json?: boolean }, args: string[]):
   if (!result.fabric) throw inventoryError(result);
   const f = result.fabric;
   ctx.out(
-    `${result.source}: valid — ${f.sites.length} sites (${f.byTier('province').length} provincial, ${f.byTier('prefecture').length} prefecture), ` +
-      `${f.sites.reduce((n, s) => n + s.accessPlatforms.length, 0)} access platforms\n`,
+    ctx.t('inventory.valid', { source: result.source === 'built-in national inventory' ? ctx.t('inventory.builtIn') : result.source, sites: f.sites.length, provinces: f.byTier('province').length, prefectures: f.byTier('prefecture').length }) +
+      ctx.t('inventory.validPlatforms', { platforms: f.sites.reduce((n, s) => n + s.accessPlatforms.length, 0) }) + '\n',
   );
   return 0;
 }
@@ -67,23 +66,23 @@ async function show(ctx: Context, opts: { json?: boolean; site?: string }): Prom
   const f = ctx.fabric();
   if (opts.site !== undefined) {
     const s = f.findSite(opts.site);
-    if (!s) throw new InputError(`no site "${opts.site}" in ${ctx.inventorySource}; list the sites with: jinbao inventory show`);
+    if (!s) throw ctx.global.inventory === undefined ? inputError(COMMAND_MESSAGES, 'inventory.noSiteBuiltIn', { site: opts.site }) : inputError(COMMAND_MESSAGES, 'inventory.noSite', { site: opts.site, source: ctx.inventorySource });
     const view = { ...siteSummary(f, s), accessPlatformList: s.accessPlatforms, programmes: s.programmes ?? null, ingestion: s.ingestion ?? null, sampleData: f.sampleData };
     if (opts.json) return void ctx.out(json(view));
-    if (f.sampleData) ctx.out('SAMPLE DATA: figures below are generated, only names and codes are real.\n');
-    ctx.out(`${s.id} ${s.name} (${s.slug}) — ${s.tier}${s.parent ? `, parent ${s.parent}` : ''}\n`);
-    ctx.out(`  data center: class ${s.dataCenter.class}, ${s.dataCenter.meetsStandard ? 'meets' : 'does NOT meet'} the national standard; MLPS level ${s.mlpsLevel}\n`);
-    ctx.out(`  domains: ${view.domains.join(', ')}${view.centralized ? ' (centralized at province level)' : ''}\n`);
-    ctx.out(`  DR: ${view.dr ? `center at ${view.dr.site}, RTO ${view.dr.rtoSeconds}s, RPO ${view.dr.rpoSeconds}s, ${view.dr.replication}` : 'none'}${view.drCenterFor.length ? `; hosts the DR center of ${view.drCenterFor.join(', ')}` : ''}\n`);
-    ctx.out(`  staff: ${s.staff.total} (${s.staff.requiringCertificates} need certificates)\n`);
-    ctx.out(`  service agencies on the metro network: ${s.serviceAgencies.connected}/${s.serviceAgencies.total}\n`);
+    if (f.sampleData) ctx.out(`${ctx.t('inventory.site.sample')}\n`);
+    ctx.out(`${ctx.t('inventory.site.head', { id: s.id, name: s.name, slug: s.slug, tier: ctx.t(`inventory.tier.${s.tier}`), parent: s.parent ? ctx.t('inventory.site.parent', { parent: s.parent }) : '' })}\n`);
+    ctx.out(`${ctx.t('inventory.site.dc', { class: s.dataCenter.class, meets: s.dataCenter.meetsStandard ? ctx.t('inventory.site.meets') : ctx.t('inventory.site.notMeets'), level: s.mlpsLevel })}\n`);
+    ctx.out(`${ctx.t('inventory.site.domains', { domains: view.domains.join(', '), centralized: view.centralized ? ctx.t('inventory.site.centralized') : '' })}\n`);
+    ctx.out(`${ctx.t('inventory.site.dr', { dr: view.dr ? ctx.t('inventory.site.drCenter', { site: view.dr.site, rto: view.dr.rtoSeconds, rpo: view.dr.rpoSeconds, replication: view.dr.replication }) : ctx.t('inventory.site.none'), hosts: view.drCenterFor.length ? ctx.t('inventory.site.hosts', { sites: view.drCenterFor.join(', ') }) : '' })}\n`);
+    ctx.out(`${ctx.t('inventory.site.staff', { total: s.staff.total, certs: s.staff.requiringCertificates })}\n`);
+    ctx.out(`${ctx.t('inventory.site.agencies', { connected: s.serviceAgencies.connected, total: s.serviceAgencies.total })}\n`);
     if (s.accessPlatforms.length > 0) {
-      ctx.out(`  access platforms (${view.accessPlatformsConnected}/${s.accessPlatforms.length} connected):\n`);
+      ctx.out(`${ctx.t('inventory.site.platforms', { connected: view.accessPlatformsConnected, total: s.accessPlatforms.length })}\n`);
       ctx.out(
         table(s.accessPlatforms, [
-          { header: '  code', value: (a) => `  ${a.code}` },
-          { header: 'name', value: (a) => a.name },
-          { header: 'connected', value: (a) => (a.connected ? 'yes' : 'no') },
+          { header: ctx.t('inventory.site.col.code'), value: (a) => `  ${a.code}` },
+          { header: ctx.t('inventory.site.col.name'), value: (a) => a.name },
+          { header: ctx.t('inventory.site.col.connected'), value: (a) => (a.connected ? ctx.t('inventory.site.yes') : ctx.t('inventory.site.no')) },
           ...OUTLET_KINDS.map((k) => ({ header: k, value: (a: (typeof s.accessPlatforms)[number]) => `${a.outlets[k].connected}/${a.outlets[k].total}`, align: 'right' as const })),
         ]),
       );

@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
 import { allocateAndRecord } from '../../fabric/operations.js';
-import { InputError } from '../../lib/errors.js';
+import { inputError } from '../../lib/i18n/index.js';
 import { json, table } from '../../lib/output.js';
-import type { Context } from '../context.js';
+import { COMMAND_MESSAGES, type Context } from '../context.js';
 import type { Runner } from '../runner.js';
 
 export function register(program: Command, run: Runner): void {
@@ -23,7 +23,7 @@ export function register(program: Command, run: Runner): void {
 async function ipam(ctx: Context, opts: { site?: string; json?: boolean }): Promise<void> {
   const fabric = ctx.fabric();
   if (opts.site !== undefined && !fabric.has(opts.site)) {
-    throw new InputError(`no site "${opts.site}" in ${ctx.inventorySource}; list the sites with: jinbao inventory show`);
+    throw ctx.global.inventory === undefined ? inputError(COMMAND_MESSAGES, 'inventory.noSiteBuiltIn', { site: opts.site }) : inputError(COMMAND_MESSAGES, 'inventory.noSite', { site: opts.site, source: ctx.inventorySource });
   }
   const result = await allocateAndRecord(await ctx.database(), fabric);
   const rows = [...result.allocations.values()].filter((a) => opts.site === undefined || a.site === opts.site);
@@ -31,16 +31,16 @@ async function ipam(ctx: Context, opts: { site?: string; json?: boolean }): Prom
     ctx.out(json({ overlay: fabric.inventory.addressing.overlay, underlay: fabric.inventory.addressing.underlay, newlyAllocated: result.added.length, sites: rows }));
     return;
   }
-  ctx.out(`overlay ${fabric.inventory.addressing.overlay}, underlay ${fabric.inventory.addressing.underlay}; ${result.added.length} new allocation(s) recorded in ${ctx.stateDir}\n\n`);
+  ctx.out(`${ctx.t('ipam.summary', { overlay: fabric.inventory.addressing.overlay, underlay: fabric.inventory.addressing.underlay, added: result.added.length, dir: ctx.stateDir })}\n\n`);
   ctx.out(
     table(rows, [
-      { header: 'site', value: (a) => a.site },
-      { header: 'name', value: (a) => fabric.site(a.site).name },
-      { header: 'block', value: (a) => a.block },
-      { header: 'dc', value: (a) => a.dc },
-      { header: 'dr', value: (a) => a.dr ?? '' },
-      { header: 'underlay', value: (a) => a.underlay },
-      { header: 'agencies', value: (a) => Object.keys(a.agencies).length, align: 'right' },
+      { header: ctx.t('ipam.col.site'), value: (a) => a.site },
+      { header: ctx.t('ipam.col.name'), value: (a) => fabric.site(a.site).name },
+      { header: ctx.t('ipam.col.block'), value: (a) => a.block },
+      { header: ctx.t('ipam.col.dc'), value: (a) => a.dc },
+      { header: ctx.t('ipam.col.dr'), value: (a) => a.dr ?? '' },
+      { header: ctx.t('ipam.col.underlay'), value: (a) => a.underlay },
+      { header: ctx.t('ipam.col.agencies'), value: (a) => Object.keys(a.agencies).length, align: 'right' },
     ]),
   );
   if (opts.site !== undefined && rows[0]) {
@@ -48,9 +48,9 @@ async function ipam(ctx: Context, opts: { site?: string; json?: boolean }): Prom
     ctx.out('\n');
     ctx.out(
       table(site.accessPlatforms, [
-        { header: 'access platform', value: (a) => a.code },
-        { header: 'name', value: (a) => a.name },
-        { header: 'prefix', value: (a) => rows[0]!.agencies[a.code] },
+        { header: ctx.t('ipam.col.platform'), value: (a) => a.code },
+        { header: ctx.t('ipam.col.name'), value: (a) => a.name },
+        { header: ctx.t('ipam.col.prefix'), value: (a) => rows[0]!.agencies[a.code] },
       ]),
     );
   }

@@ -29,6 +29,6 @@ async function kpi(ctx: Context, opts: { json?: boolean }): Promise<void> {
     ctx.out(json({ inventory: fabric.inventory.metadata.name, sampleData: fabric.sampleData, indicators }));
     return;
   }
-  if (fabric.sampleData) ctx.out('SAMPLE DATA: the built-in inventory\'s figures are generated; results describe the sample.\n\n');
-  ctx.out(renderKpiTable(indicators));
+  if (fabric.sampleData) ctx.out(`${ctx.t('kpi.sample')}\n\n`);
+  ctx.out(renderKpiTable(indicators, ctx.lang));
 }

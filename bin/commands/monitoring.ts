@@ -32,5 +32,5 @@ async function render(ctx: Context, opts: { out: string; slo: string; json?: boo
   const slo = parseRatio('--slo', opts.slo, '0.999');
   const written = writeMonitoring(resolve(opts.out), { exchangeSlo: slo });
   if (opts.json) ctx.out(json({ slo, files: written }));
-  else ctx.out(`${written.map((w) => `wrote ${w}`).join('\n')}\ncheck them with: promtool check rules ${join(resolve(opts.out), 'rules')}/*.yml\n`);
+  else ctx.out(`${written.map((w) => ctx.t('monitoring.wrote', { file: w })).join('\n')}\n${ctx.t('monitoring.check', { dir: join(resolve(opts.out), 'rules') })}\n`);
 }

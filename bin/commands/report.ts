@@ -32,5 +32,5 @@ async function report(ctx: Context, opts: { out?: string; pdf?: string; json?: b
   if (pdf !== undefined) await printPosturePdf(html, pdf, { lang: ctx.lang, inventory: data.inventory.name, generatedAt: data.generatedAt, chromium: ctx.io.env.JINBAO_CHROMIUM ?? DEFAULT_CHROMIUM });
   const file = opts.out === undefined ? undefined : writePosturePage(resolve(opts.out), html, data);
   if (opts.json) ctx.out(json({ ...(file ? { file } : {}), ...(pdf ? { pdf } : {}), compliant: r.summary.compliant, byStatus: r.summary.byStatus }));
-  else ctx.out(`${[file, pdf].filter((f) => f !== undefined).map((f) => `wrote ${f}\n`).join('')}${r.summary.compliant ? 'compliant' : `not compliant: ${r.summary.bindingNotPassed.length} binding control(s) not passing`}\n`);
+  else ctx.out(`${[file, pdf].filter((f) => f !== undefined).map((f) => `${ctx.t('report.wrote', { file: f })}\n`).join('')}${r.summary.compliant ? ctx.t('report.compliant') : ctx.t('report.notCompliant', { count: r.summary.bindingNotPassed.length })}\n`);
 }

@@ -79,14 +79,14 @@ async function serve(ctx: Context, o: ServeOptions): Promise<void> {
   const { host, port } = parseListen(o.listen);
   if ((o.tlsCert === undefined) !== (o.tlsKey === undefined)) throw new InputError('TLS: got only one of --tls-cert and --tls-key, want both or neither (neither: the service issues its own certificate)');
   const tls = o.tlsCert !== undefined ? { certPem: readPem('--tls-cert', o.tlsCert), keyPem: readPem('--tls-key', o.tlsKey!) } : undefined;
-  const perMinute = (flag: string, v: string) => parseInteger(flag, v, { min: 1, max: 1_000_000, what: 'a number of requests a minute' });
+  const perMinute = (flag: string, v: string) => parseInteger(flag, v, { min: 1, max: 1_000_000, what: 'perMinute' });
   const limits = {
     perAddressPerMinute: perMinute('--rate-limit-address', o.rateLimitAddress),
     perAccountPerMinute: perMinute('--rate-limit-account', o.rateLimitAccount),
     newOrdersPerAccountPerMinute: perMinute('--rate-limit-orders', o.rateLimitOrders),
   };
-  const validityDays = parseInteger('--validity-days', o.validityDays, { min: 1, max: 397, what: 'a number of days' });
-  const acmeHttpPort = o.acmeHttpPort !== undefined ? parseInteger('--acme-http-port', o.acmeHttpPort, { min: 1, max: 65_535, what: 'a TCP port' }) : undefined;
+  const validityDays = parseInteger('--validity-days', o.validityDays, { min: 1, max: 397, what: 'days' });
+  const acmeHttpPort = o.acmeHttpPort !== undefined ? parseInteger('--acme-http-port', o.acmeHttpPort, { min: 1, max: 65_535, what: 'port' }) : undefined;
   const acmeHosts = o.acmeHosts !== undefined ? readHostsFile(o.acmeHosts) : undefined;
   const { passphrase, source } = await resolvePassphrase({ env: ctx.io.env, envName: o.passphraseEnv, stateDir: ctx.stateDir, demo: async () => demoPassphrase(await openPki(ctx)) });
   if (source === 'demo') ctx.err(`${DEMO_PASSPHRASE_WARNING}\n`);

@@ -29,7 +29,7 @@ async function up(ctx: Context, opts: { out: string; json?: boolean }): Promise<
   const note = (line: string) => {
     if (ctx.io.stderr.isTTY && !process.env.CI && !quiet) ctx.err(`  … ${line}\n`);
   };
-  const result = await runUp(ctx, { outDir: opts.out, say, note });
+  const result = await runUp(ctx, { outDir: opts.out, say, note, lang: ctx.lang });
   if (quiet) {
     ctx.out(json(result));
     return;
@@ -38,7 +38,7 @@ async function up(ctx: Context, opts: { out: string; json?: boolean }): Promise<
   const met = kpis.filter((k) => k.status === 'met').length;
   const notMet = kpis.filter((k) => k.status === 'not-met');
   const pending = kpis.filter((k) => k.status === 'needs').length;
-  say(`\ntargets: ${met} met, ${notMet.length} not met, ${pending} need live state`);
-  ctx.out(renderKpiTable(kpis));
-  say(`\ndone in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  say(`\n${ctx.t('up.targets', { met, notMet: notMet.length, pending })}`);
+  ctx.out(renderKpiTable(kpis, ctx.lang));
+  say(`\n${ctx.t('up.done', { seconds: ((performance.now() - started) / 1000).toFixed(1) })}`);
 }

@@ -1,17 +1,18 @@
 import { accessSync, constants, existsSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { InputError } from '../../lib/errors.js';
+import { inputError } from '../../lib/i18n/index.js';
 import type { Context } from '../context.js';
+import { CLI } from '../help.js';
 
 /** Refuse an output path that cannot be written, before doing any work. */
 export function checkWritable(file: string, flag: string): void {
   const abs = resolve(file);
-  if (existsSync(abs) && statSync(abs).isDirectory()) throw new InputError(`${flag} ${file} is a directory, want a file path`);
+  if (existsSync(abs) && statSync(abs).isDirectory()) throw inputError(CLI, 'output.isDirectory', { flag, file });
   const dir = dirname(abs);
   try {
     accessSync(dir, constants.W_OK);
   } catch {
-    throw new InputError(`${flag} ${file} cannot be written: the folder ${dir} does not exist or is not writable; create it or choose another path`);
+    throw inputError(CLI, 'output.folderMissing', { flag, file, dir });
   }
 }
 
@@ -24,6 +25,6 @@ export function writeOutput(ctx: Context, text: string, file: string | undefined
   try {
     writeFileSync(file, text);
   } catch (err) {
-    throw new InputError(`cannot write ${file}: ${(err as Error).message}; choose another path`, { cause: err });
+    throw inputError(CLI, 'output.cannotWrite', { file, reason: (err as Error).message }, { cause: err });
   }
 }

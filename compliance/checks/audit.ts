@@ -1,4 +1,5 @@
 import type { Check } from '../inputs.js';
+import { said } from '../message.js';
 import { days, fail, isoDate, pass } from './verdict.js';
 
 export const AUDIT_RETENTION_DAYS = 180;
@@ -7,8 +8,8 @@ export const AUDIT_RETENTION_DAYS = 180;
 export const auditChain: Check = (inputs) => {
   const a = inputs.audit!;
   const evidence = [{ source: 'audit', detail: `${a.entries} record(s); chain ${a.verified ? 'verifies' : `broken at ${a.firstBroken ?? 'an unnamed entry'}`}` }];
-  if (a.entries === 0) return [fail('the audit log is empty: nothing records the security-relevant changes', evidence)];
-  return a.verified ? [pass(`the hash chain over ${a.entries} records verifies`, evidence)] : [fail(`the audit chain is broken at ${a.firstBroken ?? 'an unnamed entry'}: a record was altered, removed or reordered`, evidence)];
+  if (a.entries === 0) return [fail(said('audit.chain.empty'), evidence)];
+  return a.verified ? [pass(said('audit.chain.pass', { count: a.entries }), evidence)] : [fail(said('audit.chain.broken', { at: a.firstBroken ?? said('audit.chain.unnamed') }), evidence)];
 };
 
 /** Audit records are kept at least 180 days: the retention allows it and nothing younger was pruned. */
@@ -19,13 +20,13 @@ export const auditRetention: Check = (inputs) => {
     { source: 'audit', detail: `oldest record: ${a.oldestAt ? isoDate(a.oldestAt) : 'none'}; genesis record ${a.genesisRetained ? 'retained' : 'pruned'}` },
   ];
   if (a.retentionDays !== undefined && a.retentionDays < AUDIT_RETENTION_DAYS) {
-    return [fail(`audit retention is ${a.retentionDays} days, want at least ${AUDIT_RETENTION_DAYS}`, evidence)];
+    return [fail(said('audit.retention.short', { days: a.retentionDays, want: AUDIT_RETENTION_DAYS }), evidence)];
   }
   if (!a.genesisRetained) {
     const age = a.oldestAt ? days(inputs.now.getTime() - a.oldestAt.getTime()) : 0;
-    if (age < AUDIT_RETENTION_DAYS) return [fail(`records were pruned and the oldest kept is ${age} days old, want at least ${AUDIT_RETENTION_DAYS}`, evidence)];
+    if (age < AUDIT_RETENTION_DAYS) return [fail(said('audit.retention.pruned', { age, want: AUDIT_RETENTION_DAYS }), evidence)];
   }
   const since = a.oldestAt ? days(inputs.now.getTime() - a.oldestAt.getTime()) : 0;
-  return [pass(`nothing pruned younger than ${AUDIT_RETENTION_DAYS} days (history spans ${since} day(s))`, evidence)];
+  return [pass(said('audit.retention.pass', { want: AUDIT_RETENTION_DAYS, since }), evidence)];
 };
 

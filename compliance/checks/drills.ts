@@ -1,5 +1,6 @@
 import type { Check, DrillRun } from '../inputs.js';
 import type { Evidence, Provenance } from '../model.js';
+import { said } from '../message.js';
 import { DAY_MS, days, fail, isoDate, notRun, pass } from './verdict.js';
 
 export const DRILL_MAX_AGE_DAYS = 90;
@@ -37,11 +38,11 @@ export const recentPassedDrill: Check = (inputs, env) => {
         { source: 'drills', provenance: 'observed', detail: `${mine.length} drill(s) for ${s.id} (${real.length} against the real pair); last: ${mine[0] ? `${mine[0].id} ${mine[0].passed ? 'passed' : 'failed'} ${isoDate(mine[0].finishedAt)}` : 'none'}` },
         ...(lastPassed ? [runLine(lastPassed)] : []),
       ];
-      if (!lastPassed) return fail(`${s.name}: no passed drill; run jinbao drill run --site ${s.id} --target pg --pair FILE`, evidence, s.id);
+      if (!lastPassed) return fail(said('drills.none', { name: s.name, id: s.id }), evidence, s.id);
       const age = days(inputs.now.getTime() - lastPassed.finishedAt.getTime());
       return lastPassed.finishedAt.getTime() >= cutoff
-        ? pass(`${s.name}: drill passed ${age} day(s) ago`, evidence, s.id)
-        : fail(`${s.name}: last passed drill is ${age} days old, want at most ${DRILL_MAX_AGE_DAYS}`, evidence, s.id);
+        ? pass(said('drills.pass', { name: s.name, age }), evidence, s.id)
+        : fail(said('drills.old', { name: s.name, age, max: DRILL_MAX_AGE_DAYS }), evidence, s.id);
     });
 };
 
@@ -61,10 +62,10 @@ export const replicaMutualTls: Check = (inputs, env) => {
         .sort((a, b) => Number(b.target === 'pg') - Number(a.target === 'pg') || b.finishedAt.getTime() - a.finishedAt.getTime());
       const run = seen[0];
       const certs = inputs.pki?.certificates.filter((c) => c.profile === 'replica-mtls' && c.site === s.id && c.status === 'active').length;
-      const onFile = certs === undefined ? '' : ` (${certs} active replica-mtls certificate(s) on file, which alone prove nothing)`;
+      const onFile = certs === undefined ? '' : said('drills.tls.onFile', { count: certs });
       if (!run) {
         return notRun(
-          `not proven: no drill within ${DRILL_MAX_AGE_DAYS} days observed the replication connection to ${s.dr!.site}${onFile}; observe it with: jinbao drill run --site ${s.id} --target pg --pair FILE`,
+          said('drills.tls.notObserved', { days: DRILL_MAX_AGE_DAYS, dr: s.dr!.site, onFile, id: s.id }),
           [{ source: 'drills', provenance: 'observed', detail: `no drill of ${s.id} recorded pg_stat_ssl of its replication connection` }],
           s.id,
         );
@@ -72,13 +73,13 @@ export const replicaMutualTls: Check = (inputs, env) => {
       const evidence: Evidence[] = [{ source: 'drills', provenance: drillProvenance(run), detail: `${run.id} on the ${where(run)}, ${isoDate(run.finishedAt)}: replication connection ${run.replicationTls}`, value: { run: run.id, target: run.target, replicationTls: run.replicationTls } }];
       switch (run.replicationTls) {
         case 'mutual-tls':
-          return pass(`${s.name}: replication to ${s.dr!.site} observed over mutual TLS`, evidence, s.id);
+          return pass(said('drills.tls.mutual', { name: s.name, dr: s.dr!.site }), evidence, s.id);
         case 'tls':
-          return fail(`${s.name}: replication to ${s.dr!.site} is encrypted but the standby presents no client certificate; require "hostssl replication ... cert" in pg_hba.conf`, evidence, s.id);
+          return fail(said('drills.tls.oneWay', { name: s.name, dr: s.dr!.site }), evidence, s.id);
         case 'none':
-          return fail(`${s.name}: replication to ${s.dr!.site} runs in clear; turn on ssl and require "hostssl replication ... cert" in pg_hba.conf`, evidence, s.id);
+          return fail(said('drills.tls.clear', { name: s.name, dr: s.dr!.site }), evidence, s.id);
         default:
-          return notRun(`not proven: the drill role could not read pg_stat_ssl on the primary; grant it pg_read_all_stats and drill again: jinbao drill run --site ${s.id} --target pg --pair FILE`, evidence, s.id);
+          return notRun(said('drills.tls.unreadable', { id: s.id }), evidence, s.id);
       }
     });
 };

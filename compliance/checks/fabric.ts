@@ -1,4 +1,5 @@
 import type { Check } from '../inputs.js';
+import { said, type Said } from '../message.js';
 import { fail, manual, pass } from './verdict.js';
 
 /** Every site is graded at MLPS level 3 or above, as the plan requires of its business systems. */
@@ -6,8 +7,8 @@ export const grading: Check = (inputs, env) =>
   env.sites.map((s) => {
     const evidence = [{ source: 'inventory', detail: `sites[${s.id}].mlpsLevel = ${s.mlpsLevel}`, value: s.mlpsLevel }];
     return s.mlpsLevel >= 3
-      ? pass(`${s.name} is graded level ${s.mlpsLevel}`, evidence, s.id)
-      : fail(`${s.name} is graded level ${s.mlpsLevel}, want 3 or above`, evidence, s.id);
+      ? pass(said('fabric.grading.pass', { name: s.name, level: s.mlpsLevel }), evidence, s.id)
+      : fail(said('fabric.grading.fail', { name: s.name, level: s.mlpsLevel }), evidence, s.id);
   });
 
 /**
@@ -29,13 +30,13 @@ export const redundantLines: Check = (inputs, env) => {
           value: drHost?.id ?? null,
         },
       ];
-      const problems: string[] = [];
-      if (!s.backbone) problems.push('no backbone uplink to the ministry core');
-      if (!drHost) problems.push('no second uplink: the ministry has no DR center');
-      else if (drHost.id === s.id) problems.push('the ministry DR center is at this province itself, so its second line is not independent');
+      const problems: Said[] = [];
+      if (!s.backbone) problems.push(said('fabric.lines.noBackbone'));
+      if (!drHost) problems.push(said('fabric.lines.noDr'));
+      else if (drHost.id === s.id) problems.push(said('fabric.lines.sameSite'));
       return problems.length === 0
-        ? pass(`${s.name} has two uplinks: ministry core and the ministry DR center at ${drHost!.id}`, evidence, s.id)
-        : fail(`${s.name}: ${problems.join('; ')}`, evidence, s.id);
+        ? pass(said('fabric.lines.pass', { name: s.name, dr: drHost!.id }), evidence, s.id)
+        : fail(said('site.problems', { name: s.name, problems }), evidence, s.id);
     });
 };
 
@@ -46,11 +47,11 @@ export const offsitePairing: Check = (inputs, env) =>
     .map((s) => {
       const host = inputs.fabric.drCenterOf(s);
       if (!host) {
-        return fail(`${s.name} has no DR pairing, want an off-site DR center (sites[${s.id}].dr)`, [{ source: 'inventory', detail: `sites[${s.id}].dr is absent` }], s.id);
+        return fail(said('fabric.offsite.fail', { name: s.name, id: s.id }), [{ source: 'inventory', detail: `sites[${s.id}].dr is absent` }], s.id);
       }
       const o = inputs.fabric.objectives(s);
       return pass(
-        `${s.name} replicates to ${host.id} ${host.name} (${o.replication}, RPO ${o.rpoSeconds} s, RTO ${o.rtoSeconds} s)`,
+        said('fabric.offsite.pass', { name: s.name, host: host.id, hostName: host.name, replication: o.replication, rpo: o.rpoSeconds, rto: o.rtoSeconds }),
         [{ source: 'inventory', detail: `sites[${s.id}].dr.site = ${host.id}`, value: { host: host.id, ...o } }],
         s.id,
       );
@@ -58,7 +59,7 @@ export const offsitePairing: Check = (inputs, env) =>
 
 /** Documented control: jinbao cannot see how administrators log in to the sites' systems. */
 export const twoFactorAdministration: Check = () => [
-  manual('attest that every administrator logs in with two factors, one of them cryptographic (e.g. a staff certificate on a USB key plus a password)', [
+  manual(said('fabric.twoFactor'), [
     {
       source: 'procedure',
       detail: 'evidence to collect: the bastion host or SSO configuration enforcing certificate + password, and a sample of administrator login records',

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { Check } from '../inputs.js';
+import { said } from '../message.js';
 import { fail, pass } from './verdict.js';
 
 /** Alerts that central monitoring must have, by name (monitoring/rules.ts renders them). */
@@ -11,10 +12,10 @@ export const centralMonitoring: Check = async (inputs, env) => {
   const r = await env.tools.run('promtool', ['check', 'rules', ...files]);
   const out = (r.stdout + r.stderr).trim();
   const evidence = [{ source: 'promtool', detail: `promtool check rules ${files.length} file(s) → exit ${r.code}: ${out.split('\n').filter((l) => /SUCCESS|FAILED|error/i.test(l)).slice(0, 4).join(' / ')}` }];
-  if (r.code !== 0) return [fail('promtool rejects the rendered rules', evidence)];
+  if (r.code !== 0) return [fail(said('monitoring.rejected'), evidence)];
   const text = files.map((f) => readFileSync(f, 'utf8')).join('\n');
   const missing = REQUIRED_ALERTS.filter((a) => !text.includes(`alert: ${a}`));
   return missing.length === 0
-    ? [pass(`promtool accepts the rules; alerts present: ${REQUIRED_ALERTS.join(', ')}`, evidence)]
-    : [fail(`alerting rules lack ${missing.join(', ')}`, evidence)];
+    ? [pass(said('monitoring.pass', { alerts: REQUIRED_ALERTS.join(', ') }), evidence)]
+    : [fail(said('monitoring.missing', { alerts: missing.join(', ') }), evidence)];
 };

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { CertificateEvidence, Check } from '../inputs.js';
+import { said } from '../message.js';
 import { DAY_MS, days, fail, isoDate, pass } from './verdict.js';
 
 const EXPIRY_WINDOW_DAYS = 30;
@@ -28,10 +29,10 @@ export const certificatesValid: Check = (inputs) => {
     { source: 'pki', detail: `${pki.authorities.length} CA(s), ${pki.certificates.length} certificate(s), ${active.length} active`, value: { authorities: pki.authorities.length, certificates: pki.certificates.length, active: active.length } },
     ...problems.slice(0, 20).map((p) => ({ source: 'pki', detail: p })),
   ];
-  if (active.length === 0) return [fail('no active certificate has been issued; issue them with jinbao pki issue', evidence)];
+  if (active.length === 0) return [fail(said('pki.certs.none'), evidence)];
   return problems.length === 0
-    ? [pass(`all ${active.length} active certificates are valid and chain to active CAs`, evidence)]
-    : [fail(`${problems.length} problem(s) with active certificates`, evidence)];
+    ? [pass(said('pki.certs.pass', { count: active.length }), evidence)]
+    : [fail(said('pki.certs.problems', { count: problems.length }), evidence)];
 };
 
 /** No active certificate or CA expires within 30 days. */
@@ -46,8 +47,8 @@ export const notExpiringSoon: Check = (inputs) => {
   const evidence = soon.slice(0, 20).map((x) => ({ source: 'pki', detail: `${x.what} expires ${isoDate(x.notAfter)} (in ${days(x.notAfter.getTime() - now)} days)` }));
   const checked = pki.authorities.filter((a) => a.status === 'active').length + pki.certificates.filter((c) => c.status === 'active').length;
   return soon.length === 0
-    ? [pass(`none of ${checked} active certificates and CAs expires within ${EXPIRY_WINDOW_DAYS} days`, [{ source: 'pki', detail: `horizon ${isoDate(new Date(horizon))}` }])]
-    : [fail(`${soon.length} active certificate(s) or CA(s) expire within ${EXPIRY_WINDOW_DAYS} days; renew them`, evidence)];
+    ? [pass(said('pki.expiry.pass', { checked, days: EXPIRY_WINDOW_DAYS }), [{ source: 'pki', detail: `horizon ${isoDate(new Date(horizon))}` }])]
+    : [fail(said('pki.expiry.fail', { count: soon.length, days: EXPIRY_WINDOW_DAYS }), evidence)];
 };
 
 /** An SM2 root with at least one active SM2 issuing CA under it (GB/T 39786-2021). */
@@ -58,9 +59,9 @@ export const sm2Hierarchy: Check = (inputs) => {
   const roots = usable.filter((a) => a.parent === undefined);
   const issuing = usable.filter((a) => a.parent !== undefined && roots.some((r) => r.id === a.parent));
   const evidence = [{ source: 'pki', detail: `authorities: ${pki.authorities.map((a) => `${a.id} (${a.algorithm}${a.parent ? ` under ${a.parent}` : ', root'}, ${a.status})`).join(', ') || 'none'}` }];
-  if (roots.length === 0) return [fail('no active SM2 root CA; create one with jinbao pki init --algorithm sm2', evidence)];
-  if (issuing.length === 0) return [fail(`SM2 root ${roots[0]!.id} has no active SM2 issuing CA under it`, evidence)];
-  return [pass(`SM2 hierarchy: root ${roots.map((r) => r.id).join(', ')}, issuing ${issuing.map((i) => i.id).join(', ')}`, evidence)];
+  if (roots.length === 0) return [fail(said('pki.sm2.noRoot'), evidence)];
+  if (issuing.length === 0) return [fail(said('pki.sm2.noIssuing', { root: roots[0]!.id }), evidence)];
+  return [pass(said('pki.sm2.pass', { roots: roots.map((r) => r.id).join(', '), issuing: issuing.map((i) => i.id).join(', ') }), evidence)];
 };
 
 /** GB/T 32918 / GM/T 0009 default distinguishing ID; passed explicitly because tools disagree on defaults. */
@@ -74,7 +75,7 @@ export const SM2_DISTID = '1234567812345678';
  */
 export const sm2ChainVerifies: Check = async (inputs, env) => {
   const chain = inputs.pki!.sm2Chain;
-  if (!chain) return [fail('the PKI holds no SM2 leaf certificate to verify; issue one under the SM2 issuing CA', [{ source: 'pki', detail: 'no SM2 chain material' }])];
+  if (!chain) return [fail(said('pki.chain.noLeaf'), [{ source: 'pki', detail: 'no SM2 chain material' }])];
   const dir = mkdtempSync(join(tmpdir(), 'jinbao-sm2-'));
   try {
     writeFileSync(join(dir, 'root.pem'), chain.rootPem);
@@ -92,7 +93,7 @@ export const sm2ChainVerifies: Check = async (inputs, env) => {
       evidence.push({ source: 'openssl', detail: `openssl ${shown(args.join(' '))} → exit ${r.code}: ${shown((r.stdout + r.stderr).trim()).split('\n').slice(-2).join(' / ')}` });
       if (r.code !== 0) ok = false;
     }
-    return ok ? [pass('OpenSSL verifies the SM2 chain: issuing CA under the root, leaf under the issuing CA', evidence)] : [fail('OpenSSL rejects the SM2 chain', evidence)];
+    return ok ? [pass(said('pki.chain.pass'), evidence)] : [fail(said('pki.chain.fail'), evidence)];
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

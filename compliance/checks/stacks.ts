@@ -1,4 +1,5 @@
 import type { Check, KubeObject } from '../inputs.js';
+import { said, type Said } from '../message.js';
 import { fail, pass } from './verdict.js';
 
 /** The three administrators MLPS level 3 separates (GB/T 22239-2019 8.1.5.1–8.1.5.3). */
@@ -25,7 +26,7 @@ export const adminSeparation: Check = (inputs, env) => {
   const stacks = inputs.stacks!;
   return env.sites.map((s) => {
     const objects = stacks.objectsBySite.get(s.id);
-    if (!objects) return fail(`no synthesized stack for ${s.name}`, [{ source: stacks.origin, detail: `no objects for site ${s.id}` }], s.id);
+    if (!objects) return fail(said('stacks.noStack', { name: s.name }), [{ source: stacks.origin, detail: `no objects for site ${s.id}` }], s.id);
     const roles = objects.filter((o) => ROLE_KINDS.has(o.kind));
     const roleOf = new Map<string, AdminRole>();
     for (const r of roles) {
@@ -45,25 +46,25 @@ export const adminSeparation: Check = (inputs, env) => {
         holders.set(key, set);
       }
     }
-    const problems: string[] = [];
+    const problems: Said[] = [];
     const defined = new Set(roleOf.values());
     for (const a of ADMIN_ROLES) {
-      if (!defined.has(a)) problems.push(`no ${a} administrator role`);
-      else if (!bound.has(a)) problems.push(`the ${a} administrator role is bound to no one`);
+      if (!defined.has(a)) problems.push(said('stacks.noRole', { role: a }));
+      else if (!bound.has(a)) problems.push(said('stacks.unbound', { role: a }));
     }
-    for (const [subject, set] of holders) if (set.size > 1) problems.push(`${subject} holds ${[...set].sort().join(' + ')} administrator roles`);
+    for (const [subject, set] of holders) if (set.size > 1) problems.push(said('stacks.twoRoles', { subject, roles: [...set].sort().join(' + ') }));
     for (const r of roles) {
       if (adminRoleOf(r) !== 'audit') continue;
       const writes = (r.rules ?? []).flatMap((rule) => rule.verbs.filter((v) => !READ_VERBS.has(v)));
-      if (writes.length > 0) problems.push(`audit administrator ${r.kind}/${r.metadata.name} may ${[...new Set(writes)].join(', ')}; want read-only (get, list, watch)`);
+      if (writes.length > 0) problems.push(said('stacks.auditWrites', { role: `${r.kind}/${r.metadata.name}`, verbs: [...new Set(writes)].join(', ') }));
     }
     const evidence = [
       { source: stacks.origin, detail: `roles: ${[...roleOf].map(([k, a]) => `${k} (${a})`).join(', ') || 'none'}` },
       { source: stacks.origin, detail: `subjects: ${[...holders].map(([k, set]) => `${k} → ${[...set].join('+')}`).join('; ') || 'none'}` },
     ];
     return problems.length === 0
-      ? pass(`${s.name}: system, security and audit administrators are separate`, evidence, s.id)
-      : fail(`${s.name}: ${problems.join('; ')}`, evidence, s.id);
+      ? pass(said('stacks.separate', { name: s.name }), evidence, s.id)
+      : fail(said('site.problems', { name: s.name, problems }), evidence, s.id);
   });
 };
 
@@ -92,19 +93,19 @@ export const defaultDenySegmentation: Check = (inputs, env) => {
   const stacks = inputs.stacks!;
   return env.sites.map((s) => {
     const objects = stacks.objectsBySite.get(s.id);
-    if (!objects) return fail(`no synthesized stack for ${s.name}`, [{ source: stacks.origin, detail: `no objects for site ${s.id}` }], s.id);
+    if (!objects) return fail(said('stacks.noStack', { name: s.name }), [{ source: stacks.origin, detail: `no objects for site ${s.id}` }], s.id);
     const namespaces = objects.filter((o) => o.kind === 'Namespace').map((o) => o.metadata.name);
-    const missing: string[] = [];
+    const missing: Said[] = [];
     for (const ns of namespaces) {
       const policies = objects.filter((o) => o.kind === 'NetworkPolicy' && o.metadata.namespace === ns).map(defaultDenies);
       const ingress = policies.some((p) => p.ingress);
       const egress = policies.some((p) => p.egress);
-      if (!ingress || !egress) missing.push(`${ns} (${[!ingress && 'ingress', !egress && 'egress'].filter(Boolean).join(' and ')} not denied by default)`);
+      if (!ingress || !egress) missing.push(said('stacks.notDenied', { namespace: ns, directions: said(`stacks.direction.${!ingress && !egress ? 'both' : !ingress ? 'ingress' : 'egress'}`) }));
     }
     const evidence = [{ source: stacks.origin, detail: `${namespaces.length} namespace(s): ${namespaces.join(', ') || 'none'}` }];
-    if (namespaces.length === 0) return fail(`${s.name}: the stack creates no namespace to segment`, evidence, s.id);
+    if (namespaces.length === 0) return fail(said('stacks.noNamespace', { name: s.name }), evidence, s.id);
     return missing.length === 0
-      ? pass(`${s.name}: all ${namespaces.length} namespaces deny ingress and egress by default`, evidence, s.id)
-      : fail(`${s.name}: ${missing.join('; ')}`, evidence, s.id);
+      ? pass(said('stacks.segmented', { name: s.name, count: namespaces.length }), evidence, s.id)
+      : fail(said('site.problems', { name: s.name, problems: missing }), evidence, s.id);
   });
 };

@@ -1,4 +1,5 @@
 import type { Check } from '../inputs.js';
+import { said, type Said } from '../message.js';
 import { fail, pass } from './verdict.js';
 
 /** Each province hub has an uplink to the ministry core and one to the ministry's DR-center node. */
@@ -13,10 +14,10 @@ export const wanRedundantUplinks: Check = (inputs, env) => {
       const toCore = ups.includes(ministry.id);
       const toDr = drNode !== undefined && ups.includes(drNode);
       const evidence = [{ source: wan.origin, detail: `uplinks of ${s.id}: ${ups.join(', ') || 'none'}` }];
-      const missing = [!toCore && `ministry core ${ministry.id}`, !toDr && (drNode ? `ministry DR center ${drNode}` : 'a ministry DR center (none in the WAN plan)')].filter(Boolean);
+      const missing = [!toCore && said('wan.uplinks.core', { id: ministry.id }), !toDr && (drNode ? said('wan.uplinks.dr', { id: drNode }) : said('wan.uplinks.noDr'))].filter((x): x is Said => x !== false);
       return missing.length === 0
-        ? pass(`${s.name}: uplinks to ${ministry.id} and ${drNode}`, evidence, s.id)
-        : fail(`${s.name}: no uplink to ${missing.join(' or ')}`, evidence, s.id);
+        ? pass(said('wan.uplinks.pass', { name: s.name, core: ministry.id, dr: drNode ?? '' }), evidence, s.id)
+        : fail(said('wan.uplinks.fail', { name: s.name, missing: missing.length === 2 ? said('wan.uplinks.either', { a: missing[0]!, b: missing[1]! }) : missing[0]! }), evidence, s.id);
     });
 };
 
@@ -29,7 +30,7 @@ export const wanAclDefaultDeny: Check = (inputs) => {
     { source: wan.origin, detail: `default action: ${wan.acl.defaultAction}; ${wan.acl.rules.length} rule(s), ${wan.acl.rules.filter((r) => r.action === 'accept').length} accept` },
     ...lateral.slice(0, 10).map((r) => ({ source: wan.origin, detail: `accept ${r.from} → ${r.to}${r.purpose ? ` (${r.purpose})` : ''}` })),
   ];
-  if (wan.acl.defaultAction !== 'drop') return [fail(`the WAN forwards by default (default action "${wan.acl.defaultAction}"), want "drop"`, evidence)];
-  if (lateral.length > 0) return [fail(`${lateral.length} rule(s) let a prefecture reach another prefecture directly`, evidence)];
-  return [pass('default drop at the hubs; no prefecture ↔ prefecture rule', evidence)];
+  if (wan.acl.defaultAction !== 'drop') return [fail(said('wan.acl.forwards', { action: wan.acl.defaultAction }), evidence)];
+  if (lateral.length > 0) return [fail(said('wan.acl.lateral', { count: lateral.length }), evidence)];
+  return [pass(said('wan.acl.pass'), evidence)];
 };

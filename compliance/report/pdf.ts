@@ -1,9 +1,8 @@
 import { existsSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { InputError, UnavailableError } from '../../lib/errors.js';
-import type { Lang } from '../../lib/i18n/index.js';
+import { inputError, unavailableError, type Lang } from '../../lib/i18n/index.js';
 import { FONT_STACK } from './font.js';
-import { pdfHeaderText } from './html.js';
+import { pdfHeaderText, REPORT_MESSAGES } from './html.js';
 
 /** Debian's chromium; `JINBAO_CHROMIUM` names another. */
 export const DEFAULT_CHROMIUM = '/usr/bin/chromium';
@@ -45,9 +44,9 @@ function headerAndFooter(html: string, opts: PrintPostureOptions): { header: str
 export async function printPosturePdf(html: string, file: string, opts: PrintPostureOptions): Promise<{ pages: number; bytes: number }> {
   const executablePath = opts.chromium ?? DEFAULT_CHROMIUM;
   if (!existsSync(executablePath)) {
-    throw new UnavailableError(`cannot print the PDF: no Chromium at ${executablePath}; install it (apt-get install --no-install-recommends chromium) or set JINBAO_CHROMIUM to its path`);
+    throw unavailableError(REPORT_MESSAGES, 'pdfError.noChromium', { path: executablePath });
   }
-  if (!existsSync(dirname(file))) throw new InputError(`cannot write the PDF to ${file}: its folder ${dirname(file)} does not exist; create it or choose another --pdf file`);
+  if (!existsSync(dirname(file))) throw inputError(REPORT_MESSAGES, 'pdfError.noFolder', { file, dir: dirname(file) });
   const { header, footer } = headerAndFooter(html, opts);
   // loaded here, not on import: every jinbao command imports compliance/, few print
   const { chromium } = await import('playwright-core');
@@ -75,7 +74,7 @@ export async function printPosturePdf(html: string, file: string, opts: PrintPos
     renameSync(partial, file);
   } catch (err) {
     rmSync(partial, { force: true });
-    throw new InputError(`cannot write the PDF to ${file}: ${(err as Error).message}; choose another --pdf file`, { cause: err });
+    throw inputError(REPORT_MESSAGES, 'pdfError.cannotWrite', { file, reason: (err as Error).message }, { cause: err });
   }
   return { pages: (pdf.toString('latin1').match(/\/Type\s*\/Page\b/g) ?? []).length, bytes: pdf.length };
 }

@@ -1,3 +1,4 @@
+import { sayIn, type Said } from '../message.js';
 import { formatActual, formatTarget, type Indicator } from '../../fabric/index.js';
 import type { ComplianceInputs } from '../inputs.js';
 import type { ComplianceReport, Provenance, Status } from '../model.js';
@@ -127,7 +128,7 @@ export function buildPosture(inputs: ComplianceInputs, report: ComplianceReport)
           expiryDays: pki.certificates.filter((c) => c.status === 'active').map((c) => Math.floor((c.notAfter.getTime() - inputs.now.getTime()) / 86_400_000)),
           authorities: pki.authorities.map((a) => ({ id: a.id, algorithm: a.algorithm, parent: a.parent ?? null, notAfter: a.notAfter.toISOString(), status: a.status })),
         }
-      : { available: false, reason: inputs.missing?.pki ?? 'no PKI state', byProfile: [], expiryDays: [], authorities: [] },
+      : { available: false, reason: english(inputs.missing?.pki) ?? 'no PKI state', byProfile: [], expiryDays: [], authorities: [] },
     drills: inputs.drills
       ? {
           available: true,
@@ -139,15 +140,20 @@ export function buildPosture(inputs: ComplianceInputs, report: ComplianceReport)
               return { id: r.id, site: r.site, siteName: s?.name ?? r.site, finishedAt: r.finishedAt.toISOString(), passed: r.passed, rtoSeconds: r.rtoSeconds ?? null, rpoSeconds: r.rpoSeconds ?? null, rpoRows: r.rpoRows ?? null, rtoObjective: o.rtoSeconds, rpoObjective: o.rpoSeconds };
             }),
         }
-      : { available: false, reason: inputs.missing?.drills ?? 'no drill history', runs: [] },
+      : { available: false, reason: english(inputs.missing?.drills) ?? 'no drill history', runs: [] },
     wan: {
       indicators: WAN_INDICATORS,
       available: inputs.wan !== undefined,
-      ...(inputs.wan ? {} : { reason: inputs.missing?.wan ?? 'no WAN plan' }),
+      ...(inputs.wan ? {} : { reason: english(inputs.missing?.wan) ?? 'no WAN plan' }),
       links: links.length,
       uplinks: links.filter((l) => l.role === 'uplink').length,
       provincesWithTwoUplinks: provinceSites.filter((p) => uplinksOf(p.id) >= 2).length,
       provinces: provinceSites.length,
     },
   };
+}
+
+/** A reason as the posture data keeps it: English text (the HTML words its own parts). */
+function english(reason: string | Said | undefined): string | undefined {
+  return reason === undefined || typeof reason === 'string' ? reason : sayIn('en', reason);
 }

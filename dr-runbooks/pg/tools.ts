@@ -2,8 +2,9 @@ import { existsSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { $, type ProcessPromise, type Shell } from 'zx';
-import { UnavailableError } from '../../lib/errors.js';
 import { procState } from '../../lib/procs.js';
+import { unavailableError } from '../../lib/i18n/index.js';
+import { DR_MESSAGES } from '../messages.js';
 
 export const DEFAULT_PG_BIN = '/usr/lib/postgresql/15/bin';
 
@@ -38,8 +39,8 @@ export class PgTools {
   ensureInstalled(): void {
     for (const tool of ['initdb', 'pg_ctl', 'pg_basebackup', 'pg_rewind', 'pg_waldump', 'postgres']) {
       if (!existsSync(join(this.binDir, tool))) {
-        throw new UnavailableError(
-          `PostgreSQL 15 server tools not found: ${join(this.binDir, tool)} is missing; install them with: apt-get install --no-install-recommends postgresql (or set JINBAO_PG_BIN to the folder holding pg_ctl)`,
+        throw unavailableError(
+          DR_MESSAGES, 'pg.toolsMissing', { file: join(this.binDir, tool) },
         );
       }
     }

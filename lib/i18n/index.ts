@@ -16,7 +16,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import jsyaml from 'js-yaml';
-import { InputError } from '../errors.js';
+import { InputError, JinbaoError, UnavailableError, type CatalogueMessage } from '../errors.js';
 import { projectRoot } from '../package-info.js';
 
 export const LANGUAGES = ['en', 'zh-CN'] as const;
@@ -31,6 +31,8 @@ export interface CatalogueRef {
 
 /** jinbao's own catalogue (the language option, tier names, shared words). */
 export const COMMON: CatalogueRef = { ns: 'common', dir: 'lib/i18n/locales' };
+/** The messages of lib/'s shared helpers (option values, the state store). */
+export const LIB: CatalogueRef = { ns: 'lib', dir: 'lib/locales' };
 export const GLOSSARY_FILE = 'lib/i18n/glossary.yaml';
 
 export interface GlossaryEntry {
@@ -71,6 +73,23 @@ export function langFromEnv(env: NodeJS.ProcessEnv): Lang {
 /** `--lang` when given, else the locale; a bad `--lang` is reported in the locale's language. */
 export function resolveLang(flag: string | undefined, env: NodeJS.ProcessEnv): Lang {
   return flag === undefined ? langFromEnv(env) : parseLang(flag, langFromEnv(env));
+}
+
+/**
+ * The language of a command line before it is parsed (help and parse errors come before any
+ * command runs): a valid `--lang X` / `--lang=X`, else the locale. A bad `--lang` is left for the
+ * command to refuse.
+ */
+export function langFromArgs(argv: readonly string[], env: NodeJS.ProcessEnv): Lang {
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === '--') break;
+    const value = arg === '--lang' ? argv[i + 1] : arg.startsWith('--lang=') ? arg.slice('--lang='.length) : undefined;
+    if (value === undefined) continue;
+    const wanted = value.trim().replace('_', '-').toLowerCase();
+    return LANGUAGES.find((l) => l.toLowerCase() === wanted) ?? langFromEnv(env);
+  }
+  return langFromEnv(env);
 }
 
 /** A catalogue file as i18next resources; a missing file is an internal error naming it. */
@@ -134,4 +153,53 @@ export function formatDateTime(at: Date | string, lang: Lang): string {
 /** A count with the language's grouping (both group by thousands: 3,004). */
 export function formatNumber(n: number, lang: Lang): string {
   return new Intl.NumberFormat(lang === 'en' ? 'en-US' : 'zh-CN').format(n);
+}
+
+/** The values a catalogue message takes (a value may be another catalogue message). */
+export type MessageParams = Readonly<Record<string, string | number | CatalogueMessage>>;
+
+/** A catalogue message: its English text (an error's `message`) and the message itself, to say it in another language. */
+export function catalogueMessage(ref: CatalogueRef, key: string, params: MessageParams = {}): { message: string; localized: CatalogueMessage } {
+  const localized: CatalogueMessage = { catalogue: { ns: ref.ns, dir: ref.dir }, key, params };
+  return { message: say(localized, 'en'), localized };
+}
+
+/** A catalogue message in `lang`, its nested messages too. */
+export function say(m: CatalogueMessage, lang: Lang): string {
+  const values: Record<string, string | number> = {};
+  for (const [k, v] of Object.entries(m.params ?? {})) values[k] = typeof v === 'object' ? say(v, lang) : v;
+  return translator(lang, m.catalogue)(m.key, values);
+}
+
+/** Bad input whose message is a catalogue entry (English in `message`, the user's language when printed). */
+export function inputError(ref: CatalogueRef, key: string, params: MessageParams = {}, opts: { details?: readonly string[]; localizedDetails?: readonly (CatalogueMessage | undefined)[]; cause?: unknown } = {}): InputError {
+  const m = catalogueMessage(ref, key, params);
+  return new InputError(m.message, { ...opts, localized: m.localized });
+}
+
+/** A missing tool or service whose message is a catalogue entry. */
+export function unavailableError(ref: CatalogueRef, key: string, params: MessageParams = {}, opts: { details?: readonly string[]; cause?: unknown } = {}): UnavailableError {
+  const m = catalogueMessage(ref, key, params);
+  return new UnavailableError(m.message, { ...opts, localized: m.localized });
+}
+
+/** An error with its exit code whose message is a catalogue entry. */
+export function jinbaoError(ref: CatalogueRef, key: string, params: MessageParams, opts: { exitCode: number; details?: readonly string[]; localizedDetails?: readonly (CatalogueMessage | undefined)[]; cause?: unknown }): JinbaoError {
+  const m = catalogueMessage(ref, key, params);
+  return new JinbaoError(m.message, { ...opts, localized: m.localized });
+}
+
+/** What to print for an error in `lang`: its catalogue message when it has one, else its (English) message. */
+export function errorText(err: JinbaoError, lang: Lang): string {
+  if (lang === 'en' || !err.localized) return err.message;
+  return say(err.localized, lang);
+}
+
+/** An error's detail lines in `lang`: each from its catalogue message when it has one, else as written. */
+export function detailTexts(err: JinbaoError, lang: Lang): readonly string[] {
+  if (lang === 'en' || !err.localizedDetails) return err.details;
+  return err.details.map((d, i) => {
+    const m = err.localizedDetails![i];
+    return m ? say(m, lang) : d;
+  });
 }

@@ -26,7 +26,7 @@ describe('parseInteger', () => {
     expect(refusal(() => parseInteger('--probe-rate', '2001', rate))).toBe('--probe-rate: got "2001", want a whole number from 1 to 2000');
     expect(refusal(() => parseInteger('--port', '70000', TCP_PORT))).toBe('--port: got "70000", want a TCP port from 0 to 65535');
     expect(refusal(() => parseInteger('--provinces', '0', { min: 1 }))).toBe('--provinces: got "0", want a whole number of at least 1');
-    expect(refusal(() => parseInteger('--days', '99999999999999999999', { min: 1, what: 'a whole number of days' }))).toBe('--days: got "99999999999999999999", want a whole number of days of at least 1');
+    expect(refusal(() => parseInteger('--days', '99999999999999999999', { min: 1, what: 'days' }))).toBe('--days: got "99999999999999999999", want a whole number of days of at least 1');
   });
 });
 

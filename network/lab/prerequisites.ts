@@ -1,6 +1,7 @@
 import { join } from 'node:path';
-import { UnavailableError } from '../../lib/errors.js';
 import { systemRunner, type Runner } from '../exec.js';
+import { unavailableError } from '../../lib/i18n/index.js';
+import { NETWORK_MESSAGES } from '../messages.js';
 
 /** What the lab needs from the machine: root and the tools. */
 export const TOOLS: readonly { bin: string; pkg: string }[] = [
@@ -18,7 +19,7 @@ export const TOOLS: readonly { bin: string; pkg: string }[] = [
 
 export function requireRootUser(): void {
   if (typeof process.getuid === 'function' && process.getuid() !== 0) {
-    throw new UnavailableError('the WAN lab needs root: it creates network namespaces, veth pairs and TUN devices; run it as root (e.g. sudo jinbao wan up --lab)');
+    throw unavailableError(NETWORK_MESSAGES, 'lab.needsRoot');
   }
 }
 
@@ -29,6 +30,6 @@ export async function requireTools(r: Runner = systemRunner): Promise<void> {
     if (res.code !== 0) missing.push(`${t.bin} (Debian package ${t.pkg})`);
   }
   if (missing.length > 0) {
-    throw new UnavailableError(`the WAN lab needs ${missing.join(', ')}; install with: apt-get install --no-install-recommends ${[...new Set(TOOLS.filter((t) => missing.some((m) => m.startsWith(`${t.bin} `))).map((t) => t.pkg))].join(' ')}`);
+    throw unavailableError(NETWORK_MESSAGES, 'lab.needsTools', { missing: missing.join(', '), packages: [...new Set(TOOLS.filter((t) => missing.some((m) => m.startsWith(`${t.bin} `))).map((t) => t.pkg))].join(' ') });
   }
 }

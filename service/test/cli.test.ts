@@ -24,7 +24,7 @@ describe('jinbao serve, acme eab and pki cas --pem on the command line', () => {
       [['--listen', 'nonsense'], /--listen: got "nonsense", want HOST:PORT such as 127.0.0.1:8443/],
       [['--listen', '127.0.0.1:70000'], /--listen port: got "70000", want a TCP port from 0 to 65535/],
       [['--tls-cert', 'x.pem'], /TLS: got only one of --tls-cert and --tls-key, want both or neither/],
-      [['--validity-days', '400'], /--validity-days: got "400", want a number of days from 1 to 397/],
+      [['--validity-days', '400'], /--validity-days: got "400", want a whole number of days from 1 to 397/],
       [['--rate-limit-orders', '0'], /--rate-limit-orders: got "0", want a number of requests a minute from 1 to 1000000/],
       [['--acme-hosts', join(dir, 'missing')], /--acme-hosts: cannot read .*missing \(ENOENT\)/],
       [['--listen', '127.0.0.1:0'], /--listen with port 0 needs --public-url/],

@@ -10,7 +10,7 @@ import type { Context } from '../../context.js';
 export async function abort(ctx: Context, _o: unknown, args: string[]): Promise<void> {
   const id = args[0]!;
   const r = await abortDrill(ctx, id);
-  ctx.out(r === 'requested' ? `abort requested for ${id}; the drill runs its rollbacks and records the outcome (follow with: jinbao drill list)\n` : `${id} had no live process; marked aborted. Check the pair with: jinbao drill lab status --site ID (or jinbao drill pair status --site ID --pair FILE)\n`);
+  ctx.out(r === 'requested' ? `${ctx.t('drill.abortRequested', { id })}\n` : `${ctx.t('drill.abortNoProcess', { id })}\n`);
 }
 
 /** `drill list` */
@@ -21,19 +21,19 @@ export async function list(ctx: Context, o: { site?: string; json?: boolean }): 
     return;
   }
   if (runs.length === 0) {
-    ctx.out('no drills recorded yet; plan one with: jinbao drill plan --site ID --target pg-local\n');
+    ctx.out(`${ctx.t('drill.none')}\n`);
     return;
   }
   ctx.out(
     table(runs, [
-      { header: 'run', value: (r) => r.id },
-      { header: 'site', value: (r) => r.site },
-      { header: 'scenario', value: (r) => r.scenario },
-      { header: 'replication', value: (r) => r.replication },
-      { header: 'result', value: (r) => r.result },
-      { header: 'RTO', value: (r) => (r.rtoMs === undefined ? '—' : `${(r.rtoMs / 1000).toFixed(2)} s`), align: 'right' },
-      { header: 'RPO rows', value: (r) => r.rpoRows ?? '—', align: 'right' },
-      { header: 'finished', value: (r) => r.finishedAt ?? '' },
+      { header: ctx.t('drill.col.run'), value: (r) => r.id },
+      { header: ctx.t('drill.col.site'), value: (r) => r.site },
+      { header: ctx.t('drill.col.scenario'), value: (r) => r.scenario },
+      { header: ctx.t('drill.col.replication'), value: (r) => r.replication },
+      { header: ctx.t('drill.col.result'), value: (r) => r.result },
+      { header: ctx.t('drill.col.rto'), value: (r) => (r.rtoMs === undefined ? '—' : `${(r.rtoMs / 1000).toFixed(2)} s`), align: 'right' },
+      { header: ctx.t('drill.col.rpoRows'), value: (r) => r.rpoRows ?? '—', align: 'right' },
+      { header: ctx.t('drill.col.finished'), value: (r) => r.finishedAt ?? '' },
     ]),
   );
 }
@@ -51,7 +51,7 @@ export async function verify(ctx: Context, o: { root?: string; json?: boolean },
   const v = await verifyReportFile(file, () => reportVerifier(ctx, o.root));
   if (o.json) ctx.out(json({ file, ...v }));
   else {
-    ctx.out(`${file}: ${v.ok ? 'VALID' : 'NOT VERIFIED'}; digest ${v.digestOk ? 'matches' : 'DOES NOT MATCH'}; ${v.signed ? `signed${v.signer ? ` by ${v.signer}` : ''}` : 'unsigned'}\n`);
+    ctx.out(`${ctx.t('drill.verify', { file, verdict: v.ok ? ctx.t('drill.valid') : ctx.t('drill.notVerified'), digest: v.digestOk ? ctx.t('drill.digestMatches') : ctx.t('drill.digestDiffers'), signature: v.signed ? (v.signer ? ctx.t('drill.signedBy', { signer: v.signer }) : ctx.t('drill.signed')) : ctx.t('drill.unsigned') })}\n`);
     for (const p of v.problems) ctx.out(`  - ${p}\n`);
   }
   return v.ok ? ExitCode.ok : ExitCode.complianceFailed;

@@ -10,12 +10,12 @@ export async function plan(ctx: Context, o: RequestOptions & { json?: boolean })
     ctx.out(json({ request, steps, ...(config ? { pair: { file: config.source, nodes: config.nodes.map((n) => ({ name: n.name, host: n.host, port: n.port })), commands: commandsInPlan(config) } } : {}) }));
     return;
   }
-  ctx.out(`drill plan: ${request.scenario} of site ${request.site} ${request.siteName} to its DR center at ${request.drSite}, target ${request.target}, ${request.replication} replication\n`);
-  ctx.out(`objectives: RTO ${request.objectives.rtoSeconds} s, RPO ${request.objectives.rpoSeconds === 0 ? '0 (no acknowledged write lost)' : `${request.objectives.rpoSeconds} s of data`}; probe ${request.probeRate} writes/s\n\n`);
-  steps.forEach((s, i) => ctx.out(`${String(i + 1).padStart(2)}. ${s.name}: ${s.description}\n${s.rollback ? `    rollback: ${s.rollback}\n` : ''}`));
+  ctx.out(`${ctx.t('drill.planHead', { scenario: request.scenario, site: request.site, name: request.siteName, dr: request.drSite, target: request.target, replication: request.replication })}\n`);
+  ctx.out(`${ctx.t('drill.objectives', { rto: request.objectives.rtoSeconds, rpo: request.objectives.rpoSeconds === 0 ? ctx.t('drill.rpoZero') : ctx.t('drill.rpoSeconds', { seconds: request.objectives.rpoSeconds }), rate: request.probeRate })}\n\n`);
+  steps.forEach((s, i) => ctx.out(`${String(i + 1).padStart(2)}. ${s.name}: ${s.description}\n${s.rollback ? `${ctx.t('drill.rollback', { text: s.rollback })}\n` : ''}`));
   if (config) {
-    ctx.out(`\noperator commands from ${config.source} (roles are found when the drill starts: the node out of recovery is the primary):\n`);
-    for (const c of commandsInPlan(config)) ctx.out(`  ${c.command.padEnd(9)} ${c.argv ? c.argv.join(' ') : '(not set)'}\n            ${c.usedBy}\n`);
+    ctx.out(`\n${ctx.t('drill.operatorCommands', { file: config.source })}\n`);
+    for (const c of commandsInPlan(config)) ctx.out(`  ${c.command.padEnd(9)} ${c.argv ? c.argv.join(' ') : ctx.t('drill.notSet')}\n            ${c.usedBy}\n`);
   }
-  ctx.out('\nnothing was changed; run it with: jinbao drill run ' + ['--site', request.site, '--target', request.target, ...(config ? ['--pair', config.source] : []), '--scenario', request.scenario].join(' ') + '\n');
+  ctx.out('\n' + ctx.t('drill.nothingChanged', { command: 'jinbao drill run ' + ['--site', request.site, '--target', request.target, ...(config ? ['--pair', config.source] : []), '--scenario', request.scenario].join(' ') }) + '\n');
 }

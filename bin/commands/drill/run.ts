@@ -32,8 +32,8 @@ export async function runDrill(ctx: Context, o: RunOptions): Promise<number> {
   if (!o.switchBack) {
     if (o.json) ctx.out(json(r.drill));
   } else if (o.json) ctx.out(json({ drill: r.drill, switchBack: r.switchBack ?? null }));
-  else if (r.switchBack === null) ctx.out(`no switch-back: the drill did not pass; the pair stays as the report says (check it before switching by hand)\n`);
-  if (r.labStoppedAfter && !o.json) ctx.out('lab servers this drill started were stopped; keep them running with: jinbao drill lab up --site ' + request.site + '\n');
+  else if (r.switchBack === null) ctx.out(`${ctx.t('drill.noSwitchBack')}\n`);
+  if (r.labStoppedAfter && !o.json) ctx.out(ctx.t('drill.labStopped', { site: request.site }) + '\n');
   const ok = o.switchBack ? passed(r.switchBack) : passed(r.drill);
   return ok ? ExitCode.ok : ExitCode.complianceFailed;
 }
@@ -43,23 +43,23 @@ function printer(ctx: Context): DrillObserver {
   return {
     progress: (l) => ctx.err(`${l}\n`),
     started(id, request, pair) {
-      ctx.out(`drill ${id}: ${request.scenario} of ${request.site} → ${request.drSite} (${request.replication}, ${pair.primary} → ${pair.standby}); abort with: jinbao drill abort ${id}\n`);
+      ctx.out(`${ctx.t('drill.started', { id, scenario: request.scenario, site: request.site, dr: request.drSite, replication: request.replication, primary: pair.primary, standby: pair.standby })}\n`);
     },
     event(e) {
-      if (e.type === 'step-finished') ctx.out(`  ${e.ok ? 'ok    ' : 'FAILED'} ${e.step}${e.detail ? `: ${e.detail}` : ''}\n`);
-      if (e.type === 'rollback') ctx.out(`  ${e.ok ? 'rolled back' : 'ROLLBACK FAILED'} ${e.step}${e.detail ? `: ${e.detail}` : ''}\n`);
+      if (e.type === 'step-finished') ctx.out(`  ${e.ok ? ctx.t('drill.stepOk') : ctx.t('drill.stepFailed')} ${e.step}${e.detail ? `: ${e.detail}` : ''}\n`);
+      if (e.type === 'rollback') ctx.out(`  ${e.ok ? ctx.t('drill.rolledBack') : ctx.t('drill.rollbackFailed')} ${e.step}${e.detail ? `: ${e.detail}` : ''}\n`);
       if (e.type === 'note' && e.text.startsWith('operator command')) ctx.err(`    ${e.text}\n`);
     },
     finished(report, jsonFile, notes) {
       const m = report.measured;
       const objectives = report.request.objectives;
-      ctx.out(`\n${report.result.toUpperCase()}: RTO ${m.rtoMs === undefined ? '—' : `${(m.rtoMs / 1000).toFixed(2)} s`} (objective ${objectives.rtoSeconds} s), RPO ${m.rpoRows ?? '—'} rows / ${m.rpoWalBytes ?? '?'} WAL bytes (objective ${objectives.rpoSeconds} s)\n`);
+      ctx.out(`\n${ctx.t('drill.result', { result: report.result.toUpperCase(), rto: m.rtoMs === undefined ? '—' : `${(m.rtoMs / 1000).toFixed(2)} s`, rtoObjective: objectives.rtoSeconds, rows: m.rpoRows ?? '—', wal: m.rpoWalBytes ?? '?', rpoObjective: objectives.rpoSeconds })}\n`);
       for (const r of report.reasons) ctx.out(`  - ${r}\n`);
       for (const n of notes) ctx.out(`${n}\n`);
-      ctx.out(`report: ${jsonFile} (and .md)\n`);
+      ctx.out(`${ctx.t('drill.report', { file: jsonFile })}\n`);
     },
     switchingBack(pair) {
-      ctx.out(`\nswitch-back: a planned switchover ${pair.primary} → ${pair.standby}, so ${pair.standby} leads again\n`);
+      ctx.out(`\n${ctx.t('drill.switchBack', { primary: pair.primary, standby: pair.standby })}\n`);
     },
   };
 }

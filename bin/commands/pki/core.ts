@@ -18,6 +18,7 @@ import {
   type PkiStore,
 } from '../../../pki/index.js';
 import { issueCertificate, openPki } from '../../../pki/operations.js';
+import type { Translate } from '../../../lib/i18n/index.js';
 import type { Context } from '../../context.js';
 import type { Runner } from '../../runner.js';
 import { pkiPassphrase } from './passphrase.js';
@@ -134,8 +135,8 @@ async function init(ctx: Context, opts: InitOptions): Promise<void> {
     ctx.out(json({ algorithm, cas: created.map(caView) }));
     return;
   }
-  ctx.out(`CA hierarchy created in ${ctx.stateDir} (${algorithm}); ${token ? `keys in the PKCS#11 token ${opts.tokenLabel}` : `keys encrypted in the state store (${store.where})`}\n\n`);
-  ctx.out(caTable(created));
+  ctx.out(`${token ? ctx.t('pki.createdInToken', { dir: ctx.stateDir, algorithm, token: opts.tokenLabel }) : ctx.t('pki.created', { dir: ctx.stateDir, algorithm, where: store.where })}\n\n`);
+  ctx.out(caTable(created, ctx.t));
 }
 
 interface IssueOptions {
@@ -173,7 +174,7 @@ async function issue(ctx: Context, o: IssueOptions): Promise<void> {
   const fabric = ctx.fabric();
   if (o.generate && o.subject === undefined) throw new InputError('--generate: got no --subject, want one such as --subject "CN=pg.440100.jinbao.internal"');
   if (!o.generate && o.subject !== undefined) throw new InputError('--subject: got it with --csr, want it only with --generate (a CSR carries its own subject)');
-  const days = o.days === undefined ? undefined : parseInteger('--days', o.days, { min: 1, what: 'a whole number of days' });
+  const days = o.days === undefined ? undefined : parseInteger('--days', o.days, { min: 1, what: 'days' });
   const p12Password = o.p12 ? ctx.io.env[o.p12PassphraseEnv] : undefined;
   if (o.p12) {
     if (!o.generate && o.key === undefined) throw new InputError('--p12: got a CSR without its private key, want --generate or --key FILE (the holder\'s PKCS#8 key) so the bundle can carry the key');
@@ -206,7 +207,7 @@ async function issue(ctx: Context, o: IssueOptions): Promise<void> {
     ctx.out(json({ certificate: certView(issued.record), files }));
     return;
   }
-  ctx.out(`issued ${issued.record.profile} certificate ${issued.record.serial} for "${issued.record.subject}" by ${issued.record.caId}, valid until ${issued.record.notAfter.toISOString()}\n`);
+  ctx.out(`${ctx.t('pki.issued', { profile: issued.record.profile, serial: issued.record.serial, subject: issued.record.subject, ca: issued.record.caId, notAfter: issued.record.notAfter.toISOString() })}\n`);
   for (const [k, v] of Object.entries(files)) ctx.out(`  ${k.padEnd(11)} ${v}\n`);
 }
 
@@ -229,17 +230,17 @@ async function listCerts(ctx: Context, o: { site?: string; profile?: string; sta
     return;
   }
   if (certs.length === 0) {
-    ctx.out('no certificates match\n');
+    ctx.out(`${ctx.t('pki.noMatch')}\n`);
     return;
   }
   ctx.out(
     table(certs, [
-      { header: 'serial', value: (c) => c.serial },
-      { header: 'profile', value: (c) => c.profile },
-      { header: 'site', value: (c) => c.site },
-      { header: 'subject', value: (c) => c.commonName },
-      { header: 'not after', value: (c) => c.notAfter.toISOString().slice(0, 10) },
-      { header: 'status', value: (c) => (c.status === 'revoked' ? `revoked (${c.revocationReason})` : c.notAfter <= now ? 'expired' : 'active') },
+      { header: ctx.t('pki.col.serial'), value: (c) => c.serial },
+      { header: ctx.t('pki.col.profile'), value: (c) => c.profile },
+      { header: ctx.t('pki.col.site'), value: (c) => c.site },
+      { header: ctx.t('pki.col.subject'), value: (c) => c.commonName },
+      { header: ctx.t('pki.col.notAfter'), value: (c) => c.notAfter.toISOString().slice(0, 10) },
+      { header: ctx.t('pki.col.status'), value: (c) => (c.status === 'revoked' ? ctx.t('pki.status.revoked', { reason: c.revocationReason ?? '' }) : c.notAfter <= now ? ctx.t('pki.status.expired') : ctx.t('pki.status.active')) },
     ]),
   );
 }
@@ -262,19 +263,19 @@ async function cas(ctx: Context, o: { pem?: string; json?: boolean }): Promise<v
     return void ctx.out(toPem(ca.der));
   }
   if (o.json) return void ctx.out(json({ cas: all.map(caView) }));
-  if (all.length === 0) return void ctx.out('no CA hierarchy yet: create one with jinbao pki init\n');
-  ctx.out(caTable(all));
+  if (all.length === 0) return void ctx.out(`${ctx.t('pki.noHierarchy')}\n`);
+  ctx.out(caTable(all, ctx.t));
 }
 
-function caTable(cas: readonly CaRecord[]): string {
+function caTable(cas: readonly CaRecord[], t: Translate): string {
   const successors = new Map(cas.filter((c) => c.replaces !== null).map((c) => [c.replaces!, c.id]));
   return table(cas, [
-    { header: 'id', value: (c) => c.id },
-    { header: 'role', value: (c) => c.role },
-    { header: 'algorithm', value: (c) => c.algorithm },
-    { header: 'subject', value: (c) => c.subject },
-    { header: 'not after', value: (c) => c.notAfter.toISOString().slice(0, 10) },
-    { header: 'status', value: (c) => (successors.has(c.id) ? `${c.status}, replaced by ${successors.get(c.id)}` : c.status) },
+    { header: t('pki.col.id'), value: (c) => c.id },
+    { header: t('pki.col.role'), value: (c) => t(`pki.role.${c.role}`, { defaultValue: c.role }) },
+    { header: t('pki.col.algorithm'), value: (c) => c.algorithm },
+    { header: t('pki.col.subject'), value: (c) => c.subject },
+    { header: t('pki.col.notAfter'), value: (c) => c.notAfter.toISOString().slice(0, 10) },
+    { header: t('pki.col.status'), value: (c) => (successors.has(c.id) ? t('pki.status.replaced', { status: t(`pki.caStatus.${c.status}`, { defaultValue: c.status }), successor: successors.get(c.id) ?? '' }) : t(`pki.caStatus.${c.status}`, { defaultValue: c.status })) },
   ]);
 }
 

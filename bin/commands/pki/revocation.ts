@@ -140,8 +140,8 @@ async function revoke(ctx: Context, opts: RevokeOpts): Promise<void> {
     ctx.out(json(result));
     return;
   }
-  ctx.out(`revoked ${result.serial} (CA ${result.caId}, ${reason}, ${result.revokedAt})\n`);
-  ctx.out(`OCSP answers "revoked" now; publish it in a CRL with: jinbao pki crl --ca ${result.caId} --delta\n`);
+  ctx.out(`${ctx.t('pki.revoked', { serial: result.serial, ca: result.caId, reason, at: result.revokedAt })}\n`);
+  ctx.out(`${ctx.t('pki.revokedOcsp', { ca: result.caId })}\n`);
 }
 
 async function revokeCa(ctx: Context, pki: PkiStore, id: string, reason: RevocationReason, asJson: boolean): Promise<void> {
@@ -151,10 +151,10 @@ async function revokeCa(ctx: Context, pki: PkiStore, id: string, reason: Revocat
     ctx.out(json(result));
     return;
   }
-  ctx.out(`revoked CA ${result.ca} (serial ${result.serial}, signed by ${parent}, ${reason}, ${result.revokedAt}); it issues nothing more\n`);
-  ctx.out(`the ${stranded} unrevoked certificate(s) it issued fail every chain check that consults ${parent}'s CRL or OCSP\n`);
-  ctx.out(`${parent}'s OCSP responder answers "revoked" for it now; publish it in a CRL with: jinbao pki crl --ca ${parent}\n`);
-  ctx.out(`then create its successor, which issues in its place: jinbao pki replace-ca --ca ${result.ca}\n`);
+  ctx.out(`${ctx.t('pki.caRevoked', { ca: result.ca, serial: result.serial, parent, reason, at: result.revokedAt })}\n`);
+  ctx.out(`${ctx.t('pki.caStranded', { count: stranded, parent })}\n`);
+  ctx.out(`${ctx.t('pki.caOcsp', { parent })}\n`);
+  ctx.out(`${ctx.t('pki.caSuccessor', { ca: result.ca })}\n`);
 }
 
 interface ReplaceOpts {
@@ -192,11 +192,11 @@ async function replace(ctx: Context, opts: ReplaceOpts): Promise<void> {
     return;
   }
   ctx.out(
-    `replaced revoked CA ${replaced.id} by ${successor.id} (serial ${successor.serial}, signed by ${successor.parentId}, ${successor.algorithm}, key in ${successor.keyBackend}, valid until ${successor.notAfter.toISOString()})\n`,
+    `${ctx.t('pki.replaced', { old: replaced.id, new: successor.id, serial: successor.serial, parent: successor.parentId, algorithm: successor.algorithm, backend: successor.keyBackend, notAfter: successor.notAfter.toISOString() })}\n`,
   );
-  ctx.out(`${successor.id} issues from now on what ${replaced.id} did: ${scope}\n`);
-  ctx.out(`re-issue the ${reissue} unrevoked certificate(s) of ${replaced.id} (jinbao pki list --ca ${replaced.id} --status active); their chains fail\n`);
-  ctx.out(`publish: jinbao pki crl --ca ${successor.parentId} (if not done since the revocation) and jinbao pki crl --ca ${successor.id}\n`);
+  ctx.out(`${ctx.t('pki.replacedScope', { new: successor.id, old: replaced.id, scope })}\n`);
+  ctx.out(`${ctx.t('pki.replacedReissue', { count: reissue, old: replaced.id })}\n`);
+  ctx.out(`${ctx.t('pki.replacedPublish', { parent: successor.parentId, new: successor.id })}\n`);
 }
 
 interface CrlOpts {
@@ -225,8 +225,8 @@ async function crl(ctx: Context, opts: CrlOpts): Promise<void> {
     ctx.out(json(result));
     return;
   }
-  const over = result.baseNumber !== undefined ? ` over full CRL ${result.baseNumber}` : '';
-  ctx.out(`${result.kind} CRL ${result.number}${over} of ${opts.ca}: ${result.entries} revoked, ${result.bytes} bytes, next update ${result.nextUpdate}\n`);
+  const over = result.baseNumber !== undefined ? ctx.t('pki.crlOver', { base: result.baseNumber }) : '';
+  ctx.out(`${ctx.t('pki.crl', { kind: result.kind, number: result.number, over, ca: opts.ca, entries: result.entries, bytes: result.bytes, next: result.nextUpdate })}\n`);
   for (const f of result.files) ctx.out(`  ${f}\n`);
 }
 
@@ -272,7 +272,7 @@ async function serve(ctx: Context, opts: ServeOpts): Promise<void> {
     host: opts.host,
   });
   ctx.onClose(() => running.close());
-  ctx.out(`OCSP responder for ${ca.id} listening on ${running.url} (pid ${process.pid}); Ctrl-C to stop\n`);
+  ctx.out(`${ctx.t('pki.ocspListening', { ca: ca.id, url: running.url, pid: process.pid })}\n`);
   await new Promise<void>((done) => {
     const stop = () => {
       process.off('SIGINT', stop);
@@ -283,5 +283,5 @@ async function serve(ctx: Context, opts: ServeOpts): Promise<void> {
     process.on('SIGTERM', stop);
   });
   const s = responder.stats;
-  ctx.out(`stopped after ${s.requests} request(s): ${s.cacheHits} from cache, ${s.malformed} malformed, ${s.internalErrors} internal error(s)\n`);
+  ctx.out(`${ctx.t('pki.ocspStopped', { requests: s.requests, hits: s.cacheHits, malformed: s.malformed, errors: s.internalErrors })}\n`);
 }

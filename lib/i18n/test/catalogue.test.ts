@@ -33,6 +33,23 @@ const base = (key: string) => key.replace(/_(zero|one|two|few|many|other)$/, '')
 const placeholders = (s: string) => [...s.matchAll(/\{\{\s*(\w+)/g)].map((m) => m[1]).sort();
 const termRefs = (s: string) => [...s.matchAll(/\$t\(term:(\w+)\)/g)].map((m) => m[1]!);
 
+/**
+ * The sources a catalogue serves: the .ts files of its folder and of the subfolders without a
+ * catalogue of their own (tests left out).
+ */
+function codeOf(dir: string, top = true): string[] {
+  const names = readdirSync(dir);
+  if (!top && names.includes('locales')) return [];
+  return names.flatMap((name) => {
+    const path = join(dir, name);
+    if (statSync(path).isDirectory()) return name === 'test' || name === 'locales' || name === 'node_modules' ? [] : codeOf(path, false);
+    return name.endsWith('.ts') && !name.endsWith('.test.ts') ? [path] : [];
+  });
+}
+
+/** A key asked for: `t('key'`, a finding's `said('key'`, or an error built from a catalogue entry (`inputError(LIB, 'key'`). */
+const ASKS = /(?:\bt|\bsaid|\binputError|\bunavailableError|\bjinbaoError|\bcatalogueMessage)\(\s*(?:[A-Z_]+,\s*)?'([\w.-]+)'/g;
+
 const dirs = catalogueDirs();
 const glossary = readGlossary();
 
@@ -66,9 +83,8 @@ describe('message catalogues', () => {
 
     it(`${name}: every key the code next to it asks for exists`, () => {
       const en = new Set([...read(dir, 'en').keys()].map(base));
-      const code = dirname(dir);
-      const sources = readdirSync(code).filter((f) => f.endsWith('.ts')).map((f) => readFileSync(join(code, f), 'utf8'));
-      const asked = sources.flatMap((s) => [...s.matchAll(/\bt\(\s*'([\w.-]+)'/g)].map((m) => m[1]!));
+      const sources = codeOf(dirname(dir)).map((f) => readFileSync(f, 'utf8'));
+      const asked = sources.flatMap((s) => [...s.matchAll(ASKS)].map((m) => m[1]!));
       expect(asked.length).toBeGreaterThan(0);
       expect(asked.filter((k) => !en.has(k))).toEqual([]);
     });

@@ -8,6 +8,14 @@ import { readGlossary } from '../index.js';
 const root = projectRoot();
 const read = (path: string) => readFileSync(join(root, path), 'utf8');
 const glossary = readGlossary();
+/** Every Chinese catalogue of the project (`<folder>/locales/zh-CN.json`). */
+function zhCatalogues(dir = '.'): string[] {
+  return readdirSync(join(root, dir), { withFileTypes: true }).flatMap((e) => {
+    if (!e.isDirectory() || e.name === 'node_modules' || e.name === 'dist' || e.name.startsWith('.')) return [];
+    const path = dir === '.' ? e.name : `${dir}/${e.name}`;
+    return e.name === 'locales' ? [`${path}/zh-CN.json`] : zhCatalogues(path);
+  });
+}
 const zhDocs = ['README.zh-CN.md', ...readdirSync(join(root, 'docs/zh-CN')).filter((f) => f.endsWith('.md')).map((f) => `docs/zh-CN/${f}`)];
 
 /**
@@ -53,7 +61,8 @@ describe('the Chinese docs', () => {
 
   it('use the glossary terms, never the variants it rules out', () => {
     const offences: string[] = [];
-    const catalogues = ['lib/i18n/locales/zh-CN.json', 'compliance/report/locales/zh-CN.json', 'bin/commands/locales/zh-CN.json'];
+    const catalogues = zhCatalogues();
+    expect(catalogues).toContain('bin/locales/zh-CN.json');
     for (const path of [...zhDocs.filter((d) => !d.endsWith('glossary.md')), ...catalogues]) {
       const text = read(path);
       for (const [key, e] of Object.entries(glossary)) for (const bad of e.avoid ?? []) if (text.includes(bad)) offences.push(`${path} says "${bad}"; the glossary's term ${key} is "${e.zh}"`);
