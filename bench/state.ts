@@ -71,7 +71,8 @@ try {
   try {
     const [{ n }] = (await db.query<{ n: number }>('SELECT count(*) AS n FROM pki_certificates')) as [{ n: number }];
     const [template] = await db.query<Record<string, unknown>>('SELECT * FROM pki_certificates LIMIT 1');
-    const cols = Object.keys(template!);
+    // The row id is the store's to give; everything else is copied, under a new serial.
+    const cols = Object.keys(template!).filter((c) => c !== 'id');
     await db.write(async (tx) => {
       for (let done = n; done < certificates; ) {
         const batch = Math.min(500, certificates - done);
