@@ -23,17 +23,36 @@ export function daemonConfig(stateDir: string, id: string): string {
   return join(labDir(stateDir), 'render', id, 'bird.conf');
 }
 
-/** Start the node's daemon; a configuration its parser refuses stops the bring-up with the parser's words. */
-export async function startDaemon(r: Runner, stateDir: string, j: LabJournal, id: string): Promise<void> {
+/** Check a router's configuration with the daemon's own parser (`bird -p`): a configuration it refuses stops the bring-up with the parser's words. */
+export async function checkDaemonConfig(r: Runner, stateDir: string, id: string): Promise<void> {
   const conf = daemonConfig(stateDir, id);
   const parsed = await r.run('bird', ['-p', '-c', conf]);
   if (parsed.code !== 0) {
     throw new JinbaoError(`node ${id}: the routing daemon refuses its configuration ${conf}: ${(parsed.stderr || parsed.stdout).trim()}`, { exitCode: 1 });
   }
+}
+
+/** What the daemon said on stderr before it could log to its file (a refusal at start). */
+export function daemonStderr(stateDir: string, j: LabJournal, id: string): string {
+  const file = controlSocket(stateDir, j, id).replace(/\.ctl$/, '.err');
+  return existsSync(file) ? readFileSync(file, 'utf8').trim() : '';
+}
+
+/**
+ * Start the node's daemon, without waiting for it: the bring-up's convergence wait asks every daemon
+ * at once (see `waitConverged`), and a daemon that exits is reported there with what it said.
+ */
+export function startDaemon(r: Runner, stateDir: string, j: LabJournal, id: string): number {
+  const conf = daemonConfig(stateDir, id);
   mkdirSync(daemonDir(stateDir), { recursive: true, mode: 0o700 });
   const socket = controlSocket(stateDir, j, id);
-  startRecorded(r, stateDir, j, 'bird', id, nsOf(j, id), ['bird', '-f', '-c', conf, '-s', socket, '-P', socket.replace(/\.ctl$/, '.pid')]);
-  await waitFor(() => existsSync(socket), 10_000, `the routing daemon of node ${id} to open ${socket}`);
+  return startRecorded(r, stateDir, j, 'bird', id, nsOf(j, id), ['bird', '-f', '-c', conf, '-s', socket, '-P', socket.replace(/\.ctl$/, '.pid')], { stderrFile: socket.replace(/\.ctl$/, '.err') });
+}
+
+/** Wait (bounded) until a node's daemon answers on its control socket. */
+export async function waitDaemon(stateDir: string, j: LabJournal, id: string, ms = 10_000): Promise<void> {
+  const socket = controlSocket(stateDir, j, id);
+  await waitFor(() => existsSync(socket), ms, `the routing daemon of node ${id} to open ${socket}${daemonStderr(stateDir, j, id) ? `: ${daemonStderr(stateDir, j, id)}` : ''}`);
 }
 
 /** Ask a node's daemon (`birdc -s SOCKET ...`); its answer without the banner line. */
