@@ -298,8 +298,19 @@ export async function startNode(r: Runner, stateDir: string, j: LabJournal, rn: 
         const pid = pids.get(iface.name)!;
         await step(steps, 'wireguard-go start', () => waitFor(() => existsSync(socket) || !running(procs, pid), 15_000, `wireguard-go to create ${iface.name}`));
         const setconf = stripWgQuick(readFileSync(join(dir, `${iface.name}.conf`), 'utf8'));
-        // What `wg setconf` would send, sent here: no process per interface.
-        await step(steps, 'wireguard configure', () => uapiSet(socket, setconf));
+        // What `wg setconf` would send, sent here: no process per interface. The socket's file appears when it is
+        // bound, a moment before it listens: a connection refused then is retried (bounded) while the process runs.
+        await step(steps, 'wireguard configure', async () => {
+          const until = Date.now() + 10_000;
+          for (;;) {
+            try {
+              return await uapiSet(socket, setconf);
+            } catch (err) {
+              if ((err as NodeJS.ErrnoException).code !== 'ECONNREFUSED' || Date.now() > until || !running(procs, pid)) throw err;
+              await new Promise((res) => setTimeout(res, 20));
+            }
+          }
+        });
       }),
     );
     const commands: string[] = [];

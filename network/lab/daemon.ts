@@ -1,7 +1,8 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { JinbaoError } from '../../lib/errors.js';
-import { must, type Runner } from '../exec.js';
+import { type Runner } from '../exec.js';
+import { birdAsk } from './control.js';
 import { labDir, startRecorded, type LabJournal } from './journal.js';
 import { nsOf, waitFor } from './namespaces.js';
 
@@ -53,12 +54,6 @@ export function startDaemon(r: Runner, stateDir: string, j: LabJournal, id: stri
 export async function waitDaemon(stateDir: string, j: LabJournal, id: string, ms = 10_000): Promise<void> {
   const socket = controlSocket(stateDir, j, id);
   await waitFor(() => existsSync(socket), ms, `the routing daemon of node ${id} to open ${socket}${daemonStderr(stateDir, j, id) ? `: ${daemonStderr(stateDir, j, id)}` : ''}`);
-}
-
-/** Ask a node's daemon (`birdc -s SOCKET ...`); its answer without the banner line. */
-export async function birdc(r: Runner, stateDir: string, j: LabJournal, id: string, ...words: string[]): Promise<string> {
-  const out = await must(r, 'birdc', ['-s', controlSocket(stateDir, j, id), ...words], { timeoutMs: 10_000 });
-  return out.replace(/^BIRD [^\n]* ready\.\n/, '');
 }
 
 export interface Neighbour {
@@ -123,18 +118,20 @@ export function countFailovers(log: string): number {
   return (log.match(/Session to \S+ changed state from Up to Down/g) ?? []).length;
 }
 
-/** Ask every router of the lab for its state; a daemon that does not answer (a killed node) is reported as not running. */
-export async function routingState(r: Runner, stateDir: string, j: LabJournal, routers: readonly { id: string; address: string }[]): Promise<RouterState[]> {
+/** Ask every router of the lab for its state over its control socket (no `birdc` per question); a daemon that does not answer (a killed node) is reported as not running. */
+export async function routingState(stateDir: string, j: LabJournal, routers: readonly { id: string; address: string }[]): Promise<RouterState[]> {
   const byAddress = new Map(routers.map((n) => [n.address, n.id]));
   return Promise.all(
     routers.map(async ({ id }): Promise<RouterState> => {
       const socket = controlSocket(stateDir, j, id);
       const logFile = join(daemonDir(stateDir), `${id}.log`);
       const failovers = existsSync(logFile) ? countFailovers(readFileSync(logFile, 'utf8')) : 0;
-      const ask = (...words: string[]) => r.run('birdc', ['-s', socket, ...words], { timeoutMs: 10_000 });
-      const [nb, bfd, proto] = await Promise.all([ask('show', 'ospf', 'neighbors'), ask('show', 'bfd', 'sessions'), ask('show', 'protocols', 'all', 'wan')]);
-      if (nb.code !== 0 || proto.code !== 0) return { node: id, running: false, neighbours: [], bfd: [], routes: 0, filtered: 0, failovers };
-      return { node: id, running: true, neighbours: parseNeighbours(nb.stdout, (a) => byAddress.get(a)), bfd: parseBfd(bfd.stdout), ...parseRouteCounts(proto.stdout), failovers };
+      try {
+        const [nb, bfd, proto] = await Promise.all([birdAsk(socket, 'show ospf neighbors'), birdAsk(socket, 'show bfd sessions').catch(() => ''), birdAsk(socket, 'show protocols all wan')]);
+        return { node: id, running: true, neighbours: parseNeighbours(nb, (a) => byAddress.get(a)), bfd: parseBfd(bfd), ...parseRouteCounts(proto), failovers };
+      } catch {
+        return { node: id, running: false, neighbours: [], bfd: [], routes: 0, filtered: 0, failovers };
+      }
     }),
   );
 }
