@@ -279,8 +279,8 @@ export interface StartNodeOptions {
 /**
  * Start what runs in a node's namespace: one wireguard-go per interface, each configured over its
  * control socket as soon as the socket is there (a node waits for its slowest interface, not their
- * sum); then one `ip -batch` for addresses, links and static routes (county links); the firewall;
- * and on routers the routing daemon, not waited for (the convergence wait asks it). Also what brings
+ * sum), and meanwhile the sysctls and the firewall; then one `ip -batch` for addresses, links and
+ * static routes (county links); and on routers the routing daemon, not waited for (the convergence wait asks it). Also what brings
  * a killed node back. A process of the node that exits meanwhile is named in the error.
  */
 export async function startNode(r: Runner, stateDir: string, j: LabJournal, rn: { readonly node: WanNode; readonly config: NodeConfig }, opts: StartNodeOptions = {}): Promise<void> {
@@ -290,9 +290,12 @@ export async function startNode(r: Runner, stateDir: string, j: LabJournal, rn: 
   const procs = opts.procs ?? systemProcs;
   const steps = opts.steps;
   try {
-    await step(steps, 'sysctl', () => sysctls(r, ns));
     const pids = new Map(rn.config.ifaces.map((iface) => [iface.name, startRecorded(r, stateDir, j, 'wireguard-go', iface.name, ns, ['wireguard-go', '-f', iface.name], { env: WIREGUARD_ENV })]));
-    await Promise.all(
+    // While wireguard-go starts: the node's sysctls and its firewall (it judges by address, not by interface, so it
+    // is in place before any interface is up). Every one settles before a failure is reported: nothing left in flight.
+    const sysctl = step(steps, 'sysctl', () => sysctls(r, ns));
+    const firewall = step(steps, 'nft', () => must(r, 'ip', ['netns', 'exec', ns, 'nft', '-f', join(dir, 'nftables.nft')]));
+    const wireguard = Promise.all(
       rn.config.ifaces.map(async (iface) => {
         const socket = join(SOCKET_DIR, `${iface.name}.sock`);
         const pid = pids.get(iface.name)!;
@@ -313,6 +316,8 @@ export async function startNode(r: Runner, stateDir: string, j: LabJournal, rn: 
         });
       }),
     );
+    const failed = (await Promise.allSettled([sysctl, firewall, wireguard])).find((x): x is PromiseRejectedResult => x.status === 'rejected');
+    if (failed) throw failed.reason;
     const commands: string[] = [];
     for (const iface of rn.config.ifaces) {
       commands.push(`addr add ${n.address}/32 dev ${iface.name}`);
@@ -324,7 +329,6 @@ export async function startNode(r: Runner, stateDir: string, j: LabJournal, rn: 
       for (const route of iface.routes) commands.push(`route replace ${route.prefix} dev ${iface.name} metric ${route.metric}`);
     }
     await step(steps, 'ip batch', () => batch(r, ns, commands));
-    await step(steps, 'nft', () => must(r, 'ip', ['netns', 'exec', ns, 'nft', '-f', join(dir, 'nftables.nft')]));
     if (rn.config.router) await step(steps, 'bird start', async () => void startDaemon(r, stateDir, j, n.id));
   } catch (err) {
     // A process of the node that died explains the failure better than what failed after it (an interface gone, a socket refused).
