@@ -1,10 +1,19 @@
 import { execFile, spawn } from 'node:child_process';
+import { closeSync, openSync } from 'node:fs';
 import { JinbaoError } from '../lib/errors.js';
 
 /** The thin effects adapter of the lab: run a program, start a long-lived one. Arguments are arrays, never shell strings. */
 export interface Runner {
   run(cmd: string, args: readonly string[], opts?: { input?: string; timeoutMs?: number }): Promise<{ stdout: string; stderr: string; code: number }>;
-  start(cmd: string, args: readonly string[]): number;
+  /** Start a long-lived program, detached. */
+  start(cmd: string, args: readonly string[], opts?: StartOptions): number;
+}
+
+export interface StartOptions {
+  /** Where its stderr goes (what a daemon says before it could log anywhere else, e.g. refusing its configuration). @default discarded */
+  readonly stderrFile?: string;
+  /** Variables added to this process's environment. */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 export const systemRunner: Runner = {
@@ -20,8 +29,10 @@ export const systemRunner: Runner = {
       else child.stdin?.end();
     });
   },
-  start(cmd, args) {
-    const child = spawn(cmd, [...args], { detached: true, stdio: 'ignore' });
+  start(cmd, args, opts = {}) {
+    const err = opts.stderrFile === undefined ? 'ignore' : openSync(opts.stderrFile, 'w', 0o600);
+    const child = spawn(cmd, [...args], { detached: true, stdio: ['ignore', 'ignore', err], ...(opts.env ? { env: { ...process.env, ...opts.env } } : {}) });
+    if (typeof err === 'number') closeSync(err);
     child.unref();
     if (child.pid === undefined) throw new JinbaoError(`could not start ${cmd}`);
     return child.pid;

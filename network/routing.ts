@@ -23,8 +23,13 @@ export const OSPF_COST: Readonly<Record<LineKind, number>> = { primary: 10, pair
 export const STUB_COST = 1;
 /** BFD on every router link: 100 ms × 3, a dead line is noticed in 0.3 s. */
 export const BFD = { intervalMs: 100, multiplier: 3 } as const;
-/** OSPF hellos every second, a neighbour is dead after 4 silent ones (BFD is faster; this is the fallback). */
-export const OSPF_HELLO = { seconds: 1, deadCount: 4 } as const;
+/**
+ * OSPF hellos every second, a neighbour is dead after 4 silent ones (BFD is faster; this is the
+ * fallback). Unacknowledged database packets are sent again after 2 s (BIRD's minimum; its default
+ * is 5): when two routers meet, a first database description that arrives before its receiver has
+ * seen the sender's hello is dropped, and the adjacency waits one retransmission for it.
+ */
+export const OSPF_HELLO = { seconds: 1, deadCount: 4, retransmitSeconds: 2 } as const;
 /** Link addresses (point-to-point router links) are the daemon's own business: never carried into the kernel's overlay routes. */
 export const LINK_SPACE = '169.254.0.0/16';
 
@@ -107,7 +112,7 @@ export function renderBird(plan: WanPlan, cfg: NodeConfig, opts: BirdOptions = {
     '\tipv4 { import keep filtered on; import filter wan_origin; export none; };',
     '\tarea 0 {',
     ...own.map((p) => `\t\tstubnet ${p} { cost ${STUB_COST}; };`),
-    ...links.map((i) => `\t\tinterface ${q(i.name)} ${LINK_SPACE} { type ptp; cost ${OSPF_COST[i.link!.line]}; hello ${OSPF_HELLO.seconds}; dead count ${OSPF_HELLO.deadCount}; bfd yes; };  # ${i.link!.line} line to ${i.link!.peer}`),
+    ...links.map((i) => `\t\tinterface ${q(i.name)} ${LINK_SPACE} { type ptp; cost ${OSPF_COST[i.link!.line]}; hello ${OSPF_HELLO.seconds}; retransmit ${OSPF_HELLO.retransmitSeconds}; dead count ${OSPF_HELLO.deadCount}; bfd yes; };  # ${i.link!.line} line to ${i.link!.peer}`),
     '\t};',
     '}',
   );

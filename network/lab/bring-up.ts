@@ -1,32 +1,68 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { mustParsePrefix, type Prefix } from '../../lib/cidr.js';
-import { InputError } from '../../lib/errors.js';
+import { InputError, JinbaoError } from '../../lib/errors.js';
 import { must, systemRunner, type Runner } from '../exec.js';
 import { systemProcs, type ProcTable } from '../procs.js';
 import type { NodeKeys } from '../keys.js';
 import { renderPlan, type NodeConfig, type RenderedNode } from '../render.js';
 import { slicePlan, type WanNode, type WanPlan } from '../topology.js';
 import { labDir, readJournal, saveJournal, SOCKET_DIR, pickTag, tagsInUse, ownerAlive, labNamer, startRecorded, type LabJournal, type LabEnv } from './journal.js';
-import { addNamespace, sysctls, nsOf, batch, waitFor, pool } from './namespaces.js';
+import { sysctls, nsOf, batch, waitFor, pool } from './namespaces.js';
 import { labDown } from './teardown.js';
-import { daemonDir, startDaemon } from './daemon.js';
+import { checkDaemonConfig, controlSocket, daemonDir, daemonStderr, parseNeighbours, startDaemon } from './daemon.js';
+import { allHandshaken, birdAsk, uapiGet, uapiSet } from './control.js';
 
 
 /**
  * The WAN lab: a slice of the overlay brought up for real on this machine. One network namespace
  * per node plus a carrier namespace that routes the underlay; veth pairs; one wireguard-go process
- * per WireGuard interface; the rendered routes and nftables rules; a failover watch per backed-up
- * link. Everything created is journalled in `<state>/wan-lab/lab.json` before it is created, so
- * `down` removes it even after a crash. `down` does not trust recorded pids alone: it finds every
- * process of the lab by the lab's own names and namespaces (see procs.ts), stops it (SIGTERM,
- * bounded wait, SIGKILL), and keeps the journal when anything survives.
+ * per WireGuard interface; the rendered routes and nftables rules; a routing daemon per router.
+ * Everything created is journalled in `<state>/wan-lab/lab.json` before it is created, so `down`
+ * removes it even after a crash. `down` does not trust recorded pids alone: it finds every process
+ * of the lab by the lab's own names and namespaces (see procs.ts), stops it (SIGTERM, bounded wait,
+ * SIGKILL), and keeps the journal when anything survives.
+ *
+ * On a small machine the bring-up's cost is process starts and the kernel's network lock, not work:
+ * so one `ip -batch` makes every namespace, one every veth pair, one the carrier's side of them, and
+ * one per node everything else `ip` does in it; wireguard-go and BIRD are configured and asked over
+ * their control sockets, not through a `wg` or `birdc` per interface; a few nodes start at once; and
+ * the bring-up ends when the routing has converged, polled on the daemons' sockets.
  */
 export interface LabUp {
   readonly journal: LabJournal;
   readonly plan: WanPlan;
   readonly nodes: readonly RenderedNode[];
+  /** From the call until every adjacency is Full and every county platform has its handshake. */
   readonly seconds: number;
+  /** Wall-clock seconds of each phase, in order. */
+  readonly phases: Readonly<Record<BringUpPhase, number>>;
+  /** Within the nodes phase: how often each step ran and the seconds it took, summed over the nodes started at once. */
+  readonly steps: Readonly<Record<string, { readonly count: number; readonly seconds: number }>>;
+}
+
+export type BringUpPhase = 'render' | 'check' | 'namespaces' | 'underlay' | 'nodes' | 'converge';
+
+/** How many nodes start at once: enough to overlap one node's waits with another's work, few enough for two cores. */
+export const NODES_AT_ONCE = 4;
+/**
+ * wireguard-go runs with one scheduler thread: a lab interface carries BFD and OSPF packets, not
+ * bulk traffic, and two cores shared by a hundred Go runtimes spend more on waking threads than on
+ * crypto. Measured on a 34-node lab: the lab's steady CPU fell from ~1.0 to ~0.6 cores (bench/wan.ts).
+ */
+export const WIREGUARD_ENV: Readonly<Record<string, string>> = { GOMAXPROCS: '1' };
+
+type Steps = Map<string, { count: number; seconds: number }>;
+async function step<T>(steps: Steps | undefined, name: string, fn: () => Promise<T>): Promise<T> {
+  const t0 = performance.now();
+  try {
+    return await fn();
+  } finally {
+    const s = steps?.get(name) ?? { count: 0, seconds: 0 };
+    s.count += 1;
+    s.seconds += (performance.now() - t0) / 1000;
+    steps?.set(name, s);
+  }
 }
 
 /** Bring a lab up. On any failure, everything made so far is removed before the error is rethrown. */
@@ -49,6 +85,14 @@ export async function labUp(env: LabEnv, plan: WanPlan, ids: readonly string[], 
     const d = await labDown(env);
     log(`lab ${d.tag} removed: ${d.processes} processes stopped, ${d.namespaces} namespaces deleted`);
   }
+  const phases = {} as Record<BringUpPhase, number>;
+  let mark = performance.now();
+  const phase = (name: BringUpPhase) => {
+    const now = performance.now();
+    phases[name] = (now - mark) / 1000;
+    mark = now;
+  };
+  const steps: Steps = new Map();
   const slice = slicePlan(plan, new Set(ids));
   roamingFits(slice);
   const used = tagsInUse(procs, env.socketDir ?? SOCKET_DIR);
@@ -70,15 +114,37 @@ export async function labUp(env: LabEnv, plan: WanPlan, ids: readonly string[], 
   };
   saveJournal(env.stateDir, journal);
   writeRender(env.stateDir, rendered.nodes);
+  phase('render');
   try {
-    await addNamespace(r, procs, env.stateDir, journal, journal.carrier);
-    await sysctls(r, journal.carrier);
-    // Nodes are independent once the carrier exists: bring them up a few at a time.
-    await pool(rendered.nodes, 6, (rn) => bringNode(r, procs, env.stateDir, journal, rn));
-    await dialIn(r, slice, journal, rendered.nodes);
+    await addNamespaces(r, procs, env.stateDir, journal, [journal.carrier, ...journal.nodes.map((n) => n.ns)]);
+    phase('namespaces');
+    await underlay(r, journal, rendered.nodes);
+    phase('underlay');
+    const linked = performance.now();
+    // Every routing configuration through the daemon's own parser before any node starts.
+    await pool(rendered.nodes.filter((rn) => rn.config.router), 2, (rn) => checkDaemonConfig(r, env.stateDir, rn.node.id));
+    phase('check');
+    // A veth end whose peer has just come up forwards only once the kernel's link watch has run, at most a
+    // second later: a handshake sent before that is lost, and WireGuard retries it only after 5 s.
+    await new Promise((res) => setTimeout(res, Math.max(0, linked + LINK_WATCH_MS - performance.now())));
+    // Nodes are independent once the carrier routes them, but a county platform dials in: its hub must listen first.
+    const done = new Map<string, Promise<void>>();
+    await pool(rendered.nodes, NODES_AT_ONCE, (rn) => {
+      const node = (async () => {
+        if (!rn.node.endpoint) await Promise.all(rn.config.ifaces.map((i) => done.get(i.peers[0]!.node)));
+        await startNode(r, env.stateDir, journal, rn, { steps, procs });
+      })();
+      done.set(rn.node.id, node);
+      return node;
+    });
+    phase('nodes');
+    await waitConverged(env.stateDir, journal, rendered.nodes, procs, env.convergeMs ?? 60_000 + 2_000 * ids.length);
+    phase('converge');
     journal.status = 'up';
     saveJournal(env.stateDir, journal);
-    log(`lab ${tag}: ${ids.length} nodes up`);
+    const seconds = (performance.now() - started) / 1000;
+    log(`lab ${tag}: ${ids.length} nodes up and converged in ${seconds.toFixed(1)} s (${Object.entries(phases).map(([k, v]) => `${k} ${v.toFixed(1)} s`).join(', ')})`);
+    return { journal, plan: slice, nodes: rendered.nodes, seconds, phases, steps: Object.fromEntries(steps) };
   } catch (err) {
     // `pool` has let every node in flight settle: nothing starts behind the teardown's back.
     log(`lab ${tag}: bring-up failed, tearing down what was made`);
@@ -90,7 +156,47 @@ export async function labUp(env: LabEnv, plan: WanPlan, ids: readonly string[], 
     }
     throw err;
   }
-  return { journal, plan: slice, nodes: rendered.nodes, seconds: (performance.now() - started) / 1000 };
+}
+
+/** Every namespace of the lab in one `ip -batch`: each name journalled before, each inode after. */
+async function addNamespaces(r: Runner, procs: ProcTable, stateDir: string, j: LabJournal, names: readonly string[]): Promise<void> {
+  j.namespaces.push(...names);
+  saveJournal(stateDir, j);
+  await must(r, 'ip', ['-batch', '-'], { input: names.map((ns) => `netns add ${ns}\n`).join('') });
+  for (const ns of names) {
+    const inode = procs.netnsInode(ns);
+    if (inode !== undefined) (j.inodes ??= {})[ns] = inode;
+  }
+  saveJournal(stateDir, j);
+}
+
+/** The kernel's link watch runs at most once a second: a veth is sure to forward this long after it came up. */
+const LINK_WATCH_MS = 1_000;
+
+/**
+ * The underlay: every node's veth to the carrier (one batch, made inside the namespaces, never in the
+ * host's), each node's side of it (a batch per node), then the carrier's side (one batch) and its
+ * forwarding. Every endpoint is a /32 behind an on-link gateway: a DR node shares its host site's
+ * underlay prefix, and the two must reach each other through the carrier, not by ARP on a veth where
+ * the other is not.
+ */
+async function underlay(r: Runner, j: LabJournal, nodes: readonly RenderedNode[]): Promise<void> {
+  const veths: string[] = [];
+  const carrier: string[] = ['link set lo up'];
+  const own = new Map<string, string[]>();
+  for (const rn of nodes) {
+    const entry = j.nodes.find((x) => x.id === rn.node.id)!;
+    const u = labUnderlay(rn.node, entry.idx);
+    const inner = `${j.tag}${entry.idx}v`;
+    const outer = `${j.tag}${entry.idx}c`;
+    veths.push(`link add ${inner} netns ${entry.ns} type veth peer name ${outer} netns ${j.carrier}`);
+    carrier.push(`addr add ${u.gateway}/32 dev ${outer}`, `link set ${outer} up`, `route add ${u.endpoint}/32 dev ${outer}`);
+    own.set(entry.ns, ['link set lo up', `addr add ${u.endpoint}/32 dev ${inner}`, `link set ${inner} up`, `route add default via ${u.gateway} dev ${inner} onlink`]);
+  }
+  await must(r, 'ip', ['-batch', '-'], { input: veths.join('\n') + '\n' });
+  await pool([...own], NODES_AT_ONCE, ([ns, commands]) => batch(r, ns, commands));
+  await batch(r, j.carrier, carrier);
+  await sysctls(r, j.carrier);
 }
 
 export function writeRender(stateDir: string, nodes: readonly RenderedNode[]): void {
@@ -134,38 +240,6 @@ function roamingFits(plan: WanPlan): void {
   }
 }
 
-/**
- * Roaming spokes have no endpoint at their hub: it learns theirs from their first handshake. One
- * ping over each one's uplink (bounded) makes that handshake now, once every hub listens.
- */
-async function dialIn(r: Runner, plan: WanPlan, j: LabJournal, nodes: readonly RenderedNode[]): Promise<void> {
-  await pool(nodes.filter((rn) => !rn.node.endpoint), 4, async (rn) => {
-    for (const iface of rn.config.ifaces) {
-      const hub = plan.nodes.get(iface.peers[0]!.node)!;
-      await r.run('ip', ['netns', 'exec', nsOf(j, rn.node.id), 'ping', '-c', '1', '-W', '2', '-q', '-I', iface.name, hub.address], { timeoutMs: 10_000 });
-    }
-  });
-}
-
-async function bringNode(r: Runner, procs: ProcTable, stateDir: string, j: LabJournal, rn: RenderedNode): Promise<void> {
-  const n = rn.node;
-  const entry = j.nodes.find((x) => x.id === n.id)!;
-  const ns = entry.ns;
-  await addNamespace(r, procs, stateDir, j, ns);
-  await sysctls(r, ns);
-  const u = labUnderlay(n, entry.idx);
-  // Underlay: a veth to the carrier, which routes every endpoint as a /32.
-  const inner = `${j.tag}${entry.idx}v`;
-  const outer = `${j.tag}${entry.idx}c`;
-  await must(r, 'ip', ['link', 'add', inner, 'netns', ns, 'type', 'veth', 'peer', 'name', outer, 'netns', j.carrier]);
-  // One `ip -batch` per namespace and step: a process per command costs seconds on a busy machine.
-  // The endpoint as a /32 behind an on-link gateway: a DR node shares its host site's underlay prefix, and the
-  // two must reach each other through the carrier, not by ARP on a veth where the other is not.
-  await batch(r, ns, [`addr add ${u.endpoint}/32 dev ${inner}`, `link set ${inner} up`, `route add default via ${u.gateway} dev ${inner} onlink`]);
-  await batch(r, j.carrier, [`addr add ${u.gateway}/32 dev ${outer}`, `link set ${outer} up`, `route add ${u.endpoint}/32 dev ${outer}`]);
-  await startNode(r, stateDir, j, rn);
-}
-
 /** What `wg-quick strip` leaves of a wg-quick file: the keys `wg setconf` reads, without comments and wg-quick's own settings. */
 export function stripWgQuick(text: string): string {
   const WG_QUICK_ONLY = /^(Address|DNS|MTU|Table|PreUp|PostUp|PreDown|PostDown|SaveConfig)\s*=/i;
@@ -178,37 +252,130 @@ export function stripWgQuick(text: string): string {
   );
 }
 
+/** A recorded process of the lab that is no longer running, if any (of one namespace, or of all). */
+function deadProcess(j: LabJournal, procs: ProcTable, ns?: string): LabJournal['processes'][number] | undefined {
+  return j.processes.find((p) => (ns === undefined || p.ns === ns) && p.pid !== undefined && !running(procs, p.pid));
+}
+
+function running(procs: ProcTable, pid: number): boolean {
+  const p = procs.get(pid);
+  return p !== undefined && !p.zombie;
+}
+
+/** The error for a lab process that exited while the lab came up: which node, which process, and what it said. */
+function exitedError(stateDir: string, j: LabJournal, p: LabJournal['processes'][number], cause?: unknown): JinbaoError {
+  const node = j.nodes.find((n) => n.ns === p.ns)?.id ?? p.ns;
+  const said = p.what === 'bird' ? daemonStderr(stateDir, j, p.name) : '';
+  const what = p.what === 'bird' ? 'routing daemon (bird' : `wireguard-go (interface ${p.name}`;
+  return new JinbaoError(`node ${node}: its ${what}, pid ${p.pid}) exited while the lab came up${said ? `: ${said}` : ''}; the lab is torn down, bring it up again with: jinbao wan up --lab`, { exitCode: 1, ...(cause ? { cause } : {}) });
+}
+
+export interface StartNodeOptions {
+  /** Where each step's time is added up. */
+  readonly steps?: Steps;
+  readonly procs?: ProcTable;
+}
+
 /**
- * Start what runs in a node's namespace: one wireguard-go per interface with the rendered
- * configuration, addresses, static routes (county links), the firewall, and on routers the routing
- * daemon. Also what brings a killed node back.
+ * Start what runs in a node's namespace: one wireguard-go per interface, each configured over its
+ * control socket as soon as the socket is there (a node waits for its slowest interface, not their
+ * sum), and meanwhile the sysctls and the firewall; then one `ip -batch` for addresses, links and
+ * static routes (county links); and on routers the routing daemon, not waited for (the convergence wait asks it). Also what brings
+ * a killed node back. A process of the node that exits meanwhile is named in the error.
  */
-export async function startNode(r: Runner, stateDir: string, j: LabJournal, rn: { readonly node: WanNode; readonly config: NodeConfig }): Promise<void> {
+export async function startNode(r: Runner, stateDir: string, j: LabJournal, rn: { readonly node: WanNode; readonly config: NodeConfig }, opts: StartNodeOptions = {}): Promise<void> {
   const n = rn.node;
   const ns = nsOf(j, n.id);
   const dir = join(labDir(stateDir), 'render', n.id);
-  const commands: string[] = [];
-  // Every interface's wireguard-go at once, then each one configured as soon as its socket is there: a node waits for its slowest, not their sum.
-  for (const iface of rn.config.ifaces) startRecorded(r, stateDir, j, 'wireguard-go', iface.name, ns, ['wireguard-go', '-f', iface.name]);
-  await Promise.all(
-    rn.config.ifaces.map(async (iface) => {
-      await waitFor(() => existsSync(`/var/run/wireguard/${iface.name}.sock`), 15_000, `wireguard-go to create ${iface.name}`);
-      // The rendered wg-quick file, stripped of what only wg-quick reads (as `wg-quick strip` does, without a shell per interface), then setconf.
-      const setconf = join(dir, `${iface.name}.setconf`);
-      writeFileSync(setconf, stripWgQuick(readFileSync(join(dir, `${iface.name}.conf`), 'utf8')), { mode: 0o600 });
-      await must(r, 'ip', ['netns', 'exec', ns, 'wg', 'setconf', iface.name, setconf]);
-    }),
-  );
-  for (const iface of rn.config.ifaces) {
-    commands.push(`addr add ${n.address}/32 dev ${iface.name}`);
-    // The same point-to-point address the rendered PostUp line sets: the daemon's neighbour is on-link.
-    if (iface.link) commands.push(`addr add ${iface.link.local}/32 peer ${iface.link.remote}/32 dev ${iface.name}`);
-    commands.push(`link set ${iface.name} up`);
+  const procs = opts.procs ?? systemProcs;
+  const steps = opts.steps;
+  try {
+    const pids = new Map(rn.config.ifaces.map((iface) => [iface.name, startRecorded(r, stateDir, j, 'wireguard-go', iface.name, ns, ['wireguard-go', '-f', iface.name], { env: WIREGUARD_ENV })]));
+    // While wireguard-go starts: the node's sysctls and its firewall (it judges by address, not by interface, so it
+    // is in place before any interface is up). Every one settles before a failure is reported: nothing left in flight.
+    const sysctl = step(steps, 'sysctl', () => sysctls(r, ns));
+    const firewall = step(steps, 'nft', () => must(r, 'ip', ['netns', 'exec', ns, 'nft', '-f', join(dir, 'nftables.nft')]));
+    const wireguard = Promise.all(
+      rn.config.ifaces.map(async (iface) => {
+        const socket = join(SOCKET_DIR, `${iface.name}.sock`);
+        const pid = pids.get(iface.name)!;
+        await step(steps, 'wireguard-go start', () => waitFor(() => existsSync(socket) || !running(procs, pid), 15_000, `wireguard-go to create ${iface.name}`));
+        const setconf = stripWgQuick(readFileSync(join(dir, `${iface.name}.conf`), 'utf8'));
+        // What `wg setconf` would send, sent here: no process per interface. The socket's file appears when it is
+        // bound, a moment before it listens: a connection refused then is retried (bounded) while the process runs.
+        await step(steps, 'wireguard configure', async () => {
+          const until = Date.now() + 10_000;
+          for (;;) {
+            try {
+              return await uapiSet(socket, setconf);
+            } catch (err) {
+              if ((err as NodeJS.ErrnoException).code !== 'ECONNREFUSED' || Date.now() > until || !running(procs, pid)) throw err;
+              await new Promise((res) => setTimeout(res, 20));
+            }
+          }
+        });
+      }),
+    );
+    const failed = (await Promise.allSettled([sysctl, firewall, wireguard])).find((x): x is PromiseRejectedResult => x.status === 'rejected');
+    if (failed) throw failed.reason;
+    const commands: string[] = [];
+    for (const iface of rn.config.ifaces) {
+      commands.push(`addr add ${n.address}/32 dev ${iface.name}`);
+      // The same point-to-point address the rendered PostUp line sets: the daemon's neighbour is on-link.
+      if (iface.link) commands.push(`addr add ${iface.link.local}/32 peer ${iface.link.remote}/32 dev ${iface.name}`);
+      commands.push(`link set ${iface.name} up`);
+    }
+    for (const iface of rn.config.ifaces) {
+      for (const route of iface.routes) commands.push(`route replace ${route.prefix} dev ${iface.name} metric ${route.metric}`);
+    }
+    await step(steps, 'ip batch', () => batch(r, ns, commands));
+    if (rn.config.router) await step(steps, 'bird start', async () => void startDaemon(r, stateDir, j, n.id));
+  } catch (err) {
+    // A process of the node that died explains the failure better than what failed after it (an interface gone, a socket refused).
+    const dead = deadProcess(j, procs, ns);
+    throw dead ? exitedError(stateDir, j, dead, err) : err;
   }
-  for (const iface of rn.config.ifaces) {
-    for (const route of iface.routes) commands.push(`route replace ${route.prefix} dev ${iface.name} metric ${route.metric}`);
+  const dead = deadProcess(j, procs, ns);
+  if (dead) throw exitedError(stateDir, j, dead);
+}
+
+/**
+ * Wait until the lab has converged: every router's daemon has all its OSPF adjacencies Full, and
+ * every county platform has a handshake with its hub (so the hub knows where it dials in from).
+ * Polled over the daemons' own sockets every 200 ms, bounded by `limitMs`; a lab process that exits
+ * meanwhile fails the wait at once, naming it.
+ */
+export async function waitConverged(stateDir: string, j: LabJournal, nodes: readonly RenderedNode[], procs: ProcTable, limitMs: number): Promise<void> {
+  const until = Date.now() + limitMs;
+  const pending = new Map<string, string>(nodes.map((rn) => [rn.node.id, 'not asked yet']));
+  for (;;) {
+    const dead = deadProcess(j, procs);
+    if (dead) throw exitedError(stateDir, j, dead);
+    await Promise.all(
+      nodes
+        .filter((rn) => pending.has(rn.node.id))
+        .map(async (rn) => {
+          const id = rn.node.id;
+          try {
+            if (rn.config.router) {
+              const expected = rn.config.ifaces.filter((i) => i.link).length;
+              const full = parseNeighbours(await birdAsk(controlSocket(stateDir, j, id), 'show ospf neighbors', 2_000), () => undefined).filter((nb) => nb.state.startsWith('Full')).length;
+              if (full >= expected) pending.delete(id);
+              else pending.set(id, `${full} of ${expected} OSPF adjacencies Full`);
+            } else {
+              const states = await Promise.all(rn.config.ifaces.map((i) => uapiGet(join(SOCKET_DIR, `${i.name}.sock`), 2_000)));
+              if (states.every(allHandshaken)) pending.delete(id);
+              else pending.set(id, 'no handshake with its hub yet');
+            }
+          } catch (err) {
+            pending.set(id, `not answering (${(err as Error).message})`);
+          }
+        }),
+    );
+    if (pending.size === 0) return;
+    if (Date.now() > until) {
+      throw new JinbaoError(`lab ${j.tag}: the routing did not converge within ${Math.round(limitMs / 1000)} s: ${[...pending].map(([id, why]) => `${id}: ${why}`).join('; ')}; see the daemons' logs in ${daemonDir(stateDir)}`, { exitCode: 1 });
+    }
+    await new Promise((res) => setTimeout(res, 200));
   }
-  await batch(r, ns, commands);
-  await must(r, 'ip', ['netns', 'exec', ns, 'nft', '-f', join(dir, 'nftables.nft')]);
-  if (rn.config.router) await startDaemon(r, stateDir, j, n.id);
 }

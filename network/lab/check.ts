@@ -149,7 +149,7 @@ export async function labCheck(env: LabEnv, plan: WanPlan): Promise<CheckResult>
   const pairs = await probeMatrix(env, slice, j);
   const links = await probeLinks(env, slice, j);
   const routers = [...slice.nodes.values()].filter(isRouter).map((n) => ({ id: n.id, address: n.address }));
-  const routing = await routingState(env.runner ?? systemRunner, env.stateDir, j, routers);
+  const routing = await routingState(env.stateDir, j, routers);
   return {
     tag: j.tag,
     checkedAt: new Date().toISOString(),

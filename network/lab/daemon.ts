@@ -1,7 +1,8 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { JinbaoError } from '../../lib/errors.js';
-import { must, type Runner } from '../exec.js';
+import { type Runner } from '../exec.js';
+import { birdAsk } from './control.js';
 import { labDir, startRecorded, type LabJournal } from './journal.js';
 import { nsOf, waitFor } from './namespaces.js';
 
@@ -23,23 +24,36 @@ export function daemonConfig(stateDir: string, id: string): string {
   return join(labDir(stateDir), 'render', id, 'bird.conf');
 }
 
-/** Start the node's daemon; a configuration its parser refuses stops the bring-up with the parser's words. */
-export async function startDaemon(r: Runner, stateDir: string, j: LabJournal, id: string): Promise<void> {
+/** Check a router's configuration with the daemon's own parser (`bird -p`): a configuration it refuses stops the bring-up with the parser's words. */
+export async function checkDaemonConfig(r: Runner, stateDir: string, id: string): Promise<void> {
   const conf = daemonConfig(stateDir, id);
   const parsed = await r.run('bird', ['-p', '-c', conf]);
   if (parsed.code !== 0) {
     throw new JinbaoError(`node ${id}: the routing daemon refuses its configuration ${conf}: ${(parsed.stderr || parsed.stdout).trim()}`, { exitCode: 1 });
   }
-  mkdirSync(daemonDir(stateDir), { recursive: true, mode: 0o700 });
-  const socket = controlSocket(stateDir, j, id);
-  startRecorded(r, stateDir, j, 'bird', id, nsOf(j, id), ['bird', '-f', '-c', conf, '-s', socket, '-P', socket.replace(/\.ctl$/, '.pid')]);
-  await waitFor(() => existsSync(socket), 10_000, `the routing daemon of node ${id} to open ${socket}`);
 }
 
-/** Ask a node's daemon (`birdc -s SOCKET ...`); its answer without the banner line. */
-export async function birdc(r: Runner, stateDir: string, j: LabJournal, id: string, ...words: string[]): Promise<string> {
-  const out = await must(r, 'birdc', ['-s', controlSocket(stateDir, j, id), ...words], { timeoutMs: 10_000 });
-  return out.replace(/^BIRD [^\n]* ready\.\n/, '');
+/** What the daemon said on stderr before it could log to its file (a refusal at start). */
+export function daemonStderr(stateDir: string, j: LabJournal, id: string): string {
+  const file = controlSocket(stateDir, j, id).replace(/\.ctl$/, '.err');
+  return existsSync(file) ? readFileSync(file, 'utf8').trim() : '';
+}
+
+/**
+ * Start the node's daemon, without waiting for it: the bring-up's convergence wait asks every daemon
+ * at once (see `waitConverged`), and a daemon that exits is reported there with what it said.
+ */
+export function startDaemon(r: Runner, stateDir: string, j: LabJournal, id: string): number {
+  const conf = daemonConfig(stateDir, id);
+  mkdirSync(daemonDir(stateDir), { recursive: true, mode: 0o700 });
+  const socket = controlSocket(stateDir, j, id);
+  return startRecorded(r, stateDir, j, 'bird', id, nsOf(j, id), ['bird', '-f', '-c', conf, '-s', socket, '-P', socket.replace(/\.ctl$/, '.pid')], { stderrFile: socket.replace(/\.ctl$/, '.err') });
+}
+
+/** Wait (bounded) until a node's daemon answers on its control socket. */
+export async function waitDaemon(stateDir: string, j: LabJournal, id: string, ms = 10_000): Promise<void> {
+  const socket = controlSocket(stateDir, j, id);
+  await waitFor(() => existsSync(socket), ms, `the routing daemon of node ${id} to open ${socket}${daemonStderr(stateDir, j, id) ? `: ${daemonStderr(stateDir, j, id)}` : ''}`);
 }
 
 export interface Neighbour {
@@ -104,18 +118,20 @@ export function countFailovers(log: string): number {
   return (log.match(/Session to \S+ changed state from Up to Down/g) ?? []).length;
 }
 
-/** Ask every router of the lab for its state; a daemon that does not answer (a killed node) is reported as not running. */
-export async function routingState(r: Runner, stateDir: string, j: LabJournal, routers: readonly { id: string; address: string }[]): Promise<RouterState[]> {
+/** Ask every router of the lab for its state over its control socket (no `birdc` per question); a daemon that does not answer (a killed node) is reported as not running. */
+export async function routingState(stateDir: string, j: LabJournal, routers: readonly { id: string; address: string }[]): Promise<RouterState[]> {
   const byAddress = new Map(routers.map((n) => [n.address, n.id]));
   return Promise.all(
     routers.map(async ({ id }): Promise<RouterState> => {
       const socket = controlSocket(stateDir, j, id);
       const logFile = join(daemonDir(stateDir), `${id}.log`);
       const failovers = existsSync(logFile) ? countFailovers(readFileSync(logFile, 'utf8')) : 0;
-      const ask = (...words: string[]) => r.run('birdc', ['-s', socket, ...words], { timeoutMs: 10_000 });
-      const [nb, bfd, proto] = await Promise.all([ask('show', 'ospf', 'neighbors'), ask('show', 'bfd', 'sessions'), ask('show', 'protocols', 'all', 'wan')]);
-      if (nb.code !== 0 || proto.code !== 0) return { node: id, running: false, neighbours: [], bfd: [], routes: 0, filtered: 0, failovers };
-      return { node: id, running: true, neighbours: parseNeighbours(nb.stdout, (a) => byAddress.get(a)), bfd: parseBfd(bfd.stdout), ...parseRouteCounts(proto.stdout), failovers };
+      try {
+        const [nb, bfd, proto] = await Promise.all([birdAsk(socket, 'show ospf neighbors'), birdAsk(socket, 'show bfd sessions').catch(() => ''), birdAsk(socket, 'show protocols all wan')]);
+        return { node: id, running: true, neighbours: parseNeighbours(nb, (a) => byAddress.get(a)), bfd: parseBfd(bfd), ...parseRouteCounts(proto), failovers };
+      } catch {
+        return { node: id, running: false, neighbours: [], bfd: [], routes: 0, filtered: 0, failovers };
+      }
     }),
   );
 }

@@ -7,7 +7,7 @@ import { must, systemRunner } from '../exec.js';
 import { findNode, slicePlan, type WanPlan } from '../topology.js';
 import { labNamer, saveJournal, requireLab, SOCKET_DIR, type LabEnv } from './journal.js';
 import { startNode } from './bring-up.js';
-import { controlSocket } from './daemon.js';
+import { controlSocket, waitDaemon } from './daemon.js';
 import { nsOf, waitFor } from './namespaces.js';
 
 /** Failures driven in the lab: a line cut in the carrier, a whole node killed. */
@@ -68,7 +68,8 @@ export async function labKill(env: LabEnv, plan: WanPlan, site: string, restore 
   const config = planConfigs(slice, labNamer(j.tag, new Map(j.nodes.map((n) => [n.id, n.idx])))).get(node.id)!;
   if (restore) {
     if (!killed.includes(node.id)) throw new InputError(`node ${node.id} of lab ${j.tag} is not killed; kill it first with: jinbao wan kill --site ${node.id}`);
-    await startNode(r, env.stateDir, j, { node, config });
+    await startNode(r, env.stateDir, j, { node, config }, { procs });
+    if (config.router) await waitDaemon(env.stateDir, j, node.id);
     j.killed = killed.filter((k) => k !== node.id);
     saveJournal(env.stateDir, j);
     return { node: node.id, stopped: 0 };

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { InputError, JinbaoError } from '../../lib/errors.js';
-import { must, type Runner } from '../exec.js';
+import { must, type Runner, type StartOptions } from '../exec.js';
 import { isLabIface, isLabNamespace, type ProcTable } from '../procs.js';
 import { type IfaceRole } from '../render.js';
 import { type WanNode } from '../topology.js';
@@ -41,6 +41,8 @@ export interface LabEnv {
   readonly procs?: ProcTable;
   /** How long `down` waits after each round of signals before it escalates (default 3000 ms). */
   readonly graceMs?: number;
+  /** How long a bring-up waits for the routing to converge (default 60 s + 2 s per node). */
+  readonly convergeMs?: number;
   /** Where wireguard-go keeps its control sockets (default /var/run/wireguard). */
   readonly socketDir?: string;
 }
@@ -97,11 +99,11 @@ export function labNamer(tag: string, index: ReadonlyMap<string, number>) {
 }
 
 /** Start a long-lived process in a namespace: its journal entry is on disk before it starts, its pid right after. */
-export function startRecorded(r: Runner, stateDir: string, j: LabJournal, what: string, name: string, ns: string, args: readonly string[]): number {
+export function startRecorded(r: Runner, stateDir: string, j: LabJournal, what: string, name: string, ns: string, args: readonly string[], opts?: StartOptions): number {
   const entry: LabJournal['processes'][number] = { what, name, ns };
   j.processes.push(entry);
   saveJournal(stateDir, j);
-  entry.pid = r.start('ip', ['netns', 'exec', ns, ...args]);
+  entry.pid = r.start('ip', ['netns', 'exec', ns, ...args], opts);
   saveJournal(stateDir, j);
   return entry.pid;
 }

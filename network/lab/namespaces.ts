@@ -1,22 +1,8 @@
-import { join } from 'node:path';
 import { InputError, JinbaoError } from '../../lib/errors.js';
 import { must, type Runner } from '../exec.js';
-import { type ProcTable } from '../procs.js';
-import { saveJournal, type LabJournal } from './journal.js';
+import { type LabJournal } from './journal.js';
 
-/** Namespaces and the small helpers every lab step uses: batches of `ip` commands, bounded waits, a bounded pool. */
-export async function addNamespace(r: Runner, procs: ProcTable, stateDir: string, j: LabJournal, ns: string): Promise<void> {
-  j.namespaces.push(ns);
-  saveJournal(stateDir, j);
-  await must(r, 'ip', ['netns', 'add', ns]);
-  const inode = procs.netnsInode(ns);
-  if (inode !== undefined) {
-    (j.inodes ??= {})[ns] = inode;
-    saveJournal(stateDir, j);
-  }
-  await batch(r, ns, ['link set lo up']);
-}
-
+/** The small helpers every lab step uses: sysctls, batches of `ip` commands, bounded waits, a bounded pool. */
 export async function sysctls(r: Runner, ns: string): Promise<void> {
   const set = ['net.ipv4.ip_forward=1', 'net.ipv4.conf.all.rp_filter=0', 'net.ipv4.conf.default.rp_filter=0', 'net.ipv4.conf.all.send_redirects=0', 'net.ipv4.conf.default.send_redirects=0'];
   await must(r, 'ip', ['netns', 'exec', ns, 'sysctl', '-q', '-w', ...set]);

@@ -372,6 +372,76 @@ describe.skipIf(!canLab)('the lab for real: ministry core + DR center, 1 provinc
     await labDown(env);
   }, 120_000);
 
+  /** What of lab `tag` is left on the machine, found independently of the code under test. */
+  const leftovers = (tag: string, state: string): string[] => [
+    ...namespaces().split('\n').filter((l) => l.startsWith(`${tag}-`)).map((l) => `namespace ${l.split(' ')[0]}`),
+    ...execFileSync('ip', ['-o', 'link', 'show']).toString().split('\n').filter((l) => l.includes(tag)).map((l) => `link ${l}`),
+    ...readdirSync('/var/run/wireguard').filter((f) => f.startsWith(tag)).map((f) => `socket ${f}`),
+    ...readdirSync('/proc').filter((e) => /^\d+$/.test(e)).flatMap((pid) => {
+      try {
+        const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+        return argv.some((a) => a.startsWith(tag) || a.includes(join(state, 'wan-lab'))) ? [`process ${pid} ${argv.join(' ')}`] : [];
+      } catch {
+        return [];
+      }
+    }),
+  ];
+
+  it.each(['wireguard-go', 'bird'] as const)('GIVEN the province hub\'s %s killed while the lab comes up THEN the bring-up fails naming the node and the process, and nothing of the lab is left, also for `wan down`', async (what) => {
+    const state = join(dir, `killed-${what}`);
+    journals.push(state);
+    const ids = labNodes(plan, { provinces: 1, prefectures: 1 });
+    const p1 = ids[2]!;
+    const keys = new Map(ids.map((id) => [id, { node: id, ...generateKeyPair(), generation: 1 }]));
+    let victim: number | undefined;
+    const runner: Runner = {
+      run: systemRunner.run,
+      // Its first such process, SIGKILLed as soon as it is started, as a crash would.
+      start: (cmd, args, opts) => {
+        const pid = systemRunner.start(cmd, args, opts);
+        if (victim === undefined && args.includes(what) && args.some((a) => a.endsWith(`-${p1}`))) {
+          victim = pid;
+          process.kill(pid, 'SIGKILL');
+        }
+        return pid;
+      },
+    };
+    let tag = '';
+    const failed = await labUp({ stateDir: state, runner, log: (l) => (tag ||= /lab (jb\w+)/.exec(l)?.[1] ?? '') }, plan, ids, keys).then(
+      () => undefined,
+      (err: Error) => err,
+    );
+    const process_ = what === 'bird' ? 'routing daemon \\(bird' : 'wireguard-go \\(interface jb\\w+';
+    expect(failed?.message).toMatch(new RegExp(`^node ${p1}: its ${process_}, pid ${victim}\\) exited while the lab came up; the lab is torn down, bring it up again with: jinbao wan up --lab$`));
+    expect(tag).not.toBe('');
+    expect(leftovers(tag, state)).toEqual([]);
+    expect(readJournal(state)).toBeUndefined();
+    const down = await runCli(['--state', state, 'wan', 'down']);
+    expect(down.code).toBe(0);
+    expect(down.stdout).toContain('no WAN lab recorded');
+    expect(leftovers(tag, state)).toEqual([]);
+  });
+
+  it('GIVEN a routing daemon that refuses at start a configuration its parser passed THEN the bring-up fails with the daemon\'s own words and nothing of the lab is left', async () => {
+    const state = join(dir, 'refused-at-start');
+    journals.push(state);
+    const ids = labNodes(plan, { provinces: 1, prefectures: 1 });
+    const keys = new Map(ids.map((id) => [id, { node: id, ...generateKeyPair(), generation: 1 }]));
+    const broken = join(dir, 'broken-bird.conf');
+    writeFileSync(broken, 'router id 10.0.0.1;\nprotocol ospf v2 { area 0 { interface "x" { cost nonsense; }; }; }\n');
+    const runner: Runner = {
+      run: systemRunner.run,
+      // The last router's daemon gets a configuration it refuses (the parser check ran on the rendered one).
+      start: (cmd, args, opts) => systemRunner.start(cmd, args.includes('bird') && args.some((a) => a.endsWith(`-${ids[4]}`)) ? args.map((a) => (a.endsWith(`${ids[4]}/bird.conf`) ? broken : a)) : args, opts),
+    };
+    let tag = '';
+    await expect(labUp({ stateDir: state, runner, log: (l) => (tag ||= /lab (jb\w+)/.exec(l)?.[1] ?? '') }, plan, ids, keys)).rejects.toThrow(
+      new RegExp(`^node ${ids[4]}: its routing daemon \\(bird, pid \\d+\\) exited while the lab came up: bird: ${broken.replace(/[/.-]/g, '\\$&')}:2:\\d+ .+; the lab is torn down`),
+    );
+    expect(leftovers(tag, state)).toEqual([]);
+    expect(readJournal(state)).toBeUndefined();
+  });
+
   it('GIVEN a routing daemon that refuses its configuration THEN the bring-up stops with the parser\'s words and nothing of the lab is left', async () => {
     const refusing = join(dir, 'refusing');
     journals.push(refusing);

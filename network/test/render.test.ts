@@ -83,9 +83,9 @@ describe('rendering the overlay', () => {
     const addr = (id: string) => plan.nodes.get(id)!.address;
     expect(bird).toContain(`router id ${addr('dr-440000')};`);
     expect(bird).toContain('interface "wg-d-440100", "wg-d-440300", "wg-site", "wg-up1", "wg-up2" { min rx interval 100 ms; min tx interval 100 ms; multiplier 3; };');
-    expect(bird).toContain('interface "wg-up1" 169.254.0.0/16 { type ptp; cost 10; hello 1; dead count 4; bfd yes; };  # primary line to 000000');
-    expect(bird).toContain('interface "wg-up2" 169.254.0.0/16 { type ptp; cost 100; hello 1; dead count 4; bfd yes; };  # secondary line to dr-000000');
-    expect(bird).toContain('interface "wg-site" 169.254.0.0/16 { type ptp; cost 15; hello 1; dead count 4; bfd yes; };  # pair line to 440000');
+    expect(bird).toContain('interface "wg-up1" 169.254.0.0/16 { type ptp; cost 10; hello 1; retransmit 2; dead count 4; bfd yes; };  # primary line to 000000');
+    expect(bird).toContain('interface "wg-up2" 169.254.0.0/16 { type ptp; cost 100; hello 1; retransmit 2; dead count 4; bfd yes; };  # secondary line to dr-000000');
+    expect(bird).toContain('interface "wg-site" 169.254.0.0/16 { type ptp; cost 15; hello 1; retransmit 2; dead count 4; bfd yes; };  # pair line to 440000');
     expect(bird).toContain(`stubnet ${plan.nodes.get('dr-440000')!.network} { cost 1; };`);
     expect(bird).not.toContain('interface "wg-down"');
     const pref = filesOf('440100').get('bird.conf')!;
