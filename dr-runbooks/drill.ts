@@ -1,6 +1,6 @@
 import { DrillAbortedError, EventLog, runSteps, type Step } from './engine.js';
 import type { EvidenceSigner } from './evidence.js';
-import { newRunId, type DrillHistory } from './history.js';
+import { HEARTBEAT_MS, newRunId, type DrillHistory } from './history.js';
 import type { DrillEvent, DrillRequest } from './model.js';
 import type { DrPair } from './pair.js';
 import { buildReportBody, sealReport, type DrillReport } from './report.js';
@@ -56,6 +56,9 @@ export async function executeDrill(opts: ExecuteDrillOptions): Promise<DrillRepo
       .finally(() => (polling = false));
   }, opts.abortPollMs ?? 200);
   poll.unref();
+  // Processes on other machines sharing the store judge this drill by its heartbeat.
+  const beat = setInterval(() => void history.heartbeat(runId).catch(() => undefined), HEARTBEAT_MS);
+  beat.unref();
 
   const ctx: DrillContext = { runId, request, pair, log, signal: controller.signal, oldPrimary: pair.primary, newPrimary: pair.standby, state: newDrillState() };
   log.emit({ type: 'run-started', runId, request });
@@ -68,6 +71,7 @@ export async function executeDrill(opts: ExecuteDrillOptions): Promise<DrillRepo
     throw err;
   } finally {
     clearInterval(poll);
+    clearInterval(beat);
     opts.signal?.removeEventListener('abort', onExternalAbort);
     await ctx.state.probe?.stop();
   }

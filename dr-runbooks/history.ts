@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import { InputError } from '../lib/errors.js';
 import type { Database, Queryable, SqlMigration, Transaction } from '../lib/sql/index.js';
 import type { DrillRequest, DrillResult } from './model.js';
@@ -38,7 +39,31 @@ export const DR_MIGRATIONS: readonly SqlMigration[] = [
     // SQLite's INTEGER holds 64 bits; PostgreSQL's is 32, too small for WAL bytes.
     up: { sqlite: DR_TABLES('REAL', 'INTEGER'), postgresql: DR_TABLES('double precision', 'bigint') },
   },
+  {
+    description: 'the host a drill runs on and its heartbeat, so a shared store judges a holder on another machine',
+    up: 'ALTER TABLE dr_runs ADD COLUMN host TEXT; ALTER TABLE dr_runs ADD COLUMN heartbeat_at TEXT; ALTER TABLE dr_lock ADD COLUMN host TEXT;',
+  },
 ];
+
+/** A running drill writes its heartbeat this often. */
+export const HEARTBEAT_MS = 5_000;
+/** A drill on another machine whose heartbeat is older than this is taken as gone. */
+export const HEARTBEAT_STALE_MS = 30_000;
+
+/**
+ * Whether a lock holder or running drill lives: on this machine its pid answers; on another
+ * machine (a shared store) its heartbeat is recent. Rows written before hosts were recorded are
+ * judged on this machine, as they were then.
+ */
+function holderLive(h: { pid: number; host: string | null; heartbeat_at: string | null }, now = Date.now()): boolean {
+  if (h.host === null || h.host === hostname()) return alive(h.pid);
+  return h.heartbeat_at !== null && now - Date.parse(h.heartbeat_at) < HEARTBEAT_STALE_MS;
+}
+
+function holderText(h: { pid: number; host: string | null; heartbeat_at: string | null; acquired_at: string }): string {
+  if (h.host === null || h.host === hostname()) return `pid ${h.pid}, since ${h.acquired_at}`;
+  return `pid ${h.pid} on ${h.host}, since ${h.acquired_at}, last heard from ${h.heartbeat_at ?? 'never'}`;
+}
 
 /**
  * Every write to the drill history and its lock holds this lock (the database's write lock on
@@ -129,32 +154,41 @@ export class DrillHistory {
 
   /**
    * Take the lock for a pair and record the run as running, in one transaction. Refuses when a live
-   * drill holds it; a lock left by a process that no longer exists is taken over. Whether the holder
-   * lives is asked of this machine's process table (the store records no host): on a store shared
-   * by several machines, the drills of one pair must be started from one machine.
+   * drill holds it; a lock left by a drill that is gone is taken over. A holder on this machine is
+   * alive while its pid is; one on another machine (a shared store) while its heartbeat is younger
+   * than HEARTBEAT_STALE_MS.
    */
   begin(lockName: string, runId: string, request: DrillRequest, pid: number = process.pid): Promise<{ tookOverFrom?: string }> {
     return this.write(async (tx) => {
-      const [held] = await tx.query<{ run_id: string; pid: number; acquired_at: string }>('SELECT run_id, pid, acquired_at FROM dr_lock WHERE name = $1', [lockName]);
+      const [held] = await tx.query<{ run_id: string; pid: number; acquired_at: string; host: string | null; heartbeat_at: string | null }>(
+        'SELECT l.run_id, l.pid, l.acquired_at, l.host, r.heartbeat_at FROM dr_lock l LEFT JOIN dr_runs r ON r.id = l.run_id WHERE l.name = $1',
+        [lockName],
+      );
       let tookOverFrom: string | undefined;
       if (held) {
-        if (alive(held.pid)) {
+        if (holderLive(held)) {
           throw new DrillRefusedError(
-            `refusing to start the drill: drill ${held.run_id} (pid ${held.pid}, since ${held.acquired_at}) holds the lock on ${lockName}; wait for it or stop it with: jinbao drill abort ${held.run_id}`,
+            `refusing to start the drill: drill ${held.run_id} (${holderText(held)}) holds the lock on ${lockName}; wait for it or stop it with: jinbao drill abort ${held.run_id}`,
           );
         }
         tookOverFrom = held.run_id;
         await tx.run("UPDATE dr_runs SET result = 'aborted', finished_at = $1, reason = 'its process ended without finishing' WHERE id = $2 AND result = 'running'", [new Date().toISOString(), held.run_id]);
         await tx.run('DELETE FROM dr_lock WHERE name = $1', [lockName]);
       }
-      await tx.run('INSERT INTO dr_lock (name, run_id, pid, acquired_at) VALUES ($1, $2, $3, $4)', [lockName, runId, pid, new Date().toISOString()]);
+      const now = new Date().toISOString();
+      await tx.run('INSERT INTO dr_lock (name, run_id, pid, acquired_at, host) VALUES ($1, $2, $3, $4, $5)', [lockName, runId, pid, now, hostname()]);
       await tx.run(
-        `INSERT INTO dr_runs (id, site, target, scenario, replication, started_at, result, objective_rto_s, objective_rpo_s, pid)
-         VALUES ($1, $2, $3, $4, $5, $6, 'running', $7, $8, $9)`,
-        [runId, request.site, request.target, request.scenario, request.replication, new Date().toISOString(), request.objectives.rtoSeconds, request.objectives.rpoSeconds, pid],
+        `INSERT INTO dr_runs (id, site, target, scenario, replication, started_at, result, objective_rto_s, objective_rpo_s, pid, host, heartbeat_at)
+         VALUES ($1, $2, $3, $4, $5, $6, 'running', $7, $8, $9, $10, $6)`,
+        [runId, request.site, request.target, request.scenario, request.replication, now, request.objectives.rtoSeconds, request.objectives.rpoSeconds, pid, hostname()],
       );
       return tookOverFrom === undefined ? {} : { tookOverFrom };
     });
+  }
+
+  /** A running drill says it is alive (for processes on other machines sharing the store). */
+  async heartbeat(runId: string): Promise<void> {
+    await this.db.run("UPDATE dr_runs SET heartbeat_at = $1 WHERE id = $2 AND result = 'running'", [new Date().toISOString(), runId]);
   }
 
   /** Forget a run that was refused before it changed anything, and release its lock. */
@@ -202,15 +236,17 @@ export class DrillHistory {
   }
 
   /**
-   * Ask a running drill to stop; it runs its rollbacks. A "running" drill whose process is gone
-   * is marked aborted at once.
+   * Ask a running drill to stop; it runs its rollbacks (a drill on another machine sees the
+   * request at its next look at the store). A "running" drill that is gone (its process here, or
+   * its heartbeat from another machine) is marked aborted at once.
    */
   requestAbort(id: string): Promise<'requested' | 'marked-aborted'> {
     return this.write(async (tx) => {
       const run = await getRun(tx, id);
       if (!run) throw new InputError(`no drill run "${id}" in the state store; list runs with: jinbao drill list`);
       if (run.result !== 'running') throw new InputError(`drill run "${id}" already finished (${run.result}); nothing to abort`);
-      if (!alive(run.pid)) {
+      const [where] = await tx.query<{ host: string | null; heartbeat_at: string | null }>('SELECT host, heartbeat_at FROM dr_runs WHERE id = $1', [id]);
+      if (!holderLive({ pid: run.pid, host: where?.host ?? null, heartbeat_at: where?.heartbeat_at ?? null })) {
         await tx.run("UPDATE dr_runs SET result = 'aborted', finished_at = $1, reason = 'its process ended without finishing' WHERE id = $2", [new Date().toISOString(), id]);
         await tx.run('DELETE FROM dr_lock WHERE run_id = $1', [id]);
         return 'marked-aborted';

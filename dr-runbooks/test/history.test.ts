@@ -37,6 +37,34 @@ describe.each(backends)('drill history and the lock on $name', ({ skip, open, fr
     expect(await h.begin('pg-local:110000', 'dr-other-pair', request({ site: '110000' }))).toEqual({});
   });
 
+  it.skipIf(skip)('GIVEN a drill started on another machine sharing the store THEN it is judged by its heartbeat: recent → refused and only asked to abort; stale → taken over or marked aborted', async () => {
+    const db = await open();
+    const h = await DrillHistory.open(db);
+    // A drill another machine started: its pid means nothing here, its heartbeat does.
+    const remote = async (run: string, lock: string, heartbeatAgoMs: number) => {
+      await h.begin(lock, run, request(), GONE);
+      await db.run('UPDATE dr_lock SET host = $1 WHERE run_id = $2', ['dr-coordinator-2.example', run]);
+      await db.run('UPDATE dr_runs SET host = $1, heartbeat_at = $2 WHERE id = $3', ['dr-coordinator-2.example', new Date(Date.now() - heartbeatAgoMs).toISOString(), run]);
+    };
+    await remote('dr-remote-live', 'pg:440000', 2_000);
+    await expect(h.begin('pg:440000', 'dr-here', request())).rejects.toThrow(
+      /^refusing to start the drill: drill dr-remote-live \(pid \d+ on dr-coordinator-2\.example, since .+, last heard from .+Z\) holds the lock on pg:440000; wait for it or stop it with: jinbao drill abort dr-remote-live$/,
+    );
+    expect(await h.requestAbort('dr-remote-live')).toBe('requested');
+    expect(await h.abortRequested('dr-remote-live')).toBe(true);
+
+    await remote('dr-remote-stale', 'pg:110000', 120_000);
+    expect(await h.begin('pg:110000', 'dr-here-2', request({ site: '110000' }))).toEqual({ tookOverFrom: 'dr-remote-stale' });
+    await remote('dr-remote-gone', 'pg:120000', 120_000);
+    expect(await h.requestAbort('dr-remote-gone')).toBe('marked-aborted');
+
+    // A running drill's heartbeat keeps it alive for the others.
+    await h.heartbeat('dr-remote-gone');
+    const [beat] = await db.query<{ heartbeat_at: string | null }>("SELECT heartbeat_at FROM dr_runs WHERE id = 'dr-remote-gone'");
+    expect(Date.parse(beat!.heartbeat_at!)).toBeLessThan(Date.now() - 60_000); // finished runs do not beat
+    await h.heartbeat('dr-here');
+  });
+
   it.skipIf(skip)('GIVEN finished runs THEN measurements read back as written, recent passes count only within 90 days and the latest run per site is listed', async () => {
     const h = await history();
     await h.begin('l', 'dr-1', request(), process.pid);
