@@ -248,8 +248,8 @@ function validatorStage(d: Draft, fabric: Fabric): void {
   if (problems.length > 1) throw new InputError(`request refused: ${problems.length} problems, first: ${problems[0]}`, { details: problems });
 }
 
-/** enforcers: the issuing CA is the profile's, active and valid now; validity ends within the CA's. */
-async function enforcerStage(d: Draft, issuer: Issuer): Promise<void> {
+/** The CA that signs `d`: the site's staff CA line, the CA the request names, or the current infrastructure CA. */
+async function issuingCaOf(d: Draft, issuer: Issuer): Promise<CaRecord> {
   const p = d.profile;
   let ca: CaRecord | undefined;
   if (p.issuer === 'staff') {
@@ -268,6 +268,18 @@ async function enforcerStage(d: Draft, issuer: Issuer): Promise<void> {
   } else {
     ca = await issuer.cas.currentCa(INFRASTRUCTURE_CA_ID);
     if (!ca) throw new InputError(`unknown CA: got "${INFRASTRUCTURE_CA_ID}", want one of ${(await issuer.cas.listCas()).map((c) => c.id).join(', ')}`);
+  }
+  return ca;
+}
+
+/** enforcers: the issuing CA is the profile's, active and valid now; validity ends within the CA's. */
+async function enforcerStage(d: Draft, issuer: Issuer): Promise<void> {
+  const p = d.profile;
+  let ca = await issuingCaOf(d, issuer);
+  // A revoked CA in the records an issuer read may have a successor since: refuse only on fresh records.
+  if (ca.status === 'revoked' && !issuer.cas.fresh()) {
+    issuer.cas.invalidate();
+    ca = await issuingCaOf(d, issuer);
   }
   // The root's own delegated OCSP responder is the one leaf it signs: it answers for the issuing CAs' certificates.
   if (ca.role !== 'issuing' && p.name !== 'ocsp-signing') {
@@ -325,6 +337,11 @@ class CaView {
 
   invalidate(): void {
     this.loaded = undefined;
+  }
+
+  /** Whether the records were read just now (within the last 50 ms). */
+  fresh(): boolean {
+    return this.loaded !== undefined && performance.now() - this.loaded.at < 50;
   }
 
   private async view(): Promise<NonNullable<CaView['loaded']>> {
