@@ -78,7 +78,7 @@ describe('jinbao comply', () => {
     const r = await jinbao(['--state', bad.dir, 'comply']);
     bad.cleanup();
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/is not a usable SQLite database: .*; move it aside or use another --state directory/);
+    expect(r.stderr).toMatch(/is not a usable SQLite database: .*; move it aside or use another state store/);
   });
 
   it('an invalid inventory is refused before anything runs', async () => {

@@ -18,7 +18,8 @@ describe.skipIf(!hasChromium)('jinbao report --pdf (headless Chromium)', () => {
     const r = await jinbao(['--state', state, 'report', '--pdf', file], { LANG: 'zh_CN.UTF-8' });
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(new RegExp(`^wrote ${file}\\nnot compliant: \\d+ binding control\\(s\\) not passing\\n$`));
+    // Under a Chinese locale the command's own lines are Chinese too.
+    expect(r.stdout).toMatch(new RegExp(`^已写出 ${file}\\n不合规：\\d+ 个约束性.+未通过\\n$`));
     const info = pdfinfo(file);
     expect(info).toMatch(/Page size:\s+[\d.]+ x [\d.]+ pts \(A4\)/);
     const pages = Number(/Pages:\s+(\d+)/.exec(info)![1]);
