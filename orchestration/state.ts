@@ -7,7 +7,8 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { ExitCode, JinbaoError } from '../lib/errors.js';
 import { openDatabase, type Database, type Queryable, type SqlMigration, type Transaction } from '../lib/sql/index.js';
-import { MIGRATION_MARK, migrationBody } from '../lib/sql/types.js';
+import { applyMigration } from '../lib/sql/migrate.js';
+import { MIGRATION_MARK } from '../lib/sql/types.js';
 import { resolveState, type StateTarget } from '../lib/state.js';
 import type { Progress } from '../lib/context.js';
 import { verifyAudit, verifyAuditChain, AUDIT_MIGRATIONS, type AuditVerification } from '../lib/audit.js';
@@ -172,18 +173,7 @@ async function refuseNonEmpty(target: Database): Promise<void> {
 
 /** Every component's migrations, in the copy's transaction, with their version records. */
 async function applyMigrations(tx: Transaction, components: readonly StateComponent[]): Promise<void> {
-  for (const c of components) {
-    for (const [i, m] of c.migrations.entries()) {
-      const body = migrationBody(m, tx.dialect);
-      if (typeof body === 'string') await tx.exec(body);
-      else await body(tx);
-      await tx.run(
-        `INSERT INTO schema_versions (component, version, applied_at) VALUES ($1, $2, $3)
-         ON CONFLICT (component) DO UPDATE SET version = excluded.version, applied_at = excluded.applied_at`,
-        [c.name, i + 1, new Date().toISOString()],
-      );
-    }
-  }
+  for (const c of components) for (const [i, m] of c.migrations.entries()) await applyMigration(tx, c.name, m, i + 1);
 }
 
 export function ident(name: string): string {

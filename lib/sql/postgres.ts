@@ -3,7 +3,8 @@ import pg from 'pg';
 import { ExitCode, JinbaoError } from '../errors.js';
 import { explainConnectError, settleTls } from '../pg-client.js';
 import { pgConnection, type PgConnection } from '../pg-conn.js';
-import { CommitOutcomeUnknown, MIGRATION_MARK, migrationBody, unfinishedMigrationMessage, newerComponentMessage, SQL_STORE_FORMAT, type Database, type Params, type SqlMigration, type Transaction, type WriteOptions } from './types.js';
+import { migrateStep } from './migrate.js';
+import { CommitOutcomeUnknown, MIGRATION_MARK, unfinishedMigrationMessage, SQL_STORE_FORMAT, type Database, type Params, type SqlMigration, type Transaction, type WriteOptions } from './types.js';
 
 export interface PostgresOptions {
   /** Where the URL came from, for messages. @default '--state' */
@@ -216,25 +217,7 @@ export class PostgresDatabase implements Database {
   async migrate(component: string, migrations: readonly SqlMigration[]): Promise<number[]> {
     const applied: number[] = [];
     for (;;) {
-      // The version is re-read under the migration lock: another process may have applied it.
-      const step = await this.write(
-        async (tx) => {
-          const [row] = await tx.query<{ version: number }>('SELECT version FROM schema_versions WHERE component = $1', [component]);
-          const current = row?.version ?? 0;
-          if (current > migrations.length) throw new JinbaoError(newerComponentMessage(this.where, component, current, migrations.length), { exitCode: ExitCode.invalidInput });
-          if (current === migrations.length) return undefined;
-          const body = migrationBody(migrations[current]!, 'postgresql');
-          if (typeof body === 'string') await tx.exec(body);
-          else await body(tx);
-          await tx.run(
-            `INSERT INTO schema_versions (component, version, applied_at) VALUES ($1, $2, $3)
-             ON CONFLICT (component) DO UPDATE SET version = excluded.version, applied_at = excluded.applied_at`,
-            [component, current + 1, new Date().toISOString()],
-          );
-          return current + 1;
-        },
-        { locks: ['migrate'] },
-      );
+      const step = await this.write((tx) => migrateStep(tx, this.where, component, migrations), { locks: ['migrate'] });
       if (step === undefined) return applied;
       applied.push(step);
     }

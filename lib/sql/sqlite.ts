@@ -2,7 +2,8 @@ import BetterSqlite3 from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ExitCode, JinbaoError } from '../errors.js';
-import { MIGRATION_MARK, migrationBody, newerComponentMessage, unfinishedMigrationMessage, SQL_STORE_FORMAT, type Database, type Params, type SqlMigration, type Transaction, type WriteOptions } from './types.js';
+import { migrateStep } from './migrate.js';
+import { MIGRATION_MARK, unfinishedMigrationMessage, SQL_STORE_FORMAT, type Database, type Params, type SqlMigration, type Transaction, type WriteOptions } from './types.js';
 
 /**
  * `$1`-style placeholders as SQLite's anonymous `?`, with the parameters in the order they appear
@@ -148,22 +149,7 @@ export class SqliteDatabase implements Database {
   async migrate(component: string, migrations: readonly SqlMigration[]): Promise<number[]> {
     const applied: number[] = [];
     for (;;) {
-      // Each step re-reads the version under the write lock: another process may have applied it.
-      const step = await this.write(async (tx) => {
-        const [row] = await tx.query<{ version: number }>('SELECT version FROM schema_versions WHERE component = $1', [component]);
-        const current = row?.version ?? 0;
-        if (current > migrations.length) throw new JinbaoError(newerComponentMessage(this.where, component, current, migrations.length), { exitCode: ExitCode.invalidInput });
-        if (current === migrations.length) return undefined;
-        const body = migrationBody(migrations[current]!, 'sqlite');
-        if (typeof body === 'string') await tx.exec(body);
-        else await body(tx);
-        await tx.run(
-          `INSERT INTO schema_versions (component, version, applied_at) VALUES ($1, $2, $3)
-           ON CONFLICT(component) DO UPDATE SET version = excluded.version, applied_at = excluded.applied_at`,
-          [component, current + 1, new Date().toISOString()],
-        );
-        return current + 1;
-      });
+      const step = await this.write((tx) => migrateStep(tx, this.where, component, migrations));
       if (step === undefined) return applied;
       applied.push(step);
     }
