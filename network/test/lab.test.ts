@@ -394,12 +394,14 @@ describe.skipIf(!canLab)('the lab for real: ministry core + DR center, 1 provinc
     const p1 = ids[2]!;
     const keys = new Map(ids.map((id) => [id, { node: id, ...generateKeyPair(), generation: 1 }]));
     let victim: number | undefined;
+    // The hub's own namespace (`<tag>-<id>`), not its DR node's (`<tag>-dr-<id>`).
+    const hubNamespace = new RegExp(`^jb\\w+-${p1}$`);
     const runner: Runner = {
       run: systemRunner.run,
       // Its first such process, SIGKILLed as soon as it is started, as a crash would.
       start: (cmd, args, opts) => {
         const pid = systemRunner.start(cmd, args, opts);
-        if (victim === undefined && args.includes(what) && args.some((a) => a.endsWith(`-${p1}`))) {
+        if (victim === undefined && args.includes(what) && args.some((a) => hubNamespace.test(a))) {
           victim = pid;
           process.kill(pid, 'SIGKILL');
         }
