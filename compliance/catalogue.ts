@@ -5,6 +5,7 @@ import { auditChain, auditRetention } from './checks/audit.js';
 import { recentPassedDrill, replicaMutualTls } from './checks/drills.js';
 import { grading, offsitePairing, redundantLines, twoFactorAdministration } from './checks/fabric.js';
 import { centralMonitoring } from './checks/monitoring.js';
+import { operatorSeparation } from './checks/operators.js';
 import { certificatesValid, notExpiringSoon, sm2ChainVerifies, sm2Hierarchy } from './checks/pki.js';
 import { indicatorCheck } from './checks/plan.js';
 import { adminSeparation, defaultDenySegmentation } from './checks/stacks.js';
@@ -132,6 +133,18 @@ const SECURITY: readonly Control[] = [
     how: 'reads notAfter of every active certificate and CA against now + 30 days',
     proof: PRODUCTION_PKI,
     check: notExpiringSoon,
+  },
+  {
+    id: 'MLPS-IAM-05',
+    title: 'jinbao\'s own administrators: the system, security and audit administrators are three different people',
+    source: mlps('8.1.5.1–8.1.5.3, 8.1.7.2', '应对系统管理员、审计管理员和安全管理员进行身份鉴别，只允许其通过特定的命令或操作界面进行操作；应配备系统管理员、审计管理员和安全管理员等岗位'),
+    severity: 'high',
+    binding: true,
+    scope: 'national',
+    inspects: 'operators',
+    how: 'reads jinbao\'s operators (jinbao operator list): the three administrator roles are held by active operators, no person holds two, the security administrator no other role',
+    proof: PRODUCTION_PKI,
+    check: operatorSeparation,
   },
   {
     id: 'MLPS-AUD-01',

@@ -16,6 +16,7 @@ export interface ComplianceInputs {
   readonly stacks?: StacksEvidence;
   readonly pki?: PkiEvidence;
   readonly audit?: AuditEvidence;
+  readonly operators?: OperatorEvidence;
   readonly drills?: DrillEvidence;
   readonly wan?: WanEvidence;
   readonly monitoring?: MonitoringEvidence;
@@ -87,6 +88,17 @@ export interface AuditEvidence {
   readonly genesisRetained: boolean;
   /** Configured retention, days; absent means "kept forever". */
   readonly retentionDays?: number;
+}
+
+/** jinbao's own operators (operators/): how they cover MLPS level 3's three administrators. */
+export interface OperatorEvidence {
+  /** No operator is in force: the CLI acts as one local operator holding every privilege. */
+  readonly localOnly: boolean;
+  readonly active: number;
+  /** Administrator roles (system-admin, security-admin, audit-admin) no active operator holds. */
+  readonly missingRoles: readonly string[];
+  /** People holding two administrator roles, or the security administrator's post beside another. */
+  readonly violations: readonly string[];
 }
 
 export interface DrillRun {

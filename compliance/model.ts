@@ -18,7 +18,7 @@ export type Source =
   | { readonly kind: 'plan'; readonly indicator: string; readonly text: string };
 
 /** What a control looks at; names the feature whose state it needs. */
-export type Inspects = 'fabric' | 'kpi' | 'stacks' | 'pki' | 'audit' | 'drills' | 'wan' | 'monitoring' | 'attestation';
+export type Inspects = 'fabric' | 'kpi' | 'stacks' | 'pki' | 'audit' | 'operators' | 'drills' | 'wan' | 'monitoring' | 'attestation';
 
 /**
  * What kind of proof a piece of evidence is:

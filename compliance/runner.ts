@@ -100,6 +100,8 @@ function defaultProvenance(control: ControlInfo, inputs: ComplianceInputs): Prov
     case 'monitoring':
       return 'derived';
     case 'pki':
+    case 'operators':
+      // operators authenticate with certificates from the hierarchy: a demo one proves nothing
       return inputs.pki?.provenance ?? 'observed';
     case 'audit':
     case 'drills':

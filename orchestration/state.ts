@@ -18,6 +18,7 @@ import { WAN_MIGRATIONS } from '../network/index.js';
 import { PKI_MIGRATIONS } from '../pki/index.js';
 import { CRL_MIGRATIONS } from '../pki/revocation/index.js';
 import { ACME_MIGRATIONS } from '../pki/acme/index.js';
+import { OPERATOR_MIGRATIONS, operatorSeparation, type Separation } from '../operators/index.js';
 import type { OpsContext } from './context.js';
 
 /** A feature's tables: its component name and ordered migrations (the same list its own code applies). */
@@ -279,12 +280,14 @@ export const STATE_COMPONENTS: readonly StateComponent[] = [
   { name: 'wan', migrations: WAN_MIGRATIONS },
   { name: 'dr', migrations: DR_MIGRATIONS },
   { name: 'acme', migrations: ACME_MIGRATIONS },
+  { name: 'operators', migrations: OPERATOR_MIGRATIONS },
 ];
 
 /** `jinbao state status` on the context's store. */
-export async function storeStatus(ctx: OpsContext): Promise<StateStatus> {
+export async function storeStatus(ctx: OpsContext): Promise<StateStatus & { readonly operators: Separation }> {
   const db = await ctx.database();
-  return stateStatus(db, STATE_COMPONENTS, async (q) => (q === db ? verifyAudit(db) : verifyAuditChain(q)));
+  const status = await stateStatus(db, STATE_COMPONENTS, async (q) => (q === db ? verifyAudit(db) : verifyAuditChain(q)));
+  return { ...status, operators: await operatorSeparation(ctx) };
 }
 
 /** `jinbao state migrate --to TARGET` from the context's store. */

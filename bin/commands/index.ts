@@ -9,6 +9,7 @@ import { register as inventory } from './inventory.js';
 import { register as ipam } from './ipam.js';
 import { register as kpi } from './kpi.js';
 import { register as monitoring } from './monitoring.js';
+import { register as operator } from './operator.js';
 import { register as pki } from './pki/index.js';
 import { register as report } from './report.js';
 import { register as serve } from './serve.js';
@@ -18,4 +19,4 @@ import { register as up } from './up.js';
 import { register as wan } from './wan.js';
 
 /** Every command group, in the order `jinbao --help` lists them. */
-export const COMMANDS: readonly ((program: Command, run: Runner) => void)[] = [up, inventory, ipam, kpi, stacks, pki, acme, serve, wan, drill, audit, state, comply, report, monitoring, exporter];
+export const COMMANDS: readonly ((program: Command, run: Runner) => void)[] = [up, inventory, ipam, kpi, stacks, pki, acme, serve, operator, wan, drill, audit, state, comply, report, monitoring, exporter];

@@ -45,6 +45,12 @@ async function status(ctx: Context, o: { json?: boolean }): Promise<number> {
     for (const c of s.components) lines.push(`  ${c.name.padEnd(16)} ${String(c.version).padStart(3)} / ${c.known ?? 'unknown to this jinbao'}`);
     lines.push('tables (rows):');
     for (const t of s.tables) lines.push(`  ${t.name.padEnd(32)} ${String(t.rows).padStart(9)}`);
+    const op = s.operators;
+    lines.push(
+      op.localOnly
+        ? 'operators: none — the CLI acts as one local operator; MLPS level 3\'s administrator controls are not met (jinbao operator add)'
+        : `operators: ${op.active} active; administrator roles${op.missingRoles.length === 0 ? ': all three held' : ` not held: ${op.missingRoles.join(', ')}`}${op.violations.length > 0 ? `; SEPARATION BROKEN: ${op.violations.join('; ')}` : ''}`,
+    );
     lines.push(s.audit.intact ? `audit: intact, ${s.audit.entries} entries, head ${s.audit.head}` : `audit: BROKEN at entry ${s.audit.firstBroken!.seq}: ${s.audit.firstBroken!.reason}`);
     ctx.out(`${lines.join('\n')}\n`);
   }

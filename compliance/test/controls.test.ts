@@ -178,6 +178,19 @@ describe('every control passes on compliant inputs and fails on a broken one', (
     expect(prunedOld.status).toBe('pass');
   });
 
+  it('MLPS-IAM-05 fails with one local operator, a missing post or a person in two posts, and passes with three people; demo certificates prove nothing', async () => {
+    expect((await run('MLPS-IAM-05', compliantInputs())).status).toBe('pass');
+    const local = await run('MLPS-IAM-05', compliantInputs({ operators: { localOnly: true, active: 0, missingRoles: ['system-admin', 'security-admin', 'audit-admin'], violations: [] } }));
+    expect(local.findings[0]!.message).toBe('no operators: one local operator acts with every privilege; create the three administrators with jinbao operator add --role system-admin|security-admin|audit-admin');
+    const missing = await run('MLPS-IAM-05', compliantInputs({ operators: { localOnly: false, active: 2, missingRoles: ['audit-admin'], violations: [] } }));
+    expect(missing.findings[0]!.message).toBe('administrator roles nobody active holds: audit-admin; add them with jinbao operator add');
+    const two = await run('MLPS-IAM-05', compliantInputs({ operators: { localOnly: false, active: 3, missingRoles: [], violations: ['1001: audit-admin, system-admin'] } }));
+    expect(two.findings[0]!.message).toBe('administrator separation broken: 1001: audit-admin, system-admin');
+    const base = compliantInputs();
+    const demo = await run('MLPS-IAM-05', { ...base, pki: { ...base.pki!, provenance: 'demo' } });
+    expect(demo.status).not.toBe('pass');
+  });
+
   it('MLPS-BAK-01 fails for a province without a DR pairing', async () => {
     expect((await run('MLPS-BAK-01', compliantInputs())).status).toBe('pass');
     const inv = compliantInventory();

@@ -153,7 +153,7 @@ export function compliantInputs(over: Partial<ComplianceInputs> = {}, inv = comp
       mlps3Applications: { total: 10, withCertificates: 10 },
       recentPassedDrills: new Set(fabric.sites.filter((s) => s.dr).map((s) => s.id)),
     },
-    parts: { stacks: stacksFor(fabric), pki: pkiFor(fabric), audit: goodAudit(), drills: drillsFor(fabric), wan: wanFor(fabric) },
+    parts: { stacks: stacksFor(fabric), pki: pkiFor(fabric), audit: goodAudit(), operators: { localOnly: false, active: 3, missingRoles: [], violations: [] }, drills: drillsFor(fabric), wan: wanFor(fabric) },
   });
   return { ...base, ...over };
 }

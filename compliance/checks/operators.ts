@@ -1,0 +1,18 @@
+import type { Check } from '../inputs.js';
+import { said } from '../message.js';
+import { fail, pass } from './verdict.js';
+
+/**
+ * jinbao's own administrators are three different people: a system, a security and an audit
+ * administrator are in force, nobody holds two of those posts, the security administrator no
+ * other role. The stacks' RBAC (MLPS-IAM-02) separates them in the clusters; this is the same
+ * separation in the tool that holds the CA keys.
+ */
+export const operatorSeparation: Check = (inputs) => {
+  const o = inputs.operators!;
+  const evidence = [{ source: 'operators', detail: o.localOnly ? 'no operator in force: one local operator' : `${o.active} active operator(s); administrator roles not held: ${o.missingRoles.join(', ') || 'none'}` }];
+  if (o.localOnly) return [fail(said('operators.localOnly'), evidence)];
+  if (o.violations.length > 0) return [fail(said('operators.violations', { people: o.violations.join('; ') }), evidence)];
+  if (o.missingRoles.length > 0) return [fail(said('operators.missing', { roles: o.missingRoles.join(', ') }), evidence)];
+  return [pass(said('operators.pass', { count: o.active }), evidence)];
+};
