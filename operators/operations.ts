@@ -1,15 +1,17 @@
 import { createPublicKey, generateKeyPairSync, randomBytes, sign } from 'node:crypto';
-import { rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Fabric } from '../fabric/index.js';
 import { recordAudit } from '../lib/audit.js';
 import type { StateAccess } from '../lib/context.js';
 import { inputError } from '../lib/i18n/index.js';
 import { bitString, integer, oid, seq, set, signatureAlgorithm, tlv } from '../pki/der.js';
+import { openCaSigner } from '../pki/index.js';
 import { issueCertificate, openPki, revokeCertificate } from '../pki/operations.js';
+import { checkCeremonyCounts, formatShare, splitSecret, type Ceremony } from './ceremony.js';
 import { OPERATORS_MESSAGES } from './messages.js';
 import { assignmentConflict, isRole, ROLES, separation, type Assignment, type Operator, type OperatorStatus, type Role, type Separation } from './model.js';
-import { insertOperator, migrateOperators, readOperator, readOperators, setOperatorStatus, writeWithAudit } from './store.js';
+import { insertCeremony, insertOperator, latestCeremony, migrateOperators, readOperator, readOperators, setOperatorStatus, writeWithAudit } from './store.js';
 
 export interface AddOperatorRequest {
   readonly name: string;
@@ -193,3 +195,69 @@ export async function operatorSeparation(state: StateAccess): Promise<Separation
 }
 
 export type { Role };
+
+export interface SplitRequest {
+  readonly passphrase: string;
+  readonly shares: number;
+  readonly threshold: number;
+  readonly outDir: string;
+  readonly actor?: string;
+  readonly now?: Date;
+}
+
+/**
+ * `jinbao ceremony split`: check the passphrase opens every active CA key (useless shares are worse
+ * than none), split it, write one file per custodian (mode 0600, never over an existing one) and
+ * record the ceremony (counts and share hashes) with its audit entry. A failure writes nothing.
+ */
+export async function splitPassphrase(state: StateAccess, r: SplitRequest): Promise<{ ceremony: Ceremony; files: string[] }> {
+  checkCeremonyCounts(r.shares, r.threshold);
+  const pki = await openPki(state);
+  try {
+    for (const ca of await pki.listCas()) if (ca.status === 'active') await openCaSigner(pki, ca.id, r.passphrase);
+  } catch (err) {
+    throw inputError(OPERATORS_MESSAGES, 'ceremony.wrongPassphrase', { reason: (err as Error).message }, { cause: err });
+  }
+  const outDir = resolve(r.outDir);
+  mkdirSync(outDir, { recursive: true });
+  if (readdirSync(outDir).some((f) => /^share-\d+-of-\d+\.txt$/.test(f))) throw inputError(OPERATORS_MESSAGES, 'ceremony.outExists', { dir: outDir });
+  const { ceremony, shares } = await splitSecret(r.passphrase, r.shares, r.threshold, r.now);
+  const files: string[] = [];
+  try {
+    for (const s of shares) {
+      const file = join(outDir, `share-${s.number}-of-${r.shares}.txt`);
+      writeFileSync(file, formatShare(s, r.shares, r.threshold), { mode: 0o600, flag: 'wx' });
+      files.push(file);
+    }
+    const db = await state.database();
+    await migrateOperators(db);
+    await writeWithAudit(db, async (tx) => {
+      await insertCeremony(tx, ceremony);
+      return { result: undefined, audit: { action: 'ceremony.split', outcome: 'ok', subject: ceremony.id, ...(r.actor ? { actor: r.actor } : {}), details: { shares: ceremony.shares, threshold: ceremony.threshold, shareHashes: ceremony.shareHashes } } };
+    });
+  } catch (err) {
+    for (const f of files) rmSync(f, { force: true });
+    throw err;
+  }
+  return { ceremony, files };
+}
+
+/** The ceremony in force; refused when none was held. */
+export async function currentCeremony(state: StateAccess): Promise<Ceremony> {
+  const db = await state.database();
+  await migrateOperators(db);
+  const c = await latestCeremony(db);
+  if (!c) throw inputError(OPERATORS_MESSAGES, 'ceremony.noCeremony');
+  return c;
+}
+
+/** Whether `passphrase` opens every active CA key (what unsealing checks the rebuilt secret with). */
+export async function passphraseOpensCaKeys(state: StateAccess, passphrase: string): Promise<boolean> {
+  const pki = await openPki(state);
+  try {
+    for (const ca of await pki.listCas()) if (ca.status === 'active') await openCaSigner(pki, ca.id, passphrase);
+    return true;
+  } catch {
+    return false;
+  }
+}

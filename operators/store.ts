@@ -1,5 +1,6 @@
 import { appendAudit, AUDIT_LOCK, migrateAudit, type AuditInput } from '../lib/audit.js';
 import type { Database, Queryable, SqlMigration } from '../lib/sql/index.js';
+import type { Ceremony } from './ceremony.js';
 import type { Operator, OperatorStatus, Role } from './model.js';
 
 /**
@@ -25,6 +26,17 @@ export const OPERATOR_MIGRATIONS: readonly SqlMigration[] = [
         updated_at TEXT NOT NULL
       );
       CREATE INDEX operators_staff_number ON operators (staff_number);`,
+  },
+  {
+    description: 'key ceremonies: the split of the CA passphrase (counts and share hashes, never shares)',
+    up: `
+      CREATE TABLE operator_ceremonies (
+        id TEXT PRIMARY KEY,
+        shares INTEGER NOT NULL,
+        threshold INTEGER NOT NULL,
+        share_hashes TEXT NOT NULL,
+        created_at TEXT NOT NULL
+      );`,
   },
 ];
 
@@ -97,4 +109,14 @@ export async function writeWithAudit<T>(db: Database, fn: (tx: Queryable) => Pro
     await appendAudit(tx, audit);
     return result;
   }, { locks: [OPERATORS_LOCK, AUDIT_LOCK] });
+}
+
+export async function insertCeremony(q: Queryable, c: Ceremony): Promise<void> {
+  await q.run('INSERT INTO operator_ceremonies (id, shares, threshold, share_hashes, created_at) VALUES ($1, $2, $3, $4, $5)', [c.id, c.shares, c.threshold, JSON.stringify(c.shareHashes), c.createdAt]);
+}
+
+/** The newest ceremony: the split in force. */
+export async function latestCeremony(q: Queryable): Promise<Ceremony | undefined> {
+  const [r] = await q.query<{ id: string; shares: number; threshold: number; share_hashes: string; created_at: string }>('SELECT * FROM operator_ceremonies ORDER BY created_at DESC, id DESC LIMIT 1');
+  return r ? { id: r.id, shares: Number(r.shares), threshold: Number(r.threshold), shareHashes: JSON.parse(r.share_hashes) as string[], createdAt: r.created_at } : undefined;
 }

@@ -12,6 +12,7 @@ import { appendAuditEntry, PkiPort } from './pki-port.js';
 
 export { PkiPort, appendAuditEntry, type CaCertificate, type PkiPortOptions } from './pki-port.js';
 export { startService, type RunningService, type ServiceOptions } from './http.js';
+export { startSealed, unsealFirst, type SealedOptions, type SealedService } from './seal.js';
 
 export interface ServeRequest {
   readonly host: string;

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import type { Runner } from '../runner.js';
 import { register as acme } from './acme.js';
 import { register as audit } from './audit.js';
+import { register as ceremony } from './ceremony.js';
 import { register as comply } from './comply.js';
 import { register as drill } from './drill/index.js';
 import { register as exporter } from './exporter.js';
@@ -15,8 +16,9 @@ import { register as report } from './report.js';
 import { register as serve } from './serve.js';
 import { register as stacks } from './stacks.js';
 import { register as state } from './state.js';
+import { register as unseal } from './unseal.js';
 import { register as up } from './up.js';
 import { register as wan } from './wan.js';
 
 /** Every command group, in the order `jinbao --help` lists them. */
-export const COMMANDS: readonly ((program: Command, run: Runner) => void)[] = [up, inventory, ipam, kpi, stacks, pki, acme, serve, operator, wan, drill, audit, state, comply, report, monitoring, exporter];
+export const COMMANDS: readonly ((program: Command, run: Runner) => void)[] = [up, inventory, ipam, kpi, stacks, pki, acme, serve, operator, ceremony, unseal, wan, drill, audit, state, comply, report, monitoring, exporter];

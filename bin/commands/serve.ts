@@ -5,7 +5,7 @@ import { parseInteger, TCP_PORT } from '../../lib/options.js';
 import { readHostsFile } from '../../pki/acme/index.js';
 import { DEFAULT_PASSPHRASE_ENV, DEMO_PASSPHRASE_WARNING, demoPassphrase, resolvePassphrase } from '../../pki/index.js';
 import { openPki } from '../../pki/operations.js';
-import { startServe } from '../../service/index.js';
+import { startServe, unsealFirst } from '../../service/index.js';
 import type { Context } from '../context.js';
 import type { Runner } from '../runner.js';
 
@@ -23,6 +23,7 @@ interface ServeOptions {
   rateLimitAddress: string;
   rateLimitAccount: string;
   rateLimitOrders: string;
+  sealed?: boolean;
 }
 
 export function register(program: Command, run: Runner): void {
@@ -42,6 +43,7 @@ export function register(program: Command, run: Runner): void {
     .option('--acme-hosts <file>', 'LABS AND TESTS ONLY: a hosts file ("127.0.0.1 app.s440100.jinbao.internal") consulted first when validating challenges')
     .option('--acme-http-port <n>', 'LABS AND TESTS ONLY: the port http-01 validation connects to (RFC 8555 fixes 80)')
     .option('--acme-dns-server <ip[:port]>', 'DNS server for dns-01 TXT lookups (default: the system resolver)')
+    .option('--sealed', 'start sealed: sign nothing until custodians submit enough shares of the CA passphrase (jinbao ceremony split, jinbao unseal); needs --tls-cert/--tls-key')
     .addHelpText(
       'after',
       '\nEndpoints (under --public-url):\n' +
@@ -88,12 +90,39 @@ async function serve(ctx: Context, o: ServeOptions): Promise<void> {
   const validityDays = parseInteger('--validity-days', o.validityDays, { min: 1, max: 397, what: 'days' });
   const acmeHttpPort = o.acmeHttpPort !== undefined ? parseInteger('--acme-http-port', o.acmeHttpPort, { min: 1, max: 65_535, what: 'port' }) : undefined;
   const acmeHosts = o.acmeHosts !== undefined ? readHostsFile(o.acmeHosts) : undefined;
-  const { passphrase, source } = await resolvePassphrase({ env: ctx.io.env, envName: o.passphraseEnv, stateDir: ctx.stateDir, demo: async () => demoPassphrase(await openPki(ctx)) });
-  if (source === 'demo') ctx.err(`${DEMO_PASSPHRASE_WARNING}\n`);
   const log = (line: Record<string, unknown>) => ctx.err(`${JSON.stringify(line)}\n`);
+  const stop = new Promise<void>((done) => {
+    const stop_ = () => {
+      process.off('SIGINT', stop_);
+      process.off('SIGTERM', stop_);
+      done();
+    };
+    process.on('SIGINT', stop_);
+    process.on('SIGTERM', stop_);
+  });
+  let passphrase: string;
+  let listenPort = port;
+  let thresholdAt: number | undefined;
+  if (o.sealed) {
+    if (ctx.io.env[o.passphraseEnv]) throw new InputError(`--sealed: got ${o.passphraseEnv} set in the environment, want it unset: a sealed service takes the CA passphrase only from the custodians' shares`);
+    const opened = await unsealFirst(ctx, {
+      host,
+      port,
+      ...(tls ? { tls } : {}),
+      log,
+      stop,
+      onListening: (s) => ctx.out(`jinbao serve sealed on https://${host.includes(':') ? `[${host}]` : host}:${s.port} (pid ${process.pid}): waiting for shares of the CA passphrase (jinbao unseal)\n`),
+    });
+    if (!opened) return void ctx.out('jinbao serve stopped while sealed\n');
+    ({ passphrase, port: listenPort, thresholdAt } = opened);
+  } else {
+    const resolved = await resolvePassphrase({ env: ctx.io.env, envName: o.passphraseEnv, stateDir: ctx.stateDir, demo: async () => demoPassphrase(await openPki(ctx)) });
+    if (resolved.source === 'demo') ctx.err(`${DEMO_PASSPHRASE_WARNING}\n`);
+    passphrase = resolved.passphrase;
+  }
   const running = await startServe(ctx, {
     host,
-    port,
+    port: listenPort,
     passphrase,
     log,
     limits,
@@ -106,17 +135,10 @@ async function serve(ctx: Context, o: ServeOptions): Promise<void> {
     ...(o.acmeDnsServer !== undefined ? { acmeDnsServers: [o.acmeDnsServer] } : {}),
   });
   ctx.out(`jinbao serve listening on ${running.service.url} (pid ${process.pid}); ACME directory ${running.directoryUrl}\n`);
+  if (thresholdAt !== undefined) ctx.out(`unsealed: serving ${Date.now() - thresholdAt} ms after the last share arrived\n`);
   if (running.tlsSerial) ctx.out(`TLS certificate ${running.tlsSerial} issued by the infrastructure CA; clients trust the root (jinbao pki cas --pem root)\n`);
   if (acmeHosts || acmeHttpPort !== undefined) ctx.err('warning: --acme-hosts / --acme-http-port are for labs and tests, not for production validation\n');
-  await new Promise<void>((done) => {
-    const stop = () => {
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
-      done();
-    };
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
-  });
+  await stop;
   log({ at: new Date().toISOString(), level: 'info', msg: 'shutting down: draining requests and validations' });
   await running.close();
   ctx.out('jinbao serve stopped\n');
