@@ -3,6 +3,7 @@ import { ExitCode, JinbaoError } from '../lib/errors.js';
 import { detailTexts, errorText, langFromArgs, translator, type Lang } from '../lib/i18n/index.js';
 import { packageVersion } from '../lib/package-info.js';
 import { COMMANDS } from './commands/index.js';
+import { runRemote } from './client.js';
 import { Context, type GlobalOptions, type Io } from './context.js';
 import { CLI, localizeHelp, translateCommanderError } from './help.js';
 import type { CommandAction, Runner } from './runner.js';
@@ -21,6 +22,9 @@ export function buildProgram(io: Io, result: { exitCode: number }, lang: Lang = 
     .addOption(new Option('--state <dir>', 'state directory (embedded SQLite store)').default(undefined, '$JINBAO_STATE or .jinbao/'))
     .addOption(new Option('--lang <lang>', 'language of messages and reports: en or zh-CN').default(undefined, 'the locale: LC_ALL > LC_MESSAGES > LANG, zh_CN.* is Chinese'))
     .option('--debug', 'show stack traces for errors')
+    .addOption(new Option('--server <url>', 'the jinbao serve to talk to: client mode (with --identity) or jinbao unseal'))
+    .addOption(new Option('--identity <file>', 'client mode: your operator certificate (PKCS#12; its password in JINBAO_IDENTITY_PASSPHRASE)'))
+    .addOption(new Option('--server-ca <file>', 'with --server: the CA the service\'s TLS certificate chains to (PEM); default: the root in the identity bundle, else the system\'s trust store'))
     // English needs no catalogue: loading one costs every command 30-50 ms
     .showHelpAfterError(lang === 'en' ? '(run with --help for usage)' : translator(lang, CLI)('help.afterError'))
     .configureOutput({
@@ -50,7 +54,7 @@ Docs: docs/architecture.md, docs/inventory.md, docs/cli.md`,
       const opts = command.opts() as O;
       const global = command.optsWithGlobals() as GlobalOptions;
       const positional = args.slice(0, -2).filter((a): a is string => typeof a === 'string');
-      const ctx = new Context(io, global);
+      const ctx = new Context(io, global, main);
       try {
         const code = await action(ctx, opts, positional);
         result.exitCode = code ?? ExitCode.ok;
@@ -69,6 +73,13 @@ Docs: docs/architecture.md, docs/inventory.md, docs/cli.md`,
 export async function main(argv: readonly string[], io: Io): Promise<number> {
   const result = { exitCode: ExitCode.ok as number };
   const lang = langFromArgs(argv, io.env);
+  if (argv.some((a) => a === '--identity' || a.startsWith('--identity='))) {
+    try {
+      return await runRemote(argv, io, lang);
+    } catch (err) {
+      return reportError(err, io, argv.includes('--debug'), lang);
+    }
+  }
   const program = buildProgram(io, result, lang);
   try {
     await program.parseAsync([...argv], { from: 'user' });

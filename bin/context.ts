@@ -16,6 +16,10 @@ export interface GlobalOptions {
   readonly state?: string;
   readonly lang?: string;
   readonly debug?: boolean;
+  /** Client mode: the service, the operator's PKCS#12 identity, the CA the service's certificate chains to. */
+  readonly server?: string;
+  readonly identity?: string;
+  readonly serverCa?: string;
 }
 
 /**
@@ -29,8 +33,12 @@ export class Context extends LocalOpsContext {
   readonly lang: Lang;
   private readonly cleanups: (() => void | Promise<void>)[] = [];
 
-  constructor(io: Io, global: GlobalOptions) {
+  /** Run a whole jinbao command line in this process (the service runs operators' commands with it). */
+  readonly runCommandLine: (argv: readonly string[], io: Io) => Promise<number>;
+
+  constructor(io: Io, global: GlobalOptions, runCommandLine: (argv: readonly string[], io: Io) => Promise<number>) {
     super({ state: resolveState(global.state, io.env), inventory: global.inventory, env: io.env });
+    this.runCommandLine = runCommandLine;
     this.io = io;
     this.global = global;
     this.lang = resolveLang(global.lang, io.env);

@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { createHash } from 'node:crypto';
 import type { Database, Queryable, SqlMigration, Transaction } from './sql/index.js';
 
@@ -103,8 +104,18 @@ export async function migrateAudit(db: Database): Promise<void> {
   await done;
 }
 
+const actorScope = new AsyncLocalStorage<string>();
+
+/**
+ * Run `fn` with `actor` as the default actor of every audit entry it records (the service runs an
+ * authenticated operator's command this way; concurrent commands keep their own actor).
+ */
+export function asActor<T>(actor: string, fn: () => Promise<T>): Promise<T> {
+  return actorScope.run(actor, fn);
+}
+
 function defaultActor(): string {
-  return process.env.SUDO_USER ?? process.env.USER ?? process.env.LOGNAME ?? `uid:${process.getuid?.() ?? '?'}`;
+  return actorScope.getStore() ?? process.env.SUDO_USER ?? process.env.USER ?? process.env.LOGNAME ?? `uid:${process.getuid?.() ?? '?'}`;
 }
 
 /** Canonical JSON: object keys sorted, so the hash does not depend on insertion order. */

@@ -5,7 +5,8 @@
  * given. The certificate service will ask this feature before it runs an operation.
  */
 export { ADMINISTRATOR_ROLES, ROLES, assignmentConflict, isRole, separation, type Assignment, type Conflict, type Operator, type OperatorStatus, type Role, type Separation } from './model.js';
-export { addOperator, changeOperator, currentCeremony, listOperators, operatorSeparation, passphraseOpensCaKeys, showOperator, splitPassphrase, type AddOperatorRequest, type AddedOperator, type SplitRequest } from './operations.js';
+export { addOperator, changeOperator, currentCeremony, operatorByCertificate, listOperators, operatorSeparation, passphraseOpensCaKeys, showOperator, splitPassphrase, type AddOperatorRequest, type AddedOperator, type SplitRequest } from './operations.js';
 export { parseShare, ShareCollector, formatShare, type Ceremony, type Share } from './ceremony.js';
 export { OPERATOR_MIGRATIONS, OPERATORS_COMPONENT } from './store.js';
 export { OPERATORS_MESSAGES } from './messages.js';
+export { authorize, commandOf, PERMISSIONS, type Authorized } from './permissions.js';

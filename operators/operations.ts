@@ -11,7 +11,7 @@ import { issueCertificate, openPki, revokeCertificate } from '../pki/operations.
 import { checkCeremonyCounts, formatShare, splitSecret, type Ceremony } from './ceremony.js';
 import { OPERATORS_MESSAGES } from './messages.js';
 import { assignmentConflict, isRole, ROLES, separation, type Assignment, type Operator, type OperatorStatus, type Role, type Separation } from './model.js';
-import { insertCeremony, insertOperator, latestCeremony, migrateOperators, readOperator, readOperators, setOperatorStatus, writeWithAudit } from './store.js';
+import { insertCeremony, insertOperator, latestCeremony, migrateOperators, readOperator, readOperatorByCertificate, readOperators, setOperatorStatus, writeWithAudit } from './store.js';
 
 export interface AddOperatorRequest {
   readonly name: string;
@@ -260,4 +260,11 @@ export async function passphraseOpensCaKeys(state: StateAccess, passphrase: stri
   } catch {
     return false;
   }
+}
+
+/** The operator a client certificate (serial, hex) authenticates, if any. */
+export async function operatorByCertificate(state: StateAccess, serial: string): Promise<Operator | undefined> {
+  const db = await state.database();
+  await migrateOperators(db);
+  return readOperatorByCertificate(db, serial.toLowerCase());
 }

@@ -120,3 +120,9 @@ export async function latestCeremony(q: Queryable): Promise<Ceremony | undefined
   const [r] = await q.query<{ id: string; shares: number; threshold: number; share_hashes: string; created_at: string }>('SELECT * FROM operator_ceremonies ORDER BY created_at DESC, id DESC LIMIT 1');
   return r ? { id: r.id, shares: Number(r.shares), threshold: Number(r.threshold), shareHashes: JSON.parse(r.share_hashes) as string[], createdAt: r.created_at } : undefined;
 }
+
+/** The assignment an operator certificate belongs to. */
+export async function readOperatorByCertificate(q: Queryable, serial: string): Promise<Operator | undefined> {
+  const [row] = await q.query<Row>('SELECT * FROM operators WHERE certificate_serial = $1', [serial]);
+  return row ? fromRow(row) : undefined;
+}

@@ -44,6 +44,11 @@ export class LocalOpsContext implements OpsContext {
     return this.cachedFabric;
   }
 
+  /** The inventory file given, if any (undefined: the built-in national inventory). */
+  get inventoryFile(): string | undefined {
+    return this.inventory;
+  }
+
   get inventorySource(): string {
     return this.inventory ?? 'built-in national inventory';
   }

@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { Counter, Histogram, Registry } from 'prom-client';
 import type { AcmeServer } from '../pki/acme/server.js';
 import type { PkiPort } from './pki-port.js';
+import { handleAdmin, type AdminOptions } from './admin.js';
 
 /**
  * The HTTPS front of `jinbao serve`: health and readiness, Prometheus metrics, the ACME server,
@@ -24,6 +25,8 @@ export interface ServiceOptions {
   readonly checkDatabase: () => Promise<void>;
   /** @default 64 KiB */
   readonly maxBodyBytes?: number;
+  /** Client mode (`POST /admin/run`): operators authenticate with client certificates chained to `clientCa` (PEM). */
+  readonly admin?: AdminOptions & { readonly clientCa: string };
 }
 
 export interface RunningService {
@@ -61,6 +64,7 @@ function routeOf(path: string): string {
   if (path.startsWith('/crl/')) return 'crl';
   if (path.startsWith('/ocsp')) return 'ocsp';
   if (path.startsWith('/ca/')) return 'ca';
+  if (path === '/admin/run') return 'admin';
   return 'other';
 }
 
@@ -129,6 +133,7 @@ export async function startService(o: ServiceOptions): Promise<RunningService> {
       return void send(res, 200, { 'content-type': 'application/x-pem-file' }, `-----BEGIN CERTIFICATE-----\n${Buffer.from(ca.der).toString('base64').replace(/.{64}/g, '$&\n').replace(/\n?$/, '\n')}-----END CERTIFICATE-----\n`);
     }
     if (path === '/ocsp' || path.startsWith('/ocsp/')) return void (await ocsp(req, res, path.slice('/ocsp'.length).replace(/^\//, ''), method));
+    if (path === '/admin/run' && method === 'POST' && o.admin) return handleAdmin(req, res, o.admin);
     send(res, 404, { 'content-type': 'text/plain' }, 'not found\n');
     return undefined;
   }
@@ -161,7 +166,10 @@ export async function startService(o: ServiceOptions): Promise<RunningService> {
     send(res, 200, { 'content-type': 'application/ocsp-response' }, answer);
   }
 
-  const server: Server = createServer({ key: o.tls.keyPem, cert: o.tls.certPem }, (req, res) => {
+  // Client certificates are asked for, never required: ACME and revocation clients have none; only
+  // /admin/run insists on one that chains to the jinbao root.
+  const clientAuth = o.admin ? { requestCert: true, rejectUnauthorized: false, ca: o.admin.clientCa } : {};
+  const server: Server = createServer({ key: o.tls.keyPem, cert: o.tls.certPem, ...clientAuth }, (req, res) => {
     const started = process.hrtime.bigint();
     inFlight++;
     const path = (req.url ?? '/').split('?')[0]!;

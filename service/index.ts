@@ -8,11 +8,14 @@ import type { OpsContext } from '../orchestration/index.js';
 import { InputError } from '../lib/errors.js';
 import { AcmeServer, AcmeStore, createEab, NetworkValidator, type AcmeLimits, type ChallengeValidator, type EabKey } from '../pki/acme/index.js';
 import { startService, type RunningService } from './http.js';
+import type { CommandLineRunner } from './admin.js';
+import { toPem } from '../pki/index.js';
 import { appendAuditEntry, PkiPort } from './pki-port.js';
 
 export { PkiPort, appendAuditEntry, type CaCertificate, type PkiPortOptions } from './pki-port.js';
 export { startService, type RunningService, type ServiceOptions } from './http.js';
 export { startSealed, unsealFirst, type SealedOptions, type SealedService } from './seal.js';
+export { actorOf, handleAdmin, type AdminOptions, type CommandLineRunner } from './admin.js';
 
 export interface ServeRequest {
   readonly host: string;
@@ -34,6 +37,8 @@ export interface ServeRequest {
   /** Replace the network validator (tests, benchmark). */
   readonly validator?: ChallengeValidator;
   readonly log: (line: Record<string, unknown>) => void;
+  /** Client mode: run operators' command lines (the CLI's entry) with these global arguments and environment. */
+  readonly admin?: { readonly run: CommandLineRunner; readonly globalArgs: readonly string[]; readonly env: NodeJS.ProcessEnv };
 }
 
 export interface RunningServe {
@@ -90,7 +95,9 @@ export async function startServe(ctx: OpsContext, r: ServeRequest): Promise<Runn
   });
   let service: RunningService;
   try {
-    service = await startService({ acme, pki, tls, host: r.host, port: r.port, log: r.log, checkDatabase: async () => void (await db.query('SELECT 1 AS one')) });
+    const root = r.admin ? await pki.caCertificate('root') : undefined;
+    const admin = r.admin && root ? { ...r.admin, ctx, clientCa: toPem(root.der) } : undefined;
+    service = await startService({ acme, pki, tls, host: r.host, port: r.port, log: r.log, checkDatabase: async () => void (await db.query('SELECT 1 AS one')), ...(admin ? { admin } : {}) });
   } catch (err) {
     throw new InputError(`cannot listen on ${r.host}:${r.port}: ${(err as Error).message}; pick another --listen`, { cause: err });
   }

@@ -133,6 +133,12 @@ async function serve(ctx: Context, o: ServeOptions): Promise<void> {
     ...(acmeHosts ? { acmeHosts } : {}),
     ...(acmeHttpPort !== undefined ? { acmeHttpPort } : {}),
     ...(o.acmeDnsServer !== undefined ? { acmeDnsServers: [o.acmeDnsServer] } : {}),
+    // client mode: operators' command lines run here, on this service's state, with the keys it holds
+    admin: {
+      run: ctx.runCommandLine,
+      globalArgs: ['--state', ctx.state.kind === 'postgresql' ? ctx.state.url : ctx.state.dir, ...(ctx.inventoryFile !== undefined ? ['--inventory', ctx.inventoryFile] : [])],
+      env: { ...ctx.io.env, [o.passphraseEnv]: passphrase },
+    },
   });
   ctx.out(`jinbao serve listening on ${running.service.url} (pid ${process.pid}); ACME directory ${running.directoryUrl}\n`);
   if (thresholdAt !== undefined) ctx.out(`unsealed: serving ${Date.now() - thresholdAt} ms after the last share arrived\n`);

@@ -7,9 +7,7 @@ import type { Context } from '../context.js';
 import type { Runner } from '../runner.js';
 
 interface UnsealOptions {
-  server: string;
   share?: string;
-  serverCa?: string;
   json?: boolean;
 }
 
@@ -25,10 +23,8 @@ interface SealStatus {
 export function register(program: Command, run: Runner): void {
   program
     .command('unseal')
-    .description('submit one custodian\'s share of the CA passphrase to a sealed jinbao serve (without --share: show how far unsealing is)')
-    .requiredOption('--server <url>', 'the service, e.g. https://pki.jinbao.internal:8443')
+    .description('submit one custodian\'s share of the CA passphrase to a sealed jinbao serve at --server (without --share: show how far unsealing is)')
     .option('--share <file>', 'this custodian\'s share file (jinbao ceremony split)')
-    .option('--server-ca <file>', 'the CA certificate that issued the service\'s TLS certificate (PEM; default: the system\'s trust store)')
     .option('--json', 'machine-readable output')
     .addHelpText('after', '\nExamples:\n  $ jinbao unseal --server https://pki.jinbao.internal:8443 --server-ca root.pem --share share-2-of-5.txt\n  $ jinbao unseal --server https://pki.jinbao.internal:8443 --server-ca root.pem')
     .action(run<UnsealOptions>(unseal));
@@ -62,14 +58,17 @@ function call(url: URL, ca: string | undefined, body?: string): Promise<{ status
 }
 
 async function unseal(ctx: Context, o: UnsealOptions): Promise<number> {
+  // --server and --server-ca are the global options client mode uses too
+  const { server, serverCa } = ctx.global;
+  if (server === undefined) throw new InputError('--server: got none, want the sealed service\'s https:// URL, e.g. jinbao unseal --server https://pki.jinbao.internal:8443 --share FILE');
   let base: URL;
   try {
-    base = new URL(o.server);
+    base = new URL(server);
   } catch {
-    throw new InputError(`--server: got "${o.server}", want the service's https:// URL`);
+    throw new InputError(`--server: got "${server}", want the service's https:// URL`);
   }
-  if (base.protocol !== 'https:') throw new InputError(`--server: got "${o.server}", want an https:// URL (shares never travel in clear)`);
-  const ca = o.serverCa !== undefined ? readText('--server-ca', o.serverCa) : undefined;
+  if (base.protocol !== 'https:') throw new InputError(`--server: got "${server}", want an https:// URL (shares never travel in clear)`);
+  const ca = serverCa !== undefined ? readText('--server-ca', serverCa) : undefined;
   const r = o.share === undefined ? await call(new URL('/sys/seal-status', base), ca) : await call(new URL('/sys/unseal', base), ca, JSON.stringify({ share: readText('--share', o.share) }));
   if (o.json) ctx.out(json(r.data));
   else if (r.data.error) ctx.err(`${ctx.t('unseal.refused', { error: r.data.error })}\n`);

@@ -1,0 +1,98 @@
+import { X509Certificate } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { request } from 'node:https';
+import forge from 'node-forge';
+import { ExitCode, InputError, UnavailableError } from '../lib/errors.js';
+import type { Lang } from '../lib/i18n/index.js';
+import type { Io } from './context.js';
+
+/**
+ * Client mode: `jinbao --server URL --identity FILE.p12 <command ...>` sends the command line to the
+ * service, which authenticates the operator by the certificate (mutual TLS), checks the role and
+ * scope, runs it on its state with the keys only it holds, and sends back what the command printed
+ * and its exit code. Nothing runs locally.
+ */
+
+const CLIENT_OPTIONS = ['--server', '--identity', '--server-ca'] as const;
+
+function take(argv: readonly string[]): { rest: string[]; values: Partial<Record<(typeof CLIENT_OPTIONS)[number], string>> } {
+  const rest: string[] = [];
+  const values: Partial<Record<(typeof CLIENT_OPTIONS)[number], string>> = {};
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const name = CLIENT_OPTIONS.find((o) => a === o || a.startsWith(`${o}=`));
+    if (!name) {
+      rest.push(a);
+      continue;
+    }
+    values[name] = a === name ? argv[++i] : a.slice(name.length + 1);
+  }
+  return { rest, values };
+}
+
+function readFile(flag: string, file: string): Buffer {
+  try {
+    return readFileSync(file);
+  } catch (err) {
+    throw new InputError(`${flag}: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+  }
+}
+
+/** The self-signed certificate in the bundle (the jinbao root), as PEM; undefined when the bundle has none. */
+function rootOf(p12: Buffer, password: string): string | undefined {
+  let parsed: forge.pkcs12.Pkcs12Pfx;
+  try {
+    parsed = forge.pkcs12.pkcs12FromAsn1(forge.asn1.fromDer(p12.toString('binary')), password);
+  } catch (err) {
+    throw new InputError(`--identity: cannot open the bundle (${(err as Error).message}); check JINBAO_IDENTITY_PASSPHRASE`);
+  }
+  const bagType = forge.pki.oids.certBag!;
+  const bags: forge.pkcs12.Bag[] = parsed.getBags({ bagType })[bagType] ?? [];
+  // forge reads RSA certificates only; the DER of the others is in the bag's asn1 (EC, SM2)
+  const certs = bags.flatMap((b) => {
+    const der = b.cert ? forge.asn1.toDer(forge.pki.certificateToAsn1(b.cert)) : b.asn1 ? forge.asn1.toDer(b.asn1) : undefined;
+    return der ? [new X509Certificate(Buffer.from(der.getBytes(), 'binary'))] : [];
+  });
+  return certs.find((c) => c.issuer === c.subject && c.ca)?.toString();
+}
+
+export async function runRemote(argv: readonly string[], io: Io, lang: Lang): Promise<number> {
+  const { rest, values } = take(argv);
+  if (!values['--server']) throw new InputError('--identity: got no --server, want the service to send the command to (e.g. --server https://pki.jinbao.internal:8443)');
+  if (!values['--identity']) throw new InputError('--identity: got no file, want your operator PKCS#12 bundle (jinbao operator add wrote it)');
+  let base: URL;
+  try {
+    base = new URL(values['--server']);
+  } catch {
+    throw new InputError(`--server: got "${values['--server']}", want the service's https:// URL`);
+  }
+  if (base.protocol !== 'https:') throw new InputError(`--server: got "${values['--server']}", want an https:// URL`);
+  const passphrase = io.env.JINBAO_IDENTITY_PASSPHRASE;
+  if (!passphrase) throw new InputError('--identity: got no JINBAO_IDENTITY_PASSPHRASE in the environment, want the bundle\'s password there (the .p12.password file jinbao operator add wrote)');
+  const pfx = readFile('--identity', values['--identity']);
+  const ca = values['--server-ca'] !== undefined ? readFile('--server-ca', values['--server-ca']).toString('utf8') : rootOf(pfx, passphrase);
+  const remoteArgv = lang === 'zh-CN' && !rest.some((a) => a === '--lang' || a.startsWith('--lang=')) ? ['--lang', 'zh-CN', ...rest] : rest;
+  const answer = await new Promise<{ status: number; body: { code?: number; stdout?: string; stderr?: string; error?: string } }>((resolve, reject) => {
+    const req = request(new URL('/admin/run', base), { method: 'POST', pfx, passphrase, ...(ca ? { ca } : {}), headers: { 'content-type': 'application/json', 'accept-language': lang }, timeout: 600_000 }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        try {
+          resolve({ status: res.statusCode ?? 0, body: JSON.parse(Buffer.concat(chunks).toString('utf8')) as never });
+        } catch {
+          reject(new UnavailableError(`${base.origin} answered ${res.statusCode} with no command result: is it a jinbao serve?`));
+        }
+      });
+    });
+    req.on('timeout', () => req.destroy(new Error('no answer within 10 minutes')));
+    req.on('error', (err) => reject(new UnavailableError(`cannot reach ${base.origin}: ${err.message}`, { cause: err })));
+    req.end(JSON.stringify({ argv: remoteArgv }));
+  });
+  if (answer.status !== 200) {
+    io.stderr.write(`jinbao: ${answer.body.error ?? `the service answered ${answer.status}`}\n`);
+    return answer.body.code ?? ExitCode.invalidInput;
+  }
+  if (answer.body.stdout) io.stdout.write(answer.body.stdout);
+  if (answer.body.stderr) io.stderr.write(answer.body.stderr);
+  return answer.body.code ?? ExitCode.internal;
+}
