@@ -7,6 +7,7 @@ import { isIP } from 'node:net';
 import type { OpsContext } from '../orchestration/index.js';
 import { InputError } from '../lib/errors.js';
 import { AcmeServer, AcmeStore, createEab, NetworkValidator, type AcmeLimits, type ChallengeValidator, type EabKey } from '../pki/acme/index.js';
+import { CmpServer, CmpStore, createCmpSecrets, revokeCmpSecret, SecretKeyring, type CreatedSecret, type SecretRequest } from '../pki/cmp/index.js';
 import { startService, type RunningService } from './http.js';
 import { appendAuditEntry, PkiPort } from './pki-port.js';
 
@@ -41,6 +42,7 @@ export interface RunningServe {
   readonly directoryUrl: string;
   readonly tlsSerial: string | null;
   readonly acme: AcmeServer;
+  readonly cmp: CmpServer;
   readonly pki: PkiPort;
   close(graceMs?: number): Promise<void>;
 }
@@ -87,13 +89,20 @@ export async function startServe(ctx: OpsContext, r: ServeRequest): Promise<Runn
     ...(r.limits ? { limits: r.limits } : {}),
     onInternalError: (err, req) => r.log({ at: new Date().toISOString(), level: 'error', msg: 'ACME request failed', path: req.path.slice(0, 200), error: (err as Error)?.message, stack: (err as Error)?.stack }),
   });
+  const cmp = new CmpServer({
+    store: await CmpStore.open(db),
+    ca: pki,
+    fabric,
+    keyring: await SecretKeyring.open(r.passphrase),
+    onInternalError: (err) => r.log({ at: new Date().toISOString(), level: 'error', msg: 'CMP request failed', error: (err as Error)?.message, stack: (err as Error)?.stack }),
+  });
   let service: RunningService;
   try {
-    service = await startService({ acme, pki, tls, host: r.host, port: r.port, log: r.log, checkDatabase: async () => void (await db.query('SELECT 1 AS one')) });
+    service = await startService({ acme, cmp, pki, tls, host: r.host, port: r.port, log: r.log, checkDatabase: async () => void (await db.query('SELECT 1 AS one')) });
   } catch (err) {
     throw new InputError(`cannot listen on ${r.host}:${r.port}: ${(err as Error).message}; pick another --listen`, { cause: err });
   }
-  return { service, publicUrl, directoryUrl: `${publicUrl}/acme/directory`, tlsSerial, acme, pki, close: (graceMs) => service.close(graceMs) };
+  return { service, publicUrl, directoryUrl: `${publicUrl}/acme/directory`, tlsSerial, acme, cmp, pki, close: (graceMs) => service.close(graceMs) };
 }
 
 /** `jinbao acme eab create`: a new EAB key for a site, recorded in the audit log (never the HMAC key). */
@@ -101,4 +110,20 @@ export async function createEabAudited(ctx: OpsContext, passphrase: string, opts
   const key = await createEab(ctx, ctx.fabric(), passphrase, opts);
   await appendAuditEntry(ctx, { action: 'acme.eab.create', outcome: 'ok', subject: key.kid, ...(opts.actor ? { actor: opts.actor } : {}), details: { site: key.site, application: key.application, expiresAt: key.expiresAt } });
   return key;
+}
+
+/** `jinbao cmp secret create`: one-time CMP secrets, each creation recorded in the audit log (never the secret). */
+export async function createCmpSecretsAudited(ctx: OpsContext, passphrase: string, requests: readonly SecretRequest[], opts: { actor?: string } = {}): Promise<CreatedSecret[]> {
+  const created = await createCmpSecrets(ctx, ctx.fabric(), passphrase, requests);
+  for (const s of created) {
+    await appendAuditEntry(ctx, { action: 'cmp.secret.create', outcome: 'ok', subject: s.reference, ...(opts.actor ? { actor: opts.actor } : {}), details: { site: s.site, profile: s.profile, subject: s.subject, expiresAt: s.expiresAt } });
+  }
+  return created;
+}
+
+/** `jinbao cmp secret revoke`, audited. */
+export async function revokeCmpSecretAudited(ctx: OpsContext, reference: string, opts: { actor?: string } = {}): Promise<{ reference: string; site: string; subject: string }> {
+  const r = await revokeCmpSecret(ctx, reference);
+  await appendAuditEntry(ctx, { action: 'cmp.secret.revoke', outcome: 'ok', subject: r.reference, ...(opts.actor ? { actor: opts.actor } : {}), details: { site: r.site, subject: r.subject } });
+  return r;
 }
