@@ -291,13 +291,14 @@ export class CmpServer {
         throw new Refusal('badCertTemplate', `subject: ${mismatch}`);
       }
     }
-    if (type === BODY.kur) await this.o.ca.revoke(auth.holder!.serial, 'superseded', auth.actor);
     await this.o.store.recordIssued({
       transaction_id: Buffer.from(msg.header.transactionId!).toString('hex'),
       reference: auth.secret?.reference ?? null,
       holder: auth.secret?.reference ?? auth.holder!.serial,
       serial: issued.serial,
       cert_hash: createHash('sha256').update(issued.certificateDer).digest('hex'),
+      // The old certificate still signs the certConf; it is superseded when the new one is confirmed.
+      supersedes: type === BODY.kur ? auth.holder!.serial : null,
       status: 'waiting',
       created_at: this.now().toISOString(),
     });
@@ -306,9 +307,9 @@ export class CmpServer {
       outcome: 'ok',
       subject: issued.serial,
       actor: auth.actor,
-      details: { site, profile, ...(auth.secret ? { reference: auth.secret.reference } : { holder: auth.holder!.serial }), ...(type === BODY.kur ? { superseded: auth.holder!.serial } : {}) },
+      details: { site, profile, ...(auth.secret ? { reference: auth.secret.reference } : { holder: auth.holder!.serial }), ...(type === BODY.kur ? { supersedes: auth.holder!.serial } : {}) },
     });
-    const reply = type === BODY.kur ? BODY.kup : type === BODY.cr ? BODY.cp : BODY.ip;
+    const reply = type === BODY.kur ? BODY.kup : type === BODY.ir ? BODY.ip : BODY.cp;
     const certReqId = request?.certReqId ?? 0;
     const caPubs = type === BODY.ir || type === BODY.p10cr ? issued.chainDer.slice(-1) : [];
     return this.answer(site, msg, reply, certRepContent(certReqId, issued.certificateDer, statusInfo(0), caPubs), auth.protection, issued.chainDer);
@@ -330,7 +331,8 @@ export class CmpServer {
     if (!['sha256', 'sha384', 'sha512', 'sm3', 'sha1'].some((h) => sameBytes(createHash(h).update(issued.der).digest(), s.certHash))) throw new Refusal('badCertId', 'certConf: certHash does not match the certificate issued in this transaction');
     if (!(await this.o.store.finishTransaction(id, s.accepted ? 'confirmed' : 'rejected'))) throw new Refusal('certConfirmed', 'certConf: transaction already confirmed');
     if (!s.accepted) await this.o.ca.revoke(tx.serial, 'cessationOfOperation', auth.actor);
-    await this.o.ca.audit({ action: 'cmp.certConf', outcome: 'ok', subject: tx.serial, actor: auth.actor, details: { site, accepted: s.accepted, ...(s.accepted ? {} : { revoked: tx.serial }) } });
+    else if (tx.supersedes) await this.o.ca.revoke(tx.supersedes, 'superseded', auth.actor);
+    await this.o.ca.audit({ action: 'cmp.certConf', outcome: 'ok', subject: tx.serial, actor: auth.actor, details: { site, accepted: s.accepted, ...(s.accepted ? (tx.supersedes ? { superseded: tx.supersedes } : {}) : { revoked: tx.serial }) } });
     return this.answer(site, msg, BODY.pkiconf, PKI_CONF_CONTENT, auth.protection);
   }
 

@@ -39,6 +39,7 @@ function schemaV1(bytes: 'BLOB' | 'BYTEA'): string {
         holder TEXT NOT NULL,
         serial TEXT NOT NULL,
         cert_hash TEXT NOT NULL,
+        supersedes TEXT,
         status TEXT NOT NULL,
         created_at TEXT NOT NULL
       );`;
@@ -71,6 +72,8 @@ export interface TransactionRow {
   readonly holder: string;
   readonly serial: string;
   readonly cert_hash: string;
+  /** kur: the holder's certificate that the new one replaces once confirmed. */
+  readonly supersedes: string | null;
   readonly status: 'waiting' | 'confirmed' | 'rejected';
   readonly created_at: string;
 }
@@ -120,8 +123,8 @@ export class CmpStore {
   async recordIssued(t: TransactionRow): Promise<void> {
     await this.db.write(async (tx) => {
       if (t.reference !== null) await tx.run('UPDATE cmp_secrets SET serial = $1 WHERE reference = $2', [t.serial, t.reference]);
-      await tx.run('INSERT INTO cmp_transactions (transaction_id, reference, holder, serial, cert_hash, status, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)', [
-        t.transaction_id, t.reference, t.holder, t.serial, t.cert_hash, t.status, t.created_at,
+      await tx.run('INSERT INTO cmp_transactions (transaction_id, reference, holder, serial, cert_hash, supersedes, status, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)', [
+        t.transaction_id, t.reference, t.holder, t.serial, t.cert_hash, t.supersedes, t.status, t.created_at,
       ]);
     });
   }
