@@ -94,4 +94,67 @@ describe('openssl cmp against jinbao serve', () => {
     expect([c?.status, c?.revocationReason]).toEqual(['revoked', 'keyCompromise']);
     expect((await f.audit('cmp.rr')).map((e) => e.outcome)).toEqual(['ok']);
   });
+
+  describe('refusals: a protected error with the right PKIFailureInfo, nothing issued, audited', () => {
+    const refused = async (args: string[], failInfo: string, action = 'cmp.ir') => {
+      const before = await f.certificates();
+      const audited = (await f.audit(action)).filter((e) => e.outcome === 'refused').length;
+      const r = await run('openssl', ['cmp', ...common(), '-trusted', join(dir, 'root.pem'), '-untrusted', join(dir, 'chain.pem'), ...args, ...(args[1] === 'genm' ? [] : ['-certout', join(dir, 'refused.crt')])]);
+      expect(r.code).not.toBe(0);
+      expect(r.out).toContain('received ERROR');
+      expect(r.out).toContain(`PKIFailureInfo: ${failInfo}`);
+      expect(await f.certificates()).toBe(before);
+      const after = (await f.audit(action)).filter((e) => e.outcome === 'refused');
+      expect(after.length).toBe(audited + 1);
+      expect(after.at(-1)!.details.failInfo).toBe(failInfo);
+      return r.out;
+    };
+
+    it('a wrong secret: badMessageCheck, signed by the CA (the secret did not verify)', async () => {
+      const s = await secret();
+      const out = await refused(['-cmd', 'ir', '-ref', s.reference, '-secret', 'pass:not-the-secret', '-newkey', key('e1.pem'), '-subject', '/CN=张三/serialNumber=S0001'], 'badMessageCheck');
+      expect(out).toContain('check the reference (-ref) and secret (-secret)');
+    });
+
+    it('an unknown reference: the same answer as a wrong secret', async () => {
+      await refused(['-cmd', 'ir', '-ref', '440100-000000000000', '-secret', 'pass:whatever', '-newkey', key('e2.pem'), '-subject', '/CN=张三/serialNumber=S0001'], 'badMessageCheck');
+    });
+
+    it('a secret used twice: notAuthorized', async () => {
+      const s = await secret();
+      const first = await run('openssl', ['cmp', '-cmd', 'ir', ...common(), '-ref', s.reference, '-secret', `pass:${s.secret}`, '-newkey', key('e3.pem'), '-subject', '/CN=张三/serialNumber=S0001', '-certout', join(dir, 'e3.crt')]);
+      expect(first.out).toContain('received PKICONF');
+      const out = await refused(['-cmd', 'ir', '-ref', s.reference, '-secret', `pass:${s.secret}`, '-newkey', key('e4.pem'), '-subject', '/CN=张三/serialNumber=S0001'], 'notAuthorized');
+      expect(out).toContain('already used');
+    });
+
+    it('an expired secret: notAuthorized', async () => {
+      const [s] = await createCmpSecrets(f.ctx, f.ctx.fabric(), PASS, [{ site: '440100', profile: 'staff-auth', subject: SUBJECT, validityDays: 1 }], new Date(Date.now() - 2 * 86_400_000));
+      const out = await refused(['-cmd', 'ir', '-ref', s!.reference, '-secret', `pass:${s!.secret}`, '-newkey', key('e5.pem'), '-subject', '/CN=张三/serialNumber=S0001'], 'notAuthorized');
+      expect(out).toContain('expired');
+    });
+
+    it('a subject other than the secret\'s: badCertTemplate, and the secret stays usable', async () => {
+      const s = await secret();
+      const out = await refused(['-cmd', 'ir', '-ref', s.reference, '-secret', `pass:${s.secret}`, '-newkey', key('e6.pem'), '-subject', '/CN=王五/serialNumber=S0001'], 'badCertTemplate');
+      expect(out).toContain('CN=王五');
+      const again = await run('openssl', ['cmp', '-cmd', 'ir', ...common(), '-ref', s.reference, '-secret', `pass:${s.secret}`, '-newkey', key('e7.pem'), '-subject', '/CN=张三/serialNumber=S0001', '-certout', join(dir, 'e7.crt')]);
+      expect(again.out).toContain('received PKICONF');
+    });
+
+    it('cr signed by a revoked certificate: certRevoked', async () => {
+      await refused(['-cmd', 'cr', '-cert', join(dir, 'c4.pem'), '-key', join(dir, 'k4.pem'), '-newkey', key('e8.pem')], 'certRevoked', 'cmp.cr');
+    });
+
+    it('cr signed by a certificate this CA did not issue: signerNotTrusted', async () => {
+      const k = key('foreign.key');
+      spawnSync('openssl', ['req', '-x509', '-new', '-key', k, '-subj', '/CN=张三/serialNumber=S0001', '-utf8', '-days', '2', '-out', join(dir, 'foreign.crt')]);
+      await refused(['-cmd', 'cr', '-cert', join(dir, 'foreign.crt'), '-key', k, '-newkey', key('e9.pem')], 'signerNotTrusted', 'cmp.cr');
+    });
+
+    it('an unsupported body type (genm): badRequest', async () => {
+      const s = await secret();
+      await refused(['-cmd', 'genm', '-ref', s.reference, '-secret', `pass:${s.secret}`], 'badRequest', 'cmp.request');
+    });
+  });
 });
