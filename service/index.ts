@@ -7,7 +7,7 @@ import { isIP } from 'node:net';
 import type { OpsContext } from '../orchestration/index.js';
 import { InputError } from '../lib/errors.js';
 import { AcmeServer, AcmeStore, createEab, NetworkValidator, type AcmeLimits, type ChallengeValidator, type EabKey } from '../pki/acme/index.js';
-import { CmpServer, CmpStore, createCmpSecrets, revokeCmpSecret, SecretKeyring, type CreatedSecret, type SecretRequest } from '../pki/cmp/index.js';
+import { CmpServer, CmpStore, SecretKeyring } from '../pki/cmp/index.js';
 import { startService, type RunningService } from './http.js';
 import { appendAuditEntry, PkiPort } from './pki-port.js';
 
@@ -112,18 +112,3 @@ export async function createEabAudited(ctx: OpsContext, passphrase: string, opts
   return key;
 }
 
-/** `jinbao cmp secret create`: one-time CMP secrets, each creation recorded in the audit log (never the secret). */
-export async function createCmpSecretsAudited(ctx: OpsContext, passphrase: string, requests: readonly SecretRequest[], opts: { actor?: string } = {}): Promise<CreatedSecret[]> {
-  const created = await createCmpSecrets(ctx, ctx.fabric(), passphrase, requests);
-  for (const s of created) {
-    await appendAuditEntry(ctx, { action: 'cmp.secret.create', outcome: 'ok', subject: s.reference, ...(opts.actor ? { actor: opts.actor } : {}), details: { site: s.site, profile: s.profile, subject: s.subject, expiresAt: s.expiresAt } });
-  }
-  return created;
-}
-
-/** `jinbao cmp secret revoke`, audited. */
-export async function revokeCmpSecretAudited(ctx: OpsContext, reference: string, opts: { actor?: string } = {}): Promise<{ reference: string; site: string; subject: string }> {
-  const r = await revokeCmpSecret(ctx, reference);
-  await appendAuditEntry(ctx, { action: 'cmp.secret.revoke', outcome: 'ok', subject: r.reference, ...(opts.actor ? { actor: opts.actor } : {}), details: { site: r.site, subject: r.subject } });
-  return r;
-}

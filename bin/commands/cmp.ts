@@ -3,10 +3,9 @@ import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'nod
 import { InputError } from '../../lib/errors.js';
 import { parseInteger } from '../../lib/options.js';
 import { json, table } from '../../lib/output.js';
-import { CMP_SECRET_DEFAULT_VALIDITY_DAYS, listCmpSecrets, type CreatedSecret, type SecretRequest } from '../../pki/cmp/index.js';
+import { CMP_SECRET_DEFAULT_VALIDITY_DAYS, createCmpSecrets, listCmpSecrets, revokeCmpSecret, type CreatedSecret, type SecretRequest } from '../../pki/cmp/index.js';
 import { DEFAULT_PASSPHRASE_ENV, DEMO_PASSPHRASE_WARNING, demoPassphrase, resolvePassphrase } from '../../pki/index.js';
 import { openPki } from '../../pki/operations.js';
-import { createCmpSecretsAudited, revokeCmpSecretAudited } from '../../service/index.js';
 import type { Context } from '../context.js';
 import type { Runner } from '../runner.js';
 
@@ -152,7 +151,7 @@ async function create(ctx: Context, o: CreateOptions): Promise<void> {
   if (source === 'demo') ctx.err(`${DEMO_PASSPHRASE_WARNING}\n`);
   const out = o.csv !== undefined ? o.out! : undefined;
   const tmp = out !== undefined ? `${out}.${process.pid}.tmp` : undefined;
-  const created: CreatedSecret[] = await createCmpSecretsAudited(ctx, passphrase, requests);
+  const created: CreatedSecret[] = await createCmpSecrets(ctx, ctx.fabric(), passphrase, requests);
   const withUrl = created.map((s) => ({ ...s, cmpUrl: cmpUrl(o.publicUrl, s.site) }));
   if (out !== undefined && tmp !== undefined) {
     const lines = ['reference,secret,site,profile,subject,expires_at,cmp_url', ...withUrl.map((s) => [s.reference, s.secret, s.site, s.profile, s.subject, s.expiresAt, s.cmpUrl].map(csvField).join(','))];
@@ -187,7 +186,7 @@ async function list(ctx: Context, o: { json?: boolean }): Promise<void> {
 }
 
 async function revoke(ctx: Context, o: { json?: boolean }, args: string[]): Promise<void> {
-  const r = await revokeCmpSecretAudited(ctx, args[0]!);
+  const r = await revokeCmpSecret(ctx, args[0]!);
   if (o.json) return void ctx.out(json({ revoked: r }));
   ctx.out(`${ctx.t('cmp.revoked', { reference: r.reference, subject: r.subject })}\n`);
 }

@@ -471,6 +471,36 @@ export function nameAttributes(name: Uint8Array): { oid: string; value: string }
   return out;
 }
 
+/** PKIStatusInfo: status, the texts and the failure bits set. */
+function readStatusInfo(buf: Uint8Array, t: Tlv): { status: number; text: string; failures: FailureInfo[] } {
+  const [code, ...rest] = kids(buf, need(t, 0x30, 'PKIStatusInfo'));
+  let text = '';
+  const failures: FailureInfo[] = [];
+  for (const f of rest) {
+    if (f.tag === 0x30) text = kids(buf, f).map((s) => stringValue(buf, s) ?? '').join(' ');
+    else if (f.tag === 0x03) {
+      const c = content(buf, f).subarray(1);
+      for (const [name, bit] of Object.entries(FAILURE)) if ((c[bit >> 3] ?? 0) & (0x80 >> (bit & 7))) failures.push(name as FailureInfo);
+    }
+  }
+  return { status: small(buf, code!, 'PKIStatus'), text, failures };
+}
+
+/** An ip/cp/kup (the first response) or an error message, as a client reads it. */
+export function parseCertRep(m: PkiMessage): { status: number; text: string; failures: FailureInfo[]; certificate?: Uint8Array } {
+  const { buf, tlv: t } = m.body;
+  if (m.bodyType === BODY.error) return readStatusInfo(buf, kids(buf, need(t, 0x30, 'ErrorMsgContent'))[0]!);
+  const parts = kids(buf, need(t, 0x30, 'CertRepMessage'));
+  const responses = parts[parts.length - 1];
+  const first = kids(buf, need(responses, 0x30, 'CertRepMessage response'))[0];
+  const [, status, ckp] = kids(buf, need(first, 0x30, 'CertResponse'));
+  const info = readStatusInfo(buf, status!);
+  if (!ckp) return info;
+  const choice = kids(buf, need(ckp, 0x30, 'CertifiedKeyPair'))[0];
+  const cert = kids(buf, need(choice, 0xa0, 'CertOrEncCert certificate'))[0];
+  return { ...info, certificate: raw(buf, need(cert, 0x30, 'certificate')).slice() };
+}
+
 // ---- writing responses
 
 export interface ResponseHeader {

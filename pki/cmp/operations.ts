@@ -4,10 +4,10 @@ import { InputError } from '../../lib/errors.js';
 import { createSecrets, SecretKeyring, secretState, type CreatedSecret, type SecretRequest, type SecretState } from './secrets.js';
 import { CmpStore } from './store.js';
 
-/** `jinbao cmp secret create`: one-time secrets for the people of `requests`, all or none; audited by the caller. */
-export async function createCmpSecrets(state: StateAccess, fabric: Fabric, passphrase: string, requests: readonly SecretRequest[], now = new Date()): Promise<CreatedSecret[]> {
+/** `jinbao cmp secret create`: one-time secrets for the people of `requests`, all or none, audited. */
+export async function createCmpSecrets(state: StateAccess, fabric: Fabric, passphrase: string, requests: readonly SecretRequest[], opts: { now?: Date; actor?: string } = {}): Promise<CreatedSecret[]> {
   const store = await CmpStore.open(await state.database());
-  return createSecrets(store, fabric, await SecretKeyring.open(passphrase), requests, now);
+  return createSecrets(store, fabric, await SecretKeyring.open(passphrase), requests, opts);
 }
 
 export interface CmpSecretListing {
@@ -28,11 +28,13 @@ export async function listCmpSecrets(state: StateAccess, now = new Date()): Prom
   return (await store.listSecrets()).map((r) => ({ reference: r.reference, site: r.site, profile: r.profile, subject: r.subject, state: secretState(r, now), createdAt: r.created_at, expiresAt: r.expires_at, usedAt: r.used_at, serial: r.serial }));
 }
 
-/** `jinbao cmp secret revoke`: an unused secret can no longer enroll; audited by the caller. */
-export async function revokeCmpSecret(state: StateAccess, reference: string, now = new Date()): Promise<{ reference: string; site: string; subject: string }> {
+/** `jinbao cmp secret revoke`: an unused secret can no longer enroll; audited. */
+export async function revokeCmpSecret(state: StateAccess, reference: string, opts: { now?: Date; actor?: string } = {}): Promise<{ reference: string; site: string; subject: string }> {
+  const now = opts.now ?? new Date();
   const store = await CmpStore.open(await state.database());
   const row = await store.secret(reference);
   if (!row) throw new InputError(`secret reference: got "${reference}", want one listed by jinbao cmp secret list`);
-  if (!(await store.revokeSecret(reference, now))) throw new InputError(`secret ${reference} is ${secretState(row, now)}: only an unused secret can be revoked${row.serial ? ` (revoke the certificate it enrolled with jinbao pki revoke --serial ${row.serial})` : ''}`);
+  const audit = { action: 'cmp.secret.revoke', outcome: 'ok' as const, subject: reference, ...(opts.actor ? { actor: opts.actor } : {}), details: { site: row.site, subject: row.subject } };
+  if (!(await store.revokeSecret(reference, now, audit))) throw new InputError(`secret ${reference} is ${secretState(row, now)}: only an unused secret can be revoked${row.serial ? ` (revoke the certificate it enrolled with jinbao pki revoke --serial ${row.serial})` : ''}`);
   return { reference, site: row.site, subject: row.subject };
 }

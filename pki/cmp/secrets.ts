@@ -105,8 +105,9 @@ export function secretRequestProblems(fabric: Fabric, r: SecretRequest): string[
   return problems;
 }
 
-/** Create secrets for every request, all or none (one transaction); InputError naming each problem, by position. */
-export async function createSecrets(store: CmpStore, fabric: Fabric, keyring: SecretKeyring, requests: readonly SecretRequest[], now = new Date()): Promise<CreatedSecret[]> {
+/** Create secrets for every request, all or none (one transaction, audited); InputError naming each problem, by position. */
+export async function createSecrets(store: CmpStore, fabric: Fabric, keyring: SecretKeyring, requests: readonly SecretRequest[], opts: { now?: Date; actor?: string } = {}): Promise<CreatedSecret[]> {
+  const now = opts.now ?? new Date();
   const problems = requests.flatMap((r, i) => secretRequestProblems(fabric, r).map((p) => (requests.length > 1 ? `row ${i + 1}: ${p}` : p)));
   if (problems.length === 1) throw new InputError(problems[0]!);
   if (problems.length > 1) throw new InputError(`${problems.length} problems, first: ${problems[0]}`, { details: problems });
@@ -132,7 +133,8 @@ export async function createSecrets(store: CmpStore, fabric: Fabric, keyring: Se
     });
     out.push({ reference, secret, site: r.site, profile: r.profile, subject: r.subject, expiresAt });
   }
-  await store.insertSecrets(rows);
+  // Audited in the same transaction as the rows (never the secret).
+  await store.insertSecrets(rows, out.map((s) => ({ action: 'cmp.secret.create', outcome: 'ok' as const, subject: s.reference, ...(opts.actor ? { actor: opts.actor } : {}), details: { site: s.site, profile: s.profile, subject: s.subject, expiresAt: s.expiresAt } })));
   return out;
 }
 

@@ -291,24 +291,26 @@ export class CmpServer {
         throw new Refusal('badCertTemplate', `subject: ${mismatch}`);
       }
     }
-    await this.o.store.recordIssued({
-      transaction_id: Buffer.from(msg.header.transactionId!).toString('hex'),
-      reference: auth.secret?.reference ?? null,
-      holder: auth.secret?.reference ?? auth.holder!.serial,
-      serial: issued.serial,
-      cert_hash: createHash('sha256').update(issued.certificateDer).digest('hex'),
-      // The old certificate still signs the certConf; it is superseded when the new one is confirmed.
-      supersedes: type === BODY.kur ? auth.holder!.serial : null,
-      status: 'waiting',
-      created_at: this.now().toISOString(),
-    });
-    await this.o.ca.audit({
-      action,
-      outcome: 'ok',
-      subject: issued.serial,
-      actor: auth.actor,
-      details: { site, profile, ...(auth.secret ? { reference: auth.secret.reference } : { holder: auth.holder!.serial }), ...(type === BODY.kur ? { supersedes: auth.holder!.serial } : {}) },
-    });
+    await this.o.store.recordIssued(
+      {
+        transaction_id: Buffer.from(msg.header.transactionId!).toString('hex'),
+        reference: auth.secret?.reference ?? null,
+        holder: auth.secret?.reference ?? auth.holder!.serial,
+        serial: issued.serial,
+        cert_hash: createHash('sha256').update(issued.certificateDer).digest('hex'),
+        // The old certificate still signs the certConf; it is superseded when the new one is confirmed.
+        supersedes: type === BODY.kur ? auth.holder!.serial : null,
+        status: 'waiting',
+        created_at: this.now().toISOString(),
+      },
+      {
+        action,
+        outcome: 'ok',
+        subject: issued.serial,
+        actor: auth.actor,
+        details: { site, profile, ...(auth.secret ? { reference: auth.secret.reference } : { holder: auth.holder!.serial }), ...(type === BODY.kur ? { supersedes: auth.holder!.serial } : {}) },
+      },
+    );
     const reply = type === BODY.kur ? BODY.kup : type === BODY.ir ? BODY.ip : BODY.cp;
     const certReqId = request?.certReqId ?? 0;
     const caPubs = type === BODY.ir || type === BODY.p10cr ? issued.chainDer.slice(-1) : [];
@@ -329,10 +331,10 @@ export class CmpServer {
     const s = statuses[0];
     if (statuses.length !== 1 || !s) throw new Refusal('badRequest', `certConf: got ${statuses.length} statuses, want 1`);
     if (!['sha256', 'sha384', 'sha512', 'sm3', 'sha1'].some((h) => sameBytes(createHash(h).update(issued.der).digest(), s.certHash))) throw new Refusal('badCertId', 'certConf: certHash does not match the certificate issued in this transaction');
-    if (!(await this.o.store.finishTransaction(id, s.accepted ? 'confirmed' : 'rejected'))) throw new Refusal('certConfirmed', 'certConf: transaction already confirmed');
+    const audit = { action: 'cmp.certConf', outcome: 'ok' as const, subject: tx.serial, actor: auth.actor, details: { site, accepted: s.accepted, ...(s.accepted ? (tx.supersedes ? { superseded: tx.supersedes } : {}) : { revoked: tx.serial }) } };
+    if (!(await this.o.store.finishTransaction(id, s.accepted ? 'confirmed' : 'rejected', audit))) throw new Refusal('certConfirmed', 'certConf: transaction already confirmed');
     if (!s.accepted) await this.o.ca.revoke(tx.serial, 'cessationOfOperation', auth.actor);
     else if (tx.supersedes) await this.o.ca.revoke(tx.supersedes, 'superseded', auth.actor);
-    await this.o.ca.audit({ action: 'cmp.certConf', outcome: 'ok', subject: tx.serial, actor: auth.actor, details: { site, accepted: s.accepted, ...(s.accepted ? (tx.supersedes ? { superseded: tx.supersedes } : {}) : { revoked: tx.serial }) } });
     return this.answer(site, msg, BODY.pkiconf, PKI_CONF_CONTENT, auth.protection);
   }
 

@@ -1,10 +1,11 @@
+import { AUDIT_LOCK, appendAudit, migrateAudit, type AuditInput } from '../../lib/audit.js';
 import type { Database, SqlMigration } from '../../lib/sql/index.js';
 
 /**
  * The CMP server's state in lib/sql (component `cmp`): one-time enrollment secrets and the
  * transactions waiting for the holder's certConf. Several `jinbao serve` processes on one
  * PostgreSQL database are one CMP server: a secret is claimed by a conditional update that exactly
- * one request wins, in any process.
+ * one request wins, in any process. Each change is recorded in the audit log in its own transaction.
  */
 
 export const CMP_MIGRATIONS: readonly SqlMigration[] = [
@@ -82,11 +83,12 @@ export class CmpStore {
   private constructor(readonly db: Database) {}
 
   static async open(db: Database): Promise<CmpStore> {
+    await migrateAudit(db);
     await db.migrate('cmp', CMP_MIGRATIONS);
     return new CmpStore(db);
   }
 
-  async insertSecrets(rows: readonly SecretRow[]): Promise<void> {
+  async insertSecrets(rows: readonly SecretRow[], audit: readonly AuditInput[]): Promise<void> {
     await this.db.write(async (tx) => {
       for (const r of rows) {
         await tx.run(
@@ -94,7 +96,8 @@ export class CmpStore {
           [r.reference, r.site, r.profile, r.subject, r.identity_code, r.insurance_number, r.salt, r.iv, r.ciphertext, r.tag, r.created_at, r.expires_at, r.used_at, r.revoked_at, r.serial],
         );
       }
-    });
+      await appendAudit(tx, ...audit);
+    }, { locks: [AUDIT_LOCK] });
   }
 
   async secret(reference: string): Promise<SecretRow | undefined> {
@@ -116,25 +119,34 @@ export class CmpStore {
     await this.db.run('UPDATE cmp_secrets SET used_at = NULL WHERE reference = $1 AND serial IS NULL', [reference]);
   }
 
-  async revokeSecret(reference: string, now: Date): Promise<boolean> {
-    return (await this.db.run('UPDATE cmp_secrets SET revoked_at = $1 WHERE reference = $2 AND revoked_at IS NULL AND used_at IS NULL', [now.toISOString(), reference])) === 1;
+  async revokeSecret(reference: string, now: Date, audit: AuditInput): Promise<boolean> {
+    return this.db.write(async (tx) => {
+      const n = await tx.run('UPDATE cmp_secrets SET revoked_at = $1 WHERE reference = $2 AND revoked_at IS NULL AND used_at IS NULL', [now.toISOString(), reference]);
+      if (n === 1) await appendAudit(tx, audit);
+      return n === 1;
+    }, { locks: [AUDIT_LOCK] });
   }
 
-  async recordIssued(t: TransactionRow): Promise<void> {
+  async recordIssued(t: TransactionRow, audit: AuditInput): Promise<void> {
     await this.db.write(async (tx) => {
       if (t.reference !== null) await tx.run('UPDATE cmp_secrets SET serial = $1 WHERE reference = $2', [t.serial, t.reference]);
       await tx.run('INSERT INTO cmp_transactions (transaction_id, reference, holder, serial, cert_hash, supersedes, status, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)', [
         t.transaction_id, t.reference, t.holder, t.serial, t.cert_hash, t.supersedes, t.status, t.created_at,
       ]);
-    });
+      await appendAudit(tx, audit);
+    }, { locks: [AUDIT_LOCK] });
   }
 
   async transaction(id: string): Promise<TransactionRow | undefined> {
     return (await this.db.query<TransactionRow>('SELECT * FROM cmp_transactions WHERE transaction_id = $1', [id]))[0];
   }
 
-  /** waiting → confirmed or rejected; false when it was no longer waiting. */
-  async finishTransaction(id: string, status: 'confirmed' | 'rejected'): Promise<boolean> {
-    return (await this.db.run("UPDATE cmp_transactions SET status = $1 WHERE transaction_id = $2 AND status = 'waiting'", [status, id])) === 1;
+  /** waiting → confirmed or rejected, audited; false when it was no longer waiting. */
+  async finishTransaction(id: string, status: 'confirmed' | 'rejected', audit: AuditInput): Promise<boolean> {
+    return this.db.write(async (tx) => {
+      const n = await tx.run("UPDATE cmp_transactions SET status = $1 WHERE transaction_id = $2 AND status = 'waiting'", [status, id]);
+      if (n === 1) await appendAudit(tx, audit);
+      return n === 1;
+    }, { locks: [AUDIT_LOCK] });
   }
 }

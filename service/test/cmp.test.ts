@@ -129,7 +129,7 @@ describe('openssl cmp against jinbao serve', () => {
     });
 
     it('an expired secret: notAuthorized', async () => {
-      const [s] = await createCmpSecrets(f.ctx, f.ctx.fabric(), PASS, [{ site: '440100', profile: 'staff-auth', subject: SUBJECT, validityDays: 1 }], new Date(Date.now() - 2 * 86_400_000));
+      const [s] = await createCmpSecrets(f.ctx, f.ctx.fabric(), PASS, [{ site: '440100', profile: 'staff-auth', subject: SUBJECT, validityDays: 1 }], { now: new Date(Date.now() - 2 * 86_400_000) });
       const out = await refused(['-cmd', 'ir', '-ref', s!.reference, '-secret', `pass:${s!.secret}`, '-newkey', key('e5.pem'), '-subject', '/CN=张三/serialNumber=S0001'], 'notAuthorized');
       expect(out).toContain('expired');
     });
