@@ -1,10 +1,11 @@
+import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../bin/testkit.js';
 import { readAudit } from '../../lib/audit.js';
 import { LocalOpsContext } from '../../orchestration/index.js';
-import { smallInventory, tempDir } from '../../testkit/index.js';
+import { freePort, smallInventory, tempDir, waitUntil } from '../../testkit/index.js';
 
 const PASS = 'correct horse battery staple';
 const env = { JINBAO_PKI_PASSPHRASE: PASS };
@@ -105,4 +106,32 @@ describe('jinbao cmp secret on the command line', () => {
     expect(existsSync(join(dir, 'bad-out.csv'))).toBe(false);
     expect((await audit('cmp.secret.create')).length).toBe(before);
   });
+
+  it('a jinbao serve process: openssl cmp ir with a secret from the command line; the secret is used once; SIGTERM stops it', async () => {
+    const created = await runCli([...g, 'cmp', 'secret', 'create', '--site', '440100', '--subject', 'CN=孙七, serialNumber=S0007', '--json'], env);
+    const s = JSON.parse(created.stdout) as { reference: string; secret: string };
+    writeFileSync(join(dir, 'root.pem'), (await runCli([...g, 'pki', 'cas', '--pem', 'root'])).stdout);
+    const port = await freePort();
+    const serve: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'bin/jinbao.ts', ...g, 'serve', '--listen', `127.0.0.1:${port}`], { cwd: resolve(import.meta.dirname, '../..'), env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    serve.stdout!.on('data', (b: Buffer) => (stdout += b.toString()));
+    serve.stderr!.on('data', (b: Buffer) => (stderr += b.toString()));
+    try {
+      await waitUntil(() => stdout.includes('listening on'), 'jinbao serve to listen', { timeoutMs: 60_000 });
+      const key = join(dir, 'serve.key');
+      spawnSync('openssl', ['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-out', key]);
+      const ir = (cert: string) => new Promise<string>((done) => execFile('openssl', ['cmp', '-cmd', 'ir', '-server', `127.0.0.1:${port}`, '-path', 'cmp/440100', '-tls_used', '-tls_trusted', join(dir, 'root.pem'), '-trusted', join(dir, 'root.pem'), '-ref', s.reference, '-secret', `pass:${s.secret}`, '-newkey', key, '-subject', '/CN=孙七/serialNumber=S0007', '-certout', join(dir, cert), '-extracertsout', join(dir, 'serve-chain.pem')], { timeout: 60_000 }, (_e, o, e) => done(o + e)));
+      expect(await ir('serve.crt')).toContain('received PKICONF');
+      const v = spawnSync('openssl', ['verify', '-CAfile', join(dir, 'root.pem'), '-untrusted', join(dir, 'serve-chain.pem'), join(dir, 'serve.crt')], { encoding: 'utf8' });
+      expect(v.stdout).toContain(': OK');
+      expect(await ir('again.crt')).toContain('PKIFailureInfo: notAuthorized');
+    } finally {
+      serve.kill('SIGTERM');
+      await waitUntil(() => serve.exitCode !== null, 'jinbao serve to stop', { timeoutMs: 20_000 });
+    }
+    expect(serve.exitCode).toBe(0);
+    const lines = stderr.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines.filter((l) => l.path === '/cmp/440100').map((l) => [l.status, l.problem ?? null])).toEqual([[200, null], [200, null], [200, 'cmp:notAuthorized']]);
+  }, 120_000);
 });
