@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BODY, createCmpSecrets, parsePkiMessage, type CreatedSecret } from '../../pki/cmp/index.js';
+import { CMP_OID, parseCertRep, parsePbmParameters, pbmVerifies } from '../../pki/cmp/message.js';
 import { signatureVerifies, describePublicKey } from '../../pki/csr.js';
 import { certificateParts } from '../../pki/index.js';
 import { PASS, startFixture, type Fixture } from './fixture.js';
@@ -84,6 +85,19 @@ describe('CMP fuzzing', () => {
     expect(await f.certificates()).toBe(before);
     const untouched = await f.running.cmp.handle('440100', valid);
     expect(parsePkiMessage(untouched.body).bodyType).toBe(BODY.ip);
+  });
+
+  it('GIVEN the same ir again (the secret is used now) THEN notAuthorized, protected with the secret, under the server\'s own senderKID', async () => {
+    const r = await f.running.cmp.handle('440100', valid);
+    const m = parsePkiMessage(r.body);
+    expect(m.bodyType).toBe(BODY.error);
+    expect(parseCertRep(m).failures).toEqual(['notAuthorized']);
+    expect(m.header.protectionAlg!.oid).toBe(CMP_OID.passwordBasedMac);
+    expect(pbmVerifies(Buffer.from(s.secret), parsePbmParameters(m.header.protectionAlg!), m.protectedPart, m.protection!)).toBe(true);
+    expect(pbmVerifies(Buffer.from('another secret'), parsePbmParameters(m.header.protectionAlg!), m.protectedPart, m.protection!)).toBe(false);
+    expect(Buffer.from(m.header.senderKid!).toString()).not.toBe(s.reference);
+    expect(m.header.recipNonce).toEqual(parsePkiMessage(valid).header.senderNonce);
+    expect(m.header.transactionId).toEqual(parsePkiMessage(valid).header.transactionId);
   });
 
   it('keeps serving over HTTPS after garbage: a refusal, then /healthz', async () => {
