@@ -286,13 +286,21 @@ export function verifyCsrSignature(csr: ParsedCsr): void {
 
 /**
  * Whether `signature` over `tbs` verifies with the key of `spkiDer` (ECDSA or RSA with SHA-2, SM2
- * with SM3 and the default user id): the proof of possession of a CSR or of a CRMF request.
+ * with SM3 under one of `sm2UserIds`, by default GM/T 0009's 1234567812345678): the proof of
+ * possession of a CSR or of a CRMF request.
  */
-export function signatureVerifies(p: { readonly signatureAlgorithmOid: string; readonly key: ParsedCsr['key']; readonly spkiDer: Uint8Array; readonly tbs: Uint8Array; readonly signature: Uint8Array }): boolean {
+export function signatureVerifies(
+  p: { readonly signatureAlgorithmOid: string; readonly key: ParsedCsr['key']; readonly spkiDer: Uint8Array; readonly tbs: Uint8Array; readonly signature: Uint8Array },
+  sm2UserIds: readonly string[] = [SM2_DEFAULT_ID],
+): boolean {
   const hash = SIG_HASH[p.signatureAlgorithmOid];
   if (!hash) return false;
   try {
-    if (hash === 'sm3') return p.key.type === 'sm2' && sm2Verify(p.tbs, p.signature, Buffer.from(spkiPublicKey(p.spkiDer)).toString('hex'), SM2_DEFAULT_ID);
+    if (hash === 'sm3') {
+      if (p.key.type !== 'sm2') return false;
+      const pub = Buffer.from(spkiPublicKey(p.spkiDer)).toString('hex');
+      return sm2UserIds.some((id) => sm2Verify(p.tbs, p.signature, pub, id));
+    }
     return p.key.type !== 'sm2' && nodeVerify(hash, p.tbs, nodePublicKey(p), p.signature);
   } catch {
     return false;

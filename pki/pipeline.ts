@@ -1,6 +1,6 @@
 import type { Fabric, Site } from '../fabric/index.js';
 import { InputError } from '../lib/errors.js';
-import { describeKey, type CaAlgorithm, type SubscriberKey } from './algorithms.js';
+import { describeKey, SM2_DEFAULT_ID, type CaAlgorithm, type SubscriberKey } from './algorithms.js';
 import { chainOf, ensureProvinceStaffCa, INFRASTRUCTURE_CA_ID, openCaSigner, requireRootCa, ROOT_CA_ID, staffCaIdFor, type CaSigner, type KeyBackends } from './ca.js';
 import { describePublicKey, parseCsr, signatureVerifies, verifyCsrSignature, type ParsedCsr } from './csr.js';
 import { generateSoftwareKey, type SoftwareKey } from './keys.js';
@@ -163,7 +163,9 @@ async function proofOfPossessionStage(d: Draft, rootAlgorithm: CaAlgorithm): Pro
     d.spkiDer = r.spkiDer;
     d.subject = r.subject.map((a) => ({ ...a }));
     const p = r.possession;
-    if (!signatureVerifies({ signatureAlgorithmOid: p.signatureAlgorithmOid, key: d.key, spkiDer: r.spkiDer, tbs: p.signed, signature: p.signature })) {
+    // OpenSSL 3.0 signs an SM2 proof of possession under the empty distinguishing ID (openssl cmp has
+    // no option to set one); either ID proves possession of the key, which is all this checks.
+    if (!signatureVerifies({ signatureAlgorithmOid: p.signatureAlgorithmOid, key: d.key, spkiDer: r.spkiDer, tbs: p.signed, signature: p.signature }, [SM2_DEFAULT_ID, ''])) {
       throw new InputError('proof of possession does not verify: got a certificate request not signed by the key it carries, want one signed with its own private key (RFC 4211 POPOSigningKey)');
     }
     return;

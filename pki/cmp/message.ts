@@ -52,13 +52,14 @@ export const CMP_OID = {
   sha256: '2.16.840.1.101.3.4.2.1',
   sha384: '2.16.840.1.101.3.4.2.2',
   sha512: '2.16.840.1.101.3.4.2.3',
+  sm3: '1.2.156.10197.1.401',
   hmacSha1: '1.3.6.1.5.5.8.1.2',
   hmacSha256: '1.2.840.113549.2.9',
   hmacSha384: '1.2.840.113549.2.10',
   hmacSha512: '1.2.840.113549.2.11',
 } as const;
 
-const OWF: Readonly<Record<string, string>> = { [CMP_OID.sha1]: 'sha1', [CMP_OID.sha256]: 'sha256', [CMP_OID.sha384]: 'sha384', [CMP_OID.sha512]: 'sha512' };
+const OWF: Readonly<Record<string, string>> = { [CMP_OID.sha1]: 'sha1', [CMP_OID.sha256]: 'sha256', [CMP_OID.sha384]: 'sha384', [CMP_OID.sha512]: 'sha512', [CMP_OID.sm3]: 'sm3' };
 const HMAC: Readonly<Record<string, string>> = { [CMP_OID.hmacSha1]: 'sha1', [CMP_OID.hmacSha256]: 'sha256', [CMP_OID.hmacSha384]: 'sha384', [CMP_OID.hmacSha512]: 'sha512' };
 
 /** A message that does not decode as the structure it claims to be. */
@@ -265,7 +266,7 @@ export function parsePbmParameters(alg: AlgorithmId): PbmParameters {
 
 /** Why a PBM cannot be checked (unsupported algorithm, unreasonable count); undefined when it can. */
 export function pbmUnsupported(p: PbmParameters): string | undefined {
-  if (!OWF[p.owf]) return `PBM one-way function ${p.owf}: want SHA-1, SHA-256, SHA-384 or SHA-512`;
+  if (!OWF[p.owf]) return `PBM one-way function ${p.owf}: want SHA-1, SHA-256, SHA-384, SHA-512 or SM3`;
   if (!HMAC[p.mac]) return `PBM MAC ${p.mac}: want HMAC with SHA-1, SHA-256, SHA-384 or SHA-512`;
   if (p.iterations < PBM_ITERATIONS.min || p.iterations > PBM_ITERATIONS.max) return `PBM iterationCount: got ${p.iterations}, want ${PBM_ITERATIONS.min}-${PBM_ITERATIONS.max}`;
   if (p.salt.length < 8 || p.salt.length > 64) return `PBM salt: got ${p.salt.length} bytes, want 8-64`;

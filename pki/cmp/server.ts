@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Fabric } from '../../fabric/index.js';
 import { InputError } from '../../lib/errors.js';
+import { SM2_DEFAULT_ID } from '../algorithms.js';
 import { describePublicKey, signatureVerifies } from '../csr.js';
 import { children, content, readTlv } from '../der.js';
 import { REVOCATION_REASONS, type RevocationReason } from '../store.js';
@@ -222,7 +223,8 @@ export class CmpServer {
     const now = this.now();
     if (holder.notAfter <= now || holder.notBefore > now) throw new Refusal('signerNotTrusted', `the signer certificate ${holder.serial} is not valid now (${holder.notBefore.toISOString()} to ${holder.notAfter.toISOString()}): enroll again with a new secret`);
     const { spkiDer } = certificateParts(holder.der);
-    const ok = signatureVerifies({ signatureAlgorithmOid: msg.header.protectionAlg!.oid, key: describePublicKey(spkiDer), spkiDer, tbs: msg.protectedPart, signature: msg.protection! });
+    // SM2: GM/T 0009's default ID, or the empty one OpenSSL 3.0 signs with when none is set.
+    const ok = signatureVerifies({ signatureAlgorithmOid: msg.header.protectionAlg!.oid, key: describePublicKey(spkiDer), spkiDer, tbs: msg.protectedPart, signature: msg.protection! }, [SM2_DEFAULT_ID, '']);
     if (!ok) throw new Refusal('badMessageCheck', 'the request signature does not verify with the signer certificate: sign with the key of -cert');
     if (holder.site !== site) throw new Refusal('wrongAuthority', `certificate ${holder.serial} belongs to site ${holder.site}: send it to /cmp/${holder.site}, not /cmp/${site}`);
     return { protection: { kind: 'signature' }, actor, holder };

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BODY, createCmpSecrets, parsePkiMessage, type CreatedSecret } from '../../pki/cmp/index.js';
 import { CMP_OID, parseCertRep, parsePbmParameters, pbmVerifies } from '../../pki/cmp/message.js';
 import { signatureVerifies, describePublicKey } from '../../pki/csr.js';
-import { certificateParts } from '../../pki/index.js';
+import { certificateParts, generateSoftwareKey } from '../../pki/index.js';
 import { PASS, startFixture, type Fixture } from './fixture.js';
 
 function post(port: number, ca: string, body: Buffer): Promise<{ status: number; body: Buffer }> {
@@ -98,6 +98,17 @@ describe('CMP fuzzing', () => {
     expect(Buffer.from(m.header.senderKid!).toString()).not.toBe(s.reference);
     expect(m.header.recipNonce).toEqual(parsePkiMessage(valid).header.senderNonce);
     expect(m.header.transactionId).toEqual(parsePkiMessage(valid).header.transactionId);
+  });
+
+  it.each(['ecdsa-p256', 'sm2'] as const)('GIVEN a CRMF request whose proof of possession is signed by another %s key THEN the pipeline refuses it and issues nothing', async (algorithm) => {
+    const before = await f.certificates();
+    const [key, other] = [await generateSoftwareKey(algorithm), await generateSoftwareKey(algorithm)];
+    const signed = Buffer.from('a CertRequest');
+    const request = { spkiDer: key.signer.spkiDer, subject: [{ type: 'CN', value: '张三' }, { type: 'serialNumber', value: 'S0001' }], possession: { signatureAlgorithmOid: other.signer.signatureAlgorithmOid, signed, signature: await other.signer.sign(signed) } };
+    await expect(f.running.pki.issueStaff({ profile: 'staff-auth', site: '440100', certRequest: request, actor: 'test' })).rejects.toThrow('proof of possession does not verify');
+    expect(await f.certificates()).toBe(before);
+    const own = { ...request, possession: { ...request.possession, signature: await key.signer.sign(signed) } };
+    expect((await f.running.pki.issueStaff({ profile: 'staff-auth', site: '440100', certRequest: own, actor: 'test' })).serial).toMatch(/^[0-9a-f]+$/);
   });
 
   it('keeps serving over HTTPS after garbage: a refusal, then /healthz', async () => {

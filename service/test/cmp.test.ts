@@ -59,6 +59,18 @@ describe('openssl cmp against jinbao serve', () => {
     expect((await f.audit('pki.issue')).some((e) => e.actor === `cmp:${s.reference}` && e.outcome === 'ok')).toBe(true);
   });
 
+  it('ir with an SM2 key (proof of possession SM2-with-SM3): a staff certificate for the SM2 key', async () => {
+    const s = await secret('CN=周八, serialNumber=S0008');
+    const k = join(dir, 'sm2.pem');
+    spawnSync('openssl', ['genpkey', '-algorithm', 'SM2', '-out', k]);
+    const r = await run('openssl', ['cmp', '-cmd', 'ir', ...common(), '-ref', s.reference, '-secret', `pass:${s.secret}`, '-newkey', k, '-digest', 'sm3', '-subject', '/CN=周八/serialNumber=S0008', '-certout', join(dir, 'sm2.crt')]);
+    expect(r.out).toContain('received PKICONF');
+    expect(verify(join(dir, 'sm2.crt'))).toContain(': OK');
+    const t = text(join(dir, 'sm2.crt'));
+    expect(t).toContain('serialNumber=S0008, CN=周八');
+    expect(t).toMatch(/ASN1 OID: SM2/);
+  });
+
   it('p10cr with a one-time secret: the CSR\'s key is certified under the secret\'s subject', async () => {
     const s = await secret('CN=李四, serialNumber=S0002');
     const k = key('k2.pem');
