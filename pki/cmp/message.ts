@@ -137,15 +137,16 @@ const IMPLICIT_CONFIRM = '1.3.6.1.5.5.7.4.13';
 
 function header(buf: Uint8Array, t: Tlv): PkiHeader {
   const [pvno, sender, recipient, ...rest] = kids(buf, need(t, 0x30, 'PKIHeader'));
+  if (!sender || !recipient) throw new CmpMalformed('PKIHeader: sender or recipient is missing');
+  for (const g of [sender, recipient]) if ((g.tag & 0xc0) !== 0x80) throw new CmpMalformed('PKIHeader sender and recipient: want GeneralNames');
   const h: { -readonly [K in keyof PkiHeader]: PkiHeader[K] } = {
     pvno: small(buf, pvno!, 'PKIHeader pvno'),
-    senderDer: raw(buf, need(sender, sender?.tag ?? 0xa4, 'PKIHeader sender')),
-    recipientDer: raw(buf, need(recipient, recipient?.tag ?? 0xa4, 'PKIHeader recipient')),
+    senderDer: raw(buf, sender),
+    recipientDer: raw(buf, recipient),
     implicitConfirm: false,
   };
-  if ((sender!.tag & 0xe0) !== 0xa0 && (sender!.tag & 0xe0) !== 0x80) throw new CmpMalformed('PKIHeader sender: want a GeneralName');
-  if (sender!.tag === 0xa4) {
-    const name = kids(buf, sender!)[0];
+  if (sender.tag === 0xa4) {
+    const name = kids(buf, sender)[0];
     h.senderName = raw(buf, need(name, 0x30, 'PKIHeader sender directoryName'));
   }
   let last = -1;

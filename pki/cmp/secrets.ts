@@ -3,7 +3,7 @@ import { promisify } from 'node:util';
 import type { Fabric } from '../../fabric/index.js';
 import { InputError } from '../../lib/errors.js';
 import { validIdentityCode } from '../pipeline.js';
-import { PROFILES, type ProfileName } from '../profiles.js';
+import type { ProfileName } from '../profiles.js';
 import { parseSubject } from '../x509.js';
 import type { CmpStore, SecretRow } from './store.js';
 
@@ -147,7 +147,3 @@ export function secretState(row: Pick<SecretRow, 'used_at' | 'revoked_at' | 'exp
   return 'unused';
 }
 
-/** The profiles a secret may name, as the profile table describes them (for help texts). */
-export function cmpProfileDescriptions(): string {
-  return CMP_PROFILES.map((p) => `${p} (${PROFILES[p].description})`).join(', ');
-}

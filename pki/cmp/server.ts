@@ -3,7 +3,7 @@ import type { Fabric } from '../../fabric/index.js';
 import { InputError } from '../../lib/errors.js';
 import { SM2_DEFAULT_ID } from '../algorithms.js';
 import { describePublicKey, signatureVerifies } from '../csr.js';
-import { children, content, readTlv } from '../der.js';
+import { children, content, explicit, readTlv, tlv } from '../der.js';
 import { REVOCATION_REASONS, type RevocationReason } from '../store.js';
 import { certificateParts, formatName, NAME_ATTRIBUTES, parseSubject } from '../x509.js';
 import {
@@ -39,7 +39,6 @@ import {
 import type { CmpCertificateAuthority, CmpHolder } from './ports.js';
 import { secretState, type SecretKeyring } from './secrets.js';
 import type { CmpStore, SecretRow } from './store.js';
-import { explicit, tlv } from '../der.js';
 
 /**
  * The CMP server (RFC 4210, lightweight profile RFC 9483) behind `/cmp/<site>`: `ir` and `p10cr`
