@@ -2,7 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Fabric } from '../../fabric/index.js';
 import { InputError } from '../../lib/errors.js';
 import { SM2_DEFAULT_ID } from '../algorithms.js';
-import { describePublicKey, signatureVerifies } from '../csr.js';
+import { describePublicKey, parseCsr, signatureVerifies } from '../csr.js';
 import { children, content, explicit, readTlv, tlv } from '../der.js';
 import { REVOCATION_REASONS, type RevocationReason } from '../store.js';
 import { certificateParts, formatName, NAME_ATTRIBUTES, parseSubject } from '../x509.js';
@@ -259,11 +259,22 @@ export class CmpServer {
       subject = parseSubject(holder.subject);
       if (type === BODY.kur && request?.oldCert && request.oldCert.serial !== holder.serial) throw new Refusal('badCertId', `oldCertID: got serial ${request.oldCert.serial}, want the signer certificate's ${holder.serial}`);
     }
-    const asked = request ? (request.template.subject ? readName(request.template.subject) : undefined) : undefined;
+    let asked: { type: string; value: string }[] | undefined;
+    if (request?.template.subject) asked = readName(request.template.subject);
+    if (csrDer) {
+      try {
+        asked = parseCsr(csrDer).subject.map((a) => ({ ...a }));
+      } catch (err) {
+        if (err instanceof InputError) throw new Refusal('badDataFormat', err.message);
+        throw err;
+      }
+    }
     if (asked !== undefined) {
       const mismatch = subjectMismatch(asked, subject);
       if (mismatch) throw new Refusal('badCertTemplate', `subject: ${mismatch}`);
     }
+    const transactionId = Buffer.from(msg.header.transactionId!).toString('hex');
+    if (await this.o.store.transaction(transactionId)) throw new Refusal('transactionIdInUse', 'transactionID: already used by another transaction; start a new one');
     if (auth.secret && !(await this.o.store.claimSecret(auth.secret.reference, this.now()))) {
       throw new Refusal('notAuthorized', `secret ${auth.secret.reference} is already used (one enrollment per secret): ask the security officer for a new one`);
     }
@@ -282,19 +293,9 @@ export class CmpServer {
       if (err instanceof InputError) throw new Refusal(/proof of possession|signature does not verify/.test(err.message) ? 'badPOP' : 'badCertTemplate', err.message);
       throw err;
     }
-    if (csrDer && auth.secret) {
-      // p10cr: the CSR names its own subject; the pipeline checked it against the profile, this checks it against the secret.
-      const got = readName(certificateParts(issued.certificateDer).subjectDer);
-      const mismatch = subjectMismatch(got, subject);
-      if (mismatch) {
-        await this.o.ca.revoke(issued.serial, 'cessationOfOperation', auth.actor);
-        await this.o.store.releaseSecret(auth.secret.reference);
-        throw new Refusal('badCertTemplate', `subject: ${mismatch}`);
-      }
-    }
     await this.o.store.recordIssued(
       {
-        transaction_id: Buffer.from(msg.header.transactionId!).toString('hex'),
+        transaction_id: transactionId,
         reference: auth.secret?.reference ?? null,
         holder: auth.secret?.reference ?? auth.holder!.serial,
         serial: issued.serial,

@@ -154,6 +154,14 @@ describe('openssl cmp against jinbao serve', () => {
       expect(again.out).toContain('received PKICONF');
     });
 
+    it('p10cr with a CSR for another subject than the secret\'s: badCertTemplate, nothing issued', async () => {
+      const s = await secret();
+      const k = key('e10.pem');
+      spawnSync('openssl', ['req', '-new', '-key', k, '-subj', '/CN=王五/serialNumber=S0001', '-utf8', '-out', join(dir, 'e10.csr')]);
+      const out = await refused(['-cmd', 'p10cr', '-ref', s.reference, '-secret', `pass:${s.secret}`, '-csr', join(dir, 'e10.csr')], 'badCertTemplate', 'cmp.p10cr');
+      expect(out).toContain('CN=王五');
+    });
+
     it('cr signed by a revoked certificate: certRevoked', async () => {
       await refused(['-cmd', 'cr', '-cert', join(dir, 'c4.pem'), '-key', join(dir, 'k4.pem'), '-newkey', key('e8.pem')], 'certRevoked', 'cmp.cr');
     });
