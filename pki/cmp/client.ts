@@ -62,12 +62,12 @@ export class CmpClient {
   }
 
   /** ir → ip, then certConf → pkiConf; the certificate (DER). Throws with the server's text on an error message. */
-  async enroll(r: { reference: string; secret: string; key: Signer; subject: readonly { type: keyof typeof NAME_ATTRIBUTES; value: string }[] }): Promise<Uint8Array> {
+  async enroll(r: { reference: string; secret: string; key: Signer; subject: readonly { type: keyof typeof NAME_ATTRIBUTES; value: string }[]; transactionId?: Uint8Array }): Promise<Uint8Array> {
     const name = utf8Name(r.subject);
     const certRequest = seq(integer(0), seq(explicit(5, name), tlv(0xa6, contentOf(r.key.spkiDer))));
     const signature = await r.key.sign(certRequest);
     const pop = tlv(0xa1, [seq(oid(r.key.signatureAlgorithmOid)), bitString(signature)]);
-    const transactionId = randomBytes(16);
+    const transactionId = Buffer.from(r.transactionId ?? randomBytes(16));
     const ip = await this.send(this.pbm(r.reference, r.secret, name, transactionId, tlv(0xa0 + BODY.ir, seq(seq(certRequest, pop)))));
     const cert = certificateOf(ip);
     const certConf = seq(seq(octets(createHash('sha256').update(cert).digest()), integer(0)));

@@ -9,7 +9,8 @@ import { request } from 'node:https';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BODY, createCmpSecrets, parsePkiMessage, type CreatedSecret } from '../../pki/cmp/index.js';
+import { CmpClient } from '../../pki/cmp/client.js';
+import { BODY, createCmpSecrets, listCmpSecrets, parsePkiMessage, type CreatedSecret } from '../../pki/cmp/index.js';
 import { CMP_OID, parseCertRep, parsePbmParameters, pbmVerifies } from '../../pki/cmp/message.js';
 import { signatureVerifies, describePublicKey } from '../../pki/csr.js';
 import { certificateParts, generateSoftwareKey } from '../../pki/index.js';
@@ -109,6 +110,18 @@ describe('CMP fuzzing', () => {
     expect(await f.certificates()).toBe(before);
     const own = { ...request, possession: { ...request.possession, signature: await key.signer.sign(signed) } };
     expect((await f.running.pki.issueStaff({ profile: 'staff-auth', site: '440100', certRequest: own, actor: 'test' })).serial).toMatch(/^[0-9a-f]+$/);
+  });
+
+  it('GIVEN a transactionID already used THEN transactionIdInUse, nothing issued, the second secret still unused', async () => {
+    const [a, b] = await createCmpSecrets(f.ctx, f.ctx.fabric(), PASS, [0, 1].map(() => ({ site: '440100', profile: 'staff-auth', subject: 'CN=张三, serialNumber=S0001' })));
+    const client = new CmpClient({ url: `${f.running.publicUrl}/cmp/440100`, caPem: f.rootPem });
+    const subject = [{ type: 'CN', value: '张三' }, { type: 'serialNumber', value: 'S0001' }] as const;
+    const transactionId = Buffer.from('the same transaction');
+    await client.enroll({ reference: a!.reference, secret: a!.secret, key: (await generateSoftwareKey('ecdsa-p256')).signer, subject, transactionId });
+    const before = await f.certificates();
+    await expect(client.enroll({ reference: b!.reference, secret: b!.secret, key: (await generateSoftwareKey('ecdsa-p256')).signer, subject, transactionId })).rejects.toThrow('transactionIdInUse');
+    expect(await f.certificates()).toBe(before);
+    expect((await listCmpSecrets(f.ctx)).find((x) => x.reference === b!.reference)?.state).toBe('unused');
   });
 
   it('keeps serving over HTTPS after garbage: a refusal, then /healthz', async () => {
