@@ -91,6 +91,16 @@ function readName(buf: Uint8Array, name: Tlv): { type: string; value: string }[]
   return out;
 }
 
+/** What a SubjectPublicKeyInfo (DER) holds, as the profile checks see it. Throws InputError when it does not decode. */
+export function describePublicKey(spkiDer: Uint8Array): ParsedCsr['key'] {
+  try {
+    return describeSpki(spkiDer, expect(readTlv(spkiDer, 0), 0x30, 'subjectPublicKeyInfo'));
+  } catch (err) {
+    if (err instanceof InputError) throw err;
+    throw new InputError(`malformed public key: ${(err as Error).message}; want a DER SubjectPublicKeyInfo`, { cause: err });
+  }
+}
+
 function describeSpki(buf: Uint8Array, spki: Tlv): ParsedCsr['key'] {
   const [algorithm] = children(buf, spki);
   const [algOid, param] = children(buf, expect(algorithm, 0x30, 'public key algorithm'));
@@ -243,7 +253,7 @@ const EC_SIZE = { 'P-256': 32, 'P-384': 48 } as const;
  * curve), which imports several times faster than OpenSSL's SPKI decoder; anything else (compressed
  * points, negative integers) as SPKI.
  */
-function nodePublicKey(csr: ParsedCsr): KeyObject {
+function nodePublicKey(csr: Pick<ParsedCsr, 'key' | 'spkiDer'>): KeyObject {
   const b64 = (b: Uint8Array) => Buffer.from(b).toString('base64url');
   const k = csr.key;
   const bits = spkiPublicKey(csr.spkiDer);
@@ -269,20 +279,30 @@ function nodePublicKey(csr: ParsedCsr): KeyObject {
 
 /** Proof of possession: the request's signature verifies with the key it carries. */
 export function verifyCsrSignature(csr: ParsedCsr): void {
-  const hash = SIG_HASH[csr.signatureAlgorithmOid];
-  if (!hash) throw new InputError(`CSR signature algorithm: got ${csr.signatureAlgorithmOid}, want ECDSA or RSA with SHA-256/384/512, or SM2 with SM3`);
-  let ok = false;
+  if (!SIG_HASH[csr.signatureAlgorithmOid]) throw new InputError(`CSR signature algorithm: got ${csr.signatureAlgorithmOid}, want ECDSA or RSA with SHA-256/384/512, or SM2 with SM3`);
+  if (SIG_HASH[csr.signatureAlgorithmOid] === 'sm3' && csr.key.type !== 'sm2') throw new InputError(`CSR signature algorithm: got SM2-with-SM3 on a ${csr.key.type} key, want SM2-with-SM3 only with an SM2 key`);
+  if (!signatureVerifies(csr)) throw new InputError('CSR signature does not verify: got a request not signed by the key it carries, want one signed with its own private key (proof of possession); regenerate it with openssl req -new');
+}
+
+/**
+ * Whether `signature` over `tbs` verifies with the key of `spkiDer` (ECDSA or RSA with SHA-2, SM2
+ * with SM3 under one of `sm2UserIds`, by default GM/T 0009's 1234567812345678): the proof of
+ * possession of a CSR or of a CRMF request.
+ */
+export function signatureVerifies(
+  p: { readonly signatureAlgorithmOid: string; readonly key: ParsedCsr['key']; readonly spkiDer: Uint8Array; readonly tbs: Uint8Array; readonly signature: Uint8Array },
+  sm2UserIds: readonly string[] = [SM2_DEFAULT_ID],
+): boolean {
+  const hash = SIG_HASH[p.signatureAlgorithmOid];
+  if (!hash) return false;
   try {
     if (hash === 'sm3') {
-      if (csr.key.type !== 'sm2') throw new InputError(`CSR signature algorithm: got SM2-with-SM3 on a ${csr.key.type} key, want SM2-with-SM3 only with an SM2 key`);
-      const pub = Buffer.from(spkiPublicKey(csr.spkiDer)).toString('hex');
-      ok = sm2Verify(csr.tbs, csr.signature, pub, SM2_DEFAULT_ID);
-    } else {
-      ok = csr.key.type !== 'sm2' && nodeVerify(hash, csr.tbs, nodePublicKey(csr), csr.signature);
+      if (p.key.type !== 'sm2') return false;
+      const pub = Buffer.from(spkiPublicKey(p.spkiDer)).toString('hex');
+      return sm2UserIds.some((id) => sm2Verify(p.tbs, p.signature, pub, id));
     }
-  } catch (err) {
-    if (err instanceof InputError) throw err;
-    ok = false;
+    return p.key.type !== 'sm2' && nodeVerify(hash, p.tbs, nodePublicKey(p), p.signature);
+  } catch {
+    return false;
   }
-  if (!ok) throw new InputError('CSR signature does not verify: got a request not signed by the key it carries, want one signed with its own private key (proof of possession); regenerate it with openssl req -new');
 }

@@ -1,8 +1,8 @@
 import type { Fabric, Site } from '../fabric/index.js';
 import { InputError } from '../lib/errors.js';
-import { describeKey, type CaAlgorithm, type SubscriberKey } from './algorithms.js';
+import { describeKey, SM2_DEFAULT_ID, type CaAlgorithm, type SubscriberKey } from './algorithms.js';
 import { chainOf, ensureProvinceStaffCa, INFRASTRUCTURE_CA_ID, openCaSigner, requireRootCa, ROOT_CA_ID, staffCaIdFor, type CaSigner, type KeyBackends } from './ca.js';
-import { parseCsr, verifyCsrSignature, type ParsedCsr } from './csr.js';
+import { describePublicKey, parseCsr, signatureVerifies, verifyCsrSignature, type ParsedCsr } from './csr.js';
 import { generateSoftwareKey, type SoftwareKey } from './keys.js';
 import { DEFAULT_DISTRIBUTION, KEY_FAMILY_NAMES, keyUsageFor, organizationOf, profileByName, urlsFor, type Profile, type SanRule } from './profiles.js';
 import type { CaRecord, CertificateRecord, IssuedEntry, IssueRejection, PkiStore } from './store.js';
@@ -19,8 +19,17 @@ export interface IssueRequest {
   readonly profile: string;
   /** Inventory site the certificate belongs to (staff: their site; servers: where they run). */
   readonly site: string;
-  /** A PKCS#10 request (PEM or DER); or `generate` to have the CA create the key. */
+  /** A PKCS#10 request (PEM or DER); or `generate` to have the CA create the key; or `certRequest`. */
   readonly csr?: Uint8Array | string;
+  /**
+   * A CRMF certificate request (CMP ir/cr/kur, RFC 4211): the public key, the subject, and the
+   * proof of possession, a signature by that key over the DER CertRequest (checked here).
+   */
+  readonly certRequest?: {
+    readonly spkiDer: Uint8Array;
+    readonly subject: readonly { readonly type: string; readonly value: string }[];
+    readonly possession: { readonly signatureAlgorithmOid: string; readonly signed: Uint8Array; readonly signature: Uint8Array };
+  };
   readonly generate?: { readonly subject: string; readonly algorithm?: CaAlgorithm; readonly rsaBits?: number };
   readonly validityDays?: number;
   readonly dns?: readonly string[];
@@ -109,7 +118,8 @@ function requestStage(fabric: Fabric, req: IssueRequest): Draft {
   const profile = profileByName(req.profile);
   const site = fabric.findSite(req.site);
   if (!site) throw new InputError(`site: got "${req.site}", want a site of the inventory (list them with: jinbao inventory show)`);
-  if ((req.csr === undefined) === (req.generate === undefined)) throw new InputError('key source: got ' + (req.csr === undefined ? 'neither --csr nor --generate' : 'both --csr and --generate') + ', want exactly one');
+  const sources = [req.csr, req.generate, req.certRequest].filter((s) => s !== undefined).length;
+  if (sources !== 1) throw new InputError('key source: got ' + (sources === 0 ? 'neither --csr nor --generate' : 'both --csr and --generate') + ', want exactly one');
   if (req.generate && !profile.keyGeneration) {
     throw new InputError(`--generate: got profile ${profile.name}, want one of server-tls, replica-mtls, ocsp-signing, evidence-signing; staff create their key on their own device and send a CSR (--csr FILE)`);
   }
@@ -145,6 +155,19 @@ async function proofOfPossessionStage(d: Draft, rootAlgorithm: CaAlgorithm): Pro
     d.requestedExtendedKeyUsage = csr.requested.extendedKeyUsage;
     d.requestedCa = csr.requested.ca;
     d.otherExtensions = csr.requested.other;
+    return;
+  }
+  if (d.req.certRequest !== undefined) {
+    const r = d.req.certRequest;
+    d.key = describePublicKey(r.spkiDer);
+    d.spkiDer = r.spkiDer;
+    d.subject = r.subject.map((a) => ({ ...a }));
+    const p = r.possession;
+    // OpenSSL 3.0 signs an SM2 proof of possession under the empty distinguishing ID (openssl cmp has
+    // no option to set one); either ID proves possession of the key, which is all this checks.
+    if (!signatureVerifies({ signatureAlgorithmOid: p.signatureAlgorithmOid, key: d.key, spkiDer: r.spkiDer, tbs: p.signed, signature: p.signature }, [SM2_DEFAULT_ID, ''])) {
+      throw new InputError('proof of possession does not verify: got a certificate request not signed by the key it carries, want one signed with its own private key (RFC 4211 POPOSigningKey)');
+    }
     return;
   }
   const g = d.req.generate!;

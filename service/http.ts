@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Counter, Histogram, Registry } from 'prom-client';
 import type { AcmeServer } from '../pki/acme/server.js';
+import type { CmpServer } from '../pki/cmp/server.js';
 import type { PkiPort } from './pki-port.js';
 import { handleAdmin, type AdminOptions } from './admin.js';
 
@@ -15,6 +16,8 @@ import { handleAdmin, type AdminOptions } from './admin.js';
 
 export interface ServiceOptions {
   readonly acme: AcmeServer;
+  /** CMP at /cmp/<site> (staff enrollment). */
+  readonly cmp?: CmpServer;
   readonly pki: PkiPort;
   readonly tls: { readonly certPem: string; readonly keyPem: string };
   readonly host: string;
@@ -61,6 +64,7 @@ function routeOf(path: string): string {
     const head = path.split('/')[2] ?? '';
     return ['directory', 'new-nonce', 'new-account', 'new-order', 'acct', 'order', 'authz', 'chall', 'cert', 'revoke-cert', 'key-change', 'renewal-info'].includes(head) ? `acme:${head}` : 'acme:other';
   }
+  if (path.startsWith('/cmp/')) return 'cmp';
   if (path.startsWith('/crl/')) return 'crl';
   if (path.startsWith('/ocsp')) return 'ocsp';
   if (path.startsWith('/ca/')) return 'ca';
@@ -118,6 +122,23 @@ export async function startService(o: ServiceOptions): Promise<RunningService> {
       if (path.endsWith('/finalize') && r.status === 200) issued.inc();
       send(res, r.status, r.headers, method === 'HEAD' ? '' : r.body);
       return r.problem;
+    }
+    const cmp = /^\/cmp\/([A-Za-z0-9-]{1,64})$/.exec(path);
+    if (cmp && o.cmp) {
+      if (method !== 'POST') return void send(res, 405, { allow: 'POST', 'content-type': 'text/plain' }, 'CMP over HTTP takes POST (RFC 6712)\n');
+      if ((req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase() !== 'application/pkixcmp') return void send(res, 415, { 'content-type': 'text/plain' }, 'content-type: want application/pkixcmp (RFC 6712)\n');
+      let body: Buffer;
+      try {
+        body = await readBody(req, maxBody);
+      } catch (err) {
+        if (!(err instanceof BodyTooLarge)) throw err;
+        send(res, 413, { 'content-type': 'text/plain', connection: 'close' }, `request body: got more than ${maxBody} bytes, want at most ${maxBody}\n`);
+        req.destroy();
+        return 'cmp:too-large';
+      }
+      const r = await o.cmp.handle(cmp[1]!, body);
+      send(res, r.status, { 'content-type': r.status === 200 ? 'application/pkixcmp' : 'text/plain', 'cache-control': 'no-store' }, r.body);
+      return r.refused ? `cmp:${r.outcome}` : undefined;
     }
     const crl = /^\/crl\/([a-z0-9-]{1,64})\.crl$/.exec(path);
     if (crl && (method === 'GET' || method === 'HEAD')) {

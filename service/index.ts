@@ -7,6 +7,7 @@ import { isIP } from 'node:net';
 import type { OpsContext } from '../orchestration/index.js';
 import { InputError } from '../lib/errors.js';
 import { AcmeServer, AcmeStore, createEab, NetworkValidator, type AcmeLimits, type ChallengeValidator, type EabKey } from '../pki/acme/index.js';
+import { CmpServer, CmpStore, SecretKeyring } from '../pki/cmp/index.js';
 import { startService, type RunningService } from './http.js';
 import type { CommandLineRunner } from './admin.js';
 import { toPem } from '../pki/index.js';
@@ -47,6 +48,7 @@ export interface RunningServe {
   readonly directoryUrl: string;
   readonly tlsSerial: string | null;
   readonly acme: AcmeServer;
+  readonly cmp: CmpServer;
   readonly pki: PkiPort;
   close(graceMs?: number): Promise<void>;
 }
@@ -93,15 +95,22 @@ export async function startServe(ctx: OpsContext, r: ServeRequest): Promise<Runn
     ...(r.limits ? { limits: r.limits } : {}),
     onInternalError: (err, req) => r.log({ at: new Date().toISOString(), level: 'error', msg: 'ACME request failed', path: req.path.slice(0, 200), error: (err as Error)?.message, stack: (err as Error)?.stack }),
   });
+  const cmp = new CmpServer({
+    store: await CmpStore.open(db),
+    ca: pki,
+    fabric,
+    keyring: await SecretKeyring.open(r.passphrase),
+    onInternalError: (err) => r.log({ at: new Date().toISOString(), level: 'error', msg: 'CMP request failed', error: (err as Error)?.message, stack: (err as Error)?.stack }),
+  });
   let service: RunningService;
   try {
     const root = r.admin ? await pki.caCertificate('root') : undefined;
     const admin = r.admin && root ? { ...r.admin, ctx, clientCa: toPem(root.der) } : undefined;
-    service = await startService({ acme, pki, tls, host: r.host, port: r.port, log: r.log, checkDatabase: async () => void (await db.query('SELECT 1 AS one')), ...(admin ? { admin } : {}) });
+    service = await startService({ acme, cmp, pki, tls, host: r.host, port: r.port, log: r.log, checkDatabase: async () => void (await db.query('SELECT 1 AS one')), ...(admin ? { admin } : {}) });
   } catch (err) {
     throw new InputError(`cannot listen on ${r.host}:${r.port}: ${(err as Error).message}; pick another --listen`, { cause: err });
   }
-  return { service, publicUrl, directoryUrl: `${publicUrl}/acme/directory`, tlsSerial, acme, pki, close: (graceMs) => service.close(graceMs) };
+  return { service, publicUrl, directoryUrl: `${publicUrl}/acme/directory`, tlsSerial, acme, cmp, pki, close: (graceMs) => service.close(graceMs) };
 }
 
 /** `jinbao acme eab create`: a new EAB key for a site, recorded in the audit log (never the HMAC key). */
@@ -110,3 +119,4 @@ export async function createEabAudited(ctx: OpsContext, passphrase: string, opts
   await appendAuditEntry(ctx, { action: 'acme.eab.create', outcome: 'ok', subject: key.kid, ...(opts.actor ? { actor: opts.actor } : {}), details: { site: key.site, application: key.application, expiresAt: key.expiresAt } });
   return key;
 }
+

@@ -14,7 +14,8 @@ import type { StateAccess } from '../lib/context.js';
 import type { Database } from '../lib/sql/index.js';
 import { InputError } from '../lib/errors.js';
 import type { AcmeCertificateAuthority } from '../pki/acme/ports.js';
-import { Issuer, normalizeSerial, openCaSigner, PkiStore, ROOT_CA_ID, type RevocationReason } from '../pki/index.js';
+import type { CmpCertificateAuthority, CmpHolder, CmpResponder } from '../pki/cmp/ports.js';
+import { certificateKeyId, certificateParts, chainOf, ensureProvinceStaffCa, Issuer, normalizeSerial, openCaSigner, PkiStore, ROOT_CA_ID, signatureAlgorithmDer, staffCaIdFor, type RevocationReason } from '../pki/index.js';
 import { cutCrl, OcspResponder, ocspAuthority, type OcspAuthority } from '../pki/revocation/index.js';
 
 /** Append to the audit log (the port's audit, for operations that need no issuer). */
@@ -45,10 +46,11 @@ interface CachedCrl {
   readonly nextUpdate: Date;
 }
 
-export class PkiPort implements AcmeCertificateAuthority {
+export class PkiPort implements AcmeCertificateAuthority, CmpCertificateAuthority {
   private readonly pki: PkiStore;
   private readonly issuer: Issuer;
   private readonly crls = new Map<string, Promise<CachedCrl>>();
+  private readonly cmpResponders = new Map<string, Promise<CmpResponder>>();
   private responders?: Promise<{ all: OcspResponder; byCa: Map<string, OcspResponder> }>;
 
   private constructor(
@@ -85,6 +87,51 @@ export class PkiPort implements AcmeCertificateAuthority {
       ...(r.application !== null ? { application: r.application } : {}),
     });
     return { serial: issued.record.serial, certificateDer: issued.certificateDer, chainDer: issued.chainDer, notBefore: issued.record.notBefore, notAfter: issued.record.notAfter };
+  }
+
+  /** A staff certificate through the pipeline (CMP): the same profile, stages and audit as `pki issue`. */
+  async issueStaff(r: Parameters<CmpCertificateAuthority['issueStaff']>[0]) {
+    const issued = await this.issuer.issue({
+      profile: r.profile,
+      site: r.site,
+      ...(r.csrDer ? { csr: r.csrDer } : {}),
+      ...(r.certRequest ? { certRequest: r.certRequest } : {}),
+      ...(r.identityCode !== undefined ? { identityCode: r.identityCode } : {}),
+      ...(r.insuranceNumber !== undefined ? { insuranceNumber: r.insuranceNumber } : {}),
+      actor: r.actor,
+    });
+    return { serial: issued.record.serial, certificateDer: issued.certificateDer, chainDer: issued.chainDer };
+  }
+
+  /** The CA issuing for the site's staff (created when first needed, as issuance would), to sign CMP answers. */
+  responder(site: string): Promise<CmpResponder> {
+    let r = this.cmpResponders.get(site);
+    if (!r) {
+      this.cmpResponders.set(site, (r = this.openResponder(site)));
+      r.catch(() => this.cmpResponders.delete(site));
+    }
+    return r;
+  }
+
+  private async openResponder(siteId: string): Promise<CmpResponder> {
+    const site = this.fabric.findSite(siteId);
+    if (!site) throw new InputError(`site: got "${siteId}", want a site of the inventory`);
+    const { id, province } = staffCaIdFor(this.fabric, site);
+    const ca = (await this.pki.currentCa(id)) ?? (province ? await ensureProvinceStaffCa(this.pki, province, this.passphrase, { actor: 'jinbao-serve' }) : undefined);
+    if (!ca) throw new InputError(`no staff CA "${id}" in the store: initialize the hierarchy with jinbao pki init`);
+    const signer = await openCaSigner(this.pki, ca.id, this.passphrase);
+    return {
+      nameDer: certificateParts(ca.der).subjectDer.slice(),
+      keyId: certificateKeyId(ca.der),
+      algorithmDer: signatureAlgorithmDer(ca.algorithm),
+      sign: (data) => signer.sign(data),
+      chainDer: await chainOf(this.pki, ca.id),
+    };
+  }
+
+  async holder(serial: string): Promise<CmpHolder | undefined> {
+    const c = await this.pki.findCertificate(normalizeSerial(serial));
+    return c ? { serial: c.serial, status: c.status, der: c.der, site: c.site, profile: c.profile, subject: c.subject, caId: c.caId, notBefore: c.notBefore, notAfter: c.notAfter } : undefined;
   }
 
   /** The service's own TLS certificate, key generated here: server-tls from the infrastructure CA. */

@@ -3,6 +3,7 @@ import type { Runner } from '../runner.js';
 import { register as acme } from './acme.js';
 import { register as audit } from './audit.js';
 import { register as ceremony } from './ceremony.js';
+import { register as cmp } from './cmp.js';
 import { register as comply } from './comply.js';
 import { register as drill } from './drill/index.js';
 import { register as exporter } from './exporter.js';
@@ -21,4 +22,4 @@ import { register as up } from './up.js';
 import { register as wan } from './wan.js';
 
 /** Every command group, in the order `jinbao --help` lists them. */
-export const COMMANDS: readonly ((program: Command, run: Runner) => void)[] = [up, inventory, ipam, kpi, stacks, pki, acme, serve, operator, ceremony, unseal, wan, drill, audit, state, comply, report, monitoring, exporter];
+export const COMMANDS: readonly ((program: Command, run: Runner) => void)[] = [up, inventory, ipam, kpi, stacks, pki, acme, cmp, serve, operator, ceremony, unseal, wan, drill, audit, state, comply, report, monitoring, exporter];

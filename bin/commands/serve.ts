@@ -29,13 +29,13 @@ interface ServeOptions {
 export function register(program: Command, run: Runner): void {
   program
     .command('serve')
-    .description('the certificate service: ACME (RFC 8555) enrollment, CRLs and OCSP for every CA, over HTTPS')
+    .description('the certificate service: ACME (RFC 8555) and CMP (RFC 4210) enrollment, CRLs and OCSP for every CA, over HTTPS')
     .option('--listen <host:port>', 'address and port to listen on', '127.0.0.1:8443')
     .option('--public-url <url>', 'the https:// URL clients reach this service at (ACME URLs, and the CRL and OCSP URLs in issued certificates, are under it); default https://<listen>')
     .option('--tls-cert <file>', 'the service\'s TLS certificate chain (PEM); default: one issued now from the infrastructure CA for the --public-url host')
     .option('--tls-key <file>', 'its private key (PEM), with --tls-cert')
     .option('--tls-site <id>', 'the inventory site the service\'s own certificate belongs to (default: the ministry)')
-    .option('--passphrase-env <name>', 'environment variable holding the CA key passphrase (also decrypts EAB keys)', DEFAULT_PASSPHRASE_ENV)
+    .option('--passphrase-env <name>', 'environment variable holding the CA key passphrase (also decrypts EAB keys and CMP secrets)', DEFAULT_PASSPHRASE_ENV)
     .option('--validity-days <n>', 'validity of certificates issued through ACME', '90')
     .option('--rate-limit-address <n>', 'ACME requests a minute per client address (per process)', '600')
     .option('--rate-limit-account <n>', 'ACME requests a minute per account (per process)', '300')
@@ -48,6 +48,7 @@ export function register(program: Command, run: Runner): void {
       'after',
       '\nEndpoints (under --public-url):\n' +
         '  /acme/directory           ACME; accounts need External Account Binding (jinbao acme eab create)\n' +
+        '  /cmp/<site>               CMP (RFC 4210, RFC 9483) for staff: openssl cmp with a secret from jinbao cmp secret create\n' +
         '  /crl/<ca-id>.crl          the CA\'s current full CRL (DER), cut again after revocations\n' +
         '  /ocsp, /ocsp/<ca-id>      OCSP (RFC 6960), GET and POST\n' +
         '  /ca/<ca-id>.crt           CA certificates (DER; .pem for PEM)\n' +

@@ -1,0 +1,149 @@
+import { createCipheriv, createDecipheriv, hkdfSync, randomBytes, scrypt } from 'node:crypto';
+import { promisify } from 'node:util';
+import type { Fabric } from '../../fabric/index.js';
+import { InputError } from '../../lib/errors.js';
+import { validIdentityCode } from '../pipeline.js';
+import type { ProfileName } from '../profiles.js';
+import { parseSubject } from '../x509.js';
+import type { CmpStore, SecretRow } from './store.js';
+
+/**
+ * One-time enrollment secrets: created by a security officer for one person (site, staff profile,
+ * subject), handed to them once, used by exactly one `ir` or `p10cr`. The server must recompute
+ * the password-based MAC with the salt and iteration count each request chooses (RFC 4210
+ * §5.1.3.1), so a one-way hash of the secret could not check it: the secret is stored encrypted
+ * (AES-256-GCM, the reference as associated data) under a key derived from the CA passphrase, never
+ * in clear; the state store alone does not reveal it.
+ */
+
+export const CMP_SECRET_DEFAULT_VALIDITY_DAYS = 7;
+export const CMP_PROFILES: readonly ProfileName[] = ['staff-auth', 'staff-sign'];
+
+const scryptAsync = promisify(scrypt) as (password: string, salt: Buffer, keylen: number, opts: { N: number; r: number; p: number; maxmem: number }) => Promise<Buffer>;
+const KDF = { N: 1 << 15, r: 8, p: 1, maxmem: 64 * 1024 * 1024 } as const;
+const KEYRING_SALT = Buffer.from('jinbao cmp secrets v1');
+
+/** The key that encrypts secrets at rest, derived once per process from the CA passphrase. */
+export class SecretKeyring {
+  private constructor(private readonly master: Buffer) {}
+
+  static async open(passphrase: string): Promise<SecretKeyring> {
+    return new SecretKeyring(await scryptAsync(passphrase, KEYRING_SALT, 32, KDF));
+  }
+
+  private key(salt: Uint8Array): Buffer {
+    return Buffer.from(hkdfSync('sha256', this.master, salt, 'cmp secret', 32));
+  }
+
+  seal(reference: string, secret: Buffer): Pick<SecretRow, 'salt' | 'iv' | 'ciphertext' | 'tag'> {
+    const salt = randomBytes(16);
+    const iv = randomBytes(12);
+    const cipher = createCipheriv('aes-256-gcm', this.key(salt), iv);
+    cipher.setAAD(Buffer.from(reference));
+    const ciphertext = Buffer.concat([cipher.update(secret), cipher.final()]);
+    return { salt, iv, ciphertext, tag: cipher.getAuthTag() };
+  }
+
+  /** The secret in clear, or undefined when it does not decrypt (another passphrase, altered row). */
+  open(row: Pick<SecretRow, 'reference' | 'salt' | 'iv' | 'ciphertext' | 'tag'>): Buffer | undefined {
+    try {
+      const d = createDecipheriv('aes-256-gcm', this.key(Buffer.from(row.salt)), Buffer.from(row.iv));
+      d.setAAD(Buffer.from(row.reference));
+      d.setAuthTag(Buffer.from(row.tag));
+      return Buffer.concat([d.update(Buffer.from(row.ciphertext)), d.final()]);
+    } catch {
+      return undefined;
+    }
+  }
+}
+
+export interface SecretRequest {
+  readonly site: string;
+  readonly profile: string;
+  /** "CN=张三, serialNumber=S0001" (C and O are added from the site at issuance). */
+  readonly subject: string;
+  readonly identityCode?: string;
+  readonly insuranceNumber?: string;
+  /** @default 7 */
+  readonly validityDays?: number;
+}
+
+export interface CreatedSecret {
+  readonly reference: string;
+  /** Shown once. */
+  readonly secret: string;
+  readonly site: string;
+  readonly profile: string;
+  readonly subject: string;
+  readonly expiresAt: string;
+}
+
+const STAFF_NUMBER = /^[0-9A-Za-z-]{4,32}$/;
+
+/** Everything wrong with one request, each problem saying what and how to fix it. */
+export function secretRequestProblems(fabric: Fabric, r: SecretRequest): string[] {
+  const problems: string[] = [];
+  if (!fabric.findSite(r.site)) problems.push(`site: got "${r.site}", want a site of the inventory (list them with: jinbao inventory show)`);
+  if (!(CMP_PROFILES as readonly string[]).includes(r.profile)) problems.push(`profile: got "${r.profile}", want ${CMP_PROFILES.join(' or ')} (CMP enrolls staff; servers use ACME)`);
+  let attrs: { type: string; value: string }[] = [];
+  try {
+    attrs = parseSubject(r.subject);
+  } catch (err) {
+    problems.push((err as Error).message);
+  }
+  const allowed = new Set(['CN', 'serialNumber', 'OU', 'O', 'C']);
+  for (const a of attrs) if (!allowed.has(a.type)) problems.push(`subject attribute ${a.type}: got "${a.value}", want only CN, serialNumber, OU (O and C come from the site)`);
+  const cn = attrs.find((a) => a.type === 'CN')?.value;
+  const sn = attrs.find((a) => a.type === 'serialNumber')?.value;
+  if (attrs.length && !cn) problems.push(`subject: got "${r.subject}" without CN, want the person's name, e.g. "CN=张三, serialNumber=S0001"`);
+  if (attrs.length && !sn) problems.push(`subject: got "${r.subject}" without serialNumber, want the staff number, e.g. "CN=张三, serialNumber=S0001"`);
+  if (sn !== undefined && !STAFF_NUMBER.test(sn)) problems.push(`subject serialNumber (staff number): got "${sn}", want 4-32 letters, digits or "-"`);
+  if (r.identityCode !== undefined && !validIdentityCode(r.identityCode)) problems.push(`identity code: got "${r.identityCode}", want 18 characters (17 digits and a GB 11643 check character)`);
+  if (r.insuranceNumber !== undefined && !/^[0-9A-Z]{1,18}$/.test(r.insuranceNumber)) problems.push(`insurance number: got "${r.insuranceNumber}", want 1-18 digits or capital letters`);
+  const days = r.validityDays ?? CMP_SECRET_DEFAULT_VALIDITY_DAYS;
+  if (!Number.isInteger(days) || days < 1 || days > 90) problems.push(`days: got ${days}, want a whole number of days from 1 to 90`);
+  return problems;
+}
+
+/** Create secrets for every request, all or none (one transaction, audited); InputError naming each problem, by position. */
+export async function createSecrets(store: CmpStore, fabric: Fabric, keyring: SecretKeyring, requests: readonly SecretRequest[], opts: { now?: Date; actor?: string } = {}): Promise<CreatedSecret[]> {
+  const now = opts.now ?? new Date();
+  const problems = requests.flatMap((r, i) => secretRequestProblems(fabric, r).map((p) => (requests.length > 1 ? `row ${i + 1}: ${p}` : p)));
+  if (problems.length === 1) throw new InputError(problems[0]!);
+  if (problems.length > 1) throw new InputError(`${problems.length} problems, first: ${problems[0]}`, { details: problems });
+  const rows: SecretRow[] = [];
+  const out: CreatedSecret[] = [];
+  for (const r of requests) {
+    const reference = `${r.site}-${randomBytes(6).toString('hex')}`;
+    const secret = randomBytes(18).toString('base64url');
+    const expiresAt = new Date(now.getTime() + (r.validityDays ?? CMP_SECRET_DEFAULT_VALIDITY_DAYS) * 86_400_000).toISOString();
+    rows.push({
+      reference,
+      site: r.site,
+      profile: r.profile,
+      subject: r.subject,
+      identity_code: r.identityCode ?? null,
+      insurance_number: r.insuranceNumber ?? null,
+      ...keyring.seal(reference, Buffer.from(secret)),
+      created_at: now.toISOString(),
+      expires_at: expiresAt,
+      used_at: null,
+      revoked_at: null,
+      serial: null,
+    });
+    out.push({ reference, secret, site: r.site, profile: r.profile, subject: r.subject, expiresAt });
+  }
+  // Audited in the same transaction as the rows (never the secret).
+  await store.insertSecrets(rows, out.map((s) => ({ action: 'cmp.secret.create', outcome: 'ok' as const, subject: s.reference, ...(opts.actor ? { actor: opts.actor } : {}), details: { site: s.site, profile: s.profile, subject: s.subject, expiresAt: s.expiresAt } })));
+  return out;
+}
+
+export type SecretState = 'unused' | 'used' | 'expired' | 'revoked';
+
+export function secretState(row: Pick<SecretRow, 'used_at' | 'revoked_at' | 'expires_at'>, now = new Date()): SecretState {
+  if (row.revoked_at) return 'revoked';
+  if (row.used_at) return 'used';
+  if (row.expires_at <= now.toISOString()) return 'expired';
+  return 'unused';
+}
+
