@@ -265,6 +265,13 @@ function localizedProblem(p: Problem): CatalogueMessage | undefined {
   return { catalogue: FABRIC_MESSAGES, key: 'inventory.problem', params: { where: line.slice(0, line.length - p.message.length), message: p.said } };
 }
 
+/**
+ * The source name of the built-in national inventory in messages and `--json` output. Code asks
+ * whether an inventory is the built-in one with `builtInInventory` (or compares with this constant),
+ * never with the text a person reads, which follows the language.
+ */
+export const BUILT_IN_INVENTORY = 'built-in national inventory';
+
 /** Load the inventory at `file`, or the built-in national inventory. Throws an InputError listing every problem. */
 export function loadFabric(file?: string): Fabric {
   const result = file === undefined ? builtInResult() : readInventoryFile(file);
@@ -353,7 +360,7 @@ function fieldAt(text: string, index: number): (string | number)[] {
 
 let builtIn: LoadResult | undefined;
 function builtInResult(): LoadResult {
-  builtIn ??= validateInventory(nationalInventory(), 'built-in national inventory');
+  builtIn ??= validateInventory(nationalInventory(), BUILT_IN_INVENTORY);
   return builtIn;
 }
 
