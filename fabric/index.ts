@@ -1,7 +1,7 @@
 /** The fabric: the typed national inventory, its policy (placement, objectives), addressing and targets. */
 export * from './model.js';
 export { Fabric } from './fabric.js';
-export { loadFabric, readInventoryFile, parseInventoryText, validateInventory, inventoryError, builtInInventory, BUILT_IN_INVENTORY, type LoadResult } from './load.js';
+export { loadFabric, readInventoryFile, parseInventoryText, validateInventory, inventoryError, builtInInventory, BUILT_IN_INVENTORY, sourceParam, type LoadResult } from './load.js';
 export { formatProblem, formatPath, type Problem } from './problems.js';
 export { allocate, type IpamResult, type Ledger, type SiteAllocation } from './ipam.js';
 export { IPAM_LOCK, IPAM_MIGRATIONS, loadLedger } from './ipam-ledger.js';

@@ -11,7 +11,7 @@ import { nationalInventory } from './national.js';
 import { formatPath, formatProblem, type Problem } from './problems.js';
 import { checkInventory, type ReadableSite } from './validate.js';
 import { inputError } from '../lib/i18n/index.js';
-import { FABRIC_MESSAGES, problem, said, suggestion } from './messages.js';
+import { FABRIC_MESSAGES, inventorySourceParam, problem, said, suggestion } from './messages.js';
 
 export interface LoadResult {
   readonly fabric?: Fabric;
@@ -271,6 +271,9 @@ function localizedProblem(p: Problem): CatalogueMessage | undefined {
  * never with the text a person reads, which follows the language.
  */
 export const BUILT_IN_INVENTORY = 'built-in national inventory';
+
+/** `source` for a catalogue message: the file, or the built-in inventory's name in the reader's language. */
+export const sourceParam = (source: string) => inventorySourceParam(source, BUILT_IN_INVENTORY);
 
 /** Load the inventory at `file`, or the built-in national inventory. Throws an InputError listing every problem. */
 export function loadFabric(file?: string): Fabric {

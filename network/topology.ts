@@ -1,5 +1,5 @@
 import type { Fabric, SiteAllocation } from '../fabric/index.js';
-import { MINISTRY_ID } from '../fabric/index.js';
+import { MINISTRY_ID, sourceParam } from '../fabric/index.js';
 import { formatIpv4, parsePrefix, prefixSize, type Prefix } from '../lib/cidr.js';
 import { InputError } from '../lib/errors.js';
 import { inputError } from '../lib/i18n/index.js';
@@ -209,8 +209,8 @@ export function slicePlan(plan: WanPlan, keep: ReadonlySet<string>): WanPlan {
 export function findNode(plan: WanPlan, id: string, where: string): WanNode {
   const node = plan.nodes.get(id);
   if (node) return node;
-  if (plan.nodes.has(drNodeId(id))) throw inputError(NETWORK_MESSAGES, 'node.unknownHasDr', { id, where, node: drNodeId(id) });
-  throw inputError(NETWORK_MESSAGES, 'node.unknown', { id, where });
+  if (plan.nodes.has(drNodeId(id))) throw inputError(NETWORK_MESSAGES, 'node.unknownHasDr', { id, where: sourceParam(where), node: drNodeId(id) });
+  throw inputError(NETWORK_MESSAGES, 'node.unknown', { id, where: sourceParam(where) });
 }
 
 /** Links where `id` is the hub, and where it is the spoke. */
