@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { drillSteps } from '../../dr-runbooks/index.js';
@@ -201,4 +202,34 @@ describe('jinbao drill under --lang zh-CN', () => {
     expect(pair.stderr).toMatch(/^jinbao: --target pg 需要 --pair 文件：/);
     expect((await en('drill', 'plan', '--site', '999999', '--target', 'pg-local')).stderr).toBe('jinbao: no site "999999" in built-in national inventory; list the sites with: jinbao inventory show\n');
   });
+});
+
+describe('refusals of the state store and the certificate pipeline under --lang zh-CN', () => {
+  it('GIVEN a state file that is not SQLite THEN the store refusal is Chinese, exit 2; English unchanged', async () => {
+    const dir = join(tmp.dir, 'not-sqlite');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'jinbao.db'), 'not a database\n');
+    const z = await runCli(['--state', dir, ...ZH, 'ipam']);
+    expect(z.code).toBe(2);
+    expect(z.stderr).toBe(`jinbao: 状态库 ${join(dir, 'jinbao.db')} 不是可用的 SQLite 数据库：file is not a database；请将其移走或换用其他状态库\n`);
+    const e = await runCli(['--state', dir, 'ipam']);
+    expect(e.stderr).toBe(`jinbao: the state store ${join(dir, 'jinbao.db')} is not a usable SQLite database: file is not a database; move it aside or use another state store\n`);
+    expect((await runCli(['--state', 'ftp://x', ...ZH, 'ipam'])).stderr).toBe('jinbao: --state 是 ftp:// URL；它必须是内嵌状态库的目录（例如 --state /var/lib/jinbao），或共享状态库的 postgresql:// URL\n');
+  });
+
+  it('GIVEN a CA hierarchy THEN the pipeline refuses an unknown site, a staff key generated here and a too-long validity in Chinese', async () => {
+    const dir = join(tmp.dir, 'pki');
+    const env = { JINBAO_PKI_PASSPHRASE: 'correct horse battery staple' };
+    const pki = (...args: string[]) => runCli(['--state', dir, ...ZH, 'pki', ...args], env);
+    expect((await pki('init')).code).toBe(0);
+    const out = join(dir, 'out');
+    const site = await pki('issue', '--profile', 'server-tls', '--site', '999999', '--generate', '--subject', 'CN=a.example', '--out', out);
+    expect([site.code, site.stderr]).toEqual([2, 'jinbao: 站点：收到“999999”，应为资源清单中的站点（查看站点列表：jinbao inventory show）\n']);
+    const staff = await pki('issue', '--profile', 'staff-auth', '--site', '440100', '--generate', '--subject', 'CN=x', '--out', out);
+    expect(staff.stderr).toMatch(/^jinbao: --generate：收到模板 staff-auth，只能用于 server-tls、/);
+    const days = await pki('issue', '--profile', 'server-tls', '--site', '440100', '--generate', '--subject', 'CN=a.example', '--days', '9999', '--out', out);
+    expect(days.stderr).toMatch(/^jinbao: 申请被拒绝：validity: got 9999 days, want at most \d+ \(profile server-tls v\d+\)\n$/);
+    const en = await runCli(['--state', dir, 'pki', 'issue', '--profile', 'server-tls', '--site', '999999', '--generate', '--subject', 'CN=a.example', '--out', out], env);
+    expect(en.stderr).toBe('jinbao: site: got "999999", want a site of the inventory (list them with: jinbao inventory show)\n');
+  }, 60_000);
 });
