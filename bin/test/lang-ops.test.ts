@@ -2,7 +2,9 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { needsIn } from '../../compliance/index.js';
 import { drillSteps } from '../../dr-runbooks/index.js';
+import { needsCode, NEEDS } from '../../fabric/index.js';
 import { SqliteDatabase } from '../../lib/sql/index.js';
 import { saveCheck, type CheckResult } from '../../network/index.js';
 import { formatPlan, type Plan } from '../../stacks/deploy/index.js';
@@ -232,4 +234,16 @@ describe('refusals of the state store and the certificate pipeline under --lang 
     const en = await runCli(['--state', dir, 'pki', 'issue', '--profile', 'server-tls', '--site', '999999', '--generate', '--subject', 'CN=a.example', '--out', out], env);
     expect(en.stderr).toBe('jinbao: site: got "999999", want a site of the inventory (list them with: jinbao inventory show)\n');
   }, 60_000);
+});
+
+describe('what an indicator needs is found by its code, not by its wording', () => {
+  it('every NEEDS text has a Chinese entry under its code, and the English entry says the same text', () => {
+    for (const n of Object.values(NEEDS)) {
+      expect(needsCode(n.text)).toBe(n.code);
+      expect(needsIn('en', n.text)).toBe(n.text);
+      expect(needsIn('zh-CN', n.text)).not.toBe(n.text);
+      expect(englishLines(needsIn('zh-CN', n.text))).toEqual([]);
+    }
+    expect(needsIn('zh-CN', 'something the catalogue does not know')).toBe('something the catalogue does not know');
+  });
 });
