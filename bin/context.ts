@@ -49,6 +49,13 @@ export class Context extends LocalOpsContext {
     return translator(this.lang, COMMAND_MESSAGES);
   }
 
+  /** Where the inventory came from, as a person reads it: the file, or the built-in inventory's name in the user's language. */
+  get inventorySourceText(): string {
+    // the commands' catalogue (bin/commands/locales), not bin/locales (help texts)
+    const commands = translator(this.lang, COMMAND_MESSAGES);
+    return this.builtInInventory ? commands('inventory.builtIn') : this.inventorySource;
+  }
+
   out(text: string): void {
     this.io.stdout.write(text);
   }

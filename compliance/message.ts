@@ -4,6 +4,7 @@
  * keeps the English text in `message` (what JSON, JUnit and SARIF carry, whatever the language)
  * and the entry in `said` for the human renderers.
  */
+import { needsCode } from '../fabric/index.js';
 import { translator, type CatalogueRef, type Lang, type Translate } from '../lib/i18n/index.js';
 
 export const COMPLIANCE_MESSAGES: CatalogueRef = { ns: 'compliance', dir: 'compliance/locales' };
@@ -47,12 +48,12 @@ export function sayIn(lang: Lang, s: Said): string {
 
 /**
  * What an indicator still needs (fabric/kpi.ts writes it in English) as a catalogue entry, keyed by
- * its first four words (`needs.dr-drills-against-real`); a text the catalogue does not know stays
+ * its code in fabric's NEEDS (`needs.dr-drills-against-real`); a text that is not one of NEEDS stays
  * as written.
  */
 export function needsSaid(english: string): Said | string {
-  const s = said(`needs.${english.toLowerCase().split(/[^a-z0-9]+/).filter(Boolean).slice(0, 4).join('-')}`);
-  return sayIn('en', s) === english ? s : english;
+  const code = needsCode(english);
+  return code === undefined ? english : said(`needs.${code}`);
 }
 
 /** `needsSaid` said in `lang`. */

@@ -115,8 +115,28 @@ function ratio(spec: Spec, numerator: number, denominator: number, source = 'inv
   return base(spec, { status: denominator > 0 && meets(spec, exact) ? 'met' : 'not-met', actual, numerator, denominator, source });
 }
 
-function needs(spec: Spec, what: string, source: string): Indicator {
-  return base(spec, { status: 'needs', needs: what, source });
+/**
+ * What an indicator may be missing, each with a stable code (the key of its translation in
+ * compliance/locales `needs.<code>`) and its English text (`needs` in `--json`). Code that speaks
+ * about a missing input looks it up here with `needsCode`, never by the text's wording.
+ */
+export const NEEDS = {
+  drDrills: { code: 'dr-drills-against-real', text: 'DR drills against real pairs: a DR pairing counts once a drill with --target pg passed within 90 days; lab drills (pg-local) do not count (jinbao drill run --site SITE --target pg --pair FILE)' },
+  productionPki: { code: 'certificates-from-a-production', text: 'certificates from a production PKI (jinbao pki init with --passphrase-env, then jinbao pki issue); the demo hierarchy jinbao up creates does not count' },
+  staffCertificates: { code: 'staff-certificates-from-the', text: 'staff certificates from the PKI (jinbao pki issue)' },
+  mlps3Certificates: { code: 'server-certificates-for-level', text: 'server certificates for level-3 applications from the PKI (jinbao pki issue)' },
+  cardHolders: { code: 'card-holders-per-issuing', text: 'card holders per issuing site in the inventory (sites[].socialSecurityCardHolders)' },
+  ingestionRates: { code: 'per-province-ingestion-rates', text: 'per-province ingestion rates in the inventory (sites[].ingestion)' },
+  filingRates: { code: 'per-province-filing-ingestion', text: 'per-province filing ingestion rates in the inventory (sites[].ingestion.personnelFilingPct)' },
+} as const satisfies Record<string, { readonly code: string; readonly text: string }>;
+
+/** The code of an indicator's `needs` text, when it is one of NEEDS. */
+export function needsCode(text: string): string | undefined {
+  return Object.values(NEEDS).find((n) => n.text === text)?.code;
+}
+
+function needs(spec: Spec, what: { readonly text: string }, source: string): Indicator {
+  return base(spec, { status: 'needs', needs: what.text, source });
 }
 
 function base(spec: Spec, rest: Omit<Indicator, 'id' | 'title' | 'titleZh' | 'kind' | 'plan' | 'unit' | 'target' | 'provenance'>): Indicator {
@@ -177,23 +197,19 @@ export function computeKpis(fabric: Fabric, live: LiveFacts = {}): Indicator[] {
     out.push(ratio(SPECS.dr, count(candidates, (s) => s.dr !== undefined && drilled.has(s.id)), candidates.length, 'inventory + drills'));
   } else {
     out.push(
-      needs(
-        SPECS.dr,
-        'DR drills against real pairs: a DR pairing counts once a drill with --target pg passed within 90 days; lab drills (pg-local) do not count (jinbao drill run --site SITE --target pg --pair FILE)',
-        'drills',
-      ),
+      needs(SPECS.dr, NEEDS.drDrills, 'drills'),
     );
   }
 
-  const demoPki = 'certificates from a production PKI (jinbao pki init with --passphrase-env, then jinbao pki issue); the demo hierarchy jinbao up creates does not count';
+  const demoPki = NEEDS.productionPki;
   if (live.pkiProvenance === 'demo') {
     out.push(needs(SPECS.staffCerts, demoPki, 'pki'), needs(SPECS.mlps3, demoPki, 'pki'));
   } else {
-    out.push(live.staffCertificates ? staffIndicator(fabric, live.staffCertificates) : needs(SPECS.staffCerts, 'staff certificates from the PKI (jinbao pki issue)', 'pki'));
+    out.push(live.staffCertificates ? staffIndicator(fabric, live.staffCertificates) : needs(SPECS.staffCerts, NEEDS.staffCertificates, 'pki'));
     out.push(
       live.mlps3Applications
         ? ratio(SPECS.mlps3, live.mlps3Applications.withCertificates, live.mlps3Applications.total, 'pki')
-        : needs(SPECS.mlps3, 'server certificates for level-3 applications from the PKI (jinbao pki issue)', 'pki'),
+        : needs(SPECS.mlps3, NEEDS.mlps3Certificates, 'pki'),
     );
   }
 
@@ -204,7 +220,7 @@ export function computeKpis(fabric: Fabric, live: LiveFacts = {}): Indicator[] {
     const yi = holders / 1e8;
     out.push(base(SPECS.cardHolders, { status: meets(SPECS.cardHolders, yi) ? 'met' : 'not-met', actual: Math.round(yi * 100) / 100, numerator: holders, source: 'inventory (sum over sites)' }));
   } else {
-    out.push(needs(SPECS.cardHolders, 'card holders per issuing site in the inventory (sites[].socialSecurityCardHolders)', 'inventory'));
+    out.push(needs(SPECS.cardHolders, NEEDS.cardHolders, 'inventory'));
   }
   out.push(
     ratio(SPECS.transfer, count(withProgrammes, (s) => s.programmes!.crossRegionTransfer), prefectures.length),
@@ -218,13 +234,13 @@ export function computeKpis(fabric: Fabric, live: LiveFacts = {}): Indicator[] {
     );
   } else {
     out.push(
-      needs(SPECS.ingestBusiness, 'per-province ingestion rates in the inventory (sites[].ingestion)', 'inventory'),
-      needs(SPECS.ingestFund, 'per-province ingestion rates in the inventory (sites[].ingestion)', 'inventory'),
+      needs(SPECS.ingestBusiness, NEEDS.ingestionRates, 'inventory'),
+      needs(SPECS.ingestFund, NEEDS.ingestionRates, 'inventory'),
     );
   }
   const filing = withIngestion.filter((p) => p.ingestion!.personnelFilingPct !== undefined);
   if (filing.length > 0) out.push(meanIndicator(SPECS.personnelFiling, mean(filing.map((p) => p.ingestion!.personnelFilingPct!)), filing.length));
-  else out.push(needs(SPECS.personnelFiling, 'per-province filing ingestion rates in the inventory (sites[].ingestion.personnelFilingPct)', 'inventory'));
+  else out.push(needs(SPECS.personnelFiling, NEEDS.filingRates, 'inventory'));
   return out;
 }
 

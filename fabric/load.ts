@@ -11,7 +11,7 @@ import { nationalInventory } from './national.js';
 import { formatPath, formatProblem, type Problem } from './problems.js';
 import { checkInventory, type ReadableSite } from './validate.js';
 import { inputError } from '../lib/i18n/index.js';
-import { FABRIC_MESSAGES, problem, said, suggestion } from './messages.js';
+import { FABRIC_MESSAGES, inventorySourceParam, problem, said, suggestion } from './messages.js';
 
 export interface LoadResult {
   readonly fabric?: Fabric;
@@ -265,6 +265,16 @@ function localizedProblem(p: Problem): CatalogueMessage | undefined {
   return { catalogue: FABRIC_MESSAGES, key: 'inventory.problem', params: { where: line.slice(0, line.length - p.message.length), message: p.said } };
 }
 
+/**
+ * The source name of the built-in national inventory in messages and `--json` output. Code asks
+ * whether an inventory is the built-in one with `builtInInventory` (or compares with this constant),
+ * never with the text a person reads, which follows the language.
+ */
+export const BUILT_IN_INVENTORY = 'built-in national inventory';
+
+/** `source` for a catalogue message: the file, or the built-in inventory's name in the reader's language. */
+export const sourceParam = (source: string) => inventorySourceParam(source, BUILT_IN_INVENTORY);
+
 /** Load the inventory at `file`, or the built-in national inventory. Throws an InputError listing every problem. */
 export function loadFabric(file?: string): Fabric {
   const result = file === undefined ? builtInResult() : readInventoryFile(file);
@@ -353,7 +363,7 @@ function fieldAt(text: string, index: number): (string | number)[] {
 
 let builtIn: LoadResult | undefined;
 function builtInResult(): LoadResult {
-  builtIn ??= validateInventory(nationalInventory(), 'built-in national inventory');
+  builtIn ??= validateInventory(nationalInventory(), BUILT_IN_INVENTORY);
   return builtIn;
 }
 

@@ -19,3 +19,11 @@ export function suggestion(closest: string | undefined): MessageParams[string] {
 export function said(key: string, params: MessageParams = {}): MessageParams[string] {
   return catalogueMessage(FABRIC_MESSAGES, key, params).localized;
 }
+
+/**
+ * Where an inventory came from, to nest in a message: the file as given, or the built-in
+ * inventory's name in the reader's language.
+ */
+export function inventorySourceParam(source: string, builtInName: string): MessageParams[string] {
+  return source === builtInName ? catalogueMessage(FABRIC_MESSAGES, 'inventory.builtIn').localized : source;
+}

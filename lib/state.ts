@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { JinbaoError, ExitCode } from './errors.js';
+import { jinbaoError, LIB } from './i18n/index.js';
 import { pgConnection } from './pg-conn.js';
 
 /**
@@ -36,7 +37,7 @@ export function resolveState(flag: string | undefined, env: NodeJS.ProcessEnv = 
     return { kind: 'postgresql', url: value.trim(), source, dir: resolve(env.JINBAO_WORK_DIR ?? '.jinbao') };
   }
   if (scheme !== undefined) {
-    throw new JinbaoError(`${source} is a ${scheme}:// URL; it must be a directory for the embedded store (e.g. --state /var/lib/jinbao) or a postgresql:// URL for the shared one`, { exitCode: ExitCode.invalidInput });
+    throw jinbaoError(LIB, 'store.otherUrl', { from: source, scheme }, { exitCode: ExitCode.invalidInput });
   }
   return { kind: 'sqlite', dir: resolve(value) };
 }
@@ -45,7 +46,7 @@ export function resolveState(flag: string | undefined, env: NodeJS.ProcessEnv = 
 export function resolveStateDir(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
   const target = resolveState(flag, env);
   if (target.kind === 'postgresql') {
-    throw new JinbaoError(`${target.source} is a PostgreSQL URL, but this needs the embedded store's directory (e.g. --state /var/lib/jinbao)`, { exitCode: ExitCode.invalidInput });
+    throw jinbaoError(LIB, 'store.needsDirectory', { from: target.source }, { exitCode: ExitCode.invalidInput });
   }
   return target.dir;
 }

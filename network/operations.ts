@@ -7,6 +7,8 @@ import type { Registry } from 'prom-client';
 import type { Fabric } from '../fabric/index.js';
 import { allocateAndRecord } from '../fabric/operations.js';
 import { ExitCode, InputError, JinbaoError } from '../lib/errors.js';
+import { inputError, jinbaoError } from '../lib/i18n/index.js';
+import { NETWORK_MESSAGES } from './messages.js';
 import type { Progress, StateAccess } from '../lib/context.js';
 import { sharedReading } from '../lib/scrape.js';
 import {
@@ -91,7 +93,7 @@ export async function wanCheck(state: StateAccess, fabric: Fabric, opts: { last:
   let result: CheckResult | undefined;
   if (opts.last) {
     result = await lastCheck(await state.database());
-    if (!result) throw new InputError(`no WAN check is recorded in ${state.stateDir}; run one with: jinbao wan check`);
+    if (!result) throw inputError(NETWORK_MESSAGES, 'check.none', { dir: state.stateDir });
   } else {
     requireRootUser();
     requireLab(state.stateDir);
@@ -128,7 +130,7 @@ export async function wanRotate(state: StateAccess, fabric: Fabric, opts: { site
     try {
       await labRotate({ stateDir: state.stateDir }, plan, opts.site, before.publicKey, await keys.all());
     } catch (err) {
-      throw new JinbaoError(`node ${opts.site} has a new key (generation ${after.generation}) but updating lab ${lab.tag} failed: ${(err as Error).message}; run "jinbao wan rotate --site ${opts.site}" again`, { exitCode: ExitCode.internal, cause: err });
+      throw jinbaoError(NETWORK_MESSAGES, 'rotate.labFailed', { node: opts.site, generation: after.generation, tag: lab.tag, reason: (err as Error).message }, { exitCode: ExitCode.internal, cause: err });
     }
   }
   return { after, lab: inLab ? lab.tag : null };

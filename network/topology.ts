@@ -1,7 +1,9 @@
 import type { Fabric, SiteAllocation } from '../fabric/index.js';
-import { MINISTRY_ID } from '../fabric/index.js';
+import { MINISTRY_ID, sourceParam } from '../fabric/index.js';
 import { formatIpv4, parsePrefix, prefixSize, type Prefix } from '../lib/cidr.js';
 import { InputError } from '../lib/errors.js';
+import { inputError } from '../lib/i18n/index.js';
+import { NETWORK_MESSAGES } from './messages.js';
 
 /**
  * The overlay's topology, derived from the fabric and its address allocations.
@@ -207,8 +209,8 @@ export function slicePlan(plan: WanPlan, keep: ReadonlySet<string>): WanPlan {
 export function findNode(plan: WanPlan, id: string, where: string): WanNode {
   const node = plan.nodes.get(id);
   if (node) return node;
-  const hint = plan.nodes.has(drNodeId(id)) ? ` (its DR center is "${drNodeId(id)}")` : '';
-  throw new InputError(`no WAN node "${id}" in ${where}${hint}; node ids are site codes such as "440100", "dr-<site>" for DR centers, or county codes`);
+  if (plan.nodes.has(drNodeId(id))) throw inputError(NETWORK_MESSAGES, 'node.unknownHasDr', { id, where: sourceParam(where), node: drNodeId(id) });
+  throw inputError(NETWORK_MESSAGES, 'node.unknown', { id, where: sourceParam(where) });
 }
 
 /** Links where `id` is the hub, and where it is the spoke. */

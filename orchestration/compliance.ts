@@ -10,7 +10,7 @@ import { ORCHESTRATION } from './messages.js';
 /** Run the compliance catalogue over every feature's state (one site's controls with `site`). */
 export async function runCompliance(ctx: OpsContext, site?: string): Promise<ComplianceReport> {
   const fabric = ctx.fabric();
-  if (site !== undefined && !fabric.has(site)) throw ctx.inventorySource === 'built-in national inventory' ? inputError(ORCHESTRATION, 'compliance.noSiteBuiltIn', { site }) : inputError(ORCHESTRATION, 'compliance.noSite', { site, source: ctx.inventorySource });
+  if (site !== undefined && !fabric.has(site)) throw ctx.builtInInventory ? inputError(ORCHESTRATION, 'compliance.noSiteBuiltIn', { site }) : inputError(ORCHESTRATION, 'compliance.noSite', { site, source: ctx.inventorySource });
   const { inputs, cleanup } = await gatherCompliance(ctx);
   try {
     return await runCatalogue(inputs, site === undefined ? {} : { site });

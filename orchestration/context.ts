@@ -1,7 +1,7 @@
 import type { Lang } from '../lib/i18n/index.js';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadFabric, type Fabric } from '../fabric/index.js';
+import { BUILT_IN_INVENTORY, loadFabric, type Fabric } from '../fabric/index.js';
 import type { StateAccess } from '../lib/context.js';
 import type { StateTarget } from '../lib/state.js';
 import { openDatabase, type Database } from '../lib/sql/index.js';
@@ -13,8 +13,10 @@ import { openDatabase, type Database } from '../lib/sql/index.js';
 export interface OpsContext extends StateAccess {
   /** The validated inventory; an invalid one throws before any work starts. */
   fabric(): Fabric;
-  /** Where the inventory came from, for messages ("built-in national inventory" or the file). */
+  /** Where the inventory came from, for messages and `--json` (BUILT_IN_INVENTORY or the file). */
   readonly inventorySource: string;
+  /** True when no inventory file was named: decide on this, not on the wording of `inventorySource`. */
+  readonly builtInInventory: boolean;
   readonly env: NodeJS.ProcessEnv;
   /** The language of human-readable output (reports); machine-readable output ignores it. @default English */
   readonly lang?: Lang;
@@ -50,7 +52,11 @@ export class LocalOpsContext implements OpsContext {
   }
 
   get inventorySource(): string {
-    return this.inventory ?? 'built-in national inventory';
+    return this.inventory ?? BUILT_IN_INVENTORY;
+  }
+
+  get builtInInventory(): boolean {
+    return this.inventory === undefined;
   }
 
   /** A shared database always counts as existing: it is created by its administrator, not by jinbao. */

@@ -148,7 +148,7 @@ export async function runUp(ctx: OpsContext, opts: { outDir: string; say: Progre
     prefecture: fabric.byTier('prefecture').length,
     accessPlatforms: fabric.sites.reduce((n, s) => n + s.accessPlatforms.length, 0),
   };
-  say(t('up.inventory', { source: ctx.inventorySource.replace('built-in national inventory', t('up.builtIn')) }));
+  say(t('up.inventory', { source: ctx.builtInInventory ? t('up.builtIn') : ctx.inventorySource }));
   if (fabric.sampleData) say(t('up.sample'));
   say(t('up.counts', { ministry: counts.ministry, provinces: counts.province, prefectures: counts.prefecture, platforms: counts.accessPlatforms }));
 

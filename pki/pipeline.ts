@@ -1,5 +1,7 @@
 import type { Fabric, Site } from '../fabric/index.js';
 import { InputError } from '../lib/errors.js';
+import { catalogueMessage, inputError } from '../lib/i18n/index.js';
+import { PKI_MESSAGES } from './messages.js';
 import { describeKey, SM2_DEFAULT_ID, type CaAlgorithm, type SubscriberKey } from './algorithms.js';
 import { chainOf, ensureProvinceStaffCa, INFRASTRUCTURE_CA_ID, openCaSigner, requireRootCa, ROOT_CA_ID, staffCaIdFor, type CaSigner, type KeyBackends } from './ca.js';
 import { describePublicKey, parseCsr, signatureVerifies, verifyCsrSignature, type ParsedCsr } from './csr.js';
@@ -117,11 +119,11 @@ function tag(d: Pick<Draft, 'profile'>): string {
 function requestStage(fabric: Fabric, req: IssueRequest): Draft {
   const profile = profileByName(req.profile);
   const site = fabric.findSite(req.site);
-  if (!site) throw new InputError(`site: got "${req.site}", want a site of the inventory (list them with: jinbao inventory show)`);
+  if (!site) throw inputError(PKI_MESSAGES, 'pipeline.site', { site: req.site });
   const sources = [req.csr, req.generate, req.certRequest].filter((s) => s !== undefined).length;
-  if (sources !== 1) throw new InputError('key source: got ' + (sources === 0 ? 'neither --csr nor --generate' : 'both --csr and --generate') + ', want exactly one');
+  if (sources !== 1) throw inputError(PKI_MESSAGES, sources === 0 ? 'pipeline.keySourceNone' : 'pipeline.keySourceBoth');
   if (req.generate && !profile.keyGeneration) {
-    throw new InputError(`--generate: got profile ${profile.name}, want one of server-tls, replica-mtls, ocsp-signing, evidence-signing; staff create their key on their own device and send a CSR (--csr FILE)`);
+    throw inputError(PKI_MESSAGES, 'pipeline.generateStaff', { profile: profile.name });
   }
   return {
     req,
@@ -185,11 +187,11 @@ function profileChecksStage(d: Draft): void {
   const p = d.profile;
   const allowed = `RSA ${p.keys.rsaMinBits}-${p.keys.rsaMaxBits}, EC ${p.keys.curves.join('/')}${p.keys.sm2 ? ' or SM2' : ''} (${tag(d)})`;
   if (k.type === 'unsupported') throw new InputError(`unsupported key: got ${k.description}, want ${allowed}`);
-  if (k.type === 'rsa' && k.bits < p.keys.rsaMinBits) throw new InputError(`weak key: got RSA-${k.bits}, want ${allowed}`);
+  if (k.type === 'rsa' && k.bits < p.keys.rsaMinBits) throw inputError(PKI_MESSAGES, 'pipeline.weakKey', { bits: k.bits, allowed });
   if (k.type === 'rsa' && k.bits > p.keys.rsaMaxBits) throw new InputError(`key too large: got RSA-${k.bits}, want ${allowed}`);
-  if (k.type === 'ec' && !p.keys.curves.includes(k.curve)) throw new InputError(`unsupported curve: got ${k.curve}, want ${allowed}`);
+  if (k.type === 'ec' && !p.keys.curves.includes(k.curve)) throw inputError(PKI_MESSAGES, 'pipeline.curve', { curve: k.curve, allowed });
   if (k.type === 'sm2' && !p.keys.sm2) throw new InputError(`unsupported key: got SM2, want ${allowed}`);
-  if (d.requestedCa) throw new InputError(`forbidden basicConstraints: got CA:TRUE, want CA:FALSE or none (${tag(d)} issues end-entity certificates; CAs are made only by jinbao pki init and pki replace-ca)`);
+  if (d.requestedCa) throw inputError(PKI_MESSAGES, 'pipeline.requestedCa', { profile: tag(d) });
   const usages = keyUsageFor(p, k);
   const perKey = new Set(Object.values(p.keyUsage).map((u) => u.join())).size > 1;
   const extraKu = (d.requestedKeyUsage ?? []).filter((u) => !(usages as readonly string[]).includes(u));
@@ -267,8 +269,8 @@ function validatorStage(d: Draft, fabric: Fabric): void {
     if (p.name !== 'server-tls') problems.push(`application: got "${d.req.application}", want none (only server-tls certificates name an application)`);
     else if (!domains.includes(d.req.application)) problems.push(`application: got "${d.req.application}", want one of ${domains.join(', ') || '(none)'} (the business domains site ${d.site.id} hosts)`);
   }
-  if (problems.length === 1) throw new InputError(`request refused: ${problems[0]}`);
-  if (problems.length > 1) throw new InputError(`request refused: ${problems.length} problems, first: ${problems[0]}`, { details: problems });
+  if (problems.length === 1) throw inputError(PKI_MESSAGES, 'pipeline.refusedOne', { problem: problems[0]! });
+  if (problems.length > 1) throw inputError(PKI_MESSAGES, 'pipeline.refusedMany', { count: problems.length, problem: problems[0]! }, { details: problems });
 }
 
 /** The CA that signs `d`: the site's staff CA line, the CA the request names, or the current infrastructure CA. */
@@ -283,14 +285,14 @@ async function issuingCaOf(d: Draft, issuer: Issuer): Promise<CaRecord> {
       ca = await ensureProvinceStaffCa(issuer.pki, province, issuer.passphrase, { now: d.now, ...(d.req.actor ? { actor: d.req.actor } : {}), ...(issuer.backends ? { backends: issuer.backends } : {}) });
       issuer.cas.invalidate();
     }
-    if (!ca) throw new InputError(`no staff CA "${id}" in the store: got a hierarchy without it, want one initialized with jinbao pki init`);
+    if (!ca) throw inputError(PKI_MESSAGES, 'pipeline.noStaffCa', { id });
   } else if (p.issuer === 'named' && d.req.caId !== undefined) {
     // A CA the user names is that CA, also when it has a successor: the refusal below names it.
     ca = await issuer.cas.getCa(d.req.caId);
-    if (!ca) throw new InputError(`unknown CA: got "${d.req.caId}", want one of ${(await issuer.cas.listCas()).map((c) => c.id).join(', ')}`);
+    if (!ca) throw inputError(PKI_MESSAGES, 'pipeline.unknownCa', { id: d.req.caId, known: (await issuer.cas.listCas()).map((c) => c.id).join(', ') });
   } else {
     ca = await issuer.cas.currentCa(INFRASTRUCTURE_CA_ID);
-    if (!ca) throw new InputError(`unknown CA: got "${INFRASTRUCTURE_CA_ID}", want one of ${(await issuer.cas.listCas()).map((c) => c.id).join(', ')}`);
+    if (!ca) throw inputError(PKI_MESSAGES, 'pipeline.unknownCa', { id: INFRASTRUCTURE_CA_ID, known: (await issuer.cas.listCas()).map((c) => c.id).join(', ') });
   }
   return ca;
 }
@@ -306,17 +308,17 @@ async function enforcerStage(d: Draft, issuer: Issuer): Promise<void> {
   }
   // The root's own delegated OCSP responder is the one leaf it signs: it answers for the issuing CAs' certificates.
   if (ca.role !== 'issuing' && p.name !== 'ocsp-signing') {
-    throw new InputError(`issuing CA: got the root CA, want an issuing CA (the root signs only issuing CAs, its OCSP responder and its CRL)`);
+    throw inputError(PKI_MESSAGES, 'pipeline.rootCa');
   }
   if (ca.status === 'revoked') {
     const successor = await issuer.cas.currentCa(ca.id);
-    const next = successor && successor.id !== ca.id ? `; ${successor.id} replaced it (--ca ${successor.id})` : `; create its successor with: jinbao pki replace-ca --ca ${ca.id}`;
-    throw new InputError(`issuing CA ${ca.id}: got a revoked CA (since ${ca.revokedAt?.toISOString()}, ${ca.revocationReason}), want an active one; it issues nothing more${next}`);
+    const next = successor && successor.id !== ca.id ? catalogueMessage(PKI_MESSAGES, 'pipeline.replacedBy', { successor: successor.id }).localized : catalogueMessage(PKI_MESSAGES, 'pipeline.replaceIt', { ca: ca.id }).localized;
+    throw inputError(PKI_MESSAGES, 'pipeline.revokedCa', { ca: ca.id, since: ca.revokedAt?.toISOString() ?? '?', reason: ca.revocationReason ?? '?', next });
   }
-  if (ca.notAfter <= d.now) throw new InputError(`issuing CA ${ca.id}: got a CA that expired on ${ca.notAfter.toISOString()}, want one valid now; create a new hierarchy or CA`);
-  if (ca.notBefore > d.now) throw new InputError(`issuing CA ${ca.id}: got a CA valid only from ${ca.notBefore.toISOString()}, want one valid now; check the clock`);
+  if (ca.notAfter <= d.now) throw inputError(PKI_MESSAGES, 'pipeline.expiredCa', { ca: ca.id, notAfter: ca.notAfter.toISOString() });
+  if (ca.notBefore > d.now) throw inputError(PKI_MESSAGES, 'pipeline.futureCa', { ca: ca.id, notBefore: ca.notBefore.toISOString() });
   const revoked = await issuer.cas.revokedCaInChain(ca.id);
-  if (revoked) throw new InputError(`issuing CA ${ca.id}: got a CA whose parent ${revoked.id} is revoked, want an unrevoked chain`);
+  if (revoked) throw inputError(PKI_MESSAGES, 'pipeline.revokedParent', { ca: ca.id, parent: revoked.id });
   d.ca = ca;
   d.notBefore = new Date(d.now.getTime() - BACKDATE_MS);
   const wanted = new Date(d.now.getTime() + d.validityDays * DAY);

@@ -30,7 +30,7 @@ async function exporter(ctx: Context, opts: { port: string; host: string; drPair
   const pairs = readExporterPairs(opts.drPair);
   const registry = exporterRegistry(ctx, pairs);
   const server = await startExporter(registry, { port, host: opts.host });
-  ctx.err(`serving metrics at ${server.url} (Ctrl-C to stop)\n`);
+  ctx.err(`${ctx.t('exporter.serving', { url: server.url })}\n`);
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
     process.once('SIGINT', stop);

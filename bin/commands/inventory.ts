@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import jsyaml from 'js-yaml';
-import { builtInInventory, formatProblem, OUTLET_KINDS, readInventoryFile, validateInventory, inventoryError } from '../../fabric/index.js';
+import { BUILT_IN_INVENTORY, builtInInventory, formatProblem, OUTLET_KINDS, readInventoryFile, validateInventory, inventoryError } from '../../fabric/index.js';
 import { exportableInventory, inventorySummary, siteSummary } from '../../fabric/operations.js';
 import { parseChoice } from '../../lib/options.js';
 import { inputError, translator, type CatalogueRef } from '../../lib/i18n/index.js';
@@ -41,7 +41,7 @@ export function register(program: Command, run: Runner): void {
 
 async function validate(ctx: Context, opts: { json?: boolean }, args: string[]): Promise<number> {
   const file = args[0] ?? ctx.global.inventory;
-  const result = file === undefined ? validateInventory(builtInInventory(), 'built-in national inventory') : readInventoryFile(file);
+  const result = file === undefined ? validateInventory(builtInInventory(), BUILT_IN_INVENTORY) : readInventoryFile(file);
   if (opts.json) {
     ctx.out(
       json({
@@ -56,7 +56,7 @@ async function validate(ctx: Context, opts: { json?: boolean }, args: string[]):
   if (!result.fabric) throw inventoryError(result);
   const f = result.fabric;
   ctx.out(
-    ctx.t('inventory.valid', { source: result.source === 'built-in national inventory' ? ctx.t('inventory.builtIn') : result.source, sites: f.sites.length, provinces: f.byTier('province').length, prefectures: f.byTier('prefecture').length }) +
+    ctx.t('inventory.valid', { source: file === undefined ? ctx.t('inventory.builtIn') : result.source, sites: f.sites.length, provinces: f.byTier('province').length, prefectures: f.byTier('prefecture').length }) +
       ctx.t('inventory.validPlatforms', { platforms: f.sites.reduce((n, s) => n + s.accessPlatforms.length, 0) }) + '\n',
   );
   return 0;

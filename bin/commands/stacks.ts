@@ -2,14 +2,14 @@ import type { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
-import { InputError } from '../../lib/errors.js';
+import { inputError } from '../../lib/i18n/index.js';
 import { parseChoice } from '../../lib/options.js';
 import { json } from '../../lib/output.js';
 import { progress } from '../../lib/progress.js';
 import { allocateAndRecord } from '../../fabric/operations.js';
 import { loadCdktfEngine, loadDeployer, loadPulumiEngine, objectRef as objectRefOf, parseBackend, pgSchemaName, splitPemBundle, type RenderOptions } from '../../stacks/index.js';
 import { siteObjects } from '../../stacks/operations.js';
-import type { Context } from '../context.js';
+import { COMMAND_MESSAGES, type Context } from '../context.js';
 import type { Runner } from '../runner.js';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
@@ -106,17 +106,18 @@ async function planFor(ctx: Context, opts: DeployCommandOptions) {
 async function plan(ctx: Context, opts: DeployCommandOptions): Promise<void> {
   const { deployer, plan: p } = await planFor(ctx, opts);
   if (opts.json) return void ctx.out(json({ ...p, changes: p.changes.map((c) => ({ action: c.action, ref: objectRefOf(c.object), ...(c.action === 'update' ? { fields: c.fields } : {}) })) }));
-  ctx.out(deployer.formatPlan(p, { prune: opts.prune ?? false }));
+  ctx.out(deployer.formatPlan(p, { prune: opts.prune ?? false, lang: ctx.lang }));
 }
 
 async function apply(ctx: Context, opts: DeployCommandOptions): Promise<void> {
   const { deployer, cluster, plan: p } = await planFor(ctx, opts);
-  if (!opts.json) ctx.out(deployer.formatPlan(p, { prune: opts.prune ?? false }));
+  if (!opts.json) ctx.out(deployer.formatPlan(p, { prune: opts.prune ?? false, lang: ctx.lang }));
   const report = await deployer.applyPlan(cluster, p, { dryRun: opts.dryRun ?? false, prune: opts.prune ?? false, forceConflicts: opts.forceConflicts ?? false });
   if (opts.json) return void ctx.out(json({ site: p.site, server: p.server, ...report }));
-  const verb = report.dryRun ? 'dry run: the server accepted' : 'applied';
-  ctx.out(`${verb} ${report.applied.length} object(s)${report.pruned.length ? `, ${report.dryRun ? 'would delete' : 'deleted'} ${report.pruned.length}` : ''}`);
-  ctx.out(report.unchecked.length ? `; ${report.unchecked.length} in namespaces this apply creates could not be checked before they exist\n` : '\n');
+  const mode = report.dryRun ? 'dryRun' : 'done';
+  ctx.out(ctx.t(`stacks.apply.${mode}`, { count: report.applied.length }));
+  if (report.pruned.length) ctx.out(ctx.t(`stacks.apply.${mode}Pruned`, { count: report.pruned.length }));
+  ctx.out(report.unchecked.length ? `${ctx.t('stacks.apply.unchecked', { count: report.unchecked.length })}\n` : '\n');
 }
 
 interface ManifestsOptions {
@@ -141,13 +142,13 @@ function renderOptions(trustBundleFile: string | undefined): RenderOptions {
   try {
     text = readFileSync(trustBundleFile, 'utf8');
   } catch (err) {
-    throw new InputError(`cannot read --trust-bundle ${trustBundleFile}: ${(err as Error).message}`, { cause: err });
+    throw inputError(COMMAND_MESSAGES, 'stacks.trustBundleUnreadable', { file: trustBundleFile, reason: (err as Error).message }, { cause: err });
   }
   return { trustBundle: splitPemBundle(text, trustBundleFile) };
 }
 
 function requireSite(ctx: Context, id: string): void {
-  if (!ctx.fabric().has(id)) throw new InputError(`no site "${id}" in ${ctx.inventorySource}; list the sites with: jinbao inventory show`);
+  if (!ctx.fabric().has(id)) throw inputError(COMMAND_MESSAGES, 'stacks.noSite', { site: id, source: ctx.inventorySourceText });
 }
 
 async function manifests(ctx: Context, opts: ManifestsOptions): Promise<void> {
@@ -165,21 +166,21 @@ async function synth(ctx: Context, opts: SynthCommandOptions): Promise<void> {
   for (const id of opts.site ?? []) requireSite(ctx, id);
   const render = renderOptions(opts.trustBundle);
   if (engine === 'pulumi') {
-    if (opts.backend !== 'local' || opts.backendConn !== undefined) throw new InputError('--backend and --backend-conn are for the cdktf engine; Pulumi keeps its state where `pulumi login` says');
-    if (!opts.site) throw new InputError('the Pulumi engine prepares one stack per site: name them with --site ID (repeatable)');
+    if (opts.backend !== 'local' || opts.backendConn !== undefined) throw inputError(COMMAND_MESSAGES, 'stacks.pulumiBackend');
+    if (!opts.site) throw inputError(COMMAND_MESSAGES, 'stacks.pulumiSites');
     const { allocations } = await allocateAndRecord(await ctx.database(), fabric);
     const { preparePulumi } = await loadPulumiEngine();
     const prepared = preparePulumi(fabric, allocations, { sites: opts.site, render, ...(opts.out ? { dir: resolve(opts.out) } : {}) });
     if (opts.json) return void ctx.out(json({ engine: 'pulumi', stacks: prepared }));
-    for (const p of prepared) ctx.out(`pulumi: stack ${p.stack} prepared (${p.resources} resources): ${p.configFile}\n`);
-    ctx.out(`next: cd ${resolve(prepared[0]!.configFile, '..')} && pulumi up --stack ${prepared[0]!.stack}\n`);
+    for (const p of prepared) ctx.out(`${ctx.t('stacks.pulumiPrepared', { stack: p.stack, resources: p.resources, file: p.configFile })}\n`);
+    ctx.out(`${ctx.t('stacks.pulumiNext', { command: `cd ${resolve(prepared[0]!.configFile, '..')} && pulumi up --stack ${prepared[0]!.stack}` })}\n`);
     return;
   }
   const backend = parseBackend(opts.backend, opts.backendConn);
   const { allocations } = await allocateAndRecord(await ctx.database(), fabric);
   const { synthesizeCdktf } = await loadCdktfEngine();
   const outDir = resolve(opts.out ?? 'cdktf.out');
-  const bar = progress(ctx.io.stderr, opts.site?.length ?? fabric.sites.length, 'synthesizing');
+  const bar = progress(ctx.io.stderr, opts.site?.length ?? fabric.sites.length, ctx.t('stacks.synthesizing'));
   const result = await synthesizeCdktf(fabric, allocations, {
     outDir,
     backend,
@@ -190,15 +191,12 @@ async function synth(ctx: Context, opts: SynthCommandOptions): Promise<void> {
   bar.done();
   if (opts.json) return void ctx.out(json({ engine: 'cdktf', ...result }));
   ctx.out(
-    `cdktf: ${result.stacks} stack(s) in ${outDir} — ${result.rewritten.length + result.unchanged.length} synthesized (${result.resources} resources): ` +
-      `${result.rewritten.length} rewritten, ${result.unchanged.length} unchanged${result.removed.length ? `, ${result.removed.length} removed` : ''}\n`,
+    ctx.t('stacks.synthesized', { stacks: result.stacks, dir: outDir, synthesized: result.rewritten.length + result.unchanged.length, resources: result.resources, rewritten: result.rewritten.length, unchanged: result.unchanged.length }) +
+      (result.removed.length ? ctx.t('stacks.removed', { count: result.removed.length }) : '') +
+      '\n',
   );
-  const deploy = `deploy a site with: cd ${join(outDir, 'stacks', result.rewritten[0] ?? result.unchanged[0] ?? '<site>')} && terraform init && terraform apply`;
-  if (backend.kind === 'local') return void ctx.out(`state backend: local; ${deploy}\n`);
-  ctx.out(`state backend: pg, schema ${pgSchemaName('<site>')} per site; ${deploy}\n`);
-  ctx.out(
-    backend.connStr === undefined
-      ? '  the stacks hold no connection string: before terraform init, export PG_CONN_STR=postgres://USER@HOST/DB (Terraform 1.5 or later) and the password in PGPASSWORD or ~/.pgpass\n'
-      : '  the stacks hold the connection string without a password: before terraform init, export PGPASSWORD or keep the password in ~/.pgpass\n',
-  );
+  const deploy = ctx.t('stacks.deploy', { command: `cd ${join(outDir, 'stacks', result.rewritten[0] ?? result.unchanged[0] ?? '<site>')} && terraform init && terraform apply` });
+  if (backend.kind === 'local') return void ctx.out(`${ctx.t('stacks.backendLocal', { deploy })}\n`);
+  ctx.out(`${ctx.t('stacks.backendPg', { schema: pgSchemaName('<site>'), deploy })}\n`);
+  ctx.out(`  ${backend.connStr === undefined ? ctx.t('stacks.pgNoConn') : ctx.t('stacks.pgConn')}\n`);
 }

@@ -126,8 +126,8 @@ async function render(ctx: Context, opts: RenderOpts): Promise<void> {
     return;
   }
   const s = r.summary;
-  ctx.out(`wrote ${r.files} files to ${r.out} in ${r.seconds.toFixed(2)} s: ${s.nodes} nodes (${s.hubs} hubs), ${s.interfaces} interfaces, ${s.peers} peers, ${s.firewallRules} firewall rules, ${s.routers} routing daemons\n`);
-  ctx.out(opts.withPrivateKeys ? 'private keys are in the configs (files mode 0600): keep the folder safe\n' : 'no private keys written: each config loads /etc/jinbao/wan/private.key (render --with-private-keys to include them)\n');
+  ctx.out(`${ctx.t('wan.rendered', { files: r.files, out: r.out, seconds: r.seconds.toFixed(2), nodes: s.nodes, hubs: s.hubs, interfaces: s.interfaces, peers: s.peers, rules: s.firewallRules, routers: s.routers })}\n`);
+  ctx.out(`${opts.withPrivateKeys ? ctx.t('wan.privateKeysWritten') : ctx.t('wan.noPrivateKeys')}\n`);
 }
 
 async function keys(ctx: Context, opts: { site?: string; json?: boolean }): Promise<void> {
@@ -137,16 +137,16 @@ async function keys(ctx: Context, opts: { site?: string; json?: boolean }): Prom
     return;
   }
   ctx.out(table(view, [
-    { header: 'node', value: (k) => k.node },
-    { header: 'public key', value: (k) => k.publicKey },
-    { header: 'gen', value: (k) => k.generation, align: 'right' },
-    { header: 'private key', value: (k) => (k.privateKeyHeld ? 'in state store' : 'held elsewhere') },
+    { header: ctx.t('wan.col.node'), value: (k) => k.node },
+    { header: ctx.t('wan.col.publicKey'), value: (k) => k.publicKey },
+    { header: ctx.t('wan.col.generation'), value: (k) => k.generation, align: 'right' },
+    { header: ctx.t('wan.col.privateKey'), value: (k) => (k.privateKeyHeld ? ctx.t('wan.keyInStore') : ctx.t('wan.keyElsewhere')) },
   ]));
 }
 
 async function importKey(ctx: Context, opts: { site: string; publicKey: string }): Promise<void> {
   const k = await importWanKey(ctx, ctx.fabric(), { site: opts.site, publicKey: opts.publicKey, inventorySource: ctx.inventorySource });
-  ctx.out(`node ${k.node}: public key recorded (generation ${k.generation}); its configs are rendered without a private key\n`);
+  ctx.out(`${ctx.t('wan.keyImported', { node: k.node, generation: k.generation })}\n`);
 }
 
 async function up(ctx: Context, opts: { provinces: string; prefectures: string; counties: string; json?: boolean }): Promise<void> {
@@ -160,8 +160,8 @@ async function up(ctx: Context, opts: { provinces: string; prefectures: string; 
     ctx.out(json({ tag: result.journal.tag, nodes: ids, namespaces: result.journal.namespaces, processes: result.journal.processes.length, seconds: result.seconds }));
     return;
   }
-  ctx.out(`lab ${result.journal.tag} up in ${result.seconds.toFixed(1)} s: ${ids.length} nodes (${ids.join(', ')}), ${result.journal.processes.length} processes\n`);
-  ctx.out('next: jinbao wan check; when done: jinbao wan down\n');
+  ctx.out(`${ctx.t('wan.labUp', { tag: result.journal.tag, seconds: result.seconds.toFixed(1), count: ids.length, nodes: ids.join(', '), processes: result.journal.processes.length })}\n`);
+  ctx.out(`${ctx.t('wan.labNext')}\n`);
 }
 
 /** A connectivity matrix that differs from the policy, or a link down, is a failed check (exit 3). */
@@ -172,25 +172,25 @@ async function check(ctx: Context, opts: { json?: boolean; last?: boolean }): Pr
     ctx.out(json(result));
     return exit;
   }
-  ctx.out(`lab ${result.tag}, checked ${result.checkedAt}\n\nlinks\n`);
+  ctx.out(`${ctx.t('wan.checkHead', { tag: result.tag, at: result.checkedAt })}\n\n${ctx.t('wan.links')}\n`);
   ctx.out(table(result.links, [
-    { header: 'hub', value: (l) => l.hub },
-    { header: 'spoke', value: (l) => l.spoke },
-    { header: 'kind', value: (l) => l.kind },
-    { header: 'up', value: (l) => (l.up ? 'up' : 'DOWN') },
-    { header: 'latency ms', value: (l) => l.latencyMs?.toFixed(2), align: 'right' },
-    { header: 'handshake age s', value: (l) => l.handshakeAgeSeconds, align: 'right' },
+    { header: ctx.t('wan.col.hub'), value: (l) => l.hub },
+    { header: ctx.t('wan.col.spoke'), value: (l) => l.spoke },
+    { header: ctx.t('wan.col.kind'), value: (l) => ctx.t(`wan.uplink.${l.kind}`, { defaultValue: l.kind }) },
+    { header: ctx.t('wan.col.up'), value: (l) => (l.up ? ctx.t('wan.linkUp') : ctx.t('wan.linkDown')) },
+    { header: ctx.t('wan.col.latency'), value: (l) => l.latencyMs?.toFixed(2), align: 'right' },
+    { header: ctx.t('wan.col.handshake'), value: (l) => l.handshakeAgeSeconds, align: 'right' },
   ]));
-  if (result.routing) ctx.out(`\nrouting (OSPF + BFD)\n${routingTable(result.routing)}`);
+  if (result.routing) ctx.out(`\n${ctx.t('wan.routing')}\n${routingTable(result.routing, ctx.lang)}`);
   const bad = result.pairs.filter((p) => !p.ok);
-  ctx.out(`\nmatrix: ${result.summary.allowed} allowed and ${result.summary.denied} denied pair-services probed, ${result.summary.failures} differ from the policy\n`);
+  ctx.out(`\n${ctx.t('wan.matrix', { allowed: result.summary.allowed, denied: result.summary.denied, failures: result.summary.failures })}\n`);
   if (bad.length > 0) {
     ctx.out(table(bad, [
-      { header: 'from', value: (p) => p.from },
-      { header: 'to', value: (p) => p.to },
-      { header: 'service', value: (p) => p.service },
-      { header: 'policy', value: (p) => p.expected },
-      { header: 'observed', value: (p) => p.observed },
+      { header: ctx.t('wan.col.from'), value: (p) => p.from },
+      { header: ctx.t('wan.col.to'), value: (p) => p.to },
+      { header: ctx.t('wan.col.service'), value: (p) => p.service },
+      { header: ctx.t('wan.col.policy'), value: (p) => ctx.t(`wan.verdict.${p.expected}`) },
+      { header: ctx.t('wan.col.observed'), value: (p) => ctx.t(`wan.verdict.${p.observed}`) },
     ]));
   }
   return exit;
@@ -198,12 +198,12 @@ async function check(ctx: Context, opts: { json?: boolean; last?: boolean }): Pr
 
 async function cut(ctx: Context, opts: { site: string; uplink: 'primary' | 'secondary'; restore?: boolean }): Promise<void> {
   const r = await wanCut(ctx, ctx.fabric(), { site: opts.site, uplink: opts.uplink, restore: opts.restore === true });
-  ctx.out(`${opts.restore ? 'restored' : 'cut'} the ${opts.uplink} line between ${r.spoke} and ${r.hub}\n`);
+  ctx.out(`${ctx.t(opts.restore ? 'wan.lineRestored' : 'wan.lineCut', { uplink: ctx.t(`wan.uplink.${opts.uplink}`), spoke: r.spoke, hub: r.hub })}\n`);
 }
 
 async function kill(ctx: Context, opts: { site: string; restore?: boolean }): Promise<void> {
   const r = await wanKill(ctx, ctx.fabric(), { site: opts.site, restore: opts.restore === true });
-  ctx.out(opts.restore ? `restored node ${r.node}\n` : `killed node ${r.node}: ${r.stopped} processes\n`);
+  ctx.out(`${opts.restore ? ctx.t('wan.nodeRestored', { node: r.node }) : ctx.t('wan.nodeKilled', { node: r.node, processes: r.stopped })}\n`);
 }
 
 async function rotate(ctx: Context, opts: { site: string; json?: boolean }): Promise<void> {
@@ -212,23 +212,23 @@ async function rotate(ctx: Context, opts: { site: string; json?: boolean }): Pro
     ctx.out(json({ node: opts.site, generation: after.generation, publicKey: after.publicKey, lab }));
     return;
   }
-  ctx.out(`node ${opts.site}: new key pair (generation ${after.generation}), public key ${after.publicKey}\n`);
-  ctx.out(lab ? `lab ${lab}: its interfaces and every peer updated; verify with: jinbao wan check\n` : 're-render its peers\' configs with: jinbao wan render\n');
+  ctx.out(`${ctx.t('wan.rotated', { node: opts.site, generation: after.generation, key: after.publicKey })}\n`);
+  ctx.out(`${lab ? ctx.t('wan.rotatedLab', { tag: lab }) : ctx.t('wan.rotatedRender')}\n`);
 }
 
 async function down(ctx: Context, o: { json?: boolean }): Promise<void> {
   const r = await wanLabDown(ctx);
   if (!r) {
     if (o.json) ctx.out(json({ removed: false, reason: `no WAN lab recorded in ${ctx.stateDir}` }));
-    else ctx.out(`no WAN lab recorded in ${ctx.stateDir}; nothing to remove\n`);
+    else ctx.out(`${ctx.t('wan.noLab', { dir: ctx.stateDir })}\n`);
     return;
   }
   if (o.json) {
     ctx.out(json({ removed: true, ...r }));
     return;
   }
-  ctx.out(`lab ${r.tag} removed: ${r.processes} processes stopped, ${r.namespaces} namespaces deleted\n`);
+  ctx.out(`${ctx.t('wan.labRemoved', { tag: r.tag, processes: r.processes, namespaces: r.namespaces })}\n`);
   // Children of the lab's own processes are expected; a process found only by the namespace it lives in is worth a word.
   const strays = r.stopped.filter((p) => p.why === 'namespace' && !p.recorded);
-  if (strays.length > 0) ctx.err(`  also stopped, found in the lab's namespaces: ${strays.map((p) => `${p.pid} ${p.command}`).join('; ')}\n`);
+  if (strays.length > 0) ctx.err(`  ${ctx.t('wan.strays', { processes: strays.map((p) => `${p.pid} ${p.command}`).join('; ') })}\n`);
 }

@@ -1,4 +1,6 @@
-import type { Fabric, Site } from '../../fabric/index.js';
+import { sourceParam, type Fabric, type Site } from '../../fabric/index.js';
+import { inputError } from '../../lib/i18n/index.js';
+import { DR_MESSAGES } from '../messages.js';
 import { InputError } from '../../lib/errors.js';
 import type { DrillRequest, ReplicationMode, Scenario, TargetKind } from '../model.js';
 import { drillSteps } from '../runbook.js';
@@ -6,11 +8,11 @@ import { COMMANDS, pairProblemsFor, readPairFile, type PairConfig } from '../pg/
 
 /** A site with a DR pairing, and the site hosting its DR center. */
 export function drSite(fabric: Fabric, id: string | undefined, source: string): { site: Site; dr: Site } {
-  if (id === undefined) throw new InputError('--site is required: the site whose DR pairing to drill, e.g. --site 440000');
+  if (id === undefined) throw inputError(DR_MESSAGES, 'request.siteRequired');
   const site = fabric.findSite(id);
-  if (!site) throw new InputError(`no site "${id}" in ${source}; list the sites with: jinbao inventory show`);
+  if (!site) throw inputError(DR_MESSAGES, 'request.noSite', { site: id, source: sourceParam(source) });
   const dr = fabric.drCenterOf(site);
-  if (!dr) throw new InputError(`site ${id} (${site.name}) has no DR pairing in ${source}; add sites[].dr with the site hosting its DR center, or pick a site that has one (jinbao up lists them)`);
+  if (!dr) throw inputError(DR_MESSAGES, 'request.noDr', { site: id, name: site.name, source: sourceParam(source) });
   return { site, dr };
 }
 
@@ -49,7 +51,7 @@ export function buildDrillRequest(fabric: Fabric, inventorySource: string, c: Dr
 /** The pair file of a `pg` drill, checked for this drill (site, the commands its scenario needs). */
 export function pairConfigFor(request: DrillRequest, file: string | undefined): PairConfig {
   if (file === undefined) {
-    throw new InputError('--target pg needs --pair FILE: the pair file with the two connection strings, the endpoint and the operator commands (example in docs/dr.md); or drill the embedded lab with --target pg-local');
+    throw inputError(DR_MESSAGES, 'request.pairRequired');
   }
   const config = readPairFile(file);
   const problems = pairProblemsFor(config, request);

@@ -1,6 +1,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { InputError } from '../../lib/errors.js';
+import { inputError } from '../../lib/i18n/index.js';
+import { DR_MESSAGES } from '../messages.js';
 import type { Progress } from '../../lib/context.js';
 import { executeDrill } from '../drill.js';
 import { DrillAbortedError } from '../engine.js';
@@ -150,8 +152,8 @@ async function runOnce(o: RunDrillOptions, request: DrillRequest, on: On): Promi
 
 /** Refuse option combinations a drill cannot honour, before anything starts. */
 export function checkRunChoices(request: DrillRequest, c: { labTls: boolean; unsigned: boolean; switchBack: boolean }): void {
-  if (c.labTls && request.target !== 'pg-local') throw new InputError('--lab-tls is for --target pg-local; an existing pair keeps its own certificates (use --unsigned for an unsigned report)');
-  if (c.switchBack && !request.failback) throw new InputError('--switch-back needs the failback: drop --no-failback (the old primary must be a standby again before it can lead)');
-  if (c.unsigned && request.target !== 'pg') throw new InputError('--unsigned is for --target pg; on the embedded lab, --lab-tls drills with lab-only certificates and an unsigned report');
+  if (c.labTls && request.target !== 'pg-local') throw inputError(DR_MESSAGES, 'run.labTlsTarget');
+  if (c.switchBack && !request.failback) throw inputError(DR_MESSAGES, 'run.switchBackNeedsFailback');
+  if (c.unsigned && request.target !== 'pg') throw inputError(DR_MESSAGES, 'run.unsignedTarget');
 }
 

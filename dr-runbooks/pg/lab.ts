@@ -3,6 +3,8 @@ import { createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import pg from 'pg';
 import { InputError, JinbaoError } from '../../lib/errors.js';
+import { inputError } from '../../lib/i18n/index.js';
+import { DR_MESSAGES } from '../messages.js';
 import { waitFor } from '../engine.js';
 import type { NodeName, ReplicationMode } from '../model.js';
 import { HaproxyEndpoint } from '../proxy.js';
@@ -62,7 +64,7 @@ export class PgLab {
 
   static open(dir: string, tools: PgTools = new PgTools()): PgLab {
     const file = join(dir, 'lab.json');
-    if (!existsSync(file)) throw new InputError(`no DR lab in ${dir}; create one with: jinbao drill lab up --site ID`);
+    if (!existsSync(file)) throw inputError(DR_MESSAGES, 'lab.none', { dir });
     return new PgLab(dir, JSON.parse(readFileSync(file, 'utf8')) as LabState, tools);
   }
 

@@ -22,6 +22,7 @@
  * `--state` chooses the backend (lib/state.ts resolveState).
  */
 import { ExitCode, JinbaoError } from '../errors.js';
+import { jinbaoError, LIB } from '../i18n/index.js';
 import { PostgresDatabase, type PostgresOptions } from './postgres.js';
 import { SqliteDatabase } from './sqlite.js';
 import type { Database } from './types.js';
@@ -38,6 +39,6 @@ export function isPostgresUrl(target: string): boolean {
 /** Open the store a `--state` value names: a postgresql:// URL, or the directory of the SQLite file. */
 export async function openDatabase(target: string, opts: PostgresOptions = {}): Promise<Database> {
   if (isPostgresUrl(target)) return PostgresDatabase.open(target, opts);
-  if (/^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(target)) throw new JinbaoError(`${opts.source ?? '--state'} must be a directory or a postgresql:// URL, got a ${target.split(':')[0]}:// URL`, { exitCode: ExitCode.invalidInput });
+  if (/^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(target)) throw jinbaoError(LIB, 'store.notDirOrPostgres', { from: opts.source ?? '--state', scheme: target.split(':')[0]! }, { exitCode: ExitCode.invalidInput });
   return SqliteDatabase.open(target, { allowUnfinishedMigration: opts.allowUnfinishedMigration ?? false });
 }

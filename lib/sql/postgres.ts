@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { ExitCode, JinbaoError } from '../errors.js';
+import { jinbaoError, LIB } from '../i18n/index.js';
 import { explainConnectError, settleTls } from '../pg-client.js';
 import { pgConnection, type PgConnection } from '../pg-conn.js';
 import { migrateStep } from './migrate.js';
-import { CommitOutcomeUnknown, MIGRATION_MARK, unfinishedMigrationMessage, SQL_STORE_FORMAT, type Database, type Params, type SqlMigration, type Transaction, type WriteOptions } from './types.js';
+import { CommitOutcomeUnknown, MIGRATION_MARK, unfinishedMigrationError, SQL_STORE_FORMAT, type Database, type Params, type SqlMigration, type Transaction, type WriteOptions } from './types.js';
 
 export interface PostgresOptions {
   /** Where the URL came from, for messages. @default '--state' */
@@ -132,12 +133,12 @@ export class PostgresDatabase implements Database {
           const [m] = await tx.query<{ marked: boolean }>(`SELECT to_regclass('${MIGRATION_MARK}') IS NOT NULL AS marked`);
           if (m!.marked) {
             const [r] = await tx.query<{ source: string; started_at: string }>(`SELECT source, started_at FROM ${MIGRATION_MARK}`);
-            throw new JinbaoError(unfinishedMigrationMessage(this.where, r?.source ?? 'another store', r?.started_at ?? '?'), { exitCode: ExitCode.invalidInput });
+            throw unfinishedMigrationError(this.where, r?.source, r?.started_at);
           }
         }
         const [row] = await tx.query<{ format: number }>('SELECT format FROM jinbao_store');
         if ((row?.format ?? 0) > SQL_STORE_FORMAT) {
-          throw new JinbaoError(`the state store ${this.where} has format ${row!.format}, newer than this jinbao understands (${SQL_STORE_FORMAT}); upgrade jinbao or use another state store`, { exitCode: ExitCode.invalidInput });
+          throw jinbaoError(LIB, 'store.newerFormat', { where: this.where, format: row!.format, known: SQL_STORE_FORMAT }, { exitCode: ExitCode.invalidInput });
         }
       },
       { locks: ['store'] },

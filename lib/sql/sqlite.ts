@@ -2,8 +2,9 @@ import BetterSqlite3 from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ExitCode, JinbaoError } from '../errors.js';
+import { jinbaoError, LIB } from '../i18n/index.js';
 import { migrateStep } from './migrate.js';
-import { MIGRATION_MARK, unfinishedMigrationMessage, SQL_STORE_FORMAT, type Database, type Params, type SqlMigration, type Transaction, type WriteOptions } from './types.js';
+import { MIGRATION_MARK, unfinishedMigrationError, SQL_STORE_FORMAT, type Database, type Params, type SqlMigration, type Transaction, type WriteOptions } from './types.js';
 
 /**
  * `$1`-style placeholders as SQLite's anonymous `?`, with the parameters in the order they appear
@@ -57,7 +58,7 @@ export class SqliteDatabase implements Database {
       mkdirSync(abs, { recursive: true, mode: 0o700 });
       db = new BetterSqlite3(file);
     } catch (err) {
-      throw new JinbaoError(`cannot open the state store in ${abs}: ${(err as Error).message}; check --state / JINBAO_STATE and its permissions`, { exitCode: ExitCode.invalidInput, cause: err });
+      throw jinbaoError(LIB, 'store.cannotOpen', { dir: abs, reason: (err as Error).message }, { exitCode: ExitCode.invalidInput, cause: err });
     }
     try {
       db.pragma('busy_timeout = 10000');
@@ -66,7 +67,7 @@ export class SqliteDatabase implements Database {
       db.pragma('foreign_keys = ON');
       const format = db.pragma('user_version', { simple: true }) as number;
       if (format > SQL_STORE_FORMAT) {
-        throw new JinbaoError(`the state store ${file} has format ${format}, newer than this jinbao understands (${SQL_STORE_FORMAT}); upgrade jinbao or use another state store`, { exitCode: ExitCode.invalidInput });
+        throw jinbaoError(LIB, 'store.newerFormat', { where: file, format, known: SQL_STORE_FORMAT }, { exitCode: ExitCode.invalidInput });
       }
       db.exec('CREATE TABLE IF NOT EXISTS schema_versions (component TEXT PRIMARY KEY, version INTEGER NOT NULL, applied_at TEXT NOT NULL)');
       if (format < SQL_STORE_FORMAT) db.pragma(`user_version = ${SQL_STORE_FORMAT}`);
@@ -74,13 +75,13 @@ export class SqliteDatabase implements Database {
         const mark = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name = ?").get(MIGRATION_MARK) as { name: string } | undefined;
         if (mark) {
           const row = db.prepare(`SELECT source, started_at FROM ${MIGRATION_MARK}`).get() as { source: string; started_at: string } | undefined;
-          throw new JinbaoError(unfinishedMigrationMessage(`SQLite ${file}`, row?.source ?? 'another store', row?.started_at ?? '?'), { exitCode: ExitCode.invalidInput });
+          throw unfinishedMigrationError(`SQLite ${file}`, row?.source, row?.started_at);
         }
       }
     } catch (err) {
       db.close();
       if (err instanceof JinbaoError) throw err;
-      throw new JinbaoError(`the state store ${file} is not a usable SQLite database: ${(err as Error).message}; move it aside or use another state store`, { exitCode: ExitCode.invalidInput, cause: err });
+      throw jinbaoError(LIB, 'store.notSqlite', { file, reason: (err as Error).message }, { exitCode: ExitCode.invalidInput, cause: err });
     }
     return new SqliteDatabase(file, db);
   }

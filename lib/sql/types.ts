@@ -3,6 +3,8 @@
  * write SQL once, with PostgreSQL's numbered placeholders (`$1`, `$2`, …, also for SQLite), and
  * see neither the driver nor which backend runs.
  */
+import { ExitCode, type JinbaoError } from '../errors.js';
+import { catalogueMessage, jinbaoError, LIB } from '../i18n/index.js';
 
 export type Dialect = 'sqlite' | 'postgresql';
 export type Params = readonly unknown[];
@@ -87,6 +89,8 @@ export function newerComponentMessage(where: string, component: string, version:
  */
 export const MIGRATION_MARK = 'jinbao_unfinished_migration';
 
-export function unfinishedMigrationMessage(where: string, from: string, startedAt: string): string {
-  return `the state store ${where} is the target of a jinbao state migrate from ${from} (started ${startedAt}) that did not finish; it holds no usable state: run the migration again (it accepts this target), or drop the database`;
+/** The refusal to use a store that an unfinished `jinbao state migrate` was filling (`where` names the store). */
+export function unfinishedMigrationError(where: string, from: string | undefined, startedAt: string | undefined): JinbaoError {
+  const source = from === undefined ? catalogueMessage(LIB, 'store.anotherStore').localized : from;
+  return jinbaoError(LIB, 'store.unfinishedMigration', { where, from: source, startedAt: startedAt ?? '?' }, { exitCode: ExitCode.invalidInput });
 }

@@ -2,7 +2,9 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SERVICES, SERVICE_NAMES, aclFlows, allowedServices, type Service } from '../acl.js';
 import { must, systemRunner } from '../exec.js';
+import { translator, type Lang } from '../../lib/i18n/index.js';
 import { table } from '../../lib/output.js';
+import { NETWORK_MESSAGES } from '../messages.js';
 import { isRouter, planConfigs } from '../render.js';
 import { routingState, type RouterState } from './daemon.js';
 import { slicePlan, type WanPlan } from '../topology.js';
@@ -166,16 +168,20 @@ export async function labCheck(env: LabEnv, plan: WanPlan): Promise<CheckResult>
   };
 }
 
-/** The routing part of `wan check` for people: per router its neighbours, BFD sessions, routes, rejected announcements and failovers. */
-export function routingTable(routing: readonly RouterState[]): string {
+/**
+ * The routing part of `wan check` for people: per router its neighbours, BFD sessions, routes, rejected
+ * announcements and failovers; headings and daemon states in `lang`.
+ */
+export function routingTable(routing: readonly RouterState[], lang: Lang = 'en'): string {
+  const t = translator(lang, NETWORK_MESSAGES);
   return table(routing, [
-    { header: 'router', value: (s) => s.node },
-    { header: 'daemon', value: (s) => (s.running ? 'running' : 'DOWN') },
-    { header: 'neighbours full', value: (s) => `${s.neighbours.filter((n) => n.state.startsWith('Full')).length}/${s.neighbours.length}`, align: 'right' },
-    { header: 'via', value: (s) => s.neighbours.map((n) => n.node ?? n.router).join(' ') },
-    { header: 'bfd up', value: (s) => `${s.bfd.filter((b) => b.state === 'Up').length}/${s.bfd.length}`, align: 'right' },
-    { header: 'routes', value: (s) => s.routes, align: 'right' },
-    { header: 'rejected', value: (s) => s.filtered, align: 'right' },
-    { header: 'failovers', value: (s) => s.failovers, align: 'right' },
+    { header: t('routing.col.router'), value: (s) => s.node },
+    { header: t('routing.col.daemon'), value: (s) => (s.running ? t('routing.running') : t('routing.down')) },
+    { header: t('routing.col.neighbours'), value: (s) => `${s.neighbours.filter((n) => n.state.startsWith('Full')).length}/${s.neighbours.length}`, align: 'right' },
+    { header: t('routing.col.via'), value: (s) => s.neighbours.map((n) => n.node ?? n.router).join(' ') },
+    { header: t('routing.col.bfd'), value: (s) => `${s.bfd.filter((b) => b.state === 'Up').length}/${s.bfd.length}`, align: 'right' },
+    { header: t('routing.col.routes'), value: (s) => s.routes, align: 'right' },
+    { header: t('routing.col.rejected'), value: (s) => s.filtered, align: 'right' },
+    { header: t('routing.col.failovers'), value: (s) => s.failovers, align: 'right' },
   ]);
 }

@@ -2,6 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { InputError, JinbaoError } from '../../lib/errors.js';
+import { inputError } from '../../lib/i18n/index.js';
+import { NETWORK_MESSAGES } from '../messages.js';
 import { must, type Runner, type StartOptions } from '../exec.js';
 import { isLabIface, isLabNamespace, type ProcTable } from '../procs.js';
 import { type IfaceRole } from '../render.js';
@@ -111,7 +113,7 @@ export function startRecorded(r: Runner, stateDir: string, j: LabJournal, what: 
 
 export function requireLab(stateDir: string): LabJournal {
   const j = readJournal(stateDir);
-  if (!j) throw new InputError(`no WAN lab is recorded in ${labDir(stateDir)}; start one with: jinbao wan up --lab`);
-  if (j.status !== 'up') throw new InputError(`the WAN lab ${j.tag} in ${labDir(stateDir)} did not finish coming up; remove it with: jinbao wan down`);
+  if (!j) throw inputError(NETWORK_MESSAGES, 'lab.none', { dir: labDir(stateDir) });
+  if (j.status !== 'up') throw inputError(NETWORK_MESSAGES, 'lab.notUp', { tag: j.tag, dir: labDir(stateDir) });
   return j;
 }

@@ -1,4 +1,5 @@
-import { InputError } from '../../lib/errors.js';
+import { inputError } from '../../lib/i18n/index.js';
+import { STACKS_MESSAGES } from '../messages.js';
 import { passwordIn as findPassword, UnreadableConnectionString } from '../../lib/pg-conn.js';
 
 /**
@@ -16,23 +17,19 @@ const EXAMPLE_URI = 'postgres://terraform@db.example/jinbao';
 /** Build the backend from `--backend` / `--backend-conn`. */
 export function parseBackend(kind: string | undefined, connStr: string | undefined): Backend {
   if (kind === undefined || kind === 'local') {
-    if (connStr !== undefined) throw new InputError('--backend-conn is only used with --backend pg; drop it or add --backend pg');
+    if (connStr !== undefined) throw inputError(STACKS_MESSAGES, 'backend.connWithoutPg');
     return { kind: 'local' };
   }
   if (kind === 'pg') {
     if (connStr === undefined) return { kind: 'pg' };
-    if (connStr.trim() === '') throw new InputError('--backend-conn is empty; leave it out and export PG_CONN_STR before terraform init, or give one like ' + EXAMPLE_URI);
+    if (connStr.trim() === '') throw inputError(STACKS_MESSAGES, 'backend.connEmpty', { example: EXAMPLE_URI });
     const where = passwordIn(connStr);
     if (where !== undefined) {
-      throw new InputError(
-        `--backend-conn carries a password (${where}), and it would be written into every site's cdk.tf.json; ` +
-          `remove it and give terraform the password in PGPASSWORD or ~/.pgpass (e.g. --backend-conn ${EXAMPLE_URI}) or log in with a client certificate (sslcert=FILE sslkey=FILE), ` +
-          'or leave out --backend-conn and export PG_CONN_STR before terraform init',
-      );
+      throw inputError(STACKS_MESSAGES, 'backend.connPassword', { where, example: EXAMPLE_URI });
     }
     return { kind: 'pg', connStr };
   }
-  throw new InputError(`--backend must be "local" or "pg", got "${kind}"`);
+  throw inputError(STACKS_MESSAGES, 'backend.unknown', { kind });
 }
 
 /** Where a connection string carries a password (see lib/pg-conn.ts); an unreadable one is refused as --backend-conn. */
@@ -41,9 +38,6 @@ export function passwordIn(conn: string): string | undefined {
     return findPassword(conn);
   } catch (err) {
     if (!(err instanceof UnreadableConnectionString)) throw err;
-    throw new InputError(
-      `--backend-conn is neither a postgres:// URI nor key=value pairs (unreadable from character ${err.at}); ` + `give one like ${EXAMPLE_URI} or "host=db.example user=terraform dbname=jinbao"`,
-      { cause: err },
-    );
+    throw inputError(STACKS_MESSAGES, 'backend.connUnreadable', { at: err.at, example: EXAMPLE_URI }, { cause: err });
   }
 }

@@ -3,6 +3,8 @@ import { parse as parseYaml } from 'yaml';
 import { existsSync } from 'node:fs';
 import { InputError, JinbaoError, UnavailableError, ExitCode } from '../../lib/errors.js';
 import { objectRef, type KubeObject } from '../render/index.js';
+import { inputError, unavailableError } from '../../lib/i18n/index.js';
+import { STACKS_MESSAGES } from '../messages.js';
 
 /** An object as the API server holds it: the desired shape plus server-set metadata. */
 export type LiveObject = KubeObject & { readonly metadata: { readonly resourceVersion?: string; readonly uid?: string } };
@@ -35,19 +37,19 @@ export const FIELD_MANAGER = 'jinbao';
 
 /** Open the cluster a kubeconfig names (its current context, or `context`). */
 export function connectCluster(kubeconfigFile: string, context?: string): Cluster {
-  if (!existsSync(kubeconfigFile)) throw new InputError(`kubeconfig ${kubeconfigFile} does not exist; pass --kubeconfig with the site cluster's kubeconfig`);
+  if (!existsSync(kubeconfigFile)) throw inputError(STACKS_MESSAGES, 'kubeconfig.missing', { file: kubeconfigFile });
   const kc = new KubeConfig();
   try {
     kc.loadFromFile(kubeconfigFile);
   } catch (err) {
-    throw new InputError(`cannot read kubeconfig ${kubeconfigFile}: ${(err as Error).message}`, { cause: err });
+    throw inputError(STACKS_MESSAGES, 'kubeconfig.unreadable', { file: kubeconfigFile, reason: (err as Error).message }, { cause: err });
   }
   if (context !== undefined) {
-    if (!kc.getContextObject(context)) throw new InputError(`kubeconfig ${kubeconfigFile} has no context "${context}"; it has: ${kc.getContexts().map((c) => c.name).join(', ') || 'none'}`);
+    if (!kc.getContextObject(context)) throw inputError(STACKS_MESSAGES, 'kubeconfig.noContext', { file: kubeconfigFile, context, contexts: kc.getContexts().map((c) => c.name).join(', ') || 'none' });
     kc.setCurrentContext(context);
   }
   const cluster = kc.getCurrentCluster();
-  if (!cluster) throw new InputError(`kubeconfig ${kubeconfigFile} names no cluster for context "${kc.getCurrentContext()}"; pass --context`);
+  if (!cluster) throw inputError(STACKS_MESSAGES, 'kubeconfig.noCluster', { file: kubeconfigFile, context: kc.getCurrentContext() });
   const api = KubernetesObjectApi.makeApiClient(kc);
   const server = cluster.server;
   const ctxName = kc.getCurrentContext();
@@ -116,7 +118,7 @@ function translate(err: unknown, what: string, server: string, context: string):
     return new ClusterError(err.code, `${what}: the API server answered ${err.code}: ${said}`);
   }
   const code = networkCode(err);
-  if (code) return new UnavailableError(`cannot reach the API server ${server} of context "${context}" (${code}); check the address in the kubeconfig and that the cluster is up`, { cause: err });
+  if (code) return unavailableError(STACKS_MESSAGES, 'cluster.unreachable', { server, context, code }, { cause: err });
   return err instanceof Error ? err : new Error(String(err));
 }
 

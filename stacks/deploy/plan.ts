@@ -1,5 +1,7 @@
 import { API_VERSIONS, KIND_ORDER, objectRef, siteSelector, type KubeObject } from '../render/index.js';
 import { FIELD_MANAGER, type Cluster, type LiveObject } from './cluster.js';
+import { translator, type Lang } from '../../lib/i18n/index.js';
+import { STACKS_MESSAGES } from '../messages.js';
 
 export interface FieldChange {
   /** `spec.hard["limits.cpu"]`: where, in the object. */
@@ -128,11 +130,11 @@ async function inBatches<T, R>(items: readonly T[], size: number, fn: (item: T) 
   return out;
 }
 
-const show = (v: unknown) => (v === undefined ? '(unset)' : JSON.stringify(v));
-
-/** The plan as a person reads it: +, ~ with each changed field, - for pruning, and a count line. */
-export function formatPlan(plan: Plan, opts: { readonly prune: boolean }): string {
-  const lines = [`plan for site ${plan.site} on ${plan.server} (context ${plan.context}):`];
+/** The plan as a person reads it, in `lang`: +, ~ with each changed field, - for pruning, and a count line. */
+export function formatPlan(plan: Plan, opts: { readonly prune: boolean; readonly lang?: Lang }): string {
+  const t = translator(opts.lang ?? 'en', STACKS_MESSAGES);
+  const show = (v: unknown) => (v === undefined ? t('plan.unset') : JSON.stringify(v));
+  const lines = [t('plan.head', { site: plan.site, server: plan.server, context: plan.context })];
   const count = (a: Change['action']) => plan.changes.filter((c) => c.action === a).length;
   for (const c of plan.changes) {
     if (c.action === 'create') lines.push(`  + ${objectRef(c.object)}`);
@@ -140,12 +142,12 @@ export function formatPlan(plan: Plan, opts: { readonly prune: boolean }): strin
       lines.push(`  ~ ${objectRef(c.object)}`);
       for (const f of c.fields) lines.push(`      ${f.path}: ${show(f.from)} → ${show(f.to)}`);
     }
-    if (c.action === 'prune') lines.push(`  - ${objectRef(c.object)}${opts.prune ? '' : '   (kept: pass --prune to delete)'}`);
+    if (c.action === 'prune') lines.push(`  - ${objectRef(c.object)}${opts.prune ? '' : `   ${t('plan.kept')}`}`);
   }
   const pruned = count('prune');
   lines.push(
-    `${count('create')} to create, ${count('update')} to change, ${opts.prune ? pruned : 0} to delete, ${count('unchanged')} unchanged` +
-      (!opts.prune && pruned > 0 ? `; ${pruned} no longer desired (pass --prune to delete)` : ''),
+    t('plan.counts', { create: count('create'), change: count('update'), delete: opts.prune ? pruned : 0, unchanged: count('unchanged') }) +
+      (!opts.prune && pruned > 0 ? t('plan.notDesired', { count: pruned }) : ''),
   );
   return lines.join('\n') + '\n';
 }

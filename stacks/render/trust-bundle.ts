@@ -1,4 +1,6 @@
 import { InputError } from '../../lib/errors.js';
+import { inputError } from '../../lib/i18n/index.js';
+import { STACKS_MESSAGES } from '../messages.js';
 import type { ConfigMap, Labels } from './kube-object.js';
 
 export const TRUST_BUNDLE_NAME = 'jinbao-trust-bundle';
@@ -39,8 +41,8 @@ export function trustBundle(namespace: string, labels: Labels, pems: readonly st
 
 /** Split a PEM file into its certificate blocks, refusing private keys (for `--trust-bundle FILE`). */
 export function splitPemBundle(text: string, source: string): string[] {
-  if (/PRIVATE KEY/.test(text)) throw new InputError(`${source} contains a private key; a trust bundle holds public CA certificates only, never key material`);
+  if (/PRIVATE KEY/.test(text)) throw inputError(STACKS_MESSAGES, 'trustBundle.privateKey', { source });
   const blocks = text.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g) ?? [];
-  if (blocks.length === 0) throw new InputError(`${source} holds no PEM certificate; want one or more "-----BEGIN CERTIFICATE-----" blocks`);
+  if (blocks.length === 0) throw inputError(STACKS_MESSAGES, 'trustBundle.noCertificate', { source });
   return blocks;
 }

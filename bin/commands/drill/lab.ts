@@ -9,15 +9,15 @@ export async function labUp(ctx: Context, o: { site: string; replication?: strin
   const request = parseDrillRequest(ctx, { site: o.site, ...(o.replication ? { replication: o.replication } : {}) });
   const evidence = await drillEvidence(ctx, request.site, o.labTls === true);
   const { lab, startedHere } = await prepareLab(ctx.stateDir, request.site, request.replication, evidence.tls, (l) => ctx.err(`${l}\n`));
-  ctx.out(`${startedHere ? 'started' : 'already running'}: DR lab for ${request.site} in ${lab.dir}\n`);
-  ctx.out(`  primary ${lab.primary} (127.0.0.1:${lab.state.ports[lab.primary]}), standby ${lab.standby} (127.0.0.1:${lab.state.ports[lab.standby]}), endpoint 127.0.0.1:${lab.state.proxyPort}\n`);
-  ctx.out(`  replication TLS: ${lab.state.tlsSource}\n  stop it with: jinbao drill lab down --site ${request.site}\n`);
+  ctx.out(`${ctx.t(startedHere ? 'drill.lab.started' : 'drill.lab.running', { site: request.site, dir: lab.dir })}\n`);
+  ctx.out(`  ${ctx.t('drill.lab.nodes', { primary: lab.primary, primaryPort: lab.state.ports[lab.primary], standby: lab.standby, standbyPort: lab.state.ports[lab.standby], endpointPort: lab.state.proxyPort })}\n`);
+  ctx.out(`  ${ctx.t('drill.lab.tls', { source: lab.state.tlsSource })}\n  ${ctx.t('drill.lab.stopWith', { site: request.site })}\n`);
 }
 
 /** `drill lab down` */
 export async function labDown(ctx: Context, o: { site: string; destroy?: boolean }): Promise<void> {
   const { dir, stopped } = await stopLab(ctx.stateDir, o.site, o.destroy === true);
-  ctx.out(`${stopped.length > 0 ? `stopped ${stopped.join(', ')}` : 'nothing was running'}${o.destroy ? `; removed ${dir}` : ''}\n`);
+  ctx.out(`${stopped.length > 0 ? ctx.t('drill.lab.stopped', { nodes: stopped.join(', ') }) : ctx.t('drill.lab.nothingRunning')}${o.destroy ? ctx.t('drill.lab.removed', { dir }) : ''}\n`);
 }
 
 /** `drill lab status` */
@@ -27,12 +27,13 @@ export async function labStatus(ctx: Context, o: { site: string; json?: boolean 
     ctx.out(json(status));
     return;
   }
-  ctx.out(`DR lab ${status.site} in ${status.dir}: ${status.replicationMode} replication, endpoint 127.0.0.1:${status.endpoint.port} (${status.endpoint.pid ? `pid ${status.endpoint.pid}` : 'stopped'})\n`);
+  const stopped = ctx.t('drill.lab.notRunning');
+  ctx.out(`${ctx.t('drill.lab.status', { site: status.site, dir: status.dir, replication: ctx.t(`drill.replicationMode.${status.replicationMode}`, { defaultValue: status.replicationMode }), port: status.endpoint.port, pid: status.endpoint.pid ? `pid ${status.endpoint.pid}` : stopped })}\n`);
   ctx.out(table(status.nodes, [
-    { header: 'node', value: (n) => n.node },
-    { header: 'role', value: (n) => n.role },
-    { header: 'port', value: (n) => n.port, align: 'right' },
-    { header: 'pid', value: (n) => n.pid ?? 'stopped' },
+    { header: ctx.t('drill.lab.col.node'), value: (n) => n.node },
+    { header: ctx.t('drill.lab.col.role'), value: (n) => ctx.t(`drill.role.${n.role}`, { defaultValue: n.role }) },
+    { header: ctx.t('drill.lab.col.port'), value: (n) => n.port, align: 'right' },
+    { header: ctx.t('drill.lab.col.pid'), value: (n) => n.pid ?? stopped },
   ]));
-  ctx.out(`replication: ${status.replication.detail}\n`);
+  ctx.out(`${ctx.t('drill.replicationLine', { detail: status.replication.detail })}\n`);
 }

@@ -13,12 +13,14 @@ export async function pairStatus(ctx: Context, o: { site: string; pair: string; 
   const mode = status.replicationMode ?? undefined;
   if (o.json) ctx.out(json(status));
   else {
-    ctx.out(`pair ${status.file} for site ${request.site}: primary ${status.primary} (${nodes.primary.host}:${nodes.primary.port}), standby ${status.standby} (${nodes.standby.host}:${nodes.standby.port})\n`);
-    for (const c of status.connections) ctx.out(`connection to ${c.connection}: ${c.tls}\n`);
-    ctx.out(`replication: ${replication.detail}${mode ? `; ${mode}` : ''}${replication.replayDelaySeconds !== undefined ? `; replay lag ${replication.replayDelaySeconds.toFixed(3)} s, ${replication.replayLagBytes ?? 0} bytes` : ''}\n`);
-    ctx.out(`endpoint: ${routed === undefined ? 'reaches no server' : `reaches ${routed}`}${routed !== undefined && routed !== status.primary ? ' (NOT the primary)' : ''}\n`);
-    for (const c of certificates) ctx.out(`certificate ${c.file}: ${c.problem ? `PROBLEM: ${c.problem}` : `valid until ${c.notAfter} (${c.subject})`}\n`);
-    ctx.out(status.healthy ? 'ready for a drill: jinbao drill plan --site ' + request.site + ' --target pg --pair ' + status.file + '\n' : 'not ready for a drill: repair what is said above first\n');
+    ctx.out(`${ctx.t('drill.pair.head', { file: status.file, site: request.site, primary: status.primary, primaryAt: `${nodes.primary.host}:${nodes.primary.port}`, standby: status.standby, standbyAt: `${nodes.standby.host}:${nodes.standby.port}` })}\n`);
+    for (const c of status.connections) ctx.out(`${ctx.t('drill.pair.connection', { connection: c.connection, tls: c.tls })}\n`);
+    const lag = replication.replayDelaySeconds !== undefined ? ctx.t('drill.pair.lag', { seconds: replication.replayDelaySeconds.toFixed(3), bytes: replication.replayLagBytes ?? 0 }) : '';
+    ctx.out(`${ctx.t('drill.replicationLine', { detail: replication.detail })}${mode ? `; ${mode}` : ''}${lag}\n`);
+    const reach = routed === undefined ? ctx.t('drill.pair.reachesNone') : ctx.t('drill.pair.reaches', { node: routed }) + (routed !== status.primary ? ctx.t('drill.pair.notPrimary') : '');
+    ctx.out(`${ctx.t('drill.pair.endpoint', { reach })}\n`);
+    for (const c of certificates) ctx.out(`${ctx.t('drill.pair.certificate', { file: c.file, state: c.problem ? ctx.t('drill.pair.certProblem', { problem: c.problem }) : ctx.t('drill.pair.certValid', { notAfter: c.notAfter, subject: c.subject }) })}\n`);
+    ctx.out(`${status.healthy ? ctx.t('drill.pair.ready', { command: `jinbao drill plan --site ${request.site} --target pg --pair ${status.file}` }) : ctx.t('drill.pair.notReady')}\n`);
   }
   return status.healthy ? ExitCode.ok : ExitCode.complianceFailed;
 }

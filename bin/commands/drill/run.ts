@@ -6,6 +6,7 @@ import { json } from '../../../lib/output.js';
 import { drillEvidence } from '../../../orchestration/index.js';
 import type { Context } from '../../context.js';
 import { parseDrillRequest, type RequestOptions } from './request.js';
+import { stepName } from './steps.js';
 
 export type RunOptions = RequestOptions & { out?: string; labTls?: boolean; unsigned?: boolean; switchBack?: boolean; json?: boolean };
 
@@ -43,17 +44,17 @@ function printer(ctx: Context): DrillObserver {
   return {
     progress: (l) => ctx.err(`${l}\n`),
     started(id, request, pair) {
-      ctx.out(`${ctx.t('drill.started', { id, scenario: request.scenario, site: request.site, dr: request.drSite, replication: request.replication, primary: pair.primary, standby: pair.standby })}\n`);
+      ctx.out(`${ctx.t('drill.started', { id, scenario: ctx.t(`drill.scenario.${request.scenario}`), site: request.site, dr: request.drSite, replication: ctx.t(`drill.replicationMode.${request.replication}`), primary: pair.primary, standby: pair.standby })}\n`);
     },
     event(e) {
-      if (e.type === 'step-finished') ctx.out(`  ${e.ok ? ctx.t('drill.stepOk') : ctx.t('drill.stepFailed')} ${e.step}${e.detail ? `: ${e.detail}` : ''}\n`);
-      if (e.type === 'rollback') ctx.out(`  ${e.ok ? ctx.t('drill.rolledBack') : ctx.t('drill.rollbackFailed')} ${e.step}${e.detail ? `: ${e.detail}` : ''}\n`);
+      if (e.type === 'step-finished') ctx.out(`  ${e.ok ? ctx.t('drill.stepOk') : ctx.t('drill.stepFailed')} ${stepName(ctx, e.step)}${e.detail ? `: ${e.detail}` : ''}\n`);
+      if (e.type === 'rollback') ctx.out(`  ${e.ok ? ctx.t('drill.rolledBack') : ctx.t('drill.rollbackFailed')} ${stepName(ctx, e.step)}${e.detail ? `: ${e.detail}` : ''}\n`);
       if (e.type === 'note' && e.text.startsWith('operator command')) ctx.err(`    ${e.text}\n`);
     },
     finished(report, jsonFile, notes) {
       const m = report.measured;
       const objectives = report.request.objectives;
-      ctx.out(`\n${ctx.t('drill.result', { result: report.result.toUpperCase(), rto: m.rtoMs === undefined ? '—' : `${(m.rtoMs / 1000).toFixed(2)} s`, rtoObjective: objectives.rtoSeconds, rows: m.rpoRows ?? '—', wal: m.rpoWalBytes ?? '?', rpoObjective: objectives.rpoSeconds })}\n`);
+      ctx.out(`\n${ctx.t('drill.result', { result: ctx.t(`drill.outcome.${report.result}`), rto: m.rtoMs === undefined ? '—' : `${(m.rtoMs / 1000).toFixed(2)} s`, rtoObjective: objectives.rtoSeconds, rows: m.rpoRows ?? '—', wal: m.rpoWalBytes ?? '?', rpoObjective: objectives.rpoSeconds })}\n`);
       for (const r of report.reasons) ctx.out(`  - ${r}\n`);
       for (const n of notes) ctx.out(`${n}\n`);
       ctx.out(`${ctx.t('drill.report', { file: jsonFile })}\n`);
