@@ -18,6 +18,7 @@ import { WAN_MIGRATIONS } from '../network/index.js';
 import { PKI_MIGRATIONS } from '../pki/index.js';
 import { CRL_MIGRATIONS } from '../pki/revocation/index.js';
 import { ACME_MIGRATIONS } from '../pki/acme/index.js';
+import { STAFF_MIGRATIONS } from '../staff/index.js';
 import type { OpsContext } from './context.js';
 
 /** A feature's tables: its component name and ordered migrations (the same list its own code applies). */
@@ -279,6 +280,7 @@ export const STATE_COMPONENTS: readonly StateComponent[] = [
   { name: 'wan', migrations: WAN_MIGRATIONS },
   { name: 'dr', migrations: DR_MIGRATIONS },
   { name: 'acme', migrations: ACME_MIGRATIONS },
+  { name: 'staff', migrations: STAFF_MIGRATIONS },
 ];
 
 /** `jinbao state status` on the context's store. */

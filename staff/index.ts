@@ -1,0 +1,9 @@
+/**
+ * Staff certificates driven by HR rosters: roster import and its difference from the previous
+ * one, sync of the certificate store with the roster (leavers revoked, changed people re-issued),
+ * central enrollment of joiners as PKCS#12 bundles. Rosters live in the state store (component
+ * `staff`); certificates go through the PKI's one issuance pipeline and revocation.
+ */
+export { ROSTER_COLUMNS, SITE_COLUMN, ROSTER_STATUSES, csvRecords, decodeRoster, diffRoster, hashIdentifier, maskIdentifier, parseRoster, rosterTemplate, type ParsedRoster, type RosterChange, type RosterDiff, type RosterEntry, type RosterProblem, type RosterStatus } from './roster.js';
+export { STAFF_MIGRATIONS, StaffStore } from './store.js';
+export { importRoster, openStaff, rosterRefusal, type ImportRequest, type ImportResult } from './operations.js';
