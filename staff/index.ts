@@ -6,4 +6,22 @@
  */
 export { ROSTER_COLUMNS, SITE_COLUMN, ROSTER_STATUSES, csvRecords, decodeRoster, diffRoster, hashIdentifier, maskIdentifier, parseRoster, rosterTemplate, type ParsedRoster, type RosterChange, type RosterDiff, type RosterEntry, type RosterProblem, type RosterStatus } from './roster.js';
 export { STAFF_MIGRATIONS, StaffStore } from './store.js';
-export { importRoster, openStaff, rosterRefusal, type ImportRequest, type ImportResult } from './operations.js';
+export {
+  DEFAULT_MASS_REVOCATION_SHARE,
+  STAFF_PROFILES,
+  applySync,
+  checkMassRevocation,
+  enrollJoiners,
+  importRoster,
+  openStaff,
+  planSync,
+  rosterRefusal,
+  type EnrollRequest,
+  type EnrollResult,
+  type ImportRequest,
+  type ImportResult,
+  type SyncPlan,
+  type SyncRequest,
+  type SyncResult,
+} from './operations.js';
+export { bundleFile, enrollOne, handoutFile, handoutPassword, recoverStaged, staffCsr, STAFF_ENROLL_PROFILE } from './enroll.js';

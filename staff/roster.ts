@@ -199,7 +199,7 @@ export function parseRoster(text: string, opts: ParseOptions): ParsedRoster {
       index.set(col, i);
     } else problems.push({ line: records[0]!.line, message: `header: got unknown column "${h}", want only ${[SITE_COLUMN, ...ROSTER_COLUMNS].join(', ')}` });
   });
-  const wanted: RosterColumn[] = [...ROSTER_COLUMNS, ...(opts.site === undefined ? [SITE_COLUMN] : [])];
+  const wanted: RosterColumn[] = [...ROSTER_COLUMNS, ...(opts.site === undefined ? [SITE_COLUMN as RosterColumn] : [])];
   for (const col of wanted) {
     if (!index.has(col)) {
       problems.push({
