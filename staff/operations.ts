@@ -253,3 +253,55 @@ export async function enrollJoiners(state: StateAccess, fabric: Fabric, r: Enrol
   }
   return { site: r.site, enrolled, recovered: finished, alreadyHolding: active.length - joiners.length };
 }
+
+// ---- expiry
+
+export interface ExpiringCertificate {
+  readonly site: string;
+  readonly staffNumber: string;
+  readonly name: string;
+  readonly serial: string;
+  readonly profile: string;
+  readonly notAfter: string;
+  readonly daysLeft: number;
+  /** Whether the holder is active on the site's roster (a renewal candidate), or the site has no roster (null). */
+  readonly onRoster: boolean | null;
+}
+
+/** "30d" → 30 days; whole days only. */
+export function parseWithin(value: string): number {
+  const m = /^(\d{1,4})d$/.exec(value.trim());
+  if (!m || Number(m[1]) < 1) throw new InputError(`--within: got "${value}", want a number of days such as 30d`);
+  return Number(m[1]);
+}
+
+/** Active staff certificates under an active CA whose validity ends within `days` from `now`, soonest first. */
+export async function expiringStaffCertificates(state: StateAccess, opts: { readonly days: number; readonly site?: string; readonly now?: Date }): Promise<ExpiringCertificate[]> {
+  const now = opts.now ?? new Date();
+  const until = new Date(now.getTime() + opts.days * 86_400_000);
+  const db = await state.database();
+  const staff = await openStaff(state);
+  const pki = await PkiStore.open(db, state.stateDir);
+  const activeCas = new Set((await pki.listCas()).filter((c) => c.status === 'active').map((c) => c.id));
+  const certs = (await pki.listCertificates({ status: 'active', validAt: now, expiringBefore: until, ...(opts.site !== undefined ? { site: opts.site } : {}) })).filter(
+    (c) => STAFF_PROFILES.includes(c.profile) && c.staffNumber !== null && activeCas.has(c.caId) && c.notAfter.getTime() <= until.getTime(),
+  );
+  const withRoster = await staff.sitesWithRoster();
+  const rosters = new Map<string, Map<string, RosterEntry>>();
+  const out: ExpiringCertificate[] = [];
+  for (const c of certs) {
+    if (withRoster.has(c.site) && !rosters.has(c.site)) rosters.set(c.site, await staff.roster(c.site));
+    const roster = rosters.get(c.site);
+    out.push({
+      site: c.site,
+      staffNumber: c.staffNumber!,
+      name: c.commonName,
+      serial: c.serial,
+      profile: c.profile,
+      notAfter: c.notAfter.toISOString(),
+      daysLeft: Math.floor((c.notAfter.getTime() - now.getTime()) / 86_400_000),
+      onRoster: roster ? roster.get(c.staffNumber!)?.status === 'active' : null,
+    });
+  }
+  return out.sort((a, b) => a.notAfter.localeCompare(b.notAfter) || a.site.localeCompare(b.site) || a.staffNumber.localeCompare(b.staffNumber));
+}

@@ -1,10 +1,10 @@
 import type { Command } from 'commander';
-import { json } from '../../lib/output.js';
+import { json, table } from '../../lib/output.js';
 import { createInterface } from 'node:readline/promises';
 import { InputError } from '../../lib/errors.js';
 import { progress } from '../../lib/progress.js';
 import { DEFAULT_PASSPHRASE_ENV, DEMO_PASSPHRASE_WARNING, demoPassphrase, PkiStore, resolvePassphrase } from '../../pki/index.js';
-import { applySync, checkMassRevocation, enrollJoiners, importRoster, openStaff, planSync, rosterTemplate, type RosterDiff, type SyncPlan } from '../../staff/index.js';
+import { applySync, checkMassRevocation, enrollJoiners, expiringStaffCertificates, parseWithin, importRoster, openStaff, planSync, rosterTemplate, type RosterDiff, type SyncPlan } from '../../staff/index.js';
 import type { Context } from '../context.js';
 import type { Runner } from '../runner.js';
 
@@ -68,6 +68,38 @@ export function register(program: Command, run: Runner): void {
         'Examples:\n  $ jinbao staff enroll --site 440100 --method p12 --out handout-2026-12',
     )
     .action(run<EnrollOptions>(enrollCommand));
+  staff
+    .command('expiring')
+    .description('staff certificates whose validity ends soon, and whether their holders are still on the roster')
+    .option('--within <days>', 'how far ahead to look, in days (such as 30d)', '30d')
+    .option('--site <id>', 'only this site')
+    .option('--json', 'machine-readable output')
+    .addHelpText('after', '\nExamples:\n  $ jinbao staff expiring --within 30d\n  $ jinbao staff expiring --within 60d --site 440100 --json')
+    .action(run<{ within: string; site?: string; json?: boolean }>(expiringCommand));
+}
+
+async function expiringCommand(ctx: Context, opts: { within: string; site?: string; json?: boolean }): Promise<void> {
+  const days = parseWithin(opts.within);
+  const list = ctx.hasStore() ? await expiringStaffCertificates(ctx, { days, ...(opts.site !== undefined ? { site: opts.site } : {}) }) : [];
+  if (opts.json) {
+    ctx.out(json({ withinDays: days, certificates: list }));
+    return;
+  }
+  ctx.out(`${ctx.t('staff.expiring.summary', { count: list.length, days })}\n`);
+  if (!list.length) return;
+  const roster = (v: boolean | null) => ctx.t(v === null ? 'staff.expiring.noRoster' : v ? 'staff.expiring.onRoster' : 'staff.expiring.notOnRoster');
+  ctx.out(
+    table(list, [
+      { header: ctx.t('staff.expiring.col.notAfter'), value: (c) => c.notAfter.slice(0, 10) },
+      { header: ctx.t('staff.expiring.col.days'), value: (c) => c.daysLeft, align: 'right' },
+      { header: ctx.t('staff.expiring.col.site'), value: (c) => c.site },
+      { header: ctx.t('staff.expiring.col.staffNumber'), value: (c) => c.staffNumber },
+      { header: ctx.t('staff.expiring.col.name'), value: (c) => c.name },
+      { header: ctx.t('staff.expiring.col.profile'), value: (c) => c.profile },
+      { header: ctx.t('staff.expiring.col.serial'), value: (c) => c.serial },
+      { header: ctx.t('staff.expiring.col.roster'), value: (c) => roster(c.onRoster) },
+    ]),
+  );
 }
 
 interface SyncOptions {

@@ -123,4 +123,19 @@ describe('jinbao staff enroll, then sync, on site 440300', () => {
     expect(second.code).toBe(0);
     expect(second.stdout).toContain('0 to revoke (leavers), 0 to re-issue (changed), 0 superseded already');
   });
+
+  it('lists staff certificates expiring within a window, soonest first, with whether the holder is still on the roster', async () => {
+    const none = JSON.parse((await cli(['staff', 'expiring', '--within', '30d', '--json'])).stdout) as { certificates: unknown[] };
+    expect(none.certificates).toEqual([]);
+    const r = await cli(['staff', 'expiring', '--within', '400d', '--site', '440300', '--json']);
+    const list = (JSON.parse(r.stdout) as { withinDays: number; certificates: { staffNumber: string; daysLeft: number; onRoster: boolean }[] }).certificates;
+    expect(list.length).toBe(12);
+    expect(list.every((c) => c.onRoster && c.daysLeft >= 364 && c.daysLeft <= 365)).toBe(true);
+    expect(list.map((c) => c.staffNumber)).not.toContain('GD-0002');
+    const human = await cli(['staff', 'expiring', '--within', '400d']);
+    expect(human.stdout).toContain('12 staff certificate(s) expire within 400 days');
+    const bad = await cli(['staff', 'expiring', '--within', '30']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--within: got "30", want a number of days such as 30d');
+  });
 });
