@@ -28,3 +28,4 @@ export {
   type SyncResult,
 } from './operations.js';
 export { bundleFile, enrollOne, handoutFile, handoutPassword, recoverStaged, staffCsr, STAFF_ENROLL_PROFILE } from './enroll.js';
+export { staffLiveFacts } from './facts.js';

@@ -138,4 +138,16 @@ describe('jinbao staff enroll, then sync, on site 440300', () => {
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('--within: got "30", want a number of days such as 30d');
   });
+
+  it('GIVEN a production PKI and a roster for 440300 THEN the staff KPI counts that site from its roster and says which source each figure came from', async () => {
+    const r = await cli(['kpi', '--json']);
+    expect(r.code).toBe(0);
+    const staff = (JSON.parse(r.stdout) as { indicators: { id: string; source: string; numerator: number; denominator: number; provenance: string }[] }).indicators.find((i) => i.id === 'staff-certificates')!;
+    const sites = (JSON.parse(readFileSync(join(dir, 'inventory.json'), 'utf8')) as { sites: { id: string; staff: { total: number } }[] }).sites;
+    const others = sites.filter((s) => s.id !== '440300').reduce((n, s) => n + s.staff.total, 0);
+    expect(staff.source).toBe(`pki; staff: rosters for 1 site(s), inventory figures for ${sites.length - 1}`);
+    expect(staff.numerator).toBe(12);
+    expect(staff.denominator).toBe(12 + others);
+    expect(staff.provenance).toBe('declared');
+  });
 });
