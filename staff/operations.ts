@@ -47,6 +47,9 @@ export interface ImportResult {
   readonly applied: boolean;
 }
 
+const ENTRY_FIELDS: readonly (keyof RosterEntry)[] = ['name', 'identityHash', 'identityMasked', 'insuranceHash', 'insuranceMasked', 'department', 'email', 'status', 'previousNumber'];
+const sameEntry = (a: RosterEntry, b: RosterEntry) => ENTRY_FIELDS.every((k) => a[k] === b[k]);
+
 /**
  * Import a roster: decode (UTF-8 only), validate every row, compare each site with its previous
  * roster and, unless a dry run, replace those rosters in one transaction. Any problem refuses the
@@ -68,14 +71,22 @@ export async function importRoster(state: StateAccess, fabric: Fabric, r: Import
   const bySite = new Map<string, RosterEntry[]>(parsed.sites.map((s) => [s, []]));
   for (const e of parsed.entries) bySite.get(e.site)!.push(e);
   const diffs: RosterDiff[] = [];
-  const entries: RosterEntry[] = [];
+  const upsert: RosterEntry[] = [];
+  const remove: { site: string; staffNumber: string }[] = [];
   for (const [site, rows] of bySite) {
-    const { diff, entries: kept } = diffRoster(site, await staff.roster(site), rows);
+    const previous = await staff.roster(site);
+    const { diff, entries: kept } = diffRoster(site, previous, rows);
     diffs.push(diff);
-    for (const e of kept) entries.push(e);
+    const listed = new Set<string>();
+    for (const e of kept) {
+      listed.add(e.staffNumber);
+      const p = previous.get(e.staffNumber);
+      if (!p || !sameEntry(p, e)) upsert.push(e);
+    }
+    for (const n of previous.keys()) if (!listed.has(n)) remove.push({ site, staffNumber: n });
   }
   if (!r.dryRun) {
-    await staff.replaceRosters(diffs, entries, { source: r.file, ...(r.actor ? { actor: r.actor } : {}), ...(r.now ? { now: r.now } : {}), ...(r.written ? { written: r.written } : {}) });
+    await staff.replaceRosters(diffs, { upsert, remove }, { source: r.file, ...(r.actor ? { actor: r.actor } : {}), ...(r.now ? { now: r.now } : {}), ...(r.written ? { written: r.written } : {}) });
   }
   return { file: r.file, scope: r.site !== undefined ? 'site' : 'nation', sites: diffs, rows: parsed.entries.length, applied: !r.dryRun };
 }

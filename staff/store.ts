@@ -143,28 +143,41 @@ export class StaffStore {
   }
 
   /**
-   * Replace the rosters of `diffs`' sites with `entries` (all of them, one transaction, with an
-   * audit entry per site that names counts, never people). `written` is told after each batch of
-   * rows (progress; a throw there abandons the whole import).
+   * Bring the rosters of `diffs`' sites to `entries` (all of them, one transaction, with an audit
+   * entry per site that names counts, never people). Only what differs is written: rows of people
+   * no longer listed are deleted, new and changed rows upserted; a monthly import of a large site
+   * writes a few thousand rows, not the whole roster. `written` is told after each batch of rows
+   * (progress; a throw there abandons the whole import).
    */
   async replaceRosters(
     diffs: readonly RosterDiff[],
-    entries: readonly RosterEntry[],
+    changes: { readonly upsert: readonly RosterEntry[]; readonly remove: readonly { site: string; staffNumber: string }[] },
     opts: { readonly source: string; readonly actor?: string; readonly now?: Date; readonly written?: (rows: number) => void },
   ): Promise<void> {
     const now = (opts.now ?? new Date()).toISOString();
     await this.db.write(
       async (tx: Transaction) => {
-        for (const d of diffs) await tx.run('DELETE FROM staff_members WHERE site = $1', [d.site]);
         let done = 0;
-        for (let i = 0; i < entries.length; i += BATCH) {
-          const chunk = entries.slice(i, i + BATCH);
+        for (let i = 0; i < changes.remove.length; i += BATCH) {
+          const chunk = changes.remove.slice(i, i + BATCH);
+          const params: unknown[] = [];
+          const pairs = chunk.map((r) => `($${params.push(r.site)}, $${params.push(r.staffNumber)})`);
+          await tx.run(`DELETE FROM staff_members WHERE (site, staff_number) IN (VALUES ${pairs.join(', ')})`, params);
+          done += chunk.length;
+          opts.written?.(done);
+        }
+        for (let i = 0; i < changes.upsert.length; i += BATCH) {
+          const chunk = changes.upsert.slice(i, i + BATCH);
           const params: unknown[] = [];
           const values = chunk.map((e) => {
             const row = [e.site, e.staffNumber, e.name, e.identityHash, e.identityMasked, e.insuranceHash, e.insuranceMasked, e.department, e.email, e.status, e.previousNumber];
             return `(${row.map((v) => (params.push(v), `$${params.length}`)).join(', ')})`;
           });
-          await tx.run(`INSERT INTO staff_members (${COLUMNS.join(', ')}) VALUES ${values.join(', ')}`, params);
+          await tx.run(
+            `INSERT INTO staff_members (${COLUMNS.join(', ')}) VALUES ${values.join(', ')}
+             ON CONFLICT (site, staff_number) DO UPDATE SET ${COLUMNS.slice(2).map((c) => `${c} = excluded.${c}`).join(', ')}`,
+            params,
+          );
           done += chunk.length;
           opts.written?.(done);
         }
