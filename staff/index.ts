@@ -29,3 +29,4 @@ export {
 } from './operations.js';
 export { bundleFile, enrollOne, handoutFile, handoutPassword, recoverStaged, staffCsr, STAFF_ENROLL_PROFILE } from './enroll.js';
 export { staffLiveFacts } from './facts.js';
+export { registerStaffMetrics, STAFF_RENEWAL_DAYS } from './metrics.js';

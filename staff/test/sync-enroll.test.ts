@@ -7,6 +7,8 @@ import { readAudit } from '../../lib/audit.js';
 import { openDatabase } from '../../lib/sql/index.js';
 import { inventoryFile, mustOpenssl, openssl, PASS } from '../../pki/test/helpers.js';
 import { PkiStore } from '../../pki/index.js';
+import { Registry } from 'prom-client';
+import { registerStaffMetrics } from '../index.js';
 import { idOf, rosterCsv, writeRoster, type Person } from './fixtures.js';
 
 const env = { JINBAO_PKI_PASSPHRASE: PASS };
@@ -149,5 +151,20 @@ describe('jinbao staff enroll, then sync, on site 440300', () => {
     expect(staff.numerator).toBe(12);
     expect(staff.denominator).toBe(12 + others);
     expect(staff.provenance).toBe('declared');
+  });
+
+  it('exports, per site, the staff certificates due for renewal whose holders are still on the roster', async () => {
+    const db = await openDatabase(join(dir, 'state'));
+    try {
+      const state = { stateDir: join(dir, 'state'), hasStore: () => true, database: async () => db };
+      const now = new Registry();
+      registerStaffMetrics(now, state);
+      expect(await now.metrics()).not.toMatch(/jinbao_staff_renewals_due_30d\{/);
+      const later = new Registry();
+      registerStaffMetrics(later, state, () => new Date(Date.now() + 340 * 86_400_000));
+      expect(await later.metrics()).toContain('jinbao_staff_renewals_due_30d{site="440300"} 12');
+    } finally {
+      await db.close();
+    }
   });
 });
