@@ -42,6 +42,11 @@ export interface Indicator {
 export interface LiveFacts {
   /** Active staff certificates per site (pki). */
   readonly staffCertificates?: ReadonlyMap<string, number>;
+  /**
+   * Per site with an HR roster (staff): active people on it, and how many of them hold a valid
+   * staff certificate. Replaces the inventory's staff figure and the certificate count for that site.
+   */
+  readonly staffRosters?: ReadonlyMap<string, { readonly people: number; readonly holders: number }>;
   /** Level-3 applications with a valid certificate, out of all level-3 applications (pki). */
   readonly mlps3Applications?: { readonly total: number; readonly withCertificates: number };
   /**
@@ -148,7 +153,7 @@ function base(spec: Spec, rest: Omit<Indicator, 'id' | 'title' | 'titleZh' | 'ki
     ...(spec.plan ? { plan: spec.plan } : {}),
     unit: spec.unit ?? '%',
     target: { op: spec.op, value: spec.value },
-    provenance: rest.source === 'pki' || rest.source.includes('drills') ? 'observed' : 'declared',
+    provenance: rest.source === 'pki' || rest.source.includes('drills') || /^pki; staff: rosters for \d+ site\(s\)$/.test(rest.source) ? 'observed' : 'declared',
     ...rest,
   };
 }
@@ -205,7 +210,7 @@ export function computeKpis(fabric: Fabric, live: LiveFacts = {}): Indicator[] {
   if (live.pkiProvenance === 'demo') {
     out.push(needs(SPECS.staffCerts, demoPki, 'pki'), needs(SPECS.mlps3, demoPki, 'pki'));
   } else {
-    out.push(live.staffCertificates ? staffIndicator(fabric, live.staffCertificates) : needs(SPECS.staffCerts, NEEDS.staffCertificates, 'pki'));
+    out.push(live.staffCertificates ? staffIndicator(fabric, live.staffCertificates, live.staffRosters) : needs(SPECS.staffCerts, NEEDS.staffCertificates, 'pki'));
     out.push(
       live.mlps3Applications
         ? ratio(SPECS.mlps3, live.mlps3Applications.withCertificates, live.mlps3Applications.total, 'pki')
@@ -244,15 +249,33 @@ export function computeKpis(fabric: Fabric, live: LiveFacts = {}): Indicator[] {
   return out;
 }
 
-/** Staff holding a certificate, each site capped at its staff total. */
-function staffIndicator(fabric: Fabric, certs: ReadonlyMap<string, number>): Indicator {
+/**
+ * Staff holding a certificate over staff. A site with a roster counts the people on it and those of
+ * them with a valid certificate; any other site counts its certificate holders capped at the
+ * inventory's staff figure (sample figures in the built-in inventory). The source says how many
+ * sites each way.
+ */
+function staffIndicator(fabric: Fabric, certs: ReadonlyMap<string, number>, rosters?: LiveFacts['staffRosters']): Indicator {
   let staff = 0;
   let holders = 0;
+  let fromRoster = 0;
   for (const s of fabric.sites) {
-    staff += s.staff.total;
-    holders += Math.min(s.staff.total, certs.get(s.id) ?? 0);
+    const roster = rosters?.get(s.id);
+    if (roster) {
+      fromRoster += 1;
+      staff += roster.people;
+      holders += roster.holders;
+    } else {
+      staff += s.staff.total;
+      holders += Math.min(s.staff.total, certs.get(s.id) ?? 0);
+    }
   }
-  return ratio(SPECS.staffCerts, holders, staff, 'pki');
+  const fromInventory = fabric.sites.length - fromRoster;
+  const source =
+    fromRoster === 0
+      ? 'pki'
+      : `pki; staff: rosters for ${fromRoster} site(s)${fromInventory ? `, inventory ${fabric.sampleData ? 'sample ' : ''}figures for ${fromInventory}` : ''}`;
+  return ratio(SPECS.staffCerts, holders, staff, source);
 }
 
 function meanIndicator(spec: Spec, value: number, provinces: number): Indicator {

@@ -29,6 +29,8 @@ export const METRICS = {
   caSecondsToExpiry: 'jinbao_pki_ca_expiry_seconds',
   /** gauge {profile}: active certificates expiring within 30 days (pki). */
   certificatesExpiring: 'jinbao_pki_certificates_expiring_30d',
+  /** gauge {site}: staff certificates expiring within 30 days whose holder is still on the roster (staff). */
+  staffRenewalsDue: 'jinbao_staff_renewals_due_30d',
   /** gauge {hub, spoke, kind}: 1 when the WAN link answered at the last check with a fresh handshake (network). */
   wanLinkUp: 'jinbao_wan_link_up',
   /** counter {site, peer, outcome="success"|"error"}: inter-tier exchange requests (exchange services). */

@@ -79,6 +79,12 @@ export function buildRules(opts: RulesOptions = {}): RenderedRules {
       annotations: { summary: `{{ $value }} {{ $labels.profile }} certificate(s) expire within ${certDays} days`, description: 'Renew them: jinbao pki list --expiring 30d' },
     },
     {
+      alert: 'JinbaoStaffRenewalsDue',
+      expr: `${M.staffRenewalsDue} > 0`,
+      labels: { severity: 'ticket' },
+      annotations: { summary: '{{ $value }} staff certificate(s) at site {{ $labels.site }} expire within 30 days and their holders are still on the roster', description: 'Renew them: jinbao staff expiring --within 30d --site {{ $labels.site }}' },
+    },
+    {
       alert: 'JinbaoCaExpiringSoon',
       expr: `${M.caSecondsToExpiry}{status="active"} < ${certDays} * 86400`,
       labels: { severity: 'page' },

@@ -1,6 +1,7 @@
 import { computeKpis, type Indicator, type LiveFacts } from '../fabric/index.js';
 import { drillLiveFacts } from '../dr-runbooks/operations/index.js';
 import { pkiLiveFacts } from '../pki/operations.js';
+import { staffLiveFacts } from '../staff/index.js';
 import type { OpsContext } from './context.js';
 
 /** A feature's contribution to the KPIs' live facts, read from the state store. */
@@ -10,7 +11,7 @@ export type LiveFactsProvider = (ctx: OpsContext) => Partial<LiveFacts> | Promis
  * Every feature that holds live state lists its provider here. A feature with nothing recorded
  * returns {} and its indicators stay "needs: ...".
  */
-const PROVIDERS: readonly LiveFactsProvider[] = [(ctx) => pkiLiveFacts(ctx, ctx.fabric()), (ctx) => drillLiveFacts(ctx)];
+const PROVIDERS: readonly LiveFactsProvider[] = [(ctx) => pkiLiveFacts(ctx, ctx.fabric()), (ctx) => drillLiveFacts(ctx), (ctx) => staffLiveFacts(ctx)];
 
 export async function gatherLiveFacts(ctx: OpsContext): Promise<LiveFacts> {
   const facts: Partial<LiveFacts>[] = [];

@@ -5,6 +5,7 @@ import type { PairConfig } from '../dr-runbooks/index.js';
 import { createRegistry, registerFabricMetrics } from '../monitoring/index.js';
 import { registerWanStateMetrics } from '../network/operations.js';
 import { registerPkiStateMetrics } from '../pki/operations.js';
+import { registerStaffMetrics } from '../staff/index.js';
 import { sharedReading } from '../lib/scrape.js';
 import { runCompliance } from './compliance.js';
 import type { OpsContext } from './context.js';
@@ -19,6 +20,7 @@ const REGISTRATIONS: readonly MetricsRegistration[] = [
   registerPkiStateMetrics,
   registerDrillMetrics,
   registerWanStateMetrics,
+  (registry, ctx) => registerStaffMetrics(registry, ctx),
 ];
 
 export function registerFeatureMetrics(registry: Registry, ctx: OpsContext): void {

@@ -20,6 +20,7 @@ import { CRL_MIGRATIONS } from '../pki/revocation/index.js';
 import { ACME_MIGRATIONS } from '../pki/acme/index.js';
 import { OPERATOR_MIGRATIONS, operatorSeparation, type Separation } from '../operators/index.js';
 import { CMP_MIGRATIONS } from '../pki/cmp/index.js';
+import { STAFF_MIGRATIONS } from '../staff/index.js';
 import type { OpsContext } from './context.js';
 
 /** A feature's tables: its component name and ordered migrations (the same list its own code applies). */
@@ -283,6 +284,7 @@ export const STATE_COMPONENTS: readonly StateComponent[] = [
   { name: 'acme', migrations: ACME_MIGRATIONS },
   { name: 'operators', migrations: OPERATOR_MIGRATIONS },
   { name: 'cmp', migrations: CMP_MIGRATIONS },
+  { name: 'staff', migrations: STAFF_MIGRATIONS },
 ];
 
 /** `jinbao state status` on the context's store. */

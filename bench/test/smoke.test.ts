@@ -39,7 +39,7 @@ function comparisons(value: unknown): { baseline: string; ratio: number; subject
 const root = process.getuid?.() === 0;
 
 describe('the benchmarks, each in its smoke size', () => {
-  it.each(['inventory', 'synth', 'pki', 'pki-revocation', 'acme', 'cmp', 'comply'])('bench/%s.ts --smoke runs to the end and compares with a named baseline', async (name) => {
+  it.each(['inventory', 'synth', 'pki', 'pki-revocation', 'acme', 'cmp', 'staff', 'comply'])('bench/%s.ts --smoke runs to the end and compares with a named baseline', async (name) => {
     if (name === 'inventory') expect(existsSync('dist/fabric/index.js'), 'bench/inventory.ts measures dist/: run npm run build').toBe(true);
     const r = await bench([`bench/${name}.ts`, '--smoke']);
     expect(r.code, r.stderr).toBe(0);
@@ -66,7 +66,7 @@ describe('the benchmarks, each in its smoke size', () => {
       expect(existsSync(`bench/${b.name}.ts`)).toBe(true);
       expect(r.stdout).toContain(`\n  baseline: ${b.baseline}\n`);
     }
-    expect(BENCHES.map((b) => b.name)).toEqual(['inventory', 'synth', 'pki', 'pki-revocation', 'acme', 'cmp', 'comply', 'drill', 'state', 'wan']);
+    expect(BENCHES.map((b) => b.name)).toEqual(['inventory', 'synth', 'pki', 'pki-revocation', 'acme', 'cmp', 'staff', 'comply', 'drill', 'state', 'wan']);
     expect(r.stdout).toContain('not in --smoke: needs the WAN lab');
   });
 });

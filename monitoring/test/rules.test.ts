@@ -34,6 +34,7 @@ const ANNOTATIONS: Record<string, { summary: string; description: string }> = {
     description: 'The error ratio is above 1x the budget over both 3d and 6h; the 99.9% availability objective allows 0.1% errors. At 1x a 30-day budget lasts 30 days.',
   },
   JinbaoCertificateExpiringSoon: { summary: '{{ $value }} {{ $labels.profile }} certificate(s) expire within 30 days', description: 'Renew them: jinbao pki list --expiring 30d' },
+  JinbaoStaffRenewalsDue: { summary: '{{ $value }} staff certificate(s) at site {{ $labels.site }} expire within 30 days and their holders are still on the roster', description: 'Renew them: jinbao staff expiring --within 30d --site {{ $labels.site }}' },
   JinbaoCaExpiringSoon: { summary: 'CA {{ $labels.ca }} expires within 30 days', description: 'Every certificate it issued stops validating when it expires.' },
   JinbaoDrillTooOld: { summary: 'Site {{ $labels.site }} has not drilled in 90 days', description: 'Run one: jinbao drill run --site {{ $labels.site }} (GB/T 22239-2019 8.1.4.9).' },
   JinbaoDrillFailed: { summary: 'The latest DR drill of site {{ $labels.site }} ended {{ $labels.result }}', description: 'See jinbao drill list --json and the drill report; fix and drill again.' },
@@ -99,7 +100,7 @@ describe.skipIf(!hasPromtool)('Prometheus rules (promtool; Debian package promet
   it('GIVEN the rendered rule files WHEN promtool checks them THEN they are valid', () => {
     const r = spawnSync('promtool', ['check', 'rules', ...ruleFiles], { cwd: dir, encoding: 'utf8' });
     expect(r.stdout).toContain('SUCCESS: 8 rules found');
-    expect(r.stdout).toContain('SUCCESS: 14 rules found');
+    expect(r.stdout).toContain('SUCCESS: 15 rules found');
     expect(r.status).toBe(0);
   });
 
@@ -163,12 +164,15 @@ describe.skipIf(!hasPromtool)('Prometheus rules (promtool; Debian package promet
         input_series: [
           { series: 'jinbao_pki_certificates_expiring_30d{profile="staff-auth"}', values: '3x10' },
           { series: 'jinbao_pki_certificates_expiring_30d{profile="replica-mtls"}', values: '0x10' },
+          { series: 'jinbao_staff_renewals_due_30d{site="440100"}', values: '4x10' },
+          { series: 'jinbao_staff_renewals_due_30d{site="440300"}', values: '0x10' },
           { series: 'jinbao_pki_ca_expiry_seconds{ca="ministry-staff",status="active"}', values: `${29 * 86400}x10` },
           { series: 'jinbao_pki_ca_expiry_seconds{ca="old-staff",status="revoked"}', values: `${2 * 86400}x10` },
           { series: 'jinbao_pki_ca_expiry_seconds{ca="root",status="active"}', values: `${31 * 86400}x10` },
         ],
         alert_rule_test: [
           fires('JinbaoCertificateExpiringSoon', '5m', { profile: 'staff-auth', severity: 'ticket' }, '3'),
+          fires('JinbaoStaffRenewalsDue', '5m', { site: '440100', severity: 'ticket' }, '4'),
           fires('JinbaoCaExpiringSoon', '5m', { ca: 'ministry-staff', status: 'active', severity: 'page' }),
         ],
       },

@@ -1,0 +1,32 @@
+/**
+ * Staff certificates driven by HR rosters: roster import and its difference from the previous
+ * one, sync of the certificate store with the roster (leavers revoked, changed people re-issued),
+ * central enrollment of joiners as PKCS#12 bundles. Rosters live in the state store (component
+ * `staff`); certificates go through the PKI's one issuance pipeline and revocation.
+ */
+export { ROSTER_COLUMNS, SITE_COLUMN, ROSTER_STATUSES, csvRecords, decodeRoster, diffRoster, hashIdentifier, maskIdentifier, parseRoster, rosterTemplate, type ParsedRoster, type RosterChange, type RosterDiff, type RosterEntry, type RosterProblem, type RosterStatus } from './roster.js';
+export { STAFF_MIGRATIONS, StaffStore } from './store.js';
+export {
+  DEFAULT_MASS_REVOCATION_SHARE,
+  STAFF_PROFILES,
+  applySync,
+  checkMassRevocation,
+  enrollJoiners,
+  expiringStaffCertificates,
+  parseWithin,
+  type ExpiringCertificate,
+  importRoster,
+  openStaff,
+  planSync,
+  rosterRefusal,
+  type EnrollRequest,
+  type EnrollResult,
+  type ImportRequest,
+  type ImportResult,
+  type SyncPlan,
+  type SyncRequest,
+  type SyncResult,
+} from './operations.js';
+export { bundleFile, enrollOne, handoutFile, handoutPassword, recoverStaged, staffCsr, STAFF_ENROLL_PROFILE } from './enroll.js';
+export { staffLiveFacts } from './facts.js';
+export { registerStaffMetrics, STAFF_RENEWAL_DAYS } from './metrics.js';

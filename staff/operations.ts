@@ -1,0 +1,318 @@
+import { readFileSync } from 'node:fs';
+import type { Fabric } from '../fabric/index.js';
+import type { Progress, StateAccess } from '../lib/context.js';
+import { recordAudit } from '../lib/audit.js';
+import { InputError } from '../lib/errors.js';
+import { PkiStore, PROFILES, type CertificateRecord, type RevocationReason } from '../pki/index.js';
+import { enrollOne, newIssuer, recoverStaged, STAFF_ENROLL_PROFILE } from './enroll.js';
+import { decodeRoster, diffRoster, parseRoster, type RosterDiff, type RosterEntry, type RosterProblem } from './roster.js';
+import { StaffStore } from './store.js';
+
+/**
+ * The staff feature's operations: roster import, sync with the certificate store, enrollment.
+ * Each takes the state, the inventory and its inputs, and returns data; none prints.
+ */
+
+export async function openStaff(state: StateAccess): Promise<StaffStore> {
+  return StaffStore.open(await state.database());
+}
+
+/** Problems are listed in full up to this many; the rest are counted. */
+const MAX_LISTED = 200;
+
+export function rosterRefusal(file: string, problems: readonly RosterProblem[]): InputError {
+  const lines = problems.map((p) => (p.line > 0 ? `${file}:${p.line}: ${p.message}` : p.message));
+  const listed = lines.slice(0, MAX_LISTED);
+  if (lines.length > MAX_LISTED) listed.push(`… and ${lines.length - MAX_LISTED} more problems`);
+  return new InputError(`roster ${file} refused: ${problems.length} problem${problems.length === 1 ? '' : 's'}; nothing was imported (fix them and import again)`, { details: listed });
+}
+
+export interface ImportRequest {
+  readonly file: string;
+  /** One site's roster; absent: a whole-nation roster with a site column. */
+  readonly site?: string;
+  readonly dryRun?: boolean;
+  readonly actor?: string;
+  readonly now?: Date;
+  readonly progress?: Progress;
+  /** Told after each batch of rows written (inside the import's transaction). */
+  readonly written?: (rows: number) => void;
+}
+
+export interface ImportResult {
+  readonly file: string;
+  readonly scope: 'site' | 'nation';
+  readonly sites: readonly RosterDiff[];
+  readonly rows: number;
+  readonly applied: boolean;
+}
+
+const ENTRY_FIELDS: readonly (keyof RosterEntry)[] = ['name', 'identityHash', 'identityMasked', 'insuranceHash', 'insuranceMasked', 'department', 'email', 'status', 'previousNumber'];
+const sameEntry = (a: RosterEntry, b: RosterEntry) => ENTRY_FIELDS.every((k) => a[k] === b[k]);
+
+/**
+ * Import a roster: decode (UTF-8 only), validate every row, compare each site with its previous
+ * roster and, unless a dry run, replace those rosters in one transaction. Any problem refuses the
+ * whole file (InputError listing each with its line), and nothing is written.
+ */
+export async function importRoster(state: StateAccess, fabric: Fabric, r: ImportRequest): Promise<ImportResult> {
+  let bytes: Uint8Array;
+  try {
+    bytes = readFileSync(r.file);
+  } catch (err) {
+    throw new InputError(`roster ${r.file}: cannot read it (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); want a readable CSV file`, { cause: err });
+  }
+  const decoded = decodeRoster(bytes, r.file);
+  if ('problem' in decoded) throw rosterRefusal(r.file, [decoded.problem]);
+  const staff = await openStaff(state);
+  const parsed = parseRoster(decoded.text, { ...(r.site !== undefined ? { site: r.site } : {}), siteExists: (id) => fabric.has(id), hashKey: await staff.hashKey() });
+  if (parsed.problems.length) throw rosterRefusal(r.file, parsed.problems);
+  r.progress?.(`${parsed.entries.length} rows valid for ${parsed.sites.length} site(s)`);
+  const bySite = new Map<string, RosterEntry[]>(parsed.sites.map((s) => [s, []]));
+  for (const e of parsed.entries) bySite.get(e.site)!.push(e);
+  const diffs: RosterDiff[] = [];
+  const upsert: RosterEntry[] = [];
+  const remove: { site: string; staffNumber: string }[] = [];
+  for (const [site, rows] of bySite) {
+    const previous = await staff.roster(site);
+    const { diff, entries: kept } = diffRoster(site, previous, rows);
+    diffs.push(diff);
+    const listed = new Set<string>();
+    for (const e of kept) {
+      listed.add(e.staffNumber);
+      const p = previous.get(e.staffNumber);
+      if (!p || !sameEntry(p, e)) upsert.push(e);
+    }
+    for (const n of previous.keys()) if (!listed.has(n)) remove.push({ site, staffNumber: n });
+  }
+  if (!r.dryRun) {
+    await staff.replaceRosters(diffs, { upsert, remove }, { source: r.file, ...(r.actor ? { actor: r.actor } : {}), ...(r.now ? { now: r.now } : {}), ...(r.written ? { written: r.written } : {}) });
+  }
+  return { file: r.file, scope: r.site !== undefined ? 'site' : 'nation', sites: diffs, rows: parsed.entries.length, applied: !r.dryRun };
+}
+
+// ---- sync: the certificate store follows the roster
+
+/** Profiles whose certificates belong to staff (pki/profiles.ts `staff: true`). */
+export const STAFF_PROFILES: readonly string[] = Object.values(PROFILES)
+  .filter((p) => p.staff)
+  .map((p) => p.name);
+
+/** Share of a site's staff certificates one sync may revoke without --confirm-mass-revocation. @default 0.2 */
+export const DEFAULT_MASS_REVOCATION_SHARE = 0.2;
+
+export interface SyncAction {
+  readonly serial: string;
+  readonly profile: string;
+  readonly staffNumber: string;
+  /** The name in the certificate. */
+  readonly certificateName: string;
+}
+
+export interface SyncPlan {
+  readonly site: string;
+  /** Active, currently valid staff certificates of the site. */
+  readonly staffCertificates: number;
+  /** Certificates of people no longer on the roster (or `left`): revoked, affiliationChanged. */
+  readonly revoke: readonly SyncAction[];
+  /** Certificates of people whose name or number changed: a new staff-auth bundle, then the old one revoked (superseded). */
+  readonly reissue: readonly (SyncAction & { readonly name: string; readonly newNumber: string })[];
+  /** Certificates already replaced by one with the roster's name and number: revoked, superseded, nothing issued. */
+  readonly supersede: readonly SyncAction[];
+  /** Revocations over staff certificates. */
+  readonly share: number;
+}
+
+async function staffCertificates(pki: PkiStore, site: string, now: Date): Promise<CertificateRecord[]> {
+  return (await pki.listCertificates({ site, status: 'active', validAt: now })).filter((c) => STAFF_PROFILES.includes(c.profile) && c.staffNumber !== null);
+}
+
+async function requireRoster(staff: StaffStore, fabric: Fabric, site: string): Promise<Map<string, RosterEntry>> {
+  if (!fabric.has(site)) throw new InputError(`--site: got "${site}", want a site of the inventory (list them with: jinbao inventory show)`);
+  if (!(await staff.sitesWithRoster()).has(site)) throw new InputError(`site ${site} has no roster: import one first (jinbao staff import --site ${site} FILE.csv)`);
+  return staff.roster(site);
+}
+
+/** What a sync of `site` would do, computed from its roster and its certificates; changes nothing. */
+export async function planSync(staff: StaffStore, pki: PkiStore, fabric: Fabric, site: string, now = new Date()): Promise<SyncPlan> {
+  const roster = await requireRoster(staff, fabric, site);
+  const active = new Map([...roster.values()].filter((e) => e.status === 'active').map((e) => [e.staffNumber, e]));
+  const renumbered = new Map([...active.values()].filter((e) => e.previousNumber !== null).map((e) => [e.previousNumber!, e]));
+  const certs = await staffCertificates(pki, site, now);
+  const current = new Set(certs.filter((c) => active.get(c.staffNumber!)?.name === c.commonName).map((c) => `${c.profile}\u0000${c.staffNumber}`));
+  const revoke: SyncAction[] = [];
+  const reissue: (SyncAction & { name: string; newNumber: string })[] = [];
+  const supersede: SyncAction[] = [];
+  for (const c of certs) {
+    const action = { serial: c.serial, profile: c.profile, staffNumber: c.staffNumber!, certificateName: c.commonName };
+    const person = active.get(c.staffNumber!) ?? renumbered.get(c.staffNumber!);
+    if (!person) revoke.push(action);
+    else if (person.name === c.commonName && person.staffNumber === c.staffNumber) continue;
+    else if (current.has(`${c.profile}\u0000${person.staffNumber}`) || c.profile !== STAFF_ENROLL_PROFILE) supersede.push(action);
+    else reissue.push({ ...action, name: person.name, newNumber: person.staffNumber });
+  }
+  const revocations = revoke.length + reissue.length + supersede.length;
+  return { site, staffCertificates: certs.length, revoke, reissue, supersede, share: certs.length === 0 ? 0 : revocations / certs.length };
+}
+
+export interface SyncRequest {
+  readonly site: string;
+  readonly passphrase: () => Promise<string>;
+  /** Where re-issued bundles go (needed when the plan re-issues). */
+  readonly out?: string;
+  readonly confirmMassRevocation?: boolean;
+  /** @default DEFAULT_MASS_REVOCATION_SHARE */
+  readonly maxShare?: number;
+  readonly actor?: string;
+  readonly progress?: Progress;
+}
+
+export interface SyncResult {
+  readonly plan: SyncPlan;
+  readonly revoked: readonly { serial: string; staffNumber: string; reason: RevocationReason }[];
+  readonly issued: readonly { serial: string; staffNumber: string; replaces: string; bundle: string; handout: string }[];
+}
+
+/** Refuse a plan that revokes more than `maxShare` of the site's staff certificates, unless confirmed. */
+export function checkMassRevocation(plan: SyncPlan, maxShare: number, confirmed: boolean): void {
+  if (!(maxShare >= 0 && maxShare <= 1)) throw new InputError(`--max-revocation-share: got ${maxShare * 100}%, want 0-100%`);
+  if (plan.share > maxShare && !confirmed) {
+    const n = plan.revoke.length + plan.reissue.length + plan.supersede.length;
+    throw new InputError(
+      `sync of site ${plan.site} refused: it would revoke ${n} of ${plan.staffCertificates} staff certificates (${(plan.share * 100).toFixed(1)}%), more than ${(maxShare * 100).toFixed(0)}%; check the roster (a truncated HR export looks like this), then run again with --confirm-mass-revocation`,
+    );
+  }
+}
+
+/** Apply a plan: re-issue first (a person is never left without a certificate), then revoke; each person audited. */
+export async function applySync(state: StateAccess, fabric: Fabric, plan: SyncPlan, r: SyncRequest): Promise<SyncResult> {
+  checkMassRevocation(plan, r.maxShare ?? DEFAULT_MASS_REVOCATION_SHARE, r.confirmMassRevocation === true);
+  if (plan.reissue.length && r.out === undefined) throw new InputError(`sync of site ${plan.site}: ${plan.reissue.length} certificate(s) need re-issuing (changed name or number), want --out DIR for their bundles and handouts`);
+  const db = await state.database();
+  const pki = await PkiStore.open(db, state.stateDir);
+  const staff = await openStaff(state);
+  const roster = await staff.roster(plan.site);
+  const revoked: SyncResult['revoked'][number][] = [];
+  const issued: SyncResult['issued'][number][] = [];
+  const audit = (action: string, staffNumber: string, details: Record<string, unknown>) =>
+    recordAudit(db, { action, outcome: 'ok', subject: `${plan.site}/${staffNumber}`, ...(r.actor ? { actor: r.actor } : {}), details });
+  if (plan.reissue.length) {
+    const issuer = newIssuer(pki, fabric, await r.passphrase());
+    await recoverStaged(pki, r.out!);
+    for (const [i, a] of plan.reissue.entries()) {
+      const person = roster.get(a.newNumber)!;
+      const got = await enrollOne(issuer, r.out!, plan.site, person, r.actor);
+      await audit('staff.reissue', a.newNumber, { serial: got.record.serial, replaces: a.serial, previousNumber: a.staffNumber });
+      issued.push({ serial: got.record.serial, staffNumber: a.newNumber, replaces: a.serial, bundle: got.files!.p12!, handout: got.files!.handout! });
+      r.progress?.(`re-issued ${i + 1}/${plan.reissue.length}`);
+    }
+  }
+  const revocations: [SyncAction, RevocationReason][] = [...plan.reissue.map((a) => [a, 'superseded'] as [SyncAction, RevocationReason]), ...plan.supersede.map((a) => [a, 'superseded'] as [SyncAction, RevocationReason]), ...plan.revoke.map((a) => [a, 'affiliationChanged'] as [SyncAction, RevocationReason])];
+  for (const [i, [a, reason]] of revocations.entries()) {
+    await pki.markRevoked(a.serial, reason, r.actor ? { actor: r.actor } : {});
+    await audit(reason === 'affiliationChanged' ? 'staff.leaver' : 'staff.supersede', a.staffNumber, { serial: a.serial, reason });
+    revoked.push({ serial: a.serial, staffNumber: a.staffNumber, reason });
+    r.progress?.(`revoked ${i + 1}/${revocations.length}`);
+  }
+  return { plan, revoked, issued };
+}
+
+// ---- enrollment of joiners
+
+export interface EnrollRequest {
+  readonly site: string;
+  readonly out: string;
+  readonly passphrase: () => Promise<string>;
+  readonly actor?: string;
+  /** Told after each person: done, total. */
+  readonly progress?: (done: number, total: number) => void;
+  /** @default now */
+  readonly now?: Date;
+}
+
+export interface EnrollResult {
+  readonly site: string;
+  readonly enrolled: readonly { staffNumber: string; serial: string; bundle: string; handout: string }[];
+  /** Staged by an interrupted run and finished now (the certificate had been recorded). */
+  readonly recovered: readonly string[];
+  /** Active on the roster with a staff-auth certificate already. */
+  readonly alreadyHolding: number;
+}
+
+/**
+ * Enroll a site's joiners: every active person of the roster without a valid staff-auth
+ * certificate gets one, with a centrally generated key, as a PKCS#12 bundle and a handout.
+ * Resumable: whoever got a certificate in an earlier run is skipped, and files an interrupted run
+ * staged are finished or removed first (staff/enroll.ts).
+ */
+export async function enrollJoiners(state: StateAccess, fabric: Fabric, r: EnrollRequest): Promise<EnrollResult> {
+  const staff = await openStaff(state);
+  const roster = await requireRoster(staff, fabric, r.site);
+  const pki = await PkiStore.open(await state.database(), state.stateDir);
+  const { finished } = await recoverStaged(pki, r.out);
+  const holders = new Set((await staffCertificates(pki, r.site, r.now ?? new Date())).filter((c) => c.profile === STAFF_ENROLL_PROFILE).map((c) => c.staffNumber!));
+  const active = [...roster.values()].filter((e) => e.status === 'active').sort((a, b) => a.staffNumber.localeCompare(b.staffNumber));
+  const joiners = active.filter((e) => !holders.has(e.staffNumber));
+  const enrolled: EnrollResult['enrolled'][number][] = [];
+  if (joiners.length) {
+    const issuer = newIssuer(pki, fabric, await r.passphrase());
+    for (const p of joiners) {
+      const got = await enrollOne(issuer, r.out, r.site, p, r.actor);
+      enrolled.push({ staffNumber: p.staffNumber, serial: got.record.serial, bundle: got.files!.p12!, handout: got.files!.handout! });
+      r.progress?.(enrolled.length, joiners.length);
+    }
+  }
+  return { site: r.site, enrolled, recovered: finished, alreadyHolding: active.length - joiners.length };
+}
+
+// ---- expiry
+
+export interface ExpiringCertificate {
+  readonly site: string;
+  readonly staffNumber: string;
+  readonly name: string;
+  readonly serial: string;
+  readonly profile: string;
+  readonly notAfter: string;
+  readonly daysLeft: number;
+  /** Whether the holder is active on the site's roster (a renewal candidate), or the site has no roster (null). */
+  readonly onRoster: boolean | null;
+}
+
+/** "30d" → 30 days; whole days only. */
+export function parseWithin(value: string): number {
+  const m = /^(\d{1,4})d$/.exec(value.trim());
+  if (!m || Number(m[1]) < 1) throw new InputError(`--within: got "${value}", want a number of days such as 30d`);
+  return Number(m[1]);
+}
+
+/** Active staff certificates under an active CA whose validity ends within `days` from `now`, soonest first. */
+export async function expiringStaffCertificates(state: StateAccess, opts: { readonly days: number; readonly site?: string; readonly now?: Date }): Promise<ExpiringCertificate[]> {
+  const now = opts.now ?? new Date();
+  const until = new Date(now.getTime() + opts.days * 86_400_000);
+  const db = await state.database();
+  const staff = await openStaff(state);
+  const pki = await PkiStore.open(db, state.stateDir);
+  const activeCas = new Set((await pki.listCas()).filter((c) => c.status === 'active').map((c) => c.id));
+  const certs = (await pki.listCertificates({ status: 'active', validAt: now, expiringBefore: until, ...(opts.site !== undefined ? { site: opts.site } : {}) })).filter(
+    (c) => STAFF_PROFILES.includes(c.profile) && c.staffNumber !== null && activeCas.has(c.caId) && c.notAfter.getTime() <= until.getTime(),
+  );
+  const withRoster = await staff.sitesWithRoster();
+  const rosters = new Map<string, Map<string, RosterEntry>>();
+  const out: ExpiringCertificate[] = [];
+  for (const c of certs) {
+    if (withRoster.has(c.site) && !rosters.has(c.site)) rosters.set(c.site, await staff.roster(c.site));
+    const roster = rosters.get(c.site);
+    out.push({
+      site: c.site,
+      staffNumber: c.staffNumber!,
+      name: c.commonName,
+      serial: c.serial,
+      profile: c.profile,
+      notAfter: c.notAfter.toISOString(),
+      daysLeft: Math.floor((c.notAfter.getTime() - now.getTime()) / 86_400_000),
+      onRoster: roster ? roster.get(c.staffNumber!)?.status === 'active' : null,
+    });
+  }
+  return out.sort((a, b) => a.notAfter.localeCompare(b.notAfter) || a.site.localeCompare(b.site) || a.staffNumber.localeCompare(b.staffNumber));
+}
