@@ -27,6 +27,8 @@ export interface ServeRequest {
   readonly acmeHosts?: ReadonlyMap<string, string>;
   /** Labs and tests only: the port http-01 fetches from. @default 80 */
   readonly acmeHttpPort?: number;
+  /** Labs and tests only: the port tls-alpn-01 connects to. @default 443 */
+  readonly acmeTlsPort?: number;
   readonly acmeDnsServers?: readonly string[];
   readonly validityDays?: number;
   readonly limits?: AcmeLimits;
@@ -80,7 +82,7 @@ export async function startServe(ctx: OpsContext, r: ServeRequest): Promise<Runn
     store,
     ca: pki,
     fabric,
-    validator: r.validator ?? new NetworkValidator({ ...(r.acmeHttpPort !== undefined ? { httpPort: r.acmeHttpPort } : {}), ...(r.acmeHosts ? { hosts: r.acmeHosts } : {}), ...(r.acmeDnsServers ? { dnsServers: r.acmeDnsServers } : {}) }),
+    validator: r.validator ?? new NetworkValidator({ ...(r.acmeHttpPort !== undefined ? { httpPort: r.acmeHttpPort } : {}), ...(r.acmeTlsPort !== undefined ? { tlsPort: r.acmeTlsPort } : {}), ...(r.acmeHosts ? { hosts: r.acmeHosts } : {}), ...(r.acmeDnsServers ? { dnsServers: r.acmeDnsServers } : {}) }),
     publicUrl,
     passphrase: r.passphrase,
     ...(r.validityDays !== undefined ? { validityDays: r.validityDays } : {}),

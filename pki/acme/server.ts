@@ -80,7 +80,7 @@ interface Authenticated {
 
 /**
  * The ACME (RFC 8555) server: directory, nonces, accounts with External Account Binding, orders,
- * authorizations, http-01/dns-01 challenges, finalize, certificate download, revocation, key
+ * authorizations, http-01/dns-01/tls-alpn-01 challenges, finalize, certificate download, revocation, key
  * change, account deactivation and renewal information (RFC 9773). HTTP-agnostic: `handle` takes
  * a request and gives a response; refusals are RFC 7807 problem documents, audited.
  */
@@ -369,7 +369,7 @@ export class AcmeServer {
     const authzs = [...values].sort().map((value) => {
       const { name, wildcard } = checkDnsIdentifier(value);
       const authz: AuthzRow = { id: newId(), order_id: order.id, account_id: a.id, identifier: name, wildcard: wildcard ? 1 : 0, status: 'pending', expires_at: expires };
-      const types: ChallengeRow['type'][] = wildcard ? ['dns-01'] : ['http-01', 'dns-01'];
+      const types: ChallengeRow['type'][] = wildcard ? ['dns-01'] : ['http-01', 'dns-01', 'tls-alpn-01'];
       const challenges: ChallengeRow[] = types.map((type) => ({ id: newId(), authz_id: authz.id, type, token: newId() + newId(), status: 'pending', validated_at: null, error: null }));
       return { authz, challenges };
     });

@@ -139,7 +139,7 @@ export interface AuthzRow {
 export interface ChallengeRow {
   readonly id: string;
   readonly authz_id: string;
-  readonly type: 'http-01' | 'dns-01';
+  readonly type: 'http-01' | 'dns-01' | 'tls-alpn-01';
   readonly token: string;
   readonly status: ChallengeStatus;
   readonly validated_at: string | null;
