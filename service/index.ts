@@ -34,6 +34,8 @@ export interface ServeRequest {
   readonly limits?: AcmeLimits;
   /** Replace the network validator (tests, benchmark). */
   readonly validator?: ChallengeValidator;
+  /** How often expired orders are swept and dead finalize calls recovered. @default 60000 */
+  readonly sweepIntervalMs?: number;
   readonly log: (line: Record<string, unknown>) => void;
 }
 
@@ -89,13 +91,26 @@ export async function startServe(ctx: OpsContext, r: ServeRequest): Promise<Runn
     ...(r.limits ? { limits: r.limits } : {}),
     onInternalError: (err, req) => r.log({ at: new Date().toISOString(), level: 'error', msg: 'ACME request failed', path: req.path.slice(0, 200), error: (err as Error)?.message, stack: (err as Error)?.stack }),
   });
+  const sweep = async () => {
+    try {
+      const s = await acme.sweep();
+      if (s.expiredOrders || s.expiredAuthorizations || s.recovered) logSweep(s);
+    } catch (err) {
+      r.log({ at: new Date().toISOString(), level: 'error', msg: 'ACME sweep failed', error: (err as Error)?.message, stack: (err as Error)?.stack });
+    }
+  };
+  const logSweep = (s: Awaited<ReturnType<AcmeServer['sweep']>>) => r.log({ at: new Date().toISOString(), level: 'info', msg: 'ACME sweep', ...s });
+  await sweep();
+  const sweeper = setInterval(() => void sweep(), r.sweepIntervalMs ?? 60_000);
+  sweeper.unref();
   let service: RunningService;
   try {
     service = await startService({ acme, pki, tls, host: r.host, port: r.port, log: r.log, checkDatabase: async () => void (await db.query('SELECT 1 AS one')) });
   } catch (err) {
+    clearInterval(sweeper);
     throw new InputError(`cannot listen on ${r.host}:${r.port}: ${(err as Error).message}; pick another --listen`, { cause: err });
   }
-  return { service, publicUrl, directoryUrl: `${publicUrl}/acme/directory`, tlsSerial, acme, pki, close: (graceMs) => service.close(graceMs) };
+  return { service, publicUrl, directoryUrl: `${publicUrl}/acme/directory`, tlsSerial, acme, pki, close: (graceMs) => (clearInterval(sweeper), service.close(graceMs)) };
 }
 
 /** `jinbao acme eab create`: a new EAB key for a site, recorded in the audit log (never the HMAC key). */

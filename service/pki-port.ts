@@ -8,13 +8,14 @@
  * `cutCrl` (pki/revocation: CRL numbering in the ledger, audited), `OcspResponder` +
  * `ocspAuthority`, and `appendAudit` from lib/audit.ts.
  */
+import { createHash, X509Certificate } from 'node:crypto';
 import type { Fabric } from '../fabric/index.js';
 import { recordAudit } from '../lib/audit.js';
 import type { StateAccess } from '../lib/context.js';
 import type { Database } from '../lib/sql/index.js';
 import { InputError } from '../lib/errors.js';
 import type { AcmeCertificateAuthority } from '../pki/acme/ports.js';
-import { Issuer, normalizeSerial, openCaSigner, PkiStore, ROOT_CA_ID, type RevocationReason } from '../pki/index.js';
+import { chainOf, Issuer, normalizeSerial, openCaSigner, PkiStore, ROOT_CA_ID, type RevocationReason } from '../pki/index.js';
 import { cutCrl, OcspResponder, ocspAuthority, type OcspAuthority } from '../pki/revocation/index.js';
 
 /** Append to the audit log (the port's audit, for operations that need no issuer). */
@@ -105,6 +106,19 @@ export class PkiPort implements AcmeCertificateAuthority {
   async certificate(serial: string) {
     const c = await this.pki.findCertificate(normalizeSerial(serial));
     return c ? { serial: c.serial, status: c.status, der: c.der, notBefore: c.notBefore, notAfter: c.notAfter } : undefined;
+  }
+
+  async issuedForKey(r: Parameters<AcmeCertificateAuthority['issuedForKey']>[0]) {
+    const rows = await this.pki.db.query<{ serial: string; ca_id: string; der: Uint8Array; not_before: string; not_after: string }>(
+      "SELECT serial, ca_id, der, not_before, not_after FROM pki_certificates WHERE site = $1 AND profile = 'server-tls' AND issued_at >= $2 ORDER BY issued_at, id",
+      [r.site, r.since.toISOString()],
+    );
+    for (const row of rows) {
+      const spki = new X509Certificate(Buffer.from(row.der)).publicKey.export({ type: 'spki', format: 'der' });
+      if (createHash('sha256').update(spki).digest('hex') !== r.spkiSha256) continue;
+      return { serial: row.serial, certificateDer: Buffer.from(row.der), chainDer: await chainOf(this.pki, row.ca_id), notBefore: new Date(row.not_before), notAfter: new Date(row.not_after) };
+    }
+    return undefined;
   }
 
   async revoke(serial: string, reason: RevocationReason, actor: string): Promise<void> {

@@ -67,7 +67,7 @@ describe.each(backends)('ACME state shared by two processes on $name', ({ skip, 
     const [a, b] = await twoProcesses(await fresh());
     const order: OrderRow = { id: newId(), account_id: 'acct', status: 'ready', identifiers: '["a.s440100.jinbao.internal"]', expires_at: new Date(Date.now() + 86_400_000).toISOString(), error: null, certificate_id: null, created_at: new Date().toISOString() };
     await a.createOrder(order, []);
-    const claims = await Promise.all(Array.from({ length: 8 }, (_, i) => (i % 2 ? a : b).claimFinalize(order.id)));
+    const claims = await Promise.all(Array.from({ length: 8 }, (_, i) => (i % 2 ? a : b).claimFinalize(order.id, new Date(), 'spki')));
     expect(claims.filter(Boolean)).toHaveLength(1);
     expect((await b.order(order.id))!.status).toBe('processing');
   });
