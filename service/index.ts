@@ -44,6 +44,8 @@ export interface RunningServe {
   readonly publicUrl: string;
   readonly directoryUrl: string;
   readonly tlsSerial: string | null;
+  /** Whether tlsSerial is a certificate an earlier start issued (still valid for over a third of its life). */
+  readonly tlsReused: boolean;
   readonly acme: AcmeServer;
   readonly pki: PkiPort;
   close(graceMs?: number): Promise<void>;
@@ -72,13 +74,15 @@ export async function startServe(ctx: OpsContext, r: ServeRequest): Promise<Runn
   const store = await AcmeStore.open(db);
   let tls = r.tls;
   let tlsSerial: string | null = null;
+  let tlsReused = false;
   if (!tls) {
     const site = r.tlsSite ?? fabric.sites.find((s) => s.tier === 'ministry')?.id ?? fabric.sites[0]!.id;
     const hostname = parsed.hostname.replace(/^\[|\]$/g, '');
     const ipv4 = isIP(hostname) === 4;
-    const own = await pki.issueServiceTls({ site, dns: ipv4 || isIP(hostname) === 6 ? ['localhost'] : [hostname], ip: ipv4 ? [hostname] : [], actor: 'jinbao-serve' });
+    const own = await pki.serviceTls({ site, dns: ipv4 || isIP(hostname) === 6 ? ['localhost'] : [hostname], ip: ipv4 ? [hostname] : [], actor: 'jinbao-serve' });
     tls = { certPem: own.certPem, keyPem: own.keyPem };
     tlsSerial = own.serial;
+    tlsReused = own.reused;
   }
   const acme = new AcmeServer({
     store,
@@ -110,7 +114,7 @@ export async function startServe(ctx: OpsContext, r: ServeRequest): Promise<Runn
     clearInterval(sweeper);
     throw new InputError(`cannot listen on ${r.host}:${r.port}: ${(err as Error).message}; pick another --listen`, { cause: err });
   }
-  return { service, publicUrl, directoryUrl: `${publicUrl}/acme/directory`, tlsSerial, acme, pki, close: (graceMs) => (clearInterval(sweeper), service.close(graceMs)) };
+  return { service, publicUrl, directoryUrl: `${publicUrl}/acme/directory`, tlsSerial, tlsReused, acme, pki, close: (graceMs) => (clearInterval(sweeper), service.close(graceMs)) };
 }
 
 /** `jinbao acme eab create`: a new EAB key for a site, recorded in the audit log (never the HMAC key). */

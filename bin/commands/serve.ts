@@ -122,7 +122,7 @@ async function serve(ctx: Context, o: ServeOptions): Promise<void> {
     ...(acmeDnsServer !== undefined ? { acmeDnsServers: [acmeDnsServer] } : {}),
   });
   ctx.out(`jinbao serve listening on ${running.service.url} (pid ${process.pid}); ACME directory ${running.directoryUrl}\n`);
-  if (running.tlsSerial) ctx.out(`TLS certificate ${running.tlsSerial} issued by the infrastructure CA; clients trust the root (jinbao pki cas --pem root)\n`);
+  if (running.tlsSerial) ctx.out(`TLS certificate ${running.tlsSerial} ${running.tlsReused ? 'reused (issued at an earlier start, over a third of its life left)' : 'issued'} by the infrastructure CA; clients trust the root (jinbao pki cas --pem root)\n`);
   if (acmeHosts || acmeHttpPort !== undefined || acmeTlsPort !== undefined) ctx.err('warning: --acme-hosts / --acme-http-port / --acme-tls-port are for labs and tests, not for production validation\n');
   await new Promise<void>((done) => {
     const stop = () => {
