@@ -32,11 +32,15 @@ export interface ServeRequest {
   readonly acmeHosts?: ReadonlyMap<string, string>;
   /** Labs and tests only: the port http-01 fetches from. @default 80 */
   readonly acmeHttpPort?: number;
+  /** Labs and tests only: the port tls-alpn-01 connects to. @default 443 */
+  readonly acmeTlsPort?: number;
   readonly acmeDnsServers?: readonly string[];
   readonly validityDays?: number;
   readonly limits?: AcmeLimits;
   /** Replace the network validator (tests, benchmark). */
   readonly validator?: ChallengeValidator;
+  /** How often expired orders are swept and dead finalize calls recovered. @default 60000 */
+  readonly sweepIntervalMs?: number;
   readonly log: (line: Record<string, unknown>) => void;
   /** Client mode: run operators' command lines (the CLI's entry) with these global arguments and environment. */
   readonly admin?: { readonly run: CommandLineRunner; readonly globalArgs: readonly string[]; readonly env: NodeJS.ProcessEnv };
@@ -47,6 +51,8 @@ export interface RunningServe {
   readonly publicUrl: string;
   readonly directoryUrl: string;
   readonly tlsSerial: string | null;
+  /** Whether tlsSerial is a certificate an earlier start issued (still valid for over a third of its life). */
+  readonly tlsReused: boolean;
   readonly acme: AcmeServer;
   readonly cmp: CmpServer;
   readonly pki: PkiPort;
@@ -76,19 +82,21 @@ export async function startServe(ctx: OpsContext, r: ServeRequest): Promise<Runn
   const store = await AcmeStore.open(db);
   let tls = r.tls;
   let tlsSerial: string | null = null;
+  let tlsReused = false;
   if (!tls) {
     const site = r.tlsSite ?? fabric.sites.find((s) => s.tier === 'ministry')?.id ?? fabric.sites[0]!.id;
     const hostname = parsed.hostname.replace(/^\[|\]$/g, '');
     const ipv4 = isIP(hostname) === 4;
-    const own = await pki.issueServiceTls({ site, dns: ipv4 || isIP(hostname) === 6 ? ['localhost'] : [hostname], ip: ipv4 ? [hostname] : [], actor: 'jinbao-serve' });
+    const own = await pki.serviceTls({ site, dns: ipv4 || isIP(hostname) === 6 ? ['localhost'] : [hostname], ip: ipv4 ? [hostname] : [], actor: 'jinbao-serve' });
     tls = { certPem: own.certPem, keyPem: own.keyPem };
     tlsSerial = own.serial;
+    tlsReused = own.reused;
   }
   const acme = new AcmeServer({
     store,
     ca: pki,
     fabric,
-    validator: r.validator ?? new NetworkValidator({ ...(r.acmeHttpPort !== undefined ? { httpPort: r.acmeHttpPort } : {}), ...(r.acmeHosts ? { hosts: r.acmeHosts } : {}), ...(r.acmeDnsServers ? { dnsServers: r.acmeDnsServers } : {}) }),
+    validator: r.validator ?? new NetworkValidator({ ...(r.acmeHttpPort !== undefined ? { httpPort: r.acmeHttpPort } : {}), ...(r.acmeTlsPort !== undefined ? { tlsPort: r.acmeTlsPort } : {}), ...(r.acmeHosts ? { hosts: r.acmeHosts } : {}), ...(r.acmeDnsServers ? { dnsServers: r.acmeDnsServers } : {}) }),
     publicUrl,
     passphrase: r.passphrase,
     ...(r.validityDays !== undefined ? { validityDays: r.validityDays } : {}),
@@ -102,15 +110,28 @@ export async function startServe(ctx: OpsContext, r: ServeRequest): Promise<Runn
     keyring: await SecretKeyring.open(r.passphrase),
     onInternalError: (err) => r.log({ at: new Date().toISOString(), level: 'error', msg: 'CMP request failed', error: (err as Error)?.message, stack: (err as Error)?.stack }),
   });
+  const sweep = async () => {
+    try {
+      const s = await acme.sweep();
+      if (s.expiredOrders || s.expiredAuthorizations || s.recovered) logSweep(s);
+    } catch (err) {
+      r.log({ at: new Date().toISOString(), level: 'error', msg: 'ACME sweep failed', error: (err as Error)?.message, stack: (err as Error)?.stack });
+    }
+  };
+  const logSweep = (s: Awaited<ReturnType<AcmeServer['sweep']>>) => r.log({ at: new Date().toISOString(), level: 'info', msg: 'ACME sweep', ...s });
+  await sweep();
+  const sweeper = setInterval(() => void sweep(), r.sweepIntervalMs ?? 60_000);
+  sweeper.unref();
   let service: RunningService;
   try {
     const root = r.admin ? await pki.caCertificate('root') : undefined;
     const admin = r.admin && root ? { ...r.admin, ctx, clientCa: toPem(root.der) } : undefined;
     service = await startService({ acme, cmp, pki, tls, host: r.host, port: r.port, log: r.log, checkDatabase: async () => void (await db.query('SELECT 1 AS one')), ...(admin ? { admin } : {}) });
   } catch (err) {
+    clearInterval(sweeper);
     throw new InputError(`cannot listen on ${r.host}:${r.port}: ${(err as Error).message}; pick another --listen`, { cause: err });
   }
-  return { service, publicUrl, directoryUrl: `${publicUrl}/acme/directory`, tlsSerial, acme, cmp, pki, close: (graceMs) => service.close(graceMs) };
+  return { service, publicUrl, directoryUrl: `${publicUrl}/acme/directory`, tlsSerial, tlsReused, acme, cmp, pki, close: (graceMs) => (clearInterval(sweeper), service.close(graceMs)) };
 }
 
 /** `jinbao acme eab create`: a new EAB key for a site, recorded in the audit log (never the HMAC key). */

@@ -8,19 +8,39 @@
  * `cutCrl` (pki/revocation: CRL numbering in the ledger, audited), `OcspResponder` +
  * `ocspAuthority`, and `appendAudit` from lib/audit.ts.
  */
+import { createHash, createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
 import type { Fabric } from '../fabric/index.js';
 import { recordAudit } from '../lib/audit.js';
 import type { StateAccess } from '../lib/context.js';
-import type { Database } from '../lib/sql/index.js';
+import type { Database, SqlMigration } from '../lib/sql/index.js';
 import { InputError } from '../lib/errors.js';
 import type { AcmeCertificateAuthority } from '../pki/acme/ports.js';
 import type { CmpCertificateAuthority, CmpHolder, CmpResponder } from '../pki/cmp/ports.js';
+import { decryptPkcs8, encryptPkcs8 } from '../pki/keys.js';
 import { certificateKeyId, certificateParts, chainOf, ensureProvinceStaffCa, Issuer, normalizeSerial, openCaSigner, PkiStore, ROOT_CA_ID, signatureAlgorithmDer, staffCaIdFor, type RevocationReason } from '../pki/index.js';
 import { cutCrl, OcspResponder, ocspAuthority, type OcspAuthority } from '../pki/revocation/index.js';
 
 /** Append to the audit log (the port's audit, for operations that need no issuer). */
 export async function appendAuditEntry(state: StateAccess, entry: Parameters<AcmeCertificateAuthority['audit']>[0]): Promise<void> {
   await recordAudit(await state.database(), entry);
+}
+
+/**
+ * The service's own TLS keys (component `service`): the key of each certificate the service issued
+ * itself, as encrypted PKCS#8 under the CA passphrase (the CA keys' protection), never in clear.
+ */
+const SERVICE_MIGRATIONS: readonly SqlMigration[] = [
+  {
+    description: 'the service\'s own TLS keys, encrypted, by certificate serial',
+    up: {
+      sqlite: 'CREATE TABLE service_tls_keys (serial TEXT PRIMARY KEY, site TEXT NOT NULL, names TEXT NOT NULL, key_pem TEXT NOT NULL, created_at TEXT NOT NULL)',
+      postgresql: 'CREATE TABLE service_tls_keys (serial TEXT PRIMARY KEY, site TEXT NOT NULL, names TEXT NOT NULL, key_pem TEXT NOT NULL, created_at TEXT NOT NULL)',
+    },
+  },
+];
+
+function pemCertificate(der: Uint8Array): string {
+  return `-----BEGIN CERTIFICATE-----\n${Buffer.from(der).toString('base64').replace(/.{64}/g, '$&\n').replace(/\n?$/, '\n')}-----END CERTIFICATE-----\n`;
 }
 
 export interface CaCertificate {
@@ -134,8 +154,36 @@ export class PkiPort implements AcmeCertificateAuthority, CmpCertificateAuthorit
     return c ? { serial: c.serial, status: c.status, der: c.der, site: c.site, profile: c.profile, subject: c.subject, caId: c.caId, notBefore: c.notBefore, notAfter: c.notAfter } : undefined;
   }
 
-  /** The service's own TLS certificate, key generated here: server-tls from the infrastructure CA. */
-  async issueServiceTls(r: { site: string; dns: readonly string[]; ip: readonly string[]; actor: string }): Promise<{ certPem: string; keyPem: string; serial: string }> {
+  /**
+   * The service's own TLS certificate: the newest one it issued itself for the same site and names
+   * while more than a third of its life is left and it is not revoked; else a new one (whose key is
+   * kept encrypted in the state for the next start).
+   */
+  async serviceTls(r: { site: string; dns: readonly string[]; ip: readonly string[]; actor: string; now?: Date }): Promise<{ certPem: string; keyPem: string; serial: string; reused: boolean }> {
+    await this.pki.db.migrate('service', SERVICE_MIGRATIONS);
+    const names = JSON.stringify([...r.dns.map((d) => `dns:${d}`), ...r.ip.map((i) => `ip:${i}`)].sort());
+    const now = (r.now ?? new Date()).getTime();
+    const rows = await this.pki.db.query<{ serial: string; key_pem: string }>('SELECT serial, key_pem FROM service_tls_keys WHERE site = $1 AND names = $2 ORDER BY created_at DESC, serial', [r.site, names]);
+    for (const row of rows) {
+      const c = await this.pki.findCertificate(row.serial);
+      if (!c || c.status !== 'active') continue;
+      const life = c.notAfter.getTime() - c.notBefore.getTime();
+      if (c.notAfter.getTime() - now <= life / 3) continue;
+      const key = decryptPkcs8(row.key_pem, this.passphrase, `the service's TLS key ${row.serial}`);
+      return { certPem: [c.der, ...(await chainOf(this.pki, c.caId)).slice(0, -1)].map(pemCertificate).join(''), keyPem: key.export({ type: 'pkcs8', format: 'pem' }) as string, serial: c.serial, reused: true };
+    }
+    const issued = await this.issueServiceTls(r);
+    await this.pki.db.run('INSERT INTO service_tls_keys (serial, site, names, key_pem, created_at) VALUES ($1, $2, $3, $4, $5)', [issued.serial, r.site, names, encryptPkcs8(issued.key, this.passphrase), new Date(now).toISOString()]);
+    // Keys of certificates past their end are of no further use.
+    for (const row of rows) {
+      const c = await this.pki.findCertificate(row.serial);
+      if (!c || c.notAfter.getTime() <= now) await this.pki.db.run('DELETE FROM service_tls_keys WHERE serial = $1', [row.serial]);
+    }
+    return { certPem: issued.certPem, keyPem: issued.keyPem, serial: issued.serial, reused: false };
+  }
+
+  /** A new TLS certificate for the service, key generated here: server-tls from the infrastructure CA. */
+  private async issueServiceTls(r: { site: string; dns: readonly string[]; ip: readonly string[]; actor: string }): Promise<{ certPem: string; keyPem: string; serial: string; key: KeyObject }> {
     const issued = await this.issuer.issue({
       profile: 'server-tls',
       site: r.site,
@@ -145,13 +193,26 @@ export class PkiPort implements AcmeCertificateAuthority, CmpCertificateAuthorit
       validityDays: 90,
       actor: r.actor,
     });
-    const pem = (d: Uint8Array) => `-----BEGIN CERTIFICATE-----\n${Buffer.from(d).toString('base64').replace(/.{64}/g, '$&\n').replace(/\n?$/, '\n')}-----END CERTIFICATE-----\n`;
-    return { certPem: [issued.certificateDer, ...issued.chainDer.slice(0, -1)].map(pem).join(''), keyPem: issued.key!.exportPkcs8(), serial: issued.record.serial };
+    const key = createPrivateKey(issued.key!.exportPkcs8());
+    return { certPem: [issued.certificateDer, ...issued.chainDer.slice(0, -1)].map(pemCertificate).join(''), keyPem: issued.key!.exportPkcs8(), serial: issued.record.serial, key };
   }
 
   async certificate(serial: string) {
     const c = await this.pki.findCertificate(normalizeSerial(serial));
     return c ? { serial: c.serial, status: c.status, der: c.der, notBefore: c.notBefore, notAfter: c.notAfter } : undefined;
+  }
+
+  async issuedForKey(r: Parameters<AcmeCertificateAuthority['issuedForKey']>[0]) {
+    const rows = await this.pki.db.query<{ serial: string; ca_id: string; der: Uint8Array; not_before: string; not_after: string }>(
+      "SELECT serial, ca_id, der, not_before, not_after FROM pki_certificates WHERE site = $1 AND profile = 'server-tls' AND issued_at >= $2 ORDER BY issued_at, id",
+      [r.site, r.since.toISOString()],
+    );
+    for (const row of rows) {
+      const spki = new X509Certificate(Buffer.from(row.der)).publicKey.export({ type: 'spki', format: 'der' });
+      if (createHash('sha256').update(spki).digest('hex') !== r.spkiSha256) continue;
+      return { serial: row.serial, certificateDer: Buffer.from(row.der), chainDer: await chainOf(this.pki, row.ca_id), notBefore: new Date(row.not_before), notAfter: new Date(row.not_after) };
+    }
+    return undefined;
   }
 
   async revoke(serial: string, reason: RevocationReason, actor: string): Promise<void> {

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { InputError } from '../../lib/errors.js';
 import { parseInteger, TCP_PORT } from '../../lib/options.js';
 import { readHostsFile } from '../../pki/acme/index.js';
@@ -18,6 +19,7 @@ interface ServeOptions {
   passphraseEnv: string;
   acmeHosts?: string;
   acmeHttpPort?: string;
+  acmeTlsPort?: string;
   acmeDnsServer?: string;
   validityDays: string;
   rateLimitAddress: string;
@@ -42,6 +44,7 @@ export function register(program: Command, run: Runner): void {
     .option('--rate-limit-orders <n>', 'new orders a minute per account (per process)', '60')
     .option('--acme-hosts <file>', 'LABS AND TESTS ONLY: a hosts file ("127.0.0.1 app.s440100.jinbao.internal") consulted first when validating challenges')
     .option('--acme-http-port <n>', 'LABS AND TESTS ONLY: the port http-01 validation connects to (RFC 8555 fixes 80)')
+    .option('--acme-tls-port <n>', 'LABS AND TESTS ONLY: the port tls-alpn-01 validation connects to (RFC 8737 fixes 443)')
     .option('--acme-dns-server <ip[:port]>', 'DNS server for dns-01 TXT lookups (default: the system resolver)')
     .option('--sealed', 'start sealed: sign nothing until custodians submit enough shares of the CA passphrase (jinbao ceremony split, jinbao unseal); needs --tls-cert/--tls-key')
     .addHelpText(
@@ -70,6 +73,16 @@ function parseListen(text: string): { host: string; port: number } {
   return { host: m[1]!.replace(/^\[|\]$/g, ''), port: parseInteger('--listen port', m[2]!, TCP_PORT) };
 }
 
+/** "192.0.2.53", "127.0.0.1:5353", "[::1]:5353" or "::1": what node's resolver takes. */
+function parseDnsServer(text: string): string {
+  const m = /^(?:([0-9.]+)|\[([0-9a-fA-F:]+)\]|([0-9a-fA-F:]+))(?::([0-9]+))?$/.exec(text);
+  const ip = m?.[1] ?? m?.[2] ?? m?.[3];
+  const bracketless6 = m?.[3] !== undefined && m[4] !== undefined;
+  if (!m || !ip || isIP(ip) === 0 || bracketless6) throw new InputError(`--acme-dns-server: got "${text}", want an IP address with an optional port, such as 192.0.2.53, 127.0.0.1:5353 or [::1]:5353`);
+  if (m[4] !== undefined) parseInteger('--acme-dns-server port', m[4], { min: 1, max: 65_535, what: 'port' });
+  return text;
+}
+
 function readPem(flag: string, file: string): string {
   try {
     return readFileSync(file, 'utf8');
@@ -90,6 +103,8 @@ async function serve(ctx: Context, o: ServeOptions): Promise<void> {
   };
   const validityDays = parseInteger('--validity-days', o.validityDays, { min: 1, max: 397, what: 'days' });
   const acmeHttpPort = o.acmeHttpPort !== undefined ? parseInteger('--acme-http-port', o.acmeHttpPort, { min: 1, max: 65_535, what: 'port' }) : undefined;
+  const acmeTlsPort = o.acmeTlsPort !== undefined ? parseInteger('--acme-tls-port', o.acmeTlsPort, { min: 1, max: 65_535, what: 'port' }) : undefined;
+  const acmeDnsServer = o.acmeDnsServer !== undefined ? parseDnsServer(o.acmeDnsServer) : undefined;
   const acmeHosts = o.acmeHosts !== undefined ? readHostsFile(o.acmeHosts) : undefined;
   const log = (line: Record<string, unknown>) => ctx.err(`${JSON.stringify(line)}\n`);
   const stop = new Promise<void>((done) => {
@@ -133,7 +148,8 @@ async function serve(ctx: Context, o: ServeOptions): Promise<void> {
     ...(o.tlsSite !== undefined ? { tlsSite: o.tlsSite } : {}),
     ...(acmeHosts ? { acmeHosts } : {}),
     ...(acmeHttpPort !== undefined ? { acmeHttpPort } : {}),
-    ...(o.acmeDnsServer !== undefined ? { acmeDnsServers: [o.acmeDnsServer] } : {}),
+    ...(acmeTlsPort !== undefined ? { acmeTlsPort } : {}),
+    ...(acmeDnsServer !== undefined ? { acmeDnsServers: [acmeDnsServer] } : {}),
     // client mode: operators' command lines run here, on this service's state, with the keys it holds
     admin: {
       run: ctx.runCommandLine,
@@ -143,8 +159,8 @@ async function serve(ctx: Context, o: ServeOptions): Promise<void> {
   });
   ctx.out(`jinbao serve listening on ${running.service.url} (pid ${process.pid}); ACME directory ${running.directoryUrl}\n`);
   if (thresholdAt !== undefined) ctx.out(`unsealed: serving ${Date.now() - thresholdAt} ms after the last share arrived\n`);
-  if (running.tlsSerial) ctx.out(`TLS certificate ${running.tlsSerial} issued by the infrastructure CA; clients trust the root (jinbao pki cas --pem root)\n`);
-  if (acmeHosts || acmeHttpPort !== undefined) ctx.err('warning: --acme-hosts / --acme-http-port are for labs and tests, not for production validation\n');
+  if (running.tlsSerial) ctx.out(`TLS certificate ${running.tlsSerial} ${running.tlsReused ? 'reused (issued at an earlier start, over a third of its life left)' : 'issued'} by the infrastructure CA; clients trust the root (jinbao pki cas --pem root)\n`);
+  if (acmeHosts || acmeHttpPort !== undefined || acmeTlsPort !== undefined) ctx.err('warning: --acme-hosts / --acme-http-port / --acme-tls-port are for labs and tests, not for production validation\n');
   await stop;
   log({ at: new Date().toISOString(), level: 'info', msg: 'shutting down: draining requests and validations' });
   await running.close();

@@ -70,6 +70,7 @@ export interface Order {
   readonly status: string;
   readonly authorizations: string[];
   readonly finalize: string;
+  readonly expires: string;
   readonly certificate?: string;
   readonly error?: { type: string; detail: string };
   readonly identifiers: { type: string; value: string }[];

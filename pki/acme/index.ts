@@ -9,7 +9,7 @@ export { JWS_ALGORITHMS, jwkThumbprint, parseJws, publicKeyFromJwk, verifyJws, t
 export { ACME_MIGRATIONS, AcmeStore, NONCE_TTL_MS } from './store.js';
 export { createEabKey, usableEabKey, EAB_DEFAULT_VALIDITY_DAYS, type EabKey } from './eab.js';
 export { allowedIdentifiers, enforceSitePolicy, FABRIC_DNS_SUFFIX, siteMayRequest, siteZones } from './policy.js';
-export { NetworkValidator, readHostsFile, type ChallengeCheck, type ChallengeValidator, type NetworkValidatorOptions } from './validation.js';
+export { ACME_IDENTIFIER_OID, checkAlpnCertificate, NetworkValidator, readHostsFile, type ChallengeCheck, type ChallengeValidator, type NetworkValidatorOptions } from './validation.js';
 export { AcmeServer, renewalCertId, type AcmeLimits, type AcmeRequest, type AcmeResponse, type AcmeServerOptions } from './server.js';
 export type { AcmeCertificateAuthority } from './ports.js';
 export { RateLimiter } from './rate-limit.js';

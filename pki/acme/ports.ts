@@ -20,6 +20,11 @@ export interface AcmeCertificateAuthority {
   }): Promise<{ serial: string; certificateDer: Uint8Array; chainDer: readonly Uint8Array[]; notBefore: Date; notAfter: Date }>;
   /** A certificate this PKI issued, by serial (lowercase hex); undefined when unknown. */
   certificate(serial: string): Promise<{ readonly serial: string; readonly status: 'active' | 'revoked'; readonly der: Uint8Array; readonly notBefore: Date; readonly notAfter: Date } | undefined>;
+  /**
+   * A server-tls certificate of `site` recorded at or after `since` whose public key hashes
+   * (SHA-256 of the SubjectPublicKeyInfo, hex) to `spkiSha256`: what a finalize that died left.
+   */
+  issuedForKey(r: { readonly site: string; readonly since: Date; readonly spkiSha256: string }): Promise<{ serial: string; certificateDer: Uint8Array; chainDer: readonly Uint8Array[]; notBefore: Date; notAfter: Date } | undefined>;
   /** Revoke (audited); InputError when it is unknown or already revoked. */
   revoke(serial: string, reason: RevocationReason, actor: string): Promise<void>;
   /** Append to the audit log. */

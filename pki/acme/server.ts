@@ -1,4 +1,4 @@
-import { X509Certificate, type KeyObject } from 'node:crypto';
+import { createHash, X509Certificate, type KeyObject } from 'node:crypto';
 import type { Fabric } from '../../fabric/index.js';
 import { InputError } from '../../lib/errors.js';
 import { parseCsr } from '../csr.js';
@@ -10,7 +10,7 @@ import { checkDnsIdentifier, enforceSitePolicy } from './policy.js';
 import type { AcmeCertificateAuthority } from './ports.js';
 import { AcmeProblem, type AcmeErrorType } from './problems.js';
 import { RateLimiter } from './rate-limit.js';
-import { AcmeStore, newId, type AccountRow, type AuthzRow, type ChallengeRow, type OrderRow } from './store.js';
+import { AcmeStore, newId, PROCESSING_STALE_MS, type AccountRow, type AuthzRow, type ChallengeRow, type OrderRow } from './store.js';
 import type { ChallengeValidator } from './validation.js';
 
 /** One HTTP request as the ACME server sees it (the service's HTTP layer builds it). */
@@ -59,7 +59,11 @@ export interface AcmeServerOptions {
 }
 
 const ORDER_LIFETIME_MS = 7 * 86_400_000;
+/** A valid authorization is reused by a new order only with at least this much of its life left. */
+const REUSE_MIN_LEFT_MS = 3_600_000;
 const MAX_IDENTIFIERS = 100;
+/** Processes on one database may disagree this much about the time. */
+const CLOCK_SKEW_MS = 5_000;
 const MAX_CONTACTS = 5;
 /** RFC 5280 reason codes an ACME client may give (CA compromise and hold are the operator's). */
 const ACME_REVOCATION_REASONS: ReadonlyMap<number, RevocationReason> = new Map(
@@ -80,7 +84,7 @@ interface Authenticated {
 
 /**
  * The ACME (RFC 8555) server: directory, nonces, accounts with External Account Binding, orders,
- * authorizations, http-01/dns-01 challenges, finalize, certificate download, revocation, key
+ * authorizations, http-01/dns-01/tls-alpn-01 challenges, finalize, certificate download, revocation, key
  * change, account deactivation and renewal information (RFC 9773). HTTP-agnostic: `handle` takes
  * a request and gives a response; refusals are RFC 7807 problem documents, audited.
  */
@@ -364,16 +368,23 @@ export class AcmeServer {
     }
     enforceSitePolicy(this.o.fabric, a.site, [...values]);
     const now = this.now();
-    const expires = new Date(now.getTime() + ORDER_LIFETIME_MS).toISOString();
-    const order: OrderRow = { id: newId(), account_id: a.id, status: 'pending', identifiers: JSON.stringify([...values].sort()), expires_at: expires, error: null, certificate_id: null, created_at: now.toISOString() };
-    const authzs = [...values].sort().map((value) => {
-      const { name, wildcard } = checkDnsIdentifier(value);
+    // A valid authorization of this account for the same name, with an hour or more left, is reused (RFC 8555 §7.4).
+    const names = [...values].sort().map((value) => ({ value, ...checkDnsIdentifier(value) }));
+    const reused = new Map<string, AuthzRow>();
+    for (const n of names) {
+      const r = await this.o.store.reusableAuthorization(a.id, n.name, n.wildcard, new Date(now.getTime() + REUSE_MIN_LEFT_MS));
+      if (r) reused.set(n.value, r);
+    }
+    const expiresMs = Math.min(now.getTime() + ORDER_LIFETIME_MS, ...[...reused.values()].map((r) => Date.parse(r.expires_at)));
+    const expires = new Date(expiresMs).toISOString();
+    const order: OrderRow = { id: newId(), account_id: a.id, status: reused.size === names.length ? 'ready' : 'pending', identifiers: JSON.stringify(names.map((n) => n.value)), expires_at: expires, error: null, certificate_id: null, created_at: now.toISOString() };
+    const authzs = names.filter((n) => !reused.has(n.value)).map(({ name, wildcard }) => {
       const authz: AuthzRow = { id: newId(), order_id: order.id, account_id: a.id, identifier: name, wildcard: wildcard ? 1 : 0, status: 'pending', expires_at: expires };
-      const types: ChallengeRow['type'][] = wildcard ? ['dns-01'] : ['http-01', 'dns-01'];
+      const types: ChallengeRow['type'][] = wildcard ? ['dns-01'] : ['http-01', 'dns-01', 'tls-alpn-01'];
       const challenges: ChallengeRow[] = types.map((type) => ({ id: newId(), authz_id: authz.id, type, token: newId() + newId(), status: 'pending', validated_at: null, error: null }));
       return { authz, challenges };
     });
-    await this.o.store.createOrder(order, authzs);
+    if (!(await this.o.store.createOrder(order, authzs, [...reused.values()].map((r) => r.id)))) throw new AcmeProblem('serverInternal', 'an authorization this order would reuse changed meanwhile; place the order again', { status: 503, retryAfter: 1 });
     return this.json(201, await this.orderView(order), { location: this.url(`order/${order.id}`) });
   }
 
@@ -391,10 +402,56 @@ export class AcmeServer {
   }
 
   private async ownOrder(a: AccountRow, id: string): Promise<OrderRow> {
-    const o = await this.o.store.order(id ?? '');
+    let o = await this.o.store.order(id ?? '');
     if (!o) throw new AcmeProblem('malformed', `order ${String(id).slice(0, 40)}: no such order`, { status: 404 });
     if (o.account_id !== a.id) throw new AcmeProblem('unauthorized', `order ${o.id}: got a request from account ${a.id}, want the account that placed it`);
+    const now = this.now();
+    if ((o.status === 'pending' || o.status === 'ready') && Date.parse(o.expires_at) <= now.getTime()) {
+      await this.o.store.expire(now);
+      o = (await this.o.store.order(o.id))!;
+    } else if (o.status === 'processing' && (o.claimed_at == null || Date.parse(o.claimed_at) <= now.getTime() - PROCESSING_STALE_MS)) {
+      await this.recover(o);
+      o = (await this.o.store.order(o.id))!;
+    }
     return o;
+  }
+
+  /**
+   * Expire what is past its time and recover finalize calls whose process died between
+   * `processing` and `valid` (the service runs it at start and every minute; requests for such an
+   * order run it for that order).
+   */
+  async sweep(): Promise<{ expiredOrders: number; expiredAuthorizations: number; recovered: number }> {
+    const now = this.now();
+    const { orders, authorizations } = await this.o.store.expire(now);
+    let recovered = 0;
+    for (const o of await this.o.store.staleProcessing(new Date(now.getTime() - PROCESSING_STALE_MS))) if (await this.recover(o)) recovered++;
+    return { expiredOrders: orders, expiredAuthorizations: authorizations, recovered };
+  }
+
+  /**
+   * A processing order whose finalize died: when the PKI recorded a certificate for the CSR's key
+   * after the claim, link it (the order becomes valid); otherwise nothing was issued and the order
+   * goes back to ready (or invalid once expired), so the client can finalize again.
+   */
+  private async recover(o: OrderRow): Promise<boolean> {
+    const account = await this.o.store.account(o.account_id);
+    if (!account) return false;
+    const since = new Date(Date.parse(o.claimed_at ?? o.created_at) - CLOCK_SKEW_MS);
+    const issued = o.csr_key ? await this.o.ca.issuedForKey({ site: account.site, since, spkiSha256: o.csr_key }) : undefined;
+    if (!issued) return this.o.store.releaseClaim(o, this.now());
+    const linked = await this.o.store.orderIssued(o.id, {
+      id: newId(),
+      serial: issued.serial,
+      account_id: o.account_id,
+      order_id: o.id,
+      chain_pem: [issued.certificateDer, ...issued.chainDer.slice(0, -1)].map((d) => toPem(d)).join(''),
+      not_before: issued.notBefore.toISOString(),
+      not_after: issued.notAfter.toISOString(),
+      created_at: this.now().toISOString(),
+    });
+    if (linked) await this.o.ca.audit({ action: 'acme.order.recover', outcome: 'ok', subject: o.id, actor: 'jinbao-serve', details: { serial: issued.serial, claimedAt: o.claimed_at } });
+    return linked;
   }
 
   private async orderGet(auth: Required<Pick<Authenticated, 'account'>> & Authenticated, id: string): Promise<AcmeResponse> {
@@ -428,7 +485,7 @@ export class AcmeServer {
       const parts = [extra.length ? `names not in the order: ${extra.join(', ')}` : '', missing.length ? `order names missing: ${missing.join(', ')}` : '', csr.requested.ip.length || csr.requested.email.length ? 'IP or email subjectAltNames' : ''].filter(Boolean);
       throw new AcmeProblem('badCSR', `CSR: got ${parts.join('; ')}; want exactly the order's DNS names ${want.join(', ')}`);
     }
-    if (!(await this.o.store.claimFinalize(order.id))) throw new AcmeProblem('orderNotReady', `order ${order.id} is being finalized or was finalized by another request; poll the order`);
+    if (!(await this.o.store.claimFinalize(order.id, this.now(), createHash('sha256').update(csr.spkiDer).digest('hex')))) throw new AcmeProblem('orderNotReady', `order ${order.id} is being finalized or was finalized by another request; poll the order`);
     let issued;
     try {
       issued = await this.o.ca.issueFromCsr({ csrDer, site: a.site, application: a.application, commonName: want[0]!, validityDays: this.o.validityDays ?? 90, actor: `acme:${a.id}` });
@@ -467,9 +524,14 @@ export class AcmeServer {
   }
 
   private async ownAuthz(a: AccountRow, id: string): Promise<AuthzRow> {
-    const authz = await this.o.store.authorization(id ?? '');
+    let authz = await this.o.store.authorization(id ?? '');
     if (!authz) throw new AcmeProblem('malformed', `authorization ${String(id).slice(0, 40)}: no such authorization`, { status: 404 });
     if (authz.account_id !== a.id) throw new AcmeProblem('unauthorized', `authorization ${authz.id}: want the account that owns it`);
+    const now = this.now();
+    if ((authz.status === 'pending' || authz.status === 'valid') && Date.parse(authz.expires_at) <= now.getTime()) {
+      await this.o.store.expire(now);
+      authz = (await this.o.store.authorization(authz.id))!;
+    }
     return authz;
   }
 

@@ -9,12 +9,30 @@ import type { Database, SqlMigration, Transaction } from '../../lib/sql/index.js
  * that exactly one process wins.
  */
 
+const SCHEMA_V2 = `
+      ALTER TABLE acme_orders ADD COLUMN claimed_at TEXT;
+      ALTER TABLE acme_orders ADD COLUMN csr_key TEXT;
+      CREATE TABLE acme_order_authorizations (order_id TEXT NOT NULL, authz_id TEXT NOT NULL, PRIMARY KEY (order_id, authz_id));
+      CREATE INDEX acme_order_authorizations_authz ON acme_order_authorizations (authz_id);
+      INSERT INTO acme_order_authorizations (order_id, authz_id) SELECT order_id, id FROM acme_authorizations;
+      CREATE INDEX acme_authorizations_reuse ON acme_authorizations (account_id, identifier, status);
+      CREATE INDEX acme_authorizations_open ON acme_authorizations (status, expires_at);
+      CREATE INDEX acme_orders_open ON acme_orders (status, expires_at);`;
+
 export const ACME_MIGRATIONS: readonly SqlMigration[] = [
   {
     description: 'ACME nonces, EAB keys, accounts, orders, authorizations, challenges, certificates',
     up: { sqlite: schemaV1('BLOB'), postgresql: schemaV1('BYTEA') },
   },
+  {
+    description: 'ACME authorizations shared by orders (reuse), finalize claims recorded for crash recovery, indexes for the expiry sweep',
+    up: { sqlite: SCHEMA_V2, postgresql: SCHEMA_V2 },
+  },
 ];
+
+
+/** A processing order whose claim is older than this is taken to belong to a process that died. */
+export const PROCESSING_STALE_MS = 60_000;
 
 function schemaV1(bytes: 'BLOB' | 'BYTEA'): string {
   return `
@@ -124,10 +142,14 @@ export interface OrderRow {
   readonly error: string | null;
   readonly certificate_id: string | null;
   readonly created_at: string;
+  /** When finalize moved it to processing, and the SHA-256 (hex) of the CSR's public key. */
+  readonly claimed_at?: string | null;
+  readonly csr_key?: string | null;
 }
 
 export interface AuthzRow {
   readonly id: string;
+  /** The order that created it; later orders of the same account may reuse it while it is valid. */
   readonly order_id: string;
   readonly account_id: string;
   readonly identifier: string;
@@ -139,7 +161,7 @@ export interface AuthzRow {
 export interface ChallengeRow {
   readonly id: string;
   readonly authz_id: string;
-  readonly type: 'http-01' | 'dns-01';
+  readonly type: 'http-01' | 'dns-01' | 'tls-alpn-01';
   readonly token: string;
   readonly status: ChallengeStatus;
   readonly validated_at: string | null;
@@ -156,6 +178,9 @@ export interface CertificateRow {
   readonly not_after: string;
   readonly created_at: string;
 }
+
+/** The orders that use an authorization (its own and those that reuse it); $1 is the authorization id. */
+const ORDERS_OF_AUTHZ = 'SELECT order_id FROM acme_order_authorizations WHERE authz_id = $1';
 
 /** A random URL-safe id (128 bits). */
 export function newId(): string {
@@ -260,8 +285,21 @@ export class AcmeStore {
 
   // ---- orders, authorizations, challenges
 
-  async createOrder(order: OrderRow, authzs: readonly { authz: AuthzRow; challenges: readonly ChallengeRow[] }[]): Promise<void> {
-    await this.db.write(async (tx) => {
+  /**
+   * A valid authorization of this account for this identifier that outlives `until`, for a new
+   * order to reuse (RFC 8555 §7.4: the server may reuse authorizations it already validated).
+   */
+  async reusableAuthorization(accountId: string, identifier: string, wildcard: boolean, until: Date): Promise<AuthzRow | undefined> {
+    return (await this.db.query<AuthzRow>("SELECT * FROM acme_authorizations WHERE account_id = $1 AND identifier = $2 AND wildcard = $3 AND status = 'valid' AND expires_at > $4 ORDER BY expires_at DESC, id LIMIT 1", [accountId, identifier, wildcard ? 1 : 0, until.toISOString()]))[0];
+  }
+
+  /**
+   * Record an order with its new authorizations and links to reused ones. The reused ones must
+   * still be valid when this commits, else nothing is written and the answer is false.
+   */
+  async createOrder(order: OrderRow, authzs: readonly { authz: AuthzRow; challenges: readonly ChallengeRow[] }[], reused: readonly string[] = []): Promise<boolean> {
+    return this.db.write(async (tx) => {
+      for (const id of reused) if ((await tx.query("SELECT id FROM acme_authorizations WHERE id = $1 AND status = 'valid' AND expires_at > $2", [id, order.created_at])).length === 0) return false;
       await tx.run('INSERT INTO acme_orders (id, account_id, status, identifiers, expires_at, error, certificate_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)', [
         order.id, order.account_id, order.status, order.identifiers, order.expires_at, order.error, order.certificate_id, order.created_at,
       ]);
@@ -269,6 +307,8 @@ export class AcmeStore {
         await tx.run('INSERT INTO acme_authorizations (id, order_id, account_id, identifier, wildcard, status, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)', [a.id, a.order_id, a.account_id, a.identifier, a.wildcard, a.status, a.expires_at]);
         for (const c of challenges) await tx.run('INSERT INTO acme_challenges (id, authz_id, type, token, status, validated_at, error) VALUES ($1, $2, $3, $4, $5, $6, $7)', [c.id, c.authz_id, c.type, c.token, c.status, c.validated_at, c.error]);
       }
+      for (const id of [...authzs.map((a) => a.authz.id), ...reused]) await tx.run('INSERT INTO acme_order_authorizations (order_id, authz_id) VALUES ($1, $2)', [order.id, id]);
+      return true;
     }, { locks: ['acme.orders'] });
   }
 
@@ -277,7 +317,7 @@ export class AcmeStore {
   }
 
   async authorizationsOf(orderId: string): Promise<AuthzRow[]> {
-    return this.db.query<AuthzRow>('SELECT * FROM acme_authorizations WHERE order_id = $1 ORDER BY identifier, id', [orderId]);
+    return this.db.query<AuthzRow>('SELECT a.* FROM acme_authorizations a JOIN acme_order_authorizations l ON l.authz_id = a.id WHERE l.order_id = $1 ORDER BY a.identifier, a.id', [orderId]);
   }
 
   async authorization(id: string): Promise<AuthzRow | undefined> {
@@ -309,12 +349,15 @@ export class AcmeStore {
       if (outcome.ok) {
         await tx.run("UPDATE acme_challenges SET status = 'valid', validated_at = $1 WHERE id = $2", [outcome.at.toISOString(), c.id]);
         await tx.run("UPDATE acme_authorizations SET status = 'valid' WHERE id = $1 AND status = 'pending'", [authz.id]);
-        const open = await tx.query("SELECT id FROM acme_authorizations WHERE order_id = $1 AND status <> 'valid'", [authz.order_id]);
-        if (open.length === 0) await tx.run("UPDATE acme_orders SET status = 'ready' WHERE id = $1 AND status = 'pending'", [authz.order_id]);
+        await tx.run(
+          `UPDATE acme_orders SET status = 'ready' WHERE status = 'pending' AND id IN (${ORDERS_OF_AUTHZ})
+             AND NOT EXISTS (SELECT 1 FROM acme_order_authorizations l JOIN acme_authorizations a ON a.id = l.authz_id WHERE l.order_id = acme_orders.id AND a.status <> 'valid')`,
+          [authz.id],
+        );
       } else {
         await tx.run("UPDATE acme_challenges SET status = 'invalid', error = $1 WHERE id = $2", [outcome.error, c.id]);
         await tx.run("UPDATE acme_authorizations SET status = 'invalid' WHERE id = $1 AND status = 'pending'", [authz.id]);
-        await tx.run("UPDATE acme_orders SET status = 'invalid', error = $1 WHERE id = $2 AND status IN ('pending', 'ready')", [outcome.error, authz.order_id]);
+        await tx.run(`UPDATE acme_orders SET status = 'invalid', error = $2 WHERE status IN ('pending', 'ready') AND id IN (${ORDERS_OF_AUTHZ})`, [authz.id, outcome.error]);
       }
     }, { locks: ['acme.orders'] });
   }
@@ -324,7 +367,7 @@ export class AcmeStore {
       const [authz] = await tx.query<AuthzRow>('SELECT * FROM acme_authorizations WHERE id = $1', [id]);
       if (!authz) return;
       await tx.run("UPDATE acme_authorizations SET status = 'deactivated' WHERE id = $1 AND status IN ('pending', 'valid')", [id]);
-      await tx.run("UPDATE acme_orders SET status = 'invalid', error = $1 WHERE id = $2 AND status IN ('pending', 'ready')", [JSON.stringify({ type: 'urn:ietf:params:acme:error:unauthorized', detail: `authorization for ${authz.identifier} was deactivated`, status: 403 }), authz.order_id]);
+      await tx.run(`UPDATE acme_orders SET status = 'invalid', error = $2 WHERE status IN ('pending', 'ready') AND id IN (${ORDERS_OF_AUTHZ})`, [id, JSON.stringify({ type: 'urn:ietf:params:acme:error:unauthorized', detail: `authorization for ${authz.identifier} was deactivated`, status: 403 })]);
     }, { locks: ['acme.orders'] });
   }
 
@@ -332,8 +375,40 @@ export class AcmeStore {
    * Claim an order for finalization: ready → processing. Exactly one caller, in any process, gets
    * true; every other concurrent finalize sees false.
    */
-  async claimFinalize(orderId: string): Promise<boolean> {
-    return (await this.db.run("UPDATE acme_orders SET status = 'processing' WHERE id = $1 AND status = 'ready'", [orderId])) === 1;
+  async claimFinalize(orderId: string, at: Date, csrKey: string): Promise<boolean> {
+    return (await this.db.run("UPDATE acme_orders SET status = 'processing', claimed_at = $2, csr_key = $3 WHERE id = $1 AND status = 'ready'", [orderId, at.toISOString(), csrKey])) === 1;
+  }
+
+  /**
+   * Past `expires` (RFC 8555 §7.1.6): pending authorizations become invalid, valid ones expired,
+   * pending and ready orders invalid; used-up nonces go. Every process may run it at any time.
+   */
+  async expire(now: Date): Promise<{ orders: number; authorizations: number }> {
+    const at = now.toISOString();
+    const error = JSON.stringify({ type: 'urn:ietf:params:acme:error:malformed', detail: 'the order expired before it was finalized; place a new order', status: 400 });
+    return this.db.write(async (tx) => {
+      const authorizations = (await tx.run("UPDATE acme_authorizations SET status = 'invalid' WHERE status = 'pending' AND expires_at <= $1", [at])) + (await tx.run("UPDATE acme_authorizations SET status = 'expired' WHERE status = 'valid' AND expires_at <= $1", [at]));
+      const orders = await tx.run("UPDATE acme_orders SET status = 'invalid', error = $2 WHERE status IN ('pending', 'ready') AND expires_at <= $1", [at, error]);
+      await tx.run('DELETE FROM acme_nonces WHERE expires_at <= $1', [at]);
+      return { orders, authorizations };
+    }, { locks: ['acme.orders'] });
+  }
+
+  /** Processing orders claimed before `claimedBefore`: their finalize died with its process. */
+  async staleProcessing(claimedBefore: Date): Promise<OrderRow[]> {
+    return this.db.query<OrderRow>("SELECT * FROM acme_orders WHERE status = 'processing' AND (claimed_at IS NULL OR claimed_at <= $1) ORDER BY claimed_at, id", [claimedBefore.toISOString()]);
+  }
+
+  /**
+   * A processing order nothing was issued for goes back to ready (its authorizations still hold)
+   * or, past its expiry, to invalid. Only the claim that was seen is undone.
+   */
+  async releaseClaim(order: OrderRow, now: Date): Promise<boolean> {
+    const error = JSON.stringify({ type: 'urn:ietf:params:acme:error:malformed', detail: 'the order expired while it was being finalized; place a new order', status: 400 });
+    return (await this.db.run(
+      "UPDATE acme_orders SET status = CASE WHEN expires_at > $3 THEN 'ready' ELSE 'invalid' END, error = CASE WHEN expires_at > $3 THEN NULL ELSE $4 END, claimed_at = NULL, csr_key = NULL WHERE id = $1 AND status = 'processing' AND (claimed_at = $2 OR (claimed_at IS NULL AND $2 IS NULL))",
+      [order.id, order.claimed_at ?? null, now.toISOString(), error],
+    )) === 1;
   }
 
   async orderInvalid(orderId: string, error: string): Promise<void> {
@@ -341,12 +416,13 @@ export class AcmeStore {
   }
 
   /** A processing order whose certificate was issued: record the certificate and make the order valid. */
-  async orderIssued(orderId: string, cert: CertificateRow): Promise<void> {
-    await this.db.write(async (tx) => {
+  async orderIssued(orderId: string, cert: CertificateRow): Promise<boolean> {
+    return this.db.write(async (tx) => {
+      if ((await tx.run("UPDATE acme_orders SET status = 'valid', certificate_id = $1 WHERE id = $2 AND status = 'processing'", [cert.id, orderId])) !== 1) return false;
       await tx.run('INSERT INTO acme_certificates (id, serial, account_id, order_id, chain_pem, not_before, not_after, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)', [
         cert.id, cert.serial, cert.account_id, cert.order_id, cert.chain_pem, cert.not_before, cert.not_after, cert.created_at,
       ]);
-      await tx.run("UPDATE acme_orders SET status = 'valid', certificate_id = $1 WHERE id = $2 AND status = 'processing'", [cert.id, orderId]);
+      return true;
     }, { locks: ['acme.orders'] });
   }
 

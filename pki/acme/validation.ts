@@ -1,15 +1,18 @@
-import { createHash } from 'node:crypto';
+import { createHash, X509Certificate } from 'node:crypto';
 import { lookup } from 'node:dns/promises';
 import { Resolver } from 'node:dns/promises';
 import { request } from 'node:http';
 import { isIP } from 'node:net';
 import { readFileSync } from 'node:fs';
+import { connect as tlsConnect } from 'node:tls';
+import * as asn1js from 'asn1js';
+import * as pkijs from 'pkijs';
 import { InputError } from '../../lib/errors.js';
 import { AcmeProblem } from './problems.js';
 
 /** One challenge to check: its type, the DNS name it proves and the key authorization expected. */
 export interface ChallengeCheck {
-  readonly type: 'http-01' | 'dns-01';
+  readonly type: 'http-01' | 'dns-01' | 'tls-alpn-01';
   /** The name without any "*." */
   readonly name: string;
   readonly token: string;
@@ -24,6 +27,8 @@ export interface ChallengeValidator {
 export interface NetworkValidatorOptions {
   /** Port http-01 fetches from. RFC 8555 fixes 80; labs and tests use another. @default 80 */
   readonly httpPort?: number;
+  /** Port tls-alpn-01 connects to. RFC 8737 fixes 443; labs and tests use another. @default 443 */
+  readonly tlsPort?: number;
   /** Names resolved from this map first (a hosts file's entries), then from the system resolver. */
   readonly hosts?: ReadonlyMap<string, string>;
   /** DNS servers for dns-01 TXT lookups ("127.0.0.1:5353"). @default the system's */
@@ -53,7 +58,14 @@ export function readHostsFile(file: string): Map<string, string> {
   return hosts;
 }
 
-/** http-01 over plain HTTP to the name's address, dns-01 as a TXT record under `_acme-challenge.` (RFC 8555 §8.3, §8.4). */
+/** The acmeIdentifier extension (RFC 8737 §6.1): critical, an OCTET STRING holding SHA-256 of the key authorization. */
+export const ACME_IDENTIFIER_OID = '1.3.6.1.5.5.7.1.31';
+
+/**
+ * http-01 over plain HTTP to the name's address, dns-01 as a TXT record under `_acme-challenge.`
+ * (RFC 8555 §8.3, §8.4), tls-alpn-01 as a TLS handshake with ALPN acme-tls/1 whose certificate
+ * names only the identifier and carries its acmeIdentifier (RFC 8737).
+ */
 export class NetworkValidator implements ChallengeValidator {
   private readonly resolver: Resolver;
 
@@ -64,16 +76,36 @@ export class NetworkValidator implements ChallengeValidator {
 
   async validate(c: ChallengeCheck): Promise<void> {
     if (c.type === 'http-01') return this.http01(c);
+    if (c.type === 'tls-alpn-01') return this.tlsAlpn01(c);
     return this.dns01(c);
   }
 
-  private async address(name: string): Promise<string> {
+  private async tlsAlpn01(c: ChallengeCheck): Promise<void> {
+    const address = await this.address(c.name, 'tls-alpn-01');
+    const port = this.opts.tlsPort ?? 443;
+    const where = `${c.name}:${port} (${address})`;
+    const der = await new Promise<Buffer>((resolve, reject) => {
+      const socket = tlsConnect({ host: address, port, servername: c.name, ALPNProtocols: ['acme-tls/1'], rejectUnauthorized: false, timeout: this.opts.timeoutMs ?? 10_000 }, () => {
+        const protocol = socket.alpnProtocol;
+        const cert = socket.getPeerCertificate();
+        socket.end();
+        if (protocol !== 'acme-tls/1') reject(new AcmeProblem('incorrectResponse', `tls-alpn-01 at ${where}: got ALPN ${JSON.stringify(protocol || 'none')}, want "acme-tls/1"`));
+        else if (!cert?.raw) reject(new AcmeProblem('incorrectResponse', `tls-alpn-01 at ${where}: got no certificate, want the validation certificate`));
+        else resolve(cert.raw);
+      });
+      socket.on('timeout', () => socket.destroy(new Error('timed out')));
+      socket.on('error', (err) => reject(new AcmeProblem('connection', `tls-alpn-01 at ${where}: ${(err as NodeJS.ErrnoException).code ?? err.message}; want a TLS server offering ALPN acme-tls/1 on port ${port}`)));
+    });
+    checkAlpnCertificate(der, c, where);
+  }
+
+  private async address(name: string, type = 'http-01'): Promise<string> {
     const mapped = this.opts.hosts?.get(name);
     if (mapped) return mapped;
     try {
       return (await lookup(name)).address;
     } catch (err) {
-      throw new AcmeProblem('dns', `http-01 for ${name}: no address (${(err as NodeJS.ErrnoException).code ?? 'lookup failed'}); want an A or AAAA record pointing at the server`);
+      throw new AcmeProblem('dns', `${type} for ${name}: no address (${(err as NodeJS.ErrnoException).code ?? 'lookup failed'}); want an A or AAAA record pointing at the server`);
     }
   }
 
@@ -117,4 +149,19 @@ export class NetworkValidator implements ChallengeValidator {
     }
     if (!records.some((r) => r.join('') === want)) throw new AcmeProblem('incorrectResponse', `dns-01: TXT at ${name} got ${records.map((r) => JSON.stringify(r.join(''))).join(', ').slice(0, 200)}, want ${want}`);
   }
+}
+
+/** RFC 8737 §3: exactly one subjectAltName, the identifier's dNSName, and a critical acmeIdentifier with the digest. */
+export function checkAlpnCertificate(der: Uint8Array, c: Pick<ChallengeCheck, 'name' | 'keyAuthorization'>, where: string): void {
+  const want = createHash('sha256').update(c.keyAuthorization).digest();
+  const san = new X509Certificate(Buffer.from(der)).subjectAltName ?? '';
+  const names = san ? san.split(', ') : [];
+  if (names.length !== 1 || names[0]!.toLowerCase() !== `dns:${c.name}`) throw new AcmeProblem('incorrectResponse', `tls-alpn-01 at ${where}: certificate subjectAltName got ${JSON.stringify(san.slice(0, 200))}, want exactly DNS:${c.name}`);
+  const cert = pkijs.Certificate.fromBER(Buffer.from(der));
+  const ext = cert.extensions?.find((e) => e.extnID === ACME_IDENTIFIER_OID);
+  if (!ext) throw new AcmeProblem('incorrectResponse', `tls-alpn-01 at ${where}: certificate has no acmeIdentifier extension (${ACME_IDENTIFIER_OID}), want one holding SHA-256 of the key authorization`);
+  if (!ext.critical) throw new AcmeProblem('incorrectResponse', `tls-alpn-01 at ${where}: acmeIdentifier extension is not critical, want critical`);
+  const inner = asn1js.fromBER(ext.extnValue.valueBlock.valueHexView);
+  const got = inner.offset !== -1 && inner.result instanceof asn1js.OctetString ? Buffer.from(inner.result.valueBlock.valueHexView) : undefined;
+  if (!got || !got.equals(want)) throw new AcmeProblem('incorrectResponse', `tls-alpn-01 at ${where}: acmeIdentifier got ${got ? got.toString('hex') : 'something that is not an OCTET STRING'}, want ${want.toString('hex')} (SHA-256 of the key authorization)`);
 }

@@ -2,9 +2,11 @@
  * A real ACME client against a real `jinbao serve` process: certbot obtains (http-01, standalone),
  * renews and revokes; openssl verifies each certificate with its chain and reads the OCSP answers
  * and CRLs the service publishes. certbot trusts the jinbao root through REQUESTS_CA_BUNDLE.
+ * dns-01 runs against a real DNS server (dnsmasq on a loopback port, `--acme-dns-server`): certbot's
+ * manual auth hook writes the TXT record into its configuration and restarts it.
  */
 import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../bin/testkit.js';
@@ -13,6 +15,8 @@ import { freePort, smallInventory, tempDir, waitUntil } from '../../testkit/inde
 const ROOT = resolve(import.meta.dirname, '../..');
 const PASS = 'correct horse battery staple';
 const NAME = 'app.s440100.jinbao.internal';
+const DNS_NAME = 'dns.s440100.jinbao.internal';
+const WRONG_DNS_NAME = 'wrong.s440100.jinbao.internal';
 
 function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; out: string }> {
   return new Promise((done) => execFile(cmd, args, { env: { ...process.env, ...env }, timeout: 180_000 }, (err, stdout, stderr) => done({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, out: stdout + stderr })));
@@ -29,6 +33,8 @@ describe('certbot against jinbao serve', () => {
   let port: number;
   let httpPort: number;
   let eab: { kid: string; hmacKey: string };
+  let dnsPort: number;
+  const dnsPid = join(dir, 'dnsmasq.pid');
   const cb = () => ['--config-dir', join(dir, 'cb', 'config'), '--work-dir', join(dir, 'cb', 'work'), '--logs-dir', join(dir, 'cb', 'logs'), '--non-interactive'];
   const live = join(dir, 'cb', 'config', 'live', NAME);
   const certbotEnv = () => ({ REQUESTS_CA_BUNDLE: join(dir, 'root.pem') });
@@ -43,7 +49,9 @@ describe('certbot against jinbao serve', () => {
     writeFileSync(join(dir, 'hosts'), `127.0.0.1 ${NAME}\n`);
     port = await freePort();
     httpPort = await freePort();
-    serve = spawn(process.execPath, ['--import', 'tsx', 'bin/jinbao.ts', ...g, 'serve', '--listen', `127.0.0.1:${port}`, '--acme-hosts', join(dir, 'hosts'), '--acme-http-port', String(httpPort)], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    dnsPort = await freePort();
+    await startDnsmasq();
+    serve = spawn(process.execPath, ['--import', 'tsx', 'bin/jinbao.ts', ...g, 'serve', '--listen', `127.0.0.1:${port}`, '--acme-hosts', join(dir, 'hosts'), '--acme-http-port', String(httpPort), '--acme-dns-server', `127.0.0.1:${dnsPort}`], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     serve.stderr!.on('data', (b: Buffer) => (stderr += b.toString()));
     let stdout = '';
     serve.stdout!.on('data', (b: Buffer) => (stdout += b.toString()));
@@ -51,6 +59,7 @@ describe('certbot against jinbao serve', () => {
   });
 
   afterAll(async () => {
+    if (existsSync(dnsPid)) spawnSync('sh', ['-c', `kill "$(cat '${dnsPid}')"`]);
     if (serve && serve.exitCode === null) {
       serve.kill('SIGTERM');
       await waitUntil(() => serve.exitCode !== null, 'jinbao serve to stop', { timeoutMs: 20_000 });
@@ -59,6 +68,34 @@ describe('certbot against jinbao serve', () => {
   });
 
   const server = () => `https://127.0.0.1:${port}/acme/directory`;
+
+  /**
+   * dnsmasq answering only from its configuration file, on 127.0.0.1:dnsPort; the auth hooks
+   * append a TXT record to that file and restart it (dnsmasq reads TXT records only at start).
+   */
+  async function startDnsmasq(): Promise<void> {
+    const conf = join(dir, 'dnsmasq.conf');
+    writeFileSync(conf, [`port=${dnsPort}`, 'listen-address=127.0.0.1', 'bind-interfaces', 'no-resolv', 'no-hosts', `pid-file=${dnsPid}`, ''].join('\n'));
+    const hook = (value: string) =>
+      [
+        '#!/bin/sh',
+        'set -e',
+        `printf 'txt-record=_acme-challenge.%s,%s\\n' "$CERTBOT_DOMAIN" "${value}" >> '${conf}'`,
+        `pid="$(cat '${dnsPid}')"`,
+        'kill "$pid"',
+        'while kill -0 "$pid" 2>/dev/null; do sleep 0.05; done',
+        `dnsmasq --conf-file='${conf}'`,
+        '',
+      ].join('\n');
+    writeFileSync(join(dir, 'dns-hook.sh'), hook('$CERTBOT_VALIDATION'));
+    writeFileSync(join(dir, 'wrong-dns-hook.sh'), hook('not-the-key-authorization-digest'));
+    for (const f of ['dns-hook.sh', 'wrong-dns-hook.sh']) chmodSync(join(dir, f), 0o755);
+    expect(spawnSync('dnsmasq', [`--conf-file=${conf}`], { encoding: 'utf8' }).status).toBe(0);
+    await waitUntil(() => existsSync(dnsPid), 'dnsmasq to start');
+  }
+
+  const dnsCertonly = (name: string, hook: string) =>
+    run('certbot', ['certonly', ...cb(), '--manual', '--preferred-challenges', 'dns', '--manual-auth-hook', join(dir, hook), '-d', name, '--server', server(), '--eab-kid', eab.kid, '--eab-hmac-key', eab.hmacKey, '--agree-tos', '-m', 'ops@example.org'], certbotEnv());
 
   function verify(certFile: string, chainFile: string): string {
     const r = spawnSync('openssl', ['verify', '-purpose', 'sslserver', '-CAfile', join(dir, 'root.pem'), '-untrusted', chainFile, certFile], { encoding: 'utf8' });
@@ -98,6 +135,28 @@ describe('certbot against jinbao serve', () => {
     const serial = spawnSync('openssl', ['x509', '-in', join(live, 'cert.pem'), '-noout', '-serial'], { encoding: 'utf8' }).stdout.trim().split('=')[1]!;
     expect(text.out).toContain(serial.replace(/^0+/, ''));
     expect(text.out).toContain('Key Compromise');
+  });
+
+  it('obtains a certificate over dns-01: the manual auth hook puts the TXT record into dnsmasq, which the service asks', async () => {
+    const r = await dnsCertonly(DNS_NAME, 'dns-hook.sh');
+    expect(r.out).toContain('Successfully received certificate');
+    const dnsLive = join(dir, 'cb', 'config', 'live', DNS_NAME);
+    expect(verify(join(dnsLive, 'cert.pem'), join(dnsLive, 'chain.pem'))).toContain(': OK');
+  });
+
+  it('refuses dns-01 when the TXT record holds something else: incorrectResponse, no certificate', async () => {
+    const r = await dnsCertonly(WRONG_DNS_NAME, 'wrong-dns-hook.sh');
+    expect(r.code).not.toBe(0);
+    expect(r.out).toContain('incorrectResponse');
+    expect(r.out).toContain(`_acme-challenge.${WRONG_DNS_NAME}`);
+    expect(existsSync(join(dir, 'cb', 'config', 'live', WRONG_DNS_NAME))).toBe(false);
+  });
+
+  it('refuses dns-01 when the DNS server has no TXT record for the name: dns', async () => {
+    const c = await run('certbot', ['certonly', ...cb(), '--manual', '--preferred-challenges', 'dns', '--manual-auth-hook', 'true', '-d', 'none.s440100.jinbao.internal', '--server', server(), '--agree-tos', '-m', 'ops@example.org'], certbotEnv());
+    expect(c.code).not.toBe(0);
+    expect(c.out).toMatch(/Type:\s+dns/);
+    expect(c.out).toContain('no TXT record at _acme-challenge.none.s440100.jinbao.internal');
   });
 
   it('stops on SIGTERM after draining, having logged every request as a JSON line', async () => {

@@ -28,6 +28,9 @@ describe('jinbao serve, acme eab and pki cas --pem on the command line', () => {
       [['--rate-limit-orders', '0'], /--rate-limit-orders: got "0", want a number of requests a minute from 1 to 1000000/],
       [['--acme-hosts', join(dir, 'missing')], /--acme-hosts: cannot read .*missing \(ENOENT\)/],
       [['--listen', '127.0.0.1:0'], /--listen with port 0 needs --public-url/],
+      [['--acme-dns-server', 'dns.example:53'], /--acme-dns-server: got "dns.example:53", want an IP address with an optional port, such as 192.0.2.53, 127.0.0.1:5353 or \[::1\]:5353/],
+      [['--acme-dns-server', '127.0.0.1:99999'], /--acme-dns-server port: got "99999", want a TCP port from 1 to 65535/],
+      [['--acme-tls-port', '0'], /--acme-tls-port: got "0", want a TCP port from 1 to 65535/],
     ];
     expect((await runCli([...g, 'pki', 'init'], env)).code).toBe(0);
     for (const [args, message] of cases) {

@@ -29,6 +29,7 @@ function server(limits: ConstructorParameters<typeof AcmeServer>[0]['limits']): 
     ca: {
       issueFromCsr: async () => { throw new Error('not in this test'); },
       certificate: async () => undefined,
+      issuedForKey: async () => undefined,
       revoke: async () => undefined,
       audit: async (e) => void audits.push(e),
     },

@@ -67,8 +67,33 @@ describe.each(backends)('ACME state shared by two processes on $name', ({ skip, 
     const [a, b] = await twoProcesses(await fresh());
     const order: OrderRow = { id: newId(), account_id: 'acct', status: 'ready', identifiers: '["a.s440100.jinbao.internal"]', expires_at: new Date(Date.now() + 86_400_000).toISOString(), error: null, certificate_id: null, created_at: new Date().toISOString() };
     await a.createOrder(order, []);
-    const claims = await Promise.all(Array.from({ length: 8 }, (_, i) => (i % 2 ? a : b).claimFinalize(order.id)));
+    const claims = await Promise.all(Array.from({ length: 8 }, (_, i) => (i % 2 ? a : b).claimFinalize(order.id, new Date(), 'spki')));
     expect(claims.filter(Boolean)).toHaveLength(1);
     expect((await b.order(order.id))!.status).toBe('processing');
+  });
+
+  it.skipIf(skip)('GIVEN a stale claim, reused and expired rows THEN release, reuse links, readiness and expiry work in PostgreSQL\'s SQL too', async () => {
+    const [a, b] = await twoProcesses(await fresh());
+    const now = Date.now();
+    const iso = (ms: number) => new Date(now + ms).toISOString();
+    const order = (id: string, status: OrderRow['status'], expires: number): OrderRow => ({ id, account_id: 'acct', status, identifiers: '["a.s440100.jinbao.internal"]', expires_at: iso(expires), error: null, certificate_id: null, created_at: iso(0) });
+    const authz = (id: string, orderId: string, status: 'pending' | 'valid', expires: number) => ({ authz: { id, order_id: orderId, account_id: 'acct', identifier: 'a.s440100.jinbao.internal', wildcard: 0, status, expires_at: iso(expires) }, challenges: [{ id: `c-${id}`, authz_id: id, type: 'http-01' as const, token: `t-${id}`, status: 'pending' as const, validated_at: null, error: null }] });
+    expect(await a.createOrder(order('o1', 'pending', 86_400_000), [authz('z1', 'o1', 'pending', 86_400_000)])).toBe(true);
+    await b.finishChallenge((await b.challenge('c-z1'))!, { ok: true, at: new Date() });
+    expect((await a.order('o1'))!.status).toBe('ready');
+    const reusable = await b.reusableAuthorization('acct', 'a.s440100.jinbao.internal', false, new Date(now + 3_600_000));
+    expect(reusable?.id).toBe('z1');
+    expect(await b.createOrder(order('o2', 'ready', 86_400_000), [], ['z1'])).toBe(true);
+    expect((await a.authorizationsOf('o2')).map((z) => z.id)).toEqual(['z1']);
+    expect(await a.claimFinalize('o2', new Date(now - 120_000), 'k')).toBe(true);
+    const stale = await b.staleProcessing(new Date(now - 60_000));
+    expect(stale.map((o) => o.id)).toEqual(['o2']);
+    expect(await b.releaseClaim(stale[0]!, new Date())).toBe(true);
+    expect(await a.releaseClaim(stale[0]!, new Date())).toBe(false);
+    expect((await a.order('o2'))!.status).toBe('ready');
+    expect(await a.createOrder(order('o3', 'pending', -1000), [authz('z3', 'o3', 'pending', -1000)])).toBe(true);
+    expect(await b.expire(new Date())).toEqual({ orders: 1, authorizations: 1 });
+    expect((await a.order('o3'))!.status).toBe('invalid');
+    expect((await a.authorization('z3'))!.status).toBe('invalid');
   });
 });
