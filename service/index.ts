@@ -18,6 +18,13 @@ export interface ServeRequest {
   readonly port: number;
   /** https://name:port the clients use; default https://<host>:<port>. */
   readonly publicUrl?: string;
+  /** A plain-HTTP listener for revocation data only (CRLs, OCSP, CA certificates). @default none */
+  readonly httpListen?: { readonly host: string; readonly port: number };
+  /**
+   * The base of the CRL, OCSP and CA-certificate URLs in issued certificates and CRLs.
+   * @default http://<public-url host>:<http port> with httpListen, else the public URL
+   */
+  readonly revocationUrl?: string;
   /** PEM; both or neither. Without them the service issues its own from the infrastructure CA. */
   readonly tls?: { readonly certPem: string; readonly keyPem: string };
   /** The site the service's own certificate belongs to. @default the ministry site */
@@ -38,6 +45,8 @@ export interface ServeRequest {
 export interface RunningServe {
   readonly service: RunningService;
   readonly publicUrl: string;
+  /** The base of the revocation URLs in what the service issues. */
+  readonly revocationUrl: string;
   readonly directoryUrl: string;
   readonly tlsSerial: string | null;
   readonly acme: AcmeServer;
@@ -48,6 +57,25 @@ export interface RunningServe {
 function defaultPublicUrl(host: string, port: number): string {
   const h = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
   return `https://${isIP(h) === 6 ? `[${h}]` : h}:${port}`;
+}
+
+function resolveRevocationUrl(r: ServeRequest, publicUrl: URL): string {
+  if (r.revocationUrl === undefined) {
+    if (!r.httpListen) return publicUrl.origin;
+    if (r.httpListen.port === 0) throw new InputError('--http-listen with port 0 needs --revocation-url: certificates must name the port relying parties reach');
+    return `http://${publicUrl.hostname}${r.httpListen.port === 80 ? '' : `:${r.httpListen.port}`}`;
+  }
+  const text = r.revocationUrl.replace(/\/+$/, '');
+  let u: URL | undefined;
+  try {
+    u = new URL(text);
+  } catch {
+    u = undefined;
+  }
+  if (!u || (u.protocol !== 'http:' && u.protocol !== 'https:') || u.pathname !== '/' || u.search || u.hash) {
+    throw new InputError(`--revocation-url: got "${r.revocationUrl}", want an http:// (or https://) URL with no path, e.g. http://pki.jinbao.internal`);
+  }
+  return text;
 }
 
 /** Start the service: unlock the CA keys, get a TLS certificate, migrate the ACME tables, listen. */
@@ -62,8 +90,13 @@ export async function startServe(ctx: OpsContext, r: ServeRequest): Promise<Runn
     throw new InputError(`--public-url: got "${publicUrl}", want an https:// URL such as https://pki.440000.jinbao.internal:8443`);
   }
   if (parsed.protocol !== 'https:' || parsed.pathname !== '/' || parsed.search || parsed.hash) throw new InputError(`--public-url: got "${publicUrl}", want an https:// URL with no path, e.g. https://pki.jinbao.internal:8443`);
-  const pki = await PkiPort.open(ctx, fabric, r.passphrase, { publicUrl });
+  const revocationUrl = resolveRevocationUrl(r, parsed);
+  const pki = await PkiPort.open(ctx, fabric, r.passphrase, { revocationUrl });
   await pki.unlock();
+  const hierarchyBase = await pki.distributionBase();
+  if (hierarchyBase !== revocationUrl) {
+    r.log({ at: new Date().toISOString(), level: 'warn', msg: `certificates issued here name ${revocationUrl} for revocation data while the CA certificates name ${hierarchyBase} (pki init --distribution-base): relying parties need both to reach this service; pass --revocation-url ${hierarchyBase} if it does` });
+  }
   const db = await ctx.database();
   const store = await AcmeStore.open(db);
   let tls = r.tls;
@@ -89,11 +122,11 @@ export async function startServe(ctx: OpsContext, r: ServeRequest): Promise<Runn
   });
   let service: RunningService;
   try {
-    service = await startService({ acme, pki, tls, host: r.host, port: r.port, log: r.log, checkDatabase: async () => void (await db.query('SELECT 1 AS one')) });
+    service = await startService({ acme, pki, tls, host: r.host, port: r.port, ...(r.httpListen ? { http: r.httpListen } : {}), log: r.log, checkDatabase: async () => void (await db.query('SELECT 1 AS one')) });
   } catch (err) {
-    throw new InputError(`cannot listen on ${r.host}:${r.port}: ${(err as Error).message}; pick another --listen`, { cause: err });
+    throw new InputError(`cannot listen on ${r.host}:${r.port}${r.httpListen ? ` and ${r.httpListen.host}:${r.httpListen.port}` : ''}: ${(err as Error).message}; pick another --listen${r.httpListen ? ' or --http-listen' : ''}`, { cause: err });
   }
-  return { service, publicUrl, directoryUrl: `${publicUrl}/acme/directory`, tlsSerial, acme, pki, close: (graceMs) => service.close(graceMs) };
+  return { service, publicUrl, revocationUrl, directoryUrl: `${publicUrl}/acme/directory`, tlsSerial, acme, pki, close: (graceMs) => service.close(graceMs) };
 }
 
 /** `jinbao acme eab create`: a new EAB key for a site, recorded in the audit log (never the HMAC key). */

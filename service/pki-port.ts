@@ -15,7 +15,7 @@ import type { Database } from '../lib/sql/index.js';
 import { InputError } from '../lib/errors.js';
 import type { AcmeCertificateAuthority } from '../pki/acme/ports.js';
 import { Issuer, normalizeSerial, openCaSigner, PkiStore, ROOT_CA_ID, type RevocationReason } from '../pki/index.js';
-import { cutCrl, OcspResponder, ocspAuthority, type OcspAuthority } from '../pki/revocation/index.js';
+import { CrlLedger, cutCrl, OcspResponder, ocspAuthority, type OcspAuthority } from '../pki/revocation/index.js';
 
 /** Append to the audit log (the port's audit, for operations that need no issuer). */
 export async function appendAuditEntry(state: StateAccess, entry: Parameters<AcmeCertificateAuthority['audit']>[0]): Promise<void> {
@@ -30,25 +30,39 @@ export interface CaCertificate {
 }
 
 export interface PkiPortOptions {
-  /** The service's public URL: issued certificates carry CRL and OCSP URLs under it. */
-  readonly publicUrl: string;
+  /** Where relying parties fetch revocation data: issued certificates carry CRL, OCSP and CA URLs under it, full CRLs the delta CRL's. */
+  readonly revocationUrl: string;
   /** CRLs are cut again after this long even when nothing was revoked. @default 3600 */
   readonly crlMaxAgeSeconds?: number;
+  /**
+   * After a revocation the full CRL is cut again only once the current one is this old; until
+   * then the delta CRL, cut again at every revocation, carries it. @default 60
+   */
+  readonly fullCrlIntervalSeconds?: number;
   /** nextUpdate of OCSP answers. @default 3600 */
   readonly ocspValiditySeconds?: number;
 }
 
-interface CachedCrl {
+/** A CRL as the service serves it: the DER and what HTTP caching needs. */
+export interface ServedCrl {
   readonly der: Buffer;
-  readonly seq: number;
-  readonly cutAt: number;
+  readonly number: number;
+  readonly baseNumber?: number;
+  readonly thisUpdate: Date;
   readonly nextUpdate: Date;
+}
+
+interface HeldCrl extends ServedCrl {
+  /** The revocation sequence the CRL covers up to. */
+  readonly maxSeq: number;
 }
 
 export class PkiPort implements AcmeCertificateAuthority {
   private readonly pki: PkiStore;
   private readonly issuer: Issuer;
-  private readonly crls = new Map<string, Promise<CachedCrl>>();
+  private readonly held = new Map<string, HeldCrl>();
+  private readonly cutting = new Map<string, Promise<HeldCrl>>();
+  private ledger?: Promise<CrlLedger>;
   private responders?: Promise<{ all: OcspResponder; byCa: Map<string, OcspResponder> }>;
 
   private constructor(
@@ -58,7 +72,7 @@ export class PkiPort implements AcmeCertificateAuthority {
     private readonly opts: PkiPortOptions,
   ) {
     this.pki = pki;
-    this.issuer = new Issuer(pki, fabric, passphrase, { distributionBase: opts.publicUrl.replace(/\/+$/, '') });
+    this.issuer = new Issuer(pki, fabric, passphrase, { distributionBase: opts.revocationUrl.replace(/\/+$/, '') });
   }
 
   /** The port over the state's PKI; refuses a state without a CA hierarchy. */
@@ -125,23 +139,59 @@ export class PkiPort implements AcmeCertificateAuthority {
   }
 
   /**
-   * The CA's current full CRL (DER). Cut on first request, and again when a revocation moved the
-   * store's sequence (in any process), when it is older than crlMaxAgeSeconds, or near nextUpdate.
+   * The CA's current full or delta CRL. Every process serving the state serves the CRLs kept in
+   * its ledger; one is cut (and kept) when none is usable: on first request, after an hour
+   * (crlMaxAgeSeconds) or near nextUpdate, the delta at every revocation, the full CRL after a
+   * revocation once it is fullCrlIntervalSeconds old. A delta always updates the full CRL served.
    */
-  async crl(caId: string): Promise<Buffer | undefined> {
+  async crl(caId: string, kind: 'full' | 'delta' = 'full'): Promise<ServedCrl | undefined> {
     if (!(await this.pki.getCa(caId))) return undefined;
+    const full = await this.currentCrl(caId, 'full');
+    if (kind === 'full') return full;
+    const delta = await this.currentCrl(caId, 'delta', full);
+    if (delta.baseNumber === full.number) return delta;
+    // Another process cut a newer full CRL in between: serve that one's delta.
+    return this.currentCrl(caId, 'delta', await this.currentCrl(caId, 'full'));
+  }
+
+  private async currentCrl(caId: string, kind: 'full' | 'delta', base?: HeldCrl): Promise<HeldCrl> {
+    const key = `${caId}:${kind}`;
     const seq = await this.pki.revocationSeq();
-    const now = Date.now();
-    const cached = this.crls.get(caId);
-    if (cached) {
-      const c = await cached.catch(() => undefined);
-      if (c && c.seq === seq && now - c.cutAt < (this.opts.crlMaxAgeSeconds ?? 3600) * 1000 && c.nextUpdate.getTime() - now > 3_600_000) return c.der;
-      if (this.crls.get(caId) !== cached) return (await this.crls.get(caId)!).der;
+    const usable = (c: HeldCrl | undefined): c is HeldCrl => {
+      if (c === undefined) return false;
+      const now = Date.now();
+      const age = now - c.thisUpdate.getTime();
+      if (age >= (this.opts.crlMaxAgeSeconds ?? 3600) * 1000 || c.nextUpdate.getTime() - now <= 3_600_000) return false;
+      if (kind === 'delta') return c.maxSeq === seq && c.baseNumber === base?.number;
+      return c.maxSeq === seq || age < (this.opts.fullCrlIntervalSeconds ?? 60) * 1000;
+    };
+    if (usable(this.held.get(key))) return this.held.get(key)!;
+    const pending = this.cutting.get(key);
+    if (pending) return pending;
+    const next = (async () => {
+      const ledger = await (this.ledger ??= CrlLedger.open(this.pki.db));
+      const kept = await ledger.latestKept(caId, kind);
+      if (usable(kept)) return kept;
+      const cut = await cutCrl({
+        pki: this.pki,
+        caId,
+        passphrase: this.passphrase,
+        actor: 'jinbao-serve',
+        delta: kind === 'delta',
+        keep: true,
+        ...(kind === 'full' ? { deltaUrl: `${this.opts.revocationUrl.replace(/\/+$/, '')}/crl/${caId}-delta.crl` } : {}),
+      });
+      const s = cut.slot;
+      return { der: cut.der, number: s.number, ...(s.baseNumber !== undefined ? { baseNumber: s.baseNumber } : {}), thisUpdate: s.thisUpdate, nextUpdate: s.nextUpdate, maxSeq: s.maxSeq };
+    })();
+    this.cutting.set(key, next);
+    try {
+      const c = await next;
+      this.held.set(key, c);
+      return c;
+    } finally {
+      this.cutting.delete(key);
     }
-    const next = cutCrl({ pki: this.pki, caId, passphrase: this.passphrase, actor: 'jinbao-serve' }).then((p) => ({ der: p.der, seq, cutAt: now, nextUpdate: p.slot.nextUpdate }));
-    this.crls.set(caId, next);
-    next.catch(() => this.crls.delete(caId));
-    return (await next).der;
   }
 
   /** Answer an OCSP request (never throws): for the named CA only, or for whichever CA the request names. */
@@ -159,6 +209,11 @@ export class PkiPort implements AcmeCertificateAuthority {
     for (const ca of await this.pki.listCas()) authorities.push(ocspAuthority(ca.id, ca.der, await openCaSigner(this.pki, ca.id, this.passphrase)));
     const make = (a: OcspAuthority[]) => new OcspResponder({ authorities: a, registry: this.pki, validitySeconds: this.opts.ocspValiditySeconds ?? 3600 });
     return { all: make(authorities), byCa: new Map(authorities.map((a) => [a.caId, make([a])])) };
+  }
+
+  /** The hierarchy's own distribution base (pki init --distribution-base): what its CA certificates name. */
+  distributionBase(): Promise<string> {
+    return this.pki.distributionBase();
   }
 
   /** Whether the store answers (readiness). */

@@ -12,6 +12,8 @@ import type { Runner } from '../runner.js';
 interface ServeOptions {
   listen: string;
   publicUrl?: string;
+  httpListen?: string;
+  revocationUrl?: string;
   tlsCert?: string;
   tlsKey?: string;
   tlsSite?: string;
@@ -28,9 +30,11 @@ interface ServeOptions {
 export function register(program: Command, run: Runner): void {
   program
     .command('serve')
-    .description('the certificate service: ACME (RFC 8555) enrollment, CRLs and OCSP for every CA, over HTTPS')
+    .description('the certificate service: ACME (RFC 8555) enrollment over HTTPS; CRLs and OCSP for every CA over HTTPS and, with --http-listen, plain HTTP')
     .option('--listen <host:port>', 'address and port to listen on', '127.0.0.1:8443')
     .option('--public-url <url>', 'the https:// URL clients reach this service at (ACME URLs, and the CRL and OCSP URLs in issued certificates, are under it); default https://<listen>')
+    .option('--http-listen <host:port>', 'also serve revocation data alone (/crl/, /ocsp, /ca/; never ACME) over plain HTTP here, as RFC 5280 recommends for relying parties')
+    .option('--revocation-url <url>', 'the base of the CRL, OCSP and CA-certificate URLs in issued certificates and CRLs; default http://<public-url host>:<http-listen port> with --http-listen, else --public-url')
     .option('--tls-cert <file>', 'the service\'s TLS certificate chain (PEM); default: one issued now from the infrastructure CA for the --public-url host')
     .option('--tls-key <file>', 'its private key (PEM), with --tls-cert')
     .option('--tls-site <id>', 'the inventory site the service\'s own certificate belongs to (default: the ministry)')
@@ -46,13 +50,16 @@ export function register(program: Command, run: Runner): void {
       'after',
       '\nEndpoints (under --public-url):\n' +
         '  /acme/directory           ACME; accounts need External Account Binding (jinbao acme eab create)\n' +
-        '  /crl/<ca-id>.crl          the CA\'s current full CRL (DER), cut again after revocations\n' +
+        '  /crl/<ca-id>.crl          the CA\'s current full CRL (DER); ETag, Last-Modified, 304 answers\n' +
+        '  /crl/<ca-id>-delta.crl    its delta CRL (named by the full CRL\'s FreshestCRL), cut again at every revocation\n' +
         '  /ocsp, /ocsp/<ca-id>      OCSP (RFC 6960), GET and POST\n' +
         '  /ca/<ca-id>.crt           CA certificates (DER; .pem for PEM)\n' +
         '  /healthz /readyz /metrics liveness, readiness, Prometheus metrics\n' +
+        'With --http-listen the /crl/, /ocsp and /ca/ URLs are also served over plain HTTP, and issued certificates name them there.\n' +
         'One JSON line per request goes to stderr. SIGTERM or Ctrl-C: stop accepting, finish requests and validations, exit.\n\n' +
         'Examples:\n' +
         '  $ jinbao serve --listen 0.0.0.0:8443 --public-url https://pki.jinbao.internal:8443\n' +
+        '  $ jinbao serve --listen 0.0.0.0:8443 --public-url https://pki.jinbao.internal:8443 --http-listen 0.0.0.0:80\n' +
         '  $ jinbao acme eab create --site 440100 --application employee-insurance\n' +
         '  $ REQUESTS_CA_BUNDLE=root.pem certbot certonly --standalone -d app.guangzhou.jinbao.internal \\\n' +
         '      --server https://pki.jinbao.internal:8443/acme/directory --eab-kid KID --eab-hmac-key KEY -m ops@example.org --agree-tos\n' +
@@ -61,10 +68,10 @@ export function register(program: Command, run: Runner): void {
     .action(run<ServeOptions>(serve));
 }
 
-function parseListen(text: string): { host: string; port: number } {
+function parseListen(text: string, flag = '--listen', example = '8443'): { host: string; port: number } {
   const m = /^(\[[^\]]+\]|[^:]+):([0-9]+)$/.exec(text);
-  if (!m) throw new InputError(`--listen: got "${text}", want HOST:PORT such as 127.0.0.1:8443 or [::1]:8443`);
-  return { host: m[1]!.replace(/^\[|\]$/g, ''), port: parseInteger('--listen port', m[2]!, TCP_PORT) };
+  if (!m) throw new InputError(`${flag}: got "${text}", want HOST:PORT such as 127.0.0.1:${example} or [::1]:${example}`);
+  return { host: m[1]!.replace(/^\[|\]$/g, ''), port: parseInteger(`${flag} port`, m[2]!, TCP_PORT) };
 }
 
 function readPem(flag: string, file: string): string {
@@ -77,6 +84,7 @@ function readPem(flag: string, file: string): string {
 
 async function serve(ctx: Context, o: ServeOptions): Promise<void> {
   const { host, port } = parseListen(o.listen);
+  const httpListen = o.httpListen !== undefined ? parseListen(o.httpListen, '--http-listen', '8080') : undefined;
   if ((o.tlsCert === undefined) !== (o.tlsKey === undefined)) throw new InputError('TLS: got only one of --tls-cert and --tls-key, want both or neither (neither: the service issues its own certificate)');
   const tls = o.tlsCert !== undefined ? { certPem: readPem('--tls-cert', o.tlsCert), keyPem: readPem('--tls-key', o.tlsKey!) } : undefined;
   const perMinute = (flag: string, v: string) => parseInteger(flag, v, { min: 1, max: 1_000_000, what: 'perMinute' });
@@ -99,6 +107,8 @@ async function serve(ctx: Context, o: ServeOptions): Promise<void> {
     limits,
     validityDays,
     ...(o.publicUrl !== undefined ? { publicUrl: o.publicUrl } : {}),
+    ...(httpListen ? { httpListen } : {}),
+    ...(o.revocationUrl !== undefined ? { revocationUrl: o.revocationUrl } : {}),
     ...(tls ? { tls } : {}),
     ...(o.tlsSite !== undefined ? { tlsSite: o.tlsSite } : {}),
     ...(acmeHosts ? { acmeHosts } : {}),
@@ -106,6 +116,7 @@ async function serve(ctx: Context, o: ServeOptions): Promise<void> {
     ...(o.acmeDnsServer !== undefined ? { acmeDnsServers: [o.acmeDnsServer] } : {}),
   });
   ctx.out(`jinbao serve listening on ${running.service.url} (pid ${process.pid}); ACME directory ${running.directoryUrl}\n`);
+  if (running.service.httpUrl) ctx.out(`revocation data over plain HTTP on ${running.service.httpUrl}; certificates name ${running.revocationUrl}\n`);
   if (running.tlsSerial) ctx.out(`TLS certificate ${running.tlsSerial} issued by the infrastructure CA; clients trust the root (jinbao pki cas --pem root)\n`);
   if (acmeHosts || acmeHttpPort !== undefined) ctx.err('warning: --acme-hosts / --acme-http-port are for labs and tests, not for production validation\n');
   await new Promise<void>((done) => {

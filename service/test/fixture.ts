@@ -44,14 +44,20 @@ export interface Fixture {
 
 export const NAMES = ['app.s440100.jinbao.internal', 'api.s440100.jinbao.internal', 'www.s440100.jinbao.internal', 'app.s440300.jinbao.internal', 'db.440100.jinbao.internal'];
 
-export async function startFixture(opts: { limits?: AcmeLimits } = {}): Promise<Fixture> {
+/**
+ * A `serve` over a fresh hierarchy. With `httpListen` it also serves revocation data over plain
+ * HTTP on a port picked here, and the hierarchy is created with that listener as its distribution
+ * base, so every certificate (CA certificates included) names URLs the test can fetch.
+ */
+export async function startFixture(opts: { limits?: AcmeLimits; httpListen?: boolean } = {}): Promise<Fixture> {
   const { dir, cleanup } = tempDir('jinbao-serve-');
   const inventory = join(dir, 'inventory.json');
   writeFileSync(inventory, JSON.stringify(smallInventory()));
   const ctx = new LocalOpsContext({ stateDir: join(dir, 'state'), inventory });
   const db = await ctx.database();
   const pki = await PkiStore.open(db, ctx.stateDir);
-  await initHierarchy(pki, { algorithm: 'ecdsa-p256', passphrase: PASS });
+  const httpPort = opts.httpListen ? await freePort() : undefined;
+  await initHierarchy(pki, { algorithm: 'ecdsa-p256', passphrase: PASS, ...(httpPort !== undefined ? { distributionBase: `http://127.0.0.1:${httpPort}` } : {}) });
   const rootPem = toPem((await pki.getCa('root'))!.der);
   const challenges = await challengeServer();
   const log: Record<string, unknown>[] = [];
@@ -59,6 +65,7 @@ export async function startFixture(opts: { limits?: AcmeLimits } = {}): Promise<
   const running = await startServe(ctx, {
     host: '127.0.0.1',
     port,
+    ...(httpPort !== undefined ? { httpListen: { host: '127.0.0.1', port: httpPort } } : {}),
     passphrase: PASS,
     acmeHosts: new Map(NAMES.map((n) => [n, '127.0.0.1'])),
     acmeHttpPort: challenges.port,
