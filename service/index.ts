@@ -12,6 +12,7 @@ import { appendAuditEntry, PkiPort } from './pki-port.js';
 
 export { PkiPort, appendAuditEntry, type CaCertificate, type PkiPortOptions } from './pki-port.js';
 export { startService, type RunningService, type ServiceOptions } from './http.js';
+export { isServeWorker, runPrimary, workerChannel, type Primary, type ServiceTls, type WorkerListening } from './cluster.js';
 
 export interface ServeRequest {
   readonly host: string;
@@ -78,8 +79,17 @@ function resolveRevocationUrl(r: ServeRequest, publicUrl: URL): string {
   return text;
 }
 
-/** Start the service: unlock the CA keys, get a TLS certificate, migrate the ACME tables, listen. */
-export async function startServe(ctx: OpsContext, r: ServeRequest): Promise<RunningServe> {
+interface Opened {
+  readonly fabric: ReturnType<OpsContext['fabric']>;
+  readonly publicUrl: string;
+  readonly revocationUrl: string;
+  readonly pki: PkiPort;
+  readonly tls: { readonly certPem: string; readonly keyPem: string };
+  readonly tlsSerial: string | null;
+}
+
+/** Check the URLs, unlock the CA keys, and get a TLS certificate unless one was given. */
+async function openServe(ctx: OpsContext, r: ServeRequest): Promise<Opened> {
   const fabric = ctx.fabric();
   if (r.port === 0 && r.publicUrl === undefined) throw new InputError('--listen with port 0 needs --public-url: the ACME URLs must name the port clients reach');
   const publicUrl = (r.publicUrl ?? defaultPublicUrl(r.host, r.port)).replace(/\/+$/, '');
@@ -93,22 +103,37 @@ export async function startServe(ctx: OpsContext, r: ServeRequest): Promise<Runn
   const revocationUrl = resolveRevocationUrl(r, parsed);
   const pki = await PkiPort.open(ctx, fabric, r.passphrase, { revocationUrl });
   await pki.unlock();
-  const hierarchyBase = await pki.distributionBase();
-  if (hierarchyBase !== revocationUrl) {
-    r.log({ at: new Date().toISOString(), level: 'warn', msg: `certificates issued here name ${revocationUrl} for revocation data while the CA certificates name ${hierarchyBase} (pki init --distribution-base): relying parties need both to reach this service; pass --revocation-url ${hierarchyBase} if it does` });
-  }
+  if (r.tls) return { fabric, publicUrl, revocationUrl, pki, tls: r.tls, tlsSerial: null };
+  const site = r.tlsSite ?? fabric.sites.find((s) => s.tier === 'ministry')?.id ?? fabric.sites[0]!.id;
+  const hostname = parsed.hostname.replace(/^\[|\]$/g, '');
+  const ipv4 = isIP(hostname) === 4;
+  const own = await pki.issueServiceTls({ site, dns: ipv4 || isIP(hostname) === 6 ? ['localhost'] : [hostname], ip: ipv4 ? [hostname] : [], actor: 'jinbao-serve' });
+  return { fabric, publicUrl, revocationUrl, pki, tls: { certPem: own.certPem, keyPem: own.keyPem }, tlsSerial: own.serial };
+}
+
+/**
+ * What the primary of `serve --workers N` does before forking: the same checks and key unlock as
+ * startServe, and the one TLS certificate all workers share. Nothing listens.
+ */
+export async function prepareServe(ctx: OpsContext, r: ServeRequest): Promise<{ tls: Opened['tls']; tlsSerial: string | null; publicUrl: string; revocationUrl: string; directoryUrl: string }> {
+  const o = await openServe(ctx, r);
+  await warnOnSplitBase(o, r);
+  return { tls: o.tls, tlsSerial: o.tlsSerial, publicUrl: o.publicUrl, revocationUrl: o.revocationUrl, directoryUrl: `${o.publicUrl}/acme/directory` };
+}
+
+async function warnOnSplitBase(o: Opened, r: ServeRequest): Promise<void> {
+  const hierarchyBase = await o.pki.distributionBase();
+  if (hierarchyBase === o.revocationUrl) return;
+  r.log({ at: new Date().toISOString(), level: 'warn', msg: `certificates issued here name ${o.revocationUrl} for revocation data while the CA certificates name ${hierarchyBase} (pki init --distribution-base): relying parties need both to reach this service; pass --revocation-url ${hierarchyBase} if it does` });
+}
+
+/** Start the service: unlock the CA keys, get a TLS certificate, migrate the ACME tables, listen. */
+export async function startServe(ctx: OpsContext, r: ServeRequest & { readonly quiet?: boolean }): Promise<RunningServe> {
+  const opened = await openServe(ctx, r);
+  if (!r.quiet) await warnOnSplitBase(opened, r);
+  const { fabric, publicUrl, revocationUrl, pki, tls, tlsSerial } = opened;
   const db = await ctx.database();
   const store = await AcmeStore.open(db);
-  let tls = r.tls;
-  let tlsSerial: string | null = null;
-  if (!tls) {
-    const site = r.tlsSite ?? fabric.sites.find((s) => s.tier === 'ministry')?.id ?? fabric.sites[0]!.id;
-    const hostname = parsed.hostname.replace(/^\[|\]$/g, '');
-    const ipv4 = isIP(hostname) === 4;
-    const own = await pki.issueServiceTls({ site, dns: ipv4 || isIP(hostname) === 6 ? ['localhost'] : [hostname], ip: ipv4 ? [hostname] : [], actor: 'jinbao-serve' });
-    tls = { certPem: own.certPem, keyPem: own.keyPem };
-    tlsSerial = own.serial;
-  }
   const acme = new AcmeServer({
     store,
     ca: pki,

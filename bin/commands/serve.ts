@@ -1,11 +1,12 @@
 import type { Command } from 'commander';
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { InputError } from '../../lib/errors.js';
 import { parseInteger, TCP_PORT } from '../../lib/options.js';
 import { readHostsFile } from '../../pki/acme/index.js';
 import { DEFAULT_PASSPHRASE_ENV, DEMO_PASSPHRASE_WARNING, demoPassphrase, resolvePassphrase } from '../../pki/index.js';
 import { openPki } from '../../pki/operations.js';
-import { startServe } from '../../service/index.js';
+import { isServeWorker, prepareServe, runPrimary, startServe, workerChannel } from '../../service/index.js';
 import type { Context } from '../context.js';
 import type { Runner } from '../runner.js';
 
@@ -25,6 +26,7 @@ interface ServeOptions {
   rateLimitAddress: string;
   rateLimitAccount: string;
   rateLimitOrders: string;
+  workers?: string;
 }
 
 export function register(program: Command, run: Runner): void {
@@ -38,6 +40,7 @@ export function register(program: Command, run: Runner): void {
     .option('--tls-cert <file>', 'the service\'s TLS certificate chain (PEM); default: one issued now from the infrastructure CA for the --public-url host')
     .option('--tls-key <file>', 'its private key (PEM), with --tls-cert')
     .option('--tls-site <id>', 'the inventory site the service\'s own certificate belongs to (default: the ministry)')
+    .option('--workers <n>', 'processes sharing the listeners, so OCSP signing and TLS use every core (default: the number of cores)')
     .option('--passphrase-env <name>', 'environment variable holding the CA key passphrase (also decrypts EAB keys)', DEFAULT_PASSPHRASE_ENV)
     .option('--validity-days <n>', 'validity of certificates issued through ACME', '90')
     .option('--rate-limit-address <n>', 'ACME requests a minute per client address (per process)', '600')
@@ -93,13 +96,14 @@ async function serve(ctx: Context, o: ServeOptions): Promise<void> {
     perAccountPerMinute: perMinute('--rate-limit-account', o.rateLimitAccount),
     newOrdersPerAccountPerMinute: perMinute('--rate-limit-orders', o.rateLimitOrders),
   };
+  const workers = parseInteger('--workers', o.workers ?? String(availableParallelism()), { min: 1, max: 64 });
   const validityDays = parseInteger('--validity-days', o.validityDays, { min: 1, max: 397, what: 'days' });
   const acmeHttpPort = o.acmeHttpPort !== undefined ? parseInteger('--acme-http-port', o.acmeHttpPort, { min: 1, max: 65_535, what: 'port' }) : undefined;
   const acmeHosts = o.acmeHosts !== undefined ? readHostsFile(o.acmeHosts) : undefined;
   const { passphrase, source } = await resolvePassphrase({ env: ctx.io.env, envName: o.passphraseEnv, stateDir: ctx.stateDir, demo: async () => demoPassphrase(await openPki(ctx)) });
   if (source === 'demo') ctx.err(`${DEMO_PASSPHRASE_WARNING}\n`);
   const log = (line: Record<string, unknown>) => ctx.err(`${JSON.stringify(line)}\n`);
-  const running = await startServe(ctx, {
+  const request = {
     host,
     port,
     passphrase,
@@ -114,21 +118,60 @@ async function serve(ctx: Context, o: ServeOptions): Promise<void> {
     ...(acmeHosts ? { acmeHosts } : {}),
     ...(acmeHttpPort !== undefined ? { acmeHttpPort } : {}),
     ...(o.acmeDnsServer !== undefined ? { acmeDnsServers: [o.acmeDnsServer] } : {}),
-  });
+  };
+  if (isServeWorker()) {
+    // A worker of `--workers N`: the primary checked everything, printed the banner and holds the TLS key.
+    const channel = workerChannel();
+    const running = await startServe(ctx, { ...request, tls: await channel.tls, quiet: true });
+    channel.ready({ url: running.service.url, ...(running.service.httpUrl ? { httpUrl: running.service.httpUrl } : {}) });
+    await untilSignal(true);
+    await running.close();
+    channel.done();
+    return;
+  }
+  if (workers > 1) {
+    const prepared = await prepareServe(ctx, request);
+    const primary = runPrimary({ workers, tls: prepared.tls, log });
+    const listening = await primary.ready;
+    ctx.out(`jinbao serve listening on ${listening.url} (pid ${process.pid}, ${workers} worker processes); ACME directory ${prepared.directoryUrl}\n`);
+    if (listening.httpUrl) ctx.out(`revocation data over plain HTTP on ${listening.httpUrl}; certificates name ${prepared.revocationUrl}\n`);
+    if (prepared.tlsSerial) ctx.out(`TLS certificate ${prepared.tlsSerial} issued by the infrastructure CA; clients trust the root (jinbao pki cas --pem root)\n`);
+    if (acmeHosts || acmeHttpPort !== undefined) ctx.err('warning: --acme-hosts / --acme-http-port are for labs and tests, not for production validation\n');
+    await untilSignal(false);
+    log({ at: new Date().toISOString(), level: 'info', msg: 'shutting down: the workers drain requests and validations' });
+    await primary.stop();
+    ctx.out('jinbao serve stopped\n');
+    return;
+  }
+  const running = await startServe(ctx, request);
   ctx.out(`jinbao serve listening on ${running.service.url} (pid ${process.pid}); ACME directory ${running.directoryUrl}\n`);
   if (running.service.httpUrl) ctx.out(`revocation data over plain HTTP on ${running.service.httpUrl}; certificates name ${running.revocationUrl}\n`);
   if (running.tlsSerial) ctx.out(`TLS certificate ${running.tlsSerial} issued by the infrastructure CA; clients trust the root (jinbao pki cas --pem root)\n`);
   if (acmeHosts || acmeHttpPort !== undefined) ctx.err('warning: --acme-hosts / --acme-http-port are for labs and tests, not for production validation\n');
-  await new Promise<void>((done) => {
+  await untilSignal(false);
+  log({ at: new Date().toISOString(), level: 'info', msg: 'shutting down: draining requests and validations' });
+  await running.close();
+  ctx.out('jinbao serve stopped\n');
+}
+
+/**
+ * Until SIGTERM or SIGINT. A second signal ends the process at once, except in a worker
+ * (`keep`): Ctrl-C reaches the workers and the primary, and the primary's SIGTERM must not cut a
+ * worker's draining short.
+ */
+function untilSignal(keep: boolean): Promise<void> {
+  return new Promise<void>((done) => {
+    let seen = false;
     const stop = () => {
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
+      if (!keep) {
+        process.off('SIGINT', stop);
+        process.off('SIGTERM', stop);
+      }
+      if (seen) return;
+      seen = true;
       done();
     };
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);
   });
-  log({ at: new Date().toISOString(), level: 'info', msg: 'shutting down: draining requests and validations' });
-  await running.close();
-  ctx.out('jinbao serve stopped\n');
 }
