@@ -104,6 +104,9 @@ export function runPrimary(o: { workers: number; tls: ServiceTls; log: (line: Re
       fork();
     });
   };
+  // Workers accept from the shared socket themselves: handing each connection over from the primary
+  // (the round-robin default) costs an IPC message per connection, which short OCSP connections feel.
+  cluster.schedulingPolicy = cluster.SCHED_NONE;
   for (let i = 0; i < o.workers; i++) fork();
   return {
     ready,

@@ -178,7 +178,7 @@ export async function startService(o: ServiceOptions): Promise<RunningService> {
 
   /** /ocsp (any CA) or /ocsp/<ca-id>; GET carries the base64 request as the next path segment, POST in the body. */
   async function ocsp(req: IncomingMessage, res: ServerResponse, rest: string, method: string): Promise<void> {
-    const cas = new Set((await o.pki.caCertificates()).map((c) => c.id));
+    const cas = await o.pki.caIds();
     const [first, ...more] = rest.split('/');
     const caId = first && cas.has(first) ? first : undefined;
     const encoded = (caId ? more.join('/') : rest) || '';

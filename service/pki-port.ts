@@ -57,6 +57,9 @@ interface HeldCrl extends ServedCrl {
   readonly maxSeq: number;
 }
 
+/** How long the service trusts the list of CAs it read (see PkiPort.caIds). */
+const CA_VIEW_MS = 5_000;
+
 export class PkiPort implements AcmeCertificateAuthority {
   private readonly pki: PkiStore;
   private readonly issuer: Issuer;
@@ -64,6 +67,7 @@ export class PkiPort implements AcmeCertificateAuthority {
   private readonly cutting = new Map<string, Promise<HeldCrl>>();
   private ledger?: Promise<CrlLedger>;
   private responders?: Promise<{ all: OcspResponder; byCa: Map<string, OcspResponder> }>;
+  private caView?: { ids: ReadonlySet<string>; key: string; readAt: number };
 
   private constructor(
     pki: PkiStore,
@@ -194,8 +198,24 @@ export class PkiPort implements AcmeCertificateAuthority {
     }
   }
 
+  /**
+   * The ids of the CAs there are, read again at most every CA_VIEW_MS: OCSP asks on every request,
+   * and a province CA created by another process must be answered for soon after. When the set
+   * changed, the OCSP responders are rebuilt.
+   */
+  async caIds(): Promise<ReadonlySet<string>> {
+    const now = Date.now();
+    if (this.caView && now - this.caView.readAt < CA_VIEW_MS) return this.caView.ids;
+    const cas = await this.pki.listCas();
+    const key = cas.map((c) => `${c.id}:${c.serial}:${c.status}`).join(',');
+    if (this.caView && this.caView.key !== key) this.responders = undefined;
+    this.caView = { ids: new Set(cas.map((c) => c.id)), key, readAt: now };
+    return this.caView.ids;
+  }
+
   /** Answer an OCSP request (never throws): for the named CA only, or for whichever CA the request names. */
   async ocsp(request: Uint8Array, caId?: string): Promise<Buffer | undefined> {
+    await this.caIds();
     this.responders ??= this.openResponders();
     this.responders.catch(() => (this.responders = undefined));
     const r = await this.responders;
