@@ -154,15 +154,16 @@ export class PkiPort implements AcmeCertificateAuthority {
     if (kind === 'full') return full;
     const delta = await this.currentCrl(caId, 'delta', full);
     if (delta.baseNumber === full.number) return delta;
-    // Another process cut a newer full CRL in between: serve that one's delta.
-    return this.currentCrl(caId, 'delta', await this.currentCrl(caId, 'full'));
+    // A newer full CRL was published meanwhile (another process, or pki crl): the delta was cut
+    // over that one, so cut a full CRL now and its delta, so that the two served belong together.
+    return this.currentCrl(caId, 'delta', await this.currentCrl(caId, 'full', undefined, true));
   }
 
-  private async currentCrl(caId: string, kind: 'full' | 'delta', base?: HeldCrl): Promise<HeldCrl> {
+  private async currentCrl(caId: string, kind: 'full' | 'delta', base?: HeldCrl, force = false): Promise<HeldCrl> {
     const key = `${caId}:${kind}`;
     const seq = await this.pki.revocationSeq();
     const usable = (c: HeldCrl | undefined): c is HeldCrl => {
-      if (c === undefined) return false;
+      if (c === undefined || force) return false;
       const now = Date.now();
       const age = now - c.thisUpdate.getTime();
       if (age >= (this.opts.crlMaxAgeSeconds ?? 3600) * 1000 || c.nextUpdate.getTime() - now <= 3_600_000) return false;

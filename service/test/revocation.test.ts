@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { b64url } from '../../pki/acme/jws.js';
 import { p256Csr, type AcmeClient } from '../../pki/acme/client.js';
-import { startFixture, type Fixture } from './fixture.js';
+import { cutCrl } from '../../pki/revocation/index.js';
+import { PASS, startFixture, type Fixture } from './fixture.js';
 
 let f: Fixture;
 let client: AcmeClient;
@@ -165,6 +166,20 @@ describe('jinbao serve: revocation data over plain HTTP at the URLs certificates
     expect(v.code).not.toBe(0);
     const o = await openssl(['ocsp', '-issuer', c.inter, '-cert', c.leaf, '-url', `${base}/ocsp/infrastructure`, '-CAfile', c.root, '-verify_other', c.inter]);
     expect(o.out).toMatch(/: revoked/);
+  });
+
+  it('GIVEN a full CRL cut outside the service (pki crl) WHEN the delta is asked for THEN the full CRL and delta served belong together', async () => {
+    const base = f.running.service.httpUrl!;
+    const before = await plain('GET', `${base}/crl/root.crl`);
+    const outside = await cutCrl({ pki: f.pki, caId: 'root', passphrase: PASS });
+    expect(`"root-${outside.slot.number}"`).not.toBe(before.headers.etag);
+    const delta = await plain('GET', `${base}/crl/root-delta.crl`);
+    const full = await plain('GET', `${base}/crl/root.crl`);
+    writeFileSync(files('root-delta.pem'), pemOf('X509 CRL', delta.body));
+    const text = await openssl(['crl', '-in', files('root-delta.pem'), '-noout', '-text']);
+    const fullNumber = /^"root-(\d+)"$/.exec(String(full.headers.etag))?.[1];
+    expect(Number(fullNumber)).toBeGreaterThan(outside.slot.number);
+    expect(text.out).toMatch(new RegExp(`X509v3 Delta CRL Indicator: critical\\s*\\n\\s*${fullNumber}\\b`));
   });
 
   it('unknown CAs and methods are refused on the plain-HTTP listener too', async () => {
