@@ -1,7 +1,8 @@
 /**
  * OCSP through `jinbao serve` against OpenSSL's own responder, in the same run, with the same
  * client (autocannon), the same requests and the same signer:
- *  - OpenSSL: `openssl ocsp -index index.txt -CA infra.pem -rsigner infra.pem -rkey infra.key -multi 2`,
+ *  - OpenSSL: `openssl ocsp -index index.txt -CA infra.pem -rsigner infra.pem -rkey infra.key -multi 2 -timeout 1`
+ *    (without -timeout a responder process waits forever on a connection the client left open),
  *    answering for the infrastructure CA and signing with that CA's own key (the service signs with
  *    each CA's own key too, RFC 6960 §2.6, so "same signer" is the CA key on both sides);
  *  - jinbao: `jinbao serve --workers N` (default: the cores), POST to /ocsp/infrastructure on its
@@ -15,7 +16,7 @@
  * a private network namespace made here (`ip netns add`, loopback only) and removed afterwards:
  * needs root. Every child is stopped by its pid, also on failure.
  *
- *   npx tsc -p tsconfig.json && npx tsx bench/ocsp.ts    # 3 samples of 5 s per configuration
+ *   npx tsc -p tsconfig.json && npx tsx bench/ocsp.ts    # 3 samples of 5 s, 4 connections, per configuration
  *   npx tsx bench/ocsp.ts --runs 5 --workers 2
  *   npx tsx bench/ocsp.ts --smoke                         # 1 s loads, proves the paths work
  */
@@ -237,7 +238,7 @@ async function main(): Promise<void> {
       await ctx.close();
     }
     const env = { JINBAO_PKI_PASSPHRASE: PASS };
-    const ossl = startChild(ns, 'openssl', ['ocsp', '-index', f['index.txt']!, '-port', String(opensslPort), '-CA', f['infra.pem']!, '-rsigner', f['infra.pem']!, '-rkey', f['infra.key']!, '-passin', 'env:JINBAO_PKI_PASSPHRASE', '-multi', '2', '-nmin', '60', '-ignore_err'], env, children, join(dir, 'openssl.log'));
+    const ossl = startChild(ns, 'openssl', ['ocsp', '-index', f['index.txt']!, '-port', String(opensslPort), '-CA', f['infra.pem']!, '-rsigner', f['infra.pem']!, '-rkey', f['infra.key']!, '-passin', 'env:JINBAO_PKI_PASSPHRASE', '-multi', '2', '-nmin', '60', '-ignore_err', '-timeout', '1'], env, children, join(dir, 'openssl.log'));
     const serve = startChild(ns, process.execPath, [jinbao, '--state', state, '--inventory', inventory, 'serve', '--workers', String(workers), '--listen', `127.0.0.1:${servePort}`, '--http-listen', `127.0.0.1:${httpPort}`], env, children, join(dir, 'serve.log'));
     await waitFor('jinbao serve listening', () => serve.out().includes('listening on') || serve.child.exitCode !== null, 120_000);
     if (serve.child.exitCode !== null) throw new Error(`jinbao serve exited: ${serve.out()}`);
