@@ -109,7 +109,7 @@ describe('benchmark arguments', () => {
     const runner = await bench(['bench/run.ts', '--runs', '1e3'], 60_000);
     expect(runner.code).toBe(2);
     expect(runner.stderr).toBe('--runs: got "1e3", want a whole number of runs from 1 to 1000 in decimal digits, e.g. --runs 5\n');
-    expect(() => parseRunnerArgs(['--only', 'pki,nope'])).toThrow('--only: got "pki,nope", want benchmark names from inventory, synth, pki, pki-revocation, acme, comply, drill, state, wan');
+    expect(() => parseRunnerArgs(['--only', 'pki,nope'])).toThrow('--only: got "pki,nope", want benchmark names from inventory, synth, pki, pki-revocation, ocsp, acme, comply, drill, state, wan');
   });
 
   it('median, range and spread of samples; a comparison is the ratio of the medians', () => {
