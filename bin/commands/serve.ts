@@ -138,7 +138,7 @@ async function serve(ctx: Context, o: ServeOptions): Promise<void> {
     if (prepared.tlsSerial) ctx.out(`TLS certificate ${prepared.tlsSerial} issued by the infrastructure CA; clients trust the root (jinbao pki cas --pem root)\n`);
     if (acmeHosts || acmeHttpPort !== undefined) ctx.err('warning: --acme-hosts / --acme-http-port are for labs and tests, not for production validation\n');
     await untilSignal(false);
-    log({ at: new Date().toISOString(), level: 'info', msg: 'shutting down: the workers drain requests and validations' });
+    log({ at: new Date().toISOString(), level: 'info', msg: 'shutting down: draining requests and validations' });
     await primary.stop();
     ctx.out('jinbao serve stopped\n');
     return;
