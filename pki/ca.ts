@@ -8,6 +8,7 @@ import type { Queryable } from '../lib/sql/index.js';
 import type { CaPurpose, CaRecord, PkiStore } from './store.js';
 import { assembleSigned, buildExtensions, certificateKeyId, certificateParts, encodeName, encodeTbs, formatName, newSerial, parseSubject, spkiKeyId, type DistinguishedName } from './x509.js';
 import { inputError } from '../lib/i18n/index.js';
+import { DEFAULT_DISTRIBUTION, DISTRIBUTION_BASE_SETTING, normalizeDistributionBase, urlsFor } from './profiles.js';
 import { PKI_MESSAGES } from './messages.js';
 
 /**
@@ -64,6 +65,11 @@ export interface HierarchyOptions {
   /** @default now */
   readonly now?: Date;
   readonly actor?: string;
+  /**
+   * The base of the CRL, OCSP and CA-certificate URLs in every certificate of this hierarchy (and
+   * the FreshestCRL of its CRLs), kept in the store. @default http://pki.jinbao.internal
+   */
+  readonly distributionBase?: string;
 }
 
 function caSubject(cn: string, extra: DistinguishedName = []): DistinguishedName {
@@ -74,7 +80,7 @@ async function createCa(
   backend: KeyBackend,
   passphrase: string,
   spec: { id: string; purpose: CaPurpose; site: string | null; subject: DistinguishedName; algorithm: CaAlgorithm; validityDays: number; now: Date },
-  parent?: { record: CaRecord; signer: CaSigner },
+  parent?: { record: CaRecord; signer: CaSigner; distributionBase: string },
 ): Promise<CaRecord> {
   const { ref, signer } = await backend.generate(spec.algorithm, spec.id, passphrase);
   const notBefore = new Date(spec.now.getTime() - BACKDATE_MS);
@@ -96,6 +102,9 @@ async function createCa(
       keyUsage: ['keyCertSign', 'cRLSign', ...(parent ? (['digitalSignature'] as const) : [])],
       subjectKeyId: skid,
       authorityKeyId: parent ? certificateKeyId(parent.record.der) : skid,
+      // An issuing CA names where its parent publishes revocation data, so relying parties can check the
+      // whole chain (openssl verify -crl_check_all) without hand-configured CRLs; the root names none.
+      ...(parent ? { crlUrl: urlsFor(parent.distributionBase, parent.record.id).crl, ocspUrl: urlsFor(parent.distributionBase, parent.record.id).ocsp, caIssuersUrl: urlsFor(parent.distributionBase, parent.record.id).caIssuers } : {}),
     }),
   });
   const der = assembleSigned(tbs, spec.algorithm, await (parent ? parent.signer : signer).sign(tbs));
@@ -141,6 +150,7 @@ export async function initHierarchy(pki: PkiStore, opts: HierarchyOptions): Prom
     await pki.auditRefusal({ action: 'pki.init', subject: ROOT_CA_ID, actor: opts.actor, details: { reason: err.message } });
     throw err;
   }
+  const distributionBase = normalizeDistributionBase(opts.distributionBase ?? DEFAULT_DISTRIBUTION.base);
   const root = await createCa(backend, opts.passphrase, {
     id: ROOT_CA_ID,
     purpose: 'root',
@@ -155,15 +165,16 @@ export async function initHierarchy(pki: PkiStore, opts: HierarchyOptions): Prom
     backend,
     opts.passphrase,
     { id: MINISTRY_STAFF_CA_ID, purpose: 'staff', site: '000000', subject: caSubject('Jinbao Ministry Staff CA'), algorithm: opts.algorithm, validityDays: ISSUING_VALIDITY_DAYS, now },
-    { record: root, signer: rootSigner },
+    { record: root, signer: rootSigner, distributionBase },
   );
   const infra = await createCa(
     backend,
     opts.passphrase,
     { id: INFRASTRUCTURE_CA_ID, purpose: 'infrastructure', site: null, subject: caSubject('Jinbao Infrastructure CA'), algorithm: opts.algorithm, validityDays: ISSUING_VALIDITY_DAYS, now },
-    { record: root, signer: rootSigner },
+    { record: root, signer: rootSigner, distributionBase },
   );
   await pki.db.write(async (tx) => {
+    await tx.run('INSERT INTO pki_settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET value = excluded.value', [DISTRIBUTION_BASE_SETTING, distributionBase]);
     for (const ca of [root, ministry, infra]) {
       await pki.insertCa(tx, ca);
       await appendAudit(tx, { action: 'pki.ca.create', outcome: 'ok', subject: ca.id, actor: opts.actor, details: { serial: ca.serial, algorithm: ca.algorithm, subject: ca.subject, notAfter: ca.notAfter.toISOString(), keyBackend: ca.keyBackend } });
@@ -219,7 +230,7 @@ async function createProvinceStaffCa(pki: PkiStore, province: Site, passphrase: 
       backend,
       passphrase,
       { id, purpose: 'staff', site: province.id, subject: caSubject(`Jinbao Staff CA ${province.slug}`, [{ type: 'OU', value: province.name }]), algorithm: root.algorithm, validityDays: ISSUING_VALIDITY_DAYS, now },
-      { record: root, signer: rootSigner },
+      { record: root, signer: rootSigner, distributionBase: await pki.distributionBase() },
     );
   } catch (err) {
     // Another process holds the key label: it is creating this CA right now. Use its CA once recorded.
@@ -340,7 +351,7 @@ export async function replaceCa(pki: PkiStore, id: string, passphrase: string, o
       backend,
       passphrase,
       { id: next.id, purpose: old.purpose, site: old.site, subject: next.subject, algorithm: old.algorithm, validityDays: ISSUING_VALIDITY_DAYS, now: opts.now ?? new Date() },
-      { record: parent, signer: parentSigner },
+      { record: parent, signer: parentSigner, distributionBase: await pki.distributionBase() },
     );
   } catch (err) {
     // A concurrent replace-ca that won holds the successor's key label: report that, not the key clash.

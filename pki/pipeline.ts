@@ -6,7 +6,7 @@ import { describeKey, SM2_DEFAULT_ID, type CaAlgorithm, type SubscriberKey } fro
 import { chainOf, ensureProvinceStaffCa, INFRASTRUCTURE_CA_ID, openCaSigner, requireRootCa, ROOT_CA_ID, staffCaIdFor, type CaSigner, type KeyBackends } from './ca.js';
 import { describePublicKey, parseCsr, signatureVerifies, verifyCsrSignature, type ParsedCsr } from './csr.js';
 import { generateSoftwareKey, type SoftwareKey } from './keys.js';
-import { DEFAULT_DISTRIBUTION, KEY_FAMILY_NAMES, keyUsageFor, organizationOf, profileByName, urlsFor, type Profile, type SanRule } from './profiles.js';
+import { KEY_FAMILY_NAMES, keyUsageFor, organizationOf, profileByName, urlsFor, type Profile, type SanRule } from './profiles.js';
 import type { CaRecord, CertificateRecord, IssuedEntry, IssueRejection, PkiStore } from './store.js';
 import { assembleSigned, authorityInfoAccessExtension, authorityKeyIdExtension, buildExtensions, certificateKeyId, certificateParts, crlDistributionExtension, encodeName, encodeTbs, formatName, NAME_ATTRIBUTES, newSerial, parseSubject, spkiKeyId, type DistinguishedName, type NameAttribute } from './x509.js';
 
@@ -330,7 +330,7 @@ async function enforcerStage(d: Draft, issuer: Issuer): Promise<void> {
 export interface IssuerOptions {
   /** Key backends besides the software one (PKCS#11). */
   readonly backends?: KeyBackends;
-  /** @default http://pki.jinbao.internal */
+  /** @default the hierarchy's (pki init --distribution-base; http://pki.jinbao.internal when never set) */
   readonly distributionBase?: string;
   /** Serial source. @default 126 random bits */
   readonly newSerial?: () => string;
@@ -420,7 +420,7 @@ export class Issuer {
   private readonly issuers = new Map<string, IssuerParts>();
 
   readonly backends: KeyBackends | undefined;
-  readonly distributionBase: string;
+  private distributionBase: string | undefined;
   private readonly nextSerial: () => string;
 
   constructor(
@@ -430,7 +430,7 @@ export class Issuer {
     opts: IssuerOptions = {},
   ) {
     this.backends = opts.backends;
-    this.distributionBase = opts.distributionBase ?? DEFAULT_DISTRIBUTION.base;
+    this.distributionBase = opts.distributionBase;
     this.nextSerial = opts.newSerial ?? newSerial;
     this.cas = new CaView(pki);
   }
@@ -449,7 +449,7 @@ export class Issuer {
   private issuerOf(ca: CaRecord): IssuerParts {
     let v = this.issuers.get(ca.id);
     if (!v || v.caSerial !== ca.serial) {
-      const urls = urlsFor(this.distributionBase, ca.id);
+      const urls = urlsFor(this.distributionBase!, ca.id);
       v = {
         caSerial: ca.serial,
         nameDer: certificateParts(ca.der).subjectDer,
@@ -466,7 +466,7 @@ export class Issuer {
   private authorityInfoAccess(iss: IssuerParts, caId: string, p: Profile): Uint8Array | undefined {
     const key = `${p.urls.ocsp ? 'o' : ''}${p.urls.caIssuers ? 'i' : ''}`;
     if (!iss.authorityInfoAccess.has(key)) {
-      const urls = urlsFor(this.distributionBase, caId);
+      const urls = urlsFor(this.distributionBase!, caId);
       iss.authorityInfoAccess.set(key, authorityInfoAccessExtension(p.urls.ocsp ? urls.ocsp : undefined, p.urls.caIssuers ? urls.caIssuers : undefined));
     }
     return iss.authorityInfoAccess.get(key);
@@ -575,6 +575,7 @@ export class Issuer {
     await yieldToIo();
     const ca = d.ca!;
     const signer = await this.signer(ca.id);
+    this.distributionBase ??= await this.pki.distributionBase();
     const iss = this.issuerOf(ca);
     const aia = this.authorityInfoAccess(iss, ca.id, d.profile);
     const extensions = buildExtensions({

@@ -219,6 +219,29 @@ export interface DistributionUrls {
 }
 export const DEFAULT_DISTRIBUTION: DistributionUrls = { base: 'http://pki.jinbao.internal' };
 
+/** The pki_settings entry holding the hierarchy's distribution base (set once, by pki init). */
+export const DISTRIBUTION_BASE_SETTING = 'distribution-base';
+
+/**
+ * The URLs naming `caId`'s revocation data. The OCSP URL is per CA (`/ocsp/<ca-id>`), so that it
+ * answers for that CA whether the responder behind it serves every CA (jinbao serve) or one
+ * (jinbao pki ocsp serve behind a path-routing proxy).
+ */
 export function urlsFor(base: string, caId: string): { crl: string; ocsp: string; caIssuers: string } {
-  return { crl: `${base}/crl/${caId}.crl`, ocsp: `${base}/ocsp`, caIssuers: `${base}/ca/${caId}.crt` };
+  return { crl: `${base}/crl/${caId}.crl`, ocsp: `${base}/ocsp/${caId}`, caIssuers: `${base}/ca/${caId}.crt` };
+}
+
+/** A distribution base as the store keeps it: an http(s) URL without path, query or trailing slash. */
+export function normalizeDistributionBase(text: string, flag = '--distribution-base'): string {
+  const trimmed = text.trim().replace(/\/+$/, '');
+  let u: URL | undefined;
+  try {
+    u = new URL(trimmed);
+  } catch {
+    u = undefined;
+  }
+  if (!u || (u.protocol !== 'http:' && u.protocol !== 'https:') || u.pathname !== '/' || u.search || u.hash || u.username) {
+    throw new InputError(`${flag}: got "${text}", want an http:// URL with no path, such as http://pki.jinbao.internal (RFC 5280 recommends http for CRLs and OCSP)`);
+  }
+  return trimmed;
 }

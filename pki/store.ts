@@ -4,6 +4,7 @@ import { CommitOutcomeUnknown, type Database, type Queryable, type SqlMigration,
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CaAlgorithm } from './algorithms.js';
+import { DEFAULT_DISTRIBUTION, DISTRIBUTION_BASE_SETTING } from './profiles.js';
 
 /**
  * The certificate store: CA records, issued certificates, the revocation sequence and the CA keys'
@@ -772,6 +773,11 @@ export class PkiStore {
   async setting(name: string): Promise<string | undefined> {
     const [r] = await this.db.query<{ value: string }>('SELECT value FROM pki_settings WHERE name = $1', [name]);
     return r?.value;
+  }
+
+  /** The base of the CRL, OCSP and CA-certificate URLs this hierarchy's certificates carry (pki init --distribution-base). */
+  async distributionBase(): Promise<string> {
+    return (await this.setting(DISTRIBUTION_BASE_SETTING)) ?? DEFAULT_DISTRIBUTION.base;
   }
 
   /** Set `name` unless it is set; returns the value the store holds afterwards (the first writer's). */

@@ -1,10 +1,10 @@
 import { createServer, type Server } from 'node:https';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createServer as createPlainServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Counter, Histogram, Registry } from 'prom-client';
 import type { AcmeServer } from '../pki/acme/server.js';
-import type { CmpServer } from '../pki/cmp/server.js';
 import type { PkiPort } from './pki-port.js';
+import type { CmpServer } from '../pki/cmp/server.js';
 import { handleAdmin, type AdminOptions } from './admin.js';
 
 /**
@@ -12,12 +12,14 @@ import { handleAdmin, type AdminOptions } from './admin.js';
  * and revocation data at stable URLs (CRLs, OCSP, CA certificates) for every CA. One JSON line
  * per request goes to the access log. Nothing a client sends can make it answer with a stack
  * trace: unexpected failures are logged and answered with a bare 500.
+ *
+ * A second, plain-HTTP listener may serve the revocation data alone (RFC 5280 §4.2.1.13 and RFC
+ * 6960 expect CRLs and OCSP over http: checking a TLS server must not need revocation data fetched
+ * over TLS). It answers /crl/, /ocsp and /ca/ and nothing else; ACME stays on HTTPS.
  */
 
 export interface ServiceOptions {
   readonly acme: AcmeServer;
-  /** CMP at /cmp/<site> (staff enrollment). */
-  readonly cmp?: CmpServer;
   readonly pki: PkiPort;
   readonly tls: { readonly certPem: string; readonly keyPem: string };
   readonly host: string;
@@ -28,6 +30,12 @@ export interface ServiceOptions {
   readonly checkDatabase: () => Promise<void>;
   /** @default 64 KiB */
   readonly maxBodyBytes?: number;
+  /** Cache-Control max-age of CRLs, in seconds. @default 60 */
+  readonly crlMaxAgeSeconds?: number;
+  /** A plain-HTTP listener for revocation data only (CRLs, OCSP, CA certificates). @default none */
+  readonly http?: { readonly host: string; readonly port: number };
+  /** CMP at /cmp/<site> (staff enrollment). */
+  readonly cmp?: CmpServer;
   /** Client mode (`POST /admin/run`): operators authenticate with client certificates chained to `clientCa` (PEM). */
   readonly admin?: AdminOptions & { readonly clientCa: string };
 }
@@ -36,11 +44,25 @@ export interface RunningService {
   readonly url: string;
   readonly port: number;
   readonly registry: Registry;
+  /** The plain-HTTP listener's URL and port, when there is one. */
+  readonly httpUrl?: string;
+  readonly httpPort?: number;
   /** Stop accepting, finish what is in flight (at most `graceMs`), then close. */
   close(graceMs?: number): Promise<void>;
 }
 
 const OCSP_MAX_BYTES = 16 * 1024;
+
+/** What a listener serves: everything (HTTPS) or revocation data only (plain HTTP). */
+type Scope = 'all' | 'revocation';
+
+/** RFC 9110 §13.1: If-None-Match wins over If-Modified-Since. */
+function notModified(req: IncomingMessage, etag: string, lastModified: Date): boolean {
+  const inm = req.headers['if-none-match'];
+  if (inm !== undefined) return inm.split(',').some((t) => { const v = t.trim().replace(/^W\//, ''); return v === '*' || v === etag; });
+  const ims = Date.parse(req.headers['if-modified-since'] ?? '');
+  return Number.isFinite(ims) && Math.floor(lastModified.getTime() / 1000) * 1000 <= ims;
+}
 
 class BodyTooLarge extends Error {}
 
@@ -64,11 +86,11 @@ function routeOf(path: string): string {
     const head = path.split('/')[2] ?? '';
     return ['directory', 'new-nonce', 'new-account', 'new-order', 'acct', 'order', 'authz', 'chall', 'cert', 'revoke-cert', 'key-change', 'renewal-info'].includes(head) ? `acme:${head}` : 'acme:other';
   }
-  if (path.startsWith('/cmp/')) return 'cmp';
   if (path.startsWith('/crl/')) return 'crl';
   if (path.startsWith('/ocsp')) return 'ocsp';
-  if (path.startsWith('/ca/')) return 'ca';
+  if (path.startsWith('/cmp/')) return 'cmp';
   if (path === '/admin/run') return 'admin';
+  if (path.startsWith('/ca/')) return 'ca';
   return 'other';
 }
 
@@ -92,8 +114,10 @@ export async function startService(o: ServiceOptions): Promise<RunningService> {
 
   const problemBody = (status: number, detail: string) => JSON.stringify({ type: 'urn:ietf:params:acme:error:malformed', detail, status });
 
-  async function route(req: IncomingMessage, res: ServerResponse, path: string): Promise<string | undefined> {
+  async function route(req: IncomingMessage, res: ServerResponse, path: string, scope: Scope): Promise<string | undefined> {
     const method = req.method ?? 'GET';
+    if (await revocation(req, res, path, method)) return undefined;
+    if (scope === 'revocation') return void send(res, 404, { 'content-type': 'text/plain' }, 'not found: this listener serves /crl/, /ocsp and /ca/ only\n');
     if (path === '/healthz') return void send(res, 200, { 'content-type': 'text/plain' }, 'ok\n');
     if (path === '/readyz') {
       if (draining) return void send(res, 503, { 'content-type': 'text/plain' }, 'shutting down\n');
@@ -140,28 +164,47 @@ export async function startService(o: ServiceOptions): Promise<RunningService> {
       send(res, r.status, { 'content-type': r.status === 200 ? 'application/pkixcmp' : 'text/plain', 'cache-control': 'no-store' }, r.body);
       return r.refused ? `cmp:${r.outcome}` : undefined;
     }
-    const crl = /^\/crl\/([a-z0-9-]{1,64})\.crl$/.exec(path);
-    if (crl && (method === 'GET' || method === 'HEAD')) {
-      const der = await o.pki.crl(crl[1]!);
-      if (!der) return void send(res, 404, { 'content-type': 'text/plain' }, `no CA ${crl[1]}\n`);
-      return void send(res, 200, { 'content-type': 'application/pkix-crl', 'cache-control': 'max-age=300' }, method === 'HEAD' ? Buffer.alloc(0) : der);
-    }
-    const caCert = /^\/ca\/([a-z0-9-]{1,64})\.(crt|pem)$/.exec(path);
-    if (caCert && method === 'GET') {
-      const ca = await o.pki.caCertificate(caCert[1]!);
-      if (!ca) return void send(res, 404, { 'content-type': 'text/plain' }, `no CA ${caCert[1]}\n`);
-      if (caCert[2] === 'crt') return void send(res, 200, { 'content-type': 'application/pkix-cert' }, Buffer.from(ca.der));
-      return void send(res, 200, { 'content-type': 'application/x-pem-file' }, `-----BEGIN CERTIFICATE-----\n${Buffer.from(ca.der).toString('base64').replace(/.{64}/g, '$&\n').replace(/\n?$/, '\n')}-----END CERTIFICATE-----\n`);
-    }
-    if (path === '/ocsp' || path.startsWith('/ocsp/')) return void (await ocsp(req, res, path.slice('/ocsp'.length).replace(/^\//, ''), method));
     if (path === '/admin/run' && method === 'POST' && o.admin) return handleAdmin(req, res, o.admin);
     send(res, 404, { 'content-type': 'text/plain' }, 'not found\n');
     return undefined;
   }
 
+  /** CRLs, CA certificates and OCSP; false when `path` is none of them. */
+  async function revocation(req: IncomingMessage, res: ServerResponse, path: string, method: string): Promise<boolean> {
+    const crl = /^\/crl\/([a-z0-9-]{1,64}?)(-delta)?\.crl$/.exec(path);
+    if (crl && (method === 'GET' || method === 'HEAD')) {
+      const served = await o.pki.crl(crl[1]!, crl[2] ? 'delta' : 'full');
+      if (!served) return void send(res, 404, { 'content-type': 'text/plain' }, `no CA ${crl[1]}\n`), true;
+      const headers = {
+        'content-type': 'application/pkix-crl',
+        'cache-control': `max-age=${o.crlMaxAgeSeconds ?? 60}`,
+        etag: `"${crl[1]}-${served.number}"`,
+        'last-modified': served.thisUpdate.toUTCString(),
+        expires: served.nextUpdate.toUTCString(),
+      };
+      if (notModified(req, headers.etag, served.thisUpdate)) {
+        res.writeHead(304, headers);
+        res.end();
+        return true;
+      }
+      send(res, 200, headers, method === 'HEAD' ? Buffer.alloc(0) : served.der);
+      return true;
+    }
+    const caCert = /^\/ca\/([a-z0-9-]{1,64})\.(crt|pem)$/.exec(path);
+    if (caCert && method === 'GET') {
+      const ca = await o.pki.caCertificate(caCert[1]!);
+      if (!ca) return void send(res, 404, { 'content-type': 'text/plain' }, `no CA ${caCert[1]}\n`), true;
+      if (caCert[2] === 'crt') return void send(res, 200, { 'content-type': 'application/pkix-cert' }, Buffer.from(ca.der)), true;
+      send(res, 200, { 'content-type': 'application/x-pem-file' }, `-----BEGIN CERTIFICATE-----\n${Buffer.from(ca.der).toString('base64').replace(/.{64}/g, '$&\n').replace(/\n?$/, '\n')}-----END CERTIFICATE-----\n`);
+      return true;
+    }
+    if (path === '/ocsp' || path.startsWith('/ocsp/')) return void (await ocsp(req, res, path.slice('/ocsp'.length).replace(/^\//, ''), method)), true;
+    return false;
+  }
+
   /** /ocsp (any CA) or /ocsp/<ca-id>; GET carries the base64 request as the next path segment, POST in the body. */
   async function ocsp(req: IncomingMessage, res: ServerResponse, rest: string, method: string): Promise<void> {
-    const cas = new Set((await o.pki.caCertificates()).map((c) => c.id));
+    const cas = await o.pki.caIds();
     const [first, ...more] = rest.split('/');
     const caId = first && cas.has(first) ? first : undefined;
     const encoded = (caId ? more.join('/') : rest) || '';
@@ -187,16 +230,13 @@ export async function startService(o: ServiceOptions): Promise<RunningService> {
     send(res, 200, { 'content-type': 'application/ocsp-response' }, answer);
   }
 
-  // Client certificates are asked for, never required: ACME and revocation clients have none; only
-  // /admin/run insists on one that chains to the jinbao root.
-  const clientAuth = o.admin ? { requestCert: true, rejectUnauthorized: false, ca: o.admin.clientCa } : {};
-  const server: Server = createServer({ key: o.tls.keyPem, cert: o.tls.certPem, ...clientAuth }, (req, res) => {
+  const onRequest = (scope: Scope) => (req: IncomingMessage, res: ServerResponse) => {
     const started = process.hrtime.bigint();
     inFlight++;
     const path = (req.url ?? '/').split('?')[0]!;
     const label = routeOf(path);
     let problem: string | undefined;
-    route(req, res, path)
+    route(req, res, path, scope)
       .then((p) => void (problem = p))
       .catch((err: unknown) => {
         o.log({ at: new Date().toISOString(), level: 'error', msg: 'request failed', path: path.slice(0, 200), error: (err as Error)?.message, stack: (err as Error)?.stack });
@@ -218,33 +258,55 @@ export async function startService(o: ServiceOptions): Promise<RunningService> {
         });
         if (--inFlight === 0) idle?.();
       });
-  });
+  };
+  // Client certificates are asked for, never required: ACME and revocation clients have none; only
+  // /admin/run insists on one that chains to the jinbao root.
+  const clientAuth = o.admin ? { requestCert: true, rejectUnauthorized: false, ca: o.admin.clientCa } : {};
+  const server: Server = createServer({ key: o.tls.keyPem, cert: o.tls.certPem, ...clientAuth }, onRequest('all'));
+  const plain = o.http ? createPlainServer(onRequest('revocation')) : undefined;
   server.headersTimeout = 20_000;
   server.requestTimeout = 60_000;
   server.keepAliveTimeout = 5_000;
   server.on('tlsClientError', () => undefined);
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(o.port, o.host, () => {
-      server.off('error', reject);
-      resolve();
+  const listen = (srv: Server | ReturnType<typeof createPlainServer>, port: number, host: string) =>
+    new Promise<void>((resolve, reject) => {
+      srv.once('error', reject);
+      srv.listen(port, host, () => {
+        srv.off('error', reject);
+        resolve();
+      });
     });
-  });
+  const urlOf = (scheme: string, addr: AddressInfo) => `${scheme}://${addr.family === 'IPv6' ? `[${addr.address}]` : addr.address}:${addr.port}`;
+  await listen(server, o.port, o.host);
+  if (plain && o.http) {
+    plain.headersTimeout = server.headersTimeout;
+    plain.requestTimeout = server.requestTimeout;
+    plain.keepAliveTimeout = server.keepAliveTimeout;
+    try {
+      await listen(plain, o.http.port, o.http.host);
+    } catch (err) {
+      server.close();
+      throw err;
+    }
+  }
   const addr = server.address() as AddressInfo;
-  const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+  const plainAddr = plain?.address() as AddressInfo | undefined;
   return {
-    url: `https://${host}:${addr.port}`,
+    url: urlOf('https', addr),
     port: addr.port,
     registry,
+    ...(plainAddr ? { httpUrl: urlOf('http', plainAddr), httpPort: plainAddr.port } : {}),
     close: async (graceMs = 10_000) => {
       draining = true;
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      const closed = Promise.all([server, ...(plain ? [plain] : [])].map((srv) => new Promise<void>((resolve) => srv.close(() => resolve()))));
       server.closeIdleConnections();
+      plain?.closeIdleConnections();
       const quiet = inFlight === 0 ? Promise.resolve() : new Promise<void>((resolve) => (idle = resolve));
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([Promise.all([quiet, o.acme.drain()]), new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs).unref()))]);
       if (timer) clearTimeout(timer);
       server.closeAllConnections();
+      plain?.closeAllConnections();
       await closed;
     },
   };

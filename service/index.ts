@@ -8,13 +8,14 @@ import type { OpsContext } from '../orchestration/index.js';
 import { InputError } from '../lib/errors.js';
 import { AcmeServer, AcmeStore, createEab, NetworkValidator, type AcmeLimits, type ChallengeValidator, type EabKey } from '../pki/acme/index.js';
 import { CmpServer, CmpStore, SecretKeyring } from '../pki/cmp/index.js';
-import { startService, type RunningService } from './http.js';
-import type { CommandLineRunner } from './admin.js';
 import { toPem } from '../pki/index.js';
+import type { CommandLineRunner } from './admin.js';
+import { startService, type RunningService } from './http.js';
 import { appendAuditEntry, PkiPort } from './pki-port.js';
 
 export { PkiPort, appendAuditEntry, type CaCertificate, type PkiPortOptions } from './pki-port.js';
 export { startService, type RunningService, type ServiceOptions } from './http.js';
+export { isServeWorker, runPrimary, workerChannel, type Primary, type ServiceTls, type WorkerListening } from './cluster.js';
 export { startSealed, unsealFirst, type SealedOptions, type SealedService } from './seal.js';
 export { actorOf, handleAdmin, type AdminOptions, type CommandLineRunner } from './admin.js';
 
@@ -23,6 +24,13 @@ export interface ServeRequest {
   readonly port: number;
   /** https://name:port the clients use; default https://<host>:<port>. */
   readonly publicUrl?: string;
+  /** A plain-HTTP listener for revocation data only (CRLs, OCSP, CA certificates). @default none */
+  readonly httpListen?: { readonly host: string; readonly port: number };
+  /**
+   * The base of the CRL, OCSP and CA-certificate URLs in issued certificates and CRLs.
+   * @default http://<public-url host>:<http port> with httpListen, else the public URL
+   */
+  readonly revocationUrl?: string;
   /** PEM; both or neither. Without them the service issues its own from the infrastructure CA. */
   readonly tls?: { readonly certPem: string; readonly keyPem: string };
   /** The site the service's own certificate belongs to. @default the ministry site */
@@ -49,6 +57,8 @@ export interface ServeRequest {
 export interface RunningServe {
   readonly service: RunningService;
   readonly publicUrl: string;
+  /** The base of the revocation URLs in what the service issues. */
+  readonly revocationUrl: string;
   readonly directoryUrl: string;
   readonly tlsSerial: string | null;
   /** Whether tlsSerial is a certificate an earlier start issued (still valid for over a third of its life). */
@@ -64,8 +74,37 @@ function defaultPublicUrl(host: string, port: number): string {
   return `https://${isIP(h) === 6 ? `[${h}]` : h}:${port}`;
 }
 
-/** Start the service: unlock the CA keys, get a TLS certificate, migrate the ACME tables, listen. */
-export async function startServe(ctx: OpsContext, r: ServeRequest): Promise<RunningServe> {
+function resolveRevocationUrl(r: ServeRequest, publicUrl: URL): string {
+  if (r.revocationUrl === undefined) {
+    if (!r.httpListen) return publicUrl.origin;
+    if (r.httpListen.port === 0) throw new InputError('--http-listen with port 0 needs --revocation-url: certificates must name the port relying parties reach');
+    return `http://${publicUrl.hostname}${r.httpListen.port === 80 ? '' : `:${r.httpListen.port}`}`;
+  }
+  const text = r.revocationUrl.replace(/\/+$/, '');
+  let u: URL | undefined;
+  try {
+    u = new URL(text);
+  } catch {
+    u = undefined;
+  }
+  if (!u || (u.protocol !== 'http:' && u.protocol !== 'https:') || u.pathname !== '/' || u.search || u.hash) {
+    throw new InputError(`--revocation-url: got "${r.revocationUrl}", want an http:// (or https://) URL with no path, e.g. http://pki.jinbao.internal`);
+  }
+  return text;
+}
+
+interface Opened {
+  readonly fabric: ReturnType<OpsContext['fabric']>;
+  readonly publicUrl: string;
+  readonly revocationUrl: string;
+  readonly pki: PkiPort;
+  readonly tls: { readonly certPem: string; readonly keyPem: string };
+  readonly tlsSerial: string | null;
+  readonly tlsReused: boolean;
+}
+
+/** Check the URLs, unlock the CA keys, and get a TLS certificate unless one was given. */
+async function openServe(ctx: OpsContext, r: ServeRequest): Promise<Opened> {
   const fabric = ctx.fabric();
   if (r.port === 0 && r.publicUrl === undefined) throw new InputError('--listen with port 0 needs --public-url: the ACME URLs must name the port clients reach');
   const publicUrl = (r.publicUrl ?? defaultPublicUrl(r.host, r.port)).replace(/\/+$/, '');
@@ -76,22 +115,40 @@ export async function startServe(ctx: OpsContext, r: ServeRequest): Promise<Runn
     throw new InputError(`--public-url: got "${publicUrl}", want an https:// URL such as https://pki.440000.jinbao.internal:8443`);
   }
   if (parsed.protocol !== 'https:' || parsed.pathname !== '/' || parsed.search || parsed.hash) throw new InputError(`--public-url: got "${publicUrl}", want an https:// URL with no path, e.g. https://pki.jinbao.internal:8443`);
-  const pki = await PkiPort.open(ctx, fabric, r.passphrase, { publicUrl });
+  const revocationUrl = resolveRevocationUrl(r, parsed);
+  const pki = await PkiPort.open(ctx, fabric, r.passphrase, { revocationUrl });
   await pki.unlock();
+  if (r.tls) return { fabric, publicUrl, revocationUrl, pki, tls: r.tls, tlsSerial: null, tlsReused: false };
+  const site = r.tlsSite ?? fabric.sites.find((s) => s.tier === 'ministry')?.id ?? fabric.sites[0]!.id;
+  const hostname = parsed.hostname.replace(/^\[|\]$/g, '');
+  const ipv4 = isIP(hostname) === 4;
+  const own = await pki.serviceTls({ site, dns: ipv4 || isIP(hostname) === 6 ? ['localhost'] : [hostname], ip: ipv4 ? [hostname] : [], actor: 'jinbao-serve' });
+  return { fabric, publicUrl, revocationUrl, pki, tls: { certPem: own.certPem, keyPem: own.keyPem }, tlsSerial: own.serial, tlsReused: own.reused };
+}
+
+/**
+ * What the primary of `serve --workers N` does before forking: the same checks and key unlock as
+ * startServe, and the one TLS certificate all workers share. Nothing listens.
+ */
+export async function prepareServe(ctx: OpsContext, r: ServeRequest): Promise<{ tls: Opened['tls']; tlsSerial: string | null; tlsReused: boolean; publicUrl: string; revocationUrl: string; directoryUrl: string }> {
+  const o = await openServe(ctx, r);
+  await warnOnSplitBase(o, r);
+  return { tls: o.tls, tlsSerial: o.tlsSerial, tlsReused: o.tlsReused, publicUrl: o.publicUrl, revocationUrl: o.revocationUrl, directoryUrl: `${o.publicUrl}/acme/directory` };
+}
+
+async function warnOnSplitBase(o: Opened, r: ServeRequest): Promise<void> {
+  const hierarchyBase = await o.pki.distributionBase();
+  if (hierarchyBase === o.revocationUrl) return;
+  r.log({ at: new Date().toISOString(), level: 'warn', msg: `certificates issued here name ${o.revocationUrl} for revocation data while the CA certificates name ${hierarchyBase} (pki init --distribution-base): relying parties need both to reach this service; pass --revocation-url ${hierarchyBase} if it does` });
+}
+
+/** Start the service: unlock the CA keys, get a TLS certificate, migrate the ACME tables, listen. */
+export async function startServe(ctx: OpsContext, r: ServeRequest & { readonly quiet?: boolean }): Promise<RunningServe> {
+  const opened = await openServe(ctx, r);
+  if (!r.quiet) await warnOnSplitBase(opened, r);
+  const { fabric, publicUrl, revocationUrl, pki, tls, tlsSerial, tlsReused } = opened;
   const db = await ctx.database();
   const store = await AcmeStore.open(db);
-  let tls = r.tls;
-  let tlsSerial: string | null = null;
-  let tlsReused = false;
-  if (!tls) {
-    const site = r.tlsSite ?? fabric.sites.find((s) => s.tier === 'ministry')?.id ?? fabric.sites[0]!.id;
-    const hostname = parsed.hostname.replace(/^\[|\]$/g, '');
-    const ipv4 = isIP(hostname) === 4;
-    const own = await pki.serviceTls({ site, dns: ipv4 || isIP(hostname) === 6 ? ['localhost'] : [hostname], ip: ipv4 ? [hostname] : [], actor: 'jinbao-serve' });
-    tls = { certPem: own.certPem, keyPem: own.keyPem };
-    tlsSerial = own.serial;
-    tlsReused = own.reused;
-  }
   const acme = new AcmeServer({
     store,
     ca: pki,
@@ -113,12 +170,11 @@ export async function startServe(ctx: OpsContext, r: ServeRequest): Promise<Runn
   const sweep = async () => {
     try {
       const s = await acme.sweep();
-      if (s.expiredOrders || s.expiredAuthorizations || s.recovered) logSweep(s);
+      if (s.expiredOrders || s.expiredAuthorizations || s.recovered) r.log({ at: new Date().toISOString(), level: 'info', msg: 'ACME sweep', ...s });
     } catch (err) {
       r.log({ at: new Date().toISOString(), level: 'error', msg: 'ACME sweep failed', error: (err as Error)?.message, stack: (err as Error)?.stack });
     }
   };
-  const logSweep = (s: Awaited<ReturnType<AcmeServer['sweep']>>) => r.log({ at: new Date().toISOString(), level: 'info', msg: 'ACME sweep', ...s });
   await sweep();
   const sweeper = setInterval(() => void sweep(), r.sweepIntervalMs ?? 60_000);
   sweeper.unref();
@@ -126,12 +182,12 @@ export async function startServe(ctx: OpsContext, r: ServeRequest): Promise<Runn
   try {
     const root = r.admin ? await pki.caCertificate('root') : undefined;
     const admin = r.admin && root ? { ...r.admin, ctx, clientCa: toPem(root.der) } : undefined;
-    service = await startService({ acme, cmp, pki, tls, host: r.host, port: r.port, log: r.log, checkDatabase: async () => void (await db.query('SELECT 1 AS one')), ...(admin ? { admin } : {}) });
+    service = await startService({ acme, cmp, pki, tls, host: r.host, port: r.port, ...(r.httpListen ? { http: r.httpListen } : {}), log: r.log, checkDatabase: async () => void (await db.query('SELECT 1 AS one')), ...(admin ? { admin } : {}) });
   } catch (err) {
     clearInterval(sweeper);
-    throw new InputError(`cannot listen on ${r.host}:${r.port}: ${(err as Error).message}; pick another --listen`, { cause: err });
+    throw new InputError(`cannot listen on ${r.host}:${r.port}${r.httpListen ? ` and ${r.httpListen.host}:${r.httpListen.port}` : ''}: ${(err as Error).message}; pick another --listen${r.httpListen ? ' or --http-listen' : ''}`, { cause: err });
   }
-  return { service, publicUrl, directoryUrl: `${publicUrl}/acme/directory`, tlsSerial, tlsReused, acme, cmp, pki, close: (graceMs) => (clearInterval(sweeper), service.close(graceMs)) };
+  return { service, publicUrl, revocationUrl, directoryUrl: `${publicUrl}/acme/directory`, tlsSerial, tlsReused, acme, cmp, pki, close: (graceMs) => (clearInterval(sweeper), service.close(graceMs)) };
 }
 
 /** `jinbao acme eab create`: a new EAB key for a site, recorded in the audit log (never the HMAC key). */
@@ -140,4 +196,3 @@ export async function createEabAudited(ctx: OpsContext, passphrase: string, opts
   await appendAuditEntry(ctx, { action: 'acme.eab.create', outcome: 'ok', subject: key.kid, ...(opts.actor ? { actor: opts.actor } : {}), details: { site: key.site, application: key.application, expiresAt: key.expiresAt } });
   return key;
 }
-

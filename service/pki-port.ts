@@ -18,7 +18,7 @@ import type { AcmeCertificateAuthority } from '../pki/acme/ports.js';
 import type { CmpCertificateAuthority, CmpHolder, CmpResponder } from '../pki/cmp/ports.js';
 import { decryptPkcs8, encryptPkcs8 } from '../pki/keys.js';
 import { certificateKeyId, certificateParts, chainOf, ensureProvinceStaffCa, Issuer, normalizeSerial, openCaSigner, PkiStore, ROOT_CA_ID, signatureAlgorithmDer, staffCaIdFor, type RevocationReason } from '../pki/index.js';
-import { cutCrl, OcspResponder, ocspAuthority, type OcspAuthority } from '../pki/revocation/index.js';
+import { CrlLedger, cutCrl, OcspResponder, ocspAuthority, type OcspAuthority } from '../pki/revocation/index.js';
 
 /** Append to the audit log (the port's audit, for operations that need no issuer). */
 export async function appendAuditEntry(state: StateAccess, entry: Parameters<AcmeCertificateAuthority['audit']>[0]): Promise<void> {
@@ -51,27 +51,45 @@ export interface CaCertificate {
 }
 
 export interface PkiPortOptions {
-  /** The service's public URL: issued certificates carry CRL and OCSP URLs under it. */
-  readonly publicUrl: string;
+  /** Where relying parties fetch revocation data: issued certificates carry CRL, OCSP and CA URLs under it, full CRLs the delta CRL's. */
+  readonly revocationUrl: string;
   /** CRLs are cut again after this long even when nothing was revoked. @default 3600 */
   readonly crlMaxAgeSeconds?: number;
+  /**
+   * After a revocation the full CRL is cut again only once the current one is this old; until
+   * then the delta CRL, cut again at every revocation, carries it. @default 60
+   */
+  readonly fullCrlIntervalSeconds?: number;
   /** nextUpdate of OCSP answers. @default 3600 */
   readonly ocspValiditySeconds?: number;
 }
 
-interface CachedCrl {
+/** A CRL as the service serves it: the DER and what HTTP caching needs. */
+export interface ServedCrl {
   readonly der: Buffer;
-  readonly seq: number;
-  readonly cutAt: number;
+  readonly number: number;
+  readonly baseNumber?: number;
+  readonly thisUpdate: Date;
   readonly nextUpdate: Date;
 }
+
+interface HeldCrl extends ServedCrl {
+  /** The revocation sequence the CRL covers up to. */
+  readonly maxSeq: number;
+}
+
+/** How long the service trusts the list of CAs it read (see PkiPort.caIds). */
+const CA_VIEW_MS = 5_000;
 
 export class PkiPort implements AcmeCertificateAuthority, CmpCertificateAuthority {
   private readonly pki: PkiStore;
   private readonly issuer: Issuer;
-  private readonly crls = new Map<string, Promise<CachedCrl>>();
+  private readonly held = new Map<string, HeldCrl>();
+  private readonly cutting = new Map<string, Promise<HeldCrl>>();
+  private ledger?: Promise<CrlLedger>;
   private readonly cmpResponders = new Map<string, Promise<CmpResponder>>();
   private responders?: Promise<{ all: OcspResponder; byCa: Map<string, OcspResponder> }>;
+  private caView?: { ids: ReadonlySet<string>; key: string; readAt: number };
 
   private constructor(
     pki: PkiStore,
@@ -80,7 +98,7 @@ export class PkiPort implements AcmeCertificateAuthority, CmpCertificateAuthorit
     private readonly opts: PkiPortOptions,
   ) {
     this.pki = pki;
-    this.issuer = new Issuer(pki, fabric, passphrase, { distributionBase: opts.publicUrl.replace(/\/+$/, '') });
+    this.issuer = new Issuer(pki, fabric, passphrase, { distributionBase: opts.revocationUrl.replace(/\/+$/, '') });
   }
 
   /** The port over the state's PKI; refuses a state without a CA hierarchy. */
@@ -233,27 +251,80 @@ export class PkiPort implements AcmeCertificateAuthority, CmpCertificateAuthorit
   }
 
   /**
-   * The CA's current full CRL (DER). Cut on first request, and again when a revocation moved the
-   * store's sequence (in any process), when it is older than crlMaxAgeSeconds, or near nextUpdate.
+   * The CA's current full or delta CRL. Every process serving the state serves the CRLs kept in
+   * its ledger; one is cut (and kept) when none is usable: on first request, after an hour
+   * (crlMaxAgeSeconds) or near nextUpdate, the delta at every revocation, the full CRL after a
+   * revocation once it is fullCrlIntervalSeconds old. A delta always updates the full CRL served.
    */
-  async crl(caId: string): Promise<Buffer | undefined> {
+  async crl(caId: string, kind: 'full' | 'delta' = 'full'): Promise<ServedCrl | undefined> {
     if (!(await this.pki.getCa(caId))) return undefined;
+    const full = await this.currentCrl(caId, 'full');
+    if (kind === 'full') return full;
+    const delta = await this.currentCrl(caId, 'delta', full);
+    if (delta.baseNumber === full.number) return delta;
+    // A newer full CRL was published meanwhile (another process, or pki crl): the delta was cut
+    // over that one, so cut a full CRL now and its delta, so that the two served belong together.
+    return this.currentCrl(caId, 'delta', await this.currentCrl(caId, 'full', undefined, true));
+  }
+
+  private async currentCrl(caId: string, kind: 'full' | 'delta', base?: HeldCrl, force = false): Promise<HeldCrl> {
+    const key = `${caId}:${kind}`;
     const seq = await this.pki.revocationSeq();
-    const now = Date.now();
-    const cached = this.crls.get(caId);
-    if (cached) {
-      const c = await cached.catch(() => undefined);
-      if (c && c.seq === seq && now - c.cutAt < (this.opts.crlMaxAgeSeconds ?? 3600) * 1000 && c.nextUpdate.getTime() - now > 3_600_000) return c.der;
-      if (this.crls.get(caId) !== cached) return (await this.crls.get(caId)!).der;
+    const usable = (c: HeldCrl | undefined): c is HeldCrl => {
+      if (c === undefined || force) return false;
+      const now = Date.now();
+      const age = now - c.thisUpdate.getTime();
+      if (age >= (this.opts.crlMaxAgeSeconds ?? 3600) * 1000 || c.nextUpdate.getTime() - now <= 3_600_000) return false;
+      if (kind === 'delta') return c.maxSeq === seq && c.baseNumber === base?.number;
+      return c.maxSeq === seq || age < (this.opts.fullCrlIntervalSeconds ?? 60) * 1000;
+    };
+    if (usable(this.held.get(key))) return this.held.get(key)!;
+    const pending = this.cutting.get(key);
+    if (pending) return pending;
+    const next = (async () => {
+      const ledger = await (this.ledger ??= CrlLedger.open(this.pki.db));
+      const kept = await ledger.latestKept(caId, kind);
+      if (usable(kept)) return kept;
+      const cut = await cutCrl({
+        pki: this.pki,
+        caId,
+        passphrase: this.passphrase,
+        actor: 'jinbao-serve',
+        delta: kind === 'delta',
+        keep: true,
+        ...(kind === 'full' ? { deltaUrl: `${this.opts.revocationUrl.replace(/\/+$/, '')}/crl/${caId}-delta.crl` } : {}),
+      });
+      const s = cut.slot;
+      return { der: cut.der, number: s.number, ...(s.baseNumber !== undefined ? { baseNumber: s.baseNumber } : {}), thisUpdate: s.thisUpdate, nextUpdate: s.nextUpdate, maxSeq: s.maxSeq };
+    })();
+    this.cutting.set(key, next);
+    try {
+      const c = await next;
+      this.held.set(key, c);
+      return c;
+    } finally {
+      this.cutting.delete(key);
     }
-    const next = cutCrl({ pki: this.pki, caId, passphrase: this.passphrase, actor: 'jinbao-serve' }).then((p) => ({ der: p.der, seq, cutAt: now, nextUpdate: p.slot.nextUpdate }));
-    this.crls.set(caId, next);
-    next.catch(() => this.crls.delete(caId));
-    return (await next).der;
+  }
+
+  /**
+   * The ids of the CAs there are, read again at most every CA_VIEW_MS: OCSP asks on every request,
+   * and a province CA created by another process must be answered for soon after. When the set
+   * changed, the OCSP responders are rebuilt.
+   */
+  async caIds(): Promise<ReadonlySet<string>> {
+    const now = Date.now();
+    if (this.caView && now - this.caView.readAt < CA_VIEW_MS) return this.caView.ids;
+    const cas = await this.pki.listCas();
+    const key = cas.map((c) => `${c.id}:${c.serial}:${c.status}`).join(',');
+    if (this.caView && this.caView.key !== key) this.responders = undefined;
+    this.caView = { ids: new Set(cas.map((c) => c.id)), key, readAt: now };
+    return this.caView.ids;
   }
 
   /** Answer an OCSP request (never throws): for the named CA only, or for whichever CA the request names. */
   async ocsp(request: Uint8Array, caId?: string): Promise<Buffer | undefined> {
+    await this.caIds();
     this.responders ??= this.openResponders();
     this.responders.catch(() => (this.responders = undefined));
     const r = await this.responders;
@@ -267,6 +338,11 @@ export class PkiPort implements AcmeCertificateAuthority, CmpCertificateAuthorit
     for (const ca of await this.pki.listCas()) authorities.push(ocspAuthority(ca.id, ca.der, await openCaSigner(this.pki, ca.id, this.passphrase)));
     const make = (a: OcspAuthority[]) => new OcspResponder({ authorities: a, registry: this.pki, validitySeconds: this.opts.ocspValiditySeconds ?? 3600 });
     return { all: make(authorities), byCa: new Map(authorities.map((a) => [a.caId, make([a])])) };
+  }
+
+  /** The hierarchy's own distribution base (pki init --distribution-base): what its CA certificates name. */
+  distributionBase(): Promise<string> {
+    return this.pki.distributionBase();
   }
 
   /** Whether the store answers (readiness). */

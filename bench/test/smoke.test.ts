@@ -59,6 +59,14 @@ describe('the benchmarks, each in its smoke size', () => {
     expect(comparisons(r.json)).toHaveLength(2);
   }, 400_000);
 
+  it.skipIf(!root)('bench/ocsp.ts --smoke verifies both responders with openssl ocsp, loads them in a private namespace and compares with OpenSSL (root)', async () => {
+    const r = await bench(['bench/ocsp.ts', '--smoke'], 600_000);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.json).toMatchObject({ bench: 'ocsp', smoke: true, runs: 1 });
+    expect(comparisons(r.json)).toHaveLength(4);
+    expect(r.stdout).toContain('answers verified by openssl ocsp');
+  }, 620_000);
+
   it('npm run bench -- --list names every benchmark, its baseline, and why wan is not in the smoke runs', async () => {
     const r = await bench(['bench/run.ts', '--list'], 60_000);
     expect(r.code, r.stderr).toBe(0);
@@ -66,7 +74,7 @@ describe('the benchmarks, each in its smoke size', () => {
       expect(existsSync(`bench/${b.name}.ts`)).toBe(true);
       expect(r.stdout).toContain(`\n  baseline: ${b.baseline}\n`);
     }
-    expect(BENCHES.map((b) => b.name)).toEqual(['inventory', 'synth', 'pki', 'pki-revocation', 'acme', 'cmp', 'staff', 'comply', 'drill', 'state', 'wan']);
+    expect(BENCHES.map((b) => b.name)).toEqual(['inventory', 'synth', 'pki', 'pki-revocation', 'ocsp', 'acme', 'cmp', 'staff', 'comply', 'drill', 'state', 'wan']);
     expect(r.stdout).toContain('not in --smoke: needs the WAN lab');
   });
 });
@@ -101,7 +109,7 @@ describe('benchmark arguments', () => {
     const runner = await bench(['bench/run.ts', '--runs', '1e3'], 60_000);
     expect(runner.code).toBe(2);
     expect(runner.stderr).toBe('--runs: got "1e3", want a whole number of runs from 1 to 1000 in decimal digits, e.g. --runs 5\n');
-    expect(() => parseRunnerArgs(['--only', 'pki,nope'])).toThrow('--only: got "pki,nope", want benchmark names from inventory, synth, pki, pki-revocation, acme, cmp, comply, drill, state, wan');
+    expect(() => parseRunnerArgs(['--only', 'pki,nope'])).toThrow('--only: got "pki,nope", want benchmark names from inventory, synth, pki, pki-revocation, ocsp, acme, cmp, staff, comply, drill, state, wan');
   });
 
   it('median, range and spread of samples; a comparison is the ratio of the medians', () => {

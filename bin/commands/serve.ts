@@ -1,18 +1,21 @@
 import type { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
+import { availableParallelism } from 'node:os';
 import { InputError } from '../../lib/errors.js';
 import { parseInteger, TCP_PORT } from '../../lib/options.js';
 import { readHostsFile } from '../../pki/acme/index.js';
 import { DEFAULT_PASSPHRASE_ENV, DEMO_PASSPHRASE_WARNING, demoPassphrase, resolvePassphrase } from '../../pki/index.js';
 import { openPki } from '../../pki/operations.js';
-import { startServe, unsealFirst } from '../../service/index.js';
+import { isServeWorker, prepareServe, runPrimary, startServe, workerChannel, unsealFirst } from '../../service/index.js';
 import type { Context } from '../context.js';
 import type { Runner } from '../runner.js';
 
 interface ServeOptions {
   listen: string;
   publicUrl?: string;
+  httpListen?: string;
+  revocationUrl?: string;
   tlsCert?: string;
   tlsKey?: string;
   tlsSite?: string;
@@ -26,17 +29,21 @@ interface ServeOptions {
   rateLimitAccount: string;
   rateLimitOrders: string;
   sealed?: boolean;
+  workers?: string;
 }
 
 export function register(program: Command, run: Runner): void {
   program
     .command('serve')
-    .description('the certificate service: ACME (RFC 8555) and CMP (RFC 4210) enrollment, CRLs and OCSP for every CA, over HTTPS')
+    .description('the certificate service: ACME (RFC 8555) and CMP (RFC 4210) enrollment over HTTPS; CRLs and OCSP for every CA over HTTPS and, with --http-listen, plain HTTP')
     .option('--listen <host:port>', 'address and port to listen on', '127.0.0.1:8443')
     .option('--public-url <url>', 'the https:// URL clients reach this service at (ACME URLs, and the CRL and OCSP URLs in issued certificates, are under it); default https://<listen>')
+    .option('--http-listen <host:port>', 'also serve revocation data alone (/crl/, /ocsp, /ca/; never ACME) over plain HTTP here, as RFC 5280 recommends for relying parties')
+    .option('--revocation-url <url>', 'the base of the CRL, OCSP and CA-certificate URLs in issued certificates and CRLs; default http://<public-url host>:<http-listen port> with --http-listen, else --public-url')
     .option('--tls-cert <file>', 'the service\'s TLS certificate chain (PEM); default: one issued now from the infrastructure CA for the --public-url host')
     .option('--tls-key <file>', 'its private key (PEM), with --tls-cert')
     .option('--tls-site <id>', 'the inventory site the service\'s own certificate belongs to (default: the ministry)')
+    .option('--workers <n>', 'processes sharing the listeners, so OCSP signing and TLS use every core (default: the number of cores)')
     .option('--passphrase-env <name>', 'environment variable holding the CA key passphrase (also decrypts EAB keys and CMP secrets)', DEFAULT_PASSPHRASE_ENV)
     .option('--validity-days <n>', 'validity of certificates issued through ACME', '90')
     .option('--rate-limit-address <n>', 'ACME requests a minute per client address (per process)', '600')
@@ -46,19 +53,22 @@ export function register(program: Command, run: Runner): void {
     .option('--acme-http-port <n>', 'LABS AND TESTS ONLY: the port http-01 validation connects to (RFC 8555 fixes 80)')
     .option('--acme-tls-port <n>', 'LABS AND TESTS ONLY: the port tls-alpn-01 validation connects to (RFC 8737 fixes 443)')
     .option('--acme-dns-server <ip[:port]>', 'DNS server for dns-01 TXT lookups (default: the system resolver)')
-    .option('--sealed', 'start sealed: sign nothing until custodians submit enough shares of the CA passphrase (jinbao ceremony split, jinbao unseal); needs --tls-cert/--tls-key')
+    .option('--sealed', 'start sealed: sign nothing until custodians submit enough shares of the CA passphrase (jinbao ceremony split, jinbao unseal); needs --tls-cert/--tls-key; one process')
     .addHelpText(
       'after',
       '\nEndpoints (under --public-url):\n' +
         '  /acme/directory           ACME; accounts need External Account Binding (jinbao acme eab create)\n' +
         '  /cmp/<site>               CMP (RFC 4210, RFC 9483) for staff: openssl cmp with a secret from jinbao cmp secret create\n' +
-        '  /crl/<ca-id>.crl          the CA\'s current full CRL (DER), cut again after revocations\n' +
+        '  /crl/<ca-id>.crl          the CA\'s current full CRL (DER); ETag, Last-Modified, 304 answers\n' +
+        '  /crl/<ca-id>-delta.crl    its delta CRL (named by the full CRL\'s FreshestCRL), cut again at every revocation\n' +
         '  /ocsp, /ocsp/<ca-id>      OCSP (RFC 6960), GET and POST\n' +
         '  /ca/<ca-id>.crt           CA certificates (DER; .pem for PEM)\n' +
         '  /healthz /readyz /metrics liveness, readiness, Prometheus metrics\n' +
+        'With --http-listen the /crl/, /ocsp and /ca/ URLs are also served over plain HTTP, and issued certificates name them there.\n' +
         'One JSON line per request goes to stderr. SIGTERM or Ctrl-C: stop accepting, finish requests and validations, exit.\n\n' +
         'Examples:\n' +
         '  $ jinbao serve --listen 0.0.0.0:8443 --public-url https://pki.jinbao.internal:8443\n' +
+        '  $ jinbao serve --listen 0.0.0.0:8443 --public-url https://pki.jinbao.internal:8443 --http-listen 0.0.0.0:80\n' +
         '  $ jinbao acme eab create --site 440100 --application employee-insurance\n' +
         '  $ REQUESTS_CA_BUNDLE=root.pem certbot certonly --standalone -d app.guangzhou.jinbao.internal \\\n' +
         '      --server https://pki.jinbao.internal:8443/acme/directory --eab-kid KID --eab-hmac-key KEY -m ops@example.org --agree-tos\n' +
@@ -67,10 +77,10 @@ export function register(program: Command, run: Runner): void {
     .action(run<ServeOptions>(serve));
 }
 
-function parseListen(text: string): { host: string; port: number } {
+function parseListen(text: string, flag = '--listen', example = '8443'): { host: string; port: number } {
   const m = /^(\[[^\]]+\]|[^:]+):([0-9]+)$/.exec(text);
-  if (!m) throw new InputError(`--listen: got "${text}", want HOST:PORT such as 127.0.0.1:8443 or [::1]:8443`);
-  return { host: m[1]!.replace(/^\[|\]$/g, ''), port: parseInteger('--listen port', m[2]!, TCP_PORT) };
+  if (!m) throw new InputError(`${flag}: got "${text}", want HOST:PORT such as 127.0.0.1:${example} or [::1]:${example}`);
+  return { host: m[1]!.replace(/^\[|\]$/g, ''), port: parseInteger(`${flag} port`, m[2]!, TCP_PORT) };
 }
 
 /** "192.0.2.53", "127.0.0.1:5353", "[::1]:5353" or "::1": what node's resolver takes. */
@@ -93,6 +103,7 @@ function readPem(flag: string, file: string): string {
 
 async function serve(ctx: Context, o: ServeOptions): Promise<void> {
   const { host, port } = parseListen(o.listen);
+  const httpListen = o.httpListen !== undefined ? parseListen(o.httpListen, '--http-listen', '8080') : undefined;
   if ((o.tlsCert === undefined) !== (o.tlsKey === undefined)) throw new InputError('TLS: got only one of --tls-cert and --tls-key, want both or neither (neither: the service issues its own certificate)');
   const tls = o.tlsCert !== undefined ? { certPem: readPem('--tls-cert', o.tlsCert), keyPem: readPem('--tls-key', o.tlsKey!) } : undefined;
   const perMinute = (flag: string, v: string) => parseInteger(flag, v, { min: 1, max: 1_000_000, what: 'perMinute' });
@@ -101,42 +112,35 @@ async function serve(ctx: Context, o: ServeOptions): Promise<void> {
     perAccountPerMinute: perMinute('--rate-limit-account', o.rateLimitAccount),
     newOrdersPerAccountPerMinute: perMinute('--rate-limit-orders', o.rateLimitOrders),
   };
+  const workers = parseInteger('--workers', o.workers ?? String(availableParallelism()), { min: 1, max: 64 });
   const validityDays = parseInteger('--validity-days', o.validityDays, { min: 1, max: 397, what: 'days' });
   const acmeHttpPort = o.acmeHttpPort !== undefined ? parseInteger('--acme-http-port', o.acmeHttpPort, { min: 1, max: 65_535, what: 'port' }) : undefined;
   const acmeTlsPort = o.acmeTlsPort !== undefined ? parseInteger('--acme-tls-port', o.acmeTlsPort, { min: 1, max: 65_535, what: 'port' }) : undefined;
   const acmeDnsServer = o.acmeDnsServer !== undefined ? parseDnsServer(o.acmeDnsServer) : undefined;
   const acmeHosts = o.acmeHosts !== undefined ? readHostsFile(o.acmeHosts) : undefined;
   const log = (line: Record<string, unknown>) => ctx.err(`${JSON.stringify(line)}\n`);
-  const stop = new Promise<void>((done) => {
-    const stop_ = () => {
-      process.off('SIGINT', stop_);
-      process.off('SIGTERM', stop_);
-      done();
-    };
-    process.on('SIGINT', stop_);
-    process.on('SIGTERM', stop_);
-  });
   let passphrase: string;
   let listenPort = port;
   let thresholdAt: number | undefined;
-  if (o.sealed) {
+  if (o.sealed && !isServeWorker()) {
     if (ctx.io.env[o.passphraseEnv]) throw new InputError(`--sealed: got ${o.passphraseEnv} set in the environment, want it unset: a sealed service takes the CA passphrase only from the custodians' shares`);
+    if (o.workers !== undefined && o.workers !== '1') throw new InputError(`--sealed: got --workers ${o.workers}, want 1 (a sealed service runs as one process: the passphrase never leaves it)`);
     const opened = await unsealFirst(ctx, {
       host,
       port,
       ...(tls ? { tls } : {}),
       log,
-      stop,
+      stop: untilSignal(false),
       onListening: (s) => ctx.out(`jinbao serve sealed on https://${host.includes(':') ? `[${host}]` : host}:${s.port} (pid ${process.pid}): waiting for shares of the CA passphrase (jinbao unseal)\n`),
     });
     if (!opened) return void ctx.out('jinbao serve stopped while sealed\n');
     ({ passphrase, port: listenPort, thresholdAt } = opened);
   } else {
     const resolved = await resolvePassphrase({ env: ctx.io.env, envName: o.passphraseEnv, stateDir: ctx.stateDir, demo: async () => demoPassphrase(await openPki(ctx)) });
-    if (resolved.source === 'demo') ctx.err(`${DEMO_PASSPHRASE_WARNING}\n`);
+    if (resolved.source === 'demo' && !isServeWorker()) ctx.err(`${DEMO_PASSPHRASE_WARNING}\n`);
     passphrase = resolved.passphrase;
   }
-  const running = await startServe(ctx, {
+  const request = {
     host,
     port: listenPort,
     passphrase,
@@ -144,6 +148,8 @@ async function serve(ctx: Context, o: ServeOptions): Promise<void> {
     limits,
     validityDays,
     ...(o.publicUrl !== undefined ? { publicUrl: o.publicUrl } : {}),
+    ...(httpListen ? { httpListen } : {}),
+    ...(o.revocationUrl !== undefined ? { revocationUrl: o.revocationUrl } : {}),
     ...(tls ? { tls } : {}),
     ...(o.tlsSite !== undefined ? { tlsSite: o.tlsSite } : {}),
     ...(acmeHosts ? { acmeHosts } : {}),
@@ -156,13 +162,61 @@ async function serve(ctx: Context, o: ServeOptions): Promise<void> {
       globalArgs: ['--state', ctx.state.kind === 'postgresql' ? ctx.state.url : ctx.state.dir, ...(ctx.inventoryFile !== undefined ? ['--inventory', ctx.inventoryFile] : [])],
       env: { ...ctx.io.env, [o.passphraseEnv]: passphrase },
     },
-  });
+  };
+  if (isServeWorker()) {
+    // A worker of `--workers N`: the primary checked everything, printed the banner and holds the TLS key.
+    const channel = workerChannel();
+    const running = await startServe(ctx, { ...request, tls: await channel.tls, quiet: true });
+    channel.ready({ url: running.service.url, ...(running.service.httpUrl ? { httpUrl: running.service.httpUrl } : {}) });
+    await untilSignal(true);
+    await running.close();
+    channel.done();
+    return;
+  }
+  if (workers > 1 && !o.sealed) {
+    const prepared = await prepareServe(ctx, request);
+    const primary = runPrimary({ workers, tls: prepared.tls, log });
+    const listening = await primary.ready;
+    ctx.out(`jinbao serve listening on ${listening.url} (pid ${process.pid}, ${workers} worker processes); ACME directory ${prepared.directoryUrl}\n`);
+    if (listening.httpUrl) ctx.out(`revocation data over plain HTTP on ${listening.httpUrl}; certificates name ${prepared.revocationUrl}\n`);
+    if (prepared.tlsSerial) ctx.out(`TLS certificate ${prepared.tlsSerial} ${prepared.tlsReused ? 'reused (issued at an earlier start, over a third of its life left)' : 'issued'} by the infrastructure CA; clients trust the root (jinbao pki cas --pem root)\n`);
+    if (acmeHosts || acmeHttpPort !== undefined || acmeTlsPort !== undefined) ctx.err('warning: --acme-hosts / --acme-http-port / --acme-tls-port are for labs and tests, not for production validation\n');
+    await untilSignal(false);
+    log({ at: new Date().toISOString(), level: 'info', msg: 'shutting down: draining requests and validations' });
+    await primary.stop();
+    ctx.out('jinbao serve stopped\n');
+    return;
+  }
+  const running = await startServe(ctx, request);
   ctx.out(`jinbao serve listening on ${running.service.url} (pid ${process.pid}); ACME directory ${running.directoryUrl}\n`);
+  if (running.service.httpUrl) ctx.out(`revocation data over plain HTTP on ${running.service.httpUrl}; certificates name ${running.revocationUrl}\n`);
   if (thresholdAt !== undefined) ctx.out(`unsealed: serving ${Date.now() - thresholdAt} ms after the last share arrived\n`);
   if (running.tlsSerial) ctx.out(`TLS certificate ${running.tlsSerial} ${running.tlsReused ? 'reused (issued at an earlier start, over a third of its life left)' : 'issued'} by the infrastructure CA; clients trust the root (jinbao pki cas --pem root)\n`);
   if (acmeHosts || acmeHttpPort !== undefined || acmeTlsPort !== undefined) ctx.err('warning: --acme-hosts / --acme-http-port / --acme-tls-port are for labs and tests, not for production validation\n');
-  await stop;
+  await untilSignal(false);
   log({ at: new Date().toISOString(), level: 'info', msg: 'shutting down: draining requests and validations' });
   await running.close();
   ctx.out('jinbao serve stopped\n');
+}
+
+/**
+ * Until SIGTERM or SIGINT. A second signal ends the process at once, except in a worker
+ * (`keep`): Ctrl-C reaches the workers and the primary, and the primary's SIGTERM must not cut a
+ * worker's draining short.
+ */
+function untilSignal(keep: boolean): Promise<void> {
+  return new Promise<void>((done) => {
+    let seen = false;
+    const stop = () => {
+      if (!keep) {
+        process.off('SIGINT', stop);
+        process.off('SIGTERM', stop);
+      }
+      if (seen) return;
+      seen = true;
+      done();
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
 }

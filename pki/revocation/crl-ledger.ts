@@ -45,6 +45,13 @@ export const CRL_MIGRATIONS: readonly SqlMigration[] = [
     `,
     },
   },
+  {
+    description: 'the DER of CRLs a service keeps serving (every process on the state serves the same CRL)',
+    up: {
+      sqlite: 'ALTER TABLE pki_crls ADD COLUMN der BLOB',
+      postgresql: 'ALTER TABLE pki_crls ADD COLUMN der bytea',
+    },
+  },
 ];
 
 /**
@@ -76,6 +83,13 @@ export interface PublishedCrl {
   readonly nextUpdate: Date;
   readonly entries: number;
   readonly bytes: number;
+}
+
+/** A published CRL kept with its DER (see `published`). */
+export interface KeptCrl extends PublishedCrl {
+  /** The revocation sequence the CRL covers up to. */
+  readonly maxSeq: number;
+  readonly der: Buffer;
 }
 
 interface CrlRow {
@@ -135,9 +149,34 @@ export class CrlLedger {
     );
   }
 
-  /** Mark a reserved CRL as written (inside the caller's transaction); only published full CRLs can be delta bases. */
-  async published(tx: Transaction, slot: CrlSlot, entries: number, bytes: number): Promise<void> {
-    await tx.run('UPDATE pki_crls SET entries = $1, bytes = $2 WHERE ca_id = $3 AND number = $4', [entries, bytes, slot.caId, slot.number]);
+  /**
+   * Mark a reserved CRL as written (inside the caller's transaction); only published full CRLs can be
+   * delta bases. With `der` the CRL itself is kept, so that every process serving this state answers
+   * with the same CRL instead of cutting its own.
+   */
+  async published(tx: Transaction, slot: CrlSlot, entries: number, bytes: number, der?: Buffer): Promise<void> {
+    await tx.run('UPDATE pki_crls SET entries = $1, bytes = $2, der = $3 WHERE ca_id = $4 AND number = $5', [entries, bytes, der ?? null, slot.caId, slot.number]);
+  }
+
+  /** The newest kept full (or delta) CRL of `caId`, with what it covers; undefined when none was kept. */
+  async latestKept(caId: string, kind: 'full' | 'delta'): Promise<KeptCrl | undefined> {
+    const [r] = await this.db.query<CrlRow & { der: Uint8Array }>(
+      `SELECT number, base_number, this_update, next_update, max_seq, entries, bytes, der FROM pki_crls
+       WHERE ca_id = $1 AND der IS NOT NULL AND base_number IS ${kind === 'full' ? '' : 'NOT '}NULL ORDER BY number DESC LIMIT 1`,
+      [caId],
+    );
+    if (r === undefined) return undefined;
+    return {
+      caId,
+      number: Number(r.number),
+      ...(r.base_number === null ? {} : { baseNumber: Number(r.base_number) }),
+      thisUpdate: new Date(Number(r.this_update) * 1000),
+      nextUpdate: new Date(Number(r.next_update) * 1000),
+      entries: Number(r.entries),
+      bytes: Number(r.bytes),
+      maxSeq: Number(r.max_seq),
+      der: Buffer.from(r.der),
+    };
   }
 
   /** Published CRLs of `caId`, newest first. */

@@ -4,7 +4,7 @@
  */
 export { caInfo, type CaInfo } from './ca-info.js';
 export { buildCrl, encodeRevoked, signCrl, tbsCertList, type BuiltCrl, type CrlInput } from './crl.js';
-export { CRL_MIGRATIONS, CrlLedger, type CrlSlot, type PublishedCrl } from './crl-ledger.js';
+export { CRL_MIGRATIONS, CrlLedger, type CrlSlot, type KeptCrl, type PublishedCrl } from './crl-ledger.js';
 export { pem } from './der.js';
 export {
   MAX_CERT_IDS,

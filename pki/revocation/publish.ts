@@ -22,6 +22,8 @@ export interface PublishCrlOptions {
   readonly deltaUrl?: string;
   /** Who cut it, for the audit log. @default the OS user */
   readonly actor?: string;
+  /** Keep the DER in the ledger, for services that serve the latest CRL (`CrlLedger.latestKept`). @default false */
+  readonly keep?: boolean;
 }
 
 export interface PublishedCrlFile {
@@ -75,7 +77,7 @@ export async function publishCrl(o: PublishCrlOptions): Promise<PublishedCrlFile
     rows(source),
   );
   await o.ledger.db.write(async (tx) => {
-    await o.ledger.published(tx, slot, crl.entries, crl.der.length);
+    await o.ledger.published(tx, slot, crl.entries, crl.der.length, o.keep ? crl.der : undefined);
     await appendAudit(tx, {
       action: 'pki.crl',
       outcome: 'ok',
@@ -125,5 +127,6 @@ export async function cutCrl(o: CutCrlOptions): Promise<PublishedCrlFile> {
     ...(o.validitySeconds !== undefined ? { validitySeconds: o.validitySeconds } : {}),
     ...(o.deltaUrl !== undefined ? { deltaUrl: o.deltaUrl } : {}),
     ...(o.actor !== undefined ? { actor: o.actor } : {}),
+    ...(o.keep !== undefined ? { keep: o.keep } : {}),
   });
 }

@@ -151,6 +151,8 @@ describe.each(CA_ALGORITHMS)('certificates written by the DER encoder under a %s
           keyUsage: ['keyCertSign', 'cRLSign', ...(ca.parentId ? (['digitalSignature'] as const) : [])],
           subjectKeyId: spkiKeyIdPkijs(spkiDer),
           authorityKeyId: spkiKeyIdPkijs(new Uint8Array(parent.subjectPublicKeyInfo.toSchema().toBER(false))),
+          // Issuing CAs name their parent's CRL, OCSP and certificate URLs; the root names none.
+          ...(ca.parentId ? { crlUrl: urlsFor('http://pki.jinbao.internal', ca.parentId).crl, ocspUrl: urlsFor('http://pki.jinbao.internal', ca.parentId).ocsp, caIssuersUrl: urlsFor('http://pki.jinbao.internal', ca.parentId).caIssuers } : {}),
         }),
       });
       expect(Buffer.from(tbsOf(ca.der)).toString('hex')).toBe(Buffer.from(reference).toString('hex'));

@@ -55,7 +55,7 @@ describe('jinbao serve: ACME', () => {
     const leaf = new X509Certificate(leafPem);
     expect(leaf.subjectAltName).toContain('DNS:app.s440100.jinbao.internal');
     expect(leaf.subjectAltName).toContain('DNS:api.s440100.jinbao.internal');
-    expect(leaf.infoAccess).toContain(`OCSP - URI:${f.running.publicUrl}/ocsp`);
+    expect(leaf.infoAccess).toContain(`OCSP - URI:${f.running.publicUrl}/ocsp/infrastructure\n`);
     const files = { root: join(f.dir, 'root.pem'), chain: join(f.dir, 'chain.pem'), leaf: join(f.dir, 'leaf.pem') };
     writeFileSync(files.root, f.rootPem);
     writeFileSync(files.chain, chainPem.slice(leafPem.length).trim() + '\n');

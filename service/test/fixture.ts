@@ -44,15 +44,21 @@ export interface Fixture {
 
 export const NAMES = ['app.s440100.jinbao.internal', 'api.s440100.jinbao.internal', 'www.s440100.jinbao.internal', 'app.s440300.jinbao.internal', 'db.440100.jinbao.internal'];
 
-/** `hosts`: more names that validation resolves to 127.0.0.1 (beside NAMES). */
-export async function startFixture(opts: { limits?: AcmeLimits; acmeTlsPort?: number; hosts?: readonly string[] } = {}): Promise<Fixture> {
+/**
+ * A `serve` over a fresh hierarchy. With `httpListen` it also serves revocation data over plain
+ * HTTP on a port picked here, and the hierarchy is created with that listener as its distribution
+ * base, so every certificate (CA certificates included) names URLs the test can fetch. `hosts`:
+ * more names that validation resolves to 127.0.0.1 (beside NAMES).
+ */
+export async function startFixture(opts: { limits?: AcmeLimits; acmeTlsPort?: number; hosts?: readonly string[]; httpListen?: boolean } = {}): Promise<Fixture> {
   const { dir, cleanup } = tempDir('jinbao-serve-');
   const inventory = join(dir, 'inventory.json');
   writeFileSync(inventory, JSON.stringify(smallInventory()));
   const ctx = new LocalOpsContext({ stateDir: join(dir, 'state'), inventory });
   const db = await ctx.database();
   const pki = await PkiStore.open(db, ctx.stateDir);
-  await initHierarchy(pki, { algorithm: 'ecdsa-p256', passphrase: PASS });
+  const httpPort = opts.httpListen ? await freePort() : undefined;
+  await initHierarchy(pki, { algorithm: 'ecdsa-p256', passphrase: PASS, ...(httpPort !== undefined ? { distributionBase: `http://127.0.0.1:${httpPort}` } : {}) });
   const rootPem = toPem((await pki.getCa('root'))!.der);
   const challenges = await challengeServer();
   const log: Record<string, unknown>[] = [];
@@ -60,6 +66,7 @@ export async function startFixture(opts: { limits?: AcmeLimits; acmeTlsPort?: nu
   const running = await startServe(ctx, {
     host: '127.0.0.1',
     port,
+    ...(httpPort !== undefined ? { httpListen: { host: '127.0.0.1', port: httpPort } } : {}),
     passphrase: PASS,
     acmeHosts: new Map([...NAMES, ...(opts.hosts ?? [])].map((n) => [n, '127.0.0.1'])),
     acmeHttpPort: challenges.port,

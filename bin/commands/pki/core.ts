@@ -11,6 +11,7 @@ import {
   closePkcs11Sessions,
   fileDelivery,
   initHierarchy,
+  normalizeDistributionBase,
   parseCaAlgorithm,
   toPem,
   type CaRecord,
@@ -37,6 +38,7 @@ export function register(pki: Command, run: Runner): void {
     .option('--passphrase-env <name>', 'environment variable holding the passphrase that encrypts the CA keys (PKCS#8), or the token PIN', DEFAULT_PASSPHRASE_ENV)
     .option('--pkcs11-module <path>', 'keep the CA keys in a PKCS#11 token instead, e.g. /usr/lib/softhsm/libsofthsm2.so')
     .option('--token-label <label>', 'with --pkcs11-module: the token to use')
+    .option('--distribution-base <url>', 'the one base of the CRL, OCSP (/ocsp/<ca-id>) and CA-certificate URLs every certificate and CRL of this hierarchy names, issuing CAs included (the plain-HTTP address of jinbao serve --http-listen)', 'http://pki.jinbao.internal')
     .option('--json', 'machine-readable output')
     .addHelpText(
       'after',
@@ -120,17 +122,19 @@ interface InitOptions {
   passphraseEnv: string;
   pkcs11Module?: string;
   tokenLabel?: string;
+  distributionBase: string;
   json?: boolean;
 }
 
 async function init(ctx: Context, opts: InitOptions): Promise<void> {
   const algorithm = parseCaAlgorithm(opts.algorithm);
+  const distributionBase = normalizeDistributionBase(opts.distributionBase);
   if ((opts.pkcs11Module === undefined) !== (opts.tokenLabel === undefined)) throw new InputError('PKCS#11: got only one of --pkcs11-module and --token-label, want both');
   const store = await open(ctx);
   const token = opts.pkcs11Module !== undefined ? new Pkcs11KeyBackend({ module: opts.pkcs11Module, token: opts.tokenLabel! }) : undefined;
   if (token) ctx.onClose(() => token.close());
   const passphrase = await pkiPassphrase(ctx, store, opts.passphraseEnv, token === undefined);
-  const created = await initHierarchy(store, { algorithm, passphrase, ...(token ? { backend: token } : {}) });
+  const created = await initHierarchy(store, { algorithm, passphrase, distributionBase, ...(token ? { backend: token } : {}) });
   if (opts.json) {
     ctx.out(json({ algorithm, cas: created.map(caView) }));
     return;

@@ -3,14 +3,11 @@ import type { Command } from 'commander';
 import { InputError } from '../../../lib/errors.js';
 import { parseDuration, parseInteger, TCP_PORT } from '../../../lib/options.js';
 import { json } from '../../../lib/output.js';
-import { closePkcs11Sessions, DEFAULT_PASSPHRASE_ENV, demoPassphrase, parseRevocationReason, requireRootCa, resolvePassphrase, type PkiStore, type RevocationReason } from '../../../pki/index.js';
+import { closePkcs11Sessions, DEFAULT_PASSPHRASE_ENV, demoPassphrase, normalizeDistributionBase, parseRevocationReason, requireRootCa, resolvePassphrase, type PkiStore, type RevocationReason } from '../../../pki/index.js';
 import { cutCrl, openPki as openPkiStore, replaceIssuingCa, revokeCertificate, revokeIssuingCa, startOcspService } from '../../../pki/operations.js';
 import type { Context } from '../../context.js';
 import type { Runner } from '../../runner.js';
 import { pkiPassphrase } from './passphrase.js';
-
-/** Where certificates tell relying parties to fetch CRLs (the profiles' default distribution base). */
-const DEFAULT_DISTRIBUTION_BASE = 'http://pki.jinbao.internal';
 
 async function openPki(ctx: Context): Promise<PkiStore> {
   const pki = await openPkiStore(ctx);
@@ -76,7 +73,7 @@ export function register(pki: Command, run: Runner): void {
     .option('--delta', 'a delta CRL: only what was revoked since the latest full CRL')
     .option('--out <dir>', 'where to write <ca>.crl / <ca>-delta.crl and their .pem', 'jinbao.out/crl')
     .option('--next-update <duration>', 'validity of the CRL (default 7d for a full CRL, 1d for a delta)')
-    .option('--distribution-base <url>', 'base URL CRLs are published under (full CRLs announce the delta at <base>/crl/<ca>-delta.crl)', DEFAULT_DISTRIBUTION_BASE)
+    .option('--distribution-base <url>', 'base URL CRLs are published under (full CRLs announce the delta at <base>/crl/<ca>-delta.crl); must be the hierarchy\'s own (pki init --distribution-base), which is the default')
     .option('--passphrase-env <name>', 'environment variable holding the CA key passphrase', 'JINBAO_PKI_PASSPHRASE')
     .option('--json', 'machine-readable output')
     .addHelpText(
@@ -204,7 +201,7 @@ interface CrlOpts {
   delta?: boolean;
   out: string;
   nextUpdate?: string;
-  distributionBase: string;
+  distributionBase?: string;
   passphraseEnv: string;
   json?: boolean;
 }
@@ -212,13 +209,17 @@ interface CrlOpts {
 async function crl(ctx: Context, opts: CrlOpts): Promise<void> {
   const validitySeconds = opts.nextUpdate === undefined ? undefined : parseDuration('--next-update', opts.nextUpdate);
   const pki = await openPki(ctx);
+  const distributionBase = await pki.distributionBase();
+  if (opts.distributionBase !== undefined && normalizeDistributionBase(opts.distributionBase) !== distributionBase) {
+    throw new InputError(`--distribution-base: got "${opts.distributionBase}", want this hierarchy's own base "${distributionBase}" (set by pki init): its certificates name that host, and its CRLs must point at the same one`);
+  }
   const { passphrase } = await resolvePassphrase({ env: ctx.io.env, envName: opts.passphraseEnv, stateDir: ctx.stateDir, demo: () => demoPassphrase(pki) });
   const result = await cutCrl(pki, {
     caId: opts.ca,
     delta: opts.delta ?? false,
     passphrase,
     ...(validitySeconds !== undefined ? { validitySeconds } : {}),
-    distributionBase: opts.distributionBase,
+    distributionBase,
     outDir: opts.out,
   });
   if (opts.json) {

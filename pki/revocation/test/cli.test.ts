@@ -113,6 +113,35 @@ describe('jinbao pki revoke / crl / ocsp serve', () => {
     expect(r.stderr).toContain('--next-update: got "soon", want a positive duration such as 90s, 30m, 12h or 7d');
   });
 
+  it('GIVEN --distribution-base other than the hierarchy\'s THEN crl refuses it (certificates and CRLs name one host); the hierarchy\'s own is accepted', async () => {
+    const r = await cli('crl', '--ca', 'infrastructure', '--out', out, '--distribution-base', 'http://elsewhere.example');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('--distribution-base: got "http://elsewhere.example", want this hierarchy\'s own base "http://pki.jinbao.internal" (set by pki init)');
+    const same = await cli('crl', '--ca', 'root', '--out', out, '--distribution-base', 'http://pki.jinbao.internal/');
+    expect(same.stderr).toBe('');
+    expect(same.code).toBe(0);
+  });
+
+  it('GIVEN pki init --distribution-base THEN every CA certificate below the root names the root\'s URLs there; a base with a path is refused before anything is created', async () => {
+    const { dir: other, cleanup: done } = tempDir('jinbao-distribution-base-');
+    try {
+      const bad = await runCli(['--state', other, 'pki', 'init', '--distribution-base', 'http://pki.example/crls'], ENV);
+      expect(bad.code).toBe(2);
+      expect(bad.stderr).toContain('--distribution-base: got "http://pki.example/crls", want an http:// URL with no path');
+      expect((await runCli(['--state', other, 'pki', 'cas', '--json'], ENV)).stdout).not.toContain('root');
+      expect((await runCli(['--state', other, 'pki', 'init', '--distribution-base', 'http://pki.example:8080'], ENV)).code).toBe(0);
+      const pem = await runCli(['--state', other, 'pki', 'cas', '--pem', 'infrastructure'], ENV);
+      const file = join(other, 'infrastructure.pem');
+      writeFileSync(file, pem.stdout);
+      const text = openssl(['x509', '-in', file, '-noout', '-ext', 'crlDistributionPoints,authorityInfoAccess']).out;
+      expect(text).toContain('URI:http://pki.example:8080/crl/root.crl');
+      expect(text).toContain('OCSP - URI:http://pki.example:8080/ocsp/root');
+      expect(text).toContain('CA Issuers - URI:http://pki.example:8080/ca/root.crt');
+    } finally {
+      done();
+    }
+  });
+
   it('GIVEN an unknown CA THEN crl names the CAs there are', async () => {
     const r = await cli('crl', '--ca', 'nowhere', '--out', out);
     expect(r.code).toBe(2);

@@ -1,0 +1,336 @@
+/**
+ * OCSP through `jinbao serve` against OpenSSL's own responder, in the same run, with the same
+ * client (autocannon), the same requests and the same signer:
+ *  - OpenSSL: `openssl ocsp -index index.txt -CA infra.pem -rsigner infra.pem -rkey infra.key -multi 2 -timeout 1`
+ *    (without -timeout a responder process waits forever on a connection the client left open),
+ *    answering for the infrastructure CA and signing with that CA's own key (the service signs with
+ *    each CA's own key too, RFC 6960 §2.6, so "same signer" is the CA key on both sides);
+ *  - jinbao: `jinbao serve --workers N` (default: the cores), POST to /ocsp/infrastructure on its
+ *    plain-HTTP listener; and the same spread over two CAs (infrastructure and ministry-staff).
+ * Each measured for cached answers (a request without nonce: OpenSSL signs each one anyway, the
+ * service serves its cached answer) and for nonce requests (a fresh 16-byte nonce per request:
+ * both sign every answer), with and without keep-alive (`connection: close` on every request).
+ * Requests/s and p99 latency; samples interleaved; ratio = service / OpenSSL (medians).
+ *
+ * OpenSSL's responder binds every interface, so everything (both servers and the client) runs in
+ * a private network namespace made here (`ip netns add`, loopback only) and removed afterwards:
+ * needs root. Every child is stopped by its pid, also on failure.
+ *
+ *   npx tsc -p tsconfig.json && npx tsx bench/ocsp.ts    # 3 samples of 5 s, 4 connections, per configuration
+ *   npx tsx bench/ocsp.ts --runs 5 --workers 2
+ *   npx tsx bench/ocsp.ts --smoke                         # 1 s loads, proves the paths work
+ */
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import autocannon from 'autocannon';
+import { BenchArgumentError, compare, describe, parseBenchArgs, report, stats, summarize } from './lib.js';
+
+const ROOT = resolve(import.meta.dirname, '..');
+const self = new URL(import.meta.url).pathname;
+const PASS = 'bench passphrase for a throwaway hierarchy';
+const log = (line: string) => process.stdout.write(`${line}\n`);
+
+interface LoadSpec {
+  readonly base: string;
+  /** Path per request kind; requests alternate over `targets`. */
+  readonly targets: readonly { path: string; template: string; nonceAt: number }[];
+  readonly nonce: boolean;
+  readonly keepAlive: boolean;
+  readonly seconds: number;
+  readonly connections: number;
+}
+
+interface LoadResult {
+  rps: number;
+  p50: number;
+  p99: number;
+  errors: number;
+  non2xx: number;
+  total: number;
+}
+
+/** The client, run inside the namespace: autocannon with the bodies the spec describes. */
+async function loadWorker(spec: LoadSpec): Promise<LoadResult> {
+  const templates = spec.targets.map((t) => ({ ...t, body: readFileSync(t.template) }));
+  let i = 0;
+  const r = await autocannon({
+    url: spec.base,
+    connections: spec.connections,
+    duration: spec.seconds,
+    method: 'POST',
+    headers: { 'content-type': 'application/ocsp-request', ...(spec.keepAlive ? {} : { connection: 'close' }) },
+    requests: [
+      {
+        setupRequest: (req) => {
+          const t = templates[i++ % templates.length]!;
+          let body = t.body;
+          if (spec.nonce) {
+            body = Buffer.from(t.body);
+            randomBytes(16).copy(body, t.nonceAt);
+          }
+          return { ...req, path: t.path, body };
+        },
+      },
+    ],
+  });
+  return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, errors: r.errors + r.timeouts, non2xx: r.non2xx, total: r.requests.total };
+}
+
+function inNs(ns: string, cmd: string, args: string[]): [string, string[]] {
+  return ['ip', ['netns', 'exec', ns, cmd, ...args]];
+}
+
+/** A server inside the namespace; its stderr (the service's access log: a line per request) goes to `logFile`, not through this process. */
+function startChild(ns: string, cmd: string, args: string[], env: NodeJS.ProcessEnv, children: ChildProcess[], logFile: string): { child: ChildProcess; out: () => string } {
+  const [c, a] = inNs(ns, cmd, args);
+  const fd = openSync(logFile, 'w');
+  const child = spawn(c, a, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', fd] });
+  closeSync(fd);
+  children.push(child);
+  let out = '';
+  child.stdout!.on('data', (b: Buffer) => (out = (out + b.toString()).slice(-4096)));
+  return { child, out: () => `${out}${readFileSync(logFile, 'utf8').slice(-4096)}` };
+}
+
+/** Stop every process left in the namespace (the servers and any child they forked), by pid. */
+async function stopNamespace(ns: string): Promise<void> {
+  const pids = () => spawnSync('ip', ['netns', 'pids', ns], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean).map(Number);
+  for (const signal of ['SIGTERM', 'SIGKILL'] as const) {
+    for (const pid of pids()) {
+      try {
+        process.kill(pid, signal);
+      } catch {
+        // already gone
+      }
+    }
+    const until = Date.now() + 15_000;
+    while (pids().length > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 200));
+    if (pids().length === 0) return;
+  }
+}
+
+async function waitFor(what: string, test: () => boolean, ms: number): Promise<void> {
+  const until = Date.now() + ms;
+  while (!test()) {
+    if (Date.now() > until) throw new Error(`${what} did not happen within ${ms / 1000} s`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/**
+ * The load client: one process inside the namespace (started once, so its start-up is not paid per
+ * sample), taking one LoadSpec per line on stdin and answering one LoadResult per line.
+ */
+function startClient(ns: string, children: ChildProcess[]): (spec: LoadSpec) => Promise<LoadResult> {
+  const [c, a] = inNs(ns, process.execPath, ['--import', 'tsx', self, '--load-client']);
+  const child = spawn(c, a, { cwd: ROOT, stdio: ['pipe', 'pipe', 'inherit'] });
+  children.push(child);
+  let buffered = '';
+  const waiting: ((line: string) => void)[] = [];
+  child.stdout!.on('data', (b: Buffer) => {
+    buffered += b.toString();
+    let nl: number;
+    while ((nl = buffered.indexOf('\n')) >= 0) {
+      const line = buffered.slice(0, nl);
+      buffered = buffered.slice(nl + 1);
+      waiting.shift()?.(line);
+    }
+  });
+  return (spec) =>
+    new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('the load client did not answer within a minute of the load')), (spec.seconds + 60) * 1000);
+      waiting.push((line) => {
+        clearTimeout(timer);
+        resolve(JSON.parse(line) as LoadResult);
+      });
+      child.stdin!.write(`${JSON.stringify(spec)}\n`);
+    });
+}
+
+/** openssl ocsp as a relying party inside the namespace: the answer must verify and say `good`. */
+function probe(ns: string, o: { url: string; issuer: string; cert: string; root: string; nonce: boolean }): void {
+  const [c, a] = inNs(ns, 'openssl', ['ocsp', '-issuer', o.issuer, '-cert', o.cert, '-url', o.url, '-CAfile', o.root, '-verify_other', o.issuer, ...(o.nonce ? [] : ['-no_nonce'])]);
+  const r = spawnSync(c, a, { encoding: 'utf8', timeout: 30_000 });
+  const text = `${r.stdout}${r.stderr}`;
+  if (!text.includes('Response verify OK') || !/: good/.test(text)) throw new Error(`${o.url} answered wrongly:\n${text}`);
+}
+
+/** A request written by openssl, and where its 16-byte nonce value sits (the last bytes). */
+function request(dir: string, name: string, issuer: string, cert: string): { template: string; nonceAt: number } {
+  const file = join(dir, `${name}.req`);
+  execFileSync('openssl', ['ocsp', '-issuer', issuer, '-cert', cert, '-reqout', file]);
+  const der = readFileSync(file);
+  return { template: file, nonceAt: der.length - 16 };
+}
+
+/** OpenSSL's CA database line for a valid certificate. */
+function indexLine(notAfter: Date, serial: string, subject: string): string {
+  const t = notAfter.toISOString().replace(/[-:T]/g, '').slice(2, 14);
+  return `V\t${t}Z\t\t${serial.toUpperCase()}\tunknown\t/${subject.split(/,\s*/).join('/')}\n`;
+}
+
+async function main(): Promise<void> {
+  // Imported here, not at the top: the load client runs this file too and must start fast.
+  const { LocalOpsContext } = await import('../orchestration/index.js');
+  const { initHierarchy, Issuer, PkiStore, toPem } = await import('../pki/index.js');
+  const { smallInventory } = await import('../testkit/index.js');
+  const argv = process.argv.slice(2);
+  const workersAt = argv.indexOf('--workers');
+  const workersText = workersAt >= 0 ? argv.splice(workersAt, 2)[1] : String(availableParallelism());
+  const workers = /^[0-9]+$/.test(workersText ?? '') ? Number(workersText) : NaN;
+  if (!(workers >= 1 && workers <= 64)) {
+    process.stderr.write(`--workers: got "${workersText ?? ''}", want a whole number from 1 to 64\n`);
+    process.exit(2);
+  }
+  let args: ReturnType<typeof parseBenchArgs>;
+  try {
+    args = parseBenchArgs(argv, { runs: 3, smokeRuns: 1 });
+  } catch (err) {
+    if (!(err instanceof BenchArgumentError)) throw err;
+    process.stderr.write(`${err.message}\n`);
+    process.exit(2);
+  }
+  const SECONDS = args.smoke ? 1 : 5;
+  // OpenSSL's responder serves one connection per process at a time: more connections than its
+  // processes leave the rest waiting (a run with 16 got no answer from it within 5 s).
+  const CONNECTIONS = args.smoke ? 2 : 4;
+  if (process.getuid?.() !== 0) throw new Error('bench/ocsp.ts needs root: OpenSSL\'s responder binds every interface, so it runs in a private network namespace');
+  const jinbao = join(ROOT, 'dist', 'bin', 'jinbao.js');
+  if (!existsSync(jinbao)) throw new Error('dist/bin/jinbao.js is missing: run npx tsc -p tsconfig.json first');
+  const dir = mkdtempSync(join(tmpdir(), 'jinbao-bench-ocsp-'));
+  const ns = `jinbao-ocsp-${process.pid}`;
+  const children: ChildProcess[] = [];
+  const load = { before: loadavg().map((x) => +x.toFixed(2)), after: [] as number[] };
+  const summary: Record<string, unknown> = { bench: 'ocsp', runs: args.runs, smoke: args.smoke, workers, seconds: SECONDS, connections: CONNECTIONS, machine: { cores: availableParallelism(), node: process.version } };
+  try {
+    execFileSync('ip', ['netns', 'add', ns]);
+    execFileSync('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
+    const state = join(dir, 'state');
+    const inventory = join(dir, 'inventory.json');
+    writeFileSync(inventory, JSON.stringify(smallInventory()));
+    const servePort = 9443;
+    const httpPort = 9080;
+    const opensslPort = 9081;
+    const ctx = new LocalOpsContext({ stateDir: state, inventory });
+    const f: Record<string, string> = {};
+    try {
+      const pki = await PkiStore.open(await ctx.database(), state);
+      await initHierarchy(pki, { algorithm: 'ecdsa-p256', passphrase: PASS, distributionBase: `http://127.0.0.1:${httpPort}` });
+      const issuer = new Issuer(pki, ctx.fabric(), PASS);
+      const server = await issuer.issue({ profile: 'server-tls', site: '440100', generate: { subject: 'CN=app.440100.jinbao.internal' }, dns: ['app.440100.jinbao.internal'] });
+      const staff = await issuer.issue({ profile: 'ocsp-signing', site: '000000', caId: 'ministry-staff', generate: { subject: 'CN=OCSP ministry-staff' } });
+      const infra = (await pki.getCa('infrastructure'))!;
+      const write = (name: string, text: string | Buffer) => {
+        f[name] = join(dir, name);
+        writeFileSync(f[name]!, text, { mode: 0o600 });
+      };
+      write('root.pem', toPem(server.chainDer[server.chainDer.length - 1]!));
+      write('infra.pem', toPem(infra.der));
+      write('infra.key', (await pki.keyPem(infra.keyRef))!);
+      write('staff-ca.pem', toPem(staff.chainDer[0]!));
+      write('server.pem', toPem(server.certificateDer));
+      write('staff.pem', toPem(staff.certificateDer));
+      write('index.txt', indexLine(server.record.notAfter, server.record.serial, server.record.subject));
+    } finally {
+      await ctx.close();
+    }
+    const env = { JINBAO_PKI_PASSPHRASE: PASS };
+    const ossl = startChild(ns, 'openssl', ['ocsp', '-index', f['index.txt']!, '-port', String(opensslPort), '-CA', f['infra.pem']!, '-rsigner', f['infra.pem']!, '-rkey', f['infra.key']!, '-passin', 'env:JINBAO_PKI_PASSPHRASE', '-multi', '2', '-nmin', '60', '-ignore_err', '-timeout', '1'], env, children, join(dir, 'openssl.log'));
+    const serve = startChild(ns, process.execPath, [jinbao, '--state', state, '--inventory', inventory, 'serve', '--workers', String(workers), '--listen', `127.0.0.1:${servePort}`, '--http-listen', `127.0.0.1:${httpPort}`], env, children, join(dir, 'serve.log'));
+    await waitFor('jinbao serve listening', () => serve.out().includes('listening on') || serve.child.exitCode !== null, 120_000);
+    if (serve.child.exitCode !== null) throw new Error(`jinbao serve exited: ${serve.out()}`);
+    if (ossl.child.exitCode !== null) throw new Error(`openssl ocsp exited: ${ossl.out()}`);
+
+    const infraReq = request(dir, 'infra', f['infra.pem']!, f['server.pem']!);
+    const staffReq = request(dir, 'staff', f['staff-ca.pem']!, f['staff.pem']!);
+    const jinbaoBase = `http://127.0.0.1:${httpPort}`;
+    const opensslBase = `http://127.0.0.1:${opensslPort}`;
+    // OpenSSL's responder prints nothing when it listens with -multi: ask until it answers.
+    await waitFor('openssl ocsp answering', () => {
+      try {
+        probe(ns, { url: opensslBase, issuer: f['infra.pem']!, cert: f['server.pem']!, root: f['root.pem']!, nonce: false });
+        return true;
+      } catch {
+        if (ossl.child.exitCode !== null) throw new Error(`openssl ocsp exited: ${ossl.out()}`);
+        return false;
+      }
+    }, 30_000);
+    for (const nonce of [false, true]) {
+      probe(ns, { url: opensslBase, issuer: f['infra.pem']!, cert: f['server.pem']!, root: f['root.pem']!, nonce });
+      probe(ns, { url: `${jinbaoBase}/ocsp/infrastructure`, issuer: f['infra.pem']!, cert: f['server.pem']!, root: f['root.pem']!, nonce });
+      probe(ns, { url: `${jinbaoBase}/ocsp/ministry-staff`, issuer: f['staff-ca.pem']!, cert: f['staff.pem']!, root: f['root.pem']!, nonce });
+    }
+    log(`answers verified by openssl ocsp (both responders, with and without nonce); jinbao serve --workers ${workers}, openssl ocsp -multi 2; ${CONNECTIONS} connections, ${SECONDS} s per sample`);
+
+    const one = [{ path: '/ocsp/infrastructure', ...infraReq }];
+    const two = [{ path: '/ocsp/infrastructure', ...infraReq }, { path: '/ocsp/ministry-staff', ...staffReq }];
+    const kinds = [
+      { name: 'cached (no nonce)', nonce: false },
+      { name: 'nonce (signed per request)', nonce: true },
+    ] as const;
+    const configs: { key: string; base: string; targets: LoadSpec['targets']; nonce: boolean; keepAlive: boolean }[] = [];
+    for (const k of kinds) {
+      for (const keepAlive of [true, false]) {
+        const tag = `${k.name}, ${keepAlive ? 'keep-alive' : 'no keep-alive'}`;
+        configs.push({ key: `openssl | ${tag}`, base: opensslBase, targets: [{ path: '/', ...infraReq }], nonce: k.nonce, keepAlive });
+        configs.push({ key: `jinbao | ${tag}`, base: jinbaoBase, targets: one, nonce: k.nonce, keepAlive });
+        configs.push({ key: `jinbao, two CAs | ${tag}`, base: jinbaoBase, targets: two, nonce: k.nonce, keepAlive });
+      }
+    }
+    const runLoad = startClient(ns, children);
+    // Warm-up, not measured: the JIT of every worker, OpenSSL's processes, the answer caches.
+    for (const c of configs.filter((x) => x.keepAlive)) await runLoad({ base: c.base, targets: c.targets, nonce: c.nonce, keepAlive: true, seconds: 1, connections: CONNECTIONS });
+    const samples = new Map<string, LoadResult[]>(configs.map((c) => [c.key, []]));
+    for (let run = 0; run < args.runs; run++) {
+      for (const c of configs) samples.get(c.key)!.push(await runLoad({ base: c.base, targets: c.targets, nonce: c.nonce, keepAlive: c.keepAlive, seconds: SECONDS, connections: CONNECTIONS }));
+    }
+    load.after = loadavg().map((x) => +x.toFixed(2));
+    const rows: Record<string, unknown> = {};
+    for (const c of configs) {
+      const l = samples.get(c.key)!;
+      const bad = l.reduce((a, x) => a + x.errors + x.non2xx, 0);
+      log(`${c.key}: ${describe(stats(l.map((x) => x.rps)), 'req/s', 0)}, p99 ${describe(stats(l.map((x) => x.p99)), 'ms', 0)}, ${bad} errors or non-2xx of ${l.reduce((a, x) => a + x.total, 0)}`);
+      rows[c.key] = { rps: stats(l.map((x) => x.rps)), p99Ms: stats(l.map((x) => x.p99)), errorsOrNon2xx: bad };
+    }
+    const ratios: Record<string, unknown> = {};
+    const invalid: string[] = [];
+    for (const k of kinds) {
+      for (const keepAlive of [true, false]) {
+        const tag = `${k.name}, ${keepAlive ? 'keep-alive' : 'no keep-alive'}`;
+        const cmp = compare({
+          subject: `jinbao serve --workers ${workers}, ${tag}`,
+          baseline: 'openssl ocsp -multi 2, same CA, same signer, same requests, same client',
+          unit: 'req/s',
+          work: `${SECONDS} s, ${CONNECTIONS} connections`,
+          subjectSamples: samples.get(`jinbao | ${tag}`)!.map((x) => x.rps),
+          baselineSamples: samples.get(`openssl | ${tag}`)!.map((x) => x.rps),
+        });
+        log(report(cmp, 0));
+        ratios[tag] = summarize(cmp);
+        if (!(cmp.baselineStats.median > 0)) invalid.push(tag);
+      }
+    }
+    log(`load average before ${load.before.join(' ')}, after ${load.after.join(' ')} (${availableParallelism()} cores; target ≥ 1.5x OpenSSL for cached and nonce requests)`);
+    Object.assign(summary, { loadAverage: load, results: rows, ratios });
+    if (invalid.length) throw new Error(`OpenSSL's responder answered no request for: ${invalid.join('; ')}: no comparison in this run`);
+  } finally {
+    await stopNamespace(ns);
+    for (const c of children) {
+      c.stdin?.destroy();
+      c.stdout?.destroy();
+    }
+    spawnSync('ip', ['netns', 'del', ns]);
+    rmSync(dir, { recursive: true, force: true });
+  }
+  process.stdout.write(`${JSON.stringify(summary)}\n`);
+}
+
+if (process.argv[2] === '--load-client') {
+  const { createInterface } = await import('node:readline');
+  for await (const line of createInterface({ input: process.stdin })) process.stdout.write(`${JSON.stringify(await loadWorker(JSON.parse(line) as LoadSpec))}\n`);
+  process.exit(0);
+}
+else await main();

@@ -1,0 +1,121 @@
+import cluster, { type Worker } from 'node:cluster';
+
+/**
+ * `jinbao serve --workers N`: N processes share the listening sockets (node:cluster), so OCSP
+ * signing, TLS and JSON parsing use every core. The primary opens the CA keys and obtains the TLS
+ * certificate once, hands the certificate and key to each worker over the IPC channel (never
+ * through the environment or a file), forwards SIGTERM/SIGINT and waits for the workers to drain.
+ * Everything the workers share lives in the state store (nonces, orders, CRLs, revocations);
+ * rate-limit buckets and /metrics are per worker.
+ */
+
+export interface ServiceTls {
+  readonly certPem: string;
+  readonly keyPem: string;
+}
+
+interface TlsMessage {
+  readonly type: 'jinbao-serve-tls';
+  readonly tls: ServiceTls;
+}
+
+/** Where a worker listens (all workers share the sockets, so one answer names them). */
+export interface WorkerListening {
+  readonly url: string;
+  readonly httpUrl?: string;
+}
+
+interface ReadyMessage {
+  readonly type: 'jinbao-serve-ready';
+  readonly listening: WorkerListening;
+}
+
+/** True in a process forked by `runPrimary`. */
+export function isServeWorker(): boolean {
+  return cluster.isWorker;
+}
+
+/** In a worker: the TLS material the primary sends, then `ready()` once listening. */
+export function workerChannel(): { tls: Promise<ServiceTls>; ready(listening: WorkerListening): void; done(): void } {
+  const tls = new Promise<ServiceTls>((resolve) => {
+    const onMessage = (m: unknown) => {
+      if ((m as TlsMessage)?.type !== 'jinbao-serve-tls') return;
+      process.off('message', onMessage);
+      resolve((m as TlsMessage).tls);
+    };
+    process.on('message', onMessage);
+    // Asked for, not pushed at start: a message arriving before this listener exists is lost.
+    process.send?.({ type: 'jinbao-serve-want-tls' });
+  });
+  return {
+    tls,
+    ready: (listening) => process.send?.({ type: 'jinbao-serve-ready', listening } satisfies ReadyMessage),
+    // The IPC channel keeps a worker's event loop alive: let go of it once drained, so the worker exits.
+    done: () => process.disconnect?.(),
+  };
+}
+
+export interface Primary {
+  /** Resolves once every worker listens; rejects when one exits before. */
+  readonly ready: Promise<WorkerListening>;
+  /** Resolves when every worker has exited after `stop`. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Fork `workers` copies of this command and give them `tls`. A worker that dies while serving is
+ * replaced (logged); one that dies before listening fails the start.
+ */
+export function runPrimary(o: { workers: number; tls: ServiceTls; log: (line: Record<string, unknown>) => void }): Primary {
+  let stopping = false;
+  let starting = true;
+  const live = new Set<Worker>();
+  let readyCount = 0;
+  let resolveReady!: (l: WorkerListening) => void;
+  let rejectReady!: (err: Error) => void;
+  const ready = new Promise<WorkerListening>((resolve, reject) => {
+    resolveReady = resolve;
+    rejectReady = reject;
+  });
+  let allGone: (() => void) | undefined;
+
+  const fork = () => {
+    const w = cluster.fork();
+    live.add(w);
+    w.on('message', (m: unknown) => {
+      if ((m as { type?: string })?.type === 'jinbao-serve-want-tls') return void w.send({ type: 'jinbao-serve-tls', tls: o.tls } satisfies TlsMessage);
+      if ((m as ReadyMessage)?.type !== 'jinbao-serve-ready') return;
+      if (++readyCount === o.workers) {
+        starting = false;
+        resolveReady((m as ReadyMessage).listening);
+      }
+    });
+    w.on('exit', (code, signal) => {
+      live.delete(w);
+      if (live.size === 0) allGone?.();
+      if (stopping) return;
+      if (starting) {
+        stopping = true;
+        for (const other of live) other.process.kill('SIGTERM');
+        rejectReady(new Error(`a serve worker exited before listening (${signal ?? `exit ${code}`}); its error is above`));
+        return;
+      }
+      o.log({ at: new Date().toISOString(), level: 'error', msg: 'serve worker exited; starting another', pid: w.process.pid, code, signal });
+      fork();
+    });
+  };
+  // Workers accept from the shared socket themselves: handing each connection over from the primary
+  // (the round-robin default) costs an IPC message per connection, which short OCSP connections feel.
+  cluster.schedulingPolicy = cluster.SCHED_NONE;
+  for (let i = 0; i < o.workers; i++) fork();
+  return {
+    ready,
+    stop: () => {
+      stopping = true;
+      if (live.size === 0) return Promise.resolve();
+      const gone = new Promise<void>((resolve) => (allGone = resolve));
+      for (const w of live) w.process.kill('SIGTERM');
+      return gone;
+    },
+  };
+}
