@@ -8,7 +8,7 @@ export { ACME_ERROR_TYPES, AcmeProblem, type AcmeErrorType, type ProblemDocument
 export { JWS_ALGORITHMS, jwkThumbprint, parseJws, publicKeyFromJwk, verifyJws, type Jwk, type JwsAlgorithm } from './jws.js';
 export { ACME_MIGRATIONS, AcmeStore, NONCE_TTL_MS } from './store.js';
 export { createEabKey, usableEabKey, EAB_DEFAULT_VALIDITY_DAYS, type EabKey } from './eab.js';
-export { allowedIdentifiers, enforceSitePolicy, FABRIC_DNS_SUFFIX, siteMayRequest, siteZones } from './policy.js';
+export { allowedIdentifiers, applicationOfNames, enforceSitePolicy, FABRIC_DNS_SUFFIX, siteMayRequest, siteZones } from './policy.js';
 export { NetworkValidator, readHostsFile, type ChallengeCheck, type ChallengeValidator, type NetworkValidatorOptions } from './validation.js';
 export { AcmeServer, renewalCertId, type AcmeLimits, type AcmeRequest, type AcmeResponse, type AcmeServerOptions } from './server.js';
 export type { AcmeCertificateAuthority } from './ports.js';
