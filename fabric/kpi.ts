@@ -42,7 +42,7 @@ export interface Indicator {
 export interface LiveFacts {
   /** Active staff certificates per site (pki). */
   readonly staffCertificates?: ReadonlyMap<string, number>;
-  /** Level-3 applications with a valid certificate, out of all level-3 applications (pki). */
+  /** Level-3 applications with a valid certificate from the certificate service (ACME), out of all level-3 applications (pki). */
   readonly mlps3Applications?: { readonly total: number; readonly withCertificates: number };
   /**
    * Sites with a passed DR drill against their real pair (`--target pg`) within the last 90 days
@@ -193,7 +193,7 @@ export function computeKpis(fabric: Fabric, live: LiveFacts = {}): Indicator[] {
     out.push(
       live.mlps3Applications
         ? ratio(SPECS.mlps3, live.mlps3Applications.withCertificates, live.mlps3Applications.total, 'pki')
-        : needs(SPECS.mlps3, 'server certificates for level-3 applications from the PKI (jinbao pki issue)', 'pki'),
+        : needs(SPECS.mlps3, "server certificates for level-3 applications from the certificate service (jinbao serve: each site stack's cert-manager enrolls them over ACME)", 'pki'),
     );
   }
 

@@ -44,7 +44,7 @@ export interface Fixture {
 
 export const NAMES = ['app.s440100.jinbao.internal', 'api.s440100.jinbao.internal', 'www.s440100.jinbao.internal', 'app.s440300.jinbao.internal', 'db.440100.jinbao.internal'];
 
-export async function startFixture(opts: { limits?: AcmeLimits } = {}): Promise<Fixture> {
+export async function startFixture(opts: { limits?: AcmeLimits; names?: readonly string[] } = {}): Promise<Fixture> {
   const { dir, cleanup } = tempDir('jinbao-serve-');
   const inventory = join(dir, 'inventory.json');
   writeFileSync(inventory, JSON.stringify(smallInventory()));
@@ -60,7 +60,7 @@ export async function startFixture(opts: { limits?: AcmeLimits } = {}): Promise<
     host: '127.0.0.1',
     port,
     passphrase: PASS,
-    acmeHosts: new Map(NAMES.map((n) => [n, '127.0.0.1'])),
+    acmeHosts: new Map([...NAMES, ...(opts.names ?? [])].map((n) => [n, '127.0.0.1'])),
     acmeHttpPort: challenges.port,
     log: (l) => log.push(l),
     limits: opts.limits ?? { perAddressPerMinute: 100_000, perAccountPerMinute: 100_000, newOrdersPerAccountPerMinute: 100_000 },

@@ -65,6 +65,8 @@ function fromTerraform(type: string, body: Json): Json {
     case 'ClusterRoleBinding':
     case 'RoleBinding':
       return { ...head, roleRef: roleRef(body.role_ref), subjects: body.subject.map(subject) };
+    default:
+      throw new Error(`${kind} is declared as kubernetes_manifest, not ${type}`);
   }
 }
 
