@@ -13,4 +13,4 @@ export { NetworkValidator, readHostsFile, type ChallengeCheck, type ChallengeVal
 export { AcmeServer, renewalCertId, type AcmeLimits, type AcmeRequest, type AcmeResponse, type AcmeServerOptions } from './server.js';
 export type { AcmeCertificateAuthority } from './ports.js';
 export { RateLimiter } from './rate-limit.js';
-export { createEab, listEab } from './operations.js';
+export { createEab, listEab, siteEabKeyIds } from './operations.js';
