@@ -47,7 +47,7 @@ export interface LiveFacts {
    * staff certificate. Replaces the inventory's staff figure and the certificate count for that site.
    */
   readonly staffRosters?: ReadonlyMap<string, { readonly people: number; readonly holders: number }>;
-  /** Level-3 applications with a valid certificate, out of all level-3 applications (pki). */
+  /** Level-3 applications with a valid certificate from the certificate service (ACME), out of all level-3 applications (pki). */
   readonly mlps3Applications?: { readonly total: number; readonly withCertificates: number };
   /**
    * Sites with a passed DR drill against their real pair (`--target pg`) within the last 90 days
@@ -129,7 +129,7 @@ export const NEEDS = {
   drDrills: { code: 'dr-drills-against-real', text: 'DR drills against real pairs: a DR pairing counts once a drill with --target pg passed within 90 days; lab drills (pg-local) do not count (jinbao drill run --site SITE --target pg --pair FILE)' },
   productionPki: { code: 'certificates-from-a-production', text: 'certificates from a production PKI (jinbao pki init with --passphrase-env, then jinbao pki issue); the demo hierarchy jinbao up creates does not count' },
   staffCertificates: { code: 'staff-certificates-from-the', text: 'staff certificates from the PKI (jinbao pki issue)' },
-  mlps3Certificates: { code: 'server-certificates-for-level', text: 'server certificates for level-3 applications from the PKI (jinbao pki issue)' },
+  mlps3Certificates: { code: 'server-certificates-for-level', text: "server certificates for level-3 applications from the certificate service (jinbao serve: each site stack's cert-manager enrolls them over ACME)" },
   cardHolders: { code: 'card-holders-per-issuing', text: 'card holders per issuing site in the inventory (sites[].socialSecurityCardHolders)' },
   ingestionRates: { code: 'per-province-ingestion-rates', text: 'per-province ingestion rates in the inventory (sites[].ingestion)' },
   filingRates: { code: 'per-province-filing-ingestion', text: 'per-province filing ingestion rates in the inventory (sites[].ingestion.personnelFilingPct)' },

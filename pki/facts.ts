@@ -14,8 +14,12 @@ import type { PkiStore } from './store.js';
  *
  * MLPS level-3 applications: the inventory implies one application per business domain a site
  * hosts (fabric placement policy) at every site whose MLPS level is 3 or more. An application
- * counts as using certificates when an active, currently valid server-tls certificate names that
- * site and that domain (`jinbao pki issue --profile server-tls --application DOMAIN`).
+ * counts as using certificates when an active, currently valid server-tls certificate naming that
+ * site and that domain came from the certificate service: ACME issued it (it has a row in
+ * acme_certificates; cert-manager's Certificate of the site's stack, or any ACME client of the
+ * site). A certificate typed in by hand (`jinbao pki issue --application DOMAIN`) does not count:
+ * nothing renews it, and the plan's goal is applications that keep their certificates themselves.
+ * Those applications are listed in `handIssued`, so the gap is visible.
  */
 
 /**
@@ -43,33 +47,39 @@ export async function staffCertificateHolders(pki: PkiStore, now = new Date()): 
 export interface Mlps3Applications {
   readonly total: number;
   readonly withCertificates: number;
-  /** "site/domain" of applications without a valid server-tls certificate. */
+  /** "site/domain" of applications without a valid server-tls certificate from the service. */
   readonly missing: readonly string[];
+  /** Of those, the ones that hold only a hand-issued one (`pki issue --application`). */
+  readonly handIssued: readonly string[];
 }
 
 export async function mlps3Applications(pki: PkiStore, fabric: Fabric, now = new Date()): Promise<Mlps3Applications> {
-  const covered = new Set(
-    (
-      await pki.db.query<{ site: string; application: string }>(
-        `SELECT DISTINCT site, application FROM pki_certificates
-         WHERE status = 'active' AND profile = 'server-tls' AND application IS NOT NULL AND not_before <= $1 AND not_after > $1 AND ${ISSUER_ACTIVE}`,
-        [now.toISOString()],
-      )
-    ).map((r) => `${r.site}/${r.application}`),
+  const viaAcme = (await pki.db.versions())['acme'] !== undefined;
+  const rows = await pki.db.query<{ site: string; application: string; service: number }>(
+    `SELECT site, application, MAX(${viaAcme ? 'CASE WHEN serial IN (SELECT serial FROM acme_certificates) THEN 1 ELSE 0 END' : '0'}) AS service FROM pki_certificates
+     WHERE status = 'active' AND profile = 'server-tls' AND application IS NOT NULL AND not_before <= $1 AND not_after > $1 AND ${ISSUER_ACTIVE}
+     GROUP BY site, application`,
+    [now.toISOString()],
   );
+  const fromService = new Set(rows.filter((r) => Number(r.service) === 1).map((r) => `${r.site}/${r.application}`));
+  const byHand = new Set(rows.filter((r) => Number(r.service) !== 1).map((r) => `${r.site}/${r.application}`));
   let total = 0;
   let withCertificates = 0;
   const missing: string[] = [];
+  const handIssued: string[] = [];
   for (const site of fabric.sites) {
     if (site.mlpsLevel < 3) continue;
     for (const domain of fabric.domains(site)) {
       total += 1;
       const key = `${site.id}/${domain}`;
-      if (covered.has(key)) withCertificates += 1;
-      else missing.push(key);
+      if (fromService.has(key)) withCertificates += 1;
+      else {
+        missing.push(key);
+        if (byHand.has(key)) handIssued.push(key);
+      }
     }
   }
-  return { total, withCertificates, missing };
+  return { total, withCertificates, missing, handIssued };
 }
 
 /**

@@ -9,6 +9,7 @@ import { progress } from '../../lib/progress.js';
 import { allocateAndRecord } from '../../fabric/operations.js';
 import { loadCdktfEngine, loadDeployer, loadPulumiEngine, objectRef as objectRefOf, parseBackend, pgSchemaName, splitPemBundle, type RenderOptions } from '../../stacks/index.js';
 import { siteObjects } from '../../stacks/operations.js';
+import { siteEabKeyIds } from '../../pki/acme/index.js';
 import { COMMAND_MESSAGES, type Context } from '../context.js';
 import type { Runner } from '../runner.js';
 
@@ -21,6 +22,7 @@ export function register(program: Command, run: Runner): void {
     .requiredOption('--site <id>', 'the site, by its six-digit code')
     .option('--format <format>', 'yaml or json', 'yaml')
     .option('--trust-bundle <file>', 'PEM file of public CA certificates for the trust-bundle ConfigMap')
+    .option('--acme-url <url>', "the certificate service's https:// URL cert-manager enrolls against (default: https://pki.<ministry slug>.jinbao.internal)")
     .addHelpText(
       'after',
       '\nThe same objects the cdktf and Pulumi stacks declare, from the inventory only.\n\n' +
@@ -37,6 +39,7 @@ export function register(program: Command, run: Runner): void {
     .option('--backend <kind>', 'Terraform state backend: local or pg', 'local')
     .option('--backend-conn <conn>', 'PostgreSQL connection string for --backend pg, written into the stacks; refused if it holds a password (default: none, terraform reads PG_CONN_STR)')
     .option('--trust-bundle <file>', 'PEM file of public CA certificates for the trust-bundle ConfigMaps')
+    .option('--acme-url <url>', "the certificate service's https:// URL cert-manager enrolls against (default: https://pki.<ministry slug>.jinbao.internal)")
     .option('--json', 'machine-readable summary')
     .addHelpText(
       'after',
@@ -60,7 +63,8 @@ export function register(program: Command, run: Runner): void {
       .requiredOption('--kubeconfig <file>', "kubeconfig of the site's cluster")
       .option('--context <name>', 'kubeconfig context; default: its current context')
       .option('--prune', 'delete objects that carry the site\'s labels but are no longer desired')
-      .option('--trust-bundle <file>', 'PEM file of public CA certificates for the trust-bundle ConfigMaps');
+      .option('--trust-bundle <file>', 'PEM file of public CA certificates for the trust-bundle ConfigMaps')
+      .option('--acme-url <url>', "the certificate service's https:// URL cert-manager enrolls against (default: https://pki.<ministry slug>.jinbao.internal)");
 
   deployOptions(program.command('plan'))
     .description("compare a site's desired objects with its cluster: what apply would create, change and delete")
@@ -90,13 +94,14 @@ interface DeployCommandOptions {
   readonly dryRun?: boolean;
   readonly forceConflicts?: boolean;
   readonly trustBundle?: string;
+  readonly acmeUrl?: string;
   readonly json?: boolean;
 }
 
 async function planFor(ctx: Context, opts: DeployCommandOptions) {
   const fabric = ctx.fabric();
   requireSite(ctx, opts.site);
-  const render = renderOptions(opts.trustBundle);
+  const render = await renderOptions(ctx, opts);
   const objects = await siteObjects(await ctx.database(), fabric, opts.site, render);
   const deployer = await loadDeployer();
   const cluster = deployer.connectCluster(opts.kubeconfig, opts.context);
@@ -124,6 +129,7 @@ interface ManifestsOptions {
   readonly site: string;
   readonly format: string;
   readonly trustBundle?: string;
+  readonly acmeUrl?: string;
 }
 
 interface SynthCommandOptions {
@@ -133,18 +139,21 @@ interface SynthCommandOptions {
   readonly backend: string;
   readonly backendConn?: string;
   readonly trustBundle?: string;
+  readonly acmeUrl?: string;
   readonly json?: boolean;
 }
 
-function renderOptions(trustBundleFile: string | undefined): RenderOptions {
-  if (trustBundleFile === undefined) return {};
+/** --trust-bundle, --acme-url and the EAB key ids recorded in the state (`jinbao acme eab create --site ID`). */
+async function renderOptions(ctx: Context, opts: { readonly trustBundle?: string; readonly acmeUrl?: string }): Promise<RenderOptions> {
+  const certificateService = { eabKeyIds: await siteEabKeyIds(ctx), ...(opts.acmeUrl !== undefined ? { publicUrl: opts.acmeUrl } : {}) };
+  if (opts.trustBundle === undefined) return { certificateService };
   let text: string;
   try {
-    text = readFileSync(trustBundleFile, 'utf8');
+    text = readFileSync(opts.trustBundle, 'utf8');
   } catch (err) {
-    throw inputError(COMMAND_MESSAGES, 'stacks.trustBundleUnreadable', { file: trustBundleFile, reason: (err as Error).message }, { cause: err });
+    throw inputError(COMMAND_MESSAGES, 'stacks.trustBundleUnreadable', { file: opts.trustBundle, reason: (err as Error).message }, { cause: err });
   }
-  return { trustBundle: splitPemBundle(text, trustBundleFile) };
+  return { trustBundle: splitPemBundle(text, opts.trustBundle), certificateService };
 }
 
 function requireSite(ctx: Context, id: string): void {
@@ -155,7 +164,7 @@ async function manifests(ctx: Context, opts: ManifestsOptions): Promise<void> {
   const fabric = ctx.fabric();
   const format = parseChoice('--format', opts.format, ['yaml', 'json'] as const);
   requireSite(ctx, opts.site);
-  const objects = await siteObjects(await ctx.database(), fabric, opts.site, renderOptions(opts.trustBundle));
+  const objects = await siteObjects(await ctx.database(), fabric, opts.site, await renderOptions(ctx, opts));
   if (format === 'json') ctx.out(json(objects));
   else ctx.out(objects.map((o) => `---\n${stringify(o, { lineWidth: 0 })}`).join(''));
 }
@@ -164,7 +173,7 @@ async function synth(ctx: Context, opts: SynthCommandOptions): Promise<void> {
   const fabric = ctx.fabric();
   const engine = parseChoice('--engine', opts.engine, ['cdktf', 'pulumi'] as const);
   for (const id of opts.site ?? []) requireSite(ctx, id);
-  const render = renderOptions(opts.trustBundle);
+  const render = await renderOptions(ctx, opts);
   if (engine === 'pulumi') {
     if (opts.backend !== 'local' || opts.backendConn !== undefined) throw inputError(COMMAND_MESSAGES, 'stacks.pulumiBackend');
     if (!opts.site) throw inputError(COMMAND_MESSAGES, 'stacks.pulumiSites');

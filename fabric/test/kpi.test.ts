@@ -36,9 +36,24 @@ describe('the plan\'s indicators', () => {
     const kpis = computeKpis(fabricOf());
     for (const id of ['dr-centers', 'staff-certificates', 'mlps3-certificates']) {
       expect(byId(kpis, id).status).toBe('needs');
-      expect(byId(kpis, id).needs).toMatch(/jinbao (pki|drill)/);
+      expect(byId(kpis, id).needs).toMatch(/jinbao (pki|drill|serve)/);
       expect(byId(kpis, id).actual).toBeUndefined();
     }
+    expect(byId(kpis, 'mlps3-certificates').needs).toBe(
+      "server certificates for level-3 applications from the certificate service (jinbao serve: each site stack's cert-manager enrolls them over ACME)",
+    );
+  });
+
+  it('GIVEN service-issued application certificates on the demo hierarchy THEN they prove nothing and the indicator needs a production PKI', () => {
+    const kpis = computeKpis(fabricOf(), { mlps3Applications: { total: 10, withCertificates: 10 }, pkiProvenance: 'demo' });
+    expect(byId(kpis, 'mlps3-certificates')).toMatchObject({ status: 'needs', source: 'pki' });
+    expect(byId(kpis, 'mlps3-certificates').needs).toMatch(/the demo hierarchy jinbao up creates does not count$/);
+    expect(byId(kpis, 'mlps3-certificates').actual).toBeUndefined();
+  });
+
+  it('GIVEN some applications with certificates from the service THEN the ratio is those over every level-3 application', () => {
+    const kpis = computeKpis(fabricOf(), { mlps3Applications: { total: 8, withCertificates: 2 }, pkiProvenance: 'production' });
+    expect(byId(kpis, 'mlps3-certificates')).toMatchObject({ numerator: 2, denominator: 8, actual: 25, status: 'not-met', source: 'pki' });
   });
 
   it('GIVEN live facts THEN the live indicators are computed', () => {

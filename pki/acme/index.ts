@@ -8,9 +8,9 @@ export { ACME_ERROR_TYPES, AcmeProblem, type AcmeErrorType, type ProblemDocument
 export { JWS_ALGORITHMS, jwkThumbprint, parseJws, publicKeyFromJwk, verifyJws, type Jwk, type JwsAlgorithm } from './jws.js';
 export { ACME_MIGRATIONS, AcmeStore, NONCE_TTL_MS } from './store.js';
 export { createEabKey, usableEabKey, EAB_DEFAULT_VALIDITY_DAYS, type EabKey } from './eab.js';
-export { allowedIdentifiers, enforceSitePolicy, FABRIC_DNS_SUFFIX, siteMayRequest, siteZones } from './policy.js';
+export { allowedIdentifiers, applicationOfNames, enforceSitePolicy, FABRIC_DNS_SUFFIX, siteMayRequest, siteZones } from './policy.js';
 export { ACME_IDENTIFIER_OID, checkAlpnCertificate, NetworkValidator, readHostsFile, type ChallengeCheck, type ChallengeValidator, type NetworkValidatorOptions } from './validation.js';
 export { AcmeServer, renewalCertId, type AcmeLimits, type AcmeRequest, type AcmeResponse, type AcmeServerOptions } from './server.js';
 export type { AcmeCertificateAuthority } from './ports.js';
 export { RateLimiter } from './rate-limit.js';
-export { createEab, listEab } from './operations.js';
+export { createEab, listEab, siteEabKeyIds } from './operations.js';

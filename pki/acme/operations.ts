@@ -14,3 +14,18 @@ export async function listEab(state: StateAccess): Promise<{ kid: string; site: 
   const store = await AcmeStore.open(await state.database());
   return (await store.listEabKeys()).map((r) => ({ kid: r.kid, site: r.site, application: r.application, createdAt: r.created_at, expiresAt: r.expires_at, accountId: r.account_id }));
 }
+
+/**
+ * The key id each site's cert-manager ClusterIssuer binds with: per site, the newest unexpired EAB
+ * key made for the whole site (no --application). Reads only: a state without ACME tables has none.
+ */
+export async function siteEabKeyIds(state: StateAccess, now = new Date()): Promise<Record<string, string>> {
+  if (!state.hasStore()) return {};
+  const db = await state.database();
+  if ((await db.versions())['acme'] === undefined) return {};
+  const rows = await db.query<{ kid: string; site: string }>(
+    'SELECT kid, site FROM acme_eab_keys WHERE application IS NULL AND expires_at > $1 ORDER BY created_at, kid',
+    [now.toISOString()],
+  );
+  return Object.fromEntries(rows.map((r) => [r.site, r.kid]));
+}

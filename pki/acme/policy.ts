@@ -1,4 +1,4 @@
-import type { Fabric, Site } from '../../fabric/index.js';
+import type { Domain, Fabric, Site } from '../../fabric/index.js';
 import { AcmeProblem } from './problems.js';
 
 /**
@@ -55,4 +55,29 @@ export function enforceSitePolicy(fabric: Fabric, siteId: string, values: readon
     };
   });
   throw new AcmeProblem('rejectedIdentifier', `identifiers refused for site ${site.id}: ${refused.slice(0, 5).join(', ')}${refused.length > 5 ? ', …' : ''}; it may request ${allowedIdentifiers(site).join(', ')}`, { subproblems });
+}
+
+/**
+ * The application an order's names belong to, for an account bound to the site only: every name is
+ * `<domain>.<zone>` or below it, for one business domain the site hosts (the names the stacks give
+ * each level-3 application's Certificate). Anything else (mixed domains, other names) is no
+ * application, and the certificate counts for none.
+ */
+export function applicationOfNames(fabric: Fabric, siteId: string, values: readonly string[]): Domain | null {
+  const site = fabric.findSite(siteId);
+  if (!site || values.length === 0) return null;
+  const zones = siteZones(site);
+  const domainOf = (value: string): string | undefined => {
+    const name = value.startsWith('*.') ? value.slice(2) : value;
+    for (const z of zones) {
+      if (!name.endsWith(`.${z}`)) continue;
+      const labels = name.slice(0, -(z.length + 1)).split('.');
+      return labels[labels.length - 1];
+    }
+    return undefined;
+  };
+  const found = new Set(values.map(domainOf));
+  if (found.size !== 1) return null;
+  const [only] = found;
+  return fabric.domains(site).find((d) => d === only) ?? null;
 }

@@ -6,7 +6,7 @@ import { normalizeSerial, REVOCATION_REASONS, type RevocationReason } from '../s
 import { toPem } from '../x509.js';
 import { usableEabKey } from './eab.js';
 import { b64url, fromB64url, jwkThumbprint, parseJws, payloadObject, publicJwk, publicKeyFromJwk, verifyExternalAccountBinding, verifyJws, type ParsedJws } from './jws.js';
-import { checkDnsIdentifier, enforceSitePolicy } from './policy.js';
+import { applicationOfNames, checkDnsIdentifier, enforceSitePolicy } from './policy.js';
 import type { AcmeCertificateAuthority } from './ports.js';
 import { AcmeProblem, type AcmeErrorType } from './problems.js';
 import { RateLimiter } from './rate-limit.js';
@@ -488,7 +488,7 @@ export class AcmeServer {
     if (!(await this.o.store.claimFinalize(order.id, this.now(), createHash('sha256').update(csr.spkiDer).digest('hex')))) throw new AcmeProblem('orderNotReady', `order ${order.id} is being finalized or was finalized by another request; poll the order`);
     let issued;
     try {
-      issued = await this.o.ca.issueFromCsr({ csrDer, site: a.site, application: a.application, commonName: want[0]!, validityDays: this.o.validityDays ?? 90, actor: `acme:${a.id}` });
+      issued = await this.o.ca.issueFromCsr({ csrDer, site: a.site, application: a.application ?? applicationOfNames(this.o.fabric, a.site, want), commonName: want[0]!, validityDays: this.o.validityDays ?? 90, actor: `acme:${a.id}` });
     } catch (err) {
       const problem = err instanceof InputError ? new AcmeProblem('badCSR', err.message) : new AcmeProblem('serverInternal', 'issuance failed; it is logged, place a new order');
       if (!(err instanceof InputError)) this.o.onInternalError?.(err, { method: 'POST', path: `/acme/order/${order.id}/finalize`, contentType: undefined, body: Buffer.alloc(0), remoteAddress: '' });

@@ -7,6 +7,7 @@ import { openDatabase, type Database } from '../../lib/sql/index.js';
 import { postgresMissing, startPostgres, type PostgresServer } from '../../lib/test/postgres-server.js';
 import { PKI_MIGRATIONS, PkiStore } from '../store.js';
 import { mlps3Applications, staffCertificateHolders } from '../facts.js';
+import { AcmeStore } from '../acme/store.js';
 import { lastAudit, smallFabric, stateBackends } from './helpers.js';
 
 /**
@@ -237,6 +238,9 @@ describe.each(stateBackends(() => server))('the certificate store on $name', ({ 
       const fabric = smallFabric();
       const domain = fabric.domains(fabric.site('440100'))[0]!;
       await insertCertificate(db, 'infrastructure', '5300', { profile: 'server-tls', site: '440100', application: domain });
+      // issued through the certificate service (ACME), which is what the indicator counts
+      await AcmeStore.open(db);
+      await db.run("INSERT INTO acme_certificates (id, serial, account_id, order_id, chain_pem, not_before, not_after, created_at) VALUES ('c1', $1, 'a1', 'o1', '', $2, $3, $2)", ['5300', T0, '2036-01-01T00:00:00.000Z']);
       const pki = await PkiStore.open(db, dir);
       const at = new Date('2027-01-01T00:00:00Z');
       const covered = (await mlps3Applications(pki, fabric, at)).withCertificates;

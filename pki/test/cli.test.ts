@@ -105,11 +105,11 @@ describe('jinbao pki and audit commands', () => {
     expect(unknown.stderr).toContain('unknown serial: got "abcd"');
   });
 
-  it('WHEN kpi runs THEN staff certificates and MLPS-3 applications come from the PKI', async () => {
+  it('WHEN kpi runs THEN staff certificates come from the PKI, and the hand-issued application certificate does not count for MLPS-3 applications (only the service\'s do)', async () => {
     const r = await cli(['kpi', '--json']);
     const byId = Object.fromEntries(JSON.parse(r.stdout).indicators.map((i: { id: string }) => [i.id, i]));
     expect(byId['staff-certificates']).toMatchObject({ status: 'not-met', numerator: 1, denominator: 500, source: 'pki' });
-    expect(byId['mlps3-certificates']).toMatchObject({ numerator: 1, source: 'pki' });
+    expect(byId['mlps3-certificates']).toMatchObject({ numerator: 0, source: 'pki' });
   });
 
   it('WHEN audit verify runs on an intact log THEN it passes; after tampering it names the entry and exits 3', async () => {

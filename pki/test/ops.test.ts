@@ -8,6 +8,7 @@ import { LocalOpsContext } from '../../orchestration/context.js';
 import { pkiUpStage } from '../../orchestration/up.js';
 import { openDatabase } from '../../lib/sql/index.js';
 import { caBundlePem, demoPassphrase, evidenceSigner, mlps3Applications, PkiStore, registerPkiMetrics, replaceCa, replicaTlsMaterial, staffCertificateHolders, toPem, verifyEvidence, type CaAlgorithm } from '../index.js';
+import { AcmeStore } from '../acme/index.js';
 import { inventoryFile, mustOpenssl, opensslCsr, opensslKey, PASS, smallFabric, testPki, type TestPki } from './helpers.js';
 
 describe('replica TLS material', () => {
@@ -100,14 +101,25 @@ describe('KPI facts and metrics from the store', () => {
     expect(await staffCertificateHolders(t.pki, new Date(Date.now() + 2 * 86_400_000))).toEqual(new Map([['000000', 1], ['440100', 1]]));
   });
 
-  it('GIVEN one server-tls certificate for one hosted domain THEN one MLPS-3 application is covered', async () => {
+  it('GIVEN a hand-issued server-tls certificate for a hosted domain THEN the application is not covered but listed as hand-issued; once ACME issued one THEN it is covered', async () => {
     const fabric = smallFabric();
     const before = await mlps3Applications(t.pki, fabric);
     const domain = fabric.domains(fabric.site('440100'))[0]!;
     await t.issuer.issue({ profile: 'server-tls', site: '440100', generate: { subject: 'CN=app.s440100.jinbao.internal' }, application: domain });
-    const after = await mlps3Applications(t.pki, fabric);
+    const byHand = await mlps3Applications(t.pki, fabric);
     expect(before.total).toBe(fabric.sites.reduce((n, s) => n + (s.mlpsLevel >= 3 ? fabric.domains(s).length : 0), 0));
-    expect(after).toMatchObject({ total: before.total, withCertificates: before.withCertificates + 1 });
+    expect(byHand).toMatchObject({ total: before.total, withCertificates: before.withCertificates });
+    expect(byHand.missing).toContain(`440100/${domain}`);
+    expect(byHand.handIssued).toEqual([`440100/${domain}`]);
+
+    const viaAcme = await t.issuer.issue({ profile: 'server-tls', site: '440100', generate: { subject: 'CN=app2.s440100.jinbao.internal' }, application: domain, actor: 'acme:a1' });
+    await AcmeStore.open(t.pki.db);
+    await t.pki.db.run(
+      "INSERT INTO acme_certificates (id, serial, account_id, order_id, chain_pem, not_before, not_after, created_at) VALUES ('c1', $1, 'a1', 'o1', '', $2, $3, $2)",
+      [viaAcme.record.serial, viaAcme.record.notBefore.toISOString(), viaAcme.record.notAfter.toISOString()],
+    );
+    const after = await mlps3Applications(t.pki, fabric);
+    expect(after).toMatchObject({ total: before.total, withCertificates: before.withCertificates + 1, handIssued: [] });
     expect(after.missing).not.toContain(`440100/${domain}`);
   });
 

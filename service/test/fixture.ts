@@ -47,10 +47,10 @@ export const NAMES = ['app.s440100.jinbao.internal', 'api.s440100.jinbao.interna
 /**
  * A `serve` over a fresh hierarchy. With `httpListen` it also serves revocation data over plain
  * HTTP on a port picked here, and the hierarchy is created with that listener as its distribution
- * base, so every certificate (CA certificates included) names URLs the test can fetch. `hosts`:
+ * base, so every certificate (CA certificates included) names URLs the test can fetch. `hosts` (or `names`):
  * more names that validation resolves to 127.0.0.1 (beside NAMES).
  */
-export async function startFixture(opts: { limits?: AcmeLimits; acmeTlsPort?: number; hosts?: readonly string[]; httpListen?: boolean } = {}): Promise<Fixture> {
+export async function startFixture(opts: { limits?: AcmeLimits; acmeTlsPort?: number; hosts?: readonly string[]; names?: readonly string[]; httpListen?: boolean } = {}): Promise<Fixture> {
   const { dir, cleanup } = tempDir('jinbao-serve-');
   const inventory = join(dir, 'inventory.json');
   writeFileSync(inventory, JSON.stringify(smallInventory()));
@@ -68,7 +68,7 @@ export async function startFixture(opts: { limits?: AcmeLimits; acmeTlsPort?: nu
     port,
     ...(httpPort !== undefined ? { httpListen: { host: '127.0.0.1', port: httpPort } } : {}),
     passphrase: PASS,
-    acmeHosts: new Map([...NAMES, ...(opts.hosts ?? [])].map((n) => [n, '127.0.0.1'])),
+    acmeHosts: new Map([...NAMES, ...(opts.hosts ?? []), ...(opts.names ?? [])].map((n) => [n, '127.0.0.1'])),
     acmeHttpPort: challenges.port,
     ...(opts.acmeTlsPort !== undefined ? { acmeTlsPort: opts.acmeTlsPort } : {}),
     log: (l) => log.push(l),

@@ -6,6 +6,7 @@ import { ConfigMapV1 } from '@cdktf/provider-kubernetes/lib/config-map-v1/index.
 import { LimitRangeV1 } from '@cdktf/provider-kubernetes/lib/limit-range-v1/index.js';
 import { NamespaceV1 } from '@cdktf/provider-kubernetes/lib/namespace-v1/index.js';
 import { NetworkPolicyV1 } from '@cdktf/provider-kubernetes/lib/network-policy-v1/index.js';
+import { Manifest } from '@cdktf/provider-kubernetes/lib/manifest/index.js';
 import { KubernetesProvider } from '@cdktf/provider-kubernetes/lib/provider/index.js';
 import { ResourceQuotaV1 } from '@cdktf/provider-kubernetes/lib/resource-quota-v1/index.js';
 import { RoleBindingV1 } from '@cdktf/provider-kubernetes/lib/role-binding-v1/index.js';
@@ -22,8 +23,11 @@ export interface SiteStackProps {
 }
 
 /**
- * One site's data center as a Terraform stack: one typed `@cdktf/provider-kubernetes` resource per
- * object. Every kind the baseline uses has a typed resource, so no `kubernetes_manifest` is needed.
+ * One site's data center as a Terraform stack: one `@cdktf/provider-kubernetes` resource per object.
+ * The baseline's own kinds are typed resources; cert-manager's ClusterIssuer and Certificate have
+ * none, and the certificate service's Deployment, Service and PodDisruptionBudget are declared the
+ * same way (`kubernetes_manifest`, the object as rendered), so the service's workload reaches the
+ * cluster field for field as `jinbao manifests` prints it.
  */
 export class SiteStack extends TerraformStack {
   constructor(scope: Construct, id: string, props: SiteStackProps) {
@@ -103,6 +107,13 @@ function declare(stack: Construct, o: KubeObject): void {
       return;
     case 'RoleBinding':
       new RoleBindingV1(stack, id, { metadata, roleRef: { ...o.roleRef }, subject: o.subjects.map((s) => ({ ...s })) });
+      return;
+    case 'ClusterIssuer':
+    case 'Certificate':
+    case 'Deployment':
+    case 'Service':
+    case 'PodDisruptionBudget':
+      new Manifest(stack, id, { manifest: structuredClone(o) as unknown as Record<string, unknown> });
       return;
   }
 }

@@ -7,6 +7,10 @@ import { NetworkPolicy } from '@pulumi/kubernetes/networking/v1/networkPolicy.js
 import { ClusterRole } from '@pulumi/kubernetes/rbac/v1/clusterRole.js';
 import { ClusterRoleBinding } from '@pulumi/kubernetes/rbac/v1/clusterRoleBinding.js';
 import { RoleBinding } from '@pulumi/kubernetes/rbac/v1/roleBinding.js';
+import { Deployment } from '@pulumi/kubernetes/apps/v1/deployment.js';
+import { CustomResource } from '@pulumi/kubernetes/apiextensions/customResource.js';
+import { Service } from '@pulumi/kubernetes/core/v1/service.js';
+import { PodDisruptionBudget } from '@pulumi/kubernetes/policy/v1/podDisruptionBudget.js';
 import { logicalId } from '../cdktf/logical-id.js';
 import type { KubeObject } from '../render/index.js';
 
@@ -43,6 +47,16 @@ export function declareSite(objects: readonly KubeObject[], opts: pulumi.CustomR
         return new ClusterRoleBinding(name, body(o), opts);
       case 'RoleBinding':
         return new RoleBinding(name, body(o), opts);
+      case 'Deployment':
+        return new Deployment(name, body(o), opts);
+      case 'Service':
+        return new Service(name, body(o), opts);
+      case 'PodDisruptionBudget':
+        return new PodDisruptionBudget(name, body(o), opts);
+      case 'ClusterIssuer':
+      case 'Certificate':
+        // cert-manager's kinds have no typed class: a CustomResource carries the object as rendered.
+        return new CustomResource(name, structuredClone(o) as unknown as Record<string, unknown> & { apiVersion: string; kind: string }, opts);
     }
   });
 }

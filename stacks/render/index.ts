@@ -7,3 +7,12 @@ export { PORTS } from './network-policies.js';
 export { ROLES, adminGroup } from './rbac.js';
 export { TRUST_BUNDLE_NAME, TRUST_BUNDLE_KEY, checkTrustBundle, splitPemBundle } from './trust-bundle.js';
 export { parseQuantity } from './quantity.js';
+export {
+  ACME_ISSUER_NAME,
+  EAB_SECRET,
+  SERVICE_NAME,
+  SERVICE_SECRETS,
+  applicationDnsName,
+  defaultServiceUrl,
+  type CertificateServiceOptions,
+} from './certificate-service.js';

@@ -114,6 +114,114 @@ export interface ConfigMap {
   readonly data: Labels;
 }
 
+/** A reference to one key of a Secret the operator creates; the rendered objects never hold secret values. */
+export interface SecretKeySelector {
+  readonly name: string;
+  readonly key: string;
+}
+
+/** cert-manager's ACME issuer for the whole cluster (cert-manager.io/v1, the fields jinbao sets). */
+export interface ClusterIssuer {
+  readonly apiVersion: 'cert-manager.io/v1';
+  readonly kind: 'ClusterIssuer';
+  readonly metadata: ObjectMeta;
+  readonly spec: {
+    readonly acme: {
+      readonly server: string;
+      /** Base64 of the PEM CA certificates that verify the ACME server's TLS certificate. */
+      readonly caBundle?: string;
+      readonly privateKeySecretRef: { readonly name: string };
+      readonly externalAccountBinding: { readonly keyID: string; readonly keySecretRef: SecretKeySelector };
+      readonly solvers: readonly { readonly http01: { readonly ingress: Readonly<Record<string, never>> } }[];
+    };
+  };
+}
+
+/** A certificate cert-manager keeps in `secretName`, obtained from `issuerRef`. */
+export interface Certificate {
+  readonly apiVersion: 'cert-manager.io/v1';
+  readonly kind: 'Certificate';
+  readonly metadata: ObjectMeta;
+  readonly spec: {
+    readonly secretName: string;
+    readonly dnsNames: readonly string[];
+    readonly issuerRef: { readonly group: 'cert-manager.io'; readonly kind: 'ClusterIssuer'; readonly name: string };
+    readonly privateKey: { readonly algorithm: 'ECDSA'; readonly size: 256; readonly rotationPolicy: 'Always' };
+  };
+}
+
+export interface EnvVar {
+  readonly name: string;
+  readonly value?: string;
+  readonly valueFrom?: { readonly secretKeyRef: SecretKeySelector };
+}
+
+export interface Probe {
+  readonly httpGet: { readonly path: string; readonly port: string; readonly scheme: 'HTTPS' };
+  readonly periodSeconds: number;
+  readonly failureThreshold: number;
+}
+
+export interface Container {
+  readonly name: string;
+  readonly image: string;
+  readonly args: readonly string[];
+  readonly env: readonly EnvVar[];
+  readonly ports: readonly { readonly name: string; readonly containerPort: number; readonly protocol: 'TCP' }[];
+  readonly readinessProbe: Probe;
+  readonly livenessProbe: Probe;
+  readonly resources: { readonly requests: Labels; readonly limits: Labels };
+  readonly securityContext: {
+    readonly allowPrivilegeEscalation: false;
+    readonly readOnlyRootFilesystem: true;
+    readonly runAsNonRoot: true;
+    readonly capabilities: { readonly drop: readonly ['ALL'] };
+  };
+  readonly volumeMounts: readonly { readonly name: string; readonly mountPath: string; readonly readOnly?: true }[];
+}
+
+export interface Volume {
+  readonly name: string;
+  readonly secret?: { readonly secretName: string };
+  readonly emptyDir?: Readonly<Record<string, never>>;
+}
+
+export interface Deployment {
+  readonly apiVersion: 'apps/v1';
+  readonly kind: 'Deployment';
+  readonly metadata: ObjectMeta;
+  readonly spec: {
+    readonly replicas: number;
+    readonly selector: { readonly matchLabels: Labels };
+    readonly template: {
+      readonly metadata: { readonly labels: Labels };
+      readonly spec: {
+        readonly securityContext: { readonly runAsNonRoot: true; readonly runAsUser: number; readonly runAsGroup: number; readonly seccompProfile: { readonly type: 'RuntimeDefault' } };
+        readonly automountServiceAccountToken: false;
+        readonly containers: readonly Container[];
+        readonly volumes: readonly Volume[];
+      };
+    };
+  };
+}
+
+export interface Service {
+  readonly apiVersion: 'v1';
+  readonly kind: 'Service';
+  readonly metadata: ObjectMeta;
+  readonly spec: {
+    readonly selector: Labels;
+    readonly ports: readonly { readonly name: string; readonly port: number; readonly targetPort: string; readonly protocol: 'TCP' }[];
+  };
+}
+
+export interface PodDisruptionBudget {
+  readonly apiVersion: 'policy/v1';
+  readonly kind: 'PodDisruptionBudget';
+  readonly metadata: ObjectMeta;
+  readonly spec: { readonly minAvailable: number; readonly selector: { readonly matchLabels: Labels } };
+}
+
 export type KubeObject =
   | Namespace
   | ResourceQuota
@@ -122,7 +230,12 @@ export type KubeObject =
   | ClusterRole
   | ClusterRoleBinding
   | RoleBinding
-  | ConfigMap;
+  | ConfigMap
+  | ClusterIssuer
+  | Certificate
+  | Deployment
+  | Service
+  | PodDisruptionBudget;
 
 export type KubeKind = KubeObject['kind'];
 
@@ -136,6 +249,11 @@ export const KIND_ORDER: readonly KubeKind[] = [
   'ConfigMap',
   'RoleBinding',
   'NetworkPolicy',
+  'ClusterIssuer',
+  'Certificate',
+  'Service',
+  'Deployment',
+  'PodDisruptionBudget',
 ];
 
 /** The API group-version of every kind the baseline uses. */
@@ -148,6 +266,11 @@ export const API_VERSIONS: Readonly<Record<KubeKind, KubeObject['apiVersion']>> 
   ClusterRole: 'rbac.authorization.k8s.io/v1',
   ClusterRoleBinding: 'rbac.authorization.k8s.io/v1',
   RoleBinding: 'rbac.authorization.k8s.io/v1',
+  ClusterIssuer: 'cert-manager.io/v1',
+  Certificate: 'cert-manager.io/v1',
+  Deployment: 'apps/v1',
+  Service: 'v1',
+  PodDisruptionBudget: 'policy/v1',
 };
 
 /** "Kind namespace/name" or "Kind name": how messages and diffs name an object. */

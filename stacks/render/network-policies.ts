@@ -94,3 +94,17 @@ export function allowReplication(ctx: PolicyContext, primaryCidrs: readonly stri
     egress: [{ to: blocks(primaryCidrs), ports: [tcp(PORTS.replication)] }],
   });
 }
+
+/**
+ * In the ministry's PKI namespace: the certificate service answers every site's ACME clients and
+ * relying parties on the fabric's overlay, validates http-01 challenges on port 80 there, and reaches
+ * the shared PostgreSQL state.
+ */
+export function allowCertificateService(ctx: PolicyContext, podLabels: Labels, overlayCidr: string, servicePort: number): NetworkPolicy {
+  return policy(ctx, 'allow-certificate-service', {
+    podSelector: { matchLabels: podLabels },
+    policyTypes: ['Ingress', 'Egress'],
+    ingress: [{ from: blocks([overlayCidr]), ports: [tcp(servicePort)] }],
+    egress: [{ to: blocks([overlayCidr]), ports: [tcp(80), tcp(PORTS.replication)] }],
+  });
+}

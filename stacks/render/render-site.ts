@@ -4,6 +4,16 @@ import type { KubeObject, LimitRange, Namespace, ResourceQuota } from './kube-ob
 import { translator } from '../../lib/i18n/index.js';
 import { DC_CLASS_LABEL, DOMAIN_LABEL, MLPS_LABEL, REPLICA_OF_LABEL, SITE_NAME_ANNOTATION, siteLabels } from './labels.js';
 import {
+  acmeClusterIssuer,
+  applicationCertificates,
+  certificateService,
+  servicePublicUrl,
+  SERVICE_POD_LABELS,
+  SERVICE_PORT,
+  type CertificateServiceOptions,
+} from './certificate-service.js';
+import {
+  allowCertificateService,
   allowDns,
   allowInterTierExchange,
   allowMonitoringScrape,
@@ -26,6 +36,8 @@ export interface RenderOptions {
   readonly namespacePrefix?: string;
   /** Extra labels on every object (cost center, owner). @default {} */
   readonly extraLabels?: Readonly<Record<string, string>>;
+  /** The certificate service cert-manager enrolls against (URL, EAB key ids, image). @default {} (see CertificateServiceOptions) */
+  readonly certificateService?: CertificateServiceOptions;
 }
 
 /** The namespaces every site runs besides its business domains. */
@@ -69,7 +81,9 @@ export function renderSite(fabric: Fabric, site: Site, allocations: ReadonlyMap<
     })),
   ];
 
+  const publicUrl = servicePublicUrl(fabric, options.certificateService);
   const objects: KubeObject[] = [...clusterRoles(base), auditBinding(site.id, base)];
+  objects.push(acmeClusterIssuer(site, base, publicUrl, pems, options.certificateService?.eabKeyIds?.[site.id]));
   for (const { name, role } of namespaces) {
     objects.push(namespace(site, fabric.parentOf(site), name, role, base));
     objects.push(...quotaAndLimits(name, sizing, base));
@@ -86,7 +100,12 @@ export function renderSite(fabric: Fabric, site: Site, allocations: ReadonlyMap<
       objects.push(roleBinding(name, 'jinbao-system-admins', ROLES.system, adminGroup(site.id, 'system'), base));
     }
     objects.push(roleBinding(name, 'jinbao-security-admins', ROLES.secrets, adminGroup(site.id, 'security'), base));
+    if (role.kind === 'platform' && role.name === 'pki' && site.tier === 'ministry') {
+      objects.push(allowCertificateService(ctx, SERVICE_POD_LABELS, fabric.inventory.addressing.overlay, SERVICE_PORT));
+      objects.push(...certificateService(name, base, publicUrl, options.certificateService?.image ?? 'jinbao:0.1.0'));
+    }
   }
+  objects.push(...applicationCertificates(fabric, site, base, (domain) => nsName(domain)));
   validateObjects(site.id, objects);
   return objects;
 }

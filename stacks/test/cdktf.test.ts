@@ -42,7 +42,9 @@ describe('synthesizeCdktf', () => {
     expect(stack.terraform.backend).toEqual({ local: { path: 'terraform.440100.tfstate' } });
     expect(stack.provider.kubernetes).toEqual([{ config_context: 'jinbao-440100', config_path: '${var.kubeconfig}' }]);
     expect(Object.keys(stack.resource.kubernetes_namespace_v1)).toContain('namespace_employee-insurance');
-    expect(stack.resource.kubernetes_manifest).toBeUndefined();
+    // Only cert-manager's objects (no typed resource) are manifests: the site's issuer and its applications' certificates.
+    const manifests = Object.keys(stack.resource.kubernetes_manifest).sort();
+    expect(manifests).toEqual(['certificate_employee-insurance_employee-insurance-tls', 'certificate_exchange_exchange-tls', 'clusterissuer_jinbao-acme']);
   });
 
   it('GIVEN nothing changed WHEN synthesized again THEN no stack is rewritten', async () => {

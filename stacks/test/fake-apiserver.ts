@@ -11,6 +11,11 @@ import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1/NetworkPol
 import { ClusterRole } from 'kubernetes-models/rbac.authorization.k8s.io/v1/ClusterRole';
 import { ClusterRoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1/ClusterRoleBinding';
 import { RoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1/RoleBinding';
+import { Service } from 'kubernetes-models/v1/Service';
+import { Deployment } from 'kubernetes-models/apps/v1/Deployment';
+import { PodDisruptionBudget } from 'kubernetes-models/policy/v1/PodDisruptionBudget';
+import { Certificate } from '@kubernetes-models/cert-manager/cert-manager.io/v1/Certificate';
+import { ClusterIssuer } from '@kubernetes-models/cert-manager/cert-manager.io/v1/ClusterIssuer';
 
 /**
  * A small in-process stand-in for a Kubernetes API server, for tests. It is NOT a cluster: no
@@ -45,6 +50,13 @@ const GROUPS: Record<string, readonly Kind[]> = {
     { kind: 'ResourceQuota', plural: 'resourcequotas', namespaced: true, model: ResourceQuota },
     { kind: 'LimitRange', plural: 'limitranges', namespaced: true, model: LimitRange },
     { kind: 'ConfigMap', plural: 'configmaps', namespaced: true, model: ConfigMap },
+    { kind: 'Service', plural: 'services', namespaced: true, model: Service },
+  ],
+  'apps/v1': [{ kind: 'Deployment', plural: 'deployments', namespaced: true, model: Deployment }],
+  'policy/v1': [{ kind: 'PodDisruptionBudget', plural: 'poddisruptionbudgets', namespaced: true, model: PodDisruptionBudget }],
+  'cert-manager.io/v1': [
+    { kind: 'ClusterIssuer', plural: 'clusterissuers', namespaced: false, model: ClusterIssuer },
+    { kind: 'Certificate', plural: 'certificates', namespaced: true, model: Certificate },
   ],
   'networking.k8s.io/v1': [{ kind: 'NetworkPolicy', plural: 'networkpolicies', namespaced: true, model: NetworkPolicy }],
   'rbac.authorization.k8s.io/v1': [

@@ -37,6 +37,7 @@ const roleRef = (r: Json) => ({ apiGroup: r.api_group, kind: r.kind, name: r.nam
 
 /** A Terraform resource of the Kubernetes provider, read back as the Kubernetes object it manages. */
 function fromTerraform(type: string, body: Json): Json {
+  if (type === 'kubernetes_manifest') return body.manifest;
   const [apiVersion, kind] = TF_KIND[type] ?? [undefined, undefined];
   if (!kind) throw new Error(`unexpected Terraform resource type ${type}`);
   const head = { apiVersion, kind, metadata: body.metadata };
@@ -64,6 +65,8 @@ function fromTerraform(type: string, body: Json): Json {
     case 'ClusterRoleBinding':
     case 'RoleBinding':
       return { ...head, roleRef: roleRef(body.role_ref), subjects: body.subject.map(subject) };
+    default:
+      throw new Error(`${kind} is declared as kubernetes_manifest, not ${type}`);
   }
 }
 
