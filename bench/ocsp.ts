@@ -315,7 +315,14 @@ async function main(): Promise<void> {
     }
     log(`load average before ${load.before.join(' ')}, after ${load.after.join(' ')} (${availableParallelism()} cores; target ≥ 1.5x OpenSSL for cached and nonce requests)`);
     Object.assign(summary, { loadAverage: load, results: rows, ratios });
-    if (invalid.length) throw new Error(`OpenSSL's responder answered no request for: ${invalid.join('; ')}: no comparison in this run`);
+    if (invalid.length) {
+      const why = `OpenSSL's responder answered no request for: ${invalid.join('; ')}: no comparison in this run`;
+      // A smoke run proves the paths (both responders verified above); OpenSSL's -multi responder
+      // sometimes stalls a whole 1 s sample, which says nothing about jinbao.
+      if (!args.smoke) throw new Error(why);
+      log(`note: ${why}`);
+      Object.assign(summary, { noComparison: invalid });
+    }
   } finally {
     await stopNamespace(ns);
     for (const c of children) {
