@@ -63,7 +63,8 @@ describe('the benchmarks, each in its smoke size', () => {
     const r = await bench(['bench/ocsp.ts', '--smoke'], 600_000);
     expect(r.code, r.stderr).toBe(0);
     expect(r.json).toMatchObject({ bench: 'ocsp', smoke: true, runs: 1 });
-    expect(comparisons(r.json)).toHaveLength(4);
+    // a sample where OpenSSL's responder stalled has no ratio and is named in noComparison instead
+    expect(comparisons(r.json).length + ((r.json as { noComparison?: string[] }).noComparison?.length ?? 0)).toBe(4);
     expect(r.stdout).toContain('answers verified by openssl ocsp');
   }, 620_000);
 
