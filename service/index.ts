@@ -7,7 +7,7 @@ import { isIP } from 'node:net';
 import type { OpsContext } from '../orchestration/index.js';
 import { InputError } from '../lib/errors.js';
 import { AcmeServer, AcmeStore, createEab, NetworkValidator, type AcmeLimits, type ChallengeValidator, type EabKey } from '../pki/acme/index.js';
-import { CmpServer, CmpStore, SecretKeyring } from '../pki/cmp/index.js';
+import { CmpServer, CmpStore, openCmpKeyring } from '../pki/cmp/index.js';
 import { toPem } from '../pki/index.js';
 import type { CommandLineRunner } from './admin.js';
 import { startService, type RunningService } from './http.js';
@@ -164,7 +164,7 @@ export async function startServe(ctx: OpsContext, r: ServeRequest & { readonly q
     store: await CmpStore.open(db),
     ca: pki,
     fabric,
-    keyring: await SecretKeyring.open(r.passphrase),
+    keyring: await openCmpKeyring(r.passphrase),
     onInternalError: (err) => r.log({ at: new Date().toISOString(), level: 'error', msg: 'CMP request failed', error: (err as Error)?.message, stack: (err as Error)?.stack }),
   });
   const sweep = async () => {

@@ -1,20 +1,18 @@
-import { createCipheriv, createDecipheriv, randomBytes, scrypt } from 'node:crypto';
-import { promisify } from 'node:util';
+import { randomBytes } from 'node:crypto';
 import type { Fabric } from '../../fabric/index.js';
 import { InputError } from '../../lib/errors.js';
+import { openWithPassphrase, SecretKeyring, type KeyringPurpose } from '../secret-box.js';
 import { allowedIdentifiers } from './policy.js';
 import type { AcmeStore, EabKeyRow } from './store.js';
 
 /**
  * External Account Binding keys: created by an operator for one site (and optionally one business
  * application), handed to that site's ACME client once, used by exactly one account. The HMAC key
- * must be readable again to check a MAC, so it is stored encrypted (AES-256-GCM, the key id as
- * associated data) under a key derived from the CA passphrase with scrypt and a salt per key;
- * the state store alone does not reveal it.
+ * must be readable again to check a MAC, so it is sealed under the CA passphrase with the key id
+ * as its name (pki/secret-box.ts), never stored in clear.
  */
 
-const scryptAsync = promisify(scrypt) as (password: string, salt: Buffer, keylen: number, opts: { N: number; r: number; p: number; maxmem: number }) => Promise<Buffer>;
-const KDF = { N: 1 << 15, r: 8, p: 1, maxmem: 64 * 1024 * 1024 } as const;
+export const EAB_KEYRING: KeyringPurpose = { kdfSalt: 'jinbao acme eab v2', info: 'eab hmac key' };
 export const EAB_DEFAULT_VALIDITY_DAYS = 7;
 
 export interface EabKey {
@@ -44,19 +42,11 @@ export async function createEabKey(
   const now = opts.now ?? new Date();
   const kid = `eab-${site.id}-${randomBytes(9).toString('base64url')}`;
   const key = randomBytes(32);
-  const salt = randomBytes(16);
-  const iv = randomBytes(12);
-  const cipher = createCipheriv('aes-256-gcm', await scryptAsync(passphrase, salt, 32, KDF), iv);
-  cipher.setAAD(Buffer.from(kid));
-  const ciphertext = Buffer.concat([cipher.update(key), cipher.final()]);
   const row: EabKeyRow = {
     kid,
     site: site.id,
     application: opts.application ?? null,
-    salt,
-    iv,
-    ciphertext,
-    tag: cipher.getAuthTag(),
+    ...(await SecretKeyring.open(passphrase, EAB_KEYRING)).seal(kid, key),
     created_at: now.toISOString(),
     expires_at: new Date(now.getTime() + days * 86_400_000).toISOString(),
     account_id: null,
@@ -69,12 +59,7 @@ export async function createEabKey(
 export async function usableEabKey(store: AcmeStore, passphrase: string, kid: string, now = new Date()): Promise<{ row: EabKeyRow; key: Buffer } | undefined> {
   const row = await store.eabKey(kid);
   if (!row || row.account_id !== null || row.expires_at <= now.toISOString()) return undefined;
-  try {
-    const decipher = createDecipheriv('aes-256-gcm', await scryptAsync(passphrase, Buffer.from(row.salt), 32, KDF), Buffer.from(row.iv));
-    decipher.setAAD(Buffer.from(kid));
-    decipher.setAuthTag(Buffer.from(row.tag));
-    return { row, key: Buffer.concat([decipher.update(Buffer.from(row.ciphertext)), decipher.final()]) };
-  } catch {
-    return undefined;
-  }
+  // Keys created before the keyring were sealed with scrypt over their own salt: still read, until they expire.
+  const key = (await SecretKeyring.open(passphrase, EAB_KEYRING)).open(kid, row) ?? (await openWithPassphrase(passphrase, kid, row));
+  return key ? { row, key } : undefined;
 }

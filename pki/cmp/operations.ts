@@ -1,13 +1,13 @@
 import type { Fabric } from '../../fabric/index.js';
 import type { StateAccess } from '../../lib/context.js';
 import { InputError } from '../../lib/errors.js';
-import { createSecrets, SecretKeyring, secretState, type CreatedSecret, type SecretRequest, type SecretState } from './secrets.js';
+import { createSecrets, openCmpKeyring, secretState, type CreatedSecret, type SecretRequest, type SecretState } from './secrets.js';
 import { CmpStore } from './store.js';
 
 /** `jinbao cmp secret create`: one-time secrets for the people of `requests`, all or none, audited. */
 export async function createCmpSecrets(state: StateAccess, fabric: Fabric, passphrase: string, requests: readonly SecretRequest[], opts: { now?: Date; actor?: string } = {}): Promise<CreatedSecret[]> {
   const store = await CmpStore.open(await state.database());
-  return createSecrets(store, fabric, await SecretKeyring.open(passphrase), requests, opts);
+  return createSecrets(store, fabric, await openCmpKeyring(passphrase), requests, opts);
 }
 
 export interface CmpSecretListing {

@@ -1,9 +1,9 @@
-import { createCipheriv, createDecipheriv, hkdfSync, randomBytes, scrypt } from 'node:crypto';
-import { promisify } from 'node:util';
+import { randomBytes } from 'node:crypto';
 import type { Fabric } from '../../fabric/index.js';
 import { InputError } from '../../lib/errors.js';
 import { validIdentityCode } from '../pipeline.js';
 import type { ProfileName } from '../profiles.js';
+import { SecretKeyring, type KeyringPurpose } from '../secret-box.js';
 import { parseSubject } from '../x509.js';
 import type { CmpStore, SecretRow } from './store.js';
 
@@ -11,50 +11,18 @@ import type { CmpStore, SecretRow } from './store.js';
  * One-time enrollment secrets: created by a security officer for one person (site, staff profile,
  * subject), handed to them once, used by exactly one `ir` or `p10cr`. The server must recompute
  * the password-based MAC with the salt and iteration count each request chooses (RFC 4210
- * §5.1.3.1), so a one-way hash of the secret could not check it: the secret is stored encrypted
- * (AES-256-GCM, the reference as associated data) under a key derived from the CA passphrase, never
- * in clear; the state store alone does not reveal it.
+ * §5.1.3.1), so a one-way hash of the secret could not check it: the secret is sealed under the CA
+ * passphrase with the reference as its name (pki/secret-box.ts), never stored in clear.
  */
 
 export const CMP_SECRET_DEFAULT_VALIDITY_DAYS = 7;
 export const CMP_PROFILES: readonly ProfileName[] = ['staff-auth', 'staff-sign'];
 
-const scryptAsync = promisify(scrypt) as (password: string, salt: Buffer, keylen: number, opts: { N: number; r: number; p: number; maxmem: number }) => Promise<Buffer>;
-const KDF = { N: 1 << 15, r: 8, p: 1, maxmem: 64 * 1024 * 1024 } as const;
-const KEYRING_SALT = Buffer.from('jinbao cmp secrets v1');
+/** The keyring of CMP secrets (pki/secret-box.ts); its salt and info are those secrets were always sealed with. */
+export const CMP_SECRET_KEYRING: KeyringPurpose = { kdfSalt: 'jinbao cmp secrets v1', info: 'cmp secret' };
 
-/** The key that encrypts secrets at rest, derived once per process from the CA passphrase. */
-export class SecretKeyring {
-  private constructor(private readonly master: Buffer) {}
-
-  static async open(passphrase: string): Promise<SecretKeyring> {
-    return new SecretKeyring(await scryptAsync(passphrase, KEYRING_SALT, 32, KDF));
-  }
-
-  private key(salt: Uint8Array): Buffer {
-    return Buffer.from(hkdfSync('sha256', this.master, salt, 'cmp secret', 32));
-  }
-
-  seal(reference: string, secret: Buffer): Pick<SecretRow, 'salt' | 'iv' | 'ciphertext' | 'tag'> {
-    const salt = randomBytes(16);
-    const iv = randomBytes(12);
-    const cipher = createCipheriv('aes-256-gcm', this.key(salt), iv);
-    cipher.setAAD(Buffer.from(reference));
-    const ciphertext = Buffer.concat([cipher.update(secret), cipher.final()]);
-    return { salt, iv, ciphertext, tag: cipher.getAuthTag() };
-  }
-
-  /** The secret in clear, or undefined when it does not decrypt (another passphrase, altered row). */
-  open(row: Pick<SecretRow, 'reference' | 'salt' | 'iv' | 'ciphertext' | 'tag'>): Buffer | undefined {
-    try {
-      const d = createDecipheriv('aes-256-gcm', this.key(Buffer.from(row.salt)), Buffer.from(row.iv));
-      d.setAAD(Buffer.from(row.reference));
-      d.setAuthTag(Buffer.from(row.tag));
-      return Buffer.concat([d.update(Buffer.from(row.ciphertext)), d.final()]);
-    } catch {
-      return undefined;
-    }
-  }
+export function openCmpKeyring(passphrase: string): Promise<SecretKeyring> {
+  return SecretKeyring.open(passphrase, CMP_SECRET_KEYRING);
 }
 
 export interface SecretRequest {

@@ -37,7 +37,8 @@ import {
   type PkiMessage,
 } from './message.js';
 import type { CmpCertificateAuthority, CmpHolder } from './ports.js';
-import { secretState, type SecretKeyring } from './secrets.js';
+import type { SecretKeyring } from '../secret-box.js';
+import { secretState } from './secrets.js';
 import type { CmpStore, SecretRow } from './store.js';
 
 /**
@@ -189,7 +190,7 @@ export class CmpServer {
     // An unknown reference and a wrong secret look the same to the sender: neither says which exists.
     const wrong = () => new Refusal('badMessageCheck', 'the password-based MAC does not verify: check the reference (-ref) and secret (-secret) the security officer gave you');
     if (!row) throw wrong();
-    const secret = this.o.keyring.open(row);
+    const secret = this.o.keyring.open(row.reference, row);
     if (!secret) throw wrong();
     let params: PbmParameters;
     try {
