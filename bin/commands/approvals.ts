@@ -30,8 +30,9 @@ export function register(program: Command, run: Runner): void {
     .option('--json', 'machine-readable output')
     .action(run<{ reason?: string; json?: boolean }>((ctx, o, args) => decide(ctx, o, args[0]!, 'reject')));
   ap.command('request')
-    .description('propose a command for approval explicitly (client mode): jinbao --server URL --identity FILE approvals request -- pki replace-ca --ca ID')
+    .description('propose a command line for approval explicitly (client mode only)')
     .argument('<command...>', 'the command line to propose')
+    .addHelpText('after', '\nExample:\n  $ jinbao --server https://pki.jinbao.internal:8443 --identity me.p12 approvals request -- pki replace-ca --ca province-440000-staff')
     .allowUnknownOption()
     .action(run<Record<string, never>>(requestLocally));
   ap.command('policy')
