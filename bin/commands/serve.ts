@@ -5,7 +5,7 @@ import { availableParallelism } from 'node:os';
 import { InputError } from '../../lib/errors.js';
 import { parseInteger, TCP_PORT } from '../../lib/options.js';
 import { readHostsFile } from '../../pki/acme/index.js';
-import { DEFAULT_PASSPHRASE_ENV, DEMO_PASSPHRASE_WARNING, demoPassphrase, resolvePassphrase } from '../../pki/index.js';
+import { DEFAULT_PASSPHRASE_ENV, DEMO_PASSPHRASE_WARNING, demoPassphrase, forgetUnlockedKeys, resolvePassphrase } from '../../pki/index.js';
 import { openPki } from '../../pki/operations.js';
 import { isServeWorker, prepareServe, runPrimary, startServe, workerChannel, unsealFirst, appendAuditEntry, type ServeRequest, type Unsealed } from '../../service/index.js';
 import type { Context } from '../context.js';
@@ -210,6 +210,7 @@ async function serve(ctx: Context, o: ServeOptions): Promise<void> {
     log({ at: new Date().toISOString(), level: 'info', msg: 'sealing: dropping the CA keys, waiting for shares', by: why });
     await running.close();
     // nothing of the passphrase or the opened keys stays referenced while sealed
+    forgetUnlockedKeys();
     request = { ...request, passphrase: '', signers: new Map(), admin: { ...request.admin!, env: { ...ctx.io.env } } };
     const opened = await unsealFirst(ctx, {
       host,

@@ -181,6 +181,9 @@ describe('an organisation of administrators and custodians against a sealed jinb
 
   it('GIVEN a request WHEN one approver rejects it THEN it ends: a later approval is refused and the command never runs', async () => {
     const id = await propose('gd', ['pki', 'replace-ca', '--ca', 'province-440000-staff']);
+    const zh = await runCli(['--lang', 'zh-CN', '--server', url(), '--identity', people.gd!.p12, 'approvals', 'reject', String(id)], { JINBAO_IDENTITY_PASSPHRASE: people.gd!.password });
+    expect(zh.code).toBe(2);
+    expect(zh.stderr).toContain(`请求 ${id} 由您提出：提出人不得批准或驳回自己的请求（双人控制）`);
     const rejected = await as('security', ['approvals', 'reject', String(id), '--reason', 'wait for the incident report']);
     expect(rejected.code).toBe(0);
     expect(rejected.stdout).toContain(`request ${id} rejected`);
