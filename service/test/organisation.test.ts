@@ -197,7 +197,9 @@ describe('an organisation of administrators and custodians against a sealed jinb
     const policyId = await propose('gd', ['approvals', 'policy', '--ttl', '3s']);
     expect((await as('security', ['approvals', 'approve', String(policyId)])).code).toBe(0);
     expect(JSON.parse((await as('audit', ['approvals', 'policy', '--json'])).stdout)).toMatchObject({ approvers: 1, ttlSeconds: 3 });
-    const id = await propose('security', ['pki', 'replace-ca', '--ca', 'province-440000-staff']);
+    // proposed explicitly this time
+    const id = await propose('security', ['approvals', 'request', '--', 'pki', 'replace-ca', '--ca', 'province-440000-staff']);
+    expect((JSON.parse((await as('gd', ['approvals', 'show', String(id), '--json'])).stdout) as { argv: string[] }).argv).toEqual(['pki', 'replace-ca', '--ca', 'province-440000-staff', '--json']);
     await new Promise((r) => setTimeout(r, 3_500));
     const late = await as('gd', ['approvals', 'approve', String(id)]);
     expect(late.code).toBe(2);
