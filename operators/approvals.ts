@@ -349,7 +349,8 @@ export async function decideRequest(state: StateAccess, r: { id: number; by: Act
     if (!request) return refused({ key: 'approvals.unknown', params: { id: String(r.id) } }, r.by.actor);
     // The record as it is now (a suspension since the connection opened counts).
     const approver = (await readOperator(tx, r.by.operator.id)) ?? r.by.operator;
-    const conflict = decisionConflict(request, approver, now);
+    const proposer = await readOperator(tx, request.proposer.id);
+    const conflict = decisionConflict(request, approver, now) ?? (r.decision === 'approve' && proposer && proposer.status !== 'active' ? { key: 'approvals.proposerInactive', params: { id: String(request.id), proposer: proposer.id, status: proposer.status } } : undefined);
     if (conflict) {
       if (conflict.key === 'approvals.expired') await expireOverdue(tx, now);
       return refused(conflict, r.by.actor);

@@ -101,6 +101,7 @@ export async function handleAdmin(req: IncomingMessage, res: ServerResponse, o: 
   // Dual control: a CA-level or policy-level command becomes a request (or is proposed explicitly).
   const explicit = decision.ok.command === 'approvals request';
   let proposed = argv;
+  let site = decision.ok.site;
   if (explicit) {
     const after = rest.slice(2).filter((a, i) => !(i === 0 && a === '--'));
     const wantsJson = after[0] === '--json';
@@ -108,6 +109,7 @@ export async function handleAdmin(req: IncomingMessage, res: ServerResponse, o: 
     if (proposed.length === 0) return refuse(400, { key: 'approvals.requestEmpty', params: {} }, actor, argv);
     const inner = authorize(o.ctx.fabric(), operator, proposed);
     if ('refused' in inner) return refuse(403, inner.refused, actor, proposed);
+    site = inner.ok.site;
   }
   const target = commandOf(proposed);
   let control = dualControlOf(target.command, target.rest);
@@ -118,7 +120,6 @@ export async function handleAdmin(req: IncomingMessage, res: ServerResponse, o: 
   if (control || explicit) {
     const c = control ?? { command: target.command, requiredRole: operator.role };
     if (operator.role !== c.requiredRole) return refuse(403, { key: 'approvals.proposerRole', params: { id: operator.id, role: operator.role, required: c.requiredRole, command: c.command } }, actor, proposed);
-    const site = decision.ok.site ?? (explicit ? authorizeSite(o, operator, proposed) : undefined);
     const scope = operator.scope ?? (site !== undefined ? provinceOfSite(o, site) : null);
     const request = await proposeRequest(o.ctx, { by: acting, argv: target.rest, control: c, scope });
     const params = { id: String(request.id), command: request.command, needed: String(request.approvalsNeeded), role: request.requiredRole, expiresAt: request.expiresAt };
@@ -137,11 +138,6 @@ export async function handleAdmin(req: IncomingMessage, res: ServerResponse, o: 
   const code = await asOperator(acting, () => asActor(actor, () => o.run([...o.globalArgs, ...argv], { stdout, stderr, env: { ...o.env } })));
   reply(res, 200, { code, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8'), operator: { id: operator.id, role: operator.role, scope: operator.scope } });
   return undefined;
-}
-
-function authorizeSite(o: AdminOptions, operator: Operator, argv: readonly string[]): string | undefined {
-  const d = authorize(o.ctx.fabric(), operator, argv);
-  return 'ok' in d ? d.ok.site : undefined;
 }
 
 /** The province a site lies in (itself for a province); null for the ministry. */

@@ -8,6 +8,7 @@ import { readAudit } from '../../lib/audit.js';
 import { resolveState } from '../../lib/state.js';
 import { stateBackends } from '../../lib/test/state-backends.js';
 import { LocalOpsContext } from '../../orchestration/index.js';
+import { insertOperator, migrateOperators } from '../store.js';
 import { approvalPolicy, decideRequest, finishRequest, listRequests, proposeRequest, setApprovalPolicy, showRequest, type Acting, type Operator } from '../index.js';
 
 const backends = stateBackends('jinbao-approvals-');
@@ -71,5 +72,16 @@ describe.each(backends)('approvals on $name', ({ skip, fresh }) => {
     await decideRequest(ctx, { id: second.id, by: acting('op-b'), decision: 'reject', reason: 'not now', now: at(101) });
     expect((await listRequests(ctx, { now: at(102) })).map((x) => x.id)).toEqual([]);
     expect((await listRequests(ctx, { all: true, now: at(102) })).map((x) => x.status)).toEqual(['expired', 'rejected']);
+  });
+
+  it.skipIf(skip)('GIVEN a proposer suspended since proposing THEN an approval is refused (the command would run as them) while a rejection still ends it', async () => {
+    const ctx = await open();
+    const db = await ctx.database();
+    await migrateOperators(db);
+    const proposer = acting('op-p');
+    await db.write((tx) => insertOperator(tx, { ...proposer.operator, status: 'suspended' }));
+    const r = await proposeRequest(ctx, { by: proposer, argv, control, scope: null, now: T0 });
+    await expect(decideRequest(ctx, { id: r.id, by: acting('op-b'), decision: 'approve', now: at(1) })).rejects.toThrow(`request ${r.id} was proposed by operator op-p, who is now suspended: it cannot run`);
+    expect((await decideRequest(ctx, { id: r.id, by: acting('op-b'), decision: 'reject', now: at(2) })).request.status).toBe('rejected');
   });
 });
