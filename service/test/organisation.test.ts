@@ -228,4 +228,11 @@ describe('an organisation of administrators and custodians against a sealed jinb
     await waitUntil(() => (stdout.match(/listening on/g) ?? []).length === 2, 'jinbao serve to start again', { timeoutMs: 60_000 });
     expect((await as('security', ['kpi'])).code).toBe(0);
   }, 90_000);
+
+  it('GIVEN the service\'s local operator WHEN they send SIGUSR2 THEN it seals again, audited as the local operator', async () => {
+    serve!.kill('SIGUSR2');
+    await waitUntil(() => (stdout.match(/sealed on/g) ?? []).length === 3, 'jinbao serve to seal on SIGUSR2', { timeoutMs: 30_000 });
+    expect(await get(`${url()}/acme/directory`, root)).toBe(503);
+    expect((await audit('serve.seal')).at(-1)!.actor).toMatch(/^local:.* \(SIGUSR2\)$/);
+  }, 60_000);
 });
