@@ -43,7 +43,7 @@ Start here:
   $ jinbao kpi                             the plan's 2015 targets against the inventory
 
 Exit codes: 0 ok, 1 internal error, 2 invalid input, 3 a check failed (comply, audit verify, drill),
-4 a needed tool is missing.
+4 a needed tool is missing, 5 pending approval (dual control, docs/operators.md).
 Docs: docs/architecture.md, docs/inventory.md, docs/cli.md`,
     );
 

@@ -1,10 +1,10 @@
 import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { request } from 'node:https';
 import forge from 'node-forge';
-import { ExitCode, InputError, UnavailableError } from '../lib/errors.js';
+import { ExitCode, InputError } from '../lib/errors.js';
 import type { Lang } from '../lib/i18n/index.js';
 import type { Io } from './context.js';
+import { callJson, serverUrl } from './https.js';
 
 /**
  * Client mode: `jinbao --server URL --identity FILE.p12 <command ...>` sends the command line to the
@@ -60,33 +60,20 @@ export async function runRemote(argv: readonly string[], io: Io, lang: Lang): Pr
   const { rest, values } = take(argv);
   if (!values['--server']) throw new InputError('--identity: got no --server, want the service to send the command to (e.g. --server https://pki.jinbao.internal:8443)');
   if (!values['--identity']) throw new InputError('--identity: got no file, want your operator PKCS#12 bundle (jinbao operator add wrote it)');
-  let base: URL;
-  try {
-    base = new URL(values['--server']);
-  } catch {
-    throw new InputError(`--server: got "${values['--server']}", want the service's https:// URL`);
-  }
-  if (base.protocol !== 'https:') throw new InputError(`--server: got "${values['--server']}", want an https:// URL`);
+  const base = serverUrl(values['--server'], 'https://pki.jinbao.internal:8443');
   const passphrase = io.env.JINBAO_IDENTITY_PASSPHRASE;
   if (!passphrase) throw new InputError('--identity: got no JINBAO_IDENTITY_PASSPHRASE in the environment, want the bundle\'s password there (the .p12.password file jinbao operator add wrote)');
   const pfx = readFile('--identity', values['--identity']);
   const ca = values['--server-ca'] !== undefined ? readFile('--server-ca', values['--server-ca']).toString('utf8') : rootOf(pfx, passphrase);
   const remoteArgv = lang === 'zh-CN' && !rest.some((a) => a === '--lang' || a.startsWith('--lang=')) ? ['--lang', 'zh-CN', ...rest] : rest;
-  const answer = await new Promise<{ status: number; body: { code?: number; stdout?: string; stderr?: string; error?: string } }>((resolve, reject) => {
-    const req = request(new URL('/admin/run', base), { method: 'POST', pfx, passphrase, ...(ca ? { ca } : {}), headers: { 'content-type': 'application/json', 'accept-language': lang }, timeout: 600_000 }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        try {
-          resolve({ status: res.statusCode ?? 0, body: JSON.parse(Buffer.concat(chunks).toString('utf8')) as never });
-        } catch {
-          reject(new UnavailableError(`${base.origin} answered ${res.statusCode} with no command result: is it a jinbao serve?`));
-        }
-      });
-    });
-    req.on('timeout', () => req.destroy(new Error('no answer within 10 minutes')));
-    req.on('error', (err) => reject(new UnavailableError(`cannot reach ${base.origin}: ${err.message}`, { cause: err })));
-    req.end(JSON.stringify({ argv: remoteArgv }));
+  const answer = await callJson<{ code?: number; stdout?: string; stderr?: string; error?: string }>(new URL('/admin/run', base), {
+    body: { argv: remoteArgv },
+    pfx,
+    passphrase,
+    ...(ca ? { ca } : {}),
+    headers: { 'accept-language': lang },
+    timeoutMs: 600_000,
+    what: 'a command result',
   });
   if (answer.status !== 200) {
     io.stderr.write(`jinbao: ${answer.body.error ?? `the service answered ${answer.status}`}\n`);

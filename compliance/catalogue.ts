@@ -5,7 +5,7 @@ import { auditChain, auditRetention } from './checks/audit.js';
 import { recentPassedDrill, replicaMutualTls } from './checks/drills.js';
 import { grading, offsitePairing, redundantLines, twoFactorAdministration } from './checks/fabric.js';
 import { centralMonitoring } from './checks/monitoring.js';
-import { operatorSeparation } from './checks/operators.js';
+import { dualControl, operatorSeparation } from './checks/operators.js';
 import { certificatesValid, notExpiringSoon, sm2ChainVerifies, sm2Hierarchy } from './checks/pki.js';
 import { indicatorCheck } from './checks/plan.js';
 import { adminSeparation, defaultDenySegmentation } from './checks/stacks.js';
@@ -145,6 +145,18 @@ const SECURITY: readonly Control[] = [
     how: 'reads jinbao\'s operators (jinbao operator list): the three administrator roles are held by active operators, no person holds two, the security administrator no other role',
     proof: PRODUCTION_PKI,
     check: operatorSeparation,
+  },
+  {
+    id: 'MLPS-IAM-06',
+    title: 'Dual control: creating, replacing or revoking a CA, changing policy and adding or removing administrators need a second administrator\'s approval',
+    source: mlps('8.1.4.2 d), 8.1.5.3', '应授予管理用户所需的最小权限，实现管理用户的权限分离；应通过安全管理员对系统中的安全策略进行配置'),
+    severity: 'high',
+    binding: true,
+    scope: 'national',
+    inspects: 'operators',
+    how: 'reads the approval policy (jinbao approvals policy): operators are in force and CA-level and policy-level commands through the service wait for at least one approver besides the proposer',
+    proof: PRODUCTION_PKI,
+    check: dualControl,
   },
   {
     id: 'MLPS-AUD-01',

@@ -99,6 +99,8 @@ export interface OperatorEvidence {
   readonly missingRoles: readonly string[];
   /** People holding two administrator roles, or the security administrator's post beside another. */
   readonly violations: readonly string[];
+  /** The dual-control policy (operators/approvals.ts): approvals needed besides the proposer, the time limit. */
+  readonly approvalPolicy?: { readonly approvers: number; readonly ttlSeconds: number; readonly setBy: string | null };
 }
 
 export interface DrillRun {

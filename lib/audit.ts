@@ -114,6 +114,11 @@ export function asActor<T>(actor: string, fn: () => Promise<T>): Promise<T> {
   return actorScope.run(actor, fn);
 }
 
+/** Who the running code acts for, as the audit log will name them. */
+export function currentActor(): string {
+  return defaultActor();
+}
+
 function defaultActor(): string {
   return actorScope.getStore() ?? process.env.SUDO_USER ?? process.env.USER ?? process.env.LOGNAME ?? `uid:${process.getuid?.() ?? '?'}`;
 }

@@ -10,3 +10,4 @@ export { parseShare, ShareCollector, formatShare, type Ceremony, type Share } fr
 export { OPERATOR_MIGRATIONS, OPERATORS_COMPONENT } from './store.js';
 export { OPERATORS_MESSAGES } from './messages.js';
 export { authorize, commandOf, PERMISSIONS, type Authorized } from './permissions.js';
+export { APPROVAL_MIGRATIONS, APPROVALS_COMPONENT, DEFAULT_POLICY, approvalPolicy, approvedActor, asOperator, currentOperator, decideRequest, decisionConflict, dualControlOf, finishRequest, listRequests, proposeRequest, roleOf, setApprovalPolicy, showRequest, type Acting, type ApprovalPolicy, type ApprovalRequest, type Decision, type DualControl, type RequestStatus } from './approvals.js';

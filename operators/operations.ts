@@ -6,7 +6,7 @@ import { recordAudit } from '../lib/audit.js';
 import type { StateAccess } from '../lib/context.js';
 import { inputError } from '../lib/i18n/index.js';
 import { bitString, integer, oid, seq, set, signatureAlgorithm, tlv } from '../pki/der.js';
-import { openCaSigner } from '../pki/index.js';
+import { openCaSigner, type CaSigner } from '../pki/index.js';
 import { issueCertificate, openPki, revokeCertificate } from '../pki/operations.js';
 import { checkCeremonyCounts, formatShare, splitSecret, type Ceremony } from './ceremony.js';
 import { OPERATORS_MESSAGES } from './messages.js';
@@ -251,14 +251,18 @@ export async function currentCeremony(state: StateAccess): Promise<Ceremony> {
   return c;
 }
 
-/** Whether `passphrase` opens every active CA key (what unsealing checks the rebuilt secret with). */
-export async function passphraseOpensCaKeys(state: StateAccess, passphrase: string): Promise<boolean> {
+/**
+ * Every active CA key opened with `passphrase` (what unsealing checks the rebuilt secret with), by
+ * CA id; undefined when one does not open. The service keeps the signers: each key is opened once.
+ */
+export async function passphraseOpensCaKeys(state: StateAccess, passphrase: string): Promise<Map<string, CaSigner> | undefined> {
   const pki = await openPki(state);
+  const signers = new Map<string, CaSigner>();
   try {
-    for (const ca of await pki.listCas()) if (ca.status === 'active') await openCaSigner(pki, ca.id, passphrase);
-    return true;
+    for (const ca of await pki.listCas()) if (ca.status === 'active') signers.set(ca.id, await openCaSigner(pki, ca.id, passphrase));
+    return signers;
   } catch {
-    return false;
+    return undefined;
   }
 }
 

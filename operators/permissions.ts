@@ -8,11 +8,13 @@ import type { Conflict, Operator, Role } from './model.js';
  * (8.1.5.3), the system administrator the fabric (8.1.5.1). A command not listed is refused to
  * everyone in client mode.
  */
-const READ = ['inventory show', 'inventory validate', 'kpi', 'pki list', 'pki show', 'pki cas', 'operator list', 'operator show', 'state status'];
+const READ = ['inventory show', 'inventory validate', 'kpi', 'pki list', 'pki show', 'pki cas', 'operator list', 'operator show', 'state status', 'approvals list', 'approvals show', 'approvals policy'];
+/** Deciding on dual-controlled requests; which requests an operator may decide is the request's rule (operators/approvals.ts). */
+const APPROVALS = ['approvals request', 'approvals approve', 'approvals reject'];
 export const PERMISSIONS: Readonly<Record<Role, readonly string[]>> = {
-  'security-admin': [...READ, 'pki issue', 'pki revoke', 'pki crl', 'acme eab create', 'acme eab list', 'operator add', 'operator suspend', 'operator resume', 'operator remove'],
+  'security-admin': [...READ, 'pki issue', 'pki revoke', 'pki crl', 'acme eab create', 'acme eab list', 'operator add', 'operator suspend', 'operator resume', 'operator remove', 'pki replace-ca', 'seal', ...APPROVALS],
   'system-admin': [...READ, 'ipam', 'manifests', 'synth', 'plan', 'apply', 'wan render', 'wan keys', 'wan import-key', 'wan check'],
-  'audit-admin': ['audit verify', 'audit export', 'comply', 'report', 'kpi', 'state status', 'operator list', 'operator show'],
+  'audit-admin': ['audit verify', 'audit export', 'comply', 'report', 'kpi', 'state status', 'operator list', 'operator show', 'approvals list', 'approvals show', 'approvals policy'],
   'dr-coordinator': [...READ, 'drill plan', 'drill run', 'drill abort', 'drill list', 'drill report', 'drill verify-report'],
   viewer: READ,
 };
@@ -75,8 +77,11 @@ export function authorize(fabric: Fabric, operator: Operator, argv: readonly str
   const allowed = PERMISSIONS[operator.role];
   const match = allowed.find((c) => command === c);
   if (!match) return { refused: { key: 'permission.command', params: { ...who, command: command || '(none)' } } };
-  const site = optionValue(argv, '--site') ?? optionValue(argv, '--scope');
-  if (operator.scope !== null) {
+  // a provincial CA (province-440000-staff) lies in its province
+  const site = optionValue(argv, '--site') ?? optionValue(argv, '--scope') ?? /^province-(\d{6})-/.exec(optionValue(argv, '--ca') ?? '')?.[1];
+  // approvals name a request, whose own scope decides (operators/approvals.ts); sealing is national
+  if (match === 'seal' && operator.scope !== null) return { refused: { key: 'permission.sealNational', params: { ...who, scope: operator.scope } } };
+  if (operator.scope !== null && !match.startsWith('approvals ')) {
     if (site === undefined) return { refused: { key: 'permission.needsSite', params: { ...who, scope: operator.scope, command: match } } };
     if (provinceOf(fabric, site) !== operator.scope) return { refused: { key: 'permission.scope', params: { ...who, scope: operator.scope, site } } };
   }

@@ -7,7 +7,7 @@ import { readAudit, verifyAudit } from '../lib/audit.js';
 import type { Database } from '../lib/sql/index.js';
 import { pkiProvenance, toPem } from '../pki/index.js';
 import { openPki } from '../pki/operations.js';
-import { operatorSeparation } from '../operators/index.js';
+import { approvalPolicy, operatorSeparation } from '../operators/index.js';
 import { renderSite } from '../stacks/index.js';
 import { DrillHistory } from '../dr-runbooks/index.js';
 import { aclFlows, ALL, buildPlan, drNodeId, indexFlows, isPairLink, planConfigs, renderNftables } from '../network/index.js';
@@ -36,7 +36,7 @@ export async function gatherCompliance(ctx: OpsContext): Promise<{ inputs: Compl
     const pki = await pkiEvidence(ctx);
     if (pki) Object.assign(parts, { pki });
     else missing.pki = noPki(ctx.stateDir);
-    Object.assign(parts, { audit: await auditEvidence(db), operators: await operatorSeparation(ctx), drills: await drillEvidence(db) });
+    Object.assign(parts, { audit: await auditEvidence(db), operators: { ...(await operatorSeparation(ctx)), approvalPolicy: await approvalPolicy(ctx) }, drills: await drillEvidence(db) });
   } else {
     missing.pki = noState;
     missing.audit = noState;

@@ -18,7 +18,7 @@ import { WAN_MIGRATIONS } from '../network/index.js';
 import { PKI_MIGRATIONS } from '../pki/index.js';
 import { CRL_MIGRATIONS } from '../pki/revocation/index.js';
 import { ACME_MIGRATIONS } from '../pki/acme/index.js';
-import { OPERATOR_MIGRATIONS, operatorSeparation, type Separation } from '../operators/index.js';
+import { APPROVAL_MIGRATIONS, OPERATOR_MIGRATIONS, operatorSeparation, type Separation } from '../operators/index.js';
 import { CMP_MIGRATIONS } from '../pki/cmp/index.js';
 import { STAFF_MIGRATIONS } from '../staff/index.js';
 import type { OpsContext } from './context.js';
@@ -285,6 +285,7 @@ export const STATE_COMPONENTS: readonly StateComponent[] = [
   { name: 'operators', migrations: OPERATOR_MIGRATIONS },
   { name: 'cmp', migrations: CMP_MIGRATIONS },
   { name: 'staff', migrations: STAFF_MIGRATIONS },
+  { name: 'approvals', migrations: APPROVAL_MIGRATIONS },
 ];
 
 /** `jinbao state status` on the context's store. */

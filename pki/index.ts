@@ -19,7 +19,7 @@
  * - `chainOf(pki, caId)` the CA's chain (issuing first, root last).
  */
 export { CA_ALGORITHMS, CA_ALGORITHM_SPECS, OID, SM2_DEFAULT_ID, describeKey, parseCaAlgorithm, type CaAlgorithm, type SubscriberKey } from './algorithms.js';
-export { generateSoftwareKey, SoftwareKeyBackend, type KeyBackend, type KeyBlobs, type Signer, type SoftwareKey } from './keys.js';
+export { forgetUnlockedKeys, generateSoftwareKey, SoftwareKeyBackend, type KeyBackend, type KeyBlobs, type Signer, type SoftwareKey } from './keys.js';
 export {
   PKI_MIGRATIONS,
   PkiStore,

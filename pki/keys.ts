@@ -230,6 +230,11 @@ export class SoftwareKeyBackend implements KeyBackend {
  */
 const unlocked = new Map<string, KeyObject>();
 const processSecret = randomBytes(32);
+
+/** Drop every key this process unlocked (a service being sealed again keeps none). */
+export function forgetUnlockedKeys(): void {
+  unlocked.clear();
+}
 function unlockedKey(ref: string, pem: string, passphrase: string): string {
   return createHmac('sha256', processSecret).update(ref).update('\0').update(pem).update('\0').update(passphrase).digest('hex');
 }

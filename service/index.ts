@@ -8,7 +8,7 @@ import type { OpsContext } from '../orchestration/index.js';
 import { InputError } from '../lib/errors.js';
 import { AcmeServer, AcmeStore, createEab, NetworkValidator, type AcmeLimits, type ChallengeValidator, type EabKey } from '../pki/acme/index.js';
 import { CmpServer, CmpStore, openCmpKeyring } from '../pki/cmp/index.js';
-import { toPem } from '../pki/index.js';
+import { toPem, type CaSigner } from '../pki/index.js';
 import type { CommandLineRunner } from './admin.js';
 import { startService, type RunningService } from './http.js';
 import { appendAuditEntry, PkiPort } from './pki-port.js';
@@ -16,8 +16,8 @@ import { appendAuditEntry, PkiPort } from './pki-port.js';
 export { PkiPort, appendAuditEntry, type CaCertificate, type PkiPortOptions } from './pki-port.js';
 export { startService, type RunningService, type ServiceOptions } from './http.js';
 export { isServeWorker, runPrimary, workerChannel, type Primary, type ServiceTls, type WorkerListening } from './cluster.js';
-export { startSealed, unsealFirst, type SealedOptions, type SealedService } from './seal.js';
-export { actorOf, handleAdmin, type AdminOptions, type CommandLineRunner } from './admin.js';
+export { startSealed, unsealFirst, type SealedOptions, type SealedService, type Unsealed } from './seal.js';
+export { actorOf, handleAdmin, PENDING_APPROVAL_EXIT, type AdminOptions, type CommandLineRunner } from './admin.js';
 
 export interface ServeRequest {
   readonly host: string;
@@ -36,6 +36,8 @@ export interface ServeRequest {
   /** The site the service's own certificate belongs to. @default the ministry site */
   readonly tlsSite?: string;
   readonly passphrase: string;
+  /** CA keys already opened with the passphrase (unsealing): handed to the PKI port, not opened again. */
+  readonly signers?: ReadonlyMap<string, CaSigner>;
   /** Labs and tests only: names resolved from this map during validation. */
   readonly acmeHosts?: ReadonlyMap<string, string>;
   /** Labs and tests only: the port http-01 fetches from. @default 80 */
@@ -51,7 +53,7 @@ export interface ServeRequest {
   readonly sweepIntervalMs?: number;
   readonly log: (line: Record<string, unknown>) => void;
   /** Client mode: run operators' command lines (the CLI's entry) with these global arguments and environment. */
-  readonly admin?: { readonly run: CommandLineRunner; readonly globalArgs: readonly string[]; readonly env: NodeJS.ProcessEnv };
+  readonly admin?: { readonly run: CommandLineRunner; readonly globalArgs: readonly string[]; readonly env: NodeJS.ProcessEnv; readonly seal?: (actor: string) => Promise<void> };
 }
 
 export interface RunningServe {
@@ -116,7 +118,7 @@ async function openServe(ctx: OpsContext, r: ServeRequest): Promise<Opened> {
   }
   if (parsed.protocol !== 'https:' || parsed.pathname !== '/' || parsed.search || parsed.hash) throw new InputError(`--public-url: got "${publicUrl}", want an https:// URL with no path, e.g. https://pki.jinbao.internal:8443`);
   const revocationUrl = resolveRevocationUrl(r, parsed);
-  const pki = await PkiPort.open(ctx, fabric, r.passphrase, { revocationUrl });
+  const pki = await PkiPort.open(ctx, fabric, r.passphrase, { revocationUrl, ...(r.signers ? { signers: r.signers } : {}) });
   await pki.unlock();
   if (r.tls) return { fabric, publicUrl, revocationUrl, pki, tls: r.tls, tlsSerial: null, tlsReused: false };
   const site = r.tlsSite ?? fabric.sites.find((s) => s.tier === 'ministry')?.id ?? fabric.sites[0]!.id;

@@ -17,7 +17,7 @@ import { InputError } from '../lib/errors.js';
 import type { AcmeCertificateAuthority } from '../pki/acme/ports.js';
 import type { CmpCertificateAuthority, CmpHolder, CmpResponder } from '../pki/cmp/ports.js';
 import { decryptPkcs8, encryptPkcs8 } from '../pki/keys.js';
-import { certificateKeyId, certificateParts, chainOf, ensureProvinceStaffCa, Issuer, normalizeSerial, openCaSigner, PkiStore, ROOT_CA_ID, signatureAlgorithmDer, staffCaIdFor, type RevocationReason } from '../pki/index.js';
+import { certificateKeyId, certificateParts, chainOf, ensureProvinceStaffCa, Issuer, normalizeSerial, openCaSigner, PkiStore, ROOT_CA_ID, signatureAlgorithmDer, staffCaIdFor, type CaSigner, type RevocationReason } from '../pki/index.js';
 import { CrlLedger, cutCrl, OcspResponder, ocspAuthority, type OcspAuthority } from '../pki/revocation/index.js';
 
 /** Append to the audit log (the port's audit, for operations that need no issuer). */
@@ -51,6 +51,8 @@ export interface CaCertificate {
 }
 
 export interface PkiPortOptions {
+  /** CA keys already opened with the passphrase (a sealed service's unsealing checked them): not opened again. */
+  readonly signers?: ReadonlyMap<string, CaSigner>;
   /** Where relying parties fetch revocation data: issued certificates carry CRL, OCSP and CA URLs under it, full CRLs the delta CRL's. */
   readonly revocationUrl: string;
   /** CRLs are cut again after this long even when nothing was revoked. @default 3600 */
@@ -111,7 +113,13 @@ export class PkiPort implements AcmeCertificateAuthority, CmpCertificateAuthorit
 
   /** Open every active CA's key now, so a wrong passphrase stops the service before it listens. */
   async unlock(): Promise<void> {
-    for (const ca of await this.pki.listCas()) if (ca.status === 'active') await openCaSigner(this.pki, ca.id, this.passphrase);
+    for (const ca of await this.pki.listCas()) if (ca.status === 'active' && !this.opts.signers?.has(ca.id)) await openCaSigner(this.pki, ca.id, this.passphrase);
+  }
+
+  /** A CA's signer: the one handed over at start, else opened now. */
+  private signerOf(caId: string): Promise<CaSigner> {
+    const given = this.opts.signers?.get(caId);
+    return given ? Promise.resolve(given) : openCaSigner(this.pki, caId, this.passphrase);
   }
 
   async issueFromCsr(r: Parameters<AcmeCertificateAuthority['issueFromCsr']>[0]) {
@@ -157,7 +165,7 @@ export class PkiPort implements AcmeCertificateAuthority, CmpCertificateAuthorit
     const { id, province } = staffCaIdFor(this.fabric, site);
     const ca = (await this.pki.currentCa(id)) ?? (province ? await ensureProvinceStaffCa(this.pki, province, this.passphrase, { actor: 'jinbao-serve' }) : undefined);
     if (!ca) throw new InputError(`no staff CA "${id}" in the store: initialize the hierarchy with jinbao pki init`);
-    const signer = await openCaSigner(this.pki, ca.id, this.passphrase);
+    const signer = await this.signerOf(ca.id);
     return {
       nameDer: certificateParts(ca.der).subjectDer.slice(),
       keyId: certificateKeyId(ca.der),
@@ -335,7 +343,7 @@ export class PkiPort implements AcmeCertificateAuthority, CmpCertificateAuthorit
   private async openResponders(): Promise<{ all: OcspResponder; byCa: Map<string, OcspResponder> }> {
     const authorities: OcspAuthority[] = [];
     // Each CA signs its own answers (RFC 6960 §2.6: the CA itself is an authorized responder).
-    for (const ca of await this.pki.listCas()) authorities.push(ocspAuthority(ca.id, ca.der, await openCaSigner(this.pki, ca.id, this.passphrase)));
+    for (const ca of await this.pki.listCas()) authorities.push(ocspAuthority(ca.id, ca.der, await this.signerOf(ca.id)));
     const make = (a: OcspAuthority[]) => new OcspResponder({ authorities: a, registry: this.pki, validitySeconds: this.opts.ocspValiditySeconds ?? 3600 });
     return { all: make(authorities), byCa: new Map(authorities.map((a) => [a.caId, make([a])])) };
   }

@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { InputError, JinbaoError } from '../lib/errors.js';
 import { currentCeremony, parseShare, passphraseOpensCaKeys, ShareCollector, type Ceremony } from '../operators/index.js';
 import type { OpsContext } from '../orchestration/index.js';
+import type { CaSigner } from '../pki/index.js';
 import { appendAuditEntry } from './pki-port.js';
 
 /**
@@ -24,15 +25,23 @@ export interface SealedOptions {
   /** A sealed service cannot issue its own certificate: it needs --tls-cert/--tls-key. */
   readonly tls: { readonly certPem: string; readonly keyPem: string };
   readonly ceremony: Ceremony;
-  readonly opensCaKeys: (passphrase: string) => Promise<boolean>;
+  /** The CA keys opened with the rebuilt passphrase, by CA id; undefined when they do not open. */
+  readonly opensCaKeys: (passphrase: string) => Promise<ReadonlyMap<string, CaSigner> | undefined>;
   readonly audit: (entry: { action: string; outcome: 'ok' | 'refused'; subject: string; details: Record<string, unknown> }) => Promise<void>;
   readonly log: (line: Record<string, unknown>) => void;
+}
+
+/** What unsealing yields: the passphrase, the CA keys it opened, when the last share arrived. */
+export interface Unsealed {
+  readonly passphrase: string;
+  readonly signers: ReadonlyMap<string, CaSigner>;
+  readonly thresholdAt: number;
 }
 
 export interface SealedService {
   readonly port: number;
   /** Resolves with the passphrase once the shares open the CA keys (the listener is closed by then). */
-  readonly unsealed: Promise<{ passphrase: string; thresholdAt: number }>;
+  readonly unsealed: Promise<Unsealed>;
   close(): Promise<void>;
 }
 
@@ -57,8 +66,8 @@ async function body(req: IncomingMessage): Promise<string | undefined> {
 
 export async function startSealed(o: SealedOptions): Promise<SealedService> {
   const collector = new ShareCollector(o.ceremony);
-  let done: ((v: { passphrase: string; thresholdAt: number }) => void) | undefined;
-  const unsealed = new Promise<{ passphrase: string; thresholdAt: number }>((resolve) => (done = resolve));
+  let done: ((v: Unsealed) => void) | undefined;
+  const unsealed = new Promise<Unsealed>((resolve) => (done = resolve));
   let opening = false;
   const status = () => ({ sealed: true, ceremony: o.ceremony.id, threshold: o.ceremony.threshold, shares: o.ceremony.shares, submitted: collector.submitted });
 
@@ -91,15 +100,15 @@ export async function startSealed(o: SealedOptions): Promise<SealedService> {
     if (rebuilt === undefined) return reply(res, 202, status());
     const thresholdAt = Date.now();
     opening = true;
-    const opens = await o.opensCaKeys(rebuilt);
+    const signers = await o.opensCaKeys(rebuilt);
     opening = false;
-    if (!opens) {
+    if (!signers) {
       collector.reset();
       return refuse(400, 'the shares do not open the CA keys; every share submitted so far is dropped: submit them again');
     }
     reply(res, 200, { ...status(), sealed: false, submitted: o.ceremony.threshold });
     o.log({ at: new Date().toISOString(), level: 'info', msg: 'unsealed: starting the service', ceremony: o.ceremony.id });
-    done!({ passphrase: rebuilt, thresholdAt });
+    done!({ passphrase: rebuilt, signers, thresholdAt });
   }
 
   const server: Server = createServer({ key: o.tls.keyPem, cert: o.tls.certPem }, (req, res) => {
@@ -153,7 +162,7 @@ export async function startSealed(o: SealedOptions): Promise<SealedService> {
 export async function unsealFirst(
   ctx: OpsContext,
   o: { host: string; port: number; tls?: { certPem: string; keyPem: string }; log: SealedOptions['log']; stop: Promise<void>; onListening: (s: SealedService) => void },
-): Promise<{ passphrase: string; port: number; thresholdAt: number } | undefined> {
+): Promise<(Unsealed & { port: number }) | undefined> {
   if (!o.tls) throw new InputError('--sealed: got no --tls-cert/--tls-key, want both: a sealed service cannot issue its own TLS certificate before it is unsealed');
   const ceremony = await currentCeremony(ctx);
   const sealed = await startSealed({

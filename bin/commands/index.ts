@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import type { Runner } from '../runner.js';
 import { register as acme } from './acme.js';
+import { register as approvals } from './approvals.js';
 import { register as audit } from './audit.js';
 import { register as ceremony } from './ceremony.js';
 import { register as cmp } from './cmp.js';
@@ -14,6 +15,7 @@ import { register as monitoring } from './monitoring.js';
 import { register as operator } from './operator.js';
 import { register as pki } from './pki/index.js';
 import { register as report } from './report.js';
+import { register as seal } from './seal.js';
 import { register as serve } from './serve.js';
 import { register as stacks } from './stacks.js';
 import { register as staff } from './staff.js';
@@ -23,4 +25,4 @@ import { register as up } from './up.js';
 import { register as wan } from './wan.js';
 
 /** Every command group, in the order `jinbao --help` lists them. */
-export const COMMANDS: readonly ((program: Command, run: Runner) => void)[] = [up, inventory, ipam, kpi, stacks, pki, staff, acme, cmp, serve, operator, ceremony, unseal, wan, drill, audit, state, comply, report, monitoring, exporter];
+export const COMMANDS: readonly ((program: Command, run: Runner) => void)[] = [up, inventory, ipam, kpi, stacks, pki, staff, acme, cmp, serve, operator, ceremony, unseal, seal, approvals, wan, drill, audit, state, comply, report, monitoring, exporter];

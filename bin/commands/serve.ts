@@ -5,9 +5,9 @@ import { availableParallelism } from 'node:os';
 import { InputError } from '../../lib/errors.js';
 import { parseInteger, TCP_PORT } from '../../lib/options.js';
 import { readHostsFile } from '../../pki/acme/index.js';
-import { DEFAULT_PASSPHRASE_ENV, DEMO_PASSPHRASE_WARNING, demoPassphrase, resolvePassphrase } from '../../pki/index.js';
+import { DEFAULT_PASSPHRASE_ENV, DEMO_PASSPHRASE_WARNING, demoPassphrase, forgetUnlockedKeys, resolvePassphrase } from '../../pki/index.js';
 import { openPki } from '../../pki/operations.js';
-import { isServeWorker, prepareServe, runPrimary, startServe, workerChannel, unsealFirst } from '../../service/index.js';
+import { isServeWorker, prepareServe, runPrimary, startServe, workerChannel, unsealFirst, appendAuditEntry, type ServeRequest, type Unsealed } from '../../service/index.js';
 import type { Context } from '../context.js';
 import type { Runner } from '../runner.js';
 
@@ -120,8 +120,11 @@ async function serve(ctx: Context, o: ServeOptions): Promise<void> {
   const acmeHosts = o.acmeHosts !== undefined ? readHostsFile(o.acmeHosts) : undefined;
   const log = (line: Record<string, unknown>) => ctx.err(`${JSON.stringify(line)}\n`);
   let passphrase: string;
+  let signers: Unsealed['signers'] | undefined;
   let listenPort = port;
   let thresholdAt: number | undefined;
+  // one wait for SIGTERM/SIGINT for the whole life of the service (sealed, unsealed, sealed again)
+  const stop = isServeWorker() ? new Promise<void>(() => undefined) : untilSignal(false);
   if (o.sealed && !isServeWorker()) {
     if (ctx.io.env[o.passphraseEnv]) throw new InputError(`--sealed: got ${o.passphraseEnv} set in the environment, want it unset: a sealed service takes the CA passphrase only from the custodians' shares`);
     if (o.workers !== undefined && o.workers !== '1') throw new InputError(`--sealed: got --workers ${o.workers}, want 1 (a sealed service runs as one process: the passphrase never leaves it)`);
@@ -130,20 +133,21 @@ async function serve(ctx: Context, o: ServeOptions): Promise<void> {
       port,
       ...(tls ? { tls } : {}),
       log,
-      stop: untilSignal(false),
+      stop,
       onListening: (s) => ctx.out(`jinbao serve sealed on https://${host.includes(':') ? `[${host}]` : host}:${s.port} (pid ${process.pid}): waiting for shares of the CA passphrase (jinbao unseal)\n`),
     });
     if (!opened) return void ctx.out('jinbao serve stopped while sealed\n');
-    ({ passphrase, port: listenPort, thresholdAt } = opened);
+    ({ passphrase, port: listenPort, thresholdAt, signers } = opened);
   } else {
     const resolved = await resolvePassphrase({ env: ctx.io.env, envName: o.passphraseEnv, stateDir: ctx.stateDir, demo: async () => demoPassphrase(await openPki(ctx)) });
     if (resolved.source === 'demo' && !isServeWorker()) ctx.err(`${DEMO_PASSPHRASE_WARNING}\n`);
     passphrase = resolved.passphrase;
   }
-  const request = {
+  let request: ServeRequest = {
     host,
     port: listenPort,
     passphrase,
+    ...(signers ? { signers } : {}),
     log,
     limits,
     validityDays,
@@ -181,22 +185,57 @@ async function serve(ctx: Context, o: ServeOptions): Promise<void> {
     if (listening.httpUrl) ctx.out(`revocation data over plain HTTP on ${listening.httpUrl}; certificates name ${prepared.revocationUrl}\n`);
     if (prepared.tlsSerial) ctx.out(`TLS certificate ${prepared.tlsSerial} ${prepared.tlsReused ? 'reused (issued at an earlier start, over a third of its life left)' : 'issued'} by the infrastructure CA; clients trust the root (jinbao pki cas --pem root)\n`);
     if (acmeHosts || acmeHttpPort !== undefined || acmeTlsPort !== undefined) ctx.err('warning: --acme-hosts / --acme-http-port / --acme-tls-port are for labs and tests, not for production validation\n');
-    await untilSignal(false);
+    await stop;
     log({ at: new Date().toISOString(), level: 'info', msg: 'shutting down: draining requests and validations' });
     await primary.stop();
     ctx.out('jinbao serve stopped\n');
     return;
   }
-  const running = await startServe(ctx, request);
-  ctx.out(`jinbao serve listening on ${running.service.url} (pid ${process.pid}); ACME directory ${running.directoryUrl}\n`);
-  if (running.service.httpUrl) ctx.out(`revocation data over plain HTTP on ${running.service.httpUrl}; certificates name ${running.revocationUrl}\n`);
-  if (thresholdAt !== undefined) ctx.out(`unsealed: serving ${Date.now() - thresholdAt} ms after the last share arrived\n`);
-  if (running.tlsSerial) ctx.out(`TLS certificate ${running.tlsSerial} ${running.tlsReused ? 'reused (issued at an earlier start, over a third of its life left)' : 'issued'} by the infrastructure CA; clients trust the root (jinbao pki cas --pem root)\n`);
-  if (acmeHosts || acmeHttpPort !== undefined || acmeTlsPort !== undefined) ctx.err('warning: --acme-hosts / --acme-http-port / --acme-tls-port are for labs and tests, not for production validation\n');
-  await untilSignal(false);
+  // A sealed service can be sealed again (jinbao seal): it drops the CA keys and waits for shares.
+  let sealAgain: ((actor: string) => void) | undefined;
+  let running = await startServe(ctx, o.sealed ? withSeal(request) : request);
+  // the service's local operator seals it with a signal; audited like a sealing through client mode
+  const onUsr2 = () =>
+    void appendAuditEntry(ctx, { action: 'serve.seal', outcome: 'ok', subject: 'service', actor: `local:${ctx.io.env.USER ?? process.getuid?.() ?? '?'} (SIGUSR2)`, details: {} }).then(() => sealAgain?.('SIGUSR2'));
+  if (o.sealed) process.on('SIGUSR2', onUsr2);
+  for (;;) {
+    ctx.out(`jinbao serve listening on ${running.service.url} (pid ${process.pid}); ACME directory ${running.directoryUrl}\n`);
+    if (running.service.httpUrl) ctx.out(`revocation data over plain HTTP on ${running.service.httpUrl}; certificates name ${running.revocationUrl}\n`);
+    if (thresholdAt !== undefined) ctx.out(`unsealed: serving ${Date.now() - thresholdAt} ms after the last share arrived\n`);
+    if (running.tlsSerial) ctx.out(`TLS certificate ${running.tlsSerial} ${running.tlsReused ? 'reused (issued at an earlier start, over a third of its life left)' : 'issued'} by the infrastructure CA; clients trust the root (jinbao pki cas --pem root)\n`);
+    if (acmeHosts || acmeHttpPort !== undefined || acmeTlsPort !== undefined) ctx.err('warning: --acme-hosts / --acme-http-port / --acme-tls-port are for labs and tests, not for production validation\n');
+    const sealed = new Promise<string>((resolve) => (sealAgain = resolve));
+    const why = await Promise.race([stop.then(() => undefined), sealed]);
+    if (why === undefined) break;
+    log({ at: new Date().toISOString(), level: 'info', msg: 'sealing: dropping the CA keys, waiting for shares', by: why });
+    await running.close();
+    // nothing of the passphrase or the opened keys stays referenced while sealed
+    forgetUnlockedKeys();
+    request = { ...request, passphrase: '', signers: new Map(), admin: { ...request.admin!, env: { ...ctx.io.env } } };
+    const opened = await unsealFirst(ctx, {
+      host,
+      port: listenPort,
+      ...(tls ? { tls } : {}),
+      log,
+      stop,
+      onListening: (s) => ctx.out(`jinbao serve sealed on https://${host.includes(':') ? `[${host}]` : host}:${s.port} (pid ${process.pid}): waiting for shares of the CA passphrase (jinbao unseal)\n`),
+    });
+    if (!opened) {
+      process.off('SIGUSR2', onUsr2);
+      return void ctx.out('jinbao serve stopped while sealed\n');
+    }
+    thresholdAt = opened.thresholdAt;
+    const admin = { ...request.admin!, env: { ...ctx.io.env, [o.passphraseEnv]: opened.passphrase } };
+    running = await startServe(ctx, withSeal({ ...request, passphrase: opened.passphrase, signers: opened.signers, admin }));
+  }
+  process.off('SIGUSR2', onUsr2);
   log({ at: new Date().toISOString(), level: 'info', msg: 'shutting down: draining requests and validations' });
   await running.close();
   ctx.out('jinbao serve stopped\n');
+
+  function withSeal(r: ServeRequest): ServeRequest {
+    return { ...r, admin: { ...r.admin!, seal: async (actor: string) => sealAgain?.(actor) } };
+  }
 }
 
 /**

@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
 import { readFileSync } from 'node:fs';
-import { request } from 'node:https';
-import { InputError, UnavailableError } from '../../lib/errors.js';
+import { InputError } from '../../lib/errors.js';
 import { json } from '../../lib/output.js';
 import type { Context } from '../context.js';
+import { callJson, serverUrl } from '../https.js';
 import type { Runner } from '../runner.js';
 
 interface UnsealOptions {
@@ -38,38 +38,16 @@ function readText(flag: string, file: string): string {
   }
 }
 
-function call(url: URL, ca: string | undefined, body?: string): Promise<{ status: number; data: SealStatus }> {
-  return new Promise((resolve, reject) => {
-    const req = request(url, { method: body === undefined ? 'GET' : 'POST', ...(ca ? { ca } : {}), headers: { 'content-type': 'application/json' }, timeout: 30_000 }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        try {
-          resolve({ status: res.statusCode ?? 0, data: JSON.parse(Buffer.concat(chunks).toString('utf8')) as SealStatus });
-        } catch {
-          reject(new UnavailableError(`${url.origin} answered ${res.statusCode} without a seal status: is it a sealed jinbao serve?`));
-        }
-      });
-    });
-    req.on('timeout', () => req.destroy(new Error('no answer within 30 s')));
-    req.on('error', (err) => reject(new UnavailableError(`cannot reach ${url.origin}: ${err.message}${/certificate|self.signed/i.test(err.message) ? ' (give the CA that issued its TLS certificate with --server-ca FILE)' : ''}`, { cause: err })));
-    req.end(body);
-  });
-}
-
 async function unseal(ctx: Context, o: UnsealOptions): Promise<number> {
   // --server and --server-ca are the global options client mode uses too
   const { server, serverCa } = ctx.global;
-  if (server === undefined) throw new InputError('--server: got none, want the sealed service\'s https:// URL, e.g. jinbao unseal --server https://pki.jinbao.internal:8443 --share FILE');
-  let base: URL;
-  try {
-    base = new URL(server);
-  } catch {
-    throw new InputError(`--server: got "${server}", want the service's https:// URL`);
-  }
-  if (base.protocol !== 'https:') throw new InputError(`--server: got "${server}", want an https:// URL (shares never travel in clear)`);
+  const base = serverUrl(server, 'jinbao unseal --server https://pki.jinbao.internal:8443 --share FILE');
   const ca = serverCa !== undefined ? readText('--server-ca', serverCa) : undefined;
-  const r = o.share === undefined ? await call(new URL('/sys/seal-status', base), ca) : await call(new URL('/sys/unseal', base), ca, JSON.stringify({ share: readText('--share', o.share) }));
+  const call = { ...(ca ? { ca } : {}), timeoutMs: 30_000, what: 'a seal status' };
+  const { status, body: data } = o.share === undefined
+    ? await callJson<SealStatus>(new URL('/sys/seal-status', base), call)
+    : await callJson<SealStatus>(new URL('/sys/unseal', base), { ...call, body: { share: readText('--share', o.share) } });
+  const r = { status, data };
   if (o.json) ctx.out(json(r.data));
   else if (r.data.error) ctx.err(`${ctx.t('unseal.refused', { error: r.data.error })}\n`);
   if (!o.json) ctx.out(`${r.data.sealed ? ctx.t('unseal.sealed', { submitted: r.data.submitted, threshold: r.data.threshold, shares: r.data.shares, ceremony: r.data.ceremony }) : ctx.t('unseal.unsealed', { ceremony: r.data.ceremony })}\n`);

@@ -16,3 +16,16 @@ export const operatorSeparation: Check = (inputs) => {
   if (o.missingRoles.length > 0) return [fail(said('operators.missing', { roles: o.missingRoles.join(', ') }), evidence)];
   return [pass(said('operators.pass', { count: o.active }), evidence)];
 };
+
+/**
+ * Dual control: CA-level and policy-level operations sent through the service need at least one
+ * approver besides the proposer (the approval policy), and there are administrators to give it.
+ */
+export const dualControl: Check = (inputs) => {
+  const o = inputs.operators!;
+  const p = o.approvalPolicy ?? { approvers: 1, ttlSeconds: 86_400, setBy: null };
+  const evidence = [{ source: 'approvals', detail: `approval policy: ${p.approvers} approver(s) besides the proposer within ${p.ttlSeconds} s (${p.setBy ? `set by ${p.setBy}` : 'the default'})` }];
+  if (o.localOnly) return [fail(said('operators.dualControlLocal'), evidence)];
+  if (p.approvers < 1) return [fail(said('operators.dualControlOff', { approvers: p.approvers }), evidence)];
+  return [pass(said('operators.dualControlOn', { approvers: p.approvers, hours: Math.round((p.ttlSeconds / 3600) * 100) / 100 }), evidence)];
+};

@@ -94,6 +94,16 @@ describe('operators in client mode against jinbao serve (mutual TLS, roles, scop
     expect(refusals.map((e) => e.subject)).toContain('pki revoke');
   });
 
+  it('GIVEN a service not started sealed THEN seal is refused (no custodians could reopen it) and audited; a dual-controlled command waits (exit 5)', async () => {
+    const r = await as('security', ['seal']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('this service did not start with --sealed: it cannot be sealed');
+    const pending = await as('security', ['pki', 'revoke', '--ca', 'ministry-staff', '--reason', 'cACompromise']);
+    expect(pending.code).toBe(5);
+    expect(pending.stdout).toMatch(/^pending approval \d+: "pki revoke" runs once 1 other security-admin approve\(s\) it/);
+    expect((await as('viewer', ['approvals', 'policy', '--approvers', '2'])).stderr).toContain('"approvals policy" is proposed and approved by security-admin operators only');
+  });
+
   it('GIVEN options naming the service\'s state or local files THEN they are refused', async () => {
     const r = await as('security', ['pki', 'list', '--out', '/tmp/x']);
     expect(r.stderr).toContain('--out is not available through the service');

@@ -1,0 +1,63 @@
+import { request } from 'node:https';
+import { InputError, UnavailableError } from '../lib/errors.js';
+
+/**
+ * The one HTTPS JSON request the CLI makes to a jinbao serve (client mode, unseal): the service's
+ * URL checked, its certificate checked against `ca`, an optional client certificate, one JSON body
+ * each way, and the same errors everywhere (unreachable, untrusted, not a jinbao serve).
+ */
+
+/** `--server` as a URL: https only (commands and shares never travel in clear). */
+export function serverUrl(server: string | undefined, example: string): URL {
+  if (server === undefined) throw new InputError(`--server: got none, want the service's https:// URL, e.g. ${example}`);
+  let base: URL;
+  try {
+    base = new URL(server);
+  } catch {
+    throw new InputError(`--server: got "${server}", want the service's https:// URL`);
+  }
+  if (base.protocol !== 'https:') throw new InputError(`--server: got "${server}", want an https:// URL`);
+  return base;
+}
+
+export interface JsonCall {
+  /** Absent: GET. */
+  readonly body?: unknown;
+  /** PEM of the CA the service's TLS certificate chains to; absent: the system's trust store. */
+  readonly ca?: string;
+  /** A client certificate (PKCS#12) and its password: mutual TLS. */
+  readonly pfx?: Buffer;
+  readonly passphrase?: string;
+  readonly headers?: Readonly<Record<string, string>>;
+  readonly timeoutMs: number;
+  /** What the answer should be, for the error when it is not JSON ("a command result"). */
+  readonly what: string;
+}
+
+export function callJson<T>(url: URL, c: JsonCall): Promise<{ status: number; body: T }> {
+  return new Promise((resolve, reject) => {
+    const options = {
+      method: c.body === undefined ? 'GET' : 'POST',
+      ...(c.ca ? { ca: c.ca } : {}),
+      ...(c.pfx ? { pfx: c.pfx, passphrase: c.passphrase ?? '' } : {}),
+      headers: { 'content-type': 'application/json', ...c.headers },
+      timeout: c.timeoutMs,
+    };
+    const req = request(url, options, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (b: Buffer) => chunks.push(b));
+      res.on('end', () => {
+        try {
+          resolve({ status: res.statusCode ?? 0, body: JSON.parse(Buffer.concat(chunks).toString('utf8')) as T });
+        } catch {
+          reject(new UnavailableError(`${url.origin} answered ${res.statusCode} without ${c.what}: is it a jinbao serve?`));
+        }
+      });
+    });
+    req.on('timeout', () => req.destroy(new Error(`no answer within ${Math.round(c.timeoutMs / 1000)} s`)));
+    req.on('error', (err) =>
+      reject(new UnavailableError(`cannot reach ${url.origin}: ${err.message}${/certificate|self.signed/i.test(err.message) ? ' (give the CA that issued its TLS certificate with --server-ca FILE)' : ''}`, { cause: err })),
+    );
+    req.end(c.body === undefined ? undefined : JSON.stringify(c.body));
+  });
+}
