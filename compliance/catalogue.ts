@@ -147,7 +147,7 @@ const SECURITY: readonly Control[] = [
     check: operatorSeparation,
   },
   {
-    id: 'MLPS-IAM-06',
+    id: 'MLPS-IAM-07',
     title: 'Dual control: creating, replacing or revoking a CA, changing policy and adding or removing administrators need a second administrator\'s approval',
     source: mlps('8.1.4.2 d), 8.1.5.3', '应授予管理用户所需的最小权限，实现管理用户的权限分离；应通过安全管理员对系统中的安全策略进行配置'),
     severity: 'high',

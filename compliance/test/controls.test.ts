@@ -191,13 +191,13 @@ describe('every control passes on compliant inputs and fails on a broken one', (
     expect(demo.status).not.toBe('pass');
   });
 
-  it('MLPS-IAM-06 passes with the default policy (one approver besides the proposer), fails with no operators or with no approver', async () => {
-    const on = await run('MLPS-IAM-06', compliantInputs());
+  it('MLPS-IAM-07 passes with the default policy (one approver besides the proposer), fails with no operators or with no approver', async () => {
+    const on = await run('MLPS-IAM-07', compliantInputs());
     expect(on.status).toBe('pass');
     expect(on.findings[0]!.message).toBe('dual control on: CA-level and policy-level commands wait for 1 approver(s) besides the proposer, within 24 h');
-    const local = await run('MLPS-IAM-06', compliantInputs({ operators: { localOnly: true, active: 0, missingRoles: ['system-admin', 'security-admin', 'audit-admin'], violations: [] } }));
+    const local = await run('MLPS-IAM-07', compliantInputs({ operators: { localOnly: true, active: 0, missingRoles: ['system-admin', 'security-admin', 'audit-admin'], violations: [] } }));
     expect(local.findings[0]!.message).toBe('no operators: one local operator acts alone, nobody approves; create the administrators with jinbao operator add and administer through the service (jinbao serve, client mode)');
-    const off = await run('MLPS-IAM-06', compliantInputs({ operators: { localOnly: false, active: 3, missingRoles: [], violations: [], approvalPolicy: { approvers: 0, ttlSeconds: 3600, setBy: 'someone' } } }));
+    const off = await run('MLPS-IAM-07', compliantInputs({ operators: { localOnly: false, active: 3, missingRoles: [], violations: [], approvalPolicy: { approvers: 0, ttlSeconds: 3600, setBy: 'someone' } } }));
     expect(off.status).toBe('fail');
     expect(off.findings[0]!.message).toBe('dual control is off: the approval policy asks 0 approver(s) besides the proposer; want at least 1 (jinbao approvals policy --approvers 1)');
   });
