@@ -1,9 +1,10 @@
 import { X509Certificate } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
 import forge from 'node-forge';
 import { ExitCode, InputError, UnavailableError } from '../lib/errors.js';
 import type { Lang } from '../lib/i18n/index.js';
+import { commandWord, forgetDeadSession, identityPassphrase, localOut, secondFactor, sessionCommand, sessionFile, type Post, type ServiceAnswer } from './client-auth.js';
 import type { Io } from './context.js';
 
 /**
@@ -67,13 +68,12 @@ export async function runRemote(argv: readonly string[], io: Io, lang: Lang): Pr
     throw new InputError(`--server: got "${values['--server']}", want the service's https:// URL`);
   }
   if (base.protocol !== 'https:') throw new InputError(`--server: got "${values['--server']}", want an https:// URL`);
-  const passphrase = io.env.JINBAO_IDENTITY_PASSPHRASE;
-  if (!passphrase) throw new InputError('--identity: got no JINBAO_IDENTITY_PASSPHRASE in the environment, want the bundle\'s password there (the .p12.password file jinbao operator add wrote)');
   const pfx = readFile('--identity', values['--identity']);
+  const passphrase = await identityPassphrase(io, lang);
+  if (!passphrase) throw new InputError('--identity: got no JINBAO_IDENTITY_PASSPHRASE in the environment and no terminal to ask on, want the bundle\'s password (the .p12.password file jinbao operator add wrote)');
   const ca = values['--server-ca'] !== undefined ? readFile('--server-ca', values['--server-ca']).toString('utf8') : rootOf(pfx, passphrase);
-  const remoteArgv = lang === 'zh-CN' && !rest.some((a) => a === '--lang' || a.startsWith('--lang=')) ? ['--lang', 'zh-CN', ...rest] : rest;
-  const answer = await new Promise<{ status: number; body: { code?: number; stdout?: string; stderr?: string; error?: string } }>((resolve, reject) => {
-    const req = request(new URL('/admin/run', base), { method: 'POST', pfx, passphrase, ...(ca ? { ca } : {}), headers: { 'content-type': 'application/json', 'accept-language': lang }, timeout: 600_000 }, (res) => {
+  const post: Post = (path, body, headers) => new Promise<ServiceAnswer>((resolve, reject) => {
+    const req = request(new URL(path, base), { method: 'POST', pfx, passphrase, ...(ca ? { ca } : {}), headers: { 'content-type': 'application/json', 'accept-language': lang, ...headers }, timeout: 600_000 }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => {
@@ -86,13 +86,21 @@ export async function runRemote(argv: readonly string[], io: Io, lang: Lang): Pr
     });
     req.on('timeout', () => req.destroy(new Error('no answer within 10 minutes')));
     req.on('error', (err) => reject(new UnavailableError(`cannot reach ${base.origin}: ${err.message}`, { cause: err })));
-    req.end(JSON.stringify({ argv: remoteArgv }));
+    req.end(JSON.stringify(body));
   });
+  const session = sessionFile(io.env, base, pfx);
+  const word = commandWord(rest);
+  if (word === 'login' || word === 'logout') return sessionCommand(word, io, lang, post, session);
+  const { argv: sent, out } = localOut(rest);
+  const remoteArgv = lang === 'zh-CN' && !sent.some((a) => a === '--lang' || a.startsWith('--lang=')) ? ['--lang', 'zh-CN', ...sent] : sent;
+  const answer = await post('/admin/run', { argv: remoteArgv }, await secondFactor(io, lang, session));
   if (answer.status !== 200) {
+    forgetDeadSession(session, answer);
     io.stderr.write(`jinbao: ${answer.body.error ?? `the service answered ${answer.status}`}\n`);
     return answer.body.code ?? ExitCode.invalidInput;
   }
-  if (answer.body.stdout) io.stdout.write(answer.body.stdout);
+  if (out !== undefined && answer.body.code === ExitCode.ok) writeFileSync(out, answer.body.stdout ?? '');
+  else if (answer.body.stdout) io.stdout.write(answer.body.stdout);
   if (answer.body.stderr) io.stderr.write(answer.body.stderr);
   return answer.body.code ?? ExitCode.internal;
 }

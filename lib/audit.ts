@@ -143,18 +143,24 @@ export async function migrateAudit(db: Database): Promise<void> {
   await done;
 }
 
-const actorScope = new AsyncLocalStorage<string>();
+const actorScope = new AsyncLocalStorage<{ readonly actor: string; readonly remote?: string }>();
 
 /**
  * Run `fn` with `actor` as the default actor of every audit entry it records (the service runs an
- * authenticated operator's command this way; concurrent commands keep their own actor).
+ * authenticated operator's command this way; concurrent commands keep their own actor). With
+ * `remote`, each entry's details also name the client's address (`remote`) unless they already do.
  */
-export function asActor<T>(actor: string, fn: () => Promise<T>): Promise<T> {
-  return actorScope.run(actor, fn);
+export function asActor<T>(actor: string, fn: () => Promise<T>, opts: { readonly remote?: string } = {}): Promise<T> {
+  return actorScope.run({ actor, ...(opts.remote ? { remote: opts.remote } : {}) }, fn);
 }
 
 function defaultActor(): string {
-  return actorScope.getStore() ?? process.env.SUDO_USER ?? process.env.USER ?? process.env.LOGNAME ?? `uid:${process.getuid?.() ?? '?'}`;
+  return actorScope.getStore()?.actor ?? process.env.SUDO_USER ?? process.env.USER ?? process.env.LOGNAME ?? `uid:${process.getuid?.() ?? '?'}`;
+}
+
+function withRemote(details: Readonly<Record<string, unknown>>): Readonly<Record<string, unknown>> {
+  const remote = actorScope.getStore()?.remote;
+  return remote === undefined || 'remote' in details ? details : { ...details, remote };
 }
 
 /** Canonical JSON: object keys sorted, so the hash does not depend on insertion order. */
@@ -205,7 +211,7 @@ export function chainAudit(head: AuditHead, inputs: readonly AuditInput[]): Audi
       action: input.action,
       outcome: input.outcome,
       subject: input.subject ?? '',
-      details: JSON.parse(JSON.stringify(input.details ?? {})) as Record<string, unknown>,
+      details: JSON.parse(JSON.stringify(withRemote(input.details ?? {}))) as Record<string, unknown>,
       prevHash,
     };
     const entry: AuditEntry = { ...partial, hash: entryHash(partial) };
@@ -293,12 +299,13 @@ async function* rowsInOrder(q: Queryable): AsyncGenerator<Row> {
 }
 
 /** Entries in chain order (by sequence number), optionally filtered. */
-export async function readAudit(db: Database, filter: { action?: string; since?: Date; limit?: number } = {}): Promise<AuditEntry[]> {
+export async function readAudit(db: Database, filter: { action?: string; since?: Date; until?: Date; limit?: number } = {}): Promise<AuditEntry[]> {
   await migrateAudit(db);
   const out: AuditEntry[] = [];
   for await (const r of rowsInOrder(db)) {
     if (filter.action !== undefined && !r.action.startsWith(filter.action)) continue;
     if (filter.since !== undefined && r.at < filter.since.toISOString()) continue;
+    if (filter.until !== undefined && r.at >= filter.until.toISOString()) continue;
     out.push(fromRow(r));
     if (filter.limit !== undefined && out.length >= filter.limit) break;
   }

@@ -10,7 +10,7 @@ import type { Conflict, Operator, Role } from './model.js';
  */
 const READ = ['inventory show', 'inventory validate', 'kpi', 'pki list', 'pki show', 'pki cas', 'operator list', 'operator show', 'state status'];
 export const PERMISSIONS: Readonly<Record<Role, readonly string[]>> = {
-  'security-admin': [...READ, 'pki issue', 'pki revoke', 'pki crl', 'acme eab create', 'acme eab list', 'operator add', 'operator suspend', 'operator resume', 'operator remove'],
+  'security-admin': [...READ, 'pki issue', 'pki revoke', 'pki crl', 'acme eab create', 'acme eab list', 'operator add', 'operator suspend', 'operator resume', 'operator remove', 'operator unlock', 'operator password'],
   'system-admin': [...READ, 'ipam', 'manifests', 'synth', 'plan', 'apply', 'wan render', 'wan keys', 'wan import-key', 'wan check'],
   'audit-admin': ['audit verify', 'audit export', 'comply', 'report', 'kpi', 'state status', 'operator list', 'operator show'],
   'dr-coordinator': [...READ, 'drill plan', 'drill run', 'drill abort', 'drill list', 'drill report', 'drill verify-report'],

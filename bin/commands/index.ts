@@ -15,6 +15,7 @@ import { register as operator } from './operator.js';
 import { register as pki } from './pki/index.js';
 import { register as report } from './report.js';
 import { register as serve } from './serve.js';
+import { register as session } from './session.js';
 import { register as stacks } from './stacks.js';
 import { register as staff } from './staff.js';
 import { register as state } from './state.js';
@@ -23,4 +24,4 @@ import { register as up } from './up.js';
 import { register as wan } from './wan.js';
 
 /** Every command group, in the order `jinbao --help` lists them. */
-export const COMMANDS: readonly ((program: Command, run: Runner) => void)[] = [up, inventory, ipam, kpi, stacks, pki, staff, acme, cmp, serve, operator, ceremony, unseal, wan, drill, audit, state, comply, report, monitoring, exporter];
+export const COMMANDS: readonly ((program: Command, run: Runner) => void)[] = [up, inventory, ipam, kpi, stacks, pki, staff, acme, cmp, serve, operator, session, ceremony, unseal, wan, drill, audit, state, comply, report, monitoring, exporter];
