@@ -113,9 +113,9 @@ export function commandWord(argv: readonly string[]): string | undefined {
 
 /** `jinbao login` and `jinbao logout` in client mode; exit code. */
 export async function sessionCommand(word: 'login' | 'logout', io: Io, lang: Lang, post: Post, file: string): Promise<number> {
-  const t = translator(lang, COMMAND_MESSAGES);
+  const msg = translator(lang, COMMAND_MESSAGES);
   if (word === 'login') {
-    const password = io.env.JINBAO_OPERATOR_PASSWORD || (await askHidden(io, t('client.askPassword')));
+    const password = io.env.JINBAO_OPERATOR_PASSWORD || (await askHidden(io, msg('client.askPassword')));
     if (!password) throw new InputError(translator('en', COMMAND_MESSAGES)('client.noPassword'), { localized: { catalogue: COMMAND_MESSAGES, key: 'client.noPassword' } });
     const answer = await post('/admin/login', {}, passwordHeader(password));
     if (answer.status !== 200 || !answer.body.session) return refused(io, answer);
@@ -124,7 +124,7 @@ export async function sessionCommand(word: 'login' | 'logout', io: Io, lang: Lan
     chmodSync(file, 0o600);
     const o = answer.body.operator!;
     const idle = answer.body.session.idleTimeoutSeconds;
-    io.stdout.write(`${t('client.loggedIn', { id: o.id, role: `${o.role}${o.scope ? `@${o.scope}` : ''}`, idle: idle % 60 === 0 ? `${idle / 60} min` : `${idle} s`, expires: answer.body.session.expiresAt, file })}\n`);
+    io.stdout.write(`${msg('client.loggedIn', { id: o.id, role: `${o.role}${o.scope ? `@${o.scope}` : ''}`, idle: idle % 60 === 0 ? `${idle / 60} min` : `${idle} s`, expires: answer.body.session.expiresAt, file })}\n`);
     return 0;
   }
   const session = readSession(file);
@@ -132,7 +132,7 @@ export async function sessionCommand(word: 'login' | 'logout', io: Io, lang: Lan
   const answer = await post('/admin/logout', {}, { authorization: `Bearer ${session.token}` });
   rmSync(file, { force: true });
   if (answer.status !== 200) return refused(io, answer);
-  io.stdout.write(`${t('client.loggedOut', { id: answer.body.operator?.id ?? '?' })}\n`);
+  io.stdout.write(`${msg('client.loggedOut', { id: answer.body.operator?.id ?? '?' })}\n`);
   return 0;
 }
 

@@ -93,12 +93,12 @@ describe('--help in each language', () => {
 
 describe('errors in each language', () => {
   it('an unknown command: Chinese under zh_CN, commander\'s English otherwise; exit 2 both', async () => {
-    const zh = await runCli(['bogus'], ZH);
+    const zh = await runCli(['frobnicate'], ZH);
     expect(zh.code).toBe(2);
-    expect(zh.stderr).toBe('错误：未知命令“bogus”\n（运行时加 --help 查看用法）\n');
-    const en = await runCli(['bogus'], {});
+    expect(zh.stderr).toBe('错误：未知命令“frobnicate”\n（运行时加 --help 查看用法）\n');
+    const en = await runCli(['frobnicate'], {});
     expect(en.code).toBe(2);
-    expect(en.stderr).toBe("error: unknown command 'bogus'\n(run with --help for usage)\n");
+    expect(en.stderr).toBe("error: unknown command 'frobnicate'\n(run with --help for usage)\n");
   });
 
   it('an unknown option, with commander\'s suggestion, and an option without its value', async () => {
