@@ -16,3 +16,18 @@ export const operatorSeparation: Check = (inputs) => {
   if (o.missingRoles.length > 0) return [fail(said('operators.missing', { roles: o.missingRoles.join(', ') }), evidence)];
   return [pass(said('operators.pass', { count: o.active }), evidence)];
 };
+
+/**
+ * jinbao's administrators authenticate with two factors, one cryptographic (MLPS 8.1.4.1 d): the
+ * operator certificate (mutual TLS) and a service password the service checks on every request or
+ * login (it refuses an operator without one). Fails while nobody is an administrator (the one local
+ * operator authenticates with nothing) or an active administrator has no password.
+ */
+export const operatorTwoFactor: Check = (inputs) => {
+  const o = inputs.operators!;
+  const f = o.secondFactor ?? { administrators: 0, without: [] };
+  const evidence = [{ source: 'operators', detail: `${f.administrators} active administrator(s); without a service password: ${f.without.join(', ') || 'none'}` }];
+  if (o.localOnly || f.administrators === 0) return [fail(said('operators.twoFactor.none'), evidence)];
+  if (f.without.length > 0) return [fail(said('operators.twoFactor.missing', { operators: f.without.join('; ') }), evidence)];
+  return [pass(said('operators.twoFactor.pass', { count: f.administrators }), evidence)];
+};
