@@ -222,4 +222,23 @@ describe('operators in client mode against jinbao serve (mutual TLS, roles, scop
     expect(rows).toHaveLength(1);
     expect(rows[0]).toMatch(new RegExp(`^\\d+,\\d{4}-\\d\\d-\\d\\dT[0-9:.]+Z,${people.dr!.id},"[^"]*CN=孙丽[^"]*",${people.dr!.serial},dr-coordinator,nation,127\\.0\\.0\\.1,operator\\.lock,ok,${people.dr!.id},,wrong password: operator`));
   });
+
+  it('GIVEN a terminal and no passwords in the environment THEN the identity password and the service password are asked without echo, and login works', async () => {
+    const quote = (a: string) => `'${a.replaceAll("'", "'\\''")}'`;
+    const command = [process.execPath, '--import', 'tsx', 'bin/jinbao.ts', '--server', `https://127.0.0.1:${port}`, '--identity', people.gd!.p12, 'login'].map(quote).join(' ');
+    const { JINBAO_IDENTITY_PASSPHRASE: _a, JINBAO_OPERATOR_PASSWORD: _b, ...clean } = process.env;
+    const child = spawn('script', ['-qec', command, '/dev/null'], { cwd: ROOT, env: { ...clean, XDG_CONFIG_HOME: join(dir, 'tty-config'), TERM: 'dumb' }, stdio: ['pipe', 'pipe', 'pipe'] });
+    let seen = '';
+    child.stdout!.on('data', (b: Buffer) => (seen += b.toString()));
+    await waitUntil(() => seen.includes('password of the identity bundle: '), 'the identity password prompt', { timeoutMs: 60_000 });
+    child.stdin!.write(`${people.gd!.password}\r`);
+    await waitUntil(() => seen.includes('your jinbao operator password: '), 'the service password prompt', { timeoutMs: 30_000 });
+    child.stdin!.write(`${people.gd!.login}\r`);
+    await waitUntil(() => child.exitCode !== null, 'jinbao login to finish', { timeoutMs: 60_000 });
+    expect(seen).toContain(`logged in as ${people.gd!.id} (security-admin@440000)`);
+    expect(seen).not.toContain(people.gd!.password);
+    expect(seen).not.toContain(people.gd!.login);
+    expect(child.exitCode).toBe(0);
+    expect(readdirSync(join(dir, 'tty-config', 'jinbao', 'sessions'))).toHaveLength(1);
+  }, 120_000);
 });
