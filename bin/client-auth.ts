@@ -48,8 +48,15 @@ export async function askHidden(io: Io, question: string): Promise<string | unde
       io.stderr.write('\n');
     };
     const onData = (chunk: string) => {
-      for (const ch of chunk) {
-        if (ch === '\r' || ch === '\n') return void (finish(), resolve(value));
+      const chars = [...chunk];
+      for (const [i, ch] of chars.entries()) {
+        if (ch === '\r' || ch === '\n') {
+          finish();
+          // what was typed ahead answers the next question
+          const rest = chars.slice(i + 1).join('');
+          if (rest) stdin.unshift(rest, 'utf8');
+          return void resolve(value);
+        }
         if (ch === '\u0003' || ch === '\u0004') return void (finish(), reject(new InputError('cancelled: nothing was sent')));
         if (ch === '\u007f' || ch === '\b') value = [...value].slice(0, -1).join('');
         else value += ch;

@@ -100,6 +100,7 @@ export async function handleAdmin(req: IncomingMessage, res: ServerResponse, o: 
   const caller = { operator, certificateSerial: serial, actor, remote };
   const presented = presentedBy(req);
   if (path === '/admin/login') {
+    if (operator.status !== 'active') return refuse(403, { key: 'permission.inactive', params: { id: operator.id, role: operator.role, status: operator.status } }, actor, ['login']);
     const r = await login(o.ctx, { ...caller, command: 'login' }, 'password' in presented ? presented.password : undefined, o.auth, english);
     if (!r.ok) return answer(r.status, r.reason);
     return void reply(res, 200, { session: r.session, operator: { id: operator.id, role: operator.role, scope: operator.scope } });

@@ -116,6 +116,7 @@ describe('operators in client mode against jinbao serve (mutual TLS, roles, scop
   it('GIVEN a suspended operator, a revoked operator certificate, or a certificate from outside the hierarchy THEN each is refused', async () => {
     await runCli([...g, 'operator', 'suspend', people.system!.id]);
     expect((await as('system', ['ipam', '--site', '440100'])).stderr).toContain(`operator ${people.system!.id} (system-admin) is suspended: it acts on nothing`);
+    expect((await as('system', ['login'])).stderr).toContain(`operator ${people.system!.id} (system-admin) is suspended: it acts on nothing`);
     expect((await runCli([...g, 'pki', 'revoke', '--serial', people.viewer!.serial, '--reason', 'keyCompromise'], env)).code).toBe(0);
     expect((await as('viewer', ['kpi'])).stderr).toContain(`the client certificate (serial ${people.viewer!.serial}) is revoked`);
     const key = join(dir, 'foreign.key');
