@@ -228,3 +228,22 @@ export async function administratorsWithoutPassword(state: StateAccess): Promise
   const admins = (await readOperators(db)).filter((o) => o.status === 'active' && ADMINISTRATOR_ROLES.includes(o.role));
   return { administrators: admins.length, without: admins.filter((o) => !ids.has(o.id)).map((o) => `${o.id} (${o.role}, ${o.name})`) };
 }
+
+/** The login state of operators, for `operator show`: whether a password is set, failed logins, a lock. */
+export interface LoginState {
+  readonly passwordSet: boolean;
+  readonly passwordSetAt: string | null;
+  readonly failedLogins: number;
+  readonly lockedAt: string | null;
+}
+
+export async function loginStates(state: StateAccess, ids: readonly string[]): Promise<Map<string, LoginState>> {
+  const db = await state.database();
+  await migrateOperators(db);
+  const out = new Map<string, LoginState>();
+  for (const id of ids) {
+    const c = await readCredential(db, id);
+    out.set(id, { passwordSet: c !== undefined, passwordSetAt: c?.setAt ?? null, failedLogins: c?.failedLogins ?? 0, lockedAt: c?.lockedAt ?? null });
+  }
+  return out;
+}

@@ -10,5 +10,5 @@ export { parseShare, ShareCollector, formatShare, type Ceremony, type Share } fr
 export { OPERATOR_MIGRATIONS, OPERATORS_COMPONENT } from './store.js';
 export { OPERATORS_MESSAGES } from './messages.js';
 export { authorize, commandOf, PERMISSIONS, type Authorized } from './permissions.js';
-export { authenticate, login, logout, unlockOperator, setOperatorPassword, administratorsWithoutPassword, type AuthOutcome, type AuthRefusal, type Caller, type Explain, type OpenedSession, type Presented } from './authentication.js';
+export { authenticate, loginStates, login, logout, unlockOperator, setOperatorPassword, administratorsWithoutPassword, type AuthOutcome, type AuthRefusal, type Caller, type Explain, type LoginState, type OpenedSession, type Presented } from './authentication.js';
 export { DEFAULT_AUTH_POLICY, passwordProblem, type AuthPolicy } from './credentials.js';

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { parseInteger } from '../../lib/options.js';
 import { json, table } from '../../lib/output.js';
-import { addOperator, changeOperator, listOperators, ROLES, setOperatorPassword, showOperator, unlockOperator, type Operator } from '../../operators/index.js';
+import { addOperator, changeOperator, listOperators, loginStates, ROLES, setOperatorPassword, showOperator, unlockOperator, type Operator } from '../../operators/index.js';
 import { DEFAULT_PASSPHRASE_ENV, DEMO_PASSPHRASE_WARNING, demoPassphrase, resolvePassphrase } from '../../pki/index.js';
 import { openPki } from '../../pki/operations.js';
 import type { Context } from '../context.js';
@@ -113,8 +113,14 @@ async function list(ctx: Context, o: { all?: boolean; json?: boolean }): Promise
 
 async function show(ctx: Context, o: { json?: boolean }, id: string): Promise<void> {
   const ops = await showOperator(ctx, id);
-  if (o.json) return void ctx.out(json({ operators: ops }));
+  const logins = await loginStates(ctx, ops.map((x) => x.id));
+  if (o.json) return void ctx.out(json({ operators: ops.map((x) => ({ ...x, login: logins.get(x.id) })) }));
   ctx.out(rows(ctx, ops));
+  for (const x of ops) {
+    const l = logins.get(x.id)!;
+    const line = !l.passwordSet ? ctx.t('operator.login.noPassword', { id: x.id }) : l.lockedAt ? ctx.t('operator.login.locked', { id: x.id, at: l.lockedAt, failed: l.failedLogins }) : ctx.t('operator.login.ok', { id: x.id, at: l.passwordSetAt ?? '', failed: l.failedLogins });
+    ctx.out(`${line}\n`);
+  }
 }
 
 async function changeOne(ctx: Context, o: { json?: boolean }, id: string, change: 'suspend' | 'resume' | 'remove'): Promise<void> {

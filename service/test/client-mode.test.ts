@@ -158,6 +158,9 @@ describe('operators in client mode against jinbao serve (mutual TLS, roles, scop
     expect(lock[0]!.details).toMatchObject({ failedLogins: 3, remote: '127.0.0.1' });
     expect((await auditOf('acme.eab')).length).toBe(eabBefore);
 
+    expect((await as('security', ['operator', 'show', people.dr!.id])).stdout).toContain(`${people.dr!.id}: LOCKED since `);
+    const shown = JSON.parse((await as('audit', ['operator', 'show', people.dr!.id, '--json'])).stdout) as { operators: { login: { failedLogins: number; lockedAt: string | null; passwordSet: boolean } }[] };
+    expect(shown.operators[0]!.login).toMatchObject({ passwordSet: true, failedLogins: 3 });
     // the audit administrator may not unlock; the security administrator may
     expect((await as('audit', ['operator', 'unlock', people.dr!.id])).stderr).toContain('"operator unlock" is not among what that role may do');
     const unlock = await as('security', ['operator', 'unlock', people.dr!.id]);
