@@ -192,7 +192,7 @@ export async function unlockOperator(state: StateAccess, id: string, opts: { act
     await setLoginState(tx, id, 0, null);
     return {
       result: { operator: o, failedLogins: cred.failedLogins, lockedAt: cred.lockedAt! },
-      audit: [{ action: 'operator.unlock', outcome: 'ok', subject: id, ...(opts.actor ? { actor: opts.actor } : {}), details: { lockedAt: cred.lockedAt, failedLogins: cred.failedLogins, role: o.role } }],
+      audit: [{ action: 'operator.unlock', outcome: 'ok', subject: id, at: now, ...(opts.actor ? { actor: opts.actor } : {}), details: { lockedAt: cred.lockedAt, failedLogins: cred.failedLogins, role: o.role } }],
     };
   });
 }
