@@ -1,8 +1,9 @@
 import { X509Certificate } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import forge from 'node-forge';
 import { ExitCode, InputError } from '../lib/errors.js';
 import type { Lang } from '../lib/i18n/index.js';
+import { commandWord, forgetDeadSession, identityPassphrase, localOut, secondFactor, sessionCommand, sessionFile, type Post, type ServiceAnswer } from './client-auth.js';
 import type { Io } from './context.js';
 import { callJson, serverUrl } from './https.js';
 
@@ -61,25 +62,25 @@ export async function runRemote(argv: readonly string[], io: Io, lang: Lang): Pr
   if (!values['--server']) throw new InputError('--identity: got no --server, want the service to send the command to (e.g. --server https://pki.jinbao.internal:8443)');
   if (!values['--identity']) throw new InputError('--identity: got no file, want your operator PKCS#12 bundle (jinbao operator add wrote it)');
   const base = serverUrl(values['--server'], 'https://pki.jinbao.internal:8443');
-  const passphrase = io.env.JINBAO_IDENTITY_PASSPHRASE;
-  if (!passphrase) throw new InputError('--identity: got no JINBAO_IDENTITY_PASSPHRASE in the environment, want the bundle\'s password there (the .p12.password file jinbao operator add wrote)');
   const pfx = readFile('--identity', values['--identity']);
+  const passphrase = await identityPassphrase(io, lang);
+  if (!passphrase) throw new InputError('--identity: got no JINBAO_IDENTITY_PASSPHRASE in the environment and no terminal to ask on, want the bundle\'s password (the .p12.password file jinbao operator add wrote)');
   const ca = values['--server-ca'] !== undefined ? readFile('--server-ca', values['--server-ca']).toString('utf8') : rootOf(pfx, passphrase);
-  const remoteArgv = lang === 'zh-CN' && !rest.some((a) => a === '--lang' || a.startsWith('--lang=')) ? ['--lang', 'zh-CN', ...rest] : rest;
-  const answer = await callJson<{ code?: number; stdout?: string; stderr?: string; error?: string }>(new URL('/admin/run', base), {
-    body: { argv: remoteArgv },
-    pfx,
-    passphrase,
-    ...(ca ? { ca } : {}),
-    headers: { 'accept-language': lang },
-    timeoutMs: 600_000,
-    what: 'a command result',
-  });
+  const post: Post = (path, body, headers) =>
+    callJson<ServiceAnswer['body']>(new URL(path, base), { body, pfx, passphrase, ...(ca ? { ca } : {}), headers: { 'accept-language': lang, ...headers }, timeoutMs: 600_000, what: 'a command result' });
+  const session = sessionFile(io.env, base, pfx);
+  const word = commandWord(rest);
+  if (word === 'login' || word === 'logout') return sessionCommand(word, io, lang, post, session);
+  const { argv: sent, out } = localOut(rest);
+  const remoteArgv = lang === 'zh-CN' && !sent.some((a) => a === '--lang' || a.startsWith('--lang=')) ? ['--lang', 'zh-CN', ...sent] : sent;
+  const answer = await post('/admin/run', { argv: remoteArgv }, await secondFactor(io, lang, session));
   if (answer.status !== 200) {
+    forgetDeadSession(session, answer);
     io.stderr.write(`jinbao: ${answer.body.error ?? `the service answered ${answer.status}`}\n`);
     return answer.body.code ?? ExitCode.invalidInput;
   }
-  if (answer.body.stdout) io.stdout.write(answer.body.stdout);
+  if (out !== undefined && answer.body.code === ExitCode.ok) writeFileSync(out, answer.body.stdout ?? '');
+  else if (answer.body.stdout) io.stdout.write(answer.body.stdout);
   if (answer.body.stderr) io.stderr.write(answer.body.stderr);
   return answer.body.code ?? ExitCode.internal;
 }

@@ -1,11 +1,11 @@
 import { PLAN_INDICATORS } from '../fabric/index.js';
 import type { Check } from './inputs.js';
 import type { ControlInfo } from './model.js';
-import { auditChain, auditRetention } from './checks/audit.js';
+import { auditAppendOnly, auditChain, auditRetention } from './checks/audit.js';
 import { recentPassedDrill, replicaMutualTls } from './checks/drills.js';
 import { grading, offsitePairing, redundantLines, twoFactorAdministration } from './checks/fabric.js';
 import { centralMonitoring } from './checks/monitoring.js';
-import { dualControl, operatorSeparation } from './checks/operators.js';
+import { dualControl, operatorSeparation, operatorTwoFactor } from './checks/operators.js';
 import { certificatesValid, notExpiringSoon, sm2ChainVerifies, sm2Hierarchy } from './checks/pki.js';
 import { indicatorCheck } from './checks/plan.js';
 import { adminSeparation, defaultDenySegmentation } from './checks/stacks.js';
@@ -147,6 +147,18 @@ const SECURITY: readonly Control[] = [
     check: operatorSeparation,
   },
   {
+    id: 'MLPS-IAM-06',
+    title: 'jinbao\'s own administrators authenticate with two factors, one cryptographic',
+    source: mlps('8.1.4.1 d)', '应采用口令、密码技术、生物技术等两种或两种以上组合的鉴别技术对用户进行身份鉴别，且其中一种鉴别技术至少应使用密码技术来实现'),
+    severity: 'high',
+    binding: true,
+    scope: 'national',
+    inspects: 'operators',
+    how: 'reads jinbao\'s operators: every active system, security and audit administrator has an operator certificate and a service password, which jinbao serve requires on every request (or at jinbao login) beside mutual TLS',
+    proof: PRODUCTION_PKI,
+    check: operatorTwoFactor,
+  },
+  {
     id: 'MLPS-IAM-07',
     title: 'Dual control: creating, replacing or revoking a CA, changing policy and adding or removing administrators need a second administrator\'s approval',
     source: mlps('8.1.4.2 d), 8.1.5.3', '应授予管理用户所需的最小权限，实现管理用户的权限分离；应通过安全管理员对系统中的安全策略进行配置'),
@@ -179,6 +191,17 @@ const SECURITY: readonly Control[] = [
     inspects: 'audit',
     how: 'reads the retention setting and the oldest record: retention ≥ 180 days, and nothing pruned that is younger than 180 days',
     check: auditRetention,
+  },
+  {
+    id: 'MLPS-AUD-03',
+    title: 'Audit records cannot be changed or deleted: the audit table is insert-only',
+    source: mlps('8.1.4.3 c)', '应对审计记录进行保护，定期备份，避免受到未预期的删除、修改或覆盖等'),
+    severity: 'high',
+    binding: true,
+    scope: 'national',
+    inspects: 'audit',
+    how: 'reads the state database\'s catalogue: the triggers refusing UPDATE and DELETE on audit_log are installed (docs/operators.md shows the grants that leave only the service able to insert)',
+    check: auditAppendOnly,
   },
   {
     id: 'MLPS-BAK-01',

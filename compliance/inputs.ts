@@ -88,6 +88,8 @@ export interface AuditEvidence {
   readonly genesisRetained: boolean;
   /** Configured retention, days; absent means "kept forever". */
   readonly retentionDays?: number;
+  /** The triggers refusing UPDATE and DELETE of audit records are in the state database; absent: not read. */
+  readonly appendOnly?: boolean;
 }
 
 /** jinbao's own operators (operators/): how they cover MLPS level 3's three administrators. */
@@ -99,6 +101,8 @@ export interface OperatorEvidence {
   readonly missingRoles: readonly string[];
   /** People holding two administrator roles, or the security administrator's post beside another. */
   readonly violations: readonly string[];
+  /** Active administrators (the three posts) and those of them without a service password; absent: not read. */
+  readonly secondFactor?: { readonly administrators: number; readonly without: readonly string[] };
   /** The dual-control policy (operators/approvals.ts): approvals needed besides the proposer, the time limit. */
   readonly approvalPolicy?: { readonly approvers: number; readonly ttlSeconds: number; readonly setBy: string | null };
 }

@@ -60,7 +60,18 @@ export const AUDIT_LOCK = 'audit';
 
 const GENESIS = '0'.repeat(64);
 
-/** The audit component's schema versions (one, as jinbao has always had). */
+/** The names of the triggers that keep the audit table insert-only (both backends). */
+export const AUDIT_APPEND_ONLY_TRIGGERS = ['audit_log_no_update', 'audit_log_no_delete'] as const;
+
+/** What the triggers answer an UPDATE or DELETE with (the start of the database's error message). */
+export const AUDIT_APPEND_ONLY_MESSAGE = 'audit_log is append-only';
+
+/**
+ * The audit component's schema versions: the table, then triggers refusing UPDATE and DELETE of a
+ * row (and, on PostgreSQL, TRUNCATE) whoever asks: nothing in jinbao changes or removes an entry
+ * once written (`state migrate` only inserts into a new store). An owner of the table can still
+ * drop the triggers; the hash chain is what detects that tampering (`audit verify`).
+ */
 export const AUDIT_MIGRATIONS: readonly SqlMigration[] = [
   {
     description: 'audit log',
@@ -89,7 +100,35 @@ export const AUDIT_MIGRATIONS: readonly SqlMigration[] = [
       )`,
     },
   },
+  {
+    description: 'audit log: insert-only (UPDATE and DELETE refused by triggers)',
+    up: {
+      sqlite: `
+        CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+        BEGIN SELECT RAISE(ABORT, '${AUDIT_APPEND_ONLY_MESSAGE}: UPDATE refused'); END;
+        CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+        BEGIN SELECT RAISE(ABORT, '${AUDIT_APPEND_ONLY_MESSAGE}: DELETE refused'); END;`,
+      postgresql: `
+        CREATE FUNCTION audit_log_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+          RAISE EXCEPTION '${AUDIT_APPEND_ONLY_MESSAGE}: % refused', TG_OP USING ERRCODE = 'insufficient_privilege';
+        END $$;
+        CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log FOR EACH ROW EXECUTE FUNCTION audit_log_refuse_change();
+        CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log FOR EACH ROW EXECUTE FUNCTION audit_log_refuse_change();
+        CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log FOR EACH STATEMENT EXECUTE FUNCTION audit_log_refuse_change();`,
+    },
+  },
 ];
+
+/** Whether the triggers that keep the audit table insert-only are in the database (what `comply` reads). */
+export async function auditAppendOnly(q: Queryable): Promise<boolean> {
+  const rows =
+    q.dialect === 'sqlite'
+      ? await q.query<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'audit_log'")
+      : await q.query<{ name: string }>("SELECT tgname AS name FROM pg_trigger WHERE tgrelid = to_regclass('audit_log') AND tgenabled <> 'D' AND NOT tgisinternal");
+  const names = new Set(rows.map((r) => r.name));
+  return AUDIT_APPEND_ONLY_TRIGGERS.every((t) => names.has(t));
+}
 
 const migrated = new WeakMap<Database, Promise<unknown>>();
 
@@ -104,14 +143,15 @@ export async function migrateAudit(db: Database): Promise<void> {
   await done;
 }
 
-const actorScope = new AsyncLocalStorage<string>();
+const actorScope = new AsyncLocalStorage<{ readonly actor: string; readonly remote?: string }>();
 
 /**
  * Run `fn` with `actor` as the default actor of every audit entry it records (the service runs an
- * authenticated operator's command this way; concurrent commands keep their own actor).
+ * authenticated operator's command this way; concurrent commands keep their own actor). With
+ * `remote`, each entry's details also name the client's address (`remote`) unless they already do.
  */
-export function asActor<T>(actor: string, fn: () => Promise<T>): Promise<T> {
-  return actorScope.run(actor, fn);
+export function asActor<T>(actor: string, fn: () => Promise<T>, opts: { readonly remote?: string } = {}): Promise<T> {
+  return actorScope.run({ actor, ...(opts.remote ? { remote: opts.remote } : {}) }, fn);
 }
 
 /** Who the running code acts for, as the audit log will name them. */
@@ -120,7 +160,12 @@ export function currentActor(): string {
 }
 
 function defaultActor(): string {
-  return actorScope.getStore() ?? process.env.SUDO_USER ?? process.env.USER ?? process.env.LOGNAME ?? `uid:${process.getuid?.() ?? '?'}`;
+  return actorScope.getStore()?.actor ?? process.env.SUDO_USER ?? process.env.USER ?? process.env.LOGNAME ?? `uid:${process.getuid?.() ?? '?'}`;
+}
+
+function withRemote(details: Readonly<Record<string, unknown>>): Readonly<Record<string, unknown>> {
+  const remote = actorScope.getStore()?.remote;
+  return remote === undefined || 'remote' in details ? details : { ...details, remote };
 }
 
 /** Canonical JSON: object keys sorted, so the hash does not depend on insertion order. */
@@ -171,7 +216,7 @@ export function chainAudit(head: AuditHead, inputs: readonly AuditInput[]): Audi
       action: input.action,
       outcome: input.outcome,
       subject: input.subject ?? '',
-      details: JSON.parse(JSON.stringify(input.details ?? {})) as Record<string, unknown>,
+      details: JSON.parse(JSON.stringify(withRemote(input.details ?? {}))) as Record<string, unknown>,
       prevHash,
     };
     const entry: AuditEntry = { ...partial, hash: entryHash(partial) };
@@ -259,12 +304,13 @@ async function* rowsInOrder(q: Queryable): AsyncGenerator<Row> {
 }
 
 /** Entries in chain order (by sequence number), optionally filtered. */
-export async function readAudit(db: Database, filter: { action?: string; since?: Date; limit?: number } = {}): Promise<AuditEntry[]> {
+export async function readAudit(db: Database, filter: { action?: string; since?: Date; until?: Date; limit?: number } = {}): Promise<AuditEntry[]> {
   await migrateAudit(db);
   const out: AuditEntry[] = [];
   for await (const r of rowsInOrder(db)) {
     if (filter.action !== undefined && !r.action.startsWith(filter.action)) continue;
     if (filter.since !== undefined && r.at < filter.since.toISOString()) continue;
+    if (filter.until !== undefined && r.at >= filter.until.toISOString()) continue;
     out.push(fromRow(r));
     if (filter.limit !== undefined && out.length >= filter.limit) break;
   }

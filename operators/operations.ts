@@ -9,9 +9,10 @@ import { bitString, integer, oid, seq, set, signatureAlgorithm, tlv } from '../p
 import { openCaSigner, type CaSigner } from '../pki/index.js';
 import { issueCertificate, openPki, revokeCertificate } from '../pki/operations.js';
 import { checkCeremonyCounts, formatShare, splitSecret, type Ceremony } from './ceremony.js';
+import { generatePassword, hashPassword } from './credentials.js';
 import { OPERATORS_MESSAGES } from './messages.js';
 import { assignmentConflict, isRole, ROLES, separation, type Assignment, type Operator, type OperatorStatus, type Role, type Separation } from './model.js';
-import { insertCeremony, insertOperator, latestCeremony, migrateOperators, readOperator, readOperatorByCertificate, readOperators, setOperatorStatus, writeWithAudit } from './store.js';
+import { insertCeremony, insertOperator, setPasswordHash, latestCeremony, migrateOperators, readOperator, readOperatorByCertificate, readOperators, setOperatorStatus, writeWithAudit } from './store.js';
 
 export interface AddOperatorRequest {
   readonly name: string;
@@ -29,7 +30,8 @@ export interface AddOperatorRequest {
 
 export interface AddedOperator {
   readonly operator: Operator;
-  readonly files: { readonly p12: string; readonly password: string; readonly certificate: string; readonly chain: string };
+  /** `loginPassword`: the operator's first password for the service (the knowledge factor), to be changed by them. */
+  readonly files: { readonly p12: string; readonly password: string; readonly loginPassword: string; readonly certificate: string; readonly chain: string };
 }
 
 const STAFF_NUMBER = /^[0-9A-Za-z-]{4,32}$/;
@@ -83,8 +85,11 @@ export async function addOperator(state: StateAccess, fabric: Fabric, r: AddOper
   const csr = operatorCsr(wanted);
   const pki = await openPki(state);
   const now = r.now ?? new Date();
+  const loginPassword = generatePassword();
+  const loginHash = await hashPassword(loginPassword);
   let issued;
   let passwordFile = '';
+  let loginFile = '';
   try {
     issued = await issueCertificate(
       pki,
@@ -95,11 +100,14 @@ export async function addOperator(state: StateAccess, fabric: Fabric, r: AddOper
     );
     passwordFile = join(outDir, `${issued.issued.record.serial}.p12.password`);
     writeFileSync(passwordFile, `${password}\n`, { mode: 0o600, flag: 'wx' });
+    loginFile = join(outDir, `${issued.issued.record.serial}.login-password`);
+    writeFileSync(loginFile, `${loginPassword}\n`, { mode: 0o600, flag: 'wx' });
   } catch (err) {
     if (issued) {
       // The bundle is useless without its password: take the certificate back.
       await revokeCertificate(pki, issued.issued.record.serial, 'cessationOfOperation');
       for (const f of Object.values(issued.files)) rmSync(f, { force: true });
+      if (passwordFile) rmSync(passwordFile, { force: true });
     }
     throw err;
   }
@@ -120,15 +128,17 @@ export async function addOperator(state: StateAccess, fabric: Fabric, r: AddOper
       const again = assignmentConflict(await readOperators(tx, { staffNumber: wanted.staffNumber }), wanted);
       if (again) throw inputError(OPERATORS_MESSAGES, again.key, again.params);
       await insertOperator(tx, operator);
+      await setPasswordHash(tx, operator.id, loginHash, now, 'issued');
       return { result: undefined, audit: { action: 'operator.add', outcome: 'ok', subject: operator.id, ...(r.actor ? { actor: r.actor } : {}), details: describe(operator) } };
     });
   } catch (err) {
     await revokeCertificate(pki, record.serial, 'cessationOfOperation');
     rmSync(passwordFile, { force: true });
+    rmSync(loginFile, { force: true });
     for (const f of Object.values(issued.files)) rmSync(f, { force: true });
     return refuse(state, 'operator.add', subject, r.actor, err as Error);
   }
-  return { operator, files: { p12: issued.files.p12!, password: passwordFile, certificate: issued.files.certificate!, chain: issued.files.chain! } };
+  return { operator, files: { p12: issued.files.p12!, password: passwordFile, loginPassword: loginFile, certificate: issued.files.certificate!, chain: issued.files.chain! } };
 }
 
 function describe(o: Operator): Record<string, unknown> {

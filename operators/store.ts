@@ -1,6 +1,7 @@
 import { appendAudit, AUDIT_LOCK, migrateAudit, type AuditInput } from '../lib/audit.js';
 import type { Database, Queryable, SqlMigration } from '../lib/sql/index.js';
 import type { Ceremony } from './ceremony.js';
+import type { SessionRecord } from './credentials.js';
 import type { Operator, OperatorStatus, Role } from './model.js';
 
 /**
@@ -37,6 +38,30 @@ export const OPERATOR_MIGRATIONS: readonly SqlMigration[] = [
         share_hashes TEXT NOT NULL,
         created_at TEXT NOT NULL
       );`,
+  },
+  {
+    description: 'operators: the knowledge factor (a slow hash of the password), failed logins, lock, and sessions',
+    up: `
+      CREATE TABLE operator_credentials (
+        operator_id TEXT PRIMARY KEY,
+        password_hash TEXT NOT NULL,
+        set_at TEXT NOT NULL,
+        set_by TEXT NOT NULL,
+        failed_logins INTEGER NOT NULL,
+        locked_at TEXT
+      );
+      CREATE TABLE operator_sessions (
+        token_hash TEXT PRIMARY KEY,
+        operator_id TEXT NOT NULL,
+        certificate_serial TEXT NOT NULL,
+        remote TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        last_used_at TEXT NOT NULL,
+        expires_at TEXT NOT NULL,
+        ended_at TEXT,
+        end_reason TEXT
+      );
+      CREATE INDEX operator_sessions_operator ON operator_sessions (operator_id);`,
   },
 ];
 
@@ -125,4 +150,78 @@ export async function latestCeremony(q: Queryable): Promise<Ceremony | undefined
 export async function readOperatorByCertificate(q: Queryable, serial: string): Promise<Operator | undefined> {
   const [row] = await q.query<Row>('SELECT * FROM operators WHERE certificate_serial = $1', [serial]);
   return row ? fromRow(row) : undefined;
+}
+
+/** An operator's knowledge factor and login state (no row: no password set yet). */
+export interface Credential {
+  readonly operatorId: string;
+  readonly passwordHash: string;
+  readonly setAt: string;
+  /** Who set it: `issued` by operator add, or the actor that ran operator password. */
+  readonly setBy: string;
+  readonly failedLogins: number;
+  readonly lockedAt: string | null;
+}
+
+export async function readCredential(q: Queryable, operatorId: string): Promise<Credential | undefined> {
+  const [r] = await q.query<{ operator_id: string; password_hash: string; set_at: string; set_by: string; failed_logins: number; locked_at: string | null }>('SELECT * FROM operator_credentials WHERE operator_id = $1', [operatorId]);
+  return r ? { operatorId: r.operator_id, passwordHash: r.password_hash, setAt: r.set_at, setBy: r.set_by, failedLogins: Number(r.failed_logins), lockedAt: r.locked_at } : undefined;
+}
+
+/** Operator ids that have a password. */
+export async function credentialIds(q: Queryable): Promise<Set<string>> {
+  return new Set((await q.query<{ operator_id: string }>('SELECT operator_id FROM operator_credentials')).map((r) => r.operator_id));
+}
+
+/** Set (or replace) the password; failed logins and a lock stay as they are (unlocking is its own act). */
+export async function setPasswordHash(q: Queryable, operatorId: string, hash: string, at: Date, by: string): Promise<void> {
+  await q.run(
+    `INSERT INTO operator_credentials (operator_id, password_hash, set_at, set_by, failed_logins, locked_at) VALUES ($1, $2, $3, $4, 0, NULL)
+     ON CONFLICT (operator_id) DO UPDATE SET password_hash = excluded.password_hash, set_at = excluded.set_at, set_by = excluded.set_by`,
+    [operatorId, hash, at.toISOString(), by],
+  );
+}
+
+export async function setLoginState(q: Queryable, operatorId: string, failedLogins: number, lockedAt: Date | null): Promise<void> {
+  await q.run('UPDATE operator_credentials SET failed_logins = $1, locked_at = $2 WHERE operator_id = $3', [failedLogins, lockedAt?.toISOString() ?? null, operatorId]);
+}
+
+interface SessionRow {
+  token_hash: string;
+  operator_id: string;
+  certificate_serial: string;
+  remote: string;
+  created_at: string;
+  last_used_at: string;
+  expires_at: string;
+  ended_at: string | null;
+  end_reason: string | null;
+}
+
+export async function insertSession(q: Queryable, s: SessionRecord): Promise<void> {
+  await q.run(
+    'INSERT INTO operator_sessions (token_hash, operator_id, certificate_serial, remote, created_at, last_used_at, expires_at, ended_at, end_reason) VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, NULL)',
+    [s.tokenHash, s.operatorId, s.certificateSerial, s.remote, s.createdAt, s.lastUsedAt, s.expiresAt],
+  );
+}
+
+export async function readSession(q: Queryable, tokenHash: string): Promise<SessionRecord | undefined> {
+  const [r] = await q.query<SessionRow>('SELECT * FROM operator_sessions WHERE token_hash = $1', [tokenHash]);
+  return r
+    ? { tokenHash: r.token_hash, operatorId: r.operator_id, certificateSerial: r.certificate_serial, remote: r.remote, createdAt: r.created_at, lastUsedAt: r.last_used_at, expiresAt: r.expires_at, endedAt: r.ended_at, endReason: r.end_reason }
+    : undefined;
+}
+
+export async function touchSession(q: Queryable, tokenHash: string, at: Date): Promise<void> {
+  await q.run('UPDATE operator_sessions SET last_used_at = $1 WHERE token_hash = $2 AND ended_at IS NULL', [at.toISOString(), tokenHash]);
+}
+
+/** End one session; returns whether it was still open. */
+export async function endSession(q: Queryable, tokenHash: string, at: Date, reason: string): Promise<boolean> {
+  return (await q.run('UPDATE operator_sessions SET ended_at = $1, end_reason = $2 WHERE token_hash = $3 AND ended_at IS NULL', [at.toISOString(), reason, tokenHash])) > 0;
+}
+
+/** End every open session of an operator (when locked); returns how many. */
+export async function endSessionsOf(q: Queryable, operatorId: string, at: Date, reason: string): Promise<number> {
+  return q.run('UPDATE operator_sessions SET ended_at = $1, end_reason = $2 WHERE operator_id = $3 AND ended_at IS NULL', [at.toISOString(), reason, operatorId]);
 }

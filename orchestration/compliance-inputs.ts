@@ -3,11 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gatherInputs, noPki, noStateStore, type AuditEvidence, type DrillEvidence, type WanAclRule, type WanEvidence, type ComplianceInputs, type Inspects, type KubeObject, type PkiEvidence, type Said, type StacksEvidence } from '../compliance/index.js';
 import { loadLedger, MINISTRY_ID, type Fabric, type SiteAllocation } from '../fabric/index.js';
-import { readAudit, verifyAudit } from '../lib/audit.js';
+import { auditAppendOnly, readAudit, verifyAudit } from '../lib/audit.js';
 import type { Database } from '../lib/sql/index.js';
 import { pkiProvenance, toPem } from '../pki/index.js';
 import { openPki } from '../pki/operations.js';
-import { approvalPolicy, operatorSeparation } from '../operators/index.js';
+import { administratorsWithoutPassword, approvalPolicy, operatorSeparation } from '../operators/index.js';
 import { renderSite } from '../stacks/index.js';
 import { DrillHistory } from '../dr-runbooks/index.js';
 import { aclFlows, ALL, buildPlan, drNodeId, indexFlows, isPairLink, planConfigs, renderNftables } from '../network/index.js';
@@ -36,7 +36,7 @@ export async function gatherCompliance(ctx: OpsContext): Promise<{ inputs: Compl
     const pki = await pkiEvidence(ctx);
     if (pki) Object.assign(parts, { pki });
     else missing.pki = noPki(ctx.stateDir);
-    Object.assign(parts, { audit: await auditEvidence(db), operators: { ...(await operatorSeparation(ctx)), approvalPolicy: await approvalPolicy(ctx) }, drills: await drillEvidence(db) });
+    Object.assign(parts, { audit: await auditEvidence(db), operators: { ...(await operatorSeparation(ctx)), approvalPolicy: await approvalPolicy(ctx), secondFactor: await administratorsWithoutPassword(ctx) }, drills: await drillEvidence(db) });
   } else {
     missing.pki = noState;
     missing.audit = noState;
@@ -85,6 +85,7 @@ async function auditEvidence(db: Database): Promise<AuditEvidence> {
     entries: v.entries,
     ...(first ? { oldestAt: new Date(first.at) } : {}),
     genesisRetained: first === undefined || first.seq === 1,
+    appendOnly: await auditAppendOnly(db),
   };
 }
 

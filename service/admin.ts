@@ -3,7 +3,7 @@ import { PassThrough } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import { asActor } from '../lib/audit.js';
 import { say } from '../lib/i18n/index.js';
-import { ADMINISTRATOR_ROLES, asOperator, authorize, commandOf, dualControlOf, OPERATORS_MESSAGES, operatorByCertificate, proposeRequest, roleOf, type Acting, type Conflict, type Operator } from '../operators/index.js';
+import { ADMINISTRATOR_ROLES, asOperator, authenticate, authorize, commandOf, dualControlOf, login, logout, OPERATORS_MESSAGES, operatorByCertificate, proposeRequest, roleOf, type Acting, type AuthPolicy, type Conflict, type Operator, type Presented } from '../operators/index.js';
 import type { OpsContext } from '../orchestration/index.js';
 import { existingPki } from '../pki/operations.js';
 import { appendAuditEntry } from './pki-port.js';
@@ -13,7 +13,8 @@ import { appendAuditEntry } from './pki-port.js';
  * service, as the operator whose client certificate (mutual TLS, chained to the jinbao root)
  * opened the connection — the same commands as the local CLI, on the service's state and with the
  * keys only the service holds. Before it runs: the certificate must belong to an active operator
- * and not be revoked, and the command must be among the operator's role's and inside its scope
+ * and not be revoked, the request must carry the operator's second factor (password or session
+ * from /admin/login), and the command must be among the operator's role's and inside its scope
  * (operators/permissions.ts). Every refusal is audited with who asked; what runs is audited by the
  * command itself, with the operator as its actor.
  */
@@ -29,6 +30,8 @@ export interface AdminOptions {
   readonly env: NodeJS.ProcessEnv;
   /** `jinbao seal`: lock the service again (drop the CA keys, wait for shares); absent when it did not start sealed. */
   readonly seal?: (actor: string) => Promise<void>;
+  /** Failed-login limit and session timeouts (serve --max-failed-logins, --session-timeout, --session-lifetime). */
+  readonly auth: AuthPolicy;
 }
 
 /** The exit code of a command that became a request for approval (dual control): documented in docs/operators.md. */
@@ -47,18 +50,43 @@ export function actorOf(o: Operator, subject: string): string {
   return `operator:${o.id} ${o.role}${o.scope ? `@${o.scope}` : ''} (${subject}, certificate ${o.certificateSerial})`;
 }
 
-export async function handleAdmin(req: IncomingMessage, res: ServerResponse, o: AdminOptions): Promise<string | undefined> {
+/** The second factor a request carries: `authorization: Bearer <session>` or the password (base64 of its UTF-8). */
+function presentedBy(req: IncomingMessage): Presented {
+  const auth = String(req.headers.authorization ?? '');
+  if (/^Bearer [A-Za-z0-9_-]{16,200}$/.test(auth)) return { session: auth.slice('Bearer '.length) };
+  const pw = req.headers['x-jinbao-operator-password'];
+  if (typeof pw === 'string' && pw.length > 0 && pw.length < 4096) return { password: Buffer.from(pw, 'base64').toString('utf8') };
+  return {};
+}
+
+const english = (reason: Conflict): string => say({ catalogue: OPERATORS_MESSAGES, key: reason.key, params: reason.params }, 'en');
+
+/**
+ * `POST /admin/run` (a command line), `/admin/login` (a session for the password) and
+ * `/admin/logout`. Each first identifies the operator by the client certificate, then checks the
+ * second factor (operators/authentication.ts), then — for a command — the role and scope.
+ */
+/** The parts of an `actorOf` text; undefined for other actors (a local user, the service itself). */
+export function parseOperatorActor(actor: string): { id: string; role: string; scope: string | null; subject: string; certificateSerial: string } | undefined {
+  const m = /^operator:(\S+) ([a-z-]+)(?:@(\S+))? \((.*), certificate ([0-9a-f]+)\)$/.exec(actor);
+  return m ? { id: m[1]!, role: m[2]!, scope: m[3] ?? null, subject: m[4]!, certificateSerial: m[5]! } : undefined;
+}
+
+export async function handleAdmin(req: IncomingMessage, res: ServerResponse, o: AdminOptions, path = '/admin/run'): Promise<string | undefined> {
   const socket = req.socket as TLSSocket;
   const remote = socket.remoteAddress ?? '';
   const peer = socket.getPeerCertificate?.();
   const serial = peer && 'serialNumber' in peer && peer.serialNumber ? peer.serialNumber.toLowerCase().replace(/^0+(?=.)/, '') : undefined;
   const lang = String(req.headers['accept-language'] ?? '').startsWith('zh') ? 'zh-CN' : 'en';
-  const refuse = async (status: number, reason: Conflict, actor: string, argv?: readonly string[]) => {
-    const en = say({ catalogue: OPERATORS_MESSAGES, key: reason.key, params: reason.params }, 'en');
-    await appendAuditEntry(o.ctx, { action: 'serve.admin', outcome: 'refused', subject: argv ? commandOf(argv).command || '(none)' : '(none)', actor, details: { reason: en, remote } });
-    reply(res, status, { error: lang === 'en' ? en : say({ catalogue: OPERATORS_MESSAGES, key: reason.key, params: reason.params }, lang), code: 2 });
+  const answer = (status: number, reason: Conflict) => {
+    reply(res, status, { error: lang === 'en' ? english(reason) : say({ catalogue: OPERATORS_MESSAGES, key: reason.key, params: reason.params }, lang), reason: reason.key, code: 2 });
     return reason.key;
   };
+  const refuse = async (status: number, reason: Conflict, actor: string, argv?: readonly string[]) => {
+    await appendAuditEntry(o.ctx, { action: 'serve.admin', outcome: 'refused', subject: argv ? commandOf(argv).command || '(none)' : '(none)', actor, details: { reason: english(reason), remote } });
+    return answer(status, reason);
+  };
+  if (!['/admin/run', '/admin/login', '/admin/logout'].includes(path)) return void reply(res, 404, { error: `no ${path.slice(0, 100)}: want /admin/run, /admin/login or /admin/logout`, code: 2 });
   if (!socket.authorized || !serial) return refuse(401, { key: 'permission.unauthenticated', params: { reason: String(socket.authorizationError ?? 'no client certificate') } }, `unauthenticated ${remote}`);
   const subject = peer.subject ? Object.entries(peer.subject).map(([k, v]) => `${k}=${String(v)}`).join(', ') : '';
   const operator = await operatorByCertificate(o.ctx, serial);
@@ -74,6 +102,19 @@ export async function handleAdmin(req: IncomingMessage, res: ServerResponse, o: 
     if (size > MAX_BODY) return void reply(res, 413, { error: `body too large: want at most ${MAX_BODY} bytes`, code: 2 });
     chunks.push(chunk);
   }
+  const caller = { operator, certificateSerial: serial, actor, remote };
+  const presented = presentedBy(req);
+  if (path === '/admin/login') {
+    if (operator.status !== 'active') return refuse(403, { key: 'permission.inactive', params: { id: operator.id, role: operator.role, status: operator.status } }, actor, ['login']);
+    const r = await login(o.ctx, { ...caller, command: 'login' }, 'password' in presented ? presented.password : undefined, o.auth, english);
+    if (!r.ok) return answer(r.status, r.reason);
+    return void reply(res, 200, { session: r.session, operator: { id: operator.id, role: operator.role, scope: operator.scope } });
+  }
+  if (path === '/admin/logout') {
+    const r = await logout(o.ctx, { ...caller, command: 'logout' }, 'session' in presented ? presented.session : undefined, english);
+    if (!r.ok) return answer(r.status, r.reason);
+    return void reply(res, 200, { loggedOut: true, operator: { id: operator.id, role: operator.role, scope: operator.scope } });
+  }
   let argv: unknown;
   try {
     argv = (JSON.parse(Buffer.concat(chunks).toString('utf8')) as { argv?: unknown }).argv;
@@ -83,6 +124,8 @@ export async function handleAdmin(req: IncomingMessage, res: ServerResponse, o: 
   if (!Array.isArray(argv) || argv.length > 200 || !argv.every((a): a is string => typeof a === 'string' && a.length < 4096)) {
     return void reply(res, 400, { error: 'want a JSON body {"argv": ["pki", "list", ...]}', code: 2 });
   }
+  const auth = await authenticate(o.ctx, { ...caller, command: commandOf(argv).command || '(none)' }, presented, o.auth, english);
+  if (!auth.ok) return answer(auth.status, auth.reason);
   const decision = authorize(o.ctx.fabric(), operator, argv);
   if ('refused' in decision) return refuse(403, decision.refused, actor, argv);
   const acting: Acting = { operator, actor };
@@ -135,7 +178,7 @@ export async function handleAdmin(req: IncomingMessage, res: ServerResponse, o: 
   const err: Buffer[] = [];
   stdout.on('data', (b: Buffer) => out.push(b));
   stderr.on('data', (b: Buffer) => err.push(b));
-  const code = await asOperator(acting, () => asActor(actor, () => o.run([...o.globalArgs, ...argv], { stdout, stderr, env: { ...o.env } })));
+  const code = await asOperator(acting, () => asActor(actor, () => o.run([...o.globalArgs, ...argv], { stdout, stderr, env: { ...o.env } }), { remote }));
   reply(res, 200, { code, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8'), operator: { id: operator.id, role: operator.role, scope: operator.scope } });
   return undefined;
 }

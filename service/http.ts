@@ -89,7 +89,7 @@ function routeOf(path: string): string {
   if (path.startsWith('/crl/')) return 'crl';
   if (path.startsWith('/ocsp')) return 'ocsp';
   if (path.startsWith('/cmp/')) return 'cmp';
-  if (path === '/admin/run') return 'admin';
+  if (path === '/admin/run' || path === '/admin/login' || path === '/admin/logout') return 'admin';
   if (path.startsWith('/ca/')) return 'ca';
   return 'other';
 }
@@ -164,7 +164,7 @@ export async function startService(o: ServiceOptions): Promise<RunningService> {
       send(res, r.status, { 'content-type': r.status === 200 ? 'application/pkixcmp' : 'text/plain', 'cache-control': 'no-store' }, r.body);
       return r.refused ? `cmp:${r.outcome}` : undefined;
     }
-    if (path === '/admin/run' && method === 'POST' && o.admin) return handleAdmin(req, res, o.admin);
+    if (path.startsWith('/admin/') && method === 'POST' && o.admin) return handleAdmin(req, res, o.admin, path);
     send(res, 404, { 'content-type': 'text/plain' }, 'not found\n');
     return undefined;
   }

@@ -9,6 +9,7 @@ import { InputError } from '../lib/errors.js';
 import { AcmeServer, AcmeStore, createEab, NetworkValidator, type AcmeLimits, type ChallengeValidator, type EabKey } from '../pki/acme/index.js';
 import { CmpServer, CmpStore, openCmpKeyring } from '../pki/cmp/index.js';
 import { toPem, type CaSigner } from '../pki/index.js';
+import { DEFAULT_AUTH_POLICY, type AuthPolicy } from '../operators/index.js';
 import type { CommandLineRunner } from './admin.js';
 import { startService, type RunningService } from './http.js';
 import { appendAuditEntry, PkiPort } from './pki-port.js';
@@ -17,7 +18,8 @@ export { PkiPort, appendAuditEntry, type CaCertificate, type PkiPortOptions } fr
 export { startService, type RunningService, type ServiceOptions } from './http.js';
 export { isServeWorker, runPrimary, workerChannel, type Primary, type ServiceTls, type WorkerListening } from './cluster.js';
 export { startSealed, unsealFirst, type SealedOptions, type SealedService, type Unsealed } from './seal.js';
-export { actorOf, handleAdmin, PENDING_APPROVAL_EXIT, type AdminOptions, type CommandLineRunner } from './admin.js';
+export { auditCsv, auditRecord, csvField, type AuditRecord } from './audit-export.js';
+export { actorOf, handleAdmin, parseOperatorActor, PENDING_APPROVAL_EXIT, type AdminOptions, type CommandLineRunner } from './admin.js';
 
 export interface ServeRequest {
   readonly host: string;
@@ -53,7 +55,7 @@ export interface ServeRequest {
   readonly sweepIntervalMs?: number;
   readonly log: (line: Record<string, unknown>) => void;
   /** Client mode: run operators' command lines (the CLI's entry) with these global arguments and environment. */
-  readonly admin?: { readonly run: CommandLineRunner; readonly globalArgs: readonly string[]; readonly env: NodeJS.ProcessEnv; readonly seal?: (actor: string) => Promise<void> };
+  readonly admin?: { readonly run: CommandLineRunner; readonly globalArgs: readonly string[]; readonly env: NodeJS.ProcessEnv; readonly seal?: (actor: string) => Promise<void>; /** @default DEFAULT_AUTH_POLICY */ readonly auth?: AuthPolicy };
 }
 
 export interface RunningServe {
@@ -183,7 +185,7 @@ export async function startServe(ctx: OpsContext, r: ServeRequest & { readonly q
   let service: RunningService;
   try {
     const root = r.admin ? await pki.caCertificate('root') : undefined;
-    const admin = r.admin && root ? { ...r.admin, ctx, clientCa: toPem(root.der) } : undefined;
+    const admin = r.admin && root ? { ...r.admin, auth: r.admin.auth ?? DEFAULT_AUTH_POLICY, ctx, clientCa: toPem(root.der) } : undefined;
     service = await startService({ acme, cmp, pki, tls, host: r.host, port: r.port, ...(r.httpListen ? { http: r.httpListen } : {}), log: r.log, checkDatabase: async () => void (await db.query('SELECT 1 AS one')), ...(admin ? { admin } : {}) });
   } catch (err) {
     clearInterval(sweeper);

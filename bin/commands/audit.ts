@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import { writeFileSync } from 'node:fs';
 import { readAudit, verifyAudit } from '../../lib/audit.js';
-import { ExitCode } from '../../lib/errors.js';
+import { ExitCode, InputError } from '../../lib/errors.js';
+import { auditCsv, auditRecord } from '../../service/index.js';
 import { jinbaoError } from '../../lib/i18n/index.js';
 import { parseChoice, parseIsoDate } from '../../lib/options.js';
 import { json } from '../../lib/output.js';
@@ -18,13 +19,19 @@ export function register(program: Command, run: Runner): void {
     .action(run<{ json?: boolean }>(verify));
   audit
     .command('export')
-    .description('write the log for auditors: JSON lines (default) or one JSON document, with the chain head')
-    .option('--out <file>', 'file to write (default: stdout)')
-    .option('--format <f>', 'jsonl | json', 'jsonl')
+    .description('write the log for auditors: JSON lines (default), CSV or one JSON document; each record names the operator (certificate subject and serial), role, scope, source address, event type, outcome and approval chain')
+    .option('--out <file>', 'file to write (default: stdout; in client mode a file on your machine)')
+    .option('--format <f>', 'jsonl | csv | json', 'jsonl')
     .option('--action <prefix>', 'only actions starting with this, e.g. pki.revoke')
     .option('--since <date>', 'only entries at or after this ISO date')
-    .addHelpText('after', '\nExamples:\n  $ jinbao audit export --out audit-2026Q4.jsonl\n  $ jinbao audit export --format json --action pki. --since 2026-10-01')
-    .action(run<{ out?: string; format: string; action?: string; since?: string }>(exportAudit));
+    .option('--until <date>', 'only entries before this ISO date')
+    .addHelpText(
+      'after',
+      '\nCSV follows RFC 4180 (a header line, fields quoted when needed, CRLF); a field starting with = + - or @ gets a leading apostrophe so spreadsheets do not run it.\n' +
+        'The audit administrator may run it through the service: jinbao --server URL --identity FILE.p12 audit export --format csv --out audit.csv\n\n' +
+        'Examples:\n  $ jinbao audit export --out audit-2026Q4.jsonl\n  $ jinbao audit export --format csv --since 2026-10-01 --until 2027-01-01 --out audit-2026Q4.csv\n  $ jinbao audit export --format json --action pki. --since 2026-10-01',
+    )
+    .action(run<{ out?: string; format: string; action?: string; since?: string; until?: string }>(exportAudit));
 }
 
 async function verify(ctx: Context, o: { json?: boolean }): Promise<number> {
@@ -39,16 +46,21 @@ async function verify(ctx: Context, o: { json?: boolean }): Promise<number> {
   return ExitCode.ok;
 }
 
-async function exportAudit(ctx: Context, o: { out?: string; format: string; action?: string; since?: string }): Promise<void> {
-  const format = parseChoice('--format', o.format, ['jsonl', 'json'] as const);
+async function exportAudit(ctx: Context, o: { out?: string; format: string; action?: string; since?: string; until?: string }): Promise<void> {
+  const format = parseChoice('--format', o.format, ['jsonl', 'csv', 'json'] as const);
   const since = o.since === undefined ? undefined : parseIsoDate('--since', o.since, '2026-10-01');
+  const until = o.until === undefined ? undefined : parseIsoDate('--until', o.until, '2027-01-01');
+  if (since && until && until <= since) throw new InputError(`--until: got ${o.until}, not after --since ${o.since}; want a later date (entries before it are exported)`);
   const db = await ctx.database();
-  const entries = await readAudit(db, { ...(o.action !== undefined ? { action: o.action } : {}), ...(since ? { since } : {}) });
+  const entries = await readAudit(db, { ...(o.action !== undefined ? { action: o.action } : {}), ...(since ? { since } : {}), ...(until ? { until } : {}) });
   const check = await verifyAudit(db);
+  const records = entries.map((e) => ({ ...e, record: auditRecord(e) }));
   const text =
     format === 'json'
-      ? json({ exportedAt: new Date().toISOString(), chain: { intact: check.ok, entries: check.entries, head: check.head, ...(check.firstBroken ? { firstBroken: check.firstBroken } : {}) }, entries })
-      : entries.map((e) => JSON.stringify(e)).join('\n') + (entries.length ? '\n' : '');
+      ? json({ exportedAt: new Date().toISOString(), chain: { intact: check.ok, entries: check.entries, head: check.head, ...(check.firstBroken ? { firstBroken: check.firstBroken } : {}) }, entries: records })
+      : format === 'csv'
+        ? auditCsv(records.map((r) => r.record))
+        : records.map((e) => JSON.stringify(e)).join('\n') + (records.length ? '\n' : '');
   if (o.out === undefined) ctx.out(text);
   else {
     writeFileSync(o.out, text);

@@ -17,6 +17,7 @@ import { register as pki } from './pki/index.js';
 import { register as report } from './report.js';
 import { register as seal } from './seal.js';
 import { register as serve } from './serve.js';
+import { register as session } from './session.js';
 import { register as stacks } from './stacks.js';
 import { register as staff } from './staff.js';
 import { register as state } from './state.js';
@@ -25,4 +26,4 @@ import { register as up } from './up.js';
 import { register as wan } from './wan.js';
 
 /** Every command group, in the order `jinbao --help` lists them. */
-export const COMMANDS: readonly ((program: Command, run: Runner) => void)[] = [up, inventory, ipam, kpi, stacks, pki, staff, acme, cmp, serve, operator, ceremony, unseal, seal, approvals, wan, drill, audit, state, comply, report, monitoring, exporter];
+export const COMMANDS: readonly ((program: Command, run: Runner) => void)[] = [up, inventory, ipam, kpi, stacks, pki, staff, acme, cmp, serve, operator, session, ceremony, unseal, seal, approvals, wan, drill, audit, state, comply, report, monitoring, exporter];

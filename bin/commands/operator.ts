@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { parseInteger } from '../../lib/options.js';
 import { json, table } from '../../lib/output.js';
-import { addOperator, changeOperator, listOperators, ROLES, showOperator, type Operator } from '../../operators/index.js';
+import { addOperator, changeOperator, listOperators, loginStates, ROLES, setOperatorPassword, showOperator, unlockOperator, type Operator } from '../../operators/index.js';
 import { DEFAULT_PASSPHRASE_ENV, DEMO_PASSPHRASE_WARNING, demoPassphrase, resolvePassphrase } from '../../pki/index.js';
 import { openPki } from '../../pki/operations.js';
 import type { Context } from '../context.js';
@@ -49,6 +49,15 @@ export function register(program: Command, run: Runner): void {
     .description('one operator by id, or every role of a staff number')
     .option('--json', 'machine-readable output')
     .action(run<{ json?: boolean }>((ctx, o, args) => show(ctx, o, args[0]!)));
+  op.command('unlock <id>')
+    .description('unlock an operator locked after too many wrong passwords (clears the failed-login count)')
+    .option('--json', 'machine-readable output')
+    .action(run<{ json?: boolean }>((ctx, o, args) => unlock(ctx, o, args[0]!)));
+  op.command('password <id>')
+    .description('set an operator\'s service password, the second factor beside their certificate: from JINBAO_NEW_OPERATOR_PASSWORD, else a new random one shown once')
+    .option('--json', 'machine-readable output')
+    .addHelpText('after', '\nOnly a slow hash (scrypt) is kept. Setting a password does not unlock a locked operator (jinbao operator unlock).\n\nExample:\n  $ JINBAO_NEW_OPERATOR_PASSWORD=\'…\' jinbao operator password op-3f2a9c01d4')
+    .action(run<{ json?: boolean }>((ctx, o, args) => password(ctx, o, args[0]!)));
   for (const change of ['suspend', 'resume', 'remove'] as const) {
     const what = {
       suspend: 'suspend an operator (kept, acts on nothing until resumed)',
@@ -79,7 +88,7 @@ async function add(ctx: Context, o: AddOptions): Promise<void> {
   if (o.json) return void ctx.out(json(added));
   const a = added.operator;
   ctx.out(`${ctx.t('operator.added', { id: a.id, name: a.name, staffNumber: a.staffNumber, role: a.role, scope: a.scope ?? ctx.t('operator.nation'), serial: a.certificateSerial, ca: a.caId })}\n`);
-  ctx.out(`${ctx.t('operator.files', { p12: added.files.p12, password: added.files.password })}\n`);
+  ctx.out(`${ctx.t('operator.files', { p12: added.files.p12, password: added.files.password, login: added.files.loginPassword, id: a.id })}\n`);
 }
 
 function rows(ctx: Context, ops: readonly Operator[]): string {
@@ -104,12 +113,32 @@ async function list(ctx: Context, o: { all?: boolean; json?: boolean }): Promise
 
 async function show(ctx: Context, o: { json?: boolean }, id: string): Promise<void> {
   const ops = await showOperator(ctx, id);
-  if (o.json) return void ctx.out(json({ operators: ops }));
+  const logins = await loginStates(ctx, ops.map((x) => x.id));
+  if (o.json) return void ctx.out(json({ operators: ops.map((x) => ({ ...x, login: logins.get(x.id) })) }));
   ctx.out(rows(ctx, ops));
+  for (const x of ops) {
+    const l = logins.get(x.id)!;
+    const line = !l.passwordSet ? ctx.t('operator.login.noPassword', { id: x.id }) : l.lockedAt ? ctx.t('operator.login.locked', { id: x.id, at: l.lockedAt, failed: l.failedLogins }) : ctx.t('operator.login.ok', { id: x.id, at: l.passwordSetAt ?? '', failed: l.failedLogins });
+    ctx.out(`${line}\n`);
+  }
 }
 
 async function changeOne(ctx: Context, o: { json?: boolean }, id: string, change: 'suspend' | 'resume' | 'remove'): Promise<void> {
   const changed = await changeOperator(ctx, id, change);
   if (o.json) return void ctx.out(json({ operator: changed }));
   ctx.out(`${ctx.t(`operator.changed.${change}`, { id: changed.id, name: changed.name, role: changed.role, serial: changed.certificateSerial })}\n`);
+}
+
+async function unlock(ctx: Context, o: { json?: boolean }, id: string): Promise<void> {
+  const r = await unlockOperator(ctx, id);
+  if (o.json) return void ctx.out(json(r));
+  ctx.out(`${ctx.t('operator.unlocked', { id: r.operator.id, name: r.operator.name, role: r.operator.role, failed: r.failedLogins, at: r.lockedAt })}\n`);
+}
+
+async function password(ctx: Context, o: { json?: boolean }, id: string): Promise<void> {
+  const chosen = ctx.io.env.JINBAO_NEW_OPERATOR_PASSWORD;
+  const r = await setOperatorPassword(ctx, id, chosen ? { password: chosen } : {});
+  if (o.json) return void ctx.out(json({ operator: r.operator, ...(r.generated ? { password: r.password } : {}) }));
+  const who = { id: r.operator.id, name: r.operator.name, role: r.operator.role };
+  ctx.out(`${r.generated ? ctx.t('operator.passwordGenerated', { ...who, password: r.password }) : ctx.t('operator.passwordSet', who)}\n`);
 }

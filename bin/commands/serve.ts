@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { InputError } from '../../lib/errors.js';
-import { parseInteger, TCP_PORT } from '../../lib/options.js';
+import { parseDuration, parseInteger, TCP_PORT } from '../../lib/options.js';
 import { readHostsFile } from '../../pki/acme/index.js';
 import { DEFAULT_PASSPHRASE_ENV, DEMO_PASSPHRASE_WARNING, demoPassphrase, forgetUnlockedKeys, resolvePassphrase } from '../../pki/index.js';
 import { openPki } from '../../pki/operations.js';
@@ -30,6 +30,9 @@ interface ServeOptions {
   rateLimitOrders: string;
   sealed?: boolean;
   workers?: string;
+  maxFailedLogins: string;
+  sessionTimeout: string;
+  sessionLifetime: string;
 }
 
 export function register(program: Command, run: Runner): void {
@@ -53,6 +56,9 @@ export function register(program: Command, run: Runner): void {
     .option('--acme-http-port <n>', 'LABS AND TESTS ONLY: the port http-01 validation connects to (RFC 8555 fixes 80)')
     .option('--acme-tls-port <n>', 'LABS AND TESTS ONLY: the port tls-alpn-01 validation connects to (RFC 8737 fixes 443)')
     .option('--acme-dns-server <ip[:port]>', 'DNS server for dns-01 TXT lookups (default: the system resolver)')
+    .option('--max-failed-logins <n>', 'client mode: consecutive wrong passwords that lock an operator until a security administrator runs jinbao operator unlock', '5')
+    .option('--session-timeout <duration>', 'client mode: a session (jinbao login) unused this long ends, e.g. 15m', '15m')
+    .option('--session-lifetime <duration>', 'client mode: a session ends this long after login, used or not, e.g. 8h', '8h')
     .option('--sealed', 'start sealed: sign nothing until custodians submit enough shares of the CA passphrase (jinbao ceremony split, jinbao unseal); needs --tls-cert/--tls-key; one process')
     .addHelpText(
       'after',
@@ -118,6 +124,12 @@ async function serve(ctx: Context, o: ServeOptions): Promise<void> {
   const acmeTlsPort = o.acmeTlsPort !== undefined ? parseInteger('--acme-tls-port', o.acmeTlsPort, { min: 1, max: 65_535, what: 'port' }) : undefined;
   const acmeDnsServer = o.acmeDnsServer !== undefined ? parseDnsServer(o.acmeDnsServer) : undefined;
   const acmeHosts = o.acmeHosts !== undefined ? readHostsFile(o.acmeHosts) : undefined;
+  const auth = {
+    maxFailedLogins: parseInteger('--max-failed-logins', o.maxFailedLogins, { min: 1, max: 100 }),
+    sessionIdleMs: parseDuration('--session-timeout', o.sessionTimeout) * 1000,
+    sessionLifetimeMs: parseDuration('--session-lifetime', o.sessionLifetime) * 1000,
+  };
+  if (auth.sessionIdleMs > auth.sessionLifetimeMs) throw new InputError(`--session-timeout: got ${o.sessionTimeout}, longer than --session-lifetime ${o.sessionLifetime}; want the idle timeout at most the lifetime`);
   const log = (line: Record<string, unknown>) => ctx.err(`${JSON.stringify(line)}\n`);
   let passphrase: string;
   let signers: Unsealed['signers'] | undefined;
@@ -165,6 +177,7 @@ async function serve(ctx: Context, o: ServeOptions): Promise<void> {
       run: ctx.runCommandLine,
       globalArgs: ['--state', ctx.state.kind === 'postgresql' ? ctx.state.url : ctx.state.dir, ...(ctx.inventoryFile !== undefined ? ['--inventory', ctx.inventoryFile] : [])],
       env: { ...ctx.io.env, [o.passphraseEnv]: passphrase },
+      auth,
     },
   };
   if (isServeWorker()) {

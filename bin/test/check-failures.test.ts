@@ -57,6 +57,8 @@ describe('every command that can fail a check exits 3 when it does', () => {
     const env = { JINBAO_PKI_PASSPHRASE: 'correct horse battery staple' };
     expect((await runCli(['--state', state, 'pki', 'init'], env)).code).toBe(0);
     const store = new Database(join(state, 'jinbao.db'));
+    // an owner of the database (not jinbao) drops the insert-only triggers first
+    store.exec('DROP TRIGGER audit_log_no_update');
     store.prepare("UPDATE audit_log SET actor = 'mallory' WHERE seq = 1").run();
     store.close();
     const text = await runCli(['--state', state, 'audit', 'verify']);

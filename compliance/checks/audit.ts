@@ -30,3 +30,10 @@ export const auditRetention: Check = (inputs) => {
   return [pass(said('audit.retention.pass', { want: AUDIT_RETENTION_DAYS, since }), evidence)];
 };
 
+
+/** The audit table refuses UPDATE and DELETE (triggers in the state database), so records are only ever added. */
+export const auditAppendOnly: Check = (inputs) => {
+  const a = inputs.audit!;
+  const evidence = [{ source: 'audit', detail: `insert-only triggers on audit_log: ${a.appendOnly ? 'present' : 'absent'}` }];
+  return a.appendOnly ? [pass(said('audit.appendOnly.pass'), evidence)] : [fail(said('audit.appendOnly.missing'), evidence)];
+};

@@ -18,6 +18,21 @@ export const operatorSeparation: Check = (inputs) => {
 };
 
 /**
+ * jinbao's administrators authenticate with two factors, one cryptographic (MLPS 8.1.4.1 d): the
+ * operator certificate (mutual TLS) and a service password the service checks on every request or
+ * login (it refuses an operator without one). Fails while nobody is an administrator (the one local
+ * operator authenticates with nothing) or an active administrator has no password.
+ */
+export const operatorTwoFactor: Check = (inputs) => {
+  const o = inputs.operators!;
+  const f = o.secondFactor ?? { administrators: 0, without: [] };
+  const evidence = [{ source: 'operators', detail: `${f.administrators} active administrator(s); without a service password: ${f.without.join(', ') || 'none'}` }];
+  if (o.localOnly || f.administrators === 0) return [fail(said('operators.twoFactor.none'), evidence)];
+  if (f.without.length > 0) return [fail(said('operators.twoFactor.missing', { operators: f.without.join('; ') }), evidence)];
+  return [pass(said('operators.twoFactor.pass', { count: f.administrators }), evidence)];
+};
+
+/**
  * Dual control: CA-level and policy-level operations sent through the service need at least one
  * approver besides the proposer (the approval policy), and there are administrators to give it.
  */

@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { CATALOGUE } from '../catalogue.js';
 import type { ComplianceInputs, KubeObject, ToolRunner } from '../inputs.js';
 import { runCatalogue } from '../runner.js';
-import { compliantInputs, compliantInventory, daysAgo, daysAhead, fabricOf, fakeTools, siteObjects } from './fixtures.js';
+import { compliantInputs, compliantInventory, daysAgo, goodAudit, daysAhead, fabricOf, fakeTools, siteObjects } from './fixtures.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'jinbao-controls-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -200,6 +200,25 @@ describe('every control passes on compliant inputs and fails on a broken one', (
     const off = await run('MLPS-IAM-07', compliantInputs({ operators: { localOnly: false, active: 3, missingRoles: [], violations: [], approvalPolicy: { approvers: 0, ttlSeconds: 3600, setBy: 'someone' } } }));
     expect(off.status).toBe('fail');
     expect(off.findings[0]!.message).toBe('dual control is off: the approval policy asks 0 approver(s) besides the proposer; want at least 1 (jinbao approvals policy --approvers 1)');
+  });
+
+  it('MLPS-IAM-06 fails with no administrator or one without a service password, and passes when every administrator has both factors; demo certificates prove nothing', async () => {
+    expect((await run('MLPS-IAM-06', compliantInputs())).findings[0]!.message).toBe('3 active administrator(s), each with an operator certificate and a service password that jinbao serve requires together');
+    const local = await run('MLPS-IAM-06', compliantInputs({ operators: { localOnly: true, active: 0, missingRoles: ['system-admin', 'security-admin', 'audit-admin'], violations: [], secondFactor: { administrators: 0, without: [] } } }));
+    expect(local.status).toBe('fail');
+    expect(local.findings[0]!.message).toContain('the one local operator authenticates with nothing');
+    const without = await run('MLPS-IAM-06', compliantInputs({ operators: { localOnly: false, active: 3, missingRoles: [], violations: [], secondFactor: { administrators: 3, without: ['op-1 (audit-admin, 刘敏)'] } } }));
+    expect(without.status).toBe('fail');
+    expect(without.findings[0]!.message).toBe('active administrators without a service password (the service refuses them): op-1 (audit-admin, 刘敏); set one with jinbao operator password ID');
+    const base = compliantInputs();
+    expect((await run('MLPS-IAM-06', { ...base, pki: { ...base.pki!, provenance: 'demo' } })).status).not.toBe('pass');
+  });
+
+  it('MLPS-AUD-03 passes when the insert-only triggers are installed and fails when they are not', async () => {
+    expect((await run('MLPS-AUD-03', compliantInputs())).status).toBe('pass');
+    const dropped = await run('MLPS-AUD-03', compliantInputs({ audit: { ...goodAudit(), appendOnly: false } }));
+    expect(dropped.status).toBe('fail');
+    expect(dropped.findings[0]!.message).toContain("the audit table's insert-only triggers are missing");
   });
 
   it('MLPS-BAK-01 fails for a province without a DR pairing', async () => {

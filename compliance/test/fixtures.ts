@@ -113,7 +113,7 @@ export function pkiFor(fabric: Fabric): PkiEvidence {
   };
 }
 
-export const goodAudit = (): AuditEvidence => ({ verified: true, entries: 42, oldestAt: daysAgo(3), genesisRetained: true });
+export const goodAudit = (): AuditEvidence => ({ verified: true, entries: 42, oldestAt: daysAgo(3), genesisRetained: true, appendOnly: true });
 
 export function drillsFor(fabric: Fabric): DrillEvidence {
   return {
@@ -153,7 +153,7 @@ export function compliantInputs(over: Partial<ComplianceInputs> = {}, inv = comp
       mlps3Applications: { total: 10, withCertificates: 10 },
       recentPassedDrills: new Set(fabric.sites.filter((s) => s.dr).map((s) => s.id)),
     },
-    parts: { stacks: stacksFor(fabric), pki: pkiFor(fabric), audit: goodAudit(), operators: { localOnly: false, active: 3, missingRoles: [], violations: [] }, drills: drillsFor(fabric), wan: wanFor(fabric) },
+    parts: { stacks: stacksFor(fabric), pki: pkiFor(fabric), audit: goodAudit(), operators: { localOnly: false, active: 3, missingRoles: [], violations: [], secondFactor: { administrators: 3, without: [] } }, drills: drillsFor(fabric), wan: wanFor(fabric) },
   });
   return { ...base, ...over };
 }

@@ -14,7 +14,7 @@ const validateSarif = ajv.compile(SARIF_210_SUBSET);
 async function mixedReport() {
   const base = compliantInputs();
   // one fail (broken audit chain), one not-run (no WAN), one manual, the rest pass
-  return runCatalogue({ ...base, audit: { verified: false, firstBroken: 'entry 3 <seq>', entries: 9, genesisRetained: true }, wan: undefined, missing: { wan: 'needs network & "wan"' } }, { tools: fakeTools([]) });
+  return runCatalogue({ ...base, audit: { verified: false, firstBroken: 'entry 3 <seq>', entries: 9, genesisRetained: true, appendOnly: true }, wan: undefined, missing: { wan: 'needs network & "wan"' } }, { tools: fakeTools([]) });
 }
 
 describe('SARIF output', () => {

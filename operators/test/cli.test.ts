@@ -8,7 +8,7 @@ import { inventoryFile, mustOpenssl, openssl, PASS } from '../../pki/test/helper
 
 interface Added {
   operator: { id: string; role: string; scope: string | null; status: string; certificateSerial: string; caId: string };
-  files: { p12: string; password: string; certificate: string; chain: string };
+  files: { p12: string; password: string; loginPassword: string; certificate: string; chain: string };
 }
 
 const backends = stateBackends('jinbao-operators-');
@@ -124,6 +124,29 @@ describe.each(backends)('jinbao operator on $name: people, roles and their opera
     expect(again.stderr).toContain(`operator ${viewer.operator.id} is removed: cannot remove it`);
     expect((await cli(['operator', 'show', 'nobody'])).stderr).toContain('no operator "nobody": want an operator id or a staff number');
     expect(readdirSync(join(dir, 'ops')).filter((f) => f.endsWith('.p12.password'))).toHaveLength(4);
+  });
+
+  it.skipIf(skip)('WHEN an operator is added THEN their service password is in its own file; operator password sets a chosen or a random one, audited without it; unlocking an operator who is not locked is refused', async () => {
+    const dr = (await add('孙八', '600001', 'dr-coordinator')).added!;
+    expect(statSync(dr.files.loginPassword).mode & 0o777).toBe(0o600);
+    expect(readFileSync(dr.files.loginPassword, 'utf8')).toMatch(/^[\w-]{20}\n$/);
+    const chosen = await cli(['operator', 'password', dr.operator.id], { ...env, JINBAO_NEW_OPERATOR_PASSWORD: 'a long chosen password' });
+    expect(chosen.stdout).toBe(`operator ${dr.operator.id} (孙八, dr-coordinator): service password set\n`);
+    const random = await cli(['operator', 'password', dr.operator.id, '--json']);
+    const shown = (JSON.parse(random.stdout) as { password: string }).password;
+    expect(shown).toMatch(/^[\w-]{20}$/);
+    const weak = await cli(['--lang', 'zh-CN', 'operator', 'password', dr.operator.id], { ...env, JINBAO_NEW_OPERATOR_PASSWORD: 'short' });
+    expect(weak.code).toBe(2);
+    expect(weak.stderr).toBe('jinbao: 口令长度应为 12 至 1024 个字符：收到的过短或过长\n');
+    const unlock = await cli(['operator', 'unlock', dr.operator.id]);
+    expect(unlock.code).toBe(2);
+    expect(unlock.stderr).toBe(`jinbao: operator ${dr.operator.id} is not locked (0 failed login(s) counted): nothing to unlock\n`);
+    const audit = (await cli(['audit', 'export', '--format', 'csv', '--action', 'operator.'])).stdout;
+    expect(audit).not.toContain('a long chosen password');
+    expect(audit).not.toContain(shown);
+    expect(audit.split('\r\n').filter((l) => l.includes(`,operator.password,`) && l.includes(dr.operator.id)).map((l) => l.split(',')[9])).toEqual(['ok', 'ok', 'refused']);
+    const login = await cli(['login']);
+    expect(login.stderr).toBe('jinbao: jinbao login talks to a service: give --server URL --identity FILE.p12 (client mode)\n');
   });
 });
 

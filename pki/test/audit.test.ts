@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { appendAudit, AUDIT_LOCK, migrateAudit, readAudit, recordAudit, verifyAudit } from '../../lib/audit.js';
+import { appendAudit, auditAppendOnly, AUDIT_APPEND_ONLY_TRIGGERS, AUDIT_LOCK, migrateAudit, readAudit, recordAudit, verifyAudit } from '../../lib/audit.js';
 import { openDatabase, type Database } from '../../lib/sql/index.js';
 import { postgresMissing, startPostgres, type PostgresServer } from '../../lib/test/postgres-server.js';
 import { stateBackends } from './helpers.js';
@@ -14,6 +14,11 @@ beforeAll(async () => {
 afterAll(async () => {
   await server?.close();
 });
+
+/** What only the table's owner can do (jinbao never does): drop the triggers that keep the log insert-only. */
+async function ownerDropsTriggers(db: Database): Promise<void> {
+  for (const t of AUDIT_APPEND_ONLY_TRIGGERS) await db.exec(db.dialect === 'sqlite' ? `DROP TRIGGER ${t}` : `DROP TRIGGER ${t} ON audit_log`);
+}
 
 describe.each(stateBackends(() => server))('the hash-chained audit log on $name', ({ name, skip, fresh }) => {
   let dir: string;
@@ -37,7 +42,21 @@ describe.each(stateBackends(() => server))('the hash-chained audit log on $name'
     expect(await verifyAudit(db)).toEqual({ ok: true, entries: 5, head: entries[4]!.hash });
   });
 
+  it.skipIf(skip)('GIVEN the audit table THEN UPDATE, DELETE (and on PostgreSQL TRUNCATE) are refused by its triggers, nothing changes, and appending still works', async () => {
+    expect(await auditAppendOnly(db)).toBe(true);
+    await expect(db.run("UPDATE audit_log SET actor = 'mallory' WHERE seq = 2")).rejects.toThrow(/audit_log is append-only: UPDATE refused/);
+    await expect(db.run('DELETE FROM audit_log WHERE seq = 5')).rejects.toThrow(/audit_log is append-only: DELETE refused/);
+    if (db.dialect === 'postgresql') await expect(db.exec('TRUNCATE audit_log')).rejects.toThrow(/audit_log is append-only: TRUNCATE refused/);
+    expect((await readAudit(db)).map((e) => [e.seq, e.actor])).toEqual([1, 2, 3, 4, 5].map((n) => [n, 'officer']));
+    await recordAudit(db, { action: 'pki.revoke', outcome: 'ok', subject: 'serial-1', actor: 'officer' });
+    expect(await verifyAudit(db)).toMatchObject({ ok: true, entries: 6 });
+    await ownerDropsTriggers(db);
+    expect(await auditAppendOnly(db)).toBe(false);
+  });
+
+  // The triggers stop jinbao and anyone without the table's ownership; an owner can drop them, and the chain then shows what was done.
   it.skipIf(skip)('GIVEN an altered entry THEN verification names it as altered', async () => {
+    await ownerDropsTriggers(db);
     await db.run(`UPDATE audit_log SET details = '{"n":3,"site":"110000"}' WHERE seq = 3`);
     const r = await verifyAudit(db);
     expect(r.ok).toBe(false);
@@ -46,16 +65,19 @@ describe.each(stateBackends(() => server))('the hash-chained audit log on $name'
   });
 
   it.skipIf(skip)('GIVEN an altered outcome (a refusal turned into success) THEN verification names it', async () => {
+    await ownerDropsTriggers(db);
     await db.run(`UPDATE audit_log SET outcome = 'ok' WHERE seq = 4`);
     expect((await verifyAudit(db)).firstBroken?.seq).toBe(4);
   });
 
   it.skipIf(skip)('GIVEN a removed entry THEN verification names the entry after the gap', async () => {
+    await ownerDropsTriggers(db);
     await db.run('DELETE FROM audit_log WHERE seq = 3');
     expect((await verifyAudit(db)).firstBroken).toEqual({ seq: 4, reason: 'got sequence number 4, want 3: entry 3 was removed' });
   });
 
   it.skipIf(skip)('GIVEN a removed entry with the sequence renumbered to hide the gap THEN the previous-hash link breaks', async () => {
+    await ownerDropsTriggers(db);
     await db.write(async (tx) => {
       await tx.run('DELETE FROM audit_log WHERE seq = 3');
       for (const seq of [4, 5]) await tx.run('UPDATE audit_log SET seq = seq - 1 WHERE seq = $1', [seq]);
@@ -66,6 +88,7 @@ describe.each(stateBackends(() => server))('the hash-chained audit log on $name'
   });
 
   it.skipIf(skip)('GIVEN two entries swapped THEN verification names the first swapped position', async () => {
+    await ownerDropsTriggers(db);
     const rows = await db.query<Record<string, unknown>>('SELECT * FROM audit_log WHERE seq IN (2, 3) ORDER BY seq');
     await db.write(async (tx) => {
       for (const [to, from] of [

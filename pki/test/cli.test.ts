@@ -121,6 +121,8 @@ describe('jinbao pki and audit commands', () => {
     const lines = readFileSync(exported, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
     expect(lines.some((e) => e.action === 'pki.issue' && e.outcome === 'refused')).toBe(true);
     const store = new Database(join(dir, 'state', 'jinbao.db'));
+    // an owner of the database (not jinbao) drops the insert-only triggers first
+    store.exec('DROP TRIGGER audit_log_no_update');
     store.prepare("UPDATE audit_log SET actor = 'mallory' WHERE seq = 2").run();
     store.close();
     const broken = await cli(['audit', 'verify']);

@@ -31,6 +31,10 @@ describe('jinbao serve, acme eab and pki cas --pem on the command line', () => {
       [['--acme-dns-server', 'dns.example:53'], /--acme-dns-server: got "dns.example:53", want an IP address with an optional port, such as 192.0.2.53, 127.0.0.1:5353 or \[::1\]:5353/],
       [['--acme-dns-server', '127.0.0.1:99999'], /--acme-dns-server port: got "99999", want a TCP port from 1 to 65535/],
       [['--acme-tls-port', '0'], /--acme-tls-port: got "0", want a TCP port from 1 to 65535/],
+      [['--max-failed-logins', '0'], /--max-failed-logins: got "0", want a whole number from 1 to 100/],
+      [['--session-timeout', '15'], /--session-timeout: got "15"/],
+      [['--session-lifetime', 'forever'], /--session-lifetime: got "forever"/],
+      [['--session-timeout', '2h', '--session-lifetime', '1h'], /--session-timeout: got 2h, longer than --session-lifetime 1h; want the idle timeout at most the lifetime/],
     ];
     expect((await runCli([...g, 'pki', 'init'], env)).code).toBe(0);
     for (const [args, message] of cases) {
