@@ -21,6 +21,7 @@ const PENDING = 5;
 interface Person {
   id: string;
   p12: string;
+  login: string;
   password: string;
   serial: string;
 }
@@ -57,10 +58,10 @@ describe('an organisation of administrators and custodians against a sealed jinb
   const add = async (key: string, name: string, staffNumber: string, role: string, extra: string[] = []) => {
     const r = await runCli([...g, 'operator', 'add', '--name', name, '--staff-number', staffNumber, '--role', role, '--out', join(dir, 'ops'), '--json', ...extra], env);
     expect(r.stderr).toBe('');
-    const a = JSON.parse(r.stdout) as { operator: { id: string; certificateSerial: string }; files: { p12: string; password: string } };
-    people[key] = { id: a.operator.id, p12: a.files.p12, password: readFileSync(a.files.password, 'utf8').trim(), serial: a.operator.certificateSerial };
+    const a = JSON.parse(r.stdout) as { operator: { id: string; certificateSerial: string }; files: { p12: string; password: string; loginPassword: string } };
+    people[key] = { id: a.operator.id, p12: a.files.p12, password: readFileSync(a.files.password, 'utf8').trim(), login: readFileSync(a.files.loginPassword, 'utf8').trim(), serial: a.operator.certificateSerial };
   };
-  const as = (key: string, args: string[]) => runCli(['--server', url(), '--identity', people[key]!.p12, ...args], { JINBAO_IDENTITY_PASSPHRASE: people[key]!.password });
+  const as = (key: string, args: string[]) => runCli(['--server', url(), '--identity', people[key]!.p12, ...args], { JINBAO_IDENTITY_PASSPHRASE: people[key]!.password, JINBAO_OPERATOR_PASSWORD: people[key]!.login });
   const unseal = (args: string[]) => runCli(['unseal', '--server', url(), '--server-ca', join(dir, 'root.pem'), ...args]);
   const share = (n: number) => join(shares, `share-${n}-of-5.txt`);
   const audit = async (action: string): Promise<Entry[]> => {
@@ -181,7 +182,7 @@ describe('an organisation of administrators and custodians against a sealed jinb
 
   it('GIVEN a request WHEN one approver rejects it THEN it ends: a later approval is refused and the command never runs', async () => {
     const id = await propose('gd', ['pki', 'replace-ca', '--ca', 'province-440000-staff']);
-    const zh = await runCli(['--lang', 'zh-CN', '--server', url(), '--identity', people.gd!.p12, 'approvals', 'reject', String(id)], { JINBAO_IDENTITY_PASSPHRASE: people.gd!.password });
+    const zh = await runCli(['--lang', 'zh-CN', '--server', url(), '--identity', people.gd!.p12, 'approvals', 'reject', String(id)], { JINBAO_IDENTITY_PASSPHRASE: people.gd!.password, JINBAO_OPERATOR_PASSWORD: people.gd!.login });
     expect(zh.code).toBe(2);
     expect(zh.stderr).toContain(`请求 ${id} 由您提出：提出人不得批准或驳回自己的请求（双人控制）`);
     const rejected = await as('security', ['approvals', 'reject', String(id), '--reason', 'wait for the incident report']);
