@@ -24,7 +24,7 @@ const CASES: readonly { args: readonly string[]; message: string }[] = [
   { args: ['wan', 'up', '--lab', '--prefectures', '2.0'], message: '--prefectures: got "2.0", want a whole number of at least 1' },
   { args: ['monitoring', 'render', '--out', 'x', '--slo', '9.99e-1'], message: '--slo: got "9.99e-1", want a ratio between 0 and 1 such as 0.999' },
   { args: ['audit', 'export', '--since', '1'], message: '--since: got "1", want an ISO date such as 2026-10-01' },
-  { args: ['audit', 'export', '--format', 'csv'], message: '--format: got "csv", want one of jsonl, json' },
+  { args: ['audit', 'export', '--format', 'xml'], message: '--format: got "xml", want one of jsonl, csv, json' },
   { args: ['inventory', 'export', '--format', 'xml'], message: '--format: got "xml", want one of yaml, json' },
   { args: ['drill', 'report', 'dr-x', '--format', 'html'], message: '--format: got "html", want one of md, json' },
 ];
