@@ -234,10 +234,10 @@ async function main(): Promise<void> {
       await holdDown();
     }
     const m = (xs: (number | undefined)[]) => median(xs.filter((x): x is number => x !== undefined));
-    say(`line cut (${province}'s primary line; BFD 100 ms x 3, BFD-tracked static routes): outage median ${m(lineCut).toFixed(2)} s of ${fmt(lineCut)} (target ${TARGETS.lineCutSeconds} s, ratio ${(m(lineCut) / TARGETS.lineCutSeconds).toFixed(2)})`);
+    say(`line cut (${province}'s primary line; BFD 100 ms x 3, then each end's OSPF tick): outage median ${m(lineCut).toFixed(2)} s of ${fmt(lineCut)} (target ${TARGETS.lineCutSeconds} s, ratio ${(m(lineCut) / TARGETS.lineCutSeconds).toFixed(2)})`);
     say(`prefecture line cut (${prefecture} to ${province}, over ${dr}): outage median ${m(drCut).toFixed(2)} s of ${fmt(drCut)} (target ${TARGETS.lineCutSeconds} s, ratio ${(m(drCut) / TARGETS.lineCutSeconds).toFixed(2)})`);
     say(`hub loss (${province} killed; ${prefecture} over ${dr}): outage median ${m(hubLoss).toFixed(2)} s of ${fmt(hubLoss)} (target ${TARGETS.hubLossSeconds} s, ratio ${(m(hubLoss) / TARGETS.hubLossSeconds).toFixed(2)})`);
-    say(`failback (${province} restarted until the ministry routes ${prefecture} through it again: its processes' start, WireGuard handshakes, BFD sessions Up): median ${m(failback).toFixed(2)} s of ${fmt(failback)}; longest ping gap meanwhile ${fmt(failbackGap)} s`);
+    say(`failback (${province} restarted until the ministry routes ${prefecture} through it again: its processes' start, adjacencies, MinLSInterval 5 s): median ${m(failback).toFixed(2)} s of ${fmt(failback)}; longest ping gap meanwhile ${fmt(failbackGap)} s`);
     Object.assign(summary, {
       lineCutMedianSeconds: m(lineCut), lineCutRuns: lineCut, lineCutVsTarget: m(lineCut) / TARGETS.lineCutSeconds,
       drLineCutMedianSeconds: m(drCut), drLineCutRuns: drCut,
