@@ -38,7 +38,7 @@ const median = (xs: readonly number[]) => {
 };
 const fmt = (xs: readonly (number | undefined)[]) => xs.map((x) => (x === undefined ? 'none' : x.toFixed(2))).join(', ');
 
-/** The longest gap between two ping answers from `ns` to `target` around `fault` (seconds), or undefined when no answer came back within `limitS`. */
+/** The longest gap between two ping answers from `ns` to `target` around `fault` (seconds), or undefined when answers had stopped at `limitS`. */
 async function outage(ns: string, target: string, fault: () => Promise<void>, limitS = 30): Promise<number | undefined> {
   const child = spawn('ip', ['netns', 'exec', ns, 'ping', '-n', '-D', '-i', '0.02', '-W', '1', '-w', String(limitS + 2), target], { stdio: ['ignore', 'pipe', 'ignore'] });
   const replies: number[] = [];
@@ -64,7 +64,8 @@ async function outage(ns: string, target: string, fault: () => Promise<void>, li
       const worst = Math.max(0, ...gaps);
       const last = after[after.length - 1];
       if (worst > 0.1 && last !== undefined && Date.now() / 1000 - last < 0.2 && after.filter((t) => t > last - 0.5).length >= 10) return worst;
-      if (Date.now() > until) return undefined;
+      // No gap worth the name while answers keep coming: the fault cost at most `worst`.
+      if (Date.now() > until) return last !== undefined && Date.now() / 1000 - last < 0.5 ? worst : undefined;
       await sleep(100);
     }
   } finally {
@@ -208,6 +209,7 @@ async function main(): Promise<void> {
     const drCut: (number | undefined)[] = [];
     const hubLoss: (number | undefined)[] = [];
     const failback: (number | undefined)[] = [];
+    const failbackGap: number[] = [];
     // Between faults: the route back (polled), then OSPF's MinLSInterval (5 s), so that the next fault
     // finds every router free to re-originate its link state at once, as on a network at rest.
     const holdDown = () => sleep(6000);
@@ -221,22 +223,26 @@ async function main(): Promise<void> {
       await waitRoute(ns('000000'), block, viaHub);
       await holdDown();
       hubLoss.push(await outage(ns(prefecture), core.address, () => labKill(env, plan, province).then(() => undefined)));
-      const t0 = performance.now();
-      await labKill(env, plan, province, true);
+      let t0 = 0;
+      // The longest gap in the prefecture's pings while the hub returns (0 when none was lost), and the time until the ministry routes it through the hub again.
+      failbackGap.push(await outage(ns(prefecture), core.address, async () => {
+        t0 = performance.now();
+        await labKill(env, plan, province, true);
+      }, 10) ?? NaN);
       const back = await waitRoute(ns('000000'), block, viaHub);
       failback.push(back === undefined ? undefined : (performance.now() - t0) / 1000);
       await holdDown();
     }
     const m = (xs: (number | undefined)[]) => median(xs.filter((x): x is number => x !== undefined));
-    say(`line cut (${province}'s primary line; BFD ${'100 ms x 3'}): outage median ${m(lineCut).toFixed(2)} s of ${fmt(lineCut)} (target ${TARGETS.lineCutSeconds} s, ratio ${(m(lineCut) / TARGETS.lineCutSeconds).toFixed(2)})`);
+    say(`line cut (${province}'s primary line; BFD 100 ms x 3, then each end's OSPF tick): outage median ${m(lineCut).toFixed(2)} s of ${fmt(lineCut)} (target ${TARGETS.lineCutSeconds} s, ratio ${(m(lineCut) / TARGETS.lineCutSeconds).toFixed(2)})`);
     say(`prefecture line cut (${prefecture} to ${province}, over ${dr}): outage median ${m(drCut).toFixed(2)} s of ${fmt(drCut)} (target ${TARGETS.lineCutSeconds} s, ratio ${(m(drCut) / TARGETS.lineCutSeconds).toFixed(2)})`);
     say(`hub loss (${province} killed; ${prefecture} over ${dr}): outage median ${m(hubLoss).toFixed(2)} s of ${fmt(hubLoss)} (target ${TARGETS.hubLossSeconds} s, ratio ${(m(hubLoss) / TARGETS.hubLossSeconds).toFixed(2)})`);
-    say(`failback (${province} restarted until the ministry routes ${prefecture} through it again; OSPF hold-down: adjacency + MinLSInterval 5 s): median ${m(failback).toFixed(2)} s of ${fmt(failback)}`);
+    say(`failback (${province} restarted until the ministry routes ${prefecture} through it again: its processes' start, adjacencies, MinLSInterval 5 s): median ${m(failback).toFixed(2)} s of ${fmt(failback)}; longest ping gap meanwhile ${fmt(failbackGap)} s`);
     Object.assign(summary, {
       lineCutMedianSeconds: m(lineCut), lineCutRuns: lineCut, lineCutVsTarget: m(lineCut) / TARGETS.lineCutSeconds,
       drLineCutMedianSeconds: m(drCut), drLineCutRuns: drCut,
       hubLossMedianSeconds: m(hubLoss), hubLossRuns: hubLoss, hubLossVsTarget: m(hubLoss) / TARGETS.hubLossSeconds,
-      failbackMedianSeconds: m(failback), failbackRuns: failback,
+      failbackMedianSeconds: m(failback), failbackRuns: failback, failbackLongestGapSeconds: failbackGap,
     });
 
     // 4. Throughput between the province hub and the core: underlay (veth via the carrier) then overlay (wireguard-go).
