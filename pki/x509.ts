@@ -53,12 +53,16 @@ export function formatName(name: readonly { type: string; value: string }[]): st
  * Attributes may come in any order; the caller puts them in canonical order.
  */
 export function parseSubject(text: string): { type: string; value: string }[] {
+  // OpenSSL's form ("/CN=张三/serialNumber=S0001", as openssl req -subj and openssl cmp -subject take it) or RFC 4514-like "CN=张三, serialNumber=S0001".
+  const slash = text.trimStart().startsWith('/');
+  const separator = slash ? '/' : ',';
   const parts: string[] = [];
   let cur = '';
-  for (let i = 0; i < text.length; i++) {
-    const ch = text[i]!;
-    if (ch === '\\' && i + 1 < text.length) cur += text[++i];
-    else if (ch === ',') (parts.push(cur), (cur = ''));
+  const body = slash ? text.trimStart().slice(1) : text;
+  for (let i = 0; i < body.length; i++) {
+    const ch = body[i]!;
+    if (ch === '\\' && i + 1 < body.length) cur += body[++i];
+    else if (ch === separator) (parts.push(cur), (cur = ''));
     else cur += ch;
   }
   parts.push(cur);
@@ -67,9 +71,14 @@ export function parseSubject(text: string): { type: string; value: string }[] {
     .filter((p) => p.length > 0)
     .map((p) => {
       const eq = p.indexOf('=');
-      if (eq <= 0) throw new InputError(`subject: got "${p}" in "${text}", want TYPE=VALUE pairs separated by commas, e.g. "CN=app.example, O=Ministry, C=CN"`);
+      if (eq <= 0) throw new InputError(`subject: got "${p}" in "${text}", want TYPE=VALUE pairs separated by commas, e.g. "CN=app.example, O=Ministry, C=CN" (or OpenSSL's "/CN=app.example/O=Ministry/C=CN")`);
       return { type: p.slice(0, eq).trim(), value: p.slice(eq + 1).trim() };
     });
+}
+
+/** A subject as the comma form parseSubject reads back (commas and backslashes in values escaped). */
+export function subjectText(attrs: readonly { type: string; value: string }[]): string {
+  return attrs.map((a) => `${a.type}=${a.value.replace(/[\\,]/g, (c) => `\\${c}`)}`).join(', ');
 }
 
 /** A fresh serial: 16 random bytes, top bit clear (positive) and second-highest set (minimal DER): 126 random bits. */

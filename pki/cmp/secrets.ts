@@ -4,7 +4,7 @@ import { InputError } from '../../lib/errors.js';
 import { validIdentityCode } from '../pipeline.js';
 import type { ProfileName } from '../profiles.js';
 import { SecretKeyring, type KeyringPurpose } from '../secret-box.js';
-import { parseSubject } from '../x509.js';
+import { parseSubject, subjectText } from '../x509.js';
 import type { CmpStore, SecretRow } from './store.js';
 
 /**
@@ -28,7 +28,7 @@ export function openCmpKeyring(passphrase: string): Promise<SecretKeyring> {
 export interface SecretRequest {
   readonly site: string;
   readonly profile: string;
-  /** "CN=张三, serialNumber=S0001" (C and O are added from the site at issuance). */
+  /** "CN=张三, serialNumber=S0001" or OpenSSL's "/CN=张三/serialNumber=S0001" (C and O are added from the site at issuance). */
   readonly subject: string;
   readonly identityCode?: string;
   readonly insuranceNumber?: string;
@@ -81,7 +81,9 @@ export async function createSecrets(store: CmpStore, fabric: Fabric, keyring: Se
   if (problems.length > 1) throw new InputError(`${problems.length} problems, first: ${problems[0]}`, { details: problems });
   const rows: SecretRow[] = [];
   const out: CreatedSecret[] = [];
-  for (const r of requests) {
+  for (const given of requests) {
+    // kept in the comma form whichever form was given (OpenSSL's "/CN=…/serialNumber=…" too)
+    const r = { ...given, subject: subjectText(parseSubject(given.subject)) };
     const reference = `${r.site}-${randomBytes(6).toString('hex')}`;
     const secret = randomBytes(18).toString('base64url');
     const expiresAt = new Date(now.getTime() + (r.validityDays ?? CMP_SECRET_DEFAULT_VALIDITY_DAYS) * 86_400_000).toISOString();

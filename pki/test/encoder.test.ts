@@ -164,3 +164,16 @@ describe.each(CA_ALGORITHMS)('certificates written by the DER encoder under a %s
     }
   });
 });
+
+describe('subjects as operators type them', () => {
+  it('GIVEN the comma form or OpenSSL\'s slash form THEN both parse to the same attributes, escapes kept, and subjectText gives the comma form back', async () => {
+    const { parseSubject, subjectText } = await import('../x509.js');
+    const want = [{ type: 'CN', value: '张三' }, { type: 'serialNumber', value: 'S0001' }];
+    expect(parseSubject('CN=张三, serialNumber=S0001')).toEqual(want);
+    expect(parseSubject('/CN=张三/serialNumber=S0001')).toEqual(want);
+    expect(parseSubject('/CN=a\\/b/O=x, y')).toEqual([{ type: 'CN', value: 'a/b' }, { type: 'O', value: 'x, y' }]);
+    expect(subjectText(parseSubject('/CN=a\\/b/O=x, y'))).toBe('CN=a/b, O=x\\, y');
+    expect(parseSubject(subjectText(parseSubject('/CN=a\\/b/O=x, y')))).toEqual([{ type: 'CN', value: 'a/b' }, { type: 'O', value: 'x, y' }]);
+    expect(() => parseSubject('/CN=a/nonsense')).toThrow(/want TYPE=VALUE pairs/);
+  });
+});

@@ -38,6 +38,10 @@ describe('jinbao cmp secret on the command line', () => {
     expect(s.profile).toBe('staff-auth');
     expect(s.cmpUrl).toBe('https://pki.jinbao.internal:8443/cmp/440100');
     expect(Date.parse(s.expiresAt) - Date.now()).toBeGreaterThan(6.9 * 86_400_000);
+    // OpenSSL's slash form, the one the person then types for openssl cmp -subject, is kept in the comma form
+    const slash = await runCli([...g, 'cmp', 'secret', 'create', '--site', '440100', '--subject', '/CN=王五/serialNumber=S0003', '--json'], env);
+    expect(slash.code, slash.stderr).toBe(0);
+    expect((JSON.parse(slash.stdout) as { subject: string }).subject).toBe('CN=王五, serialNumber=S0003');
     const human = await runCli([...g, 'cmp', 'secret', 'create', '--site', '440100', '--subject', 'CN=李四, serialNumber=S0002', '--days', '1'], env);
     expect(human.stdout).toMatch(/^reference  440100-/m);
     expect(human.stdout).toContain('CMP URL    https://127.0.0.1:8443/cmp/440100');
@@ -51,7 +55,7 @@ describe('jinbao cmp secret on the command line', () => {
   it('list shows references and states, never the secret; revoke makes an unused secret unusable, audited; a second revoke is refused', async () => {
     const list = await runCli([...g, 'cmp', 'secret', 'list', '--json'], env);
     const secrets = (JSON.parse(list.stdout) as { secrets: { reference: string; state: string }[] }).secrets;
-    expect(secrets.map((x) => x.state)).toEqual(['unused', 'unused']);
+    expect(secrets.map((x) => x.state)).toEqual(['unused', 'unused', 'unused']);
     expect(list.stdout).not.toMatch(/"secret"/);
     const ref = secrets[0]!.reference;
     const r = await runCli([...g, 'cmp', 'secret', 'revoke', ref], env);
