@@ -17,6 +17,8 @@ export interface ServiceTls {
 interface TlsMessage {
   readonly type: 'jinbao-serve-tls';
   readonly tls: ServiceTls;
+  /** This worker runs the periodic housekeeping (the ACME expiry sweep): exactly one live worker does. */
+  readonly housekeeping: boolean;
 }
 
 /** Where a worker listens (all workers share the sockets, so one answer names them). */
@@ -36,19 +38,20 @@ export function isServeWorker(): boolean {
 }
 
 /** In a worker: the TLS material the primary sends, then `ready()` once listening. */
-export function workerChannel(): { tls: Promise<ServiceTls>; ready(listening: WorkerListening): void; done(): void } {
-  const tls = new Promise<ServiceTls>((resolve) => {
+export function workerChannel(): { tls: Promise<ServiceTls>; housekeeping: Promise<boolean>; ready(listening: WorkerListening): void; done(): void } {
+  const message = new Promise<TlsMessage>((resolve) => {
     const onMessage = (m: unknown) => {
       if ((m as TlsMessage)?.type !== 'jinbao-serve-tls') return;
       process.off('message', onMessage);
-      resolve((m as TlsMessage).tls);
+      resolve(m as TlsMessage);
     };
     process.on('message', onMessage);
     // Asked for, not pushed at start: a message arriving before this listener exists is lost.
     process.send?.({ type: 'jinbao-serve-want-tls' });
   });
   return {
-    tls,
+    tls: message.then((m) => m.tls),
+    housekeeping: message.then((m) => m.housekeeping === true),
     ready: (listening) => process.send?.({ type: 'jinbao-serve-ready', listening } satisfies ReadyMessage),
     // The IPC channel keeps a worker's event loop alive: let go of it once drained, so the worker exits.
     done: () => process.disconnect?.(),
@@ -78,12 +81,15 @@ export function runPrimary(o: { workers: number; tls: ServiceTls; log: (line: Re
     rejectReady = reject;
   });
   let allGone: (() => void) | undefined;
+  // One worker runs the housekeeping; when it dies, its replacement takes it over.
+  let housekeeper: Worker | undefined;
 
   const fork = () => {
     const w = cluster.fork();
     live.add(w);
+    housekeeper ??= w;
     w.on('message', (m: unknown) => {
-      if ((m as { type?: string })?.type === 'jinbao-serve-want-tls') return void w.send({ type: 'jinbao-serve-tls', tls: o.tls } satisfies TlsMessage);
+      if ((m as { type?: string })?.type === 'jinbao-serve-want-tls') return void w.send({ type: 'jinbao-serve-tls', tls: o.tls, housekeeping: w === housekeeper } satisfies TlsMessage);
       if ((m as ReadyMessage)?.type !== 'jinbao-serve-ready') return;
       if (++readyCount === o.workers) {
         starting = false;
@@ -92,6 +98,7 @@ export function runPrimary(o: { workers: number; tls: ServiceTls; log: (line: Re
     });
     w.on('exit', (code, signal) => {
       live.delete(w);
+      if (w === housekeeper) housekeeper = undefined;
       if (live.size === 0) allGone?.();
       if (stopping) return;
       if (starting) {

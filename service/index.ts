@@ -53,6 +53,8 @@ export interface ServeRequest {
   readonly validator?: ChallengeValidator;
   /** How often expired orders are swept and dead finalize calls recovered. @default 60000 */
   readonly sweepIntervalMs?: number;
+  /** Run the periodic ACME expiry sweep in this process (with `--workers N`, one worker does). @default true */
+  readonly sweep?: boolean;
   readonly log: (line: Record<string, unknown>) => void;
   /** Client mode: run operators' command lines (the CLI's entry) with these global arguments and environment. */
   readonly admin?: { readonly run: CommandLineRunner; readonly globalArgs: readonly string[]; readonly env: NodeJS.ProcessEnv; readonly seal?: (actor: string) => Promise<void>; /** @default DEFAULT_AUTH_POLICY */ readonly auth?: AuthPolicy };
@@ -179,9 +181,12 @@ export async function startServe(ctx: OpsContext, r: ServeRequest & { readonly q
       r.log({ at: new Date().toISOString(), level: 'error', msg: 'ACME sweep failed', error: (err as Error)?.message, stack: (err as Error)?.stack });
     }
   };
-  await sweep();
-  const sweeper = setInterval(() => void sweep(), r.sweepIntervalMs ?? 60_000);
-  sweeper.unref();
+  let sweeper: NodeJS.Timeout | undefined;
+  if (r.sweep !== false) {
+    await sweep();
+    sweeper = setInterval(() => void sweep(), r.sweepIntervalMs ?? 60_000);
+    sweeper.unref();
+  }
   let service: RunningService;
   try {
     const root = r.admin ? await pki.caCertificate('root') : undefined;

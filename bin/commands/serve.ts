@@ -183,7 +183,9 @@ async function serve(ctx: Context, o: ServeOptions): Promise<void> {
   if (isServeWorker()) {
     // A worker of `--workers N`: the primary checked everything, printed the banner and holds the TLS key.
     const channel = workerChannel();
-    const running = await startServe(ctx, { ...request, tls: await channel.tls, quiet: true });
+    const sweep = await channel.housekeeping;
+    if (sweep) log({ at: new Date().toISOString(), level: 'info', msg: 'this worker runs the ACME expiry sweep', pid: process.pid });
+    const running = await startServe(ctx, { ...request, tls: await channel.tls, quiet: true, sweep });
     channel.ready({ url: running.service.url, ...(running.service.httpUrl ? { httpUrl: running.service.httpUrl } : {}) });
     await untilSignal(true);
     await running.close();

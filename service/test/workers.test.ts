@@ -82,6 +82,8 @@ describe('jinbao serve --workers 2', () => {
   it('GIVEN two workers THEN the banner names them and the plain-HTTP listener', () => {
     expect(stdout, stderr).toMatch(/listening on https:\/\/127\.0\.0\.1:\d+ \(pid \d+, 2 worker processes\)/);
     expect(stdout).toContain(`revocation data over plain HTTP on ${base}`);
+    // the periodic ACME expiry sweep runs in one worker, not in every process
+    expect(stderr.split('\n').filter((l) => l.includes('"this worker runs the ACME expiry sweep"'))).toHaveLength(1);
   });
 
   it('GIVEN requests spread over the workers THEN every answer for either CA verifies, with a nonce and without; a revocation by another process is seen by every worker', async () => {
