@@ -1,4 +1,5 @@
 import cluster, { type Worker } from 'node:cluster';
+import { AggregatorRegistry, type Registry } from 'prom-client';
 
 /**
  * `jinbao serve --workers N`: N processes share the listening sockets (node:cluster), so OCSP
@@ -6,7 +7,9 @@ import cluster, { type Worker } from 'node:cluster';
  * certificate once, hands the certificate and key to each worker over the IPC channel (never
  * through the environment or a file), forwards SIGTERM/SIGINT and waits for the workers to drain.
  * Everything the workers share lives in the state store (nonces, orders, CRLs, revocations);
- * rate-limit buckets and /metrics are per worker.
+ * rate-limit buckets are per worker. `/metrics`, answered by whichever worker gets the request, is
+ * the sum over all workers: the worker asks the primary, which collects every worker's registry
+ * (prom-client's AggregatorRegistry: counters and histograms summed).
  */
 
 export interface ServiceTls {
@@ -58,6 +61,41 @@ export function workerChannel(): { tls: Promise<ServiceTls>; housekeeping: Promi
   };
 }
 
+interface MetricsReply {
+  readonly type: 'jinbao-serve-metrics';
+  readonly id: number;
+  readonly text?: string;
+  readonly error?: string;
+}
+
+let metricsAsked = 0;
+
+/**
+ * In a worker: `/metrics` over every worker. The primary's collection asks this worker too, for
+ * `registry`. Falls back to this worker's own numbers (with a comment saying so) when the primary
+ * does not answer in time.
+ */
+export function clusterMetrics(registry: Registry): () => Promise<string> {
+  AggregatorRegistry.setRegistries([registry]);
+  new AggregatorRegistry(); // in a worker, this installs prom-client's answer to the primary's collection
+  return () =>
+    new Promise<string>((resolve) => {
+      const id = ++metricsAsked;
+      const fallback = async (why: string) => resolve(`# jinbao: this worker's metrics only (${why})\n${await registry.metrics()}`);
+      const timer = setTimeout(() => (process.off('message', onMessage), void fallback('the primary did not answer within 5 s')), 5000);
+      const onMessage = (m: unknown) => {
+        const r = m as MetricsReply;
+        if (r?.type !== 'jinbao-serve-metrics' || r.id !== id) return;
+        clearTimeout(timer);
+        process.off('message', onMessage);
+        if (r.text !== undefined) resolve(r.text);
+        else void fallback(r.error ?? 'the primary could not collect them');
+      };
+      process.on('message', onMessage);
+      process.send?.({ type: 'jinbao-serve-want-metrics', id });
+    });
+}
+
 export interface Primary {
   /** Resolves once every worker listens; rejects when one exits before. */
   readonly ready: Promise<WorkerListening>;
@@ -83,12 +121,20 @@ export function runPrimary(o: { workers: number; tls: ServiceTls; log: (line: Re
   let allGone: (() => void) | undefined;
   // One worker runs the housekeeping; when it dies, its replacement takes it over.
   let housekeeper: Worker | undefined;
+  const aggregator = new AggregatorRegistry();
 
   const fork = () => {
     const w = cluster.fork();
     live.add(w);
     housekeeper ??= w;
     w.on('message', (m: unknown) => {
+      if ((m as { type?: string })?.type === 'jinbao-serve-want-metrics') {
+        const id = (m as { id: number }).id;
+        return void aggregator.clusterMetrics().then(
+          (text) => w.isConnected() && w.send({ type: 'jinbao-serve-metrics', id, text } satisfies MetricsReply),
+          (err: Error) => w.isConnected() && w.send({ type: 'jinbao-serve-metrics', id, error: err.message } satisfies MetricsReply),
+        );
+      }
       if ((m as { type?: string })?.type === 'jinbao-serve-want-tls') return void w.send({ type: 'jinbao-serve-tls', tls: o.tls, housekeeping: w === housekeeper } satisfies TlsMessage);
       if ((m as ReadyMessage)?.type !== 'jinbao-serve-ready') return;
       if (++readyCount === o.workers) {

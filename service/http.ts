@@ -1,3 +1,4 @@
+import cluster from 'node:cluster';
 import { createServer, type Server } from 'node:https';
 import { createServer as createPlainServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -6,6 +7,7 @@ import type { AcmeServer } from '../pki/acme/server.js';
 import type { PkiPort } from './pki-port.js';
 import type { CmpServer } from '../pki/cmp/server.js';
 import { handleAdmin, type AdminOptions } from './admin.js';
+import { clusterMetrics } from './cluster.js';
 
 /**
  * The HTTPS front of `jinbao serve`: health and readiness, Prometheus metrics, the ACME server,
@@ -100,6 +102,8 @@ export async function startService(o: ServiceOptions): Promise<RunningService> {
   const duration = new Histogram({ name: 'jinbao_serve_request_duration_seconds', help: 'Time to answer a request', labelNames: ['route'], buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5], registers: [registry] });
   const problems = new Counter({ name: 'jinbao_acme_problems_total', help: 'ACME requests refused, by RFC 8555 error type', labelNames: ['type'], registers: [registry] });
   const issued = new Counter({ name: 'jinbao_acme_certificates_issued_total', help: 'Certificates issued through ACME finalize', registers: [registry] });
+  // with --workers N, /metrics sums every worker's (the primary collects them)
+  const metrics = cluster.isWorker ? clusterMetrics(registry) : () => registry.metrics();
   const maxBody = o.maxBodyBytes ?? 64 * 1024;
   let draining = false;
   let inFlight = 0;
@@ -129,7 +133,7 @@ export async function startService(o: ServiceOptions): Promise<RunningService> {
         return void send(res, 503, { 'content-type': 'text/plain' }, 'not ready: the state store does not answer\n');
       }
     }
-    if (path === '/metrics') return void send(res, 200, { 'content-type': registry.contentType }, await registry.metrics());
+    if (path === '/metrics') return void send(res, 200, { 'content-type': registry.contentType }, await metrics());
     if (path === '/acme' || path.startsWith('/acme/')) {
       let body: Buffer;
       try {

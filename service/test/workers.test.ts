@@ -5,6 +5,7 @@
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
+import { get } from 'node:https';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../bin/testkit.js';
@@ -101,6 +102,20 @@ describe('jinbao serve --workers 2', () => {
       expect(r.out).toContain('Response verify OK');
       expect(r.out, `after revocation #${i}`).toMatch(/staff\.pem: revoked/);
     }
+  });
+
+  it('GIVEN the OCSP requests above, answered by either worker, THEN /metrics (from whichever worker) counts all 18', async () => {
+    const https = /listening on (https:\/\/127\.0\.0\.1:\d+)/.exec(stdout)![1]!;
+    const text = await new Promise<string>((done, fail) =>
+      get(`${https}/metrics`, { rejectUnauthorized: false }, (res) => {
+        let body = '';
+        res.on('data', (b: Buffer) => (body += b.toString()));
+        res.on('end', () => done(body));
+      }).on('error', fail),
+    );
+    expect(text).not.toContain("this worker's metrics only");
+    const ocsp = text.split('\n').filter((l) => l.startsWith('jinbao_serve_requests_total{route="ocsp"'));
+    expect(ocsp.reduce((n, l) => n + Number(l.split(' ').pop()), 0), ocsp.join('\n')).toBe(18);
   });
 
   it('GIVEN SIGTERM THEN the primary stops the workers and exits 0', async () => {
