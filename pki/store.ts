@@ -240,6 +240,12 @@ export const PKI_MIGRATIONS: readonly SqlMigration[] = [
     `,
     },
   },
+  {
+    description: 'Index of active certificates by site and staff number, so the staff KPI finds each person\'s certificate with one index probe at a million certificates',
+    up: `
+      CREATE INDEX pki_certificates_staff ON pki_certificates (site, staff_number, status) WHERE staff_number IS NOT NULL;
+    `,
+  },
 ];
 
 /** Canonical serial form: lowercase hex, no separators or "0x", no leading zero bytes. */

@@ -254,3 +254,21 @@ describe.each(stateBackends(() => server))('the certificate store on $name', ({ 
     });
   });
 });
+
+describe('the certificate store on SQLite: looking a person up', () => {
+  it('GIVEN the latest schema WHEN a person\'s active certificate is looked up by site and staff number THEN one index probe answers, not a scan of the site\'s certificates', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'jinbao-pki-staff-index-'));
+    const db = await openDatabase(dir);
+    try {
+      await db.migrate('pki', PKI_MIGRATIONS);
+      const plan = await db.query<{ detail: string }>(
+        "EXPLAIN QUERY PLAN SELECT 1 FROM pki_certificates WHERE site = $1 AND staff_number = $2 AND status = 'active' AND profile IN ('staff-auth', 'staff-sign')",
+        ['440100', 'GD-0001'],
+      );
+      expect(plan.map((r) => r.detail).join('\n')).toContain('USING INDEX pki_certificates_staff (site=? AND staff_number=? AND status=?)');
+    } finally {
+      await db.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
