@@ -135,6 +135,17 @@ describe('errors in each language', () => {
     expect(en.stderr).toContain("error: too many arguments for 'kpi'. Expected 0 arguments but got 1.");
   });
 
+  it("no English sentence in commander's failures under zh_CN; the same failures in English are caught by the detector", async () => {
+    const failing = [['up', '--jsn'], ['up', '--out'], ['kpi', 'extra'], ['inventroy'], ['pki', 'issue']];
+    for (const argv of failing) {
+      const zh = await runCli(argv, ZH);
+      expect(zh.code, argv.join(' ')).toBe(2);
+      expect(englishLines(zh.stderr), argv.join(' ')).toEqual([]);
+      const en = await runCli(argv, {});
+      expect(englishLines(en.stderr).length, argv.join(' ')).toBeGreaterThan(0);
+    }
+  });
+
   it('a bad option value (lib/options.ts) is said in Chinese with the same facts, exit 2, nothing on stdout', async () => {
     const state = freshState();
     const zh = await runCli(['--state', state, 'comply', '--format', 'xml'], ZH);
