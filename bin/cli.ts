@@ -5,12 +5,13 @@ import { packageVersion } from '../lib/package-info.js';
 import { COMMANDS } from './commands/index.js';
 import { runRemote } from './client.js';
 import { Context, type GlobalOptions, type Io } from './context.js';
-import { CLI, localizeHelp, translateCommanderError } from './help.js';
+import { CLI, localizeHelp, recordCommanderFailures, translateCommanderError, type CommanderFailures } from './help.js';
 import type { CommandAction, Runner } from './runner.js';
 
 /** Build the `jinbao` program; `exitCode` receives the command's result; help and parse errors speak `lang`. */
 export function buildProgram(io: Io, result: { exitCode: number }, lang: Lang = 'en'): Command {
   const program = new Command('jinbao');
+  let failures: CommanderFailures | undefined;
   program
     .description(
       'Operations suite for the Golden Security (金保) national data-center fabric:\n' +
@@ -30,7 +31,7 @@ export function buildProgram(io: Io, result: { exitCode: number }, lang: Lang = 
     .configureOutput({
       writeOut: (s) => io.stdout.write(s),
       writeErr: (s) => io.stderr.write(s),
-      outputError: (s, write) => write(translateCommanderError(s, lang)),
+      outputError: (s, write) => write(translateCommanderError(s, lang, failures?.take())),
     })
     .exitOverride()
     .addHelpText(
@@ -66,6 +67,7 @@ Docs: docs/architecture.md, docs/inventory.md, docs/cli.md`,
   for (const register of COMMANDS) register(program, run);
   for (const c of program.commands) c.exitOverride().configureOutput(program.configureOutput());
   localizeHelp(program, lang);
+  if (lang !== 'en') failures = recordCommanderFailures(program);
   return program;
 }
 

@@ -166,33 +166,88 @@ export function localizeHelp(program: Command, lang: Lang): void {
   }
 }
 
-/** Commander's parse errors, by their English wording (commander gives the text only): pattern and catalogue key. */
-const COMMANDER_ERRORS: readonly (readonly [RegExp, string])[] = [
-  [/^error: unknown option '(?<flag>[^']+)'/, 'unknownOption'],
-  [/^error: unknown command '(?<name>[^']+)'/, 'unknownCommand'],
-  [/^error: missing required argument '(?<name>[^']+)'/, 'missingArgument'],
-  [/^error: option '(?<flags>[^']+)' argument missing/, 'optionMissingArgument'],
-  [/^error: required option '(?<flags>[^']+)' not specified/, 'missingMandatoryOption'],
-  [/^error: too many arguments(?: for '(?<command>[^']+)')?\. Expected (?<expected>\d+) arguments? but got (?<got>\d+)\./, 'excessArguments'],
+/** A commander parse failure as data: the error code commander raises, the catalogue key and its parameters. */
+export interface CommanderFailure {
+  readonly code: string;
+  readonly key: string;
+  readonly params: Readonly<Record<string, string>>;
+}
+
+/** Records the failure commander is about to report, from the arguments of the method that reports it. */
+export interface CommanderFailures {
+  /** The failure behind the error commander just raised (matched by its code), once; undefined when none was recorded. */
+  take(): CommanderFailure | undefined;
+}
+
+type Capture = (cmd: Command, ...args: never[]) => Record<string, string>;
+
+/** Commander's methods that report a parse failure, with what each knows: method, error code, catalogue key, parameters. */
+const COMMANDER_FAILURES: readonly (readonly [string, string, string, Capture])[] = [
+  ['unknownOption', 'commander.unknownOption', 'unknownOption', (_c, flag: string) => ({ flag })],
+  ['unknownCommand', 'commander.unknownCommand', 'unknownCommand', (c) => ({ name: c.args[0] ?? '' })],
+  ['missingArgument', 'commander.missingArgument', 'missingArgument', (_c, name: string) => ({ name })],
+  ['optionMissingArgument', 'commander.optionMissingArgument', 'optionMissingArgument', (_c, o: Option) => ({ flags: o.flags })],
+  ['missingMandatoryOptionValue', 'commander.missingMandatoryOptionValue', 'missingMandatoryOption', (_c, o: Option) => ({ flags: o.flags })],
+  [
+    '_excessArguments',
+    'commander.excessArguments',
+    'excessArguments',
+    (c, received: readonly string[]) => ({ command: c.parent ? c.name() : '', expected: String(c.registeredArguments.length), got: String(received.length) }),
+  ],
+];
+
+/**
+ * Wrap, on every command of `program`, the commander methods that report parse failures so the failure is kept as
+ * data (the English text commander prints is untouched); `take()` hands it to the error output.
+ */
+export function recordCommanderFailures(program: Command): CommanderFailures {
+  let recorded: CommanderFailure | undefined;
+  let raised: string | undefined;
+  for (const cmd of allCommands(program)) {
+    const methods = cmd as unknown as Record<string, (...args: unknown[]) => unknown>;
+    for (const [method, code, key, capture] of COMMANDER_FAILURES) {
+      const original = methods[method]!;
+      methods[method] = function (this: Command, ...args: unknown[]) {
+        recorded = { code, key, params: (capture as (c: Command, ...a: unknown[]) => Record<string, string>)(this, ...args) };
+        return original.apply(this, args);
+      };
+    }
+    const error = methods.error!;
+    methods.error = function (this: Command, ...args: unknown[]) {
+      raised = (args[1] as { code?: string } | undefined)?.code;
+      return error.apply(this, args);
+    };
+  }
+  return {
+    take() {
+      const failure = recorded !== undefined && recorded.code === raised ? recorded : undefined;
+      recorded = raised = undefined;
+      return failure;
+    },
+  };
+}
+
+/**
+ * Commander builds these two messages inside its own parsing (no method receives their parts), so their facts are
+ * read back from its wording: pattern and catalogue key.
+ */
+const COMMANDER_COMPOSED_ERRORS: readonly (readonly [RegExp, string])[] = [
   [/^error: option '(?<flags>[^']+)' argument '(?<value>[^']*)' is invalid\.\s*(?<reason>.*)$/s, 'invalidOptionArgument'],
   [/^error: (?<a>.+) cannot be used with (?<b>.+)$/, 'conflictingOption'],
 ];
 
 /**
- * A commander error line in `lang`: the known messages from the catalogue, with commander's
- * "Did you mean" suggestion; anything else as commander wrote it.
+ * A commander error in `lang`: from the recorded `failure` when there is one, else the two composed messages; commander's
+ * "Did you mean" suggestion follows; anything else as commander wrote it. English is commander's text, unchanged.
  */
-export function translateCommanderError(text: string, lang: Lang): string {
+export function translateCommanderError(text: string, lang: Lang, failure?: CommanderFailure): string {
   if (lang === 'en') return text;
   const t = translator(lang, CLI);
   const [, body = text, suggestion] = /^([\s\S]*?)(?:\n\(Did you mean (?:one of )?(.+)\?\))?\n?$/.exec(text) ?? [];
-  for (const [pattern, key] of COMMANDER_ERRORS) {
-    const m = pattern.exec(body);
-    if (!m) continue;
-    const params: Record<string, string> = { command: '', ...m.groups };
-    let line = t(`commander.${key}${key === 'excessArguments' && params.command ? 'For' : ''}`, params);
-    if (suggestion) line += `\n${t('commander.didYouMean', { list: suggestion })}`;
-    return `${line}\n`;
-  }
-  return text;
+  const found = failure ?? COMMANDER_COMPOSED_ERRORS.map(([pattern, key]) => ({ key, params: pattern.exec(body)?.groups })).find((f) => f.params !== undefined);
+  if (found === undefined) return text;
+  const params: Record<string, string> = { command: '', ...found.params };
+  let line = t(`commander.${found.key}${found.key === 'excessArguments' && params.command ? 'For' : ''}`, params);
+  if (suggestion) line += `\n${t('commander.didYouMean', { list: suggestion })}`;
+  return `${line}\n`;
 }

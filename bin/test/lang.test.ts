@@ -112,12 +112,38 @@ describe('errors in each language', () => {
     expect(missing.stderr).toBe('错误：选项“--out <dir>”缺少取值\n（运行时加 --help 查看用法）\n');
   });
 
-  it("commander's other errors are translated by their wording, and an unknown wording passes through", () => {
-    expect(translateCommanderError("error: missing required argument 'file'\n", 'zh-CN')).toBe('错误：缺少必需的参数“file”\n');
-    expect(translateCommanderError("error: too many arguments for 'kpi'. Expected 0 arguments but got 1.\n", 'zh-CN')).toBe('错误：“kpi”的参数过多，应为 0 个，实际为 1 个。\n');
-    expect(translateCommanderError("error: required option '--site <id>' not specified\n", 'zh-CN')).toBe('错误：未指定必需的选项“--site <id>”\n');
+  it("commander's errors are built from the failure it reported, not from its English wording", () => {
+    const failure = (code: string, key: string, params: Record<string, string>) => ({ code, key, params });
+    expect(translateCommanderError('any text\n', 'zh-CN', failure('commander.missingArgument', 'missingArgument', { name: 'file' }))).toBe('错误：缺少必需的参数“file”\n');
+    expect(translateCommanderError('any text\n', 'zh-CN', failure('commander.excessArguments', 'excessArguments', { command: 'kpi', expected: '0', got: '1' }))).toBe('错误：“kpi”的参数过多，应为 0 个，实际为 1 个。\n');
+    expect(translateCommanderError('any text\n', 'zh-CN', failure('commander.missingMandatoryOptionValue', 'missingMandatoryOption', { flags: '--site <id>' }))).toBe('错误：未指定必需的选项“--site <id>”\n');
+    // without the recorded failure the English wording is not guessed at
+    expect(translateCommanderError("error: missing required argument 'file'\n", 'zh-CN')).toBe("error: missing required argument 'file'\n");
     expect(translateCommanderError('error: something new\n', 'zh-CN')).toBe('error: something new\n');
-    expect(translateCommanderError("error: unknown command 'x'\n", 'en')).toBe("error: unknown command 'x'\n");
+    expect(translateCommanderError("error: unknown command 'x'\n", 'en', failure('commander.unknownCommand', 'unknownCommand', { name: 'x' }))).toBe("error: unknown command 'x'\n");
+  });
+
+  it('missing arguments, excess arguments and unknown commands are said in Chinese by the CLI, English unchanged', async () => {
+    const excess = await runCli(['kpi', 'extra'], ZH);
+    expect(excess.code).toBe(2);
+    expect(excess.stderr).toContain('错误：“kpi”的参数过多，应为 0 个，实际为 1 个。');
+    const unknown = await runCli(['inventroy'], ZH);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain('错误：未知命令“inventroy”');
+    expect(unknown.stderr).toContain('（您是不是要输入 inventory？）');
+    const en = await runCli(['kpi', 'extra'], {});
+    expect(en.stderr).toContain("error: too many arguments for 'kpi'. Expected 0 arguments but got 1.");
+  });
+
+  it("no English sentence in commander's failures under zh_CN; the same failures in English are caught by the detector", async () => {
+    const failing = [['up', '--jsn'], ['up', '--out'], ['kpi', 'extra'], ['inventroy'], ['pki', 'issue']];
+    for (const argv of failing) {
+      const zh = await runCli(argv, ZH);
+      expect(zh.code, argv.join(' ')).toBe(2);
+      expect(englishLines(zh.stderr), argv.join(' ')).toEqual([]);
+      const en = await runCli(argv, {});
+      expect(englishLines(en.stderr).length, argv.join(' ')).toBeGreaterThan(0);
+    }
   });
 
   it('a bad option value (lib/options.ts) is said in Chinese with the same facts, exit 2, nothing on stdout', async () => {
