@@ -138,6 +138,8 @@ describe.skipIf(missing !== undefined)('two jinbao serve processes on one Postgr
     const before = finalizeLines(procs.find((p) => p.name === 'B')!).length;
     const fin = await c.finalize(ready, p256Csr([NAMES[1]!]).der);
     expect(fin.status, fin.body.toString()).toBe(200);
+    // the access-log line is written once the answer has gone: wait for it to cross the pipe
+    await waitUntil(() => finalizeLines(procs.find((p) => p.name === 'B')!).length > before, 'B to log the finalize', { timeoutMs: 10_000 });
     expect(finalizeLines(procs.find((p) => p.name === 'B')!).length).toBe(before + 1);
     route = 'A';
     const done = await c.pollOrder(order.url, (s) => s === 'valid' || s === 'invalid');
@@ -159,6 +161,7 @@ describe.skipIf(missing !== undefined)('two jinbao serve processes on one Postgr
     turn = 0;
     const answers = await Promise.all(bodies.map((b) => c.postRaw(order.finalize, b)));
     route = 'A';
+    await waitUntil(() => finalizeLines(procs[0]!).length + finalizeLines(procs[1]!).length >= finA + 2, 'both finalizes logged', { timeoutMs: 10_000 });
     expect(finalizeLines(procs[0]!).length + finalizeLines(procs[1]!).length).toBe(finA + 2);
     expect(procs.every((p) => finalizeLines(p).length > 0)).toBe(true);
     expect(answers.map((a) => a.status).sort()).toEqual([200, 403]);
