@@ -180,6 +180,12 @@ export async function startServe(ctx: OpsContext, r: ServeRequest & { readonly q
     } catch (err) {
       r.log({ at: new Date().toISOString(), level: 'error', msg: 'ACME sweep failed', error: (err as Error)?.message, stack: (err as Error)?.stack });
     }
+    try {
+      const retired = await pki.retireFinishedCas();
+      if (retired.length) r.log({ at: new Date().toISOString(), level: 'info', msg: 'CAs retired: their last certificate has expired', cas: retired });
+    } catch (err) {
+      r.log({ at: new Date().toISOString(), level: 'error', msg: 'CA retirement sweep failed', error: (err as Error)?.message, stack: (err as Error)?.stack });
+    }
   };
   let sweeper: NodeJS.Timeout | undefined;
   if (r.sweep !== false) {

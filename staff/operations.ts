@@ -286,16 +286,16 @@ export function parseWithin(value: string): number {
   return Number(m[1]);
 }
 
-/** Active staff certificates under an active CA whose validity ends within `days` from `now`, soonest first. */
+/** Active staff certificates under an unrevoked CA (active or retiring) whose validity ends within `days` from `now`, soonest first. */
 export async function expiringStaffCertificates(state: StateAccess, opts: { readonly days: number; readonly site?: string; readonly now?: Date }): Promise<ExpiringCertificate[]> {
   const now = opts.now ?? new Date();
   const until = new Date(now.getTime() + opts.days * 86_400_000);
   const db = await state.database();
   const staff = await openStaff(state);
   const pki = await PkiStore.open(db, state.stateDir);
-  const activeCas = new Set((await pki.listCas()).filter((c) => c.status === 'active').map((c) => c.id));
+  const liveCas = new Set((await pki.listCas()).filter((c) => c.status !== 'revoked').map((c) => c.id));
   const certs = (await pki.listCertificates({ status: 'active', validAt: now, expiringBefore: until, ...(opts.site !== undefined ? { site: opts.site } : {}) })).filter(
-    (c) => STAFF_PROFILES.includes(c.profile) && c.staffNumber !== null && activeCas.has(c.caId) && c.notAfter.getTime() <= until.getTime(),
+    (c) => STAFF_PROFILES.includes(c.profile) && c.staffNumber !== null && liveCas.has(c.caId) && c.notAfter.getTime() <= until.getTime(),
   );
   const withRoster = await staff.sitesWithRoster();
   const rosters = new Map<string, Map<string, RosterEntry>>();
