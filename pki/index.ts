@@ -64,7 +64,7 @@ export {
   type KeyBackends,
 } from './ca.js';
 export { DEFAULT_PASSPHRASE_ENV, DEMO_PASSPHRASE_WARNING, demoPassphrase, ensureDemoPassphrase, resolvePassphrase, type PassphraseRequest, type PassphraseSource } from './passphrase.js';
-export { EXT, EXTENDED_KEY_USAGES, certificateKeyId, certificateParts, formatName, fromPem, nameFromPkijs, signatureAlgorithmDer, toPem, type DistinguishedName } from './x509.js';
+export { EXT, EXTENDED_KEY_USAGES, certificateKeyId, certificateParts, formatName, fromPem, nameFromPkijs, parseSubject, signatureAlgorithmDer, subjectText, toPem, type DistinguishedName } from './x509.js';
 export { DEFAULT_DISTRIBUTION, PROFILES, PROFILE_NAMES, keyUsageFor, normalizeDistributionBase, urlsFor, organizationOf, profileByName, type KeyUsageByKey, type Profile, type ProfileName } from './profiles.js';
 export { Issuer, validIdentityCode, type IssueRequest, type Issued, type IssuerOptions } from './pipeline.js';
 export { parseCsr, verifyCsrSignature, type ParsedCsr } from './csr.js';

@@ -893,6 +893,20 @@ export class PkiStore {
     return (await this.setting(DISTRIBUTION_BASE_SETTING)) ?? DEFAULT_DISTRIBUTION.base;
   }
 
+  /**
+   * The https:// URL `jinbao serve` was last started with (`--public-url`): where enrollment
+   * stations and holders reach CMP (`<url>/cmp/<site>`) and ACME. Undefined before a service was
+   * started with one.
+   */
+  async servicePublicUrl(): Promise<string | undefined> {
+    return this.setting(SERVICE_URL_SETTING);
+  }
+
+  /** Record the service's public URL (every start with --public-url; the latest wins). */
+  async recordServicePublicUrl(url: string): Promise<void> {
+    await this.db.run('INSERT INTO pki_settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET value = excluded.value', [SERVICE_URL_SETTING, url]);
+  }
+
   /** Set `name` unless it is set; returns the value the store holds afterwards (the first writer's). */
   async initSetting(name: string, value: string): Promise<string> {
     await this.db.run('INSERT INTO pki_settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING', [name, value]);
@@ -925,6 +939,9 @@ async function importLegacyKeyFiles(pki: PkiStore): Promise<void> {
   const demo = legacyDemoPassphraseFile(pki.stateDir);
   if (existsSync(demo) && (await pki.setting(DEMO_PASSPHRASE_SETTING)) === undefined) await pki.initSetting(DEMO_PASSPHRASE_SETTING, readFileSync(demo, 'utf8').trim());
 }
+
+/** The pki_settings row that holds the public URL of the certificate service (`servicePublicUrl`). */
+export const SERVICE_URL_SETTING = 'service-public-url';
 
 /** The pki_settings row that holds the demo hierarchy's passphrase (`jinbao up` without one). */
 export const DEMO_PASSPHRASE_SETTING = 'demo-passphrase';

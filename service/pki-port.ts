@@ -186,7 +186,7 @@ export class PkiPort implements AcmeCertificateAuthority, CmpCertificateAuthorit
 
   async holder(serial: string): Promise<CmpHolder | undefined> {
     const c = await this.pki.findCertificate(normalizeSerial(serial));
-    return c ? { serial: c.serial, status: c.status, der: c.der, site: c.site, profile: c.profile, subject: c.subject, caId: c.caId, notBefore: c.notBefore, notAfter: c.notAfter } : undefined;
+    return c ? { serial: c.serial, status: c.status, der: c.der, site: c.site, profile: c.profile, subject: c.subject, staffNumber: c.staffNumber, caId: c.caId, notBefore: c.notBefore, notAfter: c.notAfter } : undefined;
   }
 
   /**
@@ -359,6 +359,11 @@ export class PkiPort implements AcmeCertificateAuthority, CmpCertificateAuthorit
     for (const ca of await this.pki.listCas()) if (ca.status !== 'retired') authorities.push(ocspAuthority(ca.id, ca.der, await this.signerOf(ca.id)));
     const make = (a: OcspAuthority[]) => new OcspResponder({ authorities: a, registry: this.pki, validitySeconds: this.opts.ocspValiditySeconds ?? 3600 });
     return { all: make(authorities), byCa: new Map(authorities.map((a) => [a.caId, make([a])])) };
+  }
+
+  /** Remember the URL clients reach the service at, for what is handed out elsewhere (CMP URLs of enrollment stations). */
+  recordPublicUrl(url: string): Promise<void> {
+    return this.pki.recordServicePublicUrl(url);
   }
 
   /** The hierarchy's own distribution base (pki init --distribution-base): what its CA certificates name. */
