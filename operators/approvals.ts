@@ -142,7 +142,7 @@ export interface DualControl {
 
 /**
  * Whether `command` (its path, e.g. `pki revoke`) with the options in `rest` is a CA-level or
- * policy-level operation: creating (pki init) or replacing (pki replace-ca) a CA, revoking one
+ * policy-level operation: creating (pki init), replacing (pki replace-ca) or rolling over (pki rollover-ca) a CA, revoking one
  * (pki revoke --ca), adding an administrator (operator add --role *-admin), removing an operator
  * (an administrator: the caller checks the role), changing the approval policy.
  */
@@ -151,6 +151,7 @@ export function dualControlOf(command: string, rest: readonly string[]): DualCon
   switch (command) {
     case 'pki init':
     case 'pki replace-ca':
+    case 'pki rollover-ca':
       return security();
     case 'pki revoke':
       return optionValue(rest, '--ca') !== undefined ? security() : undefined;

@@ -6,7 +6,7 @@ import { recordAudit } from '../lib/audit.js';
 import type { StateAccess } from '../lib/context.js';
 import { inputError } from '../lib/i18n/index.js';
 import { bitString, integer, oid, seq, set, signatureAlgorithm, tlv } from '../pki/der.js';
-import { openCaSigner, type CaSigner } from '../pki/index.js';
+import { caKeyInUse, openCaSigner, type CaSigner } from '../pki/index.js';
 import { issueCertificate, openPki, revokeCertificate } from '../pki/operations.js';
 import { checkCeremonyCounts, formatShare, splitSecret, type Ceremony } from './ceremony.js';
 import { generatePassword, hashPassword } from './credentials.js';
@@ -216,7 +216,7 @@ export interface SplitRequest {
 }
 
 /**
- * `jinbao ceremony split`: check the passphrase opens every active CA key (useless shares are worse
+ * `jinbao ceremony split`: check the passphrase opens every CA key in use (active or retiring) (useless shares are worse
  * than none), split it, write one file per custodian (mode 0600, never over an existing one) and
  * record the ceremony (counts and share hashes) with its audit entry. A failure writes nothing.
  */
@@ -224,7 +224,7 @@ export async function splitPassphrase(state: StateAccess, r: SplitRequest): Prom
   checkCeremonyCounts(r.shares, r.threshold);
   const pki = await openPki(state);
   try {
-    for (const ca of await pki.listCas()) if (ca.status === 'active') await openCaSigner(pki, ca.id, r.passphrase);
+    for (const ca of await pki.listCas()) if (caKeyInUse(ca)) await openCaSigner(pki, ca.id, r.passphrase);
   } catch (err) {
     throw inputError(OPERATORS_MESSAGES, 'ceremony.wrongPassphrase', { reason: (err as Error).message }, { cause: err });
   }
@@ -262,14 +262,14 @@ export async function currentCeremony(state: StateAccess): Promise<Ceremony> {
 }
 
 /**
- * Every active CA key opened with `passphrase` (what unsealing checks the rebuilt secret with), by
+ * Every CA key in use (active or retiring) opened with `passphrase` (what unsealing checks the rebuilt secret with), by
  * CA id; undefined when one does not open. The service keeps the signers: each key is opened once.
  */
 export async function passphraseOpensCaKeys(state: StateAccess, passphrase: string): Promise<Map<string, CaSigner> | undefined> {
   const pki = await openPki(state);
   const signers = new Map<string, CaSigner>();
   try {
-    for (const ca of await pki.listCas()) if (ca.status === 'active') signers.set(ca.id, await openCaSigner(pki, ca.id, passphrase));
+    for (const ca of await pki.listCas()) if (caKeyInUse(ca)) signers.set(ca.id, await openCaSigner(pki, ca.id, passphrase));
     return signers;
   } catch {
     return undefined;

@@ -12,7 +12,7 @@ const READ = ['inventory show', 'inventory validate', 'kpi', 'pki list', 'pki sh
 /** Deciding on dual-controlled requests; which requests an operator may decide is the request's rule (operators/approvals.ts). */
 const APPROVALS = ['approvals request', 'approvals approve', 'approvals reject'];
 export const PERMISSIONS: Readonly<Record<Role, readonly string[]>> = {
-  'security-admin': [...READ, 'pki issue', 'pki revoke', 'pki crl', 'acme eab create', 'acme eab list', 'operator add', 'operator suspend', 'operator resume', 'operator remove', 'operator unlock', 'operator password', 'pki replace-ca', 'seal', ...APPROVALS],
+  'security-admin': [...READ, 'pki issue', 'pki revoke', 'pki crl', 'acme eab create', 'acme eab list', 'operator add', 'operator suspend', 'operator resume', 'operator remove', 'operator unlock', 'operator password', 'pki replace-ca', 'pki rollover-ca', 'seal', ...APPROVALS],
   'system-admin': [...READ, 'ipam', 'manifests', 'synth', 'plan', 'apply', 'wan render', 'wan keys', 'wan import-key', 'wan check'],
   'audit-admin': ['audit verify', 'audit export', 'comply', 'report', 'kpi', 'state status', 'operator list', 'operator show', 'approvals list', 'approvals show', 'approvals policy'],
   'dr-coordinator': [...READ, 'drill plan', 'drill run', 'drill abort', 'drill list', 'drill report', 'drill verify-report'],

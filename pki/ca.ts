@@ -127,6 +127,8 @@ async function createCa(
     revocationReason: null,
     revocationSeq: null,
     replaces: null,
+    retiringAt: null,
+    retiredAt: null,
     createdAt: spec.now,
   };
   return record;
@@ -295,10 +297,8 @@ export async function successorIdentity(pki: PkiStore, ca: CaRecord): Promise<{ 
 }
 
 /**
- * Why `id` cannot be replaced, or its record. Only a revoked issuing CA without a successor can:
- * a planned rollover of an active CA is refused because the store knows no "retiring" state in
- * which the old CA keeps its certificates valid but issues nothing, and two active CAs for one
- * purpose would leave `--ca` users and OCSP deployments guessing which one signs.
+ * Why `id` cannot be replaced, or its record. Only a revoked issuing CA without a successor can;
+ * an active CA is rolled over instead (`rolloverCa`), which keeps its certificates valid.
  */
 async function replaceable(pki: PkiStore, id: string, q: Queryable = pki.db): Promise<CaRecord> {
   const ca = await pki.getCa(id, q);
@@ -317,10 +317,102 @@ async function replaceable(pki: PkiStore, id: string, q: Queryable = pki.db): Pr
   }
   if (ca.status !== 'revoked') {
     throw new InputError(
-      `CA ${id}: got an active CA, want a revoked one; replace-ca recovers from a compromised issuing CA. Revoke it first (jinbao pki revoke --ca ${id} --reason cACompromise), or keep using it: a planned rollover that leaves its certificates valid is not supported`,
+      `CA ${id}: got a${ca.status === 'active' ? 'n' : ''} ${ca.status} CA, want a revoked one; replace-ca recovers from a compromised issuing CA. Revoke it first (jinbao pki revoke --ca ${id} --reason cACompromise)${ca.status === 'active' ? `, or, for a planned change that keeps its certificates valid, roll it over: jinbao pki rollover-ca --ca ${id}` : ''}`,
     );
   }
   return ca;
+}
+
+/**
+ * Why `id` cannot be rolled over, or its record. Only an active issuing CA without a successor
+ * can: a revoked one is replaced (`replaceCa`), a retiring or retired one has its successor.
+ */
+async function rollable(pki: PkiStore, id: string, q: Queryable = pki.db): Promise<CaRecord> {
+  const ca = await pki.getCa(id, q);
+  if (!ca) {
+    if (!(await pki.getCa(ROOT_CA_ID, q))) await requireRootCa(pki);
+    throw inputError(PKI_MESSAGES, 'rollover.unknown', { id, known: (await pki.listCas(q)).filter((c) => c.role === 'issuing' && c.status === 'active').map((c) => c.id).join(', ') });
+  }
+  if (ca.parentId === null) throw inputError(PKI_MESSAGES, 'rollover.root', { id });
+  const successor = await pki.successorOf(id, q);
+  if (successor) throw inputError(PKI_MESSAGES, 'rollover.hasSuccessor', { id, successor: successor.id, created: successor.createdAt.toISOString(), status: successor.status });
+  if (ca.status === 'revoked') throw inputError(PKI_MESSAGES, 'rollover.revoked', { id });
+  if (ca.status !== 'active') throw inputError(PKI_MESSAGES, 'rollover.notActive', { id, status: ca.status });
+  return ca;
+}
+
+/**
+ * A new CA in `old`'s line: signed by the same parent, same purpose, site and algorithm, a new key
+ * in the same backend (the same PKCS#11 token when the old key was on one), a fresh serial and the
+ * next id of the line (`successorIdentity`). Not recorded yet.
+ */
+async function successorOf(pki: PkiStore, old: CaRecord, passphrase: string, opts: { now?: Date; backends?: KeyBackends }): Promise<{ parent: CaRecord; successor: CaRecord }> {
+  const parent = (await pki.getCa(old.parentId!))!;
+  const backend = backendOf(pki, old, opts.backends);
+  if (!backend) throw new JinbaoError(`CA ${old.id} kept its key in the "${old.keyBackend}" backend, which this jinbao does not know; want "software" or "pkcs11"`);
+  const parentSigner = await openCaSigner(pki, parent.id, passphrase, opts.backends);
+  const next = await successorIdentity(pki, old);
+  const created = await createCa(
+    backend,
+    passphrase,
+    { id: next.id, purpose: old.purpose, site: old.site, subject: next.subject, algorithm: old.algorithm, validityDays: ISSUING_VALIDITY_DAYS, now: opts.now ?? new Date() },
+    { record: parent, signer: parentSigner, distributionBase: await pki.distributionBase() },
+  );
+  return { parent, successor: { ...created, replaces: old.id } };
+}
+
+function successorDetails(old: CaRecord, parent: CaRecord, successor: CaRecord): Record<string, unknown> {
+  return {
+    predecessor: old.id,
+    predecessorSerial: old.serial,
+    successor: successor.id,
+    serial: successor.serial,
+    parentId: parent.id,
+    purpose: successor.purpose,
+    site: successor.site,
+    algorithm: successor.algorithm,
+    subject: successor.subject,
+    keyBackend: successor.keyBackend,
+    notAfter: successor.notAfter.toISOString(),
+  };
+}
+
+export interface RolledOverCa {
+  /** The CA rolled over, now retiring. */
+  readonly retiring: CaRecord;
+  readonly successor: CaRecord;
+}
+
+/**
+ * Planned rollover of an active issuing CA (one nearing the end of its validity, or whose key has
+ * served long enough): a successor is created as `replaceCa` creates one, and in the same
+ * transaction the old CA becomes `retiring`. From then on every lookup by the old id's line
+ * (`PkiStore.currentCa`) finds the successor, so issuance, CMP, ACME and renewals move to it; the
+ * retiring CA issues nothing (the pipeline and the store's commit refuse it) but keeps signing its
+ * CRLs and OCSP answers, so relying parties see no change, until its last certificate has expired
+ * (`PkiStore.retireFinishedCas` then makes it `retired`). Refused (InputError, audited): unknown
+ * ids, the root, a CA that is not active, a CA that already has a successor.
+ */
+export async function rolloverCa(pki: PkiStore, id: string, passphrase: string, opts: { now?: Date; actor?: string; backends?: KeyBackends } = {}): Promise<RolledOverCa> {
+  const old = await refusalAudited(pki, 'pki.ca.rollover', id, opts.actor, () => rollable(pki, id));
+  const now = opts.now ?? new Date();
+  let made: { parent: CaRecord; successor: CaRecord };
+  try {
+    made = await successorOf(pki, old, passphrase, { now, ...(opts.backends ? { backends: opts.backends } : {}) });
+  } catch (err) {
+    // A concurrent rollover that won holds the successor's key label: report that, not the key clash.
+    if (await pki.successorOf(id)) await refusalAudited(pki, 'pki.ca.rollover', id, opts.actor, () => rollable(pki, id));
+    throw err;
+  }
+  const { parent, successor } = made;
+  await pki.refusalsAudited('pki.ca.rollover', id, opts.actor, async (tx) => {
+    // Checked again inside the write: a concurrent rollover, replacement or revocation may have won meanwhile.
+    await rollable(pki, id, tx);
+    await pki.insertCa(tx, successor);
+    await tx.run("UPDATE pki_cas SET status = 'retiring', retiring_at = $1 WHERE id = $2 AND status = 'active'", [now.toISOString(), id]);
+    await appendAudit(tx, { action: 'pki.ca.rollover', outcome: 'ok', subject: id, actor: opts.actor, details: { ...successorDetails(old, parent, successor), lastCertificateExpiry: (await pki.lastCertificateExpiry(id, tx))?.toISOString() ?? null } });
+  });
+  return { retiring: (await pki.getCa(id))!, successor: (await pki.getCa(successor.id))! };
 }
 
 export interface ReplacedCa {
@@ -340,48 +432,21 @@ export interface ReplacedCa {
  */
 export async function replaceCa(pki: PkiStore, id: string, passphrase: string, opts: { now?: Date; actor?: string; backends?: KeyBackends } = {}): Promise<ReplacedCa> {
   const old = await refusalAudited(pki, 'pki.ca.replace', id, opts.actor, () => replaceable(pki, id));
-  const parent = (await pki.getCa(old.parentId!))!;
-  const backend = backendOf(pki, old, opts.backends);
-  if (!backend) throw new JinbaoError(`CA ${id} kept its key in the "${old.keyBackend}" backend, which this jinbao does not know; want "software" or "pkcs11"`);
-  const parentSigner = await openCaSigner(pki, parent.id, passphrase, opts.backends);
-  const next = await successorIdentity(pki, old);
-  let created: CaRecord;
+  let made: { parent: CaRecord; successor: CaRecord };
   try {
-    created = await createCa(
-      backend,
-      passphrase,
-      { id: next.id, purpose: old.purpose, site: old.site, subject: next.subject, algorithm: old.algorithm, validityDays: ISSUING_VALIDITY_DAYS, now: opts.now ?? new Date() },
-      { record: parent, signer: parentSigner, distributionBase: await pki.distributionBase() },
-    );
+    made = await successorOf(pki, old, passphrase, { ...(opts.now ? { now: opts.now } : {}), ...(opts.backends ? { backends: opts.backends } : {}) });
   } catch (err) {
     // A concurrent replace-ca that won holds the successor's key label: report that, not the key clash.
     if (await pki.successorOf(id)) await refusalAudited(pki, 'pki.ca.replace', id, opts.actor, () => replaceable(pki, id));
     throw err;
   }
-  const successor: CaRecord = { ...created, replaces: old.id };
+  const { parent, successor } = made;
   await pki.refusalsAudited('pki.ca.replace', id, opts.actor, async (tx) => {
     // Checked again inside the write: a concurrent replace-ca may have won meanwhile.
     await replaceable(pki, id, tx);
     await pki.insertCa(tx, successor);
-    await appendAudit(tx, {
-      action: 'pki.ca.replace',
-      outcome: 'ok',
-      subject: id,
-      actor: opts.actor,
-      details: {
-        replaced: id,
-        replacedSerial: old.serial,
-        successor: successor.id,
-        serial: successor.serial,
-        parentId: parent.id,
-        purpose: successor.purpose,
-        site: successor.site,
-        algorithm: successor.algorithm,
-        subject: successor.subject,
-        keyBackend: successor.keyBackend,
-        notAfter: successor.notAfter.toISOString(),
-      },
-    });
+    const { predecessor, predecessorSerial, ...rest } = successorDetails(old, parent, successor);
+    await appendAudit(tx, { action: 'pki.ca.replace', outcome: 'ok', subject: id, actor: opts.actor, details: { replaced: predecessor, replacedSerial: predecessorSerial, ...rest } });
   });
   return { replaced: old, successor: (await pki.getCa(successor.id))! };
 }

@@ -9,7 +9,7 @@ import type { PkiStore } from './store.js';
  * Staff: a staff member holds a certificate when at least one staff profile certificate with their
  * staff number (subject serialNumber) is active (not revoked) and within its validity now; a
  * person with both an authentication and a signing certificate counts once; certificates of a
- * revoked CA do not count. The KPI caps each
+ * revoked CA do not count (those of a retiring CA do). The KPI caps each
  * site at its staff total.
  *
  * MLPS level-3 applications: the inventory implies one application per business domain a site
@@ -23,10 +23,11 @@ import type { PkiStore } from './store.js';
  */
 
 /**
- * A certificate covers nothing once its issuing CA is revoked, whatever its own status says. The
- * root cannot be revoked and issuing CAs sign no CAs, so the issuing CA is the whole chain to check.
+ * A certificate covers nothing once its issuing CA is revoked, whatever its own status says; one
+ * from a CA rolled over (retiring) stays valid until it expires. The root cannot be revoked and
+ * issuing CAs sign no CAs, so the issuing CA is the whole chain to check.
  */
-const ISSUER_ACTIVE = "ca_id IN (SELECT id FROM pki_cas WHERE status = 'active')";
+const ISSUER_ACTIVE = "ca_id IN (SELECT id FROM pki_cas WHERE status <> 'revoked')";
 
 const STAFF_PROFILES = Object.values(PROFILES)
   .filter((p) => p.staff)

@@ -12,8 +12,10 @@
  *   `markCaRevoked(id, reason)` revokes an issuing CA into the same sequence (its parent's
  *   `revokedEntries` then list its certificate); `findCaBySerial` and `revokedCaInChain(caId)` let
  *   verifiers refuse chains through a revoked CA. `replaceCa(pki, id, passphrase)` creates the
- *   successor of a revoked issuing CA (`successorOf(id)`); `currentCa(id)` follows a fixed id
- *   (ministry-staff, infrastructure, province-<id>-staff) to the CA that issues for it now.
+ *   successor of a revoked issuing CA (`successorOf(id)`); `rolloverCa(pki, id, passphrase)` gives
+ *   an active one a successor and makes it `retiring` (it signs CRLs and OCSP until its last
+ *   certificate expires, then `retireFinishedCas` makes it `retired`); `currentCa(id)` follows a
+ *   fixed id (ministry-staff, infrastructure, province-<id>-staff) to the CA that issues for it now.
  * - `openCaSigner(pki, caId, passphrase)` gives a `CaSigner` for a CA; `resolvePassphrase(...)`
  *   finds the passphrase (--passphrase-env variable, demo file, TTY prompt).
  * - `chainOf(pki, caId)` the CA's chain (issuing first, root last).
@@ -21,8 +23,10 @@
 export { CA_ALGORITHMS, CA_ALGORITHM_SPECS, OID, SM2_DEFAULT_ID, describeKey, parseCaAlgorithm, type CaAlgorithm, type SubscriberKey } from './algorithms.js';
 export { forgetUnlockedKeys, generateSoftwareKey, SoftwareKeyBackend, type KeyBackend, type KeyBlobs, type Signer, type SoftwareKey } from './keys.js';
 export {
+  CA_STATUSES,
   PKI_MIGRATIONS,
   PkiStore,
+  caKeyInUse,
   REVOCATION_REASONS,
   UniqueSerialError,
   normalizeSerial,
@@ -30,6 +34,7 @@ export {
   type CaPurpose,
   type CaRecord,
   type CaRole,
+  type CaStatus,
   type CertificateQuery,
   type CertificateRecord,
   type IssuedEntry,
@@ -49,15 +54,17 @@ export {
   provinceStaffCaId,
   replaceCa,
   requireRootCa,
+  rolloverCa,
   staffCaIdFor,
   successorIdentity,
   type CaSigner,
   type ReplacedCa,
+  type RolledOverCa,
   type HierarchyOptions,
   type KeyBackends,
 } from './ca.js';
 export { DEFAULT_PASSPHRASE_ENV, DEMO_PASSPHRASE_WARNING, demoPassphrase, ensureDemoPassphrase, resolvePassphrase, type PassphraseRequest, type PassphraseSource } from './passphrase.js';
-export { EXT, EXTENDED_KEY_USAGES, certificateKeyId, certificateParts, formatName, fromPem, nameFromPkijs, signatureAlgorithmDer, toPem, type DistinguishedName } from './x509.js';
+export { EXT, EXTENDED_KEY_USAGES, certificateKeyId, certificateParts, formatName, fromPem, nameFromPkijs, parseSubject, signatureAlgorithmDer, subjectText, toPem, type DistinguishedName } from './x509.js';
 export { DEFAULT_DISTRIBUTION, PROFILES, PROFILE_NAMES, keyUsageFor, normalizeDistributionBase, urlsFor, organizationOf, profileByName, type KeyUsageByKey, type Profile, type ProfileName } from './profiles.js';
 export { Issuer, validIdentityCode, type IssueRequest, type Issued, type IssuerOptions } from './pipeline.js';
 export { parseCsr, verifyCsrSignature, type ParsedCsr } from './csr.js';

@@ -7,7 +7,7 @@ import { join, resolve } from 'node:path';
 import type { Registry } from 'prom-client';
 import type { Fabric, LiveFacts } from '../fabric/index.js';
 import type { Progress, StateAccess } from '../lib/context.js';
-import { initHierarchy, openCaSigner, replaceCa, ROOT_CA_ID } from './ca.js';
+import { initHierarchy, openCaSigner, replaceCa, rolloverCa, ROOT_CA_ID } from './ca.js';
 import { mlps3Applications, pkiProvenance, staffCertificateHolders } from './facts.js';
 import { registerPkiMetrics } from './metrics.js';
 import { fileDelivery } from './deliver.js';
@@ -16,7 +16,9 @@ import { Issuer, type IssueRequest, type Issued } from './pipeline.js';
 import { caBundlePem, replicaTlsMaterial } from './replica.js';
 import { cutCrl as cutAuditedCrl, OcspResponder, ocspAuthority, publishCrl, responderFromPem, serveOcsp, type RevocationRegistry } from './revocation/index.js';
 import { InputError } from '../lib/errors.js';
-import { PkiStore, type CaRecord, type RevocationReason } from './store.js';
+import { inputError } from '../lib/i18n/index.js';
+import { PKI_MESSAGES } from './messages.js';
+import { PkiStore, type CaRecord, type CaStatus, type RevocationReason } from './store.js';
 import { toPem } from './x509.js';
 
 /** The PKI store when a hierarchy exists; undefined otherwise (creating neither the store nor its tables). */
@@ -173,6 +175,83 @@ export async function replaceIssuingCa(pki: PkiStore, id: string, passphrase: st
   return { replaced, successor, certificatesToReissue: (await pki.listCertificates({ caId: replaced.id, status: 'active' })).length };
 }
 
+/** Roll an active issuing CA over: its successor issues from now on, it retires once its last certificate expires. */
+export async function rolloverIssuingCa(pki: PkiStore, id: string, passphrase: string, opts: { now?: Date; actor?: string } = {}): Promise<{ retiring: CaTimelineEntry; successor: CaTimelineEntry }> {
+  const { retiring, successor } = await rolloverCa(pki, id, passphrase, opts);
+  const timeline = await caTimeline(pki, { ...(opts.now ? { now: opts.now } : {}), settle: false });
+  return { retiring: timeline.find((c) => c.id === retiring.id)!, successor: timeline.find((c) => c.id === successor.id)! };
+}
+
+/** One CA in `pki cas`: where it is in its life, what comes before and after it, and how long it still answers for what it issued. */
+export interface CaTimelineEntry {
+  readonly id: string;
+  readonly parent: string | null;
+  readonly role: CaRecord['role'];
+  readonly purpose: CaRecord['purpose'];
+  readonly site: string | null;
+  readonly algorithm: string;
+  readonly subject: string;
+  readonly serial: string;
+  readonly keyBackend: string;
+  readonly status: CaStatus;
+  readonly notBefore: string;
+  readonly notAfter: string;
+  /** The CA this one succeeds (rollover or replacement), and the one that succeeds it. */
+  readonly replaces: string | null;
+  readonly successor: string | null;
+  readonly retiringAt: string | null;
+  readonly retiredAt: string | null;
+  readonly revokedAt: string | null;
+  readonly revocationReason: RevocationReason | null;
+  /** When the last certificate it issued expires: a retiring CA signs CRLs and OCSP answers until then. */
+  readonly lastCertificateExpiry: string | null;
+  /** Certificates it issued that are neither revoked nor expired. */
+  readonly validCertificates: number;
+}
+
+/**
+ * The CA hierarchy as a timeline (`jinbao pki cas`). With `settle` (the default), retiring CAs
+ * whose last certificate has expired are first made retired (audited), so the list says what is
+ * true now.
+ */
+export async function caTimeline(pki: PkiStore, opts: { now?: Date; settle?: boolean; actor?: string } = {}): Promise<CaTimelineEntry[]> {
+  const now = opts.now ?? new Date();
+  if (opts.settle !== false) await pki.retireFinishedCas({ now, ...(opts.actor ? { actor: opts.actor } : {}) });
+  const cas = await pki.listCas();
+  const counts = new Map(
+    (
+      await pki.db.query<{ ca_id: string; last: string | null; valid: number }>(
+        "SELECT ca_id, MAX(not_after) AS last, SUM(CASE WHEN status = 'active' AND not_after > $1 THEN 1 ELSE 0 END) AS valid FROM pki_certificates GROUP BY ca_id",
+        [now.toISOString()],
+      )
+    ).map((r) => [r.ca_id, r]),
+  );
+  const successors = new Map(cas.filter((c) => c.replaces !== null).map((c) => [c.replaces!, c.id]));
+  const iso = (d: Date | null) => d?.toISOString() ?? null;
+  return cas.map((c) => ({
+    id: c.id,
+    parent: c.parentId,
+    role: c.role,
+    purpose: c.purpose,
+    site: c.site,
+    algorithm: c.algorithm,
+    subject: c.subject,
+    serial: c.serial,
+    keyBackend: c.keyBackend,
+    status: c.status,
+    notBefore: c.notBefore.toISOString(),
+    notAfter: c.notAfter.toISOString(),
+    replaces: c.replaces,
+    successor: successors.get(c.id) ?? null,
+    retiringAt: iso(c.retiringAt),
+    retiredAt: iso(c.retiredAt),
+    revokedAt: iso(c.revokedAt),
+    revocationReason: c.revocationReason,
+    lastCertificateExpiry: counts.get(c.id)?.last ?? null,
+    validCertificates: Number(counts.get(c.id)?.valid ?? 0),
+  }));
+}
+
 export interface CutCrlRequest {
   readonly caId: string;
   readonly delta: boolean;
@@ -188,6 +267,8 @@ export interface CutCrlRequest {
 /** Cut the next full or delta CRL of a CA and write it as DER and PEM. */
 export async function cutCrl(pki: PkiStore, r: CutCrlRequest) {
   const base = r.distributionBase.replace(/\/+$/, '');
+  const ca = await pki.getCa(r.caId);
+  if (ca?.status === 'retired') throw inputError(PKI_MESSAGES, 'rollover.retiredCrl', { ca: ca.id, at: ca.retiredAt?.toISOString() ?? '?' });
   // Opening the CA key and signing are audited (a refusal too) by the revocation feature's cut.
   const published = await cutAuditedCrl({
     pki,

@@ -297,12 +297,12 @@ async function issuingCaOf(d: Draft, issuer: Issuer): Promise<CaRecord> {
   return ca;
 }
 
-/** enforcers: the issuing CA is the profile's, active and valid now; validity ends within the CA's. */
+/** enforcers: the issuing CA is the profile's (its line's current CA), active and valid now; validity ends within the CA's. */
 async function enforcerStage(d: Draft, issuer: Issuer): Promise<void> {
   const p = d.profile;
   let ca = await issuingCaOf(d, issuer);
-  // A revoked CA in the records an issuer read may have a successor since: refuse only on fresh records.
-  if (ca.status === 'revoked' && !issuer.cas.fresh()) {
+  // A revoked or rolled-over CA in the records an issuer read may have a successor since: refuse only on fresh records.
+  if (ca.status !== 'active' && !issuer.cas.fresh()) {
     issuer.cas.invalidate();
     ca = await issuingCaOf(d, issuer);
   }
@@ -314,6 +314,12 @@ async function enforcerStage(d: Draft, issuer: Issuer): Promise<void> {
     const successor = await issuer.cas.currentCa(ca.id);
     const next = successor && successor.id !== ca.id ? catalogueMessage(PKI_MESSAGES, 'pipeline.replacedBy', { successor: successor.id }).localized : catalogueMessage(PKI_MESSAGES, 'pipeline.replaceIt', { ca: ca.id }).localized;
     throw inputError(PKI_MESSAGES, 'pipeline.revokedCa', { ca: ca.id, since: ca.revokedAt?.toISOString() ?? '?', reason: ca.revocationReason ?? '?', next });
+  }
+  // A retiring CA still answers OCSP for what it issued, so it may certify its own delegated responder; nothing else.
+  if (ca.status === 'retired' || (ca.status === 'retiring' && p.name !== 'ocsp-signing')) {
+    const successor = await issuer.cas.currentCa(ca.id);
+    const next = successor && successor.id !== ca.id ? catalogueMessage(PKI_MESSAGES, 'pipeline.rolledOverTo', { successor: successor.id }).localized : '';
+    throw inputError(PKI_MESSAGES, 'pipeline.retiringCa', { ca: ca.id, status: ca.status, since: ca.retiringAt?.toISOString() ?? '?', next });
   }
   if (ca.notAfter <= d.now) throw inputError(PKI_MESSAGES, 'pipeline.expiredCa', { ca: ca.id, notAfter: ca.notAfter.toISOString() });
   if (ca.notBefore > d.now) throw inputError(PKI_MESSAGES, 'pipeline.futureCa', { ca: ca.id, notBefore: ca.notBefore.toISOString() });
@@ -494,8 +500,9 @@ export class Issuer {
       if (rejected === undefined) return staged ? { ...issued, files: staged.commit() } : issued;
       staged?.discard();
       if (attempt >= 5) throw new Error(`certificate ${issued.record.serial} was not recorded ${attempt} times in a row (${rejected}); check the serial source and the CA records`);
-      if (rejected === 'ca-revoked') {
-        // Revoked since this issuer read it: the checks run again on fresh records and refuse (audited).
+      if (rejected === 'ca-revoked' || rejected === 'ca-retiring') {
+        // Revoked or rolled over since this issuer read it: the checks run again on fresh records and
+        // refuse (audited), or pick the successor.
         this.cas.invalidate();
         d = await this.check(req, delivery);
       }

@@ -40,6 +40,19 @@ export function parseRevocationReason(value: string): RevocationReason {
 }
 
 export type CaRole = 'root' | 'issuing';
+/**
+ * Where a CA is in its life: `active` issues; `retiring` (after `pki rollover-ca`) issues nothing,
+ * its successor does, but it still signs its CRLs and OCSP answers for what it issued; `retired`
+ * once the last certificate it issued has expired (nothing left to answer for); `revoked` at any
+ * point (compromise), and then everything it issued is dead.
+ */
+export type CaStatus = 'active' | 'retiring' | 'retired' | 'revoked';
+export const CA_STATUSES: readonly CaStatus[] = ['active', 'retiring', 'retired', 'revoked'];
+
+/** Whether a CA's key is in use: it issues (active) or still signs its CRLs and OCSP answers (retiring). */
+export function caKeyInUse(ca: { readonly status: CaStatus }): boolean {
+  return ca.status === 'active' || ca.status === 'retiring';
+}
 /** What an issuing CA signs: staff certificates of one site's scope, or infrastructure (servers, replicas, OCSP). */
 export type CaPurpose = 'root' | 'staff' | 'infrastructure';
 
@@ -58,13 +71,20 @@ export interface CaRecord {
   readonly der: Uint8Array;
   readonly keyBackend: string;
   readonly keyRef: string;
-  readonly status: 'active' | 'revoked';
+  readonly status: CaStatus;
   readonly revokedAt: Date | null;
   readonly revocationReason: RevocationReason | null;
   /** Position in the store's revocation sequence (the parent's delta CRLs); null while not revoked. */
   readonly revocationSeq: number | null;
-  /** The revoked CA this one succeeds (`jinbao pki replace-ca`); null for a CA of the original hierarchy. */
+  /**
+   * The CA this one succeeds: a revoked one (`jinbao pki replace-ca`) or a retiring one (`jinbao pki
+   * rollover-ca`); null for a CA of the original hierarchy.
+   */
   readonly replaces: string | null;
+  /** When it started retiring (its successor took over issuance); null while it issues. */
+  readonly retiringAt: Date | null;
+  /** When its last certificate had expired and it stopped signing; null before. */
+  readonly retiredAt: Date | null;
   readonly createdAt: Date;
 }
 
@@ -246,6 +266,56 @@ export const PKI_MIGRATIONS: readonly SqlMigration[] = [
       CREATE INDEX pki_certificates_staff ON pki_certificates (site, staff_number, status) WHERE staff_number IS NOT NULL;
     `,
   },
+  {
+    description: 'Planned CA rollover: a CA may be retiring (its successor issues, it still signs CRLs and OCSP) or retired (its last certificate expired), with the time of each',
+    up: async (tx) => {
+      if (tx.dialect === 'postgresql') {
+        // The status CHECK was created unnamed with the column: drop it by what it checks, whatever its name.
+        const checks = await tx.query<{ conname: string }>("SELECT conname FROM pg_constraint WHERE conrelid = 'pki_cas'::regclass AND contype = 'c' AND pg_get_constraintdef(oid) LIKE '%status%'");
+        for (const { conname } of checks) await tx.exec(`ALTER TABLE pki_cas DROP CONSTRAINT "${conname.replace(/"/g, '""')}"`);
+        await tx.exec(`
+          ALTER TABLE pki_cas ADD CONSTRAINT pki_cas_status_check CHECK (status IN ('active', 'retiring', 'retired', 'revoked'));
+          ALTER TABLE pki_cas ADD COLUMN retiring_at text;
+          ALTER TABLE pki_cas ADD COLUMN retired_at text;`);
+        return;
+      }
+      // SQLite cannot change a CHECK in place: the table is rebuilt under the same name. The
+      // certificates' foreign keys name pki_cas, so they bind to the new table; with foreign keys
+      // deferred, the rows put back satisfy them again before the commit, which checks it.
+      await tx.exec(`
+        CREATE TEMP TABLE pki_cas_before_rollover AS SELECT * FROM pki_cas;
+        PRAGMA defer_foreign_keys = ON;
+        DROP TABLE pki_cas;
+        CREATE TABLE pki_cas (
+          id TEXT PRIMARY KEY,
+          parent_id TEXT REFERENCES pki_cas(id),
+          role TEXT NOT NULL CHECK (role IN ('root', 'issuing')),
+          purpose TEXT NOT NULL CHECK (purpose IN ('root', 'staff', 'infrastructure')),
+          site TEXT,
+          algorithm TEXT NOT NULL,
+          subject TEXT NOT NULL,
+          serial TEXT NOT NULL UNIQUE,
+          not_before TEXT NOT NULL,
+          not_after TEXT NOT NULL,
+          der BLOB NOT NULL,
+          key_backend TEXT NOT NULL,
+          key_ref TEXT NOT NULL,
+          status TEXT NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'retiring', 'retired', 'revoked')),
+          revoked_at TEXT,
+          revocation_reason TEXT,
+          created_at TEXT NOT NULL,
+          revocation_seq INTEGER,
+          replaces TEXT REFERENCES pki_cas(id),
+          retiring_at TEXT,
+          retired_at TEXT
+        );
+        INSERT INTO pki_cas (id, parent_id, role, purpose, site, algorithm, subject, serial, not_before, not_after, der, key_backend, key_ref, status, revoked_at, revocation_reason, created_at, revocation_seq, replaces)
+          SELECT id, parent_id, role, purpose, site, algorithm, subject, serial, not_before, not_after, der, key_backend, key_ref, status, revoked_at, revocation_reason, created_at, revocation_seq, replaces FROM pki_cas_before_rollover;
+        DROP TABLE pki_cas_before_rollover;
+        CREATE UNIQUE INDEX pki_cas_revoked ON pki_cas (revocation_seq) WHERE revocation_seq IS NOT NULL;
+        CREATE UNIQUE INDEX pki_cas_replaces ON pki_cas (replaces) WHERE replaces IS NOT NULL;`);
+    },
+  },
 ];
 
 /** Canonical serial form: lowercase hex, no separators or "0x", no leading zero bytes. */
@@ -271,11 +341,13 @@ interface CaRow {
   der: Buffer;
   key_backend: string;
   key_ref: string;
-  status: 'active' | 'revoked';
+  status: CaStatus;
   revoked_at: string | null;
   revocation_reason: RevocationReason | null;
   revocation_seq: number | null;
   replaces: string | null;
+  retiring_at: string | null;
+  retired_at: string | null;
   created_at: string;
 }
 
@@ -326,6 +398,8 @@ function caFromRow(r: CaRow): CaRecord {
     revocationReason: r.revocation_reason,
     revocationSeq: r.revocation_seq,
     replaces: r.replaces,
+    retiringAt: date(r.retiring_at),
+    retiredAt: date(r.retired_at),
     createdAt: new Date(r.created_at),
   };
 }
@@ -366,7 +440,7 @@ export interface CertificateQuery {
 }
 
 export type NewCertificate = Omit<CertificateRecord, 'status' | 'revokedAt' | 'revocationReason' | 'revocationSeq'>;
-export type NewCa = Omit<CaRecord, 'status' | 'revokedAt' | 'revocationReason' | 'revocationSeq' | 'replaces'> & { readonly replaces?: string | null };
+export type NewCa = Omit<CaRecord, 'status' | 'revokedAt' | 'revocationReason' | 'revocationSeq' | 'replaces' | 'retiringAt' | 'retiredAt'> & { readonly replaces?: string | null };
 
 export class UniqueSerialError extends Error {}
 
@@ -384,7 +458,7 @@ const MAX_GROUP = 1_000;
 const UNKNOWN_OUTCOME_ATTEMPTS = 5;
 
 /** Why a certificate handed to `recordIssued` was not recorded. */
-export type IssueRejection = 'serial-taken' | 'ca-revoked';
+export type IssueRejection = 'serial-taken' | 'ca-revoked' | 'ca-retiring';
 
 interface PendingGroup {
   readonly entries: readonly IssuedEntry[];
@@ -502,6 +576,35 @@ export class PkiStore {
     });
   }
 
+  /** When the last certificate `caId` issued expires (revoked ones included: CRLs list them until then); null when it issued none. */
+  async lastCertificateExpiry(caId: string, q: Queryable = this.db): Promise<Date | null> {
+    const [r] = await q.query<{ last: string | null }>('SELECT MAX(not_after) AS last FROM pki_certificates WHERE ca_id = $1', [caId]);
+    return r?.last ? new Date(r.last) : null;
+  }
+
+  /**
+   * Retiring CAs whose last certificate has expired by `now` become retired: nothing they issued
+   * is valid any more, so nothing needs their CRLs or OCSP answers, and they sign nothing again.
+   * Each change is audited (`pki.ca.retire`). Returns the CAs retired now.
+   */
+  async retireFinishedCas(opts: { now?: Date; actor?: string } = {}): Promise<CaRecord[]> {
+    const now = opts.now ?? new Date();
+    const retiring = (await this.listCas()).filter((c) => c.status === 'retiring');
+    const retired: CaRecord[] = [];
+    for (const ca of retiring) {
+      const last = await this.lastCertificateExpiry(ca.id);
+      if (last !== null && last > now) continue;
+      const done = await this.db.write(async (tx) => {
+        const n = await tx.run("UPDATE pki_cas SET status = 'retired', retired_at = $1 WHERE id = $2 AND status = 'retiring'", [now.toISOString(), ca.id]);
+        if (n !== 1) return undefined;
+        await appendAudit(tx, { action: 'pki.ca.retire', outcome: 'ok', subject: ca.id, actor: opts.actor, details: { serial: ca.serial, lastCertificateExpiry: last?.toISOString() ?? null, successor: (await this.successorOf(ca.id, tx))?.id ?? null } });
+        return this.getCa(ca.id, tx);
+      }, { locks: [AUDIT_LOCK] });
+      if (done) retired.push(done);
+    }
+    return retired;
+  }
+
   /** The first revoked CA on the way from `caId` up to the root (itself included), if any. */
   async revokedCaInChain(caId: string, q: Queryable = this.db): Promise<CaRecord | undefined> {
     for (let ca = await this.getCa(caId, q); ca; ca = ca.parentId ? await this.getCa(ca.parentId, q) : undefined) {
@@ -587,16 +690,20 @@ export class PkiStore {
     const serials = all.map((e) => e.certificate.serial);
     const list = (values: readonly string[], offset: number) => values.map((_, i) => `$${offset + i + 1}`).join(', ');
     const state = await tx.query<{ kind: string; v: string; seq: number | null }>(
-      `SELECT 'ca' AS kind, id AS v, CAST(NULL AS bigint) AS seq FROM pki_cas WHERE status = 'revoked' AND id IN (${list(caIds, 0)})
+      `SELECT CASE status WHEN 'revoked' THEN 'revoked' WHEN 'retiring' THEN 'retiring' ELSE 'retired' END AS kind, id AS v, CAST(NULL AS bigint) AS seq FROM pki_cas WHERE status <> 'active' AND id IN (${list(caIds, 0)})
        UNION ALL SELECT 'serial', serial, CAST(NULL AS bigint) FROM pki_certificates WHERE serial IN (${list(serials, caIds.length)})
        UNION ALL SELECT * FROM (SELECT 'head', hash, seq FROM (${AUDIT_HEAD_SQL}) AS h) AS head`,
       [...caIds, ...serials],
     );
-    const revokedCas = new Set(state.filter((r) => r.kind === 'ca').map((r) => r.v));
+    const revokedCas = new Set(state.filter((r) => r.kind === 'revoked').map((r) => r.v));
+    const retiringCas = new Set(state.filter((r) => r.kind === 'retiring').map((r) => r.v));
+    const retiredCas = new Set(state.filter((r) => r.kind === 'retired').map((r) => r.v));
     const taken = new Set(state.filter((r) => r.kind === 'serial').map((r) => r.v));
     const headRow = state.find((r) => r.kind === 'head');
+    // A retiring CA issues nothing but its own delegated OCSP responder certificate (it still answers OCSP).
+    const retiringRefuses = (e: IssuedEntry) => retiredCas.has(e.certificate.caId) || (retiringCas.has(e.certificate.caId) && e.certificate.profile !== 'ocsp-signing');
     const entries = all.filter((e) => {
-      const why = revokedCas.has(e.certificate.caId) ? 'ca-revoked' : taken.has(e.certificate.serial) ? 'serial-taken' : undefined;
+      const why = revokedCas.has(e.certificate.caId) ? 'ca-revoked' : retiringRefuses(e) ? 'ca-retiring' : taken.has(e.certificate.serial) ? 'serial-taken' : undefined;
       if (why) rejected.set(e.certificate.serial, why);
       return why === undefined;
     });
@@ -656,10 +763,10 @@ export class PkiStore {
     return this.db.query<{ profile: string; n: number }>(`SELECT profile, COUNT(*) AS n FROM pki_certificates ${opts.revoked ? "WHERE status = 'revoked'" : ''} GROUP BY profile ORDER BY profile`);
   }
 
-  /** Active certificates under an active CA whose notAfter falls in (from, to], by profile. */
+  /** Active certificates under an unrevoked CA (active, retiring) whose notAfter falls in (from, to], by profile. */
   async expiringByProfile(from: Date, to: Date): Promise<{ profile: string; n: number }[]> {
     return this.db.query<{ profile: string; n: number }>(
-      "SELECT profile, COUNT(*) AS n FROM pki_certificates WHERE status = 'active' AND not_after > $1 AND not_after <= $2 AND ca_id IN (SELECT id FROM pki_cas WHERE status = 'active') GROUP BY profile ORDER BY profile",
+      "SELECT profile, COUNT(*) AS n FROM pki_certificates WHERE status = 'active' AND not_after > $1 AND not_after <= $2 AND ca_id IN (SELECT id FROM pki_cas WHERE status <> 'revoked') GROUP BY profile ORDER BY profile",
       [from.toISOString(), to.toISOString()],
     );
   }
@@ -786,6 +893,20 @@ export class PkiStore {
     return (await this.setting(DISTRIBUTION_BASE_SETTING)) ?? DEFAULT_DISTRIBUTION.base;
   }
 
+  /**
+   * The https:// URL `jinbao serve` was last started with (`--public-url`): where enrollment
+   * stations and holders reach CMP (`<url>/cmp/<site>`) and ACME. Undefined before a service was
+   * started with one.
+   */
+  async servicePublicUrl(): Promise<string | undefined> {
+    return this.setting(SERVICE_URL_SETTING);
+  }
+
+  /** Record the service's public URL (every start with --public-url; the latest wins). */
+  async recordServicePublicUrl(url: string): Promise<void> {
+    await this.db.run('INSERT INTO pki_settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET value = excluded.value', [SERVICE_URL_SETTING, url]);
+  }
+
   /** Set `name` unless it is set; returns the value the store holds afterwards (the first writer's). */
   async initSetting(name: string, value: string): Promise<string> {
     await this.db.run('INSERT INTO pki_settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING', [name, value]);
@@ -818,6 +939,9 @@ async function importLegacyKeyFiles(pki: PkiStore): Promise<void> {
   const demo = legacyDemoPassphraseFile(pki.stateDir);
   if (existsSync(demo) && (await pki.setting(DEMO_PASSPHRASE_SETTING)) === undefined) await pki.initSetting(DEMO_PASSPHRASE_SETTING, readFileSync(demo, 'utf8').trim());
 }
+
+/** The pki_settings row that holds the public URL of the certificate service (`servicePublicUrl`). */
+export const SERVICE_URL_SETTING = 'service-public-url';
 
 /** The pki_settings row that holds the demo hierarchy's passphrase (`jinbao up` without one). */
 export const DEMO_PASSPHRASE_SETTING = 'demo-passphrase';

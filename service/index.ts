@@ -10,6 +10,7 @@ import { AcmeServer, AcmeStore, createEab, NetworkValidator, type AcmeLimits, ty
 import { CmpServer, CmpStore, openCmpKeyring } from '../pki/cmp/index.js';
 import { toPem, type CaSigner } from '../pki/index.js';
 import { DEFAULT_AUTH_POLICY, type AuthPolicy } from '../operators/index.js';
+import { renewalRefusal } from '../staff/index.js';
 import type { CommandLineRunner } from './admin.js';
 import { startService, type RunningService } from './http.js';
 import { appendAuditEntry, PkiPort } from './pki-port.js';
@@ -123,6 +124,8 @@ async function openServe(ctx: OpsContext, r: ServeRequest): Promise<Opened> {
   if (parsed.protocol !== 'https:' || parsed.pathname !== '/' || parsed.search || parsed.hash) throw new InputError(`--public-url: got "${publicUrl}", want an https:// URL with no path, e.g. https://pki.jinbao.internal:8443`);
   const revocationUrl = resolveRevocationUrl(r, parsed);
   const pki = await PkiPort.open(ctx, fabric, r.passphrase, { revocationUrl, ...(r.signers ? { signers: r.signers } : {}) });
+  // An explicit --public-url is what clients use: staff enroll --method cmp and cmp secret create hand it out.
+  if (r.publicUrl !== undefined) await pki.recordPublicUrl(publicUrl);
   await pki.unlock();
   if (r.tls) return { fabric, publicUrl, revocationUrl, pki, tls: r.tls, tlsSerial: null, tlsReused: false };
   const site = r.tlsSite ?? fabric.sites.find((s) => s.tier === 'ministry')?.id ?? fabric.sites[0]!.id;
@@ -171,6 +174,7 @@ export async function startServe(ctx: OpsContext, r: ServeRequest & { readonly q
     ca: pki,
     fabric,
     keyring: await openCmpKeyring(r.passphrase),
+    renewalRefusal: (holder) => renewalRefusal(ctx, holder),
     onInternalError: (err) => r.log({ at: new Date().toISOString(), level: 'error', msg: 'CMP request failed', error: (err as Error)?.message, stack: (err as Error)?.stack }),
   });
   const sweep = async () => {
@@ -179,6 +183,12 @@ export async function startServe(ctx: OpsContext, r: ServeRequest & { readonly q
       if (s.expiredOrders || s.expiredAuthorizations || s.recovered) r.log({ at: new Date().toISOString(), level: 'info', msg: 'ACME sweep', ...s });
     } catch (err) {
       r.log({ at: new Date().toISOString(), level: 'error', msg: 'ACME sweep failed', error: (err as Error)?.message, stack: (err as Error)?.stack });
+    }
+    try {
+      const retired = await pki.retireFinishedCas();
+      if (retired.length) r.log({ at: new Date().toISOString(), level: 'info', msg: 'CAs retired: their last certificate has expired', cas: retired });
+    } catch (err) {
+      r.log({ at: new Date().toISOString(), level: 'error', msg: 'CA retirement sweep failed', error: (err as Error)?.message, stack: (err as Error)?.stack });
     }
   };
   let sweeper: NodeJS.Timeout | undefined;

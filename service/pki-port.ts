@@ -17,7 +17,7 @@ import { InputError } from '../lib/errors.js';
 import type { AcmeCertificateAuthority } from '../pki/acme/ports.js';
 import type { CmpCertificateAuthority, CmpHolder, CmpResponder } from '../pki/cmp/ports.js';
 import { decryptPkcs8, encryptPkcs8 } from '../pki/keys.js';
-import { certificateKeyId, certificateParts, chainOf, ensureProvinceStaffCa, Issuer, normalizeSerial, openCaSigner, PkiStore, ROOT_CA_ID, signatureAlgorithmDer, staffCaIdFor, type CaSigner, type RevocationReason } from '../pki/index.js';
+import { certificateKeyId, certificateParts, chainOf, ensureProvinceStaffCa, Issuer, normalizeSerial, openCaSigner, PkiStore, ROOT_CA_ID, signatureAlgorithmDer, staffCaIdFor, caKeyInUse, type CaRecord, type CaSigner, type CaStatus, type RevocationReason } from '../pki/index.js';
 import { CrlLedger, cutCrl, OcspResponder, ocspAuthority, type OcspAuthority } from '../pki/revocation/index.js';
 
 /** Append to the audit log (the port's audit, for operations that need no issuer). */
@@ -46,7 +46,7 @@ function pemCertificate(der: Uint8Array): string {
 export interface CaCertificate {
   readonly id: string;
   readonly parentId: string | null;
-  readonly status: 'active' | 'revoked';
+  readonly status: CaStatus;
   readonly der: Uint8Array;
 }
 
@@ -111,9 +111,14 @@ export class PkiPort implements AcmeCertificateAuthority, CmpCertificateAuthorit
     return new PkiPort(pki, fabric, passphrase, opts);
   }
 
-  /** Open every active CA's key now, so a wrong passphrase stops the service before it listens. */
+  /** Open every key in use (active and retiring CAs) now, so a wrong passphrase stops the service before it listens. */
   async unlock(): Promise<void> {
-    for (const ca of await this.pki.listCas()) if (ca.status === 'active' && !this.opts.signers?.has(ca.id)) await openCaSigner(this.pki, ca.id, this.passphrase);
+    for (const ca of await this.pki.listCas()) if (caKeyInUse(ca) && !this.opts.signers?.has(ca.id)) await openCaSigner(this.pki, ca.id, this.passphrase);
+  }
+
+  /** Retiring CAs whose last certificate has expired become retired (audited); the service's sweep calls this. */
+  async retireFinishedCas(): Promise<string[]> {
+    return (await this.pki.retireFinishedCas({ actor: 'jinbao-serve' })).map((c) => c.id);
   }
 
   /** A CA's signer: the one handed over at start, else opened now. */
@@ -149,22 +154,26 @@ export class PkiPort implements AcmeCertificateAuthority, CmpCertificateAuthorit
     return { serial: issued.record.serial, certificateDer: issued.certificateDer, chainDer: issued.chainDer };
   }
 
-  /** The CA issuing for the site's staff (created when first needed, as issuance would), to sign CMP answers. */
-  responder(site: string): Promise<CmpResponder> {
-    let r = this.cmpResponders.get(site);
-    if (!r) {
-      this.cmpResponders.set(site, (r = this.openResponder(site)));
-      r.catch(() => this.cmpResponders.delete(site));
-    }
-    return r;
-  }
-
-  private async openResponder(siteId: string): Promise<CmpResponder> {
+  /**
+   * The CA issuing for the site's staff now (created when first needed, as issuance would), to sign
+   * CMP answers: looked up on every call, so a rollover or replacement done by any process moves
+   * the answers to the successor, as it moves issuance; each CA's responder is opened once.
+   */
+  async responder(siteId: string): Promise<CmpResponder> {
     const site = this.fabric.findSite(siteId);
     if (!site) throw new InputError(`site: got "${siteId}", want a site of the inventory`);
     const { id, province } = staffCaIdFor(this.fabric, site);
     const ca = (await this.pki.currentCa(id)) ?? (province ? await ensureProvinceStaffCa(this.pki, province, this.passphrase, { actor: 'jinbao-serve' }) : undefined);
     if (!ca) throw new InputError(`no staff CA "${id}" in the store: initialize the hierarchy with jinbao pki init`);
+    let r = this.cmpResponders.get(ca.id);
+    if (!r) {
+      this.cmpResponders.set(ca.id, (r = this.openResponder(ca)));
+      r.catch(() => this.cmpResponders.delete(ca.id));
+    }
+    return r;
+  }
+
+  private async openResponder(ca: CaRecord): Promise<CmpResponder> {
     const signer = await this.signerOf(ca.id);
     return {
       nameDer: certificateParts(ca.der).subjectDer.slice(),
@@ -177,7 +186,7 @@ export class PkiPort implements AcmeCertificateAuthority, CmpCertificateAuthorit
 
   async holder(serial: string): Promise<CmpHolder | undefined> {
     const c = await this.pki.findCertificate(normalizeSerial(serial));
-    return c ? { serial: c.serial, status: c.status, der: c.der, site: c.site, profile: c.profile, subject: c.subject, caId: c.caId, notBefore: c.notBefore, notAfter: c.notAfter } : undefined;
+    return c ? { serial: c.serial, status: c.status, der: c.der, site: c.site, profile: c.profile, subject: c.subject, staffNumber: c.staffNumber, caId: c.caId, notBefore: c.notBefore, notAfter: c.notAfter } : undefined;
   }
 
   /**
@@ -265,7 +274,10 @@ export class PkiPort implements AcmeCertificateAuthority, CmpCertificateAuthorit
    * revocation once it is fullCrlIntervalSeconds old. A delta always updates the full CRL served.
    */
   async crl(caId: string, kind: 'full' | 'delta' = 'full'): Promise<ServedCrl | undefined> {
-    if (!(await this.pki.getCa(caId))) return undefined;
+    const ca = await this.pki.getCa(caId);
+    if (!ca) return undefined;
+    // A retired CA signs nothing more: the last CRL it cut stays available, no new one is cut.
+    if (ca.status === 'retired') return (await (this.ledger ??= CrlLedger.open(this.pki.db))).latestKept(caId, kind);
     const full = await this.currentCrl(caId, 'full');
     if (kind === 'full') return full;
     const delta = await this.currentCrl(caId, 'delta', full);
@@ -342,10 +354,16 @@ export class PkiPort implements AcmeCertificateAuthority, CmpCertificateAuthorit
 
   private async openResponders(): Promise<{ all: OcspResponder; byCa: Map<string, OcspResponder> }> {
     const authorities: OcspAuthority[] = [];
-    // Each CA signs its own answers (RFC 6960 §2.6: the CA itself is an authorized responder).
-    for (const ca of await this.pki.listCas()) authorities.push(ocspAuthority(ca.id, ca.der, await this.signerOf(ca.id)));
+    // Each CA signs its own answers (RFC 6960 §2.6: the CA itself is an authorized responder); a
+    // retiring CA too, for what it issued; a retired one no more (everything it issued has expired).
+    for (const ca of await this.pki.listCas()) if (ca.status !== 'retired') authorities.push(ocspAuthority(ca.id, ca.der, await this.signerOf(ca.id)));
     const make = (a: OcspAuthority[]) => new OcspResponder({ authorities: a, registry: this.pki, validitySeconds: this.opts.ocspValiditySeconds ?? 3600 });
     return { all: make(authorities), byCa: new Map(authorities.map((a) => [a.caId, make([a])])) };
+  }
+
+  /** Remember the URL clients reach the service at, for what is handed out elsewhere (CMP URLs of enrollment stations). */
+  recordPublicUrl(url: string): Promise<void> {
+    return this.pki.recordServicePublicUrl(url);
   }
 
   /** The hierarchy's own distribution base (pki init --distribution-base): what its CA certificates name. */

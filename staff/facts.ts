@@ -4,7 +4,7 @@ import { STAFF_PROFILES } from './operations.js';
 
 /**
  * The staff KPI's roster side: per site with a roster, the active people on it and how many of
- * them hold a valid staff certificate (active, within validity, under an active CA, with their
+ * them hold a valid staff certificate (active, within validity, under an unrevoked CA, with their
  * staff number). One query joining the roster with the certificate table, so it stays one index
  * walk per site at a million certificates; read only, and nothing is created when the store has
  * no rosters.
@@ -22,7 +22,7 @@ export async function staffLiveFacts(state: StateAccess, now = new Date()): Prom
               WHERE c.site = m.site AND c.staff_number = m.staff_number AND c.status = 'active'
                 AND c.profile IN (${STAFF_PROFILES.map((_, i) => `$${i + 1}`).join(',')})
                 AND c.not_before <= $${n + 1} AND c.not_after > $${n + 1}
-                AND c.ca_id IN (SELECT id FROM pki_cas WHERE status = 'active')
+                AND c.ca_id IN (SELECT id FROM pki_cas WHERE status <> 'revoked')
             ) THEN 1 ELSE 0 END) AS holders
      FROM staff_members m WHERE m.status = 'active' GROUP BY m.site`,
     [...STAFF_PROFILES, now.toISOString()],

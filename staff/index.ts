@@ -1,7 +1,8 @@
 /**
  * Staff certificates driven by HR rosters: roster import and its difference from the previous
  * one, sync of the certificate store with the roster (leavers revoked, changed people re-issued),
- * central enrollment of joiners as PKCS#12 bundles. Rosters live in the state store (component
+ * enrollment of joiners with one-time CMP secrets for enrollment stations or as PKCS#12 bundles,
+ * renewal checked against the roster. Rosters live in the state store (component
  * `staff`); certificates go through the PKI's one issuance pipeline and revocation.
  */
 export { ROSTER_COLUMNS, SITE_COLUMN, ROSTER_STATUSES, csvRecords, decodeRoster, diffRoster, hashIdentifier, maskIdentifier, parseRoster, rosterTemplate, type ParsedRoster, type RosterChange, type RosterDiff, type RosterEntry, type RosterProblem, type RosterStatus } from './roster.js';
@@ -12,6 +13,9 @@ export {
   applySync,
   checkMassRevocation,
   enrollJoiners,
+  enrollJoinersCmp,
+  type CmpEnrollRequest,
+  type CmpEnrollResult,
   expiringStaffCertificates,
   parseWithin,
   type ExpiringCertificate,
@@ -19,6 +23,7 @@ export {
   openStaff,
   planSync,
   rosterRefusal,
+  renewalRefusal,
   type EnrollRequest,
   type EnrollResult,
   type ImportRequest,
@@ -28,5 +33,6 @@ export {
   type SyncResult,
 } from './operations.js';
 export { bundleFile, enrollOne, handoutFile, handoutPassword, recoverStaged, staffCsr, STAFF_ENROLL_PROFILE } from './enroll.js';
+export { CMP_SECRETS_FILE, CMP_SECRETS_HEADER, cmpSecretsFile, opensslSubject, recoverCmpStaged } from './enroll-cmp.js';
 export { staffLiveFacts } from './facts.js';
 export { registerStaffMetrics, STAFF_RENEWAL_DAYS } from './metrics.js';

@@ -3,8 +3,10 @@ import type { Fabric } from '../fabric/index.js';
 import type { Progress, StateAccess } from '../lib/context.js';
 import { recordAudit } from '../lib/audit.js';
 import { InputError } from '../lib/errors.js';
-import { PkiStore, PROFILES, type CertificateRecord, type RevocationReason } from '../pki/index.js';
+import { parseSubject, PkiStore, PROFILES, subjectText, type CertificateRecord, type RevocationReason } from '../pki/index.js';
+import { CMP_SECRET_DEFAULT_VALIDITY_DAYS, CmpStore, openCmpKeyring, prepareSecrets, secretState } from '../pki/cmp/index.js';
 import { enrollOne, newIssuer, recoverStaged, STAFF_ENROLL_PROFILE } from './enroll.js';
+import { checkCmpOut, cmpSecretLine, cmpSecretsFile, recoverCmpStaged, stageRecordAppend } from './enroll-cmp.js';
 import { decodeRoster, diffRoster, parseRoster, type RosterDiff, type RosterEntry, type RosterProblem } from './roster.js';
 import { StaffStore } from './store.js';
 
@@ -265,6 +267,99 @@ export async function enrollJoiners(state: StateAccess, fabric: Fabric, r: Enrol
   return { site: r.site, enrolled, recovered: finished, alreadyHolding: active.length - joiners.length };
 }
 
+export interface CmpEnrollRequest {
+  readonly site: string;
+  readonly out: string;
+  /** The service's public URL (https://host:port): the stations' CMP URL is `<url>/cmp/<site>`. */
+  readonly serviceUrl: string;
+  readonly passphrase: () => Promise<string>;
+  /** How long each secret may be used. @default 7 */
+  readonly validityDays?: number;
+  readonly actor?: string;
+  /** Told after each person: done, total. */
+  readonly progress?: (done: number, total: number) => void;
+  /** @default now */
+  readonly now?: Date;
+}
+
+export interface CmpEnrollResult {
+  readonly site: string;
+  /** The CSV for the enrollment stations (OUT/cmp-secrets.csv). */
+  readonly file: string;
+  readonly cmpUrl: string;
+  readonly created: readonly { staffNumber: string; name: string; reference: string; expiresAt: string }[];
+  /** Staged by an interrupted run and finished now (the secret had been recorded). */
+  readonly recovered: readonly string[];
+  /** Active on the roster with an unused secret still valid (from an earlier run): not given another. */
+  readonly pending: readonly string[];
+  /** Active on the roster with a staff-auth certificate already. */
+  readonly alreadyHolding: number;
+}
+
+/**
+ * Enroll a site's joiners over CMP: every active person of the roster without a valid staff-auth
+ * certificate and without an unused secret gets a one-time secret for their own subject (CN = name,
+ * serialNumber = staff number, profile staff-auth), exported with the CMP URL for the enrollment
+ * stations. Resumable: lines an interrupted run staged are finished or dropped first
+ * (staff/enroll-cmp.ts), and whoever holds a certificate or a secret still usable is skipped; once
+ * a secret expires unused, the next run gives that person a new one. Each secret is audited
+ * (`cmp.secret.create`, with the staff number), and the run (`staff.enroll`).
+ */
+export async function enrollJoinersCmp(state: StateAccess, fabric: Fabric, r: CmpEnrollRequest): Promise<CmpEnrollResult> {
+  const now = r.now ?? new Date();
+  const days = r.validityDays ?? CMP_SECRET_DEFAULT_VALIDITY_DAYS;
+  const staff = await openStaff(state);
+  const roster = await requireRoster(staff, fabric, r.site);
+  const db = await state.database();
+  const pki = await PkiStore.open(db, state.stateDir);
+  const cmp = await CmpStore.open(db);
+  checkCmpOut(r.out);
+  const { finished } = await recoverCmpStaged(cmp, r.out);
+  const holders = new Set((await staffCertificates(pki, r.site, now)).filter((c) => c.profile === STAFF_ENROLL_PROFILE).map((c) => c.staffNumber!));
+  const waiting = new Set<string>();
+  for (const s of await cmp.listSecrets(r.site)) {
+    if (s.profile !== STAFF_ENROLL_PROFILE || secretState(s, now) !== 'unused') continue;
+    const number = parseSubject(s.subject).find((a) => a.type === 'serialNumber')?.value;
+    if (number !== undefined) waiting.add(number);
+  }
+  const active = [...roster.values()].filter((e) => e.status === 'active').sort((a, b) => a.staffNumber.localeCompare(b.staffNumber));
+  const joiners = active.filter((e) => !holders.has(e.staffNumber) && !waiting.has(e.staffNumber));
+  const cmpUrl = `${r.serviceUrl.replace(/\/+$/, '')}/cmp/${r.site}`;
+  const created: CmpEnrollResult['created'][number][] = [];
+  if (joiners.length) {
+    const keyring = await openCmpKeyring(await r.passphrase());
+    for (const p of joiners) {
+      const batch = prepareSecrets(cmp, fabric, keyring, [{ site: r.site, profile: STAFF_ENROLL_PROFILE, subject: subjectText([{ type: 'CN', value: p.name }, { type: 'serialNumber', value: p.staffNumber }]), validityDays: days }], {
+        now,
+        ...(r.actor ? { actor: r.actor } : {}),
+        audit: { staffNumber: p.staffNumber, via: 'staff enroll --method cmp' },
+      });
+      const s = batch.secrets[0]!;
+      await stageRecordAppend(r.out, p.staffNumber, s.reference, cmpSecretLine(s, p, cmpUrl), () => batch.record());
+      created.push({ staffNumber: p.staffNumber, name: p.name, reference: s.reference, expiresAt: s.expiresAt });
+      r.progress?.(created.length, joiners.length);
+    }
+  }
+  const pending = active.filter((e) => waiting.has(e.staffNumber) && !holders.has(e.staffNumber)).map((e) => e.staffNumber);
+  await recordAudit(db, { action: 'staff.enroll', outcome: 'ok', subject: r.site, ...(r.actor ? { actor: r.actor } : {}), details: { method: 'cmp', created: created.length, recovered: finished.length, pending: pending.length, file: cmpSecretsFile(r.out), cmpUrl } });
+  return { site: r.site, file: cmpSecretsFile(r.out), cmpUrl, created, recovered: finished, pending, alreadyHolding: active.filter((e) => holders.has(e.staffNumber)).length };
+}
+
+// ---- renewal
+
+/**
+ * Why the holder of a staff certificate may not renew it (CMP cr or kur), or undefined when they
+ * may: only someone still active on their site's roster renews. A site without a roster refuses
+ * no one (there is nothing to check against); a renewal is never refused for coming early, so a
+ * holder's client may renew whenever it likes within the certificate's life.
+ */
+export async function renewalRefusal(state: StateAccess, holder: { readonly site: string; readonly staffNumber: string | null; readonly serial: string }): Promise<string | undefined> {
+  if (holder.staffNumber === null) return undefined;
+  const standing = await (await openStaff(state)).standing(holder.site, holder.staffNumber);
+  if (standing === null || standing === 'active') return undefined;
+  return `renewal of certificate ${holder.serial} refused: staff number ${holder.staffNumber} is ${standing === 'left' ? 'marked left' : 'no longer listed'} on site ${holder.site}'s roster, want someone active on it; a leaver's certificate is revoked by jinbao staff sync, not renewed (if this is wrong, the HR roster needs correcting first)`;
+}
+
 // ---- expiry
 
 export interface ExpiringCertificate {
@@ -277,6 +372,15 @@ export interface ExpiringCertificate {
   readonly daysLeft: number;
   /** Whether the holder is active on the site's roster (a renewal candidate), or the site has no roster (null). */
   readonly onRoster: boolean | null;
+  /** Whether the service renews it over CMP kur: not for someone who left the roster (revoked by staff sync instead). */
+  readonly renewable: boolean;
+  /** The roster's email address of the holder, for the renewal reminder; null when none or no roster. */
+  readonly email: string | null;
+  /** The CA that issued it, and the one a renewal comes from now (its successor once it is rolled over). */
+  readonly issuer: string;
+  readonly renewsFrom: string;
+  /** Where the holder's client renews it (`openssl cmp -cmd kur -server <cmpUrl> …`): the service's public URL as jinbao serve recorded it; null when unknown. */
+  readonly cmpUrl: string | null;
 }
 
 /** "30d" → 30 days; whole days only. */
@@ -286,16 +390,24 @@ export function parseWithin(value: string): number {
   return Number(m[1]);
 }
 
-/** Active staff certificates under an active CA whose validity ends within `days` from `now`, soonest first. */
+/** Active staff certificates under an unrevoked CA (active or retiring) whose validity ends within `days` from `now`, soonest first. */
 export async function expiringStaffCertificates(state: StateAccess, opts: { readonly days: number; readonly site?: string; readonly now?: Date }): Promise<ExpiringCertificate[]> {
   const now = opts.now ?? new Date();
   const until = new Date(now.getTime() + opts.days * 86_400_000);
   const db = await state.database();
   const staff = await openStaff(state);
   const pki = await PkiStore.open(db, state.stateDir);
-  const activeCas = new Set((await pki.listCas()).filter((c) => c.status === 'active').map((c) => c.id));
+  const cas = await pki.listCas();
+  const liveCas = new Set(cas.filter((c) => c.status !== 'revoked').map((c) => c.id));
+  const successors = new Map(cas.filter((c) => c.replaces !== null).map((c) => [c.replaces!, c.id]));
+  const current = (id: string): string => {
+    let at = id;
+    for (let next = successors.get(at); next !== undefined; next = successors.get(at)) at = next;
+    return at;
+  };
+  const serviceUrl = (await pki.servicePublicUrl())?.replace(/\/+$/, '');
   const certs = (await pki.listCertificates({ status: 'active', validAt: now, expiringBefore: until, ...(opts.site !== undefined ? { site: opts.site } : {}) })).filter(
-    (c) => STAFF_PROFILES.includes(c.profile) && c.staffNumber !== null && activeCas.has(c.caId) && c.notAfter.getTime() <= until.getTime(),
+    (c) => STAFF_PROFILES.includes(c.profile) && c.staffNumber !== null && liveCas.has(c.caId) && c.notAfter.getTime() <= until.getTime(),
   );
   const withRoster = await staff.sitesWithRoster();
   const rosters = new Map<string, Map<string, RosterEntry>>();
@@ -303,6 +415,7 @@ export async function expiringStaffCertificates(state: StateAccess, opts: { read
   for (const c of certs) {
     if (withRoster.has(c.site) && !rosters.has(c.site)) rosters.set(c.site, await staff.roster(c.site));
     const roster = rosters.get(c.site);
+    const onRoster = roster ? roster.get(c.staffNumber!)?.status === 'active' : null;
     out.push({
       site: c.site,
       staffNumber: c.staffNumber!,
@@ -311,7 +424,12 @@ export async function expiringStaffCertificates(state: StateAccess, opts: { read
       profile: c.profile,
       notAfter: c.notAfter.toISOString(),
       daysLeft: Math.floor((c.notAfter.getTime() - now.getTime()) / 86_400_000),
-      onRoster: roster ? roster.get(c.staffNumber!)?.status === 'active' : null,
+      onRoster,
+      renewable: onRoster !== false,
+      email: roster?.get(c.staffNumber!)?.email || null,
+      issuer: c.caId,
+      renewsFrom: current(c.caId),
+      cmpUrl: serviceUrl !== undefined ? `${serviceUrl}/cmp/${c.site}` : null,
     });
   }
   return out.sort((a, b) => a.notAfter.localeCompare(b.notAfter) || a.site.localeCompare(b.site) || a.staffNumber.localeCompare(b.staffNumber));

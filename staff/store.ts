@@ -137,6 +137,16 @@ export class StaffStore {
     return new Map(rows.map((r) => [r.site, Number(r.n)]));
   }
 
+  /** Whether `staffNumber` is active, listed as left, or absent on `site`'s roster; null when the site has no roster. */
+  async standing(site: string, staffNumber: string): Promise<RosterStatus | 'absent' | null> {
+    const rows = await this.db.query<{ status: RosterStatus | null }>(
+      'SELECT (SELECT status FROM staff_members WHERE site = $1 AND staff_number = $2) AS status FROM staff_imports WHERE site = $1 LIMIT 1',
+      [site, staffNumber],
+    );
+    if (rows.length === 0) return null;
+    return rows[0]!.status ?? 'absent';
+  }
+
   /** Sites with a roster (at least one import). */
   async sitesWithRoster(): Promise<Set<string>> {
     return new Set((await this.db.query<{ site: string }>('SELECT DISTINCT site FROM staff_imports')).map((r) => r.site));

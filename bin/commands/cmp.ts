@@ -18,7 +18,7 @@ interface CreateOptions {
   days: string;
   csv?: string;
   out?: string;
-  publicUrl: string;
+  publicUrl?: string;
   passphraseEnv: string;
   json?: boolean;
 }
@@ -31,13 +31,13 @@ export function register(program: Command, run: Runner): void {
     .description('a one-time secret for one person (or, with --csv, for every person of a list)')
     .option('--site <id>', 'inventory site (six-digit code) the person belongs to; with --csv, for rows without a site column')
     .option('--profile <name>', 'staff-auth or staff-sign', 'staff-auth')
-    .option('--subject <dn>', 'the certificate subject, e.g. "CN=张三, serialNumber=S0001" (O and C come from the site)')
+    .option('--subject <dn>', 'the certificate subject, "CN=张三, serialNumber=S0001" or OpenSSL\'s "/CN=张三/serialNumber=S0001" (O and C come from the site)')
     .option('--identity-code <id>', 'GM/T 0015 resident identity number, carried by the certificate')
     .option('--insurance-number <n>', 'GM/T 0015 social-insurance number, carried by the certificate')
     .option('--days <n>', 'how long the secret may be used', String(CMP_SECRET_DEFAULT_VALIDITY_DAYS))
     .option('--csv <file>', 'people to create secrets for: a header line with subject and optionally site, profile, identity_code, insurance_number, days')
     .option('--out <file>', 'with --csv: where the references and secrets go (CSV, created with mode 0600; must not exist)')
-    .option('--public-url <url>', 'the URL jinbao serve is reached at, to print the CMP URL', 'https://127.0.0.1:8443')
+    .option('--public-url <url>', 'the URL jinbao serve is reached at, to print the CMP URL (default: the --public-url jinbao serve was last started with, else https://127.0.0.1:8443)')
     .option('--passphrase-env <name>', 'environment variable holding the CA key passphrase (encrypts the secret at rest)', DEFAULT_PASSPHRASE_ENV)
     .option('--json', 'machine-readable output')
     .addHelpText(
@@ -152,7 +152,8 @@ async function create(ctx: Context, o: CreateOptions): Promise<void> {
   const out = o.csv !== undefined ? o.out! : undefined;
   const tmp = out !== undefined ? `${out}.${process.pid}.tmp` : undefined;
   const created: CreatedSecret[] = await createCmpSecrets(ctx, ctx.fabric(), passphrase, requests);
-  const withUrl = created.map((s) => ({ ...s, cmpUrl: cmpUrl(o.publicUrl, s.site) }));
+  const publicUrl = o.publicUrl ?? (await (await openPki(ctx)).servicePublicUrl()) ?? 'https://127.0.0.1:8443';
+  const withUrl = created.map((s) => ({ ...s, cmpUrl: cmpUrl(publicUrl, s.site) }));
   if (out !== undefined && tmp !== undefined) {
     const lines = ['reference,secret,site,profile,subject,expires_at,cmp_url', ...withUrl.map((s) => [s.reference, s.secret, s.site, s.profile, s.subject, s.expiresAt, s.cmpUrl].map(csvField).join(','))];
     try {

@@ -2,9 +2,11 @@ import type { Command } from 'commander';
 import { json, table } from '../../lib/output.js';
 import { createInterface } from 'node:readline/promises';
 import { InputError } from '../../lib/errors.js';
+import { parseInteger } from '../../lib/options.js';
 import { progress } from '../../lib/progress.js';
+import { CMP_SECRET_DEFAULT_VALIDITY_DAYS } from '../../pki/cmp/index.js';
 import { DEFAULT_PASSPHRASE_ENV, DEMO_PASSPHRASE_WARNING, demoPassphrase, PkiStore, resolvePassphrase } from '../../pki/index.js';
-import { applySync, checkMassRevocation, enrollJoiners, expiringStaffCertificates, parseWithin, importRoster, openStaff, planSync, rosterTemplate, type RosterDiff, type SyncPlan } from '../../staff/index.js';
+import { applySync, checkMassRevocation, enrollJoiners, enrollJoinersCmp, expiringStaffCertificates, parseWithin, importRoster, openStaff, planSync, rosterTemplate, type RosterDiff, type SyncPlan } from '../../staff/index.js';
 import type { Context } from '../context.js';
 import type { Runner } from '../runner.js';
 
@@ -55,17 +57,27 @@ export function register(program: Command, run: Runner): void {
     .action(run<SyncOptions>(syncCommand));
   staff
     .command('enroll')
-    .description('issue staff-auth certificates to joiners without one, as centrally generated PKCS#12 bundles with password handouts')
+    .description('enroll joiners without a staff-auth certificate: one-time CMP secrets for the enrollment stations (cmp), or centrally generated PKCS#12 bundles with password handouts (p12)')
     .requiredOption('--site <id>', 'the site whose joiners to enroll')
-    .requiredOption('--method <method>', 'how keys reach people: p12 (centrally generated bundles; cmp is not available yet)')
-    .requiredOption('--out <dir>', 'where bundles (bundles/NUMBER.p12) and password handouts (handouts/NUMBER.txt) go')
+    .requiredOption('--method <method>', 'how keys reach people: cmp (each person makes their key at an enrollment station with a one-time secret) or p12 (centrally generated bundles)')
+    .requiredOption('--out <dir>', 'cmp: where the stations\' CSV goes (cmp-secrets.csv); p12: where bundles (bundles/NUMBER.p12) and password handouts (handouts/NUMBER.txt) go')
+    .option('--service-url <url>', 'cmp: the https:// URL the stations reach jinbao serve at (default: the --public-url jinbao serve was last started with)')
+    .option('--days <n>', `cmp: how long each secret may be used, 1-90 days`, String(CMP_SECRET_DEFAULT_VALIDITY_DAYS))
     .option('--passphrase-env <name>', 'environment variable holding the CA key passphrase', DEFAULT_PASSPHRASE_ENV)
     .option('--json', 'machine-readable output')
     .addHelpText(
       'after',
-      '\nResumable: people who already hold a staff-auth certificate are skipped, and files an interrupted run left half-written\n' +
-        'are finished (certificate recorded) or removed (not recorded) before anyone is enrolled.\n\n' +
-        'Examples:\n  $ jinbao staff enroll --site 440100 --method p12 --out handout-2026-12',
+      '\ncmp: each active person of the roster without a staff-auth certificate gets a one-time secret for their own subject\n' +
+        '(CN = name, serialNumber = staff number). OUT/cmp-secrets.csv (mode 0600) has one line per person: reference, secret,\n' +
+        'site, staff_number, name, profile, subject (as openssl cmp -subject takes it), expires_at, cmp_url. A station enrolls\n' +
+        'the person with: openssl cmp -cmd ir -server CMP_URL -tls_used -tls_trusted root.pem -ref REFERENCE\n' +
+        '  -secret pass:SECRET -newkey key.pem -subject SUBJECT -certout cert.pem\n' +
+        'Someone whose secret is still unused is not given another; once it expires, the next run gives a new one.\n\n' +
+        'Resumable (both methods): people who already hold a staff-auth certificate are skipped, and what an interrupted run\n' +
+        'left half-written is finished (recorded) or removed (not recorded) before anyone is enrolled.\n\n' +
+        'Examples:\n  $ jinbao staff enroll --site 440100 --method cmp --out stations-2026-12\n' +
+        '  $ jinbao staff enroll --site 440100 --method cmp --out stations-2026-12 --service-url https://pki.gd.jinbao.internal:8443 --days 14\n' +
+        '  $ jinbao staff enroll --site 440100 --method p12 --out handout-2026-12',
     )
     .action(run<EnrollOptions>(enrollCommand));
   staff
@@ -74,7 +86,14 @@ export function register(program: Command, run: Runner): void {
     .option('--within <days>', 'how far ahead to look, in days (such as 30d)', '30d')
     .option('--site <id>', 'only this site')
     .option('--json', 'machine-readable output')
-    .addHelpText('after', '\nExamples:\n  $ jinbao staff expiring --within 30d\n  $ jinbao staff expiring --within 60d --site 440100 --json')
+    .addHelpText(
+      'after',
+      '\nRenewal is the holder\'s own CMP kur, signed with the certificate being renewed; the service accepts it at any time\n' +
+        'while the holder is active on the roster, and moves them to the successor of a rolled-over CA. --json is what a\n' +
+        'reminder job or an enrollment station reads: per certificate the holder, email, days left, renewable (false for\n' +
+        'someone who left the roster: staff sync revokes instead), the CA a renewal comes from (renewsFrom) and the CMP URL.\n\n' +
+        'Examples:\n  $ jinbao staff expiring --within 30d\n  $ jinbao staff expiring --within 60d --site 440100 --json',
+    )
     .action(run<{ within: string; site?: string; json?: boolean }>(expiringCommand));
 }
 
@@ -82,7 +101,7 @@ async function expiringCommand(ctx: Context, opts: { within: string; site?: stri
   const days = parseWithin(opts.within);
   const list = ctx.hasStore() ? await expiringStaffCertificates(ctx, { days, ...(opts.site !== undefined ? { site: opts.site } : {}) }) : [];
   if (opts.json) {
-    ctx.out(json({ withinDays: days, certificates: list }));
+    ctx.out(json({ generatedAt: new Date().toISOString(), withinDays: days, certificates: list }));
     return;
   }
   ctx.out(`${ctx.t('staff.expiring.summary', { count: list.length, days })}\n`);
@@ -116,6 +135,8 @@ interface EnrollOptions {
   site: string;
   method: string;
   out: string;
+  serviceUrl?: string;
+  days: string;
   passphraseEnv: string;
   json?: boolean;
 }
@@ -184,9 +205,24 @@ function renderPlan(ctx: Context, plan: SyncPlan): string {
   return `${lines.join('\n')}\n`;
 }
 
+/** The certificate service's public URL: --service-url, else the one jinbao serve recorded; https:// without a path. */
+async function serviceUrlOf(pki: PkiStore, given: string | undefined): Promise<string> {
+  const url = given ?? (await pki.servicePublicUrl());
+  if (url === undefined) throw new InputError('--service-url: got none, and no jinbao serve was started with --public-url on this state; want the https:// URL the enrollment stations reach the certificate service at, e.g. --service-url https://pki.jinbao.internal:8443');
+  let parsed: URL | undefined;
+  try {
+    parsed = new URL(url);
+  } catch {
+    parsed = undefined;
+  }
+  if (!parsed || parsed.protocol !== 'https:' || parsed.pathname !== '/' || parsed.search || parsed.hash) throw new InputError(`--service-url: got "${url}", want an https:// URL with no path, e.g. https://pki.jinbao.internal:8443`);
+  return url.replace(/\/+$/, '');
+}
+
 async function enrollCommand(ctx: Context, opts: EnrollOptions): Promise<void> {
-  if (opts.method === 'cmp') throw new InputError('--method cmp: not available yet (CMP enrollment is being built); use --method p12');
-  if (opts.method !== 'p12') throw new InputError(`--method: got "${opts.method}", want p12`);
+  if (opts.method !== 'p12' && opts.method !== 'cmp') throw new InputError(`--method: got "${opts.method}", want cmp or p12`);
+  if (opts.method === 'cmp') return enrollCmp(ctx, opts);
+  if (opts.serviceUrl !== undefined) throw new InputError('--service-url: got it with --method p12, want it only with --method cmp (bundles need no service)');
   const fabric = ctx.fabric();
   const pki = await PkiStore.open(await ctx.database(), ctx.stateDir);
   let bar: ReturnType<typeof progress> | undefined;
@@ -205,6 +241,29 @@ async function enrollCommand(ctx: Context, opts: EnrollOptions): Promise<void> {
     return;
   }
   ctx.out(`${ctx.t('staff.enroll.done', { site: result.site, enrolled: result.enrolled.length, holding: result.alreadyHolding, recovered: result.recovered.length, out: opts.out })}\n`);
+}
+
+async function enrollCmp(ctx: Context, opts: EnrollOptions): Promise<void> {
+  const days = parseInteger('--days', opts.days, { min: 1, max: 90, what: 'days' });
+  const fabric = ctx.fabric();
+  const pki = await PkiStore.open(await ctx.database(), ctx.stateDir);
+  const serviceUrl = await serviceUrlOf(pki, opts.serviceUrl);
+  let bar: ReturnType<typeof progress> | undefined;
+  const result = await enrollJoinersCmp(ctx, fabric, {
+    site: opts.site,
+    out: opts.out,
+    serviceUrl,
+    validityDays: days,
+    passphrase: passphraseOf(ctx, pki, opts.passphraseEnv),
+    progress: (done, total) => {
+      bar ??= progress(ctx.io.stderr, total, ctx.t('staff.enroll.cmpProgress', { site: opts.site }));
+      bar.update(done);
+    },
+  });
+  bar?.done();
+  if (opts.json) return void ctx.out(json(result));
+  ctx.out(`${ctx.t('staff.enroll.cmpDone', { site: result.site, created: result.created.length, file: result.file, days, url: result.cmpUrl, pending: result.pending.length, holding: result.alreadyHolding, recovered: result.recovered.length })}\n`);
+  if (result.created.length) ctx.out(`${ctx.t('staff.enroll.cmpStation')}\n`);
 }
 
 async function template(ctx: Context, opts: { nation?: boolean }): Promise<void> {

@@ -286,7 +286,7 @@ describe('jinbao pki in each language', () => {
     expect((await runCli(['--state', state, 'pki', 'cas'], ZH)).stdout).toBe('尚无 CA 体系：请用 jinbao pki init 创建\n');
     const init = await runCli(['--state', state, 'pki', 'init'], env);
     expect(init.code).toBe(0);
-    expect(init.stdout).toMatch(/^已在 \S+ 中创建 CA 体系（ecdsa-p256）；私钥已加密保存在状态库中（SQLite \S+）\n\n标识 +角色 +算法 +主体 +到期日 +状态\nroot +根 CA +ecdsa-p256 .* 有效\n/);
+    expect(init.stdout).toMatch(/^已在 \S+ 中创建 CA 体系（ecdsa-p256）；私钥已加密保存在状态库中（SQLite \S+）\n\n标识 +角色 +算法 +主体 +有效期 +最后证书到期 +状态\nroot +根 CA +ecdsa-p256 .* 有效\n/);
     const issued = await runCli(['--state', state, 'pki', 'issue', '--profile', 'server-tls', '--site', '440100', '--generate', '--subject', 'CN=a.440100.jinbao.internal', '--application', 'employee-insurance', '--out', join(tmp.dir, 'certs')], env);
     expect(issued.code).toBe(0);
     expect(issued.stdout).toMatch(/^已由 infrastructure 为“C=CN, O=广州市人力资源和社会保障局, CN=a\.440100\.jinbao\.internal”签发 server-tls 数字证书 [0-9a-f]+，有效期至 /);

@@ -11,7 +11,7 @@ function describe(c: CertificateEvidence): string {
   return `${c.serial} ${c.profile} "${c.subject}"${c.site ? ` (site ${c.site})` : ''}`;
 }
 
-/** Certificates are issued, and every active one is inside its validity and chains to an active, valid CA. */
+/** Certificates are issued, and every active one is inside its validity and chains to a valid CA that still answers for it (active, or retiring after a rollover). */
 export const certificatesValid: Check = (inputs) => {
   const pki = inputs.pki!;
   const now = inputs.now.getTime();
@@ -23,7 +23,7 @@ export const certificatesValid: Check = (inputs) => {
     if (c.notAfter.getTime() <= now) problems.push(`${describe(c)} expired on ${c.notAfter.toISOString()} but is still marked active`);
     const ca = cas.get(c.caId);
     if (!ca) problems.push(`${describe(c)} names issuer ${c.caId}, which is not in the PKI`);
-    else if (ca.status !== 'active' || ca.notAfter.getTime() <= now) problems.push(`${describe(c)} was issued by ${ca.id}, which is ${ca.status === 'active' ? 'expired' : ca.status}`);
+    else if ((ca.status !== 'active' && ca.status !== 'retiring') || ca.notAfter.getTime() <= now) problems.push(`${describe(c)} was issued by ${ca.id}, which is ${ca.notAfter.getTime() <= now ? 'expired' : ca.status}`);
   }
   const evidence = [
     { source: 'pki', detail: `${pki.authorities.length} CA(s), ${pki.certificates.length} certificate(s), ${active.length} active`, value: { authorities: pki.authorities.length, certificates: pki.certificates.length, active: active.length } },
@@ -35,7 +35,7 @@ export const certificatesValid: Check = (inputs) => {
     : [fail(said('pki.certs.problems', { count: problems.length }), evidence)];
 };
 
-/** No active certificate or CA expires within 30 days. */
+/** No active certificate or CA expires within 30 days (a retiring CA has handed issuance to its successor: its end is planned). */
 export const notExpiringSoon: Check = (inputs) => {
   const pki = inputs.pki!;
   const now = inputs.now.getTime();

@@ -33,6 +33,7 @@ describe('which commands are dual-controlled', () => {
   it('GIVEN CA-level and policy-level commands THEN each needs a security administrator\'s approval', () => {
     expect(dualControlOf('pki revoke', ['pki', 'revoke', '--ca', 'x', '--reason', 'cACompromise'])).toEqual({ command: 'pki revoke', requiredRole: 'security-admin' });
     expect(dualControlOf('pki replace-ca', ['pki', 'replace-ca', '--ca', 'x'])?.requiredRole).toBe('security-admin');
+    expect(dualControlOf('pki rollover-ca', ['pki', 'rollover-ca', '--ca', 'x'])?.requiredRole).toBe('security-admin');
     expect(dualControlOf('pki init', ['pki', 'init'])?.requiredRole).toBe('security-admin');
     expect(dualControlOf('operator add', ['operator', 'add', '--role', 'audit-admin'])?.requiredRole).toBe('security-admin');
     expect(dualControlOf('operator add', ['operator', 'add', '--role=system-admin'])?.requiredRole).toBe('security-admin');

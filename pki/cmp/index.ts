@@ -6,7 +6,7 @@
  * (service/) mounts it at /cmp/<site>.
  */
 export { CMP_MIGRATIONS, CmpStore, type SecretRow, type TransactionRow } from './store.js';
-export { CMP_PROFILES, CMP_SECRET_DEFAULT_VALIDITY_DAYS, CMP_SECRET_KEYRING, openCmpKeyring, createSecrets, secretRequestProblems, secretState, type CreatedSecret, type SecretRequest, type SecretState } from './secrets.js';
+export { CMP_PROFILES, CMP_SECRET_DEFAULT_VALIDITY_DAYS, CMP_SECRET_KEYRING, openCmpKeyring, createSecrets, prepareSecrets, secretRequestProblems, secretState, type CreatedSecret, type PreparedSecrets, type SecretRequest, type SecretState } from './secrets.js';
 export { CmpServer, type CmpResponse, type CmpServerOptions } from './server.js';
 export type { CmpCertificateAuthority, CmpHolder, CmpResponder } from './ports.js';
 export { BODY, FAILURE, CmpMalformed, parsePkiMessage, type FailureInfo, type PkiMessage } from './message.js';

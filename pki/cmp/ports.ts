@@ -54,6 +54,8 @@ export interface CmpHolder {
   readonly profile: string;
   /** RFC 4514-like string form ("C=CN, O=..., serialNumber=S0001, CN=张三"). */
   readonly subject: string;
+  /** Staff profiles: the staff number (subject serialNumber); null otherwise. */
+  readonly staffNumber: string | null;
   readonly caId: string;
   readonly notBefore: Date;
   readonly notAfter: Date;

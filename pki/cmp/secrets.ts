@@ -75,6 +75,23 @@ export function secretRequestProblems(fabric: Fabric, r: SecretRequest): string[
 
 /** Create secrets for every request, all or none (one transaction, audited); InputError naming each problem, by position. */
 export async function createSecrets(store: CmpStore, fabric: Fabric, keyring: SecretKeyring, requests: readonly SecretRequest[], opts: { now?: Date; actor?: string } = {}): Promise<CreatedSecret[]> {
+  const batch = prepareSecrets(store, fabric, keyring, requests, opts);
+  await batch.record();
+  return [...batch.secrets];
+}
+
+/** Secrets made (references, secrets, sealed rows) but not yet recorded: `record` stores them all in one transaction, audited. */
+export interface PreparedSecrets {
+  readonly secrets: readonly CreatedSecret[];
+  record(): Promise<void>;
+}
+
+/**
+ * The secrets for `requests`, not recorded yet: a caller that must write them somewhere first (an
+ * enrollment station's file, staged before the commit) records them after. InputError naming each
+ * problem, by position, and nothing made.
+ */
+export function prepareSecrets(store: CmpStore, fabric: Fabric, keyring: SecretKeyring, requests: readonly SecretRequest[], opts: { now?: Date; actor?: string; audit?: Record<string, unknown> } = {}): PreparedSecrets {
   const now = opts.now ?? new Date();
   const problems = requests.flatMap((r, i) => secretRequestProblems(fabric, r).map((p) => (requests.length > 1 ? `row ${i + 1}: ${p}` : p)));
   if (problems.length === 1) throw new InputError(problems[0]!);
@@ -103,9 +120,12 @@ export async function createSecrets(store: CmpStore, fabric: Fabric, keyring: Se
     });
     out.push({ reference, secret, site: r.site, profile: r.profile, subject: r.subject, expiresAt });
   }
-  // Audited in the same transaction as the rows (never the secret).
-  await store.insertSecrets(rows, out.map((s) => ({ action: 'cmp.secret.create', outcome: 'ok' as const, subject: s.reference, ...(opts.actor ? { actor: opts.actor } : {}), details: { site: s.site, profile: s.profile, subject: s.subject, expiresAt: s.expiresAt } })));
-  return out;
+  return {
+    secrets: out,
+    // Audited in the same transaction as the rows (never the secret).
+    record: () =>
+      store.insertSecrets(rows, out.map((s) => ({ action: 'cmp.secret.create', outcome: 'ok' as const, subject: s.reference, ...(opts.actor ? { actor: opts.actor } : {}), details: { site: s.site, profile: s.profile, subject: s.subject, expiresAt: s.expiresAt, ...opts.audit } }))),
+  };
 }
 
 export type SecretState = 'unused' | 'used' | 'expired' | 'revoked';

@@ -55,6 +55,12 @@ export interface CmpServerOptions {
   readonly ca: CmpCertificateAuthority;
   readonly fabric: Fabric;
   readonly keyring: SecretKeyring;
+  /**
+   * Why a holder may not renew (cr, kur) now, or undefined when they may: the staff feature answers
+   * from the site's roster (a leaver is refused). Renewal is never refused for being early.
+   * @default every holder with a valid certificate may renew
+   */
+  readonly renewalRefusal?: (holder: CmpHolder) => Promise<string | undefined>;
   /** Messages whose messageTime is further off than this are refused (badTime). @default 600 */
   readonly maxClockSkewSeconds?: number;
   readonly onInternalError?: (err: unknown) => void;
@@ -259,6 +265,8 @@ export class CmpServer {
       profile = holder.profile;
       subject = parseSubject(holder.subject);
       if (type === BODY.kur && request?.oldCert && request.oldCert.serial !== holder.serial) throw new Refusal('badCertId', `oldCertID: got serial ${request.oldCert.serial}, want the signer certificate's ${holder.serial}`);
+      const refused = await this.o.renewalRefusal?.(holder);
+      if (refused !== undefined) throw new Refusal('notAuthorized', refused);
     }
     let asked: { type: string; value: string }[] | undefined;
     if (request?.template.subject) asked = readName(request.template.subject);

@@ -104,7 +104,9 @@ export class CmpStore {
     return (await this.db.query<SecretRow>('SELECT * FROM cmp_secrets WHERE reference = $1', [reference]))[0];
   }
 
-  async listSecrets(): Promise<SecretRow[]> {
+  /** Every secret, or those of one site. */
+  async listSecrets(site?: string): Promise<SecretRow[]> {
+    if (site !== undefined) return this.db.query<SecretRow>('SELECT * FROM cmp_secrets WHERE site = $1 ORDER BY created_at, reference', [site]);
     return this.db.query<SecretRow>('SELECT * FROM cmp_secrets ORDER BY created_at, reference');
   }
 

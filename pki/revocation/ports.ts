@@ -1,4 +1,4 @@
-import { REVOCATION_REASONS, type RevocationReason } from '../store.js';
+import { REVOCATION_REASONS, type CaStatus, type RevocationReason } from '../store.js';
 
 /**
  * What revocation needs from the rest of the PKI, as ports. The certificate store (pki/store.ts,
@@ -35,7 +35,7 @@ export interface CaCertificateStatusRecord {
   readonly id: string;
   readonly serial: string;
   readonly parentId: string | null;
-  readonly status: 'active' | 'revoked';
+  readonly status: CaStatus;
   readonly revokedAt: Date | null;
   readonly revocationReason: ReasonName | null;
 }

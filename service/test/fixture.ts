@@ -47,10 +47,11 @@ export const NAMES = ['app.s440100.jinbao.internal', 'api.s440100.jinbao.interna
 /**
  * A `serve` over a fresh hierarchy. With `httpListen` it also serves revocation data over plain
  * HTTP on a port picked here, and the hierarchy is created with that listener as its distribution
- * base, so every certificate (CA certificates included) names URLs the test can fetch. `hosts` (or `names`):
+ * base, so every certificate (CA certificates included) names URLs the test can fetch. With `publicUrl` it is
+ * started with an explicit --public-url (recorded in the state, as a real start records it). `hosts` (or `names`):
  * more names that validation resolves to 127.0.0.1 (beside NAMES).
  */
-export async function startFixture(opts: { limits?: AcmeLimits; acmeTlsPort?: number; hosts?: readonly string[]; names?: readonly string[]; httpListen?: boolean } = {}): Promise<Fixture> {
+export async function startFixture(opts: { limits?: AcmeLimits; acmeTlsPort?: number; hosts?: readonly string[]; names?: readonly string[]; httpListen?: boolean; publicUrl?: boolean } = {}): Promise<Fixture> {
   const { dir, cleanup } = tempDir('jinbao-serve-');
   const inventory = join(dir, 'inventory.json');
   writeFileSync(inventory, JSON.stringify(smallInventory()));
@@ -66,6 +67,7 @@ export async function startFixture(opts: { limits?: AcmeLimits; acmeTlsPort?: nu
   const running = await startServe(ctx, {
     host: '127.0.0.1',
     port,
+    ...(opts.publicUrl ? { publicUrl: `https://127.0.0.1:${port}` } : {}),
     ...(httpPort !== undefined ? { httpListen: { host: '127.0.0.1', port: httpPort } } : {}),
     passphrase: PASS,
     acmeHosts: new Map([...NAMES, ...(opts.hosts ?? []), ...(opts.names ?? [])].map((n) => [n, '127.0.0.1'])),

@@ -38,10 +38,12 @@ async function staffCerts(site: string) {
 describe('jinbao staff enroll, then sync, on site 440300', () => {
   const out = () => join(dir, 'handout');
 
-  it('refuses --method cmp as not available yet, and a site without a roster', async () => {
+  it('refuses --method cmp without the service\'s URL (no --service-url, no jinbao serve --public-url recorded), and a site without a roster', async () => {
     const cmp = await cli(['staff', 'enroll', '--site', '440300', '--method', 'cmp', '--out', out()]);
     expect(cmp.code).toBe(2);
-    expect(cmp.stderr).toContain('--method cmp: not available yet');
+    expect(cmp.stderr).toContain('--service-url: got none, and no jinbao serve was started with --public-url on this state; want the https:// URL the enrollment stations reach the certificate service at');
+    const cmpNoRoster = await cli(['staff', 'enroll', '--site', '440300', '--method', 'cmp', '--out', out(), '--service-url', 'https://pki.jinbao.internal:8443']);
+    expect(cmpNoRoster.stderr).toContain('site 440300 has no roster: import one first');
     const none = await cli(['staff', 'enroll', '--site', '440300', '--method', 'p12', '--out', out()]);
     expect(none.stderr).toContain('site 440300 has no roster: import one first (jinbao staff import --site 440300 FILE.csv)');
   });

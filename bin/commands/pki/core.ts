@@ -14,11 +14,10 @@ import {
   normalizeDistributionBase,
   parseCaAlgorithm,
   toPem,
-  type CaRecord,
   type CertificateRecord,
   type PkiStore,
 } from '../../../pki/index.js';
-import { issueCertificate, openPki } from '../../../pki/operations.js';
+import { caTimeline, issueCertificate, openPki, type CaTimelineEntry } from '../../../pki/operations.js';
 import type { Translate } from '../../../lib/i18n/index.js';
 import type { Context } from '../../context.js';
 import type { Runner } from '../../runner.js';
@@ -107,9 +106,15 @@ export function register(pki: Command, run: Runner): void {
 
   pki
     .command('cas')
-    .description('the CA hierarchy: root, issuing CAs, their validity and status')
+    .description('the CA hierarchy as a timeline: root, issuing CAs, validity, status (active, retiring, retired, revoked), successors, last certificate expiry')
     .option('--pem <id>', 'print only this CA\'s certificate in PEM (e.g. root, for a trust store)')
     .option('--json', 'machine-readable output')
+    .addHelpText(
+      'after',
+      '\nA retiring CA (after jinbao pki rollover-ca) issues nothing: its successor does. It still signs its CRLs and OCSP\n' +
+        'answers until the last certificate it issued expires (the "last cert" column); then it is retired.\n\n' +
+        'Examples:\n  $ jinbao pki cas\n  $ jinbao pki cas --json\n  $ jinbao pki cas --pem root > root.pem',
+    )
     .action(run<{ pem?: string; json?: boolean }>(cas));
 }
 
@@ -135,12 +140,14 @@ async function init(ctx: Context, opts: InitOptions): Promise<void> {
   if (token) ctx.onClose(() => token.close());
   const passphrase = await pkiPassphrase(ctx, store, opts.passphraseEnv, token === undefined);
   const created = await initHierarchy(store, { algorithm, passphrase, distributionBase, ...(token ? { backend: token } : {}) });
+  const all = await caTimeline(store, { settle: false });
+  const timeline = created.map((c) => all.find((t) => t.id === c.id)!);
   if (opts.json) {
-    ctx.out(json({ algorithm, cas: created.map(caView) }));
+    ctx.out(json({ algorithm, cas: timeline }));
     return;
   }
   ctx.out(`${token ? ctx.t('pki.createdInToken', { dir: ctx.stateDir, algorithm, token: opts.tokenLabel }) : ctx.t('pki.created', { dir: ctx.stateDir, algorithm, where: store.where })}\n\n`);
-  ctx.out(caTable(created, ctx.t));
+  ctx.out(caTable(timeline, ctx.t));
 }
 
 interface IssueOptions {
@@ -260,31 +267,41 @@ async function show(ctx: Context, o: { pem?: boolean; json?: boolean }, args: st
 }
 
 async function cas(ctx: Context, o: { pem?: string; json?: boolean }): Promise<void> {
-  const all = await (await open(ctx)).listCas();
+  const store = await open(ctx);
   if (o.pem !== undefined) {
+    const all = await store.listCas();
     const ca = all.find((c) => c.id === o.pem);
     if (!ca) throw new InputError(`--pem: got "${o.pem}", want one of ${all.map((c) => c.id).join(', ') || '(none: run jinbao pki init)'}`);
     return void ctx.out(toPem(ca.der));
   }
-  if (o.json) return void ctx.out(json({ cas: all.map(caView) }));
+  const all = await caTimeline(store);
+  if (o.json) return void ctx.out(json({ cas: all }));
   if (all.length === 0) return void ctx.out(`${ctx.t('pki.noHierarchy')}\n`);
   ctx.out(caTable(all, ctx.t));
 }
 
-function caTable(cas: readonly CaRecord[], t: Translate): string {
-  const successors = new Map(cas.filter((c) => c.replaces !== null).map((c) => [c.replaces!, c.id]));
+const day = (iso: string | null) => (iso === null ? '—' : iso.slice(0, 10));
+
+/** What the status column says: the state, and where the CA stands in its line (successor, predecessor, until when it still signs). */
+function caStatusText(c: CaTimelineEntry, t: Translate): string {
+  const status = t(`pki.caStatus.${c.status}`, { defaultValue: c.status });
+  if (c.status === 'retiring') return t('pki.status.retiring', { status, successor: c.successor ?? '?', until: day(c.lastCertificateExpiry) });
+  if (c.status === 'retired') return t('pki.status.retired', { status, successor: c.successor ?? '?', at: day(c.retiredAt) });
+  if (c.successor !== null) return t('pki.status.replaced', { status, successor: c.successor });
+  if (c.replaces !== null) return t('pki.status.succeeds', { status, predecessor: c.replaces });
+  return status;
+}
+
+function caTable(cas: readonly CaTimelineEntry[], t: Translate): string {
   return table(cas, [
     { header: t('pki.col.id'), value: (c) => c.id },
     { header: t('pki.col.role'), value: (c) => t(`pki.role.${c.role}`, { defaultValue: c.role }) },
     { header: t('pki.col.algorithm'), value: (c) => c.algorithm },
     { header: t('pki.col.subject'), value: (c) => c.subject },
-    { header: t('pki.col.notAfter'), value: (c) => c.notAfter.toISOString().slice(0, 10) },
-    { header: t('pki.col.status'), value: (c) => (successors.has(c.id) ? t('pki.status.replaced', { status: t(`pki.caStatus.${c.status}`, { defaultValue: c.status }), successor: successors.get(c.id) ?? '' }) : t(`pki.caStatus.${c.status}`, { defaultValue: c.status })) },
+    { header: t('pki.col.validity'), value: (c) => `${day(c.notBefore)} – ${day(c.notAfter)}` },
+    { header: t('pki.col.lastCertificate'), value: (c) => day(c.lastCertificateExpiry) },
+    { header: t('pki.col.status'), value: (c) => caStatusText(c, t) },
   ]);
-}
-
-function caView(c: CaRecord) {
-  return { id: c.id, parent: c.parentId, role: c.role, purpose: c.purpose, site: c.site, algorithm: c.algorithm, subject: c.subject, serial: c.serial, notBefore: c.notBefore, notAfter: c.notAfter, status: c.status, revokedAt: c.revokedAt, revocationReason: c.revocationReason, keyBackend: c.keyBackend, replaces: c.replaces };
 }
 
 function certView(c: CertificateRecord) {

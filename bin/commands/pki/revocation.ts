@@ -53,7 +53,7 @@ export function register(pki: Command, run: Runner): void {
         'purpose (pki issue, pki up, replica TLS, evidence signing) uses the successor; --ca with the old id still\n' +
         'names the old CA (its CRL, its OCSP responder). Certificates of the revoked CA stay as they are: their\n' +
         'chains fail, so re-issue them. Refused (exit 2, audited): unknown ids, the root, an active CA (revoke it\n' +
-        'first: a planned rollover that keeps its certificates valid is not supported) and a CA already replaced.\n\n' +
+        'first; a planned change that keeps its certificates valid is pki rollover-ca) and a CA already replaced.\n\n' +
         'Recovering from a compromised issuing CA, step by step:\n' +
         '  $ jinbao pki revoke --ca province-440000-staff --reason cACompromise   # 1. revoke: it issues nothing more\n' +
         '  $ jinbao pki crl --ca root --out /srv/pki/crl                         # 2. cut the root CRL: relying parties learn it\n' +

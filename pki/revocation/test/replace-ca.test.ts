@@ -78,11 +78,11 @@ describe('jinbao pki replace-ca: a successor for a revoked province staff CA, as
     );
   });
 
-  it('GIVEN the staff CA still active THEN replace-ca refuses: revoke it first; a planned rollover is not supported', async () => {
+  it('GIVEN the staff CA still active THEN replace-ca refuses: revoke it first, or roll it over', async () => {
     const r = await cli('replace-ca', '--ca', 'province-440000-staff');
     expect(r.code).toBe(2);
     expect(r.stderr).toBe(
-      'jinbao: CA province-440000-staff: got an active CA, want a revoked one; replace-ca recovers from a compromised issuing CA. Revoke it first (jinbao pki revoke --ca province-440000-staff --reason cACompromise), or keep using it: a planned rollover that leaves its certificates valid is not supported\n',
+      'jinbao: CA province-440000-staff: got an active CA, want a revoked one; replace-ca recovers from a compromised issuing CA. Revoke it first (jinbao pki revoke --ca province-440000-staff --reason cACompromise), or, for a planned change that keeps its certificates valid, roll it over: jinbao pki rollover-ca --ca province-440000-staff\n',
     );
     const cas = JSON.parse((await cli('cas', '--json')).stdout) as { cas: { id: string }[] };
     expect(cas.cas.map((c) => c.id)).toEqual(['root', 'infrastructure', 'ministry-staff', 'province-440000-staff']);
