@@ -191,6 +191,7 @@ export class PostgresDatabase implements Database {
       let committing = false;
       try {
         await driver(client.query('BEGIN'));
+        if (opts.durable === false) await driver(client.query('SET LOCAL synchronous_commit = off'));
         // Always in the same order, so two writers never wait on each other's second lock.
         for (const name of locks) await driver(client.query('SELECT pg_advisory_xact_lock($1::bigint)', [advisoryKey(name)]));
         const result = await fn(PostgresDatabase.tx(client));

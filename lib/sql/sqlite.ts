@@ -29,6 +29,19 @@ function bindable(v: unknown): unknown {
   return v;
 }
 
+/** The real setImmediate, kept should a test replace the global with a fake clock's. */
+const nextTurn = setImmediate;
+
+/** Writes in one group commit, at most (a bound on how long the first one waits). */
+const MAX_GROUP = 64;
+
+interface PendingWrite {
+  readonly fn: (tx: Transaction) => Promise<unknown>;
+  readonly durable: boolean;
+  readonly resolve: (value: unknown) => void;
+  readonly reject: (err: unknown) => void;
+}
+
 /**
  * The embedded backend: one SQLite file (`jinbao.db`, WAL, synchronous FULL) in the state
  * directory, the same file and layout earlier versions of jinbao wrote. better-sqlite3 is synchronous; this wraps it so features see the same
@@ -41,6 +54,10 @@ export class SqliteDatabase implements Database {
   readonly where: string;
   private readonly db: BetterSqlite3.Database;
   private queue: Promise<unknown> = Promise.resolve();
+  /** Writes acknowledged, and the commits that carried them (group commit: fewer commits). */
+  readonly stats = { writes: 0, commits: 0 };
+  /** The group of writes still taking members (see write). */
+  private gathering: PendingWrite[] | undefined;
   /** Prepared once per text: features run the same few statements thousands of times. */
   private readonly statements = new Map<string, BetterSqlite3.Statement>();
 
@@ -124,27 +141,95 @@ export class SqliteDatabase implements Database {
     return this.serial(() => this.direct.query<R>(sql, params));
   }
 
+  /** A single statement is a write of its own, so it joins the group commit too. */
   run(sql: string, params?: Params): Promise<number> {
-    return this.serial(() => this.direct.run(sql, params));
+    return this.write((tx) => tx.run(sql, params));
   }
 
   exec(sql: string): Promise<void> {
     return this.serial(() => this.direct.exec(sql));
   }
 
-  /** SQLite has one write lock for the whole file: `locks` need no more than BEGIN IMMEDIATE. */
-  write<T>(fn: (tx: Transaction) => Promise<T>, _opts?: WriteOptions): Promise<T> {
-    return this.serial(async () => {
-      this.db.exec('BEGIN IMMEDIATE');
-      try {
-        const result = await fn(this.direct);
-        this.db.exec('COMMIT');
-        return result;
-      } catch (err) {
-        if (this.db.inTransaction) this.db.exec('ROLLBACK');
-        throw err;
+  /**
+   * SQLite has one write lock for the whole file: `locks` need no more than BEGIN IMMEDIATE.
+   *
+   * Group commit: the writes requested in one turn of the event loop (a busy service's concurrent
+   * requests) share one transaction and so one sync of the WAL, each inside its own savepoint. A
+   * write that fails is rolled back to its savepoint and rejected alone; the others commit. Every
+   * write is acknowledged only after the COMMIT that holds it returned, so nothing acknowledged
+   * can be lost, and each still sees the writes before it, in order.
+   */
+  write<T>(fn: (tx: Transaction) => Promise<T>, opts?: WriteOptions): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const w: PendingWrite = { fn, durable: opts?.durable !== false, resolve: resolve as (v: unknown) => void, reject };
+      if (this.gathering && this.gathering.length < MAX_GROUP) {
+        this.gathering.push(w);
+        return;
       }
+      const group = [w];
+      this.gathering = group;
+      void this.serial(async () => {
+        // Let the writes of this turn of the event loop join before the group starts.
+        await new Promise((r) => nextTurn(r));
+        if (this.gathering === group) this.gathering = undefined;
+        await this.commitGroup(group);
+      });
     });
+  }
+
+  /** One transaction (one WAL sync) for `group`; settles every write in it. */
+  private async commitGroup(group: PendingWrite[]): Promise<void> {
+    // Only a group of non-durable writes may skip the sync (set outside a transaction: SQLite
+    // ignores a change of `synchronous` inside one).
+    const relaxed = group.every((w) => !w.durable);
+    if (relaxed) this.db.pragma('synchronous = NORMAL');
+    const done: { w: PendingWrite; value: unknown }[] = [];
+    const retry: PendingWrite[] = [];
+    try {
+      this.db.exec('BEGIN IMMEDIATE');
+    } catch (err) {
+      if (relaxed) this.db.pragma('synchronous = FULL');
+      for (const w of group) w.reject(err);
+      return;
+    }
+    try {
+      const single = group.length === 1;
+      for (let i = 0; i < group.length; i++) {
+        const w = group[i]!;
+        if (!single) this.db.exec('SAVEPOINT jinbao_write');
+        try {
+          const value = await w.fn(this.direct);
+          if (!single) this.db.exec('RELEASE jinbao_write');
+          done.push({ w, value });
+        } catch (err) {
+          w.reject(err);
+          if (single) {
+            if (this.db.inTransaction) this.db.exec('ROLLBACK');
+          } else if (this.db.inTransaction) {
+            this.db.exec('ROLLBACK TO jinbao_write; RELEASE jinbao_write');
+          } else {
+            // SQLite ended the whole transaction (an I/O or full-disk error): the writes before
+            // this one are gone with it; run them and the rest again in a group of their own.
+            retry.push(...done.map((d) => d.w), ...group.slice(i + 1));
+            done.length = 0;
+            break;
+          }
+        }
+      }
+      if (this.db.inTransaction) {
+        this.db.exec('COMMIT');
+        this.stats.commits++;
+        this.stats.writes += done.length;
+      }
+    } catch (err) {
+      if (this.db.inTransaction) this.db.exec('ROLLBACK');
+      for (const d of done) d.w.reject(err);
+      done.length = 0;
+    } finally {
+      if (relaxed) this.db.pragma('synchronous = FULL');
+    }
+    for (const d of done) d.w.resolve(d.value);
+    if (retry.length) await this.commitGroup(retry);
   }
 
   async migrate(component: string, migrations: readonly SqlMigration[]): Promise<number[]> {

@@ -31,6 +31,15 @@ export interface WriteOptions {
    * is then gap-free and never repeats. @default ['state'] (one lock for the whole store)
    */
   readonly locks?: readonly string[];
+  /**
+   * `false` for data whose loss in a power failure costs nobody an acknowledged result (ACME
+   * nonces: a lost one is answered with badNonce and the client retries, RFC 8555 6.5). The commit
+   * then does not wait for the disk: SQLite commits it with `synchronous = NORMAL` (it survives a
+   * crash of the process, and the next durable commit carries it to disk), PostgreSQL with
+   * `synchronous_commit = off` (the WAL writer flushes it within a few hundred milliseconds).
+   * @default true
+   */
+  readonly durable?: boolean;
 }
 
 /** A migration: SQL for both dialects, one per dialect, or code over the transaction. */

@@ -202,19 +202,29 @@ export class AcmeStore {
 
   // ---- nonces
 
+  /**
+   * Nonce writes are not durable commits (`durable: false`): a nonce lost in a power failure is
+   * answered with badNonce and the client retries with a fresh one (RFC 8555 6.5), and a use lost
+   * that way reopens a nonce only for a request already sent over TLS before the failure. They
+   * take no advisory lock either: the DELETE of one row is atomic on both backends. Half the
+   * commits of an ACME order are nonces; they no longer wait for the disk.
+   */
+  private static readonly NONCE_WRITE = { locks: [], durable: false } as const;
+
   async newNonce(now = new Date()): Promise<string> {
     const value = randomBytes(16).toString('base64url');
-    await this.db.run('INSERT INTO acme_nonces (value, expires_at) VALUES ($1, $2)', [value, new Date(now.getTime() + NONCE_TTL_MS).toISOString()]);
-    if (++this.issuedSinceSweep >= 500) {
-      this.issuedSinceSweep = 0;
-      await this.db.run('DELETE FROM acme_nonces WHERE expires_at <= $1', [now.toISOString()]);
-    }
+    const sweep = ++this.issuedSinceSweep >= 500;
+    if (sweep) this.issuedSinceSweep = 0;
+    await this.db.write(async (tx) => {
+      await tx.run('INSERT INTO acme_nonces (value, expires_at) VALUES ($1, $2)', [value, new Date(now.getTime() + NONCE_TTL_MS).toISOString()]);
+      if (sweep) await tx.run('DELETE FROM acme_nonces WHERE expires_at <= $1', [now.toISOString()]);
+    }, AcmeStore.NONCE_WRITE);
     return value;
   }
 
   /**
-   * Use a nonce and hand out the next one in the same transaction (one durable commit per request
-   * instead of two). `ok` is true exactly once per nonce handed out and not expired, in any process.
+   * Use a nonce and hand out the next one in the same transaction. `ok` is true exactly once per
+   * nonce handed out and not expired, in any process.
    */
   async useNonce(value: string, now = new Date()): Promise<{ ok: boolean; next: string }> {
     const next = randomBytes(16).toString('base64url');
@@ -222,7 +232,7 @@ export class AcmeStore {
       const ok = value.length > 0 && value.length <= 64 && (await tx.run('DELETE FROM acme_nonces WHERE value = $1 AND expires_at > $2', [value, now.toISOString()])) === 1;
       await tx.run('INSERT INTO acme_nonces (value, expires_at) VALUES ($1, $2)', [next, new Date(now.getTime() + NONCE_TTL_MS).toISOString()]);
       return { ok, next };
-    }, { locks: ['acme.nonces'] });
+    }, AcmeStore.NONCE_WRITE);
   }
 
   // ---- EAB keys
