@@ -143,15 +143,25 @@ export async function migrateAudit(db: Database): Promise<void> {
   await done;
 }
 
-const actorScope = new AsyncLocalStorage<{ readonly actor: string; readonly remote?: string }>();
+/** One approval of a dual-controlled command, as every audit entry the command records names it. */
+export interface ApprovalLink {
+  readonly request: number;
+  readonly operator: string;
+  readonly certificate: string;
+  readonly at: string;
+}
+
+const actorScope = new AsyncLocalStorage<{ readonly actor: string; readonly remote?: string; readonly approvalChain?: readonly ApprovalLink[] }>();
 
 /**
  * Run `fn` with `actor` as the default actor of every audit entry it records (the service runs an
  * authenticated operator's command this way; concurrent commands keep their own actor). With
- * `remote`, each entry's details also name the client's address (`remote`) unless they already do.
+ * `remote`, each entry's details also name the client's address (`remote`) unless they already do;
+ * with `approvalChain` (a command run after dual control), each names its approvals
+ * (`approvalChain`), so the proposer stays the actor and the approvers are structured data.
  */
-export function asActor<T>(actor: string, fn: () => Promise<T>, opts: { readonly remote?: string } = {}): Promise<T> {
-  return actorScope.run({ actor, ...(opts.remote ? { remote: opts.remote } : {}) }, fn);
+export function asActor<T>(actor: string, fn: () => Promise<T>, opts: { readonly remote?: string; readonly approvalChain?: readonly ApprovalLink[] } = {}): Promise<T> {
+  return actorScope.run({ actor, ...(opts.remote ? { remote: opts.remote } : {}), ...(opts.approvalChain ? { approvalChain: opts.approvalChain } : {}) }, fn);
 }
 
 /** Who the running code acts for, as the audit log will name them. */
@@ -164,8 +174,10 @@ function defaultActor(): string {
 }
 
 function withRemote(details: Readonly<Record<string, unknown>>): Readonly<Record<string, unknown>> {
-  const remote = actorScope.getStore()?.remote;
-  return remote === undefined || 'remote' in details ? details : { ...details, remote };
+  const scope = actorScope.getStore();
+  const remote = scope?.remote === undefined || 'remote' in details ? {} : { remote: scope.remote };
+  const chain = scope?.approvalChain === undefined || 'approvalChain' in details ? {} : { approvalChain: scope.approvalChain };
+  return { ...details, ...remote, ...chain };
 }
 
 /** Canonical JSON: object keys sorted, so the hash does not depend on insertion order. */

@@ -1,5 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { appendAudit, AUDIT_LOCK, migrateAudit } from '../lib/audit.js';
+import { appendAudit, AUDIT_LOCK, migrateAudit, type ApprovalLink } from '../lib/audit.js';
 import type { StateAccess } from '../lib/context.js';
 import { inputError } from '../lib/i18n/index.js';
 import type { Database, Queryable, SqlMigration, Transaction } from '../lib/sql/index.js';
@@ -370,10 +370,12 @@ export async function decideRequest(state: StateAccess, r: { id: number; by: Act
   return outcome;
 }
 
-/** The actor an approved command runs as: the proposer, with the approval chain. */
-export function approvedActor(r: ApprovalRequest): string {
-  const chain = r.decisions.filter((d) => d.decision === 'approve').map((d) => `operator:${d.operatorId} (certificate ${d.certificateSerial}) at ${d.at}`);
-  return `${r.proposer.actor}; approval ${r.id} by ${chain.join(', ')}`;
+/**
+ * The approvals an approved command runs with: every audit entry it records names them in
+ * `details.approvalChain`, its actor being the proposer's.
+ */
+export function approvalChain(r: ApprovalRequest): ApprovalLink[] {
+  return r.decisions.filter((d) => d.decision === 'approve').map((d) => ({ request: r.id, operator: d.operatorId, certificate: d.certificateSerial, at: d.at }));
 }
 
 /** Record how the approved command ended; audited with the approval chain. */
@@ -386,7 +388,7 @@ export async function finishRequest(state: StateAccess, r: ApprovalRequest, exit
       outcome: 'ok',
       subject: String(r.id),
       actor: r.proposer.actor,
-      details: { command: r.command, argv: [...r.argv], exitCode, chain: r.decisions.filter((d) => d.decision === 'approve').map((d) => ({ operator: d.operatorId, certificate: d.certificateSerial, at: d.at })) },
+      details: { command: r.command, argv: [...r.argv], exitCode, approvalChain: approvalChain(r) },
     });
   });
 }

@@ -10,6 +10,6 @@ export { parseShare, ShareCollector, formatShare, type Ceremony, type Share } fr
 export { OPERATOR_MIGRATIONS, OPERATORS_COMPONENT } from './store.js';
 export { OPERATORS_MESSAGES } from './messages.js';
 export { authorize, commandOf, PERMISSIONS, type Authorized } from './permissions.js';
-export { APPROVAL_MIGRATIONS, APPROVALS_COMPONENT, DEFAULT_POLICY, approvalPolicy, approvedActor, asOperator, currentOperator, decideRequest, decisionConflict, dualControlOf, finishRequest, listRequests, proposeRequest, roleOf, setApprovalPolicy, showRequest, type Acting, type ApprovalPolicy, type ApprovalRequest, type Decision, type DualControl, type RequestStatus } from './approvals.js';
+export { APPROVAL_MIGRATIONS, APPROVALS_COMPONENT, DEFAULT_POLICY, approvalChain, approvalPolicy, asOperator, currentOperator, decideRequest, decisionConflict, dualControlOf, finishRequest, listRequests, proposeRequest, roleOf, setApprovalPolicy, showRequest, type Acting, type ApprovalPolicy, type ApprovalRequest, type Decision, type DualControl, type RequestStatus } from './approvals.js';
 export { authenticate, loginStates, login, logout, unlockOperator, setOperatorPassword, administratorsWithoutPassword, type AuthOutcome, type AuthRefusal, type Caller, type Explain, type LoginState, type OpenedSession, type Presented } from './authentication.js';
 export { DEFAULT_AUTH_POLICY, passwordProblem, type AuthPolicy } from './credentials.js';

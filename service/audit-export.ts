@@ -31,7 +31,9 @@ export interface AuditRecord {
 const text = (v: unknown): string => (v === undefined || v === null ? '' : typeof v === 'string' ? v : JSON.stringify(v));
 
 export function auditRecord(e: AuditEntry): AuditRecord {
-  // a command run after dual control: `<proposer>; approval N by operator:… (certificate …) at …, …`
+  // Entries of a command run after dual control name the approvals in details.approvalChain; logs
+  // written before that carried them in the actor (`<proposer>; approval N by operator:… (certificate
+  // …) at …`) and, for approvals.execute, in details.chain. The log is append-only: read all three.
   const [proposer = e.actor, approvedBy] = e.actor.split(/; (?=approval \d+ by )/);
   const op = parseOperatorActor(proposer);
   // a certificate that belongs to no operator (refused): `certificate SERIAL (SUBJECT)`

@@ -3,7 +3,7 @@ import { asActor, currentActor } from '../../lib/audit.js';
 import { InputError } from '../../lib/errors.js';
 import { parseInteger } from '../../lib/options.js';
 import { json, table } from '../../lib/output.js';
-import { approvalPolicy, approvedActor, currentOperator, decideRequest, finishRequest, listRequests, setApprovalPolicy, showRequest, type ApprovalRequest } from '../../operators/index.js';
+import { approvalChain, approvalPolicy, currentOperator, decideRequest, finishRequest, listRequests, setApprovalPolicy, showRequest, type ApprovalRequest } from '../../operators/index.js';
 import type { Context } from '../context.js';
 import type { Runner } from '../runner.js';
 
@@ -92,7 +92,7 @@ async function decide(ctx: Context, o: { reason?: string; json?: boolean }, id: 
   }
   if (!o.json) ctx.out(`${ctx.t('approvals.running', { id: request.id, command: request.argv.join(' ') })}\n`);
   const globals = ['--state', ctx.state.kind === 'postgresql' ? ctx.state.url : ctx.state.dir, ...(ctx.inventoryFile !== undefined ? ['--inventory', ctx.inventoryFile] : [])];
-  const code = await asActor(approvedActor(request), () => ctx.runCommandLine([...globals, ...request.argv], ctx.io));
+  const code = await asActor(request.proposer.actor, () => ctx.runCommandLine([...globals, ...request.argv], ctx.io), { approvalChain: approvalChain(request) });
   await finishRequest(ctx, request, code);
   return code;
 }

@@ -55,7 +55,7 @@ describe.each(backends)('approvals on $name', ({ skip, fresh }) => {
       ['approvals.approve', 'refused', 'operator:op-b'],
       ['approvals.execute', 'ok', 'operator:op-a'],
     ]);
-    expect(log.at(-1)!.details).toMatchObject({ exitCode: 0, chain: [{ operator: 'op-gd', certificate: 'c-op-gd', at: at(3).toISOString() }] });
+    expect(log.at(-1)!.details).toMatchObject({ exitCode: 0, approvalChain: [{ request: 1, operator: 'op-gd', certificate: 'c-op-gd', at: at(3).toISOString() }] });
   });
 
   it.skipIf(skip)('GIVEN a policy of 2 approvers and 60 s WHEN time passes THEN the request is marked expired and audited; a rejection ends another at once', async () => {

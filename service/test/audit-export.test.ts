@@ -11,7 +11,7 @@ describe('the audit export view', () => {
     expect(auditRecord(entry({ actor: 'operator:op-1 viewer (CN=x, certificate ab)' }))).toMatchObject({ scope: 'nation', approvalChain: '', sourceAddress: '' });
   });
 
-  it('GIVEN an entry of a command run after dual control (the actor carries the approval chain) THEN the record names the proposer and the approvals', () => {
+  it('GIVEN an entry an earlier version wrote for a command run after dual control (the chain in the actor, or in details.chain) THEN the record names the proposer and the approvals', () => {
     const actor = 'operator:op-1 security-admin (C=CN, CN=张伟, certificate 0a1b); approval 3 by operator:op-2 (certificate 0c2d) at 2026-12-01T09:00:00.000Z';
     expect(auditRecord(entry({ actor }))).toMatchObject({ operatorId: 'op-1', certificateSerial: '0a1b', role: 'security-admin', approvalChain: 'approval 3 by operator:op-2 (certificate 0c2d) at 2026-12-01T09:00:00.000Z', actor });
     const executed = auditRecord(entry({ actor, action: 'approvals.execute', details: { chain: [{ operator: 'op-2', certificate: '0c2d', at: 'x' }] } }));
