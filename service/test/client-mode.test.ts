@@ -3,46 +3,27 @@
  * mode (`--server --identity`), authenticated by their operator certificates over mutual TLS; every
  * allowed and refused path is checked, and the audit log names the operator.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { copyFileSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { copyFileSync, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../bin/testkit.js';
-import { freePort, smallInventory, tempDir, waitUntil } from '../../testkit/index.js';
+import { waitUntil } from '../../testkit/index.js';
+import { testbed } from './organisation-kit.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
-const PASS = 'correct horse battery staple';
-
-interface Person {
-  id: string;
-  p12: string;
-  password: string;
-  /** The service password (second factor) operator add handed over. */
-  login: string;
-  serial: string;
-}
 
 describe('operators in client mode against jinbao serve (mutual TLS, roles, scopes)', () => {
-  const { dir, cleanup } = tempDir('jinbao-client-mode-');
-  const state = join(dir, 'state');
-  const inventory = join(dir, 'inventory.json');
-  const g = ['--state', state, '--inventory', inventory];
-  const env = { JINBAO_PKI_PASSPHRASE: PASS };
-  let serve: ChildProcess | undefined;
-  let port: number;
-  const people: Record<string, Person> = {};
-
+  const bed = testbed('jinbao-client-mode-');
+  const { dir, g, env, people } = bed;
   const add = async (key: string, name: string, staffNumber: string, role: string, extra: string[] = []) => {
-    const r = await runCli([...g, 'operator', 'add', '--name', name, '--staff-number', staffNumber, '--role', role, '--out', join(dir, 'ops'), '--json', ...extra], env);
-    expect(r.code).toBe(0);
-    const a = JSON.parse(r.stdout) as { operator: { id: string; certificateSerial: string }; files: { p12: string; password: string; loginPassword: string } };
-    expect(statSync(a.files.loginPassword).mode & 0o777).toBe(0o600);
-    people[key] = { id: a.operator.id, p12: a.files.p12, password: readFileSync(a.files.password, 'utf8').trim(), login: readFileSync(a.files.loginPassword, 'utf8').trim(), serial: a.operator.certificateSerial };
+    const person = await bed.add(key, name, staffNumber, role, extra);
+    expect(statSync(person.loginFile).mode & 0o777).toBe(0o600);
   };
   const sessions = join(dir, 'config');
   /** As the operator, with the service password in the environment (or `password`; null: none, a session if one is kept). */
   const as = (key: string, args: string[], lang: string[] = [], password: string | null = people[key]!.login) =>
-    runCli([...lang, '--server', `https://127.0.0.1:${port}`, '--identity', people[key]!.p12, ...args], {
+    runCli([...lang, '--server', `${bed.url()}`, '--identity', people[key]!.p12, ...args], {
       JINBAO_IDENTITY_PASSPHRASE: people[key]!.password,
       XDG_CONFIG_HOME: sessions,
       ...(password !== null ? { JINBAO_OPERATOR_PASSWORD: password } : {}),
@@ -51,8 +32,7 @@ describe('operators in client mode against jinbao serve (mutual TLS, roles, scop
     (await runCli([...g, 'audit', 'export', '--action', action])).stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as { action: string; outcome: string; actor: string; subject: string; details: Record<string, unknown> });
 
   beforeAll(async () => {
-    writeFileSync(inventory, JSON.stringify(smallInventory()));
-    expect((await runCli([...g, 'pki', 'init'], env)).code).toBe(0);
+    await bed.init();
     await add('security', '张伟', '100234', 'security-admin');
     await add('gd', '李娜', '440017', 'security-admin', ['--scope', '440000']);
     await add('audit', '刘敏', '100377', 'audit-admin');
@@ -60,19 +40,12 @@ describe('operators in client mode against jinbao serve (mutual TLS, roles, scop
     await add('viewer', '赵六', '100555', 'viewer');
     await add('dr', '孙丽', '100666', 'dr-coordinator');
     await add('drill2', '周杰', '100777', 'dr-coordinator');
-    port = await freePort();
-    serve = spawn(process.execPath, ['--import', 'tsx', 'bin/jinbao.ts', ...g, 'serve', '--listen', `127.0.0.1:${port}`, '--max-failed-logins', '3', '--session-timeout', '4s'], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    serve.stdout!.on('data', (b: Buffer) => (stdout += b.toString()));
-    await waitUntil(() => stdout.includes('listening on'), 'jinbao serve to listen', { timeoutMs: 60_000 });
+    await bed.start(['--listen', `127.0.0.1:${bed.port}`, '--max-failed-logins', '3', '--session-timeout', '4s'], 'listening on');
   }, 120_000);
 
   afterAll(async () => {
-    if (serve && serve.exitCode === null) {
-      serve.kill('SIGTERM');
-      await waitUntil(() => serve!.exitCode !== null, 'jinbao serve to stop', { timeoutMs: 20_000 });
-    }
-    cleanup();
+    await bed.stop();
+    bed.cleanup();
   });
 
   it('GIVEN the national security administrator THEN the service runs their command, and the audit log names them as the actor', async () => {
@@ -133,7 +106,7 @@ describe('operators in client mode against jinbao serve (mutual TLS, roles, scop
     const crt = join(dir, 'foreign.crt');
     execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', key, '-out', crt, '-subj', '/CN=张伟/serialNumber=100234', '-days', '1'], { stdio: 'ignore' });
     execFileSync('openssl', ['pkcs12', '-export', '-inkey', key, '-in', crt, '-out', join(dir, 'foreign.p12'), '-passout', 'pass:foreign-password'], { stdio: 'ignore' });
-    const foreign = await runCli(['--server', `https://127.0.0.1:${port}`, '--identity', join(dir, 'foreign.p12'), '--server-ca', join(dir, 'ops', `${people.security!.serial}.chain.pem`), 'kpi'], { JINBAO_IDENTITY_PASSPHRASE: 'foreign-password' });
+    const foreign = await runCli(['--server', `${bed.url()}`, '--identity', join(dir, 'foreign.p12'), '--server-ca', join(dir, 'ops', `${people.security!.serial}.chain.pem`), 'kpi'], { JINBAO_IDENTITY_PASSPHRASE: 'foreign-password' });
     expect(foreign.code).toBe(2);
     expect(foreign.stderr).toContain('a client certificate from the jinbao hierarchy is required');
   });
@@ -201,7 +174,7 @@ describe('operators in client mode against jinbao serve (mutual TLS, roles, scop
     // the token alone opens nothing: another operator's certificate with it is refused
     const copy = join(dir, 'stolen-session.json');
     copyFileSync(kept, copy);
-    const stolen = await runCli(['--server', `https://127.0.0.1:${port}`, '--identity', people.dr!.p12, 'drill', 'list'], { JINBAO_IDENTITY_PASSPHRASE: people.dr!.password, JINBAO_SESSION_FILE: copy });
+    const stolen = await runCli(['--server', `${bed.url()}`, '--identity', people.dr!.p12, 'drill', 'list'], { JINBAO_IDENTITY_PASSPHRASE: people.dr!.password, JINBAO_SESSION_FILE: copy });
     expect(stolen.stderr).toContain(`the session token is not one of operator ${people.dr!.id}'s`);
     expect((await as('drill2', ['drill', 'list'], [], null)).code).toBe(0);
     const logout = await as('drill2', ['logout'], [], null);
@@ -239,7 +212,7 @@ describe('operators in client mode against jinbao serve (mutual TLS, roles, scop
 
   it('GIVEN a terminal and no passwords in the environment THEN the identity password and the service password are asked without echo, and login works', async () => {
     const quote = (a: string) => `'${a.replaceAll("'", "'\\''")}'`;
-    const command = [process.execPath, '--import', 'tsx', 'bin/jinbao.ts', '--server', `https://127.0.0.1:${port}`, '--identity', people.gd!.p12, 'login'].map(quote).join(' ');
+    const command = [process.execPath, '--import', 'tsx', 'bin/jinbao.ts', '--server', `${bed.url()}`, '--identity', people.gd!.p12, 'login'].map(quote).join(' ');
     const { JINBAO_IDENTITY_PASSPHRASE: _a, JINBAO_OPERATOR_PASSWORD: _b, ...clean } = process.env;
     const child = spawn('script', ['-qec', command, '/dev/null'], { cwd: ROOT, env: { ...clean, XDG_CONFIG_HOME: join(dir, 'tty-config'), TERM: 'dumb' }, stdio: ['pipe', 'pipe', 'pipe'] });
     let seen = '';

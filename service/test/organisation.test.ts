@@ -6,25 +6,14 @@
  * suspension, dual control (approve, self-approval, replay, rejection, expiry, the policy itself)
  * and sealing again. Each refusal is checked in the audit log with the operator's identity.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { request } from 'node:https';
-import { join, resolve } from 'node:path';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../bin/testkit.js';
-import { freePort, smallInventory, tempDir, waitUntil } from '../../testkit/index.js';
+import { waitUntil } from '../../testkit/index.js';
+import { httpsStatus as get, testbed } from './organisation-kit.js';
 
-const ROOT = resolve(import.meta.dirname, '../..');
-const PASS = 'correct horse battery staple';
 const PENDING = 5;
-
-interface Person {
-  id: string;
-  p12: string;
-  login: string;
-  password: string;
-  serial: string;
-}
 
 interface Entry {
   action: string;
@@ -34,33 +23,12 @@ interface Entry {
   details: Record<string, unknown>;
 }
 
-function get(url: string, ca: string): Promise<number> {
-  return new Promise((done, fail) => request(url, { ca }, (res) => {
-    res.resume();
-    res.on('end', () => done(res.statusCode ?? 0));
-  }).on('error', fail).end());
-}
-
 describe('an organisation of administrators and custodians against a sealed jinbao serve', () => {
-  const { dir, cleanup } = tempDir('jinbao-org-');
-  const state = join(dir, 'state');
-  const inventory = join(dir, 'inventory.json');
-  const g = ['--state', state, '--inventory', inventory];
-  const env = { JINBAO_PKI_PASSPHRASE: PASS };
+  const bed = testbed('jinbao-org-');
+  const { dir, g, env, people } = bed;
   const shares = join(dir, 'shares');
-  const people: Record<string, Person> = {};
-  let serve: ChildProcess | undefined;
-  let stdout = '';
-  let port: number;
-  let root: string;
-  const url = () => `https://127.0.0.1:${port}`;
-
-  const add = async (key: string, name: string, staffNumber: string, role: string, extra: string[] = []) => {
-    const r = await runCli([...g, 'operator', 'add', '--name', name, '--staff-number', staffNumber, '--role', role, '--out', join(dir, 'ops'), '--json', ...extra], env);
-    expect(r.stderr).toBe('');
-    const a = JSON.parse(r.stdout) as { operator: { id: string; certificateSerial: string }; files: { p12: string; password: string; loginPassword: string } };
-    people[key] = { id: a.operator.id, p12: a.files.p12, password: readFileSync(a.files.password, 'utf8').trim(), login: readFileSync(a.files.loginPassword, 'utf8').trim(), serial: a.operator.certificateSerial };
-  };
+  const url = () => bed.url();
+  const add = bed.add;
   const as = (key: string, args: string[]) => runCli(['--server', url(), '--identity', people[key]!.p12, ...args], { JINBAO_IDENTITY_PASSPHRASE: people[key]!.password, JINBAO_OPERATOR_PASSWORD: people[key]!.login });
   const unseal = (args: string[]) => runCli(['unseal', '--server', url(), '--server-ca', join(dir, 'root.pem'), ...args]);
   const share = (n: number) => join(shares, `share-${n}-of-5.txt`);
@@ -78,35 +46,19 @@ describe('an organisation of administrators and custodians against a sealed jinb
   const caStatus = async (id: string) => ((JSON.parse((await runCli([...g, 'pki', 'cas', '--json'])).stdout) as { cas: { id: string; status: string }[] }).cas.find((c) => c.id === id))?.status;
 
   beforeAll(async () => {
-    writeFileSync(inventory, JSON.stringify(smallInventory()));
-    expect((await runCli([...g, 'pki', 'init'], env)).code).toBe(0);
-    root = (await runCli([...g, 'pki', 'cas', '--pem', 'root'])).stdout;
-    writeFileSync(join(dir, 'root.pem'), root);
-    const tls = await runCli([...g, 'pki', 'issue', '--profile', 'server-tls', '--site', '000000', '--generate', '--subject', 'CN=localhost', '--dns', 'localhost', '--ip', '127.0.0.1', '--out', join(dir, 'tls'), '--json'], env);
-    expect(tls.code).toBe(0);
-    const serial = readdirSync(join(dir, 'tls')).find((f) => f.endsWith('.crt.pem'))!.replace('.crt.pem', '');
-    writeFileSync(join(dir, 'tls.pem'), readFileSync(join(dir, 'tls', `${serial}.crt.pem`), 'utf8') + readFileSync(join(dir, 'tls', `${serial}.chain.pem`), 'utf8'));
-    writeFileSync(join(dir, 'tls.key'), readFileSync(join(dir, 'tls', `${serial}.key.pem`), 'utf8'));
+    await bed.init({ tls: true });
     await add('security', '张伟', '100234', 'security-admin');
     await add('gd', '李娜', '440017', 'security-admin', ['--scope', '440000']);
     await add('bj', '陈刚', '110023', 'security-admin', ['--scope', '110000']);
     await add('audit', '刘敏', '100377', 'audit-admin');
     await add('system', '王强', '100101', 'system-admin');
     expect((await runCli([...g, 'ceremony', 'split', '--shares', '5', '--threshold', '3', '--out', shares], env)).code).toBe(0);
-    port = await freePort();
-    const childEnv = { ...process.env };
-    delete childEnv.JINBAO_PKI_PASSPHRASE;
-    serve = spawn(process.execPath, ['--import', 'tsx', 'bin/jinbao.ts', ...g, 'serve', '--sealed', '--listen', `127.0.0.1:${port}`, '--tls-cert', join(dir, 'tls.pem'), '--tls-key', join(dir, 'tls.key')], { cwd: ROOT, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
-    serve.stdout!.on('data', (b: Buffer) => (stdout += b.toString()));
-    await waitUntil(() => stdout.includes('sealed on'), 'jinbao serve to listen sealed', { timeoutMs: 60_000 });
+    await bed.start(['--sealed', '--listen', `127.0.0.1:${bed.port}`, '--tls-cert', join(dir, 'tls.pem'), '--tls-key', join(dir, 'tls.key')], 'sealed on', { withPassphrase: false });
   }, 120_000);
 
   afterAll(async () => {
-    if (serve && serve.exitCode === null) {
-      serve.kill('SIGTERM');
-      await waitUntil(() => serve!.exitCode !== null, 'jinbao serve to stop', { timeoutMs: 20_000 });
-    }
-    cleanup();
+    await bed.stop();
+    bed.cleanup();
   });
 
   it('GIVEN the sealed service WHEN custodians submit fewer than 3 shares, one twice, or a corrupted one THEN it stays sealed; the third good share unseals it', async () => {
@@ -118,11 +70,11 @@ describe('an organisation of administrators and custodians against a sealed jinb
     writeFileSync(corrupt, readFileSync(share(2), 'utf8').replace(/:([A-Za-z0-9_-])([A-Za-z0-9_-]+)\n$/, (_m, a: string, rest: string) => `:${a === 'A' ? 'B' : 'A'}${rest}\n`));
     expect((await unseal(['--share', corrupt])).stderr).toContain('share 2 does not match what ceremony');
     expect((await unseal(['--share', share(3)])).stdout).toContain('sealed: 2 of 3 shares in');
-    expect(await get(`${url()}/acme/directory`, root)).toBe(503);
+    expect(await get(`${url()}/acme/directory`, bed.root)).toBe(503);
     expect((await as('security', ['kpi'])).code).not.toBe(0);
     expect((await unseal(['--share', share(5)])).stdout).toContain('unsealed (ceremony cer-');
-    await waitUntil(() => stdout.includes('listening on'), 'jinbao serve to start unsealed', { timeoutMs: 60_000 });
-    expect(await get(`${url()}/acme/directory`, root)).toBe(200);
+    await waitUntil(() => bed.stdout.includes('listening on'), 'jinbao serve to start unsealed', { timeoutMs: 60_000 });
+    expect(await get(`${url()}/acme/directory`, bed.root)).toBe(200);
   }, 90_000);
 
   it('GIVEN the audit administrator THEN issuing a certificate is refused, and the refusal is audited with their identity', async () => {
@@ -219,22 +171,22 @@ describe('an organisation of administrators and custodians against a sealed jinb
     const sealed = await as('security', ['seal']);
     expect(sealed.code).toBe(0);
     expect(sealed.stdout).toContain('sealed: the service dropped its CA keys');
-    await waitUntil(() => (stdout.match(/sealed on/g) ?? []).length === 2, 'jinbao serve to seal again', { timeoutMs: 30_000 });
-    expect(await get(`${url()}/acme/directory`, root)).toBe(503);
+    await waitUntil(() => (bed.stdout.match(/sealed on/g) ?? []).length === 2, 'jinbao serve to seal again', { timeoutMs: 30_000 });
+    expect(await get(`${url()}/acme/directory`, bed.root)).toBe(503);
     expect((await unseal([])).stdout).toContain('sealed: 0 of 3 shares in');
     const seal = (await audit('serve.seal')).at(-1)!;
     expect(seal.actor).toContain(`operator:${people.security!.id} security-admin`);
     for (const n of [2, 4]) expect((await unseal(['--share', share(n)])).code).toBe(0);
-    expect(await get(`${url()}/acme/directory`, root)).toBe(503);
+    expect(await get(`${url()}/acme/directory`, bed.root)).toBe(503);
     expect((await unseal(['--share', share(1)])).stdout).toContain('unsealed');
-    await waitUntil(() => (stdout.match(/listening on/g) ?? []).length === 2, 'jinbao serve to start again', { timeoutMs: 60_000 });
+    await waitUntil(() => (bed.stdout.match(/listening on/g) ?? []).length === 2, 'jinbao serve to start again', { timeoutMs: 60_000 });
     expect((await as('security', ['kpi'])).code).toBe(0);
   }, 90_000);
 
   it('GIVEN the service\'s local operator WHEN they send SIGUSR2 THEN it seals again, audited as the local operator', async () => {
-    serve!.kill('SIGUSR2');
-    await waitUntil(() => (stdout.match(/sealed on/g) ?? []).length === 3, 'jinbao serve to seal on SIGUSR2', { timeoutMs: 30_000 });
-    expect(await get(`${url()}/acme/directory`, root)).toBe(503);
+    bed.serve!.kill('SIGUSR2');
+    await waitUntil(() => (bed.stdout.match(/sealed on/g) ?? []).length === 3, 'jinbao serve to seal on SIGUSR2', { timeoutMs: 30_000 });
+    expect(await get(`${url()}/acme/directory`, bed.root)).toBe(503);
     expect((await audit('serve.seal')).at(-1)!.actor).toMatch(/^local:.* \(SIGUSR2\)$/);
   }, 60_000);
 });

@@ -3,58 +3,27 @@
  * custodians' shares (jinbao ceremony split) submitted with the real `jinbao unseal` reach the
  * threshold; duplicate, corrupted and malformed shares are refused and audited.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { request } from 'node:https';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../bin/testkit.js';
-import { freePort, smallInventory, tempDir, waitUntil } from '../../testkit/index.js';
-
-const ROOT = resolve(import.meta.dirname, '../..');
-const PASS = 'correct horse battery staple';
-
-function get(url: string, ca: string): Promise<number> {
-  return new Promise((done, fail) => request(url, { ca }, (res) => {
-    res.resume();
-    res.on('end', () => done(res.statusCode ?? 0));
-  }).on('error', fail).end());
-}
+import { waitUntil } from '../../testkit/index.js';
+import { httpsStatus as get, testbed } from './organisation-kit.js';
 
 describe('a sealed jinbao serve and the custodians who unseal it', () => {
-  const { dir, cleanup } = tempDir('jinbao-seal-');
-  const state = join(dir, 'state');
-  const inventory = join(dir, 'inventory.json');
-  const g = ['--state', state, '--inventory', inventory];
-  const env = { JINBAO_PKI_PASSPHRASE: PASS };
+  const bed = testbed('jinbao-seal-');
+  const { dir, g, env } = bed;
   const shares = join(dir, 'shares');
-  let serve: ChildProcess | undefined;
-  let stdout = '';
-  let port: number;
-  let root: string;
-  const unseal = (args: string[]) => runCli([...g, 'unseal', '--server', `https://127.0.0.1:${port}`, '--server-ca', join(dir, 'root.pem'), ...args]);
+  const unseal = (args: string[]) => runCli([...g, 'unseal', '--server', `${bed.url()}`, '--server-ca', join(dir, 'root.pem'), ...args]);
   const share = (n: number) => join(shares, `share-${n}-of-5.txt`);
 
   beforeAll(async () => {
-    writeFileSync(inventory, JSON.stringify(smallInventory()));
-    expect((await runCli([...g, 'pki', 'init'], env)).code).toBe(0);
-    root = (await runCli([...g, 'pki', 'cas', '--pem', 'root'])).stdout;
-    writeFileSync(join(dir, 'root.pem'), root);
-    const tls = await runCli([...g, 'pki', 'issue', '--profile', 'server-tls', '--site', '000000', '--generate', '--subject', 'CN=localhost', '--dns', 'localhost', '--ip', '127.0.0.1', '--out', join(dir, 'tls'), '--json'], env);
-    expect(tls.code).toBe(0);
-    const [crt] = readdirSync(join(dir, 'tls')).filter((f) => f.endsWith('.crt.pem'));
-    const serial = crt!.replace('.crt.pem', '');
-    writeFileSync(join(dir, 'tls.pem'), readFileSync(join(dir, 'tls', crt!), 'utf8') + readFileSync(join(dir, 'tls', `${serial}.chain.pem`), 'utf8'));
-    writeFileSync(join(dir, 'tls.key'), readFileSync(join(dir, 'tls', `${serial}.key.pem`), 'utf8'));
-    port = await freePort();
+    await bed.init({ tls: true });
   }, 60_000);
 
   afterAll(async () => {
-    if (serve && serve.exitCode === null) {
-      serve.kill('SIGTERM');
-      await waitUntil(() => serve!.exitCode !== null, 'jinbao serve to stop', { timeoutMs: 20_000 });
-    }
-    cleanup();
+    await bed.stop();
+    bed.cleanup();
   });
 
   it('GIVEN a wrong passphrase or bad counts WHEN the passphrase is split THEN nothing is written', async () => {
@@ -81,20 +50,16 @@ describe('a sealed jinbao serve and the custodians who unseal it', () => {
   });
 
   it('GIVEN the passphrase in the environment WHEN serve --sealed starts THEN it is refused: a sealed service takes it only from shares', async () => {
-    const r = await runCli([...g, 'serve', '--sealed', '--listen', `127.0.0.1:${port}`, '--tls-cert', join(dir, 'tls.pem'), '--tls-key', join(dir, 'tls.key')], env);
+    const r = await runCli([...g, 'serve', '--sealed', '--listen', `127.0.0.1:${bed.port}`, '--tls-cert', join(dir, 'tls.pem'), '--tls-key', join(dir, 'tls.key')], env);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('--sealed: got JINBAO_PKI_PASSPHRASE set in the environment, want it unset');
   });
 
   it('WHEN custodians submit shares THEN the service stays sealed below the threshold, refuses repeats and corrupted shares, and serves ACME once three open the CA keys', async () => {
-    const childEnv = { ...process.env };
-    delete childEnv.JINBAO_PKI_PASSPHRASE;
-    serve = spawn(process.execPath, ['--import', 'tsx', 'bin/jinbao.ts', ...g, 'serve', '--sealed', '--listen', `127.0.0.1:${port}`, '--tls-cert', join(dir, 'tls.pem'), '--tls-key', join(dir, 'tls.key')], { cwd: ROOT, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
-    serve.stdout!.on('data', (b: Buffer) => (stdout += b.toString()));
-    await waitUntil(() => stdout.includes('sealed on'), 'jinbao serve to listen sealed', { timeoutMs: 60_000 });
+    await bed.start(['--sealed', '--listen', `127.0.0.1:${bed.port}`, '--tls-cert', join(dir, 'tls.pem'), '--tls-key', join(dir, 'tls.key')], 'sealed on', { withPassphrase: false });
 
-    expect(await get(`https://127.0.0.1:${port}/acme/directory`, root)).toBe(503);
-    expect(await get(`https://127.0.0.1:${port}/readyz`, root)).toBe(503);
+    expect(await get(`${bed.url()}/acme/directory`, bed.root)).toBe(503);
+    expect(await get(`${bed.url()}/readyz`, bed.root)).toBe(503);
     expect((await unseal([])).stdout).toContain('sealed: 0 of 3 shares in');
     expect((await unseal(['--share', share(2)])).stdout).toContain('sealed: 1 of 3 shares in');
     const again = await unseal(['--share', share(2)]);
@@ -107,13 +72,13 @@ describe('a sealed jinbao serve and the custodians who unseal it', () => {
     writeFileSync(corrupt, 'not a share\n');
     expect((await unseal(['--share', corrupt])).stderr).toContain('refused: the share is malformed');
     expect((await unseal(['--share', share(4)])).stdout).toContain('sealed: 2 of 3 shares in');
-    expect(await get(`https://127.0.0.1:${port}/acme/directory`, root)).toBe(503);
+    expect(await get(`${bed.url()}/acme/directory`, bed.root)).toBe(503);
     const last = await unseal(['--share', share(5)]);
     expect(last.stdout).toContain('unsealed (ceremony cer-');
-    await waitUntil(() => stdout.includes('listening on'), 'jinbao serve to start unsealed', { timeoutMs: 60_000 });
-    expect(stdout).toMatch(/unsealed: serving \d+ ms after the last share arrived/);
-    expect(await get(`https://127.0.0.1:${port}/acme/directory`, root)).toBe(200);
-    expect(await get(`https://127.0.0.1:${port}/readyz`, root)).toBe(200);
+    await waitUntil(() => bed.stdout.includes('listening on'), 'jinbao serve to start unsealed', { timeoutMs: 60_000 });
+    expect(bed.stdout).toMatch(/unsealed: serving \d+ ms after the last share arrived/);
+    expect(await get(`${bed.url()}/acme/directory`, bed.root)).toBe(200);
+    expect(await get(`${bed.url()}/readyz`, bed.root)).toBe(200);
     const audit = (await runCli([...g, 'audit', 'export', '--action', 'serve.unseal'])).stdout.trim().split('\n').map((l) => JSON.parse(l) as { outcome: string });
     expect(audit.map((a) => a.outcome)).toEqual(['ok', 'refused', 'refused', 'refused', 'ok', 'ok']);
   }, 120_000);
