@@ -91,7 +91,8 @@ async function decide(ctx: Context, o: { reason?: string; json?: boolean }, id: 
     return 0;
   }
   if (!o.json) ctx.out(`${ctx.t('approvals.running', { id: request.id, command: request.argv.join(' ') })}\n`);
-  const globals = ['--state', ctx.state.kind === 'postgresql' ? ctx.state.url : ctx.state.dir, ...(ctx.inventoryFile !== undefined ? ['--inventory', ctx.inventoryFile] : [])];
+  // The approver reads the command's output: in their language, whatever the proposer's was.
+  const globals = ['--state', ctx.state.kind === 'postgresql' ? ctx.state.url : ctx.state.dir, ...(ctx.inventoryFile !== undefined ? ['--inventory', ctx.inventoryFile] : []), '--lang', ctx.lang];
   const code = await asActor(request.proposer.actor, () => ctx.runCommandLine([...globals, ...request.argv], ctx.io), { approvalChain: approvalChain(request) });
   await finishRequest(ctx, request, code);
   return code;

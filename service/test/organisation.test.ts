@@ -148,8 +148,14 @@ describe('an organisation of administrators and custodians against a sealed jinb
   }, 60_000);
 
   it('GIVEN a shorter time limit (itself approved) WHEN an approval comes after it THEN it is refused and the request is marked expired, audited', async () => {
-    const policyId = await propose('gd', ['approvals', 'policy', '--ttl', '3s']);
-    expect((await as('security', ['approvals', 'approve', String(policyId)])).code).toBe(0);
+    const proposed = await as('gd', ['approvals', 'policy', '--ttl', '3s']);
+    expect(proposed.code).toBe(PENDING);
+    const policyId = Number(/^pending approval (\d+):/.exec(proposed.stdout)?.[1]);
+    // The approver reads the approved command's output in their own language.
+    const inChinese = await as('security', ['--lang', 'zh-CN', 'approvals', 'approve', String(policyId)]);
+    expect(inChinese.code).toBe(0);
+    expect(inChinese.stdout).toContain(`请求 ${policyId} 已批准：正在执行 approvals policy --ttl 3s`);
+    expect(inChinese.stdout).toContain('审批策略：提出人之外需 1 人批准，时限 3 秒');
     expect(JSON.parse((await as('audit', ['approvals', 'policy', '--json'])).stdout)).toMatchObject({ approvers: 1, ttlSeconds: 3 });
     // proposed explicitly this time
     const id = await propose('security', ['approvals', 'request', '--', 'pki', 'replace-ca', '--ca', 'province-440000-staff']);
