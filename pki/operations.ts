@@ -158,9 +158,9 @@ export async function issueCertificate(
 }
 
 /** Revoke one certificate (audited; refusals are InputError and audited too). */
-export async function revokeCertificate(pki: PkiStore, serial: string, reason: RevocationReason): Promise<{ serial: string; caId: string; reason: RevocationReason; revokedAt: string | undefined }> {
+export async function revokeCertificate(pki: PkiStore, serial: string, reason: RevocationReason): Promise<{ serial: string; caId: string; reason: RevocationReason; revokedAt: string | undefined; crlPartition: number | null }> {
   const cert = await pki.markRevoked(serial, reason);
-  return { serial: cert.serial, caId: cert.caId, reason, revokedAt: cert.revokedAt?.toISOString() };
+  return { serial: cert.serial, caId: cert.caId, reason, revokedAt: cert.revokedAt?.toISOString(), crlPartition: cert.crlPartition };
 }
 
 /** Revoke an issuing CA; says how many unrevoked certificates it leaves stranded. */

@@ -144,7 +144,7 @@ async function revoke(ctx: Context, opts: RevokeOpts): Promise<void> {
     return;
   }
   ctx.out(`${ctx.t('pki.revoked', { serial: result.serial, ca: result.caId, reason, at: result.revokedAt })}\n`);
-  ctx.out(`${ctx.t('pki.revokedOcsp', { ca: result.caId })}\n`);
+  ctx.out(`${result.crlPartition === null ? ctx.t('pki.revokedOcsp', { ca: result.caId }) : ctx.t('pki.revokedOcspPartition', { ca: result.caId, partition: result.crlPartition })}\n`);
 }
 
 async function revokeCa(ctx: Context, pki: PkiStore, id: string, reason: RevocationReason, asJson: boolean): Promise<void> {
