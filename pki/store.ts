@@ -327,7 +327,7 @@ export const PKI_MIGRATIONS: readonly SqlMigration[] = [
       "CRL partitions: each certificate names the partition of its CA's CRL it was issued into, and a per-CA allocator fills each partition up to the configured size. Certificates issued before stay unpartitioned (NULL): their distribution point names the CA's complete CRL, which keeps listing them",
     up: `
       ALTER TABLE pki_certificates ADD COLUMN crl_partition INTEGER;
-      CREATE INDEX pki_certificates_crl_partition ON pki_certificates (ca_id, crl_partition, revocation_seq) WHERE revocation_seq IS NOT NULL;
+      CREATE INDEX pki_certificates_crl_partition ON pki_certificates (ca_id, crl_partition, length(serial), serial) WHERE revocation_seq IS NOT NULL;
       CREATE TABLE pki_crl_partitions (
         ca_id TEXT PRIMARY KEY REFERENCES pki_cas(id),
         current INTEGER NOT NULL,
@@ -875,16 +875,41 @@ export class PkiStore {
               args,
             )
           ).map(entry);
-    const inPartition = opts.partition === undefined ? '' : `AND crl_partition = ${arg(opts.partition)}`;
+    const partitionArg = opts.partition === undefined ? '' : arg(opts.partition);
     const fixed = args.length;
     let next = 0;
-    // Keyset pages on (length(serial), serial): the same order as the index walk, memory flat for a million entries.
     const PAGE = 20_000;
+    if (opts.partition !== undefined) {
+      // A partition walks its own index (ca_id, crl_partition, length(serial), serial) one serial
+      // length at a time: each page is a range seek (serial > the last one), no sort, so a
+      // 100,000-entry partition costs the same whatever else the CA has revoked.
+      const lengths = await this.db.query<{ len: number }>(
+        'SELECT DISTINCT length(serial) AS len FROM pki_certificates WHERE ca_id = $1 AND crl_partition = $2 AND revocation_seq IS NOT NULL ORDER BY len',
+        [caId, opts.partition],
+      );
+      for (const { len } of lengths) {
+        let last: string | undefined;
+        for (;;) {
+          const page = await this.db.query<Row>(
+            `SELECT serial, revoked_at, revocation_reason, revocation_seq FROM pki_certificates
+             WHERE ca_id = $1 AND crl_partition = ${partitionArg} AND revocation_seq IS NOT NULL AND length(serial) = $${fixed + 2}
+               ${last === undefined ? '' : `AND serial > $${fixed + 3}`} AND revocation_seq > $2 ${unexpired}
+             ORDER BY serial LIMIT $${fixed + 1}`,
+            last === undefined ? [...args, PAGE, Number(len)] : [...args, PAGE, Number(len), last],
+          );
+          for (const r of page) yield entry(r);
+          if (page.length < PAGE) break;
+          last = page[page.length - 1]!.serial;
+        }
+      }
+      return;
+    }
+    // Keyset pages on (length(serial), serial): the same order as the index walk, memory flat for a million entries.
     let after: { len: number; serial: string } | undefined;
     for (;;) {
       const page = await this.db.query<Row & { len: number }>(
         `SELECT serial, revoked_at, revocation_reason, revocation_seq, length(serial) AS len FROM pki_certificates
-         WHERE ca_id = $1 AND revocation_seq IS NOT NULL AND revocation_seq > $2 ${inPartition} ${unexpired}
+         WHERE ca_id = $1 AND revocation_seq IS NOT NULL AND revocation_seq > $2 ${unexpired}
            ${after ? `AND (length(serial) > $${fixed + 2} OR (length(serial) = $${fixed + 2} AND serial > $${fixed + 3}))` : ''}
          ORDER BY length(serial), serial LIMIT $${fixed + 1}`,
         after ? [...args, PAGE, after.len, after.serial] : [...args, PAGE],
