@@ -8,7 +8,10 @@
  *  - a delta CRL vs the full CRL it updates (size);
  *  - DELTA_N revocations in a store holding N revoked certificates vs the same DELTA_N revocations
  *    in a store holding none (the same code: does revocation slow down as the store grows?);
- *  - OCSP with the answer cache vs the same responder with its cache off (same load, same duration).
+ *  - OCSP with the answer cache vs the same responder with its cache off (same load, same duration);
+ *  - one BASELINE_N-entry CRL partition (IssuingDistributionPoint, the partition read from the index)
+ *    of the big CA vs the complete CRL of the comparison CA, which holds the same BASELINE_N entries
+ *    (does a partition of a million-certificate CA cost what a CA of that size costs? target ≤ 2 s).
  *
  *   npx tsx bench/pki-revocation.ts            # full run (≈ 5 min)
  *   npx tsx bench/pki-revocation.ts --quick    # 100,000 serials, shorter loads
@@ -59,13 +62,18 @@ async function openCa(dir: string): Promise<{ state: Database; pki: PkiStore; si
   };
 }
 
-/** Cut one CRL with publishCrl and report time, size and this process's peak RSS. */
-async function crlWorker(dir: string, delta: boolean): Promise<Record<string, number>> {
+/** Cut one CRL (full, delta, or the full CRL of partition 0) with publishCrl and report time, size and this process's peak RSS. */
+async function crlWorker(dir: string, kind: 'full' | 'delta' | 'partition'): Promise<Record<string, number>> {
   const { state, pki, signer } = await openCa(dir);
+  const delta = kind === 'delta';
+  const scope =
+    kind === 'partition'
+      ? { partition: 0, deltaUrl: 'http://pki.jinbao.internal/crl/bench/0-delta.crl', issuingDistributionPoint: { url: 'http://pki.jinbao.internal/crl/bench/0.crl', onlyContainsUserCerts: true } }
+      : { deltaUrl: 'http://pki.jinbao.internal/crl/bench-delta.crl' };
   const t0 = performance.now();
-  const crl = await publishCrl({ ledger: await CrlLedger.open(state), registry: pki, signer, delta, deltaUrl: 'http://pki.jinbao.internal/crl/bench-delta.crl' });
+  const crl = await publishCrl({ ledger: await CrlLedger.open(state), registry: pki, signer, delta, ...scope });
   const ms = performance.now() - t0;
-  writeFileSync(join(dir, delta ? 'delta.crl' : 'full.crl'), crl.der);
+  writeFileSync(join(dir, `${kind}.crl`), crl.der);
   await state.close();
   return { ms, bytes: crl.der.length, entries: crl.entries, number: crl.slot.number, maxRssKb: process.resourceUsage().maxRSS };
 }
@@ -137,7 +145,7 @@ async function ocspWorker(dir: string, cache: boolean): Promise<{ url: string; c
  * the smoke run only proves the code paths work, and process start-ups would be most of its time.
  */
 async function runWorker(args: string[], inProcess: boolean): Promise<Record<string, number>> {
-  if (inProcess) return args[0] === '--crl-worker' ? crlWorker(args[1]!, args[2] === 'delta') : pkijsWorker(args[1]!);
+  if (inProcess) return args[0] === '--crl-worker' ? crlWorker(args[1]!, args[2] as 'full' | 'delta' | 'partition') : pkijsWorker(args[1]!);
   const r = spawnSync(process.execPath, ['--import', 'tsx', self, ...args], { encoding: 'utf8', timeout: 300_000, maxBuffer: 1 << 20 });
   if (r.status !== 0) throw new Error(`worker ${args.join(' ')} failed: ${r.stderr}`);
   return JSON.parse(r.stdout.trim().split('\n').pop()!) as Record<string, number>;
@@ -247,6 +255,8 @@ async function main(args: BenchArgs & { quick: boolean }): Promise<void> {
     const t0 = performance.now();
     await loadRevoked(big.state, big.ca.id, N);
     await loadRevoked(cmp.state, cmp.ca.id, BASELINE_N);
+    // The big CA's certificates in partitions of BASELINE_N, in issuance order, as the allocator fills them.
+    await big.state.run('UPDATE pki_certificates SET crl_partition = CAST((id - 1) / CAST($1 AS INTEGER) AS INTEGER) WHERE ca_id = $2 AND revocation_seq IS NOT NULL', [BASELINE_N, big.ca.id]);
     log(`  loaded in ${((performance.now() - t0) / 1000).toFixed(1)} s (fixture, not measured)`);
 
     // Revocation rate at this size against the same revocations in an empty store, interleaved.
@@ -305,6 +315,29 @@ async function main(args: BenchArgs & { quick: boolean }): Promise<void> {
       delta: { entries: delta.entries, ms: stats(deltaMs).median, bytes: delta.bytes, sizeRatioToFull: delta.bytes! / full.bytes! },
       vsPkijs: { ...summarize(crlVsPkijs), pkijsPeakRssMb: stats(pkijsRss).median },
     };
+
+    // One partition of the big CA vs the comparison CA's complete CRL: the same number of entries, interleaved.
+    const partMs: number[] = [];
+    const partBaseMs: number[] = [];
+    let part: Record<string, number> = {};
+    for (let i = 0; i < runs; i++) {
+      part = await runWorker(['--crl-worker', join(dir, 'big'), 'partition'], args.smoke);
+      partMs.push(part.ms!);
+      partBaseMs.push((await runWorker(['--crl-worker', join(dir, 'cmp'), 'full'], args.smoke)).ms!);
+    }
+    const partCheck = spawnSync('openssl', ['crl', '-inform', 'DER', '-in', join(dir, 'big', 'partition.crl'), '-noout', '-text', '-CAfile', big.ca.pemFile], { encoding: 'utf8', maxBuffer: 1 << 30 });
+    const partOk = partCheck.stdout.includes('X509v3 Issuing Distribution Point: critical') && `${partCheck.stdout}${partCheck.stderr}`.includes('verify OK');
+    const partition = compare({
+      subject: `full CRL of partition 0 (${part.entries!.toLocaleString()} entries) of a CA with ${N.toLocaleString()} revoked`,
+      baseline: `the complete CRL of a CA with the same ${entries.toLocaleString()} revoked`,
+      unit: 'ms',
+      work: `${part.entries!.toLocaleString()} entries each, IssuingDistributionPoint and partition filter on the subject`,
+      subjectSamples: partMs,
+      baselineSamples: partBaseMs,
+    });
+    log(report(partition, 0));
+    log(`partition CRL: ${describe(stats(partMs.map((m) => m / 1000)), 's', 2)}, ${(part.bytes! / 1e6).toFixed(1)} MB, openssl crl -text -CAfile ${partOk ? 'verify OK with the IDP' : 'FAILED'} (target ≤ 2 s)`);
+    summary.partition = { ...summarize(partition), entries: part.entries, bytes: part.bytes, seconds: stats(partMs).median / 1000, targetSeconds: 2, opensslVerified: partOk };
 
     // OCSP: three responders in child processes, autocannon here; loads interleaved, bounded by duration and connections.
     const reqFile = join(dir, 'req.der');
@@ -383,7 +416,7 @@ async function issueRecord(pki: PkiStore, caId: string): Promise<{ serial: strin
 }
 
 const [mode, dirArg, extra] = process.argv.slice(2);
-if (mode === '--crl-worker') process.stdout.write(`${JSON.stringify(await crlWorker(dirArg!, extra === 'delta'))}\n`);
+if (mode === '--crl-worker') process.stdout.write(`${JSON.stringify(await crlWorker(dirArg!, extra as 'full' | 'delta' | 'partition'))}\n`);
 else if (mode === '--pkijs-worker') process.stdout.write(`${JSON.stringify(await pkijsWorker(dirArg!))}\n`);
 else if (mode === '--ocsp-worker') process.stdout.write(`${(await ocspWorker(dirArg!, extra === 'cache')).url}\n`);
 else {

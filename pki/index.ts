@@ -24,6 +24,9 @@ export { CA_ALGORITHMS, CA_ALGORITHM_SPECS, OID, SM2_DEFAULT_ID, describeKey, pa
 export { forgetUnlockedKeys, generateSoftwareKey, SoftwareKeyBackend, type KeyBackend, type KeyBlobs, type Signer, type SoftwareKey } from './keys.js';
 export {
   CA_STATUSES,
+  CRL_EXPIRED_ENTRIES,
+  CRL_PARTITION_SIZE_RANGE,
+  DEFAULT_CRL_PARTITION_SIZE,
   PKI_MIGRATIONS,
   PkiStore,
   caKeyInUse,
@@ -37,6 +40,9 @@ export {
   type CaStatus,
   type CertificateQuery,
   type CertificateRecord,
+  type CrlExpiredEntries,
+  type CrlPartitionCount,
+  type CrlSettings,
   type IssuedEntry,
   type IssueRejection,
   type RevocationReason,
@@ -65,7 +71,7 @@ export {
 } from './ca.js';
 export { DEFAULT_PASSPHRASE_ENV, DEMO_PASSPHRASE_WARNING, demoPassphrase, ensureDemoPassphrase, resolvePassphrase, type PassphraseRequest, type PassphraseSource } from './passphrase.js';
 export { EXT, EXTENDED_KEY_USAGES, certificateKeyId, certificateParts, formatName, fromPem, nameFromPkijs, parseSubject, signatureAlgorithmDer, subjectText, toPem, type DistinguishedName } from './x509.js';
-export { DEFAULT_DISTRIBUTION, PROFILES, PROFILE_NAMES, keyUsageFor, normalizeDistributionBase, urlsFor, organizationOf, profileByName, type KeyUsageByKey, type Profile, type ProfileName } from './profiles.js';
+export { DEFAULT_DISTRIBUTION, PROFILES, PROFILE_NAMES, keyUsageFor, normalizeDistributionBase, urlsFor, crlUrlsFor, organizationOf, profileByName, type KeyUsageByKey, type Profile, type ProfileName } from './profiles.js';
 export { Issuer, validIdentityCode, type IssueRequest, type Issued, type IssuerOptions } from './pipeline.js';
 export { parseCsr, verifyCsrSignature, type ParsedCsr } from './csr.js';
 export { buildPkcs12, checkPkcs12Password, MIN_PKCS12_PASSWORD_LENGTH, type P12Input } from './p12.js';

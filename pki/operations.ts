@@ -18,6 +18,7 @@ import { cutCrl as cutAuditedCrl, OcspResponder, ocspAuthority, publishCrl, resp
 import { InputError } from '../lib/errors.js';
 import { inputError } from '../lib/i18n/index.js';
 import { PKI_MESSAGES } from './messages.js';
+import { crlUrlsFor } from './profiles.js';
 import { PkiStore, type CaRecord, type CaStatus, type RevocationReason } from './store.js';
 import { toPem } from './x509.js';
 
@@ -157,9 +158,9 @@ export async function issueCertificate(
 }
 
 /** Revoke one certificate (audited; refusals are InputError and audited too). */
-export async function revokeCertificate(pki: PkiStore, serial: string, reason: RevocationReason): Promise<{ serial: string; caId: string; reason: RevocationReason; revokedAt: string | undefined }> {
+export async function revokeCertificate(pki: PkiStore, serial: string, reason: RevocationReason): Promise<{ serial: string; caId: string; reason: RevocationReason; revokedAt: string | undefined; crlPartition: number | null }> {
   const cert = await pki.markRevoked(serial, reason);
-  return { serial: cert.serial, caId: cert.caId, reason, revokedAt: cert.revokedAt?.toISOString() };
+  return { serial: cert.serial, caId: cert.caId, reason, revokedAt: cert.revokedAt?.toISOString(), crlPartition: cert.crlPartition };
 }
 
 /** Revoke an issuing CA; says how many unrevoked certificates it leaves stranded. */
@@ -258,41 +259,70 @@ export interface CutCrlRequest {
   readonly passphrase: string;
   /** Seconds until nextUpdate; default: the CRL kind's. */
   readonly validitySeconds?: number;
-  /** Base URL CRLs are published under (full CRLs announce the delta there). */
+  /** Base URL CRLs are published under (full CRLs announce the delta there; partitions name themselves there). */
   readonly distributionBase: string;
   /** Folder the DER and PEM files go to (created when absent). */
   readonly outDir: string;
+  /**
+   * One partition of an issuing CA's CRL, or `all`: the complete CRL and every partition holding
+   * certificates. @default the complete CRL only
+   */
+  readonly partition?: number | 'all';
 }
 
-/** Cut the next full or delta CRL of a CA and write it as DER and PEM. */
+/**
+ * Cut the next full or delta CRLs of a CA and write them as DER and PEM, laid out as they are served:
+ * the complete CRL as `<ca>.crl`, partition n as `<ca>/<n>.crl` (deltas `-delta.crl`). The result
+ * describes the first CRL cut (the complete one, or the partition asked for), every CRL cut
+ * (`crls`), and the CA's partitions with how many certificates were issued into each and are revoked.
+ */
 export async function cutCrl(pki: PkiStore, r: CutCrlRequest) {
   const base = r.distributionBase.replace(/\/+$/, '');
   const ca = await pki.getCa(r.caId);
   if (ca?.status === 'retired') throw inputError(PKI_MESSAGES, 'rollover.retiredCrl', { ca: ca.id, at: ca.retiredAt?.toISOString() ?? '?' });
-  // Opening the CA key and signing are audited (a refusal too) by the revocation feature's cut.
-  const published = await cutAuditedCrl({
-    pki,
-    caId: r.caId,
-    passphrase: r.passphrase,
-    delta: r.delta,
-    ...(r.validitySeconds !== undefined ? { validitySeconds: r.validitySeconds } : {}),
-    deltaUrl: `${base}/crl/${r.caId}-delta.crl`,
-  });
+  const counts = ca ? await pki.crlPartitions(ca.id) : [];
+  const which: (number | undefined)[] =
+    r.partition === 'all' ? [undefined, ...counts.flatMap((c) => (c.partition === null ? [] : [c.partition]))] : [r.partition];
   const out = resolve(r.outDir);
-  mkdirSync(out, { recursive: true });
-  const stem = join(out, r.delta ? `${r.caId}-delta` : r.caId);
-  writeFileSync(`${stem}.crl`, published.der);
-  writeFileSync(`${stem}.crl.pem`, published.pem);
+  const crls = [];
+  for (const partition of which) {
+    // Opening the CA key and signing are audited (a refusal too) by the revocation feature's cut.
+    const published = await cutAuditedCrl({
+      pki,
+      caId: r.caId,
+      passphrase: r.passphrase,
+      delta: r.delta,
+      ...(r.validitySeconds !== undefined ? { validitySeconds: r.validitySeconds } : {}),
+      distributionBase: base,
+      ...(partition !== undefined ? { partition } : {}),
+    });
+    const dir = partition === undefined ? out : join(out, r.caId);
+    mkdirSync(dir, { recursive: true });
+    const name = partition === undefined ? r.caId : String(partition);
+    const stem = join(dir, r.delta ? `${name}-delta` : name);
+    writeFileSync(`${stem}.crl`, published.der);
+    writeFileSync(`${stem}.crl.pem`, published.pem);
+    crls.push({
+      ca: r.caId,
+      partition: partition ?? null,
+      kind: r.delta ? ('delta' as const) : ('full' as const),
+      url: crlUrlsFor(base, r.caId, partition ?? null)[r.delta ? 'delta' : 'full'],
+      number: published.slot.number,
+      ...(published.slot.baseNumber !== undefined ? { baseNumber: published.slot.baseNumber } : {}),
+      entries: published.entries,
+      bytes: published.der.length,
+      thisUpdate: published.slot.thisUpdate.toISOString(),
+      nextUpdate: published.slot.nextUpdate.toISOString(),
+      files: [`${stem}.crl`, `${stem}.crl.pem`],
+    });
+  }
+  const settings = await pki.crlSettings();
   return {
-    ca: r.caId,
-    kind: r.delta ? ('delta' as const) : ('full' as const),
-    number: published.slot.number,
-    ...(published.slot.baseNumber !== undefined ? { baseNumber: published.slot.baseNumber } : {}),
-    entries: published.entries,
-    bytes: published.der.length,
-    thisUpdate: published.slot.thisUpdate.toISOString(),
-    nextUpdate: published.slot.nextUpdate.toISOString(),
-    files: [`${stem}.crl`, `${stem}.crl.pem`],
+    ...crls[0]!,
+    crls,
+    partitionSize: settings.partitionSize,
+    expiredEntries: settings.expiredEntries,
+    partitions: counts,
   };
 }
 

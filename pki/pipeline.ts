@@ -6,7 +6,7 @@ import { describeKey, SM2_DEFAULT_ID, type CaAlgorithm, type SubscriberKey } fro
 import { chainOf, ensureProvinceStaffCa, INFRASTRUCTURE_CA_ID, openCaSigner, requireRootCa, ROOT_CA_ID, staffCaIdFor, type CaSigner, type KeyBackends } from './ca.js';
 import { describePublicKey, parseCsr, signatureVerifies, verifyCsrSignature, type ParsedCsr } from './csr.js';
 import { generateSoftwareKey, type SoftwareKey } from './keys.js';
-import { KEY_FAMILY_NAMES, keyUsageFor, organizationOf, profileByName, urlsFor, type Profile, type SanRule } from './profiles.js';
+import { crlUrlsFor, KEY_FAMILY_NAMES, keyUsageFor, organizationOf, profileByName, urlsFor, type Profile, type SanRule } from './profiles.js';
 import type { CaRecord, CertificateRecord, IssuedEntry, IssueRejection, PkiStore } from './store.js';
 import { assembleSigned, authorityInfoAccessExtension, authorityKeyIdExtension, buildExtensions, certificateKeyId, certificateParts, crlDistributionExtension, encodeName, encodeTbs, formatName, NAME_ATTRIBUTES, newSerial, parseSubject, spkiKeyId, type DistinguishedName, type NameAttribute } from './x509.js';
 
@@ -347,10 +347,14 @@ interface IssuerParts {
   readonly caSerial: string;
   readonly nameDer: Uint8Array;
   readonly authorityKeyIdDer: Uint8Array;
-  readonly crlDistributionDer: Uint8Array;
+  /** Per CRL partition (null: the unpartitioned CRL). */
+  readonly crlDistribution: Map<number | null, Uint8Array>;
   /** Keyed by which AIA URLs a profile carries. */
   readonly authorityInfoAccess: Map<string, Uint8Array | undefined>;
 }
+
+/** The most CRL-partition places an issuer takes from the store at once (see Issuer.crlPartitionOf). */
+const PARTITION_BLOCK_MAX = 256;
 
 /** How long an issuer trusts the CA records it read; the commit checks the issuing CA's status again. */
 const CA_VIEW_MS = 1_000;
@@ -460,12 +464,56 @@ export class Issuer {
         caSerial: ca.serial,
         nameDer: certificateParts(ca.der).subjectDer,
         authorityKeyIdDer: authorityKeyIdExtension(certificateKeyId(ca.der)),
-        crlDistributionDer: crlDistributionExtension(urls.crl),
+        crlDistribution: new Map([[null, crlDistributionExtension(urls.crl)]]),
         authorityInfoAccess: new Map(),
       };
       this.issuers.set(ca.id, v);
     }
     return v;
+  }
+
+  /** The CRL distribution point naming one partition of the CA's CRL (per CA, per partition). */
+  private crlDistribution(iss: IssuerParts, caId: string, partition: number | null): Uint8Array {
+    let der = iss.crlDistribution.get(partition);
+    if (der === undefined) iss.crlDistribution.set(partition, (der = crlDistributionExtension(crlUrlsFor(this.distributionBase!, caId, partition).full)));
+    return der;
+  }
+
+  private readonly partitionBlocks = new Map<string, { caSerial: string; partition: number; left: number; size: number }>();
+  private readonly allocating = new Map<string, Promise<void>>();
+
+  /**
+   * The CRL partition a certificate of `ca` is issued into, fixed now and named by its CRL
+   * distribution point. Issuing CAs take places from the store's per-CA allocator a block at a
+   * time: one place first (a single `pki issue` wastes none), doubling while this issuer keeps
+   * issuing, up to PARTITION_BLOCK_MAX. The root's certificates (issuing CAs, its OCSP responder)
+   * stay on its one unpartitioned CRL.
+   */
+  private async crlPartitionOf(ca: CaRecord): Promise<number | null> {
+    if (ca.role !== 'issuing') return null;
+    for (;;) {
+      const b = this.partitionBlocks.get(ca.id);
+      if (b && b.caSerial === ca.serial && b.left > 0) {
+        b.left--;
+        return b.partition;
+      }
+      let pending = this.allocating.get(ca.id);
+      if (!pending) {
+        const size = b && b.caSerial === ca.serial ? Math.min(b.size * 2, PARTITION_BLOCK_MAX) : 1;
+        pending = this.pki.allocateCrlPartition(ca.id, size).then(
+          (got) => {
+            this.partitionBlocks.set(ca.id, { caSerial: ca.serial, partition: got.partition, left: got.count, size });
+            this.allocating.delete(ca.id);
+          },
+          (err: unknown) => {
+            this.allocating.delete(ca.id);
+            throw err;
+          },
+        );
+        this.allocating.set(ca.id, pending);
+      }
+      await pending;
+    }
   }
 
   /** The AIA extension for a profile's choice of URLs (per CA, per choice). */
@@ -585,13 +633,14 @@ export class Issuer {
     this.distributionBase ??= await this.pki.distributionBase();
     const iss = this.issuerOf(ca);
     const aia = this.authorityInfoAccess(iss, ca.id, d.profile);
+    const crlPartition = d.profile.urls.crl ? await this.crlPartitionOf(ca) : null;
     const extensions = buildExtensions({
       keyUsage: keyUsageFor(d.profile, d.key as SubscriberKey),
       extendedKeyUsage: d.profile.extendedKeyUsage,
       subjectKeyId: spkiKeyId(d.spkiDer!),
       authorityKeyIdDer: iss.authorityKeyIdDer,
       san: d.san,
-      ...(d.profile.urls.crl ? { crlDistributionDer: iss.crlDistributionDer } : {}),
+      ...(d.profile.urls.crl ? { crlDistributionDer: this.crlDistribution(iss, ca.id, crlPartition) } : {}),
       ...(aia ? { authorityInfoAccessDer: aia } : {}),
       ocspNoCheck: d.profile.ocspNoCheck,
       gm: d.gm,
@@ -620,6 +669,7 @@ export class Issuer {
       revocationReason: null,
       revocationSeq: null,
       issuedAt: d.now,
+      crlPartition,
     };
     return { record, certificateDer: der, chainDer: await this.chain(ca.id), ...(d.generated ? { key: d.generated } : {}) };
   }

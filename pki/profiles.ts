@@ -231,6 +231,17 @@ export function urlsFor(base: string, caId: string): { crl: string; ocsp: string
   return { crl: `${base}/crl/${caId}.crl`, ocsp: `${base}/ocsp/${caId}`, caIssuers: `${base}/ca/${caId}.crt` };
 }
 
+/**
+ * Where one CRL of `caId` is published: a partition at `<base>/crl/<ca-id>/<n>.crl` (its delta at
+ * `<n>-delta.crl`), the CA's complete CRL (partition null; what certificates issued before
+ * partitions and the root's name) at `<base>/crl/<ca-id>.crl` (delta `<ca-id>-delta.crl`). A
+ * certificate's CRL distribution point and its partition CRL's IssuingDistributionPoint are this `full` URL.
+ */
+export function crlUrlsFor(base: string, caId: string, partition: number | null): { full: string; delta: string } {
+  const stem = partition === null ? `${base}/crl/${caId}` : `${base}/crl/${caId}/${partition}`;
+  return { full: `${stem}.crl`, delta: `${stem}-delta.crl` };
+}
+
 /** A distribution base as the store keeps it: an http(s) URL without path, query or trailing slash. */
 export function normalizeDistributionBase(text: string, flag = '--distribution-base'): string {
   const trimmed = text.trim().replace(/\/+$/, '');

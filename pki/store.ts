@@ -113,6 +113,12 @@ export interface CertificateRecord {
   /** Position in the store's revocation sequence (for delta CRLs); null while not revoked. */
   readonly revocationSeq: number | null;
   readonly issuedAt: Date;
+  /**
+   * The partition of its CA's CRL it was issued into (its CRL distribution point names it: see
+   * `allocateCrlPartition`); null for certificates issued before CRLs were partitioned, the root's,
+   * and those without a distribution point: they are on the CA's complete CRL (`/crl/<ca-id>.crl`).
+   */
+  readonly crlPartition: number | null;
 }
 
 /** One revoked serial as a CRL needs it. */
@@ -316,7 +322,53 @@ export const PKI_MIGRATIONS: readonly SqlMigration[] = [
         CREATE UNIQUE INDEX pki_cas_replaces ON pki_cas (replaces) WHERE replaces IS NOT NULL;`);
     },
   },
+  {
+    description:
+      "CRL partitions: each certificate names the partition of its CA's CRL it was issued into, and a per-CA allocator fills each partition up to the configured size. Certificates issued before stay unpartitioned (NULL): their distribution point names the CA's complete CRL, which keeps listing them",
+    up: `
+      ALTER TABLE pki_certificates ADD COLUMN crl_partition INTEGER;
+      CREATE INDEX pki_certificates_crl_partition ON pki_certificates (ca_id, crl_partition, length(serial), serial, revocation_seq, revoked_at, revocation_reason, not_after)
+        WHERE revocation_seq IS NOT NULL;
+      CREATE TABLE pki_crl_partitions (
+        ca_id TEXT PRIMARY KEY REFERENCES pki_cas(id),
+        current INTEGER NOT NULL,
+        issued INTEGER NOT NULL
+      );
+    `,
+  },
 ];
+
+/** The pki_settings row with the most certificates one CRL partition is issued into (`jinbao pki crl --partition-size`). */
+export const CRL_PARTITION_SIZE_SETTING = 'crl-partition-size';
+/** The default partition size: no partition's CRL can list more than this many entries. */
+export const DEFAULT_CRL_PARTITION_SIZE = 100_000;
+/** The pki_settings row saying what CRLs do with revoked certificates once they expire (`jinbao pki crl --expired-entries`). */
+export const CRL_EXPIRED_ENTRIES_SETTING = 'crl-expired-entries';
+/** `drop`: an entry leaves the CRL once its certificate expired (RFC 5280 3.3); `keep`: it stays, and CRLs carry ExpiredCertsOnCRL. */
+export const CRL_EXPIRED_ENTRIES = ['drop', 'keep'] as const;
+export type CrlExpiredEntries = (typeof CRL_EXPIRED_ENTRIES)[number];
+/** The most and least a partition size may be (the upper bound keeps one CRL within what relying parties fetch comfortably). */
+export const CRL_PARTITION_SIZE_RANGE = { min: 1, max: 10_000_000 } as const;
+
+/** How CRLs are partitioned and what they do with expired entries, as the store keeps it. */
+export interface CrlSettings {
+  readonly partitionSize: number;
+  readonly expiredEntries: CrlExpiredEntries;
+}
+
+/** A run of consecutive places in one CRL partition, handed to an issuer (`allocateCrlPartition`). */
+export interface CrlPartitionBlock {
+  readonly partition: number;
+  readonly count: number;
+}
+
+/** Certificates issued into one partition of a CA's CRL and how many of them are revoked (`crlPartitions`). */
+export interface CrlPartitionCount {
+  /** null: certificates issued before partitions, and the root's (on the CA's complete CRL only). */
+  readonly partition: number | null;
+  readonly certificates: number;
+  readonly revoked: number;
+}
 
 /** Canonical serial form: lowercase hex, no separators or "0x", no leading zero bytes. */
 export function normalizeSerial(input: string): string {
@@ -371,6 +423,7 @@ interface CertRow {
   revocation_reason: RevocationReason | null;
   revocation_seq: number | null;
   issued_at: string;
+  crl_partition: number | null;
 }
 
 /** Canonical serials in numeric order: shorter first, then by digits. */
@@ -425,6 +478,7 @@ function certFromRow(r: CertRow): CertificateRecord {
     revocationReason: r.revocation_reason,
     revocationSeq: r.revocation_seq,
     issuedAt: new Date(r.issued_at),
+    crlPartition: r.crl_partition === null || r.crl_partition === undefined ? null : Number(r.crl_partition),
   };
 }
 
@@ -439,7 +493,10 @@ export interface CertificateQuery {
   readonly validAt?: Date;
 }
 
-export type NewCertificate = Omit<CertificateRecord, 'status' | 'revokedAt' | 'revocationReason' | 'revocationSeq'>;
+export type NewCertificate = Omit<CertificateRecord, 'status' | 'revokedAt' | 'revocationReason' | 'revocationSeq' | 'crlPartition'> & {
+  /** @default null (the CA's unpartitioned CRL) */
+  readonly crlPartition?: number | null;
+};
 export type NewCa = Omit<CaRecord, 'status' | 'revokedAt' | 'revocationReason' | 'revocationSeq' | 'replaces' | 'retiringAt' | 'retiredAt'> & { readonly replaces?: string | null };
 
 export class UniqueSerialError extends Error {}
@@ -450,7 +507,7 @@ export interface IssuedEntry {
   readonly audit: AuditInput;
 }
 
-/** Certificates per INSERT statement in a group commit (15 parameters each: within both backends' limits). */
+/** Certificates per INSERT statement in a group commit (16 parameters each: within both backends' limits). */
 const CERTS_PER_INSERT = 1_000;
 /** Certificates per group-commit transaction: bounds the time the audit lock is held. */
 const MAX_GROUP = 1_000;
@@ -466,9 +523,10 @@ interface PendingGroup {
   reject(err: unknown): void;
 }
 
-const CERT_COLUMNS = 'serial, ca_id, profile, profile_version, site, subject, common_name, staff_number, application, sans, key_type, not_before, not_after, der, issued_at';
+const CERT_COLUMNS = 'serial, ca_id, profile, profile_version, site, subject, common_name, staff_number, application, sans, key_type, not_before, not_after, der, issued_at, crl_partition';
+const CERT_WIDTH = 16;
 function certParams(c: NewCertificate): unknown[] {
-  return [c.serial, c.caId, c.profile, c.profileVersion, c.site, c.subject, c.commonName, c.staffNumber, c.application, JSON.stringify(c.sans), c.keyType, c.notBefore.toISOString(), c.notAfter.toISOString(), Buffer.from(c.der), c.issuedAt.toISOString()];
+  return [c.serial, c.caId, c.profile, c.profileVersion, c.site, c.subject, c.commonName, c.staffNumber, c.application, JSON.stringify(c.sans), c.keyType, c.notBefore.toISOString(), c.notAfter.toISOString(), Buffer.from(c.der), c.issuedAt.toISOString(), c.crlPartition ?? null];
 }
 
 /** `(…), (…)` placeholders for `rows` rows of `width` parameters. */
@@ -720,7 +778,7 @@ export class PkiStore {
     const certs: { sql: string; params: unknown[] }[] = [];
     for (let i = 0; i < fresh.length; i += CERTS_PER_INSERT) {
       const chunk = fresh.slice(i, i + CERTS_PER_INSERT);
-      certs.push({ sql: `INSERT INTO pki_certificates (${CERT_COLUMNS}) VALUES ${valuesList(chunk.length, 15)}`, params: chunk.flatMap((e) => certParams(e.certificate)) });
+      certs.push({ sql: `INSERT INTO pki_certificates (${CERT_COLUMNS}) VALUES ${valuesList(chunk.length, CERT_WIDTH)}`, params: chunk.flatMap((e) => certParams(e.certificate)) });
     }
     if (tx.dialect === 'postgresql' && certs.length === 1 && audit.length === 1) {
       // Both inserts in one statement: a data-modifying WITH runs whatever the outer statement reads.
@@ -734,7 +792,7 @@ export class PkiStore {
 
   /** Record one issued certificate inside the caller's transaction; throws UniqueSerialError when the serial exists. */
   async insertCertificate(tx: Transaction, c: NewCertificate): Promise<void> {
-    const rows = await tx.query(`INSERT INTO pki_certificates (${CERT_COLUMNS}) VALUES ${valuesList(1, 15)} ON CONFLICT (serial) DO NOTHING RETURNING serial`, certParams(c));
+    const rows = await tx.query(`INSERT INTO pki_certificates (${CERT_COLUMNS}) VALUES ${valuesList(1, CERT_WIDTH)} ON CONFLICT (serial) DO NOTHING RETURNING serial`, certParams(c));
     if (rows.length === 0) throw new UniqueSerialError(`serial ${c.serial} exists`);
   }
 
@@ -794,31 +852,69 @@ export class PkiStore {
    * Revoked certificates of one CA, its own certificates and those of the CAs it signed, in
    * ascending serial order (hex strings of equal length sort like numbers; shorter serials first),
    * read from an index a page at a time. With `afterSeq`, only those revoked after that point of
-   * the revocation sequence (what a delta CRL lists).
+   * the revocation sequence (what a delta CRL lists). With `partition`, only the end-entity
+   * certificates issued into that CRL partition; without it, all of them and the CAs it signed (a
+   * complete CRL). With `expiredBefore`, certificates whose notAfter is at or before it are left
+   * out (a CRL that drops expired entries).
    */
-  async *revokedEntries(caId: string, opts: { afterSeq?: number } = {}): AsyncGenerator<RevokedEntry> {
+  async *revokedEntries(caId: string, opts: { afterSeq?: number; partition?: number; expiredBefore?: Date } = {}): AsyncGenerator<RevokedEntry> {
     const afterSeq = opts.afterSeq ?? 0;
     type Row = { serial: string; revoked_at: string; revocation_reason: RevocationReason; revocation_seq: number };
     const entry = (r: Row): RevokedEntry => ({ serial: r.serial, revokedAt: new Date(r.revoked_at), reason: r.revocation_reason, revocationSeq: r.revocation_seq });
+    const args: unknown[] = [caId, afterSeq];
+    const arg = (v: unknown) => `$${args.push(v)}`;
+    const unexpired = opts.expiredBefore === undefined ? '' : `AND not_after > ${arg(opts.expiredBefore.toISOString())}`;
     // Revoked child CAs are a handful at most: read them whole and merge them into the certificate stream.
-    const cas = (
-      await this.db.query<Row>(
-        `SELECT serial, revoked_at, revocation_reason, revocation_seq FROM pki_cas
-         WHERE parent_id = $1 AND revocation_seq IS NOT NULL AND revocation_seq > $2 ORDER BY length(serial), serial`,
-        [caId, afterSeq],
-      )
-    ).map(entry);
+    // A partition holds end-entity certificates only; the CAs a CA signed are on its complete CRL.
+    const cas =
+      opts.partition !== undefined
+        ? []
+        : (
+            await this.db.query<Row>(
+              `SELECT serial, revoked_at, revocation_reason, revocation_seq FROM pki_cas
+               WHERE parent_id = $1 AND revocation_seq IS NOT NULL AND revocation_seq > $2 ${unexpired} ORDER BY length(serial), serial`,
+              args,
+            )
+          ).map(entry);
+    const partitionArg = opts.partition === undefined ? '' : arg(opts.partition);
+    const fixed = args.length;
     let next = 0;
-    // Keyset pages on (length(serial), serial): the same order as the index walk, memory flat for a million entries.
     const PAGE = 20_000;
+    if (opts.partition !== undefined) {
+      // A partition walks its own index (ca_id, crl_partition, length(serial), serial, then the
+      // columns a CRL entry needs, so the table itself is never read) one serial length at a time:
+      // each page is a range seek (serial > the last one), no sort, so a 100,000-entry partition
+      // costs the same whatever else the CA has revoked.
+      const lengths = await this.db.query<{ len: number }>(
+        'SELECT DISTINCT length(serial) AS len FROM pki_certificates WHERE ca_id = $1 AND crl_partition = $2 AND revocation_seq IS NOT NULL ORDER BY len',
+        [caId, opts.partition],
+      );
+      for (const { len } of lengths) {
+        let last: string | undefined;
+        for (;;) {
+          const page = await this.db.query<Row>(
+            `SELECT serial, revoked_at, revocation_reason, revocation_seq FROM pki_certificates
+             WHERE ca_id = $1 AND crl_partition = ${partitionArg} AND revocation_seq IS NOT NULL AND length(serial) = $${fixed + 2}
+               ${last === undefined ? '' : `AND serial > $${fixed + 3}`} AND revocation_seq > $2 ${unexpired}
+             ORDER BY serial LIMIT $${fixed + 1}`,
+            last === undefined ? [...args, PAGE, Number(len)] : [...args, PAGE, Number(len), last],
+          );
+          for (const r of page) yield entry(r);
+          if (page.length < PAGE) break;
+          last = page[page.length - 1]!.serial;
+        }
+      }
+      return;
+    }
+    // Keyset pages on (length(serial), serial): the same order as the index walk, memory flat for a million entries.
     let after: { len: number; serial: string } | undefined;
     for (;;) {
       const page = await this.db.query<Row & { len: number }>(
         `SELECT serial, revoked_at, revocation_reason, revocation_seq, length(serial) AS len FROM pki_certificates
-         WHERE ca_id = $1 AND revocation_seq IS NOT NULL AND revocation_seq > $2
-           ${after ? 'AND (length(serial) > $4 OR (length(serial) = $4 AND serial > $5))' : ''}
-         ORDER BY length(serial), serial LIMIT $3`,
-        after ? [caId, afterSeq, PAGE, after.len, after.serial] : [caId, afterSeq, PAGE],
+         WHERE ca_id = $1 AND revocation_seq IS NOT NULL AND revocation_seq > $2 ${unexpired}
+           ${after ? `AND (length(serial) > $${fixed + 2} OR (length(serial) = $${fixed + 2} AND serial > $${fixed + 3}))` : ''}
+         ORDER BY length(serial), serial LIMIT $${fixed + 1}`,
+        after ? [...args, PAGE, after.len, after.serial] : [...args, PAGE],
       );
       for (const r of page) {
         while (next < cas.length && serialBefore(cas[next]!.serial, r.serial)) yield cas[next++]!;
@@ -829,6 +925,52 @@ export class PkiStore {
       after = { len: last.len, serial: last.serial };
     }
     while (next < cas.length) yield cas[next++]!;
+  }
+
+  /**
+   * Take up to `want` consecutive places in the current CRL partition of `caId`: a partition is
+   * filled up to the configured size (`crlSettings().partitionSize`, read in the same transaction),
+   * then the next one is opened, so no partition is ever issued more certificates than that, and
+   * its CRL never lists more entries. Places an issuer took but did not use are never handed out
+   * again (a partition then holds fewer certificates). A smaller size set later applies from the
+   * current partition on; partitions already full keep what they hold.
+   */
+  allocateCrlPartition(caId: string, want: number): Promise<CrlPartitionBlock> {
+    return this.db.write(
+      async (tx) => {
+        const size = parsePartitionSize((await tx.query<{ value: string }>('SELECT value FROM pki_settings WHERE name = $1', [CRL_PARTITION_SIZE_SETTING]))[0]?.value);
+        const [row] = await tx.query<{ current: number; issued: number }>('SELECT current, issued FROM pki_crl_partitions WHERE ca_id = $1', [caId]);
+        let partition = row ? Number(row.current) : 0;
+        let issued = row ? Number(row.issued) : 0;
+        if (issued >= size) (partition++, (issued = 0));
+        const count = Math.max(1, Math.min(want, size - issued));
+        await tx.run(
+          'INSERT INTO pki_crl_partitions (ca_id, current, issued) VALUES ($1, $2, $3) ON CONFLICT (ca_id) DO UPDATE SET current = excluded.current, issued = excluded.issued',
+          [caId, partition, issued + count],
+        );
+        return { partition, count };
+      },
+      { locks: [CRL_PARTITION_LOCK] },
+    );
+  }
+
+  /**
+   * The CRL partitions of `caId` that hold certificates, with how many were issued into each and how
+   * many are revoked; the unpartitioned certificates (partition null) first when there are any.
+   */
+  async crlPartitions(caId: string): Promise<CrlPartitionCount[]> {
+    const rows = await this.db.query<{ crl_partition: number | null; certificates: number; revoked: number }>(
+      `SELECT crl_partition, COUNT(*) AS certificates, COUNT(revocation_seq) AS revoked FROM pki_certificates WHERE ca_id = $1
+       GROUP BY crl_partition ORDER BY crl_partition IS NOT NULL, crl_partition`,
+      [caId],
+    );
+    return rows.map((r) => ({ partition: r.crl_partition === null ? null : Number(r.crl_partition), certificates: Number(r.certificates), revoked: Number(r.revoked) }));
+  }
+
+  /** The partition a CA issues into now (undefined before it issued into any). */
+  async currentCrlPartition(caId: string): Promise<number | undefined> {
+    const [r] = await this.db.query<{ current: number }>('SELECT current FROM pki_crl_partitions WHERE ca_id = $1', [caId]);
+    return r === undefined ? undefined : Number(r.current);
   }
 
   /**
@@ -907,11 +1049,56 @@ export class PkiStore {
     await this.db.run('INSERT INTO pki_settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET value = excluded.value', [SERVICE_URL_SETTING, url]);
   }
 
+  /** How CRLs are partitioned and what they do with expired entries (defaults when never set). */
+  async crlSettings(): Promise<CrlSettings> {
+    const expired = await this.setting(CRL_EXPIRED_ENTRIES_SETTING);
+    return {
+      partitionSize: parsePartitionSize(await this.setting(CRL_PARTITION_SIZE_SETTING)),
+      expiredEntries: expired === 'keep' ? 'keep' : 'drop',
+    };
+  }
+
+  /** Change CRL settings (`jinbao pki crl --partition-size / --expired-entries`), audited with the values before and after. */
+  async setCrlSettings(change: Partial<CrlSettings>, actor?: string): Promise<CrlSettings> {
+    if (change.partitionSize !== undefined) checkPartitionSize(change.partitionSize);
+    if (change.expiredEntries !== undefined && !CRL_EXPIRED_ENTRIES.includes(change.expiredEntries)) {
+      throw new InputError(`--expired-entries: got "${String(change.expiredEntries)}", want one of ${CRL_EXPIRED_ENTRIES.join(', ')}`);
+    }
+    const before = await this.crlSettings();
+    const after: CrlSettings = { ...before, ...change };
+    await this.db.write(
+      async (tx) => {
+        const upsert = 'INSERT INTO pki_settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET value = excluded.value';
+        if (change.partitionSize !== undefined) await tx.run(upsert, [CRL_PARTITION_SIZE_SETTING, String(change.partitionSize)]);
+        if (change.expiredEntries !== undefined) await tx.run(upsert, [CRL_EXPIRED_ENTRIES_SETTING, change.expiredEntries]);
+        await appendAudit(tx, { action: 'pki.crl.settings', outcome: 'ok', subject: 'crl', actor, details: { before, after } });
+      },
+      { locks: [AUDIT_LOCK, CRL_PARTITION_LOCK] },
+    );
+    return after;
+  }
+
   /** Set `name` unless it is set; returns the value the store holds afterwards (the first writer's). */
   async initSetting(name: string, value: string): Promise<string> {
     await this.db.run('INSERT INTO pki_settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING', [name, value]);
     return (await this.setting(name))!;
   }
+}
+
+/** Serializes partition allocation (and changes of its size) across processes. */
+const CRL_PARTITION_LOCK = 'pki-crl-partition';
+
+/** A partition size as `jinbao pki crl --partition-size` takes it: refused outside CRL_PARTITION_SIZE_RANGE. */
+export function checkPartitionSize(n: number): number {
+  if (!Number.isInteger(n) || n < CRL_PARTITION_SIZE_RANGE.min || n > CRL_PARTITION_SIZE_RANGE.max) {
+    throw new InputError(`--partition-size: got ${n}, want a whole number of certificates between ${CRL_PARTITION_SIZE_RANGE.min} and ${CRL_PARTITION_SIZE_RANGE.max} (default ${DEFAULT_CRL_PARTITION_SIZE})`);
+  }
+  return n;
+}
+
+function parsePartitionSize(value: string | undefined): number {
+  const n = value === undefined ? DEFAULT_CRL_PARTITION_SIZE : Number(value);
+  return Number.isInteger(n) && n >= CRL_PARTITION_SIZE_RANGE.min ? n : DEFAULT_CRL_PARTITION_SIZE;
 }
 
 /** Where an older jinbao kept software CA keys and the demo passphrase, beside an SQLite store. */

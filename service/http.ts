@@ -175,14 +175,16 @@ export async function startService(o: ServiceOptions): Promise<RunningService> {
 
   /** CRLs, CA certificates and OCSP; false when `path` is none of them. */
   async function revocation(req: IncomingMessage, res: ServerResponse, path: string, method: string): Promise<boolean> {
-    const crl = /^\/crl\/([a-z0-9-]{1,64}?)(-delta)?\.crl$/.exec(path);
+    // /crl/<ca-id>.crl (the complete CRL) or /crl/<ca-id>/<n>.crl (partition n), each with its -delta.crl.
+    const crl = /^\/crl\/([a-z0-9-]{1,64}?)(?:\/(0|[1-9][0-9]{0,8}))?(-delta)?\.crl$/.exec(path);
     if (crl && (method === 'GET' || method === 'HEAD')) {
-      const served = await o.pki.crl(crl[1]!, crl[2] ? 'delta' : 'full');
-      if (!served) return void send(res, 404, { 'content-type': 'text/plain' }, `no CA ${crl[1]}\n`), true;
+      const partition = crl[2] === undefined ? undefined : Number(crl[2]);
+      const served = await o.pki.crl(crl[1]!, crl[3] ? 'delta' : 'full', partition);
+      if (!served) return void send(res, 404, { 'content-type': 'text/plain' }, partition === undefined ? `no CA ${crl[1]}\n` : `no CRL partition ${partition} of CA ${crl[1]}\n`), true;
       const headers = {
         'content-type': 'application/pkix-crl',
         'cache-control': `max-age=${o.crlMaxAgeSeconds ?? 60}`,
-        etag: `"${crl[1]}-${served.number}"`,
+        etag: `"${crl[1]}${partition === undefined ? '' : `.${partition}`}-${served.number}"`,
         'last-modified': served.thisUpdate.toUTCString(),
         expires: served.nextUpdate.toUTCString(),
       };

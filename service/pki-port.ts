@@ -268,27 +268,30 @@ export class PkiPort implements AcmeCertificateAuthority, CmpCertificateAuthorit
   }
 
   /**
-   * The CA's current full or delta CRL. Every process serving the state serves the CRLs kept in
-   * its ledger; one is cut (and kept) when none is usable: on first request, after an hour
-   * (crlMaxAgeSeconds) or near nextUpdate, the delta at every revocation, the full CRL after a
-   * revocation once it is fullCrlIntervalSeconds old. A delta always updates the full CRL served.
+   * The CA's current full or delta CRL: its complete CRL, or one partition of an issuing CA's
+   * (undefined when the CA has no such partition yet: nothing was issued into it). Every process
+   * serving the state serves the CRLs kept in its ledger; one is cut (and kept) when none is
+   * usable: on first request, after an hour (crlMaxAgeSeconds) or near nextUpdate, the delta at
+   * every revocation, the full CRL after a revocation once it is fullCrlIntervalSeconds old. A
+   * delta always updates the full CRL served. Each partition is cut, kept and refreshed on its own.
    */
-  async crl(caId: string, kind: 'full' | 'delta' = 'full'): Promise<ServedCrl | undefined> {
+  async crl(caId: string, kind: 'full' | 'delta' = 'full', partition?: number): Promise<ServedCrl | undefined> {
     const ca = await this.pki.getCa(caId);
     if (!ca) return undefined;
+    if (partition !== undefined && (ca.role !== 'issuing' || partition > ((await this.pki.currentCrlPartition(caId)) ?? -1))) return undefined;
     // A retired CA signs nothing more: the last CRL it cut stays available, no new one is cut.
-    if (ca.status === 'retired') return (await (this.ledger ??= CrlLedger.open(this.pki.db))).latestKept(caId, kind);
-    const full = await this.currentCrl(caId, 'full');
+    if (ca.status === 'retired') return (await (this.ledger ??= CrlLedger.open(this.pki.db))).latestKept(caId, kind, partition ?? null);
+    const full = await this.currentCrl(caId, partition, 'full');
     if (kind === 'full') return full;
-    const delta = await this.currentCrl(caId, 'delta', full);
+    const delta = await this.currentCrl(caId, partition, 'delta', full);
     if (delta.baseNumber === full.number) return delta;
     // A newer full CRL was published meanwhile (another process, or pki crl): the delta was cut
     // over that one, so cut a full CRL now and its delta, so that the two served belong together.
-    return this.currentCrl(caId, 'delta', await this.currentCrl(caId, 'full', undefined, true));
+    return this.currentCrl(caId, partition, 'delta', await this.currentCrl(caId, partition, 'full', undefined, true));
   }
 
-  private async currentCrl(caId: string, kind: 'full' | 'delta', base?: HeldCrl, force = false): Promise<HeldCrl> {
-    const key = `${caId}:${kind}`;
+  private async currentCrl(caId: string, partition: number | undefined, kind: 'full' | 'delta', base?: HeldCrl, force = false): Promise<HeldCrl> {
+    const key = `${caId}:${partition ?? ''}:${kind}`;
     const seq = await this.pki.revocationSeq();
     const usable = (c: HeldCrl | undefined): c is HeldCrl => {
       if (c === undefined || force) return false;
@@ -303,7 +306,7 @@ export class PkiPort implements AcmeCertificateAuthority, CmpCertificateAuthorit
     if (pending) return pending;
     const next = (async () => {
       const ledger = await (this.ledger ??= CrlLedger.open(this.pki.db));
-      const kept = await ledger.latestKept(caId, kind);
+      const kept = await ledger.latestKept(caId, kind, partition ?? null);
       if (usable(kept)) return kept;
       const cut = await cutCrl({
         pki: this.pki,
@@ -312,7 +315,8 @@ export class PkiPort implements AcmeCertificateAuthority, CmpCertificateAuthorit
         actor: 'jinbao-serve',
         delta: kind === 'delta',
         keep: true,
-        ...(kind === 'full' ? { deltaUrl: `${this.opts.revocationUrl.replace(/\/+$/, '')}/crl/${caId}-delta.crl` } : {}),
+        distributionBase: this.opts.revocationUrl,
+        ...(partition !== undefined ? { partition } : {}),
       });
       const s = cut.slot;
       return { der: cut.der, number: s.number, ...(s.baseNumber !== undefined ? { baseNumber: s.baseNumber } : {}), thisUpdate: s.thisUpdate, nextUpdate: s.nextUpdate, maxSeq: s.maxSeq };

@@ -52,7 +52,19 @@ export const CRL_MIGRATIONS: readonly SqlMigration[] = [
       postgresql: 'ALTER TABLE pki_crls ADD COLUMN der bytea',
     },
   },
+  {
+    description: "CRL partitions: each CRL records which partition of its CA's CRL it is (NULL: the unpartitioned CRL, all CRLs cut before)",
+    up: `
+      ALTER TABLE pki_crls ADD COLUMN crl_partition INTEGER;
+      CREATE INDEX pki_crls_partition ON pki_crls (ca_id, crl_partition, number);
+    `,
+  },
 ];
+
+/** `crl_partition = $n`, or `IS NULL` for the unpartitioned CRL (the same SQL on both backends). */
+function partitionIs(partition: number | null, args: unknown[]): string {
+  return partition === null ? 'crl_partition IS NULL' : `crl_partition = $${args.push(partition)}`;
+}
 
 /**
  * The lock a CRL number is taken under. CRL numbers come from one row per CA bumped by an upsert,
@@ -64,6 +76,8 @@ export const CRL_LOCK = 'pki-crl';
 /** A CRL number taken for one CRL, with the part of the revocation sequence it covers. */
 export interface CrlSlot {
   readonly caId: string;
+  /** The partition of the CA's CRL (null: the unpartitioned CRL). */
+  readonly partition: number | null;
   readonly number: number;
   /** For a delta CRL: the number of the full CRL it updates. */
   readonly baseNumber?: number;
@@ -77,6 +91,8 @@ export interface CrlSlot {
 
 export interface PublishedCrl {
   readonly caId: string;
+  /** null: the unpartitioned CRL. */
+  readonly partition: number | null;
   readonly number: number;
   readonly baseNumber?: number;
   readonly thisUpdate: Date;
@@ -93,6 +109,7 @@ export interface KeptCrl extends PublishedCrl {
 }
 
 interface CrlRow {
+  crl_partition: number | null;
   number: number;
   base_number: number | null;
   this_update: number;
@@ -111,21 +128,25 @@ export class CrlLedger {
   }
 
   /**
-   * Take the next CRL number of `caId` (full and delta CRLs share one sequence, RFC 5280 5.2.3)
-   * and fix what the CRL covers. A delta needs a published full CRL as its base. Numbers taken by
+   * Take the next CRL number of `caId` (full and delta CRLs of all its partitions share one
+   * sequence, so each partition's numbers increase too, RFC 5280 5.2.3) and fix what the CRL
+   * covers. A delta needs a published full CRL of the same partition as its base. Numbers taken by
    * a process that dies before publishing are skipped, never reused.
    */
-  reserve(caId: string, opts: { delta: boolean; revocationSeq: number; thisUpdate: Date; validitySeconds: number }): Promise<CrlSlot> {
+  reserve(caId: string, opts: { delta: boolean; revocationSeq: number; thisUpdate: Date; validitySeconds: number; partition?: number | null }): Promise<CrlSlot> {
+    const partition = opts.partition ?? null;
     return this.db.write(
       async (tx) => {
         let base: { number: number; max_seq: number } | undefined;
         if (opts.delta) {
+          const args: unknown[] = [caId];
           [base] = await tx.query<{ number: number; max_seq: number }>(
-            'SELECT number, max_seq FROM pki_crls WHERE ca_id = $1 AND base_number IS NULL AND bytes IS NOT NULL ORDER BY number DESC LIMIT 1',
-            [caId],
+            `SELECT number, max_seq FROM pki_crls WHERE ca_id = $1 AND ${partitionIs(partition, args)} AND base_number IS NULL AND bytes IS NOT NULL ORDER BY number DESC LIMIT 1`,
+            args,
           );
           if (base === undefined) {
-            throw new InputError(`CA "${caId}" has no full CRL yet, so a delta CRL has no base; publish one first with: jinbao pki crl --ca ${caId}`);
+            const which = partition === null ? '' : ` partition ${partition}`;
+            throw new InputError(`CA "${caId}"${which} has no full CRL yet, so a delta CRL has no base; publish one first with: jinbao pki crl --ca ${caId}${partition === null ? '' : ` --partition ${partition}`}`);
           }
         }
         const [{ last_number: number }] = (await tx.query<{ last_number: number }>(
@@ -135,15 +156,16 @@ export class CrlLedger {
         )) as [{ last_number: number }];
         const thisUpdate = new Date(Math.floor(opts.thisUpdate.getTime() / 1000) * 1000);
         const nextUpdate = new Date(thisUpdate.getTime() + opts.validitySeconds * 1000);
-        await tx.run('INSERT INTO pki_crls (ca_id, number, base_number, this_update, next_update, max_seq) VALUES ($1, $2, $3, $4, $5, $6)', [
+        await tx.run('INSERT INTO pki_crls (ca_id, number, base_number, this_update, next_update, max_seq, crl_partition) VALUES ($1, $2, $3, $4, $5, $6, $7)', [
           caId,
           number,
           base?.number ?? null,
           thisUpdate.getTime() / 1000,
           nextUpdate.getTime() / 1000,
           opts.revocationSeq,
+          partition,
         ]);
-        return { caId, number, ...(base ? { baseNumber: base.number } : {}), afterSeq: base?.max_seq ?? 0, maxSeq: opts.revocationSeq, thisUpdate, nextUpdate };
+        return { caId, partition, number: Number(number), ...(base ? { baseNumber: base.number } : {}), afterSeq: base?.max_seq ?? 0, maxSeq: opts.revocationSeq, thisUpdate, nextUpdate };
       },
       { locks: [CRL_LOCK] },
     );
@@ -158,16 +180,18 @@ export class CrlLedger {
     await tx.run('UPDATE pki_crls SET entries = $1, bytes = $2, der = $3 WHERE ca_id = $4 AND number = $5', [entries, bytes, der ?? null, slot.caId, slot.number]);
   }
 
-  /** The newest kept full (or delta) CRL of `caId`, with what it covers; undefined when none was kept. */
-  async latestKept(caId: string, kind: 'full' | 'delta'): Promise<KeptCrl | undefined> {
+  /** The newest kept full (or delta) CRL of one partition of `caId` (null: the unpartitioned CRL), with what it covers; undefined when none was kept. */
+  async latestKept(caId: string, kind: 'full' | 'delta', partition: number | null = null): Promise<KeptCrl | undefined> {
+    const args: unknown[] = [caId];
     const [r] = await this.db.query<CrlRow & { der: Uint8Array }>(
       `SELECT number, base_number, this_update, next_update, max_seq, entries, bytes, der FROM pki_crls
-       WHERE ca_id = $1 AND der IS NOT NULL AND base_number IS ${kind === 'full' ? '' : 'NOT '}NULL ORDER BY number DESC LIMIT 1`,
-      [caId],
+       WHERE ca_id = $1 AND ${partitionIs(partition, args)} AND der IS NOT NULL AND base_number IS ${kind === 'full' ? '' : 'NOT '}NULL ORDER BY number DESC LIMIT 1`,
+      args,
     );
     if (r === undefined) return undefined;
     return {
       caId,
+      partition,
       number: Number(r.number),
       ...(r.base_number === null ? {} : { baseNumber: Number(r.base_number) }),
       thisUpdate: new Date(Number(r.this_update) * 1000),
@@ -179,11 +203,14 @@ export class CrlLedger {
     };
   }
 
-  /** Published CRLs of `caId`, newest first. */
-  async list(caId: string, limit = 20): Promise<PublishedCrl[]> {
-    const rows = await this.db.query<CrlRow>('SELECT * FROM pki_crls WHERE ca_id = $1 AND bytes IS NOT NULL ORDER BY number DESC LIMIT $2', [caId, limit]);
+  /** Published CRLs of `caId` (of one partition when given; null: the unpartitioned CRL), newest first. */
+  async list(caId: string, limit = 20, partition?: number | null): Promise<PublishedCrl[]> {
+    const args: unknown[] = [caId, limit];
+    const where = partition === undefined ? '' : `AND ${partitionIs(partition, args)}`;
+    const rows = await this.db.query<CrlRow>(`SELECT * FROM pki_crls WHERE ca_id = $1 AND bytes IS NOT NULL ${where} ORDER BY number DESC LIMIT $2`, args);
     return rows.map((r) => ({
       caId,
+      partition: r.crl_partition === null ? null : Number(r.crl_partition),
       number: r.number,
       ...(r.base_number === null ? {} : { baseNumber: r.base_number }),
       thisUpdate: new Date(r.this_update * 1000),

@@ -8,6 +8,8 @@ const OID = {
   deltaCrlIndicator: '2.5.29.27',
   freshestCrl: '2.5.29.46',
   reasonCode: '2.5.29.21',
+  issuingDistributionPoint: '2.5.29.28',
+  expiredCertsOnCrl: '2.5.29.60',
 } as const;
 
 export interface CrlInput {
@@ -20,6 +22,13 @@ export interface CrlInput {
   readonly baseNumber?: number;
   /** Where the delta CRLs are published; a full CRL names it in FreshestCRL so relying parties look for deltas. */
   readonly deltaUrl?: string;
+  /**
+   * The CRL's scope (critical IssuingDistributionPoint, RFC 5280 5.2.5): the URI its certificates'
+   * CRL distribution point names, and whether it lists end-entity certificates only. @default none (a complete CRL)
+   */
+  readonly issuingDistributionPoint?: { readonly url: string; readonly onlyContainsUserCerts: boolean };
+  /** ExpiredCertsOnCRL (X.509 2.5.29.60): entries of certificates expired since this time stay listed. @default none (expired entries are dropped) */
+  readonly expiredCertsOnCrl?: Date;
 }
 
 export interface BuiltCrl {
@@ -150,6 +159,16 @@ function freshestCrl(url: string): Buffer {
   return seq(seq(tlv(0xa0, tlv(0xa0, tlv(0x86, Buffer.from(url, 'ascii'))))));
 }
 
+function issuingDistributionPoint(idp: NonNullable<CrlInput['issuingDistributionPoint']>): Buffer {
+  // SEQUENCE { distributionPoint [0] { fullName [0] { uniformResourceIdentifier [6] } }, onlyContainsUserCerts [1] TRUE }
+  return seq(tlv(0xa0, tlv(0xa0, tlv(0x86, Buffer.from(idp.url, 'ascii')))), ...(idp.onlyContainsUserCerts ? [tlv(0x81, Buffer.from([0xff]))] : []));
+}
+
+/** GeneralizedTime (ExpiredCertsOnCRL is one whatever the year, unlike Time). */
+function generalizedTime(d: Date): Buffer {
+  return tlv(0x18, Buffer.from(`${d.toISOString().slice(0, 19).replace(/[-T:]/g, '')}Z`, 'latin1'));
+}
+
 /** The TBSCertList around already-encoded revokedCertificates contents. */
 export function tbsCertList(input: CrlInput, revoked: { contents: Buffer; entries: number }): Buffer {
   const exts: Buffer[] = [
@@ -158,6 +177,8 @@ export function tbsCertList(input: CrlInput, revoked: { contents: Buffer; entrie
   ];
   if (input.baseNumber !== undefined) exts.push(extension(OID.deltaCrlIndicator, integer(input.baseNumber), true));
   else if (input.deltaUrl !== undefined) exts.push(extension(OID.freshestCrl, freshestCrl(input.deltaUrl)));
+  if (input.issuingDistributionPoint !== undefined) exts.push(extension(OID.issuingDistributionPoint, issuingDistributionPoint(input.issuingDistributionPoint), true));
+  if (input.expiredCertsOnCrl !== undefined) exts.push(extension(OID.expiredCertsOnCrl, generalizedTime(input.expiredCertsOnCrl)));
   const head = [
     integer(1),
     signatureAlgorithm(input.signer.signatureAlgorithmOid),

@@ -59,8 +59,12 @@ export interface RevocationRegistry {
   findCaBySerial?(serial: string): Promise<CaCertificateStatusRecord | undefined>;
   /** A CA by id: once it is revoked, everything it issued is answered "revoked" too. Registries that hold no CAs leave it out. */
   getCa?(id: string): Promise<CaCertificateStatusRecord | undefined>;
-  /** Revoked certificates of a CA (end-entity and CA certificates it signed), sorted, streamed; with afterSeq only those revoked later. */
-  revokedEntries(caId: string, opts?: { afterSeq?: number }): Iterable<RevokedEntry> | AsyncIterable<RevokedEntry>;
+  /**
+   * Revoked certificates of a CA (end-entity and CA certificates it signed), sorted, streamed; with
+   * afterSeq only those revoked later; with partition only the end-entity certificates of that CRL
+   * partition; with expiredBefore none whose certificate expired at or before it.
+   */
+  revokedEntries(caId: string, opts?: { afterSeq?: number; partition?: number; expiredBefore?: Date }): Iterable<RevokedEntry> | AsyncIterable<RevokedEntry>;
   /** Grows by one with every revocation, in any process. */
   revocationSeq(): Promise<number>;
 }

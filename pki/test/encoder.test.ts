@@ -4,7 +4,7 @@ import * as pkijs from 'pkijs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { children, readTlv } from '../der.js';
 import { CA_ALGORITHMS, keyUsageFor, nameFromPkijs, PROFILES, type CaAlgorithm, type DistinguishedName, type ProfileName, type SubscriberKey } from '../index.js';
-import { urlsFor } from '../profiles.js';
+import { crlUrlsFor, urlsFor } from '../profiles.js';
 import { buildExtensionsPkijs, encodeTbsPkijs, nameToPkijs, spkiKeyIdPkijs } from './pkijs-reference.js';
 import { mustOpenssl, openssl, opensslCsr, opensslKey, testPki, verifyWithOpenssl, type KeyKind, type TestPki } from './helpers.js';
 
@@ -82,7 +82,9 @@ describe.each(CA_ALGORITHMS)('certificates written by the DER encoder under a %s
     const san = p.staff ? 'email:zhang.san@hrss.example.cn' : p.san.dns === 'forbidden' ? undefined : `DNS:${profile}.s440100.jinbao.internal, DNS:alt.${profile}.s440100.jinbao.internal, IP Address:10.4.1.10`;
     expect(extensionText(text, 'X509v3 Subject Alternative Name:')).toBe(san);
     expect(extensionText(text, 'X509v3 CRL Distribution Points:')).toBe(p.urls.crl ? 'Full Name:' : undefined);
-    if (p.urls.crl) expect(text).toContain(`URI:${urls.crl}`);
+    // Issuing CAs' certificates name the CRL partition they were issued into.
+    if (p.urls.crl) expect(issued.record.crlPartition).toEqual(expect.any(Number));
+    if (p.urls.crl) expect(text).toContain(`URI:${crlUrlsFor('http://pki.jinbao.internal', issued.record.caId, issued.record.crlPartition).full}`);
     const aia = [...(p.urls.ocsp ? [`OCSP - URI:${urls.ocsp}`] : []), ...(p.urls.caIssuers ? [`CA Issuers - URI:${urls.caIssuers}`] : [])];
     const aiaAt = text.split('\n').findIndex((l) => l.trim() === 'Authority Information Access:');
     expect(text.split('\n').slice(aiaAt + 1, aiaAt + 1 + aia.length).map((l) => l.trim())).toEqual(aia);
@@ -123,7 +125,7 @@ describe.each(CA_ALGORITHMS)('certificates written by the DER encoder under a %s
         subjectKeyId: spkiKeyIdPkijs(spkiDer),
         authorityKeyId: spkiKeyIdPkijs(new Uint8Array(caCert.subjectPublicKeyInfo.toSchema().toBER(false))),
         san,
-        ...(p.urls.crl ? { crlUrl: urls.crl } : {}),
+        ...(p.urls.crl ? { crlUrl: crlUrlsFor('http://pki.jinbao.internal', ca.id, issued.record.crlPartition).full } : {}),
         ...(p.urls.ocsp ? { ocspUrl: urls.ocsp } : {}),
         ...(p.urls.caIssuers ? { caIssuersUrl: urls.caIssuers } : {}),
         ocspNoCheck: p.ocspNoCheck,

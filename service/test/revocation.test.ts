@@ -98,7 +98,8 @@ describe('jinbao serve: revocation data over plain HTTP at the URLs certificates
     const base = f.running.service.httpUrl!;
     const leafUrls = await urlsIn(c.leaf);
     const interUrls = await urlsIn(c.inter);
-    expect(leafUrls).toEqual({ crl: `${base}/crl/infrastructure.crl`, ocsp: `${base}/ocsp/infrastructure` });
+    // The leaf names the CRL partition it was issued into; the issuing CA the root's one CRL.
+    expect(leafUrls).toEqual({ crl: `${base}/crl/infrastructure/0.crl`, ocsp: `${base}/ocsp/infrastructure` });
     expect(interUrls).toEqual({ crl: `${base}/crl/root.crl`, ocsp: `${base}/ocsp/root` });
     expect(new X509Certificate(await (await import('node:fs/promises')).readFile(c.inter)).infoAccess).toContain(`CA Issuers - URI:${base}/ca/root.crt`);
 
@@ -180,6 +181,52 @@ describe('jinbao serve: revocation data over plain HTTP at the URLs certificates
     const fullNumber = /^"root-(\d+)"$/.exec(String(full.headers.etag))?.[1];
     expect(Number(fullNumber)).toBeGreaterThan(outside.slot.number);
     expect(text.out).toMatch(new RegExp(`X509v3 Delta CRL Indicator: critical\\s*\\n\\s*${fullNumber}\\b`));
+  });
+
+  it('GIVEN a certificate of partition 0 WHEN its partition CRL is fetched THEN it carries the critical IssuingDistributionPoint naming that URL, answers 304 by ETag and Last-Modified, and after a revocation its delta lists it and OpenSSL refuses the certificate', async () => {
+    const base = f.running.service.httpUrl!;
+    const c = await obtain('partitioned', ['www.s440100.jinbao.internal']);
+    const url = (await urlsIn(c.leaf)).crl;
+    expect(url).toBe(`${base}/crl/infrastructure/0.crl`);
+    const full = await plain('GET', url);
+    expect(full.status).toBe(200);
+    expect(full.headers['content-type']).toBe('application/pkix-crl');
+    expect(full.headers['cache-control']).toBe('max-age=60');
+    const etag = String(full.headers.etag);
+    expect(etag).toMatch(/^"infrastructure\.0-\d+"$/);
+    expect((await plain('GET', url, { 'if-none-match': etag })).status).toBe(304);
+    expect((await plain('GET', url, { 'if-modified-since': String(full.headers['last-modified']) })).status).toBe(304);
+    writeFileSync(files('p0.pem'), pemOf('X509 CRL', full.body));
+    const text = await openssl(['crl', '-in', files('p0.pem'), '-noout', '-text', '-CAfile', c.inter]);
+    expect(text.out).toContain('verify OK');
+    expect(text.out).toContain('X509v3 Issuing Distribution Point: critical');
+    expect(text.out).toContain(`URI:${url}`);
+    expect(text.out).toContain(`URI:${base}/crl/infrastructure/0-delta.crl`);
+    writeFileSync(files('p0-root.pem'), pemOf('X509 CRL', (await plain('GET', `${base}/crl/root.crl`)).body));
+    const good = await openssl(['verify', '-crl_check_all', '-CAfile', c.root, '-untrusted', c.inter, '-CRLfile', files('p0.pem'), '-CRLfile', files('p0-root.pem'), c.leaf]);
+    expect(good.out).toContain(': OK');
+
+    expect((await client.post((await client.dir()).revokeCert!, { certificate: b64url(c.der), reason: 1 })).status).toBe(200);
+    const delta = await plain('GET', `${base}/crl/infrastructure/0-delta.crl`);
+    expect(delta.status).toBe(200);
+    expect(String(delta.headers.etag)).toMatch(/^"infrastructure\.0-\d+"$/);
+    writeFileSync(files('p0-delta.pem'), pemOf('X509 CRL', delta.body));
+    const deltaText = await openssl(['crl', '-in', files('p0-delta.pem'), '-noout', '-text']);
+    expect(deltaText.out).toContain('X509v3 Delta CRL Indicator: critical');
+    expect(deltaText.out).toContain('X509v3 Issuing Distribution Point: critical');
+    const v = await openssl(['verify', '-crl_check_all', '-use_deltas', '-CAfile', c.root, '-untrusted', c.inter, '-CRLfile', files('p0.pem'), '-CRLfile', files('p0-delta.pem'), '-CRLfile', files('p0-root.pem'), c.leaf]);
+    expect(v.out).toContain('certificate revoked');
+    expect(v.code).not.toBe(0);
+  });
+
+  it('GIVEN a partition nothing was issued into, or a partition of the root THEN 404 naming it, and nothing is cut', async () => {
+    const base = f.running.service.httpUrl!;
+    const beyond = await plain('GET', `${base}/crl/infrastructure/999.crl`);
+    expect(beyond.status).toBe(404);
+    expect(beyond.body.toString()).toBe('no CRL partition 999 of CA infrastructure\n');
+    expect((await plain('GET', `${base}/crl/infrastructure/999-delta.crl`)).status).toBe(404);
+    expect((await plain('GET', `${base}/crl/root/0.crl`)).status).toBe(404);
+    expect((await plain('GET', `${base}/crl/infrastructure/01.crl`)).status).toBe(404);
   });
 
   it('unknown CAs and methods are refused on the plain-HTTP listener too', async () => {

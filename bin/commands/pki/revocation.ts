@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { InputError } from '../../../lib/errors.js';
-import { parseDuration, parseInteger, TCP_PORT } from '../../../lib/options.js';
+import { parseChoice, parseDuration, parseInteger, TCP_PORT } from '../../../lib/options.js';
 import { json } from '../../../lib/output.js';
-import { closePkcs11Sessions, DEFAULT_PASSPHRASE_ENV, demoPassphrase, normalizeDistributionBase, parseRevocationReason, requireRootCa, resolvePassphrase, type PkiStore, type RevocationReason } from '../../../pki/index.js';
+import { closePkcs11Sessions, CRL_EXPIRED_ENTRIES, CRL_PARTITION_SIZE_RANGE, DEFAULT_PASSPHRASE_ENV, demoPassphrase, normalizeDistributionBase, parseRevocationReason, requireRootCa, resolvePassphrase, type PkiStore, type RevocationReason } from '../../../pki/index.js';
 import { cutCrl, openPki as openPkiStore, replaceIssuingCa, revokeCertificate, revokeIssuingCa, startOcspService } from '../../../pki/operations.js';
 import type { Context } from '../../context.js';
 import type { Runner } from '../../runner.js';
@@ -68,10 +68,13 @@ export function register(pki: Command, run: Runner): void {
 
   pki
     .command('crl')
-    .description('cut the next full or delta CRL of a CA, as DER and PEM')
+    .description('cut the next full or delta CRL of a CA (its complete CRL, one partition or all), as DER and PEM')
     .requiredOption('--ca <id>', 'CA id (root, ministry-staff, infrastructure, province-<id>-staff)')
     .option('--delta', 'a delta CRL: only what was revoked since the latest full CRL')
-    .option('--out <dir>', 'where to write <ca>.crl / <ca>-delta.crl and their .pem', 'jinbao.out/crl')
+    .option('--partition <n|all>', 'an issuing CA\'s CRL partition n (what its certificates name: <base>/crl/<ca>/<n>.crl), or all: the complete CRL and every partition (default: the complete CRL <ca>.crl)')
+    .option('--partition-size <n>', 'record how many certificates each new CRL partition is issued (default 100000): applies to issuance from now on, service included')
+    .option('--expired-entries <drop|keep>', 'record what CRLs do with revoked certificates once expired: drop them (the default) or keep them, marked ExpiredCertsOnCRL')
+    .option('--out <dir>', 'where to write <ca>.crl, <ca>/<n>.crl (and -delta.crl) and their .pem', 'jinbao.out/crl')
     .option('--next-update <duration>', 'validity of the CRL (default 7d for a full CRL, 1d for a delta)')
     .option('--distribution-base <url>', 'base URL CRLs are published under (full CRLs announce the delta at <base>/crl/<ca>-delta.crl); must be the hierarchy\'s own (pki init --distribution-base), which is the default')
     .option('--passphrase-env <name>', 'environment variable holding the CA key passphrase', 'JINBAO_PKI_PASSPHRASE')
@@ -79,8 +82,11 @@ export function register(pki: Command, run: Runner): void {
     .addHelpText(
       'after',
       '\nFull and delta CRLs share one CRL number sequence per CA; a delta names the full CRL it updates.\n' +
+        'Each certificate of an issuing CA is issued into a CRL partition and names its CRL; a partition\'s CRL carries\n' +
+        'a critical IssuingDistributionPoint with that URL. Certificates issued before partitions name the complete CRL.\n' +
         'Check the result with: openssl crl -inform DER -in jinbao.out/crl/ministry-staff.crl -noout -text\n\n' +
-        'Examples:\n  $ jinbao pki crl --ca ministry-staff\n  $ jinbao pki crl --ca ministry-staff --delta --out /srv/pki/crl\n  $ jinbao pki crl --ca root --next-update 30d --json',
+        'Examples:\n  $ jinbao pki crl --ca ministry-staff\n  $ jinbao pki crl --ca ministry-staff --delta --out /srv/pki/crl\n  $ jinbao pki crl --ca ministry-staff --partition all --json\n' +
+        '  $ jinbao pki crl --ca ministry-staff --partition 3 --delta\n  $ jinbao pki crl --ca root --next-update 30d --json',
     )
     .action(run<CrlOpts>(crl));
 
@@ -138,7 +144,7 @@ async function revoke(ctx: Context, opts: RevokeOpts): Promise<void> {
     return;
   }
   ctx.out(`${ctx.t('pki.revoked', { serial: result.serial, ca: result.caId, reason, at: result.revokedAt })}\n`);
-  ctx.out(`${ctx.t('pki.revokedOcsp', { ca: result.caId })}\n`);
+  ctx.out(`${result.crlPartition === null ? ctx.t('pki.revokedOcsp', { ca: result.caId }) : ctx.t('pki.revokedOcspPartition', { ca: result.caId, partition: result.crlPartition })}\n`);
 }
 
 async function revokeCa(ctx: Context, pki: PkiStore, id: string, reason: RevocationReason, asJson: boolean): Promise<void> {
@@ -199,6 +205,9 @@ async function replace(ctx: Context, opts: ReplaceOpts): Promise<void> {
 interface CrlOpts {
   ca: string;
   delta?: boolean;
+  partition?: string;
+  partitionSize?: string;
+  expiredEntries?: string;
   out: string;
   nextUpdate?: string;
   distributionBase?: string;
@@ -208,12 +217,18 @@ interface CrlOpts {
 
 async function crl(ctx: Context, opts: CrlOpts): Promise<void> {
   const validitySeconds = opts.nextUpdate === undefined ? undefined : parseDuration('--next-update', opts.nextUpdate);
+  const partition = opts.partition === undefined || opts.partition === 'all' ? opts.partition : parseInteger('--partition', opts.partition, { min: 0 });
+  const partitionSize = opts.partitionSize === undefined ? undefined : parseInteger('--partition-size', opts.partitionSize, CRL_PARTITION_SIZE_RANGE);
+  const expiredEntries = opts.expiredEntries === undefined ? undefined : parseChoice('--expired-entries', opts.expiredEntries, CRL_EXPIRED_ENTRIES);
   const pki = await openPki(ctx);
   const distributionBase = await pki.distributionBase();
   if (opts.distributionBase !== undefined && normalizeDistributionBase(opts.distributionBase) !== distributionBase) {
     throw new InputError(`--distribution-base: got "${opts.distributionBase}", want this hierarchy's own base "${distributionBase}" (set by pki init): its certificates name that host, and its CRLs must point at the same one`);
   }
   const { passphrase } = await resolvePassphrase({ env: ctx.io.env, envName: opts.passphraseEnv, stateDir: ctx.stateDir, demo: () => demoPassphrase(pki) });
+  if (partitionSize !== undefined || expiredEntries !== undefined) {
+    await pki.setCrlSettings({ ...(partitionSize !== undefined ? { partitionSize } : {}), ...(expiredEntries !== undefined ? { expiredEntries } : {}) });
+  }
   const result = await cutCrl(pki, {
     caId: opts.ca,
     delta: opts.delta ?? false,
@@ -221,14 +236,22 @@ async function crl(ctx: Context, opts: CrlOpts): Promise<void> {
     ...(validitySeconds !== undefined ? { validitySeconds } : {}),
     distributionBase,
     outDir: opts.out,
+    ...(partition !== undefined ? { partition } : {}),
   });
   if (opts.json) {
     ctx.out(json(result));
     return;
   }
-  const over = result.baseNumber !== undefined ? ctx.t('pki.crlOver', { base: result.baseNumber }) : '';
-  ctx.out(`${ctx.t('pki.crl', { kind: result.kind, number: result.number, over, ca: opts.ca, entries: result.entries, bytes: result.bytes, next: result.nextUpdate })}\n`);
-  for (const f of result.files) ctx.out(`  ${f}\n`);
+  for (const c of result.crls) {
+    const over = c.baseNumber !== undefined ? ctx.t('pki.crlOver', { base: c.baseNumber }) : '';
+    const of = c.partition === null ? opts.ca : ctx.t('pki.crlPartitionOf', { ca: opts.ca, partition: c.partition });
+    ctx.out(`${ctx.t('pki.crl', { kind: c.kind, number: c.number, over, ca: of, entries: c.entries, bytes: c.bytes, next: c.nextUpdate })}\n`);
+    for (const f of c.files) ctx.out(`  ${f}\n`);
+  }
+  if (result.partitions.some((p) => p.partition !== null) || partitionSize !== undefined || expiredEntries !== undefined) {
+    ctx.out(`${ctx.t('pki.crlSettings', { size: result.partitionSize, expired: result.expiredEntries })}\n`);
+    for (const p of result.partitions) ctx.out(`${ctx.t(p.partition === null ? 'pki.crlUnpartitionedLine' : 'pki.crlPartitionLine', { partition: p.partition, certificates: p.certificates, revoked: p.revoked })}\n`);
+  }
 }
 
 interface ServeOpts {

@@ -58,7 +58,7 @@ describe('jinbao pki revoke / crl / ocsp serve', () => {
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout).toContain(`revoked ${certs.alpha!.record.serial} (CA infrastructure, keyCompromise, `);
-    expect(r.stdout).toContain('publish it in a CRL with: jinbao pki crl --ca infrastructure --delta');
+    expect(r.stdout).toContain('its certificate names CRL partition 0: publish it with: jinbao pki crl --ca infrastructure --partition 0 --delta');
   });
 
   it('GIVEN a revoked certificate WHEN it is revoked again THEN it is refused with exit 2 and "already revoked"', async () => {
@@ -105,6 +105,51 @@ describe('jinbao pki revoke / crl / ocsp serve', () => {
     expect(v.out).toContain('certificate revoked');
     const noDelta = openssl(['verify', '-crl_check', '-CAfile', files.root!, '-untrusted', files.infra!, '-CRLfile', join(out, 'infrastructure.crl.pem'), files.bravo!]);
     expect(noDelta.status).toBe(0);
+  });
+
+  it.skipIf(!hasOpenssl)('GIVEN --partition all WHEN CRLs are cut THEN the complete CRL and every partition are written as served, and --json lists the partitions with their certificates and revocations', async () => {
+    const r = await cli('crl', '--ca', 'infrastructure', '--partition', 'all', '--out', out, '--json');
+    expect(r.stderr).toBe('');
+    const result = JSON.parse(r.stdout) as { crls: { partition: number | null; url: string; entries: number; files: string[] }[]; partitions: unknown[]; partitionSize: number; expiredEntries: string };
+    expect(result.crls.map((c) => [c.partition, c.url, c.entries])).toEqual([
+      [null, 'http://pki.jinbao.internal/crl/infrastructure.crl', 2],
+      [0, 'http://pki.jinbao.internal/crl/infrastructure/0.crl', 2],
+    ]);
+    expect(result.crls[1]!.files).toEqual([join(out, 'infrastructure', '0.crl'), join(out, 'infrastructure', '0.crl.pem')]);
+    // The OCSP responder certificate has no CRL distribution point: it is on the complete CRL only.
+    expect(result.partitions).toEqual([
+      { partition: null, certificates: 1, revoked: 0 },
+      { partition: 0, certificates: 3, revoked: 2 },
+    ]);
+    expect(result).toMatchObject({ partitionSize: 100000, expiredEntries: 'drop' });
+    const verify = (cert: string) => openssl(['verify', '-crl_check', '-CAfile', files.root!, '-untrusted', files.infra!, '-CRLfile', join(out, 'infrastructure', '0.crl.pem'), cert]);
+    expect(verify(files.charlie!)).toMatchObject({ status: 0 });
+    expect(verify(files.alpha!).out).toContain('certificate revoked');
+  });
+
+  it('GIVEN one partition WHEN cut THEN the human output names it and lists the partitions; new settings are recorded and shown', async () => {
+    const r = await cli('crl', '--ca', 'infrastructure', '--partition', '0', '--expired-entries', 'keep', '--out', out);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toMatch(/full CRL \d+ of infrastructure partition 0: 2 revoked/);
+    expect(r.stdout).toContain('CRL partitions hold 100000 certificates each; expired entries: keep');
+    expect(r.stdout).toContain('  partition 0: 3 issued, 2 revoked');
+    expect(r.stdout).toContain('  issued before partitions (on the complete CRL only): 1 issued, 0 revoked');
+    expect((await cli('crl', '--ca', 'infrastructure', '--partition', '0', '--expired-entries', 'drop', '--out', out)).code).toBe(0);
+  });
+
+  it('GIVEN a bad --partition, --partition-size or --expired-entries THEN crl refuses it, saying what it wants', async () => {
+    const partition = await cli('crl', '--ca', 'infrastructure', '--partition', 'first', '--out', out);
+    expect(partition.code).toBe(2);
+    expect(partition.stderr).toContain('--partition: got "first"');
+    const size = await cli('crl', '--ca', 'infrastructure', '--partition-size', '0', '--out', out);
+    expect(size.code).toBe(2);
+    expect(size.stderr).toContain('--partition-size: got "0"');
+    const expired = await cli('crl', '--ca', 'infrastructure', '--expired-entries', 'forever', '--out', out);
+    expect(expired.code).toBe(2);
+    expect(expired.stderr).toContain('--expired-entries: got "forever", want one of drop, keep');
+    const root = await cli('crl', '--ca', 'root', '--partition', '0', '--out', out);
+    expect(root.code).toBe(2);
+    expect(root.stderr).toContain('--partition: got 0 for CA "root", which has no partitions');
   });
 
   it('GIVEN a malformed --next-update THEN crl refuses it before touching the store', async () => {
