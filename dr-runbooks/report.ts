@@ -1,5 +1,5 @@
-import { JinbaoError, type CatalogueMessage } from '../lib/errors.js';
-import { catalogueMessage, say, translator, type Lang, type MessageParams } from '../lib/i18n/index.js';
+import type { CatalogueMessage } from '../lib/errors.js';
+import { catalogueMessage, inputError, say, translator, type Lang, type MessageParams } from '../lib/i18n/index.js';
 import { parseFailedDetail, type StepsOutcome } from './engine.js';
 import { canonicalJson, sha256Hex, type EvidenceSignature, type EvidenceSigner, type EvidenceVerifier } from './evidence.js';
 import { DR_MESSAGES } from './messages.js';
@@ -232,10 +232,10 @@ export async function verifyReport(text: string, verifier?: EvidenceVerifier): P
   try {
     parsed = JSON.parse(text) as DrillReport;
   } catch (err) {
-    throw new JinbaoError(`not a drill report: the file is not JSON (${(err as Error).message}); pass the .json report written by jinbao drill run or jinbao drill report --format json`, { cause: err });
+    throw inputError(DR_MESSAGES, 'report.notJson', { reason: (err as Error).message }, { cause: err });
   }
   if (parsed?.format !== REPORT_FORMAT || !parsed.evidence) {
-    throw new JinbaoError(`not a drill report: format is ${JSON.stringify(parsed?.format)}, want "${REPORT_FORMAT}" with an evidence section`);
+    throw inputError(DR_MESSAGES, 'report.notReport', { format: JSON.stringify(parsed?.format) ?? 'undefined', want: REPORT_FORMAT });
   }
   const { evidence, ...body } = parsed;
   const canonical = canonicalJson(body);

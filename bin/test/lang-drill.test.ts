@@ -42,3 +42,24 @@ describe('jinbao drill verify-report under --lang zh-CN', () => {
     expect(b.code).toBe(a.code);
   });
 });
+
+describe('drill refusals under --lang zh-CN', () => {
+  it('GIVEN a missing report file, a file that is no report and an unknown run THEN each refusal is Chinese, exit 2 as in English', async () => {
+    const state = join(tmp.dir, 'state');
+    const missing = join(tmp.dir, 'nope.json');
+    const notJson = join(tmp.dir, 'text.json');
+    writeFileSync(notJson, 'hello');
+    for (const [args, text] of [
+      [['drill', 'verify-report', missing], `jinbao: 无法读取报告 ${missing}：文件不存在\n`],
+      [['drill', 'verify-report', notJson], 'jinbao: 不是演练报告：该文件不是 JSON（'],
+      [['--state', state, 'drill', 'report', 'dr-nope'], 'jinbao: 状态库中没有演练运行“dr-nope”；查看运行列表：jinbao drill list\n'],
+      [['--state', state, 'drill', 'abort', 'dr-nope'], 'jinbao: 状态库中没有演练运行“dr-nope”；查看运行列表：jinbao drill list\n'],
+    ] as const) {
+      const zh = await runCli(['--lang', 'zh-CN', ...args]);
+      const en = await runCli([...args]);
+      expect(zh.code, args.join(' ')).toBe(2);
+      expect(en.code, args.join(' ')).toBe(2);
+      expect(zh.stderr.startsWith(text), zh.stderr).toBe(true);
+    }
+  });
+});
