@@ -7,7 +7,7 @@
  * against the sources (bin/test/help-i18n.test.ts), so a changed English text is a failing test until
  * its translation follows. For English nothing is touched: commander prints the sources as they are.
  */
-import { Help, type Argument, type Command, type Option } from 'commander';
+import { Help, Option, type Argument, type Command } from 'commander';
 import type { EventEmitter } from 'node:events';
 import { displayWidth } from '../lib/output.js';
 import { translator, type CatalogueRef, type Lang, type Translate } from '../lib/i18n/index.js';
@@ -181,6 +181,26 @@ export interface CommanderFailures {
 
 type Capture = (cmd: Command, ...args: never[]) => Record<string, string>;
 
+/** How commander names an option in a conflict: by its flags, or by its environment variable when that set it. */
+function conflictParty(cmd: Command, option: Option, side: 'a' | 'b'): Record<string, string> {
+  // commander reports the negated option (--no-x) when that is what set the value; so do we
+  const attribute = option.attributeName();
+  const value = cmd.getOptionValue(attribute) as unknown;
+  const negated = cmd.options.find((o) => o.negate && o.attributeName() === attribute);
+  const positive = cmd.options.find((o) => !o.negate && o.attributeName() === attribute);
+  const setByNegation = negated !== undefined && (negated.presetArg === undefined ? value === false : value === negated.presetArg);
+  const best = setByNegation ? negated : (positive ?? option);
+  return cmd.getOptionValueSource(best.attributeName()) === 'env' && best.envVar !== undefined
+    ? { [side]: best.envVar, [`${side}Source`]: 'env' }
+    : { [side]: best.flags, [`${side}Source`]: 'option' };
+}
+
+/** A value commander's parser refused: which option (its flags) or argument (its name), the value, and the allowed choices when that was the rule. */
+function parseFailure(target: Option | Argument, value: string): Record<string, string> {
+  const choices: Record<string, string> = target.argChoices !== undefined && !target.argChoices.includes(value) ? { choices: target.argChoices.join(', ') } : {};
+  return target instanceof Option ? { flags: target.flags, value, ...choices } : { name: target.name(), value, ...choices };
+}
+
 /** Commander's methods that report a parse failure, with what each knows: method, error code, catalogue key, parameters. */
 const COMMANDER_FAILURES: readonly (readonly [string, string, string, Capture])[] = [
   ['unknownOption', 'commander.unknownOption', 'unknownOption', (_c, flag: string) => ({ flag })],
@@ -194,60 +214,70 @@ const COMMANDER_FAILURES: readonly (readonly [string, string, string, Capture])[
     'excessArguments',
     (c, received: readonly string[]) => ({ command: c.parent ? c.name() : '', expected: String(c.registeredArguments.length), got: String(received.length) }),
   ],
+  ['_conflictingOption', 'commander.conflictingOption', 'conflictingOption', (c, a: Option, b: Option) => ({ ...conflictParty(c, a, 'a'), ...conflictParty(c, b, 'b') })],
+  // called for every parsed value; the failure counts only when commander then raises commander.invalidArgument
+  ['_callParseArg', 'commander.invalidArgument', 'invalidArgument', (_c, target: Option | Argument, value: string) => parseFailure(target, value)],
 ];
 
 /**
  * Wrap, on every command of `program`, the commander methods that report parse failures so the failure is kept as
- * data (the English text commander prints is untouched); `take()` hands it to the error output.
+ * data (the English text commander prints is untouched); `take()` hands it to the error output. Failures are
+ * matched to the error commander raises by its error `code`, never by its wording.
  */
 export function recordCommanderFailures(program: Command): CommanderFailures {
   let recorded: CommanderFailure | undefined;
   let raised: string | undefined;
+  /** The text commander puts before a parser's own reason (the 4th argument of `_callParseArg`). */
+  let parsePrefix: string | undefined;
   for (const cmd of allCommands(program)) {
     const methods = cmd as unknown as Record<string, (...args: unknown[]) => unknown>;
     for (const [method, code, key, capture] of COMMANDER_FAILURES) {
       const original = methods[method]!;
       methods[method] = function (this: Command, ...args: unknown[]) {
         recorded = { code, key, params: (capture as (c: Command, ...a: unknown[]) => Record<string, string>)(this, ...args) };
+        if (method === '_callParseArg') parsePrefix = args[3] as string;
         return original.apply(this, args);
       };
     }
     const error = methods.error!;
     methods.error = function (this: Command, ...args: unknown[]) {
       raised = (args[1] as { code?: string } | undefined)?.code;
+      const message = String(args[0]);
+      // a parser's reason (anything but commander's own choices rule) is the message after commander's prefix
+      if (raised === 'commander.invalidArgument' && recorded?.code === raised && recorded.params.choices === undefined && parsePrefix !== undefined && message.startsWith(parsePrefix)) {
+        recorded = { ...recorded, params: { ...recorded.params, reason: message.slice(parsePrefix.length).trim() } };
+      }
       return error.apply(this, args);
     };
   }
   return {
     take() {
       const failure = recorded !== undefined && recorded.code === raised ? recorded : undefined;
-      recorded = raised = undefined;
+      recorded = raised = parsePrefix = undefined;
       return failure;
     },
   };
 }
 
 /**
- * Commander builds these two messages inside its own parsing (no method receives their parts), so their facts are
- * read back from its wording: pattern and catalogue key.
- */
-const COMMANDER_COMPOSED_ERRORS: readonly (readonly [RegExp, string])[] = [
-  [/^error: option '(?<flags>[^']+)' argument '(?<value>[^']*)' is invalid\.\s*(?<reason>.*)$/s, 'invalidOptionArgument'],
-  [/^error: (?<a>.+) cannot be used with (?<b>.+)$/, 'conflictingOption'],
-];
-
-/**
- * A commander error in `lang`: from the recorded `failure` when there is one, else the two composed messages; commander's
- * "Did you mean" suggestion follows; anything else as commander wrote it. English is commander's text, unchanged.
+ * A commander error in `lang`, from the recorded `failure` (without one, commander's English wording is not guessed
+ * at); commander's "Did you mean" suggestion follows. English is commander's text, unchanged.
  */
 export function translateCommanderError(text: string, lang: Lang, failure?: CommanderFailure): string {
-  if (lang === 'en') return text;
+  if (lang === 'en' || failure === undefined) return text;
   const t = translator(lang, CLI);
-  const [, body = text, suggestion] = /^([\s\S]*?)(?:\n\(Did you mean (?:one of )?(.+)\?\))?\n?$/.exec(text) ?? [];
-  const found = failure ?? COMMANDER_COMPOSED_ERRORS.map(([pattern, key]) => ({ key, params: pattern.exec(body)?.groups })).find((f) => f.params !== undefined);
-  if (found === undefined) return text;
-  const params: Record<string, string> = { command: '', ...found.params };
-  let line = t(`commander.${found.key}${found.key === 'excessArguments' && params.command ? 'For' : ''}`, params);
+  const [, , suggestion] = /^([\s\S]*?)(?:\n\(Did you mean (?:one of )?(.+)\?\))?\n?$/.exec(text) ?? [];
+  const params: Record<string, string> = { command: '', ...failure.params };
+  let line: string;
+  if (failure.key === 'conflictingOption') {
+    const party = (side: 'a' | 'b') => t(params[`${side}Source`] === 'env' ? 'commander.envVariable' : 'commander.option', { name: params[side] });
+    line = t('commander.conflictingOption', { a: party('a'), b: party('b') });
+  } else if (failure.key === 'invalidArgument') {
+    const reason = params.choices !== undefined ? t('commander.choices', { choices: params.choices }) : (params.reason ?? '');
+    line = t(params.flags !== undefined ? 'commander.invalidOptionArgument' : 'commander.invalidArgumentValue', { ...params, reason });
+  } else {
+    line = t(`commander.${failure.key}${failure.key === 'excessArguments' && params.command ? 'For' : ''}`, params);
+  }
   if (suggestion) line += `\n${t('commander.didYouMean', { list: suggestion })}`;
   return `${line}\n`;
 }

@@ -103,7 +103,7 @@ export async function runSteps<C>(steps: readonly Step<C>[], ctx: C, log: EventL
       log.emit({ type: 'step-finished', step: step.name, ok: true });
     } catch (error) {
       const err = signal.aborted ? abortReason(signal) : error;
-      log.emit({ type: 'step-finished', step: step.name, ok: false, detail: `${phase} failed: ${message(err)}` });
+      log.emit({ type: 'step-finished', step: step.name, ok: false, detail: failedDetail(phase, message(err)) });
       failure = { step: step.name, error: err };
       break;
     }
@@ -121,6 +121,20 @@ export async function runSteps<C>(steps: readonly Step<C>[], ctx: C, log: EventL
   }
   const aborted = failure.error instanceof DrillAbortedError;
   return { result: aborted ? 'aborted' : 'failed', failedStep: failure.step, reason: message(failure.error), error: failure.error };
+}
+
+/** A failed step's detail, as the report records it: `<phase> failed: <why>`. */
+function failedDetail(phase: StepPhase, why: string): string {
+  return `${phase} failed: ${why}`;
+}
+
+/** The phase and the reason of a failed step's detail (as `failedDetail` writes it), to say them in another language. */
+export function parseFailedDetail(detail: string): { phase: StepPhase; reason: string } | undefined {
+  for (const phase of ['precondition', 'action', 'verification'] as const) {
+    const prefix = failedDetail(phase, '');
+    if (detail.startsWith(prefix)) return { phase, reason: detail.slice(prefix.length) };
+  }
+  return undefined;
 }
 
 async function phaseRun(log: EventLog, step: string, phase: StepPhase, fn: () => Promise<string | void>): Promise<void> {

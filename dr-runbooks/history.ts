@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { InputError } from '../lib/errors.js';
+import { inputError } from '../lib/i18n/index.js';
+import { DR_MESSAGES } from './messages.js';
 import type { Database, Queryable, SqlMigration, Transaction } from '../lib/sql/index.js';
 import type { DrillRequest, DrillResult } from './model.js';
 import { alive } from './pg/tools.js';
@@ -222,8 +223,8 @@ export class DrillHistory {
   /** The run's stored report; throws naming the known runs when absent. */
   async report(id: string): Promise<unknown> {
     const [r] = await this.db.query<{ report: string | null; result: string }>('SELECT report, result FROM dr_runs WHERE id = $1', [id]);
-    if (!r) throw new InputError(`no drill run "${id}" in the state store; list runs with: jinbao drill list`);
-    if (r.report === null) throw new InputError(`drill run "${id}" is ${r.result} and has no report yet; wait for it to finish`);
+    if (!r) throw inputError(DR_MESSAGES, 'history.noRun', { id });
+    if (r.report === null) throw inputError(DR_MESSAGES, 'history.noReport', { id, result: r.result });
     return JSON.parse(r.report) as unknown;
   }
 
@@ -243,8 +244,8 @@ export class DrillHistory {
   requestAbort(id: string): Promise<'requested' | 'marked-aborted'> {
     return this.write(async (tx) => {
       const run = await getRun(tx, id);
-      if (!run) throw new InputError(`no drill run "${id}" in the state store; list runs with: jinbao drill list`);
-      if (run.result !== 'running') throw new InputError(`drill run "${id}" already finished (${run.result}); nothing to abort`);
+      if (!run) throw inputError(DR_MESSAGES, 'history.noRun', { id });
+      if (run.result !== 'running') throw inputError(DR_MESSAGES, 'history.finished', { id, result: run.result });
       const [where] = await tx.query<{ host: string | null; heartbeat_at: string | null }>('SELECT host, heartbeat_at FROM dr_runs WHERE id = $1', [id]);
       if (!holderLive({ pid: run.pid, host: where?.host ?? null, heartbeat_at: where?.heartbeat_at ?? null })) {
         await tx.run("UPDATE dr_runs SET result = 'aborted', finished_at = $1, reason = 'its process ended without finishing' WHERE id = $2", [new Date().toISOString(), id]);

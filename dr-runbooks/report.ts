@@ -1,6 +1,8 @@
-import { JinbaoError } from '../lib/errors.js';
-import type { StepsOutcome } from './engine.js';
+import type { CatalogueMessage } from '../lib/errors.js';
+import { catalogueMessage, inputError, say, translator, type Lang, type MessageParams } from '../lib/i18n/index.js';
+import { parseFailedDetail, type StepsOutcome } from './engine.js';
 import { canonicalJson, sha256Hex, type EvidenceSignature, type EvidenceSigner, type EvidenceVerifier } from './evidence.js';
+import { DR_MESSAGES } from './messages.js';
 import type { DrillEvent, DrillRequest, DrillResult, MarkName, ProbeCounts } from './model.js';
 
 export const REPORT_FORMAT = 'jinbao-drill-report/v1';
@@ -70,19 +72,46 @@ export function evaluate(request: DrillRequest, outcome: StepsOutcome, m: Measur
   const rto: Verdict = m.rtoMs === undefined ? 'not-measured' : m.rtoMs <= o.rtoSeconds * 1000 ? 'met' : 'not-met';
   const rpo: Verdict = m.rpoRows === undefined ? 'not-measured' : (o.rpoSeconds === 0 ? m.rpoRows === 0 : (m.rpoDataSeconds ?? 0) <= o.rpoSeconds) ? 'met' : 'not-met';
   const splitBrain: Verdict = m.splitBrainFree === undefined ? 'not-measured' : m.splitBrainFree ? 'met' : 'not-met';
-  const reasons: string[] = [];
-  if (outcome.result !== 'passed') reasons.push(`step ${outcome.failedStep}: ${outcome.reason}`);
-  if (rto === 'not-met') reasons.push(`RTO ${(m.rtoMs! / 1000).toFixed(2)} s exceeds the objective of ${o.rtoSeconds} s`);
-  if (rpo === 'not-met') {
-    reasons.push(
-      o.rpoSeconds === 0
-        ? `${m.rpoRows} acknowledged row(s) lost; the objective is no loss (RPO 0)`
-        : `${(m.rpoDataSeconds ?? 0).toFixed(2)} s of acknowledged writes lost, over the objective of ${o.rpoSeconds} s`,
-    );
-  }
-  if (splitBrain === 'not-met') reasons.push('the old primary accepted a write after promotion (split brain)');
+  const verdicts = { rto, rpo, splitBrain };
+  const reasons = [
+    ...(outcome.result !== 'passed' ? [stepReason(outcome.failedStep ?? '', outcome.reason ?? '')] : []),
+    ...verdictReasons(o, verdicts, m),
+  ].map((x) => say(x, 'en'));
   const result: DrillResult = outcome.result !== 'passed' ? outcome.result : reasons.length > 0 ? 'failed' : 'passed';
-  return { result, reasons, verdicts: { rto, rpo, splitBrain } };
+  return { result, reasons, verdicts };
+}
+
+const reason = (key: string, params: MessageParams = {}): CatalogueMessage => catalogueMessage(DR_MESSAGES, key, params).localized;
+
+function stepReason(step: string, why: string): CatalogueMessage {
+  return reason('report.reason.step', { step, reason: why });
+}
+
+/** Why the measurements fail the objectives, in the order `reasons` gives them. */
+function verdictReasons(o: DrillRequest['objectives'], v: DrillReportBody['verdicts'], m: Pick<MeasuredInput, 'rtoMs' | 'rpoRows' | 'rpoDataSeconds'>): CatalogueMessage[] {
+  const out: CatalogueMessage[] = [];
+  if (v.rto === 'not-met') out.push(reason('report.reason.rto', { seconds: (m.rtoMs! / 1000).toFixed(2), objective: o.rtoSeconds }));
+  if (v.rpo === 'not-met') {
+    out.push(o.rpoSeconds === 0 ? reason('report.reason.rpoRows', { rows: m.rpoRows ?? 0 }) : reason('report.reason.rpoSeconds', { seconds: (m.rpoDataSeconds ?? 0).toFixed(2), objective: o.rpoSeconds }));
+  }
+  if (v.splitBrain === 'not-met') out.push(reason('report.reason.splitBrain'));
+  return out;
+}
+
+/**
+ * A report's reasons in `lang`. The report keeps them as English text (it is signed evidence, the same in
+ * every language); they are said again from its structured fields: the failed step and the verdicts.
+ */
+export function reasonTexts(r: Pick<DrillReportBody, 'reasons' | 'steps' | 'verdicts' | 'measured' | 'objectives'>, lang: Lang): string[] {
+  if (lang === 'en') return [...r.reasons];
+  const verdicts = verdictReasons(r.objectives, r.verdicts, r.measured);
+  const failed = r.steps.find((s) => !s.ok)?.name;
+  return r.reasons.map((text, i) => {
+    const fromVerdicts = i - (r.reasons.length - verdicts.length);
+    if (fromVerdicts >= 0) return say(verdicts[fromVerdicts]!, lang);
+    const prefix = `step ${failed}: `;
+    return failed !== undefined && text.startsWith(prefix) ? say(stepReason(failed, text.slice(prefix.length)), lang) : text;
+  });
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -173,71 +202,104 @@ export interface ReportVerification {
   readonly problems: readonly string[];
 }
 
+const VERIFY_PROBLEMS = ['digest', 'unsigned', 'noVerifier', 'badSignature'] as const;
+
+/** A verification problem's English text (what `problems` and --json carry). */
+function verifyProblem(key: (typeof VERIFY_PROBLEMS)[number]): string {
+  return say(reason(`report.verify.${key}`), 'en');
+}
+
+/** A verification's problems in `lang`: jinbao's own said in that language, a verifier's as it gave them. */
+export function verifyProblemTexts(problems: readonly string[], lang: Lang): string[] {
+  if (lang === 'en') return [...problems];
+  return problems.map((p) => {
+    const key = VERIFY_PROBLEMS.find((k) => verifyProblem(k) === p);
+    return key === undefined ? p : say(reason(`report.verify.${key}`), lang);
+  });
+}
+
+/** A step's failure detail in `lang`: its phase said in that language, its reason as recorded. */
+export function failedDetailText(detail: string, lang: Lang): string {
+  const failed = lang === 'en' ? undefined : parseFailedDetail(detail);
+  if (!failed) return detail;
+  const t = translator(lang, DR_MESSAGES);
+  return t('report.phaseFailed', { phase: t(`report.phase.${failed.phase}`), reason: failed.reason });
+}
+
 /** Check a report file's digest and, when signed, its signature. */
 export async function verifyReport(text: string, verifier?: EvidenceVerifier): Promise<ReportVerification> {
   let parsed: DrillReport;
   try {
     parsed = JSON.parse(text) as DrillReport;
   } catch (err) {
-    throw new JinbaoError(`not a drill report: the file is not JSON (${(err as Error).message}); pass the .json report written by jinbao drill run or jinbao drill report --format json`, { cause: err });
+    throw inputError(DR_MESSAGES, 'report.notJson', { reason: (err as Error).message }, { cause: err });
   }
   if (parsed?.format !== REPORT_FORMAT || !parsed.evidence) {
-    throw new JinbaoError(`not a drill report: format is ${JSON.stringify(parsed?.format)}, want "${REPORT_FORMAT}" with an evidence section`);
+    throw inputError(DR_MESSAGES, 'report.notReport', { format: JSON.stringify(parsed?.format) ?? 'undefined', want: REPORT_FORMAT });
   }
   const { evidence, ...body } = parsed;
   const canonical = canonicalJson(body);
   const digestOk = sha256Hex(canonical) === evidence.digest;
   const problems: string[] = [];
-  if (!digestOk) problems.push('digest mismatch: the report was changed after it was sealed');
+  if (!digestOk) problems.push(verifyProblem('digest'));
   if (!evidence.signed) {
-    problems.push('the report is unsigned (no PKI evidence signer was available when it was written)');
+    problems.push(verifyProblem('unsigned'));
     return { ok: false, digestOk, signed: false, problems };
   }
   if (!verifier) {
-    problems.push('the report is signed but no verifier is available: the jinbao PKI is needed to check the signature');
+    problems.push(verifyProblem('noVerifier'));
     return { ok: false, digestOk, signed: true, ...(evidence.signer ? { signer: evidence.signer } : {}), problems };
   }
   const v = await verifier.verify(new TextEncoder().encode(canonical), evidence.signature!);
-  if (!v.ok) problems.push(v.problem ?? 'the signature does not verify');
+  if (!v.ok) problems.push(v.problem ?? verifyProblem('badSignature'));
   return { ok: digestOk && v.ok, digestOk, signed: true, ...(v.signer ?? evidence.signer ? { signer: v.signer ?? evidence.signer } : {}), problems };
 }
 
-/** The report as Markdown: summary against objectives, timeline, steps, probe, evidence. */
-export function renderMarkdown(r: DrillReport): string {
+/** The report as Markdown in `lang`: summary against objectives, timeline, steps, probe, evidence. Measured details stay as recorded. */
+export function renderMarkdown(r: DrillReport, lang: Lang = 'en'): string {
+  const t = translator(lang, DR_MESSAGES);
   const q = r.request;
-  const ms = (x?: number) => (x === undefined ? '—' : `${x.toFixed(0)} ms`);
+  const ms = (x?: number) => (x === undefined ? '—' : t('report.md.ms', { ms: x.toFixed(0) }));
+  const verdict = (v: Verdict) => t(`report.md.verdict.${v}`);
   const lines = [
-    `# DR drill ${r.runId}: ${r.result.toUpperCase()}`,
+    t('report.md.title', { id: r.runId, result: lang === 'en' ? r.result.toUpperCase() : t(`report.md.result.${r.result}`) }),
     '',
-    `- site: ${q.site} ${q.siteName}, DR center at ${q.drSite}`,
-    `- target: ${q.target}, scenario: ${q.scenario}, replication: ${q.replication}, probe: ${q.probeRate} writes/s` + (q.scenario === 'failover' ? `, failure detection window ${q.detectionMs} ms` : ''),
-    `- started ${r.startedAt}, finished ${r.finishedAt}`,
-    `- replication TLS: ${r.replicationTls}`,
+    t('report.md.site', { site: q.site, name: q.siteName, dr: q.drSite }),
+    t('report.md.target', { target: q.target, scenario: t(`report.md.scenario.${q.scenario}`), replication: t(`report.md.replication.${q.replication}`), rate: q.probeRate, detection: q.scenario === 'failover' ? t('report.md.detection', { ms: q.detectionMs }) : '' }),
+    t('report.md.times', { started: r.startedAt, finished: r.finishedAt }),
+    t('report.md.tls', { tls: r.replicationTls }),
     '',
-    '## Objectives and measurements',
+    t('report.md.objectivesHead'),
     '',
-    '| measure | objective | measured | verdict |',
+    t('report.md.objectivesTable'),
     '|---|---|---|---|',
-    `| RTO (failure or fence → first acknowledged write on the new primary) | ${q.objectives.rtoSeconds} s | ${ms(r.measured.rtoMs)} | ${r.verdicts.rto} |`,
-    `| RPO (acknowledged probe rows missing on the new primary) | ${q.objectives.rpoSeconds === 0 ? '0 rows' : `${q.objectives.rpoSeconds} s of data`} | ${r.measured.rpoRows ?? '—'} rows (${(r.measured.rpoDataSeconds ?? 0).toFixed(3)} s of data) | ${r.verdicts.rpo} |`,
-    `| WAL not received at promotion | — | ${r.measured.rpoWalBytes ?? 'unknown'} bytes | — |`,
-    `| split brain (old primary accepts a write) | never | ${r.measured.splitBrainChecks?.join('; ') ?? '—'} | ${r.verdicts.splitBrain} |`,
+    t('report.md.rtoRow', { objective: q.objectives.rtoSeconds, measured: ms(r.measured.rtoMs), verdict: verdict(r.verdicts.rto) }),
+    t('report.md.rpoRow', {
+      objective: q.objectives.rpoSeconds === 0 ? t('report.md.rpoZero') : t('report.md.rpoSeconds', { seconds: q.objectives.rpoSeconds }),
+      rows: r.measured.rpoRows ?? '—',
+      seconds: (r.measured.rpoDataSeconds ?? 0).toFixed(3),
+      verdict: verdict(r.verdicts.rpo),
+    }),
+    t('report.md.walRow', { bytes: r.measured.rpoWalBytes ?? t('report.md.unknown') }),
+    t('report.md.splitBrainRow', { checks: r.measured.splitBrainChecks?.join('; ') ?? '—', verdict: verdict(r.verdicts.splitBrain) }),
     '',
   ];
-  if (r.reasons.length > 0) lines.push('## Why it failed', '', ...r.reasons.map((x) => `- ${x}`), '');
+  if (r.reasons.length > 0) lines.push(t('report.md.whyHead'), '', ...reasonTexts(r, lang).map((x) => `- ${x}`), '');
   if (r.measured.probe) {
     const p = r.measured.probe;
-    lines.push('## Probe', '', `${p.attempted} writes attempted, ${p.acknowledged} acknowledged (${p.acknowledgedByOldPrimary} by the old primary, ${p.acknowledgedByNewPrimary} by the new), ${p.failed} failed during the outage.`, '');
+    lines.push(t('report.md.probeHead'), '', t('report.md.probe', { attempted: p.attempted, acknowledged: p.acknowledged, old: p.acknowledgedByOldPrimary, new: p.acknowledgedByNewPrimary, failed: p.failed }), '');
   }
-  lines.push('## Timeline', '', '| moment | at | since failure |', '|---|---|---|');
-  for (const t of r.timeline) lines.push(`| ${t.name}${t.detail ? ` (${t.detail})` : ''} | ${t.at} | ${t.sinceFailureMs === undefined ? '' : `${t.sinceFailureMs.toFixed(1)} ms`} |`);
-  lines.push('', '## Steps', '', '| step | started | duration | result | detail |', '|---|---|---|---|---|');
+  lines.push(t('report.md.timelineHead'), '', t('report.md.timelineTable'), '|---|---|---|');
+  for (const e of r.timeline) lines.push(`| ${e.name}${e.detail ? ` (${e.detail})` : ''} | ${e.at} | ${e.sinceFailureMs === undefined ? '' : t('report.md.msDecimal', { ms: e.sinceFailureMs.toFixed(1) })} |`);
+  lines.push('', t('report.md.stepsHead'), '', t('report.md.stepsTable'), '|---|---|---|---|---|');
   for (const s of r.steps) {
-    const detail = [s.detail ?? s.phases.map((p) => p.detail).filter(Boolean).join('; '), s.rollback ? `rollback ${s.rollback.ok ? 'ok' : 'FAILED'}: ${s.rollback.detail ?? ''}` : ''].filter(Boolean).join(' / ');
-    lines.push(`| ${s.name} | ${s.startedAt} | ${s.durationMs === undefined ? '' : `${s.durationMs.toFixed(0)} ms`} | ${s.ok ? 'ok' : 'FAILED'} | ${detail.replace(/\|/g, '\\|')} |`);
+    const rollback = s.rollback ? t('report.md.rollback', { state: t(s.rollback.ok ? 'report.md.ok' : 'report.md.failed'), detail: s.rollback.detail ?? '' }) : '';
+    const detail = [s.detail !== undefined ? failedDetailText(s.detail, lang) : s.phases.map((p) => p.detail).filter(Boolean).join('; '), rollback].filter(Boolean).join(' / ');
+    lines.push(`| ${s.name} | ${s.startedAt} | ${s.durationMs === undefined ? '' : ms(s.durationMs)} | ${t(s.ok ? 'report.md.ok' : 'report.md.failed')} | ${detail.replace(/\|/g, '\\|')} |`);
   }
   const notes = r.events.flatMap((e) => (e.type === 'note' ? [`- ${e.at}: ${e.text}`] : []));
-  if (notes.length > 0) lines.push('', '## Notes', '', ...notes);
-  lines.push('', '## Evidence', '', `- sha256 of the canonical report: \`${r.evidence.digest}\``, `- ${r.evidence.note}`, '');
+  if (notes.length > 0) lines.push('', t('report.md.notesHead'), '', ...notes);
+  const note = lang === 'en' ? r.evidence.note : r.evidence.signed ? t('report.md.signedBy', { signer: r.evidence.signer ?? '' }) : t('report.md.unsigned');
+  lines.push('', t('report.md.evidenceHead'), '', t('report.md.digest', { digest: r.evidence.digest }), `- ${note}`, '');
   return lines.join('\n');
 }

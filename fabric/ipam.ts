@@ -1,5 +1,6 @@
 import { contains, formatPrefix, mustParsePrefix, overlaps, parsePrefix, prefixEnd, prefixSize, type Prefix } from '../lib/cidr.js';
 import type { Inventory, Site } from './model.js';
+import { problem } from './messages.js';
 import type { Problem } from './problems.js';
 
 /**
@@ -117,10 +118,7 @@ export function allocate(inventory: Inventory, ledger: Ledger = new Map()): Ipam
     return { allocations: new Map(), ledger: new Map(), added: [], problems };
   }
   if (overlaps(overlayRoot.prefix, underlayRoot.prefix)) {
-    problems.push({
-      path: ['addressing', 'underlay'],
-      message: `underlay supernet ${addressing.underlay} overlaps the overlay supernet ${addressing.overlay}; choose disjoint supernets`,
-    });
+    problems.push(problem(['addressing', 'underlay'], 'problem.ipam.supernetsOverlap', { underlay: addressing.underlay, overlay: addressing.overlay }));
   }
 
   const sites = [...inventory.sites].sort(siteOrder);
@@ -134,10 +132,7 @@ export function allocate(inventory: Inventory, ledger: Ledger = new Map()): Ipam
   for (const c of pins) {
     const root = c.key.startsWith('underlay:') ? underlayRoot.prefix : overlayRoot.prefix;
     if (!contains(root, c.prefix)) {
-      problems.push({
-        path: c.path,
-        message: `pinned prefix ${formatPrefix(c.prefix)} is outside the ${c.key.startsWith('underlay:') ? 'underlay' : 'overlay'} supernet ${formatPrefix(root)}`,
-      });
+      problems.push(problem(c.path, c.key.startsWith('underlay:') ? 'problem.ipam.outsideUnderlay' : 'problem.ipam.outsideOverlay', { prefix: formatPrefix(c.prefix), supernet: formatPrefix(root) }));
     }
   }
 
@@ -181,10 +176,7 @@ export function allocate(inventory: Inventory, ledger: Ledger = new Map()): Ipam
       const pinned = pinByKey.get(item.key);
       if (pinned) {
         if (!contains(scope.range, pinned.prefix) && !scope.isRoot) {
-          problems.push({
-            path: item.path,
-            message: `pinned prefix ${formatPrefix(pinned.prefix)} (${item.key}) lies outside the block ${formatPrefix(scope.range)} it belongs to; pin it inside that block, or pin the block too`,
-          });
+          problems.push(problem(item.path, 'problem.ipam.outsideBlock', { prefix: formatPrefix(pinned.prefix), key: item.key, block: formatPrefix(scope.range) }));
         }
         scope.occupy(pinned.prefix);
         result.set(item.key, formatPrefix(pinned.prefix));
@@ -208,10 +200,7 @@ export function allocate(inventory: Inventory, ledger: Ledger = new Map()): Ipam
     for (const item of fresh) {
       const p = item.blockOf ? placeBlock(scope, item, obstacles(item)) : scope.firstFit(item.length, obstacles(item));
       if (!p) {
-        problems.push({
-          path: item.path,
-          message: `no free /${item.length} left in ${formatPrefix(scope.range)} for ${item.key}; use a larger supernet (addressing.overlay / addressing.underlay) or pin smaller blocks`,
-        });
+        problems.push(problem(item.path, 'problem.ipam.exhausted', { length: item.length, range: formatPrefix(scope.range), key: item.key }));
         continue;
       }
       scope.occupy(p);
@@ -234,10 +223,7 @@ export function allocate(inventory: Inventory, ledger: Ledger = new Map()): Ipam
       !foreign.some((q) => overlaps(q, candidate)) &&
       anchors.every((a) => contains(candidate, a.prefix));
     if (fits) return candidate;
-    problems.push({
-      path: item.path,
-      message: `the pinned networks of site ${item.blockOf} (${anchors.map((a) => formatPrefix(a.prefix)).join(', ')}) do not fit in one free /${item.length}; pin the site's block too`,
-    });
+    problems.push(problem(item.path, 'problem.ipam.pinsDoNotFit', { site: item.blockOf!, pins: anchors.map((a) => formatPrefix(a.prefix)).join(', '), length: item.length }));
     return undefined;
   };
 
@@ -337,10 +323,7 @@ function checkPinOverlaps(pins: readonly Claim[], byId: ReadonlyMap<string, Site
       if (b.prefix.base > prefixEnd(a.prefix)) break;
       if (a.key.startsWith('underlay:') !== b.key.startsWith('underlay:')) continue;
       if (nestsLegitimately(a, b) || nestsLegitimately(b, a)) continue;
-      problems.push({
-        path: b.path,
-        message: `pinned prefix ${formatPrefix(b.prefix)} (${b.key}) overlaps ${formatPrefix(a.prefix)} (${a.key}); give one of them a free prefix or remove the pin`,
-      });
+      problems.push(problem(b.path, 'problem.ipam.pinsOverlap', { prefix: formatPrefix(b.prefix), key: b.key, other: formatPrefix(a.prefix), otherKey: a.key }));
     }
   }
 }

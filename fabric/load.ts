@@ -5,12 +5,12 @@ import type { Document, LineCounter } from 'yaml';
 import type { CatalogueMessage, InputError } from '../lib/errors.js';
 import { Fabric } from './fabric.js';
 import type { z } from 'zod';
-import { closest, didYouMean } from '../lib/suggest.js';
+import { closest } from '../lib/suggest.js';
 import { accessPlatformSchema, inventorySchema, siteSchema, type Inventory, type InventoryInput } from './model.js';
 import { nationalInventory } from './national.js';
 import { formatPath, formatProblem, type Problem } from './problems.js';
 import { checkInventory, type ReadableSite } from './validate.js';
-import { inputError } from '../lib/i18n/index.js';
+import { inputError, type MessageParams } from '../lib/i18n/index.js';
 import { FABRIC_MESSAGES, inventorySourceParam, problem, said, suggestion } from './messages.js';
 
 export interface LoadResult {
@@ -79,13 +79,13 @@ export function validateInventory(
   if (input === undefined || input === null) {
     const example = MINIMAL_INVENTORY.trimEnd().split('\n').map((l) => `      ${l}`).join('\n');
     return {
-      problems: [{ path: [], message: `the inventory is empty; a minimal inventory (the ministry alone) is:\n${example}\n    start from \`jinbao inventory export\` for the national one, see docs/inventory.md` }],
+      problems: [problem([], 'problem.empty', { example })],
       source,
     };
   }
   if (typeof input !== 'object' || Array.isArray(input)) {
     return {
-      problems: [{ path: [], message: `got ${describeValue(input)}, want a mapping with apiVersion, kind, metadata and sites (see docs/inventory.md, "Format")` }],
+      problems: [problem([], 'problem.notMapping', { got: valueParam(input) })],
       source,
     };
   }
@@ -166,27 +166,29 @@ function describeIssue(issue: Issue): Problem[] {
       });
     }
     case 'invalid_type':
-      if (input === undefined) return [EXPECTED[issue.expected] ? problem(path, 'problem.required', { want: said(`problem.expected.${issue.expected}`) }) : { path, message: `is required: want ${expected(issue.expected)}` }];
+      if (input === undefined) return [problem(path, 'problem.required', { want: expectedParam(issue.expected) })];
       if (issue.expected === 'string' && typeof input === 'number') {
-        return [{ path, message: `got the number ${input}, want a string; quote it: "${String(input).padStart(6, '0')}"` }];
+        return [problem(path, 'problem.numberNotString', { number: input, quoted: String(input).padStart(6, '0') })];
       }
-      return [EXPECTED[issue.expected] ? problem(path, 'problem.gotWant', { got: describeValue(input), want: said(`problem.expected.${issue.expected}`) }) : { path, message: `got ${describeValue(input)}, want ${expected(issue.expected)}` }];
+      return [problem(path, 'problem.gotWant', { got: valueParam(input), want: expectedParam(issue.expected) })];
     case 'invalid_value': {
-      const want = issue.values.length === 1 ? JSON.stringify(issue.values[0]) : `one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
-      if (input === undefined) return [{ path, message: `is required: want ${want}` }];
-      const hint = typeof input === 'string' && issue.values.length > 1 ? didYouMean(input, issue.values.map(String)) : '';
-      return [{ path, message: `got ${describeValue(input)}, want ${want}${hint}` }];
+      const quoted = issue.values.map((v) => JSON.stringify(v));
+      const want = quoted.length === 1 ? quoted[0]! : said('problem.oneOf', { values: quoted.join(', ') });
+      if (input === undefined) return [problem(path, 'problem.required', { want })];
+      const hint = typeof input === 'string' && issue.values.length > 1 ? suggestion(closest(input, issue.values.map(String))) : '';
+      return [problem(path, 'problem.gotValue', { got: valueParam(input), want, hint })];
     }
     case 'too_small':
     case 'too_big': {
       const bound = issue.code === 'too_small' ? issue.minimum : issue.maximum;
-      const word = issue.code === 'too_small' ? (issue.inclusive ? 'at least' : 'more than') : issue.inclusive ? 'at most' : 'less than';
-      if (issue.origin === 'string' && issue.code === 'too_small' && Number(bound) === 1) return [{ path, message: `got ${describeValue(input)}, want a non-empty string` }];
-      const unit = issue.origin === 'string' ? ' characters' : issue.origin === 'array' ? ' entries' : '';
-      return [{ path, message: `got ${describeValue(input)}, want ${word} ${String(bound)}${unit}` }];
+      const word = issue.code === 'too_small' ? (issue.inclusive ? 'atLeast' : 'moreThan') : issue.inclusive ? 'atMost' : 'lessThan';
+      if (issue.origin === 'string' && issue.code === 'too_small' && Number(bound) === 1) return [problem(path, 'problem.nonEmpty', { got: valueParam(input) })];
+      const unit = issue.origin === 'string' ? said('problem.units.characters') : issue.origin === 'array' ? said('problem.units.entries') : '';
+      return [problem(path, 'problem.bound', { got: valueParam(input), want: said(`problem.bounds.${word}`, { bound: String(bound), unit }) })];
     }
     case 'invalid_format':
-      return [{ path, message: `${describeValue(input)} ${issue.message}` }];
+      // the schema's formats name their rule by a catalogue key (model.ts FORMAT)
+      return [issue.message.startsWith('problem.format.') ? problem(path, 'problem.badFormat', { got: valueParam(input), rule: said(issue.message) }) : { path, message: `${describeValue(input)} ${issue.message}` }];
     default:
       return [{ path, message: `${issue.message} (got ${describeValue(input)})` }];
   }
@@ -201,8 +203,19 @@ const EXPECTED: Readonly<Record<string, string>> = {
   array: 'a list',
 };
 
-function expected(kind: string): string {
-  return EXPECTED[kind] ?? kind;
+
+/** The name of a schema type as a catalogue message (a string, a list, ...), or the type's own name. */
+function expectedParam(kind: string): MessageParams[string] {
+  return EXPECTED[kind] ? said(`problem.expected.${kind}`) : kind;
+}
+
+/** `describeValue` as a catalogue message: strings and numbers as written, the rest named in the reader's language. */
+function valueParam(v: unknown): MessageParams[string] {
+  if (v === undefined) return said('problem.value.nothing');
+  if (v === null) return said('problem.value.null');
+  if (Array.isArray(v)) return said('problem.value.list', { count: v.length });
+  if (typeof v === 'object') return said('problem.value.mapping');
+  return describeValue(v);
 }
 
 /** A value as a message shows it: strings quoted, containers named. */
@@ -328,11 +341,7 @@ function invalidUtf8Problem(bytes: Buffer, offset: number, source: string): Prob
   const column = [...before.slice(before.lastIndexOf('\n') + 1)].length + 1;
   const shown = [...bytes.subarray(offset, Math.min(offset + 4, bytes.length))].map((x) => `0x${x.toString(16).padStart(2, '0')}`).join(' ');
   const path = fieldAt(bytes.toString('utf8'), before.length);
-  return {
-    path,
-    location: `${source}:${line}:${column}`,
-    message: `not valid UTF-8 (bytes ${shown} at byte offset ${offset}); save the inventory as UTF-8, e.g. iconv -f GB18030 -t UTF-8 ${source}`,
-  };
+  return { ...problem(path, 'problem.notUtf8', { bytes: shown, offset, source }), location: `${source}:${line}:${column}` };
 }
 
 /** The path of the innermost YAML node whose text covers `index` (of the text decoded lossily). */

@@ -28,15 +28,15 @@ export type OutletKind = (typeof OUTLET_KINDS)[number];
 
 export const MINISTRY_ID = '000000';
 
-// Format messages complete the value received: `"44AB00" is not a six-digit GB/T 2260 code (e.g. "440100")`.
-const siteId = z.string().regex(/^\d{6}$/, { message: 'is not a six-digit GB/T 2260 code (e.g. "440100")' });
+// Format messages are catalogue keys (fabric/locales `problem.format.*`); load.ts says them after the value received.
+const siteId = z.string().regex(/^\d{6}$/, { message: 'problem.format.siteId' });
 const slug = z
   .string()
-  .regex(/^[a-z][a-z0-9-]{0,30}[a-z0-9]$/, { message: 'is not a slug: 2-32 lowercase letters, digits or "-", starting with a letter (e.g. "guangzhou")' });
+  .regex(/^[a-z][a-z0-9-]{0,30}[a-z0-9]$/, { message: 'problem.format.slug' });
 const count = z.number().int().nonnegative();
 const cidr = z
   .string()
-  .regex(/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/, { message: 'is not an IPv4 prefix (e.g. "10.4.0.0/14")' });
+  .regex(/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/, { message: 'problem.format.prefix' });
 
 export const coverageSchema = z.strictObject({ total: count, connected: count });
 export type Coverage = z.infer<typeof coverageSchema>;

@@ -7,7 +7,7 @@ import type { Registry } from 'prom-client';
 import type { Fabric } from '../fabric/index.js';
 import { allocateAndRecord } from '../fabric/operations.js';
 import { ExitCode, InputError, JinbaoError } from '../lib/errors.js';
-import { inputError, jinbaoError } from '../lib/i18n/index.js';
+import { inputError, jinbaoError, type Lang } from '../lib/i18n/index.js';
 import { NETWORK_MESSAGES } from './messages.js';
 import type { Progress, StateAccess } from '../lib/context.js';
 import { sharedReading } from '../lib/scrape.js';
@@ -78,13 +78,13 @@ export async function importWanKey(state: StateAccess, fabric: Fabric, opts: { s
 }
 
 /** Bring a slice of the national plan up in network namespaces (root, tools). */
-export async function wanLabUp(state: StateAccess, fabric: Fabric, size: { provinces: number; prefectures: number; counties: number }, log: Progress) {
+export async function wanLabUp(state: StateAccess, fabric: Fabric, size: { provinces: number; prefectures: number; counties: number }, log: Progress, lang: Lang = 'en') {
   const plan = await nationalPlan(state, fabric);
   const ids = labNodes(plan, size);
   requireRootUser();
   await requireTools();
   const keys = await (await keyStore(state)).ensure(ids);
-  const result = await labUp({ stateDir: state.stateDir, log }, plan, ids, keys);
+  const result = await labUp({ stateDir: state.stateDir, log, lang }, plan, ids, keys);
   return { ids, result };
 }
 

@@ -2,7 +2,7 @@ import type { Fabric, SiteAllocation } from '../fabric/index.js';
 import { MINISTRY_ID, sourceParam } from '../fabric/index.js';
 import { formatIpv4, parsePrefix, prefixSize, type Prefix } from '../lib/cidr.js';
 import { InputError } from '../lib/errors.js';
-import { inputError } from '../lib/i18n/index.js';
+import { inputError, type MessageParams } from '../lib/i18n/index.js';
 import { NETWORK_MESSAGES } from './messages.js';
 
 /**
@@ -206,11 +206,12 @@ export function slicePlan(plan: WanPlan, keep: ReadonlySet<string>): WanPlan {
 }
 
 /** Look up a node for user input, with a hint when it is not there. */
-export function findNode(plan: WanPlan, id: string, where: string): WanNode {
+export function findNode(plan: WanPlan, id: string, where: MessageParams[string]): WanNode {
   const node = plan.nodes.get(id);
   if (node) return node;
-  if (plan.nodes.has(drNodeId(id))) throw inputError(NETWORK_MESSAGES, 'node.unknownHasDr', { id, where: sourceParam(where), node: drNodeId(id) });
-  throw inputError(NETWORK_MESSAGES, 'node.unknown', { id, where: sourceParam(where) });
+  const place = typeof where === 'string' ? sourceParam(where) : where;
+  if (plan.nodes.has(drNodeId(id))) throw inputError(NETWORK_MESSAGES, 'node.unknownHasDr', { id, where: place, node: drNodeId(id) });
+  throw inputError(NETWORK_MESSAGES, 'node.unknown', { id, where: place });
 }
 
 /** Links where `id` is the hub, and where it is the spoke. */

@@ -1,4 +1,5 @@
-import { InputError } from '../lib/errors.js';
+import { inputError } from '../lib/i18n/index.js';
+import { PKI_MESSAGES } from './messages.js';
 
 /**
  * Algorithms the CA hierarchy signs with, and the key types it accepts from subscribers.
@@ -51,5 +52,5 @@ export function describeKey(k: SubscriberKey): string {
 
 export function parseCaAlgorithm(value: string): CaAlgorithm {
   if ((CA_ALGORITHMS as readonly string[]).includes(value)) return value as CaAlgorithm;
-  throw new InputError(`unknown algorithm: got "${value}", want one of ${CA_ALGORITHMS.join(', ')}`);
+  throw inputError(PKI_MESSAGES, 'algorithm.unknown', { value, known: CA_ALGORITHMS.join(', ') });
 }

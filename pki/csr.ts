@@ -1,8 +1,10 @@
 import { createPublicKey, verify as nodeVerify, type KeyObject } from 'node:crypto';
 import { InputError } from '../lib/errors.js';
+import { catalogueMessage, inputError, type MessageParams } from '../lib/i18n/index.js';
 import { OID, SM2_DEFAULT_ID, type SubscriberKey } from './algorithms.js';
 import { children, content, oidString, readTlv, stringValue, type Tlv } from './der.js';
 import { sm2Verify } from './sm2.js';
+import { PKI_MESSAGES } from './messages.js';
 import { EXT, EXTENDED_KEY_USAGES, fromPem, keyUsagesFromBits, NAME_ATTRIBUTES, spkiPublicKey, type ExtendedKeyUsage, type KeyUsage } from './x509.js';
 
 /**
@@ -54,8 +56,9 @@ const SIG_HASH: Readonly<Record<string, 'sha256' | 'sha384' | 'sha512' | 'sm3'>>
   [OID.sm2WithSm3]: 'sm3',
 };
 
-function malformed(why: string, cause?: unknown): InputError {
-  return new InputError(`malformed CSR: ${why}; want a PKCS#10 request in PEM ("-----BEGIN CERTIFICATE REQUEST-----") or DER, e.g. from: openssl req -new -key KEY -subj "/CN=..."`, { cause });
+/** A request that is not a well-formed PKCS#10 request; `why` is a pki/locales entry (`csr.*`). */
+function malformed(why: string, params: MessageParams = {}, cause?: unknown): InputError {
+  return inputError(PKI_MESSAGES, 'csr.malformed', { why: catalogueMessage(PKI_MESSAGES, why, params).localized }, { cause });
 }
 
 const ATTRIBUTE_BY_OID: ReadonlyMap<string, string> = new Map(Object.entries(NAME_ATTRIBUTES).map(([k, v]) => [v, k]));
@@ -97,7 +100,7 @@ export function describePublicKey(spkiDer: Uint8Array): ParsedCsr['key'] {
     return describeSpki(spkiDer, expect(readTlv(spkiDer, 0), 0x30, 'subjectPublicKeyInfo'));
   } catch (err) {
     if (err instanceof InputError) throw err;
-    throw new InputError(`malformed public key: ${(err as Error).message}; want a DER SubjectPublicKeyInfo`, { cause: err });
+    throw inputError(PKI_MESSAGES, 'csr.malformedKey', { detail: (err as Error).message }, { cause: err });
   }
 }
 
@@ -114,7 +117,7 @@ function describeSpki(buf: Uint8Array, spki: Tlv): ParsedCsr['key'] {
   if (alg === OID.rsaEncryption) {
     const rsa = readTlv(keyBits, 0);
     const modulus = children(keyBits, expect(rsa, 0x30, 'the RSA public key'))[0];
-    if (!modulus || modulus.tag !== 0x02) throw malformed('the RSA public key has no modulus');
+    if (!modulus || modulus.tag !== 0x02) throw malformed('csr.rsaNoModulus');
     const bytes = content(keyBits, modulus);
     let i = 0;
     while (i < bytes.length && bytes[i] === 0) i++;
@@ -131,7 +134,7 @@ function generalNames(buf: Uint8Array, value: Tlv): { dns: string[]; ip: string[
     if (n.tag === 0x82) out.dns.push(text());
     else if (n.tag === 0x81) out.email.push(text());
     else if (n.tag === 0x87) out.ip.push([...content(buf, n)].join('.'));
-    else throw malformed(`a subjectAltName of type ${n.tag & 0x1f} that the CA does not certify`);
+    else throw malformed('csr.sanType', { type: n.tag & 0x1f });
   }
   return out;
 }
@@ -154,7 +157,7 @@ function requestedExtensions(buf: Uint8Array, attributes: Tlv | undefined): Pars
       try {
         v = readTlv(inner, 0);
       } catch (err) {
-        throw malformed(`extension ${id} does not decode`, err);
+        throw malformed('csr.extensionDoesNotDecode', { id }, err);
       }
       switch (id) {
         case EXT.keyUsage:
@@ -175,7 +178,7 @@ function requestedExtensions(buf: Uint8Array, attributes: Tlv | undefined): Pars
         }
         case EXT.gmIdentityCode: {
           const choice = v.tag === 0x30 ? children(inner, v)[0] : undefined;
-          if (!choice || (choice.tag & 0xe0) !== 0x80) throw malformed('the GM/T 0015 identity code extension is not an IdentityCode');
+          if (!choice || (choice.tag & 0xe0) !== 0x80) throw malformed('csr.notIdentityCode');
           req.identityCode = Buffer.from(content(inner, choice)).toString('latin1');
           break;
         }
@@ -204,18 +207,19 @@ export function parseCsr(input: Uint8Array | string): ParsedCsr {
   try {
     der = fromPem(input, 'CERTIFICATE REQUEST');
   } catch (err) {
-    throw malformed('the PEM block does not decode', err);
+    throw malformed('csr.pemDoesNotDecode', {}, err);
   }
-  const notARequest = (why: string, cause?: unknown) => malformed(`got ${der.length} bytes that are not a PKCS#10 request (${why})`, cause);
+  const notARequest = (why: string, params: MessageParams, cause?: unknown) =>
+    malformed('csr.notARequest', { bytes: der.length, why: catalogueMessage(PKI_MESSAGES, why, params).localized }, cause);
   const pemLabel = /-----BEGIN ([A-Z0-9 ]+)-----/.exec(Buffer.from(der.subarray(0, 4096)).toString('latin1'))?.[1];
-  if (pemLabel !== undefined) throw notARequest(`a PEM block labelled "${pemLabel}", not "CERTIFICATE REQUEST"`);
-  if (der[0] !== 0x30) throw notARequest(`neither a PEM "CERTIFICATE REQUEST" block nor DER: the first byte is 0x${(der[0] ?? 0).toString(16).padStart(2, '0')}, a DER request starts with 0x30`);
-  if (der.length < 16) throw malformed(`got ${der.length} bytes, too short to be a request`);
+  if (pemLabel !== undefined) throw notARequest('csr.pemLabel', { label: pemLabel });
+  if (der[0] !== 0x30) throw notARequest('csr.notDer', { byte: (der[0] ?? 0).toString(16).padStart(2, '0') });
+  if (der.length < 16) throw malformed('csr.tooShort', { bytes: der.length });
   let top: Tlv;
   try {
     top = readTlv(der, 0);
   } catch (err) {
-    throw malformed(`the DER does not decode (${(err as Error).message})`, err);
+    throw malformed('csr.derDoesNotDecode', { detail: (err as Error).message }, err);
   }
   let parsed: ParsedCsr;
   try {
@@ -238,10 +242,10 @@ export function parseCsr(input: Uint8Array | string): ParsedCsr {
     };
   } catch (err) {
     if (err instanceof InputError) throw err;
-    throw notARequest(`its structure is not a PKCS#10 CertificationRequest: ${(err as Error).message}`, err);
+    throw notARequest('csr.notPkcs10', { detail: (err as Error).message }, err);
   }
   // Only a well-formed request can have bytes "after" it; for anything else that talk would mislead.
-  if (top.end !== der.length) throw malformed(`got ${der.length - top.end} trailing bytes after the request`);
+  if (top.end !== der.length) throw malformed('csr.trailing', { bytes: der.length - top.end });
   return parsed;
 }
 
@@ -279,9 +283,9 @@ function nodePublicKey(csr: Pick<ParsedCsr, 'key' | 'spkiDer'>): KeyObject {
 
 /** Proof of possession: the request's signature verifies with the key it carries. */
 export function verifyCsrSignature(csr: ParsedCsr): void {
-  if (!SIG_HASH[csr.signatureAlgorithmOid]) throw new InputError(`CSR signature algorithm: got ${csr.signatureAlgorithmOid}, want ECDSA or RSA with SHA-256/384/512, or SM2 with SM3`);
-  if (SIG_HASH[csr.signatureAlgorithmOid] === 'sm3' && csr.key.type !== 'sm2') throw new InputError(`CSR signature algorithm: got SM2-with-SM3 on a ${csr.key.type} key, want SM2-with-SM3 only with an SM2 key`);
-  if (!signatureVerifies(csr)) throw new InputError('CSR signature does not verify: got a request not signed by the key it carries, want one signed with its own private key (proof of possession); regenerate it with openssl req -new');
+  if (!SIG_HASH[csr.signatureAlgorithmOid]) throw inputError(PKI_MESSAGES, 'csr.signatureAlgorithm', { oid: csr.signatureAlgorithmOid });
+  if (SIG_HASH[csr.signatureAlgorithmOid] === 'sm3' && csr.key.type !== 'sm2') throw inputError(PKI_MESSAGES, 'csr.sm3OnOtherKey', { type: csr.key.type });
+  if (!signatureVerifies(csr)) throw inputError(PKI_MESSAGES, 'csr.signatureInvalid');
 }
 
 /**

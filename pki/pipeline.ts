@@ -1,12 +1,12 @@
 import type { Fabric, Site } from '../fabric/index.js';
-import { InputError } from '../lib/errors.js';
-import { catalogueMessage, inputError } from '../lib/i18n/index.js';
+import { InputError, type CatalogueMessage } from '../lib/errors.js';
+import { catalogueMessage, inputError, type MessageParams } from '../lib/i18n/index.js';
 import { PKI_MESSAGES } from './messages.js';
 import { describeKey, SM2_DEFAULT_ID, type CaAlgorithm, type SubscriberKey } from './algorithms.js';
 import { chainOf, ensureProvinceStaffCa, INFRASTRUCTURE_CA_ID, openCaSigner, requireRootCa, ROOT_CA_ID, staffCaIdFor, type CaSigner, type KeyBackends } from './ca.js';
 import { describePublicKey, parseCsr, signatureVerifies, verifyCsrSignature, type ParsedCsr } from './csr.js';
 import { generateSoftwareKey, type SoftwareKey } from './keys.js';
-import { crlUrlsFor, KEY_FAMILY_NAMES, keyUsageFor, organizationOf, profileByName, urlsFor, type Profile, type SanRule } from './profiles.js';
+import { crlUrlsFor, keyUsageFor, organizationOf, profileByName, urlsFor, type Profile, type SanRule } from './profiles.js';
 import type { CaRecord, CertificateRecord, IssuedEntry, IssueRejection, PkiStore } from './store.js';
 import { assembleSigned, authorityInfoAccessExtension, authorityKeyIdExtension, buildExtensions, certificateKeyId, certificateParts, crlDistributionExtension, encodeName, encodeTbs, formatName, NAME_ATTRIBUTES, newSerial, parseSubject, spkiKeyId, type DistinguishedName, type NameAttribute } from './x509.js';
 
@@ -109,8 +109,18 @@ const ATTRIBUTE_ALIASES: Readonly<Record<string, NameAttribute>> = Object.fromEn
   [...Object.keys(NAME_ATTRIBUTES).map((k) => [k.toLowerCase(), k]), ['sn', 'serialNumber'], ['2.5.4.5', 'serialNumber'], ['2.5.4.3', 'CN'], ['2.5.4.10', 'O'], ['2.5.4.11', 'OU'], ['2.5.4.6', 'C']],
 ) as Record<string, NameAttribute>;
 
-function tag(d: Pick<Draft, 'profile'>): string {
-  return `profile ${d.profile.name} v${d.profile.version}`;
+function tag(d: Pick<Draft, 'profile'>): MessageParams[string] {
+  return said('problem.profileTag', { name: d.profile.name, version: d.profile.version }).localized;
+}
+
+/** A refusal's reason as a pki/locales entry: its English text (the audit record's) and the message to say it in the reader's language. */
+function said(key: string, params: MessageParams = {}): { message: string; localized: CatalogueMessage } {
+  return catalogueMessage(PKI_MESSAGES, key, params);
+}
+
+/** Bad input whose message is the pki/locales entry `key`. */
+function refusal(key: string, params: MessageParams = {}): InputError {
+  return inputError(PKI_MESSAGES, key, params);
 }
 
 // ---- stages
@@ -168,7 +178,7 @@ async function proofOfPossessionStage(d: Draft, rootAlgorithm: CaAlgorithm): Pro
     // OpenSSL 3.0 signs an SM2 proof of possession under the empty distinguishing ID (openssl cmp has
     // no option to set one); either ID proves possession of the key, which is all this checks.
     if (!signatureVerifies({ signatureAlgorithmOid: p.signatureAlgorithmOid, key: d.key, spkiDer: r.spkiDer, tbs: p.signed, signature: p.signature }, [SM2_DEFAULT_ID, ''])) {
-      throw new InputError('proof of possession does not verify: got a certificate request not signed by the key it carries, want one signed with its own private key (RFC 4211 POPOSigningKey)');
+      throw refusal('problem.possession');
     }
     return;
   }
@@ -185,22 +195,28 @@ async function proofOfPossessionStage(d: Draft, rootAlgorithm: CaAlgorithm): Pro
 function profileChecksStage(d: Draft): void {
   const k = d.key!;
   const p = d.profile;
-  const allowed = `RSA ${p.keys.rsaMinBits}-${p.keys.rsaMaxBits}, EC ${p.keys.curves.join('/')}${p.keys.sm2 ? ' or SM2' : ''} (${tag(d)})`;
-  if (k.type === 'unsupported') throw new InputError(`unsupported key: got ${k.description}, want ${allowed}`);
+  const allowed = said('problem.allowedKeys', { rsaMin: p.keys.rsaMinBits, rsaMax: p.keys.rsaMaxBits, curves: p.keys.curves.join('/'), sm2: p.keys.sm2 ? said('problem.orSm2').localized : '', profile: tag(d) }).localized;
+  if (k.type === 'unsupported') throw refusal('problem.unsupportedKey', { key: k.description, allowed });
   if (k.type === 'rsa' && k.bits < p.keys.rsaMinBits) throw inputError(PKI_MESSAGES, 'pipeline.weakKey', { bits: k.bits, allowed });
-  if (k.type === 'rsa' && k.bits > p.keys.rsaMaxBits) throw new InputError(`key too large: got RSA-${k.bits}, want ${allowed}`);
+  if (k.type === 'rsa' && k.bits > p.keys.rsaMaxBits) throw refusal('problem.keyTooLarge', { bits: k.bits, allowed });
   if (k.type === 'ec' && !p.keys.curves.includes(k.curve)) throw inputError(PKI_MESSAGES, 'pipeline.curve', { curve: k.curve, allowed });
-  if (k.type === 'sm2' && !p.keys.sm2) throw new InputError(`unsupported key: got SM2, want ${allowed}`);
+  if (k.type === 'sm2' && !p.keys.sm2) throw refusal('problem.sm2NotAllowed', { allowed });
   if (d.requestedCa) throw inputError(PKI_MESSAGES, 'pipeline.requestedCa', { profile: tag(d) });
   const usages = keyUsageFor(p, k);
   const perKey = new Set(Object.values(p.keyUsage).map((u) => u.join())).size > 1;
   const extraKu = (d.requestedKeyUsage ?? []).filter((u) => !(usages as readonly string[]).includes(u));
-  if (extraKu.length) throw new InputError(`forbidden key usage: got ${extraKu.join(', ')}, want only ${usages.join(', ')}${perKey ? ` for ${KEY_FAMILY_NAMES[k.type]}` : ''} (${tag(d)})`);
+  if (extraKu.length) {
+    const forKey = perKey ? said('problem.forKeyFamily', { family: said(`problem.keyFamily.${k.type}`).localized }).localized : '';
+    throw refusal('problem.forbiddenKeyUsage', { got: extraKu.join(', '), usages: usages.join(', '), forKey, profile: tag(d) });
+  }
   const extraEku = (d.requestedExtendedKeyUsage ?? []).filter((u) => !(p.extendedKeyUsage as readonly string[]).includes(u));
-  if (extraEku.length) throw new InputError(`forbidden extended key usage: got ${extraEku.join(', ')}, want ${p.extendedKeyUsage.length ? `only ${p.extendedKeyUsage.join(', ')}` : 'none'} (${tag(d)})`);
-  if (d.otherExtensions.length) throw new InputError(`unsupported requested extension: got ${d.otherExtensions.join(', ')}, want only keyUsage, extendedKeyUsage, subjectAltName and the GM/T 0015 identity extensions`);
-  if (d.gm.identityCode !== undefined && !p.gm.identityCode) throw new InputError(`GM/T 0015 identity code: got one, want none (${tag(d)} does not carry it)`);
-  if (d.gm.insuranceNumber !== undefined && !p.gm.insuranceNumber) throw new InputError(`GM/T 0015 social-insurance number: got one, want none (${tag(d)} does not carry it)`);
+  if (extraEku.length) {
+    const got = extraEku.join(', ');
+    throw p.extendedKeyUsage.length ? refusal('problem.forbiddenEku', { got, usages: p.extendedKeyUsage.join(', '), profile: tag(d) }) : refusal('problem.forbiddenAnyEku', { got, profile: tag(d) });
+  }
+  if (d.otherExtensions.length) throw refusal('problem.unsupportedExtension', { got: d.otherExtensions.join(', ') });
+  if (d.gm.identityCode !== undefined && !p.gm.identityCode) throw refusal('problem.identityCodeNotCarried', { profile: tag(d) });
+  if (d.gm.insuranceNumber !== undefined && !p.gm.insuranceNumber) throw refusal('problem.insuranceNumberNotCarried', { profile: tag(d) });
 }
 
 /** modifiers: defaults the profile fills in (C=CN, the site's O, CN as a DNS name), canonical order. */
@@ -234,43 +250,48 @@ export function validIdentityCode(code: string): boolean {
 /** validators: every rule of the profile, all problems reported together. */
 function validatorStage(d: Draft, fabric: Fabric): void {
   const p = d.profile;
-  const problems: string[] = [];
+  const problems: { message: string; localized: CatalogueMessage }[] = [];
+  const problem = (key: string, params: MessageParams = {}) => problems.push(said(key, params));
   const seen = new Set<string>();
   for (const a of d.subject) {
-    if (!(p.subject.allowed as readonly string[]).includes(a.type)) problems.push(`subject attribute ${a.type}: got "${a.value}", want only ${p.subject.allowed.join(', ')} (${tag(d)})`);
-    if (seen.has(a.type)) problems.push(`subject attribute ${a.type}: got it twice, want it once`);
+    if (!(p.subject.allowed as readonly string[]).includes(a.type)) problem('problem.subjectAttributeNotAllowed', { type: a.type, value: a.value, allowed: p.subject.allowed.join(', '), profile: tag(d) });
+    if (seen.has(a.type)) problem('problem.subjectAttributeTwice', { type: a.type });
     seen.add(a.type);
-    if (a.value.length === 0 || a.value.length > 64) problems.push(`subject ${a.type}: got ${a.value.length} characters, want 1-64`);
+    if (a.value.length === 0 || a.value.length > 64) problem('problem.subjectLength', { type: a.type, length: a.value.length });
   }
-  for (const r of p.subject.required) if (!seen.has(r)) problems.push(`subject ${r === 'serialNumber' ? 'serialNumber (staff number)' : r}: got none, want one (${tag(d)})`);
+  for (const r of p.subject.required) if (!seen.has(r)) problem('problem.subjectMissing', { type: r === 'serialNumber' ? said('problem.staffNumberAttribute').localized : r, profile: tag(d) });
   const value = (t: string) => d.subject.find((a) => a.type === t)?.value;
-  if (p.subject.countryCN && value('C') !== undefined && value('C') !== 'CN') problems.push(`subject C: got "${value('C')}", want "CN"`);
+  if (p.subject.countryCN && value('C') !== undefined && value('C') !== 'CN') problem('problem.subjectCountry', { value: value('C')! });
   if (p.subject.organizationOfSite && value('O') !== undefined && value('O') !== organizationOf(d.site)) {
-    problems.push(`subject O: got "${value('O')}", want "${organizationOf(d.site)}" (the organization of site ${d.site.id})`);
+    problem('problem.subjectOrganization', { value: value('O')!, want: organizationOf(d.site), site: d.site.id });
   }
   const staffNo = value('serialNumber');
-  if (p.subject.staffNumber && staffNo !== undefined && !p.subject.staffNumber.test(staffNo)) problems.push(`subject serialNumber (staff number): got "${staffNo}", want 4-32 letters, digits or "-"`);
-  const sanRule = (kind: 'dns' | 'ip' | 'email', label: string, valid: RegExp) => {
+  if (p.subject.staffNumber && staffNo !== undefined && !p.subject.staffNumber.test(staffNo)) problem('problem.staffNumber', { value: staffNo });
+  const sanRule = (kind: 'dns' | 'ip' | 'email', valid: RegExp) => {
     const rule: SanRule = p.san[kind];
     const list = d.san[kind];
-    if (rule === 'required' && list.length === 0) problems.push(`subjectAltName ${label}: got none, want at least one (${tag(d)})`);
-    if (rule === 'forbidden' && list.length > 0) problems.push(`subjectAltName ${label}: got ${list.join(', ')}, want none (${tag(d)})`);
-    for (const v of list) if (!valid.test(v)) problems.push(`subjectAltName ${label}: got "${v}", want a valid ${label}`);
+    const label = said(`problem.sanLabel.${kind}`).localized;
+    if (rule === 'required' && list.length === 0) problem('problem.sanRequired', { label, profile: tag(d) });
+    if (rule === 'forbidden' && list.length > 0) problem('problem.sanForbidden', { label, got: list.join(', '), profile: tag(d) });
+    for (const v of list) if (!valid.test(v)) problem('problem.sanInvalid', { label, value: v });
   };
-  sanRule('dns', 'DNS name', DNS_NAME);
-  sanRule('ip', 'IPv4 address', IPV4);
-  sanRule('email', 'email address', EMAIL);
-  if (d.gm.identityCode !== undefined && !validIdentityCode(d.gm.identityCode)) problems.push(`GM/T 0015 identity code: got "${d.gm.identityCode}", want 18 characters (17 digits and a GB 11643 check character)`);
-  if (d.gm.insuranceNumber !== undefined && !/^[0-9A-Z]{1,18}$/.test(d.gm.insuranceNumber)) problems.push(`GM/T 0015 social-insurance number: got "${d.gm.insuranceNumber}", want 1-18 digits or capital letters`);
-  if (!Number.isInteger(d.validityDays) || d.validityDays < 1) problems.push(`validity: got ${d.validityDays} days, want a whole number of days ≥ 1`);
-  else if (d.validityDays > p.maxValidityDays) problems.push(`validity: got ${d.validityDays} days, want at most ${p.maxValidityDays} (${tag(d)})`);
+  sanRule('dns', DNS_NAME);
+  sanRule('ip', IPV4);
+  sanRule('email', EMAIL);
+  if (d.gm.identityCode !== undefined && !validIdentityCode(d.gm.identityCode)) problem('problem.identityCode', { value: d.gm.identityCode });
+  if (d.gm.insuranceNumber !== undefined && !/^[0-9A-Z]{1,18}$/.test(d.gm.insuranceNumber)) problem('problem.insuranceNumber', { value: d.gm.insuranceNumber });
+  if (!Number.isInteger(d.validityDays) || d.validityDays < 1) problem('problem.validityWhole', { days: d.validityDays });
+  else if (d.validityDays > p.maxValidityDays) problem('problem.validityMax', { days: d.validityDays, max: p.maxValidityDays, profile: tag(d) });
   if (d.req.application !== undefined) {
     const domains = fabric.domains(d.site) as string[];
-    if (p.name !== 'server-tls') problems.push(`application: got "${d.req.application}", want none (only server-tls certificates name an application)`);
-    else if (!domains.includes(d.req.application)) problems.push(`application: got "${d.req.application}", want one of ${domains.join(', ') || '(none)'} (the business domains site ${d.site.id} hosts)`);
+    if (p.name !== 'server-tls') problem('problem.applicationNotServer', { value: d.req.application });
+    else if (!domains.includes(d.req.application)) problem('problem.applicationUnknown', { value: d.req.application, domains: domains.length ? domains.join(', ') : said('problem.noDomains').localized, site: d.site.id });
   }
-  if (problems.length === 1) throw inputError(PKI_MESSAGES, 'pipeline.refusedOne', { problem: problems[0]! });
-  if (problems.length > 1) throw inputError(PKI_MESSAGES, 'pipeline.refusedMany', { count: problems.length, problem: problems[0]! }, { details: problems });
+  const [first] = problems;
+  if (problems.length === 1) throw inputError(PKI_MESSAGES, 'pipeline.refusedOne', { problem: first!.localized });
+  if (problems.length > 1) {
+    throw inputError(PKI_MESSAGES, 'pipeline.refusedMany', { count: problems.length, problem: first!.localized }, { details: problems.map((x) => x.message), localizedDetails: problems.map((x) => x.localized) });
+  }
 }
 
 /** The CA that signs `d`: the site's staff CA line, the CA the request names, or the current infrastructure CA. */

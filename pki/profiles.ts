@@ -1,6 +1,7 @@
-import { InputError } from '../lib/errors.js';
 import type { Site } from '../fabric/index.js';
+import { inputError } from '../lib/i18n/index.js';
 import type { SubscriberKey } from './algorithms.js';
+import { PKI_MESSAGES } from './messages.js';
 import type { ExtendedKeyUsage, KeyUsage, NameAttribute } from './x509.js';
 
 /**
@@ -72,9 +73,6 @@ const TLS_KEY_USAGE: KeyUsageByKey = { rsa: ['digitalSignature', 'keyEnciphermen
 export function keyUsageFor(p: Profile, key: SubscriberKey): readonly KeyUsage[] {
   return p.keyUsage[key.type];
 }
-
-/** How a key's family is named in messages. */
-export const KEY_FAMILY_NAMES: Readonly<Record<SubscriberKey['type'], string>> = { rsa: 'an RSA key', ec: 'an EC key', sm2: 'an SM2 key' };
 
 const KEYS = { rsaMinBits: 2048, rsaMaxBits: 4096, curves: ['P-256', 'P-384'], sm2: true } as const;
 const STAFF_NUMBER = /^[0-9A-Za-z-]{4,32}$/;
@@ -203,7 +201,7 @@ export const PROFILES: Readonly<Record<ProfileName, Profile>> = {
 
 export function profileByName(name: string): Profile {
   if (Object.hasOwn(PROFILES, name)) return PROFILES[name as ProfileName];
-  throw new InputError(`unknown profile: got "${name}", want one of ${PROFILE_NAMES.join(', ')}`);
+  throw inputError(PKI_MESSAGES, 'profile.unknown', { name, known: PROFILE_NAMES.join(', ') });
 }
 
 /** The organization (O) of a site's staff and servers: the HR/SS authority at that tier. */
@@ -252,7 +250,7 @@ export function normalizeDistributionBase(text: string, flag = '--distribution-b
     u = undefined;
   }
   if (!u || (u.protocol !== 'http:' && u.protocol !== 'https:') || u.pathname !== '/' || u.search || u.hash || u.username) {
-    throw new InputError(`${flag}: got "${text}", want an http:// URL with no path, such as http://pki.jinbao.internal (RFC 5280 recommends http for CRLs and OCSP)`);
+    throw inputError(PKI_MESSAGES, 'profile.distributionBase', { flag, text });
   }
   return trimmed;
 }

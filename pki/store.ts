@@ -1,9 +1,11 @@
 import { AUDIT_HEAD_SQL, AUDIT_LOCK, appendAudit, auditHead, auditInserts, chainAudit, migrateAudit, recordAudit, type AuditInput } from '../lib/audit.js';
 import { InputError } from '../lib/errors.js';
+import { inputError } from '../lib/i18n/index.js';
 import { CommitOutcomeUnknown, type Database, type Queryable, type SqlMigration, type Transaction } from '../lib/sql/index.js';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CaAlgorithm } from './algorithms.js';
+import { PKI_MESSAGES } from './messages.js';
 import { DEFAULT_DISTRIBUTION, DISTRIBUTION_BASE_SETTING } from './profiles.js';
 
 /**
@@ -36,7 +38,7 @@ export type RevocationReason = keyof typeof REVOCATION_REASONS;
 
 export function parseRevocationReason(value: string): RevocationReason {
   if (Object.hasOwn(REVOCATION_REASONS, value)) return value as RevocationReason;
-  throw new InputError(`revocation reason: got "${value}", want one of ${Object.keys(REVOCATION_REASONS).join(', ')}`);
+  throw inputError(PKI_MESSAGES, 'store.revocationReason', { value, known: Object.keys(REVOCATION_REASONS).join(', ') });
 }
 
 export type CaRole = 'root' | 'issuing';

@@ -155,7 +155,7 @@ async function up(ctx: Context, opts: { provinces: string; prefectures: string; 
     prefectures: parseInteger('--prefectures', opts.prefectures, { min: 1 }),
     counties: parseInteger('--counties', opts.counties, { min: 0 }),
   };
-  const { ids, result } = await wanLabUp(ctx, ctx.fabric(), size, (l) => ctx.err(`${l}\n`));
+  const { ids, result } = await wanLabUp(ctx, ctx.fabric(), size, (l) => ctx.err(`${l}\n`), ctx.lang);
   if (opts.json) {
     ctx.out(json({ tag: result.journal.tag, nodes: ids, namespaces: result.journal.namespaces, processes: result.journal.processes.length, seconds: result.seconds }));
     return;

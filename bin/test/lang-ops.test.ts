@@ -230,7 +230,7 @@ describe('refusals of the state store and the certificate pipeline under --lang 
     const staff = await pki('issue', '--profile', 'staff-auth', '--site', '440100', '--generate', '--subject', 'CN=x', '--out', out);
     expect(staff.stderr).toMatch(/^jinbao: --generate：收到模板 staff-auth，只能用于 server-tls、/);
     const days = await pki('issue', '--profile', 'server-tls', '--site', '440100', '--generate', '--subject', 'CN=a.example', '--days', '9999', '--out', out);
-    expect(days.stderr).toMatch(/^jinbao: 申请被拒绝：validity: got 9999 days, want at most \d+ \(profile server-tls v\d+\)\n$/);
+    expect([days.code, days.stderr]).toEqual([2, expect.stringMatching(/^jinbao: 申请被拒绝：有效期：收到 9999 天，最多 \d+ 天（证书模板 server-tls v\d+）\n$/)]);
     const en = await runCli(['--state', dir, 'pki', 'issue', '--profile', 'server-tls', '--site', '999999', '--generate', '--subject', 'CN=a.example', '--out', out], env);
     expect(en.stderr).toBe('jinbao: site: got "999999", want a site of the inventory (list them with: jinbao inventory show)\n');
   }, 60_000);

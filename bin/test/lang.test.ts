@@ -1,10 +1,11 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Argument, Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { afterAll, describe, expect, it } from 'vitest';
 import { projectRoot } from '../../lib/package-info.js';
 import { englishLines, tempDir } from '../../testkit/index.js';
 import { buildProgram } from '../cli.js';
-import { allCommands, CLI, commandPath, helpTexts, translateCommanderError } from '../help.js';
+import { allCommands, CLI, commandPath, helpTexts, recordCommanderFailures, translateCommanderError } from '../help.js';
 import { runCli } from '../testkit.js';
 
 const tmp = tempDir('jinbao-lang-');
@@ -121,6 +122,71 @@ describe('errors in each language', () => {
     expect(translateCommanderError("error: missing required argument 'file'\n", 'zh-CN')).toBe("error: missing required argument 'file'\n");
     expect(translateCommanderError('error: something new\n', 'zh-CN')).toBe('error: something new\n');
     expect(translateCommanderError("error: unknown command 'x'\n", 'en', failure('commander.unknownCommand', 'unknownCommand', { name: 'x' }))).toBe("error: unknown command 'x'\n");
+  });
+
+  it('GIVEN a value outside an option\'s choices WHEN run under zh_CN THEN the refusal and the choices are Chinese, exit 2; English is commander\'s', async () => {
+    const zh = await runCli(['wan', 'cut', '--site', '440000', '--uplink', 'tertiary'], ZH);
+    expect(zh.code).toBe(2);
+    expect(zh.stdout).toBe('');
+    expect(zh.stderr).toBe('错误：选项“--uplink <which>”的取值“tertiary”无效。可选值为 primary, secondary。\n（运行时加 --help 查看用法）\n');
+    const en = await runCli(['wan', 'cut', '--site', '440000', '--uplink', 'tertiary'], {});
+    expect(en.code).toBe(2);
+    expect(en.stderr).toBe("error: option '--uplink <which>' argument 'tertiary' is invalid. Allowed choices are primary, secondary.\n(run with --help for usage)\n");
+  });
+
+  describe("commander's conflicts and parser refusals, recognised by commander's error code and the objects it reports", () => {
+    /** A program wired like jinbao's: failures recorded, errors said in `lang`. */
+    function program(lang: 'en' | 'zh-CN', env: NodeJS.ProcessEnv = {}) {
+      let stderr = '';
+      const p = new Command('demo').exitOverride();
+      let failures: ReturnType<typeof recordCommanderFailures> | undefined;
+      p.configureOutput({ writeErr: (s) => (stderr += s), writeOut: () => undefined, outputError: (s, write) => write(translateCommanderError(s, lang, failures?.take())) });
+      p.addOption(new Option('--json').conflicts('format'))
+        .addOption(new Option('--format <f>').env('DEMO_FORMAT'))
+        .addOption(new Option('--days <n>').argParser((v) => {
+          if (!/^\d+$/.test(v)) throw new InvalidArgumentError('want a whole number');
+          return Number(v);
+        }))
+        .addArgument(new Argument('[mode]').choices(['fast', 'slow']))
+        .action(() => undefined);
+      failures = recordCommanderFailures(p);
+      const parse = (argv: string[]) => {
+        stderr = '';
+        const saved = { ...process.env };
+        Object.assign(process.env, env);
+        try {
+          p.parse(argv, { from: 'user' });
+        } catch (err) {
+          return { code: (err as CommanderError).code, stderr };
+        } finally {
+          for (const k of Object.keys(env)) if (saved[k] === undefined) delete process.env[k];
+        }
+        return { code: 'ok', stderr };
+      };
+      return parse;
+    }
+
+    it('two conflicting options: each named by its flags, in Chinese', () => {
+      expect(program('zh-CN')(['--json', '--format', 'csv'])).toEqual({ code: 'commander.conflictingOption', stderr: '错误：选项“--json” 不能与 选项“--format <f>” 同时使用\n' });
+      expect(program('en')(['--json', '--format', 'csv']).stderr).toBe("error: option '--json' cannot be used with option '--format <f>'\n");
+    });
+
+    it('a conflict with an environment variable names the variable', () => {
+      expect(program('zh-CN', { DEMO_FORMAT: 'csv' })(['--json']).stderr).toBe('错误：选项“--json” 不能与 环境变量“DEMO_FORMAT” 同时使用\n');
+    });
+
+    it("a parser's refusal keeps the parser's own reason; an argument outside its choices is said in Chinese", () => {
+      expect(program('zh-CN')(['--days', 'x'])).toEqual({ code: 'commander.invalidArgument', stderr: '错误：选项“--days <n>”的取值“x”无效。want a whole number\n' });
+      expect(program('zh-CN')(['medium']).stderr).toBe('错误：参数“mode”的取值“medium”无效。可选值为 fast, slow。\n');
+      expect(program('zh-CN')(['--days', '3', 'fast'])).toEqual({ code: 'ok', stderr: '' });
+    });
+
+    it("a changed English wording in commander cannot drop the Chinese: the text is not read", () => {
+      const failure = { code: 'commander.conflictingOption', key: 'conflictingOption', params: { a: '--json', aSource: 'option', b: 'JINBAO_X', bSource: 'env' } };
+      expect(translateCommanderError('error: some future wording\n', 'zh-CN', failure)).toBe('错误：选项“--json” 不能与 环境变量“JINBAO_X” 同时使用\n');
+      const invalid = { code: 'commander.invalidArgument', key: 'invalidArgument', params: { flags: '--uplink <which>', value: 'x', choices: 'primary, secondary' } };
+      expect(translateCommanderError('error: reworded\n', 'zh-CN', invalid)).toBe('错误：选项“--uplink <which>”的取值“x”无效。可选值为 primary, secondary。\n');
+    });
   });
 
   it('missing arguments, excess arguments and unknown commands are said in Chinese by the CLI, English unchanged', async () => {

@@ -1,4 +1,5 @@
 import { formatDate, formatDateTime, formatNumber, translator, type CatalogueRef, type Lang, type Translate } from '../../lib/i18n/index.js';
+import { needsIn, sayIn, type Said } from '../message.js';
 import { EMBEDDED_FAMILY, FONT_STACK } from './font.js';
 import type { PostureData } from './posture.js';
 
@@ -42,10 +43,14 @@ export function renderPostureHtml(data: PostureData, chartJs: string, opts: Post
   const t = translator(lang, REPORT_MESSAGES);
   const num = (n: number) => formatNumber(n, lang);
   const badge = (status: BadgeStatus) => `<span class="badge ${status}">${esc(t(`status.${status}`))}</span>`;
+  // posture.json keeps reasons as English text beside their catalogue message; the page says the message in its language
+  const reasonText = (part: { readonly reason?: string; readonly reasonMessage?: Said }) => (zh && part.reasonMessage ? sayIn(lang, part.reasonMessage) : part.reason);
   const unavailable = (reason: string | undefined) => `<p class="unavailable">${esc(t('unavailable', { reason: reason ?? t('noState') }))}</p>`;
+  const summaryText = (c: PostureData['controls'][number]) =>
+    zh && c.summaryMessage ? `${c.summaryMessage.site ? `${c.summaryMessage.site}: ` : ''}${sayIn(lang, c.summaryMessage.message)}` : c.summary;
   const indicatorTitle = new Map(d.indicators.map((i) => [i.id, zh ? i.titleZh : i.title]));
   const note = (i: PostureData['indicators'][number]) =>
-    i.needs !== null ? t('note.needs', { what: i.needs }) : i.numerator !== null && i.denominator !== null ? t('note.ratio', { numerator: num(i.numerator), denominator: num(i.denominator) }) : i.denominator !== null ? t('note.mean', { denominator: num(i.denominator) }) : '';
+    i.needs !== null ? t('note.needs', { what: needsIn(lang, i.needs) }) : i.numerator !== null && i.denominator !== null ? t('note.ratio', { numerator: num(i.numerator), denominator: num(i.denominator) }) : i.denominator !== null ? t('note.mean', { denominator: num(i.denominator) }) : '';
   const controlTitle = (c: PostureData['controls'][number]) => {
     if (!zh) return esc(c.title);
     const plan = /^PLAN-(.+)$/.exec(c.id);
@@ -66,7 +71,7 @@ export function renderPostureHtml(data: PostureData, chartJs: string, opts: Post
   const controlRows = d.controls
     .map(
       (c) =>
-        `<tr data-control="${esc(c.id)}"><td class="mono">${esc(c.id)}</td><td>${controlTitle(c)}</td><td class="clause">${clause(c)}</td><td>${esc(t(c.binding ? 'kind.binding' : 'kind.advisory'))}</td><td>${esc(t(`severity.${c.severity}`))}</td><td>${badge(c.status)}</td><td class="note">${esc(c.summary)}<div class="provenance">${esc(t('compliance.provenance', { kinds: c.provenance.join(', ') }))}</div></td></tr>`,
+        `<tr data-control="${esc(c.id)}"><td class="mono">${esc(c.id)}</td><td>${controlTitle(c)}</td><td class="clause">${clause(c)}</td><td>${esc(t(c.binding ? 'kind.binding' : 'kind.advisory'))}</td><td>${esc(t(`severity.${c.severity}`))}</td><td>${badge(c.status)}</td><td class="note">${esc(summaryText(c))}<div class="provenance">${esc(t('compliance.provenance', { kinds: c.provenance.join(', ') }))}</div></td></tr>`,
     )
     .join('\n');
   const provinceRows = d.byProvince
@@ -192,7 +197,7 @@ ${provinceRows}
   ${certs.authorities.map((a) => `<tr><td class="mono">${esc(a.id)}</td><td>${esc(a.algorithm)}</td><td class="mono">${esc(a.parent ?? t('certs.root'))}</td><td>${esc(formatDate(a.notAfter, lang))}</td><td>${esc(t(`certs.state.${a.status}`, { defaultValue: a.status }))}</td></tr>`).join('\n')}
   </tbody></table>
   <p>${esc(t('certs.expiring'))} <b id="certs-expiring">${num(certs.expiryDays.filter((x) => x <= 30).length)}</b></p>`
-      : unavailable(certs.reason)
+      : unavailable(reasonText(certs))
   }
 </section>
 
@@ -210,7 +215,7 @@ ${provinceRows}
     )
     .join('\n')}
   </tbody></table>`
-      : unavailable(drills.available ? t('drills.none') : drills.reason)
+      : unavailable(drills.available ? t('drills.none') : reasonText(drills))
   }
 </section>
 </div>
@@ -218,7 +223,7 @@ ${provinceRows}
 <section id="wan">
   <h2>${esc(t('wan.heading'))}</h2>
   <div class="chart" style="height:220px"><canvas id="chart-wan" aria-label="${esc(t('wan.chart'))}"></canvas></div>
-  ${d.wan.available ? `<p>${t('wan.plan', { links: num(d.wan.links), uplinks: num(d.wan.uplinks), two: `<b id="wan-two-uplinks">${num(d.wan.provincesWithTwoUplinks)}</b>`, provinces: num(d.wan.provinces) })}</p>` : unavailable(d.wan.reason)}
+  ${d.wan.available ? `<p>${t('wan.plan', { links: num(d.wan.links), uplinks: num(d.wan.uplinks), two: `<b id="wan-two-uplinks">${num(d.wan.provincesWithTwoUplinks)}</b>`, provinces: num(d.wan.provinces) })}</p>` : unavailable(reasonText(d.wan))}
   <table><thead><tr><th>${esc(t('indicators.indicator'))}</th><th>${esc(t('indicators.target'))}</th><th>${esc(t('indicators.actual'))}</th><th>${esc(t('indicators.status'))}</th></tr></thead><tbody>
   ${wanIndicators.map((i) => `<tr><td>${esc(indicatorTitle.get(i.id)!)}</td><td class="num">${esc(i.target)}</td><td class="num">${pct(i.actual)}</td><td>${badge(i.status)}</td></tr>`).join('\n')}
   </tbody></table>

@@ -1,4 +1,4 @@
-import { sayIn, type Said } from '../message.js';
+import { said, sayIn, type Said } from '../message.js';
 import { formatActual, formatTarget, type Indicator } from '../../fabric/index.js';
 import type { ComplianceInputs } from '../inputs.js';
 import type { ComplianceReport, Provenance, Status } from '../model.js';
@@ -35,15 +35,17 @@ export interface PostureData {
     readonly severity: string;
     readonly status: Status;
     readonly summary: string;
+    /** `summary` as a catalogue message (compliance/locales key and values), for renderers in another language; null when it has none. */
+    readonly summaryMessage: { readonly site: string | null; readonly message: Said } | null;
     /** The kinds of evidence the findings rest on (declared, derived, observed, demo, lab). */
     readonly provenance: readonly Provenance[];
     readonly counts: Readonly<Record<Status, number>>;
   }[];
   /** Site-scoped findings per province (a province with its prefectures), by status. */
   readonly byProvince: readonly { readonly province: string; readonly name: string; readonly counts: Readonly<Record<Status, number>>; readonly failing: readonly string[] }[];
-  readonly certificates: { readonly available: boolean; readonly reason?: string; readonly byProfile: readonly { readonly profile: string; readonly active: number; readonly revoked: number; readonly other: number }[]; readonly expiryDays: readonly number[]; readonly authorities: readonly { readonly id: string; readonly algorithm: string; readonly parent: string | null; readonly notAfter: string; readonly status: string }[] };
-  readonly drills: { readonly available: boolean; readonly reason?: string; readonly runs: readonly { readonly id: string; readonly site: string; readonly siteName: string; readonly finishedAt: string; readonly passed: boolean; readonly rtoSeconds: number | null; readonly rpoSeconds: number | null; readonly rpoRows: number | null; readonly rtoObjective: number; readonly rpoObjective: number }[] };
-  readonly wan: { readonly indicators: readonly string[]; readonly available: boolean; readonly reason?: string; readonly links: number; readonly uplinks: number; readonly provincesWithTwoUplinks: number; readonly provinces: number };
+  readonly certificates: { readonly available: boolean; readonly reason?: string; readonly reasonMessage?: Said; readonly byProfile: readonly { readonly profile: string; readonly active: number; readonly revoked: number; readonly other: number }[]; readonly expiryDays: readonly number[]; readonly authorities: readonly { readonly id: string; readonly algorithm: string; readonly parent: string | null; readonly notAfter: string; readonly status: string }[] };
+  readonly drills: { readonly available: boolean; readonly reason?: string; readonly reasonMessage?: Said; readonly runs: readonly { readonly id: string; readonly site: string; readonly siteName: string; readonly finishedAt: string; readonly passed: boolean; readonly rtoSeconds: number | null; readonly rpoSeconds: number | null; readonly rpoRows: number | null; readonly rtoObjective: number; readonly rpoObjective: number }[] };
+  readonly wan: { readonly indicators: readonly string[]; readonly available: boolean; readonly reason?: string; readonly reasonMessage?: Said; readonly links: number; readonly uplinks: number; readonly provincesWithTwoUplinks: number; readonly provinces: number };
 }
 
 const zero = (): Record<Status, number> => ({ pass: 0, fail: 0, manual: 0, 'not-run': 0 });
@@ -116,6 +118,7 @@ export function buildPosture(inputs: ComplianceInputs, report: ComplianceReport)
         severity: r.control.severity,
         status: r.status,
         summary: first ? `${first.site ? `${first.site}: ` : ''}${first.message}` : '',
+        summaryMessage: first?.said ? { site: first.site ?? null, message: first.said } : null,
         provenance: [...new Set(r.findings.flatMap((x) => x.evidence.map((e) => e.provenance ?? 'declared')))],
         counts,
       };
@@ -128,7 +131,7 @@ export function buildPosture(inputs: ComplianceInputs, report: ComplianceReport)
           expiryDays: pki.certificates.filter((c) => c.status === 'active').map((c) => Math.floor((c.notAfter.getTime() - inputs.now.getTime()) / 86_400_000)),
           authorities: pki.authorities.map((a) => ({ id: a.id, algorithm: a.algorithm, parent: a.parent ?? null, notAfter: a.notAfter.toISOString(), status: a.status })),
         }
-      : { available: false, reason: english(inputs.missing?.pki) ?? 'no PKI state', byProfile: [], expiryDays: [], authorities: [] },
+      : { available: false, ...unavailable(inputs.missing?.pki, 'inputs.noPkiState'), byProfile: [], expiryDays: [], authorities: [] },
     drills: inputs.drills
       ? {
           available: true,
@@ -140,11 +143,11 @@ export function buildPosture(inputs: ComplianceInputs, report: ComplianceReport)
               return { id: r.id, site: r.site, siteName: s?.name ?? r.site, finishedAt: r.finishedAt.toISOString(), passed: r.passed, rtoSeconds: r.rtoSeconds ?? null, rpoSeconds: r.rpoSeconds ?? null, rpoRows: r.rpoRows ?? null, rtoObjective: o.rtoSeconds, rpoObjective: o.rpoSeconds };
             }),
         }
-      : { available: false, reason: english(inputs.missing?.drills) ?? 'no drill history', runs: [] },
+      : { available: false, ...unavailable(inputs.missing?.drills, 'inputs.noDrillHistory'), runs: [] },
     wan: {
       indicators: WAN_INDICATORS,
       available: inputs.wan !== undefined,
-      ...(inputs.wan ? {} : { reason: english(inputs.missing?.wan) ?? 'no WAN plan' }),
+      ...(inputs.wan ? {} : unavailable(inputs.missing?.wan, 'inputs.noWanPlan')),
       links: links.length,
       uplinks: links.filter((l) => l.role === 'uplink').length,
       provincesWithTwoUplinks: provinceSites.filter((p) => uplinksOf(p.id) >= 2).length,
@@ -153,7 +156,13 @@ export function buildPosture(inputs: ComplianceInputs, report: ComplianceReport)
   };
 }
 
-/** A reason as the posture data keeps it: English text (the HTML words its own parts). */
-function english(reason: string | Said | undefined): string | undefined {
-  return reason === undefined || typeof reason === 'string' ? reason : sayIn('en', reason);
+/**
+ * Why a part is not available, as the posture data keeps it: English text (`reason`) and, when the reason is
+ * a catalogue message, that message (`reasonMessage`: its key and values, the same in every language) for the
+ * page to say in its own language. `fallback` is the catalogue key used when no reason was given.
+ */
+function unavailable(reason: string | Said | undefined, fallback: string): { reason: string; reasonMessage?: Said } {
+  if (typeof reason === 'string') return { reason };
+  const message = reason ?? said(fallback);
+  return { reason: sayIn('en', message), reasonMessage: message };
 }

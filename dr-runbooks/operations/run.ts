@@ -4,6 +4,7 @@ import { InputError } from '../../lib/errors.js';
 import { inputError } from '../../lib/i18n/index.js';
 import { DR_MESSAGES } from '../messages.js';
 import type { Progress } from '../../lib/context.js';
+import type { Lang } from '../../lib/i18n/index.js';
 import { executeDrill } from '../drill.js';
 import { DrillAbortedError } from '../engine.js';
 import type { EvidenceSigner } from '../evidence.js';
@@ -68,6 +69,8 @@ export interface RunDrillOptions {
   readonly switchBack: boolean;
   /** Aborts the running drill; default: Ctrl-C (SIGINT) while a drill runs. */
   readonly signal?: AbortSignal;
+  /** The language of the Markdown report (the JSON report is the same in every language). @default 'en' */
+  readonly lang?: Lang;
   readonly observer?: DrillObserver;
 }
 
@@ -145,7 +148,7 @@ async function runOnce(o: RunDrillOptions, request: DrillRequest, on: On): Promi
   mkdirSync(outDir, { recursive: true });
   const jsonFile = join(outDir, `${report.runId}.json`);
   writeFileSync(jsonFile, JSON.stringify(report, null, 2) + '\n');
-  writeFileSync(join(outDir, `${report.runId}.md`), renderMarkdown(report));
+  writeFileSync(join(outDir, `${report.runId}.md`), renderMarkdown(report, o.lang));
   o.observer?.finished?.(report, jsonFile, on.notes);
   return report;
 }

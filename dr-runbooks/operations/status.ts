@@ -1,5 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { InputError } from '../../lib/errors.js';
+import { inputError } from '../../lib/i18n/index.js';
+import { DR_MESSAGES } from '../messages.js';
 import type { StateAccess } from '../../lib/context.js';
 import type { EvidenceVerifier } from '../evidence.js';
 import { DrillHistory } from '../history.js';
@@ -71,7 +73,8 @@ export async function verifyReportFile(file: string, verifier: () => EvidenceVer
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    throw new InputError(`cannot read the report ${file}: ${(err as Error).message}`, { cause: err });
+    const code = (err as NodeJS.ErrnoException).code;
+    throw code === 'ENOENT' ? inputError(DR_MESSAGES, 'report.noSuchFile', { file }, { cause: err }) : inputError(DR_MESSAGES, 'report.cannotRead', { file, reason: (err as Error).message }, { cause: err });
   }
   return verifyReport(text, await verifier());
 }

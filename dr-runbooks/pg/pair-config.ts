@@ -3,6 +3,8 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { isNode, LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
 import { InputError } from '../../lib/errors.js';
+import { inputError } from '../../lib/i18n/index.js';
+import { DR_MESSAGES } from '../messages.js';
 import { formatProblem, type Problem } from '../../fabric/problems.js';
 import { ConnectionStringError, hostAndPort, pgConnection, type PgConnection } from '../../lib/pg-conn.js';
 import type { DrillRequest } from '../model.js';
@@ -109,7 +111,7 @@ export function readPairFile(file: string): PairConfig {
     text = readFileSync(file, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw new InputError(`cannot read pair file ${file}: ${code === 'ENOENT' ? 'no such file' : (err as Error).message}; write one from the example in docs/dr.md`, { cause: err });
+    throw code === 'ENOENT' ? inputError(DR_MESSAGES, 'pair.noSuchFile', { file }, { cause: err }) : inputError(DR_MESSAGES, 'pair.cannotRead', { file, reason: (err as Error).message }, { cause: err });
   }
   return parsePairText(text, file);
 }

@@ -203,7 +203,7 @@ commands:
     const altered = await runCli(['--state', state, 'drill', 'verify-report', file, '--json']);
     expect(JSON.parse(altered.stdout)).toMatchObject({ ok: false, digestOk: false });
     const missing = await runCli(['--state', state, 'drill', 'verify-report', join(tmp.dir, 'nope.json')]);
-    expect(missing.stderr).toMatch(/^jinbao: cannot read the report .*nope\.json: ENOENT/);
+    expect(missing.stderr).toMatch(/^jinbao: cannot read the report .*nope\.json: no such file\n$/);
     expect(missing.code).toBe(2);
   });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { buildReportBody, DrillAbortedError, evaluate, EventLog, runSteps, sealReport, verifyReport, renderMarkdown, type Step, type EvidenceSigner, type EvidenceVerifier } from '../index.js';
+import { buildReportBody, DrillAbortedError, evaluate, EventLog, failedDetailText, reasonTexts, runSteps, sealReport, verifyProblemTexts, verifyReport, renderMarkdown, type Step, type EvidenceSigner, type EvidenceVerifier } from '../index.js';
 import { request } from './helpers.js';
 
 type Trace = string[];
@@ -144,5 +144,61 @@ describe('sealed reports', () => {
     expect(b.steps).toEqual([{ name: 'promote', startedAt: '2026-09-21T14:13:20.000Z', finishedAt: '2026-09-21T14:13:20.000Z', durationMs: 0, ok: true, phases: [] }]);
     expect(b.timeline).toEqual([{ name: 'fence', at: '2026-09-21T14:13:20.000Z', sinceFailureMs: 0, detail: 'dc fenced' }]);
     expect(b.measured.rtoMs).toBe(812.457);
+  });
+});
+
+describe('the report in Chinese (the JSON evidence unchanged)', () => {
+  /** A failed drill: the promote step's action failed and its rollback too; RPO and split brain missed. */
+  const failedBody = () => {
+    const log = new EventLog(() => 1_790_000_000_000);
+    log.emit({ type: 'step-started', step: 'promote' });
+    log.mark('fence', 'dc fenced');
+    log.emit({ type: 'step-phase', step: 'promote', phase: 'action', ok: false, detail: 'pg_ctl promote timed out' });
+    log.emit({ type: 'step-finished', step: 'promote', ok: false, detail: 'action failed: pg_ctl promote timed out' });
+    log.emit({ type: 'rollback', step: 'promote', ok: false, detail: 'pg_ctl start failed' });
+    return buildReportBody({
+      runId: 'dr-y',
+      request: request({ objectives: { rtoSeconds: 1, rpoSeconds: 0 } }),
+      events: log.events,
+      outcome: { result: 'failed', failedStep: 'promote', reason: 'pg_ctl promote timed out' },
+      measured: { rtoMs: 2500, rpoRows: 3, rpoDataSeconds: 0.02, splitBrainFree: false },
+      replicationTls: 'lab',
+    });
+  };
+
+  it('GIVEN a failed drill THEN its reasons are said in Chinese from the structured fields, and stay English in the report', () => {
+    const body = failedBody();
+    expect(body.reasons).toEqual(['step promote: pg_ctl promote timed out', 'RTO 2.50 s exceeds the objective of 1 s', '3 acknowledged row(s) lost; the objective is no loss (RPO 0)', 'the old primary accepted a write after promotion (split brain)']);
+    expect(reasonTexts(body, 'zh-CN')).toEqual(['步骤 promote：pg_ctl promote timed out', 'RTO 为 2.50 秒，超过目标 1 秒', '丢失了 3 行已确认的写入；目标是不丢失（RPO 0）', '新主库提升后旧主库仍接受了写入（脑裂）']);
+    expect(reasonTexts(body, 'en')).toEqual(body.reasons);
+  });
+
+  it('GIVEN a failed step THEN its phase is said in Chinese and its recorded reason kept', () => {
+    expect(failedDetailText('action failed: pg_ctl promote timed out', 'zh-CN')).toBe('执行阶段失败：pg_ctl promote timed out');
+    expect(failedDetailText('verification failed: x', 'zh-CN')).toBe('验证阶段失败：x');
+    expect(failedDetailText('action failed: x', 'en')).toBe('action failed: x');
+    expect(failedDetailText('something else', 'zh-CN')).toBe('something else');
+  });
+
+  it('GIVEN the sealed report THEN the Markdown in Chinese has Chinese headings, verdicts, reasons and evidence note; the English one is unchanged', async () => {
+    const r = await sealReport(failedBody());
+    const zh = renderMarkdown(r, 'zh-CN');
+    expect(zh).toMatch(/^# 灾备演练 dr-y：未通过\n/);
+    expect(zh).toContain('\n- 目标：pg-local，场景：计划内切换，复制方式：同步，探测写入：200 次/秒\n');
+    expect(zh).toContain('\n| 恢复时间目标（RTO）（故障或隔离 → 新主库上第一次已确认的写入） | 1 秒 | 2500 毫秒 | 未达到 |\n');
+    expect(zh).toContain('\n## 未通过的原因\n\n- 步骤 promote：pg_ctl promote timed out\n- RTO 为 2.50 秒，超过目标 1 秒\n');
+    expect(zh).toContain('| 失败 | 执行阶段失败：pg_ctl promote timed out / 回退失败：pg_ctl start failed |');
+    expect(zh).toContain('\n- 未签名：没有来自 jinbao PKI 的证据签名者；摘要只能证明完整性，不能证明报告由谁生成\n');
+    const en = renderMarkdown(r);
+    expect(en).toMatch(/^# DR drill dr-y: FAILED\n/);
+    expect(en).toContain('| FAILED | action failed: pg_ctl promote timed out / rollback FAILED: pg_ctl start failed |');
+    expect(en).toContain('\n## Why it failed\n\n- step promote: pg_ctl promote timed out\n');
+    expect(JSON.stringify({ reasons: r.reasons, steps: r.steps, evidence: r.evidence })).not.toMatch(/[\u4e00-\u9fff]/);
+  });
+
+  it('GIVEN verification problems THEN jinbao\'s own are Chinese and a verifier\'s own text is kept', async () => {
+    const v = await verifyReport(JSON.stringify({ ...(await sealReport(failedBody())), runId: 'forged' }));
+    expect(verifyProblemTexts(v.problems, 'zh-CN')).toEqual(['摘要不一致：报告在封存后被修改过', '报告未签名（生成时没有可用的 PKI 证据签名者）']);
+    expect(verifyProblemTexts(['certificate expired'], 'zh-CN')).toEqual(['certificate expired']);
   });
 });

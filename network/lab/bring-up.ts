@@ -2,12 +2,14 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'n
 import { join } from 'node:path';
 import { mustParsePrefix, type Prefix } from '../../lib/cidr.js';
 import { InputError, JinbaoError } from '../../lib/errors.js';
+import { catalogueMessage, inputError, jinbaoError, type MessageParams } from '../../lib/i18n/index.js';
 import { must, systemRunner, type Runner } from '../exec.js';
+import { NETWORK_MESSAGES } from '../messages.js';
 import { systemProcs, type ProcTable } from '../procs.js';
 import type { NodeKeys } from '../keys.js';
 import { renderPlan, type NodeConfig, type RenderedNode } from '../render.js';
 import { slicePlan, type WanNode, type WanPlan } from '../topology.js';
-import { labDir, readJournal, saveJournal, SOCKET_DIR, pickTag, tagsInUse, ownerAlive, labNamer, startRecorded, type LabJournal, type LabEnv } from './journal.js';
+import { labDir, readJournal, saveJournal, SOCKET_DIR, pickTag, tagsInUse, ownerAlive, labNamer, labWords, startRecorded, type LabJournal, type LabEnv } from './journal.js';
 import { sysctls, nsOf, batch, waitFor, pool } from './namespaces.js';
 import { labDown } from './teardown.js';
 import { checkDaemonConfig, controlSocket, daemonDir, daemonStderr, parseNeighbours, startDaemon } from './daemon.js';
@@ -52,6 +54,11 @@ export const NODES_AT_ONCE = 4;
  */
 export const WIREGUARD_ENV: Readonly<Record<string, string>> = { GOMAXPROCS: '1' };
 
+/** A network/locales entry to nest in a message. */
+function said(key: string, params: MessageParams = {}): MessageParams[string] {
+  return catalogueMessage(NETWORK_MESSAGES, key, params).localized;
+}
+
 type Steps = Map<string, { count: number; seconds: number }>;
 async function step<T>(steps: Steps | undefined, name: string, fn: () => Promise<T>): Promise<T> {
   const t0 = performance.now();
@@ -70,20 +77,21 @@ export async function labUp(env: LabEnv, plan: WanPlan, ids: readonly string[], 
   const started = performance.now();
   const r = env.runner ?? systemRunner;
   const log = env.log ?? (() => {});
+  const t = labWords(env);
   const procs = env.procs ?? systemProcs;
   const existing = readJournal(env.stateDir);
   if (existing) {
     const dir = labDir(env.stateDir);
     if (existing.status === 'up' || !existing.owner) {
-      throw new InputError(`a WAN lab (${existing.tag}, ${existing.status}) is already recorded in ${dir}; remove it first with: jinbao wan down`);
+      throw inputError(NETWORK_MESSAGES, 'lab.alreadyRecorded', { tag: existing.tag, status: existing.status, dir });
     }
     if (ownerAlive(existing.owner, procs)) {
-      throw new InputError(`a WAN lab (${existing.tag}) is being brought up in ${dir} by process ${existing.owner.pid}; wait for it, or stop that process and run: jinbao wan down`);
+      throw inputError(NETWORK_MESSAGES, 'lab.beingBuilt', { tag: existing.tag, dir, pid: existing.owner.pid });
     }
     // Its owner is gone: the leftovers of an interrupted bring-up, and provably this state's. Clear them first.
-    log(`lab ${existing.tag}: an earlier bring-up in ${dir} did not finish (its process ${existing.owner.pid} is gone); removing what it left`);
+    log(t('lab.log.leftovers', { tag: existing.tag, dir, pid: existing.owner.pid }));
     const d = await labDown(env);
-    log(`lab ${d.tag} removed: ${d.processes} processes stopped, ${d.namespaces} namespaces deleted`);
+    log(t('lab.log.removed', { tag: d.tag, processes: d.processes, namespaces: d.namespaces }));
   }
   const phases = {} as Record<BringUpPhase, number>;
   let mark = performance.now();
@@ -143,16 +151,17 @@ export async function labUp(env: LabEnv, plan: WanPlan, ids: readonly string[], 
     journal.status = 'up';
     saveJournal(env.stateDir, journal);
     const seconds = (performance.now() - started) / 1000;
-    log(`lab ${tag}: ${ids.length} nodes up and converged in ${seconds.toFixed(1)} s (${Object.entries(phases).map(([k, v]) => `${k} ${v.toFixed(1)} s`).join(', ')})`);
+    const timings = Object.entries(phases).map(([k, v]) => t('lab.log.phase', { phase: k, seconds: v.toFixed(1) })).join(t('lab.log.separator'));
+    log(t('lab.log.converged', { tag, nodes: ids.length, seconds: seconds.toFixed(1), phases: timings }));
     return { journal, plan: slice, nodes: rendered.nodes, seconds, phases, steps: Object.fromEntries(steps) };
   } catch (err) {
     // `pool` has let every node in flight settle: nothing starts behind the teardown's back.
-    log(`lab ${tag}: bring-up failed, tearing down what was made`);
+    log(t('lab.log.failed', { tag }));
     try {
       const d = await labDown(env);
-      log(`lab ${tag} removed: ${d.processes} processes stopped, ${d.namespaces} namespaces deleted`);
+      log(t('lab.log.removed', { tag, processes: d.processes, namespaces: d.namespaces }));
     } catch (downErr) {
-      log(`lab ${tag}: the teardown failed too: ${(downErr as Error).message}`);
+      log(t('lab.log.teardownFailed', { tag, reason: (downErr as Error).message }));
     }
     throw err;
   }
@@ -235,7 +244,7 @@ function roamingFits(plan: WanPlan): void {
     if (!n.underlay) continue;
     const u = mustParsePrefix(n.underlay.prefix);
     if (inside(u, roaming) || inside(roaming, u)) {
-      throw new InputError(`the lab gives county platforms underlay addresses in ${LAB_ROAMING_UNDERLAY}, but node ${n.id}'s underlay ${n.underlay.prefix} overlaps it; bring the lab up without --counties, or move addressing.underlay elsewhere`);
+      throw inputError(NETWORK_MESSAGES, 'lab.roamingOverlap', { roaming: LAB_ROAMING_UNDERLAY, node: n.id, underlay: n.underlay.prefix });
     }
   }
 }
@@ -347,7 +356,7 @@ export async function startNode(r: Runner, stateDir: string, j: LabJournal, rn: 
  */
 export async function waitConverged(stateDir: string, j: LabJournal, nodes: readonly RenderedNode[], procs: ProcTable, limitMs: number): Promise<void> {
   const until = Date.now() + limitMs;
-  const pending = new Map<string, string>(nodes.map((rn) => [rn.node.id, 'not asked yet']));
+  const pending = new Map<string, MessageParams[string]>(nodes.map((rn) => [rn.node.id, said('lab.pending.notAsked')]));
   for (;;) {
     const dead = deadProcess(j, procs);
     if (dead) throw exitedError(stateDir, j, dead);
@@ -361,20 +370,22 @@ export async function waitConverged(stateDir: string, j: LabJournal, nodes: read
               const expected = rn.config.ifaces.filter((i) => i.link).length;
               const full = parseNeighbours(await birdAsk(controlSocket(stateDir, j, id), 'show ospf neighbors', 2_000), () => undefined).filter((nb) => nb.state.startsWith('Full')).length;
               if (full >= expected) pending.delete(id);
-              else pending.set(id, `${full} of ${expected} OSPF adjacencies Full`);
+              else pending.set(id, said('lab.pending.adjacencies', { full, expected }));
             } else {
               const states = await Promise.all(rn.config.ifaces.map((i) => uapiGet(join(SOCKET_DIR, `${i.name}.sock`), 2_000)));
               if (states.every(allHandshaken)) pending.delete(id);
-              else pending.set(id, 'no handshake with its hub yet');
+              else pending.set(id, said('lab.pending.handshake'));
             }
           } catch (err) {
-            pending.set(id, `not answering (${(err as Error).message})`);
+            pending.set(id, said('lab.pending.silent', { reason: (err as Error).message }));
           }
         }),
     );
     if (pending.size === 0) return;
     if (Date.now() > until) {
-      throw new JinbaoError(`lab ${j.tag}: the routing did not converge within ${Math.round(limitMs / 1000)} s: ${[...pending].map(([id, why]) => `${id}: ${why}`).join('; ')}; see the daemons' logs in ${daemonDir(stateDir)}`, { exitCode: 1 });
+      const nodes = [...pending].map(([id, why]) => said('lab.pending.node', { id, why }));
+      const list = nodes.reduce<MessageParams[string]>((acc, m) => (acc === '' ? m : said('lab.pending.more', { list: acc, next: m })), '');
+      throw jinbaoError(NETWORK_MESSAGES, 'lab.notConverged', { tag: j.tag, seconds: Math.round(limitMs / 1000), pending: list, logs: daemonDir(stateDir) }, { exitCode: 1 });
     }
     await new Promise((res) => setTimeout(res, 200));
   }

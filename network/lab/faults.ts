@@ -1,11 +1,12 @@
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { InputError } from '../../lib/errors.js';
+import { catalogueMessage, inputError } from '../../lib/i18n/index.js';
+import { NETWORK_MESSAGES } from '../messages.js';
 import { systemProcs } from '../procs.js';
 import { planConfigs } from '../render.js';
 import { must, systemRunner } from '../exec.js';
 import { findNode, slicePlan, type WanPlan } from '../topology.js';
-import { labNamer, saveJournal, requireLab, SOCKET_DIR, type LabEnv } from './journal.js';
+import { labNamer, labPlace, saveJournal, requireLab, SOCKET_DIR, type LabEnv } from './journal.js';
 import { startNode } from './bring-up.js';
 import { controlSocket, waitDaemon } from './daemon.js';
 import { nsOf, waitFor } from './namespaces.js';
@@ -18,9 +19,9 @@ export async function labCut(env: LabEnv, plan: WanPlan, site: string, uplink: '
   const r = env.runner ?? systemRunner;
   const j = requireLab(env.stateDir);
   const slice = slicePlan(plan, new Set(j.nodes.map((n) => n.id)));
-  const spoke = findNode(slice, site, `lab ${j.tag}`);
+  const spoke = findNode(slice, site, labPlace(j.tag));
   const link = slice.links.find((l) => l.spoke === spoke.id && l.kind === uplink);
-  if (!link) throw new InputError(`node ${site} has no ${uplink} uplink in lab ${j.tag}; cut a province's or prefecture's uplink, e.g. --site ${slice.links.find((l) => l.kind === 'secondary')?.spoke ?? '<province>'}`);
+  if (!link) throw inputError(NETWORK_MESSAGES, 'lab.noUplink', { site, uplink: catalogueMessage(NETWORK_MESSAGES, `lab.uplink.${uplink}`).localized, tag: j.tag, example: slice.links.find((l) => l.kind === 'secondary')?.spoke ?? '<province>' });
   const hub = slice.nodes.get(link.hub)!;
   const label = `${spoke.id}:${uplink}`;
   if (!restore) {
@@ -62,19 +63,19 @@ export async function labKill(env: LabEnv, plan: WanPlan, site: string, restore 
   const procs = env.procs ?? systemProcs;
   const j = requireLab(env.stateDir);
   const slice = slicePlan(plan, new Set(j.nodes.map((n) => n.id)));
-  const node = findNode(slice, site, `lab ${j.tag}`);
+  const node = findNode(slice, site, labPlace(j.tag));
   const ns = nsOf(j, node.id);
   const killed = j.killed ?? [];
   const config = planConfigs(slice, labNamer(j.tag, new Map(j.nodes.map((n) => [n.id, n.idx])))).get(node.id)!;
   if (restore) {
-    if (!killed.includes(node.id)) throw new InputError(`node ${node.id} of lab ${j.tag} is not killed; kill it first with: jinbao wan kill --site ${node.id}`);
+    if (!killed.includes(node.id)) throw inputError(NETWORK_MESSAGES, 'lab.notKilled', { node: node.id, tag: j.tag });
     await startNode(r, env.stateDir, j, { node, config }, { procs });
     if (config.router) await waitDaemon(env.stateDir, j, node.id);
     j.killed = killed.filter((k) => k !== node.id);
     saveJournal(env.stateDir, j);
     return { node: node.id, stopped: 0 };
   }
-  if (killed.includes(node.id)) throw new InputError(`node ${node.id} of lab ${j.tag} is already killed; bring it back with: jinbao wan kill --site ${node.id} --restore`);
+  if (killed.includes(node.id)) throw inputError(NETWORK_MESSAGES, 'lab.alreadyKilled', { node: node.id, tag: j.tag });
   const inode = procs.netnsInode(ns);
   const victims = inode === undefined ? [] : procs.list().filter((p) => p.netns === inode && !p.zombie && p.pid !== process.pid);
   for (const p of victims) {

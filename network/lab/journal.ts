@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { InputError, JinbaoError } from '../../lib/errors.js';
-import { inputError } from '../../lib/i18n/index.js';
+import { catalogueMessage, inputError, jinbaoError, translator, type Lang, type MessageParams, type Translate } from '../../lib/i18n/index.js';
 import { NETWORK_MESSAGES } from '../messages.js';
 import { must, type Runner, type StartOptions } from '../exec.js';
 import { isLabIface, isLabNamespace, type ProcTable } from '../procs.js';
@@ -39,6 +39,8 @@ export interface LabEnv {
   readonly stateDir: string;
   readonly runner?: Runner;
   readonly log?: (line: string) => void;
+  /** The language of the `log` lines. @default 'en' */
+  readonly lang?: Lang;
   /** The process table `down` reads and signals (default: /proc and kill(2)). */
   readonly procs?: ProcTable;
   /** How long `down` waits after each round of signals before it escalates (default 3000 ms). */
@@ -69,13 +71,23 @@ export function saveJournal(stateDir: string, j: LabJournal): void {
 
 export const SOCKET_DIR = '/var/run/wireguard';
 
+/** The lab's progress words in the language `env` asks for. */
+export function labWords(env: Pick<LabEnv, 'lang'>): Translate {
+  return translator(env.lang ?? 'en', NETWORK_MESSAGES);
+}
+
+/** "lab jb1a2b", to nest in a message that names where a node was looked for. */
+export function labPlace(tag: string): MessageParams[string] {
+  return catalogueMessage(NETWORK_MESSAGES, 'lab.place', { tag }).localized;
+}
+
 /** A tag no namespace, control socket or process on this machine uses yet, starting from a random one. */
 export function pickTag(inUse: (tag: string) => boolean, start: number = randomBytes(2).readUInt16BE(0)): string {
   for (let i = 0; i < 0x10000; i++) {
     const tag = `jb${((start + i) & 0xffff).toString(16).padStart(4, '0')}`;
     if (!inUse(tag)) return tag;
   }
-  throw new JinbaoError('every lab tag (jb0000 to jbffff) is in use by a namespace, WireGuard socket or process on this machine; remove old labs with: jinbao wan down', { exitCode: 1 });
+  throw jinbaoError(NETWORK_MESSAGES, 'lab.noTag', {}, { exitCode: 1 });
 }
 
 export function tagsInUse(procs: ProcTable, socketDir: string): Set<string> {

@@ -1,4 +1,6 @@
-import { InputError, JinbaoError } from '../../lib/errors.js';
+import { JinbaoError } from '../../lib/errors.js';
+import { inputError } from '../../lib/i18n/index.js';
+import { NETWORK_MESSAGES } from '../messages.js';
 import { must, type Runner } from '../exec.js';
 import { type LabJournal } from './journal.js';
 
@@ -10,7 +12,7 @@ export async function sysctls(r: Runner, ns: string): Promise<void> {
 
 export function nsOf(j: LabJournal, id: string): string {
   const n = j.nodes.find((x) => x.id === id);
-  if (!n) throw new InputError(`node ${id} is not in lab ${j.tag}; its nodes are: ${j.nodes.map((x) => x.id).join(', ')}`);
+  if (!n) throw inputError(NETWORK_MESSAGES, 'lab.notInLab', { id, tag: j.tag, nodes: j.nodes.map((x) => x.id).join(', ') });
   return n.ns;
 }
 

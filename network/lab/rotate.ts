@@ -4,7 +4,7 @@ import { must, systemRunner } from '../exec.js';
 import type { NodeKeys } from '../keys.js';
 import { renderPlan } from '../render.js';
 import { findNode, slicePlan, type WanPlan } from '../topology.js';
-import { labDir, labNamer, requireLab, type LabEnv } from './journal.js';
+import { labDir, labNamer, labPlace, requireLab, type LabEnv } from './journal.js';
 import { nsOf } from './namespaces.js';
 import { writeRender } from './bring-up.js';
 import { daemonDir } from './daemon.js';
@@ -15,7 +15,7 @@ export async function labRotate(env: LabEnv, plan: WanPlan, node: string, oldPub
   const r = env.runner ?? systemRunner;
   const j = requireLab(env.stateDir);
   const slice = slicePlan(plan, new Set(j.nodes.map((n) => n.id)));
-  findNode(slice, node, `lab ${j.tag}`);
+  findNode(slice, node, labPlace(j.tag));
   const index = new Map(j.nodes.map((n) => [n.id, n.idx]));
   const rendered = renderPlan(slice, { keys, withPrivateKeys: true, namer: labNamer(j.tag, index), daemonLogDir: daemonDir(env.stateDir) });
   writeRender(env.stateDir, rendered.nodes);

@@ -1,5 +1,6 @@
 import { freemem } from 'node:os';
-import { InputError } from '../../lib/errors.js';
+import { catalogueMessage, inputError } from '../../lib/i18n/index.js';
+import { NETWORK_MESSAGES } from '../messages.js';
 import { must } from '../exec.js';
 import { drNodeId, type WanNode, type WanPlan } from '../topology.js';
 import { MINISTRY_ID } from '../../fabric/index.js';
@@ -26,9 +27,9 @@ export interface LabSize {
 export function labNodes(plan: WanPlan, size: LabSize, memoryBytes: number = freemem()): string[] {
   const counties = size.counties ?? 0;
   for (const [k, v] of Object.entries({ provinces: size.provinces, prefectures: size.prefectures })) {
-    if (!Number.isInteger(v) || v < 1) throw new InputError(`--${k} must be a whole number of at least 1, got ${v}`);
+    if (!Number.isInteger(v) || v < 1) throw inputError(NETWORK_MESSAGES, 'lab.size.atLeast', { flag: `--${k}`, min: 1, value: v });
   }
-  if (!Number.isInteger(counties) || counties < 0) throw new InputError(`--counties must be a whole number of at least 0, got ${counties}`);
+  if (!Number.isInteger(counties) || counties < 0) throw inputError(NETWORK_MESSAGES, 'lab.size.atLeast', { flag: '--counties', min: 0, value: counties });
   const children = new Map<string, string[]>();
   for (const l of plan.links) {
     if (l.kind !== 'primary') continue;
@@ -49,15 +50,11 @@ export function labNodes(plan: WanPlan, size: LabSize, memoryBytes: number = fre
   const memoryLimit = Math.floor((memoryBytes / 2 / (1024 * 1024)) / MB_PER_NODE);
   const limit = Math.min(LAB_HARD_LIMIT, memoryLimit);
   if (wanted > limit) {
-    throw new InputError(
-      `a lab of ${wanted} nodes is larger than this machine can hold: the limit is ${limit} nodes ` +
-        `(${LAB_HARD_LIMIT} for bring-up and probing on a small machine; ${memoryLimit} by memory at ~${MB_PER_NODE} MB per node for its wireguard-go processes within half of the free memory); ` +
-        'ask for fewer --provinces, --prefectures or --counties',
-    );
+    throw inputError(NETWORK_MESSAGES, 'lab.size.tooLarge', { wanted, limit, hard: LAB_HARD_LIMIT, memory: memoryLimit, mb: MB_PER_NODE });
   }
   if (eligible.length < size.provinces) {
-    const what = counties > 0 ? `at least ${size.prefectures} prefectures with at least ${counties} counties each` : `at least ${size.prefectures} prefectures`;
-    throw new InputError(`the inventory has ${eligible.length} province(s) with ${what}, got --provinces ${size.provinces}; lower --provinces, --prefectures or --counties`);
+    const what = counties > 0 ? catalogueMessage(NETWORK_MESSAGES, 'lab.size.withCounties', { prefectures: size.prefectures, counties }) : catalogueMessage(NETWORK_MESSAGES, 'lab.size.prefectures', { prefectures: size.prefectures });
+    throw inputError(NETWORK_MESSAGES, 'lab.size.tooFewProvinces', { eligible: eligible.length, what: what.localized, provinces: size.provinces });
   }
   const ids = [...ministry];
   // Hubs before their spokes: a spoke's first handshake then finds its hub listening.

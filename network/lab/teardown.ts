@@ -1,9 +1,11 @@
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { InputError, JinbaoError } from '../../lib/errors.js';
+import { inputError, jinbaoError, type Translate } from '../../lib/i18n/index.js';
 import { must, systemRunner } from '../exec.js';
+import { NETWORK_MESSAGES } from '../messages.js';
 import { isLabIface, isLabNamespace, labProcesses, systemProcs, type Found, type LabIdentity, type ProcTable } from '../procs.js';
-import { labDir, readJournal, SOCKET_DIR, ownerAlive, type LabEnv } from './journal.js';
+import { labDir, labWords, readJournal, SOCKET_DIR, ownerAlive, type LabEnv } from './journal.js';
 import { netnsNames } from './namespaces.js';
 
 /** Teardown, also after a crash: every process that provably belongs to the lab (see procs.ts), its sockets, namespaces and interfaces. */
@@ -30,7 +32,7 @@ export interface LabDown {
 }
 
 /** Stop every process of the lab: SIGTERM, wait, SIGKILL what survives (and SIGTERM what turned up since), wait; whatever is left is an error. */
-async function stopLab(procs: ProcTable, identity: () => LabIdentity, graceMs: number, log: (line: string) => void, tag: string, dir: string, recordedPids: ReadonlySet<number> = new Set()): Promise<StoppedProcess[]> {
+async function stopLab(procs: ProcTable, identity: () => LabIdentity, graceMs: number, log: (line: string) => void, t: Translate, tag: string, dir: string, recordedPids: ReadonlySet<number> = new Set()): Promise<StoppedProcess[]> {
   const stopped = new Map<number, StoppedProcess & { start: number }>();
   const gone = (f: Found) => {
     const now = procs.get(f.proc.pid);
@@ -50,8 +52,8 @@ async function stopLab(procs: ProcTable, identity: () => LabIdentity, graceMs: n
         continue;
       }
       const command = f.proc.argv.join(' ');
-      if (signal === 'SIGTERM') log(`lab ${tag}: stopping pid ${f.proc.pid} (${command}; ${f.why})`);
-      else log(`lab ${tag}: pid ${f.proc.pid} (${command}) outlived SIGTERM; sent SIGKILL`);
+      if (signal === 'SIGTERM') log(t('lab.log.stopping', { tag, pid: f.proc.pid, command, why: t(`lab.why.${f.why}`) }));
+      else log(t('lab.log.killed', { tag, pid: f.proc.pid, command }));
       stopped.set(f.proc.pid, { pid: f.proc.pid, command, why: before?.why ?? f.why, signal, recorded: recordedPids.has(f.proc.pid), start: f.proc.start });
     }
     const until = Date.now() + graceMs;
@@ -59,11 +61,8 @@ async function stopLab(procs: ProcTable, identity: () => LabIdentity, graceMs: n
   }
   const left = labProcesses(procs.list(), identity());
   if (left.length > 0) {
-    throw new JinbaoError(
-      `lab ${tag}: ${left.length} process(es) still run after SIGTERM and SIGKILL: ${left.map((f) => `pid ${f.proc.pid} (${f.proc.argv.join(' ')})`).join(', ')}; ` +
-        `the journal in ${dir} is kept; once they have exited (a process in uninterruptible sleep exits when its I/O does), run again: jinbao wan down`,
-      { exitCode: 1 },
-    );
+    const survivors = left.map((f) => `pid ${f.proc.pid} (${f.proc.argv.join(' ')})`).join(', ');
+    throw jinbaoError(NETWORK_MESSAGES, 'lab.survivors', { tag, count: left.length, survivors, dir }, { exitCode: 1 });
   }
   return [...stopped.values()].map(({ start: _start, ...p }) => p);
 }
@@ -84,7 +83,7 @@ export async function labDown(env: LabEnv): Promise<LabDown> {
   const dir = labDir(env.stateDir);
   // Tearing down under a bring-up that still runs would race it: it keeps starting things. Its own failure path may.
   if (j.status === 'building' && j.owner && j.owner.pid !== process.pid && ownerAlive(j.owner, procs)) {
-    throw new InputError(`the WAN lab ${j.tag} in ${dir} is still being brought up by process ${j.owner.pid}; stop it first (kill ${j.owner.pid}), then run: jinbao wan down`);
+    throw inputError(NETWORK_MESSAGES, 'lab.stillBuilding', { tag: j.tag, dir, pid: j.owner.pid });
   }
   const names = new Set([...j.namespaces, ...j.nodes.map((n) => n.ns), j.carrier]);
   for (const ns of await netnsNames(r)) if (isLabNamespace(j.tag, ns)) names.add(ns);
@@ -95,7 +94,7 @@ export async function labDown(env: LabEnv): Promise<LabDown> {
     named: new Set([...names].map((n) => procs.netnsInode(n)).filter((i): i is number => i !== undefined)),
     recorded,
   });
-  const stopped = await stopLab(procs, identity, env.graceMs ?? 3000, log, j.tag, dir, new Set(j.processes.flatMap((p) => (p.pid !== undefined ? [p.pid] : []))));
+  const stopped = await stopLab(procs, identity, env.graceMs ?? 3000, log, labWords(env), j.tag, dir, new Set(j.processes.flatMap((p) => (p.pid !== undefined ? [p.pid] : []))));
   // With every process of the lab gone, a control socket of one of its interfaces is stale (SIGKILL leaves it behind).
   let sockets = 0;
   if (existsSync(socketDir)) {

@@ -4,6 +4,9 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { pickTag } from '../lab/index.js';
 import { buildPlan, isLabIface, labDown, labProcesses, labUp, readJournal, systemProcs, type LabIdentity, type LabJournal, type ProcInfo, type ProcTable, type Runner } from '../index.js';
+import type { JinbaoError } from '../../lib/errors.js';
+import { errorText } from '../../lib/i18n/index.js';
+import { englishLines } from '../../testkit/index.js';
 import { smallFabric } from './fixture.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'jinbao-wan-teardown-'));
@@ -204,5 +207,58 @@ describe('lab tags', () => {
 
   it('GIVEN every tag in use THEN it says so and how to free them', () => {
     expect(() => pickTag(() => true)).toThrow('every lab tag (jb0000 to jbffff) is in use by a namespace, WireGuard socket or process on this machine; remove old labs with: jinbao wan down');
+  });
+});
+
+describe('the lab under --lang zh-CN (the same runs, said in Chinese)', () => {
+  const zh = (err: unknown) => errorText(err as JinbaoError, 'zh-CN');
+
+  it('GIVEN a crashed lab WHEN down runs in Chinese THEN each progress line is Chinese, with the same pids and commands', async () => {
+    const state = join(dir, 'down-zh');
+    journalIn(state);
+    const m = machine([p(1, '/sbin/init', HOST, 0), p(10, 'wireguard-go -f jbab120d', 900), p(12, 'sleep 60', 902)], { 12: 'SIGKILL' }, ['jbab12-carrier', 'jbab12-130000'], []);
+    const lines: string[] = [];
+    await labDown({ stateDir: state, runner: m.runner, procs: m.table, graceMs: 20, socketDir: join(dir, 'none'), log: (l) => lines.push(l), lang: 'zh-CN' });
+    expect(lines).toEqual([
+      '实验网 jbab12：正在停止进程 10（wireguard-go -f jbab120d；名称属于实验网）',
+      '实验网 jbab12：正在停止进程 12（sleep 60；位于实验网的网络命名空间）',
+      '实验网 jbab12：进程 12（sleep 60）收到 SIGTERM 后仍在运行；已发送 SIGKILL',
+    ]);
+    expect(lines.flatMap(englishLines)).toEqual([]);
+  });
+
+  it('GIVEN a process that outlives SIGKILL THEN the failure is Chinese on screen and English in the error message', async () => {
+    const state = join(dir, 'stuck-zh');
+    journalIn(state);
+    const m = machine([p(1, '/sbin/init', HOST, 0), p(10, 'wireguard-go -f jbab120d', 900)], { 10: 'never' }, [], []);
+    const err = await labDown({ stateDir: state, runner: m.runner, procs: m.table, graceMs: 20, socketDir: join(dir, 'none') }).catch((e: unknown) => e);
+    expect((err as JinbaoError).exitCode).toBe(1);
+    expect((err as Error).message).toMatch(/^lab jbab12: 1 process\(es\) still run after SIGTERM and SIGKILL: /);
+    expect(zh(err)).toBe(`实验网 jbab12：发送 SIGTERM 和 SIGKILL 后仍有 1 个进程在运行：pid 10 (wireguard-go -f jbab120d)；${join(state, 'wan-lab')} 中的记录已保留；待这些进程退出后（处于不可中断睡眠的进程在其 I/O 完成时退出），请再次运行：jinbao wan down`);
+  });
+
+  it('GIVEN a lab already recorded, or one being built by a live process THEN up and down refuse in Chinese, exit 2', async () => {
+    const fabric = smallFabric();
+    const plan = buildPlan(fabric, fabric.allocate().allocations, { counties: false });
+    const up = join(dir, 'recorded-zh');
+    journalIn(up, { status: 'up' });
+    const recorded = await labUp({ stateDir: up, lang: 'zh-CN' }, plan, ['000000'], new Map()).catch((e: unknown) => e);
+    expect((recorded as JinbaoError).exitCode).toBe(2);
+    expect(zh(recorded)).toBe(`${join(up, 'wan-lab')} 中已记录了一个 WAN 实验网（jbab12，up）；请先清除：jinbao wan down`);
+    const busy = join(dir, 'busy-down-zh');
+    const parent = systemProcs.get(process.ppid)!;
+    journalIn(busy, { owner: { pid: parent.pid, start: parent.start } });
+    const racing = await labDown({ stateDir: busy }).catch((e: unknown) => e);
+    expect(zh(racing)).toBe(`${join(busy, 'wan-lab')} 中的 WAN 实验网 jbab12 仍在由进程 ${parent.pid} 启动；请先停止该进程（kill ${parent.pid}），再运行：jinbao wan down`);
+  });
+
+  it('GIVEN every tag in use THEN the refusal is Chinese', () => {
+    let err: unknown;
+    try {
+      pickTag(() => true);
+    } catch (e) {
+      err = e;
+    }
+    expect(zh(err)).toBe('所有实验网标签（jb0000 到 jbffff）都已被本机的网络命名空间、WireGuard 套接字或进程占用；请清除旧的实验网：jinbao wan down');
   });
 });

@@ -1,4 +1,4 @@
-import { renderMarkdown } from '../../../dr-runbooks/index.js';
+import { renderMarkdown, verifyProblemTexts } from '../../../dr-runbooks/index.js';
 import { abortDrill, drillReport, listDrills, verifyReportFile } from '../../../dr-runbooks/operations/index.js';
 import { ExitCode } from '../../../lib/errors.js';
 import { parseChoice } from '../../../lib/options.js';
@@ -42,7 +42,7 @@ export async function list(ctx: Context, o: { site?: string; json?: boolean }): 
 export async function report(ctx: Context, o: { format: string }, args: string[]): Promise<void> {
   const format = parseChoice('--format', o.format, ['md', 'json'] as const);
   const r = await drillReport(ctx, args[0]!);
-  ctx.out(format === 'json' ? JSON.stringify(r, null, 2) + '\n' : renderMarkdown(r));
+  ctx.out(format === 'json' ? JSON.stringify(r, null, 2) + '\n' : renderMarkdown(r, ctx.lang));
 }
 
 /** `drill verify-report <file>`: exit 3 unless the digest and the signature check out. */
@@ -52,7 +52,7 @@ export async function verify(ctx: Context, o: { root?: string; json?: boolean },
   if (o.json) ctx.out(json({ file, ...v }));
   else {
     ctx.out(`${ctx.t('drill.verify', { file, verdict: v.ok ? ctx.t('drill.valid') : ctx.t('drill.notVerified'), digest: v.digestOk ? ctx.t('drill.digestMatches') : ctx.t('drill.digestDiffers'), signature: v.signed ? (v.signer ? ctx.t('drill.signedBy', { signer: v.signer }) : ctx.t('drill.signed')) : ctx.t('drill.unsigned') })}\n`);
-    for (const p of v.problems) ctx.out(`  - ${p}\n`);
+    for (const p of verifyProblemTexts(v.problems, ctx.lang)) ctx.out(`  - ${p}\n`);
   }
   return v.ok ? ExitCode.ok : ExitCode.complianceFailed;
 }

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { labTlsSource, UNSIGNED_NOTE, type DrillReport } from '../../../dr-runbooks/index.js';
+import { failedDetailText, labTlsSource, reasonTexts, UNSIGNED_NOTE, type DrillReport } from '../../../dr-runbooks/index.js';
 import { checkRunChoices, drillHistory, runDrill as run, type DrillObserver } from '../../../dr-runbooks/operations/index.js';
 import { ExitCode } from '../../../lib/errors.js';
 import { json } from '../../../lib/output.js';
@@ -27,6 +27,7 @@ export async function runDrill(ctx: Context, o: RunOptions): Promise<number> {
     evidence,
     outDir: o.out ?? join(ctx.stateDir, 'dr-reports'),
     switchBack: o.switchBack === true,
+    lang: ctx.lang,
     observer: o.json ? { progress: (l) => ctx.err(`${l}\n`) } : printer(ctx),
   });
   const passed = (x: DrillReport | null | undefined) => x?.result === 'passed';
@@ -47,15 +48,15 @@ function printer(ctx: Context): DrillObserver {
       ctx.out(`${ctx.t('drill.started', { id, scenario: ctx.t(`drill.scenario.${request.scenario}`), site: request.site, dr: request.drSite, replication: ctx.t(`drill.replicationMode.${request.replication}`), primary: pair.primary, standby: pair.standby })}\n`);
     },
     event(e) {
-      if (e.type === 'step-finished') ctx.out(`  ${e.ok ? ctx.t('drill.stepOk') : ctx.t('drill.stepFailed')} ${stepName(ctx, e.step)}${e.detail ? `: ${e.detail}` : ''}\n`);
-      if (e.type === 'rollback') ctx.out(`  ${e.ok ? ctx.t('drill.rolledBack') : ctx.t('drill.rollbackFailed')} ${stepName(ctx, e.step)}${e.detail ? `: ${e.detail}` : ''}\n`);
+      if (e.type === 'step-finished') ctx.out(`  ${e.ok ? ctx.t('drill.stepOk') : ctx.t('drill.stepFailed')} ${stepName(ctx, e.step)}${e.detail ? `${ctx.t('drill.detailSeparator')}${failedDetailText(e.detail, ctx.lang)}` : ''}\n`);
+      if (e.type === 'rollback') ctx.out(`  ${e.ok ? ctx.t('drill.rolledBack') : ctx.t('drill.rollbackFailed')} ${stepName(ctx, e.step)}${e.detail ? `${ctx.t('drill.detailSeparator')}${e.detail}` : ''}\n`);
       if (e.type === 'note' && e.text.startsWith('operator command')) ctx.err(`    ${e.text}\n`);
     },
     finished(report, jsonFile, notes) {
       const m = report.measured;
       const objectives = report.request.objectives;
       ctx.out(`\n${ctx.t('drill.result', { result: ctx.t(`drill.outcome.${report.result}`), rto: m.rtoMs === undefined ? '—' : `${(m.rtoMs / 1000).toFixed(2)} s`, rtoObjective: objectives.rtoSeconds, rows: m.rpoRows ?? '—', wal: m.rpoWalBytes ?? '?', rpoObjective: objectives.rpoSeconds })}\n`);
-      for (const r of report.reasons) ctx.out(`  - ${r}\n`);
+      for (const r of reasonTexts(report, ctx.lang)) ctx.out(`  - ${r}\n`);
       for (const n of notes) ctx.out(`${n}\n`);
       ctx.out(`${ctx.t('drill.report', { file: jsonFile })}\n`);
     },

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { readFileSync } from 'node:fs';
-import { InputError } from '../../../lib/errors.js';
+import type { InputError } from '../../../lib/errors.js';
+import { inputError } from '../../../lib/i18n/index.js';
 import { parseChoice, parseDays, parseInteger } from '../../../lib/options.js';
 import { json, table } from '../../../lib/output.js';
 import {
@@ -19,7 +20,7 @@ import {
 } from '../../../pki/index.js';
 import { caTimeline, issueCertificate, openPki, type CaTimelineEntry } from '../../../pki/operations.js';
 import type { Translate } from '../../../lib/i18n/index.js';
-import type { Context } from '../../context.js';
+import { COMMAND_MESSAGES, type Context } from '../../context.js';
 import type { Runner } from '../../runner.js';
 import { pkiPassphrase } from './passphrase.js';
 
@@ -134,7 +135,7 @@ interface InitOptions {
 async function init(ctx: Context, opts: InitOptions): Promise<void> {
   const algorithm = parseCaAlgorithm(opts.algorithm);
   const distributionBase = normalizeDistributionBase(opts.distributionBase);
-  if ((opts.pkcs11Module === undefined) !== (opts.tokenLabel === undefined)) throw new InputError('PKCS#11: got only one of --pkcs11-module and --token-label, want both');
+  if ((opts.pkcs11Module === undefined) !== (opts.tokenLabel === undefined)) throw inputError(COMMAND_MESSAGES, 'pki.refuse.pkcs11Pair');
   const store = await open(ctx);
   const token = opts.pkcs11Module !== undefined ? new Pkcs11KeyBackend({ module: opts.pkcs11Module, token: opts.tokenLabel! }) : undefined;
   if (token) ctx.onClose(() => token.close());
@@ -173,23 +174,29 @@ interface IssueOptions {
   json?: boolean;
 }
 
+/** An unknown CA id given to `flag`: the known ones, or how to create a hierarchy when there are none. */
+export function unknownCa(flag: string, id: string, known: readonly { readonly id: string }[]): InputError {
+  return known.length === 0 ? inputError(COMMAND_MESSAGES, 'pki.refuse.unknownCaNone', { flag, id }) : inputError(COMMAND_MESSAGES, 'pki.refuse.unknownCa', { flag, id, known: known.map((c) => c.id).join(', ') });
+}
+
 function readInput(file: string, what: string): Buffer {
   try {
     return readFileSync(file);
   } catch (err) {
-    throw new InputError(`${what}: cannot read ${file}: ${(err as Error).message}`);
+    const code = (err as NodeJS.ErrnoException).code;
+    throw code === 'ENOENT' ? inputError(COMMAND_MESSAGES, 'pki.refuse.noSuchFile', { flag: what, file }, { cause: err }) : inputError(COMMAND_MESSAGES, 'pki.refuse.cannotRead', { flag: what, file, reason: code ?? (err as Error).message }, { cause: err });
   }
 }
 
 async function issue(ctx: Context, o: IssueOptions): Promise<void> {
   const fabric = ctx.fabric();
-  if (o.generate && o.subject === undefined) throw new InputError('--generate: got no --subject, want one such as --subject "CN=pg.440100.jinbao.internal"');
-  if (!o.generate && o.subject !== undefined) throw new InputError('--subject: got it with --csr, want it only with --generate (a CSR carries its own subject)');
+  if (o.generate && o.subject === undefined) throw inputError(COMMAND_MESSAGES, 'pki.refuse.generateNeedsSubject');
+  if (!o.generate && o.subject !== undefined) throw inputError(COMMAND_MESSAGES, 'pki.refuse.subjectWithCsr');
   const days = o.days === undefined ? undefined : parseInteger('--days', o.days, { min: 1, what: 'days' });
   const p12Password = o.p12 ? ctx.io.env[o.p12PassphraseEnv] : undefined;
   if (o.p12) {
-    if (!o.generate && o.key === undefined) throw new InputError('--p12: got a CSR without its private key, want --generate or --key FILE (the holder\'s PKCS#8 key) so the bundle can carry the key');
-    if (!p12Password) throw new InputError(`--p12: got no ${o.p12PassphraseEnv} in the environment, want the bundle's password there (or --p12-passphrase-env NAME)`);
+    if (!o.generate && o.key === undefined) throw inputError(COMMAND_MESSAGES, 'pki.refuse.p12NeedsKey');
+    if (!p12Password) throw inputError(COMMAND_MESSAGES, 'pki.refuse.p12NoPassword', { name: o.p12PassphraseEnv });
   }
   const keyPem = o.key !== undefined ? readInput(o.key, '--key').toString('utf8') : undefined;
   const csr = o.csr !== undefined ? readInput(o.csr, '--csr') : undefined;
@@ -223,11 +230,11 @@ async function issue(ctx: Context, o: IssueOptions): Promise<void> {
 }
 
 async function listCerts(ctx: Context, o: { site?: string; profile?: string; status?: string; ca?: string; expiring?: string; json?: boolean }): Promise<void> {
-  if (o.site !== undefined && !ctx.fabric().has(o.site)) throw new InputError(`--site: got "${o.site}", want a site of the inventory (list them with: jinbao inventory show)`);
+  if (o.site !== undefined && !ctx.fabric().has(o.site)) throw inputError(COMMAND_MESSAGES, 'pki.refuse.site', { site: o.site });
   const status = o.status === undefined ? undefined : parseChoice('--status', o.status, ['active', 'revoked'] as const);
   if (o.profile !== undefined) parseChoice('--profile', o.profile, PROFILE_NAMES);
   const store = await open(ctx);
-  if (o.ca !== undefined && !(await store.getCa(o.ca))) throw new InputError(`--ca: got "${o.ca}", want one of ${(await store.listCas()).map((c) => c.id).join(', ') || '(none: run jinbao pki init)'}`);
+  if (o.ca !== undefined && !(await store.getCa(o.ca))) throw unknownCa('--ca', o.ca, await store.listCas());
   const now = new Date();
   const certs = await store.listCertificates({
     ...(o.ca !== undefined ? { caId: o.ca } : {}),
@@ -259,7 +266,7 @@ async function listCerts(ctx: Context, o: { site?: string; profile?: string; sta
 async function show(ctx: Context, o: { pem?: boolean; json?: boolean }, args: string[]): Promise<void> {
   const serial = args[0]!;
   const cert = await (await open(ctx)).findCertificate(serial);
-  if (!cert) throw new InputError(`unknown serial: got "${serial}", want the serial of a certificate in this store (list them with: jinbao pki list)`);
+  if (!cert) throw inputError(COMMAND_MESSAGES, 'pki.refuse.unknownSerial', { serial });
   if (o.pem) return void ctx.out(toPem(cert.der));
   if (o.json) return void ctx.out(json(certView(cert)));
   const v = certView(cert);
@@ -271,7 +278,7 @@ async function cas(ctx: Context, o: { pem?: string; json?: boolean }): Promise<v
   if (o.pem !== undefined) {
     const all = await store.listCas();
     const ca = all.find((c) => c.id === o.pem);
-    if (!ca) throw new InputError(`--pem: got "${o.pem}", want one of ${all.map((c) => c.id).join(', ') || '(none: run jinbao pki init)'}`);
+    if (!ca) throw unknownCa('--pem', o.pem, all);
     return void ctx.out(toPem(ca.der));
   }
   const all = await caTimeline(store);

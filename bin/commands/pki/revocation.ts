@@ -1,12 +1,13 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { InputError } from '../../../lib/errors.js';
+import { inputError } from '../../../lib/i18n/index.js';
 import { parseChoice, parseDuration, parseInteger, TCP_PORT } from '../../../lib/options.js';
 import { json } from '../../../lib/output.js';
 import { closePkcs11Sessions, CRL_EXPIRED_ENTRIES, CRL_PARTITION_SIZE_RANGE, DEFAULT_PASSPHRASE_ENV, demoPassphrase, normalizeDistributionBase, parseRevocationReason, requireRootCa, resolvePassphrase, type PkiStore, type RevocationReason } from '../../../pki/index.js';
 import { cutCrl, openPki as openPkiStore, replaceIssuingCa, revokeCertificate, revokeIssuingCa, startOcspService } from '../../../pki/operations.js';
-import type { Context } from '../../context.js';
+import { COMMAND_MESSAGES, type Context } from '../../context.js';
 import type { Runner } from '../../runner.js';
+import { unknownCa } from './core.js';
 import { pkiPassphrase } from './passphrase.js';
 
 async function openPki(ctx: Context): Promise<PkiStore> {
@@ -127,10 +128,10 @@ interface RevokeOpts {
 
 async function revoke(ctx: Context, opts: RevokeOpts): Promise<void> {
   if (opts.serial !== undefined && opts.ca !== undefined) {
-    throw new InputError('pki revoke: got both --serial and --ca, want exactly one (--serial for a certificate, --ca for an issuing CA)');
+    throw inputError(COMMAND_MESSAGES, 'pki.refuse.revokeBoth');
   }
   if (opts.serial === undefined && opts.ca === undefined) {
-    throw new InputError('pki revoke: got neither --serial nor --ca, want exactly one (--serial for a certificate, --ca for an issuing CA)');
+    throw inputError(COMMAND_MESSAGES, 'pki.refuse.revokeNeither');
   }
   const reason = parseRevocationReason(opts.reason);
   const pki = await openPki(ctx);
@@ -223,7 +224,7 @@ async function crl(ctx: Context, opts: CrlOpts): Promise<void> {
   const pki = await openPki(ctx);
   const distributionBase = await pki.distributionBase();
   if (opts.distributionBase !== undefined && normalizeDistributionBase(opts.distributionBase) !== distributionBase) {
-    throw new InputError(`--distribution-base: got "${opts.distributionBase}", want this hierarchy's own base "${distributionBase}" (set by pki init): its certificates name that host, and its CRLs must point at the same one`);
+    throw inputError(COMMAND_MESSAGES, 'pki.refuse.distributionBase', { text: opts.distributionBase, base: distributionBase });
   }
   const { passphrase } = await resolvePassphrase({ env: ctx.io.env, envName: opts.passphraseEnv, stateDir: ctx.stateDir, demo: () => demoPassphrase(pki) });
   if (partitionSize !== undefined || expiredEntries !== undefined) {
@@ -270,18 +271,18 @@ async function serve(ctx: Context, opts: ServeOpts): Promise<void> {
   const validitySeconds = parseDuration('--validity', opts.validity);
   const cacheTtlSeconds = parseDuration('--cache-ttl', opts.cacheTtl);
   const pki = await openPki(ctx);
-  if (!(await pki.getCa(opts.ca))) throw new InputError(`--ca: got "${opts.ca}", want one of ${(await pki.listCas()).map((c) => c.id).join(', ')}`);
+  if (!(await pki.getCa(opts.ca))) throw unknownCa('--ca', opts.ca, await pki.listCas());
   const read = (flag: string, file: string) => {
     try {
       return readFileSync(file, 'utf8');
     } catch (err) {
-      throw new InputError(`${flag}: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); want the PEM file written by jinbao pki issue --profile ocsp-signing`, { cause: err });
+      throw inputError(COMMAND_MESSAGES, 'pki.refuse.responderFile', { flag, file, reason: (err as NodeJS.ErrnoException).code ?? (err as Error).message }, { cause: err });
     }
   };
   let keyPassphrase: string | undefined;
   if (opts.keyPassphraseEnv !== undefined) {
     keyPassphrase = ctx.io.env[opts.keyPassphraseEnv];
-    if (!keyPassphrase) throw new InputError(`--key-passphrase-env: got no ${opts.keyPassphraseEnv} in the environment, want it set to the responder key's passphrase`);
+    if (!keyPassphrase) throw inputError(COMMAND_MESSAGES, 'pki.refuse.responderPassphrase', { name: opts.keyPassphraseEnv });
   }
   const { ca, responder, running } = await startOcspService(pki, {
     caId: opts.ca,
