@@ -1,6 +1,7 @@
 import type { Fabric } from '../fabric/index.js';
 import { demoPassphrase } from './passphrase.js';
 import { PROFILES } from './profiles.js';
+import type { Queryable } from '../lib/sql/index.js';
 import type { PkiStore } from './store.js';
 
 /**
@@ -33,16 +34,59 @@ const STAFF_PROFILES = Object.values(PROFILES)
   .filter((p) => p.staff)
   .map((p) => p.name);
 
+/**
+ * The one definition of a valid staff certificate, as SQL over `pki_certificates` (alias `c`):
+ * a staff profile, active (not revoked), within its validity at the instant bound as `$<at>`,
+ * with a staff number, issued by a CA that is not revoked (active, retiring or retired). Its
+ * parameters are the staff profiles, numbered from `$<first>`; the caller binds the instant.
+ */
+function validStaffCertificate(first: number, at: string): { sql: string; params: string[] } {
+  const profiles = STAFF_PROFILES.map((_, i) => `$${first + i}`).join(', ');
+  return {
+    sql: `c.status = 'active' AND c.staff_number IS NOT NULL AND c.profile IN (${profiles})
+          AND c.not_before <= ${at} AND c.not_after > ${at} AND c.${ISSUER_ACTIVE}`,
+    params: [...STAFF_PROFILES],
+  };
+}
+
+/**
+ * Staff certificate holders per site: the distinct staff numbers holding at least one valid staff
+ * certificate (see `validStaffCertificate`), whatever any roster says.
+ */
 export async function staffCertificateHolders(pki: PkiStore, now = new Date()): Promise<Map<string, number>> {
-  const n = STAFF_PROFILES.length;
-  const rows = await pki.db.query<{ site: string; n: number }>(
-    `SELECT site, COUNT(DISTINCT staff_number) AS n FROM pki_certificates
-     WHERE status = 'active' AND profile IN (${STAFF_PROFILES.map((_, i) => `$${i + 1}`).join(',')}) AND not_before <= $${n + 1} AND not_after > $${n + 1} AND staff_number IS NOT NULL
-       AND ${ISSUER_ACTIVE}
-     GROUP BY site`,
-    [...STAFF_PROFILES, now.toISOString()],
+  const valid = validStaffCertificate(2, '$1');
+  const rows = await pki.db.query<{ site: string; n: number }>(`SELECT c.site AS site, COUNT(DISTINCT c.staff_number) AS n FROM pki_certificates c WHERE ${valid.sql} GROUP BY c.site`, [now.toISOString(), ...valid.params]);
+  return new Map(rows.map((r) => [r.site, Number(r.n)]));
+}
+
+/**
+ * Where the people of a roster are: a table with a site and a staff-number column, and the
+ * condition (on that table, alias `m`) of the rows that count as people (those active on it).
+ * Given by the feature that keeps the rosters; the certificate side stays here.
+ */
+export interface RosterJoin {
+  readonly table: string;
+  readonly site: string;
+  readonly staffNumber: string;
+  readonly where: string;
+}
+
+/**
+ * Per site with people on the roster: how many, and how many of them hold a valid staff
+ * certificate with their staff number at that site (the same definition as
+ * `staffCertificateHolders`). One probe per person into `pki_certificates_staff`.
+ */
+export async function rosterCertificateHolders(q: Queryable, roster: RosterJoin, now = new Date()): Promise<Map<string, { people: number; holders: number }>> {
+  const valid = validStaffCertificate(2, '$1');
+  const rows = await q.query<{ site: string; people: number; holders: number }>(
+    `SELECT m.${roster.site} AS site, COUNT(*) AS people,
+            SUM(CASE WHEN EXISTS (
+              SELECT 1 FROM pki_certificates c WHERE c.site = m.${roster.site} AND c.staff_number = m.${roster.staffNumber} AND ${valid.sql}
+            ) THEN 1 ELSE 0 END) AS holders
+     FROM ${roster.table} m WHERE ${roster.where} GROUP BY m.${roster.site}`,
+    [now.toISOString(), ...valid.params],
   );
-  return new Map(rows.map((r) => [r.site, r.n]));
+  return new Map(rows.map((r) => [r.site, { people: Number(r.people), holders: Number(r.holders) }]));
 }
 
 export interface Mlps3Applications {
