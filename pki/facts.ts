@@ -51,7 +51,8 @@ function validStaffCertificate(first: number, at: string): { sql: string; params
 
 /**
  * Staff certificate holders per site: the distinct staff numbers holding at least one valid staff
- * certificate (see `validStaffCertificate`), whatever any roster says.
+ * certificate (see `validStaffCertificate`), whatever any roster says. Read from the covering
+ * index `pki_certificates_staff_valid` alone (a scan of it in site and staff-number order).
  */
 export async function staffCertificateHolders(pki: PkiStore, now = new Date()): Promise<Map<string, number>> {
   const valid = validStaffCertificate(2, '$1');
@@ -74,7 +75,7 @@ export interface RosterJoin {
 /**
  * Per site with people on the roster: how many, and how many of them hold a valid staff
  * certificate with their staff number at that site (the same definition as
- * `staffCertificateHolders`). One probe per person into `pki_certificates_staff`.
+ * `staffCertificateHolders`). One probe per person into the covering index `pki_certificates_staff_valid`.
  */
 export async function rosterCertificateHolders(q: Queryable, roster: RosterJoin, now = new Date()): Promise<Map<string, { people: number; holders: number }>> {
   const valid = validStaffCertificate(2, '$1');
