@@ -2,7 +2,7 @@ import type { Fabric } from '../fabric/index.js';
 import { demoPassphrase } from './passphrase.js';
 import { PROFILES } from './profiles.js';
 import type { Queryable } from '../lib/sql/index.js';
-import type { PkiStore } from './store.js';
+import type { CertificateRecord, PkiStore } from './store.js';
 
 /**
  * What the PKI contributes to the plan's indicators, computed from the certificate store.
@@ -137,4 +137,19 @@ export async function pkiProvenance(pki: PkiStore): Promise<{ kind: 'demo' | 'pr
   return (await demoPassphrase(pki)) !== undefined
     ? { kind: 'demo', detail: `demo hierarchy: the CA passphrase is stored beside the keys (in ${pki.where})` }
     : { kind: 'production', detail: 'production hierarchy: no passphrase is stored in the state store' };
+}
+
+/** A certificate as the compliance checks and reports read it: everything but its DER. */
+export type CertificateSummary = Pick<CertificateRecord, 'serial' | 'profile' | 'subject' | 'site' | 'caId' | 'notBefore' | 'notAfter' | 'status'>;
+
+/**
+ * Every certificate of the store without its DER, in issuance order. At a million certificates
+ * the DER is most of the bytes: reading the records whole (`listCertificates`) held gigabytes and
+ * kept the report in garbage collection for minutes; these rows are what the checks read.
+ */
+export async function certificateSummaries(pki: PkiStore): Promise<CertificateSummary[]> {
+  const rows = await pki.db.query<{ serial: string; profile: string; subject: string; site: string; ca_id: string; not_before: string; not_after: string; status: 'active' | 'revoked' }>(
+    'SELECT serial, profile, subject, site, ca_id, not_before, not_after, status FROM pki_certificates ORDER BY issued_at, id',
+  );
+  return rows.map((r) => ({ serial: r.serial, profile: r.profile, subject: r.subject, site: r.site, caId: r.ca_id, notBefore: new Date(r.not_before), notAfter: new Date(r.not_after), status: r.status }));
 }
