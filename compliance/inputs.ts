@@ -1,5 +1,5 @@
 import type { Said } from './message.js';
-import type { Fabric, Indicator, Site } from '../fabric/index.js';
+import type { Fabric, Indicator, Site, StaffBreakdown } from '../fabric/index.js';
 import type { Finding, Inspects, Provenance } from './model.js';
 
 /**
@@ -13,6 +13,8 @@ export interface ComplianceInputs {
   readonly now: Date;
   /** The plan's indicators, `computeKpis(fabric, liveFacts)`. */
   readonly indicators: readonly Indicator[];
+  /** The staff indicator per province, `staffByProvince(fabric, liveFacts)`; absent while the indicator needs state. */
+  readonly staffByProvince?: StaffBreakdown;
   readonly stacks?: StacksEvidence;
   readonly pki?: PkiEvidence;
   readonly audit?: AuditEvidence;

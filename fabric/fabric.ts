@@ -74,6 +74,12 @@ export class Fabric {
     return site.parent === undefined ? undefined : this.byId.get(site.parent);
   }
 
+  /** The province a site rolls up to (a prefecture's parent, a province itself); the ministry is its own. */
+  provinceOf(site: Site): Site {
+    if (site.tier !== 'prefecture') return site;
+    return this.parentOf(site) ?? site;
+  }
+
   children(site: Site): readonly Site[] {
     return this.childrenOf.get(site.id) ?? [];
   }

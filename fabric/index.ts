@@ -5,7 +5,7 @@ export { loadFabric, readInventoryFile, parseInventoryText, validateInventory, i
 export { formatProblem, formatPath, type Problem } from './problems.js';
 export { allocate, type IpamResult, type Ledger, type SiteAllocation } from './ipam.js';
 export { IPAM_LOCK, IPAM_MIGRATIONS, loadLedger } from './ipam-ledger.js';
-export { computeKpis, needsCode, NEEDS, PLAN_INDICATORS, formatActual, formatTarget, type Indicator, type IndicatorUnit, type LiveFacts, type IndicatorStatus, type PlanRow } from './kpi.js';
+export { computeKpis, staffByProvince, needsCode, NEEDS, PLAN_INDICATORS, formatActual, formatTarget, type StaffBreakdown, type StaffProvinceShare, type StaffSiteShare, type StaffSource, type Indicator, type IndicatorUnit, type LiveFacts, type IndicatorStatus, type PlanRow } from './kpi.js';
 export { objectivesFor, DEFAULT_OBJECTIVES, type RecoveryObjectives } from './objectives.js';
 export { domainsFor, isCentralized, MUNICIPALITIES } from './placement.js';
 export { SAMPLE_DATA_NOTE, XPCC_ID } from './national.js';

@@ -249,33 +249,114 @@ export function computeKpis(fabric: Fabric, live: LiveFacts = {}): Indicator[] {
   return out;
 }
 
+/** Where a site's staff figures come from: its HR roster, or the inventory's staff figure (sample figures in the built-in inventory). */
+export type StaffSource = 'roster' | 'inventory' | 'inventory-sample';
+
+/** The staff indicator at one site. */
+export interface StaffSiteShare {
+  readonly site: string;
+  readonly name: string;
+  readonly staff: number;
+  readonly holders: number;
+  /** Percent with one decimal; 0 for a site without staff. */
+  readonly actual: number;
+  readonly source: StaffSource;
+}
+
+/** The staff indicator of one province: its provincial site and its prefectures (the ministry is a row of its own). */
+export interface StaffProvinceShare {
+  /** The province's site id (the ministry's for the ministry). */
+  readonly province: string;
+  readonly name: string;
+  readonly tier: 'ministry' | 'province';
+  readonly staff: number;
+  readonly holders: number;
+  /** Percent with one decimal; 0 for a province without staff. */
+  readonly actual: number;
+  readonly status: 'met' | 'not-met';
+  /** How many of its sites, staff and holders came from rosters, and from the inventory's figures. */
+  readonly fromRoster: { readonly sites: number; readonly staff: number; readonly holders: number };
+  readonly fromInventory: { readonly sites: number; readonly staff: number; readonly holders: number; readonly sample: boolean };
+  readonly sites: readonly StaffSiteShare[];
+}
+
+/** The staff indicator per province, with the same target and the same per-site figures as the national one. */
+export interface StaffBreakdown {
+  readonly indicator: string;
+  readonly target: Indicator['target'];
+  readonly provinces: readonly StaffProvinceShare[];
+}
+
 /**
- * Staff holding a certificate over staff. A site with a roster counts the people on it and those of
- * them with a valid certificate; any other site counts its certificate holders capped at the
- * inventory's staff figure (sample figures in the built-in inventory). The source says how many
- * sites each way.
+ * Each site's staff and holders. A site with a roster counts the people on it and those of them
+ * with a valid certificate; any other site counts its certificate holders capped at the
+ * inventory's staff figure (sample figures in the built-in inventory).
  */
-function staffIndicator(fabric: Fabric, certs: ReadonlyMap<string, number>, rosters?: LiveFacts['staffRosters']): Indicator {
-  let staff = 0;
-  let holders = 0;
-  let fromRoster = 0;
-  for (const s of fabric.sites) {
+function staffSites(fabric: Fabric, certs: ReadonlyMap<string, number>, rosters?: LiveFacts['staffRosters']): StaffSiteShare[] {
+  return fabric.sites.map((s) => {
     const roster = rosters?.get(s.id);
-    if (roster) {
-      fromRoster += 1;
-      staff += roster.people;
-      holders += roster.holders;
-    } else {
-      staff += s.staff.total;
-      holders += Math.min(s.staff.total, certs.get(s.id) ?? 0);
-    }
-  }
-  const fromInventory = fabric.sites.length - fromRoster;
+    const staff = roster ? roster.people : s.staff.total;
+    const holders = roster ? roster.holders : Math.min(s.staff.total, certs.get(s.id) ?? 0);
+    return { site: s.id, name: s.name, staff, holders, actual: percent(holders, staff), source: roster ? 'roster' : fabric.sampleData ? 'inventory-sample' : 'inventory' };
+  });
+}
+
+function percent(numerator: number, denominator: number): number {
+  return denominator === 0 ? 0 : round1((numerator / denominator) * 100);
+}
+
+/** Staff holding a certificate over staff, summed over every site. The source says how many sites each way. */
+function staffIndicator(fabric: Fabric, certs: ReadonlyMap<string, number>, rosters?: LiveFacts['staffRosters']): Indicator {
+  const sites = staffSites(fabric, certs, rosters);
+  const staff = sites.reduce((n, s) => n + s.staff, 0);
+  const holders = sites.reduce((n, s) => n + s.holders, 0);
+  const fromRoster = sites.filter((s) => s.source === 'roster').length;
+  const fromInventory = sites.length - fromRoster;
   const source =
     fromRoster === 0
       ? 'pki'
       : `pki; staff: rosters for ${fromRoster} site(s)${fromInventory ? `, inventory ${fabric.sampleData ? 'sample ' : ''}figures for ${fromInventory}` : ''}`;
   return ratio(SPECS.staffCerts, holders, staff, source);
+}
+
+/**
+ * The staff indicator per province (a province's own site and its prefectures; the ministry on a
+ * row of its own), in inventory order, from the same per-site figures as the national indicator,
+ * so the provinces add up to it. Undefined while the national indicator cannot be computed
+ * (no staff certificates, or a demo hierarchy): it then says what it needs.
+ */
+export function staffByProvince(fabric: Fabric, live: LiveFacts = {}): StaffBreakdown | undefined {
+  if (live.pkiProvenance === 'demo' || !live.staffCertificates) return undefined;
+  const spec: Spec = SPECS.staffCerts;
+  const byProvince = new Map<string, StaffSiteShare[]>();
+  const sites = staffSites(fabric, live.staffCertificates, live.staffRosters);
+  fabric.sites.forEach((s, i) => {
+    const province = fabric.provinceOf(s).id;
+    const list = byProvince.get(province);
+    if (list) list.push(sites[i]!);
+    else byProvince.set(province, [sites[i]!]);
+  });
+  const provinces = [...byProvince].map(([id, shares]): StaffProvinceShare => {
+    const site = fabric.site(id);
+    const sum = (xs: readonly StaffSiteShare[], k: 'staff' | 'holders') => xs.reduce((n, x) => n + x[k], 0);
+    const roster = shares.filter((x) => x.source === 'roster');
+    const inventory = shares.filter((x) => x.source !== 'roster');
+    const staff = sum(shares, 'staff');
+    const holders = sum(shares, 'holders');
+    return {
+      province: id,
+      name: site.name,
+      tier: site.tier === 'ministry' ? 'ministry' : 'province',
+      staff,
+      holders,
+      actual: percent(holders, staff),
+      status: staff > 0 && meets(spec, (holders / staff) * 100) ? 'met' : 'not-met',
+      fromRoster: { sites: roster.length, staff: sum(roster, 'staff'), holders: sum(roster, 'holders') },
+      fromInventory: { sites: inventory.length, staff: sum(inventory, 'staff'), holders: sum(inventory, 'holders'), sample: fabric.sampleData },
+      sites: shares,
+    };
+  });
+  return { indicator: spec.id, target: { op: spec.op, value: spec.value }, provinces };
 }
 
 function meanIndicator(spec: Spec, value: number, provinces: number): Indicator {

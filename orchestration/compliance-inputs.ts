@@ -5,7 +5,7 @@ import { gatherInputs, noPki, noStateStore, type AuditEvidence, type DrillEviden
 import { loadLedger, MINISTRY_ID, type Fabric, type SiteAllocation } from '../fabric/index.js';
 import { auditAppendOnly, readAudit, verifyAudit } from '../lib/audit.js';
 import type { Database } from '../lib/sql/index.js';
-import { pkiProvenance, toPem } from '../pki/index.js';
+import { certificateSummaries, pkiProvenance, toPem } from '../pki/index.js';
 import { openPki } from '../pki/operations.js';
 import { administratorsWithoutPassword, approvalPolicy, operatorSeparation } from '../operators/index.js';
 import { renderSite } from '../stacks/index.js';
@@ -58,7 +58,7 @@ async function pkiEvidence(ctx: OpsContext): Promise<PkiEvidence | undefined> {
   const pki = await openPki(ctx);
   const cas = await pki.listCas();
   if (cas.length === 0) return undefined;
-  const certificates = await pki.listCertificates();
+  const certificates = await certificateSummaries(pki);
   const origin = await pkiProvenance(pki);
   const evidence: PkiEvidence = {
     provenance: origin.kind === 'demo' ? 'demo' : 'observed',
@@ -70,7 +70,8 @@ async function pkiEvidence(ctx: OpsContext): Promise<PkiEvidence | undefined> {
   const now = Date.now();
   for (const issuing of cas.filter((a) => a.algorithm === 'sm2' && a.parentId && a.status === 'active')) {
     const root = cas.find((a) => a.id === issuing.parentId);
-    const leaf = certificates.find((c) => c.caId === issuing.id && c.status === 'active' && c.notAfter.getTime() > now);
+    const found = certificates.find((c) => c.caId === issuing.id && c.status === 'active' && c.notAfter.getTime() > now);
+    const leaf = found && (await pki.findCertificate(found.serial));
     if (root && leaf) return { ...evidence, sm2Chain: { rootPem: toPem(root.der), intermediatesPem: toPem(issuing.der), leafPem: toPem(leaf.der) } };
   }
   return evidence;

@@ -1,6 +1,6 @@
 /** Operations that span features; see README.md. */
 export { LocalOpsContext, type OpsContext } from './context.js';
-export { gatherLiveFacts, computeLiveKpis, type LiveFactsProvider } from './live-facts.js';
+export { gatherLiveFacts, computeLiveKpis, computeLiveKpiReport, type LiveFactsProvider } from './live-facts.js';
 export { gatherCompliance } from './compliance-inputs.js';
 export { renderPostureReport, runCompliance, writePosturePage, writePostureReport } from './compliance.js';
 export { registerFeatureMetrics, exporterRegistry, type MetricsRegistration } from './metrics.js';

@@ -1,4 +1,4 @@
-import { computeKpis, type Indicator, type LiveFacts } from '../fabric/index.js';
+import { computeKpis, staffByProvince, type Indicator, type LiveFacts, type StaffBreakdown } from '../fabric/index.js';
 import { drillLiveFacts } from '../dr-runbooks/operations/index.js';
 import { pkiLiveFacts } from '../pki/operations.js';
 import { staffLiveFacts } from '../staff/index.js';
@@ -23,4 +23,11 @@ export async function gatherLiveFacts(ctx: OpsContext): Promise<LiveFacts> {
 /** The plan's indicators from the inventory and every feature's live facts. */
 export async function computeLiveKpis(ctx: OpsContext): Promise<Indicator[]> {
   return computeKpis(ctx.fabric(), await gatherLiveFacts(ctx));
+}
+
+/** The plan's indicators and the staff indicator per province, from one reading of the live facts. */
+export async function computeLiveKpiReport(ctx: OpsContext): Promise<{ indicators: Indicator[]; staffByProvince: StaffBreakdown | undefined }> {
+  const fabric = ctx.fabric();
+  const live = await gatherLiveFacts(ctx);
+  return { indicators: computeKpis(fabric, live), staffByProvince: staffByProvince(fabric, live) };
 }

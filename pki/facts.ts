@@ -1,7 +1,8 @@
 import type { Fabric } from '../fabric/index.js';
 import { demoPassphrase } from './passphrase.js';
 import { PROFILES } from './profiles.js';
-import type { PkiStore } from './store.js';
+import type { Queryable } from '../lib/sql/index.js';
+import type { CertificateRecord, PkiStore } from './store.js';
 
 /**
  * What the PKI contributes to the plan's indicators, computed from the certificate store.
@@ -33,16 +34,60 @@ const STAFF_PROFILES = Object.values(PROFILES)
   .filter((p) => p.staff)
   .map((p) => p.name);
 
+/**
+ * The one definition of a valid staff certificate, as SQL over `pki_certificates` (alias `c`):
+ * a staff profile, active (not revoked), within its validity at the instant bound as `$<at>`,
+ * with a staff number, issued by a CA that is not revoked (active, retiring or retired). Its
+ * parameters are the staff profiles, numbered from `$<first>`; the caller binds the instant.
+ */
+function validStaffCertificate(first: number, at: string): { sql: string; params: string[] } {
+  const profiles = STAFF_PROFILES.map((_, i) => `$${first + i}`).join(', ');
+  return {
+    sql: `c.status = 'active' AND c.staff_number IS NOT NULL AND c.profile IN (${profiles})
+          AND c.not_before <= ${at} AND c.not_after > ${at} AND c.${ISSUER_ACTIVE}`,
+    params: [...STAFF_PROFILES],
+  };
+}
+
+/**
+ * Staff certificate holders per site: the distinct staff numbers holding at least one valid staff
+ * certificate (see `validStaffCertificate`), whatever any roster says. Read from the covering
+ * index `pki_certificates_staff_valid` alone (a scan of it in site and staff-number order).
+ */
 export async function staffCertificateHolders(pki: PkiStore, now = new Date()): Promise<Map<string, number>> {
-  const n = STAFF_PROFILES.length;
-  const rows = await pki.db.query<{ site: string; n: number }>(
-    `SELECT site, COUNT(DISTINCT staff_number) AS n FROM pki_certificates
-     WHERE status = 'active' AND profile IN (${STAFF_PROFILES.map((_, i) => `$${i + 1}`).join(',')}) AND not_before <= $${n + 1} AND not_after > $${n + 1} AND staff_number IS NOT NULL
-       AND ${ISSUER_ACTIVE}
-     GROUP BY site`,
-    [...STAFF_PROFILES, now.toISOString()],
+  const valid = validStaffCertificate(2, '$1');
+  const rows = await pki.db.query<{ site: string; n: number }>(`SELECT c.site AS site, COUNT(DISTINCT c.staff_number) AS n FROM pki_certificates c WHERE ${valid.sql} GROUP BY c.site`, [now.toISOString(), ...valid.params]);
+  return new Map(rows.map((r) => [r.site, Number(r.n)]));
+}
+
+/**
+ * Where the people of a roster are: a table with a site and a staff-number column, and the
+ * condition (on that table, alias `m`) of the rows that count as people (those active on it).
+ * Given by the feature that keeps the rosters; the certificate side stays here.
+ */
+export interface RosterJoin {
+  readonly table: string;
+  readonly site: string;
+  readonly staffNumber: string;
+  readonly where: string;
+}
+
+/**
+ * Per site with people on the roster: how many, and how many of them hold a valid staff
+ * certificate with their staff number at that site (the same definition as
+ * `staffCertificateHolders`). One probe per person into the covering index `pki_certificates_staff_valid`.
+ */
+export async function rosterCertificateHolders(q: Queryable, roster: RosterJoin, now = new Date()): Promise<Map<string, { people: number; holders: number }>> {
+  const valid = validStaffCertificate(2, '$1');
+  const rows = await q.query<{ site: string; people: number; holders: number }>(
+    `SELECT m.${roster.site} AS site, COUNT(*) AS people,
+            SUM(CASE WHEN EXISTS (
+              SELECT 1 FROM pki_certificates c WHERE c.site = m.${roster.site} AND c.staff_number = m.${roster.staffNumber} AND ${valid.sql}
+            ) THEN 1 ELSE 0 END) AS holders
+     FROM ${roster.table} m WHERE ${roster.where} GROUP BY m.${roster.site}`,
+    [now.toISOString(), ...valid.params],
   );
-  return new Map(rows.map((r) => [r.site, r.n]));
+  return new Map(rows.map((r) => [r.site, { people: Number(r.people), holders: Number(r.holders) }]));
 }
 
 export interface Mlps3Applications {
@@ -92,4 +137,19 @@ export async function pkiProvenance(pki: PkiStore): Promise<{ kind: 'demo' | 'pr
   return (await demoPassphrase(pki)) !== undefined
     ? { kind: 'demo', detail: `demo hierarchy: the CA passphrase is stored beside the keys (in ${pki.where})` }
     : { kind: 'production', detail: 'production hierarchy: no passphrase is stored in the state store' };
+}
+
+/** A certificate as the compliance checks and reports read it: everything but its DER. */
+export type CertificateSummary = Pick<CertificateRecord, 'serial' | 'profile' | 'subject' | 'site' | 'caId' | 'notBefore' | 'notAfter' | 'status'>;
+
+/**
+ * Every certificate of the store without its DER, in issuance order. At a million certificates
+ * the DER is most of the bytes: reading the records whole (`listCertificates`) held gigabytes and
+ * kept the report in garbage collection for minutes; these rows are what the checks read.
+ */
+export async function certificateSummaries(pki: PkiStore): Promise<CertificateSummary[]> {
+  const rows = await pki.db.query<{ serial: string; profile: string; subject: string; site: string; ca_id: string; not_before: string; not_after: string; status: 'active' | 'revoked' }>(
+    'SELECT serial, profile, subject, site, ca_id, not_before, not_after, status FROM pki_certificates ORDER BY issued_at, id',
+  );
+  return rows.map((r) => ({ serial: r.serial, profile: r.profile, subject: r.subject, site: r.site, caId: r.ca_id, notBefore: new Date(r.not_before), notAfter: new Date(r.not_after), status: r.status }));
 }

@@ -76,7 +76,7 @@ export { Issuer, validIdentityCode, type IssueRequest, type Issued, type IssuerO
 export { parseCsr, verifyCsrSignature, type ParsedCsr } from './csr.js';
 export { buildPkcs12, checkPkcs12Password, MIN_PKCS12_PASSWORD_LENGTH, type P12Input } from './p12.js';
 export { fileDelivery, type Delivery, type FileDeliveryOptions, type StagedDelivery } from './deliver.js';
-export { staffCertificateHolders, mlps3Applications, pkiProvenance, type Mlps3Applications } from './facts.js';
+export { staffCertificateHolders, rosterCertificateHolders, certificateSummaries, mlps3Applications, pkiProvenance, type CertificateSummary, type Mlps3Applications, type RosterJoin } from './facts.js';
 export { registerPkiMetrics } from './metrics.js';
 export {
   replicaTlsMaterial,

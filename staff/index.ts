@@ -34,5 +34,5 @@ export {
 } from './operations.js';
 export { bundleFile, enrollOne, handoutFile, handoutPassword, recoverStaged, staffCsr, STAFF_ENROLL_PROFILE } from './enroll.js';
 export { CMP_SECRETS_FILE, CMP_SECRETS_HEADER, cmpSecretsFile, opensslSubject, recoverCmpStaged } from './enroll-cmp.js';
-export { staffLiveFacts } from './facts.js';
+export { ACTIVE_ON_ROSTER, staffLiveFacts } from './facts.js';
 export { registerStaffMetrics, STAFF_RENEWAL_DAYS } from './metrics.js';

@@ -145,6 +145,18 @@ export function csvRecords(text: string): { line: number; fields: string[] }[] {
     field = '';
   };
   while (i < text.length) {
+    if (!quoted && field === '' && fields.length === 0) {
+      // At a record's start: a line without quotes (nearly every line of an HR export) is split in one step.
+      let end = i;
+      while (end < text.length && text.charCodeAt(end) !== 0x0a && text.charCodeAt(end) !== 0x0d) end += 1;
+      const lineText = text.slice(i, end);
+      if (!lineText.includes('"')) {
+        fields = lineText.split(',');
+        field = fields.pop()!;
+        i = end;
+        if (i >= text.length) break;
+      }
+    }
     const c = text[i]!;
     if (quoted) {
       if (c === '"' && text[i + 1] === '"') {

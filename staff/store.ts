@@ -89,6 +89,15 @@ interface MemberRow {
 const COLUMNS = ['site', 'staff_number', 'name', 'identity_hash', 'identity_masked', 'insurance_hash', 'insurance_masked', 'department', 'email', 'status', 'previous_number'] as const;
 const BATCH = 1_000;
 
+function upsertSqlOf(rows: number): string {
+  const values = Array.from({ length: rows }, (_, r) => `(${COLUMNS.map((_, c) => `$${r * COLUMNS.length + c + 1}`).join(', ')})`);
+  return `INSERT INTO staff_members (${COLUMNS.join(', ')}) VALUES ${values.join(', ')}
+             ON CONFLICT (site, staff_number) DO UPDATE SET ${COLUMNS.slice(2).map((c) => `${c} = excluded.${c}`).join(', ')}`;
+}
+/** The upsert of a full batch, built once: every batch but the last sends this same statement. */
+const UPSERT_BATCH = upsertSqlOf(BATCH);
+const upsertSql = (rows: number) => (rows === BATCH ? UPSERT_BATCH : upsertSqlOf(rows));
+
 function entryOf(r: MemberRow): RosterEntry {
   return {
     site: r.site,
@@ -178,16 +187,22 @@ export class StaffStore {
         }
         for (let i = 0; i < changes.upsert.length; i += BATCH) {
           const chunk = changes.upsert.slice(i, i + BATCH);
-          const params: unknown[] = [];
-          const values = chunk.map((e) => {
-            const row = [e.site, e.staffNumber, e.name, e.identityHash, e.identityMasked, e.insuranceHash, e.insuranceMasked, e.department, e.email, e.status, e.previousNumber];
-            return `(${row.map((v) => (params.push(v), `$${params.length}`)).join(', ')})`;
-          });
-          await tx.run(
-            `INSERT INTO staff_members (${COLUMNS.join(', ')}) VALUES ${values.join(', ')}
-             ON CONFLICT (site, staff_number) DO UPDATE SET ${COLUMNS.slice(2).map((c) => `${c} = excluded.${c}`).join(', ')}`,
-            params,
-          );
+          const params = new Array<unknown>(chunk.length * COLUMNS.length);
+          let k = 0;
+          for (const e of chunk) {
+            params[k++] = e.site;
+            params[k++] = e.staffNumber;
+            params[k++] = e.name;
+            params[k++] = e.identityHash;
+            params[k++] = e.identityMasked;
+            params[k++] = e.insuranceHash;
+            params[k++] = e.insuranceMasked;
+            params[k++] = e.department;
+            params[k++] = e.email;
+            params[k++] = e.status;
+            params[k++] = e.previousNumber;
+          }
+          await tx.run(upsertSql(chunk.length), params);
           done += chunk.length;
           opts.written?.(done);
         }

@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
 import { json } from '../../lib/output.js';
-import { computeLiveKpis } from '../../orchestration/index.js';
+import { computeLiveKpiReport } from '../../orchestration/index.js';
 import type { Context } from '../context.js';
-import { renderKpiTable } from '../print/kpi-table.js';
+import { renderKpiTable, renderStaffByProvince } from '../print/kpi-table.js';
 import type { Runner } from '../runner.js';
 
 export function register(program: Command, run: Runner): void {
@@ -24,11 +24,13 @@ export function register(program: Command, run: Runner): void {
 
 async function kpi(ctx: Context, opts: { json?: boolean }): Promise<void> {
   const fabric = ctx.fabric();
-  const indicators = await computeLiveKpis(ctx);
+  const { indicators, staffByProvince } = await computeLiveKpiReport(ctx);
   if (opts.json) {
-    ctx.out(json({ inventory: fabric.inventory.metadata.name, sampleData: fabric.sampleData, indicators }));
+    // staffByProvince: null while the staff indicator needs state (its `needs` says what)
+    ctx.out(json({ inventory: fabric.inventory.metadata.name, sampleData: fabric.sampleData, indicators, staffByProvince: staffByProvince ?? null }));
     return;
   }
   if (fabric.sampleData) ctx.out(`${ctx.t('kpi.sample')}\n\n`);
   ctx.out(renderKpiTable(indicators, ctx.lang));
+  if (staffByProvince) ctx.out(`\n${renderStaffByProvince(staffByProvince, ctx.lang)}`);
 }

@@ -77,6 +77,12 @@ export function renderPostureHtml(data: PostureData, chartJs: string, opts: Post
   const provinceRows = d.byProvince
     .map((p) => `<tr data-province="${esc(p.province)}"><td class="mono">${esc(p.province)}</td><td>${esc(p.name)}</td><td class="num">${num(p.counts.pass)}</td><td class="num">${num(p.counts.fail)}</td><td class="num">${num(p.counts['not-run'])}</td><td class="note">${esc(p.failing.slice(0, 4).join(', '))}${p.failing.length > 4 ? ` … +${p.failing.length - 4}` : ''}</td></tr>`)
     .join('\n');
+  const staff = d.staffByProvince;
+  const staffSource = (p: PostureData['staffByProvince']['provinces'][number]) =>
+    [...(p.rosterSites ? [t('staffByProvince.fromRoster', { sites: num(p.rosterSites) })] : []), ...(p.inventorySites ? [t(p.sample ? 'staffByProvince.fromSample' : 'staffByProvince.fromInventory', { sites: num(p.inventorySites) })] : [])].join(t('staffByProvince.separator'));
+  const staffRows = staff.provinces
+    .map((p) => `<tr data-staff-province="${esc(p.province)}"><td class="mono">${esc(p.province)}</td><td>${esc(p.name)}</td><td class="num">${num(p.staff)}</td><td class="num">${num(p.holders)}</td><td class="num">${pct(p.actual)}</td><td>${badge(p.status)}</td><td class="note">${esc(staffSource(p))}</td></tr>`)
+    .join('\n');
   const certs = d.certificates;
   const drills = d.drills;
   const wanIndicators = d.indicators.filter((i) => d.wan.indicators.includes(i.id));
@@ -168,6 +174,18 @@ ${d.inventory.sampleData ? `<p class="sample">${t('sample')}</p>` : ''}
   <tbody>
 ${indicatorRows}
   </tbody></table>
+</section>
+
+<section id="staff-by-province">
+  <h2>${esc(t('staffByProvince.heading', { target: staff.target }))}</h2>
+  ${
+    staff.available
+      ? `<table><thead><tr><th>${esc(t('staffByProvince.province'))}</th><th>${esc(t('staffByProvince.name'))}</th><th>${esc(t('staffByProvince.staff'))}</th><th>${esc(t('staffByProvince.holders'))}</th><th>${esc(t('indicators.actual'))}</th><th>${esc(t('indicators.status'))}</th><th>${esc(t('staffByProvince.source'))}</th></tr></thead>
+  <tbody>
+${staffRows}
+  </tbody></table>`
+      : unavailable(t('staffByProvince.none'))
+  }
 </section>
 
 <section id="compliance">

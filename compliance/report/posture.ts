@@ -41,6 +41,26 @@ export interface PostureData {
     readonly provenance: readonly Provenance[];
     readonly counts: Readonly<Record<Status, number>>;
   }[];
+  /**
+   * The staff indicator per province (`jinbao kpi`'s staffByProvince): staff, holders, percentage,
+   * and how many sites counted from rosters and from the inventory's figures; unavailable while the
+   * indicator needs state.
+   */
+  readonly staffByProvince: {
+    readonly available: boolean;
+    readonly target: string;
+    readonly provinces: readonly {
+      readonly province: string;
+      readonly name: string;
+      readonly staff: number;
+      readonly holders: number;
+      readonly actual: number;
+      readonly status: 'met' | 'not-met';
+      readonly rosterSites: number;
+      readonly inventorySites: number;
+      readonly sample: boolean;
+    }[];
+  };
   /** Site-scoped findings per province (a province with its prefectures), by status. */
   readonly byProvince: readonly { readonly province: string; readonly name: string; readonly counts: Readonly<Record<Status, number>>; readonly failing: readonly string[] }[];
   readonly certificates: { readonly available: boolean; readonly reason?: string; readonly reasonMessage?: Said; readonly byProfile: readonly { readonly profile: string; readonly active: number; readonly revoked: number; readonly other: number }[]; readonly expiryDays: readonly number[]; readonly authorities: readonly { readonly id: string; readonly algorithm: string; readonly parent: string | null; readonly notAfter: string; readonly status: string }[] };
@@ -123,6 +143,23 @@ export function buildPosture(inputs: ComplianceInputs, report: ComplianceReport)
         counts,
       };
     }),
+    staffByProvince: inputs.staffByProvince
+      ? {
+          available: true,
+          target: formatTarget({ target: inputs.staffByProvince.target, unit: '%' }),
+          provinces: inputs.staffByProvince.provinces.map((p) => ({
+            province: p.province,
+            name: p.name,
+            staff: p.staff,
+            holders: p.holders,
+            actual: p.actual,
+            status: p.status,
+            rosterSites: p.fromRoster.sites,
+            inventorySites: p.fromInventory.sites,
+            sample: p.fromInventory.sample,
+          })),
+        }
+      : { available: false, target: formatTarget({ target: { op: '>', value: 70 }, unit: '%' }), provinces: [] },
     byProvince: [...provinces.values()].sort((a, b) => a.province.localeCompare(b.province)),
     certificates: pki
       ? {

@@ -53,6 +53,30 @@ describe('posture report data', () => {
     expect(JSON.parse(block)).toEqual(JSON.parse(JSON.stringify(data)));
   });
 
+  it('GIVEN staff certificates WHEN the page is rendered THEN it shows the staff indicator per province, adding up to the national one, with the source of the figures, in English and in Chinese', async () => {
+    const inputs = compliantInputs();
+    const report = await runCatalogue(inputs, { tools: fakeTools([]) });
+    const { html, data } = await renderPosture(inputs, report, { chartJs: '' });
+    const national = inputs.indicators.find((i) => i.id === 'staff-certificates')!;
+    const staff = data.staffByProvince;
+    expect(staff.available).toBe(true);
+    expect(staff.target).toBe('> 70%');
+    expect(staff.provinces.map((p) => p.province)).toEqual(data.byProvince.map((p) => p.province));
+    expect(staff.provinces.reduce((n, p) => n + p.staff, 0)).toBe(national.denominator);
+    expect(staff.provinces.reduce((n, p) => n + p.holders, 0)).toBe(national.numerator);
+    const gd = staff.provinces.find((p) => p.province === '440000')!;
+    expect(html).toContain('<h2>Business staff using digital certificates, by province (target &gt; 70%)</h2>');
+    expect(html).toMatch(new RegExp(`<tr data-staff-province="440000"><td class="mono">440000</td><td>[^<]+</td><td class="num">${gd.staff.toLocaleString('en')}</td><td class="num">${gd.holders.toLocaleString('en')}</td><td class="num">${gd.actual.toFixed(1)}%</td><td><span class="badge ${gd.status}">[^<]+</span></td><td class="note">inventory ${data.inventory.sampleData ? 'sample ' : ''}figures: ${gd.inventorySites} site\\(s\\)</td></tr>`));
+    const zh = await renderPosture(inputs, report, { lang: 'zh-CN', chartJs: '', embedFont: false });
+    expect(zh.html).toContain('<h2>业务人员数字证书使用率，按省（目标 &gt; 70%）</h2>');
+    expect(zh.html).toContain(`资源清单${data.inventory.sampleData ? '样例' : ''}数字：${gd.inventorySites} 个站点`);
+
+    const needing = { ...inputs, staffByProvince: undefined };
+    const without = await renderPosture(needing, await runCatalogue(needing, { tools: fakeTools([]) }), { chartJs: '' });
+    expect(without.data.staffByProvince).toMatchObject({ available: false, provinces: [] });
+    expect(without.html).toContain('<p class="unavailable">Not available: the staff indicator needs state (see its row in the indicators)</p>');
+  });
+
   it('sections whose state is missing say why instead of drawing empty charts', async () => {
     const inputs = { ...compliantInputs(), pki: undefined, drills: undefined, missing: { pki: 'needs pki: run jinbao pki init', drills: 'needs dr-runbooks' } };
     const { html } = await renderPosture(inputs, await runCatalogue(inputs, { tools: fakeTools([]) }), { chartJs: '' });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { computeKpis, formatActual, formatTarget, type Indicator } from '../kpi.js';
+import { computeKpis, formatActual, formatTarget, staffByProvince, type Indicator } from '../kpi.js';
 import { builtInInventory, validateInventory } from '../load.js';
 import { smallInventory } from './builders.js';
 
@@ -67,6 +67,42 @@ describe('the plan\'s indicators', () => {
     // ministry + 2 provinces; 110000 has no DR pairing so its drill does not count
     expect(byId(kpis, 'dr-centers')).toMatchObject({ numerator: 2, denominator: 3, actual: 66.7, status: 'met' });
     expect(byId(kpis, 'mlps3-certificates')).toMatchObject({ actual: 100, status: 'met' });
+  });
+
+  it('GIVEN staff certificates and a roster THEN the staff indicator per province adds its own site and its prefectures, says where each figure came from, and sums to the national one', () => {
+    const fabric = fabricOf();
+    const live = {
+      staffCertificates: new Map([['000000', 100], ['110000', 70], ['440000', 90], ['440100', 500]]),
+      staffRosters: new Map([['440300', { people: 50, holders: 40 }]]),
+      pkiProvenance: 'production' as const,
+    };
+    const b = staffByProvince(fabric, live)!;
+    const sample = fabric.sampleData;
+    expect(b.indicator).toBe('staff-certificates');
+    expect(b.target).toEqual({ op: '>', value: 70 });
+    expect(b.provinces.map((p) => [p.province, p.tier, p.staff, p.holders, p.actual, p.status])).toEqual([
+      ['000000', 'ministry', 100, 100, 100, 'met'],
+      // exactly 70% is not more than 70%
+      ['110000', 'province', 100, 70, 70, 'not-met'],
+      // 440000 (100, 90) + 440100 (100, capped at 100) + 440300 from its roster (50, 40)
+      ['440000', 'province', 250, 230, 92, 'met'],
+    ]);
+    const gd = b.provinces[2]!;
+    expect(gd.fromRoster).toEqual({ sites: 1, staff: 50, holders: 40 });
+    expect(gd.fromInventory).toEqual({ sites: 2, staff: 200, holders: 190, sample });
+    expect(gd.sites.map((s) => [s.site, s.staff, s.holders, s.actual, s.source])).toEqual([
+      ['440000', 100, 90, 90, sample ? 'inventory-sample' : 'inventory'],
+      ['440100', 100, 100, 100, sample ? 'inventory-sample' : 'inventory'],
+      ['440300', 50, 40, 80, 'roster'],
+    ]);
+    const national = byId(computeKpis(fabric, live), 'staff-certificates');
+    expect(b.provinces.reduce((n, p) => n + p.staff, 0)).toBe(national.denominator);
+    expect(b.provinces.reduce((n, p) => n + p.holders, 0)).toBe(national.numerator);
+  });
+
+  it('GIVEN no staff certificates, or a demo hierarchy, THEN there is no per-province figure (the indicator says what it needs)', () => {
+    expect(staffByProvince(fabricOf(), {})).toBeUndefined();
+    expect(staffByProvince(fabricOf(), { staffCertificates: new Map([['440000', 90]]), pkiProvenance: 'demo' })).toBeUndefined();
   });
 
   it('lists every indicator of the plan\'s table', () => {

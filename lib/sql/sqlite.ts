@@ -11,15 +11,33 @@ import { MIGRATION_MARK, unfinishedMigrationError, SQL_STORE_FORMAT, type Databa
  * (a number used twice is bound twice). Quoted literals and identifiers are left alone.
  */
 export function toSqlite(sql: string, params: Params = []): { sql: string; params: unknown[] } {
-  const out: unknown[] = [];
+  return bind(placeholders(sql), params);
+}
+
+/** A statement's text for SQLite and, for each `?` in order, the 0-based index of its `$n` parameter. */
+interface Placeholders {
+  readonly sql: string;
+  readonly order: readonly number[];
+}
+
+function placeholders(sql: string): Placeholders {
+  const order: number[] = [];
   const text = sql.replace(/'(?:[^']|'')*'|"(?:[^"]|"")*"|\$(\d+)/g, (m, n: string | undefined) => {
     if (n === undefined) return m;
-    const i = Number(n) - 1;
-    if (i < 0 || i >= params.length) throw new Error(`placeholder $${n} has no parameter (${params.length} given)`);
-    out.push(bindable(params[i]));
+    order.push(Number(n) - 1);
     return '?';
   });
-  return { sql: text, params: out };
+  return { sql: text, order };
+}
+
+function bind(p: Placeholders, params: Params): { sql: string; params: unknown[] } {
+  const out = new Array<unknown>(p.order.length);
+  for (let k = 0; k < p.order.length; k++) {
+    const i = p.order[k]!;
+    if (i < 0 || i >= params.length) throw new Error(`placeholder $${i + 1} has no parameter (${params.length} given)`);
+    out[k] = bindable(params[i]);
+  }
+  return { sql: p.sql, params: out };
 }
 
 /** SQLite stores booleans as 0/1 and dates as ISO text, as the PostgreSQL columns jinbao uses read back. */
@@ -110,6 +128,22 @@ export class SqliteDatabase implements Database {
     return next;
   }
 
+  /**
+   * Each text's placeholders, read once: a bulk insert sends the same statement of thousands of
+   * parameters again and again, and reading its text each time cost more than running it.
+   */
+  private readonly converted = new Map<string, Placeholders>();
+
+  private convert(sql: string, params: Params = []): { sql: string; params: unknown[] } {
+    let p = this.converted.get(sql);
+    if (!p) {
+      p = placeholders(sql);
+      if (this.converted.size >= 500) this.converted.clear();
+      this.converted.set(sql, p);
+    }
+    return bind(p, params);
+  }
+
   private prepare(sql: string): BetterSqlite3.Statement {
     let st = this.statements.get(sql);
     if (!st) {
@@ -123,11 +157,11 @@ export class SqliteDatabase implements Database {
   private readonly direct: Transaction = {
     dialect: 'sqlite',
     query: async <R extends object>(sql: string, params?: Params) => {
-      const q = toSqlite(sql, params);
+      const q = this.convert(sql, params);
       return this.prepare(q.sql).all(...q.params) as R[];
     },
     run: async (sql: string, params?: Params) => {
-      const q = toSqlite(sql, params);
+      const q = this.convert(sql, params);
       return this.prepare(q.sql).run(...q.params).changes;
     },
     exec: async (sql: string) => {

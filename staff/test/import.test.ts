@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../bin/testkit.js';
 import { openDatabase } from '../../lib/sql/index.js';
 import { inventoryFile } from '../../pki/test/helpers.js';
-import { decodeRoster, importRoster, maskIdentifier, parseRoster, StaffStore } from '../index.js';
+import { csvRecords, decodeRoster, importRoster, maskIdentifier, parseRoster, StaffStore } from '../index.js';
 import { idOf, rosterCsv, writeRoster, type Person } from './fixtures.js';
 import { validateInventory } from '../../fabric/index.js';
 import { smallInventory } from '../../testkit/index.js';
@@ -24,6 +24,24 @@ const people: Person[] = [
   { no: 'GD-0002', name: '李四' },
   { no: 'GD-0003', name: '王五', email: 'wangwu@hrss.gd.gov.cn' },
 ];
+
+describe('CSV records of a roster', () => {
+  it('GIVEN plain lines, quoted fields (commas, doubled quotes, newlines), CRLF, lone CR and blank lines THEN each record has its fields and the line it starts on', () => {
+    const text = 'a,b,c\r\n\n"x, y","say ""hi""",z\r"multi\nline",2,\n""x,y\np,"q"\n,\nlast,no newline';
+    expect(csvRecords(text)).toEqual([
+      { line: 1, fields: ['a', 'b', 'c'] },
+      { line: 3, fields: ['x, y', 'say "hi"', 'z'] },
+      { line: 4, fields: ['multi\nline', '2', ''] },
+      { line: 6, fields: ['x', 'y'] },
+      { line: 7, fields: ['p', 'q'] },
+      { line: 8, fields: ['', ''] },
+      { line: 9, fields: ['last', 'no newline'] },
+    ]);
+    expect(csvRecords('')).toEqual([]);
+    expect(csvRecords('\n\n')).toEqual([]);
+    expect(csvRecords('one')).toEqual([{ line: 1, fields: ['one'] }]);
+  });
+});
 
 describe('jinbao staff template', () => {
   it('prints the documented header, with the site column for a whole-nation file', async () => {

@@ -155,6 +155,37 @@ describe('jinbao staff enroll, then sync, on site 440300', () => {
     expect(staff.provenance).toBe('declared');
   });
 
+  it('GIVEN the same state THEN jinbao kpi breaks the staff indicator down by province, each with its sites and the source of each figure, adding up to the national one', async () => {
+    const r = await cli(['kpi', '--json']);
+    const out = JSON.parse(r.stdout) as {
+      indicators: { id: string; numerator: number; denominator: number }[];
+      staffByProvince: { indicator: string; target: { op: string; value: number }; provinces: { province: string; tier: string; staff: number; holders: number; actual: number; status: string; fromRoster: { sites: number; staff: number; holders: number }; fromInventory: { sites: number; staff: number; sample: boolean }; sites: { site: string; staff: number; holders: number; source: string }[] }[] };
+    };
+    const national = out.indicators.find((i) => i.id === 'staff-certificates')!;
+    const b = out.staffByProvince;
+    expect(b).toMatchObject({ indicator: 'staff-certificates', target: { op: '>', value: 70 } });
+    expect(b.provinces.reduce((n, p) => n + p.staff, 0)).toBe(national.denominator);
+    expect(b.provinces.reduce((n, p) => n + p.holders, 0)).toBe(national.numerator);
+    const sites = (JSON.parse(readFileSync(join(dir, 'inventory.json'), 'utf8')) as { sites: { id: string; tier: string; parent?: string; staff: { total: number } }[] }).sites;
+    const gd = b.provinces.find((p) => p.province === '440000')!;
+    const gdSites = sites.filter((s) => s.id === '440000' || s.parent === '440000');
+    expect(gd.sites.map((s) => s.site).sort()).toEqual(gdSites.map((s) => s.id).sort());
+    expect(gd.sites.find((s) => s.site === '440300')).toEqual({ site: '440300', name: expect.any(String), staff: 12, holders: 12, actual: 100, source: 'roster' });
+    expect(gd.fromRoster).toEqual({ sites: 1, staff: 12, holders: 12 });
+    expect(gd.fromInventory).toMatchObject({ sites: gdSites.length - 1, staff: gdSites.filter((s) => s.id !== '440300').reduce((n, s) => n + s.staff.total, 0), sample: false });
+    expect(gd.actual).toBe(Math.round((gd.holders / gd.staff) * 1000) / 10);
+    expect(gd.status).toBe(gd.holders / gd.staff > 0.7 ? 'met' : 'not-met');
+    expect(b.provinces.find((p) => p.tier === 'ministry')?.province).toBe('000000');
+    expect(b.provinces.every((p) => p.sites.every((s) => s.source === (s.site === '440300' ? 'roster' : 'inventory')))).toBe(true);
+
+    const text = await cli(['kpi']);
+    expect(text.stdout).toContain('Staff using digital certificates, by province (target > 70%):');
+    expect(text.stdout).toMatch(new RegExp(`\\n440000 +.+? +${gd.staff} +${gd.holders} +${gd.actual.toFixed(1)}% +${gd.status} +rosters: 1 site\\(s\\); inventory figures: ${gdSites.length - 1} site\\(s\\)\\n`));
+    const zh = await runCli([...g, '--lang', 'zh-CN', 'kpi'], env);
+    expect(zh.stdout).toContain('业务人员数字证书使用率，按省（目标 > 70%）：');
+    expect(zh.stdout).toContain('花名册：1 个站点；资源清单数字：');
+  });
+
   it('exports, per site, the staff certificates due for renewal whose holders are still on the roster', async () => {
     const db = await openDatabase(join(dir, 'state'));
     try {
