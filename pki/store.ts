@@ -344,6 +344,14 @@ export const PKI_MIGRATIONS: readonly SqlMigration[] = [
       CREATE INDEX pki_certificates_staff_valid ON pki_certificates (site, staff_number, profile, not_after, not_before, ca_id) WHERE status = 'active' AND staff_number IS NOT NULL;
     `,
   },
+  {
+    description:
+      "Covering index of a CA's revoked certificates in serial order (ca_id, length(serial), serial, and a CRL entry's columns): the complete CRL reads its pages as range seeks instead of sorting every revoked row of the CA for each page (a million revocations: 50 seeks, not 50 sorts)",
+    up: `
+      CREATE INDEX pki_certificates_crl_complete ON pki_certificates (ca_id, length(serial), serial, revocation_seq, revoked_at, revocation_reason, not_after)
+        WHERE revocation_seq IS NOT NULL;
+    `,
+  },
 ];
 
 /** The pki_settings row with the most certificates one CRL partition is issued into (`jinbao pki crl --partition-size`). */
@@ -884,53 +892,58 @@ export class PkiStore {
               args,
             )
           ).map(entry);
-    const partitionArg = opts.partition === undefined ? '' : arg(opts.partition);
-    const fixed = args.length;
     let next = 0;
-    const PAGE = 20_000;
-    if (opts.partition !== undefined) {
-      // A partition walks its own index (ca_id, crl_partition, length(serial), serial, then the
-      // columns a CRL entry needs, so the table itself is never read) one serial length at a time:
-      // each page is a range seek (serial > the last one), no sort, so a 100,000-entry partition
-      // costs the same whatever else the CA has revoked.
-      const lengths = await this.db.query<{ len: number }>(
-        'SELECT DISTINCT length(serial) AS len FROM pki_certificates WHERE ca_id = $1 AND crl_partition = $2 AND revocation_seq IS NOT NULL ORDER BY len',
-        [caId, opts.partition],
-      );
-      for (const { len } of lengths) {
-        let last: string | undefined;
-        for (;;) {
-          const page = await this.db.query<Row>(
-            `SELECT serial, revoked_at, revocation_reason, revocation_seq FROM pki_certificates
-             WHERE ca_id = $1 AND crl_partition = ${partitionArg} AND revocation_seq IS NOT NULL AND length(serial) = $${fixed + 2}
-               ${last === undefined ? '' : `AND serial > $${fixed + 3}`} AND revocation_seq > $2 ${unexpired}
-             ORDER BY serial LIMIT $${fixed + 1}`,
-            last === undefined ? [...args, PAGE, Number(len)] : [...args, PAGE, Number(len), last],
-          );
-          for (const r of page) yield entry(r);
-          if (page.length < PAGE) break;
-          last = page[page.length - 1]!.serial;
-        }
-      }
-      return;
-    }
-    // Keyset pages on (length(serial), serial): the same order as the index walk, memory flat for a million entries.
-    let after: { len: number; serial: string } | undefined;
-    for (;;) {
-      const page = await this.db.query<Row & { len: number }>(
-        `SELECT serial, revoked_at, revocation_reason, revocation_seq, length(serial) AS len FROM pki_certificates
-         WHERE ca_id = $1 AND revocation_seq IS NOT NULL AND revocation_seq > $2 ${unexpired}
-           ${after ? `AND (length(serial) > $${fixed + 2} OR (length(serial) = $${fixed + 2} AND serial > $${fixed + 3}))` : ''}
-         ORDER BY length(serial), serial LIMIT $${fixed + 1}`,
-        after ? [...args, PAGE, after.len, after.serial] : [...args, PAGE],
-      );
-      for (const r of page) {
+    /** The certificate entries in order, with the revoked CAs merged in where their serials fall. */
+    const merged = function* (rows: readonly Row[]): Generator<RevokedEntry> {
+      for (const r of rows) {
         while (next < cas.length && serialBefore(cas[next]!.serial, r.serial)) yield cas[next++]!;
         yield entry(r);
       }
-      if (page.length < PAGE) break;
-      const last = page[page.length - 1]!;
-      after = { len: last.len, serial: last.serial };
+    };
+    if (afterSeq > 0 && opts.partition === undefined) {
+      // A delta lists what was revoked since its base: a range of the (ca_id, revocation_seq) index,
+      // small by design, put in serial order here.
+      const rows = await this.db.query<Row>(
+        `SELECT serial, revoked_at, revocation_reason, revocation_seq FROM pki_certificates
+         WHERE ca_id = $1 AND revocation_seq IS NOT NULL AND revocation_seq > $2 ${unexpired}`,
+        args,
+      );
+      rows.sort((a, b) => (serialBefore(a.serial, b.serial) ? -1 : a.serial === b.serial ? 0 : 1));
+      yield* merged(rows);
+      while (next < cas.length) yield cas[next++]!;
+      return;
+    }
+    // A complete CRL walks its covering index (ca_id, length(serial), serial, then the columns a CRL
+    // entry needs); a partition its own (ca_id, crl_partition, length(serial), serial, …). Either
+    // way the table itself is never read, one serial length at a time, and each page of 20,000 is a
+    // range seek (serial > the last one) without a sort: a page costs the same whatever else the
+    // CA has revoked, so a million entries take 50 seeks, not 50 sorts of a million rows.
+    const partitionClause = opts.partition === undefined ? '' : `AND crl_partition = ${arg(opts.partition)}`;
+    const fixed = args.length;
+    const PAGE = 20_000;
+    // The serial lengths present (a handful), each found by one seek: the next length after the last.
+    const nextLength = async (after: number): Promise<number | undefined> => {
+      const [row] = await this.db.query<{ len: number | null }>(
+        `SELECT MIN(length(serial)) AS len FROM pki_certificates
+         WHERE ca_id = $1 ${partitionClause} AND revocation_seq IS NOT NULL AND length(serial) > $${fixed + 1} AND revocation_seq > $2 ${unexpired}`,
+        [...args, after],
+      );
+      return row?.len === null || row?.len === undefined ? undefined : Number(row.len);
+    };
+    for (let len = await nextLength(0); len !== undefined; len = await nextLength(len)) {
+      let last: string | undefined;
+      for (;;) {
+        const page = await this.db.query<Row>(
+          `SELECT serial, revoked_at, revocation_reason, revocation_seq FROM pki_certificates
+           WHERE ca_id = $1 ${partitionClause} AND revocation_seq IS NOT NULL AND length(serial) = $${fixed + 2}
+             ${last === undefined ? '' : `AND serial > $${fixed + 3}`} AND revocation_seq > $2 ${unexpired}
+           ORDER BY serial LIMIT $${fixed + 1}`,
+          last === undefined ? [...args, PAGE, Number(len)] : [...args, PAGE, Number(len), last],
+        );
+        yield* merged(page);
+        if (page.length < PAGE) break;
+        last = page[page.length - 1]!.serial;
+      }
     }
     while (next < cas.length) yield cas[next++]!;
   }
