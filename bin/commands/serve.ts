@@ -196,8 +196,11 @@ async function serve(ctx: Context, o: ServeOptions): Promise<void> {
     const prepared = await prepareServe(ctx, request);
     const primary = runPrimary({ workers, tls: prepared.tls, log });
     const listening = await primary.ready;
-    ctx.out(`jinbao serve listening on ${listening.url} (pid ${process.pid}, ${workers} worker processes); ACME directory ${prepared.directoryUrl}\n`);
-    if (listening.httpUrl) ctx.out(`revocation data over plain HTTP on ${listening.httpUrl}; certificates name ${prepared.revocationUrl}\n`);
+    // One write: a reader waiting for the banner gets both lines together.
+    ctx.out(
+      `jinbao serve listening on ${listening.url} (pid ${process.pid}, ${workers} worker processes); ACME directory ${prepared.directoryUrl}\n` +
+        (listening.httpUrl ? `revocation data over plain HTTP on ${listening.httpUrl}; certificates name ${prepared.revocationUrl}\n` : ''),
+    );
     if (prepared.tlsSerial) ctx.out(`TLS certificate ${prepared.tlsSerial} ${prepared.tlsReused ? 'reused (issued at an earlier start, over a third of its life left)' : 'issued'} by the infrastructure CA; clients trust the root (jinbao pki cas --pem root)\n`);
     if (acmeHosts || acmeHttpPort !== undefined || acmeTlsPort !== undefined) ctx.err('warning: --acme-hosts / --acme-http-port / --acme-tls-port are for labs and tests, not for production validation\n');
     await stop;
@@ -214,8 +217,10 @@ async function serve(ctx: Context, o: ServeOptions): Promise<void> {
     void appendAuditEntry(ctx, { action: 'serve.seal', outcome: 'ok', subject: 'service', actor: `local:${ctx.io.env.USER ?? process.getuid?.() ?? '?'} (SIGUSR2)`, details: {} }).then(() => sealAgain?.('SIGUSR2'));
   if (o.sealed) process.on('SIGUSR2', onUsr2);
   for (;;) {
-    ctx.out(`jinbao serve listening on ${running.service.url} (pid ${process.pid}); ACME directory ${running.directoryUrl}\n`);
-    if (running.service.httpUrl) ctx.out(`revocation data over plain HTTP on ${running.service.httpUrl}; certificates name ${running.revocationUrl}\n`);
+    ctx.out(
+      `jinbao serve listening on ${running.service.url} (pid ${process.pid}); ACME directory ${running.directoryUrl}\n` +
+        (running.service.httpUrl ? `revocation data over plain HTTP on ${running.service.httpUrl}; certificates name ${running.revocationUrl}\n` : ''),
+    );
     if (thresholdAt !== undefined) ctx.out(`unsealed: serving ${Date.now() - thresholdAt} ms after the last share arrived\n`);
     if (running.tlsSerial) ctx.out(`TLS certificate ${running.tlsSerial} ${running.tlsReused ? 'reused (issued at an earlier start, over a third of its life left)' : 'issued'} by the infrastructure CA; clients trust the root (jinbao pki cas --pem root)\n`);
     if (acmeHosts || acmeHttpPort !== undefined || acmeTlsPort !== undefined) ctx.err('warning: --acme-hosts / --acme-http-port / --acme-tls-port are for labs and tests, not for production validation\n');

@@ -67,6 +67,8 @@ describe('jinbao serve --workers 2', () => {
     serve.stdout!.on('data', (b: Buffer) => (stdout += b.toString()));
     serve.stderr!.on('data', (b: Buffer) => (stderr += b.toString()));
     await waitUntil(() => stdout.includes('listening on') || serve.exitCode !== null, 'jinbao serve to listen', { timeoutMs: 90_000 });
+    // The worker that runs the ACME expiry sweep says so on stderr once it has started.
+    await waitUntil(() => stderr.includes('"this worker runs the ACME expiry sweep"') || serve.exitCode !== null, 'a worker to take the ACME expiry sweep', { timeoutMs: 30_000 });
   }, 120_000);
 
   afterAll(async () => {
