@@ -7,10 +7,20 @@
  *    each CA's own key too, RFC 6960 §2.6, so "same signer" is the CA key on both sides);
  *  - jinbao: `jinbao serve --workers N` (default: the cores), POST to /ocsp/infrastructure on its
  *    plain-HTTP listener; and the same spread over two CAs (infrastructure and ministry-staff).
- * Each measured for cached answers (a request without nonce: OpenSSL signs each one anyway, the
- * service serves its cached answer) and for nonce requests (a fresh 16-byte nonce per request:
- * both sign every answer), with and without keep-alive (`connection: close` on every request).
- * Requests/s and p99 latency; samples interleaved; ratio = service / OpenSSL (medians).
+ * Each measured for cached answers (a request without nonce, written by `openssl ocsp -no_nonce`:
+ * OpenSSL signs each one anyway, the service serves its cached answer) and for nonce requests (a
+ * fresh 16-byte nonce per request: both sign every answer), with and without keep-alive
+ * (`connection: close` on every request). Requests/s and latency; samples interleaved; ratio =
+ * service / OpenSSL (medians).
+ *
+ * Latency: with keep-alive, autocannon's p99. With a connection per request autocannon's latency
+ * figures are not usable (against a trivial server it reported a p50 of 641 ms at 3,000 req/s: it
+ * counts its own connection set-up queue), so those rows give the mean time a request is in
+ * flight by Little's law: connections / (requests/s).
+ *
+ * OpenSSL's responder is started afresh for every sample and killed after it: OpenSSL 3.0's
+ * `-multi` children spin at 100% CPU on `read() = 0` once a client closes an idle keep-alive
+ * connection, stop answering, and take the cores the next sample needs.
  *
  * OpenSSL's responder binds every interface, so everything (both servers and the client) runs in
  * a private network namespace made here (`ip netns add`, loopback only) and removed afterwards:
@@ -112,6 +122,25 @@ async function stopNamespace(ns: string): Promise<void> {
   }
 }
 
+/**
+ * Kill OpenSSL's responder and the children it forked, and wait until it is gone. `-multi` makes
+ * the responder the leader of its own process group (setpgid; which is also why it must not be
+ * started detached: a session leader cannot do that, and it exits silently), so the group is
+ * exactly the responder and its children (`ip netns exec` execs the command in place).
+ */
+async function stopGroup(child: ChildProcess): Promise<void> {
+  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
+  const gone = new Promise<void>((r) => child.once('exit', () => r()));
+  for (const target of [-child.pid, child.pid]) {
+    try {
+      process.kill(target, 'SIGKILL');
+    } catch {
+      // no such group yet, or already gone
+    }
+  }
+  await Promise.race([gone, new Promise((r) => setTimeout(r, 5000))]);
+}
+
 async function waitFor(what: string, test: () => boolean, ms: number): Promise<void> {
   const until = Date.now() + ms;
   while (!test()) {
@@ -158,12 +187,16 @@ function probe(ns: string, o: { url: string; issuer: string; cert: string; root:
   if (!text.includes('Response verify OK') || !/: good/.test(text)) throw new Error(`${o.url} answered wrongly:\n${text}`);
 }
 
-/** A request written by openssl, and where its 16-byte nonce value sits (the last bytes). */
-function request(dir: string, name: string, issuer: string, cert: string): { template: string; nonceAt: number } {
-  const file = join(dir, `${name}.req`);
-  execFileSync('openssl', ['ocsp', '-issuer', issuer, '-cert', cert, '-reqout', file]);
+/**
+ * A request written by openssl: with its default nonce (16 bytes, the last bytes of the request,
+ * replaced per request by the client) or with `-no_nonce` (identical bytes every time, as browsers
+ * and RFC 5019 clients send, so a responder may answer from its cache).
+ */
+function request(dir: string, name: string, issuer: string, cert: string, nonce: boolean): { template: string; nonceAt: number } {
+  const file = join(dir, `${name}${nonce ? '' : '-no-nonce'}.req`);
+  execFileSync('openssl', ['ocsp', '-issuer', issuer, '-cert', cert, '-reqout', file, ...(nonce ? [] : ['-no_nonce'])]);
   const der = readFileSync(file);
-  return { template: file, nonceAt: der.length - 16 };
+  return { template: file, nonceAt: nonce ? der.length - 16 : -1 };
 }
 
 /** OpenSSL's CA database line for a valid certificate. */
@@ -238,41 +271,50 @@ async function main(): Promise<void> {
       await ctx.close();
     }
     const env = { JINBAO_PKI_PASSPHRASE: PASS };
-    const ossl = startChild(ns, 'openssl', ['ocsp', '-index', f['index.txt']!, '-port', String(opensslPort), '-CA', f['infra.pem']!, '-rsigner', f['infra.pem']!, '-rkey', f['infra.key']!, '-passin', 'env:JINBAO_PKI_PASSPHRASE', '-multi', '2', '-nmin', '60', '-ignore_err', '-timeout', '1'], env, children, join(dir, 'openssl.log'));
     const serve = startChild(ns, process.execPath, [jinbao, '--state', state, '--inventory', inventory, 'serve', '--workers', String(workers), '--listen', `127.0.0.1:${servePort}`, '--http-listen', `127.0.0.1:${httpPort}`], env, children, join(dir, 'serve.log'));
     await waitFor('jinbao serve listening', () => serve.out().includes('listening on') || serve.child.exitCode !== null, 120_000);
     if (serve.child.exitCode !== null) throw new Error(`jinbao serve exited: ${serve.out()}`);
-    if (ossl.child.exitCode !== null) throw new Error(`openssl ocsp exited: ${ossl.out()}`);
 
-    const infraReq = request(dir, 'infra', f['infra.pem']!, f['server.pem']!);
-    const staffReq = request(dir, 'staff', f['staff-ca.pem']!, f['staff.pem']!);
     const jinbaoBase = `http://127.0.0.1:${httpPort}`;
     const opensslBase = `http://127.0.0.1:${opensslPort}`;
-    // OpenSSL's responder prints nothing when it listens with -multi: ask until it answers.
-    await waitFor('openssl ocsp answering', () => {
-      try {
-        probe(ns, { url: opensslBase, issuer: f['infra.pem']!, cert: f['server.pem']!, root: f['root.pem']!, nonce: false });
-        return true;
-      } catch {
-        if (ossl.child.exitCode !== null) throw new Error(`openssl ocsp exited: ${ossl.out()}`);
-        return false;
-      }
-    }, 30_000);
+    const opensslArgs = ['ocsp', '-index', f['index.txt']!, '-port', String(opensslPort), '-CA', f['infra.pem']!, '-rsigner', f['infra.pem']!, '-rkey', f['infra.key']!, '-passin', 'env:JINBAO_PKI_PASSPHRASE', '-multi', '2', '-nmin', '60', '-ignore_err', '-timeout', '1'];
+    /** A fresh OpenSSL responder, answering (it prints nothing when it listens with -multi: ask until it answers). */
+    const startOpenssl = async () => {
+      const ossl = startChild(ns, 'openssl', opensslArgs, env, children, join(dir, 'openssl.log'));
+      await waitFor('openssl ocsp answering', () => {
+        try {
+          probe(ns, { url: opensslBase, issuer: f['infra.pem']!, cert: f['server.pem']!, root: f['root.pem']!, nonce: false });
+          return true;
+        } catch {
+          if (ossl.child.exitCode !== null) throw new Error(`openssl ocsp exited: ${ossl.out()}`);
+          return false;
+        }
+      }, 30_000);
+      return ossl;
+    };
+    const req = {
+      infra: { cached: request(dir, 'infra', f['infra.pem']!, f['server.pem']!, false), nonce: request(dir, 'infra', f['infra.pem']!, f['server.pem']!, true) },
+      staff: { cached: request(dir, 'staff', f['staff-ca.pem']!, f['staff.pem']!, false), nonce: request(dir, 'staff', f['staff-ca.pem']!, f['staff.pem']!, true) },
+    };
+    const first = await startOpenssl();
     for (const nonce of [false, true]) {
       probe(ns, { url: opensslBase, issuer: f['infra.pem']!, cert: f['server.pem']!, root: f['root.pem']!, nonce });
       probe(ns, { url: `${jinbaoBase}/ocsp/infrastructure`, issuer: f['infra.pem']!, cert: f['server.pem']!, root: f['root.pem']!, nonce });
       probe(ns, { url: `${jinbaoBase}/ocsp/ministry-staff`, issuer: f['staff-ca.pem']!, cert: f['staff.pem']!, root: f['root.pem']!, nonce });
     }
+    await stopGroup(first.child);
     log(`answers verified by openssl ocsp (both responders, with and without nonce); jinbao serve --workers ${workers}, openssl ocsp -multi 2; ${CONNECTIONS} connections, ${SECONDS} s per sample`);
 
-    const one = [{ path: '/ocsp/infrastructure', ...infraReq }];
-    const two = [{ path: '/ocsp/infrastructure', ...infraReq }, { path: '/ocsp/ministry-staff', ...staffReq }];
     const kinds = [
       { name: 'cached (no nonce)', nonce: false },
       { name: 'nonce (signed per request)', nonce: true },
     ] as const;
     const configs: { key: string; base: string; targets: LoadSpec['targets']; nonce: boolean; keepAlive: boolean }[] = [];
     for (const k of kinds) {
+      const infraReq = k.nonce ? req.infra.nonce : req.infra.cached;
+      const staffReq = k.nonce ? req.staff.nonce : req.staff.cached;
+      const one = [{ path: '/ocsp/infrastructure', ...infraReq }];
+      const two = [{ path: '/ocsp/infrastructure', ...infraReq }, { path: '/ocsp/ministry-staff', ...staffReq }];
       for (const keepAlive of [true, false]) {
         const tag = `${k.name}, ${keepAlive ? 'keep-alive' : 'no keep-alive'}`;
         configs.push({ key: `openssl | ${tag}`, base: opensslBase, targets: [{ path: '/', ...infraReq }], nonce: k.nonce, keepAlive });
@@ -281,19 +323,32 @@ async function main(): Promise<void> {
       }
     }
     const runLoad = startClient(ns, children);
-    // Warm-up, not measured: the JIT of every worker, OpenSSL's processes, the answer caches.
-    for (const c of configs.filter((x) => x.keepAlive)) await runLoad({ base: c.base, targets: c.targets, nonce: c.nonce, keepAlive: true, seconds: 1, connections: CONNECTIONS });
+    // Warm-up, not measured: the JIT of every worker, the answer caches (OpenSSL's responder is
+    // started afresh per sample: nothing of it to warm).
+    for (const c of configs.filter((x) => x.keepAlive && x.base !== opensslBase)) await runLoad({ base: c.base, targets: c.targets, nonce: c.nonce, keepAlive: true, seconds: 1, connections: CONNECTIONS });
     const samples = new Map<string, LoadResult[]>(configs.map((c) => [c.key, []]));
     for (let run = 0; run < args.runs; run++) {
-      for (const c of configs) samples.get(c.key)!.push(await runLoad({ base: c.base, targets: c.targets, nonce: c.nonce, keepAlive: c.keepAlive, seconds: SECONDS, connections: CONNECTIONS }));
+      for (const c of configs) {
+        const ossl = c.base === opensslBase ? await startOpenssl() : undefined;
+        try {
+          samples.get(c.key)!.push(await runLoad({ base: c.base, targets: c.targets, nonce: c.nonce, keepAlive: c.keepAlive, seconds: SECONDS, connections: CONNECTIONS }));
+        } finally {
+          if (ossl) await stopGroup(ossl.child);
+        }
+      }
     }
     load.after = loadavg().map((x) => +x.toFixed(2));
     const rows: Record<string, unknown> = {};
     for (const c of configs) {
       const l = samples.get(c.key)!;
       const bad = l.reduce((a, x) => a + x.errors + x.non2xx, 0);
-      log(`${c.key}: ${describe(stats(l.map((x) => x.rps)), 'req/s', 0)}, p99 ${describe(stats(l.map((x) => x.p99)), 'ms', 0)}, ${bad} errors or non-2xx of ${l.reduce((a, x) => a + x.total, 0)}`);
-      rows[c.key] = { rps: stats(l.map((x) => x.rps)), p99Ms: stats(l.map((x) => x.p99)), errorsOrNon2xx: bad };
+      // A connection per request: OpenSSL's responder closes every connection after its answer,
+      // and `connection: close` rows. autocannon's latency is not usable there (see the top).
+      const perRequestConnection = c.base === opensslBase || !c.keepAlive;
+      const latency = perRequestConnection ? stats(l.map((x) => (x.rps > 0 ? (CONNECTIONS / x.rps) * 1000 : NaN))) : stats(l.map((x) => x.p99));
+      const latencyName = perRequestConnection ? 'mean latency (Little\'s law)' : 'p99';
+      log(`${c.key}: ${describe(stats(l.map((x) => x.rps)), 'req/s', 0)}, ${latencyName} ${describe(latency, 'ms', 1)}, ${bad} errors or non-2xx of ${l.reduce((a, x) => a + x.total, 0)}`);
+      rows[c.key] = { rps: stats(l.map((x) => x.rps)), ...(perRequestConnection ? { meanLatencyMs: latency } : { p99Ms: latency }), errorsOrNon2xx: bad };
     }
     const ratios: Record<string, unknown> = {};
     const invalid: string[] = [];
