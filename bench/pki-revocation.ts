@@ -121,14 +121,14 @@ async function pkijsWorker(dir: string): Promise<Record<string, number>> {
 /** Serve OCSP for the bench CA (until the process is killed, when run as a worker process). */
 async function ocspWorker(dir: string, cache: boolean): Promise<{ url: string; close(): Promise<void> }> {
   const { state, pki, signer } = await openCa(dir);
-  const dataVersion = async () => (await state.query<{ data_version: number }>('PRAGMA data_version'))[0]!.data_version;
+  const changeCounter = state.changeMark ? () => state.changeMark!() : undefined;
   const responder = responderFromPem({
     caId: signer.id,
     caCertificateDer: signer.certificateDer,
     certPem: readFileSync(join(dir, 'ocsp.pem'), 'utf8'),
     keyPem: readFileSync(join(dir, 'ocsp.key'), 'utf8'),
   });
-  const running = await serveOcsp(new OcspResponder({ authorities: [ocspAuthority(signer.id, signer.certificateDer, responder)], registry: pki, cache, changeCounter: dataVersion }), { port: 0 });
+  const running = await serveOcsp(new OcspResponder({ authorities: [ocspAuthority(signer.id, signer.certificateDer, responder)], registry: pki, cache, ...(changeCounter ? { changeCounter } : {}) }), { port: 0 });
   return {
     url: running.url,
     close: async () => {

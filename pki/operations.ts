@@ -353,10 +353,10 @@ export async function startOcspService(pki: PkiStore, r: OcspServiceRequest) {
     keyFile: r.responderKeyFile,
     ...(r.keyPassphrase !== undefined ? { keyPassphrase: r.keyPassphrase } : {}),
   });
-  // The responder never revokes, so SQLite's data_version (moves on other connections' commits) can gate
-  // the revocation check; on PostgreSQL the revocation sequence is read per request (one indexed row).
+  // SQLite's change mark (any commit, by any connection) gates the revocation check; on PostgreSQL
+  // the revocation sequence is read per request (one indexed row).
   const db = pki.db;
-  const changeCounter = db.dialect === 'sqlite' ? async () => (await db.query<{ data_version: number }>('PRAGMA data_version'))[0]!.data_version : undefined;
+  const changeCounter = db.changeMark ? () => db.changeMark!() : undefined;
   const responder = new OcspResponder({
     authorities: [ocspAuthority(ca.id, ca.der, signer)],
     registry: pki,

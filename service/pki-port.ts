@@ -361,7 +361,11 @@ export class PkiPort implements AcmeCertificateAuthority, CmpCertificateAuthorit
     // Each CA signs its own answers (RFC 6960 §2.6: the CA itself is an authorized responder); a
     // retiring CA too, for what it issued; a retired one no more (everything it issued has expired).
     for (const ca of await this.pki.listCas()) if (ca.status !== 'retired') authorities.push(ocspAuthority(ca.id, ca.der, await this.signerOf(ca.id)));
-    const make = (a: OcspAuthority[]) => new OcspResponder({ authorities: a, registry: this.pki, validitySeconds: this.opts.ocspValiditySeconds ?? 3600 });
+    // SQLite tells cheaply whether anything committed since the last request (any process, and
+    // this service's own revocations): only then is the revocation sequence read again.
+    const db = this.pki.db;
+    const changeCounter = db.changeMark ? () => db.changeMark!() : undefined;
+    const make = (a: OcspAuthority[]) => new OcspResponder({ authorities: a, registry: this.pki, validitySeconds: this.opts.ocspValiditySeconds ?? 3600, ...(changeCounter ? { changeCounter } : {}) });
     return { all: make(authorities), byCa: new Map(authorities.map((a) => [a.caId, make([a])])) };
   }
 

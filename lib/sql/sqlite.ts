@@ -175,6 +175,11 @@ export class SqliteDatabase implements Database {
     return this.serial(() => this.direct.query<R>(sql, params));
   }
 
+  changeMark(): string {
+    // data_version: other connections' (and processes') commits; stats.commits: this one's own.
+    return `${this.db.pragma('data_version', { simple: true }) as number}:${this.stats.commits}`;
+  }
+
   /** A single statement is a write of its own, so it joins the group commit too. */
   run(sql: string, params?: Params): Promise<number> {
     return this.write((tx) => tx.run(sql, params));

@@ -68,6 +68,13 @@ export interface Database extends Queryable {
   migrate(component: string, migrations: readonly SqlMigration[]): Promise<number[]>;
   /** The schema version each component reached. */
   versions(): Promise<Record<string, number>>;
+  /**
+   * A value that changes whenever anything commits to the store, read without a query: a cache
+   * in front of the store stays valid while it is unchanged. Only where the backend can tell
+   * cheaply (SQLite: `PRAGMA data_version` moves on other connections' commits, and this
+   * connection counts its own); absent on PostgreSQL, where callers read what they cache.
+   */
+  changeMark?(): string;
   close(): Promise<void>;
 }
 

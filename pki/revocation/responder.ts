@@ -26,12 +26,13 @@ export interface OcspResponderProps {
   /** @default () => new Date() */
   readonly clock?: () => Date;
   /**
-   * A cheaper gate in front of the revocation sequence: a number that changes whenever another
-   * connection commits to the store (SQLite's `PRAGMA data_version`). Only valid when nothing
-   * revokes through the responder's own connection, as in `jinbao pki ocsp serve`.
+   * A cheaper gate in front of the revocation sequence: a value that changes whenever anything
+   * commits to the store (`Database.changeMark`: SQLite's `PRAGMA data_version` for other
+   * connections' commits, plus this connection's own commit count). While it is unchanged the
+   * sequence is not read.
    * @default none: the revocation sequence is read on every request
    */
-  readonly changeCounter?: () => number | Promise<number>;
+  readonly changeCounter?: () => number | string | Promise<number | string>;
 }
 
 export interface OcspResponderStats {
@@ -40,6 +41,8 @@ export interface OcspResponderStats {
   malformed: number;
   internalErrors: number;
   cacheResets: number;
+  /** Certificate statuses answered from the status cache (no store lookup). */
+  statusHits: number;
 }
 
 interface Cached {
@@ -56,19 +59,23 @@ interface Cached {
  * Signed answers to nonce-less requests are cached by the request bytes (clients such as browsers
  * and RFC 5019 profiles send identical requests). Before each answer the responder reads the
  * store's revocation sequence: one indexed single-row SELECT (microseconds on SQLite, a round trip
- * on PostgreSQL), which sees commits of any process; with `changeCounter` it does so only when SQLite reports another connection
- * committed. When the sequence moved, the whole cache is dropped, so a revocation is visible to
+ * on PostgreSQL), which sees commits of any process; with `changeCounter` it does so only when
+ * the store reports a commit since the last read. When the sequence moved, the whole cache is dropped, so a revocation is visible to
  * the very next request. A TTL alone would leave a window in which a revoked certificate is reported good;
  * this check closes it at a cost far below one signature. Answers with a nonce are signed fresh
- * every time (the nonce is inside the signed data); "unknown" answers are never cached because a
- * certificate may be issued a moment later.
+ * every time (the nonce is inside the signed data), but the statuses they report come from a
+ * status cache under the same rule (dropped when the sequence moves), so a nonce request costs a
+ * signature and no lookup; "unknown" answers and statuses are never cached because a certificate
+ * may be issued a moment later.
  */
 export class OcspResponder {
-  readonly stats: OcspResponderStats = { requests: 0, cacheHits: 0, malformed: 0, internalErrors: 0, cacheResets: 0 };
+  readonly stats: OcspResponderStats = { requests: 0, cacheHits: 0, malformed: 0, internalErrors: 0, cacheResets: 0, statusHits: 0 };
   private readonly props: OcspResponderProps;
   private readonly cache = new Map<string, Cached>();
+  /** "good" and "revoked" statuses by CA and serial, valid as long as the revocation sequence. */
+  private readonly statuses = new Map<string, CertStatus>();
   private seenSeq = -1;
-  private seenChange: number | undefined;
+  private seenChange: number | string | undefined;
 
   constructor(props: OcspResponderProps) {
     if (props.authorities.length === 0) throw new Error('an OCSP responder needs at least one CA to answer for');
@@ -84,13 +91,15 @@ export class OcspResponder {
       if (useCache) {
         const change = await this.props.changeCounter?.();
         if (change === undefined || change !== this.seenChange) {
-          this.seenChange = change;
           const seqNow = await this.props.registry.revocationSeq();
           if (seqNow !== this.seenSeq) {
-            if (this.cache.size > 0) this.stats.cacheResets++;
+            if (this.cache.size > 0 || this.statuses.size > 0) this.stats.cacheResets++;
             this.cache.clear();
+            this.statuses.clear();
             this.seenSeq = seqNow;
           }
+          // Only now: had the read failed, the next request must read again.
+          this.seenChange = change;
         }
         cacheKey ??= Buffer.from(request).toString('base64');
         const hit = this.cache.get(cacheKey);
@@ -107,7 +116,7 @@ export class OcspResponder {
         // One response has one signer: every CertID must name the same CA we serve.
         if (a === undefined || (authority !== undefined && a !== authority)) return statusOnlyResponse('unauthorized');
         authority = a;
-        answers.push({ certId: id.der, status: await this.status(a, id.serial) });
+        answers.push({ certId: id.der, status: await this.cachedStatus(a, id.serial, useCache) });
       }
       const producedAt = new Date(Math.floor(now.getTime() / 1000) * 1000);
       const nextUpdate = new Date(producedAt.getTime() + (this.props.validitySeconds ?? 3600) * 1000);
@@ -126,6 +135,29 @@ export class OcspResponder {
       this.stats.internalErrors++;
       return statusOnlyResponse('internalError');
     }
+  }
+
+  /**
+   * The status from the status cache when caching is on: a nonce request needs a fresh signature
+   * but not a fresh lookup, since the cache is dropped whenever the revocation sequence moves.
+   * "unknown" is never kept (the certificate may be issued a moment later).
+   */
+  private async cachedStatus(authority: OcspAuthority, serial: string, useCache: boolean): Promise<CertStatus> {
+    if (!useCache) return this.status(authority, serial);
+    const key = `${authority.caId}\u0000${serial}`;
+    const known = this.statuses.get(key);
+    if (known !== undefined) {
+      this.stats.statusHits++;
+      return known;
+    }
+    const seq = this.seenSeq;
+    const status = await this.status(authority, serial);
+    // A revocation seen meanwhile cleared the map: this lookup may predate it, so keep nothing.
+    if (status.kind !== 'unknown' && seq === this.seenSeq) {
+      if (this.statuses.size >= (this.props.maxCacheEntries ?? 50_000)) this.statuses.delete(this.statuses.keys().next().value!);
+      this.statuses.set(key, status);
+    }
+    return status;
   }
 
   private async status(authority: OcspAuthority, serial: string): Promise<CertStatus> {

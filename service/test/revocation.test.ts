@@ -229,6 +229,26 @@ describe('jinbao serve: revocation data over plain HTTP at the URLs certificates
     expect((await plain('GET', `${base}/crl/infrastructure/01.crl`)).status).toBe(404);
   });
 
+  it('GIVEN OCSP answers served from the caches (nonce and nonce-less) WHEN the service itself revokes the certificate THEN the very next answers say revoked, with and without nonce', async () => {
+    const base = f.running.service.httpUrl!;
+    const c = await obtain('cached', ['www.s440100.jinbao.internal']);
+    const ask = (...extra: string[]) => openssl(['ocsp', '-issuer', c.inter, '-cert', c.leaf, '-url', `${base}/ocsp/infrastructure`, '-CAfile', c.root, '-verify_other', c.inter, ...extra]);
+    for (const extra of [[], ['-no_nonce'], [], ['-no_nonce']]) {
+      const r = await ask(...extra);
+      expect(r.out).toContain('Response verify OK');
+      expect(r.out).toMatch(/cached-leaf\.pem: good/);
+    }
+    // Revoked by the service's own connection to the store, which the caches must notice too.
+    const revokeUrl = (await client.dir()).revokeCert!;
+    expect((await client.post(revokeUrl, { certificate: b64url(c.der), reason: 4 })).status).toBe(200);
+    for (const extra of [[], ['-no_nonce']]) {
+      const r = await ask(...extra);
+      expect(r.out).toContain('Response verify OK');
+      expect(r.out).toMatch(/cached-leaf\.pem: revoked/);
+      expect(r.out).toContain('Reason: superseded');
+    }
+  });
+
   it('unknown CAs and methods are refused on the plain-HTTP listener too', async () => {
     const base = f.running.service.httpUrl!;
     expect((await plain('GET', `${base}/crl/nope.crl`)).status).toBe(404);

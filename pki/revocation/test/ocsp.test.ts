@@ -105,6 +105,39 @@ describe.each(stateBackends(() => server))('the OCSP responder, with openssl ocs
     expect(responder.stats.cacheResets).toBe(1);
   });
 
+  it.skipIf(skip || !hasOpenssl)('GIVEN nonce requests answered from the status cache, gated by the store\'s change mark WHEN the same connection revokes the certificate THEN the next nonce answer is revoked', async () => {
+    const leaf = await issue(dir, ca, { cn: 'erin', store: pki });
+    const gated = new OcspResponder({
+      authorities: [ocspAuthority(ca.id, ca.signer.certificateDer, responderSigner(ca, responderCert))],
+      registry: pki,
+      ...(state.changeMark ? { changeCounter: () => state.changeMark!() } : {}),
+    });
+    const served = await serveOcsp(gated, { port: 0 });
+    try {
+      const askGated = (...extra: string[]) => opensslAsync(['ocsp', '-issuer', ca.pemFile, '-cert', leaf.pemFile, '-url', served.url, '-CAfile', ca.pemFile, '-resp_text', ...extra]);
+      for (let i = 0; i < 3; i++) {
+        const r = await askGated();
+        expect(r.out).toContain('Response verify OK');
+        expect(r.out).toContain(': good');
+      }
+      // Every answer signed afresh (each carries its nonce), the status looked up once.
+      expect(gated.stats.cacheHits).toBe(0);
+      expect(gated.stats.statusHits).toBe(2);
+
+      // Revoked through the responder's own connection: SQLite's data_version does not move for
+      // that, the change mark must.
+      await pki.markRevoked(leaf.serial, 'superseded');
+      const after = await askGated();
+      expect(after.out).toContain('Response verify OK');
+      expect(after.out).toContain(': revoked');
+      expect(after.out).toContain('Reason: superseded');
+      expect((await askGated('-no_nonce')).out).toContain(': revoked');
+      expect(gated.stats.cacheResets).toBe(1);
+    } finally {
+      await served.close();
+    }
+  });
+
   it.skipIf(skip || !hasOpenssl)('GIVEN a GET request with the base64 request in the path THEN it is answered like a POST', async () => {
     const leaf = await issue(dir, ca, { cn: 'erin', store: pki });
     const reqFile = join(dir, 'req.der');
