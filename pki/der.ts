@@ -16,7 +16,22 @@ export function tlv(tag: number, content: Uint8Array | readonly Uint8Array[]): B
   const parts = content instanceof Uint8Array ? [content] : content;
   let len = 0;
   for (const p of parts) len += p.length;
-  return Buffer.concat([Buffer.from([tag]), derLength(len), ...parts]);
+  // One allocation: tag, length (short form, or 0x8n and n big-endian bytes), contents.
+  const lengthBytes = len < 0x80 ? 0 : len < 0x100 ? 1 : len < 0x10000 ? 2 : len < 0x1000000 ? 3 : 4;
+  if (len >= 2 ** 32) throw new RangeError(`DER content of ${len} bytes is beyond what jinbao writes`);
+  const out = Buffer.allocUnsafe(2 + lengthBytes + len);
+  out[0] = tag;
+  if (lengthBytes === 0) out[1] = len;
+  else {
+    out[1] = 0x80 | lengthBytes;
+    for (let i = lengthBytes, v = len; i >= 1; i--, v = Math.floor(v / 256)) out[1 + i] = v & 0xff;
+  }
+  let at = 2 + lengthBytes;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
 }
 
 export const seq = (...items: Uint8Array[]): Buffer => tlv(0x30, items);

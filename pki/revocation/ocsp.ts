@@ -193,13 +193,40 @@ export async function signedResponse(
   answers: readonly SingleAnswer[],
   opts: { producedAt: Date; nextUpdate: Date; nonce?: Buffer },
 ): Promise<Buffer> {
+  const fixed = fixedParts(authority);
   const produced = generalizedTime(opts.producedAt);
   const next = explicit(0, generalizedTime(opts.nextUpdate));
   const singles = answers.map((a) => seq(a.certId, certStatus(a.status), produced, next));
-  const parts = [tlv(0xa2, octets(authority.responderKeyHash)), produced, seq(...singles)];
+  const parts = [fixed.responderId, produced, seq(...singles)];
   if (opts.nonce !== undefined) parts.push(explicit(1, seq(extension(OID_NONCE, opts.nonce))));
   const tbs = seq(...parts);
   const signature = Buffer.from(await authority.signer.sign(tbs));
-  const basic = seq(tbs, signatureAlgorithm(authority.signer.signatureAlgorithmOid), bitString(signature), explicit(0, seq(authority.responderCert)));
-  return seq(enumerated(OCSP_STATUS.successful), explicit(0, seq(oid(OID_BASIC), octets(basic))));
+  const basic = seq(tbs, fixed.algorithm, bitString(signature), fixed.certs);
+  return seq(fixed.status, explicit(0, seq(fixed.basicOid, octets(basic))));
+}
+
+interface FixedParts {
+  readonly responderId: Buffer;
+  readonly algorithm: Buffer;
+  readonly certs: Buffer;
+  readonly status: Buffer;
+  readonly basicOid: Buffer;
+}
+
+/** What every answer of one authority repeats, encoded once (a busy responder signs thousands a second). */
+const FIXED = new WeakMap<OcspAuthority, FixedParts>();
+
+function fixedParts(authority: OcspAuthority): FixedParts {
+  let f = FIXED.get(authority);
+  if (f === undefined) {
+    f = {
+      responderId: tlv(0xa2, octets(authority.responderKeyHash)),
+      algorithm: signatureAlgorithm(authority.signer.signatureAlgorithmOid),
+      certs: explicit(0, seq(authority.responderCert)),
+      status: enumerated(OCSP_STATUS.successful),
+      basicOid: oid(OID_BASIC),
+    };
+    FIXED.set(authority, f);
+  }
+  return f;
 }

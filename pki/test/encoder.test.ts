@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as pkijs from 'pkijs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { children, readTlv } from '../der.js';
+import { children, derLength, readTlv, tlv } from '../der.js';
 import { CA_ALGORITHMS, keyUsageFor, nameFromPkijs, PROFILES, type CaAlgorithm, type DistinguishedName, type ProfileName, type SubscriberKey } from '../index.js';
 import { crlUrlsFor, urlsFor } from '../profiles.js';
 import { buildExtensionsPkijs, encodeTbsPkijs, nameToPkijs, spkiKeyIdPkijs } from './pkijs-reference.js';
@@ -177,5 +177,22 @@ describe('subjects as operators type them', () => {
     expect(subjectText(parseSubject('/CN=a\\/b/O=x, y'))).toBe('CN=a/b, O=x\\, y');
     expect(parseSubject(subjectText(parseSubject('/CN=a\\/b/O=x, y')))).toEqual([{ type: 'CN', value: 'a/b' }, { type: 'O', value: 'x, y' }]);
     expect(() => parseSubject('/CN=a/nonsense')).toThrow(/want TYPE=VALUE pairs/);
+  });
+});
+
+describe('DER lengths', () => {
+  it('GIVEN contents on each side of every length-form boundary THEN tlv writes tag, length and contents as the reference encoding does, and readTlv reads them back', () => {
+    for (const n of [0, 1, 0x7f, 0x80, 0xff, 0x100, 0xffff, 0x10000, 0xffffff, 0x1000000]) {
+      const content = Buffer.alloc(n, 0xab);
+      const expected = Buffer.concat([Buffer.from([0x04]), derLength(n), content]);
+      // in one piece and in several
+      for (const written of [tlv(0x04, content), tlv(0x04, [content.subarray(0, n >> 1), Buffer.alloc(0), content.subarray(n >> 1)])]) {
+        expect(written.length).toBe(expected.length);
+        expect(written.equals(expected)).toBe(true);
+        const read = readTlv(written, 0);
+        expect(read.tag).toBe(0x04);
+        expect(read.end).toBe(written.length);
+      }
+    }
   });
 });
