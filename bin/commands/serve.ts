@@ -107,7 +107,45 @@ function readPem(flag: string, file: string): string {
   }
 }
 
+/**
+ * The service's structured log (one JSON object a line on stderr: the access log, lifecycle
+ * events). The lines of one turn of the event loop go out in one write: under load a worker ends
+ * many requests per turn, and a write per line cost it about a tenth of its time. Lines wait at
+ * most until the loop's next check phase; `flush` writes them at once (before other stderr text,
+ * and when the command ends).
+ */
+export function lineLog(write: (text: string) => void): { log: (line: Record<string, unknown>) => void; flush: () => void } {
+  let pending = '';
+  let scheduled = false;
+  const flush = () => {
+    scheduled = false;
+    if (pending === '') return;
+    const text = pending;
+    pending = '';
+    write(text);
+  };
+  return {
+    log: (line) => {
+      pending += `${JSON.stringify(line)}\n`;
+      if (!scheduled) {
+        scheduled = true;
+        setImmediate(flush);
+      }
+    },
+    flush,
+  };
+}
+
 async function serve(ctx: Context, o: ServeOptions): Promise<void> {
+  const lines = lineLog((text) => ctx.err(text));
+  try {
+    await serveWith(ctx, o, lines);
+  } finally {
+    lines.flush();
+  }
+}
+
+async function serveWith(ctx: Context, o: ServeOptions, lines: ReturnType<typeof lineLog>): Promise<void> {
   const { host, port } = parseListen(o.listen);
   const httpListen = o.httpListen !== undefined ? parseListen(o.httpListen, '--http-listen', '8080') : undefined;
   if ((o.tlsCert === undefined) !== (o.tlsKey === undefined)) throw new InputError('TLS: got only one of --tls-cert and --tls-key, want both or neither (neither: the service issues its own certificate)');
@@ -130,7 +168,12 @@ async function serve(ctx: Context, o: ServeOptions): Promise<void> {
     sessionLifetimeMs: parseDuration('--session-lifetime', o.sessionLifetime) * 1000,
   };
   if (auth.sessionIdleMs > auth.sessionLifetimeMs) throw new InputError(`--session-timeout: got ${o.sessionTimeout}, longer than --session-lifetime ${o.sessionLifetime}; want the idle timeout at most the lifetime`);
-  const log = (line: Record<string, unknown>) => ctx.err(`${JSON.stringify(line)}\n`);
+  const log = lines.log;
+  // other stderr text keeps its place after the log lines written before it
+  const err = (text: string) => {
+    lines.flush();
+    ctx.err(text);
+  };
   let passphrase: string;
   let signers: Unsealed['signers'] | undefined;
   let listenPort = port;
@@ -152,7 +195,7 @@ async function serve(ctx: Context, o: ServeOptions): Promise<void> {
     ({ passphrase, port: listenPort, thresholdAt, signers } = opened);
   } else {
     const resolved = await resolvePassphrase({ env: ctx.io.env, envName: o.passphraseEnv, stateDir: ctx.stateDir, demo: async () => demoPassphrase(await openPki(ctx)) });
-    if (resolved.source === 'demo' && !isServeWorker()) ctx.err(`${DEMO_PASSPHRASE_WARNING}\n`);
+    if (resolved.source === 'demo' && !isServeWorker()) err(`${DEMO_PASSPHRASE_WARNING}\n`);
     passphrase = resolved.passphrase;
   }
   let request: ServeRequest = {
@@ -202,7 +245,7 @@ async function serve(ctx: Context, o: ServeOptions): Promise<void> {
         (listening.httpUrl ? `revocation data over plain HTTP on ${listening.httpUrl}; certificates name ${prepared.revocationUrl}\n` : ''),
     );
     if (prepared.tlsSerial) ctx.out(`TLS certificate ${prepared.tlsSerial} ${prepared.tlsReused ? 'reused (issued at an earlier start, over a third of its life left)' : 'issued'} by the infrastructure CA; clients trust the root (jinbao pki cas --pem root)\n`);
-    if (acmeHosts || acmeHttpPort !== undefined || acmeTlsPort !== undefined) ctx.err('warning: --acme-hosts / --acme-http-port / --acme-tls-port are for labs and tests, not for production validation\n');
+    if (acmeHosts || acmeHttpPort !== undefined || acmeTlsPort !== undefined) err('warning: --acme-hosts / --acme-http-port / --acme-tls-port are for labs and tests, not for production validation\n');
     await stop;
     log({ at: new Date().toISOString(), level: 'info', msg: 'shutting down: draining requests and validations' });
     await primary.stop();
@@ -223,7 +266,7 @@ async function serve(ctx: Context, o: ServeOptions): Promise<void> {
     );
     if (thresholdAt !== undefined) ctx.out(`unsealed: serving ${Date.now() - thresholdAt} ms after the last share arrived\n`);
     if (running.tlsSerial) ctx.out(`TLS certificate ${running.tlsSerial} ${running.tlsReused ? 'reused (issued at an earlier start, over a third of its life left)' : 'issued'} by the infrastructure CA; clients trust the root (jinbao pki cas --pem root)\n`);
-    if (acmeHosts || acmeHttpPort !== undefined || acmeTlsPort !== undefined) ctx.err('warning: --acme-hosts / --acme-http-port / --acme-tls-port are for labs and tests, not for production validation\n');
+    if (acmeHosts || acmeHttpPort !== undefined || acmeTlsPort !== undefined) err('warning: --acme-hosts / --acme-http-port / --acme-tls-port are for labs and tests, not for production validation\n');
     const sealed = new Promise<string>((resolve) => (sealAgain = resolve));
     const why = await Promise.race([stop.then(() => undefined), sealed]);
     if (why === undefined) break;

@@ -78,6 +78,7 @@ export class SqliteDatabase implements Database {
   private gathering: PendingWrite[] | undefined;
   /** Prepared once per text: features run the same few statements thousands of times. */
   private readonly statements = new Map<string, BetterSqlite3.Statement>();
+  private dataVersion: BetterSqlite3.Statement | undefined;
 
   private constructor(file: string, db: BetterSqlite3.Database) {
     this.where = `SQLite ${file}`;
@@ -177,7 +178,9 @@ export class SqliteDatabase implements Database {
 
   changeMark(): string {
     // data_version: other connections' (and processes') commits; stats.commits: this one's own.
-    return `${this.db.pragma('data_version', { simple: true }) as number}:${this.stats.commits}`;
+    // Prepared once: db.pragma() prepares afresh on every call, and this runs per OCSP request.
+    this.dataVersion ??= this.db.prepare('PRAGMA data_version').pluck();
+    return `${this.dataVersion.get() as number}:${this.stats.commits}`;
   }
 
   /** A single statement is a write of its own, so it joins the group commit too. */
