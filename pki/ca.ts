@@ -1,13 +1,13 @@
 import type { Fabric, Site } from '../fabric/index.js';
 import { AUDIT_LOCK, appendAudit } from '../lib/audit.js';
-import { InputError, JinbaoError } from '../lib/errors.js';
+import { ExitCode, InputError } from '../lib/errors.js';
 import type { CaAlgorithm } from './algorithms.js';
 import { SoftwareKeyBackend, type KeyBackend, type Signer } from './keys.js';
 import { Pkcs11KeyBackend } from './pkcs11.js';
 import type { Queryable } from '../lib/sql/index.js';
 import type { CaPurpose, CaRecord, PkiStore } from './store.js';
 import { assembleSigned, buildExtensions, certificateKeyId, certificateParts, encodeName, encodeTbs, formatName, newSerial, parseSubject, spkiKeyId, type DistinguishedName } from './x509.js';
-import { inputError } from '../lib/i18n/index.js';
+import { inputError, jinbaoError } from '../lib/i18n/index.js';
 import { DEFAULT_DISTRIBUTION, DISTRIBUTION_BASE_SETTING, normalizeDistributionBase, urlsFor } from './profiles.js';
 import { PKI_MESSAGES } from './messages.js';
 
@@ -148,7 +148,7 @@ export async function initHierarchy(pki: PkiStore, opts: HierarchyOptions): Prom
   const now = opts.now ?? new Date();
   const existing = await pki.getCa(ROOT_CA_ID);
   if (existing) {
-    const err = new InputError(`the CA hierarchy exists already (root ${existing.serial}, ${existing.algorithm}, created ${existing.createdAt.toISOString()}); nothing changed. Use another --state directory for a new hierarchy`);
+    const err = inputError(PKI_MESSAGES, 'ca.exists', { serial: existing.serial, algorithm: existing.algorithm, created: existing.createdAt.toISOString() });
     await pki.auditRefusal({ action: 'pki.init', subject: ROOT_CA_ID, actor: opts.actor, details: { reason: err.message } });
     throw err;
   }
@@ -189,7 +189,7 @@ export async function initHierarchy(pki: PkiStore, opts: HierarchyOptions): Prom
 export function staffCaIdFor(fabric: Fabric, site: Site): { id: string; province: Site | null } {
   if (site.tier === 'ministry') return { id: MINISTRY_STAFF_CA_ID, province: null };
   const province = site.tier === 'province' ? site : fabric.parentOf(site);
-  if (!province) throw new InputError(`site ${site.id} has no province in the inventory; staff certificates need one`);
+  if (!province) throw inputError(PKI_MESSAGES, 'ca.noProvince', { site: site.id });
   return { id: provinceStaffCaId(province.id), province };
 }
 
@@ -263,10 +263,10 @@ export async function openCaSigner(pki: PkiStore, caId: string, passphrase: stri
   const record = await pki.getCa(caId);
   if (!record) {
     await requireRootCa(pki);
-    throw new InputError(`unknown CA: got "${caId}", want one of ${(await pki.listCas()).map((c) => c.id).join(', ')}`);
+    throw inputError(PKI_MESSAGES, 'store.unknownCa', { id: caId, known: (await pki.listCas()).map((c) => c.id).join(', ') });
   }
   const backend = backendOf(pki, record, backends);
-  if (!backend) throw new JinbaoError(`CA ${caId} keeps its key in the "${record.keyBackend}" backend, which this jinbao does not know; want "software" or "pkcs11"`);
+  if (!backend) throw jinbaoError(PKI_MESSAGES, 'ca.unknownBackend', { ca: caId, backend: record.keyBackend }, { exitCode: ExitCode.invalidInput });
   return asCaSigner(record, await backend.open(record.keyRef, record.algorithm, passphrase));
 }
 
@@ -304,7 +304,7 @@ async function replaceable(pki: PkiStore, id: string, q: Queryable = pki.db): Pr
   const ca = await pki.getCa(id, q);
   if (!ca) {
     if (!(await pki.getCa(ROOT_CA_ID, q))) await requireRootCa(pki);
-    throw new InputError(`unknown CA: got "${id}", want one of ${(await pki.listCas(q)).map((c) => c.id).join(', ')}`);
+    throw inputError(PKI_MESSAGES, 'store.unknownCa', { id, known: (await pki.listCas(q)).map((c) => c.id).join(', ') });
   }
   if (ca.parentId === null) {
     throw new InputError(
@@ -313,7 +313,7 @@ async function replaceable(pki: PkiStore, id: string, q: Queryable = pki.db): Pr
   }
   const successor = await pki.successorOf(id, q);
   if (successor) {
-    throw new InputError(`CA ${id} is already replaced by ${successor.id} (created ${successor.createdAt.toISOString()}, status ${successor.status}); nothing changed. ${successor.id} issues in its place${successor.status === 'revoked' ? `; replace it instead: jinbao pki replace-ca --ca ${successor.id}` : ''}`);
+    throw inputError(PKI_MESSAGES, successor.status === 'revoked' ? 'ca.replacedRevoked' : 'ca.replaced', { id, successor: successor.id, created: successor.createdAt.toISOString(), status: successor.status });
   }
   if (ca.status !== 'revoked') {
     throw new InputError(
@@ -349,7 +349,7 @@ async function rollable(pki: PkiStore, id: string, q: Queryable = pki.db): Promi
 async function successorOf(pki: PkiStore, old: CaRecord, passphrase: string, opts: { now?: Date; backends?: KeyBackends }): Promise<{ parent: CaRecord; successor: CaRecord }> {
   const parent = (await pki.getCa(old.parentId!))!;
   const backend = backendOf(pki, old, opts.backends);
-  if (!backend) throw new JinbaoError(`CA ${old.id} kept its key in the "${old.keyBackend}" backend, which this jinbao does not know; want "software" or "pkcs11"`);
+  if (!backend) throw jinbaoError(PKI_MESSAGES, 'ca.unknownBackendOld', { ca: old.id, backend: old.keyBackend }, { exitCode: ExitCode.invalidInput });
   const parentSigner = await openCaSigner(pki, parent.id, passphrase, opts.backends);
   const next = await successorIdentity(pki, old);
   const created = await createCa(

@@ -1,9 +1,11 @@
 import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { InputError, JinbaoError } from '../lib/errors.js';
+import { JinbaoError } from '../lib/errors.js';
 import { buildPkcs12, checkPkcs12Password } from './p12.js';
 import type { Delivery, Issued, StagedDelivery } from './pipeline.js';
 import { toPem } from './x509.js';
+import { inputError } from '../lib/i18n/index.js';
+import { PKI_MESSAGES } from './messages.js';
 
 export type { Delivery, StagedDelivery } from './pipeline.js';
 
@@ -41,14 +43,14 @@ export function fileDelivery(o: FileDeliveryOptions): Delivery {
       try {
         mkdirSync(dir, { recursive: true });
       } catch (err) {
-        throw new InputError(`output directory ${dir}: cannot create it (${errnoOf(err)}); want a directory you can write to (--out DIR); nothing was issued`, { cause: err });
+        throw inputError(PKI_MESSAGES, 'deliver.mkdir', { dir, errno: errnoOf(err) }, { cause: err });
       }
     },
     stage(issued) {
       const serial = issued.record.serial;
       const privateKeyPem = issued.key?.exportPkcs8() ?? o.holderKeyPem;
       if (o.p12Password !== undefined && privateKeyPem === undefined) {
-        throw new InputError('PKCS#12 bundle: got no private key, want a generated key or the holder\'s key (--key FILE) so the bundle can carry it; nothing was issued');
+        throw inputError(PKI_MESSAGES, 'deliver.p12NoKey');
       }
       const outputs: { kind: string; file: string; data: string | Uint8Array; secret: boolean }[] = [
         { kind: 'certificate', file: join(dir, `${serial}.crt.pem`), data: toPem(issued.certificateDer), secret: false },
@@ -71,7 +73,7 @@ export function fileDelivery(o: FileDeliveryOptions): Delivery {
           written.push(staging(out.file));
         } catch (err) {
           discard();
-          throw new InputError(`output directory ${dir}: cannot write ${staging(out.file)} (${errnoOf(err)}); want a directory you can write to with free space (--out DIR); nothing was issued`, { cause: err });
+          throw inputError(PKI_MESSAGES, 'deliver.write', { dir, file: staging(out.file), errno: errnoOf(err) }, { cause: err });
         }
       }
       return {

@@ -1,8 +1,10 @@
 import { createCipheriv, createHmac, createPrivateKey, createPublicKey, generateKeyPair, pbkdf2Sync, randomBytes, sign as nodeSign, type KeyObject } from 'node:crypto';
 import * as asn1js from 'asn1js';
 import { sm2 } from 'sm-crypto-v2';
-import { InputError, JinbaoError } from '../lib/errors.js';
+import { ExitCode, InputError } from '../lib/errors.js';
 import { CA_ALGORITHM_SPECS, SM2_DEFAULT_ID, type CaAlgorithm } from './algorithms.js';
+import { inputError, jinbaoError } from '../lib/i18n/index.js';
+import { PKI_MESSAGES } from './messages.js';
 
 /**
  * The crypto seam. A `Signer` signs bytes with one private key; a `KeyBackend` creates and opens
@@ -169,9 +171,9 @@ export function decryptPkcs8(pem: string, passphrase: string, where: string): Ke
   } catch (err) {
     const msg = (err as Error).message;
     if (/bad decrypt|passphrase|decrypt/i.test(msg)) {
-      throw new InputError(`wrong passphrase for ${where}: got a passphrase that does not decrypt it, want the one given when the key was created (check the variable named by --passphrase-env)`, { cause: err });
+      throw inputError(PKI_MESSAGES, 'keys.wrongPassphrase', { where }, { cause: err });
     }
-    throw new JinbaoError(`cannot read the private key ${where}: ${msg}; restore it from backup`, { cause: err });
+    throw jinbaoError(PKI_MESSAGES, 'keys.unreadable', { where, msg }, { exitCode: ExitCode.invalidInput, cause: err });
   }
 }
 
@@ -200,17 +202,17 @@ export class SoftwareKeyBackend implements KeyBackend {
   constructor(readonly blobs: KeyBlobs) {}
 
   async generate(algorithm: CaAlgorithm, label: string, passphrase: string): Promise<{ ref: string; signer: Signer }> {
-    if (!/^[a-z0-9][a-z0-9-]{0,62}$/.test(label)) throw new InputError(`key label: got "${label}", want lowercase letters, digits and "-"`);
+    if (!/^[a-z0-9][a-z0-9-]{0,62}$/.test(label)) throw inputError(PKI_MESSAGES, 'keys.label', { label });
     const ref = `${label}.key.pem`;
-    if ((await this.blobs.keyPem(ref)) !== undefined) throw new JinbaoError(`a key "${ref}" already exists in ${this.blobs.where}; refusing to overwrite it (a CA created halfway before; remove the pki_keys row if it is stale)`);
+    if ((await this.blobs.keyPem(ref)) !== undefined) throw jinbaoError(PKI_MESSAGES, 'keys.existsHalfway', { ref, where: this.blobs.where }, { exitCode: ExitCode.invalidInput });
     const key = await generateSoftwareKey(algorithm);
-    if (!(await this.blobs.insertKey(ref, key.exportPkcs8(passphrase)))) throw new JinbaoError(`a key "${ref}" already exists in ${this.blobs.where}; refusing to overwrite it (another process created it a moment ago)`);
+    if (!(await this.blobs.insertKey(ref, key.exportPkcs8(passphrase)))) throw jinbaoError(PKI_MESSAGES, 'keys.existsRace', { ref, where: this.blobs.where }, { exitCode: ExitCode.invalidInput });
     return { ref, signer: key.signer };
   }
 
   async open(ref: string, algorithm: CaAlgorithm, passphrase: string): Promise<Signer> {
     const pem = await this.blobs.keyPem(ref);
-    if (pem === undefined) throw new JinbaoError(`the CA key "${ref}" is missing from ${this.blobs.where}; restore the state store from backup`);
+    if (pem === undefined) throw jinbaoError(PKI_MESSAGES, 'keys.missing', { ref, where: this.blobs.where }, { exitCode: ExitCode.invalidInput });
     const cacheKey = unlockedKey(ref, pem, passphrase);
     let privateKey = unlocked.get(cacheKey);
     if (privateKey === undefined) {

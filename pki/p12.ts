@@ -1,7 +1,8 @@
 import forge from 'node-forge';
 import { createPrivateKey } from 'node:crypto';
-import { InputError } from '../lib/errors.js';
 import { MIN_PASSPHRASE_LENGTH } from './passphrase.js';
+import { inputError } from '../lib/i18n/index.js';
+import { PKI_MESSAGES } from './messages.js';
 
 /**
  * PKCS#12 bundles (what browsers and USB-key tools import), built with node-forge's ASN.1 and
@@ -47,7 +48,7 @@ export const MIN_PKCS12_PASSWORD_LENGTH = MIN_PASSPHRASE_LENGTH;
 export function checkPkcs12Password(password: string): void {
   const n = [...password].length;
   if (n < MIN_PKCS12_PASSWORD_LENGTH) {
-    throw new InputError(`PKCS#12 password too short: got ${n} characters, want at least ${MIN_PKCS12_PASSWORD_LENGTH}; choose a longer one (it protects the private key in the bundle)`);
+    throw inputError(PKI_MESSAGES, 'p12.passwordShort', { n, min: MIN_PKCS12_PASSWORD_LENGTH });
   }
 }
 

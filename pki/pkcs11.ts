@@ -2,9 +2,11 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import * as asn1js from 'asn1js';
 import graphene from 'graphene-pk11';
-import { InputError, UnavailableError } from '../lib/errors.js';
+import { InputError } from '../lib/errors.js';
 import { CA_ALGORITHM_SPECS, OID, type CaAlgorithm } from './algorithms.js';
 import type { KeyBackend, Signer } from './keys.js';
+import { inputError, unavailableError } from '../lib/i18n/index.js';
+import { PKI_MESSAGES } from './messages.js';
 
 /**
  * CA keys inside a PKCS#11 token (tested with SoftHSM2): generated on the token, never extractable;
@@ -29,7 +31,7 @@ const modules = new Map<string, OpenModule>();
 function loadModule(path: string): graphene.Module {
   let m = modules.get(path);
   if (!m) {
-    if (!existsSync(path)) throw new UnavailableError(`PKCS#11 module ${path} not found: got a path with no library, want e.g. /usr/lib/softhsm/libsofthsm2.so (Debian package softhsm2)`);
+    if (!existsSync(path)) throw unavailableError(PKI_MESSAGES, 'pkcs11.module', { path });
     const module = graphene.Module.load(path, 'jinbao');
     module.initialize();
     m = { module, sessions: 0 };
@@ -42,7 +44,7 @@ function loadModule(path: string): graphene.Module {
 const sessions = new Map<string, { session: graphene.Session; pin: string }>();
 
 function wrongPin(token: string, cause?: unknown): InputError {
-  return new InputError(`wrong PIN for PKCS#11 token "${token}": got a PIN the token refuses, want the user PIN (from the variable named by --passphrase-env)`, cause === undefined ? {} : { cause });
+  return inputError(PKI_MESSAGES, 'pkcs11.wrongPin', { token }, cause === undefined ? {} : { cause });
 }
 
 function openSession(ref: Pick<Pkcs11Ref, 'module' | 'token'>, pin: string): graphene.Session {
@@ -81,7 +83,7 @@ function loginSession(ref: Pick<Pkcs11Ref, 'module' | 'token'>, pin: string): gr
     labels.push(label);
     if (label === ref.token) slot = s;
   }
-  if (!slot) throw new InputError(`PKCS#11 token: got "${ref.token}", want one of ${labels.map((l) => `"${l}"`).join(', ') || '(none initialized)'} in ${ref.module}`);
+  if (!slot) throw inputError(PKI_MESSAGES, labels.length ? 'pkcs11.token' : 'pkcs11.tokenNone', { token: ref.token, known: labels.map((l) => `"${l}"`).join(', '), module: ref.module });
   const session = slot.open(graphene.SessionFlag.SERIAL_SESSION | graphene.SessionFlag.RW_SESSION);
   try {
     session.login(pin, graphene.UserType.USER);
@@ -147,10 +149,10 @@ export class Pkcs11KeyBackend implements KeyBackend {
   }
 
   async generate(algorithm: CaAlgorithm, label: string, pin: string): Promise<{ ref: string; signer: Signer }> {
-    if (!this.where) throw new InputError('PKCS#11: got no module and token, want --pkcs11-module PATH --token-label LABEL');
-    if (algorithm === 'sm2') throw new InputError('PKCS#11 algorithm: got sm2, want ecdsa-p256, ecdsa-p384 or rsa-3072 (the token offers no SM2 mechanism)');
+    if (!this.where) throw inputError(PKI_MESSAGES, 'pkcs11.noModule');
+    if (algorithm === 'sm2') throw inputError(PKI_MESSAGES, 'pkcs11.sm2');
     const session = openSession(this.where, pin);
-    if (session.find({ class: graphene.ObjectClass.PRIVATE_KEY, label }).length > 0) throw new InputError(`PKCS#11 token "${this.where.token}" already holds a key labelled "${label}"; use another token or delete it`);
+    if (session.find({ class: graphene.ObjectClass.PRIVATE_KEY, label }).length > 0) throw inputError(PKI_MESSAGES, 'pkcs11.labelTaken', { token: this.where.token, label });
     const common = { token: true, label, id: Buffer.from(label) };
     const keys =
       algorithm === 'rsa-3072'
@@ -169,7 +171,7 @@ export class Pkcs11KeyBackend implements KeyBackend {
     const session = openSession(r, pin);
     const priv = session.find({ class: graphene.ObjectClass.PRIVATE_KEY, label: r.label });
     const pub = session.find({ class: graphene.ObjectClass.PUBLIC_KEY, label: r.label });
-    if (priv.length === 0 || pub.length === 0) throw new InputError(`PKCS#11 key: got no key labelled "${r.label}" on token "${r.token}", want the token the hierarchy was created on`);
+    if (priv.length === 0 || pub.length === 0) throw inputError(PKI_MESSAGES, 'pkcs11.keyMissing', { label: r.label, token: r.token });
     const spki = spkiOf(algorithm, pub.items(0).toType<graphene.PublicKey>());
     return signerFor(session, algorithm, priv.items(0).toType<graphene.PrivateKey>(), spki);
   }

@@ -389,7 +389,7 @@ export interface CrlPartitionCount {
 /** Canonical serial form: lowercase hex, no separators or "0x", no leading zero bytes. */
 export function normalizeSerial(input: string): string {
   const hex = input.trim().toLowerCase().replace(/^0x/, '').replace(/[:\s]/g, '');
-  if (!/^[0-9a-f]+$/.test(hex)) throw new InputError(`serial: got "${input}", want hexadecimal digits (as "jinbao pki list" or "openssl x509 -serial" print them)`);
+  if (!/^[0-9a-f]+$/.test(hex)) throw inputError(PKI_MESSAGES, 'store.serialHex', { input });
   let h = hex.replace(/^(00)+/, '');
   if (h.length === 0) h = '00';
   return h.length % 2 === 1 ? `0${h}` : h;
@@ -636,13 +636,16 @@ export class PkiStore {
     const at = opts.at ?? new Date();
     return this.refusalsAudited('pki.ca.revoke', id, opts.actor, async (tx) => {
       const ca = await this.getCa(id, tx);
-      if (!ca) throw new InputError(`unknown CA: got "${id}", want one of ${(await this.listCas(tx)).map((c) => c.id).join(', ') || '(none: run jinbao pki init)'}`);
+      if (!ca) {
+        const known = (await this.listCas(tx)).map((c) => c.id).join(', ');
+        throw known ? inputError(PKI_MESSAGES, 'store.unknownCa', { id, known }) : inputError(PKI_MESSAGES, 'store.unknownCaNone', { id });
+      }
       if (ca.parentId === null) {
         throw new InputError(
           `CA ${id}: got the root CA, want an issuing CA; nothing above the root can publish its revocation. If the root key is compromised, create a new hierarchy in a new state directory (jinbao --state <new dir> pki init), re-issue every certificate under it and remove this root (serial ${ca.serial}) from every trust store`,
         );
       }
-      if (ca.status === 'revoked') throw new InputError(`CA ${id} is already revoked (since ${ca.revokedAt?.toISOString()}, reason ${ca.revocationReason}); nothing changed`);
+      if (ca.status === 'revoked') throw inputError(PKI_MESSAGES, 'store.caAlreadyRevoked', { id, since: String(ca.revokedAt?.toISOString()), reason: String(ca.revocationReason) });
       const seq = await this.nextRevocationSeq(tx);
       await tx.run("UPDATE pki_cas SET status = 'revoked', revoked_at = $1, revocation_reason = $2, revocation_seq = $3 WHERE id = $4", [at.toISOString(), reason, seq, id]);
       await appendAudit(tx, { action: 'pki.ca.revoke', outcome: 'ok', subject: id, actor: opts.actor, details: { reason, revokedAt: at.toISOString(), serial: ca.serial, parentId: ca.parentId, revocationSeq: seq } });
@@ -855,8 +858,8 @@ export class PkiStore {
     return this.refusalsAudited('pki.revoke', serial, opts.actor, async (tx) => {
       const s = normalizeSerial(serial);
       const cert = await this.findCertificate(s, tx);
-      if (!cert) throw new InputError(`unknown serial: got "${serial}", want the serial of a certificate in this store (list them with: jinbao pki list)`);
-      if (cert.status === 'revoked') throw new InputError(`certificate ${s} is already revoked (since ${cert.revokedAt?.toISOString()}, reason ${cert.revocationReason}); nothing changed`);
+      if (!cert) throw inputError(PKI_MESSAGES, 'store.unknownSerial', { serial });
+      if (cert.status === 'revoked') throw inputError(PKI_MESSAGES, 'store.certAlreadyRevoked', { serial: s, since: String(cert.revokedAt?.toISOString()), reason: String(cert.revocationReason) });
       const seq = await this.nextRevocationSeq(tx);
       await tx.run("UPDATE pki_certificates SET status = 'revoked', revoked_at = $1, revocation_reason = $2, revocation_seq = $3 WHERE serial = $4", [at.toISOString(), reason, seq, s]);
       await appendAudit(tx, { action: 'pki.revoke', outcome: 'ok', subject: s, actor: opts.actor, details: { reason, revokedAt: at.toISOString(), caId: cert.caId, revocationSeq: seq } });
@@ -1083,7 +1086,7 @@ export class PkiStore {
   async setCrlSettings(change: Partial<CrlSettings>, actor?: string): Promise<CrlSettings> {
     if (change.partitionSize !== undefined) checkPartitionSize(change.partitionSize);
     if (change.expiredEntries !== undefined && !CRL_EXPIRED_ENTRIES.includes(change.expiredEntries)) {
-      throw new InputError(`--expired-entries: got "${String(change.expiredEntries)}", want one of ${CRL_EXPIRED_ENTRIES.join(', ')}`);
+      throw inputError(PKI_MESSAGES, 'store.expiredEntries', { value: String(change.expiredEntries), known: CRL_EXPIRED_ENTRIES.join(', ') });
     }
     const before = await this.crlSettings();
     const after: CrlSettings = { ...before, ...change };
@@ -1112,7 +1115,7 @@ const CRL_PARTITION_LOCK = 'pki-crl-partition';
 /** A partition size as `jinbao pki crl --partition-size` takes it: refused outside CRL_PARTITION_SIZE_RANGE. */
 export function checkPartitionSize(n: number): number {
   if (!Number.isInteger(n) || n < CRL_PARTITION_SIZE_RANGE.min || n > CRL_PARTITION_SIZE_RANGE.max) {
-    throw new InputError(`--partition-size: got ${n}, want a whole number of certificates between ${CRL_PARTITION_SIZE_RANGE.min} and ${CRL_PARTITION_SIZE_RANGE.max} (default ${DEFAULT_CRL_PARTITION_SIZE})`);
+    throw inputError(PKI_MESSAGES, 'store.partitionSize', { n, min: CRL_PARTITION_SIZE_RANGE.min, max: CRL_PARTITION_SIZE_RANGE.max, default: DEFAULT_CRL_PARTITION_SIZE });
   }
   return n;
 }

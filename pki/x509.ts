@@ -1,8 +1,9 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type * as pkijs from 'pkijs';
-import { InputError } from '../lib/errors.js';
 import { CA_ALGORITHM_SPECS, type CaAlgorithm } from './algorithms.js';
 import { bitString, children, extension, integer, NULL, octets, oid, readTlv, seq, set, time, tlv, TRUE, type Tlv } from './der.js';
+import { inputError } from '../lib/i18n/index.js';
+import { PKI_MESSAGES } from './messages.js';
 
 /**
  * Certificate encoding: names, extensions and the TBSCertificate, written as DER by hand (the
@@ -71,7 +72,7 @@ export function parseSubject(text: string): { type: string; value: string }[] {
     .filter((p) => p.length > 0)
     .map((p) => {
       const eq = p.indexOf('=');
-      if (eq <= 0) throw new InputError(`subject: got "${p}" in "${text}", want TYPE=VALUE pairs separated by commas, e.g. "CN=app.example, O=Ministry, C=CN" (or OpenSSL's "/CN=app.example/O=Ministry/C=CN")`);
+      if (eq <= 0) throw inputError(PKI_MESSAGES, 'x509.subjectPair', { part: p, text });
       return { type: p.slice(0, eq).trim(), value: p.slice(eq + 1).trim() };
     });
 }
@@ -180,7 +181,7 @@ export interface SubjectAltNames {
 function ipBytes(ip: string): Uint8Array {
   const v4 = ip.split('.');
   if (v4.length === 4 && v4.every((p) => /^\d{1,3}$/.test(p) && Number(p) < 256)) return new Uint8Array(v4.map(Number));
-  throw new InputError(`IP address SAN: got "${ip}", want a dotted IPv4 address such as 10.4.1.10`);
+  throw inputError(PKI_MESSAGES, 'x509.ipSan', { ip });
 }
 
 export interface ExtensionSpec {

@@ -93,6 +93,21 @@ describe('the other pki commands\' refusals under --lang zh-CN', () => {
     expect(reason.en).toBe(`jinbao: revocation reason: got "lost", want one of ${REASON_LIST}\n`);
   }, 60_000);
 
+  it('revoke a serial that is not hexadecimal or not in the store, init over a hierarchy, a malformed subject', async () => {
+    const hex = await refusedInBoth('pki', 'revoke', '--serial', 'xyz', '--reason', 'keyCompromise');
+    expect(hex.zh).toBe('jinbao: 序列号：收到“xyz”，应为十六进制数字（即“jinbao pki list”或“openssl x509 -serial”打印的形式）\n');
+    expect(hex.en).toBe('jinbao: serial: got "xyz", want hexadecimal digits (as "jinbao pki list" or "openssl x509 -serial" print them)\n');
+    const unknown = await refusedInBoth('pki', 'revoke', '--serial', 'abcdef', '--reason', 'keyCompromise');
+    expect(unknown.zh).toBe('jinbao: 未知的序列号：收到“abcdef”，应为本状态库中某张数字证书的序列号（用 jinbao pki list 列出）\n');
+    expect(unknown.en).toBe('jinbao: unknown serial: got "abcdef", want the serial of a certificate in this store (list them with: jinbao pki list)\n');
+    const init = await refusedInBoth('pki', 'init');
+    expect(init.zh).toMatch(/^jinbao: CA 体系已存在（根 CA [0-9a-f]+，ecdsa-p256，创建于 \S+）；未作任何更改。要新建 CA 体系，请使用另一个 --state 目录\n$/);
+    expect(init.en).toMatch(/^jinbao: the CA hierarchy exists already \(root [0-9a-f]+, ecdsa-p256, created \S+\); nothing changed\. Use another --state directory for a new hierarchy\n$/);
+    const subject = await refusedInBoth(...SERVER, '--generate', '--subject', 'CN=a.440100.jinbao.internal,nonsense');
+    expect(subject.zh).toContain('主体名称：“CN=a.440100.jinbao.internal,nonsense”中的“nonsense”有误');
+    expect(subject.en).toContain('subject: got "nonsense" in "CN=a.440100.jinbao.internal,nonsense", want TYPE=VALUE pairs');
+  }, 60_000);
+
   it('show an unknown serial, list by an unknown CA or site, cas --pem of an unknown CA', async () => {
     expect((await refusedInBoth('pki', 'show', 'abcdef')).zh).toBe('jinbao: 未知的序列号：收到“abcdef”，应为本状态库中某张证书的序列号（查看证书列表：jinbao pki list）\n');
     const ca = await refusedInBoth('pki', 'list', '--ca', 'nope');
