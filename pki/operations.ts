@@ -343,7 +343,7 @@ export interface OcspServiceRequest {
 /** Start an RFC 6960 responder for one CA over HTTP; revocations recorded by any process show in its next answer. */
 export async function startOcspService(pki: PkiStore, r: OcspServiceRequest) {
   const ca = await pki.getCa(r.caId);
-  if (!ca) throw new InputError(`--ca: got "${r.caId}", want one of ${(await pki.listCas()).map((c) => c.id).join(', ')}`);
+  if (!ca) throw inputError(PKI_MESSAGES, 'ocspServe.ca', { ca: r.caId, known: (await pki.listCas()).map((c) => c.id).join(', ') });
   const signer = responderFromPem({
     caId: ca.id,
     caCertificateDer: ca.der,
@@ -368,6 +368,6 @@ export async function startOcspService(pki: PkiStore, r: OcspServiceRequest) {
     const running = await serveOcsp(responder, { port: r.port, host: r.host });
     return { ca, responder, running };
   } catch (err) {
-    throw new InputError(`cannot listen on ${r.host}:${r.port}: ${(err as Error).message}; pick another --port or --host`, { cause: err });
+    throw inputError(PKI_MESSAGES, 'ocspServe.listen', { host: r.host, port: r.port, why: (err as Error).message }, { cause: err });
   }
 }

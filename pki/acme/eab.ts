@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import type { Fabric } from '../../fabric/index.js';
-import { InputError } from '../../lib/errors.js';
 import { openWithPassphrase, SecretKeyring, type KeyringPurpose } from '../secret-box.js';
 import { allowedIdentifiers } from './policy.js';
 import type { AcmeStore, EabKeyRow } from './store.js';
+import { inputError } from '../../lib/i18n/index.js';
+import { PKI_MESSAGES } from '../messages.js';
 
 /**
  * External Account Binding keys: created by an operator for one site (and optionally one business
@@ -32,13 +33,13 @@ export async function createEabKey(
   opts: { site: string; application?: string; validityDays?: number; now?: Date },
 ): Promise<EabKey> {
   const site = fabric.findSite(opts.site);
-  if (!site) throw new InputError(`--site: got "${opts.site}", want a site of the inventory (list them with: jinbao inventory show)`);
+  if (!site) throw inputError(PKI_MESSAGES, 'eab.site', { site: opts.site });
   if (opts.application !== undefined) {
     const domains = fabric.domains(site) as string[];
-    if (!domains.includes(opts.application)) throw new InputError(`--application: got "${opts.application}", want one of ${domains.join(', ') || '(none)'} (the business domains site ${site.id} hosts)`);
+    if (!domains.includes(opts.application)) throw inputError(PKI_MESSAGES, domains.length ? 'eab.application' : 'eab.applicationNone', { application: opts.application, known: domains.join(', '), site: site.id });
   }
   const days = opts.validityDays ?? EAB_DEFAULT_VALIDITY_DAYS;
-  if (!Number.isInteger(days) || days < 1 || days > 365) throw new InputError(`--days: got ${days}, want a whole number of days from 1 to 365`);
+  if (!Number.isInteger(days) || days < 1 || days > 365) throw inputError(PKI_MESSAGES, 'eab.days', { days });
   const now = opts.now ?? new Date();
   const kid = `eab-${site.id}-${randomBytes(9).toString('base64url')}`;
   const key = randomBytes(32);

@@ -7,8 +7,9 @@ import { readFileSync } from 'node:fs';
 import { connect as tlsConnect } from 'node:tls';
 import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
-import { InputError } from '../../lib/errors.js';
 import { AcmeProblem } from './problems.js';
+import { inputError } from '../../lib/i18n/index.js';
+import { PKI_MESSAGES } from '../messages.js';
 
 /** One challenge to check: its type, the DNS name it proves and the key authorization expected. */
 export interface ChallengeCheck {
@@ -45,14 +46,14 @@ export function readHostsFile(file: string): Map<string, string> {
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    throw new InputError(`--acme-hosts: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); want a hosts file such as "127.0.0.1 app.s440100.jinbao.internal"`);
+    throw inputError(PKI_MESSAGES, 'acmeHosts.read', { file, why: (err as NodeJS.ErrnoException).code ?? (err as Error).message });
   }
   const hosts = new Map<string, string>();
   text.split('\n').forEach((raw, i) => {
     const line = raw.replace(/#.*/, '').trim();
     if (!line) return;
     const [address, ...names] = line.split(/\s+/);
-    if (!isIP(address!) || names.length === 0) throw new InputError(`--acme-hosts ${file}:${i + 1}: got "${line.slice(0, 80)}", want an IP address followed by names`);
+    if (!isIP(address!) || names.length === 0) throw inputError(PKI_MESSAGES, 'acmeHosts.line', { file, line: i + 1, text: line.slice(0, 80) });
     for (const n of names) if (!hosts.has(n.toLowerCase())) hosts.set(n.toLowerCase(), address!);
   });
   return hosts;

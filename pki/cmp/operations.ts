@@ -1,8 +1,9 @@
 import type { Fabric } from '../../fabric/index.js';
 import type { StateAccess } from '../../lib/context.js';
-import { InputError } from '../../lib/errors.js';
 import { createSecrets, openCmpKeyring, secretState, type CreatedSecret, type SecretRequest, type SecretState } from './secrets.js';
 import { CmpStore } from './store.js';
+import { inputError } from '../../lib/i18n/index.js';
+import { PKI_MESSAGES } from '../messages.js';
 
 /** `jinbao cmp secret create`: one-time secrets for the people of `requests`, all or none, audited. */
 export async function createCmpSecrets(state: StateAccess, fabric: Fabric, passphrase: string, requests: readonly SecretRequest[], opts: { now?: Date; actor?: string } = {}): Promise<CreatedSecret[]> {
@@ -33,8 +34,8 @@ export async function revokeCmpSecret(state: StateAccess, reference: string, opt
   const now = opts.now ?? new Date();
   const store = await CmpStore.open(await state.database());
   const row = await store.secret(reference);
-  if (!row) throw new InputError(`secret reference: got "${reference}", want one listed by jinbao cmp secret list`);
+  if (!row) throw inputError(PKI_MESSAGES, 'cmpSecret.unknown', { reference });
   const audit = { action: 'cmp.secret.revoke', outcome: 'ok' as const, subject: reference, ...(opts.actor ? { actor: opts.actor } : {}), details: { site: row.site, subject: row.subject } };
-  if (!(await store.revokeSecret(reference, now, audit))) throw new InputError(`secret ${reference} is ${secretState(row, now)}: only an unused secret can be revoked${row.serial ? ` (revoke the certificate it enrolled with jinbao pki revoke --serial ${row.serial})` : ''}`);
+  if (!(await store.revokeSecret(reference, now, audit))) throw inputError(PKI_MESSAGES, row.serial ? 'cmpSecret.notUnusedEnrolled' : 'cmpSecret.notUnused', { reference, state: secretState(row, now), serial: row.serial ?? '' });
   return { reference, site: row.site, subject: row.subject };
 }

@@ -1,5 +1,6 @@
-import { InputError } from '../../lib/errors.js';
 import type { Database, SqlMigration, Transaction } from '../../lib/sql/index.js';
+import { inputError } from '../../lib/i18n/index.js';
+import { PKI_MESSAGES } from '../messages.js';
 
 /**
  * CRL numbers and published CRLs, per CA. A CRL records the revocation sequence it covers
@@ -145,8 +146,7 @@ export class CrlLedger {
             args,
           );
           if (base === undefined) {
-            const which = partition === null ? '' : ` partition ${partition}`;
-            throw new InputError(`CA "${caId}"${which} has no full CRL yet, so a delta CRL has no base; publish one first with: jinbao pki crl --ca ${caId}${partition === null ? '' : ` --partition ${partition}`}`);
+            throw partition === null ? inputError(PKI_MESSAGES, 'crl.noBase', { ca: caId }) : inputError(PKI_MESSAGES, 'crl.noBasePartition', { ca: caId, partition });
           }
         }
         const [{ last_number: number }] = (await tx.query<{ last_number: number }>(

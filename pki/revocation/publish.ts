@@ -8,6 +8,8 @@ import { buildCrl } from './crl.js';
 import { CrlLedger, type CrlSlot } from './crl-ledger.js';
 import { pem } from './der.js';
 import { REASON_CODES, type CaSigner, type RevocationRegistry, type RevokedEntry } from './ports.js';
+import { inputError } from '../../lib/i18n/index.js';
+import { PKI_MESSAGES } from '../messages.js';
 
 export interface PublishCrlOptions {
   readonly ledger: CrlLedger;
@@ -146,7 +148,7 @@ export async function cutCrl(o: CutCrlOptions): Promise<PublishedCrlFile> {
   try {
     signer = await openCaSigner(o.pki, o.caId, o.passphrase, o.backends);
     if (o.partition !== undefined && (await o.pki.getCa(o.caId))?.role !== 'issuing') {
-      throw new InputError(`--partition: got ${o.partition} for CA "${o.caId}", which has no partitions (it signs the issuing CAs and its OCSP responder, all on its one CRL); leave --partition out`);
+      throw inputError(PKI_MESSAGES, 'crl.noPartitions', { partition: o.partition, ca: o.caId });
     }
   } catch (err) {
     if (err instanceof InputError) await auditRefusal(o.pki.db, o.caId, o.delta ?? false, err, o.actor);

@@ -1,6 +1,7 @@
 import { createPrivateKey, createPublicKey, sign, X509Certificate, type KeyObject } from 'node:crypto';
-import { InputError } from '../../lib/errors.js';
 import type { CaSigner } from './ports.js';
+import { inputError } from '../../lib/i18n/index.js';
+import { PKI_MESSAGES } from '../messages.js';
 
 const OCSP_SIGNING = '1.3.6.1.5.5.7.3.9';
 
@@ -23,28 +24,28 @@ export function responderFromPem(o: {
   try {
     cert = new X509Certificate(o.certPem);
   } catch (err) {
-    throw new InputError(`${certFile}: got something that is not a PEM certificate, want the certificate written by: jinbao pki issue --profile ocsp-signing`, { cause: err });
+    throw inputError(PKI_MESSAGES, 'responder.notPem', { file: certFile }, { cause: err });
   }
   const ca = new X509Certificate(Buffer.from(o.caCertificateDer));
   if (!cert.checkIssued(ca) || !cert.verify(ca.publicKey)) {
-    throw new InputError(`${certFile}: got a certificate issued by "${cert.issuer.replace(/\n/g, ', ')}", want one issued by CA "${o.caId}" (${ca.subject.replace(/\n/g, ', ')})`);
+    throw inputError(PKI_MESSAGES, 'responder.issuer', { file: certFile, issuer: cert.issuer.replace(/\n/g, ', '), ca: o.caId, subject: ca.subject.replace(/\n/g, ', ') });
   }
   if (!(cert.keyUsage ?? []).includes(OCSP_SIGNING)) {
-    throw new InputError(`${certFile}: got a certificate without the OCSP-signing extended key usage (id-kp-OCSPSigning), want one from the ocsp-signing profile`);
+    throw inputError(PKI_MESSAGES, 'responder.eku', { file: certFile });
   }
   const now = Date.now();
   if (Date.parse(cert.validTo) < now || Date.parse(cert.validFrom) > now) {
-    throw new InputError(`${certFile}: got a certificate valid from ${cert.validFrom} to ${cert.validTo}, want one valid now; issue a new one with the ocsp-signing profile`);
+    throw inputError(PKI_MESSAGES, 'responder.validity', { file: certFile, from: cert.validFrom, to: cert.validTo });
   }
   let key: KeyObject;
   try {
     key = createPrivateKey(o.keyPassphrase === undefined ? o.keyPem : { key: o.keyPem, passphrase: o.keyPassphrase });
   } catch (err) {
-    throw new InputError(`${keyFile}: cannot read the private key (${(err as Error).message}); want a PEM private key${o.keyPassphrase === undefined ? ' (if it is encrypted, pass --key-passphrase-env)' : ' and the passphrase it was encrypted with'}`, { cause: err });
+    throw inputError(PKI_MESSAGES, o.keyPassphrase === undefined ? 'responder.keyUnreadable' : 'responder.keyUnreadableWithPassphrase', { file: keyFile, why: (err as Error).message }, { cause: err });
   }
   const pub = (k: KeyObject) => k.export({ type: 'spki', format: 'der' });
   if (!pub(createPublicKey(key)).equals(pub(cert.publicKey))) {
-    throw new InputError(`${keyFile}: got a key that does not belong to ${certFile}, want the key generated with that certificate`);
+    throw inputError(PKI_MESSAGES, 'responder.keyMismatch', { file: keyFile, cert: certFile });
   }
   const { oid, hash, algorithm } = signatureFor(key, keyFile);
   return {
@@ -62,5 +63,5 @@ function signatureFor(key: KeyObject, keyFile: string): { oid: string; hash: str
   if (type === 'ec' && curve === 'prime256v1') return { oid: '1.2.840.10045.4.3.2', hash: 'sha256', algorithm: 'ecdsa-p256' };
   if (type === 'ec' && curve === 'secp384r1') return { oid: '1.2.840.10045.4.3.3', hash: 'sha384', algorithm: 'ecdsa-p384' };
   if (type === 'rsa') return { oid: '1.2.840.113549.1.1.11', hash: 'sha256', algorithm: 'rsa' };
-  throw new InputError(`${keyFile}: got a ${type}${curve ? ` ${curve}` : ''} key, want ECDSA P-256, P-384 or RSA (SM2 responder keys are not supported by the responder yet)`);
+  throw inputError(PKI_MESSAGES, 'responder.keyType', { file: keyFile, type: `${type}${curve ? ` ${curve}` : ''}` });
 }
