@@ -1,8 +1,9 @@
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { InputError } from '../lib/errors.js';
 import type { CmpStore, CreatedSecret } from '../pki/cmp/index.js';
 import type { RosterEntry } from './roster.js';
+import { inputError } from '../lib/i18n/index.js';
+import { STAFF_MESSAGES } from './messages.js';
 
 /**
  * Enrollment of joiners over CMP: one-time secrets exported for the enrollment stations, one CSV
@@ -44,7 +45,7 @@ export function checkCmpOut(out: string): void {
       writeFileSync(probe, '', { mode: 0o600 });
       rmSync(probe);
     } catch (err) {
-      throw new InputError(`--out: cannot write to ${dir} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); want a directory you can write to; no secret was created`, { cause: err });
+      throw inputError(STAFF_MESSAGES, 'out.secretDir', { dir, why: (err as NodeJS.ErrnoException).code ?? (err as Error).message }, { cause: err });
     }
   }
 }
@@ -90,7 +91,7 @@ export async function stageRecordAppend(out: string, staffNumber: string, refere
   try {
     writeFileSync(staged, `${line}\n`, { mode: 0o600, flag: 'wx' });
   } catch (err) {
-    throw new InputError(`--out: cannot write ${staged} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); want a directory you can write to with free space; no secret was created for ${staffNumber}`, { cause: err });
+    throw inputError(STAFF_MESSAGES, 'out.secretFile', { file: staged, why: (err as NodeJS.ErrnoException).code ?? (err as Error).message, staff: staffNumber }, { cause: err });
   }
   try {
     await record();

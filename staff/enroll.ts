@@ -2,9 +2,10 @@ import { createPublicKey, generateKeyPairSync, randomInt, sign, type KeyObject }
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Fabric } from '../fabric/index.js';
-import { InputError } from '../lib/errors.js';
 import { buildPkcs12, Issuer, type Delivery, type Issued, type PkiStore } from '../pki/index.js';
 import type { RosterEntry } from './roster.js';
+import { inputError } from '../lib/i18n/index.js';
+import { STAFF_MESSAGES } from './messages.js';
 
 /**
  * Centrally generated staff certificates: a P-256 key made here, a PKCS#10 request signed with it
@@ -84,7 +85,7 @@ function bundleDelivery(out: string, site: string, p: RosterEntry, keyPem: strin
         try {
           mkdirSync(resolve(f, '..'), { recursive: true });
         } catch (err) {
-          throw new InputError(`--out: cannot create ${resolve(f, '..')} (${(err as NodeJS.ErrnoException).code}); want a directory you can write to; nothing was issued`, { cause: err });
+          throw inputError(STAFF_MESSAGES, 'out.create', { dir: resolve(f, '..'), why: String((err as NodeJS.ErrnoException).code) }, { cause: err });
         }
       }
     },
@@ -103,7 +104,7 @@ function bundleDelivery(out: string, site: string, p: RosterEntry, keyPem: strin
         }
       } catch (err) {
         for (const f of written) rmSync(f, { force: true });
-        throw new InputError(`--out: cannot write ${staged[written.length]!.from} (${(err as NodeJS.ErrnoException).code}); want a directory you can write to with free space; nothing was issued`, { cause: err });
+        throw inputError(STAFF_MESSAGES, 'out.write', { file: staged[written.length]!.from, why: String((err as NodeJS.ErrnoException).code) }, { cause: err });
       }
       return {
         commit() {

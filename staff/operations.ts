@@ -9,6 +9,8 @@ import { enrollOne, newIssuer, recoverStaged, STAFF_ENROLL_PROFILE } from './enr
 import { checkCmpOut, cmpSecretLine, cmpSecretsFile, recoverCmpStaged, stageRecordAppend } from './enroll-cmp.js';
 import { decodeRoster, diffRoster, parseRoster, type RosterDiff, type RosterEntry, type RosterProblem } from './roster.js';
 import { StaffStore } from './store.js';
+import { inputError } from '../lib/i18n/index.js';
+import { STAFF_MESSAGES } from './messages.js';
 
 /**
  * The staff feature's operations: roster import, sync with the certificate store, enrollment.
@@ -26,7 +28,7 @@ export function rosterRefusal(file: string, problems: readonly RosterProblem[]):
   const lines = problems.map((p) => (p.line > 0 ? `${file}:${p.line}: ${p.message}` : p.message));
   const listed = lines.slice(0, MAX_LISTED);
   if (lines.length > MAX_LISTED) listed.push(`… and ${lines.length - MAX_LISTED} more problems`);
-  return new InputError(`roster ${file} refused: ${problems.length} problem${problems.length === 1 ? '' : 's'}; nothing was imported (fix them and import again)`, { details: listed });
+  return inputError(STAFF_MESSAGES, problems.length === 1 ? 'roster.refusedOne' : 'roster.refusedMany', { file, count: problems.length }, { details: listed });
 }
 
 export interface ImportRequest {
@@ -62,7 +64,7 @@ export async function importRoster(state: StateAccess, fabric: Fabric, r: Import
   try {
     bytes = readFileSync(r.file);
   } catch (err) {
-    throw new InputError(`roster ${r.file}: cannot read it (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); want a readable CSV file`, { cause: err });
+    throw inputError(STAFF_MESSAGES, 'roster.unreadable', { file: r.file, why: (err as NodeJS.ErrnoException).code ?? (err as Error).message }, { cause: err });
   }
   const decoded = decodeRoster(bytes, r.file);
   if ('problem' in decoded) throw rosterRefusal(r.file, [decoded.problem]);
@@ -130,8 +132,8 @@ async function staffCertificates(pki: PkiStore, site: string, now: Date): Promis
 }
 
 async function requireRoster(staff: StaffStore, fabric: Fabric, site: string): Promise<Map<string, RosterEntry>> {
-  if (!fabric.has(site)) throw new InputError(`--site: got "${site}", want a site of the inventory (list them with: jinbao inventory show)`);
-  if (!(await staff.sitesWithRoster()).has(site)) throw new InputError(`site ${site} has no roster: import one first (jinbao staff import --site ${site} FILE.csv)`);
+  if (!fabric.has(site)) throw inputError(STAFF_MESSAGES, 'site.unknown', { site });
+  if (!(await staff.sitesWithRoster()).has(site)) throw inputError(STAFF_MESSAGES, 'site.noRoster', { site });
   return staff.roster(site);
 }
 
@@ -177,7 +179,7 @@ export interface SyncResult {
 
 /** Refuse a plan that revokes more than `maxShare` of the site's staff certificates, unless confirmed. */
 export function checkMassRevocation(plan: SyncPlan, maxShare: number, confirmed: boolean): void {
-  if (!(maxShare >= 0 && maxShare <= 1)) throw new InputError(`--max-revocation-share: got ${maxShare * 100}%, want 0-100%`);
+  if (!(maxShare >= 0 && maxShare <= 1)) throw inputError(STAFF_MESSAGES, 'sync.maxShare', { value: maxShare * 100 });
   if (plan.share > maxShare && !confirmed) {
     const n = plan.revoke.length + plan.reissue.length + plan.supersede.length;
     throw new InputError(
@@ -189,7 +191,7 @@ export function checkMassRevocation(plan: SyncPlan, maxShare: number, confirmed:
 /** Apply a plan: re-issue first (a person is never left without a certificate), then revoke; each person audited. */
 export async function applySync(state: StateAccess, fabric: Fabric, plan: SyncPlan, r: SyncRequest): Promise<SyncResult> {
   checkMassRevocation(plan, r.maxShare ?? DEFAULT_MASS_REVOCATION_SHARE, r.confirmMassRevocation === true);
-  if (plan.reissue.length && r.out === undefined) throw new InputError(`sync of site ${plan.site}: ${plan.reissue.length} certificate(s) need re-issuing (changed name or number), want --out DIR for their bundles and handouts`);
+  if (plan.reissue.length && r.out === undefined) throw inputError(STAFF_MESSAGES, 'sync.needOut', { site: plan.site, count: plan.reissue.length });
   const db = await state.database();
   const pki = await PkiStore.open(db, state.stateDir);
   const staff = await openStaff(state);
@@ -386,7 +388,7 @@ export interface ExpiringCertificate {
 /** "30d" → 30 days; whole days only. */
 export function parseWithin(value: string): number {
   const m = /^(\d{1,4})d$/.exec(value.trim());
-  if (!m || Number(m[1]) < 1) throw new InputError(`--within: got "${value}", want a number of days such as 30d`);
+  if (!m || Number(m[1]) < 1) throw inputError(STAFF_MESSAGES, 'within.days', { value });
   return Number(m[1]);
 }
 

@@ -188,3 +188,19 @@ describe('jinbao staff import', () => {
     expect(JSON.stringify(r.entries)).not.toContain(idOf(5));
   });
 });
+
+describe('staff refusals under --lang zh-CN', () => {
+  it('GIVEN a roster file that cannot be read, an unknown site and a site without a roster THEN each refusal is Chinese under zh-CN, English otherwise, exit 2', async () => {
+    const { dir, g } = setup();
+    const missing = join(dir, 'nope.csv');
+    const zh = await runCli([...g, '--lang', 'zh-CN', 'staff', 'import', '--site', '440100', missing]);
+    expect(zh.code).toBe(2);
+    expect(zh.stderr).toBe(`jinbao: 花名册 ${missing}：无法读取（ENOENT）；应为可读的 CSV 文件\n`);
+    const en = await runCli([...g, 'staff', 'import', '--site', '440100', missing]);
+    expect(en.code).toBe(2);
+    expect(en.stderr).toBe(`jinbao: roster ${missing}: cannot read it (ENOENT); want a readable CSV file\n`);
+    const noRoster = await runCli([...g, '--lang', 'zh-CN', 'staff', 'sync', '--site', '440100']);
+    expect(noRoster.code).toBe(2);
+    expect(noRoster.stderr).toBe('jinbao: 站点 440100 还没有花名册：请先导入（jinbao staff import --site 440100 文件.csv）\n');
+  });
+});
