@@ -5,7 +5,7 @@
  * change here.
  */
 import { existsSync, readdirSync } from 'node:fs';
-import { ExitCode, JinbaoError } from '../lib/errors.js';
+import { ExitCode } from '../lib/errors.js';
 import { openDatabase, type Database, type Queryable, type SqlMigration, type Transaction } from '../lib/sql/index.js';
 import { applyMigration } from '../lib/sql/migrate.js';
 import { MIGRATION_MARK } from '../lib/sql/types.js';
@@ -22,6 +22,8 @@ import { APPROVAL_MIGRATIONS, OPERATOR_MIGRATIONS, operatorSeparation, type Sepa
 import { CMP_MIGRATIONS } from '../pki/cmp/index.js';
 import { STAFF_MIGRATIONS } from '../staff/index.js';
 import type { OpsContext } from './context.js';
+import { jinbaoError } from '../lib/i18n/index.js';
+import { ORCHESTRATION } from './messages.js';
 
 /** A feature's tables: its component name and ordered migrations (the same list its own code applies). */
 export interface StateComponent {
@@ -92,11 +94,11 @@ export async function migrateState(
   if (targetSpec.kind === 'sqlite') refuseNonEmptyDir(targetSpec);
   const target = await openDatabase(targetSpec.kind === 'postgresql' ? targetSpec.url : targetSpec.dir, { source: '--to', env: opts.env, allowUnfinishedMigration: true });
   try {
-    if (target.where === source.where) throw new JinbaoError(`--to names the state store the command runs on (${source.where}); give an empty database`, { exitCode: ExitCode.invalidInput });
+    if (target.where === source.where) throw jinbaoError(ORCHESTRATION, 'migrate.sameStore', { where: source.where }, { exitCode: ExitCode.invalidInput });
     return await readSnapshot(source, async (src) => {
       const check = await opts.verifyAudit(src);
       if (!check.ok) {
-        throw new JinbaoError(`the source's audit log is broken at entry ${check.firstBroken!.seq} (${check.firstBroken!.reason}); a store that fails jinbao audit verify is not migrated: restore it from backup first`, { exitCode: ExitCode.complianceFailed });
+        throw jinbaoError(ORCHESTRATION, 'migrate.auditBroken', { seq: check.firstBroken!.seq, reason: check.firstBroken!.reason }, { exitCode: ExitCode.complianceFailed });
       }
       await refuseNonEmpty(target);
       await target.write(async (tx) => {
@@ -115,7 +117,7 @@ export async function migrateState(
           const targetTables = new Set(await tableNames(tx));
           const missing = tables.filter((t) => !targetTables.has(t));
           if (missing.length) {
-            throw new JinbaoError(`the source has table(s) ${missing.join(', ')} that no component of this jinbao creates; migrate with the jinbao that wrote the store`, { exitCode: ExitCode.invalidInput });
+            throw jinbaoError(ORCHESTRATION, 'migrate.unknownTables', { tables: missing.join(', ') }, { exitCode: ExitCode.invalidInput });
           }
           // Rows a migration seeds (a sequence's first value, default settings) give way to the source's.
           for (const t of [...tables].reverse()) await tx.run(`DELETE FROM ${ident(t)}`);
@@ -123,12 +125,12 @@ export async function migrateState(
           const out: { name: string; rows: number }[] = [];
           for (const t of tables) {
             const n = Number((await tx.query<{ n: number }>(`SELECT count(*) AS n FROM ${ident(t)}`))[0]!.n);
-            if (n !== counts.get(t)) throw new JinbaoError(`verification failed: table ${t} has ${counts.get(t)} rows in the source and ${n} in the target; nothing was committed`, { exitCode: ExitCode.invalidInput });
+            if (n !== counts.get(t)) throw jinbaoError(ORCHESTRATION, 'migrate.rowCount', { table: t, source: counts.get(t)!, target: n }, { exitCode: ExitCode.invalidInput });
             out.push({ name: t, rows: n });
           }
           const after = await opts.verifyAudit(tx);
           if (!after.ok || after.head !== check.head || after.entries !== check.entries) {
-            throw new JinbaoError(`verification failed: the audit head is ${check.head} (${check.entries} entries) in the source and ${after.head} (${after.entries} entries) in the target; nothing was committed`, { exitCode: ExitCode.invalidInput });
+            throw jinbaoError(ORCHESTRATION, 'migrate.auditHead', { sourceHead: String(check.head), sourceEntries: check.entries, targetHead: String(after.head), targetEntries: after.entries }, { exitCode: ExitCode.invalidInput });
           }
           await tx.exec(`DROP TABLE ${MIGRATION_MARK}`);
           return out;
@@ -154,7 +156,7 @@ async function readSnapshot<T>(db: Database, fn: (q: Transaction) => Promise<T>)
 function refuseNonEmptyDir(t: Extract<StateTarget, { kind: 'sqlite' }>): void {
   if (!existsSync(t.dir)) return;
   const entries = readdirSync(t.dir).filter((f) => !/^jinbao\.db(-wal|-shm)?$/.test(f));
-  if (entries.length) throw new JinbaoError(`--to ${t.dir} is not empty (${entries.slice(0, 3).join(', ')}${entries.length > 3 ? ', …' : ''}); give an empty or new directory`, { exitCode: ExitCode.invalidInput });
+  if (entries.length) throw jinbaoError(ORCHESTRATION, 'migrate.dirNotEmpty', { dir: t.dir, entries: `${entries.slice(0, 3).join(', ')}${entries.length > 3 ? ', …' : ''}` }, { exitCode: ExitCode.invalidInput });
 }
 
 async function refuseNonEmpty(target: Database): Promise<void> {
@@ -167,10 +169,9 @@ async function refuseNonEmpty(target: Database): Promise<void> {
   }
   const components = Object.keys(versions);
   if (filled.length || components.length) {
-    throw new JinbaoError(
-      `the target ${target.where} is not empty (${filled.length ? filled.slice(0, 3).join(', ') : `schemas of ${components.join(', ')}`}); state migrate copies only into an empty database: create a new one (CREATE DATABASE jinbao OWNER jinbao_state)`,
-      { exitCode: ExitCode.invalidInput },
-    );
+    throw filled.length
+      ? jinbaoError(ORCHESTRATION, 'migrate.targetRows', { where: target.where, tables: filled.slice(0, 3).join(', ') }, { exitCode: ExitCode.invalidInput })
+      : jinbaoError(ORCHESTRATION, 'migrate.targetSchemas', { where: target.where, components: components.join(', ') }, { exitCode: ExitCode.invalidInput });
   }
 }
 
@@ -211,7 +212,7 @@ async function copyOrder(q: Queryable): Promise<string[]> {
   const placed = new Set<string>();
   const visit = (t: string, path: string[]): void => {
     if (placed.has(t)) return;
-    if (path.includes(t)) throw new JinbaoError(`tables ${[...path, t].join(' → ')} reference each other in a cycle; they cannot be copied in order`, { exitCode: ExitCode.invalidInput });
+    if (path.includes(t)) throw jinbaoError(ORCHESTRATION, 'migrate.cycle', { tables: [...path, t].join(' → ') }, { exitCode: ExitCode.invalidInput });
     for (const p of parents.get(t) ?? []) if (tables.includes(p)) visit(p, [...path, t]);
     placed.add(t);
     out.push(t);
