@@ -5,10 +5,12 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { join } from 'node:path';
 import type { Fabric, SiteAllocation } from '../../fabric/index.js';
-import { InputError, JinbaoError } from '../../lib/errors.js';
+import { JinbaoError } from '../../lib/errors.js';
 import { renderSite, type KubeObject, type RenderOptions } from '../render/index.js';
 import type { Backend } from './backend.js';
 import { SiteStack } from './site-stack.js';
+import { inputError } from '../../lib/i18n/index.js';
+import { STACKS_MESSAGES } from '../messages.js';
 
 /** The cdktf release the stacks are written with (see PLATFORM.md: 0.21.0 is the last). */
 export const CDKTF_VERSION = '0.21.0';
@@ -158,7 +160,7 @@ export function stackJson(siteId: string, objects: readonly KubeObject[], backen
 export async function synthesizeCdktf(fabric: Fabric, allocations: ReadonlyMap<string, SiteAllocation>, options: SynthOptions): Promise<SynthResult> {
   const backend = options.backend ?? { kind: 'local' };
   for (const id of options.sites ?? []) {
-    if (!fabric.has(id)) throw new InputError(`no site "${id}" in the inventory; list the sites with: jinbao inventory show`);
+    if (!fabric.has(id)) throw inputError(STACKS_MESSAGES, 'synth.unknownSite', { id });
   }
   const selected = options.sites ? [...new Set(options.sites)].map((id) => fabric.site(id)) : [...fabric.sites];
   const rendered = selected.map((site) => {
@@ -170,7 +172,7 @@ export async function synthesizeCdktf(fabric: Fabric, allocations: ReadonlyMap<s
   try {
     mkdirSync(join(outDir, 'stacks'), { recursive: true });
   } catch (err) {
-    throw new JinbaoError(`cannot create the output folder ${outDir}: ${(err as Error).message}; choose another --out`, { cause: err });
+    throw inputError(STACKS_MESSAGES, 'synth.outDir', { dir: outDir, why: (err as Error).message }, { cause: err });
   }
   const index = readIndex(outDir);
   const changed = rendered.filter((r) => index.sites[r.site.id]?.hash !== r.hash || !existsSync(join(outDir, 'stacks', r.site.id, 'cdk.tf.json')));

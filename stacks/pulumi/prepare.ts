@@ -3,8 +3,9 @@ import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import type { Fabric, SiteAllocation } from '../../fabric/index.js';
-import { InputError } from '../../lib/errors.js';
 import { renderSite, type KubeObject, type RenderOptions } from '../render/index.js';
+import { inputError } from '../../lib/i18n/index.js';
+import { STACKS_MESSAGES } from '../messages.js';
 
 /** This folder: the Pulumi project (Pulumi.yaml and main.ts). */
 export const PULUMI_PROJECT_DIR = fileURLToPath(new URL('.', import.meta.url));
@@ -30,9 +31,9 @@ export function preparePulumi(
   allocations: ReadonlyMap<string, SiteAllocation>,
   options: { readonly dir?: string; readonly sites: readonly string[]; readonly render?: RenderOptions },
 ): PreparedStack[] {
-  if (options.sites.length === 0) throw new InputError('the Pulumi engine prepares one stack per site: name them with --site ID (repeatable)');
+  if (options.sites.length === 0) throw inputError(STACKS_MESSAGES, 'pulumi.noSites');
   for (const id of options.sites) {
-    if (!fabric.has(id)) throw new InputError(`no site "${id}" in the inventory; list the sites with: jinbao inventory show`);
+    if (!fabric.has(id)) throw inputError(STACKS_MESSAGES, 'synth.unknownSite', { id });
   }
   const dir = resolve(options.dir ?? PULUMI_PROJECT_DIR);
   const rendered = options.sites.map((id) => ({ id, objects: renderSite(fabric, fabric.site(id), allocations, options.render) }));
@@ -58,6 +59,6 @@ export function preparePulumi(
 /** Read the objects a prepared stack declares (relative paths are from the working directory). */
 export function loadRenderedObjects(file: string): KubeObject[] {
   const path = resolve(file);
-  if (!existsSync(path)) throw new InputError(`${path} does not exist; prepare the stack with: jinbao synth --engine pulumi --site ID`);
+  if (!existsSync(path)) throw inputError(STACKS_MESSAGES, 'pulumi.notPrepared', { path });
   return JSON.parse(readFileSync(path, 'utf8')) as KubeObject[];
 }

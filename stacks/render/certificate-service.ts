@@ -1,6 +1,7 @@
 import type { Domain, Fabric, Site } from '../../fabric/index.js';
-import { InputError } from '../../lib/errors.js';
 import type { Certificate, ClusterIssuer, Deployment, Labels, PodDisruptionBudget, Service } from './kube-object.js';
+import { inputError } from '../../lib/i18n/index.js';
+import { STACKS_MESSAGES } from '../messages.js';
 
 /**
  * How a site's workloads get certificates from the PKI: cert-manager talks ACME to `jinbao serve`.
@@ -59,7 +60,7 @@ export function servicePublicUrl(fabric: Fabric, options: CertificateServiceOpti
     url = undefined;
   }
   if (!url || url.protocol !== 'https:' || url.username || url.password || url.search || url.hash) {
-    throw new InputError(`certificate service URL: got "${text}", want an https:// URL without credentials, query or fragment (e.g. ${defaultServiceUrl(fabric)})`);
+    throw inputError(STACKS_MESSAGES, 'certService.url', { text, example: defaultServiceUrl(fabric) });
   }
   return text.replace(/\/+$/, '');
 }

@@ -1,7 +1,7 @@
 import type { DcClass, Domain, Fabric, Site, SiteAllocation } from '../../fabric/index.js';
 import { InputError } from '../../lib/errors.js';
 import type { KubeObject, LimitRange, Namespace, ResourceQuota } from './kube-object.js';
-import { translator } from '../../lib/i18n/index.js';
+import { inputError, translator } from '../../lib/i18n/index.js';
 import { DC_CLASS_LABEL, DOMAIN_LABEL, MLPS_LABEL, REPLICA_OF_LABEL, SITE_NAME_ANNOTATION, siteLabels } from './labels.js';
 import {
   acmeClusterIssuer,
@@ -26,6 +26,7 @@ import { adminGroup, auditBinding, clusterRoles, roleBinding, ROLES } from './rb
 import { DEFAULT_SIZING, type NamespaceSizing } from './sizing.js';
 import { checkTrustBundle, trustBundle } from './trust-bundle.js';
 import { validateObjects } from './validate-objects.js';
+import { STACKS_MESSAGES } from '../messages.js';
 
 export interface RenderOptions {
   /** Public CA certificates (PEM) for the trust-bundle ConfigMap. @default [] (an annotated placeholder) */
@@ -64,7 +65,7 @@ export function renderSite(fabric: Fabric, site: Site, allocations: ReadonlyMap<
 
   const cidrsOf = (s: Site): string[] => {
     const a = allocations.get(s.id);
-    if (!a) throw new InputError(`site ${site.id}: no address allocation for site ${s.id}; run "jinbao ipam" (or pass fabric.allocate() results) before rendering`);
+    if (!a) throw inputError(STACKS_MESSAGES, 'render.noAllocation', { site: site.id, of: s.id });
     return a.dr ? [a.dc, a.dr] : [a.dc];
   };
   const parent = fabric.parentOf(site);

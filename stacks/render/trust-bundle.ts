@@ -1,4 +1,3 @@
-import { InputError } from '../../lib/errors.js';
 import { inputError } from '../../lib/i18n/index.js';
 import { STACKS_MESSAGES } from '../messages.js';
 import type { ConfigMap, Labels } from './kube-object.js';
@@ -15,10 +14,10 @@ const CERT_BLOCK = /^-----BEGIN CERTIFICATE-----\r?\n[A-Za-z0-9+/=\r\n]+-----END
 export function checkTrustBundle(pems: readonly string[]): void {
   pems.forEach((pem, i) => {
     if (/PRIVATE KEY/.test(pem)) {
-      throw new InputError(`trustBundle[${i}] contains a private key; a trust bundle holds public CA certificates only, never key material`);
+      throw inputError(STACKS_MESSAGES, 'trustBundle.entryPrivateKey', { i });
     }
     if (!CERT_BLOCK.test(pem.trim() + '\n')) {
-      throw new InputError(`trustBundle[${i}] is not one PEM certificate; want a single "-----BEGIN CERTIFICATE-----" block`);
+      throw inputError(STACKS_MESSAGES, 'trustBundle.entryNotOne', { i });
     }
   });
 }

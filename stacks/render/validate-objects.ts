@@ -1,6 +1,7 @@
-import { InputError } from '../../lib/errors.js';
 import { objectRef, type KubeObject, type LimitRange, type ResourceQuota } from './kube-object.js';
 import { parseQuantity } from './quantity.js';
+import { inputError } from '../../lib/i18n/index.js';
+import { STACKS_MESSAGES } from '../messages.js';
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
@@ -77,6 +78,6 @@ export function validateObjects(siteId: string, objects: readonly KubeObject[]):
     }
   }
   if (problems.length > 0) {
-    throw new InputError(`site ${siteId} would render ${problems.length} invalid field(s); nothing was written`, { details: problems });
+    throw inputError(STACKS_MESSAGES, 'render.invalid', { site: siteId, count: problems.length }, { details: problems });
   }
 }
