@@ -1,13 +1,13 @@
 import type { Command } from 'commander';
 import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { InputError } from '../../lib/errors.js';
 import { parseInteger } from '../../lib/options.js';
 import { json, table } from '../../lib/output.js';
 import { CMP_SECRET_DEFAULT_VALIDITY_DAYS, createCmpSecrets, listCmpSecrets, revokeCmpSecret, type CreatedSecret, type SecretRequest } from '../../pki/cmp/index.js';
 import { DEFAULT_PASSPHRASE_ENV, DEMO_PASSPHRASE_WARNING, demoPassphrase, resolvePassphrase } from '../../pki/index.js';
 import { openPki } from '../../pki/operations.js';
-import type { Context } from '../context.js';
+import { COMMAND_MESSAGES, type Context } from '../context.js';
 import type { Runner } from '../runner.js';
+import { inputError } from '../../lib/i18n/index.js';
 
 interface CreateOptions {
   site?: string;
@@ -86,7 +86,7 @@ export function parseCsv(text: string): string[][] {
       row = [];
     } else field += ch;
   }
-  if (quoted) throw new InputError('--csv: a quoted field is not closed; close it with "');
+  if (quoted) throw inputError(COMMAND_MESSAGES, 'cmp.err.csvQuote');
   row.push(field);
   if (row.some((c) => c.trim() !== '')) rows.push(row);
   return rows;
@@ -99,23 +99,23 @@ function csvRequests(file: string, o: CreateOptions): SecretRequest[] {
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    throw new InputError(`--csv: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    throw inputError(COMMAND_MESSAGES, 'cmp.err.csvRead', { file, why: (err as NodeJS.ErrnoException).code ?? (err as Error).message });
   }
   const [head, ...rows] = parseCsv(text);
-  if (!head) throw new InputError(`--csv: ${file} is empty, want a header line such as "subject,identity_code" and one line per person`);
+  if (!head) throw inputError(COMMAND_MESSAGES, 'cmp.err.csvEmpty', { file });
   const cols = head.map((h) => h.trim().toLowerCase());
   const unknown = cols.filter((c) => !(CSV_COLUMNS as readonly string[]).includes(c));
-  if (unknown.length) throw new InputError(`--csv: ${file} line 1: got column(s) ${unknown.join(', ')}, want only ${CSV_COLUMNS.join(', ')}`);
-  if (!cols.includes('subject')) throw new InputError(`--csv: ${file} line 1: got no subject column, want one (e.g. "subject,identity_code")`);
-  if (rows.length === 0) throw new InputError(`--csv: ${file} has a header and no people, want one line per person`);
+  if (unknown.length) throw inputError(COMMAND_MESSAGES, 'cmp.err.csvColumns', { file, got: unknown.join(', '), want: CSV_COLUMNS.join(', ') });
+  if (!cols.includes('subject')) throw inputError(COMMAND_MESSAGES, 'cmp.err.csvNoSubject', { file });
+  if (rows.length === 0) throw inputError(COMMAND_MESSAGES, 'cmp.err.csvNoRows', { file });
   return rows.map((r, i) => {
-    if (r.length !== cols.length) throw new InputError(`--csv: ${file} line ${i + 2}: got ${r.length} fields, want ${cols.length} (as the header)`);
+    if (r.length !== cols.length) throw inputError(COMMAND_MESSAGES, 'cmp.err.csvFields', { file, line: i + 2, got: r.length, want: cols.length });
     const v = (c: string) => {
       const x = r[cols.indexOf(c)]?.trim();
       return x === undefined || x === '' ? undefined : x;
     };
     const site = v('site') ?? o.site;
-    if (site === undefined) throw new InputError(`--csv: ${file} line ${i + 2}: got no site, want a site column or --site`);
+    if (site === undefined) throw inputError(COMMAND_MESSAGES, 'cmp.err.csvNoSite', { file, line: i + 2 });
     const days = v('days');
     return {
       site,
@@ -137,14 +137,14 @@ function cmpUrl(publicUrl: string, site: string): string {
 async function create(ctx: Context, o: CreateOptions): Promise<void> {
   let requests: SecretRequest[];
   if (o.csv !== undefined) {
-    if (o.subject !== undefined || o.identityCode !== undefined || o.insuranceNumber !== undefined) throw new InputError('--csv: got it with --subject, --identity-code or --insurance-number, want those as CSV columns instead');
-    if (o.out === undefined) throw new InputError('--csv: got no --out, want a file for the references and secrets (e.g. --out secrets.csv)');
-    if (existsSync(o.out)) throw new InputError(`--out: ${o.out} exists; refusing to overwrite a file of secrets, choose another name`);
+    if (o.subject !== undefined || o.identityCode !== undefined || o.insuranceNumber !== undefined) throw inputError(COMMAND_MESSAGES, 'cmp.err.csvWithSingle');
+    if (o.out === undefined) throw inputError(COMMAND_MESSAGES, 'cmp.err.csvNoOut');
+    if (existsSync(o.out)) throw inputError(COMMAND_MESSAGES, 'cmp.err.outExists', { file: o.out });
     requests = csvRequests(o.csv, o);
   } else {
-    if (o.out !== undefined) throw new InputError('--out: got it without --csv, want it only with --csv (a single secret is printed)');
-    if (o.site === undefined) throw new InputError('--site: got none, want the inventory site the person belongs to (list them with: jinbao inventory show)');
-    if (o.subject === undefined) throw new InputError('--subject: got none, want the person\'s subject, e.g. --subject "CN=张三, serialNumber=S0001"');
+    if (o.out !== undefined) throw inputError(COMMAND_MESSAGES, 'cmp.err.outWithoutCsv');
+    if (o.site === undefined) throw inputError(COMMAND_MESSAGES, 'cmp.err.noSite');
+    if (o.subject === undefined) throw inputError(COMMAND_MESSAGES, 'cmp.err.noSubject');
     requests = [{ site: o.site, profile: o.profile, subject: o.subject, ...(o.identityCode !== undefined ? { identityCode: o.identityCode } : {}), ...(o.insuranceNumber !== undefined ? { insuranceNumber: o.insuranceNumber } : {}), validityDays: parseInteger('--days', o.days, { min: 1, max: 90, what: 'days' }) }];
   }
   const { passphrase, source } = await resolvePassphrase({ env: ctx.io.env, envName: o.passphraseEnv, stateDir: ctx.stateDir, demo: async () => demoPassphrase(await openPki(ctx)) });
@@ -161,7 +161,7 @@ async function create(ctx: Context, o: CreateOptions): Promise<void> {
       renameSync(tmp, out);
     } catch (err) {
       rmSync(tmp, { force: true });
-      throw new InputError(`--out: cannot write ${out} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); the ${created.length} secrets were created: revoke them with jinbao cmp secret revoke REFERENCE (jinbao cmp secret list shows them)`, { cause: err });
+      throw inputError(COMMAND_MESSAGES, 'cmp.err.outWrite', { file: out, why: (err as NodeJS.ErrnoException).code ?? (err as Error).message, count: created.length }, { cause: err });
     }
     if (o.json) return void ctx.out(json({ file: out, secrets: withUrl.map(({ secret: _secret, ...rest }) => rest) }));
     return void ctx.out(`${ctx.t('cmp.bulkCreated', { count: created.length, file: out })}\n`);

@@ -1,14 +1,14 @@
 import type { Command } from 'commander';
 import { json, table } from '../../lib/output.js';
 import { createInterface } from 'node:readline/promises';
-import { InputError } from '../../lib/errors.js';
 import { parseInteger } from '../../lib/options.js';
 import { progress } from '../../lib/progress.js';
 import { CMP_SECRET_DEFAULT_VALIDITY_DAYS } from '../../pki/cmp/index.js';
 import { DEFAULT_PASSPHRASE_ENV, DEMO_PASSPHRASE_WARNING, demoPassphrase, PkiStore, resolvePassphrase } from '../../pki/index.js';
 import { applySync, checkMassRevocation, enrollJoiners, enrollJoinersCmp, expiringStaffCertificates, parseWithin, importRoster, openStaff, planSync, rosterTemplate, type RosterDiff, type SyncPlan } from '../../staff/index.js';
-import type { Context } from '../context.js';
+import { COMMAND_MESSAGES, type Context } from '../context.js';
 import type { Runner } from '../runner.js';
+import { inputError } from '../../lib/i18n/index.js';
 
 export function register(program: Command, run: Runner): void {
   const staff = program.command('staff').description('staff certificates from HR rosters: import, sync with the certificate store, enroll joiners');
@@ -152,7 +152,7 @@ function passphraseOf(ctx: Context, pki: PkiStore, envName: string): () => Promi
 
 function parseShare(value: string): number {
   const n = Number(value.replace(/%$/, ''));
-  if (!Number.isFinite(n) || n < 0 || n > 100) throw new InputError(`--max-revocation-share: got "${value}", want a percentage from 0 to 100`);
+  if (!Number.isFinite(n) || n < 0 || n > 100) throw inputError(COMMAND_MESSAGES, 'staff.err.maxShare', { value });
   return n / 100;
 }
 
@@ -170,7 +170,7 @@ async function syncCommand(ctx: Context, opts: SyncOptions): Promise<void> {
   }
   checkMassRevocation(plan, maxShare, opts.confirmMassRevocation === true);
   if (!opts.yes) {
-    if (!process.stdin.isTTY || !ctx.io.stderr.isTTY) throw new InputError(`sync of site ${plan.site}: got no terminal to ask on and no --yes, want --yes to apply the plan shown (or run it on a terminal)`);
+    if (!process.stdin.isTTY || !ctx.io.stderr.isTTY) throw inputError(COMMAND_MESSAGES, 'staff.err.noTerminal', { site: plan.site });
     const rl = createInterface({ input: process.stdin, output: ctx.io.stderr });
     const answer = await rl.question(ctx.t('staff.sync.ask'));
     rl.close();
@@ -208,21 +208,21 @@ function renderPlan(ctx: Context, plan: SyncPlan): string {
 /** The certificate service's public URL: --service-url, else the one jinbao serve recorded; https:// without a path. */
 async function serviceUrlOf(pki: PkiStore, given: string | undefined): Promise<string> {
   const url = given ?? (await pki.servicePublicUrl());
-  if (url === undefined) throw new InputError('--service-url: got none, and no jinbao serve was started with --public-url on this state; want the https:// URL the enrollment stations reach the certificate service at, e.g. --service-url https://pki.jinbao.internal:8443');
+  if (url === undefined) throw inputError(COMMAND_MESSAGES, 'staff.err.noServiceUrl');
   let parsed: URL | undefined;
   try {
     parsed = new URL(url);
   } catch {
     parsed = undefined;
   }
-  if (!parsed || parsed.protocol !== 'https:' || parsed.pathname !== '/' || parsed.search || parsed.hash) throw new InputError(`--service-url: got "${url}", want an https:// URL with no path, e.g. https://pki.jinbao.internal:8443`);
+  if (!parsed || parsed.protocol !== 'https:' || parsed.pathname !== '/' || parsed.search || parsed.hash) throw inputError(COMMAND_MESSAGES, 'staff.err.serviceUrl', { url });
   return url.replace(/\/+$/, '');
 }
 
 async function enrollCommand(ctx: Context, opts: EnrollOptions): Promise<void> {
-  if (opts.method !== 'p12' && opts.method !== 'cmp') throw new InputError(`--method: got "${opts.method}", want cmp or p12`);
+  if (opts.method !== 'p12' && opts.method !== 'cmp') throw inputError(COMMAND_MESSAGES, 'staff.err.method', { method: opts.method });
   if (opts.method === 'cmp') return enrollCmp(ctx, opts);
-  if (opts.serviceUrl !== undefined) throw new InputError('--service-url: got it with --method p12, want it only with --method cmp (bundles need no service)');
+  if (opts.serviceUrl !== undefined) throw inputError(COMMAND_MESSAGES, 'staff.err.serviceUrlP12');
   const fabric = ctx.fabric();
   const pki = await PkiStore.open(await ctx.database(), ctx.stateDir);
   let bar: ReturnType<typeof progress> | undefined;

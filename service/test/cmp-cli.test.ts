@@ -87,6 +87,16 @@ describe('jinbao cmp secret on the command line', () => {
       expect(r.stderr).toContain(message);
     }
     expect((await audit('cmp.secret.create')).length).toBe(before);
+    // the same refusals in Chinese under --lang zh-CN
+    for (const [args, message] of [
+      [['--site', '440100'], 'jinbao: --subject：没有给出，应为此人的主体名称'],
+      [['--site', '440100', '--subject', 'CN=A, serialNumber=S0001', '--out', join(dir, 'x.csv')], 'jinbao: --out：只能与 --csv 一起使用（单个一次性口令直接打印）'],
+      [['--csv', join(dir, 'missing.csv'), '--out', join(dir, 'y.csv')], `jinbao: --csv：无法读取 ${join(dir, 'missing.csv')}（ENOENT）`],
+    ] as const) {
+      const r = await runCli([...g, '--lang', 'zh-CN', 'cmp', 'secret', 'create', ...args], env);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr.startsWith(message), r.stderr).toBe(true);
+    }
   });
 
   it('--csv: one secret per person into a 0600 file, all or none', async () => {
