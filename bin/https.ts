@@ -1,5 +1,6 @@
 import { request } from 'node:https';
-import { InputError, UnavailableError } from '../lib/errors.js';
+import { inputError, unavailableError } from '../lib/i18n/index.js';
+import { COMMAND_MESSAGES } from './context.js';
 
 /**
  * The one HTTPS JSON request the CLI makes to a jinbao serve (client mode, unseal): the service's
@@ -9,14 +10,14 @@ import { InputError, UnavailableError } from '../lib/errors.js';
 
 /** `--server` as a URL: https only (commands and shares never travel in clear). */
 export function serverUrl(server: string | undefined, example: string): URL {
-  if (server === undefined) throw new InputError(`--server: got none, want the service's https:// URL, e.g. ${example}`);
+  if (server === undefined) throw inputError(COMMAND_MESSAGES, 'client.err.serverNone', { example });
   let base: URL;
   try {
     base = new URL(server);
   } catch {
-    throw new InputError(`--server: got "${server}", want the service's https:// URL`);
+    throw inputError(COMMAND_MESSAGES, 'client.err.serverUrl', { server });
   }
-  if (base.protocol !== 'https:') throw new InputError(`--server: got "${server}", want an https:// URL`);
+  if (base.protocol !== 'https:') throw inputError(COMMAND_MESSAGES, 'client.err.serverHttps', { server });
   return base;
 }
 
@@ -50,13 +51,13 @@ export function callJson<T>(url: URL, c: JsonCall): Promise<{ status: number; bo
         try {
           resolve({ status: res.statusCode ?? 0, body: JSON.parse(Buffer.concat(chunks).toString('utf8')) as T });
         } catch {
-          reject(new UnavailableError(`${url.origin} answered ${res.statusCode} without ${c.what}: is it a jinbao serve?`));
+          reject(unavailableError(COMMAND_MESSAGES, 'client.err.notService', { origin: url.origin, status: String(res.statusCode), what: c.what }));
         }
       });
     });
     req.on('timeout', () => req.destroy(new Error(`no answer within ${Math.round(c.timeoutMs / 1000)} s`)));
     req.on('error', (err) =>
-      reject(new UnavailableError(`cannot reach ${url.origin}: ${err.message}${/certificate|self.signed/i.test(err.message) ? ' (give the CA that issued its TLS certificate with --server-ca FILE)' : ''}`, { cause: err })),
+      reject(unavailableError(COMMAND_MESSAGES, /certificate|self.signed/i.test(err.message) ? 'client.err.unreachableTls' : 'client.err.unreachable', { origin: url.origin, why: err.message }, { cause: err })),
     );
     req.end(c.body === undefined ? undefined : JSON.stringify(c.body));
   });

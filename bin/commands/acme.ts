@@ -1,13 +1,13 @@
 import type { Command } from 'commander';
-import { InputError } from '../../lib/errors.js';
 import { parseInteger } from '../../lib/options.js';
 import { json, table } from '../../lib/output.js';
 import { EAB_DEFAULT_VALIDITY_DAYS, listEab } from '../../pki/acme/index.js';
 import { DEFAULT_PASSPHRASE_ENV, DEMO_PASSPHRASE_WARNING, demoPassphrase, resolvePassphrase } from '../../pki/index.js';
 import { openPki } from '../../pki/operations.js';
 import { createEabAudited } from '../../service/index.js';
-import type { Context } from '../context.js';
+import { COMMAND_MESSAGES, type Context } from '../context.js';
 import type { Runner } from '../runner.js';
+import { inputError } from '../../lib/i18n/index.js';
 
 export function register(program: Command, run: Runner): void {
   const acme = program.command('acme').description('ACME enrollment administration (the protocol itself is served by jinbao serve)');
@@ -36,7 +36,7 @@ export function register(program: Command, run: Runner): void {
 async function create(ctx: Context, o: { site: string; application?: string; days: string; passphraseEnv: string; json?: boolean }): Promise<void> {
   const validityDays = parseInteger('--days', o.days, { min: 1, max: 365, what: 'days' });
   const fabric = ctx.fabric();
-  if (!fabric.findSite(o.site)) throw new InputError(`--site: got "${o.site}", want a site of the inventory (list them with: jinbao inventory show)`);
+  if (!fabric.findSite(o.site)) throw inputError(COMMAND_MESSAGES, 'acme.err.site', { site: o.site });
   const { passphrase, source } = await resolvePassphrase({ env: ctx.io.env, envName: o.passphraseEnv, stateDir: ctx.stateDir, demo: async () => demoPassphrase(await openPki(ctx)) });
   if (source === 'demo') ctx.err(`${DEMO_PASSPHRASE_WARNING}\n`);
   const key = await createEabAudited(ctx, passphrase, { site: o.site, validityDays, ...(o.application !== undefined ? { application: o.application } : {}) });

@@ -1,11 +1,11 @@
 import type { Command } from 'commander';
 import { asActor, currentActor } from '../../lib/audit.js';
-import { InputError } from '../../lib/errors.js';
 import { parseInteger } from '../../lib/options.js';
 import { json, table } from '../../lib/output.js';
 import { approvalChain, approvalPolicy, currentOperator, decideRequest, finishRequest, listRequests, setApprovalPolicy, showRequest, type ApprovalRequest } from '../../operators/index.js';
-import type { Context } from '../context.js';
+import { COMMAND_MESSAGES, type Context } from '../context.js';
 import type { Runner } from '../runner.js';
+import { inputError } from '../../lib/i18n/index.js';
 
 export function register(program: Command, run: Runner): void {
   const ap = program
@@ -51,7 +51,7 @@ function requestId(text: string): number {
 function parseTtl(text: string): number {
   const m = /^([0-9]{1,6})(s|m|h|d)$/.exec(text);
   const seconds = m ? Number(m[1]) * { s: 1, m: 60, h: 3600, d: 86_400 }[m[2] as 's' | 'm' | 'h' | 'd'] : 0;
-  if (!m || seconds < 1 || seconds > 30 * 86_400) throw new InputError(`--ttl: got "${text}", want a duration from 1s to 30d such as 90s, 30m, 24h or 7d`);
+  if (!m || seconds < 1 || seconds > 30 * 86_400) throw inputError(COMMAND_MESSAGES, 'approvals.err.ttl', { text });
   return seconds;
 }
 
@@ -99,7 +99,7 @@ async function decide(ctx: Context, o: { reason?: string; json?: boolean }, id: 
 }
 
 async function requestLocally(): Promise<void> {
-  throw new InputError('approvals request: proposing needs an operator identity; send it through the service: jinbao --server URL --identity FILE.p12 approvals request -- <command ...>');
+  throw inputError(COMMAND_MESSAGES, 'approvals.err.needIdentity');
 }
 
 async function policy(ctx: Context, o: { approvers?: string; ttl?: string; json?: boolean }): Promise<void> {

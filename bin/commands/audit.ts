@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
 import { writeFileSync } from 'node:fs';
 import { readAudit, verifyAudit } from '../../lib/audit.js';
-import { ExitCode, InputError } from '../../lib/errors.js';
+import { ExitCode } from '../../lib/errors.js';
 import { auditCsv, auditRecord } from '../../service/index.js';
-import { jinbaoError } from '../../lib/i18n/index.js';
+import { inputError, jinbaoError } from '../../lib/i18n/index.js';
 import { parseChoice, parseIsoDate } from '../../lib/options.js';
 import { json } from '../../lib/output.js';
 import { COMMAND_MESSAGES, type Context } from '../context.js';
@@ -50,7 +50,7 @@ async function exportAudit(ctx: Context, o: { out?: string; format: string; acti
   const format = parseChoice('--format', o.format, ['jsonl', 'csv', 'json'] as const);
   const since = o.since === undefined ? undefined : parseIsoDate('--since', o.since, '2026-10-01');
   const until = o.until === undefined ? undefined : parseIsoDate('--until', o.until, '2027-01-01');
-  if (since && until && until <= since) throw new InputError(`--until: got ${o.until}, not after --since ${o.since}; want a later date (entries before it are exported)`);
+  if (since && until && until <= since) throw inputError(COMMAND_MESSAGES, 'audit.err.until', { until: String(o.until), since: String(o.since) });
   const db = await ctx.database();
   const entries = await readAudit(db, { ...(o.action !== undefined ? { action: o.action } : {}), ...(since ? { since } : {}), ...(until ? { until } : {}) });
   const check = await verifyAudit(db);

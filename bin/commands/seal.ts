@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
-import { InputError } from '../../lib/errors.js';
 import type { Runner } from '../runner.js';
+import { inputError } from '../../lib/i18n/index.js';
+import { COMMAND_MESSAGES } from '../context.js';
 
 export function register(program: Command, run: Runner): void {
   program
@@ -14,7 +15,7 @@ export function register(program: Command, run: Runner): void {
     )
     .action(
       run(async () => {
-        throw new InputError('seal: got no --identity, want the service sealed through client mode: jinbao --server URL --identity FILE.p12 seal (on the service\'s host: kill -USR2 <pid of jinbao serve>)');
+        throw inputError(COMMAND_MESSAGES, 'seal.err.noIdentity');
       }),
     );
 }

@@ -1,10 +1,10 @@
 import type { Command } from 'commander';
 import { readFileSync } from 'node:fs';
-import { InputError } from '../../lib/errors.js';
 import { json } from '../../lib/output.js';
-import type { Context } from '../context.js';
+import { COMMAND_MESSAGES, type Context } from '../context.js';
 import { callJson, serverUrl } from '../https.js';
 import type { Runner } from '../runner.js';
+import { inputError } from '../../lib/i18n/index.js';
 
 interface UnsealOptions {
   share?: string;
@@ -34,7 +34,7 @@ function readText(flag: string, file: string): string {
   try {
     return readFileSync(file, 'utf8');
   } catch (err) {
-    throw new InputError(`${flag}: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    throw inputError(COMMAND_MESSAGES, 'client.err.read', { flag, file, why: (err as NodeJS.ErrnoException).code ?? (err as Error).message });
   }
 }
 
