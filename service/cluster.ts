@@ -135,8 +135,8 @@ export const RATE_TAKE_TIMEOUT_MS = 1000;
  *
  * Never blocks a request and never throws: when the primary does not answer within
  * `timeoutMs` (1 s), or the channel is gone (the primary is exiting), that one take goes to this
- * worker's own local buckets instead, i.e. for that request the limit is per worker again, as it
- * was before the buckets moved to the primary. `onFallback` hears each such take, with the reason.
+ * worker's own local buckets instead: for that request the limit is per worker, which beats both
+ * refusing it and making it wait. `onFallback` hears each such take, with the reason.
  */
 export function clusterBuckets(o: { ipc?: WorkerIpc; timeoutMs?: number; onFallback?: (why: string) => void } = {}): RateBuckets {
   const ipc = o.ipc ?? processIpc;
