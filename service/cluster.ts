@@ -1,15 +1,18 @@
 import cluster, { type Worker } from 'node:cluster';
 import { AggregatorRegistry, type Registry } from 'prom-client';
+import { LocalRateBuckets, type RateBuckets, type RateLimit, type RateTake } from '../pki/acme/index.js';
 
 /**
  * `jinbao serve --workers N`: N processes share the listening sockets (node:cluster), so OCSP
  * signing, TLS and JSON parsing use every core. The primary opens the CA keys and obtains the TLS
  * certificate once, hands the certificate and key to each worker over the IPC channel (never
  * through the environment or a file), forwards SIGTERM/SIGINT and waits for the workers to drain.
- * Everything the workers share lives in the state store (nonces, orders, CRLs, revocations);
- * rate-limit buckets are per worker. `/metrics`, answered by whichever worker gets the request, is
- * the sum over all workers: the worker asks the primary, which collects every worker's registry
- * (prom-client's AggregatorRegistry: counters and histograms summed).
+ * Everything the workers share lives in the state store (nonces, orders, CRLs, revocations); the
+ * ACME rate-limit buckets live in the primary, which every worker asks for a token (so the
+ * documented limits hold for the serve as a whole, not per worker; two serve processes on one
+ * PostgreSQL database still have a set of buckets each). `/metrics`, answered by whichever worker
+ * gets the request, is the sum over all workers: the worker asks the primary, which collects every
+ * worker's registry (prom-client's AggregatorRegistry: counters and histograms summed).
  */
 
 export interface ServiceTls {
@@ -96,6 +99,103 @@ export function clusterMetrics(registry: Registry): () => Promise<string> {
     });
 }
 
+interface RateTakeRequest extends RateLimit {
+  readonly type: 'jinbao-serve-rate-take';
+  readonly id: number;
+  readonly key: string;
+}
+
+interface RateTakeReply extends RateTake {
+  readonly type: 'jinbao-serve-rate-taken';
+  readonly id: number;
+}
+
+/** The worker's end of the IPC channel: the process itself in a worker, a fake in tests. */
+export interface WorkerIpc {
+  /** Send to the primary; `onError` when the message cannot go (the channel is closed). */
+  send(message: unknown, onError: (err: Error) => void): void;
+  onMessage(listener: (message: unknown) => void): void;
+}
+
+const processIpc: WorkerIpc = {
+  send: (message, onError) => {
+    // Without a callback a failed send is an 'error' event on the process, which would kill the worker.
+    if (!process.connected || !process.send) return onError(new Error('the IPC channel to the primary is closed'));
+    process.send(message, undefined, undefined, (err: Error | null) => err && onError(err));
+  },
+  onMessage: (listener) => void process.on('message', listener),
+};
+
+/** How long a worker waits for the primary's token before using its own bucket. */
+export const RATE_TAKE_TIMEOUT_MS = 1000;
+
+/**
+ * In a worker: the rate-limit buckets of the primary (see `primaryBuckets`). Each take is one
+ * request and one reply over the IPC channel, matched by id.
+ *
+ * Never blocks a request and never throws: when the primary does not answer within
+ * `timeoutMs` (1 s), or the channel is gone (the primary is exiting), that one take goes to this
+ * worker's own local buckets instead: for that request the limit is per worker, which beats both
+ * refusing it and making it wait. `onFallback` hears each such take, with the reason.
+ */
+export function clusterBuckets(o: { ipc?: WorkerIpc; timeoutMs?: number; onFallback?: (why: string) => void } = {}): RateBuckets {
+  const ipc = o.ipc ?? processIpc;
+  const timeoutMs = o.timeoutMs ?? RATE_TAKE_TIMEOUT_MS;
+  const local = new LocalRateBuckets();
+  const pending = new Map<number, (reply: RateTake) => void>();
+  let lastId = 0;
+  let listening = false;
+  const onMessage = (m: unknown) => {
+    const r = m as RateTakeReply;
+    if (r?.type !== 'jinbao-serve-rate-taken') return;
+    pending.get(r.id)?.(r.ok ? { ok: true } : { ok: false, retryAfterSeconds: r.retryAfterSeconds ?? 1 });
+  };
+  return {
+    take(key, limit) {
+      if (!listening) {
+        ipc.onMessage(onMessage);
+        listening = true;
+      }
+      return new Promise<RateTake>((resolve) => {
+        const id = ++lastId;
+        const settle = (taken: RateTake) => {
+          clearTimeout(timer);
+          pending.delete(id);
+          resolve(taken);
+        };
+        const fallback = (why: string) => {
+          if (!pending.has(id)) return;
+          o.onFallback?.(why);
+          settle(local.takeNow(key, limit));
+        };
+        const timer = setTimeout(() => fallback(`the primary did not answer within ${timeoutMs} ms`), timeoutMs);
+        timer.unref();
+        pending.set(id, settle);
+        try {
+          ipc.send({ type: 'jinbao-serve-rate-take', id, key, perMinute: limit.perMinute, burst: limit.burst } satisfies RateTakeRequest, (err) => fallback(err.message));
+        } catch (err) {
+          fallback((err as Error).message);
+        }
+      });
+    },
+  };
+}
+
+/**
+ * In the primary: the one set of buckets every worker takes from. `answer` gives the reply to a
+ * worker's take request, or undefined for any other message.
+ */
+export function primaryBuckets(clock: () => number = Date.now): { answer(message: unknown): RateTakeReply | undefined } {
+  const buckets = new LocalRateBuckets(clock);
+  return {
+    answer(message) {
+      const m = message as RateTakeRequest;
+      if (m?.type !== 'jinbao-serve-rate-take') return undefined;
+      return { type: 'jinbao-serve-rate-taken', id: m.id, ...buckets.takeNow(m.key, { perMinute: m.perMinute, burst: m.burst }) };
+    },
+  };
+}
+
 export interface Primary {
   /** Resolves once every worker listens; rejects when one exits before. */
   readonly ready: Promise<WorkerListening>;
@@ -122,12 +222,15 @@ export function runPrimary(o: { workers: number; tls: ServiceTls; log: (line: Re
   // One worker runs the housekeeping; when it dies, its replacement takes it over.
   let housekeeper: Worker | undefined;
   const aggregator = new AggregatorRegistry();
+  const buckets = primaryBuckets();
 
   const fork = () => {
     const w = cluster.fork();
     live.add(w);
     housekeeper ??= w;
     w.on('message', (m: unknown) => {
+      const taken = buckets.answer(m);
+      if (taken) return void (w.isConnected() && w.send(taken));
       if ((m as { type?: string })?.type === 'jinbao-serve-want-metrics') {
         const id = (m as { id: number }).id;
         return void aggregator.clusterMetrics().then(

@@ -6,7 +6,7 @@
 import { isIP } from 'node:net';
 import type { OpsContext } from '../orchestration/index.js';
 import { InputError } from '../lib/errors.js';
-import { AcmeServer, AcmeStore, createEab, NetworkValidator, type AcmeLimits, type ChallengeValidator, type EabKey } from '../pki/acme/index.js';
+import { AcmeServer, AcmeStore, createEab, NetworkValidator, type AcmeLimits, type ChallengeValidator, type RateBuckets, type EabKey } from '../pki/acme/index.js';
 import { CmpServer, CmpStore, openCmpKeyring } from '../pki/cmp/index.js';
 import { toPem, type CaSigner } from '../pki/index.js';
 import { DEFAULT_AUTH_POLICY, type AuthPolicy } from '../operators/index.js';
@@ -17,7 +17,7 @@ import { appendAuditEntry, PkiPort } from './pki-port.js';
 
 export { PkiPort, appendAuditEntry, type CaCertificate, type PkiPortOptions } from './pki-port.js';
 export { startService, type RunningService, type ServiceOptions } from './http.js';
-export { isServeWorker, runPrimary, workerChannel, type Primary, type ServiceTls, type WorkerListening } from './cluster.js';
+export { clusterBuckets, isServeWorker, runPrimary, workerChannel, type Primary, type ServiceTls, type WorkerListening } from './cluster.js';
 export { startSealed, unsealFirst, type SealedOptions, type SealedService, type Unsealed } from './seal.js';
 export { auditCsv, auditRecord, csvField, type AuditRecord } from './audit-export.js';
 export { actorOf, handleAdmin, parseOperatorActor, PENDING_APPROVAL_EXIT, type AdminOptions, type CommandLineRunner } from './admin.js';
@@ -50,6 +50,8 @@ export interface ServeRequest {
   readonly acmeDnsServers?: readonly string[];
   readonly validityDays?: number;
   readonly limits?: AcmeLimits;
+  /** Where the ACME rate-limit buckets live (a worker of `--workers N`: the primary's). @default this process */
+  readonly rateBuckets?: RateBuckets;
   /** Replace the network validator (tests, benchmark). */
   readonly validator?: ChallengeValidator;
   /** How often expired orders are swept and dead finalize calls recovered. @default 60000 */
@@ -167,6 +169,7 @@ export async function startServe(ctx: OpsContext, r: ServeRequest & { readonly q
     passphrase: r.passphrase,
     ...(r.validityDays !== undefined ? { validityDays: r.validityDays } : {}),
     ...(r.limits ? { limits: r.limits } : {}),
+    ...(r.rateBuckets ? { buckets: r.rateBuckets } : {}),
     onInternalError: (err, req) => r.log({ at: new Date().toISOString(), level: 'error', msg: 'ACME request failed', path: req.path.slice(0, 200), error: (err as Error)?.message, stack: (err as Error)?.stack }),
   });
   const cmp = new CmpServer({

@@ -39,7 +39,7 @@ function comparisons(value: unknown): { baseline: string; ratio: number; subject
 const root = process.getuid?.() === 0;
 
 describe('the benchmarks, each in its smoke size', () => {
-  it.each(['inventory', 'synth', 'pki', 'pki-revocation', 'acme', 'cmp', 'staff', 'staff-scale', 'comply'])('bench/%s.ts --smoke runs to the end and compares with a named baseline', async (name) => {
+  it.each(['inventory', 'synth', 'pki', 'pki-revocation', 'acme', 'cmp', 'staff', 'staff-scale', 'comply', 'rate-limit-ipc'])('bench/%s.ts --smoke runs to the end and compares with a named baseline', async (name) => {
     if (name === 'inventory') expect(existsSync('dist/fabric/index.js'), 'bench/inventory.ts measures dist/: run npm run build').toBe(true);
     const r = await bench([`bench/${name}.ts`, '--smoke']);
     expect(r.code, r.stderr).toBe(0);
@@ -75,7 +75,7 @@ describe('the benchmarks, each in its smoke size', () => {
       expect(existsSync(`bench/${b.name}.ts`)).toBe(true);
       expect(r.stdout).toContain(`\n  baseline: ${b.baseline}\n`);
     }
-    expect(BENCHES.map((b) => b.name)).toEqual(['inventory', 'synth', 'pki', 'pki-revocation', 'ocsp', 'acme', 'cmp', 'staff', 'staff-scale', 'comply', 'drill', 'state', 'wan']);
+    expect(BENCHES.map((b) => b.name)).toEqual(['inventory', 'synth', 'pki', 'pki-revocation', 'ocsp', 'acme', 'cmp', 'staff', 'staff-scale', 'rate-limit-ipc', 'comply', 'drill', 'state', 'wan']);
     expect(r.stdout).toContain('not in --smoke: needs the WAN lab');
   });
 });
@@ -110,7 +110,7 @@ describe('benchmark arguments', () => {
     const runner = await bench(['bench/run.ts', '--runs', '1e3'], 60_000);
     expect(runner.code).toBe(2);
     expect(runner.stderr).toBe('--runs: got "1e3", want a whole number of runs from 1 to 1000 in decimal digits, e.g. --runs 5\n');
-    expect(() => parseRunnerArgs(['--only', 'pki,nope'])).toThrow('--only: got "pki,nope", want benchmark names from inventory, synth, pki, pki-revocation, ocsp, acme, cmp, staff, staff-scale, comply, drill, state, wan');
+    expect(() => parseRunnerArgs(['--only', 'pki,nope'])).toThrow('--only: got "pki,nope", want benchmark names from inventory, synth, pki, pki-revocation, ocsp, acme, cmp, staff, staff-scale, rate-limit-ipc, comply, drill, state, wan');
   });
 
   it('median, range and spread of samples; a comparison is the ratio of the medians', () => {

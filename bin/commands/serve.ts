@@ -7,7 +7,7 @@ import { parseDuration, parseInteger, TCP_PORT } from '../../lib/options.js';
 import { readHostsFile } from '../../pki/acme/index.js';
 import { DEFAULT_PASSPHRASE_ENV, DEMO_PASSPHRASE_WARNING, demoPassphrase, forgetUnlockedKeys, resolvePassphrase } from '../../pki/index.js';
 import { openPki } from '../../pki/operations.js';
-import { isServeWorker, prepareServe, runPrimary, startServe, workerChannel, unsealFirst, appendAuditEntry, type ServeRequest, type Unsealed } from '../../service/index.js';
+import { clusterBuckets, isServeWorker, prepareServe, runPrimary, startServe, workerChannel, unsealFirst, appendAuditEntry, type ServeRequest, type Unsealed } from '../../service/index.js';
 import type { Context } from '../context.js';
 import type { Runner } from '../runner.js';
 
@@ -49,9 +49,9 @@ export function register(program: Command, run: Runner): void {
     .option('--workers <n>', 'processes sharing the listeners, so OCSP signing and TLS use every core (default: the number of cores)')
     .option('--passphrase-env <name>', 'environment variable holding the CA key passphrase (also decrypts EAB keys and CMP secrets)', DEFAULT_PASSPHRASE_ENV)
     .option('--validity-days <n>', 'validity of certificates issued through ACME', '90')
-    .option('--rate-limit-address <n>', 'ACME requests a minute per client address (per process)', '600')
-    .option('--rate-limit-account <n>', 'ACME requests a minute per account (per process)', '300')
-    .option('--rate-limit-orders <n>', 'new orders a minute per account (per process)', '60')
+    .option('--rate-limit-address <n>', 'ACME requests a minute per client address (shared by the workers of one serve)', '600')
+    .option('--rate-limit-account <n>', 'ACME requests a minute per account (shared by the workers of one serve)', '300')
+    .option('--rate-limit-orders <n>', 'new orders a minute per account (shared by the workers of one serve)', '60')
     .option('--acme-hosts <file>', 'LABS AND TESTS ONLY: a hosts file ("127.0.0.1 app.s440100.jinbao.internal") consulted first when validating challenges')
     .option('--acme-http-port <n>', 'LABS AND TESTS ONLY: the port http-01 validation connects to (RFC 8555 fixes 80)')
     .option('--acme-tls-port <n>', 'LABS AND TESTS ONLY: the port tls-alpn-01 validation connects to (RFC 8737 fixes 443)')
@@ -228,7 +228,16 @@ async function serveWith(ctx: Context, o: ServeOptions, lines: ReturnType<typeof
     const channel = workerChannel();
     const sweep = await channel.housekeeping;
     if (sweep) log({ at: new Date().toISOString(), level: 'info', msg: 'this worker runs the ACME expiry sweep', pid: process.pid });
-    const running = await startServe(ctx, { ...request, tls: await channel.tls, quiet: true, sweep });
+    // The rate-limit buckets are the primary's, shared by every worker; logged at most once a minute when it does not answer.
+    let fallbackLoggedAt = 0;
+    const rateBuckets = clusterBuckets({
+      onFallback: (why) => {
+        if (Date.now() - fallbackLoggedAt < 60_000) return;
+        fallbackLoggedAt = Date.now();
+        log({ at: new Date().toISOString(), level: 'warn', msg: 'ACME rate limit taken from this worker\'s own buckets', why, pid: process.pid });
+      },
+    });
+    const running = await startServe(ctx, { ...request, tls: await channel.tls, quiet: true, sweep, rateBuckets });
     channel.ready({ url: running.service.url, ...(running.service.httpUrl ? { httpUrl: running.service.httpUrl } : {}) });
     await untilSignal(true);
     await running.close();

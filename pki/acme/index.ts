@@ -12,5 +12,5 @@ export { allowedIdentifiers, applicationOfNames, enforceSitePolicy, FABRIC_DNS_S
 export { ACME_IDENTIFIER_OID, checkAlpnCertificate, NetworkValidator, readHostsFile, type ChallengeCheck, type ChallengeValidator, type NetworkValidatorOptions } from './validation.js';
 export { AcmeServer, renewalCertId, type AcmeLimits, type AcmeRequest, type AcmeResponse, type AcmeServerOptions } from './server.js';
 export type { AcmeCertificateAuthority } from './ports.js';
-export { RateLimiter } from './rate-limit.js';
+export { defaultBurst, LocalRateBuckets, RateLimiter, type RateBuckets, type RateLimit, type RateTake } from './rate-limit.js';
 export { createEab, listEab, siteEabKeyIds } from './operations.js';

@@ -9,7 +9,7 @@ import { b64url, fromB64url, jwkThumbprint, parseJws, payloadObject, publicJwk, 
 import { applicationOfNames, checkDnsIdentifier, enforceSitePolicy } from './policy.js';
 import type { AcmeCertificateAuthority } from './ports.js';
 import { AcmeProblem, type AcmeErrorType } from './problems.js';
-import { RateLimiter } from './rate-limit.js';
+import { defaultBurst, LocalRateBuckets, type RateBuckets, type RateLimit } from './rate-limit.js';
 import { AcmeStore, newId, PROCESSING_STALE_MS, type AccountRow, type AuthzRow, type ChallengeRow, type OrderRow } from './store.js';
 import type { ChallengeValidator } from './validation.js';
 
@@ -52,6 +52,8 @@ export interface AcmeServerOptions {
   /** Validity of issued certificates. @default 90 */
   readonly validityDays?: number;
   readonly limits?: AcmeLimits;
+  /** Where the rate-limit buckets live (the cluster primary, for `serve --workers N`). @default this process */
+  readonly buckets?: RateBuckets;
   /** Unexpected failures (with stack) go here, never to the client. */
   readonly onInternalError?: (err: unknown, req: AcmeRequest) => void;
   /** @default () => new Date() */
@@ -91,17 +93,20 @@ interface Authenticated {
 export class AcmeServer {
   readonly base: string;
   private readonly o: AcmeServerOptions;
-  private readonly byAddress: RateLimiter;
-  private readonly byAccount: RateLimiter;
-  private readonly ordersByAccount: RateLimiter;
+  private readonly buckets: RateBuckets;
+  private readonly byAddress: RateLimit;
+  private readonly byAccount: RateLimit;
+  private readonly ordersByAccount: RateLimit;
   private readonly inFlight = new Set<Promise<void>>();
 
   constructor(o: AcmeServerOptions) {
     this.o = o;
     this.base = o.publicUrl.replace(/\/+$/, '');
-    this.byAddress = new RateLimiter(o.limits?.perAddressPerMinute ?? 600);
-    this.byAccount = new RateLimiter(o.limits?.perAccountPerMinute ?? 300);
-    this.ordersByAccount = new RateLimiter(o.limits?.newOrdersPerAccountPerMinute ?? 60);
+    this.buckets = o.buckets ?? new LocalRateBuckets();
+    const limit = (perMinute: number): RateLimit => ({ perMinute, burst: defaultBurst(perMinute) });
+    this.byAddress = limit(o.limits?.perAddressPerMinute ?? 600);
+    this.byAccount = limit(o.limits?.perAccountPerMinute ?? 300);
+    this.ordersByAccount = limit(o.limits?.newOrdersPerAccountPerMinute ?? 60);
   }
 
   private now(): Date {
@@ -149,6 +154,12 @@ export class AcmeServer {
     }
   }
 
+  /** Take a token from the bucket `key`: 0 when allowed, else the seconds until one is available. */
+  private async wait(key: string, limit: RateLimit): Promise<number> {
+    const taken = await this.buckets.take(key, limit);
+    return taken.ok ? 0 : (taken.retryAfterSeconds ?? 1);
+  }
+
   private indexLink(): string {
     return `<${this.url('directory')}>;rel="index"`;
   }
@@ -189,7 +200,7 @@ export class AcmeServer {
   // ---- the JWS-authenticated requests
 
   private async post(route: string, req: AcmeRequest, nonces: NonceSlot): Promise<AcmeResponse> {
-    const wait = this.byAddress.take(req.remoteAddress);
+    const wait = await this.wait(`address:${req.remoteAddress}`, this.byAddress);
     if (wait) throw new AcmeProblem('rateLimited', `too many requests from ${req.remoteAddress}: the limit is ${this.byAddress.perMinute} a minute; retry after ${wait} s`, { retryAfter: wait });
     const type = (req.contentType ?? '').split(';')[0]!.trim().toLowerCase();
     if (type !== 'application/jose+json') throw new AcmeProblem('malformed', `Content-Type: got ${JSON.stringify(req.contentType ?? '')}, want application/jose+json`, { status: 415 });
@@ -206,7 +217,7 @@ export class AcmeServer {
     const jwkAllowed = route === 'new-account' || route === 'revoke-cert';
     const auth = await this.authenticate(jws, jwkAllowed, route === 'new-account');
     if (auth.account) {
-      const w = this.byAccount.take(auth.account.id);
+      const w = await this.wait(`account:${auth.account.id}`, this.byAccount);
       if (w) throw new AcmeProblem('rateLimited', `too many requests from account ${auth.account.id}: the limit is ${this.byAccount.perMinute} a minute; retry after ${w} s`, { retryAfter: w });
     }
     const response = await (async () => {
@@ -353,7 +364,7 @@ export class AcmeServer {
   private async newOrder(auth: Required<Pick<Authenticated, 'account'>> & Authenticated): Promise<AcmeResponse> {
     const a = auth.account;
     const p = payloadObject(auth.jws);
-    const wait = this.ordersByAccount.take(a.id);
+    const wait = await this.wait(`orders:${a.id}`, this.ordersByAccount);
     if (wait) throw new AcmeProblem('rateLimited', `too many new orders from account ${a.id}: the limit is ${this.ordersByAccount.perMinute} a minute; retry after ${wait} s`, { retryAfter: wait });
     if (p.notBefore !== undefined || p.notAfter !== undefined) throw new AcmeProblem('malformed', 'notBefore/notAfter: got a validity request, want none (the server-tls profile sets validity)');
     if (!Array.isArray(p.identifiers) || p.identifiers.length === 0 || p.identifiers.length > MAX_IDENTIFIERS) {

@@ -5,7 +5,7 @@ import { SqliteDatabase } from '../../../lib/sql/index.js';
 import { smallInventory, tempDir } from '../../../testkit/index.js';
 import { eabJws, publicJwkOf, signJws } from '../client.js';
 import { createEabKey } from '../eab.js';
-import { RateLimiter } from '../rate-limit.js';
+import { RateLimiter, type RateBuckets, type RateLimit } from '../rate-limit.js';
 import { AcmeServer, type AcmeRequest } from '../server.js';
 import { AcmeStore } from '../store.js';
 
@@ -18,8 +18,9 @@ let db: SqliteDatabase;
 let store: AcmeStore;
 const audits: { action: string; outcome: string; details?: Record<string, unknown> }[] = [];
 
-function server(limits: ConstructorParameters<typeof AcmeServer>[0]['limits']): AcmeServer {
+function server(limits: ConstructorParameters<typeof AcmeServer>[0]['limits'], buckets?: RateBuckets): AcmeServer {
   return new AcmeServer({
+    ...(buckets ? { buckets } : {}),
     store,
     fabric,
     publicUrl: BASE,
@@ -84,6 +85,19 @@ describe('rate limits', () => {
     expect(JSON.parse(limited!.body)).toMatchObject({ type: 'urn:ietf:params:acme:error:rateLimited', status: 429 });
     expect(audits.some((a) => a.details?.type === 'rateLimited')).toBe(false);
     expect((await post(s, keys[1]!, '/acme/new-order', order, { kid: accounts[1] })).status).toBe(201);
+  });
+
+  it('GIVEN buckets held elsewhere (the cluster primary) THEN the server asks them by limit and key, and their refusal is rateLimited with their Retry-After, unaudited', async () => {
+    const asked: [string, RateLimit][] = [];
+    const s = server({ perAddressPerMinute: 40 }, { take: async (key, limit) => (asked.push([key, limit]), { ok: false, retryAfterSeconds: 7 }) });
+    const key = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
+    const before = audits.length;
+    const r = await post(s, key, '/acme/new-account', { onlyReturnExisting: true }, { jwk: publicJwkOf(key) }, '198.51.100.9');
+    expect(r.status).toBe(429);
+    expect(r.headers['retry-after']).toBe('7');
+    expect(JSON.parse(r.body)).toMatchObject({ type: 'urn:ietf:params:acme:error:rateLimited', detail: 'too many requests from 198.51.100.9: the limit is 40 a minute; retry after 7 s' });
+    expect(asked).toEqual([['address:198.51.100.9', { perMinute: 40, burst: 10 }]]);
+    expect(audits.length).toBe(before);
   });
 
   it('GIVEN one address over its request limit THEN rateLimited; another address is served', async () => {
