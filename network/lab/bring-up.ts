@@ -2,7 +2,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'n
 import { join } from 'node:path';
 import { mustParsePrefix, type Prefix } from '../../lib/cidr.js';
 import { InputError, JinbaoError } from '../../lib/errors.js';
-import { catalogueMessage, inputError, jinbaoError, type MessageParams } from '../../lib/i18n/index.js';
+import { catalogueMessage, errorText, inputError, jinbaoError, type MessageParams } from '../../lib/i18n/index.js';
 import { must, systemRunner, type Runner } from '../exec.js';
 import { NETWORK_MESSAGES, reasonOf } from '../messages.js';
 import { systemProcs, type ProcTable } from '../procs.js';
@@ -161,7 +161,7 @@ export async function labUp(env: LabEnv, plan: WanPlan, ids: readonly string[], 
       const d = await labDown(env);
       log(t('lab.log.removed', { tag, processes: d.processes, namespaces: d.namespaces }));
     } catch (downErr) {
-      log(t('lab.log.teardownFailed', { tag, reason: (downErr as Error).message }));
+      log(t('lab.log.teardownFailed', { tag, reason: downErr instanceof JinbaoError ? errorText(downErr, env.lang ?? 'en') : (downErr as Error).message }));
     }
     throw err;
   }
