@@ -185,6 +185,25 @@ function roundMeasured(m: MeasuredInput): DrillReportBody['measured'] {
 
 export const UNSIGNED_NOTE = 'unsigned: no evidence signer from the jinbao PKI was available; the digest proves integrity only, not who produced the report';
 
+/**
+ * A line printed after a drill's result: where its replication certificates came from and how its
+ * report was sealed. Said in the reader's language on screen only; the report itself keeps its
+ * English `evidence.note` (UNSIGNED_NOTE), which the digest and signature cover.
+ */
+export type DrillNote = CatalogueMessage;
+
+export const DRILL_NOTES = {
+  labTls: (): DrillNote => catalogueMessage(DR_MESSAGES, 'run.note.replicationTls.lab').localized,
+  pkiTls: (): DrillNote => catalogueMessage(DR_MESSAGES, 'run.note.replicationTls.pki').localized,
+  unsigned: (): DrillNote => catalogueMessage(DR_MESSAGES, 'run.note.report.unsigned').localized,
+  signed: (signer: string): DrillNote => catalogueMessage(DR_MESSAGES, 'run.note.report.signed', { signer }).localized,
+};
+
+/** Whether a note is about the report (an existing pair's drill prints only those: its certificates are the operator's). */
+export function isReportNote(n: DrillNote): boolean {
+  return n.key.startsWith('run.note.report.');
+}
+
 /** Seal the report: digest of the canonical body, signed when a signer is given. */
 export async function sealReport(body: DrillReportBody, signer?: EvidenceSigner): Promise<DrillReport> {
   const canonical = canonicalJson(body);

@@ -112,8 +112,8 @@ export function allocate(inventory: Inventory, ledger: Ledger = new Map()): Ipam
   const { addressing } = inventory;
   const overlayRoot = parsePrefix(addressing.overlay);
   const underlayRoot = parsePrefix(addressing.underlay);
-  if ('error' in overlayRoot) problems.push({ path: ['addressing', 'overlay'], message: overlayRoot.error });
-  if ('error' in underlayRoot) problems.push({ path: ['addressing', 'underlay'], message: underlayRoot.error });
+  if ('error' in overlayRoot) problems.push({ path: ['addressing', 'overlay'], message: overlayRoot.error, said: overlayRoot.reason });
+  if ('error' in underlayRoot) problems.push({ path: ['addressing', 'underlay'], message: underlayRoot.error, said: underlayRoot.reason });
   if ('error' in overlayRoot || 'error' in underlayRoot) {
     return { allocations: new Map(), ledger: new Map(), added: [], problems };
   }
@@ -293,7 +293,7 @@ function collectPins(inventory: Inventory, indexOf: Map<string, number>, problem
   const add = (key: string, owner: string, text: string | undefined, path: (string | number)[]) => {
     if (text === undefined) return;
     const parsed = parsePrefix(text);
-    if ('error' in parsed) problems.push({ path, message: parsed.error });
+    if ('error' in parsed) problems.push({ path, message: parsed.error, said: parsed.reason });
     else pins.push({ key, owner, prefix: parsed.prefix, path });
   };
   for (const s of inventory.sites) {

@@ -1,3 +1,6 @@
+import type { CatalogueMessage } from './errors.js';
+import { catalogueMessage, LIB, type MessageParams } from './i18n/index.js';
+
 /** IPv4 prefixes as unsigned 32-bit integers: parse, format, compare. */
 export interface Prefix {
   readonly base: number;
@@ -25,18 +28,29 @@ export function prefixSize(length: number): number {
   return 2 ** (32 - length);
 }
 
+/** Why a text is not a prefix: the English text, and the same as a lib/locales entry (`cidr.*`) to say it in the user's language. */
+export interface PrefixError {
+  readonly error: string;
+  readonly reason: CatalogueMessage;
+}
+
+function said(key: string, params: MessageParams): PrefixError {
+  const m = catalogueMessage(LIB, key, params);
+  return { error: m.message, reason: m.localized };
+}
+
 /** Parse "a.b.c.d/n"; the reason is returned when it is not a valid, canonical prefix. */
-export function parsePrefix(text: string): { prefix: Prefix } | { error: string } {
+export function parsePrefix(text: string): { prefix: Prefix } | PrefixError {
   const m = /^([^/]+)\/(\d{1,2})$/.exec(text);
-  if (!m) return { error: `"${text}" is not an IPv4 prefix (want a.b.c.d/len)` };
+  if (!m) return said('cidr.notPrefix', { text });
   const base = parseIpv4(m[1]!);
   const length = Number(m[2]);
-  if (base === undefined) return { error: `"${m[1]}" is not an IPv4 address` };
-  if (length > 32) return { error: `prefix length ${length} is above 32` };
+  if (base === undefined) return said('cidr.notAddress', { address: m[1]! });
+  if (length > 32) return said('cidr.lengthAbove32', { length });
   const size = prefixSize(length);
   if (base % size !== 0) {
     const canonical = formatPrefix({ base: base - (base % size), length });
-    return { error: `"${text}" has host bits set, did you mean "${canonical}"?` };
+    return said('cidr.hostBits', { text, canonical });
   }
   return { prefix: { base, length } };
 }

@@ -1,6 +1,8 @@
 import { execFile, spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
-import { JinbaoError } from '../lib/errors.js';
+import { ExitCode } from '../lib/errors.js';
+import { jinbaoError } from '../lib/i18n/index.js';
+import { NETWORK_MESSAGES } from './messages.js';
 
 /** The thin effects adapter of the lab: run a program, start a long-lived one. Arguments are arrays, never shell strings. */
 export interface Runner {
@@ -34,7 +36,7 @@ export const systemRunner: Runner = {
     const child = spawn(cmd, [...args], { detached: true, stdio: ['ignore', 'ignore', err], ...(opts.env ? { env: { ...process.env, ...opts.env } } : {}) });
     if (typeof err === 'number') closeSync(err);
     child.unref();
-    if (child.pid === undefined) throw new JinbaoError(`could not start ${cmd}`);
+    if (child.pid === undefined) throw jinbaoError(NETWORK_MESSAGES, 'exec.couldNotStart', { cmd }, { exitCode: ExitCode.invalidInput });
     return child.pid;
   },
 };
@@ -43,7 +45,7 @@ export const systemRunner: Runner = {
 export async function must(r: Runner, cmd: string, args: readonly string[], opts?: { input?: string; timeoutMs?: number }): Promise<string> {
   const res = await r.run(cmd, args, opts);
   if (res.code !== 0) {
-    throw new JinbaoError(`"${[cmd, ...args].join(' ')}" failed (exit ${res.code}): ${res.stderr.trim() || res.stdout.trim()}`, { exitCode: 1 });
+    throw jinbaoError(NETWORK_MESSAGES, 'exec.failed', { command: [cmd, ...args].join(' '), code: res.code, output: res.stderr.trim() || res.stdout.trim() }, { exitCode: 1 });
   }
   return res.stdout;
 }

@@ -8,7 +8,7 @@ import type { Fabric } from '../fabric/index.js';
 import { allocateAndRecord } from '../fabric/operations.js';
 import { ExitCode, InputError, JinbaoError } from '../lib/errors.js';
 import { inputError, jinbaoError, type Lang } from '../lib/i18n/index.js';
-import { NETWORK_MESSAGES } from './messages.js';
+import { NETWORK_MESSAGES, reasonOf } from './messages.js';
 import type { Progress, StateAccess } from '../lib/context.js';
 import { sharedReading } from '../lib/scrape.js';
 import {
@@ -130,7 +130,7 @@ export async function wanRotate(state: StateAccess, fabric: Fabric, opts: { site
     try {
       await labRotate({ stateDir: state.stateDir }, plan, opts.site, before.publicKey, await keys.all());
     } catch (err) {
-      throw jinbaoError(NETWORK_MESSAGES, 'rotate.labFailed', { node: opts.site, generation: after.generation, tag: lab.tag, reason: (err as Error).message }, { exitCode: ExitCode.internal, cause: err });
+      throw jinbaoError(NETWORK_MESSAGES, 'rotate.labFailed', { node: opts.site, generation: after.generation, tag: lab.tag, reason: reasonOf(err) }, { exitCode: ExitCode.internal, cause: err });
     }
   }
   return { after, lab: inLab ? lab.tag : null };

@@ -2,7 +2,7 @@ import type { Fabric, SiteAllocation } from '../fabric/index.js';
 import { MINISTRY_ID, sourceParam } from '../fabric/index.js';
 import { formatIpv4, parsePrefix, prefixSize, type Prefix } from '../lib/cidr.js';
 import { InputError } from '../lib/errors.js';
-import { inputError, type MessageParams } from '../lib/i18n/index.js';
+import { catalogueMessage, inputError, type MessageParams } from '../lib/i18n/index.js';
 import { NETWORK_MESSAGES } from './messages.js';
 
 /**
@@ -76,15 +76,20 @@ export function drNodeId(site: string): string {
   return `${DR_PREFIX}${site}`;
 }
 
-function firstHost(prefix: string, what: string): string {
+/** A network of the plan, named for messages (a topology.what.* entry). */
+function network(kind: 'dc' | 'dr' | 'accessPlatform', params: MessageParams): MessageParams[string] {
+  return catalogueMessage(NETWORK_MESSAGES, `topology.what.${kind}`, params).localized;
+}
+
+function firstHost(prefix: string, what: MessageParams[string]): string {
   const p = parsePrefix(prefix);
-  if ('error' in p) throw new InputError(`${what}: ${p.error}`);
+  if ('error' in p) throw inputError(NETWORK_MESSAGES, 'topology.badPrefix', { what, reason: p.reason });
   return formatIpv4(p.prefix.base + 1);
 }
 
 function mustPrefix(text: string): Prefix {
   const p = parsePrefix(text);
-  if ('error' in p) throw new InputError(p.error);
+  if ('error' in p) throw new InputError(p.error, { localized: p.reason });
   return p.prefix;
 }
 
@@ -96,9 +101,7 @@ export function buildPlan(fabric: Fabric, allocations: ReadonlyMap<string, SiteA
   const withCounties = opts.counties ?? true;
   const missing = fabric.sites.filter((s) => !allocations.has(s.id)).map((s) => s.id);
   if (missing.length > 0) {
-    throw new InputError(
-      `${missing.length} site(s) have no overlay address: ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ', ...' : ''}; allocate them with "jinbao ipam" (pinned prefixes in the inventory must not overlap)`,
-    );
+    throw inputError(NETWORK_MESSAGES, 'topology.unallocated', { n: missing.length, list: `${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ', ...' : ''}` });
   }
   const nodes = new Map<string, WanNode>();
   const links: WanLink[] = [];
@@ -112,9 +115,7 @@ export function buildPlan(fabric: Fabric, allocations: ReadonlyMap<string, SiteA
     if (hosted) hostedCount.set(hostSite, (hostedCount.get(hostSite) ?? 0) + 1);
     const size = prefixSize(underlay.length);
     if (n > size - 3) {
-      throw new InputError(
-        `underlay prefix ${alloc(hostSite).underlay} of site ${hostSite} has room for ${Math.max(0, size - 3)} endpoint(s), needs ${n} (its own node and the DR centers it hosts); use addressing.lengths.underlay of 29 or shorter`,
-      );
+      throw inputError(NETWORK_MESSAGES, 'topology.underlayTooSmall', { prefix: alloc(hostSite).underlay, site: hostSite, room: Math.max(0, size - 3), needs: n });
     }
     return formatIpv4(underlay.base + n);
   };
@@ -132,7 +133,7 @@ export function buildPlan(fabric: Fabric, allocations: ReadonlyMap<string, SiteA
       name: site.name,
       site: id,
       ...(province ? { province } : {}),
-      address: firstHost(a.dc, `site ${id} data-center network`),
+      address: firstHost(a.dc, network('dc', { site: id })),
       network: a.dc,
       aggregate: a.block,
       endpoint: endpointOn(id, false),
@@ -151,7 +152,7 @@ export function buildPlan(fabric: Fabric, allocations: ReadonlyMap<string, SiteA
       name: `${site.name} DR @ ${host.name}`,
       site: protectedId,
       ...(province ? { province } : {}),
-      address: firstHost(a.dr, `site ${protectedId} DR network`),
+      address: firstHost(a.dr, network('dr', { site: protectedId })),
       network: a.dr,
       aggregate: a.dr,
       endpoint: endpointOn(host.id, true),
@@ -163,10 +164,10 @@ export function buildPlan(fabric: Fabric, allocations: ReadonlyMap<string, SiteA
     if (!withCounties) return;
     const site = fabric.site(parentId);
     for (const ap of site.accessPlatforms) {
-      const network = alloc(parentId).agencies[ap.code];
-      if (!network) throw new InputError(`access platform ${ap.code} of site ${parentId} has no overlay address; allocate it with "jinbao ipam"`);
-      if (nodes.has(ap.code)) throw new InputError(`access platform code ${ap.code} of site ${parentId} is also a site id; give it its own code`);
-      nodes.set(ap.code, { id: ap.code, role: 'county', name: ap.name, site: parentId, province, address: firstHost(network, `access platform ${ap.code}`), network, aggregate: network });
+      const net = alloc(parentId).agencies[ap.code];
+      if (!net) throw inputError(NETWORK_MESSAGES, 'topology.platformUnallocated', { code: ap.code, site: parentId });
+      if (nodes.has(ap.code)) throw inputError(NETWORK_MESSAGES, 'topology.platformIsSite', { code: ap.code, site: parentId });
+      nodes.set(ap.code, { id: ap.code, role: 'county', name: ap.name, site: parentId, province, address: firstHost(net, network('accessPlatform', { code: ap.code })), network: net, aggregate: net });
       links.push({ hub: parentId, spoke: ap.code, kind: 'primary' });
     }
   };

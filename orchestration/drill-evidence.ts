@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { LAB_TLS_LABEL, labTlsSource, NODES, UNSIGNED_NOTE, type EvidenceSigner, type EvidenceVerifier, type ReplicaTlsSource, type TargetKind } from '../dr-runbooks/index.js';
+import { DRILL_NOTES, labTlsSource, NODES, type EvidenceSigner, type EvidenceVerifier, type ReplicaTlsSource, type TargetKind } from '../dr-runbooks/index.js';
 import type { DrillEvidence } from '../dr-runbooks/operations/index.js';
 import { InputError, JinbaoError } from '../lib/errors.js';
 import { caBundlePem, demoPassphrase, evidenceSigner, replicaTlsMaterial, resolvePassphrase, ROOT_CA_ID, toPem, verifyEvidence, type PkiStore } from '../pki/index.js';
@@ -9,7 +9,7 @@ import type { OpsContext } from './context.js';
 /** Replica certificates and the report signer from the PKI when it is initialized and unlocked; lab-only otherwise. */
 export async function drillEvidence(ctx: OpsContext, site: string, forceLab: boolean, target: TargetKind = 'pg-local'): Promise<DrillEvidence> {
   const pki = forceLab ? undefined : await existingPki(ctx);
-  if (!pki) return { tls: labTlsSource(), notes: [`replication TLS: ${LAB_TLS_LABEL}`, `report: ${UNSIGNED_NOTE}`] };
+  if (!pki) return { tls: labTlsSource(), notes: [DRILL_NOTES.labTls(), DRILL_NOTES.unsigned()] };
   let passphrase: string;
   try {
     passphrase = (await resolvePassphrase({ env: ctx.env, stateDir: ctx.stateDir, demo: () => demoPassphrase(pki) })).passphrase;
@@ -38,7 +38,7 @@ export async function drillEvidence(ctx: OpsContext, site: string, forceLab: boo
       return { scheme: 'jinbao-pki', value: await pkiSigner.sign(data) };
     },
   };
-  return { tls, signer, notes: ['replication TLS: replica-mtls certificates from the jinbao PKI', `report: signed with an evidence-signing certificate (${signer.signer})`] };
+  return { tls, signer, notes: [DRILL_NOTES.pkiTls(), DRILL_NOTES.signed(signer.signer)] };
 }
 
 /** A drill report verifier that trusts `rootFile`, or the root of the PKI in the state; undefined when there is neither. */

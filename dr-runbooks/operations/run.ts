@@ -15,7 +15,7 @@ import { LabPair } from '../pg/lab-pair.js';
 import { PgLab, labDir } from '../pg/lab.js';
 import { RemotePair } from '../pg/remote-pair.js';
 import { PgTools } from '../pg/tools.js';
-import { renderMarkdown, type DrillReport } from '../report.js';
+import { isReportNote, renderMarkdown, type DrillNote, type DrillReport } from '../report.js';
 import type { ReplicaTlsSource } from '../tls.js';
 import { pairConfigFor } from './request.js';
 
@@ -23,7 +23,8 @@ import { pairConfigFor } from './request.js';
 export interface DrillEvidence {
   readonly tls: ReplicaTlsSource;
   readonly signer?: EvidenceSigner;
-  readonly notes: readonly string[];
+  /** Printed after the result, in the reader's language (never part of the report). */
+  readonly notes: readonly DrillNote[];
 }
 
 /** Open the site's lab, creating or starting it; says whether this call started it (and so should stop it). */
@@ -48,7 +49,7 @@ export interface DrillObserver {
   started?(runId: string, request: DrillRequest, pair: DrPair): void;
   event?(e: DrillEvent): void;
   /** A run ended and its report files are written. */
-  finished?(report: DrillReport, jsonFile: string, notes: readonly string[]): void;
+  finished?(report: DrillReport, jsonFile: string, notes: readonly DrillNote[]): void;
   /** The drill passed and the switch-back starts. */
   switchingBack?(pair: DrPair): void;
   /** Lab creation and similar slow preparation. */
@@ -91,7 +92,7 @@ export async function runDrill(o: RunDrillOptions): Promise<DrillRunResult> {
     const pair = await RemotePair.open(config, { site: request.site });
     const tlsLabel = `operator-managed; the certificates the servers present are checked at preflight${config.tls.caFile ? ` against ${config.tls.caFile}` : ' (validity only: the pair file names no tls.ca)'}`;
     try {
-      const r = await drive(o, { pair, lockName: `pg:${request.site}`, replicationTls: tlsLabel, evidence, notes: evidence.notes.filter((n) => n.startsWith('report:')) });
+      const r = await drive(o, { pair, lockName: `pg:${request.site}`, replicationTls: tlsLabel, evidence, notes: evidence.notes.filter(isReportNote) });
       return { ...r, labStoppedAfter: false };
     } finally {
       await pair.close();
@@ -112,7 +113,7 @@ interface On {
   readonly lockName: string;
   readonly replicationTls: string;
   readonly evidence: DrillEvidence;
-  readonly notes: readonly string[];
+  readonly notes: readonly DrillNote[];
 }
 
 async function drive(o: RunDrillOptions, on: On): Promise<{ drill: DrillReport; switchBack?: DrillReport | null }> {

@@ -4,6 +4,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { LocalOpsContext } from '../../orchestration/context.js';
 import { drillEvidence as evidenceSources } from '../../orchestration/drill-evidence.js';
 import { runCli } from '../../bin/testkit.js';
+import { say } from '../../lib/i18n/index.js';
 import { tempDir } from '../../testkit/index.js';
 import { buildReportBody, checkCertificate, EventLog, sealReport } from '../index.js';
 import { request } from './helpers.js';
@@ -20,7 +21,7 @@ describe('drill evidence with the PKI', () => {
     let file: string;
     try {
       const ev = await evidenceSources(ctx, '440000', false);
-      expect(ev.notes).toEqual(['replication TLS: replica-mtls certificates from the jinbao PKI', 'report: signed with an evidence-signing certificate (CN=DR coordinator 440000)']);
+      expect(ev.notes.map((n) => say(n, 'en'))).toEqual(['replication TLS: replica-mtls certificates from the jinbao PKI', 'report: signed with an evidence-signing certificate (CN=DR coordinator 440000)']);
       const m = await ev.tls.issue({ site: '440000', nodes: ['dc', 'dr'], clientUser: 'replicator', days: 30 });
       for (const pem of [m.servers.dc.certPem, m.servers.dr.certPem, m.client.certPem]) expect(checkCertificate('x', pem, m.caPem, Date.now()).problem).toBeUndefined();
       expect(checkCertificate('client', m.client.certPem, m.caPem, Date.now()).subject).toContain('CN=replicator');
@@ -52,7 +53,7 @@ describe('drill evidence with the PKI', () => {
     const ctx = new LocalOpsContext({ stateDir: state, env: {} });
     try {
       await expect(evidenceSources(ctx, '440000', false)).rejects.toThrow(/^the PKI in .* is initialized but locked: no passphrase for the CA keys: .*; or pass --lab-tls to drill with lab-only certificates and an unsigned report$/);
-      expect((await evidenceSources(ctx, '440000', true)).notes[0]).toBe('replication TLS: lab-only certificates generated with openssl (not the jinbao PKI)');
+      expect(say((await evidenceSources(ctx, '440000', true)).notes[0]!, 'en')).toBe('replication TLS: lab-only certificates generated with openssl (not the jinbao PKI)');
     } finally {
       await ctx.close();
     }

@@ -2,9 +2,9 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'n
 import { join } from 'node:path';
 import { mustParsePrefix, type Prefix } from '../../lib/cidr.js';
 import { InputError, JinbaoError } from '../../lib/errors.js';
-import { catalogueMessage, inputError, jinbaoError, type MessageParams } from '../../lib/i18n/index.js';
+import { catalogueMessage, errorText, inputError, jinbaoError, type MessageParams } from '../../lib/i18n/index.js';
 import { must, systemRunner, type Runner } from '../exec.js';
-import { NETWORK_MESSAGES } from '../messages.js';
+import { NETWORK_MESSAGES, reasonOf } from '../messages.js';
 import { systemProcs, type ProcTable } from '../procs.js';
 import type { NodeKeys } from '../keys.js';
 import { renderPlan, type NodeConfig, type RenderedNode } from '../render.js';
@@ -12,7 +12,7 @@ import { slicePlan, type WanNode, type WanPlan } from '../topology.js';
 import { labDir, readJournal, saveJournal, SOCKET_DIR, pickTag, tagsInUse, ownerAlive, labNamer, labWords, startRecorded, type LabJournal, type LabEnv } from './journal.js';
 import { sysctls, nsOf, batch, waitFor, pool } from './namespaces.js';
 import { labDown } from './teardown.js';
-import { checkDaemonConfig, controlSocket, daemonDir, daemonStderr, parseNeighbours, startDaemon } from './daemon.js';
+import { checkDaemonConfig, controlSocket, daemonDir, daemonSaid, daemonStderr, parseNeighbours, startDaemon } from './daemon.js';
 import { allHandshaken, birdAsk, uapiGet, uapiSet } from './control.js';
 
 
@@ -161,7 +161,7 @@ export async function labUp(env: LabEnv, plan: WanPlan, ids: readonly string[], 
       const d = await labDown(env);
       log(t('lab.log.removed', { tag, processes: d.processes, namespaces: d.namespaces }));
     } catch (downErr) {
-      log(t('lab.log.teardownFailed', { tag, reason: (downErr as Error).message }));
+      log(t('lab.log.teardownFailed', { tag, reason: downErr instanceof JinbaoError ? errorText(downErr, env.lang ?? 'en') : (downErr as Error).message }));
     }
     throw err;
   }
@@ -273,10 +273,10 @@ function running(procs: ProcTable, pid: number): boolean {
 
 /** The error for a lab process that exited while the lab came up: which node, which process, and what it said. */
 function exitedError(stateDir: string, j: LabJournal, p: LabJournal['processes'][number], cause?: unknown): JinbaoError {
-  const node = j.nodes.find((n) => n.ns === p.ns)?.id ?? p.ns;
-  const said = p.what === 'bird' ? daemonStderr(stateDir, j, p.name) : '';
-  const what = p.what === 'bird' ? 'routing daemon (bird' : `wireguard-go (interface ${p.name}`;
-  return new JinbaoError(`node ${node}: its ${what}, pid ${p.pid}) exited while the lab came up${said ? `: ${said}` : ''}; the lab is torn down, bring it up again with: jinbao wan up --lab`, { exitCode: 1, ...(cause ? { cause } : {}) });
+  const node = j.nodes.find((n) => n.ns === p.ns)?.id ?? p.ns ?? p.name;
+  const opts = { exitCode: 1, ...(cause ? { cause } : {}) };
+  if (p.what === 'bird') return jinbaoError(NETWORK_MESSAGES, 'labDaemon.exitedBird', { node, pid: p.pid ?? '?', said: daemonSaid(daemonStderr(stateDir, j, p.name)) }, opts);
+  return jinbaoError(NETWORK_MESSAGES, 'labDaemon.exitedWireguard', { node, iface: p.name, pid: p.pid ?? '?', said: '' }, opts);
 }
 
 export interface StartNodeOptions {
@@ -308,7 +308,7 @@ export async function startNode(r: Runner, stateDir: string, j: LabJournal, rn: 
       rn.config.ifaces.map(async (iface) => {
         const socket = join(SOCKET_DIR, `${iface.name}.sock`);
         const pid = pids.get(iface.name)!;
-        await step(steps, 'wireguard-go start', () => waitFor(() => existsSync(socket) || !running(procs, pid), 15_000, `wireguard-go to create ${iface.name}`));
+        await step(steps, 'wireguard-go start', () => waitFor(() => existsSync(socket) || !running(procs, pid), 15_000, () => catalogueMessage(NETWORK_MESSAGES, 'labDaemon.waiting.wireguard', { iface: iface.name }).localized));
         const setconf = stripWgQuick(readFileSync(join(dir, `${iface.name}.conf`), 'utf8'));
         // What `wg setconf` would send, sent here: no process per interface. The socket's file appears when it is
         // bound, a moment before it listens: a connection refused then is retried (bounded) while the process runs.
@@ -377,7 +377,7 @@ export async function waitConverged(stateDir: string, j: LabJournal, nodes: read
               else pending.set(id, said('lab.pending.handshake'));
             }
           } catch (err) {
-            pending.set(id, said('lab.pending.silent', { reason: (err as Error).message }));
+            pending.set(id, said('lab.pending.silent', { reason: reasonOf(err) }));
           }
         }),
     );

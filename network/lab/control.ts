@@ -1,5 +1,6 @@
 import { connect } from 'node:net';
-import { JinbaoError } from '../../lib/errors.js';
+import { jinbaoError } from '../../lib/i18n/index.js';
+import { NETWORK_MESSAGES } from '../messages.js';
 
 /**
  * The lab's daemons answer on Unix sockets that are reachable from any namespace: wireguard-go's
@@ -14,7 +15,7 @@ function converse(socket: string, request: string, complete: (answer: string) =>
     const conn = connect(socket);
     let answer = '';
     let greeted = !greeting;
-    const timer = setTimeout(() => finish(new JinbaoError(`no whole answer from ${socket} within ${timeoutMs} ms`, { exitCode: 1 })), timeoutMs);
+    const timer = setTimeout(() => finish(jinbaoError(NETWORK_MESSAGES, 'labDaemon.noAnswer', { socket, ms: timeoutMs }, { exitCode: 1 })), timeoutMs);
     const finish = (err?: Error) => {
       clearTimeout(timer);
       conn.destroy();
@@ -35,7 +36,7 @@ function converse(socket: string, request: string, complete: (answer: string) =>
       }
       if (complete(answer)) finish();
     });
-    conn.on('end', () => finish(complete(answer) ? undefined : new JinbaoError(`${socket} closed before a whole answer`, { exitCode: 1 })));
+    conn.on('end', () => finish(complete(answer) ? undefined : jinbaoError(NETWORK_MESSAGES, 'labDaemon.closed', { socket }, { exitCode: 1 })));
   });
 }
 
@@ -68,7 +69,7 @@ export function uapiSetText(setconf: string): string {
         out.push(`persistent_keepalive_interval=${value}`);
         break;
       default:
-        throw new JinbaoError(`wireguard configuration key ${key} is not one the lab sends (${line.trim()})`, { exitCode: 1 });
+        throw jinbaoError(NETWORK_MESSAGES, 'labDaemon.unknownKey', { key, line: line.trim() }, { exitCode: 1 });
     }
   }
   return out.join('\n') + '\n\n';
@@ -78,7 +79,7 @@ export function uapiSetText(setconf: string): string {
 export async function uapiSet(socket: string, setconf: string, timeoutMs = 10_000): Promise<void> {
   const answer = await converse(socket, uapiSetText(setconf), (a) => a.includes('\n\n'), timeoutMs);
   const errno = /errno=(-?\d+)/.exec(answer)?.[1];
-  if (errno !== '0') throw new JinbaoError(`wireguard-go at ${socket} refused its configuration (errno=${errno ?? 'none'})`, { exitCode: 1 });
+  if (errno !== '0') throw jinbaoError(NETWORK_MESSAGES, 'labDaemon.wgRefused', { socket, errno: errno ?? 'none' }, { exitCode: 1 });
 }
 
 /** A wireguard-go interface's state (`get=1`): one record per key, peers in order. */
@@ -100,6 +101,6 @@ export async function birdAsk(socket: string, command: string, timeoutMs = 10_00
   const answer = await converse(socket, `${command}\n`, (a) => /(^|\n)\d{4} [^\n]*\n/.test(a), timeoutMs, true);
   const lines = answer.split('\n').filter(Boolean);
   const last = lines[lines.length - 1]!;
-  if (/^[89]\d{3} /.test(last)) throw new JinbaoError(`the routing daemon at ${socket} answered "${command}" with: ${last.slice(5)}`, { exitCode: 1 });
+  if (/^[89]\d{3} /.test(last)) throw jinbaoError(NETWORK_MESSAGES, 'labDaemon.birdRefused', { socket, command, answer: last.slice(5) }, { exitCode: 1 });
   return lines.map((l) => (/^\d{4}[- ]/.test(l) ? l.slice(5) : l.startsWith(' ') ? l.slice(1) : l)).join('\n') + '\n';
 }

@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { JinbaoError } from '../../lib/errors.js';
+import { catalogueMessage, jinbaoError, type MessageParams } from '../../lib/i18n/index.js';
+import { NETWORK_MESSAGES } from '../messages.js';
 import { type Runner } from '../exec.js';
 import { birdAsk } from './control.js';
 import { labDir, startRecorded, type LabJournal } from './journal.js';
@@ -29,7 +30,7 @@ export async function checkDaemonConfig(r: Runner, stateDir: string, id: string)
   const conf = daemonConfig(stateDir, id);
   const parsed = await r.run('bird', ['-p', '-c', conf]);
   if (parsed.code !== 0) {
-    throw new JinbaoError(`node ${id}: the routing daemon refuses its configuration ${conf}: ${(parsed.stderr || parsed.stdout).trim()}`, { exitCode: 1 });
+    throw jinbaoError(NETWORK_MESSAGES, 'labDaemon.configRefused', { id, conf, output: (parsed.stderr || parsed.stdout).trim() }, { exitCode: 1 });
   }
 }
 
@@ -37,6 +38,11 @@ export async function checkDaemonConfig(r: Runner, stateDir: string, id: string)
 export function daemonStderr(stateDir: string, j: LabJournal, id: string): string {
   const file = controlSocket(stateDir, j, id).replace(/\.ctl$/, '.err');
   return existsSync(file) ? readFileSync(file, 'utf8').trim() : '';
+}
+
+/** `: <what the daemon said>` after a message, or nothing when it said nothing. */
+export function daemonSaid(text: string): MessageParams[string] {
+  return text ? catalogueMessage(NETWORK_MESSAGES, 'labDaemon.said', { text }).localized : '';
 }
 
 /**
@@ -53,7 +59,7 @@ export function startDaemon(r: Runner, stateDir: string, j: LabJournal, id: stri
 /** Wait (bounded) until a node's daemon answers on its control socket. */
 export async function waitDaemon(stateDir: string, j: LabJournal, id: string, ms = 10_000): Promise<void> {
   const socket = controlSocket(stateDir, j, id);
-  await waitFor(() => existsSync(socket), ms, `the routing daemon of node ${id} to open ${socket}${daemonStderr(stateDir, j, id) ? `: ${daemonStderr(stateDir, j, id)}` : ''}`);
+  await waitFor(() => existsSync(socket), ms, () => catalogueMessage(NETWORK_MESSAGES, 'labDaemon.waiting.daemonSocket', { id, socket, said: daemonSaid(daemonStderr(stateDir, j, id)) }).localized);
 }
 
 export interface Neighbour {

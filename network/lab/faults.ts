@@ -85,7 +85,7 @@ export async function labKill(env: LabEnv, plan: WanPlan, site: string, restore 
       // Gone already.
     }
   }
-  await waitFor(() => victims.every((v) => { const now = procs.get(v.pid); return now === undefined || now.zombie || now.start !== v.start; }), 5000, `the processes of node ${node.id} to exit after SIGKILL`);
+  await waitFor(() => victims.every((v) => { const now = procs.get(v.pid); return now === undefined || now.zombie || now.start !== v.start; }), 5000, () => catalogueMessage(NETWORK_MESSAGES, 'labDaemon.waiting.exitAfterKill', { id: node.id }).localized);
   // SIGKILL leaves wireguard-go's control sockets and the daemon's behind; a restart must not take them for its own.
   for (const iface of config.ifaces) rmSync(join(SOCKET_DIR, `${iface.name}.sock`), { force: true });
   rmSync(controlSocket(env.stateDir, j, node.id), { force: true });

@@ -1,5 +1,4 @@
-import { JinbaoError } from '../../lib/errors.js';
-import { inputError } from '../../lib/i18n/index.js';
+import { inputError, jinbaoError, type MessageParams } from '../../lib/i18n/index.js';
 import { NETWORK_MESSAGES } from '../messages.js';
 import { must, type Runner } from '../exec.js';
 import { type LabJournal } from './journal.js';
@@ -21,10 +20,11 @@ export async function batch(r: Runner, ns: string, commands: readonly string[]):
   if (commands.length > 0) await must(r, 'ip', ['-n', ns, '-batch', '-'], { input: commands.join('\n') + '\n' });
 }
 
-export async function waitFor(check: () => boolean, ms: number, what: string): Promise<void> {
+/** Wait (bounded by `ms`) until `check` holds; `what` is asked for only when the wait times out. */
+export async function waitFor(check: () => boolean, ms: number, what: () => MessageParams[string]): Promise<void> {
   const until = Date.now() + ms;
   while (!check()) {
-    if (Date.now() > until) throw new JinbaoError(`timed out after ${ms} ms waiting for ${what}`, { exitCode: 1 });
+    if (Date.now() > until) throw jinbaoError(NETWORK_MESSAGES, 'labDaemon.timedOut', { ms, what: what() }, { exitCode: 1 });
     await new Promise((res) => setTimeout(res, 20));
   }
 }

@@ -2,12 +2,16 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { runCli } from '../../bin/testkit.js';
 import type { JinbaoError } from '../../lib/errors.js';
 import { errorText, translator } from '../../lib/i18n/index.js';
 import { englishLines } from '../../testkit/index.js';
 import { buildPlan, labCut, labKill, labNodes, type LabJournal } from '../index.js';
 import { NETWORK_MESSAGES } from '../messages.js';
-import { smallFabric } from './fixture.js';
+import { must, type Runner } from '../exec.js';
+import { uapiSetText } from '../lab/control.js';
+import { waitFor } from '../lab/namespaces.js';
+import { smallFabric, smallInput } from './fixture.js';
 
 /**
  * What the WAN lab says, in each language, without bringing a lab up: its refusals (sizes, faults on
@@ -121,5 +125,81 @@ describe("the bring-up's progress lines in each language", () => {
     ]);
     expect(lines.flatMap(englishLines)).toEqual([]);
     expect(en('lab.log.removed', { tag: 'jbcd34', processes: 12, namespaces: 8 })).toBe('lab jbcd34 removed: 12 processes stopped, 8 namespaces deleted');
+  });
+});
+
+describe('the plan\'s refusals (topology) in each language', () => {
+  it('GIVEN allocations missing a site THEN the refusal names it in both languages, exit 2', async () => {
+    const partial = new Map([...fabric.allocate().allocations].filter(([id]) => id !== '440300'));
+    expect(await refusal(() => buildPlan(fabric, partial))).toEqual({
+      en: '1 site(s) have no overlay address: 440300; allocate them with "jinbao ipam" (pinned prefixes in the inventory must not overlap)',
+      zh: '1 个站点没有叠加网地址：440300；请用“jinbao ipam”分配（资源清单中固定的前缀不得重叠）',
+      exitCode: 2,
+    });
+  });
+
+  it('GIVEN a data-center network with host bits set THEN the network and the reason are said in Chinese', async () => {
+    const allocations = new Map(fabric.allocate().allocations);
+    allocations.set('440100', { ...allocations.get('440100')!, dc: '10.9.9.9/24' });
+    expect(await refusal(() => buildPlan(fabric, allocations))).toEqual({
+      en: 'site 440100 data-center network: "10.9.9.9/24" has host bits set, did you mean "10.9.9.0/24"?',
+      zh: '站点 440100 的数据中心网络：“10.9.9.9/24”的主机位不为零，是否应为“10.9.9.0/24”？',
+      exitCode: 2,
+    });
+  });
+
+  it('GIVEN underlay prefixes too small for a site and the DR center it hosts THEN the fix is said in Chinese', async () => {
+    const input = smallInput();
+    input.addressing = { overlay: '10.0.0.0/8', underlay: '172.16.0.0/12', lengths: { ministry: 14, province: 14, prefecture: 19, network: 24, underlay: 30 } };
+    const small = smallFabric(input);
+    const underlay = small.allocate().allocations.get('440000')!.underlay;
+    const r = await refusal(() => buildPlan(small, small.allocate().allocations));
+    expect(r.zh).toBe(`站点 440000 的承载网前缀 ${underlay} 只能容纳 1 个端点，需要 2 个（其自身节点和其承载的灾备中心）；请将 addressing.lengths.underlay 设为 29 或更短`);
+    expect(r.en).toBe(`underlay prefix ${underlay} of site 440000 has room for 1 endpoint(s), needs 2 (its own node and the DR centers it hosts); use addressing.lengths.underlay of 29 or shorter`);
+  });
+});
+
+describe('the lab\'s daemons and commands: failures in each language', () => {
+  it('GIVEN a wireguard key the lab never sends THEN the refusal is Chinese, English text unchanged', async () => {
+    expect(await refusal(() => uapiSetText('[Interface]\nFwMark = 1\n'))).toEqual({
+      en: 'wireguard configuration key FwMark is not one the lab sends (FwMark = 1)',
+      zh: 'WireGuard 配置项 FwMark 不是实验网下发的配置项（FwMark = 1）',
+      exitCode: 1,
+    });
+  });
+
+  it('GIVEN a command that fails THEN the command, its exit code and its words are said in Chinese', async () => {
+    const runner: Runner = { run: async () => ({ stdout: '', stderr: 'RTNETLINK answers: File exists\n', code: 2 }), start: () => 1 };
+    expect(await refusal(() => must(runner, 'ip', ['-n', 'jbcd34-000000', 'link', 'add', 'x']))).toEqual({
+      en: '"ip -n jbcd34-000000 link add x" failed (exit 2): RTNETLINK answers: File exists',
+      zh: '“ip -n jbcd34-000000 link add x”执行失败（退出码 2）：RTNETLINK answers: File exists',
+      exitCode: 1,
+    });
+  });
+
+  it('GIVEN a wait that never ends THEN the timeout says what it waited for in Chinese', async () => {
+    const what = () => ({ catalogue: NETWORK_MESSAGES, key: 'labDaemon.waiting.daemonSocket', params: { id: '440000', socket: '/s/1.ctl', said: { catalogue: NETWORK_MESSAGES, key: 'labDaemon.said', params: { text: 'bird: /x/bird.conf:12:3 syntax error' } } } });
+    expect(await refusal(() => waitFor(() => false, 10, what))).toEqual({
+      en: 'timed out after 10 ms waiting for the routing daemon of node 440000 to open /s/1.ctl: bird: /x/bird.conf:12:3 syntax error',
+      zh: '已等待 10 毫秒，仍未等到节点 440000 的路由守护进程打开 /s/1.ctl：bird: /x/bird.conf:12:3 syntax error',
+      exitCode: 1,
+    });
+  });
+});
+
+describe('the CLI says a bad address prefix in the user\'s language', () => {
+  it('GIVEN an inventory whose overlay supernet has host bits set WHEN wan render runs with --lang zh-CN THEN stderr is Chinese and the exit code 2; in English the text is unchanged', async () => {
+    const input = smallInput();
+    input.addressing = { ...input.addressing!, overlay: '10.0.0.1/8' };
+    const file = join(dir, 'bad-prefix.json');
+    writeFileSync(file, JSON.stringify(input));
+    const state = join(dir, 'bad-prefix-state');
+    const zh = await runCli(['--inventory', file, '--state', state, '--lang', 'zh-CN', 'wan', 'render', '--out', join(dir, 'bad-prefix-out')]);
+    expect(zh.code).toBe(2);
+    expect(zh.stderr).toContain('addressing.overlay: “10.0.0.1/8”的主机位不为零，是否应为“10.0.0.0/8”？');
+    expect(zh.stderr).not.toContain('host bits');
+    const en = await runCli(['--inventory', file, '--state', state, 'wan', 'render', '--out', join(dir, 'bad-prefix-out')]);
+    expect(en.code).toBe(2);
+    expect(en.stderr).toContain('addressing.overlay: "10.0.0.1/8" has host bits set, did you mean "10.0.0.0/8"?');
   });
 });

@@ -1,7 +1,8 @@
 import { join } from 'node:path';
-import { failedDetailText, labTlsSource, reasonTexts, UNSIGNED_NOTE, type DrillReport } from '../../../dr-runbooks/index.js';
+import { DRILL_NOTES, failedDetailText, labTlsSource, reasonTexts, type DrillReport } from '../../../dr-runbooks/index.js';
 import { checkRunChoices, drillHistory, runDrill as run, type DrillObserver } from '../../../dr-runbooks/operations/index.js';
 import { ExitCode } from '../../../lib/errors.js';
+import { say } from '../../../lib/i18n/index.js';
 import { json } from '../../../lib/output.js';
 import { drillEvidence } from '../../../orchestration/index.js';
 import type { Context } from '../../context.js';
@@ -17,7 +18,7 @@ export async function runDrill(ctx: Context, o: RunOptions): Promise<number> {
   const history = await drillHistory(ctx);
   const evidence =
     request.target === 'pg'
-      ? async () => (o.unsigned ? { tls: labTlsSource(), notes: [`report: ${UNSIGNED_NOTE}`] } : await drillEvidence(ctx, request.site, false, 'pg'))
+      ? async () => (o.unsigned ? { tls: labTlsSource(), notes: [DRILL_NOTES.unsigned()] } : await drillEvidence(ctx, request.site, false, 'pg'))
       : () => drillEvidence(ctx, request.site, o.labTls === true);
   const r = await run({
     request,
@@ -57,7 +58,7 @@ function printer(ctx: Context): DrillObserver {
       const objectives = report.request.objectives;
       ctx.out(`\n${ctx.t('drill.result', { result: ctx.t(`drill.outcome.${report.result}`), rto: m.rtoMs === undefined ? '—' : `${(m.rtoMs / 1000).toFixed(2)} s`, rtoObjective: objectives.rtoSeconds, rows: m.rpoRows ?? '—', wal: m.rpoWalBytes ?? '?', rpoObjective: objectives.rpoSeconds })}\n`);
       for (const r of reasonTexts(report, ctx.lang)) ctx.out(`  - ${r}\n`);
-      for (const n of notes) ctx.out(`${n}\n`);
+      for (const n of notes) ctx.out(`${say(n, ctx.lang)}\n`);
       ctx.out(`${ctx.t('drill.report', { file: jsonFile })}\n`);
     },
     switchingBack(pair) {
