@@ -5,7 +5,6 @@
  */
 import { isIP } from 'node:net';
 import type { OpsContext } from '../orchestration/index.js';
-import { InputError } from '../lib/errors.js';
 import { AcmeServer, AcmeStore, createEab, NetworkValidator, type AcmeLimits, type ChallengeValidator, type RateBuckets, type EabKey } from '../pki/acme/index.js';
 import { CmpServer, CmpStore, openCmpKeyring } from '../pki/cmp/index.js';
 import { toPem, type CaSigner } from '../pki/index.js';
@@ -14,6 +13,8 @@ import { renewalRefusal } from '../staff/index.js';
 import type { CommandLineRunner } from './admin.js';
 import { startService, type RunningService } from './http.js';
 import { appendAuditEntry, PkiPort } from './pki-port.js';
+import { inputError } from '../lib/i18n/index.js';
+import { SERVICE_MESSAGES } from './messages.js';
 
 export { PkiPort, appendAuditEntry, type CaCertificate, type PkiPortOptions } from './pki-port.js';
 export { startService, type RunningService, type ServiceOptions } from './http.js';
@@ -86,7 +87,7 @@ function defaultPublicUrl(host: string, port: number): string {
 function resolveRevocationUrl(r: ServeRequest, publicUrl: URL): string {
   if (r.revocationUrl === undefined) {
     if (!r.httpListen) return publicUrl.origin;
-    if (r.httpListen.port === 0) throw new InputError('--http-listen with port 0 needs --revocation-url: certificates must name the port relying parties reach');
+    if (r.httpListen.port === 0) throw inputError(SERVICE_MESSAGES, 'serve.httpPortZero');
     return `http://${publicUrl.hostname}${r.httpListen.port === 80 ? '' : `:${r.httpListen.port}`}`;
   }
   const text = r.revocationUrl.replace(/\/+$/, '');
@@ -97,7 +98,7 @@ function resolveRevocationUrl(r: ServeRequest, publicUrl: URL): string {
     u = undefined;
   }
   if (!u || (u.protocol !== 'http:' && u.protocol !== 'https:') || u.pathname !== '/' || u.search || u.hash) {
-    throw new InputError(`--revocation-url: got "${r.revocationUrl}", want an http:// (or https://) URL with no path, e.g. http://pki.jinbao.internal`);
+    throw inputError(SERVICE_MESSAGES, 'serve.revocationUrl', { url: r.revocationUrl });
   }
   return text;
 }
@@ -115,15 +116,15 @@ interface Opened {
 /** Check the URLs, unlock the CA keys, and get a TLS certificate unless one was given. */
 async function openServe(ctx: OpsContext, r: ServeRequest): Promise<Opened> {
   const fabric = ctx.fabric();
-  if (r.port === 0 && r.publicUrl === undefined) throw new InputError('--listen with port 0 needs --public-url: the ACME URLs must name the port clients reach');
+  if (r.port === 0 && r.publicUrl === undefined) throw inputError(SERVICE_MESSAGES, 'serve.portZero');
   const publicUrl = (r.publicUrl ?? defaultPublicUrl(r.host, r.port)).replace(/\/+$/, '');
   let parsed: URL;
   try {
     parsed = new URL(publicUrl);
   } catch {
-    throw new InputError(`--public-url: got "${publicUrl}", want an https:// URL such as https://pki.440000.jinbao.internal:8443`);
+    throw inputError(SERVICE_MESSAGES, 'serve.publicUrl', { url: publicUrl });
   }
-  if (parsed.protocol !== 'https:' || parsed.pathname !== '/' || parsed.search || parsed.hash) throw new InputError(`--public-url: got "${publicUrl}", want an https:// URL with no path, e.g. https://pki.jinbao.internal:8443`);
+  if (parsed.protocol !== 'https:' || parsed.pathname !== '/' || parsed.search || parsed.hash) throw inputError(SERVICE_MESSAGES, 'serve.publicUrlPath', { url: publicUrl });
   const revocationUrl = resolveRevocationUrl(r, parsed);
   const pki = await PkiPort.open(ctx, fabric, r.passphrase, { revocationUrl, ...(r.signers ? { signers: r.signers } : {}) });
   // An explicit --public-url is what clients use: staff enroll --method cmp and cmp secret create hand it out.
@@ -207,7 +208,9 @@ export async function startServe(ctx: OpsContext, r: ServeRequest & { readonly q
     service = await startService({ acme, cmp, pki, tls, host: r.host, port: r.port, ...(r.httpListen ? { http: r.httpListen } : {}), log: r.log, checkDatabase: async () => void (await db.query('SELECT 1 AS one')), ...(admin ? { admin } : {}) });
   } catch (err) {
     clearInterval(sweeper);
-    throw new InputError(`cannot listen on ${r.host}:${r.port}${r.httpListen ? ` and ${r.httpListen.host}:${r.httpListen.port}` : ''}: ${(err as Error).message}; pick another --listen${r.httpListen ? ' or --http-listen' : ''}`, { cause: err });
+    throw r.httpListen
+      ? inputError(SERVICE_MESSAGES, 'serve.listenBoth', { host: r.host, port: r.port, httpHost: r.httpListen.host, httpPort: r.httpListen.port, why: (err as Error).message }, { cause: err })
+      : inputError(SERVICE_MESSAGES, 'serve.listen', { host: r.host, port: r.port, why: (err as Error).message }, { cause: err });
   }
   return { service, publicUrl, revocationUrl, directoryUrl: `${publicUrl}/acme/directory`, tlsSerial, tlsReused, acme, cmp, pki, close: (graceMs) => (clearInterval(sweeper), service.close(graceMs)) };
 }

@@ -19,6 +19,8 @@ import type { CmpCertificateAuthority, CmpHolder, CmpResponder } from '../pki/cm
 import { decryptPkcs8, encryptPkcs8 } from '../pki/keys.js';
 import { certificateKeyId, certificateParts, chainOf, ensureProvinceStaffCa, Issuer, normalizeSerial, openCaSigner, PkiStore, ROOT_CA_ID, signatureAlgorithmDer, staffCaIdFor, caKeyInUse, type CaRecord, type CaSigner, type CaStatus, type RevocationReason } from '../pki/index.js';
 import { CrlLedger, cutCrl, OcspResponder, ocspAuthority, type OcspAuthority } from '../pki/revocation/index.js';
+import { inputError } from '../lib/i18n/index.js';
+import { SERVICE_MESSAGES } from './messages.js';
 
 /** Append to the audit log (the port's audit, for operations that need no issuer). */
 export async function appendAuditEntry(state: StateAccess, entry: Parameters<AcmeCertificateAuthority['audit']>[0]): Promise<void> {
@@ -107,7 +109,7 @@ export class PkiPort implements AcmeCertificateAuthority, CmpCertificateAuthorit
   static async open(state: StateAccess, fabric: Fabric, passphrase: string, opts: PkiPortOptions): Promise<PkiPort> {
     const db: Database = await state.database();
     const pki = await PkiStore.open(db, state.stateDir);
-    if (!(await pki.getCa(ROOT_CA_ID))) throw new InputError(`no CA hierarchy in ${db.where}: create one with jinbao pki init (or jinbao up) before jinbao serve`);
+    if (!(await pki.getCa(ROOT_CA_ID))) throw inputError(SERVICE_MESSAGES, 'serve.noHierarchy', { where: db.where });
     return new PkiPort(pki, fabric, passphrase, opts);
   }
 

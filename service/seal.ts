@@ -1,10 +1,12 @@
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { InputError, JinbaoError } from '../lib/errors.js';
+import { JinbaoError } from '../lib/errors.js';
 import { currentCeremony, parseShare, passphraseOpensCaKeys, ShareCollector, type Ceremony } from '../operators/index.js';
 import type { OpsContext } from '../orchestration/index.js';
 import type { CaSigner } from '../pki/index.js';
 import { appendAuditEntry } from './pki-port.js';
+import { inputError } from '../lib/i18n/index.js';
+import { SERVICE_MESSAGES } from './messages.js';
 
 /**
  * A sealed `jinbao serve`: it listens but signs nothing until custodians have submitted enough
@@ -163,7 +165,7 @@ export async function unsealFirst(
   ctx: OpsContext,
   o: { host: string; port: number; tls?: { certPem: string; keyPem: string }; log: SealedOptions['log']; stop: Promise<void>; onListening: (s: SealedService) => void },
 ): Promise<(Unsealed & { port: number }) | undefined> {
-  if (!o.tls) throw new InputError('--sealed: got no --tls-cert/--tls-key, want both: a sealed service cannot issue its own TLS certificate before it is unsealed');
+  if (!o.tls) throw inputError(SERVICE_MESSAGES, 'serve.sealedTls');
   const ceremony = await currentCeremony(ctx);
   const sealed = await startSealed({
     host: o.host,

@@ -47,6 +47,12 @@ describe('jinbao serve, acme eab and pki cas --pem on the command line', () => {
     expect(hosts.stderr).toMatch(/--acme-hosts .*hosts:1: got "not-an-address name", want an IP address followed by names/);
     const url = await runCli([...g, 'serve', '--listen', '127.0.0.1:0', '--public-url', 'http://x:1'], env);
     expect(url.stderr).toMatch(/--public-url: got "http:\/\/x:1", want an https:\/\/ URL with no path/);
+    // the same refusals in Chinese under --lang zh-CN
+    const zhUrl = await runCli([...g, '--lang', 'zh-CN', 'serve', '--listen', '127.0.0.1:0', '--public-url', 'http://x:1'], env);
+    expect([zhUrl.code, zhUrl.stderr]).toEqual([2, 'jinbao: --public-url：收到“http://x:1”，应为不带路径的 https:// 地址，例如 https://pki.jinbao.internal:8443\n']);
+    const zhHosts = await runCli([...g, '--lang', 'zh-CN', 'serve', '--acme-hosts', join(dir, 'hosts')], env);
+    expect(zhHosts.code).toBe(2);
+    expect(zhHosts.stderr).toContain('第 1 行：收到“not-an-address name”，应为一个 IP 地址后跟域名');
   });
 
   it('acme eab create prints the key id, HMAC key and allowed names once; list never shows the HMAC key; both are audited or refused with exit 2', async () => {
