@@ -2,8 +2,9 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { join } from 'node:path';
 import { $, type Shell } from 'zx';
-import { UnavailableError } from '../lib/errors.js';
 import { alive, stopPid } from './pg/tools.js';
+import { unavailableError } from '../lib/i18n/index.js';
+import { DR_MESSAGES } from './messages.js';
 
 /** The stable endpoint applications (and the probe) use; the drill moves it between nodes. */
 export interface TrafficSwitch {
@@ -105,7 +106,7 @@ export class HaproxyEndpoint implements TrafficSwitch {
     writeFileSync(this.configFile, renderHaproxyConfig({ port: this.port, adminSocket: this.adminSocket, servers: this.servers }));
     const haproxy = await this.sh`command -v haproxy`.nothrow();
     if (haproxy.exitCode !== 0) {
-      throw new UnavailableError('haproxy not found: the DR lab endpoint needs it; install it with: apt-get install --no-install-recommends haproxy');
+      throw unavailableError(DR_MESSAGES, 'lab.noHaproxy');
     }
     await this.sh`haproxy -D -p ${this.pidFile} -f ${this.configFile}`.timeout('10s');
     const pid = this.pid();

@@ -1,10 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { DRILL_NOTES, labTlsSource, NODES, type EvidenceSigner, type EvidenceVerifier, type ReplicaTlsSource, type TargetKind } from '../dr-runbooks/index.js';
 import type { DrillEvidence } from '../dr-runbooks/operations/index.js';
-import { InputError, JinbaoError } from '../lib/errors.js';
+import { ExitCode } from '../lib/errors.js';
 import { caBundlePem, demoPassphrase, evidenceSigner, replicaTlsMaterial, resolvePassphrase, ROOT_CA_ID, toPem, verifyEvidence, type PkiStore } from '../pki/index.js';
 import { existingPki } from '../pki/operations.js';
 import type { OpsContext } from './context.js';
+import { inputError, jinbaoError } from '../lib/i18n/index.js';
+import { ORCHESTRATION } from './messages.js';
 
 /** Replica certificates and the report signer from the PKI when it is initialized and unlocked; lab-only otherwise. */
 export async function drillEvidence(ctx: OpsContext, site: string, forceLab: boolean, target: TargetKind = 'pg-local'): Promise<DrillEvidence> {
@@ -14,7 +16,7 @@ export async function drillEvidence(ctx: OpsContext, site: string, forceLab: boo
   try {
     passphrase = (await resolvePassphrase({ env: ctx.env, stateDir: ctx.stateDir, demo: () => demoPassphrase(pki) })).passphrase;
   } catch (err) {
-    throw new JinbaoError(`the PKI in ${ctx.stateDir} is initialized but locked: ${(err as Error).message}; or pass ${target === 'pg' ? '--unsigned for an unsigned report' : '--lab-tls to drill with lab-only certificates and an unsigned report'}`, { cause: err });
+    throw jinbaoError(ORCHESTRATION, target === 'pg' ? 'drill.pkiLocked' : 'drill.pkiLockedLab', { dir: ctx.stateDir, why: (err as Error).message }, { exitCode: ExitCode.invalidInput, cause: err });
   }
   const fabric = ctx.fabric();
   const tls: ReplicaTlsSource = {
@@ -49,7 +51,7 @@ export async function reportVerifier(ctx: OpsContext, rootFile: string | undefin
     try {
       rootPem = readFileSync(rootFile, 'utf8');
     } catch (err) {
-      throw new InputError(`--root: cannot read ${rootFile}: ${(err as Error).message}`, { cause: err });
+      throw inputError(ORCHESTRATION, 'drill.rootUnreadable', { file: rootFile, why: (err as Error).message }, { cause: err });
     }
   } else {
     pki = await existingPki(ctx);

@@ -2,14 +2,14 @@ import type { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { availableParallelism } from 'node:os';
-import { InputError } from '../../lib/errors.js';
 import { parseDuration, parseInteger, TCP_PORT } from '../../lib/options.js';
 import { readHostsFile } from '../../pki/acme/index.js';
 import { DEFAULT_PASSPHRASE_ENV, DEMO_PASSPHRASE_WARNING, demoPassphrase, forgetUnlockedKeys, resolvePassphrase } from '../../pki/index.js';
 import { openPki } from '../../pki/operations.js';
 import { clusterBuckets, isServeWorker, prepareServe, runPrimary, startServe, workerChannel, unsealFirst, appendAuditEntry, type ServeRequest, type Unsealed } from '../../service/index.js';
-import type { Context } from '../context.js';
+import { COMMAND_MESSAGES, type Context } from '../context.js';
 import type { Runner } from '../runner.js';
+import { inputError } from '../../lib/i18n/index.js';
 
 interface ServeOptions {
   listen: string;
@@ -85,7 +85,7 @@ export function register(program: Command, run: Runner): void {
 
 function parseListen(text: string, flag = '--listen', example = '8443'): { host: string; port: number } {
   const m = /^(\[[^\]]+\]|[^:]+):([0-9]+)$/.exec(text);
-  if (!m) throw new InputError(`${flag}: got "${text}", want HOST:PORT such as 127.0.0.1:${example} or [::1]:${example}`);
+  if (!m) throw inputError(COMMAND_MESSAGES, 'serve.err.listen', { flag, text, example });
   return { host: m[1]!.replace(/^\[|\]$/g, ''), port: parseInteger(`${flag} port`, m[2]!, TCP_PORT) };
 }
 
@@ -94,7 +94,7 @@ function parseDnsServer(text: string): string {
   const m = /^(?:([0-9.]+)|\[([0-9a-fA-F:]+)\]|([0-9a-fA-F:]+))(?::([0-9]+))?$/.exec(text);
   const ip = m?.[1] ?? m?.[2] ?? m?.[3];
   const bracketless6 = m?.[3] !== undefined && m[4] !== undefined;
-  if (!m || !ip || isIP(ip) === 0 || bracketless6) throw new InputError(`--acme-dns-server: got "${text}", want an IP address with an optional port, such as 192.0.2.53, 127.0.0.1:5353 or [::1]:5353`);
+  if (!m || !ip || isIP(ip) === 0 || bracketless6) throw inputError(COMMAND_MESSAGES, 'serve.err.dnsServer', { text });
   if (m[4] !== undefined) parseInteger('--acme-dns-server port', m[4], { min: 1, max: 65_535, what: 'port' });
   return text;
 }
@@ -103,7 +103,7 @@ function readPem(flag: string, file: string): string {
   try {
     return readFileSync(file, 'utf8');
   } catch (err) {
-    throw new InputError(`${flag}: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    throw inputError(COMMAND_MESSAGES, 'client.err.read', { flag, file, why: (err as NodeJS.ErrnoException).code ?? (err as Error).message });
   }
 }
 
@@ -148,7 +148,7 @@ async function serve(ctx: Context, o: ServeOptions): Promise<void> {
 async function serveWith(ctx: Context, o: ServeOptions, lines: ReturnType<typeof lineLog>): Promise<void> {
   const { host, port } = parseListen(o.listen);
   const httpListen = o.httpListen !== undefined ? parseListen(o.httpListen, '--http-listen', '8080') : undefined;
-  if ((o.tlsCert === undefined) !== (o.tlsKey === undefined)) throw new InputError('TLS: got only one of --tls-cert and --tls-key, want both or neither (neither: the service issues its own certificate)');
+  if ((o.tlsCert === undefined) !== (o.tlsKey === undefined)) throw inputError(COMMAND_MESSAGES, 'serve.err.tlsPair');
   const tls = o.tlsCert !== undefined ? { certPem: readPem('--tls-cert', o.tlsCert), keyPem: readPem('--tls-key', o.tlsKey!) } : undefined;
   const perMinute = (flag: string, v: string) => parseInteger(flag, v, { min: 1, max: 1_000_000, what: 'perMinute' });
   const limits = {
@@ -167,7 +167,7 @@ async function serveWith(ctx: Context, o: ServeOptions, lines: ReturnType<typeof
     sessionIdleMs: parseDuration('--session-timeout', o.sessionTimeout) * 1000,
     sessionLifetimeMs: parseDuration('--session-lifetime', o.sessionLifetime) * 1000,
   };
-  if (auth.sessionIdleMs > auth.sessionLifetimeMs) throw new InputError(`--session-timeout: got ${o.sessionTimeout}, longer than --session-lifetime ${o.sessionLifetime}; want the idle timeout at most the lifetime`);
+  if (auth.sessionIdleMs > auth.sessionLifetimeMs) throw inputError(COMMAND_MESSAGES, 'serve.err.sessionTimeout', { timeout: o.sessionTimeout, lifetime: o.sessionLifetime });
   const log = lines.log;
   // other stderr text keeps its place after the log lines written before it
   const err = (text: string) => {
@@ -181,8 +181,8 @@ async function serveWith(ctx: Context, o: ServeOptions, lines: ReturnType<typeof
   // one wait for SIGTERM/SIGINT for the whole life of the service (sealed, unsealed, sealed again)
   const stop = isServeWorker() ? new Promise<void>(() => undefined) : untilSignal(false);
   if (o.sealed && !isServeWorker()) {
-    if (ctx.io.env[o.passphraseEnv]) throw new InputError(`--sealed: got ${o.passphraseEnv} set in the environment, want it unset: a sealed service takes the CA passphrase only from the custodians' shares`);
-    if (o.workers !== undefined && o.workers !== '1') throw new InputError(`--sealed: got --workers ${o.workers}, want 1 (a sealed service runs as one process: the passphrase never leaves it)`);
+    if (ctx.io.env[o.passphraseEnv]) throw inputError(COMMAND_MESSAGES, 'serve.err.sealedEnv', { name: o.passphraseEnv });
+    if (o.workers !== undefined && o.workers !== '1') throw inputError(COMMAND_MESSAGES, 'serve.err.sealedWorkers', { workers: o.workers });
     const opened = await unsealFirst(ctx, {
       host,
       port,

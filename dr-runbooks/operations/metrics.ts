@@ -1,11 +1,12 @@
 import { Gauge, type Registry } from 'prom-client';
 import type { Fabric, LiveFacts } from '../../fabric/index.js';
 import type { StateAccess } from '../../lib/context.js';
-import { InputError } from '../../lib/errors.js';
 import { sharedReading } from '../../lib/scrape.js';
 import { DrillHistory } from '../history.js';
 import { readPairFile, type PairConfig } from '../pg/pair-config.js';
 import { sampleReplication, type ReplicationSample } from '../replication-watch.js';
+import { inputError } from '../../lib/i18n/index.js';
+import { DR_MESSAGES } from '../messages.js';
 
 /** KPI fact: sites with a passed drill against their real pair within 90 days; absent (needs live state) until one such drill finished. */
 export async function drillLiveFacts(state: StateAccess): Promise<Partial<LiveFacts>> {
@@ -125,7 +126,7 @@ export function readExporterPairs(files: readonly string[]): PairConfig[] {
     if (other) problems.push(`${c.source}: site: ${c.site} is also the site of ${other}; give each site one pair file`);
     seen.set(c.site, c.source);
   }
-  if (problems.length > 0) throw new InputError(`--dr-pair: ${problems.length} problem${problems.length === 1 ? '' : 's'}`, { details: problems });
+  if (problems.length > 0) throw inputError(DR_MESSAGES, problems.length === 1 ? 'pairFile.metricsOne' : 'pairFile.metricsMany', { n: problems.length }, { details: problems });
   return configs;
 }
 

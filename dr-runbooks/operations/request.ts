@@ -1,7 +1,6 @@
 import { sourceParam, type Fabric, type Site } from '../../fabric/index.js';
 import { inputError } from '../../lib/i18n/index.js';
 import { DR_MESSAGES } from '../messages.js';
-import { InputError } from '../../lib/errors.js';
 import type { DrillRequest, ReplicationMode, Scenario, TargetKind } from '../model.js';
 import { drillSteps } from '../runbook.js';
 import { COMMANDS, pairProblemsFor, readPairFile, type PairConfig } from '../pg/pair-config.js';
@@ -55,7 +54,7 @@ export function pairConfigFor(request: DrillRequest, file: string | undefined): 
   }
   const config = readPairFile(file);
   const problems = pairProblemsFor(config, request);
-  if (problems.length > 0) throw new InputError(`pair file ${file} cannot run this drill: ${problems.length} problem${problems.length === 1 ? '' : 's'}`, { details: problems });
+  if (problems.length > 0) throw inputError(DR_MESSAGES, problems.length === 1 ? 'pairFile.cannotRunOne' : 'pairFile.cannotRunMany', { file, n: problems.length }, { details: problems });
   return config;
 }
 

@@ -1,5 +1,4 @@
 import { readFileSync } from 'node:fs';
-import { InputError } from '../../lib/errors.js';
 import { inputError } from '../../lib/i18n/index.js';
 import { DR_MESSAGES } from '../messages.js';
 import type { StateAccess } from '../../lib/context.js';
@@ -14,7 +13,7 @@ import { verifyReport, type DrillReport } from '../report.js';
 /** An existing pair's roles, replication, lag, where its endpoint sends traffic and its certificates; changes nothing. */
 export async function pairStatus(site: string, pairFile: string) {
   const config = readPairFile(pairFile);
-  if (config.site !== undefined && config.site !== site) throw new InputError(`${config.source}: site: the file is for site ${config.site}, not ${site}`);
+  if (config.site !== undefined && config.site !== site) throw inputError(DR_MESSAGES, 'pairFile.otherSite', { source: config.source, fileSite: config.site, site });
   const pair = await RemotePair.open(config, { site });
   try {
     const replication = await pair.replication();

@@ -2,8 +2,7 @@ import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, rmSync, stat
 import { createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import pg from 'pg';
-import { InputError, JinbaoError } from '../../lib/errors.js';
-import { inputError } from '../../lib/i18n/index.js';
+import { inputError, jinbaoError } from '../../lib/i18n/index.js';
 import { DR_MESSAGES } from '../messages.js';
 import { waitFor } from '../engine.js';
 import type { NodeName, ReplicationMode } from '../model.js';
@@ -72,7 +71,7 @@ export class PgLab {
   static async create(opts: { dir: string; site: string; replication: ReplicationMode; tls: ReplicaTlsSource; tools?: PgTools; stateDir?: string }): Promise<PgLab> {
     const tools = opts.tools ?? new PgTools();
     tools.ensureInstalled();
-    if (PgLab.exists(opts.dir)) throw new InputError(`a DR lab already exists in ${opts.dir}; use it, or remove it first with: jinbao drill lab down --site ${opts.site} --destroy`);
+    if (PgLab.exists(opts.dir)) throw inputError(DR_MESSAGES, 'lab.exists', { dir: opts.dir, site: opts.site });
     const owner = tools.runAsPostgres ? postgresIds() : undefined;
     if (owner) ensureTraversable(opts.dir, opts.stateDir);
     const [dcPort, drPort, proxyPort] = await freePorts(3);
@@ -120,10 +119,7 @@ export class PgLab {
       await lab.proxy.start('dc');
     } catch (err) {
       await lab.stop().catch(() => undefined);
-      throw new JinbaoError(`creating the DR lab in ${opts.dir} failed: ${(err as Error).message}; the lab's processes were stopped; look at ${join(opts.dir, 'dc', 'postgres.log')} and remove the folder with: jinbao drill lab down --site ${opts.site} --destroy`, {
-        cause: err,
-        exitCode: 1,
-      });
+      throw jinbaoError(DR_MESSAGES, 'lab.createFailed', { dir: opts.dir, why: (err as Error).message, log: join(opts.dir, 'dc', 'postgres.log'), site: opts.site }, { cause: err, exitCode: 1 });
     }
     return lab;
   }
@@ -423,7 +419,7 @@ export function postgresIds(): { uid: number; gid: number } {
     .split('\n')
     .find((l) => l.startsWith('postgres:'));
   if (!line) {
-    throw new JinbaoError('there is no "postgres" user on this machine; install PostgreSQL with: apt-get install --no-install-recommends postgresql', { exitCode: 4 });
+    throw jinbaoError(DR_MESSAGES, 'lab.noPostgresUser', {}, { exitCode: 4 });
   }
   const f = line.split(':');
   cachedIds = { uid: Number(f[2]), gid: Number(f[3]) };
@@ -448,7 +444,7 @@ export function ensureTraversable(dir: string, stateDir?: string): void {
     if (p === dirname(p)) break;
   }
   if (blocked.length > 0) {
-    throw new InputError(`the postgres user cannot reach the DR lab folder ${dir}: ${blocked.join(', ')} not traversable; run chmod o+x on them or choose a --state folder under /tmp or /var/lib`, {
+    throw inputError(DR_MESSAGES, 'lab.notTraversable', { dir, blocked: blocked.join(', ') }, {
       details: blocked,
     });
   }

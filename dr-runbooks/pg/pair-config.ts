@@ -234,5 +234,5 @@ function describe(issue: { code: string; message: string; keys?: string[] }): st
 
 function pairError(source: string, problems: readonly Problem[]): InputError {
   const n = problems.length;
-  return new InputError(`pair file ${source} is invalid: ${n} problem${n === 1 ? '' : 's'}`, { details: problems.map(formatProblem) });
+  return inputError(DR_MESSAGES, n === 1 ? 'pairFile.invalidOne' : 'pairFile.invalidMany', { source, n }, { details: problems.map(formatProblem) });
 }

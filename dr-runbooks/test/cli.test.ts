@@ -121,6 +121,9 @@ commands:
       ].join('\n'),
     );
     expect(r.code).toBe(2);
+    const zh = await runCli(['--state', freshState(), '--lang', 'zh-CN', 'drill', 'run', '--site', '440000', '--target', 'pg', '--pair', file, '--scenario', 'failover']);
+    expect(zh.code).toBe(2);
+    expect(zh.stderr.split('\n')[0]).toBe(`jinbao: 灾备配对文件 ${file} 无法用于本次演练：2 个问题`);
   });
 
   it('GIVEN a pair file whose servers do not answer THEN run refuses with exit 2 and records no drill', async () => {
