@@ -1,10 +1,10 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { InputError } from '../lib/errors.js';
 import { CATALOGUE, type Control } from './catalogue.js';
 import type { CheckEnv, ComplianceInputs, ToolRunner } from './inputs.js';
 import { STATUSES, type ComplianceReport, type ControlInfo, type ControlResult, type Finding, type Provenance, type Status } from './model.js';
 import { notRun } from './checks/verdict.js';
-import { said, sayIn, type Said } from './message.js';
+import { COMPLIANCE_MESSAGES, type Said, said, sayIn } from './message.js';
+import { inputError } from '../lib/i18n/index.js';
 
 export interface RunOptions {
   /** Limit the run to one site's controls (site-scoped controls only). */
@@ -43,7 +43,7 @@ export function aggregate(findings: readonly Finding[]): Status {
 export async function runCatalogue(inputs: ComplianceInputs, opts: RunOptions = {}): Promise<ComplianceReport> {
   const fabric = inputs.fabric;
   if (opts.site !== undefined && !fabric.has(opts.site)) {
-    throw new InputError(`no site "${opts.site}" in the inventory; list the sites with: jinbao inventory show`);
+    throw inputError(COMPLIANCE_MESSAGES, 'runner.unknownSite', { site: opts.site });
   }
   const catalogue = (opts.catalogue ?? CATALOGUE).filter((c) => opts.site === undefined || c.scope === 'site');
   const env: CheckEnv = { sites: opts.site === undefined ? fabric.sites : [fabric.site(opts.site)], tools: opts.tools ?? systemTools };

@@ -1,9 +1,11 @@
-import { ExitCode, JinbaoError } from '../lib/errors.js';
+import { ExitCode } from '../lib/errors.js';
 import type { Database } from '../lib/sql/index.js';
 import type { Fabric } from './fabric.js';
 import type { IpamResult } from './ipam.js';
 import { IPAM_LOCK, IPAM_MIGRATIONS, loadLedger, readLedger, writeLedger } from './ipam-ledger.js';
 import { OUTLET_KINDS, type InventoryInput, type Site } from './model.js';
+import { jinbaoError } from '../lib/i18n/index.js';
+import { FABRIC_MESSAGES } from './messages.js';
 
 /**
  * Allocate every prefix with the stored ledger and record the new allocations, so re-running never
@@ -19,7 +21,7 @@ export async function allocateAndRecord(db: Database, fabric: Fabric): Promise<I
       const stored = await readLedger(tx);
       const result = fabric.allocate(stored);
       if (result.problems.length > 0) {
-        throw new JinbaoError(`address allocation failed: ${result.problems.length} problem(s)`, {
+        throw jinbaoError(FABRIC_MESSAGES, 'ipam.failed', { n: result.problems.length }, {
           exitCode: ExitCode.invalidInput,
           details: result.problems.map((p) => p.message),
         });

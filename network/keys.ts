@@ -1,6 +1,8 @@
 import { createPrivateKey, createPublicKey, generateKeyPairSync } from 'node:crypto';
 import { InputError } from '../lib/errors.js';
 import type { Database, Queryable, SqlMigration } from '../lib/sql/index.js';
+import { inputError } from '../lib/i18n/index.js';
+import { NETWORK_MESSAGES } from './messages.js';
 
 /** A WireGuard key pair, both halves in WireGuard's base64 form (32 raw bytes). */
 export interface KeyPair {
@@ -30,7 +32,7 @@ export function parseKey(text: string, what: string): Buffer {
     );
   }
   const raw = Buffer.from(trimmed, 'base64');
-  if (raw.every((b) => b === 0)) throw new InputError(`${what}: the all-zero key is not a usable X25519 key; generate one with "wg genkey"`);
+  if (raw.every((b) => b === 0)) throw inputError(NETWORK_MESSAGES, 'keys.allZero', { what });
   return raw;
 }
 

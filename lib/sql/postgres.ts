@@ -239,6 +239,6 @@ export class PostgresDatabase implements Database {
 function unreachable(conn: PgConnection, err: unknown): JinbaoError {
   if (err instanceof JinbaoError) return err;
   const code = (err as { code?: string }).code;
-  if (code === '3D000') return new JinbaoError(`${conn.source}: ${(err as Error).message} on ${conn.host}:${conn.port}; create it (CREATE DATABASE jinbao OWNER jinbao_state) or fix dbname`, { exitCode: ExitCode.invalidInput, cause: err });
-  return new JinbaoError(`cannot reach the state database: ${explainConnectError(err, conn, conn.source)}`, { exitCode: ExitCode.invalidInput, cause: err });
+  if (code === '3D000') return jinbaoError(LIB, 'store.noDatabase', { source: conn.source, why: (err as Error).message, host: conn.host, port: conn.port }, { exitCode: ExitCode.invalidInput, cause: err });
+  return jinbaoError(LIB, 'store.unreachable', { why: explainConnectError(err, conn, conn.source) }, { exitCode: ExitCode.invalidInput, cause: err });
 }

@@ -6,6 +6,8 @@ import type { ProfileName } from '../profiles.js';
 import { SecretKeyring, type KeyringPurpose } from '../secret-box.js';
 import { parseSubject, subjectText } from '../x509.js';
 import type { CmpStore, SecretRow } from './store.js';
+import { inputError } from '../../lib/i18n/index.js';
+import { PKI_MESSAGES } from '../messages.js';
 
 /**
  * One-time enrollment secrets: created by a security officer for one person (site, staff profile,
@@ -95,7 +97,7 @@ export function prepareSecrets(store: CmpStore, fabric: Fabric, keyring: SecretK
   const now = opts.now ?? new Date();
   const problems = requests.flatMap((r, i) => secretRequestProblems(fabric, r).map((p) => (requests.length > 1 ? `row ${i + 1}: ${p}` : p)));
   if (problems.length === 1) throw new InputError(problems[0]!);
-  if (problems.length > 1) throw new InputError(`${problems.length} problems, first: ${problems[0]}`, { details: problems });
+  if (problems.length > 1) throw inputError(PKI_MESSAGES, 'cmpSecret.problems', { n: problems.length, first: problems[0]! }, { details: problems });
   const rows: SecretRow[] = [];
   const out: CreatedSecret[] = [];
   for (const given of requests) {
