@@ -1,4 +1,6 @@
 import { connect } from 'node:net';
+import type { CatalogueMessage } from './errors.js';
+import { catalogueMessage, LIB, say } from './i18n/index.js';
 import { PASSWORD_ALTERNATIVES, type PgClientOptions, type PgConnection } from './pg-conn.js';
 
 /** PostgreSQL's SSLRequest: length 8, code 80877103. */
@@ -44,15 +46,16 @@ export async function settleTls(conn: PgConnection, timeoutMs = 5_000): Promise<
 }
 
 /** Node's TLS verification codes, said as what to do about them. */
+/** The TLS verification failures a user can act on: the catalogue key of each (lib/locales `pg.reason.*`). */
 const TLS_FAILURES: Readonly<Record<string, string>> = {
-  UNABLE_TO_VERIFY_LEAF_SIGNATURE: 'the server\'s certificate does not chain to the root certificate',
-  UNABLE_TO_GET_ISSUER_CERT_LOCALLY: 'the server\'s certificate does not chain to the root certificate',
-  SELF_SIGNED_CERT_IN_CHAIN: 'the server\'s certificate chains to a root other than the one given',
-  DEPTH_ZERO_SELF_SIGNED_CERT: 'the server presents a self-signed certificate that is not the root given',
-  CERT_HAS_EXPIRED: 'the server\'s certificate has expired',
-  CERT_NOT_YET_VALID: 'the server\'s certificate is not valid yet',
-  ERR_TLS_CERT_ALTNAME_INVALID: 'the server\'s certificate does not name the host connected to',
-  CERT_REVOKED: 'the server\'s certificate is revoked (sslcrl)',
+  UNABLE_TO_VERIFY_LEAF_SIGNATURE: 'notChained',
+  UNABLE_TO_GET_ISSUER_CERT_LOCALLY: 'notChained',
+  SELF_SIGNED_CERT_IN_CHAIN: 'otherRoot',
+  DEPTH_ZERO_SELF_SIGNED_CERT: 'selfSigned',
+  CERT_HAS_EXPIRED: 'expired',
+  CERT_NOT_YET_VALID: 'notYetValid',
+  ERR_TLS_CERT_ALTNAME_INVALID: 'altname',
+  CERT_REVOKED: 'revoked',
 };
 
 /**
@@ -60,23 +63,25 @@ const TLS_FAILURES: Readonly<Record<string, string>> = {
  * act on (TLS verification, a server without TLS, authentication); other errors pass through.
  */
 export function explainConnectError(err: unknown, conn: PgConnection, where?: string): string {
-  const at = where === undefined ? '' : `${where}: `;
+  return say(connectErrorMessage(err, conn, where), 'en');
+}
+
+/** explainConnectError as a catalogue message, to be said in the user's language. */
+export function connectErrorMessage(err: unknown, conn: PgConnection, where?: string): CatalogueMessage {
+  const m = (key: string, params: Record<string, string | number | CatalogueMessage> = {}) => catalogueMessage(LIB, `pg.${key}`, params).localized;
+  const at = where === undefined ? '' : m('at', { where });
   const e = err as NodeJS.ErrnoException & { code?: string };
   const message = e?.message ?? String(err);
   const reason = e?.code ? TLS_FAILURES[e.code] : undefined;
   if (reason !== undefined) {
-    const anchor = conn.root ? `${conn.root.file} (${conn.root.from})` : 'the root certificate';
+    const anchor = conn.root ? `${conn.root.file} (${conn.root.from})` : m('anchorDefault');
     const fix =
       e.code === 'ERR_TLS_CERT_ALTNAME_INVALID'
-        ? `connect by a name the certificate carries, or use sslmode=verify-ca to check the chain only`
-        : `give the CA that issued the server's certificate in sslrootcert (now ${anchor})${conn.sslmode === 'require' || conn.sslmode === 'prefer' ? ', or leave it out to encrypt without verifying' : ''}`;
-    return `${at}TLS to ${conn.host}:${conn.port} failed: ${reason} (${message}); ${fix}`;
+        ? m('fix.altname')
+        : m(conn.sslmode === 'require' || conn.sslmode === 'prefer' ? 'fix.rootOptional' : 'fix.root', { anchor });
+    return m('tlsFailed', { at, host: conn.host, port: conn.port, reason: m(`reason.${reason}`), message, fix });
   }
-  if (message === 'The server does not support SSL connections') {
-    return `${at}${conn.host}:${conn.port} offers no TLS but sslmode=${conn.sslmode} requires it; turn ssl on in its postgresql.conf, or use sslmode=prefer or disable`;
-  }
-  if (e?.code === '28P01' || e?.code === '28000') {
-    return `${at}${conn.host}:${conn.port} refused the login: ${message}; ${PASSWORD_ALTERNATIVES}`;
-  }
-  return `${at}${message}`;
+  if (message === 'The server does not support SSL connections') return m('noTls', { at, host: conn.host, port: conn.port, sslmode: conn.sslmode });
+  if (e?.code === '28P01' || e?.code === '28000') return m('login', { at, host: conn.host, port: conn.port, message, alternatives: PASSWORD_ALTERNATIVES });
+  return m('other', { at, message });
 }

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { ExitCode, JinbaoError } from '../errors.js';
 import { jinbaoError, LIB } from '../i18n/index.js';
-import { explainConnectError, settleTls } from '../pg-client.js';
+import { connectErrorMessage, settleTls } from '../pg-client.js';
 import { pgConnection, type PgConnection } from '../pg-conn.js';
 import { migrateStep } from './migrate.js';
 import { CommitOutcomeUnknown, MIGRATION_MARK, unfinishedMigrationError, SQL_STORE_FORMAT, type Database, type Params, type SqlMigration, type Transaction, type WriteOptions } from './types.js';
@@ -240,5 +240,5 @@ function unreachable(conn: PgConnection, err: unknown): JinbaoError {
   if (err instanceof JinbaoError) return err;
   const code = (err as { code?: string }).code;
   if (code === '3D000') return jinbaoError(LIB, 'store.noDatabase', { source: conn.source, why: (err as Error).message, host: conn.host, port: conn.port }, { exitCode: ExitCode.invalidInput, cause: err });
-  return jinbaoError(LIB, 'store.unreachable', { why: explainConnectError(err, conn, conn.source) }, { exitCode: ExitCode.invalidInput, cause: err });
+  return jinbaoError(LIB, 'store.unreachable', { why: connectErrorMessage(err, conn, conn.source) }, { exitCode: ExitCode.invalidInput, cause: err });
 }
