@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto';
-import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { InputError } from '../lib/errors.js';
 import { translator, type Lang } from '../lib/i18n/index.js';
 import { COMMAND_MESSAGES, type Io } from './context.js';
+import { makeDirs } from '../lib/dirs.js';
 
 /**
  * Client mode's second factor: the operator's password (JINBAO_OPERATOR_PASSWORD, or asked for
@@ -126,7 +127,7 @@ export async function sessionCommand(word: 'login' | 'logout', io: Io, lang: Lan
     if (!password) throw new InputError(translator('en', COMMAND_MESSAGES)('client.noPassword'), { localized: { catalogue: COMMAND_MESSAGES, key: 'client.noPassword' } });
     const answer = await post('/admin/login', {}, passwordHeader(password));
     if (answer.status !== 200 || !answer.body.session) return refused(io, answer);
-    mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+    makeDirs(dirname(file), 0o700);
     writeFileSync(file, `${JSON.stringify(answer.body.session)}\n`, { mode: 0o600 });
     chmodSync(file, 0o600);
     const o = answer.body.operator!;

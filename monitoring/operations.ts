@@ -1,7 +1,8 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { InputError } from '../lib/errors.js';
 import { renderMonitoring } from './render.js';
+import { makeDirs } from '../lib/dirs.js';
+import { inputError, LIB } from '../lib/i18n/index.js';
 
 /** Write the rule files and the dashboard into `dir`; returns the paths written. Used by `monitoring render`, `comply` and `up`. */
 export function writeMonitoring(dir: string, opts: { exchangeSlo?: number } = {}): string[] {
@@ -9,10 +10,10 @@ export function writeMonitoring(dir: string, opts: { exchangeSlo?: number } = {}
   for (const [rel, text] of Object.entries(renderMonitoring(opts))) {
     const path = join(dir, rel);
     try {
-      mkdirSync(dirname(path), { recursive: true });
+      makeDirs(dirname(path));
       writeFileSync(path, text);
     } catch (err) {
-      throw new InputError(`cannot write ${path}: ${(err as Error).message}; choose another --out folder`, { cause: err });
+      throw inputError(LIB, 'out.cannotWrite', { path, why: (err as Error).message }, { cause: err });
     }
     written.push(path);
   }

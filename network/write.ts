@@ -1,18 +1,19 @@
-import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RenderedNode, RenderSummary } from './render.js';
+import { makeDirs } from '../lib/dirs.js';
 
 /**
  * Write rendered nodes under `dir` (one folder per node) with a plan summary. Files holding private
  * keys get mode 0600, and so does their folder.
  */
 export function writeRendered(dir: string, nodes: readonly RenderedNode[], summary: RenderSummary): number {
-  mkdirSync(dir, { recursive: true });
+  makeDirs(dir);
   let files = 0;
   for (const n of nodes) {
     const secret = n.files.some((f) => f.secret);
     const nodeDir = join(dir, n.node.id);
-    mkdirSync(nodeDir, { recursive: true, mode: secret ? 0o700 : 0o755 });
+    makeDirs(nodeDir, secret ? 0o700 : 0o755);
     if (secret) chmodSync(nodeDir, 0o700);
     for (const f of n.files) {
       const file = join(nodeDir, f.name);

@@ -1,5 +1,5 @@
 import { createPublicKey, generateKeyPairSync, randomBytes, sign } from 'node:crypto';
-import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Fabric } from '../fabric/index.js';
 import { recordAudit } from '../lib/audit.js';
@@ -13,6 +13,7 @@ import { generatePassword, hashPassword } from './credentials.js';
 import { OPERATORS_MESSAGES } from './messages.js';
 import { assignmentConflict, isRole, ROLES, separation, type Assignment, type Operator, type OperatorStatus, type Role, type Separation } from './model.js';
 import { insertCeremony, insertOperator, setPasswordHash, latestCeremony, migrateOperators, readOperator, readOperatorByCertificate, readOperators, setOperatorStatus, writeWithAudit } from './store.js';
+import { makeDirs } from '../lib/dirs.js';
 
 export interface AddOperatorRequest {
   readonly name: string;
@@ -229,7 +230,7 @@ export async function splitPassphrase(state: StateAccess, r: SplitRequest): Prom
     throw inputError(OPERATORS_MESSAGES, 'ceremony.wrongPassphrase', { reason: (err as Error).message }, { cause: err });
   }
   const outDir = resolve(r.outDir);
-  mkdirSync(outDir, { recursive: true });
+  makeDirs(outDir);
   if (readdirSync(outDir).some((f) => /^share-\d+-of-\d+\.txt$/.test(f))) throw inputError(OPERATORS_MESSAGES, 'ceremony.outExists', { dir: outDir });
   const { ceremony, shares } = await splitSecret(r.passphrase, r.shares, r.threshold, r.now);
   const files: string[] = [];

@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { renderPosture, runCatalogue, type ComplianceReport, type PostureData } from '../compliance/index.js';
 import { json } from '../lib/output.js';
@@ -6,6 +6,7 @@ import type { OpsContext } from './context.js';
 import { gatherCompliance } from './compliance-inputs.js';
 import { inputError } from '../lib/i18n/index.js';
 import { ORCHESTRATION } from './messages.js';
+import { makeDirs } from '../lib/dirs.js';
 
 /** Run the compliance catalogue over every feature's state (one site's controls with `site`). */
 export async function runCompliance(ctx: OpsContext, site?: string): Promise<ComplianceReport> {
@@ -34,7 +35,7 @@ export async function renderPostureReport(ctx: OpsContext): Promise<{ html: stri
 export function writePosturePage(dir: string, html: string, data: PostureData): string {
   const file = join(dir, 'index.html');
   try {
-    mkdirSync(dir, { recursive: true });
+    makeDirs(dir);
     writeFileSync(file, html);
     writeFileSync(join(dir, 'posture.json'), json(data));
   } catch (err) {

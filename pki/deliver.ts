@@ -1,4 +1,4 @@
-import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { JinbaoError } from '../lib/errors.js';
 import { buildPkcs12, checkPkcs12Password } from './p12.js';
@@ -6,6 +6,7 @@ import type { Delivery, Issued, StagedDelivery } from './pipeline.js';
 import { toPem } from './x509.js';
 import { inputError } from '../lib/i18n/index.js';
 import { PKI_MESSAGES } from './messages.js';
+import { makeDirs } from '../lib/dirs.js';
 
 export type { Delivery, StagedDelivery } from './pipeline.js';
 
@@ -41,7 +42,7 @@ export function fileDelivery(o: FileDeliveryOptions): Delivery {
     check() {
       if (o.p12Password !== undefined) checkPkcs12Password(o.p12Password);
       try {
-        mkdirSync(dir, { recursive: true });
+        makeDirs(dir);
       } catch (err) {
         throw inputError(PKI_MESSAGES, 'deliver.mkdir', { dir, errno: errnoOf(err) }, { cause: err });
       }

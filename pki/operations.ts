@@ -2,7 +2,7 @@
  * The PKI's operations: what the CLI, the exporter and (next) the service call. Each takes the PKI
  * store (or the state it lives in), its inputs and a progress sink, and returns data; none prints.
  */
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Registry } from 'prom-client';
 import type { Fabric, LiveFacts } from '../fabric/index.js';
@@ -21,6 +21,7 @@ import { PKI_MESSAGES } from './messages.js';
 import { crlUrlsFor } from './profiles.js';
 import { PkiStore, type CaRecord, type CaStatus, type RevocationReason } from './store.js';
 import { toPem } from './x509.js';
+import { makeDirs } from '../lib/dirs.js';
 
 /** The PKI store when a hierarchy exists; undefined otherwise (creating neither the store nor its tables). */
 export async function existingPki(state: StateAccess): Promise<PkiStore | undefined> {
@@ -102,7 +103,7 @@ export async function ensureReplicaCertificates(
     const drSite = fabric.drCenterOf(site);
     if (!drSite) continue;
     const dir = join(opts.outDir, site.id);
-    mkdirSync(dir, { recursive: true });
+    makeDirs(dir);
     writeFileSync(join(dir, 'ca-bundle.pem'), await caBundlePem(pki));
     const serials: Record<'primary' | 'standby', string> = { primary: '', standby: '' };
     for (const [role, host, cn] of [
@@ -297,7 +298,7 @@ export async function cutCrl(pki: PkiStore, r: CutCrlRequest) {
       ...(partition !== undefined ? { partition } : {}),
     });
     const dir = partition === undefined ? out : join(out, r.caId);
-    mkdirSync(dir, { recursive: true });
+    makeDirs(dir);
     const name = partition === undefined ? r.caId : String(partition);
     const stem = join(dir, r.delta ? `${name}-delta` : name);
     writeFileSync(`${stem}.crl`, published.der);

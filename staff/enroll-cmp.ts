@@ -1,9 +1,10 @@
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { CmpStore, CreatedSecret } from '../pki/cmp/index.js';
 import type { RosterEntry } from './roster.js';
 import { inputError } from '../lib/i18n/index.js';
 import { STAFF_MESSAGES } from './messages.js';
+import { makeDirs } from '../lib/dirs.js';
 
 /**
  * Enrollment of joiners over CMP: one-time secrets exported for the enrollment stations, one CSV
@@ -40,7 +41,7 @@ export function cmpSecretLine(s: CreatedSecret, p: RosterEntry, cmpUrl: string):
 export function checkCmpOut(out: string): void {
   for (const dir of [resolve(out), stagingDir(out)]) {
     try {
-      mkdirSync(dir, { recursive: true });
+      makeDirs(dir);
       const probe = join(dir, `.probe-${process.pid}`);
       writeFileSync(probe, '', { mode: 0o600 });
       rmSync(probe);

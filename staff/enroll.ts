@@ -1,11 +1,12 @@
 import { createPublicKey, generateKeyPairSync, randomInt, sign, type KeyObject } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Fabric } from '../fabric/index.js';
 import { buildPkcs12, Issuer, type Delivery, type Issued, type PkiStore } from '../pki/index.js';
 import type { RosterEntry } from './roster.js';
 import { inputError } from '../lib/i18n/index.js';
 import { STAFF_MESSAGES } from './messages.js';
+import { makeDirs } from '../lib/dirs.js';
 
 /**
  * Centrally generated staff certificates: a P-256 key made here, a PKCS#10 request signed with it
@@ -83,7 +84,7 @@ function bundleDelivery(out: string, site: string, p: RosterEntry, keyPem: strin
     check() {
       for (const f of Object.values(files)) {
         try {
-          mkdirSync(resolve(f, '..'), { recursive: true });
+          makeDirs(resolve(f, '..'));
         } catch (err) {
           throw inputError(STAFF_MESSAGES, 'out.create', { dir: resolve(f, '..'), why: String((err as NodeJS.ErrnoException).code) }, { cause: err });
         }

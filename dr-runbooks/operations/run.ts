@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { InputError } from '../../lib/errors.js';
 import { inputError } from '../../lib/i18n/index.js';
@@ -18,6 +18,7 @@ import { PgTools } from '../pg/tools.js';
 import { isReportNote, renderMarkdown, type DrillNote, type DrillReport } from '../report.js';
 import type { ReplicaTlsSource } from '../tls.js';
 import { pairConfigFor } from './request.js';
+import { makeDirs } from '../../lib/dirs.js';
 
 /** Where a drill's replication certificates and its report signature come from, and what to say about them. */
 export interface DrillEvidence {
@@ -146,7 +147,7 @@ async function runOnce(o: RunDrillOptions, request: DrillRequest, on: On): Promi
     if (!o.signal) process.off('SIGINT', onSigint);
   }
   const outDir = resolve(o.outDir);
-  mkdirSync(outDir, { recursive: true });
+  makeDirs(outDir);
   const jsonFile = join(outDir, `${report.runId}.json`);
   writeFileSync(jsonFile, JSON.stringify(report, null, 2) + '\n');
   writeFileSync(join(outDir, `${report.runId}.md`), renderMarkdown(report, o.lang));

@@ -1,4 +1,4 @@
-import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import pg from 'pg';
@@ -11,6 +11,7 @@ import type { ReplicaTlsSource } from '../tls.js';
 import { REPLICATION_USER, renderHba, renderPostgresConf, replicationConninfo, syncStandbyFor, type NodeLayout, type NodeRole, type TlsFiles } from './config.js';
 import { alive, PgTools, stopPid, waitGone } from './tools.js';
 import { attemptWrite } from '../pair.js';
+import { makeDirs } from '../../lib/dirs.js';
 
 /** What a lab remembers between commands (lab.json). */
 export interface LabState {
@@ -86,13 +87,13 @@ export class PgLab {
       tlsSource: material.source,
       createdAt: new Date().toISOString(),
     };
-    mkdirSync(opts.dir, { recursive: true, mode: 0o711 });
+    makeDirs(opts.dir, 0o711);
     chmodSync(opts.dir, 0o711);
     const lab = new PgLab(opts.dir, state, tools);
     lab.save();
-    mkdirSync(join(opts.dir, 'proxy'), { recursive: true, mode: 0o700 });
+    makeDirs(join(opts.dir, 'proxy'), 0o700);
     const tlsDir = join(opts.dir, 'tls');
-    mkdirSync(tlsDir, { recursive: true, mode: 0o700 });
+    makeDirs(tlsDir, 0o700);
     const files = lab.tlsFiles('dc');
     lab.writeOwned(files.caFile, material.caPem, 0o644);
     lab.writeOwned(files.clientCert, material.client.certPem, 0o644);
@@ -101,8 +102,8 @@ export class PgLab {
       const f = lab.tlsFiles(n);
       lab.writeOwned(f.serverCert, material.servers[n].certPem, 0o644);
       lab.writeOwned(f.serverKey, material.servers[n].keyPem, 0o600);
-      mkdirSync(join(opts.dir, n), { recursive: true, mode: 0o700 });
-      mkdirSync(lab.node(n).socketDir, { recursive: true, mode: 0o700 });
+      makeDirs(join(opts.dir, n), 0o700);
+      makeDirs(lab.node(n).socketDir, 0o700);
     }
     lab.chownTree([tlsDir, join(opts.dir, 'dc'), join(opts.dir, 'dr'), lab.node('dc').socketDir, lab.node('dr').socketDir]);
 

@@ -1,10 +1,10 @@
 import BetterSqlite3 from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ExitCode, JinbaoError } from '../errors.js';
 import { jinbaoError, LIB } from '../i18n/index.js';
 import { migrateStep } from './migrate.js';
 import { MIGRATION_MARK, unfinishedMigrationError, SQL_STORE_FORMAT, type Database, type Params, type SqlMigration, type Transaction, type WriteOptions } from './types.js';
+import { makeDirs } from '../dirs.js';
 
 /**
  * `$1`-style placeholders as SQLite's anonymous `?`, with the parameters in the order they appear
@@ -91,7 +91,7 @@ export class SqliteDatabase implements Database {
     const file = join(abs, 'jinbao.db');
     let db: BetterSqlite3.Database;
     try {
-      mkdirSync(abs, { recursive: true, mode: 0o700 });
+      makeDirs(abs, 0o700);
       db = new BetterSqlite3(file);
     } catch (err) {
       throw jinbaoError(LIB, 'store.cannotOpen', { dir: abs, reason: (err as Error).message }, { exitCode: ExitCode.invalidInput, cause: err });

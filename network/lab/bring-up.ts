@@ -1,4 +1,4 @@
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { mustParsePrefix, type Prefix } from '../../lib/cidr.js';
 import { InputError, JinbaoError } from '../../lib/errors.js';
@@ -14,6 +14,7 @@ import { sysctls, nsOf, batch, waitFor, pool } from './namespaces.js';
 import { labDown } from './teardown.js';
 import { checkDaemonConfig, controlSocket, daemonDir, daemonSaid, daemonStderr, parseNeighbours, startDaemon } from './daemon.js';
 import { allHandshaken, birdAsk, uapiGet, uapiSet } from './control.js';
+import { makeDirs } from '../../lib/dirs.js';
 
 
 /**
@@ -212,7 +213,7 @@ export function writeRender(stateDir: string, nodes: readonly RenderedNode[]): v
   const root = join(labDir(stateDir), 'render');
   for (const n of nodes) {
     const dir = join(root, n.node.id);
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    makeDirs(dir, 0o700);
     for (const f of n.files) {
       writeFileSync(join(dir, f.name), f.content, { mode: f.secret ? 0o600 : 0o644 });
       if (f.secret) chmodSync(join(dir, f.name), 0o600);

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { catalogueMessage, jinbaoError, type MessageParams } from '../../lib/i18n/index.js';
 import { NETWORK_MESSAGES } from '../messages.js';
@@ -6,6 +6,7 @@ import { type Runner } from '../exec.js';
 import { birdAsk } from './control.js';
 import { labDir, startRecorded, type LabJournal } from './journal.js';
 import { nsOf, waitFor } from './namespaces.js';
+import { makeDirs } from '../../lib/dirs.js';
 
 /**
  * The routing daemon (BIRD 2) of each lab router: its own control socket and pid file per node
@@ -51,7 +52,7 @@ export function daemonSaid(text: string): MessageParams[string] {
  */
 export function startDaemon(r: Runner, stateDir: string, j: LabJournal, id: string): number {
   const conf = daemonConfig(stateDir, id);
-  mkdirSync(daemonDir(stateDir), { recursive: true, mode: 0o700 });
+  makeDirs(daemonDir(stateDir), 0o700);
   const socket = controlSocket(stateDir, j, id);
   return startRecorded(r, stateDir, j, 'bird', id, nsOf(j, id), ['bird', '-f', '-c', conf, '-s', socket, '-P', socket.replace(/\.ctl$/, '.pid')], { stderrFile: socket.replace(/\.ctl$/, '.err') });
 }

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { InputError, JinbaoError } from '../../lib/errors.js';
 import { catalogueMessage, inputError, jinbaoError, translator, type Lang, type MessageParams, type Translate } from '../../lib/i18n/index.js';
@@ -8,6 +8,7 @@ import { must, type Runner, type StartOptions } from '../exec.js';
 import { isLabIface, isLabNamespace, type ProcTable } from '../procs.js';
 import { type IfaceRole } from '../render.js';
 import { type WanNode } from '../topology.js';
+import { makeDirs } from '../../lib/dirs.js';
 
 /**
  * The lab's journal: everything created is recorded in `<state>/wan-lab/lab.json` before it is
@@ -63,7 +64,7 @@ export function readJournal(stateDir: string): LabJournal | undefined {
 
 /** Write the journal whole or not at all (a new file renamed over the old): a crash mid-write must not leave a journal `down` cannot read. */
 export function saveJournal(stateDir: string, j: LabJournal): void {
-  mkdirSync(labDir(stateDir), { recursive: true, mode: 0o700 });
+  makeDirs(labDir(stateDir), 0o700);
   const file = join(labDir(stateDir), 'lab.json');
   writeFileSync(`${file}.new`, JSON.stringify(j, null, 2), { mode: 0o600 });
   renameSync(`${file}.new`, file);

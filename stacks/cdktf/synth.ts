@@ -1,6 +1,6 @@
 import { App, Testing } from 'cdktf';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { join } from 'node:path';
@@ -11,6 +11,7 @@ import type { Backend } from './backend.js';
 import { SiteStack } from './site-stack.js';
 import { inputError } from '../../lib/i18n/index.js';
 import { STACKS_MESSAGES } from '../messages.js';
+import { makeDirs } from '../../lib/dirs.js';
 
 /** The cdktf release the stacks are written with (see PLATFORM.md: 0.21.0 is the last). */
 export const CDKTF_VERSION = '0.21.0';
@@ -170,7 +171,7 @@ export async function synthesizeCdktf(fabric: Fabric, allocations: ReadonlyMap<s
 
   const { outDir } = options;
   try {
-    mkdirSync(join(outDir, 'stacks'), { recursive: true });
+    makeDirs(join(outDir, 'stacks'));
   } catch (err) {
     throw inputError(STACKS_MESSAGES, 'synth.outDir', { dir: outDir, why: (err as Error).message }, { cause: err });
   }

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
@@ -6,6 +6,7 @@ import type { Fabric, SiteAllocation } from '../../fabric/index.js';
 import { renderSite, type KubeObject, type RenderOptions } from '../render/index.js';
 import { inputError } from '../../lib/i18n/index.js';
 import { STACKS_MESSAGES } from '../messages.js';
+import { makeDirs } from '../../lib/dirs.js';
 
 /** This folder: the Pulumi project (Pulumi.yaml and main.ts). */
 export const PULUMI_PROJECT_DIR = fileURLToPath(new URL('.', import.meta.url));
@@ -37,7 +38,7 @@ export function preparePulumi(
   }
   const dir = resolve(options.dir ?? PULUMI_PROJECT_DIR);
   const rendered = options.sites.map((id) => ({ id, objects: renderSite(fabric, fabric.site(id), allocations, options.render) }));
-  mkdirSync(join(dir, 'rendered'), { recursive: true });
+  makeDirs(join(dir, 'rendered'));
   if (dir !== resolve(PULUMI_PROJECT_DIR)) {
     const project = readFileSync(join(PULUMI_PROJECT_DIR, 'Pulumi.yaml'), 'utf8').replace(/^main: .*$/m, `main: ${relative(dir, join(PULUMI_PROJECT_DIR, 'main.ts'))}`);
     writeFileSync(join(dir, 'Pulumi.yaml'), project);
