@@ -4,7 +4,8 @@ import forge from 'node-forge';
 import { ExitCode } from '../lib/errors.js';
 import { inputError, type Lang } from '../lib/i18n/index.js';
 import { commandWord, forgetDeadSession, identityPassphrase, localOut, secondFactor, sessionCommand, sessionFile, type Post, type ServiceAnswer } from './client-auth.js';
-import { COMMAND_MESSAGES, type Io } from './context.js';
+import type { Io } from './context.js';
+import { CLI } from './help.js';
 import { callJson, serverUrl } from './https.js';
 
 /**
@@ -35,7 +36,7 @@ function readFile(flag: string, file: string): Buffer {
   try {
     return readFileSync(file);
   } catch (err) {
-    throw inputError(COMMAND_MESSAGES, 'client.err.read', { flag, file, why: (err as NodeJS.ErrnoException).code ?? (err as Error).message });
+    throw inputError(CLI, 'client.err.read', { flag, file, why: (err as NodeJS.ErrnoException).code ?? (err as Error).message });
   }
 }
 
@@ -45,7 +46,7 @@ function rootOf(p12: Buffer, password: string): string | undefined {
   try {
     parsed = forge.pkcs12.pkcs12FromAsn1(forge.asn1.fromDer(p12.toString('binary')), password);
   } catch (err) {
-    throw inputError(COMMAND_MESSAGES, 'client.err.bundle', { why: (err as Error).message });
+    throw inputError(CLI, 'client.err.bundle', { why: (err as Error).message });
   }
   const bagType = forge.pki.oids.certBag!;
   const bags: forge.pkcs12.Bag[] = parsed.getBags({ bagType })[bagType] ?? [];
@@ -59,12 +60,12 @@ function rootOf(p12: Buffer, password: string): string | undefined {
 
 export async function runRemote(argv: readonly string[], io: Io, lang: Lang): Promise<number> {
   const { rest, values } = take(argv);
-  if (!values['--server']) throw inputError(COMMAND_MESSAGES, 'client.err.noServer');
-  if (!values['--identity']) throw inputError(COMMAND_MESSAGES, 'client.err.noIdentity');
+  if (!values['--server']) throw inputError(CLI, 'client.err.noServer');
+  if (!values['--identity']) throw inputError(CLI, 'client.err.noIdentity');
   const base = serverUrl(values['--server'], 'https://pki.jinbao.internal:8443');
   const pfx = readFile('--identity', values['--identity']);
   const passphrase = await identityPassphrase(io, lang);
-  if (!passphrase) throw inputError(COMMAND_MESSAGES, 'client.err.noPassphrase');
+  if (!passphrase) throw inputError(CLI, 'client.err.noPassphrase');
   const ca = values['--server-ca'] !== undefined ? readFile('--server-ca', values['--server-ca']).toString('utf8') : rootOf(pfx, passphrase);
   const post: Post = (path, body, headers) =>
     callJson<ServiceAnswer['body']>(new URL(path, base), { body, pfx, passphrase, ...(ca ? { ca } : {}), headers: { 'accept-language': lang, ...headers }, timeoutMs: 600_000, what: 'a command result' });

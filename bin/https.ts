@@ -1,6 +1,6 @@
 import { request } from 'node:https';
 import { inputError, unavailableError } from '../lib/i18n/index.js';
-import { COMMAND_MESSAGES } from './context.js';
+import { CLI } from './help.js';
 
 /**
  * The one HTTPS JSON request the CLI makes to a jinbao serve (client mode, unseal): the service's
@@ -10,14 +10,14 @@ import { COMMAND_MESSAGES } from './context.js';
 
 /** `--server` as a URL: https only (commands and shares never travel in clear). */
 export function serverUrl(server: string | undefined, example: string): URL {
-  if (server === undefined) throw inputError(COMMAND_MESSAGES, 'client.err.serverNone', { example });
+  if (server === undefined) throw inputError(CLI, 'client.err.serverNone', { example });
   let base: URL;
   try {
     base = new URL(server);
   } catch {
-    throw inputError(COMMAND_MESSAGES, 'client.err.serverUrl', { server });
+    throw inputError(CLI, 'client.err.serverUrl', { server });
   }
-  if (base.protocol !== 'https:') throw inputError(COMMAND_MESSAGES, 'client.err.serverHttps', { server });
+  if (base.protocol !== 'https:') throw inputError(CLI, 'client.err.serverHttps', { server });
   return base;
 }
 
@@ -51,13 +51,13 @@ export function callJson<T>(url: URL, c: JsonCall): Promise<{ status: number; bo
         try {
           resolve({ status: res.statusCode ?? 0, body: JSON.parse(Buffer.concat(chunks).toString('utf8')) as T });
         } catch {
-          reject(unavailableError(COMMAND_MESSAGES, 'client.err.notService', { origin: url.origin, status: String(res.statusCode), what: c.what }));
+          reject(unavailableError(CLI, 'client.err.notService', { origin: url.origin, status: String(res.statusCode), what: c.what }));
         }
       });
     });
     req.on('timeout', () => req.destroy(new Error(`no answer within ${Math.round(c.timeoutMs / 1000)} s`)));
     req.on('error', (err) =>
-      reject(unavailableError(COMMAND_MESSAGES, /certificate|self.signed/i.test(err.message) ? 'client.err.unreachableTls' : 'client.err.unreachable', { origin: url.origin, why: err.message }, { cause: err })),
+      reject(unavailableError(CLI, /certificate|self.signed/i.test(err.message) ? 'client.err.unreachableTls' : 'client.err.unreachable', { origin: url.origin, why: err.message }, { cause: err })),
     );
     req.end(c.body === undefined ? undefined : JSON.stringify(c.body));
   });

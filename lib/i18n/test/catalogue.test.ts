@@ -50,6 +50,20 @@ function codeOf(dir: string, top = true): string[] {
 /** A key asked for: `t('key'`, a finding's `said('key'`, or an error built from a catalogue entry (`inputError(LIB, 'key'`). */
 const ASKS = /(?:\bt|\bsaid|\binputError|\bunavailableError|\bjinbaoError|\bcatalogueMessage)\(\s*(?:[A-Z_]+,\s*)?'([\w.-]+)'/g;
 
+/** Every .ts file of the product (no tests, benchmarks, scripts or dependencies). */
+function allCode(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    if (statSync(path).isDirectory()) return ['node_modules', 'dist', 'test', 'locales', 'bench', 'scripts', 'testkit'].includes(name) || name.startsWith('.') ? [] : allCode(path);
+    return name.endsWith('.ts') && !name.endsWith('.test.ts') ? [path] : [];
+  });
+}
+
+/** A catalogue reference: `const NAME: CatalogueRef = { ns: '…', dir: '…' }`. */
+const REF = /const ([A-Z_]+): CatalogueRef = \{ ns: '[\w-]+', dir: '([\w/-]+)' \}/g;
+/** An entry named with its reference: `inputError(REF, 'key'` or `inputError(REF, cond ? 'a' : 'b'` (a condition without quotes or calls). */
+const NAMED = /\b(?:inputError|unavailableError|jinbaoError|catalogueMessage)\(\s*([A-Z_]+),\s*(?:[^'()]*?\?\s*)?'([\w.-]+)'(?:\s*:\s*'([\w.-]+)')?/g;
+
 const dirs = catalogueDirs();
 const glossary = readGlossary();
 
@@ -89,6 +103,30 @@ describe('message catalogues', () => {
       expect(asked.filter((k) => !en.has(k))).toEqual([]);
     });
   }
+
+  it('every entry an error or message names exists in the catalogue its reference points to (not only the one next to the code)', () => {
+    const sources = allCode(root);
+    const refs = new Map<string, string>([
+      ['COMMON', 'lib/i18n/locales'],
+      ['LIB', 'lib/locales'],
+    ]);
+    for (const f of sources) for (const m of readFileSync(f, 'utf8').matchAll(REF)) refs.set(m[1]!, m[2]!);
+    const missing: string[] = [];
+    let checked = 0;
+    for (const f of sources) {
+      for (const m of readFileSync(f, 'utf8').matchAll(NAMED)) {
+        const dir = refs.get(m[1]!);
+        if (dir === undefined) continue;
+        const known = read(join(root, dir), 'en');
+        for (const key of [m[2], m[3]].filter((k): k is string => k !== undefined)) {
+          checked++;
+          if (!known.has(key) && !known.has(`${key}_one`) && !known.has(`${key}_other`)) missing.push(`${relative(root, f)}: ${m[1]} (${dir}) has no "${key}"`);
+        }
+      }
+    }
+    expect(checked).toBeGreaterThan(100);
+    expect(missing).toEqual([]);
+  });
 
   it('a key missing in one language is caught (the check above can fail)', () => {
     const en = flatten({ a: 'x', b: { c: 'y' } });
