@@ -1,9 +1,10 @@
-import { mkdirSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../bin/testkit.js';
 import { tempDir } from '../../testkit/index.js';
 import { makeDirs } from '../dirs.js';
+import { projectRoot } from '../package-info.js';
 
 const tmp = tempDir('jinbao-dirs-');
 afterAll(() => tmp.cleanup());
@@ -44,4 +45,24 @@ describe('makeDirs (mkdir -p one level at a time)', () => {
     expect(zh.code).toBe(2);
     expect(zh.stderr).toMatch(/^jinbao: 无法写入 \/proc\/jinbao-nope\/x\/\S+：ENOENT.*；请换一个 --out 目录\n$/);
   }, 30_000);
+});
+
+/** Every .ts file of the product (no tests, benchmarks, scripts or dependencies). */
+function productCode(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    if (statSync(path).isDirectory()) return ['node_modules', 'dist', 'test', 'bench', 'scripts', 'testkit'].includes(name) || name.startsWith('.') ? [] : productCode(path);
+    return name.endsWith('.ts') ? [path] : [];
+  });
+}
+
+describe('the product makes directories only through makeDirs', () => {
+  it('GIVEN the sources THEN no recursive mkdir outside lib/dirs.ts (it hangs under /proc on Node 20)', () => {
+    const root = projectRoot();
+    const found = productCode(root)
+      .filter((f) => relative(root, f) !== join('lib', 'dirs.ts'))
+      .filter((f) => /\bmkdir(?:Sync)?\([^;]*recursive:\s*true/.test(readFileSync(f, 'utf8')))
+      .map((f) => relative(root, f));
+    expect(found).toEqual([]);
+  });
 });
