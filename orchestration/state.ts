@@ -22,7 +22,7 @@ import { APPROVAL_MIGRATIONS, OPERATOR_MIGRATIONS, operatorSeparation, type Sepa
 import { CMP_MIGRATIONS } from '../pki/cmp/index.js';
 import { STAFF_MIGRATIONS } from '../staff/index.js';
 import type { OpsContext } from './context.js';
-import { jinbaoError } from '../lib/i18n/index.js';
+import { jinbaoError, translator, type Lang } from '../lib/i18n/index.js';
 import { ORCHESTRATION } from './messages.js';
 
 /** A feature's tables: its component name and ordered migrations (the same list its own code applies). */
@@ -87,7 +87,7 @@ export interface MigrateResult {
 export async function migrateState(
   source: Database,
   to: string,
-  opts: { readonly components: readonly StateComponent[]; readonly verifyAudit: VerifyAudit; readonly env: NodeJS.ProcessEnv; readonly progress: Progress; readonly batchRows?: number },
+  opts: { readonly components: readonly StateComponent[]; readonly verifyAudit: VerifyAudit; readonly env: NodeJS.ProcessEnv; readonly progress: Progress; readonly batchRows?: number; readonly lang?: Lang },
 ): Promise<MigrateResult> {
   const started = performance.now();
   const targetSpec = resolveState(to, opts.env);
@@ -109,7 +109,7 @@ export async function migrateState(
       const tables = await copyOrder(src);
       const counts = new Map<string, number>();
       for (const t of tables) counts.set(t, Number((await src.query<{ n: number }>(`SELECT count(*) AS n FROM ${ident(t)}`))[0]!.n));
-      opts.progress(`migrating ${tables.length} tables, ${[...counts.values()].reduce((a, b) => a + b, 0)} rows, from ${source.where} to ${target.where}`);
+      opts.progress(translator(opts.lang ?? 'en', ORCHESTRATION)('migrate.progress', { tables: tables.length, rows: [...counts.values()].reduce((a, b) => a + b, 0), from: source.where, to: target.where }));
       const copied = await target.write(
         async (tx) => {
           if (tx.dialect === 'sqlite') await tx.exec('PRAGMA defer_foreign_keys = ON');
@@ -302,5 +302,5 @@ export async function migrateStore(ctx: OpsContext, to: string, progress: Progre
   // The source's schemas are brought to this jinbao's versions first, as any command of it would;
   // its rows are not touched.
   for (const c of STATE_COMPONENTS) await db.migrate(c.name, c.migrations);
-  return migrateState(db, to, { components: STATE_COMPONENTS, verifyAudit: verifyAuditChain, env: ctx.env, progress });
+  return migrateState(db, to, { components: STATE_COMPONENTS, verifyAudit: verifyAuditChain, env: ctx.env, progress, ...(ctx.lang ? { lang: ctx.lang } : {}) });
 }

@@ -1,10 +1,9 @@
 import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { InputError } from '../../lib/errors.js';
-import { inputError } from '../../lib/i18n/index.js';
+import { inputError, translator, type Lang } from '../../lib/i18n/index.js';
 import { DR_MESSAGES } from '../messages.js';
 import type { Progress } from '../../lib/context.js';
-import type { Lang } from '../../lib/i18n/index.js';
 import { executeDrill } from '../drill.js';
 import { DrillAbortedError } from '../engine.js';
 import type { EvidenceSigner } from '../evidence.js';
@@ -29,12 +28,12 @@ export interface DrillEvidence {
 }
 
 /** Open the site's lab, creating or starting it; says whether this call started it (and so should stop it). */
-export async function prepareLab(stateDir: string, site: string, replication: ReplicationMode, tls: ReplicaTlsSource, progress: Progress): Promise<{ lab: PgLab; startedHere: boolean }> {
+export async function prepareLab(stateDir: string, site: string, replication: ReplicationMode, tls: ReplicaTlsSource, progress: Progress, lang: Lang = 'en'): Promise<{ lab: PgLab; startedHere: boolean }> {
   const tools = new PgTools();
   tools.ensureInstalled();
   const dir = labDir(stateDir, site);
   if (!PgLab.exists(dir)) {
-    progress(`creating the DR lab for ${site} in ${dir} …`);
+    progress(translator(lang, DR_MESSAGES)('lab.creating', { site, dir }));
     const lab = await PgLab.create({ dir, site, replication, tls, tools, stateDir });
     return { lab, startedHere: true };
   }
@@ -100,7 +99,7 @@ export async function runDrill(o: RunDrillOptions): Promise<DrillRunResult> {
     }
   }
   const evidence = await o.evidence();
-  const { lab, startedHere } = await prepareLab(o.stateDir, request.site, request.replication, evidence.tls, o.observer?.progress ?? (() => undefined));
+  const { lab, startedHere } = await prepareLab(o.stateDir, request.site, request.replication, evidence.tls, o.observer?.progress ?? (() => undefined), o.lang);
   try {
     const r = await drive(o, { pair: new LabPair(lab), lockName: `pg-local:${request.site}`, replicationTls: lab.state.tlsSource, evidence, notes: evidence.notes });
     return { ...r, labStoppedAfter: startedHere };

@@ -128,7 +128,10 @@ describe.skipIf(missing !== undefined)('jinbao state migrate', () => {
       const back = join(tmp('jinbao-migrate-back-'), 'store');
       const pgSrc = await openDatabase(url);
       try {
-        const r2 = await migrateState(pgSrc, back, { components: COMPONENTS, verifyAudit: verifyLog, env, progress: quiet });
+        // and back, its progress said in Chinese
+        const said: string[] = [];
+        const r2 = await migrateState(pgSrc, back, { components: COMPONENTS, verifyAudit: verifyLog, env, progress: (l) => said.push(l), lang: 'zh-CN' });
+        expect(said[0]).toMatch(/^正在迁移 \d+ 张表、\d+ 行，从 PostgreSQL .* 到 SQLite /);
         expect(r2.tables.find((t) => t.name === 'certs')!.rows).toBe(1204);
         expect(r2.auditHead).toBe(before.audit.head);
       } finally {

@@ -8,7 +8,7 @@ import { parseDrillRequest } from './request.js';
 export async function labUp(ctx: Context, o: { site: string; replication?: string; labTls?: boolean }): Promise<void> {
   const request = parseDrillRequest(ctx, { site: o.site, ...(o.replication ? { replication: o.replication } : {}) });
   const evidence = await drillEvidence(ctx, request.site, o.labTls === true);
-  const { lab, startedHere } = await prepareLab(ctx.stateDir, request.site, request.replication, evidence.tls, (l) => ctx.err(`${l}\n`));
+  const { lab, startedHere } = await prepareLab(ctx.stateDir, request.site, request.replication, evidence.tls, (l) => ctx.err(`${l}\n`), ctx.lang);
   ctx.out(`${ctx.t(startedHere ? 'drill.lab.started' : 'drill.lab.running', { site: request.site, dir: lab.dir })}\n`);
   ctx.out(`  ${ctx.t('drill.lab.nodes', { primary: lab.primary, primaryPort: lab.state.ports[lab.primary], standby: lab.standby, standbyPort: lab.state.ports[lab.standby], endpointPort: lab.state.proxyPort })}\n`);
   ctx.out(`  ${ctx.t('drill.lab.tls', { source: lab.state.tlsSource })}\n  ${ctx.t('drill.lab.stopWith', { site: request.site })}\n`);
