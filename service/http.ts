@@ -4,6 +4,7 @@ import { createServer as createPlainServer, type IncomingMessage, type ServerRes
 import type { AddressInfo } from 'node:net';
 import { Counter, Histogram, Registry } from 'prom-client';
 import type { AcmeServer } from '../pki/acme/server.js';
+import type { RateBuckets, RateLimit } from '../pki/acme/index.js';
 import type { PkiPort } from './pki-port.js';
 import type { CmpServer } from '../pki/cmp/server.js';
 import { handleAdmin, type AdminOptions } from './admin.js';
@@ -38,6 +39,11 @@ export interface ServiceOptions {
   readonly http?: { readonly host: string; readonly port: number };
   /** CMP at /cmp/<site> (staff enrollment). */
   readonly cmp?: CmpServer;
+  /**
+   * CMP requests per client address, taken from `buckets` before the body is read: every CMP
+   * answer, refusals included, costs a signature and an audit write. @default no limit
+   */
+  readonly cmpLimit?: { readonly limit: RateLimit; readonly buckets: RateBuckets };
   /** Client mode (`POST /admin/run`): operators authenticate with client certificates chained to `clientCa` (PEM). */
   readonly admin?: AdminOptions & { readonly clientCa: string };
 }
@@ -155,6 +161,16 @@ export async function startService(o: ServiceOptions): Promise<RunningService> {
     if (cmp && o.cmp) {
       if (method !== 'POST') return void send(res, 405, { allow: 'POST', 'content-type': 'text/plain' }, 'CMP over HTTP takes POST (RFC 6712)\n');
       if ((req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase() !== 'application/pkixcmp') return void send(res, 415, { 'content-type': 'text/plain' }, 'content-type: want application/pkixcmp (RFC 6712)\n');
+      if (o.cmpLimit) {
+        const remote = req.socket.remoteAddress ?? '';
+        const taken = await o.cmpLimit.buckets.take(`cmp-address:${remote}`, o.cmpLimit.limit);
+        if (!taken.ok) {
+          const wait = taken.retryAfterSeconds ?? 1;
+          // An HTTP-level refusal (RFC 6712 §3.6): no PKIMessage, so no signature and no audit entry.
+          send(res, 429, { 'content-type': 'text/plain', 'retry-after': String(wait), 'cache-control': 'no-store', connection: 'close' }, `too many CMP requests from ${remote}: the limit is ${o.cmpLimit.limit.perMinute} a minute; retry after ${wait} s\n`);
+          return 'cmp:rate-limited';
+        }
+      }
       let body: Buffer;
       try {
         body = await readBody(req, maxBody);

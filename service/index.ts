@@ -5,7 +5,7 @@
  */
 import { isIP } from 'node:net';
 import type { OpsContext } from '../orchestration/index.js';
-import { AcmeServer, AcmeStore, createEab, NetworkValidator, type AcmeLimits, type ChallengeValidator, type RateBuckets, type EabKey } from '../pki/acme/index.js';
+import { AcmeServer, AcmeStore, createEab, defaultBurst, LocalRateBuckets, NetworkValidator, type AcmeLimits, type ChallengeValidator, type RateBuckets, type EabKey } from '../pki/acme/index.js';
 import { CmpServer, CmpStore, openCmpKeyring } from '../pki/cmp/index.js';
 import { toPem, type CaSigner } from '../pki/index.js';
 import { DEFAULT_AUTH_POLICY, type AuthPolicy } from '../operators/index.js';
@@ -51,8 +51,10 @@ export interface ServeRequest {
   readonly acmeDnsServers?: readonly string[];
   readonly validityDays?: number;
   readonly limits?: AcmeLimits;
-  /** Where the ACME rate-limit buckets live (a worker of `--workers N`: the primary's). @default this process */
+  /** Where the ACME and CMP rate-limit buckets live (a worker of `--workers N`: the primary's). @default this process */
   readonly rateBuckets?: RateBuckets;
+  /** CMP requests a minute per client address. @default 600 */
+  readonly cmpPerAddressPerMinute?: number;
   /** Replace the network validator (tests, benchmark). */
   readonly validator?: ChallengeValidator;
   /** How often expired orders are swept and dead finalize calls recovered. @default 60000 */
@@ -161,6 +163,8 @@ export async function startServe(ctx: OpsContext, r: ServeRequest & { readonly q
   const { fabric, publicUrl, revocationUrl, pki, tls, tlsSerial, tlsReused } = opened;
   const db = await ctx.database();
   const store = await AcmeStore.open(db);
+  const buckets = r.rateBuckets ?? new LocalRateBuckets();
+  const cmpPerMinute = r.cmpPerAddressPerMinute ?? 600;
   const acme = new AcmeServer({
     store,
     ca: pki,
@@ -170,7 +174,7 @@ export async function startServe(ctx: OpsContext, r: ServeRequest & { readonly q
     passphrase: r.passphrase,
     ...(r.validityDays !== undefined ? { validityDays: r.validityDays } : {}),
     ...(r.limits ? { limits: r.limits } : {}),
-    ...(r.rateBuckets ? { buckets: r.rateBuckets } : {}),
+    buckets,
     onInternalError: (err, req) => r.log({ at: new Date().toISOString(), level: 'error', msg: 'ACME request failed', path: req.path.slice(0, 200), error: (err as Error)?.message, stack: (err as Error)?.stack }),
   });
   const cmp = new CmpServer({
@@ -205,7 +209,7 @@ export async function startServe(ctx: OpsContext, r: ServeRequest & { readonly q
   try {
     const root = r.admin ? await pki.caCertificate('root') : undefined;
     const admin = r.admin && root ? { ...r.admin, auth: r.admin.auth ?? DEFAULT_AUTH_POLICY, ctx, clientCa: toPem(root.der) } : undefined;
-    service = await startService({ acme, cmp, pki, tls, host: r.host, port: r.port, ...(r.httpListen ? { http: r.httpListen } : {}), log: r.log, checkDatabase: async () => void (await db.query('SELECT 1 AS one')), ...(admin ? { admin } : {}) });
+    service = await startService({ acme, cmp, pki, tls, host: r.host, port: r.port, ...(r.httpListen ? { http: r.httpListen } : {}), cmpLimit: { limit: { perMinute: cmpPerMinute, burst: defaultBurst(cmpPerMinute) }, buckets }, log: r.log, checkDatabase: async () => void (await db.query('SELECT 1 AS one')), ...(admin ? { admin } : {}) });
   } catch (err) {
     clearInterval(sweeper);
     throw r.httpListen

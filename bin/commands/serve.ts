@@ -28,6 +28,7 @@ interface ServeOptions {
   rateLimitAddress: string;
   rateLimitAccount: string;
   rateLimitOrders: string;
+  rateLimitCmp: string;
   sealed?: boolean;
   workers?: string;
   maxFailedLogins: string;
@@ -52,6 +53,7 @@ export function register(program: Command, run: Runner): void {
     .option('--rate-limit-address <n>', 'ACME requests a minute per client address (shared by the workers of one serve)', '600')
     .option('--rate-limit-account <n>', 'ACME requests a minute per account (shared by the workers of one serve)', '300')
     .option('--rate-limit-orders <n>', 'new orders a minute per account (shared by the workers of one serve)', '60')
+    .option('--rate-limit-cmp <n>', 'CMP requests a minute per client address (shared by the workers of one serve); over it: HTTP 429 with Retry-After', '600')
     .option('--acme-hosts <file>', 'LABS AND TESTS ONLY: a hosts file ("127.0.0.1 app.s440100.jinbao.internal") consulted first when validating challenges')
     .option('--acme-http-port <n>', 'LABS AND TESTS ONLY: the port http-01 validation connects to (RFC 8555 fixes 80)')
     .option('--acme-tls-port <n>', 'LABS AND TESTS ONLY: the port tls-alpn-01 validation connects to (RFC 8737 fixes 443)')
@@ -156,6 +158,7 @@ async function serveWith(ctx: Context, o: ServeOptions, lines: ReturnType<typeof
     perAccountPerMinute: perMinute('--rate-limit-account', o.rateLimitAccount),
     newOrdersPerAccountPerMinute: perMinute('--rate-limit-orders', o.rateLimitOrders),
   };
+  const cmpPerAddressPerMinute = perMinute('--rate-limit-cmp', o.rateLimitCmp);
   const workers = parseInteger('--workers', o.workers ?? String(availableParallelism()), { min: 1, max: 64 });
   const validityDays = parseInteger('--validity-days', o.validityDays, { min: 1, max: 397, what: 'days' });
   const acmeHttpPort = o.acmeHttpPort !== undefined ? parseInteger('--acme-http-port', o.acmeHttpPort, { min: 1, max: 65_535, what: 'port' }) : undefined;
@@ -205,6 +208,7 @@ async function serveWith(ctx: Context, o: ServeOptions, lines: ReturnType<typeof
     ...(signers ? { signers } : {}),
     log,
     limits,
+    cmpPerAddressPerMinute,
     validityDays,
     ...(o.publicUrl !== undefined ? { publicUrl: o.publicUrl } : {}),
     ...(httpListen ? { httpListen } : {}),

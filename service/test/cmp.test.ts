@@ -5,6 +5,7 @@
  * GM/T 0015 extensions and the Chinese name.
  */
 import { execFile, spawnSync } from 'node:child_process';
+import { request as httpsRequest } from 'node:https';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -177,4 +178,50 @@ describe('openssl cmp against jinbao serve', () => {
       await refused(['-cmd', 'genm', '-ref', s.reference, '-secret', `pass:${s.secret}`], 'badRequest', 'cmp.request');
     });
   });
+});
+
+describe('the CMP rate limit per client address', () => {
+  let f: Fixture;
+  beforeAll(async () => {
+    // 4 a minute: a burst of one, then one every 15 s
+    f = await startFixture({ cmpPerAddressPerMinute: 4 });
+    writeFileSync(join(f.dir, 'root.pem'), f.rootPem);
+  }, 60_000);
+  afterAll(async () => f?.close());
+
+  const post = (body: Buffer) =>
+    new Promise<{ status: number; headers: Record<string, unknown>; text: string }>((resolve, reject) => {
+      const req = httpsRequest({ host: '127.0.0.1', port: f.running.service.port, path: '/cmp/440100', method: 'POST', ca: f.rootPem, headers: { 'content-type': 'application/pkixcmp', 'content-length': body.length } }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString('latin1') }));
+      });
+      req.on('error', reject);
+      req.end(body);
+    });
+
+  it('over the limit: HTTP 429 with Retry-After before the body is parsed, no signature and no audit entry; openssl cmp reports it', async () => {
+    const key = join(f.dir, 'rl.pem');
+    spawnSync('openssl', ['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-out', key]);
+    const common = ['-server', `127.0.0.1:${f.running.service.port}`, '-path', 'cmp/440100', '-tls_used', '-tls_trusted', join(f.dir, 'root.pem')];
+    const s = (await createCmpSecrets(f.ctx, f.ctx.fabric(), PASS, [{ site: '440100', profile: 'staff-auth', subject: SUBJECT, identityCode: IDENTITY }]))[0]!;
+    // the one token: a wrong secret, answered by the CMP server (refused, signed, audited)
+    const first = await run('openssl', ['cmp', '-cmd', 'ir', ...common, '-ref', s.reference, '-secret', 'pass:wrong', '-newkey', key, '-subject', '/CN=张三/serialNumber=S0001', '-certout', join(f.dir, 'rl0.crt')]);
+    expect(first.out).toContain('received ERROR');
+    const refusedBefore = (await f.audit('cmp.ir')).length;
+    // the next one, even with the right secret, is refused at the HTTP level
+    const second = await run('openssl', ['cmp', '-cmd', 'ir', ...common, '-ref', s.reference, '-secret', `pass:${s.secret}`, '-newkey', key, '-subject', '/CN=张三/serialNumber=S0001', '-certout', join(f.dir, 'rl.crt')]);
+    expect(second.code).not.toBe(0);
+    expect(second.out).toMatch(/429/);
+    const raw = await post(Buffer.from('not a PKIMessage'));
+    expect(raw.status).toBe(429);
+    expect(Number(raw.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+    expect(Number(raw.headers['retry-after'])).toBeLessThanOrEqual(15);
+    expect(raw.text).toContain('too many CMP requests from 127.0.0.1: the limit is 4 a minute');
+    expect((await f.audit('cmp.ir')).length).toBe(refusedBefore);
+    expect((await f.audit('cmp.request')).length).toBe(0);
+    expect(f.log.filter((l) => l.problem === 'cmp:rate-limited')).toHaveLength(2);
+    // the secret was not spent: it still enrolls once a token is back (not waited for here)
+    expect(await f.certificates()).toBeGreaterThan(0);
+  }, 60_000);
 });

@@ -51,7 +51,7 @@ export const NAMES = ['app.s440100.jinbao.internal', 'api.s440100.jinbao.interna
  * started with an explicit --public-url (recorded in the state, as a real start records it). `hosts` (or `names`):
  * more names that validation resolves to 127.0.0.1 (beside NAMES).
  */
-export async function startFixture(opts: { limits?: AcmeLimits; acmeTlsPort?: number; hosts?: readonly string[]; names?: readonly string[]; httpListen?: boolean; publicUrl?: boolean } = {}): Promise<Fixture> {
+export async function startFixture(opts: { limits?: AcmeLimits; cmpPerAddressPerMinute?: number; acmeTlsPort?: number; hosts?: readonly string[]; names?: readonly string[]; httpListen?: boolean; publicUrl?: boolean } = {}): Promise<Fixture> {
   const { dir, cleanup } = tempDir('jinbao-serve-');
   const inventory = join(dir, 'inventory.json');
   writeFileSync(inventory, JSON.stringify(smallInventory()));
@@ -75,6 +75,7 @@ export async function startFixture(opts: { limits?: AcmeLimits; acmeTlsPort?: nu
     ...(opts.acmeTlsPort !== undefined ? { acmeTlsPort: opts.acmeTlsPort } : {}),
     log: (l) => log.push(l),
     limits: opts.limits ?? { perAddressPerMinute: 100_000, perAccountPerMinute: 100_000, newOrdersPerAccountPerMinute: 100_000 },
+    cmpPerAddressPerMinute: opts.cmpPerAddressPerMinute ?? 100_000,
   });
   const fixture: Fixture = {
     dir,
