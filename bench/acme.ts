@@ -1,11 +1,14 @@
 /**
- * ACME enrollment throughput of `jinbao serve`, in one run with its baseline, `runs` samples each
+ * ACME enrollment throughput of `jinbao serve`, in one run with its baselines, `runs` samples each
  * (interleaved, so load on the machine falls on subject and baseline alike):
  *   - complete orders per second: newOrder, the http-01 challenge validated over loopback HTTP,
  *     finalize (the pipeline signs, stores and audits), certificate download, all over HTTPS with
  *     JWS and database nonces; with 1 client and with 16 concurrent in-process clients;
  *   - baseline: `pki issue`'s in-process rate: the same pipeline (server-tls, a P-256 CSR, one
- *     durable commit each) called directly, the same number of certificates per sample.
+ *     durable commit each) called directly, the same number of certificates per sample;
+ *   - the same orders with the state on PostgreSQL (a server started for the run, as the shared
+ *     state of `serve` on several machines would be), against the SQLite figures of the same run.
+ *     Skipped, and said so, where PostgreSQL's server tools are not installed.
  * Client and service share this process and the machine's two cores: the figures are the whole
  * loop's cost, not the service's alone.
  * Every order names a new DNS name, so no authorization is reused and each order runs http-01.
@@ -13,23 +16,34 @@
  */
 import { Agent } from 'node:https';
 import os from 'node:os';
+import { postgresMissing, startPostgres, type PostgresServer } from '../lib/test/postgres-server.js';
 import { p256Csr, type AcmeClient } from '../pki/acme/client.js';
 import { Issuer } from '../pki/index.js';
-import { PASS, startFixture } from '../service/test/fixture.js';
+import { PASS, startFixture, type Fixture } from '../service/test/fixture.js';
 import { benchArgs, compare, report, summarize } from './lib.js';
 
 const { runs, smoke } = benchArgs({ runs: 3 });
 const perSample = smoke ? 2 : 32;
 // A name per order: an account's valid authorization would otherwise be reused and skip http-01.
-const NAMES = Array.from({ length: 4 + runs * perSample * 2 }, (_, i) => `b${i}.s440100.jinbao.internal`);
+// Two stores (SQLite, PostgreSQL) draw from one list.
+const NAMES = Array.from({ length: 8 + runs * perSample * 4 }, (_, i) => `b${i}.s440100.jinbao.internal`);
+let nameIndex = 0;
 
-const f = await startFixture({ hosts: NAMES });
-try {
+interface Bench {
+  readonly f: Fixture;
+  readonly agent: Agent;
+  /** `total` complete orders shared by `n` concurrent clients; orders per second. */
+  ordersPerSecond(n: number, total: number): Promise<number>;
+  /** The same pipeline in-process, `total` certificates; certificates per second. */
+  pipelinePerSecond(total: number): Promise<number>;
+}
+
+async function prepare(postgresUrl?: string): Promise<Bench> {
+  const f = await startFixture({ hosts: NAMES, ...(postgresUrl ? { postgresUrl } : {}) });
   const agent = new Agent({ keepAlive: true, maxSockets: 64 });
   const clients: AcmeClient[] = [];
   for (let i = 0; i < 16; i++) clients.push(await f.account('440100', { agent }));
 
-  let nameIndex = 0;
   /** One complete order by `c` for a name never ordered before: order, http-01, finalize, download. */
   async function completeOrder(c: AcmeClient): Promise<void> {
     const names = [NAMES[nameIndex++]!];
@@ -41,34 +55,55 @@ try {
     const done = JSON.parse(fin.body.toString()) as { certificate: string };
     await c.certificate(done.certificate);
   }
-
-  /** `total` complete orders shared by `n` concurrent clients; orders per second. */
-  async function ordersPerSecond(n: number, total: number): Promise<number> {
-    let next = 0;
-    const t0 = performance.now();
-    await Promise.all(clients.slice(0, n).map(async (c) => {
-      for (let i = next++; i < total; i = next++) await completeOrder(c);
-    }));
-    return total / ((performance.now() - t0) / 1000);
-  }
-
   const issuer = new Issuer(f.pki, f.ctx.fabric(), PASS);
   const csr = p256Csr([NAMES[0]!]).der;
-  async function pipelinePerSecond(total: number): Promise<number> {
-    const t0 = performance.now();
-    for (let i = 0; i < total; i++) await issuer.issue({ profile: 'server-tls', site: '440100', csr, validityDays: 90 });
-    return total / ((performance.now() - t0) / 1000);
-  }
+  const b: Bench = {
+    f,
+    agent,
+    async ordersPerSecond(n, total) {
+      let next = 0;
+      const t0 = performance.now();
+      await Promise.all(clients.slice(0, n).map(async (c) => {
+        for (let i = next++; i < total; i = next++) await completeOrder(c);
+      }));
+      return total / ((performance.now() - t0) / 1000);
+    },
+    async pipelinePerSecond(total) {
+      const t0 = performance.now();
+      for (let i = 0; i < total; i++) await issuer.issue({ profile: 'server-tls', site: '440100', csr, validityDays: 90 });
+      return total / ((performance.now() - t0) / 1000);
+    },
+  };
+  // warm-up, not measured
+  await b.ordersPerSecond(2, 2);
+  await b.pipelinePerSecond(2);
+  return b;
+}
 
-  await ordersPerSecond(2, 2);
-  await pipelinePerSecond(2);
+const missing = postgresMissing();
+let server: PostgresServer | undefined;
+const benches: Bench[] = [];
+try {
+  const sqlite = await prepare();
+  benches.push(sqlite);
+  let pg: Bench | undefined;
+  if (missing === undefined) {
+    server = await startPostgres({ prefix: 'jinbao-bench-acme-pg-' });
+    await server.sql('CREATE DATABASE acme_bench');
+    pg = await prepare(server.url({ dbname: 'acme_bench', sslmode: 'disable' }));
+    benches.push(pg);
+  } else console.log(`ACME on PostgreSQL: skipped (${missing})`);
   const one: number[] = [];
   const sixteen: number[] = [];
   const direct: number[] = [];
+  const pgOne: number[] = [];
+  const pgSixteen: number[] = [];
   for (let r = 0; r < runs; r++) {
-    one.push(await ordersPerSecond(1, perSample));
-    sixteen.push(await ordersPerSecond(16, perSample));
-    direct.push(await pipelinePerSecond(perSample));
+    one.push(await sqlite.ordersPerSecond(1, perSample));
+    if (pg) pgOne.push(await pg.ordersPerSecond(1, perSample));
+    sixteen.push(await sqlite.ordersPerSecond(16, perSample));
+    if (pg) pgSixteen.push(await pg.ordersPerSecond(16, perSample));
+    direct.push(await sqlite.pipelinePerSecond(perSample));
   }
   const baseline = 'pki issue in-process: the same pipeline (server-tls, P-256 CSR, one durable commit each), no protocol';
   const work = `${perSample} certificates per sample`;
@@ -76,9 +111,21 @@ try {
   const c16 = compare({ subject: 'ACME complete orders, 16 concurrent clients', baseline, unit: 'orders/s', work, subjectSamples: sixteen, baselineSamples: direct });
   console.log(report(c1, 1));
   console.log(report(c16, 1));
+  const results: Record<string, unknown> = { oneClient: summarize(c1), sixteenClients: summarize(c16) };
+  if (pg) {
+    const sqliteBaseline = 'the same orders with the state on SQLite, in the same run';
+    const p1 = compare({ subject: 'ACME complete orders on PostgreSQL, 1 client', baseline: sqliteBaseline, unit: 'orders/s', work, subjectSamples: pgOne, baselineSamples: one });
+    const p16 = compare({ subject: 'ACME complete orders on PostgreSQL, 16 concurrent clients', baseline: sqliteBaseline, unit: 'orders/s', work, subjectSamples: pgSixteen, baselineSamples: sixteen });
+    console.log(report(p1, 1));
+    console.log(report(p16, 1));
+    Object.assign(results, { postgresOneClient: summarize(p1), postgresSixteenClients: summarize(p16) });
+  } else Object.assign(results, { postgresql: { skipped: missing } });
   console.log(`load average during the run: ${os.loadavg().map((l) => l.toFixed(1)).join(' ')} on ${os.cpus().length} cores`);
-  agent.destroy();
-  console.log(JSON.stringify({ bench: 'acme', runs, smoke, cpus: os.cpus().length, loadavg: os.loadavg(), results: { oneClient: summarize(c1), sixteenClients: summarize(c16) } }));
+  console.log(JSON.stringify({ bench: 'acme', runs, smoke, cpus: os.cpus().length, loadavg: os.loadavg(), results }));
 } finally {
-  await f.close();
+  for (const b of benches) {
+    b.agent.destroy();
+    await b.f.close();
+  }
+  await server?.close();
 }

@@ -51,11 +51,13 @@ export const NAMES = ['app.s440100.jinbao.internal', 'api.s440100.jinbao.interna
  * started with an explicit --public-url (recorded in the state, as a real start records it). `hosts` (or `names`):
  * more names that validation resolves to 127.0.0.1 (beside NAMES).
  */
-export async function startFixture(opts: { limits?: AcmeLimits; cmpPerAddressPerMinute?: number; acmeTlsPort?: number; hosts?: readonly string[]; names?: readonly string[]; httpListen?: boolean; publicUrl?: boolean } = {}): Promise<Fixture> {
+export async function startFixture(opts: { limits?: AcmeLimits; cmpPerAddressPerMinute?: number; /** A postgresql:// URL of an empty database: the shared state instead of SQLite. */ postgresUrl?: string; acmeTlsPort?: number; hosts?: readonly string[]; names?: readonly string[]; httpListen?: boolean; publicUrl?: boolean } = {}): Promise<Fixture> {
   const { dir, cleanup } = tempDir('jinbao-serve-');
   const inventory = join(dir, 'inventory.json');
   writeFileSync(inventory, JSON.stringify(smallInventory()));
-  const ctx = new LocalOpsContext({ stateDir: join(dir, 'state'), inventory });
+  const ctx = opts.postgresUrl
+    ? new LocalOpsContext({ state: { kind: 'postgresql', url: opts.postgresUrl, source: '--state', dir: join(dir, 'work') }, inventory })
+    : new LocalOpsContext({ stateDir: join(dir, 'state'), inventory });
   const db = await ctx.database();
   const pki = await PkiStore.open(db, ctx.stateDir);
   const httpPort = opts.httpListen ? await freePort() : undefined;
