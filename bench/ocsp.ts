@@ -1,6 +1,6 @@
 /**
  * OCSP through `jinbao serve` against OpenSSL's own responder, in the same run, with the same
- * client (autocannon), the same requests and the same signer:
+ * client (wrk), the same requests and the same signer:
  *  - OpenSSL: `openssl ocsp -index index.txt -CA infra.pem -rsigner infra.pem -rkey infra.key -multi 2 -timeout 1`
  *    (without -timeout a responder process waits forever on a connection the client left open),
  *    answering for the infrastructure CA and signing with that CA's own key (the service signs with
@@ -10,13 +10,15 @@
  * Each measured for cached answers (a request without nonce, written by `openssl ocsp -no_nonce`:
  * OpenSSL signs each one anyway, the service serves its cached answer) and for nonce requests (a
  * fresh 16-byte nonce per request: both sign every answer), with and without keep-alive
- * (`connection: close` on every request). Requests/s and latency; samples interleaved; ratio =
- * service / OpenSSL (medians).
+ * (`Connection: close` on every request). Samples interleaved; ratio = service / OpenSSL (medians).
  *
- * Latency: with keep-alive, autocannon's p99. With a connection per request autocannon's latency
- * figures are not usable (against a trivial server it reported a p50 of 641 ms at 3,000 req/s: it
- * counts its own connection set-up queue), so those rows give the mean time a request is in
- * flight by Little's law: connections / (requests/s).
+ * Figures per row: requests/s; wrk's p99 (from the request written to the answer read); and the CPU
+ * time (user + system) per answer of the responder's processes and of the client. The client shares
+ * the two cores with the responder, so requests/s also says how the two split the machine; CPU per
+ * answer says what each responder costs, and is compared too (answers per CPU-second).
+ *
+ * The client is wrk (C, epoll): a Node client (autocannon) spent about 215 µs of CPU per
+ * connection-per-request answer, more than either responder, which capped both near the same rate.
  *
  * OpenSSL's responder is started afresh for every sample and killed after it: OpenSSL 3.0's
  * `-multi` children spin at 100% CPU on `read() = 0` once a client closes an idle keep-alive
@@ -31,17 +33,15 @@
  *   npx tsx bench/ocsp.ts --smoke                         # 1 s loads, proves the paths work
  */
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import autocannon from 'autocannon';
 import { BenchArgumentError, compare, describe, parseBenchArgs, report, stats, summarize } from './lib.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
-const self = new URL(import.meta.url).pathname;
 const PASS = 'bench passphrase for a throwaway hierarchy';
 const log = (line: string) => process.stdout.write(`${line}\n`);
+const CLOCK_TICKS = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
 
 interface LoadSpec {
   readonly base: string;
@@ -55,38 +55,99 @@ interface LoadSpec {
 
 interface LoadResult {
   rps: number;
+  /** wrk's latency percentiles, ms: from the request written to the answer read (not the TCP connect). */
   p50: number;
   p99: number;
+  /** Connect, read, write and timeout errors. */
   errors: number;
   non2xx: number;
   total: number;
+  /** CPU time (user + system) of the responder's processes per answer, µs; filled in by the caller. */
+  serverCpuUs?: number;
+  /** The load client's CPU time per answer, µs. */
+  clientCpuUs?: number;
 }
 
-/** The client, run inside the namespace: autocannon with the bodies the spec describes. */
-async function loadWorker(spec: LoadSpec): Promise<LoadResult> {
-  const templates = spec.targets.map((t) => ({ ...t, body: readFileSync(t.template) }));
-  let i = 0;
-  const r = await autocannon({
-    url: spec.base,
-    connections: spec.connections,
-    duration: spec.seconds,
-    method: 'POST',
-    headers: { 'content-type': 'application/ocsp-request', ...(spec.keepAlive ? {} : { connection: 'close' }) },
-    requests: [
-      {
-        setupRequest: (req) => {
-          const t = templates[i++ % templates.length]!;
-          let body = t.body;
-          if (spec.nonce) {
-            body = Buffer.from(t.body);
-            randomBytes(16).copy(body, t.nonceAt);
-          }
-          return { ...req, path: t.path, body };
-        },
-      },
-    ],
+/** A Lua string literal holding `s` (a path). */
+const luaString = (s: string) => `"${s.replace(/[\\"]/g, '\\$&')}"`;
+
+/**
+ * wrk's script for a spec: POST the request bodies in turn (one path per target), with a fresh
+ * 16-byte nonce at the end of each body when asked, and print the figures as one JSON line.
+ */
+function wrkScript(spec: LoadSpec): string {
+  const targets = spec.targets.map((t) => `{ path = ${luaString(t.path)}, file = ${luaString(t.template)}, nonceAt = ${t.nonceAt} }`).join(',\n  ');
+  return `-- written by bench/ocsp.ts
+local targets = {
+  ${targets}
+}
+for _, t in ipairs(targets) do
+  local f = assert(io.open(t.file, "rb"))
+  t.body = f:read("*a")
+  f:close()
+end
+local nonce = ${spec.nonce ? 'true' : 'false'}
+local headers = { ["Content-Type"] = "application/ocsp-request"${spec.keepAlive ? '' : ', ["Connection"] = "close"'} }
+local i = 0
+function init(args)
+  math.randomseed(os.time() + tonumber(tostring({}):sub(8), 16))
+end
+function request()
+  i = i + 1
+  local t = targets[(i % #targets) + 1]
+  local body = t.body
+  if nonce then
+    local b = {}
+    for k = 1, 16 do b[k] = string.char(math.random(0, 255)) end
+    body = t.body:sub(1, t.nonceAt) .. table.concat(b)
+  end
+  return wrk.format("POST", t.path, headers, body)
+end
+function done(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format('JSON {"total":%d,"us":%d,"errors":%d,"non2xx":%d,"p50":%f,"p99":%f}\\n',
+    summary.requests, summary.duration, e.connect + e.read + e.write + e.timeout, e.status,
+    latency:percentile(50) / 1000, latency:percentile(99) / 1000))
+end
+`;
+}
+
+/**
+ * One sample: wrk (one thread, \`connections\` connections) inside the namespace. wrk is written in
+ * C on epoll: a connection per request costs it a fraction of what a Node client pays, so the two
+ * shared cores go to the responders. Its CPU time is read from the shell that waited for it.
+ */
+async function runWrk(ns: string, dir: string, spec: LoadSpec, n: number): Promise<LoadResult> {
+  const script = join(dir, `load-${n}.lua`);
+  writeFileSync(script, wrkScript(spec));
+  // cutime/cstime of the shell (fields 16 and 17 of its stat) are wrk's, once it is reaped
+  const shell = 'wrk "$@"; echo "CPU $(cut -d" " -f16,17 /proc/$$/stat)"';
+  const [c, a] = inNs(ns, 'bash', ['-c', shell, 'wrk', '-t1', `-c${spec.connections}`, `-d${spec.seconds}s`, '--timeout', '5s', '-s', script, spec.base]);
+  const out = await new Promise<string>((resolve, reject) => {
+    const child = spawn(c, a, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let text = '';
+    child.stdout.on('data', (b: Buffer) => (text += b.toString()));
+    child.stderr.on('data', (b: Buffer) => (text += b.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), (spec.seconds + 60) * 1000);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      code === 0 ? resolve(text) : reject(new Error(`wrk failed (exit ${code}):\n${text}`));
+    });
   });
-  return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, errors: r.errors + r.timeouts, non2xx: r.non2xx, total: r.requests.total };
+  const json = /^JSON (.*)$/m.exec(out);
+  const cpu = /^CPU ([0-9]+) ([0-9]+)$/m.exec(out);
+  if (!json || !cpu) throw new Error(`wrk printed no figures:\n${out}`);
+  const r = JSON.parse(json[1]!) as { total: number; us: number; errors: number; non2xx: number; p50: number; p99: number };
+  return {
+    rps: r.us > 0 ? (r.total * 1e6) / r.us : 0,
+    p50: r.p50,
+    p99: r.p99,
+    errors: r.errors,
+    non2xx: r.non2xx,
+    total: r.total,
+    ...(r.total > 0 ? { clientCpuUs: (((Number(cpu[1]) + Number(cpu[2])) / CLOCK_TICKS) * 1e6) / r.total } : {}),
+  };
 }
 
 function inNs(ns: string, cmd: string, args: string[]): [string, string[]] {
@@ -103,6 +164,46 @@ function startChild(ns: string, cmd: string, args: string[], env: NodeJS.Process
   let out = '';
   child.stdout!.on('data', (b: Buffer) => (out = (out + b.toString()).slice(-4096)));
   return { child, out: () => `${out}${readFileSync(logFile, 'utf8').slice(-4096)}` };
+}
+
+/**
+ * CPU time (user + system, seconds) used so far by a process and every process below it: the live
+ * ones from /proc, the exited and reaped ones through the root's cutime/cstime. The two cores are
+ * shared by the client and the responder, so requests/s alone says how they split the machine;
+ * CPU per answer says what each responder costs.
+ */
+function treeCpuSeconds(root: number): number {
+  const parent = new Map<number, number>();
+  const own = new Map<number, number>();
+  let reaped = 0;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^[0-9]+$/.test(entry)) continue;
+    let text: string;
+    try {
+      text = readFileSync(`/proc/${entry}/stat`, 'utf8');
+    } catch {
+      continue; // gone meanwhile
+    }
+    // the command name may hold spaces and parentheses: the fields start after the last ')'
+    const f = text.slice(text.lastIndexOf(')') + 2).split(' ');
+    const pid = Number(entry);
+    parent.set(pid, Number(f[1]));
+    own.set(pid, Number(f[11]) + Number(f[12]));
+    if (pid === root) reaped = Number(f[13]) + Number(f[14]);
+  }
+  if (!own.has(root)) throw new Error(`process ${root} is gone: no CPU figure for it`);
+  let ticks = reaped;
+  for (const [pid, t] of own) {
+    let p: number | undefined = pid;
+    for (let depth = 0; p !== undefined && p > 1 && depth < 64; depth++) {
+      if (p === root) {
+        ticks += t;
+        break;
+      }
+      p = parent.get(p);
+    }
+  }
+  return ticks / CLOCK_TICKS;
 }
 
 /** Stop every process left in the namespace (the servers and any child they forked), by pid. */
@@ -149,35 +250,6 @@ async function waitFor(what: string, test: () => boolean, ms: number): Promise<v
   }
 }
 
-/**
- * The load client: one process inside the namespace (started once, so its start-up is not paid per
- * sample), taking one LoadSpec per line on stdin and answering one LoadResult per line.
- */
-function startClient(ns: string, children: ChildProcess[]): (spec: LoadSpec) => Promise<LoadResult> {
-  const [c, a] = inNs(ns, process.execPath, ['--import', 'tsx', self, '--load-client']);
-  const child = spawn(c, a, { cwd: ROOT, stdio: ['pipe', 'pipe', 'inherit'] });
-  children.push(child);
-  let buffered = '';
-  const waiting: ((line: string) => void)[] = [];
-  child.stdout!.on('data', (b: Buffer) => {
-    buffered += b.toString();
-    let nl: number;
-    while ((nl = buffered.indexOf('\n')) >= 0) {
-      const line = buffered.slice(0, nl);
-      buffered = buffered.slice(nl + 1);
-      waiting.shift()?.(line);
-    }
-  });
-  return (spec) =>
-    new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('the load client did not answer within a minute of the load')), (spec.seconds + 60) * 1000);
-      waiting.push((line) => {
-        clearTimeout(timer);
-        resolve(JSON.parse(line) as LoadResult);
-      });
-      child.stdin!.write(`${JSON.stringify(spec)}\n`);
-    });
-}
 
 /** openssl ocsp as a relying party inside the namespace: the answer must verify and say `good`. */
 function probe(ns: string, o: { url: string; issuer: string; cert: string; root: string; nonce: boolean }): void {
@@ -322,7 +394,8 @@ async function main(): Promise<void> {
         configs.push({ key: `jinbao, two CAs | ${tag}`, base: jinbaoBase, targets: two, nonce: k.nonce, keepAlive });
       }
     }
-    const runLoad = startClient(ns, children);
+    let n = 0;
+    const runLoad = (spec: LoadSpec) => runWrk(ns, dir, spec, n++);
     // Warm-up, not measured: the JIT of every worker, the answer caches (OpenSSL's responder is
     // started afresh per sample: nothing of it to warm).
     for (const c of configs.filter((x) => x.keepAlive && x.base !== opensslBase)) await runLoad({ base: c.base, targets: c.targets, nonce: c.nonce, keepAlive: true, seconds: 1, connections: CONNECTIONS });
@@ -331,7 +404,13 @@ async function main(): Promise<void> {
       for (const c of configs) {
         const ossl = c.base === opensslBase ? await startOpenssl() : undefined;
         try {
-          samples.get(c.key)!.push(await runLoad({ base: c.base, targets: c.targets, nonce: c.nonce, keepAlive: c.keepAlive, seconds: SECONDS, connections: CONNECTIONS }));
+          const server = ossl ? ossl.child.pid! : serve.child.pid!;
+          const before = treeCpuSeconds(server);
+          const r = await runLoad({ base: c.base, targets: c.targets, nonce: c.nonce, keepAlive: c.keepAlive, seconds: SECONDS, connections: CONNECTIONS });
+          if (r.total > 0) r.serverCpuUs = ((treeCpuSeconds(server) - before) * 1e6) / r.total;
+          // Every answer must be a 200: a responder refusing fast is not a fast responder.
+          if (r.non2xx > 0) throw new Error(`${c.key}: ${r.non2xx} of ${r.total} answers were not 2xx; the responder's log ends:\n${(ossl ?? serve).out().slice(-2000)}`);
+          samples.get(c.key)!.push(r);
         } finally {
           if (ossl) await stopGroup(ossl.child);
         }
@@ -342,15 +421,14 @@ async function main(): Promise<void> {
     for (const c of configs) {
       const l = samples.get(c.key)!;
       const bad = l.reduce((a, x) => a + x.errors + x.non2xx, 0);
-      // A connection per request: OpenSSL's responder closes every connection after its answer,
-      // and `connection: close` rows. autocannon's latency is not usable there (see the top).
-      const perRequestConnection = c.base === opensslBase || !c.keepAlive;
-      const latency = perRequestConnection ? stats(l.map((x) => (x.rps > 0 ? (CONNECTIONS / x.rps) * 1000 : NaN))) : stats(l.map((x) => x.p99));
-      const latencyName = perRequestConnection ? 'mean latency (Little\'s law)' : 'p99';
-      log(`${c.key}: ${describe(stats(l.map((x) => x.rps)), 'req/s', 0)}, ${latencyName} ${describe(latency, 'ms', 1)}, ${bad} errors or non-2xx of ${l.reduce((a, x) => a + x.total, 0)}`);
-      rows[c.key] = { rps: stats(l.map((x) => x.rps)), ...(perRequestConnection ? { meanLatencyMs: latency } : { p99Ms: latency }), errorsOrNon2xx: bad };
+      const latency = stats(l.map((x) => x.p99));
+      const serverCpu = stats(l.map((x) => x.serverCpuUs ?? NaN));
+      const clientCpu = stats(l.map((x) => x.clientCpuUs ?? NaN));
+      log(`${c.key}: ${describe(stats(l.map((x) => x.rps)), 'req/s', 0)}, p99 ${describe(latency, 'ms', 1)}, CPU per answer: responder ${describe(serverCpu, 'µs', 0)}, client ${describe(clientCpu, 'µs', 0)}; ${bad} errors or non-2xx of ${l.reduce((a, x) => a + x.total, 0)}`);
+      rows[c.key] = { rps: stats(l.map((x) => x.rps)), p99Ms: latency, responderCpuUsPerAnswer: serverCpu, clientCpuUsPerAnswer: clientCpu, errorsOrNon2xx: bad };
     }
     const ratios: Record<string, unknown> = {};
+    const efficiency: Record<string, unknown> = {};
     const invalid: string[] = [];
     for (const k of kinds) {
       for (const keepAlive of [true, false]) {
@@ -365,11 +443,23 @@ async function main(): Promise<void> {
         });
         log(report(cmp, 0));
         ratios[tag] = summarize(cmp);
+        // Answers per CPU-second of the responder: what each costs, whoever wins the shared cores.
+        const perCpu = (l: LoadResult[]) => l.map((x) => (x.serverCpuUs ? 1e6 / x.serverCpuUs : NaN));
+        const eff = compare({
+          subject: `jinbao serve --workers ${workers}, ${tag}`,
+          baseline: 'openssl ocsp -multi 2',
+          unit: 'answers per CPU-second of the responder',
+          work: `${SECONDS} s, ${CONNECTIONS} connections`,
+          subjectSamples: perCpu(samples.get(`jinbao | ${tag}`)!),
+          baselineSamples: perCpu(samples.get(`openssl | ${tag}`)!),
+        });
+        log(report(eff, 0));
+        efficiency[tag] = summarize(eff);
         if (!(cmp.baselineStats.median > 0)) invalid.push(tag);
       }
     }
     log(`load average before ${load.before.join(' ')}, after ${load.after.join(' ')} (${availableParallelism()} cores; target ≥ 1.5x OpenSSL for cached and nonce requests)`);
-    Object.assign(summary, { loadAverage: load, results: rows, ratios });
+    Object.assign(summary, { loadAverage: load, results: rows, ratios, efficiency });
     if (invalid.length) {
       const why = `OpenSSL's responder answered no request for: ${invalid.join('; ')}: no comparison in this run`;
       // A smoke run proves the paths (both responders verified above); OpenSSL's -multi responder
@@ -390,9 +480,4 @@ async function main(): Promise<void> {
   process.stdout.write(`${JSON.stringify(summary)}\n`);
 }
 
-if (process.argv[2] === '--load-client') {
-  const { createInterface } = await import('node:readline');
-  for await (const line of createInterface({ input: process.stdin })) process.stdout.write(`${JSON.stringify(await loadWorker(JSON.parse(line) as LoadSpec))}\n`);
-  process.exit(0);
-}
-else await main();
+await main();
