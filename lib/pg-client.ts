@@ -1,7 +1,7 @@
 import { connect } from 'node:net';
 import type { CatalogueMessage } from './errors.js';
 import { catalogueMessage, LIB, say } from './i18n/index.js';
-import { PASSWORD_ALTERNATIVES, type PgClientOptions, type PgConnection } from './pg-conn.js';
+import type { PgClientOptions, PgConnection } from './pg-conn.js';
 
 /** PostgreSQL's SSLRequest: length 8, code 80877103. */
 const SSL_REQUEST = Buffer.from([0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f]);
@@ -82,6 +82,6 @@ export function connectErrorMessage(err: unknown, conn: PgConnection, where?: st
     return m('tlsFailed', { at, host: conn.host, port: conn.port, reason: m(`reason.${reason}`), message, fix });
   }
   if (message === 'The server does not support SSL connections') return m('noTls', { at, host: conn.host, port: conn.port, sslmode: conn.sslmode });
-  if (e?.code === '28P01' || e?.code === '28000') return m('login', { at, host: conn.host, port: conn.port, message, alternatives: PASSWORD_ALTERNATIVES });
+  if (e?.code === '28P01' || e?.code === '28000') return m('login', { at, host: conn.host, port: conn.port, message, alternatives: catalogueMessage(LIB, 'pgConn.alternatives').localized });
   return m('other', { at, message });
 }

@@ -1,7 +1,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { InputError } from './errors.js';
+import { InputError, type CatalogueMessage } from './errors.js';
+import { catalogueMessage, LIB } from './i18n/index.js';
 
 /**
  * Reading libpq connection strings without connecting: both forms libpq takes, the URI
@@ -155,15 +156,12 @@ export function connectionParams(conn: string): Map<string, string> {
   return out;
 }
 
-/** How jinbao tells a user to give PostgreSQL a secret instead of writing it into a connection string. */
-export const PASSWORD_ALTERNATIVES =
-  'give the password in PGPASSWORD or a ~/.pgpass file (mode 0600), or log in with a client certificate (sslcert=FILE sslkey=FILE; jinbao\'s infrastructure CA issues them)';
-
 /** A connection string jinbao refuses; `problem` is the message without the source. */
 export class ConnectionStringError extends InputError {
   readonly problem: string;
-  constructor(source: string, problem: string) {
-    super(`${source} ${problem}`);
+  /** `problem` as a catalogue message, when it has one: printed in the user's language. */
+  constructor(source: string, problem: string, localizedProblem?: CatalogueMessage) {
+    super(`${source} ${problem}`, localizedProblem ? { localized: catalogueMessage(LIB, 'pgConn.wrap', { source, problem: localizedProblem }).localized } : {});
     this.name = 'ConnectionStringError';
     this.problem = problem;
   }
@@ -242,29 +240,32 @@ export interface ConnectionOptions {
  */
 export function pgConnection(conn: string, opts: ConnectionOptions): PgConnection {
   const env = opts.env ?? process.env;
-  const fail = (what: string) => new ConnectionStringError(opts.source, what);
+  const fail = (key: string, params: Readonly<Record<string, string | number | CatalogueMessage>> = {}) => {
+    const m = catalogueMessage(LIB, `pgConn.${key}`, params);
+    return new ConnectionStringError(opts.source, m.message, m.localized);
+  };
   let secret: string | undefined;
   let params: Map<string, string>;
   try {
     secret = passwordIn(conn);
     params = connectionParams(conn);
   } catch (err) {
-    throw fail(`${(err as Error).message.replace(/^not a postgres/, 'is not a postgres')}; want postgresql://user@host:5432/database or "host=... port=... dbname=..."`);
+    throw fail('parse', { why: (err as Error).message.replace(/^not a postgres/, 'is not a postgres') });
   }
-  if (secret !== undefined) throw fail(`carries a password (${secret}); jinbao never takes passwords from connection strings: remove it and ${PASSWORD_ALTERNATIVES}`);
+  if (secret !== undefined) throw fail('password', { secret, alternatives: catalogueMessage(LIB, 'pgConn.alternatives').localized });
   for (const key of params.keys()) {
-    if (key === 'uselibpqcompat') throw fail('sets uselibpqcompat, a node-postgres switch: jinbao always reads connection strings as libpq does; remove it');
-    if (!KEYWORDS.has(key)) throw fail(`has the parameter "${key}", which jinbao does not use; want only ${[...KEYWORDS].join(', ')}`);
+    if (key === 'uselibpqcompat') throw fail('libpqCompat');
+    if (!KEYWORDS.has(key)) throw fail('unknownParam', { key, known: [...KEYWORDS].join(', ') });
   }
   const get = (key: string, envVar?: string) => params.get(key) ?? (envVar ? env[envVar] || undefined : undefined);
   const host = get('host', 'PGHOST') ?? 'localhost';
-  if (host.includes(',')) throw fail(`names several hosts (${host}); give one host per connection string`);
+  if (host.includes(',')) throw fail('severalHosts', { host });
   const portText = get('port', 'PGPORT') ?? '5432';
   const port = Number(portText);
-  if (!/^\d+$/.test(portText) || port < 1 || port > 65535) throw fail(`has port "${portText}", which is not a TCP port (1-65535)`);
+  if (!/^\d+$/.test(portText) || port < 1 || port > 65535) throw fail('port', { port: portText });
   const modeText = get('sslmode', 'PGSSLMODE') ?? 'prefer';
-  if (modeText === 'allow') throw fail('has sslmode=allow, which first tries without encryption; use prefer, require, verify-ca or verify-full');
-  if (!SSL_MODES.includes(modeText as SslMode)) throw fail(`has sslmode "${modeText}"; want one of ${SSL_MODES.join(', ')} (libpq's names)`);
+  if (modeText === 'allow') throw fail('sslAllow');
+  if (!SSL_MODES.includes(modeText as SslMode)) throw fail('sslmode', { mode: modeText, modes: SSL_MODES.join(', ') });
   const sslmode = modeText as SslMode;
   const home = opts.home ?? homedir();
   const existing = (f: string) => (existsSync(f) ? f : undefined);
@@ -278,9 +279,9 @@ export function pgConnection(conn: string, opts: ConnectionOptions): PgConnectio
         ? { file: rootEnv, from: 'PGSSLROOTCERT' }
         : (opts.trustAnchor ?? (homeRoot ? { file: homeRoot, from: "libpq's default ~/.postgresql/root.crt" } : undefined));
   const systemRoots = root?.file === 'system';
-  if (systemRoots && sslmode !== 'verify-full') throw fail(`has sslrootcert=system with sslmode=${sslmode}; the system's CAs are only safe with host name checks: use sslmode=verify-full`);
+  if (systemRoots && sslmode !== 'verify-full') throw fail('systemRoots', { mode: sslmode });
   if ((sslmode === 'verify-ca' || sslmode === 'verify-full') && root === undefined) {
-    throw fail(`has sslmode=${sslmode} but names no root certificate to verify the server against; add sslrootcert=FILE (the CA that issued the server's certificate), set PGSSLROOTCERT, or use sslrootcert=system for a public CA`);
+    throw fail('noRoot', { mode: sslmode });
   }
   const socket = host.startsWith('/');
   const base: PgClientOptions = { host, port, ssl: false };
@@ -294,7 +295,7 @@ export function pgConnection(conn: string, opts: ConnectionOptions): PgConnectio
   }
   const timeout = get('connect_timeout', 'PGCONNECT_TIMEOUT');
   if (timeout !== undefined) {
-    if (!/^\d+$/.test(timeout)) throw fail(`has connect_timeout "${timeout}"; want whole seconds`);
+    if (!/^\d+$/.test(timeout)) throw fail('connectTimeout', { value: timeout });
     // libpq waits at least 2 seconds; 0 means no limit.
     if (Number(timeout) > 0) base.connectionTimeoutMillis = Math.max(2, Number(timeout)) * 1000;
   }
@@ -302,7 +303,7 @@ export function pgConnection(conn: string, opts: ConnectionOptions): PgConnectio
   if (keepalives !== undefined) base.keepAlive = keepalives !== '0';
   const idle = params.get('keepalives_idle');
   if (idle !== undefined) {
-    if (!/^\d+$/.test(idle)) throw fail(`has keepalives_idle "${idle}"; want whole seconds`);
+    if (!/^\d+$/.test(idle)) throw fail('keepalivesIdle', { value: idle });
     base.keepAliveInitialDelayMillis = Number(idle) * 1000;
   }
   if (socket || sslmode === 'disable') {
@@ -312,7 +313,7 @@ export function pgConnection(conn: string, opts: ConnectionOptions): PgConnectio
   const cert = params.get('sslcert') ?? (env.PGSSLCERT || undefined) ?? existing(join(home, '.postgresql', 'postgresql.crt'));
   const key = params.get('sslkey') ?? (env.PGSSLKEY || undefined) ?? existing(join(home, '.postgresql', 'postgresql.key'));
   if ((cert === undefined) !== (key === undefined)) {
-    throw fail(`names a client ${cert === undefined ? 'key' : 'certificate'} without its ${cert === undefined ? 'certificate (sslcert)' : 'key (sslkey)'}; give both`);
+    throw fail(cert === undefined ? 'keyWithoutCert' : 'certWithoutKey');
   }
   const crl = params.get('sslcrl') ?? (env.PGSSLCRL || undefined);
   const prefer = sslmode === 'prefer' ? ' if the server offers it' : '';
@@ -321,22 +322,22 @@ export function pgConnection(conn: string, opts: ConnectionOptions): PgConnectio
     root === undefined
       ? `TLS${prefer}, server not verified (sslmode=${sslmode} and no root certificate)`
       : `TLS${prefer}, server verified against ${anchor}, ${sslmode === 'verify-full' ? 'host name checked' : 'host name not checked'} (sslmode=${sslmode})`;
-  const read = (file: string, what: string) => {
+  const read = (file: string, what: CatalogueMessage) => {
     try {
       return readFileSync(file, 'utf8');
     } catch (err) {
-      throw fail(`names ${what} ${file}, which cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+      throw fail('unreadable', { what, file, why: (err as NodeJS.ErrnoException).code ?? (err as Error).message });
     }
   };
   const clientOptions = (): PgClientOptions => {
     const ssl: Exclude<PgClientOptions['ssl'], false> = { rejectUnauthorized: root !== undefined };
-    if (root !== undefined && !systemRoots) ssl.ca = read(root.file, `the root certificate (${root.from})`);
+    if (root !== undefined && !systemRoots) ssl.ca = read(root.file, catalogueMessage(LIB, 'pgConn.what.root', { from: root.from }).localized);
     if (sslmode !== 'verify-full') ssl.checkServerIdentity = () => undefined;
     if (cert !== undefined && key !== undefined) {
-      ssl.cert = read(cert, 'the client certificate');
-      ssl.key = read(key, 'the client key');
+      ssl.cert = read(cert, catalogueMessage(LIB, 'pgConn.what.cert').localized);
+      ssl.key = read(key, catalogueMessage(LIB, 'pgConn.what.key').localized);
     }
-    if (crl !== undefined) ssl.crl = read(crl, 'the CRL');
+    if (crl !== undefined) ssl.crl = read(crl, catalogueMessage(LIB, 'pgConn.what.crl').localized);
     return { ...base, ssl };
   };
   return { source: opts.source, host, port, socket, sslmode, ...(root ? { root } : {}), tls, negotiate: sslmode === 'prefer', clientOptions };

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { say } from '../i18n/index.js';
 import { ConnectionStringError, hostAndPort, passwordIn, pgConnection, UnreadableConnectionString, type ConnectionOptions } from '../pg-conn.js';
 
 describe('connection strings', () => {
@@ -66,5 +67,30 @@ describe('connection strings read as libpq reads them', () => {
     expect(() => read('host=db sslcert=/c.crt sslmode=require')).toThrow('--state names a client certificate without its key (sslkey); give both');
     expect(() => read('host=db sslmode=require sslrootcert=/no/such/ca.crt').clientOptions()).toThrow('--state names the root certificate (sslrootcert of --state) /no/such/ca.crt, which cannot be read (ENOENT)');
     expect(() => read('host=db port=0')).toThrow('--state has port "0", which is not a TCP port (1-65535)');
+  });
+});
+
+describe('a refused connection string, said in each language', () => {
+  const refusal = (conn: string, opts: Partial<ConnectionOptions> = {}): ConnectionStringError => {
+    try {
+      pgConnection(conn, { source: '--state', env: {}, home: '/nonexistent', ...opts });
+    } catch (err) {
+      if (err instanceof ConnectionStringError) return err;
+      throw err;
+    }
+    throw new Error(`${conn} was accepted`);
+  };
+  it.each([
+    ['postgresql://u:secret@db/jinbao', /^--state 含有密码（.*）；jinbao 从不从连接字符串中读取密码：请删除它，并通过 PGPASSWORD 或 ~\/\.pgpass 文件/],
+    ['postgresql://db/jinbao?sslmode=allow', /^--state 设置了 sslmode=allow/],
+    ['host=db port=99999 dbname=jinbao', /^--state 端口“99999”不是 TCP 端口（1-65535）$/],
+    ['postgresql://db/jinbao?sslmode=verify-full', /^--state 设置了 sslmode=verify-full，但没有指定用于验证服务器的根证书/],
+    ['postgresql://db/jinbao?frobnicate=1', /^--state 含有 jinbao 不使用的参数“frobnicate”/],
+  ])('GIVEN %s THEN the English message is unchanged and the Chinese one says the same', (conn, zh) => {
+    const e = refusal(conn);
+    expect(e.message).toBe(`--state ${e.problem}`);
+    expect(e.localized).toBeDefined();
+    expect(say(e.localized!, 'en')).toBe(e.message);
+    expect(say(e.localized!, 'zh-CN')).toMatch(zh);
   });
 });
