@@ -79,6 +79,8 @@ export class SqliteDatabase implements Database {
   /** Prepared once per text: features run the same few statements thousands of times. */
   private readonly statements = new Map<string, BetterSqlite3.Statement>();
   private dataVersion: BetterSqlite3.Statement | undefined;
+  private version = 0;
+  private versionTurn: NodeJS.Immediate | undefined;
 
   private constructor(file: string, db: BetterSqlite3.Database) {
     this.where = `SQLite ${file}`;
@@ -179,8 +181,15 @@ export class SqliteDatabase implements Database {
   changeMark(): string {
     // data_version: other connections' (and processes') commits; stats.commits: this one's own.
     // Prepared once: db.pragma() prepares afresh on every call, and this runs per OCSP request.
-    this.dataVersion ??= this.db.prepare('PRAGMA data_version').pluck();
-    return `${this.dataVersion.get() as number}:${this.stats.commits}`;
+    // Read once per event-loop turn: the requests a turn answers arrived together, so seeing another
+    // process's commit at the next turn is as if they had come before it. Own commits count at once.
+    if (this.versionTurn === undefined) {
+      this.dataVersion ??= this.db.prepare('PRAGMA data_version').pluck();
+      this.version = this.dataVersion.get() as number;
+      this.versionTurn = setImmediate(() => (this.versionTurn = undefined));
+      this.versionTurn.unref();
+    }
+    return `${this.version}:${this.stats.commits}`;
   }
 
   /** A single statement is a write of its own, so it joins the group commit too. */

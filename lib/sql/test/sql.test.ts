@@ -232,6 +232,33 @@ describe.skipIf(missing !== undefined)('PostgreSQL faults', () => {
 });
 
 describe('SQLite specifics', () => {
+  it('GIVEN two connections to one store THEN the change mark moves at once for this connection\'s commits and by the next event-loop turn for the other\'s', async () => {
+    const d = mkdtempSync(join(tmpdir(), 'jinbao-sql-'));
+    dirs.push(d);
+    const a = await openDatabase(d);
+    const b = await openDatabase(d);
+    const turn = () => new Promise((r) => setImmediate(r));
+    try {
+      await a.migrate('things', THINGS);
+      await turn();
+      const m0 = a.changeMark!();
+      await a.run('INSERT INTO things (id, name) VALUES (1, $1)', ['own']);
+      const m1 = a.changeMark!();
+      expect(m1).not.toBe(m0);
+      await turn();
+      expect(a.changeMark!()).toBe(m1);
+      await b.run('INSERT INTO things (id, name) VALUES (2, $1)', ['other']);
+      await turn();
+      const m2 = a.changeMark!();
+      expect(m2).not.toBe(m1);
+      await turn();
+      expect(a.changeMark!()).toBe(m2);
+    } finally {
+      await b.close();
+      await a.close();
+    }
+  });
+
   it('GIVEN $n placeholders THEN SQLite gets ? in the order they appear, and quoted text is left alone', () => {
     expect(toSqlite("SELECT $2, '$1', \"$3\", $1, $2", ['a', 'b'])).toEqual({ sql: "SELECT ?, '$1', \"$3\", ?, ?", params: ['b', 'a', 'b'] });
     expect(() => toSqlite('SELECT $3', ['a'])).toThrow('placeholder $3 has no parameter (1 given)');
