@@ -4,7 +4,7 @@
  * all of them at once.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { get } from 'node:https';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -59,7 +59,9 @@ describe('jinbao serve --workers 2', () => {
       await ctx.close();
     }
     const port = await freePort();
-    serve = spawn(process.execPath, ['--import', 'tsx', 'bin/jinbao.ts', ...g, 'serve', '--workers', '2', '--listen', `127.0.0.1:${port}`, '--http-listen', `127.0.0.1:${httpPort}`], {
+    // The compiled CLI, as users run it (npm test builds dist/ first).
+    expect(existsSync(join(ROOT, 'dist/bin/jinbao.js')), 'this test runs dist/: npx tsc -p tsconfig.json').toBe(true);
+    serve = spawn(process.execPath, ['dist/bin/jinbao.js', ...g, 'serve', '--workers', '2', '--listen', `127.0.0.1:${port}`, '--http-listen', `127.0.0.1:${httpPort}`], {
       cwd: ROOT,
       env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
