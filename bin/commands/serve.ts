@@ -238,7 +238,7 @@ async function serveWith(ctx: Context, o: ServeOptions, lines: ReturnType<typeof
       onFallback: (why) => {
         if (Date.now() - fallbackLoggedAt < 60_000) return;
         fallbackLoggedAt = Date.now();
-        log({ at: new Date().toISOString(), level: 'warn', msg: 'ACME rate limit taken from this worker\'s own buckets', why, pid: process.pid });
+        log({ at: new Date().toISOString(), level: 'warn', msg: 'rate limit (ACME or CMP) taken from this worker\'s own buckets', why, pid: process.pid });
       },
     });
     const running = await startServe(ctx, { ...request, tls: await channel.tls, quiet: true, sweep, rateBuckets });
