@@ -1,7 +1,7 @@
-import { DrillAbortedError, EventLog, runSteps, type Step } from './engine.js';
+import { DrillAbortedError, EventLog, runSteps, type EventListener, type Step } from './engine.js';
 import type { EvidenceSigner } from './evidence.js';
 import { HEARTBEAT_MS, newRunId, type DrillHistory } from './history.js';
-import type { DrillEvent, DrillRequest } from './model.js';
+import type { DrillRequest } from './model.js';
 import type { DrPair } from './pair.js';
 import { buildReportBody, sealReport, type DrillReport } from './report.js';
 import { DrillRefusedError, drillSteps, newDrillState, type DrillContext } from './runbook.js';
@@ -17,7 +17,7 @@ export interface ExecuteDrillOptions {
   readonly signer?: EvidenceSigner;
   /** Aborts the drill (Ctrl-C); rollbacks run. */
   readonly signal?: AbortSignal;
-  readonly onEvent?: (e: DrillEvent) => void;
+  readonly onEvent?: EventListener;
   /** Called once the run is recorded, with its id (for `drill abort`). */
   readonly onStart?: (runId: string) => void;
   /** How often the store is checked for `drill abort`. @default 200 */

@@ -5,7 +5,7 @@ import { inputError, translator, type Lang } from '../../lib/i18n/index.js';
 import { DR_MESSAGES } from '../messages.js';
 import type { Progress } from '../../lib/context.js';
 import { executeDrill } from '../drill.js';
-import { DrillAbortedError } from '../engine.js';
+import { DrillAbortedError, type EventSaying } from '../engine.js';
 import type { EvidenceSigner } from '../evidence.js';
 import type { DrillHistory } from '../history.js';
 import type { DrillEvent, DrillRequest, ReplicationMode } from '../model.js';
@@ -47,7 +47,8 @@ export async function prepareLab(stateDir: string, site: string, replication: Re
 export interface DrillObserver {
   /** A run began (and can be aborted by its id). */
   started?(runId: string, request: DrillRequest, pair: DrPair): void;
-  event?(e: DrillEvent): void;
+  /** Each event as it happens; `said` carries what the screen may say beyond the recorded event (a failure's reason as a catalogue message). */
+  event?(e: DrillEvent, said?: EventSaying): void;
   /** A run ended and its report files are written. */
   finished?(report: DrillReport, jsonFile: string, notes: readonly DrillNote[]): void;
   /** The drill passed and the switch-back starts. */
@@ -140,7 +141,7 @@ async function runOnce(o: RunDrillOptions, request: DrillRequest, on: On): Promi
       ...(on.evidence.signer ? { signer: on.evidence.signer } : {}),
       signal: o.signal ?? controller.signal,
       onStart: (id) => o.observer?.started?.(id, request, on.pair),
-      onEvent: (e) => o.observer?.event?.(e),
+      onEvent: (e, said) => o.observer?.event?.(e, said),
     });
   } finally {
     if (!o.signal) process.off('SIGINT', onSigint);
