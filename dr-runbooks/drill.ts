@@ -39,7 +39,7 @@ export async function executeDrill(opts: ExecuteDrillOptions): Promise<DrillRepo
   const log = new EventLog();
   if (opts.onEvent) log.onEvent(opts.onEvent);
   const controller = new AbortController();
-  const onExternalAbort = () => controller.abort(opts.signal!.reason instanceof DrillAbortedError ? opts.signal!.reason : new DrillAbortedError('interrupted'));
+  const onExternalAbort = () => controller.abort(opts.signal!.reason instanceof DrillAbortedError ? opts.signal!.reason : DrillAbortedError.of('interrupted'));
   opts.signal?.addEventListener('abort', onExternalAbort, { once: true });
   if (opts.signal?.aborted) onExternalAbort();
   // One look at a time; a store that does not answer for a moment is asked again at the next tick.
@@ -50,7 +50,7 @@ export async function executeDrill(opts: ExecuteDrillOptions): Promise<DrillRepo
     history
       .abortRequested(runId)
       .then((requested) => {
-        if (requested) controller.abort(new DrillAbortedError(`aborted with: jinbao drill abort ${runId}`));
+        if (requested) controller.abort(DrillAbortedError.of('abortedWith', { run: runId }));
       })
       .catch(() => undefined)
       .finally(() => (polling = false));

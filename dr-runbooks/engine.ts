@@ -38,7 +38,7 @@ export class StepFailure extends Error {
 
 /** An error's reason as a catalogue message, when it has one (a StepFailure, or a JinbaoError from a catalogue). */
 export function reasonMessageOf(error: unknown): CatalogueMessage | undefined {
-  if (error instanceof StepFailure) return error.reasonMessage;
+  if (error instanceof StepFailure || error instanceof DrillAbortedError) return error.reasonMessage;
   if (error instanceof JinbaoError) return error.localized;
   return undefined;
 }
@@ -111,9 +111,19 @@ export interface Step<C> {
 
 /** Thrown (or used as the abort reason) when a drill is stopped on request. */
 export class DrillAbortedError extends Error {
-  constructor(reason: string) {
+  /** The reason as a catalogue message, when it has one (`message` stays the English text). */
+  readonly reasonMessage?: CatalogueMessage;
+
+  constructor(reason: string, reasonMessage?: CatalogueMessage) {
     super(reason);
     this.name = 'DrillAbortedError';
+    if (reasonMessage) this.reasonMessage = reasonMessage;
+  }
+
+  /** An abort whose reason is a dr-runbooks catalogue entry (`step.<key>`). */
+  static of(key: string, params: MessageParams = {}): DrillAbortedError {
+    const m = catalogueMessage(DR_MESSAGES, `step.${key}`, params);
+    return new DrillAbortedError(m.message, m.localized);
   }
 }
 

@@ -128,7 +128,7 @@ async function drive(o: RunDrillOptions, on: On): Promise<{ drill: DrillReport; 
 
 async function runOnce(o: RunDrillOptions, request: DrillRequest, on: On): Promise<DrillReport> {
   const controller = new AbortController();
-  const onSigint = () => controller.abort(new DrillAbortedError('interrupted (Ctrl-C)'));
+  const onSigint = () => controller.abort(DrillAbortedError.of('interruptedCtrlC'));
   if (!o.signal) process.once('SIGINT', onSigint);
   let report: DrillReport;
   try {

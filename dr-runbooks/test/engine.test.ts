@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { catalogueMessage, errorText, say, type MessageParams } from '../../lib/i18n/index.js';
-import { buildReportBody, canonicalJson, DrillAbortedError, DrillRefusedError, evaluate, EventLog, failedDetailText, reasonMessageOf, reasonTexts, runSteps, sealReport, StepFailure, verifyProblemTexts, verifyReport, renderMarkdown, waitFor, type EventSaying, type Step, type EvidenceSigner, type EvidenceVerifier } from '../index.js';
+import { buildReportBody, canonicalJson, DrillAbortedError, DrillRefusedError, evaluate, EventLog, failedDetailText, pause, reasonMessageOf, reasonTexts, runSteps, sealReport, StepFailure, verifyProblemTexts, verifyReport, renderMarkdown, waitFor, type EventSaying, type Step, type EvidenceSigner, type EvidenceVerifier } from '../index.js';
 import { DR_MESSAGES } from '../messages.js';
 import type { DrillEvent } from '../model.js';
 import { request } from './helpers.js';
@@ -250,6 +250,20 @@ describe("a failed step's reason on screen in Chinese (the recorded reason uncha
     const lag = DrillRefusedError.of('lag', { seconds: '7.5', budget: 5 });
     expect(lag.message).toBe("refusing to start the drill: the standby's replay lag is 7.5 s, over the site's RPO budget of 5 s; wait for the standby to catch up (is replay paused? SELECT pg_wal_replay_resume() on the standby) and retry");
     expect(errorText(lag, 'zh-CN')).toBe('拒绝开始演练：备库的回放延迟为 7.5 秒，超过该站点 5 秒的 RPO 预算；请等待备库追上（回放是否已暂停？在备库上执行 SELECT pg_wal_replay_resume()）后重试');
+  });
+
+  it('GIVEN a drill aborted with drill abort THEN the failed step carries the reason in Chinese and records it in English', async () => {
+    const controller = new AbortController();
+    const log = new EventLog();
+    const said: (EventSaying | undefined)[] = [];
+    log.onEvent((e, s) => e.type === 'step-finished' && said.push(s));
+    const out = await runSteps([{ name: 'promote', description: '', action: async () => {
+      setTimeout(() => controller.abort(DrillAbortedError.of('abortedWith', { run: 'dr-1' })), 5);
+      await pause(1_000, controller.signal);
+    } }], undefined, log, controller.signal);
+    expect(out).toMatchObject({ result: 'aborted', reason: 'aborted with: jinbao drill abort dr-1' });
+    expect(say(said[0]!.reasonMessage!, 'zh-CN')).toBe('已由 jinbao drill abort dr-1 中止');
+    expect(DrillAbortedError.of('interruptedCtrlC').message).toBe('interrupted (Ctrl-C)');
   });
 
   it('GIVEN the English of every converted reason THEN it reads as before', () => {
