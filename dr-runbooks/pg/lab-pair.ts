@@ -182,7 +182,7 @@ export class LabPair implements DrPair {
     // point's (the rewound node refuses to start: "requested timeline N does not contain minimum
     // recovery point") or wrongly find that no rewind is required.
     await this.lab.query(p, 'CHECKPOINT', [], 60_000).catch((err: Error) => {
-      throw new Error(`CHECKPOINT on ${newPrimary} before rewinding ${node} failed: ${err.message}; is ${newPrimary} running? see ${this.lab.logFile(p)}`, { cause: err });
+      throw new StepFailure('step.checkpointBeforeRewind', { primary: newPrimary, node, why: err.message, log: this.lab.logFile(p) }, { cause: err });
     });
     // pg_rewind's crash recovery runs in single-user mode, which refuses a standby.signal.
     this.lab.setStandbySignal(n, false);
@@ -192,7 +192,7 @@ export class LabPair implements DrPair {
       .timeout('120s');
     this.lab.setStandbySignal(n, true);
     if (rewind.exitCode !== 0) {
-      throw new Error(`pg_rewind of ${node} from ${newPrimary} failed (exit ${rewind.exitCode}): ${rewind.stderr.trim().split('\n').slice(-3).join(' | ')}`);
+      throw new StepFailure('step.rewindFailed', { node, primary: newPrimary, code: String(rewind.exitCode), stderr: rewind.stderr.trim().split('\n').slice(-3).join(' | ') });
     }
     this.lab.writeConfig(n, { kind: 'standby', upstream: source });
     await this.lab.startNode(n);

@@ -5,7 +5,7 @@ import { catalogueMessage } from '../../lib/i18n/index.js';
 import { connectErrorMessage, settleTls } from '../../lib/pg-client.js';
 import { DR_MESSAGES } from '../messages.js';
 import type { PgClientOptions } from '../../lib/pg-conn.js';
-import { waitFor } from '../engine.js';
+import { StepFailure, waitFor } from '../engine.js';
 import type { ReplicationMode } from '../model.js';
 import { attemptWrite, type DrPair, type ReplicationStatus, type WalPositions } from '../pair.js';
 import type { TrafficSwitch } from '../proxy.js';
@@ -97,8 +97,8 @@ export class RemotePair implements DrPair {
       await probe.close();
     }
     const primaries = config.nodes.filter((n) => inRecovery.get(n.name) === false).map((n) => n.name);
-    if (primaries.length === 2) throw new DrillRefusedError(`refusing to start the drill: both ${primaries.join(' and ')} are out of recovery and accept writes (a split brain, or two unrelated servers); repair the pair first`);
-    if (primaries.length === 0) throw new DrillRefusedError(`refusing to start the drill: neither ${config.nodes.map((n) => n.name).join(' nor ')} is a primary (both in recovery); promote one or repair the pair first`);
+    if (primaries.length === 2) throw DrillRefusedError.of('twoPrimaries', { first: primaries[0]!, second: primaries[1]! });
+    if (primaries.length === 0) throw DrillRefusedError.of('noPrimary', { first: config.nodes[0].name, second: config.nodes[1].name });
     const primary = primaries[0]!;
     return new RemotePair(config, { primary, standby: config.nodes.find((n) => n.name !== primary)!.name }, opts, settled);
   }
@@ -336,7 +336,7 @@ export class RemotePair implements DrPair {
     if (await this.reachable(node, 1_000)) return;
     this.forget(node);
     await this.commands.run('start', node);
-    await waitFor(`${node} to answer after the start command`, async () => ((await this.reachable(node, 1_000)) ? true : undefined), { timeoutMs: 60_000, intervalMs: 200 });
+    await waitFor(catalogueMessage(DR_MESSAGES, 'step.waitingFor.answerAfter', { node, command: 'start' }).localized, async () => ((await this.reachable(node, 1_000)) ? true : undefined), { timeoutMs: 60_000, intervalMs: 200 });
   }
 
   async walPositions(standby: string): Promise<WalPositions> {
@@ -376,11 +376,11 @@ export class RemotePair implements DrPair {
    */
   async rejoinAsStandby(node: string, newPrimary: string, mode: ReplicationMode): Promise<string> {
     await this.query(newPrimary, 'CHECKPOINT').catch((err: Error) => {
-      throw new Error(`CHECKPOINT on ${newPrimary} before rejoining ${node} failed: ${err.message}; is ${newPrimary} running?`, { cause: err });
+      throw new StepFailure('step.checkpointBeforeRejoin', { primary: newPrimary, node, why: err.message }, { cause: err });
     });
     this.forget(node);
     const r = await this.commands.run('rejoin', node);
-    await waitFor(`${node} to answer after the rejoin command`, async () => ((await this.reachable(node, 1_000)) ? true : undefined), { timeoutMs: 60_000, intervalMs: 200 });
+    await waitFor(catalogueMessage(DR_MESSAGES, 'step.waitingFor.answerAfter', { node, command: 'rejoin' }).localized, async () => ((await this.reachable(node, 1_000)) ? true : undefined), { timeoutMs: 60_000, intervalMs: 200 });
     if (this.config.manageReplication) await this.setReplicationMode(mode);
     const said = r.stdout.split('\n').filter(Boolean).at(-1);
     return `${node} rejoined as a standby of ${newPrimary}${said ? ` (${said})` : ''}${this.config.manageReplication ? `; ${mode} replication` : ''}`;

@@ -276,6 +276,10 @@ describe("a failed step's reason on screen in Chinese (the recorded reason uncha
     expect(en('step.seeLog', { reason: new StepFailure('step.timedOut', { ms: 30000, what: catalogueMessage(DR_MESSAGES, 'step.waitingFor.leaveRecovery', { node: 'dr' }).localized }).reasonMessage, log: '/l/dr.log' })).toBe(
       'timed out after 30000 ms waiting for dr to leave recovery after pg_promote(); see /l/dr.log',
     );
+    expect(DrillRefusedError.of('twoPrimaries', { first: 'dc', second: 'dr' }).message).toBe('refusing to start the drill: both dc and dr are out of recovery and accept writes (a split brain, or two unrelated servers); repair the pair first');
+    expect(DrillRefusedError.of('noPrimary', { first: 'dc', second: 'dr' }).message).toBe('refusing to start the drill: neither dc nor dr is a primary (both in recovery); promote one or repair the pair first');
+    expect(en('step.timedOut', { ms: 60000, what: catalogueMessage(DR_MESSAGES, 'step.waitingFor.answerAfter', { node: 'dc', command: 'rejoin' }).localized })).toBe('timed out after 60000 ms waiting for dc to answer after the rejoin command');
+    expect(en('step.checkpointBeforeRejoin', { primary: 'dr', node: 'dc', why: 'boom' })).toBe('CHECKPOINT on dr before rejoining dc failed: boom; is dr running?');
     expect(DrillRefusedError.of('noAnswer', { what: catalogueMessage(DR_MESSAGES, 'refuse.node', { node: 'dc', host: 'db1', port: 5432 }).localized, why: 'ECONNREFUSED', field: 'nodes.dc.connection', source: 'pair.yaml' }).message).toBe(
       'refusing to start the drill: node dc (db1:5432) does not answer: ECONNREFUSED; check nodes.dc.connection in pair.yaml and that the server runs',
     );
