@@ -286,8 +286,12 @@ export async function verifyReport(text: string, verifier?: EvidenceVerifier): P
   return { ok: digestOk && v.ok, digestOk, signed: true, ...(v.signer ?? evidence.signer ? { signer: v.signer ?? evidence.signer } : {}), problems };
 }
 
-/** The report as Markdown in `lang`: summary against objectives, timeline, steps, probe, evidence. Measured details stay as recorded. */
-export function renderMarkdown(r: DrillReport, lang: Lang = 'en'): string {
+/**
+ * The report as Markdown in `lang`: summary against objectives, timeline, steps, probe, evidence.
+ * Measured details stay as recorded; the failed step's reason is said from `failedStepReason` when
+ * the run that wrote the report has it (its events; the report itself keeps only the English).
+ */
+export function renderMarkdown(r: DrillReport, lang: Lang = 'en', failedStepReason?: CatalogueMessage): string {
   const t = translator(lang, DR_MESSAGES);
   const q = r.request;
   const ms = (x?: number) => (x === undefined ? '—' : t('report.md.ms', { ms: x.toFixed(0) }));
@@ -315,7 +319,7 @@ export function renderMarkdown(r: DrillReport, lang: Lang = 'en'): string {
     t('report.md.splitBrainRow', { checks: r.measured.splitBrainChecks?.join('; ') ?? '—', verdict: verdict(r.verdicts.splitBrain) }),
     '',
   ];
-  if (r.reasons.length > 0) lines.push(t('report.md.whyHead'), '', ...reasonTexts(r, lang).map((x) => `- ${x}`), '');
+  if (r.reasons.length > 0) lines.push(t('report.md.whyHead'), '', ...reasonTexts(r, lang, failedStepReason).map((x) => `- ${x}`), '');
   if (r.measured.probe) {
     const p = r.measured.probe;
     lines.push(t('report.md.probeHead'), '', t('report.md.probe', { attempted: p.attempted, acknowledged: p.acknowledged, old: p.acknowledgedByOldPrimary, new: p.acknowledgedByNewPrimary, failed: p.failed }), '');
@@ -325,7 +329,7 @@ export function renderMarkdown(r: DrillReport, lang: Lang = 'en'): string {
   lines.push('', t('report.md.stepsHead'), '', t('report.md.stepsTable'), '|---|---|---|---|---|');
   for (const s of r.steps) {
     const rollback = s.rollback ? t('report.md.rollback', { state: t(s.rollback.ok ? 'report.md.ok' : 'report.md.failed'), detail: s.rollback.detail ?? '' }) : '';
-    const detail = [s.detail !== undefined ? failedDetailText(s.detail, lang) : s.phases.map((p) => p.detail).filter(Boolean).join('; '), rollback].filter(Boolean).join(' / ');
+    const detail = [s.detail !== undefined ? failedDetailText(s.detail, lang, s.ok ? undefined : failedStepReason) : s.phases.map((p) => p.detail).filter(Boolean).join('; '), rollback].filter(Boolean).join(' / ');
     lines.push(`| ${s.name} | ${s.startedAt} | ${s.durationMs === undefined ? '' : ms(s.durationMs)} | ${t(s.ok ? 'report.md.ok' : 'report.md.failed')} | ${detail.replace(/\|/g, '\\|')} |`);
   }
   const notes = r.events.flatMap((e) => (e.type === 'note' ? [`- ${e.at}: ${e.text}`] : []));

@@ -1,6 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { InputError } from '../../lib/errors.js';
+import { InputError, type CatalogueMessage } from '../../lib/errors.js';
 import { inputError, translator, type Lang } from '../../lib/i18n/index.js';
 import { DR_MESSAGES } from '../messages.js';
 import type { Progress } from '../../lib/context.js';
@@ -131,6 +131,8 @@ async function runOnce(o: RunDrillOptions, request: DrillRequest, on: On): Promi
   const onSigint = () => controller.abort(DrillAbortedError.of('interruptedCtrlC'));
   if (!o.signal) process.once('SIGINT', onSigint);
   let report: DrillReport;
+  // The failed step's reason as a catalogue message, for the Markdown report in the user's language.
+  let failedReason: CatalogueMessage | undefined;
   try {
     report = await executeDrill({
       request,
@@ -141,7 +143,10 @@ async function runOnce(o: RunDrillOptions, request: DrillRequest, on: On): Promi
       ...(on.evidence.signer ? { signer: on.evidence.signer } : {}),
       signal: o.signal ?? controller.signal,
       onStart: (id) => o.observer?.started?.(id, request, on.pair),
-      onEvent: (e, said) => o.observer?.event?.(e, said),
+      onEvent: (e, said) => {
+        if (e.type === 'step-finished' && !e.ok) failedReason = said?.reasonMessage;
+        o.observer?.event?.(e, said);
+      },
     });
   } finally {
     if (!o.signal) process.off('SIGINT', onSigint);
@@ -150,7 +155,7 @@ async function runOnce(o: RunDrillOptions, request: DrillRequest, on: On): Promi
   makeDirs(outDir);
   const jsonFile = join(outDir, `${report.runId}.json`);
   writeFileSync(jsonFile, JSON.stringify(report, null, 2) + '\n');
-  writeFileSync(join(outDir, `${report.runId}.md`), renderMarkdown(report, o.lang));
+  writeFileSync(join(outDir, `${report.runId}.md`), renderMarkdown(report, o.lang, failedReason));
   o.observer?.finished?.(report, jsonFile, on.notes);
   return report;
 }

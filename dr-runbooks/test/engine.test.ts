@@ -241,6 +241,12 @@ describe("a failed step's reason on screen in Chinese (the recorded reason uncha
     expect(failedDetailText(detail, 'en', finished.said?.reasonMessage)).toBe('action failed: dr is still in recovery after promotion');
     expect(reasonTexts(translated.body, 'zh-CN', finished.said?.reasonMessage)).toEqual(['步骤 catch-up：提升后 dr 仍处于恢复状态']);
     expect(reasonTexts(translated.body, 'en', finished.said?.reasonMessage)).toEqual(['step catch-up: dr is still in recovery after promotion']);
+    // the Markdown report the run writes: Chinese from the run's reason; English the same with or without it
+    const sealed = await sealReport(translated.body);
+    const md = renderMarkdown(sealed, 'zh-CN', finished.said?.reasonMessage);
+    expect(md).toContain('- 步骤 catch-up：提升后 dr 仍处于恢复状态');
+    expect(md).toContain('| 执行阶段失败：提升后 dr 仍处于恢复状态 |');
+    expect(renderMarkdown(sealed, 'en', finished.said?.reasonMessage)).toBe(renderMarkdown(sealed, 'en'));
     // a reason without a catalogue message is shown as recorded
     expect(plain.said.find((x) => x.e.type === 'step-finished')!.said).toBeUndefined();
     expect(reasonTexts(plain.body, 'zh-CN')).toEqual(['步骤 catch-up：dr is still in recovery after promotion']);
