@@ -36,7 +36,7 @@ export class StepFailure extends Error {
   }
 }
 
-/** An error's reason as a catalogue message, when it has one (a StepFailure, or a JinbaoError from a catalogue). */
+/** An error's reason as a catalogue message, when it has one (a StepFailure, an abort made with DrillAbortedError.of, or a JinbaoError from a catalogue). */
 export function reasonMessageOf(error: unknown): CatalogueMessage | undefined {
   if (error instanceof StepFailure || error instanceof DrillAbortedError) return error.reasonMessage;
   if (error instanceof JinbaoError) return error.localized;
