@@ -1,7 +1,7 @@
-import { DrillAbortedError, EventLog, runSteps, type Step } from './engine.js';
+import { DrillAbortedError, EventLog, runSteps, type EventListener, type Step } from './engine.js';
 import type { EvidenceSigner } from './evidence.js';
 import { HEARTBEAT_MS, newRunId, type DrillHistory } from './history.js';
-import type { DrillEvent, DrillRequest } from './model.js';
+import type { DrillRequest } from './model.js';
 import type { DrPair } from './pair.js';
 import { buildReportBody, sealReport, type DrillReport } from './report.js';
 import { DrillRefusedError, drillSteps, newDrillState, type DrillContext } from './runbook.js';
@@ -17,7 +17,7 @@ export interface ExecuteDrillOptions {
   readonly signer?: EvidenceSigner;
   /** Aborts the drill (Ctrl-C); rollbacks run. */
   readonly signal?: AbortSignal;
-  readonly onEvent?: (e: DrillEvent) => void;
+  readonly onEvent?: EventListener;
   /** Called once the run is recorded, with its id (for `drill abort`). */
   readonly onStart?: (runId: string) => void;
   /** How often the store is checked for `drill abort`. @default 200 */
@@ -39,7 +39,7 @@ export async function executeDrill(opts: ExecuteDrillOptions): Promise<DrillRepo
   const log = new EventLog();
   if (opts.onEvent) log.onEvent(opts.onEvent);
   const controller = new AbortController();
-  const onExternalAbort = () => controller.abort(opts.signal!.reason instanceof DrillAbortedError ? opts.signal!.reason : new DrillAbortedError('interrupted'));
+  const onExternalAbort = () => controller.abort(opts.signal!.reason instanceof DrillAbortedError ? opts.signal!.reason : DrillAbortedError.of('interrupted'));
   opts.signal?.addEventListener('abort', onExternalAbort, { once: true });
   if (opts.signal?.aborted) onExternalAbort();
   // One look at a time; a store that does not answer for a moment is asked again at the next tick.
@@ -50,7 +50,7 @@ export async function executeDrill(opts: ExecuteDrillOptions): Promise<DrillRepo
     history
       .abortRequested(runId)
       .then((requested) => {
-        if (requested) controller.abort(new DrillAbortedError(`aborted with: jinbao drill abort ${runId}`));
+        if (requested) controller.abort(DrillAbortedError.of('abortedWith', { run: runId }));
       })
       .catch(() => undefined)
       .finally(() => (polling = false));

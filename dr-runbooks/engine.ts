@@ -1,3 +1,6 @@
+import { JinbaoError, type CatalogueMessage } from '../lib/errors.js';
+import { catalogueMessage, type MessageParams } from '../lib/i18n/index.js';
+import { DR_MESSAGES } from './messages.js';
 import type { DrillEvent, DrillResult, MarkName, StepPhase } from './model.js';
 
 /** Wall-clock milliseconds with sub-millisecond resolution that never goes backwards within a run. */
@@ -7,20 +10,63 @@ export function preciseNow(): number {
 
 type EventInput = DrillEvent extends infer E ? (E extends DrillEvent ? Omit<E, 'at'> : never) : never;
 
+/**
+ * What the screen may say of an event beyond its recorded fields: a failure's reason as a catalogue
+ * message, to say it in the reader's language. Only listeners see it; the event (and so the report,
+ * its digest and its signature) keeps the English `detail` alone.
+ */
+export interface EventSaying {
+  readonly reasonMessage?: CatalogueMessage;
+}
+
+export type EventListener = (e: DrillEvent, said?: EventSaying) => void;
+
+/**
+ * A step's failure whose reason is a dr-runbooks catalogue entry: `message` is its English text
+ * (what events, reports and history record, unchanged), `reasonMessage` says it in another language.
+ */
+export class StepFailure extends Error {
+  readonly reasonMessage: CatalogueMessage;
+
+  constructor(key: string, params: MessageParams = {}, opts: { cause?: unknown } = {}) {
+    const m = catalogueMessage(DR_MESSAGES, key, params);
+    super(m.message, opts.cause === undefined ? undefined : { cause: opts.cause });
+    this.name = 'StepFailure';
+    this.reasonMessage = m.localized;
+  }
+}
+
+/** An error's reason as a catalogue message, when it has one (a StepFailure, an abort made with DrillAbortedError.of, or a JinbaoError from a catalogue). */
+export function reasonMessageOf(error: unknown): CatalogueMessage | undefined {
+  if (error instanceof StepFailure || error instanceof DrillAbortedError) return error.reasonMessage;
+  if (error instanceof JinbaoError) return error.localized;
+  return undefined;
+}
+
+/** An error's reason to nest in a message: its catalogue message when it has one, else its text. */
+export function reasonParam(error: unknown): string | CatalogueMessage {
+  return reasonMessageOf(error) ?? message(error);
+}
+
+function saying(error: unknown): EventSaying | undefined {
+  const reasonMessage = reasonMessageOf(error);
+  return reasonMessage ? { reasonMessage } : undefined;
+}
+
 /** Collects a run's events with timestamps; listeners see each event as it happens (progress, persistence). */
 export class EventLog {
   readonly events: DrillEvent[] = [];
-  private readonly listeners: ((e: DrillEvent) => void)[] = [];
+  private readonly listeners: EventListener[] = [];
   readonly now: () => number;
 
   constructor(now: () => number = preciseNow) {
     this.now = now;
   }
 
-  emit(event: EventInput): DrillEvent {
+  emit(event: EventInput, said?: EventSaying): DrillEvent {
     const e = { ...event, at: this.now() } as DrillEvent;
     this.events.push(e);
-    for (const l of this.listeners) l(e);
+    for (const l of this.listeners) l(e, said);
     return e;
   }
 
@@ -42,7 +88,7 @@ export class EventLog {
     return this.events.find((e): e is Extract<DrillEvent, { type: 'mark' }> => e.type === 'mark' && e.name === name)?.at;
   }
 
-  onEvent(listener: (e: DrillEvent) => void): void {
+  onEvent(listener: EventListener): void {
     this.listeners.push(listener);
   }
 }
@@ -65,9 +111,19 @@ export interface Step<C> {
 
 /** Thrown (or used as the abort reason) when a drill is stopped on request. */
 export class DrillAbortedError extends Error {
-  constructor(reason: string) {
+  /** The reason as a catalogue message, when it has one (`message` stays the English text). */
+  readonly reasonMessage?: CatalogueMessage;
+
+  constructor(reason: string, reasonMessage?: CatalogueMessage) {
     super(reason);
     this.name = 'DrillAbortedError';
+    if (reasonMessage) this.reasonMessage = reasonMessage;
+  }
+
+  /** An abort whose reason is a dr-runbooks catalogue entry (`step.<key>`). */
+  static of(key: string, params: MessageParams = {}): DrillAbortedError {
+    const m = catalogueMessage(DR_MESSAGES, `step.${key}`, params);
+    return new DrillAbortedError(m.message, m.localized);
   }
 }
 
@@ -103,7 +159,7 @@ export async function runSteps<C>(steps: readonly Step<C>[], ctx: C, log: EventL
       log.emit({ type: 'step-finished', step: step.name, ok: true });
     } catch (error) {
       const err = signal.aborted ? abortReason(signal) : error;
-      log.emit({ type: 'step-finished', step: step.name, ok: false, detail: failedDetail(phase, message(err)) });
+      log.emit({ type: 'step-finished', step: step.name, ok: false, detail: failedDetail(phase, message(err)) }, saying(err));
       failure = { step: step.name, error: err };
       break;
     }
@@ -116,7 +172,7 @@ export async function runSteps<C>(steps: readonly Step<C>[], ctx: C, log: EventL
       const detail = await step.rollback(ctx);
       log.emit({ type: 'rollback', step: step.name, ok: true, ...(detail ? { detail } : {}) });
     } catch (error) {
-      log.emit({ type: 'rollback', step: step.name, ok: false, detail: message(error) });
+      log.emit({ type: 'rollback', step: step.name, ok: false, detail: message(error) }, saying(error));
     }
   }
   const aborted = failure.error instanceof DrillAbortedError;
@@ -142,7 +198,7 @@ async function phaseRun(log: EventLog, step: string, phase: StepPhase, fn: () =>
     const detail = await fn();
     log.emit({ type: 'step-phase', step, phase, ok: true, ...(detail ? { detail } : {}) });
   } catch (error) {
-    log.emit({ type: 'step-phase', step, phase, ok: false, detail: message(error) });
+    log.emit({ type: 'step-phase', step, phase, ok: false, detail: message(error) }, saying(error));
     throw error;
   }
 }
@@ -175,8 +231,11 @@ export function pause(ms: number, signal?: AbortSignal): Promise<void> {
   });
 }
 
-/** Poll `check` every `intervalMs` until it returns a value, or fail after `timeoutMs` with `what`. */
-export async function waitFor<T>(what: string, check: () => Promise<T | undefined>, opts: { timeoutMs: number; intervalMs?: number; signal?: AbortSignal }): Promise<T> {
+/**
+ * Poll `check` every `intervalMs` until it returns a value, or fail after `timeoutMs` with `what`
+ * (a catalogue message, so the timeout is said in the reader's language; plain text stays as given).
+ */
+export async function waitFor<T>(what: string | CatalogueMessage, check: () => Promise<T | undefined>, opts: { timeoutMs: number; intervalMs?: number; signal?: AbortSignal }): Promise<T> {
   const deadline = performance.now() + opts.timeoutMs;
   let last: unknown;
   for (;;) {
@@ -187,7 +246,7 @@ export async function waitFor<T>(what: string, check: () => Promise<T | undefine
       last = error;
     }
     if (performance.now() >= deadline) {
-      throw new Error(`timed out after ${opts.timeoutMs} ms waiting for ${what}${last ? ` (last error: ${message(last)})` : ''}`);
+      throw last ? new StepFailure('step.timedOutLast', { ms: opts.timeoutMs, what, last: reasonParam(last) }) : new StepFailure('step.timedOut', { ms: opts.timeoutMs, what });
     }
     await pause(opts.intervalMs ?? 50, opts.signal);
   }

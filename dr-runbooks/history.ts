@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { inputError } from '../lib/i18n/index.js';
+import type { CatalogueMessage } from '../lib/errors.js';
+import { catalogueMessage, inputError, type MessageParams } from '../lib/i18n/index.js';
 import { DR_MESSAGES } from './messages.js';
 import type { Database, Queryable, SqlMigration, Transaction } from '../lib/sql/index.js';
 import type { DrillRequest, DrillResult } from './model.js';
@@ -61,9 +62,10 @@ function holderLive(h: { pid: number; host: string | null; heartbeat_at: string 
   return h.heartbeat_at !== null && now - Date.parse(h.heartbeat_at) < HEARTBEAT_STALE_MS;
 }
 
-function holderText(h: { pid: number; host: string | null; heartbeat_at: string | null; acquired_at: string }): string {
-  if (h.host === null || h.host === hostname()) return `pid ${h.pid}, since ${h.acquired_at}`;
-  return `pid ${h.pid} on ${h.host}, since ${h.acquired_at}, last heard from ${h.heartbeat_at ?? 'never'}`;
+function holderText(h: { pid: number; host: string | null; heartbeat_at: string | null; acquired_at: string }): CatalogueMessage {
+  const said = (key: string, params: MessageParams = {}) => catalogueMessage(DR_MESSAGES, key, params).localized;
+  if (h.host === null || h.host === hostname()) return said('refuse.holderHere', { pid: h.pid, since: h.acquired_at });
+  return said('refuse.holderElsewhere', { pid: h.pid, host: h.host, since: h.acquired_at, heard: h.heartbeat_at ?? said('refuse.never') });
 }
 
 /**
@@ -168,9 +170,7 @@ export class DrillHistory {
       let tookOverFrom: string | undefined;
       if (held) {
         if (holderLive(held)) {
-          throw new DrillRefusedError(
-            `refusing to start the drill: drill ${held.run_id} (${holderText(held)}) holds the lock on ${lockName}; wait for it or stop it with: jinbao drill abort ${held.run_id}`,
-          );
+          throw DrillRefusedError.of('lockHeld', { run: held.run_id, holder: holderText(held), lock: lockName });
         }
         tookOverFrom = held.run_id;
         await tx.run("UPDATE dr_runs SET result = 'aborted', finished_at = $1, reason = 'its process ended without finishing' WHERE id = $2 AND result = 'running'", [new Date().toISOString(), held.run_id]);

@@ -5,11 +5,11 @@
  */
 export type { Scenario, ReplicationMode, TargetKind, NodeName, DrillRequest, DrillEvent, DrillResult, Measurements, ProbeCounts, MarkName } from './model.js';
 export { SCENARIOS, REPLICATION_MODES, TARGETS } from './model.js';
-export { EventLog, runSteps, parseFailedDetail, DrillAbortedError, pause, waitFor, type Step, type StepsOutcome } from './engine.js';
+export { EventLog, runSteps, parseFailedDetail, DrillAbortedError, StepFailure, reasonMessageOf, pause, waitFor, type Step, type StepsOutcome, type EventSaying, type EventListener } from './engine.js';
 export { drillSteps, failback, FAILBACK_STREAM_TIMEOUT_MS, newDrillState, DrillRefusedError, type DrillContext, type DrillState } from './runbook.js';
 export { executeDrill, type ExecuteDrillOptions } from './drill.js';
 export { DrillHistory, DR_LOCK, DR_MIGRATIONS, newRunId, type DrillRun, type RunStatus } from './history.js';
-export { buildReportBody, sealReport, verifyReport, verifyProblemTexts, failedDetailText, renderMarkdown, reasonTexts, evaluate, REPORT_FORMAT, UNSIGNED_NOTE, DRILL_NOTES, isReportNote, type DrillNote, type DrillReport, type DrillReportBody, type ReportVerification, type Verdict } from './report.js';
+export { buildReportBody, sealReport, verifyReport, verifyProblemTexts, failedDetailText, rollbackDetailText, renderMarkdown, reasonTexts, evaluate, REPORT_FORMAT, UNSIGNED_NOTE, DRILL_NOTES, isReportNote, type DrillNote, type DrillReport, type DrillReportBody, type ReportVerification, type Verdict } from './report.js';
 export { canonicalJson, sha256Hex, type EvidenceSigner, type EvidenceSignature, type EvidenceVerifier } from './evidence.js';
 export { labTlsSource, checkCertificate, LAB_TLS_LABEL, type ReplicaTlsSource, type ReplicaTlsMaterial, type ReplicaTlsRequest, type KeyPairPem, type CertificateCheck } from './tls.js';
 export { WriteProbe, PROBE_TABLE, type ProbeAck, type ProbeOptions } from './probe.js';

@@ -5,6 +5,7 @@ import { $, type Shell } from 'zx';
 import { alive, stopPid } from './pg/tools.js';
 import { unavailableError } from '../lib/i18n/index.js';
 import { DR_MESSAGES } from './messages.js';
+import { StepFailure } from './engine.js';
 
 /** The stable endpoint applications (and the probe) use; the drill moves it between nodes. */
 export interface TrafficSwitch {
@@ -55,13 +56,13 @@ export function runtimeApi(socketPath: string, command: string, timeoutMs = 2_00
     let answer = '';
     const timer = setTimeout(() => {
       sock.destroy();
-      reject(new Error(`HAProxy runtime API at ${socketPath} did not answer "${command}" within ${timeoutMs} ms`));
+      reject(new StepFailure('step.haproxyTimeout', { socket: socketPath, command, ms: timeoutMs }));
     }, timeoutMs);
     sock.on('connect', () => sock.write(`${command}\n`));
     sock.on('data', (d) => (answer += d.toString()));
     sock.on('error', (err) => {
       clearTimeout(timer);
-      reject(new Error(`HAProxy runtime API at ${socketPath}: ${err.message}; is the lab endpoint running (jinbao drill lab status)?`, { cause: err }));
+      reject(new StepFailure('step.haproxyUnreachable', { socket: socketPath, why: err.message }, { cause: err }));
     });
     sock.on('close', () => {
       clearTimeout(timer);
@@ -123,7 +124,7 @@ export class HaproxyEndpoint implements TrafficSwitch {
 
   private async command(cmd: string): Promise<void> {
     const answer = await runtimeApi(this.adminSocket, cmd);
-    if (answer !== '') throw new Error(`HAProxy refused "${cmd}": ${answer}`);
+    if (answer !== '') throw new StepFailure('step.haproxyRefused', { command: cmd, answer });
   }
 
   async route(server: string): Promise<void> {

@@ -102,7 +102,7 @@ function verdictReasons(o: DrillRequest['objectives'], v: DrillReportBody['verdi
  * A report's reasons in `lang`. The report keeps them as English text (it is signed evidence, the same in
  * every language); they are said again from its structured fields: the failed step and the verdicts.
  */
-export function reasonTexts(r: Pick<DrillReportBody, 'reasons' | 'steps' | 'verdicts' | 'measured' | 'objectives'>, lang: Lang): string[] {
+export function reasonTexts(r: Pick<DrillReportBody, 'reasons' | 'steps' | 'verdicts' | 'measured' | 'objectives'>, lang: Lang, failedStepReason?: CatalogueMessage): string[] {
   if (lang === 'en') return [...r.reasons];
   const verdicts = verdictReasons(r.objectives, r.verdicts, r.measured);
   const failed = r.steps.find((s) => !s.ok)?.name;
@@ -110,7 +110,10 @@ export function reasonTexts(r: Pick<DrillReportBody, 'reasons' | 'steps' | 'verd
     const fromVerdicts = i - (r.reasons.length - verdicts.length);
     if (fromVerdicts >= 0) return say(verdicts[fromVerdicts]!, lang);
     const prefix = `step ${failed}: `;
-    return failed !== undefined && text.startsWith(prefix) ? say(stepReason(failed, text.slice(prefix.length)), lang) : text;
+    if (failed === undefined || !text.startsWith(prefix)) return text;
+    // The reason as a catalogue message only when it is the one recorded (same English text).
+    const why = failedStepReason && say(failedStepReason, 'en') === text.slice(prefix.length) ? failedStepReason : text.slice(prefix.length);
+    return say(reason('report.reason.step', { step: failed, reason: why }), lang);
   });
 }
 
@@ -237,12 +240,21 @@ export function verifyProblemTexts(problems: readonly string[], lang: Lang): str
   });
 }
 
-/** A step's failure detail in `lang`: its phase said in that language, its reason as recorded. */
-export function failedDetailText(detail: string, lang: Lang): string {
+/**
+ * A step's failure detail in `lang`: its phase said in that language; its reason as recorded, or
+ * said from `reasonMessage` when the screen has it (the run's own events; a report keeps only the English).
+ */
+export function failedDetailText(detail: string, lang: Lang, reasonMessage?: CatalogueMessage): string {
   const failed = lang === 'en' ? undefined : parseFailedDetail(detail);
   if (!failed) return detail;
   const t = translator(lang, DR_MESSAGES);
-  return t('report.phaseFailed', { phase: t(`report.phase.${failed.phase}`), reason: failed.reason });
+  const why = reasonMessage && say(reasonMessage, 'en') === failed.reason ? say(reasonMessage, lang) : failed.reason;
+  return t('report.phaseFailed', { phase: t(`report.phase.${failed.phase}`), reason: why });
+}
+
+/** A rollback's failure detail in `lang`: said from `reasonMessage` when the screen has it, else as recorded. */
+export function rollbackDetailText(detail: string, lang: Lang, reasonMessage?: CatalogueMessage): string {
+  return lang !== 'en' && reasonMessage && say(reasonMessage, 'en') === detail ? say(reasonMessage, lang) : detail;
 }
 
 /** Check a report file's digest and, when signed, its signature. */
@@ -274,8 +286,12 @@ export async function verifyReport(text: string, verifier?: EvidenceVerifier): P
   return { ok: digestOk && v.ok, digestOk, signed: true, ...(v.signer ?? evidence.signer ? { signer: v.signer ?? evidence.signer } : {}), problems };
 }
 
-/** The report as Markdown in `lang`: summary against objectives, timeline, steps, probe, evidence. Measured details stay as recorded. */
-export function renderMarkdown(r: DrillReport, lang: Lang = 'en'): string {
+/**
+ * The report as Markdown in `lang`: summary against objectives, timeline, steps, probe, evidence.
+ * Measured details stay as recorded; the failed step's reason is said from `failedStepReason` when
+ * the run that wrote the report has it (its events; the report itself keeps only the English).
+ */
+export function renderMarkdown(r: DrillReport, lang: Lang = 'en', failedStepReason?: CatalogueMessage): string {
   const t = translator(lang, DR_MESSAGES);
   const q = r.request;
   const ms = (x?: number) => (x === undefined ? '—' : t('report.md.ms', { ms: x.toFixed(0) }));
@@ -303,7 +319,7 @@ export function renderMarkdown(r: DrillReport, lang: Lang = 'en'): string {
     t('report.md.splitBrainRow', { checks: r.measured.splitBrainChecks?.join('; ') ?? '—', verdict: verdict(r.verdicts.splitBrain) }),
     '',
   ];
-  if (r.reasons.length > 0) lines.push(t('report.md.whyHead'), '', ...reasonTexts(r, lang).map((x) => `- ${x}`), '');
+  if (r.reasons.length > 0) lines.push(t('report.md.whyHead'), '', ...reasonTexts(r, lang, failedStepReason).map((x) => `- ${x}`), '');
   if (r.measured.probe) {
     const p = r.measured.probe;
     lines.push(t('report.md.probeHead'), '', t('report.md.probe', { attempted: p.attempted, acknowledged: p.acknowledged, old: p.acknowledgedByOldPrimary, new: p.acknowledgedByNewPrimary, failed: p.failed }), '');
@@ -313,7 +329,7 @@ export function renderMarkdown(r: DrillReport, lang: Lang = 'en'): string {
   lines.push('', t('report.md.stepsHead'), '', t('report.md.stepsTable'), '|---|---|---|---|---|');
   for (const s of r.steps) {
     const rollback = s.rollback ? t('report.md.rollback', { state: t(s.rollback.ok ? 'report.md.ok' : 'report.md.failed'), detail: s.rollback.detail ?? '' }) : '';
-    const detail = [s.detail !== undefined ? failedDetailText(s.detail, lang) : s.phases.map((p) => p.detail).filter(Boolean).join('; '), rollback].filter(Boolean).join(' / ');
+    const detail = [s.detail !== undefined ? failedDetailText(s.detail, lang, s.ok ? undefined : failedStepReason) : s.phases.map((p) => p.detail).filter(Boolean).join('; '), rollback].filter(Boolean).join(' / ');
     lines.push(`| ${s.name} | ${s.startedAt} | ${s.durationMs === undefined ? '' : ms(s.durationMs)} | ${t(s.ok ? 'report.md.ok' : 'report.md.failed')} | ${detail.replace(/\|/g, '\\|')} |`);
   }
   const notes = r.events.flatMap((e) => (e.type === 'note' ? [`- ${e.at}: ${e.text}`] : []));

@@ -1,15 +1,29 @@
-import { JinbaoError } from '../lib/errors.js';
-import { pause, waitFor, type EventLog, type Step } from './engine.js';
+import { JinbaoError, type CatalogueMessage } from '../lib/errors.js';
+import { catalogueMessage, type MessageParams } from '../lib/i18n/index.js';
+import { pause, StepFailure, waitFor, type EventLog, type Step } from './engine.js';
+import { DR_MESSAGES } from './messages.js';
 import type { DrillRequest, Measurements, ReplicationMode } from './model.js';
 import { lsnDiff, type DrPair, type ReplicationStatus } from './pair.js';
 import { probeTableSql, PROBE_TABLE, WriteProbe } from './probe.js';
 
 /** A drill refused before anything changed. */
 export class DrillRefusedError extends JinbaoError {
-  constructor(message: string) {
-    super(message, { exitCode: 2 });
+  /** `localized`: the refusal as a catalogue message, printed in the user's language (`message` stays English). */
+  constructor(message: string, localized?: CatalogueMessage) {
+    super(message, { exitCode: 2, ...(localized ? { localized } : {}) });
     this.name = 'DrillRefusedError';
   }
+
+  /** A refusal from the dr-runbooks catalogue (`refuse.<key>`). */
+  static of(key: string, params: MessageParams): DrillRefusedError {
+    const m = catalogueMessage(DR_MESSAGES, `refuse.${key}`, params);
+    return new DrillRefusedError(m.message, m.localized);
+  }
+}
+
+/** A dr-runbooks catalogue entry to nest in a step's failure. */
+function said(key: string, params: MessageParams = {}): CatalogueMessage {
+  return catalogueMessage(DR_MESSAGES, key, params).localized;
 }
 
 /** What the steps share while a drill runs. */
@@ -53,7 +67,7 @@ async function untilStreaming(pair: DrPair, timeoutMs: number, signal?: AbortSig
   let last: ReplicationStatus = { streaming: false, detail: 'not checked yet' };
   try {
     await waitFor(
-      'the standby to stream',
+      said('step.waitingFor.standbyStream'),
       async () => {
         last = await pair.replication();
         return last.streaming ? true : undefined;
@@ -104,7 +118,7 @@ function preflight(): Step<DrillContext> {
     description: 'standby streaming, replay lag within the RPO budget, replication certificates valid (the drill lock is taken before)',
     async action({ pair, request, log, signal }) {
       const status = await pair.replication();
-      if (!status.streaming) throw new DrillRefusedError(`refusing to start the drill: the standby is not streaming (${status.detail}); start it or repair replication, then check with: ${statusCommand(request)}`);
+      if (!status.streaming) throw DrillRefusedError.of('notStreaming', { detail: status.detail, command: statusCommand(request) });
       const budget = request.objectives.rpoSeconds;
       let delay = status.replayDelaySeconds ?? 0;
       const settleUntil = performance.now() + LAG_SETTLE_MS;
@@ -113,25 +127,22 @@ function preflight(): Step<DrillContext> {
         delay = (await pair.replication()).replayDelaySeconds ?? 0;
       }
       if (delay > budget) {
-        throw new DrillRefusedError(
-          `refusing to start the drill: the standby's replay lag is ${delay.toFixed(1)} s, over the site's RPO budget of ${budget} s; wait for the standby to catch up (is replay paused? SELECT pg_wal_replay_resume() on the standby) and retry`,
-        );
+        throw DrillRefusedError.of('lag', { seconds: delay.toFixed(1), budget });
       }
       // The probe's acknowledgements name their server: the two nodes must be told apart.
       const [primaryKey, standbyKey] = [await pair.serverKey(pair.primary), await pair.serverKey(pair.standby)];
       if (primaryKey === standbyKey) {
-        throw new DrillRefusedError(`refusing to start the drill: ${pair.primary} and ${pair.standby} are the same server (both report "${primaryKey}"); the two connections must reach the primary and the standby`);
+        throw DrillRefusedError.of('sameServer', { primary: pair.primary, standby: pair.standby, key: String(primaryKey) });
       }
       const mode = await pair.replicationMode();
       if (mode !== request.replication && !pair.managesReplicationMode) {
-        throw new DrillRefusedError(
-          `refusing to start the drill: the pair runs ${mode} replication and the drill asks for ${request.replication}; pass --replication ${mode}, or let the drill set synchronous_standby_names with "replication: { manage: true }" in the pair file`,
-        );
+        throw DrillRefusedError.of('mode', { mode, wanted: request.replication });
       }
       const certs = await pair.certificates(Date.now());
       const bad = certs.filter((c) => c.problem);
       if (bad.length > 0) {
-        throw new DrillRefusedError(`refusing to start the drill: replication certificates are not valid: ${bad.map((c) => `${c.file}: ${c.problem}`).join('; ')}; renew them and retry${request.target === 'pg-local' ? ` (the embedded lab's: jinbao drill lab down --site ${request.site} --destroy, then run the drill again)` : ''}`);
+        const problems = bad.map((c) => `${c.file}: ${c.problem}`).join('; ');
+        throw request.target === 'pg-local' ? DrillRefusedError.of('certificatesLab', { problems, site: request.site }) : DrillRefusedError.of('certificates', { problems });
       }
       log.measure('preflight.replayDelaySeconds', delay);
       log.measure('preflight.replayLagBytes', status.replayLagBytes ?? 0);
@@ -193,14 +204,14 @@ function replicationMode(): Step<DrillContext> {
       const want = request.replication === 'sync' ? 'sync' : 'async';
       let seen: string | undefined;
       await waitFor(
-        `the standby to report sync_state "${want}"`,
+        said('step.waitingFor.syncState', { want }),
         async () => {
           seen = (await pair.replication()).syncState;
           return seen === want ? true : undefined;
         },
         { timeoutMs: 5_000, intervalMs: 50, signal },
       ).catch(() => {
-        throw new Error(`the standby reports sync_state "${seen}", want "${want}"`);
+        throw new StepFailure('step.syncState', { seen: String(seen), want });
       });
       return `standby sync_state ${want}`;
     },
@@ -230,7 +241,7 @@ function startProbe(): Step<DrillContext> {
       await pause(request.warmupMs, signal);
       const oldServer = await pair.serverKey(oldPrimary);
       const acked = state.probe!.acks.filter((a) => a.server === oldServer).length;
-      if (acked === 0) throw new Error(`the probe got no acknowledged write from ${oldPrimary} in ${request.warmupMs} ms (last error: ${state.probe!.error ?? 'none'})`);
+      if (acked === 0) throw new StepFailure('step.probeNoAck', { node: oldPrimary, ms: request.warmupMs, error: state.probe!.error ?? said('step.noError') });
       return `${acked} writes acknowledged by ${oldPrimary}`;
     },
     async rollback({ state }) {
@@ -260,7 +271,7 @@ function detectFailure(): Step<DrillContext> {
     async action({ pair, oldPrimary, request, log, signal }) {
       let downSince: number | undefined;
       await waitFor(
-        `${oldPrimary} to stay unreachable for ${request.detectionMs} ms`,
+        said('step.waitingFor.unreachable', { node: oldPrimary, ms: request.detectionMs }),
         async () => {
           const up = await pair.reachable(oldPrimary, 200);
           const now = performance.now();
@@ -298,9 +309,9 @@ function fenceOldPrimary(failover: boolean): Step<DrillContext> {
       return `endpoint drained; ${oldPrimary} fenced${failover ? '' : ' and stopped'}`;
     },
     async verification({ pair, oldPrimary }) {
-      if (await pair.reachable(oldPrimary, 500)) throw new Error(`${oldPrimary} still answers after fencing`);
+      if (await pair.reachable(oldPrimary, 500)) throw new StepFailure('step.stillAnswers', { node: oldPrimary });
       const routed = await pair.traffic.current();
-      if (routed !== undefined) throw new Error(`the endpoint still routes to ${routed}`);
+      if (routed !== undefined) throw new StepFailure('step.stillRoutes', { node: routed });
       return `${oldPrimary} does not answer; the endpoint routes nowhere`;
     },
     async rollback({ pair, oldPrimary, request, state }) {
@@ -312,7 +323,7 @@ function fenceOldPrimary(failover: boolean): Step<DrillContext> {
       // The pair is whole again only once the standby streams from the restarted primary (it reconnects on its own).
       const streaming = await untilStreaming(pair, ROLLBACK_STREAM_TIMEOUT_MS);
       if (!streaming.streaming) {
-        throw new Error(`${oldPrimary} restarted as primary and routed again, but the standby does not stream from it within ${ROLLBACK_STREAM_TIMEOUT_MS} ms: ${streaming.detail}; check with: ${statusCommand(request)}`);
+        throw new StepFailure('step.rollbackNotStreaming', { node: oldPrimary, ms: ROLLBACK_STREAM_TIMEOUT_MS, detail: streaming.detail, command: statusCommand(request) });
       }
       return `${oldPrimary} restarted as primary and routed again; ${streaming.detail}`;
     },
@@ -327,7 +338,7 @@ function catchUp(): Step<DrillContext> {
       // A clean shutdown returns only after the standby confirmed all WAL, so replaying what was received is enough;
       // the old primary's end of WAL is read after promotion, outside the outage (measure-rpo).
       const pos = await waitFor(
-        `${newPrimary} to replay what it received`,
+        said('step.waitingFor.replay', { node: newPrimary }),
         async () => {
           const p = await pair.walPositions(newPrimary);
           if (p.receive === null || p.replay === null) return undefined;
@@ -349,7 +360,7 @@ function promote(): Step<DrillContext> {
     rollbackDescription: 'a promoted standby stays primary: rewind the old primary into its standby so the pair is whole again',
     async precondition({ pair, oldPrimary }) {
       const w = await pair.tryWrite(oldPrimary);
-      if (w.accepted) throw new Error(`${oldPrimary} still accepts writes: refusing to promote into a split brain`);
+      if (w.accepted) throw new StepFailure('step.stillAcceptsWrites', { node: oldPrimary });
       return `${oldPrimary} accepts no write`;
     },
     async action({ pair, newPrimary, state, log }) {
@@ -361,7 +372,7 @@ function promote(): Step<DrillContext> {
     },
     async verification({ pair, newPrimary }) {
       const [row] = await pair.query<{ r: boolean }>(newPrimary, 'SELECT pg_is_in_recovery() AS r');
-      if (row?.r !== false) throw new Error(`${newPrimary} is still in recovery after promotion`);
+      if (row?.r !== false) throw new StepFailure('step.stillInRecovery', { node: newPrimary });
       return `${newPrimary} is out of recovery`;
     },
     async rollback({ pair, oldPrimary, newPrimary, request, state }) {
@@ -385,9 +396,9 @@ function switchTraffic(): Step<DrillContext> {
     },
     async verification({ pair, newPrimary, state, log, request }) {
       const routed = await pair.traffic.current();
-      if (routed !== newPrimary) throw new Error(`the endpoint routes to ${routed ?? 'nothing'}, want ${newPrimary}`);
+      if (routed !== newPrimary) throw new StepFailure('step.routesElsewhere', { routed: routed ?? said('step.routedNowhere'), node: newPrimary });
       const ack = await state.probe!.waitForAck(await pair.serverKey(newPrimary), state.failureAt!, 15_000);
-      if (!ack) throw new Error(`no probe write was acknowledged by ${newPrimary} within 15 s (last probe error: ${state.probe!.error ?? 'none'})`);
+      if (!ack) throw new StepFailure('step.noAckNewPrimary', { node: newPrimary, error: state.probe!.error ?? said('step.noError') });
       log.mark('first-ack-new-primary', `probe write #${ack.seq}`, ack.at);
       state.measurements.rtoMs = ack.at - state.failureAt!;
       log.measure('rto.ms', state.measurements.rtoMs);
@@ -410,7 +421,7 @@ function splitBrainCheck(): Step<DrillContext> {
       (state.measurements.splitBrainChecks ??= []).push(`after promotion: ${w.detail}`);
       state.measurements.splitBrainFree = !w.accepted;
       log.measure('splitBrain.afterPromotion', w.accepted ? 'write accepted' : w.detail);
-      if (w.accepted) throw new Error(`SPLIT BRAIN: ${oldPrimary} accepted a write after ${pair.primary} was promoted`);
+      if (w.accepted) throw new StepFailure('step.splitBrainAfterPromotion', { node: oldPrimary, primary: pair.primary });
       return w.detail;
     },
   };
@@ -466,14 +477,14 @@ export function failback(streamTimeoutMs = FAILBACK_STREAM_TIMEOUT_MS): Step<Dri
       // healthy only when it streams on the new primary's timeline (pair.replication() checks both).
       const status = await untilStreaming(pair, streamTimeoutMs, signal);
       if (!status.streaming) {
-        throw new Error(`after failback ${oldPrimary} is not a streaming standby of ${pair.primary} within ${streamTimeoutMs} ms: ${status.detail}; the pair needs repair before the next drill (check with: ${statusCommand(request)})`);
+        throw new StepFailure('step.failbackNotStreaming', { node: oldPrimary, primary: pair.primary, ms: streamTimeoutMs, detail: status.detail, command: statusCommand(request) });
       }
       const w = await pair.tryWrite(oldPrimary);
       (state.measurements.splitBrainChecks ??= []).push(`after failback: ${w.detail}`);
       log.measure('splitBrain.afterFailback', w.accepted ? 'write accepted' : w.detail);
       if (w.accepted) {
         state.measurements.splitBrainFree = false;
-        throw new Error(`SPLIT BRAIN: rejoined ${oldPrimary} accepted a write`);
+        throw new StepFailure('step.splitBrainRejoined', { node: oldPrimary });
       }
       return `${status.detail}; ${oldPrimary}: ${w.detail}`;
     },

@@ -109,7 +109,8 @@ export async function migrateState(
       const tables = await copyOrder(src);
       const counts = new Map<string, number>();
       for (const t of tables) counts.set(t, Number((await src.query<{ n: number }>(`SELECT count(*) AS n FROM ${ident(t)}`))[0]!.n));
-      opts.progress(translator(opts.lang ?? 'en', ORCHESTRATION)('migrate.progress', { tables: tables.length, rows: [...counts.values()].reduce((a, b) => a + b, 0), from: source.where, to: target.where }));
+      const tr = translator(opts.lang ?? 'en', ORCHESTRATION);
+      opts.progress(tr('migrate.progress', { tables: tables.length, rows: [...counts.values()].reduce((a, b) => a + b, 0), from: source.where, to: target.where }));
       const copied = await target.write(
         async (tx) => {
           if (tx.dialect === 'sqlite') await tx.exec('PRAGMA defer_foreign_keys = ON');
@@ -121,7 +122,7 @@ export async function migrateState(
           }
           // Rows a migration seeds (a sequence's first value, default settings) give way to the source's.
           for (const t of [...tables].reverse()) await tx.run(`DELETE FROM ${ident(t)}`);
-          for (const t of tables) await copyTable(src, tx, t, counts.get(t)!, opts.batchRows ?? 500, opts.progress);
+          for (const table of tables) await copyTable(src, tx, table, counts.get(table)!, opts.batchRows ?? 500, (done, total) => opts.progress(`  ${tr('migrate.tableRows', { table, done, total })}`));
           const out: { name: string; rows: number }[] = [];
           for (const t of tables) {
             const n = Number((await tx.query<{ n: number }>(`SELECT count(*) AS n FROM ${ident(t)}`))[0]!.n);
@@ -244,7 +245,8 @@ async function* pages(src: Queryable, table: string, size: number): AsyncGenerat
   }
 }
 
-async function copyTable(src: Queryable, tx: Transaction, table: string, total: number, batch: number, progress: Progress): Promise<void> {
+/** Copy one table in pages of `batch` rows, saying how far it is every 20,000 rows and at the end. */
+async function copyTable(src: Queryable, tx: Transaction, table: string, total: number, batch: number, copied: (done: number, total: number) => void): Promise<void> {
   let done = 0;
   let reported = 0;
   for await (const rows of pages(src, table, batch)) {
@@ -255,7 +257,7 @@ async function copyTable(src: Queryable, tx: Transaction, table: string, total: 
     await tx.run(`INSERT INTO ${ident(table)} (${cols.map(ident).join(', ')})${overriding} VALUES ${values.join(', ')}`, params);
     done += rows.length;
     if (done - reported >= 20_000 || done === total) {
-      progress(`  ${table}: ${done}/${total} rows`);
+      copied(done, total);
       reported = done;
     }
   }

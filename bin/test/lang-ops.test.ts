@@ -219,6 +219,22 @@ describe('refusals of the state store and the certificate pipeline under --lang 
     expect((await runCli(['--state', 'ftp://x', ...ZH, 'ipam'])).stderr).toBe('jinbao: --state 是 ftp:// URL；它必须是内嵌状态库的目录（例如 --state /var/lib/jinbao），或共享状态库的 postgresql:// URL\n');
   });
 
+  it('GIVEN a store with rows WHEN state migrate THEN its progress lines, per table too, are Chinese; in English they are as before', async () => {
+    const src = join(tmp.dir, 'migrate-src');
+    expect((await runCli(['--state', src, 'wan', 'render', '--site', '440000', '--out', join(tmp.dir, 'migrate-wan')])).code).toBe(0);
+    const z = await runCli(['--state', src, ...ZH, 'state', 'migrate', '--to', join(tmp.dir, 'migrate-zh')]);
+    expect(z.code).toBe(0);
+    const zLines = z.stderr.trimEnd().split('\n');
+    expect(zLines[0]).toMatch(/^正在迁移 \d+ 张表、\d+ 行，从 SQLite .* 到 SQLite /);
+    expect(zLines.slice(1).length).toBeGreaterThan(0);
+    for (const l of zLines.slice(1)) expect(l).toMatch(/^  [a-z_]+：已复制 (\d+)\/\1 行$/);
+    const e = await runCli(['--state', src, 'state', 'migrate', '--to', join(tmp.dir, 'migrate-en')]);
+    expect(e.code).toBe(0);
+    const eLines = e.stderr.trimEnd().split('\n');
+    expect(eLines[0]).toMatch(/^migrating \d+ tables, \d+ rows, from SQLite .* to SQLite /);
+    expect(eLines.slice(1)).toEqual(zLines.slice(1).map((l) => l.replace(/^  ([a-z_]+)：已复制 (\d+)\/(\d+) 行$/, '  $1: $2/$3 rows')));
+  });
+
   it('GIVEN a CA hierarchy THEN the pipeline refuses an unknown site, a staff key generated here and a too-long validity in Chinese', async () => {
     const dir = join(tmp.dir, 'pki');
     const env = { JINBAO_PKI_PASSPHRASE: 'correct horse battery staple' };

@@ -1,11 +1,11 @@
 import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { InputError } from '../../lib/errors.js';
+import { InputError, type CatalogueMessage } from '../../lib/errors.js';
 import { inputError, translator, type Lang } from '../../lib/i18n/index.js';
 import { DR_MESSAGES } from '../messages.js';
 import type { Progress } from '../../lib/context.js';
 import { executeDrill } from '../drill.js';
-import { DrillAbortedError } from '../engine.js';
+import { DrillAbortedError, type EventSaying } from '../engine.js';
 import type { EvidenceSigner } from '../evidence.js';
 import type { DrillHistory } from '../history.js';
 import type { DrillEvent, DrillRequest, ReplicationMode } from '../model.js';
@@ -47,7 +47,8 @@ export async function prepareLab(stateDir: string, site: string, replication: Re
 export interface DrillObserver {
   /** A run began (and can be aborted by its id). */
   started?(runId: string, request: DrillRequest, pair: DrPair): void;
-  event?(e: DrillEvent): void;
+  /** Each event as it happens; `said` carries what the screen may say beyond the recorded event (a failure's reason as a catalogue message). */
+  event?(e: DrillEvent, said?: EventSaying): void;
   /** A run ended and its report files are written. */
   finished?(report: DrillReport, jsonFile: string, notes: readonly DrillNote[]): void;
   /** The drill passed and the switch-back starts. */
@@ -127,9 +128,11 @@ async function drive(o: RunDrillOptions, on: On): Promise<{ drill: DrillReport; 
 
 async function runOnce(o: RunDrillOptions, request: DrillRequest, on: On): Promise<DrillReport> {
   const controller = new AbortController();
-  const onSigint = () => controller.abort(new DrillAbortedError('interrupted (Ctrl-C)'));
+  const onSigint = () => controller.abort(DrillAbortedError.of('interruptedCtrlC'));
   if (!o.signal) process.once('SIGINT', onSigint);
   let report: DrillReport;
+  // The failed step's reason as a catalogue message, for the Markdown report in the user's language.
+  let failedReason: CatalogueMessage | undefined;
   try {
     report = await executeDrill({
       request,
@@ -140,7 +143,10 @@ async function runOnce(o: RunDrillOptions, request: DrillRequest, on: On): Promi
       ...(on.evidence.signer ? { signer: on.evidence.signer } : {}),
       signal: o.signal ?? controller.signal,
       onStart: (id) => o.observer?.started?.(id, request, on.pair),
-      onEvent: (e) => o.observer?.event?.(e),
+      onEvent: (e, said) => {
+        if (e.type === 'step-finished' && !e.ok) failedReason = said?.reasonMessage;
+        o.observer?.event?.(e, said);
+      },
     });
   } finally {
     if (!o.signal) process.off('SIGINT', onSigint);
@@ -149,7 +155,7 @@ async function runOnce(o: RunDrillOptions, request: DrillRequest, on: On): Promi
   makeDirs(outDir);
   const jsonFile = join(outDir, `${report.runId}.json`);
   writeFileSync(jsonFile, JSON.stringify(report, null, 2) + '\n');
-  writeFileSync(join(outDir, `${report.runId}.md`), renderMarkdown(report, o.lang));
+  writeFileSync(join(outDir, `${report.runId}.md`), renderMarkdown(report, o.lang, failedReason));
   o.observer?.finished?.(report, jsonFile, on.notes);
   return report;
 }

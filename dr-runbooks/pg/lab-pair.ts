@@ -3,7 +3,9 @@ import { join } from 'node:path';
 import type pg from 'pg';
 import type { NodeName, ReplicationMode } from '../model.js';
 import { type DrPair, type ReplicationStatus, type WalPositions } from '../pair.js';
-import { waitFor } from '../engine.js';
+import { catalogueMessage } from '../../lib/i18n/index.js';
+import { reasonParam, StepFailure, waitFor } from '../engine.js';
+import { DR_MESSAGES } from '../messages.js';
 import { checkCertificate, type CertificateCheck } from '../tls.js';
 import { NODES, type PgLab } from './lab.js';
 
@@ -154,14 +156,14 @@ export class LabPair implements DrPair {
     // pg_promote(wait => true) checks only every 100 ms; polling pg_is_in_recovery() notices the end of recovery sooner.
     await this.lab.query(asNode(node), 'SELECT pg_promote(false)');
     await waitFor(
-      `${node} to leave recovery after pg_promote()`,
+      catalogueMessage(DR_MESSAGES, 'step.waitingFor.leaveRecovery', { node }).localized,
       async () => {
         const [row] = await this.lab.query<{ r: boolean }>(asNode(node), 'SELECT pg_is_in_recovery() AS r');
         return row?.r === false ? true : undefined;
       },
       { timeoutMs: 30_000, intervalMs: 10 },
     ).catch((err: Error) => {
-      throw new Error(`${err.message}; see ${this.lab.logFile(asNode(node))}`, { cause: err });
+      throw new StepFailure('step.seeLog', { reason: reasonParam(err), log: this.lab.logFile(asNode(node)) }, { cause: err });
     });
   }
 
@@ -180,7 +182,7 @@ export class LabPair implements DrPair {
     // point's (the rewound node refuses to start: "requested timeline N does not contain minimum
     // recovery point") or wrongly find that no rewind is required.
     await this.lab.query(p, 'CHECKPOINT', [], 60_000).catch((err: Error) => {
-      throw new Error(`CHECKPOINT on ${newPrimary} before rewinding ${node} failed: ${err.message}; is ${newPrimary} running? see ${this.lab.logFile(p)}`, { cause: err });
+      throw new StepFailure('step.checkpointBeforeRewind', { primary: newPrimary, node, why: err.message, log: this.lab.logFile(p) }, { cause: err });
     });
     // pg_rewind's crash recovery runs in single-user mode, which refuses a standby.signal.
     this.lab.setStandbySignal(n, false);
@@ -190,7 +192,7 @@ export class LabPair implements DrPair {
       .timeout('120s');
     this.lab.setStandbySignal(n, true);
     if (rewind.exitCode !== 0) {
-      throw new Error(`pg_rewind of ${node} from ${newPrimary} failed (exit ${rewind.exitCode}): ${rewind.stderr.trim().split('\n').slice(-3).join(' | ')}`);
+      throw new StepFailure('step.rewindFailed', { node, primary: newPrimary, code: String(rewind.exitCode), stderr: rewind.stderr.trim().split('\n').slice(-3).join(' | ') });
     }
     this.lab.writeConfig(n, { kind: 'standby', upstream: source });
     await this.lab.startNode(n);

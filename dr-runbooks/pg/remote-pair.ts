@@ -1,8 +1,11 @@
 import { readFileSync } from 'node:fs';
 import pg from 'pg';
-import { explainConnectError, settleTls } from '../../lib/pg-client.js';
+import type { CatalogueMessage } from '../../lib/errors.js';
+import { catalogueMessage } from '../../lib/i18n/index.js';
+import { connectErrorMessage, settleTls } from '../../lib/pg-client.js';
+import { DR_MESSAGES } from '../messages.js';
 import type { PgClientOptions } from '../../lib/pg-conn.js';
-import { waitFor } from '../engine.js';
+import { StepFailure, waitFor } from '../engine.js';
 import type { ReplicationMode } from '../model.js';
 import { attemptWrite, type DrPair, type ReplicationStatus, type WalPositions } from '../pair.js';
 import type { TrafficSwitch } from '../proxy.js';
@@ -71,12 +74,12 @@ export class RemotePair implements DrPair {
    */
   static async open(config: PairConfig, opts: RemotePairOptions): Promise<RemotePair> {
     const nodes = new Map<string, Settled>();
-    const refuse = (what: string, field: string, err: unknown) => new DrillRefusedError(`refusing to start the drill: ${what} does not answer: ${(err as Error).message}; check ${field} in ${config.source} and that the server runs`);
+    const refuse = (what: CatalogueMessage, field: string, err: unknown) => DrillRefusedError.of('noAnswer', { what, why: (err as Error).message, field, source: config.source });
     for (const n of config.nodes) {
-      nodes.set(n.name, await settleTls(n.conn, CONNECT_TIMEOUT_MS).catch((err: unknown) => Promise.reject(refuse(`node ${n.name} (${n.host}:${n.port})`, `nodes.${n.name}.connection`, err))));
+      nodes.set(n.name, await settleTls(n.conn, CONNECT_TIMEOUT_MS).catch((err: unknown) => Promise.reject(refuse(catalogueMessage(DR_MESSAGES, 'refuse.node', { node: n.name, host: n.host, port: n.port }).localized, `nodes.${n.name}.connection`, err))));
     }
     const ep = config.endpointConn;
-    const endpoint = await settleTls(ep, CONNECT_TIMEOUT_MS).catch((err: unknown) => Promise.reject(refuse(`the endpoint (${ep.host}:${ep.port})`, 'endpoint', err)));
+    const endpoint = await settleTls(ep, CONNECT_TIMEOUT_MS).catch((err: unknown) => Promise.reject(refuse(catalogueMessage(DR_MESSAGES, 'refuse.endpoint', { host: ep.host, port: ep.port }).localized, 'endpoint', err)));
     const settled = { nodes, endpoint };
     const probe = new RemotePair(config, { primary: config.nodes[0].name, standby: config.nodes[1].name }, opts, settled);
     const inRecovery = new Map<string, boolean>();
@@ -86,7 +89,7 @@ export class RemotePair implements DrPair {
         try {
           rows = await probe.query<{ r: boolean }>(n.name, 'SELECT pg_is_in_recovery() AS r');
         } catch (err) {
-          throw new DrillRefusedError(`refusing to start the drill: node ${n.name} (${n.host}:${n.port}) does not answer: ${explainConnectError(err, n.conn)}; check nodes.${n.name}.connection in ${config.source} and that the server runs`);
+          throw DrillRefusedError.of('noAnswer', { what: catalogueMessage(DR_MESSAGES, 'refuse.node', { node: n.name, host: n.host, port: n.port }).localized, why: connectErrorMessage(err, n.conn), field: `nodes.${n.name}.connection`, source: config.source });
         }
         inRecovery.set(n.name, rows[0]!.r);
       }
@@ -94,8 +97,8 @@ export class RemotePair implements DrPair {
       await probe.close();
     }
     const primaries = config.nodes.filter((n) => inRecovery.get(n.name) === false).map((n) => n.name);
-    if (primaries.length === 2) throw new DrillRefusedError(`refusing to start the drill: both ${primaries.join(' and ')} are out of recovery and accept writes (a split brain, or two unrelated servers); repair the pair first`);
-    if (primaries.length === 0) throw new DrillRefusedError(`refusing to start the drill: neither ${config.nodes.map((n) => n.name).join(' nor ')} is a primary (both in recovery); promote one or repair the pair first`);
+    if (primaries.length === 2) throw DrillRefusedError.of('twoPrimaries', { first: primaries[0]!, second: primaries[1]! });
+    if (primaries.length === 0) throw DrillRefusedError.of('noPrimary', { first: config.nodes[0].name, second: config.nodes[1].name });
     const primary = primaries[0]!;
     return new RemotePair(config, { primary, standby: config.nodes.find((n) => n.name !== primary)!.name }, opts, settled);
   }
@@ -333,7 +336,7 @@ export class RemotePair implements DrPair {
     if (await this.reachable(node, 1_000)) return;
     this.forget(node);
     await this.commands.run('start', node);
-    await waitFor(`${node} to answer after the start command`, async () => ((await this.reachable(node, 1_000)) ? true : undefined), { timeoutMs: 60_000, intervalMs: 200 });
+    await waitFor(catalogueMessage(DR_MESSAGES, 'step.waitingFor.answerAfter', { node, command: 'start' }).localized, async () => ((await this.reachable(node, 1_000)) ? true : undefined), { timeoutMs: 60_000, intervalMs: 200 });
   }
 
   async walPositions(standby: string): Promise<WalPositions> {
@@ -353,7 +356,7 @@ export class RemotePair implements DrPair {
   async promote(node: string): Promise<void> {
     await this.query(node, 'SELECT pg_promote(false)');
     await waitFor(
-      `${node} to leave recovery after pg_promote()`,
+      catalogueMessage(DR_MESSAGES, 'step.waitingFor.leaveRecovery', { node }).localized,
       async () => {
         const [row] = await this.query<{ r: boolean }>(node, 'SELECT pg_is_in_recovery() AS r');
         return row?.r === false ? true : undefined;
@@ -373,11 +376,11 @@ export class RemotePair implements DrPair {
    */
   async rejoinAsStandby(node: string, newPrimary: string, mode: ReplicationMode): Promise<string> {
     await this.query(newPrimary, 'CHECKPOINT').catch((err: Error) => {
-      throw new Error(`CHECKPOINT on ${newPrimary} before rejoining ${node} failed: ${err.message}; is ${newPrimary} running?`, { cause: err });
+      throw new StepFailure('step.checkpointBeforeRejoin', { primary: newPrimary, node, why: err.message }, { cause: err });
     });
     this.forget(node);
     const r = await this.commands.run('rejoin', node);
-    await waitFor(`${node} to answer after the rejoin command`, async () => ((await this.reachable(node, 1_000)) ? true : undefined), { timeoutMs: 60_000, intervalMs: 200 });
+    await waitFor(catalogueMessage(DR_MESSAGES, 'step.waitingFor.answerAfter', { node, command: 'rejoin' }).localized, async () => ((await this.reachable(node, 1_000)) ? true : undefined), { timeoutMs: 60_000, intervalMs: 200 });
     if (this.config.manageReplication) await this.setReplicationMode(mode);
     const said = r.stdout.split('\n').filter(Boolean).at(-1);
     return `${node} rejoined as a standby of ${newPrimary}${said ? ` (${said})` : ''}${this.config.manageReplication ? `; ${mode} replication` : ''}`;

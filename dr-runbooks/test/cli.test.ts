@@ -133,6 +133,9 @@ commands:
     const r = await runCli(['--state', state, 'drill', 'run', '--site', '440000', '--target', 'pg', '--pair', file, '--no-failback', '--unsigned']);
     expect(r.stderr).toMatch(/^jinbao: refusing to start the drill: node dc \(127\.0\.0\.1:1\) does not answer: .*; check nodes\.dc\.connection in .*pair-down\.yaml and that the server runs\n$/);
     expect(r.code).toBe(2);
+    const zh = await runCli(['--state', state, '--lang', 'zh-CN', 'drill', 'run', '--site', '440000', '--target', 'pg', '--pair', file, '--no-failback', '--unsigned']);
+    expect(zh.stderr).toMatch(/^jinbao: 拒绝开始演练：节点 dc（127\.0\.0\.1:1）没有应答：.*；请检查 .*pair-down\.yaml 中的 nodes\.dc\.connection，并确认服务器在运行\n$/);
+    expect(zh.code).toBe(2);
     expect(JSON.parse((await runCli(['--state', state, 'drill', 'list', '--json'])).stdout).runs).toEqual([]);
     const status = await runCli(['--state', state, 'drill', 'pair', 'status', '--site', '440000', '--pair', file]);
     expect(status.code).toBe(2);

@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { buildReportBody, DrillAbortedError, evaluate, EventLog, failedDetailText, reasonTexts, runSteps, sealReport, verifyProblemTexts, verifyReport, renderMarkdown, type Step, type EvidenceSigner, type EvidenceVerifier } from '../index.js';
+import { catalogueMessage, errorText, say, type MessageParams } from '../../lib/i18n/index.js';
+import { buildReportBody, canonicalJson, DrillAbortedError, DrillRefusedError, evaluate, EventLog, failedDetailText, pause, reasonMessageOf, reasonTexts, runSteps, sealReport, StepFailure, verifyProblemTexts, verifyReport, renderMarkdown, waitFor, type EventSaying, type Step, type EvidenceSigner, type EvidenceVerifier } from '../index.js';
+import { DR_MESSAGES } from '../messages.js';
+import type { DrillEvent } from '../model.js';
 import { request } from './helpers.js';
 
 type Trace = string[];
@@ -200,5 +203,91 @@ describe('the report in Chinese (the JSON evidence unchanged)', () => {
     const v = await verifyReport(JSON.stringify({ ...(await sealReport(failedBody())), runId: 'forged' }));
     expect(verifyProblemTexts(v.problems, 'zh-CN')).toEqual(['摘要不一致：报告在封存后被修改过', '报告未签名（生成时没有可用的 PKI 证据签名者）']);
     expect(verifyProblemTexts(['certificate expired'], 'zh-CN')).toEqual(['certificate expired']);
+  });
+});
+
+describe("a failed step's reason on screen in Chinese (the recorded reason unchanged)", () => {
+  /** A drill whose catch-up step times out, with the events' clock fixed so two runs can be compared byte for byte. */
+  const catchUpTimesOut = async (fail: () => Promise<never>) => {
+    const log = new EventLog(() => 1_790_000_000_000);
+    const said: { e: DrillEvent; said?: EventSaying }[] = [];
+    log.onEvent((e, s) => said.push({ e, ...(s ? { said: s } : {}) }));
+    const outcome = await runSteps([{ name: 'catch-up', description: '', action: fail }], undefined, log, new AbortController().signal);
+    const body = buildReportBody({ runId: 'dr-z', request: request(), events: log.events, outcome, measured: {}, replicationTls: 'lab' });
+    return { said, outcome, body };
+  };
+
+  it('GIVEN a step waiting too long THEN the timeout keeps its English text exactly and can be said in Chinese', async () => {
+    const err = await waitFor(catalogueMessage(DR_MESSAGES, 'step.waitingFor.replay', { node: 'dr' }).localized, async () => undefined, { timeoutMs: 30, intervalMs: 10 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(StepFailure);
+    expect((err as Error).message).toBe('timed out after 30 ms waiting for dr to replay what it received');
+    expect(say(reasonMessageOf(err)!, 'zh-CN')).toBe('30 毫秒内未等到：dr 回放完已收到的 WAL');
+    const withLast = await waitFor('the standby to stream', async () => Promise.reject(new Error('connect ECONNREFUSED 127.0.0.1:5433')), { timeoutMs: 30, intervalMs: 10 }).then(() => new Error('resolved'), (e: unknown) => e as Error);
+    expect(withLast.message).toBe('timed out after 30 ms waiting for the standby to stream (last error: connect ECONNREFUSED 127.0.0.1:5433)');
+  });
+
+  it('GIVEN a step failing with a catalogue reason THEN the screen gets it in Chinese, and the events, reasons and digest are those of the same English text', async () => {
+    const failure = new StepFailure('step.stillInRecovery', { node: 'dr' });
+    expect(failure.message).toBe('dr is still in recovery after promotion');
+    const translated = await catchUpTimesOut(() => Promise.reject(failure));
+    const plain = await catchUpTimesOut(() => Promise.reject(new Error('dr is still in recovery after promotion')));
+    // what is recorded (and signed) does not change
+    expect(canonicalJson(translated.body)).toBe(canonicalJson(plain.body));
+    expect(JSON.stringify(translated.body)).not.toContain('reasonMessage');
+    // the screen: the failed step's line and the summary in Chinese
+    const finished = translated.said.find((x) => x.e.type === 'step-finished')!;
+    const detail = (finished.e as Extract<DrillEvent, { type: 'step-finished' }>).detail!;
+    expect(failedDetailText(detail, 'zh-CN', finished.said?.reasonMessage)).toBe('执行阶段失败：提升后 dr 仍处于恢复状态');
+    expect(failedDetailText(detail, 'en', finished.said?.reasonMessage)).toBe('action failed: dr is still in recovery after promotion');
+    expect(reasonTexts(translated.body, 'zh-CN', finished.said?.reasonMessage)).toEqual(['步骤 catch-up：提升后 dr 仍处于恢复状态']);
+    expect(reasonTexts(translated.body, 'en', finished.said?.reasonMessage)).toEqual(['step catch-up: dr is still in recovery after promotion']);
+    // the Markdown report the run writes: Chinese from the run's reason; English the same with or without it
+    const sealed = await sealReport(translated.body);
+    const md = renderMarkdown(sealed, 'zh-CN', finished.said?.reasonMessage);
+    expect(md).toContain('- 步骤 catch-up：提升后 dr 仍处于恢复状态');
+    expect(md).toContain('| 执行阶段失败：提升后 dr 仍处于恢复状态 |');
+    expect(renderMarkdown(sealed, 'en', finished.said?.reasonMessage)).toBe(renderMarkdown(sealed, 'en'));
+    // a reason without a catalogue message is shown as recorded
+    expect(plain.said.find((x) => x.e.type === 'step-finished')!.said).toBeUndefined();
+    expect(reasonTexts(plain.body, 'zh-CN')).toEqual(['步骤 catch-up：dr is still in recovery after promotion']);
+  });
+
+  it('GIVEN a refused drill THEN the refusal keeps its English text and is said in Chinese', () => {
+    const lag = DrillRefusedError.of('lag', { seconds: '7.5', budget: 5 });
+    expect(lag.message).toBe("refusing to start the drill: the standby's replay lag is 7.5 s, over the site's RPO budget of 5 s; wait for the standby to catch up (is replay paused? SELECT pg_wal_replay_resume() on the standby) and retry");
+    expect(errorText(lag, 'zh-CN')).toBe('拒绝开始演练：备库的回放延迟为 7.5 秒，超过该站点 5 秒的 RPO 预算；请等待备库追上（回放是否已暂停？在备库上执行 SELECT pg_wal_replay_resume()）后重试');
+  });
+
+  it('GIVEN a drill aborted with drill abort THEN the failed step carries the reason in Chinese and records it in English', async () => {
+    const controller = new AbortController();
+    const log = new EventLog();
+    const said: (EventSaying | undefined)[] = [];
+    log.onEvent((e, s) => e.type === 'step-finished' && said.push(s));
+    const out = await runSteps([{ name: 'promote', description: '', action: async () => {
+      setTimeout(() => controller.abort(DrillAbortedError.of('abortedWith', { run: 'dr-1' })), 5);
+      await pause(1_000, controller.signal);
+    } }], undefined, log, controller.signal);
+    expect(out).toMatchObject({ result: 'aborted', reason: 'aborted with: jinbao drill abort dr-1' });
+    expect(say(said[0]!.reasonMessage!, 'zh-CN')).toBe('已由 jinbao drill abort dr-1 中止');
+    expect(DrillAbortedError.of('interruptedCtrlC').message).toBe('interrupted (Ctrl-C)');
+  });
+
+  it('GIVEN the English of every converted reason THEN it reads as before', () => {
+    const en = (key: string, params: MessageParams) => new StepFailure(key, params).message;
+    expect(en('step.syncState', { seen: 'undefined', want: 'sync' })).toBe('the standby reports sync_state "undefined", want "sync"');
+    expect(en('step.probeNoAck', { node: 'dc', ms: 800, error: catalogueMessage(DR_MESSAGES, 'step.noError').localized })).toBe('the probe got no acknowledged write from dc in 800 ms (last error: none)');
+    expect(en('step.routesElsewhere', { routed: catalogueMessage(DR_MESSAGES, 'step.routedNowhere').localized, node: 'dr' })).toBe('the endpoint routes to nothing, want dr');
+    expect(en('step.splitBrainAfterPromotion', { node: 'dc', primary: 'dr' })).toBe('SPLIT BRAIN: dc accepted a write after dr was promoted');
+    expect(en('step.haproxyUnreachable', { socket: '/s/admin.sock', why: 'connect ECONNREFUSED /s/admin.sock' })).toBe('HAProxy runtime API at /s/admin.sock: connect ECONNREFUSED /s/admin.sock; is the lab endpoint running (jinbao drill lab status)?');
+    expect(en('step.seeLog', { reason: new StepFailure('step.timedOut', { ms: 30000, what: catalogueMessage(DR_MESSAGES, 'step.waitingFor.leaveRecovery', { node: 'dr' }).localized }).reasonMessage, log: '/l/dr.log' })).toBe(
+      'timed out after 30000 ms waiting for dr to leave recovery after pg_promote(); see /l/dr.log',
+    );
+    expect(DrillRefusedError.of('twoPrimaries', { first: 'dc', second: 'dr' }).message).toBe('refusing to start the drill: both dc and dr are out of recovery and accept writes (a split brain, or two unrelated servers); repair the pair first');
+    expect(DrillRefusedError.of('noPrimary', { first: 'dc', second: 'dr' }).message).toBe('refusing to start the drill: neither dc nor dr is a primary (both in recovery); promote one or repair the pair first');
+    expect(en('step.timedOut', { ms: 60000, what: catalogueMessage(DR_MESSAGES, 'step.waitingFor.answerAfter', { node: 'dc', command: 'rejoin' }).localized })).toBe('timed out after 60000 ms waiting for dc to answer after the rejoin command');
+    expect(en('step.checkpointBeforeRejoin', { primary: 'dr', node: 'dc', why: 'boom' })).toBe('CHECKPOINT on dr before rejoining dc failed: boom; is dr running?');
+    expect(DrillRefusedError.of('noAnswer', { what: catalogueMessage(DR_MESSAGES, 'refuse.node', { node: 'dc', host: 'db1', port: 5432 }).localized, why: 'ECONNREFUSED', field: 'nodes.dc.connection', source: 'pair.yaml' }).message).toBe(
+      'refusing to start the drill: node dc (db1:5432) does not answer: ECONNREFUSED; check nodes.dc.connection in pair.yaml and that the server runs',
+    );
   });
 });

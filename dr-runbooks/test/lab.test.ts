@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_PG_BIN, DrillHistory, DrillRefusedError, executeDrill, LabPair, PgLab, type DrillReport, type DrillRequest } from '../index.js';
+import { runCli } from '../../bin/testkit.js';
 import { request, startTestLab, type TestLab } from './helpers.js';
 
 const isRoot = process.getuid?.() === 0;
@@ -118,6 +119,27 @@ describe.skipIf(skip)('drills on the embedded lab (real PostgreSQL 15 over mTLS 
       await new Promise((r) => setTimeout(r, 300));
       await lab.query(lab.primary, 'INSERT INTO lag_check VALUES (2)');
       await expect(drill(request())).rejects.toThrow(/^refusing to start the drill: the standby's replay lag is \d+\.\d s, over the site's RPO budget of 0 s; wait for the standby to catch up \(is replay paused\? SELECT pg_wal_replay_resume\(\) on the standby\) and retry$/);
+    } finally {
+      await lab.query(lab.standby, 'SELECT pg_wal_replay_resume()');
+    }
+  });
+
+  it('GIVEN replay paused WHEN drill run is asked in Chinese THEN the failed step and the refusal are Chinese, and the English run is unchanged', async () => {
+    await lab.query(lab.standby, 'SELECT pg_wal_replay_pause()');
+    try {
+      await lab.query(lab.primary, 'CREATE TABLE IF NOT EXISTS lag_check (x int)');
+      await lab.query(lab.primary, 'INSERT INTO lag_check VALUES (1)');
+      await new Promise((r) => setTimeout(r, 300));
+      await lab.query(lab.primary, 'INSERT INTO lag_check VALUES (2)');
+      const args = ['--state', t.base, 'drill', 'run', '--site', '440000', '--target', 'pg-local', '--scenario', 'switchover'];
+      const zh = await runCli(['--lang', 'zh-CN', ...args]);
+      expect(zh.code).toBe(2);
+      expect(zh.stdout).toMatch(/执行阶段失败：拒绝开始演练：备库的回放延迟为 \d+\.\d 秒，超过该站点 0 秒的 RPO 预算/);
+      expect(zh.stderr).toMatch(/^jinbao: 拒绝开始演练：备库的回放延迟为 \d+\.\d 秒，超过该站点 0 秒的 RPO 预算；/);
+      const en = await runCli(args);
+      expect(en.code).toBe(2);
+      expect(en.stdout).toMatch(/action failed: refusing to start the drill: the standby's replay lag is \d+\.\d s, over the site's RPO budget of 0 s;/);
+      expect(en.stderr).toMatch(/^jinbao: refusing to start the drill: the standby's replay lag is \d+\.\d s, over the site's RPO budget of 0 s; wait for the standby to catch up/);
     } finally {
       await lab.query(lab.standby, 'SELECT pg_wal_replay_resume()');
     }

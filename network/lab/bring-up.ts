@@ -2,7 +2,7 @@ import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { mustParsePrefix, type Prefix } from '../../lib/cidr.js';
 import { InputError, JinbaoError } from '../../lib/errors.js';
-import { catalogueMessage, errorText, inputError, jinbaoError, type MessageParams } from '../../lib/i18n/index.js';
+import { catalogueMessage, errorText, inputError, jinbaoError, type MessageParams, type Translate } from '../../lib/i18n/index.js';
 import { must, systemRunner, type Runner } from '../exec.js';
 import { NETWORK_MESSAGES, reasonOf } from '../messages.js';
 import { systemProcs, type ProcTable } from '../procs.js';
@@ -54,6 +54,16 @@ export const NODES_AT_ONCE = 4;
  * crypto. Measured on a 34-node lab: the lab's steady CPU fell from ~1.0 to ~0.6 cores (bench/wan.ts).
  */
 export const WIREGUARD_ENV: Readonly<Record<string, string>> = { GOMAXPROCS: '1' };
+
+/**
+ * The phases' timings as the converged line shows them, each phase by its label in the reader's
+ * language (in English its id, as `phases` in --json and the logs name it).
+ */
+export function phaseTimings(phases: Readonly<Partial<Record<BringUpPhase, number>>>, t: Translate): string {
+  return Object.entries(phases)
+    .map(([id, seconds]) => t('lab.log.phase', { phase: t(`lab.phaseName.${id}`), seconds: seconds.toFixed(1) }))
+    .join(t('lab.log.separator'));
+}
 
 /** A network/locales entry to nest in a message. */
 function said(key: string, params: MessageParams = {}): MessageParams[string] {
@@ -152,8 +162,7 @@ export async function labUp(env: LabEnv, plan: WanPlan, ids: readonly string[], 
     journal.status = 'up';
     saveJournal(env.stateDir, journal);
     const seconds = (performance.now() - started) / 1000;
-    const timings = Object.entries(phases).map(([k, v]) => t('lab.log.phase', { phase: k, seconds: v.toFixed(1) })).join(t('lab.log.separator'));
-    log(t('lab.log.converged', { tag, nodes: ids.length, seconds: seconds.toFixed(1), phases: timings }));
+    log(t('lab.log.converged', { tag, nodes: ids.length, seconds: seconds.toFixed(1), phases: phaseTimings(phases, t) }));
     return { journal, plan: slice, nodes: rendered.nodes, seconds, phases, steps: Object.fromEntries(steps) };
   } catch (err) {
     // `pool` has let every node in flight settle: nothing starts behind the teardown's back.

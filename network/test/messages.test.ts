@@ -9,6 +9,7 @@ import { englishLines } from '../../testkit/index.js';
 import { buildPlan, labCut, labKill, labNodes, type LabJournal } from '../index.js';
 import { NETWORK_MESSAGES } from '../messages.js';
 import { must, type Runner } from '../exec.js';
+import { phaseTimings } from '../lab/bring-up.js';
 import { uapiSetText } from '../lab/control.js';
 import { waitFor } from '../lab/namespaces.js';
 import { smallFabric, smallInput } from './fixture.js';
@@ -104,10 +105,16 @@ describe("the bring-up's progress lines in each language", () => {
   const zh = translator('zh-CN', NETWORK_MESSAGES);
   const en = translator('en', NETWORK_MESSAGES);
 
-  it('the converged line, with its phase timings', () => {
-    const phases = (t: typeof zh) => ['render', 'namespaces'].map((phase, i) => t('lab.log.phase', { phase, seconds: (i + 0.5).toFixed(1) })).join(t('lab.log.separator'));
-    expect(zh('lab.log.converged', { tag: 'jbcd34', nodes: 7, seconds: '12.5', phases: phases(zh) })).toBe('实验网 jbcd34：7 个节点已启动，路由收敛用时 12.5 秒（render 0.5 秒，namespaces 1.5 秒）');
-    expect(en('lab.log.converged', { tag: 'jbcd34', nodes: 7, seconds: '12.5', phases: phases(en) })).toBe('lab jbcd34: 7 nodes up and converged in 12.5 s (render 0.5 s, namespaces 1.5 s)');
+  it('the converged line, with its phase timings: phase labels in Chinese, the phase ids in English', () => {
+    const phases = { render: 0.5, namespaces: 1.5 };
+    expect(zh('lab.log.converged', { tag: 'jbcd34', nodes: 7, seconds: '12.5', phases: phaseTimings(phases, zh) })).toBe('实验网 jbcd34：7 个节点已启动，路由收敛用时 12.5 秒（生成配置 0.5 秒，创建网络命名空间 1.5 秒）');
+    expect(en('lab.log.converged', { tag: 'jbcd34', nodes: 7, seconds: '12.5', phases: phaseTimings(phases, en) })).toBe('lab jbcd34: 7 nodes up and converged in 12.5 s (render 0.5 s, namespaces 1.5 s)');
+  });
+
+  it('every bring-up phase has a label: its id in English, a Chinese label in Chinese', () => {
+    const all = { render: 0.1, namespaces: 0.2, underlay: 0.3, check: 0.4, nodes: 0.5, converge: 0.6 };
+    expect(phaseTimings(all, en)).toBe('render 0.1 s, namespaces 0.2 s, underlay 0.3 s, check 0.4 s, nodes 0.5 s, converge 0.6 s');
+    expect(phaseTimings(all, zh)).toBe('生成配置 0.1 秒，创建网络命名空间 0.2 秒，搭建承载网 0.3 秒，检查路由配置 0.4 秒，启动节点 0.5 秒，路由收敛 0.6 秒');
   });
 
   it('a failed bring-up, its leftovers and its teardown', () => {

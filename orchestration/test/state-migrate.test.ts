@@ -100,7 +100,10 @@ describe.skipIf(missing !== undefined)('jinbao state migrate', () => {
     try {
       await fill(src, 1203);
       const before = await stateStatus(src, COMPONENTS, verifyLog);
-      const r = await migrateState(src, url, { components: COMPONENTS, verifyAudit: verifyLog, env, progress: quiet, batchRows: 100 });
+      const saidEn: string[] = [];
+      const r = await migrateState(src, url, { components: COMPONENTS, verifyAudit: verifyLog, env, progress: (l) => saidEn.push(l), batchRows: 100 });
+      expect(saidEn[0]).toMatch(/^migrating 3 tables, 1210 rows, from SQLite .* to PostgreSQL /);
+      expect(saidEn.slice(1)).toEqual(['  cas: 2/2 rows', '  certs: 1203/1203 rows', '  log: 5/5 rows']);
       expect(r.tables).toEqual([
         { name: 'cas', rows: 2 },
         { name: 'certs', rows: 1203 },
@@ -132,6 +135,7 @@ describe.skipIf(missing !== undefined)('jinbao state migrate', () => {
         const said: string[] = [];
         const r2 = await migrateState(pgSrc, back, { components: COMPONENTS, verifyAudit: verifyLog, env, progress: (l) => said.push(l), lang: 'zh-CN' });
         expect(said[0]).toMatch(/^正在迁移 \d+ 张表、\d+ 行，从 PostgreSQL .* 到 SQLite /);
+        expect(said.slice(1)).toEqual(['  cas：已复制 2/2 行', '  certs：已复制 1204/1204 行', '  log：已复制 5/5 行']);
         expect(r2.tables.find((t) => t.name === 'certs')!.rows).toBe(1204);
         expect(r2.auditHead).toBe(before.audit.head);
       } finally {

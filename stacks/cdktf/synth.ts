@@ -5,11 +5,10 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { join } from 'node:path';
 import type { Fabric, SiteAllocation } from '../../fabric/index.js';
-import { JinbaoError } from '../../lib/errors.js';
 import { renderSite, type KubeObject, type RenderOptions } from '../render/index.js';
 import type { Backend } from './backend.js';
 import { SiteStack } from './site-stack.js';
-import { inputError } from '../../lib/i18n/index.js';
+import { inputError, jinbaoError } from '../../lib/i18n/index.js';
 import { STACKS_MESSAGES } from '../messages.js';
 import { makeDirs } from '../../lib/dirs.js';
 
@@ -70,7 +69,13 @@ function synthesizeInWorker(data: { outDir: string; backend: Backend; batchSize:
     let failed: Error | undefined;
     worker.on('error', (err) => (failed = err));
     worker.on('exit', (exitCode) =>
-      failed || exitCode !== 0 ? reject(new JinbaoError(`synthesis thread failed: ${failed?.message ?? `exit code ${exitCode}`}`, { exitCode: 1, cause: failed })) : resolve(),
+      failed || exitCode !== 0
+        ? reject(
+            failed
+              ? jinbaoError(STACKS_MESSAGES, 'synth.threadFailed', { why: failed.message }, { exitCode: 1, cause: failed })
+              : jinbaoError(STACKS_MESSAGES, 'synth.threadExit', { code: exitCode }, { exitCode: 1 }),
+          )
+        : resolve(),
     );
   });
 }

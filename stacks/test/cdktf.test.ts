@@ -1,6 +1,9 @@
-import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { JinbaoError } from '../../lib/errors.js';
+import { makeDirs } from '../../lib/dirs.js';
+import { errorText } from '../../lib/i18n/index.js';
 import { tempDir } from '../../testkit/index.js';
 import { synthesizeCdktf } from '../cdktf/index.js';
 import { parseBackend, passwordIn, renderSite } from '../index.js';
@@ -139,6 +142,19 @@ describe('synthesizeCdktf', () => {
     expect(r.rewritten).toEqual(SITES);
     for (const id of SITES) expect(readFileSync(join(two, 'stacks', id, 'cdk.tf.json'), 'utf8')).toBe(readFileSync(join(one, 'stacks', id, 'cdk.tf.json'), 'utf8'));
     expect(readFileSync(join(two, 'manifest.json'), 'utf8')).toBe(readFileSync(join(one, 'manifest.json'), 'utf8'));
+  });
+
+  it('GIVEN the second thread cannot write its stack WHEN synthesized THEN the failure names the thread, in English and in Chinese', async () => {
+    const dir = out();
+    // batches of one: the second site, 110000, is the other thread's; a file where its folder goes stops it
+    makeDirs(join(dir, 'stacks'));
+    writeFileSync(join(dir, 'stacks', '110000'), 'not a folder');
+    const err = await synthesizeCdktf(fabric, allocations, { outDir: dir, sites: ['000000', '110000'], threads: 2, batchSize: 1 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(JinbaoError);
+    const failure = err as JinbaoError;
+    expect(failure.exitCode).toBe(1);
+    expect(failure.message).toMatch(/^synthesis thread failed: .*110000/);
+    expect(errorText(failure, 'zh-CN')).toMatch(/^生成数据中心栈的线程失败：.*110000/);
   });
 
   it('GIVEN the backend changes THEN the stacks are rewritten', async () => {

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
-import { DRILL_NOTES, failedDetailText, labTlsSource, reasonTexts, type DrillReport } from '../../../dr-runbooks/index.js';
+import { DRILL_NOTES, failedDetailText, labTlsSource, reasonTexts, rollbackDetailText, type DrillReport } from '../../../dr-runbooks/index.js';
 import { checkRunChoices, drillHistory, runDrill as run, type DrillObserver } from '../../../dr-runbooks/operations/index.js';
-import { ExitCode } from '../../../lib/errors.js';
+import { ExitCode, type CatalogueMessage } from '../../../lib/errors.js';
 import { say } from '../../../lib/i18n/index.js';
 import { json } from '../../../lib/output.js';
 import { drillEvidence } from '../../../orchestration/index.js';
@@ -43,21 +43,27 @@ export async function runDrill(ctx: Context, o: RunOptions): Promise<number> {
 
 /** What a person at the terminal sees of a drill. */
 function printer(ctx: Context): DrillObserver {
+  // The failed step's reason as a catalogue message, from this run's events, to say it again in the summary.
+  let failedReason: CatalogueMessage | undefined;
   return {
     progress: (l) => ctx.err(`${l}\n`),
     started(id, request, pair) {
+      failedReason = undefined;
       ctx.out(`${ctx.t('drill.started', { id, scenario: ctx.t(`drill.scenario.${request.scenario}`), site: request.site, dr: request.drSite, replication: ctx.t(`drill.replicationMode.${request.replication}`), primary: pair.primary, standby: pair.standby })}\n`);
     },
-    event(e) {
-      if (e.type === 'step-finished') ctx.out(`  ${e.ok ? ctx.t('drill.stepOk') : ctx.t('drill.stepFailed')} ${stepName(ctx, e.step)}${e.detail ? `${ctx.t('drill.detailSeparator')}${failedDetailText(e.detail, ctx.lang)}` : ''}\n`);
-      if (e.type === 'rollback') ctx.out(`  ${e.ok ? ctx.t('drill.rolledBack') : ctx.t('drill.rollbackFailed')} ${stepName(ctx, e.step)}${e.detail ? `${ctx.t('drill.detailSeparator')}${e.detail}` : ''}\n`);
+    event(e, said) {
+      if (e.type === 'step-finished') {
+        if (!e.ok) failedReason = said?.reasonMessage;
+        ctx.out(`  ${e.ok ? ctx.t('drill.stepOk') : ctx.t('drill.stepFailed')} ${stepName(ctx, e.step)}${e.detail ? `${ctx.t('drill.detailSeparator')}${failedDetailText(e.detail, ctx.lang, said?.reasonMessage)}` : ''}\n`);
+      }
+      if (e.type === 'rollback') ctx.out(`  ${e.ok ? ctx.t('drill.rolledBack') : ctx.t('drill.rollbackFailed')} ${stepName(ctx, e.step)}${e.detail ? `${ctx.t('drill.detailSeparator')}${rollbackDetailText(e.detail, ctx.lang, said?.reasonMessage)}` : ''}\n`);
       if (e.type === 'note' && e.text.startsWith('operator command')) ctx.err(`    ${e.text}\n`);
     },
     finished(report, jsonFile, notes) {
       const m = report.measured;
       const objectives = report.request.objectives;
       ctx.out(`\n${ctx.t('drill.result', { result: ctx.t(`drill.outcome.${report.result}`), rto: m.rtoMs === undefined ? '—' : `${(m.rtoMs / 1000).toFixed(2)} s`, rtoObjective: objectives.rtoSeconds, rows: m.rpoRows ?? '—', wal: m.rpoWalBytes ?? '?', rpoObjective: objectives.rpoSeconds })}\n`);
-      for (const r of reasonTexts(report, ctx.lang)) ctx.out(`  - ${r}\n`);
+      for (const r of reasonTexts(report, ctx.lang, failedReason)) ctx.out(`  - ${r}\n`);
       for (const n of notes) ctx.out(`${say(n, ctx.lang)}\n`);
       ctx.out(`${ctx.t('drill.report', { file: jsonFile })}\n`);
     },
