@@ -1,7 +1,9 @@
 import type { Command } from 'commander';
 import { ExitCode } from '../../lib/errors.js';
 import { json } from '../../lib/output.js';
-import { migrateStore, storeStatus } from '../../orchestration/index.js';
+import type { Translate } from '../../lib/i18n/index.js';
+import type { Separation } from '../../operators/index.js';
+import { migrateStore, storeStatus, type MigrateResult, type StateStatus } from '../../orchestration/index.js';
 import type { Context } from '../context.js';
 import type { Runner } from '../runner.js';
 
@@ -39,34 +41,48 @@ export function register(program: Command, run: Runner): void {
 
 async function status(ctx: Context, o: { json?: boolean }): Promise<number> {
   const s = await storeStatus(ctx);
-  if (o.json) ctx.out(json(s));
-  else {
-    const lines = [`backend: ${s.backend}`, `where: ${s.where}`, 'components (version / this jinbao):'];
-    for (const c of s.components) lines.push(`  ${c.name.padEnd(16)} ${String(c.version).padStart(3)} / ${c.known ?? 'unknown to this jinbao'}`);
-    lines.push('tables (rows):');
-    for (const t of s.tables) lines.push(`  ${t.name.padEnd(32)} ${String(t.rows).padStart(9)}`);
-    const op = s.operators;
-    lines.push(
-      op.localOnly
-        ? 'operators: none — the CLI acts as one local operator; MLPS level 3\'s administrator controls are not met (jinbao operator add)'
-        : `operators: ${op.active} active; administrator roles${op.missingRoles.length === 0 ? ': all three held' : ` not held: ${op.missingRoles.join(', ')}`}${op.violations.length > 0 ? `; SEPARATION BROKEN: ${op.violations.join('; ')}` : ''}`,
-    );
-    lines.push(s.audit.intact ? `audit: intact, ${s.audit.entries} entries, head ${s.audit.head}` : `audit: BROKEN at entry ${s.audit.firstBroken!.seq}: ${s.audit.firstBroken!.reason}`);
-    ctx.out(`${lines.join('\n')}\n`);
-  }
+  ctx.out(o.json ? json(s) : statusText(s, ctx.t));
   return s.audit.intact ? ExitCode.ok : ExitCode.complianceFailed;
 }
 
 async function migrate(ctx: Context, o: { to: string; json?: boolean }): Promise<void> {
   const r = await migrateStore(ctx, o.to, (line) => ctx.err(`${line}\n`));
-  if (o.json) {
-    ctx.out(json(r));
-    return;
-  }
-  const rows = r.tables.reduce((n, t) => n + t.rows, 0);
-  ctx.out(
-    `migrated ${r.tables.length} tables, ${rows} rows, in ${r.seconds.toFixed(1)} s\n  from ${r.from}\n  to   ${r.to}\n` +
-      `verified: row counts equal in every table, audit head ${r.auditHead} (${r.auditEntries} entries) on both sides\n` +
-      `next: point every jinbao at the target (--state or JINBAO_STATE) and keep the source read-only as a backup\n`,
+  ctx.out(o.json ? json(r) : migratedText(r, ctx.t));
+}
+
+/** `state status` for people, in the language of `t`. */
+export function statusText(s: StateStatus & { readonly operators: Separation }, t: Translate): string {
+  const lines = [t('state.status.backend', { backend: s.backend }), t('state.status.where', { where: s.where }), t('state.status.components')];
+  for (const c of s.components) lines.push(`  ${c.name.padEnd(16)} ${String(c.version).padStart(3)} / ${c.known ?? t('state.status.unknownComponent')}`);
+  lines.push(t('state.status.tables'));
+  for (const table of s.tables) lines.push(`  ${table.name.padEnd(32)} ${String(table.rows).padStart(9)}`);
+  const op = s.operators;
+  lines.push(
+    op.localOnly
+      ? t('state.status.operatorsLocalOnly')
+      : t('state.status.operators', {
+          active: op.active,
+          roles: op.missingRoles.length === 0 ? t('state.status.rolesHeld') : t('state.status.rolesNotHeld', { roles: op.missingRoles.join(t('state.status.roleSeparator')) }),
+          separation: op.violations.length > 0 ? t('state.status.separationBroken', { violations: op.violations.join(t('state.status.violationSeparator')) }) : '',
+        }),
   );
+  lines.push(
+    s.audit.intact
+      ? t('state.status.auditIntact', { entries: s.audit.entries, head: s.audit.head })
+      : t('state.status.auditBroken', { seq: s.audit.firstBroken!.seq, reason: s.audit.firstBroken!.reason }),
+  );
+  return `${lines.join('\n')}\n`;
+}
+
+/** The summary `state migrate` ends with, in the language of `t` (its progress went to stderr). */
+export function migratedText(r: MigrateResult, t: Translate): string {
+  const rows = r.tables.reduce((n, table) => n + table.rows, 0);
+  const lines = [
+    t('state.migrated.summary', { tables: r.tables.length, rows, seconds: r.seconds.toFixed(1) }),
+    t('state.migrated.from', { from: r.from }),
+    t('state.migrated.to', { to: r.to }),
+    t('state.migrated.verified', { head: r.auditHead, entries: r.auditEntries }),
+    t('state.migrated.next'),
+  ];
+  return `${lines.join('\n')}\n`;
 }

@@ -9,6 +9,9 @@ import { SqliteDatabase } from '../../lib/sql/index.js';
 import { saveCheck, type CheckResult } from '../../network/index.js';
 import { formatPlan, type Plan } from '../../stacks/deploy/index.js';
 import { englishLines, tempDir } from '../../testkit/index.js';
+import { migratedText, statusText } from '../commands/state.js';
+import { COMMAND_MESSAGES } from '../context.js';
+import { translator } from '../../lib/i18n/index.js';
 import { runCli } from '../testkit.js';
 
 /**
@@ -233,6 +236,41 @@ describe('refusals of the state store and the certificate pipeline under --lang 
     const eLines = e.stderr.trimEnd().split('\n');
     expect(eLines[0]).toMatch(/^migrating \d+ tables, \d+ rows, from SQLite .* to SQLite /);
     expect(eLines.slice(1)).toEqual(zLines.slice(1).map((l) => l.replace(/^  ([a-z_]+)：已复制 (\d+)\/(\d+) 行$/, '  $1: $2/$3 rows')));
+    // the summary on stdout: Chinese under zh-CN, the same lines as before in English
+    const head = '\\S+';
+    expect(z.stdout).toMatch(new RegExp(`^已迁移 (\\d+) 张表、(\\d+) 行，用时 [\\d.]+ 秒\n  源：  SQLite .+\n  目标：SQLite .+\n已校验：两侧每张表的行数相同，审计记录链头均为 ${head}（共 \\d+ 条）\n下一步：将所有 jinbao 指向目标（--state 或 JINBAO_STATE），源保持只读作为备份\n$`));
+    expect(e.stdout).toMatch(
+      new RegExp(`^migrated \\d+ tables, \\d+ rows, in [\\d.]+ s\n  from SQLite .+\n  to   SQLite .+\nverified: row counts equal in every table, audit head ${head} \\(\\d+ entries\\) on both sides\nnext: point every jinbao at the target \\(--state or JINBAO_STATE\\) and keep the source read-only as a backup\n$`),
+    );
+    const numbers = (out: string) => [...out.matchAll(/\d+/g)].slice(0, 2).map((m) => m[0]);
+    expect(numbers(z.stdout)).toEqual(numbers(e.stdout));
+  });
+
+  it('GIVEN a store WHEN state status THEN its lines are Chinese under zh-CN, English as before, --json the same bytes', async () => {
+    const dir = join(tmp.dir, 'status-store');
+    expect((await runCli(['--state', dir, 'wan', 'render', '--site', '440000', '--out', join(tmp.dir, 'status-wan')])).code).toBe(0);
+    // a first status reads the operators, whose tables appear then: compare two runs after it
+    expect((await runCli(['--state', dir, 'state', 'status', '--json'])).code).toBe(0);
+    const z = await runCli(['--state', dir, ...ZH, 'state', 'status']);
+    const e = await runCli(['--state', dir, 'state', 'status']);
+    expect([z.code, e.code]).toEqual([0, 0]);
+    const zLines = z.stdout.trimEnd().split('\n');
+    const eLines = e.stdout.trimEnd().split('\n');
+    expect(zLines.slice(0, 3)).toEqual(['后端：sqlite', `位置：SQLite ${join(dir, 'jinbao.db')}`, '组件（版本 / 本版 jinbao 的版本）：']);
+    expect(eLines.slice(0, 3)).toEqual(['backend: sqlite', `where: SQLite ${join(dir, 'jinbao.db')}`, 'components (version / this jinbao):']);
+    expect(zLines).toContain('表（行数）：');
+    expect(eLines).toContain('tables (rows):');
+    expect(zLines.at(-2)).toBe('操作员：无——命令行以单一本地操作员身份运行；未满足等级保护三级的管理员要求（jinbao operator add）');
+    expect(eLines.at(-2)).toBe("operators: none — the CLI acts as one local operator; MLPS level 3's administrator controls are not met (jinbao operator add)");
+    expect(zLines.at(-1)).toMatch(/^审计记录：完好，共 (\d+) 条，链头 \S+$/);
+    expect(eLines.at(-1)).toMatch(/^audit: intact, \d+ entries, head \S+$/);
+    // the rows in between (component versions, row counts) are data: the same in both languages
+    const data = (lines: string[]) => lines.filter((l) => l.startsWith('  '));
+    expect(data(zLines)).toEqual(data(eLines));
+    expect(data(eLines).length).toBeGreaterThan(5);
+    expect(englishLines(z.stdout.split('\n').filter((l) => !l.startsWith('  ')).join('\n'))).toEqual([]);
+    const zJson = await runCli(['--state', dir, ...ZH, 'state', 'status', '--json']);
+    expect(zJson.stdout).toBe((await runCli(['--state', dir, 'state', 'status', '--json'])).stdout);
   });
 
   it('GIVEN a CA hierarchy THEN the pipeline refuses an unknown site, a staff key generated here and a too-long validity in Chinese', async () => {
@@ -250,6 +288,73 @@ describe('refusals of the state store and the certificate pipeline under --lang 
     const en = await runCli(['--state', dir, 'pki', 'issue', '--profile', 'server-tls', '--site', '999999', '--generate', '--subject', 'CN=a.example', '--out', out], env);
     expect(en.stderr).toBe('jinbao: site: got "999999", want a site of the inventory (list them with: jinbao inventory show)\n');
   }, 60_000);
+});
+
+describe('the state status and migrate summary texts, each case in both languages', () => {
+  const zhT = translator('zh-CN', COMMAND_MESSAGES);
+  const enT = translator('en', COMMAND_MESSAGES);
+  const status = {
+    backend: 'postgresql' as const,
+    where: 'postgresql://jinbao_state@db.example/jinbao',
+    components: [
+      { name: 'audit', version: 2, known: 2 },
+      { name: 'future', version: 1, known: null },
+    ],
+    tables: [{ name: 'audit_log', rows: 12 }],
+    audit: { intact: false, entries: 12, head: 'ab12', firstBroken: { seq: 7, reason: 'hash mismatch' } },
+    operators: { localOnly: false, active: 4, missingRoles: ['security-admin', 'audit-admin'] as const, violations: ['100234: audit-admin, system-admin', '200001: security-admin, viewer'] },
+  };
+
+  it('GIVEN missing roles, broken separation and a broken chain THEN each line is Chinese under zh-CN and as before in English', () => {
+    expect(statusText(status, enT)).toBe(
+      [
+        'backend: postgresql',
+        'where: postgresql://jinbao_state@db.example/jinbao',
+        'components (version / this jinbao):',
+        '  audit              2 / 2',
+        '  future             1 / unknown to this jinbao',
+        'tables (rows):',
+        '  audit_log                               12',
+        'operators: 4 active; administrator roles not held: security-admin, audit-admin; SEPARATION BROKEN: 100234: audit-admin, system-admin; 200001: security-admin, viewer',
+        'audit: BROKEN at entry 7: hash mismatch',
+        '',
+      ].join('\n'),
+    );
+    expect(statusText(status, zhT)).toBe(
+      [
+        '后端：postgresql',
+        '位置：postgresql://jinbao_state@db.example/jinbao',
+        '组件（版本 / 本版 jinbao 的版本）：',
+        '  audit              2 / 2',
+        '  future             1 / 本版 jinbao 不认识',
+        '表（行数）：',
+        '  audit_log                               12',
+        '操作员：在用 4 名；无人担任的管理员角色：security-admin、audit-admin；职责分离被破坏：100234: audit-admin, system-admin；200001: security-admin, viewer',
+        '审计记录：在第 7 条处断裂：hash mismatch',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('GIVEN all three posts held and an intact chain THEN the operators and audit lines say so in each language', () => {
+    const held = { ...status, audit: { intact: true, entries: 12, head: 'ab12' }, operators: { localOnly: false, active: 3, missingRoles: [] as const, violations: [] } };
+    expect(statusText(held, enT).split('\n').slice(-3)).toEqual(['operators: 3 active; administrator roles: all three held', 'audit: intact, 12 entries, head ab12', '']);
+    expect(statusText(held, zhT).split('\n').slice(-3)).toEqual(['操作员：在用 3 名；三类管理员角色均有人担任', '审计记录：完好，共 12 条，链头 ab12', '']);
+  });
+
+  it('GIVEN a finished migration THEN the summary is Chinese under zh-CN and the same text as before in English', () => {
+    const r = { from: 'SQLite /var/lib/jinbao/jinbao.db', to: 'PostgreSQL db.example/jinbao', tables: [{ name: 'a', rows: 3 }, { name: 'b', rows: 4 }], auditHead: 'ab12', auditEntries: 5, seconds: 1.25 };
+    expect(migratedText(r, enT)).toBe(
+      'migrated 2 tables, 7 rows, in 1.3 s\n  from SQLite /var/lib/jinbao/jinbao.db\n  to   PostgreSQL db.example/jinbao\n' +
+        'verified: row counts equal in every table, audit head ab12 (5 entries) on both sides\n' +
+        'next: point every jinbao at the target (--state or JINBAO_STATE) and keep the source read-only as a backup\n',
+    );
+    expect(migratedText(r, zhT)).toBe(
+      '已迁移 2 张表、7 行，用时 1.3 秒\n  源：  SQLite /var/lib/jinbao/jinbao.db\n  目标：PostgreSQL db.example/jinbao\n' +
+        '已校验：两侧每张表的行数相同，审计记录链头均为 ab12（共 5 条）\n' +
+        '下一步：将所有 jinbao 指向目标（--state 或 JINBAO_STATE），源保持只读作为备份\n',
+    );
+  });
 });
 
 describe('what an indicator needs is found by its code, not by its wording', () => {
