@@ -2,9 +2,9 @@ import { chmodSync, chownSync, existsSync, readFileSync, rmSync, statSync, write
 import { createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import pg from 'pg';
-import { inputError, jinbaoError } from '../../lib/i18n/index.js';
+import { catalogueMessage, inputError, jinbaoError } from '../../lib/i18n/index.js';
 import { DR_MESSAGES } from '../messages.js';
-import { waitFor } from '../engine.js';
+import { reasonParam, StepFailure, waitFor } from '../engine.js';
 import type { NodeName, ReplicationMode } from '../model.js';
 import { HaproxyEndpoint } from '../proxy.js';
 import type { ReplicaTlsSource } from '../tls.js';
@@ -120,7 +120,7 @@ export class PgLab {
       await lab.proxy.start('dc');
     } catch (err) {
       await lab.stop().catch(() => undefined);
-      throw jinbaoError(DR_MESSAGES, 'lab.createFailed', { dir: opts.dir, why: (err as Error).message, log: join(opts.dir, 'dc', 'postgres.log'), site: opts.site }, { cause: err, exitCode: 1 });
+      throw jinbaoError(DR_MESSAGES, 'lab.createFailed', { dir: opts.dir, why: reasonParam(err), log: join(opts.dir, 'dc', 'postgres.log'), site: opts.site }, { cause: err, exitCode: 1 });
     }
     return lab;
   }
@@ -227,10 +227,11 @@ export class PgLab {
     const started = await this.tools.run('pg_ctl', ['start', '-D', node.dataDir, '-l', this.logFile(name), '-w', '-t', '60']).nothrow().timeout('70s');
     if (started.exitCode !== 0) {
       const fatal = lastFatal(this.logFile(name));
-      throw new Error(`PostgreSQL node ${name} did not start (pg_ctl exit ${started.exitCode})${fatal ? `: ${fatal}` : ''}; see ${this.logFile(name)}`);
+      const failed = { node: name, code: String(started.exitCode), log: this.logFile(name) };
+      throw fatal ? new StepFailure('step.nodeDidNotStartFatal', { ...failed, fatal }) : new StepFailure('step.nodeDidNotStart', failed);
     }
     const pid = this.pid(name);
-    if (pid === undefined) throw new Error(`PostgreSQL node ${name} reported started but has no live postmaster.pid; see ${this.logFile(name)}`);
+    if (pid === undefined) throw new StepFailure('step.nodeNoPid', { node: name, log: this.logFile(name) });
     return pid;
   }
 
@@ -246,9 +247,9 @@ export class PgLab {
    */
   async killNode(name: NodeName): Promise<number> {
     const pid = this.pid(name);
-    if (pid === undefined) throw new Error(`node ${name} is not running; nothing to kill`);
+    if (pid === undefined) throw new StepFailure('step.nothingToKill', { node: name });
     const children = await this.tools.sh`pgrep -P ${String(pid)}`.nothrow();
-    if (children.exitCode !== 0 && children.exitCode !== 1) throw new Error(`pgrep failed (${children.exitCode}): ${children.stderr.trim()}`);
+    if (children.exitCode !== 0 && children.exitCode !== 1) throw new StepFailure('step.pgrepFailed', { code: String(children.exitCode), stderr: children.stderr.trim() });
     const pids = [pid, ...children.stdout.split('\n').filter(Boolean).map(Number)];
     const at = performance.timeOrigin + performance.now();
     for (const p of pids) {
@@ -343,7 +344,7 @@ export class PgLab {
     this.writeConfig(this.primary, { kind: 'primary', ...optionalSync(syncStandbyFor(mode, this.node(this.standby))) });
     await this.query(this.primary, 'SELECT pg_reload_conf()');
     await waitFor(
-      `the primary to run with synchronous_standby_names for ${mode} replication`,
+      catalogueMessage(DR_MESSAGES, 'step.waitingFor.syncStandbyNames', { mode }).localized,
       async () => {
         const [row] = await this.query<{ s: string }>(this.primary, "SELECT current_setting('synchronous_standby_names') AS s");
         return (mode === 'sync') === (row?.s !== '') ? true : undefined;
@@ -367,22 +368,26 @@ export class PgLab {
   /** Wait until `standby` streams from `primary` on the primary's current timeline. */
   async waitStreaming(primary: NodeName, standby: NodeName, timeoutMs: number): Promise<void> {
     const app = this.node(standby).applicationName;
-    let seen = 'no walreceiver connected';
+    const noWalreceiver = catalogueMessage(DR_MESSAGES, 'step.seen.noWalreceiver').localized;
+    let seen = noWalreceiver;
     await waitFor(
-      `node ${standby} to stream from ${primary} on its timeline`,
+      catalogueMessage(DR_MESSAGES, 'step.waitingFor.streamOnTimeline', { node: standby, primary }).localized,
       async () => {
         const rows = await this.query<{ state: string }>(primary, 'SELECT state FROM pg_stat_replication WHERE application_name = $1', [app]);
         if (rows[0]?.state !== 'streaming') {
-          seen = rows[0] ? `walsender in state "${rows[0].state}"` : 'no walreceiver connected';
+          seen = rows[0] ? catalogueMessage(DR_MESSAGES, 'step.seen.walsenderState', { state: rows[0].state }).localized : noWalreceiver;
           return undefined;
         }
         const t = await this.timelines(primary, standby);
-        seen = `standby on timeline ${t.standby ?? 'none'}, primary on ${t.primary}`;
+        seen =
+          t.standby === undefined
+            ? catalogueMessage(DR_MESSAGES, 'step.seen.standbyNoTimeline', { primary: t.primary }).localized
+            : catalogueMessage(DR_MESSAGES, 'step.seen.timelines', { standby: t.standby, primary: t.primary }).localized;
         return t.standby === t.primary ? true : undefined;
       },
       { timeoutMs, intervalMs: 100 },
     ).catch((err: Error) => {
-      throw new Error(`${err.message}; last seen: ${seen}; see ${this.logFile(standby)}`, { cause: err });
+      throw new StepFailure('step.notStreamingSeen', { reason: reasonParam(err), seen, log: this.logFile(standby) }, { cause: err });
     });
   }
 }

@@ -4,8 +4,20 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { $ } from 'zx';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { alive, checkCertificate, failback, HaproxyEndpoint, LabPair, lastFatal, lsnDiff, lsnToBigInt, newDrillState, EventLog, parseEndOfWal, PgLab, PgTools, renderHaproxyConfig, renderHba, renderPostgresConf, labTlsSource, type DrillContext, type DrPair } from '../index.js';
+import { say } from '../../lib/i18n/index.js';
+import { alive, reasonMessageOf, checkCertificate, failback, HaproxyEndpoint, LabPair, lastFatal, lsnDiff, lsnToBigInt, newDrillState, EventLog, parseEndOfWal, PgLab, PgTools, renderHaproxyConfig, renderHba, renderPostgresConf, labTlsSource, type DrillContext, type DrPair } from '../index.js';
 import { request } from './helpers.js';
+
+/** The Chinese text of the catalogue message a failure carries (it must carry one). */
+async function chinese(failing: Promise<unknown>): Promise<string> {
+  const err = await failing.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  const m = reasonMessageOf(err);
+  if (!m) throw new Error(`no catalogue message in: ${String(err)}`);
+  return say(m, 'zh-CN');
+}
 
 /** A spawn that runs a canned shell script instead of the real command: the error paths that are hard to cause. */
 function cannedSpawn(script: string): typeof spawn {
@@ -84,8 +96,57 @@ describe('runbook commands with a mocked spawn', () => {
     await expect(lab.startNode('dc')).rejects.toThrow(
       `PostgreSQL node dc did not start (pg_ctl exit 1): FATAL: requested timeline 5 does not contain minimum recovery point 0/3087B18 on timeline 1; see ${lab.logFile('dc')}`,
     );
+    expect(await chinese(lab.startNode('dc'))).toBe(`PostgreSQL 节点 dc 未能启动（pg_ctl 退出码 1）：FATAL: requested timeline 5 does not contain minimum recovery point 0/3087B18 on timeline 1；请查看 ${lab.logFile('dc')}`);
     expect(lastFatal(join(dir, 'no-such.log'))).toBeUndefined();
   });
+
+  it('GIVEN a node that does not start and logged no FATAL line THEN the error names pg_ctl\'s exit and the log, in English and in Chinese', async () => {
+    const lab = fakeLab('exit 1');
+    await expect(lab.startNode('dr')).rejects.toThrow(`PostgreSQL node dr did not start (pg_ctl exit 1); see ${lab.logFile('dr')}`);
+    expect(await chinese(lab.startNode('dr'))).toBe(`PostgreSQL 节点 dr 未能启动（pg_ctl 退出码 1）；请查看 ${lab.logFile('dr')}`);
+  });
+
+  it('GIVEN pg_ctl says started but no postmaster runs THEN the error says so, in English and in Chinese', async () => {
+    const lab = fakeLab('exit 0');
+    await expect(lab.startNode('dc')).rejects.toThrow(`PostgreSQL node dc reported started but has no live postmaster.pid; see ${lab.logFile('dc')}`);
+    expect(await chinese(lab.startNode('dc'))).toBe(`PostgreSQL 节点 dc 报告已启动，但没有指向存活进程的 postmaster.pid；请查看 ${lab.logFile('dc')}`);
+  });
+
+  it('GIVEN a node that is not running THEN killing it says there is nothing to kill, in English and in Chinese', async () => {
+    const lab = fakeLab('exit 0');
+    await expect(lab.killNode('dc')).rejects.toThrow('node dc is not running; nothing to kill');
+    expect(await chinese(lab.killNode('dc'))).toBe('节点 dc 未在运行；没有可终止的进程');
+  });
+
+  it('GIVEN a standby whose walsender never streams THEN the wait fails with what it last saw, in English and in Chinese', async () => {
+    const lab = fakeLab('exit 0');
+    lab.query = (async () => [{ state: 'catchup' }]) as PgLab['query'];
+    const log = lab.logFile('dc');
+    await expect(lab.waitStreaming('dr', 'dc', 30)).rejects.toThrow(`timed out after 30 ms waiting for node dc to stream from dr on its timeline; last seen: walsender in state "catchup"; see ${log}`);
+    expect(await chinese(lab.waitStreaming('dr', 'dc', 30))).toBe(`30 毫秒内未等到：节点 dc 在当前时间线上从 dr 流复制；最后观察到：walsender 处于“catchup”状态；请查看 ${log}`);
+    lab.query = (async () => []) as PgLab['query'];
+    await expect(lab.waitStreaming('dr', 'dc', 30)).rejects.toThrow(`timed out after 30 ms waiting for node dc to stream from dr on its timeline; last seen: no walreceiver connected; see ${log}`);
+    expect(await chinese(lab.waitStreaming('dr', 'dc', 30))).toBe(`30 毫秒内未等到：节点 dc 在当前时间线上从 dr 流复制；最后观察到：没有已连接的 walreceiver；请查看 ${log}`);
+  });
+
+  it('GIVEN a standby streaming on an older timeline, or on none THEN the wait names both timelines, in English and in Chinese', async () => {
+    const lab = fakeLab('exit 0');
+    lab.query = (async () => [{ state: 'streaming' }]) as PgLab['query'];
+    const log = lab.logFile('dc');
+    lab.timelines = async () => ({ primary: 6, standby: 5 });
+    await expect(lab.waitStreaming('dr', 'dc', 30)).rejects.toThrow(`timed out after 30 ms waiting for node dc to stream from dr on its timeline; last seen: standby on timeline 5, primary on 6; see ${log}`);
+    expect(await chinese(lab.waitStreaming('dr', 'dc', 30))).toBe(`30 毫秒内未等到：节点 dc 在当前时间线上从 dr 流复制；最后观察到：备库在时间线 5，主库在时间线 6；请查看 ${log}`);
+    lab.timelines = async () => ({ primary: 6, standby: undefined });
+    await expect(lab.waitStreaming('dr', 'dc', 30)).rejects.toThrow(`; last seen: standby on timeline none, primary on 6; see ${log}`);
+    expect(await chinese(lab.waitStreaming('dr', 'dc', 30))).toContain('最后观察到：备库尚无时间线，主库在时间线 6；');
+  });
+
+  it('GIVEN a primary that keeps its synchronous_standby_names THEN changing the replication mode fails naming the mode, in English and in Chinese', async () => {
+    const lab = fakeLab('exit 0');
+    lab.query = (async () => [{ s: '' }]) as PgLab['query'];
+    await expect(lab.applyReplicationMode('sync')).rejects.toThrow('timed out after 5000 ms waiting for the primary to run with synchronous_standby_names for sync replication');
+    expect(await chinese(lab.applyReplicationMode('sync'))).toBe('5000 毫秒内未等到：主库按 sync 复制设置 synchronous_standby_names 运行');
+  }, 20_000);
 
   it('GIVEN pg_waldump cannot read the WAL THEN the end of WAL is unknown rather than guessed', async () => {
     const lab = fakeLab('echo "pg_waldump: error: could not find a valid record after 0/3000000" >&2; exit 1');
