@@ -1,4 +1,7 @@
 import { $, expBackoff, retry, type Shell } from 'zx';
+import { catalogueMessage, type MessageParams } from '../../lib/i18n/index.js';
+import { StepFailure } from '../engine.js';
+import { DR_MESSAGES } from '../messages.js';
 import { COMMANDS, fillPlaceholders, type CommandName, type PairConfig, type PairNodeConfig } from './pair-config.js';
 
 /** One operator command as it ran. */
@@ -11,12 +14,21 @@ export interface CommandRecord {
   readonly stdout: string;
 }
 
-/** An operator command failed (after its retries): what ran, how it ended, its last words. */
-export class OperatorCommandError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
+/**
+ * An operator command failed (after its retries): what ran, how it ended, its last words. A step
+ * failure from the dr-runbooks catalogue (`step.operatorCommand.<key>`), so the drill says it in
+ * the reader's language.
+ */
+export class OperatorCommandError extends StepFailure {
+  constructor(key: 'failed' | 'failedSaid' | 'notSet', params: MessageParams, options: { cause?: unknown } = {}) {
+    super(`step.operatorCommand.${key}`, params, options);
     this.name = 'OperatorCommandError';
   }
+}
+
+/** A dr-runbooks catalogue entry to nest in an operator command's failure. */
+function said(key: string, params: MessageParams = {}) {
+  return catalogueMessage(DR_MESSAGES, key, params).localized;
 }
 
 /**
@@ -43,7 +55,7 @@ export class OperatorCommands {
   /** The argument list `name` would run for `node`, placeholders filled. */
   resolve(name: CommandName, node: string, extra: { from?: string } = {}): string[] {
     const command = this.config.commands[name];
-    if (!command) throw new OperatorCommandError(`${this.config.source}: commands.${name} is not set; it is needed for ${COMMANDS[name].usedBy}`);
+    if (!command) throw new OperatorCommandError('notSet', { source: this.config.source, command: name, usedBy: COMMANDS[name].usedBy });
     const self = this.node(node);
     const peer = this.config.nodes.find((n) => n.name !== node)!;
     return fillPlaceholders(command.argv, {
@@ -75,12 +87,17 @@ export class OperatorCommands {
     } catch (err) {
       const out = err as { exitCode?: number | null; signal?: string | null; stderr?: string; stdout?: string; message?: string };
       const lastWords = (out.stderr || out.stdout || out.message || '').trim().split('\n').slice(-3).join(' | ');
-      const ended = out.signal === 'SIGTERM' && performance.now() - started >= command.timeoutMs ? `timed out after ${command.timeoutMs / 1000} s` : out.exitCode != null ? `exit ${out.exitCode}` : out.signal ? `killed by ${out.signal}` : 'failed';
+      const ended =
+        out.signal === 'SIGTERM' && performance.now() - started >= command.timeoutMs
+          ? said('step.operatorCommand.ended.timedOut', { seconds: command.timeoutMs / 1000 })
+          : out.exitCode != null
+            ? said('step.operatorCommand.ended.exit', { code: out.exitCode })
+            : out.signal
+              ? said('step.operatorCommand.ended.killed', { signal: out.signal })
+              : said('step.operatorCommand.ended.failed');
       this.onRun?.({ command: name, argv: args, attempts, ms: performance.now() - started, exitCode: out.exitCode ?? null, stdout: (out.stdout ?? '').trim() });
-      throw new OperatorCommandError(
-        `operator command ${name} for ${node} failed (${ended}, ${attempts} attempt${attempts === 1 ? '' : 's'}): ${args.join(' ')}${lastWords ? `: ${lastWords}` : ''}; fix commands.${name} in ${this.config.source}`,
-        { cause: err },
-      );
+      const failed = { command: name, node, ended, attempts: said('step.operatorCommand.attempts', { count: attempts }), argv: args.join(' '), source: this.config.source };
+      throw lastWords ? new OperatorCommandError('failedSaid', { ...failed, lastWords }, { cause: err }) : new OperatorCommandError('failed', failed, { cause: err });
     }
   }
 

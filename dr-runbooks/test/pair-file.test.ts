@@ -5,7 +5,8 @@ import { createServer, type Server } from 'node:net';
 import { $ } from 'zx';
 import { afterEach, describe, expect, it } from 'vitest';
 import { InputError } from '../../lib/errors.js';
-import { fetchServerCertificate, OperatorCommands, pairProblemsFor, parsePairText, RemotePair, type PairConfig } from '../index.js';
+import { say } from '../../lib/i18n/index.js';
+import { fetchServerCertificate, reasonMessageOf, OperatorCommands, pairProblemsFor, parsePairText, RemotePair, type PairConfig } from '../index.js';
 
 const MINIMAL = `# pair of site 440000
 site: "440000"
@@ -139,6 +140,19 @@ function cannedSpawn(script: string, seen: string[][]): typeof spawn {
   }) as unknown as typeof spawn;
 }
 
+/** The Chinese text of the catalogue message a failure carries (it must carry one). */
+async function chinese(failing: Promise<unknown> | (() => unknown)): Promise<string> {
+  let err: unknown;
+  try {
+    await (typeof failing === 'function' ? failing() : failing);
+  } catch (e) {
+    err = e;
+  }
+  const m = reasonMessageOf(err);
+  if (!m) throw new Error(`no catalogue message in: ${String(err)}`);
+  return say(m, 'zh-CN');
+}
+
 describe('operator commands', () => {
   const config = (over: Partial<PairConfig['commands']> = {}): PairConfig => {
     const c = parsePairText(MINIMAL, 'pair.yaml');
@@ -161,6 +175,14 @@ describe('operator commands', () => {
     await expect(ops.run('route', 'dc')).rejects.toThrow('operator command route for dc failed (exit 3, 3 attempts): pg-endpoint route dc: endpoint API: 503; fix commands.route in pair.yaml');
     expect(seen).toHaveLength(3);
     expect(records).toEqual([3]);
+    expect(await chinese(ops.run('route', 'dc'))).toBe('dc 的操作员命令 route 执行失败（退出码 3，共尝试 3 次）：pg-endpoint route dc：endpoint API: 503；请修改 pair.yaml 中的 commands.route');
+  });
+
+  it('GIVEN a command that fails once THEN the error says one attempt and its last output line, in English and in Chinese', async () => {
+    const shell = $({ quiet: true, spawn: cannedSpawn('echo "no such backend"; exit 5', []) });
+    const ops = new OperatorCommands(config({ drain: { argv: ['pg-endpoint', 'drain'], timeoutMs: 5_000, retries: 0 } }), '440000', shell);
+    await expect(ops.run('drain', 'dr')).rejects.toThrow(/^operator command drain for dr failed \(exit 5, 1 attempt\): pg-endpoint drain: no such backend; fix commands.drain in pair.yaml$/);
+    expect(await chinese(ops.run('drain', 'dr'))).toBe('dr 的操作员命令 drain 执行失败（退出码 5，共尝试 1 次）：pg-endpoint drain：no such backend；请修改 pair.yaml 中的 commands.drain');
   });
 
   it('GIVEN a command that hangs THEN it is stopped at its timeout and the error says so', async () => {
@@ -168,10 +190,12 @@ describe('operator commands', () => {
     const started = performance.now();
     await expect(ops.run('fence', 'dc')).rejects.toThrow(/^operator command fence for dc failed \(timed out after 0\.3 s, 1 attempt\): sleep 30/);
     expect(performance.now() - started).toBeLessThan(10_000);
+    expect(await chinese(ops.run('fence', 'dc'))).toMatch(/^dc 的操作员命令 fence 执行失败（0\.3 秒后超时，共尝试 1 次）：sleep 30/);
   });
 
-  it('GIVEN a command the file does not set THEN asking for it names the field and its use', () => {
-    expect(() => new OperatorCommands(config(), '440000').resolve('crash', 'dc')).toThrow('commands.crash is not set; it is needed for failover: inject-failure (kill the primary as a dead machine would)');
+  it('GIVEN a command the file does not set THEN asking for it names the field and its use', async () => {
+    expect(() => new OperatorCommands(config(), '440000').resolve('crash', 'dc')).toThrow('pair.yaml: commands.crash is not set; it is needed for failover: inject-failure (kill the primary as a dead machine would)');
+    expect(await chinese(() => new OperatorCommands(config(), '440000').resolve('crash', 'dc'))).toBe('pair.yaml：未设置 commands.crash；以下步骤需要它：failover: inject-failure (kill the primary as a dead machine would)');
   });
 });
 
@@ -190,7 +214,24 @@ describe('reaching the servers', () => {
   });
 
   it('GIVEN something that is not PostgreSQL THEN the answer says so', async () => {
-    await expect(fetchServerCertificate('127.0.0.1', await listen(Buffer.from('HTTP/1.1 400')))).rejects.toThrow(/answered the TLS request with byte 0x48: is it a PostgreSQL server\?$/);
+    const port = await listen(Buffer.from('HTTP/1.1 400'));
+    await expect(fetchServerCertificate('127.0.0.1', port)).rejects.toThrow(`127.0.0.1:${port} answered the TLS request with byte 0x48: is it a PostgreSQL server?`);
+    expect(await chinese(fetchServerCertificate('127.0.0.1', port))).toBe(`127.0.0.1:${port} 以字节 0x48 回应 TLS 请求：它是 PostgreSQL 服务器吗？`);
+  });
+
+  it('GIVEN nothing listening, or a server that never answers THEN asking for its certificate says so, in English and in Chinese', async () => {
+    const closed = await listen(Buffer.from('')).then((p) => {
+      server!.close();
+      server = undefined;
+      return p;
+    });
+    await expect(fetchServerCertificate('127.0.0.1', closed)).rejects.toThrow(new RegExp(`^cannot reach 127\\.0\\.0\\.1:${closed}: connect ECONNREFUSED`));
+    expect(await chinese(fetchServerCertificate('127.0.0.1', closed))).toMatch(new RegExp(`^无法连接 127\\.0\\.0\\.1:${closed}：connect ECONNREFUSED`));
+    server = createServer(() => undefined);
+    await new Promise<void>((r) => server!.listen(0, '127.0.0.1', r));
+    const silent = (server.address() as { port: number }).port;
+    await expect(fetchServerCertificate('127.0.0.1', silent, 50)).rejects.toThrow(`127.0.0.1:${silent} did not answer a TLS request within 50 ms`);
+    expect(await chinese(fetchServerCertificate('127.0.0.1', silent, 50))).toBe(`127.0.0.1:${silent} 在 50 毫秒内没有应答 TLS 请求`);
   });
 
   it('GIVEN a node that does not answer THEN opening the pair refuses and names the node and the field to check', async () => {
