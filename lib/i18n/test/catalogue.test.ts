@@ -64,6 +64,58 @@ const REF = /const ([A-Z_]+): CatalogueRef = \{ ns: '[\w-]+', dir: '([\w/-]+)' \
 /** An entry named with its reference: `inputError(REF, 'key'` or `inputError(REF, cond ? 'a' : 'b'` (a condition without quotes or calls). */
 const NAMED = /\b(?:inputError|unavailableError|jinbaoError|catalogueMessage)\(\s*([A-Z_]+),\s*(?:[^'()]*?\?\s*)?'([\w.-]+)'(?:\s*:\s*'([\w.-]+)')?/g;
 
+/**
+ * Helpers that prefix the key they are given (`DrillRefusedError.of('lag')` says `refuse.lag`): the
+ * literal in the code is only the end of the entry's key, so the checks above cannot see it. Each
+ * names the call, the file it is called in when the name is a local helper, the catalogue and the
+ * prefix; `definedIn` is where the helper builds the key (a template literal: `refuse.${key}`).
+ */
+interface PrefixingHelper {
+  readonly call: string;
+  readonly file?: string;
+  readonly definedIn: string;
+  readonly dir: string;
+  readonly prefix: string;
+}
+const PREFIXING: readonly PrefixingHelper[] = [
+  { call: 'DrillRefusedError.of', definedIn: 'dr-runbooks/runbook.ts', dir: 'dr-runbooks/locales', prefix: 'refuse.' },
+  { call: 'DrillAbortedError.of', definedIn: 'dr-runbooks/engine.ts', dir: 'dr-runbooks/locales', prefix: 'step.' },
+  { call: 'new OperatorCommandError', definedIn: 'dr-runbooks/pg/operator.ts', dir: 'dr-runbooks/locales', prefix: 'step.operatorCommand.' },
+  { call: 'fail', file: 'lib/pg-conn.ts', definedIn: 'lib/pg-conn.ts', dir: 'lib/locales', prefix: 'pgConn.' },
+  { call: 'm', file: 'lib/pg-client.ts', definedIn: 'lib/pg-client.ts', dir: 'lib/locales', prefix: 'pg.' },
+  { call: 'network', file: 'network/topology.ts', definedIn: 'network/topology.ts', dir: 'network/locales', prefix: 'topology.what.' },
+];
+/** Calls that take a whole key of a catalogue other than the one next to every caller. */
+const WHOLE_KEY: readonly { readonly call: string; readonly dir: string }[] = [{ call: 'new StepFailure', dir: 'dr-runbooks/locales' }];
+/** Keys built from a closed set of values where they are used, not by a helper: each value is listed. */
+const ENUMERATED: readonly { readonly file: string; readonly dir: string; readonly prefix: string; readonly values: readonly string[] }[] = [
+  { file: 'network/lab/faults.ts', dir: 'network/locales', prefix: 'lab.uplink.', values: ['primary', 'secondary'] },
+];
+const escapeRe = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+/** The keys a call is given: `call('key'`, or both arms of `call(cond ? 'a' : 'b'` (a condition without quotes or calls). */
+const keysGiven = (call: string, source: string) =>
+  [...source.matchAll(new RegExp(`(?<![\\w.])${escapeRe(call)}\\(\\s*(?:[^'()]*?\\?\\s*)?'([\\w.-]+)'(?:\\s*:\\s*'([\\w.-]+)')?`, 'g'))].flatMap((m) => [m[1]!, ...(m[2] ? [m[2]] : [])]);
+/** Where a catalogue key is built with a template literal (`catalogueMessage(REF, \`refuse.${key}\``, `super(\`step.${key}\``): its prefix. */
+const TEMPLATE_KEY = /(?:\bcatalogueMessage\(\s*[A-Z_]+,\s*|\bsuper\(\s*)`((?:[\w-]+\.)+)\$\{/g;
+/** A key, or its plural forms, in a flattened catalogue. */
+const hasKey = (known: Map<string, string>, key: string) => known.has(key) || known.has(`${key}_one`) || known.has(`${key}_other`);
+
+/** What is missing in each language for the keys the prefixing helpers and whole-key calls are given in `sources`. */
+function missingPrefixedKeys(sources: readonly { readonly file: string; readonly text: string }[], catalogue: (dir: string, lang: string) => Map<string, string>): { missing: string[]; checked: number } {
+  const missing: string[] = [];
+  let checked = 0;
+  const expect = (file: string, call: string, dir: string, key: string) => {
+    checked++;
+    for (const lang of LANGUAGES) if (!hasKey(catalogue(dir, lang), key)) missing.push(`${file}: ${call}(…) asks for "${key}", missing in ${dir}/${lang}.json`);
+  };
+  for (const { file, text } of sources) {
+    for (const h of PREFIXING) if (h.file === undefined || h.file === file) for (const k of keysGiven(h.call, text)) expect(file, h.call, h.dir, h.prefix + k);
+    for (const w of WHOLE_KEY) for (const k of keysGiven(w.call, text)) expect(file, w.call, w.dir, k);
+  }
+  for (const e of ENUMERATED) for (const v of e.values) expect(e.file, `${e.prefix}\${…}`, e.dir, e.prefix + v);
+  return { missing, checked };
+}
+
 const dirs = catalogueDirs();
 const glossary = readGlossary();
 
@@ -126,6 +178,39 @@ describe('message catalogues', () => {
     }
     expect(checked).toBeGreaterThan(100);
     expect(missing).toEqual([]);
+  });
+
+  it('every key given to a helper that prefixes it (DrillRefusedError.of, StepFailure, …) exists in every language', () => {
+    const sources = allCode(root).map((f) => ({ file: relative(root, f), text: readFileSync(f, 'utf8') }));
+    const { missing, checked } = missingPrefixedKeys(sources, (dir, lang) => read(join(root, dir), lang));
+    expect(checked).toBeGreaterThan(60);
+    expect(missing).toEqual([]);
+  });
+
+  it('every key built with a template literal is a listed prefixing helper or a listed set of values (a new helper cannot go unchecked)', () => {
+    const found = allCode(root).flatMap((f) => [...readFileSync(f, 'utf8').matchAll(TEMPLATE_KEY)].map((m) => `${relative(root, f)}: ${m[1]}`));
+    const listed = [...PREFIXING.map((h) => `${h.definedIn}: ${h.prefix}`), ...ENUMERATED.map((e) => `${e.file}: ${e.prefix}`)];
+    expect(found.sort()).toEqual(listed.sort());
+  });
+
+  it('a prefixed key missing in one language, or in both, is caught (the check above can fail)', () => {
+    const text = [
+      "throw DrillRefusedError.of('lag', { seconds: 1 });",
+      "throw new StepFailure(done ? 'step.timedOut' : 'step.nowhere', {});",
+      "throw new OperatorCommandError('failed', {});",
+      "const m = (key) => catalogueMessage(LIB, `pg.${key}`); m('at');",
+    ].join('\n');
+    const catalogues: Record<string, Map<string, string>> = {
+      'dr-runbooks/locales/en': new Map([['refuse.lag', 'x'], ['step.timedOut', 'x'], ['step.operatorCommand.failed', 'x']]),
+      'dr-runbooks/locales/zh-CN': new Map([['step.timedOut', '甲'], ['step.operatorCommand.failed', '甲']]),
+    };
+    const { missing, checked } = missingPrefixedKeys([{ file: 'dr-runbooks/x.ts', text }], (dir, lang) => catalogues[`${dir}/${lang}`] ?? new Map());
+    expect(checked).toBe(4 + ENUMERATED.reduce((n, e) => n + e.values.length, 0));
+    expect(missing.filter((m) => m.startsWith('dr-runbooks/x.ts'))).toEqual([
+      'dr-runbooks/x.ts: DrillRefusedError.of(…) asks for "refuse.lag", missing in dr-runbooks/locales/zh-CN.json',
+      'dr-runbooks/x.ts: new StepFailure(…) asks for "step.nowhere", missing in dr-runbooks/locales/en.json',
+      'dr-runbooks/x.ts: new StepFailure(…) asks for "step.nowhere", missing in dr-runbooks/locales/zh-CN.json',
+    ]);
   });
 
   it('a key missing in one language is caught (the check above can fail)', () => {
