@@ -3,7 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Registry } from 'prom-client';
 import { registerReplicationMetrics } from '../operations/index.js';
 import { runCli } from '../../bin/testkit.js';
-import { DEFAULT_PG_BIN, DrillHistory, DrillRefusedError, executeDrill, PgLab, RemotePair, type DrillReport, type DrillRequest, type PairConfig } from '../index.js';
+import type { CatalogueMessage } from '../../lib/errors.js';
+import { DEFAULT_PG_BIN, DrillHistory, DrillRefusedError, executeDrill, PgLab, reasonTexts, RemotePair, type DrillReport, type DrillRequest, type ExecuteDrillOptions, type PairConfig } from '../index.js';
 import { pgConnection } from '../../lib/pg-conn.js';
 import { labPairFile, request, startTestLab, type TestLab } from './helpers.js';
 
@@ -33,10 +34,10 @@ describe.skipIf(skip)('drills on an existing pair given by a pair file (target p
 
   const pairFile = (over: Parameters<typeof labPairFile>[2] = {}): PairConfig => labPairFile(lab, base, over);
 
-  async function drill(req: DrillRequest, config = pairFile()): Promise<{ report: DrillReport; pair: RemotePair }> {
+  async function drill(req: DrillRequest, config = pairFile(), onEvent?: ExecuteDrillOptions['onEvent']): Promise<{ report: DrillReport; pair: RemotePair }> {
     const pair = await RemotePair.open(config, { site: '440000' });
     try {
-      const report = await executeDrill({ request: req, pair, history, lockName: 'pg:440000', replicationTls: 'operator-managed' });
+      const report = await executeDrill({ request: req, pair, history, lockName: 'pg:440000', replicationTls: 'operator-managed', ...(onEvent ? { onEvent } : {}) });
       return { report, pair };
     } finally {
       await pair.close();
@@ -174,9 +175,14 @@ describe.skipIf(skip)('drills on an existing pair given by a pair file (target p
 
   it('GIVEN a fence command that fails WHEN the drill reaches the fence THEN the rollbacks route traffic back and the pair is unchanged', async () => {
     const before = await currentPrimary();
-    const { report } = await drill(pgRequest({ scenario: 'switchover' }), pairFile({ commands: { fence: { run: ['sh', '-c', 'echo "fence agent unreachable" >&2; exit 7'], retries: 1 } } }));
+    let failedReason: CatalogueMessage | undefined;
+    const { report } = await drill(pgRequest({ scenario: 'switchover' }), pairFile({ commands: { fence: { run: ['sh', '-c', 'echo "fence agent unreachable" >&2; exit 7'], retries: 1 } } }), (e, said) => {
+      if (e.type === 'step-finished' && !e.ok) failedReason = said?.reasonMessage;
+    });
     expect(report.result).toBe('failed');
     expect(report.reasons.join('\n')).toMatch(/operator command fence for d[cr] failed \(exit 7, 2 attempts\): sh -c .*: fence agent unreachable; fix commands\.fence in/);
+    // under zh-CN the report says the same failure in Chinese
+    expect(reasonTexts(report, 'zh-CN', failedReason).join('\n')).toMatch(/d[cr] 的操作员命令 fence 执行失败（退出码 7，共尝试 2 次）：sh -c .*：fence agent unreachable；请修改 .* 中的 commands\.fence/);
     const rollbacks = report.events.flatMap((e) => (e.type === 'rollback' ? [`${e.step}:${e.ok}`] : []));
     expect(rollbacks).toContain('fence-old-primary:true');
     await expectHealthy(before);
