@@ -111,7 +111,7 @@ export class HaproxyEndpoint implements TrafficSwitch {
     }
     await this.sh`haproxy -D -p ${this.pidFile} -f ${this.configFile}`.timeout('10s');
     const pid = this.pid();
-    if (pid === undefined) throw new Error(`haproxy started but wrote no live pid to ${this.pidFile}`);
+    if (pid === undefined) throw new StepFailure('step.haproxyNoPid', { file: this.pidFile });
     if (routed === undefined) await this.drain();
     else await this.route(routed);
     return pid;

@@ -5,6 +5,7 @@ import { $, type ProcessPromise, type Shell } from 'zx';
 import { procState } from '../../lib/procs.js';
 import { unavailableError } from '../../lib/i18n/index.js';
 import { DR_MESSAGES } from '../messages.js';
+import { StepFailure } from '../engine.js';
 
 export const DEFAULT_PG_BIN = '/usr/lib/postgresql/15/bin';
 
@@ -83,7 +84,7 @@ export async function stopPid(pid: number, signal: NodeJS.Signals, timeoutMs = 3
 export async function waitGone(pid: number, timeoutMs: number): Promise<void> {
   const deadline = performance.now() + timeoutMs;
   while (alive(pid)) {
-    if (performance.now() > deadline) throw new Error(`process ${pid} still running after ${timeoutMs} ms`);
+    if (performance.now() > deadline) throw new StepFailure('step.processStillRunning', { pid, ms: timeoutMs });
     await new Promise((r) => setTimeout(r, 10));
   }
 }

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { $ } from 'zx';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { say } from '../../lib/i18n/index.js';
+import { waitGone } from '../pg/tools.js';
 import { alive, reasonMessageOf, checkCertificate, failback, HaproxyEndpoint, LabPair, lastFatal, lsnDiff, lsnToBigInt, newDrillState, EventLog, parseEndOfWal, PgLab, PgTools, renderHaproxyConfig, renderHba, renderPostgresConf, labTlsSource, type DrillContext, type DrPair } from '../index.js';
 import { request } from './helpers.js';
 
@@ -165,6 +166,18 @@ describe('runbook commands with a mocked spawn', () => {
   it('GIVEN no haproxy on the machine THEN starting the endpoint names the Debian package', async () => {
     const proxy = new HaproxyEndpoint({ dir, port: 1, servers: [{ name: 'dc', port: 2 }], shell: $({ quiet: true, spawn: cannedSpawn('exit 1') }) });
     await expect(proxy.start('dc')).rejects.toThrow('haproxy not found: the DR lab endpoint needs it; install it with: apt-get install --no-install-recommends haproxy');
+  });
+
+  it('GIVEN haproxy that starts but leaves no pid file THEN starting the endpoint says so, in English and in Chinese', async () => {
+    const proxy = new HaproxyEndpoint({ dir, port: 1, servers: [{ name: 'dc', port: 2 }], shell: $({ quiet: true, spawn: cannedSpawn('exit 0') }) });
+    const pidFile = join(dir, 'haproxy.pid');
+    await expect(proxy.start('dc')).rejects.toThrow(`haproxy started but wrote no live pid to ${pidFile}`);
+    expect(await chinese(proxy.start('dc'))).toBe(`haproxy 已启动，但没有在 ${pidFile} 中写入存活进程的 pid`);
+  });
+
+  it('GIVEN a process that does not exit THEN waiting for it to be gone fails naming it, in English and in Chinese', async () => {
+    await expect(waitGone(process.pid, 20)).rejects.toThrow(`process ${process.pid} still running after 20 ms`);
+    expect(await chinese(waitGone(process.pid, 20))).toBe(`进程 ${process.pid} 在 20 毫秒后仍在运行`);
   });
 
   it('GIVEN no PostgreSQL server tools THEN the message names the package and the override', () => {
