@@ -294,8 +294,11 @@ export const STATE_COMPONENTS: readonly StateComponent[] = [
 /** `jinbao state status` on the context's store. */
 export async function storeStatus(ctx: OpsContext): Promise<StateStatus & { readonly operators: Separation }> {
   const db = await ctx.database();
+  // Operators first: reading them brings their tables to this jinbao's schema, so the table list
+  // below is the same at the first status as at the next.
+  const operators = await operatorSeparation(ctx);
   const status = await stateStatus(db, STATE_COMPONENTS, async (q) => (q === db ? verifyAudit(db) : verifyAuditChain(q)));
-  return { ...status, operators: await operatorSeparation(ctx) };
+  return { ...status, operators };
 }
 
 /** `jinbao state migrate --to TARGET` from the context's store. */
