@@ -278,12 +278,12 @@ export class RemotePair implements DrPair {
   /** ALTER SYSTEM on the primary, then reload; only when the pair file allows it. */
   async setReplicationMode(mode: ReplicationMode): Promise<void> {
     if (!this.config.manageReplication) {
-      throw new Error(`the pair file ${this.config.source} does not let the drill change synchronous_standby_names (replication.manage is not true)`);
+      throw new StepFailure('step.replicationNotManaged', { source: this.config.source });
     }
     let name = this.node(this.standby).applicationName;
     if (mode === 'sync' && name === undefined) {
       const rows = await this.query<{ app: string }>(this.primary, 'SELECT application_name AS app FROM pg_stat_replication');
-      if (rows.length !== 1) throw new Error(`cannot tell which walsender is the standby (${rows.length} connected); set nodes.${this.standby}.applicationName in ${this.config.source}`);
+      if (rows.length !== 1) throw new StepFailure('step.walsenderAmbiguous', { count: rows.length, node: this.standby, source: this.config.source });
       name = rows[0]!.app;
     }
     const value = mode === 'sync' ? `"${name!.replace(/"/g, '""')}"` : '';

@@ -289,5 +289,8 @@ describe("a failed step's reason on screen in Chinese (the recorded reason uncha
     expect(DrillRefusedError.of('noAnswer', { what: catalogueMessage(DR_MESSAGES, 'refuse.node', { node: 'dc', host: 'db1', port: 5432 }).localized, why: 'ECONNREFUSED', field: 'nodes.dc.connection', source: 'pair.yaml' }).message).toBe(
       'refusing to start the drill: node dc (db1:5432) does not answer: ECONNREFUSED; check nodes.dc.connection in pair.yaml and that the server runs',
     );
+    expect(en('step.replicationNotManaged', { source: '/etc/jinbao/pair.yaml' })).toBe('the pair file /etc/jinbao/pair.yaml does not let the drill change synchronous_standby_names (replication.manage is not true)');
+    expect(en('step.walsenderAmbiguous', { count: 2, node: 'dr', source: 'pair.yaml' })).toBe('cannot tell which walsender is the standby (2 connected); set nodes.dr.applicationName in pair.yaml');
+    expect(say(new StepFailure('step.walsenderAmbiguous', { count: 2, node: 'dr', source: 'pair.yaml' }).reasonMessage, 'zh-CN')).toBe('无法判断哪个 walsender 是备库（已连接 2 个）；请在 pair.yaml 中设置 nodes.dr.applicationName');
   });
 });
