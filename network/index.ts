@@ -15,7 +15,6 @@ export {
   LISTEN_PORTS,
   METRIC,
   LINK_PORT_BASE,
-  OSPF_GROUPS,
   isRouter,
   type RouterLink,
   type LineKind,
@@ -31,7 +30,7 @@ export {
   type RenderedNode,
   type RenderSummary,
 } from './render.js';
-export { renderBird, renderOriginFilter, originPrefixes, OSPF_COST, BFD, OSPF_HELLO, LINK_SPACE, type BirdOptions } from './routing.js';
+export { renderBird, renderOriginFilter, originPrefixes, sessionName, asnOf, LINE_COST, STUB_COST, PREFERENCE_BASE, BFD, BGP_TIMERS, ASN_BASE, LINK_SPACE, type BirdOptions } from './routing.js';
 export {
   labUp,
   labDown,
@@ -60,9 +59,10 @@ export {
   type PairResult,
   type LinkResult,
   routingState,
-  parseNeighbours,
+  parseSessions,
+  establishedSessions,
+  established,
   parseBfd,
-  parseRouteCounts,
   countFailovers,
   type RouterState,
   type Neighbour,

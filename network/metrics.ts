@@ -1,10 +1,10 @@
 import { Gauge, type Registry } from 'prom-client';
-import type { CheckResult } from './lab/index.js';
+import { established, type CheckResult } from './lab/index.js';
 
 /**
  * WAN gauges from the last recorded lab check (never from running the lab at scrape time):
  * per link up / handshake age / latency, per node links up, the matrix failures, and per router its
- * daemon, OSPF neighbours, BFD sessions, routes, rejected announcements and failovers.
+ * daemon, BGP sessions, BFD sessions, routes, rejected announcements and failovers.
  */
 export function registerWanMetrics(registry: Registry, last: () => Promise<CheckResult | undefined>): void {
   const registers = [registry];
@@ -83,15 +83,15 @@ export function registerWanMetrics(registry: Registry, last: () => Promise<Check
     },
   });
   new Gauge({
-    name: 'jinbao_wan_ospf_neighbours',
-    help: 'OSPF neighbours of each WAN lab router at the last check, by state (full: adjacency up).',
+    name: 'jinbao_wan_bgp_sessions',
+    help: 'BGP sessions (one per router link) of each WAN lab router at the last check, by state (established: the session is up).',
     labelNames: ['node', 'state'],
     registers,
     async collect() {
       this.reset();
       for (const s of await routers()) {
-        this.set({ node: s.node, state: 'full' }, s.neighbours.filter((n) => n.state.startsWith('Full')).length);
-        this.set({ node: s.node, state: 'other' }, s.neighbours.filter((n) => !n.state.startsWith('Full')).length);
+        this.set({ node: s.node, state: 'established' }, s.neighbours.filter(established).length);
+        this.set({ node: s.node, state: 'other' }, s.neighbours.filter((n) => !established(n)).length);
       }
     },
   });

@@ -26,8 +26,6 @@ export const LINK_PORT_BASE = 51830;
 /** Static route metrics (county links only): the peer's own network, the path through the hub. */
 export const METRIC = { own: 50, primary: 100 } as const;
 export const KEEPALIVE_SECONDS = 25;
-/** OSPF's multicast groups: WireGuard drops a packet whose destination is in no peer's AllowedIPs, hellos included. */
-export const OSPF_GROUPS = ['224.0.0.5/32', '224.0.0.6/32'] as const;
 
 
 /** Link addresses of router links come from IPv4 link-local space: they never leave the tunnel they name. */
@@ -155,7 +153,7 @@ export function planConfigs(plan: WanPlan, namer: IfaceNamer = defaultIfaceName,
     if (!a) return undefined;
     return side === 'hub' ? { local: a.hub, remote: a.spoke, line: lineOf(l), peer: l.spoke } : { local: a.spoke, remote: a.hub, line: lineOf(l), peer: l.hub };
   };
-  const extras = (link: RouterLink | undefined) => (link ? [`${link.remote}/32`, ...OSPF_GROUPS] : []);
+  const extras = (link: RouterLink | undefined) => (link ? [`${link.remote}/32`] : []);
   const out = new Map<string, NodeConfig>();
   for (const n of plan.nodes.values()) {
     const ifaces: IfacePlan[] = [];

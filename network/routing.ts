@@ -1,41 +1,59 @@
+import { inputError } from '../lib/i18n/index.js';
+import { NETWORK_MESSAGES } from './messages.js';
 import type { WanNode, WanPlan } from './topology.js';
 import type { LineKind, NodeConfig, RenderedFile } from './render-model.js';
 
 /**
- * The routing daemon's configuration (BIRD 2) for one router of the overlay: OSPFv2 over the
- * point-to-point WireGuard links, BFD on every link, and the filter that lets each router originate
- * only its own block. Pure: the plan and the node's interfaces in, the text of `bird.conf` out.
+ * The routing daemon's configuration (BIRD 2) for one router of the overlay: eBGP over each
+ * point-to-point WireGuard link, BFD on every link, a cost carried with every route, and the filter
+ * that lets each router originate only its own block. Pure: the plan and the node's interfaces in,
+ * the text of `bird.conf` out.
  *
- * Why OSPF: with symmetric link costs a link-state protocol computes the same path in both directions
- * between any two routers, and the nodes' firewalls are stateful (a node that sees only one direction
- * of a flow drops it). The costs below make the primary path win, then the DR node, then the
- * ministry DR center. Why BIRD: one small daemon with one configuration file, a parser that checks a
- * file without starting (`bird -p -c`), a per-instance control socket (one per lab namespace).
+ * Why BGP, and why it behaves like a link-state protocol here: each router is its own AS and adds
+ * the cost of the line a route leaves on to the route's MED as it exports it; the receiver turns the
+ * accumulated cost into its local preference (lower cost, higher preference). Every router so picks
+ * its least-cost path, a path vector with no loops, and with symmetric line costs the path from A to
+ * B is the path from B to A: the nodes' firewalls are stateful and drop a flow seen in one direction
+ * only. BGP reacts to BFD at once (a session down withdraws its routes, the next best is sent on
+ * straight away); BIRD's OSPF waits for its next one-second tick to recompute. Why BIRD: one small
+ * daemon with one configuration file, a parser that checks a file without starting (`bird -p -c`), a
+ * per-instance control socket (one per lab namespace), a filter language that sees a route's origin.
  */
 
 /**
- * OSPF cost of a line: the primary path first, a hub's dedicated link to its DR center next (cheap:
- * a DR node reaches its prefectures through its hub while their lines are up), the secondary uplink
- * last (used only when the others are down). In the lab's topologies no two paths cost the same.
+ * Cost of a line: the primary path first, a hub's dedicated link to its DR center next (cheap: a DR
+ * node reaches its prefectures through its hub while their lines are up), the secondary uplink last
+ * (used only when the others are down). In the lab's topologies no two paths cost the same.
  */
-export const OSPF_COST: Readonly<Record<LineKind, number>> = { primary: 10, pair: 15, secondary: 100 };
-/** Cost of a router's own block inside its router LSA. */
+export const LINE_COST: Readonly<Record<LineKind, number>> = { primary: 10, pair: 15, secondary: 100 };
+/** Cost of a router's own block, where it starts. */
 export const STUB_COST = 1;
+/** Local preference of a route is this minus its accumulated cost (BGP prefers the higher). */
+export const PREFERENCE_BASE = 1_000_000;
 /** BFD on every router link: 100 ms × 3, a dead line is noticed in 0.3 s. */
 export const BFD = { intervalMs: 100, multiplier: 3 } as const;
 /**
- * OSPF hellos every second, a neighbour is dead after 4 silent ones (BFD is faster; this is the
- * fallback). Unacknowledged database packets are sent again after 2 s (BIRD's minimum; its default
- * is 5): when two routers meet, a first database description that arrives before its receiver has
- * seen the sender's hello is dropped, and the adjacency waits one retransmission for it.
+ * BGP's own timers, all in whole seconds (BIRD accepts no less). Keepalive 1 s, hold 3 s: the
+ * fallback when BFD itself is stuck. A session starts 1 s after the daemon, and a connection that
+ * failed is tried again after 2 s. After a session fails (BFD down, hold timer) it is restarted
+ * after `errorWait[0]` s; each further failure within `errorForget` s doubles the wait, up to
+ * `errorWait[1]` s: the hold-down that keeps a flapping line out of the routing.
  */
-export const OSPF_HELLO = { seconds: 1, deadCount: 4, retransmitSeconds: 2 } as const;
+export const BGP_TIMERS = { keepalive: 1, hold: 3, connectDelay: 1, connectRetry: 2, errorWait: [2, 30], errorForget: 60 } as const;
+/** Private 4-byte AS numbers (RFC 6996) start here; a router's AS adds the last 24 bits of its router address. */
+export const ASN_BASE = 4_200_000_000;
 /** Link addresses (point-to-point router links) are the daemon's own business: never carried into the kernel's overlay routes. */
 export const LINK_SPACE = '169.254.0.0/16';
 
 export interface BirdOptions {
   /** Where the daemon logs. @default syslog */
   readonly logFile?: string;
+}
+
+/** A router's AS number: its own, derived from its router address (unique while the overlay fits in a /8). */
+export function asnOf(address: string): number {
+  const [, b, c, d] = address.split('.').map(Number);
+  return ASN_BASE + ((b! << 16) | (c! << 8) | d!);
 }
 
 /** What a router may originate: its own block (which covers its own network and its county platforms). */
@@ -55,13 +73,22 @@ export function renderOriginFilter(plan: WanPlan): string[] {
   if (cached) return cached;
   const name = 'wan_origin';
   const routers = [...plan.nodes.values()].filter((n) => n.role !== 'county').sort((a, b) => (a.id < b.id ? -1 : 1));
+  const byAsn = new Map<number, string>();
+  for (const r of routers) {
+    const asn = asnOf(r.address);
+    const other = byAsn.get(asn);
+    if (other !== undefined) throw inputError(NETWORK_MESSAGES, 'routing.asnClash', { a: other, b: r.id, asn, overlay: plan.overlay });
+    byAsn.set(asn, r.id);
+  }
   const lines = [
     `# Each router originates only its own block; a route from any other router is a wrong announcement:`,
-    `# rejected here, kept as filtered (counted by "show protocols all"), and logged.`,
+    `# rejected here, kept as filtered (counted by "show protocols all"), and logged. A route that is`,
+    `# accepted is preferred by its accumulated cost (MED): ${PREFERENCE_BASE} minus the cost.`,
     `filter ${name} {`,
-    `\tif net ~ [ ${LINK_SPACE}+ ] then accept;`,
-    ...routers.map((r) => `\tif ospf_router_id = ${r.address} then { if net ~ ${prefixSet(originPrefixes(r))} then accept; print "wrong announcement: ", net, " from ${r.id} (router ", ospf_router_id, ")"; reject; }`),
-    `\tprint "wrong announcement: ", net, " from unknown router ", ospf_router_id;`,
+    `\tif ! defined(bgp_med) then { print "wrong announcement: ", net, " without a cost from AS ", bgp_path.last; reject; }`,
+    `\tbgp_local_pref = ${PREFERENCE_BASE} - bgp_med;`,
+    ...routers.map((r) => `\tif bgp_path.last = ${asnOf(r.address)} then { if net ~ ${prefixSet(originPrefixes(r))} then accept; print "wrong announcement: ", net, " from ${r.id} (AS ", bgp_path.last, ")"; reject; }`),
+    `\tprint "wrong announcement: ", net, " from unknown AS ", bgp_path.last;`,
     '\treject;',
     '}',
   ];
@@ -107,14 +134,42 @@ export function renderBird(plan: WanPlan, cfg: NodeConfig, opts: BirdOptions = {
     );
   }
   lines.push(
-    'protocol ospf v2 wan {',
-    '\tecmp no;',
-    '\tipv4 { import keep filtered on; import filter wan_origin; export none; };',
-    '\tarea 0 {',
-    ...own.map((p) => `\t\tstubnet ${p} { cost ${STUB_COST}; };`),
-    ...links.map((i) => `\t\tinterface ${q(i.name)} ${LINK_SPACE} { type ptp; cost ${OSPF_COST[i.link!.line]}; hello ${OSPF_HELLO.seconds}; retransmit ${OSPF_HELLO.retransmitSeconds}; dead count ${OSPF_HELLO.deadCount}; bfd yes; };  # ${i.link!.line} line to ${i.link!.peer}`),
-    '\t};',
+    `# The router's own block, announced to every neighbour (never installed here: the kernel export above refuses it).`,
+    'protocol static own {',
+    '\tipv4;',
+    ...own.map((p) => `\troute ${p} blackhole;`),
     '}',
+    '',
+    `# One eBGP session per router link, on the link's own addresses, taken down by BFD. AS ${asnOf(n.address)}.`,
+    'template bgp wan {',
+    `\tlocal as ${asnOf(n.address)};`,
+    '\tdirect;',
+    '\tbfd on;',
+    `\tkeepalive time ${BGP_TIMERS.keepalive}; hold time ${BGP_TIMERS.hold};`,
+    `\tconnect delay time ${BGP_TIMERS.connectDelay}; connect retry time ${BGP_TIMERS.connectRetry};`,
+    `\terror wait time ${BGP_TIMERS.errorWait[0]}, ${BGP_TIMERS.errorWait[1]}; error forget time ${BGP_TIMERS.errorForget};`,
+    '\tipv4 { import keep filtered on; import filter wan_origin; next hop self; };',
+    '}',
+    ...links.flatMap((i) => {
+      const link = i.link!;
+      const peer = plan.nodes.get(link.peer)!;
+      const cost = LINE_COST[link.line];
+      return [
+        '',
+        `protocol bgp ${sessionName(i.name)} from wan {`,
+        `\tdescription "${link.line} line to ${link.peer}";`,
+        `\tneighbor ${link.remote} as ${asnOf(peer.address)};`,
+        `\tsource address ${link.local};`,
+        `\tinterface ${q(i.name)};`,
+        `\tipv4 { export filter { if proto = "own" then { bgp_med = ${STUB_COST + cost}; accept; } if source = RTS_BGP then { bgp_med = bgp_med + ${cost}; accept; } reject; }; };`,
+        '}',
+      ];
+    }),
   );
   return { name: 'bird.conf', content: lines.join('\n') + '\n' };
+}
+
+/** The BGP session of a router link is named after its interface (`link_wg_up1`): a BIRD symbol, letters, digits and `_`. */
+export function sessionName(iface: string): string {
+  return `link_${iface.replace(/[^A-Za-z0-9_]/g, '_')}`;
 }

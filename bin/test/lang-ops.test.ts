@@ -75,13 +75,13 @@ describe('jinbao wan under --lang zh-CN', () => {
     expect(z.code).toBe(3);
     expect(z.stdout).toContain('实验网 jbtest，检查时间 2026-11-27T00:00:00.000Z\n\n链路\n');
     expect(z.stdout).toMatch(/\n汇聚节点 +接入节点 +链路类型 +状态 +时延（毫秒） +握手间隔（秒）\n000000 +440000 +主用 +中断\n/);
-    expect(z.stdout).toMatch(/\n路由（OSPF \+ BFD）\n路由器 +守护进程 .*\n440000 +中断 /);
+    expect(z.stdout).toMatch(/\n路由（BGP \+ BFD）\n路由器 +守护进程 .*\n440000 +中断 /);
     expect(z.stdout).toContain('\n连通矩阵：探测允许的节点对服务 1 项、禁止的 1 项，与策略不符 1 项\n');
     expect(z.stdout).toMatch(/\n源 +目的 +服务 +策略 +实测\n440000 +110000 +ssh +禁止 +连通\n/);
     expect(englishLines(z.stdout)).toEqual([]);
     const e = await en('wan', 'check', '--last');
     expect(e.stdout).toMatch(/\nhub +spoke +kind +up +latency ms +handshake age s\n000000 +440000 +primary +DOWN\n/);
-    expect(e.stdout).toMatch(/\nrouter +daemon +neighbours full .*\n440000 +DOWN /);
+    expect(e.stdout).toMatch(/\nrouter +daemon +sessions up .*\n440000 +DOWN /);
     expect(e.stdout).toMatch(/\nfrom +to +service +policy +observed\n440000 +110000 +ssh +deny +open\n/);
     const [a, b] = [await en('wan', 'check', '--last', '--json'), await zh('wan', 'check', '--last', '--json')];
     expect(b.stdout).toBe(a.stdout);

@@ -12,7 +12,7 @@ import { slicePlan, type WanNode, type WanPlan } from '../topology.js';
 import { labDir, readJournal, saveJournal, SOCKET_DIR, pickTag, tagsInUse, ownerAlive, labNamer, labWords, startRecorded, type LabJournal, type LabEnv } from './journal.js';
 import { sysctls, nsOf, batch, waitFor, pool } from './namespaces.js';
 import { labDown } from './teardown.js';
-import { checkDaemonConfig, controlSocket, daemonDir, daemonSaid, daemonStderr, parseNeighbours, startDaemon } from './daemon.js';
+import { checkDaemonConfig, controlSocket, daemonDir, daemonSaid, daemonStderr, establishedSessions, startDaemon } from './daemon.js';
 import { allHandshaken, birdAsk, uapiGet, uapiSet } from './control.js';
 import { makeDirs } from '../../lib/dirs.js';
 
@@ -36,7 +36,7 @@ export interface LabUp {
   readonly journal: LabJournal;
   readonly plan: WanPlan;
   readonly nodes: readonly RenderedNode[];
-  /** From the call until every adjacency is Full and every county platform has its handshake. */
+  /** From the call until every BGP session is Established and every county platform has its handshake. */
   readonly seconds: number;
   /** Wall-clock seconds of each phase, in order. */
   readonly phases: Readonly<Record<BringUpPhase, number>>;
@@ -49,7 +49,7 @@ export type BringUpPhase = 'render' | 'check' | 'namespaces' | 'underlay' | 'nod
 /** How many nodes start at once: enough to overlap one node's waits with another's work, few enough for two cores. */
 export const NODES_AT_ONCE = 4;
 /**
- * wireguard-go runs with one scheduler thread: a lab interface carries BFD and OSPF packets, not
+ * wireguard-go runs with one scheduler thread: a lab interface carries BFD and BGP packets, not
  * bulk traffic, and two cores shared by a hundred Go runtimes spend more on waking threads than on
  * crypto. Measured on a 34-node lab: the lab's steady CPU fell from ~1.0 to ~0.6 cores (bench/wan.ts).
  */
@@ -359,7 +359,7 @@ export async function startNode(r: Runner, stateDir: string, j: LabJournal, rn: 
 }
 
 /**
- * Wait until the lab has converged: every router's daemon has all its OSPF adjacencies Full, and
+ * Wait until the lab has converged: every router's daemon has all its BGP sessions Established, and
  * every county platform has a handshake with its hub (so the hub knows where it dials in from).
  * Polled over the daemons' own sockets every 200 ms, bounded by `limitMs`; a lab process that exits
  * meanwhile fails the wait at once, naming it.
@@ -378,7 +378,7 @@ export async function waitConverged(stateDir: string, j: LabJournal, nodes: read
           try {
             if (rn.config.router) {
               const expected = rn.config.ifaces.filter((i) => i.link).length;
-              const full = parseNeighbours(await birdAsk(controlSocket(stateDir, j, id), 'show ospf neighbors', 2_000), () => undefined).filter((nb) => nb.state.startsWith('Full')).length;
+              const full = establishedSessions(await birdAsk(controlSocket(stateDir, j, id), 'show protocols', 2_000));
               if (full >= expected) pending.delete(id);
               else pending.set(id, said('lab.pending.adjacencies', { full, expected }));
             } else {

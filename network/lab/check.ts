@@ -6,7 +6,7 @@ import { translator, type Lang } from '../../lib/i18n/index.js';
 import { table } from '../../lib/output.js';
 import { NETWORK_MESSAGES } from '../messages.js';
 import { isRouter, planConfigs } from '../render.js';
-import { routingState, type RouterState } from './daemon.js';
+import { established, routingState, type RouterState } from './daemon.js';
 import { slicePlan, type WanPlan } from '../topology.js';
 import { labDir, labNamer, requireLab, type LabJournal, type LabEnv } from './journal.js';
 import { nsOf, pool } from './namespaces.js';
@@ -169,7 +169,7 @@ export async function labCheck(env: LabEnv, plan: WanPlan): Promise<CheckResult>
 }
 
 /**
- * The routing part of `wan check` for people: per router its neighbours, BFD sessions, routes, rejected
+ * The routing part of `wan check` for people: per router its BGP sessions (neighbours), BFD sessions, routes, rejected
  * announcements and failovers; headings and daemon states in `lang`.
  */
 export function routingTable(routing: readonly RouterState[], lang: Lang = 'en'): string {
@@ -177,8 +177,8 @@ export function routingTable(routing: readonly RouterState[], lang: Lang = 'en')
   return table(routing, [
     { header: t('routing.col.router'), value: (s) => s.node },
     { header: t('routing.col.daemon'), value: (s) => (s.running ? t('routing.running') : t('routing.down')) },
-    { header: t('routing.col.neighbours'), value: (s) => `${s.neighbours.filter((n) => n.state.startsWith('Full')).length}/${s.neighbours.length}`, align: 'right' },
-    { header: t('routing.col.via'), value: (s) => s.neighbours.map((n) => n.node ?? n.router).join(' ') },
+    { header: t('routing.col.neighbours'), value: (s) => `${s.neighbours.filter(established).length}/${s.neighbours.length}`, align: 'right' },
+    { header: t('routing.col.via'), value: (s) => s.neighbours.map((n) => n.node ?? `AS${n.asn}`).join(' ') },
     { header: t('routing.col.bfd'), value: (s) => `${s.bfd.filter((b) => b.state === 'Up').length}/${s.bfd.length}`, align: 'right' },
     { header: t('routing.col.routes'), value: (s) => s.routes, align: 'right' },
     { header: t('routing.col.rejected'), value: (s) => s.filtered, align: 'right' },

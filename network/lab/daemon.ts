@@ -7,9 +7,10 @@ import { birdAsk } from './control.js';
 import { labDir, startRecorded, type LabJournal } from './journal.js';
 import { nsOf, waitFor } from './namespaces.js';
 import { makeDirs } from '../../lib/dirs.js';
+import { asnOf } from '../routing.js';
 
 /**
- * The routing daemon (BIRD 2) of each lab router: its own control socket and pid file per node
+ * The routing daemon (BIRD 2, BGP and BFD) of each lab router: its own control socket and pid file per node
  * (one daemon per namespace), its configuration checked by the daemon's own parser before it starts.
  */
 
@@ -63,12 +64,19 @@ export async function waitDaemon(stateDir: string, j: LabJournal, id: string, ms
   await waitFor(() => existsSync(socket), ms, () => catalogueMessage(NETWORK_MESSAGES, 'labDaemon.waiting.daemonSocket', { id, socket, said: daemonSaid(daemonStderr(stateDir, j, id)) }).localized);
 }
 
+/** A BGP session of the router, one per router link. */
 export interface Neighbour {
-  /** The neighbour's router id, and the lab node it belongs to. */
-  readonly router: string;
+  /** The neighbour's AS number, and the lab node it belongs to. */
+  readonly asn: number;
   readonly node?: string;
+  /** BGP state: `Established` when the session is up (else `Idle`, `Connect`, `Active`, `OpenSent`, ...). */
   readonly state: string;
   readonly iface: string;
+}
+
+/** A session is up. */
+export function established(n: Neighbour): boolean {
+  return n.state === 'Established';
 }
 
 export interface BfdSession {
@@ -93,16 +101,44 @@ export interface RouterState {
 
 const ROW = /\S+/g;
 
-/** `show ospf neighbors`: router id, priority, state, dead time, interface, address. */
-export function parseNeighbours(text: string, nodeOf: (router: string) => string | undefined): Neighbour[] {
-  return text
-    .split('\n')
-    .map((l) => l.match(ROW) ?? [])
-    .filter((w) => w.length >= 6 && /^\d+\.\d+\.\d+\.\d+$/.test(w[0]!))
-    .map(([router, , state, , iface]) => {
-      const node = nodeOf(router!);
-      return { router: router!, ...(node ? { node } : {}), state: state!, iface: iface! };
-    });
+/**
+ * `show protocols all`: each BGP session (a protocol block whose header row says `BGP`) with its
+ * state, its neighbour's AS and interface, and the routes it brought in (imported, and rejected by
+ * the import filter when it keeps them: `Routes: N imported, M filtered, ...`).
+ */
+export function parseSessions(text: string, nodeOf: (asn: number) => string | undefined): { neighbours: Neighbour[]; routes: number; filtered: number } {
+  const neighbours: Neighbour[] = [];
+  let routes = 0;
+  let filtered = 0;
+  let block: string[] | undefined;
+  const close = () => {
+    if (!block) return;
+    const body = block.join('\n');
+    const asn = Number(/Neighbor AS:\s+(\d+)/.exec(body)?.[1] ?? NaN);
+    const state = /BGP state:\s+(\S+)/.exec(body)?.[1] ?? 'Down';
+    const iface = /Neighbor address:\s+\S+?%(\S+)/.exec(body)?.[1] ?? '';
+    const counts = /Routes:\s+(\d+) imported, (?:(\d+) filtered, )?/.exec(body);
+    routes += Number(counts?.[1] ?? 0);
+    filtered += Number(counts?.[2] ?? 0);
+    if (Number.isFinite(asn)) {
+      const node = nodeOf(asn);
+      neighbours.push({ asn, ...(node ? { node } : {}), state, iface });
+    }
+    block = undefined;
+  };
+  for (const line of text.split('\n')) {
+    if (/^\S/.test(line)) {
+      close();
+      if (/^\S+\s+BGP\s/.test(line)) block = [];
+    } else if (block) block.push(line);
+  }
+  close();
+  return { neighbours, routes, filtered };
+}
+
+/** `show protocols`: how many BGP sessions are Established (a row per protocol: name, protocol, table, state, since, info). */
+export function establishedSessions(text: string): number {
+  return text.split('\n').filter((l) => /^\S+\s+BGP\s.*\sEstablished\b/.test(l)).length;
 }
 
 /** `show bfd sessions`: address, interface, state, since, interval, timeout. */
@@ -114,12 +150,6 @@ export function parseBfd(text: string): BfdSession[] {
     .map(([peer, iface, state]) => ({ peer: peer!, iface: iface!, state: state! }));
 }
 
-/** `show protocols all wan`: "Routes: N imported, M filtered, ...". */
-export function parseRouteCounts(text: string): { routes: number; filtered: number } {
-  const m = /Routes:\s+(\d+) imported, (?:(\d+) filtered, )?/.exec(text);
-  return { routes: Number(m?.[1] ?? 0), filtered: Number(m?.[2] ?? 0) };
-}
-
 /** BFD's own log lines (debug events) of a session going down. */
 export function countFailovers(log: string): number {
   return (log.match(/Session to \S+ changed state from Up to Down/g) ?? []).length;
@@ -127,15 +157,15 @@ export function countFailovers(log: string): number {
 
 /** Ask every router of the lab for its state over its control socket (no `birdc` per question); a daemon that does not answer (a killed node) is reported as not running. */
 export async function routingState(stateDir: string, j: LabJournal, routers: readonly { id: string; address: string }[]): Promise<RouterState[]> {
-  const byAddress = new Map(routers.map((n) => [n.address, n.id]));
+  const byAsn = new Map(routers.map((n) => [asnOf(n.address), n.id]));
   return Promise.all(
     routers.map(async ({ id }): Promise<RouterState> => {
       const socket = controlSocket(stateDir, j, id);
       const logFile = join(daemonDir(stateDir), `${id}.log`);
       const failovers = existsSync(logFile) ? countFailovers(readFileSync(logFile, 'utf8')) : 0;
       try {
-        const [nb, bfd, proto] = await Promise.all([birdAsk(socket, 'show ospf neighbors'), birdAsk(socket, 'show bfd sessions').catch(() => ''), birdAsk(socket, 'show protocols all wan')]);
-        return { node: id, running: true, neighbours: parseNeighbours(nb, (a) => byAddress.get(a)), bfd: parseBfd(bfd), ...parseRouteCounts(proto), failovers };
+        const [proto, bfd] = await Promise.all([birdAsk(socket, 'show protocols all'), birdAsk(socket, 'show bfd sessions').catch(() => '')]);
+        return { node: id, running: true, ...parseSessions(proto, (asn) => byAsn.get(asn)), bfd: parseBfd(bfd), failovers };
       } catch {
         return { node: id, running: false, neighbours: [], bfd: [], routes: 0, filtered: 0, failovers };
       }

@@ -12,4 +12,4 @@ export { labDown, type LabDown, type StoppedProcess } from './teardown.js';
 export { labCheck, probeMatrix, probeLinks, routingTable, type CheckResult, type PairResult, type LinkResult } from './check.js';
 export { labCut, labKill, timeToReach } from './faults.js';
 export { labRotate } from './rotate.js';
-export { routingState, parseNeighbours, parseBfd, parseRouteCounts, countFailovers, type RouterState, type Neighbour, type BfdSession } from './daemon.js';
+export { routingState, parseSessions, establishedSessions, established, parseBfd, countFailovers, type RouterState, type Neighbour, type BfdSession } from './daemon.js';

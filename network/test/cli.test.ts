@@ -107,7 +107,7 @@ describe('jinbao up stage and metrics', () => {
         { hub: 'dr-000000', spoke: '440000', kind: 'secondary', iface: 'y', up: false },
       ],
       routing: [
-        { node: '000000', running: true, neighbours: [{ router: '10.12.0.1', node: '440000', state: 'Full/PtP', iface: 'a' }, { router: '10.0.1.1', node: 'dr-000000', state: 'Init/PtP', iface: 'b' }], bfd: [{ peer: '169.254.1.1', iface: 'a', state: 'Up' }, { peer: '169.254.1.3', iface: 'b', state: 'Down' }], routes: 9, filtered: 2, failovers: 3 },
+        { node: '000000', running: true, neighbours: [{ asn: 4200786433, node: '440000', state: 'Established', iface: 'a' }, { asn: 4200000257, node: 'dr-000000', state: 'Connect', iface: 'b' }], bfd: [{ peer: '169.254.1.1', iface: 'a', state: 'Up' }, { peer: '169.254.1.3', iface: 'b', state: 'Down' }], routes: 9, filtered: 2, failovers: 3 },
         { node: '440000', running: false, neighbours: [], bfd: [], routes: 0, filtered: 0, failovers: 1 },
       ],
       summary: { allowed: 10, denied: 20, failures: 1, linksUp: 1, links: 2 },
@@ -125,8 +125,8 @@ describe('jinbao up stage and metrics', () => {
     expect(text).toContain('jinbao_wan_matrix_failures 1');
     expect(text).toContain('jinbao_wan_router_running{node="000000"} 1');
     expect(text).toContain('jinbao_wan_router_running{node="440000"} 0');
-    expect(text).toContain('jinbao_wan_ospf_neighbours{node="000000",state="full"} 1');
-    expect(text).toContain('jinbao_wan_ospf_neighbours{node="000000",state="other"} 1');
+    expect(text).toContain('jinbao_wan_bgp_sessions{node="000000",state="established"} 1');
+    expect(text).toContain('jinbao_wan_bgp_sessions{node="000000",state="other"} 1');
     expect(text).toContain('jinbao_wan_bfd_sessions{node="000000",state="up"} 1');
     expect(text).toContain('jinbao_wan_bfd_sessions{node="000000",state="down"} 1');
     expect(text).toContain('jinbao_wan_routes{node="000000"} 9');

@@ -63,8 +63,8 @@ describe('wireguard-go control socket', () => {
 
 describe('BIRD control socket', () => {
   it('GIVEN BIRD\'s greeting and a coded reply WHEN asked THEN the answer reads as birdc prints it', async () => {
-    const bird = await fakeDaemon('bird.ctl', (r) => (r === 'show ospf neighbors\n' ? '1013-wan:\n Router ID   \tPri\t     State     \tDTime\tInterface  Router IP\n 10.1.0.1\t  1\tFull/PtP  \t3.4\tjb0001d2   169.254.0.1\n0000 \n' : undefined), '0001 BIRD 2.0.12 ready.\n');
-    expect(await birdAsk(bird.socket, 'show ospf neighbors')).toBe('wan:\nRouter ID   \tPri\t     State     \tDTime\tInterface  Router IP\n10.1.0.1\t  1\tFull/PtP  \t3.4\tjb0001d2   169.254.0.1\n\n');
+    const bird = await fakeDaemon('bird.ctl', (r) => (r === 'show protocols\n' ? '2002-Name       Proto      Table      State  Since         Info\n1002-link_jb0001d2 BGP        ---        up     2026-12-05 19:43:09  Established\n0000 \n' : undefined), '0001 BIRD 2.0.12 ready.\n');
+    expect(await birdAsk(bird.socket, 'show protocols')).toBe('Name       Proto      Table      State  Since         Info\nlink_jb0001d2 BGP        ---        up     2026-12-05 19:43:09  Established\n\n');
   });
 
   it('GIVEN an error reply (9xxx) THEN it fails with the daemon\'s words', async () => {

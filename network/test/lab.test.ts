@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it, vi } from 'vitest';
 import { runCli } from '../../bin/testkit.js';
 import { loadFabric } from '../../fabric/index.js';
 import { has, isRoot, smallFabric, smallInput } from './fixture.js';
-import { buildPlan, generateKeyPair, labDown, labKill, labNodes, labUp, readJournal, systemRunner, timeToReach, type CheckResult, type LabJournal, type Runner } from '../index.js';
+import { buildPlan, generateKeyPair, parseSessions, labDown, labKill, labNodes, labUp, readJournal, systemRunner, timeToReach, type CheckResult, type LabJournal, type Runner } from '../index.js';
 
 const canLab = isRoot && ['wireguard-go', 'wg', 'wg-quick', 'nft', 'ip', 'ping', 'bird', 'birdc'].every(has);
 const dir = mkdtempSync(join(tmpdir(), 'jinbao-wan-lab-'));
@@ -217,7 +217,7 @@ describe.skipIf(!canLab)('the lab for real: ministry core + DR center, 1 provinc
     expect(await timeToReach({ stateDir: state }, plan, f1!, '000000', 30_000)).toBeDefined();
     // The ministry learns the prefectures' blocks from the DR node; the hub's own block is gone with it.
     for (const f of [f1!, f2!]) expect(birdRoutes('000000').get(agg(f))).toBe(linkIface('000000', d1!));
-    // The hub's own block goes once its neighbours have said it is gone (each re-originates its link state).
+    // The hub's own block goes once its neighbours have said it is gone (each withdraws what it learned from it).
     let withdrawn = false;
     for (let i = 0; i < 60 && !withdrawn; i++) {
       withdrawn = !birdRoutes('000000').has(agg(p1!));
@@ -251,25 +251,34 @@ describe.skipIf(!canLab)('the lab for real: ministry core + DR center, 1 provinc
     await check();
   }, 180_000);
 
-  it('GIVEN a prefecture whose daemon announces part of another branch\'s prefix and of the ministry\'s THEN every other router rejects and counts them, and traffic keeps its paths', async () => {
-    const [p1, , f1, f2] = ids().slice(2);
+  it('GIVEN a prefecture whose daemon announces part of another branch\'s prefix and of the ministry\'s THEN its neighbours reject and count them, no other router ever holds them, and traffic keeps its paths', async () => {
+    const [p1, d1, f1, f2] = ids().slice(2);
     const net = (id: string) => plan.nodes.get(id)!.network;
     // More specific than the real prefix, so nothing but the filter stands between it and the routing tables.
     const half = (id: string) => `${net(id).split('/')[0]}/${Number(net(id).split('/')[1]) + 1}`;
     const socket = (id: string) => join(state, 'wan-lab', 'bird', `${entry(id).idx}.ctl`);
-    const filtered = (id: string) => Number(/Routes:\s+\d+ imported, (\d+) filtered/.exec(execFileSync('birdc', ['-s', socket(id), 'show', 'protocols', 'all', 'wan']).toString())?.[1]);
+    const sessions = (id: string) => parseSessions(execFileSync('birdc', ['-s', socket(id), 'show', 'protocols', 'all']).toString(), () => undefined);
+    const filtered = (id: string) => sessions(id).filtered;
     const conf = join(state, 'wan-lab', 'render', f1!, 'bird.conf');
     const wrong = join(state, 'wan-lab', 'render', f1!, 'bird-wrong.conf');
-    writeFileSync(wrong, readFileSync(conf, 'utf8').replace('\tarea 0 {\n', `\tarea 0 {\n\t\tstubnet ${half(f2!)} { cost 1; };\n\t\tstubnet ${half('000000')} { cost 1; };\n`));
-    expect(filtered('000000')).toBe(0);
+    const own = 'protocol static own {\n\tipv4;\n';
+    expect(readFileSync(conf, 'utf8')).toContain(own);
+    writeFileSync(wrong, readFileSync(conf, 'utf8').replace(own, `${own}\troute ${half(f2!)} blackhole;\n\troute ${half('000000')} blackhole;\n`));
+    expect(filtered(p1!)).toBe(0);
+    const routesBefore = sessions('000000').routes;
     execFileSync('birdc', ['-s', socket(f1!), 'configure', `"${wrong}"`]);
     let counted = false;
     for (let i = 0; i < 60 && !counted; i++) {
-      counted = filtered('000000') === 2 && filtered(p1!) === 2 && filtered(f2!) === 2;
+      counted = filtered(p1!) === 2 && filtered(d1!) === 2;
       if (!counted) await new Promise((res) => setTimeout(res, 500));
     }
     expect(counted).toBe(true);
-    expect(readFileSync(join(state, 'wan-lab', 'bird', '000000.log'), 'utf8')).toContain(`wrong announcement: ${half(f2!)} from ${f1}`);
+    expect(readFileSync(join(state, 'wan-lab', 'bird', `${p1}.log`), 'utf8')).toContain(`wrong announcement: ${half(f2!)} from ${f1}`);
+    expect(readFileSync(join(state, 'wan-lab', 'bird', `${d1}.log`), 'utf8')).toContain(`wrong announcement: ${half('000000')} from ${f1}`);
+    // Rejected where they enter, they go no further: the ministry and the other prefecture never see them.
+    expect(filtered('000000')).toBe(0);
+    expect(filtered(f2!)).toBe(0);
+    expect(sessions('000000').routes).toBe(routesBefore);
     // The prefix stays where its own router is: the ministry still reaches the other prefecture through the province hub.
     expect(birdRoutes('000000').get(net(f2!))).toBe(linkIface('000000', p1!));
     expect(birdRoutes('000000').has(half(f2!))).toBe(false);
@@ -278,7 +287,7 @@ describe.skipIf(!canLab)('the lab for real: ministry core + DR center, 1 provinc
     execFileSync('birdc', ['-s', socket(f1!), 'configure', `"${conf}"`]);
     let cleared = false;
     for (let i = 0; i < 60 && !cleared; i++) {
-      cleared = filtered('000000') === 0;
+      cleared = filtered(p1!) === 0 && filtered(d1!) === 0;
       if (!cleared) await new Promise((res) => setTimeout(res, 500));
     }
     expect(cleared).toBe(true);
@@ -296,7 +305,7 @@ describe.skipIf(!canLab)('the lab for real: ministry core + DR center, 1 provinc
     expect(peers).toContain(after.publicKey);
     expect(peers).not.toContain(before);
     expect(await primaryRoutesBack(p1!)).toBe(true);
-    // Every link of the rotated hub re-handshakes and its OSPF adjacencies re-form one by one: give the
+    // Every link of the rotated hub re-handshakes and its BGP sessions re-form one by one: give the
     // prefectures' routes the same bounded time to settle before the matrix is judged.
     for (let i = 0; i < 15; i++) {
       const settled = JSON.parse((await runCli(['--state', state, 'wan', 'check', '--json'])).stdout) as CheckResult;
@@ -430,7 +439,7 @@ describe.skipIf(!canLab)('the lab for real: ministry core + DR center, 1 provinc
     const ids = labNodes(plan, { provinces: 1, prefectures: 1 });
     const keys = new Map(ids.map((id) => [id, { node: id, ...generateKeyPair(), generation: 1 }]));
     const broken = join(dir, 'broken-bird.conf');
-    writeFileSync(broken, 'router id 10.0.0.1;\nprotocol ospf v2 { area 0 { interface "x" { cost nonsense; }; }; }\n');
+    writeFileSync(broken, 'router id 10.0.0.1;\nprotocol bgp { local as nonsense; neighbor 169.254.0.1 as 4200000001; }\n');
     const runner: Runner = {
       run: systemRunner.run,
       // The last router's daemon gets a configuration it refuses (the parser check ran on the rendered one).

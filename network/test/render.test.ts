@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { contains, mustParsePrefix, type Prefix } from '../../lib/cidr.js';
-import { buildPlan, generateKeyPair, renderPlan, stripWgQuick, writeRendered, type NodeKeys } from '../index.js';
+import { PREFERENCE_BASE, asnOf, buildPlan, generateKeyPair, renderOriginFilter, renderPlan, sessionName, stripWgQuick, writeRendered, type NodeKeys } from '../index.js';
 import { has, isRoot, smallFabric } from './fixture.js';
 
 const realTools = isRoot && ['wireguard-go', 'wg', 'wg-quick', 'nft', 'ip', 'bird'].every(has);
@@ -41,9 +41,9 @@ describe('rendering the overlay', () => {
     const up1 = filesOf('440100').get('wg-up1.conf')!;
     const allowed = /AllowedIPs = (.*)/.exec(up1)![1]!.split(', ').sort();
     const net = (id: string) => plan.nodes.get(id)!.network;
-    expect(allowed.filter((a) => !a.startsWith('169.254.') && !a.startsWith('224.'))).toEqual([net('000000'), net('dr-000000'), net('440000'), net('dr-440000')].sort());
-    // OSPF's hellos are multicast: without the groups WireGuard drops them.
-    expect(allowed).toEqual(expect.arrayContaining(['224.0.0.5/32', '224.0.0.6/32']));
+    expect(allowed.filter((a) => !a.startsWith('169.254.'))).toEqual([net('000000'), net('dr-000000'), net('440000'), net('dr-440000')].sort());
+    // BGP and BFD speak between the link's two addresses only: no multicast group to let through.
+    expect(allowed.filter((a) => a.startsWith('224.'))).toEqual([]);
     const far = allowed.filter((a) => a.startsWith('169.254.'));
     expect(far).toHaveLength(1);
     const local = new RegExp(`PostUp = ip -4 address add (169\\.254\\.\\d+\\.\\d+)/32 peer ${far[0]!.replace(/\./g, '\\.')} dev %i`).exec(up1)?.[1];
@@ -52,7 +52,7 @@ describe('rendering the overlay', () => {
     expect(up1).not.toContain('route replace');
     const hubSide = filesOf('440000').get('wg-d-440100.conf')!;
     expect(hubSide).toContain(`PostUp = ip -4 address add ${far[0]!.replace('/32', '')}/32 peer ${local}/32 dev %i`);
-    expect(/AllowedIPs = (.*)/.exec(hubSide)![1]!.split(', ')).toEqual([plan.nodes.get('440100')!.aggregate, `${local}/32`, '224.0.0.5/32', '224.0.0.6/32']);
+    expect(/AllowedIPs = (.*)/.exec(hubSide)![1]!.split(', ')).toEqual([plan.nodes.get('440100')!.aggregate, `${local}/32`]);
     expect(hubSide).toContain('ListenPort = 51830');
     expect(filesOf('440000').get('wg-d-440300.conf')).toContain('ListenPort = 51831');
     expect(up1).toContain(`Endpoint = ${plan.nodes.get('440000')!.endpoint}:51830`);
@@ -78,36 +78,57 @@ describe('rendering the overlay', () => {
     expect(filesOf('000000').get('wg-d-dr-440000.conf')).toContain(`AllowedIPs = ${plan.overlay}, 169.254.`);
   });
 
-  it('THEN every router\'s BIRD configuration runs OSPF with BFD on each of its links, costs by line, and originates its own block only', () => {
+  it('THEN every router\'s BIRD configuration runs a BGP session with BFD on each of its links, adds each line\'s cost, and originates its own block only', () => {
     const bird = filesOf('dr-440000').get('bird.conf')!;
-    const addr = (id: string) => plan.nodes.get(id)!.address;
+    const node = (id: string) => plan.nodes.get(id)!;
+    const addr = (id: string) => node(id).address;
     expect(bird).toContain(`router id ${addr('dr-440000')};`);
     expect(bird).toContain('interface "wg-d-440100", "wg-d-440300", "wg-site", "wg-up1", "wg-up2" { min rx interval 100 ms; min tx interval 100 ms; multiplier 3; };');
-    expect(bird).toContain('interface "wg-up1" 169.254.0.0/16 { type ptp; cost 10; hello 1; retransmit 2; dead count 4; bfd yes; };  # primary line to 000000');
-    expect(bird).toContain('interface "wg-up2" 169.254.0.0/16 { type ptp; cost 100; hello 1; retransmit 2; dead count 4; bfd yes; };  # secondary line to dr-000000');
-    expect(bird).toContain('interface "wg-site" 169.254.0.0/16 { type ptp; cost 15; hello 1; retransmit 2; dead count 4; bfd yes; };  # pair line to 440000');
-    expect(bird).toContain(`stubnet ${plan.nodes.get('dr-440000')!.network} { cost 1; };`);
-    expect(bird).not.toContain('interface "wg-down"');
+    expect(bird).toContain(`local as ${asnOf(addr('dr-440000'))};`);
+    expect(bird).toContain('bfd on;');
+    const session = (iface: string) => bird.slice(bird.indexOf(`protocol bgp ${sessionName(iface)} from wan {`)).split('\n}')[0]!;
+    // The cost of the line is added as a route leaves on it: the far end's preference is the whole path's cost.
+    expect(session('wg-up1')).toContain('description "primary line to 000000";');
+    expect(session('wg-up1')).toContain(`as ${asnOf(addr('000000'))};`);
+    expect(session('wg-up1')).toContain('if proto = "own" then { bgp_med = 11; accept; } if source = RTS_BGP then { bgp_med = bgp_med + 10; accept; }');
+    expect(session('wg-up2')).toContain('description "secondary line to dr-000000";');
+    expect(session('wg-up2')).toContain('bgp_med = bgp_med + 100;');
+    expect(session('wg-site')).toContain('description "pair line to 440000";');
+    expect(session('wg-site')).toContain('bgp_med = bgp_med + 15;');
+    expect(session('wg-site')).toMatch(/neighbor 169\.254\.\d+\.\d+ as \d+;\n\tsource address 169\.254\.\d+\.\d+;\n\tinterface "wg-site";/);
+    expect(bird).toContain(`route ${node('dr-440000').network} blackhole;`);
+    expect(bird).not.toContain('"wg-down"');
+    expect(bird.match(/protocol bgp /g)).toHaveLength(5);
     const pref = filesOf('440100').get('bird.conf')!;
-    expect(pref).toContain(`stubnet ${plan.nodes.get('440100')!.aggregate} { cost 1; };`);
-    expect(pref).toContain(`stubnet ${plan.nodes.get('440100')!.network} { cost 1; };`);
+    expect(pref).toContain(`route ${node('440100').aggregate} blackhole;`);
+    expect(pref).toContain(`route ${node('440100').network} blackhole;`);
   });
 
   it('THEN the route filter accepts a route only from the router whose block holds it: a prefecture cannot announce another branch\'s prefixes', () => {
     const bird = filesOf('000000').get('bird.conf')!;
     const node = (id: string) => plan.nodes.get(id)!;
-    const line = (id: string) => bird.split('\n').find((l) => l.includes(`ospf_router_id = ${node(id).address} then`))!;
+    const line = (id: string) => bird.split('\n').find((l) => l.includes(`bgp_path.last = ${asnOf(node(id).address)} then`))!;
     expect(line('440100')).toContain(`if net ~ [ ${node('440100').aggregate}+, ${node('440100').network}+ ] then accept;`);
     expect(line('440100')).not.toContain(node('440300').aggregate);
     expect(line('440100')).not.toContain(node('000000').network);
     expect(line('440100')).toContain('print "wrong announcement: ", net, " from 440100');
     expect(line('dr-440000')).toContain(`if net ~ [ ${node('dr-440000').network}+ ] then accept;`);
-    // Counties run no daemon, so no router id of theirs is accepted; an unknown router is rejected.
-    expect(bird).not.toContain(`ospf_router_id = ${node('440103').address} `);
-    expect(bird).toMatch(/print "wrong announcement: ", net, " from unknown router ", ospf_router_id;\n\treject;\n}/);
-    expect(bird).toContain('ipv4 { import keep filtered on; import filter wan_origin; export none; };');
+    // Counties run no daemon, so no AS of theirs is accepted; an unknown AS is rejected, and so is a route without a cost.
+    expect(bird).not.toContain(`bgp_path.last = ${asnOf(node('440103').address)} `);
+    expect(bird).toMatch(/print "wrong announcement: ", net, " from unknown AS ", bgp_path.last;\n\treject;\n}/);
+    expect(bird).toContain('if ! defined(bgp_med) then {');
+    expect(bird).toContain(`bgp_local_pref = ${PREFERENCE_BASE} - bgp_med;`);
+    expect(bird).toContain('ipv4 { import keep filtered on; import filter wan_origin; next hop self; };');
     // Link addresses and the router's own block never reach the kernel; overlay routes leave with the router's address as source.
     expect(bird).toContain(`export filter { if net ~ [ 169.254.0.0/16+ ] then reject; if net ~ [ ${node('000000').aggregate}, ${node('000000').network} ] then reject; krt_prefsrc = ${node('000000').address}; accept; };`);
+  });
+
+  it('GIVEN an overlay wider than a /8 whose routers\' addresses share their last 24 bits THEN rendering refuses, naming both routers', () => {
+    const routers = [...plan.nodes.values()].filter((n) => n.role !== 'county').slice(0, 2);
+    const nodes = new Map(plan.nodes);
+    nodes.set(routers[1]!.id, { ...routers[1]!, address: routers[0]!.address.replace(/^10\./, '11.') });
+    const [a, b] = routers.map((r) => r.id).sort();
+    expect(() => renderOriginFilter({ ...plan, nodes, overlay: '10.0.0.0/7' })).toThrow(`routers ${a} and ${b} would share AS ${asnOf(routers[0]!.address)}`);
   });
 
   it('THEN the province hub forwards prefecture to prefecture traffic nowhere: no forward rule covers one prefecture as source and another as destination', () => {
@@ -168,7 +189,7 @@ describe.skipIf(!realTools)('the real tools accept the output (root with wiregua
     writeFileSync(setconf, stripped, { mode: 0o600 });
     execFileSync('ip', ['netns', 'exec', ns, 'wg', 'setconf', iface, setconf]);
     const dump = execFileSync('ip', ['netns', 'exec', ns, 'wg', 'show', iface, 'allowed-ips']).toString();
-    expect(dump).toMatch(new RegExp(`^${keys.get('dr-440000')!.publicKey.replace(/[+/]/g, (c) => `\\${c}`)}\t${plan.overlay} 169\\.254\\.\\d+\\.\\d+/32 224\\.0\\.0\\.5/32 224\\.0\\.0\\.6/32\n$`));
+    expect(dump).toMatch(new RegExp(`^${keys.get('dr-440000')!.publicKey.replace(/[+/]/g, (c) => `\\${c}`)}\t${plan.overlay} 169\\.254\\.\\d+\\.\\d+/32\n$`));
     expect(execFileSync('ip', ['netns', 'exec', ns, 'wg', 'show', iface, 'listen-port']).toString().trim()).toBe('51832');
   });
 
@@ -190,7 +211,7 @@ describe.skipIf(!realTools)('the real tools accept the output (root with wiregua
     expect(routers).toHaveLength(7);
     for (const n of routers) execFileSync('bird', ['-p', '-c', join(dir, 'bird', n.node.id, 'bird.conf')]);
     const broken = join(dir, 'bird', 'broken.conf');
-    writeFileSync(broken, filesOf('440100').get('bird.conf')!.replace('type ptp;', 'type ptp-ish;'));
+    writeFileSync(broken, filesOf('440100').get('bird.conf')!.replace('bfd on;', 'bfd maybe;'));
     expect(() => execFileSync('bird', ['-p', '-c', broken], { stdio: 'pipe' })).toThrow(/broken\.conf:\d+:\d+ syntax error/);
   });
 
