@@ -1,7 +1,7 @@
 import { JinbaoError, type CatalogueMessage } from '../lib/errors.js';
 import { catalogueMessage, type MessageParams } from '../lib/i18n/index.js';
 import { pause, StepFailure, waitFor, type EventLog, type Step } from './engine.js';
-import { DR_MESSAGES } from './messages.js';
+import { DR_MESSAGES, said } from './messages.js';
 import type { DrillRequest, Measurements, ReplicationMode } from './model.js';
 import { lsnDiff, type DrPair, type ReplicationStatus } from './pair.js';
 import { probeTableSql, PROBE_TABLE, WriteProbe } from './probe.js';
@@ -21,10 +21,6 @@ export class DrillRefusedError extends JinbaoError {
   }
 }
 
-/** A dr-runbooks catalogue entry to nest in a step's failure. */
-function said(key: string, params: MessageParams = {}): CatalogueMessage {
-  return catalogueMessage(DR_MESSAGES, key, params).localized;
-}
 
 /** What the steps share while a drill runs. */
 export interface DrillContext {

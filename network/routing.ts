@@ -154,6 +154,8 @@ export function renderBird(plan: WanPlan, cfg: NodeConfig, opts: BirdOptions = {
       const link = i.link!;
       const peer = plan.nodes.get(link.peer)!;
       const cost = LINE_COST[link.line];
+      // A prefecture is a leaf: it announces its own block and nothing it learned, so no path ever crosses it.
+      const learned = n.role === 'prefecture' ? '' : ` if source = RTS_BGP then { bgp_med = bgp_med + ${cost}; accept; }`;
       return [
         '',
         `protocol bgp ${sessionName(i.name)} from wan {`,
@@ -161,7 +163,7 @@ export function renderBird(plan: WanPlan, cfg: NodeConfig, opts: BirdOptions = {
         `\tneighbor ${link.remote} as ${asnOf(peer.address)};`,
         `\tsource address ${link.local};`,
         `\tinterface ${q(i.name)};`,
-        `\tipv4 { export filter { if proto = "own" then { bgp_med = ${STUB_COST + cost}; accept; } if source = RTS_BGP then { bgp_med = bgp_med + ${cost}; accept; } reject; }; };`,
+        `\tipv4 { export filter { if proto = "own" then { bgp_med = ${STUB_COST + cost}; accept; }${learned} reject; }; };`,
         '}',
       ];
     }),

@@ -1,7 +1,7 @@
 import { $, expBackoff, retry, type Shell } from 'zx';
 import { catalogueMessage, type MessageParams } from '../../lib/i18n/index.js';
 import { StepFailure } from '../engine.js';
-import { DR_MESSAGES } from '../messages.js';
+import { DR_MESSAGES, said } from '../messages.js';
 import { COMMANDS, fillPlaceholders, type CommandName, type PairConfig, type PairNodeConfig } from './pair-config.js';
 
 /** One operator command as it ran. */
@@ -26,10 +26,6 @@ export class OperatorCommandError extends StepFailure {
   }
 }
 
-/** A dr-runbooks catalogue entry to nest in an operator command's failure. */
-function said(key: string, params: MessageParams = {}) {
-  return catalogueMessage(DR_MESSAGES, key, params).localized;
-}
 
 /**
  * Runs the pair file's commands: placeholders filled per call, each argument passed as one

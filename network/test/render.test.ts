@@ -102,6 +102,9 @@ describe('rendering the overlay', () => {
     const pref = filesOf('440100').get('bird.conf')!;
     expect(pref).toContain(`route ${node('440100').aggregate} blackhole;`);
     expect(pref).toContain(`route ${node('440100').network} blackhole;`);
+    // A prefecture is a leaf: it passes on nothing it learned, so it can never carry transit.
+    expect(pref.match(/export filter \{ if proto = "own" then \{ bgp_med = \d+; accept; \} reject; \}/g)).toHaveLength(2);
+    expect(pref).not.toContain('source = RTS_BGP');
   });
 
   it('THEN the route filter accepts a route only from the router whose block holds it: a prefecture cannot announce another branch\'s prefixes', () => {
