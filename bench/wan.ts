@@ -226,14 +226,18 @@ async function main(): Promise<void> {
       await waitRoute(ns('000000'), block, viaHub);
       await forgotten();
       hubLoss.push(await outage(ns(prefecture), core.address, () => labKill(env, plan, province).then(() => undefined)));
+      // The time until the ministry routes the prefecture through the hub again, watched from the
+      // moment the restart returns, while the prefecture's pings measure the longest gap (0 when
+      // none was lost; the ping watch itself may run on for seconds when no gap shows).
+      let back: Promise<number | undefined> = Promise.resolve(undefined);
       let t0 = 0;
-      // The longest gap in the prefecture's pings while the hub returns (0 when none was lost), and the time until the ministry routes it through the hub again.
       failbackGap.push(await outage(ns(prefecture), core.address, async () => {
         t0 = performance.now();
         await labKill(env, plan, province, true);
+        const restarted = performance.now();
+        back = waitRoute(ns('000000'), block, viaHub).then((s) => (s === undefined ? undefined : (restarted - t0) / 1000 + s));
       }, 10) ?? NaN);
-      const back = await waitRoute(ns('000000'), block, viaHub);
-      failback.push(back === undefined ? undefined : (performance.now() - t0) / 1000);
+      failback.push(await back);
       await holdDown();
     }
     const m = (xs: (number | undefined)[]) => median(xs.filter((x): x is number => x !== undefined));
