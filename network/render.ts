@@ -6,7 +6,7 @@ import { renderBird } from './routing.js';
 import type { IfacePlan, IfaceRole, LineKind, NodeConfig, PeerPlan, RenderedFile, Route, RouterLink } from './render-model.js';
 
 export type { IfacePlan, IfaceRole, LineKind, NodeConfig, PeerPlan, RenderedFile, Route, RouterLink } from './render-model.js';
-import { drNodeId, isPairLink, type WanLink, type WanNode, type WanPlan } from './topology.js';
+import { drNodeId, isLeaf, isPairLink, type WanLink, type WanNode, type WanPlan } from './topology.js';
 
 /**
  * Rendering: the plan becomes, per node, one wg-quick configuration per WireGuard interface, the
@@ -146,8 +146,8 @@ export function planConfigs(plan: WanPlan, namer: IfaceNamer = defaultIfaceName,
    * What may cross a router link. A prefecture carries no transit (its firewall forwards only its
    * branch): its hub accepts only its block from it, and its uplinks carry only what it talks to.
    * Between hubs and DR centers the routing daemon picks the path, so their links carry the overlay.
+   * (`isLeaf`: the routing daemon's export filter follows the same rule.)
    */
-  const leaf = (n: WanNode) => n.role === 'prefecture';
   const routerLink = (l: WanLink, side: 'hub' | 'spoke'): RouterLink | undefined => {
     const a = addresses.get(`${l.hub}>${l.spoke}`);
     if (!a) return undefined;
@@ -182,7 +182,7 @@ export function planConfigs(plan: WanPlan, namer: IfaceNamer = defaultIfaceName,
         role: 'link',
         name: namer(n, 'link', s),
         listenPort: hubSide(l).port,
-        peers: [{ node: s.id, ...(ep ? { endpoint: ep } : {}), allowedIps: [...(leaf(s) ? [s.aggregate] : [plan.overlay]), ...extras(link)] }],
+        peers: [{ node: s.id, ...(ep ? { endpoint: ep } : {}), allowedIps: [...(isLeaf(s) ? [s.aggregate] : [plan.overlay]), ...extras(link)] }],
         routes: [],
         link,
       });
@@ -217,7 +217,7 @@ export function planConfigs(plan: WanPlan, namer: IfaceNamer = defaultIfaceName,
           role: side.role,
           name: namer(n, side.role),
           listenPort: side.port,
-          peers: [{ node: hub.id, ...(ep ? { endpoint: ep } : {}), allowedIps: [...(link && !leaf(n) ? [plan.overlay] : base), ...extras(link)], keepalive: KEEPALIVE_SECONDS }],
+          peers: [{ node: hub.id, ...(ep ? { endpoint: ep } : {}), allowedIps: [...(link && !isLeaf(n) ? [plan.overlay] : base), ...extras(link)], keepalive: KEEPALIVE_SECONDS }],
           // A county platform has one uplink and no daemon: static routes.
           routes: link ? [] : remote.map((r) => ({ prefix: r.network, metric: r.id === hub.id ? METRIC.own : METRIC.primary })),
           ...(link ? { link } : {}),

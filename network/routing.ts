@@ -1,6 +1,6 @@
 import { inputError } from '../lib/i18n/index.js';
 import { NETWORK_MESSAGES } from './messages.js';
-import type { WanNode, WanPlan } from './topology.js';
+import { isLeaf, type WanNode, type WanPlan } from './topology.js';
 import type { LineKind, NodeConfig, RenderedFile } from './render-model.js';
 
 /**
@@ -155,7 +155,7 @@ export function renderBird(plan: WanPlan, cfg: NodeConfig, opts: BirdOptions = {
       const peer = plan.nodes.get(link.peer)!;
       const cost = LINE_COST[link.line];
       // A prefecture is a leaf: it announces its own block and nothing it learned, so no path ever crosses it.
-      const learned = n.role === 'prefecture' ? '' : ` if source = RTS_BGP then { bgp_med = bgp_med + ${cost}; accept; }`;
+      const learned = isLeaf(n) ? '' : ` if source = RTS_BGP then { bgp_med = bgp_med + ${cost}; accept; }`;
       return [
         '',
         `protocol bgp ${sessionName(i.name)} from wan {`,

@@ -52,6 +52,15 @@ export interface WanNode {
  */
 export type LinkKind = 'primary' | 'secondary' | 'ministry' | 'dr';
 
+/**
+ * A router that carries no transit: a prefecture forwards only its own branch, so it announces
+ * only its own block and its links carry only what it talks to. The WireGuard AllowedIPs and the
+ * routing daemon's export filter both follow this one rule.
+ */
+export function isLeaf(n: Pick<WanNode, 'role'>): boolean {
+  return n.role === 'prefecture';
+}
+
 /** The links that pair a hub with its DR center rather than a hub with a spoke. */
 export function isPairLink(l: { readonly kind: LinkKind }): boolean {
   return l.kind === 'ministry' || l.kind === 'dr';
