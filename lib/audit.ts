@@ -1,5 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { createHash } from 'node:crypto';
+import type { CatalogueMessage } from './errors.js';
+import { catalogueMessage, LIB, type MessageParams } from './i18n/index.js';
 import type { Database, Queryable, SqlMigration, Transaction } from './sql/index.js';
 
 /**
@@ -49,8 +51,11 @@ export interface AuditEntry {
 export interface AuditVerification {
   readonly ok: boolean;
   readonly entries: number;
-  /** The first entry that does not fit the chain, and why. */
-  readonly firstBroken?: { readonly seq: number; readonly reason: string };
+  /**
+   * The first entry that does not fit the chain, and why: `reason` in English, `localized` the
+   * same as a lib/locales entry (`audit.*`) to say it in the user's language.
+   */
+  readonly firstBroken?: { readonly seq: number; readonly reason: string; readonly localized?: CatalogueMessage };
   /** Hash of the last entry: publish it to make truncation of the tail detectable. */
   readonly head: string;
 }
@@ -347,11 +352,14 @@ export async function verifyAuditChain(db: Queryable): Promise<AuditVerification
   for await (const r of rowsInOrder(db)) {
     n += 1;
     const e = fromRow(r);
-    const broken = (reason: string): AuditVerification => ({ ok: false, entries: n, firstBroken: { seq: e.seq, reason }, head: prev });
-    if (e.seq !== expectedSeq) return broken(`got sequence number ${e.seq}, want ${expectedSeq}: entry ${expectedSeq}${e.seq > expectedSeq + 1 ? `..${e.seq - 1}` : ''} was removed`);
-    if (e.prevHash !== prev) return broken(`its previous-hash ${e.prevHash.slice(0, 12)}… does not match entry ${e.seq - 1}'s hash ${prev.slice(0, 12)}…: an entry before it was removed, replaced or reordered`);
+    const broken = (key: string, params: MessageParams): AuditVerification => {
+      const m = catalogueMessage(LIB, key, params);
+      return { ok: false, entries: n, firstBroken: { seq: e.seq, reason: m.message, localized: m.localized }, head: prev };
+    };
+    if (e.seq !== expectedSeq) return broken('audit.removed', { seq: e.seq, want: expectedSeq, missing: `${expectedSeq}${e.seq > expectedSeq + 1 ? `..${e.seq - 1}` : ''}` });
+    if (e.prevHash !== prev) return broken('audit.relinked', { prevHash: `${e.prevHash.slice(0, 12)}…`, before: e.seq - 1, hash: `${prev.slice(0, 12)}…` });
     const recomputed = entryHash(e);
-    if (recomputed !== e.hash) return broken(`its content hashes to ${recomputed.slice(0, 12)}…, want the recorded ${e.hash.slice(0, 12)}…: the entry was altered`);
+    if (recomputed !== e.hash) return broken('audit.altered', { got: `${recomputed.slice(0, 12)}…`, want: `${e.hash.slice(0, 12)}…` });
     prev = e.hash;
     expectedSeq += 1;
   }

@@ -62,7 +62,7 @@ export async function stateStatus(db: Database, components: readonly StateCompon
     where: db.where,
     components: names.map((name) => ({ name, version: versions[name] ?? 0, known: known.get(name) ?? null })),
     tables,
-    audit: { intact: audit.ok, entries: audit.entries, head: audit.head, ...(audit.firstBroken ? { firstBroken: audit.firstBroken } : {}) },
+    audit: { intact: audit.ok, entries: audit.entries, head: audit.head, ...(audit.firstBroken ? { firstBroken: { seq: audit.firstBroken.seq, reason: audit.firstBroken.reason } } : {}) },
   };
 }
 
@@ -98,7 +98,7 @@ export async function migrateState(
     return await readSnapshot(source, async (src) => {
       const check = await opts.verifyAudit(src);
       if (!check.ok) {
-        throw jinbaoError(ORCHESTRATION, 'migrate.auditBroken', { seq: check.firstBroken!.seq, reason: check.firstBroken!.reason }, { exitCode: ExitCode.complianceFailed });
+        throw jinbaoError(ORCHESTRATION, 'migrate.auditBroken', { seq: check.firstBroken!.seq, reason: check.firstBroken!.localized ?? check.firstBroken!.reason }, { exitCode: ExitCode.complianceFailed });
       }
       await refuseNonEmpty(target);
       await target.write(async (tx) => {

@@ -36,12 +36,13 @@ export function register(program: Command, run: Runner): void {
 
 async function verify(ctx: Context, o: { json?: boolean }): Promise<number> {
   const r = await verifyAudit(await ctx.database());
-  if (o.json) ctx.out(json(r));
+  // --json keeps its shape: the English reason (the localized form is for the lines below)
+  if (o.json) ctx.out(json(r.firstBroken ? { ...r, firstBroken: { seq: r.firstBroken.seq, reason: r.firstBroken.reason } } : r));
   else if (r.ok) ctx.out(`${ctx.t('audit.intact', { entries: r.entries, head: r.head })}\n`);
-  else ctx.out(`${ctx.t('audit.broken', { seq: r.firstBroken!.seq, reason: r.firstBroken!.reason })}\n`);
+  else ctx.out(`${ctx.t('audit.broken', { seq: r.firstBroken!.seq, reason: r.firstBroken!.localized ?? r.firstBroken!.reason })}\n`);
   if (!r.ok) {
     if (o.json) return ExitCode.complianceFailed;
-    throw jinbaoError(COMMAND_MESSAGES, 'audit.brokenError', { seq: r.firstBroken!.seq, reason: r.firstBroken!.reason }, { exitCode: ExitCode.complianceFailed });
+    throw jinbaoError(COMMAND_MESSAGES, 'audit.brokenError', { seq: r.firstBroken!.seq, reason: r.firstBroken!.localized ?? r.firstBroken!.reason }, { exitCode: ExitCode.complianceFailed });
   }
   return ExitCode.ok;
 }
@@ -57,7 +58,7 @@ async function exportAudit(ctx: Context, o: { out?: string; format: string; acti
   const records = entries.map((e) => ({ ...e, record: auditRecord(e) }));
   const text =
     format === 'json'
-      ? json({ exportedAt: new Date().toISOString(), chain: { intact: check.ok, entries: check.entries, head: check.head, ...(check.firstBroken ? { firstBroken: check.firstBroken } : {}) }, entries: records })
+      ? json({ exportedAt: new Date().toISOString(), chain: { intact: check.ok, entries: check.entries, head: check.head, ...(check.firstBroken ? { firstBroken: { seq: check.firstBroken.seq, reason: check.firstBroken.reason } } : {}) }, entries: records })
       : format === 'csv'
         ? auditCsv(records.map((r) => r.record))
         : records.map((e) => JSON.stringify(e)).join('\n') + (records.length ? '\n' : '');

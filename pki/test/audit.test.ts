@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { appendAudit, auditAppendOnly, AUDIT_APPEND_ONLY_TRIGGERS, AUDIT_LOCK, migrateAudit, readAudit, recordAudit, verifyAudit } from '../../lib/audit.js';
+import { say } from '../../lib/i18n/index.js';
 import { openDatabase, type Database } from '../../lib/sql/index.js';
 import { postgresMissing, startPostgres, type PostgresServer } from '../../lib/test/postgres-server.js';
 import { stateBackends } from './helpers.js';
@@ -62,6 +63,7 @@ describe.each(stateBackends(() => server))('the hash-chained audit log on $name'
     expect(r.ok).toBe(false);
     expect(r.firstBroken!.seq).toBe(3);
     expect(r.firstBroken!.reason).toMatch(/^its content hashes to [0-9a-f]{12}…, want the recorded [0-9a-f]{12}…: the entry was altered$/);
+    expect(say(r.firstBroken!.localized!, 'zh-CN')).toMatch(/^其内容的哈希为 [0-9a-f]{12}…，应为记录的 [0-9a-f]{12}…：该条目已被篡改$/);
   });
 
   it.skipIf(skip)('GIVEN an altered outcome (a refusal turned into success) THEN verification names it', async () => {
@@ -73,7 +75,9 @@ describe.each(stateBackends(() => server))('the hash-chained audit log on $name'
   it.skipIf(skip)('GIVEN a removed entry THEN verification names the entry after the gap', async () => {
     await ownerDropsTriggers(db);
     await db.run('DELETE FROM audit_log WHERE seq = 3');
-    expect((await verifyAudit(db)).firstBroken).toEqual({ seq: 4, reason: 'got sequence number 4, want 3: entry 3 was removed' });
+    const broken = (await verifyAudit(db)).firstBroken!;
+    expect(broken).toMatchObject({ seq: 4, reason: 'got sequence number 4, want 3: entry 3 was removed' });
+    expect(say(broken.localized!, 'zh-CN')).toBe('序号为 4，应为 3：第 3 条已被删除');
   });
 
   it.skipIf(skip)('GIVEN a removed entry with the sequence renumbered to hide the gap THEN the previous-hash link breaks', async () => {
