@@ -137,7 +137,11 @@ function preflight(): Step<DrillContext> {
       const certs = await pair.certificates(Date.now());
       const bad = certs.filter((c) => c.problem);
       if (bad.length > 0) {
-        const problems = bad.map((c) => `${c.file}: ${c.problem}`).join('; ');
+        // "file: problem; file: problem", each problem in the user's language
+        const problems = bad.reduceRight<CatalogueMessage | undefined>(
+          (rest, c) => said(rest ? 'refuse.certificateAnd' : 'refuse.certificate', { file: c.file, problem: c.localizedProblem ?? c.problem!, ...(rest ? { rest } : {}) }),
+          undefined,
+        )!;
         throw request.target === 'pg-local' ? DrillRefusedError.of('certificatesLab', { problems, site: request.site }) : DrillRefusedError.of('certificates', { problems });
       }
       log.measure('preflight.replayDelaySeconds', delay);

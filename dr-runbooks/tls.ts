@@ -3,6 +3,9 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { $, type Shell } from 'zx';
+import type { CatalogueMessage } from '../lib/errors.js';
+import { catalogueMessage, type MessageParams } from '../lib/i18n/index.js';
+import { DR_MESSAGES } from './messages.js';
 import type { NodeName } from './model.js';
 
 export interface KeyPairPem {
@@ -79,7 +82,14 @@ export interface CertificateCheck {
   readonly file: string;
   readonly subject: string;
   readonly notAfter: string;
+  /** What is wrong, in English; `localizedProblem` is the same as a catalogue entry (`cert.*`). */
   readonly problem?: string;
+  readonly localizedProblem?: CatalogueMessage;
+}
+
+function problem(key: string, params: MessageParams): { problem: string; localizedProblem: CatalogueMessage } {
+  const m = catalogueMessage(DR_MESSAGES, `cert.${key}`, params);
+  return { problem: m.message, localizedProblem: m.localized };
 }
 
 /** Check a certificate is within its validity period (with `marginMs` to spare) and, when a CA is given, signed by it. */
@@ -88,17 +98,17 @@ export function checkCertificate(file: string, pem: string, caPem: string | unde
   try {
     cert = new X509Certificate(pem);
   } catch (err) {
-    return { file, subject: '?', notAfter: '?', problem: `not a PEM certificate: ${(err as Error).message}` };
+    return { file, subject: '?', notAfter: '?', ...problem('notPem', { why: (err as Error).message }) };
   }
   const notAfter = Date.parse(cert.validTo);
   const notBefore = Date.parse(cert.validFrom);
   const base = { file, subject: cert.subject.replace(/\n/g, ', '), notAfter: new Date(notAfter).toISOString() };
-  if (now < notBefore) return { ...base, problem: `not valid before ${new Date(notBefore).toISOString()}` };
-  if (now + marginMs > notAfter) return { ...base, problem: `expired or expiring: valid until ${base.notAfter}` };
+  if (now < notBefore) return { ...base, ...problem('notYetValid', { from: new Date(notBefore).toISOString() }) };
+  if (now + marginMs > notAfter) return { ...base, ...problem('expiring', { until: base.notAfter }) };
   if (caPem === undefined) return base;
   const anchors = [...caPem.matchAll(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g)].map((m) => new X509Certificate(m[0]));
   if (!anchors.some((ca) => cert.verify(ca.publicKey))) {
-    return { ...base, problem: `not signed by the replication CA (${anchors.map((a) => a.subject.replace(/\n/g, ', ')).join('; ')})` };
+    return { ...base, ...problem('notSignedByCa', { anchors: anchors.map((a) => a.subject.replace(/\n/g, ', ')).join('; ') }) };
   }
   return base;
 }

@@ -339,8 +339,8 @@ export class PgLab {
     this.setStandbySignal(name, true);
   }
 
-  /** Rewrite the primary's config for `mode` and reload it. */
-  async applyReplicationMode(mode: ReplicationMode): Promise<void> {
+  /** Rewrite the primary's config for `mode`, reload it, and wait (at most `timeoutMs`) until it runs with it. */
+  async applyReplicationMode(mode: ReplicationMode, timeoutMs = 5_000): Promise<void> {
     this.writeConfig(this.primary, { kind: 'primary', ...optionalSync(syncStandbyFor(mode, this.node(this.standby))) });
     await this.query(this.primary, 'SELECT pg_reload_conf()');
     await waitFor(
@@ -349,7 +349,7 @@ export class PgLab {
         const [row] = await this.query<{ s: string }>(this.primary, "SELECT current_setting('synchronous_standby_names') AS s");
         return (mode === 'sync') === (row?.s !== '') ? true : undefined;
       },
-      { timeoutMs: 5_000 },
+      { timeoutMs },
     );
     this.setReplication(mode);
   }

@@ -145,9 +145,9 @@ describe('runbook commands with a mocked spawn', () => {
   it('GIVEN a primary that keeps its synchronous_standby_names THEN changing the replication mode fails naming the mode, in English and in Chinese', async () => {
     const lab = fakeLab('exit 0');
     lab.query = (async () => [{ s: '' }]) as PgLab['query'];
-    await expect(lab.applyReplicationMode('sync')).rejects.toThrow('timed out after 5000 ms waiting for the primary to run with synchronous_standby_names for sync replication');
-    expect(await chinese(lab.applyReplicationMode('sync'))).toBe('5000 毫秒内未等到：主库按 sync 复制设置 synchronous_standby_names 运行');
-  }, 20_000);
+    await expect(lab.applyReplicationMode('sync', 50)).rejects.toThrow('timed out after 50 ms waiting for the primary to run with synchronous_standby_names for sync replication');
+    expect(await chinese(lab.applyReplicationMode('sync', 50))).toBe('50 毫秒内未等到：主库按 sync 复制设置 synchronous_standby_names 运行');
+  });
 
   it('GIVEN pg_waldump cannot read the WAL THEN the end of WAL is unknown rather than guessed', async () => {
     const lab = fakeLab('echo "pg_waldump: error: could not find a valid record after 0/3000000" >&2; exit 1');
@@ -259,5 +259,8 @@ describe('replication certificates', () => {
     expect(checkCertificate('dc.crt', a.servers.dc.certPem, a.caPem, now + 3 * 86_400_000).problem).toMatch(/^expired or expiring: valid until \d{4}-/);
     expect(checkCertificate('dc.crt', b.servers.dc.certPem, a.caPem, now).problem).toMatch(/^not signed by the replication CA \(O=jinbao DR lab \(lab-only\), CN=jinbao DR lab CA 440000\)$/);
     expect(checkCertificate('x.crt', 'garbage', a.caPem, now).problem).toMatch(/^not a PEM certificate: /);
+    // the same problems in Chinese, for the drill's refusal
+    expect(say(checkCertificate('dc.crt', a.servers.dc.certPem, a.caPem, now + 3 * 86_400_000).localizedProblem!, 'zh-CN')).toMatch(/^已过期或即将过期：有效期至 \d{4}-/);
+    expect(say(checkCertificate('dc.crt', b.servers.dc.certPem, a.caPem, now).localizedProblem!, 'zh-CN')).toBe('不是由复制 CA 签发的（O=jinbao DR lab (lab-only), CN=jinbao DR lab CA 440000）');
   });
 });

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SqliteDatabase } from '../../lib/sql/index.js';
-import { DrillHistory, DrillRefusedError, drillSteps, executeDrill, pause, type DrillContext, type DrPair, type Step } from '../index.js';
+import { errorText } from '../../lib/i18n/index.js';
+import { checkCertificate, DrillHistory, DrillRefusedError, drillSteps, executeDrill, pause, type DrillContext, type DrPair, type Step } from '../index.js';
 import { request } from './helpers.js';
 
 /** Only what executeDrill itself touches; the steps below never call the pair. */
@@ -108,5 +109,16 @@ describe('executeDrill around the steps', () => {
     await expect(executeDrill({ request: remote, pair: fake, history, lockName: 'l', replicationTls: 'pg', steps: drillSteps(remote).slice(0, 1) })).rejects.toThrow(
       /; renew them and retry$/,
     );
+  });
+
+  it('GIVEN two bad replication certificates THEN the refusal names both, in English and in Chinese', async () => {
+    const fake = healthy({
+      certificates: async () => [checkCertificate('/lab/tls/dc.crt', 'garbage', undefined, Date.now()), { file: '/lab/tls/dr.crt', subject: 'CN=dr', notAfter: '2026-11-27T10:00:00.000Z', problem: 'expired or expiring: valid until 2026-11-27T10:00:00.000Z' }],
+    });
+    const refused = await executeDrill({ request: request(), pair: fake, history, lockName: 'l', replicationTls: 'lab', steps: drillSteps(request()).slice(0, 1) }).catch((err: unknown) => err);
+    expect(refused).toBeInstanceOf(DrillRefusedError);
+    expect((refused as DrillRefusedError).message).toMatch(/^refusing to start the drill: replication certificates are not valid: \/lab\/tls\/dc\.crt: not a PEM certificate: .+; \/lab\/tls\/dr\.crt: expired or expiring: valid until 2026-11-27T10:00:00\.000Z; renew them and retry/);
+    // the problem found by the check is said in Chinese; one given only in English stays English
+    expect(errorText(refused as DrillRefusedError, 'zh-CN')).toMatch(/^拒绝开始演练：复制证书无效：\/lab\/tls\/dc\.crt：不是 PEM 格式的证书：.+；\/lab\/tls\/dr\.crt：expired or expiring: valid until 2026-11-27T10:00:00\.000Z；请更新证书后重试/);
   });
 });

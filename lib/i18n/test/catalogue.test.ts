@@ -84,6 +84,7 @@ const PREFIXING: readonly PrefixingHelper[] = [
   { call: 'fail', file: 'lib/pg-conn.ts', definedIn: 'lib/pg-conn.ts', dir: 'lib/locales', prefix: 'pgConn.' },
   { call: 'm', file: 'lib/pg-client.ts', definedIn: 'lib/pg-client.ts', dir: 'lib/locales', prefix: 'pg.' },
   { call: 'network', file: 'network/topology.ts', definedIn: 'network/topology.ts', dir: 'network/locales', prefix: 'topology.what.' },
+  { call: 'problem', file: 'dr-runbooks/tls.ts', definedIn: 'dr-runbooks/tls.ts', dir: 'dr-runbooks/locales', prefix: 'cert.' },
 ];
 /** Calls that take a whole key of a catalogue other than the one next to every caller. */
 const WHOLE_KEY: readonly { readonly call: string; readonly dir: string }[] = [{ call: 'new StepFailure', dir: 'dr-runbooks/locales' }];
