@@ -7,6 +7,11 @@
  *    each CA's own key too, RFC 6960 §2.6, so "same signer" is the CA key on both sides);
  *  - jinbao: `jinbao serve --workers N` (default: the cores), POST to /ocsp/infrastructure on its
  *    plain-HTTP listener; and the same spread over two CAs (infrastructure and ministry-staff).
+ * A third server sets the floor: a Node HTTP server (the same cluster of --workers processes
+ * accepting from the shared socket) that answers every request with fixed bytes the size of the
+ * service's answer, and for nonce requests first signs the request with a P-256 key (one signature,
+ * as the service makes). Nothing a Node responder does can cost less, so its ratio to OpenSSL is
+ * the most any responder in Node reaches on this machine in the same run.
  * Each measured for cached answers (a request without nonce, written by `openssl ocsp -no_nonce`:
  * OpenSSL signs each one anyway, the service serves its cached answer) and for nonce requests (a
  * fresh 16-byte nonce per request: both sign every answer), with and without keep-alive
@@ -34,6 +39,7 @@
  */
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { generateKeyPairSync } from 'node:crypto';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { BenchArgumentError, compare, describe, parseBenchArgs, report, stats, summarize } from './lib.js';
@@ -277,6 +283,48 @@ function indexLine(notAfter: Date, serial: string, subject: string): string {
   return `V\t${t}Z\t\t${serial.toUpperCase()}\tunknown\t/${subject.split(/,\s*/).join('/')}\n`;
 }
 
+/**
+ * The floor server (an ES module run by node): --workers processes sharing the listening socket
+ * as \`jinbao serve\` does (SCHED_NONE), reading each request whole and answering with the bytes
+ * of `body`; on /sign it first signs the request with `key` and puts the signature at the end
+ * of the answer.
+ */
+const FLOOR_SERVER = `// written by bench/ocsp.ts
+import cluster from 'node:cluster';
+import { createPrivateKey, sign } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+const [workers, port, bodyFile, keyFile] = process.argv.slice(2);
+if (cluster.isPrimary) {
+  cluster.schedulingPolicy = cluster.SCHED_NONE;
+  for (let i = 0; i < Number(workers); i++) cluster.fork();
+} else {
+  const body = readFileSync(bodyFile);
+  const key = createPrivateKey(readFileSync(keyFile));
+  const server = createServer((req, res) => {
+    const chunks = [];
+    req.on('data', (c) => chunks.push(c));
+    req.on('end', () => {
+      let answer = body;
+      if (req.url === '/sign') {
+        const signature = sign('sha256', Buffer.concat(chunks), key);
+        answer = Buffer.concat([body.subarray(0, Math.max(0, body.length - signature.length)), signature]);
+      }
+      res.writeHead(200, { 'content-type': 'application/ocsp-response', 'content-length': answer.length });
+      res.end(answer);
+    });
+  });
+  server.keepAliveTimeout = 5000;
+  server.listen(Number(port), '127.0.0.1');
+}
+`;
+
+/** True once something in the namespace accepts connections on `port`. */
+function listening(ns: string, port: number): boolean {
+  const [c, a] = inNs(ns, 'bash', ['-c', `exec 3<>/dev/tcp/127.0.0.1/${port}`]);
+  return spawnSync(c, a, { stdio: 'ignore', timeout: 10_000 }).status === 0;
+}
+
 async function main(): Promise<void> {
   // Imported here, not at the top: the load client runs this file too and must start fast.
   const { LocalOpsContext } = await import('../orchestration/index.js');
@@ -319,6 +367,7 @@ async function main(): Promise<void> {
     const servePort = 9443;
     const httpPort = 9080;
     const opensslPort = 9081;
+    const floorPort = 9082;
     const ctx = new LocalOpsContext({ stateDir: state, inventory });
     const f: Record<string, string> = {};
     try {
@@ -375,6 +424,16 @@ async function main(): Promise<void> {
       probe(ns, { url: `${jinbaoBase}/ocsp/ministry-staff`, issuer: f['staff-ca.pem']!, cert: f['staff.pem']!, root: f['root.pem']!, nonce });
     }
     await stopGroup(first.child);
+    // The floor answers with bytes the size of the service's cached answer, fetched here.
+    const [fc, fa] = inNs(ns, 'openssl', ['ocsp', '-reqin', req.infra.cached.template, '-url', `${jinbaoBase}/ocsp/infrastructure`, '-respout', join(dir, 'answer.der'), '-noverify']);
+    execFileSync(fc, fa, { stdio: 'ignore', timeout: 30_000 });
+    const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    writeFileSync(join(dir, 'floor.key'), privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
+    writeFileSync(join(dir, 'floor.mjs'), FLOOR_SERVER);
+    const floor = startChild(ns, process.execPath, [join(dir, 'floor.mjs'), String(workers), String(floorPort), join(dir, 'answer.der'), join(dir, 'floor.key')], {}, children, join(dir, 'floor.log'));
+    await waitFor('the floor server listening', () => listening(ns, floorPort) || floor.child.exitCode !== null, 30_000);
+    if (floor.child.exitCode !== null) throw new Error(`the floor server exited: ${floor.out()}`);
+    const floorBase = `http://127.0.0.1:${floorPort}`;
     log(`answers verified by openssl ocsp (both responders, with and without nonce); jinbao serve --workers ${workers}, openssl ocsp -multi 2; ${CONNECTIONS} connections, ${SECONDS} s per sample`);
 
     const kinds = [
@@ -392,6 +451,7 @@ async function main(): Promise<void> {
         configs.push({ key: `openssl | ${tag}`, base: opensslBase, targets: [{ path: '/', ...infraReq }], nonce: k.nonce, keepAlive });
         configs.push({ key: `jinbao | ${tag}`, base: jinbaoBase, targets: one, nonce: k.nonce, keepAlive });
         configs.push({ key: `jinbao, two CAs | ${tag}`, base: jinbaoBase, targets: two, nonce: k.nonce, keepAlive });
+        configs.push({ key: `node floor | ${tag}`, base: floorBase, targets: [{ path: k.nonce ? '/sign' : '/fixed', ...infraReq }], nonce: k.nonce, keepAlive });
       }
     }
     let n = 0;
@@ -404,12 +464,12 @@ async function main(): Promise<void> {
       for (const c of configs) {
         const ossl = c.base === opensslBase ? await startOpenssl() : undefined;
         try {
-          const server = ossl ? ossl.child.pid! : serve.child.pid!;
+          const server = ossl ? ossl.child.pid! : c.base === floorBase ? floor.child.pid! : serve.child.pid!;
           const before = treeCpuSeconds(server);
           const r = await runLoad({ base: c.base, targets: c.targets, nonce: c.nonce, keepAlive: c.keepAlive, seconds: SECONDS, connections: CONNECTIONS });
           if (r.total > 0) r.serverCpuUs = ((treeCpuSeconds(server) - before) * 1e6) / r.total;
           // Every answer must be a 200: a responder refusing fast is not a fast responder.
-          if (r.non2xx > 0) throw new Error(`${c.key}: ${r.non2xx} of ${r.total} answers were not 2xx; the responder's log ends:\n${(ossl ?? serve).out().slice(-2000)}`);
+          if (r.non2xx > 0) throw new Error(`${c.key}: ${r.non2xx} of ${r.total} answers were not 2xx; the responder's log ends:\n${(ossl ?? (c.base === floorBase ? floor : serve)).out().slice(-2000)}`);
           samples.get(c.key)!.push(r);
         } finally {
           if (ossl) await stopGroup(ossl.child);
@@ -429,6 +489,7 @@ async function main(): Promise<void> {
     }
     const ratios: Record<string, unknown> = {};
     const efficiency: Record<string, unknown> = {};
+    const floors: Record<string, unknown> = {};
     const invalid: string[] = [];
     for (const k of kinds) {
       for (const keepAlive of [true, false]) {
@@ -455,11 +516,25 @@ async function main(): Promise<void> {
         });
         log(report(eff, 0));
         efficiency[tag] = summarize(eff);
-        if (!(cmp.baselineStats.median > 0)) invalid.push(tag);
+        if (!(cmp.baselineStats.median > 0)) {
+          invalid.push(tag);
+          continue;
+        }
+        // The most a responder in Node reaches here: what it costs to answer at all.
+        const floorCmp = compare({
+          subject: `node floor (a Node HTTP server, --workers ${workers}, fixed answer${k.nonce ? ' plus one P-256 signature' : ''}), ${tag}`,
+          baseline: 'openssl ocsp -multi 2, same CA, same signer, same requests, same client',
+          unit: 'req/s',
+          work: `${SECONDS} s, ${CONNECTIONS} connections`,
+          subjectSamples: samples.get(`node floor | ${tag}`)!.map((x) => x.rps),
+          baselineSamples: samples.get(`openssl | ${tag}`)!.map((x) => x.rps),
+        });
+        log(report(floorCmp, 0));
+        floors[tag] = summarize(floorCmp);
       }
     }
     log(`load average before ${load.before.join(' ')}, after ${load.after.join(' ')} (${availableParallelism()} cores; target ≥ 1.5x OpenSSL for cached and nonce requests)`);
-    Object.assign(summary, { loadAverage: load, results: rows, ratios, efficiency });
+    Object.assign(summary, { loadAverage: load, results: rows, ratios, efficiency, floor: floors });
     if (invalid.length) {
       const why = `OpenSSL's responder answered no request for: ${invalid.join('; ')}: no comparison in this run`;
       // A smoke run proves the paths (both responders verified above); OpenSSL's -multi responder
