@@ -3,7 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { readAudit, verifyAudit } from '../../lib/audit.js';
 import { ExitCode } from '../../lib/errors.js';
 import { auditCsv, auditRecord } from '../../service/index.js';
-import { inputError, jinbaoError } from '../../lib/i18n/index.js';
+import { inputError, jinbaoError, say } from '../../lib/i18n/index.js';
 import { parseChoice, parseIsoDate } from '../../lib/options.js';
 import { json } from '../../lib/output.js';
 import { COMMAND_MESSAGES, type Context } from '../context.js';
@@ -39,7 +39,7 @@ async function verify(ctx: Context, o: { json?: boolean }): Promise<number> {
   // --json keeps its shape: the English reason (the localized form is for the lines below)
   if (o.json) ctx.out(json(r.firstBroken ? { ...r, firstBroken: { seq: r.firstBroken.seq, reason: r.firstBroken.reason } } : r));
   else if (r.ok) ctx.out(`${ctx.t('audit.intact', { entries: r.entries, head: r.head })}\n`);
-  else ctx.out(`${ctx.t('audit.broken', { seq: r.firstBroken!.seq, reason: r.firstBroken!.localized ?? r.firstBroken!.reason })}\n`);
+  else ctx.out(`${ctx.t('audit.broken', { seq: r.firstBroken!.seq, reason: r.firstBroken!.localized ? say(r.firstBroken!.localized, ctx.lang) : r.firstBroken!.reason })}\n`);
   if (!r.ok) {
     if (o.json) return ExitCode.complianceFailed;
     throw jinbaoError(COMMAND_MESSAGES, 'audit.brokenError', { seq: r.firstBroken!.seq, reason: r.firstBroken!.localized ?? r.firstBroken!.reason }, { exitCode: ExitCode.complianceFailed });

@@ -128,7 +128,16 @@ describe('jinbao pki and audit commands', () => {
     const broken = await cli(['audit', 'verify']);
     expect(broken.code).toBe(3);
     expect(broken.stderr).toContain("jinbao: the audit log's hash chain is broken at entry 2: its content hashes to");
+    expect(broken.stdout).toMatch(/^audit log BROKEN at entry 2: its content hashes to [0-9a-f]{12}…, want the recorded [0-9a-f]{12}…: the entry was altered\n$/);
+    // in Chinese, the reason too
+    const zh = await cli(['--lang', 'zh-CN', 'audit', 'verify']);
+    expect(zh.code).toBe(3);
+    expect(zh.stdout).toMatch(/^审计记录在第 2 条处断裂：其内容的哈希为 [0-9a-f]{12}…，应为记录的 [0-9a-f]{12}…：该条目已被篡改\n$/);
+    expect(zh.stderr).toMatch(/的哈希链在第 2 条处断裂：其内容的哈希为 [0-9a-f]{12}…，应为记录的 [0-9a-f]{12}…：该条目已被篡改；/);
+    const verified = JSON.parse((await cli(['audit', 'verify', '--json'])).stdout);
+    expect(verified.firstBroken).toEqual({ seq: 2, reason: expect.stringMatching(/: the entry was altered$/) });
     const json = JSON.parse((await cli(['audit', 'export', '--format', 'json'])).stdout);
     expect(json.chain).toMatchObject({ intact: false, firstBroken: { seq: 2 } });
+    expect(Object.keys(json.chain.firstBroken).sort()).toEqual(['reason', 'seq']);
   });
 });
