@@ -87,7 +87,8 @@ export interface CertificateCheck {
   readonly localizedProblem?: CatalogueMessage;
 }
 
-function problem(key: string, params: MessageParams): { problem: string; localizedProblem: CatalogueMessage } {
+/** A certificate problem from the catalogue (`cert.<key>`): English in `problem`, the reader's language in `localizedProblem`. */
+export function problem(key: string, params: MessageParams): { problem: string; localizedProblem: CatalogueMessage } {
   const m = catalogueMessage(DR_MESSAGES, `cert.${key}`, params);
   return { problem: m.message, localizedProblem: m.localized };
 }

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import pg from 'pg';
-import type { CatalogueMessage } from '../../lib/errors.js';
+import { JinbaoError, type CatalogueMessage } from '../../lib/errors.js';
 import { catalogueMessage } from '../../lib/i18n/index.js';
 import { connectErrorMessage, settleTls } from '../../lib/pg-client.js';
 import { DR_MESSAGES } from '../messages.js';
@@ -10,7 +10,7 @@ import type { ReplicationMode } from '../model.js';
 import { attemptWrite, type DrPair, type ReplicationStatus, type WalPositions } from '../pair.js';
 import type { TrafficSwitch } from '../proxy.js';
 import { DrillRefusedError } from '../runbook.js';
-import { checkCertificate, type CertificateCheck } from '../tls.js';
+import { checkCertificate, problem, type CertificateCheck } from '../tls.js';
 import { parseEndOfWal } from './lab-pair.js';
 import { OperatorCommands, type CommandRecord } from './operator.js';
 import type { PairConfig, PairNodeConfig } from './pair-config.js';
@@ -242,18 +242,18 @@ export class RemotePair implements DrPair {
       try {
         caPem = readFileSync(tls.caFile, 'utf8');
       } catch (err) {
-        return [{ file: tls.caFile, subject: '?', notAfter: '?', problem: `tls.ca of ${this.config.source} cannot be read: ${(err as Error).message}` }];
+        return [{ file: tls.caFile, subject: '?', notAfter: '?', ...problem('caUnreadable', { source: this.config.source, why: (err as Error).message }) }];
       }
     }
     for (const n of this.config.nodes) {
       const label = `${n.name} (${n.host}:${n.port})`;
       if (n.host.startsWith('/')) {
-        checks.push({ file: label, subject: '?', notAfter: '?', ...(tls.required ? { problem: 'reached over a Unix socket: its TLS certificate cannot be checked; give a TCP host or set tls.required: false' } : {}) });
+        checks.push({ file: label, subject: '?', notAfter: '?', ...(tls.required ? problem('unixSocket', {}) : {}) });
         continue;
       }
       const presented = await fetchServerCertificate(n.host, n.port).catch((err: Error) => err);
-      if (presented instanceof Error) checks.push({ file: label, subject: '?', notAfter: '?', problem: presented.message });
-      else if (!presented.tls) checks.push({ file: label, subject: '?', notAfter: '?', ...(tls.required ? { problem: 'does not offer TLS (ssl = off); MLPS level 3 wants replication encrypted, or set tls.required: false' } : {}) });
+      if (presented instanceof Error) checks.push({ file: label, subject: '?', notAfter: '?', problem: presented.message, ...(presented instanceof JinbaoError && presented.localized ? { localizedProblem: presented.localized } : {}) });
+      else if (!presented.tls) checks.push({ file: label, subject: '?', notAfter: '?', ...(tls.required ? problem('noTls', {}) : {}) });
       else checks.push(checkCertificate(label, presented.pem, caPem, now, 24 * 3600_000));
     }
     for (const f of tls.files) {
@@ -261,7 +261,7 @@ export class RemotePair implements DrPair {
       try {
         pem = readFileSync(f, 'utf8');
       } catch (err) {
-        checks.push({ file: f, subject: '?', notAfter: '?', problem: `cannot read: ${(err as Error).message}` });
+        checks.push({ file: f, subject: '?', notAfter: '?', ...problem('unreadable', { why: (err as Error).message }) });
         continue;
       }
       checks.push(checkCertificate(f, pem, caPem, now, 24 * 3600_000));

@@ -4,6 +4,7 @@ import { Registry } from 'prom-client';
 import { registerReplicationMetrics } from '../operations/index.js';
 import { runCli } from '../../bin/testkit.js';
 import type { CatalogueMessage } from '../../lib/errors.js';
+import { say } from '../../lib/i18n/index.js';
 import { DEFAULT_PG_BIN, DrillHistory, DrillRefusedError, executeDrill, PgLab, reasonTexts, RemotePair, type DrillReport, type DrillRequest, type ExecuteDrillOptions, type PairConfig } from '../index.js';
 import { pgConnection } from '../../lib/pg-conn.js';
 import { labPairFile, request, startTestLab, type TestLab } from './helpers.js';
@@ -101,9 +102,11 @@ describe.skipIf(skip)('drills on an existing pair given by a pair file (target p
     const config = pairFile();
     const noCa = await RemotePair.open({ ...config, tls: { ...config.tls, caFile: `${base}/missing-ca.pem` } }, { site: '440000' });
     try {
-      expect(await noCa.certificates(Date.now())).toEqual([
-        { file: `${base}/missing-ca.pem`, subject: '?', notAfter: '?', problem: expect.stringMatching(new RegExp(`^tls\\.ca of ${base}/pair\\.json cannot be read: ENOENT`)) },
+      const checks = await noCa.certificates(Date.now());
+      expect(checks).toEqual([
+        { file: `${base}/missing-ca.pem`, subject: '?', notAfter: '?', problem: expect.stringMatching(new RegExp(`^tls\\.ca of ${base}/pair\\.json cannot be read: ENOENT`)), localizedProblem: expect.anything() },
       ]);
+      expect(say(checks[0]!.localizedProblem!, 'zh-CN')).toMatch(new RegExp(`^无法读取 ${base}/pair\\.json 中 tls\\.ca 指定的文件：ENOENT`));
     } finally {
       await noCa.close();
     }

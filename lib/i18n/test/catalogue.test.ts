@@ -85,6 +85,7 @@ const PREFIXING: readonly PrefixingHelper[] = [
   { call: 'm', file: 'lib/pg-client.ts', definedIn: 'lib/pg-client.ts', dir: 'lib/locales', prefix: 'pg.' },
   { call: 'network', file: 'network/topology.ts', definedIn: 'network/topology.ts', dir: 'network/locales', prefix: 'topology.what.' },
   { call: 'problem', file: 'dr-runbooks/tls.ts', definedIn: 'dr-runbooks/tls.ts', dir: 'dr-runbooks/locales', prefix: 'cert.' },
+  { call: 'problem', file: 'dr-runbooks/pg/remote-pair.ts', definedIn: 'dr-runbooks/tls.ts', dir: 'dr-runbooks/locales', prefix: 'cert.' },
 ];
 /** Calls that take a whole key of a catalogue other than the one next to every caller. */
 const WHOLE_KEY: readonly { readonly call: string; readonly dir: string }[] = [{ call: 'new StepFailure', dir: 'dr-runbooks/locales' }];
@@ -190,7 +191,8 @@ describe('message catalogues', () => {
 
   it('every key built with a template literal is a listed prefixing helper or a listed set of values (a new helper cannot go unchecked)', () => {
     const found = allCode(root).flatMap((f) => [...readFileSync(f, 'utf8').matchAll(TEMPLATE_KEY)].map((m) => `${relative(root, f)}: ${m[1]}`));
-    const listed = [...PREFIXING.map((h) => `${h.definedIn}: ${h.prefix}`), ...ENUMERATED.map((e) => `${e.file}: ${e.prefix}`)];
+    // a helper called from several files is listed once per file, defined once
+    const listed = [...new Set([...PREFIXING.map((h) => `${h.definedIn}: ${h.prefix}`), ...ENUMERATED.map((e) => `${e.file}: ${e.prefix}`)])];
     expect(found.sort()).toEqual(listed.sort());
   });
 
