@@ -5,7 +5,7 @@
  * change here.
  */
 import { existsSync, readdirSync } from 'node:fs';
-import { ExitCode } from '../lib/errors.js';
+import { ExitCode, type CatalogueMessage } from '../lib/errors.js';
 import { openDatabase, type Database, type Queryable, type SqlMigration, type Transaction } from '../lib/sql/index.js';
 import { applyMigration } from '../lib/sql/migrate.js';
 import { MIGRATION_MARK } from '../lib/sql/types.js';
@@ -42,7 +42,8 @@ export interface StateStatus {
   readonly where: string;
   readonly components: readonly { readonly name: string; readonly version: number; readonly known: number | null }[];
   readonly tables: readonly { readonly name: string; readonly rows: number }[];
-  readonly audit: { readonly intact: boolean; readonly entries: number; readonly head: string; readonly firstBroken?: { readonly seq: number; readonly reason: string } };
+  /** `firstBroken.localized`: the reason as a catalogue message, for people (not part of `--json`). */
+  readonly audit: { readonly intact: boolean; readonly entries: number; readonly head: string; readonly firstBroken?: { readonly seq: number; readonly reason: string; readonly localized?: CatalogueMessage } };
 }
 
 /** Backend, place, component versions (and what this build knows), row counts, audit head. */
@@ -62,7 +63,7 @@ export async function stateStatus(db: Database, components: readonly StateCompon
     where: db.where,
     components: names.map((name) => ({ name, version: versions[name] ?? 0, known: known.get(name) ?? null })),
     tables,
-    audit: { intact: audit.ok, entries: audit.entries, head: audit.head, ...(audit.firstBroken ? { firstBroken: { seq: audit.firstBroken.seq, reason: audit.firstBroken.reason } } : {}) },
+    audit: { intact: audit.ok, entries: audit.entries, head: audit.head, ...(audit.firstBroken ? { firstBroken: audit.firstBroken } : {}) },
   };
 }
 

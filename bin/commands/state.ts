@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { ExitCode } from '../../lib/errors.js';
 import { json } from '../../lib/output.js';
-import type { Translate } from '../../lib/i18n/index.js';
+import { say, type Translate } from '../../lib/i18n/index.js';
 import type { Separation } from '../../operators/index.js';
 import { migrateStore, storeStatus, type MigrateResult, type StateStatus } from '../../orchestration/index.js';
 import type { Context } from '../context.js';
@@ -41,7 +41,10 @@ export function register(program: Command, run: Runner): void {
 
 async function status(ctx: Context, o: { json?: boolean }): Promise<number> {
   const s = await storeStatus(ctx);
-  ctx.out(o.json ? json(s) : statusText(s, ctx.t));
+  const broken = s.audit.firstBroken;
+  // --json: the English reason only; for people, the reason in their language
+  const shown = broken ? { ...s, audit: { ...s.audit, firstBroken: { seq: broken.seq, reason: o.json || !broken.localized ? broken.reason : say(broken.localized, ctx.lang) } } } : s;
+  ctx.out(o.json ? json(shown) : statusText(shown, ctx.t));
   return s.audit.intact ? ExitCode.ok : ExitCode.complianceFailed;
 }
 

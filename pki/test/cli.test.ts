@@ -134,6 +134,10 @@ describe('jinbao pki and audit commands', () => {
     expect(zh.code).toBe(3);
     expect(zh.stdout).toMatch(/^审计记录在第 2 条处断裂：其内容的哈希为 [0-9a-f]{12}…，应为记录的 [0-9a-f]{12}…：该条目已被篡改\n$/);
     expect(zh.stderr).toMatch(/的哈希链在第 2 条处断裂：其内容的哈希为 [0-9a-f]{12}…，应为记录的 [0-9a-f]{12}…：该条目已被篡改；/);
+    const status = await cli(['--lang', 'zh-CN', 'state', 'status']);
+    expect(status.code).toBe(3);
+    expect(status.stdout).toMatch(/\n审计记录：在第 2 条处断裂：其内容的哈希为 [0-9a-f]{12}…，应为记录的 [0-9a-f]{12}…：该条目已被篡改\n$/);
+    expect(JSON.parse((await cli(['state', 'status', '--json'])).stdout).audit.firstBroken).toEqual({ seq: 2, reason: expect.stringMatching(/: the entry was altered$/) });
     const verified = JSON.parse((await cli(['audit', 'verify', '--json'])).stdout);
     expect(verified.firstBroken).toEqual({ seq: 2, reason: expect.stringMatching(/: the entry was altered$/) });
     const json = JSON.parse((await cli(['audit', 'export', '--format', 'json'])).stdout);
