@@ -285,7 +285,7 @@ function indexLine(notAfter: Date, serial: string, subject: string): string {
 
 /**
  * The floor server (an ES module run by node): --workers processes sharing the listening socket
- * as \`jinbao serve\` does (SCHED_NONE), reading each request whole and answering with the bytes
+ * as `jinbao serve` does (SCHED_NONE), reading each request whole and answering with the bytes
  * of `body`; on /sign it first signs the request with `key` and puts the signature at the end
  * of the answer.
  */
