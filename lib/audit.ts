@@ -1,7 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { createHash } from 'node:crypto';
 import type { CatalogueMessage } from './errors.js';
-import { catalogueMessage, LIB, type MessageParams } from './i18n/index.js';
+import { catalogueMessage, LIB, say, type Lang, type MessageParams } from './i18n/index.js';
 import type { Database, Queryable, SqlMigration, Transaction } from './sql/index.js';
 
 /**
@@ -342,6 +342,14 @@ export async function readAudit(db: Database, filter: { action?: string; since?:
 export async function verifyAudit(db: Database): Promise<AuditVerification> {
   await migrateAudit(db);
   return verifyAuditChain(db);
+}
+
+/**
+ * Where a chain breaks, as output shows it: the reason in `lang` when given, else in English (what
+ * `--json` carries: exactly `{ seq, reason }`).
+ */
+export function chainBreak(b: NonNullable<AuditVerification['firstBroken']>, lang?: Lang): { seq: number; reason: string } {
+  return { seq: b.seq, reason: lang !== undefined && b.localized ? say(b.localized, lang) : b.reason };
 }
 
 /** `verifyAudit` inside a transaction or on a store whose audit schema is known to exist. */

@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
 import { writeFileSync } from 'node:fs';
-import { readAudit, verifyAudit } from '../../lib/audit.js';
+import { chainBreak, readAudit, verifyAudit } from '../../lib/audit.js';
 import { ExitCode } from '../../lib/errors.js';
 import { auditCsv, auditRecord } from '../../service/index.js';
-import { inputError, jinbaoError, say } from '../../lib/i18n/index.js';
+import { inputError, jinbaoError } from '../../lib/i18n/index.js';
 import { parseChoice, parseIsoDate } from '../../lib/options.js';
 import { json } from '../../lib/output.js';
 import { COMMAND_MESSAGES, type Context } from '../context.js';
@@ -36,10 +36,9 @@ export function register(program: Command, run: Runner): void {
 
 async function verify(ctx: Context, o: { json?: boolean }): Promise<number> {
   const r = await verifyAudit(await ctx.database());
-  // --json keeps its shape: the English reason (the localized form is for the lines below)
-  if (o.json) ctx.out(json(r.firstBroken ? { ...r, firstBroken: { seq: r.firstBroken.seq, reason: r.firstBroken.reason } } : r));
+  if (o.json) ctx.out(json(r.firstBroken ? { ...r, firstBroken: chainBreak(r.firstBroken) } : r));
   else if (r.ok) ctx.out(`${ctx.t('audit.intact', { entries: r.entries, head: r.head })}\n`);
-  else ctx.out(`${ctx.t('audit.broken', { seq: r.firstBroken!.seq, reason: r.firstBroken!.localized ? say(r.firstBroken!.localized, ctx.lang) : r.firstBroken!.reason })}\n`);
+  else ctx.out(`${ctx.t('audit.broken', { seq: r.firstBroken!.seq, reason: chainBreak(r.firstBroken!, ctx.lang).reason })}\n`);
   if (!r.ok) {
     if (o.json) return ExitCode.complianceFailed;
     throw jinbaoError(COMMAND_MESSAGES, 'audit.brokenError', { seq: r.firstBroken!.seq, reason: r.firstBroken!.localized ?? r.firstBroken!.reason }, { exitCode: ExitCode.complianceFailed });
@@ -58,7 +57,7 @@ async function exportAudit(ctx: Context, o: { out?: string; format: string; acti
   const records = entries.map((e) => ({ ...e, record: auditRecord(e) }));
   const text =
     format === 'json'
-      ? json({ exportedAt: new Date().toISOString(), chain: { intact: check.ok, entries: check.entries, head: check.head, ...(check.firstBroken ? { firstBroken: { seq: check.firstBroken.seq, reason: check.firstBroken.reason } } : {}) }, entries: records })
+      ? json({ exportedAt: new Date().toISOString(), chain: { intact: check.ok, entries: check.entries, head: check.head, ...(check.firstBroken ? { firstBroken: chainBreak(check.firstBroken) } : {}) }, entries: records })
       : format === 'csv'
         ? auditCsv(records.map((r) => r.record))
         : records.map((e) => JSON.stringify(e)).join('\n') + (records.length ? '\n' : '');

@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import { ExitCode } from '../../lib/errors.js';
 import { json } from '../../lib/output.js';
-import { say, type Translate } from '../../lib/i18n/index.js';
+import type { Translate } from '../../lib/i18n/index.js';
+import { chainBreak } from '../../lib/audit.js';
 import type { Separation } from '../../operators/index.js';
 import { migrateStore, storeStatus, type MigrateResult, type StateStatus } from '../../orchestration/index.js';
 import type { Context } from '../context.js';
@@ -42,8 +43,8 @@ export function register(program: Command, run: Runner): void {
 async function status(ctx: Context, o: { json?: boolean }): Promise<number> {
   const s = await storeStatus(ctx);
   const broken = s.audit.firstBroken;
-  // --json: the English reason only; for people, the reason in their language
-  const shown = broken ? { ...s, audit: { ...s.audit, firstBroken: { seq: broken.seq, reason: o.json || !broken.localized ? broken.reason : say(broken.localized, ctx.lang) } } } : s;
+  // --json: the English reason; for people, the reason in their language
+  const shown = broken ? { ...s, audit: { ...s.audit, firstBroken: chainBreak(broken, o.json ? undefined : ctx.lang) } } : s;
   ctx.out(o.json ? json(shown) : statusText(shown, ctx.t));
   return s.audit.intact ? ExitCode.ok : ExitCode.complianceFailed;
 }
